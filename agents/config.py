@@ -1,0 +1,169 @@
+"""``wavedeck.toml``: the run's configuration, with a documented default for every setting.
+
+Read with pydantic-settings; ``WAVEDECK_`` environment variables override (``WAVEDECK_PLAN``,
+nested with ``__``: ``WAVEDECK_AGENT__STOP_GRACE_S=5``). An invalid file raises ``ConfigError``
+naming the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CONFIG_NAME = "wavedeck.toml"
+PLACEHOLDERS = ("prompt_file", "agent_id", "wave", "package", "repo")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ConfigError(Exception):
+    """An unreadable or invalid ``wavedeck.toml``; the message names the file and the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AgentConfig(_Section):
+    """How each agent process is started."""
+
+    command: list[str] = Field(
+        default_factory=lambda: ["wavedeck", "sim-agent", "--prompt", "{prompt_file}"],
+        description="argv of the agent; {prompt_file} {agent_id} {wave} {package} {repo} are "
+        "substituted inside each argument. Never run by a shell.",
+    )
+    prompt: Literal["stdin", "file", "both"] = Field(
+        "file", description="how the prompt is given: on stdin, as {prompt_file}, or both"
+    )
+    prompt_template: str | None = Field(
+        None, description="a file (relative to the repo) overriding the default prompt template"
+    )
+    env: dict[str, str] = Field(default_factory=dict, description="extra environment variables")
+    stop_grace_s: float = Field(10.0, gt=0, description="seconds between SIGTERM and SIGKILL")
+
+    @field_validator("command")
+    @classmethod
+    def _command_not_empty(cls, value: list[str]) -> list[str]:
+        if not value or not value[0].strip():
+            raise ValueError("the agent command needs at least a program name")
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not ENV_NAME_RE.match(name):
+                raise ValueError(f"invalid environment variable name {name!r}")
+        return value
+
+
+class TestsConfig(_Section):
+    """Tests run between waves."""
+
+    commands: list[str] | None = Field(
+        None, description="shell commands run from the repo root; default: the plan's"
+    )
+    timeout_s: float = Field(1800.0, gt=0, description="a test command running longer fails")
+
+
+class WatchConfig(_Section):
+    """The workspace watcher."""
+
+    ignore: list[str] = Field(
+        default_factory=lambda: ["node_modules/**", "**/__pycache__/**", "*.pyc", "*.swp", "*~"],
+        description="globs (repo-relative) the watcher ignores; .git/ and .wavedeck/ always are",
+    )
+    force_polling: bool = Field(False, description="poll instead of inotify")
+
+
+class PolicyConfig(_Section):
+    """What the ownership model accepts without asking."""
+
+    accept: list[str] = Field(
+        default_factory=list,
+        description="globs of paths accepted automatically for any agent (tests, lockfiles); "
+        "recorded in the checkpoint trailers",
+    )
+    accept_undeclared: bool = Field(
+        False, description="accept paths attributable to exactly one agent of the wave"
+    )
+
+
+class GitConfig(_Section):
+    """How checkpoints are committed."""
+
+    run_hooks: bool = Field(False, description="run the repo's commit hooks for checkpoints")
+    hook_timeout_s: float = Field(60.0, gt=0)
+    lock_wait_s: float = Field(10.0, ge=0, description="how long to wait for a held index.lock")
+
+
+class HostConfig(_Section):
+    """An SSH host agents may run on."""
+
+    address: str
+    port: int = Field(22, ge=1, le=65535)
+    user: str | None = None
+    workdir: str = Field(description="the repository's clone on that host")
+    known_hosts: str = "~/.ssh/known_hosts"
+    client_keys: list[str] = Field(default_factory=list)
+    agents: list[str] = Field(default_factory=list)
+    packages: list[str] = Field(default_factory=list)
+    connect_timeout_s: float = Field(10.0, gt=0)
+    keepalive_interval_s: float = Field(5.0, gt=0)
+    keepalive_count_max: int = Field(3, ge=1)
+
+
+class Config(BaseSettings):
+    """The whole ``wavedeck.toml``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WAVEDECK_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    plan: str | None = Field(None, description="the plan file, relative to the repo")
+    workspace: Literal["shared", "worktree"] = Field(
+        "shared", description="agents share the working tree, or each gets a git worktree"
+    )
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    tests: TestsConfig = Field(default_factory=TestsConfig)
+    watch: WatchConfig = Field(default_factory=WatchConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    git: GitConfig = Field(default_factory=GitConfig)
+    hosts: dict[str, HostConfig] = Field(default_factory=dict)
+
+
+def _key(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def load_config(repo: Path, path: Path | None = None) -> Config:
+    """Read ``wavedeck.toml`` from ``repo`` (or ``path``); defaults when the file is absent."""
+    file = path or repo / CONFIG_NAME
+    data: dict[str, Any] = {}
+    if file.exists():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+    try:
+        return Config(**data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{_key(e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{file}: {problems}") from None
+
+
+def substitute(argv: list[str], values: dict[str, str]) -> list[str]:
+    """Replace ``{name}`` placeholders inside each argument; other braces are left alone."""
+    out = []
+    for arg in argv:
+        for name in PLACEHOLDERS:
+            if name in values:
+                arg = arg.replace("{" + name + "}", values[name])
+        out.append(arg)
+    return out

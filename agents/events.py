@@ -1,0 +1,135 @@
+"""The engine's events: frozen facts delivered through an async iterator.
+
+The TUI is one consumer, the headless ``wavedeck run`` another. Each event has a stable ``name``
+(the ``event`` key of ``--json`` output) and ``as_dict()`` for JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+AGENT_STATES = ("pending", "running", "succeeded", "failed", "stopped", "lost")
+WAVE_STATES = ("locked", "ready", "running", "testing", "tested", "committed")
+
+
+@dataclass(frozen=True)
+class Event:
+    name: ClassVar[str] = "event"
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, tuple):
+                data[key] = list(value)
+        return {"event": self.name, **data}
+
+
+@dataclass(frozen=True)
+class AgentOutput(Event):
+    """One line of an agent's log (already decoded; not yet neutralised for a terminal)."""
+
+    name: ClassVar[str] = "agent_output"
+    agent: str
+    line: str
+
+
+@dataclass(frozen=True)
+class AgentStateChanged(Event):
+    name: ClassVar[str] = "agent_state_changed"
+    agent: str
+    state: str  # one of AGENT_STATES
+    exit_code: int | None = None
+    signal: str | None = None  # "SIGKILL" when killed by a signal
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class IssueDone(Event):
+    name: ClassVar[str] = "issue_done"
+    agent: str
+    issue: str
+    outcome: str = ""
+
+
+@dataclass(frozen=True)
+class FileTouched(Event):
+    name: ClassVar[str] = "file_touched"
+    path: str
+    agent: str | None = None  # the agent it is attributed to, when known
+    change: str = "modified"  # added | modified | deleted
+
+
+@dataclass(frozen=True)
+class ViolationFound(Event):
+    name: ClassVar[str] = "violation_found"
+    agent: str | None
+    path: str
+    kind: str  # undeclared | foreign | other-wave | unowned | collision | tamper
+    candidates: tuple[str, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class WaveStateChanged(Event):
+    name: ClassVar[str] = "wave_state_changed"
+    wave: int
+    state: str  # one of WAVE_STATES
+
+
+@dataclass(frozen=True)
+class TestsStarted(Event):
+    name: ClassVar[str] = "tests_started"
+    wave: int
+    commands: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TestOutput(Event):
+    name: ClassVar[str] = "test_output"
+    wave: int
+    line: str
+
+
+@dataclass(frozen=True)
+class TestsFinished(Event):
+    name: ClassVar[str] = "tests_finished"
+    wave: int
+    passed: bool
+    duration_s: float
+    results: tuple[tuple[str, int], ...] = ()  # (command, exit code)
+
+
+@dataclass(frozen=True)
+class CheckpointCommitted(Event):
+    name: ClassVar[str] = "checkpoint_committed"
+    wave: int
+    commit: str
+    issues: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GateRefused(Event):
+    name: ClassVar[str] = "gate_refused"
+    wave: int
+    reason: str
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HostConnectionChanged(Event):
+    name: ClassVar[str] = "host_connection_changed"
+    host: str
+    state: str  # connected | reconnecting | unreachable
+    detail: str = ""
+    next_attempt_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Notice(Event):
+    """Something the operator should read (a warning, a fallback taken, tampering seen)."""
+
+    name: ClassVar[str] = "notice"
+    level: str  # info | warning | error
+    message: str
+    extra: dict[str, str] = field(default_factory=dict)

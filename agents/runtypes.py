@@ -1,0 +1,70 @@
+"""What every runner (local or SSH) shares: what to launch, the handle it returns, how it ended.
+
+The supervisor talks to runners only through ``Runner``; the local runner (``agents.runner``) and
+the SSH runner (``agents.remote``) implement it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """Everything needed to start one agent. ``argv`` is never given to a shell."""
+
+    agent_id: str
+    argv: tuple[str, ...]
+    cwd: Path
+    env: dict[str, str] = field(default_factory=dict)
+    stdin_file: Path | None = None  # the prompt on stdin; None means /dev/null
+
+
+@dataclass(frozen=True)
+class AgentHandle:
+    """Enough to find a detached agent again after the control room restarts (persisted)."""
+
+    agent_id: str
+    pid: int
+    start_time: int  # /proc/PID/stat field 22 (clock ticks since boot): pid reuse guard
+    pgid: int
+    log_path: str
+    exit_path: str
+    host: str | None = None  # None = local
+
+
+@dataclass(frozen=True)
+class ExitStatus:
+    code: int | None  # exit code, or None when killed by a signal
+    signal: str | None = None  # "SIGKILL", …
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0
+
+
+@dataclass(frozen=True)
+class LogChunk:
+    """Complete lines read from a log, and the byte offset just after them."""
+
+    lines: tuple[str, ...]
+    offset: int
+
+
+class Runner(Protocol):
+    """Starts, observes and stops detached agents."""
+
+    async def launch(self, spec: LaunchSpec) -> AgentHandle: ...
+
+    async def is_alive(self, handle: AgentHandle) -> bool: ...
+
+    async def exit_status(self, handle: AgentHandle) -> ExitStatus | None: ...
+
+    async def stop(self, handle: AgentHandle, grace_s: float) -> str: ...
+
+    def follow(self, handle: AgentHandle, offset: int) -> AsyncIterator[LogChunk]:
+        """Yield log chunks from ``offset`` until the agent has ended and its log is drained."""
+        ...

@@ -1,0 +1,143 @@
+"""The normalised wave plan as frozen pydantic models.
+
+Every number the plan *states* (a wave heading's counts, the summary and distribution tables, the
+strategy's per-package counts) is kept next to what the plan *contains*, so the checks can compare
+them. Every element carries the 1-based source line it came from, for findings.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Severity = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW"]
+SEVERITIES: tuple[Severity, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+# Lower rank = more severe.
+SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
+
+AGENT_ID_RE = re.compile(r"^w[1-9][0-9]*-a[1-9][0-9]*$")
+
+
+def agent_id(wave: int, agent: int) -> str:
+    """The id naming an agent everywhere (log, state, branch, CLI): ``w<wave>-a<agent>``."""
+    return f"w{wave}-a{agent}"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Issue(_Frozen):
+    """One scheduled issue: a row of an agent's issue table."""
+
+    id: str
+    order: int
+    # The severity as written, upper-cased; may be invalid (then ``bad-severity`` reports it).
+    severity: str
+    summary: str = ""
+    depends_on: tuple[str, ...] = ()
+    line: int
+    extra: dict[str, str] = Field(default_factory=dict)
+
+
+class Agent(_Frozen):
+    """One parallel agent of a wave: a package, the files it alone may touch, ordered issues."""
+
+    id: str
+    number: int
+    wave: int
+    title: str
+    package: str  # repo-relative POSIX folder with a trailing slash, e.g. "packages/server/src/"
+    files: tuple[str, ...]  # as written in the plan (relative to the package)
+    paths: tuple[str, ...]  # normalised repo-relative POSIX paths, same order as ``files``
+    issues: tuple[Issue, ...]
+    line: int
+    package_line: int | None = None
+    files_line: int | None = None
+    # Raw package/file text that failed normalisation is kept here for ``path-escape``.
+    bad_paths: tuple[tuple[str, str], ...] = ()  # (raw text, reason)
+
+
+class Wave(_Frozen):
+    """One wave: agents that run fully in parallel."""
+
+    number: int
+    title: str
+    # Severities the title states as its scope (``CRITICAL + HIGH``), empty when it states none.
+    scope: tuple[Severity, ...] = ()
+    stated_issues: int | None = None
+    stated_agents: int | None = None
+    agents: tuple[Agent, ...]
+    line: int
+    text: str = ""  # prose under the wave heading, kept for prompts
+
+    @property
+    def issue_ids(self) -> tuple[str, ...]:
+        return tuple(i.id for a in self.agents for i in a.issues)
+
+
+class ResolvedIssue(_Frozen):
+    """An issue the plan lists as already resolved (removed from the schedule)."""
+
+    id: str
+    severity: str = ""
+    cells: dict[str, str] = Field(default_factory=dict)
+    line: int
+
+
+class Rule(_Frozen):
+    number: int
+    text: str
+    line: int
+    code_spans: tuple[str, ...] = ()
+
+
+class StatedCount(_Frozen):
+    """A number the plan states somewhere, with what it claims to count.
+
+    ``kind`` is one of ``summary-issues``, ``summary-agents``, ``summary-total-issues``,
+    ``distribution`` (issues of ``package`` in ``wave``; ``wave`` None = the row's total),
+    ``distribution-total`` (all packages in ``wave``), ``strategy`` (issues of ``package``).
+    """
+
+    kind: str
+    value: int
+    line: int
+    wave: int | None = None
+    package: str | None = None
+
+
+class Plan(_Frozen):
+    """A whole wave plan."""
+
+    title: str
+    source: str = ""
+    waves: tuple[Wave, ...]
+    resolved: tuple[ResolvedIssue, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    test_commands: tuple[str, ...] = ()
+    strategy: str = ""
+    stated: tuple[StatedCount, ...] = ()
+    line_count: int = 0
+
+    @property
+    def agents(self) -> tuple[Agent, ...]:
+        return tuple(a for w in self.waves for a in w.agents)
+
+    @property
+    def issues(self) -> tuple[Issue, ...]:
+        return tuple(i for a in self.agents for i in a.issues)
+
+    def wave(self, number: int) -> Wave:
+        for w in self.waves:
+            if w.number == number:
+                return w
+        raise KeyError(number)
+
+    def agent(self, agent_id: str) -> Agent:
+        for a in self.agents:
+            if a.id == agent_id:
+                return a
+        raise KeyError(agent_id)

@@ -1,0 +1,47 @@
+"""The ``wavedeck`` command: a click group whose subcommands live in small ``cli_*`` modules.
+
+``wavedeck [PLAN]`` with no subcommand opens the control room on the repository in the current
+folder. Heavy imports (textual, git, asyncssh) happen inside the commands, so that
+``wavedeck sim-agent`` and ``wavedeck --help`` start fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+from plan import __version__
+from tui import cli_audit, cli_hosts, cli_plan, cli_run
+
+
+class _DefaultGroup(click.Group):
+    """A group whose first argument may be a plan file instead of a subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            ctx.meta["wavedeck_plan"] = args[0]
+            args = args[1:]
+        return super().parse_args(ctx, args)
+
+
+@click.group(
+    cls=_DefaultGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(__version__, "--version", prog_name="wavedeck")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """wavedeck: a terminal control room for a wave plan of parallel coding agents.
+
+    With no command, opens the control room on the repository in the current folder, for
+    PLAN (or the plan named in wavedeck.toml).
+    """
+    if ctx.invoked_subcommand is None:
+        from tui.launch import open_control_room
+
+        ctx.exit(open_control_room(plan=ctx.meta.get("wavedeck_plan")))
+
+
+for _module in (cli_plan, cli_run, cli_hosts, cli_audit):
+    for _command in _module.COMMANDS:
+        main.add_command(_command)

@@ -1,0 +1,7 @@
+"""wavedeck audit commands (placeholder until built)."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

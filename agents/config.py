@@ -44,12 +44,25 @@ class AgentConfig(_Section):
     )
     env: dict[str, str] = Field(default_factory=dict, description="extra environment variables")
     stop_grace_s: float = Field(10.0, gt=0, description="seconds between SIGTERM and SIGKILL")
+    extra_args: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="per-agent arguments appended to the command (placeholders substituted), "
+        'e.g. {"w1-a2" = ["--touch-unowned", "x.py"]}',
+    )
 
     @field_validator("command")
     @classmethod
     def _command_not_empty(cls, value: list[str]) -> list[str]:
         if not value or not value[0].strip():
             raise ValueError("the agent command needs at least a program name")
+        return value
+
+    @field_validator("extra_args")
+    @classmethod
+    def _extra_args_ids(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for agent in value:
+            if not re.match(r"^w[1-9][0-9]*-a[1-9][0-9]*$", agent):
+                raise ValueError(f"extra_args: {agent!r} is not an agent id like w1-a2")
         return value
 
     @field_validator("env")

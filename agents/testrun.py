@@ -1,0 +1,154 @@
+"""Run the tests between waves: each command with ``sh -c`` from the repository root.
+
+Test commands come from the plan's rules or from ``tests.commands`` in ``wavedeck.toml``: they are
+shell commands *by design* (``cd packages/app && flutter test``), written by the plan or config
+author and shown to the operator before they run. This is the one place wavedeck uses a shell;
+agent commands and git never go through one.
+
+Output is streamed line by line (64 KiB reads, incremental UTF-8 decoding, over-long lines cut and
+marked) through a callback. A command that runs longer than the timeout has its whole process
+group killed and counts as failed (exit code 124, like ``timeout(1)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+TIMEOUT_EXIT = 124
+MAX_LINE = 64 * 1024
+_READ = 64 * 1024
+
+
+@dataclass(frozen=True)
+class TestRunResult:
+    """How the test commands went: pass/fail, wall time, and each command's exit code."""
+
+    __test__ = False  # not a pytest class
+
+    passed: bool
+    duration_s: float
+    results: tuple[tuple[str, int], ...]
+
+
+class _LineSplitter:
+    """Turns byte chunks into complete text lines; never raises on bad bytes or huge lines."""
+
+    def __init__(self, emit: Callable[[str], None]) -> None:
+        self._emit = emit
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._buf = ""
+
+    def feed(self, data: bytes) -> None:
+        self._buf += self._decoder.decode(data)
+        *lines, self._buf = self._buf.split("\n")
+        for line in lines:
+            self._emit_line(line)
+        if len(self._buf) > MAX_LINE:  # a line without end: cut it so memory stays bounded
+            self._emit_line(self._buf[:MAX_LINE] + " [line cut]")
+            self._buf = ""
+
+    def close(self) -> None:
+        self._buf += self._decoder.decode(b"", final=True)
+        if self._buf:
+            self._emit_line(self._buf)
+            self._buf = ""
+
+    def _emit_line(self, line: str) -> None:
+        line = line.removesuffix("\r")
+        if len(line) > MAX_LINE:
+            line = line[:MAX_LINE] + " [line cut]"
+        self._emit(line)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+async def run_command(
+    command: str,
+    cwd: Path,
+    timeout_s: float,
+    on_line: Callable[[str], None],
+    env: dict[str, str] | None = None,
+) -> int:
+    """Run one shell command; stream its merged output; return its exit code (124 on timeout)."""
+    proc = await asyncio.create_subprocess_exec(
+        "sh",
+        "-c",
+        command,
+        cwd=cwd,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,  # its own group, so a timeout kills the children too
+        env=env,
+    )
+    assert proc.stdout is not None
+    splitter = _LineSplitter(on_line)
+    deadline = time.monotonic() + timeout_s
+    timed_out = False
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                break
+            try:
+                data = await asyncio.wait_for(proc.stdout.read(_READ), remaining)
+            except TimeoutError:
+                timed_out = True
+                break
+            if not data:
+                break
+            splitter.feed(data)
+    finally:
+        if timed_out or proc.returncode is None:
+            # EOF on the pipe can come before the exit; a grandchild may also hold the pipe.
+            # Wait briefly for the exit, then kill the group so nothing lingers.
+            if not timed_out:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(proc.wait(), max(0.1, deadline - time.monotonic()))
+            if proc.returncode is None or timed_out:
+                _kill_group(proc.pid)
+        splitter.close()
+    code = await proc.wait()
+    if timed_out:
+        on_line(f"wavedeck: test command timed out after {timeout_s:g}s: {command}")
+        return TIMEOUT_EXIT
+    _kill_group(proc.pid)  # leftovers in its group (background children) do not outlive the run
+    return code if code >= 0 else 128 - code
+
+
+async def run_tests(
+    commands: Sequence[str],
+    cwd: Path,
+    timeout_s: float,
+    on_line: Callable[[str], None],
+    env: dict[str, str] | None = None,
+) -> TestRunResult:
+    """Run every command in order (all of them, even after a failure); pass = all exit 0.
+
+    ``timeout_s`` bounds the whole run; each command gets what is left of it.
+    """
+    start = time.monotonic()
+    results: list[tuple[str, int]] = []
+    for command in commands:
+        on_line(f"$ {command}")
+        left = timeout_s - (time.monotonic() - start)
+        if left <= 0:
+            on_line(f"wavedeck: not run, the test time limit ({timeout_s:g}s) is used up")
+            results.append((command, TIMEOUT_EXIT))
+            continue
+        code = await run_command(command, cwd, left, on_line, env)
+        results.append((command, code))
+    passed = bool(results) and all(code == 0 for _, code in results)
+    return TestRunResult(passed, round(time.monotonic() - start, 3), tuple(results))

@@ -1,0 +1,494 @@
+"""Watching the workspace: ``WorkspaceWatcher`` turns file changes into engine events.
+
+Each change under the watched root becomes a ``FileTouched`` event, attributed to an agent by an
+``attribute`` callable (``ownership_attributor`` builds one from the plan's ownership model); a
+path its writer does not own becomes one ``ViolationFound`` per wave. A change to ``.git/config``
+or ``.git/hooks/`` is reported as ``ViolationFound(kind="tamper")``. Fallbacks and failures
+(inotify limit -> polling, root deleted) are ``Notice`` events, never tracebacks.
+
+Latency and storms: watchfiles is run with a short ``step`` so one save is reported ~15 ms after
+it lands (no added latency), and a short ``debounce`` so a storm arrives in bounded batches that
+are processed in slices, yielding to the event loop between slices. A burst of writes to one file
+is folded into one event by a leading-edge window: the first write is reported at once, repeats of
+the same change while writes keep coming (gaps < ``COALESCE_S``) are not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import re
+import stat
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import watchfiles
+
+from agents.events import Event, FileTouched, Notice, ViolationFound
+from plan.models import Plan
+from plan.ownership import OwnershipIndex
+
+ViolationKind = Literal["undeclared", "foreign", "other-wave", "unowned", "collision", "tamper"]
+# What an attributor says about a path: (agent it is attributed to, violation kind or None when
+# the path is fine, candidate/owner agents worth naming).
+Attribution = tuple[str | None, ViolationKind | None, tuple[str, ...]]
+Attributor = Callable[[str], Attribution]
+
+STEP_MS = 15  # quiet time that ends a batch: the latency of a single save
+DEBOUNCE_MS = 200  # longest batch during a storm: bounds batch size and memory
+TICK_MS = 250  # the watch thread returns at least this often, to notice stop() and a lost root
+POLL_DELAY_MS = 300  # polling fallback interval
+COALESCE_S = 0.25  # repeats of a change to one path closer than this are one event
+SLICE = 256  # paths processed between two yields to the event loop
+MAX_CONFIG_BYTES = 1 << 20
+
+# Editor temp files: vim swap files and its ``4913`` write probe, backups, emacs lock files.
+_EDITOR_TEMP = re.compile(r"\.swp$|^\..+\.sw[a-px]$|~$|^4913$|^\.#|^#.*#$")
+_GIT_TAMPER = (".git/config", ".git/hooks/")
+
+# Config keys that make git run a program: worth naming first in a tamper report.
+_RUNS_PROGRAMS = re.compile(
+    r"^(core\.(fsmonitor|sshcommand|hookspath|pager|editor|askpass|gitproxy)|credential\..*helper"
+    r"|filter\..*|diff\..*\.(textconv|command)|merge\..*\.driver|include\.path|includeif\..*"
+    r"|alias\..*|sequence\.editor|gpg\..*program|uploadpack\..*|receive\..*)$"
+)
+_SECTION_RE = re.compile(r'^\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]\s*(.*)$')
+_KEY_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*?))?\s*$")
+
+
+def _glob_regex(glob: str) -> str:
+    """One repo-relative glob as a regex (gitignore-like).
+
+    ``*`` and ``?`` stay inside one folder, ``**`` crosses folders; a glob without ``/`` matches
+    a name at any depth; a glob matching a folder matches everything below it.
+    """
+    g = glob.strip()
+    anchored = "/" in g.rstrip("/")
+    g = g.strip("/")
+    out: list[str] = []
+    i = 0
+    while i < len(g):
+        if g.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif g.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif g[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif g[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif g[i] == "[" and "]" in g[i + 2 :]:
+            end = g.index("]", i + 2)
+            body = g[i + 1 : end].replace("\\", "\\\\")
+            out.append("[^" + body[1:] + "]" if body[:1] in "!^" and body else "[" + body + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(g[i]))
+            i += 1
+    prefix = "" if anchored else "(?:.*/)?"
+    return f"{prefix}{''.join(out)}(?:/.*)?"
+
+
+def glob_matcher(globs: Sequence[str]) -> Callable[[str], bool]:
+    """A predicate telling whether a repo-relative POSIX path matches any of ``globs``."""
+    parts = [_glob_regex(g) for g in globs if g.strip()]
+    if not parts:
+        return lambda _path: False
+    pattern = re.compile("|".join(f"(?:{p})" for p in parts))
+    return lambda path: pattern.fullmatch(path) is not None
+
+
+def ownership_attributor(
+    plan: Plan,
+    wave: int,
+    *,
+    writer_of: Callable[[str], str | None] | None = None,
+    accept: Sequence[str] = (),
+    accept_undeclared: bool = False,
+) -> Attributor:
+    """Attribute paths with the plan's ownership model for one wave.
+
+    Args:
+        plan: the plan.
+        wave: the running wave.
+        writer_of: who wrote a path, when known (worktree mode, remote patches); ``None`` = unknown.
+        accept: globs of paths accepted for any agent (tests, lockfiles): never a violation.
+        accept_undeclared: accept ``undeclared`` paths (attributable to exactly one agent).
+
+    Returns:
+        ``path -> (agent, violation kind or None, candidates)``.
+    """
+    index = OwnershipIndex(plan, wave)
+    accepted = glob_matcher(accept)
+
+    def attribute(path: str) -> Attribution:
+        writer = writer_of(path) if writer_of is not None else None
+        own = index.classify(path, writer)
+        agent = own.agent if own.agent is not None else writer
+        names = own.candidates or own.owners
+        if own.kind == "owned" or accepted(path):
+            return agent, None, names if own.kind != "owned" else ()
+        if own.kind == "undeclared" and accept_undeclared:
+            return agent, None, ()
+        return agent, own.kind, names
+
+    return attribute
+
+
+def worktree_attributor(
+    plan: Plan,
+    wave: int,
+    agent: str,
+    *,
+    accept: Sequence[str] = (),
+    accept_undeclared: bool = False,
+) -> Attributor:
+    """Exact attribution for a watcher on ``agent``'s own worktree: every path is its write."""
+    return ownership_attributor(
+        plan, wave, writer_of=lambda _p: agent, accept=accept, accept_undeclared=accept_undeclared
+    )
+
+
+def _describe(kind: str, agent: str | None, names: tuple[str, ...]) -> str:
+    who = agent or "an unknown agent"
+    listed = ", ".join(names)
+    if kind == "undeclared":
+        return f"not declared in the plan; attributed to {who}"
+    if kind == "foreign":
+        return f"written by {who} but declared by {listed}"
+    if kind == "other-wave":
+        return (
+            f"declared only in another wave (by {listed})" if listed else "declared in another wave"
+        )
+    if kind == "unowned":
+        return (
+            f"no agent of this wave owns it (candidates: {listed})"
+            if listed
+            else "no agent owns it"
+        )
+    return kind
+
+
+def _config_entries(text: str) -> dict[str, str]:
+    """``section[.subsection].key -> value`` of a git config file (enough to name changed keys)."""
+    entries: dict[str, str] = {}
+    section = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        match = _SECTION_RE.match(line)
+        if match:
+            name, sub, rest = match.groups()
+            section = name.lower() + (f".{sub}" if sub is not None else "")
+            line = rest.strip()
+            if not line:
+                continue
+        key = _KEY_RE.match(line)
+        if key:
+            entries[f"{section}.{key.group(1).lower()}"] = key.group(2) or "true"
+    return entries
+
+
+def _config_detail(old: str | None, new: str | None) -> str:
+    if new is None:
+        return ".git/config was removed"
+    before, after = _config_entries(old or ""), _config_entries(new)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    risky = [k for k in changed if _RUNS_PROGRAMS.match(k)]
+    if not changed:
+        return ".git/config was rewritten (no key changed)"
+    text = "changed keys: " + ", ".join(changed[:20]) + (" ..." if len(changed) > 20 else "")
+    if risky:
+        text += "; runs programs: " + ", ".join(risky[:10])
+    return text
+
+
+def _read_config(path: str) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(MAX_CONFIG_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def _is_watch_limit(exc: BaseException) -> bool:
+    """inotify could not be set up: out of watches (ENOSPC) or instances (EMFILE)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EMFILE):
+        return True
+    text = str(exc).lower()
+    return "watch limit" in text or "no space left" in text or "too many open files" in text
+
+
+def _open_watch(root: str, **kwargs: Any) -> AsyncIterator[set[tuple[watchfiles.Change, str]]]:
+    """The seam around ``watchfiles.awatch`` (tests replace it to simulate inotify failures)."""
+    return watchfiles.awatch(root, **kwargs)
+
+
+class _Filter:
+    """The watchfiles filter: drops .git/ (but the tamper targets), .wavedeck/, editor temp
+    files and the configured ignores. Cheap on purpose: it runs on every raw OS event."""
+
+    def __init__(self, root: str, ignores: Sequence[str], watch_git: bool) -> None:
+        self._prefix = root + os.sep
+        self._cut = len(self._prefix)
+        self._ignored = glob_matcher(ignores)
+        self._watch_git = watch_git
+
+    def __call__(self, _change: watchfiles.Change, path: str) -> bool:
+        if not path.startswith(self._prefix):
+            return False
+        rel = path[self._cut :]
+        if rel.startswith(".git/") or rel == ".git":
+            return self._watch_git and (rel == _GIT_TAMPER[0] or rel.startswith(_GIT_TAMPER[1]))
+        if rel.startswith(".wavedeck/") or rel == ".wavedeck" or "/.git/" in rel:
+            return False
+        if _EDITOR_TEMP.search(rel.rpartition("/")[2]):
+            return False
+        return not self._ignored(rel)
+
+
+class WorkspaceWatcher:
+    """Watches one root (the shared tree or one agent's worktree) and yields engine events."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        ignores: Sequence[str] = (),
+        force_polling: bool = False,
+        attribute: Attributor | None = None,
+        watch_git: bool = True,
+        step_ms: int = STEP_MS,
+        debounce_ms: int = DEBOUNCE_MS,
+    ) -> None:
+        """
+        Args:
+            root: the folder to watch (a repository root or a worktree).
+            ignores: repo-relative globs to ignore; .git/ and .wavedeck/ always are.
+            force_polling: poll instead of inotify (also taken automatically on ENOSPC).
+            attribute: path -> (agent, violation kind, candidates); None = no attribution.
+            watch_git: report changes to .git/config and .git/hooks/ as ``tamper``.
+            step_ms: quiet time ending a batch (latency of one save).
+            debounce_ms: longest batch.
+        """
+        self.root = Path(os.path.realpath(root))
+        self._root = str(self.root)
+        self._prefix_len = len(self._root) + 1
+        self._filter = _Filter(self._root, ignores, watch_git)
+        self.force_polling = force_polling
+        self._attribute = attribute
+        self._step_ms = step_ms
+        self._debounce_ms = debounce_ms
+        self._stop = asyncio.Event()
+        # Set once the OS watch is in place: changes made after it are seen.
+        self.ready = asyncio.Event()
+        self._reported: set[str] = set()
+        self._settling: dict[str, float] = {}
+        self._recent: dict[str, tuple[str, float]] = {}
+        self._last_prune = 0.0
+        self._config: str | None = None
+        self._root_id: tuple[int, int] | None = None
+        self._attribute_error: str | None = None
+        self._attribute_noticed = False
+
+    # -- control ------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop watching; ``events()`` ends after its current batch."""
+        self._stop.set()
+
+    def set_attributor(self, attribute: Attributor | None) -> None:
+        """Start a new wave: a new attribution, violations reported afresh, .git/config re-read."""
+        self._attribute = attribute
+        self._reported.clear()
+        self._settling.clear()
+        self._config = _read_config(os.path.join(self._root, ".git", "config"))
+
+    def forget(self, path: str, *, settle_s: float = 1.0) -> None:
+        """Forget a reported violation (the supervisor reverted or accepted the path).
+
+        A later write reports it again. Writes to it within ``settle_s`` are taken to be the
+        revert itself and reported as ``FileTouched`` only.
+        """
+        self._reported.discard(path)
+        if settle_s > 0:
+            self._settling[path] = time.monotonic() + settle_s
+
+    @property
+    def reported(self) -> frozenset[str]:
+        """Paths already reported as violations in this wave."""
+        return frozenset(self._reported)
+
+    # -- the stream ---------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Yield ``FileTouched``, ``ViolationFound`` and ``Notice`` until ``stop()`` or the root
+        disappears. Never raises for file system trouble: it becomes a ``Notice``."""
+        try:
+            st = os.stat(self._root)
+        except OSError as exc:
+            yield Notice("error", f"cannot watch {self._root}: {exc.strerror or exc}")
+            return
+        self._root_id = (st.st_dev, st.st_ino)
+        if self._config is None:
+            self._config = _read_config(os.path.join(self._root, ".git", "config"))
+        polling = self.force_polling
+        while not self._stop.is_set():
+            stream = _open_watch(
+                self._root,
+                watch_filter=self._filter,
+                step=self._step_ms,
+                debounce=self._debounce_ms,
+                rust_timeout=TICK_MS,
+                yield_on_timeout=True,
+                stop_event=self._stop,
+                force_polling=polling,
+                poll_delay_ms=POLL_DELAY_MS,
+                ignore_permission_denied=True,
+            )
+            try:
+                async for batch in stream:
+                    self.ready.set()
+                    if self._root_lost():
+                        yield self._lost_notice()
+                        return
+                    if batch:
+                        async for event in self._process(batch):
+                            yield event
+                return
+            except Exception as exc:  # every failure becomes a Notice
+                if self._root_lost():
+                    yield self._lost_notice()
+                    return
+                if not polling and _is_watch_limit(exc):
+                    polling = True
+                    self.force_polling = True
+                    yield Notice(
+                        "warning",
+                        "file watch limit reached (inotify); watching by polling instead, "
+                        "changes show up more slowly. Raise fs.inotify.max_user_watches to avoid it",
+                        {"error": str(exc), "fallback": "polling"},
+                    )
+                    continue
+                yield Notice("error", f"the workspace watcher stopped: {exc}", {"error": repr(exc)})
+                return
+            finally:
+                aclose = getattr(stream, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+
+    def _root_lost(self) -> bool:
+        try:
+            st = os.stat(self._root)
+        except OSError:
+            return True
+        return (st.st_dev, st.st_ino) != self._root_id
+
+    def _lost_notice(self) -> Notice:
+        return Notice(
+            "error",
+            f"the watched folder {self._root} was deleted or moved; file watching stopped",
+            {"root": self._root},
+        )
+
+    async def _process(self, batch: set[tuple[watchfiles.Change, str]]) -> AsyncIterator[Event]:
+        by_path: dict[str, int] = {}
+        for change, path in batch:
+            by_path[path] = by_path.get(path, 0) | (1 << int(change))
+        # Folders whose entries changed: a deleted path among them was a folder, not a file.
+        parents = {p.rpartition(os.sep)[0] for p in by_path}
+        now = time.monotonic()
+        self._prune(now)
+        for n, (path, kinds) in enumerate(by_path.items()):
+            if n and n % SLICE == 0:
+                await asyncio.sleep(0)  # a storm never stalls the loop
+                now = time.monotonic()
+            for event in self._one(path, kinds, path in parents, now):
+                yield event
+
+    def _prune(self, now: float) -> None:
+        if now - self._last_prune < COALESCE_S:
+            return
+        self._last_prune = now
+        self._recent = {p: v for p, v in self._recent.items() if now - v[1] < COALESCE_S}
+        if self._settling:
+            self._settling = {p: t for p, t in self._settling.items() if t > now}
+
+    def _one(self, path: str, kinds: int, is_parent: bool, now: float) -> list[Event]:
+        rel = path[self._prefix_len :].replace(os.sep, "/")
+        if rel.startswith(".git/"):
+            return self._tamper(rel, path)
+        try:
+            mode: int | None = os.lstat(path).st_mode
+        except OSError:
+            mode = None
+        added = kinds & (1 << int(watchfiles.Change.added))
+        if mode is not None:
+            if stat.S_ISDIR(mode):
+                return []
+            change = "added" if added else "modified"
+        elif added or is_parent:
+            return []  # created and removed within one batch (a temp file), or a folder
+        else:
+            change = "deleted"
+        last = self._recent.get(rel)
+        self._recent[rel] = (change, now)
+        if (
+            last is not None
+            and (last[0] == "deleted") == (change == "deleted")
+            and now - last[1] < COALESCE_S
+        ):
+            return []  # the same burst of writes (a create then writes is one touch)
+        agent, kind, names = self._attribution(rel)
+        out: list[Event] = [FileTouched(rel, agent, change)]
+        if self._attribute_error is not None and not self._attribute_noticed:
+            self._attribute_noticed = True
+            out.append(
+                Notice(
+                    "error", "attributing touched files failed", {"error": self._attribute_error}
+                )
+            )
+        if kind is not None and rel not in self._reported:
+            if self._settling.get(rel, 0.0) > now:
+                return out
+            self._reported.add(rel)
+            out.append(ViolationFound(agent, rel, kind, names, _describe(kind, agent, names)))
+        return out
+
+    def _attribution(self, rel: str) -> Attribution:
+        if self._attribute is None:
+            return None, None, ()
+        try:
+            return self._attribute(rel)
+        except Exception as exc:  # a broken attributor must not stop the watcher
+            if self._attribute_error is None:
+                self._attribute_error = repr(exc)
+            return None, None, ()
+
+    def _tamper(self, rel: str, path: str) -> list[Event]:
+        if rel == _GIT_TAMPER[0]:
+            text = _read_config(path)
+            if text == self._config:
+                return []  # rewritten with the same content (or a spurious event)
+            detail = _config_detail(self._config, text)
+            self._config = text
+            return [ViolationFound(None, rel, "tamper", (), detail)]
+        try:
+            mode: int | None = os.lstat(path).st_mode
+        except OSError:
+            mode = None
+        if mode is not None and stat.S_ISDIR(mode):
+            return []
+        if rel in self._reported:
+            return []
+        self._reported.add(rel)
+        what = "removed" if mode is None else "added or changed"
+        name = rel[len(_GIT_TAMPER[1]) :]
+        return [ViolationFound(None, rel, "tamper", (), f"git hook {name} {what}")]

@@ -1,0 +1,98 @@
+"""Facts about local processes read from ``/proc``: start times, liveness, process groups.
+
+A pid alone is reused by the kernel, so wavedeck identifies a process by its pid *and* its start
+time (``/proc/PID/stat`` field 22, clock ticks since boot). A zombie (state ``Z``) or a dead task
+(``X``) counts as gone: it can no longer do anything, and signalling its group would be wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+_GONE_STATES = ("Z", "X", "x")
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` from field 3 (state) on, or None if there is no such pid.
+
+    The command name (field 2) is in parentheses and may itself contain spaces or ``)``, so the
+    fields are split after the *last* ``)``.
+    """
+    if pid <= 0:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return None
+    close = raw.rfind(b")")
+    if close < 0:
+        return None
+    return raw[close + 1 :].decode("ascii", "replace").split()
+
+
+def start_time(pid: int) -> int | None:
+    """The start time of ``pid`` in clock ticks since boot (field 22), or None if it does not exist."""
+    fields = _stat_fields(pid)
+    # After the ')' the list starts at field 3, so field 22 is index 19.
+    if fields is None or len(fields) < 20:
+        return None
+    try:
+        return int(fields[19])
+    except ValueError:
+        return None
+
+
+def state(pid: int) -> str | None:
+    """The one-letter scheduler state of ``pid`` (``R``, ``S``, ``Z``, …), or None if it is gone."""
+    fields = _stat_fields(pid)
+    return fields[0] if fields else None
+
+
+def pgid_of(pid: int) -> int | None:
+    """The process group of ``pid`` (field 5), or None if it is gone."""
+    fields = _stat_fields(pid)
+    if fields is None or len(fields) < 3:
+        return None
+    try:
+        return int(fields[2])
+    except ValueError:
+        return None
+
+
+def is_same_process(pid: int, start: int) -> bool:
+    """True if ``pid`` is alive (not a zombie) and is the process that started at ``start``."""
+    fields = _stat_fields(pid)
+    if fields is None or len(fields) < 20 or fields[0] in _GONE_STATES:
+        return False
+    try:
+        return int(fields[19]) == start
+    except ValueError:
+        return False
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) pids whose process group is ``pgid``."""
+    members: list[int] = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return members
+    for name in names:
+        if not name.isdigit():
+            continue
+        fields = _stat_fields(int(name))
+        if fields is None or len(fields) < 3 or fields[0] in _GONE_STATES:
+            continue
+        if fields[2] == str(pgid):
+            members.append(int(name))
+    return members
+
+
+def signal_name(n: int) -> str:
+    """``9`` -> ``"SIGKILL"``; an unknown number -> ``"SIG<n>"``."""
+    try:
+        return signal.Signals(n).name
+    except ValueError:
+        return f"SIG{n}"

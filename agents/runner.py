@@ -1,0 +1,215 @@
+"""``LocalRunner``: agents as detached local processes that outlive the control room.
+
+Each agent runs under ``agents/wrapper.py`` in a new session (``start_new_session=True``: its own
+process group, no controlling terminal), with stdin from its prompt file or ``/dev/null`` and
+stdout+stderr appended to ``.wavedeck/logs/<id>.log``. The wrapper writes how the agent ended to
+``.wavedeck/run/<id>.exit``. The control room keeps no pipe to the agent, so quitting or being
+SIGKILLed does not disturb it; a fresh ``LocalRunner`` finds it again from its ``AgentHandle``
+(pid + start time + pgid) and resumes its log at a saved byte offset.
+
+While the wrapper is still our child, a daemon thread waits for it, so it never lingers as a
+zombie (a zombie counts as dead anyway: see ``agents.procinfo``).
+
+A pid is trusted only together with its start time: a recycled pid is dead to us and is never
+signalled (B11). Stopping sends SIGTERM to the group, then SIGKILL after the grace period (B3, B5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from agents import procinfo, tail
+from agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
+
+log = logging.getLogger("wavedeck.runner")
+
+WRAPPER = Path(__file__).with_name("wrapper.py")
+POLL_S = 0.02
+# After the wrapper is gone without an exit file, how long follow() waits for one (stop() writes
+# it right after a SIGKILL) before it ends anyway.
+LOST_EXIT_WAIT_S = 1.0
+STOP_RESULTS = ("terminated", "killed after grace", "not running")
+
+
+def read_exit_file(path: str | Path) -> ExitStatus | None:
+    """The status in an exit file, or None if there is none (or it cannot be read)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    code = data.get("code")
+    sig = data.get("signal")
+    return ExitStatus(
+        code=code if isinstance(code, int) else None,
+        signal=sig if isinstance(sig, str) else None,
+    )
+
+
+def _write_exit_if_missing(path: str, status: ExitStatus) -> None:
+    """Record ``status`` unless the wrapper already did (``os.link`` never overwrites)."""
+    record = {"code": status.code, "signal": status.signal, "pid": None, "ended_at": time.time()}
+    tmp = f"{path}.tmp.runner.{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(record, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    except OSError as error:
+        log.warning("cannot write exit file %s: %s", path, error)
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+class LocalRunner:
+    """Starts, observes and stops detached agents on this machine (``agents.runtypes.Runner``)."""
+
+    def __init__(self, wavedeck_dir: Path) -> None:
+        self.wavedeck_dir = Path(wavedeck_dir)
+        self.logs_dir = self.wavedeck_dir / "logs"
+        self.run_dir = self.wavedeck_dir / "run"
+        # The current read error of each followed log (agent id -> message); cleared on recovery.
+        self.log_errors: dict[str, str] = {}
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+
+    def log_path(self, agent_id: str) -> Path:
+        return self.logs_dir / f"{agent_id}.log"
+
+    def exit_path(self, agent_id: str) -> Path:
+        return self.run_dir / f"{agent_id}.exit"
+
+    async def launch(self, spec: LaunchSpec) -> AgentHandle:
+        """Start the agent detached; its log is appended to, never truncated."""
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_path(spec.agent_id)
+        exit_path = self.exit_path(spec.agent_id)
+        # A previous run's status would make the new process look finished at once.
+        exit_path.unlink(missing_ok=True)
+        argv = [sys.executable, "-I", str(WRAPPER), str(exit_path), "--", *spec.argv]
+        env = {**os.environ, **spec.env, "WAVEDECK_AGENT_ID": spec.agent_id}
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            stdin_path = spec.stdin_file if spec.stdin_file is not None else os.devnull
+            stdin_fd = os.open(stdin_path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                proc = subprocess.Popen(
+                    argv,
+                    cwd=spec.cwd,
+                    env=env,
+                    stdin=stdin_fd,
+                    stdout=log_fd,
+                    stderr=log_fd,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+            finally:
+                os.close(stdin_fd)
+        finally:
+            os.close(log_fd)
+        # Read the start time before anything can reap the pid: until we wait for it, even an
+        # already-exited wrapper keeps its /proc entry (as a zombie).
+        start = procinfo.start_time(proc.pid)
+        if start is None:  # pragma: no cover - /proc always has our unreaped child
+            raise OSError(f"cannot read the start time of pid {proc.pid}")
+        self._children[proc.pid] = proc
+        threading.Thread(
+            target=self._reap, args=(proc,), name=f"reap-{spec.agent_id}", daemon=True
+        ).start()
+        return AgentHandle(
+            agent_id=spec.agent_id,
+            pid=proc.pid,
+            start_time=start,
+            pgid=proc.pid,  # a session leader leads its own process group
+            log_path=str(log_path),
+            exit_path=str(exit_path),
+        )
+
+    def _reap(self, proc: subprocess.Popen[bytes]) -> None:
+        try:
+            proc.wait()
+        finally:
+            self._children.pop(proc.pid, None)
+
+    async def is_alive(self, handle: AgentHandle) -> bool:
+        """True while the very process we started runs (pid *and* start time match)."""
+        return procinfo.is_same_process(handle.pid, handle.start_time)
+
+    async def exit_status(self, handle: AgentHandle) -> ExitStatus | None:
+        return read_exit_file(handle.exit_path)
+
+    async def stop(self, handle: AgentHandle, grace_s: float) -> str:
+        """SIGTERM the agent's group, SIGKILL it after ``grace_s``.
+
+        Returns ``"terminated"``, ``"killed after grace"``, or ``"not running"`` (nothing was
+        signalled: the process had ended or its pid now belongs to another process).
+        """
+        if not await self.is_alive(handle):
+            return "not running"
+        self._signal_group(handle, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            if not await self.is_alive(handle):
+                return "terminated"
+            await asyncio.sleep(POLL_S)
+        if not await self.is_alive(handle):
+            return "terminated"
+        self._signal_group(handle, signal.SIGKILL)
+        # SIGKILL cannot be ignored; wait (bounded) until the kernel has taken the process down.
+        deadline = time.monotonic() + 5.0
+        while await self.is_alive(handle) and time.monotonic() < deadline:
+            await asyncio.sleep(POLL_S)
+        _write_exit_if_missing(handle.exit_path, ExitStatus(code=None, signal="SIGKILL"))
+        return "killed after grace"
+
+    def _signal_group(self, handle: AgentHandle, signum: signal.Signals) -> None:
+        # Checked again right before the signal: never signal a group whose leader is not ours.
+        if not procinfo.is_same_process(handle.pid, handle.start_time):
+            return
+        try:
+            os.killpg(handle.pgid, signum)
+        except ProcessLookupError:
+            pass
+
+    async def _finished(self, handle: AgentHandle, gone_since: list[float]) -> bool:
+        if await self.is_alive(handle):
+            return False
+        if Path(handle.exit_path).exists():
+            return True
+        # Gone without an exit file: the wrapper was killed. Give stop() a moment to record it.
+        if not gone_since:
+            gone_since.append(time.monotonic())
+        return time.monotonic() - gone_since[0] >= LOST_EXIT_WAIT_S
+
+    def follow(self, handle: AgentHandle, offset: int) -> AsyncIterator[LogChunk]:
+        """Yield log chunks from byte ``offset`` until the agent has ended and its log is drained."""
+        tailer = tail.LogTailer(handle.log_path, offset)
+        gone_since: list[float] = []
+
+        def report(message: str) -> None:
+            self.log_errors[handle.agent_id] = message
+            log.warning("%s: %s (retrying)", handle.agent_id, message)
+
+        async def finished() -> bool:
+            if tailer.error is None:
+                self.log_errors.pop(handle.agent_id, None)
+            return await self._finished(handle, gone_since)
+
+        return tail.follow(tailer, finished, on_error=report)

@@ -50,7 +50,9 @@ class Agent(_Frozen):
     wave: int
     title: str
     package: str  # repo-relative POSIX folder with a trailing slash, e.g. "packages/server/src/"
-    files: tuple[str, ...]  # as written in the plan (relative to the package)
+    # As written in the plan (relative to the package); a path refused by ``plan.paths`` is left
+    # out of both ``files`` and ``paths`` and kept in ``bad_paths`` instead.
+    files: tuple[str, ...]
     paths: tuple[str, ...]  # normalised repo-relative POSIX paths, same order as ``files``
     issues: tuple[Issue, ...]
     line: int
@@ -58,6 +60,8 @@ class Agent(_Frozen):
     files_line: int | None = None
     # Raw package/file text that failed normalisation is kept here for ``path-escape``.
     bad_paths: tuple[tuple[str, str], ...] = ()  # (raw text, reason)
+    # The agent's section as written (fields, prose, tables), kept for prompts.
+    text: str = ""
 
 
 class Wave(_Frozen):

@@ -1,0 +1,144 @@
+"""A repository on disk as a ``plan.checkapi.RepoView``, and an issue's detail files.
+
+Paths come from ``git ls-files -z --cached --others --exclude-standard`` (tracked and untracked,
+ignored files left out), or from a walk of the folder when it is not a git work tree. Reading is
+confined to the repository (no ``..``, no symlink leading out) and capped in size, so a plan can
+never make wavedeck read ``/etc/shadow`` or a 2 GB file.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from plan.checkapi import RepoView
+from plan.fixplans import DEFAULT_PATTERNS, IssueFileIndex
+
+MAX_READ_BYTES = 1 << 20  # detail files are small; anything larger is not read
+GIT_TIMEOUT_S = 60.0
+# Folders a walk never enters: git's own data, wavedeck's, and dependency trees.
+_WALK_SKIP = frozenset({".git", ".wavedeck", "node_modules", "__pycache__"})
+
+
+class RepoViewError(Exception):
+    """The folder cannot be listed (missing, not a folder)."""
+
+
+def _git_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["GIT_OPTIONAL_LOCKS"] = "0"  # never write the index behind the watcher's back
+    env.pop("GIT_DIR", None)
+    env.pop("GIT_WORK_TREE", None)
+    return env
+
+
+def git_paths(root: Path) -> frozenset[str] | None:
+    """Tracked and untracked (not ignored) paths of the work tree at ``root``, or None."""
+    try:
+        proc = subprocess.run(
+            [
+                "git",
+                "-c",
+                "core.fsmonitor=false",
+                "-c",
+                "core.quotepath=false",
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+                "--deduplicate",
+            ],
+            cwd=root,
+            capture_output=True,
+            env=_git_env(),
+            timeout=GIT_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if proc.returncode != 0:
+        return None
+    # Paths are relative to ``root`` even when root is a subfolder of the work tree.
+    out = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return frozenset(p for p in out if p)
+
+
+def walk_paths(root: Path) -> frozenset[str]:
+    """Every file under ``root`` (symlinks not followed), as POSIX paths relative to it."""
+    out: list[str] = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in _WALK_SKIP]
+        rel = os.path.relpath(folder, root)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        out.extend(prefix + f for f in files)
+    return frozenset(out)
+
+
+class RepoReader:
+    """``read_text(path)`` for repo-relative paths: UTF-8 text, or None (missing, outside the
+    repository, too large, binary)."""
+
+    def __init__(self, root: Path, max_bytes: int = MAX_READ_BYTES) -> None:
+        self.root = root.resolve()
+        self.max_bytes = max_bytes
+
+    def __call__(self, path: str) -> str | None:
+        if not path or "\0" in path or "\\" in path or path.startswith("/"):
+            return None
+        if any(part == ".." for part in path.split("/")):
+            return None
+        try:
+            full = (self.root / path).resolve()
+            full.relative_to(self.root)  # a symlink may point outside: refuse it
+            if not full.is_file() or full.stat().st_size > self.max_bytes:
+                return None
+            with full.open("rb") as fh:
+                data = fh.read(self.max_bytes + 1)
+        except (OSError, ValueError, RuntimeError):
+            return None
+        if len(data) > self.max_bytes or b"\0" in data:
+            return None
+        return data.decode("utf-8", "replace")
+
+
+def repo_view(
+    root: Path | str,
+    issue_file_patterns: Sequence[str] | None = None,
+    max_read_bytes: int = MAX_READ_BYTES,
+) -> RepoView:
+    """The ``RepoView`` of the folder ``root``: its paths and a confined, size-capped reader."""
+    base = Path(root)
+    if not base.is_dir():
+        raise RepoViewError(f"{base}: not a folder")
+    paths = git_paths(base)
+    if paths is None:
+        paths = walk_paths(base)
+    return RepoView(
+        paths=paths,
+        read_text=RepoReader(base, max_read_bytes),
+        issue_file_patterns=tuple(issue_file_patterns or DEFAULT_PATTERNS),
+    )
+
+
+def read_issue_files(
+    repo_root: Path | str,
+    issue_id: str,
+    patterns: Sequence[str] = DEFAULT_PATTERNS,
+    view: RepoView | None = None,
+) -> list[tuple[str, str]]:
+    """The detail files of one issue (description, fix plan) as ``(repo path, text)``.
+
+    Found by the patterns (``{id}`` replaced, ``05``/``5`` spellings both tried), else by file
+    name anywhere in the repository. Pass ``view`` to reuse a listing across many issues.
+    """
+    repo = view or repo_view(repo_root, patterns)
+    reader = repo.read_text
+    out = []
+    for path in IssueFileIndex(repo.paths, patterns).find(issue_id):
+        text = reader(path)
+        if text is not None:
+            out.append((path, text))
+    return out

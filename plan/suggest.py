@@ -1,0 +1,136 @@
+"""Nearest existing paths: what a plan probably meant by a path that does not exist. Pure.
+
+Plans name files at the wrong place (``zajel/daemon.py`` is really ``zajel/cli/daemon.py``; the
+website agent's ``app/vite.config.ts`` is ``packages/website/vite.config.ts``, not the other
+package's ``packages/web-client/vite.config.ts``), and fix plans write paths relative to a package
+or with a wrong prefix. ``PathIndex`` answers both questions over a repository's paths:
+
+- ``nearest(path)``: the existing file of the same name that shares the longest leading folder
+  with ``path``, then the one at the shortest folder distance (ties: none, rather than a guess).
+- ``resolve(path, package)``: the repository path a possibly-relative path means, by exact
+  match, under the package, or by a unique suffix match of whole path components.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# A suffix match must cover at least this many components, unless it is unique in the package.
+MIN_SUFFIX_PARTS = 2
+
+
+def _dirs(path: str) -> list[str]:
+    return [p for p in path.split("/")[:-1] if p]
+
+
+def _shared(a: list[str], b: list[str]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def rank(declared: str, candidate: str) -> tuple[int, int]:
+    """Sort key (smaller is nearer): longest shared leading folder, then folder distance."""
+    a, b = _dirs(declared), _dirs(candidate)
+    shared = _shared(a, b)
+    return (-shared, len(a) + len(b) - 2 * shared)
+
+
+class PathIndex:
+    """A repository's paths indexed by file name, built once (one pass) and queried per path."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self.paths: frozenset[str] = paths if isinstance(paths, frozenset) else frozenset(paths)
+        self._by_name: dict[str, list[str]] | None = None
+        self._folders: frozenset[str] | None = None
+
+    @property
+    def by_name(self) -> dict[str, list[str]]:
+        # Built on first use: a plan whose declared paths all exist never pays for it.
+        if self._by_name is None:
+            index: dict[str, list[str]] = {}
+            for path in self.paths:
+                index.setdefault(path[path.rfind("/") + 1 :], []).append(path)
+            self._by_name = index
+        return self._by_name
+
+    def has_folder(self, folder: str) -> bool:
+        """Whether some path lies under ``folder`` (``a/b/`` or ``a/b``)."""
+        if self._folders is None:
+            folders: set[str] = set()
+            for path in self.paths:
+                i = path.rfind("/")
+                while i > 0:
+                    head = path[:i]
+                    if head in folders:
+                        break
+                    folders.add(head)
+                    i = path.rfind("/", 0, i)
+            self._folders = frozenset(folders)
+        return folder.strip("/") in self._folders
+
+    def exists(self, path: str) -> bool:
+        if path.endswith("/"):
+            return self.has_folder(path)
+        return path in self.paths
+
+    def nearest(self, path: str) -> str | None:
+        """The existing file with ``path``'s name nearest to it, or None (none, or a tie)."""
+        name = path.rstrip("/").rsplit("/", 1)[-1]
+        candidates = [c for c in self.by_name.get(name, ()) if c != path]
+        if not candidates:
+            return None
+        ranked = sorted(candidates, key=lambda c: (rank(path, c), c))
+        if len(ranked) > 1 and rank(path, ranked[0]) == rank(path, ranked[1]):
+            return None
+        return ranked[0]
+
+    def suffix_matches(self, path: str) -> list[str]:
+        """Existing paths ending with all of ``path``'s components (``a/b.py`` ~ ``x/a/b.py``)."""
+        name = path.rsplit("/", 1)[-1]
+        tail = "/" + path
+        return sorted(c for c in self.by_name.get(name, ()) if c == path or c.endswith(tail))
+
+    def resolve(self, path: str, package: str = "") -> str | None:
+        """The existing repository path that ``path`` (maybe package-relative) means, or None.
+
+        Tried in order: ``path`` itself; ``package + path``; a unique match of ``path``'s
+        components as a suffix (the one under ``package`` when several); then ``path`` with its
+        leading folders dropped one by one (a wrong prefix), down to two components, or to the
+        bare name when exactly one file of that name lies under ``package``. Folders (ending
+        ``/``) are resolved the same way against folders.
+        """
+        if path.endswith("/"):
+            return self._resolve_folder(path, package)
+        if path in self.paths:
+            return path
+        if package and package + path in self.paths:
+            return package + path
+        parts = path.split("/")
+        for start in range(len(parts)):
+            suffix = "/".join(parts[start:])
+            matches = self.suffix_matches(suffix)
+            if len(parts) - start < MIN_SUFFIX_PARTS:
+                matches = [m for m in matches if package and m.startswith(package)]
+            chosen = self._choose(matches, package)
+            if chosen is not None:
+                return chosen
+        return None
+
+    def _choose(self, matches: list[str], package: str) -> str | None:
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1 and package:
+            inside = [m for m in matches if m.startswith(package)]
+            if len(inside) == 1:
+                return inside[0]
+        return None
+
+    def _resolve_folder(self, folder: str, package: str) -> str | None:
+        for candidate in (folder, package + folder if package else None):
+            if candidate and self.has_folder(candidate):
+                return candidate.rstrip("/") + "/"
+        return None

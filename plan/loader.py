@@ -33,7 +33,9 @@ def decode_plan(data: bytes, source: str = "") -> str:
     nul = data.find(b"\x00")
     if nul >= 0:
         raise PlanError(
-            f"NUL byte at byte offset {nul}: not a text file", line=_line_of(data, nul), source=source
+            f"NUL byte at byte offset {nul}: not a text file",
+            line=_line_of(data, nul),
+            source=source,
         )
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
@@ -41,7 +43,9 @@ def decode_plan(data: bytes, source: str = "") -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PlanError(
-            f"invalid UTF-8 at byte offset {exc.start}", line=_line_of(data, exc.start), source=source
+            f"invalid UTF-8 at byte offset {exc.start}",
+            line=_line_of(data, exc.start),
+            source=source,
         ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     # One pass over line ends; compare byte lengths only when a line could be too long.

@@ -17,7 +17,7 @@ from markdown_it.token import Token
 
 from plan import fields as fl
 from plan.errors import Finding, PlanError
-from plan.models import Agent, Issue, Plan, ResolvedIssue, Rule, StatedCount, Wave, agent_id
+from plan.models import Agent, Issue, Plan, ResolvedIssue, Rule, Wave, agent_id
 from plan.paths import PathRejected, normalize_file, normalize_package
 from plan.summary import SummaryReader
 from plan.tables import Table, paragraph_table_problem, plain_text, read_table

@@ -85,7 +85,7 @@ def normalize_package(raw: str) -> str:
     """
     text = raw.strip()
     reason = _reason(text)
-    if reason is not None and not (text in ("", ".", "./")):
+    if reason is not None and text not in ("", ".", "./"):
         raise PathRejected(text, reason)
     parts = _join([], text)
     _check_parts(text, parts)

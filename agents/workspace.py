@@ -21,7 +21,8 @@ import os
 import re
 import stat
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,12 +30,15 @@ import watchfiles
 
 from agents.events import Event, FileTouched, Notice, ViolationFound
 from plan.models import Plan
-from plan.ownership import OwnershipIndex
+from plan.ownership import OwnershipIndex, apply_policy
 
 ViolationKind = Literal["undeclared", "foreign", "other-wave", "unowned", "collision", "tamper"]
 # What an attributor says about a path: (agent it is attributed to, violation kind or None when
-# the path is fine, candidate/owner agents worth naming).
-Attribution = tuple[str | None, ViolationKind | None, tuple[str, ...]]
+# the path is fine, candidate/owner agents worth naming[, a sentence explaining it]).
+Attribution = (
+    tuple[str | None, ViolationKind | None, tuple[str, ...]]
+    | tuple[str | None, ViolationKind | None, tuple[str, ...], str]
+)
 Attributor = Callable[[str], Attribution]
 
 STEP_MS = 15  # quiet time that ends a batch: the latency of a single save
@@ -42,11 +46,13 @@ DEBOUNCE_MS = 200  # longest batch during a storm: bounds batch size and memory
 TICK_MS = 250  # the watch thread returns at least this often, to notice stop() and a lost root
 POLL_DELAY_MS = 300  # polling fallback interval
 COALESCE_S = 0.25  # repeats of a change to one path closer than this are one event
+FRESH_S = 2.0  # a folder this young: a "modified" file in it is taken as new
 SLICE = 256  # paths processed between two yields to the event loop
 MAX_CONFIG_BYTES = 1 << 20
 
 # Editor temp files: vim swap files and its ``4913`` write probe, backups, emacs lock files.
 _EDITOR_TEMP = re.compile(r"\.swp$|^\..+\.sw[a-px]$|~$|^4913$|^\.#|^#.*#$")
+_ADDED = 1 << int(watchfiles.Change.added)
 _GIT_TAMPER = (".git/config", ".git/hooks/")
 
 # Config keys that make git run a program: worth naming first in a tamper report.
@@ -122,21 +128,21 @@ def ownership_attributor(
         accept_undeclared: accept ``undeclared`` paths (attributable to exactly one agent).
 
     Returns:
-        ``path -> (agent, violation kind or None, candidates)``.
+        ``path -> (agent, violation kind or None, candidates, why)``, with the policy of
+        ``plan.ownership.apply_policy`` (a glob never accepts a ``foreign`` path).
     """
     index = OwnershipIndex(plan, wave)
-    accepted = glob_matcher(accept)
+    accept_globs = tuple(accept)
 
     def attribute(path: str) -> Attribution:
         writer = writer_of(path) if writer_of is not None else None
         own = index.classify(path, writer)
         agent = own.agent if own.agent is not None else writer
-        names = own.candidates or own.owners
-        if own.kind == "owned" or accepted(path):
-            return agent, None, names if own.kind != "owned" else ()
-        if own.kind == "undeclared" and accept_undeclared:
-            return agent, None, ()
-        return agent, own.kind, names
+        accepted, why = apply_policy(own, path, accept_globs, accept_undeclared)
+        if accepted:
+            return agent, None, (), why
+        kind: ViolationKind = "unowned" if own.kind == "owned" else own.kind  # owned is accepted
+        return agent, kind, own.candidates or own.owners, own.describe()
 
     return attribute
 
@@ -267,6 +273,7 @@ class WorkspaceWatcher:
         watch_git: bool = True,
         step_ms: int = STEP_MS,
         debounce_ms: int = DEBOUNCE_MS,
+        coalesce_s: float = COALESCE_S,
     ) -> None:
         """
         Args:
@@ -277,6 +284,7 @@ class WorkspaceWatcher:
             watch_git: report changes to .git/config and .git/hooks/ as ``tamper``.
             step_ms: quiet time ending a batch (latency of one save).
             debounce_ms: longest batch.
+            coalesce_s: repeats of a change to one path closer than this are one event.
         """
         self.root = Path(os.path.realpath(root))
         self._root = str(self.root)
@@ -286,15 +294,18 @@ class WorkspaceWatcher:
         self._attribute = attribute
         self._step_ms = step_ms
         self._debounce_ms = debounce_ms
+        self._coalesce_s = coalesce_s
         self._stop = asyncio.Event()
         # Set once the OS watch is in place: changes made after it are seen.
         self.ready = asyncio.Event()
         self._reported: set[str] = set()
         self._settling: dict[str, float] = {}
         self._recent: dict[str, tuple[str, float]] = {}
+        self._fresh: dict[str, float] = {}  # folders created in the last FRESH_S seconds
         self._last_prune = 0.0
         self._config: str | None = None
         self._root_id: tuple[int, int] | None = None
+        self._batch: Collection[str] = ()
         self._attribute_error: str | None = None
         self._attribute_noticed = False
 
@@ -404,24 +415,51 @@ class WorkspaceWatcher:
             by_path[path] = by_path.get(path, 0) | (1 << int(change))
         # Folders whose entries changed: a deleted path among them was a folder, not a file.
         parents = {p.rpartition(os.sep)[0] for p in by_path}
+        # A file in a folder created in this batch is new too, whatever the OS said.
+        new_dirs = {p for p in parents if by_path.get(p, 0) & _ADDED}
+        work = deque(
+            (p, k | _ADDED if p.rpartition(os.sep)[0] in new_dirs else k, p in parents)
+            for p, k in by_path.items()
+        )
+        self._batch = by_path.keys()
         now = time.monotonic()
         self._prune(now)
-        for n, (path, kinds) in enumerate(by_path.items()):
-            if n and n % SLICE == 0:
+        done = 0
+        while work:
+            path, kinds, is_parent = work.popleft()
+            done += 1
+            if done % SLICE == 0:
                 await asyncio.sleep(0)  # a storm never stalls the loop
                 now = time.monotonic()
-            for event in self._one(path, kinds, path in parents, now):
+            for event in self._one(path, kinds, is_parent, now, work):
                 yield event
 
+    def _scan(self, folder: str, work: deque[tuple[str, int, bool]]) -> None:
+        """Queue the entries of a new folder: files written into it before its OS watch was in
+        place (``mkdir -p a/b && echo > a/b/f``) raise no event of their own."""
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.path not in self._batch and self._filter(
+                        watchfiles.Change.added, entry.path
+                    ):
+                        work.append((entry.path, _ADDED, False))
+        except OSError:
+            return
+
     def _prune(self, now: float) -> None:
-        if now - self._last_prune < COALESCE_S:
+        if now - self._last_prune < self._coalesce_s:
             return
         self._last_prune = now
-        self._recent = {p: v for p, v in self._recent.items() if now - v[1] < COALESCE_S}
+        self._recent = {p: v for p, v in self._recent.items() if now - v[1] < self._coalesce_s}
         if self._settling:
             self._settling = {p: t for p, t in self._settling.items() if t > now}
+        if self._fresh:
+            self._fresh = {p: t for p, t in self._fresh.items() if now - t < FRESH_S}
 
-    def _one(self, path: str, kinds: int, is_parent: bool, now: float) -> list[Event]:
+    def _one(
+        self, path: str, kinds: int, is_parent: bool, now: float, work: deque[tuple[str, int, bool]]
+    ) -> list[Event]:
         rel = path[self._prefix_len :].replace(os.sep, "/")
         if rel.startswith(".git/"):
             return self._tamper(rel, path)
@@ -429,11 +467,16 @@ class WorkspaceWatcher:
             mode: int | None = os.lstat(path).st_mode
         except OSError:
             mode = None
-        added = kinds & (1 << int(watchfiles.Change.added))
+        added = kinds & _ADDED
         if mode is not None:
             if stat.S_ISDIR(mode):
+                if added:
+                    self._fresh[path] = now
+                    self._scan(path, work)
                 return []
-            change = "added" if added else "modified"
+            # In a folder created moments ago, the OS watch may have missed the create itself.
+            fresh = self._fresh and path.rpartition(os.sep)[0] in self._fresh
+            change = "added" if added or (fresh and rel not in self._recent) else "modified"
         elif added or is_parent:
             return []  # created and removed within one batch (a temp file), or a folder
         else:
@@ -443,10 +486,11 @@ class WorkspaceWatcher:
         if (
             last is not None
             and (last[0] == "deleted") == (change == "deleted")
-            and now - last[1] < COALESCE_S
+            and now - last[1] < self._coalesce_s
         ):
             return []  # the same burst of writes (a create then writes is one touch)
-        agent, kind, names = self._attribution(rel)
+        found = self._attribution(rel)
+        agent, kind, names = found[0], found[1], found[2]
         out: list[Event] = [FileTouched(rel, agent, change)]
         if self._attribute_error is not None and not self._attribute_noticed:
             self._attribute_noticed = True
@@ -459,7 +503,8 @@ class WorkspaceWatcher:
             if self._settling.get(rel, 0.0) > now:
                 return out
             self._reported.add(rel)
-            out.append(ViolationFound(agent, rel, kind, names, _describe(kind, agent, names)))
+            why = found[3] if len(found) == 4 else _describe(kind, agent, names)
+            out.append(ViolationFound(agent, rel, kind, names, why))
         return out
 
     def _attribution(self, rel: str) -> Attribution:

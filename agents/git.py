@@ -1,0 +1,342 @@
+"""The git layer: safe checkpoints, changed-file lists, per-file diffs and review actions.
+
+``GitRepo`` is the one object the supervisor and the diff review use. Its methods block (call
+them with ``asyncio.to_thread``); one command runs at a time per repository; every command runs
+with hooks and fsmonitor off and literal pathspecs (``agents.git_cmd``). Failures raise
+``GitError`` with a message for the operator; a checkpoint refused on purpose raises
+``CheckpointRefused`` with ``reason`` and ``paths``.
+
+Example::
+
+    repo = GitRepo(Path("."))
+    base = repo.head()
+    ...  # the wave runs
+    files = repo.changed_files(base)
+    sha = repo.checkpoint([f.path for f in files], "Wave 1\\n\\n" + format_trailers(pairs),
+                          expected_head=base)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from agents import git_tamper
+from agents.git_checkpoint import Checkpointer, CheckpointOptions, in_progress_state
+from agents.git_cmd import GitCmd, repo_lock
+from agents.git_diff import ChangedFile, merge_untracked, parse_raw_numstat, split_z, untracked_file
+from agents.git_errors import CheckpointIndexStale, CheckpointRefused, GitError
+from agents.git_paths import link_problem, path_problem
+
+if TYPE_CHECKING:
+    from agents.config import GitConfig
+
+__all__ = [
+    "ChangedFile",
+    "CheckpointIndexStale",
+    "CheckpointRefused",
+    "GitError",
+    "GitRepo",
+    "format_trailers",
+]
+
+_DIFF_OPTS = ("--no-ext-diff", "--no-textconv", "--no-color")
+_TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+_DIFF_LIMIT = 4 * 1024 * 1024
+
+
+def format_trailers(pairs: list[tuple[str, str]]) -> str:
+    """Git trailer lines (``Wavedeck-Wave: 1``), one per pair, for the end of a message.
+
+    Keys must be ``[A-Za-z0-9-]`` words; values are flattened to one line (newlines and control
+    characters become spaces) so a value can never forge another trailer. Put a blank line
+    between the message body and this block.
+    """
+    lines = []
+    for key, value in pairs:
+        if not _TRAILER_KEY.match(key):
+            raise ValueError(f"invalid trailer key {key!r}: use letters, digits and '-'")
+        flat = " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+        lines.append(f"{key}: {flat}")
+    return "\n".join(lines)
+
+
+def _check_rev(rev: str) -> None:
+    if not rev or rev.startswith("-") or any(ch.isspace() or not ch.isprintable() for ch in rev):
+        raise GitError(f"invalid revision {rev!r}")
+
+
+def _check_path(path: str) -> None:
+    problem = path_problem(path)
+    if problem is not None:
+        raise GitError(f"invalid path {path!r}: {problem}")
+
+
+class GitRepo:
+    """One working tree of a git repository, driven through safe git commands.
+
+    Args:
+        root: the working tree (a sub-folder is accepted; the top level is used).
+        run_hooks: run the repository's ``pre-commit``, ``commit-msg`` and ``post-commit`` hooks
+            for checkpoints (off by default: a hook an agent planted must not run).
+        hook_timeout_s: a hook running longer is stopped and the checkpoint refused.
+        lock_wait_s: how long to wait for another git process's ``index.lock``/ref lock.
+        sign_timeout_s: how long ``commit.gpgsign`` signing may take before it is stopped.
+        write_wait_s: how long a checkpoint waits for a declared file still being written.
+        timeout_s: any other git command running longer is stopped.
+        on_lock_wait: called (from the worker thread) with the lock's path while waiting.
+
+    Raises:
+        GitError: ``root`` is not a usable repository; git's own words are kept (for example
+            "detected dubious ownership", which wavedeck never overrides with safe.directory).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        run_hooks: bool = False,
+        hook_timeout_s: float = 60,
+        lock_wait_s: float = 10,
+        sign_timeout_s: float = 4.0,
+        write_wait_s: float = 5.0,
+        timeout_s: float = 120.0,
+        on_lock_wait: Callable[[str], None] | None = None,
+    ) -> None:
+        start = Path(root).resolve()
+        if not start.is_dir():
+            raise GitError(f"not a folder: {start}")
+        self._cmd = GitCmd(
+            start, timeout_s=timeout_s, lock_wait_s=lock_wait_s, on_lock_wait=on_lock_wait
+        )
+        found = self._cmd.run(
+            [
+                "rev-parse",
+                "--path-format=absolute",
+                "--show-toplevel",
+                "--git-dir",
+                "--git-common-dir",
+            ],
+            check=False,
+        )
+        if found.rc != 0:
+            raise GitError(f"not a usable git repository: {start}: {found.err.strip()}")
+        top, git_dir, common_dir = found.text.splitlines()[:3]
+        self.root = Path(top).resolve()
+        if self.root != start:
+            self._cmd = GitCmd(
+                self.root, timeout_s=timeout_s, lock_wait_s=lock_wait_s, on_lock_wait=on_lock_wait
+            )
+        self.git_dir = Path(git_dir)
+        self.common_dir = Path(common_dir)
+        self._lock = repo_lock(str(self.common_dir))
+        self._closed = False
+        self._checkpointer = Checkpointer(
+            self._cmd,
+            self.root,
+            self.git_dir,
+            CheckpointOptions(run_hooks, hook_timeout_s, sign_timeout_s, write_wait_s),
+        )
+
+    @classmethod
+    def from_config(cls, root: Path, config: GitConfig, **kwargs: object) -> GitRepo:
+        """A ``GitRepo`` with the ``[git]`` section of ``wavedeck.toml`` applied."""
+        return cls(
+            root,
+            run_hooks=config.run_hooks,
+            hook_timeout_s=config.hook_timeout_s,
+            lock_wait_s=config.lock_wait_s,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[GitCmd]:
+        with self._lock:
+            if self._closed:
+                raise GitError(f"the repository {self.root} was closed")
+            yield self._cmd
+
+    def close(self) -> None:
+        """Release the repository; later calls raise ``GitError``. Safe to call twice."""
+        with self._lock:
+            self._closed = True
+
+    def __enter__(self) -> GitRepo:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def head(self) -> str:
+        """The commit HEAD points at; ``GitError`` when the branch has no commit yet."""
+        with self._locked() as cmd:
+            result = cmd.run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
+        if result.rc != 0:
+            raise GitError(f"{self.root}: HEAD has no commit yet (an empty repository)")
+        return result.text.strip()
+
+    def branch(self) -> str | None:
+        """The checked-out branch's short name; ``None`` when HEAD is detached."""
+        with self._locked() as cmd:
+            result = cmd.run(["symbolic-ref", "-q", "--short", "HEAD"], check=False)
+        return result.text.strip() if result.rc == 0 else None
+
+    def in_progress_state(self) -> str | None:
+        """``merge``, ``rebase``, ``cherry-pick``, ``revert``, ``bisect``, ``detached HEAD``,
+        ``unmerged paths``, or ``None`` when a checkpoint may be made."""
+        with self._locked() as cmd:
+            return in_progress_state(cmd, self.git_dir)
+
+    def ensure_excluded(self, pattern: str = "/.wavedeck/") -> None:
+        """Add ``pattern`` to ``.git/info/exclude`` unless a line already says exactly that."""
+        if not pattern.strip() or "\n" in pattern or "\r" in pattern:
+            raise GitError(f"invalid exclude pattern {pattern!r}")
+        with self._locked():
+            exclude = self.common_dir / "info" / "exclude"
+            exclude.parent.mkdir(parents=True, exist_ok=True)
+            text = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+            if pattern in text.splitlines():
+                return
+            prefix = "" if not text or text.endswith("\n") else "\n"
+            with exclude.open("a", encoding="utf-8") as out:
+                out.write(f"{prefix}# added by wavedeck (its run data)\n{pattern}\n")
+
+    # -- diffs ---------------------------------------------------------------------------------
+
+    def changed_files(self, base: str) -> list[ChangedFile]:
+        """Every path that differs between commit ``base`` and the working tree, sorted.
+
+        Tracked changes (with renames, line counts, binary flags and modes) come from one
+        ``git diff --raw --numstat -z -M base``; untracked files (not ignored) from
+        ``git ls-files -o --exclude-standard`` and are reported as ``A`` with ``untracked``.
+        """
+        _check_rev(base)
+        with self._locked() as cmd:
+            diff = cmd.run(["diff", "--raw", "--numstat", "-z", "-M", *_DIFF_OPTS, base, "--"])
+            others = cmd.run(["ls-files", "-o", "--exclude-standard", "-z"])
+        tracked = parse_raw_numstat(diff.out)
+        untracked = [untracked_file(self.root, p) for p in split_z(others.out)]
+        return merge_untracked(tracked, untracked)
+
+    def name_status(self, rev_range: str) -> list[ChangedFile]:
+        """The changed files of a commit range (``"A..B"``), for audits; same rows as above."""
+        _check_rev(rev_range)
+        with self._locked() as cmd:
+            diff = cmd.run(["diff", "--raw", "--numstat", "-z", "-M", *_DIFF_OPTS, rev_range, "--"])
+        return sorted(parse_raw_numstat(diff.out), key=lambda f: f.path)
+
+    def file_diff(
+        self, path: str, base: str, *, old_path: str | None = None, max_bytes: int = _DIFF_LIMIT
+    ) -> str:
+        """The unified diff of one file between ``base`` and the working tree.
+
+        An untracked file is diffed against ``/dev/null``. Pass ``old_path`` for a rename to get
+        a rename diff. Output beyond ``max_bytes`` is cut and says so.
+        """
+        _check_rev(base)
+        _check_path(path)
+        if old_path is not None:
+            _check_path(old_path)
+        names = [old_path, path] if old_path else [path]
+        with self._locked() as cmd:
+            out = cmd.run(["diff", "-M", *_DIFF_OPTS, base, "--", *names]).out
+            untracked = (
+                not out
+                and os.path.lexists(self.root / path)
+                and not cmd.run(["ls-files", "-z", "--", path]).out
+            )
+            if untracked:
+                result = cmd.run(
+                    ["diff", "--no-index", *_DIFF_OPTS, "--", "/dev/null", path], check=False
+                )
+                if result.rc not in (0, 1):
+                    raise GitError(f"git diff --no-index failed: {result.err.strip()}")
+                out = result.out
+        text = out[:max_bytes].decode("utf-8", "replace")
+        if len(out) > max_bytes:
+            text += f"\n[wavedeck: diff cut at {max_bytes} of {len(out)} bytes]\n"
+        return text
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def revert_file(self, path: str, base: str) -> None:
+        """Put ``path`` in the working tree back to its content at ``base``.
+
+        A file that did not exist at ``base`` is deleted. Only the working tree changes; the
+        user's index is not touched. For a rename, revert both the new and the old path.
+        """
+        _check_rev(base)
+        _check_path(path)
+        problem = link_problem(self.root, path)
+        if problem is not None and problem.startswith("parent"):
+            raise GitError(f"cannot revert {path}: {problem}")
+        full = self.root / path
+        with self._locked() as cmd:
+            listed = cmd.run(["ls-tree", "-z", base, "--", path]).out
+            if not listed:
+                if full.is_dir() and not full.is_symlink():
+                    raise GitError(f"cannot revert {path}: it is a folder now")
+                if os.path.lexists(full):
+                    full.unlink()
+                return
+            mode, kind, sha = listed.split(b"\t", 1)[0].decode().split()
+            if kind != "blob":
+                raise GitError(f"cannot revert {path}: it is a {kind} at {base}, not a file")
+            if full.is_dir() and not full.is_symlink():
+                raise GitError(f"cannot revert {path}: it is a folder now")
+            # A one-entry temporary index lets checkout-index write the file with its mode,
+            # link-ness and the repository's filters, without touching the user's index.
+            with tempfile.TemporaryDirectory(prefix="wavedeck-revert-") as tmp:
+                env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+                cmd.run(
+                    ["update-index", "--add", "--cacheinfo", f"{mode},{sha},{path}"],
+                    env=env,
+                    read_only=False,
+                )
+                cmd.run(["checkout-index", "-f", "--", path], env=env, read_only=False)
+
+    def checkpoint(
+        self, paths: Sequence[str], message: str, *, expected_head: str | None = None
+    ) -> str:
+        """Commit exactly ``paths`` (their working-tree content) on the current branch.
+
+        Args:
+            paths: repo-relative files to commit (added, modified or deleted); nothing else is.
+            message: the full commit message (see ``format_trailers``).
+            expected_head: refuse unless HEAD is still this commit (the wave's base).
+
+        Returns:
+            The new commit's sha.
+
+        Raises:
+            CheckpointRefused: unsafe names or links, an operation in progress, detached HEAD,
+                conflict markers, nothing to commit, HEAD moved, a file never stopped changing,
+                a hook failed (when hooks are on).
+            CheckpointIndexStale: committed, but the user's index could not be refreshed.
+            GitError: git failed (a lock held too long, signing failed or timed out, …).
+        """
+        with self._locked():
+            return self._checkpointer.commit(paths, message, expected_head)
+
+    # -- tamper evidence -----------------------------------------------------------------------
+
+    def tamper_snapshot(self) -> dict[str, str]:
+        """Fingerprints of ``.git/config`` (setting by setting), ``info/attributes`` and hooks."""
+        with self._locked() as cmd:
+            return git_tamper.snapshot(cmd, self.root, self.git_dir, self.common_dir)
+
+    def tamper_changes(self, before: dict[str, str]) -> list[str]:
+        """What changed since ``before`` (a ``tamper_snapshot``), one readable line each."""
+        return git_tamper.changes(before, self.tamper_snapshot())

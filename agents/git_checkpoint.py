@@ -1,0 +1,331 @@
+"""Checkpoint commits that touch nothing but the declared paths and the branch they move.
+
+The procedure (the user's own index and partially staged work stay as they were):
+
+1. refuse early: unsafe names, symbolic links, a merge/rebase/cherry-pick/revert/bisect in
+   progress, unmerged paths, a detached HEAD, a HEAD other than the one the wave started from;
+2. wait (bounded) while another git process holds ``index.lock``;
+3. build the commit in a *temporary* index (``GIT_INDEX_FILE``): ``read-tree HEAD``, then
+   ``update-index --add --remove`` of exactly the declared paths. A file still being written is
+   detected by its stat signature changing across the staging and staged again once it is quiet,
+   so the committed blob is the content git read at a moment the file was not changing; a file that
+   never settles within ``write_wait_s`` is refused by name;
+4. refuse leftover conflict markers (``diff --cached --check``) and an empty commit;
+5. ``commit-tree`` (signed when ``commit.gpgsign`` is set, with a timeout so a broken or
+   prompting signer fails fast), then move the branch with a compare-and-swap ``update-ref``: a
+   commit made meanwhile is never overwritten, the checkpoint is refused instead;
+6. bring the user's index entries for the checkpointed paths up to the new commit (as
+   ``git commit --only`` does), leaving every other entry, staged or not, untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from agents.git_cmd import GitCmd, backoff, wait_for_lock
+from agents.git_errors import CheckpointIndexStale, CheckpointRefused, GitError
+from agents.git_paths import bad_names, link_problem
+
+_MARKER = re.compile(r"^(.+):(\d+): leftover conflict marker$", re.MULTILINE)
+_CAS_FAILED = ("but expected", "already exists", "cannot lock ref")
+_STATE_FILES = (
+    ("MERGE_HEAD", "merge"),
+    ("rebase-merge", "rebase"),
+    ("rebase-apply", "rebase"),
+    ("CHERRY_PICK_HEAD", "cherry-pick"),
+    ("REVERT_HEAD", "revert"),
+    ("BISECT_LOG", "bisect"),
+    ("sequencer", "cherry-pick"),
+)
+
+
+@dataclass(frozen=True)
+class CheckpointOptions:
+    """Policy for one repository's checkpoints (from ``[git]`` in ``wavedeck.toml``)."""
+
+    run_hooks: bool = False
+    hook_timeout_s: float = 60.0
+    sign_timeout_s: float = 4.0
+    write_wait_s: float = 5.0
+
+
+def in_progress_state(cmd: GitCmd, git_dir: Path) -> str | None:
+    """The operation in progress that forbids a checkpoint, or ``None``.
+
+    One of ``merge``, ``rebase``, ``cherry-pick``, ``revert``, ``bisect``, ``detached HEAD``,
+    ``unmerged paths``.
+    """
+    for name, state in _STATE_FILES:
+        if (git_dir / name).exists():
+            return state
+    if cmd.run(["symbolic-ref", "-q", "HEAD"], check=False).rc != 0:
+        return "detached HEAD"
+    if cmd.run(["ls-files", "-u", "-z"]).out:
+        return "unmerged paths"
+    return None
+
+
+def _refusal_for_state(state: str) -> CheckpointRefused:
+    if state == "detached HEAD":
+        return CheckpointRefused(
+            "HEAD is detached; check out the branch the wave runs on (git switch <branch>)"
+        )
+    if state == "unmerged paths":
+        return CheckpointRefused("unmerged paths in the index; resolve them first (git status)")
+    return CheckpointRefused(
+        f"a {state} is in progress; finish or abort it first (git {state} --continue / --abort)"
+    )
+
+
+def _signature(path: Path) -> tuple[int, ...] | None:
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+
+
+def _staged(cmd: GitCmd, env: dict[str, str], paths: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """``{path: (mode, sha)}`` of ``paths`` in the index ``env`` selects (stage 0 only)."""
+    out = cmd.run(["ls-files", "-s", "-z", "--", *paths], env=env).out
+    entries = {}
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        info, name = record.split(b"\t", 1)
+        mode, sha, stage = info.decode().split()
+        if stage == "0":
+            entries[name.decode("utf-8", "surrogateescape")] = (mode, sha)
+    return entries
+
+
+class Checkpointer:
+    """Makes one checkpoint commit; see the module docstring for the procedure."""
+
+    def __init__(self, cmd: GitCmd, root: Path, git_dir: Path, options: CheckpointOptions) -> None:
+        self.cmd = cmd
+        self.root = root
+        self.git_dir = git_dir
+        self.options = options
+        # Tests inject a commit here to prove the compare-and-swap (matrix C10).
+        self.before_update_ref: Callable[[], None] | None = None
+
+    def commit(self, paths: Sequence[str], message: str, expected_head: str | None) -> str:
+        wanted = list(dict.fromkeys(paths))
+        self._check_inputs(wanted, message)
+        state = in_progress_state(self.cmd, self.git_dir)
+        if state is not None:
+            raise _refusal_for_state(state)
+        ref = self.cmd.run(["symbolic-ref", "-q", "HEAD"]).text.strip()
+        head = self._head()
+        if expected_head is not None and head != expected_head:
+            raise CheckpointRefused(
+                f"HEAD moved since the wave started (expected {expected_head[:12]}, "
+                f"now {(head or 'no commit')[:12]}); review the new commits, then retry"
+            )
+        self._check_links(wanted, head)
+        wait_for_lock(self.git_dir / "index.lock", self.cmd.lock_wait_s, self.cmd.on_lock_wait)
+        with tempfile.TemporaryDirectory(prefix="wavedeck-checkpoint-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            if head is None:
+                self.cmd.run(["read-tree", "--empty"], env=env, read_only=False)
+            else:
+                self.cmd.run(["read-tree", head], env=env, read_only=False)
+            self._stage(env, wanted)
+            if self.options.run_hooks:
+                self._hook("pre-commit", env)
+            self._check_markers(env, head)
+            tree = self.cmd.run(["write-tree"], env=env, read_only=False).text.strip()
+            if tree == self._tree_of(head):
+                raise CheckpointRefused("nothing to commit: the declared paths are unchanged")
+            message_file = Path(tmp) / "message"
+            message_file.write_text(message if message.endswith("\n") else message + "\n")
+            if self.options.run_hooks:
+                self._hook("commit-msg", env, str(message_file))
+            new = self._commit_tree(tree, head, message_file)
+            if self.before_update_ref is not None:
+                self.before_update_ref()
+            self._move_branch(ref, new, head)
+            self._refresh_user_index(env, wanted, new)
+        if self.options.run_hooks:
+            self.cmd.run(
+                ["hook", "run", "--ignore-missing", "post-commit"],
+                allow_hooks=True,
+                check=False,
+                timeout_s=self.options.hook_timeout_s,
+            )
+        return new
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _check_inputs(self, paths: list[str], message: str) -> None:
+        if not paths:
+            raise CheckpointRefused("no paths given")
+        bad = bad_names(paths)
+        if bad:
+            detail = "; ".join(f"{p!r}: {why}" for p, why in bad[:5])
+            raise CheckpointRefused(f"unsafe path names ({detail})", [p for p, _ in bad])
+        if not message.strip():
+            raise CheckpointRefused("empty commit message")
+        folders = [
+            p
+            for p in paths
+            if (self.root / p).is_dir()
+            and not (self.root / p).is_symlink()
+            and not (self.root / p / ".git").exists()
+        ]
+        if folders:
+            raise CheckpointRefused("folders, not files, were declared", folders)
+
+    def _head(self) -> str | None:
+        result = self.cmd.run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
+        return (result.text.strip() or None) if result.rc == 0 else None
+
+    def _tree_of(self, head: str | None) -> str:
+        if head is None:
+            return self.cmd.run(["hash-object", "-t", "tree", "--stdin"], stdin=b"").text.strip()
+        return self.cmd.run(["rev-parse", f"{head}^{{tree}}"]).text.strip()
+
+    def _check_links(self, paths: list[str], head: str | None) -> None:
+        problems = []
+        for path in paths:
+            problem = link_problem(self.root, path)
+            if problem is None:
+                continue
+            if problem.startswith("symbolic link") and self._same_link_in(head, path):
+                continue  # an outside link already committed before the wave is not new
+            problems.append((path, problem))
+        if problems:
+            detail = "; ".join(f"{p}: {why}" for p, why in problems[:5])
+            raise CheckpointRefused(f"symbolic links ({detail})", [p for p, _ in problems])
+
+    def _same_link_in(self, head: str | None, path: str) -> bool:
+        if head is None:
+            return False
+        listed = self.cmd.run(["ls-tree", "-z", head, "--", path]).out
+        if not listed.startswith(b"120000 "):
+            return False
+        sha = listed.split(b" ")[2].split(b"\t")[0].decode()
+        target = self.cmd.run(["cat-file", "blob", sha]).out
+        return target == os.fsencode(os.readlink(self.root / path))
+
+    def _stage(self, env: dict[str, str], paths: list[str]) -> None:
+        deadline = time.monotonic() + self.options.write_wait_s
+        pending = paths
+        attempt = 0
+        while True:
+            before = {p: _signature(self.root / p) for p in pending}
+            feed = b"".join(os.fsencode(p) + b"\0" for p in pending)
+            self.cmd.run(
+                ["update-index", "--add", "--remove", "-z", "--stdin"],
+                env=env,
+                stdin=feed,
+                read_only=False,
+            )
+            pending = [p for p in pending if _signature(self.root / p) != before[p]]
+            if not pending:
+                return
+            delay = backoff(attempt)
+            if time.monotonic() + delay > deadline:
+                raise CheckpointRefused(
+                    f"files still being written after {self.options.write_wait_s:g} s", pending
+                )
+            time.sleep(delay)
+            attempt += 1
+
+    def _hook(self, name: str, env: dict[str, str], *args: str) -> None:
+        result = self.cmd.run(
+            ["hook", "run", "--ignore-missing", name, "--", *args],
+            env=env,
+            read_only=False,
+            check=False,
+            allow_hooks=True,
+            timeout_s=self.options.hook_timeout_s,
+        )
+        if result.timed_out:
+            raise CheckpointRefused(
+                f"the {name} hook did not finish within {self.options.hook_timeout_s:g} s"
+            )
+        if result.rc != 0:
+            said = (result.err.strip() or result.text.strip())[-2000:]
+            raise CheckpointRefused(f"the {name} hook failed (exit {result.rc}): {said}")
+
+    def _check_markers(self, env: dict[str, str], head: str | None) -> None:
+        base = head or self._tree_of(None)
+        result = self.cmd.run(
+            ["-c", "core.quotePath=false", "diff", "--cached", "--check", "--no-ext-diff", base],
+            env=env,
+            check=False,
+        )
+        if result.rc not in (0, 2):
+            raise GitError(f"git diff --check failed (exit {result.rc}): {result.err.strip()}")
+        marked = sorted({m.group(1) for m in _MARKER.finditer(result.text)})
+        if marked:
+            raise CheckpointRefused("leftover conflict markers", marked)
+
+    def _commit_tree(self, tree: str, head: str | None, message_file: Path) -> str:
+        gpgsign = self.cmd.run(["config", "--bool", "--get", "commit.gpgsign"], check=False)
+        sign = gpgsign.text.strip() == "true"
+        args = ["commit-tree", tree, *(["-p", head] if head else []), "-F", str(message_file)]
+        if sign:
+            args.insert(1, "-S")  # commit-tree ignores commit.gpgsign; honour the team's policy
+        result = self.cmd.run(
+            args,
+            read_only=False,
+            check=False,
+            timeout_s=self.options.sign_timeout_s if sign else None,
+        )
+        if result.timed_out:
+            raise GitError(
+                f"signing the checkpoint did not finish within {self.options.sign_timeout_s:g} s "
+                "(commit.gpgsign is set; is the signer waiting for a passphrase?); stopped"
+            )
+        if result.rc != 0:
+            what = (
+                "signing the checkpoint failed (commit.gpgsign is set)"
+                if sign
+                else ("git commit-tree failed")
+            )
+            raise GitError(f"{what} (exit {result.rc}): {result.err.strip()}")
+        return result.text.strip()
+
+    def _move_branch(self, ref: str, new: str, head: str | None) -> None:
+        result = self.cmd.run(
+            ["update-ref", "-m", "wavedeck: checkpoint", ref, new, head or ""],
+            read_only=False,
+            check=False,
+        )
+        if result.rc == 0:
+            return
+        if any(word in result.err for word in _CAS_FAILED):
+            raise CheckpointRefused(
+                f"HEAD moved during the checkpoint (a commit was made meanwhile); nothing was "
+                f"overwritten and the prepared commit {new[:12]} was left unreferenced; "
+                f"review the new commit, then retry. git said: {result.err.strip()}"
+            )
+        raise GitError(f"git update-ref failed (exit {result.rc}): {result.err.strip()}")
+
+    def _refresh_user_index(self, env: dict[str, str], paths: list[str], new: str) -> None:
+        committed = _staged(self.cmd, env, paths)
+        current = _staged(self.cmd, {}, paths)
+        lines = []
+        for path in paths:
+            want = committed.get(path)
+            if want == current.get(path):
+                continue
+            mode, sha = want if want is not None else ("0", "0" * len(new))  # mode 0 removes
+            lines.append(f"{mode} {sha}\t".encode() + os.fsencode(path) + b"\0")
+        if not lines:
+            return
+        try:
+            self.cmd.run(
+                ["update-index", "-z", "--index-info"], stdin=b"".join(lines), read_only=False
+            )
+        except GitError as exc:
+            raise CheckpointIndexStale(new, paths, str(exc)) from None

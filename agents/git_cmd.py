@@ -1,0 +1,200 @@
+"""Running git safely: one command at a time per repository, hooks and fsmonitor off, bounded.
+
+Every command goes through GitPython's command wrapper (``Git.execute``), never its object
+database or index API (not thread-safe, leaks ``cat-file`` processes). Each command gets:
+
+- ``-c core.hooksPath=/dev/null -c core.fsmonitor=false``: a hook or an fsmonitor program planted
+  in ``.git/config`` by an agent is never run by the control room (git runs both otherwise, even
+  for a plain ``status``); hooks run only through ``run_hook`` when the team opted in;
+- ``GIT_LITERAL_PATHSPECS=1`` (a file named ``:(exclude)x`` is that file, not "everything but x"),
+  ``GIT_TERMINAL_PROMPT=0`` (nothing waits for a password), and ``GIT_OPTIONAL_LOCKS=0`` for
+  read-only commands (a refresh never writes the index, so the watcher sees no self-made events);
+- a timeout after which git and its children (a hanging ``gpg.program``) are killed.
+
+A held ``*.lock`` (another git process is writing) is waited for with a bounded, jittered retry,
+then reported by name; wavedeck never deletes a lock.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from git import Git
+from git.exc import GitCommandNotFound
+
+from agents.git_errors import GitError
+
+SAFE_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
+BASE_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_LITERAL_PATHSPECS": "1"}
+_LOCK_HELD = re.compile(r"Unable to create '([^']+\.lock)': File exists")
+
+# One lock per repository (keyed by its common git dir) for the whole process, so two GitRepo
+# objects on the same repository (supervisor and TUI) still run one command at a time.
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def repo_lock(key: str) -> threading.Lock:
+    """The process-wide lock serialising git commands on the repository ``key``."""
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, threading.Lock())
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a git command returned: exit status, raw stdout, decoded stderr."""
+
+    rc: int
+    out: bytes
+    err: str
+    timed_out: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.out.decode("utf-8", "surrogateescape")
+
+
+def backoff(attempt: int) -> float:
+    """Jittered exponential delay for the ``attempt``-th retry (≈50 ms … 500 ms)."""
+    return float(min(0.05 * 2**attempt, 0.5) * random.uniform(0.5, 1.5))
+
+
+def describe(args: Sequence[str]) -> str:
+    """A short name of a command for messages: ``git commit-tree``."""
+    words = [a for a in args if not a.startswith("-")]
+    return "git " + (words[0] if words else "")
+
+
+class GitCmd:
+    """Runs git commands in one working tree with the safety settings above."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        timeout_s: float = 120.0,
+        lock_wait_s: float = 10.0,
+        on_lock_wait: Callable[[str], None] | None = None,
+    ) -> None:
+        self.root = root
+        self.timeout_s = timeout_s
+        self.lock_wait_s = lock_wait_s
+        self.on_lock_wait = on_lock_wait
+        self._git = Git(str(root))
+
+    def run(
+        self,
+        args: Sequence[str],
+        *,
+        read_only: bool = True,
+        env: Mapping[str, str] | None = None,
+        stdin: bytes | None = None,
+        timeout_s: float | None = None,
+        check: bool = True,
+        allow_hooks: bool = False,
+    ) -> Result:
+        """Run ``git <args>``; retry while a lock is held (writes only); raise ``GitError``.
+
+        Args:
+            args: the arguments after ``git``; paths must come after ``--``.
+            read_only: the command writes nothing (adds ``GIT_OPTIONAL_LOCKS=0``).
+            env: extra environment (``GIT_INDEX_FILE`` for a temporary index).
+            stdin: bytes fed on standard input.
+            timeout_s: kill git (and its children) after this long; default the runner's.
+            check: raise ``GitError`` on a non-zero exit status.
+            allow_hooks: leave the repository's hooks path alone (only for ``git hook run`` when
+                the team opted in); fsmonitor stays off regardless.
+        """
+        full_env = dict(BASE_ENV)
+        if read_only:
+            full_env["GIT_OPTIONAL_LOCKS"] = "0"
+        if env:
+            full_env.update(env)
+        argv = ["git", *(SAFE_CONFIG[2:] if allow_hooks else SAFE_CONFIG), *args]
+        deadline = time.monotonic() + self.lock_wait_s
+        attempt = 0
+        while True:
+            result = self._execute(argv, full_env, stdin, timeout_s or self.timeout_s)
+            held = _LOCK_HELD.search(result.err) if result.rc else None
+            if held is None or read_only:
+                break
+            delay = backoff(attempt)
+            if time.monotonic() + delay > deadline:
+                raise GitError(lock_message(held.group(1), self.lock_wait_s))
+            if self.on_lock_wait is not None:
+                self.on_lock_wait(held.group(1))
+            time.sleep(delay)
+            attempt += 1
+        if result.timed_out:
+            raise GitError(
+                f"{describe(args)} did not finish within {timeout_s or self.timeout_s:g} s "
+                "and was stopped"
+            )
+        if check and result.rc != 0:
+            raise GitError(failure_message(args, result))
+        return result
+
+    def _execute(
+        self, argv: list[str], env: dict[str, str], stdin: bytes | None, timeout_s: float
+    ) -> Result:
+        kwargs: dict[str, Any] = {
+            "with_extended_output": True,
+            "with_exceptions": False,
+            "stdout_as_string": False,
+            "strip_newline_in_stdout": False,
+            "kill_after_timeout": timeout_s,
+            "env": env,
+        }
+        try:
+            if stdin is None:
+                rc, out, err = self._git.execute(argv, **kwargs)
+            else:
+                # Git.execute takes stdin as a real file, not bytes.
+                with tempfile.TemporaryFile() as feed:
+                    feed.write(stdin)
+                    feed.seek(0)
+                    rc, out, err = self._git.execute(argv, istream=feed, **kwargs)
+        except GitCommandNotFound as exc:
+            raise GitError(f"git is not installed or not on PATH ({exc})") from None
+        except OSError as exc:
+            raise GitError(f"could not run git in {self.root}: {exc}") from None
+        err_text = err if isinstance(err, str) else err.decode("utf-8", "replace")
+        out_bytes = out if isinstance(out, bytes) else str(out).encode()
+        timed_out = rc != 0 and err_text.startswith("Timeout: the command")
+        return Result(rc, out_bytes, err_text, timed_out)
+
+
+def lock_message(lock: str, waited_s: float) -> str:
+    """The operator message for a lock still held after waiting."""
+    return (
+        f"another git process holds {lock} (waited {waited_s:g} s). If no git command is "
+        f"running any more, the lock is stale: remove it yourself with `rm {lock}` and retry"
+    )
+
+
+def failure_message(args: Sequence[str], result: Result) -> str:
+    """``git X failed (exit N): <git's own words>``; git's text is kept verbatim."""
+    detail = result.err.strip() or result.text.strip() or "no message"
+    return f"{describe(args)} failed (exit {result.rc}): {detail}"
+
+
+def wait_for_lock(lock: Path, wait_s: float, on_wait: Callable[[str], None] | None = None) -> None:
+    """Wait (bounded, jittered) while ``lock`` exists; raise ``GitError`` naming it after."""
+    deadline = time.monotonic() + wait_s
+    attempt = 0
+    while lock.exists():
+        delay = backoff(attempt)
+        if time.monotonic() + delay > deadline:
+            raise GitError(lock_message(str(lock), wait_s))
+        if on_wait is not None:
+            on_wait(str(lock))
+        time.sleep(delay)
+        attempt += 1

@@ -1,0 +1,75 @@
+"""Checks on the repo-relative paths handed to git, made before git ever sees them.
+
+A declared path must name one file literally: no pathspec magic (``:(exclude)x`` would stage
+everything else), no glob (``*.py``), nothing that looks like an option (``-f``), nothing absolute,
+outside the repository, or inside ``.git``. And it must not reach through a symbolic link: a path
+whose parent folder is a link (``cfg -> /etc`` makes ``cfg/passwd`` a system file), or a link
+itself pointing outside the repository, is refused.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+_GLOB = frozenset("*?[")
+
+
+def path_problem(path: str) -> str | None:
+    """Why ``path`` is not a plain, normalised, repo-relative file name; ``None`` if it is."""
+    if not path:
+        return "empty path"
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
+        return "control character in the name"
+    if path.startswith("/"):
+        return "absolute path"
+    if path.startswith("-"):
+        return "looks like a command-line option"
+    if path.startswith(":"):
+        return "pathspec magic"
+    if "\\" in path:
+        return "backslash in the name"
+    if any(ch in _GLOB for ch in path):
+        return "glob character in the name"
+    parts = path.split("/")
+    if any(part == "" for part in parts):
+        return "empty component (double or trailing slash)"
+    if any(part in (".", "..") for part in parts):
+        return "'.' or '..' component"
+    if any(part.lower() == ".git" for part in parts):
+        return "inside .git"
+    return None
+
+
+def bad_names(paths: Iterable[str]) -> list[tuple[str, str]]:
+    """Every ``(path, problem)`` among ``paths`` (see ``path_problem``)."""
+    found = []
+    for path in paths:
+        problem = path_problem(path)
+        if problem is not None:
+            found.append((path, problem))
+    return found
+
+
+def link_problem(root: Path, path: str) -> str | None:
+    """Why ``path`` reaches through or to a symbolic link leaving ``root``; ``None`` if not.
+
+    ``root`` must be resolved. A link in a parent folder is refused whatever it points to (git
+    itself refuses "beyond a symbolic link"); a link as the last component is refused when its
+    target resolves outside the repository.
+    """
+    parts = path.split("/")
+    current = root
+    for part in parts[:-1]:
+        current = current / part
+        if current.is_symlink():
+            return f"parent folder {current.relative_to(root).as_posix()} is a symbolic link"
+    full = root / path
+    if full.is_symlink():
+        target = os.readlink(full)
+        # realpath follows a chain of links, so a link to an in-repo link to /etc is caught too.
+        resolved = Path(os.path.realpath(full))
+        if resolved != root and root not in resolved.parents:
+            return f"symbolic link pointing outside the repository (-> {target})"
+    return None

@@ -1,0 +1,140 @@
+"""Tamper evidence for the parts of ``.git`` that make git run programs.
+
+An agent can plant ``core.fsmonitor``, ``core.sshCommand``, a filter, or a hook, and git would run
+it for whoever uses the repository next. wavedeck's own commands never run them (see
+``agents.git_cmd``), but the operator must know: a snapshot taken when a wave starts is compared
+before the checkpoint, and every added, changed or removed setting or hook is reported by name.
+
+A snapshot maps keys to fingerprints: ``file:<name>`` (a SHA-256 of ``config``,
+``config.worktree``, ``info/attributes``), ``config:<file>:<key>`` (the setting's values, read by
+``git config --file``, which runs nothing), ``hook:<folder>/<name>`` (SHA-256 plus ``+x``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+from agents.git_cmd import GitCmd
+from plan.safetext import neutralize
+
+_FILES = ("config", "config.worktree", "info/attributes")
+# Settings whose value is a program git may run (or a file that can define more settings).
+_RUNS_PROGRAM = re.compile(
+    r"^(core\.(fsmonitor|sshcommand|hookspath|pager|editor|askpass|gitproxy|alternaterefscommand)"
+    r"|diff\.external|gpg\.(.+\.)?program|include\.path|includeif\..+\.path|sequence\.editor"
+    r"|credential\..*helper|uploadpack\.packobjectshook|pager\..+|alias\..+"
+    r"|filter\..+\.(clean|smudge|process)|diff\..+\.(command|textconv)|merge\..+\.driver)$"
+)
+_SHOWN_VALUE = 120
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return hashlib.sha256(data).hexdigest()
+
+
+def _config_entries(cmd: GitCmd, file: Path) -> dict[str, list[str]]:
+    result = cmd.run(["config", "--file", str(file), "--list", "-z"], check=False)
+    if result.rc != 0:
+        return {"(unreadable)": [result.err.strip()]}
+    entries: dict[str, list[str]] = {}
+    for record in result.out.split(b"\0"):
+        if not record:
+            continue
+        key, _, value = record.decode("utf-8", "replace").partition("\n")
+        entries.setdefault(key, []).append(value)
+    return entries
+
+
+def _hook_dirs(common_dir: Path, configured: str | None, root: Path) -> list[Path]:
+    dirs = [common_dir / "hooks"]
+    if configured and configured != "/dev/null":
+        folder = Path(os.path.expanduser(configured))
+        dirs.append(folder if folder.is_absolute() else root / folder)
+    return dirs
+
+
+def snapshot(cmd: GitCmd, root: Path, git_dir: Path, common_dir: Path) -> dict[str, str]:
+    """Fingerprints of everything in ``.git`` that can make git run a program."""
+    found: dict[str, str] = {}
+    hooks_path: str | None = None
+    for name in _FILES:
+        base = git_dir if name == "config.worktree" else common_dir
+        file = base / name
+        digest = _digest(file)
+        if digest is None:
+            continue
+        found[f"file:{name}"] = digest
+        if name.startswith("config"):
+            for key, values in _config_entries(cmd, file).items():
+                found[f"config:{name}:{key}"] = "\n".join(values)
+                if key == "core.hookspath":
+                    hooks_path = values[-1]
+    for folder in _hook_dirs(common_dir, hooks_path, root):
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.endswith(".sample") or not entry.is_file():
+                continue  # samples are inert until renamed; a rename shows up as an addition
+            executable = "+x" if os.access(entry, os.X_OK) else "-x"
+            try:
+                shown = entry.relative_to(root).as_posix()
+            except ValueError:
+                shown = str(entry)
+            found[f"hook:{shown}"] = f"{_digest(entry)}{executable}"
+    return found
+
+
+def _shown(value: str) -> str:
+    flat = value.replace("\n", " | ")
+    if len(flat) > _SHOWN_VALUE:
+        flat = flat[:_SHOWN_VALUE] + "…"
+    return neutralize(flat)
+
+
+def changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """One readable line per setting, hook or file that differs between two snapshots."""
+    lines: list[str] = []
+    touched_files: set[str] = set()
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        if old == new or key.startswith("file:"):
+            continue
+        kind, _, rest = key.partition(":")
+        if kind == "config":
+            file, _, name = rest.partition(":")
+            touched_files.add(file)
+            risk = " (git can run this as a program)" if _RUNS_PROGRAM.match(name) else ""
+            if old is None:
+                lines.append(f".git/{file}: {name} added = {_shown(new or '')}{risk}")
+            elif new is None:
+                lines.append(f".git/{file}: {name} removed{risk}")
+            else:
+                lines.append(f".git/{file}: {name} changed to {_shown(new)}{risk}")
+        elif kind == "hook":
+            shown = neutralize(rest)
+            if old is None:
+                lines.append(
+                    f"hook {shown} added" + (" (executable)" if new and new.endswith("+x") else "")
+                )
+            elif new is None:
+                lines.append(f"hook {shown} removed")
+            else:
+                lines.append(f"hook {shown} changed")
+    for key in sorted(before.keys() | after.keys()):
+        if not key.startswith("file:") or before.get(key) == after.get(key):
+            continue
+        name = key.removeprefix("file:")
+        if name in touched_files:
+            continue  # already explained setting by setting
+        state = "added" if key not in before else "removed" if key not in after else "changed"
+        lines.append(f".git/{name} {state}")
+    return lines

@@ -128,6 +128,18 @@ class HostConfig(_Section):
     connect_timeout_s: float = Field(10.0, gt=0)
     keepalive_interval_s: float = Field(5.0, gt=0)
     keepalive_count_max: int = Field(3, ge=1)
+    # Added for remote agents (agents/ssh_transport.py); all optional with defaults.
+    login_timeout_s: float = Field(30.0, gt=0, description="seconds allowed for authentication")
+    max_sessions_per_connection: int = Field(
+        8, ge=1, le=64, description="channels per SSH connection before another is opened "
+        "(OpenSSH MaxSessions defaults to 10)"
+    )
+    reconnect_base_s: float = Field(0.5, gt=0, description="first reconnect delay")
+    reconnect_cap_s: float = Field(30.0, gt=0, description="longest reconnect delay")
+    reconnect_attempts: int = Field(8, ge=1, description="connection attempts before unreachable")
+    ssh_config: str | None = Field(
+        None, description="ssh config file for aliases (default ~/.ssh/config; '' for none)"
+    )
 
 
 class Config(BaseSettings):

@@ -1,0 +1,335 @@
+"""``RemoteRunner``: the ``Runner`` for agents on an SSH host (see ``agents.runtypes``).
+
+An agent on a host runs exactly like a local one, only over SSH:
+
+- ``launch`` brings the host's clone to the base commit (this repo's HEAD, see
+  ``agents.remote_sync``), uploads the prompt over the channel's stdin (never argv), and starts
+  the agent **detached** with ``setsid`` under a small POSIX-sh wrapper that records
+  ``PID START`` and, when it ends, ``rc N`` on the host. A live copy is never launched twice.
+- ``follow`` streams the host's log by byte offset (``tail -c +N -f --pid``). If the connection
+  drops it reconnects (capped backoff) and resumes at the offset of the last complete line it
+  yielded: nothing lost, nothing repeated. When the agent has ended it drains the log, and brings
+  the agent's changes back as a patch applied to the local tree (once; recorded on the host).
+- ``stop`` sends TERM to the process group over its own channel, and KILL after the grace.
+- Quitting the control room leaves remote agents running; a new ``RemoteRunner`` given the saved
+  ``AgentHandle`` re-attaches (``is_alive``, ``follow(handle, saved_offset)``).
+
+Lines follow the local tailer's rules: UTF-8 with invalid bytes replaced, a line over 64 KiB is
+cut into marked pieces, the text after a last ``\\r`` is kept, a final line without newline is
+delivered once the agent has ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from agents.config import Config, HostConfig
+from agents.events import HostConnectionChanged
+from agents.remote_cmd import (
+    RemotePaths,
+    check_agent_id,
+    launch_script,
+    read_from_script,
+    sh_c,
+    status_script,
+    stop_script,
+    tail_script,
+    write_prompt_script,
+)
+from agents.remote_sync import (
+    SyncError,
+    apply_patch,
+    collect_patch,
+    local_head,
+    prepare_worktree,
+    push_base,
+    recorded_base,
+    touched_paths,
+)
+from agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
+from agents.ssh_transport import ConnectionLostError, HostTransport, TransportError
+
+MAX_LINE_BYTES = 64 * 1024
+SPLIT_MARK = " …[split]"
+READ_BYTES = 64 * 1024
+TOUCH_POLL_S = 1.0
+
+TouchedSink = Callable[[str, str, str], None]  # (agent_id, path, change)
+
+
+def _piece(raw: bytes) -> str:
+    text = raw.decode("utf-8", "replace").rstrip("\r")
+    cr = text.rfind("\r")
+    return text if cr < 0 else text[cr + 1 :]
+
+
+class LineSplitter:
+    """Turns a byte stream into complete lines; counts the bytes of the lines it returned."""
+
+    def __init__(self) -> None:
+        self.pending = b""
+
+    def feed(self, data: bytes) -> tuple[list[str], int]:
+        buf = self.pending + data if self.pending else data
+        out: list[str] = []
+        consumed = 0
+        newline = buf.rfind(b"\n")
+        if newline >= 0:
+            block = buf[: newline + 1]
+            consumed = len(block)
+            text = block.decode("utf-8", "replace")
+            lines = text.split("\n")
+            lines.pop()
+            if "\r" in text or len(block) > MAX_LINE_BYTES:
+                lines = []
+                for raw in block.split(b"\n")[:-1]:
+                    self._long(raw, out)
+            out.extend(lines)
+            buf = buf[newline + 1 :]
+        while len(buf) > MAX_LINE_BYTES:  # no newline yet: hand out bounded pieces
+            cut = _cut(buf)
+            out.append(_piece(buf[:cut]) + SPLIT_MARK)
+            consumed += cut
+            buf = buf[cut:]
+        self.pending = buf
+        return out, consumed
+
+    @staticmethod
+    def _long(raw: bytes, out: list[str]) -> None:
+        while len(raw) > MAX_LINE_BYTES:
+            cut = _cut(raw)
+            out.append(_piece(raw[:cut]) + SPLIT_MARK)
+            raw = raw[cut:]
+        out.append(_piece(raw))
+
+    def flush(self) -> tuple[list[str], int]:
+        rest, self.pending = self.pending, b""
+        return ([_piece(rest)], len(rest)) if rest else ([], 0)
+
+
+def _cut(data: bytes) -> int:
+    cut = MAX_LINE_BYTES
+    while cut > MAX_LINE_BYTES - 3 and (data[cut] & 0xC0) == 0x80:
+        cut -= 1
+    return cut
+
+
+def exit_from_rc(rc: int) -> ExitStatus:
+    """``rc`` as a POSIX shell reports it: 128+N means killed by signal N."""
+    if 128 < rc <= 128 + 64:
+        try:
+            return ExitStatus(None, signal.Signals(rc - 128).name)
+        except ValueError:
+            pass
+    return ExitStatus(rc)
+
+
+class RemoteRunner:
+    """Starts, observes and stops detached agents on one SSH host."""
+
+    def __init__(
+        self,
+        host_name: str,
+        host_cfg: HostConfig,
+        *,
+        repo: Path | None = None,
+        on_event: Callable[[HostConnectionChanged], None] | None = None,
+        on_touched: TouchedSink | None = None,
+        bring_back: bool = True,
+        transport: HostTransport | None = None,
+    ) -> None:
+        self.host = host_name
+        self.cfg = host_cfg
+        self.repo = repo
+        self.on_touched = on_touched
+        self.bring_back = bring_back
+        self.transport = transport or HostTransport(host_name, host_cfg, on_event)
+        self._sync_lock = asyncio.Lock()
+        self._bases_sent: set[str] = set()
+        self.applied: dict[str, list[str]] = {}  # agent id -> paths brought back
+
+    def paths(self, agent_id: str) -> RemotePaths:
+        return RemotePaths(check_agent_id(agent_id), self.cfg.workdir)
+
+    async def close(self) -> None:
+        await self.transport.close()
+
+    # -- launch -------------------------------------------------------------------------------
+
+    def _handle(self, agent_id: str, pid: int, start: int) -> AgentHandle:
+        p = self.paths(agent_id)
+        return AgentHandle(agent_id, pid, start, pid, p.log, p.exit, host=self.host)
+
+    async def _running(self, paths: RemotePaths) -> tuple[int, int] | None:
+        script = (
+            paths.prelude()
+            + 'starttime() { [ -r "/proc/$1/stat" ] && sed \'s/.*) //\' "/proc/$1/stat" | cut -d" " -f20; }\n'
+            + '[ -s "$pidf" ] && read pid st < "$pidf" && [ -n "$pid" ] && '
+            + '[ "$(starttime "$pid")" = "$st" ] && echo "$pid $st"; exit 0\n'
+        )
+        words = (await self.transport.run(sh_c(script))).text.split()
+        return (int(words[0]), int(words[1])) if len(words) == 2 else None
+
+    async def launch(self, spec: LaunchSpec) -> AgentHandle:
+        paths = self.paths(spec.agent_id)
+        running = await self._running(paths)
+        if running is not None:  # never a second copy (re-attach instead)
+            return self._handle(spec.agent_id, *running)
+        repo = self.repo or spec.cwd
+        self.repo = repo
+        base = await local_head(repo)
+        async with self._sync_lock:
+            if base not in self._bases_sent:
+                await push_base(self.transport, self.cfg.workdir, repo, base)
+                self._bases_sent.add(base)
+        await prepare_worktree(self.transport, paths, base)
+        argv = list(spec.argv)
+        prompt_src = spec.stdin_file or _local_prompt(spec)
+        if prompt_src is not None:
+            res = await self.transport.run(
+                sh_c(write_prompt_script(paths)), input=Path(prompt_src).read_bytes()
+            )
+            if res.returncode != 0:
+                raise SyncError(f"{self.host}: cannot upload the prompt: {res.stderr!r}")
+            remote_prompt = res.text.strip()
+            local_forms = {str(prompt_src), str(Path(prompt_src).resolve())}
+            with contextlib.suppress(ValueError):
+                local_forms.add(str(Path(prompt_src).resolve().relative_to(spec.cwd.resolve())))
+            argv = [remote_prompt if a in local_forms else a for a in argv]
+        env = {"PYTHONUNBUFFERED": "1", **spec.env}
+        script = launch_script(paths, argv, env, with_prompt=spec.stdin_file is not None)
+        res = await self.transport.run(sh_c(script))
+        words = res.text.split()
+        if res.returncode != 0 or len(words) != 3:
+            detail = res.stderr.decode("utf-8", "replace").strip()
+            raise TransportError(f"{self.host}: cannot start {spec.agent_id}: {detail}")
+        return self._handle(spec.agent_id, int(words[1]), int(words[2]))
+
+    # -- observe ------------------------------------------------------------------------------
+
+    async def _status(self, handle: AgentHandle) -> tuple[bool, ExitStatus | None]:
+        paths = self.paths(handle.agent_id)
+        res = await self.transport.run(sh_c(status_script(paths, handle.pid, handle.start_time)))
+        lines = res.text.split("\n")
+        alive = lines[0] == "alive"
+        status = None
+        if len(lines) > 1 and lines[1].startswith("rc "):
+            status = exit_from_rc(int(lines[1][3:]))
+        return alive, status
+
+    async def is_alive(self, handle: AgentHandle) -> bool:
+        return (await self._status(handle))[0]
+
+    async def exit_status(self, handle: AgentHandle) -> ExitStatus | None:
+        """How the agent ended; None while it runs (or when it vanished without a status)."""
+        alive, status = await self._status(handle)
+        return None if alive else status
+
+    async def stop(self, handle: AgentHandle, grace_s: float) -> str:
+        """TERM the agent's group, KILL after ``grace_s``: ``terminated``/``killed``/``not running``."""
+        paths = self.paths(handle.agent_id)
+        script = stop_script(paths, handle.pgid, handle.start_time, grace_s)
+        res = await self.transport.run(sh_c(script), timeout=grace_s + 30)
+        return res.text.strip() or "not running"
+
+    async def _stream(self, command: str) -> AsyncIterator[bytes]:
+        async with self.transport.process(command) as proc:
+            proc.stdin.write_eof()
+            while data := await proc.stdout.read(READ_BYTES):
+                yield data
+
+    async def follow(self, handle: AgentHandle, offset: int) -> AsyncIterator[LogChunk]:
+        """Yield log lines from ``offset`` until the agent has ended and its log is drained."""
+        paths = self.paths(handle.agent_id)
+        splitter = LineSplitter()
+        watcher = self._start_watch(handle) if self.on_touched else None
+        try:
+            while True:
+                try:
+                    alive, _ = await self._status(handle)
+                    command = tail_script(paths, offset, handle.pid) if alive else read_from_script(paths, offset)
+                    splitter.pending = b""  # bytes after `offset` are read again
+                    async for data in self._stream(sh_c(command)):
+                        lines, used = splitter.feed(data)
+                        if lines:
+                            offset += used
+                            yield LogChunk(tuple(lines), offset)
+                        elif used:
+                            offset += used
+                except ConnectionLostError:
+                    continue  # reconnect (with backoff) and resume at the offset
+                if not alive:
+                    lines, used = splitter.flush()
+                    if lines:
+                        yield LogChunk(tuple(lines), offset + used)
+                    break
+            if self.bring_back:
+                await self.bring_back_changes(handle)
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await watcher
+
+    # -- work out -----------------------------------------------------------------------------
+
+    def _start_watch(self, handle: AgentHandle) -> asyncio.Task[None]:
+        return asyncio.get_running_loop().create_task(self._watch(handle))
+
+    async def _watch(self, handle: AgentHandle) -> None:
+        """Report each path the agent touches on the host, once per change kind."""
+        paths = self.paths(handle.agent_id)
+        seen: dict[str, str] = {}
+        base = await recorded_base(self.transport, paths)
+        while base is not None and self.on_touched is not None:
+            with contextlib.suppress(TransportError):
+                for path, change in sorted((await touched_paths(self.transport, paths, base)).items()):
+                    if seen.get(path) != change:
+                        seen[path] = change
+                        self.on_touched(handle.agent_id, path, change)
+            await asyncio.sleep(TOUCH_POLL_S)
+
+    async def bring_back_changes(self, handle: AgentHandle) -> list[str]:
+        """Apply the agent's changes to the local tree once (a marker on the host says so)."""
+        if self.repo is None:
+            raise SyncError("RemoteRunner needs repo= to bring changes back")
+        paths = self.paths(handle.agent_id)
+        marker = f'"$root/run/{paths.agent_id}.applied"'
+        done = await self.transport.run(sh_c(paths.prelude() + f"[ -e {marker} ]"))
+        if done.returncode == 0:
+            return self.applied.get(handle.agent_id, [])
+        base = await recorded_base(self.transport, paths)
+        if base is None:
+            raise SyncError(f"{self.host}: no base commit recorded for {handle.agent_id}")
+        patch = await collect_patch(self.transport, paths, base)
+        changed = await apply_patch(self.repo, patch)
+        await self.transport.run(sh_c(paths.prelude() + f"echo {len(patch)} > {marker}"))
+        self.applied[handle.agent_id] = changed
+        return changed
+
+
+def _local_prompt(spec: LaunchSpec) -> Path | None:
+    """The prompt file the argv names (prompt given as ``{prompt_file}``), if any."""
+    candidate = spec.cwd / ".wavedeck" / "prompts" / f"{spec.agent_id}.md"
+    return candidate if candidate.is_file() else None
+
+
+def runner_for(
+    agent_id: str, config: Config, runners: dict[str, RemoteRunner] | None = None, **kwargs: object
+) -> RemoteRunner | None:
+    """The remote runner for ``agent_id`` when a host in ``config.hosts`` lists it, else None.
+
+    ``runners`` caches one runner per host (pass the same dict every time); ``kwargs`` go to
+    ``RemoteRunner`` (``repo``, ``on_event``, ``on_touched``).
+    """
+    for name, host in config.hosts.items():
+        if agent_id in host.agents:
+            cache = runners if runners is not None else {}
+            if name not in cache:
+                cache[name] = RemoteRunner(name, host, **kwargs)  # type: ignore[arg-type]
+            return cache[name]
+    return None

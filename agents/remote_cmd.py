@@ -1,0 +1,215 @@
+"""Remote shell commands built only from validated, quoted tokens.
+
+Every command wavedeck sends to an SSH host goes through this module. An SSH "command" is one
+string that the remote *login shell* interprets, whatever that shell is (bash, zsh, fish, csh).
+So each command is a small POSIX ``sh`` script whose every variable part is a token quoted with
+``shlex.quote`` (or ``shlex.join``), and the whole script is wrapped as ``sh -c '<script>'`` with
+the script itself single-quoted: the login shell only ever sees ``sh``, ``-c`` and one quoted word.
+
+Tokens may contain anything but NUL (it cannot cross ``execve``); environment names must match
+``[A-Za-z_][A-Za-z0-9_]*``. Prompts never travel in argv: they go over the channel's stdin.
+
+Layout on the host, under ``<workdir>/.wavedeck/`` (excluded from git there):
+``logs/<id>.log``, ``run/<id>.pid`` (``PID START``), ``run/<id>.exit`` (``rc N``),
+``prompts/<id>.md`` and ``worktrees/<id>`` (the agent's own git worktree at the base commit).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from agents.config import ENV_NAME_RE
+
+AGENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+GIT_SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+
+
+class CommandError(ValueError):
+    """A token or name that cannot be put safely into a remote command."""
+
+
+def check_token(token: str, what: str = "argument") -> str:
+    """Return ``token`` if it can be passed through a shell word byte-exact (no NUL)."""
+    if "\0" in token:
+        raise CommandError(f"{what} contains a NUL byte: {token!r}")
+    return token
+
+
+def check_env_name(name: str) -> str:
+    if not ENV_NAME_RE.match(name):
+        raise CommandError(f"invalid environment variable name {name!r}")
+    return name
+
+
+def check_agent_id(agent_id: str) -> str:
+    if not AGENT_ID_RE.match(agent_id):
+        raise CommandError(f"invalid agent id {agent_id!r} (expected [a-z0-9-])")
+    return agent_id
+
+
+def check_sha(sha: str) -> str:
+    if not GIT_SHA_RE.match(sha):
+        raise CommandError(f"not a full commit id: {sha!r}")
+    return sha
+
+
+def quote(token: str) -> str:
+    return shlex.quote(check_token(token))
+
+
+def join(argv: Sequence[str]) -> str:
+    """``shlex.join`` after checking every token."""
+    if not argv:
+        raise CommandError("empty command")
+    return shlex.join([check_token(a) for a in argv])
+
+
+def sh_c(script: str) -> str:
+    """Wrap a POSIX sh script as ``sh -c '<script>'`` (always single-quoted, see module doc)."""
+    check_token(script, "script")
+    return "sh -c '" + script.replace("'", "'\"'\"'") + "'"
+
+
+def workdir_word(workdir: str) -> str:
+    """A shell word for the host workdir. ``~/x`` becomes ``"$HOME"/x`` (quoting stops ``~``)."""
+    check_token(workdir, "workdir")
+    if workdir == "~":
+        return '"$HOME"'
+    if workdir.startswith("~/"):
+        return '"$HOME"/' + shlex.quote(workdir[2:])
+    return shlex.quote(workdir)
+
+
+def exports(env: Mapping[str, str]) -> str:
+    """``export NAME='value'`` lines; values arrive byte-exact, names are validated."""
+    return "".join(
+        f"export {check_env_name(k)}={quote(v)}\n" for k, v in sorted(env.items())
+    )
+
+
+@dataclass(frozen=True)
+class RemotePaths:
+    """Shell expressions for one agent's files on the host (all under ``$root``)."""
+
+    agent_id: str
+    workdir: str
+
+    def prelude(self) -> str:
+        """Sets ``$wd``, ``$root``, ``$log``, ``$ex``, ``$pidf``, ``$prompt``, ``$wt``."""
+        aid = check_agent_id(self.agent_id)
+        return (
+            f"wd={workdir_word(self.workdir)}\n"
+            'root="$wd/.wavedeck"\n'
+            f'log="$root/logs/{aid}.log"\n'
+            f'ex="$root/run/{aid}.exit"\n'
+            f'pidf="$root/run/{aid}.pid"\n'
+            f'prompt="$root/prompts/{aid}.md"\n'
+            f'wt="$root/worktrees/{aid}"\n'
+        )
+
+    @property
+    def log(self) -> str:
+        return f"{self.workdir}/.wavedeck/logs/{self.agent_id}.log"
+
+    @property
+    def exit(self) -> str:
+        return f"{self.workdir}/.wavedeck/run/{self.agent_id}.exit"
+
+
+# Prints the start time (field 22 of /proc/PID/stat) of pid $1, or nothing when it is gone.
+_START_FN = """starttime() { [ -r "/proc/$1/stat" ] && sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+"""
+
+# The wrapper every remote agent runs under, as the leader of its own session (setsid), so
+# pid == pgid. It records "PID START", waits for the agent and records "rc N" atomically. A TERM
+# to the group reaches the agent; the wrapper's no-op trap keeps it alive to record the status.
+WRAPPER = (
+    _START_FN
+    + """pidf=$1; ex=$2; input=$3; shift 3
+st=$(starttime $$)
+echo "$$ $st" > "$pidf.tmp" && mv -f "$pidf.tmp" "$pidf"
+trap : TERM INT HUP
+"$@" < "$input" &
+child=$!
+while :; do wait "$child"; rc=$?; kill -0 "$child" 2>/dev/null || break; done
+echo "rc $rc" > "$ex.tmp" && mv -f "$ex.tmp" "$ex"
+"""
+)
+
+
+def launch_script(
+    paths: RemotePaths, argv: Sequence[str], env: Mapping[str, str], with_prompt: bool
+) -> str:
+    """Start the agent detached unless a live copy already runs; prints ``started|running PID ST``.
+
+    The agent runs in its worktree (``$wt``), stdin is the uploaded prompt or ``/dev/null``.
+    """
+    stdin = '"$prompt"' if with_prompt else "/dev/null"
+    return (
+        paths.prelude()
+        + _START_FN
+        + 'mkdir -p "$root/logs" "$root/run" || exit 3\n'
+        + 'if [ -s "$pidf" ]; then read pid st < "$pidf"\n'
+        + '  if [ -n "$pid" ] && [ "$(starttime "$pid")" = "$st" ]; then echo "running $pid $st"; exit 0; fi\n'
+        + "fi\n"
+        + 'rm -f "$ex" "$pidf"; : > "$log" || exit 3\n'
+        + 'cd "$wt" || exit 3\n'
+        + exports(env)
+        + f"setsid sh -c {quote(WRAPPER)} wavedeck-wrap \"$pidf\" \"$ex\" {stdin} {join(argv)}"
+        + ' </dev/null >>"$log" 2>&1 &\n'
+        + 'i=0; while [ ! -s "$pidf" ]; do i=$((i+1)); [ "$i" -gt 500 ] && { echo "the agent did not start" >&2; exit 4; }; sleep 0.01; done\n'
+        + 'read pid st < "$pidf"; echo "started $pid $st"\n'
+    )
+
+
+def status_script(paths: RemotePaths, pid: int, start_time: int) -> str:
+    """Prints ``alive`` or ``dead``, then the exit file's line if there is one."""
+    return (
+        paths.prelude()
+        + _START_FN
+        + f'if [ "$(starttime {int(pid)})" = "{int(start_time)}" ]; then echo alive; else echo dead; fi\n'
+        + '[ -f "$ex" ] && cat "$ex"; exit 0\n'
+    )
+
+
+def stop_script(paths: RemotePaths, pgid: int, start_time: int, grace_s: float) -> str:
+    """TERM the group, KILL it after ``grace_s``; prints ``not running``, ``terminated`` or
+    ``killed``. Never signals a group whose leader's start time differs (pid reuse)."""
+    ticks = max(1, round(grace_s * 20))
+    pg = int(pgid)
+    return (
+        paths.prelude()
+        + _START_FN
+        + f'if [ "$(starttime {pg})" != "{int(start_time)}" ]; then echo "not running"; exit 0; fi\n'
+        + f"kill -s TERM -- -{pg} 2>/dev/null || {{ echo 'not running'; exit 0; }}\n"
+        + f"i=0; while kill -s 0 -- -{pg} 2>/dev/null && [ \"$i\" -lt {ticks} ]; do i=$((i+1)); sleep 0.05; done\n"
+        + f"if kill -s 0 -- -{pg} 2>/dev/null; then kill -s KILL -- -{pg} 2>/dev/null\n"
+        + f"  i=0; while kill -s 0 -- -{pg} 2>/dev/null && [ \"$i\" -lt 100 ]; do i=$((i+1)); sleep 0.02; done\n"
+        + '  [ -f "$ex" ] || { echo "rc 137" > "$ex.tmp" && mv -f "$ex.tmp" "$ex"; }\n'
+        + "  echo killed; else echo terminated; fi\n"
+    )
+
+
+def tail_script(paths: RemotePaths, offset: int, pid: int) -> str:
+    """Stream the log from byte ``offset`` until process ``pid`` (the wrapper) has ended."""
+    return (
+        paths.prelude()
+        + f'exec tail -c +{int(offset) + 1} -s 0.2 --pid={int(pid)} -f "$log"\n'
+    )
+
+
+def read_from_script(paths: RemotePaths, offset: int) -> str:
+    """Print the log from byte ``offset`` to its current end (no following)."""
+    return paths.prelude() + f'exec tail -c +{int(offset) + 1} "$log"\n'
+
+
+def write_prompt_script(paths: RemotePaths) -> str:
+    """Store stdin as the agent's prompt file (atomically)."""
+    return (
+        paths.prelude()
+        + 'mkdir -p "$root/prompts" && cat > "$prompt.tmp" && mv -f "$prompt.tmp" "$prompt"\n'
+        + 'echo "$prompt"\n'
+    )

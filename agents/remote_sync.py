@@ -1,0 +1,228 @@
+"""Work in and out of an SSH host: the base commit goes to the host, the agent's changes come back.
+
+**In.** The host's clone (``HostConfig.workdir``) only stores objects; each remote agent works in
+its own git worktree ``<workdir>/.wavedeck/worktrees/<id>``, checked out detached at the wave's
+base commit. When the host lacks that commit, wavedeck streams a pack over the SSH channel
+(``git pack-objects --revs --thin --stdout`` locally, excluding the host's HEAD when this repo has
+it, piped into ``git index-pack --stdin --fix-thin`` on the host): no refs are created on either
+side, no git daemon or reverse connection is needed, and the host's clone needs no remote.
+
+**During.** ``touched_paths`` lists what the agent changed relative to the base (``git status
+--porcelain -z`` plus commits the agent made), polled by the runner so violations show live.
+
+**Out.** ``collect_patch`` builds the agent's whole change against the base in a throwaway index
+(``GIT_INDEX_FILE``: ``read-tree <base>``, ``add -A``, ``diff --cached --binary``), so new files,
+deletions, binaries and even commits the agent made are included and the worktree is untouched.
+``apply_patch`` applies it to the local working tree with ``git apply --binary`` (not the index),
+so review, tests and checkpoint see it exactly like a local agent's edits.
+
+Every git command runs with hooks and fsmonitor off (an agent could plant either).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from agents.remote_cmd import RemotePaths, check_sha, sh_c, workdir_word
+from agents.ssh_transport import HostTransport
+
+GIT = "git -c core.hooksPath=/dev/null -c core.fsmonitor=false"
+GIT_ARGV = ("git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
+CHUNK = 64 * 1024
+
+
+class SyncError(Exception):
+    """The host's clone could not be prepared or the changes could not come back."""
+
+
+async def _local_git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
+    proc = await asyncio.create_subprocess_exec(
+        *GIT_ARGV,
+        *args,
+        cwd=repo,
+        stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate(input)
+    if proc.returncode != 0:
+        msg = err.decode("utf-8", "replace").strip()
+        raise SyncError(f"git {' '.join(args[:2])} in {repo}: {msg}")
+    return out
+
+
+async def local_head(repo: Path) -> str:
+    return (await _local_git(repo, "rev-parse", "--verify", "HEAD^{commit}")).decode().strip()
+
+
+async def push_base(transport: HostTransport, workdir: str, repo: Path, base: str) -> bool:
+    """Make sure the host's clone has commit ``base``; returns True when a pack was sent."""
+    check_sha(base)
+    wd = workdir_word(workdir)
+    probe = await transport.run(
+        sh_c(
+            f"cd {wd} || exit 3\n"
+            f"{GIT} rev-parse -q --is-inside-work-tree >/dev/null 2>&1 || {{ {GIT} status >/dev/null; exit 4; }}\n"
+            f"{GIT} cat-file -e {base}^{{commit}} 2>/dev/null && {{ echo have; exit 0; }}\n"
+            f"{GIT} rev-parse -q --verify HEAD^{{commit}} 2>/dev/null || echo none\n"
+        )
+    )
+    if probe.returncode == 3:
+        raise SyncError(f"{transport.name}: workdir {workdir} does not exist on the host")
+    if probe.returncode == 4:
+        detail = probe.stderr.decode("utf-8", "replace").strip()
+        raise SyncError(f"{transport.name}: workdir {workdir} is not a usable git clone: {detail}")
+    answer = probe.text.strip()
+    if answer == "have":
+        return False
+    revs = base + "\n"
+    if len(answer) == 40:
+        try:
+            await _local_git(repo, "cat-file", "-e", f"{check_sha(answer)}^{{commit}}")
+            revs += f"^{answer}\n"
+        except SyncError:
+            pass  # the host's HEAD is unknown here: send the full history of base
+    pack = await asyncio.create_subprocess_exec(
+        *GIT_ARGV,
+        "pack-objects",
+        "--revs",
+        "--thin",
+        "--stdout",
+        "-q",
+        cwd=repo,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert pack.stdin is not None and pack.stdout is not None
+    pack.stdin.write(revs.encode())
+    pack.stdin.close()
+    async with transport.process(
+        sh_c(f"cd {wd} && {GIT} index-pack --stdin --fix-thin >/dev/null")
+    ) as proc:
+        while data := await pack.stdout.read(CHUNK):
+            proc.stdin.write(data)
+            await proc.stdin.drain()
+        proc.stdin.write_eof()
+        done = await proc.wait(check=False)
+        err = await pack.stderr.read() if pack.stderr else b""
+        if await pack.wait() != 0:
+            raise SyncError(f"git pack-objects failed: {err.decode('utf-8', 'replace')}")
+        if done.exit_status != 0:
+            detail = done.stderr.decode("utf-8", "replace") if isinstance(done.stderr, bytes) else ""
+            raise SyncError(f"{transport.name}: git index-pack failed: {detail.strip()}")
+    return True
+
+
+async def prepare_worktree(transport: HostTransport, paths: RemotePaths, base: str) -> None:
+    """Check out ``base`` (detached, clean) in the agent's worktree on the host."""
+    sha = check_sha(base)
+    script = (
+        paths.prelude()
+        + "cd \"$wd\" || exit 3\n"
+        + "exclude=$(git rev-parse --git-path info/exclude) || exit 4\n"
+        + 'mkdir -p "$(dirname "$exclude")"\n'
+        + 'grep -qx "/.wavedeck/" "$exclude" 2>/dev/null || echo "/.wavedeck/" >> "$exclude"\n'
+        + 'mkdir -p "$root/worktrees" "$root/run"\n'
+        + f'echo {sha} > "$root/run/{paths.agent_id}.base"\n'
+        + 'if [ -e "$wt/.git" ]; then\n'
+        + f'  cd "$wt" && {GIT} checkout -q --detach --force {sha} && {GIT} reset -q --hard {sha}'
+        + f" && {GIT} clean -q -fd || exit 5\n"
+        + "else\n"
+        + f'  rm -rf "$wt"; {GIT} worktree prune; {GIT} worktree add -q --detach --force "$wt" {sha}'
+        + " >/dev/null || exit 5\n"
+        + "fi\n"
+    )
+    res = await transport.run(sh_c(script), timeout=300)
+    if res.returncode != 0:
+        raise SyncError(
+            f"{transport.name}: cannot prepare the worktree for {paths.agent_id} at {base[:12]}: "
+            f"{res.stderr.decode('utf-8', 'replace').strip()}"
+        )
+
+
+async def recorded_base(transport: HostTransport, paths: RemotePaths) -> str | None:
+    res = await transport.run(sh_c(paths.prelude() + f'cat "$root/run/{paths.agent_id}.base"'))
+    text = res.text.strip()
+    return text if res.returncode == 0 and len(text) == 40 else None
+
+
+def _parse_status(data: bytes) -> dict[str, str]:
+    """``git status --porcelain -z`` → {path: added|modified|deleted}."""
+    out: dict[str, str] = {}
+    parts = data.split(b"\0")
+    i = 0
+    while i < len(parts):
+        entry = parts[i]
+        i += 1
+        if len(entry) < 4:
+            continue
+        code, path = entry[:2].decode(), entry[3:].decode("utf-8", "surrogateescape")
+        if "R" in code or "C" in code:
+            i += 1  # the source path of a rename follows
+        if "D" in code:
+            out[path] = "deleted"
+        elif code in ("??", "A ", " A", "AM"):
+            out[path] = "added"
+        else:
+            out[path] = "modified"
+    return out
+
+
+async def touched_paths(transport: HostTransport, paths: RemotePaths, base: str) -> dict[str, str]:
+    """Paths the agent changed relative to ``base`` (working tree, index and its own commits)."""
+    sha = check_sha(base)
+    script = (
+        paths.prelude()
+        + 'cd "$wt" || exit 3\n'
+        + f"GIT_OPTIONAL_LOCKS=0 {GIT} status --porcelain -z --untracked-files=all || exit 4\n"
+        + "printf '\\0--wavedeck--\\0'\n"
+        + f"{GIT} diff --name-status -z {sha} HEAD\n"
+    )
+    res = await transport.run(sh_c(script))
+    if res.returncode != 0:
+        return {}
+    status, _, committed = res.stdout.partition(b"\0--wavedeck--\0")
+    found: dict[str, str] = {}
+    fields = committed.split(b"\0")
+    for i in range(0, len(fields) - 1, 2):
+        kind = fields[i].decode()[:1]
+        path = fields[i + 1].decode("utf-8", "surrogateescape")
+        found[path] = {"A": "added", "D": "deleted"}.get(kind, "modified")
+    found.update(_parse_status(status))
+    return found
+
+
+async def collect_patch(transport: HostTransport, paths: RemotePaths, base: str) -> bytes:
+    """The agent's whole change against ``base`` as a binary patch (empty when none)."""
+    sha = check_sha(base)
+    script = (
+        paths.prelude()
+        + 'cd "$wt" || exit 3\n'
+        + 'idx="$root/run/$$.index"; trap \'rm -f "$idx" "$idx.lock"\' EXIT\n'
+        + 'export GIT_INDEX_FILE="$idx"\n'
+        + f"{GIT} read-tree {sha} && {GIT} add -A . && "
+        + f"{GIT} diff --cached --binary --full-index {sha}\n"
+    )
+    res = await transport.run(sh_c(script), timeout=300)
+    if res.returncode != 0:
+        raise SyncError(
+            f"{transport.name}: cannot collect the changes of {paths.agent_id}: "
+            f"{res.stderr.decode('utf-8', 'replace').strip()}"
+        )
+    return res.stdout
+
+
+async def apply_patch(repo: Path, patch: bytes) -> list[str]:
+    """Apply a binary patch to the local working tree; returns the paths it touches."""
+    if not patch.strip():
+        return []
+    listed = await _local_git(repo, "apply", "--numstat", "-z", "-", input=patch)
+    await _local_git(repo, "apply", "--binary", "--whitespace=nowarn", "-", input=patch)
+    names = []
+    for entry in listed.split(b"\0"):
+        if entry:
+            names.append(entry.split(b"\t", 2)[-1].decode("utf-8", "surrogateescape"))
+    return [n for n in names if n]
+

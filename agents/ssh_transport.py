@@ -1,0 +1,346 @@
+"""SSH connections to one host: verified host keys, timeouts, keepalives, backoff and pooling.
+
+``HostTransport`` owns every connection wavedeck keeps to one configured host:
+
+- **Host keys are always verified** against the configured known_hosts file, which is read here
+  and handed to asyncssh as data, so a user ssh config saying ``UserKnownHostsFile none`` or
+  ``StrictHostKeyChecking no`` changes nothing, and nothing is ever added to the file. An unknown
+  key and a changed key give different errors (``HostKeyUnknown``, ``HostKeyChanged``) naming
+  host:port, the key type, its SHA256 fingerprint and the remedy.
+- ``~/.ssh/config`` (or ``HostConfig.ssh_config``) is honoured for aliases (HostName, Port, User).
+- Connect and login timeouts, keepalives (never 0: the config refuses it).
+- Reconnects use capped exponential backoff; authentication and host key failures are never
+  retried (one attempt), since retrying cannot fix them and may lock the account.
+- **Pooling**: OpenSSH allows ``MaxSessions`` (10) channels per connection; each pooled
+  connection carries at most ``max_sessions_per_connection`` channels and more are opened as
+  needed, so a host can run any number of agents.
+
+Connection state changes are reported as ``HostConnectionChanged`` to the ``on_event`` callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from agents.config import HostConfig
+from agents.events import HostConnectionChanged
+
+
+class TransportError(Exception):
+    """Base of every SSH failure wavedeck reports; ``retry`` says whether backoff may help."""
+
+    retry = True
+
+
+class HostUnreachable(TransportError):
+    """Refused, timed out, reset, DNS failure: the network or sshd; retried with backoff."""
+
+
+class ConnectionLostError(TransportError):
+    """An established connection dropped while a command ran."""
+
+
+class AuthFailed(TransportError):
+    retry = False
+
+
+class HostKeyError(TransportError):
+    retry = False
+
+
+class HostKeyUnknown(HostKeyError):
+    pass
+
+
+class HostKeyChanged(HostKeyError):
+    pass
+
+
+@dataclass(frozen=True)
+class RunResult:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def text(self) -> str:
+        return self.stdout.decode("utf-8", "replace")
+
+
+class Backoff:
+    """Capped exponential backoff: base, base*2, … up to cap (no jitter: tests assert spacing)."""
+
+    def __init__(self, base_s: float, cap_s: float, max_attempts: int) -> None:
+        self.base_s, self.cap_s, self.max_attempts = base_s, cap_s, max_attempts
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        return float(min(self.cap_s, self.base_s * (2 ** (attempt - 1))))
+
+
+def read_known_hosts(path: str) -> bytes:
+    """The known_hosts file's bytes, never empty (asyncssh treats b'' as "use the default")."""
+    try:
+        data = Path(os.path.expanduser(path)).read_bytes()
+    except FileNotFoundError:
+        data = b""
+    return b"# wavedeck: verified explicitly\n" + data
+
+
+class _Client(asyncssh.SSHClient):
+    """Records the server's key when it is not trusted, and when the connection ends."""
+
+    def __init__(self) -> None:
+        self.rejected_key: asyncssh.SSHKey | None = None
+        self.closed = asyncio.Event()
+
+    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        self.rejected_key = key
+        return False  # never trust what known_hosts does not list
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed.set()
+
+
+@dataclass
+class _Pooled:
+    conn: asyncssh.SSHClientConnection
+    client: _Client
+    in_use: int = 0
+
+    @property
+    def usable(self) -> bool:
+        return not self.client.closed.is_set()
+
+
+EventSink = Callable[[HostConnectionChanged], None]
+
+
+class HostTransport:
+    """Pooled, verified SSH connections to one host (see module docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        cfg: HostConfig,
+        on_event: EventSink | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.name = name
+        self.cfg = cfg
+        self.on_event = on_event
+        self._sleep = sleep
+        self._pool: list[_Pooled] = []
+        self._lock = asyncio.Lock()
+        self._state = "new"
+        self.attempts = 0  # connection attempts made (tests and `hosts check` read it)
+        self.backoff = Backoff(cfg.reconnect_base_s, cfg.reconnect_cap_s, cfg.reconnect_attempts)
+
+    # -- events -------------------------------------------------------------------------------
+
+    def _emit(self, state: str, detail: str = "", next_s: float | None = None) -> None:
+        if state == self._state and state == "connected":
+            return
+        self._state = state
+        if self.on_event is not None:
+            self.on_event(HostConnectionChanged(self.name, state, detail, next_s))
+
+    @property
+    def where(self) -> str:
+        return f"{self.cfg.address}:{self.cfg.port}"
+
+    # -- one attempt --------------------------------------------------------------------------
+
+    def _options(self) -> dict[str, Any]:
+        cfg = self.cfg
+        opts: dict[str, Any] = {
+            "port": cfg.port,
+            "known_hosts": read_known_hosts(cfg.known_hosts),
+            "connect_timeout": cfg.connect_timeout_s,
+            "login_timeout": cfg.login_timeout_s,
+            "keepalive_interval": cfg.keepalive_interval_s,
+            "keepalive_count_max": cfg.keepalive_count_max,
+            "password_auth": False,
+            "kbdint_auth": False,
+        }
+        if cfg.user:
+            opts["username"] = cfg.user
+        if cfg.client_keys:
+            opts["client_keys"] = [os.path.expanduser(k) for k in cfg.client_keys]
+            opts["agent_path"] = None  # only the keys the config names
+        if cfg.ssh_config is not None:
+            opts["config"] = [os.path.expanduser(cfg.ssh_config)] if cfg.ssh_config else []
+        return opts
+
+    def _key_error(self, client: _Client, host_known: bool) -> HostKeyError:
+        key = client.rejected_key
+        kind = key.get_algorithm() if key else "unknown"
+        fp = key.get_fingerprint("sha256") if key else "unknown"
+        kh = self.cfg.known_hosts
+        host = self.cfg.address if self.cfg.port == 22 else f"[{self.cfg.address}]:{self.cfg.port}"
+        if host_known:
+            return HostKeyChanged(
+                f"{self.name} ({self.where}): HOST KEY CHANGED: the server offered a {kind} key "
+                f"{fp} that {kh} does not list for it. This may be a man-in-the-middle attack. "
+                f"If the host was reinstalled, verify the new fingerprint out of band, then run "
+                f"ssh-keygen -R '{host}' -f {kh} and add the new key."
+            )
+        return HostKeyUnknown(
+            f"{self.name} ({self.where}): unknown host key: {kind} {fp} is not in {kh}. "
+            f"Verify the fingerprint out of band, then add it, e.g. "
+            f"ssh-keyscan -p {self.cfg.port} {self.cfg.address} >> {kh} (wavedeck never adds keys)."
+        )
+
+    def _host_known(self) -> bool:
+        try:
+            keys = asyncssh.import_known_hosts(read_known_hosts(self.cfg.known_hosts).decode())
+            port = None if self.cfg.port == 22 else self.cfg.port
+            trusted = keys.match(self.cfg.address, "", port)[0]
+            return bool(trusted)
+        except (ValueError, UnicodeDecodeError):
+            return False
+
+    async def connect_once(self) -> tuple[asyncssh.SSHClientConnection, _Client]:
+        """One connection attempt; failures become ``TransportError`` subclasses."""
+        holder: list[_Client] = []
+
+        def factory() -> _Client:
+            holder.append(_Client())
+            return holder[-1]
+
+        self.attempts += 1
+        try:
+            conn = await asyncssh.connect(self.cfg.address, client_factory=factory, **self._options())
+        except asyncssh.HostKeyNotVerifiable:
+            raise self._key_error(holder[-1] if holder else _Client(), self._host_known()) from None
+        except asyncssh.PermissionDenied as exc:
+            raise AuthFailed(
+                f"{self.name} ({self.where}): authentication failed ({exc.reason}); check the "
+                f"user and client_keys in wavedeck.toml (not retried)"
+            ) from None
+        except (TimeoutError, asyncio.TimeoutError):
+            raise HostUnreachable(f"{self.name} ({self.where}): timed out connecting") from None
+        except asyncssh.KeyImportError as exc:
+            raise AuthFailed(f"{self.name}: cannot read a client key: {exc}") from None
+        except (OSError, asyncssh.Error) as exc:
+            raise HostUnreachable(f"{self.name} ({self.where}): {_describe(exc)}") from None
+        return conn, holder[-1]
+
+    async def connect(self) -> tuple[asyncssh.SSHClientConnection, _Client]:
+        """Connect, retrying unreachable hosts with capped exponential backoff."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result = await self.connect_once()
+            except TransportError as exc:
+                if not exc.retry or attempt >= self.backoff.max_attempts:
+                    self._emit("unreachable", str(exc))
+                    raise
+                delay = self.backoff.delay(attempt)
+                self._emit("reconnecting", str(exc), delay)
+                await self._sleep(delay)
+                continue
+            self._emit("connected", self.where)
+            return result
+
+    # -- pooled channels ----------------------------------------------------------------------
+
+    async def _acquire(self) -> _Pooled:
+        async with self._lock:
+            self._pool = [p for p in self._pool if p.usable]
+            for pooled in self._pool:
+                if pooled.in_use < self.cfg.max_sessions_per_connection:
+                    pooled.in_use += 1
+                    return pooled
+            if self._pool == [] and self._state == "connected":
+                self._emit("reconnecting", "connection lost", 0.0)
+            conn, client = await self.connect()
+            pooled = _Pooled(conn, client, 1)
+            self._pool.append(pooled)
+            return pooled
+
+    def _release(self, pooled: _Pooled) -> None:
+        pooled.in_use -= 1
+
+    @property
+    def connections(self) -> int:
+        return sum(1 for p in self._pool if p.usable)
+
+    @contextlib.asynccontextmanager
+    async def process(self, command: str) -> AsyncIterator[asyncssh.SSHClientProcess[bytes]]:
+        """A binary remote process on a pooled connection; a dropped link raises
+        ``ConnectionLostError``."""
+        pooled = await self._acquire()
+        try:
+            try:
+                proc = await pooled.conn.create_process(command, encoding=None)
+            except (OSError, asyncssh.Error) as exc:
+                raise ConnectionLostError(f"{self.name}: {_describe(exc)}") from None
+            try:
+                yield proc
+            except (OSError, asyncssh.Error) as exc:
+                raise ConnectionLostError(f"{self.name}: {_describe(exc)}") from None
+            finally:
+                proc.close()
+        finally:
+            self._release(pooled)
+
+    async def run(self, command: str, input: bytes | None = None, timeout: float = 60.0) -> RunResult:
+        """Run a command to completion and collect its output."""
+        async with self.process(command) as proc:
+            try:
+                if input is not None:
+                    proc.stdin.write(input)
+                proc.stdin.write_eof()
+                done = await asyncio.wait_for(proc.wait(check=False), timeout)
+            except (OSError, asyncssh.Error) as exc:
+                raise ConnectionLostError(f"{self.name}: {_describe(exc)}") from None
+            if done.exit_status is None and done.exit_signal is None:
+                # The channel closed without a status: the connection went away.
+                if pooled_closed(proc):
+                    raise ConnectionLostError(f"{self.name}: connection lost")
+            rc = done.exit_status if done.exit_status is not None else 255
+            out = done.stdout if isinstance(done.stdout, bytes) else b""
+            err = done.stderr if isinstance(done.stderr, bytes) else b""
+            return RunResult(rc, out, err)
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, []
+        for pooled in pool:
+            pooled.conn.close()
+        for pooled in pool:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(pooled.conn.wait_closed(), 2.0)
+
+    def abort(self) -> None:
+        """Drop every connection at once (tests; a stuck link)."""
+        for pooled in self._pool:
+            pooled.conn.abort()
+
+
+def pooled_closed(proc: asyncssh.SSHClientProcess[bytes]) -> bool:
+    conn = proc.channel.get_connection()
+    return bool(getattr(conn, "_transport", None) is None)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is sshd running on that port?)"
+    if isinstance(exc, asyncssh.Error):
+        return f"{type(exc).__name__}: {exc.reason}"
+    text = str(exc) or type(exc).__name__
+    return text
+
+
+def monotonic() -> float:
+    return time.monotonic()

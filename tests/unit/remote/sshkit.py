@@ -1,0 +1,426 @@
+"""Test kit for remote agents: a real OpenSSH server, asyncssh's in-process server, a fault proxy.
+
+- ``sshd`` (session): Debian's ``/usr/sbin/sshd`` on 127.0.0.1, a free port, per-session host and
+  client keys, its own config and log. Skipped with the reason when sshd is absent, a failure when
+  ``WAVEDECK_REQUIRE_SSHD=1``. ``sshd.user`` is a non-root account when the tests run as root.
+- ``aserver``: starts ``asyncssh.listen(port=0, ...)`` with a process handler given by the test.
+- ``proxy``: an asyncio TCP proxy that can pass, black-hole, reset (SO_LINGER 0) or delay.
+- ``repo``: a local git repository with one commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import pwd
+import shutil
+import socket
+import struct
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+import pytest
+
+from agents.config import HostConfig
+
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+TEST_USER = "wdagent"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Poll ``predicate`` until true or fail after ``timeout`` (for file-system state only)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        time.sleep(0.02)
+
+
+def keygen(path: Path) -> None:
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "wavedeck-test", "-f", str(path)],
+        check=True,
+    )
+
+
+def ensure_user() -> str | None:
+    """A non-root account sshd accepts (created when running as root), or None."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(TEST_USER)
+    except KeyError:
+        subprocess.run(["useradd", "-m", "-s", "/bin/sh", TEST_USER], check=True)
+    subprocess.run(["usermod", "-p", "*", TEST_USER], check=True)
+    return TEST_USER
+
+
+@dataclass
+class Sshd:
+    """A running OpenSSH server for the tests."""
+
+    tmp: Path
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+    user: str | None = None
+    log: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log = self.tmp / "sshd.log"
+        self.host_key = self.tmp / "host_key"
+        self.client_key = self.tmp / "client_key"
+        self.known_hosts = self.tmp / "known_hosts"
+        if not self.client_key.exists():
+            keygen(self.client_key)
+        (self.tmp / "authorized_keys").write_bytes(self.client_key.with_suffix(".pub").read_bytes())
+        os.chmod(self.tmp, 0o755)
+        for name in ("authorized_keys", "client_key.pub"):
+            os.chmod(self.tmp / name, 0o644)
+
+    def start(self, new_host_key: bool = False) -> None:
+        if new_host_key or not self.host_key.exists():
+            for p in (self.host_key, self.host_key.with_suffix(".pub")):
+                p.unlink(missing_ok=True)
+            keygen(self.host_key)
+        if not self.known_hosts.exists():
+            self.write_known_hosts()
+        self.port = self.port or free_port()
+        conf = self.tmp / "sshd_config"
+        conf.write_text(
+            f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {self.host_key}\n"
+            f"PidFile {self.tmp / 'sshd.pid'}\nAuthorizedKeysFile {self.tmp / 'authorized_keys'}\n"
+            "UsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nLogLevel VERBOSE\n"
+            "MaxStartups 100:30:200\nPrintMotd no\nAcceptEnv none\n"
+        )
+        Path("/run/sshd").mkdir(exist_ok=True)
+        self.proc = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(conf), "-E", str(self.log)],
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.5) as sock:
+                    if sock.recv(4).startswith(b"SSH-"):
+                        return
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"sshd did not start: {self.log.read_text(errors='replace')}")
+            time.sleep(0.05)
+
+    def write_known_hosts(self) -> None:
+        kind, blob = self.host_key.with_suffix(".pub").read_text().split()[:2]
+        self.known_hosts.write_text(f"[127.0.0.1]:{self.port or 0} {kind} {blob}\n")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+    def connections(self) -> int:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return text.count("Connection from 127.0.0.1")
+
+    def cfg(self, workdir: str | Path, user: str = "root", **extra: Any) -> HostConfig:
+        values: dict[str, Any] = {
+            "address": "127.0.0.1",
+            "port": self.port,
+            "user": user,
+            "workdir": str(workdir),
+            "known_hosts": str(self.known_hosts),
+            "client_keys": [str(self.client_key)],
+            "ssh_config": "",
+            "connect_timeout_s": 10,
+            "keepalive_interval_s": 1,
+            "keepalive_count_max": 2,
+            "reconnect_base_s": 0.2,
+            "reconnect_cap_s": 1.0,
+        }
+        values.update(extra)
+        return HostConfig(**values)
+
+
+def _make_sshd(tmp: Path) -> Sshd:
+    if not Path(SSHD).exists():
+        reason = f"OpenSSH server not installed ({SSHD} missing; apt-get install openssh-server)"
+        if os.environ.get("WAVEDECK_REQUIRE_SSHD") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = Sshd(tmp)
+    server.user = ensure_user()
+    server.start()
+    server.write_known_hosts()
+    return server
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+    server = _make_sshd(tmp_path_factory.mktemp("sshd"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_sshd(tmp_path: Path) -> Iterator[Callable[[], Sshd]]:
+    """A private sshd for tests that restart it or change its keys."""
+    made: list[Sshd] = []
+
+    def make() -> Sshd:
+        d = tmp_path / f"sshd{len(made)}"
+        d.mkdir()
+        made.append(_make_sshd(d))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.stop()
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "core.hooksPath=/dev/null", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def make_repo(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.email", "t@example.invalid")
+    git(path, "config", "user.name", "t")
+    (path / "pkg").mkdir()
+    (path / "pkg" / "a.py").write_text("A = 1\n")
+    (path / "README").write_text("hello\n")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "base")
+    return path
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "local")
+
+
+def make_clone(path: Path, owner: str | None = None) -> Path:
+    """An empty git clone standing for the host's checkout (owned by ``owner`` when given)."""
+    path.mkdir(parents=True)
+    git(path, "init", "-q")
+    if owner:
+        subprocess.run(["chown", "-R", owner, str(path)], check=True)
+        os.chmod(path.parent, 0o755)
+    return path
+
+
+@pytest.fixture
+def host_clone(tmp_path: Path, sshd: Sshd) -> Path:
+    """An empty git clone on the loopback host, for the root login."""
+    return make_clone(tmp_path / "host")
+
+
+def token() -> str:
+    return "wdtok" + uuid.uuid4().hex[:12]
+
+
+def pgrep(tok: str) -> list[int]:
+    out = subprocess.run(["pgrep", "-f", tok], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def kill_token(tok: str) -> None:
+    for pid in pgrep(tok):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)
+
+
+# -- asyncssh in-process server ----------------------------------------------------------------
+
+Handler = Callable[[asyncssh.SSHServerProcess[Any]], Awaitable[None]]
+
+
+@dataclass
+class AServer:
+    port: int
+    known_hosts: bytes
+    client_key: asyncssh.SSHKey
+    commands: list[str]
+    tmp: Path
+
+    def cfg(self, **extra: Any) -> HostConfig:
+        kh = self.tmp / "aserver_known_hosts"
+        kh.write_bytes(self.known_hosts)
+        key = self.tmp / "aserver_client_key"
+        if not key.exists():
+            self.client_key.write_private_key(str(key))
+        values: dict[str, Any] = {
+            "address": "127.0.0.1",
+            "port": self.port,
+            "user": "tester",
+            "workdir": "/tmp",
+            "known_hosts": str(kh),
+            "client_keys": [str(key)],
+            "ssh_config": "",
+            "keepalive_interval_s": 1,
+            "keepalive_count_max": 2,
+            "reconnect_base_s": 0.2,
+            "reconnect_cap_s": 1.0,
+        }
+        values.update(extra)
+        return HostConfig(**values)
+
+
+class _Server(asyncssh.SSHServer):
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+
+@pytest.fixture
+async def aserver(tmp_path: Path) -> AsyncIterator[Callable[[Handler], Awaitable[AServer]]]:
+    servers: list[asyncssh.SSHAcceptor] = []
+    host_key = asyncssh.generate_private_key("ssh-ed25519")
+    client_key = asyncssh.generate_private_key("ssh-ed25519")
+
+    async def start(handler: Handler) -> AServer:
+        commands: list[str] = []
+
+        async def factory(process: asyncssh.SSHServerProcess[Any]) -> None:
+            commands.append(process.command or "")
+            await handler(process)
+
+        acceptor = await asyncssh.listen(
+            "127.0.0.1",
+            0,
+            server_host_keys=[host_key],
+            authorized_client_keys=asyncssh.import_authorized_keys(
+                client_key.export_public_key().decode()
+            ),
+            process_factory=factory,
+            encoding=None,
+            server_factory=_Server,
+        )
+        servers.append(acceptor)
+        port = acceptor.sockets[0].getsockname()[1]
+        line = f"[127.0.0.1]:{port} ".encode() + host_key.export_public_key()
+        return AServer(port, line, client_key, commands, tmp_path)
+
+    yield start
+    for acceptor in servers:
+        acceptor.close()
+        await acceptor.wait_closed()
+
+
+# -- fault proxy -------------------------------------------------------------------------------
+
+
+class Proxy:
+    """TCP proxy on 127.0.0.1 with modes: pass, blackhole, delay(seconds); and reset()."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.mode = "pass"
+        self.delay_s = 0.0
+        self.pass_bytes: int | None = None  # pass this many server bytes, then black-hole
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._conns: list[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.accepted = 0
+
+    async def start(self) -> Proxy:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, from_server: bool) -> None:
+        sent = 0
+        with contextlib.suppress(OSError, asyncio.CancelledError):
+            while data := await reader.read(65536):
+                while self.mode == "blackhole":
+                    await asyncio.sleep(0.05)
+                if self.pass_bytes is not None and from_server:
+                    allowed = max(0, self.pass_bytes - sent)
+                    if allowed < len(data):
+                        writer.write(data[:allowed])
+                        sent += allowed
+                        self.mode = "blackhole"
+                        while True:
+                            await asyncio.sleep(3600)
+                if self.delay_s:
+                    await asyncio.sleep(self.delay_s)
+                writer.write(data)
+                sent += len(data)
+                await writer.drain()
+        with contextlib.suppress(Exception):
+            writer.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.accepted += 1
+        if self.mode == "blackhole":
+            self._conns.append((writer, writer))
+            await asyncio.sleep(3600)
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            _rst(writer)
+            return
+        self._conns.append((writer, up_writer))
+        for coro in (self._pipe(reader, up_writer, False), self._pipe(up_reader, writer, True)):
+            task = asyncio.get_running_loop().create_task(coro)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def reset(self) -> None:
+        """Abort every proxied connection with a TCP RST on both sides."""
+        conns, self._conns = self._conns, []
+        for a, b in conns:
+            _rst(a)
+            _rst(b)
+
+    async def close(self) -> None:
+        self.reset()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+
+
+def _rst(writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+@pytest.fixture
+async def proxy() -> AsyncIterator[Callable[[int], Awaitable[Proxy]]]:
+    made: list[Proxy] = []
+
+    async def start(target_port: int) -> Proxy:
+        made.append(await Proxy(target_port).start())
+        return made[-1]
+
+    yield start
+    for p in made:
+        await p.close()

@@ -32,7 +32,7 @@ from agents.git_checkpoint import Checkpointer, CheckpointOptions, in_progress_s
 from agents.git_cmd import GitCmd, repo_lock
 from agents.git_diff import ChangedFile, merge_untracked, parse_raw_numstat, split_z, untracked_file
 from agents.git_errors import CheckpointIndexStale, CheckpointRefused, GitError
-from agents.git_paths import link_problem, path_problem
+from agents.git_paths import link_problem, listed_path_problem
 
 if TYPE_CHECKING:
     from agents.config import GitConfig
@@ -73,7 +73,7 @@ def _check_rev(rev: str) -> None:
 
 
 def _check_path(path: str) -> None:
-    problem = path_problem(path)
+    problem = listed_path_problem(path)
     if problem is not None:
         raise GitError(f"invalid path {path!r}: {problem}")
 

@@ -13,7 +13,9 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-_GLOB = frozenset("*?[")
+# "*" and "?" never appear in real source names; "[" does (Next.js routes: "pages/[id].tsx") and
+# is harmless because git runs with literal pathspecs, so brackets are allowed.
+_GLOB = frozenset("*?")
 
 
 def path_problem(path: str) -> str | None:
@@ -37,6 +39,24 @@ def path_problem(path: str) -> str | None:
         return "empty component (double or trailing slash)"
     if any(part in (".", "..") for part in parts):
         return "'.' or '..' component"
+    if any(part.lower() == ".git" for part in parts):
+        return "inside .git"
+    return None
+
+
+def listed_path_problem(path: str) -> str | None:
+    """Why ``path`` (a name git listed, given back for a diff or revert) is unusable.
+
+    Looser than ``path_problem``: any name git can track is accepted, as long as it stays
+    inside the repository and out of ``.git``.
+    """
+    if not path or "\0" in path:
+        return "empty path or NUL in the name"
+    if path.startswith("/"):
+        return "absolute path"
+    parts = path.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return "empty, '.' or '..' component"
     if any(part.lower() == ".git" for part in parts):
         return "inside .git"
     return None

@@ -1,0 +1,260 @@
+"""Checkpoint commits on real repositories: matrix rows C1–C3, C9, C10, C12, C13, C15, C16."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from agents.git import CheckpointRefused, GitRepo
+from tests.unit.git.repokit import Repo
+
+
+def test_commits_exactly_the_declared_paths_and_leaves_others_alone(
+    repo: Repo, git_repo: GitRepo
+) -> None:
+    # C3: undeclared changes (modified and new) are neither committed nor touched.
+    base = repo.head()
+    repo.write("a.txt", "agent wrote this\n")
+    repo.write("lib/new.py", "x = 1\n")
+    (repo.root / "b.txt").unlink()
+    repo.write("undeclared.txt", "stray\n")
+    repo.write("lib/c.py", "print('changed but undeclared')\n")
+
+    sha = git_repo.checkpoint(["a.txt", "lib/new.py", "b.txt"], "wave 1", expected_head=base)
+
+    assert repo.head() == sha
+    assert repo.git("rev-parse", f"{sha}^").strip() == base
+    assert repo.commit_files(sha) == ["a.txt", "b.txt", "lib/new.py"]
+    assert repo.show(sha, "a.txt") == "agent wrote this\n"
+    assert repo.git("log", "-1", "--format=%B", sha).strip() == "wave 1"
+    status = repo.git("status", "--porcelain").splitlines()
+    assert sorted(status) == [" M lib/c.py", "?? undeclared.txt"]
+    leftover = {f.path for f in git_repo.changed_files(sha)}
+    assert leftover == {"lib/c.py", "undeclared.txt"}
+
+
+def test_nothing_to_commit_is_refused_and_no_empty_commit_is_made(
+    repo: Repo, git_repo: GitRepo
+) -> None:
+    # C16: a second checkpoint of the same paths makes no commit.
+    repo.write("a.txt", "changed\n")
+    first = git_repo.checkpoint(["a.txt"], "one")
+    with pytest.raises(CheckpointRefused) as refused:
+        git_repo.checkpoint(["a.txt"], "two")
+    assert "nothing to commit" in refused.value.reason
+    assert repo.head() == first
+    with pytest.raises(CheckpointRefused, match="nothing to commit"):
+        git_repo.checkpoint(["never-created.txt"], "three")
+
+
+def test_expected_head_mismatch_is_refused(repo: Repo, git_repo: GitRepo) -> None:
+    base = repo.head()
+    moved = repo.commit("user commit", **{"b.txt": "user\n"})
+    repo.write("a.txt", "agent\n")
+    with pytest.raises(CheckpointRefused, match="HEAD moved"):
+        git_repo.checkpoint(["a.txt"], "wave", expected_head=base)
+    assert repo.head() == moved
+
+
+def test_a_commit_made_during_the_checkpoint_is_never_lost(repo: Repo, git_repo: GitRepo) -> None:
+    # C10: a commit lands between the tree build and update-ref; the CAS refuses.
+    base = repo.head()
+    repo.write("a.txt", "agent\n")
+    made: list[str] = []
+
+    def user_commits() -> None:
+        made.append(repo.commit("user commit meanwhile", **{"b.txt": "user\n"}))
+
+    git_repo._checkpointer.before_update_ref = user_commits
+    with pytest.raises(CheckpointRefused, match="HEAD moved during the checkpoint") as refused:
+        git_repo.checkpoint(["a.txt"], "wave", expected_head=base)
+    assert "nothing was overwritten" in str(refused.value)
+    assert repo.head() == made[0]
+    assert repo.git("rev-parse", "HEAD^").strip() == base
+    # The agent's work is still in the working tree, unstaged, ready for the retry.
+    assert repo.read("a.txt") == "agent\n"
+    assert repo.git("diff", "--cached", "--name-only") == ""
+    git_repo._checkpointer.before_update_ref = None
+    sha = git_repo.checkpoint(["a.txt"], "wave retry", expected_head=made[0])
+    assert repo.git("rev-parse", f"{sha}^").strip() == made[0]
+
+
+def test_partially_staged_user_changes_survive_exactly(repo: Repo, git_repo: GitRepo) -> None:
+    # C9: the user staged one hunk of b.txt (another left unstaged) and a new file; the agent
+    # changed a.txt. After the checkpoint of a.txt the user's index shows the same staged diff.
+    repo.write("b.txt", "bee\nstaged hunk\n")
+    repo.git("add", "b.txt")
+    repo.write("b.txt", "bee\nstaged hunk\nunstaged hunk\n")
+    repo.write("staged-new.txt", "new and staged\n")
+    repo.git("add", "staged-new.txt")
+    repo.write("a.txt", "agent\n")
+    cached_before = repo.git("diff", "--cached")
+    unstaged_b_before = repo.git("diff", "--", "b.txt")
+    assert "staged hunk" in cached_before and "unstaged hunk" in unstaged_b_before
+
+    sha = git_repo.checkpoint(["a.txt"], "wave")
+
+    assert repo.commit_files(sha) == ["a.txt"]
+    assert repo.git("diff", "--cached") == cached_before
+    assert repo.git("diff", "--", "b.txt") == unstaged_b_before
+    # The checkpointed path is neither staged nor modified any more: index follows the commit.
+    assert repo.git("status", "--porcelain", "--", "a.txt") == ""
+
+
+def test_a_checkpointed_path_the_user_had_staged_follows_the_commit(
+    repo: Repo, git_repo: GitRepo
+) -> None:
+    repo.write("a.txt", "user staged\n")
+    repo.git("add", "a.txt")
+    repo.write("a.txt", "agent final\n")
+    sha = git_repo.checkpoint(["a.txt"], "wave")
+    assert repo.show(sha, "a.txt") == "agent final\n"
+    assert repo.git("diff", "--cached") == ""
+    assert repo.git("status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize(
+    "name", ["*.py", ":(exclude)x", "-f", "../up.txt", "/etc/passwd", ".git/config", "a.txt/"]
+)
+def test_unsafe_names_are_refused_before_git(repo: Repo, git_repo: GitRepo, name: str) -> None:
+    # C12: [observed] ':(exclude)x' as a pathspec stages everything else.
+    base = repo.head()
+    repo.write("a.txt", "changed\n")
+    repo.write("x", "x\n")
+    repo.write("lib/new.py", "y\n")
+    with pytest.raises(CheckpointRefused, match="unsafe path names") as refused:
+        git_repo.checkpoint([name], "wave")
+    assert refused.value.paths == (name,)
+    assert repo.head() == base
+
+
+def test_brackets_are_literal_names(repo: Repo, git_repo: GitRepo) -> None:
+    repo.write("pages/[id].tsx", "route\n")
+    repo.write("pages/i.tsx", "not matched by the glob\n")
+    sha = git_repo.checkpoint(["pages/[id].tsx"], "wave")
+    assert repo.commit_files(sha) == ["pages/[id].tsx"]
+
+
+def test_a_path_through_a_symlinked_folder_is_refused(repo: Repo, git_repo: GitRepo) -> None:
+    # C13: `ln -s /etc cfg`, declare cfg/passwd.
+    base = repo.head()
+    os.symlink("/etc", repo.root / "cfg")
+    with pytest.raises(CheckpointRefused, match="parent folder cfg is a symbolic link") as refused:
+        git_repo.checkpoint(["cfg/passwd"], "wave")
+    assert refused.value.paths == ("cfg/passwd",)
+    assert repo.head() == base
+
+
+def test_a_new_symlink_pointing_outside_is_refused(repo: Repo, git_repo: GitRepo) -> None:
+    os.symlink("/etc/passwd", repo.root / "evil")
+    os.symlink("evil", repo.root / "chained")  # inside, but resolves outside
+    for name in ("evil", "chained"):
+        with pytest.raises(CheckpointRefused, match="pointing outside"):
+            git_repo.checkpoint([name], "wave")
+
+
+def test_symlinks_inside_the_repo_and_committed_outside_links_are_fine(
+    repo: Repo, git_repo: GitRepo
+) -> None:
+    os.symlink("/usr/share", repo.root / "share")
+    repo.git("add", "share")
+    repo.git("commit", "-q", "-m", "a link the team committed")
+    os.symlink("a.txt", repo.root / "good")
+    repo.write("b.txt", "changed\n")
+    sha = git_repo.checkpoint(["good", "share", "b.txt"], "wave")
+    assert repo.commit_files(sha) == ["b.txt", "good"]
+    assert repo.git("ls-tree", sha, "good").startswith("120000 ")
+
+
+def test_leftover_conflict_markers_are_refused(repo: Repo, git_repo: GitRepo) -> None:
+    # C2: the agent left markers in a declared file; trailing spaces alone are not a reason.
+    base = repo.head()
+    repo.write("a.txt", "ok  \n<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> side\n")
+    repo.write("b.txt", "trailing space only   \n")
+    with pytest.raises(CheckpointRefused, match="leftover conflict markers") as refused:
+        git_repo.checkpoint(["a.txt", "b.txt"], "wave")
+    assert refused.value.paths == ("a.txt",)
+    assert repo.head() == base
+    sha = git_repo.checkpoint(["b.txt"], "wave")
+    assert repo.commit_files(sha) == ["b.txt"]
+
+
+def test_merge_in_progress_is_refused_and_the_repo_is_untouched(
+    repo: Repo, git_repo: GitRepo
+) -> None:
+    # C1: [observed] `commit -a` here would commit the markers.
+    repo.make_conflict("merge")
+    head, status = repo.head(), repo.git("status", "--porcelain")
+    cached = repo.git("diff", "--cached")
+    with pytest.raises(CheckpointRefused, match="merge is in progress"):
+        git_repo.checkpoint(["a.txt"], "wave")
+    assert repo.head() == head
+    assert repo.git("status", "--porcelain") == status
+    assert repo.git("diff", "--cached") == cached
+    assert git_repo.in_progress_state() == "merge"
+    # Unmerged entries without a MERGE_HEAD (an aborted tool left them) are refused too.
+    (repo.root / ".git" / "MERGE_HEAD").unlink()
+    assert git_repo.in_progress_state() == "unmerged paths"
+    with pytest.raises(CheckpointRefused, match="unmerged paths"):
+        git_repo.checkpoint(["a.txt"], "wave")
+
+
+@pytest.mark.parametrize("op", ["rebase", "cherry-pick", "revert"])
+def test_operations_in_progress_are_refused_by_name(repo: Repo, git_repo: GitRepo, op: str) -> None:
+    # C15
+    repo.make_conflict(op)
+    head = repo.git("rev-parse", "HEAD").strip()
+    with pytest.raises(CheckpointRefused, match=f"a {op} is in progress"):
+        git_repo.checkpoint(["b.txt"], "wave")
+    assert git_repo.in_progress_state() == op
+    assert repo.git("rev-parse", "HEAD").strip() == head
+
+
+def test_bisect_and_detached_head_are_refused(repo: Repo, git_repo: GitRepo) -> None:
+    # C15
+    repo.commit("second", **{"b.txt": "2\n"})
+    repo.write("a.txt", "agent\n")
+    repo.git("bisect", "start")
+    with pytest.raises(CheckpointRefused, match="a bisect is in progress"):
+        git_repo.checkpoint(["a.txt"], "wave")
+    repo.git("bisect", "reset")
+    repo.git("checkout", "-q", "--detach")
+    assert git_repo.branch() is None
+    with pytest.raises(CheckpointRefused, match="HEAD is detached"):
+        git_repo.checkpoint(["a.txt"], "wave")
+    repo.git("checkout", "-q", "main")
+    assert git_repo.branch() == "main"
+    assert git_repo.checkpoint(["a.txt"], "wave") == repo.head()
+
+
+def test_first_commit_on_an_empty_repository(tmp_path: Path) -> None:
+    root = tmp_path / "empty"
+    root.mkdir()
+    repo = Repo.__new__(Repo)
+    repo.root = root
+    repo.git("init", "-q", "-b", "main")
+    repo.git("config", "user.email", "dev@example.com")
+    repo.git("config", "user.name", "Dev")
+    repo.write("first.txt", "hello\n")
+    with GitRepo(root) as git_repo:
+        sha = git_repo.checkpoint(["first.txt"], "first")
+        assert git_repo.head() == sha
+    assert repo.git("ls-tree", "--name-only", sha).split() == ["first.txt"]
+
+
+def test_executable_bit_and_deletion_are_committed(repo: Repo, git_repo: GitRepo) -> None:
+    (repo.root / "lib" / "c.py").chmod(0o755)
+    (repo.root / "b.txt").unlink()
+    sha = git_repo.checkpoint(["lib/c.py", "b.txt"], "wave")
+    assert repo.git("ls-tree", sha, "lib/c.py").startswith("100755 ")
+    assert repo.git("ls-tree", sha, "b.txt") == ""
+    assert repo.git("status", "--porcelain") == ""
+
+
+def test_folders_are_refused(repo: Repo, git_repo: GitRepo) -> None:
+    repo.write("lib/d.py", "d\n")
+    with pytest.raises(CheckpointRefused, match="folders") as refused:
+        git_repo.checkpoint(["lib"], "wave")
+    assert refused.value.paths == ("lib",)

@@ -110,21 +110,23 @@ async def run_command(
             if not data:
                 break
             splitter.feed(data)
+        if not timed_out:
+            # EOF can come just before the exit: wait for it, within the time left.
+            try:
+                await asyncio.wait_for(proc.wait(), max(0.1, deadline - time.monotonic()))
+            except TimeoutError:
+                timed_out = True
+    except asyncio.CancelledError:
+        _kill_group(proc.pid)  # the control room is stopping: the tests go with it
+        raise
     finally:
-        if timed_out or proc.returncode is None:
-            # EOF on the pipe can come before the exit; a grandchild may also hold the pipe.
-            # Wait briefly for the exit, then kill the group so nothing lingers.
-            if not timed_out:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(proc.wait(), max(0.1, deadline - time.monotonic()))
-            if proc.returncode is None or timed_out:
-                _kill_group(proc.pid)
         splitter.close()
+    # Whatever is left in its group (background children, or all of it on timeout) goes.
+    _kill_group(proc.pid)
     code = await proc.wait()
     if timed_out:
         on_line(f"wavedeck: test command timed out after {timeout_s:g}s: {command}")
         return TIMEOUT_EXIT
-    _kill_group(proc.pid)  # leftovers in its group (background children) do not outlive the run
     return code if code >= 0 else 128 - code
 
 

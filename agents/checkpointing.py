@@ -1,0 +1,245 @@
+"""A wave's tests and checkpoint, for the supervisor: run, preview, commit, refuse with reasons.
+
+The tests are the config's commands, else the plan's, run with ``sh -c`` from the repository root
+(see ``agents.testrun``: shell commands by design, shown before they run). The checkpoint stages
+exactly the wave's changed paths (since the commit recorded when the wave started) that the plan
+assigns to its agents or that were accepted (policy or operator); any other changed path is
+listed and the checkpoint refused, as it is while the tests have not passed, during a merge or
+rebase, or after the repository's git configuration or hooks changed during the wave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from agents import gates
+from agents.events import (
+    CheckpointCommitted,
+    GateRefused,
+    Notice,
+    TestOutput,
+    TestsFinished,
+    TestsStarted,
+    WaveStateChanged,
+)
+from agents.gates import CheckpointPreview, StrayPath
+from agents.state import TestRecord
+from agents.testrun import run_tests
+
+if TYPE_CHECKING:
+    from agents.supervisor import Supervisor
+
+TAMPER_KEY = "(git configuration and hooks)"
+
+
+def tests_summary(sup: Supervisor, n: int) -> str:
+    rec = sup._wave(n).tests
+    if rec is None:
+        return "not run"
+    verdict = "passed" if rec.passed else "failed"
+    return f"{verdict} in {rec.duration_s:.1f}s ({len(rec.results)} command(s))"
+
+
+async def run_wave_tests(sup: Supervisor, n: int) -> bool:
+    """Run the wave's tests, streaming ``TestOutput``; True when every command passed."""
+    ok, why = sup.can_run_tests(n)
+    if not ok:
+        sup._refuse(n, why)
+        return False
+    commands = sup.test_commands()
+    sup._testing.add(n)
+    sup._wave(n).state = "testing"
+    sup._emit(WaveStateChanged(n, "testing"))
+    sup._emit(TestsStarted(n, tuple(commands)))
+    try:
+        result = await run_tests(
+            commands,
+            sup.repo,
+            sup.config.tests.timeout_s,
+            lambda line: sup._emit(TestOutput(n, line)),
+        )
+    finally:
+        sup._testing.discard(n)
+    rec = sup._wave(n)
+    rec.tests = TestRecord(
+        passed=result.passed,
+        duration_s=result.duration_s,
+        results=list(result.results),
+        finished_at=time.time(),
+    )
+    rec.state = "tested" if result.passed else "running"
+    sup._save()
+    sup._emit(TestsFinished(n, result.passed, result.duration_s, result.results))
+    sup._emit(WaveStateChanged(n, rec.state))
+    sup._changed.set()
+    return result.passed
+
+
+def _tamper_file(sup: Supervisor, n: int) -> Any:
+    return sup.wavedeck_dir / f"tamper-wave-{n}.json"
+
+
+def remember_tamper(sup: Supervisor, n: int, snapshot: dict[str, str]) -> None:
+    """Keep the wave-start snapshot of .git's program-running parts (survives a restart)."""
+    sup._tamper[n] = snapshot
+    path = _tamper_file(sup, n)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(snapshot), encoding="utf-8")
+
+
+def recall_tamper(sup: Supervisor, n: int) -> dict[str, str] | None:
+    if n in sup._tamper:
+        return dict(sup._tamper[n])
+    try:
+        data = json.loads(_tamper_file(sup, n).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else None
+
+
+def _message(sup: Supervisor, n: int, accepted: dict[str, str]) -> str:
+    """The checkpoint message: ``agents.message`` when present, else wave + issue ids + trailers."""
+    wave = sup.plan.wave(n)
+    outcomes = {}
+    for agent in wave.agents:
+        rec = sup.agent_record(agent.id)
+        outcomes.update(rec.outcomes)
+        if rec.marked_done:
+            outcomes.setdefault(agent.id, f"marked done: {rec.marked_done}")
+    summary = tests_summary(sup, n)
+    try:
+        from agents.message import checkpoint_message  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        pass
+    else:
+        text: str = checkpoint_message(sup.plan, n, outcomes, sup._wave(n).tests, accepted, summary)
+        return text
+    ids = wave.issue_ids
+    lines = [
+        f"Wave {n}: {wave.title} ({len(ids)} issues)",
+        "",
+        "Issues: " + ", ".join(ids),
+        "",
+        f"Wavedeck-Wave: {n}",
+        "Wavedeck-Issues: " + ",".join(ids),
+        f"Wavedeck-Tests: {summary}",
+    ]
+    lines += [f"Wavedeck-Accepted: {path} ({why})" for path, why in sorted(accepted.items())]
+    return "\n".join(lines) + "\n"
+
+
+async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
+    """What a checkpoint of wave ``n`` would commit, what it would leave out, and any refusal."""
+    rec = sup._wave(n)
+    wave = sup.plan.wave(n)
+    issues_done = tuple(i for a in wave.agents for i in sup.agent_record(a.id).issues_done)
+    tests_passed = rec.tests.passed if rec.tests is not None else None
+    refusal: str | None = None
+    ok, why = sup.can_commit(n)
+    if not ok:
+        refusal = why
+    staged: dict[str, tuple[str, ...]] = {}
+    why_accepted: dict[str, str] = {}
+    stray: list[StrayPath] = []
+    tamper: list[str] = []
+    if rec.base_commit is not None:
+        state = await asyncio.to_thread(sup.git.in_progress_state)
+        if state and refusal is None:
+            refusal = f"a git {state} is in progress: finish or abort it first"
+        changed = await asyncio.to_thread(sup.git.changed_files, rec.base_commit)
+        paths: list[str] = []
+        for item in changed:
+            paths.append(item.path)
+            if item.old_path:
+                paths.append(item.old_path)  # a rename also removes the old path
+        writers = {
+            v.path: v.agent
+            for v in sup.violations(n)
+            if v.kind == "foreign" and v.agent is not None
+        }
+        staged, why_accepted, stray = gates.classify_changes(
+            sup.plan,
+            n,
+            paths,
+            accepted=rec.accepted,
+            accept_globs=sup.config.policy.accept,
+            accept_undeclared=sup.config.policy.accept_undeclared,
+            writers=writers,
+        )
+        before = recall_tamper(sup, n)
+        if before is not None:
+            tamper = list(await asyncio.to_thread(sup.git.tamper_changes, before))
+        if tamper and TAMPER_KEY not in rec.accepted:
+            stray.append(StrayPath(TAMPER_KEY, "tamper", "; ".join(tamper)))
+        if refusal is None and stray:
+            shown = ", ".join(s.path for s in stray[:10])
+            more = f" (+{len(stray) - 10} more)" if len(stray) > 10 else ""
+            refusal = (
+                f"{len(stray)} changed path(s) are outside the plan for wave {n} and not "
+                f"accepted: {shown}{more}; accept or revert them"
+            )
+        if refusal is None and not staged:
+            refusal = f"wave {n} changed no file the plan assigns: nothing to commit"
+    accepted = {**why_accepted}
+    return CheckpointPreview(
+        wave=n,
+        files_by_agent=staged,
+        accepted=accepted,
+        stray=tuple(stray),
+        violations=tuple(sup.violations(n)),
+        issues=wave.issue_ids,
+        issues_done=issues_done,
+        tests_passed=tests_passed,
+        tests_summary=tests_summary(sup, n),
+        message=_message(sup, n, accepted),
+        refusal=refusal,
+        tamper=tuple(tamper),
+        base=rec.base_commit,
+    )
+
+
+async def commit_checkpoint(
+    sup: Supervisor, n: int, *, message: str | None, accept_violations: bool
+) -> str | None:
+    """Commit wave ``n``'s checkpoint; None (and a ``GateRefused``) when refused."""
+    from agents.git_errors import GitError
+
+    view = await preview(sup, n)
+    rec = sup._wave(n)
+    if accept_violations and view.stray and sup.can_commit(n)[0]:
+        for item in view.stray:
+            rec.accepted[item.path] = gates.OPERATOR_ACCEPT
+        sup._save()
+        sup._emit(
+            Notice("warning", f"wave {n}: accepted {len(view.stray)} path(s) outside the plan")
+        )
+        view = await preview(sup, n)
+    if view.refusal is not None:
+        sup._emit(GateRefused(n, view.refusal, tuple(s.path for s in view.stray)))
+        return None
+    if view.tamper:
+        sup._emit(
+            Notice(
+                "warning", "git configuration changed during the wave: " + "; ".join(view.tamper)
+            )
+        )
+    text = message if message and message.strip() else view.message
+    try:
+        sha: str = await asyncio.to_thread(
+            sup.git.checkpoint, list(view.paths), text, expected_head=rec.base_commit
+        )
+    except GitError as exc:
+        reason = getattr(exc, "reason", None) or str(exc)
+        sup._emit(GateRefused(n, reason, tuple(getattr(exc, "paths", ()))))
+        return None
+    rec.checkpoint = sha
+    rec.state = "committed"
+    sup._save()
+    await sup._stop_watch()
+    sup._emit(CheckpointCommitted(n, sha, view.issues))
+    sup._emit(WaveStateChanged(n, "committed"))
+    sup._changed.set()
+    return sha

@@ -1,0 +1,205 @@
+"""The plan's rules as gates: may a wave start, may its tests run, may its checkpoint be committed.
+
+Pure functions over the plan and the run's records (no I/O), so the TUI can grey out actions and
+the supervisor can refuse them with the same sentence. Also classifies a wave's changed paths for
+the checkpoint: staged (owned, or accepted by policy or the operator) or stray (listed, refused).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from agents.events import ViolationFound
+from plan.models import Plan
+from plan.ownership import OwnershipIndex, apply_policy
+
+FINISHED_OK = ("succeeded",)
+TERMINAL = ("succeeded", "failed", "stopped", "lost")
+OPERATOR_ACCEPT = "accepted by operator"
+
+
+@dataclass(frozen=True)
+class WaveView:
+    """What the gates need to know about one wave's progress (built from the run state)."""
+
+    number: int
+    started: bool = False
+    committed: bool = False
+    tests_passed: bool | None = None  # None = not run
+    testing: bool = False
+    agent_states: Mapping[str, str] = field(default_factory=dict)
+    marked_done: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StrayPath:
+    """A changed path the checkpoint will not stage without the operator's word."""
+
+    path: str
+    kind: str  # the ownership kind (undeclared, foreign, other-wave, unowned) or "tamper"
+    detail: str
+    agent: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckpointPreview:
+    """Everything the operator should see before a checkpoint commit."""
+
+    wave: int
+    files_by_agent: dict[str, tuple[str, ...]]  # staged paths per agent ("" = no single agent)
+    accepted: dict[str, str]  # staged path -> why it is accepted (policy or operator)
+    stray: tuple[StrayPath, ...]
+    violations: tuple[ViolationFound, ...]  # seen by the watcher during the wave
+    issues: tuple[str, ...]
+    issues_done: tuple[str, ...]
+    tests_passed: bool | None
+    tests_summary: str
+    message: str
+    refusal: str | None  # why the checkpoint would be refused now, None = it can be committed
+    tamper: tuple[str, ...] = ()
+    base: str | None = None
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every path the checkpoint would stage."""
+        return tuple(sorted(p for files in self.files_by_agent.values() for p in files))
+
+
+def _wave_numbers(plan: Plan) -> list[int]:
+    return [w.number for w in plan.waves]
+
+
+def agents_unfinished(plan: Plan, view: WaveView) -> list[str]:
+    """Agents of the wave that neither succeeded nor were marked done, with their state."""
+    out = []
+    for agent in plan.wave(view.number).agents:
+        state = view.agent_states.get(agent.id, "pending")
+        if state in FINISHED_OK or agent.id in view.marked_done:
+            continue
+        out.append(f"{agent.id} ({state})")
+    return out
+
+
+def can_start_wave(plan: Plan, views: Mapping[int, WaveView], n: int) -> tuple[bool, str]:
+    """Rule 1: wave N+1 starts only after wave N succeeded, passed its tests and is committed."""
+    numbers = _wave_numbers(plan)
+    if n not in numbers:
+        return False, f"the plan has no wave {n}"
+    view = views.get(n, WaveView(n))
+    if view.committed:
+        return False, f"wave {n} is already committed"
+    if view.started:
+        return False, f"wave {n} has already started"
+    for other in numbers:
+        ov = views.get(other, WaveView(other))
+        if other != n and ov.started and not ov.committed:
+            return False, f"wave {other} is still open: finish, test and commit it first"
+    index = numbers.index(n)
+    if index == 0:
+        return True, ""
+    prev = numbers[index - 1]
+    pv = views.get(prev, WaveView(prev))
+    if not pv.started:
+        return False, f"wave {prev} has not run yet: waves are never skipped"
+    unfinished = agents_unfinished(plan, pv)
+    if unfinished:
+        return False, f"wave {prev} has agents that did not succeed: {', '.join(unfinished)}"
+    if not pv.tests_passed:
+        return False, f"wave {prev}'s tests have not passed"
+    if not pv.committed:
+        return False, f"wave {prev}'s checkpoint is not committed"
+    return True, ""
+
+
+def can_run_tests(
+    plan: Plan, views: Mapping[int, WaveView], n: int, commands: Sequence[str]
+) -> tuple[bool, str]:
+    """Tests run once every agent of the started wave succeeded (or was marked done)."""
+    if n not in _wave_numbers(plan):
+        return False, f"the plan has no wave {n}"
+    view = views.get(n, WaveView(n))
+    if not view.started:
+        return False, f"wave {n} has not started"
+    if view.committed:
+        return False, f"wave {n} is already committed"
+    if view.testing:
+        return False, f"wave {n}'s tests are already running"
+    unfinished = agents_unfinished(plan, view)
+    if unfinished:
+        return False, f"wave {n} has agents that did not succeed: {', '.join(unfinished)}"
+    if not commands:
+        return (
+            False,
+            "no test commands: set tests.commands in wavedeck.toml or state them in the plan",
+        )
+    return True, ""
+
+
+def can_commit(plan: Plan, views: Mapping[int, WaveView], n: int) -> tuple[bool, str]:
+    """The parts of the checkpoint gate that need no git: agents done, tests passed."""
+    if n not in _wave_numbers(plan):
+        return False, f"the plan has no wave {n}"
+    view = views.get(n, WaveView(n))
+    if not view.started:
+        return False, f"wave {n} has not started"
+    if view.committed:
+        return False, f"wave {n} is already committed"
+    unfinished = agents_unfinished(plan, view)
+    if unfinished:
+        return False, f"wave {n} has agents that did not succeed: {', '.join(unfinished)}"
+    if view.testing:
+        return False, f"wave {n}'s tests are running"
+    if view.tests_passed is None:
+        return False, f"wave {n}'s tests have not run: run them before the checkpoint"
+    if not view.tests_passed:
+        return False, f"wave {n}'s tests failed: fix and run them again before the checkpoint"
+    return True, ""
+
+
+def wave_state(plan: Plan, views: Mapping[int, WaveView], n: int) -> str:
+    """One of ``agents.events.WAVE_STATES`` for wave ``n``."""
+    view = views.get(n, WaveView(n))
+    if view.committed:
+        return "committed"
+    if view.testing:
+        return "testing"
+    if view.started:
+        return "tested" if view.tests_passed else "running"
+    ok, _ = can_start_wave(plan, views, n)
+    return "ready" if ok else "locked"
+
+
+def classify_changes(
+    plan: Plan,
+    wave: int,
+    changed: Iterable[str],
+    *,
+    accepted: Mapping[str, str],
+    accept_globs: Sequence[str],
+    accept_undeclared: bool,
+    writers: Mapping[str, str] | None = None,
+) -> tuple[dict[str, tuple[str, ...]], dict[str, str], list[StrayPath]]:
+    """Split changed paths into staged-per-agent, accepted (path -> reason) and stray.
+
+    A path is staged when the plan assigns it to an agent of the wave (``owned``), when the
+    ``[policy]`` accepts it, or when the operator accepted it (``accepted``). Everything else is
+    stray: listed, never silently committed.
+    """
+    index = OwnershipIndex(plan, wave)
+    staged: dict[str, list[str]] = {}
+    why: dict[str, str] = {}
+    stray: list[StrayPath] = []
+    for path in sorted(set(changed)):
+        writer = (writers or {}).get(path)
+        own = index.classify(path, writer)
+        ok, reason = apply_policy(own, path, accept_globs, accept_undeclared)
+        if not ok and path in accepted:
+            ok, reason = True, accepted[path]
+        if ok:
+            staged.setdefault(own.agent or "", []).append(path)
+            if own.kind != "owned":
+                why[path] = reason
+        else:
+            stray.append(StrayPath(path, own.kind, reason, own.agent))
+    return {a: tuple(p) for a, p in staged.items()}, why, stray

@@ -1,0 +1,168 @@
+"""Headless runs: drive waves without the UI (start -> agents -> tests -> checkpoint -> next).
+
+``run_waves`` is what ``wavedeck run --headless`` does; events go to a printer as readable,
+neutralised lines or as one JSON object a line. A stop request (a signal) stops launching, leaves
+the agents running detached and persists the state; the caller exits 128 + the signal number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable, Sequence
+from typing import IO
+
+from agents import gates
+from agents.events import (
+    AgentOutput,
+    AgentStateChanged,
+    CheckpointCommitted,
+    Event,
+    FileTouched,
+    GateRefused,
+    IssueDone,
+    Notice,
+    TestOutput,
+    TestsFinished,
+    TestsStarted,
+    ViolationFound,
+    WaveStateChanged,
+)
+from agents.supervisor import Supervisor
+from plan.safetext import neutralize
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+
+
+def describe(event: Event) -> str:
+    """One readable line for an event (neutralised: safe for a terminal)."""
+    text: str
+    if isinstance(event, AgentOutput):
+        text = f"{event.agent} | {event.line}"
+    elif isinstance(event, AgentStateChanged):
+        text = f"{event.agent}: {event.state}" + (f" ({event.reason})" if event.reason else "")
+    elif isinstance(event, IssueDone):
+        text = f"{event.agent}: done {event.issue}" + (
+            f": {event.outcome}" if event.outcome else ""
+        )
+    elif isinstance(event, FileTouched):
+        who = event.agent or "?"
+        text = f"{who}: {event.change} {event.path}"
+    elif isinstance(event, ViolationFound):
+        who = event.agent or "an unknown agent"
+        text = f"VIOLATION {event.kind}: {event.path} written by {who}"
+        if event.detail:
+            text += f" ({event.detail})"
+    elif isinstance(event, WaveStateChanged):
+        text = f"wave {event.wave}: {event.state}"
+    elif isinstance(event, TestsStarted):
+        text = f"wave {event.wave}: running tests: " + " ; ".join(event.commands)
+    elif isinstance(event, TestOutput):
+        text = f"test | {event.line}"
+    elif isinstance(event, TestsFinished):
+        verdict = "passed" if event.passed else "FAILED"
+        text = f"wave {event.wave}: tests {verdict} in {event.duration_s:.1f}s"
+    elif isinstance(event, CheckpointCommitted):
+        text = f"wave {event.wave}: checkpoint {event.commit[:12]} ({len(event.issues)} issues)"
+    elif isinstance(event, GateRefused):
+        text = f"wave {event.wave}: REFUSED: {event.reason}"
+        text += "".join(f"\n  {p}" for p in event.paths)
+        return "\n".join(neutralize(part) for part in text.split("\n"))
+    elif isinstance(event, Notice):
+        text = f"{event.level}: {event.message}"
+    else:
+        text = json.dumps(event.as_dict())
+    return neutralize(text)
+
+
+def printer(stream: IO[str], as_json: bool) -> Callable[[Event], None]:
+    """An event sink writing one line per event and flushing it (so a crash loses nothing shown)."""
+
+    def write(event: Event) -> None:
+        line = json.dumps(event.as_dict(), ensure_ascii=True) if as_json else describe(event)
+        stream.write(line + "\n")
+        stream.flush()
+
+    return write
+
+
+async def _consume(sup: Supervisor, sink: Callable[[Event], None]) -> None:
+    async for event in sup.events():
+        sink(event)
+
+
+async def _wait_agents(sup: Supervisor, n: int) -> None:
+    while not sup.wave_agents_done(n):
+        with contextlib.suppress(TimeoutError):
+            # The timeout is only a safety net; state changes wake us up.
+            await asyncio.wait_for(sup.wait_changed(), 1.0)
+
+
+async def drive(sup: Supervisor, waves: Sequence[int], *, accept_violations: bool) -> int:
+    """Run ``waves`` in order to their checkpoints; EXIT_OK when all are committed."""
+    for n in waves:
+        state = sup.wave_state(n)
+        if state == "committed":
+            continue
+        if state in ("locked", "ready"):
+            await sup.start_wave(n)
+            if sup.wave_state(n) in ("locked", "ready"):
+                return EXIT_REFUSED  # start_wave emitted the GateRefused
+        await _wait_agents(sup, n)
+        if not sup.launching:
+            return EXIT_REFUSED
+        view = sup._views()[n]
+        unfinished = gates.agents_unfinished(sup.plan, view)
+        if unfinished:
+            sup._refuse(n, f"wave {n} has agents that did not succeed: {', '.join(unfinished)}")
+            return EXIT_REFUSED
+        if sup.wave_state(n) != "tested" and not await sup.run_tests(n):
+            return EXIT_REFUSED
+        if await sup.checkpoint(n, accept_violations=accept_violations) is None:
+            return EXIT_REFUSED
+    return EXIT_OK
+
+
+async def run_waves(
+    sup: Supervisor,
+    waves: Sequence[int],
+    sink: Callable[[Event], None],
+    *,
+    accept_violations: bool = False,
+    stop: asyncio.Event | None = None,
+) -> int | None:
+    """Open the supervisor, drive the waves, close it (agents keep running).
+
+    Returns the exit code, or None when ``stop`` was set first (the caller picks the code).
+    """
+    stop = stop or asyncio.Event()
+    await sup.open()
+    consumer = asyncio.create_task(_consume(sup, sink))
+    driver = asyncio.create_task(drive(sup, waves, accept_violations=accept_violations))
+    stopper = asyncio.create_task(stop.wait())
+    code: int | None = None
+    try:
+        await asyncio.wait({driver, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.is_set():
+            sup.launching = False
+            driver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await driver
+        else:
+            code = driver.result()
+            await asyncio.wait_for(sup.drain(), 10.0)
+    finally:
+        stopper.cancel()
+        if not driver.done():
+            driver.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await driver
+        await sup.close(stop_agents=False)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(sup.drain(), 2.0)
+        consumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer
+    return code

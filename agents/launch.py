@@ -1,0 +1,94 @@
+"""What the supervisor needs around one agent: its launch spec, its progress lines, its log offset.
+
+- ``build_spec`` renders the prompt, writes it to ``.wavedeck/prompts/<id>.md`` and builds the
+  argv from ``agent.command`` (+ ``agent.extra_args[id]``) with placeholders substituted inside
+  each argument; the argv is never given to a shell.
+- ``parse_done`` reads the progress protocol: ``wavedeck: done <issue-id> [outcome]``.
+- ``OffsetJournal`` remembers, per agent, the byte offset just after the last log line the
+  consumer of the event stream has handled. It is written right after each handled chunk with a
+  single ``pwrite`` (no fsync: it only has to survive the control room's own death, not a power
+  cut), so a control room killed at any moment resumes each log without a gap or a repeat.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from agents.config import Config, substitute
+from agents.prompt import load_template, render_prompt, write_prompt
+from agents.runtypes import LaunchSpec
+from plan.models import Plan
+
+DONE_RE = re.compile(r"^\s*wavedeck: done\s+([A-Za-z0-9][A-Za-z0-9._-]*)(?:\s+(.*?))?\s*$")
+_WIDTH = 20  # the journal holds one zero-padded decimal offset
+
+
+def parse_done(line: str) -> tuple[str, str] | None:
+    """``(issue id, outcome)`` for a progress line, else None."""
+    match = DONE_RE.match(line)
+    if match is None:
+        return None
+    return match.group(1), (match.group(2) or "").strip()
+
+
+def build_spec(
+    repo: Path, wavedeck_dir: Path, plan: Plan, config: Config, agent_id: str, cwd: Path
+) -> LaunchSpec:
+    """Write the agent's prompt and return what the runner launches."""
+    agent = plan.agent(agent_id)
+    template = load_template(repo, config.agent.prompt_template)
+    prompt_path = write_prompt(wavedeck_dir, agent_id, render_prompt(plan, agent_id, cwd, template))
+    values = {
+        "prompt_file": str(prompt_path),
+        "agent_id": agent_id,
+        "wave": str(agent.wave),
+        "package": agent.package,
+        "repo": str(cwd),
+    }
+    argv = substitute([*config.agent.command, *config.agent.extra_args.get(agent_id, [])], values)
+    env = {
+        **config.agent.env,
+        "WAVEDECK_AGENT_ID": agent_id,
+        "WAVEDECK_WAVE": str(agent.wave),
+        "WAVEDECK_PACKAGE": agent.package,
+        "WAVEDECK_REPO": str(cwd),
+        "WAVEDECK_PROMPT_FILE": str(prompt_path),
+        # Agents written in Python flush each line, so the log follows them live.
+        "PYTHONUNBUFFERED": "1",
+    }
+    stdin = prompt_path if config.agent.prompt in ("stdin", "both") else None
+    return LaunchSpec(agent_id=agent_id, argv=tuple(argv), cwd=cwd, env=env, stdin_file=stdin)
+
+
+class OffsetJournal:
+    """Per-agent consumed log offsets under ``.wavedeck/offsets/``."""
+
+    def __init__(self, wavedeck_dir: Path) -> None:
+        self.folder = wavedeck_dir / "offsets"
+        self._fds: dict[str, int] = {}
+
+    def _fd(self, agent_id: str) -> int:
+        fd = self._fds.get(agent_id)
+        if fd is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.folder / agent_id, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            self._fds[agent_id] = fd
+        return fd
+
+    def write(self, agent_id: str, offset: int) -> None:
+        # One pwrite of a fixed width: a process killed around it leaves the old or new value.
+        os.pwrite(self._fd(agent_id), f"{offset:0{_WIDTH}d}\n".encode("ascii"), 0)
+
+    def read(self, agent_id: str) -> int | None:
+        try:
+            raw = (self.folder / agent_id).read_bytes()[:_WIDTH]
+        except OSError:
+            return None
+        return int(raw) if raw.isdigit() else None
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()

@@ -1,0 +1,562 @@
+"""The supervisor: runs a plan's waves of agents, enforces the gates, and speaks in events.
+
+One ``Supervisor`` per repository (a ``flock`` keeps a second control room out). It launches each
+agent of a wave as a detached process, follows its log by byte offset, turns progress lines into
+``IssueDone``, watches the working tree for ownership violations, runs the tests between waves,
+and commits one checkpoint per wave. Everything it does is reported through ``events()`` (a single
+consumer: the TUI or the headless ``wavedeck run``) and persisted in ``.wavedeck/state.json``, so
+a control room that quits or dies leaves its agents running and the next one adopts them (pid and
+start time), never launching a second copy, and resumes their logs where the consumer left off.
+
+Gates and checkpoints live in ``agents.gates`` and ``agents.checkpointing``; this module holds
+the lifecycle, the agents and the event stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agents import gates
+from agents.checkpointing import recall_tamper, remember_tamper
+from agents.config import Config
+from agents.events import (
+    AgentOutput,
+    AgentStateChanged,
+    Event,
+    GateRefused,
+    IssueDone,
+    Notice,
+    ViolationFound,
+    WaveStateChanged,
+)
+from agents.launch import OffsetJournal, build_spec, parse_done
+from agents.runtypes import AgentHandle, ExitStatus, Runner
+from agents.state import (
+    AgentRecord,
+    AlreadyRunning,
+    RunState,
+    StateError,
+    StateStore,
+    WaveRecord,
+    adopt,
+    handle_from_record,
+    record_handle,
+)
+from plan.models import Plan
+
+if TYPE_CHECKING:
+    from agents.gates import CheckpointPreview
+
+TAIL_LINES = 5  # last log lines kept per agent, quoted when it fails (B1)
+
+
+class SupervisorError(Exception):
+    """The supervisor cannot open or act; the message is complete for the operator."""
+
+
+@dataclass
+class _Item:
+    event: Event
+    ack: tuple[str, int] | None = None  # (agent, log offset) handled once the consumer moves on
+
+
+class Supervisor:
+    """Runs waves of agents for one repository and plan (see the module docstring)."""
+
+    def __init__(
+        self, repo: Path, plan: Plan, config: Config, *, plan_path: Path | None = None
+    ) -> None:
+        from agents.git import GitRepo  # blocking git layer; used through asyncio.to_thread
+
+        self.repo = Path(repo).absolute()
+        self.plan = plan
+        self.config = config
+        self.plan_path = plan_path
+        self.wavedeck_dir = self.repo / ".wavedeck"
+        self.git = GitRepo(
+            self.repo,
+            run_hooks=config.git.run_hooks,
+            hook_timeout_s=config.git.hook_timeout_s,
+            lock_wait_s=config.git.lock_wait_s,
+        )
+        self._store = StateStore(self.wavedeck_dir)
+        self._state = RunState()
+        self._journal = OffsetJournal(self.wavedeck_dir)
+        self._local: Runner | None = None
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._follows: dict[str, asyncio.Task[None]] = {}
+        self._stopping: set[str] = set()
+        self._tails: dict[str, deque[str]] = {}
+        self._violations: dict[int, list[ViolationFound]] = {}
+        self._watch_task: asyncio.Task[None] | None = None
+        self._watcher: Any = None
+        self._watch_wave: int | None = None
+        self._tamper: dict[int, Any] = {}
+        self._testing: set[int] = set()
+        self._changed = asyncio.Event()
+        self._opened = False
+        self.launching = True  # cleared when the control room is told to stop (B9)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Lock the repository, load the state, adopt running agents, resume logs and watching."""
+        try:
+            self._store.lock()
+            self._state = self._store.load()
+        except AlreadyRunning as exc:
+            raise SupervisorError(f"already running: {exc}") from None
+        except StateError as exc:
+            self._store.unlock()
+            raise SupervisorError(str(exc)) from None
+        if self.plan_path is not None and self._state.plan_path is None:
+            self._state.plan_path = str(self.plan_path)
+        unknown = [a for a in self._state.agents if not self._in_plan(a)]
+        if unknown:
+            self._store.unlock()
+            raise SupervisorError(
+                f"{self._store.path}: the run state names agents the plan does not have "
+                f"({', '.join(sorted(unknown))}): was the plan changed? Move .wavedeck/ aside "
+                "to start over."
+            )
+        self._opened = True
+        for agent_id, rec in sorted(self._state.agents.items()):
+            await self._resume(agent_id, rec)
+        wave = self._open_wave()
+        if wave is not None:
+            await self._start_watch(wave)
+        self._save()
+
+    async def close(self, *, stop_agents: bool = False) -> None:
+        """Persist the state and stop following; agents keep running unless ``stop_agents``."""
+        self.launching = False
+        if stop_agents:
+            await asyncio.gather(
+                *(self.stop_agent(a) for a, r in self._state.agents.items() if r.state == "running")
+            )
+        for task in self._follows.values():
+            task.cancel()
+        for task in list(self._follows.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._follows.clear()
+        await self._stop_watch()
+        if self._opened:
+            self._save()
+        self._journal.close()
+        self._store.unlock()
+        self._opened = False
+
+    async def events(self) -> AsyncIterator[Event]:
+        """The event stream (one consumer). An event counts as handled when the next is asked."""
+        while True:
+            item = await self._queue.get()
+            try:
+                yield item.event
+            finally:
+                if item.ack is not None:
+                    self._consumed(*item.ack)
+                self._queue.task_done()
+
+    async def drain(self) -> None:
+        """Wait until the consumer has handled every event emitted so far."""
+        await self._queue.join()
+
+    # -- snapshot (sync, cheap) ---------------------------------------------------------------
+
+    @property
+    def state(self) -> RunState:
+        return self._state
+
+    @property
+    def current_wave(self) -> int:
+        """The open wave, else the first wave not committed, else the last wave."""
+        open_wave = self._open_wave()
+        if open_wave is not None:
+            return open_wave
+        for wave in self.plan.waves:
+            if self._wave(wave.number).checkpoint is None:
+                return wave.number
+        return self.plan.waves[-1].number if self.plan.waves else 1
+
+    def wave_state(self, n: int) -> str:
+        return gates.wave_state(self.plan, self._views(), n)
+
+    def agent_state(self, agent_id: str) -> str:
+        rec = self._state.agents.get(agent_id)
+        return rec.state if rec is not None else "pending"
+
+    def agent_record(self, agent_id: str) -> AgentRecord:
+        return self._state.agents.get(agent_id) or AgentRecord()
+
+    def violations(self, wave: int) -> list[ViolationFound]:
+        return list(self._violations.get(wave, []))
+
+    def accepted(self, wave: int) -> dict[str, str]:
+        return dict(self._wave(wave).accepted)
+
+    def can_start_wave(self, n: int) -> tuple[bool, str]:
+        return gates.can_start_wave(self.plan, self._views(), n)
+
+    def can_run_tests(self, n: int) -> tuple[bool, str]:
+        return gates.can_run_tests(self.plan, self._views(), n, self.test_commands())
+
+    def can_commit(self, n: int) -> tuple[bool, str]:
+        return gates.can_commit(self.plan, self._views(), n)
+
+    def test_commands(self) -> list[str]:
+        """The config's test commands, else the plan's (shell commands, shown before running)."""
+        if self.config.tests.commands is not None:
+            return list(self.config.tests.commands)
+        return list(self.plan.test_commands)
+
+    def log_path(self, agent_id: str) -> Path:
+        return self.wavedeck_dir / "logs" / f"{agent_id}.log"
+
+    def wave_agents_done(self, n: int) -> bool:
+        """Every agent of wave ``n`` has ended (in any way)."""
+        return all(
+            self.agent_state(a.id) in gates.TERMINAL for a in self.plan.wave(n).agents
+        ) and not any(self._follows.get(a.id) for a in self.plan.wave(n).agents)
+
+    async def wait_changed(self) -> None:
+        """Wait for the next change of any agent's or wave's state."""
+        self._changed.clear()
+        await self._changed.wait()
+
+    # -- actions ------------------------------------------------------------------------------
+
+    async def start_wave(self, n: int) -> None:
+        """Launch every agent of wave ``n`` (refused with a ``GateRefused`` unless allowed)."""
+        ok, why = self.can_start_wave(n)
+        if ok:
+            state = await asyncio.to_thread(self.git.in_progress_state)
+            if state:
+                ok, why = False, f"a git {state} is in progress: finish or abort it first"
+        if not ok:
+            self._refuse(n, why)
+            return
+        await asyncio.to_thread(self.git.ensure_excluded)
+        base = await asyncio.to_thread(self.git.head)
+        rec = self._wave(n)
+        rec.base_commit = base
+        rec.started_at = time.time()
+        rec.state = "running"
+        remember_tamper(self, n, await asyncio.to_thread(self.git.tamper_snapshot))
+        self._save()
+        self._emit(WaveStateChanged(n, "running"))
+        await self._start_watch(n)
+        for agent in self.plan.wave(n).agents:
+            if not self.launching:
+                self._emit(Notice("warning", f"stopped launching: {agent.id} was not started"))
+                break
+            await self._launch(agent.id)
+
+    async def stop_agent(self, agent_id: str) -> str:
+        """SIGTERM the agent's group, SIGKILL after the grace period; returns what happened."""
+        rec = self._state.agents.get(agent_id)
+        handle = handle_from_record(rec) if rec is not None else None
+        if rec is None or handle is None or rec.state != "running":
+            return "not running"
+        self._stopping.add(agent_id)
+        result = await self._runner_for(agent_id).stop(handle, self.config.agent.stop_grace_s)
+        task = self._follows.get(agent_id)
+        if task is None:  # nobody follows it: record the end here
+            await self._finish(agent_id, handle)
+        return result
+
+    async def restart_agent(self, agent_id: str) -> None:
+        """Launch an agent again after it failed, was stopped or was lost (never while running)."""
+        rec = self._state.agents.get(agent_id)
+        wave = self.plan.agent(agent_id).wave
+        if rec is not None and rec.state == "running":
+            self._refuse(wave, f"{agent_id} is still running: stop it before restarting it")
+            return
+        if self._open_wave() != wave or self._wave(wave).tests is not None:
+            self._refuse(wave, f"{agent_id} can only be restarted while its wave runs, untested")
+            return
+        if rec is not None:
+            rec.marked_done = None
+        await self._launch(agent_id)
+
+    async def mark_done(self, agent_id: str, reason: str) -> None:
+        """Record that the operator counts an ended agent as done (the reason is kept)."""
+        rec = self._agent(agent_id)
+        wave = self.plan.agent(agent_id).wave
+        if rec.state == "running":
+            self._refuse(wave, f"{agent_id} is still running: stop it before marking it done")
+            return
+        rec.marked_done = reason.strip() or "marked done by the operator"
+        self._save()
+        self._emit(Notice("info", f"{agent_id} marked done: {rec.marked_done}"))
+        self._emit(AgentStateChanged(agent_id, rec.state, reason=f"marked done: {rec.marked_done}"))
+        self._changed.set()
+
+    async def run_tests(self, n: int) -> bool:
+        from agents.checkpointing import run_wave_tests
+
+        return await run_wave_tests(self, n)
+
+    async def accept_violation(self, wave: int, path: str, reason: str) -> None:
+        """Accept a path outside the plan for this wave's checkpoint (recorded with the reason)."""
+        self._wave(wave).accepted[path] = reason.strip() or gates.OPERATOR_ACCEPT
+        if self._watcher is not None and self._watch_wave == wave:
+            self._watcher.forget(path, settle_s=0)
+        self._save()
+        self._emit(
+            Notice("info", f"wave {wave}: accepted {path}: {self._wave(wave).accepted[path]}")
+        )
+
+    async def revert_path(self, wave: int, path: str) -> None:
+        """Put a path back as it was at the wave's start (a stray file an agent created goes)."""
+        base = self._wave(wave).base_commit
+        if base is None:
+            self._refuse(wave, f"wave {wave} has not started: nothing to revert")
+            return
+        if self._watcher is not None and self._watch_wave == wave:
+            self._watcher.forget(path)
+        await asyncio.to_thread(self.git.revert_file, path, base)
+        self._violations[wave] = [v for v in self._violations.get(wave, []) if v.path != path]
+        self._emit(Notice("info", f"wave {wave}: reverted {path}"))
+
+    async def checkpoint_preview(self, n: int) -> CheckpointPreview:
+        from agents.checkpointing import preview
+
+        return await preview(self, n)
+
+    async def checkpoint(
+        self, n: int, *, message: str | None = None, accept_violations: bool = False
+    ) -> str | None:
+        from agents.checkpointing import commit_checkpoint
+
+        return await commit_checkpoint(
+            self, n, message=message, accept_violations=accept_violations
+        )
+
+    # -- agents -------------------------------------------------------------------------------
+
+    def _runner_for(self, agent_id: str) -> Runner:
+        """The runner of an agent: local for now (SSH hosts plug in here)."""
+        if self._local is None:
+            from agents.runner import LocalRunner
+
+            self._local = LocalRunner(self.wavedeck_dir)
+        return self._local
+
+    def _cwd_for(self, agent_id: str) -> Path:
+        return self.repo
+
+    async def _launch(self, agent_id: str) -> None:
+        rec = self._agent(agent_id)
+        if rec.state == "running" and handle_from_record(rec) is not None:
+            return  # never a second copy
+        spec = build_spec(
+            self.repo, self.wavedeck_dir, self.plan, self.config, agent_id, self._cwd_for(agent_id)
+        )
+        log = self.log_path(agent_id)
+        if rec.launches == 0 and log.exists():
+            rec.offset = log.stat().st_size  # output of an earlier, forgotten run is not ours
+            self._journal.write(agent_id, rec.offset)
+        try:
+            handle = await self._runner_for(agent_id).launch(spec)
+        except OSError as exc:
+            rec.state, rec.reason = "failed", f"could not start: {exc}"
+            self._save()
+            self._emit(AgentStateChanged(agent_id, "failed", reason=rec.reason))
+            self._changed.set()
+            return
+        rec.handle = record_handle(handle)
+        rec.launches += 1
+        rec.state = "running"
+        rec.started_at, rec.ended_at = time.time(), None
+        rec.exit_code = rec.exit_signal = None
+        rec.reason = ""
+        self._stopping.discard(agent_id)
+        self._save()  # right after the launch: a restart must know this process exists
+        self._emit(AgentStateChanged(agent_id, "running"))
+        self._follow(agent_id, handle, rec.offset)
+
+    async def _resume(self, agent_id: str, rec: AgentRecord) -> None:
+        """Re-attach to an agent recorded by an earlier control room."""
+        journal = self._journal.read(agent_id)
+        if journal is not None and journal > rec.offset:
+            rec.offset = journal
+        handle = handle_from_record(rec)
+        if handle is None:
+            return
+        if rec.state == "running":
+            result = await adopt(self._runner_for(agent_id), rec)
+            if result == "running":
+                self._emit(Notice("info", f"{agent_id} adopted (pid {handle.pid})"))
+                self._emit(AgentStateChanged(agent_id, "running", reason="adopted"))
+        # Running or not, output the consumer has not seen yet is delivered (then the end).
+        log = Path(handle.log_path)
+        if rec.state == "running" or (log.exists() and log.stat().st_size > rec.offset):
+            self._follow(agent_id, handle, rec.offset)
+
+    def _follow(self, agent_id: str, handle: AgentHandle, offset: int) -> None:
+        task = asyncio.create_task(self._follow_loop(agent_id, handle, offset))
+        self._follows[agent_id] = task
+
+    async def _follow_loop(self, agent_id: str, handle: AgentHandle, offset: int) -> None:
+        rec = self._agent(agent_id)
+        issues = {i.id for i in self.plan.agent(agent_id).issues}
+        tail = self._tails.setdefault(agent_id, deque(maxlen=TAIL_LINES))
+        try:
+            async for chunk in self._runner_for(agent_id).follow(handle, offset):
+                events: list[Event] = []
+                for line in chunk.lines:
+                    events.append(AgentOutput(agent_id, line))
+                    tail.append(line)
+                    done = parse_done(line)
+                    if done is not None and done[0] in issues:
+                        if done[0] not in rec.issues_done:
+                            rec.issues_done.append(done[0])
+                        rec.outcomes[done[0]] = done[1]
+                        events.append(IssueDone(agent_id, done[0], done[1]))
+                for index, event in enumerate(events):
+                    last = index == len(events) - 1
+                    self._queue.put_nowait(_Item(event, (agent_id, chunk.offset) if last else None))
+                if not events:
+                    self._consumed(agent_id, chunk.offset)
+        finally:
+            self._follows.pop(agent_id, None)
+        if rec.state == "running":
+            await self._finish(agent_id, handle)
+
+    async def _finish(self, agent_id: str, handle: AgentHandle) -> None:
+        rec = self._agent(agent_id)
+        status: ExitStatus | None = await self._runner_for(agent_id).exit_status(handle)
+        rec.ended_at = time.time()
+        if agent_id in self._stopping:
+            state, reason = "stopped", "stopped by the operator"
+        elif status is None:
+            state, reason = "lost", "the agent ended without recording its exit status"
+        elif status.ok:
+            state, reason = "succeeded", ""
+        else:
+            state = "failed"
+            how = f"killed by {status.signal}" if status.signal else f"exit code {status.code}"
+            last = " | ".join(self._tails.get(agent_id, ()))
+            reason = f"{how}; last output: {last}" if last else how
+        if status is not None:
+            rec.exit_code, rec.exit_signal = status.code, status.signal
+        rec.state, rec.reason = state, reason
+        self._stopping.discard(agent_id)
+        self._save()
+        self._emit(
+            AgentStateChanged(
+                agent_id,
+                state,
+                exit_code=rec.exit_code,
+                signal=rec.exit_signal,
+                reason=reason,
+            )
+        )
+        self._changed.set()
+
+    def _consumed(self, agent_id: str, offset: int) -> None:
+        rec = self._state.agents.get(agent_id)
+        if rec is not None and offset > rec.offset:
+            rec.offset = offset
+            self._journal.write(agent_id, offset)
+
+    # -- watching -----------------------------------------------------------------------------
+
+    async def _start_watch(self, wave: int) -> None:
+        from agents.workspace import WorkspaceWatcher, ownership_attributor
+
+        await self._stop_watch()
+        policy = self.config.policy
+        attribute = ownership_attributor(
+            self.plan,
+            wave,
+            accept=[*policy.accept, *self._wave(wave).accepted],
+            accept_undeclared=policy.accept_undeclared,
+        )
+        self._watcher = WorkspaceWatcher(
+            self.repo,
+            ignores=self.config.watch.ignore,
+            force_polling=self.config.watch.force_polling,
+            attribute=attribute,
+        )
+        self._watch_wave = wave
+        if recall_tamper(self, wave) is None:  # state from before tamper records: start now
+            remember_tamper(self, wave, await asyncio.to_thread(self.git.tamper_snapshot))
+        self._watch_task = asyncio.create_task(self._watch_loop(wave, self._watcher))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._watcher.ready.wait(), 5.0)
+
+    async def _watch_loop(self, wave: int, watcher: Any) -> None:
+        async for event in watcher.events():
+            if isinstance(event, ViolationFound):
+                self._violations.setdefault(wave, []).append(event)
+            self._emit(event)
+
+    async def _stop_watch(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._watch_task
+        self._watcher = self._watch_task = self._watch_wave = None
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        self._queue.put_nowait(_Item(event))
+
+    def _refuse(self, wave: int, reason: str, paths: tuple[str, ...] = ()) -> None:
+        self._emit(GateRefused(wave, reason, paths))
+
+    def _save(self) -> None:
+        self._store.save(self._state)
+
+    def _in_plan(self, agent_id: str) -> bool:
+        try:
+            self.plan.agent(agent_id)
+        except KeyError:
+            return False
+        return True
+
+    def _wave(self, n: int) -> WaveRecord:
+        return self._state.waves.setdefault(str(n), WaveRecord())
+
+    def _agent(self, agent_id: str) -> AgentRecord:
+        return self._state.agents.setdefault(agent_id, AgentRecord())
+
+    def _open_wave(self) -> int | None:
+        for wave in self.plan.waves:
+            rec = self._state.waves.get(str(wave.number))
+            if rec is not None and rec.base_commit is not None and rec.checkpoint is None:
+                return wave.number
+        return None
+
+    def _views(self) -> dict[int, gates.WaveView]:
+        views = {}
+        for wave in self.plan.waves:
+            rec = self._state.waves.get(str(wave.number)) or WaveRecord()
+            states = {a.id: self.agent_state(a.id) for a in wave.agents}
+            done = {
+                a.id: r.marked_done
+                for a in wave.agents
+                if (r := self._state.agents.get(a.id)) is not None and r.marked_done
+            }
+            views[wave.number] = gates.WaveView(
+                number=wave.number,
+                started=rec.base_commit is not None,
+                committed=rec.checkpoint is not None,
+                tests_passed=rec.tests.passed if rec.tests is not None else None,
+                testing=wave.number in self._testing,
+                agent_states=states,
+                marked_done=done,
+            )
+        return views

@@ -156,6 +156,18 @@ def _looks_like_path(token: str) -> bool:
     return "." in name.strip(".") or name.startswith(".") or name.startswith("_")
 
 
+def _until_separator(text: str) -> str:
+    """``text`` up to its first ``,`` or ``;`` outside parentheses."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "()":
+            # Reversed text reads ")" first; either way a pair nests.
+            depth += 1 if ch == "(" else -1
+        elif ch in ",;" and depth == 0:
+            return text[:i]
+    return text
+
+
 def _entries(text: str, line: int) -> list[FixPlanFile]:
     """The paths of one line of the field: code spans, else bare path-like words."""
     spans = list(_SPAN_RE.finditer(text))
@@ -167,10 +179,11 @@ def _entries(text: str, line: int) -> list[FixPlanFile]:
         path, folder = _clean(token)
         if not _looks_like_path(path):
             continue
-        # The note that belongs to this entry: what follows it up to the next entry.
+        # The note that belongs to this entry: what follows it up to the next separator, and
+        # the words before it since the previous one ("potentially `x/`").
         nxt = tokens[n + 1][1] if n + 1 < len(tokens) else len(text)
-        before = text[tokens[n - 1][2] if n else 0 : start]
-        note = text[end:nxt].strip(" ,;.")
+        note = _until_separator(text[end:nxt]).strip(" ,;.")
+        before = _until_separator(text[tokens[n - 1][2] if n else 0 : start][::-1])[::-1]
         out.append(
             FixPlanFile(
                 path=path,

@@ -1,7 +1,85 @@
-"""wavedeck audit commands (placeholder until built)."""
+"""``wavedeck audit``: hold what a range of commits changed against one wave of the plan.
+
+    wavedeck audit PLAN --repo DIR --wave N REV_RANGE [--json]
+
+Prints findings like ``plan check`` (``PLAN:LINE: LEVEL[CODE]: message``; codes in
+``agents.audit``), after the ``[policy]`` of DIR's ``wavedeck.toml``. Exit status: 0 every changed
+path is owned by an agent of the wave or accepted by the policy, 1 otherwise, 2 bad input (the
+plan, the folder, the wave, the range or the config cannot be read).
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from plan.errors import PlanError
+from plan.safetext import neutralize
+
+
+def _bad(ctx: click.Context, message: str) -> None:
+    click.echo(neutralize(message), err=True)
+    ctx.exit(2)
+
+
+@click.command("audit", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("plan_file", metavar="PLAN", type=click.Path(path_type=str))
+@click.argument("rev_range", metavar="REV_RANGE")
+@click.option(
+    "--repo",
+    "repo_dir",
+    default=".",
+    show_default=True,
+    type=click.Path(path_type=str),
+    help="The git repository the commits are in.",
+)
+@click.option("--wave", "wave", required=True, type=int, help="The wave whose ownership applies.")
+@click.option("--json", "as_json", is_flag=True, help="Print findings as one JSON object.")
+@click.pass_context
+def audit(
+    ctx: click.Context, plan_file: str, rev_range: str, repo_dir: str, wave: int, as_json: bool
+) -> None:
+    """Check what REV_RANGE (A..B, A...B or one commit) changed against wave N's ownership.
+
+    Every changed path the wave does not give to an agent is reported: undeclared (attributed to
+    the agent whose package holds it), unowned (with the agents that could own it), other-wave.
+    Exit status: 0 all owned or accepted by the policy, 1 otherwise, 2 bad input.
+    """
+    from agents.audit import AuditError
+    from agents.audit import audit as run_audit
+    from agents.config import ConfigError, load_config
+    from plan.loader import load_plan
+    from plan.render import finding_lines, findings_dict, summary_line
+
+    try:
+        result = load_plan(plan_file)
+    except PlanError as exc:
+        _bad(ctx, str(exc))
+        return
+    root = Path(repo_dir)
+    if not root.is_dir():
+        _bad(ctx, f"{repo_dir}: --repo is not a folder")
+    try:
+        policy = load_config(root).policy
+        report = run_audit(
+            result.plan, wave, root, rev_range, policy.accept, policy.accept_undeclared
+        )
+    except (AuditError, ConfigError) as exc:
+        _bad(ctx, str(exc))
+        return
+    findings = list(report.findings)
+    if as_json:
+        data = findings_dict(findings)
+        data["changed"] = len(report.entries)
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        for line in finding_lines(plan_file, findings):
+            click.echo(line)
+        summary = f"{len(report.entries)} changed path(s), {summary_line(findings)}"
+        click.echo(neutralize(f"{plan_file}: wave {wave}, {rev_range}: {summary}"), err=True)
+    ctx.exit(0 if report.clean else 1)
+
+
+COMMANDS: list[click.Command] = [audit]

@@ -1,10 +1,73 @@
-"""Opening the control room from the command line (placeholder until the TUI is built)."""
+"""Opening the control room from the command line (``wavedeck [PLAN]`` and ``wavedeck demo``).
+
+Loads the config and plan, opens a ``Supervisor`` (which re-attaches to agents still running),
+runs the Textual app in the same event loop, and closes the supervisor when the app ends —
+leaving agents running unless the operator chose to stop them. Bad input is a ``ClickException``
+with a clear message, never a traceback.
+"""
 
 from __future__ import annotations
+
+import asyncio
+from pathlib import Path
 
 import click
 
 
-def open_control_room(plan: str | None = None, repo: str | None = None) -> int:
-    """Open the Textual control room; returns the process exit code."""
-    raise click.ClickException("the control room is not built yet")
+def _resolve_plan(repo: Path, plan: str | None, configured: str | None) -> Path:
+    chosen = plan or configured
+    if not chosen:
+        raise click.ClickException(
+            f"no plan given and no `plan = ...` in {repo / 'wavedeck.toml'}: "
+            "run `wavedeck PLAN.md` or set the plan in wavedeck.toml"
+        )
+    path = Path(chosen)
+    if not path.is_absolute():
+        # A plan named on the command line is relative to where the user is; the config's is
+        # relative to the repo.
+        path = (Path.cwd() if plan else repo) / path
+    return path
+
+
+async def _run(repo: Path, plan_path: Path) -> int:
+    from agents.config import ConfigError, load_config
+    from agents.supervisor import Supervisor, SupervisorError
+    from plan.errors import PlanError
+    from plan.loader import load_plan
+    from tui.app import WavedeckApp
+
+    try:
+        config = load_config(repo)
+        plan = load_plan(plan_path).plan
+    except (ConfigError, PlanError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if not plan.waves:
+        raise click.ClickException(f"{plan_path}: the plan has no waves")
+    supervisor = Supervisor(repo, plan, config, plan_path=plan_path)
+    try:
+        await supervisor.open()
+    except SupervisorError as exc:
+        raise click.ClickException(str(exc)) from None
+    app = WavedeckApp(plan, supervisor)
+    try:
+        code = await app.run_async()
+    finally:
+        if not app.engine_closed:
+            await supervisor.close(stop_agents=False)
+    return int(code or 0)
+
+
+def open_control_room(plan: str | Path | None = None, repo: str | Path | None = None) -> int:
+    """Open the Textual control room on ``repo`` (default: the current folder) for ``plan``
+    (default: the plan named in ``wavedeck.toml``); returns the process exit code."""
+    from agents.config import ConfigError, load_config
+
+    root = Path(repo or Path.cwd()).absolute()
+    if not (root / ".git").exists():
+        raise click.ClickException(f"{root} is not a git repository (wavedeck needs one)")
+    try:
+        configured = load_config(root).plan
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    plan_path = _resolve_plan(root, str(plan) if plan else None, configured)
+    return asyncio.run(_run(root, plan_path))

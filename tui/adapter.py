@@ -1,0 +1,250 @@
+"""Engine events → the TUI's view of a run, and Textual messages, in one place.
+
+:class:`RunView` is what the screens draw: per agent its state, issues done, touched files,
+violations and log ring buffer; per wave its state, test output and result. :class:`EventAdapter`
+applies one engine event to it and returns the message to post (``None`` for log lines, which go
+straight into the ring buffer and are painted on the pane's timer). The app feeds it from the
+supervisor's event stream; tests and snapshots feed it events directly.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from textual.message import Message
+
+from agents import events as ev
+from plan.models import Agent, Plan
+from tui import messages as msg
+from tui.widgets.log_view import MAX_LINES, LogBuffer
+
+Clock = Callable[[], float]
+TAIL_BYTES = 4 * 1024 * 1024  # enough for 10,000 lines of ~400 bytes
+
+
+class Engine(Protocol):
+    """What the control room uses of ``agents.supervisor.Supervisor``."""
+
+    current_wave: int
+    plan: Plan
+
+    def events(self) -> AsyncIterator[ev.Event]: ...
+    def wave_state(self, n: int) -> str: ...
+    def agent_state(self, agent_id: str) -> str: ...
+    def agent_record(self, agent_id: str) -> Any: ...
+    def violations(self, wave: int) -> list[ev.ViolationFound]: ...
+    def accepted(self, wave: int) -> dict[str, str]: ...
+    def can_start_wave(self, n: int) -> tuple[bool, str]: ...
+    def can_run_tests(self, n: int) -> tuple[bool, str]: ...
+    def can_commit(self, n: int) -> tuple[bool, str]: ...
+    def log_path(self, agent_id: str) -> Path: ...
+
+
+@dataclass
+class AgentView:
+    """One pane's worth of state."""
+
+    agent: Agent
+    state: str = "pending"
+    host: str | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    exit_code: int | None = None
+    signal: str | None = None
+    reason: str = ""
+    issues_done: list[str] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+    violations: list[ev.ViolationFound] = field(default_factory=list)
+    log: LogBuffer = field(default_factory=LogBuffer)
+
+    @property
+    def id(self) -> str:
+        return self.agent.id
+
+    def elapsed(self, now: float) -> float | None:
+        if self.started_at is None:
+            return None
+        return max(0.0, (self.ended_at or now) - self.started_at)
+
+
+@dataclass
+class WaveView:
+    number: int
+    state: str = "locked"
+    tests: LogBuffer = field(default_factory=LogBuffer)
+    tests_passed: bool | None = None
+    tests_running: bool = False
+    tests_duration_s: float | None = None
+    tests_started_at: float | None = None
+    commit: str | None = None
+    refused: ev.GateRefused | None = None
+    violations: list[ev.ViolationFound] = field(default_factory=list)
+
+
+@dataclass
+class RunView:
+    """Everything the screens draw, built from the plan and kept current by the adapter."""
+
+    plan: Plan
+    clock: Clock = time.time
+    agents: dict[str, AgentView] = field(default_factory=dict)
+    waves: dict[int, WaveView] = field(default_factory=dict)
+    hosts: dict[str, tuple[str, str]] = field(default_factory=dict)
+    current_wave: int = 1
+    run_state: str = "idle"
+
+    def __post_init__(self) -> None:
+        for wave in self.plan.waves:
+            self.waves[wave.number] = WaveView(wave.number)
+            for agent in wave.agents:
+                self.agents[agent.id] = AgentView(agent)
+        if self.plan.waves:
+            first = self.plan.waves[0].number
+            self.current_wave = first
+            self.waves[first].state = "ready"
+
+    def wave_of(self, agent_id: str) -> int:
+        view = self.agents.get(agent_id)
+        return view.agent.wave if view else self.current_wave
+
+    def wave_agents(self, wave: int) -> list[AgentView]:
+        return [self.agents[a.id] for a in self.plan.wave(wave).agents]
+
+    def sync(self, engine: Engine) -> None:
+        """Take states from an engine that is already running (re-attach)."""
+        self.current_wave = engine.current_wave
+        for number, wave in self.waves.items():
+            wave.state = engine.wave_state(number)
+            wave.violations = list(engine.violations(number))
+        for agent_id, view in self.agents.items():
+            record = engine.agent_record(agent_id)
+            view.state = getattr(record, "state", view.state)
+            view.host = getattr(record, "host", None)
+            view.started_at = getattr(record, "started_at", None)
+            view.ended_at = getattr(record, "ended_at", None)
+            view.issues_done = list(getattr(record, "issues_done", ()) or ())
+            view.violations = [
+                v for v in self.waves[view.agent.wave].violations if v.agent == agent_id
+            ]
+
+    def load_history(self, agent_id: str, path: Path, upto: int | None) -> None:
+        """Fill an agent's ring buffer with the last lines of its log, up to byte ``upto``."""
+        try:
+            with open(path, "rb") as fh:
+                end = os.fstat(fh.fileno()).st_size if upto is None else upto
+                start = max(0, end - TAIL_BYTES)
+                data = os.pread(fh.fileno(), end - start, start)
+        except OSError:
+            return
+        lines = data.decode("utf-8", "replace").split("\n")
+        if start > 0:
+            lines = lines[1:]  # the first line is cut
+        if lines and lines[-1] == "":
+            lines.pop()
+        buffer = self.agents[agent_id].log
+        buffer.clear()
+        buffer.extend(lines[-MAX_LINES:])
+
+
+class EventAdapter:
+    """Applies engine events to a :class:`RunView`; returns the message the app should post."""
+
+    def __init__(self, view: RunView) -> None:
+        self.view = view
+
+    def apply(self, event: ev.Event) -> Message | None:
+        view = self.view
+        if isinstance(event, ev.AgentOutput):  # the hot path: first, and no message
+            agent = view.agents.get(event.agent)
+            if agent is not None:
+                agent.log.append(event.line)
+            return None
+        handler = getattr(self, f"_on_{event.name}", None)
+        return handler(event) if handler else None
+
+    def _on_agent_state_changed(self, event: ev.AgentStateChanged) -> Message | None:
+        agent = self.view.agents.get(event.agent)
+        if agent is None:
+            return None
+        now = self.view.clock()
+        if event.state == "running":
+            agent.started_at = agent.started_at if agent.state == "running" else now
+            agent.ended_at = None
+        elif event.state in ("succeeded", "failed", "stopped", "lost") and agent.ended_at is None:
+            agent.ended_at = now
+        agent.state = event.state
+        agent.exit_code, agent.signal, agent.reason = event.exit_code, event.signal, event.reason
+        return msg.AgentUpdated(event.agent)
+
+    def _on_issue_done(self, event: ev.IssueDone) -> Message | None:
+        agent = self.view.agents.get(event.agent)
+        if agent is None:
+            return None
+        if event.issue not in agent.issues_done:
+            agent.issues_done.append(event.issue)
+        return msg.AgentUpdated(event.agent)
+
+    def _on_file_touched(self, event: ev.FileTouched) -> Message | None:
+        agent = self.view.agents.get(event.agent or "")
+        if agent is None:
+            return None
+        agent.touched.add(event.path)
+        return msg.AgentUpdated(agent.id)
+
+    def _on_violation_found(self, event: ev.ViolationFound) -> Message | None:
+        wave = self.view.wave_of(event.agent) if event.agent else self.view.current_wave
+        self.view.waves[wave].violations.append(event)
+        agent = self.view.agents.get(event.agent or "")
+        if agent is not None:
+            agent.violations.append(event)
+        return msg.ViolationRecorded(wave, event.agent, event.path, event.kind)
+
+    def _on_wave_state_changed(self, event: ev.WaveStateChanged) -> Message | None:
+        wave = self.view.waves.get(event.wave)
+        if wave is None:
+            return None
+        wave.state = event.state
+        if event.state in ("running", "testing"):
+            self.view.current_wave = event.wave
+        self.view.run_state = event.state
+        return msg.WaveUpdated(event.wave, event.state)
+
+    def _on_tests_started(self, event: ev.TestsStarted) -> Message | None:
+        wave = self.view.waves[event.wave]
+        wave.tests.clear()
+        wave.tests_running, wave.tests_passed, wave.tests_duration_s = True, None, None
+        wave.tests_started_at = self.view.clock()
+        for command in event.commands:
+            wave.tests.append(f"$ {command}")
+        return msg.TestsBegan(event.wave)
+
+    def _on_test_output(self, event: ev.TestOutput) -> Message | None:
+        self.view.waves[event.wave].tests.append(event.line)
+        return None
+
+    def _on_tests_finished(self, event: ev.TestsFinished) -> Message | None:
+        wave = self.view.waves[event.wave]
+        wave.tests_running, wave.tests_passed = False, event.passed
+        wave.tests_duration_s = event.duration_s
+        return msg.TestsEnded(event.wave, event.passed, event.duration_s)
+
+    def _on_checkpoint_committed(self, event: ev.CheckpointCommitted) -> Message | None:
+        wave = self.view.waves[event.wave]
+        wave.commit, wave.refused = event.commit, None
+        return msg.CheckpointRecorded(event.wave, event.commit)
+
+    def _on_gate_refused(self, event: ev.GateRefused) -> Message | None:
+        self.view.waves[event.wave].refused = event
+        return msg.CommitRefused(event.wave, event.reason, event.paths)
+
+    def _on_host_connection_changed(self, event: ev.HostConnectionChanged) -> Message | None:
+        self.view.hosts[event.host] = (event.state, event.detail)
+        return msg.HostConnectionUpdated(event.host, event.state, event.detail)
+
+    def _on_notice(self, event: ev.Notice) -> Message | None:
+        return msg.NoticeReceived(event.level, event.message)

@@ -1,0 +1,193 @@
+"""The control room: a thin Textual App that composes screens, owns the engine worker and routes
+messages. Screens and widgets own their drawing; ``tui.commands.Actions`` owns what keys do.
+
+Built with an engine (``agents.supervisor.Supervisor``) it follows the engine's event stream; built
+with ``engine=None`` it is a view only (snapshots and widget tests feed it events through
+``feed``). ``clock`` is injectable so elapsed times in snapshots are fixed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import events, on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from agents import events as ev
+from plan.models import Plan
+from tui import messages as msg
+from tui.adapter import Clock, Engine, EventAdapter, RunView
+from tui.commands import Actions, WavedeckCommands
+from tui.screens.main import MainScreen
+
+
+class WavedeckApp(App[int]):
+    """The wavedeck control room."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "wavedeck"
+    COMMANDS = App.COMMANDS | {WavedeckCommands}
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+p", "command_palette", "Commands", id="app.palette", show=False)
+    ]
+
+    def __init__(
+        self,
+        plan: Plan,
+        engine: Engine | Any | None = None,
+        *,
+        clock: Clock = time.time,
+        attach_history: bool = True,
+    ) -> None:
+        super().__init__()
+        self.plan = plan
+        self.engine = engine
+        self.clock = clock
+        self.view = RunView(plan, clock=clock)
+        self.adapter = EventAdapter(self.view)
+        self.actions = Actions(self)
+        self.main_screen = MainScreen()
+        self.attach_history = attach_history
+        self.stopped_agents = False
+        self.engine_closed = False
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        if self.engine is not None:
+            self.view.sync(self.engine)
+            if self.attach_history:
+                self._load_histories()
+        await self.push_screen(self.main_screen)
+        if self.engine is not None:
+            self._follow_engine()
+
+    def _load_histories(self) -> None:
+        """Re-attach: each pane starts with the tail of its log on disk (up to the engine's
+        offset, after which the engine's own events continue)."""
+        assert self.engine is not None
+        for agent_id, view in self.view.agents.items():
+            if view.state == "pending":
+                continue
+            offset = getattr(self.engine.agent_record(agent_id), "offset", None)
+            self.view.load_history(agent_id, Path(self.engine.log_path(agent_id)), offset)
+
+    @work(exclusive=True, group="engine-events")
+    async def _follow_engine(self) -> None:
+        assert self.engine is not None
+        error: str | None = None
+        try:
+            async for event in self.engine.events():
+                message = self.adapter.apply(event)
+                if message is not None:
+                    self.post_message(message)
+        except Exception as exc:  # shown to the operator; the app stays usable
+            error = f"{type(exc).__name__}: {exc}"
+        self.post_message(msg.EngineStopped(error))
+
+    def feed(self, items: Iterable[ev.Event]) -> None:
+        """Apply events directly (view-only apps, tests, snapshots)."""
+        for event in items:
+            message = self.adapter.apply(event)
+            if message is not None:
+                self.post_message(message)
+
+    # -- messages from the adapter -------------------------------------------------------------
+
+    def refresh_views(self) -> None:
+        if self.main_screen.is_mounted:
+            self.main_screen.refresh_status()
+        if self.screen is not self.main_screen and hasattr(self.screen, "refresh_status"):
+            self.screen.refresh_status()
+
+    @on(msg.AgentUpdated)
+    @on(msg.WaveUpdated)
+    @on(msg.ViolationRecorded)
+    @on(msg.TestsBegan)
+    @on(msg.HostConnectionUpdated)
+    def _changed(self, message: msg.AgentUpdated) -> None:
+        if isinstance(message, msg.AgentUpdated) and self.main_screen.is_mounted:
+            pane = self.main_screen.pane(message.agent)
+            if pane is not None:
+                pane.update_status(self.clock())
+            self.main_screen.refresh_bindings()
+            if self.screen is not self.main_screen and hasattr(self.screen, "refresh_status"):
+                self.screen.refresh_status()
+            return
+        self.refresh_views()
+
+    @on(msg.TestsEnded)
+    def _tests_ended(self, message: msg.TestsEnded) -> None:
+        outcome = "passed" if message.passed else "FAILED"
+        self.notify(
+            f"wave {message.wave} tests {outcome} in {message.duration_s:.1f}s",
+            severity="information" if message.passed else "error",
+        )
+        self.refresh_views()
+
+    @on(msg.CheckpointRecorded)
+    def _committed(self, message: msg.CheckpointRecorded) -> None:
+        self.notify(f"wave {message.wave} committed as {message.commit[:10]}")
+        self.refresh_views()
+
+    @on(msg.CommitRefused)
+    def _refused(self, message: msg.CommitRefused) -> None:
+        self.notify(message.reason, title=f"wave {message.wave}: commit refused", severity="error")
+        self.refresh_views()
+
+    @on(msg.NoticeReceived)
+    def _notice(self, message: msg.NoticeReceived) -> None:
+        severity = {"error": "error", "warning": "warning"}.get(message.level, "information")
+        self.notify(message.message, severity=severity)  # type: ignore[arg-type]
+
+    @on(msg.EngineStopped)
+    def _engine_stopped(self, message: msg.EngineStopped) -> None:
+        if message.error:
+            self.notify(message.error, title="engine stopped", severity="error", timeout=30)
+
+    def on_key(self, event: events.Key) -> None:
+        """A key bound to an action that is greyed out: say why instead of doing nothing."""
+        if self.screen is not self.main_screen:
+            return
+        active = self.screen.active_bindings.get(event.key)
+        if active is None or active.enabled:
+            return
+        name = active.binding.action.removeprefix("act('").removesuffix("')")
+        reason = self.actions.why_not(name) if name in _action_names() else None
+        if reason:
+            self.post_message(msg.ActionRefused(name, reason))
+            self.notify(reason, severity="warning")
+
+    # -- engine helpers for screens ------------------------------------------------------------
+
+    def accepted(self, wave: int) -> dict[str, str]:
+        if self.engine is None:
+            return {}
+        try:
+            return dict(self.engine.accepted(wave))
+        except Exception:
+            return {}
+
+    async def leave(self, *, stop_agents: bool) -> None:
+        """Quit; agents keep running unless ``stop_agents``."""
+        self.stopped_agents = stop_agents
+        if self.engine is not None:
+            if stop_agents:
+                self.notify("stopping every agent…")
+            try:
+                await self.engine.close(stop_agents=stop_agents)
+                self.engine_closed = True
+            except Exception as exc:
+                self.notify(f"closing the engine: {exc}", severity="error")
+        self.exit(0)
+
+
+def _action_names() -> set[str]:
+    from tui.commands import ACTIONS
+
+    return set(ACTIONS)

@@ -1,0 +1,204 @@
+"""The checkpoint: what the commit would hold, what blocks it, and an editable message.
+
+Shows the staged files per agent, the wave's issue ids, the test status, every stray path and
+violation with accept (``a``) / revert (``x``), the gate's reason when it refuses, and the commit
+message in a text area. ``ctrl+s`` commits when the gate allows it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Static, TextArea
+
+from plan.safetext import neutralize
+from tui.screens.dialogs import ConfirmScreen, PromptScreen
+
+if TYPE_CHECKING:
+    from tui.app import WavedeckApp
+
+
+def blocking_paths(preview: Any) -> list[tuple[str, str, str | None, str]]:
+    """(path, kind, agent, detail) for every stray path and violation, each path once."""
+    rows: dict[str, tuple[str, str, str | None, str]] = {}
+    for stray in getattr(preview, "stray", ()):
+        rows[stray.path] = (stray.path, stray.kind, stray.agent, stray.detail)
+    for v in getattr(preview, "violations", ()):
+        rows.setdefault(v.path, (v.path, v.kind, v.agent, v.detail))
+    return list(rows.values())
+
+
+def summary_text(preview: Any) -> Text:
+    text = Text()
+    done = set(preview.issues_done)
+    text.append(f"Issues ({len(done)}/{len(preview.issues)} done)\n", "bold")
+    for issue in preview.issues:
+        text.append("  ✔ " if issue in done else "  · ", "green" if issue in done else "dim")
+        text.append(neutralize(issue) + "\n")
+    text.append("\nFiles to commit\n", "bold")
+    for agent, files in sorted(preview.files_by_agent.items()):
+        text.append(f"  {neutralize(agent) or '(no single agent)'}  ", "bold cyan")
+        text.append(f"{len(files)} file(s)\n", "dim")
+        for path in files:
+            why = preview.accepted.get(path)
+            text.append(f"    {neutralize(path)}")
+            text.append(f"  (accepted: {neutralize(why)})\n" if why else "\n", "green")
+    if not preview.files_by_agent:
+        text.append("  nothing staged\n", "dim")
+    text.append("\nTests  ", "bold")
+    if preview.tests_passed is None:
+        text.append("not run", "yellow")
+    else:
+        text.append("passed" if preview.tests_passed else "FAILED",
+                    "green" if preview.tests_passed else "bold red")  # fmt: skip
+    if preview.tests_summary:
+        text.append(f"  {neutralize(preview.tests_summary)}", "dim")
+    return text
+
+
+class CheckpointScreen(Screen[str | None]):
+    """Dismisses with the commit id, or ``None`` when left without committing."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Back", id="checkpoint.back"),
+        Binding("a", "accept", "Accept path", id="checkpoint.accept"),
+        Binding("x", "revert", "Revert path", id="checkpoint.revert"),
+        Binding("ctrl+s", "commit", "Commit", id="checkpoint.commit"),
+    ]
+
+    def __init__(self, preview: Any) -> None:
+        super().__init__(id="checkpoint")
+        self.preview = preview
+
+    @property
+    def wd(self) -> WavedeckApp:
+        return cast("WavedeckApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f" Checkpoint — wave {self.preview.wave}"), classes="screen-title")
+        yield Static(id="cp-status", classes="screen-status")
+        with Horizontal(id="cp-body"):
+            with VerticalScroll(id="cp-left"):
+                yield Static(id="cp-summary")
+            with Vertical(id="cp-right"):
+                table: DataTable[str] = DataTable(id="cp-violations", cursor_type="row")
+                table.border_title = "Stray paths and violations (a accept · x revert)"
+                yield table
+                area = TextArea(self.preview.message, id="cp-message", soft_wrap=True)
+                area.border_title = "Commit message"
+                yield area
+                with Horizontal(id="cp-buttons"):
+                    yield Button("Commit (ctrl+s)", variant="success", id="cp-commit")
+                    yield Button("Back", id="cp-back")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("path", "kind", "agent", "status")
+        self._fill()
+        table.focus()
+
+    def _fill(self) -> None:
+        preview = self.preview
+        status = self.query_one("#cp-status", Static)
+        if preview.refusal:
+            status.update(Text(f"✘ refused: {neutralize(preview.refusal)}", "bold"))
+        else:
+            status.update(Text("✔ ready to commit", "bold"))
+        status.set_class(bool(preview.refusal), "-refused")
+        status.set_class(not preview.refusal, "-passed")
+        self.query_one("#cp-summary", Static).update(summary_text(preview))
+        table = self.query_one(DataTable)
+        table.clear()
+        for path, kind, agent, detail in blocking_paths(preview):
+            why = preview.accepted.get(path)
+            state = (
+                Text(f"accepted: {neutralize(why)}", "green") if why else Text("open", "bold red")
+            )
+            table.add_row(Text(neutralize(path)), kind, neutralize(agent or "?"), state, key=path)
+            del detail
+        button = self.query_one("#cp-commit", Button)
+        button.disabled = bool(preview.refusal)
+        button.tooltip = preview.refusal
+
+    def refresh_status(self) -> None:
+        """Called by the app when the engine reports something; re-read the preview."""
+        self.run_worker(self._reload(), exclusive=True, group="cp-reload")
+
+    async def _reload(self) -> None:
+        engine = self.wd.engine
+        if engine is None:
+            return
+        preview = await self.wd.actions.call(
+            "checkpoint", engine.checkpoint_preview, self.preview.wave
+        )
+        if preview is not None:
+            self.preview = preview
+            self._fill()
+
+    def _selected_path(self) -> str | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return str(row_key.value) if row_key.value is not None else None
+
+    async def action_accept(self) -> None:
+        path, engine = self._selected_path(), self.wd.engine
+        if path is None or engine is None:
+            return
+
+        async def accept(reason: str | None) -> None:
+            if reason:
+                wave = self.preview.wave
+                await self.wd.actions.call("accept", engine.accept_violation, wave, path, reason)
+                await self._reload()
+                self.wd.refresh_views()
+
+        self.app.push_screen(PromptScreen(f"Accept {path}: why is it fine?"), accept)
+
+    async def action_revert(self) -> None:
+        path, engine = self._selected_path(), self.wd.engine
+        if path is None or engine is None:
+            return
+
+        async def revert(yes: bool | None) -> None:
+            if yes:
+                await self.wd.actions.call("revert", engine.revert_path, self.preview.wave, path)
+                await self._reload()
+
+        question = f"Revert {path} to the wave's base? Its changes are lost."
+        self.app.push_screen(ConfirmScreen(question, yes="Revert"), revert)
+
+    async def action_commit(self) -> None:
+        engine = self.wd.engine
+        if self.preview.refusal:
+            self.notify(self.preview.refusal, title="commit refused", severity="error")
+            return
+        if engine is None:
+            return
+        message = self.query_one(TextArea).text
+        commit = await self.wd.actions.call(
+            "commit", engine.checkpoint, self.preview.wave, message=message
+        )
+        if commit:
+            self.dismiss(str(commit))
+        else:
+            await self._reload()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cp-commit")
+    async def _commit_pressed(self) -> None:
+        await self.action_commit()
+
+    @on(Button.Pressed, "#cp-back")
+    def _back_pressed(self) -> None:
+        self.dismiss(None)

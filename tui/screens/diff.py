@@ -1,0 +1,247 @@
+"""Diff review: the wave's changed files grouped by agent, stray files marked, one diff at a time.
+
+Files come from ``git`` (blocking: a thread worker). The diff of the highlighted file is read and
+highlighted in an exclusive thread worker, so moving the selection cancels the previous read (the
+pattern lazygit uses). ``n``/``p`` step files, ``x`` reverts one after confirmation, ``e`` opens
+it in ``$EDITOR`` with the app suspended.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from plan.safetext import neutralize
+from tui.commands import settle
+from tui.screens.dialogs import ConfirmScreen
+
+if TYPE_CHECKING:
+    from tui.adapter import RunView
+
+MAX_HIGHLIGHT_LINES = 5_000  # past this, plain text (highlighting huge diffs stalls)
+
+
+@dataclass(frozen=True)
+class DiffEntry:
+    path: str
+    status: str
+    agent: str | None  # the owning agent, or who wrote a stray file when known
+    stray: bool  # not owned by its writer in this wave (or by anyone)
+    added: int | None = None
+    deleted: int | None = None
+    old_path: str | None = None
+
+
+class DiffSource(Protocol):
+    title: str
+    root: Path | None
+
+    def files(self) -> list[DiffEntry]: ...  # blocking
+    def diff(self, entry: DiffEntry) -> str: ...  # blocking
+    def revert(self, entry: DiffEntry) -> Any: ...  # may return an awaitable
+
+
+class GitDiffSource:
+    """The wave's changes since its base commit, read from the engine's git layer."""
+
+    def __init__(self, engine: Any, view: RunView, wave: int) -> None:
+        self.engine, self.view, self.wave = engine, view, wave
+        self.title = f"Diffs — wave {wave}"
+        self.root = getattr(engine, "repo", None)
+        record = engine.state.waves.get(str(wave)) if hasattr(engine, "state") else None
+        self.base: str = (record.base_commit if record else None) or "HEAD"
+
+    def files(self) -> list[DiffEntry]:
+        owners = {p: a.id for a in self.view.plan.wave(self.wave).agents for p in a.paths}
+        violations = {v.path: v for v in self.view.waves[self.wave].violations}
+        out = []
+        for changed in self.engine.git.changed_files(self.base):
+            v = violations.get(changed.path)
+            agent = v.agent if v else owners.get(changed.path)
+            stray = v is not None or changed.path not in owners
+            out.append(
+                DiffEntry(
+                    changed.path,
+                    changed.status,
+                    agent,
+                    stray,
+                    changed.added,
+                    changed.deleted,
+                    changed.old_path,
+                )
+            )
+        return out
+
+    def diff(self, entry: DiffEntry) -> str:
+        return str(self.engine.git.file_diff(entry.path, self.base, old_path=entry.old_path))
+
+    def revert(self, entry: DiffEntry) -> Any:
+        return self.engine.revert_path(self.wave, entry.path)
+
+
+def group_options(entries: list[DiffEntry]) -> list[Option | None]:
+    """Options grouped by agent (headers disabled), stray files last and marked."""
+    groups: dict[str, list[DiffEntry]] = {}
+    for entry in entries:
+        key = "stray" if entry.stray else (entry.agent or "stray")
+        groups.setdefault(key, []).append(entry)
+    options: list[Option | None] = []
+    for key in sorted(groups, key=lambda k: (k == "stray", k)):
+        if options:
+            options.append(None)
+        label = "⚠ stray files (not owned by their writer)" if key == "stray" else key
+        options.append(Option(Text(label, "bold"), disabled=True))
+        for entry in groups[key]:
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append(f" {entry.status} ", "bold")
+            line.append(neutralize(entry.path), "yellow" if entry.stray else "")
+            if entry.added is not None:
+                line.append(f" +{entry.added}", "green")
+                line.append(f" -{entry.deleted}", "red")
+            if entry.stray and entry.agent:
+                line.append(f" ({neutralize(entry.agent)})", "italic")
+            options.append(Option(line, id=entry.path))
+    return options
+
+
+def render_diff(text: str) -> Syntax | Text:
+    if not text:
+        return Text("(no textual changes)", "dim")
+    if text.count("\n") > MAX_HIGHLIGHT_LINES:
+        return Text(neutralize_lines(text))
+    return Syntax(neutralize_lines(text), "diff", theme="ansi_dark", word_wrap=False)
+
+
+def neutralize_lines(text: str) -> str:
+    return "\n".join(neutralize(line) for line in text.split("\n"))
+
+
+class DiffScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "app.pop_screen", "Back", id="diff.back"),
+        Binding("n,j", "step(1)", "Next file", id="diff.next"),
+        Binding("p,k", "step(-1)", "Previous file", id="diff.previous"),
+        Binding("x", "revert", "Revert file", id="diff.revert"),
+        Binding("e", "edit", "Open in $EDITOR", id="diff.edit"),
+    ]
+
+    def __init__(self, source: DiffSource, *, run: Callable[..., Any] = subprocess.call) -> None:
+        super().__init__(id="diff")
+        self.source = source
+        self.entries: dict[str, DiffEntry] = {}
+        self.shown: str | None = None
+        self._run = run
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f" {self.source.title}"), classes="screen-title")
+        with Horizontal():
+            files = OptionList(id="diff-files")
+            files.border_title = "Files"
+            yield files
+            with VerticalScroll(id="diff-body"):
+                yield Static(Text("loading…", "dim"), id="diff-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._load_files()
+
+    @work(thread=True, exclusive=True, group="diff-files")
+    def _load_files(self) -> None:
+        try:
+            entries = self.source.files()
+        except Exception as exc:
+            self.app.call_from_thread(self.notify, f"git: {exc}", severity="error")
+            entries = []
+        self.app.call_from_thread(self._show_files, entries)
+
+    def _show_files(self, entries: list[DiffEntry]) -> None:
+        self.entries = {e.path: e for e in entries}
+        files = self.query_one(OptionList)
+        files.clear_options()
+        files.add_options(group_options(entries))
+        files.focus()
+        if not entries:
+            self.query_one("#diff-text", Static).update(Text("no changes in this wave", "dim"))
+            return
+        self.action_step(1)
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        path = event.option.id
+        if path and path != self.shown:
+            self.shown = path
+            self.query_one("#diff-body").border_title = neutralize(path)
+            self._load_diff(self.entries[path])
+
+    @work(thread=True, exclusive=True, group="diff-text")
+    def _load_diff(self, entry: DiffEntry) -> None:
+        try:
+            rendered: Syntax | Text = render_diff(self.source.diff(entry))
+        except Exception as exc:
+            rendered = Text(f"cannot read the diff: {exc}", "red")
+        if not get_current_worker().is_cancelled:  # the selection moved on: drop this one
+            self.app.call_from_thread(self._show_diff, entry.path, rendered)
+
+    def _show_diff(self, path: str, rendered: Syntax | Text) -> None:
+        if path == self.shown:
+            self.query_one("#diff-text", Static).update(rendered)
+            self.query_one("#diff-body", VerticalScroll).scroll_home(animate=False)
+
+    def action_step(self, delta: int) -> None:
+        files = self.query_one(OptionList)
+        count = files.option_count
+        index = files.highlighted if files.highlighted is not None else (-1 if delta > 0 else count)
+        index += delta
+        while 0 <= index < count and files.get_option_at_index(index).disabled:
+            index += delta
+        if 0 <= index < count:
+            files.highlighted = index
+
+    def _current(self) -> DiffEntry | None:
+        return self.entries.get(self.shown or "")
+
+    def action_revert(self) -> None:
+        entry = self._current()
+        if entry is None:
+            return
+
+        async def revert(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                await settle(self.source.revert(entry))
+            except Exception as exc:
+                self.notify(f"revert {entry.path}: {exc}", severity="error")
+                return
+            self.notify(f"reverted {entry.path}")
+            self.shown = None
+            self._load_files()
+
+        question = f"Revert {entry.path} to the wave's base? Its changes are lost."
+        self.app.push_screen(ConfirmScreen(question, yes="Revert"), revert)
+
+    def action_edit(self) -> None:
+        entry, root = self._current(), self.source.root
+        if entry is None or root is None:
+            return
+        editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+        with self.app.suspend():
+            self._run([*editor, str(Path(root) / entry.path)])
+        self.shown = None
+        self._load_files()

@@ -1,0 +1,99 @@
+"""Ownership violations of one wave: accept one (with a reason) or revert its file."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from plan.safetext import neutralize
+from tui.screens.dialogs import ConfirmScreen, PromptScreen
+
+if TYPE_CHECKING:
+    from tui.app import WavedeckApp
+
+
+class ViolationsScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "app.pop_screen", "Back", id="violations.back"),
+        Binding("a", "accept", "Accept", id="violations.accept"),
+        Binding("x", "revert", "Revert file", id="violations.revert"),
+    ]
+
+    def __init__(self, wave: int) -> None:
+        super().__init__(id="violations-screen")
+        self.wave = wave
+
+    @property
+    def wd(self) -> WavedeckApp:
+        return cast("WavedeckApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f" Ownership violations — wave {self.wave}"), classes="screen-title")
+        yield DataTable(id="violations-table", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("path", "kind", "agent", "candidates", "detail", "status")
+        self.refresh_status()
+        table.focus()
+
+    def refresh_status(self) -> None:
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        table.clear()
+        accepted = self.wd.accepted(self.wave)
+        seen: set[str] = set()
+        for v in self.wd.view.waves[self.wave].violations:
+            if v.path in seen:
+                continue
+            seen.add(v.path)
+            why = accepted.get(v.path)
+            status = Text(f"accepted: {neutralize(why)}", "green") if why else Text("open", "red")
+            table.add_row(
+                Text(neutralize(v.path)), v.kind, neutralize(v.agent or "?"),
+                neutralize(", ".join(v.candidates)), Text(neutralize(v.detail)), status,
+                key=v.path,
+            )  # fmt: skip
+        if table.row_count:
+            table.move_cursor(row=min(row, table.row_count - 1))
+
+    def _selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return str(key.value)
+
+    def action_accept(self) -> None:
+        path, engine = self._selected(), self.wd.engine
+        if path is None or engine is None:
+            return
+
+        async def accept(reason: str | None) -> None:
+            if reason:
+                await self.wd.actions.call(
+                    "accept", engine.accept_violation, self.wave, path, reason
+                )
+                self.wd.refresh_views()
+
+        self.app.push_screen(PromptScreen(f"Accept {path}: why is it fine?"), accept)
+
+    def action_revert(self) -> None:
+        path, engine = self._selected(), self.wd.engine
+        if path is None or engine is None:
+            return
+
+        async def revert(yes: bool | None) -> None:
+            if yes:
+                await self.wd.actions.call("revert", engine.revert_path, self.wave, path)
+                self.notify(f"reverted {path}")
+                self.wd.refresh_views()
+
+        question = f"Revert {path} to the wave's base? Its changes are lost."
+        self.app.push_screen(ConfirmScreen(question, yes="Revert"), revert)

@@ -1,0 +1,102 @@
+"""One agent's pane: who it is, where it runs, how far it got, and its live log."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from plan.safetext import neutralize
+from tui.adapter import AgentView
+from tui.widgets.log_view import LogView
+
+BADGES = {
+    "pending": ("○ pending", "dim"),
+    "running": ("● running", "bold green"),
+    "succeeded": ("✔ succeeded", "bold cyan"),
+    "failed": ("✘ failed", "bold red"),
+    "stopped": ("■ stopped", "bold yellow"),
+    "lost": ("? lost", "bold magenta"),
+}
+
+
+def fmt_elapsed(seconds: float | None) -> str:
+    """``1:02:03``, ``2:03`` or ``--:--`` when the agent has not started."""
+    if seconds is None:
+        return "--:--"
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def head_text(view: AgentView, now: float) -> Text:
+    """The status line: state badge, host, elapsed, issues, touched files, violations."""
+    label, style = BADGES.get(view.state, (view.state, ""))
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(label, style)
+    if view.state == "failed" and view.exit_code is not None:
+        text.append(f" ({view.exit_code})", "red")
+    elif view.signal:
+        text.append(f" ({view.signal})", "red")
+    text.append("  ")
+    text.append(neutralize(view.host or "local"), "italic")
+    text.append(f"  ⏱ {fmt_elapsed(view.elapsed(now))}")
+    total = len(view.agent.issues)
+    text.append(f"  ☑ {len(view.issues_done)}/{total}", "bold" if total else "")
+    text.append(f"  ✎ {len(view.touched)}")
+    if view.violations:
+        text.append(f"  ⚠ {len(view.violations)}", "bold black on yellow")
+    return text
+
+
+def issues_text(view: AgentView) -> Text:
+    """The ordered issue checklist, shown while the pane has focus."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for n, issue in enumerate(view.agent.issues):
+        done = issue.id in view.issues_done
+        if n:
+            text.append("\n")
+        text.append("✔ " if done else "· ", "green" if done else "dim")
+        text.append(neutralize(issue.id), "bold" if not done else "dim")
+        text.append(f" {issue.severity.lower()} ", "italic")
+        text.append(neutralize(issue.summary), "dim" if done else "")
+    return text
+
+
+class AgentPane(Vertical):
+    """A bordered pane; its border title names the agent, its log follows the tail."""
+
+    def __init__(self, view: AgentView, number: int, now: float) -> None:
+        super().__init__(id=f"pane-{view.id}", classes=f"agent-pane -{view.state}")
+        self.view = view
+        self.number = number
+        self._now = now
+        self.border_title = Text(
+            f"{number} {view.id} · {neutralize(view.agent.title)}",
+            no_wrap=True,
+            overflow="ellipsis",
+        ).plain
+
+    @property
+    def agent_id(self) -> str:
+        return self.view.id
+
+    def compose(self) -> ComposeResult:
+        yield Static(head_text(self.view, self._now), classes="pane-head")
+        yield Static(issues_text(self.view), classes="pane-issues")
+        yield LogView(self.view.log, classes="pane-log")
+
+    @property
+    def log(self) -> LogView:
+        return self.query_one(LogView)
+
+    def update_status(self, now: float) -> None:
+        """Redraw the status line and checklist (state, elapsed, counts)."""
+        self._now = now
+        for state in BADGES:
+            self.set_class(state == self.view.state, f"-{state}")
+        self.set_class(bool(self.view.violations), "-violation")
+        self.query_one(".pane-head", Static).update(head_text(self.view, now))
+        self.query_one(".pane-issues", Static).update(issues_text(self.view))

@@ -1,0 +1,258 @@
+"""The live log of one agent: a ring buffer of lines and a Line-API view over it.
+
+Field notes ("Log panes"): ``RichLog``/``Log`` writes per line ingest 0.1k–2.4k lines/s; a ring
+buffer drawn with ``render_line`` ingests ~470k. So lines go into a :class:`LogBuffer` (a plain
+``deque``, no widget call per line); each :class:`LogView` looks at its buffer on a timer (at most
+``REFRESH_HZ`` times a second) and repaints once for the whole batch. Styles are parsed only for
+visible lines (``Text.from_ansi`` costs ~12 µs a line) and cached until the lines scroll away.
+The full log stays on disk; the history view (``history.py``) reads it by byte offset.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui.widgets.ansi import plain, sanitize, to_text
+
+MAX_LINES = 10_000
+REFRESH_HZ = 20.0
+_MATCH = Style(reverse=True, bold=True)
+
+
+class LogBuffer:
+    """The last ``max_lines`` sanitized lines of a stream, and how many were ever appended."""
+
+    def __init__(self, max_lines: int = MAX_LINES) -> None:
+        self.lines: deque[str] = deque(maxlen=max_lines)
+        self.appended = 0  # lines ever appended: a line's absolute number is stable
+        self.widest = 0  # widest line seen (characters), for horizontal scrolling
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    @property
+    def first(self) -> int:
+        """Absolute number of the oldest line still held."""
+        return self.appended - len(self.lines)
+
+    def append(self, line: str) -> None:
+        line = sanitize(line)
+        self.lines.append(line)
+        self.appended += 1
+        if len(line) > self.widest:
+            self.widest = len(line)
+
+    def extend(self, lines: Iterable[str]) -> None:
+        clean = [sanitize(line) for line in lines]
+        self.lines.extend(clean)
+        # deque.extend with maxlen drops from the left: count what was really added.
+        self.appended += len(clean)
+        if clean:
+            widest = max(map(len, clean))
+            if widest > self.widest:
+                self.widest = widest
+
+    def clear(self) -> None:
+        self.lines.clear()
+        self.appended = 0
+        self.widest = 0
+
+
+class LogView(ScrollView, can_focus=True):
+    """Draws a :class:`LogBuffer`; follows the tail until the operator scrolls up."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f", "toggle_follow", "Follow", id="log.follow", show=False),
+        Binding("end", "follow", "Tail", show=False),
+        Binding("n", "search_next", "Next match", show=False),
+        Binding("N", "search_previous", "Previous match", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    LogView { height: 1fr; }
+    """
+
+    follow: reactive[bool] = reactive(True)
+    search_term: reactive[str] = reactive("")
+
+    def __init__(
+        self,
+        buffer: LogBuffer | None = None,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.buffer = buffer if buffer is not None else LogBuffer()
+        self._seen = (-1, -1)  # (appended, first) the last time we repainted
+        self._cache: dict[int, Strip] = {}
+        self._cache_width = -1
+        self.current_match: int | None = None  # absolute line number of the current match
+
+    def on_mount(self) -> None:
+        self.set_interval(1 / REFRESH_HZ, self.flush, name="log-flush")
+        self.flush()
+
+    # -- feeding -------------------------------------------------------------------------------
+
+    def write_lines(self, lines: Iterable[str]) -> None:
+        """Append lines; they appear at the next flush (coalesced)."""
+        self.buffer.extend(lines)
+
+    def flush(self) -> None:
+        """Repaint if the buffer changed since the last look (called by the timer)."""
+        buf = self.buffer
+        state = (buf.appended, buf.first)
+        if state == self._seen:
+            if self.follow and self.scroll_y != self.max_scroll_y:
+                self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
+            return
+        dropped = max(0, buf.first - self._seen[1]) if self._seen[1] >= 0 else 0
+        self._seen = state
+        if len(self._cache) > 4 * max(self.size.height, 50):
+            self._cache.clear()
+        self.virtual_size = Size(max(buf.widest, self.size.width), len(buf))
+        if self.follow:
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
+        elif dropped:
+            # Lines left the ring at the top: keep the same lines in view.
+            self.scroll_to(
+                y=max(0, self.scroll_y - dropped), animate=False, immediate=True, force=True
+            )
+        self.refresh()
+
+    # -- drawing -------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.size.width
+        base = self.rich_style
+        buf = self.buffer
+        index = scroll_y + y
+        if index >= len(buf) or index < 0:
+            return Strip.blank(width, base)
+        if width != self._cache_width:
+            self._cache.clear()
+            self._cache_width = width
+        absolute = buf.first + index
+        strip = self._cache.get(absolute)
+        if strip is None:
+            strip = self._render_text(buf.lines[index], absolute)
+            self._cache[absolute] = strip
+        return strip.crop_extend(scroll_x, scroll_x + width, None).apply_style(base)
+
+    def _render_text(self, line: str, absolute: int) -> Strip:
+        text = to_text(line)
+        term = self.search_term
+        if term:
+            low = text.plain.lower()
+            needle = term.lower()
+            start = low.find(needle)
+            style = _MATCH if absolute == self.current_match else Style(underline=True, bold=True)
+            while start >= 0:
+                text.stylize(style, start, start + len(needle))
+                start = low.find(needle, start + len(needle))
+        segments: list[Segment] = list(text.render(self.app.console))
+        return Strip(segments, text.cell_len)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._cache.clear()
+        self._seen = (-1, self._seen[1])
+        self.flush()
+
+    # -- following and scrolling ---------------------------------------------------------------
+
+    def watch_follow(self, follow: bool) -> None:
+        if follow:
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+
+    def action_follow(self) -> None:
+        self.follow = True
+
+    def _stop_following(self) -> None:
+        self.follow = False
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._stop_following()
+
+    def action_scroll_up(self) -> None:
+        self._stop_following()
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        self._stop_following()
+        super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        self._stop_following()
+        super().action_scroll_home()
+
+    # -- search --------------------------------------------------------------------------------
+
+    def search(self, term: str) -> bool:
+        """Highlight ``term`` (case-insensitive) and jump to its most recent match."""
+        self.search_term = term
+        self.current_match = None
+        self._cache.clear()
+        if not term:
+            self.refresh()
+            return False
+        return self._jump(backwards=True, start=len(self.buffer))
+
+    def action_search_next(self) -> None:
+        """The next match below the current one (older → newer)."""
+        self._step(backwards=False)
+
+    def action_search_previous(self) -> None:
+        """The previous match above the current one (newer → older)."""
+        self._step(backwards=True)
+
+    def _step(self, *, backwards: bool) -> None:
+        if not self.search_term:
+            self.app.bell()
+            return
+        buf = self.buffer
+        here = (self.current_match - buf.first) if self.current_match is not None else None
+        if here is None or here < 0:
+            here = len(buf) if backwards else -1
+        if not self._jump(backwards=backwards, start=here) and self.is_mounted:
+            self.notify(f"no more matches for {self.search_term!r}", severity="warning")
+
+    def _jump(self, *, backwards: bool, start: int) -> bool:
+        """Scan from ``start`` (exclusive) for the next match; scroll to it when found."""
+        needle = self.search_term.lower()
+        lines = list(self.buffer.lines)
+        order = range(start - 1, -1, -1) if backwards else range(start + 1, len(lines))
+        for index in order:
+            if needle in plain(lines[index]).lower():
+                self.current_match = self.buffer.first + index
+                self.follow = False
+                self._cache.clear()
+                top = max(0, index - self.size.height // 2)
+                self.scroll_to(y=top, animate=False, immediate=True, force=True)
+                self.refresh()
+                return True
+        self.refresh()
+        return False
+
+    def match_count(self) -> int:
+        """How many held lines contain the search term."""
+        needle = self.search_term.lower()
+        if not needle:
+            return 0
+        return sum(1 for line in self.buffer.lines if needle in plain(line).lower())

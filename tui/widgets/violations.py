@@ -1,0 +1,37 @@
+"""The strip under the panes listing the selected wave's ownership violations."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from agents.events import ViolationFound
+from plan.safetext import neutralize
+
+
+def violations_text(violations: list[ViolationFound], accepted: dict[str, str]) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    open_ = [v for v in violations if v.path not in accepted]
+    if not violations:
+        text.append("✔ no ownership violations", "dim")
+        return text
+    text.append(f"⚠ {len(open_)} open", "bold black on yellow" if open_ else "bold")
+    if accepted:
+        text.append(f"  ✔ {len(accepted)} accepted", "green")
+    text.append("  ")
+    for n, v in enumerate(open_[:4]):
+        if n:
+            text.append(" · ")
+        text.append(neutralize(v.path), "bold")
+        text.append(f" ({v.kind}, {neutralize(v.agent or '?')})", "italic")
+    if len(open_) > 4:
+        text.append(f" · +{len(open_) - 4} more")
+    if open_:
+        text.append("   v: review", "dim")
+    return text
+
+
+class ViolationsStrip(Static):
+    def show(self, violations: list[ViolationFound], accepted: dict[str, str]) -> None:
+        self.update(violations_text(violations, accepted))
+        self.set_class(any(v.path not in accepted for v in violations), "-open")

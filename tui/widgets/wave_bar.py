@@ -1,0 +1,38 @@
+"""The row of waves: each with its state and issue counts; the selected one highlighted."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui.adapter import RunView
+
+STATE_STYLE = {
+    "locked": ("🔒", "dim"),
+    "ready": ("○", "bold"),
+    "running": ("●", "bold green"),
+    "testing": ("◌", "bold yellow"),
+    "tested": ("✔", "bold cyan"),
+    "committed": ("⛁", "bold blue"),
+}
+
+
+def wave_bar_text(view: RunView, selected: int) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for n, wave in enumerate(view.plan.waves):
+        state = view.waves[wave.number]
+        icon, style = STATE_STYLE.get(state.state, ("?", ""))
+        done = sum(len(view.agents[a.id].issues_done) for a in wave.agents)
+        total = len(wave.issue_ids)
+        if n:
+            text.append(" │ ", "dim")
+        label = f" {icon} Wave {wave.number} {state.state} {done}/{total} "
+        text.append(label, f"{style} reverse" if wave.number == selected else style)
+    return text
+
+
+class WaveBar(Static):
+    """Switch the selected wave with ``[`` and ``]``."""
+
+    def show(self, view: RunView, selected: int) -> None:
+        self.update(wave_bar_text(view, selected))

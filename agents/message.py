@@ -1,0 +1,108 @@
+"""The checkpoint commit message of a wave, shaped like the ones teams write by hand.
+
+A title naming the wave, its scope and its issue count; the issues grouped by agent, one line
+each (``- SEVERITY id: outcome``, the outcome an agent reported with ``wavedeck: done <id>
+<outcome>``, else the plan's summary); one line per test command with its result; then git
+trailers a tool can read back (``git interpret-trailers --parse``)::
+
+    Wavedeck-Wave: 1
+    Wavedeck-Issues: headless-05, headless-06, ...
+    Wavedeck-Tests: npm run test --workspaces passed 41.2s
+    Wavedeck-Accepted: package-lock.json (policy accept 'package-lock.json')
+
+Text from agents and plans is folded to one line (no control characters), so it can never break
+the message's shape or forge a trailer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from plan.models import Plan, Wave
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_COUNTS = re.compile(r"\s*\(\s*\d+\s+issues?[^)]*\)\s*$", re.IGNORECASE)
+MAX_LINE = 200  # an outcome longer than this is cut: the diff says the rest
+
+
+def one_line(text: str, limit: int = MAX_LINE) -> str:
+    """``text`` folded to one clean line, cut at ``limit`` characters with an ellipsis."""
+    flat = " ".join(_UNSAFE.sub(" ", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def title_line(wave: Wave, prefix: str = "") -> str:
+    """``Wave 1 — CRITICAL + HIGH (29 issues)``: the wave, its scope, its issue count."""
+    title = _COUNTS.sub("", one_line(wave.title, 120))
+    scope = " + ".join(wave.scope)
+    if scope and scope.lower() not in title.lower():
+        title = f"{title} [{scope}]" if title else scope
+    head = f"Wave {wave.number} — {title}" if title else f"Wave {wave.number}"
+    return f"{prefix}{head} ({_plural(len(wave.issue_ids), 'issue')})"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
+def checkpoint_message(
+    plan: Plan,
+    wave: int,
+    outcomes: Mapping[str, str],
+    tests: Sequence[tuple[str, bool]],
+    accepted: Mapping[str, str],
+    tests_summary: str | None = None,
+    *,
+    tests_duration_s: float | None = None,
+    prefix: str = "",
+) -> str:
+    """The checkpoint commit message of ``wave``.
+
+    Args:
+        outcomes: issue id -> what the agent reported (``wavedeck: done <id> <outcome>``).
+        tests: ``(command, passed)`` for every test command run between waves.
+        accepted: path -> reason, for every path the ownership policy accepted.
+        tests_summary: a free line about the tests (``All tests pass: CF Worker (142), ...``).
+        tests_duration_s: the tests' wall time, for the ``Wavedeck-Tests`` trailer.
+        prefix: put before the title (``fix: ``) for repositories using conventional commits.
+    """
+    w = plan.wave(wave)
+    lines = [title_line(w, prefix), ""]
+    ids: list[str] = []
+    for agent in w.agents:
+        issues = sorted(agent.issues, key=lambda i: i.order)
+        label = one_line(agent.title, 100) or f"Agent {agent.number}"
+        lines.append(f"{label} ({agent.id}, {_plural(len(issues), 'issue')}):")
+        for issue in issues:
+            ids.append(issue.id)
+            outcome = one_line(outcomes.get(issue.id) or issue.summary) or "done"
+            lines.append(f"- {one_line(issue.severity, 20)} {issue.id}: {outcome}")
+        lines.append("")
+    if tests:
+        lines.append("Tests:")
+        for command, passed in tests:
+            lines.append(f"- {one_line(command)}: {'passed' if passed else 'failed'}")
+        lines.append("")
+    if tests_summary:
+        lines += [one_line(tests_summary, 400), ""]
+    lines.append(f"Wavedeck-Wave: {wave}")
+    lines.append(f"Wavedeck-Issues: {', '.join(ids)}")
+    if tests:
+        result = "passed" if all(ok for _, ok in tests) else "failed"
+        value = f"{'; '.join(one_line(c) for c, _ in tests)} {result}"
+        if tests_duration_s is not None:
+            value += f" {_duration(tests_duration_s)}"
+        lines.append(f"Wavedeck-Tests: {value}")
+    else:
+        lines.append("Wavedeck-Tests: none")
+    for path in sorted(accepted):
+        lines.append(f"Wavedeck-Accepted: {one_line(path, 400)} ({one_line(accepted[path])})")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,244 @@
+"""End to end: `wavedeck demo` + `wavedeck run --headless` on the reference plan, real processes.
+
+The gate stops wave 1 at its checkpoint on the demo's stray file; accepting it runs all three
+waves (94 issues, three checkpoint commits); a SIGKILLed control room leaves its agents running and
+the next one adopts them without a second launch or a gap or repeat in the logs (B10); signals
+persist the state and leave agents running (B9); a second control room is refused (B12); a
+failing agent is failed, not restarted (B1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agents.demo import STRAY_PATH
+from tests.e2e.headless_kit import (
+    alive_handles,
+    events,
+    file_events,
+    git_log,
+    kill_agents,
+    make_demo,
+    run,
+    set_extra_args,
+    start,
+    state,
+    wait_for,
+)
+
+WAVE_ISSUES = {1: 29, 2: 38, 3: 27}
+RUN_ALL = ("run", "--headless", "--all", "--yes", "--json")
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "sandbox"
+    yield folder
+    kill_agents(folder)
+
+
+@pytest.mark.timeout(180)
+def test_gate_stops_on_stray_then_accepting_runs_every_wave(sandbox: Path) -> None:
+    make_demo(sandbox)
+    first = run(sandbox, *RUN_ALL)
+    assert first.returncode == 1, first.stderr
+    evs = events(first.stdout)
+    refused = [e for e in evs if e["event"] == "gate_refused"]
+    assert len(refused) == 1 and refused[0]["wave"] == 1
+    assert refused[0]["paths"] == [STRAY_PATH]
+    assert STRAY_PATH in refused[0]["reason"]
+    assert any(e["event"] == "violation_found" and e["path"] == STRAY_PATH for e in evs)
+    assert not any(e["event"] == "checkpoint_committed" for e in evs)
+    assert not any(str(e.get("agent")).startswith("w2-") for e in evs)
+    assert len(git_log(sandbox)) == 1  # nothing committed
+    assert [e["passed"] for e in evs if e["event"] == "tests_finished"] == [True]
+
+    second = run(sandbox, *RUN_ALL, "--accept-violations", timeout=150)
+    assert second.returncode == 0, second.stderr + second.stdout[-2000:]
+    evs2 = events(second.stdout)
+    commits = [e for e in evs2 if e["event"] == "checkpoint_committed"]
+    assert [c["wave"] for c in commits] == [1, 2, 3]
+    log = git_log(sandbox)
+    assert len(log) == 4
+    for commit in commits:
+        message = next(m for m in log if m.startswith(commit["commit"]))
+        assert len(commit["issues"]) == WAVE_ISSUES[commit["wave"]]
+        for issue in commit["issues"]:
+            assert issue in message
+    wave1 = next(m for m in log if m.startswith(commits[0]["commit"]))
+    assert STRAY_PATH in wave1  # the accepted stray path is named in the trailers
+    # Tests ran between the waves: every checkpoint follows a passing test run of its wave.
+    order = [
+        (e["event"], e.get("wave"))
+        for e in evs2
+        if e["event"] in ("tests_finished", "checkpoint_committed", "wave_state_changed")
+        and (e["event"] != "wave_state_changed" or e["state"] == "running")
+    ]
+    assert order.index(("tests_finished", 2)) < order.index(("checkpoint_committed", 2))
+    assert order.index(("checkpoint_committed", 2)) < order.index(("wave_state_changed", 3))
+    done = [e["issue"] for e in events(first.stdout) + evs2 if e["event"] == "issue_done"]
+    assert len(done) == 94 and len(set(done)) == 94
+    status = run(sandbox, "status", "--json")
+    assert status.returncode == 0
+    assert json.loads(status.stdout)["issues_done"] == 94
+    readable = run(sandbox, "status")
+    assert "issues done: 94" in readable.stdout
+    assert "wave 3: committed" in readable.stdout
+
+
+@pytest.mark.timeout(180)
+def test_sigkill_then_rerun_adopts_agents_and_resumes_logs_exactly(sandbox: Path) -> None:
+    make_demo(sandbox, speed="0.4")
+    out1 = sandbox.parent / "run1.jsonl"
+    proc = start(sandbox, out1, "run", "--headless", "--wave", "1", "--yes", "--json")
+    try:
+        wait_for(
+            lambda: sum(e["event"] == "agent_output" for e in file_events(out1)) >= 12,
+            60,
+            "agent output from the first control room",
+        )
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    running = alive_handles(sandbox)
+    assert len(running) == 5, f"agents should outlive the control room: {running}"
+
+    second = run(
+        sandbox,
+        "run",
+        "--headless",
+        "--wave",
+        "1",
+        "--yes",
+        "--json",
+        "--accept-violations",
+        timeout=150,
+    )
+    assert second.returncode == 0, second.stderr
+    before = file_events(out1)
+    after = events(second.stdout)
+    adopted = [e for e in after if e["event"] == "agent_state_changed" and e["reason"] == "adopted"]
+    assert {e["agent"] for e in adopted} == set(running)
+    for agent in sorted(running):
+        log = (sandbox / ".wavedeck" / "logs" / f"{agent}.log").read_text("utf-8").splitlines()
+        started = [line for line in log if line.startswith(f"sim-agent {agent} started")]
+        assert len(started) == 1, f"{agent} launched more than once"
+        shown = [
+            e["line"]
+            for e in before + after
+            if e["event"] == "agent_output" and e["agent"] == agent
+        ]
+        assert shown == log, f"{agent}: the two runs' output is not the log exactly once"
+        assert state(sandbox)["agents"][agent]["launches"] == 1
+    assert any(e["event"] == "checkpoint_committed" and e["wave"] == 1 for e in after)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)]
+)
+def test_signal_persists_state_and_leaves_agents_running(
+    sandbox: Path, signum: signal.Signals, code: int
+) -> None:
+    make_demo(sandbox, speed="2")
+    out = sandbox.parent / "run.jsonl"
+    proc = start(sandbox, out, *RUN_ALL)
+    try:
+        wait_for(
+            lambda: (
+                sum(
+                    e["event"] == "agent_state_changed" and e["state"] == "running"
+                    for e in file_events(out)
+                )
+                == 5
+            ),
+            60,
+            "five running agents",
+        )
+        proc.send_signal(signum)
+        assert proc.wait(30) == code
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    saved = state(sandbox)
+    wave1 = {a: r for a, r in saved["agents"].items() if a.startswith("w1-")}
+    assert len(wave1) == 5
+    assert all(r["state"] == "running" and r["launches"] == 1 for r in wave1.values())
+    assert set(alive_handles(sandbox)) == set(wave1)
+    err = out.with_suffix(".err").read_text("utf-8")
+    assert "Traceback" not in err
+    assert signal.Signals(signum).name in err
+
+
+@pytest.mark.timeout(120)
+def test_second_control_room_is_refused(sandbox: Path) -> None:
+    make_demo(sandbox, speed="2")
+    out = sandbox.parent / "run.jsonl"
+    proc = start(sandbox, out, *RUN_ALL)
+    try:
+        wait_for(
+            lambda: any(e["event"] == "agent_state_changed" for e in file_events(out)),
+            60,
+            "the first control room to start agents",
+        )
+        second = run(sandbox, *RUN_ALL, timeout=30)
+        assert second.returncode == 2
+        assert "already running" in second.stderr
+        assert "Traceback" not in second.stderr
+        assert proc.poll() is None  # the first one is unaffected
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
+@pytest.mark.timeout(120)
+def test_failing_agent_is_failed_not_restarted_and_blocks_the_wave(sandbox: Path) -> None:
+    make_demo(sandbox)
+    set_extra_args(sandbox, "w1-a3", ["--fail", "3"])
+    done = run(sandbox, *RUN_ALL)
+    assert done.returncode == 1
+    evs = events(done.stdout)
+    failed = [e for e in evs if e["event"] == "agent_state_changed" and e["state"] == "failed"]
+    assert [e["agent"] for e in failed] == ["w1-a3"]
+    assert failed[0]["exit_code"] == 3
+    assert "exit code 3" in failed[0]["reason"]
+    assert "failing with exit code 3" in failed[0]["reason"]  # its last lines are quoted
+    refused = [e for e in evs if e["event"] == "gate_refused"]
+    assert refused and "w1-a3 (failed)" in refused[0]["reason"]
+    assert not any(e["event"] == "tests_started" for e in evs)
+    assert state(sandbox)["agents"]["w1-a3"]["launches"] == 1
+    log = (sandbox / ".wavedeck" / "logs" / "w1-a3.log").read_text("utf-8")
+    assert log.count("sim-agent w1-a3 started") == 1
+
+
+@pytest.mark.timeout(60)
+def test_bad_input_gives_a_clear_error_and_exit_2(sandbox: Path, tmp_path: Path) -> None:
+    make_demo(sandbox)
+    config = sandbox / "wavedeck.toml"
+    good = config.read_text("utf-8")
+    config.write_text('[agent]\nstop_grace_s = "soon"\n', "utf-8")
+    bad_config = run(sandbox, *RUN_ALL)
+    assert bad_config.returncode == 2
+    assert "agent.stop_grace_s" in bad_config.stderr and "Traceback" not in bad_config.stderr
+    config.write_text(good, "utf-8")
+
+    missing = run(sandbox, "run", "nope.md", "--headless", "--yes")
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+    nonempty = tmp_path / "full"
+    nonempty.mkdir()
+    (nonempty / "x").write_text("x", "utf-8")
+    refused = run(tmp_path, "demo", "--dir", str(nonempty), "--no-ui")
+    assert refused.returncode == 2 and "not empty" in refused.stderr
+
+    no_tty = run(sandbox, "run", "plans/security-waves.md", "--headless")
+    assert no_tty.returncode == 2 and "--yes" in no_tty.stderr
+    assert not os.path.exists(sandbox / ".wavedeck" / "state.json")  # nothing was started

@@ -165,11 +165,14 @@ class LocalRunner:
             return "not running"
         self._signal_group(handle, signal.SIGTERM)
         deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline:
-            if not await self.is_alive(handle):
-                return "terminated"
+        while await self.is_alive(handle):
+            if time.monotonic() >= deadline:
+                break
             await asyncio.sleep(POLL_S)
-        if not await self.is_alive(handle):
+        else:
+            # The wrapper records the agent's end; if the TERM reached it before it had set up
+            # its handlers (stopped right after launch), the agent never started: say so.
+            _write_exit_if_missing(handle.exit_path, ExitStatus(code=None, signal="SIGTERM"))
             return "terminated"
         self._signal_group(handle, signal.SIGKILL)
         # SIGKILL cannot be ignored; wait (bounded) until the kernel has taken the process down.

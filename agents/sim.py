@@ -16,7 +16,8 @@ next in turn), in the file's comment syntax, and prints ``wavedeck: done <issue-
 Paths that are absolute or leave the repository are refused, never written.
 
 Misbehaviour for tests and demos: ``--touch-unowned PATH``, ``--fail N``, ``--hang``,
-``--flood LINES``, ``--line-bytes N``, ``--ignore-term``, ``--spawn-bg``, ``--exit-signal NAME``.
+``--flood LINES`` (``flood <id> 0000001`` …, paced by ``--flood-rate``), ``--line-bytes N``,
+``--ignore-term``, ``--spawn-bg``, ``--exit-signal NAME``.
 Every line is flushed at once; a failing write (disk full) is counted, never fatal (E4).
 
 Imports only the standard library, so it starts fast.
@@ -116,6 +117,7 @@ class Agent:
         self.repo = Path(prompt.repo or os.getcwd())
         self.step = 0
         self.write_errors = 0
+        self.turn = 0  # next file in turn for issues that name none
         self.rng = random.Random(options.seed)
 
     def say(self, text: str) -> None:
@@ -149,25 +151,34 @@ class Agent:
             return False
         return True
 
-    def pick_file(self, index: int, summary: str) -> str | None:
+    def pick_file(self, summary: str) -> str | None:
+        """The file the summary names, else the next one in turn."""
         files = self.prompt.files
         if not files:
             return None
         for path in files:
-            if PurePosixPath(path).name and PurePosixPath(path).name in summary:
+            name = PurePosixPath(path).name
+            if name and name in summary:
                 return path
-        return files[index % len(files)]
+        path = files[self.turn % len(files)]
+        self.turn += 1
+        return path
 
-    def flood(self, count: int) -> None:
-        # Many lines per write: as fast as Python can go, still whole lines in order.
+    def flood(self, count: int, rate: float) -> None:
+        """Print ``count`` numbered lines, as fast as possible or at ``rate`` lines a second."""
+        # Many lines per write when unpaced: as fast as Python goes, whole lines, in order.
+        per_write = 2000 if rate <= 0 else max(1, int(rate / 100))
+        began = time.monotonic()
         batch: list[str] = []
         for number in range(1, count + 1):
             batch.append(f"flood {self.id} {number:07d}\n")
-            if len(batch) == 2000:
+            if len(batch) == per_write or number == count:
                 self._write_block("".join(batch))
                 batch.clear()
-        if batch:
-            self._write_block("".join(batch))
+                if rate > 0:
+                    ahead = began + number / rate - time.monotonic()
+                    if ahead > 0:
+                        time.sleep(ahead)
 
     def _write_block(self, text: str) -> None:
         try:
@@ -177,9 +188,12 @@ class Agent:
             self.write_errors += 1
 
     def spawn_background(self) -> None:
-        for _ in range(2):
+        for number in range(2):
             # Inherits stdout (the log): the B8 case of a grandchild holding the output open.
-            subprocess.Popen(["sleep", "3600"], stdin=subprocess.DEVNULL)
+            # The agent id in its argv lets tests find it (pgrep -f).
+            code = "import time; time.sleep(3600)"
+            label = f"sim-bg-{self.id}-{number}"
+            subprocess.Popen([sys.executable, "-c", code, label], stdin=subprocess.DEVNULL)
         self.say("started 2 background helpers")
 
     def touch_unowned(self) -> None:
@@ -195,12 +209,12 @@ class Agent:
         if options.line_bytes:
             self._write_block("L" * max(options.line_bytes - 1, 0) + "\n")
         if options.flood:
-            self.flood(options.flood)
+            self.flood(options.flood, options.flood_rate)
         issues = self.prompt.issues
         if not issues:
             self.progress("no issues in my prompt")
         for index, (issue, severity, summary) in enumerate(issues):
-            path = self.pick_file(index, summary)
+            path = self.pick_file(summary)
             self.progress(f"reading {path or self.prompt.package or '.'}")
             self.progress(f"analysing {issue} ({severity}): {summary[:60]}")
             outcome = "fixed"
@@ -257,6 +271,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--fail", type=int, metavar="N", help="exit with code N after some work")
     parser.add_argument("--hang", action="store_true", help="never exit")
     parser.add_argument("--flood", type=int, default=0, metavar="LINES", help="print LINES lines")
+    parser.add_argument(
+        "--flood-rate", type=float, default=0, metavar="N", help="flood at N lines/s (0: max)"
+    )
     parser.add_argument("--line-bytes", type=int, default=0, metavar="N", help="one N-byte line")
     parser.add_argument("--ignore-term", action="store_true", help="ignore SIGTERM")
     parser.add_argument("--spawn-bg", action="store_true", help="leave sleeping grandchildren")

@@ -147,6 +147,10 @@ class StateStore:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
+        # Temporary files of a control room killed mid-save: nobody else writes while we hold
+        # the lock, so they are garbage.
+        for stale in self.wavedeck_dir.glob(f".{STATE_NAME}.*.tmp"):
+            stale.unlink(missing_ok=True)
 
     def unlock(self) -> None:
         if self._lock_fd is not None:

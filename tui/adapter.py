@@ -132,6 +132,14 @@ class RunView:
                 v for v in self.waves[view.agent.wave].violations if v.agent == agent_id
             ]
 
+    def sync_waves(self, engine: Engine) -> None:
+        """Wave states are derived by the engine's gates: read them (cheap, no I/O)."""
+        for number, wave in self.waves.items():
+            try:
+                wave.state = engine.wave_state(number)
+            except Exception:  # a half-open engine: keep what the events said
+                return
+
     def load_history(self, agent_id: str, path: Path, upto: int | None) -> None:
         """Fill an agent's ring buffer with the last lines of its log, up to byte ``upto``."""
         try:
@@ -219,8 +227,6 @@ class EventAdapter:
         wave.tests.clear()
         wave.tests_running, wave.tests_passed, wave.tests_duration_s = True, None, None
         wave.tests_started_at = self.view.clock()
-        for command in event.commands:
-            wave.tests.append(f"$ {command}")
         return msg.TestsBegan(event.wave)
 
     def _on_test_output(self, event: ev.TestOutput) -> Message | None:

@@ -133,6 +133,11 @@ class WavedeckApp(App[int]):
     @on(msg.CheckpointRecorded)
     def _committed(self, message: msg.CheckpointRecorded) -> None:
         self.notify(f"wave {message.wave} committed as {message.commit[:10]}")
+        numbers = [w.number for w in self.plan.waves]
+        main = self.main_screen
+        if main.selected_wave == message.wave and message.wave != numbers[-1]:
+            # The next wave is what the operator acts on now.
+            self.run_worker(main.show_wave(numbers[numbers.index(message.wave) + 1]))
         self.refresh_views()
 
     @on(msg.CommitRefused)

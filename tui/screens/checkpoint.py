@@ -37,10 +37,11 @@ def blocking_paths(preview: Any) -> list[tuple[str, str, str | None, str]]:
 def summary_text(preview: Any) -> Text:
     text = Text()
     done = set(preview.issues_done)
-    text.append(f"Issues ({len(done)}/{len(preview.issues)} done)\n", "bold")
-    for issue in preview.issues:
-        text.append("  ✔ " if issue in done else "  · ", "green" if issue in done else "dim")
-        text.append(neutralize(issue) + "\n")
+    text.append(f"Issues ({len(done)}/{len(preview.issues)} done)\n  ", "bold")
+    for n, issue in enumerate(preview.issues):
+        text.append(", " if n else "")
+        text.append(neutralize(issue), "green" if issue in done else "bold red")
+    text.append("\n")
     text.append("\nFiles to commit\n", "bold")
     for agent, files in sorted(preview.files_by_agent.items()):
         text.append(f"  {neutralize(agent) or '(no single agent)'}  ", "bold cyan")

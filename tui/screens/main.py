@@ -105,6 +105,8 @@ class MainScreen(Screen[None]):
     def refresh_status(self) -> None:
         """Redraw header, wave bar, pane status lines and the violations strip."""
         view, now = self.wd.view, self.wd.clock()
+        if self.wd.engine is not None:
+            view.sync_waves(self.wd.engine)
         top = Text(no_wrap=True, overflow="ellipsis")
         top.append(" wavedeck ", "bold reverse")
         top.append(" " + neutralize(view.plan.title), "bold")

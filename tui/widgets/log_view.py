@@ -100,6 +100,7 @@ class LogView(ScrollView, can_focus=True):
         self._cache: dict[int, Strip] = {}
         self._cache_width = -1
         self.current_match: int | None = None  # absolute line number of the current match
+        self.repaints = 0  # batches painted (tests and the benchmark read it)
 
     def on_mount(self) -> None:
         self.set_interval(1 / REFRESH_HZ, self.flush, name="log-flush")
@@ -121,6 +122,7 @@ class LogView(ScrollView, can_focus=True):
             return
         dropped = max(0, buf.first - self._seen[1]) if self._seen[1] >= 0 else 0
         self._seen = state
+        self.repaints += 1
         if len(self._cache) > 4 * max(self.size.height, 50):
             self._cache.clear()
         self.virtual_size = Size(max(buf.widest, self.size.width), len(buf))

@@ -15,7 +15,10 @@ def violations_text(violations: list[ViolationFound], accepted: dict[str, str]) 
     if not violations:
         text.append("✔ no ownership violations", "dim")
         return text
-    text.append(f"⚠ {len(open_)} open", "bold black on yellow" if open_ else "bold")
+    if open_:
+        text.append(f"⚠ {len(open_)} open", "bold black on yellow")
+    else:
+        text.append("✔ no open violations", "green")
     if accepted:
         text.append(f"  ✔ {len(accepted)} accepted", "green")
     text.append("  ")

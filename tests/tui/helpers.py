@@ -1,0 +1,73 @@
+"""Shared helpers for the TUI tests: the reference plan, a fixed clock, a mid-wave event script."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from agents import events as ev
+from plan.loader import load_plan
+from plan.models import Plan
+from tui.app import WavedeckApp
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT.parent / "shared" / "plans" / "security-waves.md"
+STRAY = "packages/headless-client/zajel/cli/daemon.py"
+
+
+def reference_plan() -> Plan:
+    return load_plan(REFERENCE).plan
+
+
+class FixedClock:
+    """A clock that only moves when told (elapsed times in snapshots never change)."""
+
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def feed_mid_wave(app: WavedeckApp, plan: Plan, clock: FixedClock) -> None:
+    """Wave 1 running: agents started at different times, at different points, one failed, one
+    stray file. The clock ends 60 s after the last start."""
+    app.feed([ev.WaveStateChanged(1, "running")])
+    for n, agent in enumerate(plan.wave(1).agents):
+        app.feed([ev.AgentStateChanged(agent.id, "running")])
+        clock.now += 37 * (5 - n)  # staggered: distinct elapsed times
+        for k, issue in enumerate(agent.issues[: n + 1]):
+            lines = [
+                f"[{k:04d}] {step} {issue.id}: {issue.summary}"
+                for step in ("reading", "editing", "checking")
+            ]
+            app.feed(ev.AgentOutput(agent.id, line) for line in lines)
+            app.feed([ev.AgentOutput(agent.id, f"\x1b[32mwavedeck: done {issue.id}\x1b[0m")])
+            app.feed([ev.IssueDone(agent.id, issue.id, "fixed")])
+        app.feed(ev.FileTouched(path, agent.id) for path in agent.paths[: n + 1])
+    app.feed([ev.ViolationFound("w1-a2", STRAY, "unowned", (), "no wave-1 agent declares it")])
+    app.feed([ev.AgentOutput("w1-a4", "\x1b[31mError: tsc exited 2\x1b[0m")])
+    app.feed([ev.AgentStateChanged("w1-a4", "failed", exit_code=2, reason="exit 2")])
+    clock.now += 60
+
+
+def static_app(plan: Plan | None = None, clock: FixedClock | None = None) -> WavedeckApp:
+    """A view-only app (no engine) showing wave 1 mid-run, with a frozen clock."""
+    plan = plan or reference_plan()
+    clock = clock or FixedClock()
+    app = WavedeckApp(plan, None, clock=clock)
+    feed_mid_wave(app, plan, clock)
+    return app
+
+
+async def wait_for(
+    predicate: Callable[[], bool], timeout: float = 20.0, step: float = 0.05
+) -> None:
+    """Poll ``predicate`` until true; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(step)

@@ -1,0 +1,186 @@
+"""The log widget: escapes neutralised, markup literal, a bounded ring, coalesced repaints,
+follow, search, and the on-disk history view (matrix D13, D14, E5)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from textual.app import App, ComposeResult
+
+from tests.tui.helpers import wait_for
+from tests.tui.screen_text import screen_text
+from tui.widgets.ansi import sanitize
+from tui.widgets.history import HistoryView, LineIndex
+from tui.widgets.log_view import MAX_LINES, LogBuffer, LogView
+
+HOSTILE = [
+    "\x1b]52;c;cm0gLXJmIH4=\x07clipboard",  # OSC 52: write the clipboard
+    "\x1b[2Jcleared",  # clear the screen
+    "\x1b[10;5Hmoved \x1b[Aup \x1b7saved\x1b8",  # cursor moves, save/restore
+    "\x1b]8;;file:///etc/passwd\x1b\\link\x1b]8;;\x1b\\",  # OSC 8 hyperlink
+    "\x1b]0;pwned title\x07title",  # window title
+    "\x1bPq#0;2;0;0;0\x1b\\dcs",  # DCS (sixel)
+    "[link=file:///etc/passwd]x[/link]",
+    "[bold red]not bold[/bold red]",
+    "bidi \u202eevil\u202c",
+    "\x1b[31mred\x1b[0m plain",
+]
+
+
+class LogApp(App[None]):
+    def __init__(self, buffer: LogBuffer) -> None:
+        super().__init__()
+        self.buffer = buffer
+
+    def compose(self) -> ComposeResult:
+        yield LogView(self.buffer, id="log")
+
+
+@pytest.mark.parametrize("line", HOSTILE)
+def test_sanitize_keeps_only_sgr(line: str) -> None:
+    clean = sanitize(line)
+    without_sgr = clean.replace("\x1b[31m", "").replace("\x1b[0m", "")
+    assert "\x1b" not in without_sgr
+    assert "\x07" not in clean and "\u202e" not in clean
+
+
+def test_sanitize_plain_line_is_untouched() -> None:
+    line = "plain ascii and ünïcode ✓"
+    assert sanitize(line) is line
+
+
+async def test_hostile_output_is_shown_harmlessly() -> None:
+    """D13/D14: nothing escapes to the terminal, markup is shown as typed, colours survive."""
+    buffer = LogBuffer()
+    buffer.extend(HOSTILE)
+    app = LogApp(buffer)
+    async with app.run_test(size=(100, 20)) as pilot:
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "[link=file:///etc/passwd]x[/link]" in text
+        assert "[bold red]not bold[/bold red]" in text
+        for word in ("clipboard", "cleared", "moved up saved", "link", "title", "dcs"):
+            assert word in text
+        assert "pwned" not in text and "cm0gLXJmIH4" not in text
+        assert "<U+202E>" in text
+        strips = app.screen._compositor.render_strips()
+        segments = [seg for strip in strips for seg in strip]
+        assert all("\x1b" not in seg.text and "\x07" not in seg.text for seg in segments)
+        red = [seg for seg in segments if seg.text.startswith("red") and seg.style]
+        assert red and red[0].style.color is not None
+        triplet = red[0].style.color.get_truecolor()
+        assert triplet.red > 150 and triplet.green < 100  # SGR 31 survived as a red colour
+        link_segments = [seg for seg in segments if seg.style and seg.style.link]
+        assert link_segments == []
+
+
+async def test_million_lines_keep_exactly_max_lines() -> None:
+    """E5: 1M lines into the widget: it holds exactly 10,000, the newest, and shows the last."""
+    buffer = LogBuffer()
+    app = LogApp(buffer)
+    async with app.run_test(size=(80, 20)) as pilot:
+        view = app.query_one(LogView)
+        for start in range(0, 1_000_000, 50_000):
+            view.write_lines(f"line {n}" for n in range(start, start + 50_000))
+        await pilot.pause(0.2)
+        assert len(buffer) == MAX_LINES
+        assert buffer.appended == 1_000_000
+        assert buffer.lines[0] == f"line {1_000_000 - MAX_LINES}"
+        assert "line 999999" in screen_text(app)
+
+
+async def test_repaints_are_coalesced() -> None:
+    """Writing does not repaint; the timer repaints at most ~20 times a second."""
+    buffer = LogBuffer()
+    app = LogApp(buffer)
+    async with app.run_test(size=(80, 20)) as pilot:
+        view = app.query_one(LogView)
+        before = view.repaints
+        start = time.monotonic()
+        for n in range(20_000):
+            view.write_lines([f"l{n}"])
+            if n % 500 == 0:
+                await pilot.pause(0)
+        await pilot.pause(0.3)
+        elapsed = time.monotonic() - start
+        repaints = view.repaints - before
+        assert 1 <= repaints <= elapsed * 20 + 2, (repaints, elapsed)
+        assert "l19999" in screen_text(app)
+
+
+async def test_follow_search_and_scrolling() -> None:
+    buffer = LogBuffer()
+    buffer.extend(f"entry {n}" + (" needle" if n % 100 == 0 else "") for n in range(1000))
+    app = LogApp(buffer)
+    async with app.run_test(size=(60, 10)) as pilot:
+        view = app.query_one(LogView)
+        view.focus()
+        await pilot.pause(0.1)
+        assert view.follow and "entry 999" in screen_text(app)
+        await pilot.press("pageup")
+        assert not view.follow  # scrolling up stops following
+        buffer.append("entry 1000")
+        await pilot.pause(0.1)
+        assert "entry 1000" not in screen_text(app)
+        await pilot.press("end")
+        await pilot.pause(0.1)
+        assert view.follow and "entry 1000" in screen_text(app)
+        assert view.search("NEEDLE")
+        await pilot.pause(0.05)
+        assert view.current_match == 900 and "entry 900 needle" in screen_text(app)
+        await pilot.press("N")
+        assert view.current_match == 800
+        await pilot.press("n")
+        assert view.current_match == 900
+        assert view.match_count() == 10
+        await pilot.press("f")
+        assert view.follow
+
+
+def test_line_index_reads_any_line(tmp_path: Path) -> None:
+    path = tmp_path / "agent.log"
+    lines = [f"{n} " + "x" * (n % 300) for n in range(60_000)]
+    path.write_text("\n".join(lines) + "\n")
+    index = LineIndex(path)
+    index.update()
+    assert index.line_count == 60_000
+    for first in (0, 1, 4095, 33_333, 59_998):
+        assert index.read_lines(first, 3) == lines[first : first + 3]
+    with path.open("a") as fh:
+        fh.write("grown\npartial")
+    index.update()
+    assert index.line_count == 60_002
+    assert index.read_lines(60_000, 5) == ["grown", "partial"]
+
+
+class HistoryApp(App[None]):
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        yield HistoryView(self.path)
+
+
+async def test_history_view_opens_a_big_log_at_once(tmp_path: Path) -> None:
+    """A 64 MB log: the first screen shows before indexing needs to finish; the end is reachable."""
+    path = tmp_path / "big.log"
+    chunk = "".join(f"history line {n:07d} {'.' * 40}\n" for n in range(100_000)).encode()
+    with path.open("wb") as fh:
+        for _ in range(12):
+            fh.write(chunk)
+        fh.write(b"the very last line\n")
+    app = HistoryApp(path)
+    started = time.monotonic()
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = app.query_one(HistoryView)
+        await wait_for(lambda: "history line 0000000" in screen_text(app), timeout=5)
+        assert time.monotonic() - started < 5
+        await wait_for(view.indexing_done.is_set, timeout=30)
+        await pilot.pause(0.6)
+        assert view.index.line_count == 1_200_001
+        view.scroll_end(animate=False, immediate=True)
+        await pilot.pause(0.1)
+        assert "the very last line" in screen_text(app)

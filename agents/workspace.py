@@ -47,7 +47,7 @@ TICK_MS = 250  # the watch thread returns at least this often, to notice stop() 
 POLL_DELAY_MS = 300  # polling fallback interval
 COALESCE_S = 0.25  # repeats of a change to one path closer than this are one event
 FRESH_S = 2.0  # a folder this young: a "modified" file in it is taken as new
-SLICE = 256  # paths processed between two yields to the event loop
+SLICE = 128  # paths processed between two yields to the event loop
 MAX_CONFIG_BYTES = 1 << 20
 
 # Editor temp files: vim swap files and its ``4913`` write probe, backups, emacs lock files.
@@ -300,7 +300,9 @@ class WorkspaceWatcher:
         self.ready = asyncio.Event()
         self._reported: set[str] = set()
         self._settling: dict[str, float] = {}
-        self._recent: dict[str, tuple[str, float]] = {}
+        # path -> when last reported, negative for a deletion. Floats and strings only, so the
+        # garbage collector does not track this dict (it can hold a whole storm's paths).
+        self._recent: dict[str, float] = {}
         self._fresh: dict[str, float] = {}  # folders created in the last FRESH_S seconds
         self._last_prune = 0.0
         self._config: str | None = None
@@ -451,7 +453,7 @@ class WorkspaceWatcher:
         if now - self._last_prune < self._coalesce_s:
             return
         self._last_prune = now
-        self._recent = {p: v for p, v in self._recent.items() if now - v[1] < self._coalesce_s}
+        self._recent = {p: t for p, t in self._recent.items() if now - abs(t) < self._coalesce_s}
         if self._settling:
             self._settling = {p: t for p, t in self._settling.items() if t > now}
         if self._fresh:
@@ -482,11 +484,11 @@ class WorkspaceWatcher:
         else:
             change = "deleted"
         last = self._recent.get(rel)
-        self._recent[rel] = (change, now)
+        self._recent[rel] = -now if change == "deleted" else now
         if (
             last is not None
-            and (last[0] == "deleted") == (change == "deleted")
-            and now - last[1] < self._coalesce_s
+            and (last < 0) == (change == "deleted")
+            and now - abs(last) < self._coalesce_s
         ):
             return []  # the same burst of writes (a create then writes is one touch)
         found = self._attribution(rel)

@@ -134,7 +134,9 @@ async def test_deleted_file_is_a_touch(tmp_path: Path) -> None:
         code = f"import os; os.remove({str(tmp_path / 'pkg/a/x.py')!r})"
         subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
         t = await c.wait_for(
-            lambda e: isinstance(e, FileTouched) and e.path == "pkg/a/x.py" and e.change == "deleted"
+            lambda e: (
+                isinstance(e, FileTouched) and e.path == "pkg/a/x.py" and e.change == "deleted"
+            )
         )
     assert isinstance(t, FileTouched) and t.agent == "w1-a1"
 

@@ -7,9 +7,10 @@ The procedure (the user's own index and partially staged work stay as they were)
 2. wait (bounded) while another git process holds ``index.lock``;
 3. build the commit in a *temporary* index (``GIT_INDEX_FILE``): ``read-tree HEAD``, then
    ``update-index --add --remove`` of exactly the declared paths. A file still being written is
-   detected by its stat signature changing across the staging and staged again once it is quiet,
-   so the committed blob is the content git read at a moment the file was not changing; a file that
-   never settles within ``write_wait_s`` is refused by name;
+   detected by its stat signature changing across the staging (or a modification time too recent
+   to trust) and staged again once it is quiet, so the committed blob is the content git read
+   while the file was not changing; a file that never settles within ``write_wait_s`` is refused
+   by name;
 4. refuse leftover conflict markers (``diff --cached --check``) and an empty commit;
 5. ``commit-tree`` (signed when ``commit.gpgsign`` is set, with a timeout so a broken or
    prompting signer fails fast), then move the branch with a compare-and-swap ``update-ref``: a
@@ -81,6 +82,16 @@ def _refusal_for_state(state: str) -> CheckpointRefused:
     return CheckpointRefused(
         f"a {state} is in progress; finish or abort it first (git {state} --continue / --abort)"
     )
+
+
+# File timestamps come from a coarse kernel clock (a few ms per tick), so a write landing in the
+# same tick as our reading leaves the stat signature unchanged: a file modified this recently
+# before staging is staged again once it is older (git's "racily clean" problem).
+RACY_NS = 50_000_000
+
+
+def _recent(signature: tuple[int, ...] | None, start_ns: int) -> bool:
+    return signature is not None and start_ns - RACY_NS <= signature[2] <= start_ns + 1_000_000_000
 
 
 def _signature(path: Path) -> tuple[int, ...] | None:
@@ -220,6 +231,7 @@ class Checkpointer:
         pending = paths
         attempt = 0
         while True:
+            start_ns = time.time_ns()
             before = {p: _signature(self.root / p) for p in pending}
             feed = b"".join(os.fsencode(p) + b"\0" for p in pending)
             self.cmd.run(
@@ -228,7 +240,11 @@ class Checkpointer:
                 stdin=feed,
                 read_only=False,
             )
-            pending = [p for p in pending if _signature(self.root / p) != before[p]]
+            pending = [
+                p
+                for p in pending
+                if _signature(self.root / p) != before[p] or _recent(before[p], start_ns)
+            ]
             if not pending:
                 return
             delay = backoff(attempt)

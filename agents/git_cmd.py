@@ -126,14 +126,14 @@ class GitCmd:
             held = _LOCK_HELD.search(result.err) if result.rc else None
             if held is None or read_only:
                 break
-            delay = backoff(attempt)
-            if time.monotonic() + delay > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 raise GitError(lock_message(held.group(1), self.lock_wait_s))
             if self.on_lock_wait is not None:
                 self.on_lock_wait(held.group(1))
-            time.sleep(delay)
+            time.sleep(min(backoff(attempt), remaining))
             attempt += 1
-        if result.timed_out:
+        if result.timed_out and check:
             raise GitError(
                 f"{describe(args)} did not finish within {timeout_s or self.timeout_s:g} s "
                 "and was stopped"
@@ -191,10 +191,10 @@ def wait_for_lock(lock: Path, wait_s: float, on_wait: Callable[[str], None] | No
     deadline = time.monotonic() + wait_s
     attempt = 0
     while lock.exists():
-        delay = backoff(attempt)
-        if time.monotonic() + delay > deadline:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             raise GitError(lock_message(str(lock), wait_s))
         if on_wait is not None:
             on_wait(str(lock))
-        time.sleep(delay)
+        time.sleep(min(backoff(attempt), remaining))
         attempt += 1

@@ -1,0 +1,353 @@
+"""Hostile and unlucky repositories: matrix rows C4–C8, C11, C14, and the opt-in hooks policy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from agents.git import CheckpointRefused, GitError, GitRepo
+from tests.unit.git.repokit import Repo, wait_until
+
+
+def _pids_with(token: str) -> list[int]:
+    out = subprocess.run(["pgrep", "-f", token], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _canary_hook(repo: Repo, canary: Path, name: str, extra: str = "") -> None:
+    repo.hook(name, f"touch '{canary}'\n{extra}")
+
+
+# -- C4: a held index.lock -----------------------------------------------------------------------
+
+
+def test_a_held_index_lock_is_waited_for_then_reported_and_never_deleted(repo: Repo) -> None:
+    lock = repo.root / ".git" / "index.lock"
+    lock.write_text("")
+    repo.write("a.txt", "agent\n")
+    waits: list[str] = []
+    git_repo = GitRepo(repo.root, lock_wait_s=0.6, on_lock_wait=waits.append)
+    started = time.monotonic()
+    with pytest.raises(GitError, match=r"another git process holds .*index\.lock") as err:
+        git_repo.checkpoint(["a.txt"], "wave")
+    elapsed = time.monotonic() - started
+    assert 0.55 < elapsed < 3
+    assert len(waits) >= 2 and waits[0] == str(lock)  # retried, not a single attempt
+    assert f"rm {lock}" in str(err.value)
+    assert lock.exists()
+
+
+def test_a_lock_released_during_the_retries_lets_the_checkpoint_through(repo: Repo) -> None:
+    lock = repo.root / ".git" / "index.lock"
+    lock.write_text("")
+    repo.write("a.txt", "agent\n")
+    waiting = threading.Event()
+    git_repo = GitRepo(repo.root, lock_wait_s=20, on_lock_wait=lambda _: waiting.set())
+    result: list[str | BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(git_repo.checkpoint(["a.txt"], "wave"))
+        except BaseException as exc:
+            result.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    assert waiting.wait(10)
+    lock.unlink()  # the other git process finished
+    worker.join(20)
+    assert result and isinstance(result[0], str), result
+    assert repo.head() == result[0]
+
+
+def test_a_held_branch_lock_is_retried_then_reported(repo: Repo) -> None:
+    ref_lock = repo.root / ".git" / "refs" / "heads" / "main.lock"
+    ref_lock.write_text("")
+    base = repo.head()
+    repo.write("a.txt", "agent\n")
+    git_repo = GitRepo(repo.root, lock_wait_s=0.5)
+    with pytest.raises(GitError, match=r"main\.lock"):
+        git_repo.checkpoint(["a.txt"], "wave")
+    assert ref_lock.exists()
+    assert repo.head() == base
+
+
+# -- C5: our own concurrent calls ------------------------------------------------------------------
+
+
+def test_concurrent_reads_during_checkpoints_are_serialised_without_errors(repo: Repo) -> None:
+    base = repo.head()
+    for i in range(30):
+        repo.write(f"lib/m{i}.py", f"v = {i}\n")
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    reads = [0]
+    # Two GitRepo objects on one repository (supervisor and TUI) share the process-wide lock.
+    checkpointing = GitRepo(repo.root)
+    refreshing = GitRepo(repo.root)
+
+    def refresh() -> None:
+        while not stop.is_set():
+            try:
+                files = refreshing.changed_files(base)
+                if files:
+                    refreshing.file_diff(files[0].path, base, old_path=files[0].old_path)
+                refreshing.in_progress_state()
+                reads[0] += 1
+            except BaseException as exc:
+                errors.append(exc)
+                return
+
+    workers = [threading.Thread(target=refresh) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    try:
+        head = base
+        for i in range(6):
+            repo.write("a.txt", f"round {i}\n")
+            head = checkpointing.checkpoint(
+                ["a.txt", f"lib/m{i}.py"], f"round {i}", expected_head=head
+            )
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(20)
+    assert errors == []
+    assert reads[0] > 0
+    assert repo.git("rev-list", "--count", f"{base}..HEAD").strip() == "6"
+    assert not (repo.root / ".git" / "index.lock").exists()
+
+
+# -- C6 and C7: hooks, fsmonitor and other planted settings never run ----------------------------
+
+
+def test_failing_hanging_and_modifying_hooks_do_not_run(repo: Repo, tmp_path: Path) -> None:
+    canary = tmp_path / "hook-ran"
+    _canary_hook(repo, canary, "pre-commit", "exit 1")
+    _canary_hook(repo, canary, "commit-msg", "sleep 60")
+    _canary_hook(repo, canary, "post-commit", "echo hook >> a.txt")
+    _canary_hook(repo, canary, "reference-transaction", "exit 1")
+    _canary_hook(repo, canary, "post-index-change", "exit 1")
+    repo.write("a.txt", "agent\n")
+    git_repo = GitRepo(repo.root)
+    started = time.monotonic()
+    sha = git_repo.checkpoint(["a.txt"], "wave")
+    assert time.monotonic() - started < 5
+    assert not canary.exists()
+    assert repo.show(sha, "a.txt") == "agent\n"
+    assert repo.read("a.txt") == "agent\n"
+
+
+def test_planted_fsmonitor_ssh_command_and_hooks_never_run_and_are_reported(
+    repo: Repo, tmp_path: Path
+) -> None:
+    canary = tmp_path / "planted-ran"
+    git_repo = GitRepo(repo.root)
+    before = git_repo.tamper_snapshot()
+    base = repo.head()
+    # What an agent could do during its wave:
+    monitor = repo.script("monitor.sh", f"touch '{canary}'\necho 0")
+    repo.git("config", "core.fsmonitor", str(monitor))
+    repo.git("config", "core.sshCommand", f"touch '{canary}'; ssh")
+    _canary_hook(repo, canary, "pre-commit")
+    _canary_hook(repo, canary, "post-index-change")
+    repo.write("a.txt", "agent\n")
+    repo.write("new.txt", "new\n")
+
+    files = git_repo.changed_files(base)
+    assert {f.path for f in files} == {"a.txt", "new.txt"}
+    git_repo.file_diff("a.txt", base)
+    git_repo.file_diff("new.txt", base)
+    git_repo.in_progress_state()
+    git_repo.checkpoint(["a.txt", "new.txt"], "wave")
+    git_repo.revert_file("a.txt", base)
+    assert not canary.exists()
+
+    report = git_repo.tamper_changes(before)
+    joined = "\n".join(report)
+    assert "core.fsmonitor added" in joined and "can run this as a program" in joined
+    assert "core.sshcommand added" in joined
+    assert "hook .git/hooks/pre-commit added (executable)" in joined
+    assert "hook .git/hooks/post-index-change added" in joined
+    assert git_repo.tamper_changes(git_repo.tamper_snapshot()) == []
+
+    # Regression guard: the planted monitor is real; a plain `git status` runs it ([observed]).
+    repo.git("status")
+    assert wait_until(canary.exists, 5)
+
+
+def test_tamper_changes_reports_changed_and_removed_entries(repo: Repo) -> None:
+    repo.git("config", "diff.external", "/bin/true")
+    hook = repo.hook("pre-push", "exit 0")
+    git_repo = GitRepo(repo.root)
+    before = git_repo.tamper_snapshot()
+    repo.git("config", "diff.external", "/tmp/evil\x1b[2J")
+    hook.unlink()
+    repo.git("config", "--unset", "user.name")
+    report = git_repo.tamper_changes(before)
+    assert any(
+        line.startswith(".git/config: diff.external changed to /tmp/evil␛[2J") for line in report
+    )
+    assert ".git/config: user.name removed" in report
+    assert "hook .git/hooks/pre-push removed" in report
+
+
+# -- C8: signing ------------------------------------------------------------------------------------
+
+
+def test_a_broken_signer_fails_fast_with_a_clear_error(repo: Repo) -> None:
+    repo.git("config", "commit.gpgsign", "true")
+    repo.git("config", "gpg.program", "/bin/false")
+    base = repo.head()
+    repo.write("a.txt", "agent\n")
+    started = time.monotonic()
+    with pytest.raises(GitError, match="signing the checkpoint failed"):
+        GitRepo(repo.root).checkpoint(["a.txt"], "wave")
+    assert time.monotonic() - started < 5
+    assert repo.head() == base
+
+
+def test_a_hanging_signer_is_stopped_within_five_seconds(repo: Repo) -> None:
+    token = f"wdgpg{uuid.uuid4().hex[:10]}"
+    signer = repo.script(f"{token}.sh", "sleep 60")
+    repo.git("config", "commit.gpgsign", "true")
+    repo.git("config", "gpg.program", str(signer))
+    base = repo.head()
+    repo.write("a.txt", "agent\n")
+    started = time.monotonic()
+    try:
+        with pytest.raises(GitError, match="did not finish within 4 s"):
+            GitRepo(repo.root).checkpoint(["a.txt"], "wave")
+        assert time.monotonic() - started <= 5
+        assert repo.head() == base
+        assert wait_until(lambda: not _pids_with(token), 5)
+    finally:
+        for pid in _pids_with(token):
+            os.kill(pid, 9)
+
+
+# -- C11: a file still being written -----------------------------------------------------------
+
+
+def test_a_file_being_written_is_committed_only_once_it_is_quiet(repo: Repo) -> None:
+    """Approach: stage, then compare each file's stat signature before and after git hashed it;
+    a file that changed meanwhile is staged again after a short back-off, so the committed blob
+    is what git read while the file was not changing. A writer that stops within
+    ``write_wait_s`` is waited for; one that never stops is refused by name."""
+    target = repo.root / "a.txt"
+    target.write_text("")
+    started = threading.Event()
+    lines = 400
+
+    def append() -> None:
+        with target.open("a") as out:
+            for i in range(lines):
+                out.write(f"line {i:04d}\n")
+                out.flush()
+                if i == 5:
+                    started.set()
+                time.sleep(0.001)  # the simulated slow writer, not a test wait
+
+    writer = threading.Thread(target=append)
+    writer.start()
+    assert started.wait(10)
+    sha = GitRepo(repo.root, write_wait_s=10).checkpoint(["a.txt"], "wave")
+    writer.join(20)
+    committed = repo.show(sha, "a.txt")
+    final = target.read_text()
+    # Consistent: whole lines, a prefix of what was finally written (all of it unless the
+    # writer paused longer than the quiet period on a loaded machine).
+    assert committed.endswith("\n") and final.startswith(committed)
+    assert len(committed.splitlines()) > 6
+
+
+def test_a_file_that_never_stops_changing_is_refused_by_name(repo: Repo) -> None:
+    target = repo.root / "a.txt"
+    stop = threading.Event()
+    started = threading.Event()
+
+    def churn() -> None:
+        i = 0
+        while not stop.is_set():
+            target.write_text(f"{i}\n" * (i % 50 + 1))
+            started.set()
+            i += 1
+
+    writer = threading.Thread(target=churn)
+    writer.start()
+    try:
+        assert started.wait(10)
+        base = repo.head()
+        with pytest.raises(CheckpointRefused, match="still being written") as refused:
+            GitRepo(repo.root, write_wait_s=0.5).checkpoint(["a.txt", "b.txt"], "wave")
+        assert refused.value.paths == ("a.txt",)
+        assert repo.head() == base
+    finally:
+        stop.set()
+        writer.join(10)
+
+
+# -- C14: a repository owned by someone else --------------------------------------------------------
+
+
+def test_dubious_ownership_is_surfaced_verbatim(repo: Repo, tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the repository to another user")
+    other = tmp_path / "others"
+    shutil.copytree(repo.root, other, symlinks=True)
+    subprocess.run(["chown", "-R", "nobody", str(other)], check=True)
+    with pytest.raises(GitError) as err:
+        GitRepo(other)
+    message = str(err.value)
+    assert "detected dubious ownership in repository at" in message
+    assert f"git config --global --add safe.directory {other}" in message
+    assert "safe.directory = *" not in (tmp_path / "global.gitconfig").read_text()
+
+
+# -- the opt-in hooks policy ---------------------------------------------------------------------
+
+
+def test_opted_in_hooks_run_against_the_checkpoint(repo: Repo, tmp_path: Path) -> None:
+    seen = tmp_path / "pre-commit-saw"
+    repo.hook("pre-commit", f"git diff --cached --name-only > '{seen}'")
+    repo.hook("commit-msg", 'echo "Signed-off-by: Hook <hook@example.com>" >> "$1"')
+    repo.write("a.txt", "agent\n")
+    repo.write("b.txt", "undeclared\n")
+    sha = GitRepo(repo.root, run_hooks=True).checkpoint(["a.txt"], "wave")
+    assert seen.read_text().split() == ["a.txt"]
+    assert "Signed-off-by: Hook" in repo.git("log", "-1", "--format=%B", sha)
+
+
+def test_an_opted_in_failing_hook_refuses_with_its_output(repo: Repo) -> None:
+    repo.hook("pre-commit", "echo 'lint: a.txt is ugly' >&2; exit 3")
+    base = repo.head()
+    repo.write("a.txt", "agent\n")
+    with pytest.raises(CheckpointRefused, match=r"pre-commit hook failed \(exit 3\): lint: a\.txt"):
+        GitRepo(repo.root, run_hooks=True).checkpoint(["a.txt"], "wave")
+    assert repo.head() == base
+
+
+def test_an_opted_in_hanging_hook_is_stopped_at_its_timeout(repo: Repo) -> None:
+    token = f"wdhook{uuid.uuid4().hex[:10]}"
+    repo.hook("pre-commit", f"sleep 60 # {token}\nsleep 60")
+    script = repo.script(f"{token}.sh", "sleep 60")
+    repo.hook("pre-commit", f"exec '{script}'")
+    base = repo.head()
+    repo.write("a.txt", "agent\n")
+    started = time.monotonic()
+    try:
+        with pytest.raises(CheckpointRefused, match="did not finish within 1 s"):
+            GitRepo(repo.root, run_hooks=True, hook_timeout_s=1).checkpoint(["a.txt"], "wave")
+        assert time.monotonic() - started < 5
+        assert repo.head() == base
+        assert wait_until(lambda: not _pids_with(token), 5)
+    finally:
+        for pid in _pids_with(token):
+            os.kill(pid, 9)

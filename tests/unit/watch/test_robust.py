@@ -120,7 +120,7 @@ async def _storm(
     # the watcher's own work between two yields stays small; the wall-clock bound leaves room
     # for other processes on a shared CI machine (the benchmark checks the 100 ms target)
     assert cpu < 0.05, f"the loop's thread was busy {cpu * 1000:.0f} ms without yielding"
-    assert wall < 0.15, f"loop stalled {wall * 1000:.0f} ms"
+    assert wall < 0.5, f"loop stalled {wall * 1000:.0f} ms"
     assert rss_growth_mb < 150, rss_growth_mb
     assert len(c.violations()) >= n_files  # each unowned file reported once
 

@@ -101,34 +101,30 @@ def recall_tamper(sup: Supervisor, n: int) -> dict[str, str] | None:
 
 
 def _message(sup: Supervisor, n: int, accepted: dict[str, str]) -> str:
-    """The checkpoint message: ``agents.message`` when present, else wave + issue ids + trailers."""
+    """The checkpoint message (``agents.message``): wave, issues and outcomes, tests, trailers."""
+    from agents.message import checkpoint_message
+
     wave = sup.plan.wave(n)
-    outcomes = {}
+    outcomes: dict[str, str] = {}
     for agent in wave.agents:
         rec = sup.agent_record(agent.id)
-        outcomes.update(rec.outcomes)
+        outcomes.update({k: v or "done" for k, v in rec.outcomes.items()})
         if rec.marked_done:
-            outcomes.setdefault(agent.id, f"marked done: {rec.marked_done}")
-    summary = tests_summary(sup, n)
-    try:
-        from agents.message import checkpoint_message  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        pass
-    else:
-        text: str = checkpoint_message(sup.plan, n, outcomes, sup._wave(n).tests, accepted, summary)
-        return text
-    ids = wave.issue_ids
-    lines = [
-        f"Wave {n}: {wave.title} ({len(ids)} issues)",
-        "",
-        "Issues: " + ", ".join(ids),
-        "",
-        f"Wavedeck-Wave: {n}",
-        "Wavedeck-Issues: " + ",".join(ids),
-        f"Wavedeck-Tests: {summary}",
-    ]
-    lines += [f"Wavedeck-Accepted: {path} ({why})" for path, why in sorted(accepted.items())]
-    return "\n".join(lines) + "\n"
+            for issue in agent.issues:
+                if issue.id not in rec.issues_done:
+                    outcomes[issue.id] = (
+                        f"not reported done; {agent.id} marked done: {rec.marked_done}"
+                    )
+    tests = sup._wave(n).tests
+    results = [(command, code == 0) for command, code in tests.results] if tests else []
+    return checkpoint_message(
+        sup.plan,
+        n,
+        outcomes,
+        results,
+        accepted,
+        tests_duration_s=tests.duration_s if tests else None,
+    )
 
 
 async def preview(sup: Supervisor, n: int) -> CheckpointPreview:

@@ -106,7 +106,7 @@ async def drive(sup: Supervisor, waves: Sequence[int], *, accept_violations: boo
         state = sup.wave_state(n)
         if state == "committed":
             continue
-        if state in ("locked", "ready"):
+        if state in ("locked", "ready") or sup._unlaunched(n):
             await sup.start_wave(n)
             if sup.wave_state(n) in ("locked", "ready"):
                 return EXIT_REFUSED  # start_wave emitted the GateRefused

@@ -8,8 +8,9 @@ consumer: the TUI or the headless ``wavedeck run``) and persisted in ``.wavedeck
 a control room that quits or dies leaves its agents running and the next one adopts them (pid and
 start time), never launching a second copy, and resumes their logs where the consumer left off.
 
-Gates and checkpoints live in ``agents.gates`` and ``agents.checkpointing``; this module holds
-the lifecycle, the agents and the event stream.
+Gates live in ``agents.gates``, tests and checkpoints in ``agents.checkpointing``, the agent
+processes in ``agents.agentproc``; this module holds the lifecycle, the snapshot the UI reads, the
+actions and the workspace watcher.
 """
 
 from __future__ import annotations
@@ -17,57 +18,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents import gates
+from agents.agentproc import AgentProcesses
 from agents.checkpointing import recall_tamper, remember_tamper
 from agents.config import Config
 from agents.events import (
-    AgentOutput,
     AgentStateChanged,
     Event,
-    GateRefused,
-    IssueDone,
     Notice,
     ViolationFound,
     WaveStateChanged,
 )
-from agents.launch import OffsetJournal, build_spec, parse_done
-from agents.runtypes import AgentHandle, ExitStatus, Runner
 from agents.state import (
-    AgentRecord,
     AlreadyRunning,
     RunState,
     StateError,
-    StateStore,
     WaveRecord,
-    adopt,
     handle_from_record,
-    record_handle,
 )
 from plan.models import Plan
 
 if TYPE_CHECKING:
     from agents.gates import CheckpointPreview
 
-TAIL_LINES = 5  # last log lines kept per agent, quoted when it fails (B1)
-
 
 class SupervisorError(Exception):
     """The supervisor cannot open or act; the message is complete for the operator."""
 
 
-@dataclass
-class _Item:
-    event: Event
-    ack: tuple[str, int] | None = None  # (agent, log offset) handled once the consumer moves on
-
-
-class Supervisor:
+class Supervisor(AgentProcesses):
     """Runs waves of agents for one repository and plan (see the module docstring)."""
 
     def __init__(
@@ -75,34 +58,21 @@ class Supervisor:
     ) -> None:
         from agents.git import GitRepo  # blocking git layer; used through asyncio.to_thread
 
-        self.repo = Path(repo).absolute()
-        self.plan = plan
-        self.config = config
+        super().__init__(repo, plan, config)
         self.plan_path = plan_path
-        self.wavedeck_dir = self.repo / ".wavedeck"
         self.git = GitRepo(
             self.repo,
             run_hooks=config.git.run_hooks,
             hook_timeout_s=config.git.hook_timeout_s,
             lock_wait_s=config.git.lock_wait_s,
         )
-        self._store = StateStore(self.wavedeck_dir)
-        self._state = RunState()
-        self._journal = OffsetJournal(self.wavedeck_dir)
-        self._local: Runner | None = None
-        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
-        self._follows: dict[str, asyncio.Task[None]] = {}
-        self._stopping: set[str] = set()
-        self._tails: dict[str, deque[str]] = {}
         self._violations: dict[int, list[ViolationFound]] = {}
         self._watch_task: asyncio.Task[None] | None = None
         self._watcher: Any = None
         self._watch_wave: int | None = None
         self._tamper: dict[int, Any] = {}
         self._testing: set[int] = set()
-        self._changed = asyncio.Event()
         self._opened = False
-        self.launching = True  # cleared when the control room is told to stop (B9)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -138,9 +108,12 @@ class Supervisor:
         """Persist the state and stop following; agents keep running unless ``stop_agents``."""
         self.launching = False
         if stop_agents:
-            await asyncio.gather(
-                *(self.stop_agent(a) for a, r in self._state.agents.items() if r.state == "running")
-            )
+            running = [a for a, r in self._state.agents.items() if r.state == "running"]
+            await asyncio.gather(*(self.stop_agent(a) for a in running))
+            # Let the followers drain the last lines and record "stopped".
+            tasks = [t for a, t in self._follows.items() if a in running]
+            if tasks:
+                await asyncio.wait(tasks, timeout=5.0)
         for task in self._follows.values():
             task.cancel()
         for task in list(self._follows.values()):
@@ -193,9 +166,6 @@ class Supervisor:
         rec = self._state.agents.get(agent_id)
         return rec.state if rec is not None else "pending"
 
-    def agent_record(self, agent_id: str) -> AgentRecord:
-        return self._state.agents.get(agent_id) or AgentRecord()
-
     def violations(self, wave: int) -> list[ViolationFound]:
         return list(self._violations.get(wave, []))
 
@@ -217,9 +187,6 @@ class Supervisor:
             return list(self.config.tests.commands)
         return list(self.plan.test_commands)
 
-    def log_path(self, agent_id: str) -> Path:
-        return self.wavedeck_dir / "logs" / f"{agent_id}.log"
-
     def wave_agents_done(self, n: int) -> bool:
         """Every agent of wave ``n`` has ended (in any way)."""
         return all(
@@ -235,6 +202,9 @@ class Supervisor:
 
     async def start_wave(self, n: int) -> None:
         """Launch every agent of wave ``n`` (refused with a ``GateRefused`` unless allowed)."""
+        if self._open_wave() == n and self._unlaunched(n):
+            await self._launch_all(n)  # a wave whose start was interrupted: finish starting it
+            return
         ok, why = self.can_start_wave(n)
         if ok:
             state = await asyncio.to_thread(self.git.in_progress_state)
@@ -253,11 +223,7 @@ class Supervisor:
         self._save()
         self._emit(WaveStateChanged(n, "running"))
         await self._start_watch(n)
-        for agent in self.plan.wave(n).agents:
-            if not self.launching:
-                self._emit(Notice("warning", f"stopped launching: {agent.id} was not started"))
-                break
-            await self._launch(agent.id)
+        await self._launch_all(n)
 
     async def stop_agent(self, agent_id: str) -> str:
         """SIGTERM the agent's group, SIGKILL after the grace period; returns what happened."""
@@ -340,134 +306,6 @@ class Supervisor:
             self, n, message=message, accept_violations=accept_violations
         )
 
-    # -- agents -------------------------------------------------------------------------------
-
-    def _runner_for(self, agent_id: str) -> Runner:
-        """The runner of an agent: local for now (SSH hosts plug in here)."""
-        if self._local is None:
-            from agents.runner import LocalRunner
-
-            self._local = LocalRunner(self.wavedeck_dir)
-        return self._local
-
-    def _cwd_for(self, agent_id: str) -> Path:
-        return self.repo
-
-    async def _launch(self, agent_id: str) -> None:
-        rec = self._agent(agent_id)
-        if rec.state == "running" and handle_from_record(rec) is not None:
-            return  # never a second copy
-        spec = build_spec(
-            self.repo, self.wavedeck_dir, self.plan, self.config, agent_id, self._cwd_for(agent_id)
-        )
-        log = self.log_path(agent_id)
-        if rec.launches == 0 and log.exists():
-            rec.offset = log.stat().st_size  # output of an earlier, forgotten run is not ours
-            self._journal.write(agent_id, rec.offset)
-        try:
-            handle = await self._runner_for(agent_id).launch(spec)
-        except OSError as exc:
-            rec.state, rec.reason = "failed", f"could not start: {exc}"
-            self._save()
-            self._emit(AgentStateChanged(agent_id, "failed", reason=rec.reason))
-            self._changed.set()
-            return
-        rec.handle = record_handle(handle)
-        rec.launches += 1
-        rec.state = "running"
-        rec.started_at, rec.ended_at = time.time(), None
-        rec.exit_code = rec.exit_signal = None
-        rec.reason = ""
-        self._stopping.discard(agent_id)
-        self._save()  # right after the launch: a restart must know this process exists
-        self._emit(AgentStateChanged(agent_id, "running"))
-        self._follow(agent_id, handle, rec.offset)
-
-    async def _resume(self, agent_id: str, rec: AgentRecord) -> None:
-        """Re-attach to an agent recorded by an earlier control room."""
-        journal = self._journal.read(agent_id)
-        if journal is not None and journal > rec.offset:
-            rec.offset = journal
-        handle = handle_from_record(rec)
-        if handle is None:
-            return
-        if rec.state == "running":
-            result = await adopt(self._runner_for(agent_id), rec)
-            if result == "running":
-                self._emit(Notice("info", f"{agent_id} adopted (pid {handle.pid})"))
-                self._emit(AgentStateChanged(agent_id, "running", reason="adopted"))
-        # Running or not, output the consumer has not seen yet is delivered (then the end).
-        log = Path(handle.log_path)
-        if rec.state == "running" or (log.exists() and log.stat().st_size > rec.offset):
-            self._follow(agent_id, handle, rec.offset)
-
-    def _follow(self, agent_id: str, handle: AgentHandle, offset: int) -> None:
-        task = asyncio.create_task(self._follow_loop(agent_id, handle, offset))
-        self._follows[agent_id] = task
-
-    async def _follow_loop(self, agent_id: str, handle: AgentHandle, offset: int) -> None:
-        rec = self._agent(agent_id)
-        issues = {i.id for i in self.plan.agent(agent_id).issues}
-        tail = self._tails.setdefault(agent_id, deque(maxlen=TAIL_LINES))
-        try:
-            async for chunk in self._runner_for(agent_id).follow(handle, offset):
-                events: list[Event] = []
-                for line in chunk.lines:
-                    events.append(AgentOutput(agent_id, line))
-                    tail.append(line)
-                    done = parse_done(line)
-                    if done is not None and done[0] in issues:
-                        if done[0] not in rec.issues_done:
-                            rec.issues_done.append(done[0])
-                        rec.outcomes[done[0]] = done[1]
-                        events.append(IssueDone(agent_id, done[0], done[1]))
-                for index, event in enumerate(events):
-                    last = index == len(events) - 1
-                    self._queue.put_nowait(_Item(event, (agent_id, chunk.offset) if last else None))
-                if not events:
-                    self._consumed(agent_id, chunk.offset)
-        finally:
-            self._follows.pop(agent_id, None)
-        if rec.state == "running":
-            await self._finish(agent_id, handle)
-
-    async def _finish(self, agent_id: str, handle: AgentHandle) -> None:
-        rec = self._agent(agent_id)
-        status: ExitStatus | None = await self._runner_for(agent_id).exit_status(handle)
-        rec.ended_at = time.time()
-        if agent_id in self._stopping:
-            state, reason = "stopped", "stopped by the operator"
-        elif status is None:
-            state, reason = "lost", "the agent ended without recording its exit status"
-        elif status.ok:
-            state, reason = "succeeded", ""
-        else:
-            state = "failed"
-            how = f"killed by {status.signal}" if status.signal else f"exit code {status.code}"
-            last = " | ".join(self._tails.get(agent_id, ()))
-            reason = f"{how}; last output: {last}" if last else how
-        if status is not None:
-            rec.exit_code, rec.exit_signal = status.code, status.signal
-        rec.state, rec.reason = state, reason
-        self._stopping.discard(agent_id)
-        self._save()
-        self._emit(
-            AgentStateChanged(
-                agent_id,
-                state,
-                exit_code=rec.exit_code,
-                signal=rec.exit_signal,
-                reason=reason,
-            )
-        )
-        self._changed.set()
-
-    def _consumed(self, agent_id: str, offset: int) -> None:
-        rec = self._state.agents.get(agent_id)
-        if rec is not None and offset > rec.offset:
-            rec.offset = offset
-            self._journal.write(agent_id, offset)
-
     # -- watching -----------------------------------------------------------------------------
 
     async def _start_watch(self, wave: int) -> None:
@@ -508,37 +346,6 @@ class Supervisor:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._watch_task
         self._watcher = self._watch_task = self._watch_wave = None
-
-    # -- helpers ------------------------------------------------------------------------------
-
-    def _emit(self, event: Event) -> None:
-        self._queue.put_nowait(_Item(event))
-
-    def _refuse(self, wave: int, reason: str, paths: tuple[str, ...] = ()) -> None:
-        self._emit(GateRefused(wave, reason, paths))
-
-    def _save(self) -> None:
-        self._store.save(self._state)
-
-    def _in_plan(self, agent_id: str) -> bool:
-        try:
-            self.plan.agent(agent_id)
-        except KeyError:
-            return False
-        return True
-
-    def _wave(self, n: int) -> WaveRecord:
-        return self._state.waves.setdefault(str(n), WaveRecord())
-
-    def _agent(self, agent_id: str) -> AgentRecord:
-        return self._state.agents.setdefault(agent_id, AgentRecord())
-
-    def _open_wave(self) -> int | None:
-        for wave in self.plan.waves:
-            rec = self._state.waves.get(str(wave.number))
-            if rec is not None and rec.base_commit is not None and rec.checkpoint is None:
-                return wave.number
-        return None
 
     def _views(self) -> dict[int, gates.WaveView]:
         views = {}

@@ -1,0 +1,236 @@
+"""The supervisor's agent half: launch, adopt, follow, finish; and the state it shares.
+
+``AgentProcesses`` is the base of ``agents.supervisor.Supervisor``. It launches each agent as a
+detached process through a ``Runner`` (local for now; SSH hosts plug in at ``_runner_for``), adopts
+agents an earlier control room left running (pid *and* start time, so never a second copy),
+follows each log by byte offset, turns progress lines into ``IssueDone``, and records how each
+agent ended. Events go into one queue; an agent's log offset advances only once the consumer has
+handled the lines before it (``_consumed``), which makes a restart resume each log exactly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from agents.config import Config
+from agents.events import AgentOutput, AgentStateChanged, Event, GateRefused, IssueDone, Notice
+from agents.launch import OffsetJournal, build_spec, parse_done
+from agents.runtypes import AgentHandle, ExitStatus, Runner
+from agents.state import (
+    AgentRecord,
+    RunState,
+    StateStore,
+    WaveRecord,
+    adopt,
+    handle_from_record,
+    record_handle,
+)
+from plan.models import Plan
+
+TAIL_LINES = 5  # last log lines kept per agent, quoted when it fails (B1)
+
+
+@dataclass
+class _Item:
+    event: Event
+    ack: tuple[str, int] | None = None  # (agent, log offset) handled once the consumer moves on
+
+
+class AgentProcesses:
+    """Agents of a plan as detached processes, and the run state and event queue they share."""
+
+    def __init__(self, repo: Path, plan: Plan, config: Config) -> None:
+        self.repo = Path(repo).absolute()
+        self.plan = plan
+        self.config = config
+        self.wavedeck_dir = self.repo / ".wavedeck"
+        self._store = StateStore(self.wavedeck_dir)
+        self._state = RunState()
+        self._journal = OffsetJournal(self.wavedeck_dir)
+        self._local: Runner | None = None
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._follows: dict[str, asyncio.Task[None]] = {}
+        self._stopping: set[str] = set()
+        self._tails: dict[str, deque[str]] = {}
+        self._changed = asyncio.Event()
+        self.launching = True  # cleared when the control room is told to stop (B9)
+
+    def log_path(self, agent_id: str) -> Path:
+        return self.wavedeck_dir / "logs" / f"{agent_id}.log"
+
+    def agent_record(self, agent_id: str) -> AgentRecord:
+        return self._state.agents.get(agent_id) or AgentRecord()
+
+    # -- agents -------------------------------------------------------------------------------
+
+    def _runner_for(self, agent_id: str) -> Runner:
+        """The runner of an agent: local for now (SSH hosts plug in here)."""
+        if self._local is None:
+            from agents.runner import LocalRunner
+
+            self._local = LocalRunner(self.wavedeck_dir)
+        return self._local
+
+    def _cwd_for(self, agent_id: str) -> Path:
+        return self.repo
+
+    async def _launch(self, agent_id: str) -> None:
+        rec = self._agent(agent_id)
+        if rec.state == "running" and handle_from_record(rec) is not None:
+            return  # never a second copy
+        spec = build_spec(
+            self.repo, self.wavedeck_dir, self.plan, self.config, agent_id, self._cwd_for(agent_id)
+        )
+        log = self.log_path(agent_id)
+        if rec.launches == 0 and log.exists():
+            rec.offset = log.stat().st_size  # output of an earlier, forgotten run is not ours
+            self._journal.write(agent_id, rec.offset)
+        try:
+            handle = await self._runner_for(agent_id).launch(spec)
+        except OSError as exc:
+            rec.state, rec.reason = "failed", f"could not start: {exc}"
+            self._save()
+            self._emit(AgentStateChanged(agent_id, "failed", reason=rec.reason))
+            self._changed.set()
+            return
+        rec.handle = record_handle(handle)
+        rec.launches += 1
+        rec.state = "running"
+        rec.started_at, rec.ended_at = time.time(), None
+        rec.exit_code = rec.exit_signal = None
+        rec.reason = ""
+        self._stopping.discard(agent_id)
+        self._save()  # right after the launch: a restart must know this process exists
+        self._emit(AgentStateChanged(agent_id, "running"))
+        self._follow(agent_id, handle, rec.offset)
+
+    async def _resume(self, agent_id: str, rec: AgentRecord) -> None:
+        """Re-attach to an agent recorded by an earlier control room."""
+        journal = self._journal.read(agent_id)
+        if journal is not None and journal > rec.offset:
+            rec.offset = journal
+        handle = handle_from_record(rec)
+        if handle is None:
+            return
+        if rec.state == "running":
+            result = await adopt(self._runner_for(agent_id), rec)
+            if result == "running":
+                self._emit(Notice("info", f"{agent_id} adopted (pid {handle.pid})"))
+                self._emit(AgentStateChanged(agent_id, "running", reason="adopted"))
+        # Running or not, output the consumer has not seen yet is delivered (then the end).
+        log = Path(handle.log_path)
+        if rec.state == "running" or (log.exists() and log.stat().st_size > rec.offset):
+            self._follow(agent_id, handle, rec.offset)
+
+    def _follow(self, agent_id: str, handle: AgentHandle, offset: int) -> None:
+        task = asyncio.create_task(self._follow_loop(agent_id, handle, offset))
+        self._follows[agent_id] = task
+
+    async def _follow_loop(self, agent_id: str, handle: AgentHandle, offset: int) -> None:
+        rec = self._agent(agent_id)
+        issues = {i.id for i in self.plan.agent(agent_id).issues}
+        tail = self._tails.setdefault(agent_id, deque(maxlen=TAIL_LINES))
+        try:
+            async for chunk in self._runner_for(agent_id).follow(handle, offset):
+                events: list[Event] = []
+                for line in chunk.lines:
+                    events.append(AgentOutput(agent_id, line))
+                    tail.append(line)
+                    done = parse_done(line)
+                    if done is not None and done[0] in issues:
+                        if done[0] not in rec.issues_done:
+                            rec.issues_done.append(done[0])
+                        rec.outcomes[done[0]] = done[1]
+                        events.append(IssueDone(agent_id, done[0], done[1]))
+                for index, event in enumerate(events):
+                    last = index == len(events) - 1
+                    self._queue.put_nowait(_Item(event, (agent_id, chunk.offset) if last else None))
+                if not events:
+                    self._consumed(agent_id, chunk.offset)
+        finally:
+            self._follows.pop(agent_id, None)
+        if rec.state == "running":
+            await self._finish(agent_id, handle)
+
+    async def _finish(self, agent_id: str, handle: AgentHandle) -> None:
+        rec = self._agent(agent_id)
+        status: ExitStatus | None = await self._runner_for(agent_id).exit_status(handle)
+        rec.ended_at = time.time()
+        if agent_id in self._stopping:
+            state, reason = "stopped", "stopped by the operator"
+        elif status is None:
+            state, reason = "lost", "the agent ended without recording its exit status"
+        elif status.ok:
+            state, reason = "succeeded", ""
+        else:
+            state = "failed"
+            how = f"killed by {status.signal}" if status.signal else f"exit code {status.code}"
+            last = " | ".join(self._tails.get(agent_id, ()))
+            reason = f"{how}; last output: {last}" if last else how
+        if status is not None:
+            rec.exit_code, rec.exit_signal = status.code, status.signal
+        rec.state, rec.reason = state, reason
+        self._stopping.discard(agent_id)
+        self._save()
+        self._emit(
+            AgentStateChanged(
+                agent_id,
+                state,
+                exit_code=rec.exit_code,
+                signal=rec.exit_signal,
+                reason=reason,
+            )
+        )
+        self._changed.set()
+
+    def _consumed(self, agent_id: str, offset: int) -> None:
+        rec = self._state.agents.get(agent_id)
+        if rec is not None and offset > rec.offset:
+            rec.offset = offset
+            self._journal.write(agent_id, offset)
+
+    async def _launch_all(self, n: int) -> None:
+        for agent_id in self._unlaunched(n):
+            if not self.launching:
+                self._emit(Notice("warning", f"stopped launching: {agent_id} was not started"))
+                break
+            await self._launch(agent_id)
+
+    def _unlaunched(self, n: int) -> list[str]:
+        """Agents of wave ``n`` never launched (a start interrupted by a signal leaves some)."""
+        return [a.id for a in self.plan.wave(n).agents if self.agent_record(a.id).launches == 0]
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        self._queue.put_nowait(_Item(event))
+
+    def _refuse(self, wave: int, reason: str, paths: tuple[str, ...] = ()) -> None:
+        self._emit(GateRefused(wave, reason, paths))
+
+    def _save(self) -> None:
+        self._store.save(self._state)
+
+    def _in_plan(self, agent_id: str) -> bool:
+        try:
+            self.plan.agent(agent_id)
+        except KeyError:
+            return False
+        return True
+
+    def _wave(self, n: int) -> WaveRecord:
+        return self._state.waves.setdefault(str(n), WaveRecord())
+
+    def _agent(self, agent_id: str) -> AgentRecord:
+        return self._state.agents.setdefault(agent_id, AgentRecord())
+
+    def _open_wave(self) -> int | None:
+        for wave in self.plan.waves:
+            rec = self._state.waves.get(str(wave.number))
+            if rec is not None and rec.base_commit is not None and rec.checkpoint is None:
+                return wave.number
+        return None

@@ -16,8 +16,10 @@ from plan.checkapi import Check, CheckContext, RepoView
 from plan.counts import check_counts
 from plan.errors import Finding
 from plan.models import SEVERITIES, SEVERITY_RANK, Agent, Issue, Plan
+from plan.perf import gc_paused
 
 Key = tuple[str, int | None]
+Placed = tuple[int, Agent, int, Issue]  # wave number, agent, position in the agent, issue
 
 
 def _err(
@@ -170,11 +172,19 @@ def check_count_mismatch(ctx: CheckContext) -> Iterable[Finding]:
     return check_counts(ctx.plan)
 
 
-def _known(plan: Plan) -> tuple[dict[Key, tuple[int, Agent, int, Issue]], set[Key]]:
-    scheduled: dict[Key, tuple[int, Agent, int, Issue]] = {}
+_known_cache: list[tuple[Plan, tuple[dict[Key, Placed], set[Key]]]] = []
+
+
+def _known(plan: Plan) -> tuple[dict[Key, Placed], set[Key]]:
+    """Scheduled issues by identity (first occurrence) and resolved identities, built once per
+    plan: several checks need them (the cache holds the plan, so its id cannot be reused)."""
+    if _known_cache and _known_cache[0][0] is plan:
+        return _known_cache[0][1]
+    scheduled: dict[Key, Placed] = {}
     for place in _placed(plan):
         scheduled.setdefault(fl.id_key(place[3].id), place)
     resolved = {fl.id_key(r.id) for r in plan.resolved}
+    _known_cache[:] = [(plan, (scheduled, resolved))]
     return scheduled, resolved
 
 
@@ -280,9 +290,13 @@ def check_severity_order(ctx: CheckContext) -> Iterable[Finding]:
     explains the order."""
     by_key = {fl.id_key(i.id): i for i in ctx.plan.issues}
     for agent in ctx.plan.agents:
+        least_severe = -1  # the highest rank seen so far in this agent
         for pos, issue in enumerate(agent.issues):
             rank = SEVERITY_RANK.get(issue.severity)
             if rank is None:
+                continue
+            if rank >= least_severe:
+                least_severe = rank
                 continue
             for earlier in agent.issues[:pos]:
                 e_rank = SEVERITY_RANK.get(earlier.severity)
@@ -328,8 +342,9 @@ def run_checks(
 
     ctx = CheckContext(plan=plan, repo=repo)
     findings = list(parse_findings)
-    for check in CHECKS:
-        findings.extend(check(ctx))
+    with gc_paused():
+        for check in CHECKS:
+            findings.extend(check(ctx))
     if repo is not None:
         for check in REPO_CHECKS:
             findings.extend(check(ctx))

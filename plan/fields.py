@@ -6,6 +6,7 @@ returns plain data; ``plan.parser`` assembles the pieces into the model.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -126,6 +127,7 @@ def severity_of(text: str) -> str:
     return text.strip().strip("*_").strip().upper()
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def id_key(issue_id: str) -> tuple[str, int | None]:
     """The identity of an issue id: ``headless-05``, ``Headless-5`` and ``headless-5`` are one."""
     m = _ID_NUMBER.match(issue_id)

@@ -17,8 +17,10 @@ from markdown_it.token import Token
 
 from plan import fields as fl
 from plan.errors import Finding, PlanError
+from plan.issuetable import IssueDraft, issue_rows, resolved_rows
 from plan.models import Agent, Issue, Plan, ResolvedIssue, Rule, Wave, agent_id
 from plan.paths import PathRejected, normalize_file, normalize_package
+from plan.perf import gc_paused
 from plan.summary import SummaryReader
 from plan.tables import Table, paragraph_table_problem, plain_text, read_table
 
@@ -35,17 +37,6 @@ class ParseResult:
 
 
 @dataclass
-class _IssueB:
-    id: str
-    order: int
-    severity: str
-    summary: str
-    line: int
-    extra: dict[str, str]
-    depends: list[str]
-
-
-@dataclass
 class _AgentB:
     number: int
     title: str
@@ -55,7 +46,7 @@ class _AgentB:
     package_line: int | None = None
     files: list[str] = field(default_factory=list)
     files_line: int | None = None
-    issues: list[_IssueB] = field(default_factory=list)
+    issues: list[IssueDraft] = field(default_factory=list)
     end: int = 0  # 0-based line index just past the section
 
 
@@ -220,83 +211,13 @@ class _Reader:
     def table(self, table: Table) -> None:
         self.files_list_line = None
         if self.agent is not None:
-            self._issue_table(self.agent, table)
+            drafts, found = issue_rows(table, len(self.agent.issues) + 1)
+            self.agent.issues.extend(drafts)
+            self.findings.extend(found)
         elif table.column("issue") is not None and self._in_section("resolved"):
-            self._resolved_table(table)
+            self.resolved.extend(resolved_rows(table))
         else:
             self.summary.table(table)
-
-    def _issue_table(self, agent: _AgentB, table: Table) -> None:
-        c_issue = table.column("issue", "issue id", "id")
-        if c_issue is None:
-            return  # not an issue table; the text stays in the agent's section
-        c_sev = table.column("severity", "sev")
-        if c_sev is None:
-            self.findings.append(
-                _bad_row(
-                    table.line,
-                    "this issue table has no Severity column (Issue and Severity are required)",
-                )
-            )
-            return
-        c_sum = table.column("summary", "title", "description")
-        c_order = table.column("order", "#")
-        c_dep = table.column("depends on", "depends", "dependencies")
-        used = {c for c in (c_issue, c_sev, c_sum, c_order, c_dep) if c is not None}
-        for index, row in enumerate(table.rows, start=len(agent.issues) + 1):
-            cells = row.cells
-            issue_id = cells[c_issue].plain.strip()
-            if not issue_id:
-                self.findings.append(_bad_row(row.line, "this row has no issue id; it is ignored"))
-                continue
-            if not fl.ISSUE_ID.match(issue_id):
-                self.findings.append(
-                    _bad_row(
-                        row.line,
-                        f"issue id {issue_id!r} may only use letters, digits, '-', '_' and "
-                        "single dots; the row is ignored",
-                    )
-                )
-                continue
-            order = index
-            if c_order is not None:
-                got = fl.parse_int(cells[c_order].plain)
-                if got is None:
-                    self.findings.append(
-                        _bad_row(row.line, f"order {cells[c_order].plain!r} is not a number")
-                    )
-                else:
-                    order = got
-            summary = cells[c_sum].raw if c_sum is not None else ""
-            depends = fl.dependencies(summary, issue_id)
-            if c_dep is not None:
-                depends += fl.dependencies(f"(depends on {cells[c_dep].plain})", issue_id)
-            extra = {table.header[c]: cells[c].raw for c in range(len(cells)) if c not in used}
-            agent.issues.append(
-                _IssueB(
-                    id=issue_id,
-                    order=order,
-                    severity=fl.severity_of(cells[c_sev].plain),
-                    summary=summary,
-                    line=row.line,
-                    extra=extra,
-                    depends=depends,
-                )
-            )
-
-    def _resolved_table(self, table: Table) -> None:
-        c_issue = table.column("issue", "issue id", "id")
-        c_sev = table.column("severity", "sev")
-        assert c_issue is not None
-        for row in table.rows:
-            issue_id = row.cells[c_issue].plain.strip()
-            if not issue_id:
-                continue
-            sev = fl.severity_of(row.cells[c_sev].plain) if c_sev is not None else ""
-            cells = {table.header[c]: row.cells[c].raw for c in range(len(row.cells))}
-            self.resolved.append(
-                ResolvedIssue(id=issue_id, severity=sev, cells=cells, line=row.line)
-            )
 
     # -- the walk ---------------------------------------------------------------------------
 
@@ -383,6 +304,13 @@ def parse_text(text: str, source: str = "") -> ParseResult:
         tokens = _MD.parse(text)
     except RecursionError:
         raise PlanError("the Markdown is nested too deeply to read", source=source) from None
+    # Only the tokenizer's own work runs with the garbage collector on: our pass allocates no
+    # reference cycles, and collections scanning the large token list would cost more than it.
+    with gc_paused():
+        return _build(tokens, text, source)
+
+
+def _build(tokens: Sequence[Token], text: str, source: str) -> ParseResult:
     reader = _Reader(text, source)
     reader.walk(tokens)
     if not any(w.agents for w in reader.waves):

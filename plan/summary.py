@@ -14,7 +14,7 @@ from plan import fields as fl
 from plan.errors import Finding
 from plan.models import StatedCount
 from plan.paths import PathRejected, normalize_package
-from plan.tables import Table
+from plan.tables import Table, plain_text
 
 _WAVE_COLUMN = re.compile(r"^\s*wave\s*(\d+)\s*$", re.IGNORECASE)
 _WAVES_X_AGENTS = re.compile(r"(\d+)\s+waves?\s*[x×*]\s*(\d+)\s+agents?", re.IGNORECASE)
@@ -68,12 +68,12 @@ class SummaryReader:
         c_agents = table.column("agents")
         assert c_wave is not None and c_issues is not None
         for row in table.rows:
-            label = row.cells[c_wave].plain
+            label = plain_text(row.cells[c_wave])
             wave = fl.parse_int(label)
             total = wave is None and "total" in label.lower()
             if wave is None and not total:
                 continue
-            issues_text = row.cells[c_issues].plain
+            issues_text = plain_text(row.cells[c_issues])
             issues = fl.parse_int(issues_text)
             if issues is None:
                 self._unreadable(row.line, "issue count", issues_text)
@@ -82,7 +82,7 @@ class SummaryReader:
                 self.stated.append(StatedCount(kind=kind, value=issues, line=row.line, wave=wave))
             if c_agents is None:
                 continue
-            agents_text = row.cells[c_agents].plain
+            agents_text = plain_text(row.cells[c_agents])
             agents = fl.parse_int(agents_text)
             if agents is not None:
                 kind = "summary-total-agents" if total else "summary-agents"
@@ -113,12 +113,12 @@ class SummaryReader:
             return
         for row in table.rows:
             label = row.cells[c_package]
-            package = _package(label.raw)
-            total = package is None and "total" in label.plain.lower()
+            package = _package(label.content)
+            total = package is None and "total" in plain_text(label).lower()
             if package is None and not total:
                 continue
             for index, wave in columns:
-                text = row.cells[index].plain
+                text = plain_text(row.cells[index])
                 value = fl.parse_int(text)
                 if value is None:
                     if text.strip():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from markdown_it.token import Token
 
@@ -21,18 +22,12 @@ _DELIMITER_ROW = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 _CODE_SPAN = re.compile(r"(`+)(?:.+?)(?<!`)\1(?!`)")
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One cell: ``raw`` is the Markdown source text, ``plain`` the text without formatting."""
+class Row(NamedTuple):
+    """A body row: one inline token per header column (``.content`` is the cell's source text,
+    ``plain_text(token)`` its text without formatting)."""
 
-    raw: str
-    plain: str
-
-
-@dataclass(frozen=True)
-class Row:
     line: int  # 1-based source line
-    cells: tuple[Cell, ...]  # exactly one per header column
+    cells: tuple[Token, ...]
     complete: bool  # False when the source line did not split into exactly the header's cells
 
 
@@ -53,6 +48,8 @@ class Table:
 
 def plain_text(inline: Token) -> str:
     """An inline token's text without Markdown formatting (code spans keep their content)."""
+    if _FORMATTING.search(inline.content) is None:
+        return inline.content
     children = inline.children
     if not children:
         return inline.content
@@ -66,25 +63,15 @@ def plain_text(inline: Token) -> str:
     return "".join(parts)
 
 
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
+# Cell text with none of these characters has no Markdown formatting: its plain text is itself.
+_FORMATTING = re.compile(r"[`*_\\&<\[!~]")
+
+
 def split_raw_row(line: str) -> list[str]:
     """Split a raw table line into cells the way GFM does: on every ``|`` not escaped by ``\\``."""
     text = line.strip()
-    cells: list[str] = []
-    current: list[str] = []
-    escaped = False
-    for ch in text:
-        if escaped:
-            current.append(ch)
-            escaped = False
-        elif ch == "\\":
-            current.append(ch)
-            escaped = True
-        elif ch == "|":
-            cells.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    cells.append("".join(current))
+    cells = _UNESCAPED_PIPE.split(text) if "\\" in text else text.split("|")
     # A leading and a trailing pipe delimit the row rather than separate cells.
     if text.startswith("|"):
         cells = cells[1:]
@@ -104,6 +91,16 @@ def _bad_row(line: int, message: str) -> Finding:
 
 def row_problem(raw: str, columns: int) -> str | None:
     """What is wrong with one body row's raw line against a header of ``columns`` cells."""
+    text = raw.strip()
+    # Fast path, the common case: an outer-piped row without escapes has count("|") - 1 cells.
+    if (
+        len(text) > 1
+        and text[0] == "|"
+        and text[-1] == "|"
+        and "\\" not in text
+        and text.count("|") - 1 == columns
+    ):
+        return None
     if "|" not in raw:
         return (
             "this line has no | but was read as a row of the table above it "
@@ -135,34 +132,50 @@ def read_table(
     rows: list[Row] = []
     findings: list[Finding] = []
     in_head = False
-    cells: list[Cell] = []
+    columns = 0
+    cells: list[Token] = []
     row_line = header_line
     i = start + 1
     n = len(tokens)
     while i < n:
         tok = tokens[i]
         kind = tok.type
-        if kind == "table_close":
+        if kind == "tr_open" and not in_head:
+            row_line = (tok.map or [row_line - 1, 0])[0] + 1
+            # A body row is tr_open, (td_open, inline, td_close) per column, tr_close: take the
+            # inline tokens by stride instead of visiting every token (the hot loop for big plans).
+            end = i + 1 + 3 * columns
+            if end < n and tokens[end].type == "tr_close":
+                row_cells = tuple(tokens[i + 2 : end : 3])
+                raw = lines[row_line - 1] if 0 < row_line <= len(lines) else ""
+                problem = row_problem(raw, columns)
+                if problem is not None:
+                    findings.append(_bad_row(row_line, problem))
+                rows.append(Row(row_line, row_cells, problem is None))
+                i = end + 1
+                continue
+            cells = []
+        elif kind == "table_close":
             i += 1
             break
-        if kind == "thead_open":
+        elif kind == "thead_open":
             in_head = True
         elif kind == "thead_close":
             in_head = False
         elif kind == "tr_open":
             cells = []
-            row_line = (tok.map or [row_line - 1, 0])[0] + 1
         elif kind == "inline":
-            cells.append(Cell(raw=tok.content, plain=plain_text(tok)))
+            cells.append(tok)
         elif kind == "tr_close":
             if in_head:
-                header = [c.plain for c in cells]
-            else:
+                header = [plain_text(c) for c in cells]
+                columns = len(header)
+            else:  # not reached for well-formed token streams; kept for safety
                 raw = lines[row_line - 1] if 0 < row_line <= len(lines) else ""
-                problem = row_problem(raw, len(header))
+                problem = row_problem(raw, columns)
                 if problem is not None:
                     findings.append(_bad_row(row_line, problem))
-                rows.append(Row(line=row_line, cells=tuple(cells), complete=problem is None))
+                rows.append(Row(row_line, tuple(cells), problem is None))
         i += 1
     return Table(header=tuple(header), line=header_line, rows=tuple(rows)), i, findings
 

@@ -60,35 +60,44 @@ def _resolve(index: PathIndex, entry: FixPlanFile, package: str) -> tuple[str, b
     return package + entry.path, False
 
 
+def _name(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
 def predict(plan: Plan, repo: RepoView) -> Iterator[Prediction]:
     """Every path every scheduled issue's fix plan needs, classified for the issue's agent."""
     index = path_index(repo)
     issue_files = IssueFileIndex(repo.paths, repo.issue_file_patterns)
-    for wave in plan.waves:
-        ownership = OwnershipIndex(plan, wave.number)
-        for agent in wave.agents:
-            for issue in agent.issues:
-                texts = []
-                for path in issue_files.find(issue.id):
-                    text = repo.read_text(path)
-                    if text is not None:
-                        texts.append((path, text))
-                seen: set[str] = set()
-                for source, entry in fix_plan_files(texts):
-                    path, exists = _resolve(index, entry, agent.package)
-                    if path in seen:
-                        continue
-                    seen.add(path)
-                    yield Prediction(
-                        issue=issue,
-                        agent=agent,
-                        wave=wave.number,
-                        path=path,
-                        entry=entry,
-                        source=source,
-                        exists=exists,
-                        ownership=ownership.classify(path, writer=agent.id),
-                    )
+    needs: list[tuple[Agent, Issue, list[tuple[str, FixPlanFile]]]] = []
+    for agent in plan.agents:
+        for issue in agent.issues:
+            texts = []
+            for path in issue_files.find(issue.id):
+                text = repo.read_text(path)
+                if text is not None:
+                    texts.append((path, text))
+            needs.append((agent, issue, fix_plan_files(texts)))
+    # One pass over the repository for every file name the fix plans mention.
+    index.prepare(_name(e.path) for _, _, entries in needs for _, e in entries)
+    owners = {w.number: OwnershipIndex(plan, w.number) for w in plan.waves}
+    for agent, issue, entries in needs:
+        ownership = owners[agent.wave]
+        seen: set[str] = set()
+        for source, entry in entries:
+            path, exists = _resolve(index, entry, agent.package)
+            if path in seen:
+                continue
+            seen.add(path)
+            yield Prediction(
+                issue=issue,
+                agent=agent,
+                wave=agent.wave,
+                path=path,
+                entry=entry,
+                source=source,
+                exists=exists,
+                ownership=ownership.classify(path, writer=agent.id),
+            )
 
 
 def _files_entry(agent: Agent, path: str) -> str:
@@ -168,21 +177,20 @@ def check_missing_files(ctx: CheckContext) -> Iterable[Finding]:
     if ctx.repo is None:
         return
     index = path_index(ctx.repo)
-    for agent in ctx.plan.agents:
-        for path in agent.paths:
-            if index.exists(path):
-                continue
-            near = index.nearest(path)
-            hint = f"; did you mean {near}?" if near else "; no file of that name exists"
-            yield Finding(
-                "missing-file",
-                "warning",
-                agent.files_line or agent.line,
-                f"{path} ({agent.id}) does not exist in the repository{hint}",
-                wave=agent.wave,
-                agents=(agent.id,),
-                path=path,
-            )
+    missing = [(a, p) for a in ctx.plan.agents for p in a.paths if not index.exists(p)]
+    index.prepare(_name(p) for _, p in missing)
+    for agent, path in missing:
+        near = index.nearest(path)
+        hint = f"; did you mean {near}?" if near else "; no file of that name exists"
+        yield Finding(
+            "missing-file",
+            "warning",
+            agent.files_line or agent.line,
+            f"{path} ({agent.id}) does not exist in the repository{hint}",
+            wave=agent.wave,
+            agents=(agent.id,),
+            path=path,
+        )
 
 
 REPO_CHECKS: list[Check] = [check_missing_files, check_predicted]

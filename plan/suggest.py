@@ -44,33 +44,37 @@ class PathIndex:
 
     def __init__(self, paths: Iterable[str]) -> None:
         self.paths: frozenset[str] = paths if isinstance(paths, frozenset) else frozenset(paths)
-        self._by_name: dict[str, list[str]] | None = None
-        self._folders: frozenset[str] | None = None
+        # name -> paths, only for the names asked about: one pass over 100k paths per batch of
+        # names costs ~20 ms, indexing every name would cost ten times that.
+        self._by_name: dict[str, list[str]] = {}
+        self._folders: dict[str, bool] = {}
 
-    @property
-    def by_name(self) -> dict[str, list[str]]:
-        # Built on first use: a plan whose declared paths all exist never pays for it.
-        if self._by_name is None:
-            index: dict[str, list[str]] = {}
-            for path in self.paths:
-                index.setdefault(path[path.rfind("/") + 1 :], []).append(path)
-            self._by_name = index
-        return self._by_name
+    def prepare(self, names: Iterable[str]) -> None:
+        """Index the paths of these file names in one pass (later look-ups are free)."""
+        wanted = {n for n in names if n not in self._by_name}
+        if not wanted:
+            return
+        found: dict[str, list[str]] = {n: [] for n in wanted}
+        for path in self.paths:
+            hit = found.get(path[path.rfind("/") + 1 :])
+            if hit is not None:
+                hit.append(path)
+        self._by_name.update(found)
+
+    def named(self, name: str) -> list[str]:
+        """Every path whose file name is ``name``."""
+        if name not in self._by_name:
+            self.prepare((name,))
+        return self._by_name[name]
 
     def has_folder(self, folder: str) -> bool:
         """Whether some path lies under ``folder`` (``a/b/`` or ``a/b``)."""
-        if self._folders is None:
-            folders: set[str] = set()
-            for path in self.paths:
-                i = path.rfind("/")
-                while i > 0:
-                    head = path[:i]
-                    if head in folders:
-                        break
-                    folders.add(head)
-                    i = path.rfind("/", 0, i)
-            self._folders = frozenset(folders)
-        return folder.strip("/") in self._folders
+        key = folder.strip("/") + "/"
+        hit = self._folders.get(key)
+        if hit is None:
+            hit = key == "/" or any(p.startswith(key) for p in self.paths)
+            self._folders[key] = hit
+        return hit
 
     def exists(self, path: str) -> bool:
         if path.endswith("/"):
@@ -80,7 +84,7 @@ class PathIndex:
     def nearest(self, path: str) -> str | None:
         """The existing file with ``path``'s name nearest to it, or None (none, or a tie)."""
         name = path.rstrip("/").rsplit("/", 1)[-1]
-        candidates = [c for c in self.by_name.get(name, ()) if c != path]
+        candidates = [c for c in self.named(name) if c != path]
         if not candidates:
             return None
         ranked = sorted(candidates, key=lambda c: (rank(path, c), c))
@@ -92,7 +96,7 @@ class PathIndex:
         """Existing paths ending with all of ``path``'s components (``a/b.py`` ~ ``x/a/b.py``)."""
         name = path.rsplit("/", 1)[-1]
         tail = "/" + path
-        return sorted(c for c in self.by_name.get(name, ()) if c == path or c.endswith(tail))
+        return sorted(c for c in self.named(name) if c == path or c.endswith(tail))
 
     def resolve(self, path: str, package: str = "") -> str | None:
         """The existing repository path that ``path`` (maybe package-relative) means, or None.

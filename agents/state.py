@@ -178,6 +178,12 @@ class StateStore:
             raise StateCorrupt(
                 f"{self.path}: the run state is corrupt ({error}); {advice}"
             ) from None
+        version = data.get("version") if isinstance(data, dict) else None
+        if isinstance(version, int) and version > RunState().version:
+            raise StateCorrupt(
+                f"{self.path}: the run state has version {version}, written by a newer "
+                "wavedeck; upgrade wavedeck to continue this run"
+            )
         try:
             return RunState.model_validate(data)
         except ValidationError as error:

@@ -19,7 +19,9 @@ the agent's log. The wrapper:
    with ``setsid``), with SIGTERM, then SIGKILL after ``LEFTOVER_GRACE_S``; then it exits. The exit file is written first, so a SIGKILL during this
    cleanup cannot lose the agent's status.
 
-If the wrapper itself is SIGKILLed (the runner's stop escalation), the runner writes the exit file.
+The agent is started with ``PR_SET_PDEATHSIG`` = SIGKILL: if the wrapper dies, however it dies,
+the agent dies with it, so "the wrapper is gone" always means "the agent is gone". If the wrapper
+is SIGKILLed by the runner's stop escalation, the runner writes the exit file.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from types import FrameType
 
 LEFTOVER_GRACE_S = 2.0
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
 
 
 def _ignore(signum: int, frame: FrameType | None) -> None:
@@ -82,16 +85,27 @@ def _leftovers(pgid: int) -> list[int]:
     return found
 
 
-def _become_subreaper() -> None:
-    """Adopt orphaned descendants (even ones that left the group with setsid, B4) so they are
-    reaped here and cleaned up at the end, instead of lingering under init."""
+def _prctl(option: int, value: int) -> None:
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
     except (OSError, AttributeError):
-        pass  # not Linux, or no prctl: the process group cleanup still applies
+        pass  # not Linux, or no prctl: the process group handling still applies
+
+
+def _become_subreaper() -> None:
+    """Adopt orphaned descendants (even ones that left the group with setsid, B4) so they are
+    reaped here and cleaned up at the end, instead of lingering under init."""
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def _die_with(parent: int) -> None:
+    """In the agent, before exec: die if the wrapper dies (even by SIGKILL), so an agent never
+    runs on unrecorded. Safe as a ``preexec_fn``: the wrapper has a single thread."""
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the wrapper died before the request took effect
+        os._exit(1)
 
 
 def _reap_orphans() -> None:
@@ -137,7 +151,8 @@ def main(argv: list[str]) -> int:
         signal.signal(signum, _ignore)
     _become_subreaper()
     try:
-        child = subprocess.Popen(command)
+        me = os.getpid()
+        child = subprocess.Popen(command, preexec_fn=lambda: _die_with(me))
     except OSError as error:
         # The agent never started: say so in its log and record a shell-like status.
         sys.stderr.write(f"wavedeck: cannot start agent {command[0]!r}: {error.strerror}\n")

@@ -1,0 +1,322 @@
+"""Worktree mode: one git worktree per agent, merged back into the current branch after the wave.
+
+Each agent of a wave works in its own worktree on the branch ``wavedeck/<id>``, started at the
+wave's base commit, so a watcher on that worktree knows exactly who wrote each file. After the
+wave, ``merge_wave`` commits each agent's remaining changes on its branch and merges the branches
+in plan order with ``git merge-tree --write-tree`` (objects only: HEAD, the index and the working
+tree are not touched while merging). The result is one commit whose parents are the current
+branch and every agent branch with changes; the branch is then moved with a compare-and-swap
+``update-ref`` after the working tree is brought forward. A conflict is refused
+(``WorktreeConflict`` names the paths) and leaves the repository as it was.
+
+``collision_check`` finds paths two agents changed (a ``collision`` violation, even when git could
+merge them); ``CollisionTracker`` does the same live, from the watchers' ``FileTouched`` events.
+
+Every git command is an argv list with hooks and fsmonitor off and literal pathspecs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from agents.events import ViolationFound
+from plan.models import AGENT_ID_RE, Plan
+
+BRANCH_PREFIX = "wavedeck/"
+SAFE = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
+TIMEOUT_S = 120.0
+# Used only when the repository has no identity configured (a fresh CI checkout).
+FALLBACK_IDENTITY = {
+    "GIT_AUTHOR_NAME": "wavedeck",
+    "GIT_AUTHOR_EMAIL": "wavedeck@localhost",
+    "GIT_COMMITTER_NAME": "wavedeck",
+    "GIT_COMMITTER_EMAIL": "wavedeck@localhost",
+}
+
+
+class WorktreeError(Exception):
+    """Worktree mode could not do what was asked; the message says what, where and why."""
+
+
+class WorktreeConflict(WorktreeError):
+    """Merging the wave's branches conflicts; nothing was changed in the repository."""
+
+    def __init__(self, message: str, paths: tuple[str, ...], agents: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.paths = paths
+        self.agents = agents
+
+
+def _git(
+    cwd: Path,
+    *args: str,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+    read_only: bool = False,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    full_env = {
+        **os.environ,
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_LITERAL_PATHSPECS": "1",
+        "LC_ALL": "C",
+        **(env or {}),
+    }
+    if read_only:
+        full_env["GIT_OPTIONAL_LOCKS"] = "0"  # a read never rewrites the index (watcher quiet)
+    argv = ["git", *SAFE, "-C", str(cwd), *args]
+    try:
+        proc = subprocess.run(
+            argv,
+            input=stdin.encode() if stdin is not None else None,
+            stdin=subprocess.DEVNULL if stdin is None else None,
+            capture_output=True,
+            timeout=TIMEOUT_S,
+            env=full_env,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise WorktreeError(f"git {args[0]} in {cwd} did not finish in {TIMEOUT_S:.0f}s") from exc
+    except OSError as exc:
+        raise WorktreeError(f"cannot run git in {cwd}: {exc}") from exc
+    if check and proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        raise WorktreeError(f"git {args[0]} failed in {cwd}: {err or f'exit {proc.returncode}'}")
+    return proc
+
+
+def _out(cwd: Path, *args: str, read_only: bool = True) -> str:
+    return _git(cwd, *args, read_only=read_only).stdout.decode("utf-8", "surrogateescape").strip()
+
+
+def _z(data: bytes) -> list[str]:
+    return [p.decode("utf-8", "surrogateescape") for p in data.split(b"\0") if p]
+
+
+def branch_name(repo_root: Path, agent_id: str) -> str:
+    """``wavedeck/<id>``, after checking the id and the resulting ref name."""
+    if not AGENT_ID_RE.match(agent_id):
+        raise WorktreeError(f"invalid agent id {agent_id!r}: expected w<wave>-a<agent>")
+    branch = BRANCH_PREFIX + agent_id
+    if _git(repo_root, "check-ref-format", f"refs/heads/{branch}", check=False).returncode:
+        raise WorktreeError(f"{branch!r} is not a valid branch name")
+    return branch
+
+
+def _identity(repo_root: Path) -> dict[str, str]:
+    probe = _git(repo_root, "config", "--get", "user.email", check=False, read_only=True)
+    return {} if probe.returncode == 0 and probe.stdout.strip() else dict(FALLBACK_IDENTITY)
+
+
+def _commit(repo_root: Path, rev: str) -> str:
+    return _out(repo_root, "rev-parse", "--verify", "--end-of-options", f"{rev}^{{commit}}")
+
+
+def _ref_exists(repo_root: Path, ref: str) -> bool:
+    probe = _git(repo_root, "rev-parse", "-q", "--verify", ref, check=False, read_only=True)
+    return probe.returncode == 0
+
+
+def create_worktrees(
+    repo_root: Path, plan: Plan, wave: int, base_commit: str, dest_dir: Path
+) -> dict[str, Path]:
+    """One worktree per agent of ``wave`` at ``dest_dir/<id>`` on ``wavedeck/<id>``.
+
+    The branch starts at ``base_commit``. A worktree already there on its branch is reused, and
+    an existing branch is checked out as it is (an agent restarted in the same wave keeps its
+    work). Returns ``{agent id: worktree path}`` in plan order.
+    """
+    base = _commit(repo_root, base_commit)
+    dest = Path(os.path.abspath(dest_dir))
+    dest.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Path] = {}
+    for agent in plan.wave(wave).agents:
+        branch = branch_name(repo_root, agent.id)
+        path = dest / agent.id
+        if path.exists():
+            current = _git(path, "symbolic-ref", "-q", "HEAD", check=False, read_only=True)
+            if current.stdout.decode().strip() != f"refs/heads/{branch}":
+                raise WorktreeError(f"{path} exists but is not the worktree of {branch}")
+        elif _ref_exists(repo_root, f"refs/heads/{branch}"):
+            _git(repo_root, "worktree", "add", "-q", str(path), branch)
+        else:
+            _git(repo_root, "worktree", "add", "-q", "-b", branch, str(path), base)
+        result[agent.id] = path
+    return result
+
+
+def worktree_changes(worktree: Path, base_commit: str) -> set[str]:
+    """Paths that differ in ``worktree`` from ``base_commit``: committed, staged, unstaged,
+    deleted and untracked (not ignored) files."""
+    changed = _git(
+        worktree, "diff", "--name-only", "--no-renames", "-z", base_commit, "--", read_only=True
+    ).stdout
+    untracked = _git(
+        worktree, "ls-files", "--others", "--exclude-standard", "-z", read_only=True
+    ).stdout
+    return set(_z(changed)) | set(_z(untracked))
+
+
+def wave_changes(worktrees: Mapping[str, Path], base_commit: str) -> dict[str, set[str]]:
+    """``worktree_changes`` of every agent."""
+    return {aid: worktree_changes(path, base_commit) for aid, path in worktrees.items()}
+
+
+def collision_check(
+    worktree_changes: Mapping[str, Iterable[str]],
+) -> list[tuple[str, tuple[str, ...]]]:
+    """Paths changed by more than one agent, with those agents (sorted), sorted by path."""
+    by_path: dict[str, list[str]] = {}
+    for agent, paths in worktree_changes.items():
+        for path in set(paths):
+            by_path.setdefault(path, []).append(agent)
+    return sorted((p, tuple(sorted(a))) for p, a in by_path.items() if len(a) > 1)
+
+
+def collision_violation(path: str, agents: tuple[str, ...]) -> ViolationFound:
+    """The ``collision`` violation for a path several agents changed."""
+    detail = f"changed by {' and '.join(agents)} in their own worktrees"
+    return ViolationFound(None, path, "collision", agents, detail)
+
+
+class CollisionTracker:
+    """Live collisions in worktree mode: feed it each watcher's ``FileTouched`` (exactly
+    attributed) and it returns a ``collision`` violation the first time a second agent touches
+    a path. Start a new tracker for each wave."""
+
+    def __init__(self) -> None:
+        self._writers: dict[str, set[str]] = {}
+        self._reported: set[str] = set()
+
+    def touched(self, agent: str, path: str) -> ViolationFound | None:
+        writers = self._writers.setdefault(path, set())
+        writers.add(agent)
+        if len(writers) < 2 or path in self._reported:
+            return None
+        self._reported.add(path)
+        return collision_violation(path, tuple(sorted(writers)))
+
+    def forget(self, path: str) -> None:
+        """The path was reverted in every worktree: start counting its writers afresh."""
+        self._writers.pop(path, None)
+        self._reported.discard(path)
+
+
+def _commit_agent_changes(repo_root: Path, agent_id: str, worktree: Path) -> str:
+    """Commit what the agent left uncommitted on its branch; return the branch tip."""
+    branch = branch_name(repo_root, agent_id)
+    head = _git(worktree, "symbolic-ref", "-q", "HEAD", check=False, read_only=True)
+    if head.stdout.decode().strip() != f"refs/heads/{branch}":
+        raise WorktreeError(f"the worktree of {agent_id} ({worktree}) is not on {branch}")
+    _git(worktree, "add", "--all", "--", ".")
+    if _git(worktree, "diff", "--cached", "--quiet", check=False).returncode == 1:
+        _git(
+            worktree,
+            "commit",
+            "-q",
+            "--no-verify",
+            "--no-gpg-sign",
+            "-m",
+            f"wavedeck: work of {agent_id}",
+            env=_identity(repo_root),
+        )
+    return _commit(worktree, "HEAD")
+
+
+def merge_wave(
+    repo_root: Path,
+    plan: Plan,
+    wave: int,
+    worktrees: Mapping[str, Path],
+    *,
+    message: str | None = None,
+) -> str:
+    """Merge the wave's agent branches into the current branch; return the new commit.
+
+    Agents are merged in plan order; those whose branch adds nothing are skipped (when none has
+    changes, the current commit is returned and nothing moves). Raises ``WorktreeConflict`` when
+    git cannot merge cleanly and ``WorktreeError`` when the repository is not in a state to take
+    the merge (detached HEAD, a merge in progress, local changes in the way, HEAD moved): in
+    every refusal HEAD, the index and the working tree are left as they were.
+    """
+    root = Path(repo_root)
+    ref = _git(root, "symbolic-ref", "-q", "HEAD", check=False, read_only=True)
+    head_ref = ref.stdout.decode().strip()
+    if ref.returncode != 0 or not head_ref:
+        raise WorktreeError(f"{root}: HEAD is detached; check out a branch to merge the wave into")
+    if _ref_exists(root, "MERGE_HEAD"):
+        raise WorktreeError(f"{root}: a merge is in progress; finish or abort it first")
+    old = _commit(root, "HEAD")
+    order = [a.id for a in plan.wave(wave).agents if a.id in worktrees]
+    unknown = sorted(set(worktrees) - set(order))
+    if unknown:
+        raise WorktreeError(f"not agents of wave {wave}: {', '.join(unknown)}")
+    tips = {aid: _commit_agent_changes(root, aid, worktrees[aid]) for aid in order}
+
+    env = _identity(root)
+    current, merged = old, list[str]()
+    for aid in order:
+        tip = tips[aid]
+        if _git(root, "merge-base", "--is-ancestor", tip, current, check=False).returncode == 0:
+            continue  # nothing new on this branch
+        proc = _git(
+            root, "merge-tree", "--write-tree", "--name-only", "-z", "--no-messages",
+            current, tip, check=False,
+        )  # fmt: skip
+        fields = _z(proc.stdout)
+        if proc.returncode == 1:
+            paths = tuple(dict.fromkeys(fields[1:]))
+            raise WorktreeConflict(
+                f"wave {wave}: merging {aid} after {', '.join(merged) or 'the base'} conflicts "
+                f"in {', '.join(paths)}",
+                paths,
+                (*merged, aid),
+            )
+        if proc.returncode != 0 or not fields:
+            err = proc.stderr.decode("utf-8", "replace").strip()
+            raise WorktreeError(f"git merge-tree failed for {aid}: {err}")
+        step_msg = f"wavedeck: wave {wave} + {aid}"
+        step = _git(root, "commit-tree", "--no-gpg-sign", fields[0], "-p", current,
+                    "-p", tip, "-m", step_msg, env=env)  # fmt: skip
+        current = step.stdout.decode().strip()
+        merged.append(aid)
+    if not merged:
+        return old
+
+    tree = _out(root, "rev-parse", f"{current}^{{tree}}")
+    text = message or f"wavedeck: merge wave {wave} ({', '.join(merged)})"
+    parents = [arg for aid in merged for arg in ("-p", tips[aid])]
+    made = _git(root, "commit-tree", "--no-gpg-sign", tree, "-p", old, *parents, "-F", "-",
+                env=env, stdin=text)  # fmt: skip
+    new = made.stdout.decode().strip()
+    _advance(root, head_ref, old, new)
+    return new
+
+
+def _advance(root: Path, head_ref: str, old: str, new: str) -> None:
+    """Bring the index and working tree from ``old`` to ``new``, then move the branch only if
+    it still points at ``old``; undo the checkout if it moved meanwhile."""
+    update = _git(root, "read-tree", "-m", "-u", old, new, check=False)
+    if update.returncode != 0:
+        err = update.stderr.decode("utf-8", "replace").strip()
+        raise WorktreeError(f"{root}: local changes are in the way of the merge: {err}")
+    moved = _git(root, "update-ref", "-m", "wavedeck: merge wave", head_ref, new, old, check=False)
+    if moved.returncode != 0:
+        _git(root, "read-tree", "-m", "-u", new, old, check=False)
+        raise WorktreeError(f"{root}: {head_ref} moved during the merge; nothing was changed")
+
+
+def remove_worktrees(
+    repo_root: Path, worktrees: Mapping[str, Path], *, delete_branches: bool = False
+) -> None:
+    """Remove the agents' worktrees (and their branches when asked), then prune git's records."""
+    for aid, path in worktrees.items():
+        if path.exists():
+            _git(repo_root, "worktree", "remove", "--force", str(path))
+        if delete_branches:
+            branch = branch_name(repo_root, aid)
+            if _ref_exists(repo_root, f"refs/heads/{branch}"):
+                _git(repo_root, "branch", "-D", "--", branch)
+    _git(repo_root, "worktree", "prune")

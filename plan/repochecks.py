@@ -23,15 +23,39 @@ from plan.models import Agent, Issue, Plan
 from plan.ownership import Ownership, OwnershipIndex
 from plan.suggest import PathIndex
 
-_cache: tuple[RepoView, PathIndex] | None = None
+_Needs = list[tuple[Agent, Issue, list[tuple[str, FixPlanFile]]]]
+_cache: tuple[Plan, RepoView, PathIndex, _Needs] | None = None
 
 
-def path_index(repo: RepoView) -> PathIndex:
-    """The ``PathIndex`` of a repo view, built once per view (several checks share it)."""
+def _name(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _analyse(plan: Plan, repo: RepoView) -> tuple[PathIndex, _Needs]:
+    """The repo's ``PathIndex`` and every issue's fix-plan entries, once per (plan, repo).
+
+    Every file name either check will look up (declared paths that are missing, fix-plan
+    entries) is indexed in one pass over the repository's paths.
+    """
     global _cache
-    if _cache is None or _cache[0] is not repo:
-        _cache = (repo, PathIndex(repo.paths))
-    return _cache[1]
+    if _cache is not None and _cache[0] is plan and _cache[1] is repo:
+        return _cache[2], _cache[3]
+    index = PathIndex(repo.paths)
+    issue_files = IssueFileIndex(repo.paths, repo.issue_file_patterns)
+    needs: _Needs = []
+    for agent in plan.agents:
+        for issue in agent.issues:
+            texts = []
+            for path in issue_files.find(issue.id):
+                text = repo.read_text(path)
+                if text is not None:
+                    texts.append((path, text))
+            needs.append((agent, issue, fix_plan_files(texts)))
+    names = {_name(e.path) for _, _, entries in needs for _, e in entries}
+    names.update(_name(p) for a in plan.agents for p in a.paths if p not in repo.paths)
+    index.prepare(names)
+    _cache = (plan, repo, index, needs)
+    return index, needs
 
 
 @dataclass(frozen=True)
@@ -60,25 +84,9 @@ def _resolve(index: PathIndex, entry: FixPlanFile, package: str) -> tuple[str, b
     return package + entry.path, False
 
 
-def _name(path: str) -> str:
-    return path.rstrip("/").rsplit("/", 1)[-1]
-
-
 def predict(plan: Plan, repo: RepoView) -> Iterator[Prediction]:
     """Every path every scheduled issue's fix plan needs, classified for the issue's agent."""
-    index = path_index(repo)
-    issue_files = IssueFileIndex(repo.paths, repo.issue_file_patterns)
-    needs: list[tuple[Agent, Issue, list[tuple[str, FixPlanFile]]]] = []
-    for agent in plan.agents:
-        for issue in agent.issues:
-            texts = []
-            for path in issue_files.find(issue.id):
-                text = repo.read_text(path)
-                if text is not None:
-                    texts.append((path, text))
-            needs.append((agent, issue, fix_plan_files(texts)))
-    # One pass over the repository for every file name the fix plans mention.
-    index.prepare(_name(e.path) for _, _, entries in needs for _, e in entries)
+    index, needs = _analyse(plan, repo)
     owners = {w.number: OwnershipIndex(plan, w.number) for w in plan.waves}
     for agent, issue, entries in needs:
         ownership = owners[agent.wave]
@@ -118,7 +126,7 @@ def check_predicted(ctx: CheckContext) -> Iterable[Finding]:
     """``predicted-overlap``, ``predicted-other-wave``, ``predicted-undeclared``."""
     if ctx.repo is None:
         return
-    index = path_index(ctx.repo)
+    index, _ = _analyse(ctx.plan, ctx.repo)
     for p in predict(ctx.plan, ctx.repo):
         own, who = p.ownership, p.agent.id
         where = f"{p.issue.id} ({who}) needs {p.path} (per {p.source}:{p.entry.line})"
@@ -176,9 +184,8 @@ def check_missing_files(ctx: CheckContext) -> Iterable[Finding]:
     """``missing-file``: declared paths that do not exist, with the nearest file of that name."""
     if ctx.repo is None:
         return
-    index = path_index(ctx.repo)
+    index, _ = _analyse(ctx.plan, ctx.repo)
     missing = [(a, p) for a in ctx.plan.agents for p in a.paths if not index.exists(p)]
-    index.prepare(_name(p) for _, p in missing)
     for agent, path in missing:
         near = index.nearest(path)
         hint = f"; did you mean {near}?" if near else "; no file of that name exists"

@@ -48,6 +48,7 @@ class PathIndex:
         # names costs ~20 ms, indexing every name would cost ten times that.
         self._by_name: dict[str, list[str]] = {}
         self._folders: dict[str, bool] = {}
+        self._joined: str | None = None
 
     def prepare(self, names: Iterable[str]) -> None:
         """Index the paths of these file names in one pass (later look-ups are free)."""
@@ -72,7 +73,10 @@ class PathIndex:
         key = folder.strip("/") + "/"
         hit = self._folders.get(key)
         if hit is None:
-            hit = key == "/" or any(p.startswith(key) for p in self.paths)
+            if self._joined is None:
+                # One string, so that a folder test is a C-speed substring search.
+                self._joined = "\n" + "\n".join(self.paths)
+            hit = key == "/" or ("\n" + key) in self._joined
             self._folders[key] = hit
         return hit
 

@@ -152,3 +152,14 @@ def test_read_issue_files(zajel_repo: tuple[Path, dict[str, str]]) -> None:
     assert [p for p, _ in read_issue_files(zajel_repo[0], "server-1", ["x/issue-{id}.md"])] == [
         "issues/issue-server-1.md"
     ]
+
+
+def test_run_checks_runs_the_repo_checks(
+    plan: Plan, zajel_repo: tuple[Path, dict[str, str]]
+) -> None:
+    from plan.checks import run_checks
+
+    codes = [f.code for f in run_checks(plan, (), repo_view(zajel_repo[0]))]
+    assert codes.count("predicted-overlap") == 5
+    assert codes.count("missing-file") == 5
+    assert "predicted-overlap" not in [f.code for f in run_checks(plan, (), None)]

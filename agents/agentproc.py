@@ -158,6 +158,8 @@ class AgentProcesses:
 
     async def _finish(self, agent_id: str, handle: AgentHandle) -> None:
         rec = self._agent(agent_id)
+        if rec.state != "running":
+            return  # already recorded (by its follower, or by stop_agent)
         status: ExitStatus | None = await self._runner_for(agent_id).exit_status(handle)
         rec.ended_at = time.time()
         if agent_id in self._stopping:

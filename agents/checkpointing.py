@@ -180,6 +180,8 @@ async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
         if refusal is None and not staged:
             refusal = f"wave {n} changed no file the plan assigns: nothing to commit"
     accepted = {**why_accepted}
+    if tamper and TAMPER_KEY in rec.accepted:
+        accepted[TAMPER_KEY] = f"{rec.accepted[TAMPER_KEY]}: " + "; ".join(tamper)
     return CheckpointPreview(
         wave=n,
         files_by_agent=staged,

@@ -91,24 +91,24 @@ def can_start_wave(plan: Plan, views: Mapping[int, WaveView], n: int) -> tuple[b
         return False, f"wave {n} is already committed"
     if view.started:
         return False, f"wave {n} has already started"
+    index = numbers.index(n)
+    if index > 0:
+        # The previous wave's own state gives the most useful reason, so it comes first.
+        prev = numbers[index - 1]
+        pv = views.get(prev, WaveView(prev))
+        if not pv.started:
+            return False, f"wave {prev} has not run yet: waves are never skipped"
+        unfinished = agents_unfinished(plan, pv)
+        if unfinished:
+            return False, f"wave {prev} has agents that did not succeed: {', '.join(unfinished)}"
+        if not pv.tests_passed:
+            return False, f"wave {prev}'s tests have not passed"
+        if not pv.committed:
+            return False, f"wave {prev}'s checkpoint is not committed"
     for other in numbers:
         ov = views.get(other, WaveView(other))
         if other != n and ov.started and not ov.committed:
             return False, f"wave {other} is still open: finish, test and commit it first"
-    index = numbers.index(n)
-    if index == 0:
-        return True, ""
-    prev = numbers[index - 1]
-    pv = views.get(prev, WaveView(prev))
-    if not pv.started:
-        return False, f"wave {prev} has not run yet: waves are never skipped"
-    unfinished = agents_unfinished(plan, pv)
-    if unfinished:
-        return False, f"wave {prev} has agents that did not succeed: {', '.join(unfinished)}"
-    if not pv.tests_passed:
-        return False, f"wave {prev}'s tests have not passed"
-    if not pv.committed:
-        return False, f"wave {prev}'s checkpoint is not committed"
     return True, ""
 
 

@@ -233,8 +233,7 @@ class Supervisor(AgentProcesses):
             return "not running"
         self._stopping.add(agent_id)
         result = await self._runner_for(agent_id).stop(handle, self.config.agent.stop_grace_s)
-        task = self._follows.get(agent_id)
-        if task is None:  # nobody follows it: record the end here
+        if agent_id not in self._follows:  # nobody follows it: record the end here
             await self._finish(agent_id, handle)
         return result
 

@@ -1,0 +1,118 @@
+"""Helpers for the engine tests: a demo sandbox, a supervisor on it, an event collector."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from agents import procinfo
+from agents.config import Config, load_config
+from agents.demo import STRAY_AGENT, STRAY_PATH, make_sandbox
+from agents.events import Event
+from agents.supervisor import Supervisor
+from plan.loader import load_plan
+
+
+def sandbox(
+    folder: Path,
+    *,
+    speed: str = "0",
+    extra: dict[str, list[str]] | None = None,
+    tests: list[str] | None = None,
+) -> Path:
+    """A demo sandbox whose agents run at ``speed``; ``extra`` replaces the per-agent args
+    (default: the demo's stray write by w1-a2). The config change is committed."""
+    root = make_sandbox(folder, fast=True)
+    if extra is None:
+        extra = {STRAY_AGENT: ["--touch-unowned", STRAY_PATH]}
+    config = root / "wavedeck.toml"
+    text = config.read_text(encoding="utf-8").replace('"--speed", "0.02"', f'"--speed", "{speed}"')
+    head, _, rest = text.partition("[agent.extra_args]\n")
+    _, _, tail = rest.partition("\n[tests]")
+    lines = "".join(f"{json.dumps(a)} = {json.dumps(v)}\n" for a, v in extra.items())
+    text = head + "[agent.extra_args]\n" + lines + "\n[tests]" + tail
+    if tests is not None:
+        before, _, after = text.partition("commands = ")
+        after = after.partition("\n")[2]
+        text = before + f"commands = {json.dumps(tests)}\n" + after
+    config.write_text(text, encoding="utf-8")
+    subprocess.run(
+        ["git", "commit", "-q", "-m", "test settings", "--", "wavedeck.toml"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
+    return root
+
+
+def supervisor(root: Path, config: Config | None = None) -> Supervisor:
+    cfg = config or load_config(root)
+    plan_path = root / "plans" / "security-waves.md"
+    return Supervisor(root, load_plan(plan_path).plan, cfg, plan_path=plan_path)
+
+
+class Collector:
+    """Consumes a supervisor's events into ``self.events``; ``until`` awaits a condition."""
+
+    def __init__(self, sup: Supervisor) -> None:
+        self.sup = sup
+        self.events: list[Event] = []
+        self._new = asyncio.Event()
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        async for event in self.sup.events():
+            self.events.append(event)
+            self._new.set()
+
+    async def until(self, predicate: Callable[[list[Event]], bool], timeout: float = 30) -> None:
+        async def wait() -> None:
+            while not predicate(self.events):
+                self._new.clear()
+                await self._new.wait()
+
+        await asyncio.wait_for(wait(), timeout)
+
+    def of(self, kind: type[Event]) -> list[Event]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+
+
+async def wait_agents(sup: Supervisor, wave: int, timeout: float = 30) -> None:
+    async def wait() -> None:
+        while not sup.wave_agents_done(wave):
+            try:
+                await asyncio.wait_for(sup.wait_changed(), 1.0)
+            except TimeoutError:
+                pass
+
+    await asyncio.wait_for(wait(), timeout)
+
+
+def kill_agents(root: Path) -> None:
+    """Kill every agent recorded in the sandbox's state (by process group, pid + start time)."""
+    path = root / ".wavedeck" / "state.json"
+    if not path.exists():
+        return
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except ValueError:
+        return
+    for rec in data.get("agents", {}).values():
+        handle = rec.get("handle")
+        if handle and procinfo.is_same_process(handle["pid"], handle["start_time"]):
+            try:
+                os.killpg(handle["pgid"], signal.SIGKILL)
+            except ProcessLookupError:
+                pass

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from plan.checkapi import RepoView
-from plan.fixplans import DEFAULT_PATTERNS, IssueFileIndex
+from plan.fixplans import DEFAULT_PATTERNS, IssueFileIndex, issue_file_candidates
 
 MAX_READ_BYTES = 1 << 20  # detail files are small; anything larger is not read
 GIT_TIMEOUT_S = 60.0
@@ -134,11 +134,20 @@ def read_issue_files(
     Found by the patterns (``{id}`` replaced, ``05``/``5`` spellings both tried), else by file
     name anywhere in the repository. Pass ``view`` to reuse a listing across many issues.
     """
+    if view is None:
+        # The patterns' own paths first: a few stat calls, no listing of the repository.
+        reader = RepoReader(Path(repo_root))
+        direct = []
+        for path in issue_file_candidates(issue_id, patterns):
+            text = reader(path)
+            if text is not None:
+                direct.append((path, text))
+        if direct:
+            return direct
     repo = view or repo_view(repo_root, patterns)
-    reader = repo.read_text
     out = []
     for path in IssueFileIndex(repo.paths, patterns).find(issue_id):
-        text = reader(path)
+        text = repo.read_text(path)
         if text is not None:
             out.append((path, text))
     return out

@@ -131,7 +131,10 @@ def check_predicted(ctx: CheckContext) -> Iterable[Finding]:
         own, who = p.ownership, p.agent.id
         where = f"{p.issue.id} ({who}) needs {p.path} (per {p.source}:{p.entry.line})"
         if not p.exists:
-            where += " (new file)" if p.entry.new or p.entry.folder else " (not in the repo)"
+            if p.entry.folder:
+                where += " (new folder)"
+            else:
+                where += " (new file)" if p.entry.new else " (not in the repo)"
         if own.kind == "owned":
             continue
         if own.kind == "foreign":

@@ -259,7 +259,7 @@ class WavedeckCommands(Provider):
 
     def _entries(self) -> list[tuple[str, str, str | None]]:
         app: WavedeckApp = self.app  # type: ignore[assignment]
-        if app.screen is not app.main_screen:
+        if self.screen is not app.main_screen:  # the screen the palette was opened on
             return []
         return [(name, desc, app.actions.why_not(name)) for name, (_k, desc) in ACTIONS.items()]
 

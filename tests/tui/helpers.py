@@ -71,3 +71,18 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(step)
+
+
+async def panes_ready(app: WavedeckApp, count: int = 5) -> None:
+    """Wait until the main screen shows ``count`` panes and one has focus."""
+    from tui.widgets.agent_pane import AgentPane
+
+    def ready() -> bool:
+        main = app.main_screen
+        return (
+            main.is_mounted
+            and len(list(main.query(AgentPane))) == count
+            and main.focused_pane is not None
+        )
+
+    await wait_for(ready, timeout=20)

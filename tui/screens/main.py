@@ -154,6 +154,6 @@ class MainScreen(Screen[None]):
     def action_focus_pane(self, number: int) -> None:
         panes = list(self.query(AgentPane))
         if 1 <= number <= len(panes):
-            panes[number - 1].log.focus()
+            self.set_focus(panes[number - 1].log)  # now, not after a refresh: keys may follow
         else:
             self.notify(f"wave {self.selected_wave} has {len(panes)} panes", severity="warning")

@@ -79,6 +79,8 @@ class AgentPane(Vertical):
             overflow="ellipsis",
         ).plain
 
+    ALLOW_MAXIMIZE = True  # zoom: the whole pane (status and log) fills the screen
+
     @property
     def agent_id(self) -> str:
         return self.view.id
@@ -98,5 +100,7 @@ class AgentPane(Vertical):
         for state in BADGES:
             self.set_class(state == self.view.state, f"-{state}")
         self.set_class(bool(self.view.violations), "-violation")
-        self.query_one(".pane-head", Static).update(head_text(self.view, now))
-        self.query_one(".pane-issues", Static).update(issues_text(self.view))
+        for head in self.query(".pane-head").results(Static):  # none before compose ran
+            head.update(head_text(self.view, now))
+        for issues in self.query(".pane-issues").results(Static):
+            issues.update(issues_text(self.view))

@@ -53,7 +53,10 @@ MAX_CONFIG_BYTES = 1 << 20
 # Editor temp files: vim swap files and its ``4913`` write probe, backups, emacs lock files.
 _EDITOR_TEMP = re.compile(r"\.swp$|^\..+\.sw[a-px]$|~$|^4913$|^\.#|^#.*#$")
 _ADDED = 1 << int(watchfiles.Change.added)
-_GIT_TAMPER = (".git/config", ".git/hooks/")
+# Watched inside .git/ during a wave: files that make git run programs or rewrite content.
+_GIT_CONFIGS = (".git/config", ".git/config.worktree")
+_GIT_FILES = (*_GIT_CONFIGS, ".git/info/attributes")
+_GIT_HOOKS = ".git/hooks/"
 
 # Config keys that make git run a program: worth naming first in a tamper report.
 _RUNS_PROGRAMS = re.compile(
@@ -202,15 +205,17 @@ def _config_entries(text: str) -> dict[str, str]:
     return entries
 
 
-def _config_detail(old: str | None, new: str | None) -> str:
+def _config_detail(rel: str, old: str | None, new: str | None) -> str:
     if new is None:
-        return ".git/config was removed"
+        return f"{rel} was removed"
     before, after = _config_entries(old or ""), _config_entries(new)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     risky = [k for k in changed if _RUNS_PROGRAMS.match(k)]
     if not changed:
-        return ".git/config was rewritten (no key changed)"
-    text = "changed keys: " + ", ".join(changed[:20]) + (" ..." if len(changed) > 20 else "")
+        return f"{rel} was rewritten (no key changed)"
+    text = (
+        f"{rel}: changed keys: " + ", ".join(changed[:20]) + (" ..." if len(changed) > 20 else "")
+    )
     if risky:
         text += "; runs programs: " + ", ".join(risky[:10])
     return text
@@ -252,7 +257,7 @@ class _Filter:
             return False
         rel = path[self._cut :]
         if rel.startswith(".git/") or rel == ".git":
-            return self._watch_git and (rel == _GIT_TAMPER[0] or rel.startswith(_GIT_TAMPER[1]))
+            return self._watch_git and (rel in _GIT_FILES or rel.startswith(_GIT_HOOKS))
         if rel.startswith(".wavedeck/") or rel == ".wavedeck" or "/.git/" in rel:
             return False
         if _EDITOR_TEMP.search(rel.rpartition("/")[2]):
@@ -305,7 +310,7 @@ class WorkspaceWatcher:
         self._recent: dict[str, float] = {}
         self._fresh: dict[str, float] = {}  # folders created in the last FRESH_S seconds
         self._last_prune = 0.0
-        self._config: str | None = None
+        self._configs: dict[str, str | None] = {}
         self._root_id: tuple[int, int] | None = None
         self._batch: Collection[str] = ()
         self._attribute_error: str | None = None
@@ -322,7 +327,7 @@ class WorkspaceWatcher:
         self._attribute = attribute
         self._reported.clear()
         self._settling.clear()
-        self._config = _read_config(os.path.join(self._root, ".git", "config"))
+        self._snapshot_configs()
 
     def forget(self, path: str, *, settle_s: float = 1.0) -> None:
         """Forget a reported violation (the supervisor reverted or accepted the path).
@@ -350,8 +355,8 @@ class WorkspaceWatcher:
             yield Notice("error", f"cannot watch {self._root}: {exc.strerror or exc}")
             return
         self._root_id = (st.st_dev, st.st_ino)
-        if self._config is None:
-            self._config = _read_config(os.path.join(self._root, ".git", "config"))
+        if not self._configs:
+            self._snapshot_configs()
         polling = self.force_polling
         while not self._stop.is_set():
             stream = _open_watch(
@@ -396,6 +401,9 @@ class WorkspaceWatcher:
                 aclose = getattr(stream, "aclose", None)
                 if aclose is not None:
                     await aclose()
+
+    def _snapshot_configs(self) -> None:
+        self._configs = {rel: _read_config(os.path.join(self._root, rel)) for rel in _GIT_CONFIGS}
 
     def _root_lost(self) -> bool:
         try:
@@ -520,22 +528,23 @@ class WorkspaceWatcher:
             return None, None, ()
 
     def _tamper(self, rel: str, path: str) -> list[Event]:
-        if rel == _GIT_TAMPER[0]:
+        if rel in _GIT_CONFIGS:
             text = _read_config(path)
-            if text == self._config:
+            before = self._configs.get(rel)
+            if text == before:
                 return []  # rewritten with the same content (or a spurious event)
-            detail = _config_detail(self._config, text)
-            self._config = text
-            return [ViolationFound(None, rel, "tamper", (), detail)]
+            self._configs[rel] = text
+            return [ViolationFound(None, rel, "tamper", (), _config_detail(rel, before, text))]
         try:
             mode: int | None = os.lstat(path).st_mode
         except OSError:
             mode = None
-        if mode is not None and stat.S_ISDIR(mode):
-            return []
-        if rel in self._reported:
+        if (mode is not None and stat.S_ISDIR(mode)) or rel in self._reported:
             return []
         self._reported.add(rel)
         what = "removed" if mode is None else "added or changed"
-        name = rel[len(_GIT_TAMPER[1]) :]
-        return [ViolationFound(None, rel, "tamper", (), f"git hook {name} {what}")]
+        if rel.startswith(_GIT_HOOKS):
+            detail = f"git hook {rel[len(_GIT_HOOKS) :]} {what}"
+        else:
+            detail = f"{rel} {what} (attributes can name filter and diff programs)"
+        return [ViolationFound(None, rel, "tamper", (), detail)]

@@ -226,3 +226,59 @@ async def test_tamper_watch_can_be_turned_off(tmp_path: Path) -> None:
         write(tmp_path / "zz/sentinel.txt")
         await c.wait_for(lambda e: isinstance(e, ViolationFound) and e.path == "zz/sentinel.txt")
     assert [v.path for v in c.violations()] == ["zz/sentinel.txt"]
+
+
+async def test_worktree_config_and_attributes_are_tamper_too(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    async with Collector(attributed(tmp_path)) as c:
+        write(tmp_path / ".git/config.worktree", text="[core]\n\tfsmonitor = /tmp/evil\n")
+        write(tmp_path / ".git/info/attributes", text="* filter=evil\n")
+        await c.wait_for(lambda e: len(c.violations()) >= 2)
+    found = {v.path: v for v in c.violations()}
+    assert set(found) == {".git/config.worktree", ".git/info/attributes"}
+    assert "core.fsmonitor" in found[".git/config.worktree"].detail
+    assert all(v.kind == "tamper" for v in found.values())
+
+
+async def test_cancelling_the_consumer_ends_cleanly(tmp_path: Path) -> None:
+    w = attributed(tmp_path)
+    seen: list[object] = []
+
+    async def consume() -> None:
+        async for event in w.events():
+            seen.append(event)
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(w.ready.wait(), 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 10)
+    # cancellation reaches the watch thread (awatch sets its stop event); a new watcher works
+    async with Collector(attributed(tmp_path)) as c:
+        write(tmp_path / "docs/after.md")
+        await c.touched("docs/after.md")
+    assert not seen
+
+
+async def test_stop_before_start_yields_nothing(tmp_path: Path) -> None:
+    w = attributed(tmp_path)
+    w.stop()
+    assert [e async for e in asyncio_timeout_iter(w)] == []
+
+
+async def asyncio_timeout_iter(w: WorkspaceWatcher) -> AsyncIterator[object]:
+    async with asyncio.timeout(10):
+        async for event in w.events():
+            yield event
+
+
+async def test_deleted_root_while_polling(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    async with Collector(attributed(root, force_polling=True)) as c:
+        write(root / "docs/polled.md")
+        await c.touched("docs/polled.md")
+        subprocess.run(["rm", "-rf", str(root)], check=True, timeout=30)
+        notice = await c.wait_for(lambda e: isinstance(e, Notice), timeout=10)
+        await asyncio.wait_for(c.finished.wait(), 10)
+    assert c.error is None and isinstance(notice, Notice) and "deleted" in notice.message

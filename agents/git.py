@@ -224,8 +224,12 @@ class GitRepo:
         """
         _check_rev(base)
         with self._locked() as cmd:
-            diff = cmd.run(["diff", "--raw", "--numstat", "-z", "-M", *_DIFF_OPTS, base, "--"])
-            others = cmd.run(["ls-files", "-o", "--exclude-standard", "-z"])
+            # Both commands only read; running them side by side halves the wall time.
+            listing = cmd.spawn(["ls-files", "-o", "--exclude-standard", "-z"])
+            try:
+                diff = cmd.run(["diff", "--raw", "--numstat", "-z", "-M", *_DIFF_OPTS, base, "--"])
+            finally:
+                others = listing()
         tracked = parse_raw_numstat(diff.out)
         untracked = [untracked_file(self.root, p) for p in split_z(others.out)]
         return merge_untracked(tracked, untracked)

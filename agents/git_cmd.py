@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 import re
+import subprocess
 import tempfile
 import threading
 import time
@@ -141,6 +142,39 @@ class GitCmd:
         if check and result.rc != 0:
             raise GitError(failure_message(args, result))
         return result
+
+    def spawn(self, args: Sequence[str]) -> Callable[[], Result]:
+        """Start a read-only ``git <args>`` now; the returned function waits for its result.
+
+        Lets two read-only commands (which take no lock) overlap, inside the caller's repository
+        lock: the listing of untracked files runs while the diff is computed.
+        """
+        env = {**BASE_ENV, "GIT_OPTIONAL_LOCKS": "0"}
+        try:
+            handle = self._git.execute(["git", *SAFE_CONFIG, *args], as_process=True, env=env)
+        except GitCommandNotFound as exc:
+            raise GitError(f"git is not installed or not on PATH ({exc})") from None
+        proc = handle.proc
+        assert proc is not None
+
+        def wait() -> Result:
+            # ``handle`` must stay referenced until git exits: dropping GitPython's AutoInterrupt
+            # terminates the process.
+            assert handle.proc is proc
+            try:
+                out, err = proc.communicate(timeout=self.timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                raise GitError(
+                    f"{describe(args)} did not finish within {self.timeout_s:g} s and was stopped"
+                ) from None
+            result = Result(proc.returncode, out, err.decode("utf-8", "replace"))
+            if result.rc != 0:
+                raise GitError(failure_message(args, result))
+            return result
+
+        return wait
 
     def _execute(
         self, argv: list[str], env: dict[str, str], stdin: bytes | None, timeout_s: float

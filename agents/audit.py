@@ -121,6 +121,8 @@ def changed_paths(repo: Path | str, rev_range: str) -> list[ChangedPath]:
     root = Path(repo)
     if not root.is_dir():
         raise AuditError(f"{root}: not a folder")
+    if _git(root, "rev-parse", "--git-dir").returncode != 0:
+        raise AuditError(f"{root}: not a git repository")
     if "..." in rev_range:
         left, right = rev_range.split("...", 1)
         base_done = _git(root, "merge-base", _verify(root, left), _verify(root, right))

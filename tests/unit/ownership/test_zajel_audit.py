@@ -225,6 +225,10 @@ def test_single_commit_renames_and_root(tmp_path: Path) -> None:
     assert [c.path for c in changed_paths(repo, "HEAD~1...HEAD")] == ["b.py"]
     with pytest.raises(AuditError):
         changed_paths(repo, "-p")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    with pytest.raises(AuditError, match="not a git repository"):
+        changed_paths(plain, "HEAD")
 
 
 def test_parse_name_status_odd_names() -> None:

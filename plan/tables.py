@@ -151,7 +151,9 @@ def read_table(
                 problem = row_problem(raw, columns)
                 if problem is not None:
                     findings.append(_bad_row(row_line, problem))
-                rows.append(Row(row_line, row_cells, problem is None))
+                # A line without any | is prose that the table swallowed: reported, not a row.
+                if "|" in raw:
+                    rows.append(Row(row_line, row_cells, problem is None))
                 i = end + 1
                 continue
             cells = []

@@ -57,6 +57,7 @@ class AgentView:
     exit_code: int | None = None
     signal: str | None = None
     reason: str = ""
+    marked_done: str | None = None  # the operator's reason, when marked done by hand
     issues_done: list[str] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
     violations: list[ev.ViolationFound] = field(default_factory=list)
@@ -128,6 +129,8 @@ class RunView:
             view.started_at = getattr(record, "started_at", None)
             view.ended_at = getattr(record, "ended_at", None)
             view.issues_done = list(getattr(record, "issues_done", ()) or ())
+            view.marked_done = getattr(record, "marked_done", None)
+            view.exit_code = getattr(record, "exit_code", None)
             view.violations = [
                 v for v in self.waves[view.agent.wave].violations if v.agent == agent_id
             ]
@@ -187,6 +190,8 @@ class EventAdapter:
             agent.ended_at = now
         agent.state = event.state
         agent.exit_code, agent.signal, agent.reason = event.exit_code, event.signal, event.reason
+        if event.reason.startswith("marked done"):
+            agent.marked_done = event.reason.removeprefix("marked done:").strip()
         return msg.AgentUpdated(event.agent)
 
     def _on_issue_done(self, event: ev.IssueDone) -> Message | None:

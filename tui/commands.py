@@ -92,8 +92,10 @@ class Actions:
             return f"{agent.id} is not running ({agent.state})"
         if name == "restart_agent" and agent.state not in ENDED:
             return f"{agent.id} is {agent.state}: only a failed, stopped or lost agent restarts"
-        if name == "mark_done" and agent.state not in (*ENDED, "pending"):
+        if name == "mark_done" and agent.state not in ENDED:
             return f"{agent.id} is {agent.state}: mark done is for agents that did not finish"
+        if name == "mark_done" and agent.marked_done:
+            return f"{agent.id} is already marked done ({agent.marked_done})"
         if name == "diffs" and view.waves[wave].state in ("locked", "ready"):
             return f"wave {wave} has not started: no changes yet"
         if name == "violations" and not view.waves[wave].violations:

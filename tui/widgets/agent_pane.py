@@ -40,6 +40,8 @@ def head_text(view: AgentView, now: float) -> Text:
         text.append(f" ({view.exit_code})", "red")
     elif view.signal:
         text.append(f" ({view.signal})", "red")
+    if view.marked_done:
+        text.append(" · marked done", "bold cyan")
     text.append("  ")
     text.append(neutralize(view.host or "local"), "italic")
     text.append(f"  ⏱ {fmt_elapsed(view.elapsed(now))}")

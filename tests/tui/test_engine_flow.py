@@ -1,0 +1,166 @@
+"""The control room on a real Supervisor over a demo sandbox with simulated agents: a whole wave
+(start, stray-file violation, tests, checkpoint refused then accepted and committed, next wave),
+agent controls (stop, restart, mark done, history), diff review, and re-attach after quitting."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from textual.message import Message
+
+from agents.config import load_config
+from agents.demo import PLAN_IN_SANDBOX, STRAY_PATH, make_sandbox
+from agents.supervisor import Supervisor
+from plan.loader import load_plan
+from tests.tui.helpers import panes_ready, wait_for
+from tests.tui.screen_text import screen_text
+from tui import messages as msg
+from tui.app import WavedeckApp
+from tui.screens.checkpoint import CheckpointScreen
+from tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
+from tui.screens.diff import DiffScreen
+from tui.screens.history import HistoryScreen
+from tui.screens.tests import TestsScreen
+from tui.widgets.history import HistoryView
+
+
+def sandbox(tmp_path: Path, extra: str = "") -> Path:
+    repo = make_sandbox(tmp_path / "sandbox", fast=True)
+    if extra:
+        config = repo / "wavedeck.toml"
+        config.write_text(
+            config.read_text().replace("[agent.extra_args]\n", "[agent.extra_args]\n" + extra)
+        )
+    return repo
+
+
+@asynccontextmanager
+async def control_room(
+    repo: Path, seen: list[Message] | None = None
+) -> AsyncIterator[tuple[WavedeckApp, object]]:
+    plan_path = repo / PLAN_IN_SANDBOX
+    plan = load_plan(plan_path).plan
+    supervisor = Supervisor(repo, plan, load_config(repo), plan_path=plan_path)
+    await supervisor.open()
+    app = WavedeckApp(plan, supervisor)
+    try:
+        async with app.run_test(
+            size=(200, 50), message_hook=seen.append if seen is not None else None
+        ) as pilot:
+            await panes_ready(app)
+            yield app, pilot
+    finally:
+        if not app.engine_closed:
+            await supervisor.close(stop_agents=True)
+
+
+async def test_a_whole_wave_from_start_to_commit(tmp_path: Path) -> None:
+    repo = sandbox(tmp_path)
+    seen: list[Message] = []
+    async with control_room(repo, seen) as (app, pilot):
+        view = app.view
+        await pilot.press("t")  # not possible yet: the wave has not run
+        assert not isinstance(app.screen, TestsScreen)
+        await pilot.press("s")
+        await wait_for(lambda: all(a.state == "succeeded" for a in view.wave_agents(1)), timeout=60)
+        await wait_for(lambda: any(v.path == STRAY_PATH for v in view.waves[1].violations))
+        await pilot.pause(1.1)  # the status tick
+        assert STRAY_PATH in screen_text(app)
+        assert all(len(a.issues_done) == len(a.agent.issues) for a in view.wave_agents(1))
+        assert any(isinstance(m, msg.ViolationRecorded) and m.path == STRAY_PATH for m in seen)
+
+        await pilot.press("d")  # diff review: files by agent, the stray one marked
+        assert isinstance(app.screen, DiffScreen)
+        diff = app.screen
+        await wait_for(lambda: bool(diff.entries) and diff.shown is not None)
+        assert diff.entries[STRAY_PATH].stray
+        await wait_for(lambda: "@@" in screen_text(app))
+        first = diff.shown
+        await pilot.press("n")
+        await wait_for(lambda: diff.shown != first)
+        await pilot.press("escape")
+
+        await pilot.press("t")
+        assert isinstance(app.screen, TestsScreen)
+        await wait_for(lambda: view.waves[1].tests_passed is not None, timeout=60)
+        assert view.waves[1].tests_passed
+        await pilot.pause(0.3)
+        assert "passed in" in screen_text(app)
+        await pilot.press("escape")
+
+        await pilot.press("c")
+        await wait_for(lambda: isinstance(app.screen, CheckpointScreen))
+        screen = app.screen
+        assert screen.preview.refusal and STRAY_PATH in screen.preview.refusal
+        await pilot.press("ctrl+s")  # refused: stays
+        assert isinstance(app.screen, CheckpointScreen)
+        await pilot.press("a")
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press(*"the daemon lives there", "enter")
+        await wait_for(lambda: screen.preview.refusal is None)
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: view.waves[1].commit is not None)
+        await wait_for(lambda: app.main_screen.selected_wave == 2)
+        assert app.engine.wave_state(2) == "ready"
+        await pilot.press("s")
+        await wait_for(lambda: any(a.state != "pending" for a in view.wave_agents(2)), timeout=30)
+        assert any(isinstance(m, msg.CheckpointRecorded) for m in seen)
+
+
+async def test_stop_restart_mark_done_and_history(tmp_path: Path) -> None:
+    repo = sandbox(tmp_path, extra='"w1-a1" = ["--hang"]\n')
+    async with control_room(repo) as (app, pilot):
+        agent = app.view.agents["w1-a1"]
+        await pilot.press("s")
+        await wait_for(lambda: agent.state == "running" and len(agent.log) > 0, timeout=30)
+        await pilot.press("1", "m")  # mark done is for agents that ended
+        assert not isinstance(app.screen, PromptScreen)
+        await pilot.press("x")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait_for(lambda: agent.state == "stopped", timeout=30)
+        await pilot.press("r")
+        await wait_for(lambda: agent.state == "running", timeout=30)
+        await pilot.press("x", "y")
+        await wait_for(lambda: agent.state == "stopped", timeout=30)
+        await pilot.press("m")
+        assert isinstance(app.screen, PromptScreen)
+        await pilot.press(*"done by hand", "enter")
+        await wait_for(lambda: agent.marked_done == "done by hand")
+        await pilot.press("l")
+        assert isinstance(app.screen, HistoryScreen)
+        history = app.screen.query_one(HistoryView)
+        await wait_for(history.indexing_done.is_set)
+        await pilot.pause(0.6)
+        assert history.index.line_count >= 1
+        await pilot.press("escape")
+
+
+async def test_quit_leaves_agents_running_and_reattach_shows_history(tmp_path: Path) -> None:
+    repo = sandbox(tmp_path, extra='"w1-a1" = ["--hang"]\n')
+    async with control_room(repo) as (app, pilot):
+        await pilot.press("s")
+        agent = app.view.agents["w1-a1"]
+        await wait_for(lambda: agent.state == "running" and len(agent.log) >= 3, timeout=30)
+        before = list(agent.log.lines)
+        await wait_for(
+            lambda: all(a.state != "running" for a in app.view.wave_agents(1) if a.id != "w1-a1"),
+            timeout=60,
+        )
+        await pilot.press("q")
+        assert isinstance(app.screen, QuitScreen)
+        await pilot.press("enter")  # the default: leave running
+        await wait_for(lambda: app.engine_closed)
+    assert not app.stopped_agents
+    async with control_room(repo) as (again, pilot):
+        pane_log = again.view.agents["w1-a1"].log
+        assert again.view.agents["w1-a1"].state == "running"
+        assert list(pane_log.lines)[: len(before)] == before  # the history, loaded from disk
+        await pilot.pause(0.2)
+        assert before[-1][:40] in screen_text(again)
+        await pilot.press("q")
+        await pilot.press("tab", "enter")  # "Stop all"
+        await wait_for(lambda: again.engine_closed, timeout=30)
+    assert again.stopped_agents

@@ -98,12 +98,13 @@ def can_start_wave(plan: Plan, views: Mapping[int, WaveView], n: int) -> tuple[b
         pv = views.get(prev, WaveView(prev))
         if not pv.started:
             return False, f"wave {prev} has not run yet: waves are never skipped"
-        unfinished = agents_unfinished(plan, pv)
-        if unfinished:
+        if pv.committed:
+            pass  # its checkpoint passed every gate when it was made
+        elif unfinished := agents_unfinished(plan, pv):
             return False, f"wave {prev} has agents that did not succeed: {', '.join(unfinished)}"
-        if not pv.tests_passed:
+        elif not pv.tests_passed:
             return False, f"wave {prev}'s tests have not passed"
-        if not pv.committed:
+        else:
             return False, f"wave {prev}'s checkpoint is not committed"
     for other in numbers:
         ov = views.get(other, WaveView(other))

@@ -5,8 +5,8 @@ shell commands *by design* (``cd packages/app && flutter test``), written by the
 author and shown to the operator before they run. This is the one place wavedeck uses a shell;
 agent commands and git never go through one.
 
-Output is streamed line by line (64 KiB reads, incremental UTF-8 decoding, over-long lines cut and
-marked) through a callback. A command that runs longer than the timeout has its whole process
+Output is streamed line by line (64 KiB reads, incremental UTF-8 decoding, over-long lines passed on
+in marked pieces, nothing dropped) through a callback. A command that runs longer than the timeout has its whole process
 group killed and counts as failed (exit code 124, like ``timeout(1)``).
 """
 
@@ -24,6 +24,8 @@ from pathlib import Path
 
 TIMEOUT_EXIT = 124
 MAX_LINE = 64 * 1024
+# Marks a piece of an over-long line; the next piece carries on (nothing is dropped).
+CONTINUED = " [line continues]"
 _READ = 64 * 1024
 
 
@@ -51,9 +53,9 @@ class _LineSplitter:
         *lines, self._buf = self._buf.split("\n")
         for line in lines:
             self._emit_line(line)
-        if len(self._buf) > MAX_LINE:  # a line without end: cut it so memory stays bounded
-            self._emit_line(self._buf[:MAX_LINE] + " [line cut]")
-            self._buf = ""
+        while len(self._buf) > MAX_LINE:  # a line without end: pass it on in pieces
+            self._emit(self._buf[:MAX_LINE] + CONTINUED)
+            self._buf = self._buf[MAX_LINE:]
 
     def close(self) -> None:
         self._buf += self._decoder.decode(b"", final=True)
@@ -63,8 +65,9 @@ class _LineSplitter:
 
     def _emit_line(self, line: str) -> None:
         line = line.removesuffix("\r")
-        if len(line) > MAX_LINE:
-            line = line[:MAX_LINE] + " [line cut]"
+        while len(line) > MAX_LINE:
+            self._emit(line[:MAX_LINE] + CONTINUED)
+            line = line[MAX_LINE:]
         self._emit(line)
 
 

@@ -97,6 +97,8 @@ class LocalRunner:
 
     async def launch(self, spec: LaunchSpec) -> AgentHandle:
         """Start the agent detached; its log is appended to, never truncated."""
+        if not spec.argv or not spec.argv[0]:
+            raise ValueError(f"{spec.agent_id}: the agent command is empty")
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_path(spec.agent_id)

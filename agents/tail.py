@@ -15,8 +15,9 @@ What a line is (documented for users, and for tests):
   The offset then advances piece by piece, so memory stays bounded whatever the line length.
 - Carriage-return progress: a trailing ``\\r`` (as in ``\\r\\n``) is dropped, and a line that still
   contains ``\\r`` keeps only the text after the last one (what a terminal would show).
-- A read error (disk, permissions, the path replaced by a directory) never raises: ``error`` says
-  what went wrong, ``errors`` counts failures, and the next read retries, reopening the file.
+- A read error (disk, permissions, the path replaced by a directory, the file truncated or
+  replaced) never raises: ``error`` says what went wrong, ``errors`` counts failures, and the next
+  read retries, reopening the file.
 
 ``follow()`` turns a tailer into an async iterator that polls with a short idle sleep (30 ms, as
 toolong does) until a ``finished`` callback says the writer is gone, then drains and flushes.
@@ -112,8 +113,17 @@ class LogTailer:
                 raise OSError(f"{self.path} is not a regular file")
             self._fd = fd
         data = os.pread(self._fd, READ_BYTES, position)
-        if not data and os.fstat(self._fd).st_size < position:
-            raise OSError(f"{self.path} shrank below offset {position} (truncated or replaced)")
+        if not data:
+            # Nothing new: check (only when idle) that the file is still the one at the path.
+            held = os.fstat(self._fd)
+            if held.st_size < position:
+                raise OSError(f"{self.path} shrank below offset {position} (truncated)")
+            try:
+                current = os.stat(self.path)
+            except FileNotFoundError:
+                return data  # deleted: whatever the writer still appends reaches our descriptor
+            if (current.st_ino, current.st_dev) != (held.st_ino, held.st_dev):
+                raise OSError(f"{self.path} was replaced by another file")
         return data
 
     def _fail(self, error: OSError) -> None:

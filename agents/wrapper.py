@@ -54,6 +54,23 @@ def write_exit_file(path: str, code: int | None, sig: str | None, pid: int | Non
     os.replace(tmp, path)
 
 
+def _say(text: str) -> None:
+    """A line to the agent's log; a log that cannot be written (disk full) is not fatal (E4)."""
+    try:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
+
+
+def _record(path: str, code: int | None, sig: str | None, pid: int | None) -> None:
+    try:
+        write_exit_file(path, code, sig, pid)
+    except OSError as error:
+        # The runner will report the agent as lost; say why in its log.
+        _say(f"wavedeck: cannot write exit status to {path}: {error.strerror}")
+
+
 def _signal_name(n: int) -> str:
     try:
         return signal.Signals(n).name
@@ -144,7 +161,7 @@ def _clean_group() -> None:
 
 def main(argv: list[str]) -> int:
     if len(argv) < 3 or argv[1] != "--":
-        sys.stderr.write("usage: wrapper.py EXIT_FILE -- ARGV...\n")
+        _say("usage: wrapper.py EXIT_FILE -- ARGV...")
         return 2
     exit_path, command = argv[0], argv[2:]
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
@@ -155,10 +172,9 @@ def main(argv: list[str]) -> int:
         child = subprocess.Popen(command, preexec_fn=lambda: _die_with(me))
     except OSError as error:
         # The agent never started: say so in its log and record a shell-like status.
-        sys.stderr.write(f"wavedeck: cannot start agent {command[0]!r}: {error.strerror}\n")
-        sys.stderr.flush()
+        _say(f"wavedeck: cannot start agent {command[0]!r}: {error.strerror}")
         failed = 127 if isinstance(error, FileNotFoundError) else 126
-        write_exit_file(exit_path, failed, None, None)
+        _record(exit_path, failed, None, None)
         return failed
     # Wait for any child: as subreaper we also reap adopted orphans as they die. waitpid retries
     # on EINTR (PEP 475), so the no-op handlers do not interrupt the wait.
@@ -173,7 +189,7 @@ def main(argv: list[str]) -> int:
         code, sig = None, _signal_name(os.WTERMSIG(status))
     else:
         code, sig = os.waitstatus_to_exitcode(status), None
-    write_exit_file(exit_path, code, sig, child.pid)
+    _record(exit_path, code, sig, child.pid)
     _clean_group()
     return code if code is not None else 128 + os.WTERMSIG(status)
 

@@ -244,6 +244,19 @@ async def test_exit_file_is_whole_json(runner: LocalRunner, repo: Path, token: s
     assert await runner.exit_status(handle) is None
 
 
+async def test_empty_command_is_refused(runner: LocalRunner, repo: Path) -> None:
+    with pytest.raises(ValueError, match="command is empty"):
+        await runner.launch(LaunchSpec(agent_id="w1-a1", argv=(), cwd=repo))
+
+
+async def test_missing_program_with_an_unwritable_log(runner: LocalRunner, repo: Path) -> None:
+    runner.logs_dir.mkdir(parents=True)
+    os.symlink("/dev/full", runner.log_path("w1-a1"))
+    handle = await launch(runner, repo, "w1-a1", ("/nonexistent/agent-program",))
+    await asyncio.wait_for(collect(runner, handle), 20)
+    assert await runner.exit_status(handle) == ExitStatus(code=127)
+
+
 def test_wrapper_usage_error() -> None:
     from agents import wrapper
 

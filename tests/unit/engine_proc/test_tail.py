@@ -156,6 +156,19 @@ def test_e4_read_error_is_reported_and_retried(tmp_path: Path) -> None:
     assert tailer.error is None
 
 
+def test_replaced_log_is_reported(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    append(log, b"one\n")
+    tailer = LogTailer(log)
+    assert tailer.read_available().lines == ("one",)
+    log.unlink()
+    assert tailer.read_available().lines == ()  # deleted: not an error, the fd still reads
+    assert tailer.error is None
+    append(log, b"another file\n")
+    assert tailer.read_available().lines == ()
+    assert tailer.error is not None and "replaced" in tailer.error
+
+
 def test_e4_shrunken_log_is_reported(tmp_path: Path) -> None:
     log = tmp_path / "a.log"
     append(log, b"one\ntwo\n")

@@ -56,6 +56,48 @@ class CheckpointOptions:
     write_wait_s: float = 5.0
 
 
+_SIGNING_KEYS = re.compile(
+    r"^(commit\.gpgsign|gpg\.(program|format|openpgp\.program|ssh\.program|x509\.program))$"
+)
+
+
+@dataclass(frozen=True)
+class SigningPolicy:
+    """The repository's signing settings, read once when the ``GitRepo`` is created.
+
+    ``commit-tree`` ignores ``commit.gpgsign``, so wavedeck passes ``-S`` itself when the team set
+    it. The signer programs are pinned with ``-c`` to the values read at start-up (or git's
+    defaults), so a ``gpg.program`` an agent plants during a wave is never run.
+    """
+
+    sign: bool = False
+    overrides: tuple[str, ...] = ()
+
+
+def read_signing(cmd: GitCmd) -> SigningPolicy:
+    """The ``SigningPolicy`` configured now (all scopes, as git sees it)."""
+    result = cmd.run(["config", "-z", "--get-regexp", r"^(commit\.gpgsign|gpg\..*)$"], check=False)
+    values: dict[str, str] = {}
+    openpgp = "gpg"
+    for record in result.out.split(b"\0"):
+        key, _, value = record.decode("utf-8", "surrogateescape").partition("\n")
+        if not _SIGNING_KEYS.match(key):
+            continue
+        values[key] = value
+        if key in ("gpg.program", "gpg.openpgp.program"):
+            openpgp = value  # synonyms: the one read last wins, as in git
+    sign = values.get("commit.gpgsign", "false").lower() in ("true", "yes", "on", "1")
+    pinned = {
+        "gpg.format": values.get("gpg.format", "openpgp"),
+        "gpg.program": openpgp,
+        "gpg.openpgp.program": openpgp,
+        "gpg.ssh.program": values.get("gpg.ssh.program", "ssh-keygen"),
+        "gpg.x509.program": values.get("gpg.x509.program", "gpgsm"),
+    }
+    overrides = tuple(arg for key, value in pinned.items() for arg in ("-c", f"{key}={value}"))
+    return SigningPolicy(sign, overrides)
+
+
 def in_progress_state(cmd: GitCmd, git_dir: Path) -> str | None:
     """The operation in progress that forbids a checkpoint, or ``None``.
 
@@ -126,6 +168,7 @@ class Checkpointer:
         self.options = options
         # Tests inject a commit here to prove the compare-and-swap (matrix C10).
         self.before_update_ref: Callable[[], None] | None = None
+        self.signing = read_signing(cmd)
 
     def commit(self, paths: Sequence[str], message: str, expected_head: str | None) -> str:
         wanted = list(dict.fromkeys(paths))
@@ -286,11 +329,11 @@ class Checkpointer:
             raise CheckpointRefused("leftover conflict markers", marked)
 
     def _commit_tree(self, tree: str, head: str | None, message_file: Path) -> str:
-        gpgsign = self.cmd.run(["config", "--bool", "--get", "commit.gpgsign"], check=False)
-        sign = gpgsign.text.strip() == "true"
-        args = ["commit-tree", tree, *(["-p", head] if head else []), "-F", str(message_file)]
+        sign = self.signing.sign
+        args = [*self.signing.overrides, "commit-tree", tree]
+        args += [*(["-p", head] if head else []), "-F", str(message_file)]
         if sign:
-            args.insert(1, "-S")  # commit-tree ignores commit.gpgsign; honour the team's policy
+            args.insert(len(self.signing.overrides) + 1, "-S")  # commit-tree ignores gpgsign
         result = self.cmd.run(
             args,
             read_only=False,

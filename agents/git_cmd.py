@@ -70,8 +70,15 @@ def backoff(attempt: int) -> float:
 
 def describe(args: Sequence[str]) -> str:
     """A short name of a command for messages: ``git commit-tree``."""
-    words = [a for a in args if not a.startswith("-")]
-    return "git " + (words[0] if words else "")
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "-c":
+            skip = True  # "-c key=value" precedes the subcommand
+        elif not arg.startswith("-"):
+            return f"git {arg}"
+    return "git"
 
 
 class GitCmd:

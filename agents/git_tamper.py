@@ -24,7 +24,7 @@ _FILES = ("config", "config.worktree", "info/attributes")
 # Settings whose value is a program git may run (or a file that can define more settings).
 _RUNS_PROGRAM = re.compile(
     r"^(core\.(fsmonitor|sshcommand|hookspath|pager|editor|askpass|gitproxy|alternaterefscommand)"
-    r"|diff\.external|gpg\.(.+\.)?program|include\.path|includeif\..+\.path|sequence\.editor"
+    r"|diff\.external|gpg\.(.+\.)?program|gpg\.ssh\.defaultkeycommand|include\.path|includeif\..+\.path|sequence\.editor"
     r"|credential\..*helper|uploadpack\.packobjectshook|pager\..+|alias\..+"
     r"|filter\..+\.(clean|smudge|process)|diff\..+\.(command|textconv)|merge\..+\.driver)$"
 )

@@ -233,6 +233,39 @@ def test_a_hanging_signer_is_stopped_within_five_seconds(repo: Repo) -> None:
             os.kill(pid, 9)
 
 
+def test_team_ssh_signing_is_honoured_and_a_planted_signer_never_runs(
+    repo: Repo, tmp_path: Path
+) -> None:
+    key = tmp_path / "signing_key"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=30
+    )
+    repo.git("config", "gpg.format", "ssh")
+    repo.git("config", "user.signingkey", str(key))
+    repo.git("config", "commit.gpgsign", "true")
+    git_repo = GitRepo(repo.root)  # the team's policy is read here
+    canary = tmp_path / "signer-ran"
+    evil = repo.script("evil-signer.sh", f"touch '{canary}'\nexit 1")
+    repo.git("config", "gpg.ssh.program", str(evil))  # planted during the wave
+    repo.git("config", "gpg.program", str(evil))
+    repo.write("a.txt", "agent\n")
+    sha = git_repo.checkpoint(["a.txt"], "wave")
+    assert "gpgsig -----BEGIN SSH SIGNATURE-----" in repo.git("cat-file", "commit", sha)
+    assert not canary.exists()
+
+
+def test_signing_switched_on_by_an_agent_is_ignored(repo: Repo, tmp_path: Path) -> None:
+    git_repo = GitRepo(repo.root)
+    canary = tmp_path / "signer-ran"
+    evil = repo.script("evil-signer.sh", f"touch '{canary}'\nexit 1")
+    repo.git("config", "commit.gpgsign", "true")
+    repo.git("config", "gpg.program", str(evil))
+    repo.write("a.txt", "agent\n")
+    sha = git_repo.checkpoint(["a.txt"], "wave")
+    assert "gpgsig" not in repo.git("cat-file", "commit", sha)
+    assert not canary.exists()
+
+
 # -- C11: a file still being written -----------------------------------------------------------
 
 

@@ -151,6 +151,8 @@ class RemoteRunner:
         self._sync_lock = asyncio.Lock()
         self._bases_sent: set[str] = set()
         self.applied: dict[str, list[str]] = {}  # agent id -> paths brought back
+        self._seen: dict[str, dict[str, str]] = {}  # agent id -> path -> change reported
+        self._base_of: dict[str, str] = {}
 
     def paths(self, agent_id: str) -> RemotePaths:
         return RemotePaths(check_agent_id(agent_id), self.cfg.workdir)
@@ -251,7 +253,11 @@ class RemoteRunner:
             while True:
                 try:
                     alive, _ = await self._status(handle)
-                    command = tail_script(paths, offset, handle.pid) if alive else read_from_script(paths, offset)
+                    command = (
+                        tail_script(paths, offset, handle.pid)
+                        if alive
+                        else read_from_script(paths, offset)
+                    )
                     splitter.pending = b""  # bytes after `offset` are read again
                     async for data in self._stream(sh_c(command)):
                         lines, used = splitter.feed(data)
@@ -267,6 +273,12 @@ class RemoteRunner:
                     if lines:
                         yield LogChunk(tuple(lines), offset + used)
                     break
+            if watcher is not None:  # a last look, so no change goes unreported
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await watcher
+                watcher = None
+                await self._report_touched(handle)
             if self.bring_back:
                 await self.bring_back_changes(handle)
         finally:
@@ -280,17 +292,23 @@ class RemoteRunner:
     def _start_watch(self, handle: AgentHandle) -> asyncio.Task[None]:
         return asyncio.get_running_loop().create_task(self._watch(handle))
 
-    async def _watch(self, handle: AgentHandle) -> None:
-        """Report each path the agent touches on the host, once per change kind."""
+    async def _report_touched(self, handle: AgentHandle) -> None:
+        """Report each path the agent touched on the host, once per change kind."""
         paths = self.paths(handle.agent_id)
-        seen: dict[str, str] = {}
-        base = await recorded_base(self.transport, paths)
-        while base is not None and self.on_touched is not None:
+        seen = self._seen.setdefault(handle.agent_id, {})
+        base = self._base_of.get(handle.agent_id) or await recorded_base(self.transport, paths)
+        if base is None or self.on_touched is None:
+            return
+        self._base_of[handle.agent_id] = base
+        for path, change in sorted((await touched_paths(self.transport, paths, base)).items()):
+            if seen.get(path) != change:
+                seen[path] = change
+                self.on_touched(handle.agent_id, path, change)
+
+    async def _watch(self, handle: AgentHandle) -> None:
+        while True:
             with contextlib.suppress(TransportError):
-                for path, change in sorted((await touched_paths(self.transport, paths, base)).items()):
-                    if seen.get(path) != change:
-                        seen[path] = change
-                        self.on_touched(handle.agent_id, path, change)
+                await self._report_touched(handle)
             await asyncio.sleep(TOUCH_POLL_S)
 
     async def bring_back_changes(self, handle: AgentHandle) -> list[str]:

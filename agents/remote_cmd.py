@@ -85,9 +85,7 @@ def workdir_word(workdir: str) -> str:
 
 def exports(env: Mapping[str, str]) -> str:
     """``export NAME='value'`` lines; values arrive byte-exact, names are validated."""
-    return "".join(
-        f"export {check_env_name(k)}={quote(v)}\n" for k, v in sorted(env.items())
-    )
+    return "".join(f"export {check_env_name(k)}={quote(v)}\n" for k, v in sorted(env.items()))
 
 
 @dataclass(frozen=True)
@@ -132,7 +130,8 @@ WRAPPER = (
 st=$(starttime $$)
 echo "$$ $st" > "$pidf.tmp" && mv -f "$pidf.tmp" "$pidf"
 trap : TERM INT HUP
-"$@" < "$input" &
+exec 3>&2 2>/dev/null  # the agent's stderr is the log; the shell's own job reports are not
+"$@" < "$input" 2>&3 3>&- &
 child=$!
 while :; do wait "$child"; rc=$?; kill -0 "$child" 2>/dev/null || break; done
 echo "rc $rc" > "$ex.tmp" && mv -f "$ex.tmp" "$ex"
@@ -158,7 +157,7 @@ def launch_script(
         + 'rm -f "$ex" "$pidf"; : > "$log" || exit 3\n'
         + 'cd "$wt" || exit 3\n'
         + exports(env)
-        + f"setsid sh -c {quote(WRAPPER)} wavedeck-wrap \"$pidf\" \"$ex\" {stdin} {join(argv)}"
+        + f'setsid sh -c {quote(WRAPPER)} wavedeck-wrap "$pidf" "$ex" {stdin} {join(argv)}'
         + ' </dev/null >>"$log" 2>&1 &\n'
         + 'i=0; while [ ! -s "$pidf" ]; do i=$((i+1)); [ "$i" -gt 500 ] && { echo "the agent did not start" >&2; exit 4; }; sleep 0.01; done\n'
         + 'read pid st < "$pidf"; echo "started $pid $st"\n'
@@ -185,9 +184,9 @@ def stop_script(paths: RemotePaths, pgid: int, start_time: int, grace_s: float) 
         + _START_FN
         + f'if [ "$(starttime {pg})" != "{int(start_time)}" ]; then echo "not running"; exit 0; fi\n'
         + f"kill -s TERM -- -{pg} 2>/dev/null || {{ echo 'not running'; exit 0; }}\n"
-        + f"i=0; while kill -s 0 -- -{pg} 2>/dev/null && [ \"$i\" -lt {ticks} ]; do i=$((i+1)); sleep 0.05; done\n"
+        + f'i=0; while kill -s 0 -- -{pg} 2>/dev/null && [ "$i" -lt {ticks} ]; do i=$((i+1)); sleep 0.05; done\n'
         + f"if kill -s 0 -- -{pg} 2>/dev/null; then kill -s KILL -- -{pg} 2>/dev/null\n"
-        + f"  i=0; while kill -s 0 -- -{pg} 2>/dev/null && [ \"$i\" -lt 100 ]; do i=$((i+1)); sleep 0.02; done\n"
+        + f'  i=0; while kill -s 0 -- -{pg} 2>/dev/null && [ "$i" -lt 100 ]; do i=$((i+1)); sleep 0.02; done\n'
         + '  [ -f "$ex" ] || { echo "rc 137" > "$ex.tmp" && mv -f "$ex.tmp" "$ex"; }\n'
         + "  echo killed; else echo terminated; fi\n"
     )
@@ -195,10 +194,7 @@ def stop_script(paths: RemotePaths, pgid: int, start_time: int, grace_s: float) 
 
 def tail_script(paths: RemotePaths, offset: int, pid: int) -> str:
     """Stream the log from byte ``offset`` until process ``pid`` (the wrapper) has ended."""
-    return (
-        paths.prelude()
-        + f'exec tail -c +{int(offset) + 1} -s 0.2 --pid={int(pid)} -f "$log"\n'
-    )
+    return paths.prelude() + f'exec tail -c +{int(offset) + 1} -s 0.2 --pid={int(pid)} -f "$log"\n'
 
 
 def read_from_script(paths: RemotePaths, offset: int) -> str:

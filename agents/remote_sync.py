@@ -110,7 +110,9 @@ async def push_base(transport: HostTransport, workdir: str, repo: Path, base: st
         if await pack.wait() != 0:
             raise SyncError(f"git pack-objects failed: {err.decode('utf-8', 'replace')}")
         if done.exit_status != 0:
-            detail = done.stderr.decode("utf-8", "replace") if isinstance(done.stderr, bytes) else ""
+            detail = (
+                done.stderr.decode("utf-8", "replace") if isinstance(done.stderr, bytes) else ""
+            )
             raise SyncError(f"{transport.name}: git index-pack failed: {detail.strip()}")
     return True
 
@@ -120,7 +122,7 @@ async def prepare_worktree(transport: HostTransport, paths: RemotePaths, base: s
     sha = check_sha(base)
     script = (
         paths.prelude()
-        + "cd \"$wd\" || exit 3\n"
+        + 'cd "$wd" || exit 3\n'
         + "exclude=$(git rev-parse --git-path info/exclude) || exit 4\n"
         + 'mkdir -p "$(dirname "$exclude")"\n'
         + 'grep -qx "/.wavedeck/" "$exclude" 2>/dev/null || echo "/.wavedeck/" >> "$exclude"\n'
@@ -225,4 +227,3 @@ async def apply_patch(repo: Path, patch: bytes) -> list[str]:
         if entry:
             names.append(entry.split(b"\t", 2)[-1].decode("utf-8", "surrogateescape"))
     return [n for n in names if n]
-

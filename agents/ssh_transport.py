@@ -103,7 +103,9 @@ class _Client(asyncssh.SSHClient):
         self.rejected_key: asyncssh.SSHKey | None = None
         self.closed = asyncio.Event()
 
-    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+    def validate_host_public_key(
+        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
+    ) -> bool:
         self.rejected_key = key
         return False  # never trust what known_hosts does not list
 
@@ -163,7 +165,6 @@ class HostTransport:
     def _options(self) -> dict[str, Any]:
         cfg = self.cfg
         opts: dict[str, Any] = {
-            "port": cfg.port,
             "known_hosts": read_known_hosts(cfg.known_hosts),
             "connect_timeout": cfg.connect_timeout_s,
             "login_timeout": cfg.login_timeout_s,
@@ -172,6 +173,8 @@ class HostTransport:
             "password_auth": False,
             "kbdint_auth": False,
         }
+        if "port" in cfg.model_fields_set:  # else ~/.ssh/config (or 22) decides
+            opts["port"] = cfg.port
         if cfg.user:
             opts["username"] = cfg.user
         if cfg.client_keys:
@@ -219,7 +222,9 @@ class HostTransport:
 
         self.attempts += 1
         try:
-            conn = await asyncssh.connect(self.cfg.address, client_factory=factory, **self._options())
+            conn = await asyncssh.connect(
+                self.cfg.address, client_factory=factory, **self._options()
+            )
         except asyncssh.HostKeyNotVerifiable:
             raise self._key_error(holder[-1] if holder else _Client(), self._host_known()) from None
         except asyncssh.PermissionDenied as exc:
@@ -295,7 +300,9 @@ class HostTransport:
         finally:
             self._release(pooled)
 
-    async def run(self, command: str, input: bytes | None = None, timeout: float = 60.0) -> RunResult:
+    async def run(
+        self, command: str, input: bytes | None = None, timeout: float = 60.0
+    ) -> RunResult:
         """Run a command to completion and collect its output."""
         async with self.process(command) as proc:
             try:

@@ -3,6 +3,6 @@
 
 from __future__ import annotations
 
-from tests.unit.remote.sshkit import aserver, host_clone, make_sshd, proxy, repo, sshd
+from tests.unit.remote.sshkit import aserver, fake_agent, host_clone, make_sshd, proxy, repo, sshd, user_dir
 
-__all__ = ["aserver", "host_clone", "make_sshd", "proxy", "repo", "sshd"]
+__all__ = ["aserver", "fake_agent", "host_clone", "make_sshd", "proxy", "repo", "sshd", "user_dir"]

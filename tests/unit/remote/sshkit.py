@@ -18,6 +18,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -153,6 +154,12 @@ class Sshd:
             "reconnect_cap_s": 1.0,
         }
         values.update(extra)
+        if values["port"] != self.port and "known_hosts" not in extra:
+            # Through a proxy: the same host key, listed for the proxy's port.
+            kh = self.tmp / f"known_hosts_{values['port']}"
+            kind, blob = self.host_key.with_suffix(".pub").read_text().split()[:2]
+            kh.write_text(f"[127.0.0.1]:{values['port']} {kind} {blob}\n")
+            values["known_hosts"] = str(kh)
         return HostConfig(**values)
 
 
@@ -169,11 +176,27 @@ def _make_sshd(tmp: Path) -> Sshd:
     return server
 
 
+def shared_dir(prefix: str) -> Path:
+    """A temp dir the non-root test account can traverse (pytest's own is 0700)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(path, 0o755)
+    return path
+
+
 @pytest.fixture(scope="session")
-def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
-    server = _make_sshd(tmp_path_factory.mktemp("sshd"))
+def sshd() -> Iterator[Sshd]:
+    base = shared_dir("wdsshd-")
+    server = _make_sshd(base)
     yield server
     server.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def user_dir() -> Iterator[Path]:
+    base = shared_dir("wduser-")
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
@@ -424,3 +447,77 @@ async def proxy() -> AsyncIterator[Callable[[int], Awaitable[Proxy]]]:
     yield start
     for p in made:
         await p.close()
+
+
+# -- a small fake agent (the host is this machine, so a file path works remotely) ---------------
+
+FAKE_AGENT = r'''
+import argparse, os, signal, subprocess, sys, time
+p = argparse.ArgumentParser()
+p.add_argument("--token", default="")
+p.add_argument("--lines", type=int, default=0)
+p.add_argument("--delay", type=float, default=0.0)
+p.add_argument("--spawn-bg", action="store_true")
+p.add_argument("--ignore-term", action="store_true")
+p.add_argument("--write", action="append", default=[])
+p.add_argument("--delete", action="append", default=[])
+p.add_argument("--binary", default="")
+p.add_argument("--exit", type=int, default=0)
+p.add_argument("--read-stdin", action="store_true")
+p.add_argument("--gate", default="")
+p.add_argument("--after", type=int, default=0)
+a = p.parse_args()
+if a.ignore_term:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+if a.spawn_bg:
+    for _ in range(2):
+        subprocess.Popen(["sh", "-c", "sleep 300; :", a.token or "x"])
+if a.read_stdin:
+    print("stdin=" + repr(sys.stdin.read()), flush=True)
+for spec in a.write:
+    path, _, text = spec.partition("=")
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text + "\n")
+for path in a.delete:
+    os.remove(path)
+if a.binary:
+    with open(a.binary, "wb") as f:
+        f.write(bytes(range(256)) * 4)
+for i in range(1, a.lines + 1):
+    print(f"line {i:07d}", flush=a.delay > 0)
+    if a.delay:
+        time.sleep(a.delay)
+sys.stdout.flush()
+if a.gate:
+    while not os.path.exists(a.gate):
+        time.sleep(0.02)
+for i in range(a.lines + 1, a.lines + a.after + 1):
+    print(f"line {i:07d}", flush=True)
+if a.ignore_term or a.spawn_bg:
+    time.sleep(300)
+sys.exit(a.exit)
+'''
+
+
+@pytest.fixture(scope="session")
+def fake_agent() -> Iterator[Path]:
+    base = shared_dir("wdagent-")
+    path = base / "fake_agent.py"
+    path.write_text(FAKE_AGENT)
+    os.chmod(path, 0o644)
+    yield path
+    shutil.rmtree(base, ignore_errors=True)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
+    """Await a condition on processes or files, polling, bounded by ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await asyncio.sleep(0.05)
+
+
+def numbered(lines: list[str]) -> list[int]:
+    return [int(line.split()[1]) for line in lines if line.startswith("line ")]

@@ -1,0 +1,272 @@
+"""Remote agents against a real sshd: detach and re-attach, stop, many agents, hostile input."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from agents.remote import RemoteRunner
+from agents.runtypes import AgentHandle, ExitStatus, LaunchSpec
+from tests.unit.remote.sshkit import (
+    Proxy,
+    Sshd,
+    git,
+    kill_token,
+    make_clone,
+    make_repo,
+    numbered,
+    pgrep,
+    token,
+    until,
+)
+
+pytestmark = [pytest.mark.timeout(90), pytest.mark.sshd]
+PY = sys.executable
+SYS_PY = "/usr/bin/python3"  # readable by the non-root account (pyenv lives in /root)
+
+
+async def collect(runner: RemoteRunner, handle: AgentHandle, offset: int = 0) -> list[str]:
+    lines: list[str] = []
+    async for chunk in runner.follow(handle, offset):
+        lines.extend(chunk.lines)
+    return lines
+
+
+async def wait_exit(runner: RemoteRunner, handle: AgentHandle) -> ExitStatus | None:
+    for _ in range(200):
+        if not await runner.is_alive(handle):
+            return await runner.exit_status(handle)
+        await asyncio.sleep(0.05)
+    raise AssertionError("agent did not end")
+
+
+async def test_a15_plan_strings_reach_argv_exactly(
+    sshd: Sshd, repo: Path, host_clone: Path, tmp_path: Path
+) -> None:
+    canary = tmp_path / "pwned"
+    hostile = [
+        f"x; touch {canary}",
+        f"`touch {canary}`",
+        f"$(touch {canary})",
+        "it's \"quoted\" \\ back",
+        "two\nlines",
+        "-leading-dash",
+        "--",
+        "",
+        "ünïcode ☃ $HOME *",
+    ]
+    argv = (PY, "-c", "import sys; print(repr(sys.argv[1:]))", *hostile)
+    r = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo, bring_back=False)
+    h = await r.launch(LaunchSpec("w1-a1", argv, repo))
+    lines = await collect(r, h)
+    assert lines == [repr(hostile)]
+    assert not canary.exists()
+    await r.close()
+
+
+async def test_a14_env_values_arrive_byte_exact(sshd: Sshd, repo: Path, host_clone: Path) -> None:
+    env = {"V1": "a;b $(id) `id` 'q' \"d\"", "V2": "line1\nline2", "V_3": "=x=", "V4": ""}
+    code = "import os; print(repr([os.environ[k] for k in ('V1','V2','V_3','V4')]))"
+    r = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo, bring_back=False)
+    h = await r.launch(LaunchSpec("w1-a1", (PY, "-c", code), repo, env=env))
+    assert await collect(r, h) == [repr(list(env.values()))]
+    for bad in ("A;B", "X=Y", "A\nB", "$(id)", "1X"):
+        with pytest.raises(ValueError, match="environment variable name"):
+            await r.launch(LaunchSpec("w1-a2", (PY, "-c", "0"), repo, env={bad: "v"}))
+    await r.close()
+
+
+async def test_a21_stdin_is_dev_null_or_the_prompt(
+    sshd: Sshd, repo: Path, host_clone: Path, fake_agent: Path, tmp_path: Path
+) -> None:
+    r = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo, bring_back=False)
+    h = await asyncio.wait_for(
+        r.launch(LaunchSpec("w1-a1", (PY, str(fake_agent), "--read-stdin"), repo)), 30
+    )
+    assert await asyncio.wait_for(collect(r, h), 30) == ["stdin=''"]
+    prompt = tmp_path / "prompt.md"
+    prompt.write_text("fix headless-01\n$(id) `x`\n")
+    argv = (PY, str(fake_agent), "--read-stdin")
+    h = await r.launch(LaunchSpec("w1-a2", argv, repo, stdin_file=prompt))
+    assert await collect(r, h) == ["stdin=" + repr(prompt.read_text())]
+    await r.close()
+
+
+async def test_a18_signal_and_exit_255_are_recorded(sshd: Sshd, repo: Path, host_clone: Path) -> None:
+    r = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo, bring_back=False)
+    h = await r.launch(LaunchSpec("w1-a1", ("sh", "-c", "echo bye; kill -KILL $$"), repo))
+    assert await collect(r, h) == ["bye"]
+    assert await r.exit_status(h) == ExitStatus(None, "SIGKILL")
+    h = await r.launch(LaunchSpec("w1-a2", ("sh", "-c", "exit 255"), repo))
+    assert await collect(r, h) == []
+    assert await r.exit_status(h) == ExitStatus(255)
+    await r.close()
+
+
+@pytest.mark.parametrize("as_user", ["root", "nonroot"])
+async def test_a12_stop_terms_then_kills_the_whole_group(
+    sshd: Sshd, user_dir: Path, fake_agent: Path, as_user: str
+) -> None:
+    user = "root" if as_user == "root" else sshd.user
+    if user is None:
+        pytest.skip("needs root to create the non-root test account")
+    repo = make_repo(user_dir / "local")
+    clone = make_clone(user_dir / "host", owner=None if user == "root" else user)
+    tok, tok2 = token(), token()
+    py = PY if user == "root" else SYS_PY
+    r = RemoteRunner("loop", sshd.cfg(clone, user=user), repo=repo, bring_back=False)
+    try:
+        argv = (py, str(fake_agent), "--token", tok, "--spawn-bg", "--ignore-term")
+        h = await r.launch(LaunchSpec("w1-a1", argv, repo))
+        # the wrapper, the agent and two background children
+        await until(lambda: len(pgrep(tok)) == 4, what="agent and children")
+        assert await r.stop(h, grace_s=0.5) == "killed"
+        assert pgrep(tok) == []
+        assert await r.exit_status(h) == ExitStatus(None, "SIGKILL")
+        # An agent that honours TERM ends with it and nothing is left behind.
+        h2 = await r.launch(LaunchSpec("w1-a2", (py, str(fake_agent), "--token", tok2, "--spawn-bg"), repo))
+        await until(lambda: len(pgrep(tok2)) == 4, what="agent and children")
+        assert await r.stop(h2, grace_s=5) == "terminated"
+        assert pgrep(tok2) == []
+        assert await r.exit_status(h2) == ExitStatus(None, "SIGTERM")
+        assert await r.stop(h2, grace_s=1) == "not running"
+    finally:
+        kill_token(tok)
+        kill_token(tok2)
+        await r.close()
+
+
+async def test_a13_twelve_agents_on_one_host(sshd: Sshd, repo: Path, host_clone: Path) -> None:
+    r = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo, bring_back=False)
+    code = "import sys,time; print('hello', sys.argv[1], flush=True); time.sleep(1.5)"
+    handles = [
+        await r.launch(LaunchSpec(f"w1-a{i}", (PY, "-c", code, str(i)), repo)) for i in range(1, 13)
+    ]
+    # Twelve log streams open at once: more channels than sshd's MaxSessions (10).
+    results = await asyncio.wait_for(asyncio.gather(*(collect(r, h) for h in handles)), 60)
+    assert results == [[f"hello {i}"] for i in range(1, 13)]
+    assert r.transport.connections >= 2
+    await r.close()
+
+
+async def test_a11_control_room_gone_agent_keeps_running_and_is_readopted(
+    sshd: Sshd, repo: Path, host_clone: Path, fake_agent: Path, tmp_path: Path
+) -> None:
+    tok = token()
+    gate = tmp_path / "gate"
+    argv = (PY, str(fake_agent), "--token", tok, "--lines", "60", "--gate", str(gate), "--after", "90")
+    first = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo, bring_back=False)
+    h = await first.launch(LaunchSpec("w1-a1", argv, repo))
+    seen: list[str] = []
+    offset = 0
+    async for chunk in first.follow(h, 0):
+        seen.extend(chunk.lines)
+        offset = chunk.offset
+        if len(seen) >= 20:
+            break
+    first.transport.abort()  # the control room vanishes (no clean close)
+    agent_only = f"^{PY} .*{tok}"  # the agent itself, not its wrapper
+    assert len(pgrep(agent_only)) == 1  # still running, detached
+    second = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo, bring_back=False)
+    again = await second.launch(LaunchSpec("w1-a1", argv, repo))  # must not start a 2nd copy
+    assert again == h and len(pgrep(agent_only)) == 1
+    gate.touch()
+    seen += await collect(second, h, offset)
+    assert numbered(seen) == list(range(1, 151))
+    assert await second.exit_status(h) == ExitStatus(0)
+    await second.close()
+
+
+async def test_a8_a20_drops_mid_stream_lose_and_repeat_nothing(
+    sshd: Sshd,
+    repo: Path,
+    host_clone: Path,
+    fake_agent: Path,
+    proxy: Callable[[int], Awaitable[Proxy]],
+    tmp_path: Path,
+) -> None:
+    p = await proxy(sshd.port)
+    cfg = sshd.cfg(host_clone, port=p.port, connect_timeout_s=2)
+    events: list[str] = []
+    r = RemoteRunner("loop", cfg, repo=repo, bring_back=False, on_event=lambda e: events.append(e.state))
+    gate = tmp_path / "gate"
+    argv = (PY, str(fake_agent), "--lines", "100", "--gate", str(gate), "--after", "300")
+    h = await r.launch(LaunchSpec("w1-a1", argv, repo))
+    seen: list[str] = []
+    faults: asyncio.Task[None] | None = None
+
+    async def partition_then_heal() -> None:
+        await asyncio.sleep(1.0)  # resumed after the reset by now (the agent waits at the gate)
+        p.mode = "blackhole"  # A20: partition; keepalive notices, reconnects time out
+        gate.touch()  # the agent writes 300 more lines while we cannot see them
+        await asyncio.sleep(4.0)  # longer than keepalive 1 s x (2 + 1)
+        p.mode = "pass"
+        p.reset()
+
+    async for chunk in r.follow(h, 0):
+        seen.extend(chunk.lines)
+        if faults is None:
+            p.reset()  # A8: TCP RST while the agent runs
+            faults = asyncio.get_running_loop().create_task(partition_then_heal())
+    assert faults is not None
+    await faults
+    assert numbered(seen) == list(range(1, 401))
+    assert "reconnecting" in events and events[-1] == "connected"
+    await r.close()
+
+
+async def test_end_to_end_changes_come_back_as_a_patch(
+    sshd: Sshd,
+    repo: Path,
+    host_clone: Path,
+    fake_agent: Path,
+    proxy: Callable[[int], Awaitable[Proxy]],
+    tmp_path: Path,
+) -> None:
+    (repo / "pkg" / "gone.py").write_text("x = 1\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "more")
+    p = await proxy(sshd.port)
+    touched: list[tuple[str, str, str]] = []
+    r = RemoteRunner(
+        "loop", sshd.cfg(host_clone, port=p.port), repo=repo,
+        on_touched=lambda a, path, change: touched.append((a, path, change)),
+    )
+    gate = tmp_path / "gate"
+    argv = (
+        PY, str(fake_agent), "--lines", "150", "--gate", str(gate), "--after", "150",
+        "--write", "pkg/a.py=A = 2", "--write", "pkg/new/b.py=B = 1",
+        "--delete", "pkg/gone.py", "--binary", "pkg/blob.bin",
+    )
+    h = await r.launch(LaunchSpec("w1-a3", argv, repo))
+    seen: list[str] = []
+    async for chunk in r.follow(h, 0):
+        seen.extend(chunk.lines)
+        if len(seen) >= 100 and not gate.exists():
+            p.reset()  # the SSH connection dies mid-run
+            gate.touch()
+    assert numbered(seen) == list(range(1, 301))
+    assert (repo / "pkg" / "a.py").read_text() == "A = 2\n"
+    assert (repo / "pkg" / "new" / "b.py").read_text() == "B = 1\n"
+    assert not (repo / "pkg" / "gone.py").exists()
+    assert (repo / "pkg" / "blob.bin").read_bytes() == bytes(range(256)) * 4
+    assert sorted(r.applied["w1-a3"]) == sorted(
+        ["pkg/a.py", "pkg/new/b.py", "pkg/gone.py", "pkg/blob.bin"]
+    )
+    assert ("w1-a3", "pkg/new/b.py", "added") in touched
+    assert ("w1-a3", "pkg/gone.py", "deleted") in touched
+    # The local index is untouched: the changes are in the working tree, for review.
+    assert git(repo, "diff", "--cached", "--name-only") == ""
+    # A second follow (a restart) does not apply the patch twice.
+    await collect(r, h, 0)
+    assert (repo / "pkg" / "a.py").read_text() == "A = 2\n"
+    await r.close()
+    assert subprocess.run(["git", "-C", str(host_clone), "status", "--porcelain"],
+                          capture_output=True, text=True).stdout == ""
+    assert os.path.isdir(host_clone / ".wavedeck" / "worktrees" / "w1-a3")

@@ -27,9 +27,13 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agents import procinfo, tail
 from agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
+
+if TYPE_CHECKING:
+    from agents.runtypes import Runner
 
 log = logging.getLogger("wavedeck.runner")
 
@@ -218,3 +222,7 @@ class LocalRunner:
             return await self._finished(handle, gone_since)
 
         return tail.follow(tailer, finished, on_error=report)
+
+
+if TYPE_CHECKING:
+    _conforms: Runner = LocalRunner(Path())  # mypy checks LocalRunner against the protocol

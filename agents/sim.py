@@ -17,7 +17,7 @@ Paths that are absolute or leave the repository are refused, never written.
 
 Misbehaviour for tests and demos: ``--touch-unowned PATH``, ``--fail N``, ``--hang``,
 ``--flood LINES`` (``flood <id> 0000001`` …, paced by ``--flood-rate``), ``--line-bytes N``,
-``--ignore-term``, ``--spawn-bg``, ``--exit-signal NAME``.
+``--ignore-term``, ``--spawn-bg``, ``--spawn-setsid``, ``--exit-signal NAME``.
 Every line is flushed at once; a failing write (disk full) is counted, never fatal (E4).
 
 Imports only the standard library, so it starts fast.
@@ -196,6 +196,16 @@ class Agent:
             subprocess.Popen([sys.executable, "-c", code, label], stdin=subprocess.DEVNULL)
         self.say("started 2 background helpers")
 
+    def spawn_escapee(self) -> None:
+        # Leaves the process group with setsid (B4): a group signal cannot reach it.
+        code = "import time; time.sleep(3600)"
+        subprocess.Popen(
+            [sys.executable, "-c", code, f"sim-setsid-{self.id}"],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.say("started 1 helper in its own session")
+
     def touch_unowned(self) -> None:
         for relative in self.options.touch_unowned:
             if self.edit(relative, "unowned", "touched"):
@@ -206,6 +216,8 @@ class Agent:
         self.say(f"sim-agent {self.id} started pid={os.getpid()}")
         if options.spawn_bg:
             self.spawn_background()
+        if options.spawn_setsid:
+            self.spawn_escapee()
         if options.line_bytes:
             self._write_block("L" * max(options.line_bytes - 1, 0) + "\n")
         if options.flood:
@@ -277,6 +289,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--line-bytes", type=int, default=0, metavar="N", help="one N-byte line")
     parser.add_argument("--ignore-term", action="store_true", help="ignore SIGTERM")
     parser.add_argument("--spawn-bg", action="store_true", help="leave sleeping grandchildren")
+    parser.add_argument(
+        "--spawn-setsid", action="store_true", help="leave a grandchild in its own session"
+    )
     parser.add_argument("--exit-signal", metavar="NAME", help="kill itself with signal NAME")
     return parser
 

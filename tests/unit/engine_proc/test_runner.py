@@ -90,6 +90,18 @@ async def test_b3_stop_kills_grandchildren_with_the_group(
     assert await runner.exit_status(handle) == ExitStatus(code=None, signal="SIGTERM")
 
 
+async def test_b4_grandchild_that_left_the_group_is_cleaned_up(
+    runner: LocalRunner, repo: Path, token: str
+) -> None:
+    """A grandchild in its own session escapes the group signal; once the agent is gone it is
+    adopted by the wrapper (child subreaper) and terminated with the other leftovers."""
+    handle = await launch(runner, repo, "w1-a1", sim_argv(token, "--spawn-setsid", "--hang"))
+    await wait_for_log(handle, "hanging")
+    assert len(pids_with(f"sim-setsid-{token}")) == 1
+    assert await runner.stop(handle, 5.0) == "terminated"
+    assert pids_with(token) == []
+
+
 async def test_b5_ignoring_term_is_killed_after_grace(
     runner: LocalRunner, repo: Path, token: str
 ) -> None:

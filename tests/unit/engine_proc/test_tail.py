@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -88,6 +89,23 @@ def test_b7_long_partial_line_is_bounded_in_memory(tmp_path: Path) -> None:
     chunk = tailer.read_available(max_bytes=1 << 30)
     assert len(chunk.lines) == 3 and chunk.offset == MAX_LINE_BYTES * 3
     assert tailer.flush().lines == ("z" * 10,)
+
+
+def test_resuming_inside_a_split_line_loses_nothing(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    body = ("ü" * 1000 + "-") * 150  # ~300 KB, written in odd-sized pieces
+    data = body.encode() + b"\ntail\n"
+    pieces: list[str] = []
+    offset = 0
+    for start in range(0, len(data), 70_001):
+        append(log, data[start : start + 70_001])
+        tailer = LogTailer(log, offset)  # a new control room each time
+        pieces.extend(tailer.read_available().lines)
+        offset = tailer.offset
+        tailer.close()
+    assert pieces[-1] == "tail"
+    assert "".join(p.removesuffix(SPLIT_MARK) for p in pieces[:-1]) == body
+    assert offset == len(data)
 
 
 def test_carriage_return_progress_keeps_the_last_text(tmp_path: Path) -> None:
@@ -211,6 +229,9 @@ async def test_b6_flood_is_followed_live_in_order(
     numbers: list[int] = []
     async for chunk in runner.follow(handle, 0):
         numbers.extend(flood_numbers(list(chunk.lines), token))
+    # Kept up: the last line was delivered soon after the agent ended.
+    ended = json.loads(Path(handle.exit_path).read_text())["ended_at"]
+    assert time.time() - ended < 3.0
     assert numbers == list(range(1, 200_001))
 
 

@@ -22,7 +22,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -49,6 +49,8 @@ __all__ = [
 _DIFF_OPTS = ("--no-ext-diff", "--no-textconv", "--no-color")
 _TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 _DIFF_LIMIT = 4 * 1024 * 1024
+# Untracked files past this many (an unignored node_modules) are listed without line counts.
+_COUNTED_UNTRACKED = 2000
 
 
 def format_trailers(pairs: list[tuple[str, str]]) -> str:
@@ -228,10 +230,16 @@ class GitRepo:
             listing = cmd.spawn(["ls-files", "-o", "--exclude-standard", "-z"])
             try:
                 diff = cmd.run(["diff", "--raw", "--numstat", "-z", "-M", *_DIFF_OPTS, base, "--"])
-            finally:
-                others = listing()
+            except BaseException:
+                with suppress(GitError):
+                    listing()  # reap it; the diff's error is the one to report
+                raise
+            others = listing()
         tracked = parse_raw_numstat(diff.out)
-        untracked = [untracked_file(self.root, p) for p in split_z(others.out)]
+        names = split_z(others.out)
+        untracked = [
+            untracked_file(self.root, p, count=i < _COUNTED_UNTRACKED) for i, p in enumerate(names)
+        ]
         return merge_untracked(tracked, untracked)
 
     def name_status(self, rev_range: str) -> list[ChangedFile]:

@@ -146,15 +146,19 @@ def _signature(path: Path) -> tuple[int, ...] | None:
 
 def _staged(cmd: GitCmd, env: dict[str, str], paths: Sequence[str]) -> dict[str, tuple[str, str]]:
     """``{path: (mode, sha)}`` of ``paths`` in the index ``env`` selects (stage 0 only)."""
-    out = cmd.run(["ls-files", "-s", "-z", "--", *paths], env=env).out
+    # Past a few hundred names the whole index is listed instead (no argv limit to hit).
+    named = list(paths) if len(paths) <= 500 else []
+    out = cmd.run(["ls-files", "-s", "-z", "--", *named], env=env).out
+    wanted = set(paths)
     entries = {}
     for record in out.split(b"\0"):
         if not record:
             continue
         info, name = record.split(b"\t", 1)
         mode, sha, stage = info.decode().split()
-        if stage == "0":
-            entries[name.decode("utf-8", "surrogateescape")] = (mode, sha)
+        path = name.decode("utf-8", "surrogateescape")
+        if stage == "0" and path in wanted:
+            entries[path] = (mode, sha)
     return entries
 
 

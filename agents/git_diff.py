@@ -29,7 +29,8 @@ class ChangedFile:
         path: the repo-relative POSIX path (the new name for a rename).
         status: ``A``, ``M``, ``D``, ``R``, ``T`` (``U`` for an unmerged path during a merge).
         old_path: the previous name for a rename, else ``None``.
-        added / deleted: line counts; ``None`` for a binary file.
+        added / deleted: line counts; ``None`` for a binary file (or an untracked file past the
+            first 2,000, which are listed without being read).
         binary: git (or the NUL probe, for an untracked file) considers it binary.
         old_mode / new_mode: ``"100644"``, ``"100755"``, ``"120000"`` (link), ``"160000"``
             (submodule); ``None`` on the side where the file does not exist.
@@ -124,8 +125,11 @@ def split_z(output: bytes) -> list[str]:
     return [_decode(part) for part in output.split(b"\0") if part]
 
 
-def untracked_file(root: Path, path: str) -> ChangedFile:
-    """A ``ChangedFile`` for an untracked ``path``, counted like ``git diff --numstat`` would."""
+def untracked_file(root: Path, path: str, *, count: bool = True) -> ChangedFile:
+    """A ``ChangedFile`` for an untracked ``path``, counted like ``git diff --numstat`` would.
+
+    With ``count=False`` the file is not read: ``added`` stays ``None``.
+    """
     full = root / path.rstrip("/")
     try:
         info = os.lstat(full)
@@ -138,6 +142,8 @@ def untracked_file(root: Path, path: str) -> ChangedFile:
             path=path, status="A", added=1, deleted=0, new_mode="120000", untracked=True
         )
     mode = "100755" if info.st_mode & 0o111 else "100644"
+    if not count:
+        return ChangedFile(path=path, status="A", new_mode=mode, untracked=True)
     if info.st_size > BIG_FILE:
         return ChangedFile(path=path, status="A", binary=True, new_mode=mode, untracked=True)
     try:

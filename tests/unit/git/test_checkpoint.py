@@ -258,3 +258,16 @@ def test_folders_are_refused(repo: Repo, git_repo: GitRepo) -> None:
     with pytest.raises(CheckpointRefused, match="folders") as refused:
         git_repo.checkpoint(["lib"], "wave")
     assert refused.value.paths == ("lib",)
+
+
+def test_a_large_checkpoint_of_hundreds_of_files(repo: Repo, git_repo: GitRepo) -> None:
+    names = [f"gen/f{i:04d}.txt" for i in range(700)]
+    for name in names:
+        repo.write(name, f"{name}\n")
+    repo.write("b.txt", "user staged\n")
+    repo.git("add", "b.txt")
+    cached = repo.git("diff", "--cached")
+    sha = git_repo.checkpoint(names, "many files")
+    assert len(repo.commit_files(sha)) == 700
+    assert repo.git("diff", "--cached") == cached
+    assert repo.git("status", "--porcelain", "--", "gen") == ""

@@ -57,6 +57,7 @@ class AgentProcesses:
         self._stopping: set[str] = set()
         self._tails: dict[str, deque[str]] = {}
         self._changed = asyncio.Event()
+        self._worktrees: dict[str, Path] = {}  # worktree mode: agent id -> its worktree
         self.launching = True  # cleared when the control room is told to stop (B9)
 
     def log_path(self, agent_id: str) -> Path:
@@ -76,7 +77,8 @@ class AgentProcesses:
         return self._local
 
     def _cwd_for(self, agent_id: str) -> Path:
-        return self.repo
+        """Where the agent works: its own worktree in worktree mode, else the repository."""
+        return self._worktrees.get(agent_id, self.repo)
 
     async def _launch(self, agent_id: str) -> None:
         rec = self._agent(agent_id)

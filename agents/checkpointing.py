@@ -15,7 +15,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from agents import gates
+from agents import gates, wtmode
 from agents.events import (
     CheckpointCommitted,
     GateRefused,
@@ -49,6 +49,8 @@ async def run_wave_tests(sup: Supervisor, n: int) -> bool:
     if not ok:
         sup._refuse(n, why)
         return False
+    if wtmode.enabled(sup) and not await wtmode.collect(sup, n):
+        return False  # collect emitted the GateRefused
     commands = sup.test_commands()
     sup._testing.add(n)
     sup._wave(n).state = "testing"
@@ -151,11 +153,14 @@ async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
             paths.append(item.path)
             if item.old_path:
                 paths.append(item.old_path)  # a rename also removes the old path
-        writers = {
-            v.path: v.agent
-            for v in sup.violations(n)
-            if v.kind == "foreign" and v.agent is not None
-        }
+        if wtmode.enabled(sup):
+            writers = wtmode.writers(sup, n)  # exact: each worktree had one writer
+        else:
+            writers = {
+                v.path: v.agent
+                for v in sup.violations(n)
+                if v.kind == "foreign" and v.agent is not None
+            }
         staged, why_accepted, stray = gates.classify_changes(
             sup.plan,
             n,
@@ -237,6 +242,8 @@ async def commit_checkpoint(
     rec.state = "committed"
     sup._save()
     await sup._stop_watch()
+    if wtmode.enabled(sup):
+        await wtmode.cleanup(sup, n)
     sup._emit(CheckpointCommitted(n, sha, view.issues))
     sup._emit(WaveStateChanged(n, "committed"))
     sup._changed.set()

@@ -22,9 +22,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agents import gates
+from agents import gates, wtmode
 from agents.agentproc import AgentProcesses
-from agents.checkpointing import recall_tamper, remember_tamper
+from agents.checkpointing import TAMPER_KEY, recall_tamper, remember_tamper
 from agents.config import Config
 from agents.events import (
     AgentStateChanged,
@@ -33,6 +33,7 @@ from agents.events import (
     ViolationFound,
     WaveStateChanged,
 )
+from agents.git_errors import GitError
 from agents.state import (
     AlreadyRunning,
     RunState,
@@ -67,8 +68,8 @@ class Supervisor(AgentProcesses):
             lock_wait_s=config.git.lock_wait_s,
         )
         self._violations: dict[int, list[ViolationFound]] = {}
-        self._watch_task: asyncio.Task[None] | None = None
-        self._watcher: Any = None
+        self._watch_tasks: list[asyncio.Task[None]] = []
+        self._watchers: list[Any] = []
         self._watch_wave: int | None = None
         self._tamper: dict[int, Any] = {}
         self._testing: set[int] = set()
@@ -101,6 +102,9 @@ class Supervisor(AgentProcesses):
             await self._resume(agent_id, rec)
         wave = self._open_wave()
         if wave is not None:
+            base = self._wave(wave).base_commit
+            if wtmode.enabled(self) and base is not None:
+                await wtmode.prepare(self, wave, base)  # reuses the worktrees already there
             await self._start_watch(wave)
         self._save()
 
@@ -215,6 +219,14 @@ class Supervisor(AgentProcesses):
             return
         await asyncio.to_thread(self.git.ensure_excluded)
         base = await asyncio.to_thread(self.git.head)
+        if wtmode.enabled(self):
+            from agents.worktree import WorktreeError
+
+            try:
+                await wtmode.prepare(self, n, base)
+            except WorktreeError as exc:
+                self._refuse(n, f"cannot create the agents' worktrees: {exc}")
+                return
         rec = self._wave(n)
         rec.base_commit = base
         rec.started_at = time.time()
@@ -272,8 +284,7 @@ class Supervisor(AgentProcesses):
     async def accept_violation(self, wave: int, path: str, reason: str) -> None:
         """Accept a path outside the plan for this wave's checkpoint (recorded with the reason)."""
         self._wave(wave).accepted[path] = reason.strip() or gates.OPERATOR_ACCEPT
-        if self._watcher is not None and self._watch_wave == wave:
-            self._watcher.forget(path, settle_s=0)
+        self._forget(wave, path, settle_s=0)
         self._save()
         self._emit(
             Notice("info", f"wave {wave}: accepted {path}: {self._wave(wave).accepted[path]}")
@@ -285,9 +296,20 @@ class Supervisor(AgentProcesses):
         if base is None:
             self._refuse(wave, f"wave {wave} has not started: nothing to revert")
             return
-        if self._watcher is not None and self._watch_wave == wave:
-            self._watcher.forget(path)
-        await asyncio.to_thread(self.git.revert_file, path, base)
+        if path == TAMPER_KEY:
+            self._refuse(
+                wave,
+                "wavedeck does not undo git configuration changes: inspect "
+                ".git/config and .git/hooks yourself, then accept them",
+                (path,),
+            )
+            return
+        self._forget(wave, path)
+        try:
+            await asyncio.to_thread(self.git.revert_file, path, base)
+        except GitError as exc:
+            self._refuse(wave, f"cannot revert {path}: {exc}", (path,))
+            return
         self._violations[wave] = [v for v in self._violations.get(wave, []) if v.path != path]
         self._emit(Notice("info", f"wave {wave}: reverted {path}"))
 
@@ -308,28 +330,44 @@ class Supervisor(AgentProcesses):
     # -- watching -----------------------------------------------------------------------------
 
     async def _start_watch(self, wave: int) -> None:
-        from agents.workspace import WorkspaceWatcher, ownership_attributor
+        """Watch the working tree (shared mode) or each agent's worktree (worktree mode)."""
+        from agents.workspace import WorkspaceWatcher, ownership_attributor, worktree_attributor
 
         await self._stop_watch()
         policy = self.config.policy
-        attribute = ownership_attributor(
-            self.plan,
-            wave,
-            accept=[*policy.accept, *self._wave(wave).accepted],
-            accept_undeclared=policy.accept_undeclared,
-        )
-        self._watcher = WorkspaceWatcher(
-            self.repo,
-            ignores=self.config.watch.ignore,
-            force_polling=self.config.watch.force_polling,
-            attribute=attribute,
-        )
+        accept = [*policy.accept, *self._wave(wave).accepted]
+        roots: list[tuple[Path, Any]] = []
+        if wtmode.enabled(self):
+            for agent_id, tree in self._worktrees.items():
+                attribute = worktree_attributor(
+                    self.plan,
+                    wave,
+                    agent_id,
+                    accept=accept,
+                    accept_undeclared=policy.accept_undeclared,
+                )
+                roots.append((tree, attribute))
+        else:
+            attribute = ownership_attributor(
+                self.plan, wave, accept=accept, accept_undeclared=policy.accept_undeclared
+            )
+            roots.append((self.repo, attribute))
         self._watch_wave = wave
         if recall_tamper(self, wave) is None:  # state from before tamper records: start now
             remember_tamper(self, wave, await asyncio.to_thread(self.git.tamper_snapshot))
-        self._watch_task = asyncio.create_task(self._watch_loop(wave, self._watcher))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._watcher.ready.wait(), 5.0)
+        for root, attribute in roots:
+            watcher = WorkspaceWatcher(
+                root,
+                ignores=self.config.watch.ignore,
+                force_polling=self.config.watch.force_polling,
+                attribute=attribute,
+                watch_git=root == self.repo,
+            )
+            self._watchers.append(watcher)
+            self._watch_tasks.append(asyncio.create_task(self._watch_loop(wave, watcher)))
+        for watcher in self._watchers:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(watcher.ready.wait(), 5.0)
 
     async def _watch_loop(self, wave: int, watcher: Any) -> None:
         async for event in watcher.events():
@@ -337,14 +375,19 @@ class Supervisor(AgentProcesses):
                 self._violations.setdefault(wave, []).append(event)
             self._emit(event)
 
+    def _forget(self, wave: int, path: str, settle_s: float = 1.0) -> None:
+        if self._watch_wave == wave:
+            for watcher in self._watchers:
+                watcher.forget(path, settle_s=settle_s)
+
     async def _stop_watch(self) -> None:
-        if self._watcher is not None:
-            self._watcher.stop()
-        if self._watch_task is not None:
-            self._watch_task.cancel()
+        for watcher in self._watchers:
+            watcher.stop()
+        for task in self._watch_tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._watch_task
-        self._watcher = self._watch_task = self._watch_wave = None
+                await task
+        self._watchers, self._watch_tasks, self._watch_wave = [], [], None
 
     def _views(self) -> dict[int, gates.WaveView]:
         views = {}

@@ -1,0 +1,119 @@
+"""Worktree mode (``workspace = "worktree"``): each agent of a wave works in its own git worktree.
+
+The supervisor creates one worktree per agent at the wave's base commit (``agents.worktree``),
+launches the agent there, and watches each worktree with an exact attribution (every write in
+it is that agent's). When the wave's agents are done, ``collect`` brings each agent's changes
+into the main working tree, uncommitted, like a remote agent's patch: from there the tests, the
+review, the stray-file gate and the checkpoint work exactly as in shared mode, with the writer
+of every path known. Paths two agents both changed are ``collision`` violations: nothing is
+collected until the operator resolves them in the worktrees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agents.events import GateRefused, Notice
+
+if TYPE_CHECKING:
+    from agents.supervisor import Supervisor
+
+
+def enabled(sup: Supervisor) -> bool:
+    return sup.config.workspace == "worktree"
+
+
+def folder(sup: Supervisor) -> Path:
+    return sup.wavedeck_dir / "worktrees"
+
+
+def _marker(sup: Supervisor, n: int) -> Path:
+    return folder(sup) / f"wave-{n}.collected.json"
+
+
+async def prepare(sup: Supervisor, n: int, base: str) -> dict[str, Path]:
+    """Create (or reuse) the wave's worktrees; remember them for ``_cwd_for``."""
+    from agents.worktree import create_worktrees
+
+    trees = await asyncio.to_thread(create_worktrees, sup.repo, sup.plan, n, base, folder(sup))
+    sup._worktrees = dict(trees)
+    return sup._worktrees
+
+
+def writers(sup: Supervisor, n: int) -> dict[str, str]:
+    """``{path: agent}`` of the collected wave (empty before ``collect``)."""
+    try:
+        data = json.loads(_marker(sup, n).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _copy_back(worktree: Path, repo: Path, path: str) -> None:
+    source, target = worktree / path, repo / path
+    if source.is_symlink() or source.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_symlink() or target.is_dir():
+            target.unlink() if not target.is_dir() else shutil.rmtree(target)
+        shutil.copy2(source, target, follow_symlinks=False)
+    elif target.exists() or target.is_symlink():
+        target.unlink()
+
+
+async def collect(sup: Supervisor, n: int) -> bool:
+    """Bring every agent's changes into the main tree (once); False on a collision."""
+    from agents.worktree import collision_check, collision_violation, worktree_changes
+
+    if _marker(sup, n).exists():
+        return True
+    base = sup._wave(n).base_commit
+    if base is None:
+        return False
+    trees = sup._worktrees or await prepare(sup, n, base)
+    changes = {
+        agent: await asyncio.to_thread(worktree_changes, path, base)
+        for agent, path in trees.items()
+    }
+    collisions = collision_check(changes)
+    if collisions:
+        for path, agents in collisions:
+            violation = collision_violation(path, agents)
+            sup._violations.setdefault(n, []).append(violation)
+            sup._emit(violation)
+        sup._emit(
+            GateRefused(
+                n,
+                f"{len(collisions)} path(s) were changed by several agents in their worktrees: "
+                "resolve them there first",
+                tuple(p for p, _ in collisions),
+            )
+        )
+        return False
+    owner: dict[str, str] = {}
+    for agent, paths in changes.items():
+        for path in sorted(paths):
+            await asyncio.to_thread(_copy_back, trees[agent], sup.repo, path)
+            owner[path] = agent
+    _marker(sup, n).parent.mkdir(parents=True, exist_ok=True)
+    _marker(sup, n).write_text(json.dumps(owner), encoding="utf-8")
+    sup._emit(
+        Notice("info", f"wave {n}: collected {len(owner)} changed path(s) from the worktrees")
+    )
+    return True
+
+
+async def cleanup(sup: Supervisor, n: int) -> None:
+    """After the checkpoint: remove the wave's worktrees and their branches."""
+    from agents.worktree import WorktreeError, remove_worktrees
+
+    if not sup._worktrees:
+        return
+    try:
+        await asyncio.to_thread(remove_worktrees, sup.repo, sup._worktrees, delete_branches=True)
+    except (WorktreeError, OSError) as exc:
+        sup._emit(Notice("warning", f"wave {n}: could not remove the worktrees: {exc}"))
+    sup._worktrees = {}

@@ -32,6 +32,8 @@ from agents.state import (
 from plan.models import Plan
 
 TAIL_LINES = 5  # last log lines kept per agent, quoted when it fails (B1)
+# Events waiting for the consumer before the log followers pause (memory stays bounded, B6).
+MAX_QUEUED = 20_000
 
 
 @dataclass
@@ -57,6 +59,7 @@ class AgentProcesses:
         self._stopping: set[str] = set()
         self._tails: dict[str, deque[str]] = {}
         self._changed = asyncio.Event()
+        self._room = asyncio.Event()  # set when the queue has room again
         self._worktrees: dict[str, Path] = {}  # worktree mode: agent id -> its worktree
         self.launching = True  # cleared when the control room is told to stop (B9)
 
@@ -138,6 +141,10 @@ class AgentProcesses:
         tail = self._tails.setdefault(agent_id, deque(maxlen=TAIL_LINES))
         try:
             async for chunk in self._runner_for(agent_id).follow(handle, offset):
+                # A flooding agent must not fill memory faster than the consumer shows it (B6).
+                while self._queue.qsize() >= MAX_QUEUED:
+                    self._room.clear()
+                    await self._room.wait()
                 events: list[Event] = []
                 for line in chunk.lines:
                     events.append(AgentOutput(agent_id, line))
@@ -151,8 +158,6 @@ class AgentProcesses:
                 for index, event in enumerate(events):
                     last = index == len(events) - 1
                     self._queue.put_nowait(_Item(event, (agent_id, chunk.offset) if last else None))
-                if not events:
-                    self._consumed(agent_id, chunk.offset)
         finally:
             self._follows.pop(agent_id, None)
         if rec.state == "running":

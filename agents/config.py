@@ -131,8 +131,11 @@ class HostConfig(_Section):
     # Added for remote agents (agents/ssh_transport.py); all optional with defaults.
     login_timeout_s: float = Field(30.0, gt=0, description="seconds allowed for authentication")
     max_sessions_per_connection: int = Field(
-        8, ge=1, le=64, description="channels per SSH connection before another is opened "
-        "(OpenSSH MaxSessions defaults to 10)"
+        8,
+        ge=1,
+        le=64,
+        description="channels per SSH connection before another is opened "
+        "(OpenSSH MaxSessions defaults to 10)",
     )
     reconnect_base_s: float = Field(0.5, gt=0, description="first reconnect delay")
     reconnect_cap_s: float = Field(30.0, gt=0, description="longest reconnect delay")

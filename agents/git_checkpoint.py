@@ -173,6 +173,9 @@ class Checkpointer:
         # Tests inject a commit here to prove the compare-and-swap (matrix C10).
         self.before_update_ref: Callable[[], None] | None = None
         self.signing = read_signing(cmd)
+        if options.run_hooks:
+            hooks = cmd.run(["rev-parse", "--git-path", "hooks"]).text.strip()
+            cmd.hooks_dir = str(root / hooks)  # an absolute path stays absolute
 
     def commit(self, paths: Sequence[str], message: str, expected_head: str | None) -> str:
         wanted = list(dict.fromkeys(paths))

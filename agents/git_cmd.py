@@ -96,6 +96,9 @@ class GitCmd:
         self.timeout_s = timeout_s
         self.lock_wait_s = lock_wait_s
         self.on_lock_wait = on_lock_wait
+        # The hooks folder pinned when hooks were opted in (a core.hooksPath planted later is
+        # not followed); None: whatever git resolves.
+        self.hooks_dir: str | None = None
         self._git = Git(str(root))
 
     def run(
@@ -118,15 +121,21 @@ class GitCmd:
             stdin: bytes fed on standard input.
             timeout_s: kill git (and its children) after this long; default the runner's.
             check: raise ``GitError`` on a non-zero exit status.
-            allow_hooks: leave the repository's hooks path alone (only for ``git hook run`` when
-                the team opted in); fsmonitor stays off regardless.
+            allow_hooks: run hooks from ``hooks_dir`` (only for ``git hook run`` when the team
+                opted in); fsmonitor stays off regardless.
         """
         full_env = dict(BASE_ENV)
         if read_only:
             full_env["GIT_OPTIONAL_LOCKS"] = "0"
         if env:
             full_env.update(env)
-        argv = ["git", *(SAFE_CONFIG[2:] if allow_hooks else SAFE_CONFIG), *args]
+        if not allow_hooks:
+            overrides: tuple[str, ...] = SAFE_CONFIG
+        elif self.hooks_dir is not None:
+            overrides = ("-c", f"core.hooksPath={self.hooks_dir}", *SAFE_CONFIG[2:])
+        else:
+            overrides = SAFE_CONFIG[2:]
+        argv = ["git", *overrides, *args]
         deadline = time.monotonic() + self.lock_wait_s
         attempt = 0
         while True:

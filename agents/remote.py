@@ -38,17 +38,16 @@ from agents.remote_cmd import (
     status_script,
     stop_script,
     tail_script,
-    write_prompt_script,
 )
 from agents.remote_sync import (
     SyncError,
     apply_patch,
     collect_patch,
     local_head,
-    prepare_worktree,
     push_base,
     recorded_base,
     touched_paths,
+    worktree_body,
 )
 from agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
 from agents.ssh_transport import ConnectionLostError, HostTransport, TransportError
@@ -166,21 +165,9 @@ class RemoteRunner:
         p = self.paths(agent_id)
         return AgentHandle(agent_id, pid, start, pid, p.log, p.exit, host=self.host)
 
-    async def _running(self, paths: RemotePaths) -> tuple[int, int] | None:
-        script = (
-            paths.prelude()
-            + 'starttime() { [ -r "/proc/$1/stat" ] && sed \'s/.*) //\' "/proc/$1/stat" | cut -d" " -f20; }\n'
-            + '[ -s "$pidf" ] && read pid st < "$pidf" && [ -n "$pid" ] && '
-            + '[ "$(starttime "$pid")" = "$st" ] && echo "$pid $st"; exit 0\n'
-        )
-        words = (await self.transport.run(sh_c(script))).text.split()
-        return (int(words[0]), int(words[1])) if len(words) == 2 else None
-
     async def launch(self, spec: LaunchSpec) -> AgentHandle:
+        """Start the agent on the host, or return the handle of the copy already running there."""
         paths = self.paths(spec.agent_id)
-        running = await self._running(paths)
-        if running is not None:  # never a second copy (re-attach instead)
-            return self._handle(spec.agent_id, *running)
         repo = self.repo or spec.cwd
         self.repo = repo
         base = await local_head(repo)
@@ -188,27 +175,33 @@ class RemoteRunner:
             if base not in self._bases_sent:
                 await push_base(self.transport, self.cfg.workdir, repo, base)
                 self._bases_sent.add(base)
-        await prepare_worktree(self.transport, paths, base)
-        argv = list(spec.argv)
         prompt_src = spec.stdin_file or _local_prompt(spec)
+        prompt_args: frozenset[int] = frozenset()
+        prompt = None
         if prompt_src is not None:
-            res = await self.transport.run(
-                sh_c(write_prompt_script(paths)), input=Path(prompt_src).read_bytes()
-            )
-            if res.returncode != 0:
-                raise SyncError(f"{self.host}: cannot upload the prompt: {res.stderr!r}")
-            remote_prompt = res.text.strip()
-            local_forms = {str(prompt_src), str(Path(prompt_src).resolve())}
+            prompt = Path(prompt_src).read_bytes()
+            forms = {str(prompt_src), str(Path(prompt_src).resolve())}
             with contextlib.suppress(ValueError):
-                local_forms.add(str(Path(prompt_src).resolve().relative_to(spec.cwd.resolve())))
-            argv = [remote_prompt if a in local_forms else a for a in argv]
+                forms.add(str(Path(prompt_src).resolve().relative_to(spec.cwd.resolve())))
+            prompt_args = frozenset(i for i, a in enumerate(spec.argv) if a in forms)
         env = {"PYTHONUNBUFFERED": "1", **spec.env}
-        script = launch_script(paths, argv, env, with_prompt=spec.stdin_file is not None)
-        res = await self.transport.run(sh_c(script))
+        script = launch_script(
+            paths,
+            spec.argv,
+            env,
+            with_prompt=spec.stdin_file is not None,
+            prepare=worktree_body(paths, base),
+            prompt_args=prompt_args,
+        )
+        res = await self.transport.run(sh_c(script), input=prompt, timeout=300)
         words = res.text.split()
         if res.returncode != 0 or len(words) != 3:
             detail = res.stderr.decode("utf-8", "replace").strip()
-            raise TransportError(f"{self.host}: cannot start {spec.agent_id}: {detail}")
+            raise SyncError(
+                f"{self.host}: cannot start {spec.agent_id} (exit {res.returncode}): {detail}"
+            )
+        if words[0] == "started":
+            self._base_of[spec.agent_id] = base
         return self._handle(spec.agent_id, int(words[1]), int(words[2]))
 
     # -- observe ------------------------------------------------------------------------------

@@ -140,26 +140,44 @@ echo "rc $rc" > "$ex.tmp" && mv -f "$ex.tmp" "$ex"
 
 
 def launch_script(
-    paths: RemotePaths, argv: Sequence[str], env: Mapping[str, str], with_prompt: bool
+    paths: RemotePaths,
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    with_prompt: bool,
+    prepare: str = "",
+    prompt_args: frozenset[int] = frozenset(),
 ) -> str:
     """Start the agent detached unless a live copy already runs; prints ``started|running PID ST``.
 
-    The agent runs in its worktree (``$wt``), stdin is the uploaded prompt or ``/dev/null``.
+    ``prepare`` (shell, run only when starting) readies the worktree ``$wt`` the agent runs in.
+    When ``with_prompt`` or ``prompt_args`` is set the channel's stdin is stored as the prompt
+    file; ``with_prompt`` makes it the agent's stdin (else ``/dev/null``), and the arguments at
+    the indexes in ``prompt_args`` are replaced by the prompt file's path on the host.
     """
     stdin = '"$prompt"' if with_prompt else "/dev/null"
+    words = ['"$prompt"' if i in prompt_args else quote(a) for i, a in enumerate(argv)]
+    if not words:
+        raise CommandError("empty command")
+    store_prompt = (
+        'mkdir -p "$root/prompts" && cat > "$prompt.tmp" && mv -f "$prompt.tmp" "$prompt" || exit 3\n'
+        if with_prompt or prompt_args
+        else ""
+    )
     return (
         paths.prelude()
         + _START_FN
         + 'mkdir -p "$root/logs" "$root/run" || exit 3\n'
         + 'if [ -s "$pidf" ]; then read pid st < "$pidf"\n'
-        + '  if [ -n "$pid" ] && [ "$(starttime "$pid")" = "$st" ]; then echo "running $pid $st"; exit 0; fi\n'
+        + '  if [ -n "$pid" ] && [ "$(starttime "$pid")" = "$st" ]; then cat >/dev/null; echo "running $pid $st"; exit 0; fi\n'
         + "fi\n"
+        + prepare
+        + store_prompt
         + 'rm -f "$ex" "$pidf"; : > "$log" || exit 3\n'
         + 'cd "$wt" || exit 3\n'
         + exports(env)
-        + f'setsid sh -c {quote(WRAPPER)} wavedeck-wrap "$pidf" "$ex" {stdin} {join(argv)}'
+        + f'setsid sh -c {quote(WRAPPER)} wavedeck-wrap "$pidf" "$ex" {stdin} {" ".join(words)}'
         + ' </dev/null >>"$log" 2>&1 &\n'
-        + 'i=0; while [ ! -s "$pidf" ]; do i=$((i+1)); [ "$i" -gt 500 ] && { echo "the agent did not start" >&2; exit 4; }; sleep 0.01; done\n'
+        + 'i=0; while [ ! -s "$pidf" ]; do i=$((i+1)); [ "$i" -gt 1000 ] && { echo "the agent did not start" >&2; exit 4; }; sleep 0.01; done\n'
         + 'read pid st < "$pidf"; echo "started $pid $st"\n'
     )
 
@@ -200,12 +218,3 @@ def tail_script(paths: RemotePaths, offset: int, pid: int) -> str:
 def read_from_script(paths: RemotePaths, offset: int) -> str:
     """Print the log from byte ``offset`` to its current end (no following)."""
     return paths.prelude() + f'exec tail -c +{int(offset) + 1} "$log"\n'
-
-
-def write_prompt_script(paths: RemotePaths) -> str:
-    """Store stdin as the agent's prompt file (atomically)."""
-    return (
-        paths.prelude()
-        + 'mkdir -p "$root/prompts" && cat > "$prompt.tmp" && mv -f "$prompt.tmp" "$prompt"\n'
-        + 'echo "$prompt"\n'
-    )

@@ -117,12 +117,11 @@ async def push_base(transport: HostTransport, workdir: str, repo: Path, base: st
     return True
 
 
-async def prepare_worktree(transport: HostTransport, paths: RemotePaths, base: str) -> None:
-    """Check out ``base`` (detached, clean) in the agent's worktree on the host."""
+def worktree_body(paths: RemotePaths, base: str) -> str:
+    """Shell (after ``paths.prelude()``) checking out ``base`` detached and clean in ``$wt``."""
     sha = check_sha(base)
-    script = (
-        paths.prelude()
-        + 'cd "$wd" || exit 3\n'
+    return (
+        'cd "$wd" || exit 3\n'
         + "exclude=$(git rev-parse --git-path info/exclude) || exit 4\n"
         + 'mkdir -p "$(dirname "$exclude")"\n'
         + 'grep -qx "/.wavedeck/" "$exclude" 2>/dev/null || echo "/.wavedeck/" >> "$exclude"\n'
@@ -135,8 +134,13 @@ async def prepare_worktree(transport: HostTransport, paths: RemotePaths, base: s
         + f'  rm -rf "$wt"; {GIT} worktree prune; {GIT} worktree add -q --detach --force "$wt" {sha}'
         + " >/dev/null || exit 5\n"
         + "fi\n"
+        + 'cd "$wd" || exit 3\n'
     )
-    res = await transport.run(sh_c(script), timeout=300)
+
+
+async def prepare_worktree(transport: HostTransport, paths: RemotePaths, base: str) -> None:
+    """Check out ``base`` (detached, clean) in the agent's worktree on the host."""
+    res = await transport.run(sh_c(paths.prelude() + worktree_body(paths, base)), timeout=300)
     if res.returncode != 0:
         raise SyncError(
             f"{transport.name}: cannot prepare the worktree for {paths.agent_id} at {base[:12]}: "

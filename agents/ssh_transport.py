@@ -232,7 +232,7 @@ class HostTransport:
                 f"{self.name} ({self.where}): authentication failed ({exc.reason}); check the "
                 f"user and client_keys in wavedeck.toml (not retried)"
             ) from None
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             raise HostUnreachable(f"{self.name} ({self.where}): timed out connecting") from None
         except asyncssh.KeyImportError as exc:
             raise AuthFailed(f"{self.name}: cannot read a client key: {exc}") from None
@@ -310,12 +310,15 @@ class HostTransport:
                     proc.stdin.write(input)
                 proc.stdin.write_eof()
                 done = await asyncio.wait_for(proc.wait(check=False), timeout)
+            except TimeoutError:
+                raise ConnectionLostError(
+                    f"{self.name}: no answer within {timeout:.0f} s"
+                ) from None
             except (OSError, asyncssh.Error) as exc:
                 raise ConnectionLostError(f"{self.name}: {_describe(exc)}") from None
             if done.exit_status is None and done.exit_signal is None:
                 # The channel closed without a status: the connection went away.
-                if pooled_closed(proc):
-                    raise ConnectionLostError(f"{self.name}: connection lost")
+                raise ConnectionLostError(f"{self.name}: connection lost")
             rc = done.exit_status if done.exit_status is not None else 255
             out = done.stdout if isinstance(done.stdout, bytes) else b""
             err = done.stderr if isinstance(done.stderr, bytes) else b""
@@ -333,11 +336,6 @@ class HostTransport:
         """Drop every connection at once (tests; a stuck link)."""
         for pooled in self._pool:
             pooled.conn.abort()
-
-
-def pooled_closed(proc: asyncssh.SSHClientProcess[bytes]) -> bool:
-    conn = proc.channel.get_connection()
-    return bool(getattr(conn, "_transport", None) is None)
 
 
 def _describe(exc: BaseException) -> str:

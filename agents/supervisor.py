@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents import gates, wtmode
-from agents.agentproc import AgentProcesses
+from agents.agentproc import MAX_QUEUED, AgentProcesses
 from agents.checkpointing import TAMPER_KEY, recall_tamper, remember_tamper
 from agents.config import Config
 from agents.events import (
@@ -141,6 +141,8 @@ class Supervisor(AgentProcesses):
                 if item.ack is not None:
                     self._consumed(*item.ack)
                 self._queue.task_done()
+                if self._queue.qsize() < MAX_QUEUED // 2:
+                    self._room.set()
 
     async def drain(self) -> None:
         """Wait until the consumer has handled every event emitted so far."""

@@ -372,7 +372,9 @@ class Proxy:
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, from_server: bool) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, from_server: bool
+    ) -> None:
         sent = 0
         with contextlib.suppress(OSError, asyncio.CancelledError):
             while data := await reader.read(65536):
@@ -451,7 +453,7 @@ async def proxy() -> AsyncIterator[Callable[[int], Awaitable[Proxy]]]:
 
 # -- a small fake agent (the host is this machine, so a file path works remotely) ---------------
 
-FAKE_AGENT = r'''
+FAKE_AGENT = r"""
 import argparse, os, signal, subprocess, sys, time
 p = argparse.ArgumentParser()
 p.add_argument("--token", default="")
@@ -497,7 +499,7 @@ for i in range(a.lines + 1, a.lines + a.after + 1):
 if a.ignore_term or a.spawn_bg:
     time.sleep(300)
 sys.exit(a.exit)
-'''
+"""
 
 
 @pytest.fixture(scope="session")

@@ -54,7 +54,7 @@ async def test_a15_plan_strings_reach_argv_exactly(
         f"x; touch {canary}",
         f"`touch {canary}`",
         f"$(touch {canary})",
-        "it's \"quoted\" \\ back",
+        'it\'s "quoted" \\ back',
         "two\nlines",
         "-leading-dash",
         "--",
@@ -98,7 +98,9 @@ async def test_a21_stdin_is_dev_null_or_the_prompt(
     await r.close()
 
 
-async def test_a18_signal_and_exit_255_are_recorded(sshd: Sshd, repo: Path, host_clone: Path) -> None:
+async def test_a18_signal_and_exit_255_are_recorded(
+    sshd: Sshd, repo: Path, host_clone: Path
+) -> None:
     r = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo, bring_back=False)
     h = await r.launch(LaunchSpec("w1-a1", ("sh", "-c", "echo bye; kill -KILL $$"), repo))
     assert await collect(r, h) == ["bye"]
@@ -130,7 +132,9 @@ async def test_a12_stop_terms_then_kills_the_whole_group(
         assert pgrep(tok) == []
         assert await r.exit_status(h) == ExitStatus(None, "SIGKILL")
         # An agent that honours TERM ends with it and nothing is left behind.
-        h2 = await r.launch(LaunchSpec("w1-a2", (py, str(fake_agent), "--token", tok2, "--spawn-bg"), repo))
+        h2 = await r.launch(
+            LaunchSpec("w1-a2", (py, str(fake_agent), "--token", tok2, "--spawn-bg"), repo)
+        )
         await until(lambda: len(pgrep(tok2)) == 4, what="agent and children")
         assert await r.stop(h2, grace_s=5) == "terminated"
         assert pgrep(tok2) == []
@@ -160,7 +164,18 @@ async def test_a11_control_room_gone_agent_keeps_running_and_is_readopted(
 ) -> None:
     tok = token()
     gate = tmp_path / "gate"
-    argv = (PY, str(fake_agent), "--token", tok, "--lines", "60", "--gate", str(gate), "--after", "90")
+    argv = (
+        PY,
+        str(fake_agent),
+        "--token",
+        tok,
+        "--lines",
+        "60",
+        "--gate",
+        str(gate),
+        "--after",
+        "90",
+    )
     first = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo, bring_back=False)
     h = await first.launch(LaunchSpec("w1-a1", argv, repo))
     seen: list[str] = []
@@ -194,7 +209,9 @@ async def test_a8_a20_drops_mid_stream_lose_and_repeat_nothing(
     p = await proxy(sshd.port)
     cfg = sshd.cfg(host_clone, port=p.port, connect_timeout_s=2)
     events: list[str] = []
-    r = RemoteRunner("loop", cfg, repo=repo, bring_back=False, on_event=lambda e: events.append(e.state))
+    r = RemoteRunner(
+        "loop", cfg, repo=repo, bring_back=False, on_event=lambda e: events.append(e.state)
+    )
     gate = tmp_path / "gate"
     argv = (PY, str(fake_agent), "--lines", "100", "--gate", str(gate), "--after", "300")
     h = await r.launch(LaunchSpec("w1-a1", argv, repo))
@@ -235,14 +252,29 @@ async def test_end_to_end_changes_come_back_as_a_patch(
     p = await proxy(sshd.port)
     touched: list[tuple[str, str, str]] = []
     r = RemoteRunner(
-        "loop", sshd.cfg(host_clone, port=p.port), repo=repo,
+        "loop",
+        sshd.cfg(host_clone, port=p.port),
+        repo=repo,
         on_touched=lambda a, path, change: touched.append((a, path, change)),
     )
     gate = tmp_path / "gate"
     argv = (
-        PY, str(fake_agent), "--lines", "150", "--gate", str(gate), "--after", "150",
-        "--write", "pkg/a.py=A = 2", "--write", "pkg/new/b.py=B = 1",
-        "--delete", "pkg/gone.py", "--binary", "pkg/blob.bin",
+        PY,
+        str(fake_agent),
+        "--lines",
+        "150",
+        "--gate",
+        str(gate),
+        "--after",
+        "150",
+        "--write",
+        "pkg/a.py=A = 2",
+        "--write",
+        "pkg/new/b.py=B = 1",
+        "--delete",
+        "pkg/gone.py",
+        "--binary",
+        "pkg/blob.bin",
     )
     h = await r.launch(LaunchSpec("w1-a3", argv, repo))
     seen: list[str] = []
@@ -267,6 +299,10 @@ async def test_end_to_end_changes_come_back_as_a_patch(
     await collect(r, h, 0)
     assert (repo / "pkg" / "a.py").read_text() == "A = 2\n"
     await r.close()
-    assert subprocess.run(["git", "-C", str(host_clone), "status", "--porcelain"],
-                          capture_output=True, text=True).stdout == ""
+    assert (
+        subprocess.run(
+            ["git", "-C", str(host_clone), "status", "--porcelain"], capture_output=True, text=True
+        ).stdout
+        == ""
+    )
     assert os.path.isdir(host_clone / ".wavedeck" / "worktrees" / "w1-a3")

@@ -26,7 +26,9 @@ from tests.unit.remote.sshkit import AServer, Proxy, Sshd, free_port, keygen
 pytestmark = pytest.mark.timeout(60)
 
 
-async def test_a1_unknown_host_key_refused_with_fingerprint_and_remedy(sshd: Sshd, tmp_path: Path) -> None:
+async def test_a1_unknown_host_key_refused_with_fingerprint_and_remedy(
+    sshd: Sshd, tmp_path: Path
+) -> None:
     empty = tmp_path / "known_hosts"
     empty.write_text("")
     for known in (empty, tmp_path / "missing"):
@@ -76,8 +78,14 @@ async def test_a3_user_config_cannot_turn_verification_off(sshd: Sshd, tmp_path:
 
 async def test_a4_closed_port_backs_off_capped_then_unreachable() -> None:
     cfg = HostConfig(
-        address="127.0.0.1", port=free_port(), workdir="/tmp", known_hosts="/dev/null",
-        reconnect_base_s=0.5, reconnect_cap_s=2.0, reconnect_attempts=5, ssh_config="",
+        address="127.0.0.1",
+        port=free_port(),
+        workdir="/tmp",
+        known_hosts="/dev/null",
+        reconnect_base_s=0.5,
+        reconnect_cap_s=2.0,
+        reconnect_attempts=5,
+        ssh_config="",
     )
     slept: list[float] = []
     events: list[HostConnectionChanged] = []
@@ -103,8 +111,13 @@ async def test_a5_no_banner_hits_connect_timeout() -> None:
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     cfg = HostConfig(
-        address="127.0.0.1", port=port, workdir="/tmp", known_hosts="/dev/null",
-        connect_timeout_s=1.0, reconnect_attempts=1, ssh_config="",
+        address="127.0.0.1",
+        port=port,
+        workdir="/tmp",
+        known_hosts="/dev/null",
+        connect_timeout_s=1.0,
+        reconnect_attempts=1,
+        ssh_config="",
     )
     started = time.monotonic()
     with pytest.raises(HostUnreachable, match="timed out"):
@@ -135,7 +148,7 @@ async def test_a19_auth_failure_is_one_attempt(sshd: Sshd, tmp_path: Path) -> No
     before = sshd.connections()
     events: list[HostConnectionChanged] = []
     t = HostTransport("loop", sshd.cfg("/tmp", client_keys=[str(wrong)]), events.append)
-    with pytest.raises(AuthFailed, match="authentication failed.*not retried"):
+    with pytest.raises(AuthFailed, match=r"authentication failed.*not retried"):
         await t.connect()
     assert t.attempts == 1
     assert [e.state for e in events] == ["unreachable"]

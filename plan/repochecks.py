@@ -51,7 +51,13 @@ def _analyse(plan: Plan, repo: RepoView) -> tuple[PathIndex, _Needs]:
                 if text is not None:
                     texts.append((path, text))
             needs.append((agent, issue, fix_plan_files(texts)))
-    names = {_name(e.path) for _, _, entries in needs for _, e in entries}
+    # Only paths not found as written need a look-up by name (suffix match, suggestions).
+    names = {
+        _name(e.path)
+        for agent, _, entries in needs
+        for _, e in entries
+        if e.path not in repo.paths and agent.package + e.path not in repo.paths
+    }
     names.update(_name(p) for a in plan.agents for p in a.paths if p not in repo.paths)
     index.prepare(names)
     _cache = (plan, repo, index, needs)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+# Up to this many names are looked up by substring search; more take one pass over the paths.
+FIND_MAX_NAMES = 32
 # A suffix match must cover at least this many components, unless it is unique in the package.
 MIN_SUFFIX_PARTS = 2
 
@@ -50,17 +52,36 @@ class PathIndex:
         self._folders: dict[str, bool] = {}
         self._joined: str | None = None
 
+    def _text(self) -> str:
+        # Every path on its own line, so that name and folder look-ups are C-speed searches.
+        if self._joined is None:
+            self._joined = "\n" + "\n".join(self.paths) + "\n"
+        return self._joined
+
     def prepare(self, names: Iterable[str]) -> None:
-        """Index the paths of these file names in one pass (later look-ups are free)."""
-        wanted = {n for n in names if n not in self._by_name}
+        """Index the paths of these file names (later look-ups are free)."""
+        wanted = {n for n in names if n and n not in self._by_name}
         if not wanted:
             return
-        found: dict[str, list[str]] = {n: [] for n in wanted}
-        for path in self.paths:
-            hit = found.get(path[path.rfind("/") + 1 :])
-            if hit is not None:
-                hit.append(path)
-        self._by_name.update(found)
+        if len(wanted) > FIND_MAX_NAMES:
+            # Many names: one pass over the paths beats a search per name.
+            found: dict[str, list[str]] = {n: [] for n in wanted}
+            for path in self.paths:
+                hit = found.get(path[path.rfind("/") + 1 :])
+                if hit is not None:
+                    hit.append(path)
+            self._by_name.update(found)
+            return
+        text = self._text()
+        for name in wanted:
+            hits = [name] if name in self.paths else []
+            key = "/" + name + "\n"
+            at = text.find(key)
+            while at >= 0:
+                start = text.rfind("\n", 0, at) + 1
+                hits.append(text[start : at + len(key) - 1])
+                at = text.find(key, at + 1)
+            self._by_name[name] = hits
 
     def named(self, name: str) -> list[str]:
         """Every path whose file name is ``name``."""
@@ -73,10 +94,7 @@ class PathIndex:
         key = folder.strip("/") + "/"
         hit = self._folders.get(key)
         if hit is None:
-            if self._joined is None:
-                # One string, so that a folder test is a C-speed substring search.
-                self._joined = "\n" + "\n".join(self.paths)
-            hit = key == "/" or ("\n" + key) in self._joined
+            hit = key == "/" or ("\n" + key) in self._text()
             self._folders[key] = hit
         return hit
 

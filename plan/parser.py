@@ -9,6 +9,7 @@ the frozen models at the end, once every issue id is known, so dependencies can 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -197,7 +198,10 @@ class _Reader:
         if self.strategy_start is not None:
             for line, _num, inline in items:
                 self.summary.strategy_item(inline.content, line)
-        if tokens[i].type == "ordered_list_open" and self._in_section("rule"):
+        # Rules: an ordered list right under a heading that says so (not inside an agent, whose
+        # title might mention "rules").
+        under_rules = bool(self.headings) and "rule" in self.headings[-1][1]
+        if tokens[i].type == "ordered_list_open" and self.agent is None and under_rules:
             for index, (line, num, inline) in enumerate(items, start=1):
                 number = int(num) if num.isdigit() else index
                 spans = tuple(c.content for c in inline.children or () if c.type == "code_inline")
@@ -248,6 +252,17 @@ class _Reader:
             self.strategy = "\n".join(self.lines[self.strategy_start[1] :]).strip()
 
 
+_RULE_LINE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
+
+
+def _section_text(lines: list[str]) -> str:
+    """A section's source text without the blank lines and thematic breaks (---) that end it."""
+    end = len(lines)
+    while end and (not lines[end - 1].strip() or _RULE_LINE.match(lines[end - 1])):
+        end -= 1
+    return "\n".join(lines[:end]).strip()
+
+
 def _build_agent(
     w: _WaveB, a: _AgentB, lines: list[str], resolve: dict[tuple[str, int | None], str]
 ) -> Agent:
@@ -293,7 +308,7 @@ def _build_agent(
         package_line=a.package_line,
         files_line=a.files_line,
         bad_paths=tuple(bad),
-        text="\n".join(lines[a.line : a.end]).strip(),
+        text=_section_text(lines[a.line : a.end]),
     )
 
 

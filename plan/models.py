@@ -101,7 +101,8 @@ class Rule(_Frozen):
 class StatedCount(_Frozen):
     """A number the plan states somewhere, with what it claims to count.
 
-    ``kind`` is one of ``summary-issues``, ``summary-agents``, ``summary-total-issues``,
+    ``kind`` is one of ``summary-issues``, ``summary-agents`` (of ``wave``),
+    ``summary-total-issues``, ``summary-total-agents``, ``summary-total-waves``,
     ``distribution`` (issues of ``package`` in ``wave``; ``wave`` None = the row's total),
     ``distribution-total`` (all packages in ``wave``), ``strategy`` (issues of ``package``).
     """

@@ -28,7 +28,13 @@ _SKIP_DIRS = {".git", ".wavedeck", "node_modules", "__pycache__", ".venv"}
 
 def _git_paths(root: Path) -> frozenset[str] | None:
     """Tracked and untracked-but-not-ignored paths, or ``None`` when ``root`` is not a git repo."""
-    env = dict(os.environ, GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0")
+    # Variables that would point git at another repository or index are dropped.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"}
+    }
+    env.update(GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0")
     argv = [
         "git",
         "-c",
@@ -47,7 +53,8 @@ def _git_paths(root: Path) -> frozenset[str] | None:
         return None
     if done.returncode != 0:
         return None
-    names = done.stdout.decode("utf-8", errors="surrogateescape").split("\0")
+    # Plan paths are valid UTF-8, so a name that is not can never match one: replace, not fail.
+    names = done.stdout.decode("utf-8", errors="replace").split("\0")
     return frozenset(n for n in names if n)
 
 
@@ -155,7 +162,7 @@ def check_command(ctx: click.Context, plan_file: str, repo_dir: str | None, as_j
 def show_command(ctx: click.Context, plan_file: str, as_json: bool) -> None:
     """Show PLAN as a tree of waves, agents and issues (or as JSON with --json)."""
     from plan.loader import load_plan
-    from plan.render import plan_json, tree
+    from plan.render import finding_lines, plan_json, tree
 
     try:
         result = load_plan(plan_file)
@@ -167,6 +174,9 @@ def show_command(ctx: click.Context, plan_file: str, as_json: bool) -> None:
     else:
         for line in tree(result.plan):
             click.echo(line)
+    # What the reader could not read is never silent, even here (``plan check`` has the rest).
+    for line in finding_lines(plan_file, result.findings):
+        click.echo(line, err=True)
 
 
 COMMANDS: list[click.Command] = [plan_group]

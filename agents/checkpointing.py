@@ -11,6 +11,7 @@ rebase, or after the repository's git configuration or hooks changed during the 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
 from typing import TYPE_CHECKING, Any
@@ -73,11 +74,42 @@ async def run_wave_tests(sup: Supervisor, n: int) -> bool:
         finished_at=time.time(),
     )
     rec.state = "tested" if result.passed else "running"
+    if rec.base_commit is not None:
+        # What the tests saw, to notice files changed between the tests and the checkpoint.
+        mark = await asyncio.to_thread(fingerprint, sup, rec.base_commit)
+        _tested_file(sup, n).write_text(json.dumps({"fingerprint": mark}), encoding="utf-8")
     sup._save()
     sup._emit(TestsFinished(n, result.passed, result.duration_s, result.results))
     sup._emit(WaveStateChanged(n, rec.state))
     sup._changed.set()
     return result.passed
+
+
+def _tested_file(sup: Supervisor, n: int) -> Any:
+    return sup.wavedeck_dir / f"tests-wave-{n}.json"
+
+
+def fingerprint(sup: Supervisor, base: str) -> str:
+    """A digest of every changed path and its content since ``base`` (blocking)."""
+    digest = hashlib.sha256()
+    for item in sup.git.changed_files(base):
+        digest.update(item.path.encode("utf-8", "surrogateescape") + b"\0")
+        target = sup.repo / item.path
+        try:
+            digest.update(target.read_bytes() if not target.is_symlink() else b"link")
+        except OSError:
+            digest.update(b"<gone>")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _tested_fingerprint(sup: Supervisor, n: int) -> str | None:
+    try:
+        data = json.loads(_tested_file(sup, n).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = data.get("fingerprint") if isinstance(data, dict) else None
+    return str(value) if value else None
 
 
 def _tamper_file(sup: Supervisor, n: int) -> Any:
@@ -182,6 +214,11 @@ async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
                 f"{len(stray)} changed path(s) are outside the plan for wave {n} and not "
                 f"accepted: {shown}{more}; accept or revert them"
             )
+        tested = _tested_fingerprint(sup, n)
+        if refusal is None and tests_passed and tested is not None:
+            now = await asyncio.to_thread(fingerprint, sup, rec.base_commit)
+            if now != tested:
+                refusal = f"files changed after wave {n}'s tests passed: run the tests again"
         if refusal is None and not staged:
             refusal = f"wave {n} changed no file the plan assigns: nothing to commit"
     accepted = {**why_accepted}

@@ -174,7 +174,8 @@ class Checkpointer:
         self.before_update_ref: Callable[[], None] | None = None
         self.signing = read_signing(cmd)
         if options.run_hooks:
-            hooks = cmd.run(["rev-parse", "--git-path", "hooks"]).text.strip()
+            # allow_hooks: resolve the configured hooks path, not our /dev/null override.
+            hooks = cmd.run(["rev-parse", "--git-path", "hooks"], allow_hooks=True).text.strip()
             cmd.hooks_dir = str(root / hooks)  # an absolute path stays absolute
 
     def commit(self, paths: Sequence[str], message: str, expected_head: str | None) -> str:

@@ -33,7 +33,6 @@ from agents.remote_cmd import (
     RemotePaths,
     check_agent_id,
     launch_script,
-    read_from_script,
     sh_c,
     status_script,
     stop_script,
@@ -44,6 +43,7 @@ from agents.remote_sync import (
     apply_patch,
     collect_patch,
     local_head,
+    mark_applied,
     push_base,
     recorded_base,
     touched_paths,
@@ -232,40 +232,44 @@ class RemoteRunner:
         return res.text.strip() or "not running"
 
     async def _stream(self, command: str) -> AsyncIterator[bytes]:
+        """The output of a remote command; a drop (no exit status) raises ConnectionLostError."""
         async with self.transport.process(command) as proc:
             proc.stdin.write_eof()
             while data := await proc.stdout.read(READ_BYTES):
                 yield data
+            done = await proc.wait(check=False)
+            if done.exit_status is None and done.exit_signal is None:
+                raise ConnectionLostError(f"{self.host}: connection lost while reading")
+            if done.exit_status != 0:
+                err = done.stderr.decode("utf-8", "replace") if isinstance(done.stderr, bytes) else ""
+                raise TransportError(f"{self.host}: reading the log failed: {err.strip()}")
 
     async def follow(self, handle: AgentHandle, offset: int) -> AsyncIterator[LogChunk]:
-        """Yield log lines from ``offset`` until the agent has ended and its log is drained."""
+        """Yield log lines from ``offset`` until the agent has ended and its log is drained.
+
+        One channel per attempt: ``tail --pid`` ends by itself once the agent's wrapper is gone.
+        A dropped connection is reconnected (with backoff) and the log re-read from ``offset``.
+        """
         paths = self.paths(handle.agent_id)
         splitter = LineSplitter()
         watcher = self._start_watch(handle) if self.on_touched else None
+        command = sh_c(tail_script(paths, offset, handle.pid, handle.start_time))
         try:
             while True:
+                splitter.pending = b""  # bytes after `offset` are read again
                 try:
-                    alive, _ = await self._status(handle)
-                    command = (
-                        tail_script(paths, offset, handle.pid)
-                        if alive
-                        else read_from_script(paths, offset)
-                    )
-                    splitter.pending = b""  # bytes after `offset` are read again
-                    async for data in self._stream(sh_c(command)):
+                    async for data in self._stream(command):
                         lines, used = splitter.feed(data)
+                        offset += used
                         if lines:
-                            offset += used
                             yield LogChunk(tuple(lines), offset)
-                        elif used:
-                            offset += used
                 except ConnectionLostError:
+                    command = sh_c(tail_script(paths, offset, handle.pid, handle.start_time))
                     continue  # reconnect (with backoff) and resume at the offset
-                if not alive:
-                    lines, used = splitter.flush()
-                    if lines:
-                        yield LogChunk(tuple(lines), offset + used)
-                    break
+                break
+            lines, used = splitter.flush()
+            if lines:
+                yield LogChunk(tuple(lines), offset + used)
             if watcher is not None:  # a last look, so no change goes unreported
                 watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -309,16 +313,11 @@ class RemoteRunner:
         if self.repo is None:
             raise SyncError("RemoteRunner needs repo= to bring changes back")
         paths = self.paths(handle.agent_id)
-        marker = f'"$root/run/{paths.agent_id}.applied"'
-        done = await self.transport.run(sh_c(paths.prelude() + f"[ -e {marker} ]"))
-        if done.returncode == 0:
+        patch = await collect_patch(self.transport, paths)
+        if patch is None:
             return self.applied.get(handle.agent_id, [])
-        base = await recorded_base(self.transport, paths)
-        if base is None:
-            raise SyncError(f"{self.host}: no base commit recorded for {handle.agent_id}")
-        patch = await collect_patch(self.transport, paths, base)
         changed = await apply_patch(self.repo, patch)
-        await self.transport.run(sh_c(paths.prelude() + f"echo {len(patch)} > {marker}"))
+        await mark_applied(self.transport, paths, len(patch))
         self.applied[handle.agent_id] = changed
         return changed
 

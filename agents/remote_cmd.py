@@ -210,9 +210,20 @@ def stop_script(paths: RemotePaths, pgid: int, start_time: int, grace_s: float) 
     )
 
 
-def tail_script(paths: RemotePaths, offset: int, pid: int) -> str:
-    """Stream the log from byte ``offset`` until process ``pid`` (the wrapper) has ended."""
-    return paths.prelude() + f'exec tail -c +{int(offset) + 1} -s 0.2 --pid={int(pid)} -f "$log"\n'
+def tail_script(paths: RemotePaths, offset: int, pid: int, start_time: int) -> str:
+    """Stream the log from byte ``offset`` until the wrapper (``pid``) has ended, then exit 0.
+
+    GNU tail reads to the end once more after ``--pid`` dies. A pid now owned by another
+    process (start time differs) means the agent ended long ago: the log is read once.
+    """
+    start = f"-c +{int(offset) + 1}"
+    return (
+        paths.prelude()
+        + _START_FN
+        + f'if [ "$(starttime {int(pid)})" = "{int(start_time)}" ]; then\n'
+        + f'  exec tail {start} -s 0.2 --pid={int(pid)} -f "$log"\nfi\n'
+        + f'exec tail {start} "$log"\n'
+    )
 
 
 def read_from_script(paths: RemotePaths, offset: int) -> str:

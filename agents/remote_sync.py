@@ -200,24 +200,34 @@ async def touched_paths(transport: HostTransport, paths: RemotePaths, base: str)
     return found
 
 
-async def collect_patch(transport: HostTransport, paths: RemotePaths, base: str) -> bytes:
-    """The agent's whole change against ``base`` as a binary patch (empty when none)."""
-    sha = check_sha(base)
+async def collect_patch(transport: HostTransport, paths: RemotePaths) -> bytes | None:
+    """The agent's whole change against its recorded base as a binary patch (``b""`` when none),
+    or None when it was already brought back (the ``.applied`` marker exists)."""
+    aid = paths.agent_id
     script = (
         paths.prelude()
+        + f'[ -e "$root/run/{aid}.applied" ] && {{ echo applied; exit 0; }}\n'
+        + f'read base < "$root/run/{aid}.base" || exit 6\n'
         + 'cd "$wt" || exit 3\n'
         + 'idx="$root/run/$$.index"; trap \'rm -f "$idx" "$idx.lock"\' EXIT\n'
         + 'export GIT_INDEX_FILE="$idx"\n'
-        + f"{GIT} read-tree {sha} && {GIT} add -A . && "
-        + f"{GIT} diff --cached --binary --full-index {sha}\n"
+        + f'{GIT} read-tree "$base" && {GIT} add -A . || exit 7\n'
+        + f'echo patch; {GIT} diff --cached --binary --full-index "$base"\n'
     )
     res = await transport.run(sh_c(script), timeout=300)
-    if res.returncode != 0:
+    head, _, patch = res.stdout.partition(b"\n")
+    if res.returncode != 0 or head not in (b"applied", b"patch"):
         raise SyncError(
-            f"{transport.name}: cannot collect the changes of {paths.agent_id}: "
+            f"{transport.name}: cannot collect the changes of {aid}: "
             f"{res.stderr.decode('utf-8', 'replace').strip()}"
         )
-    return res.stdout
+    return None if head == b"applied" else patch
+
+
+async def mark_applied(transport: HostTransport, paths: RemotePaths, size: int) -> None:
+    await transport.run(
+        sh_c(paths.prelude() + f'echo {int(size)} > "$root/run/{paths.agent_id}.applied"')
+    )
 
 
 async def apply_patch(repo: Path, patch: bytes) -> list[str]:

@@ -101,6 +101,14 @@ async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Pat
         assert col.of(GateRefused)[2].paths == (STRAY_PATH,)  # type: ignore[attr-defined]
 
         await sup.accept_violation(1, STRAY_PATH, "the daemon really lives in cli/")
+        # A file edited after the tests passed makes them stale.
+        client = root / "packages/headless-client/zajel/client.py"
+        original = client.read_text("utf-8")
+        client.write_text(original + "# edited after the tests\n", "utf-8")
+        preview = await sup.checkpoint_preview(1)
+        assert preview.refusal is not None and "run the tests again" in preview.refusal
+        client.write_text(original, "utf-8")
+        assert (await sup.checkpoint_preview(1)).refusal is None
         sha = await sup.checkpoint(1)
         assert sha is not None and _git(root, "rev-parse", "HEAD") == sha
         message = _git(root, "log", "-1", "--format=%B")

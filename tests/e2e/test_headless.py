@@ -242,3 +242,34 @@ def test_bad_input_gives_a_clear_error_and_exit_2(sandbox: Path, tmp_path: Path)
     no_tty = run(sandbox, "run", "plans/security-waves.md", "--headless")
     assert no_tty.returncode == 2 and "--yes" in no_tty.stderr
     assert not os.path.exists(sandbox / ".wavedeck" / "state.json")  # nothing was started
+
+
+@pytest.mark.timeout(60)
+def test_demo_without_dir_uses_a_fresh_temporary_folder(tmp_path: Path) -> None:
+    import shutil
+
+    done = run(tmp_path, "demo", "--no-ui", "--fast")
+    assert done.returncode == 0, done.stderr
+    folder = Path(done.stdout.strip())
+    try:
+        assert folder.is_dir() and folder != tmp_path
+        assert (folder / ".git").is_dir() and (folder / "wavedeck.toml").is_file()
+        status = run(folder, "status")
+        assert status.returncode == 2 and "no run recorded" in status.stderr
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.timeout(120)
+def test_readable_output_names_progress_violations_and_the_refusal(sandbox: Path) -> None:
+    make_demo(sandbox)
+    done = run(sandbox, "run", "--headless", "--wave", "1", "--yes")
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert "w1-a2: done headless-01: fixed" in lines
+    assert "w1-a1: succeeded" in lines
+    assert any(line.startswith(f"VIOLATION unowned: {STRAY_PATH}") for line in lines)
+    assert "wave 1: tests passed" in "\n".join(lines)
+    refused = lines.index(next(line for line in lines if line.startswith("wave 1: REFUSED:")))
+    assert lines[refused + 1] == f"  {STRAY_PATH}"
+    assert "tests between waves (run with sh -c)" in done.stderr  # shown before running

@@ -32,7 +32,8 @@ _DEPENDS = re.compile(r"\(\s*depends\s+on\s*:?\s*([^)]*)\)", re.IGNORECASE)
 _DEP_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _ID_NUMBER = re.compile(r"^(.*?)(\d+)$")
 ISSUE_ID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.))*$")
-_INT = re.compile(r"^\s*\**\s*(\d+)\s*\**\s*$")
+# A number cell: ``5``, ``**5**``, ``5 (2 resolved)``; not ``5a`` or ``about 5``.
+_INT = re.compile(r"^\s*[*_]*\s*(\d+)(?!\w|\.\d)")
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ def list_values(text: str) -> list[str]:
 
 
 def parse_int(text: str) -> int | None:
-    """An integer cell (``5``, ``**5**``), or ``None``."""
+    """The number a cell starts with (``5``, ``**5**``, ``5 (2 resolved)``), or ``None``."""
     m = _INT.match(text)
     return int(m.group(1)) if m else None
 

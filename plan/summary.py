@@ -83,21 +83,23 @@ class SummaryReader:
             if c_agents is None:
                 continue
             agents_text = plain_text(row.cells[c_agents])
-            agents = fl.parse_int(agents_text)
-            if agents is not None:
-                kind = "summary-total-agents" if total else "summary-agents"
-                self.stated.append(StatedCount(kind=kind, value=agents, line=row.line, wave=wave))
-                continue
             m = _WAVES_X_AGENTS.search(agents_text) if total else None
-            if m is None:
+            if m is not None:
+                # "3 waves x 5 agents": three waves of five agents each.
+                waves, each = int(m.group(1)), int(m.group(2))
+                self.stated.append(
+                    StatedCount(kind="summary-total-waves", value=waves, line=row.line)
+                )
+                self.stated.append(
+                    StatedCount(kind="summary-total-agents", value=waves * each, line=row.line)
+                )
+                continue
+            agents = fl.parse_int(agents_text)
+            if agents is None:
                 self._unreadable(row.line, "agent count", agents_text)
                 continue
-            # "3 waves x 5 agents": three waves of five agents each.
-            waves, each = int(m.group(1)), int(m.group(2))
-            self.stated.append(StatedCount(kind="summary-total-waves", value=waves, line=row.line))
-            self.stated.append(
-                StatedCount(kind="summary-total-agents", value=waves * each, line=row.line)
-            )
+            kind = "summary-total-agents" if total else "summary-agents"
+            self.stated.append(StatedCount(kind=kind, value=agents, line=row.line, wave=wave))
 
     def _distribution(self, table: Table) -> None:
         c_package = table.column("package")

@@ -232,3 +232,14 @@ def test_several_problems_are_all_reported_sorted_by_line() -> None:
         "severity-scope",
     }
     assert [f.line for f in found] == sorted(f.line for f in found)
+
+
+def test_summary_numbers_are_read_leniently_or_reported() -> None:
+    tail = (
+        "## Execution Summary\n\n| Wave | Issues | Agents |\n|---|---|---|\n"
+        "| 1 | 2 (0 resolved) | **2** |\n| **Total** | about two | **1 wave x 2 agents** |\n"
+    )
+    text = plan_text(("HIGH", [CORE, WEB]), tail=tail)
+    [f] = check(text)
+    assert (f.code, f.line) == ("bad-row", line_of(text, "about two"))
+    assert "cannot read the issue count 'about two'" in f.message

@@ -64,6 +64,9 @@ async def run_wave_tests(sup: Supervisor, n: int) -> bool:
             sup.config.tests.timeout_s,
             lambda line: sup._emit(TestOutput(n, line)),
         )
+    except asyncio.CancelledError:
+        sup._wave(n).state = "running"  # interrupted: the tests count as not run
+        raise
     finally:
         sup._testing.discard(n)
     rec = sup._wave(n)

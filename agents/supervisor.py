@@ -108,6 +108,13 @@ class Supervisor(AgentProcesses):
             await self._start_watch(wave)
         self._save()
 
+    def peek(self) -> None:
+        """Read the saved state without taking the lock (to describe a run before opening it)."""
+        try:
+            self._state = self._store.load()
+        except StateError as exc:
+            raise SupervisorError(str(exc)) from None
+
     async def close(self, *, stop_agents: bool = False) -> None:
         """Persist the state and stop following; agents keep running unless ``stop_agents``."""
         self.launching = False

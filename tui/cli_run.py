@@ -117,9 +117,13 @@ def run_cmd(
     if wave is not None and all_waves:
         _fail("--wave and --all cannot be combined")
     config, parsed, plan_path = _load(repo, plan)
-    from agents.supervisor import Supervisor
+    from agents.supervisor import Supervisor, SupervisorError
 
     sup = Supervisor(repo, parsed, config, plan_path=plan_path)
+    try:
+        sup.peek()  # which wave is current depends on the run so far
+    except SupervisorError as exc:
+        _fail(str(exc))
     waves = _choose_waves(parsed, sup, wave, all_waves)
     commands = sup.test_commands()
     agents = sum(len(parsed.wave(n).agents) for n in waves)

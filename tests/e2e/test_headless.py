@@ -273,3 +273,13 @@ def test_readable_output_names_progress_violations_and_the_refusal(sandbox: Path
     refused = lines.index(next(line for line in lines if line.startswith("wave 1: REFUSED:")))
     assert lines[refused + 1] == f"  {STRAY_PATH}"
     assert "tests between waves (run with sh -c)" in done.stderr  # shown before running
+    # Without --wave or --all, each run takes the current wave: first the open wave 1, then 2.
+    again = run(sandbox, "run", "--headless", "--yes", "--json", "--accept-violations")
+    assert again.returncode == 0, again.stderr
+    assert [e["wave"] for e in events(again.stdout) if e["event"] == "checkpoint_committed"] == [1]
+    assert "wave(s) 1 " in again.stderr
+    following = run(sandbox, "run", "--headless", "--yes", "--json")
+    assert following.returncode == 0, following.stderr
+    assert [
+        e["wave"] for e in events(following.stdout) if e["event"] == "checkpoint_committed"
+    ] == [2]

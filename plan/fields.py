@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from plan.models import SEVERITIES, SEVERITY_RANK, Severity
 
-_SEP = r"\s*(?:[—–:\-]+\s*)?"
-_WAVE = re.compile(r"^\s*wave\s+(\d+)(?![\w.])" + _SEP + r"(.*?)\s*$", re.IGNORECASE | re.DOTALL)
-_AGENT = re.compile(r"^\s*agent\s+(\d+)(?![\w.])" + _SEP + r"(.*?)\s*$", re.IGNORECASE | re.DOTALL)
+_SEP = r"\s*(?:[—–:.\-]+\s*)?"
+_WAVE = re.compile(r"^\s*wave\s+(\d+)(?!\w|\.\d)" + _SEP + r"(.*?)\s*$", re.IGNORECASE | re.DOTALL)
+_AGENT = re.compile(
+    r"^\s*agent\s+(\d+)(?!\w|\.\d)" + _SEP + r"(.*?)\s*$", re.IGNORECASE | re.DOTALL
+)
 _TRAILING_PAREN = re.compile(r"\s*\(([^()]*)\)\s*$")
 _N_ISSUES = re.compile(r"(\d+)\s+issues?\b", re.IGNORECASE)
 _N_AGENTS = re.compile(r"(\d+)\s+agents?\b", re.IGNORECASE)

@@ -98,7 +98,11 @@ class _Reader:
                 self.wave.text = "\n".join(self.lines[self.wave.line : end]).strip()
             self.wave = None
 
-    def heading(self, level: int, text: str, start: int) -> None:
+    def heading(self, level: int, text: str, plain: str, start: int) -> None:
+        """A heading opens or closes the title, a wave, an agent or a section.
+
+        Waves and agents are recognised in the source text, or failing that in the plain text
+        (``**Wave 1** — …``)."""
         line = start + 1
         self.files_list_line = None
         if self.strategy_start is not None and level <= self.strategy_start[0]:
@@ -112,12 +116,16 @@ class _Reader:
             self.title = text
             return
         wave = fl.wave_heading(text) if level >= 2 else None
+        if wave is None and level >= 2 and plain != text:
+            wave = fl.wave_heading(plain)
         if wave is not None:
             self._close_wave(start)
             self.wave = _WaveB(head=wave, line=line, level=level)
             self.waves.append(self.wave)
             return
         agent = fl.agent_heading(text)
+        if agent is None and plain != text:
+            agent = fl.agent_heading(plain)
         if agent is not None and self.wave is not None and level > self.wave.level:
             self._close_agent(start)
             if not self.wave.agents:
@@ -233,7 +241,8 @@ class _Reader:
             kind = tok.type
             if kind == "heading_open":
                 start = (tok.map or [0])[0]
-                self.heading(int(tok.tag[1:]), tokens[i + 1].content, start)
+                inline = tokens[i + 1]
+                self.heading(int(tok.tag[1:]), inline.content, plain_text(inline), start)
                 i += 3
             elif kind == "paragraph_open":
                 span = tok.map or [0, 0]

@@ -171,3 +171,23 @@ def test_any_style_reads_to_the_same_model_as_the_reference_style(
         i.depends for w in spec.waves for a in w.agents for i in a.issues
     ]
     assert not [f for f in run_checks(other) if f.code in {"bad-row", "count-mismatch"}]
+
+
+@pytest.mark.parametrize(
+    ("wave", "agent"),
+    [
+        ("## **Wave 1** — CRITICAL + HIGH", "### **Agent 1:** Core"),
+        ("## Wave 1. CRITICAL + HIGH", "### Agent 1. Core"),
+        ("## wave 1 : CRITICAL + HIGH", "### agent 1 — Core"),
+    ],
+)
+def test_heading_spellings(wave: str, agent: str) -> None:
+    text = (
+        render(small_spec())
+        .replace("## Wave 1 — CRITICAL + HIGH (3 issues, 2 agents)", wave)
+        .replace("### Agent 1: Core\n", agent + "\n")
+    )
+    plan = read(text)
+    assert (plan.waves[0].number, plan.waves[0].title) == (1, "CRITICAL + HIGH")
+    assert plan.agents[0].title == "Core"
+    assert plan.waves[0].scope == ("CRITICAL", "HIGH")

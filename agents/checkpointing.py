@@ -32,6 +32,7 @@ from agents.testrun import run_tests
 
 if TYPE_CHECKING:
     from agents.supervisor import Supervisor
+    from agents.watching import WaveWatch
 
 TAMPER_KEY = "(git configuration and hooks)"
 
@@ -115,11 +116,11 @@ def _tested_fingerprint(sup: Supervisor, n: int) -> str | None:
     return str(value) if value else None
 
 
-def _tamper_file(sup: Supervisor, n: int) -> Any:
+def _tamper_file(sup: WaveWatch, n: int) -> Any:
     return sup.wavedeck_dir / f"tamper-wave-{n}.json"
 
 
-def remember_tamper(sup: Supervisor, n: int, snapshot: dict[str, str]) -> None:
+def remember_tamper(sup: WaveWatch, n: int, snapshot: dict[str, str]) -> None:
     """Keep the wave-start snapshot of .git's program-running parts (survives a restart)."""
     sup._tamper[n] = snapshot
     path = _tamper_file(sup, n)
@@ -127,7 +128,7 @@ def remember_tamper(sup: Supervisor, n: int, snapshot: dict[str, str]) -> None:
     path.write_text(json.dumps(snapshot), encoding="utf-8")
 
 
-def recall_tamper(sup: Supervisor, n: int) -> dict[str, str] | None:
+def recall_tamper(sup: WaveWatch, n: int) -> dict[str, str] | None:
     if n in sup._tamper:
         return dict(sup._tamper[n])
     try:

@@ -20,11 +20,11 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agents import gates, wtmode
-from agents.agentproc import MAX_QUEUED, AgentProcesses
-from agents.checkpointing import TAMPER_KEY, recall_tamper, remember_tamper
+from agents.agentproc import MAX_QUEUED
+from agents.checkpointing import TAMPER_KEY, remember_tamper
 from agents.config import Config
 from agents.events import (
     AgentStateChanged,
@@ -41,6 +41,7 @@ from agents.state import (
     WaveRecord,
     handle_from_record,
 )
+from agents.watching import WaveWatch
 from plan.models import Plan
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class SupervisorError(Exception):
     """The supervisor cannot open or act; the message is complete for the operator."""
 
 
-class Supervisor(AgentProcesses):
+class Supervisor(WaveWatch):
     """Runs waves of agents for one repository and plan (see the module docstring)."""
 
     def __init__(
@@ -67,11 +68,6 @@ class Supervisor(AgentProcesses):
             hook_timeout_s=config.git.hook_timeout_s,
             lock_wait_s=config.git.lock_wait_s,
         )
-        self._violations: dict[int, list[ViolationFound]] = {}
-        self._watch_tasks: list[asyncio.Task[None]] = []
-        self._watchers: list[Any] = []
-        self._watch_wave: int | None = None
-        self._tamper: dict[int, Any] = {}
         self._testing: set[int] = set()
         self._opened = False
 
@@ -335,68 +331,6 @@ class Supervisor(AgentProcesses):
         return await commit_checkpoint(
             self, n, message=message, accept_violations=accept_violations
         )
-
-    # -- watching -----------------------------------------------------------------------------
-
-    async def _start_watch(self, wave: int) -> None:
-        """Watch the working tree (shared mode) or each agent's worktree (worktree mode)."""
-        from agents.workspace import WorkspaceWatcher, ownership_attributor, worktree_attributor
-
-        await self._stop_watch()
-        policy = self.config.policy
-        accept = [*policy.accept, *self._wave(wave).accepted]
-        roots: list[tuple[Path, Any]] = []
-        if wtmode.enabled(self):
-            for agent_id, tree in self._worktrees.items():
-                attribute = worktree_attributor(
-                    self.plan,
-                    wave,
-                    agent_id,
-                    accept=accept,
-                    accept_undeclared=policy.accept_undeclared,
-                )
-                roots.append((tree, attribute))
-        else:
-            attribute = ownership_attributor(
-                self.plan, wave, accept=accept, accept_undeclared=policy.accept_undeclared
-            )
-            roots.append((self.repo, attribute))
-        self._watch_wave = wave
-        if recall_tamper(self, wave) is None:  # state from before tamper records: start now
-            remember_tamper(self, wave, await asyncio.to_thread(self.git.tamper_snapshot))
-        for root, attribute in roots:
-            watcher = WorkspaceWatcher(
-                root,
-                ignores=self.config.watch.ignore,
-                force_polling=self.config.watch.force_polling,
-                attribute=attribute,
-                watch_git=root == self.repo,
-            )
-            self._watchers.append(watcher)
-            self._watch_tasks.append(asyncio.create_task(self._watch_loop(wave, watcher)))
-        for watcher in self._watchers:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(watcher.ready.wait(), 5.0)
-
-    async def _watch_loop(self, wave: int, watcher: Any) -> None:
-        async for event in watcher.events():
-            if isinstance(event, ViolationFound):
-                self._violations.setdefault(wave, []).append(event)
-            self._emit(event)
-
-    def _forget(self, wave: int, path: str, settle_s: float = 1.0) -> None:
-        if self._watch_wave == wave:
-            for watcher in self._watchers:
-                watcher.forget(path, settle_s=settle_s)
-
-    async def _stop_watch(self) -> None:
-        for watcher in self._watchers:
-            watcher.stop()
-        for task in self._watch_tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._watchers, self._watch_tasks, self._watch_wave = [], [], None
 
     def _views(self) -> dict[int, gates.WaveView]:
         views = {}

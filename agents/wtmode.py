@@ -21,9 +21,10 @@ from agents.events import GateRefused, Notice
 
 if TYPE_CHECKING:
     from agents.supervisor import Supervisor
+    from agents.watching import WaveWatch
 
 
-def enabled(sup: Supervisor) -> bool:
+def enabled(sup: WaveWatch) -> bool:
     return sup.config.workspace == "worktree"
 
 

@@ -1,0 +1,99 @@
+"""The supervisor's eyes: the workspace watchers of the running wave.
+
+In shared mode one watcher covers the working tree and attributes each write with the plan's
+ownership model; in worktree mode each agent's worktree has its own watcher, so every write is
+attributed exactly. Violations are kept per wave (``violations()``) and every event goes to the
+supervisor's stream. A snapshot of the parts of ``.git`` that make git run programs is taken when
+a wave starts, for the tamper check at the checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agents import wtmode
+from agents.agentproc import AgentProcesses
+from agents.checkpointing import recall_tamper, remember_tamper
+from agents.config import Config
+from agents.events import ViolationFound
+from plan.models import Plan
+
+if TYPE_CHECKING:
+    from agents.git import GitRepo
+
+
+class WaveWatch(AgentProcesses):
+    """Watching the running wave's workspace (the base of ``Supervisor``)."""
+
+    git: GitRepo
+
+    def __init__(self, repo: Path, plan: Plan, config: Config) -> None:
+        super().__init__(repo, plan, config)
+        self._violations: dict[int, list[ViolationFound]] = {}
+        self._watch_tasks: list[asyncio.Task[None]] = []
+        self._watchers: list[Any] = []
+        self._watch_wave: int | None = None
+        self._tamper: dict[int, Any] = {}
+
+    async def _start_watch(self, wave: int) -> None:
+        """Watch the working tree (shared mode) or each agent's worktree (worktree mode)."""
+        from agents.workspace import WorkspaceWatcher, ownership_attributor, worktree_attributor
+
+        await self._stop_watch()
+        policy = self.config.policy
+        accept = [*policy.accept, *self._wave(wave).accepted]
+        roots: list[tuple[Path, Any]] = []
+        if wtmode.enabled(self):
+            for agent_id, tree in self._worktrees.items():
+                attribute = worktree_attributor(
+                    self.plan,
+                    wave,
+                    agent_id,
+                    accept=accept,
+                    accept_undeclared=policy.accept_undeclared,
+                )
+                roots.append((tree, attribute))
+        else:
+            attribute = ownership_attributor(
+                self.plan, wave, accept=accept, accept_undeclared=policy.accept_undeclared
+            )
+            roots.append((self.repo, attribute))
+        self._watch_wave = wave
+        if recall_tamper(self, wave) is None:  # state from before tamper records: start now
+            remember_tamper(self, wave, await asyncio.to_thread(self.git.tamper_snapshot))
+        for root, attribute in roots:
+            watcher = WorkspaceWatcher(
+                root,
+                ignores=self.config.watch.ignore,
+                force_polling=self.config.watch.force_polling,
+                attribute=attribute,
+                watch_git=root == self.repo,
+            )
+            self._watchers.append(watcher)
+            self._watch_tasks.append(asyncio.create_task(self._watch_loop(wave, watcher)))
+        for watcher in self._watchers:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(watcher.ready.wait(), 5.0)
+
+    async def _watch_loop(self, wave: int, watcher: Any) -> None:
+        async for event in watcher.events():
+            if isinstance(event, ViolationFound):
+                self._violations.setdefault(wave, []).append(event)
+            self._emit(event)
+
+    def _forget(self, wave: int, path: str, settle_s: float = 1.0) -> None:
+        if self._watch_wave == wave:
+            for watcher in self._watchers:
+                watcher.forget(path, settle_s=settle_s)
+
+    async def _stop_watch(self) -> None:
+        for watcher in self._watchers:
+            watcher.stop()
+        for task in self._watch_tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._watchers, self._watch_tasks, self._watch_wave = [], [], None

@@ -57,6 +57,14 @@ def exercise(text: str) -> None:
         assert str(exc)
         return
     findings = run_checks(result.plan, result.findings)
+    # Every location points into the plan, at the thing it names.
+    plan = result.plan
+    assert all(1 <= f.line <= plan.line_count for f in findings)
+    source = text.replace("\r\n", "\n").replace("\r", "\n").removeprefix("\ufeff").split("\n")
+    for issue in plan.issues:
+        assert issue.id in source[issue.line - 1]
+    for agent in plan.agents:
+        assert "agent" in source[agent.line - 1].lower()
     json.loads(findings_json(findings))
     json.loads(plan_json(result.plan))
     tree(result.plan)

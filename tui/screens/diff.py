@@ -8,6 +8,7 @@ it in ``$EDITOR`` with the app suspended.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import subprocess
@@ -34,6 +35,7 @@ from tui.screens.dialogs import ConfirmScreen
 if TYPE_CHECKING:
     from tui.adapter import RunView
 
+FILE_COLUMN = 36  # characters for a file entry (the list is 40 wide with border and padding)
 MAX_HIGHLIGHT_LINES = 5_000  # past this, plain text (highlighting huge diffs stalls)
 
 
@@ -105,17 +107,22 @@ def group_options(entries: list[DiffEntry]) -> list[Option | None]:
     for key in sorted(groups, key=lambda k: (k == "stray", k)):
         if options:
             options.append(None)
-        label = "⚠ stray files (not owned by their writer)" if key == "stray" else key
+        label = "⚠ stray (not its writer's)" if key == "stray" else key
         options.append(Option(Text(label, "bold"), disabled=True))
         for entry in groups[key]:
-            line = Text(no_wrap=True, overflow="ellipsis")
+            counts = f" +{entry.added} -{entry.deleted}" if entry.added is not None else ""
+            who = f" ({entry.agent})" if entry.stray and entry.agent else ""
+            path = neutralize(entry.path)
+            room = FILE_COLUMN - 3 - len(counts) - len(who)
+            if len(path) > room:  # keep the file name: cut the folders from the left
+                path = "…" + path[-(room - 1) :]
+            line = Text(no_wrap=True)
             line.append(f" {entry.status} ", "bold")
-            line.append(neutralize(entry.path), "yellow" if entry.stray else "")
-            if entry.added is not None:
+            line.append(path, "yellow" if entry.stray else "")
+            if counts:
                 line.append(f" +{entry.added}", "green")
                 line.append(f" -{entry.deleted}", "red")
-            if entry.stray and entry.agent:
-                line.append(f" ({neutralize(entry.agent)})", "italic")
+            line.append(neutralize(who), "italic")
             options.append(Option(line, id=entry.path))
     return options
 
@@ -125,7 +132,9 @@ def render_diff(text: str) -> Syntax | Text:
         return Text("(no textual changes)", "dim")
     if text.count("\n") > MAX_HIGHLIGHT_LINES:
         return Text(neutralize_lines(text))
-    return Syntax(neutralize_lines(text), "diff", theme="ansi_dark", word_wrap=False)
+    # Highlighted into plain Rich Text here, in the worker thread: the UI thread only lays it out.
+    code = neutralize_lines(text)
+    return Syntax(code, "diff", theme="ansi_dark").highlight(code)
 
 
 def neutralize_lines(text: str) -> str:
@@ -145,17 +154,19 @@ class DiffScreen(Screen[None]):
         super().__init__(id="diff")
         self.source = source
         self.entries: dict[str, DiffEntry] = {}
-        self.shown: str | None = None
+        self.shown: str | None = None  # the highlighted file
+        self.displayed: str | None = None  # the file whose diff is on screen
         self._run = run
+        self._swap = asyncio.Lock()  # one diff replaces another at a time
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f" {self.source.title}"), classes="screen-title")
-        with Horizontal():
+        with Horizontal(id="diff-main"):
             files = OptionList(id="diff-files")
             files.border_title = "Files"
             yield files
             with VerticalScroll(id="diff-body"):
-                yield Static(Text("loading…", "dim"), id="diff-text")
+                yield Static(Text("loading…", "dim"), classes="diff-text")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -177,7 +188,8 @@ class DiffScreen(Screen[None]):
         files.add_options(group_options(entries))
         files.focus()
         if not entries:
-            self.query_one("#diff-text", Static).update(Text("no changes in this wave", "dim"))
+            self.query_one(".diff-text", Static).update(Text("no changes in this wave", "dim"))
+            self.displayed = ""
             return
         self.action_step(1)
 
@@ -198,10 +210,16 @@ class DiffScreen(Screen[None]):
         if not get_current_worker().is_cancelled:  # the selection moved on: drop this one
             self.app.call_from_thread(self._show_diff, entry.path, rendered)
 
-    def _show_diff(self, path: str, rendered: Syntax | Text) -> None:
-        if path == self.shown:
-            self.query_one("#diff-text", Static).update(rendered)
-            self.query_one("#diff-body", VerticalScroll).scroll_home(animate=False)
+    async def _show_diff(self, path: str, rendered: Syntax | Text) -> None:
+        async with self._swap:
+            if path != self.shown:
+                return
+            # A fresh widget: an updated Static kept the height of its previous content.
+            body = self.query_one("#diff-body", VerticalScroll)
+            await body.remove_children()
+            await body.mount(Static(rendered, classes="diff-text"))
+            body.scroll_home(animate=False)
+            self.displayed = path
 
     def action_step(self, delta: int) -> None:
         files = self.query_one(OptionList)

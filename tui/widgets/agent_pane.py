@@ -42,14 +42,15 @@ def head_text(view: AgentView, now: float) -> Text:
         text.append(f" ({view.signal})", "red")
     if view.marked_done:
         text.append(" · marked done", "bold cyan")
-    text.append("  ")
-    text.append(neutralize(view.host or "local"), "italic")
-    text.append(f"  ⏱ {fmt_elapsed(view.elapsed(now))}")
+    text.append(f" ⏱ {fmt_elapsed(view.elapsed(now))}")
     total = len(view.agent.issues)
-    text.append(f"  ☑ {len(view.issues_done)}/{total}", "bold" if total else "")
-    text.append(f"  ✎ {len(view.touched)}")
+    text.append(f" ☑ {len(view.issues_done)}/{total}", "bold" if total else "")
+    text.append(f" ✎ {len(view.touched)}")
     if view.violations:
-        text.append(f"  ⚠ {len(view.violations)}", "bold black on yellow")
+        text.append(" ")
+        text.append(f"⚠ {len(view.violations)}", "bold black on yellow")
+    text.append(" ")
+    text.append(neutralize(view.host or "local"), "italic dim")
     return text
 
 

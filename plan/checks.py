@@ -101,7 +101,7 @@ def check_path_escape(ctx: CheckContext) -> Iterable[Finding]:
 
 
 def check_duplicate_issue(ctx: CheckContext) -> Iterable[Finding]:
-    """An issue id scheduled twice (in any waves), or an agent id used twice."""
+    """An issue id scheduled twice (in any waves), a wave number or an agent id used twice."""
     seen: dict[Key, list[tuple[Issue, Agent]]] = defaultdict(list)
     for _wave, agent, _pos, issue in _placed(ctx.plan):
         seen[fl.id_key(issue.id)].append((issue, agent))
@@ -121,6 +121,19 @@ def check_duplicate_issue(ctx: CheckContext) -> Iterable[Finding]:
             issue=first.id,
             lines=lines,
         )
+    by_number: dict[int, list[int]] = defaultdict(list)
+    for wave in ctx.plan.waves:
+        by_number[wave.number].append(wave.line)
+    for number, w_lines in by_number.items():
+        if len(w_lines) > 1:
+            yield Finding(
+                code="duplicate-issue",
+                level="error",
+                line=w_lines[1],
+                message=f"wave {number} appears {len(w_lines)} times: lines {_lines(w_lines)}",
+                wave=number,
+                lines=tuple(w_lines),
+            )
     by_id: dict[str, list[Agent]] = defaultdict(list)
     for agent in ctx.plan.agents:
         by_id[agent.id].append(agent)

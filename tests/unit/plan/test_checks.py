@@ -243,3 +243,13 @@ def test_summary_numbers_are_read_leniently_or_reported() -> None:
     [f] = check(text)
     assert (f.code, f.line) == ("bad-row", line_of(text, "about two"))
     assert "cannot read the issue count 'about two'" in f.message
+
+
+def test_duplicate_wave_numbers() -> None:
+    web = WEB.replace("Agent 2", "Agent 3")
+    text = plan_text(("HIGH", [CORE]), ("HIGH", [web])).replace("## Wave 2", "## Wave 1")
+    found = only(check(text), "duplicate-issue")
+    assert [(f.line, f.lines) for f in found] == [
+        (line_of(text, "## Wave 1", 2), (line_of(text, "## Wave 1"), line_of(text, "## Wave 1", 2)))
+    ]
+    assert "wave 1 appears 2 times" in found[0].message

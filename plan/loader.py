@@ -80,6 +80,9 @@ def load_plan(path: str | os.PathLike[str], source: str | None = None) -> ParseR
     name = str(path) if source is None else source
     p = Path(path)
     try:
+        # A FIFO or device would block or never end: only regular files are plans.
+        if p.exists() and not p.is_dir() and not p.is_file():
+            raise PlanError("is not a regular file", source=name)
         with p.open("rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except IsADirectoryError:

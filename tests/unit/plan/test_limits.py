@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,11 @@ def test_many_rows_parse_in_bounded_time() -> None:
         "| Order | Issue | Severity | Summary |\n|---|---|---|---|\n" + rows
     )
     assert len(parse_plan(text).plan.issues) == 5_000
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "plan.md"
+    os.mkfifo(fifo)
+    with pytest.raises(PlanError, match="not a regular file"):
+        load_plan(fifo)

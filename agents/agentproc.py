@@ -19,6 +19,7 @@ from pathlib import Path
 from agents.config import Config
 from agents.events import AgentOutput, AgentStateChanged, Event, GateRefused, IssueDone, Notice
 from agents.launch import OffsetJournal, build_spec, parse_done
+from agents.prompt import PromptError
 from agents.runtypes import AgentHandle, ExitStatus, Runner
 from agents.state import (
     AgentRecord,
@@ -87,16 +88,21 @@ class AgentProcesses:
         rec = self._agent(agent_id)
         if rec.state == "running" and handle_from_record(rec) is not None:
             return  # never a second copy
-        spec = build_spec(
-            self.repo, self.wavedeck_dir, self.plan, self.config, agent_id, self._cwd_for(agent_id)
-        )
-        log = self.log_path(agent_id)
-        if rec.launches == 0 and log.exists():
-            rec.offset = log.stat().st_size  # output of an earlier, forgotten run is not ours
-            self._journal.write(agent_id, rec.offset)
         try:
+            spec = build_spec(
+                self.repo,
+                self.wavedeck_dir,
+                self.plan,
+                self.config,
+                agent_id,
+                self._cwd_for(agent_id),
+            )
+            log = self.log_path(agent_id)
+            if rec.launches == 0 and log.exists():
+                rec.offset = log.stat().st_size  # output of an earlier, forgotten run is not ours
+                self._journal.write(agent_id, rec.offset)
             handle = await self._runner_for(agent_id).launch(spec)
-        except OSError as exc:
+        except (OSError, PromptError) as exc:
             rec.state, rec.reason = "failed", f"could not start: {exc}"
             self._save()
             self._emit(AgentStateChanged(agent_id, "failed", reason=rec.reason))

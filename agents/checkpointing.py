@@ -27,6 +27,7 @@ from agents.events import (
     WaveStateChanged,
 )
 from agents.gates import CheckpointPreview, StrayPath
+from agents.git_errors import GitError
 from agents.state import TestRecord
 from agents.testrun import run_tests
 
@@ -180,51 +181,54 @@ async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
     stray: list[StrayPath] = []
     tamper: list[str] = []
     if rec.base_commit is not None:
-        state = await asyncio.to_thread(sup.git.in_progress_state)
-        if state and refusal is None:
-            refusal = f"a git {state} is in progress: finish or abort it first"
-        changed = await asyncio.to_thread(sup.git.changed_files, rec.base_commit)
-        paths: list[str] = []
-        for item in changed:
-            paths.append(item.path)
-            if item.old_path:
-                paths.append(item.old_path)  # a rename also removes the old path
-        if wtmode.enabled(sup):
-            writers = wtmode.writers(sup, n)  # exact: each worktree had one writer
-        else:
-            writers = {
-                v.path: v.agent
-                for v in sup.violations(n)
-                if v.kind == "foreign" and v.agent is not None
-            }
-        staged, why_accepted, stray = gates.classify_changes(
-            sup.plan,
-            n,
-            paths,
-            accepted=rec.accepted,
-            accept_globs=sup.config.policy.accept,
-            accept_undeclared=sup.config.policy.accept_undeclared,
-            writers=writers,
-        )
-        before = recall_tamper(sup, n)
-        if before is not None:
-            tamper = list(await asyncio.to_thread(sup.git.tamper_changes, before))
-        if tamper and TAMPER_KEY not in rec.accepted:
-            stray.append(StrayPath(TAMPER_KEY, "tamper", "; ".join(tamper)))
-        if refusal is None and stray:
-            shown = ", ".join(s.path for s in stray[:10])
-            more = f" (+{len(stray) - 10} more)" if len(stray) > 10 else ""
-            refusal = (
-                f"{len(stray)} changed path(s) are outside the plan for wave {n} and not "
-                f"accepted: {shown}{more}; accept or revert them"
+        try:
+            state = await asyncio.to_thread(sup.git.in_progress_state)
+            if state and refusal is None:
+                refusal = f"a git {state} is in progress: finish or abort it first"
+            changed = await asyncio.to_thread(sup.git.changed_files, rec.base_commit)
+            paths: list[str] = []
+            for item in changed:
+                paths.append(item.path)
+                if item.old_path:
+                    paths.append(item.old_path)  # a rename also removes the old path
+            if wtmode.enabled(sup):
+                writers = wtmode.writers(sup, n)  # exact: each worktree had one writer
+            else:
+                writers = {
+                    v.path: v.agent
+                    for v in sup.violations(n)
+                    if v.kind == "foreign" and v.agent is not None
+                }
+            staged, why_accepted, stray = gates.classify_changes(
+                sup.plan,
+                n,
+                paths,
+                accepted=rec.accepted,
+                accept_globs=sup.config.policy.accept,
+                accept_undeclared=sup.config.policy.accept_undeclared,
+                writers=writers,
             )
-        tested = _tested_fingerprint(sup, n)
-        if refusal is None and tests_passed and tested is not None:
-            now = await asyncio.to_thread(fingerprint, sup, rec.base_commit)
-            if now != tested:
-                refusal = f"files changed after wave {n}'s tests passed: run the tests again"
-        if refusal is None and not staged:
-            refusal = f"wave {n} changed no file the plan assigns: nothing to commit"
+            before = recall_tamper(sup, n)
+            if before is not None:
+                tamper = list(await asyncio.to_thread(sup.git.tamper_changes, before))
+            if tamper and TAMPER_KEY not in rec.accepted:
+                stray.append(StrayPath(TAMPER_KEY, "tamper", "; ".join(tamper)))
+            if refusal is None and stray:
+                shown = ", ".join(s.path for s in stray[:10])
+                more = f" (+{len(stray) - 10} more)" if len(stray) > 10 else ""
+                refusal = (
+                    f"{len(stray)} changed path(s) are outside the plan for wave {n} and not "
+                    f"accepted: {shown}{more}; accept or revert them"
+                )
+            tested = _tested_fingerprint(sup, n)
+            if refusal is None and tests_passed and tested is not None:
+                now = await asyncio.to_thread(fingerprint, sup, rec.base_commit)
+                if now != tested:
+                    refusal = f"files changed after wave {n}'s tests passed: run the tests again"
+            if refusal is None and not staged:
+                refusal = f"wave {n} changed no file the plan assigns: nothing to commit"
+        except GitError as exc:  # a refusal the operator can read, never a crash
+            refusal = f"git: {exc}"
     accepted = {**why_accepted}
     if tamper and TAMPER_KEY in rec.accepted:
         accepted[TAMPER_KEY] = f"{rec.accepted[TAMPER_KEY]}: " + "; ".join(tamper)
@@ -249,8 +253,6 @@ async def commit_checkpoint(
     sup: Supervisor, n: int, *, message: str | None, accept_violations: bool
 ) -> str | None:
     """Commit wave ``n``'s checkpoint; None (and a ``GateRefused``) when refused."""
-    from agents.git_errors import GitError
-
     view = await preview(sup, n)
     rec = sup._wave(n)
     if accept_violations and view.stray and sup.can_commit(n)[0]:

@@ -142,6 +142,7 @@ def run_cmd(
 
 
 async def _run(sup: Any, waves: list[int], accept_violations: bool, as_json: bool) -> int:
+    from agents.git_errors import GitError
     from agents.headless import printer, run_waves
     from agents.supervisor import SupervisorError
 
@@ -160,7 +161,7 @@ async def _run(sup: Any, waves: list[int], accept_violations: bool, as_json: boo
         code = await run_waves(
             sup, waves, printer(sys.stdout, as_json), accept_violations=accept_violations, stop=stop
         )
-    except SupervisorError as exc:
+    except (SupervisorError, GitError, OSError) as exc:
         click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
         return EXIT_ERROR
     finally:

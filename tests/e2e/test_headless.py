@@ -283,3 +283,32 @@ def test_readable_output_names_progress_violations_and_the_refusal(sandbox: Path
     assert [
         e["wave"] for e in events(following.stdout) if e["event"] == "checkpoint_committed"
     ] == [2]
+
+
+@pytest.mark.timeout(120)
+def test_plan_errors_and_a_missing_agent_program(sandbox: Path) -> None:
+    make_demo(sandbox)
+    plan = sandbox / "plans" / "security-waves.md"
+    good = plan.read_text("utf-8")
+    # Give w1-a2 a file w1-a1 owns: the plan's core invariant breaks.
+    plan.write_text(good.replace("`daemon.py`, `protocol.py`", "`client.py`, `protocol.py`", 1))
+    broken = run(sandbox, *RUN_ALL)
+    assert broken.returncode == 2
+    assert "error[overlap]" in broken.stderr and "Traceback" not in broken.stderr
+    plan.write_text(good, "utf-8")
+
+    config = sandbox / "wavedeck.toml"
+    text = config.read_text("utf-8")
+    start = text.index("command = [")
+    end = text.index("\n", start)
+    config.write_text(text[:start] + 'command = ["no-such-agent-program-x1"]' + text[end:])
+    done = run(sandbox, "run", "--headless", "--wave", "1", "--yes", "--json")
+    assert done.returncode == 1
+    failed = [
+        e
+        for e in events(done.stdout)
+        if e["event"] == "agent_state_changed" and e["state"] == "failed"
+    ]
+    assert len(failed) == 5 and all("exit code 127" in e["reason"] for e in failed)
+    log = (sandbox / ".wavedeck" / "logs" / "w1-a1.log").read_text("utf-8")
+    assert "no-such-agent-program-x1" in log

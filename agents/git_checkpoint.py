@@ -127,13 +127,14 @@ def _refusal_for_state(state: str) -> CheckpointRefused:
 
 
 # File timestamps come from a coarse kernel clock (a few ms per tick), so a write landing in the
-# same tick as our reading leaves the stat signature unchanged: a file modified this recently
-# before staging is staged again once it is older (git's "racily clean" problem).
-RACY_NS = 50_000_000
+# same tick as our reading leaves the stat signature unchanged (git's "racily clean" problem).
+# A file modified less than this long before staging counts as still being written: it is
+# staged again once it has been quiet that long.
+QUIET_NS = 200_000_000
 
 
 def _recent(signature: tuple[int, ...] | None, start_ns: int) -> bool:
-    return signature is not None and start_ns - RACY_NS <= signature[2] <= start_ns + 1_000_000_000
+    return signature is not None and start_ns - QUIET_NS <= signature[2] <= start_ns + 1_000_000_000
 
 
 def _signature(path: Path) -> tuple[int, ...] | None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import zlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -55,6 +56,7 @@ from agents.ssh_transport import ConnectionLostError, HostTransport, TransportEr
 MAX_LINE_BYTES = 64 * 1024
 SPLIT_MARK = " …[split]"
 READ_BYTES = 64 * 1024
+STREAM_READ_BYTES = 256 * 1024  # what one read from the channel may return (fewer wakeups)
 TOUCH_POLL_S = 1.0
 
 TouchedSink = Callable[[str, str, str], None]  # (agent_id, path, change)
@@ -83,11 +85,13 @@ class LineSplitter:
             text = block.decode("utf-8", "replace")
             lines = text.split("\n")
             lines.pop()
-            if "\r" in text or len(block) > MAX_LINE_BYTES:
-                lines = []
+            # A character is at most 4 bytes: only lines over a quarter of the cap need a look.
+            maybe_long = len(block) > MAX_LINE_BYTES and max(map(len, lines)) > MAX_LINE_BYTES // 4
+            if "\r" in text or maybe_long:
                 for raw in block.split(b"\n")[:-1]:
                     self._long(raw, out)
-            out.extend(lines)
+            else:
+                out.extend(lines)
             buf = buf[newline + 1 :]
         while len(buf) > MAX_LINE_BYTES:  # no newline yet: hand out bounded pieces
             cut = _cut(buf)
@@ -108,6 +112,29 @@ class LineSplitter:
     def flush(self) -> tuple[list[str], int]:
         rest, self.pending = self.pending, b""
         return ([_piece(rest)], len(rest)) if rest else ([], 0)
+
+
+class Unframer:
+    """Undoes ``tail_script``'s framing: a ``P`` or ``Z`` byte, then plain or gzip+plain bytes."""
+
+    def __init__(self) -> None:
+        self.mode = ""
+        self.inflater: zlib._Decompress | None = None
+
+    def feed(self, data: bytes) -> bytes:
+        if not self.mode and data:
+            self.mode, data = chr(data[0]), data[1:]
+            if self.mode == "Z":
+                self.inflater = zlib.decompressobj(wbits=31)
+            elif self.mode != "P":
+                raise TransportError(f"unexpected log stream framing {self.mode!r}")
+        if self.inflater is None:
+            return data
+        out = self.inflater.decompress(data)
+        if self.inflater.eof:  # the backlog is done: the rest is plain
+            out += self.inflater.unused_data
+            self.inflater = None
+        return out
 
 
 def _cut(data: bytes) -> int:
@@ -235,7 +262,7 @@ class RemoteRunner:
         """The output of a remote command; a drop (no exit status) raises ConnectionLostError."""
         async with self.transport.process(command) as proc:
             proc.stdin.write_eof()
-            while data := await proc.stdout.read(READ_BYTES):
+            while data := await proc.stdout.read(STREAM_READ_BYTES):
                 yield data
             done = await proc.wait(check=False)
             if done.exit_status is None and done.exit_signal is None:
@@ -257,9 +284,10 @@ class RemoteRunner:
         try:
             while True:
                 splitter.pending = b""  # bytes after `offset` are read again
+                unframe = Unframer()
                 try:
                     async for data in self._stream(command):
-                        lines, used = splitter.feed(data)
+                        lines, used = splitter.feed(unframe.feed(data))
                         offset += used
                         if lines:
                             yield LogChunk(tuple(lines), offset)

@@ -210,22 +210,28 @@ def stop_script(paths: RemotePaths, pgid: int, start_time: int, grace_s: float) 
     )
 
 
+CATCH_UP_BYTES = 1 << 20
+
+
 def tail_script(paths: RemotePaths, offset: int, pid: int, start_time: int) -> str:
     """Stream the log from byte ``offset`` until the wrapper (``pid``) has ended, then exit 0.
 
+    The output starts with one framing byte. ``P``: the log's bytes follow. ``Z``: a backlog of
+    more than ``CATCH_UP_BYTES`` follows as one gzip stream (the log text compresses ~13x, which
+    is what makes re-attaching to a long log fast), then the log's bytes after it, plain.
     GNU tail reads to the end once more after ``--pid`` dies. A pid now owned by another
     process (start time differs) means the agent ended long ago: the log is read once.
     """
-    start = f"-c +{int(offset) + 1}"
+    off = int(offset)
     return (
         paths.prelude()
         + _START_FN
+        + f"off={off}\n"
+        + 'size=$(wc -c < "$log") || exit 3\n'
+        + f'if [ $((size - off)) -gt {CATCH_UP_BYTES} ] && command -v gzip >/dev/null 2>&1; then\n'
+        + '  printf Z; tail -c +$((off + 1)) "$log" | head -c $((size - off)) | gzip -1 -c; off=$size\n'
+        + "else printf P; fi\n"
         + f'if [ "$(starttime {int(pid)})" = "{int(start_time)}" ]; then\n'
-        + f'  exec tail {start} -s 0.2 --pid={int(pid)} -f "$log"\nfi\n'
-        + f'exec tail {start} "$log"\n'
+        + f'  exec tail -c +$((off + 1)) -s 0.2 --pid={int(pid)} -f "$log"\nfi\n'
+        + 'exec tail -c +$((off + 1)) "$log"\n'
     )
-
-
-def read_from_script(paths: RemotePaths, offset: int) -> str:
-    """Print the log from byte ``offset`` to its current end (no following)."""
-    return paths.prelude() + f'exec tail -c +{int(offset) + 1} "$log"\n'

@@ -1,16 +1,21 @@
 """Watching the workspace: ``WorkspaceWatcher`` turns file changes into engine events.
 
 Each change under the watched root becomes a ``FileTouched`` event, attributed to an agent by an
-``attribute`` callable (``ownership_attributor`` builds one from the plan's ownership model); a
-path its writer does not own becomes one ``ViolationFound`` per wave. A change to ``.git/config``
-or ``.git/hooks/`` is reported as ``ViolationFound(kind="tamper")``. Fallbacks and failures
-(inotify limit -> polling, root deleted) are ``Notice`` events, never tracebacks.
+``attribute`` callable (``ownership_attributor`` builds one from the plan's ownership model and
+the ``[policy]``). A path its writer does not own becomes a ``ViolationFound`` with the model's
+kind, once per wave: a path already reported is not reported again (even if deleted and written
+anew) until the supervisor calls ``forget(path)`` after reverting or accepting it, or a new wave
+starts (``set_attributor``). A change to ``.git/config``, ``.git/config.worktree``,
+``.git/info/attributes`` or ``.git/hooks/`` is ``ViolationFound(kind="tamper", agent=None)``;
+the rest of ``.git/``, ``.wavedeck/``, editor temp files and the configured ignores are never
+reported. Fallbacks and failures (inotify limit -> polling, root deleted or moved) are ``Notice``
+events, never tracebacks.
 
-Latency and storms: watchfiles is run with a short ``step`` so one save is reported ~15 ms after
-it lands (no added latency), and a short ``debounce`` so a storm arrives in bounded batches that
-are processed in slices, yielding to the event loop between slices. A burst of writes to one file
-is folded into one event by a leading-edge window: the first write is reported at once, repeats of
-the same change while writes keep coming (gaps < ``COALESCE_S``) are not.
+Latency and storms: watchfiles runs with a short ``step`` so one save is reported ~15 ms after
+it lands, and a short ``debounce`` so a storm arrives in bounded batches, processed in slices
+that yield to the event loop. A burst of writes to one file is one event: the first write is
+reported at once, repeats while writes keep coming (gaps < ``COALESCE_S``) are folded into it.
+A new folder is scanned, so files written into it before its OS watch existed are not missed.
 """
 
 from __future__ import annotations
@@ -258,7 +263,12 @@ class _Filter:
         rel = path[self._cut :]
         if rel.startswith(".git/") or rel == ".git":
             return self._watch_git and (rel in _GIT_FILES or rel.startswith(_GIT_HOOKS))
-        if rel.startswith(".wavedeck/") or rel == ".wavedeck" or "/.git/" in rel:
+        if (
+            rel.startswith(".wavedeck/")
+            or rel == ".wavedeck"
+            or "/.git/" in rel
+            or rel.endswith("/.git")
+        ):
             return False
         if _EDITOR_TEMP.search(rel.rpartition("/")[2]):
             return False
@@ -301,9 +311,10 @@ class WorkspaceWatcher:
         self._debounce_ms = debounce_ms
         self._coalesce_s = coalesce_s
         self._stop = asyncio.Event()
-        # Set once the OS watch is in place: changes made after it are seen.
+        # Set once the OS watch is in place (within TICK_MS of starting): later changes are seen.
         self.ready = asyncio.Event()
         self._reported: set[str] = set()
+        self._accepted: set[str] = set()
         self._settling: dict[str, float] = {}
         # path -> when last reported, negative for a deletion. Floats and strings only, so the
         # garbage collector does not track this dict (it can hold a whole storm's paths).
@@ -326,6 +337,7 @@ class WorkspaceWatcher:
         """Start a new wave: a new attribution, violations reported afresh, .git/config re-read."""
         self._attribute = attribute
         self._reported.clear()
+        self._accepted.clear()
         self._settling.clear()
         self._snapshot_configs()
 
@@ -335,9 +347,17 @@ class WorkspaceWatcher:
         A later write reports it again. Writes to it within ``settle_s`` are taken to be the
         revert itself and reported as ``FileTouched`` only.
         """
+        if path in self._accepted:
+            return
         self._reported.discard(path)
         if settle_s > 0:
             self._settling[path] = time.monotonic() + settle_s
+
+    def accept(self, path: str) -> None:
+        """The operator accepted ``path`` for this wave: never report it again in this wave
+        (``forget`` would report the next write again)."""
+        self._accepted.add(path)
+        self._reported.add(path)
 
     @property
     def reported(self) -> frozenset[str]:

@@ -149,9 +149,9 @@ async def test_a12_stop_terms_then_kills_the_whole_group(
 async def test_a13_twelve_agents_on_one_host(sshd: Sshd, repo: Path, host_clone: Path) -> None:
     r = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo, bring_back=False)
     code = "import sys,time; print('hello', sys.argv[1], flush=True); time.sleep(1.5)"
-    handles = [
-        await r.launch(LaunchSpec(f"w1-a{i}", (PY, "-c", code, str(i)), repo)) for i in range(1, 13)
-    ]
+    handles = await asyncio.gather(
+        *(r.launch(LaunchSpec(f"w1-a{i}", (PY, "-c", code, str(i)), repo)) for i in range(1, 13))
+    )
     # Twelve log streams open at once: more channels than sshd's MaxSessions (10).
     results = await asyncio.wait_for(asyncio.gather(*(collect(r, h) for h in handles)), 60)
     assert results == [[f"hello {i}"] for i in range(1, 13)]

@@ -1,0 +1,220 @@
+"""Remote agent log throughput over SSH versus the same log read locally, and a forced drop.
+
+A remote agent (through a real OpenSSH server on 127.0.0.1 when ``/usr/sbin/sshd`` exists, else
+asyncssh's in-process server running commands with ``sh -c``) prints 1,000,000 numbered lines
+(``--quick``: 200,000). Measured in the same run:
+
+- ``ssh_lines_per_s``: ``RemoteRunner.follow`` from offset 0 (``tail`` over an SSH channel);
+- ``local_lines_per_s``: the same file read locally with ``agents.tail.LogTailer`` when present
+  (else the same 64 KiB chunked splitting the remote path uses);
+- a second follow through a TCP proxy that is reset half-way: ``lost`` and ``repeated`` lines and
+  ``reconnect_s`` (reset to the next line received).
+
+Targets: ratio >= 0.5, lost == repeated == 0, reconnect_s <= 5. Prints one JSON object; exit 1
+when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import asyncssh  # noqa: E402
+
+from agents.config import HostConfig  # noqa: E402
+from agents.remote import READ_BYTES, LineSplitter, RemoteRunner  # noqa: E402
+from agents.runtypes import AgentHandle, LaunchSpec  # noqa: E402
+from tests.unit.remote.sshkit import (  # noqa: E402
+    SSHD,
+    Proxy,
+    Sshd,
+    make_clone,
+    make_repo,
+    shared_dir,
+)
+
+AGENT = (
+    "import sys\n"
+    "w = sys.stdout.write\n"
+    "for i in range(int(sys.argv[1])):\n"
+    "    w(f'line {i:08d} working on headless-{i % 94:02d}: checking the input\\n')\n"
+)
+
+
+async def _shell_process(process: asyncssh.SSHServerProcess[bytes]) -> None:
+    """In-process server fallback: run the command with ``sh -c`` and pipe it through."""
+    proc = await asyncio.create_subprocess_exec(
+        "sh",
+        "-c",
+        process.command or "true",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    await process.redirect(stdin=proc.stdin, stdout=proc.stdout, stderr=proc.stderr)
+    process.exit(await proc.wait())
+
+
+class _Server(asyncssh.SSHServer):
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+
+async def start_server(tmp: Path) -> tuple[str, HostConfig, Any]:
+    """The SSH server to measure against, its config (workdir filled in later) and a stopper."""
+    repo_clone = make_clone(tmp / "host")
+    if Path(SSHD).exists() and os.geteuid() == 0:
+        server = Sshd(tmp)
+        server.start()
+        server.write_known_hosts()
+        return "openssh", server.cfg(repo_clone, keepalive_interval_s=1), server
+    host_key = asyncssh.generate_private_key("ssh-ed25519")
+    client_key = asyncssh.generate_private_key("ssh-ed25519")
+    acceptor = await asyncssh.listen(
+        "127.0.0.1",
+        0,
+        server_host_keys=[host_key],
+        authorized_client_keys=asyncssh.import_authorized_keys(
+            client_key.export_public_key().decode()
+        ),
+        process_factory=_shell_process,
+        encoding=None,
+        server_factory=_Server,
+    )
+    port = acceptor.sockets[0].getsockname()[1]
+    (tmp / "kh").write_bytes(f"[127.0.0.1]:{port} ".encode() + host_key.export_public_key())
+    client_key.write_private_key(str(tmp / "ck"))
+    cfg = HostConfig(
+        address="127.0.0.1",
+        port=port,
+        user=os.environ.get("USER", "bench"),
+        workdir=str(repo_clone),
+        known_hosts=str(tmp / "kh"),
+        client_keys=[str(tmp / "ck")],
+        ssh_config="",
+        keepalive_interval_s=1,
+    )
+    return "asyncssh", cfg, acceptor
+
+
+def local_rate(path: str, expected: int) -> float:
+    started = time.perf_counter()
+    count = 0
+    try:
+        from agents.tail import LogTailer  # H2's local tailer, when present
+
+        tailer = LogTailer(path, 0)
+        while chunk := tailer.read_available(1 << 20).lines:
+            count += len(chunk)
+        count += len(tailer.flush().lines)
+        tailer.close()
+    except ImportError:
+        splitter = LineSplitter()
+        with open(path, "rb") as handle:
+            while data := handle.read(READ_BYTES):
+                count += len(splitter.feed(data)[0])
+    took = time.perf_counter() - started
+    assert count == expected, f"local read {count} lines, expected {expected}"
+    return count / took
+
+
+async def ssh_rate(runner: RemoteRunner, handle: AgentHandle, expected: int) -> float:
+    started = time.perf_counter()
+    count = 0
+    async for chunk in runner.follow(handle, 0):
+        count += len(chunk.lines)
+    took = time.perf_counter() - started
+    assert count == expected, f"ssh read {count} lines, expected {expected}"
+    return count / took
+
+
+async def with_drop(cfg: HostConfig, handle: AgentHandle, repo: Path, expected: int) -> dict[str, Any]:
+    proxy = await Proxy(cfg.port).start()
+    kh = Path(cfg.known_hosts)
+    text = kh.read_text().replace(f"]:{cfg.port} ", f"]:{proxy.port} ", 1)
+    proxied_kh = kh.with_name(f"{kh.name}.proxy")
+    proxied_kh.write_text(text)
+    via = cfg.model_copy(update={"port": proxy.port, "known_hosts": str(proxied_kh)})
+    runner = RemoteRunner("bench", via, repo=repo, bring_back=False)
+    numbers: list[int] = []
+    reset_at: float | None = None
+    reconnect_s = 0.0
+    async for chunk in runner.follow(handle, 0):
+        if reset_at is not None and reconnect_s == 0.0:
+            reconnect_s = time.perf_counter() - reset_at
+        numbers.extend(int(line[5:13]) for line in chunk.lines)
+        if reset_at is None and len(numbers) >= expected // 2:
+            reset_at = time.perf_counter()
+            proxy.reset()
+    await runner.close()
+    await proxy.close()
+    unique = set(numbers)
+    return {
+        "lost": expected - len(unique & set(range(expected))),
+        "repeated": len(numbers) - len(unique),
+        "reconnect_s": round(reconnect_s, 3),
+        "dropped": reset_at is not None,
+    }
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="200,000 lines instead of 1,000,000")
+    args = parser.parse_args()
+    lines = 200_000 if args.quick else 1_000_000
+    tmp = shared_dir("wdbench-")
+    server_kind, cfg, server = await start_server(tmp)
+    try:
+        repo = make_repo(tmp / "local")
+        (tmp / "agent.py").write_text(AGENT)
+        runner = RemoteRunner("bench", cfg, repo=repo, bring_back=False)
+        argv = (sys.executable, str(tmp / "agent.py"), str(lines))
+        handle = await runner.launch(LaunchSpec("w1-a1", argv, repo))
+        deadline = time.monotonic() + 120
+        while await runner.is_alive(handle):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the agent did not finish")
+            await asyncio.sleep(0.1)
+        ssh = max([await ssh_rate(runner, handle, lines) for _ in range(2)])
+        local = max(local_rate(handle.log_path, lines) for _ in range(2))
+        await runner.close()
+        drop = await with_drop(cfg, handle, repo, lines)
+    finally:
+        if isinstance(server, Sshd):
+            server.stop()
+        else:
+            server.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    result = {
+        "ssh_lines_per_s": round(ssh),
+        "local_lines_per_s": round(local),
+        "ratio": round(ssh / local, 3),
+        "lost": drop["lost"],
+        "repeated": drop["repeated"],
+        "reconnect_s": drop["reconnect_s"],
+        "server": server_kind,
+        "lines": lines,
+    }
+    print(json.dumps(result))
+    ok = (
+        result["ratio"] >= 0.5
+        and drop["lost"] == 0
+        and drop["repeated"] == 0
+        and drop["dropped"]
+        and drop["reconnect_s"] <= 5
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -60,10 +60,6 @@ class _WaveB:
     text: str = ""
 
 
-def _bad_row(line: int, message: str) -> Finding:
-    return Finding(code="bad-row", level="error", line=line, message=message)
-
-
 class _Reader:
     def __init__(self, text: str, source: str) -> None:
         self.source = source
@@ -393,4 +389,4 @@ def _test_commands(rules: tuple[Rule, ...]) -> tuple[str, ...]:
     return ()
 
 
-__all__ = ["ParseResult", "parse_text", "plain_text"]
+__all__ = ["ParseResult", "parse_text"]

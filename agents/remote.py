@@ -268,7 +268,9 @@ class RemoteRunner:
             if done.exit_status is None and done.exit_signal is None:
                 raise ConnectionLostError(f"{self.host}: connection lost while reading")
             if done.exit_status != 0:
-                err = done.stderr.decode("utf-8", "replace") if isinstance(done.stderr, bytes) else ""
+                err = (
+                    done.stderr.decode("utf-8", "replace") if isinstance(done.stderr, bytes) else ""
+                )
                 raise TransportError(f"{self.host}: reading the log failed: {err.strip()}")
 
     async def follow(self, handle: AgentHandle, offset: int) -> AsyncIterator[LogChunk]:

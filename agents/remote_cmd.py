@@ -228,7 +228,7 @@ def tail_script(paths: RemotePaths, offset: int, pid: int, start_time: int) -> s
         + _START_FN
         + f"off={off}\n"
         + 'size=$(wc -c < "$log") || exit 3\n'
-        + f'if [ $((size - off)) -gt {CATCH_UP_BYTES} ] && command -v gzip >/dev/null 2>&1; then\n'
+        + f"if [ $((size - off)) -gt {CATCH_UP_BYTES} ] && command -v gzip >/dev/null 2>&1; then\n"
         + '  printf Z; tail -c +$((off + 1)) "$log" | head -c $((size - off)) | gzip -1 -c; off=$size\n'
         + "else printf P; fi\n"
         + f'if [ "$(starttime {int(pid)})" = "{int(start_time)}" ]; then\n'

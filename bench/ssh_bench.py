@@ -138,7 +138,9 @@ async def ssh_rate(runner: RemoteRunner, handle: AgentHandle, expected: int) -> 
     return count / took
 
 
-async def with_drop(cfg: HostConfig, handle: AgentHandle, repo: Path, expected: int) -> dict[str, Any]:
+async def with_drop(
+    cfg: HostConfig, handle: AgentHandle, repo: Path, expected: int
+) -> dict[str, Any]:
     proxy = await Proxy(cfg.port).start()
     kh = Path(cfg.known_hosts)
     text = kh.read_text().replace(f"]:{cfg.port} ", f"]:{proxy.port} ", 1)

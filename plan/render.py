@@ -1,14 +1,16 @@
 """Renderers for a plan and its findings: JSON (text kept exactly), finding lines and a tree.
 
-JSON output keeps every string as the plan wrote it (``json.dumps`` escapes control characters, so
-it is safe on a terminal too). Text output (``finding_line``, ``tree``) is for terminals: every
-piece of plan text goes through ``plan.safetext.neutralize``, and nothing is interpreted as Rich
-markup because the CLI prints with ``click.echo``.
+JSON output keeps every string as the plan wrote it; control, C1 and bidi characters are written
+as ``\\uXXXX`` escapes, so the JSON is also safe to print on a terminal. Text output
+(``finding_line``, ``tree``) is for terminals: every piece of plan text goes through
+``plan.safetext.neutralize``, and nothing is interpreted as Rich markup because the CLI prints
+with ``click.echo``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 
 from plan.errors import Finding
@@ -62,8 +64,20 @@ def plan_dict(plan: Plan) -> dict[str, object]:
     }
 
 
+# JSON escapes C0 controls itself; these others (DEL, C1 controls such as the 8-bit CSI, bidi and
+# invisible formatting characters, line/paragraph separators) would reach a terminal raw. Inside
+# JSON strings any character may be written as \uXXXX, so escaping them keeps the text exact.
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def safe_json(data: object) -> str:
+    """``data`` as indented JSON, readable (non-ASCII kept) yet safe to print on a terminal."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
 def plan_json(plan: Plan) -> str:
-    return json.dumps(plan_dict(plan), ensure_ascii=False, indent=2)
+    return safe_json(plan_dict(plan))
 
 
 def findings_dict(findings: Sequence[Finding]) -> dict[str, object]:
@@ -76,7 +90,7 @@ def findings_dict(findings: Sequence[Finding]) -> dict[str, object]:
 
 
 def findings_json(findings: Sequence[Finding]) -> str:
-    return json.dumps(findings_dict(findings), ensure_ascii=False, indent=2)
+    return safe_json(findings_dict(findings))
 
 
 def finding_line(source: str, finding: Finding) -> str:

@@ -17,7 +17,7 @@ from plan.models import AGENT_ID_RE
 from plan.parser import _MD
 from tui.cli import main
 
-ESC_CLEAR = "\x1b[2J"
+ESC_CLEAR = "\x1b[2J\x9b2J"  # 7-bit and 8-bit (C1 CSI) clear-screen
 ESC_CLIP = "\x1b]52;c;cm0gLXJmIH4=\x07"
 MARKUP = "[bold red]boom[/] [link=file:///etc/passwd]x[/link]"
 # Any control character except newline (output lines) reaching the terminal is a failure.
@@ -134,6 +134,7 @@ def test_json_keeps_the_text_exactly(plan_file: tuple[Path, Path]) -> None:
     assert data["test_commands"] == [shell, f"`touch {canary}`"]
     checked = runner.invoke(main, ["plan", "check", "--json", str(path)])
     assert checked.exit_code == 1
+    assert not RAW_CONTROL.search(checked.stdout)
     report = json.loads(checked.stdout)
     assert report["errors"] >= 12
     assert f"ok{ESC_CLEAR}.py" in {f["path"] for f in report["findings"]}

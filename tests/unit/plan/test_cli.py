@@ -13,10 +13,12 @@ from click.testing import CliRunner
 from plan_testkit import render, small_spec
 
 import plan.repochecks
+from agents.repoview import RepoReader as make_reader
+from agents.repoview import repo_view as build_repo_view
 from plan.checkapi import CheckContext, RepoView
 from plan.errors import Finding
 from tui.cli import main
-from tui.cli_plan import COMMANDS, build_repo_view, make_reader, plan_group
+from tui.cli_plan import COMMANDS, plan_group
 
 VALID = render(small_spec())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -302,29 +303,26 @@ def test_a_file_being_written_is_committed_only_once_it_is_quiet(repo: Repo) -> 
 
 
 def test_a_file_that_never_stops_changing_is_refused_by_name(repo: Repo) -> None:
-    target = repo.root / "a.txt"
-    stop = threading.Event()
-    started = threading.Event()
-
-    def churn() -> None:
-        i = 0
-        while not stop.is_set():
-            target.write_text(f"{i}\n" * (i % 50 + 1))
-            started.set()
-            i += 1
-
-    writer = threading.Thread(target=churn)
-    writer.start()
+    # A separate process, so the writer does not wait for this process's GIL.
+    token = f"wdchurn{uuid.uuid4().hex[:10]}"
+    churn = (
+        "import sys, itertools\n"
+        "for i in itertools.count():\n"
+        "    open(sys.argv[1], 'w').write(f'{i}\\n' * (i % 50 + 1))\n"
+    )
+    writer = subprocess.Popen([sys.executable, "-c", churn, str(repo.root / "a.txt"), token])
     try:
-        assert started.wait(10)
+        assert wait_until(
+            lambda: repo.read("a.txt") != "".join(f"line {i}\n" for i in range(1, 21))
+        )
         base = repo.head()
         with pytest.raises(CheckpointRefused, match="still being written") as refused:
-            GitRepo(repo.root, write_wait_s=0.5).checkpoint(["a.txt", "b.txt"], "wave")
+            GitRepo(repo.root, write_wait_s=1).checkpoint(["a.txt", "b.txt"], "wave")
         assert refused.value.paths == ("a.txt",)
         assert repo.head() == base
     finally:
-        stop.set()
-        writer.join(10)
+        writer.kill()
+        writer.wait(10)
 
 
 # -- C14: a repository owned by someone else --------------------------------------------------------
@@ -384,3 +382,18 @@ def test_an_opted_in_hanging_hook_is_stopped_at_its_timeout(repo: Repo) -> None:
     finally:
         for pid in _pids_with(token):
             os.kill(pid, 9)
+
+
+def test_opted_in_hooks_come_from_the_folder_known_at_start(repo: Repo, tmp_path: Path) -> None:
+    canary = tmp_path / "planted-hook-ran"
+    ran = tmp_path / "team-hook-ran"
+    repo.hook("pre-commit", f"touch '{ran}'")
+    git_repo = GitRepo(repo.root, run_hooks=True)
+    planted = tmp_path / "planted-hooks"
+    planted.mkdir()
+    (planted / "pre-commit").write_text(f"#!/bin/sh\ntouch '{canary}'\n")
+    (planted / "pre-commit").chmod(0o755)
+    repo.git("config", "core.hooksPath", str(planted))
+    repo.write("a.txt", "agent\n")
+    git_repo.checkpoint(["a.txt"], "wave")
+    assert ran.exists() and not canary.exists()

@@ -42,7 +42,7 @@ async def test_wave_switching_with_brackets() -> None:
         await pilot.press("right_square_bracket")
         await pilot.pause(0.05)
         assert app.main_screen.selected_wave == 2
-        assert [p.agent_id for p in app.main_screen.query(AgentPane)][0] == "w2-a1"
+        assert next(p.agent_id for p in app.main_screen.query(AgentPane)) == "w2-a1"
         await pilot.press("right_square_bracket")
         await pilot.pause(0.05)
         await pilot.press("right_square_bracket")

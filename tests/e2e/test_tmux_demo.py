@@ -1,0 +1,106 @@
+"""End to end: the real ``wavedeck demo --fast`` in a tmux pane (200x50), driven by keys.
+
+Five panes appear for wave 1, the stray-file violation shows, ``t`` runs the tests, ``c`` opens
+the checkpoint (refused until the violation is accepted), the commit lands, and wave 2 starts
+with ``s``. A private tmux socket is used and its server is killed at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+STRAY = "packages/headless-client/zajel/cli/daemon.py"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+    pytest.mark.timeout(240),
+]
+
+
+class Tmux:
+    def __init__(self) -> None:
+        self.socket = f"wavedeck-e2e-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+    def run(self, *args: str) -> str:
+        result = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20
+        )
+        return result.stdout
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "demo")
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", "demo", *keys)
+
+    def wait_for(self, *texts: str, timeout: float = 60) -> str:
+        """Poll the pane until every text shows; fail with the last screen after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if all(t in screen for t in texts):
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{texts} not on screen within {timeout}s:\n{screen}")
+            time.sleep(0.2)
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=20)
+
+
+def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
+    sandbox = tmp_path / "demo"
+    program = [sys.executable, "-c", "from tui.cli import main; main()"]
+    command = shlex.join([*program, "demo", "--dir", str(sandbox), "--fast"])
+    root = Path(__file__).resolve().parents[2]
+    tmux = Tmux()
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    subprocess.run(
+        ["tmux", "-L", tmux.socket, "-f", "/dev/null", "new-session", "-d", "-x", "200",
+         "-y", "50", "-s", "demo", "-c", str(root), f"{command}; sleep 30"],
+        check=True, env=env, timeout=20,
+    )  # fmt: skip
+    try:
+        screen = tmux.wait_for("Wave 1 ready", timeout=60)
+        for n in range(1, 6):
+            assert f"{n} w1-a{n}" in screen
+        tmux.keys("s")
+        tmux.wait_for("Wave 1 running 29/29", STRAY, "⚠ 1 open", timeout=90)
+        tmux.keys("t")
+        tmux.wait_for("Tests — wave 1", "passed in", timeout=90)
+        tmux.keys("Escape")
+        tmux.wait_for("Start wave", timeout=20)  # back on the main screen
+        tmux.keys("c")
+        tmux.wait_for("Checkpoint — wave 1", "refused", STRAY, timeout=30)
+        tmux.keys("a")
+        tmux.wait_for("fine?", timeout=20)
+        tmux.keys("the daemon really lives under cli/", "Enter")
+        tmux.wait_for("ready to commit", "accepted: the daemon", timeout=30)
+        tmux.keys("C-s")
+        screen = tmux.wait_for("Wave 1 committed", "Wave 2 ready", "1 w2-a1", timeout=30)
+        log = subprocess.run(
+            ["git", "-C", str(sandbox), "log", "--format=%s"], capture_output=True, text=True
+        ).stdout
+        assert log.splitlines()[0].startswith("Wave 1")
+        tmux.keys("s")
+        tmux.wait_for("Wave 2 running", timeout=30)
+        tmux.keys("q")
+        # With agents still running, q asks (leave them running, or stop all); otherwise it quits.
+        deadline = time.monotonic() + 60
+        while "^p Commands" in (screen := tmux.screen()):  # the footer goes when the app exits
+            if "Quit the control room?" in screen:
+                tmux.keys("Tab", "Enter")  # stop all: the test leaves nothing behind
+            assert time.monotonic() < deadline, f"the control room did not exit:\n{screen}"
+            time.sleep(0.3)
+    finally:
+        tmux.kill()

@@ -39,8 +39,10 @@ MAX_QUEUED = 20_000
 
 @dataclass
 class _Item:
-    event: Event
-    ack: tuple[str, int] | None = None  # (agent, log offset) handled once the consumer moves on
+    """A batch of events (one log chunk, or one other event) handed to the consumer at once."""
+
+    events: list[Event]
+    ack: tuple[str, int] | None = None  # (agent, log offset) handled once the batch is
 
 
 class AgentProcesses:
@@ -61,6 +63,7 @@ class AgentProcesses:
         self._tails: dict[str, deque[str]] = {}
         self._changed = asyncio.Event()
         self._room = asyncio.Event()  # set when the queue has room again
+        self._pending = 0  # events queued and not yet handed to the consumer
         self._worktrees: dict[str, Path] = {}  # worktree mode: agent id -> its worktree
         self.launching = True  # cleared when the control room is told to stop (B9)
 
@@ -148,22 +151,20 @@ class AgentProcesses:
         try:
             async for chunk in self._runner_for(agent_id).follow(handle, offset):
                 # A flooding agent must not fill memory faster than the consumer shows it (B6).
-                while self._queue.qsize() >= MAX_QUEUED:
+                while self._pending >= MAX_QUEUED:
                     self._room.clear()
                     await self._room.wait()
                 events: list[Event] = []
                 for line in chunk.lines:
                     events.append(AgentOutput(agent_id, line))
                     tail.append(line)
-                    done = parse_done(line)
+                    done = parse_done(line) if "wavedeck: done" in line else None
                     if done is not None and done[0] in issues:
                         if done[0] not in rec.issues_done:
                             rec.issues_done.append(done[0])
                         rec.outcomes[done[0]] = done[1]
                         events.append(IssueDone(agent_id, done[0], done[1]))
-                for index, event in enumerate(events):
-                    last = index == len(events) - 1
-                    self._queue.put_nowait(_Item(event, (agent_id, chunk.offset) if last else None))
+                self._put(_Item(events, (agent_id, chunk.offset)))
         finally:
             self._follows.pop(agent_id, None)
         if rec.state == "running":
@@ -222,7 +223,11 @@ class AgentProcesses:
     # -- helpers ------------------------------------------------------------------------------
 
     def _emit(self, event: Event) -> None:
-        self._queue.put_nowait(_Item(event))
+        self._put(_Item([event]))
+
+    def _put(self, item: _Item) -> None:
+        self._pending += len(item.events)
+        self._queue.put_nowait(item)
 
     def _refuse(self, wave: int, reason: str, paths: tuple[str, ...] = ()) -> None:
         self._emit(GateRefused(wave, reason, paths))

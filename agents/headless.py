@@ -77,20 +77,27 @@ def describe(event: Event) -> str:
     return neutralize(text)
 
 
-def printer(stream: IO[str], as_json: bool) -> Callable[[Event], None]:
-    """An event sink writing one line per event and flushing it (so a crash loses nothing shown)."""
+def printer(stream: IO[str], as_json: bool) -> Callable[[list[Event]], None]:
+    """A sink writing one line per event, each batch in one write and flushed at once.
 
-    def write(event: Event) -> None:
-        line = json.dumps(event.as_dict(), ensure_ascii=True) if as_json else describe(event)
-        stream.write(line + "\n")
+    One write per batch keeps what was shown and what the supervisor counts as handled in step,
+    even if the process is killed between two batches.
+    """
+
+    def write(batch: list[Event]) -> None:
+        if as_json:
+            text = "".join(json.dumps(e.as_dict(), ensure_ascii=True) + "\n" for e in batch)
+        else:
+            text = "".join(describe(e) + "\n" for e in batch)
+        stream.write(text)
         stream.flush()
 
     return write
 
 
-async def _consume(sup: Supervisor, sink: Callable[[Event], None]) -> None:
-    async for event in sup.events():
-        sink(event)
+async def _consume(sup: Supervisor, sink: Callable[[list[Event]], None]) -> None:
+    async for batch in sup.batches():
+        sink(batch)
 
 
 async def _wait_agents(sup: Supervisor, n: int) -> None:
@@ -128,7 +135,7 @@ async def drive(sup: Supervisor, waves: Sequence[int], *, accept_violations: boo
 async def run_waves(
     sup: Supervisor,
     waves: Sequence[int],
-    sink: Callable[[Event], None],
+    sink: Callable[[list[Event]], None],
     *,
     accept_violations: bool = False,
     stop: asyncio.Event | None = None,

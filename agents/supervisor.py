@@ -134,18 +134,30 @@ class Supervisor(WaveWatch):
         self._store.unlock()
         self._opened = False
 
-    async def events(self) -> AsyncIterator[Event]:
-        """The event stream (one consumer). An event counts as handled when the next is asked."""
+    async def batches(self) -> AsyncIterator[list[Event]]:
+        """The event stream in batches (one log chunk, or one other event), one consumer.
+
+        A batch counts as handled when the next one is asked for: only then does its agent's
+        log offset advance. A consumer that shows a whole batch at once (one write) makes a
+        restart after a crash resume each log with neither a gap nor a repeat.
+        """
         while True:
             item = await self._queue.get()
+            self._pending -= len(item.events)
             try:
-                yield item.event
+                yield item.events
             finally:
                 if item.ack is not None:
                     self._consumed(*item.ack)
                 self._queue.task_done()
-                if self._queue.qsize() < MAX_QUEUED // 2:
+                if not self._room.is_set() and self._pending < MAX_QUEUED // 2:
                     self._room.set()
+
+    async def events(self) -> AsyncIterator[Event]:
+        """The event stream, one event at a time (one consumer)."""
+        async for batch in self.batches():
+            for event in batch:
+                yield event
 
     async def drain(self) -> None:
         """Wait until the consumer has handled every event emitted so far."""

@@ -74,8 +74,7 @@ def test_readable_lines_are_neutralised() -> None:
 def test_json_lines_keep_text_exactly() -> None:
     out = io.StringIO()
     write = printer(out, as_json=True)
-    write(AgentOutput("w1-a1", "\x1b[2J é"))
-    write(IssueDone("w1-a1", "headless-05", "fixed"))
+    write([AgentOutput("w1-a1", "\x1b[2J é"), IssueDone("w1-a1", "headless-05", "fixed")])
     first, second = (json.loads(line) for line in out.getvalue().splitlines())
     assert first == {"event": "agent_output", "agent": "w1-a1", "line": "\x1b[2J é"}
     assert second["event"] == "issue_done" and second["issue"] == "headless-05"

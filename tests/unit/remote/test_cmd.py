@@ -1,0 +1,131 @@
+"""Command building (A14-A16 at the unit level), exit statuses, line splitting and stream framing."""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agents.remote import MAX_LINE_BYTES, SPLIT_MARK, LineSplitter, Unframer, exit_from_rc
+from agents.remote_cmd import (
+    CommandError,
+    RemotePaths,
+    check_agent_id,
+    check_sha,
+    exports,
+    join,
+    launch_script,
+    sh_c,
+    workdir_word,
+)
+from agents.runtypes import ExitStatus
+
+pytestmark = pytest.mark.timeout(60)
+
+HOSTILE = [
+    "x; touch /tmp/wd-pwn",
+    "`id`",
+    "$(id)",
+    "'",
+    '"',
+    "a\nb",
+    "-rf",
+    "--",
+    "",
+    " spaced  ",
+    "\\",
+    "*",
+    "~",
+    "ü☃",
+    "%s\\0",
+]
+
+
+def through_login_shell(command: str, shell: str = "sh") -> bytes:
+    """What a login shell does with an SSH command string: ``$SHELL -c "$command"``."""
+    return subprocess.run(
+        [shell, "-c", command], capture_output=True, check=True, timeout=10
+    ).stdout
+
+
+@pytest.mark.parametrize("shell", ["sh", "bash", "dash"])
+def test_argv_survives_the_login_shell_exactly(shell: str) -> None:
+    command = sh_c("printf '%s\\0' " + join(HOSTILE))
+    assert command.startswith("sh -c '")
+    assert through_login_shell(command, shell).split(b"\0")[:-1] == [a.encode() for a in HOSTILE]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\0", codec="utf-8"))))
+def test_any_argv_round_trips(args: list[str]) -> None:
+    command = sh_c("printf '%s\\0' x " + join(args) if args else "printf '%s\\0' x")
+    out = through_login_shell(command).split(b"\0")[1:-1]
+    assert out == [a.encode("utf-8", "surrogateescape") for a in args]
+
+
+def test_env_names_are_validated_and_values_exact() -> None:
+    env = {"A_1": "$(id) `id` 'q'\nnext", "B": ""}
+    script = exports(env) + 'printf \'%s\\0\' "$A_1" "$B"'
+    assert through_login_shell(sh_c(script)).split(b"\0")[:-1] == [v.encode() for v in env.values()]
+    for bad in ("A;B", "X=Y", "A B", "$(id)", "9A", "A\nB", ""):
+        with pytest.raises(CommandError):
+            exports({bad: "v"})
+
+
+def test_tokens_with_nul_ids_and_shas_are_refused() -> None:
+    with pytest.raises(CommandError):
+        join(["a\0b"])
+    with pytest.raises(CommandError):
+        join([])
+    for bad in ("W1-A1", "../x", "a b", "a;b", "", "-x" * 40):
+        with pytest.raises(CommandError):
+            check_agent_id(bad)
+    with pytest.raises(CommandError):
+        check_sha("HEAD; rm -rf /")
+    with pytest.raises(CommandError):
+        RemotePaths("x/../y", "/w").prelude()
+
+
+def test_workdir_tilde_expands_but_nothing_else_does() -> None:
+    out = through_login_shell(sh_c("printf '%s' " + workdir_word("~/r $(id)")))
+    assert out.decode().endswith("/r $(id)") and not out.startswith(b"~")
+    assert through_login_shell(sh_c("printf '%s' " + workdir_word("/a b"))) == b"/a b"
+
+
+def test_launch_script_never_puts_the_prompt_in_argv() -> None:
+    script = launch_script(
+        RemotePaths("w1-a1", "/w"), ["agent", "--prompt", "P"], {}, True, prompt_args=frozenset({2})
+    )
+    assert '--prompt "$prompt"' in script and 'cat > "$prompt.tmp"' in script
+
+
+def test_exit_codes_and_signals() -> None:
+    assert exit_from_rc(0) == ExitStatus(0)
+    assert exit_from_rc(255) == ExitStatus(255)  # not a signal: 127 is none
+    assert exit_from_rc(137) == ExitStatus(None, "SIGKILL")
+    assert exit_from_rc(143) == ExitStatus(None, "SIGTERM")
+
+
+def test_line_splitter_counts_bytes_of_complete_lines_only() -> None:
+    s = LineSplitter()
+    assert s.feed(b"one\ntw") == (["one"], 4)
+    assert s.feed(b"o\r\nbar\rbaz\n\xff\xfe\n") == (["two", "baz", "\ufffd\ufffd"], 16)
+    assert s.flush() == ([], 0)
+    big = b"y" * (MAX_LINE_BYTES * 2 + 10)
+    lines, used = s.feed(big)  # no newline yet: bounded pieces are handed out
+    assert used == MAX_LINE_BYTES * 2 and all(line.endswith(SPLIT_MARK) for line in lines)
+    lines, used = s.feed(b"\nend")
+    assert lines == ["y" * 10] and used == 11
+    assert s.flush() == (["end"], 3)
+
+
+def test_unframer_plain_and_gzip_backlog() -> None:
+    plain = Unframer()
+    assert plain.feed(b"Pabc") + plain.feed(b"def") == b"abcdef"
+    z = Unframer()
+    payload = b"Z" + gzip.compress(b"line 1\nline 2\n") + b"line 3\n"
+    out = b"".join(z.feed(payload[i : i + 7]) for i in range(0, len(payload), 7))
+    assert out == b"line 1\nline 2\nline 3\n"

@@ -271,3 +271,19 @@ def test_a_large_checkpoint_of_hundreds_of_files(repo: Repo, git_repo: GitRepo) 
     assert len(repo.commit_files(sha)) == 700
     assert repo.git("diff", "--cached") == cached
     assert repo.git("status", "--porcelain", "--", "gen") == ""
+
+
+def test_checkpoint_in_a_linked_worktree(repo: Repo, tmp_path: Path) -> None:
+    tree = tmp_path / "wt-w1-a1"
+    repo.git("worktree", "add", "-q", "-b", "w1-a1", str(tree))
+    repo.write("b.txt", "main tree edit\n")
+    (tree / "a.txt").write_text("agent in its worktree\n")
+    main_head = repo.head()
+    with GitRepo(tree) as git_repo:
+        assert git_repo.branch() == "w1-a1"
+        assert git_repo.git_dir != git_repo.common_dir
+        base = git_repo.head()
+        sha = git_repo.checkpoint(["a.txt"], "wave", expected_head=base)
+    assert repo.git("rev-parse", "w1-a1").strip() == sha
+    assert repo.head() == main_head
+    assert repo.git("status", "--porcelain") == " M b.txt\n"

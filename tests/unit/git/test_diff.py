@@ -271,3 +271,20 @@ def test_parser_reads_names_that_look_like_headers() -> None:
         (":100644 100644 abc1234 0000000 M", "M", 1),
         ("1\t2\t", "A", 3),
     ]
+
+
+def test_revert_replaces_a_link_to_outside_instead_of_writing_through_it(
+    repo: Repo, git_repo: GitRepo, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("do not touch\n")
+    base = repo.head()
+    original = repo.read("a.txt")
+    (repo.root / "a.txt").unlink()
+    os.symlink(outside, repo.root / "a.txt")
+    diff = git_repo.file_diff("a.txt", base)
+    assert f"+{outside}" in diff and "do not touch" not in diff  # the link, not its target
+    git_repo.revert_file("a.txt", base)
+    assert not (repo.root / "a.txt").is_symlink()
+    assert repo.read("a.txt") == original
+    assert outside.read_text() == "do not touch\n"

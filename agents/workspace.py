@@ -320,10 +320,12 @@ class WorkspaceWatcher:
         # garbage collector does not track this dict (it can hold a whole storm's paths).
         self._recent: dict[str, float] = {}
         self._fresh: dict[str, float] = {}  # folders created in the last FRESH_S seconds
+        self._fresh_seen: set[str] = set()  # files already reported while folders were fresh
         self._last_prune = 0.0
         self._configs: dict[str, str | None] = {}
         self._root_id: tuple[int, int] | None = None
         self._batch: Collection[str] = ()
+        self._batch_added: set[str] = set()
         self._attribute_error: str | None = None
         self._attribute_noticed = False
 
@@ -445,12 +447,9 @@ class WorkspaceWatcher:
             by_path[path] = by_path.get(path, 0) | (1 << int(change))
         # Folders whose entries changed: a deleted path among them was a folder, not a file.
         parents = {p.rpartition(os.sep)[0] for p in by_path}
-        # A file in a folder created in this batch is new too, whatever the OS said.
-        new_dirs = {p for p in parents if by_path.get(p, 0) & _ADDED}
-        work = deque(
-            (p, k | _ADDED if p.rpartition(os.sep)[0] in new_dirs else k, p in parents)
-            for p, k in by_path.items()
-        )
+        work = deque((p, k, p in parents) for p, k in by_path.items())
+        # Paths created in this batch: a file below one of them is new too, whatever the OS said.
+        self._batch_added = {p for p, k in by_path.items() if k & _ADDED}
         self._batch = by_path.keys()
         now = time.monotonic()
         self._prune(now)
@@ -463,6 +462,7 @@ class WorkspaceWatcher:
                 now = time.monotonic()
             for event in self._one(path, kinds, is_parent, now, work):
                 yield event
+        self._batch, self._batch_added = (), set()
 
     def _scan(self, folder: str, work: deque[tuple[str, int, bool]]) -> None:
         """Queue the entries of a new folder: files written into it before its OS watch was in
@@ -484,8 +484,9 @@ class WorkspaceWatcher:
         self._recent = {p: t for p, t in self._recent.items() if now - abs(t) < self._coalesce_s}
         if self._settling:
             self._settling = {p: t for p, t in self._settling.items() if t > now}
-        if self._fresh:
-            self._fresh = {p: t for p, t in self._fresh.items() if now - t < FRESH_S}
+        self._fresh = {p: t for p, t in self._fresh.items() if now - t < FRESH_S}
+        if not self._fresh:
+            self._fresh_seen.clear()
 
     def _one(
         self, path: str, kinds: int, is_parent: bool, now: float, work: deque[tuple[str, int, bool]]
@@ -505,8 +506,12 @@ class WorkspaceWatcher:
                     self._scan(path, work)
                 return []
             # In a folder created moments ago, the OS watch may have missed the create itself.
-            fresh = self._fresh and path.rpartition(os.sep)[0] in self._fresh
-            change = "added" if added or (fresh and rel not in self._recent) else "modified"
+            new = bool(added)
+            if not new and rel not in self._fresh_seen and self._in_fresh_folder(path):
+                new = True
+            if self._fresh or self._batch_added:
+                self._fresh_seen.add(rel)
+            change = "added" if new else "modified"
         elif added or is_parent:
             return []  # created and removed within one batch (a temp file), or a folder
         else:
@@ -536,6 +541,17 @@ class WorkspaceWatcher:
             why = found[3] if len(found) == 4 else _describe(kind, agent, names)
             out.append(ViolationFound(agent, rel, kind, names, why))
         return out
+
+    def _in_fresh_folder(self, path: str) -> bool:
+        """Whether ``path`` lies in a folder created moments ago (any level up)."""
+        if not self._fresh and not self._batch_added:
+            return False
+        folder = path.rpartition(os.sep)[0]
+        while len(folder) > len(self._root):
+            if folder in self._fresh or folder in self._batch_added:
+                return True
+            folder = folder.rpartition(os.sep)[0]
+        return False
 
     def _attribution(self, rel: str) -> Attribution:
         if self._attribute is None:

@@ -117,6 +117,12 @@ async def test_reported_once_per_wave_then_again_after_forget_and_new_wave(tmp_p
         write(target, text="reverted\n")
         await c.wait_for(lambda e: isinstance(e, FileTouched) and len(c.touches("docs/a.md")) >= 4)
         assert len(c.violations()) == 2
+        # accepted by the operator: never reported again in this wave, forget() or not
+        w.accept("docs/a.md")
+        w.forget("docs/a.md", settle_s=0)
+        write(target, text="accepted\n")
+        await c.wait_for(lambda e: isinstance(e, FileTouched) and len(c.touches("docs/a.md")) >= 5)
+        assert len(c.violations()) == 2
         # a new wave reports afresh
         w.set_attributor(ownership_attributor(small_plan(), 2))
         write(target, text="wave 2\n")

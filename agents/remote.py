@@ -179,6 +179,7 @@ class RemoteRunner:
         self.applied: dict[str, list[str]] = {}  # agent id -> paths brought back
         self._seen: dict[str, dict[str, str]] = {}  # agent id -> path -> change reported
         self._base_of: dict[str, str] = {}
+        self._apply_to: dict[str, Path] = {}  # agent id -> local tree its changes go to
 
     def paths(self, agent_id: str) -> RemotePaths:
         return RemotePaths(check_agent_id(agent_id), self.cfg.workdir)
@@ -195,22 +196,23 @@ class RemoteRunner:
     async def launch(self, spec: LaunchSpec) -> AgentHandle:
         """Start the agent on the host, or return the handle of the copy already running there."""
         paths = self.paths(spec.agent_id)
-        repo = self.repo or spec.cwd
-        self.repo = repo
+        repo = spec.cwd  # the tree the changes come back to (the repo, or the agent's worktree)
+        self.repo = self.repo or repo
+        self._apply_to[spec.agent_id] = repo
         base = await local_head(repo)
         async with self._sync_lock:
             if base not in self._bases_sent:
                 await push_base(self.transport, self.cfg.workdir, repo, base)
                 self._bases_sent.add(base)
+        # Local paths in argv and env that mean something else on the host: the prompt file
+        # (uploaded over stdin, never argv) and the working tree (the agent's host worktree).
         prompt_src = spec.stdin_file or _local_prompt(spec)
-        prompt_args: frozenset[int] = frozenset()
+        host_paths: dict[str, str] = {}
         prompt = None
         if prompt_src is not None:
             prompt = Path(prompt_src).read_bytes()
-            forms = {str(prompt_src), str(Path(prompt_src).resolve())}
-            with contextlib.suppress(ValueError):
-                forms.add(str(Path(prompt_src).resolve().relative_to(spec.cwd.resolve())))
-            prompt_args = frozenset(i for i, a in enumerate(spec.argv) if a in forms)
+            host_paths.update(dict.fromkeys(_forms(Path(prompt_src), spec.cwd), '"$prompt"'))
+        host_paths.update(dict.fromkeys(_forms(spec.cwd, None), '"$wt"'))
         env = {"PYTHONUNBUFFERED": "1", **spec.env}
         script = launch_script(
             paths,
@@ -218,7 +220,9 @@ class RemoteRunner:
             env,
             with_prompt=spec.stdin_file is not None,
             prepare=worktree_body(paths, base),
-            prompt_args=prompt_args,
+            store_prompt=prompt is not None,
+            argv_exprs={i: host_paths[a] for i, a in enumerate(spec.argv) if a in host_paths},
+            env_exprs={k: host_paths[v] for k, v in env.items() if v in host_paths},
         )
         res = await self.transport.run(sh_c(script), input=prompt, timeout=300)
         words = res.text.split()
@@ -346,10 +350,19 @@ class RemoteRunner:
         patch = await collect_patch(self.transport, paths)
         if patch is None:
             return self.applied.get(handle.agent_id, [])
-        changed = await apply_patch(self.repo, patch)
+        changed = await apply_patch(self._apply_to.get(handle.agent_id, self.repo), patch)
         await mark_applied(self.transport, paths, len(patch))
         self.applied[handle.agent_id] = changed
         return changed
+
+
+def _forms(path: Path, cwd: Path | None) -> set[str]:
+    """The spellings of a local path an argv or env value may use (as given, absolute, relative)."""
+    forms = {str(path), str(path.absolute()), str(path.resolve())}
+    if cwd is not None:
+        with contextlib.suppress(ValueError):
+            forms.add(str(path.resolve().relative_to(cwd.resolve())))
+    return forms
 
 
 def _local_prompt(spec: LaunchSpec) -> Path | None:

@@ -83,9 +83,23 @@ def workdir_word(workdir: str) -> str:
     return shlex.quote(workdir)
 
 
-def exports(env: Mapping[str, str]) -> str:
-    """``export NAME='value'`` lines; values arrive byte-exact, names are validated."""
-    return "".join(f"export {check_env_name(k)}={quote(v)}\n" for k, v in sorted(env.items()))
+# Host-side values a local path may stand for (the prompt file, the agent's worktree).
+HOST_EXPRS = frozenset({'"$prompt"', '"$wt"'})
+
+
+def exports(env: Mapping[str, str], exprs: Mapping[str, str] | None = None) -> str:
+    """``export NAME='value'`` lines; values arrive byte-exact, names are validated.
+
+    ``exprs`` maps a name to one of ``HOST_EXPRS`` instead (a path that differs on the host).
+    """
+    exprs = exprs or {}
+    lines = []
+    for name, value in sorted(env.items()):
+        expr = exprs.get(name)
+        if expr is not None and expr not in HOST_EXPRS:
+            raise CommandError(f"not a host expression: {expr!r}")
+        lines.append(f"export {check_env_name(name)}={expr or quote(value)}\n")
+    return "".join(lines)
 
 
 @dataclass(frozen=True)
@@ -145,22 +159,28 @@ def launch_script(
     env: Mapping[str, str],
     with_prompt: bool,
     prepare: str = "",
-    prompt_args: frozenset[int] = frozenset(),
+    store_prompt: bool = False,
+    argv_exprs: Mapping[int, str] | None = None,
+    env_exprs: Mapping[str, str] | None = None,
 ) -> str:
     """Start the agent detached unless a live copy already runs; prints ``started|running PID ST``.
 
     ``prepare`` (shell, run only when starting) readies the worktree ``$wt`` the agent runs in.
-    When ``with_prompt`` or ``prompt_args`` is set the channel's stdin is stored as the prompt
-    file; ``with_prompt`` makes it the agent's stdin (else ``/dev/null``), and the arguments at
-    the indexes in ``prompt_args`` are replaced by the prompt file's path on the host.
+    With ``store_prompt`` (or ``with_prompt``) the channel's stdin is stored as the prompt file;
+    ``with_prompt`` makes it the agent's stdin (else ``/dev/null``). ``argv_exprs`` and
+    ``env_exprs`` replace arguments (by index) and variables (by name) with ``"$prompt"`` or
+    ``"$wt"``: local paths that have a different place on the host.
     """
+    argv_exprs = argv_exprs or {}
+    if any(e not in HOST_EXPRS for e in argv_exprs.values()):
+        raise CommandError("not a host expression")
     stdin = '"$prompt"' if with_prompt else "/dev/null"
-    words = ['"$prompt"' if i in prompt_args else quote(a) for i, a in enumerate(argv)]
+    words = [argv_exprs.get(i) or quote(a) for i, a in enumerate(argv)]
     if not words:
         raise CommandError("empty command")
-    store_prompt = (
+    store = (
         'mkdir -p "$root/prompts" && cat > "$prompt.tmp" && mv -f "$prompt.tmp" "$prompt" || exit 3\n'
-        if with_prompt or prompt_args
+        if with_prompt or store_prompt
         else ""
     )
     return (
@@ -171,10 +191,10 @@ def launch_script(
         + '  if [ -n "$pid" ] && [ "$(starttime "$pid")" = "$st" ]; then cat >/dev/null; echo "running $pid $st"; exit 0; fi\n'
         + "fi\n"
         + prepare
-        + store_prompt
+        + store
         + 'rm -f "$ex" "$pidf"; : > "$log" || exit 3\n'
         + 'cd "$wt" || exit 3\n'
-        + exports(env)
+        + exports(env, env_exprs)
         + f'setsid sh -c {quote(WRAPPER)} wavedeck-wrap "$pidf" "$ex" {stdin} {" ".join(words)}'
         + ' </dev/null >>"$log" 2>&1 &\n'
         + 'i=0; while [ ! -s "$pidf" ]; do i=$((i+1)); [ "$i" -gt 1000 ] && { echo "the agent did not start" >&2; exit 4; }; sleep 0.01; done\n'

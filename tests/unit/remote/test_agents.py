@@ -98,6 +98,27 @@ async def test_a21_stdin_is_dev_null_or_the_prompt(
     await r.close()
 
 
+async def test_prompt_file_and_tree_paths_are_mapped_to_the_host(
+    sshd: Sshd, repo: Path, host_clone: Path
+) -> None:
+    """``{prompt_file}`` and ``{repo}`` are local paths: on the host they name the uploaded
+    prompt and the agent's worktree, in argv and in the environment alike."""
+    prompt = repo / ".wavedeck" / "prompts" / "w1-a3.md"
+    prompt.parent.mkdir(parents=True)
+    prompt.write_text("the prompt\n")
+    code = (
+        "import os, sys; p = sys.argv[1]; print(open(p).read().strip(), p == sys.argv[2], "
+        "os.environ['PF'] == p, os.environ['RP'] == os.getcwd() == sys.argv[3])"
+    )
+    relative = ".wavedeck/prompts/w1-a3.md"
+    argv = (PY, "-c", code, str(prompt), relative, str(repo))
+    env = {"PF": str(prompt), "RP": str(repo)}
+    r = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo, bring_back=False)
+    h = await r.launch(LaunchSpec("w1-a3", argv, repo, env=env))
+    assert await collect(r, h) == ["the prompt True True True"]
+    await r.close()
+
+
 async def test_a18_signal_and_exit_255_are_recorded(
     sshd: Sshd, repo: Path, host_clone: Path
 ) -> None:

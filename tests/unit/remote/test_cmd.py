@@ -97,9 +97,19 @@ def test_workdir_tilde_expands_but_nothing_else_does() -> None:
 
 def test_launch_script_never_puts_the_prompt_in_argv() -> None:
     script = launch_script(
-        RemotePaths("w1-a1", "/w"), ["agent", "--prompt", "P"], {}, True, prompt_args=frozenset({2})
+        RemotePaths("w1-a1", "/w"),
+        ["agent", "--prompt", "P"],
+        {"F": "P"},
+        True,
+        argv_exprs={2: '"$prompt"'},
+        env_exprs={"F": '"$prompt"'},
     )
     assert '--prompt "$prompt"' in script and 'cat > "$prompt.tmp"' in script
+    assert 'export F="$prompt"' in script
+    with pytest.raises(CommandError):
+        launch_script(RemotePaths("w1-a1", "/w"), ["a"], {}, False, argv_exprs={0: "$(id)"})
+    with pytest.raises(CommandError):
+        exports({"A": "x"}, {"A": "`id`"})
 
 
 def test_exit_codes_and_signals() -> None:

@@ -247,3 +247,41 @@ def test_no_identity_configured_uses_the_fallback(
     new = merge_wave(repo, PLAN, 1, trees)
     assert git(repo, "show", f"{new}:pkg/b/y.py") == "b"
     assert git(repo, "log", "-1", "--format=%ae", new) == "wavedeck@localhost"
+
+
+def test_head_moved_during_the_merge_loses_nothing(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agents.worktree as worktree
+
+    base = git(repo, "rev-parse", "HEAD")
+    trees = create_worktrees(repo, PLAN, 1, base, repo / ".wavedeck/wt")
+    write(trees["w1-a1"] / "pkg/a/x.py", text="agent\n")
+    # someone commits on main between our tree update and the compare-and-swap
+    other = git(repo, "commit-tree", f"{base}^{{tree}}", "-p", base, "-m", "concurrent")
+    real = worktree._git
+
+    def racing(cwd: Path, *args: str, **kw: object) -> object:
+        if args[:1] == ("update-ref",):
+            git(repo, "update-ref", "refs/heads/main", other, base)
+        return real(cwd, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(worktree, "_git", racing)
+    with pytest.raises(WorktreeError, match="moved"):
+        merge_wave(repo, PLAN, 1, trees)
+    assert git(repo, "rev-parse", "HEAD") == other  # the concurrent commit is kept
+    assert (repo / "pkg/a/x.py").read_text() == "pkg/a/x.py v0\n"  # the checkout was undone
+    assert git(repo, "status", "--porcelain=v1") == ""
+
+
+def test_agents_that_commit_as_they_go(repo: Path) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    trees = create_worktrees(repo, PLAN, 1, base, repo / ".wavedeck/wt")
+    write(trees["w1-a2"] / "pkg/b/y.py", text="committed by the agent\n")
+    git(trees["w1-a2"], "commit", "-q", "-am", "agent's own commit")
+    write(trees["w1-a2"] / "pkg/b/y.py", text="and then edited again\n")
+    write(trees["w1-a1"] / "pkg/a/x.py", text="a1\n")
+    new = merge_wave(repo, PLAN, 1, trees, message="wave 1 checkpoint\n\nWavedeck-Wave: 1\n")
+    assert git(repo, "show", f"{new}:pkg/b/y.py") == "and then edited again"
+    assert git(repo, "log", "-1", "--format=%B", new).startswith("wave 1 checkpoint")
+    assert "agent's own commit" in git(repo, "log", "--format=%s", new)

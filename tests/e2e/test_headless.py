@@ -93,8 +93,13 @@ def test_gate_stops_on_stray_then_accepting_runs_every_wave(sandbox: Path) -> No
 
 
 @pytest.mark.timeout(180)
-def test_sigkill_then_rerun_adopts_agents_and_resumes_logs_exactly(sandbox: Path) -> None:
+@pytest.mark.parametrize("flood", [0, 60_000], ids=["steady", "flooding"])
+def test_sigkill_then_rerun_adopts_agents_and_resumes_logs_exactly(
+    sandbox: Path, flood: int
+) -> None:
     make_demo(sandbox, speed="0.4")
+    if flood:  # one agent writes fast: the kill lands in the middle of big batches
+        set_extra_args(sandbox, "w1-a4", ["--flood", str(flood)])
     out1 = sandbox.parent / "run1.jsonl"
     proc = start(sandbox, out1, "run", "--headless", "--wave", "1", "--yes", "--json")
     try:

@@ -18,9 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from agents import gates, wtmode
 from agents.agentproc import MAX_QUEUED
@@ -48,6 +48,24 @@ if TYPE_CHECKING:
     from agents.gates import CheckpointPreview
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _serialized(
+    method: Callable[Concatenate[Supervisor, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[Supervisor, P], Coroutine[Any, Any, R]]:
+    """Run an action that changes a wave alone: a double click cannot start a wave twice."""
+
+    async def wrapper(self: Supervisor, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        async with self._actions:
+            return await method(self, *args, **kwargs)
+
+    wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
+    wrapper.__qualname__ = method.__qualname__
+    return wrapper
+
+
 class SupervisorError(Exception):
     """The supervisor cannot open or act; the message is complete for the operator."""
 
@@ -70,6 +88,7 @@ class Supervisor(WaveWatch):
         )
         self._testing: set[int] = set()
         self._opened = False
+        self._actions = asyncio.Lock()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -221,6 +240,7 @@ class Supervisor(WaveWatch):
 
     # -- actions ------------------------------------------------------------------------------
 
+    @_serialized
     async def start_wave(self, n: int) -> None:
         """Launch every agent of wave ``n`` (refused with a ``GateRefused`` unless allowed)."""
         if self._open_wave() == n and self._unlaunched(n):
@@ -266,6 +286,7 @@ class Supervisor(WaveWatch):
             await self._finish(agent_id, handle)
         return result
 
+    @_serialized
     async def restart_agent(self, agent_id: str) -> None:
         """Launch an agent again after it failed, was stopped or was lost (never while running)."""
         rec = self._state.agents.get(agent_id)
@@ -293,6 +314,7 @@ class Supervisor(WaveWatch):
         self._emit(AgentStateChanged(agent_id, rec.state, reason=f"marked done: {rec.marked_done}"))
         self._changed.set()
 
+    @_serialized
     async def run_tests(self, n: int) -> bool:
         from agents.checkpointing import run_wave_tests
 
@@ -307,6 +329,7 @@ class Supervisor(WaveWatch):
             Notice("info", f"wave {wave}: accepted {path}: {self._wave(wave).accepted[path]}")
         )
 
+    @_serialized
     async def revert_path(self, wave: int, path: str) -> None:
         """Put a path back as it was at the wave's start (a stray file an agent created goes)."""
         base = self._wave(wave).base_commit
@@ -335,6 +358,7 @@ class Supervisor(WaveWatch):
 
         return await preview(self, n)
 
+    @_serialized
     async def checkpoint(
         self, n: int, *, message: str | None = None, accept_violations: bool = False
     ) -> str | None:

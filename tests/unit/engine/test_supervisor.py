@@ -3,6 +3,7 @@ stray paths, tamper, corrupt state (B13). Real git, real simulated agents, real 
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -273,3 +274,22 @@ def test_supervisor_is_importable_without_a_loop(tmp_path: Path) -> None:
     root = sandbox(tmp_path / "repo")
     sup: Supervisor = supervisor(root)
     assert sup.current_wave == 1 and sup.test_commands()
+
+
+async def test_two_concurrent_starts_launch_each_agent_once(root: Path) -> None:
+    sandbox(root, extra={})
+    sup = supervisor(root)
+    await sup.open()
+    col = Collector(sup)
+    try:
+        await asyncio.gather(sup.start_wave(1), sup.start_wave(1))
+        assert all(sup.agent_record(a.id).launches == 1 for a in sup.plan.wave(1).agents)
+        await col.until(lambda evs: any(isinstance(e, GateRefused) for e in evs))
+        assert "already started" in _refusals(col)[0]
+        await wait_agents(sup, 1)
+        for agent in sup.plan.wave(1).agents:
+            log = sup.log_path(agent.id).read_text("utf-8")
+            assert log.count(f"sim-agent {agent.id} started") == 1
+    finally:
+        await col.stop()
+        await sup.close()

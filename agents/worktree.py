@@ -17,12 +17,15 @@ Every git command is an argv list with hooks and fsmonitor off and literal paths
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import subprocess
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from agents.events import ViolationFound
+from agents.events import Event, FileTouched, ViolationFound
+from agents.workspace import Attribution, WorkspaceWatcher, worktree_attributor
 from plan.models import AGENT_ID_RE, Plan
 
 BRANCH_PREFIX = "wavedeck/"
@@ -202,6 +205,102 @@ class CollisionTracker:
         """The path was reverted in every worktree: start counting its writers afresh."""
         self._writers.pop(path, None)
         self._reported.discard(path)
+
+
+def _outside_worktrees(path: str) -> Attribution:
+    return None, "unowned", (), "changed in the main working tree while agents work in worktrees"
+
+
+class WorktreeWatch:
+    """One watcher per agent worktree (exact attribution) plus one on the main tree, as one
+    event stream; a path touched in two worktrees adds a live ``collision`` violation.
+
+    The main tree's watcher reports ``.git/config`` and hook tampering (worktrees share the
+    repository's config) and flags any change there as ``unowned``: during a worktree wave no
+    agent should write outside its worktree. Pass ``repo_root=None`` to leave it out.
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        wave: int,
+        worktrees: Mapping[str, Path],
+        *,
+        repo_root: Path | None = None,
+        ignores: Sequence[str] = (),
+        force_polling: bool = False,
+        accept: Sequence[str] = (),
+        accept_undeclared: bool = False,
+    ) -> None:
+        self.collisions = CollisionTracker()
+        self.watchers: dict[str, WorkspaceWatcher] = {
+            aid: WorkspaceWatcher(
+                path,
+                ignores=ignores,
+                force_polling=force_polling,
+                watch_git=False,  # a worktree's .git is a file; the main tree watches config
+                attribute=worktree_attributor(
+                    plan, wave, aid, accept=accept, accept_undeclared=accept_undeclared
+                ),
+            )
+            for aid, path in worktrees.items()
+        }
+        if repo_root is not None:
+            self.watchers[""] = WorkspaceWatcher(
+                repo_root,
+                ignores=ignores,
+                force_polling=force_polling,
+                attribute=_outside_worktrees,
+            )
+        # Bounded: a consumer that stops reading holds the watchers back (they stop pulling
+        # batches) instead of growing memory.
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=4096)
+
+    async def wait_ready(self) -> None:
+        """Until every watcher has its OS watch in place."""
+        await asyncio.gather(*(w.ready.wait() for w in self.watchers.values()))
+
+    def stop(self) -> None:
+        for watcher in self.watchers.values():
+            watcher.stop()
+
+    def forget(self, path: str, *, settle_s: float = 1.0) -> None:
+        """A path was reverted: every watcher and the collision count forget it."""
+        self.collisions.forget(path)
+        for watcher in self.watchers.values():
+            watcher.forget(path, settle_s=settle_s)
+
+    def accept(self, path: str) -> None:
+        for watcher in self.watchers.values():
+            watcher.accept(path)
+
+    async def _pump(self, watcher: WorkspaceWatcher, exact: bool) -> None:
+        async for event in watcher.events():  # a watcher turns its failures into Notices
+            await self._queue.put(event)
+            if exact and isinstance(event, FileTouched) and event.agent is not None:
+                hit = self.collisions.touched(event.agent, event.path)
+                if hit is not None:
+                    await self._queue.put(hit)
+        await self._queue.put(None)  # not reached when cancelled: nobody is reading then
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every watcher's events, interleaved, until all of them have ended."""
+        tasks = [asyncio.create_task(self._pump(w, aid != "")) for aid, w in self.watchers.items()]
+        running = len(tasks)
+        try:
+            while running:
+                event = await self._queue.get()
+                if event is None:
+                    running -= 1
+                else:
+                    yield event
+        finally:
+            self.stop()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 def _commit_agent_changes(repo_root: Path, agent_id: str, worktree: Path) -> str:

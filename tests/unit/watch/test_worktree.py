@@ -3,6 +3,7 @@ the plan holds, conflicts refused with the repository untouched, and collisions.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from agents.worktree import (
     CollisionTracker,
     WorktreeConflict,
     WorktreeError,
+    WorktreeWatch,
     branch_name,
     collision_check,
     create_worktrees,
@@ -285,3 +287,46 @@ def test_agents_that_commit_as_they_go(repo: Path) -> None:
     assert git(repo, "show", f"{new}:pkg/b/y.py") == "and then edited again"
     assert git(repo, "log", "-1", "--format=%B", new).startswith("wave 1 checkpoint")
     assert "agent's own commit" in git(repo, "log", "--format=%s", new)
+
+
+async def test_worktree_watch_one_stream_with_live_collisions_and_tamper(repo: Path) -> None:
+    base = git(repo, "rev-parse", "HEAD")
+    trees = create_worktrees(repo, PLAN, 1, base, repo / ".wavedeck/wt")
+    watch = WorktreeWatch(PLAN, 1, trees, repo_root=repo)
+    events: list[object] = []
+    got = asyncio.Event()
+
+    async def consume() -> None:
+        async for event in watch.events():
+            events.append(event)
+            got.set()
+
+    def violations() -> dict[tuple[str, str], ViolationFound]:
+        return {(v.path, v.kind): v for v in events if isinstance(v, ViolationFound)}
+
+    task = asyncio.create_task(consume())
+    await asyncio.wait_for(watch.wait_ready(), 10)
+    write(trees["w1-a1"] / "pkg/a/x.py", text="a1\n")
+    write(trees["w1-a2"] / "pkg/a/x.py", text="a2\n")  # foreign, and a collision
+    write(repo / "stray.txt")  # outside every worktree
+    # an agent plants an fsmonitor from its worktree: it lands in the shared .git/config
+    git(trees["w1-a2"], "config", "core.fsmonitor", "/tmp/evil")
+    wanted = {
+        ("pkg/a/x.py", "foreign"),
+        ("pkg/a/x.py", "collision"),
+        ("stray.txt", "unowned"),
+        (".git/config", "tamper"),
+    }
+    async with asyncio.timeout(20):
+        while not wanted <= set(violations()):
+            got.clear()
+            await got.wait()
+    watch.stop()
+    await asyncio.wait_for(task, 10)
+    found = violations()
+    assert found[("pkg/a/x.py", "foreign")].agent == "w1-a2"
+    assert found[("pkg/a/x.py", "collision")].candidates == ("w1-a1", "w1-a2")
+    assert "main working tree" in found[("stray.txt", "unowned")].detail
+    assert "core.fsmonitor" in found[(".git/config", "tamper")].detail
+    touched = [(e.agent, e.path) for e in events if isinstance(e, FileTouched)]
+    assert ("w1-a1", "pkg/a/x.py") in touched and ("w1-a2", "pkg/a/x.py") in touched

@@ -106,7 +106,7 @@ class GitRepo:
         run_hooks: bool = False,
         hook_timeout_s: float = 60,
         lock_wait_s: float = 10,
-        sign_timeout_s: float = 4.0,
+        sign_timeout_s: float = 3.0,
         write_wait_s: float = 5.0,
         timeout_s: float = 120.0,
         on_lock_wait: Callable[[str], None] | None = None,

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents.git_cmd import GitCmd, backoff, wait_for_lock
+from agents.git_cmd import GitCmd, backoff, failure_message, wait_for_lock
 from agents.git_errors import CheckpointIndexStale, CheckpointRefused, GitError
 from agents.git_paths import bad_names, link_problem
 
@@ -52,7 +52,7 @@ class CheckpointOptions:
 
     run_hooks: bool = False
     hook_timeout_s: float = 60.0
-    sign_timeout_s: float = 4.0
+    sign_timeout_s: float = 3.0
     write_wait_s: float = 5.0
 
 
@@ -286,23 +286,31 @@ class Checkpointer:
             start_ns = time.time_ns()
             before = {p: _signature(self.root / p) for p in pending}
             feed = b"".join(os.fsencode(p) + b"\0" for p in pending)
-            self.cmd.run(
+            result = self.cmd.run(
                 ["update-index", "--add", "--remove", "-z", "--stdin"],
                 env=env,
                 stdin=feed,
                 read_only=False,
+                check=False,
             )
-            pending = [
+            # git gives up on a file that shrinks while it reads it ("short read") and then
+            # writes nothing: every pending path is staged again, the moving ones named.
+            if result.rc != 0 and "short read" not in result.err:
+                raise GitError(failure_message(["update-index"], result))
+            moving = [
                 p
                 for p in pending
                 if _signature(self.root / p) != before[p] or _recent(before[p], start_ns)
             ]
+            if result.rc == 0:
+                pending = moving
             if not pending:
                 return
             delay = backoff(attempt)
             if time.monotonic() + delay > deadline:
                 raise CheckpointRefused(
-                    f"files still being written after {self.options.write_wait_s:g} s", pending
+                    f"files still being written after {self.options.write_wait_s:g} s",
+                    moving or pending,
                 )
             time.sleep(delay)
             attempt += 1

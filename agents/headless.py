@@ -139,10 +139,12 @@ async def run_waves(
     *,
     accept_violations: bool = False,
     stop: asyncio.Event | None = None,
+    stop_agents_on_stop: bool = False,
 ) -> int | None:
     """Open the supervisor, drive the waves, close it (agents keep running).
 
     Returns the exit code, or None when ``stop`` was set first (the caller picks the code).
+    With ``stop_agents_on_stop``, a stop also stops the running agents (TERM, grace, KILL).
     """
     stop = stop or asyncio.Event()
     await sup.open()
@@ -166,7 +168,8 @@ async def run_waves(
             driver.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await driver
-        await sup.close(stop_agents=False)
+        # Agents keep running detached, unless the operator asked to stop them with the run.
+        await sup.close(stop_agents=stop_agents_on_stop and stop.is_set())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(sup.drain(), 2.0)
         consumer.cancel()

@@ -89,6 +89,12 @@ def _choose_waves(plan: Any, sup: Any, wave: int | None, all_waves: bool) -> lis
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event on stdout.")
 @click.option(
+    "--stop-agents-on-signal",
+    is_flag=True,
+    help="On TERM/HUP/INT also stop the running agents (TERM, grace, KILL); by default they "
+    "keep running for the next control room to adopt.",
+)
+@click.option(
     "--repo",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=".",
@@ -102,6 +108,7 @@ def run_cmd(
     yes: bool,
     accept_violations: bool,
     as_json: bool,
+    stop_agents_on_signal: bool,
     repo: Path,
 ) -> None:
     """Run the plan's waves: agents, tests between waves, one checkpoint commit per wave.
@@ -138,10 +145,12 @@ def run_cmd(
             _fail("not a terminal: pass --yes to run without confirmation")
         if not click.confirm("Start?", default=False, err=True):
             sys.exit(1)
-    sys.exit(asyncio.run(_run(sup, waves, accept_violations, as_json)))
+    sys.exit(asyncio.run(_run(sup, waves, accept_violations, as_json, stop_agents_on_signal)))
 
 
-async def _run(sup: Any, waves: list[int], accept_violations: bool, as_json: bool) -> int:
+async def _run(
+    sup: Any, waves: list[int], accept_violations: bool, as_json: bool, stop_agents: bool
+) -> int:
     from agents.git_errors import GitError
     from agents.headless import printer, run_waves
     from agents.supervisor import SupervisorError
@@ -159,7 +168,12 @@ async def _run(sup: Any, waves: list[int], accept_violations: bool, as_json: boo
         loop.add_signal_handler(sig, on_signal, sig)
     try:
         code = await run_waves(
-            sup, waves, printer(sys.stdout, as_json), accept_violations=accept_violations, stop=stop
+            sup,
+            waves,
+            printer(sys.stdout, as_json),
+            accept_violations=accept_violations,
+            stop=stop,
+            stop_agents_on_stop=stop_agents,
         )
     except (SupervisorError, GitError, OSError) as exc:
         click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
@@ -169,7 +183,8 @@ async def _run(sup: Any, waves: list[int], accept_violations: bool, as_json: boo
             loop.remove_signal_handler(sig)
     if received:
         name = signal.Signals(received[0]).name
-        click.echo(f"wavedeck: {name}: state saved; running agents keep running", err=True)
+        what = "running agents stopped" if stop_agents else "running agents keep running"
+        click.echo(f"wavedeck: {name}: state saved; {what}", err=True)
         return 128 + received[0]
     return code if code is not None else 1
 

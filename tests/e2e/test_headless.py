@@ -317,3 +317,36 @@ def test_plan_errors_and_a_missing_agent_program(sandbox: Path) -> None:
     assert len(failed) == 5 and all("exit code 127" in e["reason"] for e in failed)
     log = (sandbox / ".wavedeck" / "logs" / "w1-a1.log").read_text("utf-8")
     assert "no-such-agent-program-x1" in log
+
+
+@pytest.mark.timeout(120)
+def test_signal_with_stop_agents_on_signal_stops_them(sandbox: Path) -> None:
+    make_demo(sandbox, speed="2")
+    out = sandbox.parent / "run.jsonl"
+    proc = start(sandbox, out, *RUN_ALL, "--stop-agents-on-signal")
+    try:
+        wait_for(
+            lambda: (
+                sum(
+                    e["event"] == "agent_state_changed" and e["state"] == "running"
+                    for e in file_events(out)
+                )
+                == 5
+            ),
+            60,
+            "five running agents",
+        )
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 143
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert alive_handles(sandbox) == {}
+    saved = state(sandbox)["agents"]
+    assert {a: r["state"] for a, r in saved.items()} == {f"w1-a{i}": "stopped" for i in range(1, 6)}
+    stopped = [
+        e["agent"]
+        for e in file_events(out)
+        if e["event"] == "agent_state_changed" and e["state"] == "stopped"
+    ]
+    assert sorted(stopped) == [f"w1-a{i}" for i in range(1, 6)]

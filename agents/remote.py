@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from agents.config import Config, HostConfig
-from agents.events import HostConnectionChanged
+from agents.events import Event, Notice
 from agents.remote_cmd import (
     RemotePaths,
     check_agent_id,
@@ -163,7 +163,7 @@ class RemoteRunner:
         host_cfg: HostConfig,
         *,
         repo: Path | None = None,
-        on_event: Callable[[HostConnectionChanged], None] | None = None,
+        on_event: Callable[[Event], None] | None = None,
         on_touched: TouchedSink | None = None,
         bring_back: bool = True,
         transport: HostTransport | None = None,
@@ -173,6 +173,7 @@ class RemoteRunner:
         self.repo = repo
         self.on_touched = on_touched
         self.bring_back = bring_back
+        self.on_event = on_event
         self.transport = transport or HostTransport(host_name, host_cfg, on_event)
         self._sync_lock = asyncio.Lock()
         self._bases_sent: set[str] = set()
@@ -180,6 +181,10 @@ class RemoteRunner:
         self._seen: dict[str, dict[str, str]] = {}  # agent id -> path -> change reported
         self._base_of: dict[str, str] = {}
         self._apply_to: dict[str, Path] = {}  # agent id -> local tree its changes go to
+
+    def _notice(self, message: str) -> None:
+        if self.on_event is not None:
+            self.on_event(Notice("error", message))
 
     def paths(self, agent_id: str) -> RemotePaths:
         return RemotePaths(check_agent_id(agent_id), self.cfg.workdir)
@@ -237,9 +242,12 @@ class RemoteRunner:
 
     # -- observe ------------------------------------------------------------------------------
 
-    async def _status(self, handle: AgentHandle) -> tuple[bool, ExitStatus | None]:
+    async def _status(
+        self, handle: AgentHandle, retry: bool = True
+    ) -> tuple[bool, ExitStatus | None]:
         paths = self.paths(handle.agent_id)
-        res = await self.transport.run(sh_c(status_script(paths, handle.pid, handle.start_time)))
+        script = status_script(paths, handle.pid, handle.start_time)
+        res = await self.transport.run(sh_c(script), retry=retry)
         lines = res.text.split("\n")
         alive = lines[0] == "alive"
         status = None
@@ -248,7 +256,14 @@ class RemoteRunner:
         return alive, status
 
     async def is_alive(self, handle: AgentHandle) -> bool:
-        return (await self._status(handle))[0]
+        """Whether the agent still runs. An unreachable host answers True after one attempt:
+        the agent is detached and presumed running; ``follow`` reconnects when it is back."""
+        try:
+            return (await self._status(handle, retry=False))[0]
+        except TransportError as exc:
+            if not exc.retry:
+                raise
+            return True
 
     async def exit_status(self, handle: AgentHandle) -> ExitStatus | None:
         """How the agent ended; None while it runs (or when it vanished without a status)."""
@@ -297,7 +312,13 @@ class RemoteRunner:
                         offset += used
                         if lines:
                             yield LogChunk(tuple(lines), offset)
-                except ConnectionLostError:
+                except TransportError as exc:
+                    if not exc.retry:
+                        raise  # a changed host key or refused login: retrying cannot help
+                    if not isinstance(exc, ConnectionLostError):
+                        # Unreachable after a full backoff round: the agent is detached and
+                        # keeps running; try again (a new round) after the longest delay.
+                        await asyncio.sleep(self.cfg.reconnect_cap_s)
                     command = sh_c(tail_script(paths, offset, handle.pid, handle.start_time))
                     continue  # reconnect (with backoff) and resume at the offset
                 break
@@ -311,7 +332,13 @@ class RemoteRunner:
                 watcher = None
                 await self._report_touched(handle)
             if self.bring_back:
-                await self.bring_back_changes(handle)
+                try:
+                    await self.bring_back_changes(handle)
+                except (SyncError, TransportError) as exc:
+                    self._notice(
+                        f"{handle.agent_id}: its changes stay on {self.host} "
+                        f"({self.cfg.workdir}/.wavedeck/worktrees/{handle.agent_id}): {exc}"
+                    )
         finally:
             if watcher is not None:
                 watcher.cancel()

@@ -32,7 +32,7 @@ from typing import Any
 import asyncssh
 
 from agents.config import HostConfig
-from agents.events import HostConnectionChanged
+from agents.events import Event, HostConnectionChanged
 
 
 class TransportError(Exception):
@@ -124,7 +124,8 @@ class _Pooled:
         return not self.client.closed.is_set()
 
 
-EventSink = Callable[[HostConnectionChanged], None]
+# Any event sink works (the supervisor's ``_emit``); the transport only sends host events.
+EventSink = Callable[[Event], None]
 
 
 class HostTransport:
@@ -240,15 +241,16 @@ class HostTransport:
             raise HostUnreachable(f"{self.name} ({self.where}): {_describe(exc)}") from None
         return conn, holder[-1]
 
-    async def connect(self) -> tuple[asyncssh.SSHClientConnection, _Client]:
-        """Connect, retrying unreachable hosts with capped exponential backoff."""
+    async def connect(self, retry: bool = True) -> tuple[asyncssh.SSHClientConnection, _Client]:
+        """Connect, retrying unreachable hosts with capped exponential backoff (unless not
+        ``retry``: one attempt)."""
         attempt = 0
         while True:
             attempt += 1
             try:
                 result = await self.connect_once()
             except TransportError as exc:
-                if not exc.retry or attempt >= self.backoff.max_attempts:
+                if not exc.retry or not retry or attempt >= self.backoff.max_attempts:
                     self._emit("unreachable", str(exc))
                     raise
                 delay = self.backoff.delay(attempt)
@@ -260,7 +262,7 @@ class HostTransport:
 
     # -- pooled channels ----------------------------------------------------------------------
 
-    async def _acquire(self) -> _Pooled:
+    async def _acquire(self, retry: bool = True) -> _Pooled:
         async with self._lock:
             self._pool = [p for p in self._pool if p.usable]
             for pooled in self._pool:
@@ -269,7 +271,7 @@ class HostTransport:
                     return pooled
             if self._pool == [] and self._state == "connected":
                 self._emit("reconnecting", "connection lost", 0.0)
-            conn, client = await self.connect()
+            conn, client = await self.connect(retry)
             pooled = _Pooled(conn, client, 1)
             self._pool.append(pooled)
             return pooled
@@ -282,10 +284,12 @@ class HostTransport:
         return sum(1 for p in self._pool if p.usable)
 
     @contextlib.asynccontextmanager
-    async def process(self, command: str) -> AsyncIterator[asyncssh.SSHClientProcess[bytes]]:
+    async def process(
+        self, command: str, retry: bool = True
+    ) -> AsyncIterator[asyncssh.SSHClientProcess[bytes]]:
         """A binary remote process on a pooled connection; a dropped link raises
-        ``ConnectionLostError``."""
-        pooled = await self._acquire()
+        ``ConnectionLostError``. Without ``retry`` a missing connection gets one attempt."""
+        pooled = await self._acquire(retry)
         try:
             try:
                 proc = await pooled.conn.create_process(command, encoding=None)
@@ -301,10 +305,10 @@ class HostTransport:
             self._release(pooled)
 
     async def run(
-        self, command: str, input: bytes | None = None, timeout: float = 60.0
+        self, command: str, input: bytes | None = None, timeout: float = 60.0, retry: bool = True
     ) -> RunResult:
         """Run a command to completion and collect its output."""
-        async with self.process(command) as proc:
+        async with self.process(command, retry) as proc:
             try:
                 if input is not None:
                     proc.stdin.write(input)

@@ -327,3 +327,44 @@ async def test_end_to_end_changes_come_back_as_a_patch(
         == ""
     )
     assert os.path.isdir(host_clone / ".wavedeck" / "worktrees" / "w1-a3")
+
+
+async def test_unreachable_host_presumes_a_detached_agent_running(tmp_path: Path) -> None:
+    from agents.config import HostConfig
+    from agents.events import Event, HostConnectionChanged
+    from tests.unit.remote.sshkit import free_port
+
+    cfg = HostConfig(
+        address="127.0.0.1",
+        port=free_port(),
+        workdir="/w",
+        known_hosts=str(tmp_path / "kh"),
+        ssh_config="",
+    )
+    events: list[Event] = []
+    r = RemoteRunner("gone", cfg, on_event=events.append)
+    h = AgentHandle("w1-a1", 123, 456, 123, "l", "e", "gone")
+    assert await asyncio.wait_for(r.is_alive(h), 10) is True  # one attempt, no backoff round
+    assert r.transport.attempts == 1
+    assert [e.state for e in events if isinstance(e, HostConnectionChanged)] == ["unreachable"]
+
+
+async def test_conflicting_local_edit_keeps_the_changes_on_the_host_with_a_notice(
+    sshd: Sshd, repo: Path, host_clone: Path, fake_agent: Path, tmp_path: Path
+) -> None:
+    from agents.events import Event, Notice
+
+    gate = tmp_path / "gate"
+    events: list[Event] = []
+    r = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo, on_event=events.append)
+    argv = (PY, str(fake_agent), "--write", "pkg/a.py=A = 'remote'", "--gate", str(gate))
+    h = await r.launch(LaunchSpec("w1-a1", argv, repo))
+    (repo / "pkg" / "a.py").write_text("A = 'local'\n")  # someone edits the same file here
+    gate.touch()
+    assert await collect(r, h) == []
+    notices = [e.message for e in events if isinstance(e, Notice)]
+    assert len(notices) == 1 and "its changes stay on loop" in notices[0]
+    assert (repo / "pkg" / "a.py").read_text() == "A = 'local'\n"
+    worktree = host_clone / ".wavedeck" / "worktrees" / "w1-a1" / "pkg" / "a.py"
+    assert worktree.read_text() == "A = 'remote'\n"
+    await r.close()

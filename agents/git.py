@@ -208,7 +208,11 @@ class GitRepo:
         with self._locked():
             exclude = self.common_dir / "info" / "exclude"
             exclude.parent.mkdir(parents=True, exist_ok=True)
-            text = exclude.read_text(encoding="utf-8") if exclude.exists() else ""
+            text = (
+                exclude.read_text(encoding="utf-8", errors="surrogateescape")
+                if exclude.exists()
+                else ""
+            )
             if pattern in text.splitlines():
                 return
             prefix = "" if not text or text.endswith("\n") else "\n"

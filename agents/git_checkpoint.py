@@ -121,9 +121,8 @@ def _refusal_for_state(state: str) -> CheckpointRefused:
         )
     if state == "unmerged paths":
         return CheckpointRefused("unmerged paths in the index; resolve them first (git status)")
-    return CheckpointRefused(
-        f"a {state} is in progress; finish or abort it first (git {state} --continue / --abort)"
-    )
+    how = "git bisect reset" if state == "bisect" else f"git {state} --continue / --abort"
+    return CheckpointRefused(f"a {state} is in progress; finish or abort it first ({how})")
 
 
 # File timestamps come from a coarse kernel clock (a few ms per tick), so a write landing in the
@@ -208,7 +207,9 @@ class Checkpointer:
             if tree == self._tree_of(head):
                 raise CheckpointRefused("nothing to commit: the declared paths are unchanged")
             message_file = Path(tmp) / "message"
-            message_file.write_text(message if message.endswith("\n") else message + "\n")
+            message_file.write_text(
+                message if message.endswith("\n") else message + "\n", encoding="utf-8"
+            )
             if self.options.run_hooks:
                 self._hook("commit-msg", env, str(message_file))
             new = self._commit_tree(tree, head, message_file)

@@ -287,3 +287,23 @@ def test_checkpoint_in_a_linked_worktree(repo: Repo, tmp_path: Path) -> None:
     assert repo.git("rev-parse", "w1-a1").strip() == sha
     assert repo.head() == main_head
     assert repo.git("status", "--porcelain") == " M b.txt\n"
+
+
+def test_message_with_trailers_and_non_ascii_text_is_kept(repo: Repo, git_repo: GitRepo) -> None:
+    from agents.git import format_trailers
+
+    trailers = format_trailers(
+        [
+            ("Wavedeck-Wave", "1"),
+            ("Wavedeck-Issues", "headless-01, headless-02"),
+            ("Wavedeck-Tests", "passed"),
+            ("Wavedeck-Accepted", "tests/**: policy"),
+        ]
+    )
+    message = f"Wave 1 — CRITICAL fixes (ünïcode)\n\nTwo issues.\n\n{trailers}"
+    repo.write("a.txt", "agent\n")
+    sha = git_repo.checkpoint(["a.txt"], message)
+    assert repo.git("log", "-1", "--format=%B", sha) == message + "\n\n"
+    parsed = repo.git("log", "-1", "--format=%(trailers:only,unfold)", sha)
+    assert "Wavedeck-Issues: headless-01, headless-02" in parsed
+    assert "Wavedeck-Accepted: tests/**: policy" in parsed

@@ -407,3 +407,20 @@ def test_opted_in_hooks_come_from_the_folder_known_at_start(repo: Repo, tmp_path
     repo.write("a.txt", "agent\n")
     git_repo.checkpoint(["a.txt"], "wave")
     assert ran.exists() and not canary.exists()
+
+
+def test_an_index_locked_after_the_commit_reports_the_commit_and_the_fix(repo: Repo) -> None:
+    from agents.git import CheckpointIndexStale
+
+    lock = repo.root / ".git" / "index.lock"
+    repo.write("a.txt", "agent\n")
+    git_repo = GitRepo(repo.root, lock_wait_s=0.3)
+    git_repo._checkpointer.before_update_ref = lambda: lock.write_text("")
+    with pytest.raises(CheckpointIndexStale, match=r"git reset -q --") as err:
+        git_repo.checkpoint(["a.txt"], "wave")
+    assert repo.head() == err.value.sha  # the commit is made and the branch points at it
+    assert err.value.paths == ("a.txt",)
+    assert lock.exists()
+    lock.unlink()
+    repo.git("reset", "-q", "--", "a.txt")
+    assert repo.git("status", "--porcelain") == ""

@@ -11,15 +11,18 @@ handled the lines before it (``_consumed``), which makes a restart resume each l
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from agents import procinfo
 from agents.config import Config
 from agents.events import AgentOutput, AgentStateChanged, Event, GateRefused, IssueDone, Notice
 from agents.launch import OffsetJournal, build_spec, parse_done
 from agents.prompt import PromptError
+from agents.runner import LocalRunner
 from agents.runtypes import AgentHandle, ExitStatus, Runner
 from agents.state import (
     AgentRecord,
@@ -78,8 +81,6 @@ class AgentProcesses:
     def _runner_for(self, agent_id: str) -> Runner:
         """The runner of an agent: local for now (SSH hosts plug in here)."""
         if self._local is None:
-            from agents.runner import LocalRunner
-
             self._local = LocalRunner(self.wavedeck_dir)
         return self._local
 
@@ -91,6 +92,15 @@ class AgentProcesses:
         rec = self._agent(agent_id)
         if rec.state == "running" and handle_from_record(rec) is not None:
             return  # never a second copy
+        orphan = self._unrecorded(agent_id) if rec.state != "running" else None
+        if orphan is not None:
+            # Launched by a control room that died before it could record it: adopt, not relaunch.
+            rec.handle, rec.state, rec.launches = record_handle(orphan), "running", rec.launches + 1
+            self._save()
+            self._emit(Notice("warning", f"{agent_id} was running unrecorded (pid {orphan.pid})"))
+            self._emit(AgentStateChanged(agent_id, "running", reason="adopted"))
+            self._follow(agent_id, orphan, rec.offset)
+            return
         try:
             spec = build_spec(
                 self.repo,
@@ -121,6 +131,46 @@ class AgentProcesses:
         self._save()  # right after the launch: a restart must know this process exists
         self._emit(AgentStateChanged(agent_id, "running"))
         self._follow(agent_id, handle, rec.offset)
+
+    def _unrecorded(self, agent_id: str) -> AgentHandle | None:
+        """A live wrapper of this agent that no record knows (found by its exit-file argument).
+
+        A control room killed between starting an agent and saving the state leaves one; the
+        runner's wrapper always carries the agent's exit file path in its command line.
+        """
+        runner = self._runner_for(agent_id)
+        if not isinstance(runner, LocalRunner):
+            return None
+        exit_arg = str(runner.exit_path(agent_id)).encode()
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/cmdline", "rb") as handle:
+                    argv = handle.read().split(b"\0")
+            except OSError:
+                continue
+            if (
+                exit_arg not in argv
+                or b"--" not in argv
+                or argv.index(exit_arg) > argv.index(b"--")
+            ):
+                continue
+            pid = int(name)
+            start = procinfo.start_time(pid)
+            if start is None or procinfo.pgid_of(pid) != pid:
+                continue
+            if not procinfo.is_same_process(pid, start):
+                continue  # a zombie: it has ended, nothing to adopt
+            return AgentHandle(
+                agent_id=agent_id,
+                pid=pid,
+                start_time=start,
+                pgid=pid,
+                log_path=str(runner.log_path(agent_id)),
+                exit_path=str(runner.exit_path(agent_id)),
+            )
+        return None
 
     async def _resume(self, agent_id: str, rec: AgentRecord) -> None:
         """Re-attach to an agent recorded by an earlier control room."""

@@ -293,3 +293,33 @@ async def test_two_concurrent_starts_launch_each_agent_once(root: Path) -> None:
     finally:
         await col.stop()
         await sup.close()
+
+
+async def test_an_agent_started_but_never_recorded_is_adopted_not_relaunched(root: Path) -> None:
+    from agents.launch import build_spec
+    from agents.runner import LocalRunner
+
+    sandbox(root, extra={"w1-a1": ["--hang"]})
+    sup = supervisor(root)
+    # A control room that died right after starting w1-a1, before saving the state.
+    spec = build_spec(root, root / ".wavedeck", sup.plan, sup.config, "w1-a1", root)
+    orphan = await LocalRunner(root / ".wavedeck").launch(spec)
+    await sup.open()
+    col = Collector(sup)
+    try:
+        await sup.start_wave(1)
+        rec = sup.agent_record("w1-a1")
+        assert rec.handle is not None and rec.handle["pid"] == orphan.pid
+        assert rec.launches == 1 and rec.state == "running"
+        await col.until(
+            lambda evs: any(
+                isinstance(e, AgentStateChanged) and e.agent == "w1-a1" and e.reason == "adopted"
+                for e in evs
+            )
+        )
+        await col.until(lambda evs: len(col.of(IssueDone)) >= 5)
+        log = sup.log_path("w1-a1").read_text("utf-8")
+        assert log.count("sim-agent w1-a1 started") == 1
+    finally:
+        await col.stop()
+        await sup.close(stop_agents=True)

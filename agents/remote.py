@@ -27,6 +27,7 @@ import signal
 import zlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from agents.config import Config, HostConfig
 from agents.events import Event, Notice
@@ -399,17 +400,26 @@ def _local_prompt(spec: LaunchSpec) -> Path | None:
 
 
 def runner_for(
-    agent_id: str, config: Config, runners: dict[str, RemoteRunner] | None = None, **kwargs: object
+    agent_id: str,
+    config: Config,
+    runners: dict[str, RemoteRunner] | None = None,
+    *,
+    package: str | None = None,
+    **kwargs: Any,
 ) -> RemoteRunner | None:
-    """The remote runner for ``agent_id`` when a host in ``config.hosts`` lists it, else None.
+    """The remote runner for ``agent_id`` when a host in ``config.hosts`` lists it in ``agents``
+    (or lists its ``package`` in ``packages``), else None (run it locally).
 
-    ``runners`` caches one runner per host (pass the same dict every time); ``kwargs`` go to
-    ``RemoteRunner`` (``repo``, ``on_event``, ``on_touched``).
+    ``runners`` caches one runner (one connection pool) per host: pass the same dict every time.
+    ``kwargs`` go to ``RemoteRunner``: ``repo``, ``on_event`` (any event sink), ``on_touched``.
     """
-    for name, host in config.hosts.items():
-        if agent_id in host.agents:
+    for name, host in sorted(config.hosts.items()):
+        wanted = agent_id in host.agents or (
+            package is not None and package.strip("/") in [p.strip("/") for p in host.packages]
+        )
+        if wanted:
             cache = runners if runners is not None else {}
             if name not in cache:
-                cache[name] = RemoteRunner(name, host, **kwargs)  # type: ignore[arg-type]
+                cache[name] = RemoteRunner(name, host, **kwargs)
             return cache[name]
     return None

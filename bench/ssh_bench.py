@@ -5,8 +5,8 @@ asyncssh's in-process server running commands with ``sh -c``) prints 1,000,000 n
 (``--quick``: 200,000). Measured in the same run:
 
 - ``ssh_lines_per_s``: ``RemoteRunner.follow`` from offset 0 (``tail`` over an SSH channel);
-- ``local_lines_per_s``: the same file read locally with ``agents.tail.LogTailer`` when present
-  (else the same 64 KiB chunked splitting the remote path uses);
+- ``local_lines_per_s``: the same file through the local runner's tail (``agents.tail.follow``
+  over a ``LogTailer``; else the same 64 KiB chunked splitting the remote path uses);
 - a second follow through a TCP proxy that is reset half-way: ``lost`` and ``repeated`` lines and
   ``reconnect_s`` (reset to the next line received).
 
@@ -107,17 +107,18 @@ async def start_server(tmp: Path) -> tuple[str, HostConfig, Any]:
     return "asyncssh", cfg, acceptor
 
 
-def local_rate(path: str, expected: int) -> float:
+async def local_rate(path: str, expected: int) -> float:
+    """The same log through the local tail the control room uses for local agents."""
     started = time.perf_counter()
     count = 0
     try:
-        from agents.tail import LogTailer  # H2's local tailer, when present
+        from agents.tail import LogTailer, follow  # H2's local tailer, when present
 
-        tailer = LogTailer(path, 0)
-        while chunk := tailer.read_available(1 << 20).lines:
-            count += len(chunk)
-        count += len(tailer.flush().lines)
-        tailer.close()
+        async def finished() -> bool:
+            return True
+
+        async for chunk in follow(LogTailer(path, 0), finished):
+            count += len(chunk.lines)
     except ImportError:
         splitter = LineSplitter()
         with open(path, "rb") as handle:
@@ -188,7 +189,7 @@ async def main() -> int:
                 raise TimeoutError("the agent did not finish")
             await asyncio.sleep(0.1)
         ssh = max([await ssh_rate(runner, handle, lines) for _ in range(2)])
-        local = max(local_rate(handle.log_path, lines) for _ in range(2))
+        local = max([await local_rate(handle.log_path, lines) for _ in range(2)])
         await runner.close()
         drop = await with_drop(cfg, handle, repo, lines)
     finally:

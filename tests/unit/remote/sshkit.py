@@ -64,8 +64,10 @@ def ensure_user() -> str | None:
     try:
         pwd.getpwnam(TEST_USER)
     except KeyError:
-        subprocess.run(["useradd", "-m", "-s", "/bin/sh", TEST_USER], check=True)
-    subprocess.run(["usermod", "-p", "*", TEST_USER], check=True)
+        # Another test worker may create it at the same moment: check the result, not the rc.
+        subprocess.run(["useradd", "-m", "-s", "/bin/sh", TEST_USER], capture_output=True)
+        pwd.getpwnam(TEST_USER)
+    subprocess.run(["usermod", "-p", "*", TEST_USER], check=True, capture_output=True)
     return TEST_USER
 
 

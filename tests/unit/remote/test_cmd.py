@@ -139,3 +139,16 @@ def test_unframer_plain_and_gzip_backlog() -> None:
     payload = b"Z" + gzip.compress(b"line 1\nline 2\n") + b"line 3\n"
     out = b"".join(z.feed(payload[i : i + 7]) for i in range(0, len(payload), 7))
     assert out == b"line 1\nline 2\nline 3\n"
+
+
+def test_runner_for_picks_the_host_by_agent_or_package() -> None:
+    from agents.config import Config, HostConfig
+    from agents.remote import RemoteRunner, runner_for
+
+    host = HostConfig(address="h", workdir="/w", agents=["w1-a3"], packages=["packages/app/"])
+    config = Config(hosts={"box": host})
+    cache: dict[str, RemoteRunner] = {}
+    first = runner_for("w1-a3", config, cache)
+    assert first is not None and first.host == "box"
+    assert runner_for("w2-a1", config, cache, package="packages/app") is first  # pooled per host
+    assert runner_for("w1-a1", config, cache, package="packages/other") is None

@@ -42,6 +42,7 @@ from agents.state import (
     handle_from_record,
 )
 from agents.watching import WaveWatch
+from agents.worktree import WorktreeError
 from plan.models import Plan
 
 if TYPE_CHECKING:
@@ -113,15 +114,19 @@ class Supervisor(WaveWatch):
                 "to start over."
             )
         self._opened = True
-        for agent_id, rec in sorted(self._state.agents.items()):
-            await self._resume(agent_id, rec)
-        wave = self._open_wave()
-        if wave is not None:
-            base = self._wave(wave).base_commit
-            if wtmode.enabled(self) and base is not None:
-                await wtmode.prepare(self, wave, base)  # reuses the worktrees already there
-            await self._start_watch(wave)
-        self._save()
+        try:
+            for agent_id, rec in sorted(self._state.agents.items()):
+                await self._resume(agent_id, rec)
+            wave = self._open_wave()
+            if wave is not None:
+                base = self._wave(wave).base_commit
+                if wtmode.enabled(self) and base is not None:
+                    await wtmode.prepare(self, wave, base)  # reuses the worktrees already there
+                await self._start_watch(wave)
+            self._save()
+        except (OSError, GitError, WorktreeError) as exc:
+            await self.close()
+            raise SupervisorError(f"cannot resume the run in {self.repo}: {exc}") from None
 
     def peek(self) -> None:
         """Read the saved state without taking the lock (to describe a run before opening it)."""
@@ -195,7 +200,8 @@ class Supervisor(WaveWatch):
         if open_wave is not None:
             return open_wave
         for wave in self.plan.waves:
-            if self._wave(wave.number).checkpoint is None:
+            rec = self._state.waves.get(str(wave.number))
+            if rec is None or rec.checkpoint is None:
                 return wave.number
         return self.plan.waves[-1].number if self.plan.waves else 1
 
@@ -210,7 +216,8 @@ class Supervisor(WaveWatch):
         return list(self._violations.get(wave, []))
 
     def accepted(self, wave: int) -> dict[str, str]:
-        return dict(self._wave(wave).accepted)
+        rec = self._state.waves.get(str(wave))
+        return dict(rec.accepted) if rec is not None else {}
 
     def can_start_wave(self, n: int) -> tuple[bool, str]:
         return gates.can_start_wave(self.plan, self._views(), n)

@@ -27,7 +27,7 @@ import re
 import stat
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -370,7 +370,18 @@ class WorkspaceWatcher:
 
     async def events(self) -> AsyncIterator[Event]:
         """Yield ``FileTouched``, ``ViolationFound`` and ``Notice`` until ``stop()`` or the root
-        disappears. Never raises for file system trouble: it becomes a ``Notice``."""
+        disappears. Never raises for file system trouble: it becomes a ``Notice``. Call it once
+        per watcher; ``ready`` is set when the OS watch is in place (or the stream ended)."""
+        inner = self._events()
+        try:
+            async for event in inner:
+                yield event
+        finally:
+            self._stop.set()  # the consumer left: the watch thread ends within one step
+            await inner.aclose()  # closes watchfiles' generator and its OS watch now
+            self.ready.set()  # nobody waits forever for a watcher that never started
+
+    async def _events(self) -> AsyncGenerator[Event, None]:
         try:
             st = os.stat(self._root)
         except OSError as exc:

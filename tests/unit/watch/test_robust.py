@@ -4,6 +4,7 @@ and tampering with .git/config and .git/hooks/."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import gc
 import os
@@ -282,3 +283,30 @@ async def test_deleted_root_while_polling(tmp_path: Path) -> None:
         notice = await c.wait_for(lambda e: isinstance(e, Notice), timeout=10)
         await asyncio.wait_for(c.finished.wait(), 10)
     assert c.error is None and isinstance(notice, Notice) and "deleted" in notice.message
+
+
+def notify_threads() -> int:
+    """OS threads of the Rust notify backend in this process."""
+    count = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as fh:
+                count += fh.read().startswith("notify-rs")
+        except OSError:
+            continue
+    return count
+
+
+async def test_closing_the_stream_releases_the_os_watch(tmp_path: Path) -> None:
+    before = notify_threads()
+    w = attributed(tmp_path)
+    async with contextlib.aclosing(w.events()) as stream:
+        first = asyncio.ensure_future(stream.__anext__())
+        await asyncio.wait_for(w.ready.wait(), 10)
+        assert notify_threads() >= 1
+        write(tmp_path / "docs/one.md")
+        assert isinstance(await asyncio.wait_for(first, 10), FileTouched)
+    deadline = time.monotonic() + 5
+    while notify_threads() > before and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)  # the OS thread exits on its own; nothing to await
+    assert notify_threads() <= before

@@ -92,7 +92,9 @@ class GitRepo:
         sign_timeout_s: how long ``commit.gpgsign`` signing may take before it is stopped.
         write_wait_s: how long a checkpoint waits for a declared file still being written.
         timeout_s: any other git command running longer is stopped.
-        on_lock_wait: called (from the worker thread) with the lock's path while waiting.
+        on_lock_wait: called (from the worker thread) with the lock's path while waiting; it
+            runs while this repository's command lock is held, so it must not call back into
+            a ``GitRepo`` (post an event instead).
 
     Raises:
         GitError: ``root`` is not a usable repository; git's own words are kept (for example

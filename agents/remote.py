@@ -32,6 +32,7 @@ from typing import Any
 from agents.config import Config, HostConfig
 from agents.events import Event, Notice
 from agents.remote_cmd import (
+    CommandError,
     RemotePaths,
     check_agent_id,
     launch_script,
@@ -220,16 +221,19 @@ class RemoteRunner:
             host_paths.update(dict.fromkeys(_forms(Path(prompt_src), spec.cwd), '"$prompt"'))
         host_paths.update(dict.fromkeys(_forms(spec.cwd, None), '"$wt"'))
         env = {"PYTHONUNBUFFERED": "1", **spec.env}
-        script = launch_script(
-            paths,
-            spec.argv,
-            env,
-            with_prompt=spec.stdin_file is not None,
-            prepare=worktree_body(paths, base),
-            store_prompt=prompt is not None,
-            argv_exprs={i: host_paths[a] for i, a in enumerate(spec.argv) if a in host_paths},
-            env_exprs={k: host_paths[v] for k, v in env.items() if v in host_paths},
-        )
+        try:
+            script = launch_script(
+                paths,
+                spec.argv,
+                env,
+                with_prompt=spec.stdin_file is not None,
+                prepare=worktree_body(paths, base),
+                store_prompt=prompt is not None,
+                argv_exprs={i: host_paths[a] for i, a in enumerate(spec.argv) if a in host_paths},
+                env_exprs={k: host_paths[v] for k, v in env.items() if v in host_paths},
+            )
+        except CommandError as exc:
+            raise SyncError(f"{self.host}: cannot start {spec.agent_id}: {exc}") from None
         res = await self.transport.run(sh_c(script), input=prompt, timeout=300)
         words = res.text.split()
         if res.returncode != 0 or len(words) != 3:
@@ -394,9 +398,20 @@ def _forms(path: Path, cwd: Path | None) -> set[str]:
 
 
 def _local_prompt(spec: LaunchSpec) -> Path | None:
-    """The prompt file the argv names (prompt given as ``{prompt_file}``), if any."""
-    candidate = spec.cwd / ".wavedeck" / "prompts" / f"{spec.agent_id}.md"
-    return candidate if candidate.is_file() else None
+    """The agent's prompt file when the argv or env names it (prompt given as ``{prompt_file}``):
+    ``WAVEDECK_PROMPT_FILE``, an argument ending in ``.wavedeck/prompts/<id>.md``, or that file
+    under the working tree."""
+    suffix = f".wavedeck/prompts/{spec.agent_id}.md"
+    candidates = [spec.env.get("WAVEDECK_PROMPT_FILE", "")]
+    candidates += [a for a in spec.argv if a.endswith(suffix)]
+    candidates.append(str(spec.cwd / suffix))
+    for candidate in candidates:
+        path = Path(candidate) if candidate else None
+        if path is not None and not path.is_absolute():
+            path = spec.cwd / path
+        if path is not None and path.is_file():
+            return path
+    return None
 
 
 def runner_for(

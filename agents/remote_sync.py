@@ -32,7 +32,7 @@ GIT_ARGV = ("git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false
 CHUNK = 64 * 1024
 
 
-class SyncError(Exception):
+class SyncError(OSError):
     """The host's clone could not be prepared or the changes could not come back."""
 
 

@@ -35,8 +35,11 @@ from agents.config import HostConfig
 from agents.events import Event, HostConnectionChanged
 
 
-class TransportError(Exception):
-    """Base of every SSH failure wavedeck reports; ``retry`` says whether backoff may help."""
+class TransportError(OSError):
+    """Base of every SSH failure wavedeck reports; ``retry`` says whether backoff may help.
+
+    An ``OSError``, like ``ConnectionError``: callers that handle I/O failures of a local
+    launch (``except OSError``) handle a remote one the same way."""
 
     retry = True
 
@@ -297,6 +300,8 @@ class HostTransport:
                 raise ConnectionLostError(f"{self.name}: {_describe(exc)}") from None
             try:
                 yield proc
+            except TransportError:
+                raise
             except (OSError, asyncssh.Error) as exc:
                 raise ConnectionLostError(f"{self.name}: {_describe(exc)}") from None
             finally:

@@ -288,3 +288,50 @@ def test_revert_replaces_a_link_to_outside_instead_of_writing_through_it(
     assert not (repo.root / "a.txt").is_symlink()
     assert repo.read("a.txt") == original
     assert outside.read_text() == "do not touch\n"
+
+
+_NAME_CHARS = "abcXYZ019 -_.:;!#$%&'()+,=@[]{}~\t\n\"\\ éß漢\u202e"
+
+
+def test_any_file_name_git_can_hold_is_listed_exactly(tmp_path: Path) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    repo = Repo(tmp_path / "names")
+    handle = GitRepo(repo.root)
+    names = st.text(alphabet=_NAME_CHARS, min_size=1, max_size=12).filter(
+        lambda n: n not in (".", "..") and n.lower() != ".git" and not n.startswith(".git")
+    )
+
+    counter: list[int] = []
+
+    @settings(
+        max_examples=15,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(tracked=names, untracked=names)
+    def check(tracked: str, untracked: str) -> None:
+        counter.append(len(counter))
+        t, u = f"t{counter[-1]}", f"u{counter[-1]}"  # a fresh folder per example
+        target = repo.root / t / tracked
+        target.parent.mkdir(exist_ok=True)
+        target.write_text("one\n")
+        repo.git("add", "--", f"{t}/{tracked}")
+        repo.git("commit", "-q", "-m", "add")
+        start = repo.head()
+        target.write_text("one\ntwo\n")
+        fresh = repo.root / u / untracked
+        fresh.parent.mkdir(exist_ok=True)
+        fresh.write_text("x\ny\nz\n")
+        rows = {f.path: f for f in handle.changed_files(start)}
+        assert set(rows) == {f"{t}/{tracked}", f"{u}/{untracked}"}
+        assert (rows[f"{t}/{tracked}"].added, rows[f"{t}/{tracked}"].status) == (1, "M")
+        assert (rows[f"{u}/{untracked}"].added, rows[f"{u}/{untracked}"].untracked) == (3, True)
+        assert "+two" in handle.file_diff(f"{t}/{tracked}", start)
+        handle.revert_file(f"{t}/{tracked}", start)
+        handle.revert_file(f"{u}/{untracked}", start)
+        assert handle.changed_files(start) == []
+
+    check()
+    handle.close()

@@ -424,3 +424,22 @@ def test_an_index_locked_after_the_commit_reports_the_commit_and_the_fix(repo: R
     lock.unlink()
     repo.git("reset", "-q", "--", "a.txt")
     assert repo.git("status", "--porcelain") == ""
+
+
+def test_tamper_flags_filters_includes_attributes_and_worktree_config(repo: Repo) -> None:
+    git_repo = GitRepo(repo.root)
+    before = git_repo.tamper_snapshot()
+    repo.git("config", "filter.evil.clean", "sh -c 'touch /tmp/x'")
+    repo.git("config", "include.path", "../agent.gitconfig")
+    (repo.root / ".git" / "info").mkdir(exist_ok=True)
+    (repo.root / ".git" / "info" / "attributes").write_text("* filter=evil\n")
+    report = git_repo.tamper_changes(before)
+    assert (
+        ".git/config: filter.evil.clean added = sh -c 'touch /tmp/x' (git can run this as a program)"
+        in report
+    )
+    assert any(line.startswith(".git/config: include.path added") for line in report)
+    assert ".git/info/attributes added" in report
+    # wavedeck's own exclude entry is not tampering.
+    git_repo.ensure_excluded()
+    assert git_repo.tamper_changes(git_repo.tamper_snapshot()) == []

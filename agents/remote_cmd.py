@@ -249,7 +249,8 @@ def tail_script(paths: RemotePaths, offset: int, pid: int, start_time: int) -> s
         + f"off={off}\n"
         + 'size=$(wc -c < "$log") || exit 3\n'
         + f"if [ $((size - off)) -gt {CATCH_UP_BYTES} ] && command -v gzip >/dev/null 2>&1; then\n"
-        + '  printf Z; tail -c +$((off + 1)) "$log" | head -c $((size - off)) | gzip -1 -c; off=$size\n'
+        + '  printf Z; dd if="$log" iflag=skip_bytes,count_bytes skip=$off count=$((size - off))'
+        + " bs=256K status=none | gzip -1 -c; off=$size\n"
         + "else printf P; fi\n"
         + f'if [ "$(starttime {int(pid)})" = "{int(start_time)}" ]; then\n'
         + f'  exec tail -c +$((off + 1)) -s 0.2 --pid={int(pid)} -f "$log"\nfi\n'

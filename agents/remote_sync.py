@@ -65,7 +65,9 @@ async def push_base(transport: HostTransport, workdir: str, repo: Path, base: st
             f"cd {wd} || exit 3\n"
             f"{GIT} rev-parse -q --is-inside-work-tree >/dev/null 2>&1 || {{ {GIT} status >/dev/null; exit 4; }}\n"
             f"{GIT} cat-file -e {base}^{{commit}} 2>/dev/null && {{ echo have; exit 0; }}\n"
-            f"{GIT} rev-parse -q --verify HEAD^{{commit}} 2>/dev/null || echo none\n"
+            f"{GIT} rev-parse -q --verify HEAD^{{commit}} 2>/dev/null\n"
+            # Bases sent for earlier agents: what the host surely has (no refs are kept there).
+            "cat .wavedeck/run/*.base 2>/dev/null | sort -u | tail -n 20\n"
         )
     )
     if probe.returncode == 3:
@@ -73,16 +75,16 @@ async def push_base(transport: HostTransport, workdir: str, repo: Path, base: st
     if probe.returncode == 4:
         detail = probe.stderr.decode("utf-8", "replace").strip()
         raise SyncError(f"{transport.name}: workdir {workdir} is not a usable git clone: {detail}")
-    answer = probe.text.strip()
-    if answer == "have":
+    answer = probe.text.split()
+    if answer == ["have"]:
         return False
     revs = base + "\n"
-    if len(answer) == 40:
+    for have in dict.fromkeys(a for a in answer if len(a) == 40):
         try:
-            await _local_git(repo, "cat-file", "-e", f"{check_sha(answer)}^{{commit}}")
-            revs += f"^{answer}\n"
-        except SyncError:
-            pass  # the host's HEAD is unknown here: send the full history of base
+            await _local_git(repo, "cat-file", "-e", f"{check_sha(have)}^{{commit}}")
+            revs += f"^{have}\n"
+        except (SyncError, ValueError):
+            pass  # unknown here: it cannot shorten the pack
     pack = await asyncio.create_subprocess_exec(
         *GIT_ARGV,
         "pack-objects",

@@ -368,3 +368,20 @@ async def test_conflicting_local_edit_keeps_the_changes_on_the_host_with_a_notic
     worktree = host_clone / ".wavedeck" / "worktrees" / "w1-a1" / "pkg" / "a.py"
     assert worktree.read_text() == "A = 'remote'\n"
     await r.close()
+
+
+async def test_next_wave_base_reaches_the_host_and_resets_reused_worktrees(
+    sshd: Sshd, repo: Path, host_clone: Path
+) -> None:
+    first = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo, bring_back=False)
+    h = await first.launch(LaunchSpec("w1-a1", ("sh", "-c", "echo junk > stray.txt"), repo))
+    assert await collect(first, h) == []
+    await first.close()
+    (repo / "README").write_text("wave 2 base\n")
+    git(repo, "commit", "-q", "-am", "checkpoint of wave 1")
+    second = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo, bring_back=False)
+    show = ("sh", "-c", "cat README; ls stray.txt 2>/dev/null || echo clean")
+    for agent in ("w1-a1", "w2-a1"):  # a reused worktree and a new one
+        h = await second.launch(LaunchSpec(agent, show, repo))
+        assert await collect(second, h) == ["wave 2 base", "clean"]
+    await second.close()

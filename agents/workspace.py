@@ -65,9 +65,10 @@ _GIT_HOOKS = ".git/hooks/"
 
 # Config keys that make git run a program: worth naming first in a tamper report.
 _RUNS_PROGRAMS = re.compile(
-    r"^(core\.(fsmonitor|sshcommand|hookspath|pager|editor|askpass|gitproxy)|credential\..*helper"
-    r"|filter\..*|diff\..*\.(textconv|command)|merge\..*\.driver|include\.path|includeif\..*"
-    r"|alias\..*|sequence\.editor|gpg\..*program|uploadpack\..*|receive\..*)$"
+    r"^(core\.(fsmonitor|sshcommand|hookspath|pager|editor|askpass|gitproxy|alternaterefscommand)"
+    r"|diff\.external|gpg\.(.+\.)?program|gpg\.ssh\.defaultkeycommand|include\.path"
+    r"|includeif\..+\.path|sequence\.editor|credential\..*helper|uploadpack\.packobjectshook"
+    r"|pager\..+|alias\..+|filter\..+|diff\..+\.(command|textconv)|merge\..+\.driver)$"
 )
 _SECTION_RE = re.compile(r'^\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]\s*(.*)$')
 _KEY_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*?))?\s*$")

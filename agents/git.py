@@ -47,6 +47,8 @@ __all__ = [
 ]
 
 _DIFF_OPTS = ("--no-ext-diff", "--no-textconv", "--no-color")
+# Patch output in one shape whatever the user's diff.noprefix / diff.mnemonicPrefix say.
+_PATCH_OPTS = (*_DIFF_OPTS, "--src-prefix=a/", "--dst-prefix=b/")
 _TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 _DIFF_LIMIT = 4 * 1024 * 1024
 # Untracked files past this many (an unignored node_modules) are listed without line counts.
@@ -269,7 +271,7 @@ class GitRepo:
             _check_path(old_path)
         names = [old_path, path] if old_path else [path]
         with self._locked() as cmd:
-            out = cmd.run(["diff", "-M", *_DIFF_OPTS, base, "--", *names]).out
+            out = cmd.run(["diff", "-M", *_PATCH_OPTS, base, "--", *names]).out
             untracked = (
                 not out
                 and os.path.lexists(self.root / path)
@@ -277,7 +279,7 @@ class GitRepo:
             )
             if untracked:
                 result = cmd.run(
-                    ["diff", "--no-index", *_DIFF_OPTS, "--", "/dev/null", path], check=False
+                    ["diff", "--no-index", *_PATCH_OPTS, "--", "/dev/null", path], check=False
                 )
                 if result.rc not in (0, 1):
                     raise GitError(f"git diff --no-index failed: {result.err.strip()}")

@@ -335,3 +335,23 @@ def test_any_file_name_git_can_hold_is_listed_exactly(tmp_path: Path) -> None:
 
     check()
     handle.close()
+
+
+def test_diff_shape_ignores_the_users_prefix_and_color_settings(
+    repo: Repo, git_repo: GitRepo
+) -> None:
+    for key, value in (
+        ("diff.noprefix", "true"),
+        ("diff.mnemonicPrefix", "true"),
+        ("color.ui", "always"),
+        ("diff.renames", "copies"),
+    ):
+        repo.git("config", key, value)
+    base = repo.head()
+    repo.write("a.txt", "changed\n")
+    repo.write("fresh.txt", "new\n")
+    diff = git_repo.file_diff("a.txt", base)
+    assert diff.startswith("diff --git a/a.txt b/a.txt\n") and "\x1b[" not in diff
+    fresh = git_repo.file_diff("fresh.txt", base)
+    assert "+++ b/fresh.txt" in fresh and "\x1b[" not in fresh
+    assert {f.path for f in git_repo.changed_files(base)} == {"a.txt", "fresh.txt"}

@@ -1,0 +1,67 @@
+"""Pure helpers of the watcher: git config diffs for tamper details, watch-limit errors,
+the ownership attributor's policy."""
+
+from __future__ import annotations
+
+import errno
+
+from agents.workspace import (
+    _config_detail,
+    _config_entries,
+    _is_watch_limit,
+    ownership_attributor,
+)
+from tests.unit.watch.watchkit import small_plan
+
+CONFIG = """\
+# comment
+[core]
+\trepositoryformatversion = 0
+\tbare
+[remote "origin"]
+\turl = https://example.com/x.git
+[includeIf "gitdir:/work/"] path = /tmp/other.cfg
+"""
+
+
+def test_config_entries() -> None:
+    entries = _config_entries(CONFIG)
+    assert entries == {
+        "core.repositoryformatversion": "0",
+        "core.bare": "true",
+        "remote.origin.url": "https://example.com/x.git",
+        "includeif.gitdir:/work/.path": "/tmp/other.cfg",
+    }
+
+
+def test_config_detail_names_changed_and_risky_keys() -> None:
+    new = CONFIG + "[core]\n\tfsmonitor = /tmp/evil\n[user]\n\tname = x\n"
+    detail = _config_detail(".git/config", CONFIG, new)
+    assert "core.fsmonitor" in detail and "user.name" in detail
+    assert detail.endswith("runs programs: core.fsmonitor")
+    assert "no key changed" in _config_detail(".git/config", CONFIG, CONFIG + "\n# c\n")
+    assert "removed" in _config_detail(".git/config", CONFIG, None)
+
+
+def test_watch_limit_errors() -> None:
+    assert _is_watch_limit(OSError(errno.ENOSPC, "No space left on device"))
+    assert _is_watch_limit(OSError(errno.EMFILE, "Too many open files"))
+    assert _is_watch_limit(OSError("OS file watch limit reached. about [...]"))
+    assert not _is_watch_limit(PermissionError(errno.EACCES, "Permission denied"))
+    assert not _is_watch_limit(RuntimeError("something else"))
+
+
+def test_attributor_policy() -> None:
+    plan = small_plan()
+    plain = ownership_attributor(plan, 1)
+    assert plain("pkg/a/x.py")[:3] == ("w1-a1", None, ())
+    assert plain("pkg/a/new.py")[:2] == ("w1-a1", "undeclared")
+    assert plain("pkg/c/z.py")[1:3] == ("other-wave", ("w2-a1",))
+    lenient = ownership_attributor(plan, 1, accept=["**/*.lock"], accept_undeclared=True)
+    assert lenient("pkg/a/new.py")[1] is None
+    assert lenient("deps/yarn.lock")[1] is None
+    assert lenient("docs/x.md")[1] == "unowned"
+    writer = ownership_attributor(plan, 1, writer_of=lambda _p: "w1-a2", accept_undeclared=True)
+    # an undeclared path in w1-a1's package written by w1-a2 is not waved through
+    assert writer("pkg/a/new.py")[1] is not None
+    assert writer("pkg/a/x.py")[:3] == ("w1-a2", "foreign", ("w1-a1",))

@@ -180,6 +180,7 @@ async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
     why_accepted: dict[str, str] = {}
     stray: list[StrayPath] = []
     tamper: list[str] = []
+    stale = False
     if rec.base_commit is not None:
         try:
             state = await asyncio.to_thread(sup.git.in_progress_state)
@@ -221,9 +222,10 @@ async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
                     f"accepted: {shown}{more}; accept or revert them"
                 )
             tested = _tested_fingerprint(sup, n)
-            if refusal is None and tests_passed and tested is not None:
+            if tests_passed and tested is not None:
                 now = await asyncio.to_thread(fingerprint, sup, rec.base_commit)
-                if now != tested:
+                stale = now != tested
+                if stale and refusal is None:
                     refusal = f"files changed after wave {n}'s tests passed: run the tests again"
             if refusal is None and not staged:
                 refusal = f"wave {n} changed no file the plan assigns: nothing to commit"
@@ -246,6 +248,7 @@ async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
         refusal=refusal,
         tamper=tuple(tamper),
         base=rec.base_commit,
+        tests_stale=stale,
     )
 
 

@@ -59,6 +59,7 @@ class CheckpointPreview:
     refusal: str | None  # why the checkpoint would be refused now, None = it can be committed
     tamper: tuple[str, ...] = ()
     base: str | None = None
+    tests_stale: bool = False  # files changed after the tests passed: they must run again
 
     @property
     def paths(self) -> tuple[str, ...]:

@@ -125,7 +125,10 @@ async def drive(sup: Supervisor, waves: Sequence[int], *, accept_violations: boo
         if unfinished:
             sup._refuse(n, f"wave {n} has agents that did not succeed: {', '.join(unfinished)}")
             return EXIT_REFUSED
-        if sup.wave_state(n) != "tested" and not await sup.run_tests(n):
+        tested = sup.wave_state(n) == "tested"
+        if tested and (await sup.checkpoint_preview(n)).tests_stale:
+            tested = False  # files changed since the tests passed: they run again
+        if not tested and not await sup.run_tests(n):
             return EXIT_REFUSED
         if await sup.checkpoint(n, accept_violations=accept_violations) is None:
             return EXIT_REFUSED

@@ -59,6 +59,10 @@ def test_gate_stops_on_stray_then_accepting_runs_every_wave(sandbox: Path) -> No
     assert len(git_log(sandbox)) == 1  # nothing committed
     assert [e["passed"] for e in evs if e["event"] == "tests_finished"] == [True]
 
+    # The operator edits an owned file after the tests passed: they must run again.
+    client = sandbox / "packages/headless-client/zajel/client.py"
+    client.write_text(client.read_text("utf-8") + "# reviewed by the operator\n", "utf-8")
+
     second = run(sandbox, *RUN_ALL, "--accept-violations", timeout=150)
     assert second.returncode == 0, second.stderr + second.stdout[-2000:]
     evs2 = events(second.stdout)
@@ -80,6 +84,7 @@ def test_gate_stops_on_stray_then_accepting_runs_every_wave(sandbox: Path) -> No
         if e["event"] in ("tests_finished", "checkpoint_committed", "wave_state_changed")
         and (e["event"] != "wave_state_changed" or e["state"] == "running")
     ]
+    assert order.index(("tests_finished", 1)) < order.index(("checkpoint_committed", 1))
     assert order.index(("tests_finished", 2)) < order.index(("checkpoint_committed", 2))
     assert order.index(("checkpoint_committed", 2)) < order.index(("wave_state_changed", 3))
     done = [e["issue"] for e in events(first.stdout) + evs2 if e["event"] == "issue_done"]

@@ -108,6 +108,7 @@ async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Pat
         client.write_text(original + "# edited after the tests\n", "utf-8")
         preview = await sup.checkpoint_preview(1)
         assert preview.refusal is not None and "run the tests again" in preview.refusal
+        assert preview.tests_stale
         client.write_text(original, "utf-8")
         assert (await sup.checkpoint_preview(1)).refusal is None
         sha = await sup.checkpoint(1)

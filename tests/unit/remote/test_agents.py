@@ -385,3 +385,72 @@ async def test_next_wave_base_reaches_the_host_and_resets_reused_worktrees(
         h = await second.launch(LaunchSpec(agent, show, repo))
         assert await collect(second, h) == ["wave 2 base", "clean"]
     await second.close()
+
+
+CONTROL_ROOM = r"""
+import asyncio, json, os, sys
+from pathlib import Path
+from agents.config import HostConfig
+from agents.remote import RemoteRunner
+from agents.runtypes import LaunchSpec
+
+async def main() -> None:
+    cfg = HostConfig.model_validate_json(sys.argv[1])
+    repo, journal = Path(sys.argv[2]), sys.argv[3]
+    argv = tuple(json.loads(sys.argv[4]))
+    r = RemoteRunner("loop", cfg, repo=repo, bring_back=False)
+    h = await r.launch(LaunchSpec("w1-a1", argv, repo))
+    fd = os.open(journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    os.write(fd, (json.dumps({"handle": h.__dict__}) + "\n").encode())
+    async for chunk in r.follow(h, 0):
+        # One write per chunk: lines and the offset after them are recorded together.
+        os.write(fd, (json.dumps({"offset": chunk.offset, "lines": chunk.lines}) + "\n").encode())
+
+asyncio.run(main())
+"""
+
+
+async def test_a11_control_room_sigkilled_mid_stream_restart_resumes_exactly(
+    sshd: Sshd, repo: Path, host_clone: Path, fake_agent: Path, tmp_path: Path
+) -> None:
+    import json
+    import signal
+
+    tok = token()
+    gate = tmp_path / "gate"
+    journal = tmp_path / "journal"
+    argv = [PY, str(fake_agent), "--token", tok, "--lines", "80", "--gate", str(gate)]
+    argv += ["--after", "120"]
+    cfg = sshd.cfg(host_clone)
+    room = subprocess.Popen(
+        [PY, "-c", CONTROL_ROOM, cfg.model_dump_json(), str(repo), str(journal), json.dumps(argv)]
+    )
+    try:
+        await until(
+            lambda: journal.exists() and journal.read_text().count("\n") >= 2, what="journal"
+        )
+        room.send_signal(signal.SIGKILL)
+        room.wait(10)
+    finally:
+        if room.poll() is None:
+            room.kill()
+    records = []
+    for raw in journal.read_text().splitlines():
+        try:
+            records.append(json.loads(raw))
+        except ValueError:
+            break  # a record cut by the kill was never consumed
+    from agents.runtypes import AgentHandle as Handle
+
+    handle = Handle(**records[0]["handle"])
+    seen = [line for rec in records[1:] for line in rec["lines"]]
+    offset = records[-1]["offset"] if len(records) > 1 else 0
+    agent_only = f"^{PY} .*{tok}"
+    assert len(pgrep(agent_only)) == 1  # the agent outlived its control room
+    gate.touch()
+    r = RemoteRunner("loop", cfg, repo=repo, bring_back=False)
+    assert await r.launch(LaunchSpec("w1-a1", tuple(argv), repo)) == handle  # no second copy
+    seen += await collect(r, handle, offset)
+    assert numbered(seen) == list(range(1, 201))
+    assert await r.exit_status(handle) == ExitStatus(0)
+    await r.close()

@@ -32,6 +32,7 @@ from pathlib import Path
 from agents.git_cmd import GitCmd, backoff, failure_message, wait_for_lock
 from agents.git_errors import CheckpointIndexStale, CheckpointRefused, GitError
 from agents.git_paths import bad_names, link_problem
+from agents.git_signing import read_signing
 
 _MARKER = re.compile(r"^(.+):(\d+): leftover conflict marker$", re.MULTILINE)
 _CAS_FAILED = ("but expected", "already exists", "cannot lock ref")
@@ -54,48 +55,6 @@ class CheckpointOptions:
     hook_timeout_s: float = 60.0
     sign_timeout_s: float = 3.0
     write_wait_s: float = 5.0
-
-
-_SIGNING_KEYS = re.compile(
-    r"^(commit\.gpgsign|gpg\.(program|format|openpgp\.program|ssh\.program|x509\.program))$"
-)
-
-
-@dataclass(frozen=True)
-class SigningPolicy:
-    """The repository's signing settings, read once when the ``GitRepo`` is created.
-
-    ``commit-tree`` ignores ``commit.gpgsign``, so wavedeck passes ``-S`` itself when the team set
-    it. The signer programs are pinned with ``-c`` to the values read at start-up (or git's
-    defaults), so a ``gpg.program`` an agent plants during a wave is never run.
-    """
-
-    sign: bool = False
-    overrides: tuple[str, ...] = ()
-
-
-def read_signing(cmd: GitCmd) -> SigningPolicy:
-    """The ``SigningPolicy`` configured now (all scopes, as git sees it)."""
-    result = cmd.run(["config", "-z", "--get-regexp", r"^(commit\.gpgsign|gpg\..*)$"], check=False)
-    values: dict[str, str] = {}
-    openpgp = "gpg"
-    for record in result.out.split(b"\0"):
-        key, _, value = record.decode("utf-8", "surrogateescape").partition("\n")
-        if not _SIGNING_KEYS.match(key):
-            continue
-        values[key] = value
-        if key in ("gpg.program", "gpg.openpgp.program"):
-            openpgp = value  # synonyms: the one read last wins, as in git
-    sign = values.get("commit.gpgsign", "false").lower() in ("true", "yes", "on", "1")
-    pinned = {
-        "gpg.format": values.get("gpg.format", "openpgp"),
-        "gpg.program": openpgp,
-        "gpg.openpgp.program": openpgp,
-        "gpg.ssh.program": values.get("gpg.ssh.program", "ssh-keygen"),
-        "gpg.x509.program": values.get("gpg.x509.program", "gpgsm"),
-    }
-    overrides = tuple(arg for key, value in pinned.items() for arg in ("-c", f"{key}={value}"))
-    return SigningPolicy(sign, overrides)
 
 
 def in_progress_state(cmd: GitCmd, git_dir: Path) -> str | None:

@@ -170,13 +170,13 @@ class GitCmd:
             handle = self._git.execute(["git", *SAFE_CONFIG, *args], as_process=True, env=env)
         except GitCommandNotFound as exc:
             raise GitError(f"git is not installed or not on PATH ({exc})") from None
-        proc = handle.proc
-        assert proc is not None
 
         def wait() -> Result:
-            # ``handle`` must stay referenced until git exits: dropping GitPython's AutoInterrupt
-            # terminates the process.
-            assert handle.proc is proc
+            # ``handle`` is read here so the closure keeps it alive until git exits: dropping
+            # GitPython's AutoInterrupt terminates the process.
+            proc = handle.proc
+            if proc is None:
+                raise GitError(f"{describe(args)} could not be started")
             try:
                 out, err = proc.communicate(timeout=self.timeout_s)
             except subprocess.TimeoutExpired:

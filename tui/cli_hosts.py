@@ -45,7 +45,7 @@ def check(as_json: bool) -> None:
         click.echo(header)
         for r in reports:
             cells = "  ".join(f"{r.steps[s]:<{len(s)}}" for s in STEPS)
-            click.echo(neutralize(f"{r.host:<{width}}  {r.address:<{addr}}  {cells}"))
+            click.echo(neutralize(f"{r.host:<{width}}  {r.address:<{addr}}  {cells}".rstrip()))
         for r in reports:
             for problem in r.problems:
                 click.echo(neutralize(f"{r.host}: {problem}"))

@@ -494,7 +494,8 @@ for i in range(1, a.lines + 1):
         time.sleep(a.delay)
 sys.stdout.flush()
 if a.gate:
-    while not os.path.exists(a.gate):
+    deadline = time.monotonic() + 120  # a failed test never leaves it waiting forever
+    while not os.path.exists(a.gate) and time.monotonic() < deadline:
         time.sleep(0.02)
 for i in range(a.lines + 1, a.lines + a.after + 1):
     print(f"line {i:07d}", flush=True)

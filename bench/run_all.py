@@ -18,6 +18,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = [
     "plan_bench.py",
     "tail_bench.py",
+    "engine_bench.py",
     "git_bench.py",
     "watch_bench.py",
     "repo_bench.py",

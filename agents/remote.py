@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import signal
 import zlib
 from collections.abc import AsyncIterator, Callable
@@ -183,6 +184,7 @@ class RemoteRunner:
         self._seen: dict[str, dict[str, str]] = {}  # agent id -> path -> change reported
         self._base_of: dict[str, str] = {}
         self._apply_to: dict[str, Path] = {}  # agent id -> local tree its changes go to
+        self._host_workdir: str | None = None
 
     def _notice(self, message: str) -> None:
         if self.on_event is not None:
@@ -217,7 +219,11 @@ class RemoteRunner:
         host_paths: dict[str, str] = {}
         prompt = None
         if prompt_src is not None:
-            prompt = Path(prompt_src).read_bytes()
+            # The prompt names the local tree ("wavedeck-repo: /local/repo"); on the host the
+            # agent works in its worktree: the path is translated like argv and env are.
+            prompt = _translate(
+                Path(prompt_src).read_bytes(), spec.cwd, await self._host_tree(paths)
+            )
             host_paths.update(dict.fromkeys(_forms(Path(prompt_src), spec.cwd), '"$prompt"'))
         host_paths.update(dict.fromkeys(_forms(spec.cwd, None), '"$wt"'))
         env = {"PYTHONUNBUFFERED": "1", **spec.env}
@@ -244,6 +250,15 @@ class RemoteRunner:
         if words[0] == "started":
             self._base_of[spec.agent_id] = base
         return self._handle(spec.agent_id, int(words[1]), int(words[2]))
+
+    async def _host_tree(self, paths: RemotePaths) -> str:
+        """The absolute path of the agent's worktree on the host."""
+        if self._host_workdir is None:
+            res = await self.transport.run(sh_c(paths.prelude() + 'cd "$wd" && pwd -P'))
+            if res.returncode != 0 or not res.text.strip().startswith("/"):
+                raise SyncError(f"{self.host}: workdir {self.cfg.workdir} does not exist there")
+            self._host_workdir = res.text.strip()
+        return f"{self._host_workdir}/.wavedeck/worktrees/{paths.agent_id}"
 
     # -- observe ------------------------------------------------------------------------------
 
@@ -395,6 +410,14 @@ def _forms(path: Path, cwd: Path | None) -> set[str]:
         with contextlib.suppress(ValueError):
             forms.add(str(path.resolve().relative_to(cwd.resolve())))
     return forms
+
+
+def _translate(text: bytes, local: Path, remote: str) -> bytes:
+    """``text`` with each whole mention of the local tree's path replaced by ``remote``."""
+    for form in sorted(_forms(local, None), key=len, reverse=True):
+        pattern = re.escape(form.encode()) + rb"(?=[/\s\"'`),;:]|$)"
+        text = re.sub(pattern, remote.encode().replace(b"\\", b"\\\\"), text, flags=re.M)
+    return text
 
 
 def _local_prompt(spec: LaunchSpec) -> Path | None:

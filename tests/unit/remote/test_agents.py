@@ -105,7 +105,7 @@ async def test_prompt_file_and_tree_paths_are_mapped_to_the_host(
     prompt and the agent's worktree, in argv and in the environment alike."""
     prompt = repo / ".wavedeck" / "prompts" / "w1-a3.md"
     prompt.parent.mkdir(parents=True)
-    prompt.write_text("the prompt\n")
+    prompt.write_text(f"the prompt for {repo}/pkg\n")
     code = (
         "import os, sys; p = sys.argv[1]; print(open(p).read().strip(), p == sys.argv[2], "
         "os.environ['PF'] == p, os.environ['RP'] == os.getcwd() == sys.argv[3])"
@@ -115,7 +115,8 @@ async def test_prompt_file_and_tree_paths_are_mapped_to_the_host(
     env = {"PF": str(prompt), "RP": str(repo)}
     r = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo, bring_back=False)
     h = await r.launch(LaunchSpec("w1-a3", argv, repo, env=env))
-    assert await collect(r, h) == ["the prompt True True True"]
+    tree = host_clone / ".wavedeck" / "worktrees" / "w1-a3"
+    assert await collect(r, h) == [f"the prompt for {tree}/pkg True True True"]
     await r.close()
 
 

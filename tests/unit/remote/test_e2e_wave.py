@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 
 from agents.config import load_config
-from agents.events import HostConnectionChanged, IssueDone
+from agents.demo import STRAY_PATH
+from agents.events import FileTouched, HostConnectionChanged, IssueDone, ViolationFound
 from agents.remote import RemoteRunner, runner_for
 from agents.runtypes import Runner
 from agents.supervisor import Supervisor
+from agents.workspace import worktree_attributor
 from plan.loader import load_plan
 from tests.unit.engine.enginekit import Collector, kill_agents, sandbox, wait_agents
 from tests.unit.remote.sshkit import Sshd, git, make_clone
@@ -34,8 +36,33 @@ class HostsSupervisor(Supervisor):
     def _runner_for(self, agent_id: str) -> Runner:
         if not hasattr(self, "remote"):
             self.remote = {}
-        runner = runner_for(agent_id, self.config, self.remote, repo=self.repo, on_event=self._emit)
+        runner = runner_for(
+            agent_id,
+            self.config,
+            self.remote,
+            repo=self.repo,
+            on_event=self._emit,
+            on_touched=self._remote_touched,
+        )
         return runner if runner is not None else super()._runner_for(agent_id)
+
+    def _remote_touched(self, agent_id: str, path: str, change: str) -> None:
+        """A path a remote agent changed on its host: attributed exactly, checked live."""
+        wave = self.plan.agent(agent_id).wave
+        policy = self.config.policy
+        attribute = worktree_attributor(
+            self.plan,
+            wave,
+            agent_id,
+            accept=[*policy.accept, *self._wave(wave).accepted],
+            accept_undeclared=policy.accept_undeclared,
+        )
+        agent, kind, names, *why = attribute(path)
+        self._emit(FileTouched(path, agent, change))
+        if kind is not None:
+            found = ViolationFound(agent, path, kind, names, why[0] if why else "")
+            self._violations.setdefault(wave, []).append(found)
+            self._emit(found)
 
 
 @pytest.fixture
@@ -48,7 +75,7 @@ async def root(tmp_path: Path) -> AsyncIterator[Path]:
 async def test_wave_one_with_two_agents_on_a_loopback_host(
     root: Path, sshd: Sshd, tmp_path: Path
 ) -> None:
-    sandbox(root, extra={}, tests=["true"])
+    sandbox(root, extra={"w1-a3": ["--touch-unowned", STRAY_PATH]}, tests=["true"])
     clone = make_clone(tmp_path / "host-clone")
     config = load_config(root)
     config.hosts["loop"] = sshd.cfg(clone, agents=list(REMOTE))
@@ -72,11 +99,23 @@ async def test_wave_one_with_two_agents_on_a_loopback_host(
         done = {e.issue for e in col.of(IssueDone) if e.agent in REMOTE}  # type: ignore[attr-defined]
         expected = {i.id for a in wave.agents if a.id in REMOTE for i in a.issues}
         assert done == expected
+        # The agents worked on the host (in their worktrees there), not in this tree...
+        for agent_id in REMOTE:
+            tree = clone / ".wavedeck" / "worktrees" / agent_id
+            assert git(tree, "status", "--porcelain").strip()
+            assert sup.remote["loop"].applied[agent_id]  # ...and came back as patches.
         # Their changes came back into the local working tree, as a local agent's would.
         changed = set(git(root, "status", "--porcelain", "--untracked-files=all").split())
         for agent_id in REMOTE:
             paths = sup.plan.agent(agent_id).paths
             assert any(p in changed for p in paths), (agent_id, paths)
+        # Seen live on the host and attributed exactly: w1-a3 wrote a file it does not own.
+        remote_touched = {(e.agent, e.path) for e in col.of(FileTouched)}  # type: ignore[attr-defined]
+        for agent_id in REMOTE:
+            assert any((agent_id, p) in remote_touched for p in sup.plan.agent(agent_id).paths)
+        stray = [v for v in sup.violations(1) if v.path == STRAY_PATH and v.agent == "w1-a3"]
+        assert stray, (sup.violations(1), sorted(remote_touched, key=str))
+        await sup.accept_violation(1, STRAY_PATH, "the daemon lives in cli/")
         assert await sup.run_tests(1) is True
         sha = await sup.checkpoint(1)
         assert sha is not None

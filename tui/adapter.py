@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -177,6 +177,33 @@ class EventAdapter:
             return None
         handler = getattr(self, f"_on_{event.name}", None)
         return handler(event) if handler else None
+
+    def apply_batch(self, events: Iterable[ev.Event]) -> list[Message]:
+        """Apply a batch (one log chunk is one batch): consecutive lines of one agent go into its
+        ring buffer in one ``extend``."""
+        messages: list[Message] = []
+        lines: list[str] = []
+        current: AgentView | None = None
+        for event in events:
+            if type(event) is ev.AgentOutput:
+                if current is None or current.id != event.agent:
+                    if current is not None:
+                        current.log.extend(lines)
+                    lines = []
+                    current = self.view.agents.get(event.agent)
+                    if current is None:
+                        continue
+                lines.append(event.line)
+                continue
+            if current is not None and lines:
+                current.log.extend(lines)
+            current, lines = None, []
+            message = self.apply(event)
+            if message is not None:
+                messages.append(message)
+        if current is not None and lines:
+            current.log.extend(lines)
+        return messages
 
     def _on_agent_state_changed(self, event: ev.AgentStateChanged) -> Message | None:
         agent = self.view.agents.get(event.agent)

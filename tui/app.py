@@ -8,6 +8,7 @@ with ``engine=None`` it is a view only (snapshots and widget tests feed it event
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -55,6 +56,8 @@ class WavedeckApp(App[int]):
         self.attach_history = attach_history
         self.stopped_agents = False
         self.engine_closed = False
+        self.dirty_agents: set[str] = set()
+        self.dirty_all = False
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -81,11 +84,19 @@ class WavedeckApp(App[int]):
     async def _follow_engine(self) -> None:
         assert self.engine is not None
         error: str | None = None
+        batches = getattr(self.engine, "batches", None)
         try:
-            async for event in self.engine.events():
-                message = self.adapter.apply(event)
-                if message is not None:
-                    self.post_message(message)
+            if batches is not None:  # one log chunk at a time: one extend per chunk
+                async for batch in batches():
+                    for message in self.adapter.apply_batch(batch):
+                        self.post_message(message)
+                    # A flood keeps the queue non-empty; let keys and repaints run between chunks.
+                    await asyncio.sleep(0)
+            else:
+                async for event in self.engine.events():
+                    message = self.adapter.apply(event)
+                    if message is not None:
+                        self.post_message(message)
         except Exception as exc:  # shown to the operator; the app stays usable
             error = f"{type(exc).__name__}: {exc}"
         self.post_message(msg.EngineStopped(error))
@@ -100,6 +111,7 @@ class WavedeckApp(App[int]):
     # -- messages from the adapter -------------------------------------------------------------
 
     def refresh_views(self) -> None:
+        """Redraw status now (after an operator action)."""
         if self.main_screen.is_mounted:
             self.main_screen.refresh_status()
         if self.screen is not self.main_screen and hasattr(self.screen, "refresh_status"):
@@ -110,16 +122,32 @@ class WavedeckApp(App[int]):
     @on(msg.ViolationRecorded)
     @on(msg.TestsBegan)
     @on(msg.HostConnectionUpdated)
-    def _changed(self, message: msg.AgentUpdated) -> None:
-        if isinstance(message, msg.AgentUpdated) and self.main_screen.is_mounted:
-            pane = self.main_screen.pane(message.agent)
-            if pane is not None:
-                pane.update_status(self.clock())
-            self.main_screen.refresh_bindings()
-            if self.screen is not self.main_screen and hasattr(self.screen, "refresh_status"):
-                self.screen.refresh_status()
+    def _changed(self, message: Message) -> None:
+        # Engine facts arrive in bursts (an agent racing through issues): note what changed and
+        # let the screens redraw on their next tick (``redraw_dirty``), never per message.
+        if isinstance(message, msg.AgentUpdated):
+            self.dirty_agents.add(message.agent)
+        else:
+            self.dirty_all = True
+
+    def redraw_dirty(self) -> None:
+        """Redraw what changed since the last tick (called by the main screen's timer)."""
+        if not (self.dirty_agents or self.dirty_all):
             return
-        self.refresh_views()
+        agents, everything = self.dirty_agents, self.dirty_all
+        self.dirty_agents, self.dirty_all = set(), False
+        main = self.main_screen
+        if everything:
+            self.refresh_views()
+            return
+        now = self.clock()
+        for agent in agents:
+            pane = main.pane(agent)
+            if pane is not None:
+                pane.update_status(now)
+        main.refresh_status(panes=False)
+        if self.screen is not main and hasattr(self.screen, "refresh_status"):
+            self.screen.refresh_status()
 
     @on(msg.TestsEnded)
     def _tests_ended(self, message: msg.TestsEnded) -> None:

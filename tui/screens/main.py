@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from plan.safetext import neutralize
+from tui.commands import ACTIONS
 from tui.widgets.agent_pane import AgentPane
 from tui.widgets.violations import ViolationsStrip
 from tui.widgets.wave_bar import WaveBar
@@ -56,10 +57,15 @@ def grid_columns(count: int) -> int:
 class MainScreen(Screen[None]):
     """Shows the selected wave; ``[``/``]`` switch waves, ``1``–``9`` focus a pane."""
 
+    # Priority bindings are handled as the key arrives at the app, not after it has travelled
+    # to the focused log and bubbled back: one event-loop turn instead of three, which keeps keys
+    # responsive while logs flood. This screen has no text inputs for them to steal keys from.
     BINDINGS: ClassVar[list[BindingType]] = [
-        *(Binding(k, f"act('{a}')", d, show=s, id=i) for k, a, d, s, i in KEYS),
+        *(Binding(k, f"act('{a}')", d, show=s, id=i, priority=True) for k, a, d, s, i in KEYS),
         *(
-            Binding(str(n), f"focus_pane({n})", f"Pane {n}", show=False, id=f"pane.{n}")
+            Binding(
+                str(n), f"focus_pane({n})", f"Pane {n}", show=False, id=f"pane.{n}", priority=True
+            )
             for n in range(1, 10)
         ),
     ]
@@ -67,6 +73,7 @@ class MainScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__(id="main")
         self.selected_wave = 1
+        self._possible: tuple[bool, ...] = ()
 
     @property
     def wd(self) -> WavedeckApp:
@@ -82,7 +89,8 @@ class MainScreen(Screen[None]):
     async def on_mount(self) -> None:
         self.selected_wave = self.wd.view.current_wave
         await self.show_wave(self.selected_wave)
-        self.set_interval(1.0, self.refresh_status, name="status-tick")
+        self.set_interval(1.0, self.refresh_status, name="status-tick")  # elapsed times
+        self.set_interval(0.2, self.wd.redraw_dirty, name="dirty-tick")
 
     # -- drawing -------------------------------------------------------------------------------
 
@@ -102,8 +110,9 @@ class MainScreen(Screen[None]):
             panes[0].log.focus()
         self.refresh_status()
 
-    def refresh_status(self) -> None:
-        """Redraw header, wave bar, pane status lines and the violations strip."""
+    def refresh_status(self, *, panes: bool = True) -> None:
+        """Redraw header, wave bar, pane status lines (unless ``panes`` is false), the violations
+        strip, and the footer when what is possible changed."""
         view, now = self.wd.view, self.wd.clock()
         if self.wd.engine is not None:
             view.sync_waves(self.wd.engine)
@@ -118,13 +127,22 @@ class MainScreen(Screen[None]):
             top.append("   (view only)", "italic dim")
         for host, (state, _detail) in sorted(view.hosts.items()):
             top.append(f"   {neutralize(host)}: {state}", "red" if state != "connected" else "")
-        self.query_one("#top", Static).update(top)
+        self.query_one("#top", Static).update(top, layout=False)
         self.query_one(WaveBar).show(view, self.selected_wave)
-        for pane in self.query(AgentPane):
-            pane.update_status(now)
+        if panes:
+            for pane in self.query(AgentPane):
+                pane.update_status(now)
         violations = wave.violations if wave else []
         self.query_one(ViolationsStrip).show(violations, self.wd.accepted(self.selected_wave))
-        self.refresh_bindings()
+        # Rebuilding the footer costs a few ms: only when an action became (un)available.
+        possible = tuple(self.wd.actions.why_not(name) is None for name in ACTIONS)
+        if possible != self._possible:
+            self._possible = possible
+            self.refresh_bindings()
+
+    def on_descendant_focus(self) -> None:
+        self._possible = ()  # the focused agent decides x/r/m: re-check on the next tick
+        self.refresh_status(panes=False)
 
     def pane(self, agent_id: str) -> AgentPane | None:
         for pane in self.query(AgentPane):

@@ -76,6 +76,7 @@ class AgentPane(Vertical):
         self.view = view
         self.number = number
         self._now = now
+        self._styled_as: tuple[str, bool] = (view.state, False)
         self.border_title = Text(
             f"{number} {view.id} · {neutralize(view.agent.title)}",
             no_wrap=True,
@@ -100,10 +101,14 @@ class AgentPane(Vertical):
     def update_status(self, now: float) -> None:
         """Redraw the status line and checklist (state, elapsed, counts)."""
         self._now = now
-        for state in BADGES:
-            self.set_class(state == self.view.state, f"-{state}")
-        self.set_class(bool(self.view.violations), "-violation")
+        classes = (self.view.state, bool(self.view.violations))
+        if classes != self._styled_as:  # restyling a pane is costly: only on a change
+            self._styled_as = classes
+            for state in BADGES:
+                self.set_class(state == self.view.state, f"-{state}")
+            self.set_class(bool(self.view.violations), "-violation")
+        # Fixed heights: no layout pass needed for a new status line.
         for head in self.query(".pane-head").results(Static):  # none before compose ran
-            head.update(head_text(self.view, now))
+            head.update(head_text(self.view, now), layout=False)
         for issues in self.query(".pane-issues").results(Static):
-            issues.update(issues_text(self.view))
+            issues.update(issues_text(self.view), layout=False)

@@ -36,5 +36,5 @@ def violations_text(violations: list[ViolationFound], accepted: dict[str, str]) 
 
 class ViolationsStrip(Static):
     def show(self, violations: list[ViolationFound], accepted: dict[str, str]) -> None:
-        self.update(violations_text(violations, accepted))
+        self.update(violations_text(violations, accepted), layout=False)
         self.set_class(any(v.path not in accepted for v in violations), "-open")

@@ -35,4 +35,4 @@ class WaveBar(Static):
     """Switch the selected wave with ``[`` and ``]``."""
 
     def show(self, view: RunView, selected: int) -> None:
-        self.update(wave_bar_text(view, selected))
+        self.update(wave_bar_text(view, selected), layout=False)

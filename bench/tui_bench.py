@@ -1,0 +1,317 @@
+"""Benchmark: the control room under a log flood, against tmux showing the same streams.
+
+Runs the real app headless (``run_test``) on the demo sandbox with a real Supervisor whose five
+wave-1 agents (the simulated agent, ``--flood``) each print N lines as fast as they can, and in the
+same run ``cat``s five files holding the same streams into five tmux panes (the baseline). Prints one
+JSON object::
+
+    {"lines", "wavedeck_lines_per_s", "tmux_lines_per_s", "ratio", "key_p99_ms", "rss_mb",
+     "first_frame_s", ...}
+
+- lines/s: from the first flood line on screen until every pane shows its last flood line;
+- key_p99_ms: 99th percentile from a key press (``1``, posted as the terminal driver posts keys)
+  to its handler, with presses every 20 ms during the flood;
+- rss_mb: peak RSS of this process (the app) after the flood (5 × 1M lines; ``--quick``: 5 × 200k);
+- first_frame_s: from opening the supervisor on the reference plan to the first painted frame.
+
+Targets: ratio ≥ 1.0, key_p99_ms ≤ 50, rss_mb ≤ 150, first_frame_s ≤ 1.0. Exit 1 when missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fcntl
+import json
+import os
+import pty
+import re
+import resource
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from textual import events  # noqa: E402
+
+from agents.config import load_config  # noqa: E402
+from agents.demo import PLAN_IN_SANDBOX, make_sandbox  # noqa: E402
+from agents.supervisor import Supervisor  # noqa: E402
+from plan.loader import load_plan  # noqa: E402
+from tui.app import WavedeckApp  # noqa: E402
+from tui.widgets.agent_pane import AgentPane  # noqa: E402
+
+TARGETS = {"ratio": 1.0, "key_p99_ms": 50.0, "rss_mb": 150.0, "first_frame_s": 1.0}
+AGENTS = [f"w1-a{n}" for n in range(1, 6)]
+
+
+def flood_sandbox(folder: Path, lines: int) -> Path:
+    """The demo sandbox, with every agent flooding ``lines`` lines first and no delays."""
+    repo = make_sandbox(folder, fast=True)
+    config = repo / "wavedeck.toml"
+    text = config.read_text()
+    text = re.sub(
+        r"^(command = \[.*)\]$",
+        lambda m: m.group(1) + f', "--flood", "{lines}", "--speed", "0"]',
+        text,
+        count=1,
+        flags=re.M,
+    )
+    config.write_text(text)
+    return repo
+
+
+def last_line(agent: str, lines: int) -> str:
+    return f"flood {agent} {lines:07d}"
+
+
+async def run_wavedeck(repo: Path, lines: int) -> dict[str, float]:
+    plan_path = repo / PLAN_IN_SANDBOX
+    opened = time.perf_counter()
+    plan = load_plan(plan_path).plan
+    supervisor = Supervisor(repo, plan, load_config(repo), plan_path=plan_path)
+    await supervisor.open()
+    app = WavedeckApp(plan, supervisor)
+    first_frame: list[float] = []
+    result: dict[str, float] = {}
+    try:
+        async with app.run_test(size=(200, 50)) as pilot:
+            while len(list(app.main_screen.query(AgentPane))) < 5:
+                await asyncio.sleep(0.001)
+            app.call_after_refresh(lambda: first_frame.append(time.perf_counter()))
+            while not first_frame:
+                await asyncio.sleep(0.001)
+            result["first_frame_s"] = first_frame[0] - opened
+
+            panes = {a: app.main_screen.pane(a) for a in AGENTS}
+            await pilot.press("1")
+            main = app.main_screen
+            handled: list[float] = []
+            original = main.action_focus_pane
+
+            def probe(number: int) -> None:  # the key's handler: note when it ran
+                handled.append(time.perf_counter())
+                original(number)
+
+            main.action_focus_pane = probe  # type: ignore[method-assign]
+
+            await supervisor.start_wave(1)
+            started = time.perf_counter()
+            first_seen: float | None = None
+            done: dict[str, float] = {}
+            pressed: list[float] = []
+            next_press = time.perf_counter()
+            while len(done) < 5:
+                now = time.perf_counter()
+                if now - started > 600:
+                    raise RuntimeError("the flood did not reach every pane within 600 s")
+                for agent, pane in panes.items():
+                    view = pane.log  # type: ignore[union-attr]
+                    buf = view.buffer
+                    if first_seen is None and len(buf) and buf.lines[-1].startswith("flood"):
+                        first_seen = now
+                    if agent in done:
+                        continue
+                    painted = view._seen[0]  # lines appended when last painted
+                    tail = list(buf.lines)[-64:] if len(buf) else []
+                    target = last_line(agent, lines)
+                    if target in tail:
+                        position = buf.appended - len(tail) + tail.index(target) + 1
+                        if painted >= position:
+                            done[agent] = now
+                if first_seen is not None and now >= next_press and len(done) < 5:
+                    # A key as the terminal driver delivers it: "1" focuses the first pane.
+                    pressed.append(time.perf_counter())
+                    app.post_message(events.Key("1", "1"))
+                    next_press = now + 0.02
+                await asyncio.sleep(0.002)
+            await pilot.pause(0.1)
+            latencies = sorted(
+                (h - p) * 1000 for p, h in zip(pressed, handled, strict=False) if h >= p
+            )
+            assert first_seen is not None
+            result["wavedeck_s"] = max(done.values()) - first_seen
+            result["key_p99_ms"] = (
+                latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0
+            )
+            result["key_median_ms"] = statistics.median(latencies) if latencies else 0
+            result["key_presses"] = len(latencies)
+            result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            result["held_lines"] = max(len(p.log.buffer) for p in panes.values())  # type: ignore[union-attr]
+    finally:
+        await supervisor.close(stop_agents=True)
+    return result
+
+
+def write_streams(folder: Path, lines: int) -> list[Path]:
+    """The five flood streams as files (what the agents print), for tmux and the display run."""
+    files = []
+    for agent in AGENTS:
+        path = folder / f"{agent}.txt"
+        with path.open("w") as fh:
+            for start in range(1, lines + 1, 100_000):
+                end = min(lines, start + 99_999)
+                fh.write("".join(f"flood {agent} {n:07d}\n" for n in range(start, end + 1)))
+        files.append(path)
+    return files
+
+
+async def run_display(files: list[Path], lines: int) -> float:
+    """The TUI's own part: the same streams read in 64 KiB chunks straight into the panes (no
+    engine), until every pane shows its last line. Seconds."""
+    plan = load_plan(ROOT / "agents" / "data" / "security-waves.md").plan
+    app = WavedeckApp(plan, None)
+    async with app.run_test(size=(200, 50)):
+        while len(list(app.main_screen.query(AgentPane))) < 5:
+            await asyncio.sleep(0.001)
+        panes = {a: app.main_screen.pane(a) for a in AGENTS}
+        handles = {a: f.open("rb") for a, f in zip(AGENTS, files, strict=True)}
+        carry = dict.fromkeys(AGENTS, b"")
+        started = time.perf_counter()
+        done: dict[str, float] = {}
+        try:
+            while len(done) < 5:
+                for agent, fh in handles.items():
+                    data = fh.read(65536)
+                    if data:
+                        parts = (carry[agent] + data).split(b"\n")
+                        carry[agent] = parts.pop()
+                        app.view.agents[agent].log.extend(
+                            p.decode("utf-8", "replace") for p in parts
+                        )
+                    view = panes[agent].log  # type: ignore[union-attr]
+                    if (
+                        agent not in done
+                        and view.buffer.lines
+                        and view.buffer.lines[-1] == last_line(agent, lines)
+                        and view._seen[0] == view.buffer.appended
+                    ):
+                        done[agent] = time.perf_counter()
+                await asyncio.sleep(0)
+        finally:
+            for fh in handles.values():
+                fh.close()
+        return max(done.values()) - started
+
+
+def attach_client(socket: str) -> subprocess.Popen[bytes]:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+    client = subprocess.Popen(
+        ["tmux", "-L", socket, "attach", "-t", "b"],
+        stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+        env={**os.environ, "TERM": "xterm-256color"},
+    )  # fmt: skip
+    os.close(slave)
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            while os.read(master, 65536):
+                pass
+        os.close(master)
+
+    threading.Thread(target=drain, daemon=True).start()
+    deadline = time.monotonic() + 10
+    while (
+        "1"
+        not in subprocess.run(
+            ["tmux", "-L", socket, "list-clients", "-F", "1"], capture_output=True, text=True
+        ).stdout
+    ):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the tmux client did not attach")
+        time.sleep(0.05)
+    return client
+
+
+def run_tmux(folder: Path, lines: int) -> float:
+    """Seconds for tmux to show five ``cat``s of the same streams (first line to last line)."""
+    files = write_streams(folder, lines)
+    socket = f"wavedeck-bench-{uuid.uuid4().hex[:8]}"
+
+    def tmux(*args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", socket, "-f", "/dev/null", *args], capture_output=True, text=True
+        ).stdout
+
+    tmux("new-session", "-d", "-x", "200", "-y", "50", "-s", "b", "sleep 600")
+    # A client attached through a 200x50 pty, as a user would see it: without a client tmux only
+    # parses output and never draws. The client's output is read and dropped.
+    client = attach_client(socket)
+    try:
+        for _ in range(4):
+            tmux("split-window", "-t", "b", "sleep 600")
+            tmux("select-layout", "-t", "b", "tiled")
+        panes = tmux("list-panes", "-t", "b", "-F", "#{pane_id}").split()
+        start = time.perf_counter()
+        for pane, path in zip(panes, files, strict=True):
+            tmux("respawn-pane", "-k", "-t", pane, f"cat {path}; sleep 600")
+        waiting = dict(zip(panes, AGENTS, strict=True))
+        while waiting:
+            for pane, agent in list(waiting.items()):
+                if last_line(agent, lines) in tmux("capture-pane", "-p", "-t", pane):
+                    del waiting[pane]
+            if time.perf_counter() - start > 600:
+                raise RuntimeError("tmux did not show every stream within 600 s")
+            time.sleep(0.005)
+        return time.perf_counter() - start
+    finally:
+        tmux("kill-server")
+        client.wait(timeout=10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="5 × 200k lines instead of 5 × 1M")
+    options = parser.parse_args()
+    lines = 200_000 if options.quick else 1_000_000
+    if shutil.which("tmux") is None:
+        print(json.dumps({"error": "tmux is not installed (the baseline needs it)"}))
+        return 1
+    with tempfile.TemporaryDirectory(prefix="wavedeck-bench-") as tmp:
+        folder = Path(tmp)
+        repo = flood_sandbox(folder / "sandbox", lines)
+        ours = asyncio.run(run_wavedeck(repo, lines))
+        tmux_s = run_tmux(folder, lines)
+        display_s = asyncio.run(run_display(sorted(folder.glob("w1-a*.txt")), lines))
+    total = 5 * lines
+    report = {
+        "lines": total,
+        "wavedeck_lines_per_s": round(total / ours["wavedeck_s"]),
+        "tmux_lines_per_s": round(total / tmux_s),
+        "ratio": round(tmux_s / ours["wavedeck_s"], 2),
+        "key_p99_ms": round(ours["key_p99_ms"], 1),
+        "rss_mb": round(ours["rss_mb"], 1),
+        "first_frame_s": round(ours["first_frame_s"], 3),
+        # The TUI alone (same streams, same app, fed from the files without the engine): what
+        # the display pipeline sustains, to tell its cost from the engine's.
+        "display_lines_per_s": round(total / display_s),
+        "display_ratio": round(tmux_s / display_s, 2),
+        "key_median_ms": round(ours["key_median_ms"], 1),
+        "key_presses": ours["key_presses"],
+        "held_lines_per_pane": ours["held_lines"],
+        "targets": TARGETS,
+    }
+    missed = [
+        name
+        for name, target in TARGETS.items()
+        if (report[name] < target if name == "ratio" else report[name] > target)
+    ]
+    report["missed"] = missed
+    print(json.dumps(report))
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.message import Message
 
 from agents import events as ev
 from plan.models import Plan

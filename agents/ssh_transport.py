@@ -104,12 +104,13 @@ class _Client(asyncssh.SSHClient):
 
     def __init__(self) -> None:
         self.rejected_key: asyncssh.SSHKey | None = None
+        self.peer: tuple[str, str, int] | None = None  # (host, address, port) as resolved
         self.closed = asyncio.Event()
 
     def validate_host_public_key(
         self, host: str, addr: str, port: int, key: asyncssh.SSHKey
     ) -> bool:
-        self.rejected_key = key
+        self.rejected_key, self.peer = key, (host, addr, port)
         return False  # never trust what known_hosts does not list
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -207,11 +208,12 @@ class HostTransport:
             f"ssh-keyscan -p {self.cfg.port} {self.cfg.address} >> {kh} (wavedeck never adds keys)."
         )
 
-    def _host_known(self) -> bool:
+    def _host_known(self, client: _Client) -> bool:
+        """Whether known_hosts lists any key for this host (then a mismatch is a CHANGED key)."""
+        host, addr, port = client.peer or (self.cfg.address, "", self.cfg.port)
         try:
             keys = asyncssh.import_known_hosts(read_known_hosts(self.cfg.known_hosts).decode())
-            port = None if self.cfg.port == 22 else self.cfg.port
-            trusted = keys.match(self.cfg.address, "", port)[0]
+            trusted = keys.match(host, addr, None if port == 22 else port)[0]
             return bool(trusted)
         except (ValueError, UnicodeDecodeError):
             return False
@@ -230,7 +232,8 @@ class HostTransport:
                 self.cfg.address, client_factory=factory, **self._options()
             )
         except asyncssh.HostKeyNotVerifiable:
-            raise self._key_error(holder[-1] if holder else _Client(), self._host_known()) from None
+            client = holder[-1] if holder else _Client()
+            raise self._key_error(client, self._host_known(client)) from None
         except asyncssh.PermissionDenied as exc:
             raise AuthFailed(
                 f"{self.name} ({self.where}): authentication failed ({exc.reason}); check the "

@@ -54,6 +54,13 @@ async def test_a2_changed_host_key_is_a_distinct_error(make_sshd: Callable[[], S
     with pytest.raises(HostKeyChanged) as err:
         await HostTransport("loop", cfg).connect()
     assert "HOST KEY CHANGED" in str(err.value) and "ssh-keygen -R" in str(err.value)
+    # Reached through an ssh config alias, the changed key is still told apart from a new one.
+    conf = server.tmp / "alias_config"
+    conf.write_text(f"Host boxalias\n  HostName 127.0.0.1\n  Port {server.port}\n")
+    values = server.cfg("/tmp", address="boxalias", ssh_config=str(conf)).model_dump()
+    del values["port"]
+    with pytest.raises(HostKeyChanged):
+        await HostTransport("alias", HostConfig(**values)).connect()
 
 
 async def test_a3_user_config_cannot_turn_verification_off(sshd: Sshd, tmp_path: Path) -> None:

@@ -147,3 +147,23 @@ async def test_a17_huge_line_invalid_utf8_and_no_final_newline(
     assert lines[-2:] == ["bad \ufffd\ufffd bytes", "tail without newline"]
     assert offset == len(payload)
     await r.close()
+
+
+async def test_a13_without_pooling_the_eleventh_channel_is_refused(sshd: Sshd) -> None:
+    """What pooling is for: sshd's default MaxSessions (10) refuses an 11th channel."""
+    import contextlib
+
+    t = HostTransport("loop", sshd.cfg("/tmp", max_sessions_per_connection=12))
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(10):
+            await stack.enter_async_context(t.process("sh -c 'exec sleep 10'"))
+        assert t.connections == 1
+        with pytest.raises(ConnectionLostError):
+            await stack.enter_async_context(t.process("sh -c 'exec sleep 10'"))
+    pooled = HostTransport("loop", sshd.cfg("/tmp"))  # default: 8 per connection
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(12):
+            await stack.enter_async_context(pooled.process("sh -c 'exec sleep 10'"))
+        assert pooled.connections == 2
+    await t.close()
+    await pooled.close()

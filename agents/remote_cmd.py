@@ -110,7 +110,7 @@ class RemotePaths:
     workdir: str
 
     def prelude(self) -> str:
-        """Sets ``$wd``, ``$root``, ``$log``, ``$ex``, ``$pidf``, ``$prompt``, ``$wt``."""
+        """Sets ``$wd``, ``$root``, ``$log``, ``$ex``, ``$pidf``, ``$prompt``, ``$wt``, ``$applied``."""
         aid = check_agent_id(self.agent_id)
         return (
             f"wd={workdir_word(self.workdir)}\n"
@@ -120,6 +120,7 @@ class RemotePaths:
             f'pidf="$root/run/{aid}.pid"\n'
             f'prompt="$root/prompts/{aid}.md"\n'
             f'wt="$root/worktrees/{aid}"\n'
+            f'applied="$root/run/{aid}.applied"\n'
         )
 
     @property
@@ -192,7 +193,7 @@ def launch_script(
         + "fi\n"
         + prepare
         + store
-        + 'rm -f "$ex" "$pidf"; : > "$log" || exit 3\n'
+        + 'rm -f "$ex" "$pidf" "$applied"; : > "$log" || exit 3\n'
         + 'cd "$wt" || exit 3\n'
         + exports(env, env_exprs)
         + f'setsid sh -c {quote(WRAPPER)} wavedeck-wrap "$pidf" "$ex" {stdin} {" ".join(words)}'

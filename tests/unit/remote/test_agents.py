@@ -455,3 +455,17 @@ async def test_a11_control_room_sigkilled_mid_stream_restart_resumes_exactly(
     assert numbered(seen) == list(range(1, 201))
     assert await r.exit_status(handle) == ExitStatus(0)
     await r.close()
+
+
+async def test_a_restarted_agent_brings_its_new_work_back_too(
+    sshd: Sshd, repo: Path, host_clone: Path, fake_agent: Path
+) -> None:
+    r = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo)
+    first = (PY, str(fake_agent), "--write", "pkg/a.py=A = 2")
+    await collect(r, await r.launch(LaunchSpec("w1-a1", first, repo)))
+    assert (repo / "pkg" / "a.py").read_text() == "A = 2\n"
+    again = (PY, str(fake_agent), "--write", "pkg/b.py=B = 3")  # the operator restarts it
+    await collect(r, await r.launch(LaunchSpec("w1-a1", again, repo)))
+    assert (repo / "pkg" / "b.py").read_text() == "B = 3\n"
+    assert r.applied["w1-a1"] == ["pkg/b.py"]
+    await r.close()

@@ -4,12 +4,13 @@ Each change under the watched root becomes a ``FileTouched`` event, attributed t
 ``attribute`` callable (``ownership_attributor`` builds one from the plan's ownership model and
 the ``[policy]``). A path its writer does not own becomes a ``ViolationFound`` with the model's
 kind, once per wave: a path already reported is not reported again (even if deleted and written
-anew) until the supervisor calls ``forget(path)`` after reverting or accepting it, or a new wave
-starts (``set_attributor``). A change to ``.git/config``, ``.git/config.worktree``,
+anew) until the supervisor calls ``forget(path)`` after reverting it, or a new wave starts
+(``set_attributor``); ``accept(path)`` keeps it quiet for the rest of the wave. A change to ``.git/config``, ``.git/config.worktree``,
 ``.git/info/attributes`` or ``.git/hooks/`` is ``ViolationFound(kind="tamper", agent=None)``;
 the rest of ``.git/``, ``.wavedeck/``, editor temp files and the configured ignores are never
 reported. Fallbacks and failures (inotify limit -> polling, root deleted or moved) are ``Notice``
-events, never tracebacks.
+events, never tracebacks. The rules (globs, attributors, watched paths, config diffs) are in
+``agents.watch_rules`` and re-exported here.
 
 Latency and storms: watchfiles runs with a short ``step`` so one save is reported ~15 ms after
 it lands, and a short ``debounce`` so a storm arrives in bounded batches, processed in slices
@@ -23,28 +24,35 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-import re
 import stat
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import watchfiles
 
 from agents.events import Event, FileTouched, Notice, ViolationFound
-from plan.models import Plan
-from plan.ownership import OwnershipIndex, apply_policy
 
-ViolationKind = Literal["undeclared", "foreign", "other-wave", "unowned", "collision", "tamper"]
-# What an attributor says about a path: (agent it is attributed to, violation kind or None when
-# the path is fine, candidate/owner agents worth naming[, a sentence explaining it]).
-Attribution = (
-    tuple[str | None, ViolationKind | None, tuple[str, ...]]
-    | tuple[str | None, ViolationKind | None, tuple[str, ...], str]
+# The rules live in agents.watch_rules; re-exported here, where callers have always found them.
+from agents.watch_rules import (
+    GIT_CONFIGS,
+    GIT_HOOKS,
+    Attribution,
+    Attributor,
+    PathFilter,
+    ViolationKind,
+    config_detail,
+    describe,
+    glob_matcher,
+    ownership_attributor,
+    read_config,
+    worktree_attributor,
 )
-Attributor = Callable[[str], Attribution]
+
+__all__ = ["Attribution", "Attributor", "ViolationKind", "WorkspaceWatcher", "glob_matcher"]
+__all__ += ["ownership_attributor", "worktree_attributor"]
 
 STEP_MS = 15  # quiet time that ends a batch: the latency of a single save
 DEBOUNCE_MS = 200  # longest batch during a storm: bounds batch size and memory
@@ -53,186 +61,7 @@ POLL_DELAY_MS = 300  # polling fallback interval
 COALESCE_S = 0.25  # repeats of a change to one path closer than this are one event
 FRESH_S = 2.0  # a folder this young: a "modified" file in it is taken as new
 SLICE = 128  # paths processed between two yields to the event loop
-MAX_CONFIG_BYTES = 1 << 20
-
-# Editor temp files: vim swap files and its ``4913`` write probe, backups, emacs lock files.
-_EDITOR_TEMP = re.compile(r"\.swp$|^\..+\.sw[a-px]$|~$|^4913$|^\.#|^#.*#$")
 _ADDED = 1 << int(watchfiles.Change.added)
-# Watched inside .git/ during a wave: files that make git run programs or rewrite content.
-_GIT_CONFIGS = (".git/config", ".git/config.worktree")
-_GIT_FILES = (*_GIT_CONFIGS, ".git/info/attributes")
-_GIT_HOOKS = ".git/hooks/"
-
-# Config keys that make git run a program: worth naming first in a tamper report.
-_RUNS_PROGRAMS = re.compile(
-    r"^(core\.(fsmonitor|sshcommand|hookspath|pager|editor|askpass|gitproxy|alternaterefscommand)"
-    r"|diff\.external|gpg\.(.+\.)?program|gpg\.ssh\.defaultkeycommand|include\.path"
-    r"|includeif\..+\.path|sequence\.editor|credential\..*helper|uploadpack\.packobjectshook"
-    r"|pager\..+|alias\..+|filter\..+|diff\..+\.(command|textconv)|merge\..+\.driver)$"
-)
-_SECTION_RE = re.compile(r'^\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]\s*(.*)$')
-_KEY_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*?))?\s*$")
-
-
-def _glob_regex(glob: str) -> str:
-    """One repo-relative glob as a regex (gitignore-like).
-
-    ``*`` and ``?`` stay inside one folder, ``**`` crosses folders; a glob without ``/`` matches
-    a name at any depth; a glob matching a folder matches everything below it.
-    """
-    g = glob.strip()
-    anchored = "/" in g.rstrip("/")
-    g = g.strip("/")
-    out: list[str] = []
-    i = 0
-    while i < len(g):
-        if g.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif g.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif g[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif g[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif g[i] == "[" and "]" in g[i + 2 :]:
-            end = g.index("]", i + 2)
-            body = g[i + 1 : end].replace("\\", "\\\\")
-            out.append("[^" + body[1:] + "]" if body[:1] in "!^" and body else "[" + body + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(g[i]))
-            i += 1
-    prefix = "" if anchored else "(?:.*/)?"
-    return f"{prefix}{''.join(out)}(?:/.*)?"
-
-
-def glob_matcher(globs: Sequence[str]) -> Callable[[str], bool]:
-    """A predicate telling whether a repo-relative POSIX path matches any of ``globs``."""
-    parts = [_glob_regex(g) for g in globs if g.strip()]
-    if not parts:
-        return lambda _path: False
-    pattern = re.compile("|".join(f"(?:{p})" for p in parts))
-    return lambda path: pattern.fullmatch(path) is not None
-
-
-def ownership_attributor(
-    plan: Plan,
-    wave: int,
-    *,
-    writer_of: Callable[[str], str | None] | None = None,
-    accept: Sequence[str] = (),
-    accept_undeclared: bool = False,
-) -> Attributor:
-    """Attribute paths with the plan's ownership model for one wave.
-
-    Args:
-        plan: the plan.
-        wave: the running wave.
-        writer_of: who wrote a path, when known (worktree mode, remote patches); ``None`` = unknown.
-        accept: globs of paths accepted for any agent (tests, lockfiles): never a violation.
-        accept_undeclared: accept ``undeclared`` paths (attributable to exactly one agent).
-
-    Returns:
-        ``path -> (agent, violation kind or None, candidates, why)``, with the policy of
-        ``plan.ownership.apply_policy`` (a glob never accepts a ``foreign`` path).
-    """
-    index = OwnershipIndex(plan, wave)
-    accept_globs = tuple(accept)
-
-    def attribute(path: str) -> Attribution:
-        writer = writer_of(path) if writer_of is not None else None
-        own = index.classify(path, writer)
-        agent = own.agent if own.agent is not None else writer
-        accepted, why = apply_policy(own, path, accept_globs, accept_undeclared)
-        if accepted:
-            return agent, None, (), why
-        kind: ViolationKind = "unowned" if own.kind == "owned" else own.kind  # owned is accepted
-        return agent, kind, own.candidates or own.owners, own.describe()
-
-    return attribute
-
-
-def worktree_attributor(
-    plan: Plan,
-    wave: int,
-    agent: str,
-    *,
-    accept: Sequence[str] = (),
-    accept_undeclared: bool = False,
-) -> Attributor:
-    """Exact attribution for a watcher on ``agent``'s own worktree: every path is its write."""
-    return ownership_attributor(
-        plan, wave, writer_of=lambda _p: agent, accept=accept, accept_undeclared=accept_undeclared
-    )
-
-
-def _describe(kind: str, agent: str | None, names: tuple[str, ...]) -> str:
-    who = agent or "an unknown agent"
-    listed = ", ".join(names)
-    if kind == "undeclared":
-        return f"not declared in the plan; attributed to {who}"
-    if kind == "foreign":
-        return f"written by {who} but declared by {listed}"
-    if kind == "other-wave":
-        return (
-            f"declared only in another wave (by {listed})" if listed else "declared in another wave"
-        )
-    if kind == "unowned":
-        return (
-            f"no agent of this wave owns it (candidates: {listed})"
-            if listed
-            else "no agent owns it"
-        )
-    return kind
-
-
-def _config_entries(text: str) -> dict[str, str]:
-    """``section[.subsection].key -> value`` of a git config file (enough to name changed keys)."""
-    entries: dict[str, str] = {}
-    section = ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line[0] in "#;":
-            continue
-        match = _SECTION_RE.match(line)
-        if match:
-            name, sub, rest = match.groups()
-            section = name.lower() + (f".{sub}" if sub is not None else "")
-            line = rest.strip()
-            if not line:
-                continue
-        key = _KEY_RE.match(line)
-        if key:
-            entries[f"{section}.{key.group(1).lower()}"] = key.group(2) or "true"
-    return entries
-
-
-def _config_detail(rel: str, old: str | None, new: str | None) -> str:
-    if new is None:
-        return f"{rel} was removed"
-    before, after = _config_entries(old or ""), _config_entries(new)
-    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-    risky = [k for k in changed if _RUNS_PROGRAMS.match(k)]
-    if not changed:
-        return f"{rel} was rewritten (no key changed)"
-    text = (
-        f"{rel}: changed keys: " + ", ".join(changed[:20]) + (" ..." if len(changed) > 20 else "")
-    )
-    if risky:
-        text += "; runs programs: " + ", ".join(risky[:10])
-    return text
-
-
-def _read_config(path: str) -> str | None:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(MAX_CONFIG_BYTES).decode("utf-8", "replace")
-    except OSError:
-        return None
 
 
 def _is_watch_limit(exc: BaseException) -> bool:
@@ -246,34 +75,6 @@ def _is_watch_limit(exc: BaseException) -> bool:
 def _open_watch(root: str, **kwargs: Any) -> AsyncIterator[set[tuple[watchfiles.Change, str]]]:
     """The seam around ``watchfiles.awatch`` (tests replace it to simulate inotify failures)."""
     return watchfiles.awatch(root, **kwargs)
-
-
-class _Filter:
-    """The watchfiles filter: drops .git/ (but the tamper targets), .wavedeck/, editor temp
-    files and the configured ignores. Cheap on purpose: it runs on every raw OS event."""
-
-    def __init__(self, root: str, ignores: Sequence[str], watch_git: bool) -> None:
-        self._prefix = root + os.sep
-        self._cut = len(self._prefix)
-        self._ignored = glob_matcher(ignores)
-        self._watch_git = watch_git
-
-    def __call__(self, _change: watchfiles.Change, path: str) -> bool:
-        if not path.startswith(self._prefix):
-            return False
-        rel = path[self._cut :]
-        if rel.startswith(".git/") or rel == ".git":
-            return self._watch_git and (rel in _GIT_FILES or rel.startswith(_GIT_HOOKS))
-        if (
-            rel.startswith(".wavedeck/")
-            or rel == ".wavedeck"
-            or "/.git/" in rel
-            or rel.endswith("/.git")
-        ):
-            return False
-        if _EDITOR_TEMP.search(rel.rpartition("/")[2]):
-            return False
-        return not self._ignored(rel)
 
 
 class WorkspaceWatcher:
@@ -305,7 +106,7 @@ class WorkspaceWatcher:
         self.root = Path(os.path.realpath(root))
         self._root = str(self.root)
         self._prefix_len = len(self._root) + 1
-        self._filter = _Filter(self._root, ignores, watch_git)
+        self._filter = PathFilter(self._root, ignores, watch_git)
         self.force_polling = force_polling
         self._attribute = attribute
         self._step_ms = step_ms
@@ -437,7 +238,7 @@ class WorkspaceWatcher:
                     await aclose()
 
     def _snapshot_configs(self) -> None:
-        self._configs = {rel: _read_config(os.path.join(self._root, rel)) for rel in _GIT_CONFIGS}
+        self._configs = {rel: read_config(os.path.join(self._root, rel)) for rel in GIT_CONFIGS}
 
     def _root_lost(self) -> bool:
         try:
@@ -550,7 +351,7 @@ class WorkspaceWatcher:
             if self._settling.get(rel, 0.0) > now:
                 return out
             self._reported.add(rel)
-            why = found[3] if len(found) == 4 else _describe(kind, agent, names)
+            why = found[3] if len(found) == 4 else describe(kind, agent, names)
             out.append(ViolationFound(agent, rel, kind, names, why))
         return out
 
@@ -576,13 +377,13 @@ class WorkspaceWatcher:
             return None, None, ()
 
     def _tamper(self, rel: str, path: str) -> list[Event]:
-        if rel in _GIT_CONFIGS:
-            text = _read_config(path)
+        if rel in GIT_CONFIGS:
+            text = read_config(path)
             before = self._configs.get(rel)
             if text == before:
                 return []  # rewritten with the same content (or a spurious event)
             self._configs[rel] = text
-            return [ViolationFound(None, rel, "tamper", (), _config_detail(rel, before, text))]
+            return [ViolationFound(None, rel, "tamper", (), config_detail(rel, before, text))]
         try:
             mode: int | None = os.lstat(path).st_mode
         except OSError:
@@ -591,8 +392,8 @@ class WorkspaceWatcher:
             return []
         self._reported.add(rel)
         what = "removed" if mode is None else "added or changed"
-        if rel.startswith(_GIT_HOOKS):
-            detail = f"git hook {rel[len(_GIT_HOOKS) :]} {what}"
+        if rel.startswith(GIT_HOOKS):
+            detail = f"git hook {rel[len(GIT_HOOKS) :]} {what}"
         else:
             detail = f"{rel} {what} (attributes can name filter and diff programs)"
         return [ViolationFound(None, rel, "tamper", (), detail)]

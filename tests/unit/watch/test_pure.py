@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import errno
 
-from agents.workspace import (
-    _config_detail,
-    _config_entries,
-    _is_watch_limit,
-    ownership_attributor,
-)
+from agents.watch_rules import config_detail as _config_detail
+from agents.watch_rules import config_entries as _config_entries
+from agents.workspace import _is_watch_limit, ownership_attributor
 from tests.unit.watch.watchkit import small_plan
 
 CONFIG = """\

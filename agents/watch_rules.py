@@ -1,0 +1,241 @@
+"""What the workspace watcher reports, and how: globs, attribution, watched paths, config diffs.
+
+The rules behind ``agents.workspace.WorkspaceWatcher``, kept apart from its event loop:
+
+- ``glob_matcher``: repo-relative gitignore-like globs (ignores, accepted paths).
+- ``ownership_attributor`` / ``worktree_attributor``: path -> (agent, violation kind, names,
+  why) with the plan's ownership model and the ``[policy]``.
+- ``PathFilter``: which raw OS events are worth looking at (.git/ only for its tamper targets;
+  never .wavedeck/, editor temp files or the configured ignores).
+- ``config_detail``: the changed keys of a rewritten ``.git/config`` for a tamper report,
+  naming the keys that make git run a program.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+import watchfiles
+
+from plan.models import Plan
+from plan.ownership import OwnershipIndex, apply_policy
+
+ViolationKind = Literal["undeclared", "foreign", "other-wave", "unowned", "collision", "tamper"]
+# What an attributor says about a path: (agent it is attributed to, violation kind or None when
+# the path is fine, candidate/owner agents worth naming[, a sentence explaining it]).
+Attribution = (
+    tuple[str | None, ViolationKind | None, tuple[str, ...]]
+    | tuple[str | None, ViolationKind | None, tuple[str, ...], str]
+)
+Attributor = Callable[[str], Attribution]
+
+MAX_CONFIG_BYTES = 1 << 20
+
+# Editor temp files: vim swap files and its ``4913`` write probe, backups, emacs lock files.
+_EDITOR_TEMP = re.compile(r"\.swp$|^\..+\.sw[a-px]$|~$|^4913$|^\.#|^#.*#$")
+# Watched inside .git/ during a wave: files that make git run programs or rewrite content.
+GIT_CONFIGS = (".git/config", ".git/config.worktree")
+GIT_FILES = (*GIT_CONFIGS, ".git/info/attributes")
+GIT_HOOKS = ".git/hooks/"
+
+# Config keys that make git run a program: worth naming first in a tamper report.
+_RUNS_PROGRAMS = re.compile(
+    r"^(core\.(fsmonitor|sshcommand|hookspath|pager|editor|askpass|gitproxy|alternaterefscommand)"
+    r"|diff\.external|gpg\.(.+\.)?program|gpg\.ssh\.defaultkeycommand|include\.path"
+    r"|includeif\..+\.path|sequence\.editor|credential\..*helper|uploadpack\.packobjectshook"
+    r"|pager\..+|alias\..+|filter\..+|diff\..+\.(command|textconv)|merge\..+\.driver)$"
+)
+_SECTION_RE = re.compile(r'^\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]\s*(.*)$')
+_KEY_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*?))?\s*$")
+
+
+def _glob_regex(glob: str) -> str:
+    """One repo-relative glob as a regex (gitignore-like).
+
+    ``*`` and ``?`` stay inside one folder, ``**`` crosses folders; a glob without ``/`` matches
+    a name at any depth; a glob matching a folder matches everything below it.
+    """
+    g = glob.strip()
+    anchored = "/" in g.rstrip("/")
+    g = g.strip("/")
+    out: list[str] = []
+    i = 0
+    while i < len(g):
+        if g.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif g.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif g[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif g[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif g[i] == "[" and "]" in g[i + 2 :]:
+            end = g.index("]", i + 2)
+            body = g[i + 1 : end].replace("\\", "\\\\")
+            out.append("[^" + body[1:] + "]" if body[:1] in "!^" and body else "[" + body + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(g[i]))
+            i += 1
+    prefix = "" if anchored else "(?:.*/)?"
+    return f"{prefix}{''.join(out)}(?:/.*)?"
+
+
+def glob_matcher(globs: Sequence[str]) -> Callable[[str], bool]:
+    """A predicate telling whether a repo-relative POSIX path matches any of ``globs``."""
+    parts = [_glob_regex(g) for g in globs if g.strip()]
+    if not parts:
+        return lambda _path: False
+    pattern = re.compile("|".join(f"(?:{p})" for p in parts))
+    return lambda path: pattern.fullmatch(path) is not None
+
+
+def ownership_attributor(
+    plan: Plan,
+    wave: int,
+    *,
+    writer_of: Callable[[str], str | None] | None = None,
+    accept: Sequence[str] = (),
+    accept_undeclared: bool = False,
+) -> Attributor:
+    """Attribute paths with the plan's ownership model for one wave.
+
+    Args:
+        plan: the plan.
+        wave: the running wave.
+        writer_of: who wrote a path, when known (worktree mode, remote patches); ``None`` = unknown.
+        accept: globs of paths accepted for any agent (tests, lockfiles): never a violation.
+        accept_undeclared: accept ``undeclared`` paths (attributable to exactly one agent).
+
+    Returns:
+        ``path -> (agent, violation kind or None, candidates, why)``, with the policy of
+        ``plan.ownership.apply_policy`` (a glob never accepts a ``foreign`` path).
+    """
+    index = OwnershipIndex(plan, wave)
+    accept_globs = tuple(accept)
+
+    def attribute(path: str) -> Attribution:
+        writer = writer_of(path) if writer_of is not None else None
+        own = index.classify(path, writer)
+        agent = own.agent if own.agent is not None else writer
+        accepted, why = apply_policy(own, path, accept_globs, accept_undeclared)
+        if accepted:
+            return agent, None, (), why
+        kind: ViolationKind = "unowned" if own.kind == "owned" else own.kind  # owned is accepted
+        return agent, kind, own.candidates or own.owners, own.describe()
+
+    return attribute
+
+
+def worktree_attributor(
+    plan: Plan,
+    wave: int,
+    agent: str,
+    *,
+    accept: Sequence[str] = (),
+    accept_undeclared: bool = False,
+) -> Attributor:
+    """Exact attribution for a watcher on ``agent``'s own worktree: every path is its write."""
+    return ownership_attributor(
+        plan, wave, writer_of=lambda _p: agent, accept=accept, accept_undeclared=accept_undeclared
+    )
+
+
+def describe(kind: str, agent: str | None, names: tuple[str, ...]) -> str:
+    who = agent or "an unknown agent"
+    listed = ", ".join(names)
+    if kind == "undeclared":
+        return f"not declared in the plan; attributed to {who}"
+    if kind == "foreign":
+        return f"written by {who} but declared by {listed}"
+    if kind == "other-wave":
+        return (
+            f"declared only in another wave (by {listed})" if listed else "declared in another wave"
+        )
+    if kind == "unowned":
+        return (
+            f"no agent of this wave owns it (candidates: {listed})"
+            if listed
+            else "no agent owns it"
+        )
+    return kind
+
+
+def config_entries(text: str) -> dict[str, str]:
+    """``section[.subsection].key -> value`` of a git config file (enough to name changed keys)."""
+    entries: dict[str, str] = {}
+    section = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        match = _SECTION_RE.match(line)
+        if match:
+            name, sub, rest = match.groups()
+            section = name.lower() + (f".{sub}" if sub is not None else "")
+            line = rest.strip()
+            if not line:
+                continue
+        key = _KEY_RE.match(line)
+        if key:
+            entries[f"{section}.{key.group(1).lower()}"] = key.group(2) or "true"
+    return entries
+
+
+def config_detail(rel: str, old: str | None, new: str | None) -> str:
+    if new is None:
+        return f"{rel} was removed"
+    before, after = config_entries(old or ""), config_entries(new)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    risky = [k for k in changed if _RUNS_PROGRAMS.match(k)]
+    if not changed:
+        return f"{rel} was rewritten (no key changed)"
+    text = (
+        f"{rel}: changed keys: " + ", ".join(changed[:20]) + (" ..." if len(changed) > 20 else "")
+    )
+    if risky:
+        text += "; runs programs: " + ", ".join(risky[:10])
+    return text
+
+
+def read_config(path: str) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(MAX_CONFIG_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+class PathFilter:
+    """The watchfiles filter: drops .git/ (but the tamper targets), .wavedeck/, editor temp
+    files and the configured ignores. Cheap on purpose: it runs on every raw OS event."""
+
+    def __init__(self, root: str, ignores: Sequence[str], watch_git: bool) -> None:
+        self._prefix = root + os.sep
+        self._cut = len(self._prefix)
+        self._ignored = glob_matcher(ignores)
+        self._watch_git = watch_git
+
+    def __call__(self, _change: watchfiles.Change, path: str) -> bool:
+        if not path.startswith(self._prefix):
+            return False
+        rel = path[self._cut :]
+        if rel.startswith(".git/") or rel == ".git":
+            return self._watch_git and (rel in GIT_FILES or rel.startswith(GIT_HOOKS))
+        if (
+            rel.startswith(".wavedeck/")
+            or rel == ".wavedeck"
+            or "/.git/" in rel
+            or rel.endswith("/.git")
+        ):
+            return False
+        if _EDITOR_TEMP.search(rel.rpartition("/")[2]):
+            return False
+        return not self._ignored(rel)

@@ -21,12 +21,15 @@ from agents.git_cmd import GitCmd
 from plan.safetext import neutralize
 
 _FILES = ("config", "config.worktree", "info/attributes")
-# Settings whose value is a program git may run (or a file that can define more settings).
-_RUNS_PROGRAM = re.compile(
+# Settings whose value is a program git may run (or a file that can define more settings), as
+# lowercased ``section[.subsection].key`` names. Public: the live watcher's tamper detail
+# (``agents.watch_rules``) names the same keys, so the two reports cannot drift apart.
+RUNS_PROGRAM_KEYS = re.compile(
     r"^(core\.(fsmonitor|sshcommand|hookspath|pager|editor|askpass|gitproxy|alternaterefscommand)"
-    r"|diff\.external|gpg\.(.+\.)?program|gpg\.ssh\.defaultkeycommand|include\.path|includeif\..+\.path|sequence\.editor"
-    r"|credential\..*helper|uploadpack\.packobjectshook|pager\..+|alias\..+"
-    r"|filter\..+\.(clean|smudge|process)|diff\..+\.(command|textconv)|merge\..+\.driver)$"
+    r"|diff\.external|gpg\.(.+\.)?program|gpg\.ssh\.defaultkeycommand|include\.path"
+    r"|includeif\..+\.path|sequence\.editor|credential\..*helper|uploadpack\.packobjectshook"
+    r"|pager\..+|alias\..+|filter\..+\.(clean|smudge|process)|diff\..+\.(command|textconv)"
+    r"|merge\..+\.driver)$"
 )
 _SHOWN_VALUE = 120
 
@@ -112,7 +115,7 @@ def changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
         if kind == "config":
             file, _, name = rest.partition(":")
             touched_files.add(file)
-            risk = " (git can run this as a program)" if _RUNS_PROGRAM.match(name) else ""
+            risk = " (git can run this as a program)" if RUNS_PROGRAM_KEYS.match(name) else ""
             if old is None:
                 lines.append(f".git/{file}: {name} added = {_shown(new or '')}{risk}")
             elif new is None:

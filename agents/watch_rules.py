@@ -7,8 +7,9 @@ The rules behind ``agents.workspace.WorkspaceWatcher``, kept apart from its even
   why) with the plan's ownership model and the ``[policy]``.
 - ``PathFilter``: which raw OS events are worth looking at (.git/ only for its tamper targets;
   never .wavedeck/, editor temp files or the configured ignores).
-- ``config_detail``: the changed keys of a rewritten ``.git/config`` for a tamper report,
-  naming the keys that make git run a program.
+- ``config_detail``: the changed keys of a rewritten ``.git/config`` for a tamper report, naming
+  those that make git run a program with ``agents.git_tamper.RUNS_PROGRAM_KEYS``, the list the
+  checkpoint's tamper check uses.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Literal
 
 import watchfiles
 
+from agents.git_tamper import RUNS_PROGRAM_KEYS
 from plan.models import Plan
 from plan.ownership import OwnershipIndex, apply_policy
 
@@ -41,13 +43,6 @@ GIT_CONFIGS = (".git/config", ".git/config.worktree")
 GIT_FILES = (*GIT_CONFIGS, ".git/info/attributes")
 GIT_HOOKS = ".git/hooks/"
 
-# Config keys that make git run a program: worth naming first in a tamper report.
-_RUNS_PROGRAMS = re.compile(
-    r"^(core\.(fsmonitor|sshcommand|hookspath|pager|editor|askpass|gitproxy|alternaterefscommand)"
-    r"|diff\.external|gpg\.(.+\.)?program|gpg\.ssh\.defaultkeycommand|include\.path"
-    r"|includeif\..+\.path|sequence\.editor|credential\..*helper|uploadpack\.packobjectshook"
-    r"|pager\..+|alias\..+|filter\..+|diff\..+\.(command|textconv)|merge\..+\.driver)$"
-)
 _SECTION_RE = re.compile(r'^\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]\s*(.*)$')
 _KEY_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*?))?\s*$")
 
@@ -194,7 +189,7 @@ def config_detail(rel: str, old: str | None, new: str | None) -> str:
         return f"{rel} was removed"
     before, after = config_entries(old or ""), config_entries(new)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-    risky = [k for k in changed if _RUNS_PROGRAMS.match(k)]
+    risky = [k for k in changed if RUNS_PROGRAM_KEYS.match(k)]
     if not changed:
         return f"{rel} was rewritten (no key changed)"
     text = (

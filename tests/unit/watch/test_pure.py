@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 
+from agents import git_tamper, watch_rules
 from agents.watch_rules import config_detail as _config_detail
 from agents.watch_rules import config_entries as _config_entries
 from agents.workspace import _is_watch_limit, ownership_attributor
@@ -62,3 +63,26 @@ def test_attributor_policy() -> None:
     # an undeclared path in w1-a1's package written by w1-a2 is not waved through
     assert writer("pkg/a/new.py")[1] is not None
     assert writer("pkg/a/x.py")[:3] == ("w1-a2", "foreign", ("w1-a1",))
+
+
+def test_live_detail_and_checkpoint_check_name_the_same_risky_keys() -> None:
+    """The watcher's tamper detail and the checkpoint's tamper check share one key list."""
+    assert watch_rules.RUNS_PROGRAM_KEYS is git_tamper.RUNS_PROGRAM_KEYS
+    keys = {
+        "core.fsmonitor": True,
+        "core.sshcommand": True,
+        "filter.lfs.clean": True,
+        "filter.lfs.required": False,  # a flag, not a program
+        "diff.tool.textconv": True,
+        "includeif.gitdir:/x/.path": True,
+        "user.name": False,
+    }
+    for key, risky in keys.items():
+        section, _, rest = key.partition(".")
+        sub, _, name = rest.rpartition(".")
+        header = f'[{section} "{sub}"]' if sub else f"[{section}]"
+        detail = _config_detail(".git/config", "", f"{header}\n\t{name} = prog\n")
+        assert key in detail
+        assert ("runs programs: " + key in detail) is risky, detail
+        lines = git_tamper.changes({}, {f"config:config:{key}": "prog"})
+        assert ("git can run this as a program" in lines[0]) is risky, lines

@@ -33,6 +33,7 @@ from agents.config import HostConfig
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 TEST_USER = "wdagent"
+ME = pwd.getpwuid(os.geteuid()).pw_name  # the login the tests use (root in CI)
 
 
 def free_port() -> int:
@@ -109,7 +110,8 @@ class Sshd:
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\nLogLevel VERBOSE\n"
             "MaxStartups 100:30:200\nPrintMotd no\nAcceptEnv none\n"
         )
-        Path("/run/sshd").mkdir(exist_ok=True)
+        with contextlib.suppress(OSError):  # sshd's privilege separation dir (root only)
+            Path("/run/sshd").mkdir(exist_ok=True)
         self.proc = subprocess.Popen(
             [SSHD, "-D", "-e", "-f", str(conf), "-E", str(self.log)],
             stdin=subprocess.DEVNULL,
@@ -140,7 +142,7 @@ class Sshd:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return text.count("Connection from 127.0.0.1")
 
-    def cfg(self, workdir: str | Path, user: str = "root", **extra: Any) -> HostConfig:
+    def cfg(self, workdir: str | Path, user: str = ME, **extra: Any) -> HostConfig:
         values: dict[str, Any] = {
             "address": "127.0.0.1",
             "port": self.port,

@@ -14,6 +14,7 @@ import pytest
 from agents.remote import RemoteRunner
 from agents.runtypes import AgentHandle, ExitStatus, LaunchSpec
 from tests.unit.remote.sshkit import (
+    ME,
     Proxy,
     Sshd,
     git,
@@ -137,7 +138,7 @@ async def test_a18_signal_and_exit_255_are_recorded(
 async def test_a12_stop_terms_then_kills_the_whole_group(
     sshd: Sshd, user_dir: Path, fake_agent: Path, as_user: str
 ) -> None:
-    user = "root" if as_user == "root" else sshd.user
+    user = ME if as_user == "root" else sshd.user
     if user is None:
         pytest.skip("needs root to create the non-root test account")
     repo = make_repo(user_dir / "local")

@@ -37,7 +37,7 @@ def base_values(sshd: Sshd, workdir: Path) -> dict[str, Any]:
     return {
         "address": cfg.address,
         "port": cfg.port,
-        "user": "root",
+        "user": cfg.user,
         "workdir": str(workdir),
         "known_hosts": cfg.known_hosts,
         "client_keys": cfg.client_keys,

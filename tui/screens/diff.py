@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
@@ -259,7 +259,11 @@ class DiffScreen(Screen[None]):
         if entry is None or root is None:
             return
         editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
-        with self.app.suspend():
-            self._run([*editor, str(Path(root) / entry.path)])
+        try:
+            with self.app.suspend():
+                self._run([*editor, str(Path(root) / entry.path)])
+        except SuspendNotSupported:
+            self.notify("this terminal cannot hand over to an editor", severity="warning")
+            return
         self.shown = None
         self._load_files()

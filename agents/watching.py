@@ -74,6 +74,8 @@ class WaveWatch(AgentProcesses):
             )
             self._watchers.append(watcher)
             self._watch_tasks.append(asyncio.create_task(self._watch_loop(wave, watcher)))
+        for path in self._wave(wave).accepted:  # exact, even where a glob would not accept
+            self._accept(wave, path)
         for watcher in self._watchers:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(watcher.ready.wait(), 5.0)
@@ -85,9 +87,22 @@ class WaveWatch(AgentProcesses):
             self._emit(event)
 
     def _forget(self, wave: int, path: str, settle_s: float = 1.0) -> None:
+        """The supervisor reverted ``path`` (the next write is reported again), or recorded it
+        as accepted: then it is accepted in the watchers instead, never reported again this
+        wave (``forget`` would make the very next write a violation again)."""
+        rec = self._state.waves.get(str(wave))
+        if rec is not None and path in rec.accepted:
+            self._accept(wave, path)
+            return
         if self._watch_wave == wave:
             for watcher in self._watchers:
                 watcher.forget(path, settle_s=settle_s)
+
+    def _accept(self, wave: int, path: str) -> None:
+        """The operator accepted ``path`` for ``wave``: the watchers stay quiet about it."""
+        if self._watch_wave == wave:
+            for watcher in self._watchers:
+                watcher.accept(path)
 
     async def _stop_watch(self) -> None:
         for watcher in self._watchers:

@@ -2,7 +2,8 @@
 
 In shared mode one watcher covers the working tree and attributes each write with the plan's
 ownership model; in worktree mode each agent's worktree has its own watcher, so every write is
-attributed exactly. Violations are kept per wave (``violations()``) and every event goes to the
+attributed exactly, and one more on the main tree reports live what the worktrees share (a
+``.git/config`` or hook tamper) and collisions between worktrees. Violations are kept per wave (``violations()``) and every event goes to the
 supervisor's stream. A snapshot of the parts of ``.git`` that make git run programs is taken when
 a wave starts, for the tamper check at the checkpoint.
 """
@@ -37,48 +38,55 @@ class WaveWatch(AgentProcesses):
         self._watchers: list[Any] = []
         self._watch_wave: int | None = None
         self._tamper: dict[int, Any] = {}
+        # Worktree mode: {path: agent} collected (or being collected) into the main tree, per
+        # wave, so the main tree's watcher does not take the copies for stray writes.
+        self._collected: dict[int, dict[str, str]] = {}
 
     async def _start_watch(self, wave: int) -> None:
-        """Watch the working tree (shared mode) or each agent's worktree (worktree mode)."""
-        from agents.workspace import WorkspaceWatcher, ownership_attributor, worktree_attributor
+        """Watch the working tree (shared mode) or each agent's worktree and the main tree
+        (worktree mode: ``agents.worktree.WorktreeWatch``)."""
+        from agents.workspace import WorkspaceWatcher, ownership_attributor
 
         await self._stop_watch()
         policy = self.config.policy
         accept = [*policy.accept, *self._wave(wave).accepted]
-        roots: list[tuple[Path, Any]] = []
+        watcher: Any
         if wtmode.enabled(self):
-            for agent_id, tree in self._worktrees.items():
-                attribute = worktree_attributor(
-                    self.plan,
-                    wave,
-                    agent_id,
-                    accept=accept,
-                    accept_undeclared=policy.accept_undeclared,
-                )
-                roots.append((tree, attribute))
-        else:
-            attribute = ownership_attributor(
-                self.plan, wave, accept=accept, accept_undeclared=policy.accept_undeclared
+            from agents.worktree import WorktreeWatch
+
+            # The main tree's watcher covers the .git/config and hooks the worktrees share (a
+            # live tamper report) and writes outside the worktrees; paths live-collided in two
+            # worktrees are reported as they happen.
+            watcher = WorktreeWatch(
+                self.plan,
+                wave,
+                self._worktrees,
+                repo_root=self.repo,
+                ignores=self.config.watch.ignore,
+                force_polling=self.config.watch.force_polling,
+                accept=accept,
+                accept_undeclared=policy.accept_undeclared,
             )
-            roots.append((self.repo, attribute))
+            watcher.watchers[""].set_attributor(wtmode.main_tree_attributor(self, wave, accept))
+        else:
+            watcher = WorkspaceWatcher(
+                self.repo,
+                ignores=self.config.watch.ignore,
+                force_polling=self.config.watch.force_polling,
+                attribute=ownership_attributor(
+                    self.plan, wave, accept=accept, accept_undeclared=policy.accept_undeclared
+                ),
+            )
         self._watch_wave = wave
         if recall_tamper(self, wave) is None:  # state from before tamper records: start now
             remember_tamper(self, wave, await asyncio.to_thread(self.git.tamper_snapshot))
-        for root, attribute in roots:
-            watcher = WorkspaceWatcher(
-                root,
-                ignores=self.config.watch.ignore,
-                force_polling=self.config.watch.force_polling,
-                attribute=attribute,
-                watch_git=root == self.repo,
-            )
-            self._watchers.append(watcher)
-            self._watch_tasks.append(asyncio.create_task(self._watch_loop(wave, watcher)))
+        self._watchers.append(watcher)
+        self._watch_tasks.append(asyncio.create_task(self._watch_loop(wave, watcher)))
         for path in self._wave(wave).accepted:  # exact, even where a glob would not accept
             self._accept(wave, path)
-        for watcher in self._watchers:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(watcher.ready.wait(), 5.0)
+        ready = watcher.wait_ready() if wtmode.enabled(self) else watcher.ready.wait()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ready, 5.0)
 
     async def _watch_loop(self, wave: int, watcher: Any) -> None:
         async for event in watcher.events():

@@ -2,7 +2,8 @@
 
 The supervisor creates one worktree per agent at the wave's base commit (``agents.worktree``),
 launches the agent there, and watches each worktree with an exact attribution (every write in
-it is that agent's). When the wave's agents are done, ``collect`` brings each agent's changes
+it is that agent's), and the main tree for what the worktrees share (``.git/config``, hooks:
+a live tamper report) and for writes outside the worktrees (``main_tree_attributor``). When the wave's agents are done, ``collect`` brings each agent's changes
 into the main working tree, uncommitted, like a remote agent's patch: from there the tests, the
 review, the stray-file gate and the checkpoint work exactly as in shared mode, with the writer
 of every path known. Paths two agents both changed are ``collision`` violations: nothing is
@@ -20,7 +21,10 @@ from typing import TYPE_CHECKING
 from agents.events import GateRefused, Notice
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from agents.supervisor import Supervisor
+    from agents.watch_rules import Attribution, Attributor
     from agents.watching import WaveWatch
 
 
@@ -28,11 +32,11 @@ def enabled(sup: WaveWatch) -> bool:
     return sup.config.workspace == "worktree"
 
 
-def folder(sup: Supervisor) -> Path:
+def folder(sup: WaveWatch) -> Path:
     return sup.wavedeck_dir / "worktrees"
 
 
-def _marker(sup: Supervisor, n: int) -> Path:
+def _marker(sup: WaveWatch, n: int) -> Path:
     return folder(sup) / f"wave-{n}.collected.json"
 
 
@@ -45,13 +49,41 @@ async def prepare(sup: Supervisor, n: int, base: str) -> dict[str, Path]:
     return sup._worktrees
 
 
-def writers(sup: Supervisor, n: int) -> dict[str, str]:
+def writers(sup: WaveWatch, n: int) -> dict[str, str]:
     """``{path: agent}`` of the collected wave (empty before ``collect``)."""
     try:
         data = json.loads(_marker(sup, n).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def main_tree_attributor(sup: WaveWatch, n: int, accept: Sequence[str]) -> Attributor:
+    """Attribution for the main tree's watcher during a worktree wave.
+
+    Until the wave is collected, any write there is ``unowned`` (agents work in their
+    worktrees). A path collected from a worktree is its agent's and no violation: its own
+    watcher already judged it. After collecting, other writes are judged as in shared mode.
+    """
+    from agents.watch_rules import ownership_attributor
+
+    shared = ownership_attributor(
+        sup.plan, n, accept=accept, accept_undeclared=sup.config.policy.accept_undeclared
+    )
+    if n not in sup._collected and _marker(sup, n).exists():  # collected before a restart
+        sup._collected[n] = writers(sup, n)
+
+    def attribute(path: str) -> Attribution:
+        collected = sup._collected.get(n)
+        if collected is None:
+            why = "changed in the main working tree while agents work in worktrees"
+            return None, "unowned", (), why
+        agent = collected.get(path)
+        if agent is not None:
+            return agent, None, (), f"collected from {agent}'s worktree"
+        return shared(path)
+
+    return attribute
 
 
 def _copy_back(worktree: Path, repo: Path, path: str) -> None:
@@ -81,7 +113,10 @@ async def collect(sup: Supervisor, n: int) -> bool:
     }
     collisions = collision_check(changes)
     if collisions:
+        known = {v.path for v in sup._violations.get(n, []) if v.kind == "collision"}
         for path, agents in collisions:
+            if path in known:
+                continue  # the watchers reported it live
             violation = collision_violation(path, agents)
             sup._violations.setdefault(n, []).append(violation)
             sup._emit(violation)
@@ -94,11 +129,10 @@ async def collect(sup: Supervisor, n: int) -> bool:
             )
         )
         return False
-    owner: dict[str, str] = {}
-    for agent, paths in changes.items():
-        for path in sorted(paths):
-            await asyncio.to_thread(_copy_back, trees[agent], sup.repo, path)
-            owner[path] = agent
+    owner = {path: agent for agent, paths in changes.items() for path in sorted(paths)}
+    sup._collected[n] = owner  # before copying: the main tree's watcher sees the copies
+    for path, agent in owner.items():
+        await asyncio.to_thread(_copy_back, trees[agent], sup.repo, path)
     _marker(sup, n).parent.mkdir(parents=True, exist_ok=True)
     _marker(sup, n).write_text(json.dumps(owner), encoding="utf-8")
     sup._emit(

@@ -99,3 +99,61 @@ async def test_an_accepted_path_stays_quiet_after_a_restart(root: Path) -> None:
 def _git(root: Path, *args: str) -> str:
     done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
     return done.stdout.strip()
+
+
+def _worktree_sandbox(root: Path, extra: dict[str, list[str]] | None = None) -> None:
+    sandbox(root, extra=extra)
+    config = root / "wavedeck.toml"
+    config.write_text('workspace = "worktree"\n' + config.read_text("utf-8"), "utf-8")
+    _git(root, "commit", "-q", "-m", "worktree mode", "--", "wavedeck.toml")
+
+
+def _tampers(col: Collector) -> list[ViolationFound]:
+    return [v for v in col.of(ViolationFound) if v.kind == "tamper"]  # type: ignore[attr-defined]
+
+
+async def test_worktree_mode_reports_a_git_config_tamper_live(root: Path) -> None:
+    _worktree_sandbox(root)
+    sup = supervisor(root)
+    await sup.open()
+    col = Collector(sup)
+    try:
+        await sup.start_wave(1)
+        tree = root / ".wavedeck" / "worktrees" / "w1-a1"
+        # From inside an agent's worktree: the config is the repository's, shared by all.
+        _git(tree, "config", "core.fsmonitor", "touch /tmp/never-run-by-wavedeck")
+        await col.until(lambda _evs: bool(_tampers(col)), timeout=10)
+        tamper = _tampers(col)[0]
+        assert tamper.path == ".git/config" and tamper.agent is None
+        assert "core.fsmonitor" in tamper.detail and "runs programs" in tamper.detail
+        assert tamper in sup.violations(1)
+    finally:
+        await col.stop()
+        await sup.close()
+
+
+async def test_worktree_mode_collected_files_are_not_main_tree_violations(root: Path) -> None:
+    _worktree_sandbox(root)
+    sup = supervisor(root)
+    await sup.open()
+    col = Collector(sup)
+    try:
+        await sup.start_wave(1)
+        await wait_agents(sup, 1)
+        await col.until(lambda _evs: len(_violations(col, STRAY_PATH)) == 1)
+        client = "packages/headless-client/zajel/client.py"
+        before = _touches(col, client)
+        assert await sup.run_tests(1)  # collects the worktrees into the main tree
+        await col.until(lambda _evs: _touches(col, client) > before)
+        (root / "docs").mkdir(exist_ok=True)
+        await _write_until_seen(col, root / SENTINEL, SENTINEL, "sentinel")
+        # The copies were seen by the main tree's watcher, attributed, and not reported.
+        main = [e for e in col.of(FileTouched) if e.path == client][before:]
+        assert main and all(e.agent == "w1-a1" for e in main)  # type: ignore[attr-defined]
+        assert len(_violations(col, STRAY_PATH)) == 1
+        assert not [v for v in col.of(ViolationFound) if "main working tree" in v.detail]  # type: ignore[attr-defined]
+        # After collecting, the main tree is judged as in shared mode.
+        assert _violations(col, SENTINEL)
+    finally:
+        await col.stop()
+        await sup.close()

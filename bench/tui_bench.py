@@ -111,7 +111,7 @@ async def run_wavedeck(repo: Path, lines: int) -> dict[str, float]:
                 if now - started > 600:
                     raise RuntimeError("the flood did not reach every pane within 600 s")
                 for agent, pane in panes.items():
-                    view = pane.log  # type: ignore[union-attr]
+                    view = pane.log_view  # type: ignore[union-attr]
                     buf = view.buffer
                     if first_seen is None and len(buf) and buf.lines[-1].startswith("flood"):
                         first_seen = now
@@ -136,7 +136,7 @@ async def run_wavedeck(repo: Path, lines: int) -> dict[str, float]:
             key = p99(pressed, handled)
             result["key_p99_ms"], result["key_median_ms"], result["key_presses"] = key
             result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            result["held_lines"] = max(len(p.log.buffer) for p in panes.values())  # type: ignore[union-attr]
+            result["held_lines"] = max(len(p.log_view.buffer) for p in panes.values())  # type: ignore[union-attr]
     finally:
         await supervisor.close(stop_agents=True)
     return result
@@ -208,7 +208,7 @@ async def run_display(files: list[Path], lines: int) -> tuple[float, float]:
                         app.view.agents[agent].log.extend(
                             p.decode("utf-8", "replace") for p in parts
                         )
-                    view = panes[agent].log  # type: ignore[union-attr]
+                    view = panes[agent].log_view  # type: ignore[union-attr]
                     if (
                         agent not in done
                         and view.buffer.lines

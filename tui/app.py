@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import events, on, work
 from textual.app import App
@@ -41,7 +41,7 @@ class WavedeckApp(App[int]):
     def __init__(
         self,
         plan: Plan,
-        engine: Engine | Any | None = None,
+        engine: Engine | None = None,
         *,
         clock: Clock = time.time,
         attach_history: bool = True,
@@ -95,9 +95,9 @@ class WavedeckApp(App[int]):
                     await asyncio.sleep(0)
             else:
                 async for event in self.engine.events():
-                    message = self.adapter.apply(event)
-                    if message is not None:
-                        self.post_message(message)
+                    single = self.adapter.apply(event)
+                    if single is not None:
+                        self.post_message(single)
         except Exception as exc:  # shown to the operator; the app stays usable
             error = f"{type(exc).__name__}: {exc}"
         self.post_message(msg.EngineStopped(error))

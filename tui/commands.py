@@ -16,6 +16,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
 
 if TYPE_CHECKING:
+    from tui.adapter import Engine
     from tui.app import WavedeckApp
     from tui.screens.main import MainScreen
     from tui.widgets.agent_pane import AgentPane
@@ -63,6 +64,12 @@ class Actions:
         return self.app.main_screen
 
     @property
+    def engine(self) -> Engine:
+        engine = self.app.engine
+        assert engine is not None  # why_not refuses every engine action without one
+        return engine
+
+    @property
     def wave(self) -> int:
         return self.main.selected_wave
 
@@ -80,11 +87,11 @@ class Actions:
         if name in ENGINE_ACTIONS and engine is None:
             return "view only: no engine is attached"
         if name == "start_wave":
-            return _reason(engine.can_start_wave(wave))
+            return _reason(self.engine.can_start_wave(wave))
         if name == "run_tests":
-            return _reason(engine.can_run_tests(wave))
+            return _reason(self.engine.can_run_tests(wave))
         if name == "commit":
-            ok, reason = engine.can_commit(wave)
+            ok, reason = self.engine.can_commit(wave)
             # A tested wave opens the checkpoint screen even when refused: it shows why, and
             # violations can be accepted there.
             return None if ok or view.waves[wave].state == "tested" else reason
@@ -127,9 +134,7 @@ class Actions:
     async def do_start_wave(self) -> None:
         wave = self.wave
         self.app.notify(f"starting wave {wave}")
-        self.app.run_worker(
-            self.call("start wave", self.app.engine.start_wave, wave), group="engine"
-        )
+        self.app.run_worker(self.call("start wave", self.engine.start_wave, wave), group="engine")
 
     async def do_stop_agent(self) -> None:
         pane = self._pane()
@@ -138,7 +143,7 @@ class Actions:
 
         async def stop(yes: bool | None) -> None:
             if yes:
-                how = await self.call("stop", self.app.engine.stop_agent, agent_id)
+                how = await self.call("stop", self.engine.stop_agent, agent_id)
                 if how:
                     self.app.notify(f"{agent_id}: {how}")
 
@@ -148,7 +153,7 @@ class Actions:
         pane = self._pane()
         assert pane is not None
         self.app.run_worker(
-            self.call("restart", self.app.engine.restart_agent, pane.agent_id), group="engine"
+            self.call("restart", self.engine.restart_agent, pane.agent_id), group="engine"
         )
 
     async def do_mark_done(self) -> None:
@@ -158,7 +163,7 @@ class Actions:
 
         async def mark(reason: str | None) -> None:
             if reason:
-                await self.call("mark done", self.app.engine.mark_done, agent_id, reason)
+                await self.call("mark done", self.engine.mark_done, agent_id, reason)
                 self.app.refresh_views()
 
         self.app.push_screen(
@@ -170,12 +175,12 @@ class Actions:
 
         wave = self.wave
         self.app.push_screen(TestsScreen(self.app.view.waves[wave]))
-        self.app.run_worker(self.call("tests", self.app.engine.run_tests, wave), group="tests")
+        self.app.run_worker(self.call("tests", self.engine.run_tests, wave), group="tests")
 
     async def do_commit(self) -> None:
         from tui.screens.checkpoint import CheckpointScreen
 
-        preview = await self.call("checkpoint", self.app.engine.checkpoint_preview, self.wave)
+        preview = await self.call("checkpoint", self.engine.checkpoint_preview, self.wave)
         if preview is not None:
             self.app.push_screen(CheckpointScreen(preview))
 
@@ -194,7 +199,7 @@ class Actions:
 
         pane = self._pane()
         assert pane is not None
-        path = self.app.engine.log_path(pane.agent_id)
+        path = self.engine.log_path(pane.agent_id)
         self.app.push_screen(HistoryScreen(pane.agent_id, path))
 
     # -- view actions --------------------------------------------------------------------------
@@ -213,14 +218,14 @@ class Actions:
             screen.minimize()
         elif (pane := self._pane()) is not None:
             screen.maximize(pane, container=False)
-            pane.log.focus()
+            pane.log_view.focus()
 
     async def do_search(self) -> None:
         pane = self._pane()
         assert pane is not None
 
         def search(term: str | None) -> None:
-            if term is not None and not pane.log.search(term):
+            if term is not None and not pane.log_view.search(term):
                 self.app.notify(f"no match for {term!r}", severity="warning")
 
         self.app.push_screen(PromptScreen("Search the log for:", placeholder="text"), search)

@@ -73,8 +73,11 @@ async def test_search_prompt_jumps_to_match() -> None:
         assert isinstance(app.screen, PromptScreen)
         await pilot.press(*"server-2", "enter")
         pane = app.main_screen.query_one("#pane-w1-a3", AgentPane)
-        assert pane.log.search_term == "server-2" and pane.log.current_match is not None
-        assert "server-2" in pane.log.buffer.lines[pane.log.current_match - pane.log.buffer.first]
+        assert pane.log_view.search_term == "server-2" and pane.log_view.current_match is not None
+        assert (
+            "server-2"
+            in pane.log_view.buffer.lines[pane.log_view.current_match - pane.log_view.buffer.first]
+        )
 
 
 async def test_help_lists_every_key_with_why_not() -> None:

@@ -208,7 +208,7 @@ class DiffScreen(Screen[None]):
         except Exception as exc:
             rendered = Text(f"cannot read the diff: {exc}", "red")
         if not get_current_worker().is_cancelled:  # the selection moved on: drop this one
-            self.app.call_from_thread(self._show_diff, entry.path, rendered)
+            self.app.call_from_thread(self._show_diff, entry.path, rendered)  # type: ignore[arg-type]
 
     async def _show_diff(self, path: str, rendered: Syntax | Text) -> None:
         async with self._swap:

@@ -107,7 +107,7 @@ class MainScreen(Screen[None]):
         await grid.mount_all(AgentPane(view, n, now) for n, view in enumerate(agents, 1))
         panes = list(self.query(AgentPane))
         if panes:
-            panes[0].log.focus()
+            panes[0].log_view.focus()
         self.refresh_status()
 
     def refresh_status(self, *, panes: bool = True) -> None:
@@ -172,6 +172,6 @@ class MainScreen(Screen[None]):
     def action_focus_pane(self, number: int) -> None:
         panes = list(self.query(AgentPane))
         if 1 <= number <= len(panes):
-            self.set_focus(panes[number - 1].log)  # now, not after a refresh: keys may follow
+            self.set_focus(panes[number - 1].log_view)  # now, not after a refresh: keys may follow
         else:
             self.notify(f"wave {self.selected_wave} has {len(panes)} panes", severity="warning")

@@ -95,7 +95,7 @@ class AgentPane(Vertical):
         yield LogView(self.view.log, classes="pane-log")
 
     @property
-    def log(self) -> LogView:
+    def log_view(self) -> LogView:
         return self.query_one(LogView)
 
     def update_status(self, now: float) -> None:

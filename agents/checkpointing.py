@@ -27,7 +27,7 @@ from agents.events import (
     WaveStateChanged,
 )
 from agents.gates import CheckpointPreview, StrayPath
-from agents.git_errors import GitError
+from agents.git_errors import CheckpointIndexStale, GitError
 from agents.state import TestRecord
 from agents.testrun import run_tests
 
@@ -255,7 +255,12 @@ async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
 async def commit_checkpoint(
     sup: Supervisor, n: int, *, message: str | None, accept_violations: bool
 ) -> str | None:
-    """Commit wave ``n``'s checkpoint; None (and a ``GateRefused``) when refused."""
+    """Commit wave ``n``'s checkpoint; None (and a ``GateRefused``) when refused.
+
+    A commit made while the user's index could not be refreshed (``CheckpointIndexStale``)
+    counts as committed, with a warning ``Notice`` saying how to refresh the index.
+    """
+    sup._bind_loop()  # git's lock-wait notices come from a worker thread
     view = await preview(sup, n)
     rec = sup._wave(n)
     if accept_violations and view.stray and sup.can_commit(n)[0]:
@@ -276,10 +281,15 @@ async def commit_checkpoint(
             )
         )
     text = message if message and message.strip() else view.message
+    stale: CheckpointIndexStale | None = None
     try:
         sha: str = await asyncio.to_thread(
             sup.git.checkpoint, list(view.paths), text, expected_head=rec.base_commit
         )
+    except CheckpointIndexStale as exc:
+        # The commit was made and the branch points at it: recording a failure would leave
+        # the wave open on a committed checkpoint. Only the user's index is behind.
+        sha, stale = exc.sha, exc
     except GitError as exc:
         reason = getattr(exc, "reason", None) or str(exc)
         sup._emit(GateRefused(n, reason, tuple(getattr(exc, "paths", ()))))
@@ -290,6 +300,10 @@ async def commit_checkpoint(
     await sup._stop_watch()
     if wtmode.enabled(sup):
         await wtmode.cleanup(sup, n)
+    if stale is not None:
+        sup._emit(
+            Notice("warning", str(stale), {"sha": stale.sha, "paths": json.dumps(stale.paths)})
+        )
     sup._emit(CheckpointCommitted(n, sha, view.issues))
     sup._emit(WaveStateChanged(n, "committed"))
     sup._changed.set()

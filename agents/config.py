@@ -112,6 +112,18 @@ class GitConfig(_Section):
     run_hooks: bool = Field(False, description="run the repo's commit hooks for checkpoints")
     hook_timeout_s: float = Field(60.0, gt=0)
     lock_wait_s: float = Field(10.0, ge=0, description="how long to wait for a held index.lock")
+    sign_timeout_s: float = Field(
+        3.0,
+        gt=0,
+        description="how long signing a checkpoint (commit.gpgsign) may take before it is "
+        "stopped and the checkpoint refused (a pinentry prompt nobody answers)",
+    )
+    write_wait_s: float = Field(
+        5.0,
+        ge=0,
+        description="how long a checkpoint waits for a declared file still being written to "
+        "settle before refusing it",
+    )
 
 
 class HostConfig(_Section):

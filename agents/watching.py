@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +21,15 @@ from agents import wtmode
 from agents.agentproc import AgentProcesses
 from agents.checkpointing import recall_tamper, remember_tamper
 from agents.config import Config
-from agents.events import ViolationFound
+from agents.events import Notice, ViolationFound
 from plan.models import Plan
 
 if TYPE_CHECKING:
     from agents.git import GitRepo
+
+
+# A lock still held is reported again after this long (git retries it many times a second).
+LOCK_NOTICE_EVERY_S = 5.0
 
 
 class WaveWatch(AgentProcesses):
@@ -41,12 +47,48 @@ class WaveWatch(AgentProcesses):
         # Worktree mode: {path: agent} collected (or being collected) into the main tree, per
         # wave, so the main tree's watcher does not take the copies for stray writes.
         self._collected: dict[int, dict[str, str]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock_noticed: dict[str, float] = {}  # lock path -> when last reported
+        self._bind_loop()
+
+    def _bind_loop(self) -> None:
+        """Remember the running event loop (if any): ``on_lock_wait`` posts events to it."""
+        with contextlib.suppress(RuntimeError):
+            self._loop = asyncio.get_running_loop()
+
+    def on_lock_wait(self, lock: str) -> None:
+        """``GitRepo``'s ``on_lock_wait``: git is waiting for a lock another git process holds.
+
+        Called from the worker thread running git, with the repository's command lock held: it
+        only posts a ``Notice`` to the event loop (at most one per lock every few seconds, not
+        one per retry) and never calls back into ``GitRepo``.
+        """
+        now = time.monotonic()
+        if now - self._lock_noticed.get(lock, -LOCK_NOTICE_EVERY_S) < LOCK_NOTICE_EVERY_S:
+            return
+        self._lock_noticed[lock] = now
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            shown = os.path.relpath(lock, self.repo)
+        except ValueError:
+            shown = lock
+        notice = Notice(
+            "warning",
+            f"waiting for {shown}: another git process holds it "
+            f"(up to {self.config.git.lock_wait_s:g} s)",
+            {"lock": lock},
+        )
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(self._emit, notice)
 
     async def _start_watch(self, wave: int) -> None:
         """Watch the working tree (shared mode) or each agent's worktree and the main tree
         (worktree mode: ``agents.worktree.WorktreeWatch``)."""
         from agents.workspace import WorkspaceWatcher, ownership_attributor
 
+        self._bind_loop()
         await self._stop_watch()
         policy = self.config.policy
         accept = [*policy.accept, *self._wave(wave).accepted]

@@ -1,0 +1,110 @@
+"""The checkpoint's git edges on a real demo sandbox: a commit made while the user's index is
+locked counts as committed (with a warning), a held index.lock is surfaced while git waits, and
+the ``[git]`` timeouts are configuration."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from agents.config import ConfigError, GitConfig, load_config
+from agents.events import CheckpointCommitted, GateRefused, Notice
+from agents.git import GitRepo
+from agents.supervisor import Supervisor
+from tests.unit.engine.enginekit import Collector, kill_agents, sandbox, supervisor, wait_agents
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture
+async def root(tmp_path: Path) -> AsyncIterator[Path]:
+    folder = tmp_path / "repo"
+    yield folder
+    kill_agents(folder)
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def _notices(col: Collector, words: str) -> list[Notice]:
+    return [e for e in col.of(Notice) if words in e.message]  # type: ignore[attr-defined]
+
+
+def _wire_git(sup: Supervisor) -> None:
+    # What Supervisor.__init__ is to do: the [git] section and the lock-wait notices.
+    sup.git = GitRepo.from_config(sup.repo, sup.config.git, on_lock_wait=sup.on_lock_wait)
+
+
+async def _tested_wave(sup: Supervisor) -> None:
+    await sup.start_wave(1)
+    await wait_agents(sup, 1)
+    assert await sup.run_tests(1)
+
+
+def test_git_timeouts_are_configuration(tmp_path: Path) -> None:
+    assert GitConfig().sign_timeout_s == 3.0 and GitConfig().write_wait_s == 5.0
+    assert GitConfig.model_fields["sign_timeout_s"].description
+    assert GitConfig.model_fields["write_wait_s"].description
+    (tmp_path / "wavedeck.toml").write_text("[git]\nsign_timeout_s = 1.5\nwrite_wait_s = 0\n")
+    cfg = load_config(tmp_path)
+    assert (cfg.git.sign_timeout_s, cfg.git.write_wait_s) == (1.5, 0.0)
+    (tmp_path / "wavedeck.toml").write_text("[git]\nsign_timeout_s = 0\n")
+    with pytest.raises(ConfigError, match=r"git\.sign_timeout_s"):
+        load_config(tmp_path)
+
+
+async def test_a_commit_with_a_stale_index_is_recorded_as_committed(root: Path) -> None:
+    sandbox(root)
+    cfg = load_config(root)
+    cfg.git.lock_wait_s = 0.3
+    sup = supervisor(root, cfg)
+    await sup.open()
+    col = Collector(sup)
+    lock = root / ".git" / "index.lock"
+    try:
+        await _tested_wave(sup)
+        # Another git process takes the index right after the commit is made.
+        sup.git._checkpointer.before_update_ref = lambda: lock.write_text("")
+        sha = await sup.checkpoint(1, accept_violations=True)
+        assert sha is not None and _git(root, "rev-parse", "HEAD") == sha
+        assert sup.state.waves["1"].checkpoint == sha
+        assert sup.wave_state(1) == "committed" and sup.can_start_wave(2)[0]
+        await col.until(lambda _evs: bool(col.of(CheckpointCommitted)))
+        warning = _notices(col, "git reset -q")
+        assert warning and warning[0].level == "warning" and sha[:12] in warning[0].message
+        assert not col.of(GateRefused)
+    finally:
+        lock.unlink(missing_ok=True)
+        await col.stop()
+        await sup.close()
+
+
+async def test_a_held_index_lock_is_a_notice_while_the_checkpoint_waits(root: Path) -> None:
+    sandbox(root)
+    cfg = load_config(root)
+    cfg.git.lock_wait_s = 30
+    sup = supervisor(root, cfg)
+    _wire_git(sup)
+    await sup.open()
+    col = Collector(sup)
+    lock = root / ".git" / "index.lock"
+    try:
+        await _tested_wave(sup)
+        lock.write_text("")  # another git process (an editor's git integration) is working
+        commit = asyncio.create_task(sup.checkpoint(1, accept_violations=True))
+        await col.until(lambda _evs: bool(_notices(col, "waiting for .git/index.lock")))
+        assert not commit.done()
+        lock.unlink()  # the other process finished
+        sha = await asyncio.wait_for(commit, 30)
+        assert sha is not None and _git(root, "rev-parse", "HEAD") == sha
+        assert len(_notices(col, "waiting for .git/index.lock")) == 1  # not one per retry
+    finally:
+        lock.unlink(missing_ok=True)
+        await col.stop()
+        await sup.close()

@@ -156,12 +156,13 @@ class WavedeckApp(App[int]):
         self.notify(
             f"wave {message.wave} tests {outcome} in {message.duration_s:.1f}s",
             severity="information" if message.passed else "error",
+            markup=False,
         )
         self.refresh_views()
 
     @on(msg.CheckpointRecorded)
     def _committed(self, message: msg.CheckpointRecorded) -> None:
-        self.notify(f"wave {message.wave} committed as {message.commit[:10]}")
+        self.notify(f"wave {message.wave} committed as {message.commit[:10]}", markup=False)
         numbers = [w.number for w in self.plan.waves]
         main = self.main_screen
         if main.selected_wave == message.wave and message.wave != numbers[-1]:
@@ -171,18 +172,25 @@ class WavedeckApp(App[int]):
 
     @on(msg.CommitRefused)
     def _refused(self, message: msg.CommitRefused) -> None:
-        self.notify(message.reason, title=f"wave {message.wave}: commit refused", severity="error")
+        self.notify(
+            message.reason,
+            title=f"wave {message.wave}: commit refused",
+            severity="error",
+            markup=False,
+        )
         self.refresh_views()
 
     @on(msg.NoticeReceived)
     def _notice(self, message: msg.NoticeReceived) -> None:
         severity = {"error": "error", "warning": "warning"}.get(message.level, "information")
-        self.notify(message.message, severity=severity)  # type: ignore[arg-type]
+        self.notify(message.message, severity=severity, markup=False)  # type: ignore[arg-type]
 
     @on(msg.EngineStopped)
     def _engine_stopped(self, message: msg.EngineStopped) -> None:
         if message.error:
-            self.notify(message.error, title="engine stopped", severity="error", timeout=30)
+            self.notify(
+                message.error, title="engine stopped", severity="error", timeout=30, markup=False
+            )
 
     def on_key(self, event: events.Key) -> None:
         """A key bound to an action that is greyed out: say why instead of doing nothing."""
@@ -195,7 +203,7 @@ class WavedeckApp(App[int]):
         reason = self.actions.why_not(name) if name in _action_names() else None
         if reason:
             self.post_message(msg.ActionRefused(name, reason))
-            self.notify(reason, severity="warning")
+            self.notify(reason, severity="warning", markup=False)
 
     # -- engine helpers for screens ------------------------------------------------------------
 
@@ -212,12 +220,12 @@ class WavedeckApp(App[int]):
         self.stopped_agents = stop_agents
         if self.engine is not None:
             if stop_agents:
-                self.notify("stopping every agent…")
+                self.notify("stopping every agent…", markup=False)
             try:
                 await self.engine.close(stop_agents=stop_agents)
                 self.engine_closed = True
             except Exception as exc:
-                self.notify(f"closing the engine: {exc}", severity="error")
+                self.notify(f"closing the engine: {exc}", severity="error", markup=False)
         self.exit(0)
 
 

@@ -117,7 +117,7 @@ class Actions:
     async def run(self, name: str) -> None:
         reason = self.why_not(name)
         if reason:
-            self.app.notify(reason, title=ACTIONS[name][1], severity="warning")
+            self.app.notify(reason, title=ACTIONS[name][1], severity="warning", markup=False)
             return
         await getattr(self, f"do_{name}")()
 
@@ -126,14 +126,16 @@ class Actions:
         try:
             return await settle(fn(*args, **kwargs))
         except Exception as exc:  # the engine's refusal or failure, shown to the operator
-            self.app.notify(f"{what}: {exc}", title="Refused", severity="error", timeout=8)
+            self.app.notify(
+                f"{what}: {exc}", title="Refused", severity="error", timeout=8, markup=False
+            )
             return None
 
     # -- engine actions ------------------------------------------------------------------------
 
     async def do_start_wave(self) -> None:
         wave = self.wave
-        self.app.notify(f"starting wave {wave}")
+        self.app.notify(f"starting wave {wave}", markup=False)
         self.app.run_worker(self.call("start wave", self.engine.start_wave, wave), group="engine")
 
     async def do_stop_agent(self) -> None:
@@ -145,7 +147,7 @@ class Actions:
             if yes:
                 how = await self.call("stop", self.engine.stop_agent, agent_id)
                 if how:
-                    self.app.notify(f"{agent_id}: {how}")
+                    self.app.notify(f"{agent_id}: {how}", markup=False)
 
         self.app.push_screen(ConfirmScreen(f"Stop {agent_id}?", yes="Stop"), stop)
 
@@ -226,7 +228,7 @@ class Actions:
 
         def search(term: str | None) -> None:
             if term is not None and not pane.log_view.search(term):
-                self.app.notify(f"no match for {term!r}", severity="warning")
+                self.app.notify(f"no match for {term!r}", severity="warning", markup=False)
 
         self.app.push_screen(PromptScreen("Search the log for:", placeholder="text"), search)
 

@@ -140,3 +140,32 @@ async def test_quit_without_engine_exits() -> None:
         await pilot.press("q")
         await pilot.pause(0.1)
     assert app.return_value == 0
+
+
+async def test_markup_in_plan_titles_and_notices_is_literal() -> None:
+    """D13: Rich markup in a plan's agent title, an engine notice or a path is shown as typed."""
+    from agents import events as ev
+    from tests.tui.helpers import FixedClock, reference_plan
+    from tui.app import WavedeckApp
+
+    plan = reference_plan()
+    wave = plan.waves[0]
+    hostile = "[link=file:///etc/passwd]x[/link] [bold red]loud[/bold red]"
+    agent = wave.agents[0].model_copy(update={"title": hostile})
+    plan = plan.model_copy(
+        update={
+            "waves": (
+                wave.model_copy(update={"agents": (agent, *wave.agents[1:])}),
+                *plan.waves[1:],
+            )
+        }
+    )
+    app = WavedeckApp(plan, None, clock=FixedClock())
+    async with app.run_test(size=(200, 50)) as pilot:
+        await panes_ready(app)
+        app.feed([ev.Notice("warning", "[bold]notice[/bold] [link=file:///etc/passwd]y[/link]")])
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        assert "[link=file:///etc/passwd]x[/link]" in text
+        notices = [n for n in app._notifications if "notice" in n.message]
+        assert notices and not notices[0].markup  # shown as text, never parsed

@@ -54,6 +54,6 @@ class AttachScreen(Screen[None]):
         try:
             await settle(self.send(self.agent.id, event.value + "\n"))
         except Exception as exc:
-            self.notify(f"input not sent: {exc}", severity="error")
+            self.notify(f"input not sent: {exc}", severity="error", markup=False)
             return
         event.input.value = ""

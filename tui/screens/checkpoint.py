@@ -180,7 +180,9 @@ class CheckpointScreen(Screen[str | None]):
     async def action_commit(self) -> None:
         engine = self.wd.engine
         if self.preview.refusal:
-            self.notify(self.preview.refusal, title="commit refused", severity="error")
+            self.notify(
+                self.preview.refusal, title="commit refused", severity="error", markup=False
+            )
             return
         if engine is None:
             return

@@ -66,7 +66,7 @@ class PromptScreen(ModalScreen[str | None]):
     def _submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()
         if self.required and not value:
-            self.notify("an answer is needed (escape cancels)", severity="warning")
+            self.notify("an answer is needed (escape cancels)", severity="warning", markup=False)
             return
         self.dismiss(value)
 

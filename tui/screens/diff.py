@@ -198,7 +198,7 @@ class DiffScreen(Screen[None]):
         path = event.option.id
         if path and path != self.shown:
             self.shown = path
-            self.query_one("#diff-body").border_title = neutralize(path)
+            self.query_one("#diff-body").border_title = Text(neutralize(path))
             self._load_diff(self.entries[path])
 
     @work(thread=True, exclusive=True, group="diff-text")
@@ -245,9 +245,9 @@ class DiffScreen(Screen[None]):
             try:
                 await settle(self.source.revert(entry))
             except Exception as exc:
-                self.notify(f"revert {entry.path}: {exc}", severity="error")
+                self.notify(f"revert {entry.path}: {exc}", severity="error", markup=False)
                 return
-            self.notify(f"reverted {entry.path}")
+            self.notify(f"reverted {entry.path}", markup=False)
             self.shown = None
             self._load_files()
 
@@ -263,7 +263,9 @@ class DiffScreen(Screen[None]):
             with self.app.suspend():
                 self._run([*editor, str(Path(root) / entry.path)])
         except SuspendNotSupported:
-            self.notify("this terminal cannot hand over to an editor", severity="warning")
+            self.notify(
+                "this terminal cannot hand over to an editor", severity="warning", markup=False
+            )
             return
         self.shown = None
         self._load_files()

@@ -174,4 +174,8 @@ class MainScreen(Screen[None]):
         if 1 <= number <= len(panes):
             self.set_focus(panes[number - 1].log_view)  # now, not after a refresh: keys may follow
         else:
-            self.notify(f"wave {self.selected_wave} has {len(panes)} panes", severity="warning")
+            self.notify(
+                f"wave {self.selected_wave} has {len(panes)} panes",
+                severity="warning",
+                markup=False,
+            )

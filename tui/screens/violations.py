@@ -92,7 +92,7 @@ class ViolationsScreen(Screen[None]):
         async def revert(yes: bool | None) -> None:
             if yes:
                 await self.wd.actions.call("revert", engine.revert_path, self.wave, path)
-                self.notify(f"reverted {path}")
+                self.notify(f"reverted {path}", markup=False)
                 self.wd.refresh_views()
 
         question = f"Revert {path} to the wave's base? Its changes are lost."

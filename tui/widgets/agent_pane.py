@@ -77,11 +77,8 @@ class AgentPane(Vertical):
         self.number = number
         self._now = now
         self._styled_as: tuple[str, bool] = (view.state, False)
-        self.border_title = Text(
-            f"{number} {view.id} · {neutralize(view.agent.title)}",
-            no_wrap=True,
-            overflow="ellipsis",
-        ).plain
+        # Text, not a str: a str border title is parsed as markup, and plan titles are not markup.
+        self.border_title = Text(f"{number} {view.id} · {neutralize(view.agent.title)}")
 
     ALLOW_MAXIMIZE = True  # zoom: the whole pane (status and log) fills the screen
 

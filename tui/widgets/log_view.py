@@ -233,7 +233,9 @@ class LogView(ScrollView, can_focus=True):
         if here is None or here < 0:
             here = len(buf) if backwards else -1
         if not self._jump(backwards=backwards, start=here) and self.is_mounted:
-            self.notify(f"no more matches for {self.search_term!r}", severity="warning")
+            self.notify(
+                f"no more matches for {self.search_term!r}", severity="warning", markup=False
+            )
 
     def _jump(self, *, backwards: bool, start: int) -> bool:
         """Scan from ``start`` (exclusive) for the next match; scroll to it when found."""

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
+import logging
 import os
 import shutil
 import sys
@@ -51,6 +53,9 @@ AGENT = (
 )
 
 
+_SERVED: list[asyncio.subprocess.Process] = []
+
+
 async def _shell_process(process: asyncssh.SSHServerProcess[bytes]) -> None:
     """In-process server fallback: run the command with ``sh -c`` and pipe it through."""
     proc = await asyncio.create_subprocess_exec(
@@ -61,8 +66,19 @@ async def _shell_process(process: asyncssh.SSHServerProcess[bytes]) -> None:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+    _SERVED.append(proc)
     await process.redirect(stdin=proc.stdin, stdout=proc.stdout, stderr=proc.stderr)
     process.exit(await proc.wait())
+
+
+async def _reap_served() -> None:
+    for proc in _SERVED:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+    _SERVED.clear()
+    gc.collect()  # close their pipe transports while the loop still runs
+    await asyncio.sleep(0.1)
 
 
 class _Server(asyncssh.SSHServer):
@@ -70,14 +86,17 @@ class _Server(asyncssh.SSHServer):
         return True
 
 
-async def start_server(tmp: Path) -> tuple[str, HostConfig, Any]:
-    """The SSH server to measure against, its config (workdir filled in later) and a stopper."""
+async def start_server(tmp: Path, kind: str) -> tuple[str, HostConfig, Any]:
+    """The SSH server to measure against, its config and its handle (to stop it)."""
     repo_clone = make_clone(tmp / "host")
-    if Path(SSHD).exists() and os.geteuid() == 0:
+    if kind == "openssh" or (kind == "auto" and Path(SSHD).exists() and os.geteuid() == 0):
         server = Sshd(tmp)
         server.start()
         server.write_known_hosts()
         return "openssh", server.cfg(repo_clone, keepalive_interval_s=1), server
+    # The in-process server writes into the connection the proxy resets: asyncio then logs
+    # "socket.send() raised exception" per write, which is the expected effect, not news.
+    logging.getLogger("asyncio").setLevel(logging.ERROR)
     host_key = asyncssh.generate_private_key("ssh-ed25519")
     client_key = asyncssh.generate_private_key("ssh-ed25519")
     acceptor = await asyncssh.listen(
@@ -173,10 +192,16 @@ async def with_drop(
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="200,000 lines instead of 1,000,000")
+    parser.add_argument(
+        "--server",
+        choices=["auto", "openssh", "asyncssh"],
+        default="auto",
+        help="auto: OpenSSH when /usr/sbin/sshd exists and we are root, else asyncssh in-process",
+    )
     args = parser.parse_args()
     lines = 200_000 if args.quick else 1_000_000
     tmp = shared_dir("wdbench-")
-    server_kind, cfg, server = await start_server(tmp)
+    server_kind, cfg, server = await start_server(tmp, args.server)
     try:
         repo = make_repo(tmp / "local")
         (tmp / "agent.py").write_text(AGENT)
@@ -197,6 +222,7 @@ async def main() -> int:
             server.stop()
         else:
             server.close()
+            await _reap_served()
         shutil.rmtree(tmp, ignore_errors=True)
     result = {
         "ssh_lines_per_s": round(ssh),

@@ -126,7 +126,7 @@ class CheckpointScreen(Screen[str | None]):
             del detail
         button = self.query_one("#cp-commit", Button)
         button.disabled = bool(preview.refusal)
-        button.tooltip = preview.refusal
+        button.tooltip = Text(preview.refusal) if preview.refusal else None
 
     def refresh_status(self) -> None:
         """Called by the app when the engine reports something; re-read the preview."""

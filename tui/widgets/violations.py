@@ -26,7 +26,8 @@ def violations_text(violations: list[ViolationFound], accepted: dict[str, str]) 
         if n:
             text.append(" · ")
         text.append(neutralize(v.path), "bold")
-        text.append(f" ({v.kind}, {neutralize(v.agent or '?')})", "italic")
+        writer = v.agent or (" or ".join(v.candidates) if v.candidates else "writer unknown")
+        text.append(f" ({v.kind}, {neutralize(writer)})", "italic")
     if len(open_) > 4:
         text.append(f" · +{len(open_) - 4} more")
     if open_:

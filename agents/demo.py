@@ -3,8 +3,13 @@
 The sandbox is a git repository (one initial commit) holding every file the bundled reference plan
 declares, with plausible content per file type, the plan itself (``plans/security-waves.md``), a
 ``wavedeck.toml`` whose agent command is the simulated agent (run through this Python, so it works
-without ``wavedeck`` on PATH), and a test command that works offline. Agent ``w1-a2`` is told to
-also touch a file no wave-1 agent owns, so the checkpoint gate shows itself.
+without ``wavedeck`` on PATH), and a test command that works offline.
+
+Like the real run of this plan (agents also wrote tests and lockfiles, see the zajel field data),
+agent ``w1-a1`` also creates a test file (``TEST_PATH``) no agent declares; the sandbox's
+``[policy] accept`` globs (``ACCEPT_GLOBS``) let it through, recorded in the checkpoint trailers.
+Agent ``w1-a2`` also touches a file no wave-1 agent owns and no glob covers (``STRAY_PATH``), so
+the checkpoint gate shows itself.
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ EXTRA_FILES = (
     "packages/headless-client/zajel/cli/__init__.py",
     STRAY_PATH,
 )
+# Agents of the real run also wrote tests next to their package; the policy accepts them.
+TEST_AGENT = "w1-a1"
+TEST_PATH = "packages/headless-client/tests/test_crypto.py"
+ACCEPT_GLOBS = ("**/tests/**", "**/package-lock.json")
 FAST_SPEED = "0.02"
 NORMAL_SPEED = "1"
 
@@ -101,12 +110,19 @@ def _config_text(fast: bool) -> str:
         'prompt = "file"\n'
         "stop_grace_s = 3\n\n"
         "[agent.extra_args]\n"
+        "# w1-a1 also writes a test no agent declares: the [policy] below accepts it.\n"
+        f"{_toml_str(TEST_AGENT)} = {_toml_list(['--touch-unowned', TEST_PATH])}\n"
         "# w1-a2 also edits a file no wave-1 agent owns: the checkpoint gate will list it.\n"
         f"{_toml_str(STRAY_AGENT)} = {_toml_list(['--touch-unowned', STRAY_PATH])}\n\n"
         "[tests]\n"
         "# Shell commands, run with sh -c from the repository root between waves.\n"
         f"commands = {_toml_list(tests)}\n"
-        "timeout_s = 120\n"
+        "timeout_s = 120\n\n"
+        "[policy]\n"
+        "# Agents write tests and lockfiles the plan does not list: accept them without asking.\n"
+        "# Each accepted path is named, with the glob, in a Wavedeck-Accepted trailer of the\n"
+        "# checkpoint. daemon.py under cli/ matches no glob, so the gate still stops on it.\n"
+        f"accept = {_toml_list(list(ACCEPT_GLOBS))}\n"
     )
 
 

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from agents.config import load_config
-from agents.demo import STRAY_AGENT, STRAY_PATH, DemoError, bundled_plan_text, make_sandbox
+from agents.demo import (
+    STRAY_AGENT,
+    STRAY_PATH,
+    TEST_AGENT,
+    TEST_PATH,
+    DemoError,
+    bundled_plan_text,
+    make_sandbox,
+)
 from plan.checks import run_checks
 from plan.loader import load_plan
 from plan.ownership import OwnershipIndex
@@ -53,7 +61,11 @@ def test_config_runs_the_sim_agent_and_offline_tests(tmp_path: Path) -> None:
     assert config.plan == "plans/security-waves.md"
     assert config.agent.command[1:3] == ["-m", "agents.sim"]
     assert "0.02" in config.agent.command
-    assert config.agent.extra_args == {STRAY_AGENT: ["--touch-unowned", STRAY_PATH]}
+    assert config.agent.extra_args == {
+        TEST_AGENT: ["--touch-unowned", TEST_PATH],
+        STRAY_AGENT: ["--touch-unowned", STRAY_PATH],
+    }
+    assert "**/tests/**" in config.policy.accept  # the test file is accepted, the stray is not
     for command in config.tests.commands or []:
         done = subprocess.run(["sh", "-c", command], cwd=root, capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr

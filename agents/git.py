@@ -158,6 +158,8 @@ class GitRepo:
             run_hooks=config.run_hooks,
             hook_timeout_s=config.hook_timeout_s,
             lock_wait_s=config.lock_wait_s,
+            sign_timeout_s=config.sign_timeout_s,
+            write_wait_s=config.write_wait_s,
             **kwargs,  # type: ignore[arg-type]
         )
 

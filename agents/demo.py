@@ -5,11 +5,11 @@ declares, with plausible content per file type, the plan itself (``plans/securit
 ``wavedeck.toml`` whose agent command is the simulated agent (run through this Python, so it works
 without ``wavedeck`` on PATH), and a test command that works offline.
 
-Like the real run of this plan (agents also wrote tests and lockfiles, see the zajel field data),
-agent ``w1-a1`` also creates a test file (``TEST_PATH``) no agent declares; the sandbox's
-``[policy] accept`` globs (``ACCEPT_GLOBS``) let it through, recorded in the checkpoint trailers.
-Agent ``w1-a2`` also touches a file no wave-1 agent owns and no glob covers (``STRAY_PATH``), so
-the checkpoint gate shows itself.
+Like the agent of the real run of this plan (see the zajel field data), agent ``w1-a2`` also
+writes two files no wave-1 agent declares: a test of its protocol (``TEST_PATH``), which the
+sandbox's ``[policy] accept`` globs (``ACCEPT_GLOBS``) let through, recorded in the checkpoint
+trailers; and the daemon at its real path (``STRAY_PATH``), which no glob covers, so the
+checkpoint gate shows itself.
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ EXTRA_FILES = (
     "packages/headless-client/zajel/cli/__init__.py",
     STRAY_PATH,
 )
-# Agents of the real run also wrote tests next to their package; the policy accepts them.
-TEST_AGENT = "w1-a1"
-TEST_PATH = "packages/headless-client/tests/test_crypto.py"
+# The real run's agent also changed this test (it declared none); the policy accepts tests.
+TEST_PATH = "packages/headless-client/tests/unit/test_cli_protocol.py"
 ACCEPT_GLOBS = ("**/tests/**", "**/package-lock.json")
+# One agent writes both (tests elsewhere add extra_args for other agents of wave 1).
+STRAY_ARGS = ("--touch-unowned", TEST_PATH, "--touch-unowned", STRAY_PATH)
 FAST_SPEED = "0.02"
 NORMAL_SPEED = "1"
 
@@ -110,10 +111,9 @@ def _config_text(fast: bool) -> str:
         'prompt = "file"\n'
         "stop_grace_s = 3\n\n"
         "[agent.extra_args]\n"
-        "# w1-a1 also writes a test no agent declares: the [policy] below accepts it.\n"
-        f"{_toml_str(TEST_AGENT)} = {_toml_list(['--touch-unowned', TEST_PATH])}\n"
-        "# w1-a2 also edits a file no wave-1 agent owns: the checkpoint gate will list it.\n"
-        f"{_toml_str(STRAY_AGENT)} = {_toml_list(['--touch-unowned', STRAY_PATH])}\n\n"
+        "# w1-a2 also writes a test no agent declares (the [policy] below accepts it) and edits\n"
+        "# a file no wave-1 agent owns and no glob covers: the checkpoint gate will list it.\n"
+        f"{_toml_str(STRAY_AGENT)} = {_toml_list(list(STRAY_ARGS))}\n\n"
         "[tests]\n"
         "# Shell commands, run with sh -c from the repository root between waves.\n"
         f"commands = {_toml_list(tests)}\n"

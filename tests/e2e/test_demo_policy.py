@@ -17,7 +17,14 @@ from typing import Any
 
 import pytest
 
-from agents.demo import ACCEPT_GLOBS, PLAN_IN_SANDBOX, STRAY_PATH, TEST_AGENT, TEST_PATH
+from agents.demo import (
+    ACCEPT_GLOBS,
+    PLAN_IN_SANDBOX,
+    STRAY_AGENT,
+    STRAY_ARGS,
+    STRAY_PATH,
+    TEST_PATH,
+)
 from agents.gates import OPERATOR_ACCEPT
 from plan.loader import load_plan
 from plan.ownership import OwnershipIndex
@@ -78,7 +85,8 @@ def test_sandbox_config_declares_the_policy(sandbox: Path) -> None:
     text = (sandbox / "wavedeck.toml").read_text("utf-8")
     assert f"accept = {json.dumps(list(ACCEPT_GLOBS))}" in text
     assert TEST_GLOB in ACCEPT_GLOBS
-    assert json.dumps(TEST_AGENT) in text and TEST_PATH in text
+    assert f"{json.dumps(STRAY_AGENT)} = {json.dumps(list(STRAY_ARGS))}" in text
+    assert TEST_PATH in STRAY_ARGS and STRAY_PATH in STRAY_ARGS
     assert not (sandbox / TEST_PATH).exists()  # the agent creates it during the wave
 
 
@@ -125,12 +133,13 @@ def test_stray_is_classified_by_the_model_and_accepting_records_both_reasons(
 
 
 def _drop_stray_write(folder: Path) -> None:
-    """Remove w1-a2's ``--touch-unowned`` of the stray: only the policy-covered test file stays."""
+    """Drop w1-a2's ``--touch-unowned`` of the stray: only the policy-covered test file stays."""
     config = folder / "wavedeck.toml"
     text = config.read_text("utf-8")
-    line = f'"w1-a2" = ["--touch-unowned", "{STRAY_PATH}"]\n'
-    assert line in text
-    config.write_text(text.replace(line, ""), "utf-8")
+    old = f"{json.dumps(STRAY_AGENT)} = {json.dumps(list(STRAY_ARGS))}"
+    new = f"{json.dumps(STRAY_AGENT)} = {json.dumps(['--touch-unowned', TEST_PATH])}"
+    assert old in text
+    config.write_text(text.replace(old, new), "utf-8")
 
 
 def _accept_stray_by_glob(folder: Path) -> None:

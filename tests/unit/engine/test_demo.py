@@ -11,7 +11,6 @@ from agents.config import load_config
 from agents.demo import (
     STRAY_AGENT,
     STRAY_PATH,
-    TEST_AGENT,
     TEST_PATH,
     DemoError,
     bundled_plan_text,
@@ -62,8 +61,7 @@ def test_config_runs_the_sim_agent_and_offline_tests(tmp_path: Path) -> None:
     assert config.agent.command[1:3] == ["-m", "agents.sim"]
     assert "0.02" in config.agent.command
     assert config.agent.extra_args == {
-        TEST_AGENT: ["--touch-unowned", TEST_PATH],
-        STRAY_AGENT: ["--touch-unowned", STRAY_PATH],
+        STRAY_AGENT: ["--touch-unowned", TEST_PATH, "--touch-unowned", STRAY_PATH]
     }
     assert "**/tests/**" in config.policy.accept  # the test file is accepted, the stray is not
     for command in config.tests.commands or []:

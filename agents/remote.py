@@ -185,6 +185,9 @@ class RemoteRunner:
         self._base_of: dict[str, str] = {}
         self._apply_to: dict[str, Path] = {}  # agent id -> local tree its changes go to
         self._host_workdir: str | None = None
+        # Catch-up compression of a long backlog: auto (not for a host on this machine),
+        # always, never.
+        self.compress = "auto"
 
     def _notice(self, message: str) -> None:
         if self.on_event is not None:
@@ -321,7 +324,7 @@ class RemoteRunner:
         paths = self.paths(handle.agent_id)
         splitter = LineSplitter()
         watcher = self._start_watch(handle) if self.on_touched else None
-        command = sh_c(tail_script(paths, offset, handle.pid, handle.start_time))
+        command = sh_c(tail_script(paths, offset, handle.pid, handle.start_time, self.compress))
         try:
             while True:
                 splitter.pending = b""  # bytes after `offset` are read again
@@ -339,7 +342,9 @@ class RemoteRunner:
                         # Unreachable after a full backoff round: the agent is detached and
                         # keeps running; try again (a new round) after the longest delay.
                         await asyncio.sleep(self.cfg.reconnect_cap_s)
-                    command = sh_c(tail_script(paths, offset, handle.pid, handle.start_time))
+                    command = sh_c(
+                        tail_script(paths, offset, handle.pid, handle.start_time, self.compress)
+                    )
                     continue  # reconnect (with backoff) and resume at the offset
                 break
             lines, used = splitter.flush()

@@ -234,7 +234,9 @@ def stop_script(paths: RemotePaths, pgid: int, start_time: int, grace_s: float) 
 CATCH_UP_BYTES = 1 << 20
 
 
-def tail_script(paths: RemotePaths, offset: int, pid: int, start_time: int) -> str:
+def tail_script(
+    paths: RemotePaths, offset: int, pid: int, start_time: int, compress: str = "auto"
+) -> str:
     """Stream the log from byte ``offset`` until the wrapper (``pid``) has ended, then exit 0.
 
     The output starts with one framing byte. ``P``: the log's bytes follow. ``Z``: a backlog of
@@ -242,14 +244,27 @@ def tail_script(paths: RemotePaths, offset: int, pid: int, start_time: int) -> s
     is what makes re-attaching to a long log fast), then the log's bytes after it, plain.
     GNU tail reads to the end once more after ``--pid`` dies. A pid now owned by another
     process (start time differs) means the agent ended long ago: the log is read once.
+    ``compress``: ``auto`` compresses unless the SSH client is on this machine
+    (``$SSH_CONNECTION`` from a loopback address: bandwidth is plenty, compressing only costs
+    CPU); ``always``; ``never`` (the output is then always ``P``).
     """
+    if compress not in ("auto", "always", "never"):
+        raise CommandError(f"compress must be auto, always or never: {compress!r}")
     off = int(offset)
+    threshold = -1 if compress == "never" else CATCH_UP_BYTES
+    local_check = (
+        'case "${SSH_CONNECTION:-}" in 127.*|::1\\ *|::ffff:127.*) z=-1;; esac\n'
+        if compress == "auto"
+        else ""
+    )
     return (
         paths.prelude()
         + _START_FN
         + f"off={off}\n"
         + 'size=$(wc -c < "$log") || exit 3\n'
-        + f"if [ $((size - off)) -gt {CATCH_UP_BYTES} ] && command -v gzip >/dev/null 2>&1; then\n"
+        + f"z={threshold}\n"
+        + local_check
+        + 'if [ "$z" -ge 0 ] && [ $((size - off)) -gt "$z" ] && command -v gzip >/dev/null 2>&1; then\n'
         + '  printf Z; dd if="$log" iflag=skip_bytes,count_bytes skip=$off count=$((size - off))'
         + " bs=256K status=none | gzip -1 -c; off=$size\n"
         + "else printf P; fi\n"

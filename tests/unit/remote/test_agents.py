@@ -470,3 +470,30 @@ async def test_a_restarted_agent_brings_its_new_work_back_too(
     assert (repo / "pkg" / "b.py").read_text() == "B = 3\n"
     assert r.applied["w1-a1"] == ["pkg/b.py"]
     await r.close()
+
+
+@pytest.mark.parametrize("compress", ["always", "auto"])
+async def test_catch_up_on_a_long_backlog_compressed_or_not_loses_nothing(
+    sshd: Sshd,
+    repo: Path,
+    host_clone: Path,
+    fake_agent: Path,
+    proxy: Callable[[int], Awaitable[Proxy]],
+    compress: str,
+) -> None:
+    """Re-attaching to a 3 MB log: gzip over the channel (``always``; ``auto`` skips it for a
+    client on this machine), reset mid-way, resumed at the offset: every line exactly once."""
+    from tests.unit.remote.sshkit import wait_until
+
+    p = await proxy(sshd.port)
+    r = RemoteRunner("loop", sshd.cfg(host_clone, port=p.port), repo=repo, bring_back=False)
+    r.compress = compress
+    h = await r.launch(LaunchSpec("w1-a1", (PY, str(fake_agent), "--lines", "200000"), repo))
+    wait_until(lambda: Path(h.exit_path).exists(), 60, "the agent to finish")
+    seen: list[str] = []
+    async for chunk in r.follow(h, 0):
+        if not seen:
+            p.reset()
+        seen.extend(chunk.lines)
+    assert numbered(seen) == list(range(1, 200001))
+    await r.close()

@@ -152,3 +152,16 @@ def test_runner_for_picks_the_host_by_agent_or_package() -> None:
     assert first is not None and first.host == "box"
     assert runner_for("w2-a1", config, cache, package="packages/app") is first  # pooled per host
     assert runner_for("w1-a1", config, cache, package="packages/other") is None
+
+
+def test_catch_up_compression_modes() -> None:
+    from agents.remote_cmd import tail_script
+
+    paths = RemotePaths("w1-a1", "/w")
+    auto = tail_script(paths, 0, 1, 2)
+    assert "SSH_CONNECTION" in auto and "z=1048576" in auto
+    always = tail_script(paths, 0, 1, 2, "always")
+    assert "SSH_CONNECTION" not in always and "gzip -1" in always
+    assert "z=-1" in tail_script(paths, 0, 1, 2, "never")
+    with pytest.raises(CommandError):
+        tail_script(paths, 0, 1, 2, "sometimes")

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import signal
-import zlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -35,12 +33,16 @@ from agents.events import Event, Notice
 from agents.remote_cmd import (
     CommandError,
     RemotePaths,
+    Unframer,
     check_agent_id,
+    host_forms,
     launch_script,
+    local_prompt_file,
     sh_c,
     status_script,
     stop_script,
     tail_script,
+    translate_paths,
 )
 from agents.remote_sync import (
     SyncError,
@@ -115,29 +117,6 @@ class LineSplitter:
     def flush(self) -> tuple[list[str], int]:
         rest, self.pending = self.pending, b""
         return ([_piece(rest)], len(rest)) if rest else ([], 0)
-
-
-class Unframer:
-    """Undoes ``tail_script``'s framing: a ``P`` or ``Z`` byte, then plain or gzip+plain bytes."""
-
-    def __init__(self) -> None:
-        self.mode = ""
-        self.inflater: zlib._Decompress | None = None
-
-    def feed(self, data: bytes) -> bytes:
-        if not self.mode and data:
-            self.mode, data = chr(data[0]), data[1:]
-            if self.mode == "Z":
-                self.inflater = zlib.decompressobj(wbits=31)
-            elif self.mode != "P":
-                raise TransportError(f"unexpected log stream framing {self.mode!r}")
-        if self.inflater is None:
-            return data
-        out = self.inflater.decompress(data)
-        if self.inflater.eof:  # the backlog is done: the rest is plain
-            out += self.inflater.unused_data
-            self.inflater = None
-        return out
 
 
 def _cut(data: bytes) -> int:
@@ -218,17 +197,17 @@ class RemoteRunner:
                 self._bases_sent.add(base)
         # Local paths in argv and env that mean something else on the host: the prompt file
         # (uploaded over stdin, never argv) and the working tree (the agent's host worktree).
-        prompt_src = spec.stdin_file or _local_prompt(spec)
+        prompt_src = spec.stdin_file or local_prompt_file(spec)
         host_paths: dict[str, str] = {}
         prompt = None
         if prompt_src is not None:
             # The prompt names the local tree ("wavedeck-repo: /local/repo"); on the host the
             # agent works in its worktree: the path is translated like argv and env are.
-            prompt = _translate(
+            prompt = translate_paths(
                 Path(prompt_src).read_bytes(), spec.cwd, await self._host_tree(paths)
             )
-            host_paths.update(dict.fromkeys(_forms(Path(prompt_src), spec.cwd), '"$prompt"'))
-        host_paths.update(dict.fromkeys(_forms(spec.cwd, None), '"$wt"'))
+            host_paths.update(dict.fromkeys(host_forms(Path(prompt_src), spec.cwd), '"$prompt"'))
+        host_paths.update(dict.fromkeys(host_forms(spec.cwd, None), '"$wt"'))
         env = {"PYTHONUNBUFFERED": "1", **spec.env}
         try:
             script = launch_script(
@@ -406,40 +385,6 @@ class RemoteRunner:
         await mark_applied(self.transport, paths, len(patch))
         self.applied[handle.agent_id] = changed
         return changed
-
-
-def _forms(path: Path, cwd: Path | None) -> set[str]:
-    """The spellings of a local path an argv or env value may use (as given, absolute, relative)."""
-    forms = {str(path), str(path.absolute()), str(path.resolve())}
-    if cwd is not None:
-        with contextlib.suppress(ValueError):
-            forms.add(str(path.resolve().relative_to(cwd.resolve())))
-    return forms
-
-
-def _translate(text: bytes, local: Path, remote: str) -> bytes:
-    """``text`` with each whole mention of the local tree's path replaced by ``remote``."""
-    for form in sorted(_forms(local, None), key=len, reverse=True):
-        pattern = re.escape(form.encode()) + rb"(?=[/\s\"'`),;:]|$)"
-        text = re.sub(pattern, remote.encode().replace(b"\\", b"\\\\"), text, flags=re.M)
-    return text
-
-
-def _local_prompt(spec: LaunchSpec) -> Path | None:
-    """The agent's prompt file when the argv or env names it (prompt given as ``{prompt_file}``):
-    ``WAVEDECK_PROMPT_FILE``, an argument ending in ``.wavedeck/prompts/<id>.md``, or that file
-    under the working tree."""
-    suffix = f".wavedeck/prompts/{spec.agent_id}.md"
-    candidates = [spec.env.get("WAVEDECK_PROMPT_FILE", "")]
-    candidates += [a for a in spec.argv if a.endswith(suffix)]
-    candidates.append(str(spec.cwd / suffix))
-    for candidate in candidates:
-        path = Path(candidate) if candidate else None
-        if path is not None and not path.is_absolute():
-            path = spec.cwd / path
-        if path is not None and path.is_file():
-            return path
-    return None
 
 
 def runner_for(

@@ -16,12 +16,16 @@ Layout on the host, under ``<workdir>/.wavedeck/`` (excluded from git there):
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shlex
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from agents.config import ENV_NAME_RE
+from agents.runtypes import LaunchSpec
 
 AGENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 GIT_SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
@@ -272,3 +276,63 @@ def tail_script(
         + f'  exec tail -c +$((off + 1)) -s 0.2 --pid={int(pid)} -f "$log"\nfi\n'
         + 'exec tail -c +$((off + 1)) "$log"\n'
     )
+
+
+class Unframer:
+    """Undoes ``tail_script``'s framing: a ``P`` or ``Z`` byte, then plain or gzip+plain bytes."""
+
+    def __init__(self) -> None:
+        self.mode = ""
+        self.inflater: zlib._Decompress | None = None
+
+    def feed(self, data: bytes) -> bytes:
+        if not self.mode and data:
+            self.mode, data = chr(data[0]), data[1:]
+            if self.mode == "Z":
+                self.inflater = zlib.decompressobj(wbits=31)
+            elif self.mode != "P":
+                raise ConnectionError(f"unexpected log stream framing {self.mode!r}")
+        if self.inflater is None:
+            return data
+        out = self.inflater.decompress(data)
+        if self.inflater.eof:  # the backlog is done: the rest is plain
+            out += self.inflater.unused_data
+            self.inflater = None
+        return out
+
+
+# -- local paths that live elsewhere on the host ------------------------------------------
+
+
+def host_forms(path: Path, cwd: Path | None) -> set[str]:
+    """The spellings of a local path an argv or env value may use (as given, absolute, relative)."""
+    forms = {str(path), str(path.absolute()), str(path.resolve())}
+    if cwd is not None:
+        with contextlib.suppress(ValueError):
+            forms.add(str(path.resolve().relative_to(cwd.resolve())))
+    return forms
+
+
+def translate_paths(text: bytes, local: Path, remote: str) -> bytes:
+    """``text`` with each whole mention of the local tree's path replaced by ``remote``."""
+    for form in sorted(host_forms(local, None), key=len, reverse=True):
+        pattern = re.escape(form.encode()) + rb"(?=[/\s\"'`),;:]|$)"
+        text = re.sub(pattern, remote.encode().replace(b"\\", b"\\\\"), text, flags=re.M)
+    return text
+
+
+def local_prompt_file(spec: LaunchSpec) -> Path | None:
+    """The agent's prompt file when the argv or env names it (prompt given as ``{prompt_file}``):
+    ``WAVEDECK_PROMPT_FILE``, an argument ending in ``.wavedeck/prompts/<id>.md``, or that file
+    under the working tree."""
+    suffix = f".wavedeck/prompts/{spec.agent_id}.md"
+    candidates = [spec.env.get("WAVEDECK_PROMPT_FILE", "")]
+    candidates += [a for a in spec.argv if a.endswith(suffix)]
+    candidates.append(str(spec.cwd / suffix))
+    for candidate in candidates:
+        path = Path(candidate) if candidate else None
+        if path is not None and not path.is_absolute():
+            path = spec.cwd / path
+        if path is not None and path.is_file():
+            return path
+    return None

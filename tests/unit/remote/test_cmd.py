@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.remote import MAX_LINE_BYTES, SPLIT_MARK, LineSplitter, Unframer, exit_from_rc
+from agents.remote import MAX_LINE_BYTES, SPLIT_MARK, LineSplitter, exit_from_rc
 from agents.remote_cmd import (
     CommandError,
     RemotePaths,
+    Unframer,
     check_agent_id,
     check_sha,
     exports,

@@ -12,6 +12,10 @@ Tokens may contain anything but NUL (it cannot cross ``execve``); environment na
 Layout on the host, under ``<workdir>/.wavedeck/`` (excluded from git there):
 ``logs/<id>.log``, ``run/<id>.pid`` (``PID START``), ``run/<id>.exit`` (``rc N``),
 ``prompts/<id>.md`` and ``worktrees/<id>`` (the agent's own git worktree at the base commit).
+
+Also here, because they are the other side of these commands: ``Unframer`` (the ``P``/``Z``
+framing of ``tail_script``'s output) and the mapping of local paths (the prompt file, the
+working tree) to their places on the host (``host_forms``, ``translate_paths``).
 """
 
 from __future__ import annotations

@@ -111,7 +111,7 @@ def test_stray_is_classified_by_the_model_and_accepting_records_both_reasons(
     stray = [e for e in found if e["path"] == STRAY_PATH]
     assert len(stray) == 1, found
     assert (stray[0]["kind"], stray[0]["candidates"]) == (model.kind, list(model.candidates))
-    assert stray[0]["detail"] == model.describe()
+    assert stray[0]["detail"] == model.describe() and stray[0]["agent"] == model.agent
     # The test file was written (and seen), but the accept glob makes it no violation.
     assert _touched(evs, TEST_PATH) and (sandbox / TEST_PATH).is_file()
     assert [e["path"] for e in found] == [STRAY_PATH]

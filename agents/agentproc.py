@@ -19,7 +19,15 @@ from pathlib import Path
 
 from agents import procinfo
 from agents.config import Config
-from agents.events import AgentOutput, AgentStateChanged, Event, GateRefused, IssueDone, Notice
+from agents.events import (
+    AgentOutputBatch,
+    AgentStateChanged,
+    Event,
+    EventBatch,
+    GateRefused,
+    IssueDone,
+    Notice,
+)
 from agents.launch import OffsetJournal, build_spec, parse_done
 from agents.prompt import PromptError
 from agents.runner import LocalRunner
@@ -38,14 +46,42 @@ from plan.models import Plan
 TAIL_LINES = 5  # last log lines kept per agent, quoted when it fails (B1)
 # Events waiting for the consumer before the log followers pause (memory stays bounded, B6).
 MAX_QUEUED = 20_000
+# Log lines handled per event-loop turn: ~0.1-0.3 ms of work, so a key waits at most that long.
+SLICE_LINES = 500
+DONE_MARK = "wavedeck: done"  # what every progress line contains (see ``launch.DONE_RE``)
 
 
 @dataclass
 class _Item:
-    """A batch of events (one log chunk, or one other event) handed to the consumer at once."""
+    """A batch of events (a slice of a log chunk, or one other event) handed over at once."""
 
     events: list[Event]
     ack: tuple[str, int] | None = None  # (agent, log offset) handled once the batch is
+
+
+def _slice_events(
+    rec: AgentRecord, issues: set[str], agent_id: str, lines: tuple[str, ...]
+) -> EventBatch:
+    """A slice of log lines as events: the lines in bulk, each ``IssueDone`` right after its line
+    (recorded in ``rec`` too)."""
+    # Progress lines are rare: one C-level search of the slice instead of a test per line.
+    if DONE_MARK not in "\n".join(lines):
+        return EventBatch([AgentOutputBatch(agent_id, lines)] if lines else [])
+    events = EventBatch()
+    begin = 0
+    for index, line in enumerate(lines):
+        done = parse_done(line) if DONE_MARK in line else None
+        if done is None or done[0] not in issues:
+            continue
+        events.append(AgentOutputBatch(agent_id, lines[begin : index + 1]))
+        begin = index + 1
+        if done[0] not in rec.issues_done:
+            rec.issues_done.append(done[0])
+        rec.outcomes[done[0]] = done[1]
+        events.append(IssueDone(agent_id, done[0], done[1]))
+    if begin < len(lines):
+        events.append(AgentOutputBatch(agent_id, lines[begin:]))
+    return events
 
 
 class AgentProcesses:
@@ -200,21 +236,24 @@ class AgentProcesses:
         tail = self._tails.setdefault(agent_id, deque(maxlen=TAIL_LINES))
         try:
             async for chunk in self._runner_for(agent_id).follow(handle, offset):
-                # A flooding agent must not fill memory faster than the consumer shows it (B6).
-                while self._pending >= MAX_QUEUED:
-                    self._room.clear()
-                    await self._room.wait()
-                events: list[Event] = []
-                for line in chunk.lines:
-                    events.append(AgentOutput(agent_id, line))
-                    tail.append(line)
-                    done = parse_done(line) if "wavedeck: done" in line else None
-                    if done is not None and done[0] in issues:
-                        if done[0] not in rec.issues_done:
-                            rec.issues_done.append(done[0])
-                        rec.outcomes[done[0]] = done[1]
-                        events.append(IssueDone(agent_id, done[0], done[1]))
-                self._put(_Item(events, (agent_id, chunk.offset)))
+                lines = chunk.lines
+                tail.extend(lines[-TAIL_LINES:])
+                # One event-loop turn handles one slice: a flood of big chunks (64-256 KiB,
+                # thousands of lines) must not keep keys and repaints waiting for a whole chunk.
+                for start in range(0, max(len(lines), 1), SLICE_LINES):
+                    # A flooding agent must not fill memory faster than the consumer shows it (B6).
+                    while self._pending >= MAX_QUEUED:
+                        self._room.clear()
+                        await self._room.wait()
+                    end = start + SLICE_LINES
+                    last = end >= len(lines)
+                    # The chunk's offset is acknowledged with its last slice only: a restart
+                    # resumes at a chunk boundary (the offset of a line inside it is not known).
+                    ack = (agent_id, chunk.offset) if last else None
+                    batch = _slice_events(rec, issues, agent_id, lines[start:end])
+                    self._put(_Item(batch, ack))
+                    if not last:
+                        await asyncio.sleep(0)
         finally:
             self._follows.pop(agent_id, None)
         if rec.state == "running":

@@ -2,10 +2,16 @@
 
 The TUI is one consumer, the headless ``wavedeck run`` another. Each event has a stable ``name``
 (the ``event`` key of ``--json`` output) and ``as_dict()`` for JSON.
+
+Log lines travel in bulk: the engine queues an :class:`AgentOutputBatch` (a slice of one agent's
+lines) inside an :class:`EventBatch`. Iterating an ``EventBatch`` yields one :class:`AgentOutput`
+per line, so consumers that read events one by one see exactly the classic stream; a consumer
+that can take lines in bulk (the TUI) reads ``EventBatch.compact()`` and skips a per-line object.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -32,6 +38,46 @@ class AgentOutput(Event):
     name: ClassVar[str] = "agent_output"
     agent: str
     line: str
+
+
+@dataclass(frozen=True)
+class AgentOutputBatch(Event):
+    """Consecutive lines of one agent's log, in order (one ``AgentOutput`` each when expanded)."""
+
+    name: ClassVar[str] = "agent_output_batch"
+    agent: str
+    lines: tuple[str, ...]
+
+    def outputs(self) -> list[AgentOutput]:
+        return [AgentOutput(self.agent, line) for line in self.lines]
+
+
+class EventBatch(list[Event]):
+    """Events handed to a consumer together, log lines held as :class:`AgentOutputBatch`.
+
+    Iteration and ``len()`` are those of the expanded stream (one ``AgentOutput`` per line), so
+    code written for single events keeps working unchanged; ``compact()`` iterates the events as
+    stored, for consumers that append lines in bulk. Build it once; do not mutate it.
+    """
+
+    def __iter__(self) -> Iterator[Event]:
+        for event in list.__iter__(self):
+            if type(event) is AgentOutputBatch:
+                agent = event.agent
+                for line in event.lines:
+                    yield AgentOutput(agent, line)
+            else:
+                yield event
+
+    def __len__(self) -> int:
+        return sum(len(e.lines) if type(e) is AgentOutputBatch else 1 for e in list.__iter__(self))
+
+    def __bool__(self) -> bool:
+        return list.__len__(self) > 0
+
+    def compact(self) -> Iterator[Event]:
+        """The events as stored: lines still in their batches."""
+        return list.__iter__(self)
 
 
 @dataclass(frozen=True)

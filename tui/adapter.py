@@ -187,12 +187,20 @@ class EventAdapter:
             if agent is not None:
                 agent.log.append(event.line)
             return None
+        if type(event) is ev.AgentOutputBatch:
+            agent = self.view.agents.get(event.agent)
+            if agent is not None:
+                agent.log.extend(event.lines)
+            return None
         handler = getattr(self, f"_on_{event.name}", None)
         return handler(event) if handler else None
 
     def apply_batch(self, events: Iterable[ev.Event]) -> list[Message]:
-        """Apply a batch (one log chunk is one batch): consecutive lines of one agent go into its
-        ring buffer in one ``extend``."""
+        """Apply a batch (a slice of one log chunk, or one other event): an engine's
+        ``EventBatch`` is read compact, each ``AgentOutputBatch`` in one ring-buffer ``extend``;
+        consecutive single ``AgentOutput`` lines of one agent are gathered into one too."""
+        if isinstance(events, ev.EventBatch):
+            events = events.compact()  # lines stay in bulk: no object per line
         messages: list[Message] = []
         lines: list[str] = []
         current: AgentView | None = None

@@ -9,6 +9,7 @@ with ``engine=None`` it is a view only (snapshots and widget tests feed it event
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -68,8 +69,17 @@ class WavedeckApp(App[int]):
             if self.attach_history:
                 self._load_histories()
         await self.push_screen(self.main_screen)
+        # The app's ~150k long-lived objects (widgets, styles, the plan) made each full garbage
+        # collection a 100 ms pause under a log flood (a key waited that long). Frozen, they are
+        # never scanned again; collections only look at what was made since (undone on unmount).
+        # Again once the screen is composed and painted: its widgets are most of them.
+        gc.freeze()
+        self.call_after_refresh(gc.freeze)
         if self.engine is not None:
             self._follow_engine()
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # what the app leaves behind can be collected again
 
     def _load_histories(self) -> None:
         """Re-attach: each pane starts with the tail of its log on disk (up to the engine's

@@ -98,7 +98,7 @@ class LogView(ScrollView, can_focus=True):
         self.buffer = buffer if buffer is not None else LogBuffer()
         self._seen = (-1, -1)  # (appended, first) the last time we repainted
         self._cache: dict[int, Strip] = {}
-        self._cache_width = -1
+        self._cache_view: tuple[int, int, Style] | None = None  # (scroll_x, width, style)
         self.current_match: int | None = None  # absolute line number of the current match
         self.repaints = 0  # batches painted (tests and the benchmark read it)
 
@@ -123,7 +123,7 @@ class LogView(ScrollView, can_focus=True):
         dropped = max(0, buf.first - self._seen[1]) if self._seen[1] >= 0 else 0
         self._seen = state
         self.repaints += 1
-        if len(self._cache) > 4 * max(self.size.height, 50):
+        if len(self._cache) > 2 * max(self.size.height, 50):
             self._cache.clear()
         self.virtual_size = Size(max(buf.widest, self.size.width), len(buf))
         if self.follow:
@@ -145,15 +145,20 @@ class LogView(ScrollView, can_focus=True):
         index = scroll_y + y
         if index >= len(buf) or index < 0:
             return Strip.blank(width, base)
-        if width != self._cache_width:
+        # The cache holds finished strips (cropped and styled) only: a Strip carries several
+        # caches of its own, and keeping the uncropped and unstyled ones alive too made a flood
+        # leave thousands of objects for the garbage collector to scan (pauses a key waits out).
+        view = (scroll_x, width, base)
+        if view != self._cache_view:
             self._cache.clear()
-            self._cache_width = width
+            self._cache_view = view
         absolute = buf.first + index
         strip = self._cache.get(absolute)
         if strip is None:
-            strip = self._render_text(buf.lines[index], absolute)
+            full = self._render_text(buf.lines[index], absolute)
+            strip = full.crop_extend(scroll_x, scroll_x + width, None).apply_style(base)
             self._cache[absolute] = strip
-        return strip.crop_extend(scroll_x, scroll_x + width, None).apply_style(base)
+        return strip
 
     def _render_text(self, line: str, absolute: int) -> Strip:
         text = to_text(line)

@@ -10,9 +10,13 @@ JSON object::
 
 - lines/s: from the first flood line on screen until every pane shows its last flood line;
 - key_p99_ms: 99th percentile from a key press (``1``, posted as the terminal driver posts keys)
-  to its handler, with presses every 20 ms during the flood;
-- rss_mb: peak RSS of this process (the app) after the flood (5 × 1M lines; ``--quick``: 5 × 200k);
-- first_frame_s: from opening the supervisor on the reference plan to the first painted frame.
+  to its handler, with presses every 10 ms during the flood, over the presses of every round;
+- rss_mb: peak RSS of this process (the app) after the floods (5 × 1M lines; ``--quick``: 5 × 200k);
+- first_frame_s: from opening the supervisor on the reference plan to the first painted frame (the
+  slowest round).
+
+The machine is shared and noisy: the app and tmux run ``ROUNDS`` times each, alternating, on a fresh
+sandbox each round; throughput is the best round of each (``*_rounds`` lists them all).
 
 Targets: ratio ≥ 1.0, key_p99_ms ≤ 50, rss_mb ≤ 150, first_frame_s ≤ 1.0. Exit 1 when missed.
 ``display_*`` (not targets) replays the same streams into the app without the engine, to separate
@@ -25,6 +29,7 @@ import argparse
 import asyncio
 import contextlib
 import fcntl
+import itertools
 import json
 import os
 import pty
@@ -41,6 +46,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -53,9 +59,12 @@ from agents.supervisor import Supervisor  # noqa: E402
 from plan.loader import load_plan  # noqa: E402
 from tui.app import WavedeckApp  # noqa: E402
 from tui.widgets.agent_pane import AgentPane  # noqa: E402
+from tui.widgets.log_view import LogView  # noqa: E402
 
 TARGETS = {"ratio": 1.0, "key_p99_ms": 50.0, "rss_mb": 150.0, "first_frame_s": 1.0}
 AGENTS = [f"w1-a{n}" for n in range(1, 6)]
+ROUNDS = 3
+PRESS_EVERY_S = 0.01
 
 
 def flood_sandbox(folder: Path, lines: int) -> Path:
@@ -78,7 +87,18 @@ def last_line(agent: str, lines: int) -> str:
     return f"flood {agent} {lines:07d}"
 
 
-async def run_wavedeck(repo: Path, lines: int) -> dict[str, float]:
+def shows_last(view: LogView, target: str) -> bool:
+    """Whether ``target`` is among the last lines of the view's buffer and has been painted."""
+    buf = view.buffer
+    # Only the tail is looked at (no copy of the 10,000-line ring): the probe must not steal the
+    # app's time while it measures it.
+    for back, line in enumerate(itertools.islice(reversed(buf.lines), 64)):
+        if line == target:
+            return view._seen[0] >= buf.appended - back  # painted up to and including it
+    return False
+
+
+async def run_wavedeck(repo: Path, lines: int) -> dict[str, Any]:
     plan_path = repo / PLAN_IN_SANDBOX
     opened = time.perf_counter()
     plan = load_plan(plan_path).plan
@@ -86,7 +106,7 @@ async def run_wavedeck(repo: Path, lines: int) -> dict[str, float]:
     await supervisor.open()
     app = WavedeckApp(plan, supervisor)
     first_frame: list[float] = []
-    result: dict[str, float] = {}
+    result: dict[str, Any] = {}
     try:
         async with app.run_test(size=(200, 50)) as pilot:
             while len(list(app.main_screen.query(AgentPane))) < 5:
@@ -115,26 +135,18 @@ async def run_wavedeck(repo: Path, lines: int) -> dict[str, float]:
                     buf = view.buffer
                     if first_seen is None and len(buf) and buf.lines[-1].startswith("flood"):
                         first_seen = now
-                    if agent in done:
-                        continue
-                    painted = view._seen[0]  # lines appended when last painted
-                    tail = list(buf.lines)[-64:] if len(buf) else []
-                    target = last_line(agent, lines)
-                    if target in tail:
-                        position = buf.appended - len(tail) + tail.index(target) + 1
-                        if painted >= position:
-                            done[agent] = now
+                    if agent not in done and shows_last(view, last_line(agent, lines)):
+                        done[agent] = now
                 if first_seen is not None and now >= next_press and len(done) < 5:
                     # A key as the terminal driver delivers it: "1" focuses the first pane.
                     pressed.append(time.perf_counter())
                     app.post_message(events.Key("1", "1"))
-                    next_press = now + 0.02
+                    next_press = now + PRESS_EVERY_S
                 await asyncio.sleep(0.002)
             await pilot.pause(0.1)
             assert first_seen is not None
             result["wavedeck_s"] = max(done.values()) - first_seen
-            key = p99(pressed, handled)
-            result["key_p99_ms"], result["key_median_ms"], result["key_presses"] = key
+            result["key_ms"] = latencies(pressed, handled)
             result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             result["held_lines"] = max(len(p.log_view.buffer) for p in panes.values())  # type: ignore[union-attr]
     finally:
@@ -169,13 +181,18 @@ def key_probe(app: WavedeckApp) -> list[float]:
     return handled
 
 
-def p99(pressed: list[float], handled: list[float]) -> tuple[float, float, int]:
-    """(p99 ms, median ms, presses) from press and handler times, in order."""
-    latencies = sorted((h - p) * 1000 for p, h in zip(pressed, handled, strict=False) if h >= p)
-    if not latencies:
+def latencies(pressed: list[float], handled: list[float]) -> list[float]:
+    """Milliseconds from each press to its handler (handlers run in press order)."""
+    return [(h - p) * 1000 for p, h in zip(pressed, handled, strict=False) if h >= p]
+
+
+def p99(values: list[float]) -> tuple[float, float, int]:
+    """(p99, median, count) of latencies."""
+    ordered = sorted(values)
+    if not ordered:
         return 0.0, 0.0, 0
-    index = min(len(latencies) - 1, int(len(latencies) * 0.99))
-    return latencies[index], statistics.median(latencies), len(latencies)
+    index = min(len(ordered) - 1, int(len(ordered) * 0.99))
+    return ordered[index], statistics.median(ordered), len(ordered)
 
 
 async def run_display(files: list[Path], lines: int) -> tuple[float, float]:
@@ -199,7 +216,7 @@ async def run_display(files: list[Path], lines: int) -> tuple[float, float]:
                 if time.perf_counter() >= next_press:
                     pressed.append(time.perf_counter())
                     app.post_message(events.Key("1", "1"))
-                    next_press += 0.02
+                    next_press += PRESS_EVERY_S
                 for agent, fh in handles.items():
                     data = fh.read(65536)
                     if data:
@@ -221,7 +238,7 @@ async def run_display(files: list[Path], lines: int) -> tuple[float, float]:
             for fh in handles.values():
                 fh.close()
         await asyncio.sleep(0.2)
-        return max(done.values()) - started, p99(pressed, handled)[0]
+        return max(done.values()) - started, p99(latencies(pressed, handled))[0]
 
 
 def attach_client(socket: str) -> subprocess.Popen[bytes]:
@@ -256,7 +273,7 @@ def attach_client(socket: str) -> subprocess.Popen[bytes]:
 
 def run_tmux(folder: Path, lines: int) -> float:
     """Seconds for tmux to show five ``cat``s of the same streams (first line to last line)."""
-    files = write_streams(folder, lines)
+    files = [folder / f"{agent}.txt" for agent in AGENTS]
     socket = f"wavedeck-bench-{uuid.uuid4().hex[:8]}"
 
     def tmux(*args: str) -> str:
@@ -298,31 +315,40 @@ def main() -> int:
     if shutil.which("tmux") is None:
         print(json.dumps({"error": "tmux is not installed (the baseline needs it)"}))
         return 1
+    ours: list[dict[str, Any]] = []
+    tmux_rounds: list[float] = []
     with tempfile.TemporaryDirectory(prefix="wavedeck-bench-") as tmp:
         folder = Path(tmp)
-        repo = flood_sandbox(folder / "sandbox", lines)
-        ours = asyncio.run(run_wavedeck(repo, lines))
-        tmux_s = run_tmux(folder, lines)
+        write_streams(folder, lines)
+        for n in range(ROUNDS):  # alternating, so a noisy spell hits both sides alike
+            repo = flood_sandbox(folder / f"sandbox-{n}", lines)
+            ours.append(asyncio.run(run_wavedeck(repo, lines)))
+            tmux_rounds.append(run_tmux(folder, lines))
         display_s, display_key_p99 = asyncio.run(
             run_display(sorted(folder.glob("w1-a*.txt")), lines)
         )
     total = 5 * lines
-    report = {
+    wavedeck_s = min(r["wavedeck_s"] for r in ours)
+    tmux_s = min(tmux_rounds)
+    key_p99, key_median, presses = p99([ms for r in ours for ms in r["key_ms"]])
+    report: dict[str, Any] = {
         "lines": total,
-        "wavedeck_lines_per_s": round(total / ours["wavedeck_s"]),
+        "wavedeck_lines_per_s": round(total / wavedeck_s),
         "tmux_lines_per_s": round(total / tmux_s),
-        "ratio": round(tmux_s / ours["wavedeck_s"], 2),
-        "key_p99_ms": round(ours["key_p99_ms"], 1),
-        "rss_mb": round(ours["rss_mb"], 1),
-        "first_frame_s": round(ours["first_frame_s"], 3),
+        "ratio": round(tmux_s / wavedeck_s, 2),
+        "key_p99_ms": round(key_p99, 1),
+        "rss_mb": round(max(r["rss_mb"] for r in ours), 1),
+        "first_frame_s": round(max(r["first_frame_s"] for r in ours), 3),
         # The TUI alone (same streams, same app, fed from the files without the engine): what
         # the display pipeline sustains, to tell its cost from the engine's.
         "display_lines_per_s": round(total / display_s),
         "display_ratio": round(tmux_s / display_s, 2),
         "display_key_p99_ms": round(display_key_p99, 1),
-        "key_median_ms": round(ours["key_median_ms"], 1),
-        "key_presses": ours["key_presses"],
-        "held_lines_per_pane": ours["held_lines"],
+        "key_median_ms": round(key_median, 1),
+        "key_presses": presses,
+        "wavedeck_rounds_lines_per_s": [round(total / r["wavedeck_s"]) for r in ours],
+        "tmux_rounds_lines_per_s": [round(total / s) for s in tmux_rounds],
+        "held_lines_per_pane": max(r["held_lines"] for r in ours),
         "targets": TARGETS,
     }
     missed = [

@@ -101,9 +101,12 @@ class AgentPane(Vertical):
         classes = (self.view.state, bool(self.view.violations))
         if classes != self._styled_as:  # restyling a pane is costly: only on a change
             self._styled_as = classes
-            for state in BADGES:
-                self.set_class(state == self.view.state, f"-{state}")
-            self.set_class(bool(self.view.violations), "-violation")
+            # One class change, so one restyle of the pane's subtree (not one per class).
+            stale = {f"-{state}" for state in BADGES} | {"-violation"}
+            wanted = {f"-{state}" for state in BADGES if state == self.view.state}
+            if self.view.violations:
+                wanted.add("-violation")
+            self.set_classes((set(self.classes) - stale) | wanted)
         # Fixed heights: no layout pass needed for a new status line.
         for head in self.query(".pane-head").results(Static):  # none before compose ran
             head.update(head_text(self.view, now), layout=False)

@@ -58,11 +58,16 @@ def _last_after_cr(line: str) -> str:
     return line if cr < 0 else line[cr + 1 :]
 
 
-def _decode_lines(block: bytes) -> list[str]:
-    """Decode a block of complete lines (ending in ``\\n``) into lines without their newline."""
+def _decode_lines(block: bytes) -> list[str] | None:
+    """Decode a block of complete lines (ending in ``\\n``) into lines without their newline;
+    ``None`` when a line may be longer than ``MAX_LINE_BYTES`` (the caller splits it in bytes)."""
     text = block.decode("utf-8", "replace")
     lines = text.split("\n")
     lines.pop()  # the empty string after the final newline
+    # A character is at most 4 bytes (a replaced byte is 1 character): lines this short in
+    # characters are short in bytes too, known without splitting the bytes a second time.
+    if len(block) > MAX_LINE_BYTES and max(map(len, lines), default=0) > MAX_LINE_BYTES // 4:
+        return None
     if "\r" in text:
         lines = [_last_after_cr(line) for line in lines]
     return lines
@@ -141,13 +146,17 @@ class LogTailer:
         if newline >= 0:
             complete = buf[: newline + 1]
             rest = buf[newline + 1 :]
-            raw_lines = complete.split(b"\n") if len(complete) > MAX_LINE_BYTES else None
-            if raw_lines is not None and max(map(len, raw_lines)) > MAX_LINE_BYTES:
+            lines = _decode_lines(complete)
+            if lines is None:  # a line may be too long: split and measure the bytes
+                raw_lines = complete.split(b"\n")
                 raw_lines.pop()
-                for raw in raw_lines:
-                    _split_long(raw, out)
+                if max(map(len, raw_lines)) > MAX_LINE_BYTES:
+                    for raw in raw_lines:
+                        _split_long(raw, out)
+                else:
+                    out.extend(_decode_piece(raw) for raw in raw_lines)
             else:
-                out.extend(_decode_lines(complete))
+                out.extend(lines)
             self._offset += len(complete)
         else:
             rest = buf

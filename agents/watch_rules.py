@@ -22,6 +22,7 @@ from typing import Literal
 import watchfiles
 
 from agents.git_tamper import RUNS_PROGRAM_KEYS
+from plan.globs import glob_matcher
 from plan.models import Plan
 from plan.ownership import OwnershipIndex, apply_policy
 
@@ -45,51 +46,6 @@ GIT_HOOKS = ".git/hooks/"
 
 _SECTION_RE = re.compile(r'^\s*\[\s*([A-Za-z0-9.-]+)(?:\s+"((?:[^"\\]|\\.)*)")?\s*\]\s*(.*)$')
 _KEY_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*?))?\s*$")
-
-
-def _glob_regex(glob: str) -> str:
-    """One repo-relative glob as a regex (gitignore-like).
-
-    ``*`` and ``?`` stay inside one folder, ``**`` crosses folders; a glob without ``/`` matches
-    a name at any depth; a glob matching a folder matches everything below it.
-    """
-    g = glob.strip()
-    anchored = "/" in g.rstrip("/")
-    g = g.strip("/")
-    out: list[str] = []
-    i = 0
-    while i < len(g):
-        if g.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif g.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif g[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif g[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif g[i] == "[" and "]" in g[i + 2 :]:
-            end = g.index("]", i + 2)
-            body = g[i + 1 : end].replace("\\", "\\\\")
-            out.append("[^" + body[1:] + "]" if body[:1] in "!^" and body else "[" + body + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(g[i]))
-            i += 1
-    prefix = "" if anchored else "(?:.*/)?"
-    return f"{prefix}{''.join(out)}(?:/.*)?"
-
-
-def glob_matcher(globs: Sequence[str]) -> Callable[[str], bool]:
-    """A predicate telling whether a repo-relative POSIX path matches any of ``globs``."""
-    parts = [_glob_regex(g) for g in globs if g.strip()]
-    if not parts:
-        return lambda _path: False
-    pattern = re.compile("|".join(f"(?:{p})" for p in parts))
-    return lambda path: pattern.fullmatch(path) is not None
 
 
 def ownership_attributor(

@@ -45,11 +45,11 @@ from agents.watch_rules import (
     ViolationKind,
     config_detail,
     describe,
-    glob_matcher,
     ownership_attributor,
     read_config,
     worktree_attributor,
 )
+from plan.globs import glob_matcher
 
 __all__ = ["Attribution", "Attributor", "ViolationKind", "WorkspaceWatcher", "glob_matcher"]
 __all__ += ["ownership_attributor", "worktree_attributor"]

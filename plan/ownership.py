@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
+from plan.globs import compile_glob
 from plan.models import Plan
 
 OwnershipKind = Literal["owned", "undeclared", "foreign", "other-wave", "unowned"]
@@ -183,37 +184,8 @@ def classify(plan: Plan, wave: int, path: str, writer: str | None = None) -> Own
 
 @lru_cache(maxsize=512)
 def glob_regex(pattern: str) -> re.Pattern[str]:
-    """A repo-relative glob as a regex: ``**`` crosses folders, ``*`` and ``?`` do not.
-
-    A pattern without ``/`` matches the file name in any folder (``package-lock.json``,
-    ``*.lock``), like a ``.gitignore`` line; a leading ``/`` anchors at the repo root.
-    """
-    pat = pattern.strip()
-    anchored = pat.startswith("/")
-    pat = pat.lstrip("/")
-    if not anchored and "/" not in pat.rstrip("/"):
-        pat = "**/" + pat
-    if pat.endswith("/"):
-        pat += "**"
-    out: list[str] = []
-    i = 0
-    while i < len(pat):
-        if pat.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pat.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pat[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pat[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pat[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z", re.DOTALL)
+    """A repo-relative glob compiled (``plan.globs`` says what globs mean)."""
+    return compile_glob(pattern)
 
 
 def matching_glob(path: str, globs: Sequence[str]) -> str | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import logging
@@ -75,7 +76,9 @@ async def _reap_served() -> None:
     for proc in _SERVED:
         if proc.returncode is None:
             proc.kill()
-        await proc.wait()
+        # Python 3.11: wait() may never return after kill() while a pipe is not drained.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), 2.0)
     _SERVED.clear()
     gc.collect()  # close their pipe transports while the loop still runs
     await asyncio.sleep(0.1)

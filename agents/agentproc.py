@@ -46,25 +46,23 @@ from plan.models import Plan
 TAIL_LINES = 5  # last log lines kept per agent, quoted when it fails (B1)
 # Events waiting for the consumer before the log followers pause (memory stays bounded, B6).
 MAX_QUEUED = 20_000
-# Log lines handled per event-loop turn: ~0.1-0.3 ms of work, so a key waits at most that long.
-SLICE_LINES = 500
 DONE_MARK = "wavedeck: done"  # what every progress line contains (see ``launch.DONE_RE``)
 
 
 @dataclass
 class _Item:
-    """A batch of events (a slice of a log chunk, or one other event) handed over at once."""
+    """A batch of events (one log chunk, or one other event) handed to the consumer at once."""
 
     events: list[Event]
     ack: tuple[str, int] | None = None  # (agent, log offset) handled once the batch is
 
 
-def _slice_events(
+def _chunk_events(
     rec: AgentRecord, issues: set[str], agent_id: str, lines: tuple[str, ...]
 ) -> EventBatch:
-    """A slice of log lines as events: the lines in bulk, each ``IssueDone`` right after its line
+    """A chunk of log lines as events: the lines in bulk, each ``IssueDone`` right after its line
     (recorded in ``rec`` too)."""
-    # Progress lines are rare: one C-level search of the slice instead of a test per line.
+    # Progress lines are rare: one C-level search of the chunk instead of a test per line.
     if DONE_MARK not in "\n".join(lines):
         return EventBatch([AgentOutputBatch(agent_id, lines)] if lines else [])
     events = EventBatch()
@@ -236,24 +234,19 @@ class AgentProcesses:
         tail = self._tails.setdefault(agent_id, deque(maxlen=TAIL_LINES))
         try:
             async for chunk in self._runner_for(agent_id).follow(handle, offset):
-                lines = chunk.lines
-                tail.extend(lines[-TAIL_LINES:])
-                # One event-loop turn handles one slice: a flood of big chunks (64-256 KiB,
-                # thousands of lines) must not keep keys and repaints waiting for a whole chunk.
-                for start in range(0, max(len(lines), 1), SLICE_LINES):
-                    # A flooding agent must not fill memory faster than the consumer shows it (B6).
-                    while self._pending >= MAX_QUEUED:
-                        self._room.clear()
-                        await self._room.wait()
-                    end = start + SLICE_LINES
-                    last = end >= len(lines)
-                    # The chunk's offset is acknowledged with its last slice only: a restart
-                    # resumes at a chunk boundary (the offset of a line inside it is not known).
-                    ack = (agent_id, chunk.offset) if last else None
-                    batch = _slice_events(rec, issues, agent_id, lines[start:end])
-                    self._put(_Item(batch, ack))
-                    if not last:
-                        await asyncio.sleep(0)
+                # A flooding agent must not fill memory faster than the consumer shows it (B6).
+                while self._pending >= MAX_QUEUED:
+                    self._room.clear()
+                    await self._room.wait()
+                tail.extend(chunk.lines[-TAIL_LINES:])
+                # One item per chunk, acknowledged with the chunk's offset: what a consumer has
+                # shown and the offset a restart resumes from stay exactly in step. The lines go
+                # in bulk (no object per line), so even a 256 KiB chunk is ~1 ms of work here.
+                self._put(
+                    _Item(
+                        _chunk_events(rec, issues, agent_id, chunk.lines), (agent_id, chunk.offset)
+                    )
+                )
         finally:
             self._follows.pop(agent_id, None)
         if rec.state == "running":

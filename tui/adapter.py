@@ -196,9 +196,9 @@ class EventAdapter:
         return handler(event) if handler else None
 
     def apply_batch(self, events: Iterable[ev.Event]) -> list[Message]:
-        """Apply a batch (a slice of one log chunk, or one other event): an engine's
-        ``EventBatch`` is read compact, each ``AgentOutputBatch`` in one ring-buffer ``extend``;
-        consecutive single ``AgentOutput`` lines of one agent are gathered into one too."""
+        """Apply a batch (one log chunk, or one other event): an engine's ``EventBatch`` is read
+        compact, each ``AgentOutputBatch`` in one ring-buffer ``extend``; consecutive single
+        ``AgentOutput`` lines of one agent are gathered into one too."""
         if isinstance(events, ev.EventBatch):
             events = events.compact()  # lines stay in bulk: no object per line
         messages: list[Message] = []

@@ -3,10 +3,11 @@
 The TUI is one consumer, the headless ``wavedeck run`` another. Each event has a stable ``name``
 (the ``event`` key of ``--json`` output) and ``as_dict()`` for JSON.
 
-Log lines travel in bulk: the engine queues an :class:`AgentOutputBatch` (consecutive lines of one
-agent's log) inside an :class:`EventBatch`. Iterating an ``EventBatch`` yields one :class:`AgentOutput`
-per line, so consumers that read events one by one see exactly the classic stream; a consumer
-that can take lines in bulk (the TUI) reads ``EventBatch.compact()`` and skips a per-line object.
+Log lines travel in bulk: the engine queues an :class:`AgentOutputBatch` (consecutive lines of
+one agent's log) inside an :class:`EventBatch`. Iterating an ``EventBatch`` yields one
+:class:`AgentOutput` per line, so consumers that read events one by one see exactly the classic
+stream; a consumer that can take lines in bulk (the TUI) reads ``EventBatch.compact()`` and skips
+a per-line object.
 """
 
 from __future__ import annotations

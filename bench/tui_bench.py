@@ -11,7 +11,8 @@ JSON object::
 - lines/s: from the first flood line on screen until every pane shows its last flood line;
 - key_p99_ms: 99th percentile from a key press (``1``, posted as the terminal driver posts keys)
   to its handler, with presses every 5 ms during the flood, over the presses of every round;
-- rss_mb: peak RSS of this process (the app) after the floods (5 × 1M lines; ``--quick``: 5 × 200k);
+- rss_mb: peak RSS of this process (the app) after the floods (5 × 1M lines; ``--quick``:
+  5 × 200k);
 - first_frame_s: from opening the supervisor on the reference plan to the first painted frame (the
   slowest round).
 
@@ -149,7 +150,8 @@ async def run_wavedeck(repo: Path, lines: int) -> dict[str, Any]:
             await launch
             await pilot.pause(0.1)
             assert first_seen is not None
-            short = {a: p.log_view.buffer.appended for a, p in panes.items()}  # type: ignore[union-attr]
+            views = [p.log_view for p in panes.values()]  # type: ignore[union-attr]
+            short = {a: v.buffer.appended for a, v in zip(AGENTS, views, strict=True)}
             if min(short.values()) < lines:  # every line must have reached its pane
                 raise RuntimeError(f"panes got fewer than {lines} lines: {short}")
             result["wavedeck_s"] = max(done.values()) - first_seen

@@ -272,10 +272,13 @@ def tail_script(
         + 'size=$(wc -c < "$log") || exit 3\n'
         + f"z={threshold}\n"
         + local_check
+        + 'backlog() { dd if="$log" iflag=skip_bytes,count_bytes skip=$off count=$((size - off))'
+        + " bs=1M status=none; }\n"
         + 'if [ "$z" -ge 0 ] && [ $((size - off)) -gt "$z" ] && command -v gzip >/dev/null 2>&1; then\n'
-        + '  printf Z; dd if="$log" iflag=skip_bytes,count_bytes skip=$off count=$((size - off))'
-        + " bs=256K status=none | gzip -1 -c; off=$size\n"
-        + "else printf P; fi\n"
+        + "  printf Z; backlog | gzip -1 -c; off=$size\n"
+        + "else printf P\n"
+        + '  if [ "$size" -gt "$off" ]; then backlog || exit 3; off=$size; fi\n'
+        + "fi\n"
         + f'if [ "$(starttime {int(pid)})" = "{int(start_time)}" ]; then\n'
         + f'  exec tail -c +$((off + 1)) -s 0.2 --pid={int(pid)} -f "$log"\nfi\n'
         + 'exec tail -c +$((off + 1)) "$log"\n'

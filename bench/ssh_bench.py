@@ -4,11 +4,16 @@ A remote agent (through a real OpenSSH server on 127.0.0.1 when ``/usr/sbin/sshd
 asyncssh's in-process server running commands with ``sh -c``) prints 1,000,000 numbered lines
 (``--quick``: 200,000). Measured in the same run:
 
-- ``ssh_lines_per_s``: ``RemoteRunner.follow`` from offset 0 (``tail`` over an SSH channel);
-- ``local_lines_per_s``: the same file through the local runner's tail (``agents.tail.follow``
-  over a ``LogTailer``; else the same 64 KiB chunked splitting the remote path uses);
+- ``ssh_lines_per_s``: ``RemoteRunner.follow`` from offset 0 over an already pooled connection
+  (a channel running ``dd`` for the backlog, then ``tail -f``);
+- ``local_lines_per_s``: ``LocalRunner.follow`` (the ``agents.tail`` tailer, exactly as the
+  control room follows a local agent) on the very same log file (the host is this machine).
+  Both are timed the same way: from the first chunk received to the last, counting the lines
+  after the first chunk; the best of ``--runs`` passes each, interleaved (local, ssh, local,
+  ...) so the other load on this machine hits both alike. Channel setup (follow called -> first
+  lines) is reported apart as ``ssh_setup_s`` (``local_setup_s`` likewise), not in the rates;
 - a second follow through a TCP proxy that is reset half-way: ``lost`` and ``repeated`` lines and
-  ``reconnect_s`` (reset to the next line received).
+  ``reconnect_s`` (reset to the first lines received over the new connection).
 
 Targets: ratio >= 0.5, lost == repeated == 0, reconnect_s <= 5. Prints one JSON object; exit 1
 when a target is missed.
@@ -192,13 +197,18 @@ async def with_drop(
     runner = RemoteRunner("bench", via, repo=repo, bring_back=False)
     numbers: list[int] = []
     reset_at: float | None = None
-    reconnect_s = 0.0
+    attempts_at_reset = 0
+    reconnect_s: float | None = None
     async for chunk in runner.follow(handle, 0):
-        if reset_at is not None and reconnect_s == 0.0:
+        # Lines already received before the reset are still read out of asyncssh's buffer: the
+        # reconnect is done at the first lines that came over a connection made after it.
+        reconnected = runner.transport.attempts > attempts_at_reset
+        if reset_at is not None and reconnect_s is None and reconnected:
             reconnect_s = time.perf_counter() - reset_at
         numbers.extend(int(line[5:13]) for line in chunk.lines)
         if reset_at is None and len(numbers) >= expected // 2:
             reset_at = time.perf_counter()
+            attempts_at_reset = runner.transport.attempts
             proxy.reset()
     await runner.close()
     await proxy.close()
@@ -206,7 +216,8 @@ async def with_drop(
     return {
         "lost": expected - len(unique & set(range(expected))),
         "repeated": len(numbers) - len(unique),
-        "reconnect_s": round(reconnect_s, 3),
+        # None (a missed target) when every line came before a new connection was made.
+        "reconnect_s": None if reconnect_s is None else round(reconnect_s, 3),
         "dropped": reset_at is not None,
     }
 
@@ -220,9 +231,13 @@ async def main() -> int:
         default="auto",
         help="auto: OpenSSH when /usr/sbin/sshd exists and we are root, else asyncssh in-process",
     )
-    parser.add_argument("--runs", type=int, default=5, help="passes per side (best is kept)")
+    parser.add_argument(
+        "--runs", type=int, help="passes per side, the best is kept (default 5; --quick: 9)"
+    )
     args = parser.parse_args()
     lines = 200_000 if args.quick else 1_000_000
+    # A quick pass lasts ~20-40 ms: one time slice lost to another process skews it, so take more.
+    args.runs = args.runs or (9 if args.quick else 5)
     tmp = shared_dir("wdbench-")
     server_kind, cfg, server = await start_server(tmp, args.server)
     try:
@@ -265,6 +280,7 @@ async def main() -> int:
         and drop["lost"] == 0
         and drop["repeated"] == 0
         and drop["dropped"]
+        and drop["reconnect_s"] is not None
         and drop["reconnect_s"] <= 5
     )
     return 0 if ok else 1

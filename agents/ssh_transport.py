@@ -43,6 +43,20 @@ ENCRYPTION_ALGS = (
     "aes128-ctr",
 )
 
+# asyncssh takes each packet (32 KiB from OpenSSH) off the front of its input buffer by copying
+# the unread rest, and asyncio hands it up to 256 KiB per socket read: a long log stream spent
+# ~10% of the client's CPU re-copying. 128 KiB reads measured best (SSH tail of 1M lines:
+# median 7.6 -> 8.5 M lines/s; 64 KiB and 32 KiB reads cost more in recv calls).
+SOCKET_READ_BYTES = 128 * 1024
+
+
+def _limit_reads(conn: asyncssh.SSHClientConnection) -> None:
+    """Cap the size of one socket read on ``conn`` (asyncio's selector transport only; any
+    other transport, such as a tunnel, is left alone)."""
+    transport = getattr(conn, "_transport", None)
+    if isinstance(getattr(transport, "max_size", None), int):
+        transport.max_size = SOCKET_READ_BYTES  # type: ignore[union-attr]
+
 
 class TransportError(OSError):
     """Base of every SSH failure wavedeck reports; ``retry`` says whether backoff may help.
@@ -257,6 +271,7 @@ class HostTransport:
             raise AuthFailed(f"{self.name}: cannot read a client key: {exc}") from None
         except (OSError, asyncssh.Error) as exc:
             raise HostUnreachable(f"{self.name} ({self.where}): {_describe(exc)}") from None
+        _limit_reads(conn)
         return conn, holder[-1]
 
     async def connect(self, retry: bool = True) -> tuple[asyncssh.SSHClientConnection, _Client]:

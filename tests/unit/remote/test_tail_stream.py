@@ -110,3 +110,19 @@ async def test_resuming_at_any_offset_of_a_finished_log_gives_exactly_the_rest(
         index = sum(len(c.lines) for c in chunks[: chunks.index(chunk) + 1])
         assert rest == everything[index:], f"resumed at {chunk.offset}"
     await r.close()
+
+
+@pytest.mark.sshd
+async def test_socket_reads_are_capped_on_a_real_connection(sshd: Sshd, host_clone: Path) -> None:
+    """The read cap that spares asyncssh its buffer copying applies to pooled connections."""
+    from agents.ssh_transport import SOCKET_READ_BYTES, HostTransport
+
+    transport = HostTransport("loop", sshd.cfg(host_clone))
+    conn, _ = await transport.connect_once()
+    try:
+        assert conn._transport.max_size == SOCKET_READ_BYTES  # type: ignore[attr-defined]
+        res = await conn.run("head -c 3000000 /dev/zero", check=True, encoding=None)
+        assert res.stdout == bytes(3_000_000)  # a stream larger than a read arrives whole
+    finally:
+        conn.close()
+        await conn.wait_closed()

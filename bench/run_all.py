@@ -31,7 +31,9 @@ def run_one(script: Path, quick: bool, timeout_s: float) -> tuple[int, str, floa
     args = [sys.executable, str(script)] + (["--quick"] if quick else [])
     started = time.monotonic()
     try:
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s, cwd=HERE.parent)
+        proc = subprocess.run(
+            args, capture_output=True, text=True, timeout=timeout_s, cwd=HERE.parent
+        )
     except subprocess.TimeoutExpired:
         return 124, f"timed out after {timeout_s:.0f} s", time.monotonic() - started
     out = proc.stdout.strip().splitlines()
@@ -56,7 +58,9 @@ def main() -> int:
             continue
         code, text, took = run_one(script, args.ci, args.timeout)
         if code != 0:
-            print(f"{name}: missed or failed (exit {code}), measuring once more: {text}", flush=True)
+            print(
+                f"{name}: missed or failed (exit {code}), measuring once more: {text}", flush=True
+            )
             code, text, took = run_one(script, args.ci, args.timeout)
         try:
             results[name] = json.loads(text)

@@ -232,12 +232,12 @@ async def main() -> int:
         help="auto: OpenSSH when /usr/sbin/sshd exists and we are root, else asyncssh in-process",
     )
     parser.add_argument(
-        "--runs", type=int, help="passes per side, the best is kept (default 5; --quick: 9)"
+        "--runs", type=int, help="passes per side, the best is kept (default 7; --quick: 9)"
     )
     args = parser.parse_args()
     lines = 200_000 if args.quick else 1_000_000
     # A quick pass lasts ~20-40 ms: one time slice lost to another process skews it, so take more.
-    args.runs = args.runs or (9 if args.quick else 5)
+    args.runs = args.runs or (9 if args.quick else 7)
     tmp = shared_dir("wdbench-")
     server_kind, cfg, server = await start_server(tmp, args.server)
     try:

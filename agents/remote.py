@@ -6,7 +6,8 @@ An agent on a host runs exactly like a local one, only over SSH:
   ``agents.remote_sync``), uploads the prompt over the channel's stdin (never argv), and starts
   the agent **detached** with ``setsid`` under a small POSIX-sh wrapper that records
   ``PID START`` and, when it ends, ``rc N`` on the host. A live copy is never launched twice.
-- ``follow`` streams the host's log by byte offset (``tail -c +N -f --pid``). If the connection
+- ``follow`` streams the host's log by byte offset (what is there with ``dd bs=1M``, then
+  ``tail -c +N -f --pid``). If the connection
   drops it reconnects (capped backoff) and resumes at the offset of the last complete line it
   yielded: nothing lost, nothing repeated. When the agent has ended it drains the log, and brings
   the agent's changes back as a patch applied to the local tree (once; recorded on the host).

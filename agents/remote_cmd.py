@@ -247,6 +247,8 @@ def tail_script(
 ) -> str:
     """Stream the log from byte ``offset`` until the wrapper (``pid``) has ended, then exit 0.
 
+    The backlog (the log's size at the start, from ``offset``) is copied with ``dd bs=1M``
+    (GNU tail copies in 8 KiB pieces), the rest followed with ``tail``.
     The output starts with one framing byte. ``P``: the log's bytes follow. ``Z``: a backlog of
     more than ``CATCH_UP_BYTES`` follows as one gzip stream (the log text compresses ~13x, which
     is what makes re-attaching to a long log fast), then the log's bytes after it, plain.

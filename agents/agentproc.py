@@ -1,7 +1,8 @@
 """The supervisor's agent half: launch, adopt, follow, finish; and the state it shares.
 
 ``AgentProcesses`` is the base of ``agents.supervisor.Supervisor``. It launches each agent as a
-detached process through a ``Runner`` (local for now; SSH hosts plug in at ``_runner_for``), adopts
+detached process through a ``Runner`` (local, or ``agents.remote.RemoteRunner`` for an agent a
+``[hosts.NAME]`` section of the config assigns to an SSH host), adopts
 agents an earlier control room left running (pid *and* start time, so never a second copy),
 follows each log by byte offset, turns progress lines into ``IssueDone``, and records how each
 agent ended. Events go into one queue; an agent's log offset advances only once the consumer has
@@ -11,6 +12,7 @@ handled the lines before it (``_consumed``), which makes a restart resume each l
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections import deque
@@ -24,14 +26,18 @@ from agents.events import (
     AgentStateChanged,
     Event,
     EventBatch,
+    FileTouched,
     GateRefused,
     IssueDone,
     Notice,
 )
 from agents.launch import OffsetJournal, build_spec, parse_done
 from agents.prompt import PromptError
+from agents.remote import RemoteRunner, runner_for
+from agents.remote_sync import SyncError
 from agents.runner import LocalRunner
 from agents.runtypes import AgentHandle, ExitStatus, Runner
+from agents.ssh_transport import TransportError
 from agents.state import (
     AgentRecord,
     RunState,
@@ -94,6 +100,10 @@ class AgentProcesses:
         self._state = RunState()
         self._journal = OffsetJournal(self.wavedeck_dir)
         self._local: Runner | None = None
+        self._remote: dict[str, RemoteRunner] = {}  # host name -> its runner (one connection pool)
+        # Paths remote agents changed on their hosts (path -> agent): their patch brings them
+        # into the local tree, where the local watcher must not take them for stray writes.
+        self._remote_writes: dict[str, str] = {}
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._follows: dict[str, asyncio.Task[None]] = {}
         self._stopping: set[str] = set()
@@ -113,10 +123,49 @@ class AgentProcesses:
     # -- agents -------------------------------------------------------------------------------
 
     def _runner_for(self, agent_id: str) -> Runner:
-        """The runner of an agent: local for now (SSH hosts plug in here)."""
+        """The runner of an agent: its host's when the config assigns it to one, else local."""
+        package = self.plan.agent(agent_id).package if self._in_plan(agent_id) else None
+        remote = runner_for(
+            agent_id,
+            self.config,
+            self._remote,
+            package=package,
+            repo=self.repo,
+            on_event=self._emit,
+            on_touched=self._remote_touched,
+        )
+        if remote is not None:
+            return remote
         if self._local is None:
             self._local = LocalRunner(self.wavedeck_dir)
         return self._local
+
+    def _remote_touched(self, agent_id: str, path: str, change: str) -> None:
+        """A path a remote agent changed on its host (``WaveWatch`` also judges it)."""
+        self._remote_writes[path] = agent_id
+        self._emit(FileTouched(path, agent_id, change))
+
+    def is_remote(self, agent_id: str) -> bool:
+        """Whether the agent runs on an SSH host."""
+        return isinstance(self._runner_for(agent_id), RemoteRunner)
+
+    def remote_writer(self, path: str) -> str | None:
+        """The remote agent whose changes brought ``path`` into the local tree, if any."""
+        agent = self._remote_writes.get(path)
+        if agent is not None:
+            return agent
+        for runner in self._remote.values():
+            for agent_id, paths in runner.applied.items():
+                if path in paths:
+                    return agent_id
+        return None
+
+    async def _close_remote(self) -> None:
+        """Close every host's connections (its agents keep running, detached, on the host)."""
+        runners, self._remote = list(self._remote.values()), {}
+        for runner in runners:
+            with contextlib.suppress(Exception):
+                await runner.close()
 
     def _cwd_for(self, agent_id: str) -> Path:
         """Where the agent works: its own worktree in worktree mode, else the repository."""
@@ -149,7 +198,7 @@ class AgentProcesses:
                 rec.offset = log.stat().st_size  # output of an earlier, forgotten run is not ours
                 self._journal.write(agent_id, rec.offset)
             handle = await self._runner_for(agent_id).launch(spec)
-        except (OSError, PromptError) as exc:
+        except (OSError, PromptError, SyncError, TransportError) as exc:
             rec.state, rec.reason = "failed", f"could not start: {exc}"
             self._save()
             self._emit(AgentStateChanged(agent_id, "failed", reason=rec.reason))
@@ -219,9 +268,15 @@ class AgentProcesses:
             if result == "running":
                 self._emit(Notice("info", f"{agent_id} adopted (pid {handle.pid})"))
                 self._emit(AgentStateChanged(agent_id, "running", reason="adopted"))
-        # Running or not, output the consumer has not seen yet is delivered (then the end).
+        # Running or not, output the consumer has not seen yet is delivered (then the end). A
+        # remote agent's log is on its host: always followed (the tail ends once it is drained,
+        # and brings back changes not applied yet).
         log = Path(handle.log_path)
-        if rec.state == "running" or (log.exists() and log.stat().st_size > rec.offset):
+        if (
+            rec.state == "running"
+            or handle.host
+            or (log.exists() and log.stat().st_size > rec.offset)
+        ):
             self._follow(agent_id, handle, rec.offset)
 
     def _follow(self, agent_id: str, handle: AgentHandle, offset: int) -> None:
@@ -247,6 +302,11 @@ class AgentProcesses:
                         _chunk_events(rec, issues, agent_id, chunk.lines), (agent_id, chunk.offset)
                     )
                 )
+        except TransportError as exc:
+            # A host that refuses us for good (changed host key, login refused): the agent is
+            # detached and may still run there; say so, and resume once the host is fixed.
+            self._emit(Notice("error", f"{agent_id}: cannot follow its log: {exc}"))
+            return
         finally:
             self._follows.pop(agent_id, None)
         if rec.state == "running":

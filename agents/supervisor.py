@@ -151,6 +151,7 @@ class Supervisor(WaveWatch):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._follows.clear()
+        await self._close_remote()
         await self._stop_watch()
         if self._opened:
             self._save()

@@ -21,11 +21,12 @@ from agents import wtmode
 from agents.agentproc import AgentProcesses
 from agents.checkpointing import recall_tamper, remember_tamper
 from agents.config import Config
-from agents.events import Notice, ViolationFound
+from agents.events import FileTouched, Notice, ViolationFound
 from plan.models import Plan
 
 if TYPE_CHECKING:
     from agents.git import GitRepo
+    from agents.watch_rules import Attribution, Attributor
 
 
 # A lock still held is reported again after this long (git retries it many times a second).
@@ -83,10 +84,44 @@ class WaveWatch(AgentProcesses):
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             loop.call_soon_threadsafe(self._emit, notice)
 
+    def _remote_touched(self, agent_id: str, path: str, change: str) -> None:
+        """A path a remote agent changed on its host: attributed exactly, judged live (the
+        local watcher stays quiet about it when the agent's patch brings it here)."""
+        from agents.workspace import worktree_attributor
+
+        self._remote_writes[path] = agent_id
+        wave = self.plan.agent(agent_id).wave
+        policy = self.config.policy
+        attribute = worktree_attributor(
+            self.plan,
+            wave,
+            agent_id,
+            accept=[*policy.accept, *self._wave(wave).accepted],
+            accept_undeclared=policy.accept_undeclared,
+        )
+        agent, kind, names, *why = attribute(path)
+        self._emit(FileTouched(path, agent, change))
+        if kind is not None and path not in self._wave(wave).accepted:
+            found = ViolationFound(agent, path, kind, names, why[0] if why else "")
+            self._violations.setdefault(wave, []).append(found)
+            self._emit(found)
+
+    def _remote_aware(self, attribute: Attributor) -> Attributor:
+        """``attribute``, except that a path a remote agent's patch brought into the local tree
+        is that agent's and no violation here: it was judged when it changed on the host."""
+
+        def wrapped(path: str) -> Attribution:
+            agent = self.remote_writer(path)
+            if agent is None:
+                return attribute(path)
+            return agent, None, (), f"brought back from {agent}'s host"
+
+        return wrapped
+
     async def _start_watch(self, wave: int) -> None:
         """Watch the working tree (shared mode) or each agent's worktree and the main tree
         (worktree mode: ``agents.worktree.WorktreeWatch``)."""
-        from agents.workspace import WorkspaceWatcher, ownership_attributor
+        from agents.workspace import WorkspaceWatcher, ownership_attributor, worktree_attributor
 
         self._bind_loop()
         await self._stop_watch()
@@ -110,13 +145,29 @@ class WaveWatch(AgentProcesses):
                 accept_undeclared=policy.accept_undeclared,
             )
             watcher.watchers[""].set_attributor(wtmode.main_tree_attributor(self, wave, accept))
+            for agent_id, tree_watcher in watcher.watchers.items():
+                if agent_id and self.is_remote(agent_id):
+                    # A remote agent's patch lands in its local worktree: judged on the host.
+                    tree_watcher.set_attributor(
+                        self._remote_aware(
+                            worktree_attributor(
+                                self.plan,
+                                wave,
+                                agent_id,
+                                accept=accept,
+                                accept_undeclared=policy.accept_undeclared,
+                            )
+                        )
+                    )
         else:
             watcher = WorkspaceWatcher(
                 self.repo,
                 ignores=self.config.watch.ignore,
                 force_polling=self.config.watch.force_polling,
-                attribute=ownership_attributor(
-                    self.plan, wave, accept=accept, accept_undeclared=policy.accept_undeclared
+                attribute=self._remote_aware(
+                    ownership_attributor(
+                        self.plan, wave, accept=accept, accept_undeclared=policy.accept_undeclared
+                    )
                 ),
             )
         self._watch_wave = wave

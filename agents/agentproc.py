@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents import procinfo
+from agents import procinfo, repoview
 from agents.config import Config
 from agents.events import (
     AgentOutputBatch,
@@ -32,7 +32,7 @@ from agents.events import (
     Notice,
 )
 from agents.launch import OffsetJournal, build_spec, parse_done
-from agents.prompt import PromptError
+from agents.prompt import ISSUE_PATTERNS, PromptError
 from agents.remote import RemoteRunner, runner_for
 from agents.remote_sync import SyncError
 from agents.runner import LocalRunner
@@ -47,6 +47,7 @@ from agents.state import (
     handle_from_record,
     record_handle,
 )
+from plan.checkapi import RepoView
 from plan.models import Plan
 
 TAIL_LINES = 5  # last log lines kept per agent, quoted when it fails (B1)
@@ -171,7 +172,8 @@ class AgentProcesses:
         """Where the agent works: its own worktree in worktree mode, else the repository."""
         return self._worktrees.get(agent_id, self.repo)
 
-    async def _launch(self, agent_id: str) -> None:
+    async def _launch(self, agent_id: str, view: RepoView | None = None) -> None:
+        """Launch one agent (``view``: the repository's listing, shared by a wave's agents)."""
         rec = self._agent(agent_id)
         if rec.state == "running" and handle_from_record(rec) is not None:
             return  # never a second copy
@@ -185,13 +187,17 @@ class AgentProcesses:
             self._follow(agent_id, orphan, rec.offset)
             return
         try:
-            spec = build_spec(
+            # Prompt rendering reads files (and lists the repository without a view): in a
+            # thread, so the event loop (and the keys the operator presses) never waits on it.
+            spec = await asyncio.to_thread(
+                build_spec,
                 self.repo,
                 self.wavedeck_dir,
                 self.plan,
                 self.config,
                 agent_id,
                 self._cwd_for(agent_id),
+                view=view,
             )
             log = self.log_path(agent_id)
             if rec.launches == 0 and log.exists():
@@ -352,11 +358,21 @@ class AgentProcesses:
             self._journal.write(agent_id, offset)
 
     async def _launch_all(self, n: int) -> None:
-        for agent_id in self._unlaunched(n):
+        agents = self._unlaunched(n)
+        # One listing of the repository for the whole wave (not one per issue), in a thread.
+        view = await asyncio.to_thread(self._repo_view) if agents else None
+        for agent_id in agents:
             if not self.launching:
                 self._emit(Notice("warning", f"stopped launching: {agent_id} was not started"))
                 break
-            await self._launch(agent_id)
+            await self._launch(agent_id, view)
+
+    def _repo_view(self) -> RepoView | None:
+        """The repository's listing for the prompts' issue files (None: each prompt looks)."""
+        try:
+            return repoview.repo_view(self.repo, ISSUE_PATTERNS)
+        except (OSError, repoview.RepoViewError):
+            return None
 
     def _unlaunched(self, n: int) -> list[str]:
         """Agents of wave ``n`` never launched (a start interrupted by a signal leaves some)."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from agents.config import Config, substitute
 from agents.prompt import load_template, render_prompt, write_prompt
 from agents.runtypes import LaunchSpec
+from plan.checkapi import RepoView
 from plan.models import Plan
 
 DONE_RE = re.compile(r"^\s*wavedeck: done\s+([A-Za-z0-9][A-Za-z0-9._-]*)(?:\s+(.*?))?\s*$")
@@ -34,12 +35,21 @@ def parse_done(line: str) -> tuple[str, str] | None:
 
 
 def build_spec(
-    repo: Path, wavedeck_dir: Path, plan: Plan, config: Config, agent_id: str, cwd: Path
+    repo: Path,
+    wavedeck_dir: Path,
+    plan: Plan,
+    config: Config,
+    agent_id: str,
+    cwd: Path,
+    *,
+    view: RepoView | None = None,
 ) -> LaunchSpec:
-    """Write the agent's prompt and return what the runner launches."""
+    """Write the agent's prompt and return what the runner launches (blocking: file I/O, and
+    a listing of the repository unless ``view`` is given; the supervisor runs it in a thread)."""
     agent = plan.agent(agent_id)
     template = load_template(repo, config.agent.prompt_template)
-    prompt_path = write_prompt(wavedeck_dir, agent_id, render_prompt(plan, agent_id, cwd, template))
+    text = render_prompt(plan, agent_id, cwd, template, view=view)
+    prompt_path = write_prompt(wavedeck_dir, agent_id, text)
     values = {
         "prompt_file": str(prompt_path),
         "agent_id": agent_id,

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from plan.checkapi import RepoView
 from plan.models import Agent, Plan
 
 PLACEHOLDERS = (
@@ -88,8 +89,9 @@ def _issue_lines(agent: Agent) -> str:
     return "\n".join(out) or "(no issues)"
 
 
-def _details(repo: Path, agent: Agent) -> str:
-    """The issue description and fix plan files, when the repository has them."""
+def _details(repo: Path, agent: Agent, view: RepoView | None = None) -> str:
+    """The issue description and fix plan files, when the repository has them (found in
+    ``view``, the repository's listing shared by a whole wave, when given)."""
     try:
         from agents.repoview import read_issue_files  # written by another module; optional
     except ImportError:
@@ -98,7 +100,7 @@ def _details(repo: Path, agent: Agent) -> str:
     budget = MAX_DETAIL_CHARS
     for issue in agent.issues:
         try:
-            found: Any = read_issue_files(repo, issue.id, ISSUE_PATTERNS)
+            found: Any = read_issue_files(repo, issue.id, ISSUE_PATTERNS, view=view)
         except (OSError, ValueError):
             continue
         for name, text in _pairs(found):
@@ -125,8 +127,19 @@ def _pairs(found: Any) -> Iterable[tuple[str, str]]:
     return pairs
 
 
-def render_prompt(plan: Plan, agent_id: str, repo: Path, template: str | None = None) -> str:
-    """The full prompt of one agent (``template`` defaults to the shipped one)."""
+def render_prompt(
+    plan: Plan,
+    agent_id: str,
+    repo: Path,
+    template: str | None = None,
+    *,
+    view: RepoView | None = None,
+) -> str:
+    """The full prompt of one agent (``template`` defaults to the shipped one).
+
+    ``view`` is the repository's listing (``agents.repoview.repo_view``): pass one for every
+    agent of a wave, so its issue files are found without listing the repository per issue.
+    """
     agent = plan.agent(agent_id)
     wave = plan.wave(agent.wave)
     rules = "\n".join(f"{r.number}. {r.text}" for r in plan.rules) or "(none stated)"
@@ -143,7 +156,7 @@ def render_prompt(plan: Plan, agent_id: str, repo: Path, template: str | None = 
         "first_issue": agent.issues[0].id if agent.issues else "issue-1",
         "strategy": plan.strategy.strip() or "(no strategy text)",
         "rules": rules,
-        "issue_details": _details(repo, agent),
+        "issue_details": _details(repo, agent, view),
         "machine_block": machine_block(agent, repo),
         "repo": str(repo),
     }

@@ -1,8 +1,10 @@
 """End to end: the real ``wavedeck demo --fast`` in a tmux pane (200x50), driven by keys.
 
 Five panes appear for wave 1, the stray-file violation shows, ``t`` runs the tests, ``c`` opens
-the checkpoint (refused until the violation is accepted), the commit lands, and wave 2 starts
-with ``s``. A private tmux socket is used and its server is killed at the end.
+the checkpoint (refused until the operator accepts the stray ``cli/daemon.py``; the test file the
+demo's agent also writes is accepted by the sandbox's ``[policy] accept`` glob, named in a
+``Wavedeck-Accepted`` trailer), the commit lands with both, and wave 2 starts with ``s``. A
+private tmux socket is used and its server is killed at the end.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-STRAY = "packages/headless-client/zajel/cli/daemon.py"
+from agents.demo import STRAY_PATH as STRAY
+from agents.demo import TEST_PATH as TEST_FILE
 
 pytestmark = [
     pytest.mark.slow,
@@ -81,17 +84,36 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
         tmux.keys("Escape")
         tmux.wait_for("Start wave", timeout=20)  # back on the main screen
         tmux.keys("c")
-        tmux.wait_for("Checkpoint — wave 1", "refused", STRAY, timeout=30)
+        screen = tmux.wait_for("Checkpoint — wave 1", "refused", STRAY, timeout=30)
+        # Only the daemon stops the gate: the test file the same agent wrote is accepted by
+        # the sandbox's [policy] accept glob, listed for the commit with that reason.
+        refusal = next(line for line in screen.splitlines() if "refused" in line)
+        assert STRAY in refusal and TEST_FILE not in refusal, refusal
+        assert TEST_FILE in screen and "(accepted: policy" in screen
         tmux.keys("a")
         tmux.wait_for("fine?", timeout=20)
         tmux.keys("the daemon really lives under cli/", "Enter")
-        tmux.wait_for("ready to commit", "accepted: the daemon", timeout=30)
+        # The operator's reason for the daemon, next to the policy's for the test file.
+        tmux.wait_for("ready to commit", "accepted: the daemon", "(accepted: policy", timeout=30)
         tmux.keys("C-s")
         screen = tmux.wait_for("Wave 1 committed", "Wave 2 ready", "1 w2-a1", timeout=30)
         log = subprocess.run(
             ["git", "-C", str(sandbox), "log", "--format=%s"], capture_output=True, text=True
         ).stdout
         assert log.splitlines()[0].startswith("Wave 1")
+        message = subprocess.run(
+            ["git", "-C", str(sandbox), "log", "-1", "--format=%B"],
+            capture_output=True,
+            text=True,
+        ).stdout
+        trailers = [line for line in message.splitlines() if line.startswith("Wavedeck-Accepted:")]
+        assert any(TEST_FILE in t and "policy accept" in t for t in trailers), message
+        files = subprocess.run(
+            ["git", "-C", str(sandbox), "show", "--name-only", "--format=", "HEAD"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        assert STRAY in files and TEST_FILE in files  # both accepted, both committed
         tmux.keys("s")
         tmux.wait_for("Wave 2 running", timeout=30)
         tmux.keys("q")

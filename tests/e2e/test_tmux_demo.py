@@ -67,7 +67,10 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
     command = shlex.join([*program, "demo", "--dir", str(sandbox), "--fast"])
     root = Path(__file__).resolve().parents[2]
     tmux = Tmux()
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    # Not COLUMNS/LINES a test runner may have set (xdist workers get 80 columns): Textual
+    # would take them over the pane's real 200x50.
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env["PYTHONPATH"] = str(root)
     subprocess.run(
         ["tmux", "-L", tmux.socket, "-f", "/dev/null", "new-session", "-d", "-x", "200",
          "-y", "50", "-s", "demo", "-c", str(root), f"{command}; sleep 30"],
@@ -87,7 +90,8 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
         screen = tmux.wait_for("Checkpoint — wave 1", "refused", STRAY, timeout=30)
         # Only the daemon stops the gate: the test file the same agent wrote is accepted by
         # the sandbox's [policy] accept glob, listed for the commit with that reason.
-        refusal = next(line for line in screen.splitlines() if "refused" in line)
+        flat = " ".join(screen.split())  # the refusal may wrap
+        refusal = flat[flat.index("refused:") : flat.index("accept or revert")]
         assert STRAY in refusal and TEST_FILE not in refusal, refusal
         assert TEST_FILE in screen and "(accepted: policy" in screen
         tmux.keys("a")

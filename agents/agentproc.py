@@ -146,9 +146,13 @@ class AgentProcesses:
         self._remote_writes[path] = agent_id
         self._emit(FileTouched(path, agent_id, change))
 
+    def host_of(self, agent_id: str) -> str | None:
+        """The SSH host the agent runs on (its ``[hosts.NAME]``), None when it runs here."""
+        runner = self._runner_for(agent_id)
+        return runner.host if isinstance(runner, RemoteRunner) else None
+
     def is_remote(self, agent_id: str) -> bool:
-        """Whether the agent runs on an SSH host."""
-        return isinstance(self._runner_for(agent_id), RemoteRunner)
+        return self.host_of(agent_id) is not None
 
     def remote_writer(self, path: str) -> str | None:
         """The remote agent whose changes brought ``path`` into the local tree, if any."""

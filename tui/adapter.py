@@ -58,12 +58,23 @@ class Engine(Protocol):
 
 
 @dataclass
+class HostState:
+    """The connection to one SSH host, as its last ``HostConnectionChanged`` said."""
+
+    host: str
+    state: str  # connected | reconnecting | unreachable
+    detail: str = ""
+    next_attempt_at: float | None = None  # wall-clock time of the next attempt (reconnecting)
+
+
+@dataclass
 class AgentView:
     """One pane's worth of state."""
 
     agent: Agent
     state: str = "pending"
-    host: str | None = None
+    host: str | None = None  # the SSH host it runs on (None: this machine)
+    host_state: HostState | None = None  # that host's connection, once reported
     started_at: float | None = None
     ended_at: float | None = None
     exit_code: int | None = None
@@ -107,7 +118,8 @@ class RunView:
     clock: Clock = time.time
     agents: dict[str, AgentView] = field(default_factory=dict)
     waves: dict[int, WaveView] = field(default_factory=dict)
-    hosts: dict[str, tuple[str, str]] = field(default_factory=dict)
+    hosts: dict[str, tuple[str, str]] = field(default_factory=dict)  # host -> (state, detail)
+    host_states: dict[str, HostState] = field(default_factory=dict)
     current_wave: int = 1
     run_state: str = "idle"
 
@@ -137,7 +149,8 @@ class RunView:
         for agent_id, view in self.agents.items():
             record = engine.agent_record(agent_id)
             view.state = getattr(record, "state", view.state)
-            view.host = getattr(record, "host", None)
+            view.host = _host_of(engine, agent_id, record)
+            view.host_state = self.host_states.get(view.host) if view.host else None
             view.started_at = getattr(record, "started_at", None)
             view.ended_at = getattr(record, "ended_at", None)
             view.issues_done = list(getattr(record, "issues_done", ()) or ())
@@ -146,6 +159,13 @@ class RunView:
             view.violations = [
                 v for v in self.waves[view.agent.wave].violations if v.agent == agent_id
             ]
+
+    def set_host(self, agent_id: str, host: str | None) -> None:
+        """Record that ``agent_id`` runs on ``host`` (its pane shows that host's connection)."""
+        view = self.agents.get(agent_id)
+        if view is not None:
+            view.host = host
+            view.host_state = self.host_states.get(host) if host else None
 
     def sync_waves(self, engine: Engine) -> None:
         """Wave states are derived by the engine's gates: read them (cheap, no I/O)."""
@@ -172,6 +192,21 @@ class RunView:
         buffer = self.agents[agent_id].log
         buffer.clear()
         buffer.extend(lines[-MAX_LINES:])
+
+
+def _host_of(engine: Engine, agent_id: str, record: Any) -> str | None:
+    """The host an agent runs on: its recorded handle's, else the one the engine assigns."""
+    handle = getattr(record, "handle", None)
+    if isinstance(handle, dict) and handle.get("host"):
+        return str(handle["host"])
+    host_of = getattr(engine, "host_of", None)
+    if callable(host_of):
+        try:
+            found = host_of(agent_id)
+        except Exception:  # a half-open engine: shown as local until it reports
+            return None
+        return str(found) if found else None
+    return None
 
 
 class EventAdapter:
@@ -302,6 +337,14 @@ class EventAdapter:
 
     def _on_host_connection_changed(self, event: ev.HostConnectionChanged) -> Message | None:
         self.view.hosts[event.host] = (event.state, event.detail)
+        at = None
+        if event.next_attempt_s is not None:
+            at = self.view.clock() + max(0.0, event.next_attempt_s)
+        state = HostState(event.host, event.state, event.detail, at)
+        self.view.host_states[event.host] = state
+        for agent in self.view.agents.values():
+            if agent.host == event.host:
+                agent.host_state = state
         return msg.HostConnectionUpdated(event.host, event.state, event.detail)
 
     def _on_notice(self, event: ev.Notice) -> Message | None:

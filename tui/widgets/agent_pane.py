@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -54,6 +56,33 @@ def head_text(view: AgentView, now: float) -> Text:
     return text
 
 
+def host_text(view: AgentView, now: float) -> Text:
+    """A remote agent's host connection: connected, reconnecting (when the next attempt is
+    due) or unreachable (why); empty for a local agent."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if view.host is None:
+        return text
+    host = neutralize(view.host)
+    state = view.host_state
+    if state is None:
+        text.append(f"{host}: connecting", "dim")
+    elif state.state == "connected":
+        text.append(f"⇄ {host}: connected", "green")
+    elif state.state == "reconnecting":
+        text.append(f"↻ {host}: reconnecting", "bold yellow")
+        if state.next_attempt_at is not None:
+            wait = state.next_attempt_at - now
+            due = time.strftime("%H:%M:%S", time.localtime(state.next_attempt_at))
+            text.append(f", next try {due}" + (f" (in {wait:.0f} s)" if wait >= 0.5 else ""))
+    elif state.state == "unreachable":
+        text.append(f"✘ {host}: unreachable", "bold red")
+        if state.detail:
+            text.append(f": {neutralize(state.detail)}", "red")
+    else:
+        text.append(f"{host}: {neutralize(state.state)}")
+    return text
+
+
 def issues_text(view: AgentView) -> Text:
     """The ordered issue checklist, shown while the pane has focus."""
     text = Text(no_wrap=True, overflow="ellipsis")
@@ -79,6 +108,10 @@ class AgentPane(Vertical):
         self._styled_as: tuple[str, bool] = (view.state, False)
         # Text, not a str: a str border title is parsed as markup, and plan titles are not markup.
         self.border_title = Text(f"{number} {view.id} · {neutralize(view.agent.title)}")
+        self._host_shown = host_text(view, now)
+        # A remote agent's host connection sits on the bottom border: seen at a glance, and
+        # no line taken from the log.
+        self.border_subtitle = self._host_shown
 
     ALLOW_MAXIMIZE = True  # zoom: the whole pane (status and log) fills the screen
 
@@ -107,6 +140,10 @@ class AgentPane(Vertical):
             if self.view.violations:
                 wanted.add("-violation")
             self.set_classes((set(self.classes) - stale) | wanted)
+        host = host_text(self.view, now)
+        if host.plain != self._host_shown.plain or host.spans != self._host_shown.spans:
+            self._host_shown = host
+            self.border_subtitle = host
         # Fixed heights: no layout pass needed for a new status line.
         for head in self.query(".pane-head").results(Static):  # none before compose ran
             head.update(head_text(self.view, now), layout=False)

@@ -12,7 +12,6 @@ handled the lines before it (``_consumed``), which makes a restart resume each l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 from collections import deque
@@ -153,24 +152,6 @@ class AgentProcesses:
 
     def is_remote(self, agent_id: str) -> bool:
         return self.host_of(agent_id) is not None
-
-    def remote_writer(self, path: str) -> str | None:
-        """The remote agent whose changes brought ``path`` into the local tree, if any."""
-        agent = self._remote_writes.get(path)
-        if agent is not None:
-            return agent
-        for runner in self._remote.values():
-            for agent_id, paths in runner.applied.items():
-                if path in paths:
-                    return agent_id
-        return None
-
-    async def _close_remote(self) -> None:
-        """Close every host's connections (its agents keep running, detached, on the host)."""
-        runners, self._remote = list(self._remote.values()), {}
-        for runner in runners:
-            with contextlib.suppress(Exception):
-                await runner.close()
 
     def _cwd_for(self, agent_id: str) -> Path:
         """Where the agent works: its own worktree in worktree mode, else the repository."""

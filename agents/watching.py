@@ -3,7 +3,9 @@
 In shared mode one watcher covers the working tree and attributes each write with the plan's
 ownership model; in worktree mode each agent's worktree has its own watcher, so every write is
 attributed exactly, and one more on the main tree reports live what the worktrees share (a
-``.git/config`` or hook tamper) and collisions between worktrees. Violations are kept per wave (``violations()``) and every event goes to the
+``.git/config`` or hook tamper) and collisions between worktrees. A remote agent's writes are
+judged as its host reports them (exact attribution, like a worktree's); the patch that brings
+them into the local tree is attributed to it and not reported a second time. Violations are kept per wave (``violations()``) and every event goes to the
 supervisor's stream. A snapshot of the parts of ``.git`` that make git run programs is taken when
 a wave starts, for the tamper check at the checkpoint.
 """
@@ -105,6 +107,24 @@ class WaveWatch(AgentProcesses):
             found = ViolationFound(agent, path, kind, names, why[0] if why else "")
             self._violations.setdefault(wave, []).append(found)
             self._emit(found)
+
+    def remote_writer(self, path: str) -> str | None:
+        """The remote agent whose changes brought ``path`` into the local tree, if any."""
+        agent = self._remote_writes.get(path)
+        if agent is not None:
+            return agent
+        for runner in self._remote.values():
+            for agent_id, paths in runner.applied.items():
+                if path in paths:
+                    return agent_id
+        return None
+
+    async def _close_remote(self) -> None:
+        """Close every host's connections (its agents keep running, detached, on the host)."""
+        runners, self._remote = list(self._remote.values()), {}
+        for runner in runners:
+            with contextlib.suppress(Exception):
+                await runner.close()
 
     def _remote_aware(self, attribute: Attributor) -> Attributor:
         """``attribute``, except that a path a remote agent's patch brought into the local tree

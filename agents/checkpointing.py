@@ -280,7 +280,11 @@ async def commit_checkpoint(
                 "warning", "git configuration changed during the wave: " + "; ".join(view.tamper)
             )
         )
-    text = message if message and message.strip() else view.message
+    text = view.message
+    if message and message.strip():
+        from agents.message import with_current_trailers
+
+        text = with_current_trailers(message, view.message)
     stale: CheckpointIndexStale | None = None
     try:
         sha: str = await asyncio.to_thread(

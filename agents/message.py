@@ -106,3 +106,20 @@ def checkpoint_message(
     for path in sorted(accepted):
         lines.append(f"Wavedeck-Accepted: {one_line(path, 400)} ({one_line(accepted[path])})")
     return "\n".join(lines) + "\n"
+
+
+TRAILER_PREFIX = "wavedeck-"
+
+
+def with_current_trailers(edited: str, generated: str) -> str:
+    """The operator's edited message with wavedeck's trailers taken from ``generated``.
+
+    The operator may rewrite the title and body, but the ``Wavedeck-*`` trailers must state what
+    the commit really holds (the accepted paths and the test result as the gate saw them at
+    commit time), so any they edited or left stale are replaced by the current ones.
+    """
+    body = [ln for ln in edited.splitlines() if not ln.lower().startswith(TRAILER_PREFIX)]
+    while body and not body[-1].strip():
+        body.pop()
+    trailers = [ln for ln in generated.splitlines() if ln.lower().startswith(TRAILER_PREFIX)]
+    return "\n".join([*body, "", *trailers]) + "\n"

@@ -81,12 +81,8 @@ class Supervisor(WaveWatch):
 
         super().__init__(repo, plan, config)
         self.plan_path = plan_path
-        self.git = GitRepo(
-            self.repo,
-            run_hooks=config.git.run_hooks,
-            hook_timeout_s=config.git.hook_timeout_s,
-            lock_wait_s=config.git.lock_wait_s,
-        )
+        # The whole [git] section applies; a held index.lock is shown while git waits for it.
+        self.git = GitRepo.from_config(self.repo, config.git, on_lock_wait=self.on_lock_wait)
         self._testing: set[int] = set()
         self._opened = False
         self._actions = asyncio.Lock()
@@ -331,7 +327,7 @@ class Supervisor(WaveWatch):
     async def accept_violation(self, wave: int, path: str, reason: str) -> None:
         """Accept a path outside the plan for this wave's checkpoint (recorded with the reason)."""
         self._wave(wave).accepted[path] = reason.strip() or gates.OPERATOR_ACCEPT
-        self._forget(wave, path, settle_s=0)
+        self._accept(wave, path)
         self._save()
         self._emit(
             Notice("info", f"wave {wave}: accepted {path}: {self._wave(wave).accepted[path]}")

@@ -112,6 +112,9 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
         ).stdout
         trailers = [line for line in message.splitlines() if line.startswith("Wavedeck-Accepted:")]
         assert any(TEST_FILE in t and "policy accept" in t for t in trailers), message
+        assert any(STRAY in t and "the daemon really lives under cli/" in t for t in trailers), (
+            message
+        )
         files = subprocess.run(
             ["git", "-C", str(sandbox), "show", "--name-only", "--format=", "HEAD"],
             capture_output=True,

@@ -76,6 +76,7 @@ class CheckpointScreen(Screen[str | None]):
     def __init__(self, preview: Any) -> None:
         super().__init__(id="checkpoint")
         self.preview = preview
+        self._shown_message: str = preview.message
 
     @property
     def wd(self) -> WavedeckApp:
@@ -115,6 +116,11 @@ class CheckpointScreen(Screen[str | None]):
         status.set_class(bool(preview.refusal), "-refused")
         status.set_class(not preview.refusal, "-passed")
         self.query_one("#cp-summary", Static).update(summary_text(preview))
+        area = self.query_one(TextArea)
+        if area.text == self._shown_message and preview.message != self._shown_message:
+            # Not edited by the operator: follow the preview (an acceptance adds a trailer).
+            area.load_text(preview.message)
+        self._shown_message = area.text
         table = self.query_one(DataTable)
         table.clear()
         for path, kind, agent, detail in blocking_paths(preview):

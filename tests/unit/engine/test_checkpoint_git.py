@@ -13,7 +13,6 @@ import pytest
 
 from agents.config import ConfigError, GitConfig, load_config
 from agents.events import CheckpointCommitted, GateRefused, Notice
-from agents.git import GitRepo
 from agents.supervisor import Supervisor
 from tests.unit.engine.enginekit import Collector, kill_agents, sandbox, supervisor, wait_agents
 
@@ -27,18 +26,15 @@ async def root(tmp_path: Path) -> AsyncIterator[Path]:
     kill_agents(folder)
 
 
-def _git(root: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
+def _git(root: Path, *args: str, input_text: str | None = None) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, check=True, input=input_text
+    )
     return done.stdout.strip()
 
 
 def _notices(col: Collector, words: str) -> list[Notice]:
     return [e for e in col.of(Notice) if words in e.message]  # type: ignore[attr-defined]
-
-
-def _wire_git(sup: Supervisor) -> None:
-    # What Supervisor.__init__ is to do: the [git] section and the lock-wait notices.
-    sup.git = GitRepo.from_config(sup.repo, sup.config.git, on_lock_wait=sup.on_lock_wait)
 
 
 async def _tested_wave(sup: Supervisor) -> None:
@@ -90,7 +86,6 @@ async def test_a_held_index_lock_is_a_notice_while_the_checkpoint_waits(root: Pa
     cfg = load_config(root)
     cfg.git.lock_wait_s = 30
     sup = supervisor(root, cfg)
-    _wire_git(sup)
     await sup.open()
     col = Collector(sup)
     lock = root / ".git" / "index.lock"
@@ -107,4 +102,35 @@ async def test_a_held_index_lock_is_a_notice_while_the_checkpoint_waits(root: Pa
     finally:
         lock.unlink(missing_ok=True)
         await col.stop()
+        await sup.close()
+
+
+async def test_an_edited_message_still_gets_the_current_trailers(root: Path) -> None:
+    """The operator rewrites the message before accepting a stray: the commit still records the
+    acceptance (and the tests) as trailers, and stale trailers they left are replaced."""
+    sandbox(root)
+    sup = supervisor(root, load_config(root))
+    await sup.open()
+    try:
+        await _tested_wave(sup)
+        stale = (await sup.checkpoint_preview(1)).message  # written before anything was accepted
+        assert "Wavedeck-Accepted: packages/headless-client/zajel/cli/daemon.py" not in stale
+        await sup.accept_violation(1, "packages/headless-client/zajel/cli/daemon.py", "real path")
+        edited = (
+            "Wave 1: security fixes\n\nReviewed by the operator.\n\n"
+            + stale.split("Wavedeck-Wave:")[0].split("\n\n")[-1]
+            + "Wavedeck-Wave: 9\n"
+        )
+        sha = await sup.checkpoint(1, message=edited)
+        assert sha is not None
+        body = _git(root, "log", "-1", "--format=%B")
+        trailers = _git(root, "interpret-trailers", "--parse", input_text=body)
+        assert body.startswith("Wave 1: security fixes\n\nReviewed by the operator.")
+        assert "Wavedeck-Wave: 1" in trailers and "Wavedeck-Wave: 9" not in body
+        assert (
+            "Wavedeck-Accepted: packages/headless-client/zajel/cli/daemon.py (real path)"
+            in trailers
+        )
+        assert "Wavedeck-Tests:" in trailers and "Wavedeck-Issues: headless-05" in trailers
+    finally:
         await sup.close()

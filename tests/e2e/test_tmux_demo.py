@@ -77,9 +77,8 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
         check=True, env=env, timeout=20,
     )  # fmt: skip
     try:
-        screen = tmux.wait_for("Wave 1 ready", timeout=60)
-        for n in range(1, 6):
-            assert f"{n} w1-a{n}" in screen
+        # The header can be drawn a frame before the panes: wait for all five.
+        tmux.wait_for("Wave 1 ready", *(f"{n} w1-a{n}" for n in range(1, 6)), timeout=60)
         tmux.keys("s")
         tmux.wait_for("Wave 1 running 29/29", STRAY, "⚠ 1 open", timeout=90)
         tmux.keys("t")

@@ -129,6 +129,22 @@ def remember_tamper(sup: WaveWatch, n: int, snapshot: dict[str, str]) -> None:
     path.write_text(json.dumps(snapshot), encoding="utf-8")
 
 
+PLANTED_NOTICE = (
+    "this repository's git setup can run programs (wavedeck's own git commands never run them; "
+    "your git commands would): "
+)
+
+
+def planted_programs(sup: WaveWatch) -> list[str]:
+    """What in this repository's ``.git`` can make git run a program (hooks, fsmonitor, …).
+
+    Reported when a wave starts: wavedeck's own git commands run with hooks and fsmonitor off,
+    but the operator should know that their own ``git status`` or ``git commit`` would run them.
+    """
+    present = sup.git.tamper_changes({})
+    return [ln for ln in present if "as a program" in ln or ln.startswith("hook ")]
+
+
 def recall_tamper(sup: WaveWatch, n: int) -> dict[str, str] | None:
     if n in sup._tamper:
         return dict(sup._tamper[n])

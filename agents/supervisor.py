@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from agents import gates, wtmode
 from agents.agentproc import MAX_QUEUED
-from agents.checkpointing import TAMPER_KEY, remember_tamper
+from agents.checkpointing import PLANTED_NOTICE, TAMPER_KEY, planted_programs, remember_tamper
 from agents.config import Config
 from agents.events import (
     AgentStateChanged,
@@ -275,6 +275,9 @@ class Supervisor(WaveWatch):
         remember_tamper(self, n, await asyncio.to_thread(self.git.tamper_snapshot))
         self._save()
         self._emit(WaveStateChanged(n, "running"))
+        planted = await asyncio.to_thread(planted_programs, self)
+        if planted:
+            self._emit(Notice("warning", PLANTED_NOTICE + "; ".join(planted)))
         await self._start_watch(n)
         await self._launch_all(n)
 

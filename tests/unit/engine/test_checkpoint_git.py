@@ -134,3 +134,35 @@ async def test_an_edited_message_still_gets_the_current_trailers(root: Path) -> 
         assert "Wavedeck-Tests:" in trailers and "Wavedeck-Issues: headless-05" in trailers
     finally:
         await sup.close()
+
+
+async def test_hooks_and_fsmonitor_planted_before_a_wave_never_run_and_are_reported(
+    root: Path, tmp_path: Path
+) -> None:
+    """Matrix C6/C7 on the demo sandbox: whatever ``.git`` holds when a wave starts, wavedeck's
+    git commands (status, diff, checkpoint) never run it, and the operator is told it is there."""
+    sandbox(root)
+    canaries = tmp_path / "canaries"
+    canaries.mkdir()
+    hooks = root / ".git" / "hooks"
+    hooks.mkdir(exist_ok=True)
+    for hook in ("pre-commit", "commit-msg", "post-commit", "reference-transaction"):
+        script = hooks / hook
+        script.write_text(f"#!/bin/sh\ntouch {canaries / hook}\n")
+        script.chmod(0o755)
+    _git(root, "config", "core.fsmonitor", f"touch {canaries / 'fsmonitor'}")
+    sup = supervisor(root, load_config(root))
+    await sup.open()
+    col = Collector(sup)
+    try:
+        await _tested_wave(sup)
+        sha = await sup.checkpoint(1, accept_violations=True)
+        assert sha is not None and _git(root, "rev-parse", "HEAD") == sha
+        await col.until(lambda _evs: bool(_notices(col, "can run programs")))
+        reported = _notices(col, "can run programs")[0]
+        assert reported.level == "warning" and "core.fsmonitor" in reported.message
+        assert ".git/hooks/pre-commit" in reported.message
+        assert sorted(p.name for p in canaries.iterdir()) == []  # nothing ran
+    finally:
+        await col.stop()
+        await sup.close()

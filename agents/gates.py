@@ -114,22 +114,29 @@ def can_start_wave(plan: Plan, views: Mapping[int, WaveView], n: int) -> tuple[b
     return True, ""
 
 
+def _open_and_done(plan: Plan, views: Mapping[int, WaveView], n: int) -> str | None:
+    """Why wave ``n`` is not a started, uncommitted wave whose agents all finished; or None."""
+    if n not in _wave_numbers(plan):
+        return f"the plan has no wave {n}"
+    view = views.get(n, WaveView(n))
+    if not view.started:
+        return f"wave {n} has not started"
+    if view.committed:
+        return f"wave {n} is already committed"
+    if unfinished := agents_unfinished(plan, view):
+        return f"wave {n} has agents that did not succeed: {', '.join(unfinished)}"
+    return None
+
+
 def can_run_tests(
     plan: Plan, views: Mapping[int, WaveView], n: int, commands: Sequence[str]
 ) -> tuple[bool, str]:
     """Tests run once every agent of the started wave succeeded (or was marked done)."""
-    if n not in _wave_numbers(plan):
-        return False, f"the plan has no wave {n}"
     view = views.get(n, WaveView(n))
-    if not view.started:
-        return False, f"wave {n} has not started"
-    if view.committed:
-        return False, f"wave {n} is already committed"
-    if view.testing:
+    if view.testing and view.started and not view.committed:
         return False, f"wave {n}'s tests are already running"
-    unfinished = agents_unfinished(plan, view)
-    if unfinished:
-        return False, f"wave {n} has agents that did not succeed: {', '.join(unfinished)}"
+    if (why := _open_and_done(plan, views, n)) is not None:
+        return False, why
     if not commands:
         return (
             False,
@@ -140,16 +147,9 @@ def can_run_tests(
 
 def can_commit(plan: Plan, views: Mapping[int, WaveView], n: int) -> tuple[bool, str]:
     """The parts of the checkpoint gate that need no git: agents done, tests passed."""
-    if n not in _wave_numbers(plan):
-        return False, f"the plan has no wave {n}"
+    if (why := _open_and_done(plan, views, n)) is not None:
+        return False, why
     view = views.get(n, WaveView(n))
-    if not view.started:
-        return False, f"wave {n} has not started"
-    if view.committed:
-        return False, f"wave {n} is already committed"
-    unfinished = agents_unfinished(plan, view)
-    if unfinished:
-        return False, f"wave {n} has agents that did not succeed: {', '.join(unfinished)}"
     if view.testing:
         return False, f"wave {n}'s tests are running"
     if view.tests_passed is None:

@@ -83,7 +83,8 @@ def _dirs(path: str) -> tuple[str, ...]:
     return tuple(path.split("/")[:-1])
 
 
-def _shared(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+def shared_leading(a: Sequence[str], b: Sequence[str]) -> int:
+    """How many leading path components ``a`` and ``b`` have in common."""
     n = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
@@ -141,7 +142,7 @@ class OwnershipIndex:
         best: dict[str, int] = {}
         for agent, pkgs in self._packages.items():
             for pkg in pkgs:
-                shared = _shared(folder, pkg)
+                shared = shared_leading(folder, pkg)
                 if shared == len(pkg):
                     inside[agent] = max(inside.get(agent, -1), shared)
                 best[agent] = max(best.get(agent, 0), shared)

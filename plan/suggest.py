@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from plan.ownership import shared_leading
+
 # Up to this many names are looked up by substring search; more take one pass over the paths.
 FIND_MAX_NAMES = 32
 # A suffix match must cover at least this many components, unless it is unique in the package.
@@ -25,19 +27,10 @@ def _dirs(path: str) -> list[str]:
     return [p for p in path.split("/")[:-1] if p]
 
 
-def _shared(a: list[str], b: list[str]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
 def rank(declared: str, candidate: str) -> tuple[int, int]:
     """Sort key (smaller is nearer): longest shared leading folder, then folder distance."""
     a, b = _dirs(declared), _dirs(candidate)
-    shared = _shared(a, b)
+    shared = shared_leading(a, b)
     return (-shared, len(a) + len(b) - 2 * shared)
 
 

@@ -116,3 +116,19 @@ def kill_agents(root: Path) -> None:
                 os.killpg(handle["pgid"], signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def git(root: Path, *args: str, input_text: str | None = None) -> str:
+    """Run git in ``root``; its stripped output (fails the test on an error)."""
+    done = subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, check=True, input=input_text
+    )
+    return done.stdout.strip()
+
+
+def worktree_sandbox(root: Path, extra: dict[str, list[str]] | None = None) -> None:
+    """A demo sandbox in worktree mode (the config change committed: else it is a stray)."""
+    sandbox(root, extra=extra)
+    config = root / "wavedeck.toml"
+    config.write_text('workspace = "worktree"\n' + config.read_text("utf-8"), "utf-8")
+    git(root, "commit", "-q", "-m", "worktree mode", "--", "wavedeck.toml")

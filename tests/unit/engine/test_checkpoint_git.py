@@ -5,8 +5,6 @@ the ``[git]`` timeouts are configuration."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,23 +12,15 @@ import pytest
 from agents.config import ConfigError, GitConfig, load_config
 from agents.events import CheckpointCommitted, GateRefused, Notice
 from agents.supervisor import Supervisor
-from tests.unit.engine.enginekit import Collector, kill_agents, sandbox, supervisor, wait_agents
+from tests.unit.engine.enginekit import (
+    Collector,
+    git,
+    sandbox,
+    supervisor,
+    wait_agents,
+)
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-async def root(tmp_path: Path) -> AsyncIterator[Path]:
-    folder = tmp_path / "repo"
-    yield folder
-    kill_agents(folder)
-
-
-def _git(root: Path, *args: str, input_text: str | None = None) -> str:
-    done = subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, text=True, check=True, input=input_text
-    )
-    return done.stdout.strip()
 
 
 def _notices(col: Collector, words: str) -> list[Notice]:
@@ -68,7 +58,7 @@ async def test_a_commit_with_a_stale_index_is_recorded_as_committed(root: Path) 
         # Another git process takes the index right after the commit is made.
         sup.git._checkpointer.before_update_ref = lambda: lock.write_text("")
         sha = await sup.checkpoint(1, accept_violations=True)
-        assert sha is not None and _git(root, "rev-parse", "HEAD") == sha
+        assert sha is not None and git(root, "rev-parse", "HEAD") == sha
         assert sup.state.waves["1"].checkpoint == sha
         assert sup.wave_state(1) == "committed" and sup.can_start_wave(2)[0]
         await col.until(lambda _evs: bool(col.of(CheckpointCommitted)))
@@ -97,7 +87,7 @@ async def test_a_held_index_lock_is_a_notice_while_the_checkpoint_waits(root: Pa
         assert not commit.done()
         lock.unlink()  # the other process finished
         sha = await asyncio.wait_for(commit, 30)
-        assert sha is not None and _git(root, "rev-parse", "HEAD") == sha
+        assert sha is not None and git(root, "rev-parse", "HEAD") == sha
         assert len(_notices(col, "waiting for .git/index.lock")) == 1  # not one per retry
     finally:
         lock.unlink(missing_ok=True)
@@ -123,8 +113,8 @@ async def test_an_edited_message_still_gets_the_current_trailers(root: Path) -> 
         )
         sha = await sup.checkpoint(1, message=edited)
         assert sha is not None
-        body = _git(root, "log", "-1", "--format=%B")
-        trailers = _git(root, "interpret-trailers", "--parse", input_text=body)
+        body = git(root, "log", "-1", "--format=%B")
+        trailers = git(root, "interpret-trailers", "--parse", input_text=body)
         assert body.startswith("Wave 1: security fixes\n\nReviewed by the operator.")
         assert "Wavedeck-Wave: 1" in trailers and "Wavedeck-Wave: 9" not in body
         assert (
@@ -150,14 +140,14 @@ async def test_hooks_and_fsmonitor_planted_before_a_wave_never_run_and_are_repor
         script = hooks / hook
         script.write_text(f"#!/bin/sh\ntouch {canaries / hook}\n")
         script.chmod(0o755)
-    _git(root, "config", "core.fsmonitor", f"touch {canaries / 'fsmonitor'}")
+    git(root, "config", "core.fsmonitor", f"touch {canaries / 'fsmonitor'}")
     sup = supervisor(root, load_config(root))
     await sup.open()
     col = Collector(sup)
     try:
         await _tested_wave(sup)
         sha = await sup.checkpoint(1, accept_violations=True)
-        assert sha is not None and _git(root, "rev-parse", "HEAD") == sha
+        assert sha is not None and git(root, "rev-parse", "HEAD") == sha
         await col.until(lambda _evs: bool(_notices(col, "can run programs")))
         reported = _notices(col, "can run programs")[0]
         assert reported.level == "warning" and "core.fsmonitor" in reported.message

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,16 +13,9 @@ import pytest
 from agents.agentproc import MAX_QUEUED
 from agents.events import AgentOutput, GateRefused, IssueDone, ViolationFound
 from agents.headless import describe, printer
-from tests.unit.engine.enginekit import kill_agents, sandbox, supervisor, wait_agents
+from tests.unit.engine.enginekit import sandbox, supervisor, wait_agents
 
 FLOOD = 150_000
-
-
-@pytest.fixture
-async def root(tmp_path: Path) -> AsyncIterator[Path]:
-    folder = tmp_path / "repo"
-    yield folder
-    kill_agents(folder)
 
 
 @pytest.mark.timeout(120)

@@ -4,8 +4,6 @@ stray paths, tamper, corrupt state (B13). Real git, real simulated agents, real 
 from __future__ import annotations
 
 import asyncio
-import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,21 +18,15 @@ from agents.events import (
     ViolationFound,
 )
 from agents.supervisor import Supervisor, SupervisorError
-from tests.unit.engine.enginekit import Collector, kill_agents, sandbox, supervisor, wait_agents
+from tests.unit.engine.enginekit import (
+    Collector,
+    git,
+    sandbox,
+    supervisor,
+    wait_agents,
+)
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture
-async def root(tmp_path: Path) -> AsyncIterator[Path]:
-    folder = tmp_path / "repo"
-    yield folder
-    kill_agents(folder)
-
-
-def _git(root: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
 
 
 def _refusals(col: Collector) -> list[str]:
@@ -85,7 +77,7 @@ async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Pat
         assert await sup.checkpoint(1) is None
         await col.until(lambda evs: len(_refusals(col)) == 2)
         assert "tests failed" in _refusals(col)[1]
-        assert len(_git(root, "log", "--format=%H").split()) == 2  # demo + test settings only
+        assert len(git(root, "log", "--format=%H").split()) == 2  # demo + test settings only
 
         sup.config.tests.commands = ["true"]
         assert await sup.run_tests(1) is True
@@ -112,12 +104,12 @@ async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Pat
         client.write_text(original, "utf-8")
         assert (await sup.checkpoint_preview(1)).refusal is None
         sha = await sup.checkpoint(1)
-        assert sha is not None and _git(root, "rev-parse", "HEAD") == sha
-        message = _git(root, "log", "-1", "--format=%B")
+        assert sha is not None and git(root, "rev-parse", "HEAD") == sha
+        message = git(root, "log", "-1", "--format=%B")
         assert "Wavedeck-Wave: 1" in message
         assert f"Wavedeck-Accepted: {STRAY_PATH} (the daemon really lives in cli/)" in message
-        assert STRAY_PATH in _git(root, "show", "--name-only", "--format=", sha).split()
-        assert _git(root, "status", "--porcelain") == ""
+        assert STRAY_PATH in git(root, "show", "--name-only", "--format=", sha).split()
+        assert git(root, "status", "--porcelain") == ""
         assert sup.wave_state(1) == "committed" and sup.wave_state(2) == "ready"
         await col.until(lambda evs: any(isinstance(e, CheckpointCommitted) for e in evs))
     finally:
@@ -155,7 +147,7 @@ async def test_git_tamper_during_the_wave_is_reported_and_refused(root: Path) ->
     col = Collector(sup)
     try:
         await sup.start_wave(1)
-        _git(root, "config", "core.fsmonitor", "touch /tmp/never-run-by-wavedeck")
+        git(root, "config", "core.fsmonitor", "touch /tmp/never-run-by-wavedeck")
         await wait_agents(sup, 1)
         assert await sup.run_tests(1)
         preview = await sup.checkpoint_preview(1)
@@ -164,7 +156,7 @@ async def test_git_tamper_during_the_wave_is_reported_and_refused(root: Path) ->
         assert await sup.checkpoint(1) is None
         sha = await sup.checkpoint(1, accept_violations=True)
         assert sha is not None
-        message = _git(root, "log", "-1", "--format=%B")
+        message = git(root, "log", "-1", "--format=%B")
         assert "Wavedeck-Accepted: (git configuration and hooks) (accepted by operator:" in message
         assert "core.fsmonitor" in message
     finally:

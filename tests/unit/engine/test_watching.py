@@ -3,25 +3,23 @@ quiet for the rest of the wave; in worktree mode the shared ``.git/config`` is w
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from agents.demo import STRAY_PATH
 from agents.events import FileTouched, ViolationFound
-from tests.unit.engine.enginekit import Collector, kill_agents, sandbox, supervisor, wait_agents
+from tests.unit.engine.enginekit import (
+    Collector,
+    git,
+    sandbox,
+    supervisor,
+    wait_agents,
+    worktree_sandbox,
+)
 
 pytestmark = pytest.mark.timeout(90)
 SENTINEL = "docs/sentinel-outside-the-plan.md"
-
-
-@pytest.fixture
-async def root(tmp_path: Path) -> AsyncIterator[Path]:
-    folder = tmp_path / "repo"
-    yield folder
-    kill_agents(folder)
 
 
 def _touches(col: Collector, path: str) -> int:
@@ -96,24 +94,12 @@ async def test_an_accepted_path_stays_quiet_after_a_restart(root: Path) -> None:
         await again.close()
 
 
-def _git(root: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
-
-
-def _worktree_sandbox(root: Path, extra: dict[str, list[str]] | None = None) -> None:
-    sandbox(root, extra=extra)
-    config = root / "wavedeck.toml"
-    config.write_text('workspace = "worktree"\n' + config.read_text("utf-8"), "utf-8")
-    _git(root, "commit", "-q", "-m", "worktree mode", "--", "wavedeck.toml")
-
-
 def _tampers(col: Collector) -> list[ViolationFound]:
     return [v for v in col.of(ViolationFound) if v.kind == "tamper"]  # type: ignore[attr-defined]
 
 
 async def test_worktree_mode_reports_a_git_config_tamper_live(root: Path) -> None:
-    _worktree_sandbox(root)
+    worktree_sandbox(root)
     sup = supervisor(root)
     await sup.open()
     col = Collector(sup)
@@ -121,7 +107,7 @@ async def test_worktree_mode_reports_a_git_config_tamper_live(root: Path) -> Non
         await sup.start_wave(1)
         tree = root / ".wavedeck" / "worktrees" / "w1-a1"
         # From inside an agent's worktree: the config is the repository's, shared by all.
-        _git(tree, "config", "core.fsmonitor", "touch /tmp/never-run-by-wavedeck")
+        git(tree, "config", "core.fsmonitor", "touch /tmp/never-run-by-wavedeck")
         await col.until(lambda _evs: bool(_tampers(col)), timeout=10)
         tamper = _tampers(col)[0]
         assert tamper.path == ".git/config" and tamper.agent is None
@@ -133,7 +119,7 @@ async def test_worktree_mode_reports_a_git_config_tamper_live(root: Path) -> Non
 
 
 async def test_worktree_mode_collected_files_are_not_main_tree_violations(root: Path) -> None:
-    _worktree_sandbox(root)
+    worktree_sandbox(root)
     sup = supervisor(root)
     await sup.open()
     col = Collector(sup)

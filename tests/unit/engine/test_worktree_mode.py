@@ -3,41 +3,26 @@ tests and the checkpoint, collisions refused, worktrees removed after the checkp
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from agents.demo import STRAY_PATH
 from agents.events import GateRefused, ViolationFound
-from tests.unit.engine.enginekit import Collector, kill_agents, sandbox, supervisor, wait_agents
+from tests.unit.engine.enginekit import (
+    Collector,
+    git,
+    supervisor,
+    wait_agents,
+    worktree_sandbox,
+)
 
 pytestmark = pytest.mark.timeout(90)
 SHARED = "packages/headless-client/zajel/shared_helper.py"
 
 
-@pytest.fixture
-async def root(tmp_path: Path) -> AsyncIterator[Path]:
-    folder = tmp_path / "repo"
-    yield folder
-    kill_agents(folder)
-
-
-def _git(root: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
-
-
-def _worktree_sandbox(root: Path, extra: dict[str, list[str]] | None = None) -> None:
-    sandbox(root, extra=extra)
-    config = root / "wavedeck.toml"
-    config.write_text('workspace = "worktree"\n' + config.read_text("utf-8"), "utf-8")
-    _git(root, "commit", "-q", "-m", "worktree mode", "--", "wavedeck.toml")
-
-
 async def test_agents_work_in_worktrees_and_the_checkpoint_collects_them(root: Path) -> None:
-    _worktree_sandbox(root)
+    worktree_sandbox(root)
     sup = supervisor(root)
     await sup.open()
     col = Collector(sup)
@@ -47,7 +32,7 @@ async def test_agents_work_in_worktrees_and_the_checkpoint_collects_them(root: P
         assert all(t.is_dir() for t in trees.values())
         await wait_agents(sup, 1)
         # Nothing reached the main tree while the agents worked.
-        assert _git(root, "status", "--porcelain") == ""
+        assert git(root, "status", "--porcelain") == ""
         assert (
             "wavedeck-sim"
             in (trees["w1-a1"] / "packages/headless-client/zajel/client.py").read_text()
@@ -63,16 +48,16 @@ async def test_agents_work_in_worktrees_and_the_checkpoint_collects_them(root: P
         assert [(s.path, s.agent) for s in preview.stray] == [(STRAY_PATH, "w1-a2")]
         sha = await sup.checkpoint(1, accept_violations=True)
         assert sha is not None
-        assert _git(root, "status", "--porcelain") == ""
+        assert git(root, "status", "--porcelain") == ""
         assert not any(t.exists() for t in trees.values())
-        assert "wavedeck/w1-a1" not in _git(root, "branch", "--list")
+        assert "wavedeck/w1-a1" not in git(root, "branch", "--list")
     finally:
         await col.stop()
         await sup.close()
 
 
 async def test_a_path_two_agents_changed_is_a_collision_and_blocks_the_tests(root: Path) -> None:
-    _worktree_sandbox(
+    worktree_sandbox(
         root, extra={"w1-a1": ["--touch-unowned", SHARED], "w1-a2": ["--touch-unowned", SHARED]}
     )
     sup = supervisor(root)

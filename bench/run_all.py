@@ -2,7 +2,8 @@
 
 Each benchmark prints one JSON object and exits non-zero when it misses a target. Machines here
 are noisy, so a miss is measured once more before it counts. ``--ci`` passes ``--quick`` (sizes
-small enough for CI) except where ``FULL_SIZE_IN_CI`` says why not. Results are printed and written to ``bench/results/latest.json``.
+small enough for CI) except where ``FULL_SIZE_IN_CI`` says why not. Results are printed and
+written to ``bench/results/latest.json``.
 """
 
 from __future__ import annotations

@@ -91,7 +91,11 @@ async def test_agent_dies_with_its_wrapper(runner: LocalRunner, repo: Path, toke
     agent_pid = int(log_text(handle).split("pid=", 1)[1].split()[0])
     os.kill(handle.pid, signal.SIGKILL)
     wait_until(lambda: pids_with(token) == [], 10, "the agent to die with its wrapper")
-    assert procinfo.state(agent_pid) in (None, "Z")
+    # A dying task drops its command line (its memory is freed) a moment before the kernel marks
+    # it a zombie, so the token vanishing is not yet the end: wait for the state itself.
+    wait_until(
+        lambda: procinfo.state(agent_pid) in (None, "Z"), 10, "the agent to reach zombie or gone"
+    )
     record = AgentRecord(state="running", handle=record_handle(handle))
     assert await adopt(runner, record) == "lost"
     await asyncio.wait_for(collect(runner, handle), 10)

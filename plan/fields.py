@@ -73,6 +73,22 @@ def agent_heading(text: str) -> tuple[int, str] | None:
     return int(m.group(1)), m.group(2)
 
 
+def unread_agent_message(level: int, text: str, enclosing: tuple[int, str] | None) -> str:
+    """Why an ``Agent N`` heading at ``level`` was not read into a wave, for an ``unread-heading``
+    finding. ``enclosing`` is the nearest heading above it (level, text), if any."""
+    heading = f"{'#' * level} {text}"
+    if enclosing is not None and enclosing[1].strip().lower().startswith("wave"):
+        wave = f"{'#' * enclosing[0]} {enclosing[1]}"
+        return (
+            f"'{heading}' is not read: its section '{wave}' is not a wave heading "
+            "(a wave heading is '## Wave N — title', with N in digits)"
+        )
+    return (
+        f"'{heading}' is not read: an agent heading must sit under a wave heading "
+        "('## Wave N — title') and be deeper than it"
+    )
+
+
 def scope_of(title: str) -> tuple[Severity, ...]:
     """The severities a wave title states as its scope, most severe first.
 

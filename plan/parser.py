@@ -68,7 +68,8 @@ class _Reader:
         self.waves: list[_WaveB] = []
         self.wave: _WaveB | None = None
         self.agent: _AgentB | None = None
-        self.headings: list[tuple[int, str]] = []  # open section headings (level, lower text)
+        # Open section headings: (level, lower-cased text, text as written).
+        self.headings: list[tuple[int, str, str]] = []
         self.findings: list[Finding] = []
         self.resolved: list[ResolvedIssue] = []
         self.rules: list[Rule] = []
@@ -80,7 +81,7 @@ class _Reader:
     # -- sections -------------------------------------------------------------------------
 
     def _in_section(self, word: str) -> bool:
-        return any(word in text for _, text in self.headings)
+        return any(word in lower for _, lower, _ in self.headings)
 
     def _close_agent(self, end: int) -> None:
         if self.agent is not None:
@@ -107,7 +108,7 @@ class _Reader:
             self.strategy_start = None
         while self.headings and self.headings[-1][0] >= level:
             self.headings.pop()
-        self.headings.append((level, text.lower()))
+        self.headings.append((level, text.lower(), text))
         if level == 1 and self.title is None:
             self.title = text
             return
@@ -133,6 +134,11 @@ class _Reader:
             self._close_agent(start)
         if self.wave is not None and level <= self.wave.level:
             self._close_wave(start)
+        if agent is not None:  # an agent heading no wave holds: say so, never drop it silently
+            outer = self.headings[-2] if len(self.headings) > 1 else None
+            enclosing = (outer[0], outer[2]) if outer is not None else None
+            message = fl.unread_agent_message(level, text, enclosing)
+            self.findings.append(Finding("unread-heading", "error", line, message))
         if "strategy" in text.lower() and self.strategy_start is None:
             self.strategy_start = (level, start + 1)
 
@@ -334,6 +340,13 @@ def _build(tokens: Sequence[Token], text: str, source: str) -> ParseResult:
     reader = _Reader(text, source)
     reader.walk(tokens)
     if not any(w.agents for w in reader.waves):
+        unread = [f for f in reader.findings if f.code == "unread-heading"]
+        if unread:  # the likeliest reason, with its line
+            raise PlanError(
+                f"no waves with agents found: {unread[0].message}",
+                line=unread[0].line,
+                source=source,
+            )
         raise PlanError(
             "no waves with agents found (expected '## Wave N — title' headings with "
             "'### Agent N: title' sections under them)",

@@ -20,6 +20,7 @@ from plan_testkit import (
 )
 
 from plan.checks import run_checks
+from plan.errors import PlanError
 from plan.loader import parse_plan
 
 SEPARATORS = ["—", "–", "-", ":"]
@@ -191,3 +192,39 @@ def test_heading_spellings(wave: str, agent: str) -> None:
     assert (plan.waves[0].number, plan.waves[0].title) == (1, "CRITICAL + HIGH")
     assert plan.agents[0].title == "Core"
     assert plan.waves[0].scope == ("CRITICAL", "HIGH")
+
+
+def test_an_agent_under_an_unreadable_wave_heading_is_reported_not_dropped() -> None:
+    """'## Wave Two' is no wave heading: its agents would vanish from the run without a word."""
+    text = render(small_spec()).replace(
+        "## Wave 2 — MEDIUM severity (1 issues, 1 agents)", "## Wave Two"
+    )
+    result = parse_plan(text, "p.md")
+    [finding] = [f for f in result.findings if f.code == "unread-heading"]
+    line = text.splitlines().index("### Agent 1: Core again") + 1
+    assert (finding.level, finding.line) == ("error", line)
+    assert "'## Wave Two' is not a wave heading" in finding.message
+    assert [w.number for w in result.plan.waves] == [1]
+
+
+def test_an_agent_heading_as_shallow_as_its_wave_is_reported() -> None:
+    text = render(small_spec()).replace("### Agent 2: Web", "## Agent 2: Web")
+    result = parse_plan(text, "p.md")
+    [finding] = [f for f in result.findings if f.code == "unread-heading"]
+    assert finding.line == text.splitlines().index("## Agent 2: Web") + 1
+    assert "must sit under a wave heading" in finding.message
+    assert [a.title for a in result.plan.waves[0].agents] == ["Core"]
+
+
+def test_a_plan_whose_only_waves_are_unreadable_names_the_line() -> None:
+    text = (
+        render(small_spec())
+        .replace("## Wave 1 —", "## Wave One —")
+        .replace("## Wave 2 —", "## Wave II —")
+    )
+    with pytest.raises(PlanError) as info:
+        parse_plan(text, "p.md")
+    assert info.value.line == text.splitlines().index("### Agent 1: Core") + 1
+    assert "'## Wave One — CRITICAL + HIGH (3 issues, 2 agents)' is not a wave heading" in str(
+        info.value
+    )

@@ -36,6 +36,11 @@ def fmt_elapsed(seconds: float | None) -> str:
 def head_text(view: AgentView, now: float) -> Text:
     """The status line: state badge, host, elapsed, issues, touched files, violations."""
     label, style = BADGES.get(view.state, (view.state, ""))
+    link = view.host_state.state if view.host_state is not None else None
+    if view.state == "running" and link in ("reconnecting", "unreachable"):
+        # Neither failed nor succeeded: the agent may still be working on its host, but nothing
+        # it does reaches us until the link is back (reliability matrix A7).
+        label, style = "⚡ connection lost", "bold magenta"
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(label, style)
     if view.state == "failed" and view.exit_code is not None:

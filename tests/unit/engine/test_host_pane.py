@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
+from textual.widgets import Static
 
 from agents import events as ev
 from agents.config import load_config
@@ -24,6 +25,11 @@ pytestmark = pytest.mark.timeout(60)
 def pane_footer(app: WavedeckApp, agent_id: str) -> str:
     pane = next(p for p in app.screen.query(AgentPane) if p.agent_id == agent_id)
     return Text.from_markup(str(pane.border_subtitle or "")).plain  # Textual keeps markup
+
+
+def pane_head(app: WavedeckApp, agent_id: str) -> str:
+    pane = next(p for p in app.screen.query(AgentPane) if p.agent_id == agent_id)
+    return str(pane.query_one(".pane-head", Static).render())
 
 
 async def test_pane_shows_the_host_connection_of_a_remote_agent() -> None:
@@ -44,6 +50,9 @@ async def test_pane_shows_the_host_connection_of_a_remote_agent() -> None:
         due = time.strftime("%H:%M:%S", time.localtime(clock.now + 4.0))
         await wait_for(lambda: "reconnecting" in pane_footer(app, "w1-a3"))
         assert f"next try {due} (in 4 s)" in pane_footer(app, "w1-a3")
+        # The agent is neither failed nor succeeded while its link is down: "connection lost".
+        await wait_for(lambda: pane_head(app, "w1-a3").startswith("⚡ connection lost"))
+        assert pane_head(app, "w1-a1").startswith("● running")
         await wait_for(lambda: f"next try {due}" in screen_text(app), timeout=5)  # drawn in full
 
         why = "no route to host after 8 attempts"
@@ -53,8 +62,11 @@ async def test_pane_shows_the_host_connection_of_a_remote_agent() -> None:
         # A local agent's pane says nothing about hosts.
         assert pane_footer(app, "w1-a1") == ""
 
+        assert pane_head(app, "w1-a3").startswith("⚡ connection lost")
+
         app.feed([ev.HostConnectionChanged("loop", "connected", "127.0.0.1:2222")])
         await wait_for(lambda: "loop: connected" in pane_footer(app, "w1-a3"))
+        await wait_for(lambda: pane_head(app, "w1-a3").startswith("● running"))
 
 
 def test_supervisor_names_each_agents_host(tmp_path: Path) -> None:

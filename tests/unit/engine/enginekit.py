@@ -1,4 +1,5 @@
-"""Helpers for the engine tests: a demo sandbox, a supervisor on it, an event collector."""
+"""Helpers for the engine tests: a demo sandbox, a supervisor on it, an event collector, and
+``opened`` (a supervisor opened with a collector for the length of an ``async with``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 import os
 import signal
 import subprocess
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from agents import procinfo
@@ -87,6 +89,30 @@ class Collector:
             await self._task
         except asyncio.CancelledError:
             pass
+
+
+@asynccontextmanager
+async def collecting(sup: Supervisor, *, stop_agents: bool = False) -> AsyncIterator[Collector]:
+    """Open ``sup`` and collect its events; on the way out (even on a failure) stop collecting,
+    then close it (stopping its agents if ``stop_agents``)."""
+    await sup.open()
+    col = Collector(sup)
+    try:
+        yield col
+    finally:
+        await col.stop()
+        await sup.close(stop_agents=stop_agents)
+
+
+@asynccontextmanager
+async def opened(
+    root: Path, config: Config | None = None, *, stop_agents: bool = False
+) -> AsyncIterator[tuple[Supervisor, Collector]]:
+    """A supervisor on the sandbox at ``root``, opened, with a collector on its events
+    (see ``collecting``): ``async with opened(root) as (sup, col):``."""
+    sup = supervisor(root, config)
+    async with collecting(sup, stop_agents=stop_agents) as col:
+        yield sup, col
 
 
 async def wait_agents(sup: Supervisor, wave: int, timeout: float = 30) -> None:

@@ -5,6 +5,8 @@ the ``[git]`` timeouts are configuration."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from agents.supervisor import Supervisor
 from tests.unit.engine.enginekit import (
     Collector,
     git,
+    opened,
     sandbox,
     supervisor,
     wait_agents,
@@ -33,6 +36,23 @@ async def _tested_wave(sup: Supervisor) -> None:
     assert await sup.run_tests(1)
 
 
+@asynccontextmanager
+async def _index_lock_case(
+    root: Path, *, lock_wait_s: float
+) -> AsyncIterator[tuple[Supervisor, Collector, Path]]:
+    """The sandbox opened with ``[git] lock_wait_s``, and where its ``.git/index.lock`` goes: a
+    lock the test left is removed before the supervisor closes."""
+    sandbox(root)
+    cfg = load_config(root)
+    cfg.git.lock_wait_s = lock_wait_s
+    lock = root / ".git" / "index.lock"
+    async with opened(root, cfg) as (sup, col):
+        try:
+            yield sup, col, lock
+        finally:
+            lock.unlink(missing_ok=True)
+
+
 def test_git_timeouts_are_configuration(tmp_path: Path) -> None:
     assert GitConfig().sign_timeout_s == 3.0 and GitConfig().write_wait_s == 5.0
     assert GitConfig.model_fields["sign_timeout_s"].description
@@ -46,14 +66,7 @@ def test_git_timeouts_are_configuration(tmp_path: Path) -> None:
 
 
 async def test_a_commit_with_a_stale_index_is_recorded_as_committed(root: Path) -> None:
-    sandbox(root)
-    cfg = load_config(root)
-    cfg.git.lock_wait_s = 0.3
-    sup = supervisor(root, cfg)
-    await sup.open()
-    col = Collector(sup)
-    lock = root / ".git" / "index.lock"
-    try:
+    async with _index_lock_case(root, lock_wait_s=0.3) as (sup, col, lock):
         await _tested_wave(sup)
         # Another git process takes the index right after the commit is made.
         sup.git._checkpointer.before_update_ref = lambda: lock.write_text("")
@@ -65,21 +78,10 @@ async def test_a_commit_with_a_stale_index_is_recorded_as_committed(root: Path) 
         warning = _notices(col, "git reset -q")
         assert warning and warning[0].level == "warning" and sha[:12] in warning[0].message
         assert not col.of(GateRefused)
-    finally:
-        lock.unlink(missing_ok=True)
-        await col.stop()
-        await sup.close()
 
 
 async def test_a_held_index_lock_is_a_notice_while_the_checkpoint_waits(root: Path) -> None:
-    sandbox(root)
-    cfg = load_config(root)
-    cfg.git.lock_wait_s = 30
-    sup = supervisor(root, cfg)
-    await sup.open()
-    col = Collector(sup)
-    lock = root / ".git" / "index.lock"
-    try:
+    async with _index_lock_case(root, lock_wait_s=30) as (sup, col, lock):
         await _tested_wave(sup)
         lock.write_text("")  # another git process (an editor's git integration) is working
         commit = asyncio.create_task(sup.checkpoint(1, accept_violations=True))
@@ -89,10 +91,6 @@ async def test_a_held_index_lock_is_a_notice_while_the_checkpoint_waits(root: Pa
         sha = await asyncio.wait_for(commit, 30)
         assert sha is not None and git(root, "rev-parse", "HEAD") == sha
         assert len(_notices(col, "waiting for .git/index.lock")) == 1  # not one per retry
-    finally:
-        lock.unlink(missing_ok=True)
-        await col.stop()
-        await sup.close()
 
 
 async def test_an_edited_message_still_gets_the_current_trailers(root: Path) -> None:
@@ -141,10 +139,7 @@ async def test_hooks_and_fsmonitor_planted_before_a_wave_never_run_and_are_repor
         script.write_text(f"#!/bin/sh\ntouch {canaries / hook}\n")
         script.chmod(0o755)
     git(root, "config", "core.fsmonitor", f"touch {canaries / 'fsmonitor'}")
-    sup = supervisor(root, load_config(root))
-    await sup.open()
-    col = Collector(sup)
-    try:
+    async with opened(root) as (sup, col):
         await _tested_wave(sup)
         sha = await sup.checkpoint(1, accept_violations=True)
         assert sha is not None and git(root, "rev-parse", "HEAD") == sha
@@ -153,6 +148,3 @@ async def test_hooks_and_fsmonitor_planted_before_a_wave_never_run_and_are_repor
         assert reported.level == "warning" and "core.fsmonitor" in reported.message
         assert ".git/hooks/pre-commit" in reported.message
         assert sorted(p.name for p in canaries.iterdir()) == []  # nothing ran
-    finally:
-        await col.stop()
-        await sup.close()

@@ -20,7 +20,9 @@ from agents.events import (
 from agents.supervisor import Supervisor, SupervisorError
 from tests.unit.engine.enginekit import (
     Collector,
+    collecting,
     git,
+    opened,
     sandbox,
     supervisor,
     wait_agents,
@@ -33,12 +35,18 @@ def _refusals(col: Collector) -> list[str]:
     return [e.reason for e in col.of(GateRefused)]  # type: ignore[attr-defined]
 
 
+def _planted_state(root: Path, data: bytes) -> Path:
+    """A sandbox at ``root`` whose state file already holds ``data``; the state file."""
+    sandbox(root)
+    state = root / ".wavedeck" / "state.json"
+    state.parent.mkdir()
+    state.write_bytes(data)
+    return state
+
+
 async def test_wave_two_cannot_start_before_wave_one(root: Path) -> None:
     sandbox(root)
-    sup = supervisor(root)
-    await sup.open()
-    col = Collector(sup)
-    try:
+    async with opened(root) as (sup, col):
         assert sup.wave_state(1) == "ready" and sup.wave_state(2) == "locked"
         ok, why = sup.can_start_wave(2)
         assert not ok and "wave 1 has not run yet" in why
@@ -47,17 +55,11 @@ async def test_wave_two_cannot_start_before_wave_one(root: Path) -> None:
         assert "wave 1 has not run yet" in _refusals(col)[0]
         assert sup.agent_state("w2-a1") == "pending"
         assert not (root / ".wavedeck" / "logs" / "w2-a1.log").exists()
-    finally:
-        await col.stop()
-        await sup.close()
 
 
 async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Path) -> None:
     sandbox(root, tests=["echo checking; exit 3"])
-    sup = supervisor(root)
-    await sup.open()
-    col = Collector(sup)
-    try:
+    async with opened(root) as (sup, col):
         await sup.start_wave(1)
         await wait_agents(sup, 1)
         assert all(sup.agent_state(a.id) == "succeeded" for a in sup.plan.wave(1).agents)
@@ -112,17 +114,11 @@ async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Pat
         assert git(root, "status", "--porcelain") == ""
         assert sup.wave_state(1) == "committed" and sup.wave_state(2) == "ready"
         await col.until(lambda evs: any(isinstance(e, CheckpointCommitted) for e in evs))
-    finally:
-        await col.stop()
-        await sup.close()
 
 
 async def test_revert_removes_a_stray_change(root: Path) -> None:
     sandbox(root, extra={STRAY_AGENT: ["--touch-unowned", "packages/headless-client/zajel/x.py"]})
-    sup = supervisor(root)
-    await sup.open()
-    col = Collector(sup)
-    try:
+    async with opened(root) as (sup, col):
         await sup.start_wave(1)
         await wait_agents(sup, 1)
         await col.until(
@@ -135,17 +131,11 @@ async def test_revert_removes_a_stray_change(root: Path) -> None:
         preview = await sup.checkpoint_preview(1)
         assert preview.stray == () and preview.refusal is None
         assert await sup.checkpoint(1) is not None
-    finally:
-        await col.stop()
-        await sup.close()
 
 
 async def test_git_tamper_during_the_wave_is_reported_and_refused(root: Path) -> None:
     sandbox(root, extra={})
-    sup = supervisor(root)
-    await sup.open()
-    col = Collector(sup)
-    try:
+    async with opened(root) as (sup, _col):
         await sup.start_wave(1)
         git(root, "config", "core.fsmonitor", "touch /tmp/never-run-by-wavedeck")
         await wait_agents(sup, 1)
@@ -159,27 +149,17 @@ async def test_git_tamper_during_the_wave_is_reported_and_refused(root: Path) ->
         message = git(root, "log", "-1", "--format=%B")
         assert "Wavedeck-Accepted: (git configuration and hooks) (accepted by operator:" in message
         assert "core.fsmonitor" in message
-    finally:
-        await col.stop()
-        await sup.close()
 
 
 async def test_restart_adopts_running_agents_and_never_launches_twice(root: Path) -> None:
     sandbox(root, extra={a: ["--hang"] for a in ("w1-a1", "w1-a2", "w1-a3", "w1-a4", "w1-a5")})
-    first = supervisor(root)
-    await first.open()
-    col = Collector(first)
-    await first.start_wave(1)
-    await col.until(lambda evs: len(col.of(IssueDone)) >= 5)
-    await col.stop()
-    await first.close()  # the agents keep running
+    async with opened(root) as (first, col):
+        await first.start_wave(1)
+        await col.until(lambda evs: len(col.of(IssueDone)) >= 5)
+    # ``first`` is closed without stopping its agents: they keep running.
     pids = {a: first.agent_record(a).handle["pid"] for a in first.state.agents}  # type: ignore[index]
 
-    second = supervisor(root)
-    await second.open()
-    col2 = Collector(second)
-    try:
-        adopted = [e for e in col2.events if isinstance(e, AgentStateChanged)]
+    async with opened(root) as (second, col2):
         await col2.until(
             lambda evs: (
                 sum(isinstance(e, AgentStateChanged) and e.reason == "adopted" for e in evs) == 5
@@ -189,7 +169,6 @@ async def test_restart_adopts_running_agents_and_never_launches_twice(root: Path
             rec = second.agent_record(agent)
             assert rec.launches == 1 and rec.state == "running"
             assert rec.handle is not None and rec.handle["pid"] == pid
-        del adopted
         await second.start_wave(1)  # already started: nothing is launched again
         assert all(second.agent_record(a).launches == 1 for a in pids)
 
@@ -206,15 +185,13 @@ async def test_restart_adopts_running_agents_and_never_launches_twice(root: Path
         await second.restart_agent("w1-a1")
         assert second.agent_record("w1-a1").launches == 2
         assert second.agent_state("w1-a1") == "running"
+        # Closed here to see the agents stopped; leaving the block closes it once more.
         await second.close(stop_agents=True)
         assert {a: second.agent_state(a) for a in pids} == {a: "stopped" for a in pids}, {
             a: second.agent_record(a).reason for a in pids
         }
         ok, why = second.can_run_tests(1)
         assert not ok and "w1-a1 (stopped)" in why
-    finally:
-        await col2.stop()
-        await second.close()
 
     third = supervisor(root)
     await third.open()
@@ -228,10 +205,7 @@ async def test_restart_adopts_running_agents_and_never_launches_twice(root: Path
 
 
 async def test_corrupt_state_is_refused_with_a_clear_message(root: Path) -> None:
-    sandbox(root)
-    state = root / ".wavedeck" / "state.json"
-    state.parent.mkdir()
-    state.write_bytes(b'{"version": 1, "agents": {"w1-a1": {"state": "runn')
+    state = _planted_state(root, b'{"version": 1, "agents": {"w1-a1": {"state": "runn')
     sup = supervisor(root)
     with pytest.raises(SupervisorError, match="corrupt") as info:
         await sup.open()
@@ -255,10 +229,7 @@ async def test_second_supervisor_on_one_repo_is_refused(root: Path) -> None:
 
 
 async def test_state_naming_agents_outside_the_plan_is_refused(root: Path) -> None:
-    sandbox(root)
-    state = root / ".wavedeck" / "state.json"
-    state.parent.mkdir()
-    state.write_text('{"version": 1, "agents": {"w9-a1": {}}}', "utf-8")
+    _planted_state(root, b'{"version": 1, "agents": {"w9-a1": {}}}')
     with pytest.raises(SupervisorError, match="w9-a1"):
         await supervisor(root).open()
 
@@ -271,10 +242,7 @@ def test_supervisor_is_importable_without_a_loop(tmp_path: Path) -> None:
 
 async def test_two_concurrent_starts_launch_each_agent_once(root: Path) -> None:
     sandbox(root, extra={})
-    sup = supervisor(root)
-    await sup.open()
-    col = Collector(sup)
-    try:
+    async with opened(root) as (sup, col):
         await asyncio.gather(sup.start_wave(1), sup.start_wave(1))
         assert all(sup.agent_record(a.id).launches == 1 for a in sup.plan.wave(1).agents)
         await col.until(lambda evs: any(isinstance(e, GateRefused) for e in evs))
@@ -283,9 +251,6 @@ async def test_two_concurrent_starts_launch_each_agent_once(root: Path) -> None:
         for agent in sup.plan.wave(1).agents:
             log = sup.log_path(agent.id).read_text("utf-8")
             assert log.count(f"sim-agent {agent.id} started") == 1
-    finally:
-        await col.stop()
-        await sup.close()
 
 
 async def test_an_agent_started_but_never_recorded_is_adopted_not_relaunched(root: Path) -> None:
@@ -297,9 +262,7 @@ async def test_an_agent_started_but_never_recorded_is_adopted_not_relaunched(roo
     # A control room that died right after starting w1-a1, before saving the state.
     spec = build_spec(root, root / ".wavedeck", sup.plan, sup.config, "w1-a1", root)
     orphan = await LocalRunner(root / ".wavedeck").launch(spec)
-    await sup.open()
-    col = Collector(sup)
-    try:
+    async with collecting(sup, stop_agents=True) as col:
         await sup.start_wave(1)
         rec = sup.agent_record("w1-a1")
         assert rec.handle is not None and rec.handle["pid"] == orphan.pid
@@ -313,6 +276,3 @@ async def test_an_agent_started_but_never_recorded_is_adopted_not_relaunched(roo
         await col.until(lambda evs: len(col.of(IssueDone)) >= 5)
         log = sup.log_path("w1-a1").read_text("utf-8")
         assert log.count("sim-agent w1-a1 started") == 1
-    finally:
-        await col.stop()
-        await sup.close(stop_agents=True)

@@ -9,11 +9,12 @@ import pytest
 
 from agents.demo import STRAY_PATH
 from agents.events import FileTouched, ViolationFound
+from agents.supervisor import Supervisor
 from tests.unit.engine.enginekit import (
     Collector,
     git,
+    opened,
     sandbox,
-    supervisor,
     wait_agents,
     worktree_sandbox,
 )
@@ -44,54 +45,43 @@ async def _write_until_seen(col: Collector, target: Path, rel: str, text: str) -
     raise AssertionError(f"the watcher never reported a write to {rel}")
 
 
+async def _sentinel_seen(col: Collector, root: Path) -> None:
+    """Write a file outside the plan until the watcher reports it: a later event from the same
+    watcher, so anything the earlier writes raised was emitted before it."""
+    (root / "docs").mkdir(exist_ok=True)
+    await _write_until_seen(col, root / SENTINEL, SENTINEL, "sentinel")
+
+
+async def _run_and_accept_the_stray(sup: Supervisor, col: Collector) -> None:
+    """Run wave 1 until the demo's stray write is reported (once), then accept it."""
+    await sup.start_wave(1)
+    await wait_agents(sup, 1)
+    await col.until(lambda _evs: len(_violations(col, STRAY_PATH)) == 1)
+    await sup.accept_violation(1, STRAY_PATH, "the daemon lives in cli/")
+
+
 async def test_an_accepted_path_is_never_reported_again_in_the_wave(root: Path) -> None:
     sandbox(root)
-    sup = supervisor(root)
-    await sup.open()
-    col = Collector(sup)
-    try:
-        await sup.start_wave(1)
-        await wait_agents(sup, 1)
-        await col.until(lambda _evs: len(_violations(col, STRAY_PATH)) == 1)
-        await sup.accept_violation(1, STRAY_PATH, "the daemon lives in cli/")
+    async with opened(root) as (sup, col):
+        await _run_and_accept_the_stray(sup, col)
 
         await _write_until_seen(col, root / STRAY_PATH, STRAY_PATH, "# edited after accepting")
-        # A later event from the same watcher: anything the write raised was emitted before it.
-        (root / "docs").mkdir(exist_ok=True)
-        await _write_until_seen(col, root / SENTINEL, SENTINEL, "sentinel")
+        await _sentinel_seen(col, root)
 
         assert len(_violations(col, STRAY_PATH)) == 1, "accepted path reported again"
         assert [v.path for v in sup.violations(1)].count(STRAY_PATH) == 1
-    finally:
-        await col.stop()
-        await sup.close()
 
 
 async def test_an_accepted_path_stays_quiet_after_a_restart(root: Path) -> None:
     sandbox(root)
-    sup = supervisor(root)
-    await sup.open()
-    col = Collector(sup)
-    try:
-        await sup.start_wave(1)
-        await wait_agents(sup, 1)
-        await col.until(lambda _evs: len(_violations(col, STRAY_PATH)) == 1)
-        await sup.accept_violation(1, STRAY_PATH, "the daemon lives in cli/")
-    finally:
-        await col.stop()
-        await sup.close()
+    async with opened(root) as (sup, col):
+        await _run_and_accept_the_stray(sup, col)
 
-    again = supervisor(root)
-    await again.open()  # resumes watching the open wave with the recorded acceptance
-    col = Collector(again)
-    try:
+    # Opening again resumes watching the open wave with the recorded acceptance.
+    async with opened(root) as (_again, col):
         await _write_until_seen(col, root / STRAY_PATH, STRAY_PATH, "# edited after restart")
-        (root / "docs").mkdir(exist_ok=True)
-        await _write_until_seen(col, root / SENTINEL, SENTINEL, "sentinel")
+        await _sentinel_seen(col, root)
         assert _violations(col, STRAY_PATH) == []
-    finally:
-        await col.stop()
-        await again.close()
 
 
 def _tampers(col: Collector) -> list[ViolationFound]:
@@ -100,10 +90,7 @@ def _tampers(col: Collector) -> list[ViolationFound]:
 
 async def test_worktree_mode_reports_a_git_config_tamper_live(root: Path) -> None:
     worktree_sandbox(root)
-    sup = supervisor(root)
-    await sup.open()
-    col = Collector(sup)
-    try:
+    async with opened(root) as (sup, col):
         await sup.start_wave(1)
         tree = root / ".wavedeck" / "worktrees" / "w1-a1"
         # From inside an agent's worktree: the config is the repository's, shared by all.
@@ -113,17 +100,11 @@ async def test_worktree_mode_reports_a_git_config_tamper_live(root: Path) -> Non
         assert tamper.path == ".git/config" and tamper.agent is None
         assert "core.fsmonitor" in tamper.detail and "runs programs" in tamper.detail
         assert tamper in sup.violations(1)
-    finally:
-        await col.stop()
-        await sup.close()
 
 
 async def test_worktree_mode_collected_files_are_not_main_tree_violations(root: Path) -> None:
     worktree_sandbox(root)
-    sup = supervisor(root)
-    await sup.open()
-    col = Collector(sup)
-    try:
+    async with opened(root) as (sup, col):
         await sup.start_wave(1)
         await wait_agents(sup, 1)
         await col.until(lambda _evs: len(_violations(col, STRAY_PATH)) == 1)
@@ -131,8 +112,7 @@ async def test_worktree_mode_collected_files_are_not_main_tree_violations(root: 
         before = _touches(col, client)
         assert await sup.run_tests(1)  # collects the worktrees into the main tree
         await col.until(lambda _evs: _touches(col, client) > before)
-        (root / "docs").mkdir(exist_ok=True)
-        await _write_until_seen(col, root / SENTINEL, SENTINEL, "sentinel")
+        await _sentinel_seen(col, root)
         # The copies were seen by the main tree's watcher, attributed, and not reported.
         main = [e for e in col.of(FileTouched) if e.path == client][before:]
         assert main and all(e.agent == "w1-a1" for e in main)  # type: ignore[attr-defined]
@@ -140,6 +120,3 @@ async def test_worktree_mode_collected_files_are_not_main_tree_violations(root: 
         assert not [v for v in col.of(ViolationFound) if "main working tree" in v.detail]  # type: ignore[attr-defined]
         # After collecting, the main tree is judged as in shared mode.
         assert _violations(col, SENTINEL)
-    finally:
-        await col.stop()
-        await sup.close()

@@ -7,23 +7,15 @@ of the demo plan): one ~200 ms turn in which the control room could not react to
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from agents import repoview
 from agents.prompt import ISSUE_PATTERNS, render_prompt
-from tests.unit.engine.enginekit import kill_agents, sandbox, supervisor, wait_agents
+from tests.unit.engine.enginekit import sandbox, supervisor, wait_agents
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-async def root(tmp_path: Path) -> AsyncIterator[Path]:
-    folder = tmp_path / "repo"
-    yield folder
-    kill_agents(folder)
 
 
 @pytest.fixture

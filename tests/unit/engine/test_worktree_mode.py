@@ -10,9 +10,8 @@ import pytest
 from agents.demo import STRAY_PATH
 from agents.events import GateRefused, ViolationFound
 from tests.unit.engine.enginekit import (
-    Collector,
     git,
-    supervisor,
+    opened,
     wait_agents,
     worktree_sandbox,
 )
@@ -23,10 +22,7 @@ SHARED = "packages/headless-client/zajel/shared_helper.py"
 
 async def test_agents_work_in_worktrees_and_the_checkpoint_collects_them(root: Path) -> None:
     worktree_sandbox(root)
-    sup = supervisor(root)
-    await sup.open()
-    col = Collector(sup)
-    try:
+    async with opened(root) as (sup, col):
         await sup.start_wave(1)
         trees = {a.id: root / ".wavedeck" / "worktrees" / a.id for a in sup.plan.wave(1).agents}
         assert all(t.is_dir() for t in trees.values())
@@ -51,19 +47,13 @@ async def test_agents_work_in_worktrees_and_the_checkpoint_collects_them(root: P
         assert git(root, "status", "--porcelain") == ""
         assert not any(t.exists() for t in trees.values())
         assert "wavedeck/w1-a1" not in git(root, "branch", "--list")
-    finally:
-        await col.stop()
-        await sup.close()
 
 
 async def test_a_path_two_agents_changed_is_a_collision_and_blocks_the_tests(root: Path) -> None:
     worktree_sandbox(
         root, extra={"w1-a1": ["--touch-unowned", SHARED], "w1-a2": ["--touch-unowned", SHARED]}
     )
-    sup = supervisor(root)
-    await sup.open()
-    col = Collector(sup)
-    try:
+    async with opened(root) as (sup, col):
         await sup.start_wave(1)
         await wait_agents(sup, 1)
         assert await sup.run_tests(1) is False
@@ -74,6 +64,3 @@ async def test_a_path_two_agents_changed_is_a_collision_and_blocks_the_tests(roo
         assert collision and collision[0].candidates == ("w1-a1", "w1-a2")
         assert not (root / SHARED).exists()  # nothing was collected
         assert sup.wave_state(1) == "running"
-    finally:
-        await col.stop()
-        await sup.close()

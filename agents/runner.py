@@ -11,7 +11,8 @@ While the wrapper is still our child, a daemon thread waits for it, so it never 
 zombie (a zombie counts as dead anyway: see ``agents.procinfo``).
 
 A pid is trusted only together with its start time: a recycled pid is dead to us and is never
-signalled (B11). Stopping sends SIGTERM to the group, then SIGKILL after the grace period (B3, B5).
+signalled (B11). Stopping sends SIGTERM to the group, then SIGKILL after the grace period (B3, B5),
+and returns only once no process of the group runs any more, however many it forked (B15).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ POLL_S = 0.02
 # After the wrapper is gone without an exit file, how long follow() waits for one (stop() writes
 # it right after a SIGKILL) before it ends anyway.
 LOST_EXIT_WAIT_S = 1.0
+# How long stop() waits for the wrapper to go after SIGKILL, and then for the rest of the group.
+KILL_WAIT_S = 5.0
 STOP_RESULTS = ("terminated", "killed after grace", "not running")
 
 
@@ -179,14 +182,38 @@ class LocalRunner:
             # The wrapper records the agent's end; if the TERM reached it before it had set up
             # its handlers (stopped right after launch), the agent never started: say so.
             _write_exit_if_missing(handle.exit_path, ExitStatus(code=None, signal="SIGTERM"))
+            await self._empty_group(handle)
             return "terminated"
         self._signal_group(handle, signal.SIGKILL)
         # SIGKILL cannot be ignored; wait (bounded) until the kernel has taken the process down.
-        deadline = time.monotonic() + 5.0
+        deadline = time.monotonic() + KILL_WAIT_S
         while await self.is_alive(handle) and time.monotonic() < deadline:
             await asyncio.sleep(POLL_S)
         _write_exit_if_missing(handle.exit_path, ExitStatus(code=None, signal="SIGKILL"))
+        await self._empty_group(handle)
         return "killed after grace"
+
+    async def _empty_group(self, handle: AgentHandle) -> None:
+        """Once the wrapper is gone, SIGKILL its group until no live member is left (bounded).
+
+        The wrapper going first does not mean the group went with it: after a SIGKILL, a storm
+        of hundreds of forked children takes a while to exit (B15), and a leftover the wrapper's
+        own cleanup listed may have forked again before it was killed. Signalling the group while
+        it still has live members is safe: the kernel keeps a group's id from being reused while
+        any process is in it.
+        """
+        deadline = time.monotonic() + KILL_WAIT_S
+        while members := procinfo.group_members(handle.pgid):
+            if time.monotonic() >= deadline:
+                log.warning(
+                    "%s: %d processes of its group survive SIGKILL", handle.agent_id, len(members)
+                )
+                return
+            try:
+                os.killpg(handle.pgid, signal.SIGKILL)
+            except OSError:  # all gone meanwhile, or none of them ours to signal (EPERM)
+                return
+            await asyncio.sleep(POLL_S)
 
     def _signal_group(self, handle: AgentHandle, signum: signal.Signals) -> None:
         # Checked again right before the signal: never signal a group whose leader is not ours.

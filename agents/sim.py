@@ -17,7 +17,7 @@ Paths that are absolute or leave the repository are refused, never written.
 
 Misbehaviour for tests and demos: ``--touch-unowned PATH``, ``--fail N``, ``--hang``,
 ``--flood LINES`` (``flood <id> 0000001`` …, paced by ``--flood-rate``), ``--line-bytes N``,
-``--ignore-term``, ``--spawn-bg``, ``--spawn-setsid``, ``--exit-signal NAME``.
+``--ignore-term``, ``--spawn-bg``, ``--spawn-setsid``, ``--fork-storm N``, ``--exit-signal NAME``.
 Every line is flushed at once; a failing write (disk full) is counted, never fatal (E4).
 
 Imports only the standard library, so it starts fast.
@@ -206,6 +206,24 @@ class Agent:
         )
         self.say("started 1 helper in its own session")
 
+    def fork_storm(self, count: int) -> None:
+        """Fork ``count`` sleeping children (B15): plain forks, so each stays in the agent's
+        process group with the agent's command line (its token; tests find them like ``pgrep -f``)
+        and inherits its signal dispositions (with ``--ignore-term`` they ignore SIGTERM too)."""
+        # say() flushes every line, so no child inherits (and could repeat) unwritten output.
+        self.say(f"fork storm: forking {count}")
+        forked = 0
+        for _ in range(count):
+            try:
+                pid = os.fork()
+            except OSError as error:  # EAGAIN: RLIMIT_NPROC, a pids cgroup or pid_max
+                self.say(f"fork storm: fork failed after {forked}: {error.strerror}")
+                break
+            if pid == 0:
+                _sleep_forever()
+            forked += 1
+        self.say(f"fork storm: {forked} sleepers")
+
     def touch_unowned(self) -> None:
         for relative in self.options.touch_unowned:
             if self.edit(relative, "unowned", "touched"):
@@ -218,6 +236,8 @@ class Agent:
             self.spawn_background()
         if options.spawn_setsid:
             self.spawn_escapee()
+        if options.fork_storm:
+            self.fork_storm(options.fork_storm)
         if options.line_bytes:
             self._write_block("L" * max(options.line_bytes - 1, 0) + "\n")
         if options.flood:
@@ -261,6 +281,15 @@ class Agent:
         self.touch_unowned()
 
 
+def _sleep_forever() -> None:
+    """A fork-storm child: sleep until signalled, and never return into the agent's code."""
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        os._exit(0)  # no atexit handlers, no flushing of the parent's buffers
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wavedeck sim-agent",
@@ -291,6 +320,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--spawn-bg", action="store_true", help="leave sleeping grandchildren")
     parser.add_argument(
         "--spawn-setsid", action="store_true", help="leave a grandchild in its own session"
+    )
+    parser.add_argument(
+        "--fork-storm",
+        type=int,
+        default=0,
+        metavar="N",
+        help="fork N sleeping children in the agent's process group",
     )
     parser.add_argument("--exit-signal", metavar="NAME", help="kill itself with signal NAME")
     return parser

@@ -16,8 +16,9 @@ the agent's log. The wrapper:
    rename), so a reader sees no file or a whole one;
 4. terminates whatever the agent left behind in its process group, and any orphaned descendant
    it adopted as child subreaper (``PR_SET_CHILD_SUBREAPER``: even ones that escaped the group
-   with ``setsid``), with SIGTERM, then SIGKILL after ``LEFTOVER_GRACE_S``; then it exits. The exit file is written first, so a SIGKILL during this
-   cleanup cannot lose the agent's status.
+   with ``setsid``), with SIGTERM, then SIGKILL after ``LEFTOVER_GRACE_S``, repeated until none
+   is left (bounded: a leftover may still be forking, B15); then it exits. The exit file is
+   written first, so a SIGKILL during this cleanup cannot lose the agent's status.
 
 The agent is started with ``PR_SET_PDEATHSIG`` = SIGKILL: if the wrapper dies, however it dies,
 the agent dies with it, so "the wrapper is gone" always means "the agent is gone". If the wrapper
@@ -35,6 +36,7 @@ import time
 from types import FrameType
 
 LEFTOVER_GRACE_S = 2.0
+LEFTOVER_KILL_S = 2.0  # SIGKILL rounds for leftovers end after this, even if some survive
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_PDEATHSIG = 1
 
@@ -141,22 +143,29 @@ def _clean_group() -> None:
     if pgid != os.getpid():
         return  # not started as a group leader: the group is not ours to clean
     leftovers = _leftovers(pgid)
-    for pid in leftovers:
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except OSError:
-            pass
+    _kill_all(leftovers, signal.SIGTERM)
     deadline = time.monotonic() + LEFTOVER_GRACE_S
     while leftovers and time.monotonic() < deadline:
         time.sleep(0.02)
         _reap_orphans()
         leftovers = _leftovers(pgid)
-    for pid in leftovers:
+    # SIGKILL round after round until none is left: a leftover may fork between being listed
+    # and being killed (a fork storm, B15), and its new child is only in the next listing.
+    deadline = time.monotonic() + LEFTOVER_KILL_S
+    while leftovers and time.monotonic() < deadline:
+        _kill_all(leftovers, signal.SIGKILL)
+        time.sleep(0.02)
+        _reap_orphans()
+        leftovers = _leftovers(pgid)
+    _reap_orphans()
+
+
+def _kill_all(pids: list[int], signum: int) -> None:
+    for pid in pids:
         try:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, signum)
         except OSError:
             pass
-    _reap_orphans()
 
 
 def main(argv: list[str]) -> int:

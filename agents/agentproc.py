@@ -34,6 +34,7 @@ from agents.launch import OffsetJournal, build_spec, parse_done
 from agents.prompt import ISSUE_PATTERNS, PromptError
 from agents.remote import RemoteRunner, runner_for
 from agents.remote_sync import SyncError
+from agents.restart_policy import RestartPolicy
 from agents.runner import LocalRunner
 from agents.runtypes import AgentHandle, ExitStatus, Runner
 from agents.ssh_transport import TransportError
@@ -90,6 +91,8 @@ def _chunk_events(
 
 class AgentProcesses:
     """Agents of a plan as detached processes, and the run state and event queue they share."""
+
+    restarts: RestartPolicy  # set by the Supervisor (the policy relaunches through it)
 
     def __init__(self, repo: Path, plan: Plan, config: Config) -> None:
         self.repo = Path(repo).absolute()
@@ -201,6 +204,7 @@ class AgentProcesses:
         rec.started_at, rec.ended_at = time.time(), None
         rec.exit_code = rec.exit_signal = None
         rec.reason = ""
+        self.restarts.launched(agent_id)
         self._stopping.discard(agent_id)
         self._save()  # right after the launch: a restart must know this process exists
         self._emit(AgentStateChanged(agent_id, "running"))
@@ -322,18 +326,11 @@ class AgentProcesses:
             reason = f"{how}; last output: {last}" if last else how
         if status is not None:
             rec.exit_code, rec.exit_signal = status.code, status.signal
-        rec.state, rec.reason = state, reason
+        # [agent.restart]: a failure may schedule a restart (or give up); the reason says which.
+        rec.state, rec.reason = state, self.restarts.ended(agent_id, state, reason)
         self._stopping.discard(agent_id)
         self._save()
-        self._emit(
-            AgentStateChanged(
-                agent_id,
-                state,
-                exit_code=rec.exit_code,
-                signal=rec.exit_signal,
-                reason=reason,
-            )
-        )
+        self._emit(AgentStateChanged(agent_id, state, rec.exit_code, rec.exit_signal, rec.reason))
         self._changed.set()
 
     def _consumed(self, agent_id: str, offset: int) -> None:

@@ -12,7 +12,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_NAME = "wavedeck.toml"
@@ -26,6 +33,31 @@ class ConfigError(Exception):
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class RestartConfig(_Section):
+    """``[agent.restart]``: relaunching an agent that failed (off by default: a failed agent
+    waits for the operator)."""
+
+    enabled: bool = Field(
+        False, description="relaunch an agent that exits non-zero or is killed by a signal"
+    )
+    max_restarts: int = Field(
+        3, ge=0, description="restarts in a row of runs shorter than min_run_s before giving up"
+    )
+    min_run_s: float = Field(
+        10.0, ge=0, description="a run at least this long resets the backoff and the count"
+    )
+    backoff_initial_s: float = Field(1.0, ge=0, description="delay before the first restart")
+    backoff_max_s: float = Field(30.0, ge=0, description="the delay doubles up to this")
+
+    @field_validator("backoff_max_s")
+    @classmethod
+    def _max_not_below_initial(cls, value: float, info: ValidationInfo) -> float:
+        initial = info.data.get("backoff_initial_s")
+        if isinstance(initial, float | int) and value < initial:
+            raise ValueError(f"must be at least backoff_initial_s ({initial:g}), got {value:g}")
+        return value
 
 
 class AgentConfig(_Section):
@@ -48,6 +80,9 @@ class AgentConfig(_Section):
         default_factory=dict,
         description="per-agent arguments appended to the command (placeholders substituted), "
         'e.g. {"w1-a2" = ["--touch-unowned", "x.py"]}',
+    )
+    restart: RestartConfig = Field(
+        default_factory=RestartConfig, description="relaunching failed agents ([agent.restart])"
     )
 
     @field_validator("command")

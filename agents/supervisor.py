@@ -26,21 +26,10 @@ from agents import gates, wtmode
 from agents.agentproc import MAX_QUEUED
 from agents.checkpointing import PLANTED_NOTICE, TAMPER_KEY, planted_programs, remember_tamper
 from agents.config import Config
-from agents.events import (
-    AgentStateChanged,
-    Event,
-    Notice,
-    ViolationFound,
-    WaveStateChanged,
-)
+from agents.events import AgentStateChanged, Event, Notice, ViolationFound, WaveStateChanged
 from agents.git_errors import GitError
-from agents.state import (
-    AlreadyRunning,
-    RunState,
-    StateError,
-    WaveRecord,
-    handle_from_record,
-)
+from agents.restart_policy import RestartPolicy
+from agents.state import AlreadyRunning, RunState, StateError, WaveRecord, handle_from_record
 from agents.watching import WaveWatch
 from agents.worktree import WorktreeError
 from plan.models import Plan
@@ -86,6 +75,7 @@ class Supervisor(WaveWatch):
         self._testing: set[int] = set()
         self._opened = False
         self._actions = asyncio.Lock()
+        self.restarts = RestartPolicy(self)  # [agent.restart]: off unless enabled
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -134,6 +124,7 @@ class Supervisor(WaveWatch):
     async def close(self, *, stop_agents: bool = False) -> None:
         """Persist the state and stop following; agents keep running unless ``stop_agents``."""
         self.launching = False
+        await self.restarts.close()  # a pending restart is dropped, one under way finishes
         if stop_agents:
             running = [a for a, r in self._state.agents.items() if r.state == "running"]
             await asyncio.gather(*(self.stop_agent(a) for a in running))
@@ -232,10 +223,12 @@ class Supervisor(WaveWatch):
         return list(self.plan.test_commands)
 
     def wave_agents_done(self, n: int) -> bool:
-        """Every agent of wave ``n`` has ended (in any way)."""
+        """Every agent of wave ``n`` has ended (in any way), and none is about to restart."""
         return all(
             self.agent_state(a.id) in gates.TERMINAL for a in self.plan.wave(n).agents
-        ) and not any(self._follows.get(a.id) for a in self.plan.wave(n).agents)
+        ) and not any(
+            self._follows.get(a.id) or self.restarts.pending(a.id) for a in self.plan.wave(n).agents
+        )
 
     async def wait_changed(self) -> None:
         """Wait for the next change of any agent's or wave's state."""
@@ -282,7 +275,11 @@ class Supervisor(WaveWatch):
         await self._launch_all(n)
 
     async def stop_agent(self, agent_id: str) -> str:
-        """SIGTERM the agent's group, SIGKILL after the grace period; returns what happened."""
+        """SIGTERM the agent's group, SIGKILL after the grace period; returns what happened.
+
+        An agent waiting to be restarted ([agent.restart]) is not restarted."""
+        if self.restarts.cancel(agent_id, "restart cancelled by the operator"):
+            return "restart cancelled"
         rec = self._state.agents.get(agent_id)
         handle = handle_from_record(rec) if rec is not None else None
         if rec is None or handle is None or rec.state != "running":
@@ -306,6 +303,7 @@ class Supervisor(WaveWatch):
             return
         if rec is not None:
             rec.marked_done = None
+        self.restarts.cancel(agent_id, by_operator=True)  # now, and its count starts afresh
         await self._launch(agent_id)
 
     async def mark_done(self, agent_id: str, reason: str) -> None:
@@ -315,6 +313,7 @@ class Supervisor(WaveWatch):
         if rec.state == "running":
             self._refuse(wave, f"{agent_id} is still running: stop it before marking it done")
             return
+        self.restarts.cancel(agent_id, by_operator=True)  # done: not restarted
         rec.marked_done = reason.strip() or "marked done by the operator"
         self._save()
         self._emit(Notice("info", f"{agent_id} marked done: {rec.marked_done}"))

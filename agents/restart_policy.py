@@ -1,0 +1,268 @@
+"""The opt-in restart policy for failed agents (``[agent.restart]``, reliability matrix B1).
+
+By default an agent that fails stays ``failed`` until the operator acts. With
+``[agent.restart] enabled = true``, an agent that fails (non-zero exit, or killed by a signal
+that wavedeck's own stop did not send) while its wave runs, untested, and the control room is
+open, is launched again after a capped exponential backoff: ``backoff_initial_s``, doubling, at
+most ``backoff_max_s``. A run that lasted at least ``min_run_s`` resets the backoff and the count;
+after ``max_restarts`` restarts in a row whose runs were all shorter, the policy gives up and the
+agent stays ``failed`` with the reason ("gave up after 3 restarts (each run under 10 s)"): the
+FATAL state. Stopped, lost, succeeded or marked-done agents are never restarted.
+
+What this module provides:
+
+- ``backoff_delay`` and ``decide``: the arithmetic and the decision, pure functions;
+- ``RestartPolicy``: the supervisor's hooks (``launched``, ``ended``, ``cancel``, ``pending``,
+  ``close``) and the scheduling. A relaunch goes through ``Supervisor.restart_agent`` (the
+  operator's path, so the same checks apply). Before it, a marker line is appended to the agent's
+  log (``── wavedeck: restart 2 of 3 after 4 s (exit 3) ──``): every run stays in one log.
+
+Time is a monotonic clock and the wait a sleep function, both replaceable (``clock``, ``sleep``)
+so tests check the spacing without waiting for it; a wall-clock jump changes nothing (B14). The
+count of restarts lives in the control room: one opened later starts counting afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from agents.config import RestartConfig
+from agents.events import AgentStateChanged, Notice
+
+if TYPE_CHECKING:
+    from agents.supervisor import Supervisor
+
+MAX_EXPONENT = 62  # 2**62 seconds is beyond any cap; keeps the float arithmetic finite
+CATCH_UP_S = 5.0  # how long a relaunch waits for the consumer to show the failed run's lines
+CATCH_UP_POLL_S = 0.02
+CLOSE_WAIT_S = 10.0  # how long close() lets a relaunch already under way finish
+HISTORY = 200  # restarts remembered in ``history`` (for tests and for the operator)
+
+
+def backoff_delay(cfg: RestartConfig, attempt: int) -> float:
+    """The wait before restart number ``attempt`` (1-based) of a run of fast failures."""
+    exponent = min(max(attempt - 1, 0), MAX_EXPONENT)
+    return float(min(cfg.backoff_initial_s * 2.0**exponent, cfg.backoff_max_s))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a failed agent: restart it (``attempt``, after ``delay_s``) or give up."""
+
+    restart: bool
+    attempt: int  # the restart's number in the current series; when giving up, restarts made
+    delay_s: float
+    note: str  # put before the failure reason (shown in the pane and the event)
+
+
+def decide(cfg: RestartConfig, streak: int, ran_s: float) -> Decision:
+    """Decide after a failure: ``streak`` restarts were made since the last long run, and the
+    run that just failed lasted ``ran_s`` seconds."""
+    if ran_s >= cfg.min_run_s:
+        streak = 0  # a long run: the agent was working, start counting again
+    if cfg.max_restarts == 0:
+        return Decision(False, 0, 0.0, "not restarted (agent.restart.max_restarts = 0)")
+    if streak >= cfg.max_restarts:
+        plural = "" if streak == 1 else "s"
+        note = f"gave up after {streak} restart{plural} (each run under {cfg.min_run_s:g} s)"
+        return Decision(False, streak, 0.0, note)
+    attempt = streak + 1
+    delay = backoff_delay(cfg, attempt)
+    return Decision(True, attempt, delay, f"restart {attempt} of {cfg.max_restarts} in {delay:g} s")
+
+
+@dataclass
+class Restart:
+    """One scheduled restart (times on the policy's clock)."""
+
+    agent: str
+    attempt: int
+    delay_s: float
+    failed_at: float
+    relaunched_at: float | None = None  # None: cancelled, refused, or still waiting
+
+
+def _how(code: int | None, sig: str | None) -> str:
+    return sig if sig else f"exit {code}"
+
+
+class RestartPolicy:
+    """Relaunches failed agents of one supervisor as ``[agent.restart]`` says."""
+
+    def __init__(
+        self,
+        sup: Supervisor,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.sup = sup
+        self.clock = clock
+        self.sleep = sleep
+        self.history: deque[Restart] = deque(maxlen=HISTORY)
+        self._started: dict[str, float] = {}  # agent -> when its current run was launched
+        self._streak: dict[str, int] = {}  # agent -> restarts since its last long run
+        self._waiting: dict[str, asyncio.Task[None]] = {}  # cancellable: backoff, catch-up
+        self._launching: dict[str, asyncio.Task[None]] = {}  # past the point of cancelling
+
+    @property
+    def config(self) -> RestartConfig:
+        return self.sup.config.agent.restart
+
+    def pending(self, agent_id: str) -> bool:
+        """A restart of the agent is scheduled or under way (its wave is not done yet)."""
+        return agent_id in self._waiting or agent_id in self._launching
+
+    # -- hooks --------------------------------------------------------------------------------
+
+    def launched(self, agent_id: str) -> None:
+        """The agent was just launched (by anyone): its run starts now."""
+        self._started[agent_id] = self.clock()
+
+    def ended(self, agent_id: str, state: str, reason: str) -> str:
+        """The agent ended in ``state``; returns the reason to record (a restart or the give-up
+        prepended). Schedules the restart; never waits."""
+        started = self._started.pop(agent_id, None)
+        if state != "failed" or not self.config.enabled:
+            self._streak.pop(agent_id, None)
+            return reason
+        if not self._may_restart(agent_id):
+            return reason
+        if started is not None:
+            ran = self.clock() - started
+        else:  # adopted from an earlier control room: only its wall-clock start is known
+            rec = self.sup.agent_record(agent_id)
+            ran = time.time() - (rec.started_at or time.time())
+        decision = decide(self.config, self._streak.get(agent_id, 0), ran)
+        joined = f"{decision.note}; {reason}" if reason else decision.note
+        if not decision.restart:
+            self._streak.pop(agent_id, None)
+            self.sup._emit(Notice("error", f"{agent_id}: {joined}", {"agent": agent_id}))
+            return joined
+        self._streak[agent_id] = decision.attempt
+        entry = Restart(agent_id, decision.attempt, decision.delay_s, self.clock())
+        self.history.append(entry)
+        self.sup._emit(
+            Notice(
+                "warning",
+                f"{agent_id} failed after {ran:.1f} s: {decision.note}",
+                {"agent": agent_id, "attempt": str(decision.attempt)},
+            )
+        )
+        self._waiting[agent_id] = asyncio.create_task(self._relaunch(entry))
+        return joined
+
+    def cancel(self, agent_id: str, why: str = "", *, by_operator: bool = False) -> bool:
+        """Cancel a restart still waiting (True if there was one). ``why`` is added to the
+        agent's reason and shown; ``by_operator`` (a restart or mark done by hand) also forgets
+        the count. A relaunch already under way is not interrupted."""
+        task = self._waiting.pop(agent_id, None)
+        if by_operator and agent_id not in self._launching:
+            self._streak.pop(agent_id, None)
+        if task is None:
+            return False
+        task.cancel()
+        self._streak.pop(agent_id, None)
+        if why:
+            rec = self.sup.agent_record(agent_id)
+            rec.reason = f"{why}; {rec.reason}" if rec.reason else why
+            self.sup._save()
+            self.sup._emit(
+                AgentStateChanged(agent_id, rec.state, rec.exit_code, rec.exit_signal, rec.reason)
+            )
+            self.sup._changed.set()
+        return True
+
+    async def close(self) -> None:
+        """Cancel every waiting restart; let one already launching finish (bounded)."""
+        for agent_id in list(self._waiting):
+            self.cancel(agent_id)
+        tasks = list(self._launching.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=CLOSE_WAIT_S)
+
+    # -- scheduling ---------------------------------------------------------------------------
+
+    def _may_restart(self, agent_id: str) -> bool:
+        """The agent failed while its wave runs untested, the control room is open and launching,
+        and the operator has not counted it done."""
+        sup = self.sup
+        rec = sup.state.agents.get(agent_id)
+        wave = sup.plan.agent(agent_id).wave
+        return (
+            sup.launching
+            and sup._opened
+            and (rec is None or rec.marked_done is None)
+            and sup._open_wave() == wave
+            and sup._wave(wave).tests is None
+            and wave not in sup._testing
+        )
+
+    async def _relaunch(self, entry: Restart) -> None:
+        agent_id = entry.agent
+        try:
+            end = self._log_end(agent_id)
+            await self.sleep(entry.delay_s)
+            await self._caught_up(agent_id, end)
+        except asyncio.CancelledError:
+            return  # cancel() already took it out of _waiting
+        task = self._waiting.pop(agent_id, None)
+        if task is None:
+            return
+        self._launching[agent_id] = task
+        try:
+            if self.sup.agent_state(agent_id) != "failed" or not self._may_restart(agent_id):
+                return
+            rec = self.sup.agent_record(agent_id)
+            marker = (
+                f"── wavedeck: restart {entry.attempt} of {self.config.max_restarts} after "
+                f"{entry.delay_s:g} s ({_how(rec.exit_code, rec.exit_signal)}) ──"
+            )
+            if end is None:  # the log is on an SSH host: the marker goes to the operator only
+                self.sup._emit(Notice("info", f"{agent_id}: {marker}", {"agent": agent_id}))
+            else:
+                self._write_marker(agent_id, marker)
+            entry.relaunched_at = self.clock()
+            await self.sup.restart_agent(agent_id)
+        except Exception as exc:  # a task's error would go unseen: tell the operator
+            self.sup._emit(Notice("error", f"{agent_id}: restart failed: {exc}"))
+        finally:
+            self._launching.pop(agent_id, None)
+
+    def _log_end(self, agent_id: str) -> int | None:
+        """The size of a local agent's log once its failed run is drained (None: remote)."""
+        if self.sup.is_remote(agent_id):
+            return None
+        try:
+            return self.sup.log_path(agent_id).stat().st_size
+        except OSError:
+            return 0
+
+    async def _caught_up(self, agent_id: str, end: int | None) -> None:
+        """Wait (bounded) until the consumer has taken every line of the failed run: the new run
+        is followed from the consumer's offset, so lines not yet taken would be read twice."""
+        if end is None:
+            return
+        deadline = time.monotonic() + CATCH_UP_S
+        while self.sup.agent_record(agent_id).offset < end and time.monotonic() < deadline:
+            await asyncio.sleep(CATCH_UP_POLL_S)
+
+    def _write_marker(self, agent_id: str, marker: str) -> None:
+        """Append the marker line; a partial last line (no newline) is ended first."""
+        path = self.sup.log_path(agent_id)
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                size = os.fstat(fd).st_size
+                ended = size == 0 or os.pread(fd, 1, size - 1) == b"\n"
+                os.write(fd, (("" if ended else "\n") + marker + "\n").encode())
+            finally:
+                os.close(fd)

@@ -1,0 +1,316 @@
+"""B1's opt-in restart policy (``[agent.restart]``) on a real demo sandbox: real git, real
+simulated agents that fail (``--fail N``, ``--exit-signal``), real logs.
+
+The backoff is checked on an injected clock whose ``sleep`` advances it at once (the spacing is
+asserted on the clock, not waited for); cancellation uses the real ``asyncio.sleep`` with a long
+backoff, so a restart that was not cancelled would still be pending when asserted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from agents.config import ConfigError, RestartConfig, load_config
+from agents.events import AgentOutput, AgentStateChanged, Notice
+from agents.restart_policy import backoff_delay, decide
+from agents.supervisor import Supervisor
+from tests.unit.engine.enginekit import Collector, kill_agents, sandbox, supervisor, wait_agents
+
+pytestmark = pytest.mark.timeout(60)
+
+FAILING = "w1-a3"
+STARTED = f"sim-agent {FAILING} started"
+
+
+class FakeClock:
+    """Monotonic time plus what the policy slept: a sleep returns at once and moves time on."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return time.monotonic() + self.offset
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.offset += seconds
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+async def root(tmp_path: Path) -> AsyncIterator[Path]:
+    """Where a test's sandbox goes; every agent started there is killed afterwards."""
+    folder = tmp_path / "repo"
+    yield folder
+    kill_agents(folder)
+
+
+def _supervisor(
+    root: Path, extra: dict[str, list[str]], restart: RestartConfig, clock: FakeClock | None
+) -> Supervisor:
+    sandbox(root, extra=extra)
+    config = load_config(root)
+    config.agent.restart = restart
+    sup = supervisor(root, config)
+    if clock is not None:
+        sup.restarts.clock, sup.restarts.sleep = clock.now, clock.sleep
+    return sup
+
+
+def _states(col: Collector, agent: str) -> list[AgentStateChanged]:
+    return [e for e in col.of(AgentStateChanged) if e.agent == agent]  # type: ignore[misc]
+
+
+def _log(root: Path, agent: str) -> str:
+    return (root / ".wavedeck" / "logs" / f"{agent}.log").read_text("utf-8")
+
+
+# -- the arithmetic and the decision (pure) ---------------------------------------------------
+
+
+def test_backoff_doubles_from_initial_and_is_capped() -> None:
+    cfg = RestartConfig(enabled=True, backoff_initial_s=1.0, backoff_max_s=30.0)
+    assert [backoff_delay(cfg, n) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
+    assert backoff_delay(cfg, 10_000) == 30.0  # no overflow however long the series
+    assert backoff_delay(RestartConfig(backoff_initial_s=0.0), 5) == 0.0
+
+
+def test_decision_counts_fast_failures_and_a_long_run_resets() -> None:
+    cfg = RestartConfig(enabled=True, max_restarts=3, min_run_s=10.0)
+    first = decide(cfg, 0, 2.0)
+    assert (first.restart, first.attempt, first.delay_s) == (True, 1, 1.0)
+    assert first.note == "restart 1 of 3 in 1 s"
+    third = decide(cfg, 2, 2.0)
+    assert (third.restart, third.attempt, third.delay_s) == (True, 3, 4.0)
+    fatal = decide(cfg, 3, 9.99)
+    assert not fatal.restart and fatal.note == "gave up after 3 restarts (each run under 10 s)"
+    reset = decide(cfg, 3, 10.0)  # the run lasted min_run_s: a new series, from the first delay
+    assert (reset.restart, reset.attempt, reset.delay_s) == (True, 1, 1.0)
+    never = decide(RestartConfig(enabled=True, max_restarts=0), 0, 0.0)
+    assert not never.restart and "max_restarts = 0" in never.note
+
+
+# -- configuration ----------------------------------------------------------------------------
+
+
+def test_config_defaults_table_environment_and_clear_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    default = load_config(tmp_path).agent.restart
+    assert not default.enabled
+    assert (default.max_restarts, default.min_run_s) == (3, 10.0)
+    assert (default.backoff_initial_s, default.backoff_max_s) == (1.0, 30.0)
+
+    toml = tmp_path / "wavedeck.toml"
+    toml.write_text("[agent.restart]\nenabled = true\nmax_restarts = 5\n", "utf-8")
+    table = load_config(tmp_path).agent.restart
+    assert table.enabled and table.max_restarts == 5 and table.backoff_max_s == 30.0
+    monkeypatch.setenv("WAVEDECK_AGENT__RESTART__ENABLED", "true")
+    toml.unlink()
+    assert load_config(tmp_path).agent.restart.enabled
+    monkeypatch.delenv("WAVEDECK_AGENT__RESTART__ENABLED")
+
+    bad = {
+        "backoff_initial_s = 5\nbackoff_max_s = 2": (
+            "agent.restart.backoff_max_s",
+            "must be at least backoff_initial_s (5), got 2",
+        ),
+        "max_restarts = -1": ("agent.restart.max_restarts", "greater than or equal to 0"),
+        "min_run_s = -0.5": ("agent.restart.min_run_s", "greater than or equal to 0"),
+        "backoff_initial_s = -1": ("agent.restart.backoff_initial_s", "greater than or equal"),
+        'enabled = "sometimes"': ("agent.restart.enabled", "valid boolean"),
+        "retries = 3": ("agent.restart.retries", "Extra inputs are not permitted"),
+    }
+    for body, (key, message) in bad.items():
+        toml.write_text(f"[agent.restart]\n{body}\n", "utf-8")
+        with pytest.raises(ConfigError) as info:
+            load_config(tmp_path)
+        text = str(info.value)
+        assert text.startswith(f"{toml}: ") and key in text and message in text, text
+
+
+# -- real agents ------------------------------------------------------------------------------
+
+
+async def test_default_a_failing_agent_is_not_restarted(root: Path) -> None:
+    sup = _supervisor(root, {FAILING: ["--fail", "3"]}, RestartConfig(), FakeClock())
+    await sup.open()
+    col = Collector(sup)
+    try:
+        await sup.start_wave(1)
+        await wait_agents(sup, 1)
+        await sup.drain()
+        rec = sup.agent_record(FAILING)
+        assert rec.state == "failed" and rec.launches == 1 and rec.exit_code == 3
+        assert rec.reason.startswith("exit code 3; last output:")
+        assert not sup.restarts.pending(FAILING) and not sup.restarts.history
+        assert [e.state for e in _states(col, FAILING)] == ["running", "failed"]
+        assert _log(root, FAILING).count(STARTED) == 1
+        assert "wavedeck: restart" not in _log(root, FAILING)
+    finally:
+        await col.stop()
+        await sup.close()
+
+
+async def test_restarts_with_backoff_then_gives_up_and_the_log_keeps_every_run(
+    root: Path,
+) -> None:
+    clock = FakeClock()
+    policy = RestartConfig(
+        enabled=True, max_restarts=3, min_run_s=1000.0, backoff_initial_s=1.0, backoff_max_s=3.0
+    )
+    sup = _supervisor(root, {FAILING: ["--fail", "3"]}, policy, clock)
+    await sup.open()
+    col = Collector(sup)
+    try:
+        await sup.start_wave(1)
+        await wait_agents(sup, 1)
+        await sup.drain()
+
+        # Capped exponential backoff, measured on the policy's clock.
+        assert clock.sleeps == [1.0, 2.0, 3.0]
+        history = list(sup.restarts.history)
+        assert [(h.agent, h.attempt, h.delay_s) for h in history] == [
+            (FAILING, 1, 1.0),
+            (FAILING, 2, 2.0),
+            (FAILING, 3, 3.0),
+        ]
+        for entry in history:
+            assert entry.relaunched_at is not None
+            spacing = entry.relaunched_at - entry.failed_at
+            assert entry.delay_s <= spacing < entry.delay_s + 5.0, (entry, spacing)
+
+        # FATAL: four runs (one launch and three restarts), then it stays failed.
+        rec = sup.agent_record(FAILING)
+        assert rec.launches == 4 and rec.state == "failed" and rec.exit_code == 3
+        assert rec.reason.startswith("gave up after 3 restarts (each run under 1000 s); exit code 3")
+        assert not sup.restarts.pending(FAILING)
+        states = _states(col, FAILING)
+        assert [e.state for e in states] == ["running", "failed"] * 4
+        assert [e.reason.split(";")[0] for e in states if e.state == "failed"] == [
+            "restart 1 of 3 in 1 s",
+            "restart 2 of 3 in 2 s",
+            "restart 3 of 3 in 3 s",
+            "gave up after 3 restarts (each run under 1000 s)",
+        ]
+        notices = [n.message for n in col.of(Notice) if n.extra.get("agent") == FAILING]  # type: ignore[attr-defined]
+        assert sum("restart " in m and " in " in m for m in notices) == 3
+        assert any("gave up after 3 restarts" in m for m in notices)
+
+        # One log holds every run, each restart after its marker line.
+        markers = [
+            f"── wavedeck: restart {n} of 3 after {d} s (exit 3) ──" for n, d in ((1, 1), (2, 2), (3, 3))
+        ]
+        log = _log(root, FAILING).splitlines()
+        assert log.count(f"sim-agent {FAILING} failing with exit code 3") == 4
+        starts = [i for i, line in enumerate(log) if line.startswith(STARTED)]
+        marks = [log.index(m) for m in markers]
+        assert len(starts) == 4 and starts[0] < marks[0] < starts[1] < marks[1] < starts[2]
+        assert marks[2] < starts[3]
+        # The consumer saw each line once: the restarted runs are not read twice.
+        shown = [e.line for e in col.events if isinstance(e, AgentOutput) and e.agent == FAILING]
+        assert shown == log
+
+        # The wave is over: the failed agent blocks the tests, and nothing else starts.
+        assert sup.wave_agents_done(1)
+        ok, why = sup.can_run_tests(1)
+        assert not ok and f"{FAILING} (failed)" in why
+    finally:
+        await col.stop()
+        await sup.close()
+
+
+async def test_long_runs_reset_the_count_and_close_ends_the_series(root: Path) -> None:
+    """``min_run_s = 0``: every run counts as long, so the count never reaches max_restarts and
+    the backoff never grows; only closing the control room ends it."""
+    clock = FakeClock()
+    policy = RestartConfig(
+        enabled=True, max_restarts=2, min_run_s=0.0, backoff_initial_s=0.5, backoff_max_s=8.0
+    )
+    sup = _supervisor(root, {FAILING: ["--fail", "4"]}, policy, clock)
+    await sup.open()
+    col = Collector(sup)
+    try:
+        await sup.start_wave(1)
+        await col.until(lambda _: len(sup.restarts.history) >= 4, timeout=30)
+        assert not sup.wave_agents_done(1)  # a restart is always coming: the wave is not over
+        await sup.close(stop_agents=True)
+        assert not sup.restarts.pending(FAILING)
+        launches = sup.agent_record(FAILING).launches
+        assert launches > 2 + 1  # more than max_restarts restarts: each long run reset the count
+        history = list(sup.restarts.history)
+        assert {(h.attempt, h.delay_s) for h in history} == {(1, 0.5)}
+        assert set(clock.sleeps) == {0.5}
+        assert sup.agent_state(FAILING) in ("failed", "stopped")
+        await asyncio.sleep(0.3)
+        assert sup.agent_record(FAILING).launches == launches  # nothing relaunched after close
+        log = _log(root, FAILING)
+        # The last run may have been stopped by the close before it printed a line.
+        assert log.count(STARTED) in (launches - 1, launches)
+        assert log.count("── wavedeck: restart 1 of 2 after 0.5 s (exit 4) ──") == launches - 1
+    finally:
+        await col.stop()
+        await sup.close()
+
+
+async def test_stop_mark_done_and_close_cancel_a_pending_restart(root: Path) -> None:
+    """Real ``asyncio.sleep`` and a 30 s backoff: every restart is still waiting when cancelled.
+    A signal death is restarted like an exit code; an agent the operator stopped never is."""
+    policy = RestartConfig(enabled=True, backoff_initial_s=30.0, backoff_max_s=60.0)
+    extra = {
+        "w1-a1": ["--hang"],
+        "w1-a3": ["--fail", "3"],
+        "w1-a4": ["--fail", "5"],
+        "w1-a5": ["--exit-signal", "SIGUSR1"],
+    }
+    sup = _supervisor(root, extra, policy, None)
+    await sup.open()
+    col = Collector(sup)
+    waiting = ("w1-a3", "w1-a4", "w1-a5")
+    try:
+        await sup.start_wave(1)
+        await col.until(lambda _: all(sup.restarts.pending(a) for a in waiting), timeout=30)
+        assert sup.agent_record("w1-a5").exit_signal == "SIGUSR1"
+        assert sup.agent_record("w1-a5").reason.startswith("restart 1 of 3 in 30 s; killed by")
+
+        # The operator stops a running agent: stopped, never restarted.
+        assert await sup.stop_agent("w1-a1") in ("terminated", "killed after grace")
+        await col.until(lambda _: sup.agent_state("w1-a1") == "stopped")
+        assert not sup.restarts.pending("w1-a1")
+
+        # Stop during the backoff: cancelled, the agent stays failed and says why.
+        assert await sup.stop_agent("w1-a3") == "restart cancelled"
+        assert not sup.restarts.pending("w1-a3")
+        rec = sup.agent_record("w1-a3")
+        assert rec.state == "failed" and rec.reason.startswith("restart cancelled by the operator")
+        await col.until(
+            lambda _: any("restart cancelled" in e.reason for e in _states(col, "w1-a3"))
+        )
+        assert await sup.stop_agent("w1-a3") == "not running"
+
+        # Marked done during the backoff: not restarted either.
+        await sup.mark_done("w1-a4", "finished by hand")
+        assert not sup.restarts.pending("w1-a4")
+        assert not sup.wave_agents_done(1)  # w1-a5 is still to restart
+
+        tasks = list(sup.restarts._waiting.values())
+        await sup.close()  # the control room closes: the last pending restart is dropped
+        assert not sup.restarts.pending("w1-a5") and all(t.done() for t in tasks)
+        assert {a: sup.agent_record(a).launches for a in ("w1-a1", *waiting)} == {
+            "w1-a1": 1,
+            "w1-a3": 1,
+            "w1-a4": 1,
+            "w1-a5": 1,
+        }
+        for agent in waiting:
+            assert "wavedeck: restart" not in _log(root, agent)
+        assert all(h.relaunched_at is None for h in sup.restarts.history)
+    finally:
+        await col.stop()
+        await sup.close()

@@ -64,7 +64,7 @@ def _supervisor(
 
 
 def _states(col: Collector, agent: str) -> list[AgentStateChanged]:
-    return [e for e in col.of(AgentStateChanged) if e.agent == agent]  # type: ignore[misc]
+    return [e for e in col.events if isinstance(e, AgentStateChanged) and e.agent == agent]
 
 
 def _log(root: Path, agent: str) -> str:
@@ -189,7 +189,9 @@ async def test_restarts_with_backoff_then_gives_up_and_the_log_keeps_every_run(
         # FATAL: four runs (one launch and three restarts), then it stays failed.
         rec = sup.agent_record(FAILING)
         assert rec.launches == 4 and rec.state == "failed" and rec.exit_code == 3
-        assert rec.reason.startswith("gave up after 3 restarts (each run under 1000 s); exit code 3")
+        assert rec.reason.startswith(
+            "gave up after 3 restarts (each run under 1000 s); exit code 3"
+        )
         assert not sup.restarts.pending(FAILING)
         states = _states(col, FAILING)
         assert [e.state for e in states] == ["running", "failed"] * 4
@@ -199,13 +201,18 @@ async def test_restarts_with_backoff_then_gives_up_and_the_log_keeps_every_run(
             "restart 3 of 3 in 3 s",
             "gave up after 3 restarts (each run under 1000 s)",
         ]
-        notices = [n.message for n in col.of(Notice) if n.extra.get("agent") == FAILING]  # type: ignore[attr-defined]
+        notices = [
+            e.message
+            for e in col.events
+            if isinstance(e, Notice) and e.extra.get("agent") == FAILING
+        ]
         assert sum("restart " in m and " in " in m for m in notices) == 3
         assert any("gave up after 3 restarts" in m for m in notices)
 
         # One log holds every run, each restart after its marker line.
         markers = [
-            f"── wavedeck: restart {n} of 3 after {d} s (exit 3) ──" for n, d in ((1, 1), (2, 2), (3, 3))
+            f"── wavedeck: restart {n} of 3 after {d} s (exit 3) ──"
+            for n, d in ((1, 1), (2, 2), (3, 3))
         ]
         log = _log(root, FAILING).splitlines()
         assert log.count(f"sim-agent {FAILING} failing with exit code 3") == 4
@@ -313,4 +320,36 @@ async def test_stop_mark_done_and_close_cancel_a_pending_restart(root: Path) -> 
         assert all(h.relaunched_at is None for h in sup.restarts.history)
     finally:
         await col.stop()
+        await sup.close()
+
+
+async def test_a_restart_waits_until_the_consumer_has_the_failed_runs_lines(root: Path) -> None:
+    """The new run is followed from the consumer's offset: relaunching before the consumer has
+    taken the failed run's lines would show them twice."""
+    clock = FakeClock()
+    policy = RestartConfig(enabled=True, max_restarts=1, min_run_s=1000.0, backoff_initial_s=0.1)
+    sup = _supervisor(root, {FAILING: ["--fail", "3"]}, policy, clock)
+    await sup.open()
+    col: Collector | None = None
+    try:
+        await sup.start_wave(1)  # nobody consumes yet: the log offset does not advance
+
+        async def backoff_over() -> None:
+            while not clock.sleeps:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(backoff_over(), 30)
+        await asyncio.sleep(0.5)
+        assert sup.restarts.pending(FAILING) and sup.agent_record(FAILING).launches == 1
+        col = Collector(sup)
+        await wait_agents(sup, 1)
+        await sup.drain()
+        assert sup.agent_record(FAILING).launches == 2
+        assert sup.agent_record(FAILING).reason.startswith("gave up after 1 restart (")
+        shown = [e.line for e in col.events if isinstance(e, AgentOutput) and e.agent == FAILING]
+        assert shown == _log(root, FAILING).splitlines()
+        assert shown.count("── wavedeck: restart 1 of 1 after 0.1 s (exit 3) ──") == 1
+    finally:
+        if col is not None:
+            await col.stop()
         await sup.close()

@@ -3,12 +3,14 @@
 A pid alone is reused by the kernel, so wavedeck identifies a process by its pid *and* its start
 time (``/proc/PID/stat`` field 22, clock ticks since boot). A zombie (state ``Z``) or a dead task
 (``X``) counts as gone: it can no longer do anything, and signalling its group would be wrong.
+The same start time gives how long a process has run without reading the wall clock (B14).
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 
 _GONE_STATES = ("Z", "X", "x")
 
@@ -42,6 +44,17 @@ def start_time(pid: int) -> int | None:
         return int(fields[19])
     except ValueError:
         return None
+
+
+def running_for(start: int) -> float:
+    """Seconds since a process of *this* machine started at ``start`` (clock ticks since boot).
+
+    Both ends are read on the boot clock, never the wall clock, so a wall-clock jump cannot
+    change the answer (B14); it holds across a control-room restart, unlike a monotonic reading
+    taken in the previous one. Meaningless for a start time read on another host.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - start / ticks)
 
 
 def state(pid: int) -> str | None:

@@ -334,6 +334,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(argv)
+    if options.fork_storm < 0:
+        sys.stderr.write("wavedeck sim-agent: --fork-storm needs a count of 0 or more\n")
+        return 2
     if options.ignore_term:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if options.exit_signal:

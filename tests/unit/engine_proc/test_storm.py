@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -126,3 +127,10 @@ async def test_b15_storm_left_by_an_agent_that_finished(
     # The wrapper (group leader) has exited, so its cleanup is over: nothing of the group runs.
     assert procinfo.group_members(handle.pgid) == []
     assert pids_with(token) == []
+
+
+def test_fork_storm_needs_a_count_of_zero_or_more() -> None:
+    result = subprocess.run(
+        list(sim_argv("neg", "--fork-storm", "-1")), capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2 and "--fork-storm needs a count" in result.stderr

@@ -33,8 +33,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from agents import procinfo
 from agents.config import RestartConfig
 from agents.events import AgentStateChanged, Notice
+from agents.state import handle_from_record
 
 if TYPE_CHECKING:
     from agents.supervisor import Supervisor
@@ -135,11 +137,7 @@ class RestartPolicy:
             return reason
         if not self._may_restart(agent_id):
             return reason
-        if started is not None:
-            ran = self.clock() - started
-        else:  # adopted from an earlier control room: only its wall-clock start is known
-            rec = self.sup.agent_record(agent_id)
-            ran = time.time() - (rec.started_at or time.time())
+        ran = self.clock() - started if started is not None else self._ran_adopted(agent_id)
         decision = decide(self.config, self._streak.get(agent_id, 0), ran)
         joined = f"{decision.note}; {reason}" if reason else decision.note
         if not decision.restart:
@@ -189,6 +187,16 @@ class RestartPolicy:
             await asyncio.wait(tasks, timeout=CLOSE_WAIT_S)
 
     # -- scheduling ---------------------------------------------------------------------------
+
+    def _ran_adopted(self, agent_id: str) -> float:
+        """How long an agent adopted from an earlier control room ran (no reading on our clock):
+        a local one from its start time on the boot clock, a remote one from its wall-clock
+        ``started_at`` (the only record of it that survived the restart)."""
+        rec = self.sup.agent_record(agent_id)
+        handle = handle_from_record(rec)
+        if handle is not None and handle.host is None:
+            return procinfo.running_for(handle.start_time)
+        return time.time() - rec.started_at if rec.started_at is not None else 0.0
 
     def _may_restart(self, agent_id: str) -> bool:
         """The agent failed while its wave runs untested, the control room is open and launching,

@@ -9,6 +9,8 @@ backoff, so a restart that was not cancelled would still be pending when asserte
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -65,6 +67,10 @@ def _supervisor(
 
 def _states(col: Collector, agent: str) -> list[AgentStateChanged]:
     return [e for e in col.events if isinstance(e, AgentStateChanged) and e.agent == agent]
+
+
+def _shown(col: Collector, agent: str) -> list[str]:
+    return [e.line for e in col.events if isinstance(e, AgentOutput) and e.agent == agent]
 
 
 def _log(root: Path, agent: str) -> str:
@@ -221,7 +227,7 @@ async def test_restarts_with_backoff_then_gives_up_and_the_log_keeps_every_run(
         assert len(starts) == 4 and starts[0] < marks[0] < starts[1] < marks[1] < starts[2]
         assert marks[2] < starts[3]
         # The consumer saw each line once: the restarted runs are not read twice.
-        shown = [e.line for e in col.events if isinstance(e, AgentOutput) and e.agent == FAILING]
+        shown = _shown(col, FAILING)
         assert shown == log
 
         # The wave is over: the failed agent blocks the tests, and nothing else starts.
@@ -346,10 +352,58 @@ async def test_a_restart_waits_until_the_consumer_has_the_failed_runs_lines(root
         await sup.drain()
         assert sup.agent_record(FAILING).launches == 2
         assert sup.agent_record(FAILING).reason.startswith("gave up after 1 restart (")
-        shown = [e.line for e in col.events if isinstance(e, AgentOutput) and e.agent == FAILING]
+        shown = _shown(col, FAILING)
         assert shown == _log(root, FAILING).splitlines()
         assert shown.count("── wavedeck: restart 1 of 1 after 0.1 s (exit 3) ──") == 1
     finally:
         if col is not None:
             await col.stop()
         await sup.close()
+
+
+async def test_an_adopted_agent_killed_from_outside_is_restarted(root: Path) -> None:
+    """A signal wavedeck did not send is a failure: an agent a later control room adopted is
+    restarted when something else kills it (its run time read from its start on the boot
+    clock, since no reading of this control room's clock exists)."""
+    policy = RestartConfig(enabled=True, min_run_s=1000.0, backoff_initial_s=2.0)
+    first = _supervisor(root, {FAILING: ["--hang"]}, policy, None)
+    await first.open()
+    col = Collector(first)
+    try:
+        await first.start_wave(1)
+        await col.until(lambda _: any(STARTED in line for line in _shown(col, FAILING)))
+    finally:
+        await col.stop()
+        await first.close()  # the agents run on, detached
+
+    clock = FakeClock()
+    config = load_config(root)
+    config.agent.restart = policy
+    second = supervisor(root, config)
+    second.restarts.clock, second.restarts.sleep = clock.now, clock.sleep
+    await second.open()
+    col = Collector(second)
+    try:
+        handle = second.agent_record(FAILING).handle
+        assert handle is not None and second.agent_state(FAILING) == "running"
+        wrapper = handle["pid"]
+        children = Path(f"/proc/{wrapper}/task/{wrapper}/children").read_text().split()
+        os.kill(int(children[0]), signal.SIGKILL)  # the agent, not its wrapper
+        await col.until(lambda _: second.agent_record(FAILING).launches == 2)
+        assert clock.sleeps == [2.0]
+        ran = [
+            float(e.message.split("failed after ")[1].split(" s:")[0])
+            for e in col.events
+            if isinstance(e, Notice) and e.message.startswith(f"{FAILING} failed after ")
+        ]
+        assert len(ran) == 1 and 0.0 < ran[0] < 60.0, ran  # from its start, not from adoption
+        states = [(e.state, e.signal) for e in _states(col, FAILING)]
+        assert ("failed", "SIGKILL") in states and states[-1] == ("running", None)
+        await col.until(lambda _: _log(root, FAILING).count(STARTED) == 2)
+        assert "── wavedeck: restart 1 of 3 after 2 s (SIGKILL) ──" in _log(root, FAILING)
+    finally:
+        await second.close(stop_agents=True)
+        await col.stop()
+        await second.close()
+    assert second.agent_state(FAILING) == "stopped"
+    assert not second.restarts.pending(FAILING)

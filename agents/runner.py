@@ -165,7 +165,8 @@ class LocalRunner:
         return read_exit_file(handle.exit_path)
 
     async def stop(self, handle: AgentHandle, grace_s: float) -> str:
-        """SIGTERM the agent's group, SIGKILL it after ``grace_s``.
+        """SIGTERM the agent's group, SIGKILL it after ``grace_s``; return once none of the group
+        runs any more (bounded by ``KILL_WAIT_S``), however many processes it forked.
 
         Returns ``"terminated"``, ``"killed after grace"``, or ``"not running"`` (nothing was
         signalled: the process had ended or its pid now belongs to another process).

@@ -50,6 +50,12 @@ class RestartConfig(_Section):
     )
     backoff_initial_s: float = Field(1.0, ge=0, description="delay before the first restart")
     backoff_max_s: float = Field(30.0, ge=0, description="the delay doubles up to this")
+    max_total_restarts: int = Field(
+        10,
+        ge=0,
+        description="restarts of one agent in all, long runs included, before giving up (an "
+        "agent that always fails after working a while is not relaunched for ever)",
+    )
 
     @field_validator("backoff_max_s")
     @classmethod

@@ -7,7 +7,9 @@ open, is launched again after a capped exponential backoff: ``backoff_initial_s`
 most ``backoff_max_s``. A run that lasted at least ``min_run_s`` resets the backoff and the count;
 after ``max_restarts`` restarts in a row whose runs were all shorter, the policy gives up and the
 agent stays ``failed`` with the reason ("gave up after 3 restarts (each run under 10 s)"): the
-FATAL state. Stopped, lost, succeeded or marked-done agents are never restarted.
+FATAL state. ``max_total_restarts`` bounds the restarts of one agent in all, long runs included,
+so an agent that always fails after working a while is not relaunched for ever. Stopped, lost,
+succeeded or marked-done agents are never restarted.
 
 What this module provides:
 
@@ -64,9 +66,9 @@ class Decision:
     note: str  # put before the failure reason (shown in the pane and the event)
 
 
-def decide(cfg: RestartConfig, streak: int, ran_s: float) -> Decision:
-    """Decide after a failure: ``streak`` restarts were made since the last long run, and the
-    run that just failed lasted ``ran_s`` seconds."""
+def decide(cfg: RestartConfig, streak: int, ran_s: float, total: int = 0) -> Decision:
+    """Decide after a failure: ``streak`` restarts were made since the last long run, ``total``
+    in all, and the run that just failed lasted ``ran_s`` seconds."""
     if ran_s >= cfg.min_run_s:
         streak = 0  # a long run: the agent was working, start counting again
     if cfg.max_restarts == 0:
@@ -75,6 +77,9 @@ def decide(cfg: RestartConfig, streak: int, ran_s: float) -> Decision:
         plural = "" if streak == 1 else "s"
         note = f"gave up after {streak} restart{plural} (each run under {cfg.min_run_s:g} s)"
         return Decision(False, streak, 0.0, note)
+    if total >= cfg.max_total_restarts:
+        note = f"gave up after {total} restarts in all (agent.restart.max_total_restarts)"
+        return Decision(False, total, 0.0, note)
     attempt = streak + 1
     delay = backoff_delay(cfg, attempt)
     return Decision(True, attempt, delay, f"restart {attempt} of {cfg.max_restarts} in {delay:g} s")
@@ -111,6 +116,7 @@ class RestartPolicy:
         self.history: deque[Restart] = deque(maxlen=HISTORY)
         self._started: dict[str, float] = {}  # agent -> when its current run was launched
         self._streak: dict[str, int] = {}  # agent -> restarts since its last long run
+        self._total: dict[str, int] = {}  # agent -> restarts in all (since the operator's last)
         self._waiting: dict[str, asyncio.Task[None]] = {}  # cancellable: backoff, catch-up
         self._launching: dict[str, asyncio.Task[None]] = {}  # past the point of cancelling
 
@@ -133,18 +139,19 @@ class RestartPolicy:
         prepended). Schedules the restart; never waits."""
         started = self._started.pop(agent_id, None)
         if state != "failed" or not self.config.enabled:
-            self._streak.pop(agent_id, None)
+            self._forget(agent_id)
             return reason
         if not self._may_restart(agent_id):
             return reason
         ran = self.clock() - started if started is not None else self._ran_adopted(agent_id)
-        decision = decide(self.config, self._streak.get(agent_id, 0), ran)
+        total = self._total.get(agent_id, 0)
+        decision = decide(self.config, self._streak.get(agent_id, 0), ran, total)
         joined = f"{decision.note}; {reason}" if reason else decision.note
         if not decision.restart:
-            self._streak.pop(agent_id, None)
+            self._forget(agent_id)
             self.sup._emit(Notice("error", f"{agent_id}: {joined}", {"agent": agent_id}))
             return joined
-        self._streak[agent_id] = decision.attempt
+        self._streak[agent_id], self._total[agent_id] = decision.attempt, total + 1
         entry = Restart(agent_id, decision.attempt, decision.delay_s, self.clock())
         self.history.append(entry)
         self.sup._emit(
@@ -163,11 +170,11 @@ class RestartPolicy:
         the count. A relaunch already under way is not interrupted."""
         task = self._waiting.pop(agent_id, None)
         if by_operator and agent_id not in self._launching:
-            self._streak.pop(agent_id, None)
+            self._forget(agent_id)
         if task is None:
             return False
         task.cancel()
-        self._streak.pop(agent_id, None)
+        self._forget(agent_id)
         if why:
             rec = self.sup.agent_record(agent_id)
             rec.reason = f"{why}; {rec.reason}" if rec.reason else why
@@ -187,6 +194,11 @@ class RestartPolicy:
             await asyncio.wait(tasks, timeout=CLOSE_WAIT_S)
 
     # -- scheduling ---------------------------------------------------------------------------
+
+    def _forget(self, agent_id: str) -> None:
+        """A new series: the agent ended for good, or the operator took over."""
+        self._streak.pop(agent_id, None)
+        self._total.pop(agent_id, None)
 
     def _ran_adopted(self, agent_id: str) -> float:
         """How long an agent adopted from an earlier control room ran (no reading on our clock):

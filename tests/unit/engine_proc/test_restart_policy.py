@@ -98,6 +98,10 @@ def test_decision_counts_fast_failures_and_a_long_run_resets() -> None:
     assert not fatal.restart and fatal.note == "gave up after 3 restarts (each run under 10 s)"
     reset = decide(cfg, 3, 10.0)  # the run lasted min_run_s: a new series, from the first delay
     assert (reset.restart, reset.attempt, reset.delay_s) == (True, 1, 1.0)
+    capped = decide(RestartConfig(enabled=True, max_total_restarts=10), 0, 60.0, total=10)
+    assert not capped.restart
+    assert capped.note == "gave up after 10 restarts in all (agent.restart.max_total_restarts)"
+    assert decide(RestartConfig(enabled=True), 0, 60.0, total=9).restart
     never = decide(RestartConfig(enabled=True, max_restarts=0), 0, 0.0)
     assert not never.restart and "max_restarts = 0" in never.note
 
@@ -112,6 +116,7 @@ def test_config_defaults_table_environment_and_clear_errors(
     assert not default.enabled
     assert (default.max_restarts, default.min_run_s) == (3, 10.0)
     assert (default.backoff_initial_s, default.backoff_max_s) == (1.0, 30.0)
+    assert default.max_total_restarts == 10
 
     toml = tmp_path / "wavedeck.toml"
     toml.write_text("[agent.restart]\nenabled = true\nmax_restarts = 5\n", "utf-8")
@@ -131,6 +136,7 @@ def test_config_defaults_table_environment_and_clear_errors(
         "min_run_s = -0.5": ("agent.restart.min_run_s", "greater than or equal to 0"),
         "backoff_initial_s = -1": ("agent.restart.backoff_initial_s", "greater than or equal"),
         'enabled = "sometimes"': ("agent.restart.enabled", "valid boolean"),
+        "max_total_restarts = -2": ("agent.restart.max_total_restarts", "greater than or equal"),
         "retries = 3": ("agent.restart.retries", "Extra inputs are not permitted"),
     }
     for body, (key, message) in bad.items():
@@ -239,34 +245,36 @@ async def test_restarts_with_backoff_then_gives_up_and_the_log_keeps_every_run(
         await sup.close()
 
 
-async def test_long_runs_reset_the_count_and_close_ends_the_series(root: Path) -> None:
+async def test_long_runs_reset_the_count_until_the_total_cap(root: Path) -> None:
     """``min_run_s = 0``: every run counts as long, so the count never reaches max_restarts and
-    the backoff never grows; only closing the control room ends it."""
+    the backoff never grows; ``max_total_restarts`` ends the series."""
     clock = FakeClock()
     policy = RestartConfig(
-        enabled=True, max_restarts=2, min_run_s=0.0, backoff_initial_s=0.5, backoff_max_s=8.0
+        enabled=True,
+        max_restarts=1,
+        min_run_s=0.0,
+        backoff_initial_s=0.5,
+        backoff_max_s=8.0,
+        max_total_restarts=4,
     )
     sup = _supervisor(root, {FAILING: ["--fail", "4"]}, policy, clock)
     await sup.open()
     col = Collector(sup)
     try:
         await sup.start_wave(1)
-        await col.until(lambda _: len(sup.restarts.history) >= 4, timeout=30)
-        assert not sup.wave_agents_done(1)  # a restart is always coming: the wave is not over
-        await sup.close(stop_agents=True)
-        assert not sup.restarts.pending(FAILING)
-        launches = sup.agent_record(FAILING).launches
-        assert launches > 2 + 1  # more than max_restarts restarts: each long run reset the count
-        history = list(sup.restarts.history)
-        assert {(h.attempt, h.delay_s) for h in history} == {(1, 0.5)}
-        assert set(clock.sleeps) == {0.5}
-        assert sup.agent_state(FAILING) in ("failed", "stopped")
-        await asyncio.sleep(0.3)
-        assert sup.agent_record(FAILING).launches == launches  # nothing relaunched after close
+        await wait_agents(sup, 1)
+        await sup.drain()
+        rec = sup.agent_record(FAILING)
+        assert rec.launches == 5 and rec.state == "failed"  # 4 restarts > max_restarts (1)
+        assert rec.reason.startswith(
+            "gave up after 4 restarts in all (agent.restart.max_total_restarts); exit code 4"
+        )
+        assert [(h.attempt, h.delay_s) for h in sup.restarts.history] == [(1, 0.5)] * 4
+        assert clock.sleeps == [0.5] * 4
         log = _log(root, FAILING)
-        # The last run may have been stopped by the close before it printed a line.
-        assert log.count(STARTED) in (launches - 1, launches)
-        assert log.count("── wavedeck: restart 1 of 2 after 0.5 s (exit 4) ──") == launches - 1
+        assert log.count(STARTED) == 5
+        assert log.count("── wavedeck: restart 1 of 1 after 0.5 s (exit 4) ──") == 4
+        assert _shown(col, FAILING) == log.splitlines()
     finally:
         await col.stop()
         await sup.close()

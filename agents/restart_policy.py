@@ -188,7 +188,7 @@ class RestartPolicy:
     async def close(self) -> None:
         """Cancel every waiting restart; let one already launching finish (bounded)."""
         for agent_id in list(self._waiting):
-            self.cancel(agent_id)
+            self.cancel(agent_id, "restart cancelled: the control room closed")
         tasks = list(self._launching.values())
         if tasks:
             await asyncio.wait(tasks, timeout=CLOSE_WAIT_S)
@@ -249,8 +249,10 @@ class RestartPolicy:
                 self.sup._emit(Notice("info", f"{agent_id}: {marker}", {"agent": agent_id}))
             else:
                 self._write_marker(agent_id, marker)
-            entry.relaunched_at = self.clock()
+            launches, now = rec.launches, self.clock()
             await self.sup.restart_agent(agent_id)
+            if self.sup.agent_record(agent_id).launches > launches:
+                entry.relaunched_at = now
         except Exception as exc:  # a task's error would go unseen: tell the operator
             self.sup._emit(Notice("error", f"{agent_id}: restart failed: {exc}"))
         finally:

@@ -323,6 +323,8 @@ async def test_stop_mark_done_and_close_cancel_a_pending_restart(root: Path) -> 
         tasks = list(sup.restarts._waiting.values())
         await sup.close()  # the control room closes: the last pending restart is dropped
         assert not sup.restarts.pending("w1-a5") and all(t.done() for t in tasks)
+        closed = sup.agent_record("w1-a5").reason
+        assert closed.startswith("restart cancelled: the control room closed; restart 1 of 3")
         assert {a: sup.agent_record(a).launches for a in ("w1-a1", *waiting)} == {
             "w1-a1": 1,
             "w1-a3": 1,

@@ -208,7 +208,9 @@ class RestartPolicy:
         handle = handle_from_record(rec)
         if handle is not None and handle.host is None:
             return procinfo.running_for(handle.start_time)
-        return time.time() - rec.started_at if rec.started_at is not None else 0.0
+        if rec.started_at is None:
+            return 0.0
+        return max(0.0, time.time() - rec.started_at)  # a clock set back must not go negative
 
     def _may_restart(self, agent_id: str) -> bool:
         """The agent failed while its wave runs untested, the control room is open and launching,

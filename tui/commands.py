@@ -95,7 +95,11 @@ class Actions:
             # A tested wave opens the checkpoint screen even when refused: it shows why, and
             # violations can be accepted there.
             return None if ok or view.waves[wave].state == "tested" else reason
-        if name == "stop_agent" and agent.state != "running":
+        if (
+            name == "stop_agent"
+            and agent.state != "running"
+            and not self._restart_pending(agent.id)
+        ):
             return f"{agent.id} is not running ({agent.state})"
         if name == "restart_agent" and agent.state not in ENDED:
             return f"{agent.id} is {agent.state}: only a failed, stopped or lost agent restarts"
@@ -138,10 +142,18 @@ class Actions:
         self.app.notify(f"starting wave {wave}", markup=False)
         self.app.run_worker(self.call("start wave", self.engine.start_wave, wave), group="engine")
 
+    def _restart_pending(self, agent_id: str) -> bool:
+        """The engine waits to restart the agent ([agent.restart]): stop cancels that."""
+        restarts = getattr(self.engine, "restarts", None)
+        return restarts is not None and bool(restarts.pending(agent_id))
+
     async def do_stop_agent(self) -> None:
         pane = self._pane()
         assert pane is not None
         agent_id = pane.agent_id
+        question = f"Stop {agent_id}?"
+        if self.app.view.agents[agent_id].state != "running":
+            question = f"Cancel the restart of {agent_id}?"
 
         async def stop(yes: bool | None) -> None:
             if yes:
@@ -149,7 +161,7 @@ class Actions:
                 if how:
                     self.app.notify(f"{agent_id}: {how}", markup=False)
 
-        self.app.push_screen(ConfirmScreen(f"Stop {agent_id}?", yes="Stop"), stop)
+        self.app.push_screen(ConfirmScreen(question, yes="Stop"), stop)
 
     async def do_restart_agent(self) -> None:
         pane = self._pane()

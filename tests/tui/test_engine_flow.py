@@ -213,3 +213,26 @@ async def test_violations_screen_and_diff_revert(tmp_path: Path) -> None:
         await pilot.press("e")  # headless: no terminal to hand over; says so, no crash
         await pilot.pause(0.1)
         assert isinstance(app.screen, DiffScreen)
+
+
+async def test_stop_cancels_a_waiting_restart(tmp_path: Path) -> None:
+    """With [agent.restart] on, a failed agent waits out its backoff: 'x' must be offered then,
+    and cancels the restart (the agent stays failed, nothing relaunches)."""
+    repo = sandbox(tmp_path, extra='"w1-a1" = ["--fail", "3"]\n')
+    with (repo / "wavedeck.toml").open("a") as config:
+        config.write("\n[agent.restart]\nenabled = true\nbackoff_initial_s = 600\n")
+        config.write("backoff_max_s = 600\n")
+    async with control_room(repo) as (app, pilot):
+        agent = app.view.agents["w1-a1"]
+        restarts = app.engine.restarts  # type: ignore[union-attr]
+        await pilot.press("s")
+        await wait_for(lambda: agent.state == "failed" and restarts.pending("w1-a1"), timeout=60)
+        await pilot.press("1")
+        assert app.actions.why_not("stop_agent") is None
+        await pilot.press("x")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Cancel the restart of w1-a1?" in screen_text(app)
+        await pilot.press("y")
+        await wait_for(lambda: not restarts.pending("w1-a1"))
+        assert agent.state == "failed"
+        assert app.actions.why_not("stop_agent") == "w1-a1 is not running (failed)"

@@ -61,6 +61,23 @@ class Tmux:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=20)
 
 
+MARK = "edited-in-review-e2e"
+
+
+def review_and_edit(tmux: Tmux, edited: Path) -> None:
+    """'d' opens the diff review; 'e' hands the terminal to $EDITOR and takes it back, showing
+    the edit in the diff; a second 'e', with the editor gone, is a message, not a crash."""
+    tmux.keys("d")
+    tmux.wait_for("@@", timeout=30)
+    tmux.keys("e")
+    tmux.wait_for(f"+# {MARK}", timeout=30)  # back in the review, the edit in the diff
+    assert len(edited.read_text().splitlines()) == 1
+    tmux.keys("e")
+    tmux.wait_for("could not start the editor", timeout=30)
+    tmux.keys("Escape")
+    tmux.wait_for("Start wave", timeout=20)
+
+
 def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
     sandbox = tmp_path / "demo"
     program = [sys.executable, "-c", "from tui.cli import main; main()"]
@@ -71,6 +88,17 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
     # would take them over the pane's real 200x50.
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     env["PYTHONPATH"] = str(root)
+    # The operator's editor, for the diff review: it appends a comment to the file it is given,
+    # notes the path, then removes itself, so a second 'e' meets an editor that is not there.
+    edited = tmp_path / "edited.txt"
+    editor = tmp_path / "editor.sh"
+    editor.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$1" >> {shlex.quote(str(edited))}\n'
+        f'printf "# {MARK}\\n" >> "$1"\nrm -f -- "$0"\n'
+    )
+    editor.chmod(0o755)
+    env.pop("VISUAL", None)
+    env["EDITOR"] = str(editor)
     subprocess.run(
         ["tmux", "-L", tmux.socket, "-f", "/dev/null", "new-session", "-d", "-x", "200",
          "-y", "50", "-s", "demo", "-c", str(root), f"{command}; sleep 30"],
@@ -81,6 +109,7 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
         tmux.wait_for("Wave 1 ready", *(f"{n} w1-a{n}" for n in range(1, 6)), timeout=60)
         tmux.keys("s")
         tmux.wait_for("Wave 1 running 29/29", STRAY, "⚠ 1 open", timeout=90)
+        review_and_edit(tmux, edited)
         tmux.keys("t")
         tmux.wait_for("Tests — wave 1", "passed in", timeout=90)
         tmux.keys("Escape")
@@ -120,6 +149,14 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
             text=True,
         ).stdout.split()
         assert STRAY in files and TEST_FILE in files  # both accepted, both committed
+        # The edit made from the diff review is part of the checkpoint.
+        [path] = edited.read_text().splitlines()
+        committed = subprocess.run(
+            ["git", "-C", str(sandbox), "show", f"HEAD:{Path(path).relative_to(sandbox)}"],
+            capture_output=True,
+            text=True,
+        ).stdout
+        assert f"# {MARK}" in committed
         tmux.keys("s")
         tmux.wait_for("Wave 2 running", timeout=30)
         tmux.keys("q")

@@ -258,14 +258,32 @@ class DiffScreen(Screen[None]):
         entry, root = self._current(), self.source.root
         if entry is None or root is None:
             return
-        editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+        setting = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        try:
+            editor = shlex.split(setting) or ["vi"]
+        except ValueError as exc:  # unbalanced quotes in $EDITOR
+            self.notify(f"cannot read $EDITOR {setting!r}: {exc}", severity="error", markup=False)
+            return
+        code, failed = 0, None
         try:
             with self.app.suspend():
-                self._run([*editor, str(Path(root) / entry.path)])
+                # Caught inside: Textual resumes the screen only when the block ends normally.
+                try:
+                    code = self._run([*editor, str(Path(root) / entry.path)])
+                except OSError as exc:  # no such editor, or not executable
+                    failed = exc
         except SuspendNotSupported:
             self.notify(
                 "this terminal cannot hand over to an editor", severity="warning", markup=False
             )
             return
+        if failed is not None:
+            why = failed.strerror or str(failed)
+            self.notify(
+                f"could not start the editor {editor[0]!r}: {why}", severity="error", markup=False
+            )
+            return
+        if code:
+            self.notify(f"{editor[0]} exited with {code}", severity="warning", markup=False)
         self.shown = None
         self._load_files()

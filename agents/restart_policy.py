@@ -85,6 +85,13 @@ def decide(cfg: RestartConfig, streak: int, ran_s: float, total: int = 0) -> Dec
     return Decision(True, attempt, delay, f"restart {attempt} of {cfg.max_restarts} in {delay:g} s")
 
 
+def restart_status(reason: str) -> str | None:
+    """The policy's word on a failed agent, from its recorded reason: the first clause when the
+    policy wrote it (``restart 1 of 3 in 1 s``, ``restart cancelled …``, ``gave up …``)."""
+    first = reason.split("; ", 1)[0]
+    return first if first.startswith(("restart ", "gave up after ")) else None
+
+
 @dataclass
 class Restart:
     """One scheduled restart (times on the policy's clock)."""

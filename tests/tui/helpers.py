@@ -7,10 +7,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from textual.widgets import Static
+
 from agents import events as ev
 from plan.loader import load_plan
 from plan.models import Plan
 from tui.app import WavedeckApp
+from tui.widgets.agent_pane import AgentPane
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT.parent / "shared" / "plans" / "security-waves.md"
@@ -86,3 +89,9 @@ async def panes_ready(app: WavedeckApp, count: int = 5) -> None:
         )
 
     await wait_for(ready, timeout=20)
+
+
+def pane_head(app: WavedeckApp, agent_id: str) -> str:
+    """The status line of an agent's pane, as drawn."""
+    pane = next(p for p in app.screen.query(AgentPane) if p.agent_id == agent_id)
+    return str(pane.query_one(".pane-head", Static).render())

@@ -14,7 +14,7 @@ from agents.config import load_config
 from agents.demo import PLAN_IN_SANDBOX, STRAY_PATH, make_sandbox
 from agents.supervisor import Supervisor
 from plan.loader import load_plan
-from tests.tui.helpers import panes_ready, wait_for
+from tests.tui.helpers import pane_head, panes_ready, wait_for
 from tests.tui.screen_text import screen_text
 from tui import messages as msg
 from tui.app import WavedeckApp
@@ -227,6 +227,7 @@ async def test_stop_cancels_a_waiting_restart(tmp_path: Path) -> None:
         restarts = app.engine.restarts  # type: ignore[union-attr]
         await pilot.press("s")
         await wait_for(lambda: agent.state == "failed" and restarts.pending("w1-a1"), timeout=60)
+        await wait_for(lambda: "↻ restart 1 of 3 in 600 s" in pane_head(app, "w1-a1"))
         await pilot.press("1")
         assert app.actions.why_not("stop_agent") is None
         await pilot.press("x")
@@ -235,4 +236,5 @@ async def test_stop_cancels_a_waiting_restart(tmp_path: Path) -> None:
         await pilot.press("y")
         await wait_for(lambda: not restarts.pending("w1-a1"))
         assert agent.state == "failed"
+        await wait_for(lambda: "↻ restart cancelled by the operator" in pane_head(app, "w1-a1"))
         assert app.actions.why_not("stop_agent") == "w1-a1 is not running (failed)"

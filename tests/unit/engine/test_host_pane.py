@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
-from textual.widgets import Static
 
 from agents import events as ev
 from agents.config import load_config
-from tests.tui.helpers import FixedClock, panes_ready, reference_plan, wait_for
+from tests.tui.helpers import FixedClock, pane_head, panes_ready, reference_plan, wait_for
 from tests.tui.screen_text import screen_text
 from tests.unit.engine.enginekit import sandbox, supervisor
 from tui.adapter import RunView
@@ -25,11 +24,6 @@ pytestmark = pytest.mark.timeout(60)
 def pane_footer(app: WavedeckApp, agent_id: str) -> str:
     pane = next(p for p in app.screen.query(AgentPane) if p.agent_id == agent_id)
     return Text.from_markup(str(pane.border_subtitle or "")).plain  # Textual keeps markup
-
-
-def pane_head(app: WavedeckApp, agent_id: str) -> str:
-    pane = next(p for p in app.screen.query(AgentPane) if p.agent_id == agent_id)
-    return str(pane.query_one(".pane-head", Static).render())
 
 
 async def test_pane_shows_the_host_connection_of_a_remote_agent() -> None:

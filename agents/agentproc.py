@@ -109,6 +109,8 @@ class AgentProcesses:
         self._remote_writes: dict[str, str] = {}
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._follows: dict[str, asyncio.Task[None]] = {}
+        # How far this process's followers have read each log (queued, maybe not yet consumed).
+        self._read_to: dict[str, int] = {}
         self._stopping: set[str] = set()
         self._tails: dict[str, deque[str]] = {}
         self._changed = asyncio.Event()
@@ -208,7 +210,9 @@ class AgentProcesses:
         self._stopping.discard(agent_id)
         self._save()  # right after the launch: a restart must know this process exists
         self._emit(AgentStateChanged(agent_id, "running"))
-        self._follow(agent_id, handle, rec.offset)
+        # Past what the last run's follower already queued, even if not consumed yet: starting
+        # at the consumer's offset would deliver those lines twice.
+        self._follow(agent_id, handle, max(rec.offset, self._read_to.get(agent_id, 0)))
 
     def _unrecorded(self, agent_id: str) -> AgentHandle | None:
         """A live wrapper of this agent that no record knows (found by its exit-file argument).
@@ -289,6 +293,7 @@ class AgentProcesses:
                     self._room.clear()
                     await self._room.wait()
                 tail.extend(chunk.lines[-TAIL_LINES:])
+                self._read_to[agent_id] = chunk.offset
                 # One item per chunk, acknowledged with the chunk's offset: what a consumer has
                 # shown and the offset a restart resumes from stay exactly in step. The lines go
                 # in bulk (no object per line), so even a 256 KiB chunk is ~1 ms of work here.

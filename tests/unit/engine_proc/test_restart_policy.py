@@ -417,3 +417,34 @@ async def test_an_adopted_agent_killed_from_outside_is_restarted(root: Path) -> 
         await second.close()
     assert second.agent_state(FAILING) == "stopped"
     assert not second.restarts.pending(FAILING)
+
+
+async def test_a_restart_by_hand_before_the_consumer_caught_up_repeats_no_line(
+    root: Path,
+) -> None:
+    """``restart_agent`` called while the failed run's lines still wait in the queue (a headless
+    caller, a fast operator): the new run's follower starts where the old one stopped reading,
+    not at the consumer's offset, so every line is delivered exactly once."""
+    sup = _supervisor(root, {FAILING: ["--fail", "3"]}, RestartConfig(), None)
+    await sup.open()
+    col: Collector | None = None
+    try:
+        await sup.start_wave(1)  # nobody consumes yet: the consumer's offset stays put
+
+        async def failed() -> None:
+            while not (sup.agent_state(FAILING) == "failed" and sup.wave_agents_done(1)):
+                await asyncio.wait_for(sup.wait_changed(), 30)
+
+        await asyncio.wait_for(failed(), 30)
+        await sup.restart_agent(FAILING)
+        assert sup.agent_record(FAILING).launches == 2
+        col = Collector(sup)
+        await wait_agents(sup, 1)
+        await sup.drain()
+        shown = _shown(col, FAILING)
+        assert shown == _log(root, FAILING).splitlines()
+        assert sum(line.startswith(STARTED) for line in shown) == 2  # both runs, once each
+    finally:
+        if col is not None:
+            await col.stop()
+        await sup.close()

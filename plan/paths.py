@@ -74,8 +74,16 @@ def _check_parts(raw: str, parts: list[str]) -> None:
     for part in parts:
         if part.casefold() in _RESERVED_DIRS:
             raise PathRejected(raw, f"is inside {part}/, which no agent may be assigned")
-    if parts and parts[0].startswith("-"):
+    # Checked again on the resolved path: 'a/../:x' must not become pathspec magic once resolved.
+    first = parts[0] if parts else ""
+    if first.startswith("-"):
         raise PathRejected(raw, "starts with - and would be read as a command-line option")
+    if first.startswith(":"):
+        raise PathRejected(raw, "looks like git pathspec magic (starts with :) once resolved")
+    if first.startswith("~"):
+        raise PathRejected(
+            raw, "starts with ~ once resolved (paths must be relative to the repository)"
+        )
 
 
 def normalize_package(raw: str) -> str:
@@ -97,7 +105,10 @@ def normalize_file(package: str, raw: str) -> str:
 
     Raises ``PathRejected`` when the path is unsafe or names no file (``.`` or a folder).
     """
-    text = raw.strip()
+    return _resolve_file(package, raw.strip())
+
+
+def _resolve_file(package: str, text: str) -> str:
     reason = _reason(text)
     if reason is not None:
         raise PathRejected(text, reason)
@@ -110,8 +121,9 @@ def normalize_file(package: str, raw: str) -> str:
 
 
 def is_safe_repo_path(path: str) -> bool:
-    """Whether ``path`` is already a normalised, safe repo-relative file path."""
+    """Whether ``path`` is already a normalised, safe repo-relative file path (as it is: the
+    blanks ``normalize_file`` trims around a declared path are part of a file name here)."""
     try:
-        return normalize_file("", path) == path
+        return _resolve_file("", path) == path
     except PathRejected:
         return False

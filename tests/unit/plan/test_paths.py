@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from plan.paths import PathRejected, is_safe_repo_path, normalize_file, normalize_package
@@ -85,6 +85,9 @@ _segment = st.sampled_from(["..", ".", "", "a", "b", ".git", "x.py", "..."]) | s
 
 @settings(max_examples=200, deadline=None)
 @given(package=st.lists(_segment, max_size=4), file=st.lists(_segment, min_size=1, max_size=5))
+@example(package=[], file=["0 ", "."])  # a name ending in a blank, exposed by a trailing '/.'
+@example(package=[], file=["a", "..", "~"])  # '~' or ':' reached by climbing back out of 'a'
+@example(package=["a", ".."], file=[":(top)x"])
 def test_never_resolves_outside_the_repository(package: list[str], file: list[str]) -> None:
     """Property (D1): whatever is accepted is a relative, normalised path inside the root."""
     try:

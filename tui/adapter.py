@@ -110,12 +110,20 @@ class WaveView:
     violations: list[ev.ViolationFound] = field(default_factory=list)
 
 
+def steady_wall_clock() -> Clock:
+    """Wall-clock seconds that advance with the monotonic clock (anchored to ``time.time()``
+    once): elapsed times and countdowns ignore a system clock set forwards or back mid-run,
+    while staying comparable with the wall-clock start times kept in the run state."""
+    anchor = time.time() - time.monotonic()
+    return lambda: anchor + time.monotonic()
+
+
 @dataclass
 class RunView:
     """Everything the screens draw, built from the plan and kept current by the adapter."""
 
     plan: Plan
-    clock: Clock = time.time
+    clock: Clock = field(default_factory=steady_wall_clock)
     agents: dict[str, AgentView] = field(default_factory=dict)
     waves: dict[int, WaveView] = field(default_factory=dict)
     hosts: dict[str, tuple[str, str]] = field(default_factory=dict)  # host -> (state, detail)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
@@ -23,7 +22,7 @@ from textual.message import Message
 from agents import events as ev
 from plan.models import Plan
 from tui import messages as msg
-from tui.adapter import Clock, Engine, EventAdapter, RunView
+from tui.adapter import Clock, Engine, EventAdapter, RunView, steady_wall_clock
 from tui.commands import Actions, WavedeckCommands
 from tui.screens.main import MainScreen
 
@@ -44,13 +43,13 @@ class WavedeckApp(App[int]):
         plan: Plan,
         engine: Engine | None = None,
         *,
-        clock: Clock = time.time,
+        clock: Clock | None = None,
         attach_history: bool = True,
     ) -> None:
         super().__init__()
         self.plan = plan
         self.engine = engine
-        self.clock = clock
+        self.clock = clock = clock or steady_wall_clock()
         self.view = RunView(plan, clock=clock)
         self.adapter = EventAdapter(self.view)
         self.actions = Actions(self)

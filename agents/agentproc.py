@@ -142,7 +142,7 @@ class AgentProcesses:
         if remote is not None:
             return remote
         if self._local is None:
-            self._local = LocalRunner(self.wavedeck_dir)
+            self._local = LocalRunner(self.wavedeck_dir, on_event=self._emit)
         return self._local
 
     def _remote_touched(self, agent_id: str, path: str, change: str) -> None:

@@ -26,11 +26,12 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agents import procinfo, tail
+from agents.events import Event, Notice
 from agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
 if TYPE_CHECKING:
@@ -88,8 +89,11 @@ def _write_exit_if_missing(path: str, status: ExitStatus) -> None:
 class LocalRunner:
     """Starts, observes and stops detached agents on this machine (``agents.runtypes.Runner``)."""
 
-    def __init__(self, wavedeck_dir: Path) -> None:
+    def __init__(self, wavedeck_dir: Path, on_event: Callable[[Event], None] | None = None) -> None:
         self.wavedeck_dir = Path(wavedeck_dir)
+        # Told (as a Notice) of each new log read error and of the recovery, so the operator
+        # hears of a log that cannot be read while its agent runs on (E4).
+        self.on_event = on_event
         self.logs_dir = self.wavedeck_dir / "logs"
         self.run_dir = self.wavedeck_dir / "run"
         # The current read error of each followed log (agent id -> message); cleared on recovery.
@@ -235,18 +239,25 @@ class LocalRunner:
             gone_since.append(time.monotonic())
         return time.monotonic() - gone_since[0] >= LOST_EXIT_WAIT_S
 
+    def _notice(self, level: str, agent_id: str, text: str) -> None:
+        if self.on_event is not None:
+            self.on_event(Notice(level, f"{agent_id}: {text}", {"agent": agent_id}))
+
     def follow(self, handle: AgentHandle, offset: int) -> AsyncIterator[LogChunk]:
         """Yield log chunks from byte ``offset`` until the agent has ended and its log is drained."""
         tailer = tail.LogTailer(handle.log_path, offset)
         gone_since: list[float] = []
 
+        agent = handle.agent_id
+
         def report(message: str) -> None:
-            self.log_errors[handle.agent_id] = message
-            log.warning("%s: %s (retrying)", handle.agent_id, message)
+            self.log_errors[agent] = message
+            log.warning("%s: %s (retrying)", agent, message)
+            self._notice("warning", agent, f"cannot read its log ({message}); it runs on")
 
         async def finished() -> bool:
-            if tailer.error is None:
-                self.log_errors.pop(handle.agent_id, None)
+            if tailer.error is None and self.log_errors.pop(agent, None) is not None:
+                self._notice("info", agent, "its log reads again")
             return await self._finished(handle, gone_since)
 
         return tail.follow(tailer, finished, on_error=report)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from agents.agentproc import MAX_QUEUED
-from agents.events import AgentOutput, GateRefused, IssueDone, ViolationFound
+from agents.events import AgentOutput, GateRefused, IssueDone, Notice, ViolationFound
 from agents.headless import describe, printer
-from tests.unit.engine.enginekit import sandbox, supervisor, wait_agents
+from tests.unit.engine.enginekit import opened, sandbox, supervisor, wait_agents
 
 FLOOD = 150_000
 
@@ -71,3 +71,27 @@ def test_json_lines_keep_text_exactly() -> None:
     assert first == {"event": "agent_output", "agent": "w1-a1", "line": "\x1b[2J é"}
     assert second["event"] == "issue_done" and second["issue"] == "headless-05"
     assert "\x1b" not in out.getvalue()  # escaped in the JSON text itself
+
+
+@pytest.mark.timeout(60)
+async def test_a_log_that_cannot_be_read_is_told_to_the_operator(root: Path) -> None:
+    """E4: the log of a running agent is truncated under it: the operator gets a warning naming
+    the agent and why, and the agent runs on."""
+    sandbox(root, extra={"w1-a1": ["--hang"]})
+    async with opened(root, stop_agents=True) as (sup, col):
+        await sup.start_wave(1)
+        await col.until(
+            lambda evs: any(isinstance(e, AgentOutput) and "hanging" in e.line for e in evs)
+        )
+        sup.log_path("w1-a1").write_bytes(b"")  # shrinks below the follower's offset
+        await col.until(
+            lambda evs: any(
+                isinstance(e, Notice)
+                and e.level == "warning"
+                and "w1-a1: cannot read its log" in e.message
+                for e in evs
+            )
+        )
+        [notice] = [e for e in col.of(Notice) if "cannot read its log" in e.message]  # type: ignore[attr-defined]
+        assert "truncated" in notice.message and notice.extra == {"agent": "w1-a1"}  # type: ignore[attr-defined]
+        assert sup.agent_state("w1-a1") == "running"

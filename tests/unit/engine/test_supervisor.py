@@ -276,3 +276,27 @@ async def test_an_agent_started_but_never_recorded_is_adopted_not_relaunched(roo
         await col.until(lambda evs: len(col.of(IssueDone)) >= 5)
         log = sup.log_path("w1-a1").read_text("utf-8")
         assert log.count("sim-agent w1-a1 started") == 1
+
+
+async def test_a_stop_request_stops_launching_and_a_later_start_finishes_the_wave(
+    root: Path,
+) -> None:
+    """B9: once a stop is requested (a signal to ``wavedeck run`` clears ``launching``), no
+    further agent starts and the operator is told which did not; the next start of that wave
+    launches exactly the agents that never ran."""
+    sandbox(root)
+    async with opened(root) as (sup, col):
+        sup.launching = False  # the stop request arrives before the first launch
+        await sup.start_wave(1)
+        await col.until(lambda evs: any(isinstance(e, ev.Notice) for e in evs))
+        notices = [e.message for e in col.of(ev.Notice)]  # type: ignore[attr-defined]
+        assert "stopped launching: w1-a1 was not started" in notices
+        ids = [a.id for a in sup.plan.wave(1).agents]
+        assert all(sup.agent_record(a).launches == 0 for a in ids)
+        assert not list((root / ".wavedeck" / "run").glob("*.exit"))
+
+        sup.launching = True
+        await sup.start_wave(1)  # the interrupted start is finished, nothing launched twice
+        await wait_agents(sup, 1)
+        assert [sup.agent_record(a).launches for a in ids] == [1] * len(ids)
+        assert all(sup.agent_state(a) == "succeeded" for a in ids)

@@ -44,8 +44,6 @@ if TYPE_CHECKING:
     from agents.supervisor import Supervisor
 
 MAX_EXPONENT = 62  # 2**62 seconds is beyond any cap; keeps the float arithmetic finite
-CATCH_UP_S = 5.0  # how long a relaunch waits for the consumer to show the failed run's lines
-CATCH_UP_POLL_S = 0.02
 CLOSE_WAIT_S = 10.0  # how long close() lets a relaunch already under way finish
 HISTORY = 200  # restarts remembered in ``history`` (for tests and for the operator)
 
@@ -124,7 +122,7 @@ class RestartPolicy:
         self._started: dict[str, float] = {}  # agent -> when its current run was launched
         self._streak: dict[str, int] = {}  # agent -> restarts since its last long run
         self._total: dict[str, int] = {}  # agent -> restarts in all (since the operator's last)
-        self._waiting: dict[str, asyncio.Task[None]] = {}  # cancellable: backoff, catch-up
+        self._waiting: dict[str, asyncio.Task[None]] = {}  # cancellable: in the backoff
         self._launching: dict[str, asyncio.Task[None]] = {}  # past the point of cancelling
 
     @property
@@ -237,9 +235,7 @@ class RestartPolicy:
     async def _relaunch(self, entry: Restart) -> None:
         agent_id = entry.agent
         try:
-            end = self._log_end(agent_id)
             await self.sleep(entry.delay_s)
-            await self._caught_up(agent_id, end)
         except asyncio.CancelledError:
             return  # cancel() already took it out of _waiting
         task = self._waiting.pop(agent_id, None)
@@ -254,7 +250,7 @@ class RestartPolicy:
                 f"── wavedeck: restart {entry.attempt} of {self.config.max_restarts} after "
                 f"{entry.delay_s:g} s ({_how(rec.exit_code, rec.exit_signal)}) ──"
             )
-            if end is None:  # the log is on an SSH host: the marker goes to the operator only
+            if self.sup.is_remote(agent_id):  # the log is on the host: the operator hears it
                 self.sup._emit(Notice("info", f"{agent_id}: {marker}", {"agent": agent_id}))
             else:
                 self._write_marker(agent_id, marker)
@@ -266,24 +262,6 @@ class RestartPolicy:
             self.sup._emit(Notice("error", f"{agent_id}: restart failed: {exc}"))
         finally:
             self._launching.pop(agent_id, None)
-
-    def _log_end(self, agent_id: str) -> int | None:
-        """The size of a local agent's log once its failed run is drained (None: remote)."""
-        if self.sup.is_remote(agent_id):
-            return None
-        try:
-            return self.sup.log_path(agent_id).stat().st_size
-        except OSError:
-            return 0
-
-    async def _caught_up(self, agent_id: str, end: int | None) -> None:
-        """Wait (bounded) until the consumer has taken every line of the failed run: the new run
-        is followed from the consumer's offset, so lines not yet taken would be read twice."""
-        if end is None:
-            return
-        deadline = time.monotonic() + CATCH_UP_S
-        while self.sup.agent_record(agent_id).offset < end and time.monotonic() < deadline:
-            await asyncio.sleep(CATCH_UP_POLL_S)
 
     def _write_marker(self, agent_id: str, marker: str) -> None:
         """Append the marker line; a partial last line (no newline) is ended first."""

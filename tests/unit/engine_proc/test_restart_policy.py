@@ -339,28 +339,26 @@ async def test_stop_mark_done_and_close_cancel_a_pending_restart(root: Path) -> 
         await sup.close()
 
 
-async def test_a_restart_waits_until_the_consumer_has_the_failed_runs_lines(root: Path) -> None:
-    """The new run is followed from the consumer's offset: relaunching before the consumer has
-    taken the failed run's lines would show them twice."""
+async def test_a_restart_before_the_consumer_caught_up_repeats_no_line(root: Path) -> None:
+    """The policy relaunches while the failed run's lines still wait in the queue (nobody
+    consumes yet): the consumer later sees every line of both runs, and the marker, once."""
     clock = FakeClock()
     policy = RestartConfig(enabled=True, max_restarts=1, min_run_s=1000.0, backoff_initial_s=0.1)
     sup = _supervisor(root, {FAILING: ["--fail", "3"]}, policy, clock)
     await sup.open()
     col: Collector | None = None
     try:
-        await sup.start_wave(1)  # nobody consumes yet: the log offset does not advance
+        await sup.start_wave(1)  # nobody consumes yet: the consumer's offset does not advance
 
-        async def backoff_over() -> None:
-            while not clock.sleeps:
-                await asyncio.sleep(0.01)
+        async def relaunched() -> None:
+            while sup.agent_record(FAILING).launches < 2:
+                await asyncio.wait_for(sup.wait_changed(), 30)
 
-        await asyncio.wait_for(backoff_over(), 30)
-        await asyncio.sleep(0.5)
-        assert sup.restarts.pending(FAILING) and sup.agent_record(FAILING).launches == 1
+        await asyncio.wait_for(relaunched(), 30)
+        assert sup.agent_record(FAILING).offset == 0  # still nothing consumed
         col = Collector(sup)
         await wait_agents(sup, 1)
         await sup.drain()
-        assert sup.agent_record(FAILING).launches == 2
         assert sup.agent_record(FAILING).reason.startswith("gave up after 1 restart (")
         shown = _shown(col, FAILING)
         assert shown == _log(root, FAILING).splitlines()

@@ -77,7 +77,9 @@ async def test_b15_fork_storm_is_gone_when_stop_returns(
     runner: LocalRunner, repo: Path, token: str
 ) -> None:
     handle, storm = await started_storm(runner, repo, token)
-    result = await asyncio.wait_for(runner.stop(handle, 5.0), 30)
+    # A long grace: stop() returns as soon as the group is gone, and a loaded machine may need
+    # seconds to take 200 processes down after the TERM.
+    result = await asyncio.wait_for(runner.stop(handle, 20.0), 40)
     assert result == "terminated"
     # stop() returns only once nothing of the group runs: no waiting here.
     assert survivors(storm) == []

@@ -21,7 +21,14 @@ from agents.config import ConfigError, RestartConfig, load_config
 from agents.events import AgentOutput, AgentStateChanged, Notice
 from agents.restart_policy import backoff_delay, decide
 from agents.supervisor import Supervisor
-from tests.unit.engine.enginekit import Collector, kill_agents, sandbox, supervisor, wait_agents
+from tests.unit.engine.enginekit import (
+    Collector,
+    collecting,
+    kill_agents,
+    sandbox,
+    supervisor,
+    wait_agents,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -152,9 +159,7 @@ def test_config_defaults_table_environment_and_clear_errors(
 
 async def test_default_a_failing_agent_is_not_restarted(root: Path) -> None:
     sup = _supervisor(root, {FAILING: ["--fail", "3"]}, RestartConfig(), FakeClock())
-    await sup.open()
-    col = Collector(sup)
-    try:
+    async with collecting(sup) as col:
         await sup.start_wave(1)
         await wait_agents(sup, 1)
         await sup.drain()
@@ -165,9 +170,6 @@ async def test_default_a_failing_agent_is_not_restarted(root: Path) -> None:
         assert [e.state for e in _states(col, FAILING)] == ["running", "failed"]
         assert _log(root, FAILING).count(STARTED) == 1
         assert "wavedeck: restart" not in _log(root, FAILING)
-    finally:
-        await col.stop()
-        await sup.close()
 
 
 async def test_restarts_with_backoff_then_gives_up_and_the_log_keeps_every_run(
@@ -178,9 +180,7 @@ async def test_restarts_with_backoff_then_gives_up_and_the_log_keeps_every_run(
         enabled=True, max_restarts=3, min_run_s=1000.0, backoff_initial_s=1.0, backoff_max_s=3.0
     )
     sup = _supervisor(root, {FAILING: ["--fail", "3"]}, policy, clock)
-    await sup.open()
-    col = Collector(sup)
-    try:
+    async with collecting(sup) as col:
         await sup.start_wave(1)
         await wait_agents(sup, 1)
         await sup.drain()
@@ -240,9 +240,6 @@ async def test_restarts_with_backoff_then_gives_up_and_the_log_keeps_every_run(
         assert sup.wave_agents_done(1)
         ok, why = sup.can_run_tests(1)
         assert not ok and f"{FAILING} (failed)" in why
-    finally:
-        await col.stop()
-        await sup.close()
 
 
 async def test_long_runs_reset_the_count_until_the_total_cap(root: Path) -> None:
@@ -258,9 +255,7 @@ async def test_long_runs_reset_the_count_until_the_total_cap(root: Path) -> None
         max_total_restarts=4,
     )
     sup = _supervisor(root, {FAILING: ["--fail", "4"]}, policy, clock)
-    await sup.open()
-    col = Collector(sup)
-    try:
+    async with collecting(sup) as col:
         await sup.start_wave(1)
         await wait_agents(sup, 1)
         await sup.drain()
@@ -275,9 +270,6 @@ async def test_long_runs_reset_the_count_until_the_total_cap(root: Path) -> None
         assert log.count(STARTED) == 5
         assert log.count("── wavedeck: restart 1 of 1 after 0.5 s (exit 4) ──") == 4
         assert _shown(col, FAILING) == log.splitlines()
-    finally:
-        await col.stop()
-        await sup.close()
 
 
 async def test_stop_mark_done_and_close_cancel_a_pending_restart(root: Path) -> None:
@@ -291,10 +283,8 @@ async def test_stop_mark_done_and_close_cancel_a_pending_restart(root: Path) -> 
         "w1-a5": ["--exit-signal", "SIGUSR1"],
     }
     sup = _supervisor(root, extra, policy, None)
-    await sup.open()
-    col = Collector(sup)
     waiting = ("w1-a3", "w1-a4", "w1-a5")
-    try:
+    async with collecting(sup) as col:  # closing it again after the test's own close is harmless
         await sup.start_wave(1)
         await col.until(lambda _: all(sup.restarts.pending(a) for a in waiting), timeout=30)
         assert sup.agent_record("w1-a5").exit_signal == "SIGUSR1"
@@ -334,9 +324,6 @@ async def test_stop_mark_done_and_close_cancel_a_pending_restart(root: Path) -> 
         for agent in waiting:
             assert "wavedeck: restart" not in _log(root, agent)
         assert all(h.relaunched_at is None for h in sup.restarts.history)
-    finally:
-        await col.stop()
-        await sup.close()
 
 
 async def test_a_restart_before_the_consumer_caught_up_repeats_no_line(root: Path) -> None:

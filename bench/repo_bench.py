@@ -28,9 +28,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-PLAN = SHARED / "plans" / "security-waves.md"
-ZAJEL = SHARED / "fixtures" / "zajel"
+DATA = ROOT / "tests" / "data"
+PLAN = DATA / "plans" / "security-waves.md"
+ZAJEL = DATA / "zajel"
 TARGET_RATIO = 1.5
 ENV = {
     **os.environ,

@@ -1,4 +1,4 @@
-"""Fixtures shared by every test folder: paths to the shared reference data; and the Hypothesis
+"""Fixtures shared by every test folder: paths to the reference data in tests/data/; and the Hypothesis
 profile for CI."""
 
 from __future__ import annotations
@@ -17,20 +17,22 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-REFERENCE_PLAN = SHARED / "plans" / "security-waves.md"
-ZAJEL = SHARED / "fixtures" / "zajel"
+# The project carries every file its tests use (a clone with nothing beside it passes): the
+# reference plan and the zajel repository data are copies kept in tests/data/.
+DATA = ROOT / "tests" / "data"
+REFERENCE_PLAN = DATA / "plans" / "security-waves.md"
+ZAJEL = DATA / "zajel"
 
 
 @pytest.fixture(scope="session")
 def reference_plan_path() -> Path:
     if not REFERENCE_PLAN.exists():
-        pytest.fail(f"the shared reference plan is missing: {REFERENCE_PLAN}")
+        pytest.fail(f"the reference plan is missing: {REFERENCE_PLAN}")
     return REFERENCE_PLAN
 
 
 @pytest.fixture(scope="session")
 def zajel_dir() -> Path:
     if not ZAJEL.exists():
-        pytest.fail(f"the shared zajel fixtures are missing: {ZAJEL}")
+        pytest.fail(f"the zajel fixtures are missing: {ZAJEL}")
     return ZAJEL

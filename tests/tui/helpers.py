@@ -16,7 +16,7 @@ from tui.app import WavedeckApp
 from tui.widgets.agent_pane import AgentPane
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = ROOT.parent / "shared" / "plans" / "security-waves.md"
+REFERENCE = ROOT / "tests" / "data" / "plans" / "security-waves.md"
 STRAY = "packages/headless-client/zajel/cli/daemon.py"
 
 

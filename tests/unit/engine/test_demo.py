@@ -20,7 +20,7 @@ from plan.checks import run_checks
 from plan.loader import load_plan
 from plan.ownership import OwnershipIndex
 
-REFERENCE = Path(__file__).resolve().parents[3].parent / "shared" / "plans" / "security-waves.md"
+REFERENCE = Path(__file__).resolve().parents[2] / "data" / "plans" / "security-waves.md"
 
 
 def _git(root: Path, *args: str) -> str:

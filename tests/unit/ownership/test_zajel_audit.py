@@ -200,7 +200,7 @@ def test_cli_bad_plan_and_config(tmp_path: Path, zajel_repo: tuple[Path, dict[st
     done = _cli("audit", str(bad), "--repo", str(zajel_repo[0]), "--wave", "1", "wave1", cwd=root)
     assert done.returncode == 2 and "invalid UTF-8" in done.stderr
     plan = tmp_path / "p.md"
-    plan.write_text((Path(__file__).parents[4] / "shared/plans/security-waves.md").read_text())
+    plan.write_text((Path(__file__).parents[2] / "data/plans/security-waves.md").read_text())
     repo = tmp_path / "r"
     subprocess.run(["git", "init", "-q", str(repo)], check=True, timeout=30)
     (repo / "wavedeck.toml").write_text("[policy]\naccept = 3\n")

@@ -181,7 +181,7 @@ class HostConfig(_Section):
     connect_timeout_s: float = Field(10.0, gt=0)
     keepalive_interval_s: float = Field(5.0, gt=0)
     keepalive_count_max: int = Field(3, ge=1)
-    # Added for remote agents (agents/ssh_transport.py); all optional with defaults.
+    # Added for remote agents (agents/remote/transport.py); all optional with defaults.
     login_timeout_s: float = Field(30.0, gt=0, description="seconds allowed for authentication")
     max_sessions_per_connection: int = Field(
         8,

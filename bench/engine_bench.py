@@ -9,7 +9,7 @@ A demo sandbox runs wave 1 with one agent flooding its log (``sim-agent --flood 
   restarted control room does with unseen output), in lines per second, less the fixed cost
   of ``open()`` (``open_s``, measured on its own);
 - ``baseline``: the least any event pipeline does for the same log in the same run: read it with
-  ``agents.tail.LogTailer``, make one ``AgentOutput`` a line, pass each chunk through an
+  ``agents.local.tail.LogTailer``, make one ``AgentOutput`` a line, pass each chunk through an
   ``asyncio.Queue`` to a consumer.
 
 Targets: ``resume`` keeps at least 40% of the baseline rate (the supervisor's own overhead:
@@ -31,12 +31,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agents.agentproc import MAX_QUEUED  # noqa: E402
 from agents.config import load_config  # noqa: E402
-from agents.demo import make_sandbox  # noqa: E402
 from agents.events import AgentOutput  # noqa: E402
-from agents.supervisor import Supervisor  # noqa: E402
-from agents.tail import LogTailer  # noqa: E402
+from agents.local.tail import LogTailer  # noqa: E402
+from agents.tools.demo import make_sandbox  # noqa: E402
+from agents.wave.processes import MAX_QUEUED  # noqa: E402
+from agents.wave.supervisor import Supervisor  # noqa: E402
 from plan.loader import load_plan  # noqa: E402
 
 MIN_RATIO = 0.4

@@ -55,8 +55,8 @@ sys.path.insert(0, str(ROOT))
 from textual import events  # noqa: E402
 
 from agents.config import load_config  # noqa: E402
-from agents.demo import PLAN_IN_SANDBOX, make_sandbox  # noqa: E402
-from agents.supervisor import Supervisor  # noqa: E402
+from agents.tools.demo import PLAN_IN_SANDBOX, make_sandbox  # noqa: E402
+from agents.wave.supervisor import Supervisor  # noqa: E402
 from plan.loader import load_plan  # noqa: E402
 from tui.app import WavedeckApp  # noqa: E402
 from tui.widgets.agent_pane import AgentPane  # noqa: E402

@@ -28,7 +28,7 @@ TAIL_BYTES = 4 * 1024 * 1024  # enough for 10,000 lines of ~400 bytes
 
 
 class Engine(Protocol):
-    """What the control room uses of ``agents.supervisor.Supervisor`` (``batches()``, ``state``,
+    """What the control room uses of ``agents.wave.supervisor.Supervisor`` (``batches()``, ``state``,
     ``repo``, ``git`` and ``send_input`` are used when present)."""
 
     @property

@@ -1,7 +1,7 @@
 """The control room: a thin Textual App that composes screens, owns the engine worker and routes
 messages. Screens and widgets own their drawing; ``tui.commands.Actions`` owns what keys do.
 
-Built with an engine (``agents.supervisor.Supervisor``) it follows the engine's event stream; built
+Built with an engine (``agents.wave.supervisor.Supervisor``) it follows the engine's event stream; built
 with ``engine=None`` it is a view only (snapshots and widget tests feed it events through
 ``feed``). ``clock`` is injectable so elapsed times in snapshots are fixed.
 """

@@ -3,7 +3,7 @@
     wavedeck audit PLAN --repo DIR --wave N REV_RANGE [--json]
 
 Prints findings like ``plan check`` (``PLAN:LINE: LEVEL[CODE]: message``; codes in
-``agents.audit``), after the ``[policy]`` of DIR's ``wavedeck.toml``. Exit status: 0 every changed
+``agents.tools.audit``), after the ``[policy]`` of DIR's ``wavedeck.toml``. Exit status: 0 every changed
 path is owned by an agent of the wave or accepted by the policy, 1 otherwise, 2 bad input (the
 plan, the folder, the wave, the range or the config cannot be read).
 """
@@ -47,9 +47,9 @@ def audit(
     the agent whose package holds it), unowned (with the agents that could own it), other-wave.
     Exit status: 0 all owned or accepted by the policy, 1 otherwise, 2 bad input.
     """
-    from agents.audit import AuditError
-    from agents.audit import audit as run_audit
     from agents.config import ConfigError, load_config
+    from agents.tools.audit import AuditError
+    from agents.tools.audit import audit as run_audit
     from plan.loader import load_plan
     from plan.render import finding_lines, findings_dict, summary_line
 

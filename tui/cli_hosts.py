@@ -25,7 +25,7 @@ def check(as_json: bool) -> None:
     import asyncio
 
     from agents.config import ConfigError, load_config
-    from agents.hosts_check import STEPS, check_hosts
+    from agents.remote.hosts_check import STEPS, check_hosts
 
     try:
         config = load_config(Path.cwd())

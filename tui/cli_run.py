@@ -124,7 +124,7 @@ def run_cmd(
     if wave is not None and all_waves:
         _fail("--wave and --all cannot be combined")
     config, parsed, plan_path = _load(repo, plan)
-    from agents.supervisor import Supervisor, SupervisorError
+    from agents.wave.supervisor import Supervisor, SupervisorError
 
     sup = Supervisor(repo, parsed, config, plan_path=plan_path)
     try:
@@ -151,9 +151,9 @@ def run_cmd(
 async def _run(
     sup: Any, waves: list[int], accept_violations: bool, as_json: bool, stop_agents: bool
 ) -> int:
-    from agents.git_errors import GitError
-    from agents.headless import printer, run_waves
-    from agents.supervisor import SupervisorError
+    from agents.git.errors import GitError
+    from agents.wave.headless import printer, run_waves
+    from agents.wave.supervisor import SupervisorError
 
     stop = asyncio.Event()
     received: list[int] = []
@@ -247,7 +247,7 @@ def status_cmd(as_json: bool, repo: Path) -> None:
 @click.option("--fast", is_flag=True, help="Simulated agents finish in seconds.")
 def demo_cmd(folder: Path | None, no_ui: bool, fast: bool) -> None:
     """Create a sandbox repository running the reference plan with simulated agents."""
-    from agents.demo import PLAN_IN_SANDBOX, DemoError, make_sandbox
+    from agents.tools.demo import PLAN_IN_SANDBOX, DemoError, make_sandbox
 
     target = folder if folder is not None else Path(tempfile.mkdtemp(prefix="wavedeck-demo-"))
     try:

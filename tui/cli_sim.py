@@ -1,6 +1,6 @@
-"""``wavedeck sim-agent``: the simulated agent (``agents.sim``), for the demo and the tests.
+"""``wavedeck sim-agent``: the simulated agent (``agents.tools.sim``), for the demo and the tests.
 
-Options are parsed by ``agents.sim`` itself (``wavedeck sim-agent --help`` lists them), so the
+Options are parsed by ``agents.tools.sim`` itself (``wavedeck sim-agent --help`` lists them), so the
 command stays as light as the agent: nothing heavy is imported here.
 """
 
@@ -18,7 +18,7 @@ import click
 @click.pass_context
 def sim_agent(ctx: click.Context, args: tuple[str, ...]) -> None:
     """Run the simulated agent (prints progress, edits its files; see --help)."""
-    from agents import sim
+    from agents.tools import sim
 
     ctx.exit(sim.main(list(args)))
 

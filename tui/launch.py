@@ -31,7 +31,7 @@ def _resolve_plan(repo: Path, plan: str | None, configured: str | None) -> Path:
 
 async def _run(repo: Path, plan_path: Path) -> int:
     from agents.config import ConfigError, load_config
-    from agents.supervisor import Supervisor, SupervisorError
+    from agents.wave.supervisor import Supervisor, SupervisorError
     from plan.errors import PlanError
     from plan.loader import load_plan
     from tui.app import WavedeckApp

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agents import procinfo
+from agents.local import procinfo
 
 ROOT = Path(__file__).resolve().parents[2]
 

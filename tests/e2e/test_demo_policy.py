@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from agents.demo import (
+from agents.tools.demo import (
     ACCEPT_GLOBS,
     PLAN_IN_SANDBOX,
     STRAY_AGENT,
@@ -25,7 +25,7 @@ from agents.demo import (
     STRAY_PATH,
     TEST_PATH,
 )
-from agents.gates import OPERATOR_ACCEPT
+from agents.wave.gates import OPERATOR_ACCEPT
 from plan.loader import load_plan
 from plan.ownership import OwnershipIndex
 from tests.e2e.headless_kit import events, kill_agents, make_demo, run

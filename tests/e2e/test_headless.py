@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.demo import STRAY_PATH
+from agents.tools.demo import STRAY_PATH
 from tests.e2e.headless_kit import (
     alive_handles,
     events,

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.demo import STRAY_PATH as STRAY
-from agents.demo import TEST_PATH as TEST_FILE
+from agents.tools.demo import STRAY_PATH as STRAY
+from agents.tools.demo import TEST_PATH as TEST_FILE
 
 pytestmark = [
     pytest.mark.slow,

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import pytest
 
-from agents.demo import PLAN_IN_SANDBOX, STRAY_AGENT, STRAY_PATH, TEST_PATH
+from agents.tools.demo import PLAN_IN_SANDBOX, STRAY_AGENT, STRAY_PATH, TEST_PATH
 from plan.loader import load_plan
 from tests.e2e.headless_kit import env, events, git_log, kill_agents, make_demo, run, wavedeck_argv
 

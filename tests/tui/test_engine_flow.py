@@ -11,8 +11,8 @@ from pathlib import Path
 from textual.message import Message
 
 from agents.config import load_config
-from agents.demo import PLAN_IN_SANDBOX, STRAY_PATH, make_sandbox
-from agents.supervisor import Supervisor
+from agents.tools.demo import PLAN_IN_SANDBOX, STRAY_PATH, make_sandbox
+from agents.wave.supervisor import Supervisor
 from plan.loader import load_plan
 from tests.tui.helpers import pane_head, panes_ready, wait_for
 from tests.tui.screen_text import screen_text

@@ -12,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 
 from agents.events import ViolationFound
-from agents.gates import CheckpointPreview, StrayPath
+from agents.wave.gates import CheckpointPreview, StrayPath
 from tests.tui.helpers import ROOT, STRAY, panes_ready, static_app, wait_for
 from tui.app import WavedeckApp
 from tui.screens.checkpoint import CheckpointScreen

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from agents.restart_policy import restart_status
+from agents.wave.restart import restart_status
 from plan.safetext import neutralize
 from tui.adapter import AgentView
 from tui.widgets.log_view import LogView

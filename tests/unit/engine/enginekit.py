@@ -12,11 +12,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from agents import procinfo
 from agents.config import Config, load_config
-from agents.demo import STRAY_AGENT, STRAY_PATH, make_sandbox
 from agents.events import Event
-from agents.supervisor import Supervisor
+from agents.local import procinfo
+from agents.tools.demo import STRAY_AGENT, STRAY_PATH, make_sandbox
+from agents.wave.supervisor import Supervisor
 from plan.loader import load_plan
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from agents.config import ConfigError, GitConfig, load_config
 from agents.events import CheckpointCommitted, GateRefused, Notice
-from agents.supervisor import Supervisor
+from agents.wave.supervisor import Supervisor
 from tests.unit.engine.enginekit import (
     Collector,
     git,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agents.config import load_config
-from agents.demo import (
+from agents.tools.demo import (
     STRAY_AGENT,
     STRAY_PATH,
     TEST_PATH,
@@ -58,7 +58,7 @@ def test_config_runs_the_sim_agent_and_offline_tests(tmp_path: Path) -> None:
     root = make_sandbox(tmp_path / "demo", fast=True)
     config = load_config(root)
     assert config.plan == "plans/security-waves.md"
-    assert config.agent.command[1:3] == ["-m", "agents.sim"]
+    assert config.agent.command[1:3] == ["-m", "agents.tools.sim"]
     assert "0.02" in config.agent.command
     assert config.agent.extra_args == {
         STRAY_AGENT: ["--touch-unowned", TEST_PATH, "--touch-unowned", STRAY_PATH]

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from agents.config import Config, load_config
-from agents.launch import OffsetJournal, build_spec, parse_done
-from agents.prompt import PromptError, load_template, machine_block, render_prompt
-from agents.sim import parse_prompt
+from agents.tools.sim import parse_prompt
+from agents.wave.launch import OffsetJournal, build_spec, parse_done
+from agents.wave.prompt import PromptError, load_template, machine_block, render_prompt
 from plan.loader import load_plan, parse_plan
 
 PLAN = Path(__file__).resolve().parents[3] / "agents" / "data" / "security-waves.md"

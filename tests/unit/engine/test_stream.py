@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.agentproc import MAX_QUEUED
 from agents.events import AgentOutput, GateRefused, IssueDone, Notice, ViolationFound
-from agents.headless import describe, printer
+from agents.wave.headless import describe, printer
+from agents.wave.processes import MAX_QUEUED
 from tests.unit.engine.enginekit import opened, sandbox, supervisor, wait_agents
 
 FLOOD = 150_000

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from agents import events as ev
-from agents.demo import STRAY_AGENT, STRAY_PATH
 from agents.events import (
     AgentStateChanged,
     CheckpointCommitted,
@@ -17,7 +16,8 @@ from agents.events import (
     IssueDone,
     ViolationFound,
 )
-from agents.supervisor import Supervisor, SupervisorError
+from agents.tools.demo import STRAY_AGENT, STRAY_PATH
+from agents.wave.supervisor import Supervisor, SupervisorError
 from tests.unit.engine.enginekit import (
     Collector,
     collecting,
@@ -254,8 +254,8 @@ async def test_two_concurrent_starts_launch_each_agent_once(root: Path) -> None:
 
 
 async def test_an_agent_started_but_never_recorded_is_adopted_not_relaunched(root: Path) -> None:
-    from agents.launch import build_spec
-    from agents.runner import LocalRunner
+    from agents.local.runner import LocalRunner
+    from agents.wave.launch import build_spec
 
     sandbox(root, extra={"w1-a1": ["--hang"]})
     sup = supervisor(root)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agents import gates
-from agents.gates import WaveView
-from agents.testrun import CONTINUED, TIMEOUT_EXIT, run_tests
+from agents.wave import gates
+from agents.wave.gates import WaveView
+from agents.wave.testrun import CONTINUED, TIMEOUT_EXIT, run_tests
 from plan.loader import load_plan
 
 PLAN = Path(__file__).resolve().parents[3] / "agents" / "data" / "security-waves.md"

@@ -1,4 +1,4 @@
-"""The supervisor's watchers (``agents.watching``) on a real demo sandbox: an accepted path stays
+"""The supervisor's watchers (``agents.wave.watching``) on a real demo sandbox: an accepted path stays
 quiet for the rest of the wave; in worktree mode the shared ``.git/config`` is watched live."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.demo import STRAY_PATH
 from agents.events import FileTouched, ViolationFound
-from agents.supervisor import Supervisor
+from agents.tools.demo import STRAY_PATH
+from agents.wave.supervisor import Supervisor
 from tests.unit.engine.enginekit import (
     Collector,
     git,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agents import repoview
-from agents.prompt import ISSUE_PATTERNS, render_prompt
+from agents.wave.prompt import ISSUE_PATTERNS, render_prompt
 from tests.unit.engine.enginekit import sandbox, supervisor, wait_agents
 
 pytestmark = pytest.mark.timeout(60)

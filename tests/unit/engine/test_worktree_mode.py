@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.demo import STRAY_PATH
 from agents.events import GateRefused, ViolationFound
+from agents.tools.demo import STRAY_PATH
 from tests.unit.engine.enginekit import (
     git,
     opened,

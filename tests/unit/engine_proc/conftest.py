@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.runner import LocalRunner
+from agents.local.runner import LocalRunner
 from tests.unit.engine_proc.prockit import kill_pids, new_token, pids_with
 
 

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from agents.runner import LocalRunner
+from agents.local.runner import LocalRunner
 from agents.runtypes import AgentHandle, LaunchSpec, LogChunk
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -23,7 +23,7 @@ def new_token() -> str:
 
 def sim_argv(token: str, *flags: str) -> tuple[str, ...]:
     """The simulated agent, with ``token`` in its command line (``--id``)."""
-    return (sys.executable, "-m", "agents.sim", "--id", token, "--speed", "0", *flags)
+    return (sys.executable, "-m", "agents.tools.sim", "--id", token, "--speed", "0", *flags)
 
 
 def pids_with(token: str) -> list[int]:
@@ -73,7 +73,7 @@ async def launch(
     argv: tuple[str, ...],
     stdin_file: Path | None = None,
 ) -> AgentHandle:
-    # The editable install finds agents.sim from any working directory.
+    # The editable install finds agents.tools.sim from any working directory.
     spec = LaunchSpec(agent_id=agent_id, argv=argv, cwd=repo, stdin_file=stdin_file)
     return await runner.launch(spec)
 

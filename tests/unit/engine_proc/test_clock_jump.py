@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from agents import procinfo
 from agents.config import HostConfig
 from agents.events import Event, HostConnectionChanged
-from agents.runner import LOST_EXIT_WAIT_S, LocalRunner
+from agents.local import procinfo
+from agents.local.runner import LOST_EXIT_WAIT_S, LocalRunner
+from agents.remote.transport import HostTransport, HostUnreachable
 from agents.runtypes import AgentHandle, ExitStatus
-from agents.ssh_transport import HostTransport, HostUnreachable
-from agents.testrun import run_command
+from agents.wave.testrun import run_command
 from tests.unit.engine_proc.prockit import ROOT, collect, launch, pids_with, sim_argv, wait_for_log
 
 pytestmark = pytest.mark.timeout(60)
@@ -166,10 +166,10 @@ WALL_CLOCK_CALLS |= {("datetime", "utcnow"), ("datetime", "today"), ("date", "to
 # how many each file may have: more of them fail the check.
 ALLOWED = {
     # "now" compared with file mtimes, which the kernel stamps from the wall clock.
-    ("git_checkpoint.py", "time.time_ns()"): 1,
+    ("git/checkpoint.py", "time.time_ns()"): 1,
     # How long a *remote* agent adopted from an earlier control room ran: only its wall-clock
     # ``started_at`` survived the restart (a local one uses procinfo.running_for).
-    ("restart_policy.py", "time.time()"): 1,
+    ("wave/restart.py", "time.time()"): 1,
 }
 
 
@@ -224,10 +224,11 @@ def test_b14_agents_read_the_wall_clock_only_for_timestamps() -> None:
     stamps records (``started_at``, ``ended_at``, ``finished_at``), which must survive a
     restart of the control room (a monotonic reading means nothing in another boot)."""
     found: list[str] = []
-    for path in sorted((ROOT / "agents").glob("*.py")):
-        misuses = wall_clock_misuses(path.read_text(encoding="utf-8"), path.name)
-        for (name, call), allowed in ALLOWED.items():
-            if name == path.name:
+    for path in sorted((ROOT / "agents").rglob("*.py")):
+        name = path.relative_to(ROOT / "agents").as_posix()
+        misuses = wall_clock_misuses(path.read_text(encoding="utf-8"), name)
+        for (allowed_name, call), allowed in ALLOWED.items():
+            if allowed_name == name:
                 known = [m for m in misuses if m.endswith(f": {call}")]
                 if len(known) <= allowed:
                     misuses = [m for m in misuses if m not in known]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from agents import procinfo
-from agents.runner import LocalRunner
+from agents.local import procinfo
+from agents.local.runner import LocalRunner
 from agents.state import AgentRecord, adopt, record_handle
 from tests.unit.engine_proc.prockit import (
     collect,

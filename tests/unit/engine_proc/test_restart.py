@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from agents import procinfo
-from agents.runner import LocalRunner
+from agents.local import procinfo
+from agents.local.runner import LocalRunner
 from agents.runtypes import ExitStatus
 from agents.state import AgentRecord, StateStore, adopt, handle_from_record, record_handle
 from tests.unit.engine_proc.prockit import (
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.timeout(90)
 CONTROL_ROOM = """
 import asyncio, json, sys
 from pathlib import Path
-from agents.runner import LocalRunner
+from agents.local.runner import LocalRunner
 from agents.runtypes import LaunchSpec
 from agents.state import AgentRecord, StateStore, record_handle
 

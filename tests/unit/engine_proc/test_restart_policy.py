@@ -19,8 +19,8 @@ import pytest
 
 from agents.config import ConfigError, RestartConfig, load_config
 from agents.events import AgentOutput, AgentStateChanged, Notice
-from agents.restart_policy import backoff_delay, decide
-from agents.supervisor import Supervisor
+from agents.wave.restart import backoff_delay, decide
+from agents.wave.supervisor import Supervisor
 from tests.unit.engine.enginekit import (
     Collector,
     collecting,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from agents import procinfo
-from agents.runner import LocalRunner, read_exit_file
+from agents.local import procinfo
+from agents.local.runner import LocalRunner, read_exit_file
 from agents.runtypes import AgentHandle, ExitStatus, LaunchSpec
 from tests.unit.engine_proc.prockit import (
     await_until,
@@ -270,7 +270,7 @@ async def test_missing_program_with_an_unwritable_log(runner: LocalRunner, repo:
 
 
 def test_wrapper_usage_error() -> None:
-    from agents import wrapper
+    from agents.local import wrapper
 
     result = subprocess.run(
         [sys.executable, "-I", wrapper.__file__, "only-one-arg"], capture_output=True, text=True

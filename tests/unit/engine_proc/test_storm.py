@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from agents import procinfo
-from agents.runner import LocalRunner
+from agents.local import procinfo
+from agents.local.runner import LocalRunner
 from agents.runtypes import AgentHandle, ExitStatus
 from tests.unit.engine_proc.prockit import (
     collect,

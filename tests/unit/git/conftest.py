@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.git import GitRepo
+from agents.git.repo import GitRepo
 from tests.unit.git.repokit import Repo
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.git import CheckpointRefused, GitRepo
+from agents.git.repo import CheckpointRefused, GitRepo
 from tests.unit.git.repokit import Repo
 
 
@@ -290,7 +290,7 @@ def test_checkpoint_in_a_linked_worktree(repo: Repo, tmp_path: Path) -> None:
 
 
 def test_message_with_trailers_and_non_ascii_text_is_kept(repo: Repo, git_repo: GitRepo) -> None:
-    from agents.git import format_trailers
+    from agents.git.repo import format_trailers
 
     trailers = format_trailers(
         [

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.git import ChangedFile, GitError, GitRepo, format_trailers
-from agents.git_diff import parse_raw_numstat
-from agents.git_paths import listed_path_problem, path_problem
+from agents.git.diff import parse_raw_numstat
+from agents.git.paths import listed_path_problem, path_problem
+from agents.git.repo import ChangedFile, GitError, GitRepo, format_trailers
 from tests.unit.git.repokit import Repo
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.git import CheckpointRefused, GitError, GitRepo
+from agents.git.repo import CheckpointRefused, GitError, GitRepo
 from tests.unit.git.repokit import Repo, wait_until
 
 
@@ -410,7 +410,7 @@ def test_opted_in_hooks_come_from_the_folder_known_at_start(repo: Repo, tmp_path
 
 
 def test_an_index_locked_after_the_commit_reports_the_commit_and_the_fix(repo: Repo) -> None:
-    from agents.git import CheckpointIndexStale
+    from agents.git.repo import CheckpointIndexStale
 
     lock = repo.root / ".git" / "index.lock"
     repo.write("a.txt", "agent\n")

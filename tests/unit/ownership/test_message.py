@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.message import checkpoint_message, one_line, title_line
+from agents.wave.message import checkpoint_message, one_line, title_line
 from plan.loader import load_plan
 from plan.models import Plan
 

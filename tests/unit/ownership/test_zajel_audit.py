@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.audit import AuditError, audit, changed_paths, parse_name_status
+from agents.tools.audit import AuditError, audit, changed_paths, parse_name_status
 from plan.loader import load_plan
 from plan.models import Plan
 

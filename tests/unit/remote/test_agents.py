@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.remote import RemoteRunner
+from agents.remote.runner import RemoteRunner
 from agents.runtypes import AgentHandle, ExitStatus, LaunchSpec
 from tests.unit.remote.sshkit import (
     ME,
@@ -393,7 +393,7 @@ CONTROL_ROOM = r"""
 import asyncio, json, os, sys
 from pathlib import Path
 from agents.config import HostConfig
-from agents.remote import RemoteRunner
+from agents.remote.runner import RemoteRunner
 from agents.runtypes import LaunchSpec
 
 async def main() -> None:

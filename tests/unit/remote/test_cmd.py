@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.remote import MAX_LINE_BYTES, SPLIT_MARK, LineSplitter, exit_from_rc
-from agents.remote_cmd import (
+from agents.remote.commands import (
     CommandError,
     RemotePaths,
     Unframer,
@@ -22,6 +21,7 @@ from agents.remote_cmd import (
     sh_c,
     workdir_word,
 )
+from agents.remote.runner import MAX_LINE_BYTES, SPLIT_MARK, LineSplitter, exit_from_rc
 from agents.runtypes import ExitStatus
 
 pytestmark = pytest.mark.timeout(60)
@@ -144,7 +144,7 @@ def test_unframer_plain_and_gzip_backlog() -> None:
 
 def test_runner_for_picks_the_host_by_agent_or_package() -> None:
     from agents.config import Config, HostConfig
-    from agents.remote import RemoteRunner, runner_for
+    from agents.remote.runner import RemoteRunner, runner_for
 
     host = HostConfig(address="h", workdir="/w", agents=["w1-a3"], packages=["packages/app/"])
     config = Config(hosts={"box": host})
@@ -156,7 +156,7 @@ def test_runner_for_picks_the_host_by_agent_or_package() -> None:
 
 
 def test_catch_up_compression_modes() -> None:
-    from agents.remote_cmd import tail_script
+    from agents.remote.commands import tail_script
 
     paths = RemotePaths("w1-a1", "/w")
     auto = tail_script(paths, 0, 1, 2)

@@ -13,7 +13,7 @@ import pytest
 
 from agents.config import HostConfig
 from agents.events import HostConnectionChanged
-from agents.ssh_transport import (
+from agents.remote.transport import (
     AuthFailed,
     Backoff,
     HostKeyChanged,

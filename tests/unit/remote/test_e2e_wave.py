@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from agents.config import load_config
-from agents.demo import STRAY_PATH
 from agents.events import (
     AgentOutput,
     AgentOutputBatch,
@@ -26,7 +25,8 @@ from agents.events import (
     IssueDone,
     ViolationFound,
 )
-from agents.supervisor import Supervisor
+from agents.tools.demo import STRAY_PATH
+from agents.wave.supervisor import Supervisor
 from plan.loader import load_plan
 from tests.unit.engine.enginekit import Collector, kill_agents, sandbox, wait_agents
 from tests.unit.remote.sshkit import Proxy, Sshd, git, make_clone

@@ -14,9 +14,9 @@ from typing import Any
 import asyncssh
 import pytest
 
-from agents.remote import SPLIT_MARK, RemoteRunner
+from agents.remote.runner import SPLIT_MARK, RemoteRunner
+from agents.remote.transport import ConnectionLostError, HostTransport, HostUnreachable
 from agents.runtypes import AgentHandle, LaunchSpec
-from agents.ssh_transport import ConnectionLostError, HostTransport, HostUnreachable
 from tests.unit.remote.sshkit import AServer, Proxy, Sshd, numbered
 
 pytestmark = pytest.mark.timeout(60)

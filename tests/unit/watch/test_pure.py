@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import errno
 
-from agents import git_tamper, watch_rules
-from agents.watch_rules import config_detail as _config_detail
-from agents.watch_rules import config_entries as _config_entries
-from agents.workspace import _is_watch_limit, ownership_attributor
+from agents.git import tamper as git_tamper
+from agents.watch import rules as watch_rules
+from agents.watch.rules import config_detail as _config_detail
+from agents.watch.rules import config_entries as _config_entries
+from agents.watch.watcher import _is_watch_limit, ownership_attributor
 from tests.unit.watch.watchkit import small_plan
 
 CONFIG = """\

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agents.events import ViolationFound
-from agents.workspace import WorkspaceWatcher, ownership_attributor
+from agents.watch.watcher import WorkspaceWatcher, ownership_attributor
 from plan.loader import load_plan
 from tests.unit.watch.watchkit import Collector, write
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-import agents.workspace as workspace
+import agents.watch.watcher as workspace
 from agents.events import FileTouched, Notice, ViolationFound
-from agents.workspace import WorkspaceWatcher, ownership_attributor
+from agents.watch.watcher import WorkspaceWatcher, ownership_attributor
 from tests.unit.watch.watchkit import Collector, small_plan, write
 
 pytestmark = pytest.mark.timeout(90)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agents.events import FileTouched, ViolationFound
-from agents.workspace import WorkspaceWatcher, glob_matcher, ownership_attributor
+from agents.watch.watcher import WorkspaceWatcher, glob_matcher, ownership_attributor
 from tests.unit.watch.watchkit import Collector, small_plan, write
 
 pytestmark = pytest.mark.timeout(60)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from agents.events import FileTouched, ViolationFound
-from agents.workspace import WorkspaceWatcher, worktree_attributor
-from agents.worktree import (
+from agents.watch.watcher import WorkspaceWatcher, worktree_attributor
+from agents.watch.worktrees import (
     CollisionTracker,
     WorktreeConflict,
     WorktreeError,
@@ -254,7 +254,7 @@ def test_no_identity_configured_uses_the_fallback(
 def test_head_moved_during_the_merge_loses_nothing(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import agents.worktree as worktree
+    import agents.watch.worktrees as worktree
 
     base = git(repo, "rev-parse", "HEAD")
     trees = create_worktrees(repo, PLAN, 1, base, repo / ".wavedeck/wt")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agents.events import Event, FileTouched, Notice, ViolationFound
-from agents.workspace import WorkspaceWatcher
+from agents.watch.watcher import WorkspaceWatcher
 from plan.models import Agent, Plan, Wave, agent_id
 
 

@@ -1,6 +1,6 @@
 """What the workspace watcher reports, and how: globs, attribution, watched paths, config diffs.
 
-The rules behind ``agents.workspace.WorkspaceWatcher``, kept apart from its event loop:
+The rules behind ``agents.watch.watcher.WorkspaceWatcher``, kept apart from its event loop:
 
 - ``glob_matcher``: repo-relative gitignore-like globs (ignores, accepted paths).
 - ``ownership_attributor`` / ``worktree_attributor``: path -> (agent, violation kind, names,
@@ -8,7 +8,7 @@ The rules behind ``agents.workspace.WorkspaceWatcher``, kept apart from its even
 - ``PathFilter``: which raw OS events are worth looking at (.git/ only for its tamper targets;
   never .wavedeck/, editor temp files or the configured ignores).
 - ``config_detail``: the changed keys of a rewritten ``.git/config`` for a tamper report, naming
-  those that make git run a program with ``agents.git_tamper.RUNS_PROGRAM_KEYS``, the list the
+  those that make git run a program with ``agents.git.tamper.RUNS_PROGRAM_KEYS``, the list the
   checkpoint's tamper check uses.
 """
 
@@ -21,7 +21,7 @@ from typing import Literal
 
 import watchfiles
 
-from agents.git_tamper import RUNS_PROGRAM_KEYS
+from agents.git.tamper import RUNS_PROGRAM_KEYS
 from plan.globs import glob_matcher
 from plan.models import Plan
 from plan.ownership import OwnershipIndex, apply_policy

@@ -2,7 +2,7 @@
 
 An agent can plant ``core.fsmonitor``, ``core.sshCommand``, a filter, or a hook, and git would run
 it for whoever uses the repository next. wavedeck's own commands never run them (see
-``agents.git_cmd``), but the operator must know: a snapshot taken when a wave starts is compared
+``agents.git.cmd``), but the operator must know: a snapshot taken when a wave starts is compared
 before the checkpoint, and every added, changed or removed setting or hook is reported by name.
 
 A snapshot maps keys to fingerprints: ``file:<name>`` (a SHA-256 of ``config``,
@@ -17,13 +17,13 @@ import os
 import re
 from pathlib import Path
 
-from agents.git_cmd import GitCmd
+from agents.git.cmd import GitCmd
 from plan.safetext import neutralize
 
 _FILES = ("config", "config.worktree", "info/attributes")
 # Settings whose value is a program git may run (or a file that can define more settings), as
 # lowercased ``section[.subsection].key`` names. Public: the live watcher's tamper detail
-# (``agents.watch_rules``) names the same keys, so the two reports cannot drift apart.
+# (``agents.watch.rules``) names the same keys, so the two reports cannot drift apart.
 RUNS_PROGRAM_KEYS = re.compile(
     r"^(core\.(fsmonitor|sshcommand|hookspath|pager|editor|askpass|gitproxy|alternaterefscommand)"
     r"|diff\.external|gpg\.(.+\.)?program|gpg\.ssh\.defaultkeycommand|include\.path"

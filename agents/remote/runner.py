@@ -3,7 +3,7 @@
 An agent on a host runs exactly like a local one, only over SSH:
 
 - ``launch`` brings the host's clone to the base commit (this repo's HEAD, see
-  ``agents.remote_sync``), uploads the prompt over the channel's stdin (never argv), and starts
+  ``agents.remote.sync``), uploads the prompt over the channel's stdin (never argv), and starts
   the agent **detached** with ``setsid`` under a small POSIX-sh wrapper that records
   ``PID START`` and, when it ends, ``rc N`` on the host. A live copy is never launched twice.
 - ``follow`` streams the host's log by byte offset (what is there with ``dd bs=1M``, then
@@ -31,7 +31,7 @@ from typing import Any
 
 from agents.config import Config, HostConfig
 from agents.events import Event, Notice
-from agents.remote_cmd import (
+from agents.remote.commands import (
     CommandError,
     RemotePaths,
     Unframer,
@@ -45,7 +45,7 @@ from agents.remote_cmd import (
     tail_script,
     translate_paths,
 )
-from agents.remote_sync import (
+from agents.remote.sync import (
     SyncError,
     apply_patch,
     collect_patch,
@@ -56,8 +56,8 @@ from agents.remote_sync import (
     touched_paths,
     worktree_body,
 )
+from agents.remote.transport import ConnectionLostError, HostTransport, TransportError
 from agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
-from agents.ssh_transport import ConnectionLostError, HostTransport, TransportError
 
 MAX_LINE_BYTES = 64 * 1024
 SPLIT_MARK = " …[split]"

@@ -1,6 +1,6 @@
 """The wrapper every local agent runs under: records how the agent ended in its exit file.
 
-Run as a *script by path* (``python3 -I .../agents/wrapper.py EXIT_FILE -- ARGV...``), never with
+Run as a *script by path* (``python3 -I .../agents/local/wrapper.py EXIT_FILE -- ARGV...``), never with
 ``-m``: the agent's working directory is a user's repository, which may well have its own
 ``agents`` package. So this module imports nothing but the standard library.
 

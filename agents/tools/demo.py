@@ -96,7 +96,7 @@ def _toml_list(values: list[str]) -> str:
 def _config_text(fast: bool) -> str:
     py = sys.executable
     speed = FAST_SPEED if fast else NORMAL_SPEED
-    command = [py, "-m", "agents.sim", "--prompt", "{prompt_file}", "--speed", speed]
+    command = [py, "-m", "agents.tools.sim", "--prompt", "{prompt_file}", "--speed", speed]
     q = shlex.quote
     tests = [
         f"{q(py)} -m compileall -q packages/headless-client",

@@ -8,8 +8,8 @@ consumer: the TUI or the headless ``wavedeck run``) and persisted in ``.wavedeck
 a control room that quits or dies leaves its agents running and the next one adopts them (pid and
 start time), never launching a second copy, and resumes their logs where the consumer left off.
 
-Gates live in ``agents.gates``, tests and checkpoints in ``agents.checkpointing``, the agent
-processes in ``agents.agentproc``; this module holds the lifecycle, the snapshot the UI reads, the
+Gates live in ``agents.wave.gates``, tests and checkpoints in ``agents.wave.checkpoint``, the agent
+processes in ``agents.wave.processes``; this module holds the lifecycle, the snapshot the UI reads, the
 actions and the workspace watcher.
 """
 
@@ -22,20 +22,21 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from agents import gates, wtmode
-from agents.agentproc import MAX_QUEUED
-from agents.checkpointing import PLANTED_NOTICE, TAMPER_KEY, planted_programs, remember_tamper
 from agents.config import Config
 from agents.events import AgentStateChanged, Event, Notice, ViolationFound, WaveStateChanged
-from agents.git_errors import GitError
-from agents.restart_policy import RestartPolicy
+from agents.git.errors import GitError
 from agents.state import AlreadyRunning, RunState, StateError, WaveRecord, handle_from_record
-from agents.watching import WaveWatch
-from agents.worktree import WorktreeError
+from agents.watch.worktrees import WorktreeError
+from agents.wave import gates
+from agents.wave import worktree_mode as wtmode
+from agents.wave.checkpoint import PLANTED_NOTICE, TAMPER_KEY, planted_programs, remember_tamper
+from agents.wave.processes import MAX_QUEUED
+from agents.wave.restart import RestartPolicy
+from agents.wave.watching import WaveWatch
 from plan.models import Plan
 
 if TYPE_CHECKING:
-    from agents.gates import CheckpointPreview
+    from agents.wave.gates import CheckpointPreview
 
 
 P = ParamSpec("P")
@@ -66,7 +67,7 @@ class Supervisor(WaveWatch):
     def __init__(
         self, repo: Path, plan: Plan, config: Config, *, plan_path: Path | None = None
     ) -> None:
-        from agents.git import GitRepo  # blocking git layer; used through asyncio.to_thread
+        from agents.git.repo import GitRepo  # blocking git layer; used through asyncio.to_thread
 
         super().__init__(repo, plan, config)
         self.plan_path = plan_path
@@ -254,7 +255,7 @@ class Supervisor(WaveWatch):
         await asyncio.to_thread(self.git.ensure_excluded)
         base = await asyncio.to_thread(self.git.head)
         if wtmode.enabled(self):
-            from agents.worktree import WorktreeError
+            from agents.watch.worktrees import WorktreeError
 
             try:
                 await wtmode.prepare(self, n, base)
@@ -322,7 +323,7 @@ class Supervisor(WaveWatch):
 
     @_serialized
     async def run_tests(self, n: int) -> bool:
-        from agents.checkpointing import run_wave_tests
+        from agents.wave.checkpoint import run_wave_tests
 
         return await run_wave_tests(self, n)
 
@@ -360,7 +361,7 @@ class Supervisor(WaveWatch):
         self._emit(Notice("info", f"wave {wave}: reverted {path}"))
 
     async def checkpoint_preview(self, n: int) -> CheckpointPreview:
-        from agents.checkpointing import preview
+        from agents.wave.checkpoint import preview
 
         return await preview(self, n)
 
@@ -368,7 +369,7 @@ class Supervisor(WaveWatch):
     async def checkpoint(
         self, n: int, *, message: str | None = None, accept_violations: bool = False
     ) -> str | None:
-        from agents.checkpointing import commit_checkpoint
+        from agents.wave.checkpoint import commit_checkpoint
 
         return await commit_checkpoint(
             self, n, message=message, accept_violations=accept_violations

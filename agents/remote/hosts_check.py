@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agents.config import Config, HostConfig
-from agents.remote_cmd import quote, sh_c, workdir_word
-from agents.ssh_transport import (
+from agents.remote.commands import quote, sh_c, workdir_word
+from agents.remote.transport import (
     AuthFailed,
     HostKeyChanged,
     HostKeyError,

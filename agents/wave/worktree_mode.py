@@ -1,6 +1,6 @@
 """Worktree mode (``workspace = "worktree"``): each agent of a wave works in its own git worktree.
 
-The supervisor creates one worktree per agent at the wave's base commit (``agents.worktree``),
+The supervisor creates one worktree per agent at the wave's base commit (``agents.watch.worktrees``),
 launches the agent there, and watches each worktree with an exact attribution (every write in
 it is that agent's), and the main tree for what the worktrees share (``.git/config``, hooks:
 a live tamper report) and for writes outside the worktrees (``main_tree_attributor``). When the wave's agents are done, ``collect`` brings each agent's changes
@@ -23,9 +23,9 @@ from agents.events import GateRefused, Notice
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from agents.supervisor import Supervisor
-    from agents.watch_rules import Attribution, Attributor
-    from agents.watching import WaveWatch
+    from agents.watch.rules import Attribution, Attributor
+    from agents.wave.supervisor import Supervisor
+    from agents.wave.watching import WaveWatch
 
 
 def enabled(sup: WaveWatch) -> bool:
@@ -42,7 +42,7 @@ def _marker(sup: WaveWatch, n: int) -> Path:
 
 async def prepare(sup: Supervisor, n: int, base: str) -> dict[str, Path]:
     """Create (or reuse) the wave's worktrees; remember them for ``_cwd_for``."""
-    from agents.worktree import create_worktrees
+    from agents.watch.worktrees import create_worktrees
 
     trees = await asyncio.to_thread(create_worktrees, sup.repo, sup.plan, n, base, folder(sup))
     sup._worktrees = dict(trees)
@@ -65,7 +65,7 @@ def main_tree_attributor(sup: WaveWatch, n: int, accept: Sequence[str]) -> Attri
     worktrees). A path collected from a worktree is its agent's and no violation: its own
     watcher already judged it. After collecting, other writes are judged as in shared mode.
     """
-    from agents.watch_rules import ownership_attributor
+    from agents.watch.rules import ownership_attributor
 
     shared = ownership_attributor(
         sup.plan, n, accept=accept, accept_undeclared=sup.config.policy.accept_undeclared
@@ -99,7 +99,7 @@ def _copy_back(worktree: Path, repo: Path, path: str) -> None:
 
 async def collect(sup: Supervisor, n: int) -> bool:
     """Bring every agent's changes into the main tree (once); False on a collision."""
-    from agents.worktree import collision_check, collision_violation, worktree_changes
+    from agents.watch.worktrees import collision_check, collision_violation, worktree_changes
 
     if _marker(sup, n).exists():
         return True
@@ -143,7 +143,7 @@ async def collect(sup: Supervisor, n: int) -> bool:
 
 async def cleanup(sup: Supervisor, n: int) -> None:
     """After the checkpoint: remove the wave's worktrees and their branches."""
-    from agents.worktree import WorktreeError, remove_worktrees
+    from agents.watch.worktrees import WorktreeError, remove_worktrees
 
     if not sup._worktrees:
         return

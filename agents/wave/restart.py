@@ -35,13 +35,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from agents import procinfo
 from agents.config import RestartConfig
 from agents.events import AgentStateChanged, Notice
+from agents.local import procinfo
 from agents.state import handle_from_record
 
 if TYPE_CHECKING:
-    from agents.supervisor import Supervisor
+    from agents.wave.supervisor import Supervisor
 
 MAX_EXPONENT = 62  # 2**62 seconds is beyond any cap; keeps the float arithmetic finite
 CLOSE_WAIT_S = 10.0  # how long close() lets a relaunch already under way finish

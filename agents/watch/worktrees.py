@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from agents.events import Event, FileTouched, ViolationFound
-from agents.workspace import Attribution, WorkspaceWatcher, worktree_attributor
+from agents.watch.watcher import Attribution, WorkspaceWatcher, worktree_attributor
 from plan.models import AGENT_ID_RE, Plan
 
 BRANCH_PREFIX = "wavedeck/"

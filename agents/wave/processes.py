@@ -1,7 +1,7 @@
 """The supervisor's agent half: launch, adopt, follow, finish; and the state it shares.
 
-``AgentProcesses`` is the base of ``agents.supervisor.Supervisor``. It launches each agent as a
-detached process through a ``Runner`` (local, or ``agents.remote.RemoteRunner`` for an agent a
+``AgentProcesses`` is the base of ``agents.wave.supervisor.Supervisor``. It launches each agent as a
+detached process through a ``Runner`` (local, or ``agents.remote.runner.RemoteRunner`` for an agent a
 ``[hosts.NAME]`` section of the config assigns to an SSH host), adopts
 agents an earlier control room left running (pid *and* start time, so never a second copy),
 follows each log by byte offset, turns progress lines into ``IssueDone``, and records how each
@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents import procinfo, repoview
+from agents import repoview
 from agents.config import Config
 from agents.events import (
     AgentOutputBatch,
@@ -30,14 +30,12 @@ from agents.events import (
     IssueDone,
     Notice,
 )
-from agents.launch import OffsetJournal, build_spec, parse_done
-from agents.prompt import ISSUE_PATTERNS, PromptError
-from agents.remote import RemoteRunner, runner_for
-from agents.remote_sync import SyncError
-from agents.restart_policy import RestartPolicy
-from agents.runner import LocalRunner
+from agents.local import procinfo
+from agents.local.runner import LocalRunner
+from agents.remote.runner import RemoteRunner, runner_for
+from agents.remote.sync import SyncError
+from agents.remote.transport import TransportError
 from agents.runtypes import AgentHandle, ExitStatus, Runner
-from agents.ssh_transport import TransportError
 from agents.state import (
     AgentRecord,
     RunState,
@@ -47,6 +45,9 @@ from agents.state import (
     handle_from_record,
     record_handle,
 )
+from agents.wave.launch import OffsetJournal, build_spec, parse_done
+from agents.wave.prompt import ISSUE_PATTERNS, PromptError
+from agents.wave.restart import RestartPolicy
 from plan.checkapi import RepoView
 from plan.models import Plan
 

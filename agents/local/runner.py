@@ -1,6 +1,6 @@
 """``LocalRunner``: agents as detached local processes that outlive the control room.
 
-Each agent runs under ``agents/wrapper.py`` in a new session (``start_new_session=True``: its own
+Each agent runs under ``agents/local/wrapper.py`` in a new session (``start_new_session=True``: its own
 process group, no controlling terminal), with stdin from its prompt file or ``/dev/null`` and
 stdout+stderr appended to ``.wavedeck/logs/<id>.log``. The wrapper writes how the agent ended to
 ``.wavedeck/run/<id>.exit``. The control room keeps no pipe to the agent, so quitting or being
@@ -8,7 +8,7 @@ SIGKILLed does not disturb it; a fresh ``LocalRunner`` finds it again from its `
 (pid + start time + pgid) and resumes its log at a saved byte offset.
 
 While the wrapper is still our child, a daemon thread waits for it, so it never lingers as a
-zombie (a zombie counts as dead anyway: see ``agents.procinfo``).
+zombie (a zombie counts as dead anyway: see ``agents.local.procinfo``).
 
 A pid is trusted only together with its start time: a recycled pid is dead to us and is never
 signalled (B11). Stopping sends SIGTERM to the group, then SIGKILL after the grace period (B3, B5),
@@ -30,8 +30,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agents import procinfo, tail
 from agents.events import Event, Notice
+from agents.local import procinfo, tail
 from agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """A wave's tests and checkpoint, for the supervisor: run, preview, commit, refuse with reasons.
 
 The tests are the config's commands, else the plan's, run with ``sh -c`` from the repository root
-(see ``agents.testrun``: shell commands by design, shown before they run). The checkpoint stages
+(see ``agents.wave.testrun``: shell commands by design, shown before they run). The checkpoint stages
 exactly the wave's changed paths (since the commit recorded when the wave started) that the plan
 assigns to its agents or that were accepted (policy or operator); any other changed path is
 listed and the checkpoint refused, as it is while the tests have not passed, during a merge or
@@ -16,7 +16,6 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from agents import gates, wtmode
 from agents.events import (
     CheckpointCommitted,
     GateRefused,
@@ -26,14 +25,16 @@ from agents.events import (
     TestsStarted,
     WaveStateChanged,
 )
-from agents.gates import CheckpointPreview, StrayPath
-from agents.git_errors import CheckpointIndexStale, GitError
+from agents.git.errors import CheckpointIndexStale, GitError
 from agents.state import TestRecord
-from agents.testrun import run_tests
+from agents.wave import gates
+from agents.wave import worktree_mode as wtmode
+from agents.wave.gates import CheckpointPreview, StrayPath
+from agents.wave.testrun import run_tests
 
 if TYPE_CHECKING:
-    from agents.supervisor import Supervisor
-    from agents.watching import WaveWatch
+    from agents.wave.supervisor import Supervisor
+    from agents.wave.watching import WaveWatch
 
 TAMPER_KEY = "(git configuration and hooks)"
 
@@ -156,8 +157,8 @@ def recall_tamper(sup: WaveWatch, n: int) -> dict[str, str] | None:
 
 
 def _message(sup: Supervisor, n: int, accepted: dict[str, str]) -> str:
-    """The checkpoint message (``agents.message``): wave, issues and outcomes, tests, trailers."""
-    from agents.message import checkpoint_message
+    """The checkpoint message (``agents.wave.message``): wave, issues and outcomes, tests, trailers."""
+    from agents.wave.message import checkpoint_message
 
     wave = sup.plan.wave(n)
     outcomes: dict[str, str] = {}
@@ -298,7 +299,7 @@ async def commit_checkpoint(
         )
     text = view.message
     if message and message.strip():
-        from agents.message import with_current_trailers
+        from agents.wave.message import with_current_trailers
 
         text = with_current_trailers(message, view.message)
     stale: CheckpointIndexStale | None = None

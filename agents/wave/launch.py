@@ -17,8 +17,8 @@ import re
 from pathlib import Path
 
 from agents.config import Config, substitute
-from agents.prompt import load_template, render_prompt, write_prompt
 from agents.runtypes import LaunchSpec
+from agents.wave.prompt import load_template, render_prompt, write_prompt
 from plan.checkapi import RepoView
 from plan.models import Plan
 

@@ -13,7 +13,6 @@ import json
 from collections.abc import Callable, Sequence
 from typing import IO
 
-from agents import gates
 from agents.events import (
     AgentOutput,
     AgentStateChanged,
@@ -29,7 +28,8 @@ from agents.events import (
     ViolationFound,
     WaveStateChanged,
 )
-from agents.supervisor import Supervisor
+from agents.wave import gates
+from agents.wave.supervisor import Supervisor
 from plan.safetext import neutralize
 
 EXIT_OK = 0

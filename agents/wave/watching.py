@@ -19,16 +19,16 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agents import wtmode
-from agents.agentproc import AgentProcesses
-from agents.checkpointing import recall_tamper, remember_tamper
 from agents.config import Config
 from agents.events import FileTouched, Notice, ViolationFound
+from agents.wave import worktree_mode as wtmode
+from agents.wave.checkpoint import recall_tamper, remember_tamper
+from agents.wave.processes import AgentProcesses
 from plan.models import Plan
 
 if TYPE_CHECKING:
-    from agents.git import GitRepo
-    from agents.watch_rules import Attribution, Attributor
+    from agents.git.repo import GitRepo
+    from agents.watch.rules import Attribution, Attributor
 
 
 # A lock still held is reported again after this long (git retries it many times a second).
@@ -89,7 +89,7 @@ class WaveWatch(AgentProcesses):
     def _remote_touched(self, agent_id: str, path: str, change: str) -> None:
         """A path a remote agent changed on its host: attributed exactly, judged live (the
         local watcher stays quiet about it when the agent's patch brings it here)."""
-        from agents.workspace import worktree_attributor
+        from agents.watch.watcher import worktree_attributor
 
         self._remote_writes[path] = agent_id
         wave = self.plan.agent(agent_id).wave
@@ -140,8 +140,8 @@ class WaveWatch(AgentProcesses):
 
     async def _start_watch(self, wave: int) -> None:
         """Watch the working tree (shared mode) or each agent's worktree and the main tree
-        (worktree mode: ``agents.worktree.WorktreeWatch``)."""
-        from agents.workspace import WorkspaceWatcher, ownership_attributor, worktree_attributor
+        (worktree mode: ``agents.watch.worktrees.WorktreeWatch``)."""
+        from agents.watch.watcher import WorkspaceWatcher, ownership_attributor, worktree_attributor
 
         self._bind_loop()
         await self._stop_watch()
@@ -149,7 +149,7 @@ class WaveWatch(AgentProcesses):
         accept = [*policy.accept, *self._wave(wave).accepted]
         watcher: Any
         if wtmode.enabled(self):
-            from agents.worktree import WorktreeWatch
+            from agents.watch.worktrees import WorktreeWatch
 
             # The main tree's watcher covers the .git/config and hooks the worktrees share (a
             # live tamper report) and writes outside the worktrees; paths live-collided in two

@@ -24,8 +24,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from agents.remote_cmd import RemotePaths, check_sha, sh_c, workdir_word
-from agents.ssh_transport import HostTransport
+from agents.remote.commands import RemotePaths, check_sha, sh_c, workdir_word
+from agents.remote.transport import HostTransport
 
 GIT = "git -c core.hooksPath=/dev/null -c core.fsmonitor=false"
 GIT_ARGV = ("git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")

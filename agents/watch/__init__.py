@@ -1,0 +1,1 @@
+"""Watching the workspace: the watcher, its rules, and per-agent worktrees watched exactly."""

@@ -1,0 +1,1 @@
+"""A wave's lifecycle: the supervisor and its parts (agents, watching, gates, tests, checkpoint, restarts), prompts and commit messages, headless runs."""

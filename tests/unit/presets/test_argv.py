@@ -13,7 +13,6 @@ from agents.config import Config, ConfigError, load_config
 from agents.presets import PRESETS, LaunchContext, PresetError, program_for
 from agents.wave.launch import build_spec
 from plan.loader import load_plan
-
 from tests.unit.engine.enginekit import sandbox
 
 FAKE = str(Path(__file__).parent / "fake_claude.py")
@@ -102,7 +101,7 @@ def test_build_spec_uses_the_preset_and_command_still_overrides(tmp_path: Path) 
     spec = build_spec(root, root / ".wavedeck", plan, config, "w1-a1", root)
     assert spec.argv == ("mine", "w1-a1")
     config = Config(agent={"preset": "codex", "program": "codex-not-here"})  # type: ignore[arg-type]
-    with pytest.raises(PresetError, match="w1-a2: agent.program: 'codex-not-here' not found"):
+    with pytest.raises(PresetError, match=r"w1-a2: agent\.program: 'codex-not-here' not found"):
         build_spec(root, root / ".wavedeck", plan, config, "w1-a2", root)
     remote = build_spec(root, root / ".wavedeck", plan, config, "w1-a2", root, local=False)
     assert remote.argv[:2] == ("codex-not-here", "exec")  # found on its host, not here

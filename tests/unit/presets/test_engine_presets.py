@@ -24,7 +24,6 @@ from agents.events import (
     ViolationFound,
 )
 from agents.wave.supervisor import SupervisorError
-
 from tests.unit.engine.enginekit import git, kill_agents, opened, sandbox, wait_agents
 
 FAKE = str(Path(__file__).parent / "fake_claude.py")
@@ -87,8 +86,7 @@ async def test_wave_of_claude_agents(tmp_path: Path) -> None:
             ended = [e for e in col.of(AgentStateChanged) if e.agent == "w1-a2"]
             assert ended[-1].state == "needs_you"
             # The wave does not count as done while an agent needs you.
-            ok, why = sup.can_start_wave(2)
-            assert not ok
+            assert not sup.can_start_wave(2)[0]
     finally:
         kill_agents(root)
 

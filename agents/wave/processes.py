@@ -126,11 +126,23 @@ class AgentProcesses:
         self._room = asyncio.Event()  # set when the queue has room again
         self._pending = 0  # events queued and not yet handed to the consumer
         self._worktrees: dict[str, Path] = {}  # worktree mode: agent id -> its worktree
-        self.presets = preset_hooks.PresetRuns(self)  # [agent] preset: parsers, follow-ups
+        # [agent] preset: parsers, usage, needs-you, follow-ups (agents/presets/hooks.py).
+        self.presets = preset_hooks.PresetRuns(
+            config,
+            record=self._agent,
+            known=self._state_agent,
+            cwd_of=self._cwd_for,
+            emit=self._emit,
+            is_remote=self.is_remote,
+            log_path=self.log_path,
+        )
         self.launching = True  # cleared when the control room is told to stop (B9)
 
     def log_path(self, agent_id: str) -> Path:
         return self.wavedeck_dir / "logs" / f"{agent_id}.log"
+
+    def _state_agent(self, agent_id: str) -> AgentRecord | None:
+        return self._state.agents.get(agent_id)
 
     def agent_record(self, agent_id: str) -> AgentRecord:
         return self._state.agents.get(agent_id) or AgentRecord()

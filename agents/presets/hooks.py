@@ -103,6 +103,10 @@ class PresetRuns:
             asyncio.get_running_loop().create_task(self._stop_over_budget(agent_id))
         return shown, events
 
+    def raw(self, lines: tuple[str, ...]) -> tuple[str, ...]:
+        """The raw lines to carry beside rendered ones (none when nothing is rendered)."""
+        return () if self.preset == "generic" else lines
+
     def finish(self, agent_id: str) -> tuple[tuple[str, ...], list[Event]]:
         """What the agent's parser held back, at the end of its run."""
         stream = self._streams.pop(agent_id, None)

@@ -72,15 +72,17 @@ def _chunk_events(
     agent_id: str,
     lines: tuple[str, ...],
     facts: list[Event] | None = None,
+    raw: tuple[str, ...] = (),
 ) -> EventBatch:
     """A chunk of log lines as events: the lines in bulk, each ``IssueDone`` right after its line
-    (recorded in ``rec`` too), then ``facts`` (a preset parser's events for the chunk)."""
+    (recorded in ``rec`` too), then ``facts`` (a preset parser's events for the chunk); ``raw``:
+    the log lines ``lines`` were rendered from (carried by the first batch)."""
     # Progress lines are rare: one C-level search of the chunk instead of a test per line.
     if DONE_MARK not in "\n".join(lines):
-        events = EventBatch([AgentOutputBatch(agent_id, lines)] if lines else [])
+        events = EventBatch([AgentOutputBatch(agent_id, lines, raw)] if lines or raw else [])
         events.extend(facts or ())
         return events
-    events = EventBatch()
+    events = EventBatch([AgentOutputBatch(agent_id, (), raw)] if raw else [])
     begin = 0
     for index, line in enumerate(lines):
         done = parse_done(line) if DONE_MARK in line else None
@@ -325,7 +327,9 @@ class AgentProcesses:
                 # in bulk (no object per line), so even a 256 KiB chunk is ~1 ms of work here.
                 self._put(
                     _Item(
-                        _chunk_events(rec, issues, agent_id, lines, facts),
+                        _chunk_events(
+                            rec, issues, agent_id, lines, facts, self.presets.raw(chunk.lines)
+                        ),
                         (agent_id, chunk.offset),
                     )
                 )

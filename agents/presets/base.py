@@ -67,14 +67,7 @@ class Ended:
     subtype: str = ""
 
 
-@dataclass(frozen=True)
-class Said:
-    """Text the assistant said (the last one decides whether the agent ended asking)."""
-
-    text: str
-
-
-Fact: TypeAlias = Session | Tool | Usage | Denied | Ended | Said
+Fact: TypeAlias = Session | Tool | Usage | Denied | Ended
 
 
 @dataclass
@@ -93,9 +86,17 @@ class StreamParser:
 
     def __init__(self, cwd: Path | None = None) -> None:
         self.cwd = str(cwd).rstrip("/") + "/" if cwd is not None else None
+        self.said = ""  # the assistant's last text (whether the run ended asking decides on it)
 
     def feed(self, line: str) -> Parsed:
         return Parsed([line])
+
+    def feed_into(self, line: str, lines: list[str], facts: list[Fact]) -> None:
+        """``feed``, appending to ``lines`` and ``facts`` (the engine's hot path: no object per
+        line)."""
+        parsed = self.feed(line)
+        lines.extend(parsed.lines)
+        facts.extend(parsed.facts)
 
     def flush(self) -> Parsed:
         """Lines held back (streamed text without its newline yet); called at the run's end."""

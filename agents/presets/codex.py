@@ -20,7 +20,6 @@ from agents.presets.base import (
     Ended,
     JsonStreamParser,
     Parsed,
-    Said,
     Session,
     Tool,
     Usage,
@@ -77,8 +76,7 @@ class CodexParser(JsonStreamParser):
         if itype == "agent_message":
             if phase == "completed":
                 out.lines.extend(text_lines(item.get("text")))
-                if str(item.get("text") or "").strip():
-                    out.facts.append(Said(str(item["text"])))
+                self.said = said if (said := str(item.get("text") or "")).strip() else self.said
         elif itype == "reasoning":
             if phase == "completed" and short(item.get("text"), 100):
                 out.lines.append(dim(f"… {short(item.get('text'), 100)}"))

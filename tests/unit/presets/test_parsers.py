@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agents.presets import PRESETS
-from agents.presets.base import Denied, Ended, Parsed, Said, Session, StreamParser, Tool, Usage
+from agents.presets.base import Denied, Ended, Parsed, Session, StreamParser, Tool, Usage
 from agents.presets.claude import ClaudeParser
 from agents.presets.codex import CodexParser
 from agents.presets.gemini import GeminiParser
@@ -153,7 +153,7 @@ def test_codex_events() -> None:
     assert "wavedeck: done a-1 fixed" in lines
     assert Tool("file_change", "src/a.py", "update src/a.py", writes=True) in facts
     assert Usage(1200, 345, None, 1) in facts
-    assert Said("Fixed.\nwavedeck: done a-1 fixed") in facts
+    assert parser.said == "Fixed.\nwavedeck: done a-1 fixed"
 
 
 def test_gemini_deltas_join_into_whole_lines() -> None:
@@ -261,10 +261,14 @@ def test_recorded_lines_cut_anywhere_never_crash(parser_type: type[StreamParser]
     parser = parser_type(Path("/r"))
     for path in sorted(STREAMS.glob("*.jsonl")):
         for raw in path.read_text("utf-8").splitlines():
+            whole = parser_type(Path("/r")).feed(raw).lines
             for cut in range(0, len(raw), max(1, len(raw) // 13)):
                 parsed = parser.feed(raw[:cut])
                 if cut and raw[:cut].lstrip().startswith("{"):
-                    assert parsed.lines == [raw[:cut]], "a truncated object is shown as it came"
+                    # Shown as it came; or, cut just after a whole message array (a CLI killed
+                    # mid-line), that message rendered: nothing the whole line would not show.
+                    shown = parsed.lines
+                    assert shown == [raw[:cut]] or set(shown) <= set(whole), raw[:cut]
 
 
 def test_unknown_events_show_raw() -> None:

@@ -7,12 +7,12 @@ JSONL events (codex-rs/exec ``ThreadEvent``): ``thread.started{thread_id}``, ``t
 exit_code,status}``, ``file_change{changes[{path,kind}],status}``, ``mcp_tool_call{server,tool}``,
 ``web_search{query}``, ``todo_list{items}``, ``error{message}``; and a top-level ``error``.
 
-Codex sandboxes writes to the workspace (``--full-auto``: ``workspace-write``), not to single
-files: ownership is judged by the watcher, with each ``file_change`` naming its agent exactly.
+Codex sandboxes writes to the workspace (``-s workspace-write``), not to single files: ownership is judged by the watcher, with each ``file_change`` naming its agent exactly.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from agents.presets.base import (
     Usage,
     dim,
     num,
+    obj_of,
     red,
     short,
     text_lines,
@@ -33,10 +34,14 @@ from agents.presets.spec import LaunchContext, Preset
 
 
 def argv(ctx: LaunchContext) -> list[str]:
-    out = [ctx.program, "exec", "--json", "--skip-git-repo-check", "--full-auto", *ctx.extra]
+    # Checked against codex-cli 0.171.0 (tests/unit/presets/streams/codex-*.meta.json): the
+    # sandbox is "-s workspace-write" ("--full-auto" is gone), and "exec resume" takes no "-s":
+    # the sandbox goes in as a config override there. "-": the prompt is read from stdin.
+    common = ["--json", "--skip-git-repo-check"]
     if ctx.resume:
-        return [*out, "resume", ctx.resume, "-"]
-    return [*out, "-"]  # "-": the prompt is read from stdin
+        sandbox = ["-c", 'sandbox_mode="workspace-write"']
+        return [ctx.program, "exec", "resume", *common, *sandbox, *ctx.extra, ctx.resume, "-"]
+    return [ctx.program, "exec", *common, "-s", "workspace-write", *ctx.extra, "-"]
 
 
 class CodexParser(JsonStreamParser):
@@ -60,11 +65,11 @@ class CodexParser(JsonStreamParser):
             out.facts.append(Ended(False, "turn.completed"))
             out.lines.append(f"■ turn completed: {inputs} in / {outputs} out")
         elif kind == "turn.failed":
-            message = short((obj.get("error") or {}).get("message"))
+            message = _message((obj.get("error") or {}).get("message"))
             out.facts.append(Ended(True, "turn.failed"))
             out.lines.append(red(f"■ turn failed: {message}"))
         elif kind == "error":
-            out.lines.append(red(f"✗ {short(obj.get('message'))}"))
+            out.lines.append(red(f"✗ {_message(obj.get('message'))}"))
         elif isinstance(kind, str) and kind.startswith("item."):
             return self._item(kind[5:], obj["item"], out)
         else:
@@ -117,6 +122,20 @@ class CodexParser(JsonStreamParser):
         else:
             return False
         return True
+
+
+def _message(text: Any) -> str:
+    """An error message; the API's own message when it is an API error body as JSON text."""
+    if isinstance(text, str) and text.startswith("{"):
+        try:
+            inner = json.loads(text)
+        except ValueError:
+            inner = None
+        if isinstance(inner, dict):
+            error = obj_of(inner.get("error"))
+            if isinstance(error.get("message"), str):
+                return short(error["message"])
+    return short(text)
 
 
 PRESET = Preset(

@@ -1,8 +1,9 @@
 """Benchmark: rendering a Claude Code stream into pane lines, against the raw tail of the same log.
 
 A log of Claude Code's ``stream-json`` output (the sessions recorded from the real CLI in
-``tests/unit/presets/streams/``, repeated, each tool result holding a real source file of this
-repository, 2-17 KB, as real sessions read them) is written by a real agent process (``cat``)
+``tests/unit/presets/streams/``, their work between start and result done ten times over as in
+a real run, each tool result holding a real source file of this repository, 2-17 KB, as real
+sessions read them) is written by a real agent process (``cat``)
 through ``LocalRunner``. Measured in one run, alternating, best of
 five rounds each (the machine is shared):
 
@@ -38,6 +39,7 @@ from agents.state import AgentRecord  # noqa: E402
 
 STREAMS = ROOT / "tests" / "unit" / "presets" / "streams"
 ROUNDS = 5
+ROUNDS_PER_SESSION = 10
 
 
 def _sources() -> list[tuple[str, str]]:
@@ -47,14 +49,20 @@ def _sources() -> list[tuple[str, str]]:
     return [(str(f), f.read_text("utf-8")) for f in files if f.stat().st_size > 2000][:40]
 
 
+def _session(name: Path) -> list[dict[str, object]]:
+    """A recorded session with its work (every line between the start and the result) done
+    ``ROUNDS_PER_SESSION`` times: a real run makes tens of tool calls, the recorded ones 1-4."""
+    events = [json.loads(line) for line in name.read_text("utf-8").splitlines()]
+    start = next(i for i, e in enumerate(events) if e.get("type") != "system")
+    end = max(i for i, e in enumerate(events) if e.get("type") == "result")
+    return events[:start] + events[start:end] * ROUNDS_PER_SESSION + events[end:]
+
+
 def make_stream(path: Path, lines: int) -> tuple[int, int, float]:
     """Write ``lines`` lines of recorded sessions, each tool result holding a real file (as a
     Read returns it, twice: the message and ``tool_use_result``); (done lines, runs, total
     cost) in them."""
-    sessions = [
-        [json.loads(line) for line in name.read_text("utf-8").splitlines()]
-        for name in sorted(STREAMS.glob("claude-*.jsonl"))
-    ]
+    sessions = [_session(name) for name in sorted(STREAMS.glob("claude-*.jsonl"))]
     sources = _sources()
     done = runs = written = 0
     cost = 0.0

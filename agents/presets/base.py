@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 # Colours for rendered lines: panes keep SGR colours (and strip every other escape sequence).
 RED = "\x1b[31m"
@@ -22,16 +22,15 @@ RESET = "\x1b[0m"
 SHORT = 160  # characters kept of a tool result or a command shown on one line
 
 
-@dataclass(frozen=True)
-class Session:
+# Facts are named tuples, not dataclasses: a parser makes one per tool call, on the hot path.
+class Session(NamedTuple):
     """The CLI's session (thread) id: what a follow-up resumes."""
 
     session_id: str
     model: str = ""
 
 
-@dataclass(frozen=True)
-class Tool:
+class Tool(NamedTuple):
     """One tool call; ``path`` (relative to the agent's folder when it lies inside) when the
     tool names a file, ``writes`` when the call changes it."""
 
@@ -41,8 +40,7 @@ class Tool:
     writes: bool = False
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):
     """Tokens and cost reported by one run or turn (added to the agent's totals)."""
 
     input_tokens: int
@@ -51,16 +49,14 @@ class Usage:
     turns: int
 
 
-@dataclass(frozen=True)
-class Denied:
+class Denied(NamedTuple):
     """A tool call the CLI's permissions refused."""
 
     tool: str
     path: str
 
 
-@dataclass(frozen=True)
-class Ended:
+class Ended(NamedTuple):
     """The CLI reported the end of its run (``is_error``: it says it failed)."""
 
     is_error: bool

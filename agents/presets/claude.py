@@ -53,15 +53,12 @@ _CONTENT = '"content":['
 _INIT_ID = re.compile(r'"session_id":"([^"\\]+)"')
 _INIT_MODEL = re.compile(r'"model":"([^"\\]*)"')
 _DECODER = json.JSONDecoder()
-# A result's scalar fields (top level: nested objects hold camelCase names).
-_SCALARS = re.compile(
-    r'"(subtype|is_error|num_turns|total_cost_usd)":("[A-Za-z_]*"|true|false|null|[0-9.eE+-]+)'
-)
+_MISSING = object()
 # A tool result whose content is a string: its start (up to the first escaped newline, at most
 # ~600 characters, never cutting an escape) is all the pane shows.
 _RESULT = '"type":"tool_result","content":"'
 _NEAR = 4096  # an error result is short: its is_error flag lies within this of the start
-_SNIPPET = re.compile(r'((?:[^"\\]|\\[^n]){0,600})')
+_SNIPPET_CHARS = 600
 READ_TOOLS = ("Read", "Glob", "Grep", "LS", "TodoWrite", "Task", "WebSearch", "WebFetch")
 _PATH_KEYS = ("file_path", "notebook_path", "path")
 
@@ -182,12 +179,11 @@ class ClaudeParser(JsonStreamParser):
         if ',"type":"result",' not in line:
             return False
         try:
-            fields = {m.group(1): m.group(2) for m in _SCALARS.finditer(line)}
             obj: dict[str, Any] = {
-                "subtype": json.loads(fields["subtype"]),
-                "is_error": json.loads(fields["is_error"]),
-                "num_turns": json.loads(fields["num_turns"]),
-                "total_cost_usd": json.loads(fields.get("total_cost_usd", "null")),
+                "subtype": _scalar(line, '"subtype":'),
+                "is_error": _scalar(line, '"is_error":'),
+                "num_turns": _scalar(line, '"num_turns":'),
+                "total_cost_usd": _scalar(line, '"total_cost_usd":', None),
                 "usage": _value(line, '"usage":{'),
                 "permission_denials": _value(line, '"permission_denials":['),
             }
@@ -205,18 +201,14 @@ class ClaudeParser(JsonStreamParser):
         # Looked for near the start only: what follows is the result (a file, often) twice.
         if at < 0 or line.find('"type":"tool_result"', at + len(_RESULT), at + _NEAR) >= 0:
             return False
-        found = _SNIPPET.match(line, at + len(_RESULT))
-        if found is None:
+        start = at + len(_RESULT)
+        snippet, ended = _snippet(line, start)
+        if snippet is None:
             return False
-        try:
-            text = json.loads(f'"{found.group(1)}"')
-        except ValueError:
-            return False
-        first = text.split("\n", 1)[0].strip()
-        ended = line[found.end() : found.end() + 1] == '"'
+        first = snippet.strip()
         if not first and not ended:
             return False  # the first line is blank: the full parse finds the first one
-        more = not ended or len(first) > SHORT or "\n" in text
+        more = not ended or len(first) > SHORT
         shown = (first[:SHORT] + "…") if more else first
         if '"is_error":true' in line[: at + _NEAR]:
             lines.append(f"{RED}  ⎿ ✗ {shown}{RESET}")
@@ -267,7 +259,11 @@ class ClaudeParser(JsonStreamParser):
             elif btype == "tool_use":
                 name = str(block.get("name") or "?")
                 params = obj_of(block.get("input"))
-                path = next((self.rel(params[k]) for k in _PATH_KEYS if k in params), None)
+                path = None
+                for key in _PATH_KEYS:
+                    if key in params:
+                        path = self.rel(params[key])
+                        break
                 self.tools[str(block.get("id"))] = (name, path)
                 line, summary = _tool_line(name, path, params)
                 out.lines.append(line)
@@ -328,6 +324,45 @@ class ClaudeParser(JsonStreamParser):
             out.lines.append(red(f"{summary}{': ' + detail if detail else ''}"))
         else:
             out.lines.append(summary)
+
+
+def _snippet(line: str, start: int) -> tuple[str | None, bool]:
+    """The start of the JSON string at ``start`` (just past its opening quote): its text up to
+    the first newline, at most ~600 characters, and whether that is the whole string. (None,
+    False) when it cannot be read so (the full parse decides then)."""
+    chunk = line[start : start + _SNIPPET_CHARS]
+    quote = chunk.find('"')
+    while quote > 0 and (quote - len(chunk[:quote].rstrip("\\"))) % 2:
+        quote = chunk.find('"', quote + 1)  # an escaped quote: inside the string
+    newline = chunk.find("\\n")
+    if quote >= 0 and (newline < 0 or quote < newline):
+        chunk, whole = chunk[:quote], True
+    elif newline >= 0:
+        chunk, whole = chunk[:newline], False
+    else:
+        whole = False
+    for trim in range(6):  # an escape cut in the middle (a \u00e9 at the cut) is left out
+        try:
+            text: str = json.loads(f'"{chunk[: len(chunk) - trim]}"')
+        except ValueError:
+            continue
+        return text, whole and trim == 0
+    return None, False
+
+
+def _scalar(line: str, key: str, default: Any = _MISSING) -> Any:
+    """A result's top-level scalar (a name, a number, true/false/null) after ``key``: its last
+    occurrence (nested objects hold camelCase names, the top level comes last)."""
+    at = line.rfind(key)
+    if at < 0:
+        if default is _MISSING:
+            raise KeyError(key)
+        return default
+    start = at + len(key)
+    end = min((i for i in (line.find(",", start), line.find("}", start)) if i >= 0), default=-1)
+    if end < 0:
+        raise ValueError(key)
+    return json.loads(line[start:end])
 
 
 def _value(line: str, key: str) -> Any:

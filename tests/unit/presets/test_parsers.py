@@ -336,3 +336,15 @@ def test_recorded_claude_refusal_with_the_presets_settings_is_reported_once() ->
     lines, facts = replay("claude-denied")
     assert [f for f in facts if isinstance(f, Denied)] == [Denied("Write", "src/api/util.py")]
     assert sum("denied Write" in line for line in lines) == 1
+
+
+def test_tool_result_snippet_reads_json_strings_exactly() -> None:
+    from agents.presets.claude import _snippet
+
+    assert _snippet('abc"x', 0) == ("abc", True)
+    assert _snippet('a\\"b"', 0) == ('a"b', True)  # an escaped quote is inside the string
+    assert _snippet('\\\\"z', 0) == ("\\", True)  # an escaped backslash ends before the quote
+    assert _snippet('line1\\nline2"', 0) == ("line1", False)
+    assert _snippet('\\u00e9t\\u00e9"', 0) == ("été", True)
+    text, whole = _snippet("x" * 598 + '\\u00e9"', 0)
+    assert text == "x" * 598 and not whole  # an escape cut at the limit is left out

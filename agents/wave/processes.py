@@ -137,11 +137,16 @@ class AgentProcesses:
             emit=self._emit,
             is_remote=self.is_remote,
             log_path=self.log_path,
+            issues_left=self._issues_left,
         )
         self.launching = True  # cleared when the control room is told to stop (B9)
 
     def log_path(self, agent_id: str) -> Path:
         return self.wavedeck_dir / "logs" / f"{agent_id}.log"
+
+    def _issues_left(self, agent_id: str) -> int:
+        done = set(self.agent_record(agent_id).issues_done)
+        return sum(1 for i in self.plan.agent(agent_id).issues if i.id not in done)
 
     def _state_agent(self, agent_id: str) -> AgentRecord | None:
         return self._state.agents.get(agent_id)

@@ -144,8 +144,7 @@ class Actions:
 
     def _restart_pending(self, agent_id: str) -> bool:
         """The engine waits to restart the agent ([agent.restart]): stop cancels that."""
-        restarts = getattr(self.engine, "restarts", None)
-        return restarts is not None and bool(restarts.pending(agent_id))
+        return self.engine.restart_pending(agent_id)
 
     async def do_stop_agent(self) -> None:
         pane = self._pane()
@@ -223,8 +222,7 @@ class Actions:
 
         pane = self._pane()
         assert pane is not None
-        send = getattr(self.app.engine, "send_input", None) if self.app.engine else None
-        self.app.push_screen(AttachScreen(self.app.view.agents[pane.agent_id], send))
+        self.app.push_screen(AttachScreen(self.app.view.agents[pane.agent_id]))
 
     async def do_zoom(self) -> None:
         screen = self.main

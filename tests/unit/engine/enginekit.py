@@ -117,11 +117,11 @@ async def opened(
 
 async def wait_agents(sup: Supervisor, wave: int, timeout: float = 30) -> None:
     async def wait() -> None:
-        while not sup.wave_agents_done(wave):
-            try:
-                await asyncio.wait_for(sup.wait_changed(), 1.0)
-            except TimeoutError:
-                pass
+        while True:
+            seen = sup.change_count  # before the check: a change after it ends the wait
+            if sup.wave_agents_done(wave):
+                return
+            await sup.wait_changed(seen)
 
     await asyncio.wait_for(wait(), timeout)
 

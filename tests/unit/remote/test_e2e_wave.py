@@ -135,4 +135,4 @@ async def test_wave_one_with_two_agents_on_a_loopback_host(
     finally:
         await col.stop()
         await sup.close()
-    assert sup._remote == {}  # the hosts' connections were closed with the supervisor
+    assert sup.processes.remote == {}  # the hosts' connections were closed with the supervisor

@@ -84,7 +84,7 @@ class AgentView:
     """One pane's worth of state."""
 
     agent: Agent
-    state: str = "pending"
+    state: ev.AgentState = "pending"
     host: str | None = None  # the SSH host it runs on (None: this machine)
     host_state: HostState | None = None  # that host's connection, once reported
     started_at: float | None = None
@@ -112,7 +112,7 @@ class AgentView:
 @dataclass
 class WaveView:
     number: int
-    state: str = "locked"
+    state: ev.WaveState = "locked"
     tests: LogBuffer = field(default_factory=LogBuffer)
     tests_passed: bool | None = None
     tests_running: bool = False

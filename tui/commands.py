@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from agents.events import AGENT_UNSUCCESSFUL, WAVE_NOT_STARTED
 from tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ ENGINE_ACTIONS = {
     "violations", "history",
 }  # fmt: skip
 PANE_ACTIONS = {"stop_agent", "restart_agent", "mark_done", "attach", "zoom", "search", "history"}
-ENDED = ("failed", "stopped", "lost")
+ENDED = AGENT_UNSUCCESSFUL
 
 
 async def settle(value: Any) -> Any:
@@ -107,7 +108,7 @@ class Actions:
             return f"{agent.id} is {agent.state}: mark done is for agents that did not finish"
         if name == "mark_done" and agent.marked_done:
             return f"{agent.id} is already marked done ({agent.marked_done})"
-        if name == "diffs" and view.waves[wave].state in ("locked", "ready"):
+        if name == "diffs" and view.waves[wave].state in WAVE_NOT_STARTED:
             return f"wave {wave} has not started: no changes yet"
         if name == "violations" and not view.waves[wave].violations:
             return f"wave {wave} has no ownership violations"

@@ -31,6 +31,7 @@ from agents.events import (
     WaveStateChanged,
 )
 from agents.git.errors import CheckpointIndexStale, GitError
+from agents.git.tamper import TamperFinding
 from agents.state import TestRecord
 from agents.wave import gates
 from agents.wave.context import WaveContext
@@ -188,7 +189,8 @@ class Checkpointer:
         staged: dict[str, tuple[str, ...]] = {}
         why_accepted: dict[str, str] = {}
         stray: list[StrayPath] = []
-        tamper: list[str] = []
+        findings: list[TamperFinding] = []
+        tamper: list[str] = []  # the findings as lines, for the operator
         stale = False
         if rec.base_commit is not None:
             try:
@@ -220,7 +222,8 @@ class Checkpointer:
                 )
                 before = self.tamper.recall(n)
                 if before is not None:
-                    tamper = list(await asyncio.to_thread(ctx.git.tamper_changes, before))
+                    findings = await asyncio.to_thread(ctx.git.tamper_findings, before)
+                tamper = [f.text for f in findings]
                 if tamper and TAMPER_KEY not in rec.accepted:
                     stray.append(StrayPath(TAMPER_KEY, "tamper", "; ".join(tamper)))
                 if refusal is None and stray:
@@ -258,6 +261,7 @@ class Checkpointer:
             message=self._message(n, accepted),
             refusal=refusal,
             tamper=tuple(tamper),
+            tamper_findings=tuple(findings),
             base=rec.base_commit,
             tests_stale=stale,
         )

@@ -149,6 +149,17 @@ class WaveContext:
                 return wave.number
         return None
 
+    def current_wave(self) -> int:
+        """The open wave, else the first wave not committed, else the last wave."""
+        open_wave = self.open_wave()
+        if open_wave is not None:
+            return open_wave
+        for wave in self.plan.waves:
+            rec = self.state.waves.get(str(wave.number))
+            if rec is None or rec.checkpoint is None:
+                return wave.number
+        return self.plan.waves[-1].number if self.plan.waves else 1
+
     def test_commands(self) -> list[str]:
         """The config's test commands, else the plan's (shell commands, shown before running)."""
         if self.config.tests.commands is not None:

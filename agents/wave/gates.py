@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from agents.events import AGENT_ENDED, AgentState, ViolationFound, WaveState
+from agents.git.tamper import TamperFinding
 from plan.models import Plan
 from plan.ownership import OwnershipIndex, apply_policy
 
@@ -57,7 +58,8 @@ class CheckpointPreview:
     tests_summary: str
     message: str
     refusal: str | None  # why the checkpoint would be refused now, None = it can be committed
-    tamper: tuple[str, ...] = ()
+    tamper: tuple[str, ...] = ()  # one line each, for the operator (the findings, as text)
+    tamper_findings: tuple[TamperFinding, ...] = ()  # .git changes during the wave, as facts
     base: str | None = None
     tests_stale: bool = False  # files changed after the tests passed: they must run again
 

@@ -149,6 +149,25 @@ class AgentProcesses:
                     return agent_id
         return None
 
+    async def close(self, *, stop_agents: bool = False) -> None:
+        """Stop following (stopping the running agents first if ``stop_agents``), close the
+        hosts' connections and the offset journal; agents otherwise keep running."""
+        if stop_agents:
+            running = [a for a, r in self.ctx.state.agents.items() if r.state == "running"]
+            await asyncio.gather(*(self.stop(a) for a in running))
+            # Let the followers drain the last lines and record "stopped".
+            tasks = [t for a, t in self.follows.items() if a in running]
+            if tasks:
+                await asyncio.wait(tasks, timeout=5.0)
+        for task in self.follows.values():
+            task.cancel()
+        for task in list(self.follows.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.follows.clear()
+        await self.close_remote()
+        self.journal.close()
+
     async def close_remote(self) -> None:
         """Close every host's connections (its agents keep running, detached, on the host)."""
         runners, self.remote = list(self.remote.values()), {}

@@ -20,7 +20,7 @@ reads and the operator's actions.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -46,7 +46,7 @@ from agents.wave.context import WaveContext
 from agents.wave.gates import CheckpointPreview
 from agents.wave.processes import AgentProcesses
 from agents.wave.restart import RestartPolicy
-from agents.wave.tamperlog import PLANTED_NOTICE, TAMPER_KEY, TamperLog
+from agents.wave.tamperlog import PLANTED_NOTICE, TamperLog
 from agents.wave.watching import WaveWatch
 from agents.wave.worktree_mode import WorktreeMode
 from plan.models import Plan
@@ -200,27 +200,13 @@ class Supervisor:
 
     async def close(self, *, stop_agents: bool = False) -> None:
         """Persist the state and stop following; agents keep running unless ``stop_agents``."""
-        ctx, follows = self.ctx, self.processes.follows
+        ctx = self.ctx
         ctx.launching = False
         await self.restarts.close()  # a pending restart is dropped, one under way finishes
-        if stop_agents:
-            running = [a for a, r in ctx.state.agents.items() if r.state == "running"]
-            await asyncio.gather(*(self.stop_agent(a) for a in running))
-            # Let the followers drain the last lines and record "stopped".
-            tasks = [t for a, t in follows.items() if a in running]
-            if tasks:
-                await asyncio.wait(tasks, timeout=5.0)
-        for task in follows.values():
-            task.cancel()
-        for task in list(follows.values()):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        follows.clear()
-        await self.processes.close_remote()
+        await self.processes.close(stop_agents=stop_agents)
         await self.watch.stop()
         if ctx.opened:
             ctx.save()
-        self.processes.journal.close()
         ctx.store.unlock()
         ctx.opened = False
 
@@ -254,14 +240,7 @@ class Supervisor:
     @property
     def current_wave(self) -> int:
         """The open wave, else the first wave not committed, else the last wave."""
-        open_wave = self.ctx.open_wave()
-        if open_wave is not None:
-            return open_wave
-        for wave in self.plan.waves:
-            rec = self.ctx.state.waves.get(str(wave.number))
-            if rec is None or rec.checkpoint is None:
-                return wave.number
-        return self.plan.waves[-1].number if self.plan.waves else 1
+        return self.ctx.current_wave()
 
     def views(self) -> dict[int, gates.WaveView]:
         """Every wave as the gates see it."""
@@ -357,7 +336,9 @@ class Supervisor:
         ctx.emit(WaveStateChanged(n, "running"))
         planted = await asyncio.to_thread(self.tamper.planted_programs)
         if planted:
-            ctx.emit(Notice("warning", PLANTED_NOTICE + "; ".join(planted)))
+            # The keys travel as a field: nobody needs to parse them back out of the text.
+            keys = {"programs": json.dumps([f.key for f in planted])}
+            ctx.emit(Notice("warning", PLANTED_NOTICE + "; ".join(f.text for f in planted), keys))
         await self.watch.start(n)
         await self.processes.launch_all(n)
 
@@ -416,36 +397,12 @@ class Supervisor:
 
     async def accept_violation(self, wave: int, path: str, reason: str) -> None:
         """Accept a path outside the plan for this wave's checkpoint (recorded with the reason)."""
-        ctx = self.ctx
-        ctx.wave(wave).accepted[path] = reason.strip() or gates.OPERATOR_ACCEPT
-        self.watch.accept(wave, path)
-        ctx.save()
-        ctx.emit(Notice("info", f"wave {wave}: accepted {path}: {ctx.wave(wave).accepted[path]}"))
+        self.watch.accept_path(wave, path, reason)
 
     @_serialized
     async def revert_path(self, wave: int, path: str) -> None:
         """Put a path back as it was at the wave's start (a stray file an agent created goes)."""
-        ctx = self.ctx
-        base = ctx.wave(wave).base_commit
-        if base is None:
-            ctx.refuse(wave, f"wave {wave} has not started: nothing to revert")
-            return
-        if path == TAMPER_KEY:
-            ctx.refuse(
-                wave,
-                "wavedeck does not undo git configuration changes: inspect "
-                ".git/config and .git/hooks yourself, then accept them",
-                (path,),
-            )
-            return
-        self.watch.forget(wave, path)
-        try:
-            await asyncio.to_thread(self.git.revert_file, path, base)
-        except GitError as exc:
-            ctx.refuse(wave, f"cannot revert {path}: {exc}", (path,))
-            return
-        ctx.violations[wave] = [v for v in ctx.violations.get(wave, []) if v.path != path]
-        ctx.emit(Notice("info", f"wave {wave}: reverted {path}"))
+        await self.watch.revert(wave, path)
 
     async def checkpoint_preview(self, n: int) -> CheckpointPreview:
         """What a checkpoint of wave ``n`` would commit, leave out, or why it is refused."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from agents.git.tamper import TamperFinding
     from agents.wave.context import WaveContext
 
 # The pseudo-path under which a change of .git's configuration or hooks is listed and accepted.
@@ -51,12 +52,11 @@ class TamperLog:
             return None
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else None
 
-    def planted_programs(self) -> list[str]:
+    def planted_programs(self) -> list[TamperFinding]:
         """What in this repository's ``.git`` can make git run a program (hooks, fsmonitor, …).
 
         Reported when a wave starts: wavedeck's own git commands run with hooks and fsmonitor
         off, but the operator should know that their own ``git status`` or ``git commit`` would
         run them. Blocking (git): call it in a thread.
         """
-        present = self.ctx.git.tamper_changes({})
-        return [ln for ln in present if "as a program" in ln or ln.startswith("hook ")]
+        return [f for f in self.ctx.git.tamper_findings({}) if f.program]

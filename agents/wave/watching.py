@@ -16,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from agents.events import FileTouched, ViolationFound
+from agents.events import FileTouched, Notice, ViolationFound
+from agents.git.errors import GitError
 from agents.watch.interface import ChangeWatcher
 from agents.watch.rules import Attribution, Attributor
 from agents.wave.context import WaveContext
+from agents.wave.gates import OPERATOR_ACCEPT
 from agents.wave.processes import AgentProcesses
-from agents.wave.tamperlog import TamperLog
+from agents.wave.tamperlog import TAMPER_KEY, TamperLog
 from agents.wave.worktree_mode import WorktreeMode
 
 
@@ -176,6 +178,39 @@ class WaveWatch:
         if self.wave == wave:
             for watcher in self._watchers:
                 watcher.accept(path)
+
+    def accept_path(self, wave: int, path: str, reason: str) -> None:
+        """The operator accepts a path outside the plan for this wave's checkpoint (recorded
+        with the reason; the watchers stay quiet about it)."""
+        ctx = self.ctx
+        ctx.wave(wave).accepted[path] = reason.strip() or OPERATOR_ACCEPT
+        self.accept(wave, path)
+        ctx.save()
+        ctx.emit(Notice("info", f"wave {wave}: accepted {path}: {ctx.wave(wave).accepted[path]}"))
+
+    async def revert(self, wave: int, path: str) -> None:
+        """Put a path back as it was at the wave's start (a stray file an agent created goes)."""
+        ctx = self.ctx
+        base = ctx.wave(wave).base_commit
+        if base is None:
+            ctx.refuse(wave, f"wave {wave} has not started: nothing to revert")
+            return
+        if path == TAMPER_KEY:
+            ctx.refuse(
+                wave,
+                "wavedeck does not undo git configuration changes: inspect "
+                ".git/config and .git/hooks yourself, then accept them",
+                (path,),
+            )
+            return
+        self.forget(wave, path)
+        try:
+            await asyncio.to_thread(ctx.git.revert_file, path, base)
+        except GitError as exc:
+            ctx.refuse(wave, f"cannot revert {path}: {exc}", (path,))
+            return
+        ctx.violations[wave] = [v for v in ctx.violations.get(wave, []) if v.path != path]
+        ctx.emit(Notice("info", f"wave {wave}: reverted {path}"))
 
     async def stop(self) -> None:
         for watcher in self._watchers:

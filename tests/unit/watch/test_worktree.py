@@ -4,7 +4,6 @@ attribution, names validated, and collisions (after the wave and live)."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from agents.watch.worktrees import (
     remove_worktrees,
     wave_changes,
 )
+from tests.sandboxkit import git
 from tests.unit.watch.watchkit import Collector, agent, plan, write
 
 pytestmark = pytest.mark.timeout(90)
@@ -31,17 +31,6 @@ PLAN = plan(
         2: [agent(2, 1, "pkg/c", ["z.py"]), agent(2, 2, "pkg/a", ["x.py"])],
     }
 )
-
-
-def git(repo: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", "-c", "core.hooksPath=/dev/null", "-C", str(repo), *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return proc.stdout.strip()
 
 
 @pytest.fixture

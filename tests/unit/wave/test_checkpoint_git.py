@@ -15,7 +15,7 @@ import pytest
 from agents.config import ConfigError, GitConfig, load_config
 from agents.events import CheckpointCommitted, GateRefused, Notice
 from agents.wave.supervisor import Supervisor
-from tests.unit.engine.enginekit import (
+from tests.unit.wave.enginekit import (
     Collector,
     git,
     opened,

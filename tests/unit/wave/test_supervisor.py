@@ -18,7 +18,7 @@ from agents.events import (
 )
 from agents.tools.demo import STRAY_AGENT, STRAY_PATH
 from agents.wave.supervisor import Supervisor, SupervisorError
-from tests.unit.engine.enginekit import (
+from tests.unit.wave.enginekit import (
     Collector,
     collecting,
     git,

@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,6 +17,9 @@ from agents.local import procinfo
 from agents.tools.demo import STRAY_AGENT, STRAY_PATH, make_sandbox
 from agents.wave.supervisor import Supervisor
 from plan.loader import load_plan
+from tests.sandboxkit import configure, git
+
+__all__ = ["git"]  # the one git() helper (tests.sandboxkit), as the engine tests import it
 
 
 def sandbox(
@@ -26,30 +28,14 @@ def sandbox(
     speed: str = "0",
     extra: dict[str, list[str]] | None = None,
     tests: list[str] | None = None,
+    workspace: str | None = None,
 ) -> Path:
     """A demo sandbox whose agents run at ``speed``; ``extra`` replaces the per-agent args
     (default: the demo's stray write by w1-a2). The config change is committed."""
     root = make_sandbox(folder, fast=True)
     if extra is None:
         extra = {STRAY_AGENT: ["--touch-unowned", STRAY_PATH]}
-    config = root / "wavedeck.toml"
-    text = config.read_text(encoding="utf-8").replace('"--speed", "0.02"', f'"--speed", "{speed}"')
-    head, _, rest = text.partition("[agent.extra_args]\n")
-    _, _, tail = rest.partition("\n[tests]")
-    lines = "".join(f"{json.dumps(a)} = {json.dumps(v)}\n" for a, v in extra.items())
-    text = head + "[agent.extra_args]\n" + lines + "\n[tests]" + tail
-    if tests is not None:
-        before, _, after = text.partition("commands = ")
-        after = after.partition("\n")[2]
-        text = before + f"commands = {json.dumps(tests)}\n" + after
-    config.write_text(text, encoding="utf-8")
-    subprocess.run(
-        ["git", "commit", "-q", "-m", "test settings", "--", "wavedeck.toml"],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
-    return root
+    return configure(root, speed=speed, extra=extra, tests=tests, workspace=workspace, commit=True)
 
 
 def supervisor(root: Path, config: Config | None = None) -> Supervisor:
@@ -144,17 +130,6 @@ def kill_agents(root: Path) -> None:
                 pass
 
 
-def git(root: Path, *args: str, input_text: str | None = None) -> str:
-    """Run git in ``root``; its stripped output (fails the test on an error)."""
-    done = subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, text=True, check=True, input=input_text
-    )
-    return done.stdout.strip()
-
-
 def worktree_sandbox(root: Path, extra: dict[str, list[str]] | None = None) -> None:
     """A demo sandbox in worktree mode (the config change committed: else it is a stray)."""
-    sandbox(root, extra=extra)
-    config = root / "wavedeck.toml"
-    config.write_text('workspace = "worktree"\n' + config.read_text("utf-8"), "utf-8")
-    git(root, "commit", "-q", "-m", "worktree mode", "--", "wavedeck.toml")
+    sandbox(root, extra=extra, workspace="worktree")

@@ -21,7 +21,7 @@ from agents.config import ConfigError, RestartConfig, load_config
 from agents.events import AgentOutput, AgentStateChanged, Notice
 from agents.wave.restart import backoff_delay, decide
 from agents.wave.supervisor import Supervisor
-from tests.unit.engine.enginekit import (
+from tests.unit.wave.enginekit import (
     Collector,
     collecting,
     kill_agents,

@@ -13,7 +13,7 @@ import pytest
 from agents.events import AgentOutput, GateRefused, IssueDone, Notice, ViolationFound
 from agents.wave.headless import describe, printer
 from agents.wave.stream import MAX_QUEUED
-from tests.unit.engine.enginekit import opened, sandbox, supervisor, wait_agents
+from tests.unit.wave.enginekit import opened, sandbox, supervisor, wait_agents
 
 FLOOD = 150_000
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from agents.events import AgentStateChanged, RestartStatus
 from agents.wave.stream import Changes
-from tests.unit.engine.enginekit import opened, sandbox
+from tests.unit.wave.enginekit import opened, sandbox
 
 
 async def test_a_change_before_the_wait_begins_is_not_lost() -> None:

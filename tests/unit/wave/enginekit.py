@@ -7,16 +7,16 @@ import asyncio
 import json
 import os
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from agents.config import Config, load_config
-from agents.events import Event
 from agents.local import procinfo
 from agents.tools.demo import STRAY_AGENT, STRAY_PATH, make_sandbox
 from agents.wave.supervisor import Supervisor
 from plan.loader import load_plan
+from tests.eventkit import EventCollector
 from tests.sandboxkit import configure, git
 
 __all__ = ["git"]  # the one git() helper (tests.sandboxkit), as the engine tests import it
@@ -44,37 +44,13 @@ def supervisor(root: Path, config: Config | None = None) -> Supervisor:
     return Supervisor(root, load_plan(plan_path).plan, cfg, plan_path=plan_path)
 
 
-class Collector:
-    """Consumes a supervisor's events into ``self.events``; ``until`` awaits a condition."""
+class Collector(EventCollector):
+    """Consumes a supervisor's events into ``self.events``; ``until`` awaits a condition
+    (``tests.eventkit.EventCollector``)."""
 
     def __init__(self, sup: Supervisor) -> None:
+        super().__init__(sup.events())
         self.sup = sup
-        self.events: list[Event] = []
-        self._new = asyncio.Event()
-        self._task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        async for event in self.sup.events():
-            self.events.append(event)
-            self._new.set()
-
-    async def until(self, predicate: Callable[[list[Event]], bool], timeout: float = 30) -> None:
-        async def wait() -> None:
-            while not predicate(self.events):
-                self._new.clear()
-                await self._new.wait()
-
-        await asyncio.wait_for(wait(), timeout)
-
-    def of(self, kind: type[Event]) -> list[Event]:
-        return [e for e in self.events if isinstance(e, kind)]
-
-    async def stop(self) -> None:
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
 
 
 @asynccontextmanager

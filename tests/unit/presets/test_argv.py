@@ -13,7 +13,7 @@ from agents.config import Config, ConfigError, load_config
 from agents.presets import PRESETS, LaunchContext, PresetError, program_for
 from agents.wave.launch import build_spec
 from plan.loader import load_plan
-from tests.unit.engine.enginekit import sandbox
+from tests.unit.wave.enginekit import sandbox
 
 FAKE = str(Path(__file__).parent / "fake_claude.py")
 

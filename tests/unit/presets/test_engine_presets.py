@@ -25,7 +25,8 @@ from agents.events import (
     ViolationFound,
 )
 from agents.wave.supervisor import SupervisorError
-from tests.unit.engine.enginekit import git, kill_agents, opened, sandbox, wait_agents
+from tests.sandboxkit import git
+from tests.unit.wave.enginekit import kill_agents, opened, sandbox, wait_agents
 
 FAKE = str(Path(__file__).parent / "fake_claude.py")
 

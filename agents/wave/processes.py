@@ -31,6 +31,7 @@ from agents.events import (
     Notice,
 )
 from agents.local import procinfo
+from agents.local.logfiles import logical_size
 from agents.local.runner import LocalRunner
 from agents.remote.runner import RemoteRunner, runner_for
 from agents.remote.sync import SyncError
@@ -143,7 +144,12 @@ class AgentProcesses:
         if remote is not None:
             return remote
         if self._local is None:
-            self._local = LocalRunner(self.wavedeck_dir, on_event=self._emit)
+            self._local = LocalRunner(
+                self.wavedeck_dir,
+                on_event=self._emit,
+                log_max_bytes=self.config.agent.log_max_bytes,
+                log_keep=self.config.agent.log_keep,
+            )
         return self._local
 
     def _remote_touched(self, agent_id: str, path: str, change: str) -> None:
@@ -192,7 +198,8 @@ class AgentProcesses:
             )
             log = self.log_path(agent_id)
             if rec.launches == 0 and log.exists():
-                rec.offset = log.stat().st_size  # output of an earlier, forgotten run is not ours
+                # Output of an earlier, forgotten run is not ours (logical: rotations count).
+                rec.offset = logical_size(log)
                 self._journal.write(agent_id, rec.offset)
             handle = await self._runner_for(agent_id).launch(spec)
         except (OSError, PromptError, SyncError, TransportError) as exc:
@@ -275,7 +282,7 @@ class AgentProcesses:
         if (
             rec.state == "running"
             or handle.host
-            or (log.exists() and log.stat().st_size > rec.offset)
+            or (log.exists() and logical_size(log) > rec.offset)
         ):
             self._follow(agent_id, handle, rec.offset)
 

@@ -83,19 +83,27 @@ class LogTailer:
     def _open_at(self, position: int) -> int:
         """Open the file holding logical ``position``; returns the position actually read from
         (later than asked when those bytes were rotated away)."""
-        rotated, live_start = list_segments(str(self.path))
-        if position >= live_start or not rotated:
-            self._open(live_start, self.path)
-            return max(position, live_start)
-        holder = [(start, name) for start, name in rotated if start <= position]
-        if not holder:  # rotated away before we read them: resume at the oldest byte left
-            start, name = rotated[0]
-            self._open(start, name)
-            return start
-        self._open(*holder[-1])
-        return position
+        for _attempt in range(3):  # a file listed may be pruned before we open it: list again
+            rotated, live_start = list_segments(str(self.path))
+            try:
+                if position >= live_start or not rotated:
+                    self._open(live_start, self.path)
+                    return max(position, live_start)
+                holder = [(start, name) for start, name in rotated if start <= position]
+                if not holder:  # rotated away before we read them: resume at the oldest byte
+                    start, name = rotated[0]
+                    self._open(start, name)
+                    return start
+                self._open(*holder[-1])
+                return position
+            except FileNotFoundError:
+                if not rotated:
+                    raise
+        raise OSError(f"{self.path} rotates faster than it can be opened")
 
-    def _read(self, position: int) -> bytes:
+    def _read(self, position: int) -> bytes | None:
+        """The bytes at ``position`` in the held file; None when it was rotated and is read to
+        its end (the caller opens the next one)."""
         assert self._fd is not None
         data = os.pread(self._fd, READ_BYTES, position - self._fd_start)
         if data:
@@ -109,16 +117,12 @@ class LogTailer:
         except FileNotFoundError:
             current = None  # deleted, or mid-rotation: what is appended reaches our descriptor
         rotated, live_start = list_segments(str(self.path))
-        later = [s for s, _ in rotated if s > self._fd_start]
-        if live_start > self._fd_start:
-            later.append(live_start)
-        if later:
+        if live_start > self._fd_start or any(s > self._fd_start for s, _ in rotated):
             data = os.pread(self._fd, READ_BYTES, position - self._fd_start)
-            if not data:  # the held segment is whole and read: the next one follows on
-                self.close()
-                self._open_at(min(later))
-                return self._read(position)
-            return data
+            if data:
+                return data
+            self.close()  # the held segment is whole and read: the next one follows on
+            return None
         if held.st_size < position - self._fd_start:
             raise OSError(f"{self.path} shrank below offset {position} (truncated)")
         if current is not None and (current.st_ino, current.st_dev) != (held.st_ino, held.st_dev):
@@ -139,6 +143,7 @@ class LogTailer:
         out: list[str] = []
         budget = max_bytes
         skipped_now = False
+        reopened = 0
         while budget > 0 or not out:  # a read that ends mid-line reads on to a whole line
             position = self._offset + len(self._decoder.pending)
             try:
@@ -151,6 +156,11 @@ class LogTailer:
             except OSError as error:
                 self._fail(error)
                 break
+            if data is None:
+                reopened += 1
+                if reopened > 8:  # files rotating faster than we open them: next call
+                    break
+                continue  # on into the next file
             if not skipped_now:  # reported (by ``follow``) before it is cleared
                 self.error = None
             if not data:
@@ -173,7 +183,12 @@ class LogTailer:
 
     def flush(self) -> LogChunk:
         """Read what is left and return the partial last line too (call once the writer is gone)."""
-        out = list(self.read_available(max_bytes=1 << 62).lines)
+        out: list[str] = []
+        while True:  # a read stops at the end of a rotated file: go on until nothing comes
+            before = self._offset + len(self._decoder.pending)
+            out.extend(self.read_available(max_bytes=1 << 62).lines)
+            if self._offset + len(self._decoder.pending) == before:
+                break
         lines, used = self._decoder.flush()
         out.extend(lines)
         self._offset += used

@@ -12,7 +12,8 @@ branch and every agent branch with changes; the branch is then moved with a comp
 ``collision_check`` finds paths two agents changed (a ``collision`` violation, even when git could
 merge them); ``CollisionTracker`` does the same live, from the watchers' ``FileTouched`` events.
 
-Every git command is an argv list with hooks and fsmonitor off and literal pathspecs.
+Every git command goes through ``agents.git.cmd.run_git``: an argv list with hooks and fsmonitor
+off, literal pathspecs, the repository's lock and a timeout.
 """
 
 from __future__ import annotations
@@ -20,16 +21,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import subprocess
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from agents.events import Event, FileTouched, ViolationFound
+from agents.git.cmd import run_git
+from agents.git.errors import GitError
 from agents.watch.watcher import Attribution, WorkspaceWatcher, worktree_attributor
 from plan.models import AGENT_ID_RE, Plan
 
 BRANCH_PREFIX = "wavedeck/"
-SAFE = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
 TIMEOUT_S = 120.0
 # Used only when the repository has no identity configured (a fresh CI checkout).
 FALLBACK_IDENTITY = {
@@ -53,6 +55,15 @@ class WorktreeConflict(WorktreeError):
         self.agents = agents
 
 
+@dataclass(frozen=True)
+class _Done:
+    """A git command's outcome, named as the callers below read it."""
+
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
 def _git(
     cwd: Path,
     *args: str,
@@ -60,34 +71,25 @@ def _git(
     env: Mapping[str, str] | None = None,
     read_only: bool = False,
     stdin: str | None = None,
-) -> subprocess.CompletedProcess[bytes]:
-    full_env = {
-        **os.environ,
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_LITERAL_PATHSPECS": "1",
-        "LC_ALL": "C",
-        **(env or {}),
-    }
-    if read_only:
-        full_env["GIT_OPTIONAL_LOCKS"] = "0"  # a read never rewrites the index (watcher quiet)
-    argv = ["git", *SAFE, "-C", str(cwd), *args]
+) -> _Done:
     try:
-        proc = subprocess.run(
-            argv,
-            input=stdin.encode() if stdin is not None else None,
-            stdin=subprocess.DEVNULL if stdin is None else None,
-            capture_output=True,
-            timeout=TIMEOUT_S,
-            env=full_env,
+        done = run_git(
+            cwd,
+            args,
+            read_only=read_only,
+            env=env,
+            stdin=stdin.encode() if stdin is not None else None,
+            timeout_s=TIMEOUT_S,
+            check=False,
         )
-    except subprocess.TimeoutExpired as exc:
-        raise WorktreeError(f"git {args[0]} in {cwd} did not finish in {TIMEOUT_S:.0f}s") from exc
-    except OSError as exc:
-        raise WorktreeError(f"cannot run git in {cwd}: {exc}") from exc
-    if check and proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip()
-        raise WorktreeError(f"git {args[0]} failed in {cwd}: {err or f'exit {proc.returncode}'}")
-    return proc
+    except GitError as exc:
+        raise WorktreeError(f"git {args[0]} in {cwd}: {exc}") from exc
+    if done.timed_out:
+        raise WorktreeError(f"git {args[0]} in {cwd} did not finish in {TIMEOUT_S:.0f}s")
+    if check and done.rc != 0:
+        err = done.err.strip()
+        raise WorktreeError(f"git {args[0]} failed in {cwd}: {err or f'exit {done.rc}'}")
+    return _Done(done.rc, done.out, done.err.encode())
 
 
 def _out(cwd: Path, *args: str, read_only: bool = True) -> str:

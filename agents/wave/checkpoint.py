@@ -212,11 +212,7 @@ async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
             if wtmode.enabled(sup):
                 writers = wtmode.writers(sup, n)  # exact: each worktree had one writer
             else:
-                writers = {
-                    v.path: v.agent
-                    for v in sup.violations(n)
-                    if v.kind == "foreign" and v.agent is not None
-                }
+                writers = gates.foreign_writers(sup.violations(n))
             staged, why_accepted, stray = gates.classify_changes(
                 sup.plan,
                 n,

@@ -29,6 +29,7 @@ is SIGKILLed by the runner's stop escalation, the runner writes the exit file.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -39,6 +40,7 @@ import time
 from types import FrameType
 
 LEFTOVER_GRACE_S = 2.0
+PIPE_BYTES = 1024 * 1024
 COPY_DRAIN_S = 5.0  # after the cleanup, how long the copier may take to drain the pipe
 LEFTOVER_KILL_S = 2.0  # SIGKILL rounds for leftovers end after this, even if some survive
 PR_SET_CHILD_SUBREAPER = 36
@@ -303,6 +305,10 @@ def main(argv: list[str]) -> int:
             _record(exit_path, 126, None, None)
             return 126
         read_end, out = os.pipe2(os.O_CLOEXEC)
+        try:  # a larger pipe: a flooding agent blocks less often waiting for the copier
+            fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        except (OSError, AttributeError):
+            pass  # capped by /proc/sys/fs/pipe-max-size, or not Linux: the default will do
         # Started after the agent: forking while a second thread runs is not safe.
         copier = threading.Thread(target=_copy, args=(read_end, _WRITER), daemon=True)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):

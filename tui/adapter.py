@@ -197,7 +197,7 @@ class RunView:
             start = max(oldest, end - TAIL_BYTES)
             # One byte more in front tells whether the window starts at a line's start.
             before = start - 1 if start > oldest else start
-            data = log.pread(end - before, before)
+            data = log.pread(end - before, before) if end > before else b""
         except OSError:
             return
         if start > 0:

@@ -116,7 +116,9 @@ class LogTailer:
             current: os.stat_result | None = os.stat(self.path)
         except FileNotFoundError:
             current = None  # deleted, or mid-rotation: what is appended reaches our descriptor
-        rotated, live_start = list_segments(str(self.path))
+        moved = current is None or (current.st_ino, current.st_dev) != (held.st_ino, held.st_dev)
+        # Only a file no longer at the path can have been rotated: list the folder only then.
+        rotated, live_start = list_segments(str(self.path)) if moved else ([], self._fd_start)
         if live_start > self._fd_start or any(s > self._fd_start for s, _ in rotated):
             data = os.pread(self._fd, READ_BYTES, position - self._fd_start)
             if data:
@@ -125,7 +127,7 @@ class LogTailer:
             return None
         if held.st_size < position - self._fd_start:
             raise OSError(f"{self.path} shrank below offset {position} (truncated)")
-        if current is not None and (current.st_ino, current.st_dev) != (held.st_ino, held.st_dev):
+        if current is not None and moved:
             raise OSError(f"{self.path} was replaced by another file")
         return data
 

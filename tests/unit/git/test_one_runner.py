@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from agents.git import cmd
-from agents.git.cmd import run_git
+from agents.git.cmd import git_process, run_git
 from agents.remote.sync import apply_patch, local_head
 from agents.repoview import git_paths
 from agents.tools.audit import changed_paths
 from agents.tools.demo import make_sandbox
 from agents.watch.worktrees import create_worktrees, worktree_changes
-from tests.unit.git.repokit import Repo
+from tests.unit.git.repokit import Repo, wait_until
 from tests.unit.watch import watchkit
 
 AGENTS = Path(__file__).resolve().parents[3] / "agents"
@@ -192,3 +193,48 @@ def test_run_git_kills_a_command_past_its_timeout(repo: Repo, tmp_path: Path) ->
 def test_run_git_refuses_a_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(cmd.GitError, match="not a folder"):
         run_git(tmp_path / "missing", ["status"])
+
+
+def test_a_streamed_git_command_runs_with_the_safety_settings(
+    repo: Repo, tmp_path: Path, canary: Path
+) -> None:
+    """``git_process`` (the pack sent to a host) never runs a planted fsmonitor either."""
+    _plant(repo.root / ".git" / "config", canary, tmp_path)
+    repo.write("a.txt", "dirty\n")
+
+    async def pack() -> bytes:
+        async with git_process(repo.root, ("pack-objects", "--revs", "--stdout", "-q")) as proc:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(b"HEAD\n")
+            proc.stdin.close()
+            data = await proc.stdout.read()
+            assert await proc.wait() == 0
+            return data
+
+    assert asyncio.run(pack()).startswith(b"PACK")
+    assert not canary.exists()
+
+
+def test_a_streamed_git_command_is_killed_with_its_children_past_its_timeout(repo: Repo) -> None:
+    duration = "37.4193"  # a command line to find the child by
+    repo.git("config", "alias.hang", f"!sleep {duration}")
+
+    async def run() -> int:
+        async with git_process(repo.root, ("hang",), timeout_s=0.5) as proc:
+            return await asyncio.wait_for(proc.wait(), 20)
+
+    assert asyncio.run(run()) < 0  # killed, not finished
+
+    def sleepers() -> list[str]:
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if duration.encode() in cmdline and state != b"Z":
+                found.append(pid)
+        return found
+
+    assert wait_until(lambda: not sleepers(), 5), sleepers()

@@ -278,6 +278,10 @@ class LocalRunner:
         agent = handle.agent_id
 
         def report(message: str) -> None:
+            if tailer.error_is_skip:  # not a read error: said once, nothing to recover from
+                log.warning("%s: %s", agent, message)
+                self._notice("warning", agent, message)
+                return
             self.log_errors[agent] = message
             log.warning("%s: %s (retrying)", agent, message)
             self._notice("warning", agent, f"cannot read its log ({message}); it runs on")

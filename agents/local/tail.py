@@ -131,6 +131,11 @@ class LogTailer:
             raise OSError(f"{self.path} was replaced by another file")
         return data
 
+    @property
+    def error_is_skip(self) -> bool:
+        """``error`` tells of bytes rotated away unread (not of a failing read)."""
+        return self.error is not None and self.error.startswith("skipped ")
+
     def _fail(self, error: OSError) -> None:
         self.close()  # reopen on the next read: the path may be fixed by then
         self.errors += 1

@@ -10,7 +10,7 @@ from agents.local.logfiles import LogFile, list_segments, logical_size
 from agents.local.runner import LocalRunner
 from agents.local.tail import LogTailer
 from agents.local.wrapper import SegmentWriter
-from tests.unit.engine_proc.prockit import flood_numbers, launch, sim_argv
+from tests.unit.engine_proc.prockit import flood_numbers, launch, sim_argv, wait_for_log
 
 MAX = 16 * 1024
 
@@ -122,3 +122,22 @@ async def test_flood_keeps_disk_use_bounded(repo: Path, token: str) -> None:
     assert logical_size(log) > 10 * MAX
     assert flood_numbers(last, token)[-1] == 40000
     assert not [n for n in os.listdir(log.parent) if n.endswith(".tmp")]
+
+
+async def test_lines_rotated_away_unread_are_told_to_the_operator(repo: Path, token: str) -> None:
+    """A follower that comes back after its lines were rotated away (keep 1) is told once how
+    many bytes it skipped, and goes on with what is left; no read error, no 'reads again'."""
+    events: list[object] = []
+    runner = LocalRunner(repo / ".wavedeck", events.append, log_max_bytes=MAX, log_keep=1)
+    handle = await launch(runner, repo, "w1-a1", sim_argv(token, "--flood", "20000"))
+    await wait_for_log(handle, f"flood {token} 0020000")  # ~440 KB written: most rotated away
+    numbers = [
+        n
+        async for chunk in runner.follow(handle, 0)
+        for n in flood_numbers(list(chunk.lines), token)
+    ]
+    assert numbers[-1] == 20000 and numbers[0] > 1
+    assert numbers == list(range(numbers[0], 20001))
+    notices = [str(getattr(e, "message", "")) for e in events]
+    assert len([n for n in notices if "rotated away before they were read" in n]) == 1
+    assert not [n for n in notices if "reads again" in n or "cannot read" in n]

@@ -1,0 +1,241 @@
+"""The planner's input: issues read from a plan or from issue files, held against the repository.
+
+Pure: the repository comes in as a ``RepoView`` (paths and a reader), as for ``plan check --repo``.
+An issue's files are read the way the repo checks read them (``plan.fixplans``: the fix plan's
+``Files to modify``, else the description's ``File``), resolved the way ``plan.repochecks``
+resolves them, so that the made plan passes that check. Each issue also gets a package group: the
+nearest folder above its files holding a package manifest (``package.json``, ``pyproject.toml``…),
+or, for an issue naming no file, its plan agent's package or the package its ``Area`` names.
+
+From issue files (``--issues``), an issue's id comes from the file name (``issue-<id>.md``,
+``issue-<id>-plan.md``), its severity from a ``**Severity**:`` field or a ``# [HIGH] title``
+heading, and its dependencies from phrases such as "depends on issue-headless-05" that name
+another issue being planned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from plan import fields as fl
+from plan.checkapi import RepoView
+from plan.fixplans import IssueFileIndex, fix_plan_files, parse_files_field
+from plan.globs import compile_glob
+from plan.make_model import IssueSpec, MakeError
+from plan.models import Plan
+from plan.paths import is_safe_repo_path
+from plan.suggest import PathIndex
+
+MANIFESTS = frozenset(
+    {
+        "package.json",
+        "pyproject.toml",
+        "setup.py",
+        "setup.cfg",
+        "Cargo.toml",
+        "go.mod",
+        "pubspec.yaml",
+        "pom.xml",
+        "build.gradle",
+        "composer.json",
+        "Gemfile",
+    }
+)
+_TITLE_SEV = re.compile(r"^#\s*\[\s*(critical|high|medium|low)\s*\]\s*(.*)$", re.IGNORECASE)
+_HEADING = re.compile(r"^#{1,6}\s+(?:plan\s*:\s*)?(.*)$", re.IGNORECASE)
+_DEP_PHRASE = re.compile(
+    r"\b(?:depends?\s+on|dependent\s+on|dependency\s+on|blocked\s+by|requires)\b([^.\n]{0,120})",
+    re.IGNORECASE,
+)
+_ID_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*-\d+")
+_NAME = re.compile(r"^(?:issue-)?(.+?)(?:-plan)?\.md$", re.IGNORECASE)
+# Path characters that would break the Markdown the plan is written in.
+_MARKDOWN_UNSAFE = re.compile(r"[`|\s]")
+
+
+@dataclass
+class _Repo:
+    view: RepoView
+    index: PathIndex
+    files: IssueFileIndex
+    manifests: frozenset[str]
+
+
+def _repo(view: RepoView) -> _Repo:
+    manifests = frozenset(
+        p[: p.rfind("/") + 1] for p in view.paths if p[p.rfind("/") + 1 :] in MANIFESTS
+    )
+    return _Repo(
+        view, PathIndex(view.paths), IssueFileIndex(view.paths, view.issue_file_patterns), manifests
+    )
+
+
+def package_of(path: str, manifests: frozenset[str]) -> str:
+    """The folder of the nearest manifest above ``path`` (the root's does not count), else the
+    path's top folder."""
+    parts = path.rstrip("/").split("/")[:-1]
+    for n in range(len(parts), 0, -1):
+        folder = "".join(p + "/" for p in parts[:n])
+        if folder in manifests:
+            return folder
+    return parts[0] + "/" if parts else ""
+
+
+def _resolve(repo: _Repo, raw: str, package: str) -> str:
+    """What ``plan.repochecks`` makes of a fix-plan path for an agent of ``package``."""
+    found = repo.index.resolve(raw, package)
+    if found is not None:
+        return found
+    first = raw.split("/", 1)[0]
+    if "/" in raw and repo.index.has_folder(first):
+        return raw
+    return package + raw
+
+
+def _texts(repo: _Repo, issue_id: str, extra: Sequence[str] = ()) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for path in [*repo.files.find(issue_id), *extra]:
+        if any(path == p for p, _ in out):
+            continue
+        text = repo.view.read_text(path)
+        if text is not None:
+            out.append((path, text))
+    return out
+
+
+def _paths(
+    repo: _Repo, issue_id: str, texts: list[tuple[str, str]], hint: str, notes: list[str]
+) -> tuple[tuple[str, ...], str]:
+    """The resolved paths an issue needs and where they came from (fix plan, description)."""
+    entries = fix_plan_files(texts)
+    if not entries:
+        return (), "none"
+    from_plan = any(parse_files_field(text) for _, text in texts)
+    if not hint:
+        exact = [e.path for _, e in entries if e.path in repo.view.paths]
+        hint = exact[0][: exact[0].rfind("/") + 1] if exact else ""
+    out: list[str] = []
+    for source, entry in entries:
+        path = _resolve(repo, entry.path, hint)
+        bare = path.rstrip("/")
+        if not is_safe_repo_path(bare) or _MARKDOWN_UNSAFE.search(path):
+            notes.append(
+                f"{issue_id}: {source}:{entry.line} names {entry.raw!r}, not a usable path: left out"
+            )
+            continue
+        if entry.folder and not path.endswith("/"):
+            path += "/"
+        if path not in out:
+            out.append(path)
+    return tuple(out), "fix plan" if from_plan else "description"
+
+
+def _group(paths: Sequence[str], manifests: frozenset[str]) -> str:
+    counts: dict[str, int] = {}
+    for p in paths:
+        g = package_of(p, manifests)
+        counts[g] = counts.get(g, 0) + 1
+    return min(counts, key=lambda g: (-counts[g], g)) if counts else ""
+
+
+def specs_from_plan(plan: Plan, view: RepoView, notes: list[str]) -> list[IssueSpec]:
+    """The scheduled issues of ``plan`` (resolved ones left out), with the files their detail
+    files name, resolved for the package of the agent that had them."""
+    repo = _repo(view)
+    out = []
+    for agent in plan.agents:
+        for issue in agent.issues:
+            texts = _texts(repo, issue.id)
+            paths, how = _paths(repo, issue.id, texts, agent.package, notes)
+            group = _group(paths, repo.manifests) or package_of(agent.package + "x", repo.manifests)
+            summary = re.sub(r"\s*\(\s*depends\s+on[^)]*\)", "", issue.summary, flags=re.I)
+            out.append(
+                IssueSpec(
+                    id=issue.id,
+                    severity=issue.severity,
+                    title=summary.strip(),
+                    depends_on=issue.depends_on,
+                    paths=paths,
+                    group=group,
+                    files_from=how,
+                    source=f"{plan.source or 'plan'}:{issue.line}",
+                )
+            )
+    return out
+
+
+def _severity_title(texts: list[tuple[str, str]]) -> tuple[str, str]:
+    severity = title = ""
+    for _, text in texts:
+        for line in text.splitlines()[:40]:
+            m = _TITLE_SEV.match(line.strip())
+            if m and not severity:
+                severity, title = m.group(1).upper(), m.group(2).strip()
+            field = fl.labelled_field(line)
+            if field is not None and field[0] == "severity" and field[1].strip():
+                severity = fl.severity_of(field[1].split()[0])
+            heading = _HEADING.match(line)
+            if heading and not title:
+                title = heading.group(1).strip()
+    return severity, title
+
+
+def _area_group(texts: list[tuple[str, str]], groups: set[str]) -> str:
+    for _, text in texts:
+        for line in text.splitlines()[:40]:
+            field = fl.labelled_field(line)
+            if field is not None and field[0] == "area":
+                slug = re.sub(r"[^a-z0-9]+", "-", field[1].lower()).strip("-")
+                hits = sorted(g for g in groups if g.rstrip("/").rsplit("/", 1)[-1] == slug)
+                if hits:
+                    return hits[0]
+    return ""
+
+
+def specs_from_files(glob: str, view: RepoView, notes: list[str]) -> list[IssueSpec]:
+    """Issues from the repository's issue files matching ``glob`` (repo-relative)."""
+    repo = _repo(view)
+    pattern = compile_glob(glob)
+    matched: dict[str, list[str]] = {}
+    for path in sorted(view.paths):
+        if pattern.match(path):
+            m = _NAME.match(path.rsplit("/", 1)[-1])
+            if m:
+                matched.setdefault(m.group(1), []).append(path)
+    if not matched:
+        raise MakeError(
+            [f"--issues {glob!r} matches no issue file (issue-<id>.md) in the repository"]
+        )
+    raw = []
+    for issue_id, files in matched.items():
+        texts = _texts(repo, issue_id, files)
+        paths, how = _paths(repo, issue_id, texts, "", notes)
+        severity, title = _severity_title(texts)
+        raw.append((issue_id, files, texts, paths, how, severity, title))
+    known = {fl.id_key(r[0]): r[0] for r in raw}
+    groups = {_group(r[3], repo.manifests) for r in raw} - {""}
+    out = []
+    for issue_id, files, texts, paths, how, severity, title in raw:
+        deps: list[str] = []
+        for _, text in texts:
+            for phrase in _DEP_PHRASE.finditer(text):
+                for token in _ID_TOKEN.findall(phrase.group(1)):
+                    target = known.get(fl.id_key(token.removeprefix("issue-")))
+                    if target and target != issue_id and target not in deps:
+                        deps.append(target)
+        group = _group(paths, repo.manifests) or _area_group(texts, groups)
+        out.append(
+            IssueSpec(
+                id=issue_id,
+                severity=severity,
+                title=title,
+                depends_on=tuple(deps),
+                paths=paths,
+                group=group,
+                files_from=how,
+                source=files[0],
+            )
+        )
+    return out

@@ -202,8 +202,9 @@ def make_command(
     elif to_stdout:
         click.echo(made.text, nl=False)
     if explain:
+        # On stdout only when stdout carries nothing else (the plan went to --output).
         for line in explain_lines(made.made):
-            click.echo(line, err=to_stdout)
+            click.echo(line, err=to_stdout or as_json)
     waves = len(made.made.waves)
     agents = max(len(w.agents) for w in made.made.waves)
     summary = f"{len(specs)} issues, {waves} wave(s) of at most {agents} agents, {len(made.errors)} error(s)"

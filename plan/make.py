@@ -11,9 +11,11 @@ The method (each step's reasons become ``MadePlan.notes``):
 3. **Chunks.** Each group's issues are put in dependency-then-severity order; with ``max_issues``
    a group larger than that is cut into consecutive chunks that go to successive waves.
 4. **Waves.** The lower bound is the longest chain of chunks that must follow each other, and,
-   with ``max_issues``, the issues over what ``max_agents`` agents can hold. Starting there, chunks
-   are placed (tightest deadline first, then largest) in the least-loaded wave their dependencies
-   allow; one wave more is tried only when agents cannot hold a wave.
+   with ``max_issues``, the issues over what ``max_agents`` agents can hold. At the bound, chunks
+   are placed (least slack first, then most severe) in the earliest wave their dependencies allow
+   within an even share of the issues (``plan.make_waves``). With ``max_issues`` a wave may not
+   fit its agents: one wave more is tried, up to what critical-path list scheduling needs (which
+   always fits, and is used when nothing shorter does).
 5. **Agents.** Each wave's agents (at most ``max_agents``) are shared among the package groups in
    proportion to their load; a group's chunks go largest first to its least-loaded agent.
 
@@ -25,18 +27,14 @@ the same input gives the same plan.
 from __future__ import annotations
 
 import bisect
-import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from plan import fields as fl
 from plan.make_graph import UnionFind, find_cycle, priority_order, strongly_connected
 from plan.make_model import IssueSpec, MadeAgent, MadePlan, MadeWave, MakeError, MakeOptions
-from plan.make_pack import Chunk, common_folder, pack_wave
+from plan.make_pack import Chunk, common_folder
+from plan.make_waves import Schedule, Work, depths, list_schedule, lower_bound, window_schedule
 from plan.models import SEVERITY_RANK
-
-# A schedule: chunk -> wave index, and per wave its agents as lists of chunks.
-_Schedule = tuple[dict[int, int], list[list[list[int]]]]
 
 MAX_LISTED = 6  # ids listed in one explanation before "and N more"
 
@@ -71,21 +69,6 @@ def _validate(issues: Sequence[IssueSpec], opts: MakeOptions) -> None:
             problems.append(f"{issue.id}{where} is given twice (also {first.source or first.id})")
     if problems:
         raise MakeError(problems)
-
-
-@dataclass
-class _Work:
-    """Everything derived from the input that the wave search needs."""
-
-    issues: list[IssueSpec]
-    deps: list[list[int]]  # issue -> issues it depends on (known ones only)
-    chunks: list[Chunk]
-    chunk_of: list[int]  # issue -> its chunk
-    preds: list[set[int]]  # chunk -> chunks that must be in an earlier wave
-    why: dict[tuple[int, int], tuple[int, int]]  # chunk edge -> (dependent, dependency) issues
-    notes: list[str]
-    ignored: list[tuple[str, str]]
-    components: int
 
 
 def _dependencies(
@@ -167,7 +150,7 @@ def _merge_cycles(
         )
 
 
-def _prepare(issues: list[IssueSpec], opts: MakeOptions) -> _Work:
+def _prepare(issues: list[IssueSpec], opts: MakeOptions) -> Work:
     notes: list[str] = []
     deps, ignored = _dependencies(issues, notes)
     uf = UnionFind(len(issues))
@@ -203,118 +186,7 @@ def _prepare(issues: list[IssueSpec], opts: MakeOptions) -> _Work:
                 why.setdefault((b, a), (n, d))
     for c in chunks:
         c.fill(issues)
-    return _Work(issues, deps, chunks, chunk_of, preds, why, notes, ignored, len(groups))
-
-
-def _depths(work: _Work) -> tuple[list[int], list[int], list[int]]:
-    """Per chunk: longest chain before it, longest chain after it, and a predecessor on the
-    longest chain before it (-1 if none), in chunks."""
-    n = len(work.chunks)
-    succ: list[list[int]] = [[] for _ in range(n)]
-    for c in range(n):
-        for p in sorted(work.preds[c]):
-            succ[p].append(c)
-    waiting = [len(p) for p in work.preds]
-    order = []
-    ready = [c for c in range(n) if waiting[c] == 0]
-    while ready:
-        c = ready.pop()
-        order.append(c)
-        for s in succ[c]:
-            waiting[s] -= 1
-            if waiting[s] == 0:
-                ready.append(s)
-    depth, via = [0] * n, [-1] * n
-    for c in order:
-        for p in work.preds[c]:
-            if depth[p] + 1 > depth[c] or (depth[p] + 1 == depth[c] and p < via[c]):
-                depth[c], via[c] = depth[p] + 1, p
-    height = [0] * n
-    for c in reversed(order):
-        for s in succ[c]:
-            height[c] = max(height[c], height[s] + 1)
-    return depth, height, via
-
-
-def _lower_bound(
-    work: _Work, opts: MakeOptions, depth: list[int], via: list[int]
-) -> tuple[int, str]:
-    total = len(work.issues)
-    chain_len = max(depth, default=-1) + 1
-    reason = "no dependency between file groups" if chain_len <= 1 else ""
-    if chain_len > 1:
-        end = max(range(len(depth)), key=lambda c: (depth[c], -c))
-        links = []
-        while via[end] >= 0:
-            n, d = work.why.get((end, via[end]), (-1, -1))
-            if n >= 0:
-                links.append(f"{work.issues[n].id} needs {work.issues[d].id}")
-            else:
-                head = work.issues[work.chunks[end].members[0]].id
-                links.append(f"{head}'s file group split across waves")
-            end = via[end]
-        reason = f"a chain of {chain_len} waves: " + ", ".join(reversed(links))
-    bound = max(1, chain_len)
-    if opts.max_issues is not None:
-        per_wave = opts.max_agents * opts.max_issues
-        cap = -(-total // per_wave)
-        if cap > bound:
-            bound = cap
-            reason = (
-                f"{total} issues over {opts.max_agents} agents of at most {opts.max_issues} "
-                f"issues need {cap} waves"
-            )
-    return bound, reason
-
-
-def _schedule(
-    work: _Work, opts: MakeOptions, waves: int, depth: list[int], height: list[int]
-) -> _Schedule | None:
-    """Chunk -> wave for ``waves`` waves and the packed agents, or None if they do not fit."""
-    cap = opts.max_agents * opts.max_issues if opts.max_issues is not None else None
-    load = [0] * waves
-    placed: dict[int, int] = {}
-    waiting = [len(p) for p in work.preds]
-    succ: list[list[int]] = [[] for _ in work.chunks]
-    for c, ps in enumerate(work.preds):
-        for p in ps:
-            succ[p].append(c)
-
-    # Severe work first: a chunk goes to the earliest wave it may use that stays within an even
-    # share of the issues, else to the least-loaded one; chunks with the least slack go first.
-    share = -(-len(work.issues) // waves)
-
-    def urgency(c: int) -> tuple[int, int, int, int]:
-        chunk = work.chunks[c]
-        return (waves - 1 - height[c], chunk.rank, -chunk.size, c)
-
-    heap = [urgency(c) for c in range(len(work.chunks)) if waiting[c] == 0]
-    heapq.heapify(heap)
-    while heap:
-        c = heapq.heappop(heap)[-1]
-        chunk = work.chunks[c]
-        earliest = max([depth[c], *(placed[p] + 1 for p in work.preds[c])])
-        latest = waves - 1 - height[c]
-        fits = [
-            w for w in range(earliest, latest + 1) if cap is None or load[w] + chunk.size <= cap
-        ]
-        if not fits:
-            return None
-        even = [w for w in fits if load[w] + chunk.size <= share]
-        wave = even[0] if even else min(fits, key=lambda w: (load[w], w))
-        placed[c] = wave
-        load[wave] += chunk.size
-        for s in succ[c]:
-            waiting[s] -= 1
-            if waiting[s] == 0:
-                heapq.heappush(heap, urgency(s))
-    out = []
-    for w in range(waves):
-        agents = pack_wave([ch for ch in work.chunks if placed[ch.index] == w], opts)
-        if agents is None:
-            return None
-        out.append(agents)
-    return placed, out
+    return Work(issues, deps, chunks, chunk_of, preds, why, notes, ignored, len(groups))
 
 
 def make_plan(issues: Sequence[IssueSpec], opts: MakeOptions | None = None) -> MadePlan:
@@ -328,8 +200,8 @@ def make_plan(issues: Sequence[IssueSpec], opts: MakeOptions | None = None) -> M
     if not ordered:
         raise MakeError(["no issues to plan"])
     work = _prepare(ordered, opts)
-    depth, height, via = _depths(work)
-    bound, reason = _lower_bound(work, opts, depth, via)
+    depth, height, via = depths(work)
+    bound, reason = lower_bound(work, opts, depth, via)
     if opts.max_waves is not None and bound > opts.max_waves:
         raise MakeError(
             [
@@ -337,20 +209,28 @@ def make_plan(issues: Sequence[IssueSpec], opts: MakeOptions | None = None) -> M
                 f"({reason})"
             ]
         )
-    limit = opts.max_waves if opts.max_waves is not None else bound + len(work.chunks)
-    for waves in range(bound, limit + 1):
-        got = _schedule(work, opts, waves, depth, height)
+    # Without --max-issues the window search fits at the bound itself. With it, the list schedule
+    # always fits; the window search (waves balanced) is tried below that, and wins when it fits.
+    fallback = list_schedule(work, opts, height) if opts.max_issues is not None else None
+    top = len(fallback[1]) - 1 if fallback is not None else bound
+    if opts.max_waves is not None:
+        top = min(top, opts.max_waves)
+    for waves in range(bound, top + 1):
+        got = window_schedule(work, opts, waves, depth, height)
         if got is not None:
             return _assemble(work, opts, got, bound, reason)
+    if fallback is not None and (opts.max_waves is None or len(fallback[1]) <= opts.max_waves):
+        return _assemble(work, opts, fallback, bound, reason)
     raise MakeError(
         [
-            f"could not fit the issues into {limit} waves of {opts.max_agents} agents "
-            f"(lower bound {bound}: {reason}); raise --max-waves or --max-issues"
+            f"could not fit the issues into {opts.max_waves} waves of {opts.max_agents} agents "
+            f"of at most {opts.max_issues} issues (lower bound {bound}: {reason}); "
+            "raise --max-waves or --max-issues"
         ]
     )
 
 
-def _assemble(work: _Work, opts: MakeOptions, got: _Schedule, bound: int, reason: str) -> MadePlan:
+def _assemble(work: Work, opts: MakeOptions, got: Schedule, bound: int, reason: str) -> MadePlan:
     placed, packed = got
     issues = work.issues
     folders = _group_folders(issues)
@@ -382,14 +262,18 @@ def _group_folders(issues: Sequence[IssueSpec]) -> dict[str, str]:
 
 
 def _placement_notes(
-    work: _Work, placed: dict[int, int], waves: list[MadeWave], opts: MakeOptions, notes: list[str]
+    work: Work, placed: dict[int, int], waves: list[MadeWave], opts: MakeOptions, notes: list[str]
 ) -> None:
     issues = work.issues
     first = opts.first_wave
     for (b, a), (n, d) in sorted(work.why.items()):
+        split = work.chunks[a].parts > 1 and work.chunks[b].index - work.chunks[a].index == (
+            work.chunks[b].part - work.chunks[a].part
+        )
+        held = "an earlier part of its file group" if split else "another file group"
         notes.append(
-            f"{issues[n].id} depends on {issues[d].id}, whose files another agent holds: "
-            f"{issues[d].id} in wave {placed[a] + first}, {issues[n].id} in wave {placed[b] + first}"
+            f"{issues[n].id} depends on {issues[d].id}, which is in {held}: {issues[d].id} in "
+            f"wave {placed[a] + first}, {issues[n].id} in wave {placed[b] + first}"
         )
     for wave in waves:
         for agent in wave.agents:

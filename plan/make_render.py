@@ -21,6 +21,7 @@ from plan.safetext import neutralize
 
 MAX_CELL = 160
 MAX_NOTE = 2000
+MAX_NOTES = 60
 _CONTROL = re.compile(
     "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
 )
@@ -172,7 +173,10 @@ def render_made(made: MadePlan, ctx: RenderContext) -> str:
         f"- Waves: {waves}; the lower bound is {made.lower_bound} ({cell(made.bound_reason)})."
     )
     out.append(f"- File groups (issues joined by shared files): {made.components}.")
-    out += [f"- {cell(note, MAX_NOTE)}" for note in made.notes]
+    # A big plan's reasons would outgrow the plan: the first ones here, all of them in --explain.
+    out += [f"- {cell(note, MAX_NOTE)}" for note in made.notes[:MAX_NOTES]]
+    if len(made.notes) > MAX_NOTES:
+        out.append(f"- … and {len(made.notes) - MAX_NOTES} more reasons (plan make --explain).")
     out.append("")
     out += _resolved_lines(ctx.resolved)
     out += ["---", ""]

@@ -110,9 +110,17 @@ def replan_remaining(
     """
     path = Path(plan_path)
     try:
-        plan = load_plan(path).plan
+        loaded = load_plan(path)
     except PlanError as exc:
         raise ReplanError(str(exc)) from None
+    unread = [f for f in loaded.findings if f.level == "error"]
+    if unread:
+        # A row the reader could not read would drop its issue from the new plan without a word.
+        first = unread[0]
+        raise ReplanError(
+            f"{path}:{first.line}: {first.message} ({len(unread)} unreadable row(s)); fix the plan first"
+        )
+    plan = loaded.plan
     done = set(done_waves)
     missing = sorted(done - {w.number for w in plan.waves})
     if missing:

@@ -291,7 +291,8 @@ def _placement_notes(
                     )
             if len(agent.groups) > 1:
                 notes.append(
-                    f"{aid} serves several packages ({', '.join(agent.groups)}): wave "
-                    f"{wave.number} has more package groups than --max-agents {opts.max_agents}"
-                    " or a file group spans packages"
+                    f"{aid} serves several packages ({', '.join(agent.groups)}): in wave "
+                    f"{wave.number} the agents could not each keep to one package (more packages "
+                    f"than --max-agents {opts.max_agents}, agents full at --max-issues, or a file "
+                    "group spanning packages)"
                 )

@@ -25,6 +25,9 @@ MAX_NOTES = 60
 _CONTROL = re.compile(
     "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
 )
+_CONTROL_BUT_LF = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
+)
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 _DEPENDS = re.compile(r"\(\s*depends\s+on[^)]*\)", re.IGNORECASE)
 
@@ -53,12 +56,15 @@ class RenderContext:
     max_agents: int = 5
 
 
+def flat(text: str, limit: int = MAX_NOTE) -> str:
+    """``text`` on one line: control characters and line breaks made spaces, bounded."""
+    one = " ".join(_CONTROL.sub(" ", text).split())
+    return one if len(one) <= limit else one[: limit - 1].rstrip() + "…"
+
+
 def cell(text: str, limit: int = MAX_CELL) -> str:
     """``text`` as one table cell: one line, no control characters, pipes escaped, bounded."""
-    flat = " ".join(_CONTROL.sub(" ", text).split())
-    if len(flat) > limit:
-        flat = flat[: limit - 1].rstrip() + "…"
-    return _UNESCAPED_PIPE.sub(r"\\|", flat)
+    return _UNESCAPED_PIPE.sub(r"\\|", flat(text, limit))
 
 
 def _relative(path: str, package: str) -> str:
@@ -170,11 +176,11 @@ def render_made(made: MadePlan, ctx: RenderContext) -> str:
     )
     out.append("")
     out.append(
-        f"- Waves: {waves}; the lower bound is {made.lower_bound} ({cell(made.bound_reason)})."
+        f"- Waves: {waves}; the lower bound is {made.lower_bound} ({flat(made.bound_reason)})."
     )
     out.append(f"- File groups (issues joined by shared files): {made.components}.")
     # A big plan's reasons would outgrow the plan: the first ones here, all of them in --explain.
-    out += [f"- {cell(note, MAX_NOTE)}" for note in made.notes[:MAX_NOTES]]
+    out += [f"- {flat(note)}" for note in made.notes[:MAX_NOTES]]
     if len(made.notes) > MAX_NOTES:
         out.append(f"- … and {len(made.notes) - MAX_NOTES} more reasons (plan make --explain).")
     out.append("")
@@ -185,15 +191,18 @@ def render_made(made: MadePlan, ctx: RenderContext) -> str:
     for made_wave in made.waves:
         count = f"({made_wave.issue_count} issues, {len(made_wave.agents)} agents)"
         groups = len({g for a in made_wave.agents for g in a.groups})
-        out += [f"## Wave {made_wave.number} — {groups} package group(s) {count}", ""]
+        what = "1 package" if groups == 1 else f"{groups} packages"
+        out += [f"## Wave {made_wave.number} — {what} {count}", ""]
         for agent in made_wave.agents:
             out += _agent_lines(agent.number, agent, known)
         out += ["---", ""]
     out += _tables(made, ctx)
     out += ["### Rules", ""]
-    rules = [" ".join(r.text.split()) for r in ctx.rules] or list(DEFAULT_RULES)
+    rules = [flat(r.text) for r in ctx.rules] or list(DEFAULT_RULES)
     out += [f"{n}. {text}" for n, text in enumerate(rules, start=1)]
-    return "\n".join(out) + "\n"
+    # Whatever a source plan or issue file held, the plan written has no control character but
+    # line ends: it is printed on terminals and read by agents.
+    return _CONTROL_BUT_LF.sub(" ", "\n".join(out)) + "\n"
 
 
 def explain_lines(made: MadePlan) -> list[str]:

@@ -72,6 +72,18 @@ def depths(work: Work) -> tuple[list[int], list[int], list[int]]:
     return depth, height, via
 
 
+def _too_large(work: Work, opts: MakeOptions, chunk: Chunk) -> str:
+    """Why a file group is split: more issues than one agent may take (``--max-issues``)."""
+    first = chunk.index - chunk.part
+    parts = work.chunks[first : first + chunk.parts]
+    head = work.issues[parts[0].members[0]].id
+    size = sum(c.size for c in parts)
+    return (
+        f"the file group of {head} holds {size} issues, too many for one agent "
+        f"(--max-issues {opts.max_issues}), so it takes {chunk.parts} successive waves"
+    )
+
+
 def lower_bound(work: Work, opts: MakeOptions, depth: list[int], via: list[int]) -> tuple[int, str]:
     total = len(work.issues)
     chain_len = max(depth, default=-1) + 1
@@ -84,10 +96,9 @@ def lower_bound(work: Work, opts: MakeOptions, depth: list[int], via: list[int])
             if n >= 0:
                 links.append(f"{work.issues[n].id} needs {work.issues[d].id}")
             else:
-                head = work.issues[work.chunks[end].members[0]].id
-                links.append(f"{head}'s file group split across waves")
+                links.append(_too_large(work, opts, work.chunks[end]))
             end = via[end]
-        reason = f"a chain of {chain_len} waves: " + ", ".join(reversed(links))
+        reason = f"a chain of {chain_len} waves: " + ", ".join(dict.fromkeys(reversed(links)))
     bound = max(1, chain_len)
     if opts.max_issues is not None:
         per_wave = opts.max_agents * opts.max_issues

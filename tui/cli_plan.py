@@ -114,11 +114,19 @@ def show_command(ctx: click.Context, plan_file: str, as_json: bool) -> None:
     default=None,
     help="Plan the issues whose files match this repo-relative glob (issues/issue-*.md).",
 )
-@click.option("--max-agents", type=int, default=5, show_default=True, help="Agents per wave.")
-@click.option("--max-waves", type=int, default=None, help="Fail if more waves are needed.")
+@click.option(
+    "--max-agents",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Agents per wave.",
+)
+@click.option(
+    "--max-waves", type=click.IntRange(min=1), default=None, help="Fail if more waves are needed."
+)
 @click.option(
     "--max-issues",
-    type=int,
+    type=click.IntRange(min=1),
     default=None,
     help="Issues per agent in a wave (a larger file group is split across waves).",
 )
@@ -170,7 +178,15 @@ def make_command(
     opts = MakeOptions(max_agents, max_waves, max_issues)
     try:
         if from_plan is not None:
-            source = load_plan(from_plan).plan
+            loaded = load_plan(from_plan)
+            unread = [f for f in loaded.findings if f.level == "error"]
+            if unread:
+                # An issue row the reader could not read would be silently left out of the plan.
+                for line in finding_lines(from_plan, unread):
+                    click.echo(line, err=True)
+                _fail(from_plan, "cannot read every issue of the plan; fix the lines above first")
+                ctx.exit(2)
+            source = loaded.plan
             specs = specs_from_plan(source, view, notes)
             render = context_from(source, Path(from_plan).name, max_agents)
         else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from plan.checks import run_checks
@@ -121,3 +121,20 @@ def test_max_waves_below_the_bound_is_refused_with_it(issues: list[IssueSpec], w
         assert f"at least {free.lower_bound} waves" in exc.problems[0]
     else:
         assert len(made.waves) <= waves
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.text(max_size=60), min_size=1, max_size=6), st.text(max_size=40))
+@example(["a (depends on t-2)", "`x | y` \\| z", "| --- |", "\x1b[2J\u202egnp.exe"], "# T\nx")
+def test_any_title_reads_back_as_written_cells(titles: list[str], plan_title: str) -> None:
+    issues = [
+        IssueSpec(id=f"t-{k}", severity="LOW", title=t, paths=(f"p/f{k}.py",), group="p/")
+        for k, t in enumerate(titles, start=1)
+    ]
+    made = make_plan(issues)
+    text = render_made(made, RenderContext(title=plan_title, origin="generated"))
+    assert not any(ch in text for ch in "\x1b\x00\r\u202e\x85")
+    result = parse_plan(text, "made.md")
+    assert [f for f in result.findings if f.level == "error"] == []
+    assert sorted(i.id for i in result.plan.issues) == sorted(i.id for i in issues)
+    assert all(i.depends_on == () for i in result.plan.issues)

@@ -50,6 +50,15 @@ def test_made_plan_shape_against_the_hand_written_one(
     assert sorted(i.id for i in plan.issues) == sorted(i.id for i in hand.issues)
     assert len(plan.waves) <= 3
     assert all(len(w.agents) <= 5 for w in plan.waves)
+    # What the README reports: one wave of five agents, one per package and two for the client.
+    assert [[len(a.issues) for a in w.agents] for w in plan.waves] == [[19, 19, 25, 9, 22]]
+    assert [a.package for a in plan.waves[0].agents] == [
+        "packages/headless-client/zajel/",
+        "packages/headless-client/zajel/",
+        "packages/server/src/",
+        "packages/server-vps/src/",
+        "packages/website/",
+    ]
     # The hand-written plan, held against the same repository, has 5 predicted overlaps.
     hand_codes = [f.code for f in run_checks(hand, (), repo_view(zajel_repo[0]))]
     assert hand_codes.count("predicted-overlap") == 5

@@ -116,9 +116,9 @@ def replan_remaining(
     unread = [f for f in loaded.findings if f.level == "error"]
     if unread:
         # A row the reader could not read would drop its issue from the new plan without a word.
-        first = unread[0]
+        bad = unread[0]
         raise ReplanError(
-            f"{path}:{first.line}: {first.message} ({len(unread)} unreadable row(s)); fix the plan first"
+            f"{path}:{bad.line}: {bad.message} ({len(unread)} unreadable row(s)); fix the plan first"
         )
     plan = loaded.plan
     done = set(done_waves)

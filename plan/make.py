@@ -212,7 +212,7 @@ def make_plan(issues: Sequence[IssueSpec], opts: MakeOptions | None = None) -> M
     # Without --max-issues the window search fits at the bound itself. With it, the list schedule
     # always fits; the window search (waves balanced) is tried below that, and wins when it fits.
     fallback = list_schedule(work, opts, height) if opts.max_issues is not None else None
-    top = len(fallback[1]) - 1 if fallback is not None else bound
+    top = len(fallback[1]) if fallback is not None else bound
     if opts.max_waves is not None:
         top = min(top, opts.max_waves)
     for waves in range(bound, top + 1):

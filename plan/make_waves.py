@@ -125,9 +125,19 @@ def window_schedule(
         for p in ps:
             succ[p].append(c)
 
-    # Severe work first: a chunk goes to the earliest wave it may use that stays within an even
-    # share of the issues, else to the least-loaded one; chunks with the least slack go first.
+    # Severe work first: a chunk goes to the earliest wave it may use (without max_issues: that
+    # stays within an even share of the issues, else the least-loaded one); chunks with the least
+    # slack go first.
+    # Waves where every package can still have agents of its own are preferred (packages stay
+    # apart where possible): a package needs one agent, or with max_issues one per that many.
     share = -(-len(work.issues) // waves)
+    by_group: list[dict[str, int]] = [{} for _ in range(waves)]
+
+    def agents_needed(w: int, chunk: Chunk) -> int:
+        loads = dict(by_group[w])
+        loads[chunk.group] = loads.get(chunk.group, 0) + chunk.size
+        per = opts.max_issues or 0
+        return sum(max(1, -(-n // per)) if per else 1 for n in loads.values())
 
     def urgency(c: int) -> tuple[int, int, int, int]:
         chunk = work.chunks[c]
@@ -145,10 +155,13 @@ def window_schedule(
         ]
         if not fits:
             return None
-        even = [w for w in fits if load[w] + chunk.size <= share]
-        wave = even[0] if even else min(fits, key=lambda w: (load[w], w))
+        apart = [w for w in fits if agents_needed(w, chunk) <= opts.max_agents] or fits
+        # With max_issues the cap itself bounds a wave: severe work simply goes first.
+        even = apart if cap is not None else [w for w in apart if load[w] + chunk.size <= share]
+        wave = even[0] if even else min(apart, key=lambda w: (load[w], w))
         placed[c] = wave
         load[wave] += chunk.size
+        by_group[wave][chunk.group] = by_group[wave].get(chunk.group, 0) + chunk.size
         for s in succ[c]:
             waiting[s] -= 1
             if waiting[s] == 0:

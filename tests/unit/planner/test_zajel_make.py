@@ -82,3 +82,20 @@ def test_same_input_same_plan(zajel_repo: Repo, reference_plan_path: Path) -> No
     first = _make(zajel_repo[0], "--from", str(reference_plan_path))
     second = _make(zajel_repo[0], "--from", str(reference_plan_path))
     assert first[0] == 0 and first[1] == second[1]
+
+
+def test_max_issues_11_three_waves_packages_apart(
+    zajel_repo: Repo, reference_plan_path: Path
+) -> None:
+    # The README's second result: 3 waves of 5, 5 and 1 agents, each in one package, at most 11
+    # issues an agent, every critical issue in wave 1.
+    args = ["--from", str(reference_plan_path), "--json", "--max-issues", "11"]
+    code, out, err = _make(zajel_repo[0], *args)
+    assert code == 0, err
+    data = json.loads(out)
+    assert [len(w["agents"]) for w in data["waves"]] == [5, 5, 1]
+    agents = [a for w in data["waves"] for a in w["agents"]]
+    assert all(len(a["issues"]) <= 11 and a["package"] != "packages/" for a in agents)
+    critical = {i["id"] for a in agents for i in a["issues"] if i["severity"] == "CRITICAL"}
+    first = {i["id"] for a in data["waves"][0]["agents"] for i in a["issues"]}
+    assert len(critical) == 5 and critical <= first

@@ -125,6 +125,13 @@ def replan_remaining(
     missing = sorted(done - {w.number for w in plan.waves})
     if missing:
         raise ReplanError(f"{path}: no wave {', '.join(map(str, missing))} in the plan")
+    numbers = [w.number for w in plan.waves]
+    if set(numbers[: len(done)]) != done:
+        # A done wave after one still to run would leave the new plan's order meaningless.
+        raise ReplanError(
+            f"{path}: the done waves must be the plan's first waves "
+            f"({', '.join(map(str, numbers[: len(done)]))}), not {', '.join(map(str, sorted(done)))}"
+        )
     remaining = [w for w in plan.waves if w.number not in done]
     if not remaining:
         raise ReplanError(f"{path}: every wave is done; nothing to re-plan")

@@ -289,6 +289,11 @@ def _placement_notes(
                         f"{issue.id} has no fix plan listing files: owns the files its "
                         f"description names ({aid})"
                     )
+            if not agent.paths:
+                notes.append(
+                    f"{aid} owns no file: none of its issues names one; add its Files before "
+                    "running it (plan check reports no-files)"
+                )
             if len(agent.groups) > 1:
                 notes.append(
                     f"{aid} serves several packages ({', '.join(agent.groups)}): in wave "

@@ -50,7 +50,6 @@ _DEP_PHRASE = re.compile(
     re.IGNORECASE,
 )
 _ID_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*-\d+")
-_NAME = re.compile(r"^(?:issue-)?(.+?)(?:-plan)?\.md$", re.IGNORECASE)
 # Path characters that would break the Markdown the plan is written in.
 _MARKDOWN_UNSAFE = re.compile(r"[`|\s]")
 
@@ -194,16 +193,46 @@ def _area_group(texts: list[tuple[str, str]], groups: set[str]) -> str:
     return ""
 
 
+def _name_shapes(patterns: Sequence[str]) -> list[tuple[str, str]]:
+    """(head, tail) of the file names the patterns give (``issue-``, ``-plan.md``), longest tail
+    first so that ``issue-x-plan.md`` is issue ``x``'s plan, not issue ``x-plan``."""
+    shapes = set()
+    for pattern in patterns:
+        name = pattern.rsplit("/", 1)[-1]
+        if "{id}" in name:
+            head, _, tail = name.partition("{id}")
+            shapes.add((head, tail))
+    return sorted(shapes, key=lambda s: (-len(s[1]), -len(s[0]), s))
+
+
+def _id_of(name: str, shapes: Sequence[tuple[str, str]]) -> str | None:
+    for head, tail in shapes:
+        if name.startswith(head) and name.endswith(tail) and len(name) > len(head) + len(tail):
+            return name[len(head) : len(name) - len(tail)]
+    return None
+
+
 def specs_from_files(glob: str, view: RepoView, notes: list[str]) -> list[IssueSpec]:
     """Issues from the repository's issue files matching ``glob`` (repo-relative)."""
     repo = _repo(view)
     pattern = compile_glob(glob)
+    shapes = _name_shapes(view.issue_file_patterns)
     matched: dict[str, list[str]] = {}
+    skipped: list[str] = []
     for path in sorted(view.paths):
         if pattern.match(path):
-            m = _NAME.match(path.rsplit("/", 1)[-1])
-            if m:
-                matched.setdefault(m.group(1), []).append(path)
+            issue_id = _id_of(path.rsplit("/", 1)[-1], shapes)
+            if issue_id is None:
+                skipped.append(path)
+            else:
+                matched.setdefault(issue_id, []).append(path)
+    if skipped:
+        shown = ", ".join(skipped[:5]) + (
+            f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        )
+        notes.append(
+            f"--issues {glob!r} also matches files not named like an issue file: {shown} (skipped)"
+        )
     if not matched:
         raise MakeError(
             [f"--issues {glob!r} matches no issue file (issue-<id>.md) in the repository"]

@@ -120,3 +120,37 @@ def test_package_of_uses_the_nearest_manifest() -> None:
     assert package_of("packages/a/sub/y.py", manifests) == "packages/a/sub/"
     assert package_of("tools/y.py", manifests) == "tools/"
     assert package_of("y.py", manifests) == ""
+
+
+def test_replan_refuses_unread_rows_and_late_done_waves(
+    zajel_repo: Repo, reference_plan_path: Path, tmp_path: Path
+) -> None:
+    plan_path = tmp_path / "p.md"
+    text = reference_plan_path.read_text(encoding="utf-8")
+    plan_path.write_text(text, encoding="utf-8")
+    with pytest.raises(ReplanError, match="first waves"):
+        replan_remaining(plan_path, zajel_repo[0], {2})
+    broken = text.replace("| 2 | headless-06 | HIGH |", "| 2 | headless-06 | HIGH | x | y |", 1)
+    plan_path.write_text(broken, encoding="utf-8")
+    with pytest.raises(ReplanError, match="fix the plan first"):
+        replan_remaining(plan_path, zajel_repo[0], {1})
+    done = CliRunner().invoke(
+        main, ["plan", "make", "--repo", str(zajel_repo[0]), "--from", str(plan_path)]
+    )
+    assert done.exit_code == 2 and "cannot read every issue" in done.stderr
+    assert not list(tmp_path.glob("*.replanned*.md"))
+
+
+def test_issue_glob_skips_files_not_named_like_issues(zajel_repo: Repo) -> None:
+    notes: list[str] = []
+    specs = specs_from_files("issues/*.md", repo_view(zajel_repo[0]), notes)
+    assert len(specs) == 102
+    assert any("PARALLEL-EXECUTION-PLAN.md (skipped)" in n for n in notes)
+
+
+def test_limits_are_checked_by_the_command_line(
+    zajel_repo: Repo, reference_plan_path: Path
+) -> None:
+    args = ["plan", "make", "--repo", str(zajel_repo[0]), "--from", str(reference_plan_path)]
+    done = CliRunner().invoke(main, [*args, "--max-agents", "0"])
+    assert done.exit_code == 2 and "--max-agents" in done.stderr

@@ -20,11 +20,12 @@ from plan.checks import run_checks
 from plan.errors import Finding, PlanError
 from plan.loader import load_plan, parse_plan
 from plan.make import make_plan
-from plan.make_input import specs_from_plan
+from plan.make_input import resettle, specs_from_plan
 from plan.make_model import IssueSpec, MadePlan, MakeError, MakeOptions
 from plan.make_render import RenderContext, render_made
 from plan.models import Plan
 
+MAX_SETTLE = 3  # re-resolutions of package-relative entries (each one re-plans)
 MAX_SUFFIX = 1000  # plans/<name>.replanned-<n>.md: how many re-plans of one plan may pile up
 
 
@@ -58,6 +59,17 @@ def make_plan_text(
     when no plan satisfies the rules.
     """
     made = make_plan(specs, opts)
+    # A package-relative entry means the file under the package of the agent that gets it, as
+    # plan check will read it: resolve again for the agents' packages until nothing moves.
+    for _ in range(MAX_SETTLE):
+        if view is None:
+            break
+        packages = {i.id: a.package for w in made.waves for a in w.agents for i in a.issues}
+        moved = resettle(specs, packages, view)
+        if moved is None:
+            break
+        specs = moved
+        made = make_plan(specs, opts)
     made.notes[:0] = notes
     text = render_made(made, ctx)
     result = parse_plan(text, "made plan")

@@ -253,10 +253,12 @@ def _assemble(work: Work, opts: MakeOptions, got: Schedule, bound: int, reason: 
 
 
 def _group_folders(issues: Sequence[IssueSpec]) -> dict[str, str]:
-    """Each package group's folder: the deepest folder holding all its issues' paths inside it."""
+    """Each package group's folder: the deepest folder holding all its issues' paths inside it,
+    and the folders their entries were read against (so a package-relative entry means the same
+    file to ``plan check``, which reads it against the agent's package)."""
     by_group: dict[str, list[str]] = {}
     for issue in issues:
-        inside = [p for p in issue.paths if p.startswith(issue.group)]
+        inside = [p for p in (*issue.paths, issue.home) if p and p.startswith(issue.group)]
         by_group.setdefault(issue.group, []).extend(inside)
     return {g: common_folder(paths) if paths else g for g, paths in by_group.items()}
 

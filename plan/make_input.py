@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from plan import fields as fl
 from plan.checkapi import RepoView
@@ -104,31 +104,72 @@ def _texts(repo: _Repo, issue_id: str, extra: Sequence[str] = ()) -> list[tuple[
     return out
 
 
+_Paths = tuple[tuple[str, ...], str, tuple[str, ...]]
+
+
 def _paths(
     repo: _Repo, issue_id: str, texts: list[tuple[str, str]], hint: str, notes: list[str]
-) -> tuple[tuple[str, ...], str]:
-    """The resolved paths an issue needs and where they came from (fix plan, description)."""
+) -> _Paths:
+    """The resolved paths an issue needs, where they came from (fix plan, description), and the
+    entries as written."""
     entries = fix_plan_files(texts)
     if not entries:
-        return (), "none"
+        return (), "none", ()
     from_plan = any(parse_files_field(text) for _, text in texts)
     if not hint:
         exact = [e.path for _, e in entries if e.path in repo.view.paths]
-        hint = exact[0][: exact[0].rfind("/") + 1] if exact else ""
+        # The package of a path written in full: where the other, shorter entries lie.
+        hint = package_of(exact[0], repo.manifests) if exact else ""
     out: list[str] = []
+    raw: list[str] = []
     for source, entry in entries:
-        path = _resolve(repo, entry.path, hint)
-        bare = path.rstrip("/")
-        if not is_safe_repo_path(bare) or _MARKDOWN_UNSAFE.search(path):
+        path = _usable(_resolve(repo, entry.path, hint))
+        if path is None:
             notes.append(
                 f"{issue_id}: {source}:{entry.line} names {entry.raw!r}, not a usable path: left out"
             )
             continue
-        if entry.folder and not path.endswith("/"):
-            path += "/"
+        raw.append(entry.path)
         if path not in out:
             out.append(path)
-    return tuple(out), "fix plan" if from_plan else "description"
+    return tuple(out), "fix plan" if from_plan else "description", tuple(raw)
+
+
+def _usable(path: str) -> str | None:
+    """``path`` if a plan may declare it (safe, and plain in Markdown), else None."""
+    if not is_safe_repo_path(path.rstrip("/")) or _MARKDOWN_UNSAFE.search(path):
+        return None
+    return path
+
+
+def resettle(
+    specs: Sequence[IssueSpec], packages: dict[str, str], view: RepoView
+) -> list[IssueSpec] | None:
+    """The specs with their entries resolved for the package of the agent each was given
+    (``packages``: issue id -> package), as ``plan check --repo`` will resolve them; None when
+    nothing changes. A bare ``client.py`` means another file under another package."""
+    repo = _repo(view)
+    changed = False
+    out = []
+    for spec in specs:
+        package = packages.get(spec.id)
+        if package is None or not spec.entries:
+            out.append(spec)
+            continue
+        paths: list[str] = []
+        for raw in spec.entries:
+            path = _usable(_resolve(repo, raw, package))
+            if path is not None and path not in paths:
+                paths.append(path)
+        if tuple(paths) != spec.paths:
+            changed = True
+            spec = replace(spec, paths=tuple(paths))
+        out.append(spec)
+    return out if changed else None
+
+
+def _existing(repo: _Repo, paths: Sequence[str]) -> list[str]:
+    return [p for p in paths if repo.index.exists(p)]
 
 
 def _group(paths: Sequence[str], manifests: frozenset[str]) -> str:
@@ -147,7 +188,7 @@ def specs_from_plan(plan: Plan, view: RepoView, notes: list[str]) -> list[IssueS
     for agent in plan.agents:
         for issue in agent.issues:
             texts = _texts(repo, issue.id)
-            paths, how = _paths(repo, issue.id, texts, agent.package, notes)
+            paths, how, entries = _paths(repo, issue.id, texts, agent.package, notes)
             group = _group(paths, repo.manifests) or package_of(agent.package + "x", repo.manifests)
             summary = re.sub(r"\s*\(\s*depends\s+on[^)]*\)", "", issue.summary, flags=re.I)
             out.append(
@@ -160,6 +201,8 @@ def specs_from_plan(plan: Plan, view: RepoView, notes: list[str]) -> list[IssueS
                     group=group,
                     files_from=how,
                     source=f"{plan.source or 'plan'}:{issue.line}",
+                    entries=entries,
+                    home=agent.package,
                 )
             )
     return out
@@ -240,13 +283,17 @@ def specs_from_files(glob: str, view: RepoView, notes: list[str]) -> list[IssueS
     raw = []
     for issue_id, files in matched.items():
         texts = _texts(repo, issue_id, files)
-        paths, how = _paths(repo, issue_id, texts, "", notes)
-        severity, title = _severity_title(texts)
-        raw.append((issue_id, files, texts, paths, how, severity, title))
+        # A first reading finds the package from the paths written in full; the entries are then
+        # read again relative to it (``src/x.ts``, a bare ``x.ts``, a new file, a folder).
+        paths, _, _ = _paths(repo, issue_id, texts, "", [])
+        raw.append((issue_id, files, texts, paths))
     known = {fl.id_key(r[0]): r[0] for r in raw}
-    groups = {_group(r[3], repo.manifests) for r in raw} - {""}
+    groups = {_group(_existing(repo, r[3]), repo.manifests) for r in raw} - {""}
     out = []
-    for issue_id, files, texts, paths, how, severity, title in raw:
+    for issue_id, files, texts, first in raw:
+        group = _group(_existing(repo, first), repo.manifests) or _area_group(texts, groups)
+        paths, how, entries = _paths(repo, issue_id, texts, group, notes)
+        severity, title = _severity_title(texts)
         deps: list[str] = []
         for _, text in texts:
             for phrase in _DEP_PHRASE.finditer(text):
@@ -254,7 +301,6 @@ def specs_from_files(glob: str, view: RepoView, notes: list[str]) -> list[IssueS
                     target = known.get(fl.id_key(token.removeprefix("issue-")))
                     if target and target != issue_id and target not in deps:
                         deps.append(target)
-        group = _group(paths, repo.manifests) or _area_group(texts, groups)
         out.append(
             IssueSpec(
                 id=issue_id,
@@ -262,9 +308,11 @@ def specs_from_files(glob: str, view: RepoView, notes: list[str]) -> list[IssueS
                 title=title,
                 depends_on=tuple(deps),
                 paths=paths,
-                group=group,
+                group=group or _group(paths, repo.manifests),
                 files_from=how,
                 source=files[0],
+                entries=entries,
+                home=group,
             )
         )
     return out

@@ -41,6 +41,10 @@ class IssueSpec:
     group: str = ""
     files_from: str = "fix plan"
     source: str = ""
+    # The entries as the fix plan wrote them (maybe package-relative), to resolve them again for
+    # the package of the agent that gets the issue, the way ``plan check --repo`` will.
+    entries: tuple[str, ...] = ()
+    home: str = ""  # the package folder those entries were read against
 
     @property
     def rank(self) -> int:

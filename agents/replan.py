@@ -117,8 +117,10 @@ def replan_remaining(
     planned again (``plan.make``) with the files the repository's fix plans name, in waves
     numbered after the last done one. The result goes to ``<plan>.replanned.md`` next to the
     plan (``.replanned-2.md`` and so on if that exists): an existing file is never overwritten.
-    Raises ``ReplanError`` (message for the user, with the issue ids) when the plan cannot be
-    read, a done wave is not in it, nothing remains, or no plan satisfies the rules.
+    The new waves are held against ``plan check --repo`` first (no predicted overlap, no
+    error). Raises ``ReplanError`` (a message for the user, naming the issues) when the plan
+    cannot be read in full, ``done_waves`` are not its first waves, nothing remains, no plan
+    satisfies the rules, or the new waves would not pass the check.
     """
     path = Path(plan_path)
     try:
@@ -161,6 +163,11 @@ def replan_remaining(
         made = make_plan_text(specs, opts, ctx, view, notes)
     except MakeError as exc:
         raise ReplanError(f"{path}: cannot re-plan: {'; '.join(exc.problems)}") from None
+    # The waves already run are history (their own findings stay theirs); the new ones must pass.
+    ours = [f for f in made.errors if f.wave is None or f.wave >= first]
+    if ours:
+        listed = "; ".join(f"line {f.line}: {f.message}" for f in ours[:3])
+        raise ReplanError(f"{path}: the re-planned waves do not pass plan check: {listed}")
     target = _target(path)
     # Exclusive creation: a file appearing between the check and the write is not overwritten.
     with target.open("x", encoding="utf-8") as handle:

@@ -111,7 +111,8 @@ def pack_wave(chunks: Sequence[Chunk], opts: MakeOptions) -> list[list[int]] | N
     # Issues that name no file own nothing: they join an agent that owns files (of their package
     # when there is one) rather than make an agent with nothing to own.
     owning = [c for c in chunks if c.files] or list(chunks[:1])
-    fileless = [c for c in chunks if c not in owning]
+    owned = {c.index for c in owning}
+    fileless = [c for c in chunks if c.index not in owned]
     k = min(opts.max_agents, len(owning))
     cap = opts.max_issues
     by_group: dict[str, list[Chunk]] = {}

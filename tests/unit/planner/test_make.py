@@ -125,3 +125,29 @@ def test_graph_helpers() -> None:
 def test_cell_is_one_safe_line() -> None:
     assert cell("a | b\n\x1b[2Jc") == r"a \| b [2Jc"
     assert cell("x" * 500).endswith("…")
+
+
+def test_same_plan_under_any_hash_seed() -> None:
+    # Sets of strings iterate in a different order per process: none of it may reach the plan.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    code = (
+        "import sys, json; sys.path.insert(0, 'bench');"
+        "from planner_bench import make_issues;"
+        "from plan.make import make_plan; from plan.make_model import MakeOptions;"
+        "from plan.make_render import made_dict;"
+        "print(json.dumps(made_dict(make_plan(make_issues(400), MakeOptions(max_issues=9)))))"
+    )
+    outs = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)}
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        outs.add(done.stdout)
+    assert len(outs) == 1

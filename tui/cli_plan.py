@@ -1,9 +1,12 @@
-"""``wavedeck plan check`` and ``wavedeck plan show``: read a wave plan, report, print it.
+"""``wavedeck plan check``, ``plan show`` and ``plan make``: read, report, print, write a plan.
 
 Exit codes of ``plan check``: 0 no errors (warnings allowed), 1 at least one error, 2 the plan (or
 the ``--repo`` folder) cannot be read at all. Errors go to stderr as ``PLAN: message``; a traceback
 is never printed for bad input. ``--repo`` hands the repo checks a ``RepoView`` built here (the plan
 layer does no I/O): paths from ``git ls-files``, or a folder walk when DIR is not a git repository.
+``plan make`` plans issues (``plan.make``) and checks what it writes (``agents.replan``); its exit
+codes: 0 the made plan has no error, 1 no plan satisfies the limits (or it has errors), 2 unreadable
+input.
 """
 
 from __future__ import annotations
@@ -226,7 +229,7 @@ def make_command(
     summary = f"{len(specs)} issues, {waves} wave(s) of at most {agents} agents, {len(made.errors)} error(s)"
     click.echo(neutralize(f"plan make: {summary}" + (f" -> {output}" if output else "")), err=True)
     if made.errors:
-        for line in finding_lines("made plan", made.errors):
+        for line in finding_lines(output or "made plan", made.errors):
             click.echo(line, err=True)
     ctx.exit(1 if made.errors else 0)
 

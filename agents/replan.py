@@ -25,7 +25,7 @@ from plan.make_model import IssueSpec, MadePlan, MakeError, MakeOptions
 from plan.make_render import RenderContext, render_made
 from plan.models import Plan
 
-MAX_SETTLE = 3  # re-resolutions of package-relative entries (each one re-plans)
+MAX_SETTLE = 8  # re-resolutions of package-relative entries (each one re-plans)
 MAX_SUFFIX = 1000  # plans/<name>.replanned-<n>.md: how many re-plans of one plan may pile up
 
 

@@ -258,8 +258,11 @@ def _group_folders(issues: Sequence[IssueSpec]) -> dict[str, str]:
     file to ``plan check``, which reads it against the agent's package)."""
     by_group: dict[str, list[str]] = {}
     for issue in issues:
-        inside = [p for p in (*issue.paths, issue.home) if p and p.startswith(issue.group)]
-        by_group.setdefault(issue.group, []).extend(inside)
+        inside = [p for p in issue.paths if p.startswith(issue.group)]
+        # The home pins the folder from above even when it is the root: a package-relative new
+        # file read against it must stay where it was read.
+        pin = [] if issue.home is None else [issue.home + "x"]
+        by_group.setdefault(issue.group, []).extend([*inside, *pin])
     return {g: common_folder(paths) if paths else g for g, paths in by_group.items()}
 
 

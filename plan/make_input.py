@@ -145,9 +145,10 @@ def _usable(path: str) -> str | None:
 def resettle(
     specs: Sequence[IssueSpec], packages: dict[str, str], view: RepoView
 ) -> list[IssueSpec] | None:
-    """The specs with their entries resolved for the package of the agent each was given
+    """The specs with their entries also resolved for the package of the agent each was given
     (``packages``: issue id -> package), as ``plan check --repo`` will resolve them; None when
-    nothing changes. A bare ``client.py`` means another file under another package."""
+    that adds nothing. A bare ``client.py`` may mean another file under another package: the
+    issue then needs both (paths are only ever added, so re-planning settles)."""
     repo = _repo(view)
     changed = False
     out = []
@@ -156,14 +157,15 @@ def resettle(
         if package is None or not spec.entries:
             out.append(spec)
             continue
-        paths: list[str] = []
+        paths = list(spec.paths)
         for raw in spec.entries:
             path = _usable(_resolve(repo, raw, package))
             if path is not None and path not in paths:
                 paths.append(path)
-        if tuple(paths) != spec.paths:
+        if len(paths) != len(spec.paths):
             changed = True
-            spec = replace(spec, paths=tuple(paths))
+            # Read against this package now: it stays the home, so the next plan keeps it.
+            spec = replace(spec, paths=tuple(paths), home=package)
         out.append(spec)
     return out if changed else None
 

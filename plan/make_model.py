@@ -44,7 +44,7 @@ class IssueSpec:
     # The entries as the fix plan wrote them (maybe package-relative), to resolve them again for
     # the package of the agent that gets the issue, the way ``plan check --repo`` will.
     entries: tuple[str, ...] = ()
-    home: str = ""  # the package folder those entries were read against
+    home: str | None = None  # the package folder those entries were read against, if any
 
     @property
     def rank(self) -> int:

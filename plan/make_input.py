@@ -62,13 +62,22 @@ class _Repo:
     manifests: frozenset[str]
 
 
+_last: list[_Repo] = []
+
+
 def _repo(view: RepoView) -> _Repo:
+    """The indexes over a repository's paths, built once per view (re-planning rounds and the
+    two readings of issue files reuse them, and the name look-ups they have cached)."""
+    if _last and _last[0].view is view:
+        return _last[0]
     manifests = frozenset(
         p[: p.rfind("/") + 1] for p in view.paths if p[p.rfind("/") + 1 :] in MANIFESTS
     )
-    return _Repo(
+    repo = _Repo(
         view, PathIndex(view.paths), IssueFileIndex(view.paths, view.issue_file_patterns), manifests
     )
+    _last[:] = [repo]
+    return repo
 
 
 def package_of(path: str, manifests: frozenset[str]) -> str:

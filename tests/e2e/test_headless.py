@@ -136,7 +136,9 @@ def test_sigkill_then_rerun_adopts_agents_and_resumes_logs_exactly(
     before = file_events(out1)
     after = events(second.stdout)
     adopted = {
-        e["agent"] for e in after if e["event"] == "agent_state_changed" and e["reason"] == "adopted"
+        e["agent"]
+        for e in after
+        if e["event"] == "agent_state_changed" and e["reason"] == "adopted"
     }
     assert adopted and adopted <= set(running)
     # On a loaded machine an agent may end between the kill and the second run: then it is not

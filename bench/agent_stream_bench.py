@@ -91,6 +91,7 @@ def make_stream(path: Path, lines: int) -> tuple[int, int, float]:
                                 1 for ln in text.splitlines() if ln.startswith("wavedeck: done ")
                             )
                     if obj.get("type") == "result":
+                        obj["uuid"] = f"run-{runs}"  # each run its own (a repeat is not counted)
                         runs += 1
                         cost += obj.get("total_cost_usd") or 0.0
                     out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")

@@ -174,6 +174,7 @@ class ClaudeParser(JsonStreamParser):
                 "is_error": _scalar(line, '"is_error":'),
                 "num_turns": _scalar(line, '"num_turns":'),
                 "total_cost_usd": _scalar(line, '"total_cost_usd":', None),
+                "uuid": _value(line, ',"uuid":"'),
                 "usage": _value(line, '"usage":{'),
                 "permission_denials": _value(line, '"permission_denials":['),
             }
@@ -296,7 +297,7 @@ class ClaudeParser(JsonStreamParser):
         cost = obj.get("total_cost_usd")
         cost = float(cost) if isinstance(cost, int | float) else None
         turns = num(obj.get("num_turns"))
-        out.facts.append(Usage(inputs, outputs, cost, turns))
+        out.facts.append(Usage(inputs, outputs, cost, turns, str(obj.get("uuid") or "")))
         for denial in obj.get("permission_denials") or ():
             if not isinstance(denial, dict):
                 continue

@@ -37,8 +37,10 @@ class Source(_Frozen):
     ``how`` is one of: ``agent-heading`` (``### Agent N: title``, the reference format),
     ``labelled-heading`` (``### W1: …``, ``## Workstream A: …``, ``### Track 2 — …``),
     ``wave-agent-heading`` (``#### Wave 1 Agent B: …``), ``table-row`` (a row of an agents
-    table), ``wave-heading`` (``## Wave N``), ``phase-heading`` (``## Phase N`` holding agents),
-    ``execution-order`` (a line naming a wave and its agents), ``implicit`` (agents without
+    table), ``wave-heading`` (``## Wave N``), ``renumbered`` (a ``## Wave N`` heading moved up
+    by one because the plan has a wave 0 holding agents), ``phase-heading`` (``## Phase N``
+    holding agents), ``execution-order`` (a line naming a wave and its agents), ``wave-field``
+    (a wave its agents name themselves: a Wave column or field), ``implicit`` (agents without
     waves: one wave). ``text`` is the heading or row as written.
     """
 

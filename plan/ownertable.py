@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from plan import fields as fl
 from plan import shapes as sh
 from plan.errors import Finding
+from plan.models import agent_id
 from plan.paths import PathRejected, normalize_file, normalize_package
 from plan.reader import AgentB, Range, WaveB
 from plan.tables import Row, plain_text
@@ -80,8 +81,14 @@ def _marked(text: str) -> bool:
     return text.strip().strip("*_`").strip().lower() not in _NOT_MARKED
 
 
-def _mismatch(line: int, message: str) -> Finding:
-    return Finding("ownership-mismatch", "error", line, message)
+def _mismatch(
+    line: int, message: str, agents: tuple[str, ...] | None = None, path: str | None = None
+) -> Finding:
+    return Finding("ownership-mismatch", "error", line, message, agents=agents, path=path)
+
+
+def _id(a: AgentB, waves: dict[int, WaveB]) -> str:
+    return agent_id(waves[id(a)].head.number, a.number)
 
 
 def merge_ownership(r: ShapeReader) -> list[Finding]:
@@ -139,6 +146,8 @@ def merge_ownership(r: ShapeReader) -> list[Finding]:
                                 row.line,
                                 f"{path}: the ownership table puts {a.label} in wave {stated}, "
                                 f"but the plan runs it in wave {wave.as_written}",
+                                (_id(a, waves),),
+                                path,
                             )
                         )
                 findings += _disagreements(path, row.line, owners, agents, waves, declared)
@@ -189,5 +198,6 @@ def _disagreements(
                 f"{path}: the ownership table gives it to {names}, but {b.label or b.title} "
                 f"lists it too (line {b.files_line or b.line})"
             )
-            out.append(_mismatch(line, message))
+            who = (*(_id(a, waves) for a, _ in owners), _id(b, waves))
+            out.append(_mismatch(line, message, who, path))
     return out

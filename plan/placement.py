@@ -182,6 +182,7 @@ def _number(r: ShapeReader) -> None:
     if any(w.head.number < 1 and w.agents for w in r.waves):
         for w in r.waves:
             h = w.head
+            w.how = "renumbered" if w.how == "wave-heading" else w.how
             w.head = fl.WaveHeading(
                 h.number + 1, h.title, h.scope, h.stated_issues, h.stated_agents
             )

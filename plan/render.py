@@ -175,6 +175,8 @@ def _wave_from(source: Source | None) -> str:
         return ""
     if source.how == "implicit":
         return "  (no waves in the plan: its agents read as one wave)"
+    if source.how == "renumbered":
+        return f'  (line {source.line}, "{_short(source.text)}": the plan has a wave 0)'
     if source.how == "phase-heading":
         return f'  (line {source.line}, heading "{_short(source.text)}" read as a wave)'
     if source.how == "wave-agent-heading":

@@ -58,7 +58,8 @@ def _prescan(tokens: Sequence[Token]) -> tuple[bool, bool, Counter[tuple[str, in
             continue
         level = int(tok.tag[1:])
         text = tokens[i + 1].content
-        if level >= 2 and fl.wave_heading(text) is not None:
+        combined = sh.combined_heading(text) is not None
+        if level >= 2 and fl.wave_heading(text) is not None and not combined:
             has_waves = True
             wave_level = level
             continue
@@ -86,6 +87,9 @@ class ShapeReader(Reader):
     def heading(self, level: int, text: str, plain: str, start: int) -> None:
         a = self.agent
         if a is not None and not a.reference and self._inside(a, level, text, plain, start):
+            return
+        combined = sh.combined_heading(text) or sh.combined_heading(plain)
+        if level >= 2 and combined is not None and self._shape(level, text, plain, start):
             return
         if level >= 2 and fl.wave_heading(text) is None and fl.wave_heading(plain) is None:
             strict_agent = fl.agent_heading(text) or fl.agent_heading(plain)
@@ -254,6 +258,7 @@ class ShapeReader(Reader):
         own_id: str | None,
         severity: str | None = None,
         extra: dict[str, str] | None = None,
+        depends: list[str] | None = None,
     ) -> None:
         items = a.work.setdefault(kind, [])
         issue_id = own_id or ""
@@ -265,7 +270,7 @@ class ShapeReader(Reader):
                 summary=text,
                 line=line,
                 extra=extra or {},
-                depends=fl.dependencies(text, issue_id) if issue_id else [],
+                depends=(fl.dependencies(text, issue_id) if issue_id else []) + (depends or []),
                 kind=kind,
             )
         )
@@ -394,11 +399,16 @@ class ShapeReader(Reader):
                 text = rest if own else text
             if c_task is None:
                 text = " ".join(c.content for i, c in enumerate(cells) if i != c_id)
-            severity = sh.priority_of(f"priority: {plain_text(cells[c_pri])}") if c_pri else None
-            extra = {}
+            severity = None
+            if c_pri is not None:
+                severity = sh.priority_of(f"priority: {plain_text(cells[c_pri])}")
+            used = {c_id, c_task, c_pri, c_dep}
+            extra = {table.header[i]: c.content for i, c in enumerate(cells) if i not in used}
+            depends: list[str] = []
             if c_dep is not None and plain_text(cells[c_dep]).strip():
                 extra[table.header[c_dep]] = cells[c_dep].content
-            self._work(a, "task-row", row.line, text.strip(), own, severity, extra)
+                depends = fl.dependencies(f"(depends on {plain_text(cells[c_dep])})", own or "")
+            self._work(a, "task-row", row.line, text.strip(), own, severity, extra, depends)
         return True
 
     def _agent_rows(self, table: Table) -> None:

@@ -22,9 +22,10 @@ _KEYWORD_HEADING = re.compile(
     rf"^\s*(?P<label>(?P<kw>{_KEYWORD})\s+(?P<id>{_ID}))(?![\w.])" + _SEP + r"(?P<title>.*?)\s*$",
     re.IGNORECASE | re.DOTALL,
 )
-# ``Wave 1 Agent B: title``, ``Wave 2, Track 1 — title``, ``Phase 1 / Agent A``.
+# ``Wave 1 Agent B: title``, ``Wave 2, Track 1 — title``, ``Phase 1 / Agent A``; not
+# ``Wave 1 — Agent 3 fixes``, which is a wave titled "Agent 3 fixes".
 _COMBINED_HEADING = re.compile(
-    r"^\s*(?:wave|phase|stage)\s+(?P<wave>\d+)\s*[,:/.—–-]?\s*"
+    r"^\s*(?:wave|phase|stage)\s+(?P<wave>\d+)\s*[,/]?\s*"
     rf"(?P<label>(?:{_KEYWORD})\s+(?P<id>{_ID}))(?![\w.])" + _SEP + r"(?P<title>.*?)\s*$",
     re.IGNORECASE | re.DOTALL,
 )

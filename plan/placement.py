@@ -109,7 +109,13 @@ def place(r: ShapeReader) -> list[Finding]:
         a = loose.agent
         if loose.finding is not None and (r.reference_shaped or loose.under_wave_word):
             findings.append(loose.finding)
-        elif loose.under_wave_word or (r.reference_shaped and a.wave_hint is None):
+        elif loose.under_wave_word:
+            why = (
+                f"its section '{loose.under_wave_word}' is not a wave heading "
+                "(a wave heading is '## Wave N — title', with N in digits)"
+            )
+            findings.append(_unplaced(a, why))
+        elif r.reference_shaped and a.wave_hint is None:
             findings.append(_unplaced(a, "no wave holds it"))
         else:
             pending.append(loose)

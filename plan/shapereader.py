@@ -42,7 +42,7 @@ class Loose:
 
     agent: AgentB
     finding: Finding | None
-    under_wave_word: bool
+    under_wave_word: str | None  # the enclosing heading when it starts with "wave", as written
 
 
 def _prescan(tokens: Sequence[Token]) -> tuple[bool, bool, Counter[tuple[str, int]]]:
@@ -128,8 +128,15 @@ class ShapeReader(Reader):
         agent = AgentB(got[0], got[1], start + 1, level, head=head, reference=False)
         agent.label = f"Agent {got[0]}"
         self.agent = agent
-        wavey = enclosing is not None and enclosing[1].strip().lower().startswith("wave")
-        self.loose.append(Loose(agent, finding, wavey))
+        self.loose.append(Loose(agent, finding, self._wave_word()))
+
+    def _wave_word(self) -> str | None:
+        """The heading enclosing the one just entered, when it starts with "wave" (``## Wave
+        Two``): agents under it are reported as unread, never placed elsewhere."""
+        outer = self.headings[-2] if len(self.headings) > 1 else None
+        if outer is not None and outer[2].strip().lower().startswith("wave"):
+            return f"{'#' * outer[0]} {outer[2]}"
+        return None
 
     def _shape(self, level: int, text: str, plain: str, start: int) -> bool:
         """Open a wave or an agent of another shape for this heading; ``False``: none."""
@@ -175,9 +182,7 @@ class ShapeReader(Reader):
         if in_wave and self.wave is not None:
             self.wave.agents.append(agent)
         else:
-            outer = self.headings[-2] if len(self.headings) > 1 else None
-            wavey = outer is not None and outer[2].strip().lower().startswith("wave")
-            self.loose.append(Loose(agent, None, wavey))
+            self.loose.append(Loose(agent, None, self._wave_word()))
         return True
 
     def _new_agent(
@@ -435,7 +440,7 @@ class ShapeReader(Reader):
                 if self.wave is not None and agent.wave_hint is None:
                     self.wave.agents.append(agent)
                 else:
-                    self.loose.append(Loose(agent, None, False))
+                    self.loose.append(Loose(agent, None, None))
             self._task_rows(agent, _without(table, {c_agent, c_file, c_wave}, row))
             if c_file is not None:
                 self._add_files(agent, sh.file_entries(row.cells[c_file].content), False)

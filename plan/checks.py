@@ -17,6 +17,7 @@ from plan.counts import check_counts
 from plan.errors import Finding
 from plan.models import SEVERITIES, SEVERITY_RANK, UNSET, Agent, Issue, Plan
 from plan.perf import gc_paused
+from plan.shapechecks import range_overlaps, unset_severity
 
 Key = tuple[str, int | None]
 Placed = tuple[int, Agent, int, Issue]  # wave number, agent, position in the agent, issue
@@ -70,7 +71,7 @@ def check_overlap(ctx: CheckContext) -> Iterable[Finding]:
             if len(agents) < 2:
                 continue
             if all(path in a.shared for a in agents):
-                yield from _range_overlaps(wave.number, path, agents)
+                yield from range_overlaps(wave.number, path, agents)
                 continue
             names = [f"{a.id} ({a.title})" for a in agents]
             both = "both " if len(names) == 2 else ""
@@ -84,29 +85,6 @@ def check_overlap(ctx: CheckContext) -> Iterable[Finding]:
                 agents=tuple(a.id for a in agents),
                 path=path,
             )
-
-
-def _range_overlaps(wave: int, path: str, agents: list[Agent]) -> Iterator[Finding]:
-    """Declared shared on purpose: only line ranges that two agents both claim are reported."""
-    claimed = [(a, r) for a in agents for r in a.ranges_of(path)]
-    for i, (a, ra) in enumerate(claimed):
-        for b, rb in claimed[i + 1 :]:
-            if a.id == b.id:
-                continue
-            a_end = ra.end if ra.end is not None else 1 << 62
-            b_end = rb.end if rb.end is not None else 1 << 62
-            if ra.start <= b_end and rb.start <= a_end:
-                yield Finding(
-                    "overlap",
-                    "warning",
-                    b.files_line or b.line,
-                    f"{path} is split by line ranges, but {a.id} and {b.id} both claim lines "
-                    f"{max(ra.start, rb.start)}-{min(a_end, b_end) if min(a_end, b_end) < 1 << 62 else 'end'} "
-                    f"in wave {wave}",
-                    wave,
-                    (a.id, b.id),
-                    path,
-                )
 
 
 def check_path_escape(ctx: CheckContext) -> Iterable[Finding]:
@@ -181,7 +159,7 @@ def check_duplicate_issue(ctx: CheckContext) -> Iterable[Finding]:
 def check_bad_severity(ctx: CheckContext) -> Iterable[Finding]:
     """A severity that is not one of CRITICAL, HIGH, MEDIUM, LOW (any case); and work items
     without one in a plan that states severities elsewhere (``unset-severity`` warnings)."""
-    yield from check_unset_severity(ctx)
+    yield from unset_severity(ctx.plan)
     allowed = ", ".join(SEVERITIES)
     for wave, agent, _pos, issue in _placed(ctx.plan):
         if issue.severity == UNSET and issue.kind != "table-row":
@@ -194,26 +172,6 @@ def check_bad_severity(ctx: CheckContext) -> Iterable[Finding]:
                 wave=wave,
                 agents=(agent.id,),
                 issue=issue.id,
-            )
-
-
-def check_unset_severity(ctx: CheckContext) -> Iterator[Finding]:
-    """Work items without a severity, in a plan that states severities elsewhere: one warning
-    per agent (a plan that states none at all is not asked for them)."""
-    if not any(i.severity in SEVERITY_RANK for i in ctx.plan.issues):
-        return
-    for agent in ctx.plan.agents:
-        unset = [i for i in agent.issues if i.severity == UNSET and i.kind != "table-row"]
-        if unset:
-            yield _warn(
-                "unset-severity",
-                unset[0].line,
-                f"{agent.id} ({agent.title}): {len(unset)} work item(s) state no severity "
-                f"({', '.join(i.id for i in unset[:5])}{', …' if len(unset) > 5 else ''}); "
-                "the plan states severities elsewhere",
-                wave=agent.wave,
-                agents=(agent.id,),
-                issue=unset[0].id,
             )
 
 

@@ -21,18 +21,19 @@ from markdown_it.token import Token
 from plan import fields as fl
 from plan import shapes as sh
 from plan.errors import Finding
-from plan.issuetable import IssueDraft
 from plan.reader import AgentB, Reader, WaveB
-from plan.tables import Table, plain_text
-
-_AGENT_COLUMNS = ("agent", "agent id", "agent name", "worker", "workstream", "track", "lane")
-_ID_COLUMNS = ("id", "issue", "issue id", "task id", "ticket", "key")
-_TASK_COLUMNS = ("task", "tasks", "summary", "title", "description", "work", "change", "finding")
-_MORE_TASK_COLUMNS = ("focus", "scope", "responsibility", "responsibilities", "deliverables")
-_PRIORITY_COLUMNS = ("priority", "severity", "sev")
-_DEPENDS_COLUMNS = ("depends on", "dependencies", "deps", "after", "blocked by")
-_FILE_COLUMNS = ("file", "files", "path", "paths", "file path", "files owned")
-_WAVE_COLUMNS = ("wave", "phase", "stage")
+from plan.shapetables import (
+    AGENT_COLUMNS,
+    FILE_COLUMNS,
+    ID_COLUMNS,
+    MORE_TASK_COLUMNS,
+    TASK_COLUMNS,
+    add_files,
+    add_work,
+    agent_rows,
+    task_rows,
+)
+from plan.tables import Table
 
 
 @dataclass
@@ -232,7 +233,7 @@ class ShapeReader(Reader):
             if sh.keyword_heading(plain) is not None and not deeper:
                 return False
             self.enter_heading(level, text, start)
-            self._work(a, "task-heading", start + 1, task[1], task[0])
+            add_work(a, "task-heading", start + 1, task[1], task[0])
             a.section_files = a.section_tasks = 0
             return True
         number = sh.heading_number(plain)
@@ -254,32 +255,6 @@ class ShapeReader(Reader):
 
     # -- work items ---------------------------------------------------------------------------
 
-    def _work(
-        self,
-        a: AgentB,
-        kind: str,
-        line: int,
-        text: str,
-        own_id: str | None,
-        severity: str | None = None,
-        extra: dict[str, str] | None = None,
-        depends: list[str] | None = None,
-    ) -> None:
-        items = a.work.setdefault(kind, [])
-        issue_id = own_id or ""
-        items.append(
-            IssueDraft(
-                id=issue_id,
-                order=len(items) + 1,
-                severity=severity or sh.priority_of(text) or "",
-                summary=text,
-                line=line,
-                extra=extra or {},
-                depends=(fl.dependencies(text, issue_id) if issue_id else []) + (depends or []),
-                kind=kind,
-            )
-        )
-
     # -- fields -------------------------------------------------------------------------------
 
     def labelled(self, text: str) -> tuple[str, str] | None:
@@ -294,7 +269,7 @@ class ShapeReader(Reader):
         elif role in ("files", "shared"):
             agent.files_line = line
             entries = sh.file_entries(value)
-            self._add_files(agent, entries, role == "shared")
+            add_files(agent, entries, role == "shared")
             if not entries:
                 self.files_list_line = line
         elif role == "priority":
@@ -304,20 +279,12 @@ class ShapeReader(Reader):
         elif role == "wave":
             agent.wave_hint = fl.parse_int(value.strip("*_ "))
 
-    def _add_files(self, agent: AgentB, entries: list[sh.FileEntry], shared: bool) -> None:
-        for entry in entries:
-            agent.files.append(entry.raw)
-            if shared or entry.shared:
-                agent.shared.add(entry.raw)
-            if entry.ranges:
-                agent.ranges.setdefault(entry.raw, []).extend(entry.ranges)
-
     def file_items(self, agent: AgentB, items: list[tuple[int, str, Token]]) -> None:
         for _line, _num, inline in items:
             entries = sh.file_entries(inline.content)
             if agent.section_files and not agent.files_line:
                 entries = [e for e in entries if sh.path_like(e.raw)]
-            self._add_files(agent, entries, False)
+            add_files(agent, entries, False)
 
     def paragraph(self, start: int, end: int) -> None:
         a = self.agent
@@ -327,7 +294,7 @@ class ShapeReader(Reader):
             # Prose in a "File ownership" section: its path-like code spans are the files.
             spans = [s for s in fl.code_spans("\n".join(self.lines[start:end])) if sh.path_like(s)]
             if spans and self.labelled(self.lines[start]) is None:
-                self._add_files(a, [sh.file_entry(s) for s in spans], False)
+                add_files(a, [sh.file_entry(s) for s in spans], False)
             self.files_list_line = pending
 
     # -- lists --------------------------------------------------------------------------------
@@ -356,7 +323,7 @@ class ShapeReader(Reader):
             else:
                 continue
             own_id, rest = sh.item_id(text)
-            self._work(a, kind, line, rest if own_id else text.strip(), own_id)
+            add_work(a, kind, line, rest if own_id else text.strip(), own_id)
         if self.files_list_line is not None:  # a labelled item announced a list: none came
             self.files_list_line = None
         return end
@@ -366,104 +333,27 @@ class ShapeReader(Reader):
     def table(self, table: Table) -> None:
         a = self.agent
         if a is not None and not a.reference:
-            issue = table.column(*_ID_COLUMNS[:3])
+            issue = table.column(*ID_COLUMNS[:3])
             if issue is not None and table.column("severity", "sev") is not None:
                 super().table(table)
-            elif not self._task_rows(a, table) and table.column(*_FILE_COLUMNS) is not None:
-                c = table.column(*_FILE_COLUMNS)
+            elif not task_rows(a, table) and table.column(*FILE_COLUMNS) is not None:
+                c = table.column(*FILE_COLUMNS)
                 assert c is not None
                 for row in table.rows:
-                    self._add_files(a, sh.file_entries(row.cells[c].content), False)
+                    add_files(a, sh.file_entries(row.cells[c].content), False)
             return
-        if a is None and table.column(*_AGENT_COLUMNS) is not None:
-            if table.column(*_TASK_COLUMNS, *_MORE_TASK_COLUMNS, *_ID_COLUMNS) is not None:
-                self._agent_rows(table)
+        if a is None and table.column(*AGENT_COLUMNS) is not None:
+            if table.column(*TASK_COLUMNS, *MORE_TASK_COLUMNS, *ID_COLUMNS) is not None:
+                for agent in agent_rows(table, self.lines):
+                    if self.wave is not None and agent.wave_hint is None:
+                        self.wave.agents.append(agent)
+                    else:
+                        self.loose.append(Loose(agent, None, None))
                 return
-            if table.column(*_FILE_COLUMNS) is not None:
+            if table.column(*FILE_COLUMNS) is not None:
                 self.ownership.append(table)
                 return
-        if a is None and table.column(*_FILE_COLUMNS) is not None and len(table.header) > 1:
+        if a is None and table.column(*FILE_COLUMNS) is not None and len(table.header) > 1:
             self.ownership.append(table)  # a matrix: agents as columns, resolved later
             return
         super().table(table)
-
-    def _task_rows(self, a: AgentB, table: Table) -> bool:
-        """Rows of a task table (an id or task column, maybe a priority) as work items."""
-        c_id = table.column(*_ID_COLUMNS)
-        c_task = table.column(*_TASK_COLUMNS)
-        if c_id is None and c_task is None:
-            return False
-        c_pri = table.column(*_PRIORITY_COLUMNS)
-        c_dep = table.column(*_DEPENDS_COLUMNS)
-        for row in table.rows:
-            cells = row.cells
-            text = cells[c_task].content if c_task is not None else ""
-            own = plain_text(cells[c_id]).strip() if c_id is not None else None
-            if own is None or not fl.ISSUE_ID.match(own):
-                own, rest = sh.item_id(text)
-                text = rest if own else text
-            if c_task is None:
-                text = " ".join(c.content for i, c in enumerate(cells) if i != c_id)
-            severity = None
-            if c_pri is not None:
-                severity = sh.priority_of(f"priority: {plain_text(cells[c_pri])}")
-            used = {c_id, c_task, c_pri, c_dep}
-            extra = {table.header[i]: c.content for i, c in enumerate(cells) if i not in used}
-            depends: list[str] = []
-            if c_dep is not None and plain_text(cells[c_dep]).strip():
-                extra[table.header[c_dep]] = cells[c_dep].content
-                depends = fl.dependencies(f"(depends on {plain_text(cells[c_dep])})", own or "")
-            self._work(a, "task-row", row.line, text.strip(), own, severity, extra, depends)
-        return True
-
-    def _agent_rows(self, table: Table) -> None:
-        """A table with an Agent column outside any agent: each row is an agent's work item,
-        rows naming the same agent go to one agent (``how`` ``table-row``)."""
-        c_agent = table.column(*_AGENT_COLUMNS)
-        c_file = table.column(*_FILE_COLUMNS)
-        c_wave = table.column(*_WAVE_COLUMNS)
-        assert c_agent is not None
-        by_label: dict[str, AgentB] = {}
-        for row in table.rows:
-            label = plain_text(row.cells[c_agent]).strip()
-            if not label:
-                continue
-            agent = by_label.get(label.casefold())
-            if agent is None:
-                head = self.lines[row.line - 1] if row.line <= len(self.lines) else ""
-                agent = AgentB(sh.id_number(label), label, row.line, 99, how="table-row")
-                agent.head, agent.label, agent.reference = head.strip(), label, False
-                agent.end = row.line
-                by_label[label.casefold()] = agent
-                if c_wave is not None:
-                    agent.wave_hint = fl.parse_int(plain_text(row.cells[c_wave]))
-                if self.wave is not None and agent.wave_hint is None:
-                    self.wave.agents.append(agent)
-                else:
-                    self.loose.append(Loose(agent, None, None))
-            self._task_rows(agent, _without(table, {c_agent, c_file, c_wave}, row))
-            if c_file is not None:
-                self._add_files(agent, sh.file_entries(row.cells[c_file].content), False)
-        for agent in by_label.values():
-            first = agent.work.get("task-row", [])
-            if len(first) == 1 and first[0].summary:
-                agent.title = f"{agent.label}: {plain_summary(first[0].summary)}"
-
-
-def plain_summary(text: str) -> str:
-    """A summary cell's text for a title: without ``**`` and code-span backticks."""
-    return text.replace("**", "").replace("`", "").strip()
-
-
-def _without(table: Table, drop: set[int | None], row: object) -> Table:
-    """``table`` restricted to one row and without the columns in ``drop``."""
-    from plan.tables import Row
-
-    assert isinstance(row, Row)
-    keep = [i for i in range(len(table.header)) if i not in drop]
-    cells = tuple(row.cells[i] for i in keep)
-    return Table(
-        header=tuple(table.header[i] for i in keep),
-        line=table.line,
-        rows=(Row(row.line, cells, row.complete),),
-    )

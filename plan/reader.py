@@ -248,6 +248,9 @@ class Reader:
         for _line, _num, inline in items:
             agent.files.extend(fl.list_values(inline.content))
 
+    def fence(self, tok: Token) -> None:
+        """A fenced block inside an agent: prose for its prompt (kept in ``Agent.text``)."""
+
     # -- tables -----------------------------------------------------------------------------
 
     def table(self, table: Table) -> None:
@@ -285,6 +288,8 @@ class Reader:
             elif kind == "bullet_list_open" or kind == "ordered_list_open":
                 i = self.list_block(tokens, i)
             else:
+                if kind == "fence" and self.agent is not None:
+                    self.fence(tok)
                 i += 1
         self._close_wave(len(self.lines))
         if self.strategy_start is not None:

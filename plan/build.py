@@ -29,13 +29,16 @@ def section_text(lines: list[str]) -> str:
 
 
 def _issue(b: IssueDraft, resolve: Resolve, labels: frozenset[str]) -> Issue:
-    deps = (resolve.get(fl.id_key(d), d) for d in b.depends if d.casefold() not in labels)
+    deps: tuple[str, ...] = ()
+    if b.depends:  # most issues have none: skip the work (this runs once per issue)
+        named = (d for d in b.depends if not labels or d.casefold() not in labels)
+        deps = tuple(dict.fromkeys(resolve.get(fl.id_key(d), d) for d in named))
     return Issue(
         id=b.id,
         order=b.order,
         severity=b.severity,
         summary=b.summary,
-        depends_on=tuple(dict.fromkeys(deps)),
+        depends_on=deps,
         line=b.line,
         extra=b.extra,
         kind=b.kind,

@@ -98,7 +98,10 @@ def merge_ownership(r: ShapeReader) -> list[Finding]:
     agents = [a for w in r.waves for a in w.agents]
     waves = {id(a): w for w in r.waves for a in w.agents}
     pattern, by_name = label_pattern(agents)
-    declared = {id(a): declared_paths(a) for a in agents}
+    declared: dict[str, list[AgentB]] = {}  # path -> agents whose own lists declare it
+    for a in agents:
+        for path in declared_paths(a):
+            declared.setdefault(path, []).append(a)
     findings: list[Finding] = []
     for table in r.ownership:
         c_file = table.column(*_FILE_COLUMNS)
@@ -150,7 +153,7 @@ def merge_ownership(r: ShapeReader) -> list[Finding]:
                                 path,
                             )
                         )
-                findings += _disagreements(path, row.line, owners, agents, waves, declared)
+                findings += _disagreements(path, row.line, owners, waves, declared)
     return findings
 
 
@@ -183,17 +186,16 @@ def _disagreements(
     path: str,
     line: int,
     owners: list[tuple[AgentB, str]],
-    agents: list[AgentB],
     waves: dict[int, WaveB],
-    declared: dict[int, set[str]],
+    declared: dict[str, list[AgentB]],
 ) -> list[Finding]:
     """Agents of an owner's wave that list ``path`` themselves but are not among its owners."""
     ids = {id(a) for a, _ in owners}
     owner_waves = {id(waves[i]) for i in ids}
     names = ", ".join(a.label or a.title for a, _ in owners)
     out = []
-    for b in agents:
-        if id(b) not in ids and id(waves[id(b)]) in owner_waves and path in declared[id(b)]:
+    for b in declared.get(path, ()):
+        if id(b) not in ids and id(waves[id(b)]) in owner_waves:
             message = (
                 f"{path}: the ownership table gives it to {names}, but {b.label or b.title} "
                 f"lists it too (line {b.files_line or b.line})"

@@ -343,7 +343,8 @@ class ShapeReader(Reader):
         ordered = tokens[i].type == "ordered_list_open"
         for line, _num, inline in items:
             content = inline.content
-            got = self.labelled(content.split("\n", 1)[0])
+            head = content.split("\n", 1)[0]
+            got = self.labelled(head) if ":" in head else None  # a field needs its colon
             if got is not None and sh.field_role(got[0]) is not None:
                 self.field(a, got[0], got[1], line)
                 continue

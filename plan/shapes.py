@@ -52,6 +52,7 @@ _PRIORITY = [
     re.compile(r"[\[(]\s*(critical|high|medium|low)\s*[\])]", re.IGNORECASE),
     re.compile(r"^\s*[*_]*(CRITICAL|HIGH|MEDIUM|LOW)[*_]*\s*[:—–-]"),
 ]
+_ANY_PRIORITY = re.compile(r"critical|high|medium|low|p[0-3]", re.IGNORECASE)
 _P_LEVELS = {"p0": "CRITICAL", "p1": "HIGH", "p2": "MEDIUM", "p3": "LOW"}
 
 # Labels of fields, by what they give the agent.
@@ -149,6 +150,8 @@ def phase_heading(text: str) -> tuple[int, str] | None:
 
 def priority_of(text: str) -> str | None:
     """The severity a heading or work item states as its priority, upper-cased, or ``None``."""
+    if _ANY_PRIORITY.search(text) is None:  # the common case: no severity word at all
+        return None
     for pattern in _PRIORITY:
         m = pattern.search(text)
         if m is not None:
@@ -184,6 +187,8 @@ def task_heading(text: str) -> tuple[str | None, str] | None:
 
 def checkbox(text: str) -> str | None:
     """A checklist item's text without its ``[ ]``, or ``None`` when it is no checklist item."""
+    if "[" not in text[:4]:
+        return None
     m = _CHECKBOX.match(text)
     return m.group(2) if m else None
 

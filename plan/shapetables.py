@@ -34,8 +34,12 @@ def add_work(
     extra: dict[str, str] | None = None,
     depends: list[str] | None = None,
 ) -> None:
+    """One work item of ``a`` (``kind``: ``plan.models.Issue.kind``); its severity from its own
+    priority words, else set later from the agent's; ``(depends on …)`` read when it has an id."""
     items = a.work.setdefault(kind, [])
     issue_id = own_id or ""
+    # ``(depends on …)`` needs the word; looking for it first spares a regex per item.
+    own_depends = fl.dependencies(text, issue_id) if issue_id and "epend" in text else []
     items.append(
         IssueDraft(
             id=issue_id,
@@ -44,13 +48,14 @@ def add_work(
             summary=text,
             line=line,
             extra=extra or {},
-            depends=(fl.dependencies(text, issue_id) if issue_id else []) + (depends or []),
+            depends=own_depends + (depends or []),
             kind=kind,
         )
     )
 
 
 def add_files(agent: AgentB, entries: list[sh.FileEntry], shared: bool) -> None:
+    """Declared files of ``agent``, with their shared flags and line ranges."""
     for entry in entries:
         agent.files.append(entry.raw)
         if shared or entry.shared:

@@ -130,6 +130,11 @@ def place(r: ShapeReader) -> list[Finding]:
         )
     if pending:
         findings += _assign([p.agent for p in pending], r)
+    if not r.reference_shaped:
+        for line, count, where in r.outside_checklists:
+            under = f"under '{where}', which is no agent" if where else "outside every agent"
+            message = f"a checklist of {count} item(s) {under}: its items are not read as work"
+            findings.append(_warn("unread-heading", line, message))
     if any(w.how in ("execution-order", "implicit") for w in r.waves):
         r.waves.sort(key=lambda w: w.head.number)
     _number(r)
@@ -237,9 +242,11 @@ def no_agents(r: ShapeReader, source: str) -> PlanError:
         heads = "; ".join(f"'{h}' (line {n})" for n, h in r.agent_like[:3])
         parts.append(f"headings that look like agents but no wave holds: {heads}")
         lines.append(r.agent_like[0][0])
-    if r.outside_lists:
-        where = ", ".join(str(n) for n in r.outside_lists[:8])
-        parts.append(f"numbered lists outside any agent (lines {where})")
+    if r.outside_lists or r.outside_checklists:
+        found = sorted(r.outside_lists + [c[0] for c in r.outside_checklists])
+        where = ", ".join(str(n) for n in found[:8])
+        parts.append(f"numbered lists or checklists outside any agent (lines {where})")
+        lines.append(found[0])
     detail = "; ".join(parts) if parts else "the plan has no wave, phase or agent headings"
     return PlanError(
         f"no waves with agents found: {detail}. Agents are headings such as "

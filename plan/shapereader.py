@@ -83,7 +83,9 @@ class ShapeReader(Reader):
         self.has_waves, self.reference_shaped, self.prefixes = _prescan(tokens)
         self.loose: list[Loose] = []
         self.ownership: list[Table] = []
-        self.outside_lists: list[int] = []  # checklists and steps no agent holds (lines)
+        self.outside_lists: list[int] = []  # numbered lists no agent holds (lines)
+        # Checklists no agent holds: (line, items, the heading above as written).
+        self.outside_checklists: list[tuple[int, int, str]] = []
         self.agent_like: list[tuple[int, str]] = []  # agent-like headings left unread
 
     # -- headings -----------------------------------------------------------------------------
@@ -300,6 +302,20 @@ class ShapeReader(Reader):
                 add_files(a, [sh.file_entry(s) for s in spans], False)
             self.files_list_line = pending
 
+    def _outside(self, tokens: Sequence[Token], i: int) -> None:
+        """Remember a numbered list or a checklist that no agent holds, for the report of what
+        could not be placed."""
+        line = (tokens[i].map or [0])[0] + 1
+        if tokens[i].type == "ordered_list_open":
+            self.outside_lists.append(line)
+            return
+        items, _end = self.bullet_items(tokens, i)
+        boxes = sum(1 for _l, _n, inline in items if sh.checkbox(inline.content) is not None)
+        if boxes:
+            above = self.headings[-1] if self.headings else None
+            where = f"{'#' * above[0]} {above[2]}" if above is not None else ""
+            self.outside_checklists.append((line, boxes, where))
+
     def fence(self, tok: Token) -> None:
         """An agent's prompt in a fenced block: when the agent declares no files elsewhere, the
         list under a files heading or label inside the prompt (``## 1. File Ownership``)."""
@@ -336,8 +352,8 @@ class ShapeReader(Reader):
     def list_block(self, tokens: Sequence[Token], i: int) -> int:
         a = self.agent
         if a is None or a.reference or self.files_list_line is not None:
-            if a is None and tokens[i].type == "ordered_list_open":
-                self.outside_lists.append((tokens[i].map or [0])[0] + 1)
+            if a is None:
+                self._outside(tokens, i)
             return super().list_block(tokens, i)
         items, end = self.bullet_items(tokens, i)
         ordered = tokens[i].type == "ordered_list_open"

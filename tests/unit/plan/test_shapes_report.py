@@ -165,3 +165,26 @@ def test_overlapping_line_ranges_are_a_warning() -> None:
         "crates/parse/src/lib.rs is split by line ranges, but w1-a1 and w1-a2 both claim lines "
         "650-700 in wave 1"
     )
+
+
+def test_a_checklist_no_agent_holds_is_reported() -> None:
+    text = (
+        "# P\n\n### W1: A\nFiles: a.py\n\n- [ ] do a\n\n### W2: B\nFiles: b.py\n\n- [ ] do b\n\n"
+        "## Final checks\n\n- [ ] run the suite\n- [ ] tag\n"
+    )
+    result = parse_plan(text, "p.md")
+    [f] = [f for f in result.findings if f.code == "unread-heading"]
+    assert (f.level, f.line) == ("warning", 15)
+    assert f.message == (
+        "a checklist of 2 item(s) under '## Final checks', which is no agent: its items are not "
+        "read as work"
+    )
+
+
+def test_no_agents_names_the_lists_it_could_not_place() -> None:
+    with pytest.raises(PlanError) as info:
+        parse_plan("# P\n\n## Backend\n\n- [ ] do a\n\n## Frontend\n\n1. do b\n", "p.md")
+    assert info.value.line == 5
+    assert info.value.message.startswith(
+        "no waves with agents found: numbered lists or checklists outside any agent (lines 5, 9)."
+    )

@@ -168,6 +168,8 @@ class ShapeReader(Reader):
                 self.wave = WaveB(head_info, line, level, how="phase-heading", src=head)
                 self.waves.append(self.wave)
                 return True
+        if self.agent is not None and level > self.agent.level:
+            return False  # a heading inside an agent's section (``#### A1: notes``) is its own
         in_wave = self.wave is not None and level > self.wave.level
         got = sh.keyword_heading(text) or sh.keyword_heading(plain)
         if got is None:

@@ -92,3 +92,15 @@ def test_cli_show_json_is_identical_with_strict(tmp_path) -> None:  # type: igno
     assert plain.exit_code == strict.exit_code == 0
     assert plain.stdout == strict.stdout
     assert "source" not in json.loads(plain.stdout)["waves"][0]["agents"][0]
+
+
+def test_headings_inside_reference_agents_stay_inside() -> None:
+    """Task-like, track-like and W-like headings deeper than a reference agent are its prose."""
+    text = render(small_spec()).replace(
+        "### Agent 2: Web\n",
+        "### Agent 2: Web\n\n#### A1: notes\n\n#### Track A: aside\n\n#### W1: more\n\n"
+        "- [ ] a checklist\n1. a step\n\n",
+    )
+    tolerant, strict = both(text)
+    assert tolerant == strict
+    assert isinstance(tolerant, tuple) and tolerant[0] != "error"

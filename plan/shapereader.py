@@ -302,7 +302,7 @@ class ShapeReader(Reader):
             spans = [s for s in fl.code_spans("\n".join(self.lines[start:end])) if sh.path_like(s)]
             if spans and self.labelled(self.lines[start]) is None:
                 add_files(a, [sh.file_entry(s) for s in spans], False)
-            self.files_list_line = pending
+            self.files_list_line = self.files_list_line or pending
 
     def _outside(self, tokens: Sequence[Token], i: int) -> None:
         """Remember a numbered list or a checklist that no agent holds, for the report of what

@@ -1,8 +1,9 @@
 """``wavedeck plan check`` and ``wavedeck plan show``: read a wave plan, report, print it.
 
 Exit codes of ``plan check``: 0 no errors (warnings allowed), 1 at least one error, 2 the plan (or
-the ``--repo`` folder) cannot be read at all. Errors go to stderr as ``PLAN: message``; a traceback
-is never printed for bad input. ``--repo`` hands the repo checks a ``RepoView`` built here (the plan
+the ``--repo`` folder) cannot be read at all. Errors go to stderr as ``PLAN: message`` (with
+``--json`` also ``{"error": {"message", "line", "source"}}`` on stdout); a traceback is never
+printed for bad input. ``--strict`` reads the reference format only. ``--repo`` hands the repo checks a ``RepoView`` built here (the plan
 layer does no I/O): paths from ``git ls-files``, or a folder walk when DIR is not a git repository.
 """
 
@@ -30,12 +31,13 @@ def _fail(source: str, message: str, as_json: bool = False, line: int | None = N
 
 
 def _load(ctx: click.Context, plan_file: str, strict: bool, as_json: bool) -> ParseResult:
+    """The parsed plan, or exit 2 with the reason (and its line) reported."""
     from plan.loader import load_plan
 
     try:
         return load_plan(plan_file, strict=strict)
     except PlanError as exc:
-        click.echo(neutralize(str(exc)), err=True)
+        click.echo(neutralize(str(exc)), err=True)  # ``PLAN:LINE: message``
         if as_json:
             from plan.render import error_json
 

@@ -186,6 +186,7 @@ def _number(r: ShapeReader) -> None:
     holding agents moves every wave up by one; agents numbered 0 move up likewise."""
     for w in r.waves:
         w.as_written = w.head.number
+    r.idle_phases = [w.line for w in r.waves if w.how == "phase-heading" and not w.agents]
     r.waves[:] = [w for w in r.waves if w.agents or w.how != "phase-heading"]
     phases = [w for w in r.waves if w.how == "phase-heading"]
     for n, w in enumerate(phases, start=1):
@@ -238,6 +239,10 @@ def no_agents(r: ShapeReader, source: str) -> PlanError:
         where = ", ".join(str(w.line) for w in waves[:8])
         parts.append(f"read {len(waves)} wave heading(s) with no agent under them (lines {where})")
         lines.append(waves[0].line)
+    if r.idle_phases:
+        where = ", ".join(str(n) for n in r.idle_phases[:8])
+        parts.append(f"read {len(r.idle_phases)} phase heading(s) with no agent (lines {where})")
+        lines.append(r.idle_phases[0])
     if r.agent_like:
         heads = "; ".join(f"'{h}' (line {n})" for n, h in r.agent_like[:3])
         parts.append(f"headings that look like agents but no wave holds: {heads}")

@@ -87,6 +87,7 @@ class ShapeReader(Reader):
         # Checklists no agent holds: (line, items, the heading above as written).
         self.outside_checklists: list[tuple[int, int, str]] = []
         self.agent_like: list[tuple[int, str]] = []  # agent-like headings left unread
+        self.idle_phases: list[int] = []  # lines of Phase headings that held no agent
 
     # -- headings -----------------------------------------------------------------------------
 

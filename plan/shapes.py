@@ -42,7 +42,9 @@ _ITEM_ID = re.compile(
     r"^\s*[*_\[`]*\s*(?P<id>[A-Z][A-Za-z]{0,9}-?\d+(?:\.\d+)*)\s*[*_\]`]*\s*(?:[—–:.)\-]+\s+|\s*$)"
 )
 _NUMBERED = re.compile(r"^\s*(\d+)[.)]?\s+(?!\d)\S")
-_TASK_WORD = re.compile(r"^\s*(?:task|step|item|fix|change)\s*#?\s*\d+(?![\w.])", re.IGNORECASE)
+_TASK_WORD = re.compile(
+    r"^\s*(?:task|step|item|fix|change)\s*#?\s*\d+(?:\.\d+)*(?![\w.])", re.IGNORECASE
+)
 _CHECKBOX = re.compile(r"^\s*\[([ xX✓✔])\]\s+(.*)$", re.DOTALL)
 
 # Severity words as people write priorities.

@@ -10,6 +10,7 @@ import pytest
 
 from plan import shapes as sh
 from plan.checks import run_checks
+from plan.errors import PlanError
 from plan.loader import load_plan, parse_plan
 from plan.models import Plan
 
@@ -135,3 +136,24 @@ def test_file_entries(text: str, expected: list[tuple[str, bool, tuple[object, .
 )
 def test_priority_words(text: str, severity: str | None) -> None:
     assert sh.priority_of(text) == severity
+
+
+def test_task_headings_with_dotted_numbers() -> None:
+    plan = read(
+        "# P\n\n## Agent A: Backend\nFiles: `a.py`\n\n### Task 1.1: Set up\n\n### Task 1.2: Routes\n"
+    )
+    assert [(i.id, i.summary, i.kind) for i in plan.issues] == [
+        ("w1-a1-1", "Task 1.1: Set up", "task-heading"),
+        ("w1-a1-2", "Task 1.2: Routes", "task-heading"),
+    ]
+
+
+def test_phases_without_agents_are_named_when_nothing_is_read() -> None:
+    text = "# P\n\n## Phase 1: Foundation\n\n### 1.1 Setup\n\n- [ ] tables\n\n## Phase 2: Build\n"
+    with pytest.raises(PlanError) as info:
+        parse_plan(text, "p.md")
+    assert info.value.line == 3
+    assert info.value.message.startswith(
+        "no waves with agents found: read 2 phase heading(s) with no agent (lines 3, 9); "
+        "numbered lists or checklists outside any agent (lines 7)."
+    )

@@ -135,7 +135,7 @@ def place(r: ShapeReader) -> list[Finding]:
             under = f"under '{where}', which is no agent" if where else "outside every agent"
             message = f"a checklist of {count} item(s) {under}: its items are not read as work"
             findings.append(_warn("unread-heading", line, message))
-    if any(w.how in ("execution-order", "implicit") for w in r.waves):
+    if any(w.how in ("execution-order", "wave-field", "implicit") for w in r.waves):
         r.waves.sort(key=lambda w: w.head.number)
     _number(r)
     for w in r.waves:

@@ -157,3 +157,14 @@ def test_phases_without_agents_are_named_when_nothing_is_read() -> None:
         "no waves with agents found: read 2 phase heading(s) with no agent (lines 3, 9); "
         "numbered lists or checklists outside any agent (lines 7)."
     )
+
+
+def test_agents_naming_their_own_wave_are_sorted_by_it() -> None:
+    plan = read(
+        "# P\n\n## Workstream A: Later\n**Wave:** 2\nFiles: `a.py`\n\n- [ ] a\n\n"
+        "## Workstream B: First\n**Wave:** 1\nFiles: `b.py`\n\n- [ ] b\n"
+    )
+    assert [(w.number, [a.id for a in w.agents]) for w in plan.waves] == [
+        (1, ["w1-a2"]),
+        (2, ["w2-a1"]),
+    ]

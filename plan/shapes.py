@@ -61,7 +61,7 @@ _P_LEVELS = {"p0": "CRITICAL", "p1": "HIGH", "p2": "MEDIUM", "p3": "LOW"}
 _FILES_LABEL = re.compile(
     r"^(?:(?:key|target|exclusive|owned|your|allowed)\s+)?files?"
     r"(?:\s+(?:to\s+)?(?:edit|modify|create|change|touch|update|own|owned|write))?"
-    r"(?:\s+\(?(?:new|owned|exclusive)\)?)?$|^file\s+ownership$|^owns$|^scope$"
+    r"(?:\s+\(?(?:new|owned|exclusive)\)?)?$|^file\s+ownership$"
 )
 _SHARED_LABEL = re.compile(r"^shared(?:\s+files?)?$")
 _PACKAGE_LABEL = re.compile(r"^(?:package|folder|directory|dir|working\s+directory|root)$")

@@ -4,8 +4,9 @@ items into issues, merge ownership tables, and explain a plan in which no agent 
 Only ``plan.shapereader.ShapeReader`` results come here (``--strict`` reads nothing of this).
 Where agents without a wave go, in order: a wave they name themselves (``Wave 1 Agent B``, a
 Wave column, a ``**Wave:**`` field); a line outside the agents that names a wave and them (an
-execution-order section: ``Wave 1: W1, W2, W3``, or a table with a Wave column; ``Wave`` lines
-win over ``Phase`` lines); else, when the plan has no wave holding agents, one wave for all of
+execution-order section: ``Wave 1: W1, W2, W3``, a table with a Wave column, or numbered items
+under an execution-order heading, ``1. W1, W2``; ``Wave`` lines win over ``Phase`` lines, which
+win over numbered items); else, when the plan has no wave holding agents, one wave for all of
 them. ``Phase N`` sections become waves only when they hold agents, numbered 1, 2, … in order; a
 ``Wave 0`` holding agents moves every wave up by one, as agent ids start at ``w1``.
 """
@@ -24,6 +25,10 @@ from plan.shapereader import Loose, ShapeReader
 from plan.tables import split_raw_row
 
 _DELIMITER = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
+_ORDER_HEADING = re.compile(
+    r"\b(?:execution|order|sequence|sequencing|schedule|waves|parallel\w*)\b", re.IGNORECASE
+)
+_STEP = re.compile(r"^(?:[-*+]\s+)?(?:\*\*)?(?:step\s+)?(\d+)(?:\*\*)?[.):]\s+\S", re.IGNORECASE)
 # The order in which a section's work items are preferred when it has several kinds.
 WORK_KINDS = ("task-heading", "task-row", "checklist", "step", "bullet")
 
@@ -51,12 +56,14 @@ def _execution_order(r: ShapeReader, agents: list[AgentB]) -> dict[int, tuple[st
     found: list[tuple[str, int, int, str, AgentB]] = []
     context: tuple[str, int] | None = None
     column: int | None = None
+    in_order = False  # under an execution-order heading, whose numbered items are waves
     for index, raw in enumerate(r.lines):
         if inside[index]:
             continue
         text = raw.strip()
         if text.startswith("#"):
             context = sh.wave_mention(text)
+            in_order = _ORDER_HEADING.search(text) is not None
         elif not text.startswith("|"):
             column = None
         if text.startswith("|"):
@@ -77,6 +84,9 @@ def _execution_order(r: ShapeReader, agents: list[AgentB]) -> dict[int, tuple[st
                 continue
         mention = sh.wave_mention(text)
         where = mention or context
+        step = _STEP.match(text) if in_order and where is None else None
+        if step is not None:
+            where = ("order", int(step.group(1)))
         if where is None:
             continue
         if mention is not None and not text.startswith("#") and pattern.search(text) is None:
@@ -84,8 +94,11 @@ def _execution_order(r: ShapeReader, agents: list[AgentB]) -> dict[int, tuple[st
             continue
         for m in pattern.finditer(text):
             found.append((where[0], where[1], index + 1, text, by_name[key_of(m)]))
+    # "Wave N" lines win over "Phase N" lines, which win over numbered execution-order items.
     if any(f[0] == "wave" for f in found):
         found = [f for f in found if f[0] == "wave"]
+    elif any(f[0] != "order" for f in found):
+        found = [f for f in found if f[0] != "order"]
     out: dict[int, tuple[str, int, int, str]] = {}
     for word, number, line, text, agent in found:
         out.setdefault(id(agent), (word, number, line, text))

@@ -168,3 +168,19 @@ def test_agents_naming_their_own_wave_are_sorted_by_it() -> None:
         (1, ["w1-a2"]),
         (2, ["w2-a1"]),
     ]
+
+
+def test_numbered_items_of_an_execution_order_section_are_waves() -> None:
+    text = (
+        "# P\n\n### W1: A\nFiles: a.py\n\n1. a\n\n### W2: B\nFiles: b.py\n\n1. b\n\n"
+        "### W3: C\nFiles: c.py\n\n1. c\n\n## Execution order\n\n"
+        "1. W1 and W2 in parallel\n2. W3, after W1 is merged\n"
+    )
+    result = parse_plan(text, "p.md")
+    assert [(w.number, [a.id for a in w.agents]) for w in result.plan.waves] == [
+        (1, ["w1-a1", "w1-a2"]),
+        (2, ["w2-a3"]),
+    ]
+    source = result.plan.waves[1].source
+    assert source is not None and (source.line, source.how) == (21, "execution-order")
+    assert run_checks(result.plan, result.findings) == []

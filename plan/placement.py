@@ -154,7 +154,7 @@ def place(r: ShapeReader) -> list[Finding]:
     for w in r.waves:
         for a in w.agents:
             if not a.reference:
-                _work_items(a, agent_id(w.head.number, a.number))
+                findings += _work_items(a, agent_id(w.head.number, a.number))
     findings += merge_ownership(r)
     return findings
 
@@ -219,14 +219,22 @@ def _number(r: ShapeReader) -> None:
                 a.number += 1 - low
 
 
-def _work_items(a: AgentB, aid: str) -> None:
+def _work_items(a: AgentB, aid: str) -> list[Finding]:
     """The issues of an agent that is not in the reference format: its issue table's rows, else
-    the first kind of work item it has (``WORK_KINDS``), with ids generated where it has none."""
+    the first kind of work item it has (``WORK_KINDS``), with ids generated where it has none.
+    An ``Agent N`` section whose only work is a numbered list outside a Tasks heading or label
+    gets a warning: such a list is prose in the reference format, so it is not guessed at."""
     if a.issues:
-        return
+        return []
     kind = next((k for k in WORK_KINDS if a.work.get(k)), None)
     if kind is None:
-        return
+        if a.plain_steps:
+            message = (
+                f"{aid} ({a.title}) has a numbered list but no issue table; it is not read as "
+                "work (put it under a 'Tasks' heading or label, or write a checklist)"
+            )
+            return [_warn("unread-heading", a.plain_steps, message)]
+        return []
     drafts = a.work[kind]
     for n, d in enumerate(drafts, start=1):
         d.order = n
@@ -241,6 +249,7 @@ def _work_items(a: AgentB, aid: str) -> None:
                 if sh.path_like(span) and span not in a.files:
                     a.files.append(span)
                     a.files_line = a.files_line or d.line
+    return []
 
 
 def no_agents(r: ShapeReader, source: str) -> PlanError:

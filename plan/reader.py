@@ -53,6 +53,7 @@ class AgentB:
     section_files: int = 0  # heading level of an open "File ownership" section, 0: none
     section_tasks: int = 0  # heading level of an open "Tasks" section, 0: none
     numbering: int = 0  # the last of its numbered prompt headings (``## 1. Files``, ``## 2. …``)
+    plain_steps: int = 0  # the line of a numbered list not read as work (``Agent N`` sections)
 
 
 @dataclass

@@ -286,6 +286,8 @@ class ShapeReader(Reader):
             agent.aliases.extend(v.strip("*_ ") for v in fl.list_values(value))
         elif role == "wave":
             agent.wave_hint = fl.parse_int(value.strip("*_ "))
+        elif role == "tasks":
+            agent.section_tasks = 7  # until the next heading, whatever its level
 
     def file_items(self, agent: AgentB, items: list[tuple[int, str, Token]]) -> None:
         for _line, _num, inline in items:
@@ -370,6 +372,12 @@ class ShapeReader(Reader):
             box = sh.checkbox(content)
             if box is not None:
                 kind, text = "checklist", box
+            elif ordered and a.how == "agent-heading" and not a.section_tasks:
+                # An ``Agent N`` section's numbered list is read as work only under a Tasks
+                # heading or label: in the reference format such lists are prose (``plan.placement``
+                # warns when they are all the agent has).
+                a.plain_steps = a.plain_steps or line
+                continue
             elif ordered:
                 kind, text = "step", content
             elif a.section_tasks:

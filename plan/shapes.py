@@ -196,7 +196,8 @@ def checkbox(text: str) -> str | None:
 
 
 def field_role(label: str) -> str | None:
-    """What a field label gives: ``files``, ``shared``, ``package``, ``priority``, ``owner``."""
+    """What a field label gives: ``files``, ``shared``, ``package``, ``priority``, ``owner``,
+    ``wave``, ``tasks`` (the lists after it are work items)."""
     name = " ".join(label.lower().split())
     if _FILES_LABEL.match(name):
         return "files"
@@ -210,6 +211,8 @@ def field_role(label: str) -> str | None:
         return "owner"
     if name in ("wave", "phase"):
         return "wave"
+    if name in ("tasks", "task", "steps", "work items", "todo", "to do", "checklist", "work"):
+        return "tasks"
     return None
 
 

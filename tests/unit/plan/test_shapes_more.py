@@ -65,14 +65,22 @@ def test_paths_named_in_a_checklist_are_the_files() -> None:
 
 
 def test_agent_n_sections_without_waves_are_one_wave() -> None:
+    """``Agent N`` sections read numbered lists as work only under a Tasks label or heading (in
+    the reference format a numbered list is prose); a list left unread is said, not dropped."""
     result = parse_plan(
-        "# P\n\n### Agent 1: Core\n**Files**: `a.py`\n\n1. Fix a\n\n"
+        "# P\n\n### Agent 1: Core\n**Files**: `a.py`\n**Tasks:**\n\n1. Fix a\n\n"
         "### Agent 2: Web\n**Files**: `b.py`\n\n1. Fix b\n",
         "p.md",
     )
-    assert [(a.id, a.title) for a in result.plan.agents] == [("w1-a1", "Core"), ("w1-a2", "Web")]
-    assert [i.summary for i in result.plan.issues] == ["Fix a", "Fix b"]
-    assert result.findings == ()
+    plan = result.plan
+    assert [(a.id, a.title) for a in plan.agents] == [("w1-a1", "Core"), ("w1-a2", "Web")]
+    assert [(i.id, i.summary) for i in plan.issues] == [("w1-a1-1", "Fix a")]
+    [f] = result.findings
+    assert (f.code, f.level, f.line) == ("unread-heading", "warning", 12)
+    assert f.message == (
+        "w1-a2 (Web) has a numbered list but no issue table; it is not read as work (put it "
+        "under a 'Tasks' heading or label, or write a checklist)"
+    )
 
 
 def test_agents_table_with_a_wave_column() -> None:

@@ -398,15 +398,15 @@ class ShapeReader(Reader):
             issue = table.column(*ID_COLUMNS[:3])
             if issue is not None and table.column("severity", "sev") is not None:
                 super().table(table)
-            elif not task_rows(a, table) and table.column(*FILE_COLUMNS) is not None:
-                c = table.column(*FILE_COLUMNS)
-                assert c is not None
-                for row in table.rows:
-                    add_files(a, sh.file_entries(row.cells[c].content), False)
+            elif not task_rows(a, table, self.findings):
+                c = table.column(*FILE_COLUMNS)  # a table of the agent's files
+                if c is not None:
+                    for row in table.rows:
+                        add_files(a, sh.file_entries(row.cells[c].content), False)
             return
         if a is None and table.column(*AGENT_COLUMNS) is not None:
             if table.column(*TASK_COLUMNS, *MORE_TASK_COLUMNS, *ID_COLUMNS) is not None:
-                for agent in agent_rows(table, self.lines):
+                for agent in agent_rows(table, self.lines, self.findings):
                     if self.wave is not None and agent.wave_hint is None:
                         self.wave.agents.append(agent)
                     else:

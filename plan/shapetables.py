@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from plan import fields as fl
 from plan import shapes as sh
+from plan.errors import Finding
 from plan.issuetable import IssueDraft
 from plan.reader import AgentB
 from plan.tables import Row, Table, plain_text
@@ -64,8 +65,9 @@ def add_files(agent: AgentB, entries: list[sh.FileEntry], shared: bool) -> None:
             agent.ranges.setdefault(entry.raw, []).extend(entry.ranges)
 
 
-def task_rows(a: AgentB, table: Table) -> bool:
-    """Rows of a task table (an id or task column, maybe a priority) as work items."""
+def task_rows(a: AgentB, table: Table, findings: list[Finding]) -> bool:
+    """Rows of a task table (an id or task column, maybe a priority) as work items. A row whose
+    id cell holds no usable id is a ``bad-row`` finding, never given an id of our making."""
     c_id = table.column(*ID_COLUMNS)
     c_task = table.column(*TASK_COLUMNS)
     if c_id is None and c_task is None:
@@ -76,7 +78,14 @@ def task_rows(a: AgentB, table: Table) -> bool:
         cells = row.cells
         text = cells[c_task].content if c_task is not None else ""
         own = plain_text(cells[c_id]).strip() if c_id is not None else None
-        if own is None or not fl.ISSUE_ID.match(own):
+        if own and not fl.ISSUE_ID.match(own):
+            message = (
+                f"task id {own!r} may only use letters, digits, '-', '_' and single dots; "
+                "the row is ignored"
+            )
+            findings.append(Finding("bad-row", "error", row.line, message))
+            continue
+        if not own:
             own, rest = sh.item_id(text)
             text = rest if own else text
         if c_task is None:
@@ -94,7 +103,7 @@ def task_rows(a: AgentB, table: Table) -> bool:
     return True
 
 
-def agent_rows(table: Table, lines: list[str]) -> list[AgentB]:
+def agent_rows(table: Table, lines: list[str], findings: list[Finding]) -> list[AgentB]:
     """A table with an Agent column outside any agent: each row is an agent's work item, rows
     naming the same agent go to one agent (``how`` ``table-row``). The new agents, in order."""
     c_agent = table.column(*AGENT_COLUMNS)
@@ -115,7 +124,7 @@ def agent_rows(table: Table, lines: list[str]) -> list[AgentB]:
             by_label[label.casefold()] = agent
             if c_wave is not None:
                 agent.wave_hint = fl.parse_int(plain_text(row.cells[c_wave]))
-        task_rows(agent, _without(table, {c_agent, c_file, c_wave}, row))
+        task_rows(agent, _without(table, {c_agent, c_file, c_wave}, row), findings)
         if c_file is not None:
             add_files(agent, sh.file_entries(row.cells[c_file].content), False)
     for agent in by_label.values():

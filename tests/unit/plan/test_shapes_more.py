@@ -192,3 +192,20 @@ def test_numbered_items_of_an_execution_order_section_are_waves() -> None:
     source = result.plan.waves[1].source
     assert source is not None and (source.line, source.how) == (21, "execution-order")
     assert run_checks(result.plan, result.findings) == []
+
+
+def test_task_table_rows_keep_their_ids_and_bad_ids_are_reported() -> None:
+    result = parse_plan(
+        "# P\n\n### W1: API\n**Files:** `api.py`\n\n| ID | Task | Priority |\n|---|---|---|\n"
+        "| API-1 | Add auth | High |\n| bad id | Add logs | Low |\n|  | T9: Add limits | |\n\n"
+        "### W2: UI\n**Files:** `ui.ts`\n\n| File |\n|---|\n| `ui/extra.ts` |\n\n- [ ] Draw\n",
+        "p.md",
+    )
+    plan = result.plan
+    assert [(i.id, i.severity, i.summary) for i in plan.agent("w1-a1").issues] == [
+        ("API-1", "HIGH", "Add auth"),
+        ("T9", "UNSET", "Add limits"),
+    ]
+    [bad] = [f for f in result.findings if f.code == "bad-row"]
+    assert bad.line == 9 and "'bad id'" in bad.message
+    assert plan.agent("w1-a2").paths == ("ui.ts", "ui/extra.ts")

@@ -133,14 +133,11 @@ def place(r: ShapeReader) -> list[Finding]:
         else:
             pending.append(loose)
     for line, head in r.agent_like:
-        findings.append(
-            _warn(
-                "unread-heading",
-                line,
-                f"'{head}' looks like an agent but no "
-                "wave holds it (agents of this plan are 'Agent N' under waves)",
-            )
+        message = (
+            f"'{head}' looks like an agent, but this plan's agents are 'Agent N' headings under "
+            "waves: it is read as part of the section above it"
         )
+        findings.append(_warn("unread-heading", line, message))
     if pending:
         findings += _assign([p.agent for p in pending], r)
     if not r.reference_shaped:

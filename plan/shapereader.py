@@ -174,9 +174,14 @@ class ShapeReader(Reader):
         in_wave = self.wave is not None and level > self.wave.level
         got = sh.keyword_heading(text) or sh.keyword_heading(plain)
         if got is None:
+            # ``W1: title`` is an agent only where siblings share its prefix (W1, W2, …), so a
+            # lone ``Q1: …`` stays prose; never in a reference-format plan, whose agents are
+            # ``Agent N`` (there such headings are reported, not read).
             got = sh.prefix_heading(text) or sh.prefix_heading(plain)
-            rare = got is not None and self.prefixes[(got.prefix or "", level)] < 2
-            if not in_wave and (self.reference_shaped or rare):
+            if got is not None and self.prefixes[(got.prefix or "", level)] < 2:
+                got = None
+            elif got is not None and self.reference_shaped:
+                self.agent_like.append((line, head))
                 got = None
         elif self.reference_shaped and not in_wave:
             self.agent_like.append((line, head))

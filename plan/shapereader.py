@@ -409,7 +409,12 @@ class ShapeReader(Reader):
                     for row in table.rows:
                         add_files(a, sh.file_entries(row.cells[c].content), False)
             return
-        if a is None and table.column(*AGENT_COLUMNS) is not None:
+        if a is not None or self.reference_shaped:
+            # A reference-format plan's tables outside agents (a summary naming its agents, a
+            # file list) are read as ``--strict`` reads them: they never add agents or owners.
+            super().table(table)
+            return
+        if table.column(*AGENT_COLUMNS) is not None:
             if table.column(*TASK_COLUMNS, *MORE_TASK_COLUMNS, *ID_COLUMNS) is not None:
                 for agent in agent_rows(table, self.lines, self.findings):
                     if self.wave is not None and agent.wave_hint is None:
@@ -420,7 +425,7 @@ class ShapeReader(Reader):
             if table.column(*FILE_COLUMNS) is not None:
                 self.ownership.append(table)
                 return
-        if a is None and table.column(*FILE_COLUMNS) is not None and len(table.header) > 1:
+        if table.column(*FILE_COLUMNS) is not None and len(table.header) > 1:
             self.ownership.append(table)  # a matrix: agents as columns, resolved later
             return
         super().table(table)

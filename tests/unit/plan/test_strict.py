@@ -104,3 +104,16 @@ def test_headings_inside_reference_agents_stay_inside() -> None:
     tolerant, strict = both(text)
     assert tolerant == strict
     assert isinstance(tolerant, tuple) and tolerant[0] != "error"
+
+
+def test_tables_outside_agents_of_a_reference_plan_read_as_before() -> None:
+    """A summary naming the agents, or a file list, adds no agents and no owners there."""
+    text = render(small_spec()).replace(
+        "## Execution Summary\n",
+        "## Execution Summary\n\n| Agent | Focus | Files |\n|---|---|---|\n"
+        "| Agent 1 | Core | `util.py` |\n| W9 | Extra | `x.py` |\n\n"
+        "| File | Agent | Wave |\n|---|---|---|\n| `packages/web/app.ts` | Agent 1 | 1 |\n",
+    )
+    tolerant, strict = both(text)
+    assert tolerant == strict
+    assert isinstance(tolerant, tuple) and tolerant[0] != "error"

@@ -12,7 +12,6 @@ under ``## Wave N``) takes its issues from its issue table only, as ``--strict``
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from markdown_it.token import Token
 from plan import fields as fl
 from plan import shapes as sh
 from plan.errors import Finding
+from plan.prompts import prompt_files
 from plan.reader import AgentB, Reader, WaveB
 from plan.shapetables import (
     AGENT_COLUMNS,
@@ -35,8 +35,6 @@ from plan.shapetables import (
     task_rows,
 )
 from plan.tables import Table
-
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.*)$")
 
 
 @dataclass
@@ -327,35 +325,9 @@ class ShapeReader(Reader):
             self.outside_checklists.append((line, boxes, where))
 
     def fence(self, tok: Token) -> None:
-        """An agent's prompt in a fenced block: when the agent declares no files elsewhere, the
-        list under a files heading or label inside the prompt (``## 1. File Ownership``)."""
         a = self.agent
-        if a is None or a.reference or a.files or a.table_paths:
-            return
-        first = (tok.map or [0])[0] + 2  # the line after the opening fence
-        in_files = False
-        for offset, raw in enumerate(tok.content.split("\n")):
-            text = raw.strip().lstrip("#").strip()
-            got = fl.labelled_field(raw) or sh.plain_field(text)
-            if sh.files_heading(text.strip("*_ ")):
-                in_files = True
-            elif got is not None and sh.field_role(got[0]) in ("files", "shared"):
-                entries = [e for e in sh.file_entries(got[1]) if sh.path_like(e.raw)]
-                add_files(a, entries, sh.field_role(got[0]) == "shared")
-                in_files = not entries
-            elif in_files and (item := _LIST_ITEM.match(raw)) is not None:
-                entries = [e for e in sh.file_entries(item.group(1)) if sh.path_like(e.raw)]
-                word = item.group(1).split()
-                if not entries and word and sh.path_like(word[0]):
-                    entries = [sh.file_entry(word[0])]
-                add_files(a, entries, False)
-            elif raw.strip():
-                in_files = False
-                continue
-            else:
-                continue
-            if a.files and a.files_line is None:
-                a.files_line = first + offset
+        if a is not None and not a.reference and not a.files and not a.table_paths:
+            prompt_files(a, tok)
 
     # -- lists --------------------------------------------------------------------------------
 

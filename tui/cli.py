@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from plan import __version__
-from tui import cli_audit, cli_hosts, cli_plan, cli_run, cli_sim
+from tui import cli_audit, cli_hosts, cli_plan, cli_run, cli_sim, cli_status
 
 
 class _DefaultGroup(click.Group):
@@ -42,6 +42,6 @@ def main(ctx: click.Context) -> None:
         ctx.exit(open_control_room(plan=ctx.meta.get("wavedeck_plan")))
 
 
-for _module in (cli_plan, cli_run, cli_sim, cli_hosts, cli_audit):
+for _module in (cli_plan, cli_run, cli_status, cli_sim, cli_hosts, cli_audit):
     for _command in _module.COMMANDS:
         main.add_command(_command)

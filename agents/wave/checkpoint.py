@@ -236,7 +236,7 @@ async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
                 more = f" (+{len(stray) - 10} more)" if len(stray) > 10 else ""
                 refusal = (
                     f"{len(stray)} changed path(s) are outside the plan for wave {n} and not "
-                    f"accepted: {shown}{more}; accept or revert them"
+                    f"accepted: {shown}{more}; {gates.STRAY_WAYS_OUT}"
                 )
             tested = _tested_fingerprint(sup, n)
             if tests_passed and tested is not None:

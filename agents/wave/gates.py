@@ -17,6 +17,11 @@ from plan.ownership import OwnershipIndex, apply_policy
 FINISHED_OK = ("succeeded",)
 TERMINAL = ("succeeded", "failed", "stopped", "lost")
 OPERATOR_ACCEPT = "accepted by operator"
+# The ways out of a refusal for paths outside the plan, named where the refusal is shown.
+STRAY_WAYS_OUT = (
+    "accept them (`v` in the control room, or `wavedeck run --headless --accept-violations`; "
+    "recorded in the checkpoint) or revert them (`v`, then revert)"
+)
 
 
 @dataclass(frozen=True)

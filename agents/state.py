@@ -61,6 +61,9 @@ class WaveRecord(_Model):
     checkpoint: str | None = None  # the checkpoint commit
     accepted: dict[str, str] = Field(default_factory=dict)  # path -> why it was accepted
     started_at: float | None = None
+    # The working tree when the wave started (a tree object: HEAD plus the operator's own
+    # uncommitted work); what differs there from base_commit is the operator's, not the wave's.
+    start_tree: str | None = None
 
 
 class AgentRecord(_Model):
@@ -77,6 +80,9 @@ class AgentRecord(_Model):
     ended_at: float | None = None
     host: str | None = None
     reason: str = ""
+    # Files the watcher saw it write (its pane's ✎ count), kept so a re-opened control room
+    # shows what the last one did.
+    touched: list[str] = Field(default_factory=list)
 
 
 class RunState(_Model):

@@ -27,7 +27,7 @@ from agents.events import (
 )
 from agents.git.errors import CheckpointIndexStale, GitError
 from agents.state import TestRecord
-from agents.wave import gates
+from agents.wave import gates, operator
 from agents.wave import worktree_mode as wtmode
 from agents.wave.gates import CheckpointPreview, StrayPath
 from agents.wave.testrun import run_tests
@@ -183,6 +183,16 @@ def _message(sup: Supervisor, n: int, accepted: dict[str, str]) -> str:
     )
 
 
+def _without_operator_work(
+    paths: list[str], work: operator.OperatorWork, accepted: dict[str, str]
+) -> tuple[list[str], list[str]]:
+    """The changed paths the wave may commit (the operator's own work left out), and the
+    conflicts not yet accepted (listed and refused, never classified as the wave's)."""
+    open_conflicts = [p for p in work.conflicts if p not in accepted]
+    skip = work.own | set(open_conflicts)
+    return [p for p in paths if p not in skip], open_conflicts
+
+
 async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
     """What a checkpoint of wave ``n`` would commit, what it would leave out, and any refusal."""
     rec = sup._wave(n)
@@ -198,6 +208,7 @@ async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
     stray: list[StrayPath] = []
     tamper: list[str] = []
     stale = False
+    work: operator.OperatorWork | None = None
     if rec.base_commit is not None:
         try:
             state = await asyncio.to_thread(sup.git.in_progress_state)
@@ -209,6 +220,8 @@ async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
                 paths.append(item.path)
                 if item.old_path:
                     paths.append(item.old_path)  # a rename also removes the old path
+            work = await asyncio.to_thread(operator.read, sup.git, rec.base_commit, rec.start_tree)
+            paths, conflicts = _without_operator_work(paths, work, rec.accepted)
             if wtmode.enabled(sup):
                 writers = wtmode.writers(sup, n)  # exact: each worktree had one writer
             else:
@@ -226,6 +239,12 @@ async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
                 accept_undeclared=sup.config.policy.accept_undeclared,
                 writers=writers,
             )
+            why_accepted.update({p: rec.accepted[p] for p in work.conflicts if p in rec.accepted})
+            stray[:0] = [
+                StrayPath(p, operator.CONFLICT_KIND, operator.CONFLICT_DETAIL) for p in conflicts
+            ]
+            if refusal is None and conflicts:
+                refusal = operator.refusal(n, conflicts)
             before = recall_tamper(sup, n)
             if before is not None:
                 tamper = list(await asyncio.to_thread(sup.git.tamper_changes, before))
@@ -266,6 +285,7 @@ async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
         tamper=tuple(tamper),
         base=rec.base_commit,
         tests_stale=stale,
+        operator_own=tuple(sorted(work.own)) if work is not None else (),
     )
 
 
@@ -280,13 +300,13 @@ async def commit_checkpoint(
     sup._bind_loop()  # git's lock-wait notices come from a worker thread
     view = await preview(sup, n)
     rec = sup._wave(n)
-    if accept_violations and view.stray and sup.can_commit(n)[0]:
-        for item in view.stray:
+    # Files mixing the operator's own work with the wave's are accepted one by one, never in bulk.
+    strays = [s for s in view.stray if s.kind != operator.CONFLICT_KIND]
+    if accept_violations and strays and sup.can_commit(n)[0]:
+        for item in strays:
             rec.accepted[item.path] = gates.OPERATOR_ACCEPT
         sup._save()
-        sup._emit(
-            Notice("warning", f"wave {n}: accepted {len(view.stray)} path(s) outside the plan")
-        )
+        sup._emit(Notice("warning", f"wave {n}: accepted {len(strays)} path(s) outside the plan"))
         view = await preview(sup, n)
     if view.refusal is not None:
         sup._emit(GateRefused(n, view.refusal, tuple(s.path for s in view.stray)))

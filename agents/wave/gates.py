@@ -65,6 +65,8 @@ class CheckpointPreview:
     tamper: tuple[str, ...] = ()
     base: str | None = None
     tests_stale: bool = False  # files changed after the tests passed: they must run again
+    # The operator's own work: dirty before the wave started, untouched by it, left out.
+    operator_own: tuple[str, ...] = ()
 
     @property
     def paths(self) -> tuple[str, ...]:

@@ -262,8 +262,14 @@ class Supervisor(WaveWatch):
             except WorktreeError as exc:
                 self._refuse(n, f"cannot create the agents' worktrees: {exc}")
                 return
+        try:
+            start_tree = await asyncio.to_thread(self.git.worktree_tree)  # the operator's work
+        except GitError as exc:
+            self._refuse(n, f"cannot record the working tree: {exc}")
+            return
         rec = self._wave(n)
         rec.base_commit = base
+        rec.start_tree = start_tree
         rec.started_at = time.time()
         rec.state = "running"
         remember_tamper(self, n, await asyncio.to_thread(self.git.tamper_snapshot))
@@ -339,7 +345,8 @@ class Supervisor(WaveWatch):
     @_serialized
     async def revert_path(self, wave: int, path: str) -> None:
         """Put a path back as it was at the wave's start (a stray file an agent created goes)."""
-        base = self._wave(wave).base_commit
+        # Back to the wave's start, the operator's own uncommitted work included.
+        base = self._wave(wave).start_tree or self._wave(wave).base_commit
         if base is None:
             self._refuse(wave, f"wave {wave} has not started: nothing to revert")
             return

@@ -164,6 +164,10 @@ class RunView:
             view.issues_done = list(getattr(record, "issues_done", ()) or ())
             view.marked_done = getattr(record, "marked_done", None)
             view.exit_code = getattr(record, "exit_code", None)
+            # How it ended and what it wrote, as the last control room showed them.
+            view.signal = getattr(record, "exit_signal", None)
+            view.reason = getattr(record, "reason", "") or ""
+            view.touched = set(getattr(record, "touched", ()) or ())
             view.violations = [
                 v for v in self.waves[view.agent.wave].violations if v.agent == agent_id
             ]

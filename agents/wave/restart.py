@@ -250,10 +250,7 @@ class RestartPolicy:
                 f"── wavedeck: restart {entry.attempt} of {self.config.max_restarts} after "
                 f"{entry.delay_s:g} s ({_how(rec.exit_code, rec.exit_signal)}) ──"
             )
-            if self.sup.is_remote(agent_id):  # the log is on the host: the operator hears it
-                self.sup._emit(Notice("info", f"{agent_id}: {marker}", {"agent": agent_id}))
-            else:
-                self._write_marker(agent_id, marker)
+            self.mark_log(agent_id, marker)
             launches, now = rec.launches, self.clock()
             await self.sup.restart_agent(agent_id)
             if self.sup.agent_record(agent_id).launches > launches:
@@ -262,6 +259,18 @@ class RestartPolicy:
             self.sup._emit(Notice("error", f"{agent_id}: restart failed: {exc}"))
         finally:
             self._launching.pop(agent_id, None)
+
+    def relaunching(self, agent_id: str) -> bool:
+        """The policy itself is relaunching ``agent_id`` right now (not the operator)."""
+        return agent_id in self._launching
+
+    def mark_log(self, agent_id: str, marker: str) -> None:
+        """Put a separator line in the agent's log before a new run (a remote agent's log is on
+        its host: the operator is told instead)."""
+        if self.sup.is_remote(agent_id):
+            self.sup._emit(Notice("info", f"{agent_id}: {marker}", {"agent": agent_id}))
+        else:
+            self._write_marker(agent_id, marker)
 
     def _write_marker(self, agent_id: str, marker: str) -> None:
         """Append the marker line; a partial last line (no newline) is ended first."""

@@ -57,6 +57,9 @@ def _serialized(
     return wrapper
 
 
+OPERATOR_RESTART_MARKER = "── wavedeck: restart by the operator ──"
+
+
 class SupervisorError(Exception):
     """The supervisor cannot open or act; the message is complete for the operator."""
 
@@ -310,6 +313,9 @@ class Supervisor(WaveWatch):
             return
         if rec is not None:
             rec.marked_done = None
+        if rec is not None and rec.launches and not self.restarts.relaunching(agent_id):
+            # Like the policy's marker: where one run ends and the next begins in the log.
+            self.restarts.mark_log(agent_id, OPERATOR_RESTART_MARKER)
         self.restarts.cancel(agent_id, by_operator=True)  # now, and its count starts afresh
         await self._launch(agent_id)
 

@@ -102,6 +102,7 @@ class WaveWatch(AgentProcesses):
             accept_undeclared=policy.accept_undeclared,
         )
         agent, kind, names, *why = attribute(path)
+        self._note_touched(agent, path)
         self._emit(FileTouched(path, agent, change))
         if kind is not None and path not in self._wave(wave).accepted:
             found = ViolationFound(agent, path, kind, names, why[0] if why else "")
@@ -205,7 +206,17 @@ class WaveWatch(AgentProcesses):
         async for event in watcher.events():
             if isinstance(event, ViolationFound):
                 self._violations.setdefault(wave, []).append(event)
+            elif isinstance(event, FileTouched):
+                self._note_touched(event.agent, event.path)
             self._emit(event)
+
+    def _note_touched(self, agent: str | None, path: str) -> None:
+        """Keep the files each agent wrote in its record: a re-opened control room shows the
+        same ✎ count as the one that saw the writes (saved with the next state save)."""
+        if agent is not None and self._in_plan(agent):
+            touched = self._agent(agent).touched
+            if path not in touched:
+                touched.append(path)
 
     def _forget(self, wave: int, path: str, settle_s: float = 1.0) -> None:
         """The supervisor reverted ``path`` (the next write is reported again), or recorded it

@@ -54,6 +54,17 @@ class TestRecord(_Model):
     finished_at: float
 
 
+class ViolationRecord(_Model):
+    """An ownership violation the watcher reported (an ``agents.events.ViolationFound``), kept
+    so a re-opened control room shows it and the watcher does not report it twice."""
+
+    agent: str | None = None
+    path: str
+    kind: str
+    candidates: list[str] = Field(default_factory=list)
+    detail: str = ""
+
+
 class WaveRecord(_Model):
     state: str = "locked"  # one of agents.events.WAVE_STATES
     base_commit: str | None = None
@@ -64,6 +75,7 @@ class WaveRecord(_Model):
     # The working tree when the wave started (a tree object: HEAD plus the operator's own
     # uncommitted work); what differs there from base_commit is the operator's, not the wave's.
     start_tree: str | None = None
+    violations: list[ViolationRecord] = Field(default_factory=list)
 
 
 class AgentRecord(_Model):

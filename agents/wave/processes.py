@@ -29,6 +29,7 @@ from agents.events import (
     GateRefused,
     IssueDone,
     Notice,
+    ViolationFound,
 )
 from agents.local import procinfo
 from agents.local.runner import LocalRunner
@@ -40,6 +41,7 @@ from agents.state import (
     AgentRecord,
     RunState,
     StateStore,
+    ViolationRecord,
     WaveRecord,
     adopt,
     handle_from_record,
@@ -379,7 +381,23 @@ class AgentProcesses:
         self._emit(GateRefused(wave, reason, paths))
 
     def _save(self) -> None:
+        self._keep_violations()
         self._store.save(self._state)
+
+    def _keep_violations(self) -> None:
+        """Copy the violations found so far into the wave records (saved with them)."""
+        found: dict[int, list[ViolationFound]] = getattr(self, "_violations", {})
+        for wave, violations in found.items():
+            self._wave(wave).violations = [
+                ViolationRecord(
+                    agent=v.agent,
+                    path=v.path,
+                    kind=v.kind,
+                    candidates=list(v.candidates),
+                    detail=v.detail,
+                )
+                for v in violations
+            ]
 
     def _in_plan(self, agent_id: str) -> bool:
         try:

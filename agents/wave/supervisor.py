@@ -104,6 +104,14 @@ class Supervisor(WaveWatch):
                 "to start over."
             )
         self._opened = True
+        self._violations = {
+            int(key): [
+                ViolationFound(v.agent, v.path, v.kind, tuple(v.candidates), v.detail)
+                for v in rec.violations
+            ]
+            for key, rec in self._state.waves.items()
+            if rec.violations and key.isdigit()
+        }
         try:
             for agent_id, rec in sorted(self._state.agents.items()):
                 await self._resume(agent_id, rec)

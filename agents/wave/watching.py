@@ -205,7 +205,10 @@ class WaveWatch(AgentProcesses):
     async def _watch_loop(self, wave: int, watcher: Any) -> None:
         async for event in watcher.events():
             if isinstance(event, ViolationFound):
-                self._violations.setdefault(wave, []).append(event)
+                known = self._violations.setdefault(wave, [])
+                if any(v.path == event.path and v.kind == event.kind for v in known):
+                    continue  # reported already (by an earlier control room: a fresh watcher)
+                known.append(event)
             elif isinstance(event, FileTouched):
                 self._note_touched(event.agent, event.path)
             self._emit(event)

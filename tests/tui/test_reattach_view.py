@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from agents.tools.demo import STRAY_AGENT, STRAY_PATH
 from agents.wave.supervisor import Supervisor
 from plan.models import Plan
 from tests.unit.engine.enginekit import git, kill_agents, sandbox, supervisor
@@ -75,7 +76,8 @@ def _written_by(root: Path, plan: Plan) -> dict[str, set[str]]:
 async def test_a_reopened_control_room_shows_what_the_old_one_showed(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     try:
-        sandbox(root, extra={STOPPED: ["--hang"]})  # does its issues, then never exits
+        # w1-a1 does its issues, then never exits; w1-a2 also writes a file it does not own.
+        sandbox(root, extra={STOPPED: ["--hang"], STRAY_AGENT: ["--touch-unowned", STRAY_PATH]})
         sup = supervisor(root)
         plan = sup.plan
         await sup.open()
@@ -94,10 +96,13 @@ async def test_a_reopened_control_room_shows_what_the_old_one_showed(tmp_path: P
             ids = [a.id for a in plan.wave(1).agents]
             # Every write the watcher reported has reached the view (the record keeps them too).
             await _until(
-                lambda: all(
-                    view.agents[a].touched
-                    and view.agents[a].touched == set(sup.agent_record(a).touched)
-                    for a in ids
+                lambda: (
+                    all(
+                        view.agents[a].touched
+                        and view.agents[a].touched == set(sup.agent_record(a).touched)
+                        for a in ids
+                    )
+                    and bool(view.waves[1].violations)
                 ),
                 "every write reported",
                 show=lambda: {a: view.agents[a].touched for a in ids},
@@ -113,6 +118,8 @@ async def test_a_reopened_control_room_shows_what_the_old_one_showed(tmp_path: P
         now = time.time()
         before = _heads(view, plan, now)
         assert before[STOPPED].startswith("■ stopped (SIGTERM)"), before[STOPPED]
+        found = [(v.path, v.kind, v.agent) for v in view.waves[1].violations]
+        assert [path for path, _, _ in found] == [STRAY_PATH]
 
         again = supervisor(root)
         await again.open()
@@ -125,6 +132,8 @@ async def test_a_reopened_control_room_shows_what_the_old_one_showed(tmp_path: P
             await _stop(consumer)
             await again.close()
         after = _heads(reopened, plan, now)
+        # The violations too: listed once, not lost and not reported again by the new watcher.
+        assert [(v.path, v.kind, v.agent) for v in reopened.waves[1].violations] == found
     finally:
         kill_agents(root)
 

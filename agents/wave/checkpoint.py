@@ -5,7 +5,9 @@ The tests are the config's commands, else the plan's, run with ``sh -c`` from th
 exactly the wave's changed paths (since the commit recorded when the wave started) that the plan
 assigns to its agents or that were accepted (policy or operator); any other changed path is
 listed and the checkpoint refused, as it is while the tests have not passed, during a merge or
-rebase, or after the repository's git configuration or hooks changed during the wave.
+rebase, or after the repository's git configuration or hooks changed during the wave. The
+operator's own work (files dirty when the wave started, ``agents.wave.operator_work``) is left out;
+a file both they and the wave changed is refused by name until accepted or reverted.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from agents.events import (
 )
 from agents.git.errors import CheckpointIndexStale, GitError
 from agents.state import TestRecord
-from agents.wave import gates, operator
+from agents.wave import gates, operator_work
 from agents.wave import worktree_mode as wtmode
 from agents.wave.gates import CheckpointPreview, StrayPath
 from agents.wave.testrun import run_tests
@@ -184,7 +186,7 @@ def _message(sup: Supervisor, n: int, accepted: dict[str, str]) -> str:
 
 
 def _without_operator_work(
-    paths: list[str], work: operator.OperatorWork, accepted: dict[str, str]
+    paths: list[str], work: operator_work.OperatorWork, accepted: dict[str, str]
 ) -> tuple[list[str], list[str]]:
     """The changed paths the wave may commit (the operator's own work left out), and the
     conflicts not yet accepted (listed and refused, never classified as the wave's)."""
@@ -208,7 +210,7 @@ async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
     stray: list[StrayPath] = []
     tamper: list[str] = []
     stale = False
-    work: operator.OperatorWork | None = None
+    work: operator_work.OperatorWork | None = None
     if rec.base_commit is not None:
         try:
             state = await asyncio.to_thread(sup.git.in_progress_state)
@@ -220,7 +222,9 @@ async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
                 paths.append(item.path)
                 if item.old_path:
                     paths.append(item.old_path)  # a rename also removes the old path
-            work = await asyncio.to_thread(operator.read, sup.git, rec.base_commit, rec.start_tree)
+            work = await asyncio.to_thread(
+                operator_work.read, sup.git, rec.base_commit, rec.start_tree
+            )
             paths, conflicts = _without_operator_work(paths, work, rec.accepted)
             if wtmode.enabled(sup):
                 writers = wtmode.writers(sup, n)  # exact: each worktree had one writer
@@ -241,10 +245,11 @@ async def preview(sup: Supervisor, n: int) -> CheckpointPreview:
             )
             why_accepted.update({p: rec.accepted[p] for p in work.conflicts if p in rec.accepted})
             stray[:0] = [
-                StrayPath(p, operator.CONFLICT_KIND, operator.CONFLICT_DETAIL) for p in conflicts
+                StrayPath(p, operator_work.CONFLICT_KIND, operator_work.CONFLICT_DETAIL)
+                for p in conflicts
             ]
             if refusal is None and conflicts:
-                refusal = operator.refusal(n, conflicts)
+                refusal = operator_work.refusal(n, conflicts)
             before = recall_tamper(sup, n)
             if before is not None:
                 tamper = list(await asyncio.to_thread(sup.git.tamper_changes, before))
@@ -301,7 +306,7 @@ async def commit_checkpoint(
     view = await preview(sup, n)
     rec = sup._wave(n)
     # Files mixing the operator's own work with the wave's are accepted one by one, never in bulk.
-    strays = [s for s in view.stray if s.kind != operator.CONFLICT_KIND]
+    strays = [s for s in view.stray if s.kind != operator_work.CONFLICT_KIND]
     if accept_violations and strays and sup.can_commit(n)[0]:
         for item in strays:
             rec.accepted[item.path] = gates.OPERATOR_ACCEPT

@@ -29,7 +29,6 @@ from agents.events import (
     GateRefused,
     IssueDone,
     Notice,
-    ViolationFound,
 )
 from agents.local import procinfo
 from agents.local.runner import LocalRunner
@@ -41,7 +40,6 @@ from agents.state import (
     AgentRecord,
     RunState,
     StateStore,
-    ViolationRecord,
     WaveRecord,
     adopt,
     handle_from_record,
@@ -385,19 +383,8 @@ class AgentProcesses:
         self._store.save(self._state)
 
     def _keep_violations(self) -> None:
-        """Copy the violations found so far into the wave records (saved with them)."""
-        found: dict[int, list[ViolationFound]] = getattr(self, "_violations", {})
-        for wave, violations in found.items():
-            self._wave(wave).violations = [
-                ViolationRecord(
-                    agent=v.agent,
-                    path=v.path,
-                    kind=v.kind,
-                    candidates=list(v.candidates),
-                    detail=v.detail,
-                )
-                for v in violations
-            ]
+        """Copy what only lives in memory into the state before it is saved (``WaveWatch``
+        keeps the violations found so far)."""
 
     def _in_plan(self, agent_id: str) -> bool:
         try:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from agents.config import Config
 from agents.events import FileTouched, Notice, ViolationFound
+from agents.state import ViolationRecord
 from agents.wave import worktree_mode as wtmode
 from agents.wave.checkpoint import recall_tamper, remember_tamper
 from agents.wave.processes import AgentProcesses
@@ -212,6 +213,21 @@ class WaveWatch(AgentProcesses):
             elif isinstance(event, FileTouched):
                 self._note_touched(event.agent, event.path)
             self._emit(event)
+
+    def _keep_violations(self) -> None:
+        """The violations found so far go into the wave records (saved with them): a re-opened
+        control room lists them, and its fresh watcher does not report them twice."""
+        for wave, violations in self._violations.items():
+            self._wave(wave).violations = [
+                ViolationRecord(
+                    agent=v.agent,
+                    path=v.path,
+                    kind=v.kind,
+                    candidates=list(v.candidates),
+                    detail=v.detail,
+                )
+                for v in violations
+            ]
 
     def _note_touched(self, agent: str | None, path: str) -> None:
         """Keep the files each agent wrote in its record: a re-opened control room shows the

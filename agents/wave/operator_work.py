@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from agents.git.errors import GitError
+
 CONFLICT_KIND = "operator-conflict"
 CONFLICT_DETAIL = (
     "you had uncommitted changes in this file when the wave started, and the wave changed it too"
@@ -49,12 +51,18 @@ def split(dirty_at_start: Iterable[str], changed_since_start: Iterable[str]) -> 
 def read(git: _Trees, base_commit: str, start_tree: str | None) -> OperatorWork:
     """The operator's work for a wave that started at ``base_commit`` with ``start_tree``.
 
-    A wave recorded without a start tree (by an older wavedeck) has none. When the operator had
-    nothing uncommitted, the working tree is not read again.
+    A wave recorded without a start tree (by an older wavedeck), or whose tree git no longer
+    has, has none. When the operator had nothing uncommitted, the working tree is not read
+    again.
     """
     if start_tree is None:
         return OperatorWork()
-    dirty = git.tree_changes(base_commit, start_tree)
+    try:
+        dirty = git.tree_changes(base_commit, start_tree)
+    except GitError:
+        # The recorded tree is gone (an aggressive ``git gc --prune=now`` during the wave): the
+        # operator's files then show as the wave's strays, listed, never committed unasked.
+        return OperatorWork()
     if not dirty:
         return OperatorWork()
     return split(dirty, git.tree_changes(start_tree, git.worktree_tree()))

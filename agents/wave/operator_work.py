@@ -68,6 +68,16 @@ def read(git: _Trees, base_commit: str, start_tree: str | None) -> OperatorWork:
     return split(dirty, git.tree_changes(start_tree, git.worktree_tree()))
 
 
+def start_notice(wave: int, own: Iterable[str]) -> str:
+    """What the operator is told when a wave starts over their own uncommitted work."""
+    paths = sorted(own)
+    shown = ", ".join(paths[:5]) + (f" (+{len(paths) - 5} more)" if len(paths) > 5 else "")
+    return (
+        f"wave {wave} starts with your own uncommitted work in {len(paths)} file(s) ({shown}): "
+        "it stays yours, staged or not, and is left out of the wave's checkpoint"
+    )
+
+
 def refusal(wave: int, conflicts: Iterable[str]) -> str:
     """The checkpoint's refusal for files both the operator and the wave changed."""
     paths = list(conflicts)

@@ -27,7 +27,7 @@ from agents.events import AgentStateChanged, Event, Notice, ViolationFound, Wave
 from agents.git.errors import GitError
 from agents.state import AlreadyRunning, RunState, StateError, WaveRecord, handle_from_record
 from agents.watch.worktrees import WorktreeError
-from agents.wave import gates
+from agents.wave import gates, operator_work
 from agents.wave import worktree_mode as wtmode
 from agents.wave.checkpoint import PLANTED_NOTICE, TAMPER_KEY, planted_programs, remember_tamper
 from agents.wave.processes import MAX_QUEUED
@@ -265,6 +265,12 @@ class Supervisor(WaveWatch):
             return
         await asyncio.to_thread(self.git.ensure_excluded)
         base = await asyncio.to_thread(self.git.head)
+        try:
+            start_tree = await asyncio.to_thread(self.git.worktree_tree)  # the operator's work
+            own = await asyncio.to_thread(self.git.tree_changes, base, start_tree)
+        except GitError as exc:
+            self._refuse(n, f"cannot record the working tree: {exc}")
+            return
         if wtmode.enabled(self):
             from agents.watch.worktrees import WorktreeError
 
@@ -273,11 +279,6 @@ class Supervisor(WaveWatch):
             except WorktreeError as exc:
                 self._refuse(n, f"cannot create the agents' worktrees: {exc}")
                 return
-        try:
-            start_tree = await asyncio.to_thread(self.git.worktree_tree)  # the operator's work
-        except GitError as exc:
-            self._refuse(n, f"cannot record the working tree: {exc}")
-            return
         rec = self._wave(n)
         rec.base_commit = base
         rec.start_tree = start_tree
@@ -286,6 +287,8 @@ class Supervisor(WaveWatch):
         remember_tamper(self, n, await asyncio.to_thread(self.git.tamper_snapshot))
         self._save()
         self._emit(WaveStateChanged(n, "running"))
+        if own:
+            self._emit(Notice("info", operator_work.start_notice(n, own)))
         planted = await asyncio.to_thread(planted_programs, self)
         if planted:
             self._emit(Notice("warning", PLANTED_NOTICE + "; ".join(planted)))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.events import CheckpointCommitted, GateRefused
+from agents.events import CheckpointCommitted, GateRefused, Notice
 from agents.tools.demo import STRAY_PATH
 from agents.wave.operator_work import CONFLICT_KIND
 from tests.unit.engine.enginekit import git, opened, sandbox, wait_agents
@@ -38,6 +38,12 @@ async def test_staged_unstaged_and_untracked_work_stays_the_operators(root: Path
         await sup.start_wave(1)
         await wait_agents(sup, 1)
         assert await sup.run_tests(1)
+        await col.until(
+            lambda _evs: any(
+                "your own uncommitted work in 3 file(s)" in e.message  # type: ignore[attr-defined]
+                for e in col.of(Notice)
+            )
+        )
         preview = await sup.checkpoint_preview(1)
         assert set(preview.operator_own) == {"NOTES.md", "README.md", "scratch.txt"}
         assert {s.path for s in preview.stray} == {STRAY_PATH}  # the wave's stray only

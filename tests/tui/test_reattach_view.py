@@ -20,7 +20,7 @@ import pytest
 from agents.tools.demo import STRAY_AGENT, STRAY_PATH
 from agents.wave.supervisor import Supervisor
 from plan.models import Plan
-from tests.unit.engine.enginekit import git, kill_agents, sandbox, supervisor
+from tests.unit.wave.enginekit import git, kill_agents, sandbox, supervisor
 from tui.adapter import EventAdapter, RunView
 from tui.widgets.agent_pane import head_text
 

@@ -17,7 +17,7 @@ import pytest
 from agents.events import CheckpointCommitted, GateRefused, Notice
 from agents.tools.demo import STRAY_PATH
 from agents.wave.operator_work import CONFLICT_KIND
-from tests.unit.engine.enginekit import git, opened, sandbox, wait_agents
+from tests.unit.wave.enginekit import git, opened, sandbox, wait_agents
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agents.wave.supervisor import OPERATOR_RESTART_MARKER
-from tests.unit.engine.enginekit import opened, sandbox, wait_agents
+from tests.unit.wave.enginekit import opened, sandbox, wait_agents
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -41,6 +41,13 @@ class OperatorWork:
     conflicts: tuple[str, ...] = ()
 
 
+def at_start(git: _Trees, base_commit: str) -> tuple[str, set[str]]:
+    """The working tree as a tree when a wave starts, and the files in it that are the
+    operator's own work (differing from ``base_commit``)."""
+    tree = git.worktree_tree()
+    return tree, git.tree_changes(base_commit, tree)
+
+
 def split(dirty_at_start: Iterable[str], changed_since_start: Iterable[str]) -> OperatorWork:
     """Which of the operator's files the wave left alone, and which it changed too."""
     dirty = set(dirty_at_start)

@@ -112,6 +112,9 @@ class Restart:
     relaunched_at: float | None = None  # None: cancelled, refused, or still waiting
 
 
+OPERATOR_RESTART_MARKER = "── wavedeck: restart by the operator ──"
+
+
 def _how(code: int | None, sig: str | None) -> str:
     return sig if sig else f"exit {code}"
 
@@ -290,9 +293,11 @@ class RestartPolicy:
             self._launching.pop(agent_id, None)
             self.ctx.changed()  # no longer pending: a wait for the wave's agents may end
 
-    def relaunching(self, agent_id: str) -> bool:
-        """The policy itself is relaunching ``agent_id`` right now (not the operator)."""
-        return agent_id in self._launching
+    def mark_manual_restart(self, agent_id: str) -> None:
+        """The operator restarts ``agent_id``: the same kind of separator in its log as the
+        policy's own marker (none when the policy itself is relaunching it)."""
+        if agent_id not in self._launching:
+            self.mark_log(agent_id, OPERATOR_RESTART_MARKER)
 
     def mark_log(self, agent_id: str, marker: str) -> None:
         """Put a separator line in the agent's log before a new run (a remote agent's log is on

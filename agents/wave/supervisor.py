@@ -69,9 +69,6 @@ def _serialized(
     return wrapper
 
 
-OPERATOR_RESTART_MARKER = "── wavedeck: restart by the operator ──"
-
-
 class SupervisorError(Exception):
     """The supervisor cannot open or act; the message is complete for the operator."""
 
@@ -326,8 +323,7 @@ class Supervisor:
         await asyncio.to_thread(self.git.ensure_excluded)
         base = await asyncio.to_thread(self.git.head)
         try:
-            start_tree = await asyncio.to_thread(self.git.worktree_tree)  # the operator's work
-            own = await asyncio.to_thread(self.git.tree_changes, base, start_tree)
+            start_tree, own = await asyncio.to_thread(operator_work.at_start, self.git, base)
         except GitError as exc:
             ctx.refuse(n, f"cannot record the working tree: {exc}")
             return
@@ -377,9 +373,8 @@ class Supervisor:
             return
         if rec is not None:
             rec.marked_done = None
-        if rec is not None and rec.launches and not self.restarts.relaunching(agent_id):
-            # Like the policy's marker: where one run ends and the next begins in the log.
-            self.restarts.mark_log(agent_id, OPERATOR_RESTART_MARKER)
+        if rec is not None and rec.launches:
+            self.restarts.mark_manual_restart(agent_id)
         self.restarts.cancel(agent_id, by_operator=True)  # now, and its count starts afresh
         await self.processes.launch(agent_id)
 

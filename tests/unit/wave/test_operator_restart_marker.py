@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.wave.supervisor import OPERATOR_RESTART_MARKER
+from agents.wave.restart import OPERATOR_RESTART_MARKER
 from tests.unit.wave.enginekit import opened, sandbox, wait_agents
 
 pytestmark = pytest.mark.timeout(90)

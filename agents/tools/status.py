@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents.local import procinfo
+from agents.local.logfiles import LogFile
 from agents.local.runner import read_exit_file
 from agents.state import AgentRecord, RunState, handle_from_record
 from agents.wave.launch import DONE_RE
@@ -56,9 +57,9 @@ def _unread_done(log: Path, offset: int, issues: Iterable[str] | None) -> list[s
     wanted = set(issues) if issues is not None else None
     found: list[str] = []
     try:
-        with open(log, "rb") as handle:
-            handle.seek(offset)
-            data = handle.read(_MAX_SCAN)
+        # Offsets are logical: they span the log's rotated files (agents.local.logfiles).
+        logfile = LogFile(log)
+        data = logfile.pread(_MAX_SCAN, max(offset, logfile.start()))
     except OSError:
         return found
     if b"wavedeck: done" not in data:

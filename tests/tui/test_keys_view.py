@@ -102,7 +102,7 @@ async def test_disabled_key_says_why_and_posts_a_message() -> None:
         await pilot.press("s")
         await pilot.pause(0.05)
         refused = [m for m in seen if isinstance(m, msg.ActionRefused)]
-        assert refused and refused[0].action == "start_wave"
+        assert refused and refused[0].action == "start"
         assert "no engine" in refused[0].reason
         footer = {k: b.enabled for k, b in app.screen.active_bindings.items()}
         assert footer["s"] is False and footer["a"] is True  # greyed out vs available

@@ -14,7 +14,7 @@ from textual.widgets import Footer, Input, Static
 
 from plan.safetext import neutralize
 from tui.adapter import AgentView
-from tui.commands import settle
+from tui.calls import settle
 from tui.widgets.log_view import LogView
 
 NO_INPUT = (

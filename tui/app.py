@@ -86,7 +86,9 @@ class WavedeckApp(App[int]):
         # Again once the screen is composed and painted: its widgets are most of them.
         gc.freeze()
         self.call_after_refresh(gc.freeze)
-        self.set_interval(0.2, self.redraw_dirty, name="dirty-tick")
+        # The screen's timer, not the app's: it stops with the screen (an app timer could tick
+        # while the screen's widgets are being taken down).
+        self.main_screen.set_interval(0.2, self.redraw_dirty, name="dirty-tick")
         if self.engine is not None:
             self._follow_engine()
 

@@ -2,7 +2,7 @@
 current keys (after a ``[keys]`` remap), greyed out when not possible now.
 
 Unlike Textual's footer it fits any width: when the terminal is too narrow, the actions with the
-lowest priority (``Action.bar``) leave first, and help, quit and the palette always stay, so
+lowest priority (``Action.bar``) leave first, those not possible now before the others, and help, quit and the palette always stay, so
 every other key is one press away.
 """
 
@@ -24,8 +24,10 @@ def key_bar_text(keys: dict[str, str], possible: dict[str, bool], width: int) ->
         for a in IN_BAR
     ]
     shown = list(items)
-    # Drop the least important until the rest fits (the always-kept ones have bar = 1).
-    for action, _k, _l in sorted(items, key=lambda item: -item[0].bar):
+    # Drop until the rest fits: first what is not possible now, then the least important (the
+    # always-kept ones have bar = 1), so a narrow bar shows what can be done.
+    order = sorted(items, key=lambda item: (possible.get(item[0].name, True), -item[0].bar))
+    for action, _k, _l in order:
         if sum(cell_len(k) + cell_len(label) for _a, k, label in shown) <= width:
             break
         if action.bar > 1:

@@ -41,7 +41,7 @@ class WavedeckApp(App[int]):
     TITLE = "wavedeck"
     COMMANDS = App.COMMANDS | {WavedeckCommands}
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS: ClassVar[list[BindingType]] = bindings("app", action="command_palette")
+    BINDINGS: ClassVar[list[BindingType]] = bindings("app", action="command_palette", priority=True)
 
     def __init__(
         self,

@@ -167,9 +167,12 @@ class Actions:
                 await self.call("mark done", self.engine.mark_done, agent_id, reason)
                 self.app.refresh_views()
 
-        self.app.push_screen(
-            PromptScreen(f"Why is {agent_id} done?", placeholder="finished by hand in …"), mark
+        prompt = PromptScreen(
+            f"Why is {agent_id} done?",
+            placeholder="finished by hand in …",
+            cancelled=f"{agent_id} not marked done",
         )
+        self.app.push_screen(prompt, mark)
 
     async def do_tests(self) -> None:
         from tui.screens.tests import TestsScreen
@@ -237,7 +240,8 @@ class Actions:
                 self.app.notify(f"{term!r}: match {k} of {n} (n / N: next / previous)",
                                 markup=False)  # fmt: skip
 
-        self.app.push_screen(PromptScreen("Search the log for:", placeholder="text"), search)
+        prompt = PromptScreen("Search the log for:", placeholder="text", cancelled="no search")
+        self.app.push_screen(prompt, search)
 
     async def do_previous_wave(self) -> None:
         numbers = [w.number for w in self.app.view.plan.waves]

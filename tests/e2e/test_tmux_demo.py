@@ -75,7 +75,7 @@ def review_and_edit(tmux: Tmux, edited: Path) -> None:
     tmux.keys("e")
     tmux.wait_for("could not start the editor", timeout=30)
     tmux.keys("Escape")
-    tmux.wait_for("Start wave", timeout=20)
+    tmux.wait_for("s Start", timeout=20)
 
 
 def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
@@ -107,13 +107,15 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
     try:
         # The header can be drawn a frame before the panes: wait for all five.
         tmux.wait_for("Wave 1 ready", *(f"{n} w1-a{n}" for n in range(1, 6)), timeout=60)
+        # The header names the sandbox (and says what comes next).
+        tmux.wait_for("wave 1: ready to start", f"demo sandbox {sandbox}", timeout=20)
         tmux.keys("s")
         tmux.wait_for("Wave 1 running 29/29", STRAY, "⚠ 1 open", timeout=90)
         review_and_edit(tmux, edited)
         tmux.keys("t")
         tmux.wait_for("Tests — wave 1", "passed in", timeout=90)
         tmux.keys("Escape")
-        tmux.wait_for("Start wave", timeout=20)  # back on the main screen
+        tmux.wait_for("s Start", timeout=20)  # back on the main screen (its key bar)
         tmux.keys("c")
         screen = tmux.wait_for("Checkpoint — wave 1", "refused", STRAY, timeout=30)
         # Only the daemon stops the gate: the test file the same agent wrote is accepted by
@@ -164,8 +166,10 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while "^p Commands" in (screen := tmux.screen()):  # the footer goes when the app exits
             if "Quit the control room?" in screen:
-                tmux.keys("Tab", "Enter")  # stop all: the test leaves nothing behind
+                tmux.keys("s")  # stop all: the test leaves nothing behind
             assert time.monotonic() < deadline, f"the control room did not exit:\n{screen}"
             time.sleep(0.3)
+        # Back in the shell: where the sandbox is kept, and how to reopen it.
+        tmux.wait_for(f"demo sandbox kept at {sandbox}; reopen with: cd {sandbox} && wavedeck")
     finally:
         tmux.kill()

@@ -104,7 +104,9 @@ async def test_the_palette_offers_every_action() -> None:
 
 
 async def test_a_remapped_key_works_and_the_old_one_does_not() -> None:
-    keymap = keymap_from_config({"zoom": "Z", "follow": "F", "help": "f2"}, "wavedeck.toml")
+    keymap = keymap_from_config(
+        {"zoom": "Z", "follow": "F", "help": "f2", "palette": "ctrl+k"}, "wavedeck.toml"
+    )
     app = WavedeckApp(reference_plan(), None, clock=FixedClock(), keymap=keymap)
     async with app.run_test(size=(200, 50)) as pilot:
         await panes_ready(app)
@@ -136,7 +138,24 @@ async def test_a_remapped_key_works_and_the_old_one_does_not() -> None:
         await pilot.press("escape")
         await pilot.pause(0.2)
         bar = str(main.query_one("#key-bar").render())
-        assert "f2 Help" in bar and "Z Zoom" in bar
+        assert "f2 Help" in bar and "Z Zoom" in bar and "^k Commands" in bar
+        await pilot.press("ctrl+p")
+        assert not isinstance(app.screen, CommandPalette)
+        await pilot.press("ctrl+k")
+        assert isinstance(app.screen, CommandPalette)
+
+
+def test_readme_key_table_is_the_table() -> None:
+    """The README's key table has one row per action, with its default keys as typed in
+    ``[keys]`` and its help: change the table, change the README."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    named = {"question_mark": "?", "slash": "/", "left_square_bracket": "[",
+             "right_square_bracket": "]"}  # fmt: skip
+    for action in ACTIONS:
+        keys = " ".join(f"`{named.get(k, k)}`" for k in action.keys.split(","))
+        assert f"| {keys} | `{action.name}` | {action.help} |" in readme, action.name
+    for key, desc in FIXED_KEYS:
+        assert f"| `{key}` | | {desc} |" in readme
 
 
 def test_key_bar_fits_small_terminals() -> None:

@@ -57,7 +57,7 @@ ACTIONS: tuple[Action, ...] = (
            "the wave has violations", bar=7),
     Action("attach", "a", "Attach", "Attach to the focused agent: full-screen live log",
            "a pane has focus", bar=12),
-    Action("zoom", "enter,z", "Zoom", "Zoom the focused pane to full screen (again to restore)",
+    Action("zoom", "z,enter", "Zoom", "Zoom the focused pane to full screen (again to restore)",
            "a pane has focus", bar=9),
     Action("search", "slash", "Search", "Search the focused log (n / N: next / previous match)",
            "a pane has focus", bar=10),

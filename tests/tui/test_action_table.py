@@ -45,7 +45,8 @@ async def test_z_zooms_the_focused_pane_and_hides_the_others() -> None:
         assert app.main_screen.maximized is normal
         zoomed = normal.region
         # It fills the screen but for the key bar, and is far bigger than its grid cell.
-        assert zoomed.width == 120 and zoomed.height >= 38
+        assert zoomed.width == 120 and zoomed.height == 39
+        assert " z Zoom " in screen_text(app).splitlines()[-1]  # the key bar stays
         assert zoomed.area > 4 * before.area
         text = screen_text(app)
         assert "2 w1-a2" in text

@@ -51,6 +51,9 @@ class MainScreen(Screen[None]):
         ),
     ]
 
+    # A zoomed pane keeps the key bar under it (Textual keeps only its own Footer by default).
+    ALLOW_IN_MAXIMIZED_VIEW = "KeyBar"
+
     def __init__(self) -> None:
         super().__init__(id="main")
         self.selected_wave = 1

@@ -27,7 +27,10 @@ async def test_panes_status_and_focus_keys() -> None:
         assert [p.agent_id for p in panes] == [f"w1-a{n}" for n in range(1, 6)]
         text = screen_text(app)
         assert "☑ 2/6" in text and "⚠ 1" in text and "✘ failed (2)" in text
-        assert "packages/headless-client/zajel/cli/daemon.py (unowned, w1-a2)" in text
+        assert (
+            "⚠ 1 open v: review  packages/headless-client/zajel/cli/daemon.py (unowned, w1-a2)"
+            in text
+        )
         for n in (3, 5, 1):
             await pilot.press(str(n))
             assert app.main_screen.focused_pane is panes[n - 1]

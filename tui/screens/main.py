@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from tui import messages as msg
-from tui.keys import PALETTE, bindings
+from tui.keys import PALETTE, bindings, key_display
 from tui.room import Room, room
 from tui.widgets.agent_pane import AgentPane
 from tui.widgets.header import header_text
@@ -109,7 +109,9 @@ class MainScreen(Screen[None]):
             for pane in self.query(AgentPane):
                 pane.update_status(now)
         violations = wave.violations if wave else []
-        self.query_one(ViolationsStrip).show(violations, self.wd.accepted(self.selected_wave))
+        review = key_display(self.wd.keys_now()["violations"]).split(" / ")[0]
+        accepted = self.wd.accepted(self.selected_wave)
+        self.query_one(ViolationsStrip).show(violations, accepted, review)
         # Rebuilding the bindings costs a few ms: only when an action became (un)available.
         possible = tuple(self.wd.why_not(a.name) is None for a in PALETTE)
         if possible != self._possible:

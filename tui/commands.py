@@ -236,9 +236,14 @@ class Actions:
             if found is None:
                 self.app.notify(f"no match for {term!r}", severity="warning", markup=False)
             else:
+                keys = self.app.keys_now()
+                step = (
+                    f"{key_display(keys['search_next'])} / {key_display(keys['search_previous'])}"
+                )
                 k, n = found
-                self.app.notify(f"{term!r}: match {k} of {n} (n / N: next / previous)",
-                                markup=False)  # fmt: skip
+                self.app.notify(
+                    f"{term!r}: match {k} of {n} ({step}: next / previous)", markup=False
+                )
 
         prompt = PromptScreen("Search the log for:", placeholder="text", cancelled="no search")
         self.app.push_screen(prompt, search)

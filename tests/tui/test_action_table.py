@@ -129,6 +129,7 @@ async def test_a_remapped_key_works_and_the_old_one_does_not() -> None:
         assert log.follow
         await pilot.press("F")
         assert not log.follow
+        assert "⏸ paused (F: follow)" in str(main.focused_pane.border_subtitle)  # type: ignore[union-attr]
         await pilot.press("question_mark")
         assert not isinstance(app.screen, HelpScreen)
         await pilot.press("f2")

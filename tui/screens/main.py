@@ -89,6 +89,9 @@ class MainScreen(Screen[None]):
         now = self.wd.clock()
         await grid.mount_all(AgentPane(view, n, now) for n, view in enumerate(agents, 1))
         panes = list(self.query(AgentPane))
+        follow = key_display(self.wd.keys_now()["follow"]).split(" / ")[0]
+        for pane in panes:
+            pane.log_view.follow_key = follow
         if panes:
             panes[0].log_view.focus()
         self.refresh_status()

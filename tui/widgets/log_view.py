@@ -109,6 +109,7 @@ class LogView(ScrollView, can_focus=True):
         self._cache_view: tuple[int, int, Style] | None = None  # (scroll_x, width, style)
         self.current_match: int | None = None  # absolute line number of the current match
         self.match_rank: tuple[int, int] | None = None  # (k, n): match k of n held lines
+        self.follow_key = "f"  # shown in the paused hint; the main screen sets a remapped one
         self.repaints = 0  # batches painted (tests and the benchmark read it)
 
     def on_mount(self) -> None:
@@ -207,7 +208,7 @@ class LogView(ScrollView, can_focus=True):
         """What the pane shows about this log: paused, and the search position."""
         parts = []
         if not self.follow:
-            parts.append("⏸ paused (f: follow)")
+            parts.append(f"⏸ paused ({self.follow_key}: follow)")
         if self.search_term:
             rank = f" {self.match_rank[0]} of {self.match_rank[1]}" if self.match_rank else ""
             parts.append(f"/{self.search_term}{rank or ' no match'}")

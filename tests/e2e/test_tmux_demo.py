@@ -34,6 +34,14 @@ class Tmux:
     def __init__(self) -> None:
         self.socket = f"wavedeck-e2e-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
+    def start(self, command: str, size: tuple[int, int], env: dict[str, str], cwd: Path) -> None:
+        width, height = size
+        subprocess.run(
+            ["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d", "-x", str(width),
+             "-y", str(height), "-s", "demo", "-c", str(cwd), f"{command}; sleep 30"],
+            check=True, env=env, timeout=20,
+        )  # fmt: skip
+
     def run(self, *args: str) -> str:
         result = subprocess.run(
             ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20
@@ -99,11 +107,7 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
     editor.chmod(0o755)
     env.pop("VISUAL", None)
     env["EDITOR"] = str(editor)
-    subprocess.run(
-        ["tmux", "-L", tmux.socket, "-f", "/dev/null", "new-session", "-d", "-x", "200",
-         "-y", "50", "-s", "demo", "-c", str(root), f"{command}; sleep 30"],
-        check=True, env=env, timeout=20,
-    )  # fmt: skip
+    tmux.start(command, (200, 50), env, root)
     try:
         # The header can be drawn a frame before the panes: wait for all five.
         tmux.wait_for("Wave 1 ready", *(f"{n} w1-a{n}" for n in range(1, 6)), timeout=60)
@@ -171,5 +175,36 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
             time.sleep(0.3)
         # Back in the shell: where the sandbox is kept, and how to reopen it.
         tmux.wait_for(f"demo sandbox kept at {sandbox}; reopen with: cd {sandbox} && wavedeck")
+    finally:
+        tmux.kill()
+
+
+def test_demo_on_an_80x24_terminal(tmp_path: Path) -> None:
+    """The smallest layout: the header keeps the running count and the sandbox, the key bar keeps
+    help, quit and the palette, help says it scrolls, and a finished wave says what comes next."""
+    sandbox = tmp_path / "small"
+    program = [sys.executable, "-c", "from tui.cli import main; main()"]
+    command = shlex.join([*program, "demo", "--dir", str(sandbox), "--fast"])
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env["PYTHONPATH"] = str(root)
+    tmux = Tmux()
+    tmux.start(command, (80, 24), env, root)
+    try:
+        screen = tmux.wait_for("wave 1: ready to start · 0 running · demo sandbox", timeout=60)
+        assert all(key in screen.splitlines()[-1] for key in ("? Help", "q Quit", "^p Commands"))
+        tmux.keys("s")
+        tmux.wait_for("wave 1: agents done, run the tests · 0 running", timeout=90)
+        tmux.keys("?")
+        tmux.wait_for("wavedeck — keys", "scroll", timeout=20)
+        tmux.keys("Escape")
+        deadline = time.monotonic() + 20
+        while "wavedeck — keys" in (screen := tmux.screen()):  # a key sent too soon after
+            assert time.monotonic() < deadline, screen  # escape would read as alt+key
+            time.sleep(0.2)
+        # Back; the key bar keeps what is possible now (tests), not start, greyed out.
+        assert "t Tests" in screen and "s Start" not in screen
+        tmux.keys("q")  # nothing runs: no question
+        tmux.wait_for("demo sandbox kept at", timeout=30)
     finally:
         tmux.kill()

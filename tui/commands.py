@@ -15,7 +15,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from tui import messages as msg
 from tui.calls import guarded
-from tui.keys import BY_NAME, PALETTE, key_display
+from tui.keys import ACTIONS, BY_NAME, PALETTE, key_display
 from tui.room import Room
 from tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
 
@@ -40,10 +40,8 @@ class ControlApp(Room, Protocol):
     async def leave(self, *, stop_agents: bool) -> None: ...
 
 
-ENGINE_ACTIONS = {
-    "start", "stop", "restart", "mark_done", "tests", "commit", "diffs", "violations", "log",
-}  # fmt: skip
-PANE_ACTIONS = {"stop", "restart", "mark_done", "attach", "zoom", "search", "log"}
+ENGINE_ACTIONS = {a.name for a in ACTIONS if a.engine}
+PANE_ACTIONS = {a.name for a in ACTIONS if a.pane}
 ENDED = ("failed", "stopped", "lost")
 
 

@@ -36,33 +36,35 @@ class Action:
     when: str  # when it is available, in words
     scope: Scope = "main"  # main: a main-screen key; log: a key of the focused log; app: anywhere
     bar: int = 0  # place in the key bar's priority (1 kept longest); 0: not in the bar
+    pane: bool = False  # needs a focused pane (``Actions.why_not`` refuses without one)
+    engine: bool = False  # needs an engine (a view-only app refuses it)
 
 
 ACTIONS: tuple[Action, ...] = (
     Action("start", "s", "Start", "Start the selected wave (every agent in parallel)",
-           "the wave is ready", bar=2),
+           "the wave is ready", bar=2, engine=True),
     Action("stop", "x", "Stop", "Stop the focused agent (SIGTERM, then SIGKILL)",
-           "the focused agent runs, or waits to restart", bar=6),
+           "the focused agent runs, or waits to restart", bar=6, pane=True, engine=True),
     Action("restart", "r", "Restart", "Restart the focused agent",
-           "the focused agent failed, was stopped or lost", bar=8),
+           "the focused agent failed, was stopped or lost", bar=8, pane=True, engine=True),
     Action("mark_done", "m", "Done", "Mark the focused agent done by hand (asks for a reason)",
-           "the focused agent ended without finishing", bar=11),
+           "the focused agent ended without finishing", bar=11, pane=True, engine=True),
     Action("tests", "t", "Tests", "Run the wave's tests", "the wave's agents have ended",
-           bar=3),
+           bar=3, engine=True),
     Action("commit", "c", "Commit", "Review and commit the wave's checkpoint",
-           "the wave's tests have run", bar=4),
+           "the wave's tests have run", bar=4, engine=True),
     Action("diffs", "d", "Diffs", "Review the wave's diffs (x revert, e $EDITOR)",
-           "the wave has started", bar=5),
+           "the wave has started", bar=5, engine=True),
     Action("violations", "v", "Violations", "Review ownership violations (accept or revert)",
-           "the wave has violations", bar=7),
+           "the wave has violations", bar=7, engine=True),
     Action("attach", "a", "Attach", "Attach to the focused agent: full-screen live log",
-           "a pane has focus", bar=12),
+           "a pane has focus", bar=12, pane=True),
     Action("zoom", "z,enter", "Zoom", "Zoom the focused pane to full screen (again to restore)",
-           "a pane has focus", bar=9),
+           "a pane has focus", bar=9, pane=True),
     Action("search", "slash", "Search", "Search the focused log (n / N: next / previous match)",
-           "a pane has focus", bar=10),
+           "a pane has focus", bar=10, pane=True),
     Action("log", "l", "Full log", "Open the focused agent's full log from disk",
-           "a pane has focus and an engine runs"),
+           "a pane has focus and an engine runs", pane=True, engine=True),
     Action("previous_wave", "left_square_bracket", "Prev wave", "Show the previous wave",
            "a wave before this one"),
     Action("next_wave", "right_square_bracket", "Next wave", "Show the next wave",

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from tui.adapter import Engine
     from tui.screens.main import MainScreen
     from tui.widgets.agent_pane import AgentPane
+    from tui.widgets.log_view import LogView
 
 
 class ControlApp(Room, Protocol):
@@ -245,6 +246,23 @@ class Actions:
 
         prompt = PromptScreen("Search the log for:", placeholder="text", cancelled="no search")
         self.app.push_screen(prompt, search)
+
+    async def do_follow(self) -> None:
+        self._log().action_log_follow()
+
+    async def do_tail(self) -> None:
+        self._log().action_log_tail()
+
+    async def do_search_next(self) -> None:
+        self._log().action_search_next()
+
+    async def do_search_previous(self) -> None:
+        self._log().action_search_previous()
+
+    def _log(self) -> LogView:
+        pane = self._pane()
+        assert pane is not None  # why_not refuses log actions without a focused pane
+        return pane.log_view
 
     async def do_previous_wave(self) -> None:
         numbers = [w.number for w in self.app.view.plan.waves]

@@ -75,13 +75,13 @@ ACTIONS: tuple[Action, ...] = (
     Action("palette", "ctrl+p", "Commands", "Command palette: every action", "always",
            scope="app", bar=1),
     Action("follow", "f", "Follow", "In a log: follow the tail on / off", "a log has focus",
-           scope="log"),
+           scope="log", pane=True),
     Action("tail", "end", "Tail", "In a log: jump to the tail and follow it", "a log has focus",
-           scope="log"),
+           scope="log", pane=True),
     Action("search_next", "n", "Next match", "In a log: the next search match",
-           "a log has focus", scope="log"),
+           "a log has focus", scope="log", pane=True),
     Action("search_previous", "N", "Previous match", "In a log: the previous search match",
-           "a log has focus", scope="log"),
+           "a log has focus", scope="log", pane=True),
 )  # fmt: skip
 
 BY_NAME: dict[str, Action] = {a.name: a for a in ACTIONS}
@@ -94,8 +94,9 @@ FIXED_KEYS: tuple[tuple[str, str], ...] = (
 )
 RESERVED = frozenset({*(str(n) for n in range(1, 10)), "escape", "tab", "shift+tab", "ctrl+c",
                       "ctrl+q"})  # fmt: skip
-# Actions shown in the palette as wavedeck commands (the palette itself is not one).
-PALETTE = tuple(a for a in ACTIONS if a.scope == "main")
+# Actions offered in the palette (the palette itself is not one of them; the log's act on the
+# focused pane's log).
+PALETTE = tuple(a for a in ACTIONS if a.name != "palette")
 
 MODIFIERS = frozenset({"ctrl", "alt", "shift", "meta", "super", "hyper"})
 _NAMED_KEYS = frozenset(k.value for k in Keys if "+" not in k.value and not k.value.startswith("<"))

@@ -15,7 +15,14 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import Static
 
 from agents.config import ConfigError, load_config
-from tests.tui.helpers import ROOT, FixedClock, panes_ready, reference_plan, static_app
+from tests.tui.helpers import (
+    ROOT,
+    FixedClock,
+    panes_ready,
+    reference_plan,
+    static_app,
+    wait_for,
+)
 from tests.tui.screen_text import screen_text
 from tui.app import WavedeckApp
 from tui.keys import ACTIONS, FIXED_KEYS, PALETTE, key_display, keymap_from_config
@@ -102,6 +109,13 @@ async def test_the_palette_offers_every_action() -> None:
             assert any(o.startswith(title) for o in offered()), title
         # Unavailable ones say why.
         assert any("wavedeck: start (s) — unavailable: view only" in o for o in offered())
+        # The log's actions act on the focused pane's log.
+        log = app.main_screen.focused_pane.log_view  # type: ignore[union-attr]
+        assert log.follow
+        await pilot.press(*"wavedeck: follow")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(lambda: not log.follow)
 
 
 async def test_a_remapped_key_works_and_the_old_one_does_not() -> None:

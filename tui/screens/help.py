@@ -28,6 +28,8 @@ def help_table(keys: Mapping[str, str], availability: Mapping[str, str | None]) 
         if action.name in availability:
             why = availability[action.name]
             now = Text("✔", "green") if why is None else Text(why, "dim")
+        elif action.when == "always":
+            now = Text("✔", "green")
         else:
             now = Text(f"when {action.when}", "dim")
         table.add_row(key_display(keys.get(action.name, action.keys)), action.help, now)

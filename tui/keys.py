@@ -137,6 +137,11 @@ def key_display(keys: str) -> str:
     return " / ".join(shown)
 
 
+def first_key(keys: str) -> str:
+    """The first of ``keys``, as displayed: what a hint or the key bar names."""
+    return key_display(keys.split(",")[0])
+
+
 def _valid_key(key: str) -> bool:
     if len(key) == 1:
         return key.isprintable() and not key.isspace()

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from tui import messages as msg
-from tui.keys import PALETTE, bindings, key_display
+from tui.keys import PALETTE, bindings, first_key
 from tui.room import Room, room
 from tui.widgets.agent_pane import AgentPane
 from tui.widgets.header import header_text
@@ -89,7 +89,7 @@ class MainScreen(Screen[None]):
         now = self.wd.clock()
         await grid.mount_all(AgentPane(view, n, now) for n, view in enumerate(agents, 1))
         panes = list(self.query(AgentPane))
-        follow = key_display(self.wd.keys_now()["follow"]).split(" / ")[0]
+        follow = first_key(self.wd.keys_now()["follow"])
         for pane in panes:
             pane.log_view.follow_key = follow
         if panes:
@@ -98,7 +98,7 @@ class MainScreen(Screen[None]):
 
     def refresh_status(self, *, panes: bool = True) -> None:
         """Redraw header, wave bar, pane status lines (unless ``panes`` is false), the violations
-        strip, and the footer when what is possible changed."""
+        strip, and the key bar when what is possible changed."""
         view, now = self.wd.view, self.wd.clock()
         if self.wd.engine is not None:
             view.sync_waves(self.wd.engine)
@@ -112,7 +112,7 @@ class MainScreen(Screen[None]):
             for pane in self.query(AgentPane):
                 pane.update_status(now)
         violations = wave.violations if wave else []
-        review = key_display(self.wd.keys_now()["violations"]).split(" / ")[0]
+        review = first_key(self.wd.keys_now()["violations"])
         accepted = self.wd.accepted(self.selected_wave)
         self.query_one(ViolationsStrip).show(violations, accepted, review)
         # Rebuilding the bindings costs a few ms: only when an action became (un)available.

@@ -12,17 +12,14 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widget import Widget
 
-from tui.keys import ACTIONS, key_display
+from tui.keys import ACTIONS, first_key
 
 IN_BAR = tuple(a for a in ACTIONS if a.bar)
 
 
 def key_bar_text(keys: dict[str, str], possible: dict[str, bool], width: int) -> Text:
     """The bar for ``width`` cells: as many actions as fit, in the table's order."""
-    items = [
-        (a, f" {key_display(keys.get(a.name, a.keys)).split(' / ')[0]} ", f"{a.label} ")
-        for a in IN_BAR
-    ]
+    items = [(a, f" {first_key(keys.get(a.name, a.keys))} ", f"{a.label} ") for a in IN_BAR]
     shown = list(items)
     # Drop until the rest fits: first what is not possible now, then the least important (the
     # always-kept ones have bar = 1), so a narrow bar shows what can be done.

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from agents.events import AGENT_UNSUCCESSFUL, WAVE_NOT_STARTED
 from tui import messages as msg
 from tui.calls import guarded
 from tui.keys import ACTIONS, BY_NAME, PALETTE, key_display
@@ -43,7 +44,7 @@ class ControlApp(Room, Protocol):
 
 ENGINE_ACTIONS = {a.name for a in ACTIONS if a.engine}
 PANE_ACTIONS = {a.name for a in ACTIONS if a.pane}
-ENDED = ("failed", "stopped", "lost")
+ENDED = AGENT_UNSUCCESSFUL
 
 
 class Actions:
@@ -96,7 +97,7 @@ class Actions:
             return f"{agent.id} is {agent.state}: mark done is for agents that did not finish"
         if name == "mark_done" and agent.marked_done:
             return f"{agent.id} is already marked done ({agent.marked_done})"
-        if name == "diffs" and view.waves[wave].state in ("locked", "ready"):
+        if name == "diffs" and view.waves[wave].state in WAVE_NOT_STARTED:
             return f"wave {wave} has not started: no changes yet"
         if name == "violations" and not view.waves[wave].violations:
             return f"wave {wave} has no ownership violations"
@@ -127,8 +128,7 @@ class Actions:
 
     def _restart_pending(self, agent_id: str) -> bool:
         """The engine waits to restart the agent ([agent.restart]): stop cancels that."""
-        restarts = getattr(self.engine, "restarts", None)
-        return restarts is not None and bool(restarts.pending(agent_id))
+        return self.engine.restart_pending(agent_id)
 
     async def do_stop(self) -> None:
         pane = self._pane()
@@ -212,8 +212,7 @@ class Actions:
 
         pane = self._pane()
         assert pane is not None
-        send = getattr(self.app.engine, "send_input", None) if self.app.engine else None
-        self.app.push_screen(AttachScreen(self.app.view.agents[pane.agent_id], send))
+        self.app.push_screen(AttachScreen(self.app.view.agents[pane.agent_id]))
 
     async def do_zoom(self) -> None:
         screen = self.main

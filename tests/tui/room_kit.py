@@ -13,18 +13,19 @@ from agents.config import load_config
 from agents.tools.demo import PLAN_IN_SANDBOX, make_sandbox
 from agents.wave.supervisor import Supervisor
 from plan.loader import load_plan
+from tests.sandboxkit import configure
 from tests.tui.helpers import panes_ready
 from tui.app import WavedeckApp
 
 
-def sandbox(tmp_path: Path, extra: str = "") -> Path:
+def sandbox(
+    tmp_path: Path,
+    extra: dict[str, list[str]] | None = None,
+    restart: dict[str, object] | None = None,
+) -> Path:
+    """The demo sandbox; ``extra`` adds per-agent arguments to the demo's (uncommitted)."""
     repo = make_sandbox(tmp_path / "sandbox", fast=True)
-    if extra:
-        config = repo / "wavedeck.toml"
-        config.write_text(
-            config.read_text().replace("[agent.extra_args]\n", "[agent.extra_args]\n" + extra)
-        )
-    return repo
+    return configure(repo, extra=extra, keep_extra=True, restart=restart)
 
 
 @asynccontextmanager

@@ -1,10 +1,9 @@
 """The one action table (``tui.keys``) and everything that reads it: zoom, help, the palette, the
-key bar, a ``[keys]`` remap (the new key works, the old one does not), the checks on ``[keys]``,
-and no import circle inside ``tui/``."""
+key bar, a ``[keys]`` remap (the new key works, the old one does not), the checks on ``[keys]``.
+(No import circle inside ``tui/``: tests/unit/test_architecture.py.)"""
 
 from __future__ import annotations
 
-import ast
 import subprocess
 from pathlib import Path
 
@@ -228,36 +227,3 @@ def test_the_control_room_refuses_a_bad_keys_section(
     assert result.exit_code != 0
     assert "keys.strat: no such action (did you mean 'start'?)" in result.output
     assert "Traceback" not in result.output
-
-
-def test_no_import_circle_in_tui() -> None:
-    """Every import between tui modules, TYPE_CHECKING and function-level ones included."""
-    modules = {
-        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
-        for p in (ROOT / "tui").rglob("*.py")
-    }
-    graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        edges = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            targets: list[str] = []
-            if isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
-            edges |= {t for t in targets if t in modules and t != name and t != "tui"}
-        graph[name] = edges
-    seen: dict[str, int] = {}  # 1: on the current path, 2: done
-
-    def visit(node: str, path: list[str]) -> None:
-        seen[node] = 1
-        for nxt in sorted(graph[node]):
-            if seen.get(nxt) == 1:
-                raise AssertionError("import circle: " + " -> ".join([*path, node, nxt]))
-            if nxt not in seen:
-                visit(nxt, [*path, node])
-        seen[node] = 2
-
-    for name in sorted(graph):
-        if name not in seen:
-            visit(name, [])

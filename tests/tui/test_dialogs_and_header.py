@@ -62,7 +62,7 @@ async def test_confirm_dialog_keys_arrows_default_and_cancel_notice() -> None:
 
 
 async def test_every_way_out_goes_through_the_quit_dialog(tmp_path: Path) -> None:
-    repo = sandbox(tmp_path, extra='"w1-a1" = ["--hang"]\n"w1-a3" = ["--hang"]\n')
+    repo = sandbox(tmp_path, extra={"w1-a1": ["--hang"], "w1-a3": ["--hang"]})
     async with control_room(repo) as (app, pilot):
         a1, a2 = app.view.agents["w1-a1"], app.view.agents["w1-a3"]
         await pilot.press("s")

@@ -76,7 +76,7 @@ async def test_a_whole_wave_from_start_to_commit(tmp_path: Path) -> None:
 
 
 async def test_stop_restart_mark_done_and_history(tmp_path: Path) -> None:
-    repo = sandbox(tmp_path, extra='"w1-a1" = ["--hang"]\n')
+    repo = sandbox(tmp_path, extra={"w1-a1": ["--hang"]})
     async with control_room(repo) as (app, pilot):
         agent = app.view.agents["w1-a1"]
         await pilot.press("s")
@@ -105,7 +105,7 @@ async def test_stop_restart_mark_done_and_history(tmp_path: Path) -> None:
 
 
 async def test_quit_leaves_agents_running_and_reattach_shows_history(tmp_path: Path) -> None:
-    repo = sandbox(tmp_path, extra='"w1-a1" = ["--hang"]\n')
+    repo = sandbox(tmp_path, extra={"w1-a1": ["--hang"]})
     async with control_room(repo) as (app, pilot):
         await pilot.press("s")
         agent = app.view.agents["w1-a1"]
@@ -193,10 +193,11 @@ async def test_violations_screen_and_diff_revert(tmp_path: Path) -> None:
 async def test_stop_cancels_a_waiting_restart(tmp_path: Path) -> None:
     """With [agent.restart] on, a failed agent waits out its backoff: 'x' must be offered then,
     and cancels the restart (the agent stays failed, nothing relaunches)."""
-    repo = sandbox(tmp_path, extra='"w1-a1" = ["--fail", "3"]\n')
-    with (repo / "wavedeck.toml").open("a") as config:
-        config.write("\n[agent.restart]\nenabled = true\nbackoff_initial_s = 600\n")
-        config.write("backoff_max_s = 600\n")
+    repo = sandbox(
+        tmp_path,
+        extra={"w1-a1": ["--fail", "3"]},
+        restart={"enabled": True, "backoff_initial_s": 600, "backoff_max_s": 600},
+    )
     async with control_room(repo) as (app, pilot):
         agent = app.view.agents["w1-a1"]
         restarts = app.engine.restarts  # type: ignore[union-attr]

@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import ClassVar
 
-from rich.text import Text
 from textual import events, on, work
 from textual.app import App
 from textual.binding import BindingType
@@ -281,12 +280,12 @@ class WavedeckApp(App[int]):
                 self.engine_closed = True
             except Exception as exc:
                 self.notify(f"closing the engine: {exc}", severity="error", markup=False)
-        self.exit(0, message=self.farewell())
+        self.exit(0)
 
-    def farewell(self) -> Text | None:
-        """Printed once the terminal is back: where the demo's sandbox is, and how to reopen it
-        (a Text: a path is never read as markup)."""
+    def farewell(self) -> str | None:
+        """What the launcher prints once the terminal is back: where the demo's sandbox is, and
+        how to reopen it. (Not Textual's exit message: Rich would wrap a long path.)"""
         if self.sandbox is None:
             return None
         path = neutralize(str(self.sandbox))
-        return Text(f"demo sandbox kept at {path}; reopen with: cd {shlex.quote(path)} && wavedeck")
+        return f"demo sandbox kept at {path}; reopen with: cd {shlex.quote(path)} && wavedeck"

@@ -56,6 +56,8 @@ async def _run(repo: Path, plan_path: Path, sandbox: bool = False) -> int:
     finally:
         if not app.engine_closed:
             await supervisor.close(stop_agents=False)
+        if (farewell := app.farewell()) is not None:
+            click.echo(farewell, err=True)
     return int(code or 0)
 
 

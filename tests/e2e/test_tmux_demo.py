@@ -49,7 +49,8 @@ class Tmux:
         return result.stdout
 
     def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "demo")
+        # -J: a line the shell wrapped (a long path after the app exits) reads as one.
+        return self.run("capture-pane", "-p", "-J", "-t", "demo")
 
     def keys(self, *keys: str) -> None:
         self.run("send-keys", "-t", "demo", *keys)

@@ -133,9 +133,7 @@ async def test_header_shows_the_sandbox_and_quitting_names_it() -> None:
         assert f"demo sandbox {where}" in screen_text(app)
         await pilot.press("q")
     farewell = app.farewell()
-    assert farewell is not None and farewell.plain == (
-        f"demo sandbox kept at {where}; reopen with: cd {where} && wavedeck"
-    )
+    assert farewell == (f"demo sandbox kept at {where}; reopen with: cd {where} && wavedeck")
     assert WavedeckApp(reference_plan(), None).farewell() is None
 
 

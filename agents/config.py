@@ -225,6 +225,20 @@ class Config(BaseModel):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     git: GitConfig = Field(default_factory=GitConfig)
     hosts: dict[str, HostConfig] = Field(default_factory=dict)
+    keys: dict[str, str] = Field(
+        default_factory=dict,
+        description='the control room\'s keys, remapped: action name -> keys ([keys] start = "S"'
+        "; several keys comma-separated). Checked against the action table when the control "
+        "room opens (tui.keys)",
+    )
+
+    @field_validator("keys")
+    @classmethod
+    def _keys_given(cls, value: dict[str, str]) -> dict[str, str]:
+        for action, keys in value.items():
+            if not keys.strip():
+                raise ValueError(f'{action}: no key given (write e.g. {action} = "S")')
+        return value
 
 
 ENV_PREFIX = "WAVEDECK_"

@@ -253,7 +253,7 @@ def demo_cmd(folder: Path | None, no_ui: bool, fast: bool) -> None:
         return
     from tui.launch import open_control_room
 
-    sys.exit(open_control_room(plan=str(root / PLAN_IN_SANDBOX), repo=str(root)))
+    sys.exit(open_control_room(plan=str(root / PLAN_IN_SANDBOX), repo=str(root), sandbox=True))
 
 
 COMMANDS: list[click.Command] = [run_cmd, demo_cmd]

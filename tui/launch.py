@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import click
+
 from tui.cli_common import CannotStart, repo_problem
 
 
@@ -31,16 +33,18 @@ def _resolve_plan(repo: Path, plan: str | None, configured: str | None) -> Path:
     return path
 
 
-async def _run(repo: Path, plan_path: Path) -> int:
-    from agents.config import ConfigError, load_config
+async def _run(repo: Path, plan_path: Path, sandbox: bool = False) -> int:
+    from agents.config import CONFIG_NAME, ConfigError, load_config
     from agents.git.errors import GitError
     from agents.wave.supervisor import Supervisor, SupervisorError
     from plan.errors import PlanError
     from plan.loader import load_plan
     from tui.app import WavedeckApp
+    from tui.keys import keymap_from_config
 
     try:
         config = load_config(repo)
+        keymap = keymap_from_config(config.keys, repo / CONFIG_NAME)
         plan = load_plan(plan_path).plan
     except (ConfigError, PlanError) as exc:
         raise CannotStart(str(exc)) from None
@@ -51,18 +55,23 @@ async def _run(repo: Path, plan_path: Path) -> int:
         await supervisor.open()
     except (SupervisorError, GitError, OSError) as exc:
         raise CannotStart(str(exc)) from None
-    app = WavedeckApp(plan, supervisor)
+    app = WavedeckApp(plan, supervisor, keymap=keymap, sandbox=repo if sandbox else None)
     try:
         code = await app.run_async()
     finally:
         if not app.engine_closed:
             await supervisor.close(stop_agents=False)
+        if (farewell := app.farewell()) is not None:
+            click.echo(farewell, err=True)
     return int(code or 0)
 
 
-def open_control_room(plan: str | Path | None = None, repo: str | Path | None = None) -> int:
+def open_control_room(
+    plan: str | Path | None = None, repo: str | Path | None = None, *, sandbox: bool = False
+) -> int:
     """Open the Textual control room on ``repo`` (default: the current folder) for ``plan``
-    (default: the plan named in ``wavedeck.toml``); returns the process exit code."""
+    (default: the plan named in ``wavedeck.toml``); returns the process exit code.
+    ``sandbox``: ``repo`` is the demo's sandbox (the header and the goodbye say where it is)."""
     from agents.config import ConfigError, load_config
 
     root = Path(repo or Path.cwd()).absolute()
@@ -74,4 +83,4 @@ def open_control_room(plan: str | Path | None = None, repo: str | Path | None = 
     except ConfigError as exc:
         raise CannotStart(str(exc)) from None
     plan_path = _resolve_plan(root, str(plan) if plan else None, configured)
-    return asyncio.run(_run(root, plan_path))
+    return asyncio.run(_run(root, plan_path, sandbox))

@@ -95,9 +95,9 @@ class Actions:
             return f"{agent.id} is {agent.state}: only a failed, stopped or lost agent restarts"
         if name == "mark_done" and agent.state not in ENDED:
             return f"{agent.id} is {agent.state}: mark done is for agents that did not finish"
-        if name == "follow_up" and agent.state not in (*ENDED, "succeeded"):
+        if name == "reply" and agent.state not in (*ENDED, "succeeded"):
             return f"{agent.id} is {agent.state}: a follow-up is for an agent that has ended"
-        if name == "follow_up" and agent.session_id is None:
+        if name == "reply" and agent.session_id is None:
             return f"{agent.id} has no CLI session to resume (set [agent] preset)"
         if name == "raw" and self.app.view.preset == "generic":
             return "the generic preset shows its output as it comes: there is no other view"
@@ -211,7 +211,7 @@ class Actions:
         path = self.engine.log_path(pane.agent_id)
         self.app.push_screen(HistoryScreen(pane.agent_id, path))
 
-    async def do_follow_up(self) -> None:
+    async def do_reply(self) -> None:
         pane = self._pane()
         assert pane is not None
         agent_id = pane.agent_id

@@ -9,9 +9,11 @@ install cannot pass as a green run.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -73,3 +75,27 @@ def require(name: str) -> Path:
 
 def version(program: Path) -> str:
     return _version(program) or "?"
+
+
+def pinned() -> dict[str, str]:
+    """Binary name -> the version ``package.json`` pins."""
+    deps = json.loads((CLIS / "package.json").read_text("utf-8"))["dependencies"]
+    return {"claude": deps["@anthropic-ai/claude-code"], "codex": deps["@openai/codex"]}
+
+
+def installed(verbose: bool = False) -> bool:
+    """Both CLIs in ``node_modules`` answer ``--version`` with their pinned versions."""
+    ok = True
+    for name, wanted in pinned().items():
+        program = BIN / name
+        got = _version(program) if program.exists() else None
+        good = got is not None and wanted in got.split()
+        ok = ok and good
+        if verbose:
+            print(f"{name}: {got or 'not installed'} (pinned {wanted})", file=sys.stderr)
+    return ok
+
+
+if __name__ == "__main__":
+    # `.ci/run`: exit 0 when the pinned CLIs are installed (--verbose: say what is there)
+    sys.exit(0 if installed("--verbose" in sys.argv) else 1)

@@ -60,8 +60,19 @@ class Error:
     message: str = "scripted failure"
 
 
+@dataclass(frozen=True)
+class Hold:
+    """Answer ``then`` only once conversation ``key`` has asked for its turn ``turn`` (so two
+    agents overlap in a known order without sleeping); gives up after ``timeout_s``."""
+
+    key: str
+    turn: int
+    then: Sequence[Block] | Error
+    timeout_s: float = 60.0
+
+
 Block = Text | Thinking | ToolUse
-Turn = Sequence[Block] | Error
+Turn = Sequence[Block] | Error | Hold
 Script = Mapping[str, Sequence[Turn]]
 
 
@@ -82,7 +93,14 @@ class _State:
     script: Script
     requests: list[Request] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    changed: threading.Condition = field(init=False)
     ids: Iterator[int] = field(default_factory=itertools.count)
+
+    def __post_init__(self) -> None:
+        self.changed = threading.Condition(self.lock)
+
+    def reached(self, key: str, turn: int) -> bool:
+        return any(r.key == key and (r.turn or 0) >= turn for r in self.requests)
 
 
 def _text_of(content: Any) -> str:
@@ -182,17 +200,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {})
             return
         key = conversation_key(self.state.script, body)
-        blocks: Turn
+        blocks: Sequence[Block] | Error | Hold
         if key is None:
             blocks = [Text("ok")]
         else:
             turns = self.state.script[key]
             index = turn_index(body)
-            req.key, req.turn = key, index
+            with self.state.changed:
+                req.key, req.turn = key, index
+                self.state.changed.notify_all()
             if index < len(turns):
                 blocks = turns[index]
             else:
                 blocks = [Text(f"(script for {key} has no turn {index})")]
+            if isinstance(blocks, Hold):
+                self._wait(blocks)
+                blocks = blocks.then
         if isinstance(blocks, Error):
             self._json(
                 blocks.status,

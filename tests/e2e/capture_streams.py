@@ -45,7 +45,8 @@ def prompt(agent: str = AGENT) -> str:
 class Scenario:
     name: str
     cli: str  # "claude" | "codex"
-    argv: Callable[[Path], list[str]]  # extra argv given the repository
+    # extra argv given the repository and the stdout of the ``before`` run ("" without one)
+    argv: Callable[[Path, str], list[str]]
     script: Callable[[Path], Any]  # a model_server Script (claude) or a codex_server script
     stdin: str | None = None
     # A run made first in the same HOME (argv, stdin), not recorded: the session a follow-up resumes.
@@ -74,7 +75,7 @@ def _settings(repo: Path) -> str:
     )
 
 
-def _restricted(repo: Path) -> list[str]:
+def _restricted(repo: Path, first: str = "") -> list[str]:
     return [*STREAM, "--permission-mode", "default", "--settings", _settings(repo)]
 
 
@@ -187,6 +188,68 @@ def _fail(repo: Path) -> Script:
     return {AGENT: [Error(400, "invalid_request_error", "scripted: this request is refused")]}
 
 
+CODEX = ["exec", "--json", "--skip-git-repo-check", "-s", "workspace-write", "-"]
+PATCH = (
+    "*** Begin Patch\n*** Update File: src/api/server.py\n@@\n"
+    '-    return {"error": repr(err), "trace": err.__traceback__}\n'
+    '+    return {"error": "internal error"}\n*** End Patch\n'
+)
+
+
+def _codex_done(repo: Path) -> Any:
+    from tests.e2e.codex_server import Say, patch, shell
+
+    return {
+        AGENT: [
+            [Say("Reading the handler."), shell("sed -n 1,20p src/api/server.py")],
+            [patch(PATCH)],
+            [shell("python3 -m py_compile src/api/server.py")],
+            [
+                Say(
+                    "The handler no longer returns the traceback.\n\n"
+                    "wavedeck: done api-1 errors no longer leak the traceback\n"
+                    "wavedeck: done api-2 auth bypass closed by the same change"
+                )
+            ],
+        ]
+    }
+
+
+def _codex_question(repo: Path) -> Any:
+    from tests.e2e.codex_server import Say
+
+    return {AGENT: [[Say("Before I change the handler: should the error body keep a code?")]]}
+
+
+def _codex_follow_up(repo: Path) -> Any:
+    from tests.e2e.codex_server import Say, patch
+
+    turns = list(_codex_question(repo)[AGENT])
+    turns.append([Say("Keeping no code then."), patch(PATCH)])
+    turns.append([Say("wavedeck: done api-1 errors no longer leak the traceback")])
+    return {AGENT: turns}
+
+
+def _codex_fail(repo: Path) -> Any:
+    from tests.e2e.codex_server import Fail
+
+    return {AGENT: [Fail(400, "invalid_request_error", "scripted: this request is refused")]}
+
+
+def _thread(first: str) -> str:
+    """The thread id of a Codex run (its first JSON line)."""
+    return str(json.loads(first.splitlines()[0])["thread_id"])
+
+
+RESUME = [
+    "exec",
+    "resume",
+    "--json",
+    "--skip-git-repo-check",
+    "-c",
+    'sandbox_mode="workspace-write"',
+]
+
 SCENARIOS: Sequence[Scenario] = (
     Scenario(
         "claude-edit-done",
@@ -200,24 +263,35 @@ SCENARIOS: Sequence[Scenario] = (
         _restricted,
         _denied,
     ),
-    Scenario("claude-denied-default-mode", "claude", lambda r: STREAM, _denied),
+    Scenario("claude-denied-default-mode", "claude", lambda r, _: STREAM, _denied),
     Scenario(
         "claude-question",
         "claude",
-        lambda r: [*STREAM, "--permission-mode", "acceptEdits"],
+        lambda r, _: [*STREAM, "--permission-mode", "acceptEdits"],
         _question,
     ),
     Scenario(
         "claude-followup",
         "claude",
-        lambda r: [*_restricted(r), "--resume", SESSION],
+        lambda r, _: [*_restricted(r), "--resume", SESSION],
         _follow_up,
         stdin="Yes, keep a stable error code. Go ahead.",
         before=(lambda r: [*_restricted(r), "--session-id", SESSION], prompt()),
     ),
     Scenario(
-        "claude-fail", "claude", lambda r: [*STREAM, "--permission-mode", "acceptEdits"], _fail
+        "claude-fail", "claude", lambda r, _: [*STREAM, "--permission-mode", "acceptEdits"], _fail
     ),
+    Scenario("codex-edit-done", "codex", lambda r, _: CODEX, _codex_done),
+    Scenario("codex-question", "codex", lambda r, _: CODEX, _codex_question),
+    Scenario(
+        "codex-followup",
+        "codex",
+        lambda r, first: [*RESUME, _thread(first), "-"],
+        _codex_follow_up,
+        stdin="No code, a fixed message is enough. Go ahead.",
+        before=(lambda r: CODEX, prompt()),
+    ),
+    Scenario("codex-fail", "codex", lambda r, _: CODEX, _codex_fail),
 )
 
 
@@ -244,7 +318,7 @@ def capture(scenario: Scenario) -> Path:
         env.update(server.env(home))
         if scenario.before is not None:
             first, text = scenario.before
-            subprocess.run(
+            before = subprocess.run(
                 [str(program), *first(repo)],
                 input=text.encode(),
                 cwd=repo,
@@ -253,7 +327,10 @@ def capture(scenario: Scenario) -> Path:
                 timeout=120,
                 check=True,
             )
-        argv = [str(program), *scenario.argv(repo)]
+        argv = [
+            str(program),
+            *scenario.argv(repo, before.stdout.decode() if scenario.before else ""),
+        ]
         done = subprocess.run(
             argv,
             input=(scenario.stdin or prompt()).encode(),

@@ -66,8 +66,27 @@ class RestartConfig(_Section):
         return value
 
 
+PresetName = Literal["claude", "codex", "gemini", "opencode", "aider", "generic"]
+
+
 class AgentConfig(_Section):
     """How each agent process is started."""
+
+    preset: PresetName = Field(
+        "generic",
+        description="the agent CLI: its argv, prompt mode and output parser (agents/presets/); "
+        "generic runs `command` and shows its output as it comes",
+    )
+    program: str | None = Field(
+        None, description="the preset's executable (default: the preset's name on PATH)"
+    )
+    max_cost_usd: float | None = Field(
+        None, gt=0, description="per agent: stop it once its reported cost exceeds this"
+    )
+    restrict_writes: bool = Field(
+        True,
+        description="presets that can (claude): allow file edits only on the agent's own files",
+    )
 
     command: list[str] = Field(
         default_factory=lambda: ["wavedeck", "sim-agent", "--prompt", "{prompt_file}"],
@@ -113,6 +132,15 @@ class AgentConfig(_Section):
             if not ENV_NAME_RE.match(name):
                 raise ValueError(f"invalid environment variable name {name!r}")
         return value
+
+
+class NotifyConfig(_Section):
+    """``[notify]``: how the control room calls you when an agent needs you, fails or is lost
+    (never in headless runs)."""
+
+    bell: bool = Field(True, description="ring the terminal bell")
+    osc9: bool = Field(True, description="send an OSC 9 desktop notification escape")
+    desktop: bool = Field(True, description="run notify-send when it is on PATH")
 
 
 class TestsConfig(_Section):
@@ -215,6 +243,7 @@ class Config(BaseSettings):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     git: GitConfig = Field(default_factory=GitConfig)
     hosts: dict[str, HostConfig] = Field(default_factory=dict)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
 
 
 def _key(loc: tuple[int | str, ...]) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
-AGENT_STATES = ("pending", "running", "succeeded", "failed", "stopped", "lost")
+AGENT_STATES = ("pending", "running", "succeeded", "failed", "stopped", "lost", "needs_you")
 WAVE_STATES = ("locked", "ready", "running", "testing", "tested", "committed")
 
 
@@ -180,3 +180,45 @@ class Notice(Event):
     level: str  # info | warning | error
     message: str
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AgentSession(Event):
+    """The agent CLI's session (thread) id: what a follow-up resumes."""
+
+    name: ClassVar[str] = "agent_session"
+    agent: str
+    session_id: str
+
+
+@dataclass(frozen=True)
+class AgentTool(Event):
+    """A tool call the agent made (``path``: the file it names, relative when inside the repo)."""
+
+    name: ClassVar[str] = "agent_tool"
+    agent: str
+    tool: str
+    path: str | None
+    summary: str
+
+
+@dataclass(frozen=True)
+class AgentUsage(Event):
+    """The agent's tokens, cost and turns so far (totals over its runs)."""
+
+    name: ClassVar[str] = "agent_usage"
+    agent: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    turns: int
+
+
+@dataclass(frozen=True)
+class AgentDenied(Event):
+    """A tool call the agent CLI's own permissions refused (a write outside its files)."""
+
+    name: ClassVar[str] = "agent_denied"
+    agent: str
+    tool: str
+    path: str

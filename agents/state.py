@@ -77,6 +77,15 @@ class AgentRecord(_Model):
     ended_at: float | None = None
     host: str | None = None
     reason: str = ""
+    # Agent presets (agents/presets/): the CLI's session, its usage, refusals and follow-ups.
+    session_id: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    turns: int = 0
+    denials: list[dict[str, str]] = Field(default_factory=list)  # {tool, path}
+    needs: str = ""  # why the current run needs the operator (a question, a refusal)
+    follow_ups: int = 0
 
 
 class RunState(_Model):

@@ -276,7 +276,10 @@ class EventAdapter:
         if event.state == "running":
             agent.started_at = agent.started_at if agent.state == "running" else now
             agent.ended_at = None
-        elif event.state in ("succeeded", "failed", "stopped", "lost") and agent.ended_at is None:
+        elif (
+            event.state in ("succeeded", "failed", "stopped", "lost", "needs_you")
+            and agent.ended_at is None
+        ):
             agent.ended_at = now
         agent.state = event.state
         agent.exit_code, agent.signal, agent.reason = event.exit_code, event.signal, event.reason

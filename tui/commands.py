@@ -45,7 +45,7 @@ ENGINE_ACTIONS = {
     "violations", "history",
 }  # fmt: skip
 PANE_ACTIONS = {"stop_agent", "restart_agent", "mark_done", "attach", "zoom", "search", "history"}
-ENDED = ("failed", "stopped", "lost")
+ENDED = ("failed", "stopped", "lost", "needs_you")
 
 
 async def settle(value: Any) -> Any:

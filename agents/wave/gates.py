@@ -15,7 +15,7 @@ from plan.models import Plan
 from plan.ownership import OwnershipIndex, apply_policy
 
 FINISHED_OK = ("succeeded",)
-TERMINAL = ("succeeded", "failed", "stopped", "lost")
+TERMINAL = ("succeeded", "failed", "stopped", "lost", "needs_you")
 OPERATOR_ACCEPT = "accepted by operator"
 
 

@@ -1,8 +1,10 @@
 """What the supervisor needs around one agent: its launch spec, its progress lines, its log offset.
 
 - ``build_spec`` renders the prompt, writes it to ``.wavedeck/prompts/<id>.md`` and builds the
-  argv from ``agent.command`` (+ ``agent.extra_args[id]``) with placeholders substituted inside
-  each argument; the argv is never given to a shell.
+  argv from the ``[agent] preset`` (``agents.presets``), or from ``agent.command`` when it is set
+  or the preset is generic (+ ``agent.extra_args[id]``), with placeholders substituted inside
+  each argument; the argv is never given to a shell. A follow-up (``follow_up``) resumes the
+  agent's session with the message as its prompt.
 - ``parse_done`` reads the progress protocol: ``wavedeck: done <issue-id> [outcome]``.
 - ``OffsetJournal`` remembers, per agent, the byte offset just after the last log line the
   consumer of the event stream has handled. It is written right after each handled chunk with a
@@ -17,6 +19,7 @@ import re
 from pathlib import Path
 
 from agents.config import Config, substitute
+from agents.presets import PRESETS, LaunchContext, program_for
 from agents.runtypes import LaunchSpec
 from agents.wave.prompt import load_template, render_prompt, write_prompt
 from plan.checkapi import RepoView
@@ -43,13 +46,26 @@ def build_spec(
     cwd: Path,
     *,
     view: RepoView | None = None,
+    session_id: str | None = None,
+    follow_up: tuple[str, str] | None = None,
+    local: bool = True,
 ) -> LaunchSpec:
     """Write the agent's prompt and return what the runner launches (blocking: file I/O, and
-    a listing of the repository unless ``view`` is given; the supervisor runs it in a thread)."""
+    a listing of the repository unless ``view`` is given; the supervisor runs it in a thread).
+
+    ``session_id``: the new session a preset that takes one starts (claude); ``follow_up``:
+    ``(session to resume, message)``, the message being the prompt; ``local``: the program is
+    looked up on this machine's PATH (a remote agent's is found on its host).
+    Raises ``agents.presets.PresetError`` naming the agent and the key when the preset's program
+    is missing.
+    """
     agent = plan.agent(agent_id)
-    template = load_template(repo, config.agent.prompt_template)
-    text = render_prompt(plan, agent_id, cwd, template, view=view)
-    prompt_path = write_prompt(wavedeck_dir, agent_id, text)
+    if follow_up is None:
+        template = load_template(repo, config.agent.prompt_template)
+        text = render_prompt(plan, agent_id, cwd, template, view=view)
+        prompt_path = write_prompt(wavedeck_dir, agent_id, text)
+    else:
+        prompt_path = write_prompt(wavedeck_dir, f"{agent_id}.follow-up", follow_up[1] + "\n")
     values = {
         "prompt_file": str(prompt_path),
         "agent_id": agent_id,
@@ -57,7 +73,30 @@ def build_spec(
         "package": agent.package,
         "repo": str(cwd),
     }
-    argv = substitute([*config.agent.command, *config.agent.extra_args.get(agent_id, [])], values)
+    extra = substitute(config.agent.extra_args.get(agent_id, []), values)
+    preset = PRESETS[config.agent.preset]
+    prompt_mode: str = config.agent.prompt
+    if preset.name == "generic" or "command" in config.agent.model_fields_set:
+        argv = [*substitute(config.agent.command, values), *extra]
+    else:
+        program = config.agent.program or preset.program
+        if local:
+            program = program_for(preset, config.agent.program, agent_id)
+        ctx = LaunchContext(
+            agent_id=agent_id,
+            program=program,
+            prompt_file=prompt_path,
+            cwd=cwd,
+            wavedeck_dir=wavedeck_dir,
+            owned=agent.paths,
+            session_id=session_id,
+            resume=follow_up[0] if follow_up else None,
+            restrict_writes=config.agent.restrict_writes,
+            max_cost_usd=config.agent.max_cost_usd,
+            extra=tuple(extra),
+        )
+        argv = preset.argv(ctx)
+        prompt_mode = preset.prompt
     env = {
         **config.agent.env,
         "WAVEDECK_AGENT_ID": agent_id,
@@ -68,7 +107,7 @@ def build_spec(
         # Agents written in Python flush each line, so the log follows them live.
         "PYTHONUNBUFFERED": "1",
     }
-    stdin = prompt_path if config.agent.prompt in ("stdin", "both") else None
+    stdin = prompt_path if prompt_mode in ("stdin", "both") else None
     return LaunchSpec(agent_id=agent_id, argv=tuple(argv), cwd=cwd, env=env, stdin_file=stdin)
 
 

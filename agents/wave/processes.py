@@ -32,6 +32,7 @@ from agents.events import (
 )
 from agents.local import procinfo
 from agents.local.runner import LocalRunner
+from agents.presets import hooks as preset_hooks
 from agents.remote.runner import RemoteRunner, runner_for
 from agents.remote.sync import SyncError
 from agents.remote.transport import TransportError
@@ -66,13 +67,19 @@ class _Item:
 
 
 def _chunk_events(
-    rec: AgentRecord, issues: set[str], agent_id: str, lines: tuple[str, ...]
+    rec: AgentRecord,
+    issues: set[str],
+    agent_id: str,
+    lines: tuple[str, ...],
+    facts: list[Event] | None = None,
 ) -> EventBatch:
     """A chunk of log lines as events: the lines in bulk, each ``IssueDone`` right after its line
-    (recorded in ``rec`` too)."""
+    (recorded in ``rec`` too), then ``facts`` (a preset parser's events for the chunk)."""
     # Progress lines are rare: one C-level search of the chunk instead of a test per line.
     if DONE_MARK not in "\n".join(lines):
-        return EventBatch([AgentOutputBatch(agent_id, lines)] if lines else [])
+        events = EventBatch([AgentOutputBatch(agent_id, lines)] if lines else [])
+        events.extend(facts or ())
+        return events
     events = EventBatch()
     begin = 0
     for index, line in enumerate(lines):
@@ -87,6 +94,7 @@ def _chunk_events(
         events.append(IssueDone(agent_id, done[0], done[1]))
     if begin < len(lines):
         events.append(AgentOutputBatch(agent_id, lines[begin:]))
+    events.extend(facts or ())
     return events
 
 
@@ -118,6 +126,7 @@ class AgentProcesses:
         self._room = asyncio.Event()  # set when the queue has room again
         self._pending = 0  # events queued and not yet handed to the consumer
         self._worktrees: dict[str, Path] = {}  # worktree mode: agent id -> its worktree
+        self.presets = preset_hooks.PresetRuns(self)  # [agent] preset: parsers, follow-ups
         self.launching = True  # cleared when the control room is told to stop (B9)
 
     def log_path(self, agent_id: str) -> Path:
@@ -189,13 +198,15 @@ class AgentProcesses:
                 agent_id,
                 self._cwd_for(agent_id),
                 view=view,
+                local=not self.is_remote(agent_id),
+                **self.presets.launch_args(agent_id, rec),
             )
             log = self.log_path(agent_id)
             if rec.launches == 0 and log.exists():
                 rec.offset = log.stat().st_size  # output of an earlier, forgotten run is not ours
                 self._journal.write(agent_id, rec.offset)
             handle = await self._runner_for(agent_id).launch(spec)
-        except (OSError, PromptError, SyncError, TransportError) as exc:
+        except (OSError, PromptError, SyncError, TransportError, preset_hooks.PresetError) as exc:
             rec.state, rec.reason = "failed", f"could not start: {exc}"
             self._save()
             self._emit(AgentStateChanged(agent_id, "failed", reason=rec.reason))
@@ -293,14 +304,17 @@ class AgentProcesses:
                 while self._pending >= MAX_QUEUED:
                     self._room.clear()
                     await self._room.wait()
-                tail.extend(chunk.lines[-TAIL_LINES:])
+                # A preset's parser renders the raw lines for the pane (the log keeps them raw).
+                lines, facts = self.presets.feed(agent_id, chunk.lines)
+                tail.extend(lines[-TAIL_LINES:])
                 self._read_to[agent_id] = chunk.offset
                 # One item per chunk, acknowledged with the chunk's offset: what a consumer has
                 # shown and the offset a restart resumes from stay exactly in step. The lines go
                 # in bulk (no object per line), so even a 256 KiB chunk is ~1 ms of work here.
                 self._put(
                     _Item(
-                        _chunk_events(rec, issues, agent_id, chunk.lines), (agent_id, chunk.offset)
+                        _chunk_events(rec, issues, agent_id, lines, facts),
+                        (agent_id, chunk.offset),
                     )
                 )
         except TransportError as exc:
@@ -311,6 +325,9 @@ class AgentProcesses:
         finally:
             self._follows.pop(agent_id, None)
         if rec.state == "running":
+            lines, facts = self.presets.finish(agent_id)
+            if lines or facts:
+                self._put(_Item(_chunk_events(rec, issues, agent_id, lines, facts)))
             await self._finish(agent_id, handle)
 
     async def _finish(self, agent_id: str, handle: AgentHandle) -> None:
@@ -332,6 +349,7 @@ class AgentProcesses:
             reason = f"{how}; last output: {last}" if last else how
         if status is not None:
             rec.exit_code, rec.exit_signal = status.code, status.signal
+        state, reason = self.presets.ended(agent_id, state, reason)  # needs you, over budget
         # [agent.restart]: a failure may schedule a restart (or give up); the reason says which.
         rec.state, rec.reason = state, self.restarts.ended(agent_id, state, reason)
         self._stopping.discard(agent_id)

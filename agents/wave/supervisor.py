@@ -307,6 +307,23 @@ class Supervisor(WaveWatch):
         self.restarts.cancel(agent_id, by_operator=True)  # now, and its count starts afresh
         await self._launch(agent_id)
 
+    @_serialized
+    async def follow_up(self, agent_id: str, message: str) -> None:
+        """Relaunch an ended agent resuming its CLI session with ``message`` (same log, same
+        files); ``SupervisorError`` says why when it cannot be sent."""
+        if not self._in_plan(agent_id):
+            raise SupervisorError(f"no agent {agent_id} in the plan")
+        why = self.presets.check_follow_up(agent_id, message)
+        wave = self.plan.agent(agent_id).wave
+        if why is None and self._open_wave() != wave:
+            why = f"{agent_id}'s wave {wave} is not open (started and not committed)"
+        if why is not None:
+            raise SupervisorError(f"cannot send a follow-up: {why}")
+        self._agent(agent_id).marked_done = None
+        self.restarts.cancel(agent_id, by_operator=True)
+        self.presets.queue_follow_up(agent_id, message)
+        await self._launch(agent_id)
+
     async def mark_done(self, agent_id: str, reason: str) -> None:
         """Record that the operator counts an ended agent as done (the reason is kept)."""
         rec = self._agent(agent_id)

@@ -186,7 +186,12 @@ class WaveWatch(AgentProcesses):
                 force_polling=self.config.watch.force_polling,
                 attribute=self._remote_aware(
                     ownership_attributor(
-                        self.plan, wave, accept=accept, accept_undeclared=policy.accept_undeclared
+                        self.plan,
+                        wave,
+                        # a path an agent's tool call wrote lately is that agent's (presets)
+                        writer_of=self.presets.writes.writer,
+                        accept=accept,
+                        accept_undeclared=policy.accept_undeclared,
                     )
                 ),
             )

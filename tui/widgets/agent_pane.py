@@ -21,6 +21,7 @@ BADGES = {
     "failed": ("✘ failed", "bold red"),
     "stopped": ("■ stopped", "bold yellow"),
     "lost": ("? lost", "bold magenta"),
+    "needs_you": ("✋ needs you", "bold red"),
 }
 
 

@@ -1,0 +1,45 @@
+"""Agent presets: the argv, prompt mode and output parser of each supported agent CLI.
+
+``PRESETS`` maps ``[agent] preset`` names to their ``Preset``; ``program_for`` finds the
+executable (``[agent] program`` or the preset's name on PATH) and names the agent and the key
+when it is missing. The engine's use of a parser is in ``agents.presets.stream``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from agents.presets import claude, codex, gemini, opencode, plain
+from agents.presets.spec import LaunchContext, Preset, PresetError
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        claude.PRESET,
+        codex.PRESET,
+        gemini.PRESET,
+        opencode.PRESET,
+        plain.AIDER,
+        plain.GENERIC,
+    )
+}
+PRESET_NAMES = tuple(PRESETS)
+
+__all__ = ["PRESETS", "PRESET_NAMES", "LaunchContext", "Preset", "PresetError", "program_for"]
+
+
+def program_for(preset: Preset, program: str | None, agent_id: str, path: str | None = None) -> str:
+    """The executable to run: ``program`` (a path, or a name looked up on PATH) or the preset's
+    name on PATH; ``PresetError`` naming the agent and the key when it cannot be found."""
+    wanted = program or preset.program
+    key = "agent.program" if program else f"agent.preset ({preset.name!r})"
+    if os.sep in wanted:
+        if os.access(wanted, os.X_OK) and os.path.isfile(wanted):
+            return wanted
+        raise PresetError(f"{agent_id}: {key}: {wanted} is not an executable file")
+    found = shutil.which(wanted, path=path)
+    if found is None:
+        hint = "" if program else "; set [agent] program to its path"
+        raise PresetError(f"{agent_id}: {key}: {wanted!r} not found on PATH{hint}")
+    return found

@@ -1,0 +1,172 @@
+"""What every agent preset is made of: the facts its output parser reports, and the parser base.
+
+A preset (``agents.presets.<name>``) knows three things about one agent CLI: the non-interactive
+argv it runs, how the prompt reaches it (stdin or a file), and a ``StreamParser`` turning each raw
+log line into the lines a pane shows plus the facts wavedeck records (session id, tool calls,
+usage and cost, permission denials, how the run ended). A parser never raises: a line it cannot
+read (not JSON, truncated JSON, an unknown event type, a 64 KiB line split by the tail) is shown
+exactly as it came.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeAlias
+
+# Colours for rendered lines: panes keep SGR colours (and strip every other escape sequence).
+RED = "\x1b[31m"
+DIM = "\x1b[2m"
+RESET = "\x1b[0m"
+SHORT = 160  # characters kept of a tool result or a command shown on one line
+
+
+@dataclass(frozen=True)
+class Session:
+    """The CLI's session (thread) id: what a follow-up resumes."""
+
+    session_id: str
+    model: str = ""
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One tool call; ``path`` (relative to the agent's folder when it lies inside) when the
+    tool names a file, ``writes`` when the call changes it."""
+
+    tool: str
+    path: str | None
+    summary: str
+    writes: bool = False
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens and cost reported by one run or turn (added to the agent's totals)."""
+
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    turns: int
+
+
+@dataclass(frozen=True)
+class Denied:
+    """A tool call the CLI's permissions refused."""
+
+    tool: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Ended:
+    """The CLI reported the end of its run (``is_error``: it says it failed)."""
+
+    is_error: bool
+    subtype: str = ""
+
+
+@dataclass(frozen=True)
+class Said:
+    """Text the assistant said (the last one decides whether the agent ended asking)."""
+
+    text: str
+
+
+Fact: TypeAlias = Session | Tool | Usage | Denied | Ended | Said
+
+
+@dataclass
+class Parsed:
+    """What one raw line became: pane lines and facts."""
+
+    lines: list[str] = field(default_factory=list)
+    facts: list[Fact] = field(default_factory=list)
+
+
+class StreamParser:
+    """Raw line -> ``Parsed``. The base shows every line as it is (text-only CLIs).
+
+    ``cwd`` is the agent's folder: absolute tool paths inside it are shown and recorded relative.
+    """
+
+    def __init__(self, cwd: Path | None = None) -> None:
+        self.cwd = str(cwd).rstrip("/") + "/" if cwd is not None else None
+
+    def feed(self, line: str) -> Parsed:
+        return Parsed([line])
+
+    def flush(self) -> Parsed:
+        """Lines held back (streamed text without its newline yet); called at the run's end."""
+        return Parsed()
+
+    def rel(self, path: Any) -> str | None:
+        """A tool's path argument, relative to the agent's folder when inside it."""
+        if not isinstance(path, str) or not path:
+            return None
+        if self.cwd is not None and path.startswith(self.cwd):
+            return path[len(self.cwd) :] or "."
+        return path[2:] if path.startswith("./") else path
+
+
+class JsonStreamParser(StreamParser):
+    """A parser of one JSON object per line: ``event`` is called with each object; anything
+    else (and any error while reading an object) shows the raw line."""
+
+    def feed(self, line: str) -> Parsed:
+        stripped = line.strip()
+        if not stripped.startswith("{"):
+            return Parsed([line])
+        try:
+            obj = json.loads(stripped)
+        except ValueError:
+            return Parsed([line])  # truncated, or split by the tail: shown as it came
+        if not isinstance(obj, dict):
+            return Parsed([line])
+        out = Parsed()
+        try:
+            known = self.event(obj, out)
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+            known = False  # a shape we did not expect: never a crash, the line as it came
+        if not known:
+            return Parsed([line])
+        return out
+
+    def event(self, obj: dict[str, Any], out: Parsed) -> bool:
+        """Render ``obj`` into ``out``; False when the event is unknown (shown raw)."""
+        raise NotImplementedError
+
+
+def short(text: Any, limit: int = SHORT) -> str:
+    """The first non-empty line of ``text``, cut to ``limit`` characters."""
+    if not isinstance(text, str):
+        text = "" if text is None else json.dumps(text, ensure_ascii=False)
+    first = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    more = len(first) > limit or text.strip().count("\n") > 0
+    return (first[:limit] + "…") if more else first
+
+
+def text_lines(text: Any) -> list[str]:
+    """Assistant text as pane lines (blank lines kept, trailing ones dropped)."""
+    if not isinstance(text, str):
+        return []
+    return text.rstrip("\n").split("\n") if text.strip() else []
+
+
+def num(value: Any) -> int:
+    """An integer field, 0 when absent or not a number."""
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def red(text: str) -> str:
+    return f"{RED}{text}{RESET}"
+
+
+def dim(text: str) -> str:
+    return f"{DIM}{text}{RESET}"
+
+
+def obj_of(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,131 @@
+"""The Codex CLI preset: ``codex exec --json``, and its parser.
+
+JSONL events (codex-rs/exec ``ThreadEvent``): ``thread.started{thread_id}``, ``turn.started``,
+``turn.completed{usage{input_tokens,cached_input_tokens,output_tokens}}``,
+``turn.failed{error{message}}``, ``item.started|updated|completed{item}`` with items
+``agent_message{text}``, ``reasoning{text}``, ``command_execution{command,aggregated_output,
+exit_code,status}``, ``file_change{changes[{path,kind}],status}``, ``mcp_tool_call{server,tool}``,
+``web_search{query}``, ``todo_list{items}``, ``error{message}``; and a top-level ``error``.
+
+Codex sandboxes writes to the workspace (``--full-auto``: ``workspace-write``), not to single
+files: ownership is judged by the watcher, with each ``file_change`` naming its agent exactly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agents.presets.base import (
+    Ended,
+    JsonStreamParser,
+    Parsed,
+    Said,
+    Session,
+    Tool,
+    Usage,
+    dim,
+    num,
+    red,
+    short,
+    text_lines,
+)
+from agents.presets.spec import LaunchContext, Preset
+
+
+def argv(ctx: LaunchContext) -> list[str]:
+    out = [ctx.program, "exec", "--json", "--skip-git-repo-check", "--full-auto", *ctx.extra]
+    if ctx.resume:
+        return [*out, "resume", ctx.resume, "-"]
+    return [*out, "-"]  # "-": the prompt is read from stdin
+
+
+class CodexParser(JsonStreamParser):
+    """``codex exec --json`` lines -> pane lines and facts."""
+
+    def __init__(self, cwd: Path | None = None) -> None:
+        super().__init__(cwd)
+
+    def event(self, obj: dict[str, Any], out: Parsed) -> bool:
+        kind = obj.get("type")
+        if kind == "thread.started":
+            thread = str(obj["thread_id"])
+            out.facts.append(Session(thread))
+            out.lines.append(dim(f"● thread {thread}"))
+        elif kind == "turn.started":
+            pass
+        elif kind == "turn.completed":
+            usage = obj.get("usage") or {}
+            inputs, outputs = num(usage.get("input_tokens")), num(usage.get("output_tokens"))
+            out.facts.append(Usage(inputs, outputs, None, 1))
+            out.facts.append(Ended(False, "turn.completed"))
+            out.lines.append(f"■ turn completed: {inputs} in / {outputs} out")
+        elif kind == "turn.failed":
+            message = short((obj.get("error") or {}).get("message"))
+            out.facts.append(Ended(True, "turn.failed"))
+            out.lines.append(red(f"■ turn failed: {message}"))
+        elif kind == "error":
+            out.lines.append(red(f"✗ {short(obj.get('message'))}"))
+        elif isinstance(kind, str) and kind.startswith("item."):
+            return self._item(kind[5:], obj["item"], out)
+        else:
+            return False
+        return True
+
+    def _item(self, phase: str, item: dict[str, Any], out: Parsed) -> bool:
+        itype = item.get("type") or item.get("item_type")
+        if itype == "agent_message":
+            if phase == "completed":
+                out.lines.extend(text_lines(item.get("text")))
+                if str(item.get("text") or "").strip():
+                    out.facts.append(Said(str(item["text"])))
+        elif itype == "reasoning":
+            if phase == "completed" and short(item.get("text"), 100):
+                out.lines.append(dim(f"… {short(item.get('text'), 100)}"))
+        elif itype == "command_execution":
+            command = short(item.get("command"))
+            if phase == "started":
+                out.lines.append(f"$ {command}")
+                out.facts.append(Tool("shell", None, command))
+            elif phase == "completed":
+                code = item.get("exit_code")
+                result = short(item.get("aggregated_output"))
+                line = f"  ⎿ exit {code}" + (f": {result}" if result else "")
+                out.lines.append(red(line) if code not in (0, None) else dim(line))
+        elif itype == "file_change":
+            if phase == "completed":
+                for change in item.get("changes") or ():
+                    path = self.rel(change.get("path")) or "?"
+                    verb = str(change.get("kind") or "update")
+                    out.lines.append(f"✎ {verb} {path}")
+                    out.facts.append(Tool("file_change", path, f"{verb} {path}", writes=True))
+                if item.get("status") == "failed":
+                    out.lines.append(red("  ⎿ ✗ patch failed"))
+        elif itype == "mcp_tool_call":
+            if phase == "started":
+                name = f"{item.get('server')}.{item.get('tool')}"
+                out.lines.append(f"⚙ {name}")
+                out.facts.append(Tool(name, None, name))
+        elif itype == "web_search":
+            if phase == "started":
+                out.lines.append(f"→ search {short(item.get('query'))}")
+        elif itype == "todo_list":
+            if phase != "updated":
+                for todo in item.get("items") or ():
+                    box = "☑" if todo.get("completed") else "☐"
+                    out.lines.append(f"{box} {short(todo.get('text'))}")
+        elif itype == "error":
+            out.lines.append(red(f"✗ {short(item.get('message'))}"))
+        else:
+            return False
+        return True
+
+
+PRESET = Preset(
+    name="codex",
+    program="codex",
+    prompt="stdin",
+    argv=argv,
+    parser=CodexParser,
+    resumable=True,
+)

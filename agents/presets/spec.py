@@ -1,0 +1,50 @@
+"""A preset's definition and the context it builds an argv from.
+
+``Preset`` ties a CLI's name to its argv builder, how the prompt is given, its output parser and
+whether it can resume a session (follow-ups). ``LaunchContext`` carries what one launch knows:
+the program, the prompt file, the agent's owned files, the session to create or resume.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from agents.presets.base import StreamParser
+
+
+class PresetError(Exception):
+    """A preset cannot run this agent (unknown preset, program not found); the message names
+    the agent and the config key."""
+
+
+@dataclass(frozen=True)
+class LaunchContext:
+    """What one launch of one agent knows."""
+
+    agent_id: str
+    program: str
+    prompt_file: Path
+    cwd: Path
+    wavedeck_dir: Path
+    owned: tuple[str, ...] = ()  # the agent's files, relative to the repository
+    session_id: str | None = None  # a new session to create (claude: --session-id)
+    resume: str | None = None  # a session to resume (a follow-up)
+    restrict_writes: bool = True
+    max_cost_usd: float | None = None
+    extra: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One agent CLI: how it is run and read."""
+
+    name: str
+    program: str  # the executable looked up on PATH when ``[agent] program`` is not set
+    prompt: Literal["stdin", "file"]
+    argv: Callable[[LaunchContext], list[str]]
+    parser: Callable[[Path | None], StreamParser]
+    resumable: bool = False  # follow-ups resume its session
+    new_session_id: bool = False  # wavedeck chooses the session id before the start

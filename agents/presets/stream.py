@@ -1,0 +1,148 @@
+"""The engine's side of a preset parser: one ``AgentStream`` per followed agent.
+
+``AgentStream.feed`` takes a chunk of raw log lines (the log on disk stays raw) and returns the
+lines its pane shows and the events the facts make (``AgentSession``, ``AgentTool``,
+``AgentUsage``, ``AgentDenied``), recording them in the agent's ``AgentRecord``: session id,
+token and cost totals, refusals, and ``needs`` (why the run needs the operator: it ended asking
+a question, or a tool call was refused). ``ToolWrites`` remembers which agent's tool wrote which
+path lately, so the shared-workspace watcher names the agent that really wrote a file.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from agents.events import AgentDenied, AgentSession, AgentTool, AgentUsage, Event
+from agents.presets import PRESETS
+from agents.presets.base import Denied, Ended, Said, Session, StreamParser, Tool, Usage
+from agents.state import AgentRecord
+
+WRITE_MEMORY_S = 120.0  # a tool's write is matched with the watcher's report within this
+_MARKUP = re.compile(r"[*_`>\s]+$")
+
+
+def asks(text: str) -> str | None:
+    """The question ``text`` ends with (its last non-empty line ending in ``?``), if any."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    last = _MARKUP.sub("", lines[-1])
+    return last if last.endswith("?") else None
+
+
+class ToolWrites:
+    """Paths written by an agent's tool call lately (``path -> (agent, when)``)."""
+
+    def __init__(self) -> None:
+        self._writes: dict[str, tuple[str, float]] = {}
+
+    def record(self, agent_id: str, path: str) -> None:
+        self._writes[path] = (agent_id, time.monotonic())
+
+    def writer(self, path: str) -> str | None:
+        """The agent whose tool wrote ``path`` within ``WRITE_MEMORY_S``, else None."""
+        hit = self._writes.get(path)
+        if hit is None:
+            return None
+        if time.monotonic() - hit[1] > WRITE_MEMORY_S:
+            del self._writes[path]
+            return None
+        return hit[0]
+
+
+class AgentStream:
+    """One agent's parser and what it records (see the module docstring)."""
+
+    def __init__(
+        self,
+        agent_id: str,
+        rec: AgentRecord,
+        parser: StreamParser,
+        *,
+        writes: ToolWrites | None = None,
+        max_cost_usd: float | None = None,
+    ) -> None:
+        self.agent_id = agent_id
+        self.rec = rec
+        self.parser = parser
+        self.writes = writes
+        self.max_cost_usd = max_cost_usd
+        self.said = ""  # the assistant's last text this run
+        self.over_budget = False  # set once the cost passed max_cost_usd
+
+    @property
+    def plain(self) -> bool:
+        """True for a text-only parser (lines shown as they come, no facts)."""
+        return type(self.parser) is StreamParser
+
+    def feed(self, lines: tuple[str, ...]) -> tuple[tuple[str, ...], list[Event]]:
+        """Rendered lines and fact events for a chunk of raw lines."""
+        if self.plain:
+            return lines, []
+        shown: list[str] = []
+        events: list[Event] = []
+        for line in lines:
+            parsed = self.parser.feed(line)
+            shown.extend(parsed.lines)
+            for fact in parsed.facts:
+                self._apply(fact, events)
+        return tuple(shown), events
+
+    def finish(self) -> tuple[tuple[str, ...], list[Event]]:
+        """Lines the parser held back, at the end of a run."""
+        parsed = self.parser.flush()
+        events: list[Event] = []
+        for fact in parsed.facts:
+            self._apply(fact, events)
+        if self.rec.needs == "" and (question := asks(self.said)):
+            self.rec.needs = f"asks: {question}"
+        return tuple(parsed.lines), events
+
+    def _apply(self, fact: object, events: list[Event]) -> None:
+        rec, agent = self.rec, self.agent_id
+        if isinstance(fact, Said):
+            self.said = fact.text
+        elif isinstance(fact, Tool):
+            events.append(AgentTool(agent, fact.tool, fact.path, fact.summary))
+            if fact.writes and fact.path and self.writes is not None:
+                self.writes.record(agent, fact.path)
+        elif isinstance(fact, Session):
+            if rec.session_id != fact.session_id:
+                rec.session_id = fact.session_id
+            events.append(AgentSession(agent, fact.session_id))
+        elif isinstance(fact, Usage):
+            rec.input_tokens += fact.input_tokens
+            rec.output_tokens += fact.output_tokens
+            rec.turns += fact.turns
+            if fact.cost_usd is not None:
+                rec.cost_usd = (rec.cost_usd or 0.0) + fact.cost_usd
+            events.append(
+                AgentUsage(agent, rec.input_tokens, rec.output_tokens, rec.cost_usd, rec.turns)
+            )
+            limit = self.max_cost_usd
+            if limit is not None and rec.cost_usd is not None and rec.cost_usd > limit:
+                self.over_budget = True
+        elif isinstance(fact, Denied):
+            rec.denials.append({"tool": fact.tool, "path": fact.path})
+            rec.needs = rec.needs or f"refused: {fact.tool} {fact.path}".rstrip()
+            events.append(AgentDenied(agent, fact.tool, fact.path))
+        elif isinstance(fact, Ended):
+            question = asks(self.said)
+            if question and not rec.needs:
+                rec.needs = f"asks: {question}"
+
+
+def stream_for(
+    agent_id: str,
+    rec: AgentRecord,
+    preset: str,
+    cwd: Path | None,
+    *,
+    writes: ToolWrites | None = None,
+    max_cost_usd: float | None = None,
+) -> AgentStream:
+    """The ``AgentStream`` of an agent run by ``preset`` in ``cwd``."""
+    parser = PRESETS[preset].parser(cwd)
+    return AgentStream(agent_id, rec, parser, writes=writes, max_cost_usd=max_cost_usd)

@@ -1,0 +1,107 @@
+"""The argv each preset runs, the claude settings that restrict writes, and the errors for an
+unknown preset or a missing program (naming the agent and the key)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from agents.config import Config, ConfigError, load_config
+from agents.presets import PRESETS, LaunchContext, PresetError, program_for
+from agents.wave.launch import build_spec
+from plan.loader import load_plan
+from tests.unit.engine.enginekit import sandbox
+
+FAKE = str(Path(__file__).parent / "fake_claude.py")
+
+
+def ctx(tmp_path: Path, **kw: object) -> LaunchContext:
+    base: dict[str, object] = {
+        "agent_id": "w1-a1",
+        "program": "/bin/x",
+        "prompt_file": tmp_path / "p.md",
+        "cwd": tmp_path,
+        "wavedeck_dir": tmp_path / ".wavedeck",
+        "owned": ("src/a.py", "src/pkg/"),
+    }
+    base.update(kw)
+    return LaunchContext(**base)  # type: ignore[arg-type]
+
+
+def test_claude_argv_and_settings(tmp_path: Path) -> None:
+    argv = PRESETS["claude"].argv(ctx(tmp_path, session_id="u-1", max_cost_usd=2.5))
+    settings = tmp_path / ".wavedeck" / "run" / "w1-a1.claude-settings.json"
+    assert argv[:9] == [
+        "/bin/x", "-p", "--output-format", "stream-json", "--verbose",
+        "--permission-mode", "default", "--settings", str(settings),
+    ]  # fmt: skip
+    assert argv[9:13] == ["--session-id", "u-1", "--max-budget-usd", "2.5"]
+    assert argv[13] == "--append-system-prompt" and "src/a.py, src/pkg/" in argv[14]
+    allow = json.loads(settings.read_text("utf-8"))["permissions"]["allow"]
+    assert "Edit(./src/a.py)" in allow and "Edit(./src/pkg/**)" in allow
+    assert not [rule for rule in allow if rule.startswith(("Edit", "Write")) and "src/" not in rule]
+
+
+def test_claude_unrestricted_and_resume(tmp_path: Path) -> None:
+    argv = PRESETS["claude"].argv(
+        ctx(tmp_path, restrict_writes=False, resume="u-1", session_id="u-2", extra=("--model", "m"))
+    )
+    assert argv == [
+        "/bin/x", "-p", "--output-format", "stream-json", "--verbose",
+        "--permission-mode", "acceptEdits", "--resume", "u-1", "--model", "m",
+    ]  # fmt: skip
+
+
+def test_other_presets_argv(tmp_path: Path) -> None:
+    c = ctx(tmp_path)
+    assert PRESETS["codex"].argv(c) == [
+        "/bin/x", "exec", "--json", "--skip-git-repo-check", "--full-auto", "-",
+    ]  # fmt: skip
+    assert PRESETS["codex"].argv(ctx(tmp_path, resume="th-1"))[-3:] == ["resume", "th-1", "-"]
+    assert PRESETS["gemini"].argv(c) == [
+        "/bin/x", "--output-format", "stream-json", "--approval-mode", "auto_edit",
+    ]  # fmt: skip
+    assert PRESETS["opencode"].argv(c) == ["/bin/x", "run", "--format", "json"]
+    assert PRESETS["aider"].argv(c) == [
+        "/bin/x", "--message-file", str(tmp_path / "p.md"), "--yes-always",
+        "--no-auto-commits", "--no-pretty", "src/a.py", "src/pkg/",
+    ]  # fmt: skip
+    assert {p.name: p.prompt for p in PRESETS.values()}["claude"] == "stdin"
+
+
+def test_missing_program_names_the_agent_and_key(tmp_path: Path) -> None:
+    with pytest.raises(PresetError, match=r"w1-a3: agent.preset \('codex'\): 'codex' not found"):
+        program_for(PRESETS["codex"], None, "w1-a3", path=str(tmp_path))
+    with pytest.raises(PresetError, match=r"w1-a3: agent.program: /nope/claude is not an exec"):
+        program_for(PRESETS["claude"], "/nope/claude", "w1-a3")
+    assert program_for(PRESETS["claude"], FAKE, "w1-a3") == FAKE
+    os.symlink(FAKE, tmp_path / "claude")
+    assert program_for(PRESETS["claude"], None, "w1-a1", path=str(tmp_path)).endswith("claude")
+
+
+def test_unknown_preset_is_refused_naming_the_key(tmp_path: Path) -> None:
+    (tmp_path / "wavedeck.toml").write_text('[agent]\npreset = "cursor"\n', "utf-8")
+    with pytest.raises(ConfigError, match=r"agent\.preset: Input should be 'claude'"):
+        load_config(tmp_path)
+
+
+def test_build_spec_uses_the_preset_and_command_still_overrides(tmp_path: Path) -> None:
+    root = sandbox(tmp_path / "s")
+    plan = load_plan(root / "plans" / "security-waves.md").plan
+    config = Config(agent={"preset": "claude", "program": FAKE})  # type: ignore[arg-type]
+    spec = build_spec(root, root / ".wavedeck", plan, config, "w1-a1", root, session_id="u-9")
+    assert spec.argv[0] == FAKE and "--session-id" in spec.argv and "u-9" in spec.argv
+    assert spec.stdin_file is not None and "wavedeck-agent: w1-a1" in spec.stdin_file.read_text()
+    settings = json.loads((root / ".wavedeck/run/w1-a1.claude-settings.json").read_text())
+    assert "Edit(./packages/headless-client/zajel/client.py)" in settings["permissions"]["allow"]
+    config = Config(agent={"preset": "claude", "command": ["mine", "{agent_id}"]})  # type: ignore[arg-type]
+    spec = build_spec(root, root / ".wavedeck", plan, config, "w1-a1", root)
+    assert spec.argv == ("mine", "w1-a1")
+    config = Config(agent={"preset": "codex", "program": "codex-not-here"})  # type: ignore[arg-type]
+    with pytest.raises(PresetError, match=r"w1-a2: agent\.program: 'codex-not-here' not found"):
+        build_spec(root, root / ".wavedeck", plan, config, "w1-a2", root)
+    remote = build_spec(root, root / ".wavedeck", plan, config, "w1-a2", root, local=False)
+    assert remote.argv[:2] == ("codex-not-here", "exec")  # found on its host, not here

@@ -163,6 +163,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.state.requests.append(req)
         return req
 
+    def _wait(self, hold: Hold) -> None:
+        with self.state.changed:
+            self.state.changed.wait_for(
+                lambda: self.state.reached(hold.key, hold.turn), timeout=hold.timeout_s
+            )
+
     def _read_body(self) -> tuple[bytes, Any]:
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length else b""

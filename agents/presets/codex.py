@@ -7,8 +7,8 @@ JSONL events (codex-rs/exec ``ThreadEvent``): ``thread.started{thread_id}``, ``t
 exit_code,status}``, ``file_change{changes[{path,kind}],status}``, ``mcp_tool_call{server,tool}``,
 ``web_search{query}``, ``todo_list{items}``, ``error{message}``; and a top-level ``error``.
 
-Codex sandboxes writes to the workspace (``--full-auto``: ``workspace-write``), not to single
-files: ownership is judged by the watcher, with each ``file_change`` naming its agent exactly.
+Codex sandboxes writes to the workspace (``-s workspace-write``; codex 0.171 has no
+``--full-auto`` any more), not to single files: ownership is judged by the watcher, with each ``file_change`` naming its agent exactly.
 """
 
 from __future__ import annotations
@@ -34,7 +34,15 @@ from agents.presets.spec import LaunchContext, Preset
 
 
 def argv(ctx: LaunchContext) -> list[str]:
-    out = [ctx.program, "exec", "--json", "--skip-git-repo-check", "--full-auto", *ctx.extra]
+    out = [
+        ctx.program,
+        "exec",
+        "--json",
+        "--skip-git-repo-check",
+        "-s",
+        "workspace-write",
+        *ctx.extra,
+    ]
     if ctx.resume:
         return [*out, "resume", ctx.resume, "-"]
     return [*out, "-"]  # "-": the prompt is read from stdin

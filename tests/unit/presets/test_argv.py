@@ -58,7 +58,7 @@ def test_claude_unrestricted_and_resume(tmp_path: Path) -> None:
 def test_other_presets_argv(tmp_path: Path) -> None:
     c = ctx(tmp_path)
     assert PRESETS["codex"].argv(c) == [
-        "/bin/x", "exec", "--json", "--skip-git-repo-check", "--full-auto", "-",
+        "/bin/x", "exec", "--json", "--skip-git-repo-check", "-s", "workspace-write", "-",
     ]  # fmt: skip
     assert PRESETS["codex"].argv(ctx(tmp_path, resume="th-1"))[-3:] == ["resume", "th-1", "-"]
     assert PRESETS["gemini"].argv(c) == [

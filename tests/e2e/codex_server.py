@@ -62,8 +62,18 @@ class Fail:
     message: str = "scripted failure"
 
 
+@dataclass(frozen=True)
+class Hold:
+    """Answer ``then`` only once conversation ``key`` has asked for its turn ``turn``."""
+
+    key: str
+    turn: int
+    then: Sequence[Say | Call] | Fail
+    timeout_s: float = 60.0
+
+
 Item = Say | Call
-CodexTurn = Sequence[Item] | Fail
+CodexTurn = Sequence[Item] | Fail | Hold
 CodexScript = Mapping[str, Sequence[CodexTurn]]
 COUNTED = ("function_call", "custom_tool_call", "local_shell_call")
 
@@ -83,7 +93,14 @@ class _State:
     script: CodexScript
     requests: list[Request] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    changed: threading.Condition = field(init=False)
     ids: Iterator[int] = field(default_factory=itertools.count)
+
+    def __post_init__(self) -> None:
+        self.changed = threading.Condition(self.lock)
+
+    def reached(self, key: str, turn: int) -> bool:
+        return any(r.key == key and (r.turn or 0) >= turn for r in self.requests)
 
 
 def _texts(item: Mapping[str, Any]) -> str:
@@ -129,7 +146,8 @@ def turn_index(turns: Sequence[CodexTurn], body: dict[str, Any]) -> int:
     for index, turn in enumerate(turns):
         if total >= seen:
             return index
-        total += 1 if isinstance(turn, Fail) else len(turn)
+        items = turn.then if isinstance(turn, Hold) else turn
+        total += 1 if isinstance(items, Fail) else len(items)
     return len(turns)
 
 
@@ -182,8 +200,17 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             turns = self.state.script[key]
             index = turn_index(turns, body)
-            req.key, req.turn = key, index
+            with self.state.changed:
+                req.key, req.turn = key, index
+                self.state.changed.notify_all()
             turn = turns[index] if index < len(turns) else [Say(f"(no turn {index} for {key})")]
+        if isinstance(turn, Hold):
+            hold = turn
+            with self.state.changed:
+                self.state.changed.wait_for(
+                    lambda: self.state.reached(hold.key, hold.turn), timeout=hold.timeout_s
+                )
+            turn = hold.then
         if isinstance(turn, Fail) and turn.status >= 400:
             self._json(
                 turn.status,
@@ -196,7 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             return f"{prefix}_{next(self.state.ids):020d}"
 
-    def _stream(self, turn: CodexTurn, body: Any) -> None:
+    def _stream(self, turn: Sequence[Item] | Fail, body: Any) -> None:
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.send_header("cache-control", "no-cache")

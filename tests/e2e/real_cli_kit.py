@@ -1,13 +1,14 @@
-"""Sandboxes where `wavedeck run --headless` drives the real Claude Code CLI against the scripted
-model of ``model_server``.
+"""Sandboxes where `wavedeck run --headless` drives a real agent CLI (Claude Code or Codex)
+against a scripted model (``model_server`` or ``codex_server``).
 
 A sandbox is a git repository (one commit) with a two-agent plan: ``w1-a1`` owns
 ``src/api/server.py`` (issue ``api-1``), ``w1-a2`` owns ``src/web/page.py`` (issue ``web-1``);
-the test command byte-compiles both. ``wavedeck.toml`` selects the agent: the ``claude`` preset
-with ``program`` pointing at the installed binary, or an explicit ``command`` (the same argv a
-user would write without a preset). The agents' environment (``[agent] env``) points Claude Code
-at the scripted model with a throwaway HOME; the control room itself keeps the test's environment
-(its git identity included).
+the test command byte-compiles both. ``wavedeck.toml`` selects the agent: the ``claude`` or
+``codex`` preset with ``program`` pointing at the installed binary, or (Claude) an explicit
+``command``, the same argv a user would write without a preset. The agents' environment
+(``[agent] env``) points the CLI at the scripted model with a throwaway HOME (Codex: a
+``CODEX_HOME`` whose config.toml names the scripted provider); the control room itself keeps the
+test's environment (its git identity included).
 
 The model server tells the agents apart by the first line of wavedeck's prompt
 (``# You are agent <id> of wave <n>``): ``key(agent)`` is that text.
@@ -20,6 +21,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.codex_server import codex_env, write_codex_config
 from tests.e2e.model_server import claude_env
 
 PLAN = "plans/plan.md"
@@ -88,14 +90,16 @@ def make_sandbox(
     program: Path,
     base_url: str,
     *,
+    cli: str = "claude",
     preset: bool = True,
     agent_settings: str = "",
     permission_mode: str = "acceptEdits",
 ) -> Path:
-    """A repository at ``folder`` whose plan runs ``program`` (Claude Code) as every agent.
+    """A repository at ``folder`` whose plan runs ``program`` as every agent.
 
-    ``preset``: ``[agent] preset = "claude"`` + ``program``; else an explicit ``command`` with
-    ``permission_mode``. ``agent_settings`` is appended to the ``[agent]`` table as TOML lines.
+    ``cli`` is ``"claude"`` or ``"codex"``. ``preset``: ``[agent] preset = cli`` + ``program``;
+    else (claude) an explicit ``command`` with ``permission_mode``. ``agent_settings`` is
+    appended to the ``[agent]`` table as TOML lines.
     """
     folder.mkdir(parents=True)
     home = folder.parent / (folder.name + "-home")
@@ -107,8 +111,13 @@ def make_sandbox(
     (folder / PLAN).parent.mkdir(parents=True)
     (folder / PLAN).write_text(PLAN_TEXT, "utf-8")
     (folder / ".gitignore").write_text(".wavedeck/\n__pycache__/\n", "utf-8")
+    if cli == "codex":
+        write_codex_config(home, base_url)
+        env = codex_env(home)
+    else:
+        env = claude_env(base_url, home)
     if preset:
-        agent = f'preset = "claude"\nprogram = {_toml(str(program))}\n'
+        agent = f"preset = {_toml(cli)}\nprogram = {_toml(str(program))}\n"
     else:
         argv = [str(program), *CLAUDE_ARGV, permission_mode]
         agent = f'command = {_toml(argv)}\nprompt = "stdin"\n'
@@ -118,7 +127,7 @@ def make_sandbox(
         f"{agent}"
         "stop_grace_s = 2\n"
         f"{agent_settings}"
-        f"env = {_toml(claude_env(base_url, home))}\n\n"
+        f"env = {_toml(env)}\n\n"
         "[tests]\n"
         f"commands = {_toml(['python3 -m py_compile ' + ' '.join(ORIGINAL)])}\n"
         "timeout_s = 60\n"
@@ -158,3 +167,21 @@ def final_state(evs: list[dict[str, Any]], agent: str) -> dict[str, Any]:
     changes = by_name(evs, "agent_state_changed", agent=agent)
     assert changes, f"no state change for {agent}"
     return changes[-1]
+
+
+def pane(evs: list[dict[str, Any]], agent: str) -> list[str]:
+    """The rendered lines of an agent's pane, in order (single and batched output events)."""
+    lines: list[str] = []
+    for e in evs:
+        if e.get("agent") != agent:
+            continue
+        if e["event"] == "agent_output":
+            lines.append(e["line"])
+        elif e["event"] == "agent_output_batch":
+            lines.extend(e["lines"])
+    return lines
+
+
+def ran(done: Any) -> str:
+    """What to show when a run did not go as expected."""
+    return f"exit {done.returncode}\nstderr: {done.stderr[-3000:]}\nstdout: {done.stdout[-4000:]}"

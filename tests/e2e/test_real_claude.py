@@ -34,6 +34,8 @@ from tests.e2e.real_cli_kit import (
     final_state,
     key,
     make_sandbox,
+    pane,
+    ran,
 )
 
 RUN = ("run", "--headless", "--all", "--yes", "--json")
@@ -79,19 +81,6 @@ def nothing_to_do(agent: str) -> list[list[Text | ToolUse]]:
     return [[Text(f"Nothing to change here.\nwavedeck: done {ISSUES[agent]} already safe")]]
 
 
-def pane(evs: list[dict[str, Any]], agent: str) -> list[str]:
-    """The rendered lines of an agent's pane, in order (single and batched output events)."""
-    lines: list[str] = []
-    for e in evs:
-        if e.get("agent") != agent:
-            continue
-        if e["event"] == "agent_output":
-            lines.append(e["line"])
-        elif e["event"] == "agent_output_batch":
-            lines.extend(e["lines"])
-    return lines
-
-
 def first_user_text(request: Request) -> str:
     content = request.body["messages"][0]["content"]
     if isinstance(content, str):
@@ -119,11 +108,6 @@ def result_text(block: dict[str, Any]) -> str:
     if isinstance(content, list):
         return "\n".join(str(c.get("text", "")) for c in content if isinstance(c, dict))
     return str(content)
-
-
-def ran(done: Any) -> str:
-    """What to show when a run did not go as expected."""
-    return f"exit {done.returncode}\nstderr: {done.stderr[-3000:]}\nstdout: {done.stdout[-4000:]}"
 
 
 @pytest.mark.timeout(180)

@@ -48,6 +48,9 @@ class AgentOutputBatch(Event):
     name: ClassVar[str] = "agent_output_batch"
     agent: str
     lines: tuple[str, ...]
+    # The raw log lines these were rendered from, when an agent preset's parser rendered them
+    # (the pane's raw view); empty when the lines are shown as they came.
+    raw: tuple[str, ...] = ()
 
     def outputs(self) -> list[AgentOutput]:
         return [AgentOutput(self.agent, line) for line in self.lines]

@@ -19,6 +19,8 @@ from typing import Any, Protocol
 from textual.message import Message
 
 from agents import events as ev
+from agents.presets import render
+from agents.presets.usage import UsageTotal, of_record
 from plan.models import Agent, Plan
 from tui import messages as msg
 from tui.widgets.log_view import MAX_LINES, LogBuffer
@@ -48,6 +50,7 @@ class Engine(Protocol):
     async def stop_agent(self, agent_id: str) -> str: ...
     async def restart_agent(self, agent_id: str) -> None: ...
     async def mark_done(self, agent_id: str, reason: str) -> None: ...
+    async def follow_up(self, agent_id: str, message: str) -> None: ...
     async def run_tests(self, n: int) -> bool: ...
     async def accept_violation(self, wave: int, path: str, reason: str) -> None: ...
     async def revert_path(self, wave: int, path: str) -> None: ...
@@ -85,6 +88,13 @@ class AgentView:
     touched: set[str] = field(default_factory=set)
     violations: list[ev.ViolationFound] = field(default_factory=list)
     log: LogBuffer = field(default_factory=LogBuffer)
+    # Agent presets: the raw stream the rendered ``log`` came from (the pane's raw view), the
+    # CLI's session, its usage so far and the tool calls its permissions refused.
+    raw: LogBuffer = field(default_factory=LogBuffer)
+    show_raw: bool = False
+    session_id: str | None = None
+    usage: UsageTotal = field(default_factory=UsageTotal)
+    denied: int = 0
 
     @property
     def id(self) -> str:
@@ -130,6 +140,7 @@ class RunView:
     host_states: dict[str, HostState] = field(default_factory=dict)
     current_wave: int = 1
     run_state: str = "idle"
+    preset: str = "generic"  # [agent] preset: how a log read from disk is rendered
 
     def __post_init__(self) -> None:
         for wave in self.plan.waves:
@@ -151,6 +162,8 @@ class RunView:
     def sync(self, engine: Engine) -> None:
         """Take states from an engine that is already running (re-attach)."""
         self.current_wave = engine.current_wave
+        config = getattr(engine, "config", None)
+        self.preset = getattr(getattr(config, "agent", None), "preset", self.preset)
         for number, wave in self.waves.items():
             wave.state = engine.wave_state(number)
             wave.violations = list(engine.violations(number))
@@ -164,6 +177,11 @@ class RunView:
             view.issues_done = list(getattr(record, "issues_done", ()) or ())
             view.marked_done = getattr(record, "marked_done", None)
             view.exit_code = getattr(record, "exit_code", None)
+            view.reason = getattr(record, "reason", "") or ""
+            if isinstance(getattr(record, "input_tokens", None), int):
+                view.usage = of_record(record)
+                view.session_id = record.session_id
+                view.denied = len(record.denials)
             view.violations = [
                 v for v in self.waves[view.agent.wave].violations if v.agent == agent_id
             ]
@@ -197,9 +215,13 @@ class RunView:
             lines = lines[1:]  # the first line is cut
         if lines and lines[-1] == "":
             lines.pop()
-        buffer = self.agents[agent_id].log
-        buffer.clear()
-        buffer.extend(lines[-MAX_LINES:])
+        agent = self.agents[agent_id]
+        agent.log.clear()
+        agent.raw.clear()
+        if self.preset != "generic":
+            agent.raw.extend(lines[-MAX_LINES:])
+            lines = render.render_lines(self.preset, lines)
+        agent.log.extend(lines[-MAX_LINES:])
 
 
 def _host_of(engine: Engine, agent_id: str, record: Any) -> str | None:
@@ -222,6 +244,8 @@ class EventAdapter:
 
     def __init__(self, view: RunView) -> None:
         self.view = view
+        # Called with (agent, state, reason) when an agent ends: the app's notifier.
+        self.on_ended: Callable[[str, str, str], None] | None = None
 
     def apply(self, event: ev.Event) -> Message | None:
         view = self.view
@@ -234,6 +258,8 @@ class EventAdapter:
             agent = self.view.agents.get(event.agent)
             if agent is not None:
                 agent.log.extend(event.lines)
+                if event.raw:
+                    agent.raw.extend(event.raw)
             return None
         handler = getattr(self, f"_on_{event.name}", None)
         return handler(event) if handler else None
@@ -281,6 +307,8 @@ class EventAdapter:
             and agent.ended_at is None
         ):
             agent.ended_at = now
+        if self.on_ended is not None and event.state != agent.state and event.state != "running":
+            self.on_ended(event.agent, event.state, event.reason)
         agent.state = event.state
         agent.exit_code, agent.signal, agent.reason = event.exit_code, event.signal, event.reason
         if event.reason.startswith("marked done"):
@@ -345,6 +373,28 @@ class EventAdapter:
     def _on_gate_refused(self, event: ev.GateRefused) -> Message | None:
         self.view.waves[event.wave].refused = event
         return msg.CommitRefused(event.wave, event.reason, event.paths)
+
+    def _on_agent_usage(self, event: ev.AgentUsage) -> Message | None:
+        agent = self.view.agents.get(event.agent)
+        if agent is None:
+            return None
+        agent.usage = UsageTotal(
+            event.input_tokens, event.output_tokens, event.cost_usd, event.turns
+        )
+        return msg.AgentUpdated(event.agent)
+
+    def _on_agent_session(self, event: ev.AgentSession) -> Message | None:
+        agent = self.view.agents.get(event.agent)
+        if agent is not None:
+            agent.session_id = event.session_id
+        return None
+
+    def _on_agent_denied(self, event: ev.AgentDenied) -> Message | None:
+        agent = self.view.agents.get(event.agent)
+        if agent is None:
+            return None
+        agent.denied += 1
+        return msg.AgentUpdated(event.agent)
 
     def _on_host_connection_changed(self, event: ev.HostConnectionChanged) -> Message | None:
         self.view.hosts[event.host] = (event.state, event.detail)

@@ -52,6 +52,7 @@ class WavedeckApp(App[int]):
         self.clock = clock = clock or steady_wall_clock()
         self.view = RunView(plan, clock=clock)
         self.adapter = EventAdapter(self.view)
+        self._notifier(engine)
         self.actions = Actions(self)
         self.main_screen = MainScreen()
         self.attach_history = attach_history
@@ -59,6 +60,22 @@ class WavedeckApp(App[int]):
         self.engine_closed = False
         self.dirty_agents: set[str] = set()
         self.dirty_all = False
+
+    def _notifier(self, engine: Engine | None) -> None:
+        """[notify]: the bell, OSC 9 and notify-send when an agent needs you, fails or is lost."""
+        from tui.notify import Notifier
+
+        config = getattr(getattr(engine, "config", None), "notify", None)
+        if config is None:
+            return
+
+        def write(text: str) -> None:
+            driver = getattr(self, "_driver", None)
+            if driver is not None:
+                driver.write(text)
+
+        self.notifier = Notifier(config, bell=self.bell, write=write)
+        self.adapter.on_ended = self.notifier.alert
 
     # -- start-up ------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ SIGTERM/SIGHUP/SIGINT, leaving the agents running for the next control room to a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import signal
 import sys
@@ -95,6 +96,16 @@ def _choose_waves(plan: Any, sup: Any, wave: int | None, all_waves: bool) -> lis
     "keep running for the next control room to adopt.",
 )
 @click.option(
+    "--follow-up",
+    "follow_up",
+    nargs=2,
+    type=str,
+    default=None,
+    metavar="AGENT MESSAGE",
+    help="Send MESSAGE to an ended agent (resuming its CLI session: claude, codex), wait for "
+    "it, and exit 0 when it succeeded. Starts no wave. Needs --headless.",
+)
+@click.option(
     "--repo",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=".",
@@ -109,6 +120,7 @@ def run_cmd(
     accept_violations: bool,
     as_json: bool,
     stop_agents_on_signal: bool,
+    follow_up: tuple[str, str] | None,
     repo: Path,
 ) -> None:
     """Run the plan's waves: agents, tests between waves, one checkpoint commit per wave.
@@ -117,6 +129,8 @@ def run_cmd(
     run starts. Signals (TERM, HUP, INT) stop launching and leave running agents detached.
     """
     repo = repo.absolute()
+    if follow_up is not None and not headless:
+        _fail("--follow-up runs without the UI: add --headless (in the control room: key u)")
     if not headless:
         from tui.launch import open_control_room
 
@@ -131,6 +145,8 @@ def run_cmd(
         sup.peek()  # which wave is current depends on the run so far
     except SupervisorError as exc:
         _fail(str(exc))
+    if follow_up is not None:
+        sys.exit(asyncio.run(_follow_up(sup, follow_up[0], follow_up[1], as_json)))
     waves = _choose_waves(parsed, sup, wave, all_waves)
     commands = sup.test_commands()
     agents = sum(len(parsed.wave(n).agents) for n in waves)
@@ -189,6 +205,33 @@ async def _run(
     return code if code is not None else 1
 
 
+async def _follow_up(sup: Any, agent_id: str, message: str, as_json: bool) -> int:
+    from agents.wave.headless import printer, run_follow_up
+    from agents.wave.supervisor import SupervisorError
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    received: list[int] = []
+
+    def on_signal(signum: int) -> None:
+        received.append(signum)
+        stop.set()
+
+    for sig in _SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        code = await run_follow_up(sup, agent_id, message, printer(sys.stdout, as_json), stop=stop)
+    except SupervisorError as exc:
+        click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
+        return EXIT_ERROR
+    finally:
+        for sig in _SIGNALS:
+            loop.remove_signal_handler(sig)
+    if received:
+        return 128 + received[0]
+    return code if code is not None else 1
+
+
 @click.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print the state as JSON.")
 @click.option(
@@ -208,10 +251,23 @@ def status_cmd(as_json: bool, repo: Path) -> None:
         state = store.load()
     except StateError as exc:
         _fail(str(exc))
+    from agents.presets import usage as spent
+
     issues_done = sum(len(a.issues_done) for a in state.agents.values())
+
+    def wave_usage(key: str) -> Any:
+        return spent.total(
+            spent.of_record(a) for i, a in state.agents.items() if i.startswith(f"w{key}-")
+        )
+
     if as_json:
         data = json.loads(state.model_dump_json())
         data["issues_done"] = issues_done
+        # Usage summed per wave and in all (each agent's own is in agents.<id>).
+        for key in data["waves"]:
+            data["waves"][key]["usage"] = dataclasses.asdict(wave_usage(key))
+        all_usage = spent.total(spent.of_record(a) for a in state.agents.values())
+        data["usage"] = dataclasses.asdict(all_usage)
         click.echo(json.dumps(data, ensure_ascii=True))
         return
     click.echo(f"plan: {neutralize(state.plan_path or '?')}")
@@ -219,15 +275,21 @@ def status_cmd(as_json: bool, repo: Path) -> None:
         rec = state.waves[key]
         tests = "not run" if rec.tests is None else ("passed" if rec.tests.passed else "failed")
         commit = f" checkpoint {rec.checkpoint[:12]}" if rec.checkpoint else ""
-        click.echo(f"wave {key}: {rec.state} (tests {tests}){commit}")
+        used = spent.describe(wave_usage(key))
+        click.echo(
+            f"wave {key}: {rec.state} (tests {tests}){commit}" + (f"; {used}" if used else "")
+        )
         for agent_id in sorted(a for a in state.agents if a.startswith(f"w{key}-")):
             a = state.agents[agent_id]
             extra = f" marked done: {a.marked_done}" if a.marked_done else ""
             reason = f" ({a.reason})" if a.reason and not extra else ""
+            used = spent.describe(spent.of_record(a))
+            used = f", {used}" if used else ""
+            session = f", session {a.session_id}" if a.session_id else ""
             click.echo(
                 neutralize(
                     f"  {agent_id}: {a.state}, {len(a.issues_done)} issue(s) done, "
-                    f"{a.launches} launch(es){reason}{extra}"
+                    f"{a.launches} launch(es){used}{session}{reason}{extra}"
                 )
             )
     click.echo(f"issues done: {issues_done}")

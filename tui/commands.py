@@ -35,6 +35,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "zoom": ("enter / z", "Zoom the focused pane to full screen (again to restore)"),
     "search": ("/", "Search the focused log (n / N: next / previous match)"),
     "history": ("l", "Open the focused agent's full log from disk"),
+    "follow_up": ("u", "Send a follow-up message to the focused ended agent (resumes its session)"),
+    "raw_log": ("o", "Show the focused pane's raw agent output / the rendered lines"),
     "previous_wave": ("[", "Show the previous wave"),
     "next_wave": ("]", "Show the next wave"),
     "help": ("? / f1", "Show the keys"),
@@ -42,9 +44,12 @@ ACTIONS: dict[str, tuple[str, str]] = {
 }
 ENGINE_ACTIONS = {
     "start_wave", "stop_agent", "restart_agent", "mark_done", "run_tests", "commit", "diffs",
-    "violations", "history",
+    "violations", "history", "follow_up",
 }  # fmt: skip
-PANE_ACTIONS = {"stop_agent", "restart_agent", "mark_done", "attach", "zoom", "search", "history"}
+PANE_ACTIONS = {
+    "stop_agent", "restart_agent", "mark_done", "attach", "zoom", "search", "history",
+    "follow_up", "raw_log",
+}  # fmt: skip
 ENDED = ("failed", "stopped", "lost", "needs_you")
 
 
@@ -105,6 +110,12 @@ class Actions:
             return f"{agent.id} is {agent.state}: only a failed, stopped or lost agent restarts"
         if name == "mark_done" and agent.state not in ENDED:
             return f"{agent.id} is {agent.state}: mark done is for agents that did not finish"
+        if name == "follow_up" and agent.state not in (*ENDED, "succeeded"):
+            return f"{agent.id} is {agent.state}: a follow-up is for an agent that has ended"
+        if name == "follow_up" and agent.session_id is None:
+            return f"{agent.id} has no CLI session to resume (set [agent] preset)"
+        if name == "raw_log" and getattr(self.app.view, "preset", "generic") == "generic":
+            return "the generic preset shows its output as it comes: there is no other view"
         if name == "mark_done" and agent.marked_done:
             return f"{agent.id} is already marked done ({agent.marked_done})"
         if name == "diffs" and view.waves[wave].state in ("locked", "ready"):
@@ -216,7 +227,30 @@ class Actions:
         path = self.engine.log_path(pane.agent_id)
         self.app.push_screen(HistoryScreen(pane.agent_id, path))
 
+    async def do_follow_up(self) -> None:
+        pane = self._pane()
+        assert pane is not None
+        agent_id = pane.agent_id
+
+        async def send(message: str | None) -> None:
+            if message and message.strip():
+                self.app.notify(f"{agent_id}: follow-up sent", markup=False)
+                self.app.run_worker(
+                    self.call("follow-up", self.engine.follow_up, agent_id, message),
+                    group="engine",
+                )
+
+        self.app.push_screen(
+            PromptScreen(f"Follow-up for {agent_id}", placeholder="answer or next step …"), send
+        )
+
     # -- view actions --------------------------------------------------------------------------
+
+    async def do_raw_log(self) -> None:
+        pane = self._pane()
+        assert pane is not None
+        raw = pane.toggle_raw()
+        self.app.notify(f"{pane.agent_id}: {'raw output' if raw else 'rendered'}", markup=False)
 
     async def do_attach(self) -> None:
         from tui.screens.attach import AttachScreen

@@ -16,15 +16,15 @@ import asyncio
 import contextlib
 import os
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
+from agents.config import Config
 from agents.events import Event, Notice
 from agents.presets import PRESETS, PresetError
 from agents.presets.stream import AgentStream, ToolWrites, stream_for
 from agents.state import AgentRecord
-
-if TYPE_CHECKING:
-    from agents.wave.processes import AgentProcesses
 
 __all__ = ["PresetError", "PresetRuns"]
 
@@ -35,8 +35,24 @@ FOLLOW_FROM = ("succeeded", "failed", "needs_you", "stopped", "lost")
 class PresetRuns:
     """Preset state of the supervisor's agents (see the module docstring)."""
 
-    def __init__(self, sup: AgentProcesses) -> None:
-        self.sup = sup
+    def __init__(
+        self,
+        config: Config,
+        *,
+        record: Callable[[str], AgentRecord],
+        known: Callable[[str], AgentRecord | None],
+        cwd_of: Callable[[str], Path],
+        emit: Callable[[Event], None],
+        is_remote: Callable[[str], bool],
+        log_path: Callable[[str], Path],
+    ) -> None:
+        """``record``: the agent's record (created when missing); ``known``: the record, or
+        None; ``cwd_of``: the folder the agent works in; the rest as their names say."""
+        self.config = config
+        self.record, self.known, self.cwd_of, self.emit = record, known, cwd_of, emit
+        self.is_remote, self.log_path = is_remote, log_path
+        # Set by the supervisor: stops an agent (TERM, grace, KILL), for the cost budget.
+        self.stop: Callable[[str], Awaitable[object]] | None = None
         self.writes = ToolWrites()
         self._streams: dict[str, AgentStream] = {}
         self._follow_ups: dict[str, str] = {}  # agent -> message of the next launch
@@ -44,7 +60,7 @@ class PresetRuns:
 
     @property
     def preset(self) -> str:
-        return self.sup.config.agent.preset
+        return self.config.agent.preset
 
     def launch_args(self, agent_id: str, rec: AgentRecord) -> dict[str, Any]:
         """``build_spec`` keywords for the next launch; resets the run's facts."""
@@ -60,18 +76,18 @@ class PresetRuns:
         return {}
 
     def _set_fields(self) -> set[str]:
-        return set(self.sup.config.agent.model_fields_set)
+        return set(self.config.agent.model_fields_set)
 
     def _stream(self, agent_id: str) -> AgentStream:
         stream = self._streams.get(agent_id)
         if stream is None:
             stream = stream_for(
                 agent_id,
-                self.sup._agent(agent_id),
+                self.record(agent_id),
                 self.preset,
-                self.sup._cwd_for(agent_id),
+                self.cwd_of(agent_id),
                 writes=self.writes,
-                max_cost_usd=self.sup.config.agent.max_cost_usd,
+                max_cost_usd=self.config.agent.max_cost_usd,
             )
             self._streams[agent_id] = stream
         return stream
@@ -87,6 +103,10 @@ class PresetRuns:
             asyncio.get_running_loop().create_task(self._stop_over_budget(agent_id))
         return shown, events
 
+    def raw(self, lines: tuple[str, ...]) -> tuple[str, ...]:
+        """The raw lines to carry beside rendered ones (none when nothing is rendered)."""
+        return () if self.preset == "generic" else lines
+
     def finish(self, agent_id: str) -> tuple[tuple[str, ...], list[Event]]:
         """What the agent's parser held back, at the end of its run."""
         stream = self._streams.pop(agent_id, None)
@@ -95,9 +115,9 @@ class PresetRuns:
         return stream.finish()
 
     async def _stop_over_budget(self, agent_id: str) -> None:
-        rec = self.sup._agent(agent_id)
-        limit = self.sup.config.agent.max_cost_usd
-        self.sup._emit(
+        rec = self.record(agent_id)
+        limit = self.config.agent.max_cost_usd
+        self.emit(
             Notice(
                 "error",
                 f"{agent_id}: cost ${rec.cost_usd or 0:.4f} passed [agent] max_cost_usd "
@@ -105,16 +125,15 @@ class PresetRuns:
                 {"agent": agent_id},
             )
         )
-        stop = getattr(self.sup, "stop_agent", None)
-        if stop is not None:
+        if self.stop is not None:
             with contextlib.suppress(Exception):
-                await stop(agent_id)
+                await self.stop(agent_id)
 
     def ended(self, agent_id: str, state: str, reason: str) -> tuple[str, str]:
         """The state and reason to record for a run that ended in ``state``."""
-        rec = self.sup._agent(agent_id)
+        rec = self.record(agent_id)
         if agent_id in self._over_budget:
-            limit = self.sup.config.agent.max_cost_usd or 0.0
+            limit = self.config.agent.max_cost_usd or 0.0
             return "failed", f"cost ${rec.cost_usd or 0:.4f} over max_cost_usd ${limit:g}"
         if state in ("succeeded", "failed") and rec.needs:
             return "needs_you", rec.needs if state == "succeeded" else f"{rec.needs}; {reason}"
@@ -123,11 +142,13 @@ class PresetRuns:
     def check_follow_up(self, agent_id: str, message: str) -> str | None:
         """Why a follow-up cannot be sent now, or None."""
         preset = PRESETS[self.preset]
-        rec = self.sup._state.agents.get(agent_id)
+        rec = self.known(agent_id)
         if not message.strip():
             return "a follow-up needs a message"
         if not preset.resumable:
             return f"the {preset.name} preset cannot resume a session: no follow-ups"
+        if "command" in self._set_fields():
+            return "[agent] command replaces the preset's argv, so it cannot resume a session"
         if rec is None or rec.launches == 0:
             return f"{agent_id} has not run yet"
         if rec.state not in FOLLOW_FROM:
@@ -139,15 +160,15 @@ class PresetRuns:
     def queue_follow_up(self, agent_id: str, message: str) -> None:
         """The next launch of the agent resumes its session with ``message``; the log gets a
         marker line before the new run's output."""
-        rec = self.sup._agent(agent_id)
+        rec = self.record(agent_id)
         rec.follow_ups += 1
         self._follow_ups[agent_id] = message
         first = message.strip().splitlines()[0][:200]
         marker = f"── wavedeck: follow-up {rec.follow_ups}: {first} ──"
-        if self.sup.is_remote(agent_id):
-            self.sup._emit(Notice("info", f"{agent_id}: {marker}", {"agent": agent_id}))
+        if self.is_remote(agent_id):
+            self.emit(Notice("info", f"{agent_id}: {marker}", {"agent": agent_id}))
         else:
-            append_marker(str(self.sup.log_path(agent_id)), marker)
+            append_marker(str(self.log_path(agent_id)), marker)
 
 
 def append_marker(path: str, marker: str) -> None:

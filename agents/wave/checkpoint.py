@@ -26,6 +26,7 @@ from agents.events import (
     WaveStateChanged,
 )
 from agents.git.errors import CheckpointIndexStale, GitError
+from agents.presets.usage import UsageTotal, of_record
 from agents.state import TestRecord
 from agents.wave import gates
 from agents.wave import worktree_mode as wtmode
@@ -180,7 +181,14 @@ def _message(sup: Supervisor, n: int, accepted: dict[str, str]) -> str:
         results,
         accepted,
         tests_duration_s=tests.duration_s if tests else None,
+        usage=usage_of_wave(sup, n),
     )
+
+
+def usage_of_wave(sup: Supervisor, n: int) -> dict[str, UsageTotal]:
+    """Agent id -> the usage its CLI reported (agent presets), for the message."""
+    agents = sup._state.agents
+    return {a.id: of_record(agents[a.id]) for a in sup.plan.wave(n).agents if a.id in agents}
 
 
 async def preview(sup: Supervisor, n: int) -> CheckpointPreview:

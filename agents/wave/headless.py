@@ -1,6 +1,7 @@
 """Headless runs: drive waves without the UI (start -> agents -> tests -> checkpoint -> next).
 
-``run_waves`` is what ``wavedeck run --headless`` does; events go to a printer as readable,
+``run_waves`` is what ``wavedeck run --headless`` does (``run_follow_up`` what
+``wavedeck run --headless --follow-up AGENT MESSAGE`` does); events go to a printer as readable,
 neutralised lines or as one JSON object a line. A stop request (a signal) stops launching, leaves
 the agents running detached and persists the state; the caller exits 128 + the signal number.
 """
@@ -14,8 +15,12 @@ from collections.abc import Callable, Sequence
 from typing import IO
 
 from agents.events import (
+    AgentDenied,
     AgentOutput,
+    AgentSession,
     AgentStateChanged,
+    AgentTool,
+    AgentUsage,
     CheckpointCommitted,
     Event,
     FileTouched,
@@ -28,6 +33,8 @@ from agents.events import (
     ViolationFound,
     WaveStateChanged,
 )
+from agents.presets.usage import UsageTotal
+from agents.presets.usage import describe as usage_text
 from agents.wave import gates
 from agents.wave.supervisor import Supervisor
 from plan.safetext import neutralize
@@ -72,9 +79,22 @@ def describe(event: Event) -> str:
         return "\n".join(neutralize(part) for part in text.split("\n"))
     elif isinstance(event, Notice):
         text = f"{event.level}: {event.message}"
+    elif isinstance(event, AgentUsage):
+        text = f"{event.agent}: usage {usage_line(event)}"
+    elif isinstance(event, AgentSession):
+        text = f"{event.agent}: session {event.session_id}"
+    elif isinstance(event, AgentTool):
+        text = f"{event.agent}: tool {event.summary or event.tool}"
+    elif isinstance(event, AgentDenied):
+        text = f"{event.agent}: REFUSED {event.tool} {event.path}".rstrip()
     else:
         text = json.dumps(event.as_dict())
     return neutralize(text)
+
+
+def usage_line(event: AgentUsage) -> str:
+    total = UsageTotal(event.input_tokens, event.output_tokens, event.cost_usd, event.turns)
+    return f"{usage_text(total)}, {event.turns} turns"
 
 
 def printer(stream: IO[str], as_json: bool) -> Callable[[list[Event]], None]:
@@ -179,3 +199,40 @@ async def run_waves(
         with contextlib.suppress(asyncio.CancelledError):
             await consumer
     return code
+
+
+async def run_follow_up(
+    sup: Supervisor,
+    agent_id: str,
+    message: str,
+    sink: Callable[[list[Event]], None],
+    *,
+    stop: asyncio.Event | None = None,
+) -> int | None:
+    """Open the supervisor, send ``message`` to ``agent_id`` (resuming its session), wait for
+    that run to end, close. EXIT_OK when it succeeded, EXIT_REFUSED otherwise; None when
+    ``stop`` was set first (the agent keeps running). ``SupervisorError`` when it cannot be sent.
+    """
+    stop = stop or asyncio.Event()
+    await sup.open()
+    consumer = asyncio.create_task(_consume(sup, sink))
+    try:
+        await sup.follow_up(agent_id, message)
+        while sup.agent_state(agent_id) == "running" and not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(sup.wait_changed(), 1.0)
+        code = (
+            None
+            if stop.is_set()
+            else (EXIT_OK if sup.agent_state(agent_id) == "succeeded" else EXIT_REFUSED)
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(sup.drain(), 10.0)
+        return code
+    finally:
+        await sup.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(sup.drain(), 2.0)
+        consumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer

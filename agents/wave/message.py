@@ -9,6 +9,9 @@ trailers a tool can read back (``git interpret-trailers --parse``)::
     Wavedeck-Issues: headless-05, headless-06, ...
     Wavedeck-Tests: npm run test --workspaces passed 41.2s
     Wavedeck-Accepted: package-lock.json (policy accept 'package-lock.json')
+    Wavedeck-Usage: 812.4k in / 20.1k out tokens, $4.12
+
+(the usage line, per agent and in the trailer, only when the agents' CLIs reported usage).
 
 Text from agents and plans is folded to one line (no control characters), so it can never break
 the message's shape or forge a trailer.
@@ -19,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from agents.presets.usage import UsageTotal, describe, total
 from plan.models import Plan, Wave
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -63,6 +67,7 @@ def checkpoint_message(
     *,
     tests_duration_s: float | None = None,
     prefix: str = "",
+    usage: Mapping[str, UsageTotal] | None = None,
 ) -> str:
     """The checkpoint commit message of ``wave``.
 
@@ -73,14 +78,18 @@ def checkpoint_message(
         tests_summary: a free line about the tests (``All tests pass: CF Worker (142), ...``).
         tests_duration_s: the tests' wall time, for the ``Wavedeck-Tests`` trailer.
         prefix: put before the title (``fix: ``) for repositories using conventional commits.
+        usage: agent id -> the tokens and cost its CLI reported (agent presets).
     """
+    usage = usage or {}
     w = plan.wave(wave)
     lines = [title_line(w, prefix), ""]
     ids: list[str] = []
     for agent in w.agents:
         issues = sorted(agent.issues, key=lambda i: i.order)
         label = one_line(agent.title, 100) or f"Agent {agent.number}"
-        lines.append(f"{label} ({agent.id}, {_plural(len(issues), 'issue')}):")
+        spent = describe(usage.get(agent.id, UsageTotal()))
+        spent = f"; {spent}" if spent else ""
+        lines.append(f"{label} ({agent.id}, {_plural(len(issues), 'issue')}{spent}):")
         for issue in issues:
             ids.append(issue.id)
             outcome = one_line(outcomes.get(issue.id) or issue.summary) or "done"
@@ -105,6 +114,9 @@ def checkpoint_message(
         lines.append("Wavedeck-Tests: none")
     for path in sorted(accepted):
         lines.append(f"Wavedeck-Accepted: {one_line(path, 400)} ({one_line(accepted[path])})")
+    spent_all = describe(total(usage.get(a.id, UsageTotal()) for a in w.agents))
+    if spent_all:
+        lines.append(f"Wavedeck-Usage: {spent_all}")
     return "\n".join(lines) + "\n"
 
 

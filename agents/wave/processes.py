@@ -72,15 +72,17 @@ def _chunk_events(
     agent_id: str,
     lines: tuple[str, ...],
     facts: list[Event] | None = None,
+    raw: tuple[str, ...] = (),
 ) -> EventBatch:
     """A chunk of log lines as events: the lines in bulk, each ``IssueDone`` right after its line
-    (recorded in ``rec`` too), then ``facts`` (a preset parser's events for the chunk)."""
+    (recorded in ``rec`` too), then ``facts`` (a preset parser's events for the chunk); ``raw``:
+    the log lines ``lines`` were rendered from (carried by the first batch)."""
     # Progress lines are rare: one C-level search of the chunk instead of a test per line.
     if DONE_MARK not in "\n".join(lines):
-        events = EventBatch([AgentOutputBatch(agent_id, lines)] if lines else [])
+        events = EventBatch([AgentOutputBatch(agent_id, lines, raw)] if lines or raw else [])
         events.extend(facts or ())
         return events
-    events = EventBatch()
+    events = EventBatch([AgentOutputBatch(agent_id, (), raw)] if raw else [])
     begin = 0
     for index, line in enumerate(lines):
         done = parse_done(line) if DONE_MARK in line else None
@@ -126,11 +128,23 @@ class AgentProcesses:
         self._room = asyncio.Event()  # set when the queue has room again
         self._pending = 0  # events queued and not yet handed to the consumer
         self._worktrees: dict[str, Path] = {}  # worktree mode: agent id -> its worktree
-        self.presets = preset_hooks.PresetRuns(self)  # [agent] preset: parsers, follow-ups
+        # [agent] preset: parsers, usage, needs-you, follow-ups (agents/presets/hooks.py).
+        self.presets = preset_hooks.PresetRuns(
+            config,
+            record=self._agent,
+            known=self._state_agent,
+            cwd_of=self._cwd_for,
+            emit=self._emit,
+            is_remote=self.is_remote,
+            log_path=self.log_path,
+        )
         self.launching = True  # cleared when the control room is told to stop (B9)
 
     def log_path(self, agent_id: str) -> Path:
         return self.wavedeck_dir / "logs" / f"{agent_id}.log"
+
+    def _state_agent(self, agent_id: str) -> AgentRecord | None:
+        return self._state.agents.get(agent_id)
 
     def agent_record(self, agent_id: str) -> AgentRecord:
         return self._state.agents.get(agent_id) or AgentRecord()
@@ -313,7 +327,9 @@ class AgentProcesses:
                 # in bulk (no object per line), so even a 256 KiB chunk is ~1 ms of work here.
                 self._put(
                     _Item(
-                        _chunk_events(rec, issues, agent_id, lines, facts),
+                        _chunk_events(
+                            rec, issues, agent_id, lines, facts, self.presets.raw(chunk.lines)
+                        ),
                         (agent_id, chunk.offset),
                     )
                 )

@@ -77,6 +77,7 @@ class Supervisor(WaveWatch):
         self._opened = False
         self._actions = asyncio.Lock()
         self.restarts = RestartPolicy(self)  # [agent.restart]: off unless enabled
+        self.presets.stop = self.stop_agent  # [agent] max_cost_usd stops through it
 
     # -- lifecycle ----------------------------------------------------------------------------
 

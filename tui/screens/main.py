@@ -40,6 +40,8 @@ KEYS: tuple[tuple[str, str, str, bool, str], ...] = (
     ("enter,z", "zoom", "Zoom", True, "agent.zoom"),
     ("slash", "search", "Search", True, "log.search"),
     ("l", "history", "Full log", False, "log.history"),
+    ("u", "follow_up", "Follow-up", False, "agent.follow_up"),
+    ("o", "raw_log", "Raw/rendered", False, "log.raw"),
     ("left_square_bracket", "previous_wave", "Prev wave", False, "wave.previous"),
     ("right_square_bracket", "next_wave", "Next wave", False, "wave.next"),
     ("question_mark,f1", "help", "Help", True, "app.help"),

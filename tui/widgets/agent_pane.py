@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from agents.presets.usage import describe as usage_text
 from agents.wave.restart import restart_status
 from plan.safetext import neutralize
 from tui.adapter import AgentView
@@ -61,6 +62,12 @@ def head_text(view: AgentView, now: float) -> Text:
     if view.violations:
         text.append(" ")
         text.append(f"⚠ {len(view.violations)}", "bold black on yellow")
+    if view.denied:
+        text.append(f" ⛔ {view.denied}", "bold red")
+    if not view.usage.empty:  # agent presets: what the CLI reported spending
+        text.append(f" {usage_text(view.usage).replace(' tokens', '')}", "dim")
+    if view.show_raw:
+        text.append(" raw", "bold reverse")
     text.append(" ")
     text.append(neutralize(view.host or "local"), "italic dim")
     return text
@@ -137,6 +144,14 @@ class AgentPane(Vertical):
     @property
     def log_view(self) -> LogView:
         return self.query_one(LogView)
+
+    def toggle_raw(self) -> bool:
+        """Show the raw stream instead of the rendered lines (or back); returns raw or not."""
+        view = self.view
+        view.show_raw = not view.show_raw
+        self.log_view.show_buffer(view.raw if view.show_raw else view.log)
+        self.update_status(self._now)
+        return view.show_raw
 
     def update_status(self, now: float) -> None:
         """Redraw the status line and checklist (state, elapsed, counts)."""

@@ -112,6 +112,13 @@ class LogView(ScrollView, can_focus=True):
 
     # -- feeding -------------------------------------------------------------------------------
 
+    def show_buffer(self, buffer: LogBuffer) -> None:
+        """Draw another buffer (a pane's raw view) from now on."""
+        self.buffer = buffer
+        self._seen = (-1, -1)
+        self._cache.clear()
+        self.flush()
+
     def write_lines(self, lines: Iterable[str]) -> None:
         """Append lines; they appear at the next flush (coalesced)."""
         self.buffer.extend(lines)

@@ -1,10 +1,12 @@
-"""The row of waves: each with its state and issue counts; the selected one highlighted."""
+"""The row of waves: each with its state, issue counts and (agent presets) what its agents'
+CLIs reported spending; the selected one highlighted."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widgets import Static
 
+from agents.presets.usage import cost, tokens, total
 from tui.adapter import RunView
 
 STATE_STYLE = {
@@ -23,10 +25,17 @@ def wave_bar_text(view: RunView, selected: int) -> Text:
         state = view.waves[wave.number]
         icon, style = STATE_STYLE.get(state.state, ("?", ""))
         done = sum(len(view.agents[a.id].issues_done) for a in wave.agents)
-        total = len(wave.issue_ids)
+        count = len(wave.issue_ids)
         if n:
             text.append(" │ ", "dim")
-        label = f" {icon} Wave {wave.number} {state.state} {done}/{total} "
+        spent = total(view.agents[a.id].usage for a in wave.agents)
+        extra = ""
+        if not spent.empty:
+            extra = (
+                cost(spent.cost_usd) or f"{tokens(spent.input_tokens + spent.output_tokens)} tok"
+            )
+            extra = f" {extra}"
+        label = f" {icon} Wave {wave.number} {state.state} {done}/{count}{extra} "
         text.append(label, f"{style} reverse" if wave.number == selected else style)
     return text
 

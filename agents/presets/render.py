@@ -1,0 +1,23 @@
+"""Raw log lines of a preset's agent rendered as its pane shows them (re-attach, the full log
+screen, the benchmark): the same parser as the live pane, facts dropped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from agents.presets import PRESETS
+from agents.presets.base import StreamParser
+
+
+def render_lines(preset: str, lines: Iterable[str], cwd: Path | None = None) -> list[str]:
+    """``lines`` (raw, from the log) as pane lines; unchanged for the text-only presets."""
+    found = PRESETS.get(preset)
+    if found is None or found.parser is StreamParser:
+        return list(lines)
+    parser = found.parser(cwd)
+    out: list[str] = []
+    for line in lines:
+        out.extend(parser.feed(line).lines)
+    out.extend(parser.flush().lines)
+    return out

@@ -8,7 +8,8 @@ exit_code,status}``, ``file_change{changes[{path,kind}],status}``, ``mcp_tool_ca
 ``web_search{query}``, ``todo_list{items}``, ``error{message}``; and a top-level ``error``.
 
 Codex sandboxes writes to the workspace (``-s workspace-write``; codex 0.171 has no
-``--full-auto`` any more), not to single files: ownership is judged by the watcher, with each ``file_change`` naming its agent exactly.
+``--full-auto`` any more), not to single files: ownership is judged by the watcher, with each
+``file_change`` naming its agent exactly.
 """
 
 from __future__ import annotations

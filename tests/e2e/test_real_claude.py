@@ -263,6 +263,47 @@ def test_without_the_restriction_a_foreign_write_is_a_violation_naming_the_write
     assert not by_name(evs, "agent_denied")
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: a shell write of a running owner's file is attributed to the owner (no "
+    "tool call names the path; the other agent's Bash command is not cross-checked)",
+)
+@pytest.mark.timeout(180)
+def test_a_write_through_the_shell_escapes_the_restriction_but_not_the_watcher(
+    claude: Path, folder: Path
+) -> None:
+    """Bash is allowed (agents run tests), so a shell redirect is not refused at the source:
+    the watcher must flag the foreign file and the gate refuse the checkpoint. Today, with the
+    owner running too, the write is credited to the owner and committed (xfail, strict: remove
+    the marker when the attribution cross-checks shell commands)."""
+    foreign = FILES["w1-a2"]
+    script: Script = {
+        key("w1-a1"): [
+            [ToolUse("Bash", {"command": f"printf 'HACKED = 1\\n' > {foreign}"})],
+            [Text("Patched the page from the shell.\nwavedeck: done api-1 fixed")],
+        ],
+        # w1-a2 runs until w1-a1's command has run and been reported
+        key("w1-a2"): [Hold(key("w1-a1"), 1, nothing_to_do("w1-a2")[0])],
+    }
+    with ModelServer(script) as server:
+        make_sandbox(folder, claude, server.url)
+        done = run(folder, *RUN, timeout=150)
+    evs = events(done.stdout)
+    assert done.returncode == 1, ran(done)
+    assert (folder / foreign).read_text("utf-8") == "HACKED = 1\n"
+    assert not by_name(evs, "agent_denied")
+    (tool,) = by_name(evs, "agent_tool", agent="w1-a1", tool="Bash")
+    assert foreign in tool["summary"]
+    violations = by_name(evs, "violation_found", path=foreign)
+    assert violations, ran(done)
+    # no tool call names the path, so both running agents are candidates (not just w1-a2)
+    for v in violations:
+        assert v["agent"] == "w1-a1" or "w1-a1" in v["candidates"], v
+    refused = by_name(evs, "gate_refused", wave=1)
+    assert refused and foreign in refused[0]["paths"]
+    assert not by_name(evs, "checkpoint_committed")
+
+
 @pytest.mark.timeout(180)
 def test_an_agent_whose_model_fails_is_failed_with_the_reason(claude: Path, folder: Path) -> None:
     script: Script = {

@@ -6,8 +6,9 @@ pointed by ``ANTHROPIC_BASE_URL`` at the scripted Messages API of ``model_server
 the only double. Scripts: agents that read, edit their file and report done (issue_done, session,
 tool calls, usage and cost, checkpoint); one that writes a file it does not own (denied at the
 source by the preset; a violation naming it when the restriction is off, while the owner runs);
-one whose model fails (failed, with the reason); one that asks a question (needs you; a
-follow-up resumes its session and finishes). Skipped with the reason when the CLI is not
+one that writes it through the shell (the watcher's case; a known gap, xfail); one whose model
+fails (failed, with the reason); agents over their budget (stopped, failed); one that asks a
+question (needs you; a follow-up resumes its session and finishes). Skipped with the reason when the CLI is not
 installed; a failure under ``.ci/run`` (``WAVEDECK_REQUIRE_AGENT_CLIS=1``).
 """
 
@@ -324,6 +325,27 @@ def test_an_agent_whose_model_fails_is_failed_with_the_reason(claude: Path, fold
     assert final_state(evs, "w1-a2")["state"] == "succeeded"
     assert not by_name(evs, "checkpoint_committed")
     assert committed(folder, FILES["w1-a1"]) == ORIGINAL[FILES["w1-a1"]]
+
+
+@pytest.mark.timeout(180)
+def test_an_agent_over_its_budget_is_stopped_and_failed(claude: Path, folder: Path) -> None:
+    """`max_cost_usd`: a four-turn script costs about $0.27 at the CLI's prices; with $0.10 the
+    agent stops early (the CLI's own --max-budget-usd) and is failed with the budget reason."""
+    script: Script = {key(a): fixes(folder, a) for a in FILES}
+    with ModelServer(script) as server:
+        make_sandbox(folder, claude, server.url, agent_settings="max_cost_usd = 0.1\n")
+        done = run(folder, *RUN, timeout=150)
+    evs = events(done.stdout)
+    assert done.returncode == 1, ran(done)
+    for agent in FILES:
+        assert max(r.turn or 0 for r in server.conversation(key(agent))) < 3
+        failed = final_state(evs, agent)
+        assert failed["state"] == "failed"
+        assert "max_cost_usd" in failed["reason"]
+        usage = by_name(evs, "agent_usage", agent=agent)[-1]
+        assert usage["cost_usd"] > 0.1
+        assert not by_name(evs, "issue_done", agent=agent)
+    assert not by_name(evs, "checkpoint_committed")
 
 
 @pytest.mark.timeout(240)

@@ -305,6 +305,33 @@ def test_a_write_through_the_shell_escapes_the_restriction_but_not_the_watcher(
     assert not by_name(evs, "checkpoint_committed")
 
 
+@pytest.mark.xfail(
+    strict=False,
+    reason="known bug, timing-dependent: Claude Code writes <file>.tmp.<pid>.<hex> and renames "
+    "it over the file; when the two land in different watcher batches the temp file is reported "
+    "as an undeclared violation",
+)
+@pytest.mark.timeout(180)
+def test_the_clis_temp_files_are_not_violations(claude: Path, folder: Path) -> None:
+    """Each Write of the real CLI is a temp file renamed over the target: many writes in a row,
+    and only the owned files may be touched, with no violation."""
+
+    def writes(agent: str) -> list[list[Text | ToolUse]]:
+        path = str(folder / FILES[agent])
+        turns: list[list[Text | ToolUse]] = [[ToolUse("Read", {"file_path": path})]]
+        for n in range(12):
+            turns.append([ToolUse("Write", {"file_path": path, "content": f"VERSION = {n}\n"})])
+        return [*turns, [Text(f"wavedeck: done {ISSUES[agent]} fixed")]]
+
+    with ModelServer({key(a): writes(a) for a in FILES}) as server:
+        make_sandbox(folder, claude, server.url)
+        done = run(folder, *RUN, timeout=150)
+    evs = events(done.stdout)
+    assert done.returncode == 0, ran(done)
+    assert {e["path"] for e in by_name(evs, "file_touched")} == set(FILES.values())
+    assert not by_name(evs, "violation_found"), ran(done)
+
+
 @pytest.mark.timeout(180)
 def test_an_agent_whose_model_fails_is_failed_with_the_reason(claude: Path, folder: Path) -> None:
     script: Script = {

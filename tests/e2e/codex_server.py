@@ -6,8 +6,9 @@ Codex (``codex exec``) talks to a custom model provider (``[model_providers.<id>
 ``response.output_item.added`` / ``response.output_text.delta`` / ``response.output_item.done``
 (assistant ``message`` items and ``function_call`` items), then ``response.completed`` with the
 usage. A script maps a key (found in the conversation's first user message) to turns, each a
-list of ``Say`` (assistant text) and ``Call`` (a tool call: ``shell_command`` with a command
-line, or ``apply_patch`` with a patch) items, or a ``Fail`` (an HTTP error, or a
+list of ``Say`` (assistant text), ``Call`` (a function tool call, e.g. ``shell``: Codex's
+``exec_command`` with a command line) and ``Custom`` (a freeform tool call: ``patch`` for
+``apply_patch``) items, or a ``Fail`` (an HTTP error, or a
 ``response.failed`` event). The turn of a request is found from the history Codex sends back:
 the number of assistant messages and tool calls in its ``input`` says how many scripted turns it
 has already seen. Requests are recorded for assertions.
@@ -47,10 +48,18 @@ def shell(command: str) -> Call:
     return Call("exec_command", {"cmd": command})
 
 
-def patch(text: str) -> Call:
-    """An ``apply_patch`` edit, the way the model sends it through the shell tool (Codex
-    intercepts it and reports a ``file_change`` item)."""
-    return shell(f"apply_patch <<'PATCH'\n{text}PATCH\n")
+@dataclass(frozen=True)
+class Custom:
+    """A call of a freeform tool (``custom_tool_call``): ``input`` is the raw text."""
+
+    name: str
+    input: str
+
+
+def patch(text: str) -> Custom:
+    """An edit through Codex's freeform ``apply_patch`` tool (Codex applies it itself and
+    reports a ``file_change`` item)."""
+    return Custom("apply_patch", text)
 
 
 @dataclass(frozen=True)
@@ -68,11 +77,11 @@ class Hold:
 
     key: str
     turn: int
-    then: Sequence[Say | Call] | Fail
+    then: Sequence[Say | Call | Custom] | Fail
     timeout_s: float = 60.0
 
 
-Item = Say | Call
+Item = Say | Call | Custom
 CodexTurn = Sequence[Item] | Fail | Hold
 CodexScript = Mapping[str, Sequence[CodexTurn]]
 COUNTED = ("function_call", "custom_tool_call", "local_shell_call")
@@ -256,6 +265,17 @@ class _Handler(BaseHTTPRequestHandler):
                 done = dict(empty, content=[{"type": "output_text", "text": item.text}])
                 self._event(
                     {"type": "response.output_item.done", "output_index": index, "item": done}
+                )
+            elif isinstance(item, Custom):
+                custom = {
+                    "type": "custom_tool_call",
+                    "id": self._id("ctc"),
+                    "call_id": self._id("call"),
+                    "name": item.name,
+                    "input": item.input,
+                }
+                self._event(
+                    {"type": "response.output_item.done", "output_index": index, "item": custom}
                 )
             else:
                 call = {

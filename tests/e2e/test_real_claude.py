@@ -191,10 +191,13 @@ def test_agents_read_edit_report_done_with_session_usage_and_a_checkpoint(
     assert len(checkpoints) == 1 and sorted(checkpoints[0]["issues"]) == ["api-1", "web-1"]
     message = commit_message(folder)
     assert "not reported done" not in message
-    assert re.search(r"\$\d+\.\d{2}", message), message  # the wave's cost
+    total = sum(record[a]["cost_usd"] for a in FILES)
+    assert re.search(r"^Wavedeck-Usage: .*\$\d+\.\d{2}$", message, re.M), message
+    assert f"${total:.2f}" in message  # the wave's cost
     assert status.returncode == 0, status.stderr
     shown = json.loads(status.stdout)
     assert shown["agents"]["w1-a1"]["cost_usd"] == pytest.approx(record["w1-a1"]["cost_usd"])
+    assert shown["waves"]["1"]["usage"]["cost_usd"] == pytest.approx(total)
 
 
 @pytest.mark.timeout(180)
@@ -379,6 +382,8 @@ def test_an_agent_over_its_budget_is_stopped_and_failed(claude: Path, folder: Pa
 def test_a_question_needs_you_and_a_follow_up_resumes_the_session(
     claude: Path, folder: Path
 ) -> None:
+    """Each run is a new `wavedeck` process: the session the follow-up resumes comes from the
+    saved state, so it survives a control-room restart."""
     question = "Should the error body keep an error code?"
     answer = "No code: a fixed message is enough."
     path = str(folder / FILES["w1-a1"])

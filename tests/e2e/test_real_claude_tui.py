@@ -23,16 +23,12 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.agent_cli_kit import require
+from tests.e2e.claude_kit import fixes
 from tests.e2e.headless_kit import kill_agents
-from tests.e2e.model_server import ModelServer, Script, Text, ToolUse
-from tests.e2e.real_cli_kit import FILES, ISSUES, key, make_sandbox
+from tests.e2e.model_server import ModelServer, Script
+from tests.e2e.real_cli_kit import FILES, key, make_sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXED = {
-    "src/api/server.py": 'def handle(err):\n    return {"error": "internal error"}\n',
-    "src/web/page.py": 'import html\ndef page(name):\n    return "<h1>" + html.escape(name)\n',
-}
-
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
@@ -85,16 +81,6 @@ def tmux() -> Iterator[Tmux]:
     session = Tmux()
     yield session
     session.kill()
-
-
-def fixes(repo: Path, agent: str) -> list[list[Text | ToolUse]]:
-    path = str(repo / FILES[agent])
-    return [
-        [Text(f"Reading {FILES[agent]}."), ToolUse("Read", {"file_path": path})],
-        [ToolUse("Write", {"file_path": path, "content": FIXED[FILES[agent]]})],
-        [ToolUse("Bash", {"command": f"python3 -m py_compile {FILES[agent]}"})],
-        [Text(f"The fix is in.\nwavedeck: done {ISSUES[agent]} fixed")],
-    ]
 
 
 @pytest.mark.timeout(180)

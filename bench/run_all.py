@@ -19,6 +19,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = [
     "plan_bench.py",
     "tail_bench.py",
+    "agent_stream_bench.py",
     "engine_bench.py",
     "git_bench.py",
     "watch_bench.py",

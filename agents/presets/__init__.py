@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 
+from agents.config import Config
 from agents.presets import claude, codex, gemini, opencode, plain
 from agents.presets.spec import LaunchContext, Preset, PresetError
 
@@ -26,7 +27,38 @@ PRESETS: dict[str, Preset] = {
 }
 PRESET_NAMES = tuple(PRESETS)
 
-__all__ = ["PRESETS", "PRESET_NAMES", "LaunchContext", "Preset", "PresetError", "program_for"]
+__all__ = [
+    "PRESETS",
+    "PRESET_NAMES",
+    "LaunchContext",
+    "Preset",
+    "PresetError",
+    "agent_program",
+    "preflight",
+    "program_for",
+]
+
+
+def agent_program(config: Config) -> str:
+    """The program an agent runs under ``config``: ``[agent] command``'s when it is in charge
+    (generic preset, or set explicitly), else ``[agent] program`` or the preset's name."""
+    agent = config.agent
+    if agent.preset == "generic" or "command" in agent.model_fields_set:
+        return agent.command[0]
+    return agent.program or PRESETS[agent.preset].program
+
+
+def preflight(config: Config, agent_ids: list[str]) -> str | None:
+    """Why the wave cannot start because an agent's program is missing here, or None
+    (``agent_ids``: the wave's agents that run on this machine)."""
+    agent = config.agent
+    if not agent_ids or agent.preset == "generic" or "command" in agent.model_fields_set:
+        return None
+    try:
+        program_for(PRESETS[agent.preset], agent.program, agent_ids[0])
+    except PresetError as exc:
+        return str(exc)
+    return None
 
 
 def program_for(preset: Preset, program: str | None, agent_id: str, path: str | None = None) -> str:

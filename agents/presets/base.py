@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 # Colours for rendered lines: panes keep SGR colours (and strip every other escape sequence).
 RED = "\x1b[31m"
@@ -22,16 +22,15 @@ RESET = "\x1b[0m"
 SHORT = 160  # characters kept of a tool result or a command shown on one line
 
 
-@dataclass(frozen=True)
-class Session:
+# Facts are named tuples, not dataclasses: a parser makes one per tool call, on the hot path.
+class Session(NamedTuple):
     """The CLI's session (thread) id: what a follow-up resumes."""
 
     session_id: str
     model: str = ""
 
 
-@dataclass(frozen=True)
-class Tool:
+class Tool(NamedTuple):
     """One tool call; ``path`` (relative to the agent's folder when it lies inside) when the
     tool names a file, ``writes`` when the call changes it."""
 
@@ -41,8 +40,7 @@ class Tool:
     writes: bool = False
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):
     """Tokens and cost reported by one run or turn (added to the agent's totals)."""
 
     input_tokens: int
@@ -51,30 +49,21 @@ class Usage:
     turns: int
 
 
-@dataclass(frozen=True)
-class Denied:
+class Denied(NamedTuple):
     """A tool call the CLI's permissions refused."""
 
     tool: str
     path: str
 
 
-@dataclass(frozen=True)
-class Ended:
+class Ended(NamedTuple):
     """The CLI reported the end of its run (``is_error``: it says it failed)."""
 
     is_error: bool
     subtype: str = ""
 
 
-@dataclass(frozen=True)
-class Said:
-    """Text the assistant said (the last one decides whether the agent ended asking)."""
-
-    text: str
-
-
-Fact: TypeAlias = Session | Tool | Usage | Denied | Ended | Said
+Fact: TypeAlias = Session | Tool | Usage | Denied | Ended
 
 
 @dataclass
@@ -93,9 +82,17 @@ class StreamParser:
 
     def __init__(self, cwd: Path | None = None) -> None:
         self.cwd = str(cwd).rstrip("/") + "/" if cwd is not None else None
+        self.said = ""  # the assistant's last text (whether the run ended asking decides on it)
 
     def feed(self, line: str) -> Parsed:
         return Parsed([line])
+
+    def feed_into(self, line: str, lines: list[str], facts: list[Fact]) -> None:
+        """``feed``, appending to ``lines`` and ``facts`` (the engine's hot path: no object per
+        line)."""
+        parsed = self.feed(line)
+        lines.extend(parsed.lines)
+        facts.extend(parsed.facts)
 
     def flush(self) -> Parsed:
         """Lines held back (streamed text without its newline yet); called at the run's end."""

@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from agents.presets.base import (
+    DIM,
+    RED,
+    RESET,
+    SHORT,
     Denied,
     Ended,
+    Fact,
     JsonStreamParser,
     Parsed,
-    Said,
     Session,
     Tool,
     Usage,
@@ -38,6 +43,22 @@ from agents.presets.base import (
 from agents.presets.spec import LaunchContext, Preset
 
 WRITE_TOOLS = frozenset({"Edit", "Write", "MultiEdit", "NotebookEdit"})
+# Fast paths: Claude Code writes compact JSON with "type" first. The lines a pane needs little
+# of are read without parsing all of them (an init line is ~3 KB of tool and plugin lists; a
+# message's usage and ids are most of its line); any other shape takes the full parse.
+_ASSISTANT = '{"type":"assistant",'
+_USER = '{"type":"user",'
+_SYSTEM = '{"type":"system",'
+_CONTENT = '"content":['
+_INIT_ID = re.compile(r'"session_id":"([^"\\]+)"')
+_INIT_MODEL = re.compile(r'"model":"([^"\\]*)"')
+_DECODER = json.JSONDecoder()
+_MISSING = object()
+# A tool result whose content is a string: its start (up to the first escaped newline, at most
+# ~600 characters, never cutting an escape) is all the pane shows.
+_RESULT = '"type":"tool_result","content":"'
+_NEAR = 4096  # an error result is short: its is_error flag lies within this of the start
+_SNIPPET_CHARS = 600
 READ_TOOLS = ("Read", "Glob", "Grep", "LS", "TodoWrite", "Task", "WebSearch", "WebFetch")
 _PATH_KEYS = ("file_path", "notebook_path", "path")
 
@@ -110,15 +131,104 @@ class ClaudeParser(JsonStreamParser):
 
     def __init__(self, cwd: Path | None = None) -> None:
         super().__init__(cwd)
-        self.tools: dict[str, str] = {}  # tool_use id -> name (for results)
+        self.tools: dict[str, tuple[str, str | None]] = {}  # tool_use id -> (name, path)
+        self.denied: set[str] = set()  # tool_use ids already reported refused
+
+    def feed(self, line: str) -> Parsed:
+        out = Parsed()
+        self.feed_into(line, out.lines, out.facts)
+        return out
+
+    def feed_into(self, line: str, lines: list[str], facts: list[Fact]) -> None:
+        if not line.endswith("}"):
+            lines.append(line)  # not one whole object (truncated, split, plain text): as it came
+            return
+        if line.startswith(_USER):
+            if self._user_fast(line, lines):
+                return
+        elif line.startswith(_ASSISTANT):
+            content = _content(line)
+            if content is not None:
+                out = Parsed(lines, facts)
+                try:
+                    self._assistant({"content": content}, out)
+                except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+                    lines.append(line)
+                return
+        elif not line.startswith('{"type":"') and self._result_fast(line, Parsed(lines, facts)):
+            return
+        elif line.startswith(_SYSTEM):
+            head = line[:60]
+            if '"subtype":"init"' in head:
+                found = _INIT_ID.search(line)
+                if found is not None:
+                    model = _INIT_MODEL.search(line)
+                    self._init(
+                        found.group(1), model.group(1) if model else "", Parsed(lines, facts)
+                    )
+                    return
+            elif '"subtype":"permission_denied"' not in head:
+                return  # hooks, status, thinking-token estimates: noise in a pane
+        parsed = JsonStreamParser.feed(self, line)
+        lines.extend(parsed.lines)
+        facts.extend(parsed.facts)
+
+    def _result_fast(self, line: str, out: Parsed) -> bool:
+        """A run's result read from its few fields (its line is mostly per-model usage and
+        statistics); False when it is not a result of the expected shape."""
+        if ',"type":"result",' not in line:
+            return False
+        try:
+            obj: dict[str, Any] = {
+                "subtype": _scalar(line, '"subtype":'),
+                "is_error": _scalar(line, '"is_error":'),
+                "num_turns": _scalar(line, '"num_turns":'),
+                "total_cost_usd": _scalar(line, '"total_cost_usd":', None),
+                "usage": _value(line, '"usage":{'),
+                "permission_denials": _value(line, '"permission_denials":['),
+            }
+            if obj["is_error"]:
+                obj["result"] = _value(line, '"result":"')
+        except (KeyError, ValueError):
+            return False
+        self._result(obj, out)
+        return True
+
+    def _user_fast(self, line: str, lines: list[str]) -> bool:
+        """A tool result's first line, read without parsing the result (often a whole file,
+        twice: the message and ``tool_use_result``); False when the line is not that shape."""
+        at = line.find(_RESULT, 0, 400)
+        # Looked for near the start only: what follows is the result (a file, often) twice.
+        if at < 0 or line.find('"type":"tool_result"', at + len(_RESULT), at + _NEAR) >= 0:
+            return False
+        start = at + len(_RESULT)
+        snippet, ended = _snippet(line, start)
+        if snippet is None:
+            return False
+        first = snippet.strip()
+        if not first and not ended:
+            return False  # the first line is blank: the full parse finds the first one
+        more = not ended or len(first) > SHORT
+        shown = (first[:SHORT] + "…") if more else first
+        if '"is_error":true' in line[: at + _NEAR]:
+            lines.append(f"{RED}  ⎿ ✗ {shown}{RESET}")
+        elif shown:
+            lines.append(f"{DIM}  ⎿ {shown}{RESET}")
+        return True
+
+    def _init(self, session: str, model: str, out: Parsed) -> None:
+        out.facts.append(Session(session, model))
+        out.lines.append(dim(f"● session {session} {model}".rstrip()))
 
     def event(self, obj: dict[str, Any], out: Parsed) -> bool:
         kind = obj.get("type")
         if kind == "system":
             if obj.get("subtype") == "init" and isinstance(obj.get("session_id"), str):
-                model = str(obj.get("model") or "")
-                out.facts.append(Session(obj["session_id"], model))
-                out.lines.append(dim(f"● session {obj['session_id']} {model}".rstrip()))
+                self._init(obj["session_id"], str(obj.get("model") or ""), out)
+            elif obj.get("subtype") == "permission_denied":
+                use = str(obj.get("tool_use_id") or "")
+                tool, path = self.tools.get(use, (str(obj.get("tool_name") or "?"), None))
+                self._denied(use, tool, path or "", out)
             return True  # other system events (hooks, status) are noise in a pane
         if kind == "assistant":
             self._assistant(obj.get("message") or {}, out)
@@ -141,8 +251,7 @@ class ClaudeParser(JsonStreamParser):
             btype = block.get("type")
             if btype == "text":
                 out.lines.extend(text_lines(block.get("text")))
-                if str(block.get("text") or "").strip():
-                    out.facts.append(Said(str(block["text"])))
+                self.said = said if (said := str(block.get("text") or "")).strip() else self.said
             elif btype == "thinking":
                 thought = short(block.get("thinking"), 100)
                 if thought:
@@ -150,8 +259,12 @@ class ClaudeParser(JsonStreamParser):
             elif btype == "tool_use":
                 name = str(block.get("name") or "?")
                 params = obj_of(block.get("input"))
-                path = next((self.rel(params[k]) for k in _PATH_KEYS if k in params), None)
-                self.tools[str(block.get("id"))] = name
+                path = None
+                for key in _PATH_KEYS:
+                    if key in params:
+                        path = self.rel(params[key])
+                        break
+                self.tools[str(block.get("id"))] = (name, path)
                 line, summary = _tool_line(name, path, params)
                 out.lines.append(line)
                 out.facts.append(Tool(name, path, summary, writes=name in WRITE_TOOLS))
@@ -174,6 +287,14 @@ class ClaudeParser(JsonStreamParser):
             elif text:
                 out.lines.append(dim(f"  ⎿ {text}"))
 
+    def _denied(self, use: str, tool: str, path: str, out: Parsed) -> None:
+        """A refused tool call, reported once (live, and again in the run's result)."""
+        if use and use in self.denied:
+            return
+        self.denied.add(use)
+        out.facts.append(Denied(tool, path))
+        out.lines.append(red(f"✗ denied {tool} {path}".rstrip()))
+
     def _result(self, obj: dict[str, Any], out: Parsed) -> None:
         usage = obj_of(obj.get("usage"))
         inputs = (
@@ -192,8 +313,7 @@ class ClaudeParser(JsonStreamParser):
             tool = str(denial.get("tool_name") or "?")
             params = obj_of(denial.get("tool_input"))
             path = next((self.rel(params[k]) for k in _PATH_KEYS if k in params), None) or ""
-            out.facts.append(Denied(tool, path))
-            out.lines.append(red(f"✗ denied {tool} {path}".rstrip()))
+            self._denied(str(denial.get("tool_use_id") or ""), tool, path, out)
         is_error = bool(obj.get("is_error"))
         subtype = str(obj.get("subtype") or "")
         out.facts.append(Ended(is_error, subtype))
@@ -204,6 +324,66 @@ class ClaudeParser(JsonStreamParser):
             out.lines.append(red(f"{summary}{': ' + detail if detail else ''}"))
         else:
             out.lines.append(summary)
+
+
+def _snippet(line: str, start: int) -> tuple[str | None, bool]:
+    """The start of the JSON string at ``start`` (just past its opening quote): its text up to
+    the first newline, at most ~600 characters, and whether that is the whole string. (None,
+    False) when it cannot be read so (the full parse decides then)."""
+    chunk = line[start : start + _SNIPPET_CHARS]
+    quote = chunk.find('"')
+    while quote > 0 and (quote - len(chunk[:quote].rstrip("\\"))) % 2:
+        quote = chunk.find('"', quote + 1)  # an escaped quote: inside the string
+    newline = chunk.find("\\n")
+    if quote >= 0 and (newline < 0 or quote < newline):
+        chunk, whole = chunk[:quote], True
+    elif newline >= 0:
+        chunk, whole = chunk[:newline], False
+    else:
+        whole = False
+    for trim in range(6):  # an escape cut in the middle (a \u00e9 at the cut) is left out
+        try:
+            text: str = json.loads(f'"{chunk[: len(chunk) - trim]}"')
+        except ValueError:
+            continue
+        return text, whole and trim == 0
+    return None, False
+
+
+def _scalar(line: str, key: str, default: Any = _MISSING) -> Any:
+    """A result's top-level scalar (a name, a number, true/false/null) after ``key``: its last
+    occurrence (nested objects hold camelCase names, the top level comes last)."""
+    at = line.rfind(key)
+    if at < 0:
+        if default is _MISSING:
+            raise KeyError(key)
+        return default
+    start = at + len(key)
+    end = min((i for i in (line.find(",", start), line.find("}", start)) if i >= 0), default=-1)
+    if end < 0:
+        raise ValueError(key)
+    return json.loads(line[start:end])
+
+
+def _value(line: str, key: str) -> Any:
+    """The JSON value after the first ``key`` (which ends with the value's first character)."""
+    at = line.find(key)
+    if at < 0:
+        return None
+    return _DECODER.raw_decode(line, at + len(key) - 1)[0]
+
+
+def _content(line: str) -> list[Any] | None:
+    """A message line's ``content`` array, parsed alone; None when the line is not that shape
+    (the full parse decides then)."""
+    at = line.find(_CONTENT, 0, 4000)
+    if at < 0:
+        return None
+    try:
+        value, _end = _DECODER.raw_decode(line, at + len(_CONTENT) - 1)
+    except ValueError:
+        return None
+    return value if isinstance(value, list) else None
 
 
 PRESET = Preset(

@@ -7,13 +7,12 @@ JSONL events (codex-rs/exec ``ThreadEvent``): ``thread.started{thread_id}``, ``t
 exit_code,status}``, ``file_change{changes[{path,kind}],status}``, ``mcp_tool_call{server,tool}``,
 ``web_search{query}``, ``todo_list{items}``, ``error{message}``; and a top-level ``error``.
 
-Codex sandboxes writes to the workspace (``-s workspace-write``; codex 0.171 has no
-``--full-auto`` any more), not to single files: ownership is judged by the watcher, with each
-``file_change`` naming its agent exactly.
+Codex sandboxes writes to the workspace (``-s workspace-write``), not to single files: ownership is judged by the watcher, with each ``file_change`` naming its agent exactly.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,12 @@ from agents.presets.base import (
     Ended,
     JsonStreamParser,
     Parsed,
-    Said,
     Session,
     Tool,
     Usage,
     dim,
     num,
+    obj_of,
     red,
     short,
     text_lines,
@@ -35,18 +34,14 @@ from agents.presets.spec import LaunchContext, Preset
 
 
 def argv(ctx: LaunchContext) -> list[str]:
-    out = [
-        ctx.program,
-        "exec",
-        "--json",
-        "--skip-git-repo-check",
-        "-s",
-        "workspace-write",
-        *ctx.extra,
-    ]
+    # Checked against codex-cli 0.171.0 (tests/unit/presets/streams/codex-*.meta.json): the
+    # sandbox is "-s workspace-write" ("--full-auto" is gone), and "exec resume" takes no "-s":
+    # the sandbox goes in as a config override there. "-": the prompt is read from stdin.
+    common = ["--json", "--skip-git-repo-check"]
     if ctx.resume:
-        return [*out, "resume", ctx.resume, "-"]
-    return [*out, "-"]  # "-": the prompt is read from stdin
+        sandbox = ["-c", 'sandbox_mode="workspace-write"']
+        return [ctx.program, "exec", "resume", *common, *sandbox, *ctx.extra, ctx.resume, "-"]
+    return [ctx.program, "exec", *common, "-s", "workspace-write", *ctx.extra, "-"]
 
 
 class CodexParser(JsonStreamParser):
@@ -70,11 +65,11 @@ class CodexParser(JsonStreamParser):
             out.facts.append(Ended(False, "turn.completed"))
             out.lines.append(f"■ turn completed: {inputs} in / {outputs} out")
         elif kind == "turn.failed":
-            message = short((obj.get("error") or {}).get("message"))
+            message = _message((obj.get("error") or {}).get("message"))
             out.facts.append(Ended(True, "turn.failed"))
             out.lines.append(red(f"■ turn failed: {message}"))
         elif kind == "error":
-            out.lines.append(red(f"✗ {short(obj.get('message'))}"))
+            out.lines.append(red(f"✗ {_message(obj.get('message'))}"))
         elif isinstance(kind, str) and kind.startswith("item."):
             return self._item(kind[5:], obj["item"], out)
         else:
@@ -86,8 +81,7 @@ class CodexParser(JsonStreamParser):
         if itype == "agent_message":
             if phase == "completed":
                 out.lines.extend(text_lines(item.get("text")))
-                if str(item.get("text") or "").strip():
-                    out.facts.append(Said(str(item["text"])))
+                self.said = said if (said := str(item.get("text") or "")).strip() else self.said
         elif itype == "reasoning":
             if phase == "completed" and short(item.get("text"), 100):
                 out.lines.append(dim(f"… {short(item.get('text'), 100)}"))
@@ -128,6 +122,20 @@ class CodexParser(JsonStreamParser):
         else:
             return False
         return True
+
+
+def _message(text: Any) -> str:
+    """An error message; the API's own message when it is an API error body as JSON text."""
+    if isinstance(text, str) and text.startswith("{"):
+        try:
+            inner = json.loads(text)
+        except ValueError:
+            inner = None
+        if isinstance(inner, dict):
+            error = obj_of(inner.get("error"))
+            if isinstance(error.get("message"), str):
+                return short(error["message"])
+    return short(text)
 
 
 PRESET = Preset(

@@ -17,7 +17,6 @@ from agents.presets.base import (
     Ended,
     JsonStreamParser,
     Parsed,
-    Said,
     Session,
     Tool,
     Usage,
@@ -50,16 +49,16 @@ class GeminiParser(JsonStreamParser):
     def __init__(self, cwd: Path | None = None) -> None:
         super().__init__(cwd)
         self.pending = ""  # assistant text received without its end of line yet
-        self.said = ""  # the current assistant message, whole
+        self.message = ""  # the current assistant message, whole
 
     def _text_out(self, out: Parsed, final: bool) -> None:
         if final:
             if self.pending:
                 out.lines.append(self.pending)
                 self.pending = ""
-            if self.said.strip():
-                out.facts.append(Said(self.said))
-            self.said = ""
+            if self.message.strip():
+                self.said = self.message
+            self.message = ""
             return
         *whole, self.pending = self.pending.split("\n")
         out.lines.extend(whole)
@@ -78,7 +77,7 @@ class GeminiParser(JsonStreamParser):
             if not obj.get("delta"):
                 self._text_out(out, final=True)
             self.pending += text
-            self.said += text
+            self.message += text
             self._text_out(out, final=not obj.get("delta"))
             return True
         self._text_out(out, final=True)  # any other event ends the assistant's message

@@ -18,7 +18,7 @@ import os
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 from agents.config import Config
 from agents.events import Event, Notice
@@ -27,6 +27,9 @@ from agents.presets.stream import AgentStream, ToolWrites, stream_for
 from agents.state import AgentRecord
 
 __all__ = ["PresetError", "PresetRuns"]
+
+S = TypeVar("S", bound=str)  # the engine's agent state type
+Ending = Literal["needs_you", "failed"]  # what ``ended`` may turn a run's end into
 
 # States a follow-up may be sent from: the agent's run is over.
 FOLLOW_FROM = ("succeeded", "failed", "needs_you", "stopped", "lost")
@@ -129,7 +132,7 @@ class PresetRuns:
             with contextlib.suppress(Exception):
                 await self.stop(agent_id)
 
-    def ended(self, agent_id: str, state: str, reason: str) -> tuple[str, str]:
+    def ended(self, agent_id: str, state: S, reason: str) -> tuple[S | Ending, str]:
         """The state and reason to record for a run that ended in ``state``."""
         rec = self.record(agent_id)
         if agent_id in self._over_budget:

@@ -15,7 +15,6 @@ from agents.presets.base import (
     Ended,
     JsonStreamParser,
     Parsed,
-    Said,
     Session,
     Tool,
     Usage,
@@ -54,8 +53,7 @@ class OpencodeParser(JsonStreamParser):
             pass
         elif kind == "text":
             out.lines.extend(text_lines(part.get("text")))
-            if str(part.get("text") or "").strip():
-                out.facts.append(Said(str(part["text"])))
+            self.said = said if (said := str(part.get("text") or "")).strip() else self.said
         elif kind == "tool_use":
             name = str(part.get("tool") or "?")
             state = obj_of(part.get("state"))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from agents.events import AgentDenied, AgentSession, AgentTool, AgentUsage, Event
 from agents.presets import PRESETS
-from agents.presets.base import Denied, Ended, Said, Session, StreamParser, Tool, Usage
+from agents.presets.base import Denied, Ended, Fact, Session, StreamParser, Tool, Usage
 from agents.state import AgentRecord
 
 WRITE_MEMORY_S = 120.0  # a tool's write is matched with the watcher's report within this
@@ -69,7 +69,6 @@ class AgentStream:
         self.parser = parser
         self.writes = writes
         self.max_cost_usd = max_cost_usd
-        self.said = ""  # the assistant's last text this run
         self.over_budget = False  # set once the cost passed max_cost_usd
 
     @property
@@ -82,12 +81,13 @@ class AgentStream:
         if self.plain:
             return lines, []
         shown: list[str] = []
-        events: list[Event] = []
+        facts: list[Fact] = []
+        feed = self.parser.feed_into
         for line in lines:
-            parsed = self.parser.feed(line)
-            shown.extend(parsed.lines)
-            for fact in parsed.facts:
-                self._apply(fact, events)
+            feed(line, shown, facts)
+        events: list[Event] = []
+        for fact in facts:
+            self._apply(fact, events)
         return tuple(shown), events
 
     def finish(self) -> tuple[tuple[str, ...], list[Event]]:
@@ -96,15 +96,13 @@ class AgentStream:
         events: list[Event] = []
         for fact in parsed.facts:
             self._apply(fact, events)
-        if self.rec.needs == "" and (question := asks(self.said)):
+        if self.rec.needs == "" and (question := asks(self.parser.said)):
             self.rec.needs = f"asks: {question}"
         return tuple(parsed.lines), events
 
     def _apply(self, fact: object, events: list[Event]) -> None:
         rec, agent = self.rec, self.agent_id
-        if isinstance(fact, Said):
-            self.said = fact.text
-        elif isinstance(fact, Tool):
+        if isinstance(fact, Tool):
             events.append(AgentTool(agent, fact.tool, fact.path, fact.summary))
             if fact.writes and fact.path and self.writes is not None:
                 self.writes.record(agent, fact.path)
@@ -129,7 +127,7 @@ class AgentStream:
             rec.needs = rec.needs or f"refused: {fact.tool} {fact.path}".rstrip()
             events.append(AgentDenied(agent, fact.tool, fact.path))
         elif isinstance(fact, Ended):
-            question = asks(self.said)
+            question = asks(self.parser.said)
             if question and not rec.needs:
                 rec.needs = f"asks: {question}"
 

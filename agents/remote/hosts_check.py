@@ -108,7 +108,9 @@ async def check_host(name: str, cfg: HostConfig, program: str) -> HostReport:
 
 async def check_hosts(config: Config) -> list[HostReport]:
     """Check every host of ``config`` concurrently."""
-    program = config.agent.command[0]
+    from agents.presets import agent_program
+
+    program = agent_program(config)  # the preset's program, or the command's
     return list(
         await asyncio.gather(*(check_host(n, h, program) for n, h in sorted(config.hosts.items())))
     )

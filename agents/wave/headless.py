@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import IO
 
@@ -41,13 +42,15 @@ from plan.safetext import neutralize
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def describe(event: Event) -> str:
     """One readable line for an event (neutralised: safe for a terminal)."""
     text: str
     if isinstance(event, AgentOutput):
-        text = f"{event.agent} | {event.line}"
+        # Colours (a preset's rendered errors, an agent's own) mean nothing in a log of lines.
+        text = f"{event.agent} | {_SGR.sub('', event.line)}"
     elif isinstance(event, AgentStateChanged):
         text = f"{event.agent}: {event.state}" + (f" ({event.reason})" if event.reason else "")
     elif isinstance(event, IssueDone):

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from agents.config import Config
 from agents.events import AgentStateChanged, Event, Notice, ViolationFound, WaveStateChanged
 from agents.git.errors import GitError
+from agents.presets import preflight
 from agents.state import AlreadyRunning, RunState, StateError, WaveRecord, handle_from_record
 from agents.watch.worktrees import WorktreeError
 from agents.wave import gates
@@ -246,6 +247,10 @@ class Supervisor(WaveWatch):
             await self._launch_all(n)  # a wave whose start was interrupted: finish starting it
             return
         ok, why = self.can_start_wave(n)
+        if ok:  # [agent] preset: its program must be here before any agent starts
+            local = [a.id for a in self.plan.wave(n).agents if not self.is_remote(a.id)]
+            missing = preflight(self.config, local)
+            ok, why = (False, missing) if missing else (ok, why)
         if ok:
             state = await asyncio.to_thread(self.git.in_progress_state)
             if state:

@@ -60,7 +60,10 @@ def test_other_presets_argv(tmp_path: Path) -> None:
     assert PRESETS["codex"].argv(c) == [
         "/bin/x", "exec", "--json", "--skip-git-repo-check", "-s", "workspace-write", "-",
     ]  # fmt: skip
-    assert PRESETS["codex"].argv(ctx(tmp_path, resume="th-1"))[-3:] == ["resume", "th-1", "-"]
+    assert PRESETS["codex"].argv(ctx(tmp_path, resume="th-1")) == [
+        "/bin/x", "exec", "resume", "--json", "--skip-git-repo-check",
+        "-c", 'sandbox_mode="workspace-write"', "th-1", "-",
+    ]  # fmt: skip
     assert PRESETS["gemini"].argv(c) == [
         "/bin/x", "--output-format", "stream-json", "--approval-mode", "auto_edit",
     ]  # fmt: skip

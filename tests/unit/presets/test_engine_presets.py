@@ -20,6 +20,7 @@ from agents.events import (
     AgentStateChanged,
     AgentTool,
     AgentUsage,
+    GateRefused,
     IssueDone,
     ViolationFound,
 )
@@ -121,18 +122,20 @@ async def test_follow_up_resumes_the_session_in_the_same_log(tmp_path: Path) -> 
 
 
 @pytest.mark.timeout(60)
-async def test_a_missing_program_fails_the_agent_naming_the_key(tmp_path: Path) -> None:
+async def test_a_missing_program_refuses_the_wave_naming_the_agent_and_key(
+    tmp_path: Path,
+) -> None:
     root = claude_sandbox(tmp_path / "s", {})
     config = load_config(root)
     config.agent.program = str(tmp_path / "no-such-claude")
     try:
         async with opened(root, config) as (sup, col):
             await sup.start_wave(1)
-            await col.until(
-                lambda ev: any(isinstance(e, AgentStateChanged) and e.state == "failed" for e in ev)
-            )
-            reason = sup.state.agents["w1-a1"].reason
-            assert "w1-a1: agent.program:" in reason and "no-such-claude" in reason
+            await col.until(lambda ev: any(isinstance(e, GateRefused) for e in ev))
+            (refused,) = col.of(GateRefused)
+            assert refused.reason.startswith("w1-a1: agent.program: ")
+            assert "no-such-claude is not an executable file" in refused.reason
+            assert sup.wave_state(1) == "ready" and not sup.state.agents
     finally:
         kill_agents(root)
 

@@ -1,0 +1,148 @@
+"""Benchmark: rendering a Claude Code stream into pane lines, against the raw tail of the same log.
+
+A log of Claude Code's ``stream-json`` output (the sessions recorded from the real CLI in
+``tests/unit/presets/streams/``, their work between start and result done ten times over as in
+a real run, each tool result holding a real source file of this repository, 2-17 KB, as real
+sessions read them) is written by a real agent process (``cat``)
+through ``LocalRunner``. Measured in one run, alternating, best of
+five rounds each (the machine is shared):
+
+1. raw: ``LocalRunner.follow`` from offset 0, each line counted -> ``raw_lines_per_s``;
+2. rendered: the same, each chunk through the claude preset's ``AgentStream`` (JSON parsed,
+   pane lines rendered, facts recorded: session, tools, usage, denials) -> ``rendered_lines_per_s``
+   (raw lines consumed per second).
+
+``ratio`` = rendered / raw. The rendered side also checks it found every progress line
+(``wavedeck: done``) and every run's cost: ``missed`` counts what it did not.
+Targets: ratio >= 0.5, missed = 0; exit 1 if one is missed.
+
+    python3 bench/agent_stream_bench.py [--quick]   (--quick: 40,000 lines instead of 200,000)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from agents.local.runner import LocalRunner  # noqa: E402
+from agents.presets.stream import stream_for  # noqa: E402
+from agents.runtypes import AgentHandle, LaunchSpec  # noqa: E402
+from agents.state import AgentRecord  # noqa: E402
+
+STREAMS = ROOT / "tests" / "unit" / "presets" / "streams"
+ROUNDS = 5
+ROUNDS_PER_SESSION = 10
+
+
+def _sources() -> list[tuple[str, str]]:
+    """(path, text) of real source files, the size agents read (the recorded sessions read
+    three-line files)."""
+    files = sorted((ROOT / "agents").rglob("*.py"))
+    return [(str(f), f.read_text("utf-8")) for f in files if f.stat().st_size > 2000][:40]
+
+
+def _session(name: Path) -> list[dict[str, object]]:
+    """A recorded session with its work (every line between the start and the result) done
+    ``ROUNDS_PER_SESSION`` times: a real run makes tens of tool calls, the recorded ones 1-4."""
+    events = [json.loads(line) for line in name.read_text("utf-8").splitlines()]
+    start = next(i for i, e in enumerate(events) if e.get("type") != "system")
+    end = max(i for i, e in enumerate(events) if e.get("type") == "result")
+    return events[:start] + events[start:end] * ROUNDS_PER_SESSION + events[end:]
+
+
+def make_stream(path: Path, lines: int) -> tuple[int, int, float]:
+    """Write ``lines`` lines of recorded sessions, each tool result holding a real file (as a
+    Read returns it, twice: the message and ``tool_use_result``); (done lines, runs, total
+    cost) in them."""
+    sessions = [_session(name) for name in sorted(STREAMS.glob("claude-*.jsonl"))]
+    sources = _sources()
+    done = runs = written = 0
+    cost = 0.0
+    with open(path, "w", encoding="utf-8") as out:
+        while written < lines:
+            for session in sessions:
+                for obj in session:
+                    if obj.get("type") == "user" and obj.get("tool_use_result") is not None:
+                        where, text = sources[written % len(sources)]
+                        obj["message"]["content"][0]["content"] = text
+                        obj["tool_use_result"] = {
+                            "type": "text",
+                            "file": {"filePath": where, "content": text},
+                        }
+                    if obj.get("type") == "assistant":
+                        for block in obj["message"]["content"]:
+                            text = block.get("text") or ""
+                            done += sum(
+                                1 for ln in text.splitlines() if ln.startswith("wavedeck: done ")
+                            )
+                    if obj.get("type") == "result":
+                        runs += 1
+                        cost += obj.get("total_cost_usd") or 0.0
+                    out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+                    written += 1
+    return done, runs, cost
+
+
+async def follow(runner: LocalRunner, handle: AgentHandle, render: bool) -> tuple[int, int, float]:
+    """(raw lines read, done lines rendered, cost recorded)."""
+    rec = AgentRecord()
+    stream = stream_for("w1-a1", rec, "claude", Path("/tmp")) if render else None
+    lines = done = 0
+    async for chunk in runner.follow(handle, 0):
+        lines += len(chunk.lines)
+        if stream is not None:
+            shown, _events = stream.feed(chunk.lines)
+            done += sum(1 for line in shown if line.startswith("wavedeck: done "))
+    return lines, done, rec.cost_usd or 0.0
+
+
+async def run(lines: int) -> dict[str, float | int]:
+    with tempfile.TemporaryDirectory(prefix="wavedeck-streambench-") as tmp:
+        folder = Path(tmp)
+        source = folder / "claude.jsonl"
+        done_expected, runs, cost_expected = make_stream(source, lines)
+        runner = LocalRunner(folder / ".wavedeck")
+        handle = await runner.launch(LaunchSpec("w1-a1", ("cat", str(source)), folder))
+        while await runner.is_alive(handle):
+            await asyncio.sleep(0.05)
+        raw_s = rendered_s = float("inf")
+        total = done = 0
+        cost = 0.0
+        for _ in range(ROUNDS):
+            began = time.perf_counter()
+            total, _, _ = await follow(runner, handle, render=False)
+            raw_s = min(raw_s, time.perf_counter() - began)
+            began = time.perf_counter()
+            _, done, cost = await follow(runner, handle, render=True)
+            rendered_s = min(rendered_s, time.perf_counter() - began)
+        raw_rate, rendered_rate = total / raw_s, total / rendered_s
+        missed = (done_expected - done) + (0 if abs(cost - cost_expected) < 1e-6 else runs)
+        return {
+            "lines": total,
+            "raw_lines_per_s": round(raw_rate),
+            "rendered_lines_per_s": round(rendered_rate),
+            "ratio": round(rendered_rate / raw_rate, 3),
+            "done_lines": done,
+            "missed": missed,
+        }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="40,000 lines (CI)")
+    options = parser.parse_args()
+    result = asyncio.run(run(40_000 if options.quick else 200_000))
+    print(json.dumps(result))
+    return 0 if float(result["ratio"]) >= 0.5 and result["missed"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,10 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
-AGENT_STATES = ("pending", "running", "succeeded", "failed", "stopped", "lost", "needs_you")
-WAVE_STATES = ("locked", "ready", "running", "testing", "tested", "committed")
+# The one definition of the states an agent and a wave can be in (the run state, the events,
+# the gates and the TUI all use these).
+AgentState = Literal["pending", "running", "succeeded", "failed", "stopped", "lost", "needs_you"]
+WaveState = Literal["locked", "ready", "running", "testing", "tested", "committed"]
+AGENT_STATES: tuple[AgentState, ...] = get_args(AgentState)
+WAVE_STATES: tuple[WaveState, ...] = get_args(WaveState)
+# An agent that has ended, in any way; and the ways an agent ends without succeeding.
+# needs_you: the agent ended asking a question or refused a tool call (agent presets).
+AGENT_ENDED: tuple[AgentState, ...] = ("succeeded", "failed", "stopped", "lost", "needs_you")
+AGENT_UNSUCCESSFUL: tuple[AgentState, ...] = ("failed", "stopped", "lost", "needs_you")
+# A wave nobody has started yet.
+WAVE_NOT_STARTED: tuple[WaveState, ...] = ("locked", "ready")
 
 
 @dataclass(frozen=True)
@@ -84,14 +94,36 @@ class EventBatch(list[Event]):
         return list.__iter__(self)
 
 
+RestartKind = Literal["waiting", "cancelled", "gave-up"]
+
+
+@dataclass(frozen=True)
+class RestartStatus:
+    """The restart policy's word on a failed agent ([agent.restart]), as a fact.
+
+    ``waiting``: restart ``attempt`` of ``of`` is due ``delay_s`` after the failure (``due_at``,
+    wall clock); ``cancelled``: a waiting restart was cancelled (``note`` says by whom);
+    ``gave-up``: the policy stopped restarting it. ``note`` is the policy's sentence, as shown.
+    """
+
+    kind: RestartKind
+    note: str
+    attempt: int = 0
+    of: int = 0
+    delay_s: float = 0.0
+    due_at: float | None = None
+
+
 @dataclass(frozen=True)
 class AgentStateChanged(Event):
     name: ClassVar[str] = "agent_state_changed"
     agent: str
-    state: str  # one of AGENT_STATES
+    state: AgentState
     exit_code: int | None = None
     signal: str | None = None  # "SIGKILL" when killed by a signal
-    reason: str = ""
+    reason: str = ""  # for the operator (the fields below are the same facts, structured)
+    marked_done: str | None = None  # the operator's reason, when this event marks it done
+    restart: RestartStatus | None = None  # the restart policy's word, when it has one
 
 
 @dataclass(frozen=True)
@@ -124,7 +156,7 @@ class ViolationFound(Event):
 class WaveStateChanged(Event):
     name: ClassVar[str] = "wave_state_changed"
     wave: int
-    state: str  # one of WAVE_STATES
+    state: WaveState
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agents.events import AgentState, RestartStatus, WaveState
 from agents.runtypes import AgentHandle, ExitStatus, Runner
 
 STATE_NAME = "state.json"
@@ -55,7 +56,7 @@ class TestRecord(_Model):
 
 
 class WaveRecord(_Model):
-    state: str = "locked"  # one of agents.events.WAVE_STATES
+    state: WaveState = "locked"
     base_commit: str | None = None
     tests: TestRecord | None = None
     checkpoint: str | None = None  # the checkpoint commit
@@ -64,7 +65,7 @@ class WaveRecord(_Model):
 
 
 class AgentRecord(_Model):
-    state: str = "pending"  # one of agents.events.AGENT_STATES
+    state: AgentState = "pending"
     handle: dict[str, Any] | None = None  # an AgentHandle as a dict (record_handle)
     offset: int = 0  # byte offset in the log just after the last line consumed
     exit_code: int | None = None
@@ -77,6 +78,7 @@ class AgentRecord(_Model):
     ended_at: float | None = None
     host: str | None = None
     reason: str = ""
+    restart: RestartStatus | None = None  # [agent.restart]'s word on the last failure
     # Agent presets (agents/presets/): the CLI's session, its usage, refusals and follow-ups.
     session_id: str | None = None
     input_tokens: int = 0

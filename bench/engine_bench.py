@@ -35,7 +35,7 @@ from agents.config import load_config  # noqa: E402
 from agents.events import AgentOutput  # noqa: E402
 from agents.local.tail import LogTailer  # noqa: E402
 from agents.tools.demo import make_sandbox  # noqa: E402
-from agents.wave.processes import MAX_QUEUED  # noqa: E402
+from agents.wave.stream import MAX_QUEUED  # noqa: E402
 from agents.wave.supervisor import Supervisor  # noqa: E402
 from plan.loader import load_plan  # noqa: E402
 
@@ -64,7 +64,7 @@ async def _count(sup: Supervisor, total: int | None) -> tuple[int, int]:
     """Consume until the flooder's last line; returns (lines seen, queue peak)."""
     seen = peak = 0
     async for batch in sup.batches():
-        peak = max(peak, sup._pending + len(batch))
+        peak = max(peak, sup.ctx.stream.pending + len(batch))
         for event in batch:
             if isinstance(event, AgentOutput) and event.agent == FLOODER:
                 seen += 1

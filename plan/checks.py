@@ -86,14 +86,15 @@ def check_overlap(ctx: CheckContext) -> Iterable[Finding]:
 def check_path_escape(ctx: CheckContext) -> Iterable[Finding]:
     """A declared package or file that is not a plain path inside the repository."""
     for agent in ctx.plan.agents:
-        for raw, reason in agent.bad_paths:
-            is_package = reason.startswith("package ")
+        packages = [agent.bad_package] if agent.bad_package is not None else []
+        bad = [(raw, reason, True) for raw, reason in packages]
+        bad += [(raw, reason, False) for raw, reason in agent.bad_paths]
+        for raw, reason, is_package in bad:
             line = (agent.package_line if is_package else agent.files_line) or agent.line
             yield _err(
                 "path-escape",
                 line,
-                f"{agent.id}: {'package ' if is_package else ''}{raw!r} "
-                f"{reason.removeprefix('package ')}",
+                f"{agent.id}: {'package ' if is_package else ''}{raw!r} {reason}",
                 wave=agent.wave,
                 agents=(agent.id,),
                 path=raw,
@@ -170,7 +171,7 @@ def check_bad_severity(ctx: CheckContext) -> Iterable[Finding]:
 def check_no_files(ctx: CheckContext) -> Iterable[Finding]:
     """An agent that declares no files (a rejected path already has its own finding)."""
     for agent in ctx.plan.agents:
-        if not agent.files and not agent.bad_paths:
+        if not agent.files and not agent.bad_paths and agent.bad_package is None:
             yield _err(
                 "no-files",
                 agent.line,

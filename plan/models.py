@@ -58,8 +58,10 @@ class Agent(_Frozen):
     line: int
     package_line: int | None = None
     files_line: int | None = None
-    # Raw package/file text that failed normalisation is kept here for ``path-escape``.
+    # Raw file text that failed normalisation is kept here for ``path-escape``; a package that
+    # did is ``bad_package`` (then its files are not read at all).
     bad_paths: tuple[tuple[str, str], ...] = ()  # (raw text, reason)
+    bad_package: tuple[str, str] | None = None  # (raw text, reason)
     # The agent's section as written (fields, prose, tables), kept for prompts.
     text: str = ""
 

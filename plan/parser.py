@@ -278,14 +278,15 @@ def _build_agent(
     w: _WaveB, a: _AgentB, lines: list[str], resolve: dict[tuple[str, int | None], str]
 ) -> Agent:
     bad: list[tuple[str, str]] = []
+    bad_package: tuple[str, str] | None = None
     files: list[str] = []
     paths: list[str] = []
     package = ""
     try:
         package = normalize_package(a.package or "")
     except PathRejected as exc:
-        bad.append((exc.raw, f"package {exc.reason}"))
-    if not bad:
+        bad_package = (exc.raw, exc.reason)
+    if bad_package is None:
         for raw in a.files:
             try:
                 paths.append(normalize_file(package, raw))
@@ -319,6 +320,7 @@ def _build_agent(
         package_line=a.package_line,
         files_line=a.files_line,
         bad_paths=tuple(bad),
+        bad_package=bad_package,
         text=_section_text(lines[a.line : a.end]),
     )
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.message import Message
 
@@ -25,20 +25,32 @@ from plan.models import Agent, Plan
 from tui import messages as msg
 from tui.widgets.log_view import MAX_LINES, LogBuffer
 
+if TYPE_CHECKING:
+    from agents.git.repo import GitRepo
+    from agents.state import AgentRecord, RunState
+
 Clock = Callable[[], float]
 TAIL_BYTES = 4 * 1024 * 1024  # enough for 10,000 lines of ~400 bytes
 
 
 class Engine(Protocol):
-    """What the control room uses of ``agents.wave.supervisor.Supervisor`` (``batches()``, ``state``,
-    ``repo``, ``git`` and ``send_input`` are used when present)."""
+    """Everything the control room uses of ``agents.wave.supervisor.Supervisor``."""
 
     @property
     def current_wave(self) -> int: ...
+    @property
+    def repo(self) -> Path: ...
+    @property
+    def state(self) -> RunState: ...
+    @property
+    def git(self) -> GitRepo: ...
     def events(self) -> AsyncIterator[ev.Event]: ...
-    def wave_state(self, n: int) -> str: ...
-    def agent_state(self, agent_id: str) -> str: ...
-    def agent_record(self, agent_id: str) -> Any: ...
+    def batches(self) -> AsyncIterator[list[ev.Event]]: ...
+    def wave_state(self, n: int) -> ev.WaveState: ...
+    def agent_state(self, agent_id: str) -> ev.AgentState: ...
+    def agent_record(self, agent_id: str) -> AgentRecord: ...
+    def host_of(self, agent_id: str) -> str | None: ...
+    def restart_pending(self, agent_id: str) -> bool: ...
     def violations(self, wave: int) -> list[ev.ViolationFound]: ...
     def accepted(self, wave: int) -> dict[str, str]: ...
     def can_start_wave(self, n: int) -> tuple[bool, str]: ...
@@ -75,7 +87,7 @@ class AgentView:
     """One pane's worth of state."""
 
     agent: Agent
-    state: str = "pending"
+    state: ev.AgentState = "pending"
     host: str | None = None  # the SSH host it runs on (None: this machine)
     host_state: HostState | None = None  # that host's connection, once reported
     started_at: float | None = None
@@ -84,6 +96,7 @@ class AgentView:
     signal: str | None = None
     reason: str = ""
     marked_done: str | None = None  # the operator's reason, when marked done by hand
+    restart: ev.RestartStatus | None = None  # [agent.restart]'s word on its last failure
     issues_done: list[str] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
     violations: list[ev.ViolationFound] = field(default_factory=list)
@@ -109,7 +122,7 @@ class AgentView:
 @dataclass
 class WaveView:
     number: int
-    state: str = "locked"
+    state: ev.WaveState = "locked"
     tests: LogBuffer = field(default_factory=LogBuffer)
     tests_passed: bool | None = None
     tests_running: bool = False
@@ -169,19 +182,19 @@ class RunView:
             wave.violations = list(engine.violations(number))
         for agent_id, view in self.agents.items():
             record = engine.agent_record(agent_id)
-            view.state = getattr(record, "state", view.state)
+            view.state = record.state
             view.host = _host_of(engine, agent_id, record)
             view.host_state = self.host_states.get(view.host) if view.host else None
-            view.started_at = getattr(record, "started_at", None)
-            view.ended_at = getattr(record, "ended_at", None)
-            view.issues_done = list(getattr(record, "issues_done", ()) or ())
-            view.marked_done = getattr(record, "marked_done", None)
-            view.exit_code = getattr(record, "exit_code", None)
-            view.reason = getattr(record, "reason", "") or ""
-            if isinstance(getattr(record, "input_tokens", None), int):
-                view.usage = of_record(record)
-                view.session_id = record.session_id
-                view.denied = len(record.denials)
+            view.started_at = record.started_at
+            view.ended_at = record.ended_at
+            view.issues_done = list(record.issues_done)
+            view.marked_done = record.marked_done
+            view.restart = record.restart
+            view.exit_code = record.exit_code
+            view.reason = record.reason
+            view.usage = of_record(record)
+            view.session_id = record.session_id
+            view.denied = len(record.denials)
             view.violations = [
                 v for v in self.waves[view.agent.wave].violations if v.agent == agent_id
             ]
@@ -224,19 +237,16 @@ class RunView:
         agent.log.extend(lines[-MAX_LINES:])
 
 
-def _host_of(engine: Engine, agent_id: str, record: Any) -> str | None:
+def _host_of(engine: Engine, agent_id: str, record: AgentRecord) -> str | None:
     """The host an agent runs on: its recorded handle's, else the one the engine assigns."""
-    handle = getattr(record, "handle", None)
+    handle = record.handle
     if isinstance(handle, dict) and handle.get("host"):
         return str(handle["host"])
-    host_of = getattr(engine, "host_of", None)
-    if callable(host_of):
-        try:
-            found = host_of(agent_id)
-        except Exception:  # a half-open engine: shown as local until it reports
-            return None
-        return str(found) if found else None
-    return None
+    try:
+        found = engine.host_of(agent_id)
+    except Exception:  # a half-open engine: shown as local until it reports
+        return None
+    return str(found) if found else None
 
 
 class EventAdapter:
@@ -302,17 +312,15 @@ class EventAdapter:
         if event.state == "running":
             agent.started_at = agent.started_at if agent.state == "running" else now
             agent.ended_at = None
-        elif (
-            event.state in ("succeeded", "failed", "stopped", "lost", "needs_you")
-            and agent.ended_at is None
-        ):
+        elif event.state in ev.AGENT_ENDED and agent.ended_at is None:
             agent.ended_at = now
         if self.on_ended is not None and event.state != agent.state and event.state != "running":
             self.on_ended(event.agent, event.state, event.reason)
         agent.state = event.state
         agent.exit_code, agent.signal, agent.reason = event.exit_code, event.signal, event.reason
-        if event.reason.startswith("marked done"):
-            agent.marked_done = event.reason.removeprefix("marked done:").strip()
+        agent.restart = event.restart
+        if event.marked_done is not None:
+            agent.marked_done = event.marked_done
         return msg.AgentUpdated(event.agent)
 
     def _on_issue_done(self, event: ev.IssueDone) -> Message | None:

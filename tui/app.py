@@ -104,26 +104,20 @@ class WavedeckApp(App[int]):
         for agent_id, view in self.view.agents.items():
             if view.state == "pending":
                 continue
-            offset = getattr(self.engine.agent_record(agent_id), "offset", None)
+            offset = self.engine.agent_record(agent_id).offset
             self.view.load_history(agent_id, Path(self.engine.log_path(agent_id)), offset)
 
     @work(exclusive=True, group="engine-events")
     async def _follow_engine(self) -> None:
         assert self.engine is not None
         error: str | None = None
-        batches = getattr(self.engine, "batches", None)
         try:
-            if batches is not None:  # one log chunk at a time: one extend per chunk
-                async for batch in batches():
-                    for message in self.adapter.apply_batch(batch):
-                        self.post_message(message)
-                    # A flood keeps the queue non-empty; let keys and repaints run between chunks.
-                    await asyncio.sleep(0)
-            else:
-                async for event in self.engine.events():
-                    single = self.adapter.apply(event)
-                    if single is not None:
-                        self.post_message(single)
+            # One log chunk at a time: one extend per chunk.
+            async for batch in self.engine.batches():
+                for message in self.adapter.apply_batch(batch):
+                    self.post_message(message)
+                # A flood keeps the queue non-empty; let keys and repaints run between chunks.
+                await asyncio.sleep(0)
         except Exception as exc:  # shown to the operator; the app stays usable
             error = f"{type(exc).__name__}: {exc}"
         self.post_message(msg.EngineStopped(error))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from agents.events import AGENT_UNSUCCESSFUL, WAVE_NOT_STARTED
 from tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ PANE_ACTIONS = {
     "stop_agent", "restart_agent", "mark_done", "attach", "zoom", "search", "history",
     "follow_up", "raw_log",
 }  # fmt: skip
-ENDED = ("failed", "stopped", "lost", "needs_you")
+ENDED = AGENT_UNSUCCESSFUL
 
 
 async def settle(value: Any) -> Any:
@@ -118,7 +119,7 @@ class Actions:
             return "the generic preset shows its output as it comes: there is no other view"
         if name == "mark_done" and agent.marked_done:
             return f"{agent.id} is already marked done ({agent.marked_done})"
-        if name == "diffs" and view.waves[wave].state in ("locked", "ready"):
+        if name == "diffs" and view.waves[wave].state in WAVE_NOT_STARTED:
             return f"wave {wave} has not started: no changes yet"
         if name == "violations" and not view.waves[wave].violations:
             return f"wave {wave} has no ownership violations"
@@ -155,8 +156,7 @@ class Actions:
 
     def _restart_pending(self, agent_id: str) -> bool:
         """The engine waits to restart the agent ([agent.restart]): stop cancels that."""
-        restarts = getattr(self.engine, "restarts", None)
-        return restarts is not None and bool(restarts.pending(agent_id))
+        return self.engine.restart_pending(agent_id)
 
     async def do_stop_agent(self) -> None:
         pane = self._pane()
@@ -257,8 +257,7 @@ class Actions:
 
         pane = self._pane()
         assert pane is not None
-        send = getattr(self.app.engine, "send_input", None) if self.app.engine else None
-        self.app.push_screen(AttachScreen(self.app.view.agents[pane.agent_id], send))
+        self.app.push_screen(AttachScreen(self.app.view.agents[pane.agent_id]))
 
     async def do_zoom(self) -> None:
         screen = self.main

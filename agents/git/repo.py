@@ -362,3 +362,7 @@ class GitRepo:
     def tamper_changes(self, before: dict[str, str]) -> list[str]:
         """What changed since ``before`` (a ``tamper_snapshot``), one readable line each."""
         return git_tamper.changes(before, self.tamper_snapshot())
+
+    def tamper_findings(self, before: dict[str, str]) -> list[git_tamper.TamperFinding]:
+        """What changed since ``before`` (a ``tamper_snapshot``), as facts."""
+        return git_tamper.findings(before, self.tamper_snapshot())

@@ -15,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from agents.git.cmd import GitCmd
 from plan.safetext import neutralize
@@ -103,41 +105,68 @@ def _shown(value: str) -> str:
     return neutralize(flat)
 
 
-def changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
-    """One readable line per setting, hook or file that differs between two snapshots."""
-    lines: list[str] = []
+@dataclass(frozen=True)
+class TamperFinding:
+    """One setting, hook or file of ``.git`` that differs between two snapshots, as a fact.
+
+    ``key``: the setting's ``section[.subsection].key``, the hook's path, or the file's name
+    under ``.git``; ``where``: ``.git/<file>`` for a setting, ``hook`` or ``file``; ``value``:
+    the new value of a setting (neutralised, shortened), else None; ``program``: git can run it
+    as a program (a hook, or a setting named by ``RUNS_PROGRAM_KEYS``); ``text``: one readable
+    line for the operator.
+    """
+
+    key: str
+    where: str
+    change: Literal["added", "changed", "removed"]
+    value: str | None
+    program: bool
+    text: str
+
+
+def _change(old: str | None, new: str | None) -> Literal["added", "changed", "removed"]:
+    return "added" if old is None else "removed" if new is None else "changed"
+
+
+def findings(before: dict[str, str], after: dict[str, str]) -> list[TamperFinding]:
+    """Every setting, hook or file that differs between two snapshots, in a stable order."""
+    found: list[TamperFinding] = []
     touched_files: set[str] = set()
     for key in sorted(before.keys() | after.keys()):
         old, new = before.get(key), after.get(key)
         if old == new or key.startswith("file:"):
             continue
         kind, _, rest = key.partition(":")
+        change = _change(old, new)
         if kind == "config":
             file, _, name = rest.partition(":")
             touched_files.add(file)
-            risk = " (git can run this as a program)" if RUNS_PROGRAM_KEYS.match(name) else ""
-            if old is None:
-                lines.append(f".git/{file}: {name} added = {_shown(new or '')}{risk}")
-            elif new is None:
-                lines.append(f".git/{file}: {name} removed{risk}")
+            program = bool(RUNS_PROGRAM_KEYS.match(name))
+            risk = " (git can run this as a program)" if program else ""
+            value = _shown(new) if new is not None else None
+            if change == "added":
+                text = f".git/{file}: {name} added = {_shown(new or '')}{risk}"
+            elif change == "removed":
+                text = f".git/{file}: {name} removed{risk}"
             else:
-                lines.append(f".git/{file}: {name} changed to {_shown(new)}{risk}")
+                text = f".git/{file}: {name} changed to {value}{risk}"
+            found.append(TamperFinding(name, f".git/{file}", change, value, program, text))
         elif kind == "hook":
             shown = neutralize(rest)
-            if old is None:
-                lines.append(
-                    f"hook {shown} added" + (" (executable)" if new and new.endswith("+x") else "")
-                )
-            elif new is None:
-                lines.append(f"hook {shown} removed")
-            else:
-                lines.append(f"hook {shown} changed")
+            executable = " (executable)" if change == "added" and new and new.endswith("+x") else ""
+            text = f"hook {shown} {change}{executable}"
+            found.append(TamperFinding(shown, "hook", change, None, True, text))
     for key in sorted(before.keys() | after.keys()):
         if not key.startswith("file:") or before.get(key) == after.get(key):
             continue
         name = key.removeprefix("file:")
         if name in touched_files:
             continue  # already explained setting by setting
-        state = "added" if key not in before else "removed" if key not in after else "changed"
-        lines.append(f".git/{name} {state}")
-    return lines
+        change = _change(before.get(key), after.get(key))
+        found.append(TamperFinding(name, "file", change, None, False, f".git/{name} {change}"))
+    return found
+
+
+def changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """One readable line per setting, hook or file that differs between two snapshots."""
+    return [finding.text for finding in findings(before, after)]

@@ -5,7 +5,7 @@ Stream events (``--output-format stream-json --verbose``): ``system`` (subtype `
 ``tool_use{name,input}``), ``user`` (``tool_result`` blocks), ``result`` (``subtype``,
 ``is_error``, ``num_turns``, ``total_cost_usd``, ``usage``, ``permission_denials``).
 
-Writes are restricted at the source with a settings file passed with ``--settings``: in the
+Writes are restricted at the source with settings passed inline with ``--settings``: in the
 ``default`` permission mode a headless ``claude -p`` refuses every tool call no rule allows, so
 allowing ``Edit(./path)`` for each owned file (Edit rules cover every file-editing tool) and the
 read-only tools and Bash leaves every other edit refused, reported in ``permission_denials``. Bash
@@ -15,7 +15,6 @@ is allowed (agents run tests), so a write through a shell is not refused: the wa
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -63,32 +62,23 @@ READ_TOOLS = ("Read", "Glob", "Grep", "LS", "TodoWrite", "Task", "WebSearch", "W
 _PATH_KEYS = ("file_path", "notebook_path", "path")
 
 
-def settings_path(ctx: LaunchContext) -> Path:
-    return ctx.wavedeck_dir / "run" / f"{ctx.agent_id}.claude-settings.json"
-
-
 def _rule_path(path: str) -> str:
     # Rules read paths as gitignore patterns relative to the working folder ("./"); a folder
     # entry of the plan allows everything under it, a glob entry is kept as the glob it is.
     return "./" + (path + "**" if path.endswith("/") else path)
 
 
-def write_settings(ctx: LaunchContext) -> Path:
-    """The settings file allowing edits of the owned files only (blocking file I/O)."""
-    allow = [*READ_TOOLS, "Bash", *(f"Edit({_rule_path(p)})" for p in ctx.owned)]
-    data = {"permissions": {"allow": allow, "defaultMode": "default"}}
-    path = settings_path(ctx)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+def settings(owned: tuple[str, ...]) -> str:
+    """The ``--settings`` JSON (given inline: nothing to write, and it travels to an SSH host
+    with the argv) allowing edits of the owned files only."""
+    allow = [*READ_TOOLS, "Bash", *(f"Edit({_rule_path(p)})" for p in owned)]
+    return json.dumps({"permissions": {"allow": allow, "defaultMode": "default"}})
 
 
 def argv(ctx: LaunchContext) -> list[str]:
     out = [ctx.program, "-p", "--output-format", "stream-json", "--verbose"]
     if ctx.restrict_writes:
-        out += ["--permission-mode", "default", "--settings", str(write_settings(ctx))]
+        out += ["--permission-mode", "default", "--settings", settings(ctx.owned)]
     else:
         out += ["--permission-mode", "acceptEdits"]
     if ctx.resume:

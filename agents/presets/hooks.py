@@ -48,12 +48,14 @@ class PresetRuns:
         emit: Callable[[Event], None],
         is_remote: Callable[[str], bool],
         log_path: Callable[[str], Path],
+        issues_left: Callable[[str], int] = lambda _agent: 1,
     ) -> None:
         """``record``: the agent's record (created when missing); ``known``: the record, or
         None; ``cwd_of``: the folder the agent works in; the rest as their names say."""
         self.config = config
         self.record, self.known, self.cwd_of, self.emit = record, known, cwd_of, emit
         self.is_remote, self.log_path = is_remote, log_path
+        self.issues_left = issues_left  # the agent's issues not reported done yet
         # Set by the supervisor: stops an agent (TERM, grace, KILL), for the cost budget.
         self.stop: Callable[[str], Awaitable[object]] | None = None
         self.writes = ToolWrites()
@@ -138,6 +140,12 @@ class PresetRuns:
         if agent_id in self._over_budget:
             limit = self.config.agent.max_cost_usd or 0.0
             return "failed", f"cost ${rec.cost_usd or 0:.4f} over max_cost_usd ${limit:g}"
+        if (
+            state == "succeeded"
+            and rec.needs.startswith("asks:")
+            and not self.issues_left(agent_id)
+        ):
+            return state, reason  # every issue reported done: a closing question is courtesy
         if state in ("succeeded", "failed") and rec.needs:
             return "needs_you", rec.needs if state == "succeeded" else f"{rec.needs}; {reason}"
         return state, reason

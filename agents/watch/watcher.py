@@ -163,6 +163,10 @@ class WorkspaceWatcher:
         self._accepted.add(path)
         self._reported.add(path)
 
+    async def wait_ready(self) -> None:
+        """Until the OS watch is in place (or the stream ended): ``ChangeWatcher``'s interface."""
+        await self.ready.wait()
+
     @property
     def reported(self) -> frozenset[str]:
         """Paths already reported as violations in this wave."""

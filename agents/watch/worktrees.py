@@ -1,13 +1,9 @@
-"""Worktree mode: one git worktree per agent, merged back into the current branch after the wave.
+"""Worktree mode: one git worktree per agent, watched exactly.
 
 Each agent of a wave works in its own worktree on the branch ``wavedeck/<id>``, started at the
-wave's base commit, so a watcher on that worktree knows exactly who wrote each file. After the
-wave, ``merge_wave`` commits each agent's remaining changes on its branch and merges the branches
-in plan order with ``git merge-tree --write-tree`` (objects only: HEAD, the index and the working
-tree are not touched while merging). The result is one commit whose parents are the current
-branch and every agent branch with changes; the branch is then moved with a compare-and-swap
-``update-ref`` after the working tree is brought forward. A conflict is refused
-(``WorktreeConflict`` names the paths) and leaves the repository as it was.
+wave's base commit, so a watcher on that worktree knows exactly who wrote each file
+(``WorktreeWatch``). After the wave the supervisor copies each agent's changes into the main tree
+(``agents.wave.worktree_mode``) and ``remove_worktrees`` removes the worktrees and branches.
 
 ``collision_check`` finds paths two agents changed (a ``collision`` violation, even when git could
 merge them); ``CollisionTracker`` does the same live, from the watchers' ``FileTouched`` events.
@@ -31,42 +27,23 @@ from plan.models import AGENT_ID_RE, Plan
 BRANCH_PREFIX = "wavedeck/"
 SAFE = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
 TIMEOUT_S = 120.0
-# Used only when the repository has no identity configured (a fresh CI checkout).
-FALLBACK_IDENTITY = {
-    "GIT_AUTHOR_NAME": "wavedeck",
-    "GIT_AUTHOR_EMAIL": "wavedeck@localhost",
-    "GIT_COMMITTER_NAME": "wavedeck",
-    "GIT_COMMITTER_EMAIL": "wavedeck@localhost",
-}
 
 
 class WorktreeError(Exception):
     """Worktree mode could not do what was asked; the message says what, where and why."""
 
 
-class WorktreeConflict(WorktreeError):
-    """Merging the wave's branches conflicts; nothing was changed in the repository."""
-
-    def __init__(self, message: str, paths: tuple[str, ...], agents: tuple[str, ...]) -> None:
-        super().__init__(message)
-        self.paths = paths
-        self.agents = agents
-
-
 def _git(
     cwd: Path,
     *args: str,
     check: bool = True,
-    env: Mapping[str, str] | None = None,
     read_only: bool = False,
-    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     full_env = {
         **os.environ,
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_LITERAL_PATHSPECS": "1",
         "LC_ALL": "C",
-        **(env or {}),
     }
     if read_only:
         full_env["GIT_OPTIONAL_LOCKS"] = "0"  # a read never rewrites the index (watcher quiet)
@@ -74,8 +51,7 @@ def _git(
     try:
         proc = subprocess.run(
             argv,
-            input=stdin.encode() if stdin is not None else None,
-            stdin=subprocess.DEVNULL if stdin is None else None,
+            stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=TIMEOUT_S,
             env=full_env,
@@ -106,11 +82,6 @@ def branch_name(repo_root: Path, agent_id: str) -> str:
     if _git(repo_root, "check-ref-format", f"refs/heads/{branch}", check=False).returncode:
         raise WorktreeError(f"{branch!r} is not a valid branch name")
     return branch
-
-
-def _identity(repo_root: Path) -> dict[str, str]:
-    probe = _git(repo_root, "config", "--get", "user.email", check=False, read_only=True)
-    return {} if probe.returncode == 0 and probe.stdout.strip() else dict(FALLBACK_IDENTITY)
 
 
 def _commit(repo_root: Path, rev: str) -> str:
@@ -301,110 +272,6 @@ class WorktreeWatch:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-
-
-def _commit_agent_changes(repo_root: Path, agent_id: str, worktree: Path) -> str:
-    """Commit what the agent left uncommitted on its branch; return the branch tip."""
-    branch = branch_name(repo_root, agent_id)
-    head = _git(worktree, "symbolic-ref", "-q", "HEAD", check=False, read_only=True)
-    if head.stdout.decode().strip() != f"refs/heads/{branch}":
-        raise WorktreeError(f"the worktree of {agent_id} ({worktree}) is not on {branch}")
-    _git(worktree, "add", "--all", "--", ".")
-    if _git(worktree, "diff", "--cached", "--quiet", check=False).returncode == 1:
-        _git(
-            worktree,
-            "commit",
-            "-q",
-            "--no-verify",
-            "--no-gpg-sign",
-            "-m",
-            f"wavedeck: work of {agent_id}",
-            env=_identity(repo_root),
-        )
-    return _commit(worktree, "HEAD")
-
-
-def merge_wave(
-    repo_root: Path,
-    plan: Plan,
-    wave: int,
-    worktrees: Mapping[str, Path],
-    *,
-    message: str | None = None,
-) -> str:
-    """Merge the wave's agent branches into the current branch; return the new commit.
-
-    Agents are merged in plan order; those whose branch adds nothing are skipped (when none has
-    changes, the current commit is returned and nothing moves). Raises ``WorktreeConflict`` when
-    git cannot merge cleanly and ``WorktreeError`` when the repository is not in a state to take
-    the merge (detached HEAD, a merge in progress, local changes in the way, HEAD moved): in
-    every refusal HEAD, the index and the working tree are left as they were.
-    """
-    root = Path(repo_root)
-    ref = _git(root, "symbolic-ref", "-q", "HEAD", check=False, read_only=True)
-    head_ref = ref.stdout.decode().strip()
-    if ref.returncode != 0 or not head_ref:
-        raise WorktreeError(f"{root}: HEAD is detached; check out a branch to merge the wave into")
-    if _ref_exists(root, "MERGE_HEAD"):
-        raise WorktreeError(f"{root}: a merge is in progress; finish or abort it first")
-    old = _commit(root, "HEAD")
-    order = [a.id for a in plan.wave(wave).agents if a.id in worktrees]
-    unknown = sorted(set(worktrees) - set(order))
-    if unknown:
-        raise WorktreeError(f"not agents of wave {wave}: {', '.join(unknown)}")
-    tips = {aid: _commit_agent_changes(root, aid, worktrees[aid]) for aid in order}
-
-    env = _identity(root)
-    current, merged = old, list[str]()
-    for aid in order:
-        tip = tips[aid]
-        if _git(root, "merge-base", "--is-ancestor", tip, current, check=False).returncode == 0:
-            continue  # nothing new on this branch
-        proc = _git(
-            root, "merge-tree", "--write-tree", "--name-only", "-z", "--no-messages",
-            current, tip, check=False,
-        )  # fmt: skip
-        fields = _z(proc.stdout)
-        if proc.returncode == 1:
-            paths = tuple(dict.fromkeys(fields[1:]))
-            raise WorktreeConflict(
-                f"wave {wave}: merging {aid} after {', '.join(merged) or 'the base'} conflicts "
-                f"in {', '.join(paths)}",
-                paths,
-                (*merged, aid),
-            )
-        if proc.returncode != 0 or not fields:
-            err = proc.stderr.decode("utf-8", "replace").strip()
-            raise WorktreeError(f"git merge-tree failed for {aid}: {err}")
-        step_msg = f"wavedeck: wave {wave} + {aid}"
-        step = _git(root, "commit-tree", "--no-gpg-sign", fields[0], "-p", current,
-                    "-p", tip, "-m", step_msg, env=env)  # fmt: skip
-        current = step.stdout.decode().strip()
-        merged.append(aid)
-    if not merged:
-        return old
-
-    tree = _out(root, "rev-parse", f"{current}^{{tree}}")
-    text = message or f"wavedeck: merge wave {wave} ({', '.join(merged)})"
-    parents = [arg for aid in merged for arg in ("-p", tips[aid])]
-    made = _git(root, "commit-tree", "--no-gpg-sign", tree, "-p", old, *parents, "-F", "-",
-                env=env, stdin=text)  # fmt: skip
-    new = made.stdout.decode().strip()
-    _advance(root, head_ref, old, new)
-    return new
-
-
-def _advance(root: Path, head_ref: str, old: str, new: str) -> None:
-    """Bring the index and working tree from ``old`` to ``new``, then move the branch only if
-    it still points at ``old``; undo the checkout if it moved meanwhile."""
-    update = _git(root, "read-tree", "-m", "-u", old, new, check=False)
-    if update.returncode != 0:
-        err = update.stderr.decode("utf-8", "replace").strip()
-        raise WorktreeError(f"{root}: local changes are in the way of the merge: {err}")
-    moved = _git(root, "update-ref", "-m", "wavedeck: merge wave", head_ref, new, old, check=False)
-    if moved.returncode != 0:
-        _git(root, "read-tree", "-m", "-u", new, old, check=False)
-        raise WorktreeError(f"{root}: {head_ref} moved during the merge; nothing was changed")
 
 
 def remove_worktrees(

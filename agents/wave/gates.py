@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from agents.events import ViolationFound
+from agents.events import AGENT_ENDED, AgentState, ViolationFound, WaveState
+from agents.git.tamper import TamperFinding
 from plan.models import Plan
 from plan.ownership import OwnershipIndex, apply_policy
 
-FINISHED_OK = ("succeeded",)
-TERMINAL = ("succeeded", "failed", "stopped", "lost", "needs_you")
+FINISHED_OK: tuple[AgentState, ...] = ("succeeded",)
+TERMINAL = AGENT_ENDED
 OPERATOR_ACCEPT = "accepted by operator"
 
 
@@ -28,7 +29,7 @@ class WaveView:
     committed: bool = False
     tests_passed: bool | None = None  # None = not run
     testing: bool = False
-    agent_states: Mapping[str, str] = field(default_factory=dict)
+    agent_states: Mapping[str, AgentState] = field(default_factory=dict)
     marked_done: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -57,7 +58,8 @@ class CheckpointPreview:
     tests_summary: str
     message: str
     refusal: str | None  # why the checkpoint would be refused now, None = it can be committed
-    tamper: tuple[str, ...] = ()
+    tamper: tuple[str, ...] = ()  # one line each, for the operator (the findings, as text)
+    tamper_findings: tuple[TamperFinding, ...] = ()  # .git changes during the wave, as facts
     base: str | None = None
     tests_stale: bool = False  # files changed after the tests passed: they must run again
 
@@ -159,8 +161,8 @@ def can_commit(plan: Plan, views: Mapping[int, WaveView], n: int) -> tuple[bool,
     return True, ""
 
 
-def wave_state(plan: Plan, views: Mapping[int, WaveView], n: int) -> str:
-    """One of ``agents.events.WAVE_STATES`` for wave ``n``."""
+def wave_state(plan: Plan, views: Mapping[int, WaveView], n: int) -> WaveState:
+    """The state of wave ``n``."""
     view = views.get(n, WaveView(n))
     if view.committed:
         return "committed"

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import IO
 
 from agents.events import (
+    WAVE_NOT_STARTED,
     AgentDenied,
     AgentOutput,
     AgentSession,
@@ -124,10 +125,11 @@ async def _consume(sup: Supervisor, sink: Callable[[list[Event]], None]) -> None
 
 
 async def _wait_agents(sup: Supervisor, n: int) -> None:
-    while not sup.wave_agents_done(n):
-        with contextlib.suppress(TimeoutError):
-            # The timeout is only a safety net; state changes wake us up.
-            await asyncio.wait_for(sup.wait_changed(), 1.0)
+    while True:
+        seen = sup.change_count  # read before the check: a change after it ends the wait
+        if sup.wave_agents_done(n):
+            return
+        await sup.wait_changed(seen)
 
 
 async def drive(sup: Supervisor, waves: Sequence[int], *, accept_violations: bool) -> int:
@@ -136,17 +138,17 @@ async def drive(sup: Supervisor, waves: Sequence[int], *, accept_violations: boo
         state = sup.wave_state(n)
         if state == "committed":
             continue
-        if state in ("locked", "ready") or sup._unlaunched(n):
+        if state in WAVE_NOT_STARTED or sup.unlaunched(n):
             await sup.start_wave(n)
-            if sup.wave_state(n) in ("locked", "ready"):
+            if sup.wave_state(n) in WAVE_NOT_STARTED:
                 return EXIT_REFUSED  # start_wave emitted the GateRefused
         await _wait_agents(sup, n)
         if not sup.launching:
             return EXIT_REFUSED
-        view = sup._views()[n]
+        view = sup.views()[n]
         unfinished = gates.agents_unfinished(sup.plan, view)
         if unfinished:
-            sup._refuse(n, f"wave {n} has agents that did not succeed: {', '.join(unfinished)}")
+            sup.refuse(n, f"wave {n} has agents that did not succeed: {', '.join(unfinished)}")
             return EXIT_REFUSED
         tested = sup.wave_state(n) == "tested"
         if tested and (await sup.checkpoint_preview(n)).tests_stale:

@@ -1,34 +1,37 @@
-"""The supervisor's agent half: launch, adopt, follow, finish; and the state it shares.
+"""The supervisor's agent half: launch, adopt, follow, finish.
 
-``AgentProcesses`` is the base of ``agents.wave.supervisor.Supervisor``. It launches each agent as a
+``AgentProcesses`` is a part of ``agents.wave.supervisor.Supervisor`` (it holds the supervisor's
+``agents.wave.context.WaveContext``). It launches each agent as a
 detached process through a ``Runner`` (local, or ``agents.remote.runner.RemoteRunner`` for an agent a
 ``[hosts.NAME]`` section of the config assigns to an SSH host), adopts
 agents an earlier control room left running (pid *and* start time, so never a second copy),
 follows each log by byte offset, turns progress lines into ``IssueDone``, and records how each
 agent ended. Events go into one queue; an agent's log offset advances only once the consumer has
-handled the lines before it (``_consumed``), which makes a restart resume each log exactly.
+handled the lines before it (``consumed``), which makes a restart resume each log exactly. How an
+agent that ended is handled next (``[agent.restart]``) is the ``RestartHooks`` given to it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from agents import repoview
-from agents.config import Config
 from agents.events import (
     AgentOutputBatch,
+    AgentState,
     AgentStateChanged,
     Event,
     EventBatch,
-    FileTouched,
-    GateRefused,
     IssueDone,
     Notice,
+    RestartStatus,
 )
 from agents.local import procinfo
 from agents.local.runner import LocalRunner
@@ -37,33 +40,29 @@ from agents.remote.runner import RemoteRunner, runner_for
 from agents.remote.sync import SyncError
 from agents.remote.transport import TransportError
 from agents.runtypes import AgentHandle, ExitStatus, Runner
-from agents.state import (
-    AgentRecord,
-    RunState,
-    StateStore,
-    WaveRecord,
-    adopt,
-    handle_from_record,
-    record_handle,
-)
+from agents.state import AgentRecord, adopt, handle_from_record, record_handle
+from agents.wave.context import WaveContext
 from agents.wave.launch import OffsetJournal, build_spec, parse_done
 from agents.wave.prompt import ISSUE_PATTERNS, PromptError
-from agents.wave.restart import RestartPolicy
+from agents.wave.stream import MAX_QUEUED, Item
 from plan.checkapi import RepoView
-from plan.models import Plan
+
+__all__ = ["MAX_QUEUED", "AgentProcesses", "RestartHooks"]
 
 TAIL_LINES = 5  # last log lines kept per agent, quoted when it fails (B1)
-# Events waiting for the consumer before the log followers pause (memory stays bounded, B6).
-MAX_QUEUED = 20_000
 DONE_MARK = "wavedeck: done"  # what every progress line contains (see ``launch.DONE_RE``)
 
 
-@dataclass
-class _Item:
-    """A batch of events (one log chunk, or one other event) handed to the consumer at once."""
+class RestartHooks(Protocol):
+    """What the agent half tells the restart policy (``agents.wave.restart.RestartPolicy``)."""
 
-    events: list[Event]
-    ack: tuple[str, int] | None = None  # (agent, log offset) handled once the batch is
+    def launched(self, agent_id: str) -> None: ...
+
+    def ended(
+        self, agent_id: str, state: AgentState, reason: str
+    ) -> tuple[str, RestartStatus | None]:
+        """The reason to record and the policy's word on the agent that ended."""
+        ...
 
 
 def _chunk_events(
@@ -101,144 +100,178 @@ def _chunk_events(
 
 
 class AgentProcesses:
-    """Agents of a plan as detached processes, and the run state and event queue they share."""
+    """Agents of a plan as detached processes: launched, adopted, followed, finished."""
 
-    restarts: RestartPolicy  # set by the Supervisor (the policy relaunches through it)
-
-    def __init__(self, repo: Path, plan: Plan, config: Config) -> None:
-        self.repo = Path(repo).absolute()
-        self.plan = plan
-        self.config = config
-        self.wavedeck_dir = self.repo / ".wavedeck"
-        self._store = StateStore(self.wavedeck_dir)
-        self._state = RunState()
-        self._journal = OffsetJournal(self.wavedeck_dir)
+    def __init__(
+        self,
+        ctx: WaveContext,
+        *,
+        restarts: RestartHooks,
+        cwd_for: Callable[[str], Path],
+        on_touched: Callable[[str, str, str], None],
+    ) -> None:
+        self.ctx = ctx
+        self.restarts = restarts
+        self.cwd_for = cwd_for  # where an agent works (its worktree in worktree mode)
+        self.on_touched = on_touched  # a remote agent changed a path on its host
+        self.journal = OffsetJournal(ctx.wavedeck_dir)
         self._local: Runner | None = None
-        self._remote: dict[str, RemoteRunner] = {}  # host name -> its runner (one connection pool)
-        # Paths remote agents changed on their hosts (path -> agent): their patch brings them
-        # into the local tree, where the local watcher must not take them for stray writes.
-        self._remote_writes: dict[str, str] = {}
-        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
-        self._follows: dict[str, asyncio.Task[None]] = {}
+        self.remote: dict[str, RemoteRunner] = {}  # host name -> its runner (one connection pool)
+        self.follows: dict[str, asyncio.Task[None]] = {}
         # How far this process's followers have read each log (queued, maybe not yet consumed).
         self._read_to: dict[str, int] = {}
-        self._stopping: set[str] = set()
+        self.stopping: set[str] = set()  # agents the operator is stopping
         self._tails: dict[str, deque[str]] = {}
-        self._changed = asyncio.Event()
-        self._room = asyncio.Event()  # set when the queue has room again
-        self._pending = 0  # events queued and not yet handed to the consumer
-        self._worktrees: dict[str, Path] = {}  # worktree mode: agent id -> its worktree
         # [agent] preset: parsers, usage, needs-you, follow-ups (agents/presets/hooks.py).
         self.presets = preset_hooks.PresetRuns(
-            config,
-            record=self._agent,
-            known=self._state_agent,
-            cwd_of=self._cwd_for,
-            emit=self._emit,
+            ctx.config,
+            record=ctx.agent,
+            known=lambda agent_id: self.ctx.state.agents.get(agent_id),
+            cwd_of=cwd_for,
+            emit=ctx.emit,
             is_remote=self.is_remote,
-            log_path=self.log_path,
+            log_path=ctx.log_path,
+            issues_left=self._issues_left,
         )
-        self.launching = True  # cleared when the control room is told to stop (B9)
 
-    def log_path(self, agent_id: str) -> Path:
-        return self.wavedeck_dir / "logs" / f"{agent_id}.log"
+    def _issues_left(self, agent_id: str) -> int:
+        """How many of the agent's issues it has not reported done (``PresetRuns.ended``)."""
+        done = set(self.ctx.agent_record(agent_id).issues_done)
+        return sum(1 for i in self.ctx.plan.agent(agent_id).issues if i.id not in done)
 
-    def _state_agent(self, agent_id: str) -> AgentRecord | None:
-        return self._state.agents.get(agent_id)
+    # -- runners ------------------------------------------------------------------------------
 
-    def agent_record(self, agent_id: str) -> AgentRecord:
-        return self._state.agents.get(agent_id) or AgentRecord()
-
-    # -- agents -------------------------------------------------------------------------------
-
-    def _runner_for(self, agent_id: str) -> Runner:
+    def runner_for(self, agent_id: str) -> Runner:
         """The runner of an agent: its host's when the config assigns it to one, else local."""
-        package = self.plan.agent(agent_id).package if self._in_plan(agent_id) else None
+        ctx = self.ctx
+        package = ctx.plan.agent(agent_id).package if ctx.in_plan(agent_id) else None
         remote = runner_for(
             agent_id,
-            self.config,
-            self._remote,
+            ctx.config,
+            self.remote,
             package=package,
-            repo=self.repo,
-            on_event=self._emit,
-            on_touched=self._remote_touched,
+            repo=ctx.repo,
+            on_event=ctx.emit,
+            on_touched=self.on_touched,
         )
         if remote is not None:
             return remote
         if self._local is None:
-            self._local = LocalRunner(self.wavedeck_dir, on_event=self._emit)
+            self._local = LocalRunner(ctx.wavedeck_dir, on_event=ctx.emit)
         return self._local
-
-    def _remote_touched(self, agent_id: str, path: str, change: str) -> None:
-        """A path a remote agent changed on its host (``WaveWatch`` also judges it)."""
-        self._remote_writes[path] = agent_id
-        self._emit(FileTouched(path, agent_id, change))
 
     def host_of(self, agent_id: str) -> str | None:
         """The SSH host the agent runs on (its ``[hosts.NAME]``), None when it runs here."""
-        runner = self._runner_for(agent_id)
+        runner = self.runner_for(agent_id)
         return runner.host if isinstance(runner, RemoteRunner) else None
 
     def is_remote(self, agent_id: str) -> bool:
         return self.host_of(agent_id) is not None
 
-    def _cwd_for(self, agent_id: str) -> Path:
-        """Where the agent works: its own worktree in worktree mode, else the repository."""
-        return self._worktrees.get(agent_id, self.repo)
+    def applied_by(self, path: str) -> str | None:
+        """The remote agent whose patch brought ``path`` into the local tree, if any."""
+        for runner in self.remote.values():
+            for agent_id, paths in runner.applied.items():
+                if path in paths:
+                    return agent_id
+        return None
 
-    async def _launch(self, agent_id: str, view: RepoView | None = None) -> None:
+    async def close(self, *, stop_agents: bool = False) -> None:
+        """Stop following (stopping the running agents first if ``stop_agents``), close the
+        hosts' connections and the offset journal; agents otherwise keep running."""
+        if stop_agents:
+            running = [a for a, r in self.ctx.state.agents.items() if r.state == "running"]
+            await asyncio.gather(*(self.stop(a) for a in running))
+            # Let the followers drain the last lines and record "stopped".
+            tasks = [t for a, t in self.follows.items() if a in running]
+            if tasks:
+                await asyncio.wait(tasks, timeout=5.0)
+        for task in self.follows.values():
+            task.cancel()
+        for task in list(self.follows.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self.follows.clear()
+        await self.close_remote()
+        self.journal.close()
+
+    async def close_remote(self) -> None:
+        """Close every host's connections (its agents keep running, detached, on the host)."""
+        runners, self.remote = list(self.remote.values()), {}
+        for runner in runners:
+            with contextlib.suppress(Exception):
+                await runner.close()
+
+    # -- agents -------------------------------------------------------------------------------
+
+    async def launch(self, agent_id: str, view: RepoView | None = None) -> None:
         """Launch one agent (``view``: the repository's listing, shared by a wave's agents)."""
-        rec = self._agent(agent_id)
+        rec = self.ctx.agent(agent_id)
         if rec.state == "running" and handle_from_record(rec) is not None:
             return  # never a second copy
         orphan = self._unrecorded(agent_id) if rec.state != "running" else None
         if orphan is not None:
             # Launched by a control room that died before it could record it: adopt, not relaunch.
             rec.handle, rec.state, rec.launches = record_handle(orphan), "running", rec.launches + 1
-            self._save()
-            self._emit(Notice("warning", f"{agent_id} was running unrecorded (pid {orphan.pid})"))
-            self._emit(AgentStateChanged(agent_id, "running", reason="adopted"))
-            self._follow(agent_id, orphan, rec.offset)
+            self.ctx.save()
+            self.ctx.emit(
+                Notice("warning", f"{agent_id} was running unrecorded (pid {orphan.pid})")
+            )
+            self.ctx.emit(AgentStateChanged(agent_id, "running", reason="adopted"))
+            self.follow(agent_id, orphan, rec.offset)
             return
         try:
             # Prompt rendering reads files (and lists the repository without a view): in a
             # thread, so the event loop (and the keys the operator presses) never waits on it.
             spec = await asyncio.to_thread(
                 build_spec,
-                self.repo,
-                self.wavedeck_dir,
-                self.plan,
-                self.config,
+                self.ctx.repo,
+                self.ctx.wavedeck_dir,
+                self.ctx.plan,
+                self.ctx.config,
                 agent_id,
-                self._cwd_for(agent_id),
+                self.cwd_for(agent_id),
                 view=view,
                 local=not self.is_remote(agent_id),
                 **self.presets.launch_args(agent_id, rec),
             )
-            log = self.log_path(agent_id)
+            log = self.ctx.log_path(agent_id)
             if rec.launches == 0 and log.exists():
                 rec.offset = log.stat().st_size  # output of an earlier, forgotten run is not ours
-                self._journal.write(agent_id, rec.offset)
-            handle = await self._runner_for(agent_id).launch(spec)
+                self.journal.write(agent_id, rec.offset)
+            handle = await self.runner_for(agent_id).launch(spec)
         except (OSError, PromptError, SyncError, TransportError, preset_hooks.PresetError) as exc:
             rec.state, rec.reason = "failed", f"could not start: {exc}"
-            self._save()
-            self._emit(AgentStateChanged(agent_id, "failed", reason=rec.reason))
-            self._changed.set()
+            rec.restart = None
+            self.ctx.save()
+            self.ctx.emit(AgentStateChanged(agent_id, "failed", reason=rec.reason))
+            self.ctx.changed()
             return
         rec.handle = record_handle(handle)
         rec.launches += 1
         rec.state = "running"
         rec.started_at, rec.ended_at = time.time(), None
         rec.exit_code = rec.exit_signal = None
-        rec.reason = ""
+        rec.reason, rec.restart = "", None
         self.restarts.launched(agent_id)
-        self._stopping.discard(agent_id)
-        self._save()  # right after the launch: a restart must know this process exists
-        self._emit(AgentStateChanged(agent_id, "running"))
+        self.stopping.discard(agent_id)
+        self.ctx.save()  # right after the launch: a restart must know this process exists
+        self.ctx.emit(AgentStateChanged(agent_id, "running"))
         # Past what the last run's follower already queued, even if not consumed yet: starting
         # at the consumer's offset would deliver those lines twice.
-        self._follow(agent_id, handle, max(rec.offset, self._read_to.get(agent_id, 0)))
+        self.follow(agent_id, handle, max(rec.offset, self._read_to.get(agent_id, 0)))
+
+    async def stop(self, agent_id: str) -> str:
+        """SIGTERM the agent's group, SIGKILL after the grace period; returns what happened."""
+        rec = self.ctx.state.agents.get(agent_id)
+        handle = handle_from_record(rec) if rec is not None else None
+        if rec is None or handle is None or rec.state != "running":
+            return "not running"
+        self.stopping.add(agent_id)
+        result = await self.runner_for(agent_id).stop(handle, self.ctx.config.agent.stop_grace_s)
+        if agent_id not in self.follows:  # nobody follows it: record the end here
+            await self.finish(agent_id, handle)
+        return result
 
     def _unrecorded(self, agent_id: str) -> AgentHandle | None:
         """A live wrapper of this agent that no record knows (found by its exit-file argument).
@@ -246,7 +279,7 @@ class AgentProcesses:
         A control room killed between starting an agent and saving the state leaves one; the
         runner's wrapper always carries the agent's exit file path in its command line.
         """
-        runner = self._runner_for(agent_id)
+        runner = self.runner_for(agent_id)
         if not isinstance(runner, LocalRunner):
             return None
         exit_arg = str(runner.exit_path(agent_id)).encode()
@@ -280,19 +313,19 @@ class AgentProcesses:
             )
         return None
 
-    async def _resume(self, agent_id: str, rec: AgentRecord) -> None:
+    async def resume(self, agent_id: str, rec: AgentRecord) -> None:
         """Re-attach to an agent recorded by an earlier control room."""
-        journal = self._journal.read(agent_id)
+        journal = self.journal.read(agent_id)
         if journal is not None and journal > rec.offset:
             rec.offset = journal
         handle = handle_from_record(rec)
         if handle is None:
             return
         if rec.state == "running":
-            result = await adopt(self._runner_for(agent_id), rec)
+            result = await adopt(self.runner_for(agent_id), rec)
             if result == "running":
-                self._emit(Notice("info", f"{agent_id} adopted (pid {handle.pid})"))
-                self._emit(AgentStateChanged(agent_id, "running", reason="adopted"))
+                self.ctx.emit(Notice("info", f"{agent_id} adopted (pid {handle.pid})"))
+                self.ctx.emit(AgentStateChanged(agent_id, "running", reason="adopted"))
         # Running or not, output the consumer has not seen yet is delivered (then the end). A
         # remote agent's log is on its host: always followed (the tail ends once it is drained,
         # and brings back changes not applied yet).
@@ -302,22 +335,20 @@ class AgentProcesses:
             or handle.host
             or (log.exists() and log.stat().st_size > rec.offset)
         ):
-            self._follow(agent_id, handle, rec.offset)
+            self.follow(agent_id, handle, rec.offset)
 
-    def _follow(self, agent_id: str, handle: AgentHandle, offset: int) -> None:
+    def follow(self, agent_id: str, handle: AgentHandle, offset: int) -> None:
         task = asyncio.create_task(self._follow_loop(agent_id, handle, offset))
-        self._follows[agent_id] = task
+        self.follows[agent_id] = task
 
     async def _follow_loop(self, agent_id: str, handle: AgentHandle, offset: int) -> None:
-        rec = self._agent(agent_id)
-        issues = {i.id for i in self.plan.agent(agent_id).issues}
+        rec = self.ctx.agent(agent_id)
+        issues = {i.id for i in self.ctx.plan.agent(agent_id).issues}
         tail = self._tails.setdefault(agent_id, deque(maxlen=TAIL_LINES))
         try:
-            async for chunk in self._runner_for(agent_id).follow(handle, offset):
+            async for chunk in self.runner_for(agent_id).follow(handle, offset):
                 # A flooding agent must not fill memory faster than the consumer shows it (B6).
-                while self._pending >= MAX_QUEUED:
-                    self._room.clear()
-                    await self._room.wait()
+                await self.ctx.stream.wait_room()
                 # A preset's parser renders the raw lines for the pane (the log keeps them raw).
                 lines, facts = self.presets.feed(agent_id, chunk.lines)
                 tail.extend(lines[-TAIL_LINES:])
@@ -325,8 +356,8 @@ class AgentProcesses:
                 # One item per chunk, acknowledged with the chunk's offset: what a consumer has
                 # shown and the offset a restart resumes from stay exactly in step. The lines go
                 # in bulk (no object per line), so even a 256 KiB chunk is ~1 ms of work here.
-                self._put(
-                    _Item(
+                self.ctx.stream.put(
+                    Item(
                         _chunk_events(
                             rec, issues, agent_id, lines, facts, self.presets.raw(chunk.lines)
                         ),
@@ -336,23 +367,25 @@ class AgentProcesses:
         except TransportError as exc:
             # A host that refuses us for good (changed host key, login refused): the agent is
             # detached and may still run there; say so, and resume once the host is fixed.
-            self._emit(Notice("error", f"{agent_id}: cannot follow its log: {exc}"))
+            self.ctx.emit(Notice("error", f"{agent_id}: cannot follow its log: {exc}"))
             return
         finally:
-            self._follows.pop(agent_id, None)
+            self.follows.pop(agent_id, None)
+            self.ctx.changed()  # no longer followed: a wait for the wave's agents may end
         if rec.state == "running":
             lines, facts = self.presets.finish(agent_id)
             if lines or facts:
-                self._put(_Item(_chunk_events(rec, issues, agent_id, lines, facts)))
-            await self._finish(agent_id, handle)
+                self.ctx.stream.put(Item(_chunk_events(rec, issues, agent_id, lines, facts)))
+            await self.finish(agent_id, handle)
 
-    async def _finish(self, agent_id: str, handle: AgentHandle) -> None:
-        rec = self._agent(agent_id)
+    async def finish(self, agent_id: str, handle: AgentHandle) -> None:
+        rec = self.ctx.agent(agent_id)
         if rec.state != "running":
             return  # already recorded (by its follower, or by stop_agent)
-        status: ExitStatus | None = await self._runner_for(agent_id).exit_status(handle)
+        status: ExitStatus | None = await self.runner_for(agent_id).exit_status(handle)
         rec.ended_at = time.time()
-        if agent_id in self._stopping:
+        state: AgentState
+        if agent_id in self.stopping:
             state, reason = "stopped", "stopped by the operator"
         elif status is None:
             state, reason = "lost", "the agent ended without recording its exit status"
@@ -367,70 +400,42 @@ class AgentProcesses:
             rec.exit_code, rec.exit_signal = status.code, status.signal
         state, reason = self.presets.ended(agent_id, state, reason)  # needs you, over budget
         # [agent.restart]: a failure may schedule a restart (or give up); the reason says which.
-        rec.state, rec.reason = state, self.restarts.ended(agent_id, state, reason)
-        self._stopping.discard(agent_id)
-        self._save()
-        self._emit(AgentStateChanged(agent_id, state, rec.exit_code, rec.exit_signal, rec.reason))
-        self._changed.set()
+        rec.state = state
+        rec.reason, rec.restart = self.restarts.ended(agent_id, state, reason)
+        self.stopping.discard(agent_id)
+        self.ctx.save()
+        self.ctx.emit(
+            AgentStateChanged(
+                agent_id, state, rec.exit_code, rec.exit_signal, rec.reason, restart=rec.restart
+            )
+        )
+        self.ctx.changed()
 
-    def _consumed(self, agent_id: str, offset: int) -> None:
-        rec = self._state.agents.get(agent_id)
+    def consumed(self, agent_id: str, offset: int) -> None:
+        rec = self.ctx.state.agents.get(agent_id)
         if rec is not None and offset > rec.offset:
             rec.offset = offset
-            self._journal.write(agent_id, offset)
+            self.journal.write(agent_id, offset)
 
-    async def _launch_all(self, n: int) -> None:
-        agents = self._unlaunched(n)
+    async def launch_all(self, n: int) -> None:
+        agents = self.unlaunched(n)
         # One listing of the repository for the whole wave (not one per issue), in a thread.
         view = await asyncio.to_thread(self._repo_view) if agents else None
         for agent_id in agents:
-            if not self.launching:
-                self._emit(Notice("warning", f"stopped launching: {agent_id} was not started"))
+            if not self.ctx.launching:
+                self.ctx.emit(Notice("warning", f"stopped launching: {agent_id} was not started"))
                 break
-            await self._launch(agent_id, view)
+            await self.launch(agent_id, view)
 
     def _repo_view(self) -> RepoView | None:
         """The repository's listing for the prompts' issue files (None: each prompt looks)."""
         try:
-            return repoview.repo_view(self.repo, ISSUE_PATTERNS)
+            return repoview.repo_view(self.ctx.repo, ISSUE_PATTERNS)
         except (OSError, repoview.RepoViewError):
             return None
 
-    def _unlaunched(self, n: int) -> list[str]:
+    def unlaunched(self, n: int) -> list[str]:
         """Agents of wave ``n`` never launched (a start interrupted by a signal leaves some)."""
-        return [a.id for a in self.plan.wave(n).agents if self.agent_record(a.id).launches == 0]
-
-    # -- helpers ------------------------------------------------------------------------------
-
-    def _emit(self, event: Event) -> None:
-        self._put(_Item([event]))
-
-    def _put(self, item: _Item) -> None:
-        self._pending += len(item.events)
-        self._queue.put_nowait(item)
-
-    def _refuse(self, wave: int, reason: str, paths: tuple[str, ...] = ()) -> None:
-        self._emit(GateRefused(wave, reason, paths))
-
-    def _save(self) -> None:
-        self._store.save(self._state)
-
-    def _in_plan(self, agent_id: str) -> bool:
-        try:
-            self.plan.agent(agent_id)
-        except KeyError:
-            return False
-        return True
-
-    def _wave(self, n: int) -> WaveRecord:
-        return self._state.waves.setdefault(str(n), WaveRecord())
-
-    def _agent(self, agent_id: str) -> AgentRecord:
-        return self._state.agents.setdefault(agent_id, AgentRecord())
-
-    def _open_wave(self) -> int | None:
-        for wave in self.plan.waves:
-            rec = self._state.waves.get(str(wave.number))
-            if rec is not None and rec.base_commit is not None and rec.checkpoint is None:
-                return wave.number
-        return None
+        return [
+            a.id for a in self.ctx.plan.wave(n).agents if self.ctx.agent_record(a.id).launches == 0
+        ]

@@ -15,8 +15,9 @@ What this module provides:
 
 - ``backoff_delay`` and ``decide``: the arithmetic and the decision, pure functions;
 - ``RestartPolicy``: the supervisor's hooks (``launched``, ``ended``, ``cancel``, ``pending``,
-  ``close``) and the scheduling. A relaunch goes through ``Supervisor.restart_agent`` (the
-  operator's path, so the same checks apply). Before it, a marker line is appended to the agent's
+  ``close``) and the scheduling. It holds the supervisor's ``WaveContext``; a relaunch goes
+  through the ``relaunch`` it is given, ``Supervisor.restart_agent`` (the operator's path, so the
+  same checks apply). Before it, a marker line is appended to the agent's
   log (``── wavedeck: restart 2 of 3 after 4 s (exit 3) ──``): every run stays in one log.
 
 Time is a monotonic clock and the wait a sleep function, both replaceable (``clock``, ``sleep``)
@@ -36,12 +37,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agents.config import RestartConfig
-from agents.events import AgentStateChanged, Notice
+from agents.events import AgentState, AgentStateChanged, Notice, RestartStatus
 from agents.local import procinfo
 from agents.state import handle_from_record
 
 if TYPE_CHECKING:
-    from agents.wave.supervisor import Supervisor
+    from agents.wave.context import WaveContext
 
 MAX_EXPONENT = 62  # 2**62 seconds is beyond any cap; keeps the float arithmetic finite
 CLOSE_WAIT_S = 10.0  # how long close() lets a relaunch already under way finish
@@ -62,6 +63,7 @@ class Decision:
     attempt: int  # the restart's number in the current series; when giving up, restarts made
     delay_s: float
     note: str  # put before the failure reason (shown in the pane and the event)
+    gave_up: bool = False  # the policy stops restarting the agent (the FATAL state)
 
 
 def decide(cfg: RestartConfig, streak: int, ran_s: float, total: int = 0) -> Decision:
@@ -74,20 +76,29 @@ def decide(cfg: RestartConfig, streak: int, ran_s: float, total: int = 0) -> Dec
     if streak >= cfg.max_restarts:
         plural = "" if streak == 1 else "s"
         note = f"gave up after {streak} restart{plural} (each run under {cfg.min_run_s:g} s)"
-        return Decision(False, streak, 0.0, note)
+        return Decision(False, streak, 0.0, note, gave_up=True)
     if total >= cfg.max_total_restarts:
         note = f"gave up after {total} restarts in all (agent.restart.max_total_restarts)"
-        return Decision(False, total, 0.0, note)
+        return Decision(False, total, 0.0, note, gave_up=True)
     attempt = streak + 1
     delay = backoff_delay(cfg, attempt)
     return Decision(True, attempt, delay, f"restart {attempt} of {cfg.max_restarts} in {delay:g} s")
 
 
-def restart_status(reason: str) -> str | None:
-    """The policy's word on a failed agent, from its recorded reason: the first clause when the
-    policy wrote it (``restart 1 of 3 in 1 s``, ``restart cancelled …``, ``gave up …``)."""
-    first = reason.split("; ", 1)[0]
-    return first if first.startswith(("restart ", "gave up after ")) else None
+def status_of(cfg: RestartConfig, decision: Decision, failed_at: float) -> RestartStatus | None:
+    """The decision as the fact recorded and sent with the failure (``failed_at``: wall clock)."""
+    if decision.restart:
+        return RestartStatus(
+            "waiting",
+            decision.note,
+            decision.attempt,
+            cfg.max_restarts,
+            decision.delay_s,
+            failed_at + decision.delay_s,
+        )
+    if decision.gave_up:
+        return RestartStatus("gave-up", decision.note, decision.attempt, cfg.max_restarts)
+    return None
 
 
 @dataclass
@@ -110,12 +121,16 @@ class RestartPolicy:
 
     def __init__(
         self,
-        sup: Supervisor,
+        ctx: WaveContext,
         *,
+        relaunch: Callable[[str], Awaitable[None]],
+        is_remote: Callable[[str], bool],
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.sup = sup
+        self.ctx = ctx
+        self._relaunch_agent = relaunch  # the operator's restart, with its checks
+        self._is_remote = is_remote
         self.clock = clock
         self.sleep = sleep
         self.history: deque[Restart] = deque(maxlen=HISTORY)
@@ -127,7 +142,7 @@ class RestartPolicy:
 
     @property
     def config(self) -> RestartConfig:
-        return self.sup.config.agent.restart
+        return self.ctx.config.agent.restart
 
     def pending(self, agent_id: str) -> bool:
         """A restart of the agent is scheduled or under way (its wave is not done yet)."""
@@ -139,27 +154,30 @@ class RestartPolicy:
         """The agent was just launched (by anyone): its run starts now."""
         self._started[agent_id] = self.clock()
 
-    def ended(self, agent_id: str, state: str, reason: str) -> str:
+    def ended(
+        self, agent_id: str, state: AgentState, reason: str
+    ) -> tuple[str, RestartStatus | None]:
         """The agent ended in ``state``; returns the reason to record (a restart or the give-up
-        prepended). Schedules the restart; never waits."""
+        prepended) and the policy's word as a fact. Schedules the restart; never waits."""
         started = self._started.pop(agent_id, None)
         if state != "failed" or not self.config.enabled:
             self._forget(agent_id)
-            return reason
+            return reason, None
         if not self._may_restart(agent_id):
-            return reason
+            return reason, None
         ran = self.clock() - started if started is not None else self._ran_adopted(agent_id)
         total = self._total.get(agent_id, 0)
         decision = decide(self.config, self._streak.get(agent_id, 0), ran, total)
         joined = f"{decision.note}; {reason}" if reason else decision.note
+        status = status_of(self.config, decision, failed_at=time.time())
         if not decision.restart:
             self._forget(agent_id)
-            self.sup._emit(Notice("error", f"{agent_id}: {joined}", {"agent": agent_id}))
-            return joined
+            self.ctx.emit(Notice("error", f"{agent_id}: {joined}", {"agent": agent_id}))
+            return joined, status
         self._streak[agent_id], self._total[agent_id] = decision.attempt, total + 1
         entry = Restart(agent_id, decision.attempt, decision.delay_s, self.clock())
         self.history.append(entry)
-        self.sup._emit(
+        self.ctx.emit(
             Notice(
                 "warning",
                 f"{agent_id} failed after {ran:.1f} s: {decision.note}",
@@ -167,7 +185,7 @@ class RestartPolicy:
             )
         )
         self._waiting[agent_id] = asyncio.create_task(self._relaunch(entry))
-        return joined
+        return joined, status
 
     def cancel(self, agent_id: str, why: str = "", *, by_operator: bool = False) -> bool:
         """Cancel a restart still waiting (True if there was one). ``why`` is added to the
@@ -181,13 +199,24 @@ class RestartPolicy:
         task.cancel()
         self._forget(agent_id)
         if why:
-            rec = self.sup.agent_record(agent_id)
+            rec = self.ctx.agent_record(agent_id)
             rec.reason = f"{why}; {rec.reason}" if rec.reason else why
-            self.sup._save()
-            self.sup._emit(
-                AgentStateChanged(agent_id, rec.state, rec.exit_code, rec.exit_signal, rec.reason)
+            was = rec.restart
+            rec.restart = RestartStatus(
+                "cancelled", why, was.attempt if was else 0, was.of if was else 0
             )
-            self.sup._changed.set()
+            self.ctx.save()
+            self.ctx.emit(
+                AgentStateChanged(
+                    agent_id,
+                    rec.state,
+                    rec.exit_code,
+                    rec.exit_signal,
+                    rec.reason,
+                    restart=rec.restart,
+                )
+            )
+        self.ctx.changed()  # no longer pending
         return True
 
     async def close(self) -> None:
@@ -209,7 +238,7 @@ class RestartPolicy:
         """How long an agent adopted from an earlier control room ran (no reading on our clock):
         a local one from its start time on the boot clock, a remote one from its wall-clock
         ``started_at`` (the only record of it that survived the restart)."""
-        rec = self.sup.agent_record(agent_id)
+        rec = self.ctx.agent_record(agent_id)
         handle = handle_from_record(rec)
         if handle is not None and handle.host is None:
             return procinfo.running_for(handle.start_time)
@@ -220,16 +249,16 @@ class RestartPolicy:
     def _may_restart(self, agent_id: str) -> bool:
         """The agent failed while its wave runs untested, the control room is open and launching,
         and the operator has not counted it done."""
-        sup = self.sup
-        rec = sup.state.agents.get(agent_id)
-        wave = sup.plan.agent(agent_id).wave
+        ctx = self.ctx
+        rec = ctx.state.agents.get(agent_id)
+        wave = ctx.plan.agent(agent_id).wave
         return (
-            sup.launching
-            and sup._opened
+            ctx.launching
+            and ctx.opened
             and (rec is None or rec.marked_done is None)
-            and sup._open_wave() == wave
-            and sup._wave(wave).tests is None
-            and wave not in sup._testing
+            and ctx.open_wave() == wave
+            and ctx.wave(wave).tests is None
+            and wave not in ctx.testing
         )
 
     async def _relaunch(self, entry: Restart) -> None:
@@ -243,29 +272,30 @@ class RestartPolicy:
             return
         self._launching[agent_id] = task
         try:
-            if self.sup.agent_state(agent_id) != "failed" or not self._may_restart(agent_id):
+            if self.ctx.agent_state(agent_id) != "failed" or not self._may_restart(agent_id):
                 return
-            rec = self.sup.agent_record(agent_id)
+            rec = self.ctx.agent_record(agent_id)
             marker = (
                 f"── wavedeck: restart {entry.attempt} of {self.config.max_restarts} after "
                 f"{entry.delay_s:g} s ({_how(rec.exit_code, rec.exit_signal)}) ──"
             )
-            if self.sup.is_remote(agent_id):  # the log is on the host: the operator hears it
-                self.sup._emit(Notice("info", f"{agent_id}: {marker}", {"agent": agent_id}))
+            if self._is_remote(agent_id):  # the log is on the host: the operator hears it
+                self.ctx.emit(Notice("info", f"{agent_id}: {marker}", {"agent": agent_id}))
             else:
                 self._write_marker(agent_id, marker)
             launches, now = rec.launches, self.clock()
-            await self.sup.restart_agent(agent_id)
-            if self.sup.agent_record(agent_id).launches > launches:
+            await self._relaunch_agent(agent_id)
+            if self.ctx.agent_record(agent_id).launches > launches:
                 entry.relaunched_at = now
         except Exception as exc:  # a task's error would go unseen: tell the operator
-            self.sup._emit(Notice("error", f"{agent_id}: restart failed: {exc}"))
+            self.ctx.emit(Notice("error", f"{agent_id}: restart failed: {exc}"))
         finally:
             self._launching.pop(agent_id, None)
+            self.ctx.changed()  # no longer pending: a wait for the wave's agents may end
 
     def _write_marker(self, agent_id: str, marker: str) -> None:
         """Append the marker line; a partial last line (no newline) is ended first."""
-        path = self.sup.log_path(agent_id)
+        path = self.ctx.log_path(agent_id)
         with contextlib.suppress(OSError):
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)

@@ -8,37 +8,49 @@ consumer: the TUI or the headless ``wavedeck run``) and persisted in ``.wavedeck
 a control room that quits or dies leaves its agents running and the next one adopts them (pid and
 start time), never launching a second copy, and resumes their logs where the consumer left off.
 
-Gates live in ``agents.wave.gates``, tests and checkpoints in ``agents.wave.checkpoint``, the agent
-processes in ``agents.wave.processes``; this module holds the lifecycle, the snapshot the UI reads, the
-actions and the workspace watcher.
+The supervisor is composed of parts that share one ``agents.wave.context.WaveContext`` (plan,
+config, repository, git, run state, event stream): ``AgentProcesses`` (``agents.wave.processes``),
+``WaveWatch`` (``agents.wave.watching``), ``Checkpointer`` (``agents.wave.checkpoint``: tests and
+checkpoints), ``WorktreeMode`` (``agents.wave.worktree_mode``), ``RestartPolicy``
+(``agents.wave.restart``) and ``TamperLog`` (``agents.wave.tamperlog``). Gates live in
+``agents.wave.gates``. This module owns the parts and holds the lifecycle, the snapshot the UI
+reads and the operator's actions.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from agents.config import Config
-from agents.events import AgentStateChanged, Event, Notice, ViolationFound, WaveStateChanged
+from agents.events import (
+    AgentState,
+    AgentStateChanged,
+    Event,
+    Notice,
+    ViolationFound,
+    WaveState,
+    WaveStateChanged,
+)
 from agents.git.errors import GitError
+from agents.git.repo import GitRepo
 from agents.presets import preflight
-from agents.state import AlreadyRunning, RunState, StateError, WaveRecord, handle_from_record
+from agents.state import AgentRecord, AlreadyRunning, RunState, StateError
 from agents.watch.worktrees import WorktreeError
 from agents.wave import gates
-from agents.wave import worktree_mode as wtmode
-from agents.wave.checkpoint import PLANTED_NOTICE, TAMPER_KEY, planted_programs, remember_tamper
-from agents.wave.processes import MAX_QUEUED
+from agents.wave.checkpoint import Checkpointer
+from agents.wave.context import WaveContext
+from agents.wave.gates import CheckpointPreview
+from agents.wave.processes import AgentProcesses
 from agents.wave.restart import RestartPolicy
+from agents.wave.tamperlog import PLANTED_NOTICE, TamperLog
 from agents.wave.watching import WaveWatch
+from agents.wave.worktree_mode import WorktreeMode
 from plan.models import Plan
-
-if TYPE_CHECKING:
-    from agents.wave.gates import CheckpointPreview
-
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -62,57 +74,121 @@ class SupervisorError(Exception):
     """The supervisor cannot open or act; the message is complete for the operator."""
 
 
-class Supervisor(WaveWatch):
+class Supervisor:
     """Runs waves of agents for one repository and plan (see the module docstring)."""
 
     def __init__(
         self, repo: Path, plan: Plan, config: Config, *, plan_path: Path | None = None
     ) -> None:
-        from agents.git.repo import GitRepo  # blocking git layer; used through asyncio.to_thread
-
-        super().__init__(repo, plan, config)
+        self.ctx = ctx = WaveContext(repo, plan, config)
         self.plan_path = plan_path
-        # The whole [git] section applies; a held index.lock is shown while git waits for it.
-        self.git = GitRepo.from_config(self.repo, config.git, on_lock_wait=self.on_lock_wait)
-        self._testing: set[int] = set()
-        self._opened = False
         self._actions = asyncio.Lock()
-        self.restarts = RestartPolicy(self)  # [agent.restart]: off unless enabled
-        self.presets.stop = self.stop_agent  # [agent] max_cost_usd stops through it
+        self.worktrees = WorktreeMode(ctx)
+        self.tamper = TamperLog(ctx)
+        # [agent.restart]: off unless enabled; a relaunch is the operator's restart_agent.
+        self.restarts = RestartPolicy(
+            ctx, relaunch=self.restart_agent, is_remote=lambda a: self.processes.is_remote(a)
+        )
+        self.processes = AgentProcesses(
+            ctx,
+            restarts=self.restarts,
+            cwd_for=self.worktrees.cwd_for,
+            on_touched=lambda agent, path, change: self.watch.remote_touched(agent, path, change),
+        )
+        self.watch = WaveWatch(
+            ctx, processes=self.processes, worktrees=self.worktrees, tamper=self.tamper
+        )
+        self.checkpoints = Checkpointer(
+            ctx, watch=self.watch, worktrees=self.worktrees, tamper=self.tamper
+        )
+        self.processes.presets.stop = self.stop_agent  # [agent] max_cost_usd stops through it
+
+    # -- what the context holds, as the callers know it ---------------------------------------
+
+    @property
+    def repo(self) -> Path:
+        return self.ctx.repo
+
+    @property
+    def plan(self) -> Plan:
+        return self.ctx.plan
+
+    @property
+    def config(self) -> Config:
+        return self.ctx.config
+
+    @property
+    def wavedeck_dir(self) -> Path:
+        return self.ctx.wavedeck_dir
+
+    @property
+    def git(self) -> GitRepo:
+        return self.ctx.git
+
+    @property
+    def launching(self) -> bool:
+        """Cleared when the control room is told to stop: no agent is launched any more (B9)."""
+        return self.ctx.launching
+
+    @launching.setter
+    def launching(self, value: bool) -> None:
+        self.ctx.launching = value
+
+    def on_lock_wait(self, lock: str) -> None:
+        """``GitRepo``'s ``on_lock_wait`` (see ``WaveContext.on_lock_wait``)."""
+        self.ctx.on_lock_wait(lock)
+
+    def log_path(self, agent_id: str) -> Path:
+        return self.ctx.log_path(agent_id)
+
+    def agent_record(self, agent_id: str) -> AgentRecord:
+        return self.ctx.agent_record(agent_id)
+
+    def host_of(self, agent_id: str) -> str | None:
+        """The SSH host the agent runs on (its ``[hosts.NAME]``), None when it runs here."""
+        return self.processes.host_of(agent_id)
+
+    def is_remote(self, agent_id: str) -> bool:
+        return self.processes.is_remote(agent_id)
+
+    def remote_writer(self, path: str) -> str | None:
+        """The remote agent whose changes brought ``path`` into the local tree, if any."""
+        return self.watch.remote_writer(path)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def open(self) -> None:
         """Lock the repository, load the state, adopt running agents, resume logs and watching."""
+        ctx = self.ctx
         try:
-            self._store.lock()
-            self._state = self._store.load()
+            ctx.store.lock()
+            ctx.state = ctx.store.load()
         except AlreadyRunning as exc:
             raise SupervisorError(f"already running: {exc}") from None
         except StateError as exc:
-            self._store.unlock()
+            ctx.store.unlock()
             raise SupervisorError(str(exc)) from None
-        if self.plan_path is not None and self._state.plan_path is None:
-            self._state.plan_path = str(self.plan_path)
-        unknown = [a for a in self._state.agents if not self._in_plan(a)]
+        if self.plan_path is not None and ctx.state.plan_path is None:
+            ctx.state.plan_path = str(self.plan_path)
+        unknown = [a for a in ctx.state.agents if not ctx.in_plan(a)]
         if unknown:
-            self._store.unlock()
+            ctx.store.unlock()
             raise SupervisorError(
-                f"{self._store.path}: the run state names agents the plan does not have "
+                f"{ctx.store.path}: the run state names agents the plan does not have "
                 f"({', '.join(sorted(unknown))}): was the plan changed? Move .wavedeck/ aside "
                 "to start over."
             )
-        self._opened = True
+        ctx.opened = True
         try:
-            for agent_id, rec in sorted(self._state.agents.items()):
-                await self._resume(agent_id, rec)
-            wave = self._open_wave()
+            for agent_id, rec in sorted(ctx.state.agents.items()):
+                await self.processes.resume(agent_id, rec)
+            wave = ctx.open_wave()
             if wave is not None:
-                base = self._wave(wave).base_commit
-                if wtmode.enabled(self) and base is not None:
-                    await wtmode.prepare(self, wave, base)  # reuses the worktrees already there
-                await self._start_watch(wave)
-            self._save()
+                base = ctx.wave(wave).base_commit
+                if self.worktrees.enabled and base is not None:
+                    await self.worktrees.prepare(wave, base)  # reuses the worktrees already there
+                await self.watch.start(wave)
+            ctx.save()
         except (OSError, GitError, WorktreeError) as exc:
             await self.close()
             raise SupervisorError(f"cannot resume the run in {self.repo}: {exc}") from None
@@ -120,53 +196,32 @@ class Supervisor(WaveWatch):
     def peek(self) -> None:
         """Read the saved state without taking the lock (to describe a run before opening it)."""
         try:
-            self._state = self._store.load()
+            self.ctx.state = self.ctx.store.load()
         except StateError as exc:
             raise SupervisorError(str(exc)) from None
 
     async def close(self, *, stop_agents: bool = False) -> None:
         """Persist the state and stop following; agents keep running unless ``stop_agents``."""
-        self.launching = False
+        ctx = self.ctx
+        ctx.launching = False
         await self.restarts.close()  # a pending restart is dropped, one under way finishes
-        if stop_agents:
-            running = [a for a, r in self._state.agents.items() if r.state == "running"]
-            await asyncio.gather(*(self.stop_agent(a) for a in running))
-            # Let the followers drain the last lines and record "stopped".
-            tasks = [t for a, t in self._follows.items() if a in running]
-            if tasks:
-                await asyncio.wait(tasks, timeout=5.0)
-        for task in self._follows.values():
-            task.cancel()
-        for task in list(self._follows.values()):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._follows.clear()
-        await self._close_remote()
-        await self._stop_watch()
-        if self._opened:
-            self._save()
-        self._journal.close()
-        self._store.unlock()
-        self._opened = False
+        await self.processes.close(stop_agents=stop_agents)
+        await self.watch.stop()
+        if ctx.opened:
+            ctx.save()
+        ctx.store.unlock()
+        ctx.opened = False
 
-    async def batches(self) -> AsyncIterator[list[Event]]:
+    def batches(self) -> AsyncIterator[list[Event]]:
         """The event stream in batches (one log chunk, or one other event), one consumer.
 
         A batch counts as handled when the next one is asked for: only then does its agent's
         log offset advance. A consumer that shows a whole batch at once (one write) makes a
         restart after a crash resume each log with neither a gap nor a repeat.
         """
-        while True:
-            item = await self._queue.get()
-            self._pending -= len(item.events)
-            try:
-                yield item.events
-            finally:
-                if item.ack is not None:
-                    self._consumed(*item.ack)
-                self._queue.task_done()
-                if not self._room.is_set() and self._pending < MAX_QUEUED // 2:
-                    self._room.set()
+        # The stream's own generator, not a wrapper: a consumer that leaves closes it (and
+        # acknowledges its last batch) as directly as before the supervisor was composed.
+        return self.ctx.stream.batches(self.processes.consumed)
 
     async def events(self) -> AsyncIterator[Event]:
         """The event stream, one event at a time (one consumer)."""
@@ -176,75 +231,87 @@ class Supervisor(WaveWatch):
 
     async def drain(self) -> None:
         """Wait until the consumer has handled every event emitted so far."""
-        await self._queue.join()
+        await self.ctx.stream.drain()
 
     # -- snapshot (sync, cheap) ---------------------------------------------------------------
 
     @property
     def state(self) -> RunState:
-        return self._state
+        return self.ctx.state
 
     @property
     def current_wave(self) -> int:
         """The open wave, else the first wave not committed, else the last wave."""
-        open_wave = self._open_wave()
-        if open_wave is not None:
-            return open_wave
-        for wave in self.plan.waves:
-            rec = self._state.waves.get(str(wave.number))
-            if rec is None or rec.checkpoint is None:
-                return wave.number
-        return self.plan.waves[-1].number if self.plan.waves else 1
+        return self.ctx.current_wave()
 
-    def wave_state(self, n: int) -> str:
-        return gates.wave_state(self.plan, self._views(), n)
+    def views(self) -> dict[int, gates.WaveView]:
+        """Every wave as the gates see it."""
+        return self.ctx.views()
 
-    def agent_state(self, agent_id: str) -> str:
-        rec = self._state.agents.get(agent_id)
-        return rec.state if rec is not None else "pending"
+    def wave_state(self, n: int) -> WaveState:
+        return gates.wave_state(self.plan, self.ctx.views(), n)
+
+    def agent_state(self, agent_id: str) -> AgentState:
+        return self.ctx.agent_state(agent_id)
 
     def violations(self, wave: int) -> list[ViolationFound]:
-        return list(self._violations.get(wave, []))
+        return self.checkpoints.violations(wave)
 
     def accepted(self, wave: int) -> dict[str, str]:
-        rec = self._state.waves.get(str(wave))
+        rec = self.ctx.state.waves.get(str(wave))
         return dict(rec.accepted) if rec is not None else {}
 
     def can_start_wave(self, n: int) -> tuple[bool, str]:
-        return gates.can_start_wave(self.plan, self._views(), n)
+        return gates.can_start_wave(self.plan, self.ctx.views(), n)
 
     def can_run_tests(self, n: int) -> tuple[bool, str]:
-        return gates.can_run_tests(self.plan, self._views(), n, self.test_commands())
+        return self.checkpoints.can_run_tests(n)
 
     def can_commit(self, n: int) -> tuple[bool, str]:
-        return gates.can_commit(self.plan, self._views(), n)
+        return self.checkpoints.can_commit(n)
 
     def test_commands(self) -> list[str]:
         """The config's test commands, else the plan's (shell commands, shown before running)."""
-        if self.config.tests.commands is not None:
-            return list(self.config.tests.commands)
-        return list(self.plan.test_commands)
+        return self.ctx.test_commands()
+
+    def unlaunched(self, n: int) -> list[str]:
+        """Agents of wave ``n`` never launched (a start interrupted by a signal leaves some)."""
+        return self.processes.unlaunched(n)
+
+    def restart_pending(self, agent_id: str) -> bool:
+        """A restart of the agent is scheduled or under way ([agent.restart])."""
+        return self.restarts.pending(agent_id)
 
     def wave_agents_done(self, n: int) -> bool:
         """Every agent of wave ``n`` has ended (in any way), and none is about to restart."""
-        return all(
-            self.agent_state(a.id) in gates.TERMINAL for a in self.plan.wave(n).agents
-        ) and not any(
-            self._follows.get(a.id) or self.restarts.pending(a.id) for a in self.plan.wave(n).agents
+        agents = self.plan.wave(n).agents
+        return all(self.agent_state(a.id) in gates.TERMINAL for a in agents) and not any(
+            self.processes.follows.get(a.id) or self.restarts.pending(a.id) for a in agents
         )
 
-    async def wait_changed(self) -> None:
-        """Wait for the next change of any agent's or wave's state."""
-        self._changed.clear()
-        await self._changed.wait()
+    @property
+    def change_count(self) -> int:
+        """How many agent or wave state changes happened so far (for ``wait_changed``)."""
+        return self.ctx.changes.generation
+
+    def wait_changed(self, since: int | None = None) -> Awaitable[None]:
+        """Wait for a change of any agent's or wave's state after ``change_count`` was
+        ``since`` (default: its value when this is called). Never misses one: a change made
+        after the caller read the count (or called this) ends the wait at once."""
+        return self.ctx.wait_changed(since)
 
     # -- actions ------------------------------------------------------------------------------
+
+    def refuse(self, wave: int, reason: str, paths: tuple[str, ...] = ()) -> None:
+        """Tell the consumer an action on ``wave`` was refused (a ``GateRefused``)."""
+        self.ctx.refuse(wave, reason, paths)
 
     @_serialized
     async def start_wave(self, n: int) -> None:
         """Launch every agent of wave ``n`` (refused with a ``GateRefused`` unless allowed)."""
-        if self._open_wave() == n and self._unlaunched(n):
-            await self._launch_all(n)  # a wave whose start was interrupted: finish starting it
+        ctx = self.ctx
+        if ctx.open_wave() == n and self.processes.unlaunched(n):
+            await self.processes.launch_all(n)  # a wave whose start was interrupted: finish it
             return
         ok, why = self.can_start_wave(n)
         if ok:  # [agent] preset: its program must be here before any agent starts
@@ -256,30 +323,30 @@ class Supervisor(WaveWatch):
             if state:
                 ok, why = False, f"a git {state} is in progress: finish or abort it first"
         if not ok:
-            self._refuse(n, why)
+            ctx.refuse(n, why)
             return
         await asyncio.to_thread(self.git.ensure_excluded)
         base = await asyncio.to_thread(self.git.head)
-        if wtmode.enabled(self):
-            from agents.watch.worktrees import WorktreeError
-
+        if self.worktrees.enabled:
             try:
-                await wtmode.prepare(self, n, base)
+                await self.worktrees.prepare(n, base)
             except WorktreeError as exc:
-                self._refuse(n, f"cannot create the agents' worktrees: {exc}")
+                ctx.refuse(n, f"cannot create the agents' worktrees: {exc}")
                 return
-        rec = self._wave(n)
+        rec = ctx.wave(n)
         rec.base_commit = base
         rec.started_at = time.time()
         rec.state = "running"
-        remember_tamper(self, n, await asyncio.to_thread(self.git.tamper_snapshot))
-        self._save()
-        self._emit(WaveStateChanged(n, "running"))
-        planted = await asyncio.to_thread(planted_programs, self)
+        self.tamper.remember(n, await asyncio.to_thread(self.git.tamper_snapshot))
+        ctx.save()
+        ctx.emit(WaveStateChanged(n, "running"))
+        planted = await asyncio.to_thread(self.tamper.planted_programs)
         if planted:
-            self._emit(Notice("warning", PLANTED_NOTICE + "; ".join(planted)))
-        await self._start_watch(n)
-        await self._launch_all(n)
+            # The keys travel as a field: nobody needs to parse them back out of the text.
+            keys = {"programs": json.dumps([f.key for f in planted])}
+            ctx.emit(Notice("warning", PLANTED_NOTICE + "; ".join(f.text for f in planted), keys))
+        await self.watch.start(n)
+        await self.processes.launch_all(n)
 
     async def stop_agent(self, agent_id: str) -> str:
         """SIGTERM the agent's group, SIGKILL after the grace period; returns what happened.
@@ -287,134 +354,89 @@ class Supervisor(WaveWatch):
         An agent waiting to be restarted ([agent.restart]) is not restarted."""
         if self.restarts.cancel(agent_id, "restart cancelled by the operator"):
             return "restart cancelled"
-        rec = self._state.agents.get(agent_id)
-        handle = handle_from_record(rec) if rec is not None else None
-        if rec is None or handle is None or rec.state != "running":
-            return "not running"
-        self._stopping.add(agent_id)
-        result = await self._runner_for(agent_id).stop(handle, self.config.agent.stop_grace_s)
-        if agent_id not in self._follows:  # nobody follows it: record the end here
-            await self._finish(agent_id, handle)
-        return result
+        return await self.processes.stop(agent_id)
 
     @_serialized
     async def restart_agent(self, agent_id: str) -> None:
         """Launch an agent again after it failed, was stopped or was lost (never while running)."""
-        rec = self._state.agents.get(agent_id)
+        ctx = self.ctx
+        rec = ctx.state.agents.get(agent_id)
         wave = self.plan.agent(agent_id).wave
         if rec is not None and rec.state == "running":
-            self._refuse(wave, f"{agent_id} is still running: stop it before restarting it")
+            ctx.refuse(wave, f"{agent_id} is still running: stop it before restarting it")
             return
-        if self._open_wave() != wave or self._wave(wave).tests is not None:
-            self._refuse(wave, f"{agent_id} can only be restarted while its wave runs, untested")
+        if ctx.open_wave() != wave or ctx.wave(wave).tests is not None:
+            ctx.refuse(wave, f"{agent_id} can only be restarted while its wave runs, untested")
             return
         if rec is not None:
             rec.marked_done = None
         self.restarts.cancel(agent_id, by_operator=True)  # now, and its count starts afresh
-        await self._launch(agent_id)
+        await self.processes.launch(agent_id)
 
     @_serialized
     async def follow_up(self, agent_id: str, message: str) -> None:
         """Relaunch an ended agent resuming its CLI session with ``message`` (same log, same
         files); ``SupervisorError`` says why when it cannot be sent."""
-        if not self._in_plan(agent_id):
+        ctx, presets = self.ctx, self.processes.presets
+        if not ctx.in_plan(agent_id):
             raise SupervisorError(f"no agent {agent_id} in the plan")
-        why = self.presets.check_follow_up(agent_id, message)
+        why = presets.check_follow_up(agent_id, message)
         wave = self.plan.agent(agent_id).wave
-        if why is None and self._open_wave() != wave:
+        if why is None and ctx.open_wave() != wave:
             why = f"{agent_id}'s wave {wave} is not open (started and not committed)"
         if why is not None:
             raise SupervisorError(f"cannot send a follow-up: {why}")
-        self._agent(agent_id).marked_done = None
+        ctx.agent(agent_id).marked_done = None
         self.restarts.cancel(agent_id, by_operator=True)
-        self.presets.queue_follow_up(agent_id, message)
-        await self._launch(agent_id)
+        presets.queue_follow_up(agent_id, message)
+        await self.processes.launch(agent_id)
 
     async def mark_done(self, agent_id: str, reason: str) -> None:
         """Record that the operator counts an ended agent as done (the reason is kept)."""
-        rec = self._agent(agent_id)
+        ctx = self.ctx
+        rec = ctx.agent(agent_id)
         wave = self.plan.agent(agent_id).wave
         if rec.state == "running":
-            self._refuse(wave, f"{agent_id} is still running: stop it before marking it done")
+            ctx.refuse(wave, f"{agent_id} is still running: stop it before marking it done")
             return
         self.restarts.cancel(agent_id, by_operator=True)  # done: not restarted
         rec.marked_done = reason.strip() or "marked done by the operator"
-        self._save()
-        self._emit(Notice("info", f"{agent_id} marked done: {rec.marked_done}"))
-        self._emit(AgentStateChanged(agent_id, rec.state, reason=f"marked done: {rec.marked_done}"))
-        self._changed.set()
+        rec.restart = None  # a restart it waited for was cancelled: done, never restarted
+        ctx.save()
+        ctx.emit(Notice("info", f"{agent_id} marked done: {rec.marked_done}"))
+        ctx.emit(
+            AgentStateChanged(
+                agent_id,
+                rec.state,
+                reason=f"marked done: {rec.marked_done}",
+                marked_done=rec.marked_done,
+            )
+        )
+        ctx.changed()
 
     @_serialized
     async def run_tests(self, n: int) -> bool:
-        from agents.wave.checkpoint import run_wave_tests
-
-        return await run_wave_tests(self, n)
+        """Run wave ``n``'s tests (``Checkpointer.run_tests``); True when all passed."""
+        return await self.checkpoints.run_tests(n)
 
     async def accept_violation(self, wave: int, path: str, reason: str) -> None:
         """Accept a path outside the plan for this wave's checkpoint (recorded with the reason)."""
-        self._wave(wave).accepted[path] = reason.strip() or gates.OPERATOR_ACCEPT
-        self._accept(wave, path)
-        self._save()
-        self._emit(
-            Notice("info", f"wave {wave}: accepted {path}: {self._wave(wave).accepted[path]}")
-        )
+        self.watch.accept_path(wave, path, reason)
 
     @_serialized
     async def revert_path(self, wave: int, path: str) -> None:
         """Put a path back as it was at the wave's start (a stray file an agent created goes)."""
-        base = self._wave(wave).base_commit
-        if base is None:
-            self._refuse(wave, f"wave {wave} has not started: nothing to revert")
-            return
-        if path == TAMPER_KEY:
-            self._refuse(
-                wave,
-                "wavedeck does not undo git configuration changes: inspect "
-                ".git/config and .git/hooks yourself, then accept them",
-                (path,),
-            )
-            return
-        self._forget(wave, path)
-        try:
-            await asyncio.to_thread(self.git.revert_file, path, base)
-        except GitError as exc:
-            self._refuse(wave, f"cannot revert {path}: {exc}", (path,))
-            return
-        self._violations[wave] = [v for v in self._violations.get(wave, []) if v.path != path]
-        self._emit(Notice("info", f"wave {wave}: reverted {path}"))
+        await self.watch.revert(wave, path)
 
     async def checkpoint_preview(self, n: int) -> CheckpointPreview:
-        from agents.wave.checkpoint import preview
-
-        return await preview(self, n)
+        """What a checkpoint of wave ``n`` would commit, leave out, or why it is refused."""
+        return await self.checkpoints.preview(n)
 
     @_serialized
     async def checkpoint(
         self, n: int, *, message: str | None = None, accept_violations: bool = False
     ) -> str | None:
-        from agents.wave.checkpoint import commit_checkpoint
-
-        return await commit_checkpoint(
-            self, n, message=message, accept_violations=accept_violations
+        """Commit wave ``n``'s checkpoint; None (and a ``GateRefused``) when refused."""
+        return await self.checkpoints.commit(
+            n, message=message, accept_violations=accept_violations
         )
-
-    def _views(self) -> dict[int, gates.WaveView]:
-        views = {}
-        for wave in self.plan.waves:
-            rec = self._state.waves.get(str(wave.number)) or WaveRecord()
-            states = {a.id: self.agent_state(a.id) for a in wave.agents}
-            done = {
-                a.id: r.marked_done
-                for a in wave.agents
-                if (r := self._state.agents.get(a.id)) is not None and r.marked_done
-            }
-            views[wave.number] = gates.WaveView(
-                number=wave.number,
-                started=rec.base_commit is not None,
-                committed=rec.checkpoint is not None,
-                tests_passed=rec.tests.passed if rec.tests is not None else None,
-                testing=wave.number in self._testing,
-                agent_states=states,
-                marked_done=done,
-            )
-        return views

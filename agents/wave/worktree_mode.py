@@ -24,66 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from agents.watch.rules import Attribution, Attributor
-    from agents.wave.supervisor import Supervisor
-    from agents.wave.watching import WaveWatch
-
-
-def enabled(sup: WaveWatch) -> bool:
-    return sup.config.workspace == "worktree"
-
-
-def folder(sup: WaveWatch) -> Path:
-    return sup.wavedeck_dir / "worktrees"
-
-
-def _marker(sup: WaveWatch, n: int) -> Path:
-    return folder(sup) / f"wave-{n}.collected.json"
-
-
-async def prepare(sup: Supervisor, n: int, base: str) -> dict[str, Path]:
-    """Create (or reuse) the wave's worktrees; remember them for ``_cwd_for``."""
-    from agents.watch.worktrees import create_worktrees
-
-    trees = await asyncio.to_thread(create_worktrees, sup.repo, sup.plan, n, base, folder(sup))
-    sup._worktrees = dict(trees)
-    return sup._worktrees
-
-
-def writers(sup: WaveWatch, n: int) -> dict[str, str]:
-    """``{path: agent}`` of the collected wave (empty before ``collect``)."""
-    try:
-        data = json.loads(_marker(sup, n).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-
-
-def main_tree_attributor(sup: WaveWatch, n: int, accept: Sequence[str]) -> Attributor:
-    """Attribution for the main tree's watcher during a worktree wave.
-
-    Until the wave is collected, any write there is ``unowned`` (agents work in their
-    worktrees). A path collected from a worktree is its agent's and no violation: its own
-    watcher already judged it. After collecting, other writes are judged as in shared mode.
-    """
-    from agents.watch.rules import ownership_attributor
-
-    shared = ownership_attributor(
-        sup.plan, n, accept=accept, accept_undeclared=sup.config.policy.accept_undeclared
-    )
-    if n not in sup._collected and _marker(sup, n).exists():  # collected before a restart
-        sup._collected[n] = writers(sup, n)
-
-    def attribute(path: str) -> Attribution:
-        collected = sup._collected.get(n)
-        if collected is None:
-            why = "changed in the main working tree while agents work in worktrees"
-            return None, "unowned", (), why
-        agent = collected.get(path)
-        if agent is not None:
-            return agent, None, (), f"collected from {agent}'s worktree"
-        return shared(path)
-
-    return attribute
+    from agents.wave.context import WaveContext
 
 
 def _copy_back(worktree: Path, repo: Path, path: str) -> None:
@@ -97,58 +38,130 @@ def _copy_back(worktree: Path, repo: Path, path: str) -> None:
         target.unlink()
 
 
-async def collect(sup: Supervisor, n: int) -> bool:
-    """Bring every agent's changes into the main tree (once); False on a collision."""
-    from agents.watch.worktrees import collision_check, collision_violation, worktree_changes
+class WorktreeMode:
+    """The wave's worktrees, one per agent, and what was collected from them (per wave)."""
 
-    if _marker(sup, n).exists():
-        return True
-    base = sup._wave(n).base_commit
-    if base is None:
-        return False
-    trees = sup._worktrees or await prepare(sup, n, base)
-    changes = {
-        agent: await asyncio.to_thread(worktree_changes, path, base)
-        for agent, path in trees.items()
-    }
-    collisions = collision_check(changes)
-    if collisions:
-        known = {v.path for v in sup._violations.get(n, []) if v.kind == "collision"}
-        for path, agents in collisions:
-            if path in known:
-                continue  # the watchers reported it live
-            violation = collision_violation(path, agents)
-            sup._violations.setdefault(n, []).append(violation)
-            sup._emit(violation)
-        sup._emit(
-            GateRefused(
-                n,
-                f"{len(collisions)} path(s) were changed by several agents in their worktrees: "
-                "resolve them there first",
-                tuple(p for p, _ in collisions),
-            )
+    def __init__(self, ctx: WaveContext) -> None:
+        self.ctx = ctx
+        self.trees: dict[str, Path] = {}  # agent id -> its worktree (the open wave's)
+        # {path: agent} collected (or being collected) into the main tree, per wave, so the
+        # main tree's watcher does not take the copies for stray writes.
+        self.collected: dict[int, dict[str, str]] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self.ctx.config.workspace == "worktree"
+
+    @property
+    def folder(self) -> Path:
+        return self.ctx.wavedeck_dir / "worktrees"
+
+    def _marker(self, n: int) -> Path:
+        return self.folder / f"wave-{n}.collected.json"
+
+    def cwd_for(self, agent_id: str) -> Path:
+        """Where the agent works: its own worktree in worktree mode, else the repository."""
+        return self.trees.get(agent_id, self.ctx.repo)
+
+    async def prepare(self, n: int, base: str) -> dict[str, Path]:
+        """Create (or reuse) the wave's worktrees; remember them for ``cwd_for``."""
+        from agents.watch.worktrees import create_worktrees
+
+        ctx = self.ctx
+        trees = await asyncio.to_thread(create_worktrees, ctx.repo, ctx.plan, n, base, self.folder)
+        self.trees = dict(trees)
+        return self.trees
+
+    def writers(self, n: int) -> dict[str, str]:
+        """``{path: agent}`` of the collected wave (empty before ``collect``)."""
+        try:
+            data = json.loads(self._marker(n).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def main_tree_attributor(self, n: int, accept: Sequence[str]) -> Attributor:
+        """Attribution for the main tree's watcher during a worktree wave.
+
+        Until the wave is collected, any write there is ``unowned`` (agents work in their
+        worktrees). A path collected from a worktree is its agent's and no violation: its own
+        watcher already judged it. After collecting, other writes are judged as in shared mode.
+        """
+        from agents.watch.rules import ownership_attributor
+
+        ctx = self.ctx
+        shared = ownership_attributor(
+            ctx.plan, n, accept=accept, accept_undeclared=ctx.config.policy.accept_undeclared
         )
-        return False
-    owner = {path: agent for agent, paths in changes.items() for path in sorted(paths)}
-    sup._collected[n] = owner  # before copying: the main tree's watcher sees the copies
-    for path, agent in owner.items():
-        await asyncio.to_thread(_copy_back, trees[agent], sup.repo, path)
-    _marker(sup, n).parent.mkdir(parents=True, exist_ok=True)
-    _marker(sup, n).write_text(json.dumps(owner), encoding="utf-8")
-    sup._emit(
-        Notice("info", f"wave {n}: collected {len(owner)} changed path(s) from the worktrees")
-    )
-    return True
+        if n not in self.collected and self._marker(n).exists():  # collected before a restart
+            self.collected[n] = self.writers(n)
 
+        def attribute(path: str) -> Attribution:
+            collected = self.collected.get(n)
+            if collected is None:
+                why = "changed in the main working tree while agents work in worktrees"
+                return None, "unowned", (), why
+            agent = collected.get(path)
+            if agent is not None:
+                return agent, None, (), f"collected from {agent}'s worktree"
+            return shared(path)
 
-async def cleanup(sup: Supervisor, n: int) -> None:
-    """After the checkpoint: remove the wave's worktrees and their branches."""
-    from agents.watch.worktrees import WorktreeError, remove_worktrees
+        return attribute
 
-    if not sup._worktrees:
-        return
-    try:
-        await asyncio.to_thread(remove_worktrees, sup.repo, sup._worktrees, delete_branches=True)
-    except (WorktreeError, OSError) as exc:
-        sup._emit(Notice("warning", f"wave {n}: could not remove the worktrees: {exc}"))
-    sup._worktrees = {}
+    async def collect(self, n: int) -> bool:
+        """Bring every agent's changes into the main tree (once); False on a collision."""
+        from agents.watch.worktrees import collision_check, collision_violation, worktree_changes
+
+        ctx = self.ctx
+        if self._marker(n).exists():
+            return True
+        base = ctx.wave(n).base_commit
+        if base is None:
+            return False
+        trees = self.trees or await self.prepare(n, base)
+        changes = {
+            agent: await asyncio.to_thread(worktree_changes, path, base)
+            for agent, path in trees.items()
+        }
+        collisions = collision_check(changes)
+        if collisions:
+            known = {v.path for v in ctx.violations.get(n, []) if v.kind == "collision"}
+            for path, agents in collisions:
+                if path in known:
+                    continue  # the watchers reported it live
+                violation = collision_violation(path, agents)
+                ctx.record_violation(n, violation)
+                ctx.emit(violation)
+            ctx.emit(
+                GateRefused(
+                    n,
+                    f"{len(collisions)} path(s) were changed by several agents in their "
+                    "worktrees: resolve them there first",
+                    tuple(p for p, _ in collisions),
+                )
+            )
+            return False
+        owner = {path: agent for agent, paths in changes.items() for path in sorted(paths)}
+        self.collected[n] = owner  # before copying: the main tree's watcher sees the copies
+        for path, agent in owner.items():
+            await asyncio.to_thread(_copy_back, trees[agent], ctx.repo, path)
+        self._marker(n).parent.mkdir(parents=True, exist_ok=True)
+        self._marker(n).write_text(json.dumps(owner), encoding="utf-8")
+        ctx.emit(
+            Notice("info", f"wave {n}: collected {len(owner)} changed path(s) from the worktrees")
+        )
+        return True
+
+    async def cleanup(self, n: int) -> None:
+        """After the checkpoint: remove the wave's worktrees and their branches."""
+        from agents.watch.worktrees import WorktreeError, remove_worktrees
+
+        if not self.trees:
+            return
+        try:
+            await asyncio.to_thread(
+                remove_worktrees, self.ctx.repo, self.trees, delete_branches=True
+            )
+        except (WorktreeError, OSError) as exc:
+            self.ctx.emit(Notice("warning", f"wave {n}: could not remove the worktrees: {exc}"))
+        self.trees = {}

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.local import procinfo
+from tests.sandboxkit import configure
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,22 +45,12 @@ def make_demo(folder: Path, *, speed: str | None = None) -> Path:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(folder)
-    if speed is not None:
-        config = folder / "wavedeck.toml"
-        text = config.read_text(encoding="utf-8")
-        assert '"--speed", "0.02"' in text
-        config.write_text(text.replace('"--speed", "0.02"', f'"--speed", "{speed}"'), "utf-8")
-    return folder
+    return configure(folder, speed=speed)
 
 
 def set_extra_args(folder: Path, agent: str, args: list[str]) -> None:
     """Replace the sandbox's per-agent extra arguments with ``agent = args``."""
-    config = folder / "wavedeck.toml"
-    text = config.read_text(encoding="utf-8")
-    head, _, rest = text.partition("[agent.extra_args]\n")
-    _, _, tail = rest.partition("\n[tests]")
-    line = f"{json.dumps(agent)} = {json.dumps(args)}\n"
-    config.write_text(head + "[agent.extra_args]\n" + line + "\n[tests]" + tail, "utf-8")
+    configure(folder, extra={agent: args})
 
 
 def run(folder: Path, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:

@@ -14,6 +14,7 @@ from agents.config import load_config
 from agents.tools.demo import PLAN_IN_SANDBOX, STRAY_PATH, make_sandbox
 from agents.wave.supervisor import Supervisor
 from plan.loader import load_plan
+from tests.sandboxkit import configure
 from tests.tui.helpers import pane_head, panes_ready, wait_for
 from tests.tui.screen_text import screen_text
 from tui import messages as msg
@@ -27,14 +28,14 @@ from tui.screens.violations import ViolationsScreen
 from tui.widgets.history import HistoryView
 
 
-def sandbox(tmp_path: Path, extra: str = "") -> Path:
+def sandbox(
+    tmp_path: Path,
+    extra: dict[str, list[str]] | None = None,
+    restart: dict[str, object] | None = None,
+) -> Path:
+    """The demo sandbox; ``extra`` adds per-agent arguments to the demo's (uncommitted)."""
     repo = make_sandbox(tmp_path / "sandbox", fast=True)
-    if extra:
-        config = repo / "wavedeck.toml"
-        config.write_text(
-            config.read_text().replace("[agent.extra_args]\n", "[agent.extra_args]\n" + extra)
-        )
-    return repo
+    return configure(repo, extra=extra, keep_extra=True, restart=restart)
 
 
 @asynccontextmanager
@@ -111,7 +112,7 @@ async def test_a_whole_wave_from_start_to_commit(tmp_path: Path) -> None:
 
 
 async def test_stop_restart_mark_done_and_history(tmp_path: Path) -> None:
-    repo = sandbox(tmp_path, extra='"w1-a1" = ["--hang"]\n')
+    repo = sandbox(tmp_path, extra={"w1-a1": ["--hang"]})
     async with control_room(repo) as (app, pilot):
         agent = app.view.agents["w1-a1"]
         await pilot.press("s")
@@ -140,7 +141,7 @@ async def test_stop_restart_mark_done_and_history(tmp_path: Path) -> None:
 
 
 async def test_quit_leaves_agents_running_and_reattach_shows_history(tmp_path: Path) -> None:
-    repo = sandbox(tmp_path, extra='"w1-a1" = ["--hang"]\n')
+    repo = sandbox(tmp_path, extra={"w1-a1": ["--hang"]})
     async with control_room(repo) as (app, pilot):
         await pilot.press("s")
         agent = app.view.agents["w1-a1"]
@@ -218,10 +219,11 @@ async def test_violations_screen_and_diff_revert(tmp_path: Path) -> None:
 async def test_stop_cancels_a_waiting_restart(tmp_path: Path) -> None:
     """With [agent.restart] on, a failed agent waits out its backoff: 'x' must be offered then,
     and cancels the restart (the agent stays failed, nothing relaunches)."""
-    repo = sandbox(tmp_path, extra='"w1-a1" = ["--fail", "3"]\n')
-    with (repo / "wavedeck.toml").open("a") as config:
-        config.write("\n[agent.restart]\nenabled = true\nbackoff_initial_s = 600\n")
-        config.write("backoff_max_s = 600\n")
+    repo = sandbox(
+        tmp_path,
+        extra={"w1-a1": ["--fail", "3"]},
+        restart={"enabled": True, "backoff_initial_s": 600, "backoff_max_s": 600},
+    )
     async with control_room(repo) as (app, pilot):
         agent = app.view.agents["w1-a1"]
         restarts = app.engine.restarts  # type: ignore[union-attr]

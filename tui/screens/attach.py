@@ -1,20 +1,17 @@
-"""Attach to one agent: its live log full screen, and input when its runner takes stdin."""
+"""Attach to one agent: its live log full screen (read-only: agents run with stdin closed)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Static
 
 from plan.safetext import neutralize
 from tui.adapter import AgentView
-from tui.commands import settle
 from tui.widgets.log_view import LogView
 
 NO_INPUT = (
@@ -28,32 +25,16 @@ class AttachScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "Detach", id="attach.detach")
     ]
 
-    def __init__(self, agent: AgentView, send: Callable[[str, str], Any] | None) -> None:
+    def __init__(self, agent: AgentView) -> None:
         super().__init__(id="attach")
-        self.agent, self.send = agent, send
+        self.agent = agent
 
     def compose(self) -> ComposeResult:
         title = f" Attached — {self.agent.id} · {neutralize(self.agent.agent.title)}"
         yield Static(Text(title, no_wrap=True), classes="screen-title")
         yield LogView(self.agent.log, id="attach-log", classes="screen-log")
-        if self.send is None:
-            yield Static(Text(NO_INPUT), id="attach-note")
-        else:
-            yield Input(placeholder="a line for the agent's stdin (enter sends)", id="attach-input")
+        yield Static(Text(NO_INPUT), id="attach-note")
         yield Footer()
 
     def on_mount(self) -> None:
-        if self.send is not None:
-            self.query_one(Input).focus()
-        else:
-            self.query_one(LogView).focus()
-
-    @on(Input.Submitted)
-    async def _send(self, event: Input.Submitted) -> None:
-        assert self.send is not None
-        try:
-            await settle(self.send(self.agent.id, event.value + "\n"))
-        except Exception as exc:
-            self.notify(f"input not sent: {exc}", severity="error", markup=False)
-            return
-        event.input.value = ""
+        self.query_one(LogView).focus()

@@ -33,7 +33,7 @@ from tui.commands import settle
 from tui.screens.dialogs import ConfirmScreen
 
 if TYPE_CHECKING:
-    from tui.adapter import RunView
+    from tui.adapter import Engine, RunView
 
 FILE_COLUMN = 36  # characters for a file entry (the list is 40 wide with border and padding)
 MAX_HIGHLIGHT_LINES = 5_000  # past this, plain text (highlighting huge diffs stalls)
@@ -62,11 +62,11 @@ class DiffSource(Protocol):
 class GitDiffSource:
     """The wave's changes since its base commit, read from the engine's git layer."""
 
-    def __init__(self, engine: Any, view: RunView, wave: int) -> None:
+    def __init__(self, engine: Engine, view: RunView, wave: int) -> None:
         self.engine, self.view, self.wave = engine, view, wave
         self.title = f"Diffs — wave {wave}"
-        self.root = getattr(engine, "repo", None)
-        record = engine.state.waves.get(str(wave)) if hasattr(engine, "state") else None
+        self.root: Path | None = engine.repo
+        record = engine.state.waves.get(str(wave))
         self.base: str = (record.base_commit if record else None) or "HEAD"
 
     def files(self) -> list[DiffEntry]:

@@ -10,7 +10,6 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from agents.presets.usage import describe as usage_text
-from agents.wave.restart import restart_status
 from plan.safetext import neutralize
 from tui.adapter import AgentView
 from tui.widgets.log_view import LogView
@@ -50,9 +49,9 @@ def head_text(view: AgentView, now: float) -> Text:
         text.append(f" ({view.exit_code})", "red")
     elif view.signal:
         text.append(f" ({view.signal})", "red")
-    restart = restart_status(view.reason) if view.state == "failed" else None
-    if restart:  # [agent.restart]: a restart waiting, cancelled, or given up
-        text.append(f" · ↻ {neutralize(restart)}", "bold yellow")
+    restart = view.restart if view.state == "failed" else None
+    if restart is not None:  # [agent.restart]: a restart waiting, cancelled, or given up
+        text.append(f" · ↻ {neutralize(restart.note)}", "bold yellow")
     if view.marked_done:
         text.append(" · marked done", "bold cyan")
     text.append(f" ⏱ {fmt_elapsed(view.elapsed(now))}")

@@ -5,7 +5,8 @@ really writes its first owned file. The real CLI runs in tests/e2e (H8's harness
 the engine's preset path where the real CLI is not installed.
 
 ``--replay MODE`` (extra_args): ``done`` (default), ``question``, ``deny`` (a refused write of
-a file it does not own), ``spend`` (reports $5 of cost and keeps running until stopped).
+a file it does not own), ``spend`` (reports $5 of cost and keeps running until stopped),
+``courtesy`` (done, then a closing question).
 """
 
 from __future__ import annotations
@@ -57,8 +58,10 @@ def main() -> int:
         out({"type": "user", "message": {"content": [ok]}})
     if mode == "question" and "--resume" not in argv:
         text = "Before I change it: should the error keep its code?"
-    elif mode == "done" or "--resume" in argv:
+    elif mode in ("done", "courtesy") or "--resume" in argv:
         text = "Fixed.\n\n" + "\n".join(f"wavedeck: done {i} fixed" for i in issues)
+        if mode == "courtesy":
+            text += "\n\nAnything else I can help with?"
     else:
         text = "Stopping here."
     out({"type": "assistant", "message": {"content": [{"type": "text", "text": text}]}})

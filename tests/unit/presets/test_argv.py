@@ -13,7 +13,7 @@ from agents.config import Config, ConfigError, load_config
 from agents.presets import PRESETS, LaunchContext, PresetError, program_for
 from agents.wave.launch import build_spec
 from plan.loader import load_plan
-from tests.unit.engine.enginekit import sandbox
+from tests.unit.wave.enginekit import sandbox
 
 FAKE = str(Path(__file__).parent / "fake_claude.py")
 
@@ -33,14 +33,13 @@ def ctx(tmp_path: Path, **kw: object) -> LaunchContext:
 
 def test_claude_argv_and_settings(tmp_path: Path) -> None:
     argv = PRESETS["claude"].argv(ctx(tmp_path, session_id="u-1", max_cost_usd=2.5))
-    settings = tmp_path / ".wavedeck" / "run" / "w1-a1.claude-settings.json"
-    assert argv[:9] == [
+    assert argv[:8] == [
         "/bin/x", "-p", "--output-format", "stream-json", "--verbose",
-        "--permission-mode", "default", "--settings", str(settings),
+        "--permission-mode", "default", "--settings",
     ]  # fmt: skip
     assert argv[9:13] == ["--session-id", "u-1", "--max-budget-usd", "2.5"]
     assert argv[13] == "--append-system-prompt" and "src/a.py, src/pkg/" in argv[14]
-    allow = json.loads(settings.read_text("utf-8"))["permissions"]["allow"]
+    allow = json.loads(argv[8])["permissions"]["allow"]
     assert "Edit(./src/a.py)" in allow and "Edit(./src/pkg/**)" in allow
     assert not [rule for rule in allow if rule.startswith(("Edit", "Write")) and "src/" not in rule]
 
@@ -98,7 +97,7 @@ def test_build_spec_uses_the_preset_and_command_still_overrides(tmp_path: Path) 
     spec = build_spec(root, root / ".wavedeck", plan, config, "w1-a1", root, session_id="u-9")
     assert spec.argv[0] == FAKE and "--session-id" in spec.argv and "u-9" in spec.argv
     assert spec.stdin_file is not None and "wavedeck-agent: w1-a1" in spec.stdin_file.read_text()
-    settings = json.loads((root / ".wavedeck/run/w1-a1.claude-settings.json").read_text())
+    settings = json.loads(spec.argv[spec.argv.index("--settings") + 1])
     assert "Edit(./packages/headless-client/zajel/client.py)" in settings["permissions"]["allow"]
     config = Config(agent={"preset": "claude", "command": ["mine", "{agent_id}"]})  # type: ignore[arg-type]
     spec = build_spec(root, root / ".wavedeck", plan, config, "w1-a1", root)

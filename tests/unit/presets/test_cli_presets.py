@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.headless_kit import run
-from tests.unit.engine.enginekit import git, kill_agents
+from tests.sandboxkit import git
 from tests.unit.presets.test_engine_presets import claude_sandbox
+from tests.unit.wave.enginekit import kill_agents
 
 
 @pytest.mark.timeout(150)

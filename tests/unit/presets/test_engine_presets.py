@@ -25,7 +25,8 @@ from agents.events import (
     ViolationFound,
 )
 from agents.wave.supervisor import SupervisorError
-from tests.unit.engine.enginekit import git, kill_agents, opened, sandbox, wait_agents
+from tests.sandboxkit import git
+from tests.unit.wave.enginekit import kill_agents, opened, sandbox, wait_agents
 
 FAKE = str(Path(__file__).parent / "fake_claude.py")
 
@@ -52,6 +53,7 @@ async def test_wave_of_claude_agents(tmp_path: Path) -> None:
         "w1-a2": ["--replay", "question"],
         "w1-a3": ["--replay", "deny"],
         "w1-a4": ["--replay", "spend"],
+        "w1-a5": ["--replay", "courtesy"],
     }
     root = claude_sandbox(tmp_path / "s", extra)
     try:
@@ -84,6 +86,8 @@ async def test_wave_of_claude_agents(tmp_path: Path) -> None:
             assert [e.path for e in col.of(AgentDenied)] == ["not-mine.txt"]
             # Over budget ($5 > $1): stopped, failed with the reason.
             assert a4.state == "failed" and "over max_cost_usd $1" in a4.reason
+            # Every issue reported done: a closing question does not make it need you.
+            assert state.agents["w1-a5"].state == "succeeded"
             ended = [e for e in col.of(AgentStateChanged) if e.agent == "w1-a2"]
             assert ended[-1].state == "needs_you"
             # The wave does not count as done while an agent needs you.

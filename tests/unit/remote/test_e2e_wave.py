@@ -28,8 +28,8 @@ from agents.events import (
 from agents.tools.demo import STRAY_PATH
 from agents.wave.supervisor import Supervisor
 from plan.loader import load_plan
-from tests.unit.engine.enginekit import Collector, kill_agents, sandbox, wait_agents
 from tests.unit.remote.sshkit import Proxy, Sshd, git, make_clone
+from tests.unit.wave.enginekit import Collector, kill_agents, sandbox, wait_agents
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.sshd]
 REMOTE = ("w1-a3", "w1-a4")
@@ -135,4 +135,4 @@ async def test_wave_one_with_two_agents_on_a_loopback_host(
     finally:
         await col.stop()
         await sup.close()
-    assert sup._remote == {}  # the hosts' connections were closed with the supervisor
+    assert sup.processes.remote == {}  # the hosts' connections were closed with the supervisor

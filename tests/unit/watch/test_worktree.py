@@ -1,10 +1,9 @@
-"""Worktree mode: real repositories, real writer processes, merges that are conflict-free when
-the plan holds, conflicts refused with the repository untouched, and collisions."""
+"""Worktree mode: real repositories, real writer processes, each worktree watched with an exact
+attribution, names validated, and collisions (after the wave and live)."""
 
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,16 +12,15 @@ from agents.events import FileTouched, ViolationFound
 from agents.watch.watcher import WorkspaceWatcher, worktree_attributor
 from agents.watch.worktrees import (
     CollisionTracker,
-    WorktreeConflict,
     WorktreeError,
     WorktreeWatch,
     branch_name,
     collision_check,
     create_worktrees,
-    merge_wave,
     remove_worktrees,
     wave_changes,
 )
+from tests.sandboxkit import git
 from tests.unit.watch.watchkit import Collector, agent, plan, write
 
 pytestmark = pytest.mark.timeout(90)
@@ -33,17 +31,6 @@ PLAN = plan(
         2: [agent(2, 1, "pkg/c", ["z.py"]), agent(2, 2, "pkg/a", ["x.py"])],
     }
 )
-
-
-def git(repo: Path, *args: str) -> str:
-    proc = subprocess.run(
-        ["git", "-c", "core.hooksPath=/dev/null", "-C", str(repo), *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    return proc.stdout.strip()
 
 
 @pytest.fixture
@@ -62,152 +49,54 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
-def snapshot(root: Path) -> tuple[str, str, str, str, dict[str, bytes]]:
-    """HEAD, the branch, the index, the status and every working file's bytes."""
-    files = {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in root.rglob("*")
-        if p.is_file() and ".git" not in p.parts and ".wavedeck" not in p.parts
-    }
-    return (
-        git(root, "rev-parse", "HEAD"),
-        git(root, "symbolic-ref", "HEAD"),
-        git(root, "ls-files", "-s"),
-        git(root, "status", "--porcelain=v1"),
-        files,
-    )
-
-
-async def test_two_waves_of_two_agents_merge_cleanly(repo: Path) -> None:
+async def test_each_worktree_is_watched_exactly_then_removed(repo: Path) -> None:
     dest = repo / ".wavedeck/worktrees"
-    # the user's own uncommitted edit, on a file no agent touches, survives the merges
+    # the user's own uncommitted edit, on a file no agent touches, is never touched
     (repo / "README.md").write_text("user's local edit\n")
-    for wave, edits in (
-        (1, {"w1-a1": ["pkg/a/x.py", "pkg/a/new_helper.py"], "w1-a2": ["pkg/b/y.py"]}),
-        (2, {"w2-a1": ["pkg/c/z.py"], "w2-a2": ["pkg/a/x.py"]}),
-    ):
-        base = git(repo, "rev-parse", "HEAD")
-        trees = create_worktrees(repo, PLAN, wave, base, dest)
-        assert list(trees) == list(edits)
-        assert all(git(p, "symbolic-ref", "HEAD") == f"refs/heads/wavedeck/{a}"
-                   for a, p in trees.items())  # fmt: skip
-        # one exactly-attributed watcher per worktree
-        collectors = {
-            aid: Collector(WorkspaceWatcher(path, attribute=worktree_attributor(PLAN, wave, aid)))
-            for aid, path in trees.items()
-        }
-        for c in collectors.values():
-            await c.__aenter__()
-        try:
-            for aid, rels in edits.items():
-                write(*(trees[aid] / r for r in rels), text=f"{aid} edit\n")
-            for aid, rels in edits.items():
-                for rel in rels:
-                    touched = await collectors[aid].touched(rel)
-                    assert touched.agent == aid
-        finally:
-            for c in collectors.values():
-                await c.__aexit__(None, None, None)
-        violations = [v for c in collectors.values() for v in c.violations()]
-        assert [(v.agent, v.path, v.kind) for v in violations] == (
-            [("w1-a1", "pkg/a/new_helper.py", "undeclared")] if wave == 1 else []
-        )
-        assert collision_check(wave_changes(trees, base)) == []
-
-        new = merge_wave(repo, PLAN, wave, trees)
-        assert git(repo, "rev-parse", "HEAD") == new
-        parents = git(repo, "rev-list", "--parents", "-n", "1", new).split()[1:]
-        assert parents[0] == base and len(parents) == 1 + len(edits)
-        assert git(repo, "log", "-1", "--format=%s", new) == (
-            f"wavedeck: merge wave {wave} ({', '.join(edits)})"
-        )
-        for aid, rels in edits.items():
-            for rel in rels:
-                assert (repo / rel).read_text() == f"{aid} edit\n"
-                assert git(repo, "show", f"{new}:{rel}") == f"{aid} edit"
-        # only the user's edit is left as a local change
-        assert git(repo, "status", "--porcelain=v1") == "M README.md"
-        assert (repo / "README.md").read_text() == "user's local edit\n"
-        remove_worktrees(repo, trees, delete_branches=True)
-        assert not dest.joinpath("w1-a1").exists()
-        assert git(repo, "branch", "--list", "wavedeck/*") == ""
-    assert git(repo, "show", "HEAD:pkg/a/x.py") == "w2-a2 edit"
-
-
-async def test_conflict_is_refused_and_the_repo_is_untouched(repo: Path) -> None:
+    wave, edits = 1, {"w1-a1": ["pkg/a/x.py", "pkg/a/new_helper.py"], "w1-a2": ["pkg/b/y.py"]}
     base = git(repo, "rev-parse", "HEAD")
-    trees = create_worktrees(repo, PLAN, 1, base, repo / ".wavedeck/wt")
-    # the plan is broken in practice: w1-a2 edits w1-a1's file differently
-    tracker = CollisionTracker()
+    trees = create_worktrees(repo, PLAN, wave, base, dest)
+    assert list(trees) == list(edits)
+    assert all(git(p, "symbolic-ref", "HEAD") == f"refs/heads/wavedeck/{a}"
+               for a, p in trees.items())  # fmt: skip
+    # one exactly-attributed watcher per worktree
     collectors = {
-        aid: Collector(WorkspaceWatcher(path, attribute=worktree_attributor(PLAN, 1, aid)))
+        aid: Collector(WorkspaceWatcher(path, attribute=worktree_attributor(PLAN, wave, aid)))
         for aid, path in trees.items()
     }
     for c in collectors.values():
         await c.__aenter__()
-    live: list[ViolationFound] = []
     try:
-        for aid in trees:
-            write(trees[aid] / "pkg/a/x.py", text=f"{aid} version\n")
-        for aid, c in collectors.items():
-            t = await c.touched("pkg/a/x.py")
-            assert isinstance(t, FileTouched) and t.agent == aid
-            hit = tracker.touched(aid, t.path)
-            if hit is not None:
-                live.append(hit)
-        foreign = await collectors["w1-a2"].wait_for(
-            lambda e: isinstance(e, ViolationFound) and e.path == "pkg/a/x.py"
-        )
+        for aid, rels in edits.items():
+            write(*(trees[aid] / r for r in rels), text=f"{aid} edit\n")
+        for aid, rels in edits.items():
+            for rel in rels:
+                touched = await collectors[aid].touched(rel)
+                assert touched.agent == aid
     finally:
         for c in collectors.values():
             await c.__aexit__(None, None, None)
-    assert isinstance(foreign, ViolationFound) and foreign.kind == "foreign"
-    assert [(v.path, v.kind, v.candidates) for v in live] == [
-        ("pkg/a/x.py", "collision", ("w1-a1", "w1-a2"))
+    violations = [v for c in collectors.values() for v in c.violations()]
+    assert [(v.agent, v.path, v.kind) for v in violations] == [
+        ("w1-a1", "pkg/a/new_helper.py", "undeclared")
     ]
-    assert collision_check(wave_changes(trees, base)) == [("pkg/a/x.py", ("w1-a1", "w1-a2"))]
-
-    # the user has staged and unstaged work in the main tree
-    (repo / "README.md").write_text("staged\n")
-    git(repo, "add", "--", "README.md")
-    (repo / "README.md").write_text("staged, then edited\n")
-    before = snapshot(repo)
-    with pytest.raises(WorktreeConflict) as caught:
-        merge_wave(repo, PLAN, 1, trees)
-    assert caught.value.paths == ("pkg/a/x.py",)
-    assert caught.value.agents == ("w1-a1", "w1-a2")
-    assert "pkg/a/x.py" in str(caught.value)
-    assert snapshot(repo) == before
+    changes = wave_changes(trees, base)
+    assert {a: sorted(p) for a, p in changes.items()} == {a: sorted(r) for a, r in edits.items()}
+    assert collision_check(changes) == []
+    assert git(repo, "status", "--porcelain=v1") == "M README.md"
     remove_worktrees(repo, trees, delete_branches=True)
+    assert not dest.joinpath("w1-a1").exists()
+    assert git(repo, "branch", "--list", "wavedeck/*") == ""
+    assert (repo / "README.md").read_text() == "user's local edit\n"
 
 
-def test_local_changes_in_the_way_are_refused_untouched(repo: Path) -> None:
+def test_creating_the_worktrees_again_reuses_them(repo: Path) -> None:
     base = git(repo, "rev-parse", "HEAD")
     trees = create_worktrees(repo, PLAN, 1, base, repo / ".wavedeck/wt")
-    write(trees["w1-a1"] / "pkg/a/x.py", text="agent\n")
-    (repo / "pkg/a/x.py").write_text("the user's uncommitted edit\n")
-    before = snapshot(repo)
-    with pytest.raises(WorktreeError, match="local changes"):
-        merge_wave(repo, PLAN, 1, trees)
-    assert snapshot(repo) == before
-
-
-def test_nothing_to_merge_returns_head(repo: Path) -> None:
-    base = git(repo, "rev-parse", "HEAD")
-    trees = create_worktrees(repo, PLAN, 1, base, repo / ".wavedeck/wt")
-    assert merge_wave(repo, PLAN, 1, trees) == base
     # re-creating reuses the worktrees (an agent restarted in the same wave keeps its work)
     write(trees["w1-a2"] / "pkg/b/y.py", text="kept\n")
     again = create_worktrees(repo, PLAN, 1, base, repo / ".wavedeck/wt")
     assert again == trees and (again["w1-a2"] / "pkg/b/y.py").read_text() == "kept\n"
-
-
-def test_detached_head_is_refused(repo: Path) -> None:
-    base = git(repo, "rev-parse", "HEAD")
-    trees = create_worktrees(repo, PLAN, 1, base, repo / ".wavedeck/wt")
-    git(repo, "checkout", "-q", "--detach")
-    with pytest.raises(WorktreeError, match="detached"):
-        merge_wave(repo, PLAN, 1, trees)
 
 
 def test_names_are_validated(repo: Path) -> None:
@@ -232,61 +121,6 @@ def test_collision_check_and_tracker() -> None:
     assert t.touched("w1-a3", "p") is None  # once
     t.forget("p")
     assert t.touched("w1-a3", "p") is None
-
-
-def test_no_identity_configured_uses_the_fallback(
-    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    git(repo, "config", "--unset", "user.email")
-    git(repo, "config", "--unset", "user.name")
-    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.gitconfig
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for name in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL", "EMAIL"):
-        monkeypatch.delenv(name, raising=False)
-    base = git(repo, "rev-parse", "HEAD")
-    trees = create_worktrees(repo, PLAN, 1, base, repo / ".wavedeck/wt")
-    write(trees["w1-a2"] / "pkg/b/y.py", text="b\n")
-    new = merge_wave(repo, PLAN, 1, trees)
-    assert git(repo, "show", f"{new}:pkg/b/y.py") == "b"
-    assert git(repo, "log", "-1", "--format=%ae", new) == "wavedeck@localhost"
-
-
-def test_head_moved_during_the_merge_loses_nothing(
-    repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import agents.watch.worktrees as worktree
-
-    base = git(repo, "rev-parse", "HEAD")
-    trees = create_worktrees(repo, PLAN, 1, base, repo / ".wavedeck/wt")
-    write(trees["w1-a1"] / "pkg/a/x.py", text="agent\n")
-    # someone commits on main between our tree update and the compare-and-swap
-    other = git(repo, "commit-tree", f"{base}^{{tree}}", "-p", base, "-m", "concurrent")
-    real = worktree._git
-
-    def racing(cwd: Path, *args: str, **kw: object) -> object:
-        if args[:1] == ("update-ref",):
-            git(repo, "update-ref", "refs/heads/main", other, base)
-        return real(cwd, *args, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(worktree, "_git", racing)
-    with pytest.raises(WorktreeError, match="moved"):
-        merge_wave(repo, PLAN, 1, trees)
-    assert git(repo, "rev-parse", "HEAD") == other  # the concurrent commit is kept
-    assert (repo / "pkg/a/x.py").read_text() == "pkg/a/x.py v0\n"  # the checkout was undone
-    assert git(repo, "status", "--porcelain=v1") == ""
-
-
-def test_agents_that_commit_as_they_go(repo: Path) -> None:
-    base = git(repo, "rev-parse", "HEAD")
-    trees = create_worktrees(repo, PLAN, 1, base, repo / ".wavedeck/wt")
-    write(trees["w1-a2"] / "pkg/b/y.py", text="committed by the agent\n")
-    git(trees["w1-a2"], "commit", "-q", "-am", "agent's own commit")
-    write(trees["w1-a2"] / "pkg/b/y.py", text="and then edited again\n")
-    write(trees["w1-a1"] / "pkg/a/x.py", text="a1\n")
-    new = merge_wave(repo, PLAN, 1, trees, message="wave 1 checkpoint\n\nWavedeck-Wave: 1\n")
-    assert git(repo, "show", f"{new}:pkg/b/y.py") == "and then edited again"
-    assert git(repo, "log", "-1", "--format=%B", new).startswith("wave 1 checkpoint")
-    assert "agent's own commit" in git(repo, "log", "--format=%s", new)
 
 
 async def test_worktree_watch_one_stream_with_live_collisions_and_tamper(repo: Path) -> None:

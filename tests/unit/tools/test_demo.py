@@ -19,14 +19,9 @@ from agents.tools.demo import (
 from plan.checks import run_checks
 from plan.loader import load_plan
 from plan.ownership import OwnershipIndex
+from tests.sandboxkit import git
 
 REFERENCE = Path(__file__).resolve().parents[2] / "data" / "plans" / "security-waves.md"
-
-
-def _git(root: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, text=True, check=True
-    ).stdout
 
 
 def test_bundled_plan_is_the_reference_plan() -> None:
@@ -40,12 +35,12 @@ def test_sandbox_holds_every_declared_file_committed(tmp_path: Path) -> None:
     root = make_sandbox(tmp_path / "demo", fast=True)
     result = load_plan(root / "plans" / "security-waves.md")
     assert [f for f in run_checks(result.plan, result.findings) if f.level == "error"] == []
-    tracked = set(_git(root, "ls-files").split())
+    tracked = set(git(root, "ls-files").split())
     declared = {p for a in result.plan.agents for p in a.paths}
     assert declared <= tracked
     assert {"wavedeck.toml", "plans/security-waves.md", "tests/check_sandbox.py"} <= tracked
-    assert len(_git(root, "log", "--format=%H").split()) == 1
-    assert _git(root, "status", "--porcelain") == ""
+    assert len(git(root, "log", "--format=%H").split()) == 1
+    assert git(root, "status", "--porcelain") == ""
     assert ".wavedeck/" in (root / ".git" / "info" / "exclude").read_text("utf-8")
     for path in declared:
         text = (root / path).read_text("utf-8")

@@ -7,17 +7,19 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from agents.config import Config, load_config
-from agents.events import Event
 from agents.local import procinfo
 from agents.tools.demo import STRAY_AGENT, STRAY_PATH, make_sandbox
 from agents.wave.supervisor import Supervisor
 from plan.loader import load_plan
+from tests.eventkit import EventCollector
+from tests.sandboxkit import configure, git
+
+__all__ = ["git"]  # the one git() helper (tests.sandboxkit), as the engine tests import it
 
 
 def sandbox(
@@ -26,30 +28,14 @@ def sandbox(
     speed: str = "0",
     extra: dict[str, list[str]] | None = None,
     tests: list[str] | None = None,
+    workspace: str | None = None,
 ) -> Path:
     """A demo sandbox whose agents run at ``speed``; ``extra`` replaces the per-agent args
     (default: the demo's stray write by w1-a2). The config change is committed."""
     root = make_sandbox(folder, fast=True)
     if extra is None:
         extra = {STRAY_AGENT: ["--touch-unowned", STRAY_PATH]}
-    config = root / "wavedeck.toml"
-    text = config.read_text(encoding="utf-8").replace('"--speed", "0.02"', f'"--speed", "{speed}"')
-    head, _, rest = text.partition("[agent.extra_args]\n")
-    _, _, tail = rest.partition("\n[tests]")
-    lines = "".join(f"{json.dumps(a)} = {json.dumps(v)}\n" for a, v in extra.items())
-    text = head + "[agent.extra_args]\n" + lines + "\n[tests]" + tail
-    if tests is not None:
-        before, _, after = text.partition("commands = ")
-        after = after.partition("\n")[2]
-        text = before + f"commands = {json.dumps(tests)}\n" + after
-    config.write_text(text, encoding="utf-8")
-    subprocess.run(
-        ["git", "commit", "-q", "-m", "test settings", "--", "wavedeck.toml"],
-        cwd=root,
-        check=True,
-        capture_output=True,
-    )
-    return root
+    return configure(root, speed=speed, extra=extra, tests=tests, workspace=workspace, commit=True)
 
 
 def supervisor(root: Path, config: Config | None = None) -> Supervisor:
@@ -58,37 +44,13 @@ def supervisor(root: Path, config: Config | None = None) -> Supervisor:
     return Supervisor(root, load_plan(plan_path).plan, cfg, plan_path=plan_path)
 
 
-class Collector:
-    """Consumes a supervisor's events into ``self.events``; ``until`` awaits a condition."""
+class Collector(EventCollector):
+    """Consumes a supervisor's events into ``self.events``; ``until`` awaits a condition
+    (``tests.eventkit.EventCollector``)."""
 
     def __init__(self, sup: Supervisor) -> None:
+        super().__init__(sup.events())
         self.sup = sup
-        self.events: list[Event] = []
-        self._new = asyncio.Event()
-        self._task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        async for event in self.sup.events():
-            self.events.append(event)
-            self._new.set()
-
-    async def until(self, predicate: Callable[[list[Event]], bool], timeout: float = 30) -> None:
-        async def wait() -> None:
-            while not predicate(self.events):
-                self._new.clear()
-                await self._new.wait()
-
-        await asyncio.wait_for(wait(), timeout)
-
-    def of(self, kind: type[Event]) -> list[Event]:
-        return [e for e in self.events if isinstance(e, kind)]
-
-    async def stop(self) -> None:
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
 
 
 @asynccontextmanager
@@ -117,11 +79,11 @@ async def opened(
 
 async def wait_agents(sup: Supervisor, wave: int, timeout: float = 30) -> None:
     async def wait() -> None:
-        while not sup.wave_agents_done(wave):
-            try:
-                await asyncio.wait_for(sup.wait_changed(), 1.0)
-            except TimeoutError:
-                pass
+        while True:
+            seen = sup.change_count  # before the check: a change after it ends the wait
+            if sup.wave_agents_done(wave):
+                return
+            await sup.wait_changed(seen)
 
     await asyncio.wait_for(wait(), timeout)
 
@@ -144,17 +106,6 @@ def kill_agents(root: Path) -> None:
                 pass
 
 
-def git(root: Path, *args: str, input_text: str | None = None) -> str:
-    """Run git in ``root``; its stripped output (fails the test on an error)."""
-    done = subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, text=True, check=True, input=input_text
-    )
-    return done.stdout.strip()
-
-
 def worktree_sandbox(root: Path, extra: dict[str, list[str]] | None = None) -> None:
     """A demo sandbox in worktree mode (the config change committed: else it is a stray)."""
-    sandbox(root, extra=extra)
-    config = root / "wavedeck.toml"
-    config.write_text('workspace = "worktree"\n' + config.read_text("utf-8"), "utf-8")
-    git(root, "commit", "-q", "-m", "worktree mode", "--", "wavedeck.toml")
+    sandbox(root, extra=extra, workspace="worktree")

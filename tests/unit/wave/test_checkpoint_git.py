@@ -5,6 +5,7 @@ the ``[git]`` timeouts are configuration."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from agents.config import ConfigError, GitConfig, load_config
 from agents.events import CheckpointCommitted, GateRefused, Notice
 from agents.wave.supervisor import Supervisor
-from tests.unit.engine.enginekit import (
+from tests.unit.wave.enginekit import (
     Collector,
     git,
     opened,
@@ -147,4 +148,7 @@ async def test_hooks_and_fsmonitor_planted_before_a_wave_never_run_and_are_repor
         reported = _notices(col, "can run programs")[0]
         assert reported.level == "warning" and "core.fsmonitor" in reported.message
         assert ".git/hooks/pre-commit" in reported.message
+        # The same facts as a field (JSON list of keys): nobody parses the message for them.
+        programs = json.loads(reported.extra["programs"])
+        assert "core.fsmonitor" in programs and ".git/hooks/pre-commit" in programs
         assert sorted(p.name for p in canaries.iterdir()) == []  # nothing ran

@@ -13,7 +13,7 @@ from agents import events as ev
 from agents.config import load_config
 from tests.tui.helpers import FixedClock, pane_head, panes_ready, reference_plan, wait_for
 from tests.tui.screen_text import screen_text
-from tests.unit.engine.enginekit import sandbox, supervisor
+from tests.unit.wave.enginekit import sandbox, supervisor
 from tui.adapter import RunView
 from tui.app import WavedeckApp
 from tui.widgets.agent_pane import AgentPane

@@ -9,7 +9,7 @@ import pytest
 
 from agents.events import GateRefused, ViolationFound
 from agents.tools.demo import STRAY_PATH
-from tests.unit.engine.enginekit import (
+from tests.unit.wave.enginekit import (
     git,
     opened,
     wait_agents,

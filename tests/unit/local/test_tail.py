@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from agents.local import tail
 from agents.local.runner import LocalRunner
 from agents.local.tail import MAX_LINE_BYTES, SPLIT_MARK, LogTailer
-from tests.unit.engine_proc.prockit import collect, flood_numbers, launch, sim_argv
+from tests.unit.local.prockit import collect, flood_numbers, launch, sim_argv
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -18,7 +18,7 @@ from agents.events import (
 )
 from agents.tools.demo import STRAY_AGENT, STRAY_PATH
 from agents.wave.supervisor import Supervisor, SupervisorError
-from tests.unit.engine.enginekit import (
+from tests.unit.wave.enginekit import (
     Collector,
     collecting,
     git,
@@ -142,6 +142,10 @@ async def test_git_tamper_during_the_wave_is_reported_and_refused(root: Path) ->
         assert await sup.run_tests(1)
         preview = await sup.checkpoint_preview(1)
         assert any("core.fsmonitor" in line for line in preview.tamper)
+        found = [f for f in preview.tamper_findings if f.key == "core.fsmonitor"]
+        assert [(f.where, f.change, f.program) for f in found] == [(".git/config", "added", True)]
+        assert found[0].value == "touch /tmp/never-run-by-wavedeck"
+        assert [f.text for f in preview.tamper_findings] == list(preview.tamper)
         assert preview.refusal is not None
         assert await sup.checkpoint(1) is None
         sha = await sup.checkpoint(1, accept_violations=True)

@@ -26,7 +26,7 @@ from agents.local.runner import LOST_EXIT_WAIT_S, LocalRunner
 from agents.remote.transport import HostTransport, HostUnreachable
 from agents.runtypes import AgentHandle, ExitStatus
 from agents.wave.testrun import run_command
-from tests.unit.engine_proc.prockit import ROOT, collect, launch, pids_with, sim_argv, wait_for_log
+from tests.unit.local.prockit import ROOT, collect, launch, pids_with, sim_argv, wait_for_log
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.engine.enginekit import kill_agents
+from tests.unit.wave.enginekit import kill_agents
 
 
 @pytest.fixture

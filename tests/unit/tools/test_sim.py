@@ -14,7 +14,7 @@ import pytest
 from agents.local.runner import LocalRunner
 from agents.runtypes import ExitStatus
 from agents.tools.sim import comment_for, parse_prompt, safe_target
-from tests.unit.engine_proc.prockit import collect, launch, log_text, sim_argv
+from tests.unit.local.prockit import collect, launch, log_text, sim_argv
 
 pytestmark = pytest.mark.timeout(60)
 

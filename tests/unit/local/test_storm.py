@@ -18,7 +18,7 @@ import pytest
 from agents.local import procinfo
 from agents.local.runner import LocalRunner
 from agents.runtypes import AgentHandle, ExitStatus
-from tests.unit.engine_proc.prockit import (
+from tests.unit.local.prockit import (
     collect,
     launch,
     log_text,

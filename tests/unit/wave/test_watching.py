@@ -10,7 +10,7 @@ import pytest
 from agents.events import FileTouched, ViolationFound
 from agents.tools.demo import STRAY_PATH
 from agents.wave.supervisor import Supervisor
-from tests.unit.engine.enginekit import (
+from tests.unit.wave.enginekit import (
     Collector,
     git,
     opened,

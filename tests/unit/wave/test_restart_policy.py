@@ -21,7 +21,7 @@ from agents.config import ConfigError, RestartConfig, load_config
 from agents.events import AgentOutput, AgentStateChanged, Notice
 from agents.wave.restart import backoff_delay, decide
 from agents.wave.supervisor import Supervisor
-from tests.unit.engine.enginekit import (
+from tests.unit.wave.enginekit import (
     Collector,
     collecting,
     kill_agents,
@@ -213,6 +213,20 @@ async def test_restarts_with_backoff_then_gives_up_and_the_log_keeps_every_run(
             "restart 3 of 3 in 3 s",
             "gave up after 3 restarts (each run under 1000 s)",
         ]
+        # The same facts as fields: the pane and the JSON read these, never the reason text.
+        failures = [e.restart for e in states if e.state == "failed"]
+        assert [(r.kind, r.attempt, r.of, r.delay_s) for r in failures if r] == [
+            ("waiting", 1, 3, 1.0),
+            ("waiting", 2, 3, 2.0),
+            ("waiting", 3, 3, 3.0),
+            ("gave-up", 3, 3, 0.0),
+        ]
+        assert all(
+            r is not None and r.note == e.reason.split("; ")[0]
+            for r, e in zip(failures, [e for e in states if e.state == "failed"], strict=True)
+        )
+        assert rec.restart is not None and rec.restart.kind == "gave-up"
+        assert [e.restart for e in states if e.state == "running"] == [None] * 4
         notices = [
             e.message
             for e in col.events
@@ -300,6 +314,8 @@ async def test_stop_mark_done_and_close_cancel_a_pending_restart(root: Path) -> 
         assert not sup.restarts.pending("w1-a3")
         rec = sup.agent_record("w1-a3")
         assert rec.state == "failed" and rec.reason.startswith("restart cancelled by the operator")
+        assert rec.restart is not None and rec.restart.kind == "cancelled"
+        assert (rec.restart.note, rec.restart.attempt) == ("restart cancelled by the operator", 1)
         await col.until(
             lambda _: any("restart cancelled" in e.reason for e in _states(col, "w1-a3"))
         )
@@ -315,6 +331,9 @@ async def test_stop_mark_done_and_close_cancel_a_pending_restart(root: Path) -> 
         assert not sup.restarts.pending("w1-a5") and all(t.done() for t in tasks)
         closed = sup.agent_record("w1-a5").reason
         assert closed.startswith("restart cancelled: the control room closed; restart 1 of 3")
+        cancelled = sup.agent_record("w1-a5").restart
+        assert cancelled is not None and cancelled.kind == "cancelled"
+        assert sup.agent_record("w1-a4").restart is None  # marked done: no restart to show
         assert {a: sup.agent_record(a).launches for a in ("w1-a1", *waiting)} == {
             "w1-a1": 1,
             "w1-a3": 1,

@@ -16,7 +16,7 @@ from agents.local import procinfo
 from agents.local.runner import LocalRunner
 from agents.runtypes import ExitStatus
 from agents.state import AgentRecord, StateStore, adopt, handle_from_record, record_handle
-from tests.unit.engine_proc.prockit import (
+from tests.unit.local.prockit import (
     collect,
     flood_numbers,
     launch,

@@ -13,7 +13,7 @@ import pytest
 
 from agents import repoview
 from agents.wave.prompt import ISSUE_PATTERNS, render_prompt
-from tests.unit.engine.enginekit import sandbox, supervisor, wait_agents
+from tests.unit.wave.enginekit import sandbox, supervisor, wait_agents
 
 pytestmark = pytest.mark.timeout(60)
 

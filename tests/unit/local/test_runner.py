@@ -15,7 +15,7 @@ import pytest
 from agents.local import procinfo
 from agents.local.runner import LocalRunner, read_exit_file
 from agents.runtypes import AgentHandle, ExitStatus, LaunchSpec
-from tests.unit.engine_proc.prockit import (
+from tests.unit.local.prockit import (
     await_until,
     collect,
     launch,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agents.local.runner import LocalRunner
-from tests.unit.engine_proc.prockit import kill_pids, new_token, pids_with
+from tests.unit.local.prockit import kill_pids, new_token, pids_with
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import pytest
 
 from agents.events import AgentOutput, GateRefused, IssueDone, Notice, ViolationFound
 from agents.wave.headless import describe, printer
-from agents.wave.processes import MAX_QUEUED
-from tests.unit.engine.enginekit import opened, sandbox, supervisor, wait_agents
+from agents.wave.stream import MAX_QUEUED
+from tests.unit.wave.enginekit import opened, sandbox, supervisor, wait_agents
 
 FLOOD = 150_000
 
@@ -35,8 +35,8 @@ async def test_a_flooding_agent_waits_for_the_consumer(root: Path) -> None:
         assert len(log_lines) > FLOOD
         # The followers paused: the queue holds at most the bound plus one read chunk.
         await asyncio.sleep(0.3)  # let any follower that could still run do so
-        assert sup._queue.qsize() <= MAX_QUEUED + 20_000
-        assert "w1-a4" in sup._follows  # still following, waiting for room
+        assert sup.ctx.stream.qsize() <= MAX_QUEUED + 20_000
+        assert "w1-a4" in sup.processes.follows  # still following, waiting for room
         seen: list[str] = []
 
         async def consume() -> None:

@@ -14,7 +14,7 @@ import pytest
 from agents.local import procinfo
 from agents.local.runner import LocalRunner
 from agents.state import AgentRecord, adopt, record_handle
-from tests.unit.engine_proc.prockit import (
+from tests.unit.local.prockit import (
     collect,
     launch,
     log_text,

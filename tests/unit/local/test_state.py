@@ -24,7 +24,7 @@ from agents.state import (
     handle_from_record,
     record_handle,
 )
-from tests.unit.engine_proc.prockit import wait_until
+from tests.unit.local.prockit import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,0 +1,34 @@
+"""What the supervisor needs of a workspace watcher: ``ChangeWatcher``.
+
+Two watchers implement it: ``agents.watch.watcher.WorkspaceWatcher`` (one tree, shared mode) and
+``agents.watch.worktrees.WorktreeWatch`` (one watcher per agent's worktree plus the main tree).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from agents.events import Event
+
+
+class ChangeWatcher(Protocol):
+    """A running watch of a wave's workspace."""
+
+    def events(self) -> AsyncIterator[Event]:
+        """``FileTouched``, ``ViolationFound`` and ``Notice`` until ``stop()``."""
+        ...
+
+    async def wait_ready(self) -> None:
+        """Until the OS watch is in place (or the stream ended)."""
+        ...
+
+    def stop(self) -> None: ...
+
+    def forget(self, path: str, *, settle_s: float = 1.0) -> None:
+        """A reported path was reverted: a later write is reported again."""
+        ...
+
+    def accept(self, path: str) -> None:
+        """The operator accepted the path for this wave: never reported again in it."""
+        ...

@@ -1,0 +1,189 @@
+"""What the parts of the supervisor share: ``WaveContext``.
+
+The supervisor is composed of parts (``agents.wave.processes.AgentProcesses``,
+``agents.wave.watching.WaveWatch``, ``agents.wave.checkpoint.Checkpointer``,
+``agents.wave.worktree_mode.WorktreeMode``, ``agents.wave.restart.RestartPolicy``); each holds the
+one ``WaveContext`` of its supervisor and reaches the others' facts only through it: the plan,
+the config, the repository and its ``GitRepo``, the run state and its records, the event stream
+(``emit``), the change signal, the violations found per wave and the flags of the control room
+(open, launching, waves being tested). Nothing here runs an agent, a watcher or git itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agents.config import Config
+from agents.events import AgentState, Event, GateRefused, Notice, ViolationFound
+from agents.state import AgentRecord, RunState, StateStore, WaveRecord
+from agents.wave import gates
+from agents.wave.stream import Changes, EventStream
+from plan.models import Plan
+
+if TYPE_CHECKING:
+    from agents.git.repo import GitRepo
+
+# A lock still held is reported again after this long (git retries it many times a second).
+LOCK_NOTICE_EVERY_S = 5.0
+
+
+class WaveContext:
+    """The shared facts and channels of one supervisor (see the module docstring)."""
+
+    def __init__(self, repo: Path, plan: Plan, config: Config) -> None:
+        from agents.git.repo import GitRepo  # blocking git layer; used through asyncio.to_thread
+
+        self.repo = Path(repo).absolute()
+        self.plan = plan
+        self.config = config
+        self.wavedeck_dir = self.repo / ".wavedeck"
+        self.store = StateStore(self.wavedeck_dir)
+        self.state = RunState()
+        self.stream = EventStream()
+        self.changes = Changes()
+        self.violations: dict[int, list[ViolationFound]] = {}
+        self.testing: set[int] = set()  # waves whose tests run now
+        self.opened = False  # the repository is locked and the state loaded
+        self.launching = True  # cleared when the control room is told to stop (B9)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock_noticed: dict[str, float] = {}  # lock path -> when last reported
+        self.bind_loop()
+        # The whole [git] section applies; a held index.lock is shown while git waits for it.
+        self.git: GitRepo = GitRepo.from_config(
+            self.repo, config.git, on_lock_wait=self.on_lock_wait
+        )
+
+    # -- events -------------------------------------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        self.stream.emit(event)
+
+    def refuse(self, wave: int, reason: str, paths: tuple[str, ...] = ()) -> None:
+        self.emit(GateRefused(wave, reason, paths))
+
+    def changed(self) -> None:
+        """An agent's or a wave's state changed (``wait_changed`` wakes up)."""
+        self.changes.notify()
+
+    def wait_changed(self, since: int | None = None) -> Awaitable[None]:
+        return self.changes.wait(since)
+
+    def record_violation(self, wave: int, violation: ViolationFound) -> None:
+        """Keep a violation of ``wave`` (the caller emits it, in order with its other events)."""
+        self.violations.setdefault(wave, []).append(violation)
+
+    def bind_loop(self) -> None:
+        """Remember the running event loop (if any): ``on_lock_wait`` posts events to it."""
+        with contextlib.suppress(RuntimeError):
+            self._loop = asyncio.get_running_loop()
+
+    def on_lock_wait(self, lock: str) -> None:
+        """``GitRepo``'s ``on_lock_wait``: git is waiting for a lock another git process holds.
+
+        Called from the worker thread running git, with the repository's command lock held: it
+        only posts a ``Notice`` to the event loop (at most one per lock every few seconds, not
+        one per retry) and never calls back into ``GitRepo``.
+        """
+        now = time.monotonic()
+        if now - self._lock_noticed.get(lock, -LOCK_NOTICE_EVERY_S) < LOCK_NOTICE_EVERY_S:
+            return
+        self._lock_noticed[lock] = now
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            shown = os.path.relpath(lock, self.repo)
+        except ValueError:
+            shown = lock
+        notice = Notice(
+            "warning",
+            f"waiting for {shown}: another git process holds it "
+            f"(up to {self.config.git.lock_wait_s:g} s)",
+            {"lock": lock},
+        )
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(self.emit, notice)
+
+    # -- the run state ------------------------------------------------------------------------
+
+    def save(self) -> None:
+        self.store.save(self.state)
+
+    def wave(self, n: int) -> WaveRecord:
+        """Wave ``n``'s record (created when missing)."""
+        return self.state.waves.setdefault(str(n), WaveRecord())
+
+    def agent(self, agent_id: str) -> AgentRecord:
+        """The agent's record (created when missing)."""
+        return self.state.agents.setdefault(agent_id, AgentRecord())
+
+    def agent_record(self, agent_id: str) -> AgentRecord:
+        """The agent's record, or a blank one (not stored) when it has none yet."""
+        return self.state.agents.get(agent_id) or AgentRecord()
+
+    def agent_state(self, agent_id: str) -> AgentState:
+        rec = self.state.agents.get(agent_id)
+        return rec.state if rec is not None else "pending"
+
+    def log_path(self, agent_id: str) -> Path:
+        return self.wavedeck_dir / "logs" / f"{agent_id}.log"
+
+    def in_plan(self, agent_id: str) -> bool:
+        try:
+            self.plan.agent(agent_id)
+        except KeyError:
+            return False
+        return True
+
+    def open_wave(self) -> int | None:
+        """The wave started and not committed, if any."""
+        for wave in self.plan.waves:
+            rec = self.state.waves.get(str(wave.number))
+            if rec is not None and rec.base_commit is not None and rec.checkpoint is None:
+                return wave.number
+        return None
+
+    def current_wave(self) -> int:
+        """The open wave, else the first wave not committed, else the last wave."""
+        open_wave = self.open_wave()
+        if open_wave is not None:
+            return open_wave
+        for wave in self.plan.waves:
+            rec = self.state.waves.get(str(wave.number))
+            if rec is None or rec.checkpoint is None:
+                return wave.number
+        return self.plan.waves[-1].number if self.plan.waves else 1
+
+    def test_commands(self) -> list[str]:
+        """The config's test commands, else the plan's (shell commands, shown before running)."""
+        if self.config.tests.commands is not None:
+            return list(self.config.tests.commands)
+        return list(self.plan.test_commands)
+
+    def views(self) -> dict[int, gates.WaveView]:
+        """Every wave as the gates see it."""
+        views = {}
+        for wave in self.plan.waves:
+            rec = self.state.waves.get(str(wave.number)) or WaveRecord()
+            states = {a.id: self.agent_state(a.id) for a in wave.agents}
+            done = {
+                a.id: r.marked_done
+                for a in wave.agents
+                if (r := self.state.agents.get(a.id)) is not None and r.marked_done
+            }
+            views[wave.number] = gates.WaveView(
+                number=wave.number,
+                started=rec.base_commit is not None,
+                committed=rec.checkpoint is not None,
+                tests_passed=rec.tests.passed if rec.tests is not None else None,
+                testing=wave.number in self.testing,
+                agent_states=states,
+                marked_done=done,
+            )
+        return views

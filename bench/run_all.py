@@ -18,6 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHES = [
     "plan_bench.py",
+    "planner_bench.py",
     "tail_bench.py",
     "agent_stream_bench.py",
     "engine_bench.py",

@@ -1,0 +1,156 @@
+"""``plan make --issues`` from the repository's issue files, ``replan_remaining`` (the engine side
+of the control room's "re-plan remaining waves"), and the CLI's refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from agents.replan import ReplanError, replan_remaining
+from agents.repoview import repo_view
+from plan.checks import run_checks
+from plan.loader import load_plan
+from plan.make_input import package_of, specs_from_files
+from tui.cli import main
+
+Repo = tuple[Path, dict[str, str]]
+
+
+def test_issue_files_give_ids_severity_files_and_dependencies(zajel_repo: Repo) -> None:
+    notes: list[str] = []
+    specs = {
+        s.id: s for s in specs_from_files("issues/issue-*.md", repo_view(zajel_repo[0]), notes)
+    }
+    assert len(specs) == 102  # the 94 planned and the 8 the plan lists as resolved
+    six = specs["headless-06"]
+    assert six.severity == "HIGH" and six.depends_on == ("headless-05",)
+    assert six.paths == ("packages/headless-client/zajel/client.py",)
+    assert six.group == "packages/headless-client/" and six.files_from == "fix plan"
+    assert specs["website-3"].paths == ("packages/website/public/_headers",)
+    assert specs["server-36"].title
+
+
+def test_make_from_issue_files_passes_the_check(zajel_repo: Repo, tmp_path: Path) -> None:
+    out = tmp_path / "made.md"
+    done = CliRunner().invoke(
+        main,
+        [
+            "plan",
+            "make",
+            "--repo",
+            str(zajel_repo[0]),
+            "--issues",
+            "issues/issue-*.md",
+            "-o",
+            str(out),
+        ],
+    )
+    assert done.exit_code == 0, done.stderr
+    plan = load_plan(out).plan
+    assert len(plan.issues) == 102
+    errors = [f for f in run_checks(plan, (), repo_view(zajel_repo[0])) if f.level == "error"]
+    assert errors == []
+
+
+def test_replan_keeps_done_waves_and_never_overwrites(
+    zajel_repo: Repo, reference_plan_path: Path, tmp_path: Path
+) -> None:
+    plan_path = tmp_path / "plans" / "security-waves.md"
+    plan_path.parent.mkdir()
+    shutil.copy(reference_plan_path, plan_path)
+    first = replan_remaining(plan_path, zajel_repo[0], {1})
+    assert first == plan_path.with_name("security-waves.replanned.md")
+    assert plan_path.read_bytes() == reference_plan_path.read_bytes()
+    again = replan_remaining(plan_path, zajel_repo[0], {1})
+    assert again.name == "security-waves.replanned-2.md"
+    assert first.read_text() == again.read_text()
+    new, old = load_plan(first).plan, load_plan(plan_path).plan
+    assert new.waves[0].number == 1
+    assert [a.paths for a in new.waves[0].agents] == [a.paths for a in old.waves[0].agents]
+    assert [i.id for i in new.waves[0].agents[0].issues] == [
+        i.id for i in old.waves[0].agents[0].issues
+    ]
+    assert all(w.number >= 2 for w in new.waves[1:])
+    assert sorted(i.id for i in new.issues) == sorted(i.id for i in old.issues)
+    errors = [f for f in run_checks(new, (), repo_view(zajel_repo[0])) if f.level == "error"]
+    assert errors == []
+
+
+def test_replan_refusals(zajel_repo: Repo, reference_plan_path: Path, tmp_path: Path) -> None:
+    plan_path = tmp_path / "p.md"
+    shutil.copy(reference_plan_path, plan_path)
+    with pytest.raises(ReplanError, match="no wave 9"):
+        replan_remaining(plan_path, zajel_repo[0], {9})
+    with pytest.raises(ReplanError, match="nothing to re-plan"):
+        replan_remaining(plan_path, zajel_repo[0], {1, 2, 3})
+    with pytest.raises(ReplanError, match="no such file"):
+        replan_remaining(tmp_path / "none.md", zajel_repo[0], set())
+    with pytest.raises(ReplanError, match="at least"):
+        replan_remaining(plan_path, zajel_repo[0], set(), max_issues=2, max_waves=1)
+
+
+def test_cli_refusals(zajel_repo: Repo, reference_plan_path: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    repo = str(zajel_repo[0])
+    done = runner.invoke(main, ["plan", "make", "--repo", repo])
+    assert done.exit_code == 2 and "exactly one of --from" in done.stderr
+    done = runner.invoke(main, ["plan", "make", "--repo", str(tmp_path / "no"), "--issues", "x"])
+    assert done.exit_code == 2 and "not a folder" in done.stderr
+    done = runner.invoke(main, ["plan", "make", "--repo", repo, "--from", str(tmp_path / "x.md")])
+    assert done.exit_code == 2 and "no such file" in done.stderr and "Traceback" not in done.stderr
+    done = runner.invoke(main, ["plan", "make", "--repo", repo, "--issues", "nothing/*.md"])
+    assert done.exit_code == 1 and "matches no issue file" in done.stderr
+    args = ["plan", "make", "--repo", repo, "--from", str(reference_plan_path)]
+    done = runner.invoke(main, [*args, "--max-issues", "2", "--max-waves", "2"])
+    assert done.exit_code == 1 and "--max-waves 2 is impossible: at least" in done.stderr
+    done = runner.invoke(main, [*args, "--output", str(reference_plan_path)])
+    assert done.exit_code == 2 and "write the new plan elsewhere" in done.stderr
+    done = runner.invoke(main, [*args, "--json", "--explain"])
+    assert done.exit_code == 0 and json.loads(done.stdout)["errors"] == 0
+    assert "waves: 1 (lower bound 1" in done.stderr
+
+
+def test_package_of_uses_the_nearest_manifest() -> None:
+    manifests = frozenset({"packages/a/", "packages/a/sub/"})
+    assert package_of("packages/a/x/y.py", manifests) == "packages/a/"
+    assert package_of("packages/a/sub/y.py", manifests) == "packages/a/sub/"
+    assert package_of("tools/y.py", manifests) == "tools/"
+    assert package_of("y.py", manifests) == ""
+
+
+def test_replan_refuses_unread_rows_and_late_done_waves(
+    zajel_repo: Repo, reference_plan_path: Path, tmp_path: Path
+) -> None:
+    plan_path = tmp_path / "p.md"
+    text = reference_plan_path.read_text(encoding="utf-8")
+    plan_path.write_text(text, encoding="utf-8")
+    with pytest.raises(ReplanError, match="first waves"):
+        replan_remaining(plan_path, zajel_repo[0], {2})
+    broken = text.replace("| 2 | headless-06 | HIGH |", "| 2 | headless-06 | HIGH | x | y |", 1)
+    plan_path.write_text(broken, encoding="utf-8")
+    with pytest.raises(ReplanError, match="fix the plan first"):
+        replan_remaining(plan_path, zajel_repo[0], {1})
+    done = CliRunner().invoke(
+        main, ["plan", "make", "--repo", str(zajel_repo[0]), "--from", str(plan_path)]
+    )
+    assert done.exit_code == 2 and "cannot read every issue" in done.stderr
+    assert not list(tmp_path.glob("*.replanned*.md"))
+
+
+def test_issue_glob_skips_files_not_named_like_issues(zajel_repo: Repo) -> None:
+    notes: list[str] = []
+    specs = specs_from_files("issues/*.md", repo_view(zajel_repo[0]), notes)
+    assert len(specs) == 102
+    assert any("PARALLEL-EXECUTION-PLAN.md (skipped)" in n for n in notes)
+
+
+def test_limits_are_checked_by_the_command_line(
+    zajel_repo: Repo, reference_plan_path: Path
+) -> None:
+    args = ["plan", "make", "--repo", str(zajel_repo[0]), "--from", str(reference_plan_path)]
+    done = CliRunner().invoke(main, [*args, "--max-agents", "0"])
+    assert done.exit_code == 2 and "--max-agents" in done.stderr

@@ -109,6 +109,14 @@ class AgentConfig(_Section):
     restart: RestartConfig = Field(
         default_factory=RestartConfig, description="relaunching failed agents ([agent.restart])"
     )
+    log_max_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=0,
+        description="a local agent's log is rotated once it holds this many bytes (0: never)",
+    )
+    log_keep: int = Field(
+        3, ge=1, description="rotated log files kept per local agent (older ones are deleted)"
+    )
 
     @field_validator("command")
     @classmethod

@@ -9,10 +9,11 @@ never make wavedeck read ``/etc/shadow`` or a 2 GB file.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from agents.git.cmd import run_git
+from agents.git.errors import GitError
 from plan.checkapi import RepoView
 from plan.fixplans import DEFAULT_PATTERNS, IssueFileIndex, issue_file_candidates
 
@@ -26,22 +27,12 @@ class RepoViewError(Exception):
     """The folder cannot be listed (missing, not a folder)."""
 
 
-def _git_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["GIT_OPTIONAL_LOCKS"] = "0"  # never write the index behind the watcher's back
-    env.pop("GIT_DIR", None)
-    env.pop("GIT_WORK_TREE", None)
-    return env
-
-
 def git_paths(root: Path) -> frozenset[str] | None:
     """Tracked and untracked (not ignored) paths of the work tree at ``root``, or None."""
     try:
-        proc = subprocess.run(
+        done = run_git(
+            root,
             [
-                "git",
-                "-c",
-                "core.fsmonitor=false",
                 "-c",
                 "core.quotepath=false",
                 "ls-files",
@@ -51,18 +42,15 @@ def git_paths(root: Path) -> frozenset[str] | None:
                 "--exclude-standard",
                 "--deduplicate",
             ],
-            cwd=root,
-            capture_output=True,
-            env=_git_env(),
-            timeout=GIT_TIMEOUT_S,
+            timeout_s=GIT_TIMEOUT_S,
             check=False,
         )
-    except (OSError, subprocess.TimeoutExpired):
+    except GitError:
         return None
-    if proc.returncode != 0:
+    if done.rc != 0:
         return None
     # Paths are relative to ``root`` even when root is a subfolder of the work tree.
-    out = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
+    out = done.out.decode("utf-8", "surrogateescape").split("\0")
     return frozenset(p for p in out if p)
 
 

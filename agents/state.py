@@ -88,6 +88,7 @@ class AgentRecord(_Model):
     denials: list[dict[str, str]] = Field(default_factory=list)  # {tool, path}
     needs: str = ""  # why the current run needs the operator (a question, a refusal)
     follow_ups: int = 0
+    usage_keys: list[str] = Field(default_factory=list)  # the last usage reports counted
 
 
 class RunState(_Model):

@@ -7,10 +7,13 @@ sessions read them) is written by a real agent process (``cat``)
 through ``LocalRunner``. Measured in one run, alternating, best of
 five rounds each (the machine is shared):
 
-1. raw: ``LocalRunner.follow`` from offset 0, each line counted -> ``raw_lines_per_s``;
-2. rendered: the same, each chunk through the claude preset's ``AgentStream`` (JSON parsed,
-   pane lines rendered, facts recorded: session, tools, usage, denials) -> ``rendered_lines_per_s``
-   (raw lines consumed per second).
+1. raw: the log into a pane as a generic agent's is: ``LocalRunner.follow`` from offset 0, each
+   chunk made events (``issue_done`` searched, as the engine does) and appended to the pane's
+   line buffer -> ``raw_lines_per_s``;
+2. rendered: the same with the claude preset: each chunk through its ``AgentStream`` (JSON
+   read, pane lines rendered, facts recorded: session, tools, usage, denials), the rendered lines
+   made events and appended to the pane, the raw ones kept for the raw view
+   -> ``rendered_lines_per_s`` (raw lines consumed per second).
 
 ``ratio`` = rendered / raw. The rendered side also checks it found every progress line
 (``wavedeck: done``) and every run's cost: ``missed`` counts what it did not.
@@ -32,14 +35,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from agents.events import IssueDone  # noqa: E402
 from agents.local.runner import LocalRunner  # noqa: E402
 from agents.presets.stream import stream_for  # noqa: E402
 from agents.runtypes import AgentHandle, LaunchSpec  # noqa: E402
 from agents.state import AgentRecord  # noqa: E402
+from agents.wave.processes import _chunk_events  # noqa: E402
+from tui.widgets.log_view import LogBuffer  # noqa: E402
 
 STREAMS = ROOT / "tests" / "unit" / "presets" / "streams"
 ROUNDS = 5
 ROUNDS_PER_SESSION = 10
+ISSUES = {"api-1", "api-2"}  # the recorded sessions' issues
 
 
 def _sources() -> list[tuple[str, str]]:
@@ -84,6 +91,7 @@ def make_stream(path: Path, lines: int) -> tuple[int, int, float]:
                                 1 for ln in text.splitlines() if ln.startswith("wavedeck: done ")
                             )
                     if obj.get("type") == "result":
+                        obj["uuid"] = f"run-{runs}"  # each run its own (a repeat is not counted)
                         runs += 1
                         cost += obj.get("total_cost_usd") or 0.0
                     out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -92,15 +100,25 @@ def make_stream(path: Path, lines: int) -> tuple[int, int, float]:
 
 
 async def follow(runner: LocalRunner, handle: AgentHandle, render: bool) -> tuple[int, int, float]:
-    """(raw lines read, done lines rendered, cost recorded)."""
+    """The log into a pane, as the engine and the control room do it: chunks of lines made
+    events (progress lines found), then into the pane's buffer; ``render``: through the claude
+    preset first (the pane also keeps the raw lines, for its raw view). (raw lines read,
+    issue_done events, cost recorded)."""
     rec = AgentRecord()
     stream = stream_for("w1-a1", rec, "claude", Path("/tmp")) if render else None
+    pane, raw_pane = LogBuffer(), LogBuffer()
     lines = done = 0
     async for chunk in runner.follow(handle, 0):
         lines += len(chunk.lines)
         if stream is not None:
-            shown, _events = stream.feed(chunk.lines)
-            done += sum(1 for line in shown if line.startswith("wavedeck: done "))
+            shown, facts = stream.feed(chunk.lines)
+            events = _chunk_events(rec, ISSUES, "w1-a1", shown, facts, chunk.lines)
+            raw_pane.extend(chunk.lines)
+        else:
+            shown = chunk.lines
+            events = _chunk_events(rec, ISSUES, "w1-a1", shown)
+        pane.extend(shown)
+        done += sum(1 for e in events.compact() if type(e) is IssueDone)
     return lines, done, rec.cost_usd or 0.0
 
 

@@ -15,8 +15,9 @@ from plan import fields as fl
 from plan.checkapi import Check, CheckContext, RepoView
 from plan.counts import check_counts
 from plan.errors import Finding
-from plan.models import SEVERITIES, SEVERITY_RANK, Agent, Issue, Plan
+from plan.models import SEVERITIES, SEVERITY_RANK, UNSET, Agent, Issue, Plan
 from plan.perf import gc_paused
+from plan.shapechecks import range_overlaps, unset_severity
 
 Key = tuple[str, int | None]
 Placed = tuple[int, Agent, int, Issue]  # wave number, agent, position in the agent, issue
@@ -68,6 +69,9 @@ def check_overlap(ctx: CheckContext) -> Iterable[Finding]:
                 owners[path].append(agent)
         for path, agents in owners.items():
             if len(agents) < 2:
+                continue
+            if all(path in a.shared for a in agents):
+                yield from range_overlaps(wave.number, path, agents)
                 continue
             names = [f"{a.id} ({a.title})" for a in agents]
             both = "both " if len(names) == 2 else ""
@@ -154,9 +158,13 @@ def check_duplicate_issue(ctx: CheckContext) -> Iterable[Finding]:
 
 
 def check_bad_severity(ctx: CheckContext) -> Iterable[Finding]:
-    """A severity that is not one of CRITICAL, HIGH, MEDIUM, LOW (any case)."""
+    """A severity that is not one of CRITICAL, HIGH, MEDIUM, LOW (any case); and work items
+    without one in a plan that states severities elsewhere (``unset-severity`` warnings)."""
+    yield from unset_severity(ctx.plan)
     allowed = ", ".join(SEVERITIES)
     for wave, agent, _pos, issue in _placed(ctx.plan):
+        if issue.severity == UNSET and issue.kind != "table-row":
+            continue  # a work item whose plan states no severity: ``check_unset_severity``
         if issue.severity not in SEVERITY_RANK:
             yield _err(
                 "bad-severity",

@@ -27,6 +27,7 @@ class IssueDraft:
     line: int
     extra: dict[str, str]
     depends: list[str]
+    kind: str = "table-row"  # ``plan.models.Issue.kind``
 
 
 def _bad_row(line: int, message: str) -> Finding:

@@ -59,9 +59,9 @@ def decode_plan(data: bytes, source: str = "") -> str:
     return text
 
 
-def parse_plan(text: str, source: str = "") -> ParseResult:
+def parse_plan(text: str, source: str = "", *, strict: bool = False) -> ParseResult:
     """Parse plan text (``str``). Applies the same limits as ``load_plan``; only ``PlanError``
-    escapes for bad input."""
+    escapes for bad input. ``strict``: the reference format only (``plan.parser.parse_text``)."""
     if text.startswith("\ufeff"):
         text = text[1:]
     if "\x00" in text:
@@ -72,11 +72,14 @@ def parse_plan(text: str, source: str = "") -> ParseResult:
         raise PlanError(
             f"unencodable character at offset {exc.start} (a lone surrogate)", source=source
         ) from None
-    return parse_text(decode_plan(data, source), source)
+    return parse_text(decode_plan(data, source), source, strict=strict)
 
 
-def load_plan(path: str | os.PathLike[str], source: str | None = None) -> ParseResult:
-    """Read and parse the plan file at ``path``; ``source`` names it in findings (default: path)."""
+def load_plan(
+    path: str | os.PathLike[str], source: str | None = None, *, strict: bool = False
+) -> ParseResult:
+    """Read and parse the plan file at ``path``; ``source`` names it in findings (default: path).
+    ``strict``: the reference format only."""
     name = str(path) if source is None else source
     p = Path(path)
     try:
@@ -93,4 +96,4 @@ def load_plan(path: str | os.PathLike[str], source: str | None = None) -> ParseR
         raise PlanError(f"cannot read: {exc.strerror or exc}", source=name) from None
     if len(data) > MAX_BYTES:
         raise PlanError(f"the plan is larger than {MAX_BYTES} bytes (5 MiB)", source=name)
-    return parse_text(decode_plan(data, name), name)
+    return parse_text(decode_plan(data, name), name, strict=strict)

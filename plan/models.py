@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Severity = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW"]
 SEVERITIES: tuple[Severity, ...] = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+# The severity of a work item whose plan states none (never from an issue table).
+UNSET = "UNSET"
 # Lower rank = more severe.
 SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
 
@@ -29,8 +31,33 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Source(_Frozen):
+    """Where an agent or a wave was read from and how it was recognised.
+
+    ``how`` is one of: ``agent-heading`` (``### Agent N: title``, the reference format),
+    ``labelled-heading`` (``### W1: …``, ``## Workstream A: …``, ``### Track 2 — …``),
+    ``wave-agent-heading`` (``#### Wave 1 Agent B: …``), ``table-row`` (a row of an agents
+    table), ``wave-heading`` (``## Wave N``), ``renumbered`` (a ``## Wave N`` heading moved up
+    by one because the plan has a wave 0 holding agents), ``phase-heading`` (``## Phase N``
+    holding agents), ``execution-order`` (a line naming a wave and its agents), ``wave-field``
+    (a wave its agents name themselves: a Wave column or field), ``implicit`` (agents without
+    waves: one wave). ``text`` is the heading or row as written.
+    """
+
+    line: int
+    how: str
+    text: str = ""
+
+
+class LineRange(_Frozen):
+    """Lines of a file one agent declares as its part (``lib.rs:1-700``); ``end`` None: to EOF."""
+
+    start: int
+    end: int | None = None
+
+
 class Issue(_Frozen):
-    """One scheduled issue: a row of an agent's issue table."""
+    """One scheduled issue: a row of an agent's issue table, or a work item of another shape."""
 
     id: str
     order: int
@@ -40,6 +67,10 @@ class Issue(_Frozen):
     depends_on: tuple[str, ...] = ()
     line: int
     extra: dict[str, str] = Field(default_factory=dict)
+    # How the item was written: ``table-row`` (an issue table, the reference format),
+    # ``task-heading``, ``task-row``, ``checklist``, ``step``, ``bullet``. Work items other than
+    # table rows may have severity ``UNSET``.
+    kind: str = "table-row"
 
 
 class Agent(_Frozen):
@@ -51,7 +82,8 @@ class Agent(_Frozen):
     title: str
     package: str  # repo-relative POSIX folder with a trailing slash, e.g. "packages/server/src/"
     # As written in the plan (relative to the package); a path refused by ``plan.paths`` is left
-    # out of both ``files`` and ``paths`` and kept in ``bad_paths`` instead.
+    # out of both ``files`` and ``paths`` and kept in ``bad_paths`` instead. Files an ownership
+    # table gives the agent come last, repo-relative (``plan.ownertable``).
     files: tuple[str, ...]
     paths: tuple[str, ...]  # normalised repo-relative POSIX paths, same order as ``files``
     issues: tuple[Issue, ...]
@@ -64,6 +96,21 @@ class Agent(_Frozen):
     bad_package: tuple[str, str] | None = None  # (raw text, reason)
     # The agent's section as written (fields, prose, tables), kept for prompts.
     text: str = ""
+    source: Source | None = None
+    # Explicit shared ownership: paths (normalised, also in ``paths``) that this agent shares with
+    # other agents of its wave on purpose, because the plan declares them shared or splits them
+    # by line ranges. Both agents may write them; ``check_overlap`` does not report them.
+    shared: tuple[str, ...] = ()
+    # The line ranges this agent owns in a split file: (normalised path, ranges). A write outside
+    # them cannot be told from the path alone; a watcher that sees the diff can report it.
+    ranges: tuple[tuple[str, tuple[LineRange, ...]], ...] = ()
+
+    def ranges_of(self, path: str) -> tuple[LineRange, ...]:
+        """The line ranges this agent owns in ``path`` (empty: the whole file or not declared)."""
+        for p, r in self.ranges:
+            if p == path:
+                return r
+        return ()
 
 
 class Wave(_Frozen):
@@ -78,6 +125,7 @@ class Wave(_Frozen):
     agents: tuple[Agent, ...]
     line: int
     text: str = ""  # prose under the wave heading, kept for prompts
+    source: Source | None = None
 
     @property
     def issue_ids(self) -> tuple[str, ...]:

@@ -5,7 +5,12 @@ each issue's fix plan), *during* (the watcher classifies every touched path) and
 checkpoint gate and ``wavedeck audit``). Kinds, in the order they are decided:
 
 ``owned``
-    declared by exactly one agent of the wave (and, when the writer is known, by that writer).
+    declared by exactly one agent of the wave (and, when the writer is known, by that writer);
+    or declared by several agents that share it on purpose (``Agent.shared``: a file the plan
+    declares shared or splits by line ranges), written by one of them or by an unknown writer.
+    Then ``shared`` is true, ``owners`` lists the sharing agents, and ``ranges`` gives the
+    writer's declared line ranges (empty: the whole file); a watcher that sees the diff can
+    report a write outside them, one that cannot should warn once that it cannot tell.
 ``foreign``
     declared by exactly one agent of the wave, but written by another agent.
 ``other-wave``
@@ -35,7 +40,7 @@ from functools import lru_cache
 from typing import Literal
 
 from plan.globs import compile_glob
-from plan.models import Plan
+from plan.models import LineRange, Plan
 
 OwnershipKind = Literal["owned", "undeclared", "foreign", "other-wave", "unowned"]
 KINDS: tuple[OwnershipKind, ...] = ("owned", "undeclared", "foreign", "other-wave", "unowned")
@@ -60,9 +65,15 @@ class Ownership:
     candidates: tuple[str, ...] = ()
     owners: tuple[str, ...] = ()
     writer: str | None = None
+    shared: bool = False  # an explicit shared ownership (``owned`` only)
+    ranges: tuple[LineRange, ...] = ()  # the writer's declared lines of a split file
 
     def describe(self) -> str:
         """A short human sentence, e.g. ``undeclared, inside the package of w1-a3``."""
+        if self.kind == "owned" and self.shared:
+            lines = ", ".join(f"{r.start}-{r.end or 'end'}" for r in self.ranges)
+            part = f" (lines {lines})" if lines else ""
+            return f"shared on purpose by {', '.join(self.owners)}{part}"
         if self.kind == "owned":
             return f"owned by {self.agent}"
         if self.kind == "foreign":
@@ -101,6 +112,8 @@ class OwnershipIndex:
         self.wave = wave
         declared: dict[str, list[str]] = {}
         elsewhere: dict[str, list[str]] = {}
+        sharing: dict[str, set[str]] = {}  # path -> agents of this wave that share it on purpose
+        ranges: dict[tuple[str, str], tuple[LineRange, ...]] = {}
         packages: dict[str, tuple[tuple[str, ...], ...]] = {}
         for w in plan.waves:
             for agent in w.agents:
@@ -110,11 +123,22 @@ class OwnershipIndex:
                     if agent.id not in owners:
                         owners.append(agent.id)
                 if w.number == wave:
+                    for path in agent.shared:
+                        sharing.setdefault(path, set()).add(agent.id)
+                    for path, found in agent.ranges:
+                        ranges[(path, agent.id)] = found
                     pkg = tuple(p for p in agent.package.split("/") if p)
                     packages[agent.id] = (*packages.get(agent.id, ()), pkg)
         self._declared = {p: tuple(a) for p, a in declared.items()}
         self._elsewhere = {p: tuple(a) for p, a in elsewhere.items()}
         self._packages = packages
+        # Paths every declaring agent shares on purpose: any of them may write it.
+        self._shared = {
+            p: owners
+            for p, owners in self._declared.items()
+            if set(owners) <= sharing.get(p, set())
+        }
+        self._ranges = ranges
         # folder -> (attributed agent or None, tied candidates); most paths share few folders.
         self._folders: dict[tuple[str, ...], tuple[str | None, tuple[str, ...]]] = {}
 
@@ -122,6 +146,10 @@ class OwnershipIndex:
     def agents(self) -> tuple[str, ...]:
         """The ids of this wave's agents, in plan order."""
         return tuple(self._packages)
+
+    def ranges(self, path: str, agent: str) -> tuple[LineRange, ...]:
+        """The line ranges ``agent`` declares in ``path`` (empty: the whole file, or none)."""
+        return self._ranges.get((path, agent), ())
 
     def declared_by(self, path: str) -> tuple[str, ...]:
         """The agents of this wave that declare ``path`` exactly."""
@@ -159,6 +187,13 @@ class OwnershipIndex:
         """Classify ``path`` (repo-relative POSIX) for this wave, written by ``writer`` if known."""
         owners = self._declared.get(path)
         if owners is not None:
+            if len(owners) > 1 and path in self._shared:
+                if writer is None or writer in owners:
+                    found = self.ranges(path, writer) if writer is not None else ()
+                    return Ownership(
+                        "owned", writer, owners=owners, writer=writer, shared=True, ranges=found
+                    )
+                return Ownership("foreign", writer, owners=owners, writer=writer, shared=True)
             if len(owners) == 1:
                 if writer is not None and writer != owners[0]:
                     return Ownership("foreign", writer, owners=owners, writer=writer)

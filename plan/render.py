@@ -14,12 +14,12 @@ import re
 from collections.abc import Iterable, Sequence
 
 from plan.errors import Finding
-from plan.models import Agent, Issue, Plan, Wave
+from plan.models import Agent, Issue, Plan, Source, Wave
 from plan.safetext import neutralize
 
 
-def _issue(issue: Issue) -> dict[str, object]:
-    return {
+def _issue(issue: Issue, extended: bool) -> dict[str, object]:
+    out: dict[str, object] = {
         "id": issue.id,
         "order": issue.order,
         "severity": issue.severity,
@@ -27,34 +27,67 @@ def _issue(issue: Issue) -> dict[str, object]:
         "depends_on": list(issue.depends_on),
         "line": issue.line,
     }
+    if extended:
+        out["kind"] = issue.kind
+    return out
 
 
-def _agent(agent: Agent) -> dict[str, object]:
-    return {
+def _source(source: Source | None) -> dict[str, object] | None:
+    if source is None:
+        return None
+    return {"line": source.line, "how": source.how, "text": source.text}
+
+
+def _agent(agent: Agent, extended: bool) -> dict[str, object]:
+    out: dict[str, object] = {
         "id": agent.id,
         "number": agent.number,
         "title": agent.title,
         "package": agent.package,
         "files": list(agent.files),
         "paths": list(agent.paths),
-        "issues": [_issue(i) for i in agent.issues],
+        "issues": [_issue(i, extended) for i in agent.issues],
     }
+    if extended:
+        out["source"] = _source(agent.source)
+        out["shared"] = list(agent.shared)
+        out["ranges"] = {path: [[r.start, r.end] for r in found] for path, found in agent.ranges}
+    return out
 
 
-def _wave(wave: Wave) -> dict[str, object]:
-    return {
+def _wave(wave: Wave, extended: bool) -> dict[str, object]:
+    out: dict[str, object] = {
         "number": wave.number,
         "title": wave.title,
         "scope": list(wave.scope),
-        "agents": [_agent(a) for a in wave.agents],
+        "agents": [_agent(a, extended) for a in wave.agents],
     }
+    if extended:
+        out["source"] = _source(wave.source)
+    return out
+
+
+def extended(plan: Plan) -> bool:
+    """Whether the plan uses anything beyond the reference format (other agent or wave shapes,
+    work items, shared files). Only then does the JSON carry ``source``, ``kind``, ``shared``
+    and ``ranges``: a reference-format plan prints exactly the keys it always printed."""
+    for wave in plan.waves:
+        if wave.source is not None and wave.source.how != "wave-heading":
+            return True
+        for agent in wave.agents:
+            if agent.shared or (agent.source is not None and agent.source.how != "agent-heading"):
+                return True
+            if any(i.kind != "table-row" for i in agent.issues):
+                return True
+    return False
 
 
 def plan_dict(plan: Plan) -> dict[str, object]:
     """The normalised plan as ``plan show --json`` prints it."""
+    wide = extended(plan)
     return {
         "title": plan.title,
-        "waves": [_wave(w) for w in plan.waves],
+        "waves": [_wave(w, wide) for w in plan.waves],
         "resolved": [
             {"id": r.id, "severity": r.severity, "line": r.line, "cells": dict(r.cells)}
             for r in plan.resolved
@@ -78,6 +111,11 @@ def safe_json(data: object) -> str:
 
 def plan_json(plan: Plan) -> str:
     return safe_json(plan_dict(plan))
+
+
+def error_json(message: str, line: int | None, source: str) -> str:
+    """A plan that cannot be read, as ``--json`` prints it on stdout (exit status 2)."""
+    return safe_json({"error": {"message": message, "line": line, "source": source}})
 
 
 def findings_dict(findings: Sequence[Finding]) -> dict[str, object]:
@@ -110,6 +148,42 @@ def summary_line(findings: Sequence[Finding]) -> str:
     return f"{errors} error(s), {warnings} warning(s)"
 
 
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return neutralize(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+_AGENT_HOW = {
+    "agent-heading": "heading",
+    "labelled-heading": "heading",
+    "wave-agent-heading": "heading",
+    "table-row": "table row",
+}
+
+
+def _agent_from(source: Source | None) -> str:
+    """``  (line 41, heading "### W2: Cache layer" read as an agent)``."""
+    if source is None:
+        return ""
+    what = _AGENT_HOW.get(source.how, source.how)
+    return f'  (line {source.line}, {what} "{_short(source.text)}" read as an agent)'
+
+
+def _wave_from(source: Source | None) -> str:
+    """Where a wave not written as ``## Wave N`` came from."""
+    if source is None or source.how == "wave-heading":
+        return ""
+    if source.how == "implicit":
+        return "  (no waves in the plan: its agents read as one wave)"
+    if source.how == "renumbered":
+        return f'  (line {source.line}, "{_short(source.text)}": the plan has a wave 0)'
+    if source.how == "phase-heading":
+        return f'  (line {source.line}, heading "{_short(source.text)}" read as a wave)'
+    if source.how == "wave-agent-heading":
+        return f'  (line {source.line}, from headings like "{_short(source.text)}")'
+    return f'  (line {source.line}, "{_short(source.text)}" read as this wave)'
+
+
 def tree(plan: Plan) -> list[str]:
     """A readable outline of the plan: waves, agents (id, package, files) and ordered issues."""
     n = neutralize
@@ -118,13 +192,18 @@ def tree(plan: Plan) -> list[str]:
         last_wave = wi == len(plan.waves) - 1
         scope = f"  [scope: {' + '.join(wave.scope)}]" if wave.scope else ""
         count = f"{len(wave.issue_ids)} issues, {len(wave.agents)} agents"
+        title = f": {n(wave.title)}" if wave.title else ""
         out.append(
-            f"{'└─' if last_wave else '├─'} Wave {wave.number}: {n(wave.title)} ({count}){scope}"
+            f"{'└─' if last_wave else '├─'} Wave {wave.number}{title} ({count}){scope}"
+            + _wave_from(wave.source)
         )
         pad = "   " if last_wave else "│  "
         for ai, agent in enumerate(wave.agents):
             last_agent = ai == len(wave.agents) - 1
-            out.append(f"{pad}{'└─' if last_agent else '├─'} {agent.id}  {n(agent.title)}")
+            out.append(
+                f"{pad}{'└─' if last_agent else '├─'} {agent.id}  {n(agent.title)}"
+                + _agent_from(agent.source)
+            )
             inner = pad + ("   " if last_agent else "│  ")
             out.append(f"{inner}package: {n(agent.package or './')}")
             out.append(f"{inner}files:   {n(', '.join(agent.files)) or '(none)'}")

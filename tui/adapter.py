@@ -9,7 +9,6 @@ supervisor's event stream; tests and snapshots feed it events directly.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from textual.message import Message
 
 from agents import events as ev
+from agents.lines import decode_all
+from agents.local.logfiles import LogFile
 from agents.presets import render
 from agents.presets.usage import UsageTotal, of_record
 from plan.models import Agent, Plan
@@ -215,23 +216,30 @@ class RunView:
                 return
 
     def load_history(self, agent_id: str, path: Path, upto: int | None) -> None:
-        """Fill an agent's ring buffer with the last lines of its log, up to byte ``upto``."""
+        """Fill an agent's ring buffer with the last lines of its log, up to byte ``upto``.
+
+        The bytes are read by logical offset across rotated files and decoded by the same rule
+        as the live lines (``agents.lines``), so the pane shows what it showed before.
+        """
+        log = LogFile(path)
         try:
-            with open(path, "rb") as fh:
-                end = os.fstat(fh.fileno()).st_size if upto is None else upto
-                start = max(0, end - TAIL_BYTES)
-                data = os.pread(fh.fileno(), end - start, start)
+            end = log.size() if upto is None else upto
+            oldest = log.start()
+            start = max(oldest, end - TAIL_BYTES)
+            # One byte more in front tells whether the window starts at a line's start.
+            before = start - 1 if start > oldest else start
+            data = log.pread(end - before, before) if end > before else b""
         except OSError:
             return
-        lines = data.decode("utf-8", "replace").split("\n")
         if start > 0:
-            lines = lines[1:]  # the first line is cut
-        if lines and lines[-1] == "":
-            lines.pop()
+            first = data.find(b"\n")
+            data = b"" if first < 0 else data[first + 1 :]  # the first line is cut: dropped
+        # Every byte up to ``upto`` was shown as a line (a partial last one once flushed).
+        lines = decode_all(data)
         agent = self.agents[agent_id]
         agent.log.clear()
         agent.raw.clear()
-        if self.preset != "generic":
+        if self.preset != "generic":  # the pane shows the preset's rendering, raw one key away
             agent.raw.extend(lines[-MAX_LINES:])
             lines = render.render_lines(self.preset, lines)
         agent.log.extend(lines[-MAX_LINES:])

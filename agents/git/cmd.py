@@ -13,17 +13,26 @@ database or index API (not thread-safe, leaks ``cat-file`` processes). Each comm
 
 A held ``*.lock`` (another git process is writing) is waited for with a bounded, jittered retry,
 then reported by name; wavedeck never deletes a lock.
+
+This is the only place in ``agents/`` that starts git (a test checks it). Callers without a
+``GitRepo`` use ``run_git`` (a blocking call under the repository's lock, ``arun_git`` from the
+event loop; ``lock=False`` before the repository exists, as for ``git init``) and ``git_process``
+(a command whose output is streamed, such as ``pack-objects`` into an SSH channel).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import random
 import re
+import signal
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -248,3 +257,100 @@ def wait_for_lock(lock: Path, wait_s: float, on_wait: Callable[[str], None] | No
             on_wait(str(lock))
         time.sleep(min(backoff(attempt), remaining))
         attempt += 1
+
+
+# The lock key (common git dir) of each folder run_git was called in; a folder that is no
+# repository (yet) is its own key.
+_KEYS: dict[str, str] = {}
+
+
+def lock_key(cwd: Path) -> str:
+    """The key of ``cwd``'s repository for ``repo_lock``: its common git dir, as ``GitRepo``'s."""
+    folder = str(Path(cwd).resolve())
+    with _LOCKS_GUARD:
+        known = _KEYS.get(folder)
+    if known is not None:
+        return known
+    found = GitCmd(Path(folder)).run(
+        ["rev-parse", "--path-format=absolute", "--git-common-dir"], check=False
+    )
+    key = found.text.strip() if found.rc == 0 and found.text.strip() else folder
+    if found.rc == 0:
+        with _LOCKS_GUARD:
+            _KEYS[folder] = key
+    return key
+
+
+def run_git(
+    cwd: Path,
+    args: Sequence[str],
+    *,
+    read_only: bool = True,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
+    timeout_s: float = 120.0,
+    check: bool = True,
+    lock: bool = True,
+) -> Result:
+    """Run ``git <args>`` in ``cwd`` with the safety settings, one command at a time per
+    repository (``lock=False`` only where no repository exists yet: ``git init``).
+
+    Blocks: from the event loop use ``arun_git``. Raises ``GitError`` as ``GitCmd.run`` does.
+    """
+    if not Path(cwd).is_dir():  # GitPython would quietly run git in our own folder instead
+        raise GitError(f"cannot run git in {cwd}: not a folder")
+    cmd = GitCmd(Path(cwd), timeout_s=timeout_s)
+    options: dict[str, Any] = {"read_only": read_only, "env": env, "stdin": stdin, "check": check}
+    if not lock:
+        return cmd.run(args, **options)
+    with repo_lock(lock_key(Path(cwd))):
+        return cmd.run(args, **options)
+
+
+async def arun_git(cwd: Path, args: Sequence[str], **options: Any) -> Result:
+    """``run_git`` in a worker thread, for callers on the event loop."""
+    return await asyncio.to_thread(run_git, cwd, args, **options)
+
+
+@contextlib.asynccontextmanager
+async def git_process(
+    cwd: Path, args: Sequence[str], *, timeout_s: float = 600.0
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A read-only ``git <args>`` with pipes on stdin, stdout and stderr, for output that is
+    streamed rather than held in memory (``pack-objects`` into an SSH channel).
+
+    It takes no repository lock: it writes nothing, and a long transfer must not hold back the
+    checkpoint. Safety settings as above; git runs in its own process group, which is killed
+    when the block ends with git still running (an error, a cancellation) or after
+    ``timeout_s``.
+    """
+    env = {**os.environ, **BASE_ENV, "GIT_OPTIONAL_LOCKS": "0"}
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            "git",
+            *SAFE_CONFIG,
+            *args,
+            cwd=cwd,
+            env=env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise GitError(f"could not run git in {cwd}: {exc}") from None
+    loop = asyncio.get_running_loop()
+    deadline = loop.call_later(timeout_s, _kill_group, proc)
+    try:
+        yield proc
+    finally:
+        deadline.cancel()
+        if proc.returncode is None:
+            _kill_group(proc)
+            with contextlib.suppress(ProcessLookupError):
+                await proc.wait()
+
+
+def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)

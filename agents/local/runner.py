@@ -2,7 +2,8 @@
 
 Each agent runs under ``agents/local/wrapper.py`` in a new session (``start_new_session=True``: its own
 process group, no controlling terminal), with stdin from its prompt file or ``/dev/null`` and
-stdout+stderr appended to ``.wavedeck/logs/<id>.log``. The wrapper writes how the agent ended to
+stdout+stderr copied by the wrapper into ``.wavedeck/logs/<id>.log``, rotated once it holds
+``log_max_bytes`` (``agents.local.logfiles``; offsets are logical, so they span the rotations). The wrapper writes how the agent ended to
 ``.wavedeck/run/<id>.exit``. The control room keeps no pipe to the agent, so quitting or being
 SIGKILLed does not disturb it; a fresh ``LocalRunner`` finds it again from its ``AgentHandle``
 (pid + start time + pgid) and resumes its log at a saved byte offset.
@@ -47,6 +48,8 @@ LOST_EXIT_WAIT_S = 1.0
 # How long stop() waits for the wrapper to go after SIGKILL, and then for the rest of the group.
 KILL_WAIT_S = 5.0
 STOP_RESULTS = ("terminated", "killed after grace", "not running")
+DEFAULT_LOG_MAX_BYTES = 64 * 1024 * 1024  # as ``[agent] log_max_bytes``
+DEFAULT_LOG_KEEP = 3
 
 
 def read_exit_file(path: str | Path) -> ExitStatus | None:
@@ -89,8 +92,17 @@ def _write_exit_if_missing(path: str, status: ExitStatus) -> None:
 class LocalRunner:
     """Starts, observes and stops detached agents on this machine (``agents.runtypes.Runner``)."""
 
-    def __init__(self, wavedeck_dir: Path, on_event: Callable[[Event], None] | None = None) -> None:
+    def __init__(
+        self,
+        wavedeck_dir: Path,
+        on_event: Callable[[Event], None] | None = None,
+        *,
+        log_max_bytes: int = DEFAULT_LOG_MAX_BYTES,
+        log_keep: int = DEFAULT_LOG_KEEP,
+    ) -> None:
         self.wavedeck_dir = Path(wavedeck_dir)
+        self.log_max_bytes = log_max_bytes
+        self.log_keep = log_keep
         # Told (as a Notice) of each new log read error and of the recovery, so the operator
         # hears of a log that cannot be read while its agent runs on (E4).
         self.on_event = on_event
@@ -116,8 +128,23 @@ class LocalRunner:
         exit_path = self.exit_path(spec.agent_id)
         # A previous run's status would make the new process look finished at once.
         exit_path.unlink(missing_ok=True)
-        argv = [sys.executable, "-I", str(WRAPPER), str(exit_path), "--", *spec.argv]
+        argv = [
+            sys.executable,
+            "-I",
+            str(WRAPPER),
+            str(exit_path),
+            "--log",
+            str(log_path),
+            "--log-max-bytes",
+            str(self.log_max_bytes),
+            "--log-keep",
+            str(self.log_keep),
+            "--",
+            *spec.argv,
+        ]
         env = {**os.environ, **spec.env, "WAVEDECK_AGENT_ID": spec.agent_id}
+        # The wrapper's own output (only a crash of the wrapper itself) goes to the log too; the
+        # agent's goes through the wrapper, which rotates it.
         log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             stdin_path = spec.stdin_file if spec.stdin_file is not None else os.devnull
@@ -251,6 +278,10 @@ class LocalRunner:
         agent = handle.agent_id
 
         def report(message: str) -> None:
+            if tailer.error_is_skip:  # not a read error: said once, nothing to recover from
+                log.warning("%s: %s", agent, message)
+                self._notice("warning", agent, message)
+                return
             self.log_errors[agent] = message
             log.warning("%s: %s (retrying)", agent, message)
             self._notice("warning", agent, f"cannot read its log ({message}); it runs on")

@@ -4,17 +4,16 @@
 complete lines. ``LogChunk.offset`` is the byte offset just after the last line returned, so a
 control room that saves it and later resumes there neither repeats nor loses a line.
 
-What a line is (documented for users, and for tests):
+Lines follow the one rule of ``agents.lines`` (UTF-8 with U+FFFD, ``\\r`` progress keeps its last
+state, lines over 64 KiB in marked pieces, a partial last line kept back until ``flush()``), the
+same rule the pane's history and the full-log view use.
 
-- Bytes are decoded as UTF-8; invalid bytes become U+FFFD (never an exception). Lines are split on
-  ``\\n`` *before* decoding, which is exact because ``\\n`` never occurs inside a UTF-8 sequence.
-- A partial last line (no ``\\n`` yet) is kept back until its newline arrives, or until ``flush()``
-  once the agent has ended.
-- A line longer than ``MAX_LINE_BYTES`` (64 KiB) is delivered in pieces of at most that many bytes,
-  cut on a character boundary; every piece but the last ends with ``SPLIT_MARK`` (`` …[split]``).
-  The offset then advances piece by piece, so memory stays bounded whatever the line length.
-- Carriage-return progress: a trailing ``\\r`` (as in ``\\r\\n``) is dropped, and a line that still
-  contains ``\\r`` keeps only the text after the last one (what a terminal would show).
+Offsets are *logical* (``agents.local.logfiles``): when the wrapper rotates ``<id>.log`` to
+``<id>.log.<start>``, the tailer reads the held file to its end and goes on in the next one, so
+nothing is lost or repeated across a rotation. A saved offset whose bytes were rotated away
+before they were read resumes at the oldest byte still on disk, and ``error`` says how many bytes
+were skipped.
+
 - A read error (disk, permissions, the path replaced by a directory, the file truncated or
   replaced) never raises: ``error`` says what went wrong, ``errors`` counts failures, and the next
   read retries, reopening the file.
@@ -33,73 +32,34 @@ import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+from agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder
+from agents.local.wrapper import list_segments
 from agents.runtypes import LogChunk
 
+__all__ = ["MAX_LINE_BYTES", "SPLIT_MARK", "LogTailer", "follow"]
+
 READ_BYTES = 64 * 1024
-MAX_LINE_BYTES = 64 * 1024
-SPLIT_MARK = " …[split]"
 DEFAULT_MAX_READ = 64 * 1024  # per event-loop turn: ~3,000 short lines, ~0.3 ms of work
 IDLE_S = 0.03
 BUSY_IDLE_S = 0.002  # the first idle sleep after new lines (doubles up to ``idle_s``)
 
 
-def _char_cut(data: bytes, limit: int) -> int:
-    """A cut position <= ``limit`` that does not fall inside a UTF-8 sequence (when it can)."""
-    cut = limit
-    # Step back over continuation bytes (10xxxxxx) to the lead byte: at most 3 for valid UTF-8.
-    while cut > limit - 3 and cut > 1 and (data[cut] & 0xC0) == 0x80:
-        cut -= 1
-    return cut
-
-
-def _last_after_cr(line: str) -> str:
-    line = line.rstrip("\r")
-    cr = line.rfind("\r")
-    return line if cr < 0 else line[cr + 1 :]
-
-
-def _decode_lines(block: bytes) -> list[str] | None:
-    """Decode a block of complete lines (ending in ``\\n``) into lines without their newline;
-    ``None`` when a line may be longer than ``MAX_LINE_BYTES`` (the caller splits it in bytes)."""
-    text = block.decode("utf-8", "replace")
-    lines = text.split("\n")
-    lines.pop()  # the empty string after the final newline
-    # A character is at most 4 bytes (a replaced byte is 1 character): lines this short in
-    # characters are short in bytes too, known without splitting the bytes a second time.
-    if len(block) > MAX_LINE_BYTES and max(map(len, lines), default=0) > MAX_LINE_BYTES // 4:
-        return None
-    if "\r" in text:
-        lines = [_last_after_cr(line) for line in lines]
-    return lines
-
-
-def _decode_piece(piece: bytes) -> str:
-    return _last_after_cr(piece.decode("utf-8", "replace"))
-
-
-def _split_long(line: bytes, out: list[str]) -> None:
-    """Append a line (without ``\\n``) that may exceed ``MAX_LINE_BYTES`` as marked pieces."""
-    while len(line) > MAX_LINE_BYTES:
-        cut = _char_cut(line, MAX_LINE_BYTES)
-        out.append(_decode_piece(line[:cut]) + SPLIT_MARK)
-        line = line[cut:]
-    out.append(_decode_piece(line))
-
-
 class LogTailer:
-    """Reads complete lines from a log file, starting at a byte offset."""
+    """Reads complete lines from a (possibly rotated) log file, starting at a logical offset."""
 
     def __init__(self, path: str | Path, offset: int = 0) -> None:
         self.path = Path(path)
         self._offset = offset  # just after the last line (or piece) returned
-        self._pending = b""  # bytes read after _offset that do not make a whole line yet
+        self._decoder = LineDecoder()  # holds bytes after _offset that make no whole line yet
         self._fd: int | None = None
+        self._fd_start = 0  # the logical offset of the held file's first byte
         self.error: str | None = None  # the last read error, None once reads work again
         self.errors = 0  # how many reads have failed so far
+        self.skipped = 0  # bytes rotated away before they could be read
 
     @property
     def offset(self) -> int:
-        """The byte offset just after the last complete line returned."""
+        """The logical byte offset just after the last complete line returned."""
         return self._offset
 
     def close(self) -> None:
@@ -113,26 +73,68 @@ class LogTailer:
     def __del__(self) -> None:
         self.close()
 
-    def _read(self, position: int) -> bytes:
-        if self._fd is None:
-            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                os.close(fd)
-                raise OSError(f"{self.path} is not a regular file")
-            self._fd = fd
-        data = os.pread(self._fd, READ_BYTES, position)
-        if not data:
-            # Nothing new: check (only when idle) that the file is still the one at the path.
-            held = os.fstat(self._fd)
-            if held.st_size < position:
-                raise OSError(f"{self.path} shrank below offset {position} (truncated)")
+    def _open(self, start: int, path: str | Path) -> None:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise OSError(f"{self.path} is not a regular file")
+        self._fd, self._fd_start = fd, start
+
+    def _open_at(self, position: int) -> int:
+        """Open the file holding logical ``position``; returns the position actually read from
+        (later than asked when those bytes were rotated away)."""
+        for _attempt in range(3):  # a file listed may be pruned before we open it: list again
+            rotated, live_start = list_segments(str(self.path))
             try:
-                current = os.stat(self.path)
+                if position >= live_start or not rotated:
+                    self._open(live_start, self.path)
+                    return max(position, live_start)
+                holder = [(start, name) for start, name in rotated if start <= position]
+                if not holder:  # rotated away before we read them: resume at the oldest byte
+                    start, name = rotated[0]
+                    self._open(start, name)
+                    return start
+                self._open(*holder[-1])
+                return position
             except FileNotFoundError:
-                return data  # deleted: whatever the writer still appends reaches our descriptor
-            if (current.st_ino, current.st_dev) != (held.st_ino, held.st_dev):
-                raise OSError(f"{self.path} was replaced by another file")
+                if not rotated:
+                    raise
+        raise OSError(f"{self.path} rotates faster than it can be opened")
+
+    def _read(self, position: int) -> bytes | None:
+        """The bytes at ``position`` in the held file; None when it was rotated and is read to
+        its end (the caller opens the next one)."""
+        assert self._fd is not None
+        data = os.pread(self._fd, READ_BYTES, position - self._fd_start)
+        if data:
+            return data
+        # Nothing new: was the held file rotated (then it is complete, go on in the next one),
+        # or truncated or replaced? Checked only when idle. The path is looked at before the
+        # listing, so a rotation between the two is seen as one, never as a replacement.
+        held = os.fstat(self._fd)
+        try:
+            current: os.stat_result | None = os.stat(self.path)
+        except FileNotFoundError:
+            current = None  # deleted, or mid-rotation: what is appended reaches our descriptor
+        moved = current is None or (current.st_ino, current.st_dev) != (held.st_ino, held.st_dev)
+        # Only a file no longer at the path can have been rotated: list the folder only then.
+        rotated, live_start = list_segments(str(self.path)) if moved else ([], self._fd_start)
+        if live_start > self._fd_start or any(s > self._fd_start for s, _ in rotated):
+            data = os.pread(self._fd, READ_BYTES, position - self._fd_start)
+            if data:
+                return data
+            self.close()  # the held segment is whole and read: the next one follows on
+            return None
+        if held.st_size < position - self._fd_start:
+            raise OSError(f"{self.path} shrank below offset {position} (truncated)")
+        if current is not None and moved:
+            raise OSError(f"{self.path} was replaced by another file")
         return data
+
+    @property
+    def error_is_skip(self) -> bool:
+        """``error`` tells of bytes rotated away unread (not of a failing read)."""
+        return self.error is not None and self.error.startswith("skipped ")
 
     def _fail(self, error: OSError) -> None:
         self.close()  # reopen on the next read: the path may be fixed by then
@@ -140,65 +142,63 @@ class LogTailer:
         detail = error.strerror or str(error)
         self.error = f"cannot read {self.path}: {detail}"
 
-    def _consume(self, data: bytes, out: list[str]) -> None:
-        buf = self._pending + data if self._pending else data
-        newline = buf.rfind(b"\n")
-        if newline >= 0:
-            complete = buf[: newline + 1]
-            rest = buf[newline + 1 :]
-            lines = _decode_lines(complete)
-            if lines is None:  # a line may be too long: split and measure the bytes
-                raw_lines = complete.split(b"\n")
-                raw_lines.pop()
-                if max(map(len, raw_lines)) > MAX_LINE_BYTES:
-                    for raw in raw_lines:
-                        _split_long(raw, out)
-                else:
-                    out.extend(_decode_piece(raw) for raw in raw_lines)
-            else:
-                out.extend(lines)
-            self._offset += len(complete)
-        else:
-            rest = buf
-        # A line still without its newline may not grow without bound: hand out full pieces.
-        while len(rest) > MAX_LINE_BYTES:
-            cut = _char_cut(rest, MAX_LINE_BYTES)
-            out.append(_decode_piece(rest[:cut]) + SPLIT_MARK)
-            self._offset += cut
-            rest = rest[cut:]
-        self._pending = rest
-
     def read_available(self, max_bytes: int = DEFAULT_MAX_READ) -> LogChunk:
         """Read what has been written since the last call (at most about ``max_bytes``).
 
         Never blocks and never raises on I/O errors (see ``error``).
         """
         out: list[str] = []
-        position = self._offset + len(self._pending)
         budget = max_bytes
+        skipped_now = False
+        reopened = 0
         while budget > 0 or not out:  # a read that ends mid-line reads on to a whole line
+            position = self._offset + len(self._decoder.pending)
             try:
+                if self._fd is None:
+                    resumed = self._open_at(position)
+                    if resumed != position:
+                        self._skip(resumed, position)
+                        position, skipped_now = resumed, True
                 data = self._read(position)
             except OSError as error:
                 self._fail(error)
                 break
-            self.error = None
+            if data is None:
+                reopened += 1
+                if reopened > 8:  # files rotating faster than we open them: next call
+                    break
+                continue  # on into the next file
+            if not skipped_now:  # reported (by ``follow``) before it is cleared
+                self.error = None
             if not data:
                 break
-            position += len(data)
             budget -= len(data)
-            self._consume(data, out)
+            lines, used = self._decoder.feed(data)
+            out.extend(lines)
+            self._offset += used
             if len(data) < READ_BYTES:
                 break
         return LogChunk(tuple(out), self._offset)
 
+    def _skip(self, resumed: int, position: int) -> None:
+        """Bytes between ``position`` and ``resumed`` are gone: say so, start afresh there."""
+        lost = resumed - position
+        self.skipped += lost
+        self.error = f"skipped {lost} bytes of {self.path}: rotated away before they were read"
+        self._decoder.pending = b""
+        self._offset = resumed
+
     def flush(self) -> LogChunk:
         """Read what is left and return the partial last line too (call once the writer is gone)."""
-        out = list(self.read_available(max_bytes=1 << 62).lines)
-        if self._pending:
-            out.append(_decode_piece(self._pending))
-            self._offset += len(self._pending)
-            self._pending = b""
+        out: list[str] = []
+        while True:  # a read stops at the end of a rotated file: go on until nothing comes
+            before = self._offset + len(self._decoder.pending)
+            out.extend(self.read_available(max_bytes=1 << 62).lines)
+            if self._offset + len(self._decoder.pending) == before:
+                break
+        lines, used = self._decoder.flush()
+        out.extend(lines)
+        self._offset += used
         return LogChunk(tuple(out), self._offset)
 
 

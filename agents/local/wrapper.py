@@ -5,7 +5,9 @@ Run as a *script by path* (``python3 -I .../agents/local/wrapper.py EXIT_FILE --
 ``agents`` package. So this module imports nothing but the standard library.
 
 The runner starts the wrapper in a new session (its own process group) with stdout and stderr on
-the agent's log. The wrapper:
+the agent's log. Given ``--log PATH`` (as the runner does), the agent writes into a pipe instead
+and the wrapper copies it into the log, rotating by size (``--log-max-bytes``, ``--log-keep``):
+see ``SegmentWriter``. The wrapper:
 
 1. ignores SIGTERM/SIGINT/SIGHUP with a no-op *handler* (not ``SIG_IGN``, which the agent would
    inherit across ``exec``), so that when the group is told to stop, the agent gets the signal and
@@ -27,18 +29,115 @@ is SIGKILLed by the runner's stop escalation, the runner writes the exit file.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from types import FrameType
 
 LEFTOVER_GRACE_S = 2.0
+PIPE_BYTES = 1024 * 1024
+COPY_DRAIN_S = 5.0  # after the cleanup, how long the copier may take to drain the pipe
 LEFTOVER_KILL_S = 2.0  # SIGKILL rounds for leftovers end after this, even if some survive
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_PDEATHSIG = 1
+
+
+def list_segments(path: str) -> tuple[list[tuple[int, str]], int]:
+    """The rotated segments of the log ``path`` as ``(logical start, file)``, oldest first, and
+    the logical offset where the live file ``path`` starts.
+
+    A rotated segment is named ``<log name>.<logical offset of its first byte>`` and never
+    changes once named, so the live file starts where the newest rotated one ends. Offsets count
+    every byte the log ever held, so a reader's saved offset stays valid across rotations.
+    """
+    folder, name = os.path.split(path)
+    prefix = name + "."
+    found: list[tuple[int, str]] = []
+    try:
+        entries = os.listdir(folder or ".")
+    except OSError:
+        entries = []
+    for entry in entries:
+        if entry.startswith(prefix) and entry[len(prefix) :].isdigit():
+            found.append((int(entry[len(prefix) :]), os.path.join(folder, entry)))
+    found.sort()
+    while found:
+        start, newest = found[-1]
+        try:
+            return found, start + os.stat(newest).st_size
+        except FileNotFoundError:
+            found.pop()  # pruned while we looked (never the newest, but be safe)
+    return found, 0
+
+
+class SegmentWriter:
+    """Appends to the log ``path``, renaming it to a rotated segment once it holds ``max_bytes``
+    (0: never) and keeping the newest ``keep`` rotated segments: at most (keep+1) x max_bytes
+    on disk. A write that fails (disk full) drops the bytes and is retried with the next ones:
+    the agent never blocks on its log (E4)."""
+
+    def __init__(self, path: str, max_bytes: int, keep: int) -> None:
+        if max_bytes < 0 or keep < 1:
+            raise ValueError("log_max_bytes must be >= 0 and log_keep >= 1")
+        self.path, self.max_bytes, self.keep = path, max_bytes, keep
+        _, self.start = list_segments(path)
+        self._lock = threading.Lock()  # the copier and _say both write
+        self.fd = self._open()
+        self.size = os.fstat(self.fd).st_size
+        self.dropped = 0
+
+    def _open(self) -> int:
+        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+
+    def write(self, data: bytes) -> None:
+        with self._lock:
+            view = memoryview(data)
+            while view:
+                try:
+                    if self.max_bytes and self.size >= self.max_bytes:
+                        self._rotate()
+                    room = self.max_bytes - self.size if self.max_bytes else len(view)
+                    written = os.write(self.fd, view[:room])
+                except OSError:
+                    self.dropped += len(view)
+                    return
+                self.size += written
+                view = view[written:]
+
+    def _rotate(self) -> None:
+        os.rename(self.path, f"{self.path}.{self.start}")
+        os.close(self.fd)
+        self.start += self.size
+        self.fd, self.size = self._open(), 0
+        rotated, _ = list_segments(self.path)
+        for _start, old in rotated[: -self.keep]:
+            try:
+                os.unlink(old)
+            except OSError:
+                pass
+
+
+_WRITER: SegmentWriter | None = None
+
+
+def _copy(read_end: int, writer: SegmentWriter) -> None:
+    """Copy the agent's output from the pipe into the log until every writer has closed it."""
+    while True:
+        try:
+            data = os.read(read_end, 256 * 1024)
+        except InterruptedError:
+            continue
+        except OSError:
+            break
+        if not data:
+            break
+        writer.write(data)
+    os.close(read_end)
 
 
 def _ignore(signum: int, frame: FrameType | None) -> None:
@@ -58,6 +157,9 @@ def write_exit_file(path: str, code: int | None, sig: str | None, pid: int | Non
 
 def _say(text: str) -> None:
     """A line to the agent's log; a log that cannot be written (disk full) is not fatal (E4)."""
+    if _WRITER is not None:
+        _WRITER.write((text + "\n").encode("utf-8", "replace"))
+        return
     try:
         sys.stderr.write(text + "\n")
         sys.stderr.flush()
@@ -168,23 +270,64 @@ def _kill_all(pids: list[int], signum: int) -> None:
             pass
 
 
+def _options(argv: list[str]) -> tuple[str, dict[str, str], list[str]] | None:
+    """``EXIT_FILE [--log PATH --log-max-bytes N --log-keep K] -- ARGV...``, or None."""
+    if "--" not in argv[1:]:
+        return None
+    split = argv.index("--", 1)
+    head, command = argv[:split], argv[split + 1 :]
+    if not command or len(head) % 2 != 1:
+        return None
+    options = dict(zip(head[1::2], head[2::2], strict=True))
+    if set(options) - {"--log", "--log-max-bytes", "--log-keep"}:
+        return None
+    return head[0], options, command
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) < 3 or argv[1] != "--":
-        _say("usage: wrapper.py EXIT_FILE -- ARGV...")
+    global _WRITER
+    parsed = _options(argv)
+    if parsed is None:
+        _say("usage: wrapper.py EXIT_FILE [--log PATH --log-max-bytes N --log-keep K] -- ARGV...")
         return 2
-    exit_path, command = argv[0], argv[2:]
+    exit_path, options, command = parsed
+    copier: threading.Thread | None = None
+    out: int | None = None
+    if "--log" in options:
+        try:
+            _WRITER = SegmentWriter(
+                options["--log"],
+                int(options.get("--log-max-bytes", "0")),
+                int(options.get("--log-keep", "1")),
+            )
+        except (OSError, ValueError) as error:
+            _say(f"wavedeck: cannot open the log {options['--log']}: {error}")
+            _record(exit_path, 126, None, None)
+            return 126
+        read_end, out = os.pipe2(os.O_CLOEXEC)
+        try:  # a larger pipe: a flooding agent blocks less often waiting for the copier
+            fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        except (OSError, AttributeError):
+            pass  # capped by /proc/sys/fs/pipe-max-size, or not Linux: the default will do
+        # Started after the agent: forking while a second thread runs is not safe.
+        copier = threading.Thread(target=_copy, args=(read_end, _WRITER), daemon=True)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, _ignore)
     _become_subreaper()
     try:
         me = os.getpid()
-        child = subprocess.Popen(command, preexec_fn=lambda: _die_with(me))
+        child = subprocess.Popen(command, stdout=out, stderr=out, preexec_fn=lambda: _die_with(me))
     except OSError as error:
         # The agent never started: say so in its log and record a shell-like status.
         _say(f"wavedeck: cannot start agent {command[0]!r}: {error.strerror}")
         failed = 127 if isinstance(error, FileNotFoundError) else 126
         _record(exit_path, failed, None, None)
         return failed
+    finally:
+        if out is not None:
+            os.close(out)  # the agent holds the only write end: its end (and its group's) is EOF
+        if copier is not None:
+            copier.start()
     # Wait for any child: as subreaper we also reap adopted orphans as they die. waitpid retries
     # on EINTR (PEP 475), so the no-op handlers do not interrupt the wait.
     while True:
@@ -200,6 +343,10 @@ def main(argv: list[str]) -> int:
         code, sig = os.waitstatus_to_exitcode(status), None
     _record(exit_path, code, sig, child.pid)
     _clean_group()
+    if copier is not None:
+        # Every writer of the pipe is gone now: the copier drains what is left and ends. The
+        # runner sees the agent end only when we exit, so the log is whole by then.
+        copier.join(COPY_DRAIN_S)
     return code if code is not None else 128 + os.WTERMSIG(status)
 
 

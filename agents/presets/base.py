@@ -47,6 +47,7 @@ class Usage(NamedTuple):
     output_tokens: int
     cost_usd: float | None
     turns: int
+    key: str = ""  # the report's own id when the CLI gives one (a re-read log adds it once)
 
 
 class Denied(NamedTuple):

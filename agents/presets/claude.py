@@ -174,6 +174,7 @@ class ClaudeParser(JsonStreamParser):
                 "is_error": _scalar(line, '"is_error":'),
                 "num_turns": _scalar(line, '"num_turns":'),
                 "total_cost_usd": _scalar(line, '"total_cost_usd":', None),
+                "uuid": _value(line, ',"uuid":"'),
                 "usage": _value(line, '"usage":{'),
                 "permission_denials": _value(line, '"permission_denials":['),
             }
@@ -200,7 +201,7 @@ class ClaudeParser(JsonStreamParser):
             return False  # the first line is blank: the full parse finds the first one
         more = not ended or len(first) > SHORT
         shown = (first[:SHORT] + "…") if more else first
-        if '"is_error":true' in line[: at + _NEAR]:
+        if line.find('"is_error":true', at, at + _NEAR) >= 0:
             lines.append(f"{RED}  ⎿ ✗ {shown}{RESET}")
         elif shown:
             lines.append(f"{DIM}  ⎿ {shown}{RESET}")
@@ -296,7 +297,7 @@ class ClaudeParser(JsonStreamParser):
         cost = obj.get("total_cost_usd")
         cost = float(cost) if isinstance(cost, int | float) else None
         turns = num(obj.get("num_turns"))
-        out.facts.append(Usage(inputs, outputs, cost, turns))
+        out.facts.append(Usage(inputs, outputs, cost, turns, str(obj.get("uuid") or "")))
         for denial in obj.get("permission_denials") or ():
             if not isinstance(denial, dict):
                 continue
@@ -322,7 +323,9 @@ def _snippet(line: str, start: int) -> tuple[str | None, bool]:
     False) when it cannot be read so (the full parse decides then)."""
     chunk = line[start : start + _SNIPPET_CHARS]
     quote = chunk.find('"')
-    while quote > 0 and (quote - len(chunk[:quote].rstrip("\\"))) % 2:
+    while quote > 0 and chunk[quote - 1] == "\\":
+        if (quote - len(chunk[:quote].rstrip("\\"))) % 2 == 0:
+            break  # an escaped backslash before it: the quote ends the string
         quote = chunk.find('"', quote + 1)  # an escaped quote: inside the string
     newline = chunk.find("\\n")
     if quote >= 0 and (newline < 0 or quote < newline):

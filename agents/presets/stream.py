@@ -19,6 +19,7 @@ from agents.presets import PRESETS
 from agents.presets.base import Denied, Ended, Fact, Session, StreamParser, Tool, Usage
 from agents.state import AgentRecord
 
+USAGE_KEYS = 20  # usage reports remembered per agent, so a log read again is not counted twice
 WRITE_MEMORY_S = 120.0  # a tool's write is matched with the watcher's report within this
 _MARKUP = re.compile(r"[*_`>\s]+$")
 
@@ -111,6 +112,10 @@ class AgentStream:
                 rec.session_id = fact.session_id
             events.append(AgentSession(agent, fact.session_id))
         elif isinstance(fact, Usage):
+            if fact.key:
+                if fact.key in rec.usage_keys:
+                    return  # a log read again after a restart: counted already
+                rec.usage_keys = [*rec.usage_keys[-(USAGE_KEYS - 1) :], fact.key]
             rec.input_tokens += fact.input_tokens
             rec.output_tokens += fact.output_tokens
             rec.turns += fact.turns

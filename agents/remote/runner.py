@@ -15,9 +15,9 @@ An agent on a host runs exactly like a local one, only over SSH:
 - Quitting the control room leaves remote agents running; a new ``RemoteRunner`` given the saved
   ``AgentHandle`` re-attaches (``is_alive``, ``follow(handle, saved_offset)``).
 
-Lines follow the local tailer's rules: UTF-8 with invalid bytes replaced, a line over 64 KiB is
-cut into marked pieces, the text after a last ``\\r`` is kept, a final line without newline is
-delivered once the agent has ended.
+Lines follow the one rule of ``agents.lines`` (as the local tailer and the history views do).
+Log rotation (``[agent] log_max_bytes``) is local only: a remote agent's log on its host is
+one file that grows.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from typing import Any
 
 from agents.config import Config, HostConfig
 from agents.events import Event, Notice
+from agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder
 from agents.remote.commands import (
     CommandError,
     RemotePaths,
@@ -59,85 +60,24 @@ from agents.remote.sync import (
 from agents.remote.transport import ConnectionLostError, HostTransport, TransportError
 from agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
-MAX_LINE_BYTES = 64 * 1024
-SPLIT_MARK = " …[split]"
+__all__ = [
+    "MAX_LINE_BYTES",
+    "SPLIT_MARK",
+    "LineSplitter",
+    "RemoteRunner",
+    "exit_from_rc",
+    "runner_for",
+]
+
 READ_BYTES = 64 * 1024
 STREAM_READ_BYTES = 256 * 1024  # what one read from the channel may return (fewer wakeups)
 TOUCH_POLL_S = 1.0
 
 TouchedSink = Callable[[str, str, str], None]  # (agent_id, path, change)
 
-
-def _piece(raw: bytes) -> str:
-    text = raw.decode("utf-8", "replace").rstrip("\r")
-    cr = text.rfind("\r")
-    return text if cr < 0 else text[cr + 1 :]
-
-
-class LineSplitter:
-    """Turns a byte stream into complete lines; counts the bytes of the lines it returned."""
-
-    def __init__(self) -> None:
-        self.pending = b""
-
-    def feed(self, data: bytes) -> tuple[list[str], int]:
-        buf = self.pending + data if self.pending else data
-        out: list[str] = []
-        consumed = 0
-        newline = buf.rfind(b"\n")
-        if newline >= 0:
-            block = buf[: newline + 1]
-            consumed = len(block)
-            text = block.decode("utf-8", "replace")
-            lines = text.split("\n")
-            lines.pop()
-            if "\r" in text or _may_have_long_line(block):
-                for raw in block.split(b"\n")[:-1]:
-                    self._long(raw, out)
-            else:
-                out.extend(lines)
-            buf = buf[newline + 1 :]
-        while len(buf) > MAX_LINE_BYTES:  # no newline yet: hand out bounded pieces
-            cut = _cut(buf)
-            out.append(_piece(buf[:cut]) + SPLIT_MARK)
-            consumed += cut
-            buf = buf[cut:]
-        self.pending = buf
-        return out, consumed
-
-    @staticmethod
-    def _long(raw: bytes, out: list[str]) -> None:
-        while len(raw) > MAX_LINE_BYTES:
-            cut = _cut(raw)
-            out.append(_piece(raw[:cut]) + SPLIT_MARK)
-            raw = raw[cut:]
-        out.append(_piece(raw))
-
-    def flush(self) -> tuple[list[str], int]:
-        rest, self.pending = self.pending, b""
-        return ([_piece(rest)], len(rest)) if rest else ([], 0)
-
-
-# Every aligned window of this many bytes holding a newline bounds each line below twice that.
-_WINDOW = MAX_LINE_BYTES // 2
-
-
-def _may_have_long_line(block: bytes) -> bool:
-    """False when no line of ``block`` can exceed ``MAX_LINE_BYTES`` bytes.
-
-    A run of 2*W-1 bytes without a newline covers a whole aligned window of W bytes, so when
-    every window [k*W, (k+1)*W) holds a newline, every line is shorter than 2*W. One ``find``
-    per 32 KiB (it stops at the first newline) instead of a length per line.
-    """
-    find = block.find
-    return any(find(b"\n", start, start + _WINDOW) < 0 for start in range(0, len(block), _WINDOW))
-
-
-def _cut(data: bytes) -> int:
-    cut = MAX_LINE_BYTES
-    while cut > MAX_LINE_BYTES - 3 and (data[cut] & 0xC0) == 0x80:
-        cut -= 1
-    return cut
+# The stream is decoded by the one line rule (``agents.lines``): ``feed`` returns the lines and
+# the bytes they used, which advance the offset a reconnect resumes from.
+LineSplitter = LineDecoder
 
 
 def exit_from_rc(rc: int) -> ExitStatus:

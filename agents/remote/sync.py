@@ -16,19 +16,20 @@ deletions, binaries and even commits the agent made are included and the worktre
 ``apply_patch`` applies it to the local working tree with ``git apply --binary`` (not the index),
 so review, tests and checkpoint see it exactly like a local agent's edits.
 
-Every git command runs with hooks and fsmonitor off (an agent could plant either).
+Every git command runs with hooks and fsmonitor off (an agent could plant either); the local ones
+go through ``agents.git.cmd`` (its lock, timeout and literal pathspecs too).
 """
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
+from agents.git.cmd import arun_git, git_process
+from agents.git.errors import GitError
 from agents.remote.commands import RemotePaths, check_sha, sh_c, workdir_word
 from agents.remote.transport import HostTransport
 
 GIT = "git -c core.hooksPath=/dev/null -c core.fsmonitor=false"
-GIT_ARGV = ("git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
 CHUNK = 64 * 1024
 
 
@@ -37,19 +38,12 @@ class SyncError(OSError):
 
 
 async def _local_git(repo: Path, *args: str, input: bytes | None = None) -> bytes:
-    proc = await asyncio.create_subprocess_exec(
-        *GIT_ARGV,
-        *args,
-        cwd=repo,
-        stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate(input)
-    if proc.returncode != 0:
-        msg = err.decode("utf-8", "replace").strip()
-        raise SyncError(f"git {' '.join(args[:2])} in {repo}: {msg}")
-    return out
+    read_only = args[0] != "apply" or "--numstat" in args
+    try:
+        done = await arun_git(repo, args, read_only=read_only, stdin=input)
+    except GitError as exc:
+        raise SyncError(f"git {' '.join(args[:2])} in {repo}: {exc}") from None
+    return done.out
 
 
 async def local_head(repo: Path) -> str:
@@ -85,24 +79,15 @@ async def push_base(transport: HostTransport, workdir: str, repo: Path, base: st
             revs += f"^{have}\n"
         except (SyncError, ValueError):
             pass  # unknown here: it cannot shorten the pack
-    pack = await asyncio.create_subprocess_exec(
-        *GIT_ARGV,
-        "pack-objects",
-        "--revs",
-        "--thin",
-        "--stdout",
-        "-q",
-        cwd=repo,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert pack.stdin is not None and pack.stdout is not None
-    pack.stdin.write(revs.encode())
-    pack.stdin.close()
-    async with transport.process(
-        sh_c(f"cd {wd} && {GIT} index-pack --stdin --fix-thin >/dev/null")
-    ) as proc:
+    async with (
+        git_process(repo, ("pack-objects", "--revs", "--thin", "--stdout", "-q")) as pack,
+        transport.process(
+            sh_c(f"cd {wd} && {GIT} index-pack --stdin --fix-thin >/dev/null")
+        ) as proc,
+    ):
+        assert pack.stdin is not None and pack.stdout is not None
+        pack.stdin.write(revs.encode())
+        pack.stdin.close()
         while data := await pack.stdout.read(CHUNK):
             proc.stdin.write(data)
             await proc.stdin.drain()
@@ -124,7 +109,7 @@ def worktree_body(paths: RemotePaths, base: str) -> str:
     sha = check_sha(base)
     return (
         'cd "$wd" || exit 3\n'
-        + "exclude=$(git rev-parse --git-path info/exclude) || exit 4\n"
+        + f"exclude=$({GIT} rev-parse --git-path info/exclude) || exit 4\n"
         + 'mkdir -p "$(dirname "$exclude")"\n'
         + 'grep -qx "/.wavedeck/" "$exclude" 2>/dev/null || echo "/.wavedeck/" >> "$exclude"\n'
         + 'mkdir -p "$root/worktrees" "$root/run"\n'

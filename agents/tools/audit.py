@@ -17,12 +17,12 @@ Declared paths report nothing. A commit range does not say which agent wrote wha
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from agents.git.cmd import Result, run_git
+from agents.git.errors import GitError
 from plan.errors import Finding
 from plan.models import Plan, Wave
 from plan.ownership import Ownership, OwnershipIndex, apply_policy
@@ -77,16 +77,15 @@ class AuditReport:
         }
 
 
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    env = dict(os.environ, GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0")
-    env.pop("GIT_DIR", None)
-    env.pop("GIT_WORK_TREE", None)
-    argv = ["git", "-c", "core.fsmonitor=false", "-c", "core.quotepath=false", *args]
+def _git(repo: Path, *args: str) -> Result:
     try:
-        return subprocess.run(
-            argv, cwd=repo, capture_output=True, env=env, timeout=GIT_TIMEOUT_S, check=False
+        return run_git(
+            repo,
+            ["-c", "core.quotepath=false", *args],
+            timeout_s=GIT_TIMEOUT_S,
+            check=False,
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    except GitError as exc:
         raise AuditError(f"{repo}: git failed: {exc}") from None
 
 
@@ -95,9 +94,9 @@ def _verify(repo: Path, rev: str) -> str:
     if not rev or rev.startswith("-") or any(c in rev for c in "\0\n\r"):
         raise AuditError(f"not a revision: {rev!r}")
     done = _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", rev + "^{commit}")
-    if done.returncode != 0:
+    if done.rc != 0:
         raise AuditError(f"{repo}: unknown revision {rev!r}")
-    return done.stdout.decode().strip()
+    return done.out.decode().strip()
 
 
 def parse_name_status(raw: bytes) -> list[ChangedPath]:
@@ -121,30 +120,30 @@ def changed_paths(repo: Path | str, rev_range: str) -> list[ChangedPath]:
     root = Path(repo)
     if not root.is_dir():
         raise AuditError(f"{root}: not a folder")
-    if _git(root, "rev-parse", "--git-dir").returncode != 0:
+    if _git(root, "rev-parse", "--git-dir").rc != 0:
         raise AuditError(f"{root}: not a git repository")
     if "..." in rev_range:
         left, right = rev_range.split("...", 1)
         base_done = _git(root, "merge-base", _verify(root, left), _verify(root, right))
-        if base_done.returncode != 0:
+        if base_done.rc != 0:
             raise AuditError(f"{root}: {left!r} and {right!r} have no merge base")
-        a, b = base_done.stdout.decode().strip(), _verify(root, right)
+        a, b = base_done.out.decode().strip(), _verify(root, right)
     elif ".." in rev_range:
         left, right = rev_range.split("..", 1)
         a, b = _verify(root, left or "HEAD"), _verify(root, right or "HEAD")
     else:
         b = _verify(root, rev_range)
         parent = _git(root, "rev-parse", "--verify", "--quiet", b + "^")
-        a = parent.stdout.decode().strip() if parent.returncode == 0 else ""
+        a = parent.out.decode().strip() if parent.rc == 0 else ""
     # -M: a rename is one record with its old and new paths, both of which the audit checks.
     common = ["--name-status", "-z", "-M", "--no-ext-diff", "--no-textconv"]
     if a:
         done = _git(root, "diff", *common, a, b, "--")
     else:  # a root commit: everything it holds is new
         done = _git(root, "diff-tree", "-r", "--root", "--no-commit-id", *common, b, "--")
-    if done.returncode != 0:
-        raise AuditError(f"{root}: git diff failed: {done.stderr.decode(errors='replace')}")
-    return parse_name_status(done.stdout)
+    if done.rc != 0:
+        raise AuditError(f"{root}: git diff failed: {done.err}")
+    return parse_name_status(done.out)
 
 
 def _wave(plan: Plan, number: int) -> Wave:

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
 import sys
 from importlib import resources
 from pathlib import Path, PurePosixPath
+
+from agents.git.cmd import run_git
+from agents.git.errors import GitError
 
 PLAN_NAME = "security-waves.md"
 PLAN_IN_SANDBOX = "plans/security-waves.md"
@@ -146,17 +148,10 @@ def _check_script(paths: list[str]) -> str:
 
 def _git(root: Path, *args: str) -> None:
     try:
-        subprocess.run(
-            ["git", "-c", "core.hooksPath=/dev/null", *args],
-            cwd=root,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    except FileNotFoundError:
-        raise DemoError("git is not installed") from None
-    except subprocess.CalledProcessError as exc:
-        raise DemoError(f"git {args[0]} failed: {exc.stderr.strip()}") from None
+        # No lock: the sandbox is being made (there is no repository before ``git init``).
+        run_git(root, args, read_only=False, lock=False)
+    except GitError as exc:
+        raise DemoError(str(exc)) from None
 
 
 def make_sandbox(folder: Path, *, fast: bool = False) -> Path:

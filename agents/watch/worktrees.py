@@ -8,7 +8,8 @@ wave's base commit, so a watcher on that worktree knows exactly who wrote each f
 ``collision_check`` finds paths two agents changed (a ``collision`` violation, even when git could
 merge them); ``CollisionTracker`` does the same live, from the watchers' ``FileTouched`` events.
 
-Every git command is an argv list with hooks and fsmonitor off and literal pathspecs.
+Every git command goes through ``agents.git.cmd.run_git``: an argv list with hooks and fsmonitor
+off, literal pathspecs, the repository's lock and a timeout.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import subprocess
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from agents.events import Event, FileTouched, ViolationFound
+from agents.git.cmd import run_git
+from agents.git.errors import GitError
 from agents.watch.watcher import Attribution, WorkspaceWatcher, worktree_attributor
 from plan.models import AGENT_ID_RE, Plan
 
 BRANCH_PREFIX = "wavedeck/"
-SAFE = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
 TIMEOUT_S = 120.0
 
 
@@ -33,37 +35,31 @@ class WorktreeError(Exception):
     """Worktree mode could not do what was asked; the message says what, where and why."""
 
 
+@dataclass(frozen=True)
+class _Done:
+    """A git command's outcome, named as the callers below read it."""
+
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
 def _git(
     cwd: Path,
     *args: str,
     check: bool = True,
     read_only: bool = False,
-) -> subprocess.CompletedProcess[bytes]:
-    full_env = {
-        **os.environ,
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_LITERAL_PATHSPECS": "1",
-        "LC_ALL": "C",
-    }
-    if read_only:
-        full_env["GIT_OPTIONAL_LOCKS"] = "0"  # a read never rewrites the index (watcher quiet)
-    argv = ["git", *SAFE, "-C", str(cwd), *args]
+) -> _Done:
     try:
-        proc = subprocess.run(
-            argv,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=TIMEOUT_S,
-            env=full_env,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise WorktreeError(f"git {args[0]} in {cwd} did not finish in {TIMEOUT_S:.0f}s") from exc
-    except OSError as exc:
-        raise WorktreeError(f"cannot run git in {cwd}: {exc}") from exc
-    if check and proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace").strip()
-        raise WorktreeError(f"git {args[0]} failed in {cwd}: {err or f'exit {proc.returncode}'}")
-    return proc
+        done = run_git(cwd, args, read_only=read_only, timeout_s=TIMEOUT_S, check=False)
+    except GitError as exc:
+        raise WorktreeError(f"git {args[0]} in {cwd}: {exc}") from exc
+    if done.timed_out:
+        raise WorktreeError(f"git {args[0]} in {cwd} did not finish in {TIMEOUT_S:.0f}s")
+    if check and done.rc != 0:
+        err = done.err.strip()
+        raise WorktreeError(f"git {args[0]} failed in {cwd}: {err or f'exit {done.rc}'}")
+    return _Done(done.rc, done.out, done.err.encode())
 
 
 def _out(cwd: Path, *args: str, read_only: bool = True) -> str:

@@ -214,11 +214,7 @@ class Checkpointer:
                 if self.worktrees.enabled:
                     writers = self.worktrees.writers(n)  # exact: each worktree had one writer
                 else:
-                    writers = {
-                        v.path: v.agent
-                        for v in self.violations(n)
-                        if v.kind == "foreign" and v.agent is not None
-                    }
+                    writers = gates.foreign_writers(self.violations(n))
                 staged, why_accepted, stray = gates.classify_changes(
                     ctx.plan,
                     n,

@@ -1,8 +1,10 @@
 """The plan's rules as gates: may a wave start, may its tests run, may its checkpoint be committed.
 
 Pure functions over the plan and the run's records (no I/O), so the TUI can grey out actions and
-the supervisor can refuse them with the same sentence. Also classifies a wave's changed paths for
-the checkpoint: staged (owned, or accepted by policy or the operator) or stray (listed, refused).
+the supervisor can refuse them with the same sentence. Also classifies a wave's changed paths:
+staged (owned, or accepted by policy or the operator) or stray (listed, refused). That one
+classification (``classify_changes``, per path ``classify_paths``) is what the checkpoint stages,
+what the diff screen groups and marks, and what the violations screen calls accepted.
 """
 
 from __future__ import annotations
@@ -207,3 +209,56 @@ def classify_changes(
         else:
             stray.append(StrayPath(path, own.kind, reason, own.agent))
     return {a: tuple(p) for a, p in staged.items()}, why, stray
+
+
+def foreign_writers(violations: Iterable[ViolationFound]) -> dict[str, str]:
+    """Who wrote each path the watcher saw written by an agent other than its owner."""
+    return {v.path: v.agent for v in violations if v.kind == "foreign" and v.agent is not None}
+
+
+@dataclass(frozen=True)
+class PathClass:
+    """How the checkpoint treats one changed path."""
+
+    path: str
+    staged: bool  # the checkpoint stages it (owned, or accepted)
+    agent: str | None  # the owning agent; for a stray path the writer, when known
+    kind: str  # ownership kind: owned, undeclared, foreign, other-wave, unowned
+    reason: str = ""  # why it is accepted (staged, not owned) or why it is stray
+
+    @property
+    def accepted(self) -> bool:
+        """Staged although not owned: the policy or the operator accepted it."""
+        return self.staged and self.kind != "owned"
+
+
+def classify_paths(
+    plan: Plan,
+    wave: int,
+    changed: Iterable[str],
+    *,
+    accepted: Mapping[str, str],
+    accept_globs: Sequence[str],
+    accept_undeclared: bool,
+    writers: Mapping[str, str] | None = None,
+) -> dict[str, PathClass]:
+    """``classify_changes`` per path, for screens that show each path's standing."""
+    paths = sorted(set(changed))
+    staged, why, stray = classify_changes(
+        plan,
+        wave,
+        paths,
+        accepted=accepted,
+        accept_globs=accept_globs,
+        accept_undeclared=accept_undeclared,
+        writers=writers,
+    )
+    index = OwnershipIndex(plan, wave)
+    out: dict[str, PathClass] = {}
+    for agent, owned in staged.items():
+        for path in owned:
+            kind = index.classify(path, (writers or {}).get(path)).kind
+            out[path] = PathClass(path, True, agent or None, kind, why.get(path, ""))
+    for item in stray:
+        out[item.path] = PathClass(item.path, False, item.agent, item.kind, item.detail)
+    return out

@@ -34,6 +34,7 @@ from agents.events import (
     RestartStatus,
 )
 from agents.local import procinfo
+from agents.local.logfiles import logical_size
 from agents.local.runner import LocalRunner
 from agents.presets import hooks as preset_hooks
 from agents.remote.runner import RemoteRunner, runner_for
@@ -157,7 +158,12 @@ class AgentProcesses:
         if remote is not None:
             return remote
         if self._local is None:
-            self._local = LocalRunner(ctx.wavedeck_dir, on_event=ctx.emit)
+            self._local = LocalRunner(
+                ctx.wavedeck_dir,
+                on_event=ctx.emit,
+                log_max_bytes=ctx.config.agent.log_max_bytes,
+                log_keep=ctx.config.agent.log_keep,
+            )
         return self._local
 
     def host_of(self, agent_id: str) -> str | None:
@@ -237,7 +243,8 @@ class AgentProcesses:
             )
             log = self.ctx.log_path(agent_id)
             if rec.launches == 0 and log.exists():
-                rec.offset = log.stat().st_size  # output of an earlier, forgotten run is not ours
+                # Output of an earlier, forgotten run is not ours (logical: rotations count).
+                rec.offset = logical_size(log)
                 self.journal.write(agent_id, rec.offset)
             handle = await self.runner_for(agent_id).launch(spec)
         except (OSError, PromptError, SyncError, TransportError, preset_hooks.PresetError) as exc:
@@ -333,7 +340,7 @@ class AgentProcesses:
         if (
             rec.state == "running"
             or handle.host
-            or (log.exists() and log.stat().st_size > rec.offset)
+            or (log.exists() and logical_size(log) > rec.offset)
         ):
             self.follow(agent_id, handle, rec.offset)
 

@@ -135,8 +135,16 @@ def test_sigkill_then_rerun_adopts_agents_and_resumes_logs_exactly(
     assert second.returncode == 0, second.stderr
     before = file_events(out1)
     after = events(second.stdout)
-    adopted = [e for e in after if e["event"] == "agent_state_changed" and e["reason"] == "adopted"]
-    assert {e["agent"] for e in adopted} == set(running)
+    adopted = {
+        e["agent"]
+        for e in after
+        if e["event"] == "agent_state_changed" and e["reason"] == "adopted"
+    }
+    assert adopted and adopted <= set(running)
+    # On a loaded machine an agent may end between the kill and the second run: then it is not
+    # adopted, but its end was recorded by its wrapper, never by a second launch.
+    for agent in set(running) - adopted:
+        assert (sandbox / ".wavedeck" / "run" / f"{agent}.exit").exists(), agent
     for agent in sorted(running):
         log = (sandbox / ".wavedeck" / "logs" / f"{agent}.log").read_text("utf-8").splitlines()
         started = [line for line in log if line.startswith(f"sim-agent {agent} started")]

@@ -28,6 +28,8 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from agents.config import PolicyConfig
+from agents.wave.gates import classify_paths, foreign_writers
 from plan.safetext import neutralize
 from tui.commands import settle
 from tui.screens.dialogs import ConfirmScreen
@@ -44,10 +46,11 @@ class DiffEntry:
     path: str
     status: str
     agent: str | None  # the owning agent, or who wrote a stray file when known
-    stray: bool  # not owned by its writer in this wave (or by anyone)
+    stray: bool  # the checkpoint would not stage it (not owned, not accepted)
     added: int | None = None
     deleted: int | None = None
     old_path: str | None = None
+    accepted: str | None = None  # why the policy or the operator accepts it (not owned)
 
 
 class DiffSource(Protocol):
@@ -70,22 +73,33 @@ class GitDiffSource:
         self.base: str = (record.base_commit if record else None) or "HEAD"
 
     def files(self) -> list[DiffEntry]:
-        owners = {p: a.id for a in self.view.plan.wave(self.wave).agents for p in a.paths}
-        violations = {v.path: v for v in self.view.waves[self.wave].violations}
+        """The changed files, each classified as the checkpoint does (``gates.classify_paths``:
+        owned, accepted by the ``[policy]`` or the operator, or stray)."""
+        changed = self.engine.git.changed_files(self.base)
+        policy = getattr(getattr(self.engine, "config", None), "policy", None) or PolicyConfig()
+        accepted = getattr(self.engine, "accepted", None)
+        classes = classify_paths(
+            self.view.plan,
+            self.wave,
+            [c.path for c in changed],
+            accepted=dict(accepted(self.wave)) if callable(accepted) else {},
+            accept_globs=policy.accept,
+            accept_undeclared=policy.accept_undeclared,
+            writers=foreign_writers(self.view.waves[self.wave].violations),
+        )
         out = []
-        for changed in self.engine.git.changed_files(self.base):
-            v = violations.get(changed.path)
-            agent = v.agent if v else owners.get(changed.path)
-            stray = v is not None or changed.path not in owners
+        for item in changed:
+            c = classes[item.path]
             out.append(
                 DiffEntry(
-                    changed.path,
-                    changed.status,
-                    agent,
-                    stray,
-                    changed.added,
-                    changed.deleted,
-                    changed.old_path,
+                    item.path,
+                    item.status,
+                    c.agent,
+                    not c.staged,
+                    item.added,
+                    item.deleted,
+                    item.old_path,
+                    c.reason if c.accepted else None,
                 )
             )
         return out
@@ -101,24 +115,26 @@ def group_options(entries: list[DiffEntry]) -> list[Option | None]:
     """Options grouped by agent (headers disabled), stray files last and marked."""
     groups: dict[str, list[DiffEntry]] = {}
     for entry in entries:
-        key = "stray" if entry.stray else (entry.agent or "stray")
+        key = "stray" if entry.stray else (entry.agent or "accepted")
         groups.setdefault(key, []).append(entry)
     options: list[Option | None] = []
-    for key in sorted(groups, key=lambda k: (k == "stray", k)):
+    for key in sorted(groups, key=lambda k: (k == "stray", k == "accepted", k)):
         if options:
             options.append(None)
-        label = "⚠ stray (not its writer's)" if key == "stray" else key
+        label = {"stray": "⚠ stray (not its writer's)", "accepted": "✓ accepted"}.get(key, key)
         options.append(Option(Text(label, "bold"), disabled=True))
         for entry in groups[key]:
             counts = f" +{entry.added} -{entry.deleted}" if entry.added is not None else ""
             who = f" ({entry.agent})" if entry.stray and entry.agent else ""
+            if entry.accepted is not None:
+                who = " ✓"  # staged although not owned: the policy or the operator said so
             path = neutralize(entry.path)
             room = FILE_COLUMN - 3 - len(counts) - len(who)
             if len(path) > room:  # keep the file name: cut the folders from the left
                 path = "…" + path[-(room - 1) :]
             line = Text(no_wrap=True)
             line.append(f" {entry.status} ", "bold")
-            line.append(path, "yellow" if entry.stray else "")
+            line.append(path, "yellow" if entry.stray else ("green" if entry.accepted else ""))
             if counts:
                 line.append(f" +{entry.added}", "green")
                 line.append(f" -{entry.deleted}", "red")

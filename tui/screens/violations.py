@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -10,6 +11,9 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from agents.config import PolicyConfig
+from agents.events import ViolationFound
+from agents.wave.gates import PathClass, classify_paths, foreign_writers
 from plan.safetext import neutralize
 from tui.screens.dialogs import ConfirmScreen, PromptScreen
 
@@ -47,13 +51,15 @@ class ViolationsScreen(Screen[None]):
         table = self.query_one(DataTable)
         row = table.cursor_row
         table.clear()
-        accepted = self.wd.accepted(self.wave)
+        violations = self.wd.view.waves[self.wave].violations
+        standing = self._standing(violations)
         seen: set[str] = set()
-        for v in self.wd.view.waves[self.wave].violations:
+        for v in violations:
             if v.path in seen:
                 continue
             seen.add(v.path)
-            why = accepted.get(v.path)
+            c = standing.get(v.path)
+            why = (c.reason or "accepted") if c is not None and c.staged else None
             status = Text(f"accepted: {neutralize(why)}", "green") if why else Text("open", "red")
             table.add_row(
                 Text(neutralize(v.path)), v.kind, neutralize(v.agent or "?"),
@@ -62,6 +68,21 @@ class ViolationsScreen(Screen[None]):
             )  # fmt: skip
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
+
+    def _standing(self, violations: Sequence[ViolationFound]) -> dict[str, PathClass]:
+        """Each path as the checkpoint will treat it (accepted by the ``[policy]`` or the
+        operator, or not): ``gates.classify_paths``, the checkpoint's own classification."""
+        engine = self.wd.engine
+        policy = getattr(getattr(engine, "config", None), "policy", None) or PolicyConfig()
+        return classify_paths(
+            self.wd.view.plan,
+            self.wave,
+            [v.path for v in violations],
+            accepted=self.wd.accepted(self.wave),
+            accept_globs=policy.accept,
+            accept_undeclared=policy.accept_undeclared,
+            writers=foreign_writers(violations),
+        )
 
     def _selected(self) -> str | None:
         table = self.query_one(DataTable)

@@ -1,16 +1,18 @@
 """The full history of a log file, read from disk by byte offset so a 1 GB log opens at once.
 
-:class:`LineIndex` counts newlines per 64 KiB block (``bytes.count`` runs at memory speed) instead
-of storing every line's offset: a 1 GB log needs ~16k integers, not millions. A line is found by
-bisecting the blocks and reading forward from the block start with ``os.pread``. Indexing runs in
-a thread worker and extends as the file grows; the view shows what is indexed so far.
+Lines are the live pane's lines (``agents.lines``: ``\\r`` progress, invalid UTF-8, lines over
+64 KiB in marked pieces), read by logical offset across rotated files (``agents.local.logfiles``).
+:class:`LineIndex` keeps a checkpoint (offset of a line start, lines before it) every ~64 KiB
+instead of every line's offset: a 1 GB log needs ~16k pairs, not millions. Lines are only counted
+while indexing (``bytes.count`` unless a line is long). A line is found by bisecting the
+checkpoints and decoding forward from one with ``LogFile.pread``. Indexing runs in a thread
+worker and extends as the file grows; the view shows what is indexed so far.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-from bisect import bisect_left
+from bisect import bisect_right
 from pathlib import Path
 
 from rich.style import Style
@@ -19,66 +21,58 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from agents.lines import LineDecoder
+from agents.local.logfiles import LogFile
 from tui.widgets.ansi import sanitize, to_text
 
-BLOCK = 64 * 1024
+BLOCK = 64 * 1024  # bytes between checkpoints (at least)
 _READ = 1024 * 1024  # bytes read at a time while indexing
 
 
 class LineIndex:
-    """Newline counts per block of a file; thread-safe for one indexer and many readers."""
+    """Checkpoints of a log's display lines; thread-safe for one indexer and many readers."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.log = LogFile(path)
         self._lock = threading.Lock()
-        self.block_starts: list[int] = [0]  # byte offset of each block
-        self.lines_before: list[int] = [0]  # newlines before each block
-        self.indexed = 0  # bytes indexed so far (a multiple of BLOCK except at the end)
-        self.lines = 0  # complete lines (newlines) seen in the indexed bytes
-        self.tail_partial = False  # bytes after the last newline (a line still being written)
+        self._reset(0)
+
+    def _reset(self, start: int) -> None:
+        self.block_starts: list[int] = [start]  # logical offset of each checkpoint (a line start)
+        self.lines_before: list[int] = [0]  # display lines before each checkpoint
+        self.indexed = start  # logical bytes read so far
+        self.lines = 0  # complete display lines in the indexed bytes
+        self.tail_partial = False  # bytes after the last line (a line still being written)
+        self._decoder = LineDecoder()
+        self._consumed = start  # the offset just after the last complete line
 
     def update(self, stop: threading.Event | None = None) -> bool:
         """Index whatever was appended since the last call. Returns True when something was."""
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            oldest, size = self.log.start(), self.log.size()
         except OSError:
             return False
-        try:
-            size = os.fstat(fd).st_size
-            if size < self.indexed:  # truncated or replaced: start again
-                with self._lock:
-                    self.block_starts, self.lines_before = [0], [0]
-                    self.indexed = self.lines = 0
-            grew = size > self.indexed
-            # Re-count the last partial block from its start so blocks stay aligned.
-            offset = self.block_starts[-1]
-            count = self.lines_before[-1]
-            while offset < size and not (stop and stop.is_set()):
-                data = os.pread(fd, min(_READ, size - offset), offset)
-                if not data:
-                    break
-                starts, befores = [], []
-                for i in range(0, len(data), BLOCK):
-                    piece = data[i : i + BLOCK]
-                    if i:
-                        starts.append(offset + i)
-                        befores.append(count)
-                    count += piece.count(b"\n")
-                end = offset + len(data)
-                with self._lock:
-                    # Replace the (possibly partial) last block entry and add the new ones.
-                    self.block_starts.extend(starts)
-                    self.lines_before.extend(befores)
-                    if len(data) % BLOCK == 0:
-                        self.block_starts.append(end)
-                        self.lines_before.append(count)
-                    self.indexed = end
-                    self.lines = count
-                    self.tail_partial = not data.endswith(b"\n")
-                offset = end  # reads are whole blocks except the last one
-            return grew
-        finally:
-            os.close(fd)
+        if size < self.indexed or oldest > self.block_starts[0]:
+            # Truncated, replaced, or its start rotated away: count again from the oldest byte.
+            with self._lock:
+                self._reset(oldest)
+        grew = size > self.indexed
+        while self.indexed < size and not (stop and stop.is_set()):
+            data = self.log.pread(min(_READ, size - self.indexed), self.indexed)
+            if not data:
+                break
+            with self._lock:
+                for i in range(0, len(data), BLOCK):  # a checkpoint every block or so
+                    count, used = self._decoder.count(data[i : i + BLOCK])
+                    self.lines += count
+                    self._consumed += used
+                    if self._consumed - self.block_starts[-1] >= BLOCK:
+                        self.block_starts.append(self._consumed)
+                        self.lines_before.append(self.lines)
+                self.indexed += len(data)
+                self.tail_partial = bool(self._decoder.pending)
+        return grew
 
     @property
     def line_count(self) -> int:
@@ -86,42 +80,33 @@ class LineIndex:
         return self.lines + (1 if self.tail_partial else 0)
 
     def read_lines(self, first: int, count: int) -> list[str]:
-        """Lines ``first`` .. ``first+count-1`` (0-based), decoded leniently."""
+        """Lines ``first`` .. ``first+count-1`` (0-based), decoded as the live pane does."""
         if count <= 0 or first >= self.line_count:
             return []
         with self._lock:
-            if first == 0:
-                offset, skip = 0, 0
-            else:
-                # The block holding newline number ``first`` (1-based) ends line ``first - 1``.
-                block = bisect_left(self.lines_before, first) - 1
-                offset = self.block_starts[block]
-                skip = first - self.lines_before[block]
+            block = bisect_right(self.lines_before, first) - 1
+            offset = self.block_starts[block]
+            skip = first - self.lines_before[block]
+            end = self.indexed
+        decoder = LineDecoder()
         out: list[str] = []
         try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except OSError:
-            return []
-        try:
-            carry = b""
             while len(out) < count:
-                data = os.pread(fd, BLOCK, offset)
+                data = self.log.pread(min(BLOCK, end - offset), offset) if offset < end else b""
                 if not data:
-                    if carry and skip == 0:
-                        out.append(carry.decode("utf-8", "replace"))
+                    lines, _ = decoder.flush()
+                else:
+                    offset += len(data)
+                    lines, _ = decoder.feed(data)
+                if skip >= len(lines):
+                    skip -= len(lines)
+                else:
+                    out.extend(lines[skip : skip + count - len(out)])
+                    skip = 0
+                if not data:
                     break
-                offset += len(data)
-                parts = (carry + data).split(b"\n")
-                carry = parts.pop()
-                for part in parts:
-                    if skip:
-                        skip -= 1
-                        continue
-                    out.append(part.decode("utf-8", "replace"))
-                    if len(out) == count:
-                        break
-        finally:
-            os.close(fd)
+        except OSError:
+            return out
         return out
 
 

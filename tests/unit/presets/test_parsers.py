@@ -348,3 +348,15 @@ def test_tool_result_snippet_reads_json_strings_exactly() -> None:
     assert _snippet('\\u00e9t\\u00e9"', 0) == ("été", True)
     text, whole = _snippet("x" * 598 + '\\u00e9"', 0)
     assert text == "x" * 598 and not whole  # an escape cut at the limit is left out
+
+
+def test_a_usage_report_read_again_is_counted_once() -> None:
+    # A control room killed after saving the state but before the consumer's offset moved
+    # reads the run's end again: its result (Claude gives it a uuid) is not added twice.
+    raw = (STREAMS / "claude-edit-done.jsonl").read_text("utf-8").splitlines()
+    rec = AgentRecord()
+    AgentStream("w1-a1", rec, ClaudeParser(None)).feed(tuple(raw))
+    AgentStream("w1-a1", rec, ClaudeParser(None)).feed(tuple(raw[-2:]))
+    result = recorded("claude-edit-done", "result")
+    assert rec.cost_usd == pytest.approx(result["total_cost_usd"])
+    assert rec.usage_keys == [result["uuid"]]

@@ -16,6 +16,7 @@ def test_the_readme_configuration_example_loads(tmp_path: Path) -> None:
     (tmp_path / "wavedeck.toml").write_text(example, encoding="utf-8")
     config = load_config(tmp_path)
     assert config.agent.stop_grace_s == 10
+    assert config.agent.log_max_bytes == 64 * 1024 * 1024 and config.agent.log_keep == 3
     assert config.agent.restart.enabled is False and config.agent.restart.max_restarts == 3
     assert (
         config.agent.restart.backoff_max_s == 30 and config.agent.restart.max_total_restarts == 10

@@ -148,7 +148,7 @@ def test_a_codex_agent_whose_model_fails_is_failed_with_the_reason(
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # most runs, not all: the watcher may miss a mount point's short life
     reason="known bug: Codex's sandbox creates and removes mount points (.agents, .aws, .codex) "
     "at the workspace root when it applies a patch; the watcher reports them as unowned violations",
 )

@@ -1,14 +1,19 @@
 """``wavedeck.toml``: the run's configuration, with a documented default for every setting.
 
-Read with pydantic-settings; ``WAVEDECK_`` environment variables override (``WAVEDECK_PLAN``,
-nested with ``__``: ``WAVEDECK_AGENT__STOP_GRACE_S=5``). An invalid file raises ``ConfigError``
-naming the key.
+``WAVEDECK_`` environment variables override the file key by key (``WAVEDECK_PLAN``, nested
+with ``__``: ``WAVEDECK_AGENT__STOP_GRACE_S=5`` changes that one key of ``[agent]`` and keeps the
+rest of the table). An invalid file or variable raises ``ConfigError`` naming the key (and the
+variable), with a "did you mean" for a misspelt key.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
+import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,7 +25,6 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 CONFIG_NAME = "wavedeck.toml"
 PLACEHOLDERS = ("prompt_file", "agent_id", "wave", "package", "repo")
@@ -234,12 +238,10 @@ class HostConfig(_Section):
     )
 
 
-class Config(BaseSettings):
-    """The whole ``wavedeck.toml``."""
+class Config(BaseModel):
+    """The whole ``wavedeck.toml`` (environment overrides are merged in by ``load_config``)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="WAVEDECK_", env_nested_delimiter="__", extra="forbid"
-    )
+    model_config = ConfigDict(extra="forbid")
 
     plan: str | None = Field(None, description="the plan file, relative to the repo")
     workspace: Literal["shared", "worktree"] = Field(
@@ -252,14 +254,124 @@ class Config(BaseSettings):
     git: GitConfig = Field(default_factory=GitConfig)
     hosts: dict[str, HostConfig] = Field(default_factory=dict)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    keys: dict[str, str] = Field(
+        default_factory=dict,
+        description='the control room\'s keys, remapped: action name -> keys ([keys] start = "S"'
+        "; several keys comma-separated). Checked against the action table when the control "
+        "room opens (tui.keys)",
+    )
+
+    @field_validator("keys")
+    @classmethod
+    def _keys_given(cls, value: dict[str, str]) -> dict[str, str]:
+        for action, keys in value.items():
+            if not keys.strip():
+                raise ValueError(f'{action}: no key given (write e.g. {action} = "S")')
+        return value
+
+
+ENV_PREFIX = "WAVEDECK_"
+ENV_NESTING = "__"
 
 
 def _key(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
 
-def load_config(repo: Path, path: Path | None = None) -> Config:
-    """Read ``wavedeck.toml`` from ``repo`` (or ``path``); defaults when the file is absent."""
+def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+    """The ``WAVEDECK_`` variables as a nested dict, and each key path's variable name.
+
+    Only variables whose first part names a top-level setting count: the variables wavedeck
+    gives its agents (``WAVEDECK_AGENT_ID``, ``WAVEDECK_WAVE``...) and the test suite's own are
+    not settings. A value written as JSON (``[...]``, ``{...}``) is read as JSON; any other value
+    stays text for the model to convert (``"5"`` -> 5.0, ``"abc"`` refused with the variable).
+    """
+    data: dict[str, Any] = {}
+    names: dict[tuple[str, ...], str] = {}
+    for name, raw in sorted(environ.items()):
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        parts = tuple(p.lower() for p in name[len(ENV_PREFIX) :].split(ENV_NESTING))
+        if not parts[0] or parts[0] not in Config.model_fields or not all(parts):
+            continue
+        value: Any = raw
+        if raw.strip().startswith(("[", "{")):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                raise ConfigError(f"environment variable {name}: not valid JSON: {raw!r}") from None
+        node = data
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(
+                    f"environment variable {name}: {_key(parts[:-1])} is set by another variable"
+                )
+            node = child
+        node[parts[-1]] = value
+        names[parts] = name
+    return data, names
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` laid on ``base`` table by table: a variable replaces one key, not its table."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The setting names allowed in the table at ``loc``, for "did you mean"."""
+    model: type[BaseModel] = Config
+    named = False  # the next part is a name in a dict of tables (hosts.NAME)
+    for part in loc:
+        if named:
+            named = False
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        elif args and isinstance(args[-1], type) and issubclass(args[-1], BaseModel):
+            model, named = args[-1], True  # dict[str, HostConfig]
+        else:
+            return []
+    return [] if named else list(model.model_fields)
+
+
+def _problem(error: Any, file: Path, names: dict[tuple[str, ...], str]) -> str:
+    """One validation error, located: the file and key, or the environment variable."""
+    loc: tuple[int | str, ...] = tuple(error["loc"])
+    message = str(error["msg"])
+    if error.get("type") == "extra_forbidden" and loc:
+        message = "unknown key"
+        close = difflib.get_close_matches(str(loc[-1]), _known_keys(loc[:-1]), n=1, cutoff=0.6)
+        if close:
+            message += f" (did you mean {_key((*loc[:-1], close[0]))}?)"
+    variable = None
+    for size in range(len(loc), 0, -1):
+        # A whole table given as JSON by one variable: that variable holds the key.
+        variable = names.get(tuple(str(p) for p in loc[:size]))
+        if variable is not None:
+            break
+    if variable is not None:
+        return f"environment variable {variable}: {_key(loc)}: {message}"
+    return f"{file}: {_key(loc)}: {message}"
+
+
+def load_config(
+    repo: Path, path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Read ``wavedeck.toml`` from ``repo`` (or ``path``), with the ``WAVEDECK_`` variables of
+    ``environ`` (default: the process's) laid over it key by key; defaults when the file is
+    absent."""
     file = path or repo / CONFIG_NAME
     data: dict[str, Any] = {}
     if file.exists():
@@ -269,11 +381,11 @@ def load_config(repo: Path, path: Path | None = None) -> Config:
             raise ConfigError(f"{file}: not valid TOML: {exc}") from None
         except OSError as exc:
             raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+    overrides, names = env_overrides(os.environ if environ is None else environ)
     try:
-        return Config(**data)
+        return Config(**_merge(data, overrides))
     except ValidationError as exc:
-        problems = "; ".join(f"{_key(e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"{file}: {problems}") from None
+        raise ConfigError("; ".join(_problem(e, file, names) for e in exc.errors())) from None
 
 
 def substitute(argv: list[str], values: dict[str, str]) -> list[str]:

@@ -55,6 +55,17 @@ class TestRecord(_Model):
     finished_at: float
 
 
+class ViolationRecord(_Model):
+    """An ownership violation the watcher reported (an ``agents.events.ViolationFound``), kept
+    so a re-opened control room shows it and the watcher does not report it twice."""
+
+    agent: str | None = None
+    path: str
+    kind: str
+    candidates: list[str] = Field(default_factory=list)
+    detail: str = ""
+
+
 class WaveRecord(_Model):
     state: WaveState = "locked"
     base_commit: str | None = None
@@ -62,6 +73,10 @@ class WaveRecord(_Model):
     checkpoint: str | None = None  # the checkpoint commit
     accepted: dict[str, str] = Field(default_factory=dict)  # path -> why it was accepted
     started_at: float | None = None
+    # The working tree when the wave started (a tree object: HEAD plus the operator's own
+    # uncommitted work); what differs there from base_commit is the operator's, not the wave's.
+    start_tree: str | None = None
+    violations: list[ViolationRecord] = Field(default_factory=list)
 
 
 class AgentRecord(_Model):
@@ -79,6 +94,9 @@ class AgentRecord(_Model):
     host: str | None = None
     reason: str = ""
     restart: RestartStatus | None = None  # [agent.restart]'s word on the last failure
+    # Files the watcher saw it write (its pane's ✎ count), kept so a re-opened control room
+    # shows what the last one did.
+    touched: list[str] = Field(default_factory=list)
     # Agent presets (agents/presets/): the CLI's session, its usage, refusals and follow-ups.
     session_id: str | None = None
     input_tokens: int = 0

@@ -192,7 +192,10 @@ class RunView:
             view.marked_done = record.marked_done
             view.restart = record.restart
             view.exit_code = record.exit_code
+            # How it ended and what it wrote, as the last control room showed them.
+            view.signal = record.exit_signal
             view.reason = record.reason
+            view.touched = set(record.touched)
             view.usage = of_record(record)
             view.session_id = record.session_id
             view.denied = len(record.denials)

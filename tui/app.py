@@ -1,5 +1,7 @@
 """The control room: a thin Textual App that composes screens, owns the engine worker and routes
-messages. Screens and widgets own their drawing; ``tui.commands.Actions`` owns what keys do.
+messages. Screens and widgets own their drawing and post what the operator chose
+(``tui.messages``); ``tui.commands.Actions`` owns what the actions of ``tui.keys`` do. Every way out
+(``q``, ``ctrl+q``, ``ctrl+c``, the palette's Quit) goes through the same quit dialog.
 
 Built with an engine (``agents.wave.supervisor.Supervisor``) it follows the engine's event stream; built
 with ``engine=None`` it is a view only (snapshots and widget tests feed it events through
@@ -10,20 +12,24 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Iterable
+import shlex
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import ClassVar
 
 from textual import events, on, work
 from textual.app import App
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.message import Message
 
 from agents import events as ev
 from plan.models import Plan
+from plan.safetext import neutralize
 from tui import messages as msg
 from tui.adapter import Clock, Engine, EventAdapter, RunView, steady_wall_clock
 from tui.commands import Actions, WavedeckCommands
+from tui.keys import BY_NAME, bindings, current_keys
+from tui.screens.dialogs import QuitScreen
 from tui.screens.main import MainScreen
 
 
@@ -34,9 +40,7 @@ class WavedeckApp(App[int]):
     TITLE = "wavedeck"
     COMMANDS = App.COMMANDS | {WavedeckCommands}
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+p", "command_palette", "Commands", id="app.palette", show=False)
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings("app", action="command_palette", priority=True)
 
     def __init__(
         self,
@@ -45,8 +49,14 @@ class WavedeckApp(App[int]):
         *,
         clock: Clock | None = None,
         attach_history: bool = True,
+        keymap: Mapping[str, str] | None = None,
+        sandbox: Path | None = None,
     ) -> None:
+        """``keymap``: binding id -> keys, checked by ``tui.keys.keymap_from_config``;
+        ``sandbox``: the demo's sandbox repository (shown in the header, named on quit)."""
         super().__init__()
+        self.keymap = dict(keymap or {})
+        self.sandbox = sandbox
         self.plan = plan
         self.engine = engine
         self.clock = clock = clock or steady_wall_clock()
@@ -80,6 +90,7 @@ class WavedeckApp(App[int]):
     # -- start-up ------------------------------------------------------------------------------
 
     async def on_mount(self) -> None:
+        self.set_keymap(self.keymap)
         if self.engine is not None:
             self.view.sync(self.engine)
             if self.attach_history:
@@ -91,6 +102,9 @@ class WavedeckApp(App[int]):
         # Again once the screen is composed and painted: its widgets are most of them.
         gc.freeze()
         self.call_after_refresh(gc.freeze)
+        # The screen's timer, not the app's: it stops with the screen (an app timer could tick
+        # while the screen's widgets are being taken down).
+        self.main_screen.set_interval(0.2, self.redraw_dirty, name="dirty-tick")
         if self.engine is not None:
             self._follow_engine()
 
@@ -135,8 +149,12 @@ class WavedeckApp(App[int]):
         """Redraw status now (after an operator action)."""
         if self.main_screen.is_mounted:
             self.main_screen.refresh_status()
-        if self.screen is not self.main_screen and hasattr(self.screen, "refresh_status"):
-            self.screen.refresh_status()
+        self._tell_screen()
+
+    def _tell_screen(self) -> None:
+        """The screen on top, when not the main one, re-reads what it shows."""
+        if self.screen is not self.main_screen:
+            self.screen.post_message(msg.RunChanged())
 
     @on(msg.AgentUpdated)
     @on(msg.WaveUpdated)
@@ -167,8 +185,7 @@ class WavedeckApp(App[int]):
             if pane is not None:
                 pane.update_status(now)
         main.refresh_status(panes=False)
-        if self.screen is not main and hasattr(self.screen, "refresh_status"):
-            self.screen.refresh_status()
+        self._tell_screen()
 
     @on(msg.TestsEnded)
     def _tests_ended(self, message: msg.TestsEnded) -> None:
@@ -188,6 +205,13 @@ class WavedeckApp(App[int]):
         if main.selected_wave == message.wave and message.wave != numbers[-1]:
             # The next wave is what the operator acts on now.
             self.run_worker(main.show_wave(numbers[numbers.index(message.wave) + 1]))
+        if message.wave == numbers[-1]:
+            self.notify(
+                f"plan complete: all {len(numbers)} waves committed",
+                title="wavedeck",
+                timeout=30,
+                markup=False,
+            )
         self.refresh_views()
 
     @on(msg.CommitRefused)
@@ -217,15 +241,42 @@ class WavedeckApp(App[int]):
         if self.screen is not self.main_screen:
             return
         active = self.screen.active_bindings.get(event.key)
-        if active is None or active.enabled:
+        if active is None or active.enabled or active.binding.id not in BY_NAME:
             return
-        name = active.binding.action.removeprefix("act('").removesuffix("')")
-        reason = self.actions.why_not(name) if name in _action_names() else None
+        name = active.binding.id
+        reason = self.actions.why_not(name)
         if reason:
             self.post_message(msg.ActionRefused(name, reason))
             self.notify(reason, severity="warning", markup=False)
 
-    # -- engine helpers for screens ------------------------------------------------------------
+    # -- what the operator chose ---------------------------------------------------------------
+
+    @on(msg.ActionChosen)
+    async def _action_chosen(self, message: msg.ActionChosen) -> None:
+        await self.actions.run(message.action)
+
+    @on(msg.PathAccepted)
+    @on(msg.PathReverted)
+    def _path_decided(self, message: Message) -> None:
+        self.refresh_views()
+
+    async def action_quit(self) -> None:
+        """``ctrl+q`` and the palette's Quit: the quit dialog, like ``q``."""
+        if not isinstance(self.screen, QuitScreen):
+            await self.actions.run("quit")
+
+    async def action_help_quit(self) -> None:  # type: ignore[override]
+        """``ctrl+c``: quit through the dialog too (Textual's default only says which key quits)."""
+        await self.action_quit()
+
+    # -- what screens read (``tui.room.Room``) -------------------------------------------------
+
+    def why_not(self, action: str) -> str | None:
+        return self.actions.why_not(action)
+
+    def keys_now(self) -> dict[str, str]:
+        """Each action's keys, after the ``[keys]`` remap."""
+        return current_keys(self.keymap)
 
     def accepted(self, wave: int) -> dict[str, str]:
         if self.engine is None:
@@ -248,8 +299,10 @@ class WavedeckApp(App[int]):
                 self.notify(f"closing the engine: {exc}", severity="error", markup=False)
         self.exit(0)
 
-
-def _action_names() -> set[str]:
-    from tui.commands import ACTIONS
-
-    return set(ACTIONS)
+    def farewell(self) -> str | None:
+        """What the launcher prints once the terminal is back: where the demo's sandbox is, and
+        how to reopen it. (Not Textual's exit message: Rich would wrap a long path.)"""
+        if self.sandbox is None:
+            return None
+        path = neutralize(str(self.sandbox))
+        return f"demo sandbox kept at {path}; reopen with: cd {shlex.quote(path)} && wavedeck"

@@ -7,10 +7,19 @@ folder. Heavy imports (textual, git, asyncssh) happen inside the commands, so th
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from plan import __version__
-from tui import cli_audit, cli_hosts, cli_plan, cli_run, cli_sim
+from tui import cli_audit, cli_hosts, cli_plan, cli_run, cli_sim, cli_status
+from tui.cli_common import CannotStart
+
+_DOMAIN_ERRORS = (
+    ("agents.config", "ConfigError"),
+    ("agents.git.errors", "GitError"),
+    ("agents.state", "StateError"),
+)
 
 
 class _DefaultGroup(click.Group):
@@ -21,6 +30,25 @@ class _DefaultGroup(click.Group):
             ctx.meta["wavedeck_plan"] = args[0]
             args = args[1:]
         return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> object:
+        """The last safety net: an error from the engine's own domain that a command did not
+        turn into a message still ends as one (exit 2, the place named), not as a traceback."""
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            # Only modules already imported can have raised: sim-agent stays light.
+            domain = tuple(
+                cls
+                for module, name in _DOMAIN_ERRORS
+                if isinstance(cls := getattr(sys.modules.get(module), name, None), type)
+            )
+            if domain and isinstance(exc, domain):
+                raise CannotStart(str(exc)) from None
+            if not isinstance(exc, PermissionError):
+                raise
+            where = exc.filename or "a file"
+            raise CannotStart(f"{where}: {exc.strerror or 'permission denied'}") from None
 
 
 @click.group(
@@ -42,6 +70,6 @@ def main(ctx: click.Context) -> None:
         ctx.exit(open_control_room(plan=ctx.meta.get("wavedeck_plan")))
 
 
-for _module in (cli_plan, cli_run, cli_sim, cli_hosts, cli_audit):
+for _module in (cli_plan, cli_run, cli_status, cli_sim, cli_hosts, cli_audit):
     for _command in _module.COMMANDS:
         main.add_command(_command)

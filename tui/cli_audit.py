@@ -5,7 +5,8 @@
 Prints findings like ``plan check`` (``PLAN:LINE: LEVEL[CODE]: message``; codes in
 ``agents.tools.audit``), after the ``[policy]`` of DIR's ``wavedeck.toml``. Exit status: 0 every changed
 path is owned by an agent of the wave or accepted by the policy, 1 otherwise, 2 bad input (the
-plan, the folder, the wave, the range or the config cannot be read).
+plan, the folder, the wave, the range or the config cannot be read; with ``--json`` also an
+``{"error": ...}`` object on stdout).
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ import click
 
 from plan.errors import PlanError
 from plan.safetext import neutralize
+from tui.cli_common import error_json
 
 
-def _bad(ctx: click.Context, message: str) -> None:
+def _bad(ctx: click.Context, message: str, as_json: bool) -> None:
+    if as_json:
+        click.echo(error_json(message))
     click.echo(neutralize(message), err=True)
     ctx.exit(2)
 
@@ -56,18 +60,18 @@ def audit(
     try:
         result = load_plan(plan_file)
     except PlanError as exc:
-        _bad(ctx, str(exc))
+        _bad(ctx, str(exc), as_json)
         return
-    root = Path(repo_dir)
+    root = Path(repo_dir).absolute()
     if not root.is_dir():
-        _bad(ctx, f"{repo_dir}: --repo is not a folder")
+        _bad(ctx, f"{root}: --repo is not a folder", as_json)
     try:
         policy = load_config(root).policy
         report = run_audit(
             result.plan, wave, root, rev_range, policy.accept, policy.accept_undeclared
         )
     except (AuditError, ConfigError) as exc:
-        _bad(ctx, str(exc))
+        _bad(ctx, str(exc), as_json)
         return
     findings = list(report.findings)
     if as_json:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from plan.safetext import neutralize
+from tui.cli_common import fail
 
 
 @click.group("hosts")
@@ -20,7 +21,8 @@ def hosts() -> None:
 def check(as_json: bool) -> None:
     """Check each host: reachable, host key, authentication, the clone, the tools.
 
-    Exits 1 when any host fails a check, 2 when wavedeck.toml cannot be read.
+    Exits 1 when any host fails a check, 2 when wavedeck.toml cannot be read (with --json, an
+    {"error": ...} object on stdout too).
     """
     import asyncio
 
@@ -30,8 +32,7 @@ def check(as_json: bool) -> None:
     try:
         config = load_config(Path.cwd())
     except ConfigError as exc:
-        click.echo(f"error: {neutralize(str(exc))}", err=True)
-        raise SystemExit(2) from None
+        fail(str(exc), as_json=as_json)
     reports = asyncio.run(check_hosts(config))
     if as_json:
         data = {"hosts": [r.as_dict() for r in reports], "ok": all(r.ok for r in reports)}

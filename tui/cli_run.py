@@ -1,17 +1,17 @@
-"""``wavedeck run``, ``wavedeck status`` and ``wavedeck demo``: the engine from the command line.
+"""``wavedeck run`` and ``wavedeck demo``: the engine from the command line.
 
 ``run --headless`` drives waves without the UI (start, wait for the agents, test, checkpoint, next)
-and prints one line per event, or one JSON object per line with ``--json``. It exits 0 only when
-every wave asked for is committed, 1 when a gate refused (the reason is printed), 2 for bad input
-(config, plan, a second control room, a corrupt state file), and 143/129/130 on
-SIGTERM/SIGHUP/SIGINT, leaving the agents running for the next control room to adopt.
+and prints one line per event, or one JSON object per line with ``--json``. It exits 0 when every
+wave asked for is committed (saying "plan complete" after the last one, or that nothing was left
+to do), 1 when a gate refused (the reason is printed), 2 when it cannot start (not a usable
+repository, config, plan, a second control room, a corrupt state file; with ``--json`` also an
+``{"error": ...}`` object on stdout), and 143/129/130 on SIGTERM/SIGHUP/SIGINT, leaving the agents
+running for the next control room to adopt.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import json
 import signal
 import sys
 import tempfile
@@ -21,18 +21,21 @@ from typing import Any, NoReturn
 import click
 
 from plan.safetext import neutralize
+from tui.cli_common import EXIT_CANNOT_START, fail, repo_problem
 
-EXIT_ERROR = 2
+EXIT_ERROR = EXIT_CANNOT_START
 _SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+# What the demo suggests: it completes, accepting the one file the demo's agent writes outside
+# the plan on purpose (recorded in the checkpoint's trailers).
+DEMO_RUN = "wavedeck run --headless --all --yes --accept-violations"
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"wavedeck: {neutralize(message)}", err=True)
-    sys.exit(EXIT_ERROR)
-
-
-def _load(repo: Path, plan_arg: str | None) -> tuple[Any, Any, Path]:
+def _load(repo: Path, plan_arg: str | None, as_json: bool) -> tuple[Any, Any, Path]:
     """Config, plan and plan path, or a clear message and exit 2."""
+
+    def _fail(message: str) -> NoReturn:
+        fail(message, as_json=as_json)
+
     from agents.config import ConfigError, load_config
     from plan.checks import run_checks
     from plan.errors import PlanError
@@ -65,11 +68,16 @@ def _load(repo: Path, plan_arg: str | None) -> tuple[Any, Any, Path]:
     return config, result.plan, plan_path
 
 
-def _choose_waves(plan: Any, sup: Any, wave: int | None, all_waves: bool) -> list[int]:
+def _choose_waves(
+    plan: Any, sup: Any, wave: int | None, all_waves: bool, as_json: bool
+) -> list[int]:
     numbers = [w.number for w in plan.waves]
     if wave is not None:
         if wave not in numbers:
-            _fail(f"the plan has no wave {wave} (waves: {', '.join(map(str, numbers))})")
+            fail(
+                f"the plan has no wave {wave} (waves: {', '.join(map(str, numbers))})",
+                as_json=as_json,
+            )
         return [wave]
     current = sup.current_wave
     if all_waves:
@@ -130,24 +138,36 @@ def run_cmd(
     """
     repo = repo.absolute()
     if follow_up is not None and not headless:
-        _fail("--follow-up runs without the UI: add --headless (in the control room: key u)")
+        fail(
+            "--follow-up runs without the UI: add --headless (in the control room: key u)",
+            as_json=as_json,
+        )
     if not headless:
         from tui.launch import open_control_room
 
         sys.exit(open_control_room(plan=plan, repo=str(repo)))
     if wave is not None and all_waves:
-        _fail("--wave and --all cannot be combined")
-    config, parsed, plan_path = _load(repo, plan)
+        fail("--wave and --all cannot be combined", as_json=as_json)
+    problem = repo_problem(repo)
+    if problem is not None:
+        fail(problem, as_json=as_json)
+    config, parsed, plan_path = _load(repo, plan, as_json)
+    from agents.git.errors import GitError
     from agents.wave.supervisor import Supervisor, SupervisorError
 
-    sup = Supervisor(repo, parsed, config, plan_path=plan_path)
     try:
+        sup = Supervisor(repo, parsed, config, plan_path=plan_path)
         sup.peek()  # which wave is current depends on the run so far
-    except SupervisorError as exc:
-        _fail(str(exc))
+    except (SupervisorError, GitError, OSError) as exc:
+        fail(str(exc), as_json=as_json)
     if follow_up is not None:
         sys.exit(asyncio.run(_follow_up(sup, follow_up[0], follow_up[1], as_json)))
-    waves = _choose_waves(parsed, sup, wave, all_waves)
+    waves = _choose_waves(parsed, sup, wave, all_waves, as_json)
+    left = [n for n in waves if not _committed(sup, n)]
+    if not left:
+        which = f"wave {waves[0]} is" if wave is not None else "every wave of the plan is"
+        click.echo(f"wavedeck: {which} already committed: nothing left to do", err=True)
+        sys.exit(0)
     commands = sup.test_commands()
     agents = sum(len(parsed.wave(n).agents) for n in waves)
     summary = (
@@ -158,10 +178,18 @@ def run_cmd(
     click.echo(neutralize(summary), err=True)
     if not yes:
         if not sys.stdin.isatty():
-            _fail("not a terminal: pass --yes to run without confirmation")
+            fail("not a terminal: pass --yes to run without confirmation", as_json=as_json)
         if not click.confirm("Start?", default=False, err=True):
             sys.exit(1)
-    sys.exit(asyncio.run(_run(sup, waves, accept_violations, as_json, stop_agents_on_signal)))
+    code = asyncio.run(_run(sup, waves, accept_violations, as_json, stop_agents_on_signal))
+    if code == 0 and all(_committed(sup, w.number) for w in parsed.waves):
+        click.echo(f"wavedeck: plan complete: all {len(parsed.waves)} waves committed", err=True)
+    sys.exit(code)
+
+
+def _committed(sup: Any, n: int) -> bool:
+    rec = sup.state.waves.get(str(n))
+    return rec is not None and rec.checkpoint is not None
 
 
 async def _run(
@@ -192,6 +220,10 @@ async def _run(
             stop_agents_on_stop=stop_agents,
         )
     except (SupervisorError, GitError, OSError) as exc:
+        if as_json:
+            from tui.cli_common import error_json
+
+            click.echo(error_json(str(exc)))
         click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
         return EXIT_ERROR
     finally:
@@ -232,69 +264,6 @@ async def _follow_up(sup: Any, agent_id: str, message: str, as_json: bool) -> in
     return code if code is not None else 1
 
 
-@click.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print the state as JSON.")
-@click.option(
-    "--repo",
-    type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=".",
-    help="The repository (default: the current folder).",
-)
-def status_cmd(as_json: bool, repo: Path) -> None:
-    """Summarise the run recorded in .wavedeck/state.json: waves, agents, issues done."""
-    from agents.state import StateError, StateStore
-
-    store = StateStore(repo.absolute() / ".wavedeck")
-    if not store.path.exists():
-        _fail(f"no run recorded in {repo.absolute()} (no .wavedeck/state.json)")
-    try:
-        state = store.load()
-    except StateError as exc:
-        _fail(str(exc))
-    from agents.presets import usage as spent
-
-    issues_done = sum(len(a.issues_done) for a in state.agents.values())
-
-    def wave_usage(key: str) -> Any:
-        return spent.total(
-            spent.of_record(a) for i, a in state.agents.items() if i.startswith(f"w{key}-")
-        )
-
-    if as_json:
-        data = json.loads(state.model_dump_json())
-        data["issues_done"] = issues_done
-        # Usage summed per wave and in all (each agent's own is in agents.<id>).
-        for key in data["waves"]:
-            data["waves"][key]["usage"] = dataclasses.asdict(wave_usage(key))
-        all_usage = spent.total(spent.of_record(a) for a in state.agents.values())
-        data["usage"] = dataclasses.asdict(all_usage)
-        click.echo(json.dumps(data, ensure_ascii=True))
-        return
-    click.echo(f"plan: {neutralize(state.plan_path or '?')}")
-    for key in sorted(state.waves, key=lambda k: int(k) if k.isdigit() else 0):
-        rec = state.waves[key]
-        tests = "not run" if rec.tests is None else ("passed" if rec.tests.passed else "failed")
-        commit = f" checkpoint {rec.checkpoint[:12]}" if rec.checkpoint else ""
-        used = spent.describe(wave_usage(key))
-        click.echo(
-            f"wave {key}: {rec.state} (tests {tests}){commit}" + (f"; {used}" if used else "")
-        )
-        for agent_id in sorted(a for a in state.agents if a.startswith(f"w{key}-")):
-            a = state.agents[agent_id]
-            extra = f" marked done: {a.marked_done}" if a.marked_done else ""
-            reason = f" ({a.reason})" if a.reason and not extra else ""
-            used = spent.describe(spent.of_record(a))
-            used = f", {used}" if used else ""
-            session = f", session {a.session_id}" if a.session_id else ""
-            click.echo(
-                neutralize(
-                    f"  {agent_id}: {a.state}, {len(a.issues_done)} issue(s) done, "
-                    f"{a.launches} launch(es){used}{session}{reason}{extra}"
-                )
-            )
-    click.echo(f"issues done: {issues_done}")
-
-
 @click.command("demo")
 @click.option(
     "--dir",
@@ -311,22 +280,25 @@ def demo_cmd(folder: Path | None, no_ui: bool, fast: bool) -> None:
     """Create a sandbox repository running the reference plan with simulated agents."""
     from agents.tools.demo import PLAN_IN_SANDBOX, DemoError, make_sandbox
 
-    target = folder if folder is not None else Path(tempfile.mkdtemp(prefix="wavedeck-demo-"))
     try:
+        target = folder if folder is not None else Path(tempfile.mkdtemp(prefix="wavedeck-demo-"))
         root = make_sandbox(target, fast=fast)
+    except OSError as exc:
+        fail(f"{exc.filename or tempfile.gettempdir()}: cannot create the sandbox: {exc.strerror}")
     except DemoError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(str(root))
     if no_ui:
         click.echo(
-            f"wavedeck: sandbox ready; run `cd {root} && wavedeck run --headless --all --yes`"
-            " or `wavedeck` there",
+            f"wavedeck: sandbox ready; run `cd {root} && wavedeck` for the control room (its "
+            "wave-1 agent writes one file outside the plan on purpose: `v` to review and accept "
+            f"it), or `cd {root} && {DEMO_RUN}` to run every wave headless, accepting it",
             err=True,
         )
         return
     from tui.launch import open_control_room
 
-    sys.exit(open_control_room(plan=str(root / PLAN_IN_SANDBOX), repo=str(root)))
+    sys.exit(open_control_room(plan=str(root / PLAN_IN_SANDBOX), repo=str(root), sandbox=True))
 
 
-COMMANDS: list[click.Command] = [run_cmd, status_cmd, demo_cmd]
+COMMANDS: list[click.Command] = [run_cmd, demo_cmd]

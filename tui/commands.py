@@ -1,68 +1,56 @@
-"""Every operator action in one place, and the command palette that lists them.
+"""What each operator action does, and the command palette that lists them.
 
-:class:`Actions` decides whether an action is possible now (``why_not`` returns the reason when
-it is not) and performs it; the main screen's keys and the palette's :class:`WavedeckCommands`
-both call it, so a key and its palette entry can never disagree.
+The actions themselves (names, keys, labels, help) are the table in ``tui.keys``. :class:`Actions`
+decides whether one is possible now (``why_not`` returns the reason when it is not) and performs
+it; the main screen's keys (through ``ActionChosen`` messages) and the palette's
+:class:`WavedeckCommands` both end here, so a key and its palette entry can never disagree.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from agents.events import AGENT_UNSUCCESSFUL, WAVE_NOT_STARTED
+from tui import messages as msg
+from tui.calls import guarded
+from tui.keys import ACTIONS, BY_NAME, PALETTE, key_display
+from tui.room import Room
 from tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from tui.adapter import Engine
-    from tui.app import WavedeckApp
     from tui.screens.main import MainScreen
     from tui.widgets.agent_pane import AgentPane
+    from tui.widgets.log_view import LogView
 
-# name -> (key shown in help, description)
-ACTIONS: dict[str, tuple[str, str]] = {
-    "start_wave": ("s", "Start the selected wave (every agent in parallel)"),
-    "stop_agent": ("x", "Stop the focused agent (SIGTERM, then SIGKILL)"),
-    "restart_agent": ("r", "Restart the focused agent"),
-    "mark_done": ("m", "Mark the focused agent done by hand (asks for a reason)"),
-    "run_tests": ("t", "Run the wave's tests"),
-    "commit": ("c", "Review and commit the wave's checkpoint"),
-    "diffs": ("d", "Review the wave's diffs"),
-    "violations": ("v", "Review ownership violations (accept or revert)"),
-    "attach": ("a", "Attach to the focused agent: full-screen live log"),
-    "zoom": ("enter / z", "Zoom the focused pane to full screen (again to restore)"),
-    "search": ("/", "Search the focused log (n / N: next / previous match)"),
-    "history": ("l", "Open the focused agent's full log from disk"),
-    "follow_up": ("u", "Send a follow-up message to the focused ended agent (resumes its session)"),
-    "raw_log": ("o", "Show the focused pane's raw agent output / the rendered lines"),
-    "previous_wave": ("[", "Show the previous wave"),
-    "next_wave": ("]", "Show the next wave"),
-    "help": ("? / f1", "Show the keys"),
-    "quit": ("q", "Quit (agents keep running unless you stop them)"),
-}
-ENGINE_ACTIONS = {
-    "start_wave", "stop_agent", "restart_agent", "mark_done", "run_tests", "commit", "diffs",
-    "violations", "history", "follow_up",
-}  # fmt: skip
-PANE_ACTIONS = {
-    "stop_agent", "restart_agent", "mark_done", "attach", "zoom", "search", "history",
-    "follow_up", "raw_log",
-}  # fmt: skip
+
+class ControlApp(Room, Protocol):
+    """What the actions use of the app (``WavedeckApp``)."""
+
+    main_screen: MainScreen
+
+    def notify(self, message: str, **kwargs: Any) -> Any: ...
+    def push_screen(self, screen: Screen[Any], callback: Any = None) -> Any: ...
+    def run_worker(self, work: Any, **kwargs: Any) -> Any: ...
+    def post_message(self, message: Any) -> bool: ...
+    def refresh_views(self) -> None: ...
+    async def leave(self, *, stop_agents: bool) -> None: ...
+
+
+ENGINE_ACTIONS = {a.name for a in ACTIONS if a.engine}
+PANE_ACTIONS = {a.name for a in ACTIONS if a.pane}
 ENDED = AGENT_UNSUCCESSFUL
-
-
-async def settle(value: Any) -> Any:
-    """Await ``value`` when the engine returned an awaitable (its methods may be either)."""
-    return await value if inspect.isawaitable(value) else value
 
 
 class Actions:
     """What the operator can do, bound to one app."""
 
-    def __init__(self, app: WavedeckApp) -> None:
+    def __init__(self, app: ControlApp) -> None:
         self.app = app
 
     @property
@@ -92,22 +80,18 @@ class Actions:
             agent = view.agents[pane.agent_id]
         if name in ENGINE_ACTIONS and engine is None:
             return "view only: no engine is attached"
-        if name == "start_wave":
+        if name == "start":
             return _reason(self.engine.can_start_wave(wave))
-        if name == "run_tests":
+        if name == "tests":
             return _reason(self.engine.can_run_tests(wave))
         if name == "commit":
             ok, reason = self.engine.can_commit(wave)
             # A tested wave opens the checkpoint screen even when refused: it shows why, and
             # violations can be accepted there.
             return None if ok or view.waves[wave].state == "tested" else reason
-        if (
-            name == "stop_agent"
-            and agent.state != "running"
-            and not self._restart_pending(agent.id)
-        ):
+        if name == "stop" and agent.state != "running" and not self._restart_pending(agent.id):
             return f"{agent.id} is not running ({agent.state})"
-        if name == "restart_agent" and agent.state not in ENDED:
+        if name == "restart" and agent.state not in ENDED:
             return f"{agent.id} is {agent.state}: only a failed, stopped or lost agent restarts"
         if name == "mark_done" and agent.state not in ENDED:
             return f"{agent.id} is {agent.state}: mark done is for agents that did not finish"
@@ -115,7 +99,7 @@ class Actions:
             return f"{agent.id} is {agent.state}: a follow-up is for an agent that has ended"
         if name == "follow_up" and agent.session_id is None:
             return f"{agent.id} has no CLI session to resume (set [agent] preset)"
-        if name == "raw_log" and getattr(self.app.view, "preset", "generic") == "generic":
+        if name == "raw" and self.app.view.preset == "generic":
             return "the generic preset shows its output as it comes: there is no other view"
         if name == "mark_done" and agent.marked_done:
             return f"{agent.id} is already marked done ({agent.marked_done})"
@@ -133,23 +117,17 @@ class Actions:
     async def run(self, name: str) -> None:
         reason = self.why_not(name)
         if reason:
-            self.app.notify(reason, title=ACTIONS[name][1], severity="warning", markup=False)
+            self.app.notify(reason, title=BY_NAME[name].help, severity="warning", markup=False)
             return
         await getattr(self, f"do_{name}")()
 
     async def call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call an engine method; an error becomes a notification, never a traceback."""
-        try:
-            return await settle(fn(*args, **kwargs))
-        except Exception as exc:  # the engine's refusal or failure, shown to the operator
-            self.app.notify(
-                f"{what}: {exc}", title="Refused", severity="error", timeout=8, markup=False
-            )
-            return None
+        return await guarded(self.app, what, fn, *args, **kwargs)
 
     # -- engine actions ------------------------------------------------------------------------
 
-    async def do_start_wave(self) -> None:
+    async def do_start(self) -> None:
         wave = self.wave
         self.app.notify(f"starting wave {wave}", markup=False)
         self.app.run_worker(self.call("start wave", self.engine.start_wave, wave), group="engine")
@@ -158,13 +136,16 @@ class Actions:
         """The engine waits to restart the agent ([agent.restart]): stop cancels that."""
         return self.engine.restart_pending(agent_id)
 
-    async def do_stop_agent(self) -> None:
+    async def do_stop(self) -> None:
         pane = self._pane()
         assert pane is not None
         agent_id = pane.agent_id
-        question = f"Stop {agent_id}?"
-        if self.app.view.agents[agent_id].state != "running":
-            question = f"Cancel the restart of {agent_id}?"
+        if self.app.view.agents[agent_id].state == "running":
+            question, yes = f"Stop {agent_id}?", "Stop"
+            cancelled = f"not stopped: {agent_id} keeps running"
+        else:
+            question, yes = f"Cancel the restart of {agent_id}?", "Cancel restart"
+            cancelled = f"{agent_id} will still be restarted"
 
         async def stop(yes: bool | None) -> None:
             if yes:
@@ -172,9 +153,9 @@ class Actions:
                 if how:
                     self.app.notify(f"{agent_id}: {how}", markup=False)
 
-        self.app.push_screen(ConfirmScreen(question, yes="Stop"), stop)
+        self.app.push_screen(ConfirmScreen(question, yes=yes, cancelled=cancelled), stop)
 
-    async def do_restart_agent(self) -> None:
+    async def do_restart(self) -> None:
         pane = self._pane()
         assert pane is not None
         self.app.run_worker(
@@ -191,11 +172,14 @@ class Actions:
                 await self.call("mark done", self.engine.mark_done, agent_id, reason)
                 self.app.refresh_views()
 
-        self.app.push_screen(
-            PromptScreen(f"Why is {agent_id} done?", placeholder="finished by hand in …"), mark
+        prompt = PromptScreen(
+            f"Why is {agent_id} done?",
+            placeholder="finished by hand in …",
+            cancelled=f"{agent_id} not marked done",
         )
+        self.app.push_screen(prompt, mark)
 
-    async def do_run_tests(self) -> None:
+    async def do_tests(self) -> None:
         from tui.screens.tests import TestsScreen
 
         wave = self.wave
@@ -207,7 +191,7 @@ class Actions:
 
         preview = await self.call("checkpoint", self.engine.checkpoint_preview, self.wave)
         if preview is not None:
-            self.app.push_screen(CheckpointScreen(preview))
+            self.app.push_screen(CheckpointScreen(preview, self.engine))
 
     async def do_diffs(self) -> None:
         from tui.screens.diff import DiffScreen, GitDiffSource
@@ -217,9 +201,9 @@ class Actions:
     async def do_violations(self) -> None:
         from tui.screens.violations import ViolationsScreen
 
-        self.app.push_screen(ViolationsScreen(self.wave))
+        self.app.push_screen(ViolationsScreen(self.wave, self.engine))
 
-    async def do_history(self) -> None:
+    async def do_log(self) -> None:
         from tui.screens.history import HistoryScreen
 
         pane = self._pane()
@@ -246,7 +230,7 @@ class Actions:
 
     # -- view actions --------------------------------------------------------------------------
 
-    async def do_raw_log(self) -> None:
+    async def do_raw(self) -> None:
         pane = self._pane()
         assert pane is not None
         raw = pane.toggle_raw()
@@ -270,12 +254,43 @@ class Actions:
     async def do_search(self) -> None:
         pane = self._pane()
         assert pane is not None
+        log = pane.log_view
 
         def search(term: str | None) -> None:
-            if term is not None and not pane.log_view.search(term):
+            if term is None:
+                return
+            found = log.search(term)
+            if found is None:
                 self.app.notify(f"no match for {term!r}", severity="warning", markup=False)
+            else:
+                keys = self.app.keys_now()
+                step = (
+                    f"{key_display(keys['search_next'])} / {key_display(keys['search_previous'])}"
+                )
+                k, n = found
+                self.app.notify(
+                    f"{term!r}: match {k} of {n} ({step}: next / previous)", markup=False
+                )
 
-        self.app.push_screen(PromptScreen("Search the log for:", placeholder="text"), search)
+        prompt = PromptScreen("Search the log for:", placeholder="text", cancelled="no search")
+        self.app.push_screen(prompt, search)
+
+    async def do_follow(self) -> None:
+        self._log().action_log_follow()
+
+    async def do_tail(self) -> None:
+        self._log().action_log_tail()
+
+    async def do_search_next(self) -> None:
+        self._log().action_search_next()
+
+    async def do_search_previous(self) -> None:
+        self._log().action_search_previous()
+
+    def _log(self) -> LogView:
+        pane = self._pane()
+        assert pane is not None  # why_not refuses log actions without a focused pane
+        return pane.log_view
 
     async def do_previous_wave(self) -> None:
         numbers = [w.number for w in self.app.view.plan.waves]
@@ -288,7 +303,11 @@ class Actions:
     async def do_help(self) -> None:
         from tui.screens.help import HelpScreen
 
-        self.app.push_screen(HelpScreen())
+        self.app.push_screen(HelpScreen(self.app.keys_now(), self.availability()))
+
+    def availability(self) -> dict[str, str | None]:
+        """Each main-screen action: ``None`` when possible now, else why not."""
+        return {a.name: self.why_not(a.name) for a in PALETTE}
 
     async def do_quit(self) -> None:
         running = sum(1 for a in self.app.view.agents.values() if a.state == "running")
@@ -309,36 +328,36 @@ def _reason(result: tuple[bool, str]) -> str | None:
 
 
 class WavedeckCommands(Provider):
-    """The command palette: every action, with why it is unavailable when it is."""
+    """The command palette: every action, with its key and why it is unavailable when it is."""
 
-    def _entries(self) -> list[tuple[str, str, str | None]]:
-        app: WavedeckApp = self.app  # type: ignore[assignment]
+    def _entries(self) -> list[tuple[str, str, str]]:
+        app: ControlApp = self.app  # type: ignore[assignment]
         if self.screen is not app.main_screen:  # the screen the palette was opened on
             return []
-        return [(name, desc, app.actions.why_not(name)) for name, (_k, desc) in ACTIONS.items()]
+        keys = app.keys_now()
+        out = []
+        for action in PALETTE:
+            why = app.why_not(action.name)
+            title = f"wavedeck: {action.name.replace('_', ' ')} ({key_display(keys[action.name])})"
+            out.append((action.name, f"{title} — unavailable: {why}" if why else title,
+                        action.help))  # fmt: skip
+        return out
 
     async def discover(self) -> Hits:
-        for name, desc, why in self._entries():
-            yield DiscoveryHit(_title(name, why), self._runner(name), help=desc)
+        for name, title, help_ in self._entries():
+            yield DiscoveryHit(title, self._runner(name), help=help_)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for name, desc, why in self._entries():
-            title = _title(name, why)
-            score = matcher.match(f"{title} {desc}")
+        for name, title, help_ in self._entries():
+            score = matcher.match(f"{title} {help_}")
             if score > 0:
-                yield Hit(score, matcher.highlight(title), self._runner(name), help=desc)
+                yield Hit(score, matcher.highlight(title), self._runner(name), help=help_)
 
     def _runner(self, name: str) -> Callable[[], Any]:
-        app: WavedeckApp = self.app  # type: ignore[assignment]
+        app = self.app
 
-        async def run() -> None:
-            await app.actions.run(name)
+        def run() -> None:
+            app.post_message(msg.ActionChosen(name))
 
         return run
-
-
-def _title(name: str, why: str | None) -> str:
-    key = ACTIONS[name][0]
-    label = f"wavedeck: {name.replace('_', ' ')} ({key})"
-    return f"{label} — unavailable: {why}" if why else label

@@ -2,8 +2,10 @@
 
 Loads the config and plan, opens a ``Supervisor`` (which re-attaches to agents still running),
 runs the Textual app in the same event loop, and closes the supervisor when the app ends —
-leaving agents running unless the operator chose to stop them. Bad input is a ``ClickException``
-with a clear message, never a traceback.
+leaving agents running unless the operator chose to stop them. Everything that can stop the
+control room from starting (not a usable repository, no plan, a bad ``wavedeck.toml``, a second
+control room) is checked before the UI opens and ends in ``CannotStart``: a message naming the
+place and exit status 2, as ``wavedeck run`` does; never a traceback.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from pathlib import Path
 
 import click
 
+from tui.cli_common import CannotStart, repo_problem
+
 
 def _resolve_plan(repo: Path, plan: str | None, configured: str | None) -> Path:
     chosen = plan or configured
     if not chosen:
-        raise click.ClickException(
+        raise CannotStart(
             f"no plan given and no `plan = ...` in {repo / 'wavedeck.toml'}: "
             "run `wavedeck PLAN.md` or set the plan in wavedeck.toml"
         )
@@ -29,45 +33,54 @@ def _resolve_plan(repo: Path, plan: str | None, configured: str | None) -> Path:
     return path
 
 
-async def _run(repo: Path, plan_path: Path) -> int:
-    from agents.config import ConfigError, load_config
+async def _run(repo: Path, plan_path: Path, sandbox: bool = False) -> int:
+    from agents.config import CONFIG_NAME, ConfigError, load_config
+    from agents.git.errors import GitError
     from agents.wave.supervisor import Supervisor, SupervisorError
     from plan.errors import PlanError
     from plan.loader import load_plan
     from tui.app import WavedeckApp
+    from tui.keys import keymap_from_config
 
     try:
         config = load_config(repo)
+        keymap = keymap_from_config(config.keys, repo / CONFIG_NAME)
         plan = load_plan(plan_path).plan
     except (ConfigError, PlanError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CannotStart(str(exc)) from None
     if not plan.waves:
-        raise click.ClickException(f"{plan_path}: the plan has no waves")
-    supervisor = Supervisor(repo, plan, config, plan_path=plan_path)
+        raise CannotStart(f"{plan_path}: the plan has no waves")
     try:
+        supervisor = Supervisor(repo, plan, config, plan_path=plan_path)
         await supervisor.open()
-    except SupervisorError as exc:
-        raise click.ClickException(str(exc)) from None
-    app = WavedeckApp(plan, supervisor)
+    except (SupervisorError, GitError, OSError) as exc:
+        raise CannotStart(str(exc)) from None
+    app = WavedeckApp(plan, supervisor, keymap=keymap, sandbox=repo if sandbox else None)
     try:
         code = await app.run_async()
     finally:
         if not app.engine_closed:
             await supervisor.close(stop_agents=False)
+        if (farewell := app.farewell()) is not None:
+            click.echo(farewell, err=True)
     return int(code or 0)
 
 
-def open_control_room(plan: str | Path | None = None, repo: str | Path | None = None) -> int:
+def open_control_room(
+    plan: str | Path | None = None, repo: str | Path | None = None, *, sandbox: bool = False
+) -> int:
     """Open the Textual control room on ``repo`` (default: the current folder) for ``plan``
-    (default: the plan named in ``wavedeck.toml``); returns the process exit code."""
+    (default: the plan named in ``wavedeck.toml``); returns the process exit code.
+    ``sandbox``: ``repo`` is the demo's sandbox (the header and the goodbye say where it is)."""
     from agents.config import ConfigError, load_config
 
     root = Path(repo or Path.cwd()).absolute()
-    if not (root / ".git").exists():
-        raise click.ClickException(f"{root} is not a git repository (wavedeck needs one)")
+    problem = repo_problem(root)
+    if problem is not None:
+        raise CannotStart(problem)
     try:
         configured = load_config(root).plan
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CannotStart(str(exc)) from None
     plan_path = _resolve_plan(root, str(plan) if plan else None, configured)
-    return asyncio.run(_run(root, plan_path))
+    return asyncio.run(_run(root, plan_path, sandbox))

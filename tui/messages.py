@@ -1,8 +1,9 @@
-"""App-wide Textual messages: what the engine reported, as past-tense facts.
+"""App-wide Textual messages, named as past-tense facts.
 
-The adapter (``tui.adapter``) is the only place that turns engine events into these. Log lines
-are not messages: they go straight into each pane's ring buffer (see ``widgets.log_view``), and
-the panes repaint on a timer.
+Two kinds: what the engine reported (the adapter, ``tui.adapter``, is the only place that turns
+engine events into these), and what the operator chose on a screen (screens post these to the
+app instead of calling it; see ``tui.room``). Log lines are not messages: they go straight into
+each pane's ring buffer (see ``widgets.log_view``), and the panes repaint on a timer.
 """
 
 from __future__ import annotations
@@ -90,3 +91,37 @@ class ActionRefused(Message):
 
     action: str
     reason: str
+
+
+# -- what the operator chose (posted by screens and the palette, handled by the app) ------------
+
+
+@dataclass
+class ActionChosen(Message):
+    """The operator pressed an action's key or picked it in the palette (``tui.keys`` names)."""
+
+    action: str
+
+
+@dataclass
+class PathAccepted(Message):
+    """The operator accepted a path outside the plan, with a reason (the engine recorded it)."""
+
+    wave: int
+    path: str
+
+
+@dataclass
+class PathReverted(Message):
+    """The operator reverted a path to the wave's base (the engine did it or refused);
+    ``wave`` is ``None`` when the screen does not know it."""
+
+    wave: int | None
+    path: str
+
+
+# -- from the app to the screen on top ---------------------------------------------------------
+
+
+class RunChanged(Message, bubble=False):
+    """Something in the run changed: a screen showing it re-reads what it shows."""

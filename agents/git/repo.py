@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -224,6 +225,41 @@ class GitRepo:
             prefix = "" if not text or text.endswith("\n") else "\n"
             with exclude.open("a", encoding="utf-8") as out:
                 out.write(f"{prefix}# added by wavedeck (its run data)\n{pattern}\n")
+
+    def worktree_tree(self) -> str:
+        """The tree of the working tree as ``git add -A`` sees it (tracked files as they are now,
+        untracked files that are not ignored), written without touching the user's index.
+
+        A wave records it when it starts: whatever differs there from HEAD is the operator's own
+        work, which the wave's checkpoint must leave alone (see ``tree_changes``).
+        """
+        with self._locked() as cmd, tempfile.TemporaryDirectory(prefix="wavedeck-tree-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            try:
+                # A copy of the user's index keeps its stat data: unchanged files are not read.
+                shutil.copyfile(self.git_dir / "index", Path(tmp) / "index")
+                cmd.run(["add", "-A", "--", "."], env=env, read_only=False)
+            except (OSError, GitError):
+                # No index yet, or one this copy cannot use (split index): start from HEAD.
+                Path(tmp, "index").unlink(missing_ok=True)
+                head = cmd.run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
+                base = (
+                    ["read-tree", head.text.strip()] if head.rc == 0 else ["read-tree", "--empty"]
+                )
+                cmd.run(base, env=env, read_only=False)
+                cmd.run(["add", "-A", "--", "."], env=env, read_only=False)
+            return cmd.run(["write-tree"], env=env, read_only=False).text.strip()
+
+    def tree_changes(self, old: str, new: str) -> set[str]:
+        """Every path whose content or mode differs between two trees (or commits); no renames:
+        a renamed file is its old and its new path."""
+        _check_rev(old)
+        _check_rev(new)
+        if old == new:
+            return set()
+        with self._locked() as cmd:
+            out = cmd.run(["diff-tree", "-r", "--name-only", "--no-renames", "-z", old, new]).out
+        return set(split_z(out))
 
     # -- diffs ---------------------------------------------------------------------------------
 

@@ -155,12 +155,23 @@ def _git(root: Path, *args: str) -> None:
 
 
 def make_sandbox(folder: Path, *, fast: bool = False) -> Path:
-    """Create the sandbox in ``folder`` (missing or empty) and return its absolute path."""
+    """Create the sandbox in ``folder`` (missing or empty) and return its absolute path.
+
+    Raises ``DemoError`` naming the folder when it is not empty or cannot be written.
+    """
+    folder = folder.expanduser().absolute()
+    try:
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise DemoError(f"{folder} exists and is not empty: give a new or empty folder")
+        return _fill(folder, fast)
+    except OSError as exc:
+        where = exc.filename or folder
+        raise DemoError(f"{where}: cannot create the sandbox: {exc.strerror or exc}") from None
+
+
+def _fill(folder: Path, fast: bool) -> Path:
     from plan.loader import load_plan  # the parser; imported here to keep startup light
 
-    folder = folder.expanduser().absolute()
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise DemoError(f"{folder} exists and is not empty: give a new or empty folder")
     text = bundled_plan_text()
     folder.mkdir(parents=True, exist_ok=True)
     plan_file = folder / PLAN_IN_SANDBOX
@@ -177,7 +188,9 @@ def make_sandbox(folder: Path, *, fast: bool = False) -> Path:
     (folder / "wavedeck.toml").write_text(_config_text(fast), encoding="utf-8")
     (folder / ".gitignore").write_text("__pycache__/\n*.pyc\n", encoding="utf-8")
     (folder / "README.md").write_text(
-        "# wavedeck demo sandbox\n\nRun `wavedeck` here (or `wavedeck run --headless --all`).\n",
+        "# wavedeck demo sandbox\n\nRun `wavedeck` here, or every wave headless with\n"
+        "`wavedeck run --headless --all --yes --accept-violations` (wave 1 writes one file\n"
+        "outside the plan on purpose; the flag accepts it, recorded in the checkpoint).\n",
         encoding="utf-8",
     )
     _git(folder, "init", "-q", "-b", "main")

@@ -5,7 +5,9 @@ The tests are the config's commands, else the plan's, run with ``sh -c`` from th
 exactly the wave's changed paths (since the commit recorded when the wave started) that the plan
 assigns to its agents or that were accepted (policy or operator); any other changed path is
 listed and the checkpoint refused, as it is while the tests have not passed, during a merge or
-rebase, or after the repository's git configuration or hooks changed during the wave.
+rebase, or after the repository's git configuration or hooks changed during the wave. The
+operator's own work (files dirty when the wave started, ``agents.wave.operator_work``) is left out;
+a file both they and the wave changed is refused by name until accepted or reverted.
 
 ``Checkpointer`` is the part of the supervisor that does it; it holds the supervisor's
 ``WaveContext`` and the parts it needs (the watch, which it stops after a commit; the worktrees,
@@ -34,7 +36,7 @@ from agents.git.errors import CheckpointIndexStale, GitError
 from agents.git.tamper import TamperFinding
 from agents.presets.usage import UsageTotal, of_record
 from agents.state import AgentRecord, TestRecord
-from agents.wave import gates
+from agents.wave import gates, operator_work
 from agents.wave.context import WaveContext
 from agents.wave.gates import CheckpointPreview, StrayPath
 from agents.wave.tamperlog import TAMPER_KEY, TamperLog
@@ -49,6 +51,16 @@ __all__ = ["TAMPER_KEY", "Checkpointer"]
 def usage_of_wave(agents: dict[str, AgentRecord], wave: Wave) -> dict[str, UsageTotal]:
     """Agent id -> the usage its CLI reported (agent presets), for the message."""
     return {a.id: of_record(agents[a.id]) for a in wave.agents if a.id in agents}
+
+
+def _without_operator_work(
+    paths: list[str], work: operator_work.OperatorWork, accepted: dict[str, str]
+) -> tuple[list[str], list[str]]:
+    """The changed paths the wave may commit (the operator's own work left out), and the
+    conflicts not yet accepted (listed and refused, never classified as the wave's)."""
+    open_conflicts = [p for p in work.conflicts if p not in accepted]
+    skip = work.own | set(open_conflicts)
+    return [p for p in paths if p not in skip], open_conflicts
 
 
 class Checkpointer:
@@ -200,6 +212,7 @@ class Checkpointer:
         findings: list[TamperFinding] = []
         tamper: list[str] = []  # the findings as lines, for the operator
         stale = False
+        work: operator_work.OperatorWork | None = None
         if rec.base_commit is not None:
             try:
                 state = await asyncio.to_thread(ctx.git.in_progress_state)
@@ -211,6 +224,10 @@ class Checkpointer:
                     paths.append(item.path)
                     if item.old_path:
                         paths.append(item.old_path)  # a rename also removes the old path
+                work = await asyncio.to_thread(
+                    operator_work.read, ctx.git, rec.base_commit, rec.start_tree
+                )
+                paths, conflicts = _without_operator_work(paths, work, rec.accepted)
                 if self.worktrees.enabled:
                     writers = self.worktrees.writers(n)  # exact: each worktree had one writer
                 else:
@@ -224,6 +241,15 @@ class Checkpointer:
                     accept_undeclared=ctx.config.policy.accept_undeclared,
                     writers=writers,
                 )
+                why_accepted.update(
+                    {p: rec.accepted[p] for p in work.conflicts if p in rec.accepted}
+                )
+                stray[:0] = [
+                    StrayPath(p, operator_work.CONFLICT_KIND, operator_work.CONFLICT_DETAIL)
+                    for p in conflicts
+                ]
+                if refusal is None and conflicts:
+                    refusal = operator_work.refusal(n, conflicts)
                 before = self.tamper.recall(n)
                 if before is not None:
                     findings = await asyncio.to_thread(ctx.git.tamper_findings, before)
@@ -235,7 +261,7 @@ class Checkpointer:
                     more = f" (+{len(stray) - 10} more)" if len(stray) > 10 else ""
                     refusal = (
                         f"{len(stray)} changed path(s) are outside the plan for wave {n} and not "
-                        f"accepted: {shown}{more}; accept or revert them"
+                        f"accepted: {shown}{more}; {gates.STRAY_WAYS_OUT}"
                     )
                 tested = self._tested_fingerprint(n)
                 if tests_passed and tested is not None:
@@ -268,6 +294,7 @@ class Checkpointer:
             tamper_findings=tuple(findings),
             base=rec.base_commit,
             tests_stale=stale,
+            operator_own=tuple(sorted(work.own)) if work is not None else (),
         )
 
     async def commit(self, n: int, *, message: str | None, accept_violations: bool) -> str | None:
@@ -280,12 +307,15 @@ class Checkpointer:
         ctx.bind_loop()  # git's lock-wait notices come from a worker thread
         view = await self.preview(n)
         rec = ctx.wave(n)
-        if accept_violations and view.stray and self.can_commit(n)[0]:
-            for item in view.stray:
+        # Files mixing the operator's own work with the wave's are accepted one by one, never
+        # in bulk.
+        strays = [s for s in view.stray if s.kind != operator_work.CONFLICT_KIND]
+        if accept_violations and strays and self.can_commit(n)[0]:
+            for item in strays:
                 rec.accepted[item.path] = gates.OPERATOR_ACCEPT
             ctx.save()
             ctx.emit(
-                Notice("warning", f"wave {n}: accepted {len(view.stray)} path(s) outside the plan")
+                Notice("warning", f"wave {n}: accepted {len(strays)} path(s) outside the plan")
             )
             view = await self.preview(n)
         if view.refusal is not None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from agents.config import Config
 from agents.events import AgentState, Event, GateRefused, Notice, ViolationFound
-from agents.state import AgentRecord, RunState, StateStore, WaveRecord
+from agents.state import AgentRecord, RunState, StateStore, ViolationRecord, WaveRecord
 from agents.wave import gates
 from agents.wave.stream import Changes, EventStream
 from plan.models import Plan
@@ -113,7 +113,34 @@ class WaveContext:
     # -- the run state ------------------------------------------------------------------------
 
     def save(self) -> None:
+        self._keep_violations()
         self.store.save(self.state)
+
+    def _keep_violations(self) -> None:
+        """The violations found so far go into the wave records (saved with them): a re-opened
+        control room lists them, and its fresh watcher does not report them twice."""
+        for wave, violations in self.violations.items():
+            self.wave(wave).violations = [
+                ViolationRecord(
+                    agent=v.agent,
+                    path=v.path,
+                    kind=v.kind,
+                    candidates=list(v.candidates),
+                    detail=v.detail,
+                )
+                for v in violations
+            ]
+
+    def restore_violations(self) -> None:
+        """The violations a saved state holds (an earlier control room's), back in memory."""
+        self.violations = {
+            int(key): [
+                ViolationFound(v.agent, v.path, v.kind, tuple(v.candidates), v.detail)
+                for v in rec.violations
+            ]
+            for key, rec in self.state.waves.items()
+            if rec.violations and key.isdigit()
+        }
 
     def wave(self, n: int) -> WaveRecord:
         """Wave ``n``'s record (created when missing)."""

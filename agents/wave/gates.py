@@ -20,6 +20,11 @@ from plan.ownership import OwnershipIndex, apply_policy
 FINISHED_OK: tuple[AgentState, ...] = ("succeeded",)
 TERMINAL = AGENT_ENDED
 OPERATOR_ACCEPT = "accepted by operator"
+# The ways out of a refusal for paths outside the plan, named where the refusal is shown.
+STRAY_WAYS_OUT = (
+    "accept them (`v` in the control room, or `wavedeck run --headless --accept-violations`; "
+    "recorded in the checkpoint) or revert them (`v`, then revert)"
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ class CheckpointPreview:
     tamper_findings: tuple[TamperFinding, ...] = ()  # .git changes during the wave, as facts
     base: str | None = None
     tests_stale: bool = False  # files changed after the tests passed: they must run again
+    # The operator's own work: dirty before the wave started, untouched by it, left out.
+    operator_own: tuple[str, ...] = ()
 
     @property
     def paths(self) -> tuple[str, ...]:

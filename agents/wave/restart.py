@@ -112,6 +112,9 @@ class Restart:
     relaunched_at: float | None = None  # None: cancelled, refused, or still waiting
 
 
+OPERATOR_RESTART_MARKER = "── wavedeck: restart by the operator ──"
+
+
 def _how(code: int | None, sig: str | None) -> str:
     return sig if sig else f"exit {code}"
 
@@ -279,10 +282,7 @@ class RestartPolicy:
                 f"── wavedeck: restart {entry.attempt} of {self.config.max_restarts} after "
                 f"{entry.delay_s:g} s ({_how(rec.exit_code, rec.exit_signal)}) ──"
             )
-            if self._is_remote(agent_id):  # the log is on the host: the operator hears it
-                self.ctx.emit(Notice("info", f"{agent_id}: {marker}", {"agent": agent_id}))
-            else:
-                self._write_marker(agent_id, marker)
+            self.mark_log(agent_id, marker)
             launches, now = rec.launches, self.clock()
             await self._relaunch_agent(agent_id)
             if self.ctx.agent_record(agent_id).launches > launches:
@@ -292,6 +292,20 @@ class RestartPolicy:
         finally:
             self._launching.pop(agent_id, None)
             self.ctx.changed()  # no longer pending: a wait for the wave's agents may end
+
+    def mark_manual_restart(self, agent_id: str) -> None:
+        """The operator restarts ``agent_id``: the same kind of separator in its log as the
+        policy's own marker (none when the policy itself is relaunching it)."""
+        if agent_id not in self._launching:
+            self.mark_log(agent_id, OPERATOR_RESTART_MARKER)
+
+    def mark_log(self, agent_id: str, marker: str) -> None:
+        """Put a separator line in the agent's log before a new run (a remote agent's log is on
+        its host: the operator is told instead)."""
+        if self._is_remote(agent_id):
+            self.ctx.emit(Notice("info", f"{agent_id}: {marker}", {"agent": agent_id}))
+        else:
+            self._write_marker(agent_id, marker)
 
     def _write_marker(self, agent_id: str, marker: str) -> None:
         """Append the marker line; a partial last line (no newline) is ended first."""

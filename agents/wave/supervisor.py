@@ -41,7 +41,7 @@ from agents.git.repo import GitRepo
 from agents.presets import preflight
 from agents.state import AgentRecord, AlreadyRunning, RunState, StateError
 from agents.watch.worktrees import WorktreeError
-from agents.wave import gates
+from agents.wave import gates, operator_work
 from agents.wave.checkpoint import Checkpointer
 from agents.wave.context import WaveContext
 from agents.wave.gates import CheckpointPreview
@@ -179,6 +179,7 @@ class Supervisor:
                 "to start over."
             )
         ctx.opened = True
+        ctx.restore_violations()  # what the last control room's watcher found
         try:
             for agent_id, rec in sorted(ctx.state.agents.items()):
                 await self.processes.resume(agent_id, rec)
@@ -327,6 +328,11 @@ class Supervisor:
             return
         await asyncio.to_thread(self.git.ensure_excluded)
         base = await asyncio.to_thread(self.git.head)
+        try:
+            start_tree, own = await asyncio.to_thread(operator_work.at_start, self.git, base)
+        except GitError as exc:
+            ctx.refuse(n, f"cannot record the working tree: {exc}")
+            return
         if self.worktrees.enabled:
             try:
                 await self.worktrees.prepare(n, base)
@@ -335,11 +341,14 @@ class Supervisor:
                 return
         rec = ctx.wave(n)
         rec.base_commit = base
+        rec.start_tree = start_tree
         rec.started_at = time.time()
         rec.state = "running"
         self.tamper.remember(n, await asyncio.to_thread(self.git.tamper_snapshot))
         ctx.save()
         ctx.emit(WaveStateChanged(n, "running"))
+        if own:
+            ctx.emit(Notice("info", operator_work.start_notice(n, own)))
         planted = await asyncio.to_thread(self.tamper.planted_programs)
         if planted:
             # The keys travel as a field: nobody needs to parse them back out of the text.
@@ -370,6 +379,8 @@ class Supervisor:
             return
         if rec is not None:
             rec.marked_done = None
+        if rec is not None and rec.launches:
+            self.restarts.mark_manual_restart(agent_id)
         self.restarts.cancel(agent_id, by_operator=True)  # now, and its count starts afresh
         await self.processes.launch(agent_id)
 

@@ -66,6 +66,7 @@ class WaveWatch:
             accept_undeclared=policy.accept_undeclared,
         )
         agent, kind, names, *why = attribute(path)
+        self._note_touched(agent, path)
         ctx.emit(FileTouched(path, agent, change))
         if kind is not None and path not in ctx.wave(wave).accepted:
             found = ViolationFound(agent, path, kind, names, why[0] if why else "")
@@ -163,8 +164,21 @@ class WaveWatch:
     async def _loop(self, wave: int, watcher: ChangeWatcher) -> None:
         async for event in watcher.events():
             if isinstance(event, ViolationFound):
+                known = self.ctx.violations.get(wave, [])
+                if any(v.path == event.path and v.kind == event.kind for v in known):
+                    continue  # reported already (by an earlier control room: a fresh watcher)
                 self.ctx.record_violation(wave, event)
+            elif isinstance(event, FileTouched):
+                self._note_touched(event.agent, event.path)
             self.ctx.emit(event)
+
+    def _note_touched(self, agent: str | None, path: str) -> None:
+        """Keep the files each agent wrote in its record: a re-opened control room shows the
+        same ✎ count as the one that saw the writes (saved with the next state save)."""
+        if agent is not None and self.ctx.in_plan(agent):
+            touched = self.ctx.agent(agent).touched
+            if path not in touched:
+                touched.append(path)
 
     def forget(self, wave: int, path: str, settle_s: float = 1.0) -> None:
         """The supervisor reverted ``path`` (the next write is reported again), or recorded it
@@ -196,7 +210,8 @@ class WaveWatch:
     async def revert(self, wave: int, path: str) -> None:
         """Put a path back as it was at the wave's start (a stray file an agent created goes)."""
         ctx = self.ctx
-        base = ctx.wave(wave).base_commit
+        # Back to the wave's start, the operator's own uncommitted work included.
+        base = ctx.wave(wave).start_tree or ctx.wave(wave).base_commit
         if base is None:
             ctx.refuse(wave, f"wave {wave} has not started: nothing to revert")
             return

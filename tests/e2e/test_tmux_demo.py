@@ -34,6 +34,14 @@ class Tmux:
     def __init__(self) -> None:
         self.socket = f"wavedeck-e2e-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
+    def start(self, command: str, size: tuple[int, int], env: dict[str, str], cwd: Path) -> None:
+        width, height = size
+        subprocess.run(
+            ["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d", "-x", str(width),
+             "-y", str(height), "-s", "demo", "-c", str(cwd), f"{command}; sleep 30"],
+            check=True, env=env, timeout=20,
+        )  # fmt: skip
+
     def run(self, *args: str) -> str:
         result = subprocess.run(
             ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20
@@ -41,7 +49,8 @@ class Tmux:
         return result.stdout
 
     def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "demo")
+        # -J: a line the shell wrapped (a long path after the app exits) reads as one.
+        return self.run("capture-pane", "-p", "-J", "-t", "demo")
 
     def keys(self, *keys: str) -> None:
         self.run("send-keys", "-t", "demo", *keys)
@@ -75,7 +84,7 @@ def review_and_edit(tmux: Tmux, edited: Path) -> None:
     tmux.keys("e")
     tmux.wait_for("could not start the editor", timeout=30)
     tmux.keys("Escape")
-    tmux.wait_for("Start wave", timeout=20)
+    tmux.wait_for("s Start", timeout=20)
 
 
 def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
@@ -99,27 +108,25 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
     editor.chmod(0o755)
     env.pop("VISUAL", None)
     env["EDITOR"] = str(editor)
-    subprocess.run(
-        ["tmux", "-L", tmux.socket, "-f", "/dev/null", "new-session", "-d", "-x", "200",
-         "-y", "50", "-s", "demo", "-c", str(root), f"{command}; sleep 30"],
-        check=True, env=env, timeout=20,
-    )  # fmt: skip
+    tmux.start(command, (200, 50), env, root)
     try:
         # The header can be drawn a frame before the panes: wait for all five.
         tmux.wait_for("Wave 1 ready", *(f"{n} w1-a{n}" for n in range(1, 6)), timeout=60)
+        # The header names the sandbox (and says what comes next).
+        tmux.wait_for("wave 1: ready to start", f"demo sandbox {sandbox}", timeout=20)
         tmux.keys("s")
         tmux.wait_for("Wave 1 running 29/29", STRAY, "⚠ 1 open", timeout=90)
         review_and_edit(tmux, edited)
         tmux.keys("t")
         tmux.wait_for("Tests — wave 1", "passed in", timeout=90)
         tmux.keys("Escape")
-        tmux.wait_for("Start wave", timeout=20)  # back on the main screen
+        tmux.wait_for("s Start", timeout=20)  # back on the main screen (its key bar)
         tmux.keys("c")
         screen = tmux.wait_for("Checkpoint — wave 1", "refused", STRAY, timeout=30)
         # Only the daemon stops the gate: the test file the same agent wrote is accepted by
         # the sandbox's [policy] accept glob, listed for the commit with that reason.
         flat = " ".join(screen.split())  # the refusal may wrap
-        refusal = flat[flat.index("refused:") : flat.index("accept or revert")]
+        refusal = flat[flat.index("refused:") : flat.index("accept them")]
         assert STRAY in refusal and TEST_FILE not in refusal, refusal
         assert TEST_FILE in screen and "(accepted: policy" in screen
         tmux.keys("a")
@@ -164,8 +171,41 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while "^p Commands" in (screen := tmux.screen()):  # the footer goes when the app exits
             if "Quit the control room?" in screen:
-                tmux.keys("Tab", "Enter")  # stop all: the test leaves nothing behind
+                tmux.keys("s")  # stop all: the test leaves nothing behind
             assert time.monotonic() < deadline, f"the control room did not exit:\n{screen}"
             time.sleep(0.3)
+        # Back in the shell: where the sandbox is kept, and how to reopen it.
+        tmux.wait_for(f"demo sandbox kept at {sandbox}; reopen with: cd {sandbox} && wavedeck")
+    finally:
+        tmux.kill()
+
+
+def test_demo_on_an_80x24_terminal(tmp_path: Path) -> None:
+    """The smallest layout: the header keeps the running count and the sandbox, the key bar keeps
+    help, quit and the palette, help says it scrolls, and a finished wave says what comes next."""
+    sandbox = tmp_path / "small"
+    program = [sys.executable, "-c", "from tui.cli import main; main()"]
+    command = shlex.join([*program, "demo", "--dir", str(sandbox), "--fast"])
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env["PYTHONPATH"] = str(root)
+    tmux = Tmux()
+    tmux.start(command, (80, 24), env, root)
+    try:
+        screen = tmux.wait_for("wave 1: ready to start · 0 running · demo sandbox", timeout=60)
+        assert all(key in screen.splitlines()[-1] for key in ("? Help", "q Quit", "^p Commands"))
+        tmux.keys("s")
+        tmux.wait_for("wave 1: agents done, run the tests · 0 running", timeout=90)
+        tmux.keys("?")
+        tmux.wait_for("wavedeck — keys", "scroll", timeout=20)
+        tmux.keys("Escape")
+        deadline = time.monotonic() + 20
+        while "wavedeck — keys" in (screen := tmux.screen()):  # a key sent too soon after
+            assert time.monotonic() < deadline, screen  # escape would read as alt+key
+            time.sleep(0.2)
+        # Back; the key bar keeps what is possible now (tests), not start, greyed out.
+        assert "t Tests" in screen and "s Start" not in screen
+        tmux.keys("q")  # nothing runs: no question
+        tmux.wait_for("demo sandbox kept at", timeout=30)
     finally:
         tmux.kill()

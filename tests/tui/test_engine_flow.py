@@ -4,21 +4,15 @@ agent controls (stop, restart, mark done, history), diff review, and re-attach a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 from textual.message import Message
 
-from agents.config import load_config
-from agents.tools.demo import PLAN_IN_SANDBOX, STRAY_PATH, make_sandbox
-from agents.wave.supervisor import Supervisor
-from plan.loader import load_plan
-from tests.sandboxkit import configure
-from tests.tui.helpers import pane_head, panes_ready, wait_for
+from agents.tools.demo import STRAY_PATH
+from tests.tui.helpers import pane_head, wait_for
+from tests.tui.room_kit import control_room, sandbox
 from tests.tui.screen_text import screen_text
 from tui import messages as msg
-from tui.app import WavedeckApp
 from tui.screens.checkpoint import CheckpointScreen
 from tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
 from tui.screens.diff import DiffScreen
@@ -26,36 +20,6 @@ from tui.screens.history import HistoryScreen
 from tui.screens.tests import TestsScreen
 from tui.screens.violations import ViolationsScreen
 from tui.widgets.history import HistoryView
-
-
-def sandbox(
-    tmp_path: Path,
-    extra: dict[str, list[str]] | None = None,
-    restart: dict[str, object] | None = None,
-) -> Path:
-    """The demo sandbox; ``extra`` adds per-agent arguments to the demo's (uncommitted)."""
-    repo = make_sandbox(tmp_path / "sandbox", fast=True)
-    return configure(repo, extra=extra, keep_extra=True, restart=restart)
-
-
-@asynccontextmanager
-async def control_room(
-    repo: Path, seen: list[Message] | None = None
-) -> AsyncIterator[tuple[WavedeckApp, object]]:
-    plan_path = repo / PLAN_IN_SANDBOX
-    plan = load_plan(plan_path).plan
-    supervisor = Supervisor(repo, plan, load_config(repo), plan_path=plan_path)
-    await supervisor.open()
-    app = WavedeckApp(plan, supervisor)
-    try:
-        async with app.run_test(
-            size=(200, 50), message_hook=seen.append if seen is not None else None
-        ) as pilot:
-            await panes_ready(app)
-            yield app, pilot
-    finally:
-        if not app.engine_closed:
-            await supervisor.close(stop_agents=True)
 
 
 async def test_a_whole_wave_from_start_to_commit(tmp_path: Path) -> None:
@@ -194,6 +158,13 @@ async def test_violations_screen_and_diff_revert(tmp_path: Path) -> None:
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await wait_for(lambda: stray.read_text() != changed)  # back to the wave's base
+
+        def reverted() -> list[str]:
+            return [n.message for n in app._notifications if "reverted" in n.message]
+
+        await wait_for(lambda: bool(reverted()))
+        await pilot.pause(0.5)
+        assert reverted() == [f"wave 1: reverted {STRAY_PATH}"]  # the engine's, said once
         await pilot.press("escape")
 
         await pilot.press("d")
@@ -206,8 +177,11 @@ async def test_violations_screen_and_diff_revert(tmp_path: Path) -> None:
         edited = target.read_text()
         await pilot.press("x")
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("n")  # no: nothing happens
+        await pilot.press("n")  # no: nothing happens, and a notice says so
         assert target.read_text() == edited
+        assert any(
+            n.message == f"not reverted: {entry.path} keeps its changes" for n in app._notifications
+        )
         await pilot.press("x", "y")
         await wait_for(lambda: target.read_text() != edited)
         await wait_for(lambda: entry.path not in diff.entries)
@@ -231,7 +205,7 @@ async def test_stop_cancels_a_waiting_restart(tmp_path: Path) -> None:
         await wait_for(lambda: agent.state == "failed" and restarts.pending("w1-a1"), timeout=60)
         await wait_for(lambda: "↻ restart 1 of 3 in 600 s" in pane_head(app, "w1-a1"))
         await pilot.press("1")
-        assert app.actions.why_not("stop_agent") is None
+        assert app.actions.why_not("stop") is None
         await pilot.press("x")
         assert isinstance(app.screen, ConfirmScreen)
         assert "Cancel the restart of w1-a1?" in screen_text(app)
@@ -239,4 +213,4 @@ async def test_stop_cancels_a_waiting_restart(tmp_path: Path) -> None:
         await wait_for(lambda: not restarts.pending("w1-a1"))
         assert agent.state == "failed"
         await wait_for(lambda: "↻ restart cancelled by the operator" in pane_head(app, "w1-a1"))
-        assert app.actions.why_not("stop_agent") == "w1-a1 is not running (failed)"
+        assert app.actions.why_not("stop") == "w1-a1 is not running (failed)"

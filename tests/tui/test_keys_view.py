@@ -27,7 +27,10 @@ async def test_panes_status_and_focus_keys() -> None:
         assert [p.agent_id for p in panes] == [f"w1-a{n}" for n in range(1, 6)]
         text = screen_text(app)
         assert "☑ 2/6" in text and "⚠ 1" in text and "✘ failed (2)" in text
-        assert "packages/headless-client/zajel/cli/daemon.py (unowned, w1-a2)" in text
+        assert (
+            "⚠ 1 open v: review  packages/headless-client/zajel/cli/daemon.py (unowned, w1-a2)"
+            in text
+        )
         for n in (3, 5, 1):
             await pilot.press(str(n))
             assert app.main_screen.focused_pane is panes[n - 1]
@@ -102,7 +105,7 @@ async def test_disabled_key_says_why_and_posts_a_message() -> None:
         await pilot.press("s")
         await pilot.pause(0.05)
         refused = [m for m in seen if isinstance(m, msg.ActionRefused)]
-        assert refused and refused[0].action == "start_wave"
+        assert refused and refused[0].action == "start"
         assert "no engine" in refused[0].reason
         footer = {k: b.enabled for k, b in app.screen.active_bindings.items()}
         assert footer["s"] is False and footer["a"] is True  # greyed out vs available

@@ -127,16 +127,22 @@ async def test_follow_search_and_scrolling() -> None:
         await pilot.press("end")
         await pilot.pause(0.1)
         assert view.follow and "entry 1000" in screen_text(app)
-        assert view.search("NEEDLE")
+        # Following the tail, a search starts at the oldest match: match 1 of 10, not the last.
+        assert view.search("NEEDLE") == (1, 10)
         await pilot.pause(0.05)
-        assert view.current_match == 900 and "entry 900 needle" in screen_text(app)
-        await pilot.press("N")
-        assert view.current_match == 800
+        assert view.current_match == 0 and "entry 0 needle" in screen_text(app)
+        assert not view.follow and view.status() == "⏸ paused (f: follow) · /NEEDLE 1 of 10"
         await pilot.press("n")
-        assert view.current_match == 900
+        assert view.current_match == 100 and view.match_rank == (1 + 1, 10)
+        await pilot.press("N")
+        assert view.current_match == 0 and view.match_rank == (1, 10)
         assert view.match_count() == 10
+        # Scrolled away from the tail, it starts at the first match on screen or below.
+        view.scroll_to(y=450, animate=False, immediate=True, force=True)
+        assert view.search("needle") == (6, 10) and view.current_match == 500
+        assert "entry 500 needle" in screen_text(app)
         await pilot.press("f")
-        assert view.follow
+        assert view.follow and view.status() == "/needle 6 of 10"
 
 
 def test_line_index_reads_any_line(tmp_path: Path) -> None:

@@ -70,3 +70,24 @@ def test_notifier_respects_its_config_and_cleans_text() -> None:
     off.alert("w1-a1", "succeeded", "")
     assert rings == [] and runs == [] and off.sent == ["wavedeck: w1-a1 failed: x"]
     assert osc9("a\x1b]0;evil\x07b\nc") == "\x1b]9;a ]0;evil b c\x07"
+
+
+def test_notify_send_runs_with_an_argv_where_installed(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    program = tmp_path / "notify-send"
+    program.write_text("#!/bin/sh\nexit 0\n")
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("DISPLAY", ":0")
+    runs: list[list[str]] = []
+    notifier = Notifier(NotifyConfig(), bell=lambda: None, write=None, run=runs.append)
+    notifier.alert("w1-a2", "needs_you", "asks: $(rm -rf ~)?\x1b]0;x\x07")
+    assert runs == [
+        [
+            str(program),
+            "--app-name=wavedeck",
+            "wavedeck: w1-a2",
+            "wavedeck: w1-a2 needs you: asks: $(rm -rf ~)? ]0;x",
+        ]
+    ]

@@ -1,4 +1,4 @@
-"""Snapshots of the control room at 200x50 and 120x40: main screen mid-wave, a zoomed pane, the
+"""Snapshots of the control room at 200x50, 120x40 and 80x24: main screen mid-wave, a zoomed pane, the
 diff review, a refused checkpoint and help. Deterministic: a view-only app fed fixed events, a
 frozen clock, fixed diffs. ``WAVEDECK_SCREENSHOT=1`` also writes docs/screenshot.svg."""
 
@@ -18,7 +18,11 @@ from tui.app import WavedeckApp
 from tui.screens.checkpoint import CheckpointScreen
 from tui.screens.diff import DiffEntry, DiffScreen
 
-SIZES = [pytest.param((200, 50), id="200x50"), pytest.param((120, 40), id="120x40")]
+SIZES = [
+    pytest.param((200, 50), id="200x50"),
+    pytest.param((120, 40), id="120x40"),
+    pytest.param((80, 24), id="80x24"),  # the smallest terminal the layout is made for
+]
 
 DIFFS = {
     "packages/headless-client/zajel/client.py": (

@@ -11,8 +11,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -119,8 +117,4 @@ def test_tui_has_no_import_cycle() -> None:
     graph = import_graph("tui")
     assert "tui.app" in graph
     cycle = find_cycle(graph)
-    if cycle is not None and "tui.commands" in cycle:
-        # The key handling's circles (through tui.commands) are being removed in parallel (H4,
-        # issue #11): H4 removes this skip once it is gone.
-        pytest.skip(f"tui/ cycle left for H4's key-handling rewrite: {_shown(cycle)}")
     assert cycle is None, f"import cycle in tui/: {_shown(cycle or [])}"

@@ -7,7 +7,7 @@ message in a text area. ``ctrl+s`` commits when the gate allows it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -18,10 +18,9 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static, TextArea
 
 from plan.safetext import neutralize
+from tui import messages as msg
+from tui.calls import guarded
 from tui.screens.dialogs import ConfirmScreen, PromptScreen
-
-if TYPE_CHECKING:
-    from tui.app import WavedeckApp
 
 
 def blocking_paths(preview: Any) -> list[tuple[str, str, str | None, str]]:
@@ -55,6 +54,9 @@ def summary_text(preview: Any) -> Text:
     text.append("\nTests  ", "bold")
     if preview.tests_passed is None:
         text.append("not run", "yellow")
+    elif preview.tests_passed and getattr(preview, "tests_stale", False):
+        # Passed once, but files changed since: the gate wants them run again.
+        text.append("out of date: files changed after they passed, run them again", "bold red")
     else:
         text.append("passed" if preview.tests_passed else "FAILED",
                     "green" if preview.tests_passed else "bold red")  # fmt: skip
@@ -73,14 +75,12 @@ class CheckpointScreen(Screen[str | None]):
         Binding("ctrl+s", "commit", "Commit", id="checkpoint.commit"),
     ]
 
-    def __init__(self, preview: Any) -> None:
+    def __init__(self, preview: Any, engine: Any = None) -> None:
+        """``engine``: what accepts, reverts and commits (``None``: a view, e.g. snapshots)."""
         super().__init__(id="checkpoint")
         self.preview = preview
+        self.engine = engine
         self._shown_message: str = preview.message
-
-    @property
-    def wd(self) -> WavedeckApp:
-        return cast("WavedeckApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f" Checkpoint — wave {self.preview.wave}"), classes="screen-title")
@@ -134,17 +134,15 @@ class CheckpointScreen(Screen[str | None]):
         button.disabled = bool(preview.refusal)
         button.tooltip = Text(preview.refusal) if preview.refusal else None
 
-    def refresh_status(self) -> None:
-        """Called by the app when the engine reports something; re-read the preview."""
+    def on_run_changed(self, _message: msg.RunChanged) -> None:
+        """The engine reported something: re-read the preview."""
         self.run_worker(self._reload(), exclusive=True, group="cp-reload")
 
     async def _reload(self) -> None:
-        engine = self.wd.engine
+        engine = self.engine
         if engine is None:
             return
-        preview = await self.wd.actions.call(
-            "checkpoint", engine.checkpoint_preview, self.preview.wave
-        )
+        preview = await guarded(self, "checkpoint", engine.checkpoint_preview, self.preview.wave)
         if preview is not None:
             self.preview = preview
             self._fill()
@@ -157,34 +155,40 @@ class CheckpointScreen(Screen[str | None]):
         return str(row_key.value) if row_key.value is not None else None
 
     async def action_accept(self) -> None:
-        path, engine = self._selected_path(), self.wd.engine
+        path, engine = self._selected_path(), self.engine
         if path is None or engine is None:
             return
 
         async def accept(reason: str | None) -> None:
             if reason:
                 wave = self.preview.wave
-                await self.wd.actions.call("accept", engine.accept_violation, wave, path, reason)
+                await guarded(self, "accept", engine.accept_violation, wave, path, reason)
                 await self._reload()
-                self.wd.refresh_views()
+                self.post_message(msg.PathAccepted(wave, path))
 
-        self.app.push_screen(PromptScreen(f"Accept {path}: why is it fine?"), accept)
+        self.app.push_screen(
+            PromptScreen(f"Accept {path}: why is it fine?", cancelled=f"{path} not accepted"),
+            accept,
+        )
 
     async def action_revert(self) -> None:
-        path, engine = self._selected_path(), self.wd.engine
+        path, engine = self._selected_path(), self.engine
         if path is None or engine is None:
             return
 
         async def revert(yes: bool | None) -> None:
             if yes:
-                await self.wd.actions.call("revert", engine.revert_path, self.preview.wave, path)
+                # The engine says "reverted" (or why not): no second notice from here.
+                await guarded(self, "revert", engine.revert_path, self.preview.wave, path)
                 await self._reload()
+                self.post_message(msg.PathReverted(self.preview.wave, path))
 
         question = f"Revert {path} to the wave's base? Its changes are lost."
-        self.app.push_screen(ConfirmScreen(question, yes="Revert"), revert)
+        cancelled = f"not reverted: {path} keeps its changes"
+        self.app.push_screen(ConfirmScreen(question, yes="Revert", cancelled=cancelled), revert)
 
     async def action_commit(self) -> None:
-        engine = self.wd.engine
+        engine = self.engine
         if self.preview.refusal:
             self.notify(
                 self.preview.refusal, title="commit refused", severity="error", markup=False
@@ -193,8 +197,8 @@ class CheckpointScreen(Screen[str | None]):
         if engine is None:
             return
         message = self.query_one(TextArea).text
-        commit = await self.wd.actions.call(
-            "commit", engine.checkpoint, self.preview.wave, message=message
+        commit = await guarded(
+            self, "commit", engine.checkpoint, self.preview.wave, message=message
         )
         if commit:
             self.dismiss(str(commit))

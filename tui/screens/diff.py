@@ -31,7 +31,8 @@ from textual.worker import get_current_worker
 from agents.config import PolicyConfig
 from agents.wave.gates import classify_paths, foreign_writers
 from plan.safetext import neutralize
-from tui.commands import settle
+from tui import messages as msg
+from tui.calls import settle
 from tui.screens.dialogs import ConfirmScreen
 
 if TYPE_CHECKING:
@@ -263,12 +264,14 @@ class DiffScreen(Screen[None]):
             except Exception as exc:
                 self.notify(f"revert {entry.path}: {exc}", severity="error", markup=False)
                 return
-            self.notify(f"reverted {entry.path}", markup=False)
+            # The engine says "reverted" (or why not): no second notice from here.
+            self.post_message(msg.PathReverted(getattr(self.source, "wave", None), entry.path))
             self.shown = None
             self._load_files()
 
         question = f"Revert {entry.path} to the wave's base? Its changes are lost."
-        self.app.push_screen(ConfirmScreen(question, yes="Revert"), revert)
+        cancelled = f"not reverted: {entry.path} keeps its changes"
+        self.app.push_screen(ConfirmScreen(question, yes="Revert", cancelled=cancelled), revert)
 
     def action_edit(self) -> None:
         entry, root = self._current(), self.source.root

@@ -1,8 +1,10 @@
-"""Help: every key, what it does, and whether it is possible right now (and why not)."""
+"""Help: every key of the action table (as remapped by ``[keys]``), what it does, and whether it
+is possible right now (and why not). It scrolls, and says so, on a small terminal."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from collections.abc import Mapping
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -12,30 +14,26 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.commands import ACTIONS
-
-if TYPE_CHECKING:
-    from tui.app import WavedeckApp
-
-OTHER_KEYS = (
-    ("1 – 9", "Focus pane N"),
-    ("f / end", "In a log: follow on/off / jump to the tail and follow"),
-    ("n / N", "In a log: next / previous search match"),
-    ("ctrl+p", "Command palette: every action"),
-    ("escape", "Close a screen, restore a zoomed pane"),
-)
+from tui.keys import ACTIONS, FIXED_KEYS, key_display
 
 
-def help_table(app: WavedeckApp | None) -> Table:
+def help_table(keys: Mapping[str, str], availability: Mapping[str, str | None]) -> Table:
+    """One row per action of the table, then the fixed keys. ``availability``: action name ->
+    ``None`` (possible now) or why not; actions it does not name show no state."""
     table = Table(expand=True, box=None, show_edge=False, pad_edge=False)
-    table.add_column("key", style="bold", no_wrap=True, width=10)
+    table.add_column("key", style="bold", no_wrap=True, min_width=8)
     table.add_column("action", ratio=3)
     table.add_column("now", ratio=2, style="italic")
-    for name, (key, desc) in ACTIONS.items():
-        why = app.actions.why_not(name) if app is not None else None
-        now = Text("✔", "green") if why is None else Text(why, "dim")
-        table.add_row(key, desc, now)
-    for key, desc in OTHER_KEYS:
+    for action in ACTIONS:
+        if action.name in availability:
+            why = availability[action.name]
+            now = Text("✔", "green") if why is None else Text(why, "dim")
+        elif action.when == "always":
+            now = Text("✔", "green")
+        else:
+            now = Text(f"when {action.when}", "dim")
+        table.add_row(key_display(keys.get(action.name, action.keys)), action.help, now)
+    for key, desc in FIXED_KEYS:
         table.add_row(key, desc, Text(""))
     return table
 
@@ -45,11 +43,21 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,q,question_mark,f1", "app.pop_screen", "Close", id="help.close")
     ]
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        keys: Mapping[str, str] | None = None,
+        availability: Mapping[str, str | None] | None = None,
+    ) -> None:
         super().__init__(id="help", classes="dialog-screen")
+        self.keys = dict(keys or {a.name: a.keys for a in ACTIONS})
+        self.availability = dict(availability or {})
 
     def compose(self) -> ComposeResult:
-        app = cast("WavedeckApp", self.app) if hasattr(self.app, "actions") else None
-        with VerticalScroll(classes="dialog", id="help-box"):
-            yield Static(Text("wavedeck — keys", "bold"), classes="dialog-question")
-            yield Static(help_table(app), id="help-table")
+        box = VerticalScroll(classes="dialog", id="help-box")
+        box.border_title = Text("wavedeck — keys")
+        box.border_subtitle = Text("↑ ↓ pgup pgdn: scroll · esc: close")
+        with box:
+            yield Static(help_table(self.keys, self.availability), id="help-table")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-box").focus()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,11 +10,10 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from tui import messages as msg
 from tui.adapter import WaveView
+from tui.room import room
 from tui.widgets.log_view import LogView
-
-if TYPE_CHECKING:
-    from tui.app import WavedeckApp
 
 
 def tests_status(wave: WaveView, now: float) -> Text:
@@ -53,11 +52,14 @@ class TestsScreen(Screen[None]):
         self.query_one(LogView).focus()
 
     def refresh_status(self) -> None:
-        now = cast("WavedeckApp", self.app).clock()
+        now = room(self.app).clock()
         status = self.query_one("#tests-status", Static)
         status.update(tests_status(self.wave, now))
         status.set_class(self.wave.tests_passed is True, "-passed")
         status.set_class(self.wave.tests_passed is False, "-failed")
+
+    def on_run_changed(self, _message: msg.RunChanged) -> None:
+        self.refresh_status()
 
     def action_follow(self) -> None:
         self.query_one(LogView).follow = True

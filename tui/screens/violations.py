@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,10 +15,10 @@ from agents.config import PolicyConfig
 from agents.events import ViolationFound
 from agents.wave.gates import PathClass, classify_paths, foreign_writers
 from plan.safetext import neutralize
+from tui import messages as msg
+from tui.calls import guarded
+from tui.room import Room, room
 from tui.screens.dialogs import ConfirmScreen, PromptScreen
-
-if TYPE_CHECKING:
-    from tui.app import WavedeckApp
 
 
 class ViolationsScreen(Screen[None]):
@@ -28,13 +28,14 @@ class ViolationsScreen(Screen[None]):
         Binding("x", "revert", "Revert file", id="violations.revert"),
     ]
 
-    def __init__(self, wave: int) -> None:
+    def __init__(self, wave: int, engine: Any = None) -> None:
         super().__init__(id="violations-screen")
         self.wave = wave
+        self.engine = engine
 
     @property
-    def wd(self) -> WavedeckApp:
-        return cast("WavedeckApp", self.app)
+    def wd(self) -> Room:
+        return room(self.app)
 
     def compose(self) -> ComposeResult:
         yield Static(Text(f" Ownership violations — wave {self.wave}"), classes="screen-title")
@@ -46,6 +47,9 @@ class ViolationsScreen(Screen[None]):
         table.add_columns("path", "kind", "agent", "candidates", "detail", "status")
         self.refresh_status()
         table.focus()
+
+    def on_run_changed(self, _message: msg.RunChanged) -> None:
+        self.refresh_status()
 
     def refresh_status(self) -> None:
         table = self.query_one(DataTable)
@@ -92,29 +96,31 @@ class ViolationsScreen(Screen[None]):
         return str(key.value)
 
     def action_accept(self) -> None:
-        path, engine = self._selected(), self.wd.engine
+        path, engine = self._selected(), self.engine
         if path is None or engine is None:
             return
 
         async def accept(reason: str | None) -> None:
             if reason:
-                await self.wd.actions.call(
-                    "accept", engine.accept_violation, self.wave, path, reason
-                )
-                self.wd.refresh_views()
+                await guarded(self, "accept", engine.accept_violation, self.wave, path, reason)
+                self.post_message(msg.PathAccepted(self.wave, path))
 
-        self.app.push_screen(PromptScreen(f"Accept {path}: why is it fine?"), accept)
+        self.app.push_screen(
+            PromptScreen(f"Accept {path}: why is it fine?", cancelled=f"{path} not accepted"),
+            accept,
+        )
 
     def action_revert(self) -> None:
-        path, engine = self._selected(), self.wd.engine
+        path, engine = self._selected(), self.engine
         if path is None or engine is None:
             return
 
         async def revert(yes: bool | None) -> None:
             if yes:
-                await self.wd.actions.call("revert", engine.revert_path, self.wave, path)
-                self.notify(f"reverted {path}", markup=False)
-                self.wd.refresh_views()
+                # The engine says "reverted" (or why not): no second notice from here.
+                await guarded(self, "revert", engine.revert_path, self.wave, path)
+                self.post_message(msg.PathReverted(self.wave, path))
 
         question = f"Revert {path} to the wave's base? Its changes are lost."
-        self.app.push_screen(ConfirmScreen(question, yes="Revert"), revert)
+        cancelled = f"not reverted: {path} keeps its changes"
+        self.app.push_screen(ConfirmScreen(question, yes="Revert", cancelled=cancelled), revert)

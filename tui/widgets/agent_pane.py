@@ -152,6 +152,26 @@ class AgentPane(Vertical):
         self.update_status(self._now)
         return view.show_raw
 
+    def on_log_view_status_changed(self, event: LogView.StatusChanged) -> None:
+        event.stop()
+        self._show_subtitle(self._now)
+
+    def _show_subtitle(self, now: float) -> None:
+        """The bottom border: the log's state when it is not plain following (paused, a search
+        with its match k of n), then the host connection of a remote agent."""
+        text = Text(no_wrap=True, overflow="ellipsis")
+        logs = list(self.query(LogView))  # none before compose ran
+        status = logs[0].status() if logs else ""
+        if status:
+            text.append(status, "bold yellow")
+        host = host_text(self.view, now)
+        if status and host.plain:
+            text.append(" · ")
+        text.append_text(host)
+        if text.plain != self._host_shown.plain or text.spans != self._host_shown.spans:
+            self._host_shown = text
+            self.border_subtitle = text
+
     def update_status(self, now: float) -> None:
         """Redraw the status line and checklist (state, elapsed, counts)."""
         self._now = now
@@ -164,10 +184,7 @@ class AgentPane(Vertical):
             if self.view.violations:
                 wanted.add("-violation")
             self.set_classes((set(self.classes) - stale) | wanted)
-        host = host_text(self.view, now)
-        if host.plain != self._host_shown.plain or host.spans != self._host_shown.spans:
-            self._host_shown = host
-            self.border_subtitle = host
+        self._show_subtitle(now)
         # Fixed heights: no layout pass needed for a new status line.
         for head in self.query(".pane-head").results(Static):  # none before compose ran
             head.update(head_text(self.view, now), layout=False)

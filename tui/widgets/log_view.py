@@ -17,12 +17,14 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.geometry import Size
+from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.keys import bindings
 from tui.widgets.ansi import plain, sanitize, to_text
 
 MAX_LINES = 10_000
@@ -74,14 +76,16 @@ class LogBuffer:
 
 
 class LogView(ScrollView, can_focus=True):
-    """Draws a :class:`LogBuffer`; follows the tail until the operator scrolls up."""
+    """Draws a :class:`LogBuffer`; follows the tail until the operator scrolls up.
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f", "toggle_follow", "Follow", id="log.follow", show=False),
-        Binding("end", "follow", "Tail", show=False),
-        Binding("n", "search_next", "Next match", show=False),
-        Binding("N", "search_previous", "Previous match", show=False),
-    ]
+    Its keys are the ``log`` actions of ``tui.keys`` (follow, tail, search_next,
+    search_previous); it posts :class:`LogView.StatusChanged` when following or the search
+    position changes, so its pane can show it (:meth:`status`)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = bindings("log", action="log_{name}")
+
+    class StatusChanged(Message):
+        """Following turned on or off, or the current search match moved."""
 
     DEFAULT_CSS = """
     LogView { height: 1fr; }
@@ -104,6 +108,8 @@ class LogView(ScrollView, can_focus=True):
         self._cache: dict[int, Strip] = {}
         self._cache_view: tuple[int, int, Style] | None = None  # (scroll_x, width, style)
         self.current_match: int | None = None  # absolute line number of the current match
+        self.match_rank: tuple[int, int] | None = None  # (k, n): match k of n held lines
+        self.follow_key = "f"  # shown in the paused hint; the main screen sets a remapped one
         self.repaints = 0  # batches painted (tests and the benchmark read it)
 
     def on_mount(self) -> None:
@@ -203,12 +209,31 @@ class LogView(ScrollView, can_focus=True):
     def watch_follow(self, follow: bool) -> None:
         if follow:
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
+        self.post_message(self.StatusChanged())
 
-    def action_toggle_follow(self) -> None:
+    def status(self) -> str:
+        """What the pane shows about this log: paused, and the search position."""
+        parts = []
+        if not self.follow:
+            parts.append(f"⏸ paused ({self.follow_key}: follow)")
+        if self.search_term:
+            rank = f" {self.match_rank[0]} of {self.match_rank[1]}" if self.match_rank else ""
+            parts.append(f"/{self.search_term}{rank or ' no match'}")
+        return " · ".join(parts)
+
+    def action_log_follow(self) -> None:
+        """``f``: follow the tail on / off."""
         self.follow = not self.follow
 
-    def action_follow(self) -> None:
+    def action_log_tail(self) -> None:
+        """``end``: jump to the tail and follow it."""
         self.follow = True
+
+    def action_log_search_next(self) -> None:
+        self.action_search_next()
+
+    def action_log_search_previous(self) -> None:
+        self.action_search_previous()
 
     def _stop_following(self) -> None:
         self.follow = False
@@ -230,15 +255,27 @@ class LogView(ScrollView, can_focus=True):
 
     # -- search --------------------------------------------------------------------------------
 
-    def search(self, term: str) -> bool:
-        """Highlight ``term`` (case-insensitive) and jump to its most recent match."""
+    def search(self, term: str) -> tuple[int, int] | None:
+        """Highlight ``term`` (case-insensitive) and go to its first match on screen or below
+        (from the oldest line while following the tail); ``(k, n)``: match k of n, or ``None``
+        when nothing matches."""
         self.search_term = term
         self.current_match = None
+        self.match_rank = None
         self._cache.clear()
         if not term:
             self.refresh()
-            return False
-        return self._jump(backwards=True, start=len(self.buffer))
+            self.post_message(self.StatusChanged())
+            return None
+        matches = self._matches()
+        if not matches:
+            self.refresh()
+            self.post_message(self.StatusChanged())
+            return None
+        top = 0 if self.follow else int(self.scroll_y)
+        index = next((m for m in matches if m >= top), matches[0])
+        self._go(index, matches)
+        return self.match_rank
 
     def action_search_next(self) -> None:
         """The next match below the current one (older → newer)."""
@@ -256,31 +293,39 @@ class LogView(ScrollView, can_focus=True):
         here = (self.current_match - buf.first) if self.current_match is not None else None
         if here is None or here < 0:
             here = len(buf) if backwards else -1
-        if not self._jump(backwards=backwards, start=here) and self.is_mounted:
+        matches = self._matches()
+        if backwards:
+            found = [m for m in matches if m < here]
+            target = found[-1] if found else None
+        else:
+            target = next((m for m in matches if m > here), None)
+        if target is not None:
+            self._go(target, matches)
+        elif self.is_mounted:
             self.notify(
-                f"no more matches for {self.search_term!r}", severity="warning", markup=False
+                f"no more matches for {self.search_term!r} ({len(matches)} in all)",
+                severity="warning",
+                markup=False,
             )
 
-    def _jump(self, *, backwards: bool, start: int) -> bool:
-        """Scan from ``start`` (exclusive) for the next match; scroll to it when found."""
+    def _matches(self) -> list[int]:
+        """Indexes (in the held lines) of the lines containing the search term."""
         needle = self.search_term.lower()
-        lines = list(self.buffer.lines)
-        order = range(start - 1, -1, -1) if backwards else range(start + 1, len(lines))
-        for index in order:
-            if needle in plain(lines[index]).lower():
-                self.current_match = self.buffer.first + index
-                self.follow = False
-                self._cache.clear()
-                top = max(0, index - self.size.height // 2)
-                self.scroll_to(y=top, animate=False, immediate=True, force=True)
-                self.refresh()
-                return True
+        if not needle:
+            return []
+        return [i for i, line in enumerate(self.buffer.lines) if needle in plain(line).lower()]
+
+    def _go(self, index: int, matches: list[int]) -> None:
+        """Make held line ``index`` the current match and bring it to the middle."""
+        self.current_match = self.buffer.first + index
+        self.match_rank = (matches.index(index) + 1, len(matches))
+        self.follow = False
+        self._cache.clear()
+        top = max(0, index - self.size.height // 2)
+        self.scroll_to(y=top, animate=False, immediate=True, force=True)
         self.refresh()
-        return False
+        self.post_message(self.StatusChanged())
 
     def match_count(self) -> int:
         """How many held lines contain the search term."""
-        needle = self.search_term.lower()
-        if not needle:
-            return 0
-        return sum(1 for line in self.buffer.lines if needle in plain(line).lower())
+        return len(self._matches())

@@ -9,7 +9,11 @@ from agents.events import ViolationFound
 from plan.safetext import neutralize
 
 
-def violations_text(violations: list[ViolationFound], accepted: dict[str, str]) -> Text:
+def violations_text(
+    violations: list[ViolationFound], accepted: dict[str, str], key: str = "v"
+) -> Text:
+    """The open violations first with the key that reviews them (a narrow terminal cuts the
+    paths at the right, never the key), then the paths."""
     text = Text(no_wrap=True, overflow="ellipsis")
     open_ = [v for v in violations if v.path not in accepted]
     if not violations:
@@ -17,6 +21,7 @@ def violations_text(violations: list[ViolationFound], accepted: dict[str, str]) 
         return text
     if open_:
         text.append(f"⚠ {len(open_)} open", "bold black on yellow")
+        text.append(f" {key}: review", "dim")
     else:
         text.append("✔ no open violations", "green")
     if accepted:
@@ -30,12 +35,12 @@ def violations_text(violations: list[ViolationFound], accepted: dict[str, str]) 
         text.append(f" ({v.kind}, {neutralize(writer)})", "italic")
     if len(open_) > 4:
         text.append(f" · +{len(open_) - 4} more")
-    if open_:
-        text.append("   v: review", "dim")
     return text
 
 
 class ViolationsStrip(Static):
-    def show(self, violations: list[ViolationFound], accepted: dict[str, str]) -> None:
-        self.update(violations_text(violations, accepted), layout=False)
+    def show(
+        self, violations: list[ViolationFound], accepted: dict[str, str], key: str = "v"
+    ) -> None:
+        self.update(violations_text(violations, accepted, key), layout=False)
         self.set_class(any(v.path not in accepted for v in violations), "-open")

@@ -307,3 +307,39 @@ def test_message_with_trailers_and_non_ascii_text_is_kept(repo: Repo, git_repo: 
     parsed = repo.git("log", "-1", "--format=%(trailers:only,unfold)", sha)
     assert "Wavedeck-Issues: headless-01, headless-02" in parsed
     assert "Wavedeck-Accepted: tests/**: policy" in parsed
+
+
+def test_the_working_tree_as_a_tree_leaves_the_users_index_alone(
+    repo: Repo, git_repo: GitRepo
+) -> None:
+    # #12.2: what a wave records at its start (the operator's own work as a tree object).
+    base = repo.head()
+    assert git_repo.worktree_tree() == repo.git("rev-parse", f"{base}^{{tree}}").strip()
+    repo.write("NOTES.md", "my notes\n")
+    repo.git("add", "NOTES.md")
+    repo.write("a.txt", "edited, not staged\n")
+    repo.write("scratch.txt", "untracked\n")
+    repo.write(".gitignore", "*.log\n")
+    repo.write("debug.log", "ignored\n")
+    index_before = (repo.root / ".git" / "index").read_bytes()
+    status_before = repo.git("status", "--porcelain")
+
+    tree = git_repo.worktree_tree()
+
+    assert (repo.root / ".git" / "index").read_bytes() == index_before
+    assert repo.git("status", "--porcelain") == status_before
+    assert git_repo.tree_changes(base, tree) == {"NOTES.md", "a.txt", "scratch.txt", ".gitignore"}
+    assert repo.git("cat-file", "blob", f"{tree}:a.txt") == "edited, not staged\n"
+    repo.write("b.txt", "changed after the start\n")
+    assert git_repo.tree_changes(tree, git_repo.worktree_tree()) == {"b.txt"}
+    assert git_repo.tree_changes(tree, tree) == set()
+
+
+def test_the_working_tree_tree_of_a_repository_without_an_index(
+    repo: Repo, git_repo: GitRepo
+) -> None:
+    (repo.root / ".git" / "index").unlink()  # as after some tools; git reads HEAD instead
+    repo.write("new.txt", "n\n")
+    tree = git_repo.worktree_tree()
+    assert "new.txt" in git_repo.tree_changes(repo.head(), tree)
+    assert repo.git("cat-file", "blob", f"{tree}:b.txt") == "bee\n"

@@ -144,7 +144,7 @@ def test_config_defaults_table_environment_and_clear_errors(
         "backoff_initial_s = -1": ("agent.restart.backoff_initial_s", "greater than or equal"),
         'enabled = "sometimes"': ("agent.restart.enabled", "valid boolean"),
         "max_total_restarts = -2": ("agent.restart.max_total_restarts", "greater than or equal"),
-        "retries = 3": ("agent.restart.retries", "Extra inputs are not permitted"),
+        "retries = 3": ("agent.restart.retries", "unknown key"),
     }
     for body, (key, message) in bad.items():
         toml.write_text(f"[agent.restart]\n{body}\n", "utf-8")

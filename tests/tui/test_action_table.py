@@ -1,0 +1,236 @@
+"""The one action table (``tui.keys``) and everything that reads it: zoom, help, the palette, the
+key bar, a ``[keys]`` remap (the new key works, the old one does not), the checks on ``[keys]``.
+(No import circle inside ``tui/``: tests/unit/test_architecture.py.)"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rich.table import Table
+from textual.command import CommandList, CommandPalette
+from textual.widgets import Static
+
+from agents.config import ConfigError, load_config
+from tests.tui.helpers import (
+    ROOT,
+    FixedClock,
+    panes_ready,
+    reference_plan,
+    static_app,
+    wait_for,
+)
+from tests.tui.screen_text import screen_text
+from tui.app import WavedeckApp
+from tui.keys import ACTIONS, FIXED_KEYS, PALETTE, key_display, keymap_from_config
+from tui.screens.help import HelpScreen
+from tui.widgets.agent_pane import AgentPane
+from tui.widgets.key_bar import IN_BAR, key_bar_text
+
+
+def test_the_table_is_whole() -> None:
+    names = [a.name for a in ACTIONS]
+    assert len(names) == len(set(names))
+    keys = [k for a in ACTIONS for k in a.keys.split(",")]
+    assert len(keys) == len(set(keys)), "two actions share a key"
+    assert all(a.help and a.label and a.when for a in ACTIONS)
+    assert keymap_from_config({}, "wavedeck.toml") == {}  # the defaults pass their own check
+
+
+async def test_z_zooms_the_focused_pane_and_hides_the_others() -> None:
+    app = static_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await panes_ready(app)
+        await pilot.press("2")
+        normal = app.main_screen.query_one("#pane-w1-a2", AgentPane)
+        before = normal.region
+        await pilot.press("z")
+        await pilot.pause(0.1)
+        assert app.main_screen.maximized is normal
+        zoomed = normal.region
+        # It fills the screen but for the key bar, and is far bigger than its grid cell.
+        assert zoomed.width == 120 and zoomed.height == 39
+        assert " z Zoom " in screen_text(app).splitlines()[-1]  # the key bar stays
+        assert zoomed.area > 4 * before.area
+        text = screen_text(app)
+        assert "2 w1-a2" in text
+        for other in ("1 w1-a1", "3 w1-a3", "4 w1-a4", "5 w1-a5"):
+            assert other not in text  # the other panes are hidden
+        await pilot.press("z")
+        await pilot.pause(0.1)
+        assert app.main_screen.maximized is None and normal.region.width < 60
+        assert "4 w1-a4" in screen_text(app)
+
+
+async def test_help_lists_every_key_of_the_table() -> None:
+    app = static_app()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await panes_ready(app)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.pause(0.2)
+        table = app.screen.query_one("#help-table", Static).content
+        assert isinstance(table, Table)
+        keys_column = [str(c) for c in table.columns[0]._cells]
+        help_column = [str(c) for c in table.columns[1]._cells]
+        for action in ACTIONS:
+            row = help_column.index(action.help)  # every action, with its help
+            assert keys_column[row] == key_display(action.keys)
+        for key, desc in FIXED_KEYS:
+            assert keys_column[help_column.index(desc)] == key
+        text = screen_text(app)
+        for action in ACTIONS:  # and on screen: every key, as displayed
+            assert key_display(action.keys) in text
+        assert "scroll" in text  # says it scrolls (it does on a small terminal)
+
+
+async def test_the_palette_offers_every_action() -> None:
+    app = static_app()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await panes_ready(app)
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        commands = app.screen.query_one(CommandList)
+
+        def offered() -> list[str]:
+            return [
+                str(commands.get_option_at_index(i).prompt) for i in range(commands.option_count)
+            ]
+
+        for _ in range(100):
+            if sum("wavedeck: " in o for o in offered()) == len(PALETTE):
+                break
+            await pilot.pause(0.05)
+        for action in PALETTE:
+            title = f"wavedeck: {action.name.replace('_', ' ')} ({key_display(action.keys)})"
+            assert any(o.startswith(title) for o in offered()), title
+        # Unavailable ones say why.
+        assert any("wavedeck: start (s) — unavailable: view only" in o for o in offered())
+        # The log's actions act on the focused pane's log.
+        log = app.main_screen.focused_pane.log_view  # type: ignore[union-attr]
+        assert log.follow
+        await pilot.press(*"wavedeck: follow")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(lambda: not log.follow)
+
+
+async def test_a_remapped_key_works_and_the_old_one_does_not() -> None:
+    keymap = keymap_from_config(
+        {"zoom": "Z", "follow": "F", "help": "f2", "palette": "ctrl+k"}, "wavedeck.toml"
+    )
+    app = WavedeckApp(reference_plan(), None, clock=FixedClock(), keymap=keymap)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await panes_ready(app)
+        main = app.main_screen
+        await pilot.press("z")
+        await pilot.pause(0.1)
+        assert main.maximized is None  # z is nobody's key now
+        await pilot.press("enter")
+        assert main.maximized is None  # neither is the other default key of zoom
+        await pilot.press("Z")
+        await pilot.pause(0.1)
+        assert main.maximized is not None
+        await pilot.press("Z")
+        await pilot.pause(0.1)
+        assert main.maximized is None
+        log = main.focused_pane.log_view  # type: ignore[union-attr]
+        assert log.follow
+        await pilot.press("f")
+        assert log.follow
+        await pilot.press("F")
+        assert not log.follow
+        assert "⏸ paused (F: follow)" in str(main.focused_pane.border_subtitle)  # type: ignore[union-attr]
+        await pilot.press("question_mark")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("f2")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.pause(0.1)
+        help_text = screen_text(app)
+        assert "Z " in help_text and "f2" in help_text  # help shows the keys in use
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        bar = str(main.query_one("#key-bar").render())
+        assert "f2 Help" in bar and "Z Zoom" in bar and "^k Commands" in bar
+        await pilot.press("ctrl+p")
+        assert not isinstance(app.screen, CommandPalette)
+        await pilot.press("ctrl+k")
+        assert isinstance(app.screen, CommandPalette)
+
+
+def test_readme_key_table_is_the_table() -> None:
+    """The README's key table has one row per action, with its default keys as typed in
+    ``[keys]`` and its help: change the table, change the README."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    named = {"question_mark": "?", "slash": "/", "left_square_bracket": "[",
+             "right_square_bracket": "]"}  # fmt: skip
+    for action in ACTIONS:
+        keys = " ".join(f"`{named.get(k, k)}`" for k in action.keys.split(","))
+        assert f"| {keys} | `{action.name}` | {action.help} |" in readme, action.name
+    for key, desc in FIXED_KEYS:
+        assert f"| `{key}` | | {desc} |" in readme
+
+
+def test_key_bar_fits_small_terminals() -> None:
+    keys = {a.name: a.keys for a in ACTIONS}
+    possible = {a.name: True for a in ACTIONS}
+    wide = key_bar_text(keys, possible, 200).plain
+    assert all(f" {a.label} " in wide for a in IN_BAR)
+    for width in (80, 100):
+        bar = key_bar_text(keys, possible, width).plain
+        assert len(bar) <= width
+        assert "? Help" in bar and "q Quit" in bar and "^p Commands" in bar
+    assert len(key_bar_text(keys, possible, 100).plain) > len(
+        key_bar_text(keys, possible, 80).plain
+    )
+    # Narrow, what is possible now stays before what is not.
+    possible["start"] = False
+    assert " s Start" not in key_bar_text(keys, possible, 80).plain
+    assert " s Start" in key_bar_text(keys, possible, 200).plain
+
+
+@pytest.mark.parametrize(
+    ("keys", "says"),
+    [
+        ({"strat": "S"}, "keys.strat: no such action (did you mean 'start'?)"),
+        ({"start": "ctrl+nope"}, "keys.start: 'ctrl+nope' is not a key"),
+        ({"start": "x"}, "keys.start: 'x' is already the key of 'stop'"),
+        ({"start": "1"}, "keys.start: '1' is reserved"),
+        ({"start": "S,"}, "keys.start: no key given"),
+    ],
+)
+def test_bad_keys_are_refused_naming_the_setting(keys: dict[str, str], says: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        keymap_from_config(keys, "/repo/wavedeck.toml")
+    assert str(refused.value).startswith("/repo/wavedeck.toml: ")
+    assert says in str(refused.value)
+
+
+def test_a_swap_is_allowed() -> None:
+    assert keymap_from_config({"start": "x", "stop": "s"}, "w.toml") == {"start": "x", "stop": "s"}
+    assert keymap_from_config({"search": "?", "help": "f1"}, "w.toml")["search"] == "question_mark"
+
+
+def test_the_control_room_refuses_a_bad_keys_section(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tui.cli import main
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "plan.md").write_text("# plan\n")
+    (tmp_path / "wavedeck.toml").write_text('plan = "plan.md"\n\n[keys]\nstrat = "S"\n')
+    # A usable repository (one commit), so the keys are what the control room refuses.
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
+    subprocess.run(
+        ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t",
+         "commit", "-qm", "start"],
+        check=True,
+    )  # fmt: skip
+    assert load_config(tmp_path).keys == {"strat": "S"}  # the engine does not care
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, [])
+    assert result.exit_code != 0
+    assert "keys.strat: no such action (did you mean 'start'?)" in result.output
+    assert "Traceback" not in result.output

@@ -97,7 +97,7 @@ def test_control_room_panes_render_the_real_cli_with_usage_and_cost(
         with ModelServer(script) as server:
             make_sandbox(folder, claude, server.url)
             tmux.start(shlex.join([*program, "run", "--repo", str(folder)]), folder, env)
-            tmux.wait_for("1 w1-a1", "2 w1-a2", "Start wave", timeout=60)
+            tmux.wait_for("1 w1-a1", "2 w1-a2", "Wave 1 ready", timeout=60)
             tmux.keys("s")
             tmux.wait_for("wavedeck: done api-1 fixed", "wavedeck: done web-1 fixed", timeout=90)
             # both ended, both issues ticked, each agent's usage and the wave's cost shown

@@ -96,6 +96,21 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def wait_running(out: Path, count: int = 5, timeout: float = 60) -> None:
+    """Wait until the JSON events written to ``out`` show ``count`` agents running."""
+    wait_for(
+        lambda: (
+            sum(
+                e["event"] == "agent_state_changed" and e["state"] == "running"
+                for e in file_events(out)
+            )
+            == count
+        ),
+        timeout,
+        f"{count} running agents",
+    )
+
+
 def file_events(path: Path) -> list[dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")

@@ -22,13 +22,13 @@ import pytest
 from agents.state import StateStore
 from tests.e2e.headless_kit import (
     alive_handles,
-    file_events,
     git_log,
     kill_agents,
     make_demo,
     run,
     start,
     wait_for,
+    wait_running,
 )
 
 SUGGESTION = re.compile(r"`cd (\S+) && (wavedeck run [^`]+)`")
@@ -69,17 +69,7 @@ def test_status_sees_agents_that_ended_after_the_control_room_was_killed(sandbox
     out = sandbox.parent / "run.jsonl"
     proc = start(sandbox, out, "run", "--headless", "--wave", "1", "--yes", "--json")
     try:
-        wait_for(
-            lambda: (
-                sum(
-                    e["event"] == "agent_state_changed" and e["state"] == "running"
-                    for e in file_events(out)
-                )
-                == 5
-            ),
-            60,
-            "five running agents",
-        )
+        wait_running(out)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     finally:

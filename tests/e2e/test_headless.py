@@ -30,6 +30,7 @@ from tests.e2e.headless_kit import (
     start,
     state,
     wait_for,
+    wait_running,
 )
 
 WAVE_ISSUES = {1: 29, 2: 38, 3: 27}
@@ -170,17 +171,7 @@ def test_signal_persists_state_and_leaves_agents_running(
     out = sandbox.parent / "run.jsonl"
     proc = start(sandbox, out, *RUN_ALL)
     try:
-        wait_for(
-            lambda: (
-                sum(
-                    e["event"] == "agent_state_changed" and e["state"] == "running"
-                    for e in file_events(out)
-                )
-                == 5
-            ),
-            60,
-            "five running agents",
-        )
+        wait_running(out)
         proc.send_signal(signum)
         assert proc.wait(30) == code
     finally:
@@ -338,17 +329,7 @@ def test_signal_with_stop_agents_on_signal_stops_them(sandbox: Path) -> None:
     out = sandbox.parent / "run.jsonl"
     proc = start(sandbox, out, *RUN_ALL, "--stop-agents-on-signal")
     try:
-        wait_for(
-            lambda: (
-                sum(
-                    e["event"] == "agent_state_changed" and e["state"] == "running"
-                    for e in file_events(out)
-                )
-                == 5
-            ),
-            60,
-            "five running agents",
-        )
+        wait_running(out)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 143
     finally:

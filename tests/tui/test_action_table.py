@@ -219,15 +219,14 @@ def test_the_control_room_refuses_a_bad_keys_section(
     from tui.cli import main
 
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    (tmp_path / "plan.md").write_text("# plan\n")
-    (tmp_path / "wavedeck.toml").write_text('plan = "plan.md"\n\n[keys]\nstrat = "S"\n')
-    # A usable repository (one commit), so the keys are what the control room refuses.
-    subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
+    # The control room needs a first commit (it refuses an empty repository before anything).
     subprocess.run(
-        ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t",
-         "commit", "-qm", "start"],
+        ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.invalid",
+         "commit", "-q", "--allow-empty", "-m", "start"],
         check=True,
     )  # fmt: skip
+    (tmp_path / "plan.md").write_text("# plan\n")
+    (tmp_path / "wavedeck.toml").write_text('plan = "plan.md"\n\n[keys]\nstrat = "S"\n')
     assert load_config(tmp_path).keys == {"strat": "S"}  # the engine does not care
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, [])

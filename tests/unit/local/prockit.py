@@ -1,4 +1,5 @@
-"""Helpers for the process-layer tests: sim-agent argv with a unique token, polling, cleanup."""
+"""Helpers for the process-layer tests: sim-agent argv with a unique token, polling, cleanup;
+and the fixtures the local and tools tests share (a repo folder, a runner, a token)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+
+import pytest
 
 from agents.local.runner import LocalRunner
 from agents.runtypes import AgentHandle, LaunchSpec, LogChunk
@@ -99,3 +102,23 @@ async def wait_for_log(handle: AgentHandle, needle: str, timeout: float = 20.0) 
 def flood_numbers(lines: list[str], agent: str) -> list[int]:
     prefix = f"flood {agent} "
     return [int(line[len(prefix) :]) for line in lines if line.startswith(prefix)]
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    path = tmp_path / "repo"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def runner(repo: Path) -> LocalRunner:
+    return LocalRunner(repo / ".wavedeck")
+
+
+@pytest.fixture
+def token() -> Iterator[str]:
+    """A unique string for spawned command lines; whatever still carries it is killed after."""
+    value = new_token()
+    yield value
+    kill_pids(pids_with(value))

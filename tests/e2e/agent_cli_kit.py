@@ -1,0 +1,101 @@
+"""Where the real agent CLIs are, and what a test does when one is missing.
+
+``.ci/run`` installs the pinned versions (``tests/e2e/agent_clis/package.json`` and its lock) with
+``npm ci`` into ``tests/e2e/agent_clis/node_modules``; a developer can run the same command or
+have the CLIs on PATH. A test that needs a CLI that is not there skips, saying how to install it;
+under CI (``WAVEDECK_REQUIRE_AGENT_CLIS=1``, set by ``.ci/run``) it fails instead, so a broken
+install cannot pass as a green run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+CLIS = Path(__file__).resolve().parent / "agent_clis"
+BIN = CLIS / "node_modules" / ".bin"
+INSTALL = f"npm ci --prefix {CLIS} --no-audit --no-fund"
+
+
+def _find(name: str) -> Path | None:
+    local = BIN / name
+    if local.exists():
+        return local
+    found = shutil.which(name)
+    return Path(found) if found else None
+
+
+def claude_program() -> Path | None:
+    return _find("claude")
+
+
+def codex_program() -> Path | None:
+    return _find("codex")
+
+
+@cache
+def _version(program: Path) -> str | None:
+    """``program --version`` (None when it does not run: a stub left by a failed install)."""
+    try:
+        done = subprocess.run(
+            [str(program), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "DISABLE_AUTOUPDATER": "1"},
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def require(name: str) -> Path:
+    """The CLI ``name`` ready to run, else skip (or fail under CI) with the reason."""
+    program = _find(name)
+    reason = None
+    if program is None:
+        reason = f"the real `{name}` CLI is not installed: run `{INSTALL}`"
+    elif _version(program) is None:
+        reason = f"`{program} --version` fails: reinstall with `{INSTALL}`"
+    if reason is None:
+        assert program is not None
+        return program
+    if os.environ.get("WAVEDECK_REQUIRE_AGENT_CLIS") == "1":
+        pytest.fail(reason + " (WAVEDECK_REQUIRE_AGENT_CLIS=1)")
+    pytest.skip(reason)
+
+
+def version(program: Path) -> str:
+    return _version(program) or "?"
+
+
+def pinned() -> dict[str, str]:
+    """Binary name -> the version ``package.json`` pins."""
+    deps = json.loads((CLIS / "package.json").read_text("utf-8"))["dependencies"]
+    return {"claude": deps["@anthropic-ai/claude-code"], "codex": deps["@openai/codex"]}
+
+
+def installed(verbose: bool = False) -> bool:
+    """Both CLIs in ``node_modules`` answer ``--version`` with their pinned versions."""
+    ok = True
+    for name, wanted in pinned().items():
+        program = BIN / name
+        got = _version(program) if program.exists() else None
+        good = got is not None and wanted in got.split()
+        ok = ok and good
+        if verbose:
+            print(f"{name}: {got or 'not installed'} (pinned {wanted})", file=sys.stderr)
+    return ok
+
+
+if __name__ == "__main__":
+    # `.ci/run`: exit 0 when the pinned CLIs are installed (--verbose: say what is there)
+    sys.exit(0 if installed("--verbose" in sys.argv) else 1)

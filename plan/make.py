@@ -289,6 +289,11 @@ def _placement_notes(
                         f"{issue.id} names no file (no fix plan or description lists one): "
                         f"placed by package {issue.group or '/'} with {aid}"
                     )
+                elif issue.files_from == "plan agent":
+                    notes.append(
+                        f"{issue.id} has no fix plan or description listing files: keeps the "
+                        f"files its plan agent declared ({aid})"
+                    )
                 elif issue.files_from == "description":
                     notes.append(
                         f"{issue.id} has no fix plan listing files: owns the files its "

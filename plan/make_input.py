@@ -5,7 +5,8 @@ An issue's files are read the way the repo checks read them (``plan.fixplans``: 
 ``Files to modify``, else the description's ``File``), resolved the way ``plan.repochecks``
 resolves them, so that the made plan passes that check. Each issue also gets a package group: the
 nearest folder above its files holding a package manifest (``package.json``, ``pyproject.toml``…),
-or, for an issue naming no file, its plan agent's package or the package its ``Area`` names.
+or, for an issue naming no file, its plan agent's package or the package its ``Area`` names
+(re-planning a plan, such an issue keeps the files its plan agent declared).
 
 From issue files (``--issues``), an issue's id comes from the file name (``issue-<id>.md``,
 ``issue-<id>-plan.md``), its severity from a ``**Severity**:`` field or a ``# [HIGH] title``
@@ -200,6 +201,11 @@ def specs_from_plan(plan: Plan, view: RepoView, notes: list[str]) -> list[IssueS
         for issue in agent.issues:
             texts = _texts(repo, issue.id)
             paths, how, entries = _paths(repo, issue.id, texts, agent.package, notes)
+            if how == "none" and agent.paths:
+                # No detail file names a file: the issue keeps the files its plan agent declared
+                # (the plan's own word on what the fix touches), so a re-plan never leaves it
+                # without an owner.
+                paths, how = agent.paths, "plan agent"
             group = _group(paths, repo.manifests) or package_of(agent.package + "x", repo.manifests)
             summary = re.sub(r"\s*\(\s*depends\s+on[^)]*\)", "", issue.summary, flags=re.I)
             out.append(

@@ -30,7 +30,8 @@ class IssueSpec:
     ``paths`` are repo-relative; a folder ends with ``/`` (it claims every path under it).
     ``group`` is the package folder the issue belongs to (its files' package, or where it was
     placed when it names no file); ``files_from`` says how ``paths`` were found: ``fix plan``,
-    ``description``, or ``none`` (placed by package). ``source`` locates the issue for messages.
+    ``description``, ``plan agent`` (re-planning: the files its plan agent
+    declared), or ``none`` (placed by package). ``source`` locates the issue for messages.
     """
 
     id: str

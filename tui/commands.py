@@ -103,6 +103,8 @@ class Actions:
             return "the generic preset shows its output as it comes: there is no other view"
         if name == "mark_done" and agent.marked_done:
             return f"{agent.id} is already marked done ({agent.marked_done})"
+        if name == "replan":
+            return self._why_not_replan()
         if name == "diffs" and view.waves[wave].state in WAVE_NOT_STARTED:
             return f"wave {wave} has not started: no changes yet"
         if name == "violations" and not view.waves[wave].violations:
@@ -299,6 +301,41 @@ class Actions:
     async def do_next_wave(self) -> None:
         numbers = [w.number for w in self.app.view.plan.waves]
         await self.main.show_wave(numbers[numbers.index(self.wave) + 1])
+
+    def _why_not_replan(self) -> str | None:
+        states = [self.app.view.waves[w.number].state for w in self.app.view.plan.waves]
+        if self.engine.plan_path is None:
+            return "the plan's file is not known: nothing to re-plan from"
+        if "committed" not in states:
+            return "re-planning comes after a wave: no wave is committed yet"
+        if all(s == "committed" for s in states):
+            return "every wave is committed: nothing remains to re-plan"
+        return None
+
+    async def do_replan(self) -> None:
+        """Write the remaining waves re-planned (``plan make``) to a new file, for review: the
+        running plan is never replaced."""
+        import asyncio
+
+        from agents.replan import ReplanError, replan_remaining
+
+        plan_path = self.engine.plan_path
+        assert plan_path is not None  # why_not refuses without it
+        view = self.app.view
+        done = [w.number for w in view.plan.waves if view.waves[w.number].state == "committed"]
+        self.app.notify("re-planning the remaining waves…", markup=False)
+        try:
+            written = await asyncio.to_thread(replan_remaining, plan_path, self.engine.repo, done)
+        except (ReplanError, OSError) as exc:
+            self.app.notify(str(exc), title="Re-plan", severity="error", markup=False)
+            return
+        self.app.notify(
+            f"wrote {written}: review it (wavedeck plan check {written.name} --repo .), then "
+            "open wavedeck on it; the running plan is unchanged",
+            title="Re-plan",
+            markup=False,
+            timeout=15,
+        )
 
     async def do_help(self) -> None:
         from tui.screens.help import HelpScreen

@@ -70,6 +70,8 @@ ACTIONS: tuple[Action, ...] = (
            "the focused agent ended and has a session (agent presets)", pane=True, engine=True),
     Action("raw", "o", "Raw", "Show the focused pane's raw agent output / the rendered lines",
            "a pane has focus and a preset renders its output", pane=True),
+    Action("replan", "P", "Re-plan", "Re-plan the remaining waves into a new plan file to review",
+           "a wave is committed and waves remain", engine=True),
     Action("previous_wave", "left_square_bracket", "Prev wave", "Show the previous wave",
            "a wave before this one"),
     Action("next_wave", "right_square_bracket", "Next wave", "Show the next wave",

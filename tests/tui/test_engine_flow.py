@@ -1,5 +1,6 @@
 """The control room on a real Supervisor over a demo sandbox with simulated agents: a whole wave
-(start, stray-file violation, tests, checkpoint refused then accepted and committed, next wave),
+(start, stray-file violation, tests, checkpoint refused then accepted and committed, re-plan of
+the remaining waves, next wave),
 agent controls (stop, restart, mark done, history), diff review, and re-attach after quitting."""
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ async def test_a_whole_wave_from_start_to_commit(tmp_path: Path) -> None:
         view = app.view
         await pilot.press("t")  # not possible yet: the wave has not run
         assert not isinstance(app.screen, TestsScreen)
+        replanned = repo / "plans" / "security-waves.replanned.md"
+        await pilot.press("P")  # re-planning comes after a committed wave
+        assert not replanned.exists()
         await pilot.press("s")
         await wait_for(lambda: all(a.state == "succeeded" for a in view.wave_agents(1)), timeout=60)
         await wait_for(lambda: any(v.path == STRAY_PATH for v in view.waves[1].violations))
@@ -70,6 +74,10 @@ async def test_a_whole_wave_from_start_to_commit(tmp_path: Path) -> None:
         await wait_for(lambda: view.waves[1].commit is not None)
         await wait_for(lambda: app.main_screen.selected_wave == 2)
         assert app.engine.wave_state(2) == "ready"
+        await pilot.press("P")  # the remaining waves, re-planned into a new file to review
+        await wait_for(replanned.exists, timeout=30)
+        assert "## Wave 2" in replanned.read_text("utf-8")
+        assert app.engine.plan_path.name == "security-waves.md"  # the running plan stays
         await pilot.press("s")
         await wait_for(lambda: any(a.state != "pending" for a in view.wave_agents(2)), timeout=30)
         assert any(isinstance(m, msg.CheckpointRecorded) for m in seen)

@@ -154,3 +154,24 @@ def test_limits_are_checked_by_the_command_line(
     args = ["plan", "make", "--repo", str(zajel_repo[0]), "--from", str(reference_plan_path)]
     done = CliRunner().invoke(main, [*args, "--max-agents", "0"])
     assert done.exit_code == 2 and "--max-agents" in done.stderr
+
+
+def test_replan_without_fix_plans_keeps_each_issue_with_its_agents_files(tmp_path: Path) -> None:
+    """The demo sandbox has no issue files: re-planning waves 2-3 must still give every issue an
+    owner (the files its plan agent declared), and the new plan must pass the check."""
+    from agents.tools.demo import PLAN_IN_SANDBOX, make_sandbox
+
+    repo = make_sandbox(tmp_path / "sandbox", fast=True)
+    plan = load_plan(repo / PLAN_IN_SANDBOX).plan
+    written = replan_remaining(repo / PLAN_IN_SANDBOX, repo, [1])
+    assert written.name == "security-waves.replanned.md"
+    assert (repo / PLAN_IN_SANDBOX).read_text() != written.read_text()  # a new file, for review
+    made = load_plan(written).plan
+    later = sorted(i.id for w in plan.waves[1:] for a in w.agents for i in a.issues)
+    assert sorted(i.id for w in made.waves[1:] for a in w.agents for i in a.issues) == later
+    errors = [f for f in run_checks(made, repo=repo_view(repo)) if f.level == "error"]
+    assert errors == []
+    declared = {i.id: set(a.paths) for a in plan.agents for i in a.issues}
+    for agent in (a for w in made.waves[1:] for a in w.agents):
+        for issue in agent.issues:  # no fix plan: the issue owns what its plan agent declared
+            assert declared[issue.id] <= set(agent.paths), issue.id

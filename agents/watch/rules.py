@@ -37,8 +37,12 @@ Attributor = Callable[[str], Attribution]
 
 MAX_CONFIG_BYTES = 1 << 20
 
-# Editor temp files: vim swap files and its ``4913`` write probe, backups, emacs lock files.
-_EDITOR_TEMP = re.compile(r"\.swp$|^\..+\.sw[a-px]$|~$|^4913$|^\.#|^#.*#$")
+# Editor temp files: vim swap files and its ``4913`` write probe, backups, emacs lock files; and
+# atomic-write temporaries ``<name>.tmp.<pid>.<random>`` (Claude Code's Write renames one over the
+# file it writes: the rename is the write, reported under the file's own name).
+_EDITOR_TEMP = re.compile(
+    r"\.swp$|^\..+\.sw[a-px]$|~$|^4913$|^\.#|^#.*#$|\.tmp\.\d+\.[0-9A-Za-z]+$"
+)
 # Watched inside .git/ during a wave: files that make git run programs or rewrite content.
 GIT_CONFIGS = (".git/config", ".git/config.worktree")
 GIT_FILES = (*GIT_CONFIGS, ".git/info/attributes")

@@ -161,12 +161,6 @@ def test_a_write_through_the_shell_escapes_the_restriction_but_not_the_watcher(
     assert not by_name(evs, "checkpoint_committed")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug, timing-dependent: Claude Code writes <file>.tmp.<pid>.<hex> and renames "
-    "it over the file; when the two land in different watcher batches the temp file is reported "
-    "as an undeclared violation",
-)
 @pytest.mark.timeout(180)
 def test_the_clis_temp_files_are_not_violations(claude: Path, folder: Path) -> None:
     """Each Write of the real CLI is a temp file renamed over the target: many writes in a row,

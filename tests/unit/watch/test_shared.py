@@ -161,6 +161,7 @@ async def test_exclusions(tmp_path: Path) -> None:
         "pkg/a/x.py~",
         "pkg/a/4913",
         "pkg/a/.#x.py",
+        "pkg/a/x.py.tmp.4242.1f9c2a7b3e",  # an atomic write's temporary (Claude Code's Write)
         "vendor/lib/.git/HEAD",
     ]
     w = watcher(tmp_path, ignores=["build/**", "*.log", "node_modules"])

@@ -237,7 +237,10 @@ class GitRepo:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
             try:
                 # A copy of the user's index keeps its stat data: unchanged files are not read.
-                shutil.copyfile(self.git_dir / "index", Path(tmp) / "index")
+                # copy2 keeps the index's own mtime too: git judges a "racily clean" entry (a file
+                # rewritten in the second the index was written, same size) against it, and a
+                # fresh mtime made such an edit look unchanged (the operator's wavedeck.toml).
+                shutil.copy2(self.git_dir / "index", Path(tmp) / "index")
                 cmd.run(["add", "-A", "--", "."], env=env, read_only=False)
             except (OSError, GitError):
                 # No index yet, or one this copy cannot use (split index): start from HEAD.

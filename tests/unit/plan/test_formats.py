@@ -69,14 +69,14 @@ def test_files_bullet_list_without_code_spans_and_plain_labels() -> None:
 def test_normalised_paths_and_extra_columns() -> None:
     text = (
         "# P\n\n## Wave 1: Fixes\n\n### Agent 1 — Core\n**Package:** `./pkg/a/../core`\n"
-        "**Files:** `./x.py`, `sub/../y.py`, `../shared/z.py`\n\n"
+        "**Files:** `./x.py`, `sub/../y.py`, `../common/z.py`\n\n"
         "| ISSUE | Effort | severity | Summary |\n|---|---|---|---|\n| c-1 | 2d | High | Fix |\n"
     )
     plan = read(text)
     a = plan.agent("w1-a1")
     assert a.package == "pkg/core/"
-    assert a.paths == ("pkg/core/x.py", "pkg/core/y.py", "pkg/shared/z.py")
-    assert a.files == ("./x.py", "sub/../y.py", "../shared/z.py")
+    assert a.paths == ("pkg/core/x.py", "pkg/core/y.py", "pkg/common/z.py")
+    assert a.files == ("./x.py", "sub/../y.py", "../common/z.py")
     [issue] = a.issues
     assert (issue.severity, issue.order, issue.extra) == ("HIGH", 1, {"Effort": "2d"})
     assert plan.waves[0].scope == ()

@@ -258,7 +258,7 @@ class Config(BaseModel):
         default_factory=dict,
         description='the control room\'s keys, remapped: action name -> keys ([keys] start = "S"'
         "; several keys comma-separated). Checked against the action table when the control "
-        "room opens (tui.keys)",
+        "room opens (wavedeck.tui.keys)",
     )
 
     @field_validator("keys")

@@ -5,7 +5,7 @@ checks ``plan check --repo`` runs, so a made plan that would not pass is never p
 ``replan_remaining`` is what the control room offers after a wave ("re-plan remaining waves"): it
 keeps the waves already run exactly as they are, re-plans every issue of the others from the
 repository's fix plans, and writes the result *next to* the running plan for review, never over it.
-The plan layer does the thinking (``plan.make``); this module reads and writes files.
+The plan layer does the thinking (``wavedeck.plan.making.planner``); this module reads and writes files.
 """
 
 from __future__ import annotations
@@ -14,16 +14,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents.repoview import repo_view
-from plan.checkapi import RepoView
-from plan.checks import run_checks
-from plan.errors import Finding, PlanError
-from plan.loader import load_plan, parse_plan
-from plan.make import make_plan
-from plan.make_input import resettle, specs_from_plan
-from plan.make_model import IssueSpec, MadePlan, MakeError, MakeOptions
-from plan.make_render import RenderContext, render_made
-from plan.models import Plan
+from wavedeck.agents.repoview import repo_view
+from wavedeck.plan.checking.api import RepoView
+from wavedeck.plan.checking.checks import run_checks
+from wavedeck.plan.errors import Finding, PlanError
+from wavedeck.plan.making.inputs import resettle, specs_from_plan
+from wavedeck.plan.making.model import IssueSpec, MadePlan, MakeError, MakeOptions
+from wavedeck.plan.making.planner import make_plan
+from wavedeck.plan.making.render import RenderContext, render_made
+from wavedeck.plan.models import Plan
+from wavedeck.plan.reading.loader import load_plan, parse_plan
 
 MAX_SETTLE = 8  # re-resolutions of package-relative entries (each one re-plans)
 MAX_SUFFIX = 1000  # plans/<name>.replanned-<n>.md: how many re-plans of one plan may pile up
@@ -114,7 +114,7 @@ def replan_remaining(
     """Re-plan the waves not in ``done_waves``; return the new plan's path.
 
     The waves in ``done_waves`` are written as they were; every issue of the other waves is
-    planned again (``plan.make``) with the files the repository's fix plans name, in waves
+    planned again (``wavedeck.plan.making.planner``) with the files the repository's fix plans name, in waves
     numbered after the last done one. The result goes to ``<plan>.replanned.md`` next to the
     plan (``.replanned-2.md`` and so on if that exists): an existing file is never overwritten.
     The new waves are held against ``plan check --repo`` first (no predicted overlap, no

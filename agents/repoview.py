@@ -1,4 +1,4 @@
-"""A repository on disk as a ``plan.checkapi.RepoView``, and an issue's detail files.
+"""A repository on disk as a ``wavedeck.plan.checking.api.RepoView``, and an issue's detail files.
 
 Paths come from ``git ls-files -z --cached --others --exclude-standard`` (tracked and untracked,
 ignored files left out), or from a walk of the folder when it is not a git work tree. Reading is
@@ -12,10 +12,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from agents.git.cmd import run_git
-from agents.git.errors import GitError
-from plan.checkapi import RepoView
-from plan.fixplans import DEFAULT_PATTERNS, IssueFileIndex, issue_file_candidates
+from wavedeck.agents.git.cmd import run_git
+from wavedeck.agents.git.errors import GitError
+from wavedeck.plan.checking.api import RepoView
+from wavedeck.plan.fixplans import DEFAULT_PATTERNS, IssueFileIndex, issue_file_candidates
 
 MAX_READ_BYTES = 1 << 20  # detail files are small; anything larger is not read
 GIT_TIMEOUT_S = 60.0

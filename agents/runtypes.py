@@ -1,7 +1,7 @@
 """What every runner (local or SSH) shares: what to launch, the handle it returns, how it ended.
 
-The supervisor talks to runners only through ``Runner``; the local runner (``agents.local.runner``) and
-the SSH runner (``agents.remote.runner``) implement it.
+The supervisor talks to runners only through ``Runner``; the local runner (``wavedeck.agents.local.runner``) and
+the SSH runner (``wavedeck.agents.remote.runner``) implement it.
 """
 
 from __future__ import annotations

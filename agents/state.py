@@ -21,8 +21,8 @@ from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agents.events import AgentState, RestartStatus, WaveState
-from agents.runtypes import AgentHandle, ExitStatus, Runner
+from wavedeck.agents.events import AgentState, RestartStatus, WaveState
+from wavedeck.agents.runtypes import AgentHandle, ExitStatus, Runner
 
 STATE_NAME = "state.json"
 LOCK_NAME = "lock"
@@ -56,7 +56,7 @@ class TestRecord(_Model):
 
 
 class ViolationRecord(_Model):
-    """An ownership violation the watcher reported (an ``agents.events.ViolationFound``), kept
+    """An ownership violation the watcher reported (an ``wavedeck.agents.events.ViolationFound``), kept
     so a re-opened control room shows it and the watcher does not report it twice."""
 
     agent: str | None = None

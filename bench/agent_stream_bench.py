@@ -35,13 +35,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agents.events import IssueDone  # noqa: E402
-from agents.local.runner import LocalRunner  # noqa: E402
-from agents.presets.stream import stream_for  # noqa: E402
-from agents.runtypes import AgentHandle, LaunchSpec  # noqa: E402
-from agents.state import AgentRecord  # noqa: E402
-from agents.wave.processes import _chunk_events  # noqa: E402
-from tui.widgets.log_view import LogBuffer  # noqa: E402
+from wavedeck.agents.events import IssueDone  # noqa: E402
+from wavedeck.agents.local.runner import LocalRunner  # noqa: E402
+from wavedeck.agents.presets.stream import stream_for  # noqa: E402
+from wavedeck.agents.runtypes import AgentHandle, LaunchSpec  # noqa: E402
+from wavedeck.agents.state import AgentRecord  # noqa: E402
+from wavedeck.agents.wave.processes import _chunk_events  # noqa: E402
+from wavedeck.tui.widgets.log_view import LogBuffer  # noqa: E402
 
 STREAMS = ROOT / "tests" / "unit" / "presets" / "streams"
 ROUNDS = 5

@@ -9,7 +9,7 @@ A demo sandbox runs wave 1 with one agent flooding its log (``sim-agent --flood 
   restarted control room does with unseen output), in lines per second, less the fixed cost
   of ``open()`` (``open_s``, measured on its own);
 - ``baseline``: the least any event pipeline does for the same log in the same run: read it with
-  ``agents.local.tail.LogTailer``, make one ``AgentOutput`` a line, pass each chunk through an
+  ``wavedeck.agents.local.tail.LogTailer``, make one ``AgentOutput`` a line, pass each chunk through an
   ``asyncio.Queue`` to a consumer.
 
 Targets: ``resume`` keeps at least 40% of the baseline rate (the supervisor's own overhead:
@@ -31,13 +31,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agents.config import load_config  # noqa: E402
-from agents.events import AgentOutput  # noqa: E402
-from agents.local.tail import LogTailer  # noqa: E402
-from agents.tools.demo import make_sandbox  # noqa: E402
-from agents.wave.stream import MAX_QUEUED  # noqa: E402
-from agents.wave.supervisor import Supervisor  # noqa: E402
-from plan.loader import load_plan  # noqa: E402
+from wavedeck.agents.config import load_config  # noqa: E402
+from wavedeck.agents.events import AgentOutput  # noqa: E402
+from wavedeck.agents.local.tail import LogTailer  # noqa: E402
+from wavedeck.agents.tools.demo import make_sandbox  # noqa: E402
+from wavedeck.agents.wave.stream import MAX_QUEUED  # noqa: E402
+from wavedeck.agents.wave.supervisor import Supervisor  # noqa: E402
+from wavedeck.plan.reading.loader import load_plan  # noqa: E402
 
 MIN_RATIO = 0.4
 MAX_LAG_S = 3.0

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agents.git.repo import GitRepo
+from wavedeck.agents.git.repo import GitRepo
 
 FILES = 2000
 EDITED = 45

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from markdown_it import MarkdownIt
 
-from plan.checks import run_checks
-from plan.loader import parse_plan
+from wavedeck.plan.checking.checks import run_checks
+from wavedeck.plan.reading.loader import parse_plan
 
 RATIO_TARGET = 1.5
 SHAPES_RATIO_TARGET = 2.0

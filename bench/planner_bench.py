@@ -26,10 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from plan.loader import parse_plan
-from plan.make import make_plan
-from plan.make_model import IssueSpec, MadePlan, MakeOptions
-from plan.make_render import RenderContext, render_made
+from wavedeck.plan.making.model import IssueSpec, MadePlan, MakeOptions
+from wavedeck.plan.making.planner import make_plan
+from wavedeck.plan.making.render import RenderContext, render_made
+from wavedeck.plan.reading.loader import parse_plan
 
 RATIO_TARGET = 0.5
 WAVES_SLACK = 1.25  # waves made / lower bound

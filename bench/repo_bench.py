@@ -41,7 +41,7 @@ ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_OPTIONAL_LOCKS": "0",
 }
-WAVEDECK = [sys.executable, "-c", "from tui.cli import main; main()"]
+WAVEDECK = [sys.executable, "-c", "from wavedeck.tui.cli.main import main; main()"]
 
 
 def git(repo: Path, *args: str, data: bytes | None = None) -> str:

@@ -6,7 +6,7 @@ asyncssh's in-process server running commands with ``sh -c``) prints 1,000,000 n
 
 - ``ssh_lines_per_s``: ``RemoteRunner.follow`` from offset 0 over an already pooled connection
   (a channel running ``dd`` for the backlog, then ``tail -f``);
-- ``local_lines_per_s``: ``LocalRunner.follow`` (the ``agents.local.tail`` tailer, exactly as the
+- ``local_lines_per_s``: ``LocalRunner.follow`` (the ``wavedeck.agents.local.tail`` tailer, exactly as the
   control room follows a local agent) on the very same log file (the host is this machine).
   Both are timed the same way: from the first chunk received to the last, counting the lines
   after the first chunk; the best of ``--runs`` passes each, interleaved (local, ssh, local,
@@ -42,10 +42,6 @@ sys.path.insert(0, str(ROOT))
 
 import asyncssh  # noqa: E402
 
-from agents.config import HostConfig  # noqa: E402
-from agents.local.runner import LocalRunner  # noqa: E402
-from agents.remote.runner import RemoteRunner  # noqa: E402
-from agents.runtypes import AgentHandle, LaunchSpec, LogChunk  # noqa: E402
 from tests.unit.remote.sshkit import (  # noqa: E402
     SSHD,
     Proxy,
@@ -54,6 +50,10 @@ from tests.unit.remote.sshkit import (  # noqa: E402
     make_repo,
     shared_dir,
 )
+from wavedeck.agents.config import HostConfig  # noqa: E402
+from wavedeck.agents.local.runner import LocalRunner  # noqa: E402
+from wavedeck.agents.remote.runner import RemoteRunner  # noqa: E402
+from wavedeck.agents.runtypes import AgentHandle, LaunchSpec, LogChunk  # noqa: E402
 
 AGENT = (
     "import sys\n"
@@ -170,7 +170,7 @@ async def measure(
 
     The SSH side is ``RemoteRunner.follow`` (the connection is already pooled, as it is for a
     running control room; the channel and the remote ``tail`` start in ``setup_s``). The local
-    side is ``LocalRunner.follow`` (``agents.local.tail``'s tailer as the control room runs it for a
+    side is ``LocalRunner.follow`` (``wavedeck.agents.local.tail``'s tailer as the control room runs it for a
     local agent) on the very same log file: the host is this machine.
     """
     local_runner = LocalRunner(tmp / "local-runner")

@@ -35,9 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agents.events import AgentOutput  # noqa: E402
-from agents.local.runner import LocalRunner  # noqa: E402
-from agents.runtypes import AgentHandle, LaunchSpec  # noqa: E402
+from wavedeck.agents.events import AgentOutput  # noqa: E402
+from wavedeck.agents.local.runner import LocalRunner  # noqa: E402
+from wavedeck.agents.runtypes import AgentHandle, LaunchSpec  # noqa: E402
 
 AGENTS = 5
 ROUNDS = 3
@@ -107,7 +107,15 @@ async def run(lines: int) -> dict[str, float | int]:
         began = time.perf_counter()
         for number in range(1, AGENTS + 1):
             agent = f"w1-a{number}"
-            argv = (sys.executable, "-m", "agents.tools.sim", "--id", agent, "--speed", "0")
+            argv = (
+                sys.executable,
+                "-m",
+                "wavedeck.agents.tools.sim",
+                "--id",
+                agent,
+                "--speed",
+                "0",
+            )
             spec = LaunchSpec(agent, (*argv, "--flood", str(lines)), repo)
             handles.append(await runner.launch(spec))
         live = await asyncio.gather(*(consume(runner, h, events=True) for h in handles))

@@ -54,13 +54,13 @@ sys.path.insert(0, str(ROOT))
 
 from textual import events  # noqa: E402
 
-from agents.config import load_config  # noqa: E402
-from agents.tools.demo import PLAN_IN_SANDBOX, make_sandbox  # noqa: E402
-from agents.wave.supervisor import Supervisor  # noqa: E402
-from plan.loader import load_plan  # noqa: E402
-from tui.app import WavedeckApp  # noqa: E402
-from tui.widgets.agent_pane import AgentPane  # noqa: E402
-from tui.widgets.log_view import LogView  # noqa: E402
+from wavedeck.agents.config import load_config  # noqa: E402
+from wavedeck.agents.tools.demo import PLAN_IN_SANDBOX, make_sandbox  # noqa: E402
+from wavedeck.agents.wave.supervisor import Supervisor  # noqa: E402
+from wavedeck.plan.reading.loader import load_plan  # noqa: E402
+from wavedeck.tui.app import WavedeckApp  # noqa: E402
+from wavedeck.tui.widgets.agent_pane import AgentPane  # noqa: E402
+from wavedeck.tui.widgets.log_view import LogView  # noqa: E402
 
 TARGETS = {"ratio": 1.0, "key_p99_ms": 50.0, "rss_mb": 150.0, "first_frame_s": 1.0}
 MIN_PRESSES = 100  # fewer and a p99 says nothing: reported as missed

@@ -29,9 +29,9 @@ import watchfiles
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from agents.events import FileTouched, ViolationFound
-from agents.watch.watcher import WorkspaceWatcher, ownership_attributor
-from plan.models import Agent, Plan, Wave
+from wavedeck.agents.events import FileTouched, ViolationFound
+from wavedeck.agents.watch.watcher import WorkspaceWatcher, ownership_attributor
+from wavedeck.plan.models import Agent, Plan, Wave
 
 TARGETS = {"p50_ms": 100.0, "p99_ms": 300.0, "ratio_p50": 1.5, "storm_max_stall_ms": 100.0}
 

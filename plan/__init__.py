@@ -2,5 +2,3 @@
 
 Pure: no I/O beyond reading text handed to it. Never imports ``textual``, ``tui`` or ``agents``.
 """
-
-__version__ = "0.1.0"

@@ -81,9 +81,9 @@ class Agent(_Frozen):
     wave: int
     title: str
     package: str  # repo-relative POSIX folder with a trailing slash, e.g. "packages/server/src/"
-    # As written in the plan (relative to the package); a path refused by ``plan.paths`` is left
+    # As written in the plan (relative to the package); a path refused by ``wavedeck.plan.paths`` is left
     # out of both ``files`` and ``paths`` and kept in ``bad_paths`` instead. Files an ownership
-    # table gives the agent come last, repo-relative (``plan.ownertable``).
+    # table gives the agent come last, repo-relative (``wavedeck.plan.reading.ownertable``).
     files: tuple[str, ...]
     paths: tuple[str, ...]  # normalised repo-relative POSIX paths, same order as ``files``
     issues: tuple[Issue, ...]

@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from plan.globs import compile_glob
-from plan.models import LineRange, Plan
+from wavedeck.plan.globs import compile_glob
+from wavedeck.plan.models import LineRange, Plan
 
 OwnershipKind = Literal["owned", "undeclared", "foreign", "other-wave", "unowned"]
 KINDS: tuple[OwnershipKind, ...] = ("owned", "undeclared", "foreign", "other-wave", "unowned")
@@ -220,7 +220,7 @@ def classify(plan: Plan, wave: int, path: str, writer: str | None = None) -> Own
 
 @lru_cache(maxsize=512)
 def glob_regex(pattern: str) -> re.Pattern[str]:
-    """A repo-relative glob compiled (``plan.globs`` says what globs mean)."""
+    """A repo-relative glob compiled (``wavedeck.plan.globs`` says what globs mean)."""
     return compile_glob(pattern)
 
 

@@ -3,7 +3,7 @@
 JSON output keeps every string as the plan wrote it; control, C1 and bidi characters are written
 as ``\\uXXXX`` escapes, so the JSON is also safe to print on a terminal. Text output
 (``finding_line``, ``tree``) is for terminals: every piece of plan text goes through
-``plan.safetext.neutralize``, and nothing is interpreted as Rich markup because the CLI prints
+``wavedeck.plan.safetext.neutralize``, and nothing is interpreted as Rich markup because the CLI prints
 with ``click.echo``.
 """
 
@@ -13,9 +13,9 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 
-from plan.errors import Finding
-from plan.models import Agent, Issue, Plan, Source, Wave
-from plan.safetext import neutralize
+from wavedeck.plan.errors import Finding
+from wavedeck.plan.models import Agent, Issue, Plan, Source, Wave
+from wavedeck.plan.safetext import neutralize
 
 
 def _issue(issue: Issue, extended: bool) -> dict[str, object]:

@@ -7,7 +7,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 
-from agents.events import Event, FileTouched, Notice, ViolationFound
+from wavedeck.agents.events import Event, FileTouched, Notice, ViolationFound
 
 
 class EventCollector:

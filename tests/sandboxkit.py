@@ -1,6 +1,6 @@
 """The one sandbox configurator and the one ``git()`` helper every test folder uses.
 
-``configure`` changes a demo sandbox's ``wavedeck.toml`` (made by ``agents.tools.demo``) through
+``configure`` changes a demo sandbox's ``wavedeck.toml`` (made by ``wavedeck.agents.tools.demo``) through
 keyword options: the agents' ``speed``, their ``extra`` arguments (replacing the demo's, or
 added to them), the ``tests`` commands, the ``workspace`` mode and an ``[agent.restart]`` table.
 Only this module edits that text, so a change of the demo's config is followed in one place.

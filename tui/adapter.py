@@ -17,25 +17,25 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.message import Message
 
-from agents import events as ev
-from agents.lines import decode_all
-from agents.local.logfiles import LogFile
-from agents.presets import render
-from agents.presets.usage import UsageTotal, of_record
-from plan.models import Agent, Plan
-from tui import messages as msg
-from tui.widgets.log_view import MAX_LINES, LogBuffer
+from wavedeck.agents import events as ev
+from wavedeck.agents.lines import decode_all
+from wavedeck.agents.local.logfiles import LogFile
+from wavedeck.agents.presets import render
+from wavedeck.agents.presets.usage import UsageTotal, of_record
+from wavedeck.plan.models import Agent, Plan
+from wavedeck.tui import messages as msg
+from wavedeck.tui.widgets.log_view import MAX_LINES, LogBuffer
 
 if TYPE_CHECKING:
-    from agents.git.repo import GitRepo
-    from agents.state import AgentRecord, RunState
+    from wavedeck.agents.git.repo import GitRepo
+    from wavedeck.agents.state import AgentRecord, RunState
 
 Clock = Callable[[], float]
 TAIL_BYTES = 4 * 1024 * 1024  # enough for 10,000 lines of ~400 bytes
 
 
 class Engine(Protocol):
-    """Everything the control room uses of ``agents.wave.supervisor.Supervisor``."""
+    """Everything the control room uses of ``wavedeck.agents.wave.supervisor.Supervisor``."""
 
     @property
     def current_wave(self) -> int: ...
@@ -224,7 +224,7 @@ class RunView:
         """Fill an agent's ring buffer with the last lines of its log, up to byte ``upto``.
 
         The bytes are read by logical offset across rotated files and decoded by the same rule
-        as the live lines (``agents.lines``), so the pane shows what it showed before.
+        as the live lines (``wavedeck.agents.lines``), so the pane shows what it showed before.
         """
         log = LogFile(path)
         try:

@@ -1,9 +1,9 @@
 """The control room: a thin Textual App that composes screens, owns the engine worker and routes
 messages. Screens and widgets own their drawing and post what the operator chose
-(``tui.messages``); ``tui.commands.Actions`` owns what the actions of ``tui.keys`` do. Every way out
+(``wavedeck.tui.messages``); ``wavedeck.tui.commands.Actions`` owns what the actions of ``wavedeck.tui.keys`` do. Every way out
 (``q``, ``ctrl+q``, ``ctrl+c``, the palette's Quit) goes through the same quit dialog.
 
-Built with an engine (``agents.wave.supervisor.Supervisor``) it follows the engine's event stream; built
+Built with an engine (``wavedeck.agents.wave.supervisor.Supervisor``) it follows the engine's event stream; built
 with ``engine=None`` it is a view only (snapshots and widget tests feed it events through
 ``feed``). ``clock`` is injectable so elapsed times in snapshots are fixed.
 """
@@ -22,15 +22,15 @@ from textual.app import App
 from textual.binding import BindingType
 from textual.message import Message
 
-from agents import events as ev
-from plan.models import Plan
-from plan.safetext import neutralize
-from tui import messages as msg
-from tui.adapter import Clock, Engine, EventAdapter, RunView, steady_wall_clock
-from tui.commands import Actions, WavedeckCommands
-from tui.keys import BY_NAME, bindings, current_keys
-from tui.screens.dialogs import QuitScreen
-from tui.screens.main import MainScreen
+from wavedeck.agents import events as ev
+from wavedeck.plan.models import Plan
+from wavedeck.plan.safetext import neutralize
+from wavedeck.tui import messages as msg
+from wavedeck.tui.adapter import Clock, Engine, EventAdapter, RunView, steady_wall_clock
+from wavedeck.tui.commands import Actions, WavedeckCommands
+from wavedeck.tui.keys import BY_NAME, bindings, current_keys
+from wavedeck.tui.screens.dialogs import QuitScreen
+from wavedeck.tui.screens.main import MainScreen
 
 
 class WavedeckApp(App[int]):
@@ -52,7 +52,7 @@ class WavedeckApp(App[int]):
         keymap: Mapping[str, str] | None = None,
         sandbox: Path | None = None,
     ) -> None:
-        """``keymap``: binding id -> keys, checked by ``tui.keys.keymap_from_config``;
+        """``keymap``: binding id -> keys, checked by ``wavedeck.tui.keys.keymap_from_config``;
         ``sandbox``: the demo's sandbox repository (shown in the header, named on quit)."""
         super().__init__()
         self.keymap = dict(keymap or {})
@@ -73,7 +73,7 @@ class WavedeckApp(App[int]):
 
     def _notifier(self, engine: Engine | None) -> None:
         """[notify]: the bell, OSC 9 and notify-send when an agent needs you, fails or is lost."""
-        from tui.notify import Notifier
+        from wavedeck.tui.notify import Notifier
 
         config = getattr(getattr(engine, "config", None), "notify", None)
         if config is None:
@@ -269,7 +269,7 @@ class WavedeckApp(App[int]):
         """``ctrl+c``: quit through the dialog too (Textual's default only says which key quits)."""
         await self.action_quit()
 
-    # -- what screens read (``tui.room.Room``) -------------------------------------------------
+    # -- what screens read (``wavedeck.tui.room.Room``) -------------------------------------------------
 
     def why_not(self, action: str) -> str | None:
         return self.actions.why_not(action)

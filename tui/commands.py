@@ -1,6 +1,6 @@
 """What each operator action does, and the command palette that lists them.
 
-The actions themselves (names, keys, labels, help) are the table in ``tui.keys``. :class:`Actions`
+The actions themselves (names, keys, labels, help) are the table in ``wavedeck.tui.keys``. :class:`Actions`
 decides whether one is possible now (``why_not`` returns the reason when it is not) and performs
 it; the main screen's keys (through ``ActionChosen`` messages) and the palette's
 :class:`WavedeckCommands` both end here, so a key and its palette entry can never disagree.
@@ -13,20 +13,20 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from agents.events import AGENT_UNSUCCESSFUL, WAVE_NOT_STARTED
-from tui import messages as msg
-from tui.calls import guarded
-from tui.keys import ACTIONS, BY_NAME, PALETTE, key_display
-from tui.room import Room
-from tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
+from wavedeck.agents.events import AGENT_UNSUCCESSFUL, WAVE_NOT_STARTED
+from wavedeck.tui import messages as msg
+from wavedeck.tui.calls import guarded
+from wavedeck.tui.keys import ACTIONS, BY_NAME, PALETTE, key_display
+from wavedeck.tui.room import Room
+from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
 
 if TYPE_CHECKING:
     from textual.screen import Screen
 
-    from tui.adapter import Engine
-    from tui.screens.main import MainScreen
-    from tui.widgets.agent_pane import AgentPane
-    from tui.widgets.log_view import LogView
+    from wavedeck.tui.adapter import Engine
+    from wavedeck.tui.screens.main import MainScreen
+    from wavedeck.tui.widgets.agent_pane import AgentPane
+    from wavedeck.tui.widgets.log_view import LogView
 
 
 class ControlApp(Room, Protocol):
@@ -182,31 +182,31 @@ class Actions:
         self.app.push_screen(prompt, mark)
 
     async def do_tests(self) -> None:
-        from tui.screens.tests import TestsScreen
+        from wavedeck.tui.screens.tests import TestsScreen
 
         wave = self.wave
         self.app.push_screen(TestsScreen(self.app.view.waves[wave]))
         self.app.run_worker(self.call("tests", self.engine.run_tests, wave), group="tests")
 
     async def do_commit(self) -> None:
-        from tui.screens.checkpoint import CheckpointScreen
+        from wavedeck.tui.screens.checkpoint import CheckpointScreen
 
         preview = await self.call("checkpoint", self.engine.checkpoint_preview, self.wave)
         if preview is not None:
             self.app.push_screen(CheckpointScreen(preview, self.engine))
 
     async def do_diffs(self) -> None:
-        from tui.screens.diff import DiffScreen, GitDiffSource
+        from wavedeck.tui.screens.diff import DiffScreen, GitDiffSource
 
         self.app.push_screen(DiffScreen(GitDiffSource(self.app.engine, self.app.view, self.wave)))
 
     async def do_violations(self) -> None:
-        from tui.screens.violations import ViolationsScreen
+        from wavedeck.tui.screens.violations import ViolationsScreen
 
         self.app.push_screen(ViolationsScreen(self.wave, self.engine))
 
     async def do_log(self) -> None:
-        from tui.screens.history import HistoryScreen
+        from wavedeck.tui.screens.history import HistoryScreen
 
         pane = self._pane()
         assert pane is not None
@@ -239,7 +239,7 @@ class Actions:
         self.app.notify(f"{pane.agent_id}: {'raw output' if raw else 'rendered'}", markup=False)
 
     async def do_attach(self) -> None:
-        from tui.screens.attach import AttachScreen
+        from wavedeck.tui.screens.attach import AttachScreen
 
         pane = self._pane()
         assert pane is not None
@@ -317,7 +317,7 @@ class Actions:
         running plan is never replaced."""
         import asyncio
 
-        from agents.replan import ReplanError, replan_remaining
+        from wavedeck.agents.replan import ReplanError, replan_remaining
 
         plan_path = self.engine.plan_path
         assert plan_path is not None  # why_not refuses without it
@@ -338,7 +338,7 @@ class Actions:
         )
 
     async def do_help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from wavedeck.tui.screens.help import HelpScreen
 
         self.app.push_screen(HelpScreen(self.app.keys_now(), self.availability()))
 

@@ -7,7 +7,7 @@ the README's key table. Each binding's id is its action's name, so a ``[keys]`` 
 checks it first: an unknown action or key, or a key two actions would share, is a ``ConfigError``
 naming the setting).
 
-What an action does lives in ``tui.commands.Actions``; whether it is possible right now is
+What an action does lives in ``wavedeck.tui.commands.Actions``; whether it is possible right now is
 ``Actions.why_not``. This module holds data only, and imports nothing else of ``tui``.
 """
 
@@ -22,7 +22,7 @@ from typing import Literal
 from textual.binding import Binding
 from textual.keys import Keys, _character_to_key, format_key, key_to_character
 
-from agents.config import ConfigError
+from wavedeck.agents.config import ConfigError
 
 Scope = Literal["main", "log", "app"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from tui.cli_common import CannotStart, repo_problem
+from wavedeck.tui.cli.common import CannotStart, repo_problem
 
 
 def _resolve_plan(repo: Path, plan: str | None, configured: str | None) -> Path:
@@ -34,13 +34,13 @@ def _resolve_plan(repo: Path, plan: str | None, configured: str | None) -> Path:
 
 
 async def _run(repo: Path, plan_path: Path, sandbox: bool = False) -> int:
-    from agents.config import CONFIG_NAME, ConfigError, load_config
-    from agents.git.errors import GitError
-    from agents.wave.supervisor import Supervisor, SupervisorError
-    from plan.errors import PlanError
-    from plan.loader import load_plan
-    from tui.app import WavedeckApp
-    from tui.keys import keymap_from_config
+    from wavedeck.agents.config import CONFIG_NAME, ConfigError, load_config
+    from wavedeck.agents.git.errors import GitError
+    from wavedeck.agents.wave.supervisor import Supervisor, SupervisorError
+    from wavedeck.plan.errors import PlanError
+    from wavedeck.plan.reading.loader import load_plan
+    from wavedeck.tui.app import WavedeckApp
+    from wavedeck.tui.keys import keymap_from_config
 
     try:
         config = load_config(repo)
@@ -72,7 +72,7 @@ def open_control_room(
     """Open the Textual control room on ``repo`` (default: the current folder) for ``plan``
     (default: the plan named in ``wavedeck.toml``); returns the process exit code.
     ``sandbox``: ``repo`` is the demo's sandbox (the header and the goodbye say where it is)."""
-    from agents.config import ConfigError, load_config
+    from wavedeck.agents.config import ConfigError, load_config
 
     root = Path(repo or Path.cwd()).absolute()
     problem = repo_problem(root)

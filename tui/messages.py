@@ -1,8 +1,8 @@
 """App-wide Textual messages, named as past-tense facts.
 
-Two kinds: what the engine reported (the adapter, ``tui.adapter``, is the only place that turns
+Two kinds: what the engine reported (the adapter, ``wavedeck.tui.adapter``, is the only place that turns
 engine events into these), and what the operator chose on a screen (screens post these to the
-app instead of calling it; see ``tui.room``). Log lines are not messages: they go straight into
+app instead of calling it; see ``wavedeck.tui.room``). Log lines are not messages: they go straight into
 each pane's ring buffer (see ``widgets.log_view``), and the panes repaint on a timer.
 """
 
@@ -98,7 +98,7 @@ class ActionRefused(Message):
 
 @dataclass
 class ActionChosen(Message):
-    """The operator pressed an action's key or picked it in the palette (``tui.keys`` names)."""
+    """The operator pressed an action's key or picked it in the palette (``wavedeck.tui.keys`` names)."""
 
     action: str
 

@@ -1,7 +1,7 @@
 """What screens may read of the control room (``WavedeckApp`` provides it).
 
 Screens read state through :func:`room` and never import the app or the actions: what the
-operator chose goes back as a message (``tui.messages``), and the app tells a screen that the run
+operator chose goes back as a message (``wavedeck.tui.messages``), and the app tells a screen that the run
 changed with ``RunChanged``. So no module of ``tui`` imports one that imports it back.
 """
 
@@ -12,7 +12,7 @@ from typing import Protocol, cast
 
 from textual.app import App
 
-from tui.adapter import Clock, Engine, RunView
+from wavedeck.tui.adapter import Clock, Engine, RunView
 
 
 class Room(Protocol):

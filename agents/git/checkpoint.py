@@ -29,10 +29,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents.git.cmd import GitCmd, backoff, failure_message, wait_for_lock
-from agents.git.errors import CheckpointIndexStale, CheckpointRefused, GitError
-from agents.git.paths import bad_names, link_problem
-from agents.git.signing import read_signing
+from wavedeck.agents.git.cmd import GitCmd, backoff, failure_message, wait_for_lock
+from wavedeck.agents.git.errors import CheckpointIndexStale, CheckpointRefused, GitError
+from wavedeck.agents.git.paths import bad_names, link_problem
+from wavedeck.agents.git.signing import read_signing
 
 _MARKER = re.compile(r"^(.+):(\d+): leftover conflict marker$", re.MULTILINE)
 _CAS_FAILED = ("but expected", "already exists", "cannot lock ref")

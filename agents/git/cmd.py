@@ -40,7 +40,7 @@ from typing import Any
 from git import Git
 from git.exc import GitCommandNotFound
 
-from agents.git.errors import GitError
+from wavedeck.agents.git.errors import GitError
 
 SAFE_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
 BASE_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_LITERAL_PATHSPECS": "1"}

@@ -2,7 +2,7 @@
 
 ``GitRepo`` is the one object the supervisor and the diff review use. Its methods block (call
 them with ``asyncio.to_thread``); one command runs at a time per repository; every command runs
-with hooks and fsmonitor off and literal pathspecs (``agents.git.cmd``). Failures raise
+with hooks and fsmonitor off and literal pathspecs (``wavedeck.agents.git.cmd``). Failures raise
 ``GitError`` with a message for the operator; a checkpoint refused on purpose raises
 ``CheckpointRefused`` with ``reason`` and ``paths``.
 
@@ -28,15 +28,21 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from agents.git import tamper as git_tamper
-from agents.git.checkpoint import Checkpointer, CheckpointOptions, in_progress_state
-from agents.git.cmd import GitCmd, repo_lock
-from agents.git.diff import ChangedFile, merge_untracked, parse_raw_numstat, split_z, untracked_file
-from agents.git.errors import CheckpointIndexStale, CheckpointRefused, GitError
-from agents.git.paths import link_problem, listed_path_problem
+from wavedeck.agents.git import tamper as git_tamper
+from wavedeck.agents.git.checkpoint import Checkpointer, CheckpointOptions, in_progress_state
+from wavedeck.agents.git.cmd import GitCmd, repo_lock
+from wavedeck.agents.git.diff import (
+    ChangedFile,
+    merge_untracked,
+    parse_raw_numstat,
+    split_z,
+    untracked_file,
+)
+from wavedeck.agents.git.errors import CheckpointIndexStale, CheckpointRefused, GitError
+from wavedeck.agents.git.paths import link_problem, listed_path_problem
 
 if TYPE_CHECKING:
-    from agents.config import GitConfig
+    from wavedeck.agents.config import GitConfig
 
 __all__ = [
     "ChangedFile",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agents.git.cmd import GitCmd
+from wavedeck.agents.git.cmd import GitCmd
 
 _SIGNING_KEYS = re.compile(
     r"^(commit\.gpgsign|gpg\.(program|format|openpgp\.program|ssh\.program|x509\.program))$"

@@ -2,7 +2,7 @@
 
 An agent can plant ``core.fsmonitor``, ``core.sshCommand``, a filter, or a hook, and git would run
 it for whoever uses the repository next. wavedeck's own commands never run them (see
-``agents.git.cmd``), but the operator must know: a snapshot taken when a wave starts is compared
+``wavedeck.agents.git.cmd``), but the operator must know: a snapshot taken when a wave starts is compared
 before the checkpoint, and every added, changed or removed setting or hook is reported by name.
 
 A snapshot maps keys to fingerprints: ``file:<name>`` (a SHA-256 of ``config``,
@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from agents.git.cmd import GitCmd
-from plan.safetext import neutralize
+from wavedeck.agents.git.cmd import GitCmd
+from wavedeck.plan.safetext import neutralize
 
 _FILES = ("config", "config.worktree", "info/attributes")
 # Settings whose value is a program git may run (or a file that can define more settings), as
 # lowercased ``section[.subsection].key`` names. Public: the live watcher's tamper detail
-# (``agents.watch.rules``) names the same keys, so the two reports cannot drift apart.
+# (``wavedeck.agents.watch.rules``) names the same keys, so the two reports cannot drift apart.
 RUNS_PROGRAM_KEYS = re.compile(
     r"^(core\.(fsmonitor|sshcommand|hookspath|pager|editor|askpass|gitproxy|alternaterefscommand)"
     r"|diff\.external|gpg\.(.+\.)?program|gpg\.ssh\.defaultkeycommand|include\.path"

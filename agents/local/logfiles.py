@@ -1,6 +1,6 @@
 """A local agent's log as one logical byte stream over its rotated segments.
 
-The wrapper (``agents.local.wrapper.SegmentWriter``) writes ``<id>.log`` and, once it holds
+The wrapper (``wavedeck.agents.local.wrapper.SegmentWriter``) writes ``<id>.log`` and, once it holds
 ``log_max_bytes``, renames it to ``<id>.log.<logical offset of its first byte>`` and starts a new
 one, keeping the newest ``log_keep`` rotated files. A logical offset counts every byte the log
 ever held, so an offset saved by a follower stays valid across rotations.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from agents.local.wrapper import list_segments
+from wavedeck.agents.local.wrapper import list_segments
 
 __all__ = ["LogFile", "list_segments", "logical_size"]
 

@@ -3,13 +3,13 @@
 Each agent runs under ``agents/local/wrapper.py`` in a new session (``start_new_session=True``: its own
 process group, no controlling terminal), with stdin from its prompt file or ``/dev/null`` and
 stdout+stderr copied by the wrapper into ``.wavedeck/logs/<id>.log``, rotated once it holds
-``log_max_bytes`` (``agents.local.logfiles``; offsets are logical, so they span the rotations). The wrapper writes how the agent ended to
+``log_max_bytes`` (``wavedeck.agents.local.logfiles``; offsets are logical, so they span the rotations). The wrapper writes how the agent ended to
 ``.wavedeck/run/<id>.exit``. The control room keeps no pipe to the agent, so quitting or being
 SIGKILLed does not disturb it; a fresh ``LocalRunner`` finds it again from its ``AgentHandle``
 (pid + start time + pgid) and resumes its log at a saved byte offset.
 
 While the wrapper is still our child, a daemon thread waits for it, so it never lingers as a
-zombie (a zombie counts as dead anyway: see ``agents.local.procinfo``).
+zombie (a zombie counts as dead anyway: see ``wavedeck.agents.local.procinfo``).
 
 A pid is trusted only together with its start time: a recycled pid is dead to us and is never
 signalled (B11). Stopping sends SIGTERM to the group, then SIGKILL after the grace period (B3, B5),
@@ -31,12 +31,12 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agents.events import Event, Notice
-from agents.local import procinfo, tail
-from agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
+from wavedeck.agents.events import Event, Notice
+from wavedeck.agents.local import procinfo, tail
+from wavedeck.agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
 if TYPE_CHECKING:
-    from agents.runtypes import Runner
+    from wavedeck.agents.runtypes import Runner
 
 log = logging.getLogger("wavedeck.runner")
 
@@ -90,7 +90,7 @@ def _write_exit_if_missing(path: str, status: ExitStatus) -> None:
 
 
 class LocalRunner:
-    """Starts, observes and stops detached agents on this machine (``agents.runtypes.Runner``)."""
+    """Starts, observes and stops detached agents on this machine (``wavedeck.agents.runtypes.Runner``)."""
 
     def __init__(
         self,

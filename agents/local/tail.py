@@ -4,11 +4,11 @@
 complete lines. ``LogChunk.offset`` is the byte offset just after the last line returned, so a
 control room that saves it and later resumes there neither repeats nor loses a line.
 
-Lines follow the one rule of ``agents.lines`` (UTF-8 with U+FFFD, ``\\r`` progress keeps its last
+Lines follow the one rule of ``wavedeck.agents.lines`` (UTF-8 with U+FFFD, ``\\r`` progress keeps its last
 state, lines over 64 KiB in marked pieces, a partial last line kept back until ``flush()``), the
 same rule the pane's history and the full-log view use.
 
-Offsets are *logical* (``agents.local.logfiles``): when the wrapper rotates ``<id>.log`` to
+Offsets are *logical* (``wavedeck.agents.local.logfiles``): when the wrapper rotates ``<id>.log`` to
 ``<id>.log.<start>``, the tailer reads the held file to its end and goes on in the next one, so
 nothing is lost or repeated across a rotation. A saved offset whose bytes were rotated away
 before they were read resumes at the oldest byte still on disk, and ``error`` says how many bytes
@@ -32,9 +32,9 @@ import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-from agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder
-from agents.local.wrapper import list_segments
-from agents.runtypes import LogChunk
+from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder
+from wavedeck.agents.local.wrapper import list_segments
+from wavedeck.agents.runtypes import LogChunk
 
 __all__ = ["MAX_LINE_BYTES", "SPLIT_MARK", "LogTailer", "follow"]
 

@@ -2,7 +2,7 @@
 
 ``PRESETS`` maps ``[agent] preset`` names to their ``Preset``; ``program_for`` finds the
 executable (``[agent] program`` or the preset's name on PATH) and names the agent and the key
-when it is missing. The engine's use of a parser is in ``agents.presets.stream``.
+when it is missing. The engine's use of a parser is in ``wavedeck.agents.presets.stream``.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 
-from agents.config import Config
-from agents.presets import claude, codex, gemini, opencode, plain
-from agents.presets.spec import LaunchContext, Preset, PresetError
+from wavedeck.agents.config import Config
+from wavedeck.agents.presets import claude, codex, gemini, opencode, plain
+from wavedeck.agents.presets.spec import LaunchContext, Preset, PresetError
 
 PRESETS: dict[str, Preset] = {
     p.name: p

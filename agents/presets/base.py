@@ -1,6 +1,6 @@
 """What every agent preset is made of: the facts its output parser reports, and the parser base.
 
-A preset (``agents.presets.<name>``) knows three things about one agent CLI: the non-interactive
+A preset (``wavedeck.agents.presets.<name>``) knows three things about one agent CLI: the non-interactive
 argv it runs, how the prompt reaches it (stdin or a file), and a ``StreamParser`` turning each raw
 log line into the lines a pane shows plus the facts wavedeck records (session id, tool calls,
 usage and cost, permission denials, how the run ended). A parser never raises: a line it cannot

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from agents.presets.base import (
+from wavedeck.agents.presets.base import (
     DIM,
     RED,
     RESET,
@@ -39,7 +39,7 @@ from agents.presets.base import (
     short,
     text_lines,
 )
-from agents.presets.spec import LaunchContext, Preset
+from wavedeck.agents.presets.spec import LaunchContext, Preset
 
 WRITE_TOOLS = frozenset({"Edit", "Write", "MultiEdit", "NotebookEdit"})
 # Fast paths: Claude Code writes compact JSON with "type" first. The lines a pane needs little

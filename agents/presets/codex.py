@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agents.presets.base import (
+from wavedeck.agents.presets.base import (
     Ended,
     JsonStreamParser,
     Parsed,
@@ -30,7 +30,7 @@ from agents.presets.base import (
     short,
     text_lines,
 )
-from agents.presets.spec import LaunchContext, Preset
+from wavedeck.agents.presets.spec import LaunchContext, Preset
 
 
 def argv(ctx: LaunchContext) -> list[str]:

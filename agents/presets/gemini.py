@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agents.presets.base import (
+from wavedeck.agents.presets.base import (
     Ended,
     JsonStreamParser,
     Parsed,
@@ -26,7 +26,7 @@ from agents.presets.base import (
     red,
     short,
 )
-from agents.presets.spec import LaunchContext, Preset
+from wavedeck.agents.presets.spec import LaunchContext, Preset
 
 WRITE_TOOLS = frozenset({"write_file", "replace", "edit", "write"})
 _PATH_KEYS = ("file_path", "absolute_path", "path", "dir_path")

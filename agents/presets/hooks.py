@@ -20,11 +20,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from agents.config import Config
-from agents.events import Event, Notice
-from agents.presets import PRESETS, PresetError
-from agents.presets.stream import AgentStream, ToolWrites, stream_for
-from agents.state import AgentRecord
+from wavedeck.agents.config import Config
+from wavedeck.agents.events import Event, Notice
+from wavedeck.agents.presets import PRESETS, PresetError
+from wavedeck.agents.presets.stream import AgentStream, ToolWrites, stream_for
+from wavedeck.agents.state import AgentRecord
 
 __all__ = ["PresetError", "PresetRuns"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from agents.presets.base import (
+from wavedeck.agents.presets.base import (
     Ended,
     JsonStreamParser,
     Parsed,
@@ -25,7 +25,7 @@ from agents.presets.base import (
     short,
     text_lines,
 )
-from agents.presets.spec import LaunchContext, Preset
+from wavedeck.agents.presets.spec import LaunchContext, Preset
 
 WRITE_TOOLS = frozenset({"edit", "write", "patch", "multiedit"})
 

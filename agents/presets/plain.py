@@ -5,8 +5,8 @@ Their output is shown as it comes; progress lines are read from it as from any a
 
 from __future__ import annotations
 
-from agents.presets.base import StreamParser
-from agents.presets.spec import LaunchContext, Preset
+from wavedeck.agents.presets.base import StreamParser
+from wavedeck.agents.presets.spec import LaunchContext, Preset
 
 
 def aider_argv(ctx: LaunchContext) -> list[str]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from agents.presets import PRESETS
-from agents.presets.base import StreamParser
+from wavedeck.agents.presets import PRESETS
+from wavedeck.agents.presets.base import StreamParser
 
 
 def render_lines(preset: str, lines: Iterable[str], cwd: Path | None = None) -> list[str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from agents.presets.base import StreamParser
+from wavedeck.agents.presets.base import StreamParser
 
 
 class PresetError(Exception):

@@ -14,10 +14,10 @@ import re
 import time
 from pathlib import Path
 
-from agents.events import AgentDenied, AgentSession, AgentTool, AgentUsage, Event
-from agents.presets import PRESETS
-from agents.presets.base import Denied, Ended, Fact, Session, StreamParser, Tool, Usage
-from agents.state import AgentRecord
+from wavedeck.agents.events import AgentDenied, AgentSession, AgentTool, AgentUsage, Event
+from wavedeck.agents.presets import PRESETS
+from wavedeck.agents.presets.base import Denied, Ended, Fact, Session, StreamParser, Tool, Usage
+from wavedeck.agents.state import AgentRecord
 
 USAGE_KEYS = 20  # usage reports remembered per agent, so a log read again is not counted twice
 WRITE_MEMORY_S = 120.0  # a tool's write is matched with the watcher's report within this

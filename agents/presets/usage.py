@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from agents.state import AgentRecord
+from wavedeck.agents.state import AgentRecord
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents.config import ENV_NAME_RE
-from agents.runtypes import LaunchSpec
+from wavedeck.agents.config import ENV_NAME_RE
+from wavedeck.agents.runtypes import LaunchSpec
 
 AGENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 GIT_SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")

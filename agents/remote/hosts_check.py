@@ -13,9 +13,9 @@ import asyncio
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agents.config import Config, HostConfig
-from agents.remote.commands import quote, sh_c, workdir_word
-from agents.remote.transport import (
+from wavedeck.agents.config import Config, HostConfig
+from wavedeck.agents.remote.commands import quote, sh_c, workdir_word
+from wavedeck.agents.remote.transport import (
     AuthFailed,
     HostKeyChanged,
     HostKeyError,
@@ -108,7 +108,7 @@ async def check_host(name: str, cfg: HostConfig, program: str) -> HostReport:
 
 async def check_hosts(config: Config) -> list[HostReport]:
     """Check every host of ``config`` concurrently."""
-    from agents.presets import agent_program
+    from wavedeck.agents.presets import agent_program
 
     program = agent_program(config)  # the preset's program, or the command's
     return list(

@@ -1,9 +1,9 @@
-"""``RemoteRunner``: the ``Runner`` for agents on an SSH host (see ``agents.runtypes``).
+"""``RemoteRunner``: the ``Runner`` for agents on an SSH host (see ``wavedeck.agents.runtypes``).
 
 An agent on a host runs exactly like a local one, only over SSH:
 
 - ``launch`` brings the host's clone to the base commit (this repo's HEAD, see
-  ``agents.remote.sync``), uploads the prompt over the channel's stdin (never argv), and starts
+  ``wavedeck.agents.remote.sync``), uploads the prompt over the channel's stdin (never argv), and starts
   the agent **detached** with ``setsid`` under a small POSIX-sh wrapper that records
   ``PID START`` and, when it ends, ``rc N`` on the host. A live copy is never launched twice.
 - ``follow`` streams the host's log by byte offset (what is there with ``dd bs=1M``, then
@@ -15,7 +15,7 @@ An agent on a host runs exactly like a local one, only over SSH:
 - Quitting the control room leaves remote agents running; a new ``RemoteRunner`` given the saved
   ``AgentHandle`` re-attaches (``is_alive``, ``follow(handle, saved_offset)``).
 
-Lines follow the one rule of ``agents.lines`` (as the local tailer and the history views do).
+Lines follow the one rule of ``wavedeck.agents.lines`` (as the local tailer and the history views do).
 Log rotation (``[agent] log_max_bytes``) is local only: a remote agent's log on its host is
 one file that grows.
 """
@@ -29,10 +29,10 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from agents.config import Config, HostConfig
-from agents.events import Event, Notice
-from agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder
-from agents.remote.commands import (
+from wavedeck.agents.config import Config, HostConfig
+from wavedeck.agents.events import Event, Notice
+from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder
+from wavedeck.agents.remote.commands import (
     CommandError,
     RemotePaths,
     Unframer,
@@ -46,7 +46,7 @@ from agents.remote.commands import (
     tail_script,
     translate_paths,
 )
-from agents.remote.sync import (
+from wavedeck.agents.remote.sync import (
     SyncError,
     apply_patch,
     collect_patch,
@@ -57,8 +57,8 @@ from agents.remote.sync import (
     touched_paths,
     worktree_body,
 )
-from agents.remote.transport import ConnectionLostError, HostTransport, TransportError
-from agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
+from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, TransportError
+from wavedeck.agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
 __all__ = [
     "MAX_LINE_BYTES",
@@ -75,7 +75,7 @@ TOUCH_POLL_S = 1.0
 
 TouchedSink = Callable[[str, str, str], None]  # (agent_id, path, change)
 
-# The stream is decoded by the one line rule (``agents.lines``): ``feed`` returns the lines and
+# The stream is decoded by the one line rule (``wavedeck.agents.lines``): ``feed`` returns the lines and
 # the bytes they used, which advance the offset a reconnect resumes from.
 LineSplitter = LineDecoder
 

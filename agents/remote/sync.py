@@ -17,17 +17,17 @@ deletions, binaries and even commits the agent made are included and the worktre
 so review, tests and checkpoint see it exactly like a local agent's edits.
 
 Every git command runs with hooks and fsmonitor off (an agent could plant either); the local ones
-go through ``agents.git.cmd`` (its lock, timeout and literal pathspecs too).
+go through ``wavedeck.agents.git.cmd`` (its lock, timeout and literal pathspecs too).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from agents.git.cmd import arun_git, git_process
-from agents.git.errors import GitError
-from agents.remote.commands import RemotePaths, check_sha, sh_c, workdir_word
-from agents.remote.transport import HostTransport
+from wavedeck.agents.git.cmd import arun_git, git_process
+from wavedeck.agents.git.errors import GitError
+from wavedeck.agents.remote.commands import RemotePaths, check_sha, sh_c, workdir_word
+from wavedeck.agents.remote.transport import HostTransport
 
 GIT = "git -c core.hooksPath=/dev/null -c core.fsmonitor=false"
 CHUNK = 64 * 1024

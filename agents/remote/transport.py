@@ -31,8 +31,8 @@ from typing import Any
 
 import asyncssh
 
-from agents.config import HostConfig
-from agents.events import Event, HostConnectionChanged
+from wavedeck.agents.config import HostConfig
+from wavedeck.agents.events import Event, HostConnectionChanged
 
 ENCRYPTION_ALGS = (
     "aes128-gcm@openssh.com",

@@ -1,6 +1,6 @@
 """``wavedeck audit``: what a range of commits changed, held against one wave's ownership.
 
-The same model as the watcher and the checkpoint gate (``plan.ownership``), after the accept
+The same model as the watcher and the checkpoint gate (``wavedeck.plan.ownership``), after the accept
 policy of ``wavedeck.toml``. Findings use the ``plan check`` format and these codes:
 
 | code | level | meaning |
@@ -21,11 +21,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents.git.cmd import Result, run_git
-from agents.git.errors import GitError
-from plan.errors import Finding
-from plan.models import Plan, Wave
-from plan.ownership import Ownership, OwnershipIndex, apply_policy
+from wavedeck.agents.git.cmd import Result, run_git
+from wavedeck.agents.git.errors import GitError
+from wavedeck.plan.errors import Finding
+from wavedeck.plan.models import Plan, Wave
+from wavedeck.plan.ownership import Ownership, OwnershipIndex, apply_policy
 
 GIT_TIMEOUT_S = 120.0
 CODES = {

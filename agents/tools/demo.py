@@ -20,8 +20,8 @@ import sys
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
-from agents.git.cmd import run_git
-from agents.git.errors import GitError
+from wavedeck.agents.git.cmd import run_git
+from wavedeck.agents.git.errors import GitError
 
 PLAN_NAME = "security-waves.md"
 PLAN_IN_SANDBOX = "plans/security-waves.md"
@@ -49,7 +49,7 @@ class DemoError(Exception):
 
 def bundled_plan_text() -> str:
     """The reference plan shipped as package data."""
-    return resources.files("agents.data").joinpath(PLAN_NAME).read_text(encoding="utf-8")
+    return resources.files("wavedeck.agents.data").joinpath(PLAN_NAME).read_text(encoding="utf-8")
 
 
 def _content(path: str) -> str:
@@ -98,7 +98,7 @@ def _toml_list(values: list[str]) -> str:
 def _config_text(fast: bool) -> str:
     py = sys.executable
     speed = FAST_SPEED if fast else NORMAL_SPEED
-    command = [py, "-m", "agents.tools.sim", "--prompt", "{prompt_file}", "--speed", speed]
+    command = [py, "-m", "wavedeck.agents.tools.sim", "--prompt", "{prompt_file}", "--speed", speed]
     q = shlex.quote
     tests = [
         f"{q(py)} -m compileall -q packages/headless-client",
@@ -170,7 +170,9 @@ def make_sandbox(folder: Path, *, fast: bool = False) -> Path:
 
 
 def _fill(folder: Path, fast: bool) -> Path:
-    from plan.loader import load_plan  # the parser; imported here to keep startup light
+    from wavedeck.plan.reading.loader import (
+        load_plan,  # the parser; imported here to keep startup light
+    )
 
     text = bundled_plan_text()
     folder.mkdir(parents=True, exist_ok=True)

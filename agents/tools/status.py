@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents.local import procinfo
-from agents.local.logfiles import LogFile
-from agents.local.runner import read_exit_file
-from agents.state import AgentRecord, RunState, handle_from_record
-from agents.wave.launch import DONE_RE
+from wavedeck.agents.local import procinfo
+from wavedeck.agents.local.logfiles import LogFile
+from wavedeck.agents.local.runner import read_exit_file
+from wavedeck.agents.state import AgentRecord, RunState, handle_from_record
+from wavedeck.agents.wave.launch import DONE_RE
 
 _MAX_SCAN = 64 * 1024 * 1024  # a flooded log is scanned up to this far past the saved offset
 
@@ -57,7 +57,7 @@ def _unread_done(log: Path, offset: int, issues: Iterable[str] | None) -> list[s
     wanted = set(issues) if issues is not None else None
     found: list[str] = []
     try:
-        # Offsets are logical: they span the log's rotated files (agents.local.logfiles).
+        # Offsets are logical: they span the log's rotated files (wavedeck.agents.local.logfiles).
         logfile = LogFile(log)
         data = logfile.pread(_MAX_SCAN, max(offset, logfile.start()))
     except OSError:

@@ -1,7 +1,7 @@
 """What the supervisor needs of a workspace watcher: ``ChangeWatcher``.
 
-Two watchers implement it: ``agents.watch.watcher.WorkspaceWatcher`` (one tree, shared mode) and
-``agents.watch.worktrees.WorktreeWatch`` (one watcher per agent's worktree plus the main tree).
+Two watchers implement it: ``wavedeck.agents.watch.watcher.WorkspaceWatcher`` (one tree, shared mode) and
+``wavedeck.agents.watch.worktrees.WorktreeWatch`` (one watcher per agent's worktree plus the main tree).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Protocol
 
-from agents.events import Event
+from wavedeck.agents.events import Event
 
 
 class ChangeWatcher(Protocol):

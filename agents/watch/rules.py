@@ -1,6 +1,6 @@
 """What the workspace watcher reports, and how: globs, attribution, watched paths, config diffs.
 
-The rules behind ``agents.watch.watcher.WorkspaceWatcher``, kept apart from its event loop:
+The rules behind ``wavedeck.agents.watch.watcher.WorkspaceWatcher``, kept apart from its event loop:
 
 - ``glob_matcher``: repo-relative gitignore-like globs (ignores, accepted paths).
 - ``ownership_attributor`` / ``worktree_attributor``: path -> (agent, violation kind, names,
@@ -8,7 +8,7 @@ The rules behind ``agents.watch.watcher.WorkspaceWatcher``, kept apart from its 
 - ``PathFilter``: which raw OS events are worth looking at (.git/ only for its tamper targets;
   never .wavedeck/, editor temp files or the configured ignores).
 - ``config_detail``: the changed keys of a rewritten ``.git/config`` for a tamper report, naming
-  those that make git run a program with ``agents.git.tamper.RUNS_PROGRAM_KEYS``, the list the
+  those that make git run a program with ``wavedeck.agents.git.tamper.RUNS_PROGRAM_KEYS``, the list the
   checkpoint's tamper check uses.
 """
 
@@ -21,10 +21,10 @@ from typing import Literal
 
 import watchfiles
 
-from agents.git.tamper import RUNS_PROGRAM_KEYS
-from plan.globs import glob_matcher
-from plan.models import Plan
-from plan.ownership import OwnershipIndex, apply_policy
+from wavedeck.agents.git.tamper import RUNS_PROGRAM_KEYS
+from wavedeck.plan.globs import glob_matcher
+from wavedeck.plan.models import Plan
+from wavedeck.plan.ownership import OwnershipIndex, apply_policy
 
 ViolationKind = Literal["undeclared", "foreign", "other-wave", "unowned", "collision", "tamper"]
 # What an attributor says about a path: (agent it is attributed to, violation kind or None when
@@ -71,7 +71,7 @@ def ownership_attributor(
 
     Returns:
         ``path -> (agent, violation kind or None, candidates, why)``, with the policy of
-        ``plan.ownership.apply_policy`` (a glob never accepts a ``foreign`` path).
+        ``wavedeck.plan.ownership.apply_policy`` (a glob never accepts a ``foreign`` path).
     """
     index = OwnershipIndex(plan, wave)
     accept_globs = tuple(accept)

@@ -10,7 +10,7 @@ anew) until the supervisor calls ``forget(path)`` after reverting it, or a new w
 the rest of ``.git/``, ``.wavedeck/``, editor temp files and the configured ignores are never
 reported. Fallbacks and failures (inotify limit -> polling, root deleted or moved) are ``Notice``
 events, never tracebacks. The rules (globs, attributors, watched paths, config diffs) are in
-``agents.watch.rules`` and re-exported here.
+``wavedeck.agents.watch.rules`` and re-exported here.
 
 Latency and storms: watchfiles runs with a short ``step`` so one save is reported ~15 ms after
 it lands, and a short ``debounce`` so a storm arrives in bounded batches, processed in slices
@@ -33,10 +33,10 @@ from typing import Any
 
 import watchfiles
 
-from agents.events import Event, FileTouched, Notice, ViolationFound
+from wavedeck.agents.events import Event, FileTouched, Notice, ViolationFound
 
-# The rules live in agents.watch.rules; re-exported here, where callers have always found them.
-from agents.watch.rules import (
+# The rules live in wavedeck.agents.watch.rules; re-exported here, where callers have always found them.
+from wavedeck.agents.watch.rules import (
     GIT_CONFIGS,
     GIT_HOOKS,
     Attribution,
@@ -49,7 +49,7 @@ from agents.watch.rules import (
     read_config,
     worktree_attributor,
 )
-from plan.globs import glob_matcher
+from wavedeck.plan.globs import glob_matcher
 
 __all__ = ["Attribution", "Attributor", "ViolationKind", "WorkspaceWatcher", "glob_matcher"]
 __all__ += ["ownership_attributor", "worktree_attributor"]

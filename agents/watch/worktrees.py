@@ -3,12 +3,12 @@
 Each agent of a wave works in its own worktree on the branch ``wavedeck/<id>``, started at the
 wave's base commit, so a watcher on that worktree knows exactly who wrote each file
 (``WorktreeWatch``). After the wave the supervisor copies each agent's changes into the main tree
-(``agents.wave.worktree_mode``) and ``remove_worktrees`` removes the worktrees and branches.
+(``wavedeck.agents.wave.worktree_mode``) and ``remove_worktrees`` removes the worktrees and branches.
 
 ``collision_check`` finds paths two agents changed (a ``collision`` violation, even when git could
 merge them); ``CollisionTracker`` does the same live, from the watchers' ``FileTouched`` events.
 
-Every git command goes through ``agents.git.cmd.run_git``: an argv list with hooks and fsmonitor
+Every git command goes through ``wavedeck.agents.git.cmd.run_git``: an argv list with hooks and fsmonitor
 off, literal pathspecs, the repository's lock and a timeout.
 """
 
@@ -21,11 +21,11 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents.events import Event, FileTouched, ViolationFound
-from agents.git.cmd import run_git
-from agents.git.errors import GitError
-from agents.watch.watcher import Attribution, WorkspaceWatcher, worktree_attributor
-from plan.models import AGENT_ID_RE, Plan
+from wavedeck.agents.events import Event, FileTouched, ViolationFound
+from wavedeck.agents.git.cmd import run_git
+from wavedeck.agents.git.errors import GitError
+from wavedeck.agents.watch.watcher import Attribution, WorkspaceWatcher, worktree_attributor
+from wavedeck.plan.models import AGENT_ID_RE, Plan
 
 BRANCH_PREFIX = "wavedeck/"
 TIMEOUT_S = 120.0

@@ -1,12 +1,12 @@
 """A wave's tests and checkpoint, for the supervisor: run, preview, commit, refuse with reasons.
 
 The tests are the config's commands, else the plan's, run with ``sh -c`` from the repository root
-(see ``agents.wave.testrun``: shell commands by design, shown before they run). The checkpoint stages
+(see ``wavedeck.agents.wave.testrun``: shell commands by design, shown before they run). The checkpoint stages
 exactly the wave's changed paths (since the commit recorded when the wave started) that the plan
 assigns to its agents or that were accepted (policy or operator); any other changed path is
 listed and the checkpoint refused, as it is while the tests have not passed, during a merge or
 rebase, or after the repository's git configuration or hooks changed during the wave. The
-operator's own work (files dirty when the wave started, ``agents.wave.operator_work``) is left out;
+operator's own work (files dirty when the wave started, ``wavedeck.agents.wave.operator_work``) is left out;
 a file both they and the wave changed is refused by name until accepted or reverted.
 
 ``Checkpointer`` is the part of the supervisor that does it; it holds the supervisor's
@@ -22,7 +22,7 @@ import json
 import time
 from pathlib import Path
 
-from agents.events import (
+from wavedeck.agents.events import (
     CheckpointCommitted,
     GateRefused,
     Notice,
@@ -32,18 +32,18 @@ from agents.events import (
     ViolationFound,
     WaveStateChanged,
 )
-from agents.git.errors import CheckpointIndexStale, GitError
-from agents.git.tamper import TamperFinding
-from agents.presets.usage import UsageTotal, of_record
-from agents.state import AgentRecord, TestRecord
-from agents.wave import gates, operator_work
-from agents.wave.context import WaveContext
-from agents.wave.gates import CheckpointPreview, StrayPath
-from agents.wave.tamperlog import TAMPER_KEY, TamperLog
-from agents.wave.testrun import run_tests
-from agents.wave.watching import WaveWatch
-from agents.wave.worktree_mode import WorktreeMode
-from plan.models import Wave
+from wavedeck.agents.git.errors import CheckpointIndexStale, GitError
+from wavedeck.agents.git.tamper import TamperFinding
+from wavedeck.agents.presets.usage import UsageTotal, of_record
+from wavedeck.agents.state import AgentRecord, TestRecord
+from wavedeck.agents.wave import gates, operator_work
+from wavedeck.agents.wave.context import WaveContext
+from wavedeck.agents.wave.gates import CheckpointPreview, StrayPath
+from wavedeck.agents.wave.tamperlog import TAMPER_KEY, TamperLog
+from wavedeck.agents.wave.testrun import run_tests
+from wavedeck.agents.wave.watching import WaveWatch
+from wavedeck.agents.wave.worktree_mode import WorktreeMode
+from wavedeck.plan.models import Wave
 
 __all__ = ["TAMPER_KEY", "Checkpointer"]
 
@@ -168,9 +168,9 @@ class Checkpointer:
         return str(value) if value else None
 
     def _message(self, n: int, accepted: dict[str, str]) -> str:
-        """The checkpoint message (``agents.wave.message``): wave, issues and outcomes, tests, trailers."""
+        """The checkpoint message (``wavedeck.agents.wave.message``): wave, issues and outcomes, tests, trailers."""
         ctx = self.ctx
-        from agents.wave.message import checkpoint_message
+        from wavedeck.agents.wave.message import checkpoint_message
 
         wave = ctx.plan.wave(n)
         outcomes: dict[str, str] = {}
@@ -330,7 +330,7 @@ class Checkpointer:
             )
         text = view.message
         if message and message.strip():
-            from agents.wave.message import with_current_trailers
+            from wavedeck.agents.wave.message import with_current_trailers
 
             text = with_current_trailers(message, view.message)
         stale: CheckpointIndexStale | None = None

@@ -1,8 +1,8 @@
 """What the parts of the supervisor share: ``WaveContext``.
 
-The supervisor is composed of parts (``agents.wave.processes.AgentProcesses``,
-``agents.wave.watching.WaveWatch``, ``agents.wave.checkpoint.Checkpointer``,
-``agents.wave.worktree_mode.WorktreeMode``, ``agents.wave.restart.RestartPolicy``); each holds the
+The supervisor is composed of parts (``wavedeck.agents.wave.processes.AgentProcesses``,
+``wavedeck.agents.wave.watching.WaveWatch``, ``wavedeck.agents.wave.checkpoint.Checkpointer``,
+``wavedeck.agents.wave.worktree_mode.WorktreeMode``, ``wavedeck.agents.wave.restart.RestartPolicy``); each holds the
 one ``WaveContext`` of its supervisor and reaches the others' facts only through it: the plan,
 the config, the repository and its ``GitRepo``, the run state and its records, the event stream
 (``emit``), the change signal, the violations found per wave and the flags of the control room
@@ -19,15 +19,15 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agents.config import Config
-from agents.events import AgentState, Event, GateRefused, Notice, ViolationFound
-from agents.state import AgentRecord, RunState, StateStore, ViolationRecord, WaveRecord
-from agents.wave import gates
-from agents.wave.stream import Changes, EventStream
-from plan.models import Plan
+from wavedeck.agents.config import Config
+from wavedeck.agents.events import AgentState, Event, GateRefused, Notice, ViolationFound
+from wavedeck.agents.state import AgentRecord, RunState, StateStore, ViolationRecord, WaveRecord
+from wavedeck.agents.wave import gates
+from wavedeck.agents.wave.stream import Changes, EventStream
+from wavedeck.plan.models import Plan
 
 if TYPE_CHECKING:
-    from agents.git.repo import GitRepo
+    from wavedeck.agents.git.repo import GitRepo
 
 # A lock still held is reported again after this long (git retries it many times a second).
 LOCK_NOTICE_EVERY_S = 5.0
@@ -37,7 +37,9 @@ class WaveContext:
     """The shared facts and channels of one supervisor (see the module docstring)."""
 
     def __init__(self, repo: Path, plan: Plan, config: Config) -> None:
-        from agents.git.repo import GitRepo  # blocking git layer; used through asyncio.to_thread
+        from wavedeck.agents.git.repo import (
+            GitRepo,  # blocking git layer; used through asyncio.to_thread
+        )
 
         self.repo = Path(repo).absolute()
         self.plan = plan

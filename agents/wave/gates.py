@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from agents.events import AGENT_ENDED, AgentState, ViolationFound, WaveState
-from agents.git.tamper import TamperFinding
-from plan.models import Plan
-from plan.ownership import OwnershipIndex, apply_policy
+from wavedeck.agents.events import AGENT_ENDED, AgentState, ViolationFound, WaveState
+from wavedeck.agents.git.tamper import TamperFinding
+from wavedeck.plan.models import Plan
+from wavedeck.plan.ownership import OwnershipIndex, apply_policy
 
 FINISHED_OK: tuple[AgentState, ...] = ("succeeded",)
 TERMINAL = AGENT_ENDED

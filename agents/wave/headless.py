@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import IO
 
-from agents.events import (
+from wavedeck.agents.events import (
     WAVE_NOT_STARTED,
     AgentDenied,
     AgentOutput,
@@ -35,11 +35,11 @@ from agents.events import (
     ViolationFound,
     WaveStateChanged,
 )
-from agents.presets.usage import UsageTotal
-from agents.presets.usage import describe as usage_text
-from agents.wave import gates
-from agents.wave.supervisor import Supervisor
-from plan.safetext import neutralize
+from wavedeck.agents.presets.usage import UsageTotal
+from wavedeck.agents.presets.usage import describe as usage_text
+from wavedeck.agents.wave import gates
+from wavedeck.agents.wave.supervisor import Supervisor
+from wavedeck.plan.safetext import neutralize
 
 EXIT_OK = 0
 EXIT_REFUSED = 1

@@ -1,7 +1,7 @@
 """What the supervisor needs around one agent: its launch spec, its progress lines, its log offset.
 
 - ``build_spec`` renders the prompt, writes it to ``.wavedeck/prompts/<id>.md`` and builds the
-  argv from the ``[agent] preset`` (``agents.presets``), or from ``agent.command`` when it is set
+  argv from the ``[agent] preset`` (``wavedeck.agents.presets``), or from ``agent.command`` when it is set
   or the preset is generic (+ ``agent.extra_args[id]``), with placeholders substituted inside
   each argument; the argv is never given to a shell. A follow-up (``follow_up``) resumes the
   agent's session with the message as its prompt.
@@ -18,12 +18,12 @@ import os
 import re
 from pathlib import Path
 
-from agents.config import Config, substitute
-from agents.presets import PRESETS, LaunchContext, program_for
-from agents.runtypes import LaunchSpec
-from agents.wave.prompt import load_template, render_prompt, write_prompt
-from plan.checkapi import RepoView
-from plan.models import Plan
+from wavedeck.agents.config import Config, substitute
+from wavedeck.agents.presets import PRESETS, LaunchContext, program_for
+from wavedeck.agents.runtypes import LaunchSpec
+from wavedeck.agents.wave.prompt import load_template, render_prompt, write_prompt
+from wavedeck.plan.checking.api import RepoView
+from wavedeck.plan.models import Plan
 
 DONE_RE = re.compile(r"^\s*wavedeck: done\s+([A-Za-z0-9][A-Za-z0-9._-]*)(?:\s+(.*?))?\s*$")
 _WIDTH = 20  # the journal holds one zero-padded decimal offset
@@ -56,7 +56,7 @@ def build_spec(
     ``session_id``: the new session a preset that takes one starts (claude); ``follow_up``:
     ``(session to resume, message)``, the message being the prompt; ``local``: the program is
     looked up on this machine's PATH (a remote agent's is found on its host).
-    Raises ``agents.presets.PresetError`` naming the agent and the key when the preset's program
+    Raises ``wavedeck.agents.presets.PresetError`` naming the agent and the key when the preset's program
     is missing.
     """
     agent = plan.agent(agent_id)

@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from agents.presets.usage import UsageTotal, describe, total
-from plan.models import Plan, Wave
+from wavedeck.agents.presets.usage import UsageTotal, describe, total
+from wavedeck.plan.models import Plan, Wave
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _COUNTS = re.compile(r"\s*\(\s*\d+\s+issues?[^)]*\)\s*$", re.IGNORECASE)

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from agents.git.errors import GitError
+from wavedeck.agents.git.errors import GitError
 
 CONFLICT_KIND = "operator-conflict"
 CONFLICT_DETAIL = (

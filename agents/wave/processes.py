@@ -1,8 +1,8 @@
 """The supervisor's agent half: launch, adopt, follow, finish.
 
-``AgentProcesses`` is a part of ``agents.wave.supervisor.Supervisor`` (it holds the supervisor's
-``agents.wave.context.WaveContext``). It launches each agent as a
-detached process through a ``Runner`` (local, or ``agents.remote.runner.RemoteRunner`` for an agent a
+``AgentProcesses`` is a part of ``wavedeck.agents.wave.supervisor.Supervisor`` (it holds the supervisor's
+``wavedeck.agents.wave.context.WaveContext``). It launches each agent as a
+detached process through a ``Runner`` (local, or ``wavedeck.agents.remote.runner.RemoteRunner`` for an agent a
 ``[hosts.NAME]`` section of the config assigns to an SSH host), adopts
 agents an earlier control room left running (pid *and* start time, so never a second copy),
 follows each log by byte offset, turns progress lines into ``IssueDone``, and records how each
@@ -22,8 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from agents import repoview
-from agents.events import (
+from wavedeck.agents import repoview
+from wavedeck.agents.events import (
     AgentOutputBatch,
     AgentState,
     AgentStateChanged,
@@ -33,20 +33,20 @@ from agents.events import (
     Notice,
     RestartStatus,
 )
-from agents.local import procinfo
-from agents.local.logfiles import logical_size
-from agents.local.runner import LocalRunner
-from agents.presets import hooks as preset_hooks
-from agents.remote.runner import RemoteRunner, runner_for
-from agents.remote.sync import SyncError
-from agents.remote.transport import TransportError
-from agents.runtypes import AgentHandle, ExitStatus, Runner
-from agents.state import AgentRecord, adopt, handle_from_record, record_handle
-from agents.wave.context import WaveContext
-from agents.wave.launch import OffsetJournal, build_spec, parse_done
-from agents.wave.prompt import ISSUE_PATTERNS, PromptError
-from agents.wave.stream import MAX_QUEUED, Item
-from plan.checkapi import RepoView
+from wavedeck.agents.local import procinfo
+from wavedeck.agents.local.logfiles import logical_size
+from wavedeck.agents.local.runner import LocalRunner
+from wavedeck.agents.presets import hooks as preset_hooks
+from wavedeck.agents.remote.runner import RemoteRunner, runner_for
+from wavedeck.agents.remote.sync import SyncError
+from wavedeck.agents.remote.transport import TransportError
+from wavedeck.agents.runtypes import AgentHandle, ExitStatus, Runner
+from wavedeck.agents.state import AgentRecord, adopt, handle_from_record, record_handle
+from wavedeck.agents.wave.context import WaveContext
+from wavedeck.agents.wave.launch import OffsetJournal, build_spec, parse_done
+from wavedeck.agents.wave.prompt import ISSUE_PATTERNS, PromptError
+from wavedeck.agents.wave.stream import MAX_QUEUED, Item
+from wavedeck.plan.checking.api import RepoView
 
 __all__ = ["MAX_QUEUED", "AgentProcesses", "RestartHooks"]
 
@@ -55,7 +55,7 @@ DONE_MARK = "wavedeck: done"  # what every progress line contains (see ``launch.
 
 
 class RestartHooks(Protocol):
-    """What the agent half tells the restart policy (``agents.wave.restart.RestartPolicy``)."""
+    """What the agent half tells the restart policy (``wavedeck.agents.wave.restart.RestartPolicy``)."""
 
     def launched(self, agent_id: str) -> None: ...
 

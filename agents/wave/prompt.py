@@ -17,8 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from plan.checkapi import RepoView
-from plan.models import Agent, Plan
+from wavedeck.plan.checking.api import RepoView
+from wavedeck.plan.models import Agent, Plan
 
 PLACEHOLDERS = (
     "agent_id",
@@ -49,7 +49,7 @@ class PromptError(Exception):
 
 def default_template() -> str:
     """The template shipped with wavedeck (``agents/data/prompt.md``)."""
-    return resources.files("agents.data").joinpath("prompt.md").read_text(encoding="utf-8")
+    return resources.files("wavedeck.agents.data").joinpath("prompt.md").read_text(encoding="utf-8")
 
 
 def load_template(repo: Path, override: str | None) -> str:
@@ -93,7 +93,7 @@ def _details(repo: Path, agent: Agent, view: RepoView | None = None) -> str:
     """The issue description and fix plan files, when the repository has them (found in
     ``view``, the repository's listing shared by a whole wave, when given)."""
     try:
-        from agents.repoview import read_issue_files  # written by another module; optional
+        from wavedeck.agents.repoview import read_issue_files  # written by another module; optional
     except ImportError:
         return ""
     parts: list[str] = []
@@ -137,7 +137,7 @@ def render_prompt(
 ) -> str:
     """The full prompt of one agent (``template`` defaults to the shipped one).
 
-    ``view`` is the repository's listing (``agents.repoview.repo_view``): pass one for every
+    ``view`` is the repository's listing (``wavedeck.agents.repoview.repo_view``): pass one for every
     agent of a wave, so its issue files are found without listing the repository per issue.
     """
     agent = plan.agent(agent_id)

@@ -36,13 +36,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from agents.config import RestartConfig
-from agents.events import AgentState, AgentStateChanged, Notice, RestartStatus
-from agents.local import procinfo
-from agents.state import handle_from_record
+from wavedeck.agents.config import RestartConfig
+from wavedeck.agents.events import AgentState, AgentStateChanged, Notice, RestartStatus
+from wavedeck.agents.local import procinfo
+from wavedeck.agents.state import handle_from_record
 
 if TYPE_CHECKING:
-    from agents.wave.context import WaveContext
+    from wavedeck.agents.wave.context import WaveContext
 
 MAX_EXPONENT = 62  # 2**62 seconds is beyond any cap; keeps the float arithmetic finite
 CLOSE_WAIT_S = 10.0  # how long close() lets a relaunch already under way finish

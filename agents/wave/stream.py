@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from agents.events import Event
+from wavedeck.agents.events import Event
 
 # Events waiting for the consumer before the log followers pause (memory stays bounded, B6).
 MAX_QUEUED = 20_000

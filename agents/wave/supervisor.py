@@ -8,12 +8,12 @@ consumer: the TUI or the headless ``wavedeck run``) and persisted in ``.wavedeck
 a control room that quits or dies leaves its agents running and the next one adopts them (pid and
 start time), never launching a second copy, and resumes their logs where the consumer left off.
 
-The supervisor is composed of parts that share one ``agents.wave.context.WaveContext`` (plan,
-config, repository, git, run state, event stream): ``AgentProcesses`` (``agents.wave.processes``),
-``WaveWatch`` (``agents.wave.watching``), ``Checkpointer`` (``agents.wave.checkpoint``: tests and
-checkpoints), ``WorktreeMode`` (``agents.wave.worktree_mode``), ``RestartPolicy``
-(``agents.wave.restart``) and ``TamperLog`` (``agents.wave.tamperlog``). Gates live in
-``agents.wave.gates``. This module owns the parts and holds the lifecycle, the snapshot the UI
+The supervisor is composed of parts that share one ``wavedeck.agents.wave.context.WaveContext`` (plan,
+config, repository, git, run state, event stream): ``AgentProcesses`` (``wavedeck.agents.wave.processes``),
+``WaveWatch`` (``wavedeck.agents.wave.watching``), ``Checkpointer`` (``wavedeck.agents.wave.checkpoint``: tests and
+checkpoints), ``WorktreeMode`` (``wavedeck.agents.wave.worktree_mode``), ``RestartPolicy``
+(``wavedeck.agents.wave.restart``) and ``TamperLog`` (``wavedeck.agents.wave.tamperlog``). Gates live in
+``wavedeck.agents.wave.gates``. This module owns the parts and holds the lifecycle, the snapshot the UI
 reads and the operator's actions.
 """
 
@@ -26,8 +26,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from agents.config import Config
-from agents.events import (
+from wavedeck.agents.config import Config
+from wavedeck.agents.events import (
     AgentState,
     AgentStateChanged,
     Event,
@@ -36,21 +36,21 @@ from agents.events import (
     WaveState,
     WaveStateChanged,
 )
-from agents.git.errors import GitError
-from agents.git.repo import GitRepo
-from agents.presets import preflight
-from agents.state import AgentRecord, AlreadyRunning, RunState, StateError
-from agents.watch.worktrees import WorktreeError
-from agents.wave import gates, operator_work
-from agents.wave.checkpoint import Checkpointer
-from agents.wave.context import WaveContext
-from agents.wave.gates import CheckpointPreview
-from agents.wave.processes import AgentProcesses
-from agents.wave.restart import RestartPolicy
-from agents.wave.tamperlog import PLANTED_NOTICE, TamperLog
-from agents.wave.watching import WaveWatch
-from agents.wave.worktree_mode import WorktreeMode
-from plan.models import Plan
+from wavedeck.agents.git.errors import GitError
+from wavedeck.agents.git.repo import GitRepo
+from wavedeck.agents.presets import preflight
+from wavedeck.agents.state import AgentRecord, AlreadyRunning, RunState, StateError
+from wavedeck.agents.watch.worktrees import WorktreeError
+from wavedeck.agents.wave import gates, operator_work
+from wavedeck.agents.wave.checkpoint import Checkpointer
+from wavedeck.agents.wave.context import WaveContext
+from wavedeck.agents.wave.gates import CheckpointPreview
+from wavedeck.agents.wave.processes import AgentProcesses
+from wavedeck.agents.wave.restart import RestartPolicy
+from wavedeck.agents.wave.tamperlog import PLANTED_NOTICE, TamperLog
+from wavedeck.agents.wave.watching import WaveWatch
+from wavedeck.agents.wave.worktree_mode import WorktreeMode
+from wavedeck.plan.models import Plan
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agents.git.tamper import TamperFinding
-    from agents.wave.context import WaveContext
+    from wavedeck.agents.git.tamper import TamperFinding
+    from wavedeck.agents.wave.context import WaveContext
 
 # The pseudo-path under which a change of .git's configuration or hooks is listed and accepted.
 TAMPER_KEY = "(git configuration and hooks)"

@@ -16,15 +16,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from agents.events import FileTouched, Notice, ViolationFound
-from agents.git.errors import GitError
-from agents.watch.interface import ChangeWatcher
-from agents.watch.rules import Attribution, Attributor
-from agents.wave.context import WaveContext
-from agents.wave.gates import OPERATOR_ACCEPT
-from agents.wave.processes import AgentProcesses
-from agents.wave.tamperlog import TAMPER_KEY, TamperLog
-from agents.wave.worktree_mode import WorktreeMode
+from wavedeck.agents.events import FileTouched, Notice, ViolationFound
+from wavedeck.agents.git.errors import GitError
+from wavedeck.agents.watch.interface import ChangeWatcher
+from wavedeck.agents.watch.rules import Attribution, Attributor
+from wavedeck.agents.wave.context import WaveContext
+from wavedeck.agents.wave.gates import OPERATOR_ACCEPT
+from wavedeck.agents.wave.processes import AgentProcesses
+from wavedeck.agents.wave.tamperlog import TAMPER_KEY, TamperLog
+from wavedeck.agents.wave.worktree_mode import WorktreeMode
 
 
 class WaveWatch:
@@ -52,7 +52,7 @@ class WaveWatch:
     def remote_touched(self, agent_id: str, path: str, change: str) -> None:
         """A path a remote agent changed on its host: attributed exactly, judged live (the
         local watcher stays quiet about it when the agent's patch brings it here)."""
-        from agents.watch.watcher import worktree_attributor
+        from wavedeck.agents.watch.watcher import worktree_attributor
 
         ctx = self.ctx
         self._remote_writes[path] = agent_id
@@ -92,8 +92,12 @@ class WaveWatch:
 
     async def start(self, wave: int) -> None:
         """Watch the working tree (shared mode) or each agent's worktree and the main tree
-        (worktree mode: ``agents.watch.worktrees.WorktreeWatch``)."""
-        from agents.watch.watcher import WorkspaceWatcher, ownership_attributor, worktree_attributor
+        (worktree mode: ``wavedeck.agents.watch.worktrees.WorktreeWatch``)."""
+        from wavedeck.agents.watch.watcher import (
+            WorkspaceWatcher,
+            ownership_attributor,
+            worktree_attributor,
+        )
 
         ctx = self.ctx
         ctx.bind_loop()
@@ -102,7 +106,7 @@ class WaveWatch:
         accept = [*policy.accept, *ctx.wave(wave).accepted]
         watcher: ChangeWatcher
         if self.worktrees.enabled:
-            from agents.watch.worktrees import WorktreeWatch
+            from wavedeck.agents.watch.worktrees import WorktreeWatch
 
             # The main tree's watcher covers the .git/config and hooks the worktrees share (a
             # live tamper report) and writes outside the worktrees; paths live-collided in two

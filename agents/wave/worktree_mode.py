@@ -1,6 +1,6 @@
 """Worktree mode (``workspace = "worktree"``): each agent of a wave works in its own git worktree.
 
-The supervisor creates one worktree per agent at the wave's base commit (``agents.watch.worktrees``),
+The supervisor creates one worktree per agent at the wave's base commit (``wavedeck.agents.watch.worktrees``),
 launches the agent there, and watches each worktree with an exact attribution (every write in
 it is that agent's), and the main tree for what the worktrees share (``.git/config``, hooks:
 a live tamper report) and for writes outside the worktrees (``main_tree_attributor``). When the wave's agents are done, ``collect`` brings each agent's changes
@@ -18,13 +18,13 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agents.events import GateRefused, Notice
+from wavedeck.agents.events import GateRefused, Notice
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from agents.watch.rules import Attribution, Attributor
-    from agents.wave.context import WaveContext
+    from wavedeck.agents.watch.rules import Attribution, Attributor
+    from wavedeck.agents.wave.context import WaveContext
 
 
 def _copy_back(worktree: Path, repo: Path, path: str) -> None:
@@ -65,7 +65,7 @@ class WorktreeMode:
 
     async def prepare(self, n: int, base: str) -> dict[str, Path]:
         """Create (or reuse) the wave's worktrees; remember them for ``cwd_for``."""
-        from agents.watch.worktrees import create_worktrees
+        from wavedeck.agents.watch.worktrees import create_worktrees
 
         ctx = self.ctx
         trees = await asyncio.to_thread(create_worktrees, ctx.repo, ctx.plan, n, base, self.folder)
@@ -87,7 +87,7 @@ class WorktreeMode:
         worktrees). A path collected from a worktree is its agent's and no violation: its own
         watcher already judged it. After collecting, other writes are judged as in shared mode.
         """
-        from agents.watch.rules import ownership_attributor
+        from wavedeck.agents.watch.rules import ownership_attributor
 
         ctx = self.ctx
         shared = ownership_attributor(
@@ -110,7 +110,11 @@ class WorktreeMode:
 
     async def collect(self, n: int) -> bool:
         """Bring every agent's changes into the main tree (once); False on a collision."""
-        from agents.watch.worktrees import collision_check, collision_violation, worktree_changes
+        from wavedeck.agents.watch.worktrees import (
+            collision_check,
+            collision_violation,
+            worktree_changes,
+        )
 
         ctx = self.ctx
         if self._marker(n).exists():
@@ -154,7 +158,7 @@ class WorktreeMode:
 
     async def cleanup(self, n: int) -> None:
         """After the checkpoint: remove the wave's worktrees and their branches."""
-        from agents.watch.worktrees import WorktreeError, remove_worktrees
+        from wavedeck.agents.watch.worktrees import WorktreeError, remove_worktrees
 
         if not self.trees:
             return

@@ -16,15 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agents.local import procinfo
 from tests.sandboxkit import configure
+from wavedeck.agents.local import procinfo
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def wavedeck_argv(*args: str) -> list[str]:
     """Run the `wavedeck` entry point with this Python (works without the script on PATH)."""
-    return [sys.executable, "-c", "from tui.cli import main; main()", *args]
+    return [sys.executable, "-c", "from wavedeck.tui.cli.main import main; main()", *args]
 
 
 def env() -> dict[str, str]:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.state import StateStore
 from tests.conftest import REFERENCE_PLAN
 from tests.e2e.headless_kit import env, wavedeck_argv
+from wavedeck.agents.state import StateStore
 
 pytestmark = pytest.mark.timeout(600)
 

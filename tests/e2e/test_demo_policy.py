@@ -2,7 +2,7 @@
 
 Real `wavedeck demo --no-ui --fast` sandboxes and real `wavedeck run --headless` processes, wave 1
 only. The stray ``cli/daemon.py`` is reported with the kind and candidates of
-``plan.ownership.OwnershipIndex`` (the same model the gate and ``audit`` use); the test file
+``wavedeck.plan.ownership.OwnershipIndex`` (the same model the gate and ``audit`` use); the test file
 ``w1-a1`` writes is accepted by the sandbox's ``[policy] accept`` glob, never a violation, and
 both acceptances are recorded as ``Wavedeck-Accepted`` trailers of the checkpoint commit.
 """
@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from agents.tools.demo import (
+from tests.e2e.headless_kit import events, kill_agents, make_demo, run
+from wavedeck.agents.tools.demo import (
     ACCEPT_GLOBS,
     PLAN_IN_SANDBOX,
     STRAY_AGENT,
@@ -25,10 +26,9 @@ from agents.tools.demo import (
     STRAY_PATH,
     TEST_PATH,
 )
-from agents.wave.gates import OPERATOR_ACCEPT
-from plan.loader import load_plan
-from plan.ownership import OwnershipIndex
-from tests.e2e.headless_kit import events, kill_agents, make_demo, run
+from wavedeck.agents.wave.gates import OPERATOR_ACCEPT
+from wavedeck.plan.ownership import OwnershipIndex
+from wavedeck.plan.reading.loader import load_plan
 
 WAVE1 = ("run", "--headless", "--wave", "1", "--yes", "--json")
 TEST_GLOB = "**/tests/**"

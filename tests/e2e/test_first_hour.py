@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from agents.state import StateStore
 from tests.e2e.headless_kit import (
     alive_handles,
     git_log,
@@ -30,6 +29,7 @@ from tests.e2e.headless_kit import (
     wait_for,
     wait_running,
 )
+from wavedeck.agents.state import StateStore
 
 SUGGESTION = re.compile(r"`cd (\S+) && (wavedeck run [^`]+)`")
 

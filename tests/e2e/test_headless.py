@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from agents.tools.demo import STRAY_PATH
 from tests.e2e.headless_kit import (
     alive_handles,
     events,
@@ -32,6 +31,7 @@ from tests.e2e.headless_kit import (
     wait_for,
     wait_running,
 )
+from wavedeck.agents.tools.demo import STRAY_PATH
 
 WAVE_ISSUES = {1: 29, 2: 38, 3: 27}
 RUN_ALL = ("run", "--headless", "--all", "--yes", "--json")

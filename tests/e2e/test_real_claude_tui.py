@@ -92,7 +92,7 @@ def test_control_room_panes_render_the_real_cli_with_usage_and_cost(
     script: Script = {key(a): fixes(folder, a) for a in FILES}
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     env["PYTHONPATH"] = str(ROOT)
-    program = [sys.executable, "-c", "from tui.cli import main; main()"]
+    program = [sys.executable, "-c", "from wavedeck.tui.cli.main import main; main()"]
     try:
         with ModelServer(script) as server:
             make_sandbox(folder, claude, server.url)

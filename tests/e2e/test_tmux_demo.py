@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.tools.demo import STRAY_PATH as STRAY
-from agents.tools.demo import TEST_PATH as TEST_FILE
+from wavedeck.agents.tools.demo import STRAY_PATH as STRAY
+from wavedeck.agents.tools.demo import TEST_PATH as TEST_FILE
 
 pytestmark = [
     pytest.mark.slow,
@@ -89,7 +89,7 @@ def review_and_edit(tmux: Tmux, edited: Path) -> None:
 
 def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
     sandbox = tmp_path / "demo"
-    program = [sys.executable, "-c", "from tui.cli import main; main()"]
+    program = [sys.executable, "-c", "from wavedeck.tui.cli.main import main; main()"]
     command = shlex.join([*program, "demo", "--dir", str(sandbox), "--fast"])
     root = Path(__file__).resolve().parents[2]
     tmux = Tmux()
@@ -184,7 +184,7 @@ def test_demo_on_an_80x24_terminal(tmp_path: Path) -> None:
     """The smallest layout: the header keeps the running count and the sandbox, the key bar keeps
     help, quit and the palette, help says it scrolls, and a finished wave says what comes next."""
     sandbox = tmp_path / "small"
-    program = [sys.executable, "-c", "from tui.cli import main; main()"]
+    program = [sys.executable, "-c", "from wavedeck.tui.cli.main import main; main()"]
     command = shlex.join([*program, "demo", "--dir", str(sandbox), "--fast"])
     root = Path(__file__).resolve().parents[2]
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}

@@ -24,9 +24,9 @@ from typing import IO, Any
 
 import pytest
 
-from agents.tools.demo import PLAN_IN_SANDBOX, STRAY_AGENT, STRAY_PATH, TEST_PATH
-from plan.loader import load_plan
 from tests.e2e.headless_kit import env, events, git_log, kill_agents, make_demo, run, wavedeck_argv
+from wavedeck.agents.tools.demo import PLAN_IN_SANDBOX, STRAY_AGENT, STRAY_PATH, TEST_PATH
+from wavedeck.plan.reading.loader import load_plan
 
 WAVE_ISSUES = {1: 29, 2: 38, 3: 27}
 # Slow enough that w1-a2 (6 issues, ~4 paced steps each) works for seconds after its stray

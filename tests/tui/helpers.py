@@ -9,11 +9,11 @@ from pathlib import Path
 
 from textual.widgets import Static
 
-from agents import events as ev
-from plan.loader import load_plan
-from plan.models import Plan
-from tui.app import WavedeckApp
-from tui.widgets.agent_pane import AgentPane
+from wavedeck.agents import events as ev
+from wavedeck.plan.models import Plan
+from wavedeck.plan.reading.loader import load_plan
+from wavedeck.tui.app import WavedeckApp
+from wavedeck.tui.widgets.agent_pane import AgentPane
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "tests" / "data" / "plans" / "security-waves.md"
@@ -78,7 +78,7 @@ async def wait_for(
 
 async def panes_ready(app: WavedeckApp, count: int = 5) -> None:
     """Wait until the main screen shows ``count`` panes and one has focus."""
-    from tui.widgets.agent_pane import AgentPane
+    from wavedeck.tui.widgets.agent_pane import AgentPane
 
     def ready() -> bool:
         main = app.main_screen

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from textual.message import Message
 
-from agents.config import load_config
-from agents.tools.demo import PLAN_IN_SANDBOX, make_sandbox
-from agents.wave.supervisor import Supervisor
-from plan.loader import load_plan
 from tests.sandboxkit import configure
 from tests.tui.helpers import panes_ready
-from tui.app import WavedeckApp
+from wavedeck.agents.config import load_config
+from wavedeck.agents.tools.demo import PLAN_IN_SANDBOX, make_sandbox
+from wavedeck.agents.wave.supervisor import Supervisor
+from wavedeck.plan.reading.loader import load_plan
+from wavedeck.tui.app import WavedeckApp
 
 
 def sandbox(

@@ -1,4 +1,4 @@
-"""The one action table (``tui.keys``) and everything that reads it: zoom, help, the palette, the
+"""The one action table (``wavedeck.tui.keys``) and everything that reads it: zoom, help, the palette, the
 key bar, a ``[keys]`` remap (the new key works, the old one does not), the checks on ``[keys]``.
 (No import circle inside ``tui/``: tests/unit/test_architecture.py.)"""
 
@@ -13,7 +13,6 @@ from rich.table import Table
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Static
 
-from agents.config import ConfigError, load_config
 from tests.tui.helpers import (
     ROOT,
     FixedClock,
@@ -23,11 +22,12 @@ from tests.tui.helpers import (
     wait_for,
 )
 from tests.tui.screen_text import screen_text
-from tui.app import WavedeckApp
-from tui.keys import ACTIONS, FIXED_KEYS, PALETTE, key_display, keymap_from_config
-from tui.screens.help import HelpScreen
-from tui.widgets.agent_pane import AgentPane
-from tui.widgets.key_bar import IN_BAR, key_bar_text
+from wavedeck.agents.config import ConfigError, load_config
+from wavedeck.tui.app import WavedeckApp
+from wavedeck.tui.keys import ACTIONS, FIXED_KEYS, PALETTE, key_display, keymap_from_config
+from wavedeck.tui.screens.help import HelpScreen
+from wavedeck.tui.widgets.agent_pane import AgentPane
+from wavedeck.tui.widgets.key_bar import IN_BAR, key_bar_text
 
 
 def test_the_table_is_whole() -> None:
@@ -216,7 +216,7 @@ def test_a_swap_is_allowed() -> None:
 def test_the_control_room_refuses_a_bad_keys_section(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tui.cli import main
+    from wavedeck.tui.cli.main import main
 
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     # The control room needs a first commit (it refuses an empty repository before anything).

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from agents import events as ev
 from tests.tui.helpers import reference_plan
-from tui.adapter import EventAdapter, RunView, steady_wall_clock
+from wavedeck.agents import events as ev
+from wavedeck.tui.adapter import EventAdapter, RunView, steady_wall_clock
 
 
 @pytest.mark.parametrize("jump_s", [3600.0, -3600.0])

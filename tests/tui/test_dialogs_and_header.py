@@ -9,14 +9,14 @@ from pathlib import Path
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Button
 
-from agents import events as ev
 from tests.tui.helpers import FixedClock, panes_ready, reference_plan, static_app, wait_for
 from tests.tui.room_kit import control_room, sandbox
 from tests.tui.screen_text import screen_text
-from tui.app import WavedeckApp
-from tui.screens.checkpoint import summary_text
-from tui.screens.dialogs import ConfirmScreen, QuitScreen
-from tui.widgets.agent_pane import AgentPane
+from wavedeck.agents import events as ev
+from wavedeck.tui.app import WavedeckApp
+from wavedeck.tui.screens.checkpoint import summary_text
+from wavedeck.tui.screens.dialogs import ConfirmScreen, QuitScreen
+from wavedeck.tui.widgets.agent_pane import AgentPane
 
 
 def notices(app: WavedeckApp) -> list[str]:

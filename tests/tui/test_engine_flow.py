@@ -9,18 +9,18 @@ from pathlib import Path
 
 from textual.message import Message
 
-from agents.tools.demo import STRAY_PATH
 from tests.tui.helpers import pane_head, wait_for
 from tests.tui.room_kit import control_room, sandbox
 from tests.tui.screen_text import screen_text
-from tui import messages as msg
-from tui.screens.checkpoint import CheckpointScreen
-from tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
-from tui.screens.diff import DiffScreen
-from tui.screens.history import HistoryScreen
-from tui.screens.tests import TestsScreen
-from tui.screens.violations import ViolationsScreen
-from tui.widgets.history import HistoryView
+from wavedeck.agents.tools.demo import STRAY_PATH
+from wavedeck.tui import messages as msg
+from wavedeck.tui.screens.checkpoint import CheckpointScreen
+from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
+from wavedeck.tui.screens.diff import DiffScreen
+from wavedeck.tui.screens.history import HistoryScreen
+from wavedeck.tui.screens.tests import TestsScreen
+from wavedeck.tui.screens.violations import ViolationsScreen
+from wavedeck.tui.widgets.history import HistoryView
 
 
 async def test_a_whole_wave_from_start_to_commit(tmp_path: Path) -> None:

@@ -8,10 +8,10 @@ from textual.message import Message
 
 from tests.tui.helpers import panes_ready, static_app
 from tests.tui.screen_text import screen_text
-from tui import messages as msg
-from tui.screens.dialogs import PromptScreen
-from tui.screens.help import HelpScreen
-from tui.widgets.agent_pane import AgentPane
+from wavedeck.tui import messages as msg
+from wavedeck.tui.screens.dialogs import PromptScreen
+from wavedeck.tui.screens.help import HelpScreen
+from wavedeck.tui.widgets.agent_pane import AgentPane
 
 
 def _recorder(seen: list[Message]):  # type: ignore[no-untyped-def]
@@ -147,9 +147,9 @@ async def test_quit_without_engine_exits() -> None:
 
 async def test_markup_in_plan_titles_and_notices_is_literal() -> None:
     """D13: Rich markup in a plan's agent title, an engine notice or a path is shown as typed."""
-    from agents import events as ev
     from tests.tui.helpers import FixedClock, reference_plan
-    from tui.app import WavedeckApp
+    from wavedeck.agents import events as ev
+    from wavedeck.tui.app import WavedeckApp
 
     plan = reference_plan()
     wave = plan.waves[0]

@@ -11,9 +11,9 @@ from textual.app import App, ComposeResult
 
 from tests.tui.helpers import wait_for
 from tests.tui.screen_text import screen_text
-from tui.widgets.ansi import sanitize
-from tui.widgets.history import HistoryView, LineIndex
-from tui.widgets.log_view import MAX_LINES, LogBuffer, LogView
+from wavedeck.tui.widgets.ansi import sanitize
+from wavedeck.tui.widgets.history import HistoryView, LineIndex
+from wavedeck.tui.widgets.log_view import MAX_LINES, LogBuffer, LogView
 
 HOSTILE = [
     "\x1b]52;c;cm0gLXJmIH4=\x07clipboard",  # OSC 52: write the clipboard

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from agents import events as ev
 from tests.tui.helpers import FixedClock, pane_head, panes_ready, reference_plan, wait_for
-from tui.app import WavedeckApp
+from wavedeck.agents import events as ev
+from wavedeck.tui.app import WavedeckApp
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from agents import events as ev
-from agents.config import NotifyConfig
 from tests.tui.helpers import FixedClock, pane_head, panes_ready, reference_plan, wait_for
-from tui.app import WavedeckApp
-from tui.notify import Notifier, osc9
-from tui.widgets.wave_bar import wave_bar_text
+from wavedeck.agents import events as ev
+from wavedeck.agents.config import NotifyConfig
+from wavedeck.tui.app import WavedeckApp
+from wavedeck.tui.notify import Notifier, osc9
+from wavedeck.tui.widgets.wave_bar import wave_bar_text
 
 pytestmark = pytest.mark.timeout(60)
 

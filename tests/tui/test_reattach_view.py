@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from agents.tools.demo import STRAY_AGENT, STRAY_PATH
-from agents.wave.supervisor import Supervisor
-from plan.models import Plan
 from tests.unit.wave.enginekit import git, kill_agents, sandbox, supervisor
-from tui.adapter import EventAdapter, RunView
-from tui.widgets.agent_pane import head_text
+from wavedeck.agents.tools.demo import STRAY_AGENT, STRAY_PATH
+from wavedeck.agents.wave.supervisor import Supervisor
+from wavedeck.plan.models import Plan
+from wavedeck.tui.adapter import EventAdapter, RunView
+from wavedeck.tui.widgets.agent_pane import head_text
 
 pytestmark = pytest.mark.timeout(120)
 

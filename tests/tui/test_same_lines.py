@@ -9,14 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder, decode_all
-from agents.local.tail import LogTailer
-from agents.local.wrapper import SegmentWriter
-from agents.remote.runner import LineSplitter
 from tests.tui.helpers import reference_plan
-from tui.adapter import RunView
-from tui.widgets.history import LineIndex
-from tui.widgets.log_view import LogBuffer
+from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder, decode_all
+from wavedeck.agents.local.tail import LogTailer
+from wavedeck.agents.local.wrapper import SegmentWriter
+from wavedeck.agents.remote.runner import LineSplitter
+from wavedeck.tui.adapter import RunView
+from wavedeck.tui.widgets.history import LineIndex
+from wavedeck.tui.widgets.log_view import LogBuffer
 
 EURO = "€".encode()  # three bytes: chunk boundaries are put inside it below
 LONG = b"L" * (70 * 1024)  # a 70 KiB line: two pieces

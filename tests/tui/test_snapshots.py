@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from agents.events import ViolationFound
-from agents.wave.gates import CheckpointPreview, StrayPath
 from tests.tui.helpers import ROOT, STRAY, panes_ready, static_app, wait_for
-from tui.app import WavedeckApp
-from tui.screens.checkpoint import CheckpointScreen
-from tui.screens.diff import DiffEntry, DiffScreen
+from wavedeck.agents.events import ViolationFound
+from wavedeck.agents.wave.gates import CheckpointPreview, StrayPath
+from wavedeck.tui.app import WavedeckApp
+from wavedeck.tui.screens.checkpoint import CheckpointScreen
+from wavedeck.tui.screens.diff import DiffEntry, DiffScreen
 
 SIZES = [
     pytest.param((200, 50), id="200x50"),

@@ -1,4 +1,4 @@
-"""The module graphs of ``agents/`` and ``tui/`` have no import cycle, type-only imports included.
+"""The module graphs of ``plan/``, ``agents/`` and ``tui/`` have no import cycle, type-only imports included.
 
 Every module is parsed with ``ast``: imports at the top, under ``if TYPE_CHECKING:`` and inside
 functions all count (a type-only import is still a dependency: it is how a circle used to hide).
@@ -18,7 +18,7 @@ def _module_name(path: Path) -> str:
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     if parts[-1] == "__init__":
         parts.pop()
-    return ".".join(parts)
+    return ".".join(["wavedeck", *parts])
 
 
 def _modules(package: str) -> dict[str, Path]:
@@ -98,23 +98,58 @@ def test_the_cycle_finder_finds_a_planted_cycle() -> None:
 def test_type_only_and_function_level_imports_count(tmp_path: Path) -> None:
     source = (
         "from typing import TYPE_CHECKING\n"
-        "if TYPE_CHECKING:\n    from agents.wave.supervisor import Supervisor\n"
-        "def f():\n    from agents.wave import checkpoint\n"
+        "if TYPE_CHECKING:\n    from wavedeck.agents.wave.supervisor import Supervisor\n"
+        "def f():\n    from wavedeck.agents.wave import checkpoint\n"
         "from . import gates\n"
     )
-    found = set(_imported(ast.parse(source), "agents.wave.restart", False))
-    assert {"agents.wave.supervisor", "agents.wave.checkpoint", "agents.wave.gates"} <= found
+    found = set(_imported(ast.parse(source), "wavedeck.agents.wave.restart", False))
+    assert {
+        "wavedeck.agents.wave.supervisor",
+        "wavedeck.agents.wave.checkpoint",
+        "wavedeck.agents.wave.gates",
+    } <= found
 
 
 def test_agents_has_no_import_cycle() -> None:
     graph = import_graph("agents")
-    assert "agents.wave.supervisor" in graph  # the graph is the real one
+    assert "wavedeck.agents.wave.supervisor" in graph  # the graph is the real one
     cycle = find_cycle(graph)
     assert cycle is None, f"import cycle in agents/: {_shown(cycle or [])}"
 
 
 def test_tui_has_no_import_cycle() -> None:
     graph = import_graph("tui")
-    assert "tui.app" in graph
+    assert "wavedeck.tui.app" in graph
     cycle = find_cycle(graph)
     assert cycle is None, f"import cycle in tui/: {_shown(cycle or [])}"
+
+
+def test_plan_has_no_import_cycle() -> None:
+    graph = import_graph("plan")
+    assert "wavedeck.plan.reading.parser" in graph
+    cycle = find_cycle(graph)
+    assert cycle is None, f"import cycle in plan/: {_shown(cycle or [])}"
+
+
+def test_every_import_goes_through_the_wavedeck_name() -> None:
+    """The layers are importable only as ``wavedeck.plan``, ``wavedeck.agents`` and
+    ``wavedeck.tui`` once installed; a bare ``import plan`` works only from the checkout and
+    would give a second copy of every module (two ``Plan`` classes that are not equal)."""
+    bare = []
+    for folder in ("plan", "agents", "tui", "tests", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+            for node in ast.walk(tree):
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom) and not node.level
+                    else []
+                )
+                bare += [
+                    f"{path.relative_to(ROOT)}:{node.lineno}: {name}"
+                    for name in names
+                    if name.split(".")[0] in ("plan", "agents", "tui")
+                ]
+    assert bare == []

@@ -10,9 +10,9 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from plan.safetext import neutralize
-from tui.adapter import AgentView
-from tui.widgets.log_view import LogView
+from wavedeck.plan.safetext import neutralize
+from wavedeck.tui.adapter import AgentView
+from wavedeck.tui.widgets.log_view import LogView
 
 NO_INPUT = (
     "Read-only: agents run detached with their prompt from a file and stdin closed, so that "

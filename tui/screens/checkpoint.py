@@ -17,10 +17,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static, TextArea
 
-from plan.safetext import neutralize
-from tui import messages as msg
-from tui.calls import guarded
-from tui.screens.dialogs import ConfirmScreen, PromptScreen
+from wavedeck.plan.safetext import neutralize
+from wavedeck.tui import messages as msg
+from wavedeck.tui.calls import guarded
+from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen
 
 
 def blocking_paths(preview: Any) -> list[tuple[str, str, str | None, str]]:

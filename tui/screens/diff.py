@@ -28,15 +28,15 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from agents.config import PolicyConfig
-from agents.wave.gates import classify_paths, foreign_writers
-from plan.safetext import neutralize
-from tui import messages as msg
-from tui.calls import settle
-from tui.screens.dialogs import ConfirmScreen
+from wavedeck.agents.config import PolicyConfig
+from wavedeck.agents.wave.gates import classify_paths, foreign_writers
+from wavedeck.plan.safetext import neutralize
+from wavedeck.tui import messages as msg
+from wavedeck.tui.calls import settle
+from wavedeck.tui.screens.dialogs import ConfirmScreen
 
 if TYPE_CHECKING:
-    from tui.adapter import Engine, RunView
+    from wavedeck.tui.adapter import Engine, RunView
 
 FILE_COLUMN = 36  # characters for a file entry (the list is 40 wide with border and padding)
 MAX_HIGHLIGHT_LINES = 5_000  # past this, plain text (highlighting huge diffs stalls)

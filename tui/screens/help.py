@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.keys import ACTIONS, FIXED_KEYS, key_display
+from wavedeck.tui.keys import ACTIONS, FIXED_KEYS, key_display
 
 
 def help_table(keys: Mapping[str, str], availability: Mapping[str, str | None]) -> Table:

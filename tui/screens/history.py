@@ -11,8 +11,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from plan.safetext import neutralize
-from tui.widgets.history import HistoryView
+from wavedeck.plan.safetext import neutralize
+from wavedeck.tui.widgets.history import HistoryView
 
 
 class HistoryScreen(Screen[None]):

@@ -1,9 +1,9 @@
 """The main screen: header, wave bar, a grid of agent panes, violations strip, key bar.
 
-Its keys are the ``main`` actions of ``tui.keys`` (each binding's id is the action's name, so a
+Its keys are the ``main`` actions of ``wavedeck.tui.keys`` (each binding's id is the action's name, so a
 ``[keys]`` remap applies). ``check_action`` returns ``None`` (greyed out) when an action is not
 possible right now; pressing it anyway shows the reason (see ``WavedeckApp.on_key``). Pressing an
-available one posts ``ActionChosen``: what it does lives in ``tui.commands.Actions``, which the
+available one posts ``ActionChosen``: what it does lives in ``wavedeck.tui.commands.Actions``, which the
 command palette uses too.
 """
 
@@ -17,14 +17,14 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui import messages as msg
-from tui.keys import PALETTE, bindings, first_key
-from tui.room import Room, room
-from tui.widgets.agent_pane import AgentPane
-from tui.widgets.header import header_text
-from tui.widgets.key_bar import KeyBar
-from tui.widgets.violations import ViolationsStrip
-from tui.widgets.wave_bar import WaveBar
+from wavedeck.tui import messages as msg
+from wavedeck.tui.keys import PALETTE, bindings, first_key
+from wavedeck.tui.room import Room, room
+from wavedeck.tui.widgets.agent_pane import AgentPane
+from wavedeck.tui.widgets.header import header_text
+from wavedeck.tui.widgets.key_bar import KeyBar
+from wavedeck.tui.widgets.violations import ViolationsStrip
+from wavedeck.tui.widgets.wave_bar import WaveBar
 
 _NAMES = tuple(a.name for a in PALETTE)
 GRID_COLUMNS = {1: 1, 2: 2, 3: 3, 4: 2, 5: 3, 6: 3, 7: 4, 8: 4, 9: 3}

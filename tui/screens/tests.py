@@ -10,10 +10,10 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tui import messages as msg
-from tui.adapter import WaveView
-from tui.room import room
-from tui.widgets.log_view import LogView
+from wavedeck.tui import messages as msg
+from wavedeck.tui.adapter import WaveView
+from wavedeck.tui.room import room
+from wavedeck.tui.widgets.log_view import LogView
 
 
 def tests_status(wave: WaveView, now: float) -> Text:

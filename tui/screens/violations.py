@@ -11,14 +11,14 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from agents.config import PolicyConfig
-from agents.events import ViolationFound
-from agents.wave.gates import PathClass, classify_paths, foreign_writers
-from plan.safetext import neutralize
-from tui import messages as msg
-from tui.calls import guarded
-from tui.room import Room, room
-from tui.screens.dialogs import ConfirmScreen, PromptScreen
+from wavedeck.agents.config import PolicyConfig
+from wavedeck.agents.events import ViolationFound
+from wavedeck.agents.wave.gates import PathClass, classify_paths, foreign_writers
+from wavedeck.plan.safetext import neutralize
+from wavedeck.tui import messages as msg
+from wavedeck.tui.calls import guarded
+from wavedeck.tui.room import Room, room
+from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen
 
 
 class ViolationsScreen(Screen[None]):

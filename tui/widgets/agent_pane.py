@@ -9,10 +9,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from agents.presets.usage import describe as usage_text
-from plan.safetext import neutralize
-from tui.adapter import AgentView
-from tui.widgets.log_view import LogView
+from wavedeck.agents.presets.usage import describe as usage_text
+from wavedeck.plan.safetext import neutralize
+from wavedeck.tui.adapter import AgentView
+from wavedeck.tui.widgets.log_view import LogView
 
 BADGES = {
     "pending": ("○ pending", "dim"),

@@ -3,7 +3,7 @@
 Agents print whatever their tools print: colours (kept), but also clipboard writes (OSC 52),
 screen clears (``ESC[2J``), cursor moves, hyperlinks and bidi overrides. Only ``ESC[...m`` with
 numeric parameters survives; other escape sequences are removed, and remaining control or bidi
-characters are made visible with ``plan.safetext.neutralize``. Rich markup is never interpreted
+characters are made visible with ``wavedeck.plan.safetext.neutralize``. Rich markup is never interpreted
 anywhere in the TUI (lines become ``Text`` objects, never markup strings), so ``[bold]`` stays text.
 """
 
@@ -13,7 +13,7 @@ import re
 
 from rich.text import Text
 
-from plan.safetext import neutralize
+from wavedeck.plan.safetext import neutralize
 
 # Any escape sequence we know the shape of: CSI (ESC [ ... final), OSC / DCS / SOS / PM / APC
 # strings (terminated by BEL or ST, or running to the end of the line when unterminated), and

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from rich.text import Text
 
-from plan.safetext import neutralize
-from tui.adapter import RunView
+from wavedeck.plan.safetext import neutralize
+from wavedeck.tui.adapter import RunView
 
 ENDED = ("succeeded", "failed", "stopped", "lost")
 

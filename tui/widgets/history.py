@@ -1,7 +1,7 @@
 """The full history of a log file, read from disk by byte offset so a 1 GB log opens at once.
 
-Lines are the live pane's lines (``agents.lines``: ``\\r`` progress, invalid UTF-8, lines over
-64 KiB in marked pieces), read by logical offset across rotated files (``agents.local.logfiles``).
+Lines are the live pane's lines (``wavedeck.agents.lines``: ``\\r`` progress, invalid UTF-8, lines over
+64 KiB in marked pieces), read by logical offset across rotated files (``wavedeck.agents.local.logfiles``).
 :class:`LineIndex` keeps a checkpoint (offset of a line start, lines before it) every ~64 KiB
 instead of every line's offset: a 1 GB log needs ~16k pairs, not millions. Lines are only counted
 while indexing (``bytes.count`` unless a line is long). A line is found by bisecting the
@@ -21,9 +21,9 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from agents.lines import LineDecoder
-from agents.local.logfiles import LogFile
-from tui.widgets.ansi import sanitize, to_text
+from wavedeck.agents.lines import LineDecoder
+from wavedeck.agents.local.logfiles import LogFile
+from wavedeck.tui.widgets.ansi import sanitize, to_text
 
 BLOCK = 64 * 1024  # bytes between checkpoints (at least)
 _READ = 1024 * 1024  # bytes read at a time while indexing

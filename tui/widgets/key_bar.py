@@ -1,4 +1,4 @@
-"""The key bar under the panes: the actions of ``tui.keys`` that have a place in it, with their
+"""The key bar under the panes: the actions of ``wavedeck.tui.keys`` that have a place in it, with their
 current keys (after a ``[keys]`` remap), greyed out when not possible now.
 
 Unlike Textual's footer it fits any width: when the terminal is too narrow, the actions with the
@@ -12,7 +12,7 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widget import Widget
 
-from tui.keys import ACTIONS, first_key
+from wavedeck.tui.keys import ACTIONS, first_key
 
 IN_BAR = tuple(a for a in ACTIONS if a.bar)
 

@@ -24,8 +24,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.keys import bindings
-from tui.widgets.ansi import plain, sanitize, to_text
+from wavedeck.tui.keys import bindings
+from wavedeck.tui.widgets.ansi import plain, sanitize, to_text
 
 MAX_LINES = 10_000
 REFRESH_HZ = 20.0
@@ -78,7 +78,7 @@ class LogBuffer:
 class LogView(ScrollView, can_focus=True):
     """Draws a :class:`LogBuffer`; follows the tail until the operator scrolls up.
 
-    Its keys are the ``log`` actions of ``tui.keys`` (follow, tail, search_next,
+    Its keys are the ``log`` actions of ``wavedeck.tui.keys`` (follow, tail, search_next,
     search_previous); it posts :class:`LogView.StatusChanged` when following or the search
     position changes, so its pane can show it (:meth:`status`)."""
 

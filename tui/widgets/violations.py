@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from agents.events import ViolationFound
-from plan.safetext import neutralize
+from wavedeck.agents.events import ViolationFound
+from wavedeck.plan.safetext import neutralize
 
 
 def violations_text(

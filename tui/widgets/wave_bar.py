@@ -6,8 +6,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from agents.presets.usage import cost, tokens, total
-from tui.adapter import RunView
+from wavedeck.agents.presets.usage import cost, tokens, total
+from wavedeck.tui.adapter import RunView
 
 STATE_STYLE = {
     "locked": ("🔒", "dim"),

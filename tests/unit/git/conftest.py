@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.git.repo import GitRepo
 from tests.unit.git.repokit import Repo
+from wavedeck.agents.git.repo import GitRepo
 
 
 @pytest.fixture(autouse=True)

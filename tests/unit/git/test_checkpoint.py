@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.git.repo import CheckpointRefused, GitRepo
 from tests.unit.git.repokit import Repo
+from wavedeck.agents.git.repo import CheckpointRefused, GitRepo
 
 
 def test_commits_exactly_the_declared_paths_and_leaves_others_alone(
@@ -290,7 +290,7 @@ def test_checkpoint_in_a_linked_worktree(repo: Repo, tmp_path: Path) -> None:
 
 
 def test_message_with_trailers_and_non_ascii_text_is_kept(repo: Repo, git_repo: GitRepo) -> None:
-    from agents.git.repo import format_trailers
+    from wavedeck.agents.git.repo import format_trailers
 
     trailers = format_trailers(
         [

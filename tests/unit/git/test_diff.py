@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.git.diff import parse_raw_numstat
-from agents.git.paths import listed_path_problem, path_problem
-from agents.git.repo import ChangedFile, GitError, GitRepo, format_trailers
 from tests.unit.git.repokit import Repo
+from wavedeck.agents.git.diff import parse_raw_numstat
+from wavedeck.agents.git.paths import listed_path_problem, path_problem
+from wavedeck.agents.git.repo import ChangedFile, GitError, GitRepo, format_trailers
 
 
 def _by_path(files: list[ChangedFile]) -> dict[str, ChangedFile]:

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from agents.git import cmd
-from agents.git.cmd import git_process, run_git
-from agents.remote.sync import apply_patch, local_head
-from agents.repoview import git_paths
-from agents.tools.audit import changed_paths
-from agents.tools.demo import make_sandbox
-from agents.watch.worktrees import create_worktrees, worktree_changes
 from tests.unit.git.repokit import Repo, wait_until
 from tests.unit.watch import watchkit
+from wavedeck.agents.git import cmd
+from wavedeck.agents.git.cmd import git_process, run_git
+from wavedeck.agents.remote.sync import apply_patch, local_head
+from wavedeck.agents.repoview import git_paths
+from wavedeck.agents.tools.audit import changed_paths
+from wavedeck.agents.tools.demo import make_sandbox
+from wavedeck.agents.watch.worktrees import create_worktrees, worktree_changes
 
 AGENTS = Path(__file__).resolve().parents[3] / "agents"
 _STARTERS = {

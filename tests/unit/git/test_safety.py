@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.git.repo import CheckpointRefused, GitError, GitRepo
 from tests.unit.git.repokit import Repo, wait_until
+from wavedeck.agents.git.repo import CheckpointRefused, GitError, GitRepo
 
 
 def _pids_with(token: str) -> list[int]:
@@ -410,7 +410,7 @@ def test_opted_in_hooks_come_from_the_folder_known_at_start(repo: Repo, tmp_path
 
 
 def test_an_index_locked_after_the_commit_reports_the_commit_and_the_fix(repo: Repo) -> None:
-    from agents.git.repo import CheckpointIndexStale
+    from wavedeck.agents.git.repo import CheckpointIndexStale
 
     lock = repo.root / ".git" / "index.lock"
     repo.write("a.txt", "agent\n")

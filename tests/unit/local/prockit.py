@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.local.runner import LocalRunner
-from agents.runtypes import AgentHandle, LaunchSpec, LogChunk
+from wavedeck.agents.local.runner import LocalRunner
+from wavedeck.agents.runtypes import AgentHandle, LaunchSpec, LogChunk
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -26,7 +26,16 @@ def new_token() -> str:
 
 def sim_argv(token: str, *flags: str) -> tuple[str, ...]:
     """The simulated agent, with ``token`` in its command line (``--id``)."""
-    return (sys.executable, "-m", "agents.tools.sim", "--id", token, "--speed", "0", *flags)
+    return (
+        sys.executable,
+        "-m",
+        "wavedeck.agents.tools.sim",
+        "--id",
+        token,
+        "--speed",
+        "0",
+        *flags,
+    )
 
 
 def pids_with(token: str) -> list[int]:
@@ -76,7 +85,7 @@ async def launch(
     argv: tuple[str, ...],
     stdin_file: Path | None = None,
 ) -> AgentHandle:
-    # The editable install finds agents.tools.sim from any working directory.
+    # The editable install finds wavedeck.agents.tools.sim from any working directory.
     spec = LaunchSpec(agent_id=agent_id, argv=argv, cwd=repo, stdin_file=stdin_file)
     return await runner.launch(spec)
 

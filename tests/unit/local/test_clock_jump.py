@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from agents.config import HostConfig
-from agents.events import Event, HostConnectionChanged
-from agents.local import procinfo
-from agents.local.runner import LOST_EXIT_WAIT_S, LocalRunner
-from agents.remote.transport import HostTransport, HostUnreachable
-from agents.runtypes import AgentHandle, ExitStatus
-from agents.wave.testrun import run_command
 from tests.unit.local.prockit import ROOT, collect, launch, pids_with, sim_argv, wait_for_log
+from wavedeck.agents.config import HostConfig
+from wavedeck.agents.events import Event, HostConnectionChanged
+from wavedeck.agents.local import procinfo
+from wavedeck.agents.local.runner import LOST_EXIT_WAIT_S, LocalRunner
+from wavedeck.agents.remote.transport import HostTransport, HostUnreachable
+from wavedeck.agents.runtypes import AgentHandle, ExitStatus
+from wavedeck.agents.wave.testrun import run_command
 
 pytestmark = pytest.mark.timeout(60)
 

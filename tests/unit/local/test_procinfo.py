@@ -11,9 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from agents.local import procinfo
-from agents.local.runner import LocalRunner
-from agents.state import AgentRecord, adopt, record_handle
 from tests.unit.local.prockit import (
     collect,
     launch,
@@ -23,6 +20,9 @@ from tests.unit.local.prockit import (
     wait_for_log,
     wait_until,
 )
+from wavedeck.agents.local import procinfo
+from wavedeck.agents.local.runner import LocalRunner
+from wavedeck.agents.state import AgentRecord, adopt, record_handle
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -12,10 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from agents.local import procinfo
-from agents.local.runner import LocalRunner
-from agents.runtypes import ExitStatus
-from agents.state import AgentRecord, StateStore, adopt, handle_from_record, record_handle
 from tests.unit.local.prockit import (
     collect,
     flood_numbers,
@@ -24,15 +20,19 @@ from tests.unit.local.prockit import (
     sim_argv,
     wait_until,
 )
+from wavedeck.agents.local import procinfo
+from wavedeck.agents.local.runner import LocalRunner
+from wavedeck.agents.runtypes import ExitStatus
+from wavedeck.agents.state import AgentRecord, StateStore, adopt, handle_from_record, record_handle
 
 pytestmark = pytest.mark.timeout(90)
 
 CONTROL_ROOM = """
 import asyncio, json, sys
 from pathlib import Path
-from agents.local.runner import LocalRunner
-from agents.runtypes import LaunchSpec
-from agents.state import AgentRecord, StateStore, record_handle
+from wavedeck.agents.local.runner import LocalRunner
+from wavedeck.agents.runtypes import LaunchSpec
+from wavedeck.agents.state import AgentRecord, StateStore, record_handle
 
 async def main() -> None:
     wdir, repo, consumed_path, argv = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]

@@ -13,9 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from agents.local import procinfo
-from agents.local.runner import LocalRunner, read_exit_file
-from agents.runtypes import AgentHandle, ExitStatus, LaunchSpec
 from tests.unit.local.prockit import (
     await_until,
     collect,
@@ -26,6 +23,9 @@ from tests.unit.local.prockit import (
     wait_for_log,
     wait_until,
 )
+from wavedeck.agents.local import procinfo
+from wavedeck.agents.local.runner import LocalRunner, read_exit_file
+from wavedeck.agents.runtypes import AgentHandle, ExitStatus, LaunchSpec
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -280,7 +280,7 @@ async def test_missing_program_with_an_unwritable_log(runner: LocalRunner, repo:
 
 
 def test_wrapper_usage_error() -> None:
-    from agents.local import wrapper
+    from wavedeck.agents.local import wrapper
 
     result = subprocess.run(
         [sys.executable, "-I", wrapper.__file__, "only-one-arg"], capture_output=True, text=True

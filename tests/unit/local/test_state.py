@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.runtypes import AgentHandle, ExitStatus
-from agents.state import (
+from tests.unit.local.prockit import wait_until
+from wavedeck.agents.runtypes import AgentHandle, ExitStatus
+from wavedeck.agents.state import (
     AgentRecord,
     AlreadyRunning,
     RunState,
@@ -24,14 +25,13 @@ from agents.state import (
     handle_from_record,
     record_handle,
 )
-from tests.unit.local.prockit import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from agents.state import AlreadyRunning, StateStore
+from wavedeck.agents.state import AlreadyRunning, StateStore
 store = StateStore(Path(sys.argv[1]))
 try:
     store.lock()
@@ -116,7 +116,7 @@ def test_b13_corrupt_state_is_refused_never_reset(
 SAVE_LOOP = """
 import sys
 from pathlib import Path
-from agents.state import AgentRecord, RunState, StateStore
+from wavedeck.agents.state import AgentRecord, RunState, StateStore
 store = StateStore(Path(sys.argv[1]))
 n = 0
 while True:

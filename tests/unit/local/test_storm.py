@@ -15,9 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from agents.local import procinfo
-from agents.local.runner import LocalRunner
-from agents.runtypes import AgentHandle, ExitStatus
 from tests.unit.local.prockit import (
     collect,
     launch,
@@ -26,6 +23,9 @@ from tests.unit.local.prockit import (
     sim_argv,
     wait_for_log,
 )
+from wavedeck.agents.local import procinfo
+from wavedeck.agents.local.runner import LocalRunner
+from wavedeck.agents.runtypes import AgentHandle, ExitStatus
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agents.local import tail
-from agents.local.runner import LocalRunner
-from agents.local.tail import MAX_LINE_BYTES, SPLIT_MARK, LogTailer
 from tests.unit.local.prockit import collect, flood_numbers, launch, sim_argv
+from wavedeck.agents.local import tail
+from wavedeck.agents.local.runner import LocalRunner
+from wavedeck.agents.local.tail import MAX_LINE_BYTES, SPLIT_MARK, LogTailer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -237,7 +237,7 @@ async def test_b6_flood_is_followed_live_in_order(
 
 RSS_PROBE = """
 import json, sys
-from agents.local.tail import LogTailer
+from wavedeck.agents.local.tail import LogTailer
 def hwm():
     for line in open('/proc/self/status'):
         if line.startswith('VmHWM:'):

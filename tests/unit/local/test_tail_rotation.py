@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from agents.local.logfiles import LogFile, list_segments, logical_size
-from agents.local.runner import LocalRunner
-from agents.local.tail import LogTailer
-from agents.local.wrapper import SegmentWriter
 from tests.unit.local.prockit import flood_numbers, launch, sim_argv, wait_for_log
+from wavedeck.agents.local.logfiles import LogFile, list_segments, logical_size
+from wavedeck.agents.local.runner import LocalRunner
+from wavedeck.agents.local.tail import LogTailer
+from wavedeck.agents.local.wrapper import SegmentWriter
 
 MAX = 16 * 1024
 

@@ -1,8 +1,8 @@
-"""Build ``plan.models.Plan`` objects directly, for tests that must not depend on the parser."""
+"""Build ``wavedeck.plan.models.Plan`` objects directly, for tests that must not depend on the parser."""
 
 from __future__ import annotations
 
-from plan.models import Agent, Issue, Plan, Wave, agent_id
+from wavedeck.plan.models import Agent, Issue, Plan, Wave, agent_id
 
 
 def make_agent(

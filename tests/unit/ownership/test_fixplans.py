@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from plan.fixplans import (
+from wavedeck.plan.checking.suggest import PathIndex
+from wavedeck.plan.fixplans import (
     FixPlanFile,
     fix_plan_files,
     issue_file_candidates,
     issue_id_variants,
     parse_files_field,
 )
-from plan.suggest import PathIndex
 
 
 def _paths(text: str) -> list[str]:

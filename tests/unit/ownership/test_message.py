@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.wave.message import checkpoint_message, one_line, title_line
-from plan.loader import load_plan
-from plan.models import Plan
+from wavedeck.agents.wave.message import checkpoint_message, one_line, title_line
+from wavedeck.plan.models import Plan
+from wavedeck.plan.reading.loader import load_plan
 
 
 @pytest.fixture(scope="module")

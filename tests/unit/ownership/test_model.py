@@ -6,8 +6,15 @@ import time
 
 import pytest
 
-from plan.ownership import KINDS, Ownership, OwnershipIndex, apply_policy, classify, glob_regex
 from tests.unit.ownership.planbuild import make_agent, make_plan
+from wavedeck.plan.ownership import (
+    KINDS,
+    Ownership,
+    OwnershipIndex,
+    apply_policy,
+    classify,
+    glob_regex,
+)
 
 ZAJEL = "packages/headless-client/zajel/"
 

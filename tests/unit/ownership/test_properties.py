@@ -6,10 +6,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plan.fixplans import parse_files_field
-from plan.ownership import KINDS, OwnershipIndex, apply_policy
-from plan.suggest import PathIndex
 from tests.unit.ownership.planbuild import make_agent, make_plan
+from wavedeck.plan.checking.suggest import PathIndex
+from wavedeck.plan.fixplans import parse_files_field
+from wavedeck.plan.ownership import KINDS, OwnershipIndex, apply_policy
 
 PLAN = make_plan(
     {

@@ -1,4 +1,4 @@
-"""``agents.repoview``: listing a repository and reading from it safely."""
+"""``wavedeck.agents.repoview``: listing a repository and reading from it safely."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.repoview import RepoViewError, read_issue_files, repo_view, walk_paths
 from tests.unit.ownership.skeleton import git
+from wavedeck.agents.repoview import RepoViewError, read_issue_files, repo_view, walk_paths
 
 
 @pytest.fixture

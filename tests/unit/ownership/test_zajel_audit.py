@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.tools.audit import AuditError, audit, changed_paths, parse_name_status
-from plan.loader import load_plan
-from plan.models import Plan
+from wavedeck.agents.tools.audit import AuditError, audit, changed_paths, parse_name_status
+from wavedeck.plan.models import Plan
+from wavedeck.plan.reading.loader import load_plan
 
 Z = "packages/headless-client/zajel/"
 HT = "packages/headless-client/tests/unit/"
@@ -121,7 +121,7 @@ def test_policy_accepts_and_records(plan: Plan, zajel_repo: tuple[Path, dict[str
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from tui.cli import main; main()", *args],
+        [sys.executable, "-c", "from wavedeck.tui.cli.main import main; main()", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from agents.repoview import read_issue_files, repo_view
-from plan.checkapi import CheckContext
-from plan.errors import Finding
-from plan.loader import load_plan
-from plan.models import Plan
-from plan.repochecks import REPO_CHECKS, check_missing_files, check_predicted
+from wavedeck.agents.repoview import read_issue_files, repo_view
+from wavedeck.plan.checking.api import CheckContext
+from wavedeck.plan.checking.repochecks import REPO_CHECKS, check_missing_files, check_predicted
+from wavedeck.plan.errors import Finding
+from wavedeck.plan.models import Plan
+from wavedeck.plan.reading.loader import load_plan
 
 Z = "packages/headless-client/zajel/"
 CF = "packages/server/src/"
@@ -157,7 +157,7 @@ def test_read_issue_files(zajel_repo: tuple[Path, dict[str, str]]) -> None:
 def test_run_checks_runs_the_repo_checks(
     plan: Plan, zajel_repo: tuple[Path, dict[str, str]]
 ) -> None:
-    from plan.checks import run_checks
+    from wavedeck.plan.checking.checks import run_checks
 
     codes = [f.code for f in run_checks(plan, (), repo_view(zajel_repo[0]))]
     assert codes.count("predicted-overlap") == 5

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from plan.models import Plan
+from wavedeck.plan.models import Plan
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from plan.checks import CHECKS, run_checks
-from plan.errors import Finding
-from plan.loader import parse_plan
+from wavedeck.plan.checking.checks import CHECKS, run_checks
+from wavedeck.plan.errors import Finding
+from wavedeck.plan.reading.loader import parse_plan
 
 
 def agent(n: int, title: str, package: str, files: str, rows: list[str]) -> str:

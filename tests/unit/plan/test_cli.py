@@ -12,13 +12,13 @@ import pytest
 from click.testing import CliRunner
 from plan_testkit import render, small_spec
 
-import plan.repochecks
-from agents.repoview import RepoReader as make_reader
-from agents.repoview import repo_view as build_repo_view
-from plan.checkapi import CheckContext, RepoView
-from plan.errors import Finding
-from tui.cli import main
-from tui.cli_plan import COMMANDS, plan_group
+import wavedeck.plan.checking.repochecks
+from wavedeck.agents.repoview import RepoReader as make_reader
+from wavedeck.agents.repoview import repo_view as build_repo_view
+from wavedeck.plan.checking.api import CheckContext, RepoView
+from wavedeck.plan.errors import Finding
+from wavedeck.tui.cli.main import main
+from wavedeck.tui.cli.plan import COMMANDS, plan_group
 
 VALID = render(small_spec())
 
@@ -156,7 +156,7 @@ def test_check_with_repo_hands_the_repo_checks_a_view(
         seen.append(ctx.repo)
         yield Finding("missing-file", "warning", 3, "probe")
 
-    monkeypatch.setattr(plan.repochecks, "REPO_CHECKS", [probe])
+    monkeypatch.setattr(wavedeck.plan.checking.repochecks, "REPO_CHECKS", [probe])
     runner = CliRunner()
     path = write_plan(tmp_path)
     done = runner.invoke(main, ["plan", "check", "--repo", str(repo), "--json", str(path)])

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from plan.checks import run_checks
-from plan.loader import load_plan
-from plan.models import AGENT_ID_RE
-from tui.cli import main
+from wavedeck.plan.checking.checks import run_checks
+from wavedeck.plan.models import AGENT_ID_RE
+from wavedeck.plan.reading.loader import load_plan
+from wavedeck.tui.cli.main import main
 
 
 def test_variations_plan_reads_cleanly(plans_dir: Path) -> None:
@@ -63,7 +63,7 @@ def test_several_problems_are_all_reported(plans_dir: Path) -> None:
 )
 def test_ids_unsafe_for_names_and_refs_are_refused(issue_id: str) -> None:
     """Reliability matrix D12: issue ids end up in file names, commit trailers and prompts."""
-    from plan.loader import parse_plan
+    from wavedeck.plan.reading.loader import parse_plan
 
     text = (
         "# P\n\n## Wave 1\n\n### Agent 1: A\n**Package**: `a/`\n**Files**: `a.py`\n"

@@ -19,9 +19,9 @@ from plan_testkit import (
     small_spec,
 )
 
-from plan.checks import run_checks
-from plan.errors import PlanError
-from plan.loader import parse_plan
+from wavedeck.plan.checking.checks import run_checks
+from wavedeck.plan.errors import PlanError
+from wavedeck.plan.reading.loader import parse_plan
 
 SEPARATORS = ["—", "–", "-", ":"]
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from plan.checks import run_checks
-from plan.loader import parse_plan
-from plan.models import AGENT_ID_RE
-from plan.parser import _MD
-from tui.cli import main
+from wavedeck.plan.checking.checks import run_checks
+from wavedeck.plan.models import AGENT_ID_RE
+from wavedeck.plan.reading.loader import parse_plan
+from wavedeck.plan.reading.parser import _MD
+from wavedeck.tui.cli.main import main
 
 ESC_CLEAR = "\x1b[2J\x9b2J"  # 7-bit and 8-bit (C1 CSI) clear-screen
 ESC_CLIP = "\x1b]52;c;cm0gLXJmIH4=\x07"

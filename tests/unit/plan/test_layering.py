@@ -43,5 +43,7 @@ def test_core_never_imports_the_ui(package: str, forbidden: set[str]) -> None:
 
 def test_the_checker_itself_sees_imports(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
-    sample.write_text("import textual.app\nfrom tui.cli import main\nfrom . import x\n")
-    assert imported_modules(sample) == {"textual.app", "tui.cli"}
+    sample.write_text(
+        "import textual.app\nfrom wavedeck.tui.cli.main import main\nfrom . import x\n"
+    )
+    assert imported_modules(sample) == {"textual.app", "wavedeck.tui.cli.main"}

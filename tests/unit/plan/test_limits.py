@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 from plan_testkit import comparable, render, small_spec
 
-from plan.errors import PlanError
-from plan.loader import MAX_BYTES, MAX_LINE_BYTES, load_plan, parse_plan
-from tui.cli import main
+from wavedeck.plan.errors import PlanError
+from wavedeck.plan.reading.loader import MAX_BYTES, MAX_LINE_BYTES, load_plan, parse_plan
+from wavedeck.tui.cli.main import main
 
 VALID = render(small_spec())
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from plan.paths import PathRejected, is_safe_repo_path, normalize_file, normalize_package
+from wavedeck.plan.paths import PathRejected, is_safe_repo_path, normalize_file, normalize_package
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from plan.checks import run_checks
-from plan.loader import load_plan
-from plan.render import plan_dict
-from tui.cli import main
+from wavedeck.plan.checking.checks import run_checks
+from wavedeck.plan.reading.loader import load_plan
+from wavedeck.plan.render import plan_dict
+from wavedeck.tui.cli.main import main
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,9 @@ def test_cli_check_and_show_json(reference_plan_path: Path) -> None:
 
 def test_real_wavedeck_process_checks_the_reference_plan(reference_plan_path: Path) -> None:
     exe = shutil.which("wavedeck")
-    command = [exe] if exe else [sys.executable, "-c", "from tui.cli import main; main()"]
+    command = (
+        [exe] if exe else [sys.executable, "-c", "from wavedeck.tui.cli.main import main; main()"]
+    )
     done = subprocess.run(
         [*command, "plan", "check", "--json", str(reference_plan_path)],
         capture_output=True,

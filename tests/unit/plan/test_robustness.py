@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from plan_testkit import render, small_spec
 
-from plan.checks import run_checks
-from plan.errors import PlanError
-from plan.loader import decode_plan, parse_plan
-from plan.render import findings_json, plan_json, tree
-from tui.cli import main
+from wavedeck.plan.checking.checks import run_checks
+from wavedeck.plan.errors import PlanError
+from wavedeck.plan.reading.loader import decode_plan, parse_plan
+from wavedeck.plan.render import findings_json, plan_json, tree
+from wavedeck.tui.cli.main import main
 
 VALID = render(small_spec())
 LINES = VALID.split("\n")

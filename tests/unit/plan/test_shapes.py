@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from plan.checks import run_checks
-from plan.errors import Finding, PlanError
-from plan.loader import load_plan
-from plan.models import Plan
+from wavedeck.plan.checking.checks import run_checks
+from wavedeck.plan.errors import Finding, PlanError
+from wavedeck.plan.models import Plan
+from wavedeck.plan.reading.loader import load_plan
 
 SHAPES = Path(__file__).resolve().parents[2] / "data" / "plans" / "shapes"
 

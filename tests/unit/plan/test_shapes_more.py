@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from plan import shapes as sh
-from plan.checks import run_checks
-from plan.errors import PlanError
-from plan.loader import load_plan, parse_plan
-from plan.models import Plan
+from wavedeck.plan.checking.checks import run_checks
+from wavedeck.plan.errors import PlanError
+from wavedeck.plan.models import Plan
+from wavedeck.plan.reading import shapes as sh
+from wavedeck.plan.reading.loader import load_plan, parse_plan
 
 SHAPES = Path(__file__).resolve().parents[2] / "data" / "plans" / "shapes"
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from plan.checks import run_checks
-from plan.errors import PlanError
-from plan.loader import load_plan, parse_plan
-from plan.ownership import OwnershipIndex
-from tui.cli import main
+from wavedeck.plan.checking.checks import run_checks
+from wavedeck.plan.errors import PlanError
+from wavedeck.plan.ownership import OwnershipIndex
+from wavedeck.plan.reading.loader import load_plan, parse_plan
+from wavedeck.tui.cli.main import main
 
 SHAPES = Path(__file__).resolve().parents[2] / "data" / "plans" / "shapes"
 

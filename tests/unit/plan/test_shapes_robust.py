@@ -10,12 +10,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from plan.checks import run_checks
-from plan.errors import PlanError
-from plan.loader import parse_plan
-from plan.ownership import OwnershipIndex
-from plan.render import findings_json, plan_json, tree
-from tui.cli import main
+from wavedeck.plan.checking.checks import run_checks
+from wavedeck.plan.errors import PlanError
+from wavedeck.plan.ownership import OwnershipIndex
+from wavedeck.plan.reading.loader import parse_plan
+from wavedeck.plan.render import findings_json, plan_json, tree
+from wavedeck.tui.cli.main import main
 
 SHAPES = Path(__file__).resolve().parents[2] / "data" / "plans" / "shapes"
 PLANS = [p.read_text(encoding="utf-8").split("\n") for p in sorted(SHAPES.glob("*.md"))]

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from plan_testkit import AgentSpec, IssueSpec, PlanSpec, Style, WaveSpec, render, small_spec
 
-from plan.checks import run_checks
-from plan.errors import PlanError
-from plan.loader import parse_plan
-from plan.render import plan_json
-from tui.cli import main
+from wavedeck.plan.checking.checks import run_checks
+from wavedeck.plan.errors import PlanError
+from wavedeck.plan.reading.loader import parse_plan
+from wavedeck.plan.render import plan_json
+from wavedeck.tui.cli.main import main
 
 _words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz ", min_size=1, max_size=24).map(
     lambda s: s.strip() or "x"

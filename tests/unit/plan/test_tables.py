@@ -3,9 +3,9 @@ never silently dropped."""
 
 from __future__ import annotations
 
-from plan.checks import run_checks
-from plan.loader import parse_plan
-from plan.tables import row_problem, split_raw_row
+from wavedeck.plan.checking.checks import run_checks
+from wavedeck.plan.reading.loader import parse_plan
+from wavedeck.plan.reading.tables import row_problem, split_raw_row
 
 HEAD = "# P\n\n## Wave 1\n\n### Agent 1: A\n**Package**: `a/`\n**Files**: `a.py`\n"
 TABLE = "| Order | Issue | Severity | Summary |\n|---|---|---|---|\n"

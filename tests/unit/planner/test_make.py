@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from plan.make import make_plan
-from plan.make_graph import find_cycle, priority_order, strongly_connected
-from plan.make_model import IssueSpec, MakeError, MakeOptions
-from plan.make_render import cell, explain_lines
+from wavedeck.plan.making.graph import find_cycle, priority_order, strongly_connected
+from wavedeck.plan.making.model import IssueSpec, MakeError, MakeOptions
+from wavedeck.plan.making.planner import make_plan
+from wavedeck.plan.making.render import cell, explain_lines
 
 P = "packages/a/"
 
@@ -138,8 +138,8 @@ def test_same_plan_under_any_hash_seed() -> None:
     code = (
         "import sys, json; sys.path.insert(0, 'bench');"
         "from planner_bench import make_issues;"
-        "from plan.make import make_plan; from plan.make_model import MakeOptions;"
-        "from plan.make_render import made_dict;"
+        "from wavedeck.plan.making.planner import make_plan; from wavedeck.plan.making.model import MakeOptions;"
+        "from wavedeck.plan.making.render import made_dict;"
         "print(json.dumps(made_dict(make_plan(make_issues(400), MakeOptions(max_issues=9)))))"
     )
     outs = set()

@@ -10,11 +10,11 @@ import random
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from plan.checks import run_checks
-from plan.loader import parse_plan
-from plan.make import make_plan
-from plan.make_model import IssueSpec, MadePlan, MakeError, MakeOptions
-from plan.make_render import RenderContext, made_dict, render_made
+from wavedeck.plan.checking.checks import run_checks
+from wavedeck.plan.making.model import IssueSpec, MadePlan, MakeError, MakeOptions
+from wavedeck.plan.making.planner import make_plan
+from wavedeck.plan.making.render import RenderContext, made_dict, render_made
+from wavedeck.plan.reading.loader import parse_plan
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
 GROUPS = ("packages/a/", "packages/b/", "packages/c/")

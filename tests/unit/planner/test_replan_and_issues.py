@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agents.replan import ReplanError, replan_remaining
-from agents.repoview import repo_view
-from plan.checks import run_checks
-from plan.loader import load_plan
-from plan.make_input import package_of, specs_from_files
-from tui.cli import main
+from wavedeck.agents.replan import ReplanError, replan_remaining
+from wavedeck.agents.repoview import repo_view
+from wavedeck.plan.checking.checks import run_checks
+from wavedeck.plan.making.inputs import package_of, specs_from_files
+from wavedeck.plan.reading.loader import load_plan
+from wavedeck.tui.cli.main import main
 
 Repo = tuple[Path, dict[str, str]]
 
@@ -159,7 +159,7 @@ def test_limits_are_checked_by_the_command_line(
 def test_replan_without_fix_plans_keeps_each_issue_with_its_agents_files(tmp_path: Path) -> None:
     """The demo sandbox has no issue files: re-planning waves 2-3 must still give every issue an
     owner (the files its plan agent declared), and the new plan must pass the check."""
-    from agents.tools.demo import PLAN_IN_SANDBOX, make_sandbox
+    from wavedeck.agents.tools.demo import PLAN_IN_SANDBOX, make_sandbox
 
     repo = make_sandbox(tmp_path / "sandbox", fast=True)
     plan = load_plan(repo / PLAN_IN_SANDBOX).plan

@@ -8,11 +8,11 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from agents.replan import make_plan_text
-from plan.checkapi import RepoView
-from plan.make_input import specs_from_files
-from plan.make_model import MakeOptions
-from plan.make_render import RenderContext
+from wavedeck.agents.replan import make_plan_text
+from wavedeck.plan.checking.api import RepoView
+from wavedeck.plan.making.inputs import specs_from_files
+from wavedeck.plan.making.model import MakeOptions
+from wavedeck.plan.making.render import RenderContext
 
 PACKAGES = ("packages/api/", "packages/web/", "tools/cli/")
 FILES = ("src/a.ts", "src/b.ts", "src/deep/c.ts", "lib/d.ts")

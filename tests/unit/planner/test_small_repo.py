@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tui.cli import main
+from wavedeck.tui.cli.main import main
 
 FILES = {
     "packages/api/package.json": "{}\n",

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from agents.repoview import repo_view
-from plan.checks import run_checks
-from plan.loader import load_plan
-from tui.cli import main
+from wavedeck.agents.repoview import repo_view
+from wavedeck.plan.checking.checks import run_checks
+from wavedeck.plan.reading.loader import load_plan
+from wavedeck.tui.cli.main import main
 
 Repo = tuple[Path, dict[str, str]]
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from agents.config import Config, ConfigError, load_config
-from agents.presets import PRESETS, LaunchContext, PresetError, program_for
-from agents.wave.launch import build_spec
-from plan.loader import load_plan
 from tests.unit.wave.enginekit import sandbox
+from wavedeck.agents.config import Config, ConfigError, load_config
+from wavedeck.agents.presets import PRESETS, LaunchContext, PresetError, program_for
+from wavedeck.agents.wave.launch import build_spec
+from wavedeck.plan.reading.loader import load_plan
 
 FAKE = str(Path(__file__).parent / "fake_claude.py")
 

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.config import load_config
-from agents.events import (
+from tests.sandboxkit import git
+from tests.unit.wave.enginekit import kill_agents, opened, sandbox, wait_agents
+from wavedeck.agents.config import load_config
+from wavedeck.agents.events import (
     AgentDenied,
     AgentOutput,
     AgentSession,
@@ -24,9 +26,7 @@ from agents.events import (
     IssueDone,
     ViolationFound,
 )
-from agents.wave.supervisor import SupervisorError
-from tests.sandboxkit import git
-from tests.unit.wave.enginekit import kill_agents, opened, sandbox, wait_agents
+from wavedeck.agents.wave.supervisor import SupervisorError
 
 FAKE = str(Path(__file__).parent / "fake_claude.py")
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from agents.presets import PRESETS
-from agents.presets.base import Denied, Ended, Parsed, Session, StreamParser, Tool, Usage
-from agents.presets.claude import ClaudeParser
-from agents.presets.codex import CodexParser
-from agents.presets.gemini import GeminiParser
-from agents.presets.opencode import OpencodeParser
-from agents.presets.stream import AgentStream, asks
-from agents.state import AgentRecord
+from wavedeck.agents.presets import PRESETS
+from wavedeck.agents.presets.base import Denied, Ended, Parsed, Session, StreamParser, Tool, Usage
+from wavedeck.agents.presets.claude import ClaudeParser
+from wavedeck.agents.presets.codex import CodexParser
+from wavedeck.agents.presets.gemini import GeminiParser
+from wavedeck.agents.presets.opencode import OpencodeParser
+from wavedeck.agents.presets.stream import AgentStream, asks
+from wavedeck.agents.state import AgentRecord
 
 STREAMS = Path(__file__).parent / "streams"
 
@@ -339,7 +339,7 @@ def test_recorded_claude_refusal_with_the_presets_settings_is_reported_once() ->
 
 
 def test_tool_result_snippet_reads_json_strings_exactly() -> None:
-    from agents.presets.claude import _snippet
+    from wavedeck.agents.presets.claude import _snippet
 
     assert _snippet('abc"x', 0) == ("abc", True)
     assert _snippet('a\\"b"', 0) == ('a"b', True)  # an escaped quote is inside the string

@@ -29,7 +29,7 @@ from typing import Any
 import asyncssh
 import pytest
 
-from agents.config import HostConfig
+from wavedeck.agents.config import HostConfig
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 TEST_USER = "wdagent"

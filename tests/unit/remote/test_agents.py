@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from agents.remote.runner import RemoteRunner
-from agents.runtypes import AgentHandle, ExitStatus, LaunchSpec
 from tests.unit.remote.sshkit import (
     ME,
     Proxy,
@@ -26,6 +24,8 @@ from tests.unit.remote.sshkit import (
     token,
     until,
 )
+from wavedeck.agents.remote.runner import RemoteRunner
+from wavedeck.agents.runtypes import AgentHandle, ExitStatus, LaunchSpec
 
 pytestmark = [pytest.mark.timeout(90), pytest.mark.sshd]
 PY = sys.executable
@@ -332,9 +332,9 @@ async def test_end_to_end_changes_come_back_as_a_patch(
 
 
 async def test_unreachable_host_presumes_a_detached_agent_running(tmp_path: Path) -> None:
-    from agents.config import HostConfig
-    from agents.events import Event, HostConnectionChanged
     from tests.unit.remote.sshkit import free_port
+    from wavedeck.agents.config import HostConfig
+    from wavedeck.agents.events import Event, HostConnectionChanged
 
     cfg = HostConfig(
         address="127.0.0.1",
@@ -354,7 +354,7 @@ async def test_unreachable_host_presumes_a_detached_agent_running(tmp_path: Path
 async def test_conflicting_local_edit_keeps_the_changes_on_the_host_with_a_notice(
     sshd: Sshd, repo: Path, host_clone: Path, fake_agent: Path, tmp_path: Path
 ) -> None:
-    from agents.events import Event, Notice
+    from wavedeck.agents.events import Event, Notice
 
     gate = tmp_path / "gate"
     events: list[Event] = []
@@ -392,9 +392,9 @@ async def test_next_wave_base_reaches_the_host_and_resets_reused_worktrees(
 CONTROL_ROOM = r"""
 import asyncio, json, os, sys
 from pathlib import Path
-from agents.config import HostConfig
-from agents.remote.runner import RemoteRunner
-from agents.runtypes import LaunchSpec
+from wavedeck.agents.config import HostConfig
+from wavedeck.agents.remote.runner import RemoteRunner
+from wavedeck.agents.runtypes import LaunchSpec
 
 async def main() -> None:
     cfg = HostConfig.model_validate_json(sys.argv[1])
@@ -442,7 +442,7 @@ async def test_a11_control_room_sigkilled_mid_stream_restart_resumes_exactly(
             records.append(json.loads(raw))
         except ValueError:
             break  # a record cut by the kill was never consumed
-    from agents.runtypes import AgentHandle as Handle
+    from wavedeck.agents.runtypes import AgentHandle as Handle
 
     handle = Handle(**records[0]["handle"])
     seen = [line for rec in records[1:] for line in rec["lines"]]

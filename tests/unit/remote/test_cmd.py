@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.remote.commands import (
+from wavedeck.agents.remote.commands import (
     CommandError,
     RemotePaths,
     Unframer,
@@ -21,8 +21,8 @@ from agents.remote.commands import (
     sh_c,
     workdir_word,
 )
-from agents.remote.runner import MAX_LINE_BYTES, SPLIT_MARK, LineSplitter, exit_from_rc
-from agents.runtypes import ExitStatus
+from wavedeck.agents.remote.runner import MAX_LINE_BYTES, SPLIT_MARK, LineSplitter, exit_from_rc
+from wavedeck.agents.runtypes import ExitStatus
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -143,8 +143,8 @@ def test_unframer_plain_and_gzip_backlog() -> None:
 
 
 def test_runner_for_picks_the_host_by_agent_or_package() -> None:
-    from agents.config import Config, HostConfig
-    from agents.remote.runner import RemoteRunner, runner_for
+    from wavedeck.agents.config import Config, HostConfig
+    from wavedeck.agents.remote.runner import RemoteRunner, runner_for
 
     host = HostConfig(address="h", workdir="/w", agents=["w1-a3"], packages=["packages/app/"])
     config = Config(hosts={"box": host})
@@ -156,7 +156,7 @@ def test_runner_for_picks_the_host_by_agent_or_package() -> None:
 
 
 def test_catch_up_compression_modes() -> None:
-    from agents.remote.commands import tail_script
+    from wavedeck.agents.remote.commands import tail_script
 
     paths = RemotePaths("w1-a1", "/w")
     auto = tail_script(paths, 0, 1, 2)

@@ -11,9 +11,10 @@ import asyncssh
 import pydantic
 import pytest
 
-from agents.config import HostConfig
-from agents.events import HostConnectionChanged
-from agents.remote.transport import (
+from tests.unit.remote.sshkit import AServer, Proxy, Sshd, free_port, keygen
+from wavedeck.agents.config import HostConfig
+from wavedeck.agents.events import HostConnectionChanged
+from wavedeck.agents.remote.transport import (
     AuthFailed,
     Backoff,
     HostKeyChanged,
@@ -21,7 +22,6 @@ from agents.remote.transport import (
     HostTransport,
     HostUnreachable,
 )
-from tests.unit.remote.sshkit import AServer, Proxy, Sshd, free_port, keygen
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.config import load_config
-from agents.events import (
+from tests.unit.remote.sshkit import Proxy, Sshd, git, make_clone
+from tests.unit.wave.enginekit import Collector, kill_agents, sandbox, wait_agents
+from wavedeck.agents.config import load_config
+from wavedeck.agents.events import (
     AgentOutput,
     AgentOutputBatch,
     Event,
@@ -25,11 +27,9 @@ from agents.events import (
     IssueDone,
     ViolationFound,
 )
-from agents.tools.demo import STRAY_PATH
-from agents.wave.supervisor import Supervisor
-from plan.loader import load_plan
-from tests.unit.remote.sshkit import Proxy, Sshd, git, make_clone
-from tests.unit.wave.enginekit import Collector, kill_agents, sandbox, wait_agents
+from wavedeck.agents.tools.demo import STRAY_PATH
+from wavedeck.agents.wave.supervisor import Supervisor
+from wavedeck.plan.reading.loader import load_plan
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.sshd]
 REMOTE = ("w1-a3", "w1-a4")

@@ -14,10 +14,10 @@ from typing import Any
 import asyncssh
 import pytest
 
-from agents.remote.runner import SPLIT_MARK, RemoteRunner
-from agents.remote.transport import ConnectionLostError, HostTransport, HostUnreachable
-from agents.runtypes import AgentHandle, LaunchSpec
 from tests.unit.remote.sshkit import AServer, Proxy, Sshd, numbered
+from wavedeck.agents.remote.runner import SPLIT_MARK, RemoteRunner
+from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, HostUnreachable
+from wavedeck.agents.runtypes import AgentHandle, LaunchSpec
 
 pytestmark = pytest.mark.timeout(60)
 PY = sys.executable

@@ -24,7 +24,14 @@ def host_toml(name: str, values: dict[str, Any]) -> str:
 
 def run_check(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from tui.cli import main; main()", "hosts", "check", *args],
+        [
+            sys.executable,
+            "-c",
+            "from wavedeck.tui.cli.main import main; main()",
+            "hosts",
+            "check",
+            *args,
+        ],
         cwd=cwd,
         capture_output=True,
         text=True,

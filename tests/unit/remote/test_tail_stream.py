@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.remote.runner import MAX_LINE_BYTES, SPLIT_MARK, LineSplitter, RemoteRunner
-from agents.runtypes import AgentHandle, LaunchSpec
 from tests.unit.remote.sshkit import Sshd, wait_until
+from wavedeck.agents.remote.runner import MAX_LINE_BYTES, SPLIT_MARK, LineSplitter, RemoteRunner
+from wavedeck.agents.runtypes import AgentHandle, LaunchSpec
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -115,7 +115,7 @@ async def test_resuming_at_any_offset_of_a_finished_log_gives_exactly_the_rest(
 @pytest.mark.sshd
 async def test_socket_reads_are_capped_on_a_real_connection(sshd: Sshd, host_clone: Path) -> None:
     """The read cap that spares asyncssh its buffer copying applies to pooled connections."""
-    from agents.remote.transport import SOCKET_READ_BYTES, HostTransport
+    from wavedeck.agents.remote.transport import SOCKET_READ_BYTES, HostTransport
 
     transport = HostTransport("loop", sshd.cfg(host_clone))
     conn, _ = await transport.connect_once()

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.config import load_config
-from agents.tools.demo import (
+from tests.sandboxkit import git
+from wavedeck.agents.config import load_config
+from wavedeck.agents.tools.demo import (
     STRAY_AGENT,
     STRAY_PATH,
     TEST_PATH,
@@ -16,10 +17,9 @@ from agents.tools.demo import (
     bundled_plan_text,
     make_sandbox,
 )
-from plan.checks import run_checks
-from plan.loader import load_plan
-from plan.ownership import OwnershipIndex
-from tests.sandboxkit import git
+from wavedeck.plan.checking.checks import run_checks
+from wavedeck.plan.ownership import OwnershipIndex
+from wavedeck.plan.reading.loader import load_plan
 
 REFERENCE = Path(__file__).resolve().parents[2] / "data" / "plans" / "security-waves.md"
 
@@ -53,7 +53,7 @@ def test_config_runs_the_sim_agent_and_offline_tests(tmp_path: Path) -> None:
     root = make_sandbox(tmp_path / "demo", fast=True)
     config = load_config(root)
     assert config.plan == "plans/security-waves.md"
-    assert config.agent.command[1:3] == ["-m", "agents.tools.sim"]
+    assert config.agent.command[1:3] == ["-m", "wavedeck.agents.tools.sim"]
     assert "0.02" in config.agent.command
     assert config.agent.extra_args == {
         STRAY_AGENT: ["--touch-unowned", TEST_PATH, "--touch-unowned", STRAY_PATH]

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.local.runner import LocalRunner
-from agents.runtypes import ExitStatus
-from agents.tools.sim import comment_for, parse_prompt, safe_target
 from tests.unit.local.prockit import collect, launch, log_text, sim_argv
+from wavedeck.agents.local.runner import LocalRunner
+from wavedeck.agents.runtypes import ExitStatus
+from wavedeck.agents.tools.sim import comment_for, parse_prompt, safe_target
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -31,7 +31,7 @@ def write_prompt(repo: Path, files: list[str], issues: list[str]) -> Path:
 
 def run_sim(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "agents.tools.sim", "--speed", "0", *args],
+        [sys.executable, "-m", "wavedeck.agents.tools.sim", "--speed", "0", *args],
         capture_output=True,
         text=True,
         timeout=30,

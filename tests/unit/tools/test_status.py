@@ -1,4 +1,4 @@
-"""``agents.tools.status``: what became of agents a state file still calls running (#12.7)."""
+"""``wavedeck.agents.tools.status``: what became of agents a state file still calls running (#12.7)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 import os
 from pathlib import Path
 
-from agents.local import procinfo
-from agents.state import AgentRecord
-from agents.tools.status import observe_agent
+from wavedeck.agents.local import procinfo
+from wavedeck.agents.state import AgentRecord
+from wavedeck.agents.tools.status import observe_agent
 
 
 def _record(tmp_path: Path, *, pid: int, start: int, log: str = "", offset: int = 0) -> AgentRecord:

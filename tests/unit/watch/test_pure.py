@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import errno
 
-from agents.git import tamper as git_tamper
-from agents.watch import rules as watch_rules
-from agents.watch.rules import config_detail as _config_detail
-from agents.watch.rules import config_entries as _config_entries
-from agents.watch.watcher import _is_watch_limit, ownership_attributor
 from tests.unit.watch.watchkit import small_plan
+from wavedeck.agents.git import tamper as git_tamper
+from wavedeck.agents.watch import rules as watch_rules
+from wavedeck.agents.watch.rules import config_detail as _config_detail
+from wavedeck.agents.watch.rules import config_entries as _config_entries
+from wavedeck.agents.watch.watcher import _is_watch_limit, ownership_attributor
 
 CONFIG = """\
 # comment

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.events import ViolationFound
-from agents.watch.watcher import WorkspaceWatcher, ownership_attributor
-from plan.loader import load_plan
 from tests.unit.watch.watchkit import Collector, write
+from wavedeck.agents.events import ViolationFound
+from wavedeck.agents.watch.watcher import WorkspaceWatcher, ownership_attributor
+from wavedeck.plan.reading.loader import load_plan
 
 pytestmark = pytest.mark.timeout(60)
 

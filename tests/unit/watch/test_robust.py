@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-import agents.watch.watcher as workspace
-from agents.events import FileTouched, Notice, ViolationFound
-from agents.watch.watcher import WorkspaceWatcher, ownership_attributor
+import wavedeck.agents.watch.watcher as workspace
 from tests.unit.watch.watchkit import Collector, small_plan, write
+from wavedeck.agents.events import FileTouched, Notice, ViolationFound
+from wavedeck.agents.watch.watcher import WorkspaceWatcher, ownership_attributor
 
 pytestmark = pytest.mark.timeout(90)
 

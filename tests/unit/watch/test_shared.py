@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.events import FileTouched, ViolationFound
-from agents.watch.watcher import WorkspaceWatcher, glob_matcher, ownership_attributor
 from tests.unit.watch.watchkit import Collector, small_plan, write
+from wavedeck.agents.events import FileTouched, ViolationFound
+from wavedeck.agents.watch.watcher import WorkspaceWatcher, glob_matcher, ownership_attributor
 
 pytestmark = pytest.mark.timeout(60)
 

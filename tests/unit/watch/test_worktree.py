@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from agents.events import FileTouched, ViolationFound
-from agents.watch.watcher import WorkspaceWatcher, worktree_attributor
-from agents.watch.worktrees import (
+from tests.sandboxkit import git
+from tests.unit.watch.watchkit import Collector, agent, plan, write
+from wavedeck.agents.events import FileTouched, ViolationFound
+from wavedeck.agents.watch.watcher import WorkspaceWatcher, worktree_attributor
+from wavedeck.agents.watch.worktrees import (
     CollisionTracker,
     WorktreeError,
     WorktreeWatch,
@@ -20,8 +22,6 @@ from agents.watch.worktrees import (
     remove_worktrees,
     wave_changes,
 )
-from tests.sandboxkit import git
-from tests.unit.watch.watchkit import Collector, agent, plan, write
 
 pytestmark = pytest.mark.timeout(90)
 

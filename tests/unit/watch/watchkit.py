@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agents.watch.watcher import WorkspaceWatcher
-from plan.models import Agent, Plan, Wave, agent_id
 from tests.eventkit import EventCollector
+from wavedeck.agents.watch.watcher import WorkspaceWatcher
+from wavedeck.plan.models import Agent, Plan, Wave, agent_id
 
 
 def agent(wave: int, number: int, package: str, files: list[str]) -> Agent:

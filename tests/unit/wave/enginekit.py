@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from agents.config import Config, load_config
-from agents.local import procinfo
-from agents.tools.demo import STRAY_AGENT, STRAY_PATH, make_sandbox
-from agents.wave.supervisor import Supervisor
-from plan.loader import load_plan
 from tests.eventkit import EventCollector
 from tests.sandboxkit import configure, git
+from wavedeck.agents.config import Config, load_config
+from wavedeck.agents.local import procinfo
+from wavedeck.agents.tools.demo import STRAY_AGENT, STRAY_PATH, make_sandbox
+from wavedeck.agents.wave.supervisor import Supervisor
+from wavedeck.plan.reading.loader import load_plan
 
 __all__ = ["git"]  # the one git() helper (tests.sandboxkit), as the engine tests import it
 

@@ -11,9 +11,9 @@ import asyncio
 import json
 from pathlib import Path
 
-from agents.events import AgentStateChanged, RestartStatus
-from agents.wave.stream import Changes
 from tests.unit.wave.enginekit import opened, sandbox
+from wavedeck.agents.events import AgentStateChanged, RestartStatus
+from wavedeck.agents.wave.stream import Changes
 
 
 async def test_a_change_before_the_wait_begins_is_not_lost() -> None:
@@ -65,7 +65,7 @@ async def test_marked_done_travels_as_a_field_and_keeps_the_json_keys(root: Path
 
 
 def test_restart_status_round_trips_through_the_saved_record(tmp_path: Path) -> None:
-    from agents.state import AgentRecord, RunState, StateStore
+    from wavedeck.agents.state import AgentRecord, RunState, StateStore
 
     store = StateStore(tmp_path / ".wavedeck")
     status = RestartStatus("waiting", "restart 1 of 3 in 2 s", 1, 3, 2.0, 1234.5)

@@ -12,9 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from agents.config import ConfigError, GitConfig, load_config
-from agents.events import CheckpointCommitted, GateRefused, Notice
-from agents.wave.supervisor import Supervisor
 from tests.unit.wave.enginekit import (
     Collector,
     git,
@@ -23,6 +20,9 @@ from tests.unit.wave.enginekit import (
     supervisor,
     wait_agents,
 )
+from wavedeck.agents.config import ConfigError, GitConfig, load_config
+from wavedeck.agents.events import CheckpointCommitted, GateRefused, Notice
+from wavedeck.agents.wave.supervisor import Supervisor
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 
-from agents import events as ev
-from agents.config import load_config
 from tests.tui.helpers import FixedClock, pane_head, panes_ready, reference_plan, wait_for
 from tests.tui.screen_text import screen_text
 from tests.unit.wave.enginekit import sandbox, supervisor
-from tui.adapter import RunView
-from tui.app import WavedeckApp
-from tui.widgets.agent_pane import AgentPane
+from wavedeck.agents import events as ev
+from wavedeck.agents.config import load_config
+from wavedeck.tui.adapter import RunView
+from wavedeck.tui.app import WavedeckApp
+from wavedeck.tui.widgets.agent_pane import AgentPane
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -83,6 +83,6 @@ def test_supervisor_names_each_agents_host(tmp_path: Path) -> None:
 
 
 def _host(agents: list[str], packages: list[str]):  # type: ignore[no-untyped-def]
-    from agents.config import HostConfig
+    from wavedeck.agents.config import HostConfig
 
     return HostConfig(address="127.0.0.1", workdir="/srv/clone", agents=agents, packages=packages)

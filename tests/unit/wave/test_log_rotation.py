@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.config import load_config
-from agents.events import AgentOutput
-from agents.local.logfiles import list_segments, logical_size
 from tests.unit.wave.enginekit import opened, sandbox, wait_agents
+from wavedeck.agents.config import load_config
+from wavedeck.agents.events import AgentOutput
+from wavedeck.agents.local.logfiles import list_segments, logical_size
 
 FLOOD = 60_000
 MAX = 16 * 1024

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.wave.restart import OPERATOR_RESTART_MARKER
 from tests.unit.wave.enginekit import opened, sandbox, wait_agents
+from wavedeck.agents.wave.restart import OPERATOR_RESTART_MARKER
 
 pytestmark = pytest.mark.timeout(90)
 

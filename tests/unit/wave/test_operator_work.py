@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.events import CheckpointCommitted, GateRefused, Notice
-from agents.tools.demo import STRAY_PATH
-from agents.wave.operator_work import CONFLICT_KIND
 from tests.unit.wave.enginekit import git, opened, sandbox, wait_agents
+from wavedeck.agents.events import CheckpointCommitted, GateRefused, Notice
+from wavedeck.agents.tools.demo import STRAY_PATH
+from wavedeck.agents.wave.operator_work import CONFLICT_KIND
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -115,8 +115,8 @@ async def test_a_file_both_changed_is_committed_whole_once_accepted(root: Path) 
 def test_a_start_tree_git_no_longer_has_means_no_operator_work(tmp_path: Path) -> None:
     # After `git gc --prune=now` during a wave: the checkpoint is not blocked by a git error;
     # the operator's files show as the wave's strays instead (listed, never committed unasked).
-    from agents.git.repo import GitRepo
-    from agents.wave.operator_work import OperatorWork, read
+    from wavedeck.agents.git.repo import GitRepo
+    from wavedeck.agents.wave.operator_work import OperatorWork, read
 
     repo = tmp_path / "r"
     repo.mkdir()

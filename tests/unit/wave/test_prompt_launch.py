@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from agents.config import Config, load_config
-from agents.tools.sim import parse_prompt
-from agents.wave.launch import OffsetJournal, build_spec, parse_done
-from agents.wave.prompt import PromptError, load_template, machine_block, render_prompt
-from plan.loader import load_plan, parse_plan
+from wavedeck.agents.config import Config, load_config
+from wavedeck.agents.tools.sim import parse_prompt
+from wavedeck.agents.wave.launch import OffsetJournal, build_spec, parse_done
+from wavedeck.agents.wave.prompt import PromptError, load_template, machine_block, render_prompt
+from wavedeck.plan.reading.loader import load_plan, parse_plan
 
 PLAN = Path(__file__).resolve().parents[3] / "agents" / "data" / "security-waves.md"
 

@@ -17,10 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from agents.config import ConfigError, RestartConfig, load_config
-from agents.events import AgentOutput, AgentStateChanged, Notice
-from agents.wave.restart import backoff_delay, decide
-from agents.wave.supervisor import Supervisor
 from tests.unit.wave.enginekit import (
     Collector,
     collecting,
@@ -29,6 +25,10 @@ from tests.unit.wave.enginekit import (
     supervisor,
     wait_agents,
 )
+from wavedeck.agents.config import ConfigError, RestartConfig, load_config
+from wavedeck.agents.events import AgentOutput, AgentStateChanged, Notice
+from wavedeck.agents.wave.restart import backoff_delay, decide
+from wavedeck.agents.wave.supervisor import Supervisor
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.events import AgentOutput, GateRefused, IssueDone, Notice, ViolationFound
-from agents.wave.headless import describe, printer
-from agents.wave.stream import MAX_QUEUED
 from tests.unit.wave.enginekit import opened, sandbox, supervisor, wait_agents
+from wavedeck.agents.events import AgentOutput, GateRefused, IssueDone, Notice, ViolationFound
+from wavedeck.agents.wave.headless import describe, printer
+from wavedeck.agents.wave.stream import MAX_QUEUED
 
 FLOOD = 150_000
 

@@ -8,16 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from agents import events as ev
-from agents.events import (
-    AgentStateChanged,
-    CheckpointCommitted,
-    GateRefused,
-    IssueDone,
-    ViolationFound,
-)
-from agents.tools.demo import STRAY_AGENT, STRAY_PATH
-from agents.wave.supervisor import Supervisor, SupervisorError
 from tests.unit.wave.enginekit import (
     Collector,
     collecting,
@@ -27,6 +17,16 @@ from tests.unit.wave.enginekit import (
     supervisor,
     wait_agents,
 )
+from wavedeck.agents import events as ev
+from wavedeck.agents.events import (
+    AgentStateChanged,
+    CheckpointCommitted,
+    GateRefused,
+    IssueDone,
+    ViolationFound,
+)
+from wavedeck.agents.tools.demo import STRAY_AGENT, STRAY_PATH
+from wavedeck.agents.wave.supervisor import Supervisor, SupervisorError
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -258,8 +258,8 @@ async def test_two_concurrent_starts_launch_each_agent_once(root: Path) -> None:
 
 
 async def test_an_agent_started_but_never_recorded_is_adopted_not_relaunched(root: Path) -> None:
-    from agents.local.runner import LocalRunner
-    from agents.wave.launch import build_spec
+    from wavedeck.agents.local.runner import LocalRunner
+    from wavedeck.agents.wave.launch import build_spec
 
     sandbox(root, extra={"w1-a1": ["--hang"]})
     sup = supervisor(root)

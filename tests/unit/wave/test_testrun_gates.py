@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from agents.wave import gates
-from agents.wave.gates import WaveView
-from agents.wave.testrun import CONTINUED, TIMEOUT_EXIT, run_tests
-from plan.loader import load_plan
+from wavedeck.agents.wave import gates
+from wavedeck.agents.wave.gates import WaveView
+from wavedeck.agents.wave.testrun import CONTINUED, TIMEOUT_EXIT, run_tests
+from wavedeck.plan.reading.loader import load_plan
 
 PLAN = Path(__file__).resolve().parents[3] / "agents" / "data" / "security-waves.md"
 

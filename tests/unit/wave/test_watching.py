@@ -1,4 +1,4 @@
-"""The supervisor's watchers (``agents.wave.watching``) on a real demo sandbox: an accepted path stays
+"""The supervisor's watchers (``wavedeck.agents.wave.watching``) on a real demo sandbox: an accepted path stays
 quiet for the rest of the wave; in worktree mode the shared ``.git/config`` is watched live."""
 
 from __future__ import annotations
@@ -7,9 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from agents.events import FileTouched, ViolationFound
-from agents.tools.demo import STRAY_PATH
-from agents.wave.supervisor import Supervisor
 from tests.unit.wave.enginekit import (
     Collector,
     git,
@@ -18,6 +15,9 @@ from tests.unit.wave.enginekit import (
     wait_agents,
     worktree_sandbox,
 )
+from wavedeck.agents.events import FileTouched, ViolationFound
+from wavedeck.agents.tools.demo import STRAY_PATH
+from wavedeck.agents.wave.supervisor import Supervisor
 
 pytestmark = pytest.mark.timeout(90)
 SENTINEL = "docs/sentinel-outside-the-plan.md"

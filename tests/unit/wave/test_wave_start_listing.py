@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from agents import repoview
-from agents.wave.prompt import ISSUE_PATTERNS, render_prompt
 from tests.unit.wave.enginekit import sandbox, supervisor, wait_agents
+from wavedeck.agents import repoview
+from wavedeck.agents.wave.prompt import ISSUE_PATTERNS, render_prompt
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from agents.events import GateRefused, ViolationFound
-from agents.tools.demo import STRAY_PATH
 from tests.unit.wave.enginekit import (
     git,
     opened,
     wait_agents,
     worktree_sandbox,
 )
+from wavedeck.agents.events import GateRefused, ViolationFound
+from wavedeck.agents.tools.demo import STRAY_PATH
 
 pytestmark = pytest.mark.timeout(90)
 SHARED = "packages/headless-client/zajel/shared_helper.py"

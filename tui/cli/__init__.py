@@ -1,0 +1,1 @@
+"""The ``wavedeck`` command: ``main`` builds the click group; one module per command family."""

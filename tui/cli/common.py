@@ -1,0 +1,100 @@
+"""What every ``wavedeck`` command shares: one exit status for "cannot start", and its message.
+
+Exit status 2 means the command could not start or was given bad input (a folder that is not a
+usable repository, a missing plan, a bad ``wavedeck.toml``, a second control room); it is printed
+as ``wavedeck: <message naming the place>`` on stderr, never as a traceback. With ``--json`` the
+same error is also printed on stdout as ``{"error": {"message": ..., "exit": 2}}`` so a script
+reading stdout always gets JSON.
+
+``repo_problem`` is the check the control room and ``wavedeck run`` make before anything else: a
+git working tree (not bare), with a first commit, on a branch, whose ``.wavedeck/`` can be written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from wavedeck.plan.safetext import neutralize
+
+EXIT_CANNOT_START = 2
+
+
+def error_json(message: str, **extra: object) -> str:
+    """The JSON error object printed on stdout with ``--json`` (strings kept exactly)."""
+    return json.dumps({"error": {"message": message, "exit": EXIT_CANNOT_START, **extra}})
+
+
+def fail(message: str, *, as_json: bool = False) -> NoReturn:
+    """Print ``message`` (and, with ``as_json``, its JSON object on stdout) and exit 2."""
+    if as_json:
+        click.echo(error_json(message))
+    click.echo(f"wavedeck: {neutralize(message)}", err=True)
+    sys.exit(EXIT_CANNOT_START)
+
+
+class CannotStart(click.ClickException):
+    """A ``ClickException`` that exits 2 and reads like every other wavedeck error."""
+
+    exit_code = EXIT_CANNOT_START
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"wavedeck: {neutralize(self.message)}", err=True)
+
+
+def repo_problem(root: Path) -> str | None:
+    """Why wavedeck cannot run waves in ``root`` (a sentence naming it), or None.
+
+    Read-only: nothing is created. The checks, in the order a new user meets them: a git
+    repository at all, a working tree (not a bare repository), a first commit, a branch checked
+    out (a checkpoint moves a branch), and a ``.wavedeck/`` folder wavedeck can write.
+    """
+    from wavedeck.agents.git.errors import GitError
+    from wavedeck.agents.git.repo import GitRepo
+
+    if not root.is_dir():
+        return f"{root}: no such folder"
+    try:
+        repo = GitRepo(root)
+    except GitError as exc:
+        if "work tree" in str(exc):
+            return (
+                f"{root} is a bare git repository (no working tree): run wavedeck in a clone "
+                "with a working tree"
+            )
+        if "not a git repository" in str(exc):
+            return f"{root} is not a git repository (wavedeck needs one: git init, then a commit)"
+        return str(exc)  # git's own words (e.g. "detected dubious ownership")
+    try:
+        if repo.root != root.resolve():
+            return (
+                f"{root} is inside the repository {repo.root}: run wavedeck at its top level "
+                f"(cd {repo.root})"
+            )
+        try:
+            repo.head()
+        except GitError:
+            return (
+                f"{repo.root}: the repository has no commit yet; make a first commit "
+                "(git add -A && git commit -m start), then run wavedeck again"
+            )
+        if repo.branch() is None:
+            return (
+                f"{repo.root}: HEAD is detached; check out the branch the waves should commit "
+                "to (git switch BRANCH), then run wavedeck again"
+            )
+    finally:
+        repo.close()
+    data = root / ".wavedeck"
+    where = data if data.exists() else root
+    if not os.access(where, os.W_OK | os.X_OK):
+        return (
+            f"{where}: not writable (wavedeck keeps its run state, logs and lock in "
+            f"{data}); run it where you may write, or fix the permissions"
+        )
+    return None

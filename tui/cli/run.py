@@ -1,0 +1,304 @@
+"""``wavedeck run`` and ``wavedeck demo``: the engine from the command line.
+
+``run --headless`` drives waves without the UI (start, wait for the agents, test, checkpoint, next)
+and prints one line per event, or one JSON object per line with ``--json``. It exits 0 when every
+wave asked for is committed (saying "plan complete" after the last one, or that nothing was left
+to do), 1 when a gate refused (the reason is printed), 2 when it cannot start (not a usable
+repository, config, plan, a second control room, a corrupt state file; with ``--json`` also an
+``{"error": ...}`` object on stdout), and 143/129/130 on SIGTERM/SIGHUP/SIGINT, leaving the agents
+running for the next control room to adopt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from wavedeck.plan.safetext import neutralize
+from wavedeck.tui.cli.common import EXIT_CANNOT_START, fail, repo_problem
+
+EXIT_ERROR = EXIT_CANNOT_START
+_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+# What the demo suggests: it completes, accepting the one file the demo's agent writes outside
+# the plan on purpose (recorded in the checkpoint's trailers).
+DEMO_RUN = "wavedeck run --headless --all --yes --accept-violations"
+
+
+def _load(repo: Path, plan_arg: str | None, as_json: bool) -> tuple[Any, Any, Path]:
+    """Config, plan and plan path, or a clear message and exit 2."""
+
+    def _fail(message: str) -> NoReturn:
+        fail(message, as_json=as_json)
+
+    from wavedeck.agents.config import ConfigError, load_config
+    from wavedeck.plan.checking.checks import run_checks
+    from wavedeck.plan.errors import PlanError
+    from wavedeck.plan.reading.loader import load_plan
+
+    try:
+        config = load_config(repo)
+    except ConfigError as exc:
+        _fail(str(exc))
+    plan_name = plan_arg or config.plan
+    if not plan_name:
+        _fail('no plan: give PLAN or set plan = "..." in wavedeck.toml')
+    plan_path = Path(plan_name)
+    if not plan_path.is_absolute():
+        plan_path = (Path.cwd() / plan_path) if plan_arg else (repo / plan_path)
+    try:
+        result = load_plan(plan_path)
+    except PlanError as exc:
+        _fail(str(exc))
+    errors = [f for f in run_checks(result.plan, result.findings) if f.level == "error"]
+    if errors:
+        for finding in errors[:20]:
+            click.echo(
+                f"{plan_path}:{finding.line}: error[{finding.code}]: {neutralize(finding.message)}",
+                err=True,
+            )
+        _fail(f"the plan has {len(errors)} error(s): fix them (wavedeck plan check) before running")
+    if not result.plan.waves:
+        _fail(f"{plan_path}: the plan has no waves")
+    return config, result.plan, plan_path
+
+
+def _choose_waves(
+    plan: Any, sup: Any, wave: int | None, all_waves: bool, as_json: bool
+) -> list[int]:
+    numbers = [w.number for w in plan.waves]
+    if wave is not None:
+        if wave not in numbers:
+            fail(
+                f"the plan has no wave {wave} (waves: {', '.join(map(str, numbers))})",
+                as_json=as_json,
+            )
+        return [wave]
+    current = sup.current_wave
+    if all_waves:
+        return [n for n in numbers if n >= current]
+    return [current]
+
+
+@click.command("run")
+@click.argument("plan", required=False)
+@click.option("--headless", is_flag=True, help="Run without the UI, printing events.")
+@click.option("--wave", type=int, default=None, help="Run only wave N (its gates still apply).")
+@click.option("--all", "all_waves", is_flag=True, help="Run every remaining wave in order.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--accept-violations",
+    is_flag=True,
+    help="Accept every changed path outside the plan at checkpoints (recorded in the commit).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event on stdout.")
+@click.option(
+    "--stop-agents-on-signal",
+    is_flag=True,
+    help="On TERM/HUP/INT also stop the running agents (TERM, grace, KILL); by default they "
+    "keep running for the next control room to adopt.",
+)
+@click.option(
+    "--follow-up",
+    "follow_up",
+    nargs=2,
+    type=str,
+    default=None,
+    metavar="AGENT MESSAGE",
+    help="Send MESSAGE to an ended agent (resuming its CLI session: claude, codex), wait for "
+    "it, and exit 0 when it succeeded. Starts no wave. Needs --headless.",
+)
+@click.option(
+    "--repo",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=".",
+    help="The repository (default: the current folder).",
+)
+def run_cmd(
+    plan: str | None,
+    headless: bool,
+    wave: int | None,
+    all_waves: bool,
+    yes: bool,
+    accept_violations: bool,
+    as_json: bool,
+    stop_agents_on_signal: bool,
+    follow_up: tuple[str, str] | None,
+    repo: Path,
+) -> None:
+    """Run the plan's waves: agents, tests between waves, one checkpoint commit per wave.
+
+    Test commands are shell commands (from the plan or wavedeck.toml); they are shown before the
+    run starts. Signals (TERM, HUP, INT) stop launching and leave running agents detached.
+    """
+    repo = repo.absolute()
+    if follow_up is not None and not headless:
+        fail(
+            "--follow-up runs without the UI: add --headless (in the control room: key u)",
+            as_json=as_json,
+        )
+    if not headless:
+        from wavedeck.tui.launch import open_control_room
+
+        sys.exit(open_control_room(plan=plan, repo=str(repo)))
+    if wave is not None and all_waves:
+        fail("--wave and --all cannot be combined", as_json=as_json)
+    problem = repo_problem(repo)
+    if problem is not None:
+        fail(problem, as_json=as_json)
+    config, parsed, plan_path = _load(repo, plan, as_json)
+    from wavedeck.agents.git.errors import GitError
+    from wavedeck.agents.wave.supervisor import Supervisor, SupervisorError
+
+    try:
+        sup = Supervisor(repo, parsed, config, plan_path=plan_path)
+        sup.peek()  # which wave is current depends on the run so far
+    except (SupervisorError, GitError, OSError) as exc:
+        fail(str(exc), as_json=as_json)
+    if follow_up is not None:
+        sys.exit(asyncio.run(_follow_up(sup, follow_up[0], follow_up[1], as_json)))
+    waves = _choose_waves(parsed, sup, wave, all_waves, as_json)
+    left = [n for n in waves if not _committed(sup, n)]
+    if not left:
+        which = f"wave {waves[0]} is" if wave is not None else "every wave of the plan is"
+        click.echo(f"wavedeck: {which} already committed: nothing left to do", err=True)
+        sys.exit(0)
+    commands = sup.test_commands()
+    agents = sum(len(parsed.wave(n).agents) for n in waves)
+    summary = (
+        f"wavedeck: plan {plan_path.name}: wave(s) {', '.join(map(str, waves))} "
+        f"({agents} agents); tests between waves (run with sh -c): "
+        + (" ; ".join(commands) or "(none)")
+    )
+    click.echo(neutralize(summary), err=True)
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("not a terminal: pass --yes to run without confirmation", as_json=as_json)
+        if not click.confirm("Start?", default=False, err=True):
+            sys.exit(1)
+    code = asyncio.run(_run(sup, waves, accept_violations, as_json, stop_agents_on_signal))
+    if code == 0 and all(_committed(sup, w.number) for w in parsed.waves):
+        click.echo(f"wavedeck: plan complete: all {len(parsed.waves)} waves committed", err=True)
+    sys.exit(code)
+
+
+def _committed(sup: Any, n: int) -> bool:
+    rec = sup.state.waves.get(str(n))
+    return rec is not None and rec.checkpoint is not None
+
+
+async def _run(
+    sup: Any, waves: list[int], accept_violations: bool, as_json: bool, stop_agents: bool
+) -> int:
+    from wavedeck.agents.git.errors import GitError
+    from wavedeck.agents.wave.headless import printer, run_waves
+    from wavedeck.agents.wave.supervisor import SupervisorError
+
+    stop = asyncio.Event()
+    received: list[int] = []
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        received.append(signum)
+        sup.launching = False  # stop launching at once, even in the middle of a wave start
+        stop.set()
+
+    for sig in _SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        code = await run_waves(
+            sup,
+            waves,
+            printer(sys.stdout, as_json),
+            accept_violations=accept_violations,
+            stop=stop,
+            stop_agents_on_stop=stop_agents,
+        )
+    except (SupervisorError, GitError, OSError) as exc:
+        if as_json:
+            from wavedeck.tui.cli.common import error_json
+
+            click.echo(error_json(str(exc)))
+        click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
+        return EXIT_ERROR
+    finally:
+        for sig in _SIGNALS:
+            loop.remove_signal_handler(sig)
+    if received:
+        name = signal.Signals(received[0]).name
+        what = "running agents stopped" if stop_agents else "running agents keep running"
+        click.echo(f"wavedeck: {name}: state saved; {what}", err=True)
+        return 128 + received[0]
+    return code if code is not None else 1
+
+
+async def _follow_up(sup: Any, agent_id: str, message: str, as_json: bool) -> int:
+    from wavedeck.agents.wave.headless import printer, run_follow_up
+    from wavedeck.agents.wave.supervisor import SupervisorError
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    received: list[int] = []
+
+    def on_signal(signum: int) -> None:
+        received.append(signum)
+        stop.set()
+
+    for sig in _SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        code = await run_follow_up(sup, agent_id, message, printer(sys.stdout, as_json), stop=stop)
+    except SupervisorError as exc:
+        click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
+        return EXIT_ERROR
+    finally:
+        for sig in _SIGNALS:
+            loop.remove_signal_handler(sig)
+    if received:
+        return 128 + received[0]
+    return code if code is not None else 1
+
+
+@click.command("demo")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to create the sandbox (new or empty; default: a fresh temporary folder).",
+)
+@click.option(
+    "--no-ui", is_flag=True, help="Only create the sandbox; do not open the control room."
+)
+@click.option("--fast", is_flag=True, help="Simulated agents finish in seconds.")
+def demo_cmd(folder: Path | None, no_ui: bool, fast: bool) -> None:
+    """Create a sandbox repository running the reference plan with simulated agents."""
+    from wavedeck.agents.tools.demo import PLAN_IN_SANDBOX, DemoError, make_sandbox
+
+    try:
+        target = folder if folder is not None else Path(tempfile.mkdtemp(prefix="wavedeck-demo-"))
+        root = make_sandbox(target, fast=fast)
+    except OSError as exc:
+        fail(f"{exc.filename or tempfile.gettempdir()}: cannot create the sandbox: {exc.strerror}")
+    except DemoError as exc:
+        fail(str(exc))
+    click.echo(str(root))
+    if no_ui:
+        click.echo(
+            f"wavedeck: sandbox ready; run `cd {root} && wavedeck` for the control room (its "
+            "wave-1 agent writes one file outside the plan on purpose: `v` to review and accept "
+            f"it), or `cd {root} && {DEMO_RUN}` to run every wave headless, accepting it",
+            err=True,
+        )
+        return
+    from wavedeck.tui.launch import open_control_room
+
+    sys.exit(open_control_room(plan=str(root / PLAN_IN_SANDBOX), repo=str(root), sandbox=True))
+
+
+COMMANDS: list[click.Command] = [run_cmd, demo_cmd]

@@ -91,6 +91,12 @@ class AgentConfig(_Section):
         True,
         description="presets that can (claude): allow file edits only on the agent's own files",
     )
+    sandbox: Literal["landlock", "off"] = Field(
+        "landlock",
+        description="landlock: the kernel lets each agent write only its own files, a private "
+        "TMPDIR, its CLI's state folders and /dev (Linux Landlock ABI >= 3; elsewhere wavedeck "
+        "says so and the watcher alone judges); off: the watcher alone",
+    )
 
     command: list[str] = Field(
         default_factory=lambda: ["wavedeck", "sim-agent", "--prompt", "{prompt_file}"],

@@ -257,3 +257,27 @@ class AgentDenied(Event):
     agent: str
     tool: str
     path: str
+
+
+SandboxState = Literal["landlock", "off", "unavailable", "unprotected", "unsandboxed"]
+
+
+@dataclass(frozen=True)
+class SandboxStatus(Event):
+    """Whether the kernel holds agents to their files (``[agent] sandbox``).
+
+    ``agent`` None: every agent of the run on this machine; else one agent (a remote host's, or
+    one whose repository lies beneath a path it may write). ``state``: ``landlock`` (enforced,
+    at ``abi``), ``off`` (the setting), ``unavailable`` (this machine cannot: the watcher alone
+    judges), ``unprotected`` (enforced, but the repository lies beneath a writable path),
+    ``unsandboxed`` (a remote host that cannot). ``reason`` is a code (``no-landlock``,
+    ``abi-too-old``, ``no-python``, ``beneath-writable``); ``detail`` says it for the operator.
+    """
+
+    name: ClassVar[str] = "sandbox_status"
+    state: SandboxState
+    agent: str | None = None
+    abi: int = 0
+    reason: str = ""
+    detail: str = ""
+    host: str | None = None

@@ -13,6 +13,16 @@ from typing import Protocol
 
 
 @dataclass(frozen=True)
+class SandboxSpec:
+    """The Landlock domain an agent runs in (``[agent] sandbox = "landlock"``): ``spec`` is the
+    JSON ``script`` (``agents/local/landlock.py``, standard library only) resolves where the
+    agent runs, against its working tree and environment."""
+
+    spec: str
+    script: Path
+
+
+@dataclass(frozen=True)
 class LaunchSpec:
     """Everything needed to start one agent. ``argv`` is never given to a shell."""
 
@@ -21,6 +31,7 @@ class LaunchSpec:
     cwd: Path
     env: dict[str, str] = field(default_factory=dict)
     stdin_file: Path | None = None  # the prompt on stdin; None means /dev/null
+    sandbox: SandboxSpec | None = None  # None: unsandboxed (off, or not wanted)
 
 
 @dataclass(frozen=True)

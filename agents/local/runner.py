@@ -31,8 +31,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wavedeck.agents.events import Event, Notice
-from wavedeck.agents.local import procinfo, tail
+from wavedeck.agents.events import Event, Notice, SandboxStatus
+from wavedeck.agents.local import landlock, procinfo, tail
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
 if TYPE_CHECKING:
@@ -111,12 +111,38 @@ class LocalRunner:
         # The current read error of each followed log (agent id -> message); cleared on recovery.
         self.log_errors: dict[str, str] = {}
         self._children: dict[int, subprocess.Popen[bytes]] = {}
+        # How each agent's last launch was sandboxed ([agent] sandbox); read by the supervisor.
+        self.sandboxed: dict[str, SandboxStatus] = {}
+        self._abi: int | None = None
 
     def log_path(self, agent_id: str) -> Path:
         return self.logs_dir / f"{agent_id}.log"
 
     def exit_path(self, agent_id: str) -> Path:
         return self.run_dir / f"{agent_id}.exit"
+
+    def _sandbox_args(self, spec: LaunchSpec) -> list[str]:
+        """``--sandbox SPEC_FILE`` for the wrapper when the agent is to be confined and this
+        kernel can (else nothing: the supervisor has said once that the watcher alone judges)."""
+        if spec.sandbox is None:
+            self.sandboxed.pop(spec.agent_id, None)
+            return []
+        if self._abi is None:
+            self._abi = landlock.abi()
+        if self._abi < landlock.MIN_ABI:
+            reason = "no-landlock" if self._abi <= 0 else "abi-too-old"
+            self.sandboxed[spec.agent_id] = SandboxStatus(
+                "unavailable", agent=spec.agent_id, abi=self._abi, reason=reason
+            )
+            return []
+        path = self.run_dir / f"{spec.agent_id}.sandbox.json"
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(spec.sandbox.spec, encoding="utf-8")
+        tmp.replace(path)
+        self.sandboxed[spec.agent_id] = SandboxStatus(
+            "landlock", agent=spec.agent_id, abi=self._abi
+        )
+        return ["--sandbox", str(path)]
 
     async def launch(self, spec: LaunchSpec) -> AgentHandle:
         """Start the agent detached; its log is appended to, never truncated."""
@@ -139,6 +165,7 @@ class LocalRunner:
             str(self.log_max_bytes),
             "--log-keep",
             str(self.log_keep),
+            *self._sandbox_args(spec),
             "--",
             *spec.argv,
         ]

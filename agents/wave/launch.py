@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from wavedeck.agents.config import Config, substitute
+from wavedeck.agents.local.sandbox import sandbox_spec
 from wavedeck.agents.presets import PRESETS, LaunchContext, program_for
 from wavedeck.agents.runtypes import LaunchSpec
 from wavedeck.agents.wave.prompt import load_template, render_prompt, write_prompt
@@ -108,7 +109,14 @@ def build_spec(
         "PYTHONUNBUFFERED": "1",
     }
     stdin = prompt_path if prompt_mode in ("stdin", "both") else None
-    return LaunchSpec(agent_id=agent_id, argv=tuple(argv), cwd=cwd, env=env, stdin_file=stdin)
+    return LaunchSpec(
+        agent_id=agent_id,
+        argv=tuple(argv),
+        cwd=cwd,
+        env=env,
+        stdin_file=stdin,
+        sandbox=sandbox_spec(plan, agent_id, config),  # [agent] sandbox: applied by the runner
+    )
 
 
 class OffsetJournal:

@@ -77,6 +77,9 @@ class WaveRecord(_Model):
     # uncommitted work); what differs there from base_commit is the operator's, not the wave's.
     start_tree: str | None = None
     violations: list[ViolationRecord] = Field(default_factory=list)
+    # [agent] sandbox: how each agent of the wave ran (agent id -> "landlock ABI 7", "off"...),
+    # recorded at its launch for the checkpoint's Wavedeck-Sandbox trailer.
+    sandbox: dict[str, str] = Field(default_factory=dict)
 
 
 class AgentRecord(_Model):

@@ -23,6 +23,7 @@ from typing import Any
 from wavedeck.agents.config import Config
 from wavedeck.agents.events import Event, Notice, SandboxStatus
 from wavedeck.agents.local import landlock
+from wavedeck.agents.presets.refusals import writable_by
 from wavedeck.agents.presets.statedirs import state_entries
 from wavedeck.agents.runtypes import SandboxSpec
 from wavedeck.plan.models import Plan
@@ -142,6 +143,23 @@ def before_wave(
                 )
             )
     return events
+
+
+def writable(
+    plan: Plan,
+    agent_id: str,
+    config: Config,
+    cwd: Path,
+    environ: Mapping[str, str] | None = None,
+) -> Callable[[str], bool] | None:
+    """What the sandboxed local agent may write, as a predicate over absolute paths (None when
+    its spec cannot be resolved)."""
+    spec = spec_dict(plan, agent_id, config.agent.preset)
+    try:
+        policy = landlock.resolve(spec, str(cwd), agent_environ(config, environ), create=False)
+    except landlock.LandlockError:
+        return None
+    return writable_by((r.path, r.kind) for r in policy.rules)
 
 
 def status_word(status: SandboxStatus) -> str:

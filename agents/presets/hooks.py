@@ -8,6 +8,10 @@
 - ``ended``: how the run ends for the operator: ``needs_you`` when it asked a question or a
   tool call was refused, ``failed`` when stopped over budget.
 - ``check_follow_up`` / ``queue_follow_up``: the follow-up's preconditions and its log marker.
+- ``sandboxed``: for an agent in a kernel sandbox, what it may write; ``feed`` then reports each
+  write its output says was refused (``Permission denied`` naming a path outside its rules) as
+  ``AgentDenied``, recorded with ``by: sandbox`` (counted in its pane; the agent, told by the
+  kernel, goes on: a refusal held does not make it need you).
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from wavedeck.agents.config import Config
-from wavedeck.agents.events import Event, Notice
+from wavedeck.agents.events import AgentDenied, Event, Notice
 from wavedeck.agents.presets import PRESETS, PresetError
+from wavedeck.agents.presets.refusals import RefusalScanner
 from wavedeck.agents.presets.stream import AgentStream, ToolWrites, stream_for
 from wavedeck.agents.state import AgentRecord
 
@@ -62,6 +67,7 @@ class PresetRuns:
         self._streams: dict[str, AgentStream] = {}
         self._follow_ups: dict[str, str] = {}  # agent -> message of the next launch
         self._over_budget: set[str] = set()
+        self._refusals: dict[str, RefusalScanner] = {}  # sandboxed agents
 
     @property
     def preset(self) -> str:
@@ -97,12 +103,43 @@ class PresetRuns:
             self._streams[agent_id] = stream
         return stream
 
+    def sandboxed(self, agent_id: str, writable: Callable[[str], bool] | None) -> None:
+        """The agent runs in a kernel sandbox letting it write the absolute paths ``writable``
+        accepts (None: it does not)."""
+        if writable is None:
+            self._refusals.pop(agent_id, None)
+            return
+        self._refusals[agent_id] = RefusalScanner(
+            str(self.cwd_of(agent_id)), writable, lambda tool_id: self._tool(agent_id, tool_id)
+        )
+
+    def _tool(self, agent_id: str, tool_id: str) -> str | None:
+        """The name of the agent's tool call ``tool_id``, when its parser keeps them."""
+        stream = self._streams.get(agent_id)
+        tools = getattr(stream.parser, "tools", None) if stream is not None else None
+        hit = tools.get(tool_id) if isinstance(tools, dict) else None
+        return str(hit[0]) if hit else None
+
+    def _refused(self, agent_id: str, lines: tuple[str, ...]) -> list[Event]:
+        scanner = self._refusals.get(agent_id)
+        if scanner is None:
+            return []
+        found = scanner.scan(lines)
+        if not found:
+            return []
+        rec = self.record(agent_id)
+        for tool, path in found:
+            rec.denials.append({"tool": tool, "path": path, "by": "sandbox"})
+        return [AgentDenied(agent_id, tool, path) for tool, path in found]
+
     def feed(self, agent_id: str, lines: tuple[str, ...]) -> tuple[tuple[str, ...], list[Event]]:
         """Pane lines and fact events for a chunk of the agent's raw log."""
+        refused = self._refused(agent_id, lines)
         if self.preset == "generic":
-            return lines, []
+            return lines, refused
         stream = self._stream(agent_id)
         shown, events = stream.feed(lines)
+        events += refused
         if stream.over_budget and agent_id not in self._over_budget:
             self._over_budget.add(agent_id)
             asyncio.get_running_loop().create_task(self._stop_over_budget(agent_id))

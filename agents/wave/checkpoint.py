@@ -34,6 +34,7 @@ from wavedeck.agents.events import (
 )
 from wavedeck.agents.git.errors import CheckpointIndexStale, GitError
 from wavedeck.agents.git.tamper import TamperFinding
+from wavedeck.agents.local import sandbox
 from wavedeck.agents.presets.usage import UsageTotal, of_record
 from wavedeck.agents.state import AgentRecord, TestRecord
 from wavedeck.agents.wave import gates, operator_work
@@ -193,6 +194,7 @@ class Checkpointer:
             accepted,
             tests_duration_s=tests.duration_s if tests else None,
             usage=usage_of_wave(ctx.state.agents, ctx.plan.wave(n)),
+            sandbox=sandbox.trailer(ctx.wave(n).sandbox),
         )
 
     async def preview(self, n: int) -> CheckpointPreview:

@@ -33,7 +33,7 @@ from wavedeck.agents.events import (
     Notice,
     RestartStatus,
 )
-from wavedeck.agents.local import procinfo
+from wavedeck.agents.local import procinfo, sandbox
 from wavedeck.agents.local.logfiles import logical_size
 from wavedeck.agents.local.runner import LocalRunner
 from wavedeck.agents.presets import hooks as preset_hooks
@@ -254,6 +254,7 @@ class AgentProcesses:
             self.ctx.emit(AgentStateChanged(agent_id, "failed", reason=rec.reason))
             self.ctx.changed()
             return
+        self._sandboxed(agent_id)
         rec.handle = record_handle(handle)
         rec.launches += 1
         rec.state = "running"
@@ -267,6 +268,22 @@ class AgentProcesses:
         # Past what the last run's follower already queued, even if not consumed yet: starting
         # at the consumer's offset would deliver those lines twice.
         self.follow(agent_id, handle, max(rec.offset, self._read_to.get(agent_id, 0)))
+
+    def _sandboxed(self, agent_id: str) -> None:
+        """Record how the runner confined the agent ([agent] sandbox) for the checkpoint's
+        trailer; a remote agent's status is told (its pane says whether its host confines it)."""
+        status = getattr(self.runner_for(agent_id), "sandboxed", {}).get(agent_id)
+        wave = self.ctx.wave(self.ctx.plan.agent(agent_id).wave)
+        wave.sandbox[agent_id] = "off" if status is None else sandbox.status_word(status)
+        local = status is not None and status.host is None and status.state == "landlock"
+        writable = (
+            sandbox.writable(self.ctx.plan, agent_id, self.ctx.config, self.cwd_for(agent_id))
+            if local
+            else None
+        )
+        self.presets.sandboxed(agent_id, writable)  # its refusals are found in its output
+        if status is not None and status.host is not None:
+            self.ctx.emit(status)
 
     async def stop(self, agent_id: str) -> str:
         """SIGTERM the agent's group, SIGKILL after the grace period; returns what happened."""

@@ -38,6 +38,7 @@ from wavedeck.agents.events import (
 )
 from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.git.repo import GitRepo
+from wavedeck.agents.local import sandbox
 from wavedeck.agents.presets import preflight
 from wavedeck.agents.state import AgentRecord, AlreadyRunning, RunState, StateError
 from wavedeck.agents.watch.worktrees import WorktreeError
@@ -102,6 +103,7 @@ class Supervisor:
             ctx, watch=self.watch, worktrees=self.worktrees, tamper=self.tamper
         )
         self.processes.presets.stop = self.stop_agent  # [agent] max_cost_usd stops through it
+        self._sandbox_said = False  # the run's sandbox status is told once per run
 
     # -- what the context holds, as the callers know it ---------------------------------------
 
@@ -355,7 +357,22 @@ class Supervisor:
             keys = {"programs": json.dumps([f.key for f in planted])}
             ctx.emit(Notice("warning", PLANTED_NOTICE + "; ".join(f.text for f in planted), keys))
         await self.watch.start(n)
+        await self._say_sandbox(n)
         await self.processes.launch_all(n)
+
+    async def _say_sandbox(self, n: int) -> None:
+        """[agent] sandbox, before wave ``n``'s agents start: whether this machine confines
+        them (once per run), and per local agent what its sandbox cannot protect."""
+        if not self._sandbox_said:
+            self._sandbox_said = True
+            self.ctx.emit(sandbox.local_status(self.config))
+        if self.config.agent.sandbox == "off":
+            return
+        local = [a.id for a in self.plan.wave(n).agents if not self.is_remote(a.id)]
+        for event in await asyncio.to_thread(
+            sandbox.before_wave, self.plan, self.config, local, self.worktrees.cwd_for
+        ):
+            self.ctx.emit(event)
 
     async def stop_agent(self, agent_id: str) -> str:
         """SIGTERM the agent's group, SIGKILL after the grace period; returns what happened.

@@ -9,7 +9,6 @@ holding exactly that edit with a ``Wavedeck-Sandbox`` trailer naming the Landloc
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,6 +79,21 @@ def test_a_generic_agent_is_refused_every_escape_and_commits_only_its_own_edit(
     assert "Wavedeck-Sandbox: landlock ABI" in message, message
     status = [e for e in evs if e["event"] == "sandbox_status" and e.get("agent") is None]
     assert [s["state"] for s in status] == ["landlock"], status
+    # Each refusal the agent's output names is an event, counted for its pane.
+    denied = {(e["tool"], e["path"]) for e in evs if e["event"] == "agent_denied"}
+    print(sorted(denied))
+    home = kit.home_of(folder)
+    for path in (
+        kit.OTHER,
+        "src/web/planted.py",
+        ".git/hooks/pre-commit",
+        ".git/config",
+        f"{home}/.bashrc",
+        f"{home}/.ssh/authorized_keys",
+        kit.ETC,
+        "planted.txt",
+    ):
+        assert any(p == path for _, p in denied), (path, denied)
 
 
 @pytest.mark.timeout(120)
@@ -94,8 +108,7 @@ def test_with_the_sandbox_off_the_same_escapes_land_and_the_watcher_sees_them(
     evs = events(done.stdout)
     pane = _pane(evs, "w1-a1")
     assert "ESCAPED other-agent-file" in pane, pane
-    assert "hacked" in (folder / kit.OTHER).read_text("utf-8")
+    assert "hacked" in (folder / "src/web/renamed.py").read_text("utf-8")  # written, then moved
     assert done.returncode == 1  # the checkpoint is refused: files outside the plan changed
     status = [e for e in evs if e["event"] == "sandbox_status" and e.get("agent") is None]
     assert [s["state"] for s in status] == ["off"]
-    assert sys.platform.startswith("linux")

@@ -18,8 +18,10 @@ agent's working tree (its cwd) and environment (``HOME``, ``CODEX_HOME``...):
   lets the agent edit its own files there, in place. An owned file that does not exist yet can
   only be made through its folder, so its folder is opened even when shared (what that exposes
   is listed); missing folders of owned files are created first (rules name existing paths);
-- a private ``TMPDIR`` outside the repository, the CLI's state folders and files, ``/dev`` (its
-  devices: write and ioctl, no new nodes) and ``/dev/shm``.
+- a private ``TMPDIR`` outside the repository, the CLI's state folders and files, the devices
+  CLIs open (``/dev/null``, ``/dev/tty``, ``/dev/pts``...: write and ioctl, never a disk),
+  ``/dev/shm``, and the files of ``/proc`` (a CLI that sandboxes its tools in a user namespace
+  writes ``/proc/PID/uid_map``).
 
 Everything else may be read and executed but not written: reads are never restricted. The
 rights restricted are every filesystem write Landlock knows at the kernel's ABI (write,
@@ -88,12 +90,24 @@ MIN_ABI = 3
 
 # What a rule grants, by kind (masked to the kernel's ABI when applied).
 KINDS: dict[str, int] = {
-    "file": WRITE_FILE | TRUNCATE,  # an owned file, a CLI's state file: in place only
+    "file": WRITE_FILE | TRUNCATE,  # an owned file, a CLI's state file, /proc: in place only
     "folder": WRITE_FILE | TRUNCATE | MAKE_REG | REMOVE_FILE | MAKE_DIR | REMOVE_DIR | MAKE_SYM | REFER,
     "tree": WRITES & ~(MAKE_CHAR | MAKE_BLOCK),  # TMPDIR, state folders, /dev/shm
-    "dev": WRITE_FILE | TRUNCATE | IOCTL_DEV,  # /dev: the devices, no new nodes
+    "dev": WRITE_FILE | TRUNCATE | IOCTL_DEV,  # devices (DEVICES): no new nodes
 }
 SPEC_VERSION = 1
+# The devices CLIs open for writing (never all of /dev: a raw disk is a device too).
+DEVICES = (
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/tty",
+    "/dev/ptmx",
+    "/dev/pts",
+    "/dev/console",
+)
 
 
 class LandlockError(Exception):
@@ -142,7 +156,7 @@ class Rule:
 
     path: str
     kind: str
-    why: str  # owned | folder | tmpdir | state | dev
+    why: str  # owned | folder | tmpdir | state | dev | proc
 
 
 @dataclass(frozen=True)
@@ -334,7 +348,12 @@ def resolve(
         else:
             skipped.append((path, "missing"))
     if spec.get("devices", True):
-        rules += [Rule("/dev", "dev", "dev"), Rule("/dev/shm", "tree", "dev")]
+        rules += [Rule(path, "dev", "dev") for path in DEVICES if os.path.exists(path)]
+        rules.append(Rule("/dev/shm", "tree", "dev"))
+        # A CLI that sandboxes its own tools in a user namespace (Codex) writes its children's
+        # /proc/PID/uid_map: /proc's files are writable (paths reached through /proc/PID/root
+        # or /fd are judged at their real place). For root, /proc/sys is then writable too.
+        rules.append(Rule("/proc", "file", "proc"))
     unprotected = [
         (rule.path, p)
         for rule in rules

@@ -57,6 +57,14 @@ def sandbox_spec(plan: Plan, agent_id: str, config: Config) -> SandboxSpec | Non
     return SandboxSpec(json.dumps(spec, separators=(",", ":")), SCRIPT)
 
 
+def sandboxed(config: Config, *, local: bool) -> bool:
+    """Whether an agent will run inside wavedeck's domain (a remote host's is decided there:
+    assumed yes when the setting asks for it)."""
+    if config.agent.sandbox == "off":
+        return False
+    return not local or landlock.abi() >= landlock.MIN_ABI
+
+
 def local_status(config: Config, abi: int | None = None) -> SandboxStatus:
     """Whether this machine holds its agents to their files, as the run's status."""
     if config.agent.sandbox == "off":

@@ -23,6 +23,8 @@ _BEFORE = re.compile(r"([^\s:'\"`]{1,4096}): [Pp]ermission denied")
 _COMMAND = re.compile(r"^\s*(?:/[\w./-]*/)?([A-Za-z][\w.+-]{0,40}): ")
 _TOOL_ID = re.compile(r'"tool_use_id":"([^"\\]{1,200})"')
 _CODEX_KIND = re.compile(r'"type":"(command_execution|file_change)"')
+# An atomic write's temporary (``<file>.tmp.<pid>.<hex>``, Claude Code's): the file it was for.
+_TEMPORARY = re.compile(r"\.tmp\.\d+\.[0-9a-f]+$")
 
 
 def _segments(line: str) -> Iterable[str]:
@@ -33,14 +35,13 @@ def _segments(line: str) -> Iterable[str]:
 
 
 def candidates(text: str) -> list[str]:
-    """Paths a refusal message names, in order (quoted names, ``cannot create X``, ``X:
-    Permission denied``)."""
-    found: list[str] = []
+    """Paths a refusal message names, most precise first (``X: Permission denied``, ``cannot
+    create X``, quoted names); shell variables (an unexpanded ``$HOME``) are not paths."""
+    # The most precise first: "X: Permission denied" names the refused path itself.
+    found: list[str] = [*_BEFORE.findall(text), *_CREATE.findall(text)]
     for match in _QUOTED.finditer(text):
         found.append(next(g for g in match.groups() if g))
-    found += _CREATE.findall(text)
-    found += _BEFORE.findall(text)
-    return [p for p in dict.fromkeys(found) if "/" in p or "." in p]
+    return [p for p in dict.fromkeys(found) if ("/" in p or "." in p) and "$" not in p]
 
 
 class RefusalScanner:
@@ -65,7 +66,7 @@ class RefusalScanner:
             seen: set[str] = set()
             for part in _segments(line):
                 for raw in candidates(part):
-                    path = os.path.normpath(os.path.join(self.cwd, raw))
+                    path = os.path.normpath(os.path.join(self.cwd, _TEMPORARY.sub("", raw)))
                     if path in seen or self.writable(path):
                         continue
                     seen.add(path)

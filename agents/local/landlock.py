@@ -446,16 +446,6 @@ def prepare(
     return Ruleset(policy.rules), policy
 
 
-def summary(policy: Policy, ruleset: Ruleset) -> str:
-    """One line for the agent's log: what the domain allows."""
-    owned = sum(1 for r in policy.rules if r.why == "owned")
-    return (
-        f"wavedeck: sandbox landlock ABI {ruleset.abi}: writes allowed on {owned} owned "
-        f"path(s), {len(policy.opened)} folder(s), TMPDIR {policy.tmpdir}, "
-        f"{sum(1 for r in policy.rules if r.why == 'state')} CLI state path(s), /dev"
-    )
-
-
 def _main(argv: list[str]) -> int:
     """``--probe``: print the ABI. ``--spec JSON [--quiet] -- ARGV...``: enter the domain and
     exec ARGV with ``TMPDIR`` set (an SSH host's agents)."""
@@ -469,8 +459,6 @@ def _main(argv: list[str]) -> int:
     try:
         spec = json.loads(argv[1])
         ruleset, policy = prepare(spec, os.getcwd(), os.environ)
-        sys.stderr.write(summary(policy, ruleset) + "\n")
-        sys.stderr.flush()
         os.environ["TMPDIR"] = policy.tmpdir
         ruleset.restrict()
     except (LandlockError, OSError, ValueError) as exc:

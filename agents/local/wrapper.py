@@ -298,7 +298,6 @@ def _sandbox(spec_file: str) -> tuple[Any, dict[str, str]]:
     with open(spec_file, encoding="utf-8") as handle:
         spec = json.load(handle)
     ruleset, policy = landlock.prepare(spec, os.getcwd(), os.environ)
-    _say(landlock.summary(policy, ruleset))
     return ruleset, {**os.environ, "TMPDIR": policy.tmpdir}
 
 

@@ -59,13 +59,23 @@ ESCAPES = {
 }
 
 
-def escape_script(folder: Path) -> Path:
+# Worktree mode: the agent works in .wavedeck/worktrees/<id>; the main tree is three levels up.
+MAIN_TREE_ESCAPES = {
+    "main-tree-other-file": f"echo hacked >> ../../../{OTHER}",
+    "main-tree-git-config": "echo '[core]' >> ../../../.git/config",
+    "main-tree-own-file": f"echo hacked >> ../../../{OWN}",
+}
+
+
+def escape_script(folder: Path, escapes: dict[str, str] | None = None) -> Path:
     """The generic agent: edit its own file, try every escape, report, clean its symlink."""
     lines = [
         "#!/bin/sh",
         f"echo '    return \"internal error\"' >> {OWN}",
-        *(f"if ( {cmd} ) 2>&1; then echo 'ESCAPED {name}'; else echo 'REFUSED {name}'; fi"
-          for name, cmd in ESCAPES.items()),
+        *(
+            f"if ( {cmd} ) 2>&1; then echo 'ESCAPED {name}'; else echo 'REFUSED {name}'; fi"
+            for name, cmd in (escapes or ESCAPES).items()
+        ),
         "rm -f src/api/link.py",
         'echo "tmp: $TMPDIR" && echo scratch > "$TMPDIR/scratch" && echo "TMPDIR writable"',
         "echo 'wavedeck: done api-1 fixed'",
@@ -91,7 +101,12 @@ def home_of(repo: Path) -> Path:
     return repo.parent / (repo.name + "-home")
 
 
-def make_repo(folder: Path, agent: dict[str, object], env: dict[str, str] | None = None) -> Path:
+def make_repo(
+    folder: Path,
+    agent: dict[str, object],
+    env: dict[str, str] | None = None,
+    workspace: str = "shared",
+) -> Path:
     """A repository at ``folder``; ``agent``: the ``[agent]`` keys (TOML values as JSON)."""
     folder.mkdir(parents=True)
     home = home_of(folder)
@@ -109,7 +124,7 @@ def make_repo(folder: Path, agent: dict[str, object], env: dict[str, str] | None
     keys = "".join(f"{k} = {json.dumps(v)}\n" for k, v in agent.items())
     env_toml = "{ " + ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in agent_env.items()) + " }"
     (folder / "wavedeck.toml").write_text(
-        f"plan = {json.dumps(PLAN)}\n\n[agent]\n{keys}stop_grace_s = 2\nenv = {env_toml}\n\n"
+        f"plan = {json.dumps(PLAN)}\nworkspace = {json.dumps(workspace)}\n\n[agent]\n{keys}stop_grace_s = 2\nenv = {env_toml}\n\n"
         "[tests]\n"
         f"commands = {json.dumps(['python3 -m py_compile ' + ' '.join(ORIGINAL)])}\n"
         "timeout_s = 60\n",

@@ -31,9 +31,9 @@ def folder(tmp_path: Path) -> Iterator[Path]:
     kit.cleanup_etc()
 
 
-def _dispatch(tmp: Path) -> list[str]:
+def _dispatch(tmp: Path, escapes: dict[str, str] | None = None) -> list[str]:
     """``[agent] command``: w1-a1 runs the escape script, w1-a2 only reports done."""
-    escape = kit.escape_script(tmp)
+    escape = kit.escape_script(tmp, escapes)
     other = tmp / "other.sh"
     other.write_text("#!/bin/sh\necho 'wavedeck: done web-1 nothing to do'\n", "utf-8")
     other.chmod(0o755)
@@ -111,3 +111,26 @@ def test_with_the_sandbox_off_the_same_escapes_land_and_the_watcher_sees_them(
     assert done.returncode == 1  # the checkpoint is refused: files outside the plan changed
     status = [e for e in evs if e["event"] == "sandbox_status" and e.get("agent") is None]
     assert [s["state"] for s in status] == ["off"]
+
+
+@pytest.mark.timeout(120)
+def test_in_worktree_mode_an_agent_writes_only_its_worktrees_own_file(
+    tmp_path: Path, folder: Path
+) -> None:
+    """Each agent works in its own worktree: the same rules hold there, and the main tree
+    (its files, its .git) is out of reach too; the checkpoint collects only the owned edit."""
+    escapes = {**kit.ESCAPES, **kit.MAIN_TREE_ESCAPES}
+    escapes.pop("git-hook")  # a worktree's .git is a file: no hooks folder to aim at
+    escapes.pop("git-config")
+    command = _dispatch(tmp_path, escapes)
+    kit.make_repo(folder, {"command": command}, workspace="worktree")
+    before = kit.snapshot(folder)
+    done = run(folder, *RUN, timeout=100)
+    evs = events(done.stdout)
+    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
+    pane = _pane(evs, "w1-a1")
+    for name in escapes:
+        assert f"REFUSED {name}" in pane, (name, pane)
+    assert kit.snapshot(folder) == before
+    assert kit.changed_files(folder) == [kit.OWN]
+    assert "internal error" in (folder / kit.OWN).read_text("utf-8")

@@ -32,18 +32,22 @@ the caller falls back to the watcher. Network, signals and abstract sockets are 
 
 from __future__ import annotations
 
+import binascii
 import ctypes
 import errno
-import hashlib
 import json
 import os
 import stat
 import struct
 import sys
-import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
+# Only what the wrapper needs to start an agent is imported (no dataclasses, tempfile or hashlib):
+# this module is loaded before every sandboxed agent starts: its import time is start-up time.
 
 # struct landlock_ruleset_attr / landlock_path_beneath_attr (include/uapi/linux/landlock.h).
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446  # the same on every arch
@@ -150,8 +154,7 @@ def rights(abi_version: int) -> int:
     return WRITES & _ABI_RIGHTS.get(abi_version, WRITES)
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """Writes ``kind`` allows beneath ``path`` (a file: on that file)."""
 
     path: str
@@ -159,8 +162,7 @@ class Rule:
     why: str  # owned | folder | tmpdir | state | dev | proc
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(NamedTuple):
     """A spec resolved against a working tree and an environment.
 
     ``closed``: folders holding owned files that stay closed, with the reason (``root``: at or
@@ -180,7 +182,7 @@ class Policy:
     unprotected: tuple[tuple[str, str], ...] = ()
     missing: tuple[str, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()
-    created: tuple[str, ...] = field(default=(), compare=False)
+    created: tuple[str, ...] = ()
 
 
 def _beneath(path: str, folder: str) -> bool:
@@ -217,10 +219,11 @@ def state_paths(
 
 def tmpdir_for(tree: str, agent: str, environ: Mapping[str, str]) -> str:
     """The agent's private temporary folder: beneath the system's, never the repository."""
-    base = environ.get("TMPDIR") or tempfile.gettempdir()
+    base = environ.get("TMPDIR") or "/tmp"
     if not os.path.isabs(base) or _beneath(os.path.normpath(tree), os.path.normpath(base)):
-        base = tempfile.gettempdir()
-    key = hashlib.sha256(os.path.realpath(tree).encode()).hexdigest()[:12]
+        base = "/tmp"
+    real = os.path.realpath(tree)
+    key = f"{os.path.basename(real)[:40]}-{binascii.crc32(real.encode()):08x}"
     return os.path.join(base, f"wavedeck-{os.getuid()}", key, agent)
 
 

@@ -44,7 +44,10 @@ import sys
 import threading
 import time
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 LEFTOVER_GRACE_S = 2.0
 PIPE_BYTES = 1024 * 1024

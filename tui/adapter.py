@@ -111,6 +111,9 @@ class AgentView:
     session_id: str | None = None
     usage: UsageTotal = field(default_factory=UsageTotal)
     denied: int = 0
+    # [agent] sandbox: set when this agent is not confined like the run (its host cannot, or
+    # its repository lies beneath a path it may write).
+    sandbox: ev.SandboxStatus | None = None
 
     @property
     def id(self) -> str:
@@ -157,6 +160,7 @@ class RunView:
     current_wave: int = 1
     run_state: str = "idle"
     preset: str = "generic"  # [agent] preset: how a log read from disk is rendered
+    sandbox: ev.SandboxStatus | None = None  # [agent] sandbox on this machine, once told
 
     def __post_init__(self) -> None:
         for wave in self.plan.waves:
@@ -428,6 +432,18 @@ class EventAdapter:
             if agent.host == event.host:
                 agent.host_state = state
         return msg.HostConnectionUpdated(event.host, event.state, event.detail)
+
+    def _on_sandbox_status(self, event: ev.SandboxStatus) -> Message | None:
+        if event.agent is None:
+            self.view.sandbox = event
+            if event.state == "landlock":
+                return msg.NoticeReceived("info", f"sandbox: Linux Landlock ABI {event.abi}")
+            return msg.NoticeReceived("warning", f"sandbox {event.state}: {event.detail}")
+        agent = self.view.agents.get(event.agent)
+        if agent is None:
+            return None
+        agent.sandbox = None if event.state == "landlock" else event
+        return msg.AgentUpdated(event.agent)
 
     def _on_notice(self, event: ev.Notice) -> Message | None:
         return msg.NoticeReceived(event.level, event.message)

@@ -53,6 +53,14 @@ def header_text(
     top.append(f" · {running} running", "green" if running else "dim")
     if not engine:
         top.append(" · view only", "italic dim")
+    if view.sandbox is not None:  # [agent] sandbox, as the engine told it for this run
+        sandbox = view.sandbox
+        if sandbox.state == "landlock":
+            top.append(f" · 🔒 landlock {sandbox.abi}", "green")
+        elif sandbox.state == "off":
+            top.append(" · sandbox off", "dim")
+        else:
+            top.append(" · ⚠ no sandbox: watcher only", "bold yellow")
     for host, (state, _detail) in sorted(view.hosts.items()):
         top.append(f" · {neutralize(host)}: {state}", "red" if state != "connected" else "")
     if sandbox is not None:

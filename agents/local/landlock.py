@@ -95,7 +95,14 @@ MIN_ABI = 3
 # What a rule grants, by kind (masked to the kernel's ABI when applied).
 KINDS: dict[str, int] = {
     "file": WRITE_FILE | TRUNCATE,  # an owned file, a CLI's state file, /proc: in place only
-    "folder": WRITE_FILE | TRUNCATE | MAKE_REG | REMOVE_FILE | MAKE_DIR | REMOVE_DIR | MAKE_SYM | REFER,
+    "folder": WRITE_FILE
+    | TRUNCATE
+    | MAKE_REG
+    | REMOVE_FILE
+    | MAKE_DIR
+    | REMOVE_DIR
+    | MAKE_SYM
+    | REFER,
     "tree": WRITES & ~(MAKE_CHAR | MAKE_BLOCK),  # TMPDIR, state folders, /dev/shm
     "dev": WRITE_FILE | TRUNCATE | IOCTL_DEV,  # devices (DEVICES): no new nodes
 }

@@ -86,7 +86,9 @@ class RefusalScanner:
         if "PermissionError" in part:
             return "python"
         command = _COMMAND.match(part.split('"')[-1] if part.startswith("{") else part)
-        return command.group(1) if command is not None else "?"
+        if command is None or command.group(1).isupper():  # "EACCES: ...": an errno, not a tool
+            return "?"
+        return command.group(1)
 
     def _shown(self, path: str) -> str:
         if path.startswith(self.cwd + "/"):

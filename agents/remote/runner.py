@@ -207,7 +207,7 @@ class RemoteRunner:
         if self._host_abi is None:
             body = (
                 paths.prelude()
-                + 'command -v python3 >/dev/null 2>&1 || { cat >/dev/null; echo nopython; exit 0; }\n'
+                + "command -v python3 >/dev/null 2>&1 || { cat >/dev/null; echo nopython; exit 0; }\n"
                 + f'mkdir -p "$root/bin" && cat > "$root/bin/{SANDBOX_SCRIPT}.tmp" '
                 + f'&& mv -f "$root/bin/{SANDBOX_SCRIPT}.tmp" "$root/bin/{SANDBOX_SCRIPT}" || exit 3\n'
                 + f'python3 -I "$root/bin/{SANDBOX_SCRIPT}" --probe || echo 0\n'

@@ -122,7 +122,9 @@ def make_repo(
     (folder / ".gitignore").write_text(".wavedeck/\n__pycache__/\n", "utf-8")
     agent_env = {"HOME": str(home), **(env or {})}
     keys = "".join(f"{k} = {json.dumps(v)}\n" for k, v in agent.items())
-    env_toml = "{ " + ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in agent_env.items()) + " }"
+    env_toml = (
+        "{ " + ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in agent_env.items()) + " }"
+    )
     (folder / "wavedeck.toml").write_text(
         f"plan = {json.dumps(PLAN)}\nworkspace = {json.dumps(workspace)}\n\n[agent]\n{keys}stop_grace_s = 2\nenv = {env_toml}\n\n"
         "[tests]\n"

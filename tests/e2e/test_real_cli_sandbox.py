@@ -128,7 +128,7 @@ def test_real_claude_without_its_own_restriction_is_held_by_the_kernel(
             server.url,
             # Only the kernel stops it: the CLI's own rules allow every edit and every command
             # (bypassPermissions; IS_SANDBOX lets it run so as root, as this machine's tests do).
-            agent_settings='restrict_writes = false\n'
+            agent_settings="restrict_writes = false\n"
             'extra_args = { "w1-a1" = ["--permission-mode", "bypassPermissions"] }\n',
         )
         _plant_home(folder)

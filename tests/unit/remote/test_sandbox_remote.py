@@ -41,7 +41,9 @@ async def test_a_remote_agent_is_confined_on_its_host(
 ) -> None:
     sandbox(root, extra={REMOTE: ["--touch-unowned", STRAY_PATH]}, tests=["true"])
     config_file = root / "wavedeck.toml"
-    text = config_file.read_text(encoding="utf-8").replace('sandbox = "off"', 'sandbox = "landlock"')
+    text = config_file.read_text(encoding="utf-8").replace(
+        'sandbox = "off"', 'sandbox = "landlock"'
+    )
     clone = make_clone(tmp_path / "host-clone")
     cfg = sshd.cfg(clone, agents=[REMOTE])
     text += "\n[hosts.loop]\n" + "".join(

@@ -31,6 +31,7 @@ from wavedeck.agents.presets.base import (
     Parsed,
     Session,
     Tool,
+    Unwritten,
     Usage,
     dim,
     num,
@@ -102,11 +103,17 @@ def why_denied(owned: tuple[str, ...]) -> str:
     )
 
 
-def _tool_line(name: str, path: str | None, params: dict[str, Any]) -> tuple[str, str]:
-    """(pane line, summary) for a tool call."""
-    if name in WRITE_TOOLS:
+def _tool_line(
+    name: str,
+    path: str | None,
+    params: dict[str, Any],
+    writes: frozenset[str] = WRITE_TOOLS,
+    shell: str = "Bash",
+) -> tuple[str, str]:
+    """(pane line, summary) for a tool call (``writes``, ``shell``: the CLI's tool names)."""
+    if name in writes:
         return f"✎ {name} {path or '?'}", f"{name} {path or ''}".strip()
-    if name == "Bash":
+    if name == shell:
         command = short(params.get("command"))
         return f"$ {command}", command
     if path is not None:
@@ -118,6 +125,9 @@ def _tool_line(name: str, path: str | None, params: dict[str, Any]) -> tuple[str
 
 class ClaudeParser(JsonStreamParser):
     """``claude -p --output-format stream-json --verbose`` lines -> pane lines and facts."""
+
+    write_tools = WRITE_TOOLS  # the CLI's file-editing tools (Qwen Code's are others)
+    shell_tool = "Bash"
 
     def __init__(self, cwd: Path | None = None) -> None:
         super().__init__(cwd)
@@ -256,9 +266,9 @@ class ClaudeParser(JsonStreamParser):
                         path = self.rel(params[key])
                         break
                 self.tools[str(block.get("id"))] = (name, path)
-                line, summary = _tool_line(name, path, params)
+                line, summary = _tool_line(name, path, params, self.write_tools, self.shell_tool)
                 out.lines.append(line)
-                out.facts.append(Tool(name, path, summary, writes=name in WRITE_TOOLS))
+                out.facts.append(Tool(name, path, summary, writes=name in self.write_tools))
 
     def _user(self, message: dict[str, Any], out: Parsed) -> None:
         content = message.get("content")
@@ -283,6 +293,8 @@ class ClaudeParser(JsonStreamParser):
         if use and use in self.denied:
             return
         self.denied.add(use)
+        if tool in self.write_tools and path:
+            out.facts.append(Unwritten(path))  # announced as a write, refused: not its writer
         out.facts.append(Denied(tool, path))
         out.lines.append(red(f"✗ denied {tool} {path}".rstrip()))
 
@@ -307,11 +319,11 @@ class ClaudeParser(JsonStreamParser):
             self._denied(str(denial.get("tool_use_id") or ""), tool, path, out)
         is_error = bool(obj.get("is_error"))
         subtype = str(obj.get("subtype") or "")
-        out.facts.append(Ended(is_error, subtype))
+        detail = short(obj.get("result") or obj.get("errors") or "") if is_error else ""
+        out.facts.append(Ended(is_error, subtype, detail))
         spent = f", ${cost:.4f}" if cost is not None else ""
         summary = f"■ {subtype or 'result'}: {turns} turns{spent}, {inputs} in / {outputs} out"
         if is_error:
-            detail = short(obj.get("result") or obj.get("errors") or "")
             out.lines.append(red(f"{summary}{': ' + detail if detail else ''}"))
         else:
             out.lines.append(summary)

@@ -52,6 +52,7 @@ _SYSTEM = '{"type":"system",'
 _CONTENT = '"content":['
 _INIT_ID = re.compile(r'"session_id":"([^"\\]+)"')
 _INIT_MODEL = re.compile(r'"model":"([^"\\]*)"')
+_USE_ID = re.compile(r'"tool_use_id":"([^"\\]+)"')
 _DECODER = json.JSONDecoder()
 _MISSING = object()
 # A tool result whose content is a string: its start (up to the first escaped newline, at most
@@ -144,7 +145,7 @@ class ClaudeParser(JsonStreamParser):
             lines.append(line)  # not one whole object (truncated, split, plain text): as it came
             return
         if line.startswith(_USER):
-            if self._user_fast(line, lines):
+            if self._user_fast(line, lines, facts):
                 return
         elif line.startswith(_ASSISTANT):
             content = _content(line)
@@ -195,7 +196,13 @@ class ClaudeParser(JsonStreamParser):
         self._result(obj, out)
         return True
 
-    def _user_fast(self, line: str, lines: list[str]) -> bool:
+    def _failed_write(self, use: str, facts: list[Fact]) -> None:
+        """A write tool call whose result is an error wrote nothing: not its path's writer."""
+        name, path = self.tools.get(use, ("", None))
+        if name in self.write_tools and path:
+            facts.append(Unwritten(path))
+
+    def _user_fast(self, line: str, lines: list[str], facts: list[Fact] | None = None) -> bool:
         """A tool result's first line, read without parsing the result (often a whole file,
         twice: the message and ``tool_use_result``); False when the line is not that shape."""
         at = line.find(_RESULT, 0, 400)
@@ -213,6 +220,9 @@ class ClaudeParser(JsonStreamParser):
         shown = (first[:SHORT] + "…") if more else first
         if line.find('"is_error":true', at, at + _NEAR) >= 0:
             lines.append(f"{RED}  ⎿ ✗ {shown}{RESET}")
+            use = _USE_ID.search(line, 0, at + _NEAR)
+            if use is not None and facts is not None:
+                self._failed_write(use.group(1), facts)
         elif shown:
             lines.append(f"{DIM}  ⎿ {shown}{RESET}")
         return True
@@ -285,6 +295,7 @@ class ClaudeParser(JsonStreamParser):
             text = short(body)
             if block.get("is_error"):
                 out.lines.append(red(f"  ⎿ ✗ {text}"))
+                self._failed_write(str(block.get("tool_use_id") or ""), out.facts)
             elif text:
                 out.lines.append(dim(f"  ⎿ {text}"))
 

@@ -7,7 +7,7 @@ events (``system/init``, ``assistant``, ``user`` tool results, ``result`` with
 
 Writes are restricted at the source (measured with 0.15.10): headless in its ``default`` approval
 mode, Qwen Code refuses the shell and every edit that ``--allowed-tools`` does not allow; its rules
-read Claude's syntax. The preset allows ``run_shell_command`` and ``Edit(path)``/``Write(path)``
+read Claude's syntax. The preset allows ``run_shell_command`` and ``Edit(path)``/``write_file(path)``
 for each owned file: an edit elsewhere, and a shell command that redirects into a file the agent
 does not own, are refused (``permission_denials``: the agent needs you). A failed model call
 exits 0 with ``is_error`` false: the parser reads its ``[API Error: ...]`` answer as the failure. ``restrict_writes =
@@ -33,7 +33,8 @@ def _rule_path(path: str) -> str:
 def argv(ctx: LaunchContext) -> list[str]:
     out = [ctx.program, "--output-format", "stream-json"]
     if ctx.restrict_writes:
-        rules = [f"{verb}({_rule_path(p)})" for p in ctx.owned for verb in ("Edit", "Write")]
+        # "Edit" covers edit; write_file needs its own rule (0.15.10 ignores "Write(...)" there).
+        rules = [f"{verb}({_rule_path(p)})" for p in ctx.owned for verb in ("Edit", "write_file")]
         out += ["--approval-mode", "default", "--allowed-tools", "run_shell_command", *rules]
     else:
         out += ["--approval-mode", "auto-edit", "--allowed-tools", "run_shell_command"]

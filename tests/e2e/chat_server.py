@@ -83,7 +83,9 @@ class _Handler(ScriptedHandler):
         key, start = None, 0
         if body.get("tools") or not self.tools_required:
             users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
-            for index in users:
+            # The key is in the first user message (Qwen Code's memory subagent quotes the
+            # conversation later on); aider's first ones are example exchanges.
+            for index in users if not self.tools_required else users[:1]:
                 key = self.state.key_in(text_of(messages[index].get("content")))
                 if key is not None:
                     start = index
@@ -273,6 +275,9 @@ def aider_env(base_url: str, home: Path) -> dict[str, str]:
     """aider pointed at ``base_url`` as ``openai/<model>``, with the model's metadata (else it
     downloads a price list on every run), no update check, no analytics."""
     home.mkdir(parents=True, exist_ok=True)
+    # An operator's git identity: without one, aider writes a placeholder into the
+    # repository's .git/config (wavedeck reports that as a change to the git configuration).
+    (home / ".gitconfig").write_text("[user]\n\tname = aider\n\temail = aider@example.com\n")
     meta = home / "aider-models.json"
     meta.write_text(
         json.dumps(
@@ -298,10 +303,6 @@ def aider_env(base_url: str, home: Path) -> dict[str, str]:
         "AIDER_MODEL_METADATA_FILE": str(meta),
         "AIDER_CHECK_UPDATE": "false",
         "AIDER_ANALYTICS": "false",
-        "GIT_AUTHOR_NAME": "aider",
-        "GIT_AUTHOR_EMAIL": "aider@example.com",
-        "GIT_COMMITTER_NAME": "aider",
-        "GIT_COMMITTER_EMAIL": "aider@example.com",
     }
 
 

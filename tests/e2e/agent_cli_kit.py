@@ -38,6 +38,8 @@ NPM_PACKAGES = {
 
 
 def _find(name: str) -> Path | None:
+    if name == "aider" and os.environ.get("WAVEDECK_AIDER"):  # .ci/run: the checkout's venv
+        return Path(os.environ["WAVEDECK_AIDER"])
     local = AIDER_VENV / "bin" / name if name == "aider" else BIN / name
     if local.exists():
         return local

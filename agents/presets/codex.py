@@ -34,7 +34,7 @@ from wavedeck.agents.presets.spec import LaunchContext, Preset
 
 
 def argv(ctx: LaunchContext) -> list[str]:
-    # Checked against codex-cli 0.171.0 (tests/unit/presets/streams/codex-*.meta.json): the
+    # Checked against codex-cli 0.171.0 (tests/data/agent_streams/codex-*.meta.json): the
     # sandbox is "-s workspace-write" ("--full-auto" is gone), and "exec resume" takes no "-s":
     # the sandbox goes in as a config override there. "-": the prompt is read from stdin.
     common = ["--json", "--skip-git-repo-check"]

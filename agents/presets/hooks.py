@@ -6,7 +6,8 @@
 - ``feed`` / ``finish``: each followed chunk through the agent's ``AgentStream`` (rendered lines
   and fact events); an agent whose cost passed ``[agent] max_cost_usd`` is stopped.
 - ``ended``: how the run ends for the operator: ``needs_you`` when it asked a question or a
-  tool call was refused, ``failed`` when stopped over budget.
+  tool call was refused, ``failed`` when stopped over budget or when its CLI said it failed
+  although it exited 0.
 - ``check_follow_up`` / ``queue_follow_up``: the follow-up's preconditions and its log marker.
 - ``sandboxed``: for an agent in a kernel sandbox, what it may write; ``feed`` then reports each
   write its output says was refused (``Permission denied`` naming a path outside its rules) as
@@ -68,6 +69,7 @@ class PresetRuns:
         self._follow_ups: dict[str, str] = {}  # agent -> message of the next launch
         self._over_budget: set[str] = set()
         self._refusals: dict[str, RefusalScanner] = {}  # sandboxed agents
+        self._errors: dict[str, str] = {}  # agent -> the error its CLI reported (this run)
 
     @property
     def preset(self) -> str:
@@ -77,6 +79,7 @@ class PresetRuns:
         """``build_spec`` keywords for the next launch; resets the run's facts."""
         self._streams.pop(agent_id, None)
         self._over_budget.discard(agent_id)
+        self._errors.pop(agent_id, None)
         rec.needs = ""
         message = self._follow_ups.pop(agent_id, None)
         if message is not None and rec.session_id:
@@ -135,8 +138,6 @@ class PresetRuns:
     def feed(self, agent_id: str, lines: tuple[str, ...]) -> tuple[tuple[str, ...], list[Event]]:
         """Pane lines and fact events for a chunk of the agent's raw log."""
         refused = self._refused(agent_id, lines)
-        if self.preset == "generic":
-            return lines, refused
         stream = self._stream(agent_id)
         shown, events = stream.feed(lines)
         events += refused
@@ -154,7 +155,10 @@ class PresetRuns:
         stream = self._streams.pop(agent_id, None)
         if stream is None:
             return (), []
-        return stream.finish()
+        shown = stream.finish()
+        if stream.error:
+            self._errors[agent_id] = stream.error
+        return shown
 
     async def _stop_over_budget(self, agent_id: str) -> None:
         rec = self.record(agent_id)
@@ -177,6 +181,10 @@ class PresetRuns:
         if agent_id in self._over_budget:
             limit = self.config.agent.max_cost_usd or 0.0
             return "failed", f"cost ${rec.cost_usd or 0:.4f} over max_cost_usd ${limit:g}"
+        error = self._errors.pop(agent_id, None)
+        if state == "succeeded" and error:
+            # Exit 0, yet the CLI said its run failed (aider on an API error): not a success.
+            return "failed", f"the agent CLI reported an error: {error}"
         if (
             state == "succeeded"
             and rec.needs.startswith("asks:")

@@ -77,6 +77,7 @@ def build_spec(
     extra = substitute(config.agent.extra_args.get(agent_id, []), values)
     preset = PRESETS[config.agent.preset]
     prompt_mode: str = config.agent.prompt
+    preset_env: dict[str, str] = {}
     if preset.name == "generic" or "command" in config.agent.model_fields_set:
         argv = [*substitute(config.agent.command, values), *extra]
     else:
@@ -96,11 +97,18 @@ def build_spec(
             sandboxed=sandboxed(config, local=local),
             max_cost_usd=config.agent.max_cost_usd,
             extra=tuple(extra),
+            local=local,
         )
         argv = preset.argv(ctx)
         prompt_mode = preset.prompt
+        if preset.env is not None:
+            preset_env = preset.env(ctx)
     env = {
         **config.agent.env,
+        **preset_env,
+        # The agent's folder, for CLIs that take their project from $PWD rather than the
+        # process's working directory (opencode): never the folder wavedeck was started in.
+        "PWD": str(cwd),
         "WAVEDECK_AGENT_ID": agent_id,
         "WAVEDECK_WAVE": str(agent.wave),
         "WAVEDECK_PACKAGE": agent.package,

@@ -88,6 +88,8 @@ def _chunk_events(
         done = parse_done(line) if DONE_MARK in line else None
         if done is None or done[0] not in issues:
             continue
+        if done[0] in rec.issues_done and rec.outcomes.get(done[0]) == done[1]:
+            continue  # the same report again (a CLI echoing its answer): one issue_done
         events.append(AgentOutputBatch(agent_id, lines[begin : index + 1]))
         begin = index + 1
         if done[0] not in rec.issues_done:

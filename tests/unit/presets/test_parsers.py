@@ -12,15 +12,27 @@ from pathlib import Path
 import pytest
 
 from wavedeck.agents.presets import PRESETS
-from wavedeck.agents.presets.base import Denied, Ended, Parsed, Session, StreamParser, Tool, Usage
+from wavedeck.agents.presets.aider import AiderParser
+from wavedeck.agents.presets.base import (
+    Denied,
+    Ended,
+    Parsed,
+    Session,
+    StreamParser,
+    Tool,
+    Usage,
+    dim,
+)
 from wavedeck.agents.presets.claude import ClaudeParser
 from wavedeck.agents.presets.codex import CodexParser
 from wavedeck.agents.presets.gemini import GeminiParser
 from wavedeck.agents.presets.opencode import OpencodeParser
+from wavedeck.agents.presets.plain import GenericParser
+from wavedeck.agents.presets.qwen import QwenParser
 from wavedeck.agents.presets.stream import AgentStream, asks
 from wavedeck.agents.state import AgentRecord
 
-STREAMS = Path(__file__).parent / "streams"
+STREAMS = Path(__file__).resolve().parents[2] / "data" / "agent_streams"
 
 
 def recorded(name: str, kind: str) -> dict[str, object]:
@@ -63,7 +75,7 @@ def test_claude_edit_and_done_render_as_readable_lines() -> None:
     assert usage.turns == result["num_turns"] == 4
     assert usage.output_tokens == result["usage"]["output_tokens"]  # type: ignore[index]
     assert usage.cost_usd == pytest.approx(result["total_cost_usd"])
-    assert facts[-1] == Ended(False, "success")
+    assert facts[-1] == Ended(False, "success", "")
 
 
 def test_claude_refused_write_is_a_denial_with_its_path() -> None:
@@ -99,7 +111,7 @@ def test_claude_question_makes_the_run_need_you() -> None:
 
 def test_claude_api_error_shows_in_red_and_ends_as_error() -> None:
     lines, facts = replay("claude-fail")
-    assert Ended(True, "success") in facts
+    assert [f[:2] for f in facts if isinstance(f, Ended)] == [(True, "success")]
     assert any("\x1b[31m" in line and "scripted: this request is refused" in line for line in lines)
 
 
@@ -236,7 +248,16 @@ def test_opencode_events() -> None:
     assert Usage(10, 4, 0.01, 1) in facts
 
 
-PARSERS = [ClaudeParser, CodexParser, GeminiParser, OpencodeParser, StreamParser]
+PARSERS = [
+    ClaudeParser,
+    CodexParser,
+    GeminiParser,
+    OpencodeParser,
+    QwenParser,
+    AiderParser,
+    GenericParser,
+    StreamParser,
+]
 BAD = [
     "",
     "plain text from the CLI",
@@ -266,7 +287,10 @@ def test_bad_lines_never_crash_and_unreadable_ones_show_raw(
         parsed = parser.feed(line)
         assert isinstance(parsed.lines, list)
         if not line.lstrip().startswith("{") or line.startswith("{x"):
-            assert parsed.lines == [line]
+            if parser_type is GeminiParser and line.strip() and not line.startswith("{"):
+                assert parsed.lines == [dim(line)]  # Gemini's stderr: shown dimmed
+            else:
+                assert parsed.lines == [line]
     parser.flush()
 
 
@@ -292,7 +316,7 @@ def test_unknown_events_show_raw() -> None:
 
 
 def test_every_preset_has_a_parser() -> None:
-    assert set(PRESETS) == {"claude", "codex", "gemini", "opencode", "aider", "generic"}
+    assert set(PRESETS) == {"claude", "codex", "gemini", "opencode", "aider", "qwen", "generic"}
     for preset in PRESETS.values():
         assert isinstance(preset.parser(None), StreamParser)
 

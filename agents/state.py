@@ -23,12 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wavedeck.agents.events import AgentState, RestartStatus, WaveState
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus, Runner
+from wavedeck.plan.errors import WavedeckError
 
 STATE_NAME = "state.json"
 LOCK_NAME = "lock"
 
 
-class StateError(Exception):
+class StateError(WavedeckError):
     """A problem with the run's state or lock; the message says what to do."""
 
 

@@ -50,6 +50,7 @@ from wavedeck.agents.wave.restart import RestartPolicy
 from wavedeck.agents.wave.tamperlog import PLANTED_NOTICE, TamperLog
 from wavedeck.agents.wave.watching import WaveWatch
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
+from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.models import Plan
 
 P = ParamSpec("P")
@@ -70,7 +71,7 @@ def _serialized(
     return wrapper
 
 
-class SupervisorError(Exception):
+class SupervisorError(WavedeckError):
     """The supervisor cannot open or act; the message is complete for the operator."""
 
 

@@ -57,6 +57,17 @@ class LogChunk:
 class Runner(Protocol):
     """Starts, observes and stops detached agents."""
 
+    @property
+    def host(self) -> str | None:
+        """The SSH host its agents run on (its ``[hosts.NAME]``); None: this machine."""
+        ...
+
+    def find_unrecorded(self, agent_id: str) -> AgentHandle | None:
+        """The agent running under this runner that no record knows, if any (a control room
+        killed between starting it and saving its state leaves one). Blocking: call it in a
+        thread."""
+        ...
+
     async def launch(self, spec: LaunchSpec) -> AgentHandle: ...
 
     async def is_alive(self, handle: AgentHandle) -> bool: ...

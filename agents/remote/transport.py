@@ -33,6 +33,7 @@ import asyncssh
 
 from wavedeck.agents.config import HostConfig
 from wavedeck.agents.events import Event, HostConnectionChanged
+from wavedeck.agents.kinds import HostLink
 from wavedeck.plan.errors import WavedeckError
 
 ENCRYPTION_ALGS = (
@@ -178,7 +179,7 @@ class HostTransport:
 
     # -- events -------------------------------------------------------------------------------
 
-    def _emit(self, state: str, detail: str = "", next_s: float | None = None) -> None:
+    def _emit(self, state: HostLink, detail: str = "", next_s: float | None = None) -> None:
         if state == self._state and state == "connected":
             return
         self._state = state

@@ -176,7 +176,8 @@ class CollisionTracker:
 
 
 def _outside_worktrees(path: str) -> Attribution:
-    return None, "unowned", (), "changed in the main working tree while agents work in worktrees"
+    why = "changed in the main working tree while agents work in worktrees"
+    return Attribution(None, "unowned", (), why)
 
 
 class WorktreeWatch:

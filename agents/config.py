@@ -26,12 +26,14 @@ from pydantic import (
     field_validator,
 )
 
+from wavedeck.plan.errors import WavedeckError
+
 CONFIG_NAME = "wavedeck.toml"
 PLACEHOLDERS = ("prompt_file", "agent_id", "wave", "package", "repo")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class ConfigError(Exception):
+class ConfigError(WavedeckError):
     """An unreadable or invalid ``wavedeck.toml``; the message names the file and the key."""
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from wavedeck.agents.repoview import repo_view
 from wavedeck.plan.checking.api import RepoView
 from wavedeck.plan.checking.checks import run_checks
-from wavedeck.plan.errors import Finding, PlanError
+from wavedeck.plan.errors import Finding, PlanError, WavedeckError
 from wavedeck.plan.making.inputs import resettle, specs_from_plan
 from wavedeck.plan.making.model import IssueSpec, MadePlan, MakeError, MakeOptions
 from wavedeck.plan.making.planner import make_plan
@@ -29,7 +29,7 @@ MAX_SETTLE = 8  # re-resolutions of package-relative entries (each one re-plans)
 MAX_SUFFIX = 1000  # plans/<name>.replanned-<n>.md: how many re-plans of one plan may pile up
 
 
-class ReplanError(Exception):
+class ReplanError(WavedeckError):
     """The plan cannot be re-planned (unreadable, bad waves, no plan satisfies the rules)."""
 
 

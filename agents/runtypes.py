@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from wavedeck.agents.events import SandboxStatus
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,20 @@ class LogChunk:
 
 class Runner(Protocol):
     """Starts, observes and stops detached agents."""
+
+    # How each agent's last launch was confined ([agent] sandbox), by agent id; no entry: not.
+    sandboxed: dict[str, SandboxStatus]
+
+    @property
+    def host(self) -> str | None:
+        """The SSH host its agents run on (its ``[hosts.NAME]``); None: this machine."""
+        ...
+
+    def find_unrecorded(self, agent_id: str) -> AgentHandle | None:
+        """The agent running under this runner that no record knows, if any (a control room
+        killed between starting it and saving its state leaves one). Blocking: call it in a
+        thread."""
+        ...
 
     async def launch(self, spec: LaunchSpec) -> AgentHandle: ...
 

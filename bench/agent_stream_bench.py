@@ -40,7 +40,7 @@ from wavedeck.agents.local.runner import LocalRunner  # noqa: E402
 from wavedeck.agents.presets.stream import stream_for  # noqa: E402
 from wavedeck.agents.runtypes import AgentHandle, LaunchSpec  # noqa: E402
 from wavedeck.agents.state import AgentRecord  # noqa: E402
-from wavedeck.agents.wave.processes import _chunk_events  # noqa: E402
+from wavedeck.agents.wave.launch import chunk_events  # noqa: E402
 from wavedeck.tui.widgets.log_view import LogBuffer  # noqa: E402
 
 STREAMS = ROOT / "tests" / "data" / "agent_streams"
@@ -112,11 +112,11 @@ async def follow(runner: LocalRunner, handle: AgentHandle, render: bool) -> tupl
         lines += len(chunk.lines)
         if stream is not None:
             shown, facts = stream.feed(chunk.lines)
-            events = _chunk_events(rec, ISSUES, "w1-a1", shown, facts, chunk.lines)
+            events = chunk_events(rec, ISSUES, "w1-a1", shown, facts, chunk.lines)
             raw_pane.extend(chunk.lines)
         else:
             shown = chunk.lines
-            events = _chunk_events(rec, ISSUES, "w1-a1", shown)
+            events = chunk_events(rec, ISSUES, "w1-a1", shown)
         pane.extend(shown)
         done += sum(1 for e in events.compact() if type(e) is IssueDone)
     return lines, done, rec.cost_usd or 0.0

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wavedeck.agents.events import Event, Notice, SandboxStatus
+from wavedeck.agents.kinds import NoticeLevel
 from wavedeck.agents.local import landlock, procinfo, tail
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
@@ -120,6 +121,27 @@ class LocalRunner:
 
     def exit_path(self, agent_id: str) -> Path:
         return self.run_dir / f"{agent_id}.exit"
+
+    @property
+    def host(self) -> None:
+        """Agents run on this machine (``Runner.host``)."""
+        return None
+
+    def find_unrecorded(self, agent_id: str) -> AgentHandle | None:
+        """A live wrapper of this agent that no record knows (``Runner.find_unrecorded``): a
+        control room killed between starting the agent and saving its state leaves one."""
+        found = procinfo.group_leader_with(str(self.exit_path(agent_id)).encode(), b"--")
+        if found is None:
+            return None
+        pid, start = found
+        return AgentHandle(
+            agent_id=agent_id,
+            pid=pid,
+            start_time=start,
+            pgid=pid,
+            log_path=str(self.log_path(agent_id)),
+            exit_path=str(self.exit_path(agent_id)),
+        )
 
     def _sandbox_args(self, spec: LaunchSpec) -> list[str]:
         """``--sandbox SPEC_FILE`` for the wrapper when the agent is to be confined and this
@@ -293,9 +315,9 @@ class LocalRunner:
             gone_since.append(time.monotonic())
         return time.monotonic() - gone_since[0] >= LOST_EXIT_WAIT_S
 
-    def _notice(self, level: str, agent_id: str, text: str) -> None:
+    def _notice(self, level: NoticeLevel, agent_id: str, text: str) -> None:
         if self.on_event is not None:
-            self.on_event(Notice(level, f"{agent_id}: {text}", {"agent": agent_id}))
+            self.on_event(Notice(level, f"{agent_id}: {text}", agent=agent_id))
 
     def follow(self, handle: AgentHandle, offset: int) -> AsyncIterator[LogChunk]:
         """Yield log chunks from byte ``offset`` until the agent has ended and its log is drained."""

@@ -120,14 +120,14 @@ def before_wave(
                     "the kernel cannot protect the repository from it (the watcher judges)",
                 )
             )
-        extra = {"agent": agent_id, "sandbox": ""}
         if policy.missing:
             events.append(
                 Notice(
                     "warning",
                     f"{agent_id}: sandbox: cannot create {', '.join(policy.missing)} (its "
                     "folder is the repository root, which stays closed so .git/ does)",
-                    {**extra, "sandbox": "cannot-create"},
+                    agent=agent_id,
+                    sandbox="cannot-create",
                 )
             )
         shared = [f or "." for f, why in policy.closed if why == "shared"]
@@ -137,7 +137,8 @@ def before_wave(
                     "info",
                     f"{agent_id}: sandbox: edits its own files in place only in "
                     f"{', '.join(shared)} (other agents declare files there)",
-                    {**extra, "sandbox": "closed"},
+                    agent=agent_id,
+                    sandbox="closed",
                 )
             )
         if policy.exposed:
@@ -147,7 +148,8 @@ def before_wave(
                     f"{agent_id}: sandbox: creates files in a folder where other agents' "
                     f"{', '.join(policy.exposed)} lie: the kernel cannot keep it from them (the "
                     "watcher judges)",
-                    {**extra, "sandbox": "exposed"},
+                    agent=agent_id,
+                    sandbox="exposed",
                 )
             )
     return events

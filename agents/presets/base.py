@@ -93,6 +93,13 @@ class StreamParser:
     def __init__(self, cwd: Path | None = None) -> None:
         self.cwd = str(cwd).rstrip("/") + "/" if cwd is not None else None
         self.said = ""  # the assistant's last text (whether the run ended asking decides on it)
+        # tool call id -> (tool name, path): filled by parsers whose CLI names its calls
+        self.tools: dict[str, tuple[str, str | None]] = {}
+
+    def tool_name(self, tool_id: str) -> str | None:
+        """The name of the tool call ``tool_id``, when this CLI's stream named it."""
+        hit = self.tools.get(tool_id)
+        return str(hit[0]) if hit else None
 
     def feed(self, line: str) -> Parsed:
         return Parsed([line])

@@ -132,7 +132,7 @@ class ClaudeParser(JsonStreamParser):
 
     def __init__(self, cwd: Path | None = None) -> None:
         super().__init__(cwd)
-        self.tools: dict[str, tuple[str, str | None]] = {}  # tool_use id -> (name, path)
+        self.tools = {}  # tool_use id -> (name, path)
         self.denied: set[str] = set()  # tool_use ids already reported refused
 
     def feed(self, line: str) -> Parsed:

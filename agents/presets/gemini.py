@@ -126,7 +126,7 @@ class GeminiParser(JsonStreamParser):
         super().__init__(cwd)
         self.pending = ""  # assistant text received without its end of line yet
         self.message = ""  # the current assistant message, whole
-        self.tools: dict[str, tuple[str, str | None]] = {}  # tool_id -> (name, path)
+        self.tools = {}  # tool_id -> (name, path)
         self.turns = 0  # model answers: the first output after the start or a tool result
         self.answering = False
 

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Literal
 
 from wavedeck.agents.presets.base import StreamParser
+from wavedeck.plan.errors import WavedeckError
 
 
-class PresetError(Exception):
+class PresetError(WavedeckError):
     """A preset cannot run this agent (unknown preset, program not found); the message names
     the agent and the config key."""
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from wavedeck.agents.events import AgentDenied, AgentSession, AgentTool, AgentUsage, Event
+from wavedeck.agents.kinds import AsksQuestion, ToolRefused
 from wavedeck.agents.presets import PRESETS
 from wavedeck.agents.presets.base import (
     Denied,
@@ -116,8 +117,8 @@ class AgentStream:
         events: list[Event] = []
         for fact in parsed.facts:
             self._apply(fact, events)
-        if self.rec.needs == "" and (question := asks(self.parser.said)):
-            self.rec.needs = f"asks: {question}"
+        if self.rec.needs is None and (question := asks(self.parser.said)):
+            self.rec.needs = AsksQuestion(question)
         return tuple(parsed.lines), events
 
     def _apply(self, fact: object, events: list[Event]) -> None:
@@ -150,15 +151,16 @@ class AgentStream:
             if limit is not None and rec.cost_usd is not None and rec.cost_usd > limit:
                 self.over_budget = True
         elif isinstance(fact, Denied):
-            rec.denials.append({"tool": fact.tool, "path": fact.path})
-            rec.needs = rec.needs or f"refused: {fact.tool} {fact.path}".rstrip()
+            refused = ToolRefused(fact.tool, fact.path)
+            rec.denials.append(refused)
+            rec.needs = rec.needs or refused
             events.append(AgentDenied(agent, fact.tool, fact.path))
         elif isinstance(fact, Ended):
             if fact.is_error:
                 self.error = fact.detail or fact.subtype or "error"
             question = asks(self.parser.said)
-            if question and not rec.needs:
-                rec.needs = f"asks: {question}"
+            if question and rec.needs is None:
+                rec.needs = AsksQuestion(question)
 
 
 def stream_for(

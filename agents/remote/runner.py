@@ -132,6 +132,10 @@ class RemoteRunner:
         if self.on_event is not None:
             self.on_event(Notice("error", message))
 
+    def find_unrecorded(self, agent_id: str) -> AgentHandle | None:
+        """None: ``launch`` itself finds a copy already running on the host and returns it."""
+        return None
+
     def paths(self, agent_id: str) -> RemotePaths:
         return RemotePaths(check_agent_id(agent_id), self.cfg.workdir)
 

@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from wavedeck.agents.git.cmd import run_git
 from wavedeck.agents.git.errors import GitError
+from wavedeck.plan.errors import WavedeckError
 
 PLAN_NAME = "security-waves.md"
 PLAN_IN_SANDBOX = "plans/security-waves.md"
@@ -43,7 +44,7 @@ FAST_SPEED = "0.02"
 NORMAL_SPEED = "1"
 
 
-class DemoError(Exception):
+class DemoError(WavedeckError):
     """The sandbox cannot be made (folder not empty, git missing, ...)."""
 
 

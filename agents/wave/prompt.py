@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from wavedeck.plan.checking.api import RepoView
+from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.models import Agent, Plan
 
 PLACEHOLDERS = (
@@ -43,7 +44,7 @@ MAX_DETAIL_CHARS = 20_000
 ISSUE_PATTERNS = ("issues/issue-{id}.md", "issues/issue-{id}-plan.md")
 
 
-class PromptError(Exception):
+class PromptError(WavedeckError):
     """A prompt template that cannot be read."""
 
 

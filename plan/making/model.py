@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.models import SEVERITY_RANK
 
 
-class MakeError(Exception):
+class MakeError(WavedeckError):
     """No plan can be made: every problem, each naming the issues (and where they came from)."""
 
     def __init__(self, problems: list[str]) -> None:

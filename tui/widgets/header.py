@@ -54,15 +54,17 @@ def header_text(
     if not engine:
         top.append(" · view only", "italic dim")
     if view.sandbox is not None:  # [agent] sandbox, as the engine told it for this run
-        sandbox = view.sandbox
-        if sandbox.state == "landlock":
-            top.append(f" · 🔒 landlock {sandbox.abi}", "green")
-        elif sandbox.state == "off":
+        confined = view.sandbox
+        if confined.state == "landlock":
+            top.append(f" · 🔒 landlock {confined.abi}", "green")
+        elif confined.state == "off":
             top.append(" · sandbox off", "dim")
         else:
             top.append(" · ⚠ no sandbox: watcher only", "bold yellow")
-    for host, (state, _detail) in sorted(view.hosts.items()):
-        top.append(f" · {neutralize(host)}: {state}", "red" if state != "connected" else "")
+    for host, link in sorted(view.host_states.items()):
+        top.append(
+            f" · {neutralize(host)}: {link.state}", "red" if link.state != "connected" else ""
+        )
     if sandbox is not None:
         top.append(" · demo sandbox ", "dim")
         top.append(neutralize(str(sandbox)), "italic")

@@ -146,7 +146,7 @@ async def test_enospc_falls_back_to_polling(
         v = await c.wait_for(lambda e: isinstance(e, ViolationFound), timeout=15)
     assert calls == [False, True] and w.force_polling
     warning = c.notices()[0]
-    assert warning.level == "warning" and warning.extra["fallback"] == "polling"
+    assert warning.level == "warning" and warning.fallback == "polling"
     assert "limit" in warning.message
     assert isinstance(v, ViolationFound) and v.path == "docs/polled.md"
 

@@ -1,13 +1,14 @@
-"""The supervisor's preset hooks: one ``PresetRuns`` per supervisor, called from its agent half.
+"""The supervisor's preset runs: one ``PresetRuns`` per supervisor, called from its agent half.
 
 - ``launch_args``: what ``build_spec`` needs for the next launch of an agent: a new session id
   for a preset that takes one (claude: known before the start), or the session to resume and
   the message of a queued follow-up; the agent's record is reset for the new run.
 - ``feed`` / ``finish``: each followed chunk through the agent's ``AgentStream`` (rendered lines
-  and fact events); an agent whose cost passed ``[agent] max_cost_usd`` is stopped.
+  and fact events); ``feed`` says when the agent's cost just passed ``[agent] max_cost_usd`` (the
+  agent half stops it).
 - ``ended``: how the run ends for the operator: ``needs_you`` when it asked a question or a
-  tool call was refused, ``failed`` when stopped over budget or when its CLI said it failed
-  although it exited 0.
+  tool call was refused (``AgentRecord.needs``), ``failed`` when stopped over budget or when
+  its CLI said it failed although it exited 0.
 - ``check_follow_up`` / ``queue_follow_up``: the follow-up's preconditions and its log marker.
 - ``sandboxed``: for an agent in a kernel sandbox, what it may write; ``feed`` then reports each
   write its output says was refused (``Permission denied`` naming a path outside its rules) as
@@ -17,28 +18,28 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any
 
 from wavedeck.agents.config import Config
 from wavedeck.agents.events import AgentDenied, Event, Notice
+from wavedeck.agents.kinds import AGENT_ENDED, AsksQuestion, ToolRefused
 from wavedeck.agents.presets import PRESETS, PresetError
 from wavedeck.agents.presets.refusals import RefusalScanner
 from wavedeck.agents.presets.stream import AgentStream, ToolWrites, stream_for
 from wavedeck.agents.state import AgentRecord
+from wavedeck.agents.wave.context import WaveContext
+from wavedeck.agents.wave.transitions import AgentEnd
 
 __all__ = ["PresetError", "PresetRuns"]
 
-S = TypeVar("S", bound=str)  # the engine's agent state type
-Ending = Literal["needs_you", "failed"]  # what ``ended`` may turn a run's end into
-
 # States a follow-up may be sent from: the agent's run is over.
-FOLLOW_FROM = ("succeeded", "failed", "needs_you", "stopped", "lost")
+FOLLOW_FROM = AGENT_ENDED
 
 
 class PresetRuns:
@@ -46,30 +47,25 @@ class PresetRuns:
 
     def __init__(
         self,
-        config: Config,
+        ctx: WaveContext,
         *,
-        record: Callable[[str], AgentRecord],
-        known: Callable[[str], AgentRecord | None],
         cwd_of: Callable[[str], Path],
-        emit: Callable[[Event], None],
         is_remote: Callable[[str], bool],
-        log_path: Callable[[str], Path],
-        issues_left: Callable[[str], int] = lambda _agent: 1,
+        writes: ToolWrites,
     ) -> None:
-        """``record``: the agent's record (created when missing); ``known``: the record, or
-        None; ``cwd_of``: the folder the agent works in; the rest as their names say."""
-        self.config = config
-        self.record, self.known, self.cwd_of, self.emit = record, known, cwd_of, emit
-        self.is_remote, self.log_path = is_remote, log_path
-        self.issues_left = issues_left  # the agent's issues not reported done yet
-        # Set by the supervisor: stops an agent (TERM, grace, KILL), for the cost budget.
-        self.stop: Callable[[str], Awaitable[object]] | None = None
-        self.writes = ToolWrites()
+        """``cwd_of``: the folder an agent works in; ``is_remote``: it runs on an SSH host;
+        ``writes``: the tool writes the shared workspace's watcher attributes by."""
+        self.ctx = ctx
+        self.cwd_of, self.is_remote, self.writes = cwd_of, is_remote, writes
         self._streams: dict[str, AgentStream] = {}
         self._follow_ups: dict[str, str] = {}  # agent -> message of the next launch
         self._over_budget: set[str] = set()
         self._refusals: dict[str, RefusalScanner] = {}  # sandboxed agents
         self._errors: dict[str, str] = {}  # agent -> the error its CLI reported (this run)
+
+    @property
+    def config(self) -> Config:
+        return self.ctx.config
 
     @property
     def preset(self) -> str:
@@ -80,7 +76,7 @@ class PresetRuns:
         self._streams.pop(agent_id, None)
         self._over_budget.discard(agent_id)
         self._errors.pop(agent_id, None)
-        rec.needs = ""
+        rec.needs = None
         message = self._follow_ups.pop(agent_id, None)
         if message is not None and rec.session_id:
             return {"follow_up": (rec.session_id, message)}
@@ -97,7 +93,7 @@ class PresetRuns:
         if stream is None:
             stream = stream_for(
                 agent_id,
-                self.record(agent_id),
+                self.ctx.agent(agent_id),
                 self.preset,
                 self.cwd_of(agent_id),
                 writes=self.writes,
@@ -119,9 +115,7 @@ class PresetRuns:
     def _tool(self, agent_id: str, tool_id: str) -> str | None:
         """The name of the agent's tool call ``tool_id``, when its parser keeps them."""
         stream = self._streams.get(agent_id)
-        tools = getattr(stream.parser, "tools", None) if stream is not None else None
-        hit = tools.get(tool_id) if isinstance(tools, dict) else None
-        return str(hit[0]) if hit else None
+        return stream.parser.tool_name(tool_id) if stream is not None else None
 
     def _refused(self, agent_id: str, lines: tuple[str, ...]) -> list[Event]:
         scanner = self._refusals.get(agent_id)
@@ -130,21 +124,24 @@ class PresetRuns:
         found = scanner.scan(lines)
         if not found:
             return []
-        rec = self.record(agent_id)
+        rec = self.ctx.agent(agent_id)
         for tool, path in found:
-            rec.denials.append({"tool": tool, "path": path, "by": "sandbox"})
+            rec.denials.append(ToolRefused(tool, path, by="sandbox"))
         return [AgentDenied(agent_id, tool, path) for tool, path in found]
 
-    def feed(self, agent_id: str, lines: tuple[str, ...]) -> tuple[tuple[str, ...], list[Event]]:
-        """Pane lines and fact events for a chunk of the agent's raw log."""
+    def feed(
+        self, agent_id: str, lines: tuple[str, ...]
+    ) -> tuple[tuple[str, ...], list[Event], bool]:
+        """Pane lines and fact events for a chunk of the agent's raw log, and whether its cost
+        just passed ``[agent] max_cost_usd`` (then it is to be stopped; said once)."""
         refused = self._refused(agent_id, lines)
         stream = self._stream(agent_id)
         shown, events = stream.feed(lines)
         events += refused
         if stream.over_budget and agent_id not in self._over_budget:
             self._over_budget.add(agent_id)
-            asyncio.get_running_loop().create_task(self._stop_over_budget(agent_id))
-        return shown, events
+            return shown, [*events, self._over_budget_notice(agent_id)], True
+        return shown, events, False
 
     def raw(self, lines: tuple[str, ...]) -> tuple[str, ...]:
         """The raw lines to carry beside rendered ones (none when nothing is rendered)."""
@@ -160,45 +157,48 @@ class PresetRuns:
             self._errors[agent_id] = stream.error
         return shown
 
-    async def _stop_over_budget(self, agent_id: str) -> None:
-        rec = self.record(agent_id)
+    def _over_budget_notice(self, agent_id: str) -> Notice:
+        rec = self.ctx.agent(agent_id)
         limit = self.config.agent.max_cost_usd
-        self.emit(
-            Notice(
-                "error",
-                f"{agent_id}: cost ${rec.cost_usd or 0:.4f} passed [agent] max_cost_usd "
-                f"${limit:g}: stopping it",
-                {"agent": agent_id},
-            )
+        return Notice(
+            "error",
+            f"{agent_id}: cost ${rec.cost_usd or 0:.4f} passed [agent] max_cost_usd "
+            f"${limit:g}: stopping it",
+            agent=agent_id,
         )
-        if self.stop is not None:
-            with contextlib.suppress(Exception):
-                await self.stop(agent_id)
 
-    def ended(self, agent_id: str, state: S, reason: str) -> tuple[S | Ending, str]:
-        """The state and reason to record for a run that ended in ``state``."""
-        rec = self.record(agent_id)
+    def _issues_left(self, agent_id: str) -> int:
+        """How many of the agent's issues it has not reported done."""
+        done = set(self.ctx.agent_record(agent_id).issues_done)
+        return sum(1 for i in self.ctx.plan.agent(agent_id).issues if i.id not in done)
+
+    def ended(self, agent_id: str, end: AgentEnd) -> AgentEnd:
+        """How a run that ended as ``end`` is recorded: over budget, or needing the operator."""
+        rec = self.ctx.agent(agent_id)
         if agent_id in self._over_budget:
             limit = self.config.agent.max_cost_usd or 0.0
-            return "failed", f"cost ${rec.cost_usd or 0:.4f} over max_cost_usd ${limit:g}"
+            reason = f"cost ${rec.cost_usd or 0:.4f} over max_cost_usd ${limit:g}"
+            return replace(end, state="failed", reason=reason)
         error = self._errors.pop(agent_id, None)
-        if state == "succeeded" and error:
+        if end.state == "succeeded" and error:
             # Exit 0, yet the CLI said its run failed (aider on an API error): not a success.
-            return "failed", f"the agent CLI reported an error: {error}"
+            return replace(end, state="failed", reason=f"the agent CLI reported an error: {error}")
+        needs = rec.needs
         if (
-            state == "succeeded"
-            and rec.needs.startswith("asks:")
-            and not self.issues_left(agent_id)
+            end.state == "succeeded"
+            and isinstance(needs, AsksQuestion)
+            and not self._issues_left(agent_id)
         ):
-            return state, reason  # every issue reported done: a closing question is courtesy
-        if state in ("succeeded", "failed") and rec.needs:
-            return "needs_you", rec.needs if state == "succeeded" else f"{rec.needs}; {reason}"
-        return state, reason
+            return end  # every issue reported done: a closing question is courtesy
+        if end.state in ("succeeded", "failed") and needs is not None:
+            reason = needs.text if end.state == "succeeded" else f"{needs.text}; {end.reason}"
+            return replace(end, state="needs_you", reason=reason, needs=needs)
+        return end
 
     def check_follow_up(self, agent_id: str, message: str) -> str | None:
         """Why a follow-up cannot be sent now, or None."""
         preset = PRESETS[self.preset]
-        rec = self.known(agent_id)
+        rec = self.ctx.state.agents.get(agent_id)
         if not message.strip():
             return "a follow-up needs a message"
         if not preset.resumable:
@@ -216,15 +216,15 @@ class PresetRuns:
     def queue_follow_up(self, agent_id: str, message: str) -> None:
         """The next launch of the agent resumes its session with ``message``; the log gets a
         marker line before the new run's output."""
-        rec = self.record(agent_id)
+        rec = self.ctx.agent(agent_id)
         rec.follow_ups += 1
         self._follow_ups[agent_id] = message
         first = message.strip().splitlines()[0][:200]
         marker = f"── wavedeck: follow-up {rec.follow_ups}: {first} ──"
         if self.is_remote(agent_id):
-            self.emit(Notice("info", f"{agent_id}: {marker}", {"agent": agent_id}))
+            self.ctx.emit(Notice("info", f"{agent_id}: {marker}", agent=agent_id))
         else:
-            append_marker(str(self.log_path(agent_id)), marker)
+            append_marker(str(self.ctx.log_path(agent_id)), marker)
 
 
 def append_marker(path: str, marker: str) -> None:

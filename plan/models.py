@@ -19,6 +19,33 @@ UNSET = "UNSET"
 # Lower rank = more severe.
 SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
 
+# How an agent or a wave was recognised (``Source.how``); the docstring of ``Source`` says each.
+SourceHow = Literal[
+    "agent-heading",
+    "labelled-heading",
+    "wave-agent-heading",
+    "table-row",
+    "wave-heading",
+    "renumbered",
+    "phase-heading",
+    "execution-order",
+    "wave-field",
+    "implicit",
+]
+# How a work item was written (``Issue.kind``).
+IssueKind = Literal["table-row", "task-heading", "task-row", "checklist", "step", "bullet"]
+# What a number the plan states claims to count (``StatedCount.kind``).
+StatedKind = Literal[
+    "summary-issues",
+    "summary-agents",
+    "summary-total-issues",
+    "summary-total-agents",
+    "summary-total-waves",
+    "distribution",
+    "distribution-total",
+    "strategy",
+]
+
 AGENT_ID_RE = re.compile(r"^w[1-9][0-9]*-a[1-9][0-9]*$")
 
 
@@ -45,7 +72,7 @@ class Source(_Frozen):
     """
 
     line: int
-    how: str
+    how: SourceHow
     text: str = ""
 
 
@@ -70,7 +97,7 @@ class Issue(_Frozen):
     # How the item was written: ``table-row`` (an issue table, the reference format),
     # ``task-heading``, ``task-row``, ``checklist``, ``step``, ``bullet``. Work items other than
     # table rows may have severity ``UNSET``.
-    kind: str = "table-row"
+    kind: IssueKind = "table-row"
 
 
 class Agent(_Frozen):
@@ -157,7 +184,7 @@ class StatedCount(_Frozen):
     ``distribution-total`` (all packages in ``wave``), ``strategy`` (issues of ``package``).
     """
 
-    kind: str
+    kind: StatedKind
     value: int
     line: int
     wave: int | None = None

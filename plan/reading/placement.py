@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from wavedeck.plan.errors import Finding, PlanError
-from wavedeck.plan.models import UNSET, agent_id
+from wavedeck.plan.models import UNSET, IssueKind, SourceHow, agent_id
 from wavedeck.plan.reading import fields as fl
 from wavedeck.plan.reading import shapes as sh
 from wavedeck.plan.reading.ownertable import key_of, label_pattern, merge_ownership
@@ -30,7 +30,7 @@ _ORDER_HEADING = re.compile(
 )
 _STEP = re.compile(r"^(?:[-*+]\s+)?(?:\*\*)?(?:step\s+)?(\d+)(?:\*\*)?[.):]\s+\S", re.IGNORECASE)
 # The order in which a section's work items are preferred when it has several kinds.
-WORK_KINDS = ("task-heading", "task-row", "checklist", "step", "bullet")
+WORK_KINDS: tuple[IssueKind, ...] = ("task-heading", "task-row", "checklist", "step", "bullet")
 
 
 def _warn(code: str, line: int, message: str) -> Finding:
@@ -105,7 +105,7 @@ def _execution_order(r: ShapeReader, agents: list[AgentB]) -> dict[int, tuple[st
     return out
 
 
-def _wave_numbered(r: ShapeReader, number: int, line: int, how: str, text: str) -> WaveB:
+def _wave_numbered(r: ShapeReader, number: int, line: int, how: SourceHow, text: str) -> WaveB:
     for w in r.waves:
         if w.head.number == number:
             return w

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from markdown_it.token import Token
 
 from wavedeck.plan.errors import Finding
-from wavedeck.plan.models import ResolvedIssue, Rule
+from wavedeck.plan.models import IssueKind, ResolvedIssue, Rule, SourceHow
 from wavedeck.plan.reading import fields as fl
 from wavedeck.plan.reading.issuetable import IssueDraft, issue_rows, resolved_rows
 from wavedeck.plan.reading.summary import SummaryReader
@@ -37,14 +37,14 @@ class AgentB:
     issues: list[IssueDraft] = field(default_factory=list)
     end: int = 0  # 0-based line index just past the section
     # How it was recognised (``wavedeck.plan.models.Source``) and the heading or row as written.
-    how: str = "agent-heading"
+    how: SourceHow = "agent-heading"
     head: str = ""
     label: str = ""  # the plan's own name for it (``W1``, ``Workstream A``), for cross-references
     # The reference format reads issues from its issue table only; other shapes read work items.
     reference: bool = True
     wave_hint: int | None = None  # a wave the agent names itself (``Wave 1 Agent B``, a column)
     priority: str | None = None  # a severity its heading states (``(High Priority)``)
-    work: dict[str, list[IssueDraft]] = field(default_factory=dict)  # work items by kind
+    work: dict[IssueKind, list[IssueDraft]] = field(default_factory=dict)  # work items by kind
     shared: set[str] = field(default_factory=set)  # raw file values declared shared
     ranges: dict[str, list[Range]] = field(default_factory=dict)  # raw file value -> its lines
     aliases: list[str] = field(default_factory=list)  # other names (``**Owner:** Agent A``)
@@ -63,7 +63,7 @@ class WaveB:
     level: int
     agents: list[AgentB] = field(default_factory=list)
     text: str = ""
-    how: str = "wave-heading"
+    how: SourceHow = "wave-heading"
     src: str = ""  # the heading as written
     as_written: int | None = (
         None  # its number before ``wavedeck.plan.reading.placement`` renumbered waves

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from markdown_it.token import Token
 
 from wavedeck.plan.errors import Finding
+from wavedeck.plan.models import IssueKind, SourceHow
 from wavedeck.plan.reading import fields as fl
 from wavedeck.plan.reading import shapes as sh
 from wavedeck.plan.reading.prompts import prompt_files
@@ -198,7 +199,7 @@ class ShapeReader(Reader):
         return True
 
     def _new_agent(
-        self, got: sh.AgentLabel, level: int, line: int, head: str, how: str, text: str
+        self, got: sh.AgentLabel, level: int, line: int, head: str, how: SourceHow, text: str
     ) -> AgentB:
         if self.wave is not None and not self.wave.agents:
             self.wave.text = "\n".join(self.lines[self.wave.line : line - 1]).strip()
@@ -347,6 +348,7 @@ class ShapeReader(Reader):
                 self.field(a, got[0], got[1], line)
                 continue
             box = sh.checkbox(content)
+            kind: IssueKind
             if box is not None:
                 kind, text = "checklist", box
             elif ordered and a.how == "agent-heading" and not a.section_tasks:

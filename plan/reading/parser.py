@@ -16,12 +16,12 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from wavedeck.plan.errors import Finding, PlanError
-from wavedeck.plan.models import Plan, Rule, Source, Wave
+from wavedeck.plan.models import Plan, Rule, Source, Wave, agent_id
 from wavedeck.plan.reading import fields as fl
 from wavedeck.plan.reading.build import build_agent, share_declared
 from wavedeck.plan.reading.perf import gc_paused
 from wavedeck.plan.reading.placement import no_agents, place
-from wavedeck.plan.reading.reader import Reader
+from wavedeck.plan.reading.reader import Reader, WaveB
 from wavedeck.plan.reading.shapereader import ShapeReader
 
 # Raw HTML off: a plan's ``<script>`` is text, never markup (reliability matrix D8).
@@ -79,6 +79,7 @@ def _build(tokens: Sequence[Token], text: str, source: str, strict: bool) -> Par
         for a in w.agents:
             if a.number < 1:
                 raise PlanError("agent numbers start at 1", line=a.line, source=source)
+    renumbered = unique_ids(reader.waves)
     # Dependencies resolve to the first scheduled issue with that identity, else a resolved one.
     resolve: dict[tuple[str, int | None], str] = {}
     for w in reader.waves:
@@ -122,8 +123,42 @@ def _build(tokens: Sequence[Token], text: str, source: str, strict: bool) -> Par
         stated=tuple(reader.summary.stated),
         line_count=len(reader.lines),
     )
-    findings = reader.findings + placed + reader.summary.findings
+    findings = reader.findings + placed + renumbered + reader.summary.findings
     return ParseResult(plan=plan, findings=tuple(findings))
+
+
+def unique_ids(waves: list[WaveB]) -> list[Finding]:
+    """Give every agent its own id: an agent whose id (``w<wave>-a<n>``) another agent read
+    before it already has gets the next number free in its wave, and a ``duplicate-issue`` error
+    names both. Two agents never share an id, whatever the input: the id names a log, a state
+    entry and a branch."""
+    taken: dict[int, set[int]] = {}
+    for w in waves:
+        for a in w.agents:
+            taken.setdefault(w.head.number, set()).add(a.number)
+    first: dict[str, int] = {}
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for w in waves:
+        for a in w.agents:
+            aid = agent_id(w.head.number, a.number)
+            if aid not in seen:
+                seen.add(aid)
+                first[aid] = a.line
+                continue
+            numbers = taken[w.head.number]
+            a.number = max(numbers) + 1
+            numbers.add(a.number)
+            new = agent_id(w.head.number, a.number)
+            seen.add(new)
+            message = (
+                f"agent id {aid} is used twice: lines {first[aid]}, {a.line} (each wave's agents "
+                f"need distinct numbers); the one on line {a.line} is read as {new}"
+            )
+            findings.append(
+                Finding("duplicate-issue", "error", a.line, message, w.head.number, (aid, new))
+            )
+    return findings
 
 
 def _test_commands(rules: tuple[Rule, ...]) -> tuple[str, ...]:

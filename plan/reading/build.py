@@ -13,6 +13,7 @@ import re
 from wavedeck.plan.models import Agent, Issue, LineRange, Source, agent_id
 from wavedeck.plan.paths import PathRejected, normalize_file, normalize_package
 from wavedeck.plan.reading import fields as fl
+from wavedeck.plan.reading import shapes as sh
 from wavedeck.plan.reading.issuetable import IssueDraft
 from wavedeck.plan.reading.reader import AgentB, Range, WaveB
 
@@ -69,8 +70,12 @@ def build_agent(
         package = normalize_package(a.package or "")
     except PathRejected as exc:
         bad_package = (exc.raw, exc.reason)
+    prose: list[str] = list(a.prose)
     if bad_package is None:
         for raw in a.files:
+            if sh.checklist_text(raw):
+                prose.append(raw)
+                continue
             try:
                 path = normalize_file(package, raw)
             except PathRejected as exc:
@@ -94,7 +99,9 @@ def build_agent(
     if a.how == "table-row":
         text = lines[a.line - 1].strip() if 0 < a.line <= len(lines) else ""
     else:
-        text = section_text(lines[a.line : a.end])
+        text = section_text(_own_lines(lines, a))
+    structured = a.reference and all(i.kind == "table-row" for i in issues)
+    brief = "" if structured or a.how == "table-row" else text
     return Agent(
         id=agent_id(w.head.number, a.number),
         number=a.number,
@@ -113,7 +120,21 @@ def build_agent(
         source=Source(line=a.line, how=a.how, text=a.head),
         shared=tuple(dict.fromkeys(p for p in shared + list(ranges))),
         ranges=tuple((p, _ranges(r)) for p, r in ranges.items()),
+        label=a.label,
+        brief=brief,
+        prose_files=tuple(dict.fromkeys(prose)),
     )
+
+
+def _own_lines(lines: list[str], a: AgentB) -> list[str]:
+    """The lines of an agent's section, without those that are not its own (a report)."""
+    if not a.skip:
+        return lines[a.line : a.end]
+    return [
+        line
+        for i, line in enumerate(lines[a.line : a.end], start=a.line)
+        if not any(start <= i < end for start, end in a.skip)
+    ]
 
 
 def share_declared(agents: tuple[Agent, ...]) -> tuple[Agent, ...]:

@@ -22,6 +22,8 @@ from wavedeck.plan.reading.build import build_agent, share_declared
 from wavedeck.plan.reading.perf import gc_paused
 from wavedeck.plan.reading.placement import no_agents, place
 from wavedeck.plan.reading.reader import Reader, WaveB
+from wavedeck.plan.reading.saw.manifest import looks_like_manifest, read_manifest
+from wavedeck.plan.reading.saw.markdown import conventions as saw_conventions
 from wavedeck.plan.reading.shapereader import ShapeReader
 
 # Raw HTML off: a plan's ``<script>`` is text, never markup (reliability matrix D8).
@@ -41,7 +43,19 @@ def parse_text(text: str, source: str = "", *, strict: bool = False) -> ParseRes
     no plan in it at all (no wave with an agent), or a wave/agent number is not positive.
 
     ``strict`` reads the reference format only (``wavedeck.plan.reading.reader``); otherwise the other shapes are
-    read too (``wavedeck.plan.reading.shapereader``, ``wavedeck.plan.reading.placement``)."""
+    read too (``wavedeck.plan.reading.shapereader``, ``wavedeck.plan.reading.placement``). A
+    Scout-and-Wave YAML manifest (a ``.yaml`` source, or YAML with a manifest's keys) is read by
+    ``wavedeck.plan.reading.saw.manifest``."""
+    if looks_like_manifest(text, source):
+        if strict:
+            raise PlanError(
+                "a Scout-and-Wave YAML manifest is not the reference format (drop --strict)",
+                line=1,
+                source=source,
+            )
+        with gc_paused():
+            plan, found = read_manifest(text, source)
+        return ParseResult(plan=plan, findings=tuple(found))
     try:
         tokens = _MD.parse(text)
     except RecursionError:
@@ -112,6 +126,7 @@ def _build(tokens: Sequence[Token], text: str, source: str, strict: bool) -> Par
         for w in reader.waves
     )
     rules = tuple(reader.rules)
+    saw_doc = isinstance(reader, ShapeReader) and reader.saw
     plan = Plan(
         title=reader.title or "",
         source=source,
@@ -122,6 +137,12 @@ def _build(tokens: Sequence[Token], text: str, source: str, strict: bool) -> Par
         strategy=reader.strategy,
         stated=tuple(reader.summary.stated),
         line_count=len(reader.lines),
+        format="saw-markdown" if saw_doc else "wavedeck",
+        conventions=tuple(
+            saw_conventions(reader.signals, reader.reports)
+            if saw_doc and isinstance(reader, ShapeReader)
+            else ()
+        ),
     )
     findings = reader.findings + placed + renumbered + reader.summary.findings
     return ParseResult(plan=plan, findings=tuple(findings))

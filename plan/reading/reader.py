@@ -54,6 +54,12 @@ class AgentB:
     section_tasks: int = 0  # heading level of an open "Tasks" section, 0: none
     numbering: int = 0  # the last of its numbered prompt headings (``## 1. Files``, ``## 2. …``)
     plain_steps: int = 0  # the line of a numbered list not read as work (``Agent N`` sections)
+    named: bool = False  # ``### Backend agent``: numbered after the numbered agents of its wave
+    # Lines of its section that are not its own (a completion report inside it): [start, end).
+    skip: list[tuple[int, int]] = field(default_factory=list)
+    prose: list[str] = field(default_factory=list)  # files-list entries that read as text
+    after: list[str] = field(default_factory=list)  # SAW ids of agents it depends on
+    after_text: list[str] = field(default_factory=list)  # ``**Dependencies:**`` as written
 
 
 @dataclass
@@ -252,7 +258,7 @@ class Reader:
             agent.files.extend(fl.list_values(inline.content))
 
     def fence(self, tok: Token) -> None:
-        """A fenced block inside an agent: prose for its prompt (kept in ``Agent.text``)."""
+        """A fenced block: inside an agent, prose for its prompt (kept in ``Agent.text``)."""
 
     # -- tables -----------------------------------------------------------------------------
 
@@ -291,7 +297,7 @@ class Reader:
             elif kind == "bullet_list_open" or kind == "ordered_list_open":
                 i = self.list_block(tokens, i)
             else:
-                if kind == "fence" and self.agent is not None:
+                if kind == "fence":
                     self.fence(tok)
                 i += 1
         self._close_wave(len(self.lines))

@@ -24,6 +24,7 @@ from wavedeck.plan.reading import fields as fl
 from wavedeck.plan.reading import shapes as sh
 from wavedeck.plan.reading.prompts import prompt_files
 from wavedeck.plan.reading.reader import AgentB, Reader, WaveB
+from wavedeck.plan.reading.saw import markdown as saw
 from wavedeck.plan.reading.shapetables import (
     AGENT_COLUMNS,
     FILE_COLUMNS,
@@ -87,10 +88,34 @@ class ShapeReader(Reader):
         self.outside_checklists: list[tuple[int, int, str]] = []
         self.agent_like: list[tuple[int, str]] = []  # agent-like headings left unread
         self.idle_phases: list[int] = []  # lines of Phase headings that held no agent
+        # Scout-and-Wave: completion reports (never agents), the one open, the doc's signals.
+        self.reports: list[saw.Report] = []
+        self.report: saw.Report | None = None
+        self.signals = saw.Signals()
+        self.gate_blocks: list[tuple[int, str]] = []  # SAW quality gates blocks: (line, YAML)
+        self.test_command: tuple[int, str] | None = None  # a ``**Test command:**`` field
+
+    @property
+    def saw(self) -> bool:
+        """Whether the plan is a Scout-and-Wave IMPL doc (``wavedeck.plan.reading.saw.markdown``)."""
+        return self.signals.saw(self.reports)
 
     # -- headings -----------------------------------------------------------------------------
 
     def heading(self, level: int, text: str, plain: str, start: int) -> None:
+        if self.report is not None:
+            if level > self.report.level:  # a heading inside a report is part of it
+                self.enter_heading(level, text, start)
+                return
+            self._close_report(start)
+        if level == 1 and self.title is None:
+            self.signals.title = saw.is_saw_title(plain)
+        elif level >= 2:
+            saw.heading_signal(self.signals, plain, start + 1)
+            got = saw.report_heading(plain)
+            if got is not None:
+                self._open_report(level, text, start, got[0])
+                return
         a = self.agent
         if a is not None and not a.reference and self._inside(a, level, text, plain, start):
             return
@@ -110,6 +135,28 @@ class ShapeReader(Reader):
         # An ``Agent N`` heading in a ``Phase`` or combined wave is no reference-format agent.
         if self.agent is not None and self.agent is not before and self.wave is not None:
             self.agent.reference = self.wave.how == "wave-heading"
+
+    def _open_report(self, level: int, text: str, start: int, names: str | None) -> None:
+        """A completion report: a report, never an agent. Inside an agent's section (deeper
+        than its heading) it is that agent's, and its lines are left out of the agent's text."""
+        self.enter_heading(level, text, start)
+        owner = self.agent if self.agent is not None and level > self.agent.level else None
+        if owner is None:
+            self._close_for(level, start)
+        self.report = saw.Report(names, start + 1, level, owner)
+        self.reports.append(self.report)
+
+    def _close_report(self, end: int) -> None:
+        report = self.report
+        if report is not None:
+            report.end = end
+            if report.owner is not None:
+                report.owner.skip.append((report.line - 1, end))
+            self.report = None
+
+    def walk(self, tokens: Sequence[Token]) -> None:
+        super().walk(tokens)
+        self._close_report(len(self.lines))
 
     def _close_for(self, level: int, start: int) -> None:
         if self.agent is not None and level <= self.agent.level:
@@ -171,7 +218,7 @@ class ShapeReader(Reader):
         if self.agent is not None and level > self.agent.level:
             return False  # a heading inside an agent's section (``#### A1: notes``) is its own
         in_wave = self.wave is not None and level > self.wave.level
-        got = sh.keyword_heading(text) or sh.keyword_heading(plain)
+        got = sh.keyword_heading(text) or sh.keyword_heading(plain) or sh.named_heading(plain)
         if got is None:
             # ``W1: title`` is an agent only where siblings share its prefix (W1, W2, …), so a
             # lone ``Q1: …`` stays prose; never in a reference-format plan, whose agents are
@@ -205,6 +252,7 @@ class ShapeReader(Reader):
             self.wave.text = "\n".join(self.lines[self.wave.line : line - 1]).strip()
         agent = AgentB(got.number, got.title, line, level, how=how, head=head, reference=False)
         agent.label = got.label
+        agent.named = got.number == 0 and sh.named_heading(got.label) is not None
         agent.priority = sh.priority_of(text)
         self.agent = agent
         return agent
@@ -292,15 +340,26 @@ class ShapeReader(Reader):
             agent.wave_hint = fl.parse_int(value.strip("*_ "))
         elif role == "tasks":
             agent.section_tasks = 7  # until the next heading, whatever its level
+        elif role == "after":
+            agent.after_text.append(value)
 
     def file_items(self, agent: AgentB, items: list[tuple[int, str, Token]]) -> None:
-        for _line, _num, inline in items:
+        for line, _num, inline in items:
+            box = sh.checkbox(inline.content)
+            if box is not None:  # a checklist item is a work item wherever it stands
+                own_id, rest = sh.item_id(box)
+                add_work(agent, "checklist", line, rest if own_id else box.strip(), own_id)
+                continue
             entries = sh.file_entries(inline.content)
             if agent.section_files and not agent.files_line:
                 entries = [e for e in entries if sh.path_like(e.raw)]
             add_files(agent, entries, False)
 
     def paragraph(self, start: int, end: int) -> None:
+        if self.report is not None:
+            text = "\n".join(self.lines[start:end])
+            self.report.status = self.report.status or saw.report_status(text)
+            return
         a = self.agent
         pending = self.files_list_line
         super().paragraph(start, end)
@@ -325,18 +384,52 @@ class ShapeReader(Reader):
             where = f"{'#' * above[0]} {above[2]}" if above is not None else ""
             self.outside_checklists.append((line, boxes, where))
 
+    def _reference_checklist(self, a: AgentB, tokens: Sequence[Token], i: int) -> None:
+        """A checklist in an ``Agent N`` section: work items, used when it has no issue table
+        (``wavedeck.plan.reading.placement``); its other lists stay prose, as ``--strict`` reads them."""
+        items, _end = self.bullet_items(tokens, i)
+        for line, _num, inline in items:
+            box = sh.checkbox(inline.content)
+            if box is not None:
+                own_id, rest = sh.item_id(box)
+                add_work(a, "checklist", line, rest if own_id else box.strip(), own_id)
+
     def fence(self, tok: Token) -> None:
+        saw.block_signal(self.signals, tok.info, (tok.map or [0])[0] + 1)
+        kind = saw.block_kind(tok.info)
+        if self.report is not None:
+            self.report.status = self.report.status or saw.report_status(tok.content)
+            if self.report.owner is not None and kind == "completion-report":
+                # A report inside an agent's section is its structured block; the agent's
+                # prompt may go on after it without a heading.
+                self._close_report((tok.map or [0, len(self.lines)])[1])
+            return
+        if kind == "file-ownership":
+            tables, found = saw.fenced_tables(tok, self.lines)
+            self.ownership.extend(tables)
+            self.findings.extend(found)
+        elif kind == "quality-gates":
+            self.gate_blocks.append(((tok.map or [0])[0] + 2, tok.content))
         a = self.agent
-        if a is not None and not a.reference and not a.files and not a.table_paths:
+        if a is None or kind is not None:
+            return
+        if not a.reference and not a.files and not a.table_paths:
             prompt_files(a, tok)
 
     # -- lists --------------------------------------------------------------------------------
 
     def list_block(self, tokens: Sequence[Token], i: int) -> int:
+        if self.report is not None:
+            items, end = self.bullet_items(tokens, i)
+            for _line, _num, inline in items:
+                self.report.status = self.report.status or saw.report_status(inline.content)
+            return end
         a = self.agent
         if a is None or a.reference or self.files_list_line is not None:
             if a is None:
                 self._outside(tokens, i)
+            elif a.reference and self.files_list_line is None:
+                self._reference_checklist(a, tokens, i)
             return super().list_block(tokens, i)
         items, end = self.bullet_items(tokens, i)
         ordered = tokens[i].type == "ordered_list_open"
@@ -372,6 +465,8 @@ class ShapeReader(Reader):
     # -- tables -------------------------------------------------------------------------------
 
     def table(self, table: Table) -> None:
+        if self.report is not None:
+            return
         a = self.agent
         if a is not None and not a.reference:
             issue = table.column(*ID_COLUMNS[:3])

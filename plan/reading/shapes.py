@@ -197,7 +197,7 @@ def checkbox(text: str) -> str | None:
 
 def field_role(label: str) -> str | None:
     """What a field label gives: ``files``, ``shared``, ``package``, ``priority``, ``owner``,
-    ``wave``, ``tasks`` (the lists after it are work items)."""
+    ``wave``, ``tasks`` (the lists after it are work items), ``after`` (agents it depends on)."""
     name = " ".join(label.lower().split())
     if _FILES_LABEL.match(name):
         return "files"
@@ -213,6 +213,8 @@ def field_role(label: str) -> str | None:
         return "wave"
     if name in ("tasks", "task", "steps", "work items", "todo", "to do", "checklist", "work"):
         return "tasks"
+    if name in ("dependencies", "depends on", "depends", "after", "blocked by"):
+        return "after"
     return None
 
 
@@ -244,6 +246,22 @@ def path_like(text: str) -> bool:
     """Whether a code span names a file or folder (``lib/api.ts``, ``src/``), not a command."""
     t = text.strip()
     return bool(t) and ("/" in t or "." in t.lstrip(".")) and _PATH_LIKE.match(t) is not None
+
+
+_CHECKBOX_TEXT = re.compile(r"^\s*[-*+]?\s*\[[ xX✓✔]?\]\s")
+_BRACKETS = re.compile(r"[\[\](){}]")
+
+
+def checklist_text(text: str) -> bool:
+    """Whether a files-list entry is a checklist item's text (``[ ] Add a login form``): a work
+    item, never a path."""
+    return _CHECKBOX_TEXT.match(text) is not None
+
+
+def reads_as_text(path: str) -> bool:
+    """Whether a path has spaces together with brackets (``Add the form (new)``): a name that
+    reads as text. It may still be a real file; ``plan check --repo`` tells."""
+    return any(ch.isspace() for ch in path) and _BRACKETS.search(path) is not None
 
 
 @dataclass(frozen=True)
@@ -290,8 +308,65 @@ def file_entries(text: str) -> list[FileEntry]:
         if not part:
             continue
         head, _, note = part.partition(" ")
-        if note and (_SHARED_NOTE.search(note) or _RANGE_NOTE.search(note)):
+        if note and (_SHARED_NOTE.search(note) or _RANGE_NOTE.search(note) or path_like(head)):
+            # ``src/a.py (new)``, ``lib.rs lines 1-700``: the path, then a note about it.
             entries.append(file_entry(head, note))
         else:
             entries.append(file_entry(part))
     return entries
+
+
+# ``### Backend agent``, ``### Frontend Agent: the login form``: a name before the word agent.
+_NAMED_AGENT_HEADING = re.compile(
+    r"^\s*(?P<name>[A-Z][\w+#.-]*(?:[ /&]+[A-Za-z][\w+#.-]*){0,2})\s+(?P<kw>(?i:agent))(?![\w-])"
+    r"\s*(?:[:—–.\-]+\s*(?P<title>.*?))?\s*$",
+    re.DOTALL,
+)
+# First words that make "X agent" a phrase about agents, not an agent's name.
+_NOT_NAMES = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "each",
+        "every",
+        "per",
+        "any",
+        "all",
+        "one",
+        "other",
+        "which",
+        "what",
+        "why",
+        "how",
+        "your",
+        "this",
+        "that",
+        "no",
+        "for",
+        "about",
+        "sub",
+        "main",
+        "lead",
+        "orchestrator",
+        "coordinator",
+        "parent",
+        "scout",
+        "critic",
+        "wave",
+        "phase",
+        "stage",
+        "new",
+    ]
+)
+
+
+def named_heading(text: str) -> AgentLabel | None:
+    """``Backend agent`` or ``Frontend Agent: title``: label ``Backend agent``, number 0 (the
+    reader numbers such agents after the numbered ones of their wave)."""
+    m = _NAMED_AGENT_HEADING.match(text)
+    if m is None or m.group("name").split()[0].lower() in _NOT_NAMES:
+        return None
+    label = " ".join(text[: m.end("kw")].split())
+    title = m.group("title") or ""
+    return AgentLabel(label, 0, _title(label, title))

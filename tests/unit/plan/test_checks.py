@@ -53,7 +53,7 @@ def test_a_clean_plan_has_no_findings() -> None:
 
 def test_every_check_is_registered_once() -> None:
     names = [c.__name__ for c in CHECKS]
-    assert len(names) == len(set(names)) == 11
+    assert len(names) == len(set(names)) == 13
 
 
 def test_overlap() -> None:

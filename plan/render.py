@@ -168,6 +168,7 @@ _AGENT_HOW = {
     "labelled-heading": "heading",
     "wave-agent-heading": "heading",
     "table-row": "table row",
+    "saw-manifest": "manifest entry",
 }
 
 
@@ -189,6 +190,8 @@ def _wave_from(source: Source | None) -> str:
         return f'  (line {source.line}, "{_short(source.text)}": the plan has a wave 0)'
     if source.how == "phase-heading":
         return f'  (line {source.line}, heading "{_short(source.text)}" read as a wave)'
+    if source.how == "saw-manifest":
+        return f'  (line {source.line}, manifest entry "{_short(source.text)}")'
     if source.how == "wave-agent-heading":
         return f'  (line {source.line}, from headings like "{_short(source.text)}")'
     return f'  (line {source.line}, "{_short(source.text)}" read as this wave)'

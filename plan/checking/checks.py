@@ -182,10 +182,12 @@ def check_no_files(ctx: CheckContext) -> Iterable[Finding]:
         if agent.prose_files or agent.bad_package is not None:
             continue  # reported by not-a-path or path-escape
         if not agent.files and not agent.bad_paths:
+            saw = agent.source is not None and agent.source.how == "saw-manifest"
+            hint = "list them under its files:" if saw else "add a **Files**: line"
             yield _err(
                 "no-files",
                 agent.line,
-                f"{agent.id} ({agent.title}) declares no files (add a **Files**: line)",
+                f"{agent.id} ({agent.title}) declares no files ({hint})",
                 wave=agent.wave,
                 agents=(agent.id,),
             )

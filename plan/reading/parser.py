@@ -16,12 +16,14 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from wavedeck.plan.errors import Finding, PlanError
-from wavedeck.plan.models import Plan, Rule, Source, Wave, agent_id
+from wavedeck.plan.models import Gate, Plan, Rule, Source, Wave, agent_id
 from wavedeck.plan.reading import fields as fl
 from wavedeck.plan.reading.build import build_agent, share_declared
 from wavedeck.plan.reading.perf import gc_paused
 from wavedeck.plan.reading.placement import no_agents, place
 from wavedeck.plan.reading.reader import Reader, WaveB
+from wavedeck.plan.reading.saw.gates import block_gates
+from wavedeck.plan.reading.saw.gates import test_commands as saw_test_commands
 from wavedeck.plan.reading.saw.manifest import looks_like_manifest, read_manifest
 from wavedeck.plan.reading.saw.markdown import conventions as saw_conventions
 from wavedeck.plan.reading.shapereader import ShapeReader
@@ -127,17 +129,22 @@ def _build(tokens: Sequence[Token], text: str, source: str, strict: bool) -> Par
     )
     rules = tuple(reader.rules)
     saw_doc = isinstance(reader, ShapeReader) and reader.saw
+    gates: list[Gate] = []
+    if saw_doc and isinstance(reader, ShapeReader):
+        gates, found = block_gates(reader.gate_blocks, reader.test_command)
+        placed += found
     plan = Plan(
         title=reader.title or "",
         source=source,
         waves=waves,
         resolved=tuple(reader.resolved),
         rules=rules,
-        test_commands=_test_commands(rules),
+        test_commands=saw_test_commands(gates) if gates else _test_commands(rules),
         strategy=reader.strategy,
         stated=tuple(reader.summary.stated),
         line_count=len(reader.lines),
         format="saw-markdown" if saw_doc else "wavedeck",
+        gates=tuple(gates),
         conventions=tuple(
             saw_conventions(reader.signals, reader.reports)
             if saw_doc and isinstance(reader, ShapeReader)

@@ -356,6 +356,14 @@ class ShapeReader(Reader):
             add_files(agent, entries, False)
 
     def paragraph(self, start: int, end: int) -> None:
+        if self.agent is None and self.test_command is None:
+            for offset, raw in enumerate(self.lines[start:end]):
+                got = fl.labelled_field(raw)
+                if got is not None and got[0] in ("test command", "test commands"):
+                    spans = fl.code_spans(got[1])
+                    command = spans[0] if spans else got[1].strip()
+                    if command:
+                        self.test_command = (start + offset + 1, command)
         if self.report is not None:
             text = "\n".join(self.lines[start:end])
             self.report.status = self.report.status or saw.report_status(text)

@@ -29,7 +29,9 @@ from wavedeck.plan.models import (
 )
 from wavedeck.plan.paths import PathRejected, normalize_file
 from wavedeck.plan.reading.saw import schema as sc
+from wavedeck.plan.reading.saw.conventions import manifest_conventions
 from wavedeck.plan.reading.saw.gates import gates_of, test_commands
+from wavedeck.plan.reading.saw.validate import validate
 from wavedeck.plan.reading.saw.yamltext import YamlDoc, load_yaml
 
 # Fields wavedeck acts on: a problem there is an error, elsewhere a warning.
@@ -74,6 +76,16 @@ class _Read:
     def line(self, path: sc.Path) -> int:
         return min(self.doc.line(path), self.line_count)
 
+    def raw(self, path: sc.Path) -> object:
+        """The value at ``path`` as the document wrote it (``None`` if there is none)."""
+        value: object = self.doc.data
+        for key in path:
+            try:
+                value = value[key]  # type: ignore[index]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return value
+
     def problems(self, problems: list[sc.Problem]) -> None:
         for p in problems:
             acted = _ACTED.match("/".join(str(x) for x in p.path)) is not None
@@ -109,7 +121,8 @@ class _Read:
             files.append(raw)
             paths.append(path)
         summary = _summary(a.task)
-        title = f"Agent {a.id}: {summary}" if summary else f"Agent {a.id}"
+        shown = a.id or str(self.raw((*at, "id")) or "?")  # an invalid id is shown as written
+        title = f"Agent {shown}: {summary}" if summary else f"Agent {shown}"
         aid = agent_id(wave.number, number)
         task = Issue(
             id=a.id or f"{aid}-1",
@@ -275,126 +288,11 @@ class _Read:
             Finding("ownership-mismatch", "error", where, message, agents=agents, path=path)
         )
 
-    # -- what wavedeck does not act on ------------------------------------------------------------
-
-    def conventions_of(self) -> None:
-        m = self.m
-        if m.verdict is not None:
-            self.convention("verdict", ("verdict",), f"the scout's verdict: {m.verdict}")
-            if m.verdict == "NOT_SUITABLE":
-                self.findings.append(
-                    Finding(
-                        "saw-not-suitable",
-                        "warning",
-                        self.line(("verdict",)),
-                        "the scout's verdict is NOT_SUITABLE: it advises against running this "
-                        "work as parallel waves",
-                    )
-                )
-        if m.state is not None:
-            self.convention(
-                "state", ("state",), f"protocol state {m.state} (wavedeck keeps its own)"
-            )
-        counted: list[tuple[ConventionKind, str, int, str]] = [
-            (
-                "interface-contracts",
-                "interface_contracts",
-                len(m.interface_contracts),
-                "interface contract(s) between agents (not checked by wavedeck)",
-            ),
-            (
-                "scaffolds",
-                "scaffolds",
-                len(m.scaffolds),
-                "scaffold file(s) to create before wave 1 (not created by wavedeck)",
-            ),
-            (
-                "known-issues",
-                "known_issues",
-                len(m.known_issues),
-                "known issue(s) found while scouting",
-            ),
-            ("wiring", "wiring", len(m.wiring), "wiring obligation(s) (not checked by wavedeck)"),
-            (
-                "integration",
-                "integration_connectors",
-                len(m.integration_connectors),
-                "integration connector file(s) (no integration agent runs)",
-            ),
-            (
-                "integration",
-                "integration_reports",
-                len(m.integration_reports),
-                "integration report(s)",
-            ),
-            (
-                "wiring",
-                "wiring_validation_reports",
-                len(m.wiring_validation_reports),
-                "wiring validation report(s)",
-            ),
-            ("stub-report", "stub_reports", len(m.stub_reports), "stub report(s)"),
-        ]
-        for kind, key, count, what in counted:
-            if count:
-                self.convention(kind, (key,), f"{count} {what}")
-        for agent, report in m.completion_reports.items():
-            status = report.status or "no status"
-            self.convention(
-                "completion-report",
-                ("completion_reports", agent),
-                f"completion report of agent {agent}: {status} (read, not acted on)",
-            )
-        if m.pre_mortem is not None:
-            risk = m.pre_mortem.overall_risk or "unstated"
-            self.convention("pre-mortem", ("pre_mortem",), f"pre-mortem: overall risk {risk}")
-        if m.post_merge_checklist is not None:
-            items = sum(len(g.items) for g in m.post_merge_checklist.groups)
-            self.convention(
-                "post-merge-checklist",
-                ("post_merge_checklist",),
-                f"post-merge checklist of {items} item(s) (not run by wavedeck)",
-            )
-        if m.reactions is not None:
-            self.convention(
-                "reactions",
-                ("reactions",),
-                "failure reactions (wavedeck's [agent.restart] applies)",
-            )
-        if m.critic_report is not None:
-            verdict = m.critic_report.verdict or "no verdict"
-            self.convention("critic-report", ("critic_report",), f"critic report: {verdict}")
-        if m.repositories or any(f.repo for f in m.file_ownership):
-            self.convention(
-                "repositories",
-                ("repositories",) if m.repositories else ("file_ownership",),
-                "cross-repository waves (wavedeck runs the one repository it is in)",
-            )
-        for i, g in enumerate(m.quality_gates.gates if m.quality_gates else ()):
-            if g.repo:
-                self.convention(
-                    "gate-scope",
-                    ("quality_gates", "gates", i, "repo"),
-                    f"gate {g.command!r} is scoped to repository {g.repo} (run here as any gate)",
-                )
-        records = (
-            "merge_state",
-            "worktrees_created_at",
-            "frozen_contracts_hash",
-            "frozen_scaffolds_hash",
-            "completion_date",
-            "integration_gap_severity_threshold",
-        )
-        for key in records:
-            value = getattr(m, key)
-            if value is not None:
-                self.convention("record", (key,), f"{key}: {value}")
-
 
 def _summary(task: str) -> str:
     """A task's first line of text, without Markdown heading marks, for titles and summaries."""
     for raw in task.split("\n"):
-        text = raw.strip().lstrip("#").strip().strip("*_`").strip()
+        text = re.sub(r"\*\*|__|`", "", raw.strip().lstrip("#")).strip()
         if text:
             return text if len(text) <= 80 else text[:79] + "…"
     return ""
@@ -410,7 +308,7 @@ def read_manifest(text: str, source: str = "") -> tuple[Plan, list[Finding]]:
             line=1,
             source=source,
         )
-    manifest, problems = sc.validate(doc.data)
+    manifest, problems = validate(doc.data)
     read = _Read(doc, manifest, source, text.count("\n") + 1)
     read.problems(problems)
     waves = read.ownership(read.waves())
@@ -421,7 +319,8 @@ def read_manifest(text: str, source: str = "") -> tuple[Plan, list[Finding]]:
             line=read.line(("waves",)),
             source=source,
         )
-    read.conventions_of()
+    conventions, found = manifest_conventions(manifest, read.line)
+    read.findings += found
     gates = gates_of(
         manifest.quality_gates, manifest.test_command, manifest.lint_command, read.line
     )
@@ -434,6 +333,6 @@ def read_manifest(text: str, source: str = "") -> tuple[Plan, list[Finding]]:
         line_count=read.line_count,
         format="saw-yaml",
         gates=tuple(gates),
-        conventions=tuple(sorted(read.conventions, key=lambda c: c.line)),
+        conventions=tuple(sorted(read.conventions + conventions, key=lambda c: c.line)),
     )
     return plan, sorted(read.findings, key=lambda f: f.line)

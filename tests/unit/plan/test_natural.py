@@ -77,7 +77,9 @@ def test_an_agent_with_no_work_items_is_an_error(plans_dir: Path) -> None:
 
 
 def test_checklist_text_is_never_a_file() -> None:
-    text = "# P\n\n## Phase 1\n\n### Agent A: Core\nFiles: `a.py`, `[ ] Add a login form`\n- [ ] x\n"
+    text = (
+        "# P\n\n## Phase 1\n\n### Agent A: Core\nFiles: `a.py`, `[ ] Add a login form`\n- [ ] x\n"
+    )
     result = parse_plan(text)
     [agent] = result.plan.agents
     assert agent.files == ("a.py",)

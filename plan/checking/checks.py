@@ -163,8 +163,8 @@ def check_bad_severity(ctx: CheckContext) -> Iterable[Finding]:
     yield from unset_severity(ctx.plan)
     allowed = ", ".join(SEVERITIES)
     for wave, agent, _pos, issue in _placed(ctx.plan):
-        if issue.severity == UNSET and issue.kind != "table-row":
-            continue  # a work item whose plan states no severity: ``check_unset_severity``
+        if issue.severity == UNSET:
+            continue  # no severity stated (a work item, or a made plan's row): unset-severity
         if issue.severity not in SEVERITY_RANK:
             yield _err(
                 "bad-severity",

@@ -45,7 +45,7 @@ def unset_severity(plan: Plan) -> Iterator[Finding]:
     if not any(i.severity in SEVERITY_RANK for i in plan.issues):
         return
     for agent in plan.agents:
-        unset = [i for i in agent.issues if i.severity == UNSET and i.kind != "table-row"]
+        unset = [i for i in agent.issues if i.severity == UNSET]
         if unset:
             yield Finding(
                 "unset-severity",

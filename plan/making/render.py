@@ -169,10 +169,14 @@ def render_made(made: MadePlan, ctx: RenderContext) -> str:
     known |= {fl.id_key(i) for w in ctx.kept for i in w.issue_ids}
     waves, issues = len(made.waves), len(made.issues)
     out = [f"# {cell(ctx.title)}", "", "## Strategy", ""]
+    sources = {i.files_from for i in made.issues}
+    files = "each issue's files taken from its fix plan"
+    if sources - {"fix plan", "description"}:
+        files += " where it has one (else as the notes below say)"
     out.append(
         f"Made by wavedeck plan make from {cell(ctx.origin)}: {issues} issues in {waves} "
         f"wave(s) of at most {ctx.max_agents} agents, no file given to two agents of a wave, "
-        "each issue's files taken from its fix plan."
+        f"{files}."
     )
     out.append("")
     out.append(

@@ -261,8 +261,7 @@ def _work_items(a: AgentB, aid: str, saw_doc: bool) -> list[Finding]:
     gets a warning: such a list is prose in the reference format, so it is not guessed at."""
     if a.issues:
         return []
-    kinds = ("checklist",) if a.reference else WORK_KINDS
-    kind = next((k for k in kinds if a.work.get(k)), None)
+    kind = next((k for k in WORK_KINDS if a.work.get(k)), None)
     if kind is None and saw_doc and not a.reference:
         # A Scout-and-Wave agent's work is its prompt: one task, named by its SAW id.
         task = IssueDraft(

@@ -12,7 +12,6 @@ under ``## Wave N``) takes its issues from its issue table only, as ``--strict``
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,8 +22,9 @@ from wavedeck.plan.models import IssueKind, SourceHow
 from wavedeck.plan.reading import fields as fl
 from wavedeck.plan.reading import shapes as sh
 from wavedeck.plan.reading.prompts import prompt_files
-from wavedeck.plan.reading.reader import AgentB, Reader, WaveB
+from wavedeck.plan.reading.reader import AgentB, WaveB
 from wavedeck.plan.reading.saw import markdown as saw
+from wavedeck.plan.reading.saw.reader import SawReader
 from wavedeck.plan.reading.shapetables import (
     AGENT_COLUMNS,
     FILE_COLUMNS,
@@ -49,76 +49,28 @@ class Loose:
     under_wave_word: str | None  # the enclosing heading when it starts with "wave", as written
 
 
-def _prescan(tokens: Sequence[Token]) -> tuple[bool, bool, Counter[tuple[str, int]]]:
-    """Whether the plan has wave headings, whether it is in the reference shape (an ``Agent N``
-    heading under a ``Wave N`` heading), and how often each ``W1``-style prefix heads a section
-    at each level. Only headings are looked at."""
-    has_waves = False
-    reference = False
-    prefixes: Counter[tuple[str, int]] = Counter()
-    wave_level: int | None = None
-    for i, tok in enumerate(tokens):
-        if tok.type != "heading_open":
-            continue
-        level = int(tok.tag[1:])
-        text = tokens[i + 1].content
-        combined = sh.combined_heading(text) is not None
-        if level >= 2 and fl.wave_heading(text) is not None and not combined:
-            has_waves = True
-            wave_level = level
-            continue
-        if fl.agent_heading(text) is not None and wave_level is not None and level > wave_level:
-            reference = True
-        elif wave_level is not None and level <= wave_level:
-            wave_level = None
-        got = sh.prefix_heading(text)
-        if got is not None and got.prefix is not None:
-            prefixes[(got.prefix, level)] += 1
-    return has_waves, reference, prefixes
-
-
-class ShapeReader(Reader):
+class ShapeReader(SawReader):
     def __init__(self, text: str, source: str, tokens: Sequence[Token]) -> None:
         super().__init__(text, source)
-        self.has_waves, self.reference_shaped, self.prefixes = _prescan(tokens)
+        self.has_waves, self.reference_shaped, self.prefixes = sh.prescan(tokens)
         self.loose: list[Loose] = []
-        self.ownership: list[Table] = []
         self.outside_lists: list[int] = []  # numbered lists no agent holds (lines)
         # Checklists no agent holds: (line, items, the heading above as written).
         self.outside_checklists: list[tuple[int, int, str]] = []
         self.agent_like: list[tuple[int, str]] = []  # agent-like headings left unread
         self.idle_phases: list[int] = []  # lines of Phase headings that held no agent
-        # Scout-and-Wave: completion reports (never agents), the one open, the doc's signals.
-        self.reports: list[saw.Report] = []
-        self.report: saw.Report | None = None
-        self.signals = saw.Signals()
-        self.gate_blocks: list[tuple[int, str]] = []  # SAW quality gates blocks: (line, YAML)
-        self.test_command: tuple[int, str] | None = None  # a ``**Test command:**`` field
-
-    @property
-    def saw(self) -> bool:
-        """Whether the plan is a Scout-and-Wave IMPL doc (``wavedeck.plan.reading.saw.markdown``)."""
-        return self.signals.saw(self.reports)
 
     # -- headings -----------------------------------------------------------------------------
 
     def heading(self, level: int, text: str, plain: str, start: int) -> None:
-        if self.report is not None:
-            if level > self.report.level:  # a heading inside a report is part of it
-                self.enter_heading(level, text, start)
-                return
-            self._close_report(start)
-        if level == 1 and self.title is None:
-            self.signals.title = saw.is_saw_title(plain)
-        elif level >= 2:
-            saw.heading_signal(self.signals, plain, start + 1)
-            got = saw.report_heading(plain)
-            if got is not None:
-                self._open_report(level, text, start, got[0])
-                return
+        if self.report_heading(level, text, plain, start):
+            return
         a = self.agent
         if a is not None and not a.reference and self._inside(a, level, text, plain, start):
             return
+        if a is not None and a.reference and level > a.level:
+            # A Tasks heading in an ``Agent N`` section: its lists are work (if no issue table).
+            a.section_tasks = level if sh.tasks_heading(plain) else 0
         combined = sh.combined_heading(text) or sh.combined_heading(plain)
         if level >= 2 and combined is not None and self._shape(level, text, plain, start):
             return
@@ -135,34 +87,6 @@ class ShapeReader(Reader):
         # An ``Agent N`` heading in a ``Phase`` or combined wave is no reference-format agent.
         if self.agent is not None and self.agent is not before and self.wave is not None:
             self.agent.reference = self.wave.how == "wave-heading"
-
-    def _open_report(self, level: int, text: str, start: int, names: str | None) -> None:
-        """A completion report: a report, never an agent. Inside an agent's section (deeper
-        than its heading) it is that agent's, and its lines are left out of the agent's text."""
-        self.enter_heading(level, text, start)
-        owner = self.agent if self.agent is not None and level > self.agent.level else None
-        if owner is None:
-            self._close_for(level, start)
-        self.report = saw.Report(names, start + 1, level, owner)
-        self.reports.append(self.report)
-
-    def _close_report(self, end: int) -> None:
-        report = self.report
-        if report is not None:
-            report.end = end
-            if report.owner is not None:
-                report.owner.skip.append((report.line - 1, end))
-            self.report = None
-
-    def walk(self, tokens: Sequence[Token]) -> None:
-        super().walk(tokens)
-        self._close_report(len(self.lines))
-
-    def _close_for(self, level: int, start: int) -> None:
-        if self.agent is not None and level <= self.agent.level:
-            self._close_agent(start)
-        if self.wave is not None and level <= self.wave.level:
-            self._close_wave(start)
 
     def _loose_reference_agent(
         self, level: int, text: str, got: tuple[int, str], start: int
@@ -356,17 +280,7 @@ class ShapeReader(Reader):
             add_files(agent, entries, False)
 
     def paragraph(self, start: int, end: int) -> None:
-        if self.agent is None and self.test_command is None:
-            for offset, raw in enumerate(self.lines[start:end]):
-                got = fl.labelled_field(raw)
-                if got is not None and got[0] in ("test command", "test commands"):
-                    spans = fl.code_spans(got[1])
-                    command = spans[0] if spans else got[1].strip()
-                    if command:
-                        self.test_command = (start + offset + 1, command)
-        if self.report is not None:
-            text = "\n".join(self.lines[start:end])
-            self.report.status = self.report.status or saw.report_status(text)
+        if self.report_paragraph(start, end):
             return
         a = self.agent
         pending = self.files_list_line
@@ -393,31 +307,26 @@ class ShapeReader(Reader):
             self.outside_checklists.append((line, boxes, where))
 
     def _reference_checklist(self, a: AgentB, tokens: Sequence[Token], i: int) -> None:
-        """A checklist in an ``Agent N`` section: work items, used when it has no issue table
-        (``wavedeck.plan.reading.placement``); its other lists stay prose, as ``--strict`` reads them."""
+        """Work items in an ``Agent N`` section, used when it has no issue table
+        (``wavedeck.plan.reading.placement``): a checklist anywhere, a list under a Tasks heading
+        or label; its other lists stay prose, as ``--strict`` reads them."""
         items, _end = self.bullet_items(tokens, i)
+        ordered = tokens[i].type == "ordered_list_open"
         for line, _num, inline in items:
             box = sh.checkbox(inline.content)
-            if box is not None:
-                own_id, rest = sh.item_id(box)
-                add_work(a, "checklist", line, rest if own_id else box.strip(), own_id)
+            kind: IssueKind = "checklist"
+            if box is None:
+                if not a.section_tasks:
+                    continue
+                kind = "step" if ordered else "bullet"
+            text = box if box is not None else inline.content
+            own_id, rest = sh.item_id(text)
+            add_work(a, kind, line, rest if own_id else text.strip(), own_id)
 
     def fence(self, tok: Token) -> None:
-        saw.block_signal(self.signals, tok.info, (tok.map or [0])[0] + 1)
         kind = saw.block_kind(tok.info)
-        if self.report is not None:
-            self.report.status = self.report.status or saw.report_status(tok.content)
-            if self.report.owner is not None and kind == "completion-report":
-                # A report inside an agent's section is its structured block; the agent's
-                # prompt may go on after it without a heading.
-                self._close_report((tok.map or [0, len(self.lines)])[1])
+        if self.report_fence(tok, kind):
             return
-        if kind == "file-ownership":
-            tables, found = saw.fenced_tables(tok, self.lines)
-            self.ownership.extend(tables)
-            self.findings.extend(found)
-        elif kind == "quality-gates":
-            self.gate_blocks.append(((tok.map or [0])[0] + 2, tok.content))
         a = self.agent
         if a is None or kind is not None:
             return
@@ -428,10 +337,7 @@ class ShapeReader(Reader):
 
     def list_block(self, tokens: Sequence[Token], i: int) -> int:
         if self.report is not None:
-            items, end = self.bullet_items(tokens, i)
-            for _line, _num, inline in items:
-                self.report.status = self.report.status or saw.report_status(inline.content)
-            return end
+            return self.report_list(tokens, i)
         a = self.agent
         if a is None or a.reference or self.files_list_line is not None:
             if a is None:

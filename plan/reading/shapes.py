@@ -10,7 +10,11 @@ reads one such piece of text into plain data; ``wavedeck.plan.reading.shapereade
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from markdown_it.token import Token
 
 from wavedeck.plan.reading import fields as fl
 
@@ -370,3 +374,31 @@ def named_heading(text: str) -> AgentLabel | None:
     label = " ".join(text[: m.end("kw")].split())
     title = m.group("title") or ""
     return AgentLabel(label, 0, _title(label, title))
+
+
+def prescan(tokens: Sequence[Token]) -> tuple[bool, bool, Counter[tuple[str, int]]]:
+    """Whether the plan has wave headings, whether it is in the reference shape (an ``Agent N``
+    heading under a ``Wave N`` heading), and how often each ``W1``-style prefix heads a section
+    at each level. Only headings are looked at."""
+    has_waves = False
+    reference = False
+    prefixes: Counter[tuple[str, int]] = Counter()
+    wave_level: int | None = None
+    for i, tok in enumerate(tokens):
+        if tok.type != "heading_open":
+            continue
+        level = int(tok.tag[1:])
+        text = tokens[i + 1].content
+        combined = combined_heading(text) is not None
+        if level >= 2 and fl.wave_heading(text) is not None and not combined:
+            has_waves = True
+            wave_level = level
+            continue
+        if fl.agent_heading(text) is not None and wave_level is not None and level > wave_level:
+            reference = True
+        elif wave_level is not None and level <= wave_level:
+            wave_level = None
+        got = prefix_heading(text)
+        if got is not None and got.prefix is not None:
+            prefixes[(got.prefix, level)] += 1
+    return has_waves, reference, prefixes

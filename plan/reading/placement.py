@@ -146,6 +146,11 @@ def place(r: ShapeReader) -> list[Finding]:
             "waves: it is read as part of the section above it"
         )
         findings.append(_warn("unread-heading", line, message))
+    if pending and r.saw:
+        for p in pending:  # SAW's wave structure names agents [A] (standard) or {A} (integration)
+            bare = saw.bare_id(p.agent.label)
+            if bare is not None:
+                p.agent.aliases += [f"[{bare}]", f"{{{bare}}}"]
     if pending:
         findings += _assign([p.agent for p in pending], r)
     status = r.signals.sections.get("status") if r.saw else None

@@ -9,6 +9,7 @@ The documents in tests/data/plans/saw were written from SAW's own description of
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -300,3 +301,12 @@ def test_markdown_impl_doc_with_typed_blocks(saw_dir: Path, tmp_path: Path) -> N
     assert plan.agent("w2-a2").issues[0].depends_on == ("A",)  # from **Dependencies:**
     brief = plan.agent("w1-a1").brief
     assert "Implement an LRU cache" in brief and "5e6f7a8" not in brief  # its report left out
+
+
+def test_markdown_agents_without_waves_take_them_from_the_wave_structure(saw_dir: Path) -> None:
+    text = (saw_dir / "IMPL-rate-limit.md").read_text(encoding="utf-8")
+    text = re.sub(r"^#### Wave \d Agent ([A-C]):", r"#### Agent \1:", text, flags=re.M)
+    text = re.sub(r"^- \[[ x]\] Wave .*\n", "", text, flags=re.M)  # no status checklist either
+    result = parse_plan(text, "IMPL-x.md")
+    assert [a.id for a in result.plan.agents] == ["w1-a1", "w1-a2", "w2-a3"]  # Wave 2: [C]
+    assert run_checks(result.plan, result.findings) == []

@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from wavedeck.plan.errors import Finding, PlanError
-from wavedeck.plan.models import Gate, Plan, Rule, Source, Wave, agent_id
+from wavedeck.plan.models import Agent, Gate, Plan, Rule, Source, Wave, agent_id
 from wavedeck.plan.reading import fields as fl
 from wavedeck.plan.reading.build import build_agent, share_declared
 from wavedeck.plan.reading.perf import gc_paused
@@ -25,6 +25,7 @@ from wavedeck.plan.reading.reader import Reader, WaveB
 from wavedeck.plan.reading.saw.gates import block_gates
 from wavedeck.plan.reading.saw.gates import test_commands as saw_test_commands
 from wavedeck.plan.reading.saw.manifest import looks_like_manifest, read_manifest
+from wavedeck.plan.reading.saw.markdown import bare_id as saw_bare_id
 from wavedeck.plan.reading.saw.markdown import conventions as saw_conventions
 from wavedeck.plan.reading.shapereader import ShapeReader
 
@@ -129,6 +130,9 @@ def _build(tokens: Sequence[Token], text: str, source: str, strict: bool) -> Par
     )
     rules = tuple(reader.rules)
     saw_doc = isinstance(reader, ShapeReader) and reader.saw
+    if saw_doc:
+        # A SAW agent is named by its letter (``A``, ``B2``), as in its ownership table.
+        waves = tuple(w.model_copy(update={"agents": _saw_labels(w.agents)}) for w in waves)
     gates: list[Gate] = []
     if saw_doc and isinstance(reader, ShapeReader):
         gates, found = block_gates(reader.gate_blocks, reader.test_command)
@@ -153,6 +157,14 @@ def _build(tokens: Sequence[Token], text: str, source: str, strict: bool) -> Par
     )
     findings = reader.findings + placed + renumbered + reader.summary.findings
     return ParseResult(plan=plan, findings=tuple(findings))
+
+
+def _saw_labels(agents: tuple[Agent, ...]) -> tuple[Agent, ...]:
+    out = []
+    for a in agents:
+        bare = saw_bare_id(a.label)
+        out.append(a.model_copy(update={"label": bare}) if bare else a)
+    return tuple(out)
 
 
 def unique_ids(waves: list[WaveB]) -> list[Finding]:

@@ -84,6 +84,7 @@ class Signals:
     typed_blocks: bool = False
     ownership_heading: bool = False
     sections: dict[ConventionKind, int] = field(default_factory=dict)
+    verdict: tuple[int, str] | None = None  # ``**Verdict:** SUITABLE``: (line, verdict)
 
     def saw(self, reports: list[Report]) -> bool:
         """A SAW doc: an ``IMPL`` title, typed ``impl-*`` blocks, completion reports, or a file
@@ -92,6 +93,23 @@ class Signals:
         return bool(
             self.title or self.typed_blocks or reports or (self.ownership_heading and structure)
         )
+
+
+_VERDICT = re.compile(
+    r"^\s*[*_]*verdict[*_]*\s*:\s*[*_]*\s*((?:NOT[ _])?SUITABLE(?:[ _]WITH[ _]CAVEATS)?)\b",
+    re.IGNORECASE,
+)
+
+
+def verdict_signal(signals: Signals, lines: list[str], first: int) -> None:
+    """Note the scout's verdict (``**Verdict:** SUITABLE WITH CAVEATS``) if a line gives it."""
+    if signals.verdict is not None:
+        return
+    for offset, raw in enumerate(lines):
+        m = _VERDICT.match(raw)
+        if m is not None:
+            signals.verdict = (first + offset, m.group(1).upper().replace(" ", "_"))
+            return
 
 
 def report_heading(text: str) -> tuple[str | None] | None:
@@ -189,7 +207,11 @@ def conventions(signals: Signals, reports: list[Report]) -> list[Convention]:
     out = [
         Convention(kind=kind, line=line, detail=_WHAT[kind])
         for kind, line in signals.sections.items()
+        if not (kind == "verdict" and signals.verdict is not None)
     ]
+    if signals.verdict is not None:
+        line, verdict = signals.verdict
+        out.append(Convention(kind="verdict", line=line, detail=f"the scout's verdict: {verdict}"))
     for r in reports:
         who = f"agent {r.names}" if r.names else "its agent"
         status = r.status or "no status"

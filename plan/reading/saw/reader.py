@@ -82,6 +82,8 @@ class SawReader(Reader):
     def report_paragraph(self, start: int, end: int) -> bool:
         """A paragraph of a report (its status), consumed; a ``**Test command:**`` outside
         agents is kept and the paragraph left to the shape reader."""
+        if self.agent is None:
+            saw.verdict_signal(self.signals, self.lines[start:end], start + 1)
         if self.agent is None and self.test_command is None:
             for offset, raw in enumerate(self.lines[start:end]):
                 got = fl.labelled_field(raw)

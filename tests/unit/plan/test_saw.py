@@ -252,9 +252,9 @@ def test_markdown_impl_doc_completion_reports_are_not_agents(saw_dir: Path) -> N
     assert plan.format == "saw-markdown"
     got = [(a.id, a.label, a.paths) for a in plan.agents]
     assert got == [
-        ("w1-a1", "Agent A", ("internal/limit/bucket.go", "internal/limit/bucket_test.go")),
-        ("w1-a2", "Agent B", ("internal/limit/store.go",)),
-        ("w2-a3", "Agent C", ("internal/api/middleware.go", "cmd/server/main.go")),
+        ("w1-a1", "A", ("internal/limit/bucket.go", "internal/limit/bucket_test.go")),
+        ("w1-a2", "B", ("internal/limit/store.go",)),
+        ("w2-a3", "C", ("internal/api/middleware.go", "cmd/server/main.go")),
     ]
     assert run_checks(plan, result.findings) == []  # the table's bare letters match
     reports = [c.detail for c in plan.conventions if c.kind == "completion-report"]
@@ -301,6 +301,8 @@ def test_markdown_impl_doc_with_typed_blocks(saw_dir: Path, tmp_path: Path) -> N
     assert plan.agent("w2-a2").issues[0].depends_on == ("A",)  # from **Dependencies:**
     brief = plan.agent("w1-a1").brief
     assert "Implement an LRU cache" in brief and "5e6f7a8" not in brief  # its report left out
+    verdicts = [(c.line, c.detail) for c in plan.conventions if c.kind == "verdict"]
+    assert verdicts == [(7, "the scout's verdict: SUITABLE_WITH_CAVEATS")]
 
 
 def test_markdown_agents_without_waves_take_them_from_the_wave_structure(saw_dir: Path) -> None:

@@ -160,7 +160,7 @@ def render_prompt(
         "wave_title": wave.title,
         "wave_text": wave.text.strip() or "(no notes)",
         "plan_title": plan.title,
-        "package": agent.package,
+        "package": agent.package or "./",
         "files": "\n".join(f"  - `{p}`" for p in agent.paths) or "  (none)",
         "issues": _issue_lines(agent),
         "brief": _brief(agent),

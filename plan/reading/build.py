@@ -21,6 +21,17 @@ _RULE_LINE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
 Resolve = dict[tuple[str, int | None], str]
 
 
+def common_folder(paths: list[str]) -> str:
+    """The deepest folder (``a/b/``, or ``""`` for the root) holding every path."""
+    if not paths:
+        return ""
+    first, *rest = (p.split("/")[:-1] for p in paths)
+    n = len(first)
+    for parts in rest:
+        n = next((i for i in range(min(n, len(parts))) if parts[i] != first[i]), min(n, len(parts)))
+    return "".join(part + "/" for part in first[:n])
+
+
 def section_text(lines: list[str]) -> str:
     """A section's source text without the blank lines and thematic breaks (---) that end it."""
     end = len(lines)
@@ -95,6 +106,9 @@ def build_agent(
             shared.append(path)
         if found:
             ranges.setdefault(path, []).extend(found)
+    if a.package is None and not a.reference and bad_package is None:
+        # No package stated: the folder holding all its files (files stay as written).
+        package = common_folder(paths)
     issues = tuple(_issue(b, resolve, labels) for b in sorted(a.issues, key=lambda x: x.order))
     if a.how == "table-row":
         text = lines[a.line - 1].strip() if 0 < a.line <= len(lines) else ""

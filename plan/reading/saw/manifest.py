@@ -28,6 +28,7 @@ from wavedeck.plan.models import (
     agent_id,
 )
 from wavedeck.plan.paths import PathRejected, normalize_file
+from wavedeck.plan.reading.build import common_folder
 from wavedeck.plan.reading.saw import schema as sc
 from wavedeck.plan.reading.saw.conventions import manifest_conventions
 from wavedeck.plan.reading.saw.gates import gates_of, test_commands
@@ -139,7 +140,7 @@ class _Read:
             number=number,
             wave=wave.number,
             title=title,
-            package="",
+            package=common_folder(paths),
             files=tuple(files),
             paths=tuple(paths),
             issues=(task,),

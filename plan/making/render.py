@@ -103,10 +103,13 @@ def _kept_lines(wave: Wave) -> list[str]:
     count = f"({len(wave.issue_ids)} issues, {len(wave.agents)} agents)"
     out = [f"## Wave {wave.number} — {cell(wave.title) or 'kept as run'} {count}", ""]
     for agent in wave.agents:
-        files = ", ".join(f"`{f}`" for f in agent.files)
+        # Written from the normalised paths, so the kept wave reads back the same files whether
+        # the plan stated its package or it came from the files.
+        package = agent.package if all(p.startswith(agent.package) for p in agent.paths) else ""
+        files = ", ".join(f"`{_relative(p, package)}`" for p in agent.paths)
         out += [
             f"### Agent {agent.number}: {cell(agent.title)}",
-            f"**Package**: `{agent.package or './'}`",
+            f"**Package**: `{package or './'}`",
             f"**Files**: {files}",
             "| Order | Issue | Severity | Summary |",
             "|-------|-------|----------|---------|",

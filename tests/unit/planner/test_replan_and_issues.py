@@ -265,3 +265,20 @@ def test_the_replan_toast_prints_a_check_command_that_works_where_it_is_typed(
         monkeypatch.chdir(cwd)
         done = CliRunner().invoke(main, shlex.split(command)[1:])
         assert done.exit_code == 0, (command, done.output)
+
+
+def test_a_kept_wave_of_a_plan_without_packages_reads_back_the_same_files(tmp_path: Path) -> None:
+    for path in ("src/api/login.py", "web/src/Login.tsx"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("", encoding="utf-8")
+    plan = tmp_path / "two.md"
+    plan.write_text(
+        "# Two\n\n## Phase 1\n\n### Agent A: Backend\n\nFiles: `src/api/login.py`\n\n- [ ] One\n\n"
+        "## Phase 2\n\n### Agent B: Frontend\n\nFiles: `web/src/Login.tsx`\n\n- [ ] Two\n",
+        encoding="utf-8",
+    )
+    made = load_plan(replan_remaining(plan, tmp_path, [1])).plan
+    assert [(a.package, a.paths) for a in made.agents] == [
+        ("src/api/", ("src/api/login.py",)),  # the package came from the files: kept as read
+        ("web/src/", ("web/src/Login.tsx",)),
+    ]

@@ -47,10 +47,14 @@ MANIFEST_KEYS = re.compile(r"^(?:feature_slug|file_ownership|quality_gates|verdi
 
 
 def looks_like_manifest(text: str, source: str) -> bool:
-    """Whether ``text`` is a SAW YAML manifest: a ``.yaml``/``.yml`` file, or text with a
-    top-level ``waves:`` key beside one only a manifest has."""
-    if source.lower().endswith((".yaml", ".yml")):
+    """Whether ``text`` is a SAW YAML manifest: a ``.yaml``/``.yml`` file, or (not named as
+    Markdown) text with a top-level ``waves:`` key beside one only a manifest has, and no
+    Markdown heading or code fence (a Markdown plan may quote a manifest)."""
+    name = source.lower()
+    if name.endswith((".yaml", ".yml")):
         return True
+    if name.endswith((".md", ".markdown", ".txt")) or re.search(r"^(?:#{2,6} |```)", text, re.M):
+        return False
     return re.search(r"^waves\s*:", text, re.M) is not None and bool(MANIFEST_KEYS.search(text))
 
 

@@ -312,3 +312,12 @@ def test_markdown_agents_without_waves_take_them_from_the_wave_structure(saw_dir
     result = parse_plan(text, "IMPL-x.md")
     assert [a.id for a in result.plan.agents] == ["w1-a1", "w1-a2", "w2-a3"]  # Wave 2: [C]
     assert run_checks(result.plan, result.findings) == []
+
+
+def test_a_markdown_plan_quoting_a_manifest_stays_markdown() -> None:
+    text = (
+        "# P\n\n## Phase 1\n\n### Agent A: Core\n\nFiles: `a.py`\n\n- [ ] Do it\n\n"
+        "```yaml\nwaves:\n  - number: 1\nverdict: SUITABLE\n```\n"
+    )
+    plan = parse_plan(text, "").plan
+    assert plan.format == "wavedeck" and [a.title for a in plan.agents] == ["Agent A: Core"]

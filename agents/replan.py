@@ -10,6 +10,8 @@ The plan layer does the thinking (``wavedeck.plan.making.planner``); this module
 
 from __future__ import annotations
 
+import os
+import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,3 +175,18 @@ def replan_remaining(
     with target.open("x", encoding="utf-8") as handle:
         handle.write(made.text)
     return target
+
+
+def check_command(written: Path, repo: Path, cwd: Path) -> str:
+    """The ``wavedeck plan check`` command for a re-plan, with the paths as they must be typed
+    in ``cwd``: relative when inside it or above it (``..``), else absolute; quoted for a
+    shell."""
+
+    def typed(path: Path) -> str:
+        path = path.resolve()
+        rel = Path(os.path.relpath(path, cwd.resolve()))
+        if rel.parts and rel.parts[0] == ".." and any(p != ".." for p in rel.parts):
+            return shlex.quote(str(path))  # beside cwd, not above it: the absolute path reads
+        return shlex.quote(str(rel))
+
+    return f"wavedeck plan check {typed(written)} --repo {typed(repo)}"

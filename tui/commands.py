@@ -350,8 +350,9 @@ class Actions:
         """Write the remaining waves re-planned (``plan make``) to a new file, for review: the
         running plan is never replaced."""
         import asyncio
+        from pathlib import Path
 
-        from wavedeck.agents.replan import ReplanError, replan_remaining
+        from wavedeck.agents.replan import ReplanError, check_command, replan_remaining
 
         plan_path = self.engine.plan_path
         assert plan_path is not None  # why_not refuses without it
@@ -363,8 +364,9 @@ class Actions:
         except (ReplanError, OSError) as exc:
             self.app.notify(str(exc), title="Re-plan", severity="error", markup=False)
             return
+        check = check_command(written, Path(self.engine.repo), Path.cwd())
         self.app.notify(
-            f"wrote {written}: review it (wavedeck plan check {written.name} --repo .), then "
+            f"wrote {written}: review it ({check}), then "
             "open wavedeck on it; the running plan is unchanged",
             title="Re-plan",
             markup=False,

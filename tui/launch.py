@@ -15,22 +15,7 @@ from pathlib import Path
 
 import click
 
-from wavedeck.tui.cli.common import CannotStart, repo_problem
-
-
-def _resolve_plan(repo: Path, plan: str | None, configured: str | None) -> Path:
-    chosen = plan or configured
-    if not chosen:
-        raise CannotStart(
-            f"no plan given and no `plan = ...` in {repo / 'wavedeck.toml'}: "
-            "run `wavedeck PLAN.md` or set the plan in wavedeck.toml"
-        )
-    path = Path(chosen)
-    if not path.is_absolute():
-        # A plan named on the command line is relative to where the user is; the config's is
-        # relative to the repo.
-        path = (Path.cwd() if plan else repo) / path
-    return path
+from wavedeck.tui.cli.common import CannotStart, plan_file, repo_problem
 
 
 async def _run(repo: Path, plan_path: Path, sandbox: bool = False) -> int:
@@ -82,5 +67,5 @@ def open_control_room(
         configured = load_config(root).plan
     except ConfigError as exc:
         raise CannotStart(str(exc)) from None
-    plan_path = _resolve_plan(root, str(plan) if plan else None, configured)
+    plan_path = plan_file(root, str(plan) if plan else None, configured)
     return asyncio.run(_run(root, plan_path, sandbox))

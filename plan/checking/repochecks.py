@@ -9,6 +9,8 @@
   read; the paths their ``Files to modify`` field needs (``wavedeck.plan.fixplans``), resolved against the
   repository, are classified for the issue's agent by the one ownership model
   (``wavedeck.plan.ownership``). A path another agent of the wave owns is an overlap waiting to happen.
+- ``prediction-skipped`` (warning): no scheduled issue has a detail file with a ``Files to modify``
+  field, so nothing could be predicted; said, so that silence is never read as "no overlap".
 
 The repository comes in as a ``RepoView`` (paths and a reader), so this module does no I/O.
 """
@@ -135,7 +137,17 @@ def check_predicted(ctx: CheckContext) -> Iterable[Finding]:
     """``predicted-overlap``, ``predicted-other-wave``, ``predicted-undeclared``."""
     if ctx.repo is None:
         return
-    index, _ = _analyse(ctx.plan, ctx.repo)
+    index, needs = _analyse(ctx.plan, ctx.repo)
+    if needs and not any(entries for _, _, entries in needs):
+        patterns = " or ".join(p.format(id="<id>") for p in ctx.repo.issue_file_patterns)
+        yield Finding(
+            "prediction-skipped",
+            "warning",
+            1,
+            f"predicted-overlap check skipped: none of the plan's {len(needs)} issues has a fix "
+            f"plan ({patterns} with a **Files to modify**: field), so the files each issue "
+            "needs are unknown; only the declared files were checked",
+        )
     for p in predict(ctx.plan, ctx.repo):
         own, who = p.ownership, p.agent.id
         where = f"{p.issue.id} ({who}) needs {p.path} (per {p.source}:{p.entry.line})"

@@ -106,8 +106,9 @@ CASES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
     "plan show": (("plan", "show", "plan.md"), frozenset()),
     "run": (("run", "plan.md", "--headless", "--yes"), frozenset(FOLDERS)),
     "run --json": (("run", "plan.md", "--headless", "--yes", "--json"), frozenset(FOLDERS)),
-    "status": (("status",), frozenset(FOLDERS)),
-    "status --json": (("status", "--json"), frozenset(FOLDERS)),
+    # A repository where wavedeck never ran: "no run yet", exit 0; no working tree: exit 2.
+    "status": (("status",), frozenset({"nonrepo", "bare"})),
+    "status --json": (("status", "--json"), frozenset({"nonrepo", "bare"})),
     "audit": (
         ("audit", "plan.md", "--wave", "1", "HEAD~1..HEAD"),
         frozenset({"nonrepo", "empty", "bare"}),

@@ -47,12 +47,11 @@ class CannotStart(click.ClickException):
         click.echo(f"wavedeck: {neutralize(self.message)}", err=True)
 
 
-def repo_problem(root: Path) -> str | None:
-    """Why wavedeck cannot run waves in ``root`` (a sentence naming it), or None.
+def worktree_problem(root: Path) -> str | None:
+    """Why ``root`` is not the top of a git working tree (a sentence naming it), or None.
 
-    Read-only: nothing is created. The checks, in the order a new user meets them: a git
-    repository at all, a working tree (not a bare repository), a first commit, a branch checked
-    out (a checkpoint moves a branch), and a ``.wavedeck/`` folder wavedeck can write.
+    Read-only. The checks a new user meets first: a folder, a git repository at all, a working
+    tree (not a bare repository), its top level.
     """
     from wavedeck.agents.git.errors import GitError
     from wavedeck.agents.git.repo import GitRepo
@@ -76,6 +75,26 @@ def repo_problem(root: Path) -> str | None:
                 f"{root} is inside the repository {repo.root}: run wavedeck at its top level "
                 f"(cd {repo.root})"
             )
+    finally:
+        repo.close()
+    return None
+
+
+def repo_problem(root: Path) -> str | None:
+    """Why wavedeck cannot run waves in ``root`` (a sentence naming it), or None.
+
+    Read-only: nothing is created. The checks, in the order a new user meets them: a git
+    repository at all, a working tree (not a bare repository), a first commit, a branch checked
+    out (a checkpoint moves a branch), and a ``.wavedeck/`` folder wavedeck can write.
+    """
+    from wavedeck.agents.git.errors import GitError
+    from wavedeck.agents.git.repo import GitRepo
+
+    problem = worktree_problem(root)
+    if problem is not None:
+        return problem
+    repo = GitRepo(root)
+    try:
         try:
             repo.head()
         except GitError:
@@ -98,3 +117,28 @@ def repo_problem(root: Path) -> str | None:
             f"{data}); run it where you may write, or fix the permissions"
         )
     return None
+
+
+def plan_file(repo: Path, plan_arg: str | None, configured: str | None) -> Path:
+    """The plan to open: ``plan_arg`` (relative to where the user is) or ``plan = ...`` of
+    ``wavedeck.toml`` (relative to the repository). Raises ``CannotStart`` naming the key when
+    neither is given, or when the configured file does not exist (the user must know to edit
+    ``wavedeck.toml``, not look for a file they never named)."""
+    from wavedeck.agents.config import CONFIG_NAME
+
+    config_file = repo / CONFIG_NAME
+    chosen = plan_arg or configured
+    if not chosen:
+        raise CannotStart(
+            f"no plan given and no `plan = ...` in {config_file}: "
+            "run `wavedeck PLAN.md` or set the plan in wavedeck.toml"
+        )
+    path = Path(chosen)
+    if not path.is_absolute():
+        path = (Path.cwd() if plan_arg else repo) / path
+    if not plan_arg and not path.exists():
+        raise CannotStart(
+            f"{config_file}: plan = {json.dumps(configured)}: {path}: no such file "
+            "(fix the key, or give the plan: `wavedeck PLAN.md`)"
+        )
+    return path

@@ -41,6 +41,11 @@ class WavedeckGroup(click.Group):
             args = args[1:]
         return super().parse_args(ctx, args)
 
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Both ways to call wavedeck: with a plan (the control room) or with a command."""
+        formatter.write_usage(ctx.command_path, "[OPTIONS] [PLAN]")
+        formatter.write_usage(ctx.command_path, "COMMAND [ARGS]...", prefix="   or: ")
+
     def invoke(self, ctx: click.Context) -> object:
         """The last safety net: an error from the engine's own domain that a command did not
         turn into a message still ends as one (exit 2, the place named), not as a traceback."""
@@ -68,7 +73,7 @@ def main(ctx: click.Context) -> None:
     """wavedeck: a terminal control room for a wave plan of parallel coding agents.
 
     With no command, opens the control room on the repository in the current folder, for
-    PLAN (or the plan named in wavedeck.toml).
+    PLAN (a wave plan file; default: plan = "..." in wavedeck.toml). Each command has --help.
     """
     if ctx.invoked_subcommand is None:
         from wavedeck.tui.launch import open_control_room

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from wavedeck.plan.safetext import neutralize
-from wavedeck.tui.cli.common import EXIT_CANNOT_START, fail, repo_problem
+from wavedeck.tui.cli.common import EXIT_CANNOT_START, CannotStart, fail, plan_file, repo_problem
 
 if TYPE_CHECKING:
     from wavedeck.agents.config import Config
@@ -64,12 +64,10 @@ def _load(repo: Path, plan_arg: str | None, as_json: bool) -> tuple[Config, Plan
         config = load_config(repo)
     except ConfigError as exc:
         _fail(str(exc))
-    plan_name = plan_arg or config.plan
-    if not plan_name:
-        _fail('no plan: give PLAN or set plan = "..." in wavedeck.toml')
-    plan_path = Path(plan_name)
-    if not plan_path.is_absolute():
-        plan_path = (Path.cwd() / plan_path) if plan_arg else (repo / plan_path)
+    try:
+        plan_path = plan_file(repo, plan_arg, config.plan)
+    except CannotStart as exc:
+        _fail(exc.message)
     try:
         result = load_plan(plan_path)
     except PlanError as exc:

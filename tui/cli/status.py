@@ -2,8 +2,10 @@
 
 Agents the state calls running are looked at (process, exit file: ``wavedeck.agents.tools.status``), so a
 run whose control room was killed shows what its agents did since. Read-only: it takes no lock
-and writes nothing, beside a running control room or not. Exit 0 with a summary, 2 when there is
-no run to read (with ``--json``, an ``{"error": ...}`` object on stdout too).
+and writes nothing, beside a running control room or not. Exit 0 with a summary, or with "no run
+yet" in a repository where wavedeck never ran (``{"run": null, ...}`` with ``--json``); 2 when the
+folder is not a git working tree or the state cannot be read (with ``--json``, an
+``{"error": ...}`` object on stdout too).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from wavedeck.plan.safetext import neutralize
-from wavedeck.tui.cli.common import fail
+from wavedeck.tui.cli.common import fail, worktree_problem
 
 if TYPE_CHECKING:
     from wavedeck.agents.kinds import WaveState
@@ -96,10 +98,17 @@ def status_cmd(as_json: bool, repo: Path) -> None:
 
     root = repo.absolute()
     store = StateStore(root / ".wavedeck")
-    if not root.is_dir():
-        fail(f"{root}: no such folder", as_json=as_json)
     if not store.path.exists():
-        fail(f"no run recorded in {root} (no .wavedeck/state.json)", as_json=as_json)
+        # Never ran here: a fact, not a failure (a script asking "anything running?" gets 0).
+        problem = worktree_problem(root)
+        if problem is not None:
+            fail(problem, as_json=as_json)
+        said = f"no run yet in {root} (start one with `wavedeck` or `wavedeck run --headless`)"
+        if as_json:
+            click.echo(json.dumps({"run": None, "message": said}))
+        else:
+            click.echo(neutralize(said))
+        return
     try:
         state = store.load()
     except StateError as exc:

@@ -89,10 +89,11 @@ def test_checklist_text_is_never_a_file() -> None:
 
 def test_a_file_with_spaces_and_brackets_that_exists_nowhere_is_an_error() -> None:
     text = "# P\n\n## Phase 1\n\n### Agent A: Core\nFiles: `a.py`, `Add the form (new)`\n- [ ] x\n"
+    skipped = ("warning", "prediction-skipped", 1)  # no issue has a fix plan in these repos
     missing = RepoView(paths=frozenset({"a.py"}))
-    assert codes(text, missing) == [("error", "not-a-path", 6)]
+    assert codes(text, missing) == [skipped, ("error", "not-a-path", 6)]
     present = RepoView(paths=frozenset({"a.py", "Add the form (new)"}))
-    assert codes(text, present) == []  # a strange name, but a real file
+    assert codes(text, present) == [skipped]  # a strange name, but a real file
 
 
 def test_a_path_with_a_note_is_the_path() -> None:
@@ -117,3 +118,14 @@ def test_plan_check_cli_on_the_natural_plan(plans_dir: Path) -> None:
     assert done.exit_code == 0, done.output
     shown = CliRunner().invoke(main, ["plan", "show", str(path)])
     assert "[ ]" not in shown.stdout and "w1-a2-1 UNSET: Add a login form" in shown.stdout
+
+
+def test_a_repository_without_fix_plans_says_the_prediction_was_skipped() -> None:
+    text = "# P\n\n## Wave 1 — core\n\n### Agent 1: Core\n**Files**: `a.py`\n\n- [ ] x\n"
+    bare = RepoView(paths=frozenset({"a.py"}))
+    assert codes(text, bare) == [("warning", "prediction-skipped", 1)]
+    issue_id = parse_plan(text).plan.agents[0].issues[0].id
+    fix_plan = f"issues/issue-{issue_id}-plan.md"
+    texts = {fix_plan: "**Files to modify**: `a.py`\n"}
+    planned = RepoView(paths=frozenset({"a.py", fix_plan}), read_text=texts.get)
+    assert codes(text, planned) == []  # a fix plan was read: the prediction ran

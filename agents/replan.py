@@ -26,6 +26,7 @@ from wavedeck.plan.making.planner import make_plan
 from wavedeck.plan.making.render import RenderContext, render_made
 from wavedeck.plan.models import Plan
 from wavedeck.plan.reading.loader import load_plan, parse_plan
+from wavedeck.plan.words import plural
 
 MAX_SETTLE = 8  # re-resolutions of package-relative entries (each one re-plans)
 MAX_SUFFIX = 1000  # plans/<name>.replanned-<n>.md: how many re-plans of one plan may pile up
@@ -134,7 +135,7 @@ def replan_remaining(
         # A row the reader could not read would drop its issue from the new plan without a word.
         bad = unread[0]
         raise ReplanError(
-            f"{path}:{bad.line}: {bad.message} ({len(unread)} unreadable row(s)); fix the plan first"
+            f"{path}:{bad.line}: {bad.message} ({plural(len(unread), 'unreadable row')}); fix the plan first"
         )
     plan = loaded.plan
     done = set(done_waves)

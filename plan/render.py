@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from wavedeck.plan.errors import Finding
 from wavedeck.plan.models import Agent, Issue, Plan, Source, Wave
 from wavedeck.plan.safetext import neutralize
+from wavedeck.plan.words import plural
 
 
 def _issue(issue: Issue, extended: bool) -> dict[str, object]:
@@ -155,7 +156,7 @@ def finding_lines(source: str, findings: Iterable[Finding]) -> list[str]:
 def summary_line(findings: Sequence[Finding]) -> str:
     errors = sum(1 for f in findings if f.level == "error")
     warnings = len(findings) - errors
-    return f"{errors} error(s), {warnings} warning(s)"
+    return f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -207,7 +208,7 @@ def tree(plan: Plan) -> list[str]:
     for wi, wave in enumerate(plan.waves):
         last_wave = wi == len(plan.waves) - 1
         scope = f"  [scope: {' + '.join(wave.scope)}]" if wave.scope else ""
-        count = f"{len(wave.issue_ids)} issues, {len(wave.agents)} agents"
+        count = f"{plural(len(wave.issue_ids), 'issue')}, {plural(len(wave.agents), 'agent')}"
         title = f": {n(wave.title)}" if wave.title else ""
         out.append(
             f"{'└─' if last_wave else '├─'} Wave {wave.number}{title} ({count}){scope}"

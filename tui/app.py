@@ -13,19 +13,22 @@ from __future__ import annotations
 import asyncio
 import gc
 import shlex
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import ClassVar
 
 from textual import events, on, work
-from textual.app import App
+from textual.app import App, SystemCommand, get_system_commands_provider
 from textual.binding import BindingType
+from textual.command import Provider
 from textual.message import Message
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 
 from wavedeck.agents import events as ev
 from wavedeck.plan.models import Plan
 from wavedeck.plan.safetext import neutralize
+from wavedeck.plan.words import all_committed
 from wavedeck.tui import messages as msg
 from wavedeck.tui.adapter import Clock, EventAdapter, RunView, steady_wall_clock
 from wavedeck.tui.commands import Actions
@@ -36,6 +39,7 @@ from wavedeck.tui.palette import WavedeckCommands
 from wavedeck.tui.refusals import refusal_text
 from wavedeck.tui.screens.dialogs import QuitScreen
 from wavedeck.tui.screens.main import MainScreen
+from wavedeck.tui.toasts import REFUSAL, Toasts, wave_topic
 
 
 class WavedeckApp(App[int]):
@@ -43,7 +47,14 @@ class WavedeckApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "wavedeck"
-    COMMANDS = App.COMMANDS | {WavedeckCommands}
+    # Textual's system commands spoke its words, not ours ("Quit the application as soon as
+    # possible", when ours asks first; Keys and Maximize next to our help and zoom; Theme, which
+    # our state colours are not made for): the palette holds our actions, and the one built-in
+    # that helps, reworded (``get_system_commands``).
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {
+        get_system_commands_provider,
+        WavedeckCommands,
+    }
     ENABLE_COMMAND_PALETTE = True
     BINDINGS: ClassVar[list[BindingType]] = bindings("app", action="command_palette", priority=True)
 
@@ -74,6 +85,7 @@ class WavedeckApp(App[int]):
         )
         alert = self.notifier.alert if self.notifier is not None else None
         self.adapter = EventAdapter(self.view, on_ended=alert)
+        self.toasts = Toasts(self)
         self.actions = Actions(self)
         self.main_screen = MainScreen()
         self.attach_history = attach_history
@@ -81,6 +93,22 @@ class WavedeckApp(App[int]):
         self.engine_closed = False
         self.dirty_agents: set[str] = set()
         self.dirty_all = False
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterator[SystemCommand]:
+        """The palette's one built-in kept: a screenshot, said in our words (where it goes)."""
+        yield SystemCommand(
+            "wavedeck: screenshot",
+            "Save a picture of this screen (SVG) in the current folder, to share what you see",
+            self._save_screenshot,
+        )
+
+    def _save_screenshot(self) -> None:
+        try:
+            path = self.save_screenshot(path=str(Path.cwd()))
+        except OSError as exc:
+            self.notify(f"screenshot not saved: {exc}", severity="error", markup=False)
+            return
+        self.notify(f"screenshot saved: {path}", markup=False)
 
     def _write_to_terminal(self, text: str) -> None:
         """Write an escape sequence (OSC 9) straight to the terminal, when there is one."""
@@ -191,16 +219,20 @@ class WavedeckApp(App[int]):
     @on(msg.TestsEnded)
     def _tests_ended(self, message: msg.TestsEnded) -> None:
         outcome = "passed" if message.passed else "FAILED"
-        self.notify(
+        self.toasts.show(
             f"wave {message.wave} tests {outcome} in {message.duration_s:.1f}s",
+            topic=wave_topic(message.wave),
             severity="information" if message.passed else "error",
-            markup=False,
         )
         self.refresh_views()
 
     @on(msg.CheckpointRecorded)
     def _committed(self, message: msg.CheckpointRecorded) -> None:
-        self.notify(f"wave {message.wave} committed as {message.commit[:10]}", markup=False)
+        self.toasts.show(
+            f"wave {message.wave} committed as {message.commit[:10]}",
+            topic=wave_topic(message.wave),
+            clears=(REFUSAL,),
+        )
         numbers = [w.number for w in self.plan.waves]
         main = self.main_screen
         if main.selected_wave == message.wave and message.wave != numbers[-1]:
@@ -208,7 +240,7 @@ class WavedeckApp(App[int]):
             self.run_worker(main.show_wave(numbers[numbers.index(message.wave) + 1]))
         if message.wave == numbers[-1]:
             self.notify(
-                f"plan complete: all {len(numbers)} waves committed",
+                f"plan complete: {all_committed(len(numbers))}",
                 title="wavedeck",
                 timeout=30,
                 markup=False,
@@ -218,11 +250,11 @@ class WavedeckApp(App[int]):
     @on(msg.GateRefusalReceived)
     def _refused(self, message: msg.GateRefusalReceived) -> None:
         refusal = message.refusal
-        self.notify(
+        self.toasts.show(
             refusal_text(refusal, self.keys_now()),
+            topic=REFUSAL,
             title=f"wave {refusal.wave}: refused",
             severity="error",
-            markup=False,
         )
         self.refresh_views()
 
@@ -249,7 +281,7 @@ class WavedeckApp(App[int]):
         reason = self.actions.why_not(name)
         if reason:
             self.post_message(msg.ActionRefused(name, reason))
-            self.notify(reason, severity="warning", markup=False)
+            self.actions.refuse(name, reason, key=event.key)
 
     # -- what the operator chose ---------------------------------------------------------------
 

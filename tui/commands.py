@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 from textual.message import Message
 
 from wavedeck.agents.kinds import AGENT_UNSUCCESSFUL, WAVE_NOT_STARTED, Refusal
+from wavedeck.agents.wave.refusals import agent_is, state_word
 from wavedeck.tui.calls import Notifier, guarded
 from wavedeck.tui.keys import ACTIONS, BY_NAME, PALETTE, key_display
 from wavedeck.tui.refusals import refusal_text
 from wavedeck.tui.room import Room
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
+from wavedeck.tui.toasts import REFUSAL, Toasts, wave_topic
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 
 class ControlApp(Room, Notifier, Protocol):
     """What the actions use of the app (``WavedeckApp``)."""
+
+    toasts: Toasts
 
     @property
     def main_screen(self) -> MainScreen: ...
@@ -117,13 +121,15 @@ class Actions:
             # violations can be accepted there.
             return None if view.waves[wave].state == "tested" else self._words(refused)
         if name == "stop" and agent.state != "running" and not self._restart_pending(agent.id):
-            return f"{agent.id} is not running ({agent.state})"
+            return f"{agent.id} is not running ({state_word(agent.state)})"
         if name == "restart" and agent.state not in ENDED:
-            return f"{agent.id} is {agent.state}: only a failed, stopped or lost agent restarts"
+            return (
+                f"{agent_is(agent.id, agent.state)}: only a failed, stopped or lost agent restarts"
+            )
         if name == "mark_done" and agent.state not in ENDED:
-            return f"{agent.id} is {agent.state}: mark done is for agents that did not finish"
+            return f"{agent_is(agent.id, agent.state)}: mark done is for agents that did not finish"
         if name == "reply" and agent.state not in (*ENDED, "succeeded"):
-            return f"{agent.id} is {agent.state}: a follow-up is for an agent that has ended"
+            return f"{agent_is(agent.id, agent.state)}: a follow-up is for an agent that has ended"
         if name == "reply" and agent.session_id is None:
             return f"{agent.id} has no CLI session to resume (set [agent] preset)"
         if name == "raw" and self.app.view.preset == "generic":
@@ -146,9 +152,19 @@ class Actions:
     async def run(self, name: str) -> None:
         reason = self.why_not(name)
         if reason:
-            self.app.notify(reason, title=BY_NAME[name].help, severity="warning", markup=False)
+            self.refuse(name, reason)
             return
+        self.app.toasts.clear(REFUSAL)  # something happened: the last refusal is old news
         await self.handlers[name]()
+
+    def refuse(self, name: str, reason: str, key: str | None = None) -> None:
+        """Say why ``name`` did nothing, naming the key pressed (``key``; from the palette, the
+        action's key now), in place of the last refusal."""
+        action = BY_NAME[name]
+        shown = key_display(key or self.app.keys_now()[name])
+        self.app.toasts.show(
+            reason, topic=REFUSAL, title=f"{shown} ({action.label}): not now", severity="warning"
+        )
 
     def _words(self, refusal: Refusal | None) -> str | None:
         """A gate's refusal as the main screen says it (the keys the operator has now)."""
@@ -164,7 +180,7 @@ class Actions:
 
     async def do_start(self) -> None:
         wave = self.wave
-        self.app.notify(f"starting wave {wave}", markup=False)
+        self.app.toasts.show(f"starting wave {wave}", topic=wave_topic(wave))
         self.app.run_engine(self.call("start wave", self.engine.start_wave, wave), group="engine")
 
     def _restart_pending(self, agent_id: str) -> bool:

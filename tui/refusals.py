@@ -24,28 +24,28 @@ def hints(keys: Mapping[str, str]) -> dict[RefusalCode, str]:
     commit = f"`{key_display(keys['commit'])}`"
     return {
         "stray-paths": (
-            f"accept them ({violations} in the control room, or `wavedeck run --headless "
-            f"--accept-violations`; recorded in the checkpoint) or revert them ({violations}, "
+            f"accept each ({violations} in the control room, or `wavedeck run --headless "
+            f"--accept-violations`; recorded in the checkpoint) or revert it ({violations}, "
             "then revert)"
         ),
         "operator-conflict": (
             f"in the checkpoint ({commit}) accept a file to commit it whole, your changes "
             f"included, or revert it ({CHECKPOINT_REVERT}) to put it back as you left it"
         ),
-        "tamper-not-revertible": f"accept them in the checkpoint ({commit})",
+        "tamper-not-revertible": f"accept the changes in the checkpoint ({commit})",
     }
 
 
 def checkpoint_hints() -> dict[RefusalCode, str]:
     """The ways out on the checkpoint screen: its own accept and revert keys."""
-    both = f"accept them ({CHECKPOINT_ACCEPT}) or revert them ({CHECKPOINT_REVERT})"
+    both = f"accept each ({CHECKPOINT_ACCEPT}) or revert it ({CHECKPOINT_REVERT})"
     return {
         "stray-paths": both,
         "operator-conflict": (
             f"accept a file ({CHECKPOINT_ACCEPT}) to commit it whole, your changes included, "
             f"or revert it ({CHECKPOINT_REVERT}) to put it back as you left it"
         ),
-        "tamper-not-revertible": f"accept them ({CHECKPOINT_ACCEPT})",
+        "tamper-not-revertible": f"accept the changes ({CHECKPOINT_ACCEPT})",
     }
 
 

@@ -147,7 +147,7 @@ def _check_script(paths: list[str]) -> str:
         "if missing:\n"
         "    print('missing:', *missing)\n"
         "    sys.exit(1)\n"
-        "print(f'{len(PATHS)} files present')\n"
+        "print(f'files present: {len(PATHS)}')\n"
     )
 
 

@@ -35,6 +35,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from wavedeck.plan.words import plural
+
 COMMENT = {
     ".py": ("# ", ""),
     ".sh": ("# ", ""),
@@ -273,7 +275,7 @@ class Agent:
             self.say(f"sim-agent {self.id} hanging")
             while True:
                 time.sleep(3600)
-        self.say(f"sim-agent {self.id} finished: {len(issues)} issues")
+        self.say(f"sim-agent {self.id} finished: {plural(len(issues), 'issue')}")
         return 0
 
     def misbehave_midway(self) -> None:

@@ -38,6 +38,7 @@ from wavedeck.agents.wave.testrun import run_tests
 from wavedeck.agents.wave.watching import WaveWatch
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
 from wavedeck.plan.models import Wave
+from wavedeck.plan.words import plural
 
 __all__ = ["TAMPER_KEY", "Checkpointer"]
 
@@ -104,7 +105,7 @@ class Checkpointer:
         if rec is None:
             return "not run"
         verdict = "passed" if rec.passed else "failed"
-        return f"{verdict} in {rec.duration_s:.1f}s ({len(rec.results)} command(s))"
+        return f"{verdict} in {rec.duration_s:.1f}s ({plural(len(rec.results), 'command')})"
 
     async def run_tests(self, n: int) -> bool:
         """Run the wave's tests, streaming ``TestOutput``; True when every command passed."""
@@ -296,7 +297,9 @@ class Checkpointer:
                 rec.accepted[item.path] = gates.OPERATOR_ACCEPT
             ctx.save()
             ctx.emit(
-                Notice("warning", f"wave {n}: accepted {len(strays)} path(s) outside the plan")
+                Notice(
+                    "warning", f"wave {n}: accepted {plural(len(strays), 'path')} outside the plan"
+                )
             )
             view = await self.preview(n)
         if view.refusal is not None:

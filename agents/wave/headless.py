@@ -41,6 +41,7 @@ from wavedeck.agents.wave import gates
 from wavedeck.agents.wave.refusals import describe as refusal_text
 from wavedeck.agents.wave.supervisor import Supervisor
 from wavedeck.plan.safetext import neutralize
+from wavedeck.plan.words import plural
 
 Hints = Mapping[RefusalCode, str]  # the ways out of a refusal, by its code
 EXIT_OK = 0
@@ -79,7 +80,7 @@ def describe(event: Event, hints: Hints | None = None) -> str:
         verdict = "passed" if event.passed else "FAILED"
         text = f"wave {event.wave}: tests {verdict} in {event.duration_s:.1f}s"
     elif isinstance(event, CheckpointCommitted):
-        text = f"wave {event.wave}: checkpoint {event.commit[:12]} ({len(event.issues)} issues)"
+        text = f"wave {event.wave}: checkpoint {event.commit[:12]} ({plural(len(event.issues), 'issue')})"
     elif isinstance(event, GateRefused):
         text = f"wave {event.wave}: REFUSED: {refusal_text(event.refusal, hints)}"
         text += "".join(f"\n  {p}" for p in event.paths)

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.kinds import ViolationKind
+from wavedeck.plan.words import plural
 
 CONFLICT_KIND: ViolationKind = "operator-conflict"
 CONFLICT_DETAIL = (
@@ -81,6 +82,6 @@ def start_notice(wave: int, own: Iterable[str]) -> str:
     paths = sorted(own)
     shown = ", ".join(paths[:5]) + (f" (+{len(paths) - 5} more)" if len(paths) > 5 else "")
     return (
-        f"wave {wave} starts with your own uncommitted work in {len(paths)} file(s) ({shown}): "
+        f"wave {wave} starts with your own uncommitted work in {plural(len(paths), 'file')} ({shown}): "
         "it stays yours, staged or not, and is left out of the wave's checkpoint"
     )

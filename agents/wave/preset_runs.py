@@ -34,6 +34,7 @@ from wavedeck.agents.presets.refusals import RefusalScanner
 from wavedeck.agents.presets.stream import AgentStream, ToolWrites, stream_for
 from wavedeck.agents.state import AgentRecord
 from wavedeck.agents.wave.context import WaveContext
+from wavedeck.agents.wave.refusals import agent_is
 from wavedeck.agents.wave.transitions import AgentEnd
 
 __all__ = ["PresetError", "PresetRuns"]
@@ -208,7 +209,7 @@ class PresetRuns:
         if rec is None or rec.launches == 0:
             return f"{agent_id} has not run yet"
         if rec.state not in FOLLOW_FROM:
-            return f"{agent_id} is {rec.state}: a follow-up waits until it has ended"
+            return f"{agent_is(agent_id, rec.state)}: a follow-up waits until it has ended"
         if not rec.session_id:
             return f"{agent_id} has no session to resume (its CLI reported none)"
         return None

@@ -10,9 +10,32 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from wavedeck.agents.kinds import Refusal, RefusalCode
+from wavedeck.agents.kinds import AgentState, Refusal, RefusalCode
+from wavedeck.plan.words import noun, plural
 
 SHOWN_PATHS = 10  # paths named in a sentence; the rest are counted
+
+
+# An agent's state in a sentence: "w1-a2 has succeeded", never "w1-a2 is succeeded".
+_STATE_PHRASE: dict[AgentState, str] = {
+    "pending": "has not started",
+    "running": "is running",
+    "succeeded": "has succeeded",
+    "failed": "has failed",
+    "stopped": "was stopped",
+    "lost": "is lost",
+    "needs_you": "needs you",
+}
+
+
+def state_word(state: AgentState) -> str:
+    """The state as a word in a sentence (``needs you``, not ``needs_you``)."""
+    return state.replace("_", " ")
+
+
+def agent_is(agent: str, state: AgentState) -> str:
+    """``w1-a2 has succeeded``, ``w1-a3 is running``, ``w1-a4 needs you``."""
+    return f"{agent} {_STATE_PHRASE[state]}"
 
 
 def _listed(items: Sequence[str], limit: int = SHOWN_PATHS) -> str:
@@ -21,7 +44,11 @@ def _listed(items: Sequence[str], limit: int = SHOWN_PATHS) -> str:
 
 
 def _agents(r: Refusal) -> str:
-    return ", ".join(f"{a.agent} ({a.state})" for a in r.agents)
+    return ", ".join(f"{a.agent} ({state_word(a.state)})" for a in r.agents)
+
+
+def _unsucceeded(r: Refusal) -> str:
+    return noun(len(r.agents), "an agent", "agents")
 
 
 def _agent(r: Refusal) -> str:
@@ -34,7 +61,7 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
     "wave-committed": lambda r: f"wave {r.wave} is already committed",
     "previous-not-run": lambda r: f"wave {r.other} has not run yet: waves are never skipped",
     "previous-unfinished": lambda r: (
-        f"wave {r.other} has agents that did not succeed: {_agents(r)}"
+        f"wave {r.other} has {_unsucceeded(r)} that did not succeed: {_agents(r)}"
     ),
     "previous-untested": lambda r: f"wave {r.other}'s tests have not passed",
     "previous-uncommitted": lambda r: f"wave {r.other}'s checkpoint is not committed",
@@ -43,7 +70,9 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
     "tree-unrecorded": lambda r: f"cannot record the working tree: {r.detail}",
     "worktrees-failed": lambda r: f"cannot create the agents' worktrees: {r.detail}",
     "wave-not-started": lambda r: f"wave {r.wave} has not started",
-    "agents-unfinished": lambda r: f"wave {r.wave} has agents that did not succeed: {_agents(r)}",
+    "agents-unfinished": lambda r: (
+        f"wave {r.wave} has {_unsucceeded(r)} that did not succeed: {_agents(r)}"
+    ),
     "tests-running": lambda r: f"wave {r.wave}'s tests are already running",
     "no-test-commands": lambda r: (
         "no test commands: set tests.commands in wavedeck.toml or state them in the plan"
@@ -58,16 +87,19 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
         f"files changed after wave {r.wave}'s tests passed: run the tests again"
     ),
     "worktree-collision": lambda r: (
-        f"{len(r.paths)} path(s) were changed by several agents in their worktrees: "
-        "resolve them there first"
+        f"{plural(len(r.paths), 'path')} {noun(len(r.paths), 'was', 'were')} changed by "
+        f"several agents in their worktrees: resolve {noun(len(r.paths), 'it', 'them')} there "
+        "first"
     ),
     "operator-conflict": lambda r: (
-        f"{len(r.paths)} file(s) had your own uncommitted changes when wave {r.wave} started "
-        f"and the wave changed them too: {_listed(r.paths)}; wavedeck does not mix your work "
+        f"{plural(len(r.paths), 'file')} had your own uncommitted changes when wave {r.wave} started "
+        f"and the wave changed {noun(len(r.paths), 'it', 'them')} too: {_listed(r.paths)}; "
+        "wavedeck does not mix your work "
         "into the checkpoint unasked"
     ),
     "stray-paths": lambda r: (
-        f"{len(r.paths)} changed path(s) are outside the plan for wave {r.wave} and not "
+        f"{plural(len(r.paths), 'changed path')} {noun(len(r.paths), 'is', 'are')} outside the "
+        f"plan for wave {r.wave} and not "
         f"accepted: {_listed(r.paths)}"
     ),
     "nothing-to-commit": lambda r: (
@@ -80,7 +112,7 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
     "restart-closed": lambda r: f"{_agent(r)} can only be restarted while its wave runs, untested",
     "tamper-not-revertible": lambda r: (
         "wavedeck does not undo git configuration changes: inspect .git/config and "
-        ".git/hooks yourself, then accept them"
+        ".git/hooks yourself, then accept the changes"
     ),
     "revert-failed": lambda r: f"cannot revert {_listed(r.paths)}: {r.detail}",
 }

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from wavedeck.agents.events import Notice
 from wavedeck.agents.kinds import Refusal
+from wavedeck.plan.words import plural
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -146,7 +147,10 @@ class WorktreeMode:
         self._marker(n).parent.mkdir(parents=True, exist_ok=True)
         self._marker(n).write_text(json.dumps(owner), encoding="utf-8")
         ctx.emit(
-            Notice("info", f"wave {n}: collected {len(owner)} changed path(s) from the worktrees")
+            Notice(
+                "info",
+                f"wave {n}: collected {plural(len(owner), 'changed path')} from the worktrees",
+            )
         )
         return True
 

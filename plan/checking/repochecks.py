@@ -27,6 +27,7 @@ from wavedeck.plan.fixplans import FixPlanFile, IssueFileIndex, fix_plan_files
 from wavedeck.plan.models import Agent, Issue, Plan
 from wavedeck.plan.ownership import Ownership, OwnershipIndex
 from wavedeck.plan.reading.shapes import reads_as_text
+from wavedeck.plan.words import plural
 
 _Needs = list[tuple[Agent, Issue, list[tuple[str, FixPlanFile]]]]
 _cache: tuple[Plan, RepoView, PathIndex, _Needs] | None = None
@@ -144,8 +145,8 @@ def check_predicted(ctx: CheckContext) -> Iterable[Finding]:
             "prediction-skipped",
             "warning",
             1,
-            f"predicted-overlap check skipped: none of the plan's {len(needs)} issues has a fix "
-            f"plan ({patterns} with a **Files to modify**: field), so the files each issue "
+            f"predicted-overlap check skipped: no issue of the plan ({plural(len(needs), 'issue')}) "
+            f"has a fix plan ({patterns} with a **Files to modify**: field), so the files each issue "
             "needs are unknown; only the declared files were checked",
         )
     for p in predict(ctx.plan, ctx.repo):

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from wavedeck.plan.errors import Finding
 from wavedeck.plan.models import SEVERITY_RANK, UNSET, Agent, Plan
+from wavedeck.plan.words import noun, plural
 
 _END = 1 << 62  # a range open to the end of the file
 
@@ -51,7 +52,7 @@ def unset_severity(plan: Plan) -> Iterator[Finding]:
                 "unset-severity",
                 "warning",
                 unset[0].line,
-                f"{agent.id} ({agent.title}): {len(unset)} work item(s) state no severity "
+                f"{agent.id} ({agent.title}): {plural(len(unset), 'work item')} {noun(len(unset), 'states', 'state')} no severity "
                 f"({', '.join(i.id for i in unset[:5])}{', …' if len(unset) > 5 else ''}); "
                 "the plan states severities elsewhere",
                 wave=agent.wave,

@@ -49,6 +49,7 @@ from wavedeck.plan.making.waves import (
 )
 from wavedeck.plan.models import SEVERITY_RANK, UNSET
 from wavedeck.plan.reading import fields as fl
+from wavedeck.plan.words import plural
 
 MAX_LISTED = 6  # ids listed in one explanation before "and N more"
 
@@ -226,7 +227,7 @@ def _prepare(issues: list[IssueSpec], opts: MakeOptions) -> Work:
         pieces = [ordered[i : i + size] for i in range(0, len(ordered), size)]
         if len(pieces) > 1:
             notes.append(
-                f"the file group of {_ids(issues, ordered)} holds {len(ordered)} issues, more "
+                f"the file group of {_ids(issues, ordered)} holds {plural(len(ordered), 'issue')}, more "
                 f"than --max-issues {opts.max_issues}: split in {len(pieces)} parts for "
                 "successive waves, in dependency then severity order"
             )

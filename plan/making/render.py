@@ -18,6 +18,7 @@ from wavedeck.plan.making.model import IssueSpec, MadeAgent, MadePlan
 from wavedeck.plan.models import ResolvedIssue, Rule, Wave
 from wavedeck.plan.reading import fields as fl
 from wavedeck.plan.safetext import neutralize
+from wavedeck.plan.words import plural
 
 MAX_CELL = 160
 MAX_NOTE = 2000
@@ -100,7 +101,7 @@ def _agent_lines(number: int, agent: MadeAgent, known: set[tuple[str, int | None
 
 
 def _kept_lines(wave: Wave) -> list[str]:
-    count = f"({len(wave.issue_ids)} issues, {len(wave.agents)} agents)"
+    count = f"({plural(len(wave.issue_ids), 'issue')}, {plural(len(wave.agents), 'agent')})"
     out = [f"## Wave {wave.number} — {cell(wave.title) or 'kept as run'} {count}", ""]
     for agent in wave.agents:
         # Written from the normalised paths, so the kept wave reads back the same files whether
@@ -177,8 +178,9 @@ def render_made(made: MadePlan, ctx: RenderContext) -> str:
     if sources - {"fix plan", "description"}:
         files += " where it has one (else as the notes below say)"
     out.append(
-        f"Made by wavedeck plan make from {cell(ctx.origin)}: {issues} issues in {waves} "
-        f"wave(s) of at most {ctx.max_agents} agents, no file given to two agents of a wave, "
+        f"Made by wavedeck plan make from {cell(ctx.origin)}: {plural(issues, 'issue')} in "
+        f"{plural(waves, 'wave')} of at most {plural(ctx.max_agents, 'agent')}, no file given "
+        "to two agents of a wave, "
         f"{files}."
     )
     out.append("")
@@ -196,7 +198,9 @@ def render_made(made: MadePlan, ctx: RenderContext) -> str:
     for wave in ctx.kept:
         out += _kept_lines(wave)
     for made_wave in made.waves:
-        count = f"({made_wave.issue_count} issues, {len(made_wave.agents)} agents)"
+        count = (
+            f"({plural(made_wave.issue_count, 'issue')}, {plural(len(made_wave.agents), 'agent')})"
+        )
         groups = len({g for a in made_wave.agents for g in a.groups})
         what = "1 package" if groups == 1 else f"{groups} packages"
         out += [f"## Wave {made_wave.number} — {what} {count}", ""]
@@ -221,7 +225,7 @@ def explain_lines(made: MadePlan) -> list[str]:
             ids = ", ".join(i.id for i in agent.issues)
             out.append(
                 f"w{wave.number}-a{agent.number}: {agent.package or './'} "
-                f"({len(agent.issues)} issues, {len(agent.paths)} files): {ids}"
+                f"({plural(len(agent.issues), 'issue')}, {plural(len(agent.paths), 'file')}): {ids}"
             )
     return [neutralize(line) for line in out]
 

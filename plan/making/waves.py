@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from wavedeck.plan.making.model import IssueSpec, MakeOptions
 from wavedeck.plan.making.pack import Chunk, pack_wave
+from wavedeck.plan.words import plural
 
 # A schedule: chunk -> wave index, and per wave its agents as lists of chunks.
 Schedule = tuple[dict[int, int], list[list[list[int]]]]
@@ -98,7 +99,9 @@ def lower_bound(work: Work, opts: MakeOptions, depth: list[int], via: list[int])
             else:
                 links.append(_too_large(work, opts, work.chunks[end]))
             end = via[end]
-        reason = f"a chain of {chain_len} waves: " + ", ".join(dict.fromkeys(reversed(links)))
+        reason = f"a chain of {plural(chain_len, 'wave')}: " + ", ".join(
+            dict.fromkeys(reversed(links))
+        )
     bound = max(1, chain_len)
     if opts.max_issues is not None:
         per_wave = opts.max_agents * opts.max_issues
@@ -106,8 +109,8 @@ def lower_bound(work: Work, opts: MakeOptions, depth: list[int], via: list[int])
         if cap > bound:
             bound = cap
             reason = (
-                f"{total} issues over {opts.max_agents} agents of at most {opts.max_issues} "
-                f"issues need {cap} waves"
+                f"{plural(total, 'issue')} over {plural(opts.max_agents, 'agent')} of at most "
+                f"{plural(opts.max_issues, 'issue')} need {plural(cap, 'wave')}"
             )
     return bound, reason
 

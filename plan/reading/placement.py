@@ -31,6 +31,7 @@ from wavedeck.plan.reading.reader import AgentB, WaveB
 from wavedeck.plan.reading.saw import markdown as saw
 from wavedeck.plan.reading.shapereader import Loose, ShapeReader
 from wavedeck.plan.reading.tables import split_raw_row
+from wavedeck.plan.words import noun, plural
 
 _DELIMITER = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 _ORDER_HEADING = re.compile(
@@ -163,7 +164,9 @@ def place(r: ShapeReader) -> list[Finding]:
             ):
                 continue  # a SAW doc's status checklist: one of its conventions (plan show)
             under = f"under '{where}', which is no agent" if where else "outside every agent"
-            message = f"a checklist of {count} item(s) {under}: its items are not read as work"
+            message = (
+                f"a checklist of {plural(count, 'item')} {under}: its items are not read as work"
+            )
             findings.append(_warn("unread-heading", line, message))
     if any(w.how in ("execution-order", "wave-field", "implicit") for w in r.waves):
         r.waves.sort(key=lambda w: w.head.number)
@@ -313,11 +316,15 @@ def no_agents(r: ShapeReader, source: str) -> PlanError:
     waves = [w for w in r.waves if not w.agents]
     if waves:
         where = ", ".join(str(w.line) for w in waves[:8])
-        parts.append(f"read {len(waves)} wave heading(s) with no agent under them (lines {where})")
+        parts.append(
+            f"read {plural(len(waves), 'wave heading')} with no agent under {noun(len(waves), 'it', 'them')} (lines {where})"
+        )
         lines.append(waves[0].line)
     if r.idle_phases:
         where = ", ".join(str(n) for n in r.idle_phases[:8])
-        parts.append(f"read {len(r.idle_phases)} phase heading(s) with no agent (lines {where})")
+        parts.append(
+            f"read {plural(len(r.idle_phases), 'phase heading')} with no agent (lines {where})"
+        )
         lines.append(r.idle_phases[0])
     if r.agent_like:
         heads = "; ".join(f"'{h}' (line {n})" for n, h in r.agent_like[:3])

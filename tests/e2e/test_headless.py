@@ -287,7 +287,7 @@ def test_readable_output_names_progress_violations_and_the_refusal(sandbox: Path
     again = run(sandbox, "run", "--headless", "--yes", "--json", "--accept-violations")
     assert again.returncode == 0, again.stderr
     assert [e["wave"] for e in events(again.stdout) if e["event"] == "checkpoint_committed"] == [1]
-    assert "wave(s) 1 " in again.stderr
+    assert "wave 1 " in again.stderr
     following = run(sandbox, "run", "--headless", "--yes", "--json")
     assert following.returncode == 0, following.stderr
     assert [

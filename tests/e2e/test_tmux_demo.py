@@ -126,7 +126,7 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
         # Only the daemon stops the gate: the test file the same agent wrote is accepted by
         # the sandbox's [policy] accept glob, listed for the commit with that reason.
         flat = " ".join(screen.split())  # the refusal may wrap
-        refusal = flat[flat.index("refused:") : flat.index("accept them")]
+        refusal = flat[flat.index("refused:") : flat.index("accept each")]
         assert STRAY in refusal and TEST_FILE not in refusal, refusal
         assert TEST_FILE in screen and "(accepted: policy" in screen
         tmux.keys("a")

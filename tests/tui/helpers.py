@@ -7,13 +7,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import Static
-
 from wavedeck.agents import events as ev
 from wavedeck.plan.models import Plan
 from wavedeck.plan.reading.loader import load_plan
 from wavedeck.tui.app import WavedeckApp
-from wavedeck.tui.widgets.agent_pane import AgentPane
+from wavedeck.tui.widgets.agent_pane import AgentPane, PaneHead
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "tests" / "data" / "plans" / "security-waves.md"
@@ -94,4 +92,4 @@ async def panes_ready(app: WavedeckApp, count: int = 5) -> None:
 def pane_head(app: WavedeckApp, agent_id: str) -> str:
     """The status line of an agent's pane, as drawn."""
     pane = next(p for p in app.screen.query(AgentPane) if p.agent_id == agent_id)
-    return str(pane.query_one(".pane-head", Static).render())
+    return pane.query_one(PaneHead).plain

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.helpers import ROOT, STRAY, panes_ready, static_app, wait_for
+from tests.tui.helpers import ROOT, STRAY, panes_ready, reference_plan, static_app, wait_for
 from wavedeck.agents.events import ViolationFound
 from wavedeck.agents.kinds import Refusal
 from wavedeck.agents.wave.gates import CheckpointPreview, StrayPath
@@ -71,6 +71,9 @@ class FixedDiffs:
         raise AssertionError("not in snapshots")
 
 
+WAVE1_ISSUES = tuple(i.id for a in reference_plan().wave(1).agents for i in a.issues)
+
+
 def refused_preview() -> CheckpointPreview:
     return CheckpointPreview(
         wave=1,
@@ -84,8 +87,9 @@ def refused_preview() -> CheckpointPreview:
         accepted={},
         stray=(StrayPath(STRAY, "unowned", "no wave-1 agent declares it", "w1-a2"),),
         violations=(ViolationFound("w1-a2", STRAY, "unowned", (), "no wave-1 agent declares it"),),
-        issues=("headless-05", "headless-06", "server-1"),
-        issues_done=("headless-05", "server-1"),
+        # The whole wave's issues: a long list must not push the files out of view.
+        issues=WAVE1_ISSUES,
+        issues_done=WAVE1_ISSUES[:-3],
         tests_passed=True,
         tests_summary="2 commands, 0.5s",
         message="Wave 1 — CRITICAL + HIGH (29 issues)\n\n- HIGH headless-05: fixed\n",

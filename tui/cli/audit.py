@@ -18,6 +18,7 @@ import click
 
 from wavedeck.plan.errors import PlanError
 from wavedeck.plan.safetext import neutralize
+from wavedeck.plan.words import plural
 from wavedeck.tui.cli.common import error_json
 
 
@@ -81,7 +82,7 @@ def audit(
     else:
         for line in finding_lines(plan_file, findings):
             click.echo(line)
-        summary = f"{len(report.entries)} changed path(s), {summary_line(findings)}"
+        summary = f"{plural(len(report.entries), 'changed path')}, {summary_line(findings)}"
         click.echo(neutralize(f"{plan_file}: wave {wave}, {rev_range}: {summary}"), err=True)
     ctx.exit(0 if report.clean else 1)
 

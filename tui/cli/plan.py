@@ -20,6 +20,7 @@ import click
 
 from wavedeck.plan.errors import PlanError
 from wavedeck.plan.safetext import neutralize
+from wavedeck.plan.words import plural
 
 if TYPE_CHECKING:
     from wavedeck.plan.reading.loader import ParseResult
@@ -227,7 +228,9 @@ def make_command(
             assert issues_glob is not None
             specs = specs_from_files(issues_glob, view, notes)
             render = RenderContext(
-                title=f"Wave plan — {len(specs)} issues", origin=issues_glob, max_agents=max_agents
+                title=f"Wave plan — {plural(len(specs), 'issue')}",
+                origin=issues_glob,
+                max_agents=max_agents,
             )
         made = make_plan_text(specs, opts, render, view, notes)
     except PlanError as exc:
@@ -257,7 +260,10 @@ def make_command(
             click.echo(line, err=to_stdout or as_json)
     waves = len(made.made.waves)
     agents = max(len(w.agents) for w in made.made.waves)
-    summary = f"{len(specs)} issues, {waves} wave(s) of at most {agents} agents, {len(made.errors)} error(s)"
+    summary = (
+        f"{plural(len(specs), 'issue')}, {plural(waves, 'wave')} of at most "
+        f"{plural(agents, 'agent')}, {plural(len(made.errors), 'error')}"
+    )
     click.echo(neutralize(f"plan make: {summary}" + (f" -> {output}" if output else "")), err=True)
     if made.errors:
         for line in finding_lines(output or "made plan", made.errors):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from wavedeck.plan.safetext import neutralize
+from wavedeck.plan.words import all_committed, noun, plural
 from wavedeck.tui.cli.common import EXIT_CANNOT_START, CannotStart, fail, plan_file, repo_problem
 
 if TYPE_CHECKING:
@@ -37,15 +38,15 @@ DEMO_RUN = "wavedeck run --headless --all --yes --accept-violations"
 # The ways out of a refusal, as the command line offers them (the control room names its keys).
 HINTS: dict[RefusalCode, str] = {
     "stray-paths": (
-        "accept them (`wavedeck run --headless --accept-violations`, recorded in the "
-        "checkpoint; or `v` in the control room) or revert them (`v`, then revert)"
+        "accept each (`wavedeck run --headless --accept-violations`, recorded in the "
+        "checkpoint; or `v` in the control room) or revert it (`v`, then revert)"
     ),
     "operator-conflict": (
         "in the control room (c, the checkpoint) accept a file to commit it whole, your changes "
         "included, or revert it (x) to put it back as you left it; --accept-violations does not "
         "accept these"
     ),
-    "tamper-not-revertible": "accept them with --accept-violations, or in the control room (c)",
+    "tamper-not-revertible": "accept the changes with --accept-violations, or in the control room (c)",
 }
 
 
@@ -79,7 +80,10 @@ def _load(repo: Path, plan_arg: str | None, as_json: bool) -> tuple[Config, Plan
                 f"{plan_path}:{finding.line}: error[{finding.code}]: {neutralize(finding.message)}",
                 err=True,
             )
-        _fail(f"the plan has {len(errors)} error(s): fix them (wavedeck plan check) before running")
+        _fail(
+            f"the plan has {plural(len(errors), 'error')}: fix "
+            f"{noun(len(errors), 'it', 'them')} (wavedeck plan check) before running"
+        )
     if not result.plan.waves:
         _fail(f"{plan_path}: the plan has no waves")
     return config, result.plan, plan_path
@@ -188,9 +192,9 @@ def run_cmd(
     commands = sup.test_commands()
     agents = sum(len(parsed.wave(n).agents) for n in waves)
     summary = (
-        f"wavedeck: plan {plan_path.name}: wave(s) {', '.join(map(str, waves))} "
-        f"({agents} agents); tests between waves (run with sh -c): "
-        + (" ; ".join(commands) or "(none)")
+        f"wavedeck: plan {plan_path.name}: {noun(len(waves), 'wave')} "
+        f"{', '.join(map(str, waves))} ({plural(agents, 'agent')}); tests between waves "
+        "(run with sh -c): " + (" ; ".join(commands) or "(none)")
     )
     click.echo(neutralize(summary), err=True)
     if not yes:
@@ -200,7 +204,7 @@ def run_cmd(
             sys.exit(1)
     code = asyncio.run(_run(sup, waves, accept_violations, as_json, stop_agents_on_signal))
     if code == 0 and all(_committed(sup, w.number) for w in parsed.waves):
-        click.echo(f"wavedeck: plan complete: all {len(parsed.waves)} waves committed", err=True)
+        click.echo(f"wavedeck: plan complete: {all_committed(len(parsed.waves))}", err=True)
     sys.exit(code)
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from wavedeck.plan.safetext import neutralize
+from wavedeck.plan.words import plural
 from wavedeck.tui.cli.common import fail, worktree_problem
 
 if TYPE_CHECKING:
@@ -74,8 +75,8 @@ def _agent_line(seen: AgentStatus, agent: AgentRecord | None) -> str:
     used = f", {used}" if used else ""
     session = f", session {agent.session_id}" if agent and agent.session_id else ""
     return neutralize(
-        f"  {seen.agent}: {seen.state}, {len(seen.issues_done)} issue(s) done, "
-        f"{seen.launches} launch(es){used}{session}{reason}{extra}{note}"
+        f"  {seen.agent}: {seen.state}, {plural(len(seen.issues_done), 'issue')} done, "
+        f"{plural(seen.launches, 'launch')}{used}{session}{reason}{extra}{note}"
     )
 
 

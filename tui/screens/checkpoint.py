@@ -22,10 +22,12 @@ from wavedeck.agents.kinds import ViolationKind
 from wavedeck.agents.wave.gates import CheckpointPreview
 from wavedeck.agents.wave.refusals import describe
 from wavedeck.plan.safetext import neutralize
+from wavedeck.plan.words import plural
 from wavedeck.tui import messages as msg
 from wavedeck.tui.calls import guarded
 from wavedeck.tui.refusals import checkpoint_hints
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen
+from wavedeck.tui.widgets.paths import fit_path
 
 if TYPE_CHECKING:
     from wavedeck.tui.engine import EngineCommands
@@ -51,22 +53,29 @@ def blocking_paths(preview: CheckpointPreview) -> list[BlockingPath]:
     return list(rows.values())
 
 
-def summary_text(preview: CheckpointPreview) -> Text:
+COLUMNS = ("path", "kind", "agent", "status")
+SHOWN_UNDONE = 12  # issues not done named in the summary; the rest are counted
+
+
+def summary_text(preview: CheckpointPreview, width: int | None = None) -> Text:
+    """What the commit holds, first (files by agent, each path fitted to ``width`` cells, never
+    wrapped in a name), then the tests, then the issues: how many are done and which are not (a
+    wave of 38 issues never pushes the files out of view)."""
     text = Text()
-    done = set(preview.issues_done)
-    text.append(f"Issues ({len(done)}/{len(preview.issues)} done)\n  ", "bold")
-    for n, issue in enumerate(preview.issues):
-        text.append(", " if n else "")
-        text.append(neutralize(issue), "green" if issue in done else "bold red")
-    text.append("\n")
-    text.append("\nFiles to commit\n", "bold")
+    text.append("Files to commit\n", "bold")
     for agent, files in sorted(preview.files_by_agent.items()):
         text.append(f"  {neutralize(agent) or '(no single agent)'}  ", "bold cyan")
-        text.append(f"{len(files)} file(s)\n", "dim")
+        text.append(f"{plural(len(files), 'file')}\n", "dim")
         for path in files:
             why = preview.accepted.get(path)
-            text.append(f"    {neutralize(path)}")
-            text.append(f"  (accepted: {neutralize(why)})\n" if why else "\n", "green")
+            note = f"  (accepted: {neutralize(why)})" if why else ""
+            shown = neutralize(path)
+            if width is not None and len(shown) + len(note) > width - 4:
+                # The path first (whole if it fits on its own line), the note under it.
+                shown = fit_path(shown, max(width - 4, 12))
+                note = f"\n      (accepted: {neutralize(why)})" if why else ""
+            text.append(f"    {shown}")
+            text.append(f"{note}\n", "green")
     if not preview.files_by_agent:
         text.append("  nothing staged\n", "dim")
     text.append("\nTests  ", "bold")
@@ -80,6 +89,15 @@ def summary_text(preview: CheckpointPreview) -> Text:
                     "green" if preview.tests_passed else "bold red")  # fmt: skip
     if preview.tests_summary:
         text.append(f"  {neutralize(preview.tests_summary)}", "dim")
+    done = set(preview.issues_done)
+    undone = [i for i in preview.issues if i not in done]
+    text.append("\n\nIssues  ", "bold")
+    text.append(f"{len(done & set(preview.issues))} of {len(preview.issues)} done", "green")
+    if undone:
+        named = ", ".join(neutralize(i) for i in undone[:SHOWN_UNDONE])
+        more = f" (+{len(undone) - SHOWN_UNDONE} more)" if len(undone) > SHOWN_UNDONE else ""
+        text.append("; not done: ")
+        text.append(f"{named}{more}", "bold red")
     return text
 
 
@@ -120,7 +138,6 @@ class CheckpointScreen(Screen[str | None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("path", "kind", "agent", "status")
         self._fill()
         table.focus()
 
@@ -134,24 +151,45 @@ class CheckpointScreen(Screen[str | None]):
             status.update(Text("✔ ready to commit", "bold"))
         status.set_class(refused is not None, "-refused")
         status.set_class(refused is None, "-passed")
-        self.query_one("#cp-summary", Static).update(summary_text(preview))
+        self._show_summary()
         area = self.query_one(TextArea)
         if area.text == self._shown_message and preview.message != self._shown_message:
             # Not edited by the operator: follow the preview (an acceptance adds a trailer).
             area.load_text(preview.message)
         self._shown_message = area.text
         table = self.query_one(DataTable)
-        table.clear()
-        for row in blocking_paths(preview):
-            why = preview.accepted.get(row.path)
-            state = (
-                Text(f"accepted: {neutralize(why)}", "green") if why else Text("open", "bold red")
-            )
-            agent = neutralize(row.agent or "?")
-            table.add_row(Text(neutralize(row.path)), row.kind, agent, state, key=row.path)
+        cursor = table.cursor_row
+        # Columns too: a column keeps the width of its widest cell ever, and a path fitted to
+        # a narrower terminal must narrow it.
+        table.clear(columns=True)
+        table.add_columns(*COLUMNS)
+        rows = blocking_paths(preview)
+        # The path column gets what the others leave (each cell has 1 cell of padding a side).
+        others = [(r.kind, neutralize(r.agent or "?"), self._state(r.path).plain) for r in rows]
+        used = sum(max((len(o[i]) for o in others), default=0) + 2 for i in range(3))
+        room = table.content_size.width - used - 2 - 2  # and the scrollbar's cell
+        for row, (kind, agent, _) in zip(rows, others, strict=True):
+            path = neutralize(row.path)
+            if table.content_size.width:
+                path = fit_path(path, max(room, 16))
+            table.add_row(Text(path), kind, agent, self._state(row.path), key=row.path)
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
         button = self.query_one("#cp-commit", Button)
         button.disabled = refused is not None
         button.tooltip = Text(refused) if refused is not None else None
+
+    def _state(self, path: str) -> Text:
+        why = self.preview.accepted.get(path)
+        return Text(f"accepted: {neutralize(why)}", "green") if why else Text("open", "bold red")
+
+    def _show_summary(self) -> None:
+        summary = self.query_one("#cp-summary", Static)
+        width = summary.content_size.width or None  # 0 before the first layout
+        summary.update(summary_text(self.preview, width))
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fill)  # once the columns have their new widths
 
     def _refusal_words(self) -> str | None:
         """Why the checkpoint is refused, in this screen's words (its own keys), or None."""

@@ -17,6 +17,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from wavedeck.plan.words import plural
+
 MOVE: list[BindingType] = [
     Binding("left,up", "app.focus_previous", "Previous button", show=False),
     Binding("right,down", "app.focus_next", "Next button", show=False),
@@ -128,7 +130,7 @@ class QuitScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(
-                f"Quit the control room? {self.running} agent(s) still running.\n"
+                f"Quit the control room? {plural(self.running, 'agent')} still running.\n"
                 "Agents keep running when you leave; open wavedeck again to re-attach.",
                 classes="dialog-question",
                 markup=False,

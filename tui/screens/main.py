@@ -9,6 +9,7 @@ command palette uses too.
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -18,6 +19,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Static
 
+from wavedeck.plan.words import plural
 from wavedeck.tui import messages as msg
 from wavedeck.tui.keys import PALETTE, bindings, first_key
 from wavedeck.tui.room import Room, room
@@ -34,6 +36,19 @@ GRID_COLUMNS = {1: 1, 2: 2, 3: 3, 4: 2, 5: 3, 6: 3, 7: 4, 8: 4, 9: 3}
 def grid_columns(count: int) -> int:
     """Columns for ``count`` panes (1–12 fit; more scroll)."""
     return GRID_COLUMNS.get(count, 4)
+
+
+def grid_shape(count: int) -> tuple[int, int, list[int]]:
+    """The grid's columns and rows for ``count`` panes, and each pane's column span, so that
+    every row is full: a short last row's panes are wider (five panes: three on top, two below,
+    no hole beside them). The grid has lcm(columns, last row) columns."""
+    columns = grid_columns(count)
+    rows = max(1, -(-count // columns))
+    last = count - columns * (rows - 1)
+    if count == 0 or last == columns:
+        return columns, rows, [1] * count
+    width = math.lcm(columns, last)
+    return width, rows, [width // columns] * (count - last) + [width // last] * last
 
 
 class MainScreen(Screen[None]):
@@ -84,12 +99,14 @@ class MainScreen(Screen[None]):
         grid = self.query_one("#panes", Grid)
         await grid.remove_children()
         agents = self.wd.view.wave_agents(number)
-        grid.styles.grid_size_columns = grid_columns(len(agents))
-        rows = -(-len(agents) // grid_columns(len(agents))) if agents else 1
+        columns, rows, spans = grid_shape(len(agents))
+        grid.styles.grid_size_columns = columns
         grid.styles.grid_size_rows = rows
         now = self.wd.clock()
-        await grid.mount_all(AgentPane(view, n, now) for n, view in enumerate(agents, 1))
-        panes = list(self.query(AgentPane))
+        panes = [AgentPane(view, n, now) for n, view in enumerate(agents, 1)]
+        for pane, span in zip(panes, spans, strict=True):
+            pane.styles.column_span = span
+        await grid.mount_all(panes)
         follow = first_key(self.wd.keys_now()["follow"])
         for pane in panes:
             pane.log_view.follow_key = follow
@@ -160,7 +177,7 @@ class MainScreen(Screen[None]):
             self.set_focus(panes[number - 1].log_view)  # now, not after a refresh: keys may follow
         else:
             self.notify(
-                f"wave {self.selected_wave} has {len(panes)} panes",
+                f"wave {self.selected_wave} has {plural(len(panes), 'pane')}",
                 severity="warning",
                 markup=False,
             )

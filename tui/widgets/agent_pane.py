@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Size
+from textual.widget import Widget
 from textual.widgets import Static
 
 from wavedeck.agents.presets.usage import describe as usage_text
+from wavedeck.plan.models import Issue
 from wavedeck.plan.safetext import neutralize
 from wavedeck.tui.adapter import AgentView
 from wavedeck.tui.widgets.log_view import LogView
@@ -35,44 +39,113 @@ def fmt_elapsed(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def head_text(view: AgentView, now: float) -> Text:
-    """The status line: state badge, host, elapsed, issues, touched files, violations."""
+def head_parts(view: AgentView, now: float) -> list[tuple[str, Text]]:
+    """The status line's parts, each with the separator that goes before it: state badge (with
+    how it ended), restart, marked done, elapsed, issues, touched files, violations, refusals,
+    sandbox, usage, raw, host. A part is never split across lines (``pack``)."""
     label, style = BADGES.get(view.state, (view.state, ""))
     link = view.host_state.state if view.host_state is not None else None
     if view.state == "running" and link in ("reconnecting", "unreachable"):
         # Neither failed nor succeeded: the agent may still be working on its host, but nothing
         # it does reaches us until the link is back (reliability matrix A7).
         label, style = "⚡ connection lost", "bold magenta"
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(label, style)
+    badge = Text(label, style)
     if view.state == "failed" and view.exit_code is not None:
-        text.append(f" ({view.exit_code})", "red")
+        badge.append(f" ({view.exit_code})", "red")
     elif view.signal:
-        text.append(f" ({view.signal})", "red")
+        badge.append(f" ({view.signal})", "red")
+    parts: list[tuple[str, Text]] = [("", badge)]
     restart = view.restart if view.state == "failed" else None
     if restart is not None:  # [agent.restart]: a restart waiting, cancelled, or given up
-        text.append(f" · ↻ {neutralize(restart.note)}", "bold yellow")
+        parts.append((" · ", Text(f"↻ {neutralize(restart.note)}", "bold yellow")))
     if view.marked_done:
-        text.append(" · marked done", "bold cyan")
-    text.append(f" ⏱ {fmt_elapsed(view.elapsed(now))}")
+        parts.append((" · ", Text("marked done", "bold cyan")))
+    parts.append((" ", Text(f"⏱ {fmt_elapsed(view.elapsed(now))}")))
     total = len(view.agent.issues)
-    text.append(f" ☑ {len(view.issues_done)}/{total}", "bold" if total else "")
-    text.append(f" ✎ {len(view.touched)}")
+    parts.append((" ", Text(f"☑ {len(view.issues_done)}/{total}", "bold" if total else "")))
+    parts.append((" ", Text(f"✎ {len(view.touched)}")))
     if view.violations:
-        text.append(" ")
-        text.append(f"⚠ {len(view.violations)}", "bold black on yellow")
+        parts.append((" ", Text(f"⚠ {len(view.violations)}", "bold black on yellow")))
     if view.denied:
-        text.append(f" ⛔ {view.denied}", "bold red")
+        parts.append((" ", Text(f"⛔ {view.denied}", "bold red")))
     if view.sandbox is not None:  # not confined like the run: its host cannot, or unprotected
         word = "unprotected" if view.sandbox.state == "unprotected" else "unsandboxed"
-        text.append(f" ⚠ {word}", "bold yellow")
+        parts.append((" ", Text(f"⚠ {word}", "bold yellow")))
     if not view.usage.empty:  # agent presets: what the CLI reported spending
-        text.append(f" {usage_text(view.usage).replace(' tokens', '')}", "dim")
+        parts.append((" ", Text(usage_text(view.usage).replace(" tokens", ""), "dim")))
     if view.show_raw:
-        text.append(" raw", "bold reverse")
-    text.append(" ")
-    text.append(neutralize(view.host or "local"), "italic dim")
+        parts.append((" ", Text("raw", "bold reverse")))
+    parts.append((" ", Text(neutralize(view.host or "local"), "italic dim")))
+    return parts
+
+
+def head_text(view: AgentView, now: float) -> Text:
+    """The status line on one line (as a wide pane shows it)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for sep, part in head_parts(view, now):
+        text.append(sep)
+        text.append_text(part)
     return text
+
+
+def pack(parts: list[tuple[str, Text]], width: int) -> list[Text]:
+    """The parts in as few lines of ``width`` cells as they fit, never splitting one (a part
+    wider than a line gets lines of its own, folded): the status stays whole in a narrow pane
+    (``☑ 8/10``, never ``☑ 8/…``)."""
+    width = max(width, 1)
+    lines: list[Text] = []
+    line = Text()
+    for sep, part in parts:
+        if line.cell_len and line.cell_len + len(sep) + part.cell_len <= width:
+            line.append(sep)
+            line.append_text(part)
+            continue
+        if line.cell_len:
+            lines.append(line)
+        if part.cell_len <= width:
+            line = part.copy()
+            continue
+        pieces = [part[i : i + width] for i in range(0, len(part), width)]  # folded
+        lines.extend(pieces[:-1])
+        line = pieces[-1]
+    if line.cell_len or not lines:
+        lines.append(line)
+    return lines
+
+
+class PaneHead(Widget):
+    """The pane's status line, wrapped between its parts when the pane is narrow."""
+
+    DEFAULT_CSS = """
+    PaneHead { height: auto; }
+    """
+
+    def __init__(self, parts: list[tuple[str, Text]], *, classes: str | None = None) -> None:
+        super().__init__(classes=classes)
+        self.parts = parts
+        self._lines = 1
+
+    def show(self, parts: list[tuple[str, Text]]) -> None:
+        """Redraw; a layout pass only when the number of lines changes."""
+        if parts == self.parts:
+            return
+        self.parts = parts
+        lines = len(pack(parts, self.size.width)) if self.size.width else self._lines
+        self.refresh(layout=lines != self._lines)
+
+    @property
+    def plain(self) -> str:
+        """The status as text, on one line (tests)."""
+        return "".join(sep + part.plain for sep, part in self.parts)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        self._lines = len(pack(self.parts, width))
+        return self._lines
+
+    def render(self) -> Text:
+        lines = pack(self.parts, self.size.width)
+        self._lines = len(lines)
+        return Text("\n").join(lines)
 
 
 def host_text(view: AgentView, now: float) -> Text:
@@ -102,17 +175,40 @@ def host_text(view: AgentView, now: float) -> Text:
     return text
 
 
-def issues_text(view: AgentView) -> Text:
-    """The ordered issue checklist, shown while the pane has focus."""
+MAX_ISSUE_ROWS = 8  # the checklist's rows in a tall pane
+
+
+def issues_text(view: AgentView, rows: int = MAX_ISSUE_ROWS) -> Text:
+    """The ordered issue checklist, shown while the pane has focus, in at most ``rows`` lines:
+    when it does not fit, the issues done are one line (``✔ 4 done``) and the work left follows,
+    the rest counted (``… 3 more``), so a small pane keeps room for its log."""
+    issues = view.agent.issues
+    rows = max(1, rows)
+    shown: list[object] = list(issues)
+    if len(issues) > rows:
+        left = [i for i in issues if i.id not in view.issues_done]
+        done = len(issues) - len(left)
+        head: list[object] = [f"✔ {done} done"] if done else []
+        room = rows - len(head)
+        if len(left) > room:
+            more = len(left) - (room - 1)
+            # One row left: the next issue (what the agent works on) rather than a count.
+            shown = [*head, *left[: room - 1], f"… {more} more"] if room > 1 else [*head, left[0]]
+        else:
+            shown = [*head, *left]
     text = Text(no_wrap=True, overflow="ellipsis")
-    for n, issue in enumerate(view.agent.issues):
-        done = issue.id in view.issues_done
+    for n, item in enumerate(shown):
         if n:
             text.append("\n")
-        text.append("✔ " if done else "· ", "green" if done else "dim")
-        text.append(neutralize(issue.id), "bold" if not done else "dim")
+        if isinstance(item, str):
+            text.append(item, "green" if item.startswith("✔") else "dim")
+            continue
+        issue = cast(Issue, item)
+        done_ = issue.id in view.issues_done
+        text.append("✔ " if done_ else "· ", "green" if done_ else "dim")
+        text.append(neutralize(issue.id), "bold" if not done_ else "dim")
         text.append(f" {issue.severity.lower()} ", "italic")
-        text.append(neutralize(issue.summary), "dim" if done else "")
+        text.append(neutralize(issue.summary), "dim" if done_ else "")
     return text
 
 
@@ -125,6 +221,8 @@ class AgentPane(Vertical):
         self.number = number
         self._now = now
         self._styled_as: tuple[str, bool] = (view.state, False)
+        self._issue_rows = MAX_ISSUE_ROWS  # the checklist's rows: a share of the pane's height
+        self._issue_lines = -1
         # Text, not a str: a str border title is parsed as markup, and plan titles are not markup.
         self.border_title = Text(f"{number} {view.id} · {neutralize(view.agent.title)}")
         self._host_shown = host_text(view, now)
@@ -139,8 +237,8 @@ class AgentPane(Vertical):
         return self.view.id
 
     def compose(self) -> ComposeResult:
-        yield Static(head_text(self.view, self._now), classes="pane-head")
-        yield Static(issues_text(self.view), classes="pane-issues")
+        yield PaneHead(head_parts(self.view, self._now), classes="pane-head")
+        yield Static(issues_text(self.view, self._issue_rows), classes="pane-issues")
         yield LogView(self.view.log, classes="pane-log")
 
     @property
@@ -188,8 +286,25 @@ class AgentPane(Vertical):
                 wanted.add("-violation")
             self.set_classes((set(self.classes) - stale) | wanted)
         self._show_subtitle(now)
-        # Fixed heights: no layout pass needed for a new status line.
-        for head in self.query(".pane-head").results(Static):  # none before compose ran
-            head.update(head_text(self.view, now), layout=False)
+        # A layout pass only when the status line takes another number of lines.
+        for head in self.query(PaneHead):  # none before compose ran
+            head.show(head_parts(self.view, now))
+        self._show_issues()
+
+    def _show_issues(self) -> None:
         for issues in self.query(".pane-issues").results(Static):
-            issues.update(issues_text(self.view), layout=False)
+            text = issues_text(self.view, self._issue_rows)
+            lines = text.plain.count("\n") + 1
+            issues.update(text, layout=lines != self._issue_lines)
+            self._issue_lines = lines
+
+    def on_resize(self) -> None:
+        """The focused pane's checklist takes at most about a third of the pane, so its log
+        stays in view at 80x24 too."""
+        heads = list(self.query(PaneHead))
+        head = len(pack(heads[0].parts, self.content_size.width)) if heads else 1
+        room = self.content_size.height - head - 1  # the checklist's dashed rule
+        rows = max(2, min(MAX_ISSUE_ROWS, room // 3))
+        if rows != self._issue_rows:
+            self._issue_rows = rows
+            self._show_issues()

@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.text import Text
 
 from wavedeck.plan.safetext import neutralize
+from wavedeck.plan.words import all_committed
 from wavedeck.tui.adapter import RunView
 
 ENDED = ("succeeded", "failed", "stopped", "lost")
@@ -20,7 +21,7 @@ def wave_phase(view: RunView, number: int) -> tuple[str, str]:
     if wave is None:
         return "?", ""
     if all(w.state == "committed" for w in view.waves.values()):
-        return f"plan complete: all {len(view.waves)} waves committed", "bold green"
+        return f"plan complete: {all_committed(len(view.waves))}", "bold green"
     state = wave.state
     if state == "running":
         agents = view.wave_agents(number)

@@ -15,6 +15,10 @@ from textual.widget import Widget
 from wavedeck.tui.keys import ACTIONS, first_key
 
 IN_BAR = tuple(a for a in ACTIONS if a.bar)
+# A key not possible now: plainly set apart from the bold reversed ones, yet readable (Rich's
+# "dim reverse" came out as colour 247 on 253 in most terminals: barely there).
+GREYED_KEY = "grey70 on grey30"
+GREYED_LABEL = "grey70"
 
 
 def key_bar_text(keys: dict[str, str], possible: dict[str, bool], width: int) -> Text:
@@ -32,8 +36,8 @@ def key_bar_text(keys: dict[str, str], possible: dict[str, bool], width: int) ->
     text = Text(no_wrap=True, overflow="ellipsis")
     for action, key, label in shown:
         able = possible.get(action.name, True)
-        text.append(key, "bold reverse" if able else "dim reverse")
-        text.append(label, "" if able else "dim")
+        text.append(key, "bold reverse" if able else GREYED_KEY)
+        text.append(label, "" if able else GREYED_LABEL)
     return text
 
 

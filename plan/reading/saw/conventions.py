@@ -14,6 +14,7 @@ from collections.abc import Callable
 from wavedeck.plan.errors import Finding
 from wavedeck.plan.models import Convention, ConventionKind
 from wavedeck.plan.reading.saw.schema import Manifest, Path
+from wavedeck.plan.words import plural
 
 
 def manifest_conventions(
@@ -45,44 +46,46 @@ def manifest_conventions(
             "interface-contracts",
             "interface_contracts",
             len(m.interface_contracts),
-            "interface contract(s) between agents (not checked by wavedeck)",
+            "interface contract|between agents (not checked by wavedeck)",
         ),
         (
             "scaffolds",
             "scaffolds",
             len(m.scaffolds),
-            "scaffold file(s) to create before wave 1 (not created by wavedeck)",
+            "scaffold file|to create before wave 1 (not created by wavedeck)",
         ),
         (
             "known-issues",
             "known_issues",
             len(m.known_issues),
-            "known issue(s) found while scouting",
+            "known issue|found while scouting",
         ),
-        ("wiring", "wiring", len(m.wiring), "wiring obligation(s) (not checked by wavedeck)"),
+        ("wiring", "wiring", len(m.wiring), "wiring obligation|(not checked by wavedeck)"),
         (
             "integration",
             "integration_connectors",
             len(m.integration_connectors),
-            "integration connector file(s) (no integration agent runs)",
+            "integration connector file|(no integration agent runs)",
         ),
         (
             "integration",
             "integration_reports",
             len(m.integration_reports),
-            "integration report(s)",
+            "integration report|",
         ),
         (
             "wiring",
             "wiring_validation_reports",
             len(m.wiring_validation_reports),
-            "wiring validation report(s)",
+            "wiring validation report|",
         ),
-        ("stub-report", "stub_reports", len(m.stub_reports), "stub report(s)"),
+        ("stub-report", "stub_reports", len(m.stub_reports), "stub report|"),
     ]
     for kind, key, count, what in counted:
         if count:
-            add(kind, (key,), f"{count} {what}")
+            # ``what``: the counted noun, then what follows it ("noun|rest").
+            thing, _, rest = what.partition("|")
+            add(kind, (key,), f"{plural(count, thing)} {rest}".rstrip())
     for agent, report in m.completion_reports.items():
         status = report.status or "no status"
         add(
@@ -98,7 +101,7 @@ def manifest_conventions(
         add(
             "post-merge-checklist",
             ("post_merge_checklist",),
-            f"post-merge checklist of {items} item(s) (not run by wavedeck)",
+            f"post-merge checklist of {plural(items, 'item')} (not run by wavedeck)",
         )
     if m.reactions is not None:
         add(

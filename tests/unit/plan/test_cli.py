@@ -63,7 +63,7 @@ def test_exit_codes_0_1_2(tmp_path: Path) -> None:
     runner = CliRunner()
     ok = runner.invoke(main, ["plan", "check", str(write_plan(tmp_path))])
     assert ok.exit_code == 0 and ok.stdout == ""
-    assert "0 error(s), 0 warning(s)" in ok.stderr
+    assert "0 errors, 0 warnings" in ok.stderr
     bad = write_plan(tmp_path, VALID.replace("| CRITICAL |", "| SEVERE |"))
     done = runner.invoke(main, ["plan", "check", str(bad)])
     assert done.exit_code == 1

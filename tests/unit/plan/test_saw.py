@@ -117,7 +117,7 @@ def test_plan_show_says_it_read_a_saw_manifest(saw_dir: Path) -> None:
     assert "(read as a Scout-and-Wave YAML manifest)" in shown.stdout
     assert "gate: mypy src  (typecheck, optional: not run)" in shown.stdout
     assert "Scout-and-Wave conventions read, not acted on:" in shown.stdout
-    assert "interface contract(s) between agents (not checked by wavedeck)" in shown.stdout
+    assert "interface contracts between agents (not checked by wavedeck)" in shown.stdout
     data = json.loads(CliRunner().invoke(main, ["plan", "show", path, "--json"]).stdout)
     assert data["format"] == "saw-yaml"
     assert data["gates"][1] == {

@@ -162,7 +162,7 @@ def test_phases_without_agents_are_named_when_nothing_is_read() -> None:
         parse_plan(text, "p.md")
     assert info.value.line == 3
     assert info.value.message.startswith(
-        "no waves with agents found: read 2 phase heading(s) with no agent (lines 3, 9); "
+        "no waves with agents found: read 2 phase headings with no agent (lines 3, 9); "
         "numbered lists or checklists outside any agent (lines 7)."
     )
 

@@ -71,7 +71,7 @@ def test_json_error_names_the_line(tmp_path: Path) -> None:
     error = json.loads(out)["error"]
     assert error["line"] == 3
     assert error["message"].startswith(
-        "no waves with agents found: read 2 wave heading(s) with no agent under them (lines 3, 7)"
+        "no waves with agents found: read 2 wave headings with no agent under them (lines 3, 7)"
     )
     assert f"{path}:3: no waves with agents found" in err
 
@@ -176,7 +176,7 @@ def test_a_checklist_no_agent_holds_is_reported() -> None:
     [f] = [f for f in result.findings if f.code == "unread-heading"]
     assert (f.level, f.line) == ("warning", 15)
     assert f.message == (
-        "a checklist of 2 item(s) under '## Final checks', which is no agent: its items are not "
+        "a checklist of 2 items under '## Final checks', which is no agent: its items are not "
         "read as work"
     )
 

@@ -29,7 +29,7 @@ def test_headless_needs_you_then_follow_up_then_status(tmp_path: Path) -> None:
         refused = [e for e in events if e["event"] == "gate_refused"]
         assert refused and refused[-1]["code"] == "agents-unfinished"
         assert {"agent": "w1-a2", "state": "needs_you"} in refused[-1]["agents"]
-        assert "w1-a2 (needs_you)" in refused[-1]["reason"]  # the words, for people
+        assert "w1-a2 (needs you)" in refused[-1]["reason"]  # the words, for people
 
         # Text status: usage per agent and per wave, the agent that needs you.
         status = run(root, "status")

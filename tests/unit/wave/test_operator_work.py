@@ -41,7 +41,7 @@ async def test_staged_unstaged_and_untracked_work_stays_the_operators(root: Path
         assert await sup.run_tests(1)
         await col.until(
             lambda _evs: any(
-                "your own uncommitted work in 3 file(s)" in e.message  # type: ignore[attr-defined]
+                "your own uncommitted work in 3 files" in e.message  # type: ignore[attr-defined]
                 for e in col.of(Notice)
             )
         )

@@ -62,7 +62,7 @@ def test_readable_lines_are_neutralised() -> None:
     stray = Refusal("stray-paths", 1, paths=("a\x1b[31m.py", "b.py"))
     refused = describe(GateRefused(stray), {"stray-paths": "accept or revert them"})
     assert refused.splitlines() == [
-        "wave 1: REFUSED: 2 changed path(s) are outside the plan for wave 1 and not accepted: "
+        "wave 1: REFUSED: 2 changed paths are outside the plan for wave 1 and not accepted: "
         "a␛[31m.py, b.py; accept or revert them",
         "  a␛[31m.py",
         "  b.py",

@@ -1,4 +1,9 @@
-"""Ownership violations of one wave: accept one (with a reason) or revert its file."""
+"""Ownership violations of one wave: accept one (with a reason) or revert its file.
+
+The table has what fits on a line at 80 columns: the status first (open or accepted), the path
+fitted in its middle (``packages/…/cli/daemon.py``), the kind and the writer; the highlighted
+row's whole story (full path, writer or candidates, the watcher's detail, the status with its
+reason) is in the panel under it, wrapped, so nothing is cut."""
 
 from __future__ import annotations
 
@@ -19,9 +24,15 @@ from wavedeck.tui import messages as msg
 from wavedeck.tui.calls import guarded
 from wavedeck.tui.room import Room, room
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen
+from wavedeck.tui.widgets.paths import fit_path
 
 if TYPE_CHECKING:
     from wavedeck.tui.engine import EngineCommands
+
+
+def _short(status: str, limit: int = 24) -> str:
+    """A status in the table (an acceptance's reason is whole in the detail panel)."""
+    return status if len(status) <= limit else status[: limit - 1] + "…"
 
 
 class ViolationsScreen(Screen[None]):
@@ -44,13 +55,43 @@ class ViolationsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(Text(f" Ownership violations — wave {self.wave}"), classes="screen-title")
         yield DataTable(id="violations-table", cursor_type="row")
+        detail = Static(id="violations-detail")
+        detail.border_title = "Detail"
+        yield detail
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("path", "kind", "agent", "candidates", "detail", "status")
+        self._rows: dict[str, tuple[ViolationFound, Text]] = {}
         self.refresh_status()
-        table.focus()
+        self.query_one(DataTable).focus()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.refresh_status)  # the path column follows the width
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(str(event.row_key.value) if event.row_key.value is not None else None)
+
+    def _show_detail(self, path: str | None) -> None:
+        panel = self.query_one("#violations-detail", Static)
+        found = self._rows.get(path) if path is not None else None
+        if found is None:
+            panel.update(Text("no violation selected", "dim"))
+            return
+        v, status = found
+        text = Text()
+        text.append(neutralize(v.path), "bold")
+        text.append(f"\n{v.kind}", "italic")
+        if v.agent:
+            text.append(f", written by {neutralize(v.agent)}")
+        elif v.candidates:
+            text.append(f", written by one of {neutralize(', '.join(v.candidates))}")
+        else:
+            text.append(", writer unknown")
+        if v.detail:
+            text.append(f"\n{neutralize(v.detail)}")
+        text.append("\nstatus: ")
+        text.append_text(status)
+        panel.update(text)
 
     def on_run_changed(self, _message: msg.RunChanged) -> None:
         self.refresh_status()
@@ -58,24 +99,39 @@ class ViolationsScreen(Screen[None]):
     def refresh_status(self) -> None:
         table = self.query_one(DataTable)
         row = table.cursor_row
-        table.clear()
+        # Columns too: a column keeps the width of its widest cell ever, and the path column
+        # must narrow with the terminal.
+        table.clear(columns=True)
+        table.add_columns("status", "path", "kind", "agent")
         violations = self.wd.view.waves[self.wave].violations
         standing = self._standing(violations)
-        seen: set[str] = set()
+        rows: dict[str, tuple[ViolationFound, Text]] = {}
         for v in violations:
-            if v.path in seen:
+            if v.path in rows:
                 continue
-            seen.add(v.path)
             c = standing.get(v.path)
             why = (c.reason or "accepted") if c is not None and c.staged else None
             status = Text(f"accepted: {neutralize(why)}", "green") if why else Text("open", "red")
-            table.add_row(
-                Text(neutralize(v.path)), v.kind, neutralize(v.agent or "?"),
-                neutralize(", ".join(v.candidates)), Text(neutralize(v.detail)), status,
-                key=v.path,
-            )  # fmt: skip
+            rows[v.path] = (v, status)
+        self._rows = rows
+        # What the other columns take (a cell of padding each side), the rest is the path's.
+        cells = [(_short(s.plain), v.kind, self._writer(v)) for v, s in rows.values()]
+        used = sum(max((len(c[i]) for c in cells), default=0) + 2 for i in range(3))
+        room = table.content_size.width - used - 2 - 2
+        for (v, status), (shown_status, kind, writer) in zip(rows.values(), cells, strict=True):
+            path = neutralize(v.path)
+            if table.content_size.width:
+                path = fit_path(path, max(room, 16))
+            table.add_row(Text(shown_status, status.style), Text(path), kind, writer, key=v.path)
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))
+        self._show_detail(self._selected())
+
+    @staticmethod
+    def _writer(v: ViolationFound) -> str:
+        if v.agent:
+            return neutralize(v.agent)
+        return "one of " + neutralize(", ".join(v.candidates)) if v.candidates else "?"
 
     def _standing(self, violations: Sequence[ViolationFound]) -> dict[str, PathClass]:
         """Each path as the checkpoint will treat it (accepted by the ``[policy]`` or the

@@ -295,8 +295,12 @@ class AgentPane(Vertical):
         for issues in self.query(".pane-issues").results(Static):
             text = issues_text(self.view, self._issue_rows)
             lines = text.plain.count("\n") + 1
-            issues.update(text, layout=lines != self._issue_lines)
-            self._issue_lines = lines
+            issues.update(text, layout=False)
+            if lines != self._issue_lines:
+                # An exact height (its lines and the dashed rule): an auto height kept the
+                # height of a longer list it showed before the pane's size was known.
+                issues.styles.height = lines + 1
+                self._issue_lines = lines
 
     def on_resize(self) -> None:
         """The focused pane's checklist takes at most about a third of the pane, so its log

@@ -77,3 +77,15 @@ def build_skeleton(zajel: Path, repo: Path, plan: Path) -> dict[str, str]:
     git(repo, "read-tree", commits["base"])
     git(repo, "checkout-index", "-a", "-f")
     return commits
+
+
+if __name__ == "__main__":
+    # `python3 tests/unit/ownership/skeleton.py DIR` (README, "Making a plan"): the reference
+    # plan's repository at DIR, to try plan check and plan make on the data the README quotes.
+    import sys
+
+    data = Path(__file__).resolve().parents[2] / "data"
+    if len(sys.argv) != 2 or Path(sys.argv[1]).exists():
+        sys.exit("usage: skeleton.py DIR (a folder that does not exist yet)")
+    build_skeleton(data / "zajel", Path(sys.argv[1]), data / "plans" / "security-waves.md")
+    print(f"{sys.argv[1]}: the zajel skeleton (944 paths, issues/ with the fix plans)")

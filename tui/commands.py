@@ -70,6 +70,7 @@ class Actions:
             "log": self.do_log,
             "reply": self.do_reply,
             "raw": self.do_raw,
+            "wrap": self.do_wrap,
             "attach": self.do_attach,
             "zoom": self.do_zoom,
             "search": self.do_search,
@@ -287,6 +288,14 @@ class Actions:
         assert pane is not None
         raw = pane.toggle_raw()
         self.app.notify(f"{pane.agent_id}: {'raw output' if raw else 'rendered'}", markup=False)
+
+    async def do_wrap(self) -> None:
+        main = self.main
+        main.wrap_logs = not main.wrap_logs
+        for pane in main.panes():
+            pane.log_view.set_wrap(main.wrap_logs)
+        said = "log lines wrap" if main.wrap_logs else "log lines are cut at the pane's edge"
+        self.app.notify(said, markup=False)
 
     async def do_attach(self) -> None:
         from wavedeck.tui.screens.attach import AttachScreen

@@ -70,6 +70,8 @@ ACTIONS: tuple[Action, ...] = (
            "the focused agent ended and has a session (agent presets)", pane=True, engine=True),
     Action("raw", "o", "Raw", "Show the focused pane's raw agent output / the rendered lines",
            "a pane has focus and a preset renders its output", pane=True),
+    Action("wrap", "w", "Wrap", "Wrap long log lines in every pane (again: cut them at the edge)",
+           "always"),
     Action("replan", "P", "Re-plan", "Re-plan the remaining waves into a new plan file to review",
            "a wave is committed and waves remain", engine=True),
     Action("previous_wave", "left_square_bracket", "Prev wave", "Show the previous wave",

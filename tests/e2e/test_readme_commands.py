@@ -334,14 +334,15 @@ def _installed(place: tuple[Path, Path]) -> tuple[Session, Path]:
     env = base_env(home)
     shell = Session(src, env)
     _clone, pipx, venv, export = section("Quick start")[:4]
-    if shutil.which("pipx"):
+    if shutil.which("pipx") is None:
+        # .ci/run installs pipx (Debian's package); elsewhere, say what is not checked.
+        if os.environ.get("CI"):
+            pytest.fail("pipx is not installed: the README's pipx line cannot be run")
+        print("pipx is not installed: the README's pipx line was not run")
+    else:
         shell.expect(pipx, 0, timeout=600)
-        assert (
-            subprocess.run(
-                [str(home / ".local" / "bin" / "wavedeck"), "--version"], capture_output=True
-            ).returncode
-            == 0
-        )
+        pipx_bin = home / ".local" / "bin" / "wavedeck"
+        assert subprocess.run([str(pipx_bin), "--version"], capture_output=True).returncode == 0
     shell.expect(venv, 0, timeout=600)
     shell.expect(export, 0)
     assert shell.env["PATH"].startswith(f"{home}/.venvs/wavedeck/bin")

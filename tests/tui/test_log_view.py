@@ -190,3 +190,34 @@ async def test_history_view_opens_a_big_log_at_once(tmp_path: Path) -> None:
         view.scroll_end(animate=False, immediate=True)
         await pilot.pause(0.1)
         assert "the very last line" in screen_text(app)
+
+
+async def test_wrap_shows_a_long_line_whole_on_several_rows() -> None:
+    """Issue #24: log lines cut at the pane's edge can wrap instead (``w``): every character of a
+    long line is shown, a coloured one too; the tail is still followed; search finds a match on
+    a wrapped row; unwrapping cuts them again."""
+    buffer = LogBuffer()
+    long = "".join(f"{n:03d}-" for n in range(60))  # 240 characters, 6 rows of 40
+    buffer.extend(["first", long, "\x1b[32m" + "green " * 12 + "\x1b[0m", "last"])
+    app = LogApp(buffer)
+    async with app.run_test(size=(40, 20)) as pilot:
+        view = app.query_one(LogView)
+        await pilot.pause(0.1)
+        assert "059-" not in screen_text(app)  # cut at the edge
+        view.set_wrap(True)
+        await pilot.pause(0.1)
+        text = screen_text(app)
+        assert "".join(text.split("\n")[1:7]).replace(" ", "") == long
+        rows = text.split("\n")
+        assert "".join(rows[7:9]).count("green") == 12 and rows[9].startswith("last")
+        assert view.virtual_size.height == 1 + 6 + 2 + 1
+        buffer.extend(f"more {n}" for n in range(30))
+        await wait_for(lambda: "more 29" in screen_text(app))  # following the tail, wrapped
+        assert view.search("042-") == (1, 1)
+        await pilot.pause(0.1)
+        assert "042-" in screen_text(app)
+        view.set_wrap(False)
+        view.search("")
+        view.follow = True
+        await pilot.pause(0.1)
+        assert view.virtual_size.height == len(buffer)

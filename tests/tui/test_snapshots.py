@@ -1,5 +1,7 @@
 """Snapshots of the control room at 200x50, 120x40 and 80x24: main screen mid-wave, a zoomed pane, the
-diff review, a refused checkpoint and help. Deterministic: a view-only app fed fixed events, a
+diff review, a refused checkpoint (the whole wave's issues listed), the violations screen and help.
+``test_layout.py`` asserts on the same screens what these show: whole status lines, whole file
+names. Deterministic: a view-only app fed fixed events, a
 frozen clock, fixed diffs. ``WAVEDECK_SCREENSHOT=1`` also writes docs/screenshot.svg."""
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from wavedeck.agents.wave.gates import CheckpointPreview, StrayPath
 from wavedeck.tui.app import WavedeckApp
 from wavedeck.tui.screens.checkpoint import CheckpointScreen
 from wavedeck.tui.screens.diff import DiffEntry, DiffScreen
+from wavedeck.tui.screens.violations import ViolationsScreen
 
 SIZES = [
     pytest.param((200, 50), id="200x50"),
@@ -145,6 +148,29 @@ def test_checkpoint_refused(snap_compare, size: tuple[int, int]) -> None:  # typ
         await pilot.pause(0.2)
 
     assert snap_compare(static_app(), terminal_size=size, run_before=checkpoint)
+
+
+# A second violation for the violations screen: no single writer, a long detail.
+SECOND = ViolationFound(
+    None,
+    "packages/server/src/durable-objects/session-registry-do.js",
+    "unowned",
+    ("w1-a3", "w1-a4"),
+    "written while two agents that could own it were running; neither declares it in wave 1",
+)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_violations_screen(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    async def violations(pilot: Pilot[object]) -> None:
+        app = pilot.app
+        assert isinstance(app, WavedeckApp)
+        await _ready(pilot)
+        app.feed([SECOND])
+        await app.push_screen(ViolationsScreen(1, None))
+        await pilot.pause(0.3)
+
+    assert snap_compare(static_app(), terminal_size=size, run_before=violations)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -74,6 +74,7 @@ class MainScreen(Screen[None]):
         super().__init__(id="main")
         self.selected_wave = 1
         self._possible: tuple[bool, ...] = ()
+        self.wrap_logs = False  # long log lines wrap in every pane (w), else cut at the edge
 
     @property
     def wd(self) -> Room:
@@ -110,6 +111,7 @@ class MainScreen(Screen[None]):
         follow = first_key(self.wd.keys_now()["follow"])
         for pane in panes:
             pane.log_view.follow_key = follow
+            pane.log_view.set_wrap(self.wrap_logs)
         if panes:
             panes[0].log_view.focus()
         self.refresh_status()
@@ -145,6 +147,9 @@ class MainScreen(Screen[None]):
     def on_descendant_focus(self) -> None:
         self._possible = ()  # the focused agent decides x/r/m: re-check on the next tick
         self.refresh_status(panes=False)
+
+    def panes(self) -> list[AgentPane]:
+        return list(self.query(AgentPane))
 
     def pane(self, agent_id: str) -> AgentPane | None:
         for pane in self.query(AgentPane):

@@ -110,8 +110,13 @@ class ViolationsScreen(Screen[None]):
             if v.path in rows:
                 continue
             c = standing.get(v.path)
-            why = (c.reason or "accepted") if c is not None and c.staged else None
-            status = Text(f"accepted: {neutralize(why)}", "green") if why else Text("open", "red")
+            if c is not None and c.accepted:
+                said = f"accepted: {neutralize(c.reason)}" if c.reason else "accepted"
+                status = Text(said, "green")
+            elif c is not None and c.staged:  # the plan gives it to its writer after all
+                status = Text(f"owned by {neutralize(c.agent or '?')}", "green")
+            else:
+                status = Text("open", "red")
             rows[v.path] = (v, status)
         self._rows = rows
         # What the other columns take (a cell of padding each side), the rest is the path's.

@@ -10,10 +10,13 @@ The full log stays on disk; the history view (``history.py``) reads it by byte o
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable, Sequence
+from itertools import accumulate
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -75,6 +78,12 @@ class LogBuffer:
         self.widest = 0
 
 
+def _rows_of(line: str, width: int) -> int:
+    """How many rows of ``width`` cells ``line`` takes when wrapped (at least one)."""
+    cells = len(line) if line.isascii() and line.isprintable() else cell_len(plain(line))
+    return max(1, -(-cells // width))
+
+
 class LogView(ScrollView, can_focus=True):
     """Draws a :class:`LogBuffer`; follows the tail until the operator scrolls up.
 
@@ -111,6 +120,12 @@ class LogView(ScrollView, can_focus=True):
         self.match_rank: tuple[int, int] | None = None  # (k, n): match k of n held lines
         self.follow_key = "f"  # shown in the paused hint; the main screen sets a remapped one
         self.repaints = 0  # batches painted (tests and the benchmark read it)
+        # Wrap: a long line takes several rows instead of being cut at the pane's edge. The
+        # rows each held line takes, summed, for the buffer and width they were counted for
+        # (counted again only when either changed: at most once per repaint).
+        self.wrap = False
+        self._rows: list[int] = []
+        self._rows_for: tuple[int, int, int] | None = None
 
     def on_mount(self) -> None:
         self.set_interval(1 / REFRESH_HZ, self.flush, name="log-flush")
@@ -142,7 +157,11 @@ class LogView(ScrollView, can_focus=True):
         self.repaints += 1
         if len(self._cache) > 2 * max(self.size.height, 50):
             self._cache.clear()
-        self.virtual_size = Size(max(buf.widest, self.size.width), len(buf))
+        if self.wrap:
+            rows = self._row_ends()
+            self.virtual_size = Size(self.size.width, rows[-1] if rows else 0)
+        else:
+            self.virtual_size = Size(max(buf.widest, self.size.width), len(buf))
         if self.follow:
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
         elif dropped:
@@ -154,9 +173,56 @@ class LogView(ScrollView, can_focus=True):
 
     # -- drawing -------------------------------------------------------------------------------
 
+    def set_wrap(self, wrap: bool) -> None:
+        """Wrap long lines at the view's width (or cut them at its edge, the default)."""
+        if wrap == self.wrap:
+            return
+        self.wrap = wrap
+        self._cache.clear()
+        self._seen = (-1, self._seen[1])
+        self.flush()
+
+    def _row_ends(self) -> list[int]:
+        """Wrap mode: for each held line, the row after its last (a running sum)."""
+        buf, width = self.buffer, max(self.size.width, 1)
+        counted_for = (buf.appended, buf.first, width)
+        if counted_for != self._rows_for:
+            self._rows = list(accumulate(_rows_of(line, width) for line in buf.lines))
+            self._rows_for = counted_for
+        return self._rows
+
+    def _wrapped_line(self, row: int, width: int) -> Strip:
+        """Wrap mode: the strip of view row ``row`` (a slice of the line it falls in)."""
+        rows, buf, base = self._row_ends(), self.buffer, self.rich_style
+        if not rows or row < 0 or row >= rows[-1]:
+            return Strip.blank(width, base)
+        index = bisect_right(rows, row)
+        part = row - (rows[index - 1] if index else 0)
+        line = buf.lines[index]
+        if line.isascii() and line.isprintable() and not self.search_term:
+            cells = line[part * width : (part + 1) * width]
+            return Strip([Segment(cells + " " * (width - len(cells)), base)], width)
+        full = self._render_text(line, buf.first + index)
+        return full.crop_extend(part * width, (part + 1) * width, None).apply_style(base)
+
+    def _top_line(self) -> int:
+        """The held line at the top of the view."""
+        if not self.wrap:
+            return int(self.scroll_y)
+        return bisect_right(self._row_ends(), int(self.scroll_y))
+
+    def _row_of(self, index: int) -> int:
+        """The first view row of held line ``index``."""
+        if not self.wrap or index <= 0:
+            return index
+        rows = self._row_ends()
+        return rows[min(index, len(rows)) - 1]
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
+        if self.wrap:
+            return self._wrapped_line(scroll_y + y, width)
         base = self.rich_style
         buf = self.buffer
         index = scroll_y + y
@@ -272,7 +338,7 @@ class LogView(ScrollView, can_focus=True):
             self.refresh()
             self.post_message(self.StatusChanged())
             return None
-        top = 0 if self.follow else int(self.scroll_y)
+        top = 0 if self.follow else self._top_line()
         index = next((m for m in matches if m >= top), matches[0])
         self._go(index, matches)
         return self.match_rank
@@ -321,7 +387,7 @@ class LogView(ScrollView, can_focus=True):
         self.match_rank = (matches.index(index) + 1, len(matches))
         self.follow = False
         self._cache.clear()
-        top = max(0, index - self.size.height // 2)
+        top = max(0, self._row_of(index) - self.size.height // 2)
         self.scroll_to(y=top, animate=False, immediate=True, force=True)
         self.refresh()
         self.post_message(self.StatusChanged())

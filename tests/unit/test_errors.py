@@ -19,6 +19,9 @@ from wavedeck.tui.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILTIN_BASES = {"Exception", "OSError", "ValueError", "RuntimeError", "LookupError"}
+# Modules that run where wavedeck is not installed import nothing of it, its error base included:
+# landlock.py is loaded by path by the wrapper (python3 -I) and run as a script on SSH hosts.
+STANDALONE = {"agents/local/landlock.py"}
 
 
 def _exception_classes() -> list[tuple[str, str, set[str]]]:
@@ -38,7 +41,11 @@ def _exception_classes() -> list[tuple[str, str, set[str]]]:
 def test_every_error_wavedeck_defines_derives_from_the_common_base() -> None:
     classes = _exception_classes()
     assert len(classes) >= 15  # the scan found the errors (plan, config, git, state, ...)
-    strays = [(p, n) for p, n, bases in classes if "WavedeckError" not in bases | {n}]
+    strays = [
+        (p, n)
+        for p, n, bases in classes
+        if "WavedeckError" not in bases | {n} and p not in STANDALONE
+    ]
     assert strays == []
 
 

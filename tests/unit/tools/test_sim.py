@@ -162,4 +162,4 @@ async def test_sim_under_the_runner_with_a_prompt_file(
     lines = [line for c in await asyncio.wait_for(collect(runner, handle), 20) for line in c.lines]
     assert "wavedeck: done h-01 fixed" in lines
     assert (repo / "pkg" / "a.md").read_text() == "<!-- wavedeck-sim: h-01 fixed -->\n"
-    assert log_text(handle).endswith("finished: 1 issues\n")
+    assert log_text(handle).endswith("finished: 1 issue\n")

@@ -25,7 +25,7 @@ def test_every_code_has_words_that_name_what_it_refuses() -> None:
         text = describe(Refusal(code, **FULL))  # type: ignore[arg-type]
         assert text and "None" not in text, code
     assert describe(Refusal("previous-unfinished", **FULL)) == (  # type: ignore[arg-type]
-        "wave 1 has agents that did not succeed: w1-a3 (failed)"
+        "wave 1 has an agent that did not succeed: w1-a3 (failed)"
     )
     many = Refusal("stray-paths", 1, paths=tuple(f"f{i}.py" for i in range(12)))
     assert describe(many).endswith("f9.py (+2 more)")

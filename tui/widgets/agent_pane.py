@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import cast
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -184,11 +183,11 @@ def issues_text(view: AgentView, rows: int = MAX_ISSUE_ROWS) -> Text:
     the rest counted (``… 3 more``), so a small pane keeps room for its log."""
     issues = view.agent.issues
     rows = max(1, rows)
-    shown: list[object] = list(issues)
+    shown: list[Issue | str] = list(issues)
     if len(issues) > rows:
         left = [i for i in issues if i.id not in view.issues_done]
         done = len(issues) - len(left)
-        head: list[object] = [f"✔ {done} done"] if done else []
+        head: list[Issue | str] = [f"✔ {done} done"] if done else []
         room = rows - len(head)
         if len(left) > room:
             more = len(left) - (room - 1)
@@ -203,7 +202,7 @@ def issues_text(view: AgentView, rows: int = MAX_ISSUE_ROWS) -> Text:
         if isinstance(item, str):
             text.append(item, "green" if item.startswith("✔") else "dim")
             continue
-        issue = cast(Issue, item)
+        issue = item
         done_ = issue.id in view.issues_done
         text.append("✔ " if done_ else "· ", "green" if done_ else "dim")
         text.append(neutralize(issue.id), "bold" if not done_ else "dim")

@@ -75,13 +75,10 @@ class PresetRuns:
         message = self._follow_ups.pop(agent_id, None)
         if message is not None and rec.session_id:
             return {"follow_up": (rec.session_id, message)}
-        if PRESETS[self.preset].new_session_id and "command" not in self._set_fields():
+        if PRESETS[self.preset].new_session_id and not self.config.agent.runs_command:
             rec.session_id = str(uuid.uuid4())  # saved with the launch: known before output
             return {"session_id": rec.session_id}
         return {}
-
-    def _set_fields(self) -> set[str]:
-        return set(self.config.agent.model_fields_set)
 
     def _stream(self, agent_id: str) -> AgentStream:
         stream = self._streams.get(agent_id)
@@ -158,7 +155,7 @@ class PresetRuns:
             return "a follow-up needs a message"
         if not preset.resumable:
             return f"the {preset.name} preset cannot resume a session: no follow-ups"
-        if "command" in self._set_fields():
+        if self.config.agent.runs_command:
             return "[agent] command replaces the preset's argv, so it cannot resume a session"
         if rec is None or rec.launches == 0:
             return f"{agent_id} has not run yet"

@@ -76,7 +76,7 @@ def build_spec(
     extra = substitute(config.agent.extra_args.get(agent_id, []), values)
     preset = PRESETS[config.agent.preset]
     prompt_mode: str = config.agent.prompt
-    if preset.name == "generic" or "command" in config.agent.model_fields_set:
+    if config.agent.runs_command:
         argv = [*substitute(config.agent.command, values), *extra]
     else:
         program = config.agent.program or preset.program

@@ -22,11 +22,11 @@ from typing import Any, Literal, TypeVar
 
 from wavedeck.agents.config import Config
 from wavedeck.agents.events import Event, Notice
-from wavedeck.agents.presets import PRESETS, PresetError
+from wavedeck.agents.presets import PRESETS
 from wavedeck.agents.presets.stream import AgentStream, ToolWrites, stream_for
 from wavedeck.agents.state import AgentRecord
 
-__all__ = ["PresetError", "PresetRuns"]
+__all__ = ["PresetRuns"]
 
 S = TypeVar("S", bound=str)  # the engine's agent state type
 Ending = Literal["needs_you", "failed"]  # what ``ended`` may turn a run's end into

@@ -45,7 +45,7 @@ from wavedeck.agents.wave.watching import WaveWatch
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
 from wavedeck.plan.models import Wave
 
-__all__ = ["TAMPER_KEY", "Checkpointer"]
+__all__ = ["Checkpointer"]
 
 
 def usage_of_wave(agents: dict[str, AgentRecord], wave: Wave) -> dict[str, UsageTotal]:

@@ -36,6 +36,7 @@ from wavedeck.agents.events import (
 from wavedeck.agents.local import procinfo
 from wavedeck.agents.local.logfiles import logical_size
 from wavedeck.agents.local.runner import LocalRunner
+from wavedeck.agents.presets import PresetError
 from wavedeck.agents.presets import hooks as preset_hooks
 from wavedeck.agents.remote.runner import RemoteRunner, runner_for
 from wavedeck.agents.remote.sync import SyncError
@@ -45,10 +46,10 @@ from wavedeck.agents.state import AgentRecord, adopt, handle_from_record, record
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.launch import OffsetJournal, build_spec, parse_done
 from wavedeck.agents.wave.prompt import ISSUE_PATTERNS, PromptError
-from wavedeck.agents.wave.stream import MAX_QUEUED, Item
+from wavedeck.agents.wave.stream import Item
 from wavedeck.plan.checking.api import RepoView
 
-__all__ = ["MAX_QUEUED", "AgentProcesses", "RestartHooks"]
+__all__ = ["AgentProcesses", "RestartHooks"]
 
 TAIL_LINES = 5  # last log lines kept per agent, quoted when it fails (B1)
 DONE_MARK = "wavedeck: done"  # what every progress line contains (see ``launch.DONE_RE``)
@@ -247,7 +248,7 @@ class AgentProcesses:
                 rec.offset = logical_size(log)
                 self.journal.write(agent_id, rec.offset)
             handle = await self.runner_for(agent_id).launch(spec)
-        except (OSError, PromptError, SyncError, TransportError, preset_hooks.PresetError) as exc:
+        except (OSError, PromptError, SyncError, TransportError, PresetError) as exc:
             rec.state, rec.reason = "failed", f"could not start: {exc}"
             rec.restart = None
             self.ctx.save()

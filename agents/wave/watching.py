@@ -52,7 +52,7 @@ class WaveWatch:
     def remote_touched(self, agent_id: str, path: str, change: str) -> None:
         """A path a remote agent changed on its host: attributed exactly, judged live (the
         local watcher stays quiet about it when the agent's patch brings it here)."""
-        from wavedeck.agents.watch.watcher import worktree_attributor
+        from wavedeck.agents.watch.rules import worktree_attributor
 
         ctx = self.ctx
         self._remote_writes[path] = agent_id
@@ -93,11 +93,8 @@ class WaveWatch:
     async def start(self, wave: int) -> None:
         """Watch the working tree (shared mode) or each agent's worktree and the main tree
         (worktree mode: ``wavedeck.agents.watch.worktrees.WorktreeWatch``)."""
-        from wavedeck.agents.watch.watcher import (
-            WorkspaceWatcher,
-            ownership_attributor,
-            worktree_attributor,
-        )
+        from wavedeck.agents.watch.rules import ownership_attributor, worktree_attributor
+        from wavedeck.agents.watch.watcher import WorkspaceWatcher
 
         ctx = self.ctx
         ctx.bind_loop()

@@ -164,7 +164,8 @@ async def test_a_paused_or_searched_log_says_so_on_its_pane() -> None:
         await wait_for(lambda: "paused" not in str(pane.border_subtitle))
         await pilot.press("slash", *"server", "enter")
         await wait_for(lambda: "/server 1 of " in str(pane.border_subtitle))
-        n = pane.log_view.match_count()
+        assert pane.log_view.match_rank is not None
+        n = pane.log_view.match_rank[1]
         assert f"'server': match 1 of {n}" in " ".join(notices(app))
         await pilot.press("n")
         await wait_for(lambda: f"/server 2 of {n}" in str(pane.border_subtitle))

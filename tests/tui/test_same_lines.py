@@ -13,7 +13,6 @@ from tests.tui.helpers import reference_plan
 from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder, decode_all
 from wavedeck.agents.local.tail import LogTailer
 from wavedeck.agents.local.wrapper import SegmentWriter
-from wavedeck.agents.remote.runner import LineSplitter
 from wavedeck.tui.adapter import RunView
 from wavedeck.tui.widgets.history import LineIndex
 from wavedeck.tui.widgets.log_view import LogBuffer
@@ -56,7 +55,7 @@ def _live_local(log: Path, chunks: list[bytes], max_bytes: int) -> tuple[list[st
 
 
 def _live_remote(chunks: list[bytes]) -> list[str]:
-    splitter = LineSplitter()
+    splitter = LineDecoder()
     lines: list[str] = []
     for chunk in chunks:
         lines.extend(splitter.feed(chunk)[0])

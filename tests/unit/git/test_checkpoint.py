@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.unit.git.repokit import Repo
-from wavedeck.agents.git.repo import CheckpointRefused, GitRepo
+from wavedeck.agents.git.errors import CheckpointRefused
+from wavedeck.agents.git.repo import GitRepo
 
 
 def test_commits_exactly_the_declared_paths_and_leaves_others_alone(
@@ -290,15 +291,9 @@ def test_checkpoint_in_a_linked_worktree(repo: Repo, tmp_path: Path) -> None:
 
 
 def test_message_with_trailers_and_non_ascii_text_is_kept(repo: Repo, git_repo: GitRepo) -> None:
-    from wavedeck.agents.git.repo import format_trailers
-
-    trailers = format_trailers(
-        [
-            ("Wavedeck-Wave", "1"),
-            ("Wavedeck-Issues", "headless-01, headless-02"),
-            ("Wavedeck-Tests", "passed"),
-            ("Wavedeck-Accepted", "tests/**: policy"),
-        ]
+    trailers = (
+        "Wavedeck-Wave: 1\nWavedeck-Issues: headless-01, headless-02\n"
+        "Wavedeck-Tests: passed\nWavedeck-Accepted: tests/**: policy"
     )
     message = f"Wave 1 — CRITICAL fixes (ünïcode)\n\nTwo issues.\n\n{trailers}"
     repo.write("a.txt", "agent\n")

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.unit.git.repokit import Repo
-from wavedeck.agents.git.diff import parse_raw_numstat
+from wavedeck.agents.git.diff import ChangedFile, parse_raw_numstat
+from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.git.paths import listed_path_problem, path_problem
-from wavedeck.agents.git.repo import ChangedFile, GitError, GitRepo, format_trailers
+from wavedeck.agents.git.repo import GitRepo
 
 
 def _by_path(files: list[ChangedFile]) -> dict[str, ChangedFile]:
@@ -53,7 +54,7 @@ def test_changed_files_lists_every_kind_of_change(repo: Repo, git_repo: GitRepo)
     assert rows["blob.bin"].binary and rows["blob.bin"].added is None
     assert rows["blob.bin"].status == "M"
     c = rows["lib/c.py"]
-    assert (c.status, c.old_mode, c.new_mode, c.mode_changed) == ("M", "100644", "100755", True)
+    assert (c.status, c.old_mode, c.new_mode) == ("M", "100644", "100755")
     assert (c.added, c.deleted) == (0, 0)
     b = rows["b.txt"]
     assert (b.status, b.deleted, b.new_mode, b.untracked) == ("D", 1, None, False)
@@ -178,16 +179,6 @@ def test_revert_refuses_through_a_symlinked_folder(repo: Repo, git_repo: GitRepo
         git_repo.revert_file("cfg/passwd", repo.head())
 
 
-def test_name_status_for_audits(repo: Repo, git_repo: GitRepo) -> None:
-    start = repo.head()
-    repo.commit("one", **{"a.txt": "1\n", "new.txt": "n\n"})
-    repo.git("rm", "-q", "b.txt")
-    repo.git("commit", "-q", "-m", "two")
-    rows = _by_path(git_repo.name_status(f"{start}..HEAD"))
-    assert {p: f.status for p, f in rows.items()} == {"a.txt": "M", "b.txt": "D", "new.txt": "A"}
-    assert rows["new.txt"].added == 1 and not rows["new.txt"].untracked
-
-
 def test_head_branch_and_bad_revisions(repo: Repo, git_repo: GitRepo) -> None:
     assert git_repo.head() == repo.head()
     assert git_repo.branch() == "main"
@@ -225,15 +216,6 @@ def test_ensure_excluded_adds_the_pattern_once(repo: Repo, git_repo: GitRepo) ->
     assert all(not f.path.startswith(".wavedeck") for f in git_repo.changed_files(repo.head()))
     with pytest.raises(GitError):
         git_repo.ensure_excluded("a\nb")
-
-
-def test_format_trailers() -> None:
-    text = format_trailers(
-        [("Wavedeck-Wave", "1"), ("Wavedeck-Issues", "headless-01, headless-02\nForged: yes")]
-    )
-    assert text == "Wavedeck-Wave: 1\nWavedeck-Issues: headless-01, headless-02 Forged: yes"
-    with pytest.raises(ValueError, match="invalid trailer key"):
-        format_trailers([("Bad Key", "x")])
 
 
 def test_path_rules() -> None:

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.unit.git.repokit import Repo, wait_until
-from wavedeck.agents.git.repo import CheckpointRefused, GitError, GitRepo
+from wavedeck.agents.git.errors import CheckpointIndexStale, CheckpointRefused, GitError
+from wavedeck.agents.git.repo import GitRepo
+from wavedeck.agents.git.tamper import TamperFinding
 
 
 def _pids_with(token: str) -> list[int]:
@@ -30,6 +32,11 @@ def _pids_with(token: str) -> list[int]:
         if state != "Z":
             alive.append(int(pid))
     return alive
+
+
+def _facts(found: list[TamperFinding]) -> set[tuple[str, str, str, bool]]:
+    """What each finding says, as facts: where, which key, what change, whether it runs."""
+    return {(f.where, f.key, f.change, f.program) for f in found}
 
 
 def _canary_hook(repo: Repo, canary: Path, name: str, extra: str = "") -> None:
@@ -181,20 +188,19 @@ def test_planted_fsmonitor_ssh_command_and_hooks_never_run_and_are_reported(
     git_repo.revert_file("a.txt", base)
     assert not canary.exists()
 
-    report = git_repo.tamper_changes(before)
-    joined = "\n".join(report)
-    assert "core.fsmonitor added" in joined and "can run this as a program" in joined
-    assert "core.sshcommand added" in joined
-    assert "hook .git/hooks/pre-commit added (executable)" in joined
-    assert "hook .git/hooks/post-index-change added" in joined
-    assert git_repo.tamper_changes(git_repo.tamper_snapshot()) == []
+    facts = _facts(git_repo.tamper_findings(before))
+    assert (".git/config", "core.fsmonitor", "added", True) in facts
+    assert (".git/config", "core.sshcommand", "added", True) in facts
+    assert ("hook", ".git/hooks/pre-commit", "added", True) in facts
+    assert ("hook", ".git/hooks/post-index-change", "added", True) in facts
+    assert git_repo.tamper_findings(git_repo.tamper_snapshot()) == []
 
     # Regression guard: the planted monitor is real; a plain `git status` runs it ([observed]).
     repo.git("status")
     assert wait_until(canary.exists, 5)
 
 
-def test_tamper_changes_reports_changed_and_removed_entries(repo: Repo) -> None:
+def test_tamper_findings_report_changed_and_removed_entries(repo: Repo) -> None:
     repo.git("config", "diff.external", "/bin/true")
     hook = repo.hook("pre-push", "exit 0")
     git_repo = GitRepo(repo.root)
@@ -202,12 +208,12 @@ def test_tamper_changes_reports_changed_and_removed_entries(repo: Repo) -> None:
     repo.git("config", "diff.external", "/tmp/evil\x1b[2J")
     hook.unlink()
     repo.git("config", "--unset", "user.name")
-    report = git_repo.tamper_changes(before)
-    assert any(
-        line.startswith(".git/config: diff.external changed to /tmp/evil␛[2J") for line in report
-    )
-    assert ".git/config: user.name removed" in report
-    assert "hook .git/hooks/pre-push removed" in report
+    report = git_repo.tamper_findings(before)
+    assert (".git/config", "diff.external", "changed", True) in _facts(report)
+    [external] = [f for f in report if f.key == "diff.external"]
+    assert external.value == "/tmp/evil␛[2J"  # neutralised: no escape reaches the terminal
+    assert (".git/config", "user.name", "removed", False) in _facts(report)
+    assert ("hook", ".git/hooks/pre-push", "removed", True) in _facts(report)
 
 
 # -- C8: signing ------------------------------------------------------------------------------------
@@ -410,8 +416,6 @@ def test_opted_in_hooks_come_from_the_folder_known_at_start(repo: Repo, tmp_path
 
 
 def test_an_index_locked_after_the_commit_reports_the_commit_and_the_fix(repo: Repo) -> None:
-    from wavedeck.agents.git.repo import CheckpointIndexStale
-
     lock = repo.root / ".git" / "index.lock"
     repo.write("a.txt", "agent\n")
     git_repo = GitRepo(repo.root, lock_wait_s=0.3)
@@ -433,13 +437,12 @@ def test_tamper_flags_filters_includes_attributes_and_worktree_config(repo: Repo
     repo.git("config", "include.path", "../agent.gitconfig")
     (repo.root / ".git" / "info").mkdir(exist_ok=True)
     (repo.root / ".git" / "info" / "attributes").write_text("* filter=evil\n")
-    report = git_repo.tamper_changes(before)
-    assert (
-        ".git/config: filter.evil.clean added = sh -c 'touch /tmp/x' (git can run this as a program)"
-        in report
-    )
-    assert any(line.startswith(".git/config: include.path added") for line in report)
-    assert ".git/info/attributes added" in report
+    report = git_repo.tamper_findings(before)
+    facts = _facts(report)
+    assert (".git/config", "filter.evil.clean", "added", True) in facts
+    assert [f.value for f in report if f.key == "filter.evil.clean"] == ["sh -c 'touch /tmp/x'"]
+    assert (".git/config", "include.path", "added", True) in facts
+    assert ("file", "info/attributes", "added", False) in facts
     # wavedeck's own exclude entry is not tampering.
     git_repo.ensure_excluded()
-    assert git_repo.tamper_changes(git_repo.tamper_snapshot()) == []
+    assert git_repo.tamper_findings(git_repo.tamper_snapshot()) == []

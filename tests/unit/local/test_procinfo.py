@@ -43,13 +43,6 @@ def test_missing_pids() -> None:
         assert procinfo.state(pid) is None
 
 
-def test_signal_names() -> None:
-    assert procinfo.signal_name(9) == "SIGKILL"
-    assert procinfo.signal_name(15) == "SIGTERM"
-    assert procinfo.signal_name(11) == "SIGSEGV"
-    assert procinfo.signal_name(200) == "SIG200"
-
-
 def test_a_zombie_is_dead() -> None:
     child = subprocess.Popen(["true"])
     start = procinfo.start_time(child.pid)

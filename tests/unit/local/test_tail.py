@@ -16,9 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.unit.local.prockit import collect, flood_numbers, launch, sim_argv
+from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK
 from wavedeck.agents.local import tail
 from wavedeck.agents.local.runner import LocalRunner
-from wavedeck.agents.local.tail import MAX_LINE_BYTES, SPLIT_MARK, LogTailer
+from wavedeck.agents.local.tail import LogTailer
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -22,7 +22,8 @@ import pytest
 import wavedeck.agents.watch.watcher as workspace
 from tests.unit.watch.watchkit import Collector, small_plan, write
 from wavedeck.agents.events import FileTouched, Notice, ViolationFound
-from wavedeck.agents.watch.watcher import WorkspaceWatcher, ownership_attributor
+from wavedeck.agents.watch.rules import ownership_attributor
+from wavedeck.agents.watch.watcher import WorkspaceWatcher
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -126,20 +127,29 @@ async def _storm(
     assert len(c.violations()) >= n_files  # each unowned file reported once
 
 
-async def test_enospc_falls_back_to_polling(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "limit",
+    [
+        OSError(errno.ENOSPC, "OS file watch limit reached."),
+        OSError(errno.EMFILE, "Too many open files"),
+        OSError("OS file watch limit reached. about [...]"),
+    ],
+    ids=["ENOSPC", "EMFILE", "message"],
+)
+async def test_a_watch_limit_falls_back_to_polling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: OSError
 ) -> None:
-    real = workspace._open_watch
+    real = workspace.open_watch
     calls: list[bool] = []
 
     async def no_inotify(root: str, **kw: Any) -> AsyncIterator[Any]:
         calls.append(bool(kw["force_polling"]))
         if not kw["force_polling"]:
-            raise OSError(errno.ENOSPC, "OS file watch limit reached.")
+            raise limit
         async for batch in real(root, **kw):
             yield batch
 
-    monkeypatch.setattr(workspace, "_open_watch", no_inotify)
+    monkeypatch.setattr(workspace, "open_watch", no_inotify)
     w = attributed(tmp_path)
     async with Collector(w) as c:
         write(tmp_path / "docs/polled.md")
@@ -151,17 +161,29 @@ async def test_enospc_falls_back_to_polling(
     assert isinstance(v, ViolationFound) and v.path == "docs/polled.md"
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        RuntimeError("watch thread unexpectedly received a signal"),
+        PermissionError(errno.EACCES, "Permission denied"),  # no limit: polling cannot help
+    ],
+    ids=["RuntimeError", "EACCES"],
+)
 async def test_other_watch_errors_end_with_a_notice(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: Exception
 ) -> None:
+    calls: list[bool] = []
+
     async def broken(root: str, **kw: Any) -> AsyncIterator[Any]:
-        raise RuntimeError("watch thread unexpectedly received a signal")
+        calls.append(bool(kw["force_polling"]))
+        raise error
         yield set()  # pragma: no cover - makes this an async generator
 
-    monkeypatch.setattr(workspace, "_open_watch", broken)
+    monkeypatch.setattr(workspace, "open_watch", broken)
     w = attributed(tmp_path)
     events = [e async for e in w.events()]
     assert [type(e) for e in events] == [Notice] and events[0].level == "error"  # type: ignore[attr-defined]
+    assert calls == [False]  # not retried with polling
 
 
 @pytest.mark.parametrize("how", ["delete", "rename"])

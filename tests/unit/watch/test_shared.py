@@ -8,7 +8,9 @@ import pytest
 
 from tests.unit.watch.watchkit import Collector, small_plan, write
 from wavedeck.agents.events import FileTouched, ViolationFound
-from wavedeck.agents.watch.watcher import WorkspaceWatcher, glob_matcher, ownership_attributor
+from wavedeck.agents.watch.rules import ownership_attributor
+from wavedeck.agents.watch.watcher import WorkspaceWatcher
+from wavedeck.plan.globs import glob_matcher
 
 pytestmark = pytest.mark.timeout(60)
 

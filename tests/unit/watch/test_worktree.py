@@ -11,7 +11,8 @@ import pytest
 from tests.sandboxkit import git
 from tests.unit.watch.watchkit import Collector, agent, plan, write
 from wavedeck.agents.events import FileTouched, ViolationFound
-from wavedeck.agents.watch.watcher import WorkspaceWatcher, worktree_attributor
+from wavedeck.agents.watch.rules import worktree_attributor
+from wavedeck.agents.watch.watcher import WorkspaceWatcher
 from wavedeck.agents.watch.worktrees import (
     CollisionTracker,
     WorktreeError,
@@ -20,7 +21,7 @@ from wavedeck.agents.watch.worktrees import (
     collision_check,
     create_worktrees,
     remove_worktrees,
-    wave_changes,
+    worktree_changes,
 )
 
 pytestmark = pytest.mark.timeout(90)
@@ -80,7 +81,7 @@ async def test_each_worktree_is_watched_exactly_then_removed(repo: Path) -> None
     assert [(v.agent, v.path, v.kind) for v in violations] == [
         ("w1-a1", "pkg/a/new_helper.py", "undeclared")
     ]
-    changes = wave_changes(trees, base)
+    changes = {aid: worktree_changes(tree, base) for aid, tree in trees.items()}
     assert {a: sorted(p) for a, p in changes.items()} == {a: sorted(r) for a, r in edits.items()}
     assert collision_check(changes) == []
     assert git(repo, "status", "--porcelain=v1") == "M README.md"

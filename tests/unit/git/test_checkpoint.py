@@ -117,7 +117,18 @@ def test_a_checkpointed_path_the_user_had_staged_follows_the_commit(
 
 
 @pytest.mark.parametrize(
-    "name", ["*.py", ":(exclude)x", "-f", "../up.txt", "/etc/passwd", ".git/config", "a.txt/"]
+    "name",
+    [
+        "*.py",
+        ":(exclude)x",
+        "-f",
+        "../up.txt",
+        "/etc/passwd",
+        ".git/config",
+        "a.txt/",
+        "a\u202etxt.py",  # a bidi override: reads as another name
+        "cafe\u0301.txt",  # not NFC: 'café' as e + combining accent
+    ],
 )
 def test_unsafe_names_are_refused_before_git(repo: Repo, git_repo: GitRepo, name: str) -> None:
     # C12: [observed] ':(exclude)x' as a pathspec stages everything else.

@@ -12,6 +12,7 @@ from wavedeck.agents.git.diff import ChangedFile, parse_raw_numstat
 from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.git.paths import listed_path_problem, path_problem
 from wavedeck.agents.git.repo import GitRepo
+from wavedeck.plan.paths import name_problem
 
 
 def _by_path(files: list[ChangedFile]) -> dict[str, ChangedFile]:
@@ -234,8 +235,14 @@ def test_path_rules() -> None:
         ".GIT/x",
         "a\\b",
         "a\x1bb",
+        "a\x85b",  # a C1 control
+        "src/\u202egnp.exe",  # a bidi override
+        "zero\u200bwidth.py",
+        "cafe\u0301.py",  # not NFC
     ):
         assert path_problem(bad) is not None, bad
+    # The plan's rule, word for word: a path a plan refuses is refused here for the same reason.
+    assert path_problem("cafe\u0301.py") == name_problem("cafe\u0301.py")
     assert listed_path_problem("-f") is None and listed_path_problem(":(top)") is None
     assert listed_path_problem("../x") is not None
 

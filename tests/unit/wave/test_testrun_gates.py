@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK
 from wavedeck.agents.wave import gates
 from wavedeck.agents.wave.gates import WaveView
-from wavedeck.agents.wave.testrun import CONTINUED, TIMEOUT_EXIT, run_tests
+from wavedeck.agents.wave.testrun import TIMEOUT_EXIT, run_tests
 from wavedeck.plan.reading.loader import load_plan
 
 PLAN = Path(__file__).resolve().parents[3] / "agents" / "data" / "security-waves.md"
@@ -66,8 +67,18 @@ async def test_bad_bytes_and_huge_lines_do_not_break_streaming(tmp_path: Path) -
     result = await run_tests([cmd], tmp_path, 30, lines.append)
     assert result.passed
     assert lines[1] == "ok\ufffd"
-    assert "".join(line.removesuffix(CONTINUED) for line in lines[2:]) == "x" * 200000
-    assert all(len(line) <= 64 * 1024 + len(CONTINUED) for line in lines)
+    assert "".join(line.removesuffix(SPLIT_MARK) for line in lines[2:]) == "x" * 200000
+    assert all(len(line) <= MAX_LINE_BYTES + len(SPLIT_MARK) for line in lines)
+
+
+async def test_test_output_follows_the_one_line_rule(tmp_path: Path) -> None:
+    """The same rule as an agent's pane: \\r progress keeps its last state, a last line without
+    its newline is still shown (``wavedeck.agents.lines``)."""
+    lines: list[str] = []
+    cmd = "printf '10%%\\r50%%\\r100%%\\r\\ndone'"
+    result = await run_tests([cmd], tmp_path, 30, lines.append)
+    assert result.passed
+    assert lines == [f"$ {cmd}", "100%", "done"]
 
 
 @pytest.fixture(scope="module")

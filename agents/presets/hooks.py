@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any, Literal, TypeVar
 
 from wavedeck.agents.config import Config
 from wavedeck.agents.events import Event, Notice
+from wavedeck.agents.markers import append_marker, marker_line
 from wavedeck.agents.presets import PRESETS
 from wavedeck.agents.presets.stream import AgentStream, ToolWrites, stream_for
 from wavedeck.agents.state import AgentRecord
@@ -172,21 +172,8 @@ class PresetRuns:
         rec.follow_ups += 1
         self._follow_ups[agent_id] = message
         first = message.strip().splitlines()[0][:200]
-        marker = f"── wavedeck: follow-up {rec.follow_ups}: {first} ──"
+        what = f"follow-up {rec.follow_ups}: {first}"
         if self.is_remote(agent_id):
-            self.emit(Notice("info", f"{agent_id}: {marker}", {"agent": agent_id}))
+            self.emit(Notice("info", f"{agent_id}: {marker_line(what)}", {"agent": agent_id}))
         else:
-            append_marker(str(self.log_path(agent_id)), marker)
-
-
-def append_marker(path: str, marker: str) -> None:
-    """Append a line to a log, first ending a partial last line."""
-    with contextlib.suppress(OSError):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            size = os.fstat(fd).st_size
-            ended = size == 0 or os.pread(fd, 1, size - 1) == b"\n"
-            os.write(fd, (("" if ended else "\n") + marker + "\n").encode())
-        finally:
-            os.close(fd)
+            append_marker(self.log_path(agent_id), what)

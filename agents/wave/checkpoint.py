@@ -34,6 +34,7 @@ from wavedeck.agents.events import (
 )
 from wavedeck.agents.git.errors import CheckpointIndexStale, GitError
 from wavedeck.agents.git.tamper import TamperFinding
+from wavedeck.agents.markers import read_marker, write_marker
 from wavedeck.agents.presets.usage import UsageTotal, of_record
 from wavedeck.agents.state import AgentRecord, TestRecord
 from wavedeck.agents.wave import gates, operator_work
@@ -134,7 +135,7 @@ class Checkpointer:
         if rec.base_commit is not None:
             # What the tests saw, to notice files changed between the tests and the checkpoint.
             mark = await asyncio.to_thread(self.fingerprint, rec.base_commit)
-            self._tested_file(n).write_text(json.dumps({"fingerprint": mark}), encoding="utf-8")
+            write_marker(self._tested_file(n), {"fingerprint": mark})
         ctx.save()
         ctx.emit(TestsFinished(n, result.passed, result.duration_s, result.results))
         ctx.emit(WaveStateChanged(n, rec.state))
@@ -160,10 +161,7 @@ class Checkpointer:
         return digest.hexdigest()
 
     def _tested_fingerprint(self, n: int) -> str | None:
-        try:
-            data = json.loads(self._tested_file(n).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        data = read_marker(self._tested_file(n))
         value = data.get("fingerprint") if isinstance(data, dict) else None
         return str(value) if value else None
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
 
 from wavedeck.agents.events import Event, FileTouched, Notice, ViolationFound
+
+E = TypeVar("E", bound=Event)
 
 
 class EventCollector:
@@ -83,22 +86,29 @@ class EventCollector:
             except TimeoutError:
                 pass
 
-    async def touched(self, rel: str, timeout: float = 10.0) -> FileTouched:
-        ev = await self.wait_for(lambda e: isinstance(e, FileTouched) and e.path == rel, timeout)
-        assert isinstance(ev, FileTouched)
-        return ev
+    async def first(
+        self, kind: type[E], pred: Callable[[E], bool] = lambda _e: True, timeout: float = 10.0
+    ) -> E:
+        """The first event of ``kind`` matching ``pred`` (already seen or coming), typed."""
+        found = await self.wait_for(lambda e: isinstance(e, kind) and pred(e), timeout)
+        assert isinstance(found, kind)
+        return found
 
-    def of(self, kind: type[Event]) -> list[Event]:
+    async def touched(self, rel: str, timeout: float = 10.0) -> FileTouched:
+        return await self.first(FileTouched, lambda e: e.path == rel, timeout)
+
+    def of(self, kind: type[E]) -> list[E]:
+        """Every event of ``kind`` so far, typed (``of(Notice)`` is a ``list[Notice]``)."""
         return [e for e in self.events if isinstance(e, kind)]
 
     def violations(self) -> list[ViolationFound]:
-        return [e for e in self.events if isinstance(e, ViolationFound)]
+        return self.of(ViolationFound)
 
     def notices(self) -> list[Notice]:
-        return [e for e in self.events if isinstance(e, Notice)]
+        return self.of(Notice)
 
     def touches(self, rel: str) -> list[FileTouched]:
-        return [e for e in self.events if isinstance(e, FileTouched) and e.path == rel]
+        return [e for e in self.of(FileTouched) if e.path == rel]
 
     async def stop(self) -> None:
         """Stop collecting (cancels the consuming task)."""

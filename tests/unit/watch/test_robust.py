@@ -41,7 +41,7 @@ async def test_a_burst_of_writes_to_one_file_is_one_event(tmp_path: Path) -> Non
         # 60 appends, 5 ms apart (~0.3 s, longer than one debounce batch), by one process
         write(target, repeat=60, gap=0.005)
         write(tmp_path / "zz/sentinel.txt")
-        await c.wait_for(lambda e: isinstance(e, ViolationFound) and e.path == "zz/sentinel.txt")
+        await c.first(ViolationFound, lambda e: e.path == "zz/sentinel.txt")
     assert len(c.touches("pkg/a/x.py")) == 1
 
 
@@ -115,7 +115,7 @@ async def _storm(
         stop.set()
         await tick
     rss_growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
-    touched = {e.path for e in c.of(FileTouched)}  # type: ignore[attr-defined]
+    touched = {e.path for e in c.of(FileTouched)}
     assert len(touched) >= n_files  # every file seen (scans of new folders fill inotify races)
     wall, cpu = max(w for w, _ in stalls), max(c for _, c in stalls)
     print(f"storm: max stall {wall * 1000:.1f} ms (loop thread busy {cpu * 1000:.1f} ms)")
@@ -153,12 +153,12 @@ async def test_a_watch_limit_falls_back_to_polling(
     w = attributed(tmp_path)
     async with Collector(w) as c:
         write(tmp_path / "docs/polled.md")
-        v = await c.wait_for(lambda e: isinstance(e, ViolationFound), timeout=15)
+        v = await c.first(ViolationFound, timeout=15)
     assert calls == [False, True] and w.force_polling
     warning = c.notices()[0]
     assert warning.level == "warning" and warning.extra["fallback"] == "polling"
     assert "limit" in warning.message
-    assert isinstance(v, ViolationFound) and v.path == "docs/polled.md"
+    assert v.path == "docs/polled.md"
 
 
 @pytest.mark.parametrize(
@@ -197,10 +197,10 @@ async def test_watched_root_deleted_or_moved_stops_cleanly(tmp_path: Path, how: 
             subprocess.run(["rm", "-rf", str(root)], check=True, timeout=30)
         else:
             os.rename(root, tmp_path / "moved")
-        notice = await c.wait_for(lambda e: isinstance(e, Notice), timeout=10)
+        notice = await c.first(Notice, timeout=10)
         await asyncio.wait_for(c.finished.wait(), 10)
     assert c.error is None
-    assert isinstance(notice, Notice) and notice.level == "error"
+    assert notice.level == "error"
     assert "deleted or moved" in notice.message
     assert not c.violations()  # the deletion is not blamed on agents
 
@@ -229,16 +229,16 @@ async def test_tamper_with_git_config_and_hooks_is_reported(tmp_path: Path) -> N
         git(tmp_path, "commit", "-q", "-m", "one")
         # an agent plants an fsmonitor program: git config rewrites .git/config via a lock file
         git(tmp_path, "config", "core.fsmonitor", "/tmp/evil-canary")
-        cfg = await c.wait_for(lambda e: isinstance(e, ViolationFound) and e.kind == "tamper")
+        cfg = await c.first(ViolationFound, lambda e: e.kind == "tamper")
         hook = tmp_path / ".git/hooks/pre-commit"
         write(hook, text="#!/bin/sh\ntouch /tmp/evil-canary\n")
         hk = await c.wait_for(
             lambda e: isinstance(e, ViolationFound) and e.path == ".git/hooks/pre-commit"
         )
-    assert isinstance(cfg, ViolationFound) and cfg.path == ".git/config" and cfg.agent is None
+    assert cfg.path == ".git/config" and cfg.agent is None
     assert "core.fsmonitor" in cfg.detail and "runs programs" in cfg.detail
     assert isinstance(hk, ViolationFound) and hk.kind == "tamper" and "pre-commit" in hk.detail
-    assert not any(e.path.startswith(".git") for e in c.of(FileTouched))  # type: ignore[attr-defined]
+    assert not any(e.path.startswith(".git") for e in c.of(FileTouched))
     assert {v.path for v in c.violations()} == {".git/config", ".git/hooks/pre-commit"}
 
 
@@ -247,7 +247,7 @@ async def test_tamper_watch_can_be_turned_off(tmp_path: Path) -> None:
     async with Collector(attributed(tmp_path, watch_git=False)) as c:
         git(tmp_path, "config", "core.sshCommand", "/tmp/evil")
         write(tmp_path / "zz/sentinel.txt")
-        await c.wait_for(lambda e: isinstance(e, ViolationFound) and e.path == "zz/sentinel.txt")
+        await c.first(ViolationFound, lambda e: e.path == "zz/sentinel.txt")
     assert [v.path for v in c.violations()] == ["zz/sentinel.txt"]
 
 
@@ -302,7 +302,7 @@ async def test_deleted_root_while_polling(tmp_path: Path) -> None:
         write(root / "docs/polled.md")
         await c.touched("docs/polled.md")
         subprocess.run(["rm", "-rf", str(root)], check=True, timeout=30)
-        notice = await c.wait_for(lambda e: isinstance(e, Notice), timeout=10)
+        notice = await c.first(Notice, timeout=10)
         await asyncio.wait_for(c.finished.wait(), 10)
     assert c.error is None and isinstance(notice, Notice) and "deleted" in notice.message
 

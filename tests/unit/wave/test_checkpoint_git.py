@@ -28,7 +28,7 @@ pytestmark = pytest.mark.timeout(90)
 
 
 def _notices(col: Collector, words: str) -> list[Notice]:
-    return [e for e in col.of(Notice) if words in e.message]  # type: ignore[attr-defined]
+    return [e for e in col.of(Notice) if words in e.message]
 
 
 async def _tested_wave(sup: Supervisor) -> None:

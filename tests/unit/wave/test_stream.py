@@ -92,6 +92,6 @@ async def test_a_log_that_cannot_be_read_is_told_to_the_operator(root: Path) -> 
                 for e in evs
             )
         )
-        [notice] = [e for e in col.of(Notice) if "cannot read its log" in e.message]  # type: ignore[attr-defined]
-        assert "truncated" in notice.message and notice.extra == {"agent": "w1-a1"}  # type: ignore[attr-defined]
+        [notice] = [e for e in col.of(Notice) if "cannot read its log" in e.message]
+        assert "truncated" in notice.message and notice.extra == {"agent": "w1-a1"}
         assert sup.agent_state("w1-a1") == "running"

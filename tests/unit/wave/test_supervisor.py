@@ -32,7 +32,7 @@ pytestmark = pytest.mark.timeout(90)
 
 
 def _refusals(col: Collector) -> list[str]:
-    return [e.reason for e in col.of(GateRefused)]  # type: ignore[attr-defined]
+    return [e.reason for e in col.of(GateRefused)]
 
 
 def _planted_state(root: Path, data: bytes) -> Path:
@@ -72,9 +72,9 @@ async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Pat
         assert await sup.run_tests(1) is False
         await col.until(lambda evs: any(isinstance(e, ev.TestsFinished) for e in evs))
         finished = col.of(ev.TestsFinished)[0]
-        assert finished.passed is False  # type: ignore[attr-defined]
-        assert finished.results == (("echo checking; exit 3", 3),)  # type: ignore[attr-defined]
-        assert "checking" in [e.line for e in col.of(ev.TestOutput)]  # type: ignore[attr-defined]
+        assert finished.passed is False
+        assert finished.results == (("echo checking; exit 3", 3),)
+        assert "checking" in [e.line for e in col.of(ev.TestOutput)]
         assert sup.wave_state(1) == "running"
         assert await sup.checkpoint(1) is None
         await col.until(lambda evs: len(_refusals(col)) == 2)
@@ -93,7 +93,7 @@ async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Pat
         assert sorted(preview.issues_done) == sorted(sup.plan.wave(1).issue_ids)
         assert await sup.checkpoint(1) is None
         await col.until(lambda evs: len(_refusals(col)) == 3)
-        assert col.of(GateRefused)[2].paths == (STRAY_PATH,)  # type: ignore[attr-defined]
+        assert col.of(GateRefused)[2].paths == (STRAY_PATH,)
 
         await sup.accept_violation(1, STRAY_PATH, "the daemon really lives in cli/")
         # A file edited after the tests passed makes them stale.
@@ -293,7 +293,7 @@ async def test_a_stop_request_stops_launching_and_a_later_start_finishes_the_wav
         sup.launching = False  # the stop request arrives before the first launch
         await sup.start_wave(1)
         await col.until(lambda evs: any(isinstance(e, ev.Notice) for e in evs))
-        notices = [e.message for e in col.of(ev.Notice)]  # type: ignore[attr-defined]
+        notices = [e.message for e in col.of(ev.Notice)]
         assert "stopped launching: w1-a1 was not started" in notices
         ids = [a.id for a in sup.plan.wave(1).agents]
         assert all(sup.agent_record(a).launches == 0 for a in ids)

@@ -1,5 +1,6 @@
 """The one event collector of the tests: consumes any event stream (a supervisor's, a watcher's)
-in a task and lets a test await what it wants to see, without sleeping."""
+in a task and lets a test await what it wants to see, without sleeping. ``until`` awaits a fact
+that sends no event (a process, a file, a counter), polling it within a deadline."""
 
 from __future__ import annotations
 
@@ -11,6 +12,15 @@ from typing import TypeVar
 from wavedeck.agents.events import Event, FileTouched, Notice, ViolationFound
 
 E = TypeVar("E", bound=Event)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
+    """Await a condition that sends no event, polling it, failing the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        await asyncio.sleep(0.02)
 
 
 class EventCollector:

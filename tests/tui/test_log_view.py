@@ -121,8 +121,9 @@ async def test_follow_search_and_scrolling() -> None:
         assert view.follow and "entry 999" in screen_text(app)
         await pilot.press("pageup")
         assert not view.follow  # scrolling up stops following
+        seen = view.repaints
         buffer.append("entry 1000")
-        await pilot.pause(0.1)
+        await wait_for(lambda: view.repaints > seen)  # the view took the new line in
         assert "entry 1000" not in screen_text(app)
         await pilot.press("end")
         await pilot.pause(0.1)

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.eventkit import until
 from tests.unit.local.prockit import collect, flood_numbers, launch, sim_argv
 from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK
 from wavedeck.agents.local import tail
@@ -203,19 +204,24 @@ async def test_follow_reports_errors_and_ends_when_finished(tmp_path: Path) -> N
     log.mkdir()
     errors: list[str] = []
     done = False
+    polls = 0
 
-    async def finished() -> bool:
+    async def finished() -> bool:  # asked once per idle poll
+        nonlocal polls
+        polls += 1
         return done
 
     async def consume() -> list[str]:
         return [
             line
-            async for chunk in tail.follow(LogTailer(log), finished, on_error=errors.append)
+            async for chunk in tail.follow(
+                LogTailer(log), finished, idle_s=0.005, on_error=errors.append
+            )
             for line in chunk.lines
         ]
 
     task = asyncio.create_task(consume())
-    await asyncio.sleep(0.1)
+    await until(lambda: polls >= 5, 5, "five polls of the unreadable log")
     assert len(errors) == 1  # reported once, not at every poll
     shutil.rmtree(log)
     append(log, b"late\npartial")

@@ -517,14 +517,5 @@ def fake_agent() -> Iterator[Path]:
     shutil.rmtree(base, ignore_errors=True)
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
-    """Await a condition on processes or files, polling, bounded by ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        await asyncio.sleep(0.05)
-
-
 def numbered(lines: list[str]) -> list[int]:
     return [int(line.split()[1]) for line in lines if line.startswith("line ")]

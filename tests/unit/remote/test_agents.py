@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.eventkit import until
 from tests.unit.remote.sshkit import (
     ME,
     Proxy,
@@ -22,7 +23,6 @@ from tests.unit.remote.sshkit import (
     numbered,
     pgrep,
     token,
-    until,
 )
 from wavedeck.agents.remote.runner import RemoteRunner
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus, LaunchSpec
@@ -242,11 +242,14 @@ async def test_a8_a20_drops_mid_stream_lose_and_repeat_nothing(
     seen: list[str] = []
     faults: asyncio.Task[None] | None = None
 
-    async def partition_then_heal() -> None:
-        await asyncio.sleep(1.0)  # resumed after the reset by now (the agent waits at the gate)
+    async def partition_then_heal(reset_at: int) -> None:
+        # The follow is back after the reset (the agent waits at the gate meanwhile).
+        await until(lambda: "connected" in events[reset_at:], 15, "a reconnect after the reset")
         p.mode = "blackhole"  # A20: partition; keepalive notices, reconnects time out
+        partitioned = len(events)
         gate.touch()  # the agent writes 300 more lines while we cannot see them
-        await asyncio.sleep(4.0)  # longer than keepalive 1 s x (2 + 1)
+        # Healed only once keepalive (1 s x (2 + 1)) has noticed the partition.
+        await until(lambda: "reconnecting" in events[partitioned:], 15, "keepalive to notice")
         p.mode = "pass"
         p.reset()
 
@@ -254,7 +257,7 @@ async def test_a8_a20_drops_mid_stream_lose_and_repeat_nothing(
         seen.extend(chunk.lines)
         if faults is None:
             p.reset()  # A8: TCP RST while the agent runs
-            faults = asyncio.get_running_loop().create_task(partition_then_heal())
+            faults = asyncio.get_running_loop().create_task(partition_then_heal(len(events)))
     assert faults is not None
     await faults
     assert numbered(seen) == list(range(1, 401))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.eventkit import until
 from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK
 from wavedeck.agents.wave import gates
 from wavedeck.agents.wave.gates import WaveView
@@ -51,14 +51,15 @@ async def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
     assert not result.passed and result.results[0][1] == TIMEOUT_EXIT
     assert "started" in lines and any("timed out" in line for line in lines)
     pid = int(pidfile.read_text().strip())
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat[stat.rfind(")") + 2] == "Z":
-            break
-        time.sleep(0.05)
-    gone = not os.path.exists(f"/proc/{pid}") or "Z" in Path(f"/proc/{pid}/stat").read_text()
-    assert gone, "the background child of a timed-out test command survived"
+
+    def gone() -> bool:  # exited (a zombie until its parent reaps it, or reaped)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return True
+        return stat[stat.rfind(")") + 2] == "Z"
+
+    await until(gone, 5, "the background child of a timed-out test command to be killed")
 
 
 async def test_bad_bytes_and_huge_lines_do_not_break_streaming(tmp_path: Path) -> None:

@@ -76,6 +76,7 @@ async def test_hostile_output_is_shown_harmlessly() -> None:
         assert link_segments == []
 
 
+@pytest.mark.slow
 async def test_million_lines_keep_exactly_max_lines() -> None:
     """E5: 1M lines into the widget: it holds exactly 10,000, the newest, and shows the last."""
     buffer = LogBuffer()
@@ -110,6 +111,7 @@ async def test_repaints_are_coalesced() -> None:
         assert "l19999" in screen_text(app)
 
 
+@pytest.mark.slow
 async def test_follow_search_and_scrolling() -> None:
     buffer = LogBuffer()
     buffer.extend(f"entry {n}" + (" needle" if n % 100 == 0 else "") for n in range(1000))
@@ -170,6 +172,7 @@ class HistoryApp(App[None]):
         yield HistoryView(self.path)
 
 
+@pytest.mark.slow
 async def test_history_view_opens_a_big_log_at_once(tmp_path: Path) -> None:
     """A 64 MB log: the first screen shows before indexing needs to finish; the end is reachable."""
     path = tmp_path / "big.log"

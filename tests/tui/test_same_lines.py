@@ -96,6 +96,7 @@ def test_live_and_read_back_lines_are_the_same(tmp_path: Path, max_bytes: int) -
     assert expected[-1] == "last line without newline"
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(min_value=1, max_value=len(PAYLOAD) - 1), max_size=12))
 def test_any_chunking_gives_the_same_lines(cuts: list[int]) -> None:

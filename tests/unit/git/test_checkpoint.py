@@ -36,6 +36,7 @@ def test_commits_exactly_the_declared_paths_and_leaves_others_alone(
     assert leftover == {"lib/c.py", "undeclared.txt"}
 
 
+@pytest.mark.slow
 def test_nothing_to_commit_is_refused_and_no_empty_commit_is_made(
     repo: Repo, git_repo: GitRepo
 ) -> None:
@@ -59,6 +60,7 @@ def test_expected_head_mismatch_is_refused(repo: Repo, git_repo: GitRepo) -> Non
     assert repo.head() == moved
 
 
+@pytest.mark.slow
 def test_a_commit_made_during_the_checkpoint_is_never_lost(repo: Repo, git_repo: GitRepo) -> None:
     # C10: a commit lands between the tree build and update-ref; the CAS refuses.
     base = repo.head()
@@ -142,6 +144,7 @@ def test_unsafe_names_are_refused_before_git(repo: Repo, git_repo: GitRepo, name
     assert repo.head() == base
 
 
+@pytest.mark.slow
 def test_brackets_are_literal_names(repo: Repo, git_repo: GitRepo) -> None:
     repo.write("pages/[id].tsx", "route\n")
     repo.write("pages/i.tsx", "not matched by the glob\n")
@@ -272,6 +275,7 @@ def test_folders_are_refused(repo: Repo, git_repo: GitRepo) -> None:
     assert refused.value.paths == ("lib",)
 
 
+@pytest.mark.slow
 def test_a_large_checkpoint_of_hundreds_of_files(repo: Repo, git_repo: GitRepo) -> None:
     names = [f"gen/f{i:04d}.txt" for i in range(700)]
     for name in names:

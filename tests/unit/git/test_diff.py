@@ -282,6 +282,7 @@ def test_revert_replaces_a_link_to_outside_instead_of_writing_through_it(
 _NAME_CHARS = "abcXYZ019 -_.:;!#$%&'()+,=@[]{}~\t\n\"\\ éß漢\u202e"
 
 
+@pytest.mark.slow
 def test_any_file_name_git_can_hold_is_listed_exactly(tmp_path: Path) -> None:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st

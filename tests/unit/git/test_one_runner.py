@@ -183,6 +183,7 @@ def test_a_planted_repo_config_never_runs_from_any_former_call_site(
     _control(repo.root, canary)
 
 
+@pytest.mark.slow
 def test_run_git_kills_a_command_past_its_timeout(repo: Repo, tmp_path: Path) -> None:
     """A hanging program git starts (here a pager-less credential-like alias) is stopped."""
     repo.git("config", "alias.hang", "!sleep 30")
@@ -215,6 +216,7 @@ def test_a_streamed_git_command_runs_with_the_safety_settings(
     assert not canary.exists()
 
 
+@pytest.mark.slow
 def test_a_streamed_git_command_is_killed_with_its_children_past_its_timeout(repo: Repo) -> None:
     duration = "37.4193"  # a command line to find the child by
     repo.git("config", "alias.hang", f"!sleep {duration}")

@@ -46,6 +46,7 @@ def _canary_hook(repo: Repo, canary: Path, name: str, extra: str = "") -> None:
 # -- C4: a held index.lock -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_held_index_lock_is_waited_for_then_reported_and_never_deleted(repo: Repo) -> None:
     lock = repo.root / ".git" / "index.lock"
     lock.write_text("")
@@ -85,6 +86,7 @@ def test_a_lock_released_during_the_retries_lets_the_checkpoint_through(repo: Re
     assert repo.head() == result[0]
 
 
+@pytest.mark.slow
 def test_a_held_branch_lock_is_retried_then_reported(repo: Repo) -> None:
     ref_lock = repo.root / ".git" / "refs" / "heads" / "main.lock"
     ref_lock.write_text("")
@@ -100,6 +102,7 @@ def test_a_held_branch_lock_is_retried_then_reported(repo: Repo) -> None:
 # -- C5: our own concurrent calls ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_concurrent_reads_during_checkpoints_are_serialised_without_errors(repo: Repo) -> None:
     base = repo.head()
     for i in range(30):
@@ -146,6 +149,7 @@ def test_concurrent_reads_during_checkpoints_are_serialised_without_errors(repo:
 # -- C6 and C7: hooks, fsmonitor and other planted settings never run ----------------------------
 
 
+@pytest.mark.slow
 def test_failing_hanging_and_modifying_hooks_do_not_run(repo: Repo, tmp_path: Path) -> None:
     canary = tmp_path / "hook-ran"
     _canary_hook(repo, canary, "pre-commit", "exit 1")
@@ -231,6 +235,7 @@ def test_a_broken_signer_fails_fast_with_a_clear_error(repo: Repo) -> None:
     assert repo.head() == base
 
 
+@pytest.mark.slow
 def test_a_hanging_signer_is_stopped_within_five_seconds(repo: Repo) -> None:
     token = f"wdgpg{uuid.uuid4().hex[:10]}"
     signer = repo.script(f"{token}.sh", "sleep 60")
@@ -250,6 +255,7 @@ def test_a_hanging_signer_is_stopped_within_five_seconds(repo: Repo) -> None:
             os.kill(pid, 9)
 
 
+@pytest.mark.slow
 def test_team_ssh_signing_is_honoured_and_a_planted_signer_never_runs(
     repo: Repo, tmp_path: Path
 ) -> None:
@@ -271,6 +277,7 @@ def test_team_ssh_signing_is_honoured_and_a_planted_signer_never_runs(
     assert not canary.exists()
 
 
+@pytest.mark.slow
 def test_signing_switched_on_by_an_agent_is_ignored(repo: Repo, tmp_path: Path) -> None:
     git_repo = GitRepo(repo.root)
     canary = tmp_path / "signer-ran"
@@ -286,6 +293,7 @@ def test_signing_switched_on_by_an_agent_is_ignored(repo: Repo, tmp_path: Path) 
 # -- C11: a file still being written -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_file_being_written_is_committed_only_once_it_is_quiet(repo: Repo) -> None:
     """Approach: stage, then compare each file's stat signature before and after git hashed it;
     a file that changed meanwhile is staged again after a short back-off, so the committed blob
@@ -318,6 +326,7 @@ def test_a_file_being_written_is_committed_only_once_it_is_quiet(repo: Repo) -> 
     assert len(committed.splitlines()) > 6
 
 
+@pytest.mark.slow
 def test_a_file_that_never_stops_changing_is_refused_by_name(repo: Repo) -> None:
     # A separate process, so the writer does not wait for this process's GIL.
     token = f"wdchurn{uuid.uuid4().hex[:10]}"
@@ -381,6 +390,7 @@ def test_an_opted_in_failing_hook_refuses_with_its_output(repo: Repo) -> None:
     assert repo.head() == base
 
 
+@pytest.mark.slow
 def test_an_opted_in_hanging_hook_is_stopped_at_its_timeout(repo: Repo) -> None:
     token = f"wdhook{uuid.uuid4().hex[:10]}"
     repo.hook("pre-commit", f"sleep 60 # {token}\nsleep 60")
@@ -400,6 +410,7 @@ def test_an_opted_in_hanging_hook_is_stopped_at_its_timeout(repo: Repo) -> None:
             os.kill(pid, 9)
 
 
+@pytest.mark.slow
 def test_opted_in_hooks_come_from_the_folder_known_at_start(repo: Repo, tmp_path: Path) -> None:
     canary = tmp_path / "planted-hook-ran"
     ran = tmp_path / "team-hook-ran"
@@ -415,6 +426,7 @@ def test_opted_in_hooks_come_from_the_folder_known_at_start(repo: Repo, tmp_path
     assert ran.exists() and not canary.exists()
 
 
+@pytest.mark.slow
 def test_an_index_locked_after_the_commit_reports_the_commit_and_the_fix(repo: Repo) -> None:
     lock = repo.root / ".git" / "index.lock"
     repo.write("a.txt", "agent\n")

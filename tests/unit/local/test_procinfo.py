@@ -76,6 +76,7 @@ def test_command_name_with_parentheses_and_spaces(token: str) -> None:
         child.wait()
 
 
+@pytest.mark.slow
 async def test_agent_dies_with_its_wrapper(runner: LocalRunner, repo: Path, token: str) -> None:
     """SIGKILL to the wrapper alone: the agent dies too (PDEATHSIG), nothing runs unrecorded,
     adoption says lost and follow() still ends."""

@@ -103,6 +103,7 @@ async def test_b4_grandchild_that_left_the_group_is_cleaned_up(
     assert pids_with(token) == []
 
 
+@pytest.mark.slow
 async def test_b5_ignoring_term_is_killed_after_grace(
     runner: LocalRunner, repo: Path, token: str
 ) -> None:
@@ -155,6 +156,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 async def test_b11_recycled_pid_is_dead_and_never_signalled(
     runner: LocalRunner, repo: Path, token: str
 ) -> None:

@@ -116,6 +116,7 @@ def test_carriage_return_progress_keeps_the_last_text(tmp_path: Path) -> None:
     assert LogTailer(log).read_available().lines == ("100%", "plain", "end", "repeat")
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

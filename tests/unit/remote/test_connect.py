@@ -111,6 +111,7 @@ async def test_a4_closed_port_backs_off_capped_then_unreachable() -> None:
     assert Backoff(1, 30, 9).delay(9) == 30
 
 
+@pytest.mark.slow
 async def test_a5_no_banner_hits_connect_timeout() -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await asyncio.sleep(30)
@@ -133,6 +134,7 @@ async def test_a5_no_banner_hits_connect_timeout() -> None:
     server.close()
 
 
+@pytest.mark.slow
 async def test_a6_stall_during_login_times_out(
     aserver: Callable[..., Awaitable[AServer]], proxy: Callable[[int], Awaitable[Proxy]]
 ) -> None:

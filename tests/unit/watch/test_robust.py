@@ -35,6 +35,7 @@ def attributed(root: Path, **kw: Any) -> WorkspaceWatcher:
     return WorkspaceWatcher(root, attribute=ownership_attributor(small_plan(), 1), **kw)
 
 
+@pytest.mark.slow
 async def test_a_burst_of_writes_to_one_file_is_one_event(tmp_path: Path) -> None:
     target = tmp_path / "pkg/a/x.py"
     target.parent.mkdir(parents=True)
@@ -46,6 +47,7 @@ async def test_a_burst_of_writes_to_one_file_is_one_event(tmp_path: Path) -> Non
     assert len(c.touches("pkg/a/x.py")) == 1
 
 
+@pytest.mark.slow
 async def test_a_single_save_is_reported_quickly(tmp_path: Path) -> None:
     delays = []
     async with Collector(attributed(tmp_path, coalesce_s=0.0)) as c:
@@ -187,6 +189,7 @@ async def test_other_watch_errors_end_with_a_notice(
     assert calls == [False]  # not retried with polling
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["delete", "rename"])
 async def test_watched_root_deleted_or_moved_stops_cleanly(tmp_path: Path, how: str) -> None:
     root = tmp_path / "repo"
@@ -264,6 +267,7 @@ async def test_worktree_config_and_attributes_are_tamper_too(tmp_path: Path) -> 
     assert all(v.kind == "tamper" for v in found.values())
 
 
+@pytest.mark.slow
 async def test_cancelling_the_consumer_ends_cleanly(tmp_path: Path) -> None:
     w = attributed(tmp_path)
     seen: list[object] = []
@@ -296,6 +300,7 @@ async def asyncio_timeout_iter(w: WorkspaceWatcher) -> AsyncIterator[object]:
             yield event
 
 
+@pytest.mark.slow
 async def test_deleted_root_while_polling(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     root.mkdir()

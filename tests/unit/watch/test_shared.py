@@ -100,6 +100,7 @@ async def test_accept_globs_touch_without_violation(tmp_path: Path) -> None:
     assert [v.path for v in c.violations()] == ["zz/sentinel.txt"]
 
 
+@pytest.mark.slow
 async def test_reported_once_per_wave_then_again_after_forget_and_new_wave(tmp_path: Path) -> None:
     w = watcher(tmp_path, coalesce_s=0.0)  # separate writes here may follow each other closely
     async with Collector(w) as c:

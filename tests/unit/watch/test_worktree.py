@@ -50,6 +50,7 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 async def test_each_worktree_is_watched_exactly_then_removed(repo: Path) -> None:
     dest = repo / ".wavedeck/worktrees"
     # the user's own uncommitted edit, on a file no agent touches, is never touched
@@ -124,6 +125,7 @@ def test_collision_check_and_tracker() -> None:
     assert t.touched("w1-a3", "p") is None
 
 
+@pytest.mark.slow
 async def test_worktree_watch_one_stream_with_live_collisions_and_tamper(repo: Path) -> None:
     base = git(repo, "rev-parse", "HEAD")
     trees = create_worktrees(repo, PLAN, 1, base, repo / ".wavedeck/wt")

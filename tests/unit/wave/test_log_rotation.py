@@ -14,6 +14,8 @@ from wavedeck.agents.events import AgentOutput
 from wavedeck.agents.local.logfiles import logical_size
 from wavedeck.agents.local.wrapper import list_segments
 
+pytestmark = pytest.mark.slow
+
 FLOOD = 60_000
 MAX = 16 * 1024
 PREFIX = "flood w1-a4 "

@@ -11,7 +11,7 @@ from tests.unit.wave.enginekit import opened, sandbox, wait_agents
 from wavedeck.agents.markers import marker_line
 from wavedeck.agents.wave.restart import OPERATOR_RESTART
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
 FAILING = "w1-a1"
 

@@ -28,6 +28,7 @@ def _committed_files(root: Path, sha: str) -> set[str]:
     return set(git(root, "show", "--name-only", "--format=", sha).splitlines())
 
 
+@pytest.mark.slow
 async def test_staged_unstaged_and_untracked_work_stays_the_operators(root: Path) -> None:
     sandbox(root)
     (root / "NOTES.md").write_text("my notes\n", "utf-8")
@@ -60,6 +61,7 @@ async def test_staged_unstaged_and_untracked_work_stays_the_operators(root: Path
     assert status == {"A  NOTES.md", " M README.md", "?? scratch.txt"}
 
 
+@pytest.mark.slow
 async def test_a_file_both_changed_is_refused_then_reverted_to_the_operators_version(
     root: Path,
 ) -> None:
@@ -93,6 +95,7 @@ async def test_a_file_both_changed_is_refused_then_reverted_to_the_operators_ver
     assert git(root, "status", "--porcelain", "--", OWNED) == f"M {OWNED}"
 
 
+@pytest.mark.slow
 async def test_a_file_both_changed_is_committed_whole_once_accepted(root: Path) -> None:
     sandbox(root)
     mine = (root / OWNED).read_text("utf-8") + "# the operator's own line\n"

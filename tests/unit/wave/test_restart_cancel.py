@@ -15,7 +15,7 @@ from wavedeck.agents.config import RestartConfig, load_config
 from wavedeck.agents.events import AgentStateChanged
 from wavedeck.agents.wave.supervisor import Supervisor
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 LONG_BACKOFF = RestartConfig(enabled=True, backoff_initial_s=30.0, backoff_max_s=60.0)
 

@@ -156,6 +156,7 @@ def test_a_bad_restart_setting_is_refused_naming_the_file_and_key(
 # -- real agents ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_default_a_failing_agent_is_not_restarted(root: Path) -> None:
     sup = _supervisor(root, {FAILING: ["--fail", "3"]}, RestartConfig(), FakeClock())
     async with collecting(sup) as col:
@@ -171,6 +172,7 @@ async def test_default_a_failing_agent_is_not_restarted(root: Path) -> None:
         assert "wavedeck: restart" not in _log(root, FAILING)
 
 
+@pytest.mark.slow
 async def test_restarts_with_backoff_then_gives_up_and_the_log_keeps_every_run(
     root: Path,
 ) -> None:
@@ -255,6 +257,7 @@ async def test_restarts_with_backoff_then_gives_up_and_the_log_keeps_every_run(
         assert not ok and f"{FAILING} (failed)" in why
 
 
+@pytest.mark.slow
 async def test_long_runs_reset_the_count_until_the_total_cap(root: Path) -> None:
     """``min_run_s = 0``: every run counts as long, so the count never reaches max_restarts and
     the backoff never grows; ``max_total_restarts`` ends the series."""
@@ -285,6 +288,7 @@ async def test_long_runs_reset_the_count_until_the_total_cap(root: Path) -> None
         assert _shown(col, FAILING) == log.splitlines()
 
 
+@pytest.mark.slow
 async def test_a_restart_before_the_consumer_caught_up_repeats_no_line(root: Path) -> None:
     """The policy relaunches while the failed run's lines still wait in the queue (nobody
     consumes yet): the consumer later sees every line of both runs, and the marker, once."""
@@ -315,6 +319,7 @@ async def test_a_restart_before_the_consumer_caught_up_repeats_no_line(root: Pat
         await sup.close()
 
 
+@pytest.mark.slow
 async def test_an_adopted_agent_killed_from_outside_is_restarted(root: Path) -> None:
     """A signal wavedeck did not send is a failure: an agent a later control room adopted is
     restarted when something else kills it (its run time read from its start on the boot
@@ -363,6 +368,7 @@ async def test_an_adopted_agent_killed_from_outside_is_restarted(root: Path) -> 
     assert not second.restarts.pending(FAILING)
 
 
+@pytest.mark.slow
 async def test_a_restart_by_hand_before_the_consumer_caught_up_repeats_no_line(
     root: Path,
 ) -> None:

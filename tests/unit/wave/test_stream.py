@@ -19,6 +19,7 @@ from wavedeck.agents.wave.stream import MAX_QUEUED
 FLOOD = 150_000
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 async def test_a_flooding_agent_waits_for_the_consumer(root: Path) -> None:
     sandbox(root, extra={"w1-a4": ["--flood", str(FLOOD)]})
@@ -72,6 +73,7 @@ def test_json_lines_keep_text_exactly() -> None:
     assert "\x1b" not in out.getvalue()  # escaped in the JSON text itself
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 async def test_a_log_that_cannot_be_read_is_told_to_the_operator(root: Path) -> None:
     """E4: the log of a running agent is truncated under it: the operator gets a warning naming

@@ -57,6 +57,7 @@ async def test_wave_two_cannot_start_before_wave_one(root: Path) -> None:
         assert not (root / ".wavedeck" / "logs" / "w2-a1.log").exists()
 
 
+@pytest.mark.slow
 async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Path) -> None:
     sandbox(root, tests=["echo checking; exit 3"])
     async with opened(root) as (sup, col):
@@ -116,6 +117,7 @@ async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Pat
         await col.until(lambda evs: any(isinstance(e, CheckpointCommitted) for e in evs))
 
 
+@pytest.mark.slow
 async def test_revert_removes_a_stray_change(root: Path) -> None:
     sandbox(root, extra={STRAY_AGENT: ["--touch-unowned", "packages/headless-client/zajel/x.py"]})
     async with opened(root) as (sup, col):
@@ -133,6 +135,7 @@ async def test_revert_removes_a_stray_change(root: Path) -> None:
         assert await sup.checkpoint(1) is not None
 
 
+@pytest.mark.slow
 async def test_git_tamper_during_the_wave_is_reported_and_refused(root: Path) -> None:
     sandbox(root, extra={})
     async with opened(root) as (sup, _col):
@@ -155,6 +158,7 @@ async def test_git_tamper_during_the_wave_is_reported_and_refused(root: Path) ->
         assert "core.fsmonitor" in message
 
 
+@pytest.mark.slow
 async def test_restart_adopts_running_agents_and_never_launches_twice(root: Path) -> None:
     sandbox(root, extra={a: ["--hang"] for a in ("w1-a1", "w1-a2", "w1-a3", "w1-a4", "w1-a5")})
     async with opened(root) as (first, col):
@@ -244,6 +248,7 @@ def test_supervisor_is_importable_without_a_loop(tmp_path: Path) -> None:
     assert sup.current_wave == 1 and sup.test_commands()
 
 
+@pytest.mark.slow
 async def test_two_concurrent_starts_launch_each_agent_once(root: Path) -> None:
     sandbox(root, extra={})
     async with opened(root) as (sup, col):
@@ -257,6 +262,7 @@ async def test_two_concurrent_starts_launch_each_agent_once(root: Path) -> None:
             assert log.count(f"sim-agent {agent.id} started") == 1
 
 
+@pytest.mark.slow
 async def test_an_agent_started_but_never_recorded_is_adopted_not_relaunched(root: Path) -> None:
     from wavedeck.agents.local.runner import LocalRunner
     from wavedeck.agents.wave.launch import build_spec
@@ -282,6 +288,7 @@ async def test_an_agent_started_but_never_recorded_is_adopted_not_relaunched(roo
         assert log.count("sim-agent w1-a1 started") == 1
 
 
+@pytest.mark.slow
 async def test_a_stop_request_stops_launching_and_a_later_start_finishes_the_wave(
     root: Path,
 ) -> None:

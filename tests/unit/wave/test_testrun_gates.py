@@ -40,6 +40,7 @@ async def test_no_commands_is_not_a_pass(tmp_path: Path) -> None:
     assert not (await run_tests([], tmp_path, 30, lambda _l: None)).passed
 
 
+@pytest.mark.slow
 async def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
     pidfile = tmp_path / "bg.pid"
     start = time.monotonic()

@@ -19,7 +19,7 @@ from wavedeck.agents.events import FileTouched, ViolationFound
 from wavedeck.agents.tools.demo import STRAY_PATH
 from wavedeck.agents.wave.supervisor import Supervisor
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 SENTINEL = "docs/sentinel-outside-the-plan.md"
 
 

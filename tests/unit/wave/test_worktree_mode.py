@@ -16,7 +16,7 @@ from tests.unit.wave.enginekit import (
 from wavedeck.agents.events import GateRefused, ViolationFound
 from wavedeck.agents.tools.demo import STRAY_PATH
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 SHARED = "packages/headless-client/zajel/shared_helper.py"
 
 

@@ -42,9 +42,9 @@ sys.path.insert(0, str(ROOT))
 
 import asyncssh  # noqa: E402
 
+from tests.unit.remote.faultkit import Proxy  # noqa: E402
 from tests.unit.remote.sshkit import (  # noqa: E402
     SSHD,
-    Proxy,
     Sshd,
     make_clone,
     make_repo,

@@ -11,7 +11,8 @@ import asyncssh
 import pydantic
 import pytest
 
-from tests.unit.remote.sshkit import AServer, Proxy, Sshd, free_port, keygen
+from tests.unit.remote.faultkit import AServer, Proxy
+from tests.unit.remote.sshkit import Sshd, free_port, keygen
 from wavedeck.agents.config import HostConfig
 from wavedeck.agents.events import HostConnectionChanged
 from wavedeck.agents.remote.transport import (

@@ -14,7 +14,8 @@ from typing import Any
 import asyncssh
 import pytest
 
-from tests.unit.remote.sshkit import AServer, Proxy, Sshd, numbered
+from tests.unit.remote.faultkit import AServer, Proxy
+from tests.unit.remote.sshkit import Sshd, numbered
 from wavedeck.agents.lines import SPLIT_MARK
 from wavedeck.agents.remote.runner import RemoteRunner
 from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, HostUnreachable

@@ -26,12 +26,14 @@ from pydantic import (
     field_validator,
 )
 
+from wavedeck.plan.errors import WavedeckError
+
 CONFIG_NAME = "wavedeck.toml"
 PLACEHOLDERS = ("prompt_file", "agent_id", "wave", "package", "repo")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class ConfigError(Exception):
+class ConfigError(WavedeckError):
     """An unreadable or invalid ``wavedeck.toml``; the message names the file and the key."""
 
 
@@ -70,7 +72,7 @@ class RestartConfig(_Section):
         return value
 
 
-PresetName = Literal["claude", "codex", "gemini", "opencode", "aider", "generic"]
+PresetName = Literal["claude", "codex", "gemini", "opencode", "aider", "qwen", "generic"]
 
 
 class AgentConfig(_Section):
@@ -90,6 +92,12 @@ class AgentConfig(_Section):
     restrict_writes: bool = Field(
         True,
         description="presets that can (claude): allow file edits only on the agent's own files",
+    )
+    sandbox: Literal["landlock", "off"] = Field(
+        "landlock",
+        description="landlock: the kernel lets each agent write only its own files, a private "
+        "TMPDIR, its CLI's state folders and /dev (Linux Landlock ABI >= 3; elsewhere wavedeck "
+        "says so and the watcher alone judges); off: the watcher alone",
     )
 
     command: list[str] = Field(

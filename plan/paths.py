@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from wavedeck.plan.errors import WavedeckError
+
 # C0/C1 controls, DEL, and bidi/zero-width formatting characters (a path that reads differently
 # from what it is: "Trojan Source").
 _UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -22,7 +24,7 @@ _GLOB = re.compile(r"[*?]")
 _RESERVED_DIRS = (".git", ".wavedeck")
 
 
-class PathRejected(ValueError):
+class PathRejected(WavedeckError, ValueError):
     """A declared path that is not a plain file path inside the repository; ``reason`` says why."""
 
     def __init__(self, raw: str, reason: str) -> None:

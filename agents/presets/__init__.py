@@ -11,7 +11,7 @@ import os
 import shutil
 
 from wavedeck.agents.config import Config
-from wavedeck.agents.presets import claude, codex, gemini, opencode, plain
+from wavedeck.agents.presets import aider, claude, codex, gemini, opencode, plain, qwen
 from wavedeck.agents.presets.spec import LaunchContext, Preset, PresetError
 
 PRESETS: dict[str, Preset] = {
@@ -21,7 +21,8 @@ PRESETS: dict[str, Preset] = {
         codex.PRESET,
         gemini.PRESET,
         opencode.PRESET,
-        plain.AIDER,
+        aider.PRESET,
+        qwen.PRESET,
         plain.GENERIC,
     )
 }

@@ -28,12 +28,13 @@ from wavedeck.agents.git.cmd import arun_git, git_process
 from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.remote.commands import RemotePaths, check_sha, sh_c, workdir_word
 from wavedeck.agents.remote.transport import HostTransport
+from wavedeck.plan.errors import WavedeckError
 
 GIT = "git -c core.hooksPath=/dev/null -c core.fsmonitor=false"
 CHUNK = 64 * 1024
 
 
-class SyncError(OSError):
+class SyncError(WavedeckError, OSError):
     """The host's clone could not be prepared or the changes could not come back."""
 
 

@@ -224,10 +224,11 @@ class WorkspaceWatcher:
                         "warning",
                         "file watch limit reached (inotify); watching by polling instead, "
                         "changes show up more slowly. Raise fs.inotify.max_user_watches to avoid it",
-                        {"error": str(exc), "fallback": "polling"},
+                        error=str(exc),
+                        fallback="polling",
                     )
                     continue
-                yield Notice("error", f"the workspace watcher stopped: {exc}", {"error": repr(exc)})
+                yield Notice("error", f"the workspace watcher stopped: {exc}", error=repr(exc))
                 return
             finally:
                 aclose = getattr(stream, "aclose", None)
@@ -248,7 +249,7 @@ class WorkspaceWatcher:
         return Notice(
             "error",
             f"the watched folder {self._root} was deleted or moved; file watching stopped",
-            {"root": self._root},
+            paths=(self._root,),
         )
 
     async def _process(self, batch: set[tuple[watchfiles.Change, str]]) -> AsyncIterator[Event]:
@@ -335,20 +336,18 @@ class WorkspaceWatcher:
         ):
             return []  # the same burst of writes (a create then writes is one touch)
         found = self._attribution(rel)
-        agent, kind, names = found[0], found[1], found[2]
+        agent, kind, names = found.agent, found.kind, found.names
         out: list[Event] = [FileTouched(rel, agent, change)]
         if self._attribute_error is not None and not self._attribute_noticed:
             self._attribute_noticed = True
             out.append(
-                Notice(
-                    "error", "attributing touched files failed", {"error": self._attribute_error}
-                )
+                Notice("error", "attributing touched files failed", error=self._attribute_error)
             )
         if kind is not None and rel not in self._reported:
             if self._settling.get(rel, 0.0) > now:
                 return out
             self._reported.add(rel)
-            why = found[3] if len(found) == 4 else describe(kind, agent, names)
+            why = found.why or describe(kind, agent, names)
             out.append(ViolationFound(agent, rel, kind, names, why))
         return out
 
@@ -365,13 +364,13 @@ class WorkspaceWatcher:
 
     def _attribution(self, rel: str) -> Attribution:
         if self._attribute is None:
-            return None, None, ()
+            return Attribution(None)
         try:
             return self._attribute(rel)
         except Exception as exc:  # a broken attributor must not stop the watcher
             if self._attribute_error is None:
                 self._attribute_error = repr(exc)
-            return None, None, ()
+            return Attribution(None)
 
     def _tamper(self, rel: str, path: str) -> list[Event]:
         if rel in GIT_CONFIGS:

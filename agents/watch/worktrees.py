@@ -26,13 +26,14 @@ from wavedeck.agents.git.cmd import run_git
 from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.watch.rules import Attribution, worktree_attributor
 from wavedeck.agents.watch.watcher import WorkspaceWatcher
+from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.models import AGENT_ID_RE, Plan
 
 BRANCH_PREFIX = "wavedeck/"
 TIMEOUT_S = 120.0
 
 
-class WorktreeError(Exception):
+class WorktreeError(WavedeckError):
     """Worktree mode could not do what was asked; the message says what, where and why."""
 
 
@@ -171,7 +172,8 @@ class CollisionTracker:
 
 
 def _outside_worktrees(path: str) -> Attribution:
-    return None, "unowned", (), "changed in the main working tree while agents work in worktrees"
+    why = "changed in the main working tree while agents work in worktrees"
+    return Attribution(None, "unowned", (), why)
 
 
 class WorktreeWatch:

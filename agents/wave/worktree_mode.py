@@ -17,13 +17,14 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wavedeck.agents.events import GateRefused, Notice
+from wavedeck.agents.events import Notice
+from wavedeck.agents.kinds import Refusal
 from wavedeck.agents.markers import read_marker, write_marker
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from wavedeck.agents.watch.rules import Attribution, Attributor
+    from wavedeck.agents.watch.rules import Attributor
     from wavedeck.agents.wave.context import WaveContext
 
 
@@ -84,7 +85,7 @@ class WorktreeMode:
         worktrees). A path collected from a worktree is its agent's and no violation: its own
         watcher already judged it. After collecting, other writes are judged as in shared mode.
         """
-        from wavedeck.agents.watch.rules import ownership_attributor
+        from wavedeck.agents.watch.rules import Attribution, ownership_attributor
 
         ctx = self.ctx
         shared = ownership_attributor(
@@ -97,10 +98,10 @@ class WorktreeMode:
             collected = self.collected.get(n)
             if collected is None:
                 why = "changed in the main working tree while agents work in worktrees"
-                return None, "unowned", (), why
+                return Attribution(None, "unowned", (), why)
             agent = collected.get(path)
             if agent is not None:
-                return agent, None, (), f"collected from {agent}'s worktree"
+                return Attribution(agent, None, (), f"collected from {agent}'s worktree")
             return shared(path)
 
         return attribute
@@ -133,14 +134,7 @@ class WorktreeMode:
                 violation = collision_violation(path, agents)
                 ctx.record_violation(n, violation)
                 ctx.emit(violation)
-            ctx.emit(
-                GateRefused(
-                    n,
-                    f"{len(collisions)} path(s) were changed by several agents in their "
-                    "worktrees: resolve them there first",
-                    tuple(p for p, _ in collisions),
-                )
-            )
+            ctx.refuse(Refusal("worktree-collision", n, paths=tuple(p for p, _ in collisions)))
             return False
         owner = {path: agent for agent, paths in changes.items() for path in sorted(paths)}
         self.collected[n] = owner  # before copying: the main tree's watcher sees the copies

@@ -21,8 +21,19 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.chat_server import aider_env, opencode_env, qwen_env
 from tests.e2e.codex_server import codex_env, write_codex_config
+from tests.e2e.gemini_server import gemini_env
 from tests.e2e.model_server import claude_env
+
+# How each CLI is pointed at its scripted server with a throwaway HOME (base URL, home).
+CLI_ENV = {
+    "claude": claude_env,
+    "gemini": gemini_env,
+    "opencode": opencode_env,
+    "aider": aider_env,
+    "qwen": qwen_env,
+}
 
 PLAN = "plans/plan.md"
 FILES = {"w1-a1": "src/api/server.py", "w1-a2": "src/web/page.py"}
@@ -97,7 +108,7 @@ def make_sandbox(
 ) -> Path:
     """A repository at ``folder`` whose plan runs ``program`` as every agent.
 
-    ``cli`` is ``"claude"`` or ``"codex"``. ``preset``: ``[agent] preset = cli`` + ``program``;
+    ``cli`` is a preset's name (claude, codex, gemini, opencode, aider, qwen). ``preset``: ``[agent] preset = cli`` + ``program``;
     else (claude) an explicit ``command`` with ``permission_mode``. ``agent_settings`` is
     appended to the ``[agent]`` table as TOML lines.
     """
@@ -115,7 +126,7 @@ def make_sandbox(
         write_codex_config(home, base_url)
         env = codex_env(home)
     else:
-        env = claude_env(base_url, home)
+        env = CLI_ENV[cli](base_url, home)
     if preset:
         agent = f"preset = {_toml(cli)}\nprogram = {_toml(str(program))}\n"
     else:

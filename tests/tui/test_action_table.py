@@ -37,6 +37,8 @@ def test_the_table_is_whole() -> None:
     assert len(keys) == len(set(keys)), "two actions share a key"
     assert all(a.help and a.label and a.when for a in ACTIONS)
     assert keymap_from_config({}, "wavedeck.toml") == {}  # the defaults pass their own check
+    # Every action of the palette does something (a table, not a name looked up at run time).
+    assert set(static_app().actions.handlers) == {a.name for a in PALETTE}
 
 
 @pytest.mark.slow

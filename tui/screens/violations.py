@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -20,6 +20,9 @@ from wavedeck.tui.calls import guarded
 from wavedeck.tui.room import Room, room
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen
 
+if TYPE_CHECKING:
+    from wavedeck.tui.engine import EngineCommands
+
 
 class ViolationsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -28,7 +31,8 @@ class ViolationsScreen(Screen[None]):
         Binding("x", "revert", "Revert file", id="violations.revert"),
     ]
 
-    def __init__(self, wave: int, engine: Any = None) -> None:
+    def __init__(self, wave: int, engine: EngineCommands | None = None) -> None:
+        """``engine``: what accepts and reverts (``None``: a view only)."""
         super().__init__(id="violations-screen")
         self.wave = wave
         self.engine = engine
@@ -77,7 +81,7 @@ class ViolationsScreen(Screen[None]):
         """Each path as the checkpoint will treat it (accepted by the ``[policy]`` or the
         operator, or not): ``gates.classify_paths``, the checkpoint's own classification."""
         engine = self.wd.engine
-        policy = getattr(getattr(engine, "config", None), "policy", None) or PolicyConfig()
+        policy = engine.config.policy if engine is not None else PolicyConfig()
         return classify_paths(
             self.wd.view.plan,
             self.wave,

@@ -22,7 +22,7 @@ from tests.unit.local.prockit import (
 )
 from wavedeck.agents.local import procinfo
 from wavedeck.agents.local.runner import LocalRunner
-from wavedeck.agents.state import AgentRecord, adopt, record_handle
+from wavedeck.agents.state import AgentRecord, adopt
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -90,6 +90,6 @@ async def test_agent_dies_with_its_wrapper(runner: LocalRunner, repo: Path, toke
     wait_until(
         lambda: procinfo.state(agent_pid) in (None, "Z"), 10, "the agent to reach zombie or gone"
     )
-    record = AgentRecord(state="running", handle=record_handle(handle))
+    record = AgentRecord(state="running", handle=handle)
     assert await adopt(runner, record) == "lost"
     await asyncio.wait_for(collect(runner, handle), 10)

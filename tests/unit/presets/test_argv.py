@@ -63,14 +63,40 @@ def test_other_presets_argv(tmp_path: Path) -> None:
         "/bin/x", "exec", "resume", "--json", "--skip-git-repo-check",
         "-c", 'sandbox_mode="workspace-write"', "th-1", "-",
     ]  # fmt: skip
-    assert PRESETS["gemini"].argv(c) == [
-        "/bin/x", "--output-format", "stream-json", "--approval-mode", "auto_edit",
+    gemini = PRESETS["gemini"].argv(ctx(tmp_path, session_id="u-1"))
+    assert gemini[:6] == [
+        "/bin/x", "--output-format", "stream-json", "--skip-trust", "--approval-mode", "default",
+    ]  # fmt: skip
+    assert gemini[6] == "--policy" and gemini[8:] == ["--session-id", "u-1"]
+    policy = Path(gemini[7]).read_text("utf-8")
+    assert 'toolName = "run_shell_command"\ndecision = "allow"' in policy
+    assert "src/a\\\\.py|src/pkg/" in policy  # the owned file and folder, as a pattern
+    assert PRESETS["gemini"].argv(ctx(tmp_path, restrict_writes=False, resume="u-1")) == [
+        "/bin/x", "--output-format", "stream-json", "--skip-trust", "--approval-mode",
+        "auto_edit", "--allowed-tools", "run_shell_command", "--resume", "u-1",
     ]  # fmt: skip
     assert PRESETS["opencode"].argv(c) == ["/bin/x", "run", "--format", "json"]
-    assert PRESETS["aider"].argv(c) == [
-        "/bin/x", "--message-file", str(tmp_path / "p.md"), "--yes-always",
-        "--no-auto-commits", "--no-pretty", "src/a.py", "src/pkg/",
+    assert PRESETS["opencode"].argv(ctx(tmp_path, resume="ses_1"))[-2:] == ["--session", "ses_1"]
+    assert PRESETS["opencode"].env is not None
+    rules = json.loads(PRESETS["opencode"].env(c)["OPENCODE_CONFIG_CONTENT"])
+    assert rules == {
+        "permission": {"edit": {"*": "deny", "src/a.py": "allow", "src/pkg/*": "allow"}}
+    }
+    aider = PRESETS["aider"].argv(ctx(tmp_path, session_id="u-1"))
+    assert aider[:3] == ["/bin/x", "--message-file", str(tmp_path / "p.md")]
+    for flag in ("--yes-always", "--no-auto-commits", "--no-gitignore", "--no-pretty"):
+        assert flag in aider
+    assert aider[aider.index("--chat-history-file") + 1].startswith(str(tmp_path / ".wavedeck"))
+    assert aider[-2:] == ["src/a.py", "src/pkg/"] and "--restore-chat-history" not in aider
+    assert "--restore-chat-history" in PRESETS["aider"].argv(ctx(tmp_path, resume="u-1"))
+    assert PRESETS["aider"].env is not None
+    assert PRESETS["aider"].env(c)["GIT_INDEX_FILE"].startswith(str(tmp_path / ".wavedeck"))
+    qwen = PRESETS["qwen"].argv(ctx(tmp_path, session_id="u-1"))
+    assert qwen[:8] == [
+        "/bin/x", "--output-format", "stream-json", "--approval-mode", "default",
+        "--allowed-tools", "run_shell_command", "Edit(src/a.py)",
     ]  # fmt: skip
+    assert "Edit(src/pkg/**)" in qwen and qwen[qwen.index("--session-id") + 1] == "u-1"
     assert {p.name: p.prompt for p in PRESETS.values()}["claude"] == "stdin"
 
 

@@ -96,10 +96,10 @@ async def test_wave_one_with_two_agents_on_a_loopback_host(
         # The remote agents ran on the host: their handles name it, their logs live there.
         for agent_id in REMOTE:
             handle = sup.state.agents[agent_id].handle
-            assert handle is not None and handle["host"] == "loop"
-            assert str(clone) in handle["log_path"]
+            assert handle is not None and handle.host == "loop"
+            assert str(clone) in handle.log_path
             # Not a line lost or repeated across the reset.
-            remote_log = Path(handle["log_path"]).read_text(encoding="utf-8").splitlines()
+            remote_log = Path(handle.log_path).read_text(encoding="utf-8").splitlines()
             assert delivered(col.events, agent_id) == remote_log
         states = {e.state for e in col.of(HostConnectionChanged)}
         assert "connected" in states and "reconnecting" in states, states
@@ -132,4 +132,4 @@ async def test_wave_one_with_two_agents_on_a_loopback_host(
     finally:
         await col.stop()
         await sup.close()
-    assert sup.processes.remote == {}  # the hosts' connections were closed with the supervisor
+    assert sup.runners.hosts_open == ()  # the hosts' connections were closed with the supervisor

@@ -41,17 +41,21 @@ def test_config_detail_names_changed_and_risky_keys() -> None:
 def test_attributor_policy() -> None:
     plan = small_plan()
     plain = ownership_attributor(plan, 1)
-    assert plain("pkg/a/x.py")[:3] == ("w1-a1", None, ())
-    assert plain("pkg/a/new.py")[:2] == ("w1-a1", "undeclared")
-    assert plain("pkg/c/z.py")[1:3] == ("other-wave", ("w2-a1",))
+    owned = plain("pkg/a/x.py")
+    assert (owned.agent, owned.kind, owned.names) == ("w1-a1", None, ())
+    new = plain("pkg/a/new.py")
+    assert (new.agent, new.kind) == ("w1-a1", "undeclared")
+    other = plain("pkg/c/z.py")
+    assert (other.kind, other.names) == ("other-wave", ("w2-a1",))
     lenient = ownership_attributor(plan, 1, accept=["**/*.lock"], accept_undeclared=True)
-    assert lenient("pkg/a/new.py")[1] is None
-    assert lenient("deps/yarn.lock")[1] is None
-    assert lenient("docs/x.md")[1] == "unowned"
+    assert lenient("pkg/a/new.py").kind is None
+    assert lenient("deps/yarn.lock").kind is None
+    assert lenient("docs/x.md").kind == "unowned"
     writer = ownership_attributor(plan, 1, writer_of=lambda _p: "w1-a2", accept_undeclared=True)
     # an undeclared path in w1-a1's package written by w1-a2 is not waved through
-    assert writer("pkg/a/new.py")[1] is not None
-    assert writer("pkg/a/x.py")[:3] == ("w1-a2", "foreign", ("w1-a1",))
+    assert writer("pkg/a/new.py").kind is not None
+    foreign = writer("pkg/a/x.py")
+    assert (foreign.agent, foreign.kind, foreign.names) == ("w1-a2", "foreign", ("w1-a1",))
 
 
 def test_live_detail_and_checkpoint_check_name_the_same_risky_keys() -> None:

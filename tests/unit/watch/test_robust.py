@@ -159,7 +159,7 @@ async def test_a_watch_limit_falls_back_to_polling(
         v = await c.first(ViolationFound, timeout=15)
     assert calls == [False, True] and w.force_polling
     warning = c.notices()[0]
-    assert warning.level == "warning" and warning.extra["fallback"] == "polling"
+    assert warning.level == "warning" and warning.fallback == "polling"
     assert "limit" in warning.message
     assert v.path == "docs/polled.md"
 

@@ -5,7 +5,6 @@ the ``[git]`` timeouts are configuration."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -74,8 +73,8 @@ async def test_a_commit_with_a_stale_index_is_recorded_as_committed(root: Path) 
         sup.git._checkpointer.before_update_ref = lambda: lock.write_text("")
         sha = await sup.checkpoint(1, accept_violations=True)
         assert sha is not None and git(root, "rev-parse", "HEAD") == sha
-        assert sup.state.waves["1"].checkpoint == sha
-        assert sup.wave_state(1) == "committed" and sup.can_start_wave(2)[0]
+        assert sup.state.waves[1].checkpoint == sha
+        assert sup.wave_state(1) == "committed" and sup.can_start_wave(2) is None
         await col.until(lambda _evs: bool(col.of(CheckpointCommitted)))
         warning = _notices(col, "git reset -q")
         assert warning and warning[0].level == "warning" and sha[:12] in warning[0].message
@@ -152,7 +151,7 @@ async def test_hooks_and_fsmonitor_planted_before_a_wave_never_run_and_are_repor
         reported = _notices(col, "can run programs")[0]
         assert reported.level == "warning" and "core.fsmonitor" in reported.message
         assert ".git/hooks/pre-commit" in reported.message
-        # The same facts as a field (JSON list of keys): nobody parses the message for them.
-        programs = json.loads(reported.extra["programs"])
+        # The same facts as a field (the keys): nobody parses the message for them.
+        programs = reported.programs
         assert "core.fsmonitor" in programs and ".git/hooks/pre-commit" in programs
         assert sorted(p.name for p in canaries.iterdir()) == []  # nothing ran

@@ -16,6 +16,7 @@ import pytest
 
 from tests.unit.wave.enginekit import git, opened, sandbox, wait_agents
 from wavedeck.agents.events import CheckpointCommitted, GateRefused, Notice
+from wavedeck.agents.kinds import Refusal
 from wavedeck.agents.tools.demo import STRAY_PATH
 from wavedeck.agents.wave.operator_work import CONFLICT_KIND
 
@@ -49,7 +50,7 @@ async def test_staged_unstaged_and_untracked_work_stays_the_operators(root: Path
         assert {s.path for s in preview.stray} == {STRAY_PATH}  # the wave's stray only
 
         sha = await sup.checkpoint(1, accept_violations=True)
-        assert sha is not None, [e.reason for e in col.of(GateRefused)]
+        assert sha is not None, [e.refusal for e in col.of(GateRefused)]
 
     committed = _committed_files(root, sha)
     assert STRAY_PATH in committed and OWNED in committed
@@ -78,9 +79,7 @@ async def test_a_file_both_changed_is_refused_then_reverted_to_the_operators_ver
         assert await sup.checkpoint(1, accept_violations=True) is None  # never accepted in bulk
         await col.until(lambda _evs: bool(col.of(GateRefused)))
         refused = col.of(GateRefused)[-1]
-        assert OWNED in refused.reason and "accept" in refused.reason
-        assert "revert" in refused.reason
-        assert OWNED in refused.paths
+        assert refused.refusal == Refusal("operator-conflict", 1, paths=(OWNED,))
         preview = await sup.checkpoint_preview(1)
         assert [s.kind for s in preview.stray if s.path == OWNED] == [CONFLICT_KIND]
         assert len(git(root, "log", "--format=%H").splitlines()) == 2  # nothing committed
@@ -106,7 +105,7 @@ async def test_a_file_both_changed_is_committed_whole_once_accepted(root: Path) 
         assert await sup.run_tests(1)
         await sup.accept_violation(1, OWNED, "my line belongs with the fix")
         sha = await sup.checkpoint(1, accept_violations=True)
-        assert sha is not None, [e.reason for e in col.of(GateRefused)]
+        assert sha is not None, [e.refusal for e in col.of(GateRefused)]
         await col.until(lambda _evs: bool(col.of(CheckpointCommitted)))
     assert OWNED in _committed_files(root, sha)
     assert "the operator's own line" in git(root, "show", f"{sha}:{OWNED}")

@@ -24,6 +24,7 @@ from tests.unit.wave.enginekit import (
 )
 from wavedeck.agents.config import ConfigError, RestartConfig, load_config
 from wavedeck.agents.events import AgentOutput, AgentStateChanged, Notice
+from wavedeck.agents.kinds import AgentStanding
 from wavedeck.agents.wave.restart import backoff_delay, decide
 from wavedeck.agents.wave.supervisor import Supervisor
 
@@ -228,11 +229,7 @@ async def test_restarts_with_backoff_then_gives_up_and_the_log_keeps_every_run(
         )
         assert rec.restart is not None and rec.restart.kind == "gave-up"
         assert [e.restart for e in states if e.state == "running"] == [None] * 4
-        notices = [
-            e.message
-            for e in col.events
-            if isinstance(e, Notice) and e.extra.get("agent") == FAILING
-        ]
+        notices = [e.message for e in col.events if isinstance(e, Notice) and e.agent == FAILING]
         assert sum("restart " in m and " in " in m for m in notices) == 3
         assert any("gave up after 3 restarts" in m for m in notices)
 
@@ -253,8 +250,9 @@ async def test_restarts_with_backoff_then_gives_up_and_the_log_keeps_every_run(
 
         # The wave is over: the failed agent blocks the tests, and nothing else starts.
         assert sup.wave_agents_done(1)
-        ok, why = sup.can_run_tests(1)
-        assert not ok and f"{FAILING} (failed)" in why
+        refused = sup.can_run_tests(1)
+        assert refused is not None and refused.code == "agents-unfinished"
+        assert AgentStanding(FAILING, "failed") in refused.agents
 
 
 @pytest.mark.slow
@@ -345,7 +343,7 @@ async def test_an_adopted_agent_killed_from_outside_is_restarted(root: Path) -> 
     try:
         handle = second.agent_record(FAILING).handle
         assert handle is not None and second.agent_state(FAILING) == "running"
-        wrapper = handle["pid"]
+        wrapper = handle.pid
         children = Path(f"/proc/{wrapper}/task/{wrapper}/children").read_text().split()
         os.kill(int(children[0]), signal.SIGKILL)  # the agent, not its wrapper
         await col.until(lambda _: second.agent_record(FAILING).launches == 2)

@@ -13,6 +13,7 @@ import pytest
 from tests.eventkit import until
 from tests.unit.wave.enginekit import opened, sandbox, supervisor, wait_agents
 from wavedeck.agents.events import AgentOutput, GateRefused, IssueDone, Notice, ViolationFound
+from wavedeck.agents.kinds import Refusal
 from wavedeck.agents.wave.headless import describe, printer
 from wavedeck.agents.wave.stream import MAX_QUEUED
 
@@ -58,8 +59,14 @@ def test_readable_lines_are_neutralised() -> None:
     line = describe(AgentOutput("w1-a1", "\x1b[2Jwiped \x1b]52;c;aGk=\x07 \u202eevil"))
     assert "\x1b" not in line and "\x07" not in line and "\u202e" not in line
     assert "␛[2Jwiped" in line
-    refused = describe(GateRefused(1, "outside the plan", ("a\x1b[31m.py", "b.py")))
-    assert refused.splitlines() == ["wave 1: REFUSED: outside the plan", "  a␛[31m.py", "  b.py"]
+    stray = Refusal("stray-paths", 1, paths=("a\x1b[31m.py", "b.py"))
+    refused = describe(GateRefused(stray), {"stray-paths": "accept or revert them"})
+    assert refused.splitlines() == [
+        "wave 1: REFUSED: 2 changed path(s) are outside the plan for wave 1 and not accepted: "
+        "a␛[31m.py, b.py; accept or revert them",
+        "  a␛[31m.py",
+        "  b.py",
+    ]
     assert "unknown agent" in describe(ViolationFound(None, "x.py", "unowned"))
 
 
@@ -94,5 +101,5 @@ async def test_a_log_that_cannot_be_read_is_told_to_the_operator(root: Path) -> 
             )
         )
         [notice] = [e for e in col.of(Notice) if "cannot read its log" in e.message]
-        assert "truncated" in notice.message and notice.extra == {"agent": "w1-a1"}
+        assert "truncated" in notice.message and notice.agent == "w1-a1"
         assert sup.agent_state("w1-a1") == "running"

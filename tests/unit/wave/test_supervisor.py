@@ -25,14 +25,19 @@ from wavedeck.agents.events import (
     IssueDone,
     ViolationFound,
 )
+from wavedeck.agents.kinds import AgentStanding, Refusal
 from wavedeck.agents.tools.demo import STRAY_AGENT, STRAY_PATH
 from wavedeck.agents.wave.supervisor import Supervisor, SupervisorError
 
 pytestmark = pytest.mark.timeout(90)
 
 
-def _refusals(col: Collector) -> list[str]:
-    return [e.reason for e in col.of(GateRefused)]
+def _refusals(col: Collector) -> list[Refusal]:
+    return [e.refusal for e in col.of(GateRefused)]
+
+
+def _code(refusal: Refusal | None) -> str | None:
+    return refusal.code if refusal is not None else None
 
 
 def _planted_state(root: Path, data: bytes) -> Path:
@@ -48,11 +53,10 @@ async def test_wave_two_cannot_start_before_wave_one(root: Path) -> None:
     sandbox(root)
     async with opened(root) as (sup, col):
         assert sup.wave_state(1) == "ready" and sup.wave_state(2) == "locked"
-        ok, why = sup.can_start_wave(2)
-        assert not ok and "wave 1 has not run yet" in why
+        assert sup.can_start_wave(2) == Refusal("previous-not-run", 2, other=1)
         await sup.start_wave(2)
         await col.until(lambda evs: any(isinstance(e, GateRefused) for e in evs))
-        assert "wave 1 has not run yet" in _refusals(col)[0]
+        assert _refusals(col)[0] == Refusal("previous-not-run", 2, other=1)
         assert sup.agent_state("w2-a1") == "pending"
         assert not (root / ".wavedeck" / "logs" / "w2-a1.log").exists()
 
@@ -66,9 +70,8 @@ async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Pat
         assert all(sup.agent_state(a.id) == "succeeded" for a in sup.plan.wave(1).agents)
         assert await sup.checkpoint(1) is None
         await col.until(lambda evs: len(_refusals(col)) == 1)
-        assert "tests have not run" in _refusals(col)[0]
-        ok, why = sup.can_start_wave(2)
-        assert not ok and "tests have not passed" in why
+        assert _refusals(col)[0].code == "tests-not-run"
+        assert _code(sup.can_start_wave(2)) == "previous-untested"
 
         assert await sup.run_tests(1) is False
         await col.until(lambda evs: any(isinstance(e, ev.TestsFinished) for e in evs))
@@ -79,7 +82,7 @@ async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Pat
         assert sup.wave_state(1) == "running"
         assert await sup.checkpoint(1) is None
         await col.until(lambda evs: len(_refusals(col)) == 2)
-        assert "tests failed" in _refusals(col)[1]
+        assert _refusals(col)[1].code == "tests-failed"
         assert len(git(root, "log", "--format=%H").split()) == 2  # demo + test settings only
 
         sup.config.tests.commands = ["true"]
@@ -88,7 +91,7 @@ async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Pat
         # The demo's w1-a2 wrote a file no wave-1 agent owns: listed, refused.
         preview = await sup.checkpoint_preview(1)
         assert [s.path for s in preview.stray] == [STRAY_PATH]
-        assert preview.refusal is not None and STRAY_PATH in preview.refusal
+        assert preview.refusal == Refusal("stray-paths", 1, paths=(STRAY_PATH,))
         assert STRAY_PATH not in preview.paths
         assert set(preview.issues) == set(sup.plan.wave(1).issue_ids)
         assert sorted(preview.issues_done) == sorted(sup.plan.wave(1).issue_ids)
@@ -102,7 +105,7 @@ async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Pat
         original = client.read_text("utf-8")
         client.write_text(original + "# edited after the tests\n", "utf-8")
         preview = await sup.checkpoint_preview(1)
-        assert preview.refusal is not None and "run the tests again" in preview.refusal
+        assert _code(preview.refusal) == "tests-stale"
         assert preview.tests_stale
         client.write_text(original, "utf-8")
         assert (await sup.checkpoint_preview(1)).refusal is None
@@ -149,7 +152,8 @@ async def test_git_tamper_during_the_wave_is_reported_and_refused(root: Path) ->
         assert [(f.where, f.change, f.program) for f in found] == [(".git/config", "added", True)]
         assert found[0].value == "touch /tmp/never-run-by-wavedeck"
         assert [f.text for f in preview.tamper_findings] == list(preview.tamper)
-        assert preview.refusal is not None
+        assert preview.refusal is not None and preview.refusal.code == "stray-paths"
+        assert preview.refusal.paths == ("(git configuration and hooks)",)
         assert await sup.checkpoint(1) is None
         sha = await sup.checkpoint(1, accept_violations=True)
         assert sha is not None
@@ -165,7 +169,7 @@ async def test_restart_adopts_running_agents_and_never_launches_twice(root: Path
         await first.start_wave(1)
         await col.until(lambda evs: len(col.of(IssueDone)) >= 5)
     # ``first`` is closed without stopping its agents: they keep running.
-    pids = {a: first.agent_record(a).handle["pid"] for a in first.state.agents}  # type: ignore[index]
+    pids = {a: h.pid for a in first.state.agents if (h := first.agent_record(a).handle)}
 
     async with opened(root) as (second, col2):
         await col2.until(
@@ -176,13 +180,15 @@ async def test_restart_adopts_running_agents_and_never_launches_twice(root: Path
         for agent, pid in pids.items():
             rec = second.agent_record(agent)
             assert rec.launches == 1 and rec.state == "running"
-            assert rec.handle is not None and rec.handle["pid"] == pid
+            assert rec.handle is not None and rec.handle.pid == pid
         await second.start_wave(1)  # already started: nothing is launched again
         assert all(second.agent_record(a).launches == 1 for a in pids)
 
         # Operator actions on an adopted agent.
         await second.mark_done("w1-a1", "looks fine")
-        await col2.until(lambda evs: any("still running" in r for r in _refusals(col2)))
+        await col2.until(lambda evs: any(r.code == "agent-running" for r in _refusals(col2)))
+        running = Refusal("agent-running", 1, agents=(AgentStanding("w1-a1", "running"),))
+        assert running in _refusals(col2)
         assert await second.stop_agent("w1-a1") in ("terminated", "killed after grace")
         await col2.until(
             lambda evs: any(
@@ -198,15 +204,16 @@ async def test_restart_adopts_running_agents_and_never_launches_twice(root: Path
         assert {a: second.agent_state(a) for a in pids} == {a: "stopped" for a in pids}, {
             a: second.agent_record(a).reason for a in pids
         }
-        ok, why = second.can_run_tests(1)
-        assert not ok and "w1-a1 (stopped)" in why
+        refused = second.can_run_tests(1)
+        assert refused is not None and refused.code == "agents-unfinished"
+        assert AgentStanding("w1-a1", "stopped") in refused.agents
 
     third = supervisor(root)
     await third.open()
     try:
         for agent in pids:
             await third.mark_done(agent, "stopped by hand, work is complete")
-        assert third.can_run_tests(1) == (True, "")
+        assert third.can_run_tests(1) is None
         assert third.agent_record("w1-a2").marked_done == "stopped by hand, work is complete"
     finally:
         await third.close()
@@ -255,7 +262,7 @@ async def test_two_concurrent_starts_launch_each_agent_once(root: Path) -> None:
         await asyncio.gather(sup.start_wave(1), sup.start_wave(1))
         assert all(sup.agent_record(a.id).launches == 1 for a in sup.plan.wave(1).agents)
         await col.until(lambda evs: any(isinstance(e, GateRefused) for e in evs))
-        assert "already started" in _refusals(col)[0]
+        assert _refusals(col)[0] == Refusal("wave-started", 1)
         await wait_agents(sup, 1)
         for agent in sup.plan.wave(1).agents:
             log = sup.log_path(agent.id).read_text("utf-8")
@@ -275,7 +282,7 @@ async def test_an_agent_started_but_never_recorded_is_adopted_not_relaunched(roo
     async with collecting(sup, stop_agents=True) as col:
         await sup.start_wave(1)
         rec = sup.agent_record("w1-a1")
-        assert rec.handle is not None and rec.handle["pid"] == orphan.pid
+        assert rec.handle is not None and rec.handle.pid == orphan.pid
         assert rec.launches == 1 and rec.state == "running"
         await col.until(
             lambda evs: any(

@@ -112,7 +112,9 @@ class _Handler(ScriptedHandler):
             # startup context, not its memory subagent); aider's first user messages are
             # example exchanges, so all of them are looked at.
             prompt = first_prompt(messages)
-            for index in users if not self.tools_required else [prompt] if prompt else []:
+            for index in (
+                users if not self.tools_required else [prompt] if prompt is not None else []
+            ):
                 key = self.state.key_in(text_of(messages[index].get("content")))
                 if key is not None:
                     start = index

@@ -5,8 +5,8 @@ wavedeck says about it before a wave starts and in the checkpoint.
   other agent of the plan declares, in any wave, which keep a shared folder closed), its
   preset's state paths (``wavedeck.agents.presets.statedirs``) and, for a preset that keeps its
   own files for the agent under ``.wavedeck/`` (aider's chat: ``Preset.own_state``), that one
-  folder. ``wavedeck.agents.local.landlock``
-  resolves it where the agent runs (here, in the wrapper; on an SSH host, as a script).
+  folder. ``wavedeck.agents.local.landlock`` resolves it where the agent runs (here, in the
+  wrapper; on an SSH host, as a script).
 - ``local_status``: enforced here or not, and why (``no-landlock``, ``abi-too-old``), once per run.
 - ``before_wave``: per local agent, the spec resolved without writing anything: a repository
   beneath a path the agent may write (it cannot be protected), owned files that cannot be

@@ -128,7 +128,8 @@ def build_spec(
         cwd=cwd,
         env=env,
         stdin_file=stdin,
-        sandbox=sandbox_spec(plan, agent_id, config),  # [agent] sandbox: applied by the runner
+        # [agent] sandbox: applied by the runner
+        sandbox=sandbox_spec(plan, agent_id, config, wavedeck_dir if local else None),
     )
 
 

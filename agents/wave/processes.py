@@ -167,7 +167,13 @@ class AgentProcesses:
         wave.sandbox[agent_id] = "off" if status is None else sandbox.status_word(status)
         local = status is not None and status.host is None and status.state == "landlock"
         writable = (
-            sandbox.writable(self.ctx.plan, agent_id, self.ctx.config, self.cwd_for(agent_id))
+            sandbox.writable(
+                self.ctx.plan,
+                agent_id,
+                self.ctx.config,
+                self.cwd_for(agent_id),
+                self.ctx.wavedeck_dir,
+            )
             if local
             else None
         )

@@ -23,7 +23,7 @@ from wavedeck.plan.safetext import neutralize
 from wavedeck.plan.words import plural
 
 if TYPE_CHECKING:
-    from wavedeck.plan.reading.loader import ParseResult
+    from wavedeck.plan.reading.parser import ParseResult
 
 
 def _fail(source: str, message: str, as_json: bool = False, line: int | None = None) -> None:

@@ -50,6 +50,8 @@ R = TypeVar("R")
 ENGINE_ACTIONS = {a.name for a in ACTIONS if a.engine}
 PANE_ACTIONS = {a.name for a in ACTIONS if a.pane}
 ENDED = AGENT_UNSUCCESSFUL
+# What acts on the live lines only (the whole log from disk scrolls, and ``l`` leaves it).
+LIVE_ONLY = {"raw", "search", *(a.name for a in ACTIONS if a.scope == "log")}
 
 
 class Actions:
@@ -71,7 +73,6 @@ class Actions:
             "reply": self.do_reply,
             "raw": self.do_raw,
             "wrap": self.do_wrap,
-            "attach": self.do_attach,
             "zoom": self.do_zoom,
             "search": self.do_search,
             "follow": self.do_follow,
@@ -133,6 +134,10 @@ class Actions:
             return f"{agent_is(agent.id, agent.state)}: a follow-up is for an agent that has ended"
         if name == "reply" and agent.session_id is None:
             return f"{agent.id} has no CLI session to resume (set [agent] preset)"
+        whole = name in LIVE_ONLY and (shown := self._pane()) and shown.log_mode == "whole"
+        if whole:
+            back = key_display(self.app.keys_now()["log"])
+            return f"the whole log is shown: {back} goes back to the live log"
         if name == "raw" and self.app.view.preset == "generic":
             return "the generic preset shows its output as it comes: there is no other view"
         if name == "mark_done" and agent.marked_done:
@@ -257,12 +262,14 @@ class Actions:
         self.app.push_screen(ViolationsScreen(self.wave, self.engine))
 
     async def do_log(self) -> None:
-        from wavedeck.tui.screens.history import HistoryScreen
-
+        """The pane zoomed on its whole log (read from disk); again, back to its live lines."""
         pane = self._pane()
         assert pane is not None
-        path = self.engine.log_path(pane.agent_id)
-        self.app.push_screen(HistoryScreen(pane.agent_id, path))
+        if pane.log_mode == "whole":
+            await pane.show_live()
+            return
+        self.main.maximize(pane, container=False)
+        await pane.show_whole(self.engine.log_path(pane.agent_id))
 
     async def do_reply(self) -> None:
         pane = self._pane()
@@ -296,13 +303,6 @@ class Actions:
             pane.log_view.set_wrap(main.wrap_logs)
         said = "log lines wrap" if main.wrap_logs else "log lines are cut at the pane's edge"
         self.app.notify(said, markup=False)
-
-    async def do_attach(self) -> None:
-        from wavedeck.tui.screens.attach import AttachScreen
-
-        pane = self._pane()
-        assert pane is not None
-        self.app.push_screen(AttachScreen(self.app.view.agents[pane.agent_id]))
 
     async def do_zoom(self) -> None:
         screen = self.main

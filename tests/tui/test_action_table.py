@@ -160,6 +160,7 @@ async def test_a_remapped_key_works_and_the_old_one_does_not() -> None:
         await pilot.pause(0.1)
         help_text = screen_text(app)
         assert "Z " in help_text and "f2" in help_text  # help shows the keys in use
+        assert "(Z zooms it)" in help_text  # and the log modes say it too
         await pilot.press("escape")
         await pilot.pause(0.2)
         bar = str(main.query_one("#key-bar").render())

@@ -1,7 +1,7 @@
 """The control room on a real Supervisor over a demo sandbox with simulated agents: a whole wave
 (start, stray-file violation, tests, checkpoint refused then accepted and committed, re-plan of
 the remaining waves, next wave),
-agent controls (stop, restart, mark done, history), diff review, and re-attach after quitting."""
+agent controls (stop, restart, mark done, the whole log), diff review, and re-attach after quitting."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from wavedeck.tui import messages as msg
 from wavedeck.tui.screens.checkpoint import CheckpointScreen
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
 from wavedeck.tui.screens.diff import DiffScreen
-from wavedeck.tui.screens.history import HistoryScreen
 from wavedeck.tui.screens.tests import TestsScreen
 from wavedeck.tui.screens.violations import ViolationsScreen
 from wavedeck.tui.widgets.history import HistoryView
@@ -107,13 +106,29 @@ async def test_stop_restart_mark_done_and_history(tmp_path: Path) -> None:
         assert isinstance(app.screen, PromptScreen)
         await pilot.press(*"done by hand", "enter")
         await wait_for(lambda: agent.marked_done == "done by hand")
+        # l: the one log view, zoomed, in its whole mode: the file from its first line.
+        pane = app.main_screen.focused_pane
+        assert pane is not None and pane.agent_id == "w1-a1"
         await pilot.press("l")
-        assert isinstance(app.screen, HistoryScreen)
-        history = app.screen.query_one(HistoryView)
+        assert app.screen is app.main_screen and app.main_screen.maximized is pane
+        assert pane.log_mode == "whole" and "whole log" in str(pane.border_subtitle)
+        history = pane.query_one(HistoryView)
         await wait_for(history.indexing_done.is_set)
         await pilot.pause(0.6)
         assert history.index.line_count >= 1
-        await pilot.press("escape")
+        first = app.engine.log_path("w1-a1").read_text("utf-8", "replace").splitlines()[0]
+        assert first.strip() and first.strip()[:40] in screen_text(app)
+        await pilot.press("slash")  # search is for the live lines: refused, naming l
+        assert not isinstance(app.screen, PromptScreen)
+        assert (
+            app.actions.why_not("search") == "the whole log is shown: l goes back to the live log"
+        )
+        await pilot.press("l")  # again: the live lines, still zoomed
+        assert pane.log_mode == "live" and app.main_screen.maximized is pane
+        assert pane.log_view.display and pane.log_view.has_focus
+        await pilot.press("l", "escape")  # escape restores the pane, live again
+        await wait_for(lambda: pane.log_mode == "live")
+        assert app.main_screen.maximized is None and not pane.query(HistoryView)
 
 
 async def test_quit_leaves_agents_running_and_reattach_shows_history(tmp_path: Path) -> None:

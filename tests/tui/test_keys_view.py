@@ -114,7 +114,7 @@ async def test_disabled_key_says_why_and_posts_a_message() -> None:
         assert refused and refused[0].action == "start"
         assert "no engine" in refused[0].reason
         footer = {k: b.enabled for k, b in app.screen.active_bindings.items()}
-        assert footer["s"] is False and footer["a"] is True  # greyed out vs available
+        assert footer["s"] is False and footer["z"] is True  # greyed out vs available
 
 
 @pytest.mark.slow
@@ -133,15 +133,27 @@ async def test_command_palette_lists_actions() -> None:
 
 
 @pytest.mark.slow
-async def test_attach_explains_no_input() -> None:
+async def test_one_log_view_zoom_shows_the_live_lines_and_help_says_each_mode() -> None:
     app = static_app()
     async with app.run_test(size=(200, 50)) as pilot:
         await panes_ready(app)
-        await pilot.press("4", "a")
-        assert app.screen.id == "attach"
+        await pilot.press("4", "z")
+        pane = app.main_screen.focused_pane
+        assert pane is not None and app.main_screen.maximized is pane
+        assert pane.log_mode == "live"
+        await pilot.pause(0.1)
+        assert "Error: tsc exited 2" in screen_text(app)
+        await pilot.press("l")  # the whole log is read from disk: a view-only app has none
+        assert pane.log_mode == "live" and app.main_screen.maximized is pane
+        await pilot.press("escape", "question_mark")
+        assert isinstance(app.screen, HelpScreen)
         await pilot.pause(0.1)
         text = screen_text(app)
-        assert "cannot pass input" in text and "Error: tsc exited 2" in text
+        assert "A pane's log, one view in three modes" in text
+        assert "live  the last 10,000 lines as they come, rendered (z zooms it)" in text
+        assert "raw   the agent CLI's own output, before rendering (o)" in text
+        assert "whole the log file from its first line, read from disk, zoomed (l)" in text
+        assert "stdin closed" in text and "u sends a reply" in text
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """Help: every key of the action table (as remapped by ``[keys]``), what it does, and whether it
-is possible right now (and why not). It scrolls, and says so, on a small terminal."""
+is possible right now (and why not); then what the log view shows in each of its modes. It
+scrolls, and says so, on a small terminal."""
 
 from __future__ import annotations
 
@@ -14,7 +15,31 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from wavedeck.tui.keys import ACTIONS, FIXED_KEYS, key_display
+from wavedeck.tui.keys import ACTIONS, BY_NAME, FIXED_KEYS, first_key, key_display
+
+
+def log_modes(keys: Mapping[str, str]) -> Text:
+    """What the one log view shows in each mode, with the keys that switch them now."""
+
+    def key(name: str) -> str:
+        return first_key(keys.get(name, BY_NAME[name].keys))
+
+    text = Text()
+    text.append("A pane's log, one view in three modes\n", "bold")
+    modes = (
+        ("live", f"{key('zoom')} zooms it", "the last 10,000 lines as they come, rendered"),
+        ("raw", key("raw"), "the agent CLI's own output, before rendering"),
+        ("whole", key("log"), "the log file from its first line, read from disk, zoomed"),
+    )
+    for mode, keys_, what in modes:
+        text.append(f"  {mode:<6}", "bold")
+        text.append(f"{what} ({keys_})\n")
+    text.append(
+        "Agents run with stdin closed, so a log takes no input: "
+        f"{key('reply')} sends a reply to an agent that has ended.",
+        "dim",
+    )
+    return text
 
 
 def help_table(keys: Mapping[str, str], availability: Mapping[str, str | None]) -> Table:
@@ -58,6 +83,7 @@ class HelpScreen(ModalScreen[None]):
         box.border_subtitle = Text("↑ ↓ pgup pgdn: scroll · esc: close")
         with box:
             yield Static(help_table(self.keys, self.availability), id="help-table")
+            yield Static(log_modes(self.keys), id="help-modes")
 
     def on_mount(self) -> None:
         self.query_one("#help-box").focus()

@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Static
 
 from wavedeck.plan.words import plural
@@ -143,6 +144,12 @@ class MainScreen(Screen[None]):
             self.query_one(KeyBar).show(
                 self.wd.keys_now(), dict(zip(_NAMES, possible, strict=True))
             )
+
+    def watch_maximized(self, old: Widget | None, new: Widget | None) -> None:
+        """A pane restored (z, escape, or another zoomed) goes back to its live lines: the whole
+        log is a zoomed view."""
+        if isinstance(old, AgentPane) and old is not new:
+            self.call_later(old.show_live)
 
     def on_descendant_focus(self) -> None:
         self._possible = ()  # the focused agent decides x/r/m: re-check on the next tick

@@ -129,6 +129,14 @@ async def test_stop_restart_mark_done_and_history(tmp_path: Path) -> None:
         await pilot.press("l", "escape")  # escape restores the pane, live again
         await wait_for(lambda: pane.log_mode == "live")
         assert app.main_screen.maximized is None and not pane.query(HistoryView)
+        await pilot.press("l", "right_square_bracket")  # another wave, while the whole log shows
+        await wait_for(lambda: app.main_screen.selected_wave == 2)
+        await pilot.press("left_square_bracket")
+        await wait_for(lambda: app.main_screen.selected_wave == 1)
+        await pilot.pause(0.2)
+        assert not app.main_screen.query(HistoryView)
+        assert all(p.log_mode == "live" for p in app.main_screen.panes())
+        assert app.main_screen.maximized is None
 
 
 async def test_quit_leaves_agents_running_and_reattach_shows_history(tmp_path: Path) -> None:

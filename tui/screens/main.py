@@ -98,6 +98,8 @@ class MainScreen(Screen[None]):
     async def show_wave(self, number: int) -> None:
         """Replace the panes with those of wave ``number``."""
         self.selected_wave = number
+        # A zoomed pane goes with its wave: left maximized, the screen would show nothing else.
+        self.minimize()
         grid = self.query_one("#panes", Grid)
         await grid.remove_children()
         agents = self.wd.view.wave_agents(number)

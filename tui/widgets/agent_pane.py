@@ -273,11 +273,12 @@ class AgentPane(Vertical):
 
     async def show_live(self) -> None:
         """Back to the live lines (rendered or raw, as they were)."""
-        if not self.query(HistoryView):
-            return
-        await self.query(HistoryView).remove()
-        self.log_view.display = True
-        self.log_view.focus()
+        wholes, logs = self.query(HistoryView), list(self.query(LogView))
+        if not wholes or not logs or not self.is_attached:
+            return  # live already, or a pane going with its wave (``]``)
+        await wholes.remove()
+        logs[0].display = True
+        logs[0].focus()
         self._show_subtitle(self._now)
 
     def toggle_raw(self) -> bool:

@@ -1,5 +1,5 @@
-"""Raw log lines of a preset's agent rendered as its pane shows them (re-attach, the full log
-screen, the benchmark): the same parser as the live pane, facts dropped."""
+"""Raw log lines of a preset's agent rendered as its pane shows them (re-attach and the
+benchmark): the same parser as the live pane, facts dropped."""
 
 from __future__ import annotations
 

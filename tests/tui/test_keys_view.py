@@ -152,7 +152,10 @@ async def test_one_log_view_zoom_shows_the_live_lines_and_help_says_each_mode() 
         assert "A pane's log, one view in three modes" in text
         assert "live  the last 10,000 lines as they come, rendered (z zooms it)" in text
         assert "raw   the agent CLI's own output, before rendering (o)" in text
-        assert "whole the log file from its first line, read from disk, zoomed (l)" in text
+        assert (
+            "whole the log file from its first line, as written (raw for a CLI preset), zoomed (l)"
+            in text
+        )
         assert "stdin closed" in text and "u sends a reply" in text
 
 

@@ -29,7 +29,11 @@ def log_modes(keys: Mapping[str, str]) -> Text:
     modes = (
         ("live", f"{key('zoom')} zooms it", "the last 10,000 lines as they come, rendered"),
         ("raw", key("raw"), "the agent CLI's own output, before rendering"),
-        ("whole", key("log"), "the log file from its first line, read from disk, zoomed"),
+        (
+            "whole",
+            key("log"),
+            "the log file from its first line, as written (raw for a CLI preset), zoomed",
+        ),
     )
     for mode, keys_, what in modes:
         text.append(f"  {mode:<6}", "bold")

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
     from wavedeck.tui.engine import Engine
+    from wavedeck.tui.screens.logs import LogMode
     from wavedeck.tui.screens.main import MainScreen
     from wavedeck.tui.widgets.agent_pane import AgentPane
     from wavedeck.tui.widgets.log_view import LogView
@@ -240,12 +241,26 @@ class Actions:
         self.app.push_screen(ViolationsScreen(self.wave, self.engine))
 
     async def do_log(self) -> None:
-        from wavedeck.tui.screens.history import HistoryScreen
+        self.open_log("whole")
+
+    def open_log(self, mode: LogMode, note: str | None = None) -> None:
+        """The focused agent's log full screen in ``mode`` (``note``: a line said under it)."""
+        from wavedeck.tui.screens.logs import LogScreen
 
         pane = self._pane()
         assert pane is not None
-        path = self.engine.log_path(pane.agent_id)
-        self.app.push_screen(HistoryScreen(pane.agent_id, path))
+        engine, view = self.app.engine, self.app.view
+        self.app.push_screen(
+            LogScreen(
+                view.agents[pane.agent_id],
+                mode,
+                path=engine.log_path(pane.agent_id) if engine is not None else None,
+                keys=self.app.keys_now(),
+                rendered=view.preset != "generic",
+                note=note,
+                now=self.app.clock(),
+            )
+        )
 
     async def do_reply(self) -> None:
         pane = self._pane()
@@ -273,19 +288,12 @@ class Actions:
         self.app.notify(f"{pane.agent_id}: {'raw output' if raw else 'rendered'}", markup=False)
 
     async def do_attach(self) -> None:
-        from wavedeck.tui.screens.attach import AttachScreen
-
         pane = self._pane()
         assert pane is not None
-        self.app.push_screen(AttachScreen(self.app.view.agents[pane.agent_id]))
+        self.open_log("live", note=f"{pane.agent_id}: read-only live tail")
 
     async def do_zoom(self) -> None:
-        screen = self.main
-        if screen.maximized is not None:
-            screen.minimize()
-        elif (pane := self._pane()) is not None:
-            screen.maximize(pane, container=False)
-            pane.log_view.focus()
+        self.open_log("live")
 
     async def do_search(self) -> None:
         pane = self._pane()

@@ -40,6 +40,7 @@ class ControlApp(Room, Notifier, Protocol):
     def refresh_views(self) -> None: ...
     def run_engine(self, work: Awaitable[object], *, group: str) -> None: ...
     async def leave(self, *, stop_agents: bool) -> None: ...
+    async def take_over(self, agent_id: str) -> bool: ...
 
 
 P = ParamSpec("P")
@@ -288,9 +289,54 @@ class Actions:
         self.app.notify(f"{pane.agent_id}: {'raw output' if raw else 'rendered'}", markup=False)
 
     async def do_attach(self) -> None:
+        """Take over the agent's CLI session (``wavedeck.tui.takeover``); when its headless
+        run is going, ask first (stop it, or wait for it); when it has no session to take
+        over, its live tail, saying why."""
+        from wavedeck.agents.wave.takeover import words
+
         pane = self._pane()
         assert pane is not None
-        self.open_log("live", note=f"{pane.agent_id}: read-only live tail")
+        agent_id, engine = pane.agent_id, self.app.engine
+        if engine is None:
+            self.open_log("live", note="view only: no engine, no session to take over")
+            return
+        refusal = engine.takeover_check(agent_id)
+        if refusal is None:
+            await self.app.take_over(agent_id)
+        elif refusal.code == "agent-running":
+            from wavedeck.tui.screens.takeover import RunningScreen
+
+            async def chosen(choice: str | None) -> None:
+                if choice is not None:
+                    self.app.run_engine(self._after_run(agent_id, choice), group="takeover")
+
+            self.app.push_screen(RunningScreen(agent_id), chosen)
+        elif refusal.code == "taken-over":
+            self.app.notify(words(refusal), severity="warning", markup=False)
+        else:
+            self.open_log("live", note=f"{words(refusal)} (read-only live tail)")
+
+    async def _after_run(self, agent_id: str, choice: str) -> None:
+        """Take over once the agent's run has ended (``stop``: stopped first)."""
+        import asyncio
+
+        engine = self.engine
+        if choice == "stop":
+            how = await self.call("stop", engine.stop_agent, agent_id)
+            self.app.notify(f"{agent_id}: {how}; taking over", markup=False)
+        else:
+            self.app.notify(f"{agent_id}: taking over when its run ends", markup=False)
+        # Until the engine has recorded the end (the stop returned, or the run finished).
+        while (refusal := engine.takeover_check(agent_id)) is not None and refusal.code == (
+            "agent-running"
+        ):
+            await asyncio.sleep(0.2)
+        if refusal is not None:
+            from wavedeck.agents.wave.takeover import words
+
+            self.app.notify(words(refusal), severity="warning", markup=False)
+            return
+        await self.app.take_over(agent_id)
 
     async def do_zoom(self) -> None:
         self.open_log("live")

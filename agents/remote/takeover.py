@@ -120,7 +120,7 @@ class HostSide:
     async def tree(self) -> str:
         """The agent's worktree now, as a tree object (untracked files included)."""
         out = await self._run(
-            'cd "$wt" || exit 3\n'
+            'mkdir -p "$root/run" && cd "$wt" || exit 3\n'
             'idx="$root/run/$$.takeover.index"; trap \'rm -f "$idx" "$idx.lock"\' EXIT\n'
             'export GIT_INDEX_FILE="$idx"\n'
             f"{GIT} read-tree HEAD && {GIT} add -A . && {GIT} write-tree\n"
@@ -135,7 +135,7 @@ class HostSide:
         if not re.fullmatch(r"[0-9a-f]{40}([0-9a-f]{24})?", tree):
             raise CommandError(f"not a tree id: {tree!r}")
         return await self._run(
-            'cd "$wt" || exit 3\n'
+            'mkdir -p "$root/run" && cd "$wt" || exit 3\n'
             'idx="$root/run/$$.takeover.index"; trap \'rm -f "$idx" "$idx.lock"\' EXIT\n'
             'export GIT_INDEX_FILE="$idx"\n'
             f"{GIT} read-tree HEAD && {GIT} add -A . || exit 7\n"

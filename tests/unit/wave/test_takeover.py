@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.sandboxkit import git
+from tests.e2e.headless_kit import make_demo, run
+from tests.sandboxkit import configure, git
 from tests.unit.presets.test_engine_presets import claude_sandbox
 from tests.unit.wave.enginekit import kill_agents, opened, wait_agents
 from wavedeck.agents.config import Config
@@ -224,3 +225,52 @@ async def test_a_running_agent_is_refused_until_it_ends(tmp_path: Path) -> None:
             assert sup.takeover_check("w1-a1") is None
     finally:
         kill_agents(root)
+
+
+async def test_wavedeck_attach_beside_a_control_room_stops_the_run_first(tmp_path: Path) -> None:
+    root = tmp_path / "s"
+    _standin_sandbox(root)
+    configure(root, extra={"w1-a1": ["--replay", "spend"]}, commit=True)  # runs until stopped
+    text = (root / "wavedeck.toml").read_text("utf-8").replace("max_cost_usd = 1.0", "")
+    (root / "wavedeck.toml").write_text(text, "utf-8")
+    git(root, "commit", "-q", "-m", "no budget", "--", "wavedeck.toml")
+    try:
+        async with opened(root) as (sup, col):  # the control room: it holds the state's lock
+            await sup.start_wave(1)
+            await col.until(
+                lambda ev: any(isinstance(e, AgentUsage) and e.agent == "w1-a1" for e in ev)
+            )
+            assert sup.agent_state("w1-a1") == "running"
+            before = sup.state.agents["w1-a1"].input_tokens
+            refused = await asyncio.to_thread(run, root, "attach", "w1-a1")
+            assert refused.returncode == 2, refused.stderr
+            assert "w1-a1's headless run is going" in refused.stderr
+            done = await asyncio.to_thread(run, root, "attach", "w1-a1", "--stop")
+            assert done.returncode == 3, done.stderr  # the CLI's own exit status
+            assert "w1-a1's headless run: terminated (its progress is kept)" in done.stderr
+            assert "── wavedeck: attached by the operator (1 min) ──" in done.stderr
+            assert "recorded by the control room running on this repository" in done.stderr
+            before = sup.state.agents["w1-a1"].input_tokens
+            await col.until(
+                lambda ev: any(
+                    isinstance(e, Notice) and "back from the operator" in e.message for e in ev
+                )
+            )
+            assert sup.state.agents["w1-a1"].input_tokens == before + 2300
+            missing = await asyncio.to_thread(run, root, "attach", "w9-a9")
+            assert missing.returncode == 2 and "no agent w9-a9 in the plan" in missing.stderr
+    finally:
+        kill_agents(root)
+
+
+def test_wavedeck_attach_says_why_it_cannot(tmp_path: Path) -> None:
+    demo = make_demo(tmp_path / "demo")
+    none = run(demo, "attach", "w1-a1")
+    assert none.returncode == 2 and "no run recorded" in none.stderr
+    (demo / ".wavedeck").mkdir(exist_ok=True)
+    (demo / ".wavedeck" / "state.json").write_text(
+        '{"version": 2, "agents": {"w1-a1": {"launches": 1}}}'
+    )
+    generic = run(demo, "attach", "w1-a1")
+    assert generic.returncode == 2
+    assert "the generic preset keeps no session a terminal can resume" in generic.stderr

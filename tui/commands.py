@@ -302,41 +302,21 @@ class Actions:
             return
         refusal = engine.takeover_check(agent_id)
         if refusal is None:
-            await self.app.take_over(agent_id)
+            await self.call("take over", self.app.take_over, agent_id)
         elif refusal.code == "agent-running":
             from wavedeck.tui.screens.takeover import RunningScreen
+            from wavedeck.tui.takeover import when_run_ends
 
             async def chosen(choice: str | None) -> None:
-                if choice is not None:
-                    self.app.run_engine(self._after_run(agent_id, choice), group="takeover")
+                if choice is not None:  # the app's, so the engine is the one it runs on
+                    work = when_run_ends(self.app, engine, agent_id, stop=choice == "stop")
+                    self.app.run_engine(work, group="takeover")
 
             self.app.push_screen(RunningScreen(agent_id), chosen)
         elif refusal.code == "taken-over":
             self.app.notify(words(refusal), severity="warning", markup=False)
         else:
             self.open_log("live", note=f"{words(refusal)} (read-only live tail)")
-
-    async def _after_run(self, agent_id: str, choice: str) -> None:
-        """Take over once the agent's run has ended (``stop``: stopped first)."""
-        import asyncio
-
-        engine = self.engine
-        if choice == "stop":
-            how = await self.call("stop", engine.stop_agent, agent_id)
-            self.app.notify(f"{agent_id}: {how}; taking over", markup=False)
-        else:
-            self.app.notify(f"{agent_id}: taking over when its run ends", markup=False)
-        # Until the engine has recorded the end (the stop returned, or the run finished).
-        while (refusal := engine.takeover_check(agent_id)) is not None and refusal.code == (
-            "agent-running"
-        ):
-            await asyncio.sleep(0.2)
-        if refusal is not None:
-            from wavedeck.agents.wave.takeover import words
-
-            self.app.notify(words(refusal), severity="warning", markup=False)
-            return
-        await self.app.take_over(agent_id)
 
     async def do_zoom(self) -> None:
         self.open_log("live")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol
 from textual.app import SuspendNotSupported
 
 from wavedeck.plan.safetext import neutralize
-from wavedeck.tui.calls import Notifier
+from wavedeck.tui.calls import Notifier, guarded
 
 if TYPE_CHECKING:
     from wavedeck.plan.models import Plan
@@ -38,6 +38,36 @@ class TakeoverHost(Notifier, Protocol):
 
     def suspend(self) -> AbstractContextManager[None]: ...
     def batch_update(self) -> AbstractContextManager[None]: ...
+
+
+class Operator(Notifier, Protocol):
+    """What waiting for a run to end uses of the app: its notices and its take-over."""
+
+    async def take_over(self, agent_id: str) -> bool: ...
+
+
+WAIT_S = 0.2  # how often the engine is asked whether the agent's run has ended
+
+
+async def when_run_ends(app: Operator, engine: Engine, agent_id: str, *, stop: bool) -> None:
+    """Take over once the agent's headless run has ended (``stop``: stop it first; its
+    progress is kept)."""
+    from wavedeck.agents.wave.takeover import words
+
+    if stop:
+        how = await guarded(app, "stop", engine.stop_agent, agent_id)
+        app.notify(f"{agent_id}: {how}; taking over", markup=False)
+    else:
+        app.notify(f"{agent_id}: taking over when its run ends", markup=False)
+    # Until the engine has recorded the end (the stop returned, or the run finished).
+    while (refusal := engine.takeover_check(agent_id)) is not None and refusal.code == (
+        "agent-running"
+    ):
+        await asyncio.sleep(WAIT_S)
+    if refusal is not None:
+        app.notify(words(refusal), severity="warning", markup=False)
+        return
+    await guarded(app, "take over", app.take_over, agent_id)
 
 
 async def take_over(app: TakeoverHost, engine: Engine, agent_id: str) -> bool:
@@ -83,19 +113,25 @@ async def take_over(app: TakeoverHost, engine: Engine, agent_id: str) -> bool:
             f"{job.sandboxed}. Leave the CLI to come back to the control room.\n"
         )
         app.away = True
+        failed: str | None = None
         try:
             with app.batch_update(), app.suspend(), quiet_signals():
                 sys.stderr.write(neutralize(banner.rstrip("\n")) + "\n")
                 sys.stderr.flush()
-                status = await asyncio.to_thread(job.run)
+                try:
+                    status = await asyncio.to_thread(job.run)
+                except TakeoverError as exc:  # said once the control room is back
+                    failed = str(exc)
         except SuspendNotSupported:
-            await job.close()
-            return refused(
+            failed = (
                 f"this terminal cannot be handed over: run `wavedeck attach {agent_id}` in "
                 "another terminal"
             )
         finally:
             app.away = False
+        if failed is not None:
+            await job.close()
+            return refused(failed)
         report = await job.end(status)
         engine.record_takeover(report)
         return True

@@ -67,6 +67,7 @@ async def _take_over(sup: Supervisor, agent_id: str, stop: bool, wait: bool) -> 
     from wavedeck.agents.wave import takeover
 
     told = False
+    terminal_checked = False
     try:
         while True:
             sup.peek()
@@ -76,7 +77,16 @@ async def _take_over(sup: Supervisor, agent_id: str, stop: bool, wait: bool) -> 
             refusal = takeover.check(
                 sup.plan, sup.config, agent_id, rec, wave_open=wave_open, running=running
             )
-            if refusal is None or refusal.code != "agent-running" or not (stop or wait):
+            if refusal is not None and (refusal.code != "agent-running" or not (stop or wait)):
+                return _refused(takeover.words(refusal))
+            if not terminal_checked:  # before anything is stopped
+                terminal_checked = True
+                if not sys.stdin.isatty():
+                    return _refused(
+                        f"{agent_id}'s CLI runs interactively: wavedeck attach needs a terminal "
+                        "(its stdin is not one)"
+                    )
+            if refusal is None:
                 break
             assert rec is not None and rec.handle is not None
             if stop:
@@ -91,8 +101,6 @@ async def _take_over(sup: Supervisor, agent_id: str, stop: bool, wait: bool) -> 
             await asyncio.sleep(WAIT_POLL_S)
     except StateError as exc:
         return _refused(str(exc))
-    if refusal is not None:
-        return _refused(takeover.words(refusal))
     assert rec is not None and rec.session_id is not None
     lock = takeover.TakeoverLock(sup.wavedeck_dir, agent_id)
     if not lock.acquire(note="wavedeck attach"):

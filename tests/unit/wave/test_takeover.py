@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import pty
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.headless_kit import make_demo, run
+from tests.e2e.headless_kit import env, make_demo, run, wavedeck_argv
 from tests.sandboxkit import configure, git
 from tests.unit.presets.test_engine_presets import claude_sandbox
 from tests.unit.wave.enginekit import kill_agents, opened, wait_agents
@@ -245,12 +248,13 @@ async def test_wavedeck_attach_beside_a_control_room_stops_the_run_first(tmp_pat
             refused = await asyncio.to_thread(run, root, "attach", "w1-a1")
             assert refused.returncode == 2, refused.stderr
             assert "w1-a1's headless run is going" in refused.stderr
-            done = await asyncio.to_thread(run, root, "attach", "w1-a1", "--stop")
+            lonely = await asyncio.to_thread(run, root, "attach", "w1-a1", "--stop")
+            assert lonely.returncode == 2 and "needs a terminal" in lonely.stderr  # no tty
+            done = await asyncio.to_thread(in_a_terminal, root, "attach", "w1-a1", "--stop")
             assert done.returncode == 3, done.stderr  # the CLI's own exit status
             assert "w1-a1's headless run: terminated (its progress is kept)" in done.stderr
             assert "── wavedeck: attached by the operator (1 min) ──" in done.stderr
             assert "recorded by the control room running on this repository" in done.stderr
-            before = sup.state.agents["w1-a1"].input_tokens
             await col.until(
                 lambda ev: any(
                     isinstance(e, Notice) and "back from the operator" in e.message for e in ev
@@ -261,6 +265,19 @@ async def test_wavedeck_attach_beside_a_control_room_stops_the_run_first(tmp_pat
             assert missing.returncode == 2 and "no agent w9-a9 in the plan" in missing.stderr
     finally:
         kill_agents(root)
+
+
+def in_a_terminal(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``wavedeck ARGS`` with a pseudo-terminal for its stdin (as from a shell)."""
+    controller, terminal = pty.openpty()
+    try:
+        return subprocess.run(
+            wavedeck_argv(*args), cwd=folder, stdin=terminal, capture_output=True, text=True,
+            timeout=90, env=env(), check=False,
+        )  # fmt: skip
+    finally:
+        os.close(terminal)
+        os.close(controller)
 
 
 def test_wavedeck_attach_says_why_it_cannot(tmp_path: Path) -> None:

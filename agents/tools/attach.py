@@ -184,12 +184,14 @@ class Takeover:
         else:
             facts, reported, changed = await self._after_remote()
         touched = list(dict.fromkeys([*facts.edited, *changed]))
+        if status.signal:
+            self.notes.append(f"killed by {status.signal}")
         report = TakeoverReport(
             agent=self.agent,
             session_id=self.session_id,
             started_at=self.started_at,
             ended_at=ended_at,
-            exit_code=status.code if status.code is not None else None,
+            exit_code=status.code,
             host=self.host,
             dropped=dropped,
             reported=reported,
@@ -201,12 +203,12 @@ class Takeover:
             touched=tuple(touched),
             said=facts.said,
             answer=facts.answer,
-            notes=tuple(self.notes) + ((f"killed by {status.signal}",) if status.signal else ()),
+            notes=tuple(self.notes),
         )
         before, after = await self._append_record(marker_lines(report))
-        notes = (*report.notes, *self.notes[len(report.notes) :])  # the record's own trouble
+        # With the record's own trouble (it could not be appended to the log), if any.
         report = report.model_copy(
-            update={"log_before": before, "log_after": after, "notes": notes}
+            update={"log_before": before, "log_after": after, "notes": tuple(self.notes)}
         )
         await self.close()
         return report

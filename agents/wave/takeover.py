@@ -36,6 +36,7 @@ from wavedeck.agents.config import Config
 from wavedeck.agents.events import AgentUsage, Event, FileTouched
 from wavedeck.agents.presets import PRESETS
 from wavedeck.agents.presets.interactive import TAKEOVER
+from wavedeck.agents.presets.transcripts import TRANSCRIPTS
 from wavedeck.agents.presets.usage import UsageTotal, describe
 from wavedeck.agents.state import AgentRecord
 from wavedeck.plan.models import Plan
@@ -201,8 +202,10 @@ def marker_lines(report: TakeoverReport) -> list[str]:
     used = describe(UsageTotal(report.input_tokens, report.output_tokens, report.cost_usd, 1))
     if report.reported:
         out.append(f"   usage: {used or 'none reported'} (from the {report.cli} transcript)")
+    elif report.cli in TRANSCRIPTS:
+        out.append(f"   usage: not known (the {report.cli} transcript could not be read)")
     else:
-        out.append(f"   usage: not known (the {report.cli} CLI keeps no transcript wavedeck reads)")
+        out.append(f"   usage: not known (wavedeck reads no transcript of the {report.cli} CLI)")
     ended = "the connection dropped" if report.dropped else f"exit {report.exit_code}"
     where = f" on {report.host}" if report.host else ""
     out.append(f"   the CLI ended{where}: {ended}")

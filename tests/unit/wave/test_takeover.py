@@ -103,7 +103,9 @@ def test_the_record_and_where_it_leaves_the_log_offset() -> None:
         _report(host="box", dropped=True, reported=False, exit_code=255)
     )
     assert dropped[-1] == "   the CLI ended on box: the connection dropped"
-    assert any("usage: not known" in line for line in dropped)
+    assert "   usage: not known (the claude transcript could not be read)" in dropped
+    aider = takeover.marker_lines(_report(cli="aider", reported=False))
+    assert "   usage: not known (wavedeck reads no transcript of the aider CLI)" in aider
     # Read up to the record: shown now, the offset moves past it; else left to the follower.
     rec = AgentRecord(offset=100, input_tokens=10)
     events, shown, offset = takeover.settle("w1-a1", rec, report)

@@ -28,6 +28,7 @@ from wavedeck.agents.git.cmd import run_git
 from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.local import foreground
 from wavedeck.agents.local.logfiles import logical_size
+from wavedeck.agents.markers import append_marker
 from wavedeck.agents.presets.transcripts import TRANSCRIPTS, SessionFacts, cost_before
 from wavedeck.agents.remote.commands import CommandError, host_forms
 from wavedeck.agents.remote.runner import RemoteRunner
@@ -35,8 +36,7 @@ from wavedeck.agents.remote.sync import SyncError, apply_patch
 from wavedeck.agents.remote.takeover import HostSide, ssh_argv, takeover_script, tree_forms
 from wavedeck.agents.remote.transport import TransportError
 from wavedeck.agents.runtypes import ExitStatus, LaunchSpec
-from wavedeck.agents.wave.preset_runs import append_marker
-from wavedeck.agents.wave.takeover import TakeoverReport, marker_lines
+from wavedeck.agents.wave.takeover import TakeoverReport, marker_lines, record
 from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.models import Plan
 
@@ -205,7 +205,7 @@ class Takeover:
             answer=facts.answer,
             notes=tuple(self.notes),
         )
-        before, after = await self._append_record(marker_lines(report))
+        before, after = await self._append_record(report)
         # With the record's own trouble (it could not be appended to the log), if any.
         report = report.model_copy(
             update={"log_before": before, "log_after": after, "notes": tuple(self.notes)}
@@ -299,17 +299,17 @@ class Takeover:
             for path in paths:
                 self.on_host_change(self.agent, path, "modified")
 
-    async def _append_record(self, lines: list[str]) -> tuple[int | None, int | None]:
+    async def _append_record(self, report: TakeoverReport) -> tuple[int | None, int | None]:
         """Append the record to the agent's log (here, or on its host); its place there."""
         if self._side is not None:
             try:
-                return await self._side.append_log(lines)
+                return await self._side.append_log(marker_lines(report))
             except (SyncError, TransportError, ValueError) as exc:
                 self.notes.append(f"the record could not be added to its log on {self.host}: {exc}")
                 return None, None
         log = self.wavedeck_dir / "logs" / f"{self.agent}.log"
         before = logical_size(log) if log.exists() else 0
-        append_marker(str(log), "\n".join(lines))
+        append_marker(log, *record(report))
         return before, logical_size(log)
 
     async def close(self) -> None:

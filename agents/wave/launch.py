@@ -75,7 +75,7 @@ def build_spec(
     preset = PRESETS[config.agent.preset]
     prompt_mode: str = config.agent.prompt
     preset_env: dict[str, str] = {}
-    if preset.name == "generic" or "command" in config.agent.model_fields_set:
+    if config.agent.runs_command:
         argv = [
             *substitute(config.agent.command, _values(agent, prompt_path, cwd)),
             *_extra(config, agent_id, agent, prompt_path, cwd),
@@ -96,7 +96,8 @@ def build_spec(
         cwd=cwd,
         env=_env(config, agent, cwd, prompt_path, preset_env),
         stdin_file=stdin,
-        sandbox=sandbox_spec(plan, agent_id, config),  # [agent] sandbox: applied by the runner
+        # [agent] sandbox: applied by the runner
+        sandbox=sandbox_spec(plan, agent_id, config, wavedeck_dir if local else None),
     )
 
 
@@ -116,7 +117,7 @@ def takeover_spec(
     so no prompt). None when the preset has no session a terminal can resume, or ``[agent]
     command`` replaces its argv. ``PresetError`` when its program is missing here (``local``)."""
     preset = PRESETS[config.agent.preset]
-    if preset.name == "generic" or "command" in config.agent.model_fields_set:
+    if config.agent.runs_command:
         return None
     agent = plan.agent(agent_id)
     prompt_path = wavedeck_dir / "prompts" / f"{agent_id}.md"  # its last prompt (named in env)
@@ -132,7 +133,7 @@ def takeover_spec(
         argv=tuple(argv),
         cwd=cwd,
         env=_env(config, agent, cwd, prompt_path, preset_env),
-        sandbox=sandbox_spec(plan, agent_id, config),
+        sandbox=sandbox_spec(plan, agent_id, config, wavedeck_dir if local else None),
     )
 
 

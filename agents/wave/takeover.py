@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wavedeck.agents.config import Config
 from wavedeck.agents.events import AgentUsage, Event, FileTouched
+from wavedeck.agents.markers import marker_line
 from wavedeck.agents.presets import PRESETS
 from wavedeck.agents.presets.interactive import TAKEOVER
 from wavedeck.agents.presets.transcripts import TRANSCRIPTS
@@ -52,7 +53,7 @@ TakeoverCode = Literal[
     "taken-over",  # another terminal has it now
 ]
 REPORTS = "takeovers"  # .wavedeck/<this>/: reports a running control room has yet to apply
-MARK = "── wavedeck: attached by the operator"
+ATTACHED = "attached by the operator"  # the record's mark: ── wavedeck: <this> (N min) ──
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,13 @@ def _short(text: str, limit: int = 160) -> str:
 
 def marker_lines(report: TakeoverReport) -> list[str]:
     """The record in the agent's log: the marker line, then what happened, one fact a line."""
-    out = [f"{MARK} ({report.minutes} min) ──"]
+    what, details = record(report)
+    return [marker_line(what), *details]
+
+
+def record(report: TakeoverReport) -> tuple[str, list[str]]:
+    """The record's mark (``attached by the operator (N min)``) and the facts below it."""
+    out: list[str] = []
     for said in report.said[-5:]:
         out.append(f"   you wrote: {_short(said)}")
     if report.answer:
@@ -210,7 +217,7 @@ def marker_lines(report: TakeoverReport) -> list[str]:
     where = f" on {report.host}" if report.host else ""
     out.append(f"   the CLI ended{where}: {ended}")
     out.extend(f"   {_short(note, 400)}" for note in report.notes)
-    return out
+    return f"{ATTACHED} ({report.minutes} min)", out
 
 
 def apply_report(agent_id: str, rec: AgentRecord, report: TakeoverReport) -> list[Event]:

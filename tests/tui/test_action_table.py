@@ -41,6 +41,7 @@ def test_the_table_is_whole() -> None:
     assert set(static_app().actions.handlers) == {a.name for a in PALETTE}
 
 
+@pytest.mark.slow
 async def test_z_opens_the_log_view_whose_modes_the_same_keys_switch() -> None:
     app = static_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -68,6 +69,7 @@ async def test_z_opens_the_log_view_whose_modes_the_same_keys_switch() -> None:
         assert app.screen is app.main_screen and "4 w1-a4" in screen_text(app)
 
 
+@pytest.mark.slow
 async def test_help_lists_every_key_of_the_table() -> None:
     app = static_app()
     async with app.run_test(size=(200, 50)) as pilot:
@@ -90,6 +92,7 @@ async def test_help_lists_every_key_of_the_table() -> None:
         assert "scroll" in text  # says it scrolls (it does on a small terminal)
 
 
+@pytest.mark.slow
 async def test_the_palette_offers_every_action() -> None:
     app = static_app()
     async with app.run_test(size=(200, 50)) as pilot:
@@ -121,6 +124,7 @@ async def test_the_palette_offers_every_action() -> None:
         await wait_for(lambda: not log.follow)
 
 
+@pytest.mark.slow
 async def test_a_remapped_key_works_and_the_old_one_does_not() -> None:
     keymap = keymap_from_config(
         {"zoom": "Z", "follow": "F", "help": "f2", "palette": "ctrl+k"}, "wavedeck.toml"

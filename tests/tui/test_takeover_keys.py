@@ -22,6 +22,7 @@ from wavedeck.tui.screens.takeover import RunningScreen
 pytestmark = pytest.mark.timeout(120)
 
 
+@pytest.mark.slow
 async def test_a_without_a_session_keeps_the_live_tail_and_says_why(tmp_path: Path) -> None:
     repo = sandbox(tmp_path)
     async with control_room(repo) as (app, pilot):
@@ -37,6 +38,7 @@ async def test_a_without_a_session_keeps_the_live_tail_and_says_why(tmp_path: Pa
         assert "read-only live tail" in text
 
 
+@pytest.mark.slow
 async def test_a_on_a_running_agent_asks_to_stop_it_or_wait(tmp_path: Path) -> None:
     repo = claude_sandbox(tmp_path / "s", {"w1-a1": ["--replay", "spend"]}, budget=100)
     notes: list[str] = []

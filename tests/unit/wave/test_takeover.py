@@ -142,6 +142,7 @@ def _standin_sandbox(root: Path) -> Path:
     return state
 
 
+@pytest.mark.slow
 async def test_take_over_under_the_agents_sandbox_then_record_it(tmp_path: Path) -> None:
     root = tmp_path / "s"
     state = _standin_sandbox(root)
@@ -212,6 +213,7 @@ async def test_take_over_under_the_agents_sandbox_then_record_it(tmp_path: Path)
         kill_agents(root)
 
 
+@pytest.mark.slow
 async def test_a_running_agent_is_refused_until_it_ends(tmp_path: Path) -> None:
     root = claude_sandbox(tmp_path / "s", {"w1-a1": ["--replay", "spend"]}, budget=100)
     try:
@@ -232,6 +234,7 @@ async def test_a_running_agent_is_refused_until_it_ends(tmp_path: Path) -> None:
         kill_agents(root)
 
 
+@pytest.mark.slow
 async def test_wavedeck_attach_beside_a_control_room_stops_the_run_first(tmp_path: Path) -> None:
     root = tmp_path / "s"
     _standin_sandbox(root)
@@ -282,6 +285,7 @@ def in_a_terminal(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
         os.close(controller)
 
 
+@pytest.mark.slow
 def test_wavedeck_attach_says_why_it_cannot(tmp_path: Path) -> None:
     demo = make_demo(tmp_path / "demo")
     none = run(demo, "attach", "w1-a1")

@@ -69,6 +69,7 @@ class Takeover:
         self.wavedeck_dir = self.repo / ".wavedeck"
         self.preset = config.agent.preset
         self.started_at = 0.0
+        self._began = 0.0  # time.monotonic() when the CLI was about to start
         self.notes: list[str] = []
         self._job: foreground.Foreground | None = None
         self._ssh: list[str] | None = None
@@ -117,7 +118,7 @@ class Takeover:
             except (SyncError, TransportError, CommandError, OSError) as exc:
                 await self.close()
                 raise TakeoverError(f"{self.agent} on {self.host}: {exc}") from None
-        self.started_at = time.time()
+        self.started_at, self._began = time.time(), time.monotonic()
 
     def _begin_local(self) -> None:
         job = self._job = foreground.prepare(self.spec, self.wavedeck_dir)
@@ -176,7 +177,7 @@ class Takeover:
 
     async def end(self, status: ExitStatus) -> TakeoverReport:
         """What happened (see the module docstring); the record is in the agent's log."""
-        ended_at = time.time()
+        ended_at, seconds = time.time(), time.monotonic() - self._began
         dropped = self.host is not None and status.code == DROPPED
         if self.host is None:
             facts, reported = self._facts_local()
@@ -191,6 +192,7 @@ class Takeover:
             session_id=self.session_id,
             started_at=self.started_at,
             ended_at=ended_at,
+            seconds=seconds,
             exit_code=status.code,
             host=self.host,
             dropped=dropped,

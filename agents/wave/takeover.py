@@ -163,6 +163,7 @@ class TakeoverReport(BaseModel):
     session_id: str
     started_at: float
     ended_at: float
+    seconds: float | None = None  # how long, by the monotonic clock (the stamps may jump)
     exit_code: int | None = None  # the CLI's, passed through by ``wavedeck attach``
     host: str | None = None  # the SSH host it ran on (None: here)
     dropped: bool = False  # the SSH connection dropped before the CLI ended
@@ -183,7 +184,8 @@ class TakeoverReport(BaseModel):
     @property
     def minutes(self) -> int:
         """How long, in whole minutes (a part of one counts as one)."""
-        return max(1, round((self.ended_at - self.started_at) / 60))
+        took = self.ended_at - self.started_at if self.seconds is None else self.seconds
+        return max(1, round(took / 60))
 
 
 def _short(text: str, limit: int = 160) -> str:
@@ -265,7 +267,8 @@ def write_report(wavedeck_dir: Path, report: TakeoverReport) -> Path:
     """Leave ``report`` for the control room running on the repository (atomically)."""
     folder = reports_dir(wavedeck_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{report.agent}.{time.time_ns()}.json"
+    # Named by when it was made, so ``pending`` lists the reports oldest first.
+    path = folder / f"{report.made_at:017.6f}.{report.agent}.{os.getpid()}.json"
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(report.model_dump_json(), "utf-8")
     tmp.replace(path)

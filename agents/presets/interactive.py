@@ -11,7 +11,8 @@ to the environment by the caller), and for Codex its sandbox mode. The kernel sa
 (``[agent] sandbox``) is applied around it by the caller, as for a headless run: it refuses a
 write the operator approved in the CLI just as well.
 
-Presets missing here (aider, generic) have no session to take over: ``why_not`` says why.
+Presets missing here (aider, generic) have no session to take over
+(``wavedeck.agents.wave.takeover.check``: ``no-session-cli``).
 """
 
 from __future__ import annotations

@@ -185,8 +185,6 @@ class Takeover:
         else:
             facts, reported, changed = await self._after_remote()
         touched = list(dict.fromkeys([*facts.edited, *changed]))
-        if status.signal:
-            self.notes.append(f"killed by {status.signal}")
         report = TakeoverReport(
             agent=self.agent,
             session_id=self.session_id,
@@ -194,6 +192,7 @@ class Takeover:
             ended_at=ended_at,
             seconds=seconds,
             exit_code=status.code,
+            signal=status.signal,
             host=self.host,
             dropped=dropped,
             reported=reported,

@@ -165,6 +165,7 @@ class TakeoverReport(BaseModel):
     ended_at: float
     seconds: float | None = None  # how long, by the monotonic clock (the stamps may jump)
     exit_code: int | None = None  # the CLI's, passed through by ``wavedeck attach``
+    signal: str | None = None  # the signal that killed the CLI (then no exit code)
     host: str | None = None  # the SSH host it ran on (None: here)
     dropped: bool = False  # the SSH connection dropped before the CLI ended
     reported: bool = False  # the CLI's transcript was found and read
@@ -215,11 +216,19 @@ def record(report: TakeoverReport) -> tuple[str, list[str]]:
         out.append(f"   usage: not known (the {report.cli} transcript could not be read)")
     else:
         out.append(f"   usage: not known (wavedeck reads no transcript of the {report.cli} CLI)")
-    ended = "the connection dropped" if report.dropped else f"exit {report.exit_code}"
     where = f" on {report.host}" if report.host else ""
-    out.append(f"   the CLI ended{where}: {ended}")
+    out.append(f"   the CLI ended{where}: {ending(report)}")
     out.extend(f"   {_short(note, 400)}" for note in report.notes)
     return f"{ATTACHED} ({report.minutes} min)", out
+
+
+def ending(report: TakeoverReport) -> str:
+    """How the CLI ended, in words."""
+    if report.dropped:
+        return "the connection dropped"
+    if report.signal:
+        return f"killed by {report.signal}"
+    return f"exit {report.exit_code}"
 
 
 def apply_report(agent_id: str, rec: AgentRecord, report: TakeoverReport) -> list[Event]:

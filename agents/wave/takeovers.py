@@ -118,7 +118,7 @@ class Takeovers:
             self.consumed(agent, offset)
         for event in events:
             ctx.emit(event)
-        ended = "its connection dropped" if report.dropped else f"its CLI exited {report.exit_code}"
+        ended = f"its CLI ended: {takeover.ending(report)}"
         ctx.emit(
             Notice(
                 "warning" if report.dropped else "info",

@@ -6,7 +6,7 @@ CLI's holds for one operator turn (the shapes of tests/data/agent_streams/
 claude-transcript-attach.jsonl: the operator's words, an answer with its usage and a Write of the
 agent's own file, the session's cost so far), edits that file (from ``--settings``), tries the
 file ``TAKEOVER_FOREIGN`` names (another agent's: the kernel sandbox refuses it), writes what it
-saw to ``TAKEOVER_OUT`` and exits ``TAKEOVER_EXIT`` (3 unless set).
+saw to ``TAKEOVER_OUT`` and exits ``TAKEOVER_EXIT`` (3 unless set; ``TERM``: killed by SIGTERM).
 
 The real CLI is taken over in tmux by tests/e2e/test_takeover.py.
 """
@@ -17,6 +17,7 @@ import json
 import os
 import re
 import runpy
+import signal
 import sys
 from pathlib import Path
 
@@ -79,7 +80,10 @@ def main() -> int:
     out = os.environ.get("TAKEOVER_OUT")
     if out:
         Path(out).write_text(json.dumps(seen), "utf-8")
-    return int(os.environ.get("TAKEOVER_EXIT", "3"))
+    ending = os.environ.get("TAKEOVER_EXIT", "3")
+    if ending == "TERM":  # killed by a signal (its terminal closed...)
+        os.kill(os.getpid(), signal.SIGTERM)
+    return int(ending)
 
 
 if __name__ == "__main__":

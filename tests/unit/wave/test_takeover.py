@@ -13,6 +13,7 @@ import json
 import os
 import pty
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -209,6 +210,18 @@ async def test_take_over_under_the_agents_sandbox_then_record_it(tmp_path: Path)
             )
             assert rec.input_tokens == before + 4600
             assert not list((sup.wavedeck_dir / "takeovers").glob("*.json"))
+            # A CLI killed by a signal: said once, as how it ended (no exit code).
+            killed = replace(spec, env={**spec.env, "TAKEOVER_EXIT": "TERM"})
+            job = Takeover(
+                repo=root, plan=sup.plan, config=sup.config, spec=killed, session_id=rec.session_id
+            )
+            await job.begin()
+            report = await job.end(await asyncio.to_thread(job.run))
+            assert report.signal == "SIGTERM" and report.exit_code is None
+            assert report.notes == ()
+            tail = log.read_text("utf-8").splitlines()
+            assert tail[-1] == "   the CLI ended: killed by SIGTERM"
+            assert sum("killed by" in line for line in tail) == 1
     finally:
         kill_agents(root)
 

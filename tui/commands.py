@@ -298,7 +298,7 @@ class Actions:
         assert pane is not None
         agent_id, engine = pane.agent_id, self.app.engine
         if engine is None:
-            self.open_log("live", note="view only: no engine, no session to take over")
+            self.open_log("live", note="no engine here, so no session to take over (read-only live tail)")
             return
         refusal = engine.takeover_check(agent_id)
         if refusal is None:

@@ -140,7 +140,8 @@ async def test_attach_without_an_engine_shows_the_live_tail_and_says_why() -> No
         assert isinstance(app.screen, LogScreen) and app.screen.mode == "live"
         await pilot.pause(0.1)
         text = screen_text(app)
-        assert "read-only" in text and "Error: tsc exited 2" in text
+        assert "no session to take over (read-only live tail)" in text
+        assert "Error: tsc exited 2" in text
 
 
 @pytest.mark.slow

@@ -303,6 +303,7 @@ def test_wavedeck_attach_says_why_it_cannot(tmp_path: Path) -> None:
     demo = make_demo(tmp_path / "demo")
     none = run(demo, "attach", "w1-a1")
     assert none.returncode == 2 and "no run recorded" in none.stderr
+    assert "Warning" not in none.stderr  # asyncssh's import is quiet (cryptography's DSA)
     (demo / ".wavedeck").mkdir(exist_ok=True)
     (demo / ".wavedeck" / "state.json").write_text(
         '{"version": 2, "agents": {"w1-a1": {"launches": 1}}}'

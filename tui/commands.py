@@ -298,7 +298,9 @@ class Actions:
         assert pane is not None
         agent_id, engine = pane.agent_id, self.app.engine
         if engine is None:
-            self.open_log("live", note="no engine here, so no session to take over (read-only live tail)")
+            self.open_log(
+                "live", note="no engine here, so no session to take over (read-only live tail)"
+            )
             return
         refusal = engine.takeover_check(agent_id)
         if refusal is None:

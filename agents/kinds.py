@@ -109,6 +109,7 @@ RefusalCode = Literal[
     "tests-failed",
     "tests-stale",
     "worktree-collision",
+    "start-tree-missing",
     "operator-conflict",
     "stray-paths",
     "nothing-to-commit",

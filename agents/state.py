@@ -88,6 +88,9 @@ class WaveRecord(_Model):
     # The working tree when the wave started (a tree object: HEAD plus the operator's own
     # uncommitted work); what differs there from base_commit is the operator's, not the wave's.
     start_tree: str | None = None
+    # The files that differed there from base_commit, by name: if the tree is ever missing
+    # from git, these are the files the checkpoint will not take without the operator's word.
+    start_dirty: list[str] | None = None
     violations: list[ViolationRecord] = Field(default_factory=list)
     # [agent] sandbox: how each agent of the wave ran (agent id -> "landlock ABI 7", "off"...),
     # recorded at its launch for the checkpoint's Wavedeck-Sandbox trailer.

@@ -33,6 +33,10 @@ def hints(keys: Mapping[str, str]) -> dict[RefusalCode, str]:
             f"included, or revert it ({CHECKPOINT_REVERT}) to put it back as you left it"
         ),
         "tamper-not-revertible": f"accept them in the checkpoint ({commit})",
+        "start-tree-missing": (
+            "set your own files aside (`git stash push -- <file>`, `git stash pop` after the "
+            f"checkpoint), or in the checkpoint ({commit}) accept a file to commit it whole"
+        ),
     }
 
 
@@ -46,6 +50,10 @@ def checkpoint_hints() -> dict[RefusalCode, str]:
             f"or revert it ({CHECKPOINT_REVERT}) to put it back as you left it"
         ),
         "tamper-not-revertible": f"accept them ({CHECKPOINT_ACCEPT})",
+        "start-tree-missing": (
+            f"accept a file ({CHECKPOINT_ACCEPT}) to commit it whole, or set your own files "
+            "aside (`git stash push -- <file>`) until the checkpoint is made"
+        ),
     }
 
 

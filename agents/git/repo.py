@@ -60,6 +60,9 @@ _TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 _DIFF_LIMIT = 4 * 1024 * 1024
 # Untracked files past this many (an unignored node_modules) are listed without line counts.
 _COUNTED_UNTRACKED = 2000
+# The refs wavedeck creates and deletes (a wave's start tree, kept from ``git gc``); no other
+# ref is ever written but the branch a checkpoint moves.
+OWN_REFS = "refs/wavedeck/"
 
 
 def format_trailers(pairs: list[tuple[str, str]]) -> str:
@@ -81,6 +84,12 @@ def format_trailers(pairs: list[tuple[str, str]]) -> str:
 def _check_rev(rev: str) -> None:
     if not rev or rev.startswith("-") or any(ch.isspace() or not ch.isprintable() for ch in rev):
         raise GitError(f"invalid revision {rev!r}")
+
+
+def _check_own_ref(ref: str) -> None:
+    _check_rev(ref)
+    if not ref.startswith(OWN_REFS) or ".." in ref:
+        raise GitError(f"not a ref wavedeck owns: {ref!r}")
 
 
 def _check_path(path: str) -> None:
@@ -269,6 +278,26 @@ class GitRepo:
         with self._locked() as cmd:
             out = cmd.run(["diff-tree", "-r", "--name-only", "--no-renames", "-z", old, new]).out
         return set(split_z(out))
+
+    def has_object(self, sha: str) -> bool:
+        """True when the object database holds ``sha`` (a ``git gc`` may have pruned it)."""
+        _check_rev(sha)
+        with self._locked() as cmd:
+            return cmd.run(["cat-file", "-e", sha], check=False).rc == 0
+
+    def keep_ref(self, ref: str, sha: str) -> None:
+        """Point ``ref`` (a ``refs/wavedeck/...`` name wavedeck owns) at ``sha``: whatever a
+        ref reaches, ``git gc`` keeps, even an unreachable tree such as a wave's start tree."""
+        _check_own_ref(ref)
+        _check_rev(sha)
+        with self._locked() as cmd:
+            cmd.run(["update-ref", "-m", "wavedeck: keep", ref, sha], read_only=False)
+
+    def drop_ref(self, ref: str) -> None:
+        """Delete ``ref`` (one wavedeck owns); nothing happens when it is not there."""
+        _check_own_ref(ref)
+        with self._locked() as cmd:
+            cmd.run(["update-ref", "-d", ref], read_only=False, check=False)
 
     # -- diffs ---------------------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ class _Found:
     git_error: str | None = None
     git_busy: str | None = None
     work: operator_work.OperatorWork = field(default_factory=operator_work.OperatorWork)
+    unknown: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()
     staged: dict[str, tuple[str, ...]] = field(default_factory=dict)
     why_accepted: dict[str, str] = field(default_factory=dict)
@@ -64,12 +65,18 @@ def usage_of_wave(agents: dict[str, AgentRecord], wave: Wave) -> dict[str, Usage
 
 def _without_operator_work(
     paths: list[str], work: operator_work.OperatorWork, accepted: dict[str, str]
-) -> tuple[list[str], list[str]]:
-    """The changed paths the wave may commit (the operator's own work left out), and the
-    conflicts not yet accepted (listed and refused, never classified as the wave's)."""
+) -> tuple[list[str], list[str], list[str]]:
+    """The changed paths the wave may commit (the operator's own work left out), the conflicts
+    not yet accepted, and, when the start tree is gone, the changed files that may be the
+    operator's (both listed and refused, never classified as the wave's)."""
     open_conflicts = [p for p in work.conflicts if p not in accepted]
-    skip = work.own | set(open_conflicts)
-    return [p for p in paths if p not in skip], open_conflicts
+    unknown: list[str] = []
+    if work.missing:
+        changed = set(paths)
+        maybe = work.unknown if work.unknown is not None else sorted(changed)
+        unknown = [p for p in maybe if p in changed and p not in accepted]
+    skip = work.own | set(open_conflicts) | set(unknown)
+    return [p for p in paths if p not in skip], open_conflicts, unknown
 
 
 class Checkpointer:
@@ -209,6 +216,7 @@ class Checkpointer:
             gate=self.can_commit(n),
             git_error=found.git_error,
             git_busy=found.git_busy,
+            unknown=found.unknown,
             conflicts=found.conflicts,
             stray=tuple(found.stray),
             tests_stale=found.stale,
@@ -247,9 +255,12 @@ class Checkpointer:
             paths.append(item.path)
             if item.old_path:
                 paths.append(item.old_path)  # a rename also removes the old path
-        found.work = await asyncio.to_thread(operator_work.read, ctx.git, base, rec.start_tree)
-        paths, conflicts = _without_operator_work(paths, found.work, rec.accepted)
-        found.conflicts = tuple(conflicts)
+        found.work = await asyncio.to_thread(
+            operator_work.read, ctx.git, base, rec.start_tree, rec.start_dirty
+        )
+        changed = list(paths)
+        paths, conflicts, unknown = _without_operator_work(changed, found.work, rec.accepted)
+        found.conflicts, found.unknown = tuple(conflicts), tuple(unknown)
         if self.worktrees.enabled:
             writers = self.worktrees.writers(n)  # exact: each worktree had one writer
         else:
@@ -263,11 +274,18 @@ class Checkpointer:
             accept_undeclared=ctx.config.policy.accept_undeclared,
             writers=writers,
         )
-        found.why_accepted.update(
-            {p: rec.accepted[p] for p in found.work.conflicts if p in rec.accepted}
-        )
+        # A file mixing the operator's work with the wave's (or maybe theirs: the start tree is
+        # gone) goes in only as accepted, one by one: the reason is recorded.
+        mixed = set(found.work.conflicts)
+        if found.work.missing:
+            mixed |= set(changed if found.work.unknown is None else found.work.unknown)
+        found.why_accepted.update({p: rec.accepted[p] for p in sorted(mixed) if p in rec.accepted})
         conflict_kind, detail = operator_work.CONFLICT_KIND, operator_work.CONFLICT_DETAIL
-        found.stray = [StrayPath(p, conflict_kind, detail) for p in conflicts] + stray
+        found.stray = [
+            *(StrayPath(p, conflict_kind, operator_work.MISSING_DETAIL) for p in unknown),
+            *(StrayPath(p, conflict_kind, detail) for p in conflicts),
+            *stray,
+        ]
         before = self.tamper.recall(n)
         if before is not None:
             found.findings = await asyncio.to_thread(ctx.git.tamper_findings, before)
@@ -330,6 +348,8 @@ class Checkpointer:
             ctx.refuse(Refusal("git-error", n, detail=str(exc)))
             return None
         transitions.checkpoint_recorded(ctx, n, sha)
+        # The start tree served its wave: git may collect it now.
+        await asyncio.to_thread(ctx.git.drop_ref, operator_work.start_ref(n))
         await self.watch.stop()
         if self.worktrees.enabled:
             await self.worktrees.cleanup(n)

@@ -156,6 +156,7 @@ class Supervisor(RunQueries):
                 await self.processes.resume(agent_id, rec)
             wave = ctx.open_wave()
             if wave is not None:
+                await self._keep_start_tree(wave)
                 base = ctx.wave(wave).base_commit
                 if self.worktrees.enabled and base is not None:
                     await self.worktrees.prepare(wave, base)  # reuses the worktrees already there
@@ -164,6 +165,13 @@ class Supervisor(RunQueries):
         except (OSError, GitError, WorktreeError) as exc:
             await self.close()
             raise SupervisorError(f"cannot resume the run in {self.repo}: {exc}") from None
+
+    async def _keep_start_tree(self, n: int) -> None:
+        """The open wave's start tree kept from ``git gc`` (a wave an older wavedeck started
+        has no ref yet); one already gone is the checkpoint's to refuse, not this."""
+        tree = self.ctx.wave(n).start_tree
+        if tree is not None and await asyncio.to_thread(self.git.has_object, tree):
+            await asyncio.to_thread(self.git.keep_ref, operator_work.start_ref(n), tree)
 
     def peek(self) -> None:
         """Read the saved state without taking the lock (to describe a run before opening it)."""
@@ -233,6 +241,8 @@ class Supervisor(RunQueries):
         base = await asyncio.to_thread(self.git.head)
         try:
             start_tree, own = await asyncio.to_thread(operator_work.at_start, self.git, base)
+            # Kept reachable until the checkpoint: a `git gc` mid-wave must not delete it.
+            await asyncio.to_thread(self.git.keep_ref, operator_work.start_ref(n), start_tree)
         except GitError as exc:
             ctx.refuse(Refusal("tree-unrecorded", n, detail=str(exc)))
             return
@@ -243,7 +253,7 @@ class Supervisor(RunQueries):
                 ctx.refuse(Refusal("worktrees-failed", n, detail=str(exc)))
                 return
         self.tamper.remember(n, await asyncio.to_thread(self.git.tamper_snapshot))
-        transitions.wave_started(ctx, n, base=base, start_tree=start_tree)
+        transitions.wave_started(ctx, n, base=base, start_tree=start_tree, start_dirty=own)
         if own:
             ctx.emit(Notice("info", operator_work.start_notice(n, own)))
         planted = await asyncio.to_thread(self.tamper.planted_programs)

@@ -19,6 +19,7 @@ for a change (``WaveContext.wait_changed``):
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from wavedeck.agents.events import (
@@ -40,11 +41,15 @@ from wavedeck.agents.wave.testrun import TestRunResult
 # -- waves --------------------------------------------------------------------------------------
 
 
-def wave_started(ctx: WaveContext, n: int, *, base: str, start_tree: str) -> None:
-    """Wave ``n`` starts at commit ``base`` over the working tree ``start_tree``."""
+def wave_started(
+    ctx: WaveContext, n: int, *, base: str, start_tree: str, start_dirty: Iterable[str] = ()
+) -> None:
+    """Wave ``n`` starts at commit ``base`` over the working tree ``start_tree`` (where the
+    operator's own files ``start_dirty`` differ from ``base``)."""
     rec = ctx.wave(n)
     rec.base_commit = base
     rec.start_tree = start_tree
+    rec.start_dirty = sorted(start_dirty)
     rec.started_at = time.time()
     ctx.save()
     ctx.emit(WaveStateChanged(n, "running"))

@@ -46,6 +46,11 @@ HINTS: dict[RefusalCode, str] = {
         "accept these"
     ),
     "tamper-not-revertible": "accept them with --accept-violations, or in the control room (c)",
+    "start-tree-missing": (
+        "set your own files aside (`git stash push -- <file>`, `git stash pop` after the "
+        "checkpoint), or in the control room (c, the checkpoint) accept a file to commit it "
+        "whole; --accept-violations does not accept these"
+    ),
 }
 
 

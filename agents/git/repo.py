@@ -299,6 +299,25 @@ class GitRepo:
         with self._locked() as cmd:
             cmd.run(["update-ref", "-d", ref], read_only=False, check=False)
 
+    def merge_file(self, path: str, base: str, current: Path, other: Path) -> bytes | None:
+        """Both sides' changes to ``path``: a three-way merge of the files ``current`` and
+        ``other`` from the version at commit ``base`` (none: both added it). None when they
+        change the same lines, or either is not a regular file (binary files do not merge)."""
+        _check_rev(base)
+        _check_path(path)
+        for side in (current, other):
+            if side.is_symlink() or not side.is_file():
+                return None
+        with self._locked() as cmd, tempfile.TemporaryDirectory(prefix="wavedeck-merge-") as tmp:
+            old = cmd.run(["cat-file", "blob", f"{base}:{path}"], check=False)
+            ancestor = Path(tmp) / "base"
+            ancestor.write_bytes(old.out if old.rc == 0 else b"")
+            result = cmd.run(
+                ["merge-file", "-p", "--quiet", str(current), str(ancestor), str(other)],
+                check=False,
+            )
+        return result.out if result.rc == 0 else None
+
     # -- diffs ---------------------------------------------------------------------------------
 
     def changed_files(self, base: str) -> list[ChangedFile]:

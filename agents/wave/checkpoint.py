@@ -260,11 +260,15 @@ class Checkpointer:
         )
         changed = list(paths)
         paths, conflicts, unknown = _without_operator_work(changed, found.work, rec.accepted)
-        found.conflicts, found.unknown = tuple(conflicts), tuple(unknown)
         if self.worktrees.enabled:
             writers = self.worktrees.writers(n)  # exact: each worktree had one writer
+            # Not collected yet: what collecting would overwrite in the main tree is refused.
+            blocked = [p for p in await self.worktrees.blocked(n) if p not in conflicts]
+            conflicts += blocked
+            paths = [p for p in paths if p not in blocked]
         else:
             writers = gates.foreign_writers(self.violations(n))
+        found.conflicts, found.unknown = tuple(conflicts), tuple(unknown)
         found.staged, found.why_accepted, stray = gates.classify_changes(
             ctx.plan,
             n,

@@ -109,6 +109,8 @@ RefusalCode = Literal[
     "tests-failed",
     "tests-stale",
     "worktree-collision",
+    "head-rewritten",
+    "head-moved",
     "start-tree-missing",
     "operator-conflict",
     "stray-paths",

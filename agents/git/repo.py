@@ -299,6 +299,62 @@ class GitRepo:
         with self._locked() as cmd:
             cmd.run(["update-ref", "-d", ref], read_only=False, check=False)
 
+    def is_ancestor(self, old: str, new: str) -> bool:
+        """True when commit ``old`` is ``new`` or one of its ancestors."""
+        _check_rev(old)
+        _check_rev(new)
+        with self._locked() as cmd:
+            return cmd.run(["merge-base", "--is-ancestor", old, new], check=False).rc == 0
+
+    def overlay_tree(self, tree: str, old: str, new: str) -> str:
+        """``tree`` with every path that differs between commits ``old`` and ``new`` as
+        ``new`` has it (added, changed or removed): a wave's start tree moved onto commits made
+        during the wave. Written without touching the user's index."""
+        _check_rev(tree)
+        _check_rev(old)
+        _check_rev(new)
+        with self._locked() as cmd, tempfile.TemporaryDirectory(prefix="wavedeck-tree-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            raw = cmd.run(["diff-tree", "-r", "-z", "--no-renames", old, new]).out
+            fields = raw.split(b"\0")
+            entries = []
+            for head, name in zip(fields[0::2], fields[1::2], strict=False):
+                if not head.startswith(b":"):
+                    continue
+                _old_mode, mode, _old_sha, sha, _status = head[1:].decode().split()
+                if set(sha) == {"0"}:
+                    mode = "0"  # removed in ``new``: mode 0 removes the entry
+                entries.append(f"{mode} {sha}\t".encode() + name + b"\0")
+            cmd.run(["read-tree", tree], env=env, read_only=False)
+            if entries:
+                cmd.run(
+                    ["update-index", "-z", "--index-info"],
+                    env=env,
+                    stdin=b"".join(entries),
+                    read_only=False,
+                )
+            return cmd.run(["write-tree"], env=env, read_only=False).text.strip()
+
+    def keeps_change(self, path: str, base: str, head: str) -> bool:
+        """False when the working tree's ``path`` lacks what commit ``head`` changed in it since
+        ``base`` (merging that change in would change the file); True when it has it, or when
+        the two cannot be compared line by line (their changes overlap, or either is no
+        regular file: the operator judges those)."""
+        _check_rev(head)
+        _check_path(path)
+        current = self.root / path
+        with self._locked() as cmd:
+            version = cmd.run(["cat-file", "blob", f"{head}:{path}"], check=False)
+        if version.rc != 0:  # the commit removed it: kept only if it is gone here too
+            return not os.path.lexists(current)
+        if not current.is_file() or current.is_symlink():
+            return False
+        with tempfile.TemporaryDirectory(prefix="wavedeck-keeps-") as tmp:
+            theirs = Path(tmp) / "head"
+            theirs.write_bytes(version.out)
+            merged = self.merge_file(path, base, current, theirs)
+        return merged is None or merged == current.read_bytes()
+
     def merge_file(self, path: str, base: str, current: Path, other: Path) -> bytes | None:
         """Both sides' changes to ``path``: a three-way merge of the files ``current`` and
         ``other`` from the version at commit ``base`` (none: both added it). None when they

@@ -359,9 +359,15 @@ class Supervisor(RunQueries):
 
     @_serialized
     async def checkpoint(
-        self, n: int, *, message: str | None = None, accept_violations: bool = False
+        self,
+        n: int,
+        *,
+        message: str | None = None,
+        accept_violations: bool = False,
+        adopt_head: bool = False,
     ) -> str | None:
-        """Commit wave ``n``'s checkpoint; None (and a ``GateRefused``) when refused."""
+        """Commit wave ``n``'s checkpoint; None (and a ``GateRefused``) when refused
+        (``adopt_head``: see ``Checkpointer.commit``)."""
         return await self.checkpoints.commit(
-            n, message=message, accept_violations=accept_violations
+            n, message=message, accept_violations=accept_violations, adopt_head=adopt_head
         )

@@ -5,7 +5,7 @@ committed (``tests/unit/wave/test_transitions.py`` holds it to that). Each funct
 records in the ``WaveContext``, saves them, emits the event that says so and wakes whoever waits
 for a change (``WaveContext.wait_changed``):
 
-- a wave: ``wave_started``, ``tests_started`` / ``tests_interrupted`` / ``tests_finished``,
+- a wave: ``wave_started``, ``wave_rebased`` (onto the operator's commits), ``tests_started`` / ``tests_interrupted`` / ``tests_finished``,
   ``checkpoint_recorded`` then ``checkpoint_announced``. A wave's state (locked, ready, running,
   testing, tested, committed) is never stored: ``wavedeck.agents.wave.gates.wave_state`` derives
   it from these facts, for the control room, the headless run and ``wavedeck status`` alike;
@@ -53,6 +53,26 @@ def wave_started(
     rec.started_at = time.time()
     ctx.save()
     ctx.emit(WaveStateChanged(n, "running"))
+    ctx.changed()
+
+
+def wave_rebased(ctx: WaveContext, n: int, *, base: str, start_tree: str | None) -> None:
+    """Wave ``n`` goes on from ``base``, the operator's commits made during it: its start tree
+    takes the paths they changed as ``base`` has them (``wavedeck.agents.wave.head_move``)."""
+    rec = ctx.wave(n)
+    was = rec.base_commit
+    rec.base_commit = base
+    if start_tree is not None:
+        rec.start_tree = start_tree
+    ctx.save()
+    ctx.emit(
+        Notice(
+            "info",
+            f"wave {n}: HEAD moved since the wave started ({(was or '')[:12]} -> {base[:12]}, "
+            "your commits): the checkpoint is built on top of them",
+            commit=base,
+        )
+    )
     ctx.changed()
 
 

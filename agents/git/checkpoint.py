@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from wavedeck.agents import faults
 from wavedeck.agents.git.cmd import GitCmd, backoff, failure_message, wait_for_lock
 from wavedeck.agents.git.errors import CheckpointIndexStale, CheckpointRefused, GitError
 from wavedeck.agents.git.paths import bad_names, link_problem
@@ -175,6 +176,7 @@ class Checkpointer:
             if self.before_update_ref is not None:
                 self.before_update_ref()
             self._move_branch(ref, new, head)
+            faults.reached("checkpoint-branch-moved")
             self._refresh_user_index(env, wanted, new)
         if self.options.run_hooks:
             self.cmd.run(

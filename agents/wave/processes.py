@@ -21,7 +21,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, Protocol
 
-from wavedeck.agents import repoview
+from wavedeck.agents import faults, repoview
 from wavedeck.agents.events import Notice
 from wavedeck.agents.local import sandbox
 from wavedeck.agents.local.logfiles import logical_size
@@ -148,6 +148,7 @@ class AgentProcesses:
                 rec.offset = logical_size(log)
                 self.journal.write(agent_id, rec.offset)
             handle = await runner.launch(spec)
+            faults.reached("agent-launched")
         except (OSError, PromptError, SyncError, TransportError, PresetError) as exc:
             transitions.agent_not_started(ctx, agent_id, str(exc))
             return

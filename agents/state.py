@@ -76,6 +76,15 @@ class ViolationRecord(_Model):
     detail: str = ""
 
 
+class CheckpointIntent(_Model):
+    """A checkpoint commit about to land: recorded before the branch moves to it, so a control
+    room killed right after the move recognises its own commit (``wavedeck.agents.wave.landing``)."""
+
+    commit: str
+    parent: str | None = None  # where the branch was (None: no commit yet)
+    paths: list[str] = Field(default_factory=list)  # the paths it commits (their index entries)
+
+
 class WaveRecord(_Model):
     """What happened to a wave: its facts. Its state (running, tested, committed, ...) is
     derived from them (``wavedeck.agents.wave.gates.wave_state``), never stored beside them."""
@@ -83,6 +92,7 @@ class WaveRecord(_Model):
     base_commit: str | None = None  # set when the wave started
     tests: TestRecord | None = None
     checkpoint: str | None = None  # the checkpoint commit
+    checkpoint_intent: CheckpointIntent | None = None  # landing now (cleared once recorded)
     accepted: dict[str, str] = Field(default_factory=dict)  # path -> why it was accepted
     started_at: float | None = None
     # The working tree when the wave started (a tree object: HEAD plus the operator's own

@@ -29,7 +29,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from wavedeck.agents.git import tamper as git_tamper
-from wavedeck.agents.git.checkpoint import Checkpointer, CheckpointOptions, in_progress_state
+from wavedeck.agents.git.checkpoint import (
+    Checkpointer,
+    CheckpointOptions,
+    PreparedCheckpoint,
+    in_progress_state,
+)
 from wavedeck.agents.git.cmd import GitCmd, repo_lock
 from wavedeck.agents.git.diff import (
     ChangedFile,
@@ -50,6 +55,7 @@ __all__ = [
     "CheckpointRefused",
     "GitError",
     "GitRepo",
+    "PreparedCheckpoint",
     "format_trailers",
 ]
 
@@ -500,6 +506,27 @@ class GitRepo:
         """
         with self._locked():
             return self._checkpointer.commit(paths, message, expected_head)
+
+    def prepare_checkpoint(
+        self, paths: Sequence[str], message: str, *, expected_head: str | None = None
+    ) -> PreparedCheckpoint:
+        """``checkpoint`` up to the commit, the branch not moved yet (``land_checkpoint``);
+        raises as ``checkpoint`` does."""
+        with self._locked():
+            return self._checkpointer.prepare(paths, message, expected_head)
+
+    def land_checkpoint(self, prepared: PreparedCheckpoint) -> str:
+        """Move the branch to a prepared checkpoint (``CheckpointRefused`` if it moved
+        meanwhile) and refresh the user's index (``CheckpointIndexStale`` if it cannot be)."""
+        with self._locked():
+            return self._checkpointer.land(prepared)
+
+    def refresh_index(self, commit: str, paths: Sequence[str]) -> None:
+        """The user's index entries of ``paths`` as the checkpoint ``commit`` has them
+        (``CheckpointIndexStale`` when the index cannot be written)."""
+        _check_rev(commit)
+        with self._locked():
+            self._checkpointer.refresh_index(commit, paths)
 
     # -- tamper evidence -----------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wavedeck.agents.events import Notice, TestOutput, ViolationFound
-from wavedeck.agents.git.errors import CheckpointIndexStale, CheckpointRefused, GitError
+from wavedeck.agents.git.errors import CheckpointRefused, GitError
 from wavedeck.agents.git.tamper import TamperFinding
 from wavedeck.agents.kinds import Refusal
 from wavedeck.agents.local import sandbox
@@ -34,6 +34,7 @@ from wavedeck.agents.wave import commit_checks, gates, head_move, operator_work,
 from wavedeck.agents.wave.commit_checks import CommitFacts
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.gates import CheckpointPreview, StrayPath
+from wavedeck.agents.wave.landing import Landing
 from wavedeck.agents.wave.tamperlog import TAMPER_KEY, TamperLog
 from wavedeck.agents.wave.testrun import run_tests
 from wavedeck.agents.wave.watching import WaveWatch
@@ -113,11 +114,13 @@ class Checkpointer:
         watch: WaveWatch,
         worktrees: WorktreeMode,
         tamper: TamperLog,
+        landing: Landing,
     ) -> None:
         self.ctx = ctx
         self.watch = watch
         self.worktrees = worktrees
         self.tamper = tamper
+        self.landing = landing  # the commit's last step: the branch moved, the wave finished
 
     def can_run_tests(self, n: int) -> Refusal | None:
         ctx = self.ctx
@@ -411,28 +414,15 @@ class Checkpointer:
             from wavedeck.agents.wave.message import with_current_trailers
 
             text = with_current_trailers(message, view.message)
-        stale: CheckpointIndexStale | None = None
         try:
-            sha: str = await asyncio.to_thread(
-                ctx.git.checkpoint, list(view.paths), text, expected_head=rec.base_commit
+            prepared = await asyncio.to_thread(
+                ctx.git.prepare_checkpoint, list(view.paths), text, expected_head=rec.base_commit
             )
-        except CheckpointIndexStale as exc:
-            # The commit was made and the branch points at it: recording a failure would leave
-            # the wave open on a committed checkpoint. Only the user's index is behind.
-            sha, stale = exc.sha, exc
         except CheckpointRefused as exc:
             ctx.refuse(Refusal("commit-refused", n, paths=exc.paths, detail=exc.reason))
             return None
         except GitError as exc:
             ctx.refuse(Refusal("git-error", n, detail=str(exc)))
             return None
-        transitions.checkpoint_recorded(ctx, n, sha)
-        # The start tree served its wave: git may collect it now.
-        await asyncio.to_thread(ctx.git.drop_ref, operator_work.start_ref(n))
-        await self.watch.stop()
-        if self.worktrees.enabled:
-            await self.worktrees.cleanup(n)
-        if stale is not None:
-            ctx.emit(Notice("warning", str(stale), commit=stale.sha, paths=tuple(stale.paths)))
-        transitions.checkpoint_announced(ctx, n, sha, view.issues)
-        return sha
+        # Recorded before the branch moves, so a crash right after is recognised (landing).
+        return await self.landing.land(n, prepared, view.issues)

@@ -38,6 +38,7 @@ from wavedeck.agents.wave import operator_work, transitions
 from wavedeck.agents.wave.checkpoint import Checkpointer
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.gates import CheckpointPreview
+from wavedeck.agents.wave.landing import Landing
 from wavedeck.agents.wave.preset_runs import PresetRuns
 from wavedeck.agents.wave.processes import AgentProcesses
 from wavedeck.agents.wave.queries import RunQueries
@@ -106,8 +107,13 @@ class Supervisor(RunQueries):
             worktrees=self.worktrees,
             tamper=self.tamper,
         )
+        self.landing = Landing(ctx, watch=self.watch, worktrees=self.worktrees)
         self.checkpoints = Checkpointer(
-            ctx, watch=self.watch, worktrees=self.worktrees, tamper=self.tamper
+            ctx,
+            watch=self.watch,
+            worktrees=self.worktrees,
+            tamper=self.tamper,
+            landing=self.landing,
         )
         super().__init__(
             ctx,
@@ -154,6 +160,7 @@ class Supervisor(RunQueries):
         try:
             for agent_id, rec in sorted(ctx.state.agents.items()):
                 await self.processes.resume(agent_id, rec)
+            await self.landing.resume()  # a checkpoint a killed control room left half done
             wave = ctx.open_wave()
             if wave is not None:
                 await self._keep_start_tree(wave)

@@ -5,7 +5,8 @@ committed (``tests/unit/wave/test_transitions.py`` holds it to that). Each funct
 records in the ``WaveContext``, saves them, emits the event that says so and wakes whoever waits
 for a change (``WaveContext.wait_changed``):
 
-- a wave: ``wave_started``, ``wave_rebased`` (onto the operator's commits), ``tests_started`` / ``tests_interrupted`` / ``tests_finished``,
+- a wave: ``wave_started``, ``wave_rebased`` (onto the operator's commits), ``tests_started``
+  / ``tests_interrupted`` / ``tests_finished``, ``checkpoint_intended`` (before the branch moves; ``checkpoint_abandoned`` if it does not),
   ``checkpoint_recorded`` then ``checkpoint_announced``. A wave's state (locked, ready, running,
   testing, tested, committed) is never stored: ``wavedeck.agents.wave.gates.wave_state`` derives
   it from these facts, for the control room, the headless run and ``wavedeck status`` alike;
@@ -33,7 +34,7 @@ from wavedeck.agents.events import (
 )
 from wavedeck.agents.kinds import AgentState, Needs
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus
-from wavedeck.agents.state import TestRecord
+from wavedeck.agents.state import CheckpointIntent, TestRecord
 from wavedeck.agents.wave import gates
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.testrun import TestRunResult
@@ -104,9 +105,27 @@ def tests_finished(ctx: WaveContext, n: int, result: TestRunResult) -> None:
     ctx.changed()
 
 
+def checkpoint_intended(
+    ctx: WaveContext, n: int, commit: str, parent: str | None, paths: Iterable[str]
+) -> None:
+    """Wave ``n``'s checkpoint ``commit`` is about to land on the branch (at ``parent``):
+    saved before the branch moves, so a crash right after the move is recognised."""
+    ctx.wave(n).checkpoint_intent = CheckpointIntent(
+        commit=commit, parent=parent, paths=list(paths)
+    )
+    ctx.save()
+
+
+def checkpoint_abandoned(ctx: WaveContext, n: int) -> None:
+    """The checkpoint wave ``n`` intended did not land (the branch never moved to it)."""
+    ctx.wave(n).checkpoint_intent = None
+    ctx.save()
+
+
 def checkpoint_recorded(ctx: WaveContext, n: int, sha: str) -> None:
     """Wave ``n``'s checkpoint commit exists: recorded at once (a crash must not forget it)."""
-    ctx.wave(n).checkpoint = sha
+    rec = ctx.wave(n)
+    rec.checkpoint, rec.checkpoint_intent = sha, None
     ctx.save()
 
 

@@ -230,12 +230,17 @@ class WorktreeMode:
         """After the checkpoint: remove the wave's worktrees and their branches."""
         from wavedeck.agents.watch.worktrees import WorktreeError, remove_worktrees
 
-        if not self.trees:
+        # Not prepared by this control room (a checkpoint finished after a restart): the
+        # wave's worktrees as they lie on disk.
+        trees = self.trees or {
+            a.id: self.folder / a.id
+            for a in self.ctx.plan.wave(n).agents
+            if (self.folder / a.id).is_dir()
+        }
+        if not trees:
             return
         try:
-            await asyncio.to_thread(
-                remove_worktrees, self.ctx.repo, self.trees, delete_branches=True
-            )
+            await asyncio.to_thread(remove_worktrees, self.ctx.repo, trees, delete_branches=True)
         except (WorktreeError, OSError) as exc:
             self.ctx.emit(Notice("warning", f"wave {n}: could not remove the worktrees: {exc}"))
         self.trees = {}

@@ -136,6 +136,10 @@ class AgentRecord(_Model):
     state: AgentState = "pending"
     wave: int | None = None  # its wave in the plan (None in states written before version 2)
     handle: AgentHandle | None = None  # how to find the running process again
+    # A launch under way: its id, saved before the process starts and cleared once its handle
+    # is recorded. Still set when a control room opens: that run is found and adopted, running
+    # or ended, never launched a second time.
+    launching: str | None = None
     offset: int = 0  # byte offset in the log just after the last line consumed
     exit_code: int | None = None
     exit_signal: str | None = None

@@ -132,8 +132,9 @@ class RemoteRunner:
         if self.on_event is not None:
             self.on_event(Notice("error", message))
 
-    def find_unrecorded(self, agent_id: str) -> AgentHandle | None:
-        """None: ``launch`` itself finds a copy already running on the host and returns it."""
+    def find_unrecorded(self, agent_id: str, launch_id: str = "") -> AgentHandle | None:
+        """None: ``launch`` itself finds a copy already running on the host and returns it (a
+        run that already ended there is not found: it is launched again)."""
         return None
 
     def paths(self, agent_id: str) -> RemotePaths:

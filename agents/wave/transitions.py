@@ -10,7 +10,8 @@ for a change (``WaveContext.wait_changed``):
   ``checkpoint_recorded`` then ``checkpoint_announced``. A wave's state (locked, ready, running,
   testing, tested, committed) is never stored: ``wavedeck.agents.wave.gates.wave_state`` derives
   it from these facts, for the control room, the headless run and ``wavedeck status`` alike;
-- an agent: ``agent_launched``, ``agent_adopted`` (found running by a later control room),
+- an agent: ``agent_launching`` (before the process starts; ``launch_unstarted`` when a killed
+  control room's launch never started one), ``agent_launched``, ``agent_adopted`` (found running by a later control room),
   ``agent_not_started``, ``agent_ended`` (with an ``AgentEnd``: succeeded, failed, stopped, lost
   or needs you, as ``ending`` classifies an exit and the presets and the restart policy amend it),
   ``agent_marked_done``, ``agent_reopened`` (a done mark lifted for another run) and
@@ -33,7 +34,7 @@ from wavedeck.agents.events import (
     WaveStateChanged,
 )
 from wavedeck.agents.kinds import AgentState, Needs
-from wavedeck.agents.runtypes import AgentHandle, ExitStatus
+from wavedeck.agents.runtypes import ENDED_START, AgentHandle, ExitStatus
 from wavedeck.agents.state import CheckpointIntent, TestRecord
 from wavedeck.agents.wave import gates
 from wavedeck.agents.wave.context import WaveContext
@@ -165,10 +166,32 @@ def ending(status: ExitStatus | None, *, stopped: bool, last_lines: tuple[str, .
     return AgentEnd("failed", f"{how}; last output: {last}" if last else how, status)
 
 
+def agent_launching(ctx: WaveContext, agent_id: str, launch_id: str) -> None:
+    """A run of the agent is about to start as ``launch_id`` (saved before the process starts:
+    a control room killed before recording it finds that run instead of starting another)."""
+    ctx.agent(agent_id).launching = launch_id
+    ctx.save()
+
+
+def launch_unstarted(ctx: WaveContext, agent_id: str) -> None:
+    """A launch a killed control room recorded never started a process: forgotten (a wave's
+    agent is launched when its wave's start is finished; a restart, when asked again)."""
+    rec = ctx.agent(agent_id)
+    rec.launching = None
+    ctx.save()
+    ctx.emit(
+        Notice(
+            "info",
+            f"{agent_id}: the launch a stopped control room was making never started",
+            agent=agent_id,
+        )
+    )
+
+
 def agent_launched(ctx: WaveContext, agent_id: str, handle: AgentHandle) -> None:
     """A new run of the agent started (saved at once: a restart must know the process)."""
     rec = ctx.agent(agent_id)
-    rec.handle = handle
+    rec.handle, rec.launching = handle, None
     rec.launches += 1
     rec.state = "running"
     rec.started_at, rec.ended_at = time.time(), None
@@ -181,16 +204,23 @@ def agent_launched(ctx: WaveContext, agent_id: str, handle: AgentHandle) -> None
 
 def agent_adopted(ctx: WaveContext, agent_id: str, handle: AgentHandle, *, recorded: bool) -> None:
     """The agent was found running by this control room: ``recorded`` by an earlier one, or
-    (not recorded) started by one that died before it could save it."""
+    (not recorded) started by one that died before it could save it; such a run may have
+    ended since (a handle with ``ENDED_START``): adopted all the same, its log and its end
+    then follow."""
     if recorded:
         ctx.emit(Notice("info", f"{agent_id} adopted (pid {handle.pid})", agent=agent_id))
     else:
         rec = ctx.agent(agent_id)
         rec.handle, rec.state, rec.launches = handle, "running", rec.launches + 1
+        rec.launching = None
         ctx.save()
+        how = "ran" if handle.start_time == ENDED_START else "was running"
         ctx.emit(
             Notice(
-                "warning", f"{agent_id} was running unrecorded (pid {handle.pid})", agent=agent_id
+                "warning",
+                f"{agent_id} {how} unrecorded (started by a control room that stopped before "
+                "recording it): adopted, not launched again",
+                agent=agent_id,
             )
         )
     ctx.emit(AgentStateChanged(agent_id, "running", reason="adopted"))
@@ -201,6 +231,7 @@ def agent_not_started(ctx: WaveContext, agent_id: str, why: str) -> None:
     """The agent could not be started (its prompt, its program, its host)."""
     rec = ctx.agent(agent_id)
     rec.state, rec.reason = "failed", f"could not start: {why}"
+    rec.launching = None
     rec.restart = None
     ctx.save()
     ctx.emit(AgentStateChanged(agent_id, "failed", reason=rec.reason))

@@ -298,10 +298,8 @@ class Checkpointer:
             found.move = await asyncio.to_thread(
                 head_move.read, ctx.git, base, head, start_tree, paths
             )
-            if found.move.descends:  # read as if rebased onto their commits
+            if found.move.descends:  # read as if rebased onto their commits (else refused)
                 base, start_tree = head, found.move.start_tree or start_tree
-            else:
-                paths = await asyncio.to_thread(_changed_paths, ctx.git, base)
         found.base = base
         found.work = await asyncio.to_thread(
             operator_work.read, ctx.git, base, start_tree, rec.start_dirty

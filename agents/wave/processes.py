@@ -200,7 +200,7 @@ class AgentProcesses:
         found = await asyncio.to_thread(runner.find_unrecorded, agent_id, launch_id)
         if found is None:
             if launch_id:
-                transitions.launch_unstarted(self.ctx, agent_id)
+                transitions.launch_unstarted(self.ctx, agent_id, remote=runner.host is not None)
             return False
         transitions.agent_adopted(self.ctx, agent_id, found, recorded=False)
         self.follow(agent_id, found, rec.offset)

@@ -173,16 +173,22 @@ def agent_launching(ctx: WaveContext, agent_id: str, launch_id: str) -> None:
     ctx.save()
 
 
-def launch_unstarted(ctx: WaveContext, agent_id: str) -> None:
-    """A launch a killed control room recorded never started a process: forgotten (a wave's
-    agent is launched when its wave's start is finished; a restart, when asked again)."""
+def launch_unstarted(ctx: WaveContext, agent_id: str, *, remote: bool = False) -> None:
+    """A launch a killed control room recorded started no process this runner can find:
+    forgotten (a wave's agent is launched when its wave's start is finished; a restart, when
+    asked again). On an SSH host, a run that already ended there cannot be told: said so."""
     rec = ctx.agent(agent_id)
     rec.launching = None
     ctx.save()
+    what = (
+        "was not found running on its host (a run that already ended there cannot be told)"
+        if remote
+        else "never started"
+    )
     ctx.emit(
         Notice(
             "info",
-            f"{agent_id}: the launch a stopped control room was making never started",
+            f"{agent_id}: the launch a stopped control room was making {what}",
             agent=agent_id,
         )
     )

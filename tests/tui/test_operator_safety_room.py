@@ -17,12 +17,13 @@ from textual.widgets import DataTable
 
 from tests.e2e.headless_kit import env, wavedeck_argv
 from tests.sandboxkit import git
-from tests.tui.helpers import wait_for
+from tests.tui.helpers import panes_ready, wait_for
 from tests.tui.room_kit import control_room, sandbox
 from wavedeck.agents.faults import ENV
 from wavedeck.agents.tools.demo import STRAY_PATH
 from wavedeck.tui.screens.checkpoint import CheckpointScreen
 from wavedeck.tui.screens.dialogs import PromptScreen
+from wavedeck.tui.widgets.agent_pane import AgentPane
 
 OWNED = "packages/headless-client/zajel/client.py"
 MY_LINE = "# the operator's own line\n"
@@ -82,6 +83,10 @@ async def test_a_file_both_changed_is_adopted_from_the_checkpoint_screen(tmp_pat
         await wait_for(lambda: screen.preview.refusal is None)
         await pilot.press("ctrl+s")
         await wait_for(lambda: view.waves[1].commit is not None, timeout=30)
+        # The main screen moves on to wave 2's panes: let it, before the room closes.
+        second = {a.id for a in app.view.wave_agents(2)}
+        await wait_for(lambda: {p.agent_id for p in app.main_screen.query(AgentPane)} == second)
+        await panes_ready(app, len(second))
         sha = view.waves[1].commit
     assert git(repo, "rev-parse", f"{sha}^") == mine
     assert git(repo, "show", f"{sha}:{OWNED}").startswith(MY_LINE.strip())

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +27,7 @@ from wavedeck.agents.git.errors import CheckpointRefused, GitError
 from wavedeck.agents.git.tamper import TamperFinding
 from wavedeck.agents.kinds import Refusal
 from wavedeck.agents.local import sandbox
+from wavedeck.agents.markers import read_marker, write_marker
 from wavedeck.agents.presets.usage import UsageTotal, of_record
 from wavedeck.agents.state import AgentRecord
 from wavedeck.agents.wave import commit_checks, gates, head_move, operator_work, transitions
@@ -44,7 +44,7 @@ from wavedeck.plan.models import Wave
 if TYPE_CHECKING:
     from wavedeck.agents.git.repo import GitRepo
 
-__all__ = ["TAMPER_KEY", "Checkpointer"]
+__all__ = ["Checkpointer"]
 
 
 @dataclass
@@ -164,8 +164,7 @@ class Checkpointer:
                 mark = await asyncio.to_thread(self.fingerprint, base)
                 # With its base: HEAD may move on (the operator's commits) but the content the
                 # tests saw is still told from this base.
-                tested = {"fingerprint": mark, "base": base}
-                self._tested_file(n).write_text(json.dumps(tested), "utf-8")
+                write_marker(self._tested_file(n), {"fingerprint": mark, "base": base})
         except BaseException:
             transitions.tests_interrupted(ctx, n)  # the tests count as not run
             raise
@@ -192,10 +191,7 @@ class Checkpointer:
 
     def _tested_fingerprint(self, n: int) -> tuple[str, str | None] | None:
         """What the tests saw (``fingerprint``), and the base it was taken against."""
-        try:
-            data = json.loads(self._tested_file(n).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        data = read_marker(self._tested_file(n))
         if not isinstance(data, dict) or not data.get("fingerprint"):
             return None
         base = data.get("base")

@@ -7,7 +7,8 @@ so the test is deterministic. Unset (always, outside tests), a point costs one d
 
 - ``checkpoint-branch-moved``: right after a checkpoint's ``update-ref`` moved the branch,
   before the user's index is refreshed and before the run state records the checkpoint;
-- ``agent-launched``: right after an agent's process started, before the run state records it.
+- ``agent-launched``: right after an agent's process started, before the run state records it;
+  ``agent-launched:AGENT`` only after that agent's (one on an SSH host, say).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ FAULT_POINTS: tuple[FaultPoint, ...] = get_args(FaultPoint)
 ENV = "WAVEDECK_TEST_FAULT"
 
 
-def reached(point: FaultPoint) -> None:
-    """Die here (SIGKILL to this process) when the tests asked for ``point``."""
-    if os.environ.get(ENV) == point:
+def reached(point: FaultPoint, at: str = "") -> None:
+    """Die here (SIGKILL to this process) when the tests asked for ``point`` (or for
+    ``point:at``, this point for one agent only)."""
+    asked = os.environ.get(ENV)
+    if asked is not None and (asked == point or (at and asked == f"{point}:{at}")):
         os.kill(os.getpid(), signal.SIGKILL)

@@ -87,11 +87,11 @@ class Runner(Protocol):
         """The SSH host its agents run on (its ``[hosts.NAME]``); None: this machine."""
         ...
 
-    def find_unrecorded(self, agent_id: str, launch_id: str = "") -> AgentHandle | None:
+    async def find_unrecorded(self, agent_id: str, launch_id: str = "") -> AgentHandle | None:
         """The agent's run under this runner that no record knows, if any (a control room
         killed between starting it and saving its state leaves one): running, or, given the
         ``launch_id`` it was launched with, ended (a handle whose ``start_time`` is
-        ``ENDED_START``). Blocking: call it in a thread."""
+        ``ENDED_START``)."""
         ...
 
     async def launch(self, spec: LaunchSpec) -> AgentHandle: ...

@@ -127,10 +127,14 @@ class LocalRunner:
         """Agents run on this machine (``Runner.host``)."""
         return None
 
-    def find_unrecorded(self, agent_id: str, launch_id: str = "") -> AgentHandle | None:
+    async def find_unrecorded(self, agent_id: str, launch_id: str = "") -> AgentHandle | None:
         """A live wrapper of this agent that no record knows (``Runner.find_unrecorded``): a
         control room killed between starting the agent and saving its state leaves one; or,
         once it has ended, the run whose exit file names ``launch_id``."""
+        return await asyncio.to_thread(self._find_unrecorded, agent_id, launch_id)
+
+    def _find_unrecorded(self, agent_id: str, launch_id: str) -> AgentHandle | None:
+        """``find_unrecorded``, blocking (it reads /proc and the exit file)."""
         found = procinfo.group_leader_with(str(self.exit_path(agent_id)).encode(), b"--")
         if found is None:
             return self._ended_launch(agent_id, launch_id) if launch_id else None

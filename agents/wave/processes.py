@@ -149,7 +149,7 @@ class AgentProcesses:
             launch_id = secrets.token_hex(8)
             transitions.agent_launching(ctx, agent_id, launch_id)
             handle = await runner.launch(replace(spec, launch_id=launch_id))
-            faults.reached("agent-launched")
+            faults.reached("agent-launched", agent_id)
         except (OSError, PromptError, SyncError, TransportError, PresetError) as exc:
             transitions.agent_not_started(ctx, agent_id, str(exc))
             return
@@ -200,13 +200,18 @@ class AgentProcesses:
         """Adopt the agent's run a control room started and died before recording (True):
         running, or, when its launch was recorded (``launching``), ended too; its log is then
         followed from where that run began. A recorded launch whose process never started is
-        forgotten."""
+        forgotten. A host that cannot say leaves the launch recorded and the agent failed
+        (never a second copy of a run that may be going on there)."""
         runner = self.runners.runner(agent_id)
         launch_id = rec.launching or ""
-        found = await asyncio.to_thread(runner.find_unrecorded, agent_id, launch_id)
+        try:
+            found = await runner.find_unrecorded(agent_id, launch_id)
+        except OSError as exc:  # an SSH host's TransportError, SyncError
+            transitions.launch_untold(self.ctx, agent_id, str(exc))
+            return True
         if found is None:
             if launch_id:
-                transitions.launch_unstarted(self.ctx, agent_id, remote=runner.host is not None)
+                transitions.launch_unstarted(self.ctx, agent_id)
             return False
         transitions.agent_adopted(self.ctx, agent_id, found, recorded=False)
         self.follow(agent_id, found, rec.offset)

@@ -173,25 +173,35 @@ def agent_launching(ctx: WaveContext, agent_id: str, launch_id: str) -> None:
     ctx.save()
 
 
-def launch_unstarted(ctx: WaveContext, agent_id: str, *, remote: bool = False) -> None:
-    """A launch a killed control room recorded started no process this runner can find:
-    forgotten (a wave's agent is launched when its wave's start is finished; a restart, when
-    asked again). On an SSH host, a run that already ended there cannot be told: said so."""
+def launch_unstarted(ctx: WaveContext, agent_id: str) -> None:
+    """A launch a killed control room recorded started no process its runner can find (here
+    or on its host): forgotten (a wave's agent is launched when its wave's start is finished;
+    a restart, when asked again)."""
     rec = ctx.agent(agent_id)
     rec.launching = None
     ctx.save()
-    what = (
-        "was not found running on its host (a run that already ended there cannot be told)"
-        if remote
-        else "never started"
-    )
     ctx.emit(
         Notice(
             "info",
-            f"{agent_id}: the launch a stopped control room was making {what}",
+            f"{agent_id}: the launch a stopped control room was making never started",
             agent=agent_id,
         )
     )
+
+
+def launch_untold(ctx: WaveContext, agent_id: str, why: str) -> None:
+    """Whether a launch a killed control room recorded started on its host cannot be told
+    (the host does not answer): not launched again (it may be running there), failed with
+    that reason, the launch kept, so a restart looks for that run again first."""
+    rec = ctx.agent(agent_id)
+    rec.state = "failed"
+    rec.reason = (
+        f"cannot tell whether its last launch started (its host: {why}); not launched again"
+    )
+    rec.restart = None
+    ctx.save()
+    ctx.emit(AgentStateChanged(agent_id, "failed", reason=rec.reason))
+    ctx.changed()
 
 
 def agent_launched(ctx: WaveContext, agent_id: str, handle: AgentHandle) -> None:

@@ -31,7 +31,7 @@ async def test_an_ended_run_is_found_by_its_launch_id_and_never_signalled(
     exit_file = Path(handle.exit_path)
     assert json.loads(exit_file.read_text("utf-8"))["launch"] == "4f2a"
 
-    found = runner.find_unrecorded("w1-a1", "4f2a")
+    found = await runner.find_unrecorded("w1-a1", "4f2a")
     assert found is not None and found.start_time == ENDED_START
     assert (found.log_path, found.exit_path) == (handle.log_path, handle.exit_path)
     assert not await runner.is_alive(found)
@@ -39,5 +39,5 @@ async def test_an_ended_run_is_found_by_its_launch_id_and_never_signalled(
     assert await runner.exit_status(found) == ExitStatus(code=0)
     assert [line for c in await collect(runner, found) for line in c.lines] == lines
     # Another launch's id, or none: an earlier run's exit file is not this launch.
-    assert runner.find_unrecorded("w1-a1", "9999") is None
-    assert runner.find_unrecorded("w1-a1") is None
+    assert await runner.find_unrecorded("w1-a1", "9999") is None
+    assert await runner.find_unrecorded("w1-a1") is None

@@ -272,6 +272,12 @@ class GitRepo:
         with self._locked() as cmd:
             cmd.run(["update-ref", "-m", "wavedeck: keep", ref, sha], read_only=False)
 
+    def own_refs(self) -> list[str]:
+        """The refs wavedeck owns (under ``refs/wavedeck/``) that exist now, by name."""
+        with self._locked() as cmd:
+            out = cmd.run(["for-each-ref", "--format=%(refname)", OWN_REFS]).out
+        return out.decode("utf-8", "replace").split()
+
     def drop_ref(self, ref: str) -> None:
         """Delete ``ref`` (one wavedeck owns); nothing happens when it is not there."""
         _check_own_ref(ref)

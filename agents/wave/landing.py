@@ -11,7 +11,9 @@ left by a control room killed between the two: if the branch holds the intended 
 it, or descends from it), wavedeck recognises its own commit, refreshes the user's index when
 HEAD is still that commit (their next ``git commit`` would otherwise revert the wave) and
 finishes the bookkeeping above, with a notice; if it does not, the branch never moved: the
-intent is dropped and the wave stays tested, its checkpoint to be made again.
+intent is dropped and the wave stays tested, its checkpoint to be made again. A control room
+killed after recording a checkpoint but before letting go of its start tree or its worktrees
+leaves them: they are removed then too.
 """
 
 from __future__ import annotations
@@ -67,6 +69,20 @@ class Landing:
         await self._finish(n, sha, tuple(issues), stale)
         return sha
 
+    async def _tidy_committed(self) -> None:
+        """What a control room killed after recording a checkpoint left: the wave's start-tree
+        ref (one git listing for every wave) and its worktrees, removed as ``_finish`` would."""
+        ctx = self.ctx
+        committed = {n for n, rec in ctx.state.waves.items() if rec.checkpoint is not None}
+        if not committed:
+            return
+        refs = set(await asyncio.to_thread(ctx.git.own_refs))
+        for n in sorted(committed):
+            if operator_work.start_ref(n) in refs:
+                await asyncio.to_thread(ctx.git.drop_ref, operator_work.start_ref(n))
+            if self.worktrees.enabled:
+                await self.worktrees.cleanup(n)  # nothing to do when none is on disk
+
     async def _finish(
         self, n: int, sha: str, issues: tuple[str, ...], stale: CheckpointIndexStale | None
     ) -> None:
@@ -84,6 +100,7 @@ class Landing:
     async def resume(self) -> None:
         """Finish every checkpoint a killed control room left half done (module docstring)."""
         ctx = self.ctx
+        await self._tidy_committed()
         for n, rec in sorted(ctx.state.waves.items()):
             intent = rec.checkpoint_intent
             if intent is None:

@@ -39,6 +39,7 @@ from wavedeck.agents.wave import operator_work, transitions
 from wavedeck.agents.wave.checkpoint import Checkpointer
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.gates import CheckpointPreview
+from wavedeck.agents.wave.landing import Landing
 from wavedeck.agents.wave.preset_runs import PresetRuns
 from wavedeck.agents.wave.processes import AgentProcesses
 from wavedeck.agents.wave.queries import RunQueries
@@ -109,8 +110,13 @@ class Supervisor(RunQueries):
             worktrees=self.worktrees,
             tamper=self.tamper,
         )
+        self.landing = Landing(ctx, watch=self.watch, worktrees=self.worktrees)
         self.checkpoints = Checkpointer(
-            ctx, watch=self.watch, worktrees=self.worktrees, tamper=self.tamper
+            ctx,
+            watch=self.watch,
+            worktrees=self.worktrees,
+            tamper=self.tamper,
+            landing=self.landing,
         )
         super().__init__(
             ctx,
@@ -167,8 +173,10 @@ class Supervisor(RunQueries):
         try:
             for agent_id, rec in sorted(ctx.state.agents.items()):
                 await self.processes.resume(agent_id, rec)
+            await self.landing.resume()  # a checkpoint a killed control room left half done
             wave = ctx.open_wave()
             if wave is not None:
+                await self._keep_start_tree(wave)
                 base = ctx.wave(wave).base_commit
                 if self.worktrees.enabled and base is not None:
                     await self.worktrees.prepare(wave, base)  # reuses the worktrees already there
@@ -177,6 +185,13 @@ class Supervisor(RunQueries):
         except (OSError, GitError, WorktreeError) as exc:
             await self.close()
             raise SupervisorError(f"cannot resume the run in {self.repo}: {exc}") from None
+
+    async def _keep_start_tree(self, n: int) -> None:
+        """The open wave's start tree kept from ``git gc`` (a wave an older wavedeck started
+        has no ref yet); one already gone is the checkpoint's to refuse, not this."""
+        tree = self.ctx.wave(n).start_tree
+        if tree is not None and await asyncio.to_thread(self.git.has_object, tree):
+            await asyncio.to_thread(self.git.keep_ref, operator_work.start_ref(n), tree)
 
     def peek(self) -> None:
         """Read the saved state without taking the lock (to describe a run before opening it)."""
@@ -247,6 +262,8 @@ class Supervisor(RunQueries):
         base = await asyncio.to_thread(self.git.head)
         try:
             start_tree, own = await asyncio.to_thread(operator_work.at_start, self.git, base)
+            # Kept reachable until the checkpoint: a `git gc` mid-wave must not delete it.
+            await asyncio.to_thread(self.git.keep_ref, operator_work.start_ref(n), start_tree)
         except GitError as exc:
             ctx.refuse(Refusal("tree-unrecorded", n, detail=str(exc)))
             return
@@ -257,7 +274,7 @@ class Supervisor(RunQueries):
                 ctx.refuse(Refusal("worktrees-failed", n, detail=str(exc)))
                 return
         self.tamper.remember(n, await asyncio.to_thread(self.git.tamper_snapshot))
-        transitions.wave_started(ctx, n, base=base, start_tree=start_tree)
+        transitions.wave_started(ctx, n, base=base, start_tree=start_tree, start_dirty=own)
         if own:
             ctx.emit(Notice("info", operator_work.start_notice(n, own)))
         planted = await asyncio.to_thread(self.tamper.planted_programs)
@@ -397,9 +414,15 @@ class Supervisor(RunQueries):
 
     @_serialized
     async def checkpoint(
-        self, n: int, *, message: str | None = None, accept_violations: bool = False
+        self,
+        n: int,
+        *,
+        message: str | None = None,
+        accept_violations: bool = False,
+        adopt_head: bool = False,
     ) -> str | None:
-        """Commit wave ``n``'s checkpoint; None (and a ``GateRefused``) when refused."""
+        """Commit wave ``n``'s checkpoint; None (and a ``GateRefused``) when refused
+        (``adopt_head``: see ``Checkpointer.commit``)."""
         return await self.checkpoints.commit(
-            n, message=message, accept_violations=accept_violations
+            n, message=message, accept_violations=accept_violations, adopt_head=adopt_head
         )

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
     from wavedeck.tui.engine import Engine
+    from wavedeck.tui.screens.logs import LogMode
     from wavedeck.tui.screens.main import MainScreen
     from wavedeck.tui.widgets.agent_pane import AgentPane
     from wavedeck.tui.widgets.log_view import LogView
@@ -38,11 +39,14 @@ class ControlApp(Room, Notifier, Protocol):
 
     @property
     def main_screen(self) -> MainScreen: ...
+    @property
+    def screen_stack(self) -> list[Screen[Any]]: ...
     def push_screen(self, screen: Screen[Any], callback: Any = None) -> Any: ...
     def post_message(self, message: Message) -> bool: ...
     def refresh_views(self) -> None: ...
     def run_engine(self, work: Awaitable[object], *, group: str) -> None: ...
     async def leave(self, *, stop_agents: bool) -> None: ...
+    async def take_over(self, agent_id: str) -> bool: ...
 
 
 P = ParamSpec("P")
@@ -50,8 +54,6 @@ R = TypeVar("R")
 ENGINE_ACTIONS = {a.name for a in ACTIONS if a.engine}
 PANE_ACTIONS = {a.name for a in ACTIONS if a.pane}
 ENDED = AGENT_UNSUCCESSFUL
-# What acts on the live lines only (the whole log from disk scrolls, and ``l`` leaves it).
-LIVE_ONLY = {"raw", "search", *(a.name for a in ACTIONS if a.scope == "log")}
 
 
 class Actions:
@@ -73,6 +75,7 @@ class Actions:
             "reply": self.do_reply,
             "raw": self.do_raw,
             "wrap": self.do_wrap,
+            "attach": self.do_attach,
             "zoom": self.do_zoom,
             "search": self.do_search,
             "follow": self.do_follow,
@@ -134,10 +137,6 @@ class Actions:
             return f"{agent_is(agent.id, agent.state)}: a follow-up is for an agent that has ended"
         if name == "reply" and agent.session_id is None:
             return f"{agent.id} has no CLI session to resume (set [agent] preset)"
-        whole = name in LIVE_ONLY and (shown := self._pane()) and shown.log_mode == "whole"
-        if whole:
-            back = key_display(self.app.keys_now()["log"])
-            return f"the whole log is shown: {back} goes back to the live log"
         if name == "raw" and self.app.view.preset == "generic":
             return "the generic preset shows its output as it comes: there is no other view"
         if name == "mark_done" and agent.marked_done:
@@ -262,14 +261,27 @@ class Actions:
         self.app.push_screen(ViolationsScreen(self.wave, self.engine))
 
     async def do_log(self) -> None:
-        """The pane zoomed on its whole log (read from disk); again, back to its live lines."""
+        self.open_log("whole")
+
+    def open_log(self, mode: LogMode, note: str | None = None) -> None:
+        """The focused agent's log full screen in ``mode`` (``note``: a line said under it)."""
+        from wavedeck.tui.screens.logs import LogScreen
+
         pane = self._pane()
         assert pane is not None
-        if pane.log_mode == "whole":
-            await pane.show_live()
-            return
-        self.main.maximize(pane, container=False)
-        await pane.show_whole(self.engine.log_path(pane.agent_id))
+        engine, view = self.app.engine, self.app.view
+        self.app.push_screen(
+            LogScreen(
+                view.agents[pane.agent_id],
+                mode,
+                path=engine.log_path(pane.agent_id) if engine is not None else None,
+                keys=self.app.keys_now(),
+                rendered=view.preset != "generic",
+                note=note,
+                now=self.app.clock(),
+                wrap=self.main.wrap_logs,
+            )
+        )
 
     async def do_reply(self) -> None:
         pane = self._pane()
@@ -297,20 +309,51 @@ class Actions:
         self.app.notify(f"{pane.agent_id}: {'raw output' if raw else 'rendered'}", markup=False)
 
     async def do_wrap(self) -> None:
+        """Wrap long log lines, or cut them again: every pane's, and the log view's when open."""
+        from wavedeck.tui.widgets.log_view import LogView
+
         main = self.main
         main.wrap_logs = not main.wrap_logs
-        for pane in main.panes():
-            pane.log_view.set_wrap(main.wrap_logs)
+        for screen in self.app.screen_stack:
+            for log in screen.query(LogView):
+                log.set_wrap(main.wrap_logs)
         said = "log lines wrap" if main.wrap_logs else "log lines are cut at the pane's edge"
         self.app.notify(said, markup=False)
 
+    async def do_attach(self) -> None:
+        """Take over the agent's CLI session (``wavedeck.tui.takeover``); when its headless
+        run is going, ask first (stop it, or wait for it); when it has no session to take
+        over, its live tail, saying why."""
+        from wavedeck.agents.wave.takeover import words
+
+        pane = self._pane()
+        assert pane is not None
+        agent_id, engine = pane.agent_id, self.app.engine
+        if engine is None:
+            self.open_log(
+                "live", note="no engine here, so no session to take over (read-only live tail)"
+            )
+            return
+        refusal = engine.takeover_check(agent_id)
+        if refusal is None:
+            await self.call("take over", self.app.take_over, agent_id)
+        elif refusal.code == "agent-running":
+            from wavedeck.tui.screens.takeover import RunningScreen
+            from wavedeck.tui.takeover import when_run_ends
+
+            async def chosen(choice: str | None) -> None:
+                if choice is not None:  # the app's, so the engine is the one it runs on
+                    work = when_run_ends(self.app, engine, agent_id, stop=choice == "stop")
+                    self.app.run_engine(work, group="takeover")
+
+            self.app.push_screen(RunningScreen(agent_id), chosen)
+        elif refusal.code == "taken-over":
+            self.app.notify(words(refusal), severity="warning", markup=False)
+        else:
+            self.open_log("live", note=f"{words(refusal)} (read-only live tail)")
+
     async def do_zoom(self) -> None:
-        screen = self.main
-        if screen.maximized is not None:
-            screen.minimize()
-        elif (pane := self._pane()) is not None:
-            screen.maximize(pane, container=False)
-            pane.log_view.focus()
+        self.open_log("live")
 
     async def do_search(self) -> None:
         pane = self._pane()

@@ -19,6 +19,7 @@ from wavedeck.tui import messages as msg
 from wavedeck.tui.screens.checkpoint import CheckpointScreen
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
 from wavedeck.tui.screens.diff import DiffScreen
+from wavedeck.tui.screens.logs import LogScreen
 from wavedeck.tui.screens.tests import TestsScreen
 from wavedeck.tui.screens.violations import ViolationsScreen
 from wavedeck.tui.widgets.history import HistoryView
@@ -106,36 +107,44 @@ async def test_stop_restart_mark_done_and_history(tmp_path: Path) -> None:
         assert isinstance(app.screen, PromptScreen)
         await pilot.press(*"done by hand", "enter")
         await wait_for(lambda: agent.marked_done == "done by hand")
-        # l: the one log view, zoomed, in its whole mode: the file from its first line.
+        # l: the one log view, in its whole mode: the file from its first line.
         pane = app.main_screen.focused_pane
         assert pane is not None and pane.agent_id == "w1-a1"
         await pilot.press("l")
-        assert app.screen is app.main_screen and app.main_screen.maximized is pane
-        assert pane.log_mode == "whole" and "whole log" in str(pane.border_subtitle)
-        history = pane.query_one(HistoryView)
+        assert isinstance(app.screen, LogScreen) and app.screen.mode == "whole"
+        screen = app.screen
+        await wait_for(lambda: bool(screen.query(HistoryView)))
+        history = screen.query_one(HistoryView)
         await wait_for(history.indexing_done.is_set)
         await pilot.pause(0.6)
         assert history.index.line_count >= 1
         first = app.engine.log_path("w1-a1").read_text("utf-8", "replace").splitlines()[0]
         assert first.strip() and first.strip()[:40] in screen_text(app)
-        await pilot.press("slash")  # search is for the live lines: refused, naming l
-        assert not isinstance(app.screen, PromptScreen)
-        assert (
-            app.actions.why_not("search") == "the whole log is shown: l goes back to the live log"
-        )
-        await pilot.press("l")  # again: the live lines, still zoomed
-        assert pane.log_mode == "live" and app.main_screen.maximized is pane
-        assert pane.log_view.display and pane.log_view.has_focus
-        await pilot.press("l", "escape")  # escape restores the pane, live again
-        await wait_for(lambda: pane.log_mode == "live")
-        assert app.main_screen.maximized is None and not pane.query(HistoryView)
-        await pilot.press("l", "right_square_bracket")  # another wave, while the whole log shows
+        await pilot.press("slash")  # search is for the live lines: said, no prompt
+        await pilot.pause(0.1)
+        assert app.screen is screen
+        await pilot.press("z")  # the same view, its live tail
+        await wait_for(lambda: screen.log_view is not None and screen.log_view.id == "logs-live")
+        live = screen.log_view
+        assert live is not None and not live.wrap
+        await pilot.press("w")  # wrap: this view and every pane, as on the main screen
+        await wait_for(lambda: live.wrap)
+        assert app.main_screen.wrap_logs and pane.log_view.wrap
+        await pilot.press("w")
+        await wait_for(lambda: not live.wrap)
+        assert not pane.log_view.wrap
+        await pilot.press("right_square_bracket")  # not a key of the log view: nothing beneath
+        await pilot.pause(0.1)
+        assert app.screen is screen and app.main_screen.selected_wave == 1
+        await pilot.press("escape")  # back to the panes, none hidden
+        await wait_for(lambda: app.screen is app.main_screen)
+        await pilot.press("right_square_bracket")
         await wait_for(lambda: app.main_screen.selected_wave == 2)
         await pilot.press("left_square_bracket")
         await wait_for(lambda: app.main_screen.selected_wave == 1)
         await pilot.pause(0.2)
-        assert not app.main_screen.query(HistoryView)
-        assert all(p.log_mode == "live" for p in app.main_screen.panes())
+        text = screen_text(app)
+        assert all(f"{n} w1-a{n}" in text for n in range(1, 4))
         assert app.main_screen.maximized is None
 
 

@@ -4,14 +4,18 @@ search, help, palette, disabled keys with their reason, quit."""
 from __future__ import annotations
 
 import pytest
+from rich.table import Table
 from textual.command import CommandPalette
 from textual.message import Message
+from textual.widgets import Static
 
 from tests.tui.helpers import panes_ready, static_app
 from tests.tui.screen_text import screen_text
 from wavedeck.tui import messages as msg
+from wavedeck.tui.keys import LOG_MODES
 from wavedeck.tui.screens.dialogs import PromptScreen
 from wavedeck.tui.screens.help import HelpScreen
+from wavedeck.tui.screens.logs import LogScreen
 from wavedeck.tui.widgets.agent_pane import AgentPane
 
 
@@ -60,16 +64,14 @@ async def test_wave_switching_with_brackets() -> None:
 
 
 @pytest.mark.slow
-async def test_zoom_and_restore() -> None:
+async def test_enter_opens_the_log_view_and_escape_closes_it() -> None:
     app = static_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await panes_ready(app)
         await pilot.press("2", "enter")
-        assert app.main_screen.maximized is app.main_screen.query_one("#pane-w1-a2")
-        await pilot.press("z")
-        assert app.main_screen.maximized is None
-        await pilot.press("z", "escape")
-        assert app.main_screen.maximized is None
+        assert isinstance(app.screen, LogScreen) and app.screen.agent.id == "w1-a2"
+        await pilot.press("escape")
+        assert app.screen is app.main_screen
 
 
 @pytest.mark.slow
@@ -129,71 +131,38 @@ async def test_command_palette_lists_actions() -> None:
         assert "wavedeck: zoom" in screen_text(app)
         await pilot.press("enter")
         await pilot.pause(0.1)
-        assert app.main_screen.maximized is not None
+        assert isinstance(app.screen, LogScreen)
 
 
 @pytest.mark.slow
-async def test_one_log_view_zoom_shows_the_live_lines_and_help_says_each_mode() -> None:
+async def test_attach_without_an_engine_shows_the_live_tail_and_says_why() -> None:
     app = static_app()
     async with app.run_test(size=(200, 50)) as pilot:
         await panes_ready(app)
-        await pilot.press("4", "z")
-        pane = app.main_screen.focused_pane
-        assert pane is not None and app.main_screen.maximized is pane
-        assert pane.log_mode == "live"
+        await pilot.press("4", "a")
+        assert isinstance(app.screen, LogScreen) and app.screen.mode == "live"
         await pilot.pause(0.1)
-        assert "Error: tsc exited 2" in screen_text(app)
-        await pilot.press("l")  # the whole log is read from disk: a view-only app has none
-        assert pane.log_mode == "live" and app.main_screen.maximized is pane
-        await pilot.press("escape", "question_mark")
+        text = screen_text(app)
+        assert "no session to take over (read-only live tail)" in text
+        assert "Error: tsc exited 2" in text
+
+
+@pytest.mark.slow
+async def test_help_says_what_each_log_mode_shows_and_what_reaches_an_agent() -> None:
+    app = static_app()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await panes_ready(app)
+        await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         await pilot.pause(0.1)
-        text = screen_text(app)
-        assert "A pane's log, one view in three modes" in text
-        assert "live  the last 10,000 lines as they come, rendered (z zooms it)" in text
-        assert "raw   the agent CLI's own output, before rendering (o)" in text
-        assert (
-            "whole the log file from its first line, as written (raw for a CLI preset), zoomed (l)"
-            in text
-        )
-        assert "stdin closed" in text and "u sends a reply" in text
-
-
-@pytest.mark.slow
-async def test_quit_without_engine_exits() -> None:
-    app = static_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await panes_ready(app)
-        await pilot.press("q")
-        await pilot.pause(0.1)
-    assert app.return_value == 0
-
-
-@pytest.mark.slow
-async def test_markup_in_plan_titles_and_notices_is_literal() -> None:
-    """D13: Rich markup in a plan's agent title, an engine notice or a path is shown as typed."""
-    from tests.tui.helpers import FixedClock, reference_plan
-    from wavedeck.agents import events as ev
-    from wavedeck.tui.app import WavedeckApp
-
-    plan = reference_plan()
-    wave = plan.waves[0]
-    hostile = "[link=file:///etc/passwd]x[/link] [bold red]loud[/bold red]"
-    agent = wave.agents[0].model_copy(update={"title": hostile})
-    plan = plan.model_copy(
-        update={
-            "waves": (
-                wave.model_copy(update={"agents": (agent, *wave.agents[1:])}),
-                *plan.waves[1:],
-            )
-        }
-    )
-    app = WavedeckApp(plan, None, clock=FixedClock())
-    async with app.run_test(size=(200, 50)) as pilot:
-        await panes_ready(app)
-        app.feed([ev.Notice("warning", "[bold]notice[/bold] [link=file:///etc/passwd]y[/link]")])
-        await pilot.pause(0.3)
-        text = screen_text(app)
-        assert "[link=file:///etc/passwd]x[/link]" in text
-        notices = [n for n in app._notifications if "notice" in n.message]
-        assert notices and not notices[0].markup  # shown as text, never parsed
+        table = app.screen.query_one("#help-table", Static).content
+        assert isinstance(table, Table)
+        keys_column = [str(c) for c in table.columns[0]._cells]
+        help_column = [str(c) for c in table.columns[1]._cells]
+        assert "In the log view:" in help_column
+        for mode, key in (("live", "z"), ("whole", "l"), ("raw", "o")):
+            name, shows = LOG_MODES[mode]
+            assert keys_column[help_column.index(f"{name}: {shows}")] == key
+        said = help_column[-1]
+        assert "a takes over the agent's CLI session" in said and "u sends a reply" in said
+        assert "In the log view:" in screen_text(app)

@@ -1,6 +1,6 @@
 """Help: every key of the action table (as remapped by ``[keys]``), what it does, and whether it
-is possible right now (and why not); then what the log view shows in each of its modes. It
-scrolls, and says so, on a small terminal."""
+is possible right now (and why not); then what the log view shows in each of its modes, and what
+reaches an agent. It scrolls, and says so, on a small terminal."""
 
 from __future__ import annotations
 
@@ -15,35 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from wavedeck.tui.keys import ACTIONS, BY_NAME, FIXED_KEYS, first_key, key_display
-
-
-def log_modes(keys: Mapping[str, str]) -> Text:
-    """What the one log view shows in each mode, with the keys that switch them now."""
-
-    def key(name: str) -> str:
-        return first_key(keys.get(name, BY_NAME[name].keys))
-
-    text = Text()
-    text.append("A pane's log, one view in three modes\n", "bold")
-    modes = (
-        ("live", f"{key('zoom')} zooms it", "the last 10,000 lines as they come, rendered"),
-        ("raw", key("raw"), "the agent CLI's own output, before rendering"),
-        (
-            "whole",
-            key("log"),
-            "the log file from its first line, as written (raw for a CLI preset), zoomed",
-        ),
-    )
-    for mode, keys_, what in modes:
-        text.append(f"  {mode:<6}", "bold")
-        text.append(f"{what} ({keys_})\n")
-    text.append(
-        "Agents run with stdin closed, so a log takes no input: "
-        f"{key('reply')} sends a reply to an agent that has ended.",
-        "dim",
-    )
-    return text
+from wavedeck.tui.keys import ACTIONS, BY_NAME, FIXED_KEYS, LOG_MODES, key_display
 
 
 def help_table(keys: Mapping[str, str], availability: Mapping[str, str | None]) -> Table:
@@ -64,6 +36,23 @@ def help_table(keys: Mapping[str, str], availability: Mapping[str, str | None]) 
         table.add_row(key_display(keys.get(action.name, action.keys)), action.help, now)
     for key, desc in FIXED_KEYS:
         table.add_row(key, desc, Text(""))
+    # The log view (z, l): what each of its modes shows, and the key that shows it there.
+    table.add_row("", Text("In the log view:", "bold"), Text(""))
+    for mode, opener in (("live", "zoom"), ("whole", "log"), ("raw", "raw")):
+        name, shows = LOG_MODES[mode]
+        key = key_display(keys.get(opener, BY_NAME[opener].keys).split(",")[0])
+        table.add_row(key, f"{name}: {shows}", Text(""))
+    # A log takes no input (agents run with stdin closed): say what does reach an agent.
+    attach, reply = (key_display(keys.get(n, BY_NAME[n].keys)) for n in ("attach", "reply"))
+    table.add_row(
+        "",
+        Text(
+            f"A log takes no input: {attach} takes over the agent's CLI session to type into it, "
+            f"{reply} sends a reply to an agent that has ended",
+            "dim",
+        ),
+        Text(""),
+    )
     return table
 
 
@@ -87,7 +76,6 @@ class HelpScreen(ModalScreen[None]):
         box.border_subtitle = Text("↑ ↓ pgup pgdn: scroll · esc: close")
         with box:
             yield Static(help_table(self.keys, self.availability), id="help-table")
-            yield Static(log_modes(self.keys), id="help-modes")
 
     def on_mount(self) -> None:
         self.query_one("#help-box").focus()

@@ -17,7 +17,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import Static
 
 from wavedeck.plan.words import plural
@@ -98,8 +97,6 @@ class MainScreen(Screen[None]):
     async def show_wave(self, number: int) -> None:
         """Replace the panes with those of wave ``number``."""
         self.selected_wave = number
-        # A zoomed pane goes with its wave: left maximized, the screen would show nothing else.
-        self.minimize()
         grid = self.query_one("#panes", Grid)
         await grid.remove_children()
         agents = self.wd.view.wave_agents(number)
@@ -147,18 +144,9 @@ class MainScreen(Screen[None]):
                 self.wd.keys_now(), dict(zip(_NAMES, possible, strict=True))
             )
 
-    def watch_maximized(self, old: Widget | None, new: Widget | None) -> None:
-        """A pane restored (z, escape, or another zoomed) goes back to its live lines: the whole
-        log is a zoomed view."""
-        if isinstance(old, AgentPane) and old is not new:
-            self.call_later(old.show_live)
-
     def on_descendant_focus(self) -> None:
         self._possible = ()  # the focused agent decides x/r/m: re-check on the next tick
         self.refresh_status(panes=False)
-
-    def panes(self) -> list[AgentPane]:
-        return list(self.query(AgentPane))
 
     def pane(self, agent_id: str) -> AgentPane | None:
         for pane in self.query(AgentPane):

@@ -1,15 +1,8 @@
-"""One agent's pane: who it is, where it runs, how far it got, and its log.
-
-The pane is the one view of an agent's log, zoomed or not, in three modes (:data:`LogMode`):
-``live`` (the last lines as they come, rendered), ``raw`` (the agent CLI's own output, before
-rendering) and ``whole`` (the log file from its first line, read from disk by offset).
-"""
+"""One agent's pane: who it is, where it runs, how far it got, and its live log."""
 
 from __future__ import annotations
 
 import time
-from pathlib import Path
-from typing import Literal
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,10 +15,7 @@ from wavedeck.agents.presets.usage import describe as usage_text
 from wavedeck.plan.models import Issue
 from wavedeck.plan.safetext import neutralize
 from wavedeck.tui.adapter import AgentView
-from wavedeck.tui.widgets.history import HistoryView
 from wavedeck.tui.widgets.log_view import LogView
-
-LogMode = Literal["live", "raw", "whole"]
 
 BADGES = {
     "pending": ("○ pending", "dim"),
@@ -254,33 +244,6 @@ class AgentPane(Vertical):
     def log_view(self) -> LogView:
         return self.query_one(LogView)
 
-    @property
-    def log_mode(self) -> LogMode:
-        if self.query(HistoryView):
-            return "whole"
-        return "raw" if self.view.show_raw else "live"
-
-    async def show_whole(self, path: Path) -> None:
-        """Show the whole log file, read from disk, in place of the live lines (zoomed: the
-        live buffer holds only the last lines)."""
-        if self.query(HistoryView):
-            return
-        self.log_view.display = False
-        whole = HistoryView(path, classes="pane-log pane-whole")
-        await self.mount(whole, after=self.log_view)
-        whole.focus()
-        self._show_subtitle(self._now)
-
-    async def show_live(self) -> None:
-        """Back to the live lines (rendered or raw, as they were)."""
-        wholes, logs = self.query(HistoryView), list(self.query(LogView))
-        if not wholes or not logs or not self.is_attached:
-            return  # live already, or a pane going with its wave (``]``)
-        await wholes.remove()
-        logs[0].display = True
-        logs[0].focus()
-        self._show_subtitle(self._now)
-
     def toggle_raw(self) -> bool:
         """Show the raw stream instead of the rendered lines (or back); returns raw or not."""
         view = self.view
@@ -299,8 +262,6 @@ class AgentPane(Vertical):
         text = Text(no_wrap=True, overflow="ellipsis")
         logs = list(self.query(LogView))  # none before compose ran
         status = logs[0].status() if logs else ""
-        if self.query(HistoryView):
-            status = "whole log, from disk"
         if status:
             text.append(status, "bold yellow")
         host = host_text(self.view, now)

@@ -115,8 +115,8 @@ class HistoryView(ScrollView, can_focus=True):
 
     DEFAULT_CSS = "HistoryView { height: 1fr; }"
 
-    def __init__(self, path: Path, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes)
+    def __init__(self, path: Path, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.index = LineIndex(path)
         self._window: tuple[int, list[str]] = (0, [])
         self._stop = threading.Event()

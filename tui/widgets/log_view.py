@@ -5,7 +5,7 @@ buffer drawn with ``render_line`` ingests ~470k. So lines go into a :class:`LogB
 ``deque``, no widget call per line); each :class:`LogView` looks at its buffer on a timer (at most
 ``REFRESH_HZ`` times a second) and repaints once for the whole batch. Styles are parsed only for
 visible lines (``Text.from_ansi`` costs ~12 µs a line) and cached until the lines scroll away.
-The full log stays on disk; the pane's whole mode (``history.py``, key ``l``) reads it by byte offset.
+The full log stays on disk; the log view's whole mode (``history.py``) reads it by byte offset.
 """
 
 from __future__ import annotations

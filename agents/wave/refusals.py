@@ -96,13 +96,15 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
         "(a reset, an amend or another branch): nothing is built on it"
     ),
     "head-moved": lambda r: (
-        f"HEAD moved during wave {r.wave} (now {r.detail[:12]}): {len(r.paths)} file(s) your "
-        f"commit(s) changed were changed again since: {_listed(r.paths)}"
+        f"HEAD moved during wave {r.wave} (now {r.detail[:12]}): "
+        f"{plural(len(r.paths), 'file')} changed by what you committed "
+        f"{noun(len(r.paths), 'was', 'were')} changed again since: {_listed(r.paths)}"
     ),
     "start-tree-missing": lambda r: (
         f"the working tree recorded when wave {r.wave} started is gone from git (a `git gc` "
         f"after its ref was removed?), so your own changes cannot be told from the wave's in "
-        f"{len(r.paths)} file(s): {_listed(r.paths)}; wavedeck does not commit them unasked"
+        f"{plural(len(r.paths), 'file')}: {_listed(r.paths)}; wavedeck does not commit "
+        f"{noun(len(r.paths), 'it', 'them')} unasked"
     ),
     "operator-conflict": lambda r: (
         f"{plural(len(r.paths), 'file')} had your own uncommitted changes when wave {r.wave} started "

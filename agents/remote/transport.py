@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -38,7 +39,9 @@ from wavedeck.plan.errors import WavedeckError
 with warnings.catch_warnings():
     # cryptography 48+ deprecates DSA, which asyncssh 2.24 still imports: a warning on the
     # stderr of every command that reaches SSH (wavedeck attach...) that nobody can act on.
-    warnings.filterwarnings("ignore", message="DSA is deprecated", module=r"asyncssh(\.|$)")
+    # A user who asks for warnings (-W, PYTHONWARNINGS) gets them, as from the CLI's filter.
+    if not sys.warnoptions:
+        warnings.filterwarnings("ignore", message="DSA is deprecated", module=r"asyncssh(\.|$)")
     import asyncssh
 
 ENCRYPTION_ALGS = (

@@ -27,14 +27,14 @@ import asyncssh
 
 from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, TransportError
 
-__all__ = ["PAUSE_BYTES", "WINDOW_BYTES", "read_stream"]
+__all__ = ["PAUSE_BYTES", "WINDOW_BYTES", "LogCollector", "read_stream"]
 
 WINDOW_BYTES = 4 * 1024 * 1024
 PAUSE_BYTES = 1024 * 1024
 STDERR_KEEP = 64 * 1024  # of a failing command's stderr, for the message
 
 
-class _Collector(asyncssh.SSHClientSession[bytes]):
+class LogCollector(asyncssh.SSHClientSession[bytes]):
     """Holds the packets of one channel until the reader takes them."""
 
     def __init__(self) -> None:
@@ -44,6 +44,7 @@ class _Collector(asyncssh.SSHClientSession[bytes]):
         self.ended = False  # EOF or the channel closed
         self.error: Exception | None = None  # why the connection went away, if it did
         self.paused = False
+        self.held = asyncio.Event()  # set each time the reader fell behind and reading paused
         self._chan: asyncssh.SSHClientChannel[bytes] | None = None
         self._waiter: asyncio.Future[None] | None = None
 
@@ -65,6 +66,7 @@ class _Collector(asyncssh.SSHClientSession[bytes]):
         if self.size >= PAUSE_BYTES and not self.paused and self._chan is not None:
             self.paused = True
             self._chan.pause_reading()
+            self.held.set()
         if self._waiter is not None:
             self._wake()
 
@@ -97,7 +99,7 @@ class _Collector(asyncssh.SSHClientSession[bytes]):
 
 async def read_stream(transport: HostTransport, command: str) -> AsyncIterator[bytes]:
     """The stdout of ``command`` on the transport's host (stdin closed at once), as it comes."""
-    async with transport.session(command, _Collector, window=WINDOW_BYTES) as (chan, session):
+    async with transport.session(command, LogCollector, window=WINDOW_BYTES) as (chan, session):
         chan.write_eof()
         async for data in session.chunks():
             yield data

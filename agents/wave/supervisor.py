@@ -12,10 +12,12 @@ The supervisor is composed of parts that share one ``wavedeck.agents.wave.contex
 (plan, config, repository, git, run state, event stream), built in dependency order, each given
 what it uses as a typed port: ``WorktreeMode``, ``TamperLog``, ``HostWrites`` (what remote agents
 changed), ``Runners`` (where each agent runs), ``PresetRuns``, ``RestartPolicy``,
-``AgentProcesses``, ``WaveWatch``, ``Checkpointer``. Every state change goes through
+``AgentProcesses``, ``WaveWatch``, ``Reviews``, ``Reviewers``, ``Checkpointer``. Every state
+change goes through
 ``wavedeck.agents.wave.transitions``; the gates live in ``wavedeck.agents.wave.gates``. The
 read-only half (the snapshot the UI reads) is ``wavedeck.agents.wave.queries.RunQueries``; this
-module adds the lifecycle and the operator's actions (the commands).
+module adds the lifecycle and the operator's actions (the commands; the review's are
+``wavedeck.agents.wave.review_actions``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ from wavedeck.agents.wave.preset_runs import PresetRuns
 from wavedeck.agents.wave.processes import AgentProcesses
 from wavedeck.agents.wave.queries import RunQueries
 from wavedeck.agents.wave.restart import RestartPolicy
+from wavedeck.agents.wave.review_actions import ReviewActions
+from wavedeck.agents.wave.reviewers import Reviewers
+from wavedeck.agents.wave.reviews import Reviews
 from wavedeck.agents.wave.runners import Runners
 from wavedeck.agents.wave.tamperlog import PLANTED_NOTICE, TamperLog
 from wavedeck.agents.wave.watching import HostWrites, WaveWatch
@@ -71,7 +76,7 @@ class SupervisorError(WavedeckError):
     """The supervisor cannot open or act; the message is complete for the operator."""
 
 
-class Supervisor(RunQueries):
+class Supervisor(ReviewActions, RunQueries):
     """Runs waves of agents for one repository and plan (see the module docstring)."""
 
     def __init__(
@@ -106,8 +111,14 @@ class Supervisor(RunQueries):
             worktrees=self.worktrees,
             tamper=self.tamper,
         )
+        self.reviews = Reviews(ctx, worktrees=self.worktrees)
+        self.reviewers = Reviewers(ctx, runners=self.runners, reviews=self.reviews)
         self.checkpoints = Checkpointer(
-            ctx, watch=self.watch, worktrees=self.worktrees, tamper=self.tamper
+            ctx,
+            watch=self.watch,
+            worktrees=self.worktrees,
+            tamper=self.tamper,
+            reviews=self.reviews,
         )
         super().__init__(
             ctx,

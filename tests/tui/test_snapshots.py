@@ -10,7 +10,7 @@ import os
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.helpers import ROOT, STRAY, panes_ready, static_app
+from tests.tui.helpers import ROOT, STRAY, panes_ready, static_app, wait_for
 from tests.tui.review_kit import review_changes, review_record
 from wavedeck.agents.events import ViolationFound
 from wavedeck.agents.kinds import Refusal
@@ -89,6 +89,7 @@ def test_diff_review(snap_compare, size: tuple[int, int]) -> None:  # type: igno
         await pilot.app.push_screen(screen)
         await pilot.pause(0.3)
         await pilot.press("n", "n")
+        await wait_for(lambda: not screen.view.colouring)  # every line on screen coloured
         await pilot.pause(0.2)
         if os.environ.get("WAVEDECK_SCREENSHOT") and size == (200, 50):
             docs = ROOT / "docs" / "review.svg"

@@ -39,7 +39,7 @@ from wavedeck.tui.screens.review_acts import ReviewActs
 from wavedeck.tui.screens.review_target import where_text
 from wavedeck.tui.widgets.diff_paint import Painter
 from wavedeck.tui.widgets.diff_rows import Layout, Mode, Row, build_rows, digits
-from wavedeck.tui.widgets.diff_view import DiffView
+from wavedeck.tui.widgets.diff_view import FRAME_BUDGET_MS, DiffView
 
 if TYPE_CHECKING:
     from wavedeck.tui.engine import Engine
@@ -115,7 +115,9 @@ class ReviewScreen(ReviewActs):
         keep = keep or view.row
         layout = Layout(self.mode, max(40, view.size.width), self.expanded, self.texts)
         rows = build_rows(self.changes, self.record, layout)
-        painter = Painter(self.changes, self.app.console, digits(self.changes))
+        painter = Painter(
+            self.changes, self.app.console, digits(self.changes), budget_ms=FRAME_BUDGET_MS
+        )
         view.show(rows, painter, keep=keep)
         self._signature = self._sign(self.record)
         self._titles()
@@ -132,7 +134,7 @@ class ReviewScreen(ReviewActs):
             f" Review — wave {self.wave} ({state}) · {agents} agent(s), {len(files)} file(s), "
             f"+{added} −{removed} · {opened} open comment(s) · s: {other} · ?: keys"
         )
-        self.query_one("#review-title", Static).update(Text(title))
+        self.query_one("#review-title", Static).update(Text(title), layout=False)
         self._where()
 
     def _where(self) -> None:
@@ -143,7 +145,7 @@ class ReviewScreen(ReviewActs):
             text = "reading the wave's changes…"
         elif not self.changes.files:
             text = "no changes in this wave"
-        self.query_one("#review-where", Static).update(Text(" " + text, "bold"))
+        self.query_one("#review-where", Static).update(Text(" " + text, "bold"), layout=False)
 
     @on(DiffView.CursorMoved)
     def _moved(self) -> None:

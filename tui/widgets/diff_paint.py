@@ -19,7 +19,9 @@ screen's width; the view calls it only for rows on screen, and keeps what it pai
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import time
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -32,7 +34,6 @@ from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import PygmentsSyntaxTheme
-from rich.text import Text
 from textual.strip import Strip
 
 from wavedeck.agents.git.hunks import DiffLine, Hunk
@@ -40,7 +41,7 @@ from wavedeck.agents.review.changes import WaveChanges
 from wavedeck.plan.safetext import neutralize
 from wavedeck.tui.widgets.diff_rows import Row, shorten_path
 
-BLOCK = 64  # lines lexed together
+BLOCK = 16  # lines lexed together
 MAX_HIGHLIGHT = 400  # characters: longer lines are not coloured (delta's cap)
 MAX_WORD_DIFF = 1000  # characters: longer lines are not compared word by word
 MIN_SHARED = 0.35  # lines sharing less than this are not marked word by word
@@ -65,6 +66,7 @@ COMMENT = Style(color="#e4e4e4", bgcolor="#2e2a40")
 FINDING = {"critical": "#ff5f5f", "high": "#ff875f", "medium": "#ffd75f", "low": "#87afd7",
            "info": "#a8a8a8"}  # fmt: skip
 CUT = Style(color="#7a7a7a")
+PLAIN = Style()
 
 
 def clean(text: str) -> str:
@@ -77,13 +79,29 @@ def clean(text: str) -> str:
     return neutralize(text)
 
 
-@lru_cache(maxsize=512)
+Token = tuple[str, Style]  # a run of text and its colour
+_LEXERS: dict[str, Lexer | None] = {}  # file name -> its lexer (None: no known language)
+MISSING = object()
+
+
 def lexer_for(path: str) -> Lexer | None:
-    """The lexer of ``path``'s language (from its name), None when none is known."""
-    try:
-        return get_lexer_for_filename(path, stripnl=False, ensurenl=True, tabsize=0)
-    except ClassNotFound:
-        return None
+    """The lexer of ``path``'s language, from its file name (None when none is known).
+
+    Blocking, and slow the first time a language is met (Pygments imports and compiles it):
+    the review resolves them in a thread (``known_lexer`` tells whether it has).
+    """
+    name = os.path.basename(path)
+    if name not in _LEXERS:
+        try:
+            _LEXERS[name] = get_lexer_for_filename(name, stripnl=False, ensurenl=True, tabsize=0)
+        except ClassNotFound:
+            _LEXERS[name] = None
+    return _LEXERS[name]
+
+
+def known_lexer(path: str) -> Lexer | object | None:
+    """``path``'s lexer when resolved already, else ``MISSING`` (never blocks)."""
+    return _LEXERS.get(os.path.basename(path), MISSING)
 
 
 @lru_cache(maxsize=256)
@@ -92,24 +110,72 @@ def _token_style(ttype: _TokenType) -> Style:
     return Style(color=style.color, bold=style.bold, italic=style.italic)  # no theme background
 
 
-def highlight(lexer: Lexer | None, lines: Sequence[str]) -> list[Text]:
-    """``lines`` (clean text) as coloured ``Text``, lexed together (one ``Text`` a line)."""
+def highlight(lexer: Lexer | None, lines: Sequence[str]) -> list[list[Token]]:
+    """``lines`` (clean text) as coloured runs, lexed together (one list a line)."""
     if lexer is None:
-        return [Text(line) for line in lines]
-    out = [Text() for _ in lines]
+        return [[(line, PLAIN)] for line in lines]
+    out: list[list[Token]] = [[] for _ in lines]
     long = {i for i, line in enumerate(lines) if len(line) > MAX_HIGHLIGHT}
     code = "\n".join("" if i in long else line for i, line in enumerate(lines)) + "\n"
     row = 0
     for ttype, value in lexer.get_tokens(code):
+        if "\n" not in value:
+            if value and row < len(out):
+                out[row].append((value, _token_style(ttype)))
+            continue
         style = _token_style(ttype)
-        parts = value.split("\n")
-        for k, part in enumerate(parts):
+        for k, part in enumerate(value.split("\n")):
             if k:
                 row += 1
             if part and row < len(out):
-                out[row].append(part, style)
+                out[row].append((part, style))
     for i in long:
-        out[i] = Text(lines[i])
+        out[i] = [(lines[i], PLAIN)]
+    return out
+
+
+_COMBINED: dict[tuple[Style, Style], Style] = {}
+
+
+def _over(style: Style, base: Style) -> Style:
+    """``style`` over ``base`` (a token's colour over its line's background), remembered."""
+    found = _COMBINED.get((style, base))
+    if found is None:
+        found = _COMBINED[(style, base)] = style + base
+    return found
+
+
+def segments(
+    tokens: Sequence[Token], base: Style | None, marks: Sequence[tuple[int, int]], emphasis: Style
+) -> list[Segment]:
+    """Runs as segments, over the line's ``base`` style, ``marks`` (character ranges) in
+    ``emphasis``."""
+    out: list[Segment] = []
+    pos = 0
+    m = 0
+    for text, style in tokens:
+        if base is not None:
+            style = _over(style, base)
+        end = pos + len(text)
+        while m < len(marks) and marks[m][1] <= pos:
+            m += 1
+        if m >= len(marks) or marks[m][0] >= end:
+            out.append(Segment(text, style))
+            pos = end
+            continue
+        cut = pos
+        k = m
+        while cut < end:
+            if k < len(marks) and marks[k][0] <= cut < marks[k][1]:
+                stop = min(end, marks[k][1])
+                out.append(Segment(text[cut - pos : stop - pos], style + emphasis))
+                if stop == marks[k][1]:
+                    k += 1
+            else:
+                stop = min(end, marks[k][0]) if k < len(marks) else end
+                out.append(Segment(text[cut - pos : stop - pos], style))
+            cut = stop
+        pos = end
     return out
 
 
@@ -145,7 +211,8 @@ class _HunkPaint:
     partner of each changed line (word changes), coloured blocks made so far."""
 
     def __init__(self, hunk: Hunk) -> None:
-        self.text = [clean(line.text) for line in hunk.lines]
+        self.lines = hunk.lines
+        self._text: list[str | None] = [None] * len(hunk.lines)  # cleaned when first needed
         self.place: list[int] = []  # index on its side (old for removed, new for the others)
         self.sides: dict[str, list[int]] = {"old": [], "new": []}
         for i, line in enumerate(hunk.lines):
@@ -169,109 +236,203 @@ class _HunkPaint:
                 self.partner[r], self.partner[a] = a, r
             if not removed and not added:
                 i += 1
-        self.blocks: dict[tuple[str, int], list[Text]] = {}
+        self.blocks: dict[tuple[str, int], list[list[Token]]] = {}
         self.words: dict[int, list[tuple[int, int]]] = {}
+
+    def text(self, index: int) -> str:
+        """Line ``index``'s clean text."""
+        found = self._text[index]
+        if found is None:
+            found = self._text[index] = clean(self.lines[index].text)
+        return found
 
 
 class Painter:
-    """Renders the rows of one wave's review (see the module docstring)."""
+    """Renders the rows of one wave's review (see the module docstring).
 
-    def __init__(self, changes: WaveChanges, console: Console, gutter_digits: int = 4) -> None:
+    With ``budget_ms`` (the review screen), each frame lexes at most that long
+    (``begin_frame``); a line whose block is not coloured yet is painted plain and its block
+    left ``pending`` for ``lex_pending`` (called between frames), as is a file whose language's
+    lexer is not loaded yet (``lexers_wanted``: load them with ``lexer_for``, in a thread).
+    Without it (benchmarks, tests) everything is coloured at once.
+    """
+
+    def __init__(
+        self,
+        changes: WaveChanges,
+        console: Console,
+        gutter_digits: int = 4,
+        *,
+        budget_ms: float | None = None,
+    ) -> None:
         self.changes = changes
         self.console = console
         self.w = gutter_digits
+        self.budget_ms = budget_ms
+        self._deadline = float("inf")
         self._hunks: dict[tuple[int, int, int], _HunkPaint] = {}
+        self.pending: dict[tuple[int, int, int, str, int], None] = {}  # blocks left plain
+        self.plain = False  # the last ``strip`` left some of its row uncoloured
+        self.lexers_wanted: set[str] = set()
+
+    # -- colours, within a budget -------------------------------------------------------------
+
+    def begin_frame(self) -> None:
+        """A frame starts: it may lex for ``budget_ms``."""
+        if self.budget_ms is not None:
+            self._deadline = time.perf_counter() + self.budget_ms / 1000
+
+    def _lexer(self, path: str) -> Lexer | object | None:
+        if self.budget_ms is None:
+            return lexer_for(path)
+        found = known_lexer(path)
+        if found is MISSING:
+            self.lexers_wanted.add(path)
+        return found
+
+    def _block(
+        self, key: tuple[int, int, int], paint: _HunkPaint, path: str, side: str, block: int
+    ) -> list[list[Token]] | None:
+        """The coloured lines of a block, None when it is left for later."""
+        lines = paint.blocks.get((side, block))
+        if lines is not None:
+            return lines
+        lexer = self._lexer(path)
+        if lexer is MISSING or time.perf_counter() > self._deadline:
+            self.pending[(*key, side, block)] = None
+            return None
+        members = paint.sides[side][block * BLOCK : (block + 1) * BLOCK]
+        lines = highlight(lexer, [paint.text(i) for i in members])
+        paint.blocks[(side, block)] = lines
+        return lines
+
+    def lex_pending(self, budget_ms: float) -> bool:
+        """Colour blocks left plain, for at most ``budget_ms``; True when some were."""
+        deadline = time.perf_counter() + budget_ms / 1000
+        done = False
+        for key in list(self.pending):
+            a, f, h, side, block = key
+            change = self.changes.agents[a].files[f]
+            lexer = self._lexer(change.path)
+            if lexer is MISSING:
+                continue
+            paint = self._paint((a, f, h))
+            if (side, block) not in paint.blocks:
+                members = paint.sides[side][block * BLOCK : (block + 1) * BLOCK]
+                texts = [paint.text(i) for i in members]
+                paint.blocks[(side, block)] = highlight(lexer, texts)
+            del self.pending[key]
+            done = True
+            if time.perf_counter() > deadline:
+                break
+        return done
 
     # -- text of a line -----------------------------------------------------------------------
 
-    def _hunk(self, row: Row) -> tuple[Hunk, _HunkPaint, str]:
-        change = self.changes.agents[row.agent].files[row.file]
-        hunk = change.patch.hunks[row.hunk]
-        key = (row.agent, row.file, row.hunk)
+    def _paint(self, key: tuple[int, int, int]) -> _HunkPaint:
         paint = self._hunks.get(key)
         if paint is None:
+            a, f, h = key
+            hunk = self.changes.agents[a].files[f].patch.hunks[h]
             paint = self._hunks[key] = _HunkPaint(hunk)
-        return hunk, paint, change.path
+        return paint
 
-    def line_text(self, row: Row, line: DiffLine, index: int) -> Text:
-        """The coloured text of ``line`` (index ``index`` in its hunk; -1: expanded context)."""
+    def line_segments(self, row: Row, line: DiffLine, index: int) -> list[Segment]:
+        """The coloured text of ``line`` (index ``index`` in its hunk; -1: expanded context)
+        as segments: syntax colours, the line's background, word changes."""
+        change = self.changes.agents[row.agent].files[row.file]
         if index < 0:
-            change = self.changes.agents[row.agent].files[row.file]
-            return highlight(lexer_for(change.path), [clean(line.text)])[0]
-        _, paint, path = self._hunk(row)
+            lexer = self._lexer(change.path)
+            text = clean(line.text)
+            if lexer is MISSING:
+                self.plain = True
+                return segments([(text, PLAIN)], None, (), PLAIN)
+            tokens = highlight(lexer, [text])[0]
+            return segments(tokens, None, (), PLAIN)
+        key = (row.agent, row.file, row.hunk)
+        paint = self._paint(key)
         side = "old" if line.kind == "removed" else "new"
         place = paint.place[index]
         block = place // BLOCK
-        lines = paint.blocks.get((side, block))
+        lines = self._block(key, paint, change.path, side, block)
         if lines is None:
-            members = paint.sides[side][block * BLOCK : (block + 1) * BLOCK]
-            lines = highlight(lexer_for(path), [paint.text[i] for i in members])
-            paint.blocks[(side, block)] = lines
-        text = lines[place - block * BLOCK].copy()
+            self.plain = True
+            tokens = [(paint.text(index), PLAIN)]
+        else:
+            tokens = lines[place - block * BLOCK]
         if line.kind == "context":
-            return text
-        text.stylize(ADDED if line.kind == "added" else REMOVED)
+            return segments(tokens, None, (), PLAIN)
+        base = ADDED if line.kind == "added" else REMOVED
+        emphasis = ADDED_WORD if line.kind == "added" else REMOVED_WORD
+        return segments(tokens, base, self.word_marks(paint, index, line), emphasis)
+
+    @staticmethod
+    def word_marks(paint: _HunkPaint, index: int, line: DiffLine) -> list[tuple[int, int]]:
         partner = paint.partner.get(index)
-        if partner is not None:
-            ranges = paint.words.get(index)
-            if ranges is None:
-                old_i, new_i = (index, partner) if line.kind == "removed" else (partner, index)
-                old_r, new_r = word_changes(paint.text[old_i], paint.text[new_i])
-                paint.words[old_i], paint.words[new_i] = old_r, new_r
-                ranges = paint.words[index]
-            emphasis = ADDED_WORD if line.kind == "added" else REMOVED_WORD
-            for start, end in ranges:
-                text.stylize(emphasis, start, end)
-        return text
+        if partner is None:
+            return []
+        ranges = paint.words.get(index)
+        if ranges is None:
+            old_i, new_i = (index, partner) if line.kind == "removed" else (partner, index)
+            old_r, new_r = word_changes(paint.text(old_i), paint.text(new_i))
+            paint.words[old_i], paint.words[new_i] = old_r, new_r
+            ranges = paint.words[index]
+        return ranges
 
     # -- rows ---------------------------------------------------------------------------------
 
     def _number(self, value: int | None) -> str:
         return f"{value:>{self.w}}" if value is not None else " " * self.w
 
-    def _code(self, row: Row, line: DiffLine | None, index: int, width: int, shift: int) -> Strip:
-        """A side of a line: its number(s), its mark and its text, cut at ``width``."""
+    def _code(
+        self, row: Row, line: DiffLine | None, index: int, width: int, shift: int
+    ) -> list[Segment]:
+        """A side of a line: its mark and its text, exactly ``width`` cells (cut with ``›``)."""
+        if width <= 0:
+            return []
         if line is None:
-            return Strip.blank(width)
+            return [Segment(" " * width)]
         mark, mark_style = MARKS[line.kind]
-        text = self.line_text(row, line, index)
-        body_style = ADDED if line.kind == "added" else REMOVED if line.kind == "removed" else None
-        segments = list(text.render(self.console))
-        body = Strip(segments, text.cell_len).crop(shift, shift + width)
-        room = width - body.cell_length
-        if text.cell_len - shift > width and width > 1:
-            body = body.crop(0, width - 1)
-            body = Strip.join([body, Strip([Segment("›", CUT)], 1)])
-            room = 0
-        pad = Strip([Segment(" " * room, body_style)], room) if room > 0 else Strip([])
-        head = Strip([Segment(mark, mark_style + (body_style or Style()))], 1)
-        return Strip.join([head, body, pad])
+        base = ADDED if line.kind == "added" else REMOVED if line.kind == "removed" else None
+        body = self.line_segments(row, line, index)
+        room = width - 1
+        text = "".join(seg.text for seg in body)
+        length = len(text) if text.isascii() else cell_len(text)
+        if shift or length > room:
+            cut = Strip(body, length).crop(shift, shift + room)
+            body = list(cut)
+            if length - shift > room and room > 0:
+                body = [*Strip(body).crop(0, room - 1), Segment("›", CUT)]
+            length = Segment.get_line_length(body)
+        head = Segment(mark, _over(mark_style, base) if base else mark_style)
+        pad = room - length
+        return [head, *body, Segment(" " * pad, base)] if pad > 0 else [head, *body]
 
     def strip(self, row: Row, width: int, *, shift: int = 0, cursor: bool = False) -> Strip:
         """Row ``row`` painted ``width`` cells wide (``shift``: code scrolled right by that
-        many cells; ``cursor``: the cursor is on it)."""
+        many cells; ``cursor``: the cursor is on it). ``plain`` says afterwards whether some of
+        it was left uncoloured for now (a block still to lex)."""
+        self.plain = False
         gutter_style = CURSOR if cursor else GUTTER
         if row.kind == "line" and row.line is not None:
             line = row.line
             gutter = f"{self._number(line.old)} {self._number(line.new)} "
             code = self._code(row, line, row.index, width - len(gutter), shift)
-            return Strip.join([Strip([Segment(gutter, gutter_style)], len(gutter)), code])
+            return Strip([Segment(gutter, gutter_style), *code], width)
         if row.kind == "pair":
             half = (width - 1) // 2
-            room = half - self.w - 1
-            left = self._code(row, row.left, row.index, room, shift)
-            right = self._code(row, row.right, row.rindex, width - half - 1 - self.w - 1, shift)
+            left_room = half - self.w - 1
+            right_room = width - half - 1 - self.w - 1
             old = self._number(row.left.old if row.left else None) + " "
             new = self._number(row.right.new if row.right else None) + " "
-            return Strip.join(
-                [
-                    Strip([Segment(old, gutter_style)], len(old)),
-                    left,
-                    Strip([Segment("│", GUTTER)], 1),
-                    Strip([Segment(new, gutter_style)], len(new)),
-                    right,
-                ]
-            )
+            segments_ = [
+                Segment(old, gutter_style),
+                *self._code(row, row.left, row.index, left_room, shift),
+                Segment("│", GUTTER),
+                Segment(new, gutter_style),
+                *self._code(row, row.right, row.rindex, right_room, shift),
+            ]
+            return Strip(segments_, width)
         text, style = self._header(row, width)
         if cursor:
             text = "▶" + text[1:] if text else "▶"

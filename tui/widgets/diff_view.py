@@ -10,21 +10,31 @@ a kind (hunk, file, agent), keeping a few rows of context above.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import ClassVar
 
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.worker import Worker, WorkerState
 
-from wavedeck.tui.widgets.diff_paint import Painter
+from wavedeck.tui.widgets.diff_paint import Painter, lexer_for
 from wavedeck.tui.widgets.diff_rows import Row, RowKind
 
 MARGIN = 2  # rows kept above a row jumped to
+FRAME_BUDGET_MS = 3.0  # lexing a frame may do before it paints the rest plain
+COLOUR_BUDGET_MS = 8.0  # lexing between two frames
+COLOUR_AFTER_S = 0.02
 SHIFT_STEP = 8
+
+
+def _load_lexers(paths: set[str]) -> None:
+    for path in paths:
+        lexer_for(path)
 
 
 class DiffView(ScrollView, can_focus=True):
@@ -57,6 +67,9 @@ class DiffView(ScrollView, can_focus=True):
         self._cache: dict[int, Strip] = {}
         self._cache_view: tuple[int, int] = (-1, -1)
         self.painted = 0  # rows painted (the benchmark and tests read it)
+        self._colouring = False  # a colouring pass is due
+        self._loading = False  # lexers load in a thread
+        self._frame_style: Style | None = None
 
     # -- content ------------------------------------------------------------------------------
 
@@ -93,30 +106,87 @@ class DiffView(ScrollView, can_focus=True):
         return best
 
     @property
+    def colouring(self) -> bool:
+        """Lines on screen are still plain, waiting for their colours."""
+        painter = self.painter
+        return painter is not None and bool(
+            painter.pending or painter.lexers_wanted or self._colouring or self._loading
+        )
+
+    @property
     def row(self) -> Row | None:
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
 
     # -- drawing ------------------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """One frame: the painter may lex for its budget; what it left plain is coloured
+        between frames (``_colour``), then painted again."""
+        painter = self.painter
+        if painter is not None:
+            painter.begin_frame()
+        self._frame_style = self.rich_style  # once a frame, not once a row
+        try:
+            strips = super().render_lines(crop)
+        finally:
+            self._frame_style = None
+        wanted = painter is not None and (painter.pending or painter.lexers_wanted)
+        if wanted and not self._colouring:
+            self._colouring = True
+            self.set_timer(COLOUR_AFTER_S, self._colour, name="diff-colour")
+        return strips
+
+    def _colour(self) -> None:
+        """Between frames: load the lexers wanted (in a thread), colour blocks left plain for
+        ``COLOUR_BUDGET_MS``, paint again; again after ``COLOUR_AFTER_S`` while work is left."""
+        painter = self.painter
+        if painter is None:
+            self._colouring = False
+            return
+        if painter.lexers_wanted and not self._loading:
+            self._loading = True
+            paths = set(painter.lexers_wanted)
+            painter.lexers_wanted.clear()
+            # A language's first lexer takes a while to load: never in the event loop.
+            self.run_worker(partial(_load_lexers, paths), thread=True, group="diff-lexers")
+        if painter.lex_pending(COLOUR_BUDGET_MS):
+            self.refresh()  # the rows left plain were not kept: they are painted again
+        if painter.pending or self._loading:
+            self.set_timer(COLOUR_AFTER_S, self._colour, name="diff-colour")
+        else:
+            self._colouring = False
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "diff-lexers" and event.state in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            self._loading = False
+            self.refresh()
+
     def render_line(self, y: int) -> Strip:
         _, scroll_y = self.scroll_offset
         width = self.size.width
         index = scroll_y + y
+        base = self._frame_style or self.rich_style or Style()
         if self.painter is None or not 0 <= index < len(self.rows):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, base)
         if (width, self.shift) != self._cache_view:
             self._cache.clear()
             self._cache_view = (width, self.shift)
         if index == self.cursor:
-            return self.painter.strip(self.rows[index], width, shift=self.shift, cursor=True)
+            here = self.painter.strip(self.rows[index], width, shift=self.shift, cursor=True)
+            return here.apply_style(base)
         strip = self._cache.get(index)
         if strip is None:
             strip = self.painter.strip(self.rows[index], width, shift=self.shift)
-            strip = strip.apply_style(self.rich_style or Style())
-            self._cache[index] = strip
+            strip = strip.apply_style(base)
             self.painted += 1
-            if len(self._cache) > 4 * max(self.size.height, 50):
-                self._cache = {index: strip}
+            if not self.painter.plain:  # a row left plain is painted again once coloured
+                if len(self._cache) > 4 * max(self.size.height, 50):
+                    self._cache.clear()
+                self._cache[index] = strip
         return strip
 
     def on_resize(self, event: events.Resize) -> None:

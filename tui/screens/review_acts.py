@@ -72,9 +72,14 @@ class ReviewActs(Screen[None]):
 
     def _file(self) -> FileChange | None:
         row, agent = self.view.row, self._agent()
-        if row is None or agent is None or not 0 <= row.file < len(agent.files):
+        if row is None or agent is None or not agent.files:
             return None
-        return agent.files[row.file]
+        return agent.files[row.file] if 0 <= row.file < len(agent.files) else None
+
+    def _file_or_first(self) -> FileChange | None:
+        """The file under the cursor; on an agent's header or issues, its first file."""
+        agent = self._agent()
+        return self._file() or (agent.files[0] if agent is not None and agent.files else None)
 
     def _engine(self) -> Engine | None:
         if self.engine is None:
@@ -268,7 +273,7 @@ class ReviewActs(Screen[None]):
             self._say("no hunk revert to undo here", warn=True)
 
     def action_review_edit(self) -> None:
-        change, engine = self._file(), self.engine
+        change, engine = self._file_or_first(), self.engine
         if change is None or engine is None:
             self._say("put the cursor in a file of an open wave to edit it", warn=True)
             return

@@ -6,18 +6,26 @@ change request refused for an agent whose CLI cannot resume."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from tests.sandboxkit import git
-from tests.tui.helpers import panes_ready, reference_plan, static_app, wait_for
+from tests.tui.helpers import ROOT, panes_ready, reference_plan, static_app, wait_for
 from tests.tui.review_kit import CLIENT, CRYPTO, DAEMON, INDEX, review_changes, review_record
 from tests.tui.room_kit import control_room, sandbox
 from tests.tui.screen_text import screen_text
+from tests.unit.presets.test_engine_presets import claude_sandbox
+from tests.unit.review.test_review_engine import REVIEWER
+from tests.unit.wave.enginekit import kill_agents
+from wavedeck.agents.config import ConfigError
 from wavedeck.agents.git.hunks import parse_patch
+from wavedeck.agents.local import landlock
 from wavedeck.agents.review.changes import PathStanding, WaveChanges, group
 from wavedeck.agents.reviewrecord import ReviewRecord
+from wavedeck.tui.keys import REVIEW_ACTIONS, keymap_from_config
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen
 from wavedeck.tui.screens.diff import ReviewScreen
 from wavedeck.tui.screens.help import HelpScreen
@@ -213,3 +221,61 @@ async def test_comment_revert_undo_approve_on_a_real_engine(tmp_path: Path) -> N
         await pilot.press("y")
         await wait_for(lambda: any("cannot resume" in n.message for n in app._notifications))
         assert engine.review_record(1).comments[0].state == "open"
+
+
+def test_readme_review_key_table_is_the_table() -> None:
+    """The README's review key table has one row per review action, with its default keys
+    and its help: change the table, change the README."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    named = {"question_mark": "?", "left_square_bracket": "[", "right_square_bracket": "]",
+             "left_curly_bracket": "{", "right_curly_bracket": "}", "plus": "+",
+             "equals_sign": "="}  # fmt: skip
+    for action in REVIEW_ACTIONS:
+        keys = " ".join(f"`{named.get(k, k)}`" for k in action.keys.split(","))
+        assert f"| {keys} | `{action.name}` | {action.help} |" in readme, action.name
+
+
+def test_review_keys_may_share_the_main_screens_but_not_each_others() -> None:
+    keys = [k for a in REVIEW_ACTIONS for k in a.keys.split(",")]
+    assert len(keys) == len(set(keys))
+    assert keymap_from_config({"review_comment": "t"}, "w.toml") == {"review_comment": "t"}
+    with pytest.raises(ConfigError, match=r"keys\.review_comment: 'x' is already the key of"):
+        keymap_from_config({"review_comment": "x"}, "w.toml")
+    with pytest.raises(ConfigError, match="'\\^p' is already the key of 'palette'"):
+        keymap_from_config({"review_split": "ctrl+p"}, "w.toml")  # the app's keys: everywhere
+    with pytest.raises(ConfigError, match="no such action"):
+        keymap_from_config({"review_nope": "t"}, "w.toml")
+
+
+@pytest.mark.skipif(landlock.abi() < landlock.MIN_ABI, reason="no Landlock on this kernel")
+async def test_the_control_room_runs_the_reviewers_once_the_agents_have_ended(
+    tmp_path: Path,
+) -> None:
+    repo = claude_sandbox(tmp_path / "s", {})
+    config = repo / "wavedeck.toml"
+    config.write_text(
+        config.read_text() + f'\n[review]\npreset = "claude"\nprogram = {json.dumps(REVIEWER)}\n'
+    )
+    git(repo, "commit", "-q", "-m", "reviewer", "--", "wavedeck.toml")
+    try:
+        async with control_room(repo) as (app, pilot):
+            engine = app.engine
+            assert engine is not None
+            await pilot.press("s")
+            await wait_for(lambda: len(engine.review_record(1).reviewers) == 5, 90)
+            await wait_for(
+                lambda: all(r.state == "done" for r in engine.review_record(1).reviewers.values()),
+                90,
+            )
+            await wait_for(lambda: any("found 10" in n.message for n in app._notifications))
+            refusal = engine.can_commit(1)  # (the tests have not run: the gates say so first)
+            assert refusal is not None
+            await pilot.press("d")
+            review = app.screen
+            assert isinstance(review, ReviewScreen)
+            await wait_for(lambda: review.loaded and bool(review.record.comments), 30)
+            assert any(
+                r.kind == "comment" and "🔎 reviewer [high]" in r.text for r in review.view.rows
+            )
+    finally:
+        kill_agents(repo)

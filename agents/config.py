@@ -130,6 +130,12 @@ class AgentConfig(_Section):
         3, ge=1, description="rotated log files kept per local agent (older ones are deleted)"
     )
 
+    @property
+    def runs_command(self) -> bool:
+        """``command`` is what runs: the generic preset, or ``command`` set explicitly (it then
+        replaces the preset's argv, and with it the preset's sessions and follow-ups)."""
+        return self.preset == "generic" or "command" in self.model_fields_set
+
     @field_validator("command")
     @classmethod
     def _command_not_empty(cls, value: list[str]) -> list[str]:

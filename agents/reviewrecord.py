@@ -26,7 +26,7 @@ SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 BLOCKING: tuple[Severity, ...] = ("critical", "high")
 Side = Literal["old", "new"]
 Author = Literal["operator", "reviewer"]
-CommentState = Literal["open", "sent", "dismissed"]
+CommentStatus = Literal["open", "sent", "dismissed"]
 ReviewerState = Literal["running", "done", "failed"]
 
 
@@ -47,9 +47,9 @@ class Comment(_Model):
     author: Author = "operator"
     severity: Severity | None = None  # a reviewer's finding
     forwarded: bool = False  # a finding the operator made theirs (sent with their comments)
-    state: CommentState = "open"
+    status: CommentStatus = "open"
     sent_in: int | None = None  # the number of the agent's follow-up that carried it
-    at: float = 0.0
+    made_at: float = 0.0
 
     @property
     def blocking(self) -> bool:
@@ -57,7 +57,7 @@ class Comment(_Model):
         return (
             self.author == "reviewer"
             and self.severity in BLOCKING
-            and self.state == "open"
+            and self.status == "open"
             and not self.forwarded
         )
 
@@ -69,7 +69,7 @@ class ChangeRequest(_Model):
     follow_up: int
     launch: int
     comments: list[int] = Field(default_factory=list)
-    at: float = 0.0
+    sent_at: float = 0.0
 
 
 class AgentVerdict(_Model):
@@ -88,7 +88,7 @@ class HunkRevert(_Model):
     agent: str | None = None
     issue: str | None = None  # the issue its agent was working on when it wrote it, if known
     lines: int = 0  # lines the hunk had changed
-    at: float = 0.0
+    reverted_at: float = 0.0
 
 
 class ReviewerRun(_Model):

@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from wavedeck.plan.errors import WavedeckError
+
 LineKind = Literal["context", "added", "removed"]
 FileStatus = Literal["added", "deleted", "modified", "renamed", "copied"]
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
@@ -284,7 +286,7 @@ def _read_hunk(match: re.Match[str], lines: list[str], i: int) -> tuple[Hunk, in
     return hunk, i
 
 
-class HunkMismatch(ValueError):
+class HunkMismatch(WavedeckError, ValueError):
     """The hunk's new side is not in the text (the file changed since the diff was read)."""
 
 

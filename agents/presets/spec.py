@@ -2,7 +2,8 @@
 
 ``Preset`` ties a CLI's name to its argv builder, how the prompt is given, its output parser,
 the environment it adds (``env``: settings a CLI reads only from its environment), the paths the
-CLI writes for itself (``own_paths``) and whether it can resume a session (follow-ups).
+CLI writes for itself (``own_paths`` in the repository; ``own_state``, a folder of its files for
+one agent under wavedeck's folder) and whether it can resume a session (follow-ups).
 ``LaunchContext`` carries what one launch knows: the program, the prompt file, the agent's owned
 files, the session to create or resume, whether it runs on this machine.
 """
@@ -56,3 +57,6 @@ class Preset:
     env: Callable[[LaunchContext], dict[str, str]] | None = None  # added to the agent's env
     # Repo-relative globs the CLI writes for itself (caches, history): not the agent's work.
     own_paths: tuple[str, ...] = ()
+    # (wavedeck's folder, agent id) -> the folder where the preset's argv puts the CLI's own
+    # files for that agent (aider's chat history): the kernel sandbox lets the agent write it.
+    own_state: Callable[[Path, str], Path] | None = None

@@ -86,7 +86,7 @@ def review_summary(
         found = [c for c in record.comments if c.author == "reviewer" and c.agent == agent]
         fates = [
             f"{sum(1 for c in found if c.forwarded)} forwarded",
-            f"{sum(1 for c in found if c.state == 'dismissed')} dismissed",
+            f"{sum(1 for c in found if c.status == 'dismissed')} dismissed",
         ]
         what = f"{_plural(len(found), 'finding')} ({', '.join(fates)})"
         if run.state == "failed":

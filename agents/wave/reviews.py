@@ -184,7 +184,7 @@ class Reviews:
             text=text.strip(),
             author="reviewer" if author == "reviewer" else "operator",
             severity=severity,
-            at=time.time(),
+            made_at=time.time(),
         )
         review.next_id += 1
         review.comments.append(found)
@@ -200,8 +200,8 @@ class Reviews:
 
     def edit(self, n: int, comment_id: int, text: str) -> None:
         found = self._comment(n, comment_id)
-        if found.state != "open":
-            raise ReviewError(f"comment {comment_id} was {found.state}: it cannot change now")
+        if found.status != "open":
+            raise ReviewError(f"comment {comment_id} was {found.status}: it cannot change now")
         found.text = text.strip() or found.text
         self._changed(n, f"comment {comment_id} edited")
 
@@ -210,8 +210,8 @@ class Reviews:
         found = self._comment(n, comment_id)
         if found.author == "reviewer":
             raise ReviewError(f"comment {comment_id} is a reviewer's finding: dismiss it")
-        if found.state != "open":
-            raise ReviewError(f"comment {comment_id} was {found.state}: it stays on record")
+        if found.status != "open":
+            raise ReviewError(f"comment {comment_id} was {found.status}: it stays on record")
         self._review(n).comments.remove(found)
         self._changed(n, f"comment {comment_id} deleted")
 
@@ -220,9 +220,9 @@ class Reviews:
         found = self._comment(n, comment_id)
         if found.author != "reviewer":
             raise ReviewError(f"comment {comment_id} is yours: delete it instead")
-        if found.state != "open":
-            raise ReviewError(f"finding {comment_id} was already {found.state}")
-        found.state, found.forwarded = "dismissed", False
+        if found.status != "open":
+            raise ReviewError(f"finding {comment_id} was already {found.status}")
+        found.status, found.forwarded = "dismissed", False
         self._changed(n, f"finding {comment_id} dismissed")
 
     def forward(self, n: int, comment_id: int) -> None:
@@ -230,8 +230,8 @@ class Reviews:
         found = self._comment(n, comment_id)
         if found.author != "reviewer":
             raise ReviewError(f"comment {comment_id} is yours already")
-        if found.state != "open":
-            raise ReviewError(f"finding {comment_id} was already {found.state}")
+        if found.status != "open":
+            raise ReviewError(f"finding {comment_id} was already {found.status}")
         found.forwarded = True
         self._changed(n, f"finding {comment_id} forwarded to {found.agent}")
 
@@ -266,7 +266,9 @@ class Reviews:
         return [
             c
             for c in self._review(n).comments
-            if c.agent == agent_id and c.state == "open" and (c.author == "operator" or c.forwarded)
+            if c.agent == agent_id
+            and c.status == "open"
+            and (c.author == "operator" or c.forwarded)
         ]
 
     async def request_changes(self, n: int, agent_id: str, send: FollowUps) -> ChangeRequest:
@@ -281,13 +283,13 @@ class Reviews:
             follow_up=rec.follow_ups + 1,
             launch=rec.launches + 1,
             comments=[c.id for c in comments],
-            at=time.time(),
+            sent_at=time.time(),
         )
         was = (verdict.approved_by, verdict.anyway)
         verdict.requests.append(request)
         verdict.approved_by, verdict.anyway = None, False
         for c in comments:
-            c.state, c.sent_in = "sent", request.follow_up
+            c.status, c.sent_in = "sent", request.follow_up
         self.ctx.save()
         try:
             await send.follow_up(agent_id, follow_up_message(n, agent_id, comments))
@@ -295,7 +297,7 @@ class Reviews:
             verdict.requests.remove(request)
             verdict.approved_by, verdict.anyway = was
             for c in comments:
-                c.state, c.sent_in = "open", None
+                c.status, c.sent_in = "open", None
             self.ctx.save()
             raise
         self._changed(n, f"changes requested of {agent_id} ({len(comments)} comment(s))")
@@ -374,7 +376,7 @@ class Reviews:
             agent=change.agent,
             issue=issue,
             lines=hunk.added + hunk.removed,
-            at=time.time(),
+            reverted_at=time.time(),
         )
         self._undo.append(_Undo(n, patch.path, before, after, mode, revert))
         self.record_revert(n, revert)

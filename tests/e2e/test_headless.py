@@ -33,6 +33,8 @@ from tests.e2e.headless_kit import (
 )
 from wavedeck.agents.tools.demo import STRAY_PATH
 
+pytestmark = pytest.mark.slow  # end-to-end runs of the wavedeck command
+
 WAVE_ISSUES = {1: 29, 2: 38, 3: 27}
 RUN_ALL = ("run", "--headless", "--all", "--yes", "--json")
 

@@ -93,7 +93,7 @@ def test_review_headless_from_findings_to_a_reviewed_checkpoint(tmp_path: Path) 
         after = json.loads(sent.stdout)
         a1 = next(a for a in after["agents"] if a["agent"] == "w1-a1")
         assert a1["requests"][0]["follow_up"] == 1 and not a1["waiting"]
-        assert {c["state"] for c in after["comments"] if c["agent"] == "w1-a1" and
+        assert {c["status"] for c in after["comments"] if c["agent"] == "w1-a1" and
                 (c["author"] == "operator" or c["forwarded"])} == {"sent"}  # fmt: skip
         log = (repo / ".wavedeck" / "logs" / "w1-a1.log").read_text("utf-8")
         assert "Explain the new line in a comment." in log and "reviewer finding, high" in log

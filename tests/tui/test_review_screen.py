@@ -220,7 +220,7 @@ async def test_comment_revert_undo_approve_on_a_real_engine(tmp_path: Path) -> N
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await wait_for(lambda: any("cannot resume" in n.message for n in app._notifications))
-        assert engine.review_record(1).comments[0].state == "open"
+        assert engine.review_record(1).comments[0].status == "open"
 
 
 def test_readme_review_key_table_is_the_table() -> None:

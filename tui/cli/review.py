@@ -94,7 +94,7 @@ def review_text(data: dict[str, Any]) -> str:
         lines += ["", "comments:"]
         for c in data["comments"]:
             who = f"reviewer [{c['severity']}]" if c["author"] == "reviewer" else "you"
-            state = "forwarded" if c["forwarded"] else c["state"]
+            state = "forwarded" if c["forwarded"] else c["status"]
             where = f"{c['path']}:{c['line']}" if c["line"] else c["path"]
             lines.append(f"  #{c['id']} {where} {who} ({state}, {c['agent'] or '-'}): {c['text']}")
     for revert in data["reverts"]:

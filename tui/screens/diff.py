@@ -127,7 +127,7 @@ class ReviewScreen(ReviewActs):
         added = sum(f.patch.added for f in files)
         removed = sum(f.patch.removed for f in files)
         agents = sum(1 for a in self.changes.agents if a.agent is not None and a.files)
-        opened = sum(1 for c in self.record.comments if c.state == "open")
+        opened = sum(1 for c in self.record.comments if c.status == "open")
         other = "unified" if self.mode == "split" else "side by side"
         state = "committed" if self.changes.committed else "open"
         title = (

@@ -167,7 +167,7 @@ class ReviewActs(Screen[None]):
         agent_id = agent.agent
         opened = [
             c for c in self.record.comments
-            if c.agent == agent_id and c.state == "open" and (c.author == "operator" or c.forwarded)
+            if c.agent == agent_id and c.status == "open" and (c.author == "operator" or c.forwarded)
         ]  # fmt: skip
         if not opened:
             self._say(f"{agent_id} has no open comment: comment first (c)", warn=True)

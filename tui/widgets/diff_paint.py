@@ -463,7 +463,7 @@ class Painter:
             style = COMMENT
             if comment.author == "reviewer":
                 style = style + Style(color=FINDING.get(comment.severity or "info", "#a8a8a8"))
-            if comment.state == "dismissed":
+            if comment.status == "dismissed":
                 style = style + Style(dim=True, strike=True)
             return " " * 6 + row.text, style
         return "", Style()

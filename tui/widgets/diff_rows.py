@@ -120,11 +120,11 @@ def file_notes(change: FileChange) -> list[str]:
 def _comment_rows(comment: Comment, where: Row, width: int) -> list[Row]:
     """A comment as rows, wrapped to ``width``."""
     if comment.author == "reviewer":
-        state = "forwarded" if comment.forwarded else comment.state
+        state = "forwarded" if comment.forwarded else comment.status
         head = f"🔎 reviewer [{comment.severity or '?'}] ({state}): "
     else:
         sent = f" in follow-up {comment.sent_in}" if comment.sent_in else ""
-        head = f"💬 you ({comment.state}{sent}): "
+        head = f"💬 you ({comment.status}{sent}): "
     body = neutralize(comment.text)
     room = max(20, width - COMMENT_INDENT - 2)
     lines = textwrap.wrap(head + body, room, subsequent_indent="   ") or [head]

@@ -82,6 +82,13 @@ class Tmux:
                 raise AssertionError(f"{texts} not on screen within {timeout}s:\n{screen}")
             time.sleep(0.2)
 
+    def wait_gone(self, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while text in (screen := self.screen()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} still on screen after {timeout}s:\n{screen}")
+            time.sleep(0.2)
+
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=20)
 
@@ -117,6 +124,25 @@ def foregrounds(runs: list[tuple[str, str]], word: str) -> set[str]:
             fg = [c for c in codes.split(";") if c] if codes else []
             found.add(";".join(fg[-6:]))
     return found
+
+
+def coloured_runs(
+    tmux: Tmux, anchor: str, *words: str, timeout: float = 20
+) -> list[tuple[str, str]]:
+    """The styled runs of the screen line holding ``anchor``, once ``words`` on it are in
+    at least two different foreground colours (syntax colours painted)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        plain, coloured = tmux.screen(), tmux.screen(colours=True)
+        at = next((i for i, ln in enumerate(plain.splitlines()) if anchor in ln), None)
+        lines = coloured.splitlines()
+        runs = styled_runs(lines[at]) if at is not None and at < len(lines) else []
+        if len(set().union(*(foregrounds(runs, w) for w in words))) >= 2:
+            return runs
+        assert time.monotonic() < deadline, (
+            f"no syntax colours on {anchor!r} within {timeout}s: {runs}"
+        )
+        time.sleep(0.1)
 
 
 def back_to_main(tmux: Tmux) -> None:
@@ -164,13 +190,10 @@ def test_review_colours_revert_comment_request_changes_and_commit(
 
             tmux.keys("d")
             tmux.wait_for("Review — wave 1", "@@", "+    return {", timeout=60)
-            time.sleep(1.0)  # the lexer loads in a thread the first time: colours follow
-            plain, coloured = tmux.screen(), tmux.screen(colours=True)
-            at = next(i for i, ln in enumerate(plain.splitlines()) if "internal error" in ln)
-            line = coloured.splitlines()[at]
-            runs = styled_runs(line)
-            # Tokens of one line in different colours: the keyword, the string, the braces.
-            assert len(foregrounds(runs, "return") | foregrounds(runs, "internal")) >= 2, runs
+            # The lexer loads in a thread the first time: the colours follow; wait for them.
+            runs = coloured_runs(tmux, "internal error", "return", "internal")
+            # Tokens of one line in different colours (the keyword, the string): coloured_runs
+            # waited for exactly that, and fails the test when it never comes.
             # The changed words have a background of their own (#2c7a3f), the line another.
             assert any("48;2;44;122;63" in codes for codes, _ in runs), runs
             assert any("48;2;22;54;31" in codes for codes, _ in runs), runs
@@ -186,8 +209,11 @@ def test_review_colours_revert_comment_request_changes_and_commit(
             tmux.keys("y")
             wait_file(page, ORIGINAL[FILES["w1-a2"]])
             assert (folder / ".git" / "index").read_bytes() == index
+            # The review reads the changes again: the file is gone from it, the cursor on w1-a2.
+            tmux.wait_gone("M src/web/page.py", timeout=20)
             tmux.keys("u")
             wait_file(page, FIXED[FILES["w1-a2"]])
+            tmux.wait_for("M src/web/page.py", "w1-a2 Web", timeout=20)
 
             # A comment on w1-a1's changed line, sent as a follow-up.
             tmux.text("{")

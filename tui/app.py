@@ -170,6 +170,9 @@ class WavedeckApp(App[int]):
         if isinstance(message, msg.AgentUpdated):
             self.dirty_agents.add(message.agent)
             self.auto_review.agent_changed(message.agent)
+        elif isinstance(message, msg.WaveUpdated) and message.state == "tested":
+            self.dirty_all = True
+            self.auto_review.review_wave(message.wave)
         else:
             self.dirty_all = True
 

@@ -3,8 +3,10 @@
 ``AutoReview.agent_changed`` is told of every agent update; when every agent of that agent's
 wave has ended (the wave open, not committed) it asks the engine to run the reviewers that are
 due (``EngineCommands.run_reviewers``: one per agent that changed files and was not reviewed
-since its last run), once at a time per wave, and says what they found. The findings show in
-the review screen as the reviewer's comments.
+since its last run), once at a time per wave, and says what they found. The app asks again
+(``review_wave``) once a wave's tests have run: in worktree mode the agents' changes reach the
+main tree, and the reviewers, only then. The findings show in the review screen as the
+reviewer's comments.
 """
 
 from __future__ import annotations
@@ -43,9 +45,16 @@ class AutoReview:
             return
         wave = view.wave_of(agent_id)
         agents = view.wave_agents(wave)
-        if wave in self._running or view.waves[wave].state in ("committed", "locked", "ready"):
-            return
         if not all(a.state in AGENT_ENDED for a in agents):
+            return
+        self.review_wave(wave)
+
+    def review_wave(self, wave: int) -> None:
+        """Every agent of ``wave`` has ended (or its tests ran): run the reviewers that are due."""
+        app, engine = self.app, self.app.engine
+        if engine is None or engine.config.review.preset is None:
+            return
+        if wave in self._running or app.view.waves[wave].state in ("committed", "locked", "ready"):
             return
         self._running.add(wave)
         app.run_engine(self._review(engine, wave), group="review")

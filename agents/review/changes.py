@@ -86,6 +86,9 @@ class WaveChanges:
     new: str
     committed: bool = False
     agents: tuple[AgentChanges, ...] = ()
+    # Worktree mode, before the tests collect the agents' changes into the main tree: they are
+    # in the agents' worktrees, and the review (which reads the main tree) cannot show them yet.
+    in_worktrees: bool = False
 
     @property
     def files(self) -> list[FileChange]:

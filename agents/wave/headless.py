@@ -176,6 +176,10 @@ async def drive(
             tested = False  # files changed since the tests passed: they run again
         if not tested and not await sup.run_tests(n):
             return EXIT_REFUSED
+        if review:
+            # In worktree mode the agents' changes reach the main tree with the tests: review
+            # them now (in shared mode nobody is due again unless an agent ran since).
+            await sup.run_reviewers(n)
         if await sup.checkpoint(n, accept_violations=accept_violations) is None:
             return EXIT_REFUSED
     return EXIT_OK

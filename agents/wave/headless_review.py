@@ -97,6 +97,7 @@ def review_data(
     return {
         "wave": changes.wave,
         "committed": changes.committed,
+        "in_worktrees": changes.in_worktrees,
         "old": changes.old,
         "new": changes.new,
         "agents": agents,

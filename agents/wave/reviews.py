@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from wavedeck.agents.events import Notice
@@ -136,7 +136,7 @@ class Reviews:
             )
             for a in records
         }
-        return group(
+        found = group(
             ctx.plan,
             n,
             patches,
@@ -147,6 +147,9 @@ class Reviews:
             new=new,
             committed=rec.checkpoint is not None,
         )
+        if self.worktrees.enabled and rec.checkpoint is None and not self.worktrees.is_collected(n):
+            found = replace(found, in_worktrees=True)
+        return found
 
     # -- comments -----------------------------------------------------------------------------
 

@@ -324,6 +324,13 @@ class Supervisor(ReviewActions, RunQueries):
         wave = self.plan.agent(agent_id).wave
         if why is None and ctx.open_wave() != wave:
             why = f"{agent_id}'s wave {wave} is not open (started and not committed)"
+        if why is None and self.worktrees.enabled and self.worktrees.is_collected(wave):
+            # Its answer would be written in its worktree, which is collected only once: it
+            # would never reach the main tree, the tests or the checkpoint.
+            why = (
+                f"wave {wave}'s worktrees were collected into your tree when the tests ran: "
+                f"{agent_id}'s answer would stay in its worktree"
+            )
         if why is not None:
             raise SupervisorError(f"cannot send a follow-up: {why}")
         transitions.agent_reopened(ctx, agent_id)

@@ -73,6 +73,10 @@ class WorktreeMode:
         self.trees = dict(trees)
         return self.trees
 
+    def is_collected(self, n: int) -> bool:
+        """Wave ``n``'s changes were brought into the main tree (by ``collect``)."""
+        return self._marker(n).exists()
+
     def writers(self, n: int) -> dict[str, str]:
         """``{path: agent}`` of the collected wave (empty before ``collect``)."""
         data = read_marker(self._marker(n))

@@ -62,6 +62,13 @@ def _file_line(item: dict[str, Any]) -> list[str]:
     return out
 
 
+# Worktree mode, before the tests collect the agents' changes: what the review cannot show yet.
+IN_WORKTREES = (
+    "the agents' changes are still in their worktrees: running the tests brings them into your "
+    "tree (wavedeck run --headless, or t in the control room); review them then"
+)
+
+
 def review_text(data: dict[str, Any]) -> str:
     """The text ``wavedeck review`` prints (neutralised: safe for a terminal)."""
     state = "committed" if data["committed"] else "open"
@@ -69,6 +76,8 @@ def review_text(data: dict[str, Any]) -> str:
     added = sum(f["added"] for f in files)
     removed = sum(f["removed"] for f in files)
     lines = [f"wave {data['wave']} ({state}): {len(files)} file(s) changed, +{added} -{removed}"]
+    if data["in_worktrees"]:
+        lines.append(IN_WORKTREES)
     for agent in data["agents"]:
         if agent["agent"] is None and not agent["files"]:
             continue

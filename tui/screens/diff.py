@@ -143,6 +143,8 @@ class ReviewScreen(ReviewActs):
         text = where_text(self.changes, row, room_) if row is not None else ""
         if not self.loaded:
             text = "reading the wave's changes…"
+        elif self.changes.in_worktrees and not self.changes.files:
+            text = "the agents' changes are in their worktrees until the tests bring them here (t)"
         elif not self.changes.files:
             text = "no changes in this wave"
         self.query_one("#review-where", Static).update(Text(" " + text, "bold"), layout=False)

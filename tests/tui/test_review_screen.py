@@ -29,13 +29,8 @@ from wavedeck.tui.keys import REVIEW_ACTIONS, keymap_from_config
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen
 from wavedeck.tui.screens.diff import ReviewScreen
 from wavedeck.tui.screens.help import HelpScreen
-from wavedeck.tui.widgets.diff_paint import (
-    ADDED,
-    ADDED_WORD,
-    REMOVED_WORD,
-    Painter,
-    word_changes,
-)
+from wavedeck.tui.widgets.diff_colour import word_changes
+from wavedeck.tui.widgets.diff_paint import ADDED, ADDED_WORD, REMOVED_WORD, Painter
 from wavedeck.tui.widgets.diff_rows import Layout, build_rows, digits, file_notes, shorten_path
 
 
@@ -148,10 +143,13 @@ async def test_a_5000_line_diff_paints_only_what_shows_and_the_keys_jump() -> No
         await wait_for(lambda: len(screen.view.rows) > 5000)
         await pilot.pause(0.2)
         view = screen.view
-        assert 0 < view.painted <= 2 * view.size.height  # lazily: the rows on screen only
+        # Lazily: the rows on screen only, of 5,000. A row left plain when a frame's lexing
+        # budget ran out is painted again once coloured, which a loaded machine makes happen
+        # over several frames: a few paints a row, never the document.
+        assert 0 < view.painted <= 4 * view.size.height
         await pilot.press("pagedown", "pagedown")
         await pilot.pause(0.1)
-        assert view.painted <= 4 * view.size.height
+        assert view.painted <= 12 * view.size.height < len(view.rows) / 10
         await pilot.press("home", "n")
         assert view.row is not None and view.row.kind == "hunk" and view.row.file == 0
         await pilot.press("right_square_bracket")

@@ -3,8 +3,9 @@
 ``Painter.strip`` renders one ``Row`` (``wavedeck.tui.widgets.diff_rows``) to a ``Strip`` of the
 screen's width; the view calls it only for rows on screen, and keeps what it painted.
 
-- **Syntax**: the language comes from the file name (Pygments' lexers, which Rich's ``Syntax``
-  uses); the colours are a Rich theme's (monokai) without its background. Lines are lexed in
+- **Syntax** (``wavedeck.tui.widgets.diff_colour``): the language comes from the file name
+  (Pygments' lexers, which Rich's ``Syntax`` uses); the colours are a Rich theme's (monokai)
+  without its background. Lines are lexed in
   blocks of ``BLOCK`` consecutive lines of one side of a hunk, when first shown, so a long hunk
   costs one block per screen, not its whole length (a construct opened more than a block
   earlier, a long docstring, may start uncoloured). Like delta, a line longer than
@@ -18,35 +19,32 @@ screen's width; the view calls it only for rows on screen, and keeps what it pai
 
 from __future__ import annotations
 
-import difflib
-import os
-import re
 import time
-from collections.abc import Sequence
-from functools import lru_cache
 
 from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_for_filename
-from pygments.token import _TokenType
-from pygments.util import ClassNotFound
 from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
-from rich.syntax import PygmentsSyntaxTheme
 from textual.strip import Strip
 
 from wavedeck.agents.git.hunks import DiffLine, Hunk
 from wavedeck.agents.review.changes import WaveChanges
-from wavedeck.plan.safetext import neutralize
+from wavedeck.tui.widgets.diff_colour import (
+    MISSING,
+    PLAIN,
+    Token,
+    clean,
+    highlight,
+    known_lexer,
+    lexer_for,
+    over,
+    segments,
+    word_changes,
+)
 from wavedeck.tui.widgets.diff_rows import Row, shorten_path
 
 BLOCK = 16  # lines lexed together
-MAX_HIGHLIGHT = 400  # characters: longer lines are not coloured (delta's cap)
-MAX_WORD_DIFF = 1000  # characters: longer lines are not compared word by word
-MIN_SHARED = 0.35  # lines sharing less than this are not marked word by word
-_TOKEN = re.compile(r"\w+|\s+|[^\w\s]")
-THEME = PygmentsSyntaxTheme("monokai")
 
 ADDED = Style(bgcolor="#16361f")
 REMOVED = Style(bgcolor="#3d1a1d")
@@ -66,144 +64,6 @@ COMMENT = Style(color="#e4e4e4", bgcolor="#2e2a40")
 FINDING = {"critical": "#ff5f5f", "high": "#ff875f", "medium": "#ffd75f", "low": "#87afd7",
            "info": "#a8a8a8"}  # fmt: skip
 CUT = Style(color="#7a7a7a")
-PLAIN = Style()
-
-
-def clean(text: str) -> str:
-    """``text`` safe and one cell a character where it can be: tabs to four spaces, undecodable
-    bytes (surrogates) as U+FFFD, controls and bidi marks visible."""
-    if text.isascii() and text.isprintable():
-        return text
-    text = text.replace("\t", "    ")
-    text = "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in text)
-    return neutralize(text)
-
-
-Token = tuple[str, Style]  # a run of text and its colour
-_LEXERS: dict[str, Lexer | None] = {}  # file name -> its lexer (None: no known language)
-MISSING = object()
-
-
-def lexer_for(path: str) -> Lexer | None:
-    """The lexer of ``path``'s language, from its file name (None when none is known).
-
-    Blocking, and slow the first time a language is met (Pygments imports and compiles it):
-    the review resolves them in a thread (``known_lexer`` tells whether it has).
-    """
-    name = os.path.basename(path)
-    if name not in _LEXERS:
-        try:
-            _LEXERS[name] = get_lexer_for_filename(name, stripnl=False, ensurenl=True, tabsize=0)
-        except ClassNotFound:
-            _LEXERS[name] = None
-    return _LEXERS[name]
-
-
-def known_lexer(path: str) -> Lexer | object | None:
-    """``path``'s lexer when resolved already, else ``MISSING`` (never blocks)."""
-    return _LEXERS.get(os.path.basename(path), MISSING)
-
-
-@lru_cache(maxsize=256)
-def _token_style(ttype: _TokenType) -> Style:
-    style = THEME.get_style_for_token(ttype)
-    return Style(color=style.color, bold=style.bold, italic=style.italic)  # no theme background
-
-
-def highlight(lexer: Lexer | None, lines: Sequence[str]) -> list[list[Token]]:
-    """``lines`` (clean text) as coloured runs, lexed together (one list a line)."""
-    if lexer is None:
-        return [[(line, PLAIN)] for line in lines]
-    out: list[list[Token]] = [[] for _ in lines]
-    long = {i for i, line in enumerate(lines) if len(line) > MAX_HIGHLIGHT}
-    code = "\n".join("" if i in long else line for i, line in enumerate(lines)) + "\n"
-    row = 0
-    for ttype, value in lexer.get_tokens(code):
-        if "\n" not in value:
-            if value and row < len(out):
-                out[row].append((value, _token_style(ttype)))
-            continue
-        style = _token_style(ttype)
-        for k, part in enumerate(value.split("\n")):
-            if k:
-                row += 1
-            if part and row < len(out):
-                out[row].append((part, style))
-    for i in long:
-        out[i] = [(lines[i], PLAIN)]
-    return out
-
-
-_COMBINED: dict[tuple[Style, Style], Style] = {}
-
-
-def _over(style: Style, base: Style) -> Style:
-    """``style`` over ``base`` (a token's colour over its line's background), remembered."""
-    found = _COMBINED.get((style, base))
-    if found is None:
-        found = _COMBINED[(style, base)] = style + base
-    return found
-
-
-def segments(
-    tokens: Sequence[Token], base: Style | None, marks: Sequence[tuple[int, int]], emphasis: Style
-) -> list[Segment]:
-    """Runs as segments, over the line's ``base`` style, ``marks`` (character ranges) in
-    ``emphasis``."""
-    out: list[Segment] = []
-    pos = 0
-    m = 0
-    for text, style in tokens:
-        if base is not None:
-            style = _over(style, base)
-        end = pos + len(text)
-        while m < len(marks) and marks[m][1] <= pos:
-            m += 1
-        if m >= len(marks) or marks[m][0] >= end:
-            out.append(Segment(text, style))
-            pos = end
-            continue
-        cut = pos
-        k = m
-        while cut < end:
-            if k < len(marks) and marks[k][0] <= cut < marks[k][1]:
-                stop = min(end, marks[k][1])
-                out.append(Segment(text[cut - pos : stop - pos], style + emphasis))
-                if stop == marks[k][1]:
-                    k += 1
-            else:
-                stop = min(end, marks[k][0]) if k < len(marks) else end
-                out.append(Segment(text[cut - pos : stop - pos], style))
-            cut = stop
-        pos = end
-    return out
-
-
-def word_changes(old: str, new: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """The character ranges that differ between ``old`` and ``new``, token by token; nothing
-    when either is too long or they share too little."""
-    if len(old) > MAX_WORD_DIFF or len(new) > MAX_WORD_DIFF:
-        return [], []
-    a, b = _TOKEN.findall(old), _TOKEN.findall(new)
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    if matcher.ratio() < MIN_SHARED:
-        return [], []
-    starts_a = [0]
-    for token in a:
-        starts_a.append(starts_a[-1] + len(token))
-    starts_b = [0]
-    for token in b:
-        starts_b.append(starts_b[-1] + len(token))
-    out_a: list[tuple[int, int]] = []
-    out_b: list[tuple[int, int]] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        if i2 > i1:
-            out_a.append((starts_a[i1], starts_a[i2]))
-        if j2 > j1:
-            out_b.append((starts_b[j1], starts_b[j2]))
-    return out_a, out_b
 
 
 class _HunkPaint:
@@ -404,7 +264,7 @@ class Painter:
             if length - shift > room and room > 0:
                 body = [*Strip(body).crop(0, room - 1), Segment("›", CUT)]
             length = Segment.get_line_length(body)
-        head = Segment(mark, _over(mark_style, base) if base else mark_style)
+        head = Segment(mark, over(mark_style, base) if base else mark_style)
         pad = room - length
         return [head, *body, Segment(" " * pad, base)] if pad > 0 else [head, *body]
 

@@ -22,7 +22,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import Worker, WorkerState
 
-from wavedeck.tui.widgets.diff_paint import Painter, lexer_for
+from wavedeck.tui.widgets.diff_colour import lexer_for
+from wavedeck.tui.widgets.diff_paint import Painter
 from wavedeck.tui.widgets.diff_rows import Row, RowKind
 
 MARGIN = 2  # rows kept above a row jumped to

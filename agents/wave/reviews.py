@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -80,9 +81,16 @@ class _Undo:
 class Reviews:
     """A wave's review, recorded (see the module docstring)."""
 
-    def __init__(self, ctx: WaveContext, *, worktrees: WorktreeMode) -> None:
+    def __init__(
+        self,
+        ctx: WaveContext,
+        *,
+        worktrees: WorktreeMode,
+        host_of: Callable[[str], str | None] = lambda _: None,
+    ) -> None:
         self.ctx = ctx
         self.worktrees = worktrees
+        self.host_of = host_of  # the host a remote agent runs on (None: local)
         self._undo: list[_Undo] = []
 
     # -- reading ------------------------------------------------------------------------------
@@ -281,6 +289,15 @@ class Reviews:
         comments = self.open_comments(n, agent_id)
         if not comments:
             raise ReviewError(f"{agent_id} has no open comment to send: comment first (c)")
+        host = self.host_of(agent_id)
+        if host is not None:
+            # Every run of a remote agent starts from a fresh worktree on its host, at the
+            # base: its answer would not build on the changes under review, and its patch
+            # would not apply to them (it stays on the host), while the request read answered.
+            raise ReviewError(
+                f"{agent_id} runs on {host}, where each run starts again from the wave's base: "
+                "its answer would not build on these changes (comment, revert or approve here)"
+            )
         rec = self.ctx.agent_record(agent_id)
         request = ChangeRequest(
             follow_up=rec.follow_ups + 1,

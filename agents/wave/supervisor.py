@@ -111,7 +111,7 @@ class Supervisor(ReviewActions, RunQueries):
             worktrees=self.worktrees,
             tamper=self.tamper,
         )
-        self.reviews = Reviews(ctx, worktrees=self.worktrees)
+        self.reviews = Reviews(ctx, worktrees=self.worktrees, host_of=self.runners.host_of)
         self.reviewers = Reviewers(ctx, runners=self.runners, reviews=self.reviews)
         self.checkpoints = Checkpointer(
             ctx,

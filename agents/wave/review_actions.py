@@ -4,7 +4,8 @@ What the control room's review screen and ``wavedeck review`` ask of the engine:
 changes, comments, approvals, change requests (one follow-up per agent, resuming its session:
 ``Supervisor.follow_up``), hunk reverts and their undo, and the reviewer agents. Each delegates
 to the supervisor's parts (``wavedeck.agents.wave.reviews.Reviews``, the one writer of a wave's
-review, and ``wavedeck.agents.wave.reviewers.Reviewers``); a file is changed by one action at a
+review, ``wavedeck.agents.wave.hunk_reverts.HunkReverts`` and
+``wavedeck.agents.wave.reviewers.Reviewers``); a file is changed by one action at a
 time (the supervisor's action lock).
 """
 
@@ -14,6 +15,7 @@ import asyncio
 
 from wavedeck.agents.review.changes import FileChange, WaveChanges
 from wavedeck.agents.reviewrecord import ChangeRequest, Comment, ReviewRecord, Side
+from wavedeck.agents.wave.hunk_reverts import HunkReverts
 from wavedeck.agents.wave.reviewers import Reviewers
 from wavedeck.agents.wave.reviews import Reviews
 
@@ -22,6 +24,7 @@ class ReviewActions:
     """The review's commands (see the module docstring)."""
 
     reviews: Reviews
+    reverts: HunkReverts
     reviewers: Reviewers
     _actions: asyncio.Lock
 
@@ -76,12 +79,12 @@ class ReviewActions:
     async def revert_hunk(self, n: int, change: FileChange, index: int) -> bool:
         """Put one hunk back to the wave's start (the working tree only; never the index)."""
         async with self._actions:
-            return await self.reviews.revert_hunk(n, change, index)
+            return await self.reverts.revert_hunk(n, change, index)
 
     async def undo_revert(self, n: int) -> str | None:
         """Undo wave ``n``'s last hunk revert; the path, or None when there was none."""
         async with self._actions:
-            return await self.reviews.undo_revert(n)
+            return await self.reverts.undo_revert(n)
 
     async def run_reviewers(self, n: int) -> int:
         """Run ``[review] preset`` over wave ``n``'s agents that are due; findings recorded."""

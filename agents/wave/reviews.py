@@ -6,8 +6,8 @@
   each path classified as the checkpoint does, each hunk with the issue its agent was writing for;
 - comments (add, edit, dismiss, forward a reviewer's finding, delete), approvals, and change
   requests: an agent's open comments sent as one follow-up resuming its session;
-- ``revert_hunk`` / ``undo_revert``: one hunk of the working tree back to the wave's start (the
-  operator's index is never touched), and the last such revert undone;
+- hunk reverts as made by ``wavedeck.agents.wave.hunk_reverts`` (``record_revert``,
+  ``forget_revert``);
 - the checkpoint's facts: agents whose change requests are unanswered (``waiting``), reviewer
   findings of high severity still open (``blocking``), the message's summary (``summary``).
 
@@ -20,17 +20,15 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Protocol
 
 from wavedeck.agents.events import Notice
 from wavedeck.agents.git.errors import GitError
-from wavedeck.agents.git.hunks import HunkMismatch, parse_patch, revert_hunk
-from wavedeck.agents.git.paths import link_problem, listed_path_problem
-from wavedeck.agents.kinds import AGENT_ENDED, AgentStanding, Refusal
+from wavedeck.agents.git.hunks import parse_patch
+from wavedeck.agents.kinds import AGENT_ENDED, AgentStanding
 from wavedeck.agents.review import attribution
 from wavedeck.agents.review.changes import (
-    FileChange,
     PathStanding,
     Standing,
     WaveChanges,
@@ -68,16 +66,6 @@ class FollowUps(Protocol):
     async def follow_up(self, agent_id: str, message: str) -> None: ...
 
 
-@dataclass
-class _Undo:
-    wave: int
-    path: str
-    before: bytes | None  # None: the file did not exist
-    after: bytes | None
-    mode: int | None
-    revert: HunkRevert
-
-
 class Reviews:
     """A wave's review, recorded (see the module docstring)."""
 
@@ -91,7 +79,6 @@ class Reviews:
         self.ctx = ctx
         self.worktrees = worktrees
         self.host_of = host_of  # the host a remote agent runs on (None: local)
-        self._undo: list[_Undo] = []
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -344,63 +331,7 @@ class Reviews:
         preset = self.ctx.config.review.preset
         return review_summary(self.record(n), agents, runs, preset)
 
-    # -- reverts ------------------------------------------------------------------------------
-
-    def _refuse(self, n: int, path: str, detail: str) -> None:
-        self.ctx.refuse(Refusal("revert-failed", n, paths=(path,), detail=detail))
-
-    async def revert_hunk(self, n: int, change: FileChange, index: int) -> bool:
-        """Put hunk ``index`` of ``change`` back as it was when wave ``n`` started (the working
-        tree only). False, with a ``GateRefused``, when it cannot be done."""
-        ctx, patch = self.ctx, change.patch
-        rec = ctx.state.waves.get(n)
-        if rec is None or rec.base_commit is None or rec.checkpoint is not None:
-            self._refuse(n, patch.path, "only an open wave's changes can be reverted")
-            return False
-        if not 0 <= index < len(patch.hunks):
-            self._refuse(n, patch.path, f"it has no hunk {index + 1}")
-            return False
-        problem = listed_path_problem(patch.path) or link_problem(ctx.git.root, patch.path)
-        if "120000" in (patch.old_mode, patch.new_mode) or patch.binary:
-            problem = problem or "a link or a binary file: revert the whole file (X)"
-        if problem:
-            self._refuse(n, patch.path, problem)
-            return False
-        hunk = patch.hunks[index]
-        target = ctx.repo / patch.path
-        try:
-            before = target.read_bytes() if target.exists() else None
-            mode = os.stat(target).st_mode & 0o777 if before is not None else None
-            text = revert_hunk((before or b"").decode("utf-8", "surrogateescape"), hunk)
-        except (OSError, HunkMismatch) as exc:
-            self._refuse(n, patch.path, str(exc))
-            return False
-        after: bytes | None = text.encode("utf-8", "surrogateescape")
-        try:
-            if patch.status == "added" and not text and len(patch.hunks) == 1:
-                target.unlink()  # the file did not exist when the wave started
-                after = None
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(after or b"")
-                if before is None:
-                    os.chmod(target, 0o755 if patch.old_mode == "100755" else 0o644)
-        except OSError as exc:
-            self._refuse(n, patch.path, exc.strerror or str(exc))
-            return False
-        attribution_ = change.attribution(index)
-        issue = attribution_.issues[0] if attribution_.kind == "exact" else None
-        revert = HunkRevert(
-            path=patch.path,
-            header=hunk.header,
-            agent=change.agent,
-            issue=issue,
-            lines=hunk.added + hunk.removed,
-            reverted_at=time.time(),
-        )
-        self._undo.append(_Undo(n, patch.path, before, after, mode, revert))
-        self.record_revert(n, revert)
-        return True
+    # -- reverts (made by ``wavedeck.agents.wave.hunk_reverts``, recorded here) ---------------
 
     def record_revert(self, n: int, revert: HunkRevert) -> None:
         """Record that a hunk went back to the wave's start.
@@ -412,38 +343,12 @@ class Reviews:
         self._review(n).reverts.append(revert)
         self._changed(n, f"reverted {revert.path} {revert.header}")
 
-    async def undo_revert(self, n: int) -> str | None:
-        """Undo wave ``n``'s last hunk revert (this control room's); the path, or None when
-        there is none. Refused when the file changed since."""
-        undo = next((u for u in reversed(self._undo) if u.wave == n), None)
-        if undo is None:
-            return None
-        target = self.ctx.repo / undo.path
-        try:
-            now = target.read_bytes() if target.exists() else None
-        except OSError as exc:
-            self._refuse(n, undo.path, exc.strerror or str(exc))
-            return None
-        if now != undo.after:
-            self._refuse(n, undo.path, "the file changed since the revert: nothing undone")
-            return None
-        try:
-            if undo.before is None:
-                target.unlink(missing_ok=True)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(undo.before)
-                if undo.mode is not None:
-                    os.chmod(target, undo.mode)
-        except OSError as exc:
-            self._refuse(n, undo.path, exc.strerror or str(exc))
-            return None
-        self._undo.remove(undo)
+    def forget_revert(self, n: int, revert: HunkRevert, path: str) -> None:
+        """Record that a hunk revert was undone (the hunk is the agent's again)."""
         reverts = self._review(n).reverts
-        if undo.revert in reverts:
-            reverts.remove(undo.revert)
-        self._changed(n, f"revert of {undo.path} {undo.revert.header} undone")
-        return undo.path
+        if revert in reverts:
+            reverts.remove(revert)
+        self._changed(n, f"revert of {path} {revert.header} undone")
 
     # -- reviewer agents ----------------------------------------------------------------------
 

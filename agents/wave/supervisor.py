@@ -12,7 +12,8 @@ The supervisor is composed of parts that share one ``wavedeck.agents.wave.contex
 (plan, config, repository, git, run state, event stream), built in dependency order, each given
 what it uses as a typed port: ``WorktreeMode``, ``TamperLog``, ``HostWrites`` (what remote agents
 changed), ``Runners`` (where each agent runs), ``PresetRuns``, ``RestartPolicy``,
-``AgentProcesses``, ``WaveWatch``, ``Reviews``, ``Reviewers``, ``Checkpointer``. Every state
+``AgentProcesses``, ``WaveWatch``, ``Reviews``, ``HunkReverts``, ``Reviewers``,
+``Checkpointer``. Every state
 change goes through
 ``wavedeck.agents.wave.transitions``; the gates live in ``wavedeck.agents.wave.gates``. The
 read-only half (the snapshot the UI reads) is ``wavedeck.agents.wave.queries.RunQueries``; this
@@ -40,6 +41,7 @@ from wavedeck.agents.wave import operator_work, transitions
 from wavedeck.agents.wave.checkpoint import Checkpointer
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.gates import CheckpointPreview
+from wavedeck.agents.wave.hunk_reverts import HunkReverts
 from wavedeck.agents.wave.preset_runs import PresetRuns
 from wavedeck.agents.wave.processes import AgentProcesses
 from wavedeck.agents.wave.queries import RunQueries
@@ -112,6 +114,7 @@ class Supervisor(ReviewActions, RunQueries):
             tamper=self.tamper,
         )
         self.reviews = Reviews(ctx, worktrees=self.worktrees, host_of=self.runners.host_of)
+        self.reverts = HunkReverts(ctx, reviews=self.reviews)
         self.reviewers = Reviewers(ctx, runners=self.runners, reviews=self.reviews)
         self.checkpoints = Checkpointer(
             ctx,

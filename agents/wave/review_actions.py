@@ -31,6 +31,16 @@ class ReviewActions:
     async def follow_up(self, agent_id: str, message: str) -> None:
         raise NotImplementedError  # the supervisor's
 
+    def follow_up_problem(self, agent_id: str, message: str) -> str | None:
+        raise NotImplementedError  # the supervisor's
+
+    def change_request_problem(self, n: int, agent_id: str) -> str | None:
+        """Why ``request_changes`` would be refused now (the review's reasons, then the
+        follow-up's), or None: the control room asks before it offers to send."""
+        return self.reviews.request_problem(n, agent_id) or self.follow_up_problem(
+            agent_id, "the review's comments"
+        )
+
     def review_record(self, n: int) -> ReviewRecord:
         """Wave ``n``'s review as recorded so far (comments, verdicts, reverts, reviewers)."""
         return self.reviews.record(n)

@@ -269,22 +269,30 @@ class Reviews:
             and (c.author == "operator" or c.forwarded)
         ]
 
-    async def request_changes(self, n: int, agent_id: str, send: FollowUps) -> ChangeRequest:
-        """Send ``agent_id``'s open comments as one follow-up (``send``: the supervisor); the
-        request is recorded first and undone if the follow-up cannot be sent."""
-        verdict = self._verdict(n, agent_id)
-        comments = self.open_comments(n, agent_id)
-        if not comments:
-            raise ReviewError(f"{agent_id} has no open comment to send: comment first (c)")
+    def request_problem(self, n: int, agent_id: str) -> str | None:
+        """Why the review cannot ask ``agent_id`` for changes now (before its follow-up's own
+        conditions), or None."""
+        if not self.open_comments(n, agent_id):
+            return f"{agent_id} has no open comment to send: comment first (c)"
         host = self.host_of(agent_id)
         if host is not None:
             # Every run of a remote agent starts from a fresh worktree on its host, at the
             # base: its answer would not build on the changes under review, and its patch
             # would not apply to them (it stays on the host), while the request read answered.
-            raise ReviewError(
+            return (
                 f"{agent_id} runs on {host}, where each run starts again from the wave's base: "
                 "its answer would not build on these changes (comment, revert or approve here)"
             )
+        return None
+
+    async def request_changes(self, n: int, agent_id: str, send: FollowUps) -> ChangeRequest:
+        """Send ``agent_id``'s open comments as one follow-up (``send``: the supervisor); the
+        request is recorded first and undone if the follow-up cannot be sent."""
+        verdict = self._verdict(n, agent_id)
+        why = self.request_problem(n, agent_id)
+        if why is not None:
+            raise ReviewError(why)
+        comments = self.open_comments(n, agent_id)
         rec = self.ctx.agent_record(agent_id)
         request = ChangeRequest(
             follow_up=rec.follow_ups + 1,

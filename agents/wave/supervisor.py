@@ -316,14 +316,12 @@ class Supervisor(ReviewActions, RunQueries):
         self.restarts.cancel(agent_id, by_operator=True)  # now, and its count starts afresh
         await self.processes.launch(agent_id)
 
-    @_serialized
-    async def follow_up(self, agent_id: str, message: str) -> None:
-        """Relaunch an ended agent resuming its CLI session with ``message`` (same log, same
-        files); ``SupervisorError`` says why when it cannot be sent."""
-        ctx, presets = self.ctx, self.processes.presets
+    def follow_up_problem(self, agent_id: str, message: str) -> str | None:
+        """Why a follow-up to ``agent_id`` cannot be sent now, or None."""
+        ctx = self.ctx
         if not ctx.in_plan(agent_id):
-            raise SupervisorError(f"no agent {agent_id} in the plan")
-        why = presets.check_follow_up(agent_id, message)
+            return f"no agent {agent_id} in the plan"
+        why = self.processes.presets.check_follow_up(agent_id, message)
         wave = self.plan.agent(agent_id).wave
         if why is None and ctx.open_wave() != wave:
             why = f"{agent_id}'s wave {wave} is not open (started and not committed)"
@@ -334,6 +332,14 @@ class Supervisor(ReviewActions, RunQueries):
                 f"wave {wave}'s worktrees were collected into your tree when the tests ran: "
                 f"{agent_id}'s answer would stay in its worktree"
             )
+        return why
+
+    @_serialized
+    async def follow_up(self, agent_id: str, message: str) -> None:
+        """Relaunch an ended agent resuming its CLI session with ``message`` (same log, same
+        files); ``SupervisorError`` says why when it cannot be sent."""
+        ctx, presets = self.ctx, self.processes.presets
+        why = self.follow_up_problem(agent_id, message)
         if why is not None:
             raise SupervisorError(f"cannot send a follow-up: {why}")
         transitions.agent_reopened(ctx, agent_id)

@@ -213,11 +213,12 @@ async def test_comment_revert_undo_approve_on_a_real_engine(tmp_path: Path) -> N
         await wait_for(
             lambda: any(r.kind == "agent" and "✓ approved by" in r.text for r in review.view.rows)
         )
-        # The simulated agent's CLI has no session to resume: refused, the comment stays open.
+        # The simulated agent's CLI has no session to resume: refused before anything is
+        # offered (no question to answer), the comment stays open.
+        assert "cannot resume" in (engine.change_request_problem(1, comment.agent or "") or "")
         await pilot.press("R")
-        assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("y")
         await wait_for(lambda: any("cannot resume" in n.message for n in app._notifications))
+        assert app.screen is review
         assert engine.review_record(1).comments[0].status == "open"
 
 

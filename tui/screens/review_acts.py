@@ -172,6 +172,10 @@ class ReviewActs(Screen[None]):
         if not opened:
             self._say(f"{agent_id} has no open comment: comment first (c)", warn=True)
             return
+        why = engine.change_request_problem(self.wave, agent_id)
+        if why is not None:  # refused before asking: the comments stay open
+            self._say(f"not sent: {why}", warn=True)
+            return
 
         async def send() -> None:
             request = await self._call(

@@ -86,8 +86,8 @@ class WaveChanges:
     new: str
     committed: bool = False
     agents: tuple[AgentChanges, ...] = ()
-    # Worktree mode, before the tests collect the agents' changes into the main tree: they are
-    # in the agents' worktrees, and the review (which reads the main tree) cannot show them yet.
+    # Worktree mode, before the tests collect the agents' changes (or an answer to a follow-up)
+    # into the main tree: they are in the agents' worktrees, which the review does not read.
     in_worktrees: bool = False
 
     @property

@@ -293,6 +293,8 @@ class Checkpointer:
         tested = self._tested_fingerprint(n)
         if rec.tests is not None and rec.tests.passed and tested is not None:
             found.stale = await asyncio.to_thread(self.fingerprint, base) != tested
+        if self.worktrees.enabled and self.worktrees.pending(n):
+            found.stale = True  # an answer waits in a worktree: the tests collect it
 
     async def commit(self, n: int, *, message: str | None, accept_violations: bool) -> str | None:
         """Commit wave ``n``'s checkpoint; None (and a ``GateRefused``) when refused.

@@ -142,7 +142,8 @@ class Reviews:
             new=new,
             committed=rec.checkpoint is not None,
         )
-        if self.worktrees.enabled and rec.checkpoint is None and not self.worktrees.is_collected(n):
+        wt = self.worktrees
+        if wt.enabled and rec.checkpoint is None and (not wt.is_collected(n) or wt.pending(n)):
             found = replace(found, in_worktrees=True)
         return found
 

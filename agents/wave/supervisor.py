@@ -325,13 +325,6 @@ class Supervisor(ReviewActions, RunQueries):
         wave = self.plan.agent(agent_id).wave
         if why is None and ctx.open_wave() != wave:
             why = f"{agent_id}'s wave {wave} is not open (started and not committed)"
-        if why is None and self.worktrees.enabled and self.worktrees.is_collected(wave):
-            # Its answer would be written in its worktree, which is collected only once: it
-            # would never reach the main tree, the tests or the checkpoint.
-            why = (
-                f"wave {wave}'s worktrees were collected into your tree when the tests ran: "
-                f"{agent_id}'s answer would stay in its worktree"
-            )
         return why
 
     @_serialized
@@ -342,6 +335,14 @@ class Supervisor(ReviewActions, RunQueries):
         why = self.follow_up_problem(agent_id, message)
         if why is not None:
             raise SupervisorError(f"cannot send a follow-up: {why}")
+        wave = self.plan.agent(agent_id).wave
+        if self.worktrees.enabled and self.worktrees.is_collected(wave):
+            # Collected already: it answers in its worktree, on what the review left of its
+            # changes, and the next collection (the tests) brings the answer in.
+            try:
+                await self.worktrees.reopen(wave, agent_id)
+            except OSError as exc:
+                raise SupervisorError(f"cannot send a follow-up: {agent_id}: {exc}") from None
         transitions.agent_reopened(ctx, agent_id)
         self.restarts.cancel(agent_id, by_operator=True)
         presets.queue_follow_up(agent_id, message)

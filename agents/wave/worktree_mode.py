@@ -8,6 +8,12 @@ into the main working tree, uncommitted, like a remote agent's patch: from there
 review, the stray-file gate and the checkpoint work exactly as in shared mode, with the writer
 of every path known. Paths two agents both changed are ``collision`` violations: nothing is
 collected until the operator resolves them in the worktrees.
+
+A follow-up after the collection (a change request of the review, an answer to a question)
+runs in the agent's worktree again: ``reopen`` first gives that worktree the main tree's content
+of the paths collected from it (what the review left of them: reverted hunks stay reverted), and
+marks the agent ``pending``; the next ``collect`` (the tests) brings its answer in, and until
+then the checkpoint counts the tests as stale.
 """
 
 from __future__ import annotations
@@ -77,6 +83,28 @@ class WorktreeMode:
         """Wave ``n``'s changes were brought into the main tree (by ``collect``)."""
         return self._marker(n).exists()
 
+    def _pending_file(self, n: int) -> Path:
+        return self.folder / f"wave-{n}.recollect.json"
+
+    def pending(self, n: int) -> list[str]:
+        """Agents of wave ``n`` reopened after its collection, whose answers wait in their
+        worktrees for the next ``collect``."""
+        data = read_marker(self._pending_file(n))
+        return [str(a) for a in data] if isinstance(data, list) else []
+
+    async def reopen(self, n: int, agent_id: str) -> None:
+        """Before a follow-up of ``agent_id`` once wave ``n`` was collected: its worktree gets
+        the main tree's content of the paths collected from it, and it is collected again."""
+        base = self.ctx.wave(n).base_commit
+        if base is None:
+            return
+        trees = self.trees or await self.prepare(n, base)
+        tree = trees[agent_id]
+        for path, agent in self.writers(n).items():
+            if agent == agent_id:
+                await asyncio.to_thread(_copy_back, self.ctx.repo, tree, path)
+        write_marker(self._pending_file(n), sorted({*self.pending(n), agent_id}))
+
     def writers(self, n: int) -> dict[str, str]:
         """``{path: agent}`` of the collected wave (empty before ``collect``)."""
         data = read_marker(self._marker(n))
@@ -119,16 +147,24 @@ class WorktreeMode:
         )
 
         ctx = self.ctx
-        if self._marker(n).exists():
+        pending = self.pending(n)
+        if self._marker(n).exists() and not pending:
             return True
         base = ctx.wave(n).base_commit
         if base is None:
             return False
         trees = self.trees or await self.prepare(n, base)
+        again = self._marker(n).exists()  # only the reopened agents' answers come in
+        earlier = self.writers(n) if again else {}
         changes = {
             agent: await asyncio.to_thread(worktree_changes, path, base)
             for agent, path in trees.items()
+            if not again or agent in pending
         }
+        if again:  # what the others brought in before counts as theirs still
+            for path, agent in earlier.items():
+                if agent not in pending:
+                    changes.setdefault(agent, set()).add(path)
         collisions = collision_check(changes)
         if collisions:
             known = {v.path for v in ctx.violations.get(n, []) if v.kind == "collision"}
@@ -141,12 +177,15 @@ class WorktreeMode:
             ctx.refuse(Refusal("worktree-collision", n, paths=tuple(p for p, _ in collisions)))
             return False
         owner = {path: agent for agent, paths in changes.items() for path in sorted(paths)}
-        self.collected[n] = owner  # before copying: the main tree's watcher sees the copies
-        for path, agent in owner.items():
+        # A reopened agent's paths: its answer, and what it put back to the base since.
+        copy = {p: a for p, a in {**earlier, **owner}.items() if not again or a in pending}
+        self.collected[n] = {**earlier, **owner}  # before copying: the watcher sees the copies
+        for path, agent in copy.items():
             await asyncio.to_thread(_copy_back, trees[agent], ctx.repo, path)
         write_marker(self._marker(n), owner)
+        self._pending_file(n).unlink(missing_ok=True)
         ctx.emit(
-            Notice("info", f"wave {n}: collected {len(owner)} changed path(s) from the worktrees")
+            Notice("info", f"wave {n}: collected {len(copy)} changed path(s) from the worktrees")
         )
         return True
 

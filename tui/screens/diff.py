@@ -134,6 +134,8 @@ class ReviewScreen(ReviewActs):
             f" Review — wave {self.wave} ({state}) · {agents} agent(s), {len(files)} file(s), "
             f"+{added} −{removed} · {opened} open comment(s) · s: {other} · ?: keys"
         )
+        if self.changes.in_worktrees and files:  # an answer to a follow-up, not collected yet
+            title += " · in a worktree still: t brings it here"
         self.query_one("#review-title", Static).update(Text(title), layout=False)
         self._where()
 

@@ -148,7 +148,12 @@ async def _wait_agents(sup: Supervisor, n: int) -> None:
 
 
 async def drive(
-    sup: Supervisor, waves: Sequence[int], *, accept_violations: bool, review: bool = False
+    sup: Supervisor,
+    waves: Sequence[int],
+    *,
+    accept_violations: bool,
+    adopt_head: bool = False,
+    review: bool = False,
 ) -> int:
     """Run ``waves`` in order to their checkpoints; EXIT_OK when all are committed. With
     ``review``, the ``[review]`` reviewer agents read each wave's changes once its agents have
@@ -180,7 +185,10 @@ async def drive(
             # In worktree mode the agents' changes reach the main tree with the tests: review
             # them now (in shared mode nobody is due again unless an agent ran since).
             await sup.run_reviewers(n)
-        if await sup.checkpoint(n, accept_violations=accept_violations) is None:
+        committed = await sup.checkpoint(
+            n, accept_violations=accept_violations, adopt_head=adopt_head
+        )
+        if committed is None:
             return EXIT_REFUSED
     return EXIT_OK
 
@@ -191,6 +199,7 @@ async def run_waves(
     sink: Callable[[list[Event]], None],
     *,
     accept_violations: bool = False,
+    adopt_head: bool = False,
     stop: asyncio.Event | None = None,
     stop_agents_on_stop: bool = False,
     review: bool = False,
@@ -204,7 +213,13 @@ async def run_waves(
     await sup.open()
     consumer = asyncio.create_task(_consume(sup, sink))
     driver = asyncio.create_task(
-        drive(sup, waves, accept_violations=accept_violations, review=review)
+        drive(
+            sup,
+            waves,
+            accept_violations=accept_violations,
+            adopt_head=adopt_head,
+            review=review,
+        )
     )
     stopper = asyncio.create_task(stop.wait())
     code: int | None = None

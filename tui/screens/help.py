@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from wavedeck.tui.keys import ACTIONS, FIXED_KEYS, Action, key_display
+from wavedeck.tui.keys import ACTIONS, BY_NAME, FIXED_KEYS, LOG_MODES, Action, key_display
 
 
 def help_table(
@@ -41,6 +41,14 @@ def help_table(
         table.add_row(key_display(keys.get(action.name, action.keys)), action.help, now)
     for key, desc in fixed:
         table.add_row(key, desc, Text(""))
+    if actions is not ACTIONS:
+        return table  # another screen's keys (the review's): the log view is not there
+    # The log view (z, l): what each of its modes shows, and the key that shows it there.
+    table.add_row("", Text("In the log view:", "bold"), Text(""))
+    for mode, opener in (("live", "zoom"), ("whole", "log"), ("raw", "raw")):
+        name, shows = LOG_MODES[mode]
+        key = key_display(keys.get(opener, BY_NAME[opener].keys).split(",")[0])
+        table.add_row(key, f"{name}: {shows}", Text(""))
     return table
 
 

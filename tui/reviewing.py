@@ -15,6 +15,7 @@ from collections.abc import Awaitable
 from typing import Protocol
 
 from wavedeck.agents.kinds import AGENT_ENDED
+from wavedeck.plan.words import plural
 from wavedeck.tui.adapter import RunView
 from wavedeck.tui.calls import Notifier, guarded
 from wavedeck.tui.engine import Engine
@@ -66,7 +67,7 @@ class AutoReview:
             self._running.discard(wave)
         if found:
             self.app.notify(
-                f"wave {wave}: the reviewer agents found {found} thing(s): d to review",
+                f"wave {wave}: the reviewer agents found {plural(found, 'thing')}: d to review",
                 title="review",
                 severity="warning",
                 markup=False,

@@ -96,7 +96,7 @@ def review_summary(
     approvers = list(dict.fromkeys(v.approved_by for v in record.agents.values() if v.approved_by))
     approved = sum(1 for a in agents if record.verdict(a).approved_by)
     mine = [c for c in record.comments if c.author == "operator"]
-    facts = [f"{approved} of {len(agents)} agents approved"]
+    facts = [f"{approved} of {_plural(len(agents), 'agent')} approved"]
     if requests:
         facts.append(f"{_plural(requests, 'change request')}, {answered_n} answered")
     if mine:

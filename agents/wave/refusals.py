@@ -126,8 +126,9 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
         "run to end, or approve it anyway"
     ),
     "review-findings-open": lambda r: (
-        f"{len(r.paths)} reviewer finding(s) of high severity are neither sent to their agent "
-        f"nor dismissed: {_listed(r.paths)}"
+        f"{plural(len(r.paths), 'reviewer finding')} of high severity "
+        f"{noun(len(r.paths), 'is', 'are')} neither sent to {noun(len(r.paths), 'its', 'their')} "
+        f"agent nor dismissed: {_listed(r.paths)}"
     ),
     "git-busy": lambda r: f"a git {r.detail} is in progress: finish or abort it first",
     "git-error": lambda r: f"git: {r.detail}",

@@ -53,6 +53,7 @@ from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.launch import parse_done
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
 from wavedeck.plan.errors import WavedeckError
+from wavedeck.plan.words import plural
 
 
 class ReviewError(WavedeckError):
@@ -316,7 +317,7 @@ class Reviews:
                 c.status, c.sent_in = "open", None
             self.ctx.save()
             raise
-        self._changed(n, f"changes requested of {agent_id} ({len(comments)} comment(s))")
+        self._changed(n, f"changes requested of {agent_id} ({plural(len(comments), 'comment')})")
         return request
 
     # -- the checkpoint's facts ---------------------------------------------------------------
@@ -393,5 +394,5 @@ class Reviews:
                 author="reviewer",
                 severity=finding.severity,
             )
-        what = f"{run.findings} finding(s)" if run.state == "done" else f"failed: {run.reason}"
+        what = plural(run.findings, "finding") if run.state == "done" else f"failed: {run.reason}"
         self._changed(n, f"reviewer agent on {agent_id}: {what}")

@@ -77,6 +77,10 @@ NOT_RUN = {
     ),
 }
 SAW = "Running a Scout-and-Wave plan"  # run as written by tests/e2e/test_saw_run.py
+# `wavedeck review` needs a wave that ran with a reviewer: each of these options is run on one by
+# tests/e2e/test_review_headless.py (plain, --json, --comments, --send, --approve, --dismiss,
+# --forward), which this test checks is still so.
+REVIEW = "Reviewing a wave"
 
 
 def _cmd(line: str) -> str:
@@ -93,8 +97,14 @@ def test_every_readme_command_is_run_or_said_why_not() -> None:
     skipped = {quick[0], top[1]}
     assert {_cmd(c) for c in skipped} == set(NOT_RUN)
     saw = set(section(SAW))
+    review = set(section(REVIEW))
+    reviewed = (ROOT / "tests/e2e/test_review_headless.py").read_text("utf-8")
+    for line in review:
+        for option in shlex.split(line, comments=True)[2:]:
+            if option.startswith("--"):
+                assert f'"{option}"' in reviewed, (line, option)
     assert [shlex.split(c, comments=True)[1:] for c in section(SAW)] == readme_commands()
-    missing = [c for c in commands() if c not in ran_here | saw | skipped]
+    missing = [c for c in commands() if c not in ran_here | saw | review | skipped]
     assert not missing, f"README commands no test runs: {missing}"
 
 

@@ -225,7 +225,7 @@ def test_review_colours_revert_comment_request_changes_and_commit(
             tmux.keys("Enter")
             tmux.wait_for(f"💬 you (open): {COMMENT}", timeout=20)
             tmux.keys("R")
-            tmux.wait_for("Send 1 comment(s) to w1-a1", timeout=20)
+            tmux.wait_for("Send 1 comment to w1-a1", timeout=20)
             tmux.keys("y")
             tmux.wait_for("changes requested (follow-up 1)", timeout=30)
             back_to_main(tmux)

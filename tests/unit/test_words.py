@@ -20,7 +20,7 @@ import pytest
 from wavedeck.agents.kinds import AGENT_STATES, AgentStanding, Refusal, RefusalCode
 from wavedeck.agents.wave.refusals import agent_is, describe
 from wavedeck.plan.words import all_committed, plural
-from wavedeck.tui.keys import ACTIONS
+from wavedeck.tui.keys import ALL_ACTIONS
 from wavedeck.tui.refusals import checkpoint_hints, hints
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +78,7 @@ def _refusals(code: RefusalCode) -> list[Refusal]:
 
 @pytest.mark.parametrize("code", CODES)
 def test_every_refusal_reads_as_english_for_one_and_for_many(code: RefusalCode) -> None:
-    keys = {a.name: a.keys for a in ACTIONS}
+    keys = {a.name: a.keys for a in ALL_ACTIONS}
     for refusal in _refusals(code):
         for words in (describe(refusal), describe(refusal, hints(keys))):
             assert not bad_grammar(words), words

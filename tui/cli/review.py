@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from wavedeck.plan.safetext import neutralize
+from wavedeck.plan.words import plural
 from wavedeck.tui.cli.common import EXIT_CANNOT_START, fail, repo_problem
 
 if TYPE_CHECKING:
@@ -75,7 +76,9 @@ def review_text(data: dict[str, Any]) -> str:
     files = [f for a in data["agents"] for f in a["files"]]
     added = sum(f["added"] for f in files)
     removed = sum(f["removed"] for f in files)
-    lines = [f"wave {data['wave']} ({state}): {len(files)} file(s) changed, +{added} -{removed}"]
+    lines = [
+        f"wave {data['wave']} ({state}): {plural(len(files), 'file')} changed, +{added} -{removed}"
+    ]
     if data["in_worktrees"]:
         lines.append(IN_WORKTREES)
     for agent in data["agents"]:

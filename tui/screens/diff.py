@@ -30,6 +30,7 @@ from textual.widgets import Footer, Static
 
 from wavedeck.agents.review.changes import WaveChanges
 from wavedeck.agents.reviewrecord import ReviewRecord
+from wavedeck.plan.words import plural
 from wavedeck.tui import messages as msg
 from wavedeck.tui.calls import guarded
 from wavedeck.tui.keys import REVIEW_ACTIONS, bindings
@@ -131,8 +132,9 @@ class ReviewScreen(ReviewActs):
         other = "unified" if self.mode == "split" else "side by side"
         state = "committed" if self.changes.committed else "open"
         title = (
-            f" Review — wave {self.wave} ({state}) · {agents} agent(s), {len(files)} file(s), "
-            f"+{added} −{removed} · {opened} open comment(s) · s: {other} · ?: keys"
+            f" Review — wave {self.wave} ({state}) · {plural(agents, 'agent')}, "
+            f"{plural(len(files), 'file')}, +{added} −{removed} · "
+            f"{plural(opened, 'open comment')} · s: {other} · ?: keys"
         )
         if self.changes.in_worktrees and files:  # an answer to a follow-up, not collected yet
             title += " · in a worktree still: t brings it here"

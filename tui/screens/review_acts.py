@@ -23,6 +23,7 @@ from textual.screen import Screen
 
 from wavedeck.agents.review.changes import AgentChanges, FileChange, WaveChanges
 from wavedeck.agents.reviewrecord import ReviewRecord, waiting
+from wavedeck.plan.words import plural
 from wavedeck.tui import messages as msg
 from wavedeck.tui.calls import guarded
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen
@@ -187,7 +188,7 @@ class ReviewActs(Screen[None]):
                 self._refresh_record()
 
         self._ask(
-            f"Send {len(opened)} comment(s) to {agent_id} as one follow-up (resuming its session)?",
+            f"Send {plural(len(opened), 'comment')} to {agent_id} as one follow-up (resuming its session)?",
             "Send",
             f"not sent: {agent_id}'s comments stay open",
             send,

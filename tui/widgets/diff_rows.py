@@ -21,6 +21,7 @@ from wavedeck.agents.git.hunks import DiffLine, FilePatch, Hunk
 from wavedeck.agents.review.changes import AgentChanges, FileChange, WaveChanges
 from wavedeck.agents.reviewrecord import Comment, ReviewRecord
 from wavedeck.plan.safetext import neutralize
+from wavedeck.plan.words import plural
 
 RowKind = Literal["agent", "issue", "file", "note", "hunk", "line", "pair", "comment", "blank"]
 Mode = Literal["unified", "split"]
@@ -245,7 +246,7 @@ def _agent_title(agent: AgentChanges, review: ReviewRecord) -> str:
     added = sum(f.patch.added for f in agent.files)
     removed = sum(f.patch.removed for f in agent.files)
     parts = [f"{agent.agent} · {neutralize(agent.title)}", agent.state or "pending"]
-    parts.append(f"{len(agent.files)} file(s) +{added} −{removed}")
+    parts.append(f"{plural(len(agent.files), 'file')} +{added} −{removed}")
     verdict = review.verdict(agent.agent)
     if verdict.approved_by:
         parts.append(("✓ approved anyway by " if verdict.anyway else "✓ approved by ")

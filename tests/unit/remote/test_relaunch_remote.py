@@ -167,9 +167,11 @@ async def test_a_control_room_killed_during_a_remote_relaunch_resumes_it_exactly
     try:
         # Killed once it has shown part of the second run (which waits at the gate).
         wait_for(
-            lambda: second_run_begins() > 0
-            and b"run 2 line 030\n" in log.read_bytes()
-            and consumed() > second_run_begins(),
+            lambda: (
+                second_run_begins() > 0
+                and b"run 2 line 030\n" in log.read_bytes()
+                and consumed() > second_run_begins()
+            ),
             120,
             "the control room to show the relaunched run's first lines",
         )

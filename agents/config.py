@@ -187,17 +187,43 @@ class PolicyConfig(_Section):
     )
 
 
+class FilterConfig(_Section):
+    """``[git.filters.NAME]``: a git filter driver wavedeck's own git commands may run, with
+    the programs written here (git's configuration for that name is never used: an agent can
+    write it). Every other filter, textconv, diff or merge driver runs nothing."""
+
+    clean: str = Field("", description="the clean command (git's filter.NAME.clean)")
+    smudge: str = Field("", description="the smudge command (filter.NAME.smudge)")
+    process: str = Field("", description="the long-running filter (filter.NAME.process)")
+    required: bool = Field(False, description="a failing filter is an error (filter.NAME.required)")
+
+
 class GitConfig(_Section):
-    """How checkpoints are committed."""
+    """How checkpoints are committed, and which programs wavedeck's git commands may run."""
 
     run_hooks: bool = Field(False, description="run the repo's commit hooks for checkpoints")
     hook_timeout_s: float = Field(60.0, gt=0)
     lock_wait_s: float = Field(10.0, ge=0, description="how long to wait for a held index.lock")
+    sign: bool | None = Field(
+        None,
+        description="sign checkpoints; unset: as the repository's commit.gpgsign says (read "
+        "when wavedeck starts)",
+    )
+    sign_program: str | None = Field(
+        None,
+        description="the program that signs checkpoints; unset: git's default for gpg.format "
+        "(gpg, ssh-keygen, gpgsm). gpg.program in git's configuration is never used",
+    )
+    filters: dict[str, FilterConfig] = Field(
+        default_factory=dict,
+        description="filter drivers (git-lfs...) wavedeck's git commands may run, with their "
+        "programs; every other driver a git configuration names runs nothing",
+    )
     sign_timeout_s: float = Field(
         3.0,
         gt=0,
-        description="how long signing a checkpoint (commit.gpgsign) may take before it is "
-        "stopped and the checkpoint refused (a pinentry prompt nobody answers)",
+        description="how long signing a checkpoint may take before it is stopped and the "
+        "checkpoint refused (a pinentry prompt nobody answers)",
     )
     write_wait_s: float = Field(
         5.0,

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from wavedeck.agents.git import tamper as git_tamper
 from wavedeck.agents.git.checkpoint import Checkpointer, CheckpointOptions, in_progress_state
-from wavedeck.agents.git.cmd import GitCmd, repo_lock
+from wavedeck.agents.git.cmd import GitCmd, policy_for, repo_lock, set_policy
 from wavedeck.agents.git.diff import (
     ChangedFile,
     merge_untracked,
@@ -39,6 +39,7 @@ from wavedeck.agents.git.diff import (
     untracked_file,
 )
 from wavedeck.agents.git.errors import CheckpointIndexStale, CheckpointRefused, GitError
+from wavedeck.agents.git.guard import NO_PROGRAMS, FilterDriver, RunPolicy
 from wavedeck.agents.git.paths import link_problem, listed_path_problem
 
 if TYPE_CHECKING:
@@ -98,7 +99,12 @@ class GitRepo:
             for checkpoints (off by default: a hook an agent planted must not run).
         hook_timeout_s: a hook running longer is stopped and the checkpoint refused.
         lock_wait_s: how long to wait for another git process's ``index.lock``/ref lock.
-        sign_timeout_s: how long ``commit.gpgsign`` signing may take before it is stopped.
+        sign_timeout_s: how long signing may take before it is stopped.
+        sign: sign checkpoints; None: as the repository's ``commit.gpgsign`` says (read now).
+        sign_program: the signer; None: git's default for ``gpg.format`` (never the
+            configuration's ``gpg.program``, which an agent can write).
+        policy: the filter drivers the operator enabled (``[git.filters]``); registered for
+            every git command in this repository. None: the registered one, else none.
         write_wait_s: how long a checkpoint waits for a declared file still being written.
         timeout_s: any other git command running longer is stopped.
         on_lock_wait: called (from the worker thread) with the lock's path while waiting; it
@@ -121,12 +127,19 @@ class GitRepo:
         write_wait_s: float = 5.0,
         timeout_s: float = 120.0,
         on_lock_wait: Callable[[str], None] | None = None,
+        sign: bool | None = None,
+        sign_program: str | None = None,
+        policy: RunPolicy | None = None,
     ) -> None:
         start = Path(root).resolve()
         if not start.is_dir():
             raise GitError(f"not a folder: {start}")
         self._cmd = GitCmd(
-            start, timeout_s=timeout_s, lock_wait_s=lock_wait_s, on_lock_wait=on_lock_wait
+            start,
+            timeout_s=timeout_s,
+            lock_wait_s=lock_wait_s,
+            on_lock_wait=on_lock_wait,
+            policy=policy or NO_PROGRAMS,
         )
         found = self._cmd.run(
             [
@@ -142,19 +155,26 @@ class GitRepo:
             raise GitError(f"not a usable git repository: {start}: {found.err.strip()}")
         top, git_dir, common_dir = found.text.splitlines()[:3]
         self.root = Path(top).resolve()
-        if self.root != start:
-            self._cmd = GitCmd(
-                self.root, timeout_s=timeout_s, lock_wait_s=lock_wait_s, on_lock_wait=on_lock_wait
-            )
         self.git_dir = Path(git_dir)
         self.common_dir = Path(common_dir)
+        if policy is not None:
+            set_policy(str(self.common_dir), policy)
+        self._cmd = GitCmd(
+            self.root,
+            timeout_s=timeout_s,
+            lock_wait_s=lock_wait_s,
+            on_lock_wait=on_lock_wait,
+            policy=policy_for(str(self.common_dir)),
+        )
         self._lock = repo_lock(str(self.common_dir))
         self._closed = False
         self._checkpointer = Checkpointer(
             self._cmd,
             self.root,
             self.git_dir,
-            CheckpointOptions(run_hooks, hook_timeout_s, sign_timeout_s, write_wait_s),
+            CheckpointOptions(
+                run_hooks, hook_timeout_s, sign_timeout_s, write_wait_s, sign, sign_program
+            ),
         )
 
     @classmethod
@@ -167,6 +187,14 @@ class GitRepo:
             lock_wait_s=config.lock_wait_s,
             sign_timeout_s=config.sign_timeout_s,
             write_wait_s=config.write_wait_s,
+            sign=config.sign,
+            sign_program=config.sign_program,
+            policy=RunPolicy(
+                {
+                    name: FilterDriver(f.clean, f.smudge, f.process, f.required)
+                    for name, f in config.filters.items()
+                }
+            ),
             **kwargs,  # type: ignore[arg-type]
         )
 

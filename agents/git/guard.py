@@ -229,3 +229,36 @@ def with_diff_flags(args: Sequence[str]) -> list[str]:
     missing = [flag for flag in DIFF_FLAGS if flag not in out]
     out[at + 1 : at + 1] = missing
     return out
+
+
+def _sh(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def shell_function(name: str = "wdgit") -> str:
+    """A POSIX shell function ``name`` that runs ``git "$@"`` on an SSH host with the same
+    guard: the static settings, and every driver the host's git configuration defines emptied
+    (read with ``git config --name-only``, which runs nothing, just before the command). Needs
+    only ``sed`` and ``sort`` besides git (2.31 or newer, for the quoted settings)."""
+    static = " ".join(f"{_quoted(key)}={_quoted(value)}" for key, value in STATIC_OVERRIDES)
+    env = " ".join(f"{var}={_sh(value)}" for var, value in ENVIRONMENT.items())
+    per_driver = "\n".join(
+        f"      {section}.*) printf '%s\\n' "
+        + " ".join(f'"$_d.{key}={value}"' for key, value in keys)
+        + " ;;"
+        for section, keys in _DRIVER_KEYS.items()
+    )
+    return (
+        f"{name}() {{\n"
+        "  _wdp=$(git --no-pager -c core.fsmonitor=false config --name-only --get-regexp "
+        "'^(filter|diff|merge|hook)[.].*[.][^.]*$' 2>/dev/null | sed -e 's/[.][^.]*$//' "
+        "| sort -u | while IFS= read -r _d; do\n"
+        '    case "$_d" in\n'
+        f"{per_driver}\n"
+        "    esac\n"
+        # Values hold no '=' or quote: the key is everything before the last '='.
+        "  done | sed -e \"s/'/'\\\\\\\\''/g\" -e \"s/^\\(.*\\)=\\([^=]*\\)\\$/'\\1'='\\2'/\" "
+        "| tr '\\n' ' ')\n"
+        f'  GIT_CONFIG_PARAMETERS="{static} $_wdp" {env} git --no-pager "$@"\n'
+        "}\n"
+    )

@@ -16,8 +16,11 @@ deletions, binaries and even commits the agent made are included and the worktre
 ``apply_patch`` applies it to the local working tree with ``git apply --binary`` (not the index),
 so review, tests and checkpoint see it exactly like a local agent's edits.
 
-Every git command runs with hooks and fsmonitor off (an agent could plant either); the local ones
-go through ``wavedeck.agents.git.cmd`` (its lock, timeout and literal pathspecs too).
+Every git command runs no program a git configuration names (an agent could plant hooks,
+fsmonitor, filters, textconv or diff drivers there): the local ones go through
+``wavedeck.agents.git.cmd`` (its lock, timeout and literal pathspecs too), the host's through
+the shell function ``wavedeck.agents.git.guard.shell_function`` defines (``GIT_FUNCTION``,
+at the top of every script that runs git there).
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from pathlib import Path
 
 from wavedeck.agents.git.cmd import arun_git, git_process
 from wavedeck.agents.git.errors import GitError
+from wavedeck.agents.git.guard import shell_function
 from wavedeck.agents.remote.commands import RemotePaths, check_sha, sh_c, workdir_word
 from wavedeck.agents.remote.transport import HostTransport
 
-GIT = "git -c core.hooksPath=/dev/null -c core.fsmonitor=false"
+GIT = "wdgit"
+GIT_FUNCTION = shell_function(GIT)
 CHUNK = 64 * 1024
 
 
@@ -56,7 +61,7 @@ async def push_base(transport: HostTransport, workdir: str, repo: Path, base: st
     wd = workdir_word(workdir)
     probe = await transport.run(
         sh_c(
-            f"cd {wd} || exit 3\n"
+            GIT_FUNCTION + f"cd {wd} || exit 3\n"
             f"{GIT} rev-parse -q --is-inside-work-tree >/dev/null 2>&1 || {{ {GIT} status >/dev/null; exit 4; }}\n"
             f"{GIT} cat-file -e {base}^{{commit}} 2>/dev/null && {{ echo have; exit 0; }}\n"
             f"{GIT} rev-parse -q --verify HEAD^{{commit}} 2>/dev/null\n"
@@ -82,7 +87,7 @@ async def push_base(transport: HostTransport, workdir: str, repo: Path, base: st
     async with (
         git_process(repo, ("pack-objects", "--revs", "--thin", "--stdout", "-q")) as pack,
         transport.process(
-            sh_c(f"cd {wd} && {GIT} index-pack --stdin --fix-thin >/dev/null")
+            sh_c(GIT_FUNCTION + f"cd {wd} && {GIT} index-pack --stdin --fix-thin >/dev/null")
         ) as proc,
     ):
         assert pack.stdin is not None and pack.stdout is not None
@@ -108,7 +113,8 @@ def worktree_body(paths: RemotePaths, base: str) -> str:
     """Shell (after ``paths.prelude()``) checking out ``base`` detached and clean in ``$wt``."""
     sha = check_sha(base)
     return (
-        'cd "$wd" || exit 3\n'
+        GIT_FUNCTION
+        + 'cd "$wd" || exit 3\n'
         + f"exclude=$({GIT} rev-parse --git-path info/exclude) || exit 4\n"
         + 'mkdir -p "$(dirname "$exclude")"\n'
         + 'grep -qx "/.wavedeck/" "$exclude" 2>/dev/null || echo "/.wavedeck/" >> "$exclude"\n'
@@ -168,10 +174,11 @@ async def touched_paths(transport: HostTransport, paths: RemotePaths, base: str)
     sha = check_sha(base)
     script = (
         paths.prelude()
+        + GIT_FUNCTION
         + 'cd "$wt" || exit 3\n'
         + f"GIT_OPTIONAL_LOCKS=0 {GIT} status --porcelain -z --untracked-files=all || exit 4\n"
         + "printf '\\0--wavedeck--\\0'\n"
-        + f"{GIT} diff --name-status -z {sha} HEAD\n"
+        + f"{GIT} diff --no-ext-diff --no-textconv --name-status -z {sha} HEAD\n"
     )
     res = await transport.run(sh_c(script))
     if res.returncode != 0:
@@ -193,13 +200,15 @@ async def collect_patch(transport: HostTransport, paths: RemotePaths) -> bytes |
     aid = paths.agent_id
     script = (
         paths.prelude()
+        + GIT_FUNCTION
         + f'[ -e "$root/run/{aid}.applied" ] && {{ echo applied; exit 0; }}\n'
         + f'read base < "$root/run/{aid}.base" || exit 6\n'
         + 'cd "$wt" || exit 3\n'
         + 'idx="$root/run/$$.index"; trap \'rm -f "$idx" "$idx.lock"\' EXIT\n'
         + 'export GIT_INDEX_FILE="$idx"\n'
         + f'{GIT} read-tree "$base" && {GIT} add -A . || exit 7\n'
-        + f'echo patch; {GIT} diff --cached --binary --full-index "$base"\n'
+        + f"echo patch; {GIT} diff --no-ext-diff --no-textconv --cached --binary --full-index"
+        + ' "$base"\n'
     )
     res = await transport.run(sh_c(script), timeout=300)
     head, _, patch = res.stdout.partition(b"\n")

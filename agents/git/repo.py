@@ -439,3 +439,13 @@ class GitRepo:
     def tamper_findings(self, before: dict[str, str]) -> list[git_tamper.TamperFinding]:
         """What changed since ``before`` (a ``tamper_snapshot``), as facts."""
         return git_tamper.findings(before, self.tamper_snapshot())
+
+    def tamper_restore(
+        self, finding: git_tamper.TamperFinding, old: str | None, quarantine: Path
+    ) -> str | None:
+        """Undo one finding (``wavedeck.agents.git.tamper.restore``): None when undone, else
+        why not."""
+        with self._locked() as cmd:
+            return git_tamper.restore(
+                cmd, self.root, self.git_dir, self.common_dir, finding, old, quarantine
+            )

@@ -36,10 +36,10 @@ from wavedeck.agents.git.errors import CheckpointIndexStale, GitError
 from wavedeck.agents.git.tamper import TamperFinding
 from wavedeck.agents.presets.usage import UsageTotal, of_record
 from wavedeck.agents.state import AgentRecord, TestRecord
-from wavedeck.agents.wave import gates, operator_work
+from wavedeck.agents.wave import gates, operator_work, tamperlog
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.gates import CheckpointPreview, StrayPath
-from wavedeck.agents.wave.tamperlog import TAMPER_KEY, TamperLog
+from wavedeck.agents.wave.tamperlog import TAMPER_KEY, TAMPER_KIND, TamperLog, finding_key
 from wavedeck.agents.wave.testrun import run_tests
 from wavedeck.agents.wave.watching import WaveWatch
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
@@ -254,8 +254,10 @@ class Checkpointer:
                 if before is not None:
                     findings = await asyncio.to_thread(ctx.git.tamper_findings, before)
                 tamper = [f.text for f in findings]
-                if tamper and TAMPER_KEY not in rec.accepted:
-                    stray.append(StrayPath(TAMPER_KEY, "tamper", "; ".join(tamper)))
+                # One stray per change of .git, each confirmed or undone on its own.
+                stray += [StrayPath(finding_key(f), TAMPER_KIND, f.text) for f in findings]
+                if refusal is None and findings:
+                    refusal = tamperlog.refusal(n, findings)
                 if refusal is None and stray:
                     shown = ", ".join(s.path for s in stray[:10])
                     more = f" (+{len(stray) - 10} more)" if len(stray) > 10 else ""
@@ -276,8 +278,7 @@ class Checkpointer:
             except GitError as exc:  # a refusal the operator can read, never a crash
                 refusal = f"git: {exc}"
         accepted = {**why_accepted}
-        if tamper and TAMPER_KEY in rec.accepted:
-            accepted[TAMPER_KEY] = f"{rec.accepted[TAMPER_KEY]}: " + "; ".join(tamper)
+        accepted.update(tamperlog.confirmed(rec.accepted, (finding_key(f) for f in findings)))
         return CheckpointPreview(
             wave=n,
             files_by_agent=staged,
@@ -307,9 +308,9 @@ class Checkpointer:
         ctx.bind_loop()  # git's lock-wait notices come from a worker thread
         view = await self.preview(n)
         rec = ctx.wave(n)
-        # Files mixing the operator's own work with the wave's are accepted one by one, never
-        # in bulk.
-        strays = [s for s in view.stray if s.kind != operator_work.CONFLICT_KIND]
+        # Files mixing the operator's own work with the wave's, and changes of .git, are
+        # accepted one by one, never in bulk.
+        strays = [s for s in view.stray if s.kind not in (operator_work.CONFLICT_KIND, TAMPER_KIND)]
         if accept_violations and strays and self.can_commit(n)[0]:
             for item in strays:
                 rec.accepted[item.path] = gates.OPERATOR_ACCEPT

@@ -440,6 +440,14 @@ class GitRepo:
         """What changed since ``before`` (a ``tamper_snapshot``), as facts."""
         return git_tamper.findings(before, self.tamper_snapshot())
 
+    def neutralised_filters(self) -> list[str]:
+        """The filter drivers git's configuration (any scope) defines that wavedeck's git
+        does not run (not enabled in ``[git.filters]``): files using them look changed to it."""
+        with self._locked() as cmd:
+            drivers = cmd.drivers()
+            enabled = cmd.policy.filters if cmd.policy is not None else {}
+        return sorted(name for name in drivers.filters if name not in enabled)
+
     def tamper_restore(
         self, finding: git_tamper.TamperFinding, old: str | None, quarantine: Path
     ) -> str | None:

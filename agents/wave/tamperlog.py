@@ -19,8 +19,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wavedeck.agents.git.tamper import TamperFinding
+
 if TYPE_CHECKING:
-    from wavedeck.agents.git.tamper import TamperFinding
     from wavedeck.agents.wave.context import WaveContext
 
 # Findings are listed, accepted and undone under pseudo-paths starting with this.
@@ -150,4 +151,15 @@ class TamperLog:
         operator should know that their own ``git status`` or ``git commit`` would run them.
         Blocking (git): call it in a thread.
         """
-        return [f for f in self.ctx.git.tamper_findings({}) if f.program]
+        found = [f for f in self.ctx.git.tamper_findings({}) if f.program]
+        named = {f.key[7:].rsplit(".", 1)[0] for f in found if f.key.startswith("filter.")}
+        for name in self.ctx.git.neutralised_filters():
+            if name in named:
+                continue  # already listed from .git/config
+            text = (
+                f"filter {name} (git's configuration): wavedeck's git runs it only with the "
+                f"programs [git.filters.{name}] names in wavedeck.toml; until then, files "
+                "using it may look changed to wavedeck"
+            )
+            found.append(TamperFinding(f"filter.{name}", "git config", "added", None, True, text))
+        return found

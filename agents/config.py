@@ -12,6 +12,7 @@ import difflib
 import json
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,8 +36,26 @@ class ConfigError(Exception):
     """An unreadable or invalid ``wavedeck.toml``; the message names the file and the key."""
 
 
+# The longest wait any setting may ask for: longer ones are mistakes, and a thread's wait past
+# threading.TIMEOUT_MAX (or an infinite one) ends in an OverflowError traceback.
+MAX_SECONDS = 30 * 24 * 3600.0
+# Deeper nesting than this in wavedeck.toml or a WAVEDECK_ value is refused before parsing
+# (tomllib and json recurse once per level: a few thousand levels are a RecursionError).
+MAX_NESTING = 64
+MAX_CONFIG_BYTES = 1 << 20
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # inf and nan are no durations: "Input should be a finite number" names the key.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _seconds_bounded(cls, value: object, info: ValidationInfo) -> object:
+        name = info.field_name or ""
+        if name.endswith("_s") and isinstance(value, float | int) and value > MAX_SECONDS:
+            raise ValueError(f"must be at most {MAX_SECONDS:g} s (30 days), got {value:g}")
+        return value
 
 
 class RestartConfig(_Section):
@@ -267,7 +286,7 @@ class HostConfig(_Section):
 class Config(BaseModel):
     """The whole ``wavedeck.toml`` (environment overrides are merged in by ``load_config``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     plan: str | None = Field(None, description="the plan file, relative to the repo")
     workspace: Literal["shared", "worktree"] = Field(
@@ -298,6 +317,21 @@ class Config(BaseModel):
 
 ENV_PREFIX = "WAVEDECK_"
 ENV_NESTING = "__"
+# WAVEDECK_ variables that are not settings: those wavedeck gives its agents (an agent running
+# wavedeck must not be refused), the test suite's, and any WAVEDECK_TEST_* (test hooks).
+NOT_SETTINGS = frozenset(
+    {
+        "WAVEDECK_AGENT_ID",
+        "WAVEDECK_WAVE",
+        "WAVEDECK_PACKAGE",
+        "WAVEDECK_REPO",
+        "WAVEDECK_PROMPT_FILE",
+        "WAVEDECK_REQUIRE_SSHD",
+        "WAVEDECK_REQUIRE_AGENT_CLIS",
+        "WAVEDECK_SCREENSHOT",
+    }
+)
+NOT_SETTINGS_PREFIX = "WAVEDECK_TEST_"
 
 
 def _key(loc: tuple[int | str, ...]) -> str:
@@ -307,21 +341,36 @@ def _key(loc: tuple[int | str, ...]) -> str:
 def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
     """The ``WAVEDECK_`` variables as a nested dict, and each key path's variable name.
 
-    Only variables whose first part names a top-level setting count: the variables wavedeck
-    gives its agents (``WAVEDECK_AGENT_ID``, ``WAVEDECK_WAVE``...) and the test suite's own are
-    not settings. A value written as JSON (``[...]``, ``{...}``) is read as JSON; any other value
-    stays text for the model to convert (``"5"`` -> 5.0, ``"abc"`` refused with the variable).
+    Every ``WAVEDECK_`` variable is a setting, but those in ``NOT_SETTINGS`` (the variables
+    wavedeck gives its agents, the test suite's): one naming no setting is refused with a "did
+    you mean" (unknown keys below the top level are refused by the model, with the variable).
+    A value written as JSON (``[...]``, ``{...}``) is read as JSON; any other value stays text
+    for the model to convert (``"5"`` -> 5.0, ``"abc"`` refused with the variable).
     """
     data: dict[str, Any] = {}
     names: dict[tuple[str, ...], str] = {}
     for name, raw in sorted(environ.items()):
-        if not name.upper().startswith(ENV_PREFIX):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in NOT_SETTINGS:
+            continue
+        if upper.startswith(NOT_SETTINGS_PREFIX):
             continue
         parts = tuple(p.lower() for p in name[len(ENV_PREFIX) :].split(ENV_NESTING))
-        if not parts[0] or parts[0] not in Config.model_fields or not all(parts):
-            continue
+        if not all(parts):
+            raise ConfigError(
+                f"environment variable {name}: not a setting name (WAVEDECK_SECTION__KEY, "
+                "with one __ between the parts)"
+            )
+        if parts[0] not in Config.model_fields:
+            raise ConfigError(f"environment variable {name}: {_unknown(parts)}")
         value: Any = raw
         if raw.strip().startswith(("[", "{")):
+            depth = _json_depth(raw)
+            if depth > MAX_NESTING:
+                raise ConfigError(
+                    f"environment variable {name}: {_key(parts)}: nested {depth} levels deep "
+                    f"(at most {MAX_NESTING})"
+                )
             try:
                 value = json.loads(raw)
             except ValueError:
@@ -337,6 +386,82 @@ def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tupl
         node[parts[-1]] = value
         names[parts] = name
     return data, names
+
+
+def _unknown(parts: tuple[str, ...]) -> str:
+    """``agnet.stop_grace_s: unknown key (did you mean agent.stop_grace_s?)``."""
+    message = f"{_key(parts)}: unknown key"
+    close = difflib.get_close_matches(parts[0], list(Config.model_fields), n=1, cutoff=0.6)
+    if close:
+        message += f" (did you mean {_key((close[0], *parts[1:]))}?)"
+    return message
+
+
+def _json_depth(text: str) -> int:
+    """How deeply ``[``/``{`` nest in JSON text (outside strings), without parsing it."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _toml_too_deep(text: str) -> tuple[int, str] | None:
+    """The line and key of the first value nested deeper than ``MAX_NESTING`` in TOML text
+    (outside strings and comments), or None: checked before ``tomllib``, which recurses."""
+    depth = 0
+    key = "(top level)"
+    quote = ""  # the open string's delimiter (one or three quote characters), or ""
+    for number, line in enumerate(text.splitlines(), 1):
+        i = 0
+        seen_equals = False
+        while i < len(line):
+            ch = line[i]
+            if quote:
+                if ch == "\\" and quote[0] == '"':  # basic strings have escapes
+                    i += 2
+                    continue
+                if line.startswith(quote, i):
+                    i += len(quote)
+                    quote = ""
+                    continue
+                i += 1
+                continue
+            if ch == "#":
+                break
+            if ch in "\"'":
+                triple = line[i : i + 3]
+                quote = triple if triple in ('"""', "'''") else ch
+                i += len(quote)
+                continue
+            if depth == 0 and ch == "=" and not seen_equals:
+                seen_equals = True
+                key = line[:i].strip() or key
+            elif ch in "[{":
+                if depth == 0 and not seen_equals:
+                    break  # a table header: [table] or [[array]]
+                depth += 1
+                if depth > MAX_NESTING:
+                    return number, key
+            elif ch in "]}" and depth:
+                depth -= 1
+            i += 1
+        if quote in ('"', "'"):
+            quote = ""  # a one-line string never spans lines (tomllib will say so)
+    return None
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -400,18 +525,57 @@ def load_config(
     absent."""
     file = path or repo / CONFIG_NAME
     data: dict[str, Any] = {}
-    if file.exists():
+    raw = _read(file)
+    if raw is not None:
         try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: not UTF-8 at byte {exc.start}") from None
+        deep = _toml_too_deep(text)
+        if deep is not None:
+            raise ConfigError(
+                f"{file}:{deep[0]}: {deep[1]}: nested more than {MAX_NESTING} levels deep"
+            )
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-        except OSError as exc:
-            raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
     overrides, names = env_overrides(os.environ if environ is None else environ)
     try:
         return Config(**_merge(data, overrides))
     except ValidationError as exc:
         raise ConfigError("; ".join(_problem(e, file, names) for e in exc.errors())) from None
+    except RecursionError:  # a shape the depth checks did not foresee: still no traceback
+        raise ConfigError(f"{file}: a value is nested too deeply") from None
+
+
+def _read(file: Path) -> bytes | None:
+    """The bytes of ``file``; None when it does not exist. A FIFO, a device or a folder is
+    refused without blocking (opened non-blocking, checked with ``fstat``), so is a file over
+    ``MAX_CONFIG_BYTES``."""
+    try:
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "not a regular file"
+            raise ConfigError(f"{file}: cannot read: {kind}, not a file")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{file}: over {MAX_CONFIG_BYTES} bytes: not a configuration")
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+            if sum(map(len, chunks)) > MAX_CONFIG_BYTES:
+                raise ConfigError(f"{file}: over {MAX_CONFIG_BYTES} bytes: not a configuration")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
 
 
 def substitute(argv: list[str], values: dict[str, str]) -> list[str]:

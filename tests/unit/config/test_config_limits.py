@@ -87,7 +87,7 @@ def test_brackets_in_strings_and_comments_are_not_nesting(tmp_path: Path) -> Non
 
 def test_a_deeply_nested_variable_names_the_variable(tmp_path: Path) -> None:
     deep = "[" * DEEP + "]" * DEEP
-    with pytest.raises(ConfigError, match="WAVEDECK_POLICY__ACCEPT: policy.accept: nested 3000"):
+    with pytest.raises(ConfigError, match=r"WAVEDECK_POLICY__ACCEPT: policy\.accept: nested 3000"):
         load_config(tmp_path, environ={"WAVEDECK_POLICY__ACCEPT": deep})
 
 
@@ -108,7 +108,18 @@ def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
 def _repo(folder: Path) -> Path:
     folder.mkdir()
     git(folder, "init", "-q", "-b", "main")
-    git(folder, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "--allow-empty", "-m", "x")
+    git(
+        folder,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@e",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+    )
     return folder
 
 

@@ -279,6 +279,7 @@ async def _follow_up(sup: Any, agent_id: str, message: str, as_json: bool) -> in
 def demo_cmd(folder: Path | None, no_ui: bool, fast: bool) -> None:
     """Create a sandbox repository running the reference plan with simulated agents."""
     from wavedeck.agents.tools.demo import PLAN_IN_SANDBOX, DemoError, make_sandbox
+    from wavedeck.tui.launch import NOT_A_TERMINAL, has_terminal
 
     try:
         target = folder if folder is not None else Path(tempfile.mkdtemp(prefix="wavedeck-demo-"))
@@ -288,6 +289,11 @@ def demo_cmd(folder: Path | None, no_ui: bool, fast: bool) -> None:
     except DemoError as exc:
         fail(str(exc))
     click.echo(str(root))
+    if not no_ui and not has_terminal():
+        fail(
+            f"{NOT_A_TERMINAL} in the sandbox (cd {root} && {DEMO_RUN}), or `demo --no-ui`: "
+            "the control room needs a terminal"
+        )
     if no_ui:
         click.echo(
             f"wavedeck: sandbox ready; run `cd {root} && wavedeck` for the control room (its "

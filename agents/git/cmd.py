@@ -31,6 +31,7 @@ import contextlib
 import os
 import random
 import re
+import selectors
 import signal
 import subprocess
 import tempfile
@@ -273,6 +274,67 @@ class GitCmd:
 
         return wait
 
+    def run_capped(self, args: Sequence[str], limit: int) -> tuple[Result, bool]:
+        """A read-only ``git <args>`` whose output is read up to ``limit`` bytes only: git is
+        stopped there, so a diff of a huge file costs ``limit`` of memory, not the file's size.
+
+        Returns the result (``rc`` is git's, or 0 when it was stopped at the limit) and whether
+        the output was cut. Raises ``GitError`` when git cannot start or runs past the timeout.
+        """
+        env = {**os.environ, **self.environment(read_only=True)}
+        argv = ["git", "--no-pager", *guard.with_diff_flags(args)]
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=self.root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # stopped with its children (a filter would be one)
+            )
+        except OSError as exc:
+            raise GitError(f"could not run git in {self.root}: {exc}") from None
+        assert proc.stdout is not None and proc.stderr is not None
+        chunks: list[bytes] = []
+        size, cut = 0, False
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            with selectors.DefaultSelector() as sel:
+                sel.register(proc.stdout, selectors.EVENT_READ)
+                sel.register(proc.stderr, selectors.EVENT_READ)
+                err = bytearray()
+                open_streams = 2
+                while open_streams:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise GitError(
+                            f"{describe(args)} did not finish within {self.timeout_s:g} s "
+                            "and was stopped"
+                        )
+                    for key, _ in sel.select(left):
+                        data = os.read(key.fd, 65536)
+                        if not data:
+                            sel.unregister(key.fileobj)
+                            open_streams -= 1
+                        elif key.fileobj is proc.stderr:
+                            err += data[: max(0, 65536 - len(err))]
+                        else:
+                            chunks.append(data)
+                            size += len(data)
+                    if size > limit:
+                        cut = True
+                        break
+        finally:
+            if proc.poll() is None:
+                _kill_process_group(proc.pid)
+            proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+        out = b"".join(chunks)
+        rc = 0 if cut else proc.returncode
+        return Result(rc, out[: limit + 1], err.decode("utf-8", "replace")), cut
+
     def _execute(
         self, argv: list[str], env: dict[str, str], stdin: bytes | None, timeout_s: float
     ) -> Result:
@@ -429,5 +491,9 @@ async def git_process(
 
 
 def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    _kill_process_group(proc.pid)
+
+
+def _kill_process_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(pid, signal.SIGKILL)

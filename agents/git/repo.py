@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING
 
 from wavedeck.agents.git import tamper as git_tamper
 from wavedeck.agents.git.checkpoint import Checkpointer, CheckpointOptions, in_progress_state
-from wavedeck.agents.git.cmd import GitCmd, policy_for, repo_lock, set_policy
+from wavedeck.agents.git.cmd import GitCmd, failure_message, policy_for, repo_lock, set_policy
 from wavedeck.agents.git.diff import (
+    BIG_FILE,
     ChangedFile,
     merge_untracked,
     parse_raw_numstat,
@@ -345,23 +346,34 @@ class GitRepo:
         if old_path is not None:
             _check_path(old_path)
         names = [old_path, path] if old_path else [path]
+        # git's output is read up to max_bytes and git stopped there: a diff of a huge file
+        # costs max_bytes of memory, not the file's size.
         with self._locked() as cmd:
-            out = cmd.run(["diff", "-M", *_PATCH_OPTS, base, "--", *names]).out
+            result, cut = cmd.run_capped(
+                ["diff", "-M", *_PATCH_OPTS, base, "--", *names], max_bytes
+            )
+            if result.rc != 0:
+                raise GitError(failure_message(["diff"], result))
             untracked = (
-                not out
+                not result.out
                 and os.path.lexists(self.root / path)
                 and not cmd.run(["ls-files", "-z", "--", path]).out
             )
-            if untracked:
-                result = cmd.run(
-                    ["diff", "--no-index", *_PATCH_OPTS, "--", "/dev/null", path], check=False
+            size = os.lstat(self.root / path).st_size if untracked else 0
+            if untracked and size > BIG_FILE:
+                # git would read it all to call it binary (seconds for a gigabyte): say so.
+                return (
+                    f"new file {path}: {size} bytes, not shown (over {BIG_FILE} bytes; "
+                    "listed as binary)\n"
                 )
+            if untracked:
+                no_index = ["diff", "--no-index", *_PATCH_OPTS, "--", "/dev/null", path]
+                result, cut = cmd.run_capped(no_index, max_bytes)
                 if result.rc not in (0, 1):
                     raise GitError(f"git diff --no-index failed: {result.err.strip()}")
-                out = result.out
-        text = out[:max_bytes].decode("utf-8", "replace")
-        if len(out) > max_bytes:
-            text += f"\n[wavedeck: diff cut at {max_bytes} of {len(out)} bytes]\n"
+        text = result.out[:max_bytes].decode("utf-8", "replace")
+        if cut:
+            text += f"\n[wavedeck: diff cut at {max_bytes} of more than {max_bytes} bytes]\n"
         return text
 
     # -- actions -------------------------------------------------------------------------------

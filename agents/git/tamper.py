@@ -12,7 +12,6 @@ A snapshot maps keys to fingerprints: ``file:<name>`` (a SHA-256 of ``config``,
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from wavedeck.agents.git.cmd import GitCmd
+from wavedeck.agents.git.content import file_sha256
 from wavedeck.plan.safetext import neutralize
 
 _FILES = ("config", "config.worktree", "info/attributes")
@@ -37,11 +37,7 @@ _SHOWN_VALUE = 120
 
 
 def _digest(path: Path) -> str | None:
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    return hashlib.sha256(data).hexdigest()
+    return file_sha256(path)  # a chunk at a time: an agent can make .git/config huge
 
 
 def _config_entries(cmd: GitCmd, file: Path) -> dict[str, list[str]]:

@@ -17,7 +17,6 @@ collected before the tests; the wave-start tamper snapshots).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ from wavedeck.agents.events import (
     ViolationFound,
     WaveStateChanged,
 )
+from wavedeck.agents.git import content
 from wavedeck.agents.git.errors import CheckpointIndexStale, GitError
 from wavedeck.agents.git.tamper import TamperFinding
 from wavedeck.agents.presets.usage import UsageTotal, of_record
@@ -146,18 +146,10 @@ class Checkpointer:
         return ctx.wavedeck_dir / f"tests-wave-{n}.json"
 
     def fingerprint(self, base: str) -> str:
-        """A digest of every changed path and its content since ``base`` (blocking)."""
+        """A digest of every changed path and its content since ``base`` (blocking; files are
+        read a chunk at a time: a 1 GiB file costs one chunk of memory)."""
         ctx = self.ctx
-        digest = hashlib.sha256()
-        for item in ctx.git.changed_files(base):
-            digest.update(item.path.encode("utf-8", "surrogateescape") + b"\0")
-            target = ctx.repo / item.path
-            try:
-                digest.update(target.read_bytes() if not target.is_symlink() else b"link")
-            except OSError:
-                digest.update(b"<gone>")
-            digest.update(b"\0")
-        return digest.hexdigest()
+        return content.fingerprint(ctx.repo, (f.path for f in ctx.git.changed_files(base)))
 
     def _tested_fingerprint(self, n: int) -> str | None:
         try:

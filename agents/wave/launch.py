@@ -132,7 +132,8 @@ class OffsetJournal:
 
     def read(self, agent_id: str) -> int | None:
         try:
-            raw = (self.folder / agent_id).read_bytes()[:_WIDTH]
+            with (self.folder / agent_id).open("rb") as handle:
+                raw = handle.read(_WIDTH)  # the record's width, whatever the file grew to
         except OSError:
             return None
         return int(raw) if raw.isdigit() else None

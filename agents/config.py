@@ -140,6 +140,12 @@ class AgentConfig(_Section):
     log_keep: int = Field(
         3, ge=1, description="rotated log files kept per local agent (older ones are deleted)"
     )
+    log_min_free_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=0,
+        description="a local agent's output is dropped (and the log says how much) while the "
+        "disk has less free than this, so a flooding agent cannot fill it (0: write until full)",
+    )
 
     @field_validator("command")
     @classmethod

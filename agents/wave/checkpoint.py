@@ -78,6 +78,7 @@ class Checkpointer:
         self.watch = watch
         self.worktrees = worktrees
         self.tamper = tamper
+        self._tested: dict[int, str] = {}  # wave -> the fingerprint its passing tests saw
 
     def can_run_tests(self, n: int) -> tuple[bool, str]:
         ctx = self.ctx
@@ -134,7 +135,13 @@ class Checkpointer:
         if rec.base_commit is not None:
             # What the tests saw, to notice files changed between the tests and the checkpoint.
             mark = await asyncio.to_thread(self.fingerprint, rec.base_commit)
-            self._tested_file(n).write_text(json.dumps({"fingerprint": mark}), encoding="utf-8")
+            self._tested[n] = mark  # this control room checks against it even on a full disk
+            try:
+                self._tested_file(n).write_text(json.dumps({"fingerprint": mark}), "utf-8")
+            except OSError as exc:
+                ctx.emit(
+                    Notice("error", f"cannot write {self._tested_file(n)}: {exc.strerror or exc}")
+                )
         ctx.save()
         ctx.emit(TestsFinished(n, result.passed, result.duration_s, result.results))
         ctx.emit(WaveStateChanged(n, rec.state))
@@ -152,6 +159,8 @@ class Checkpointer:
         return content.fingerprint(ctx.repo, (f.path for f in ctx.git.changed_files(base)))
 
     def _tested_fingerprint(self, n: int) -> str | None:
+        if n in self._tested:
+            return self._tested[n]
         try:
             data = json.loads(self._tested_file(n).read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -113,10 +113,19 @@ def printer(stream: IO[str], as_json: bool) -> Callable[[list[Event]], None]:
             text = "".join(json.dumps(e.as_dict(), ensure_ascii=True) + "\n" for e in batch)
         else:
             text = "".join(describe(e) + "\n" for e in batch)
-        stream.write(text)
-        stream.flush()
+        try:
+            stream.write(text)
+            stream.flush()
+        except OSError as exc:  # a full disk, a closed pipe: the run stops saying where
+            raise OutputError(
+                exc.errno, f"cannot write the run's events to standard output: {exc.strerror}"
+            ) from None
 
     return write
+
+
+class OutputError(OSError):
+    """Standard output could not be written (a full disk under a redirection, a closed pipe)."""
 
 
 async def _consume(sup: Supervisor, sink: Callable[[list[Event]], None]) -> None:

@@ -78,8 +78,11 @@ class TamperLog:
         """Keep the wave-start snapshot of .git's program-running parts (survives a restart)."""
         self._snapshots[n] = snapshot
         path = self._file(n)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(snapshot), encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(snapshot), encoding="utf-8")
+        except OSError as exc:  # kept in memory; a later control room takes a new one
+            raise OSError(f"cannot write {path}: {exc.strerror}") from None
 
     def recall(self, n: int) -> dict[str, str] | None:
         """The snapshot taken when wave ``n`` started, None when there is none."""

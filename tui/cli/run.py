@@ -12,6 +12,7 @@ running for the next control room to adopt.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import tempfile
@@ -220,11 +221,14 @@ async def _run(
             stop_agents_on_stop=stop_agents,
         )
     except (SupervisorError, GitError, OSError) as exc:
-        if as_json:
-            from wavedeck.tui.cli.common import error_json
+        from wavedeck.tui.cli.common import error_json
 
-            click.echo(error_json(str(exc)))
-        click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
+        # Best effort: the error may be that these very streams cannot be written.
+        with contextlib.suppress(OSError):
+            if as_json:
+                click.echo(error_json(str(exc)))
+        with contextlib.suppress(OSError):
+            click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
         return EXIT_ERROR
     finally:
         for sig in _SIGNALS:

@@ -118,7 +118,7 @@ def printer(stream: IO[str], as_json: bool) -> Callable[[list[Event]], None]:
             stream.flush()
         except OSError as exc:  # a full disk, a closed pipe: the run stops saying where
             raise OutputError(
-                exc.errno, f"cannot write the run's events to standard output: {exc.strerror}"
+                f"cannot write the run's events to standard output: {exc.strerror}", exc.errno
             ) from None
 
     return write
@@ -126,6 +126,10 @@ def printer(stream: IO[str], as_json: bool) -> Callable[[list[Event]], None]:
 
 class OutputError(OSError):
     """Standard output could not be written (a full disk under a redirection, a closed pipe)."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
 
 
 async def _consume(sup: Supervisor, sink: Callable[[list[Event]], None]) -> None:
@@ -190,8 +194,10 @@ async def run_waves(
     stopper = asyncio.create_task(stop.wait())
     code: int | None = None
     try:
-        await asyncio.wait({driver, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if stop.is_set():
+        await asyncio.wait({driver, stopper, consumer}, return_when=asyncio.FIRST_COMPLETED)
+        # The consumer fails only when the events cannot be written (stdout on a full disk):
+        # the run stops there, as for a signal, and its error is raised below.
+        if stop.is_set() or consumer.done():
             sup.launching = False
             driver.cancel()
             with contextlib.suppress(asyncio.CancelledError):

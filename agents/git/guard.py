@@ -202,8 +202,16 @@ def config_parameters(settings: Sequence[tuple[str, str]], inherited: str | None
     The ``'key'='value'`` form keeps a driver named ``a=b`` whole, where ``-c filter.a=b.clean=``
     would be read as the key ``filter.a`` (and leave the driver running).
     """
-    ours = " ".join(f"{_quoted(key)}={_quoted(value)}" for key, value in settings)
+    ours = " ".join(_entry(key, value) for key, value in settings)
     return f"{inherited} {ours}" if inherited else ours
+
+
+def _entry(key: str, value: str) -> str:
+    # 'key=value' is read by every git; 'key'='value' (git 2.31+) only where the key holds an
+    # '=' of its own (an older git then refuses the command, which is what must happen).
+    if "=" in key:
+        return f"{_quoted(key)}={_quoted(value)}"
+    return _quoted(f"{key}={value}")
 
 
 def subcommand_index(args: Sequence[str]) -> int | None:
@@ -239,8 +247,8 @@ def shell_function(name: str = "wdgit") -> str:
     """A POSIX shell function ``name`` that runs ``git "$@"`` on an SSH host with the same
     guard: the static settings, and every driver the host's git configuration defines emptied
     (read with ``git config --name-only``, which runs nothing, just before the command). Needs
-    only ``sed`` and ``sort`` besides git (2.31 or newer, for the quoted settings)."""
-    static = " ".join(f"{_quoted(key)}={_quoted(value)}" for key, value in STATIC_OVERRIDES)
+    only ``sed`` and ``sort`` besides git (a driver whose name holds '=' needs git 2.31)."""
+    static = " ".join(_entry(key, value) for key, value in STATIC_OVERRIDES)
     env = " ".join(f"{var}={_sh(value)}" for var, value in ENVIRONMENT.items())
     per_driver = "\n".join(
         f"      {section}.*) printf '%s\\n' "
@@ -256,9 +264,11 @@ def shell_function(name: str = "wdgit") -> str:
         '    case "$_d" in\n'
         f"{per_driver}\n"
         "    esac\n"
-        # Values hold no '=' or quote: the key is everything before the last '='.
-        "  done | sed -e \"s/'/'\\\\\\\\''/g\" -e \"s/^\\(.*\\)=\\([^=]*\\)\\$/'\\1'='\\2'/\" "
-        "| tr '\\n' ' ')\n"
+        # Values hold no '=' or quote: a line with one '=' is 'key=value' (any git), one with
+        # more has a key holding '=': 'key'='value' (git 2.31+).
+        "  done | sed -e \"s/'/'\\\\\\\\''/g\" "
+        "-e \"/=.*=/s/^\\(.*\\)=\\([^=]*\\)\\$/'\\1'='\\2'/\" "
+        "-e \"/=.*=/!s/^\\(.*\\)\\$/'\\1'/\" | tr '\\n' ' ')\n"
         f'  GIT_CONFIG_PARAMETERS="{static} $_wdp" {env} git --no-pager "$@"\n'
         "}\n"
     )

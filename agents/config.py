@@ -12,7 +12,6 @@ import difflib
 import json
 import os
 import re
-import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,22 +26,17 @@ from pydantic import (
     field_validator,
 )
 
+from wavedeck.agents.configread import MAX_NESTING, json_depth, read_config_file, toml_too_deep
+from wavedeck.agents.configread import ConfigError as ConfigError
+
 CONFIG_NAME = "wavedeck.toml"
 PLACEHOLDERS = ("prompt_file", "agent_id", "wave", "package", "repo")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class ConfigError(Exception):
-    """An unreadable or invalid ``wavedeck.toml``; the message names the file and the key."""
-
-
 # The longest wait any setting may ask for: longer ones are mistakes, and a thread's wait past
 # threading.TIMEOUT_MAX (or an infinite one) ends in an OverflowError traceback.
 MAX_SECONDS = 30 * 24 * 3600.0
-# Deeper nesting than this in wavedeck.toml or a WAVEDECK_ value is refused before parsing
-# (tomllib and json recurse once per level: a few thousand levels are a RecursionError).
-MAX_NESTING = 64
-MAX_CONFIG_BYTES = 1 << 20
 
 
 class _Section(BaseModel):
@@ -371,7 +365,7 @@ def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tupl
             raise ConfigError(f"environment variable {name}: {_unknown(parts)}")
         value: Any = raw
         if raw.strip().startswith(("[", "{")):
-            depth = _json_depth(raw)
+            depth = json_depth(raw)
             if depth > MAX_NESTING:
                 raise ConfigError(
                     f"environment variable {name}: {_key(parts)}: nested {depth} levels deep "
@@ -401,73 +395,6 @@ def _unknown(parts: tuple[str, ...]) -> str:
     if close:
         message += f" (did you mean {_key((close[0], *parts[1:]))}?)"
     return message
-
-
-def _json_depth(text: str) -> int:
-    """How deeply ``[``/``{`` nest in JSON text (outside strings), without parsing it."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
-
-
-def _toml_too_deep(text: str) -> tuple[int, str] | None:
-    """The line and key of the first value nested deeper than ``MAX_NESTING`` in TOML text
-    (outside strings and comments), or None: checked before ``tomllib``, which recurses."""
-    depth = 0
-    key = "(top level)"
-    quote = ""  # the open string's delimiter (one or three quote characters), or ""
-    for number, line in enumerate(text.splitlines(), 1):
-        i = 0
-        seen_equals = False
-        while i < len(line):
-            ch = line[i]
-            if quote:
-                if ch == "\\" and quote[0] == '"':  # basic strings have escapes
-                    i += 2
-                    continue
-                if line.startswith(quote, i):
-                    i += len(quote)
-                    quote = ""
-                    continue
-                i += 1
-                continue
-            if ch == "#":
-                break
-            if ch in "\"'":
-                triple = line[i : i + 3]
-                quote = triple if triple in ('"""', "'''") else ch
-                i += len(quote)
-                continue
-            if depth == 0 and ch == "=" and not seen_equals:
-                seen_equals = True
-                key = line[:i].strip() or key
-            elif ch in "[{":
-                if depth == 0 and not seen_equals:
-                    break  # a table header: [table] or [[array]]
-                depth += 1
-                if depth > MAX_NESTING:
-                    return number, key
-            elif ch in "]}" and depth:
-                depth -= 1
-            i += 1
-        if quote in ('"', "'"):
-            quote = ""  # a one-line string never spans lines (tomllib will say so)
-    return None
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -531,13 +458,13 @@ def load_config(
     absent."""
     file = path or repo / CONFIG_NAME
     data: dict[str, Any] = {}
-    raw = _read(file)
+    raw = read_config_file(file)
     if raw is not None:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{file}: not valid TOML: not UTF-8 at byte {exc.start}") from None
-        deep = _toml_too_deep(text)
+        deep = toml_too_deep(text)
         if deep is not None:
             raise ConfigError(
                 f"{file}:{deep[0]}: {deep[1]}: nested more than {MAX_NESTING} levels deep"
@@ -553,35 +480,6 @@ def load_config(
         raise ConfigError("; ".join(_problem(e, file, names) for e in exc.errors())) from None
     except RecursionError:  # a shape the depth checks did not foresee: still no traceback
         raise ConfigError(f"{file}: a value is nested too deeply") from None
-
-
-def _read(file: Path) -> bytes | None:
-    """The bytes of ``file``; None when it does not exist. A FIFO, a device or a folder is
-    refused without blocking (opened non-blocking, checked with ``fstat``), so is a file over
-    ``MAX_CONFIG_BYTES``."""
-    try:
-        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "not a regular file"
-            raise ConfigError(f"{file}: cannot read: {kind}, not a file")
-        if info.st_size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{file}: over {MAX_CONFIG_BYTES} bytes: not a configuration")
-        chunks = []
-        while chunk := os.read(fd, 65536):
-            chunks.append(chunk)
-            if sum(map(len, chunks)) > MAX_CONFIG_BYTES:
-                raise ConfigError(f"{file}: over {MAX_CONFIG_BYTES} bytes: not a configuration")
-        return b"".join(chunks)
-    except OSError as exc:
-        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
-    finally:
-        os.close(fd)
 
 
 def substitute(argv: list[str], values: dict[str, str]) -> list[str]:

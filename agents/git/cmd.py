@@ -47,9 +47,16 @@ from git.exc import GitCommandNotFound
 
 from wavedeck.agents.git import guard
 from wavedeck.agents.git.errors import GitError
-from wavedeck.agents.git.guard import NO_PROGRAMS, RunPolicy
+from wavedeck.agents.git.guard import (
+    BASE_ENV,
+    NO_PROGRAMS,
+    RunPolicy,
+    policy_for,
+    safe_environment,
+    set_policy,
+)
 
-BASE_ENV = {**guard.ENVIRONMENT, "GIT_LITERAL_PATHSPECS": "1"}
+__all__ = ["BASE_ENV", "GitCmd", "Result", "policy_for", "repo_lock", "run_git", "set_policy"]
 # The command that lists every configuration scope's settings (it runs no program itself).
 _LIST_CONFIG = ("config", "--list", "-z")
 _LOCK_HELD = re.compile(r"Unable to create '([^']+\.lock)': File exists")
@@ -64,50 +71,6 @@ def repo_lock(key: str) -> threading.Lock:
     """The process-wide lock serialising git commands on the repository ``key``."""
     with _LOCKS_GUARD:
         return _LOCKS.setdefault(key, threading.Lock())
-
-
-# The operator's opt-ins (``[git.filters]``) per repository, by the same key as the locks: a
-# ``GitRepo`` made from the configuration registers them, so ``run_git`` in that repository
-# (worktrees, audits) runs the same filters and no others.
-_POLICIES: dict[str, RunPolicy] = {}
-
-
-def set_policy(key: str, policy: RunPolicy) -> None:
-    """Use ``policy`` for every git command in the repository ``key`` (its common git dir)."""
-    with _LOCKS_GUARD:
-        _POLICIES[key] = policy
-
-
-def policy_for(key: str) -> RunPolicy:
-    """The policy registered for the repository ``key``; none enabled by default."""
-    with _LOCKS_GUARD:
-        return _POLICIES.get(key, NO_PROGRAMS)
-
-
-def _settings(drivers: guard.Drivers, policy: RunPolicy, *, hooks: bool) -> list[tuple[str, str]]:
-    static = [kv for kv in guard.STATIC_OVERRIDES if not (hooks and kv[0] == "core.hooksPath")]
-    return static + guard.driver_overrides(drivers, policy)
-
-
-def safe_environment(
-    drivers: guard.Drivers,
-    policy: RunPolicy,
-    *,
-    read_only: bool,
-    hooks: bool = False,
-    extra: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """The environment of one git command: ``BASE_ENV``, the guard's settings as
-    ``GIT_CONFIG_PARAMETERS`` (after any the operator's environment holds), ``extra``."""
-    env = dict(BASE_ENV)
-    if read_only:
-        env["GIT_OPTIONAL_LOCKS"] = "0"
-    env["GIT_CONFIG_PARAMETERS"] = guard.config_parameters(
-        _settings(drivers, policy, hooks=hooks), os.environ.get("GIT_CONFIG_PARAMETERS")
-    )
-    if extra:
-        env.update(extra)
-    return env
 
 
 @dataclass(frozen=True)

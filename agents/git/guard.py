@@ -22,7 +22,9 @@ next ``git diff`` or ``git add``; so do ``core.fsmonitor``, hooks, ``diff.<name>
 - ``diff_flags``: ``--no-ext-diff --no-textconv`` added to every command that can produce a
   patch, so no external diff or text conversion program runs whatever the configuration says.
 
-Signing (``wavedeck.agents.git.signing``) pins the signer the same way. The configuration is
+``safe_environment`` assembles one command's environment from these; ``set_policy`` /
+``policy_for`` keep each repository's opt-ins for every runner in the process. Signing
+(``wavedeck.agents.git.signing``) pins the signer the same way. The configuration is
 read again before each command, so a driver planted during a wave is neutralised from the next
 command on; a configuration rewritten in the few milliseconds between that reading and git's
 own is the one window left, and the wave's tamper check still reports the change.
@@ -30,7 +32,9 @@ own is the one window left, and the wave's tamper check still reports the change
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -272,3 +276,53 @@ def shell_function(name: str = "wdgit") -> str:
         f'  GIT_CONFIG_PARAMETERS="{static} $_wdp" {env} git --no-pager "$@"\n'
         "}\n"
     )
+
+
+# What every git command's environment starts from: the variables above, and literal
+# pathspecs (a file named ``:(exclude)x`` is that file, not "everything but x").
+BASE_ENV = {**ENVIRONMENT, "GIT_LITERAL_PATHSPECS": "1"}
+
+
+# The operator's opt-ins (``[git.filters]``) per repository, by the same key as the locks: a
+# ``GitRepo`` made from the configuration registers them, so ``run_git`` in that repository
+# (worktrees, audits) runs the same filters and no others.
+_POLICIES: dict[str, RunPolicy] = {}
+_POLICIES_GUARD = threading.Lock()
+
+
+def set_policy(key: str, policy: RunPolicy) -> None:
+    """Use ``policy`` for every git command in the repository ``key`` (its common git dir)."""
+    with _POLICIES_GUARD:
+        _POLICIES[key] = policy
+
+
+def policy_for(key: str) -> RunPolicy:
+    """The policy registered for the repository ``key``; none enabled by default."""
+    with _POLICIES_GUARD:
+        return _POLICIES.get(key, NO_PROGRAMS)
+
+
+def _settings(drivers: Drivers, policy: RunPolicy, *, hooks: bool) -> list[tuple[str, str]]:
+    static = [kv for kv in STATIC_OVERRIDES if not (hooks and kv[0] == "core.hooksPath")]
+    return static + driver_overrides(drivers, policy)
+
+
+def safe_environment(
+    drivers: Drivers,
+    policy: RunPolicy,
+    *,
+    read_only: bool,
+    hooks: bool = False,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment of one git command: ``BASE_ENV``, the guard's settings as
+    ``GIT_CONFIG_PARAMETERS`` (after any the operator's environment holds), ``extra``."""
+    env = dict(BASE_ENV)
+    if read_only:
+        env["GIT_OPTIONAL_LOCKS"] = "0"
+    env["GIT_CONFIG_PARAMETERS"] = config_parameters(
+        _settings(drivers, policy, hooks=hooks), os.environ.get("GIT_CONFIG_PARAMETERS")
+    )
+    if extra:
+        env.update(extra)
+    return env

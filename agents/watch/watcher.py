@@ -153,7 +153,8 @@ class WorkspaceWatcher:
         self._attribute_noticed = False
         # When the stream was last idle (every change before it seen): a rescan after lost
         # events looks for changes from then on.
-        self._caught_up_ns = time.time_ns()
+        self._caught_up_ns = 0
+        self._mark_caught_up()
 
     # -- control ------------------------------------------------------------------------------
 
@@ -238,13 +239,13 @@ class WorkspaceWatcher:
             try:
                 async for batch in stream:
                     if not self.ready.is_set():
-                        self._caught_up_ns = time.time_ns()
+                        self._mark_caught_up()
                     self.ready.set()
                     if self._root_lost():
                         yield self._lost_notice()
                         return
                     if not batch:
-                        self._caught_up_ns = time.time_ns()  # idle: every change was seen
+                        self._mark_caught_up()  # idle: every change was seen
                         continue
                     overflowed = (watchfiles.Change.modified, inotify.OVERFLOW) in batch
                     if overflowed:
@@ -275,6 +276,11 @@ class WorkspaceWatcher:
                 aclose = getattr(stream, "aclose", None)
                 if aclose is not None:
                     await aclose()
+
+    def _mark_caught_up(self) -> None:
+        # Wall clock on purpose: it is compared with files' st_ctime, which the kernel stamps
+        # from the wall clock (no duration is measured with it).
+        self._caught_up_ns = time.time_ns()
 
     async def _rescan(self) -> AsyncIterator[Event]:
         """The kernel dropped events: say so, then report every file changed since the watcher

@@ -83,7 +83,7 @@ class RestartConfig(_Section):
         return value
 
 
-PresetName = Literal["claude", "codex", "gemini", "opencode", "aider", "generic"]
+PresetName = Literal["claude", "codex", "gemini", "opencode", "aider", "qwen", "generic"]
 
 
 class AgentConfig(_Section):
@@ -103,6 +103,12 @@ class AgentConfig(_Section):
     restrict_writes: bool = Field(
         True,
         description="presets that can (claude): allow file edits only on the agent's own files",
+    )
+    sandbox: Literal["landlock", "off"] = Field(
+        "landlock",
+        description="landlock: the kernel lets each agent write only its own files, a private "
+        "TMPDIR, its CLI's state folders and /dev (Linux Landlock ABI >= 3; elsewhere wavedeck "
+        "says so and the watcher alone judges); off: the watcher alone",
     )
 
     command: list[str] = Field(
@@ -140,6 +146,12 @@ class AgentConfig(_Section):
         description="a local agent's output is dropped (and the log says how much) while the "
         "disk has less free than this, so a flooding agent cannot fill it (0: write until full)",
     )
+
+    @property
+    def runs_command(self) -> bool:
+        """``command`` is what runs: the generic preset, or ``command`` set explicitly (it then
+        replaces the preset's argv, and with it the preset's sessions and follow-ups)."""
+        return self.preset == "generic" or "command" in self.model_fields_set
 
     @field_validator("command")
     @classmethod

@@ -13,11 +13,13 @@ import os
 import stat
 from pathlib import Path
 
+from wavedeck.plan.errors import WavedeckError
+
 MAX_NESTING = 64
 MAX_CONFIG_BYTES = 1 << 20
 
 
-class ConfigError(Exception):
+class ConfigError(WavedeckError):
     """An unreadable or invalid ``wavedeck.toml``; the message names the file and the key."""
 
 

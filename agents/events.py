@@ -3,6 +3,9 @@
 The TUI is one consumer, the headless ``wavedeck run`` another. Each event has a stable ``name``
 (the ``event`` key of ``--json`` output) and ``as_dict()`` for JSON.
 
+The facts events carry are types from ``wavedeck.agents.kinds``, never text to parse back: the
+states, ``ViolationKind``, ``Needs``, a gate's ``Refusal``.
+
 Log lines travel in bulk: the engine queues an :class:`AgentOutputBatch` (consecutive lines of
 one agent's log) inside an :class:`EventBatch`. Iterating an ``EventBatch`` yields one
 :class:`AgentOutput` per line, so consumers that read events one by one see exactly the classic
@@ -13,21 +16,19 @@ a per-line object.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar, Literal, get_args
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, Literal
 
-# The one definition of the states an agent and a wave can be in (the run state, the events,
-# the gates and the TUI all use these).
-AgentState = Literal["pending", "running", "succeeded", "failed", "stopped", "lost", "needs_you"]
-WaveState = Literal["locked", "ready", "running", "testing", "tested", "committed"]
-AGENT_STATES: tuple[AgentState, ...] = get_args(AgentState)
-WAVE_STATES: tuple[WaveState, ...] = get_args(WaveState)
-# An agent that has ended, in any way; and the ways an agent ends without succeeding.
-# needs_you: the agent ended asking a question or refused a tool call (agent presets).
-AGENT_ENDED: tuple[AgentState, ...] = ("succeeded", "failed", "stopped", "lost", "needs_you")
-AGENT_UNSUCCESSFUL: tuple[AgentState, ...] = ("failed", "stopped", "lost", "needs_you")
-# A wave nobody has started yet.
-WAVE_NOT_STARTED: tuple[WaveState, ...] = ("locked", "ready")
+from wavedeck.agents.kinds import (
+    AgentState,
+    HostLink,
+    Needs,
+    NoticeLevel,
+    Refusal,
+    RefusalCode,
+    ViolationKind,
+    WaveState,
+)
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class AgentStateChanged(Event):
     reason: str = ""  # for the operator (the fields below are the same facts, structured)
     marked_done: str | None = None  # the operator's reason, when this event marks it done
     restart: RestartStatus | None = None  # the restart policy's word, when it has one
+    needs: Needs | None = None  # why it needs the operator (state ``needs_you``)
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ class ViolationFound(Event):
     name: ClassVar[str] = "violation_found"
     agent: str | None
     path: str
-    kind: str  # undeclared | foreign | other-wave | unowned | collision | tamper
+    kind: ViolationKind
     candidates: tuple[str, ...] = ()
     detail: str = ""
 
@@ -192,17 +194,34 @@ class CheckpointCommitted(Event):
 
 @dataclass(frozen=True)
 class GateRefused(Event):
+    """An action on a wave was refused (a start, the tests, the checkpoint, a revert, ...)."""
+
     name: ClassVar[str] = "gate_refused"
-    wave: int
-    reason: str
-    paths: tuple[str, ...] = ()
+    refusal: Refusal
+
+    @property
+    def wave(self) -> int:
+        return self.refusal.wave
+
+    @property
+    def code(self) -> RefusalCode:
+        return self.refusal.code
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return self.refusal.paths
+
+    def as_dict(self) -> dict[str, Any]:
+        """Flat, like every event: ``wave``, ``code`` and what the refusal names."""
+        data = super().as_dict()
+        return {"event": self.name, **data.pop("refusal")}
 
 
 @dataclass(frozen=True)
 class HostConnectionChanged(Event):
     name: ClassVar[str] = "host_connection_changed"
     host: str
-    state: str  # connected | reconnecting | unreachable
+    state: HostLink
     detail: str = ""
     next_attempt_s: float | None = None
 
@@ -212,9 +231,20 @@ class Notice(Event):
     """Something the operator should read (a warning, a fallback taken, tampering seen)."""
 
     name: ClassVar[str] = "notice"
-    level: str  # info | warning | error
+    level: NoticeLevel
     message: str
-    extra: dict[str, str] = field(default_factory=dict)
+    # What it is about, as facts (``None`` / empty when it does not apply):
+    agent: str | None = None  # the agent
+    paths: tuple[str, ...] = ()  # files: a git lock, an index left behind, the watched folder
+    programs: tuple[str, ...] = ()  # what in .git can make git run a program (its keys)
+    commit: str | None = None  # a commit made (a checkpoint whose index could not be refreshed)
+    attempt: int | None = None  # the number of an agent's restart
+    error: str | None = None  # the error behind it, as Python reported it
+    fallback: Literal["polling"] | None = None  # what the watcher fell back to
+    # the kernel's event queue overflowed (changes lost), then the rescan that found them
+    watch_lost: Literal["overflow", "rescanned"] | None = None
+    # what an agent's kernel sandbox cannot do (agents.local.sandbox.before_wave)
+    sandbox: Literal["cannot-create", "closed", "exposed"] | None = None
 
 
 @dataclass(frozen=True)
@@ -257,3 +287,27 @@ class AgentDenied(Event):
     agent: str
     tool: str
     path: str
+
+
+SandboxState = Literal["landlock", "off", "unavailable", "unprotected", "unsandboxed"]
+
+
+@dataclass(frozen=True)
+class SandboxStatus(Event):
+    """Whether the kernel holds agents to their files (``[agent] sandbox``).
+
+    ``agent`` None: every agent of the run on this machine; else one agent (a remote host's, or
+    one whose repository lies beneath a path it may write). ``state``: ``landlock`` (enforced,
+    at ``abi``), ``off`` (the setting), ``unavailable`` (this machine cannot: the watcher alone
+    judges), ``unprotected`` (enforced, but the repository lies beneath a writable path),
+    ``unsandboxed`` (a remote host that cannot). ``reason`` is a code (``no-landlock``,
+    ``abi-too-old``, ``no-python``, ``beneath-writable``); ``detail`` says it for the operator.
+    """
+
+    name: ClassVar[str] = "sandbox_status"
+    state: SandboxState
+    agent: str | None = None
+    abi: int = 0
+    reason: str = ""
+    detail: str = ""
+    host: str | None = None

@@ -10,6 +10,8 @@ The plan layer does the thinking (``wavedeck.plan.making.planner``); this module
 
 from __future__ import annotations
 
+import os
+import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +19,7 @@ from pathlib import Path
 from wavedeck.agents.repoview import repo_view
 from wavedeck.plan.checking.api import RepoView
 from wavedeck.plan.checking.checks import run_checks
-from wavedeck.plan.errors import Finding, PlanError
+from wavedeck.plan.errors import Finding, PlanError, WavedeckError
 from wavedeck.plan.making.inputs import resettle, specs_from_plan
 from wavedeck.plan.making.model import IssueSpec, MadePlan, MakeError, MakeOptions
 from wavedeck.plan.making.planner import make_plan
@@ -29,7 +31,7 @@ MAX_SETTLE = 8  # re-resolutions of package-relative entries (each one re-plans)
 MAX_SUFFIX = 1000  # plans/<name>.replanned-<n>.md: how many re-plans of one plan may pile up
 
 
-class ReplanError(Exception):
+class ReplanError(WavedeckError):
     """The plan cannot be re-planned (unreadable, bad waves, no plan satisfies the rules)."""
 
 
@@ -173,3 +175,18 @@ def replan_remaining(
     with target.open("x", encoding="utf-8") as handle:
         handle.write(made.text)
     return target
+
+
+def check_command(written: Path, repo: Path, cwd: Path) -> str:
+    """The ``wavedeck plan check`` command for a re-plan, with the paths as they must be typed
+    in ``cwd``: relative when inside it or above it (``..``), else absolute; quoted for a
+    shell."""
+
+    def typed(path: Path) -> str:
+        path = path.resolve()
+        rel = Path(os.path.relpath(path, cwd.resolve()))
+        if rel.parts and rel.parts[0] == ".." and any(p != ".." for p in rel.parts):
+            return shlex.quote(str(path))  # beside cwd, not above it: the absolute path reads
+        return shlex.quote(str(rel))
+
+    return f"wavedeck plan check {typed(written)} --repo {typed(repo)}"

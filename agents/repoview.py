@@ -15,6 +15,7 @@ from pathlib import Path
 from wavedeck.agents.git.cmd import run_git
 from wavedeck.agents.git.errors import GitError
 from wavedeck.plan.checking.api import RepoView
+from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.fixplans import DEFAULT_PATTERNS, IssueFileIndex, issue_file_candidates
 
 MAX_READ_BYTES = 1 << 20  # detail files are small; anything larger is not read
@@ -23,7 +24,7 @@ GIT_TIMEOUT_S = 60.0
 _WALK_SKIP = frozenset({".git", ".wavedeck", "node_modules", "__pycache__"})
 
 
-class RepoViewError(Exception):
+class RepoViewError(WavedeckError):
     """The folder cannot be listed (missing, not a folder)."""
 
 

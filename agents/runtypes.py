@@ -9,7 +9,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from wavedeck.agents.events import SandboxStatus
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    """The Landlock domain an agent runs in (``[agent] sandbox = "landlock"``): ``spec`` is the
+    JSON ``script`` (``agents/local/landlock.py``, standard library only) resolves where the
+    agent runs, against its working tree and environment."""
+
+    spec: str
+    script: Path
 
 
 @dataclass(frozen=True)
@@ -21,6 +34,7 @@ class LaunchSpec:
     cwd: Path
     env: dict[str, str] = field(default_factory=dict)
     stdin_file: Path | None = None  # the prompt on stdin; None means /dev/null
+    sandbox: SandboxSpec | None = None  # None: unsandboxed (off, or not wanted)
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,20 @@ class LogChunk:
 
 class Runner(Protocol):
     """Starts, observes and stops detached agents."""
+
+    # How each agent's last launch was confined ([agent] sandbox), by agent id; no entry: not.
+    sandboxed: dict[str, SandboxStatus]
+
+    @property
+    def host(self) -> str | None:
+        """The SSH host its agents run on (its ``[hosts.NAME]``); None: this machine."""
+        ...
+
+    def find_unrecorded(self, agent_id: str) -> AgentHandle | None:
+        """The agent running under this runner that no record knows, if any (a control room
+        killed between starting it and saving its state leaves one). Blocking: call it in a
+        thread."""
+        ...
 
     async def launch(self, spec: LaunchSpec) -> AgentHandle: ...
 

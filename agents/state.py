@@ -15,20 +15,30 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from wavedeck.agents.events import AgentState, RestartStatus, WaveState
+from wavedeck.agents.events import RestartStatus
+from wavedeck.agents.kinds import (
+    AgentState,
+    AsksQuestion,
+    IssuesUnreported,
+    ToolRefused,
+    ViolationKind,
+)
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus, Runner
+from wavedeck.plan.errors import WavedeckError
 
 STATE_NAME = "state.json"
+# 2: wave states derived, not stored; ``needs``, ``denials`` and ``handle`` as facts; each
+# agent's wave. Version 1 files load (the validators below); a newer version is refused.
+STATE_VERSION = 2
 LOCK_NAME = "lock"
 
 
-class StateError(Exception):
+class StateError(WavedeckError):
     """A problem with the run's state or lock; the message says what to do."""
 
 
@@ -65,19 +75,21 @@ class TestRecord(_Model):
 
 
 class ViolationRecord(_Model):
-    """An ownership violation the watcher reported (an ``wavedeck.agents.events.ViolationFound``), kept
-    so a re-opened control room shows it and the watcher does not report it twice."""
+    """An ownership violation the watcher reported (a ``wavedeck.agents.events.ViolationFound``),
+    kept so a re-opened control room shows it and the watcher does not report it twice."""
 
     agent: str | None = None
     path: str
-    kind: str
+    kind: ViolationKind
     candidates: list[str] = Field(default_factory=list)
     detail: str = ""
 
 
 class WaveRecord(_Model):
-    state: WaveState = "locked"
-    base_commit: str | None = None
+    """What happened to a wave: its facts. Its state (running, tested, committed, ...) is
+    derived from them (``wavedeck.agents.wave.gates.wave_state``), never stored beside them."""
+
+    base_commit: str | None = None  # set when the wave started
     tests: TestRecord | None = None
     checkpoint: str | None = None  # the checkpoint commit
     accepted: dict[str, str] = Field(default_factory=dict)  # path -> why it was accepted
@@ -86,11 +98,40 @@ class WaveRecord(_Model):
     # uncommitted work); what differs there from base_commit is the operator's, not the wave's.
     start_tree: str | None = None
     violations: list[ViolationRecord] = Field(default_factory=list)
+    # [agent] sandbox: how each agent of the wave ran (agent id -> "landlock ABI 7", "off"...),
+    # recorded at its launch for the checkpoint's Wavedeck-Sandbox trailer.
+    sandbox: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_state(cls, data: Any) -> Any:
+        """Version 1 stored the wave's state beside its facts: derived now, dropped."""
+        if isinstance(data, dict) and "state" in data:
+            data = {k: v for k, v in data.items() if k != "state"}
+        return data
+
+
+NeedsField = Annotated[AsksQuestion | ToolRefused | IssuesUnreported, Field(discriminator="kind")]
+
+
+def _needs_from_text(text: str) -> AsksQuestion | ToolRefused | None:
+    """Version 1's ``needs`` text (``asks: Q`` or ``refused: TOOL PATH``), as its fact."""
+    kind, _, rest = text.partition(": ")
+    if kind == "asks":
+        return AsksQuestion(rest)
+    if kind == "refused":
+        tool, _, path = rest.partition(" ")
+        return ToolRefused(tool, path)
+    raise ValueError(f"unrecognised needs {text!r}")
 
 
 class AgentRecord(_Model):
+    """What happened to an agent: its state (changed only by
+    ``wavedeck.agents.wave.transitions``) and the facts of its runs."""
+
     state: AgentState = "pending"
-    handle: dict[str, Any] | None = None  # an AgentHandle as a dict (record_handle)
+    wave: int | None = None  # its wave in the plan (None in states written before version 2)
+    handle: AgentHandle | None = None  # how to find the running process again
     offset: int = 0  # byte offset in the log just after the last line consumed
     exit_code: int | None = None
     exit_signal: str | None = None
@@ -112,32 +153,31 @@ class AgentRecord(_Model):
     output_tokens: int = 0
     cost_usd: float | None = None
     turns: int = 0
-    denials: list[dict[str, str]] = Field(default_factory=list)  # {tool, path}
-    needs: str = ""  # why the current run needs the operator (a question, a refusal)
+    denials: list[ToolRefused] = Field(default_factory=list)  # tool calls its CLI refused
+    needs: NeedsField | None = None  # why the current run needs the operator
     follow_ups: int = 0
     usage_keys: list[str] = Field(default_factory=list)  # the last usage reports counted
 
+    @field_validator("needs", mode="before")
+    @classmethod
+    def _needs_text(cls, value: Any) -> Any:
+        """Version 1 kept ``needs`` as text ("" for none)."""
+        if isinstance(value, str):
+            return _needs_from_text(value) if value else None
+        return value
+
 
 class RunState(_Model):
-    version: int = 1
+    version: int = STATE_VERSION
     plan_path: str | None = None
-    waves: dict[str, WaveRecord] = Field(default_factory=dict)  # key: the wave number as text
+    waves: dict[int, WaveRecord] = Field(default_factory=dict)  # key: the wave number
     agents: dict[str, AgentRecord] = Field(default_factory=dict)  # key: the agent id
 
-
-def record_handle(handle: AgentHandle) -> dict[str, Any]:
-    """An ``AgentHandle`` as a JSON-ready dict for ``AgentRecord.handle``."""
-    return asdict(handle)
-
-
-def handle_from_record(record: AgentRecord) -> AgentHandle | None:
-    """The ``AgentHandle`` saved in ``record``, or None if there is none or it is malformed."""
-    if record.handle is None:
-        return None
-    try:
-        return AgentHandle(**record.handle)
-    except TypeError:
-        return None
+    @model_validator(mode="after")
+    def _current(self) -> RunState:
+        """An older file, once read, is this version's state (saved as such)."""
+        self.version = STATE_VERSION
+        return self
 
 
 AdoptResult: TypeAlias = Literal["running", "lost"] | ExitStatus
@@ -145,7 +185,7 @@ AdoptResult: TypeAlias = Literal["running", "lost"] | ExitStatus
 
 async def adopt(runner: Runner, record: AgentRecord) -> AdoptResult:
     """What became of a launched agent: ``"running"``, its ``ExitStatus``, or ``"lost"``."""
-    handle = handle_from_record(record)
+    handle = record.handle
     if handle is None:
         return "lost"
     if await runner.is_alive(handle):
@@ -218,7 +258,7 @@ class StateStore:
                 f"{self.path}: the run state is corrupt ({error}); {advice}"
             ) from None
         version = data.get("version") if isinstance(data, dict) else None
-        if isinstance(version, int) and version > RunState().version:
+        if isinstance(version, int) and version > STATE_VERSION:
             raise StateCorrupt(
                 f"{self.path}: the run state has version {version}, written by a newer "
                 "wavedeck; upgrade wavedeck to continue this run"

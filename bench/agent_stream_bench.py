@@ -1,7 +1,7 @@
 """Benchmark: rendering a Claude Code stream into pane lines, against the raw tail of the same log.
 
 A log of Claude Code's ``stream-json`` output (the sessions recorded from the real CLI in
-``tests/unit/presets/streams/``, their work between start and result done ten times over as in
+``tests/data/agent_streams/``, their work between start and result done ten times over as in
 a real run, each tool result holding a real source file of this repository, 2-17 KB, as real
 sessions read them) is written by a real agent process (``cat``)
 through ``LocalRunner``. Measured in one run, alternating, best of
@@ -40,10 +40,10 @@ from wavedeck.agents.local.runner import LocalRunner  # noqa: E402
 from wavedeck.agents.presets.stream import stream_for  # noqa: E402
 from wavedeck.agents.runtypes import AgentHandle, LaunchSpec  # noqa: E402
 from wavedeck.agents.state import AgentRecord  # noqa: E402
-from wavedeck.agents.wave.processes import _chunk_events  # noqa: E402
+from wavedeck.agents.wave.launch import chunk_events  # noqa: E402
 from wavedeck.tui.widgets.log_view import LogBuffer  # noqa: E402
 
-STREAMS = ROOT / "tests" / "unit" / "presets" / "streams"
+STREAMS = ROOT / "tests" / "data" / "agent_streams"
 ROUNDS = 5
 ROUNDS_PER_SESSION = 10
 ISSUES = {"api-1", "api-2"}  # the recorded sessions' issues
@@ -112,11 +112,11 @@ async def follow(runner: LocalRunner, handle: AgentHandle, render: bool) -> tupl
         lines += len(chunk.lines)
         if stream is not None:
             shown, facts = stream.feed(chunk.lines)
-            events = _chunk_events(rec, ISSUES, "w1-a1", shown, facts, chunk.lines)
+            events = chunk_events(rec, ISSUES, "w1-a1", shown, facts, chunk.lines)
             raw_pane.extend(chunk.lines)
         else:
             shown = chunk.lines
-            events = _chunk_events(rec, ISSUES, "w1-a1", shown)
+            events = chunk_events(rec, ISSUES, "w1-a1", shown)
         pane.extend(shown)
         done += sum(1 for e in events.compact() if type(e) is IssueDone)
     return lines, done, rec.cost_usd or 0.0

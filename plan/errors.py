@@ -1,4 +1,10 @@
-"""The plan layer's own error type and the finding record every check produces."""
+"""The base of every wavedeck error, the plan layer's own error type, and the finding record
+every check produces.
+
+``WavedeckError`` lives here, in the lowest layer, so that every layer's errors (plan, config,
+state, git, runners, supervisor) can derive from it and the ``wavedeck`` command can turn any of
+them into a message by its class alone.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,16 @@ from typing import Literal
 Level = Literal["error", "warning"]
 
 
-class PlanError(Exception):
+class WavedeckError(Exception):
+    """A problem wavedeck can explain: the message is complete for the operator.
+
+    Every error wavedeck raises on purpose derives from it (some also from ``OSError`` or
+    ``ValueError``, for callers that catch those), so a command shows it as a message, never as
+    a traceback.
+    """
+
+
+class PlanError(WavedeckError):
     """A plan that cannot be read at all (exit code 2 of ``plan check``).
 
     ``line`` is 1-based, or ``None`` when the problem concerns the whole file (size, encoding).

@@ -19,6 +19,67 @@ UNSET = "UNSET"
 # Lower rank = more severe.
 SEVERITY_RANK: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
 
+# How an agent or a wave was recognised (``Source.how``); the docstring of ``Source`` says each.
+SourceHow = Literal[
+    "agent-heading",
+    "labelled-heading",
+    "wave-agent-heading",
+    "table-row",
+    "wave-heading",
+    "renumbered",
+    "phase-heading",
+    "execution-order",
+    "wave-field",
+    "implicit",
+    "saw-manifest",
+]
+# What kind of document the plan was read from: wavedeck's Markdown (the reference format or the
+# other shapes it reads), or a Scout-and-Wave IMPL doc in Markdown or as a YAML manifest.
+PlanFormat = Literal["wavedeck", "saw-markdown", "saw-yaml"]
+# A Scout-and-Wave convention wavedeck reads and names, but does not act on (``Convention``).
+ConventionKind = Literal[
+    "interface-contracts",
+    "scaffolds",
+    "wave-structure",
+    "dependency-graph",
+    "pre-mortem",
+    "known-issues",
+    "verdict",
+    "state",
+    "execution-loop",
+    "status",
+    "stub-report",
+    "post-merge-checklist",
+    "completion-report",
+    "optional-gate",
+    "gate-scope",
+    "wiring",
+    "integration",
+    "reactions",
+    "critic-report",
+    "repositories",
+    "agent-model",
+    "launch-order",
+    "wave-type",
+    "record",
+]
+GateType = Literal["build", "lint", "test", "typecheck", "format", "custom"]
+# How a work item was written (``Issue.kind``); ``saw-task`` is a Scout-and-Wave agent's task.
+IssueKind = Literal[
+    "table-row", "task-heading", "task-row", "checklist", "step", "bullet", "saw-task"
+]
+# What a number the plan states claims to count (``StatedCount.kind``).
+StatedKind = Literal[
+    "summary-issues",
+    "summary-agents",
+    "summary-total-issues",
+    "summary-total-agents",
+    "summary-total-waves",
+    "distribution",
+    "distribution-total",
+    "strategy",
+]
+
 AGENT_ID_RE = re.compile(r"^w[1-9][0-9]*-a[1-9][0-9]*$")
 
 
@@ -41,11 +102,12 @@ class Source(_Frozen):
     by one because the plan has a wave 0 holding agents), ``phase-heading`` (``## Phase N``
     holding agents), ``execution-order`` (a line naming a wave and its agents), ``wave-field``
     (a wave its agents name themselves: a Wave column or field), ``implicit`` (agents without
-    waves: one wave). ``text`` is the heading or row as written.
+    waves: one wave), ``saw-manifest`` (a wave or an agent of a Scout-and-Wave YAML manifest).
+    ``text`` is the heading or row as written.
     """
 
     line: int
-    how: str
+    how: SourceHow
     text: str = ""
 
 
@@ -70,7 +132,7 @@ class Issue(_Frozen):
     # How the item was written: ``table-row`` (an issue table, the reference format),
     # ``task-heading``, ``task-row``, ``checklist``, ``step``, ``bullet``. Work items other than
     # table rows may have severity ``UNSET``.
-    kind: str = "table-row"
+    kind: IssueKind = "table-row"
 
 
 class Agent(_Frozen):
@@ -104,6 +166,18 @@ class Agent(_Frozen):
     # The line ranges this agent owns in a split file: (normalised path, ranges). A write outside
     # them cannot be told from the path alone; a watcher that sees the diff can report it.
     ranges: tuple[tuple[str, tuple[LineRange, ...]], ...] = ()
+    # The plan's own name for the agent when it has one (``A`` in a Scout-and-Wave doc, ``W1``,
+    # ``Backend agent``): shown, and matched against ownership tables and dependencies.
+    label: str = ""
+    # The agent's own prose for its prompt (its section without the heading, or a Scout-and-Wave
+    # agent's task); empty for the reference format, whose sections are fields and an issue table.
+    brief: str = ""
+    # Entries of a files list that read as text, not paths (spaces with brackets, a checklist
+    # item's words): never files, reported as ``not-a-path``.
+    prose_files: tuple[str, ...] = ()
+    # Paths (normalised, also in ``paths``) the plan says the agent creates (a Scout-and-Wave
+    # ``action: new``): their absence from the repository is expected, not ``missing-file``.
+    creates: tuple[str, ...] = ()
 
     def ranges_of(self, path: str) -> tuple[LineRange, ...]:
         """The line ranges this agent owns in ``path`` (empty: the whole file or not declared)."""
@@ -148,6 +222,31 @@ class Rule(_Frozen):
     code_spans: tuple[str, ...] = ()
 
 
+class Gate(_Frozen):
+    """A Scout-and-Wave quality gate: a shell command run between waves, with its type, whether
+    it must pass (``required``; an optional gate is not run: it could only warn), and the
+    options wavedeck keeps but does not act on (``timing``, ``fix``, ``repo``)."""
+
+    type: GateType
+    command: str
+    required: bool = True
+    description: str = ""
+    timing: Literal["pre-merge", "post-merge"] = "pre-merge"
+    fix: bool = False
+    repo: str | None = None
+    line: int
+
+
+class Convention(_Frozen):
+    """Something a Scout-and-Wave doc states that wavedeck reads but does not act on (interface
+    contracts, scaffolds, completion reports, the protocol state, the verdict...), so that
+    ``plan show`` names it rather than dropping it silently. ``detail`` says what it is."""
+
+    kind: ConventionKind
+    line: int
+    detail: str
+
+
 class StatedCount(_Frozen):
     """A number the plan states somewhere, with what it claims to count.
 
@@ -157,7 +256,7 @@ class StatedCount(_Frozen):
     ``distribution-total`` (all packages in ``wave``), ``strategy`` (issues of ``package``).
     """
 
-    kind: str
+    kind: StatedKind
     value: int
     line: int
     wave: int | None = None
@@ -176,6 +275,11 @@ class Plan(_Frozen):
     strategy: str = ""
     stated: tuple[StatedCount, ...] = ()
     line_count: int = 0
+    format: PlanFormat = "wavedeck"
+    # A Scout-and-Wave doc's quality gates (the required ones are ``test_commands``) and the
+    # conventions it holds that wavedeck does not act on.
+    gates: tuple[Gate, ...] = ()
+    conventions: tuple[Convention, ...] = ()
 
     @property
     def agents(self) -> tuple[Agent, ...]:

@@ -52,6 +52,9 @@ def _agent(agent: Agent, extended: bool) -> dict[str, object]:
         out["source"] = _source(agent.source)
         out["shared"] = list(agent.shared)
         out["ranges"] = {path: [[r.start, r.end] for r in found] for path, found in agent.ranges}
+        out["label"] = agent.label
+        out["brief"] = agent.brief
+        out["not_paths"] = list(agent.prose_files)
     return out
 
 
@@ -71,6 +74,8 @@ def extended(plan: Plan) -> bool:
     """Whether the plan uses anything beyond the reference format (other agent or wave shapes,
     work items, shared files). Only then does the JSON carry ``source``, ``kind``, ``shared``
     and ``ranges``: a reference-format plan prints exactly the keys it always printed."""
+    if plan.format != "wavedeck":
+        return True
     for wave in plan.waves:
         if wave.source is not None and wave.source.how != "wave-heading":
             return True
@@ -85,7 +90,7 @@ def extended(plan: Plan) -> bool:
 def plan_dict(plan: Plan) -> dict[str, object]:
     """The normalised plan as ``plan show --json`` prints it."""
     wide = extended(plan)
-    return {
+    out: dict[str, object] = {
         "title": plan.title,
         "waves": [_wave(w, wide) for w in plan.waves],
         "resolved": [
@@ -95,6 +100,11 @@ def plan_dict(plan: Plan) -> dict[str, object]:
         "rules": [{"number": r.number, "text": r.text, "line": r.line} for r in plan.rules],
         "test_commands": list(plan.test_commands),
     }
+    if plan.format != "wavedeck":
+        out["format"] = plan.format
+        out["gates"] = [g.model_dump() for g in plan.gates]
+        out["conventions"] = [c.model_dump() for c in plan.conventions]
+    return out
 
 
 # JSON escapes C0 controls itself; these others (DEL, C1 controls such as the 8-bit CSI, bidi and
@@ -158,6 +168,7 @@ _AGENT_HOW = {
     "labelled-heading": "heading",
     "wave-agent-heading": "heading",
     "table-row": "table row",
+    "saw-manifest": "manifest entry",
 }
 
 
@@ -179,6 +190,8 @@ def _wave_from(source: Source | None) -> str:
         return f'  (line {source.line}, "{_short(source.text)}": the plan has a wave 0)'
     if source.how == "phase-heading":
         return f'  (line {source.line}, heading "{_short(source.text)}" read as a wave)'
+    if source.how == "saw-manifest":
+        return f'  (line {source.line}, manifest entry "{_short(source.text)}")'
     if source.how == "wave-agent-heading":
         return f'  (line {source.line}, from headings like "{_short(source.text)}")'
     return f'  (line {source.line}, "{_short(source.text)}" read as this wave)'
@@ -188,6 +201,9 @@ def tree(plan: Plan) -> list[str]:
     """A readable outline of the plan: waves, agents (id, package, files) and ordered issues."""
     n = neutralize
     out = [n(plan.title or "(untitled plan)")]
+    if plan.format != "wavedeck":
+        kind = "YAML manifest" if plan.format == "saw-yaml" else "Markdown IMPL doc"
+        out.append(f"(read as a Scout-and-Wave {kind})")
     for wi, wave in enumerate(plan.waves):
         last_wave = wi == len(plan.waves) - 1
         scope = f"  [scope: {' + '.join(wave.scope)}]" if wave.scope else ""
@@ -217,4 +233,10 @@ def tree(plan: Plan) -> list[str]:
         out.append(f"resolved: {n(', '.join(r.id for r in plan.resolved))}")
     if plan.test_commands:
         out.append("tests: " + "; ".join(n(c) for c in plan.test_commands))
+    for gate in plan.gates:
+        how = "required" if gate.required else "optional: not run"
+        out.append(f"gate: {n(gate.command) or '(no command)'}  ({gate.type}, {how})")
+    if plan.conventions:
+        out.append("Scout-and-Wave conventions read, not acted on:")
+        out += [f"  line {c.line}: {n(c.detail)}" for c in plan.conventions]
     return out

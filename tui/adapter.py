@@ -10,14 +10,15 @@ supervisor's event stream; tests and snapshots feed it events directly.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from textual.message import Message
 
 from wavedeck.agents import events as ev
+from wavedeck.agents import kinds
 from wavedeck.agents.lines import decode_all
 from wavedeck.agents.local.logfiles import LogFile
 from wavedeck.agents.presets import render
@@ -27,52 +28,19 @@ from wavedeck.tui import messages as msg
 from wavedeck.tui.widgets.log_view import MAX_LINES, LogBuffer
 
 if TYPE_CHECKING:
-    from wavedeck.agents.git.repo import GitRepo
-    from wavedeck.agents.state import AgentRecord, RunState
+    from wavedeck.agents.state import AgentRecord
+    from wavedeck.tui.engine import EngineQueries
 
 Clock = Callable[[], float]
+
+
+class OnEnded(Protocol):
+    """Told when an agent's run ends: its id, its state and the reason (the notifier)."""
+
+    def __call__(self, agent: str, state: kinds.AgentState, reason: str) -> None: ...
+
+
 TAIL_BYTES = 4 * 1024 * 1024  # enough for 10,000 lines of ~400 bytes
-
-
-class Engine(Protocol):
-    """Everything the control room uses of ``wavedeck.agents.wave.supervisor.Supervisor``."""
-
-    @property
-    def current_wave(self) -> int: ...
-    @property
-    def repo(self) -> Path: ...
-    @property
-    def state(self) -> RunState: ...
-    @property
-    def git(self) -> GitRepo: ...
-    def events(self) -> AsyncIterator[ev.Event]: ...
-    def batches(self) -> AsyncIterator[list[ev.Event]]: ...
-    def wave_state(self, n: int) -> ev.WaveState: ...
-    def agent_state(self, agent_id: str) -> ev.AgentState: ...
-    def agent_record(self, agent_id: str) -> AgentRecord: ...
-    def host_of(self, agent_id: str) -> str | None: ...
-    def restart_pending(self, agent_id: str) -> bool: ...
-    def violations(self, wave: int) -> list[ev.ViolationFound]: ...
-    def accepted(self, wave: int) -> dict[str, str]: ...
-    def can_start_wave(self, n: int) -> tuple[bool, str]: ...
-    def can_run_tests(self, n: int) -> tuple[bool, str]: ...
-    def can_commit(self, n: int) -> tuple[bool, str]: ...
-    def log_path(self, agent_id: str) -> Path: ...
-    @property
-    def plan_path(self) -> Path | None: ...
-    async def close(self, *, stop_agents: bool = False) -> None: ...
-    async def start_wave(self, n: int) -> None: ...
-    async def stop_agent(self, agent_id: str) -> str: ...
-    async def restart_agent(self, agent_id: str) -> None: ...
-    async def mark_done(self, agent_id: str, reason: str) -> None: ...
-    async def follow_up(self, agent_id: str, message: str) -> None: ...
-    async def run_tests(self, n: int) -> bool: ...
-    async def accept_violation(self, wave: int, path: str, reason: str) -> None: ...
-    async def revert_path(self, wave: int, path: str) -> None: ...
-    async def checkpoint_preview(self, n: int) -> Any: ...
-    async def checkpoint(
-        self, n: int, *, message: str | None = None, accept_violations: bool = False
-    ) -> str | None: ...
 
 
 @dataclass
@@ -80,7 +48,7 @@ class HostState:
     """The connection to one SSH host, as its last ``HostConnectionChanged`` said."""
 
     host: str
-    state: str  # connected | reconnecting | unreachable
+    state: kinds.HostLink
     detail: str = ""
     next_attempt_at: float | None = None  # wall-clock time of the next attempt (reconnecting)
 
@@ -90,7 +58,7 @@ class AgentView:
     """One pane's worth of state."""
 
     agent: Agent
-    state: ev.AgentState = "pending"
+    state: kinds.AgentState = "pending"
     host: str | None = None  # the SSH host it runs on (None: this machine)
     host_state: HostState | None = None  # that host's connection, once reported
     started_at: float | None = None
@@ -111,6 +79,9 @@ class AgentView:
     session_id: str | None = None
     usage: UsageTotal = field(default_factory=UsageTotal)
     denied: int = 0
+    # [agent] sandbox: set when this agent is not confined like the run (its host cannot, or
+    # its repository lies beneath a path it may write).
+    sandbox: ev.SandboxStatus | None = None
 
     @property
     def id(self) -> str:
@@ -125,7 +96,7 @@ class AgentView:
 @dataclass
 class WaveView:
     number: int
-    state: ev.WaveState = "locked"
+    state: kinds.WaveState = "locked"
     tests: LogBuffer = field(default_factory=LogBuffer)
     tests_passed: bool | None = None
     tests_running: bool = False
@@ -152,11 +123,11 @@ class RunView:
     clock: Clock = field(default_factory=steady_wall_clock)
     agents: dict[str, AgentView] = field(default_factory=dict)
     waves: dict[int, WaveView] = field(default_factory=dict)
-    hosts: dict[str, tuple[str, str]] = field(default_factory=dict)  # host -> (state, detail)
     host_states: dict[str, HostState] = field(default_factory=dict)
     current_wave: int = 1
     run_state: str = "idle"
     preset: str = "generic"  # [agent] preset: how a log read from disk is rendered
+    sandbox: ev.SandboxStatus | None = None  # [agent] sandbox on this machine, once told
 
     def __post_init__(self) -> None:
         for wave in self.plan.waves:
@@ -175,11 +146,10 @@ class RunView:
     def wave_agents(self, wave: int) -> list[AgentView]:
         return [self.agents[a.id] for a in self.plan.wave(wave).agents]
 
-    def sync(self, engine: Engine) -> None:
+    def sync(self, engine: EngineQueries) -> None:
         """Take states from an engine that is already running (re-attach)."""
         self.current_wave = engine.current_wave
-        config = getattr(engine, "config", None)
-        self.preset = getattr(getattr(config, "agent", None), "preset", self.preset)
+        self.preset = engine.config.agent.preset
         for number, wave in self.waves.items():
             wave.state = engine.wave_state(number)
             wave.violations = list(engine.violations(number))
@@ -212,7 +182,7 @@ class RunView:
             view.host = host
             view.host_state = self.host_states.get(host) if host else None
 
-    def sync_waves(self, engine: Engine) -> None:
+    def sync_waves(self, engine: EngineQueries) -> None:
         """Wave states are derived by the engine's gates: read them (cheap, no I/O)."""
         for number, wave in self.waves.items():
             try:
@@ -250,25 +220,23 @@ class RunView:
         agent.log.extend(lines[-MAX_LINES:])
 
 
-def _host_of(engine: Engine, agent_id: str, record: AgentRecord) -> str | None:
+def _host_of(engine: EngineQueries, agent_id: str, record: AgentRecord) -> str | None:
     """The host an agent runs on: its recorded handle's, else the one the engine assigns."""
-    handle = record.handle
-    if isinstance(handle, dict) and handle.get("host"):
-        return str(handle["host"])
+    if record.handle is not None and record.handle.host:
+        return record.handle.host
     try:
-        found = engine.host_of(agent_id)
+        return engine.host_of(agent_id)
     except Exception:  # a half-open engine: shown as local until it reports
         return None
-    return str(found) if found else None
 
 
 class EventAdapter:
     """Applies engine events to a :class:`RunView`; returns the message the app should post."""
 
-    def __init__(self, view: RunView) -> None:
+    def __init__(self, view: RunView, *, on_ended: OnEnded | None = None) -> None:
+        """``on_ended``: told when an agent ends (the app's notifier)."""
         self.view = view
-        # Called with (agent, state, reason) when an agent ends: the app's notifier.
-        self.on_ended: Callable[[str, str, str], None] | None = None
+        self.on_ended = on_ended
 
     def apply(self, event: ev.Event) -> Message | None:
         view = self.view
@@ -284,8 +252,38 @@ class EventAdapter:
                 if event.raw:
                     agent.raw.extend(event.raw)
             return None
-        handler = getattr(self, f"_on_{event.name}", None)
-        return handler(event) if handler else None
+        match event:
+            case ev.AgentStateChanged():
+                return self._on_agent_state_changed(event)
+            case ev.IssueDone():
+                return self._on_issue_done(event)
+            case ev.FileTouched():
+                return self._on_file_touched(event)
+            case ev.ViolationFound():
+                return self._on_violation_found(event)
+            case ev.WaveStateChanged():
+                return self._on_wave_state_changed(event)
+            case ev.TestsStarted():
+                return self._on_tests_started(event)
+            case ev.TestOutput():
+                return self._on_test_output(event)
+            case ev.TestsFinished():
+                return self._on_tests_finished(event)
+            case ev.CheckpointCommitted():
+                return self._on_checkpoint_committed(event)
+            case ev.GateRefused():
+                return self._on_gate_refused(event)
+            case ev.AgentUsage():
+                return self._on_agent_usage(event)
+            case ev.AgentSession():
+                return self._on_agent_session(event)
+            case ev.AgentDenied():
+                return self._on_agent_denied(event)
+            case ev.HostConnectionChanged():
+                return self._on_host_connection_changed(event)
+            case ev.Notice():
+                return self._on_notice(event)
+        return None  # an event the views do not show (a tool call: the pane shows its line)
 
     def apply_batch(self, events: Iterable[ev.Event]) -> list[Message]:
         """Apply a batch (one log chunk, or one other event): an engine's ``EventBatch`` is read
@@ -325,7 +323,7 @@ class EventAdapter:
         if event.state == "running":
             agent.started_at = agent.started_at if agent.state == "running" else now
             agent.ended_at = None
-        elif event.state in ev.AGENT_ENDED and agent.ended_at is None:
+        elif event.state in kinds.AGENT_ENDED and agent.ended_at is None:
             agent.ended_at = now
         if self.on_ended is not None and event.state != agent.state and event.state != "running":
             self.on_ended(event.agent, event.state, event.reason)
@@ -393,7 +391,7 @@ class EventAdapter:
 
     def _on_gate_refused(self, event: ev.GateRefused) -> Message | None:
         self.view.waves[event.wave].refused = event
-        return msg.CommitRefused(event.wave, event.reason, event.paths)
+        return msg.GateRefusalReceived(event.refusal)
 
     def _on_agent_usage(self, event: ev.AgentUsage) -> Message | None:
         agent = self.view.agents.get(event.agent)
@@ -418,7 +416,6 @@ class EventAdapter:
         return msg.AgentUpdated(event.agent)
 
     def _on_host_connection_changed(self, event: ev.HostConnectionChanged) -> Message | None:
-        self.view.hosts[event.host] = (event.state, event.detail)
         at = None
         if event.next_attempt_s is not None:
             at = self.view.clock() + max(0.0, event.next_attempt_s)
@@ -428,6 +425,18 @@ class EventAdapter:
             if agent.host == event.host:
                 agent.host_state = state
         return msg.HostConnectionUpdated(event.host, event.state, event.detail)
+
+    def _on_sandbox_status(self, event: ev.SandboxStatus) -> Message | None:
+        if event.agent is None:
+            self.view.sandbox = event
+            if event.state == "landlock":
+                return msg.NoticeReceived("info", f"sandbox: Linux Landlock ABI {event.abi}")
+            return msg.NoticeReceived("warning", f"sandbox {event.state}: {event.detail}")
+        agent = self.view.agents.get(event.agent)
+        if agent is None:
+            return None
+        agent.sandbox = None if event.state == "landlock" else event
+        return msg.AgentUpdated(event.agent)
 
     def _on_notice(self, event: ev.Notice) -> Message | None:
         return msg.NoticeReceived(event.level, event.message)

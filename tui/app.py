@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -21,14 +21,19 @@ from textual import events, on, work
 from textual.app import App
 from textual.binding import BindingType
 from textual.message import Message
+from textual.notifications import SeverityLevel
 
 from wavedeck.agents import events as ev
 from wavedeck.plan.models import Plan
 from wavedeck.plan.safetext import neutralize
 from wavedeck.tui import messages as msg
-from wavedeck.tui.adapter import Clock, Engine, EventAdapter, RunView, steady_wall_clock
-from wavedeck.tui.commands import Actions, WavedeckCommands
+from wavedeck.tui.adapter import Clock, EventAdapter, RunView, steady_wall_clock
+from wavedeck.tui.commands import Actions
+from wavedeck.tui.engine import Engine
 from wavedeck.tui.keys import BY_NAME, bindings, current_keys
+from wavedeck.tui.notify import Notifier
+from wavedeck.tui.palette import WavedeckCommands
+from wavedeck.tui.refusals import refusal_text
 from wavedeck.tui.screens.dialogs import QuitScreen
 from wavedeck.tui.screens.main import MainScreen
 
@@ -61,8 +66,14 @@ class WavedeckApp(App[int]):
         self.engine = engine
         self.clock = clock = clock or steady_wall_clock()
         self.view = RunView(plan, clock=clock)
-        self.adapter = EventAdapter(self.view)
-        self._notifier(engine)
+        # [notify]: the bell, OSC 9 and notify-send when an agent needs you, fails or is lost.
+        self.notifier = (
+            Notifier(engine.config.notify, bell=self.bell, write=self._write_to_terminal)
+            if engine is not None
+            else None
+        )
+        alert = self.notifier.alert if self.notifier is not None else None
+        self.adapter = EventAdapter(self.view, on_ended=alert)
         self.actions = Actions(self)
         self.main_screen = MainScreen()
         self.attach_history = attach_history
@@ -71,21 +82,11 @@ class WavedeckApp(App[int]):
         self.dirty_agents: set[str] = set()
         self.dirty_all = False
 
-    def _notifier(self, engine: Engine | None) -> None:
-        """[notify]: the bell, OSC 9 and notify-send when an agent needs you, fails or is lost."""
-        from wavedeck.tui.notify import Notifier
-
-        config = getattr(getattr(engine, "config", None), "notify", None)
-        if config is None:
-            return
-
-        def write(text: str) -> None:
-            driver = getattr(self, "_driver", None)
-            if driver is not None:
-                driver.write(text)
-
-        self.notifier = Notifier(config, bell=self.bell, write=write)
-        self.adapter.on_ended = self.notifier.alert
+    def _write_to_terminal(self, text: str) -> None:
+        """Write an escape sequence (OSC 9) straight to the terminal, when there is one."""
+        driver = self._driver  # Textual's own handle on the terminal (None in tests)
+        if driver is not None:
+            driver.write(text)
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -214,11 +215,12 @@ class WavedeckApp(App[int]):
             )
         self.refresh_views()
 
-    @on(msg.CommitRefused)
-    def _refused(self, message: msg.CommitRefused) -> None:
+    @on(msg.GateRefusalReceived)
+    def _refused(self, message: msg.GateRefusalReceived) -> None:
+        refusal = message.refusal
         self.notify(
-            message.reason,
-            title=f"wave {message.wave}: commit refused",
+            refusal_text(refusal, self.keys_now()),
+            title=f"wave {refusal.wave}: refused",
             severity="error",
             markup=False,
         )
@@ -226,8 +228,8 @@ class WavedeckApp(App[int]):
 
     @on(msg.NoticeReceived)
     def _notice(self, message: msg.NoticeReceived) -> None:
-        severity = {"error": "error", "warning": "warning"}.get(message.level, "information")
-        self.notify(message.message, severity=severity, markup=False)  # type: ignore[arg-type]
+        severity: SeverityLevel = "information" if message.level == "info" else message.level
+        self.notify(message.message, severity=severity, markup=False)
 
     @on(msg.EngineStopped)
     def _engine_stopped(self, message: msg.EngineStopped) -> None:
@@ -265,6 +267,8 @@ class WavedeckApp(App[int]):
         if not isinstance(self.screen, QuitScreen):
             await self.actions.run("quit")
 
+    # Textual declares action_help_quit sync, yet awaits whatever an action returns; ours must
+    # await the quit dialog's action, so it is a coroutine.
     async def action_help_quit(self) -> None:  # type: ignore[override]
         """``ctrl+c``: quit through the dialog too (Textual's default only says which key quits)."""
         await self.action_quit()
@@ -277,6 +281,11 @@ class WavedeckApp(App[int]):
     def keys_now(self) -> dict[str, str]:
         """Each action's keys, after the ``[keys]`` remap."""
         return current_keys(self.keymap)
+
+    def run_engine(self, work: Awaitable[object], *, group: str) -> None:
+        """Run an engine call in a worker of ``group`` (Textual keeps it, and cancels it when
+        the app exits)."""
+        self.run_worker(work, group=group)
 
     def accepted(self, wave: int) -> dict[str, str]:
         if self.engine is None:

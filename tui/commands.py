@@ -2,46 +2,47 @@
 
 The actions themselves (names, keys, labels, help) are the table in ``wavedeck.tui.keys``. :class:`Actions`
 decides whether one is possible now (``why_not`` returns the reason when it is not) and performs
-it; the main screen's keys (through ``ActionChosen`` messages) and the palette's
-:class:`WavedeckCommands` both end here, so a key and its palette entry can never disagree.
+it; the main screen's keys (through ``ActionChosen`` messages) and the command palette
+(``wavedeck.tui.palette``) both end here, so a key and its palette entry can never disagree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.message import Message
 
-from wavedeck.agents.events import AGENT_UNSUCCESSFUL, WAVE_NOT_STARTED
-from wavedeck.tui import messages as msg
-from wavedeck.tui.calls import guarded
+from wavedeck.agents.kinds import AGENT_UNSUCCESSFUL, WAVE_NOT_STARTED, Refusal
+from wavedeck.tui.calls import Notifier, guarded
 from wavedeck.tui.keys import ACTIONS, BY_NAME, PALETTE, key_display
+from wavedeck.tui.refusals import refusal_text
 from wavedeck.tui.room import Room
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
 
 if TYPE_CHECKING:
     from textual.screen import Screen
 
-    from wavedeck.tui.adapter import Engine
+    from wavedeck.tui.engine import Engine
     from wavedeck.tui.screens.main import MainScreen
     from wavedeck.tui.widgets.agent_pane import AgentPane
     from wavedeck.tui.widgets.log_view import LogView
 
 
-class ControlApp(Room, Protocol):
+class ControlApp(Room, Notifier, Protocol):
     """What the actions use of the app (``WavedeckApp``)."""
 
-    main_screen: MainScreen
-
-    def notify(self, message: str, **kwargs: Any) -> Any: ...
+    @property
+    def main_screen(self) -> MainScreen: ...
     def push_screen(self, screen: Screen[Any], callback: Any = None) -> Any: ...
-    def run_worker(self, work: Any, **kwargs: Any) -> Any: ...
-    def post_message(self, message: Any) -> bool: ...
+    def post_message(self, message: Message) -> bool: ...
     def refresh_views(self) -> None: ...
+    def run_engine(self, work: Awaitable[object], *, group: str) -> None: ...
     async def leave(self, *, stop_agents: bool) -> None: ...
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
 ENGINE_ACTIONS = {a.name for a in ACTIONS if a.engine}
 PANE_ACTIONS = {a.name for a in ACTIONS if a.pane}
 ENDED = AGENT_UNSUCCESSFUL
@@ -52,6 +53,32 @@ class Actions:
 
     def __init__(self, app: ControlApp) -> None:
         self.app = app
+        # What each action of the palette does (``tests/tui/test_action_table.py``: all of them).
+        self.handlers: dict[str, Callable[[], Awaitable[None]]] = {
+            "start": self.do_start,
+            "stop": self.do_stop,
+            "restart": self.do_restart,
+            "mark_done": self.do_mark_done,
+            "tests": self.do_tests,
+            "commit": self.do_commit,
+            "diffs": self.do_diffs,
+            "violations": self.do_violations,
+            "log": self.do_log,
+            "reply": self.do_reply,
+            "raw": self.do_raw,
+            "attach": self.do_attach,
+            "zoom": self.do_zoom,
+            "search": self.do_search,
+            "follow": self.do_follow,
+            "tail": self.do_tail,
+            "search_next": self.do_search_next,
+            "search_previous": self.do_search_previous,
+            "previous_wave": self.do_previous_wave,
+            "next_wave": self.do_next_wave,
+            "replan": self.do_replan,
+            "help": self.do_help,
+            "quit": self.do_quit,
+        }
 
     @property
     def main(self) -> MainScreen:
@@ -81,14 +108,14 @@ class Actions:
         if name in ENGINE_ACTIONS and engine is None:
             return "view only: no engine is attached"
         if name == "start":
-            return _reason(self.engine.can_start_wave(wave))
+            return self._words(self.engine.can_start_wave(wave))
         if name == "tests":
-            return _reason(self.engine.can_run_tests(wave))
+            return self._words(self.engine.can_run_tests(wave))
         if name == "commit":
-            ok, reason = self.engine.can_commit(wave)
+            refused = self.engine.can_commit(wave)
             # A tested wave opens the checkpoint screen even when refused: it shows why, and
             # violations can be accepted there.
-            return None if ok or view.waves[wave].state == "tested" else reason
+            return None if view.waves[wave].state == "tested" else self._words(refused)
         if name == "stop" and agent.state != "running" and not self._restart_pending(agent.id):
             return f"{agent.id} is not running ({agent.state})"
         if name == "restart" and agent.state not in ENDED:
@@ -121,9 +148,15 @@ class Actions:
         if reason:
             self.app.notify(reason, title=BY_NAME[name].help, severity="warning", markup=False)
             return
-        await getattr(self, f"do_{name}")()
+        await self.handlers[name]()
 
-    async def call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _words(self, refusal: Refusal | None) -> str | None:
+        """A gate's refusal as the main screen says it (the keys the operator has now)."""
+        return refusal_text(refusal, self.app.keys_now()) if refusal is not None else None
+
+    async def call(
+        self, what: str, fn: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> R | None:
         """Call an engine method; an error becomes a notification, never a traceback."""
         return await guarded(self.app, what, fn, *args, **kwargs)
 
@@ -132,7 +165,7 @@ class Actions:
     async def do_start(self) -> None:
         wave = self.wave
         self.app.notify(f"starting wave {wave}", markup=False)
-        self.app.run_worker(self.call("start wave", self.engine.start_wave, wave), group="engine")
+        self.app.run_engine(self.call("start wave", self.engine.start_wave, wave), group="engine")
 
     def _restart_pending(self, agent_id: str) -> bool:
         """The engine waits to restart the agent ([agent.restart]): stop cancels that."""
@@ -160,7 +193,7 @@ class Actions:
     async def do_restart(self) -> None:
         pane = self._pane()
         assert pane is not None
-        self.app.run_worker(
+        self.app.run_engine(
             self.call("restart", self.engine.restart_agent, pane.agent_id), group="engine"
         )
 
@@ -186,7 +219,7 @@ class Actions:
 
         wave = self.wave
         self.app.push_screen(TestsScreen(self.app.view.waves[wave]))
-        self.app.run_worker(self.call("tests", self.engine.run_tests, wave), group="tests")
+        self.app.run_engine(self.call("tests", self.engine.run_tests, wave), group="tests")
 
     async def do_commit(self) -> None:
         from wavedeck.tui.screens.checkpoint import CheckpointScreen
@@ -198,7 +231,8 @@ class Actions:
     async def do_diffs(self) -> None:
         from wavedeck.tui.screens.diff import DiffScreen, GitDiffSource
 
-        self.app.push_screen(DiffScreen(GitDiffSource(self.app.engine, self.app.view, self.wave)))
+        engine = self.engine
+        self.app.push_screen(DiffScreen(GitDiffSource(engine, engine, self.app.view, self.wave)))
 
     async def do_violations(self) -> None:
         from wavedeck.tui.screens.violations import ViolationsScreen
@@ -221,7 +255,7 @@ class Actions:
         async def send(message: str | None) -> None:
             if message and message.strip():
                 self.app.notify(f"{agent_id}: follow-up sent", markup=False)
-                self.app.run_worker(
+                self.app.run_engine(
                     self.call("follow-up", self.engine.follow_up, agent_id, message),
                     group="engine",
                 )
@@ -316,8 +350,9 @@ class Actions:
         """Write the remaining waves re-planned (``plan make``) to a new file, for review: the
         running plan is never replaced."""
         import asyncio
+        from pathlib import Path
 
-        from wavedeck.agents.replan import ReplanError, replan_remaining
+        from wavedeck.agents.replan import ReplanError, check_command, replan_remaining
 
         plan_path = self.engine.plan_path
         assert plan_path is not None  # why_not refuses without it
@@ -329,8 +364,9 @@ class Actions:
         except (ReplanError, OSError) as exc:
             self.app.notify(str(exc), title="Re-plan", severity="error", markup=False)
             return
+        check = check_command(written, Path(self.engine.repo), Path.cwd())
         self.app.notify(
-            f"wrote {written}: review it (wavedeck plan check {written.name} --repo .), then "
+            f"wrote {written}: review it ({check}), then "
             "open wavedeck on it; the running plan is unchanged",
             title="Re-plan",
             markup=False,
@@ -357,44 +393,3 @@ class Actions:
                 await self.app.leave(stop_agents=choice == "stop")
 
         self.app.push_screen(QuitScreen(running), chosen)
-
-
-def _reason(result: tuple[bool, str]) -> str | None:
-    ok, reason = result
-    return None if ok else (reason or "not possible now")
-
-
-class WavedeckCommands(Provider):
-    """The command palette: every action, with its key and why it is unavailable when it is."""
-
-    def _entries(self) -> list[tuple[str, str, str]]:
-        app: ControlApp = self.app  # type: ignore[assignment]
-        if self.screen is not app.main_screen:  # the screen the palette was opened on
-            return []
-        keys = app.keys_now()
-        out = []
-        for action in PALETTE:
-            why = app.why_not(action.name)
-            title = f"wavedeck: {action.name.replace('_', ' ')} ({key_display(keys[action.name])})"
-            out.append((action.name, f"{title} — unavailable: {why}" if why else title,
-                        action.help))  # fmt: skip
-        return out
-
-    async def discover(self) -> Hits:
-        for name, title, help_ in self._entries():
-            yield DiscoveryHit(title, self._runner(name), help=help_)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for name, title, help_ in self._entries():
-            score = matcher.match(f"{title} {help_}")
-            if score > 0:
-                yield Hit(score, matcher.highlight(title), self._runner(name), help=help_)
-
-    def _runner(self, name: str) -> Callable[[], Any]:
-        app = self.app
-
-        def run() -> None:
-            app.post_message(msg.ActionChosen(name))
-
-        return run

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.keys import Keys, _character_to_key, format_key, key_to_character
 
 from wavedeck.agents.config import ConfigError
@@ -109,7 +109,7 @@ MODIFIERS = frozenset({"ctrl", "alt", "shift", "meta", "super", "hyper"})
 _NAMED_KEYS = frozenset(k.value for k in Keys if "+" not in k.value and not k.value.startswith("<"))
 
 
-def bindings(scope: Scope, *, action: str, priority: bool = False) -> list[Binding]:
+def bindings(scope: Scope, *, action: str, priority: bool = False) -> list[BindingType]:
     """The bindings of ``scope``'s actions; ``action`` is the Textual action string with
     ``{name}`` for the action's name (``"act('{name}')"``)."""
     return [

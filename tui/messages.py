@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from wavedeck.agents.kinds import HostLink, NoticeLevel, Refusal, ViolationKind, WaveState
+
 
 @dataclass
 class AgentUpdated(Message):
@@ -25,7 +27,7 @@ class WaveUpdated(Message):
     """A wave changed state (locked → ready → running → testing → tested → committed)."""
 
     wave: int
-    state: str
+    state: WaveState
 
 
 @dataclass
@@ -35,7 +37,7 @@ class ViolationRecorded(Message):
     wave: int
     agent: str | None
     path: str
-    kind: str
+    kind: ViolationKind
 
 
 @dataclass
@@ -57,24 +59,23 @@ class CheckpointRecorded(Message):
 
 
 @dataclass
-class CommitRefused(Message):
-    """The checkpoint gate refused to commit; ``reason`` says why, ``paths`` what."""
+class GateRefusalReceived(Message):
+    """A gate refused an action on a wave (start, tests, commit, revert, ...): the facts; the
+    app words them (``wavedeck.tui.refusals``)."""
 
-    wave: int
-    reason: str
-    paths: tuple[str, ...]
+    refusal: Refusal
 
 
 @dataclass
 class HostConnectionUpdated(Message):
     host: str
-    state: str
+    state: HostLink
     detail: str
 
 
 @dataclass
 class NoticeReceived(Message):
-    level: str
+    level: NoticeLevel
     message: str
 
 

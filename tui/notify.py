@@ -13,10 +13,13 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable
-from typing import Any
+
+from wavedeck.agents.config import NotifyConfig
+from wavedeck.agents.kinds import AgentState
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
-ALERT_STATES = ("needs_you", "failed", "lost")
+# The states that call the operator, and how the notice says them.
+ALERTS: dict[AgentState, str] = {"needs_you": "needs you", "failed": "failed", "lost": "was lost"}
 
 
 def clean(text: str, limit: int = 200) -> str:
@@ -30,7 +33,7 @@ def osc9(text: str) -> str:
 
 
 class Notifier:
-    """Rings, posts an OSC 9 and runs ``notify-send`` as ``config`` (a ``NotifyConfig``) says.
+    """Rings, posts an OSC 9 and runs ``notify-send`` as ``config`` (``[notify]``) says.
 
     ``bell`` and ``write`` are the app's (``App.bell``, the driver's write); ``run`` starts a
     program (replaceable in tests).
@@ -38,7 +41,7 @@ class Notifier:
 
     def __init__(
         self,
-        config: Any,
+        config: NotifyConfig,
         *,
         bell: Callable[[], None],
         write: Callable[[str], None] | None,
@@ -49,17 +52,17 @@ class Notifier:
         self.run = run or _spawn
         self.sent: list[str] = []  # what was notified (tests read it)
 
-    def alert(self, agent: str, state: str, reason: str) -> None:
-        if state not in ALERT_STATES:
+    def alert(self, agent: str, state: AgentState, reason: str) -> None:
+        what = ALERTS.get(state)
+        if what is None:
             return
-        what = {"needs_you": "needs you", "failed": "failed", "lost": "was lost"}[state]
         text = clean(f"wavedeck: {agent} {what}" + (f": {reason}" if reason else ""))
         self.sent.append(text)
-        if getattr(self.config, "bell", True):
+        if self.config.bell:
             self.bell()
-        if getattr(self.config, "osc9", True) and self.write is not None:
+        if self.config.osc9 and self.write is not None:
             self.write(osc9(text))
-        if getattr(self.config, "desktop", True):
+        if self.config.desktop:
             program = shutil.which("notify-send")
             if program and (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
                 self.run([program, "--app-name=wavedeck", f"wavedeck: {agent}", text])

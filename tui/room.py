@@ -12,7 +12,8 @@ from typing import Protocol, cast
 
 from textual.app import App
 
-from wavedeck.tui.adapter import Clock, Engine, RunView
+from wavedeck.tui.adapter import Clock, RunView
+from wavedeck.tui.engine import Engine
 
 
 class Room(Protocol):

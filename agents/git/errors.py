@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from wavedeck.plan.errors import WavedeckError
 
-class GitError(Exception):
+
+class GitError(WavedeckError):
     """A git operation failed; ``str(err)`` is a complete message for the operator."""
 
 

@@ -167,11 +167,6 @@ def findings(before: dict[str, str], after: dict[str, str]) -> list[TamperFindin
     return found
 
 
-def changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
-    """One readable line per setting, hook or file that differs between two snapshots."""
-    return [finding.text for finding in findings(before, after)]
-
-
 def _quarantine(path: Path, quarantine: Path) -> str | None:
     """Move ``path`` into ``quarantine`` (never deleted: the operator may want to read it)."""
     try:

@@ -1,4 +1,5 @@
-"""Facts about local processes read from ``/proc``: start times, liveness, process groups.
+"""Facts about local processes read from ``/proc``: start times, liveness, process groups, and
+the wrapper of an agent nobody recorded (``group_leader_with``).
 
 A pid alone is reused by the kernel, so wavedeck identifies a process by its pid *and* its start
 time (``/proc/PID/stat`` field 22, clock ticks since boot). A zombie (state ``Z``) or a dead task
@@ -9,7 +10,6 @@ The same start time gives how long a process has run without reading the wall cl
 from __future__ import annotations
 
 import os
-import signal
 import time
 
 _GONE_STATES = ("Z", "X", "x")
@@ -103,9 +103,28 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
-def signal_name(n: int) -> str:
-    """``9`` -> ``"SIGKILL"``; an unknown number -> ``"SIG<n>"``."""
-    try:
-        return signal.Signals(n).name
-    except ValueError:
-        return f"SIG{n}"
+def group_leader_with(arg: bytes, before: bytes) -> tuple[int, int] | None:
+    """``(pid, start time)`` of a live process-group leader whose command line holds ``arg``
+    before the argument ``before`` (a wrapper's exit file, before the agent's own argv), if any.
+
+    Finds an agent a control room started but died before it could record: the wrapper always
+    carries the agent's exit file path in its command line, ahead of ``--``.
+    """
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/cmdline", "rb") as handle:
+                argv = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if arg not in argv or before not in argv or argv.index(arg) > argv.index(before):
+            continue
+        pid = int(name)
+        start = start_time(pid)
+        if start is None or pgid_of(pid) != pid:
+            continue
+        if not is_same_process(pid, start):
+            continue  # a zombie: it has ended, nothing to adopt
+        return pid, start
+    return None

@@ -31,8 +31,9 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wavedeck.agents.events import Event, Notice
-from wavedeck.agents.local import procinfo, tail
+from wavedeck.agents.events import Event, Notice, SandboxStatus
+from wavedeck.agents.kinds import NoticeLevel
+from wavedeck.agents.local import landlock, procinfo, tail
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
 if TYPE_CHECKING:
@@ -113,12 +114,59 @@ class LocalRunner:
         # The current read error of each followed log (agent id -> message); cleared on recovery.
         self.log_errors: dict[str, str] = {}
         self._children: dict[int, subprocess.Popen[bytes]] = {}
+        # How each agent's last launch was sandboxed ([agent] sandbox); read by the supervisor.
+        self.sandboxed: dict[str, SandboxStatus] = {}
+        self._abi: int | None = None
 
     def log_path(self, agent_id: str) -> Path:
         return self.logs_dir / f"{agent_id}.log"
 
     def exit_path(self, agent_id: str) -> Path:
         return self.run_dir / f"{agent_id}.exit"
+
+    @property
+    def host(self) -> None:
+        """Agents run on this machine (``Runner.host``)."""
+        return None
+
+    def find_unrecorded(self, agent_id: str) -> AgentHandle | None:
+        """A live wrapper of this agent that no record knows (``Runner.find_unrecorded``): a
+        control room killed between starting the agent and saving its state leaves one."""
+        found = procinfo.group_leader_with(str(self.exit_path(agent_id)).encode(), b"--")
+        if found is None:
+            return None
+        pid, start = found
+        return AgentHandle(
+            agent_id=agent_id,
+            pid=pid,
+            start_time=start,
+            pgid=pid,
+            log_path=str(self.log_path(agent_id)),
+            exit_path=str(self.exit_path(agent_id)),
+        )
+
+    def _sandbox_args(self, spec: LaunchSpec) -> list[str]:
+        """``--sandbox SPEC_FILE`` for the wrapper when the agent is to be confined and this
+        kernel can (else nothing: the supervisor has said once that the watcher alone judges)."""
+        if spec.sandbox is None:
+            self.sandboxed.pop(spec.agent_id, None)
+            return []
+        if self._abi is None:
+            self._abi = landlock.abi()
+        if self._abi < landlock.MIN_ABI:
+            reason = "no-landlock" if self._abi <= 0 else "abi-too-old"
+            self.sandboxed[spec.agent_id] = SandboxStatus(
+                "unavailable", agent=spec.agent_id, abi=self._abi, reason=reason
+            )
+            return []
+        path = self.run_dir / f"{spec.agent_id}.sandbox.json"
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(spec.sandbox.spec, encoding="utf-8")
+        tmp.replace(path)
+        self.sandboxed[spec.agent_id] = SandboxStatus(
+            "landlock", agent=spec.agent_id, abi=self._abi
+        )
+        return ["--sandbox", str(path)]
 
     async def launch(self, spec: LaunchSpec) -> AgentHandle:
         """Start the agent detached; its log is appended to, never truncated."""
@@ -143,6 +191,7 @@ class LocalRunner:
             str(self.log_keep),
             "--log-min-free",
             str(self.log_min_free),
+            *self._sandbox_args(spec),
             "--",
             *spec.argv,
         ]
@@ -270,9 +319,9 @@ class LocalRunner:
             gone_since.append(time.monotonic())
         return time.monotonic() - gone_since[0] >= LOST_EXIT_WAIT_S
 
-    def _notice(self, level: str, agent_id: str, text: str) -> None:
+    def _notice(self, level: NoticeLevel, agent_id: str, text: str) -> None:
         if self.on_event is not None:
-            self.on_event(Notice(level, f"{agent_id}: {text}", {"agent": agent_id}))
+            self.on_event(Notice(level, f"{agent_id}: {text}", agent=agent_id))
 
     def follow(self, handle: AgentHandle, offset: int) -> AsyncIterator[LogChunk]:
         """Yield log chunks from byte ``offset`` until the agent has ended and its log is drained."""

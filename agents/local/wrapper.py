@@ -26,6 +26,12 @@ see ``SegmentWriter``. The wrapper:
 The agent is started with ``PR_SET_PDEATHSIG`` = SIGKILL: if the wrapper dies, however it dies,
 the agent dies with it, so "the wrapper is gone" always means "the agent is gone". If the wrapper
 is SIGKILLed by the runner's stop escalation, the runner writes the exit file.
+
+Given ``--sandbox SPEC_FILE``, the agent runs in a Landlock domain (``landlock.py`` beside this
+file, loaded by path): the rules are resolved and the ruleset built here, before the fork, so a
+failure is reported in the log with its path and the agent is not started (126); the child enters
+the domain right before it execs the agent, with ``TMPDIR`` set to its private folder. The
+wrapper itself stays outside the domain: it writes the log and the exit file.
 """
 
 from __future__ import annotations
@@ -39,6 +45,10 @@ import sys
 import threading
 import time
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 LEFTOVER_GRACE_S = 2.0
 EXIT_RESERVE = 4096  # bytes set aside for the exit record (one is about 80)
@@ -355,8 +365,33 @@ def _kill_all(pids: list[int], signum: int) -> None:
             pass
 
 
+def _load_landlock() -> Any:
+    """``landlock.py`` beside this file, by path (``-I``: this folder is not on sys.path)."""
+    import importlib.util
+
+    where = os.path.join(os.path.dirname(os.path.abspath(__file__)), "landlock.py")
+    spec = importlib.util.spec_from_file_location("_wavedeck_landlock", where)
+    if spec is None or spec.loader is None:
+        raise OSError(f"cannot load {where}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+def _sandbox(spec_file: str) -> tuple[Any, dict[str, str]]:
+    """The ruleset for the agent (built, not applied) and the agent's environment with its
+    private ``TMPDIR``; raises ``OSError``/``ValueError`` (or the module's error) with a why."""
+    landlock = _load_landlock()
+    with open(spec_file, encoding="utf-8") as handle:
+        spec = json.load(handle)
+    ruleset, policy = landlock.prepare(spec, os.getcwd(), os.environ)
+    return ruleset, {**os.environ, "TMPDIR": policy.tmpdir}
+
+
 def _options(argv: list[str]) -> tuple[str, dict[str, str], list[str]] | None:
-    """``EXIT_FILE [--log PATH --log-max-bytes N --log-keep K --log-min-free F] -- ARGV...``,
+    """``EXIT_FILE [--log PATH --log-max-bytes N --log-keep K --log-min-free F]
+    [--sandbox SPEC] -- ARGV...``,
     or None."""
     if "--" not in argv[1:]:
         return None
@@ -365,7 +400,7 @@ def _options(argv: list[str]) -> tuple[str, dict[str, str], list[str]] | None:
     if not command or len(head) % 2 != 1:
         return None
     options = dict(zip(head[1::2], head[2::2], strict=True))
-    if set(options) - {"--log", "--log-max-bytes", "--log-keep", "--log-min-free"}:
+    if set(options) - {"--log", "--log-max-bytes", "--log-keep", "--log-min-free", "--sandbox"}:
         return None
     return head[0], options, command
 
@@ -375,8 +410,8 @@ def main(argv: list[str]) -> int:
     parsed = _options(argv)
     if parsed is None:
         _say(
-            "usage: wrapper.py EXIT_FILE [--log PATH --log-max-bytes N --log-keep K "
-            "--log-min-free F] -- ARGV..."
+            "usage: wrapper.py EXIT_FILE [--log PATH --log-max-bytes N --log-keep K"
+            " --log-min-free F] [--sandbox SPEC] -- ARGV..."
         )
         return 2
     exit_path, options, command = parsed
@@ -402,12 +437,34 @@ def main(argv: list[str]) -> int:
             pass  # capped by /proc/sys/fs/pipe-max-size, or not Linux: the default will do
         # Started after the agent: forking while a second thread runs is not safe.
         copier = threading.Thread(target=_copy, args=(read_end, _WRITER), daemon=True)
+    ruleset: Any = None
+    env: dict[str, str] | None = None
+    if "--sandbox" in options:
+        try:
+            ruleset, env = _sandbox(options["--sandbox"])
+        except Exception as error:  # any failure: the agent must not run unsandboxed
+            _say(f"wavedeck: cannot apply the sandbox, the agent is not started: {error}")
+            if out is not None:
+                os.close(out)
+            _record(exit_path, 126, None, None)
+            return 126
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, _ignore)
     _become_subreaper()
     try:
         me = os.getpid()
-        child = subprocess.Popen(command, stdout=out, stderr=out, preexec_fn=lambda: _die_with(me))
+
+        def before_exec() -> None:
+            _die_with(me)
+            if ruleset is not None:
+                ruleset.restrict()  # after fork, before exec: only the agent is confined
+
+        child = subprocess.Popen(command, stdout=out, stderr=out, env=env, preexec_fn=before_exec)
+    except subprocess.SubprocessError as error:
+        # preexec_fn raised: the domain could not be entered; never run the agent without it.
+        _say(f"wavedeck: cannot enter the sandbox, the agent is not started: {error}")
+        _record(exit_path, 126, None, None)
+        return 126
     except OSError as error:
         # The agent never started: say so in its log and record a shell-like status.
         _say(f"wavedeck: cannot start agent {command[0]!r}: {error.strerror}")
@@ -419,6 +476,8 @@ def main(argv: list[str]) -> int:
             os.close(out)  # the agent holds the only write end: its end (and its group's) is EOF
         if copier is not None:
             copier.start()
+        if ruleset is not None:
+            ruleset.close()
     # Wait for any child: as subreaper we also reap adopted orphans as they die. waitpid retries
     # on EINTR (PEP 475), so the no-op handlers do not interrupt the wait.
     while True:

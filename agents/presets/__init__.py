@@ -11,7 +11,7 @@ import os
 import shutil
 
 from wavedeck.agents.config import Config
-from wavedeck.agents.presets import claude, codex, gemini, opencode, plain
+from wavedeck.agents.presets import aider, claude, codex, gemini, opencode, plain, qwen
 from wavedeck.agents.presets.spec import LaunchContext, Preset, PresetError
 
 PRESETS: dict[str, Preset] = {
@@ -21,7 +21,8 @@ PRESETS: dict[str, Preset] = {
         codex.PRESET,
         gemini.PRESET,
         opencode.PRESET,
-        plain.AIDER,
+        aider.PRESET,
+        qwen.PRESET,
         plain.GENERIC,
     )
 }
@@ -43,7 +44,7 @@ def agent_program(config: Config) -> str:
     """The program an agent runs under ``config``: ``[agent] command``'s when it is in charge
     (generic preset, or set explicitly), else ``[agent] program`` or the preset's name."""
     agent = config.agent
-    if agent.preset == "generic" or "command" in agent.model_fields_set:
+    if agent.runs_command:
         return agent.command[0]
     return agent.program or PRESETS[agent.preset].program
 
@@ -52,7 +53,7 @@ def preflight(config: Config, agent_ids: list[str]) -> str | None:
     """Why the wave cannot start because an agent's program is missing here, or None
     (``agent_ids``: the wave's agents that run on this machine)."""
     agent = config.agent
-    if not agent_ids or agent.preset == "generic" or "command" in agent.model_fields_set:
+    if not agent_ids or agent.runs_command:
         return None
     try:
         program_for(PRESETS[agent.preset], agent.program, agent_ids[0])

@@ -57,14 +57,23 @@ class Denied(NamedTuple):
     path: str
 
 
+class Unwritten(NamedTuple):
+    """A write a tool call announced did not happen (refused or failed): the agent is no longer
+    the path's recent writer, so a later write by its owner is not blamed on it."""
+
+    path: str
+
+
 class Ended(NamedTuple):
-    """The CLI reported the end of its run (``is_error``: it says it failed)."""
+    """The CLI reported the end of its run (``is_error``: it says it failed, ``detail``: why,
+    when it says so in words)."""
 
     is_error: bool
     subtype: str = ""
+    detail: str = ""
 
 
-Fact: TypeAlias = Session | Tool | Usage | Denied | Ended
+Fact: TypeAlias = Session | Tool | Usage | Denied | Unwritten | Ended
 
 
 @dataclass
@@ -84,6 +93,13 @@ class StreamParser:
     def __init__(self, cwd: Path | None = None) -> None:
         self.cwd = str(cwd).rstrip("/") + "/" if cwd is not None else None
         self.said = ""  # the assistant's last text (whether the run ended asking decides on it)
+        # tool call id -> (tool name, path): filled by parsers whose CLI names its calls
+        self.tools: dict[str, tuple[str, str | None]] = {}
+
+    def tool_name(self, tool_id: str) -> str | None:
+        """The name of the tool call ``tool_id``, when this CLI's stream named it."""
+        hit = self.tools.get(tool_id)
+        return str(hit[0]) if hit else None
 
     def feed(self, line: str) -> Parsed:
         return Parsed([line])
@@ -155,6 +171,16 @@ def text_lines(text: Any) -> list[str]:
 def num(value: Any) -> int:
     """An integer field, 0 when absent or not a number."""
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def count(text: str) -> int:
+    """A token count as CLIs print it: ``950``, ``1.1k``, ``2.3M`` (0 when unreadable)."""
+    text = text.strip().lower().replace(",", "")
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    try:
+        return round(float(text[:-1] if scale > 1 else text) * scale)
+    except ValueError:
+        return 0
 
 
 def red(text: str) -> str:

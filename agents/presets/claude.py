@@ -31,6 +31,7 @@ from wavedeck.agents.presets.base import (
     Parsed,
     Session,
     Tool,
+    Unwritten,
     Usage,
     dim,
     num,
@@ -51,6 +52,7 @@ _SYSTEM = '{"type":"system",'
 _CONTENT = '"content":['
 _INIT_ID = re.compile(r'"session_id":"([^"\\]+)"')
 _INIT_MODEL = re.compile(r'"model":"([^"\\]*)"')
+_USE_ID = re.compile(r'"tool_use_id":"([^"\\]+)"')
 _DECODER = json.JSONDecoder()
 _MISSING = object()
 # A tool result whose content is a string: its start (up to the first escaped newline, at most
@@ -102,11 +104,17 @@ def why_denied(owned: tuple[str, ...]) -> str:
     )
 
 
-def _tool_line(name: str, path: str | None, params: dict[str, Any]) -> tuple[str, str]:
-    """(pane line, summary) for a tool call."""
-    if name in WRITE_TOOLS:
+def _tool_line(
+    name: str,
+    path: str | None,
+    params: dict[str, Any],
+    writes: frozenset[str] = WRITE_TOOLS,
+    shell: str = "Bash",
+) -> tuple[str, str]:
+    """(pane line, summary) for a tool call (``writes``, ``shell``: the CLI's tool names)."""
+    if name in writes:
         return f"✎ {name} {path or '?'}", f"{name} {path or ''}".strip()
-    if name == "Bash":
+    if name == shell:
         command = short(params.get("command"))
         return f"$ {command}", command
     if path is not None:
@@ -119,9 +127,12 @@ def _tool_line(name: str, path: str | None, params: dict[str, Any]) -> tuple[str
 class ClaudeParser(JsonStreamParser):
     """``claude -p --output-format stream-json --verbose`` lines -> pane lines and facts."""
 
+    write_tools = WRITE_TOOLS  # the CLI's file-editing tools (Qwen Code's are others)
+    shell_tool = "Bash"
+
     def __init__(self, cwd: Path | None = None) -> None:
         super().__init__(cwd)
-        self.tools: dict[str, tuple[str, str | None]] = {}  # tool_use id -> (name, path)
+        self.tools = {}  # tool_use id -> (name, path)
         self.denied: set[str] = set()  # tool_use ids already reported refused
 
     def feed(self, line: str) -> Parsed:
@@ -134,7 +145,7 @@ class ClaudeParser(JsonStreamParser):
             lines.append(line)  # not one whole object (truncated, split, plain text): as it came
             return
         if line.startswith(_USER):
-            if self._user_fast(line, lines):
+            if self._user_fast(line, lines, facts):
                 return
         elif line.startswith(_ASSISTANT):
             content = _content(line)
@@ -185,7 +196,13 @@ class ClaudeParser(JsonStreamParser):
         self._result(obj, out)
         return True
 
-    def _user_fast(self, line: str, lines: list[str]) -> bool:
+    def _failed_write(self, use: str, facts: list[Fact]) -> None:
+        """A write tool call whose result is an error wrote nothing: not its path's writer."""
+        name, path = self.tools.get(use, ("", None))
+        if name in self.write_tools and path:
+            facts.append(Unwritten(path))
+
+    def _user_fast(self, line: str, lines: list[str], facts: list[Fact] | None = None) -> bool:
         """A tool result's first line, read without parsing the result (often a whole file,
         twice: the message and ``tool_use_result``); False when the line is not that shape."""
         at = line.find(_RESULT, 0, 400)
@@ -203,6 +220,9 @@ class ClaudeParser(JsonStreamParser):
         shown = (first[:SHORT] + "…") if more else first
         if line.find('"is_error":true', at, at + _NEAR) >= 0:
             lines.append(f"{RED}  ⎿ ✗ {shown}{RESET}")
+            use = _USE_ID.search(line, 0, at + _NEAR)
+            if use is not None and facts is not None:
+                self._failed_write(use.group(1), facts)
         elif shown:
             lines.append(f"{DIM}  ⎿ {shown}{RESET}")
         return True
@@ -256,9 +276,9 @@ class ClaudeParser(JsonStreamParser):
                         path = self.rel(params[key])
                         break
                 self.tools[str(block.get("id"))] = (name, path)
-                line, summary = _tool_line(name, path, params)
+                line, summary = _tool_line(name, path, params, self.write_tools, self.shell_tool)
                 out.lines.append(line)
-                out.facts.append(Tool(name, path, summary, writes=name in WRITE_TOOLS))
+                out.facts.append(Tool(name, path, summary, writes=name in self.write_tools))
 
     def _user(self, message: dict[str, Any], out: Parsed) -> None:
         content = message.get("content")
@@ -275,6 +295,7 @@ class ClaudeParser(JsonStreamParser):
             text = short(body)
             if block.get("is_error"):
                 out.lines.append(red(f"  ⎿ ✗ {text}"))
+                self._failed_write(str(block.get("tool_use_id") or ""), out.facts)
             elif text:
                 out.lines.append(dim(f"  ⎿ {text}"))
 
@@ -283,6 +304,8 @@ class ClaudeParser(JsonStreamParser):
         if use and use in self.denied:
             return
         self.denied.add(use)
+        if tool in self.write_tools and path:
+            out.facts.append(Unwritten(path))  # announced as a write, refused: not its writer
         out.facts.append(Denied(tool, path))
         out.lines.append(red(f"✗ denied {tool} {path}".rstrip()))
 
@@ -307,11 +330,11 @@ class ClaudeParser(JsonStreamParser):
             self._denied(str(denial.get("tool_use_id") or ""), tool, path, out)
         is_error = bool(obj.get("is_error"))
         subtype = str(obj.get("subtype") or "")
-        out.facts.append(Ended(is_error, subtype))
+        detail = short(obj.get("result") or obj.get("errors") or "") if is_error else ""
+        out.facts.append(Ended(is_error, subtype, detail))
         spent = f", ${cost:.4f}" if cost is not None else ""
         summary = f"■ {subtype or 'result'}: {turns} turns{spent}, {inputs} in / {outputs} out"
         if is_error:
-            detail = short(obj.get("result") or obj.get("errors") or "")
             out.lines.append(red(f"{summary}{': ' + detail if detail else ''}"))
         else:
             out.lines.append(summary)

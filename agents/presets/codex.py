@@ -7,7 +7,7 @@ JSONL events (codex-rs/exec ``ThreadEvent``): ``thread.started{thread_id}``, ``t
 exit_code,status}``, ``file_change{changes[{path,kind}],status}``, ``mcp_tool_call{server,tool}``,
 ``web_search{query}``, ``todo_list{items}``, ``error{message}``; and a top-level ``error``.
 
-Codex sandboxes writes to the workspace (``-s workspace-write``), not to single files: ownership is judged by the watcher, with each ``file_change`` naming its agent exactly.
+Codex sandboxes writes to the workspace (``-s workspace-write``), not to single files: ownership is judged by the watcher (and, under ``[agent] sandbox = "landlock"``, by the kernel), with each ``file_change`` naming its agent exactly.
 """
 
 from __future__ import annotations
@@ -34,14 +34,19 @@ from wavedeck.agents.presets.spec import LaunchContext, Preset
 
 
 def argv(ctx: LaunchContext) -> list[str]:
-    # Checked against codex-cli 0.171.0 (tests/unit/presets/streams/codex-*.meta.json): the
+    # Checked against codex-cli 0.171.0 (tests/data/agent_streams/codex-*.meta.json): the
     # sandbox is "-s workspace-write" ("--full-auto" is gone), and "exec resume" takes no "-s":
     # the sandbox goes in as a config override there. "-": the prompt is read from stdin.
     common = ["--json", "--skip-git-repo-check"]
+    # Inside wavedeck's Landlock domain Codex's own sandbox cannot start (bubblewrap sets up
+    # mounts, which a Landlock domain may not change; its deprecated Landlock backend fails
+    # too): the kernel domain holds its writes to the agent's files instead, and Codex runs
+    # its tools unsandboxed (so their network is not cut off: said in the README).
+    mode = "danger-full-access" if ctx.sandboxed else "workspace-write"
     if ctx.resume:
-        sandbox = ["-c", 'sandbox_mode="workspace-write"']
+        sandbox = ["-c", f'sandbox_mode="{mode}"']
         return [ctx.program, "exec", "resume", *common, *sandbox, *ctx.extra, ctx.resume, "-"]
-    return [ctx.program, "exec", *common, "-s", "workspace-write", *ctx.extra, "-"]
+    return [ctx.program, "exec", *common, "-s", mode, *ctx.extra, "-"]
 
 
 class CodexParser(JsonStreamParser):

@@ -1,24 +1,42 @@
 """The Gemini CLI preset: headless ``gemini`` with ``--output-format stream-json``, and its parser.
 
-JSONL events: ``init`` (session id, model), ``message`` (``role``, ``content``; assistant text
-comes in ``delta`` chunks, joined here into whole lines so a progress line split across chunks
-is still found), ``tool_use`` (``tool_name``, ``tool_id``, ``parameters``), ``tool_result``
-(``tool_id``, ``status``, ``output``/``error``), ``error``, ``result`` (``status``, ``stats``).
-Gemini's approval mode ``auto_edit`` approves edits anywhere in the workspace: no per-file
-restriction at the source; the watcher judges every write.
+JSONL events (Gemini CLI 0.61, recorded in ``tests/data/agent_streams/gemini-*``): ``init``
+(``session_id``; ``model`` is ``"auto"``), ``message`` (``role``, ``content``; assistant text
+comes in ``delta`` chunks, joined here into whole lines so a progress line split across chunks is
+still found), ``tool_use`` (``tool_name``, ``tool_id``, ``parameters``), ``tool_result``
+(``tool_id``, ``status``, ``output``, ``error{type,message}``), ``error``, ``result`` (``status``,
+``error{message}`` when it failed, ``stats`` with tokens and ``models``: the real model names).
+Everything else in the log is the CLI's stderr (colour warnings, start-up timings, stack traces):
+shown dimmed, so it never drowns the agent's own lines.
+
+Writes are restricted at the source (measured with 0.61): headless Gemini refuses every edit and
+shell tool its policy engine does not allow (``--approval-mode auto_edit`` allows edits anywhere
+in the workspace but still no shell, so an agent could not run its tests). The preset runs the
+``default`` mode with a policy file (``--policy``, written under ``.wavedeck/policies/``) that
+allows the shell, allows ``write_file``/``replace`` on the agent's own files only, and refuses
+every other edit with a message saying why; a refusal is a ``tool_result`` with error type
+``policy_violation``, reported as a denial. A shell command is not restricted: the watcher judges
+what it writes. With ``restrict_writes = false``, or for an agent on an SSH host (the policy file
+is on this machine), it runs ``--approval-mode auto_edit --allowed-tools run_shell_command``.
+``--skip-trust``: 0.61 refuses to run headless in a folder it was never told to trust.
+Follow-ups: ``--session-id <uuid>`` (wavedeck chooses it) then ``--resume <uuid>``.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 from wavedeck.agents.presets.base import (
+    Denied,
     Ended,
     JsonStreamParser,
     Parsed,
     Session,
     Tool,
+    Unwritten,
     Usage,
     dim,
     num,
@@ -29,18 +47,76 @@ from wavedeck.agents.presets.base import (
 from wavedeck.agents.presets.spec import LaunchContext, Preset
 
 WRITE_TOOLS = frozenset({"write_file", "replace", "edit", "write"})
+SHELL_TOOLS = frozenset({"run_shell_command", "shell"})
 _PATH_KEYS = ("file_path", "absolute_path", "path", "dir_path")
+_API_ERROR = re.compile(r"^\[API Error: (.*)\]$", re.S)
+
+
+def _pattern(cwd: Path, owned: tuple[str, ...]) -> str:
+    """The policy's regular expression for the ``file_path`` of an owned file: absolute (under
+    the agent's folder), ``./``-relative or relative; a folder entry covers what is beneath it.
+    No nested quantifier: Gemini refuses a pattern it deems a ReDoS risk."""
+    paths = "|".join(re.escape(p) + ('[^"]*' if p.endswith("/") else "") for p in owned)
+    return f'"file_path":"({re.escape(str(cwd).rstrip("/") + "/")}|\\./)?({paths})"'
+
+
+def policy(cwd: Path, owned: tuple[str, ...]) -> str:
+    """The policy file (TOML) restricting edits to ``owned``; the shell is allowed."""
+    files = ", ".join(owned) if owned else "(none)"
+    rules = [
+        ("run_shell_command", None, "allow", 100, None),
+        # A ".." anywhere in the path is refused before anything else is considered.
+        ('["write_file", "replace"]', '"file_path":"[^"]*\\.\\.', "deny", 300, "no '..'"),
+        ('["write_file", "replace"]', ".", "deny", 100, f"you may edit only {files}"),
+    ]
+    if owned:
+        rules.insert(1, ('["write_file", "replace"]', _pattern(cwd, owned), "allow", 200, None))
+    out = ["# wavedeck: this agent's tool policy (written at each launch)\n"]
+    for tool, args, decision, priority, why in rules:
+        out.append("[[rule]]\n")
+        out.append(f"toolName = {tool if tool.startswith('[') else json.dumps(tool)}\n")
+        if args is not None:
+            out.append(f"argsPattern = {json.dumps(args)}\n")
+        out.append(f'decision = "{decision}"\npriority = {priority}\n')
+        if why is not None:
+            message = f"wavedeck: {why}: another agent owns the rest (a wave plan)."
+            out.append(f"denyMessage = {json.dumps(message)}\n")
+        out.append("\n")
+    return "".join(out)
 
 
 def argv(ctx: LaunchContext) -> list[str]:
-    return [
-        ctx.program,
-        "--output-format",
-        "stream-json",
-        "--approval-mode",
-        "auto_edit",
-        *ctx.extra,
-    ]
+    out = [ctx.program, "--output-format", "stream-json", "--skip-trust"]
+    if ctx.restrict_writes and ctx.local:
+        folder = ctx.wavedeck_dir / "policies"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{ctx.agent_id}.gemini.toml"
+        path.write_text(policy(ctx.cwd, ctx.owned), "utf-8")
+        out += ["--approval-mode", "default", "--policy", str(path)]
+    else:
+        out += ["--approval-mode", "auto_edit", "--allowed-tools", "run_shell_command"]
+    if ctx.resume:
+        out += ["--resume", ctx.resume]
+    elif ctx.session_id:
+        out += ["--session-id", ctx.session_id]
+    return [*out, *ctx.extra]
+
+
+def _error_message(error: Any) -> str:
+    """The message of a failed run: the API's own message when Gemini wraps an API error body
+    (``[API Error: {"error": {"message": ...}}]``)."""
+    message = error.get("message") if isinstance(error, dict) else error
+    text = str(message or "")
+    found = _API_ERROR.match(text.strip())
+    if found:
+        try:
+            inner = json.loads(found.group(1))
+        except ValueError:
+            inner = None
+        inner_error = obj_of(inner).get("error") if isinstance(inner, dict) else None
+        if isinstance(inner_error, dict) and isinstance(inner_error.get("message"), str):
+            return short(inner_error["message"])
+    return short(text)
 
 
 class GeminiParser(JsonStreamParser):
@@ -50,6 +126,15 @@ class GeminiParser(JsonStreamParser):
         super().__init__(cwd)
         self.pending = ""  # assistant text received without its end of line yet
         self.message = ""  # the current assistant message, whole
+        self.tools = {}  # tool_id -> (name, path)
+        self.turns = 0  # model answers: the first output after the start or a tool result
+        self.answering = False
+
+    def feed(self, line: str) -> Parsed:
+        if not line.lstrip().startswith("{"):
+            # Not the JSON stream: the CLI's stderr (warnings, timings, stack traces).
+            return Parsed([dim(line)] if line.strip() else [line])
+        return super().feed(line)
 
     def _text_out(self, out: Parsed, final: bool) -> None:
         if final:
@@ -68,11 +153,17 @@ class GeminiParser(JsonStreamParser):
         self._text_out(out, final=True)
         return out
 
+    def _answer(self) -> None:
+        if not self.answering:
+            self.turns += 1
+            self.answering = True
+
     def event(self, obj: dict[str, Any], out: Parsed) -> bool:
         kind = obj.get("type")
         if kind == "message":
             if obj.get("role") != "assistant":
                 return True  # the prompt echoed back: already in the prompt file
+            self._answer()
             text = str(obj.get("content") or "")
             if not obj.get("delta"):
                 self._text_out(out, final=True)
@@ -84,42 +175,81 @@ class GeminiParser(JsonStreamParser):
         if kind == "init":
             session = obj.get("session_id") or obj.get("sessionId")
             if isinstance(session, str):
+                self.turns, self.answering = 0, False
                 out.facts.append(Session(session, str(obj.get("model") or "")))
                 out.lines.append(dim(f"● session {session} {obj.get('model') or ''}".rstrip()))
         elif kind == "tool_use":
-            name = str(obj.get("tool_name") or "?")
-            params = obj_of(obj.get("parameters"))
-            path = next((self.rel(params[k]) for k in _PATH_KEYS if k in params), None)
-            writes = name in WRITE_TOOLS
-            if name in ("run_shell_command", "shell"):
-                command = short(params.get("command"))
-                out.lines.append(f"$ {command}")
-                out.facts.append(Tool(name, None, command))
-            else:
-                mark = "✎" if writes else "→"
-                out.lines.append(f"{mark} {name} {path or ''}".rstrip())
-                out.facts.append(Tool(name, path, f"{name} {path or ''}".strip(), writes))
+            self._tool_use(obj, out)
         elif kind == "tool_result":
-            if obj.get("status") == "error":
-                error = obj.get("error")
-                message = error.get("message") if isinstance(error, dict) else error
-                out.lines.append(red(f"  ⎿ ✗ {short(message or obj.get('output'))}"))
-            elif short(obj.get("output")):
-                out.lines.append(dim(f"  ⎿ {short(obj.get('output'))}"))
+            self._tool_result(obj, out)
         elif kind == "error":
             out.lines.append(red(f"✗ {short(obj.get('message'))}"))
         elif kind == "result":
-            stats = obj_of(obj.get("stats"))
-            inputs, outputs = num(stats.get("input_tokens")), num(stats.get("output_tokens"))
-            out.facts.append(Usage(inputs, outputs, None, 1))
-            status = str(obj.get("status") or "")
-            failed = status not in ("", "success")
-            out.facts.append(Ended(failed, status))
-            line = f"■ {status or 'result'}: {inputs} in / {outputs} out"
-            out.lines.append(red(line) if failed else line)
+            self._result(obj, out)
         else:
             return False
         return True
 
+    def _tool_use(self, obj: dict[str, Any], out: Parsed) -> None:
+        self._answer()
+        name = str(obj.get("tool_name") or "?")
+        params = obj_of(obj.get("parameters"))
+        path = next((self.rel(params[k]) for k in _PATH_KEYS if k in params), None)
+        self.tools[str(obj.get("tool_id"))] = (name, path)
+        if name in SHELL_TOOLS:
+            command = short(params.get("command"))
+            out.lines.append(f"$ {command}")
+            out.facts.append(Tool(name, None, command))
+            return
+        writes = name in WRITE_TOOLS
+        out.lines.append(f"{'✎' if writes else '→'} {name} {path or ''}".rstrip())
+        # Printed before the tool runs: the write is attributed before the watcher sees it.
+        out.facts.append(Tool(name, path, f"{name} {path or ''}".strip(), writes))
 
-PRESET = Preset(name="gemini", program="gemini", prompt="stdin", argv=argv, parser=GeminiParser)
+    def _tool_result(self, obj: dict[str, Any], out: Parsed) -> None:
+        self.answering = False  # the model answers the result next: a new turn
+        name, path = self.tools.get(str(obj.get("tool_id")), ("?", None))
+        if obj.get("status") != "error":
+            if short(obj.get("output")):
+                out.lines.append(dim(f"  ⎿ {short(obj.get('output'))}"))
+            return
+        error = obj_of(obj.get("error"))
+        message = short(error.get("message") or obj.get("output"))
+        if name in WRITE_TOOLS and path:
+            out.facts.append(Unwritten(path))
+        if error.get("type") == "policy_violation":
+            out.facts.append(Denied(name, path or ""))
+            out.lines.append(red(f"✗ denied {name} {path or ''}".rstrip() + f": {message}"))
+        else:
+            out.lines.append(red(f"  ⎿ ✗ {message}"))
+
+    def _result(self, obj: dict[str, Any], out: Parsed) -> None:
+        stats = obj_of(obj.get("stats"))
+        inputs, outputs = num(stats.get("input_tokens")), num(stats.get("output_tokens"))
+        out.facts.append(Usage(inputs, outputs, None, self.turns))
+        status = str(obj.get("status") or "")
+        failed = status not in ("", "success")
+        detail = _error_message(obj.get("error")) if failed else ""
+        out.facts.append(Ended(failed, status, detail))
+        # "auto" in init: the models really used are the keys of stats.models.
+        used = obj_of(stats.get("models"))
+        models = [str(m) for m, u in used.items() if num(obj_of(u).get("total_tokens"))] or [
+            str(m) for m in used
+        ]
+        names = f" ({', '.join(models)})" if models else ""
+        line = f"■ {status or 'result'}: {self.turns} turns, {inputs} in / {outputs} out{names}"
+        if failed:
+            out.lines.append(red(f"{line}: {detail}" if detail else line))
+        else:
+            out.lines.append(line)
+
+
+PRESET = Preset(
+    name="gemini",
+    program="gemini",
+    prompt="stdin",
+    argv=argv,
+    parser=GeminiParser,
+    resumable=True,
+    new_session_id=True,
+)

@@ -15,6 +15,9 @@ def render_lines(preset: str, lines: Iterable[str], cwd: Path | None = None) -> 
     found = PRESETS.get(preset)
     if found is None or found.parser is StreamParser:
         return list(lines)
+    lines = list(lines)
+    if preset == "generic" and "{" not in "\n".join(lines):
+        return lines  # text output: shown as it came
     parser = found.parser(cwd)
     out: list[str] = []
     for line in lines:

@@ -1,8 +1,11 @@
 """A preset's definition and the context it builds an argv from.
 
-``Preset`` ties a CLI's name to its argv builder, how the prompt is given, its output parser and
-whether it can resume a session (follow-ups). ``LaunchContext`` carries what one launch knows:
-the program, the prompt file, the agent's owned files, the session to create or resume.
+``Preset`` ties a CLI's name to its argv builder, how the prompt is given, its output parser,
+the environment it adds (``env``: settings a CLI reads only from its environment), the paths the
+CLI writes for itself (``own_paths`` in the repository; ``own_state``, a folder of its files for
+one agent under wavedeck's folder) and whether it can resume a session (follow-ups).
+``LaunchContext`` carries what one launch knows: the program, the prompt file, the agent's owned
+files, the session to create or resume, whether it runs on this machine.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from pathlib import Path
 from typing import Literal
 
 from wavedeck.agents.presets.base import StreamParser
+from wavedeck.plan.errors import WavedeckError
 
 
-class PresetError(Exception):
+class PresetError(WavedeckError):
     """A preset cannot run this agent (unknown preset, program not found); the message names
     the agent and the config key."""
 
@@ -33,8 +37,10 @@ class LaunchContext:
     session_id: str | None = None  # a new session to create (claude: --session-id)
     resume: str | None = None  # a session to resume (a follow-up)
     restrict_writes: bool = True
+    sandboxed: bool = False  # runs inside wavedeck's Landlock domain ([agent] sandbox)
     max_cost_usd: float | None = None
     extra: tuple[str, ...] = field(default_factory=tuple)
+    local: bool = True  # runs on this machine (files under wavedeck_dir are there for it)
 
 
 @dataclass(frozen=True)
@@ -48,3 +54,9 @@ class Preset:
     parser: Callable[[Path | None], StreamParser]
     resumable: bool = False  # follow-ups resume its session
     new_session_id: bool = False  # wavedeck chooses the session id before the start
+    env: Callable[[LaunchContext], dict[str, str]] | None = None  # added to the agent's env
+    # Repo-relative globs the CLI writes for itself (caches, history): not the agent's work.
+    own_paths: tuple[str, ...] = ()
+    # (wavedeck's folder, agent id) -> the folder where the preset's argv puts the CLI's own
+    # files for that agent (aider's chat history): the kernel sandbox lets the agent write it.
+    own_state: Callable[[Path, str], Path] | None = None

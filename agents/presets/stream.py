@@ -15,8 +15,19 @@ import time
 from pathlib import Path
 
 from wavedeck.agents.events import AgentDenied, AgentSession, AgentTool, AgentUsage, Event
+from wavedeck.agents.kinds import AsksQuestion, ToolRefused
 from wavedeck.agents.presets import PRESETS
-from wavedeck.agents.presets.base import Denied, Ended, Fact, Session, StreamParser, Tool, Usage
+from wavedeck.agents.presets.base import (
+    Denied,
+    Ended,
+    Fact,
+    Session,
+    StreamParser,
+    Tool,
+    Unwritten,
+    Usage,
+)
+from wavedeck.agents.presets.plain import GenericParser
 from wavedeck.agents.state import AgentRecord
 
 USAGE_KEYS = 20  # usage reports remembered per agent, so a log read again is not counted twice
@@ -41,6 +52,12 @@ class ToolWrites:
 
     def record(self, agent_id: str, path: str) -> None:
         self._writes[path] = (agent_id, time.monotonic())
+
+    def forget(self, agent_id: str, path: str) -> None:
+        """``agent_id``'s announced write of ``path`` did not happen."""
+        hit = self._writes.get(path)
+        if hit is not None and hit[0] == agent_id:
+            del self._writes[path]
 
     def writer(self, path: str) -> str | None:
         """The agent whose tool wrote ``path`` within ``WRITE_MEMORY_S``, else None."""
@@ -71,6 +88,7 @@ class AgentStream:
         self.writes = writes
         self.max_cost_usd = max_cost_usd
         self.over_budget = False  # set once the cost passed max_cost_usd
+        self.error = ""  # the CLI said its run failed (some exit 0 all the same: aider)
 
     @property
     def plain(self) -> bool:
@@ -81,6 +99,8 @@ class AgentStream:
         """Rendered lines and fact events for a chunk of raw lines."""
         if self.plain:
             return lines, []
+        if isinstance(self.parser, GenericParser) and self.parser.plain_chunk(lines):
+            return lines, []  # text output (the demo's agents): nothing to read
         shown: list[str] = []
         facts: list[Fact] = []
         feed = self.parser.feed_into
@@ -97,8 +117,8 @@ class AgentStream:
         events: list[Event] = []
         for fact in parsed.facts:
             self._apply(fact, events)
-        if self.rec.needs == "" and (question := asks(self.parser.said)):
-            self.rec.needs = f"asks: {question}"
+        if self.rec.needs is None and (question := asks(self.parser.said)):
+            self.rec.needs = AsksQuestion(question)
         return tuple(parsed.lines), events
 
     def _apply(self, fact: object, events: list[Event]) -> None:
@@ -107,6 +127,9 @@ class AgentStream:
             events.append(AgentTool(agent, fact.tool, fact.path, fact.summary))
             if fact.writes and fact.path and self.writes is not None:
                 self.writes.record(agent, fact.path)
+        elif isinstance(fact, Unwritten):
+            if self.writes is not None:
+                self.writes.forget(agent, fact.path)
         elif isinstance(fact, Session):
             if rec.session_id != fact.session_id:
                 rec.session_id = fact.session_id
@@ -128,13 +151,16 @@ class AgentStream:
             if limit is not None and rec.cost_usd is not None and rec.cost_usd > limit:
                 self.over_budget = True
         elif isinstance(fact, Denied):
-            rec.denials.append({"tool": fact.tool, "path": fact.path})
-            rec.needs = rec.needs or f"refused: {fact.tool} {fact.path}".rstrip()
+            refused = ToolRefused(fact.tool, fact.path)
+            rec.denials.append(refused)
+            rec.needs = rec.needs or refused
             events.append(AgentDenied(agent, fact.tool, fact.path))
         elif isinstance(fact, Ended):
+            if fact.is_error:
+                self.error = fact.detail or fact.subtype or "error"
             question = asks(self.parser.said)
-            if question and not rec.needs:
-                rec.needs = f"asks: {question}"
+            if question and rec.needs is None:
+                rec.needs = AsksQuestion(question)
 
 
 def stream_for(

@@ -30,12 +30,13 @@ from pathlib import Path
 
 from wavedeck.agents.config import ENV_NAME_RE
 from wavedeck.agents.runtypes import LaunchSpec
+from wavedeck.plan.errors import WavedeckError
 
 AGENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 GIT_SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
 
-class CommandError(ValueError):
+class CommandError(WavedeckError, ValueError):
     """A token or name that cannot be put safely into a remote command."""
 
 

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from wavedeck.agents.config import Config, HostConfig
-from wavedeck.agents.events import Event, Notice
-from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder
+from wavedeck.agents.events import Event, Notice, SandboxStatus
+from wavedeck.agents.lines import LineDecoder
 from wavedeck.agents.remote.commands import (
     CommandError,
     RemotePaths,
@@ -60,24 +60,15 @@ from wavedeck.agents.remote.sync import (
 from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, TransportError
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
-__all__ = [
-    "MAX_LINE_BYTES",
-    "SPLIT_MARK",
-    "LineSplitter",
-    "RemoteRunner",
-    "exit_from_rc",
-    "runner_for",
-]
+__all__ = ["RemoteRunner", "exit_from_rc", "runner_for"]
 
+SANDBOX_SCRIPT = "wavedeck_landlock.py"
+MIN_SANDBOX_ABI = 3  # as agents/local/landlock.py's MIN_ABI (the runners are siblings)
 READ_BYTES = 64 * 1024
 STREAM_READ_BYTES = 256 * 1024  # what one read from the channel may return (fewer wakeups)
 TOUCH_POLL_S = 1.0
 
 TouchedSink = Callable[[str, str, str], None]  # (agent_id, path, change)
-
-# The stream is decoded by the one line rule (``wavedeck.agents.lines``): ``feed`` returns the lines and
-# the bytes they used, which advance the offset a reconnect resumes from.
-LineSplitter = LineDecoder
 
 
 def exit_from_rc(rc: int) -> ExitStatus:
@@ -118,6 +109,10 @@ class RemoteRunner:
         self._base_of: dict[str, str] = {}
         self._apply_to: dict[str, Path] = {}  # agent id -> local tree its changes go to
         self._host_workdir: str | None = None
+        # [agent] sandbox: the host's Landlock ABI (-1: no python3), probed once; and how each
+        # agent's last launch was confined (read by the supervisor).
+        self._host_abi: int | None = None
+        self.sandboxed: dict[str, SandboxStatus] = {}
         # Catch-up compression of a long backlog: auto (not for a host on this machine),
         # always, never.
         self.compress = "auto"
@@ -125,6 +120,10 @@ class RemoteRunner:
     def _notice(self, message: str) -> None:
         if self.on_event is not None:
             self.on_event(Notice("error", message))
+
+    def find_unrecorded(self, agent_id: str) -> AgentHandle | None:
+        """None: ``launch`` itself finds a copy already running on the host and returns it."""
+        return None
 
     def paths(self, agent_id: str) -> RemotePaths:
         return RemotePaths(check_agent_id(agent_id), self.cfg.workdir)
@@ -163,15 +162,16 @@ class RemoteRunner:
             host_paths.update(dict.fromkeys(host_forms(Path(prompt_src), spec.cwd), '"$prompt"'))
         host_paths.update(dict.fromkeys(host_forms(spec.cwd, None), '"$wt"'))
         env = {"PYTHONUNBUFFERED": "1", **spec.env}
+        argv = [*await self._sandbox_prefix(spec, paths), *spec.argv]
         try:
             script = launch_script(
                 paths,
-                spec.argv,
+                argv,
                 env,
                 with_prompt=spec.stdin_file is not None,
                 prepare=worktree_body(paths, base),
                 store_prompt=prompt is not None,
-                argv_exprs={i: host_paths[a] for i, a in enumerate(spec.argv) if a in host_paths},
+                argv_exprs={i: host_paths[a] for i, a in enumerate(argv) if a in host_paths},
                 env_exprs={k: host_paths[v] for k, v in env.items() if v in host_paths},
             )
         except CommandError as exc:
@@ -186,6 +186,46 @@ class RemoteRunner:
         if words[0] == "started":
             self._base_of[spec.agent_id] = base
         return self._handle(spec.agent_id, int(words[1]), int(words[2]))
+
+    async def _sandbox_prefix(self, spec: LaunchSpec, paths: RemotePaths) -> list[str]:
+        """``python3 -I <host>/.wavedeck/bin/wavedeck_landlock.py --spec JSON --`` when the agent
+        is to be confined and the host can (Python 3, Landlock ABI >= 3): the same script the
+        local wrapper loads, uploaded once per host. Else nothing, and ``sandboxed`` says why
+        (the pane shows the host unsandboxed)."""
+        if spec.sandbox is None:
+            self.sandboxed.pop(spec.agent_id, None)
+            return []
+        await self._host_tree(paths)
+        script = f"{self._host_workdir}/.wavedeck/bin/{SANDBOX_SCRIPT}"
+        if self._host_abi is None:
+            body = (
+                paths.prelude()
+                + "command -v python3 >/dev/null 2>&1 || { cat >/dev/null; echo nopython; exit 0; }\n"
+                + f'mkdir -p "$root/bin" && cat > "$root/bin/{SANDBOX_SCRIPT}.tmp" '
+                + f'&& mv -f "$root/bin/{SANDBOX_SCRIPT}.tmp" "$root/bin/{SANDBOX_SCRIPT}" || exit 3\n'
+                + f'python3 -I "$root/bin/{SANDBOX_SCRIPT}" --probe || echo 0\n'
+            )
+            res = await self.transport.run(
+                sh_c(body), input=spec.sandbox.script.read_bytes(), timeout=60
+            )
+            word = res.text.strip().split()[-1] if res.text.strip() else "0"
+            self._host_abi = -1 if word == "nopython" else int(word) if word.isdigit() else 0
+        abi = self._host_abi
+        if abi < MIN_SANDBOX_ABI:
+            reason = "no-python" if abi < 0 else "no-landlock" if abi == 0 else "abi-too-old"
+            self.sandboxed[spec.agent_id] = SandboxStatus(
+                "unsandboxed",
+                agent=spec.agent_id,
+                abi=max(abi, 0),
+                reason=reason,
+                detail=f"{self.host} cannot confine its agents ({reason}): the watcher judges",
+                host=self.host,
+            )
+            return []
+        self.sandboxed[spec.agent_id] = SandboxStatus(
+            "landlock", agent=spec.agent_id, abi=abi, host=self.host
+        )
+        return ["python3", "-I", script, "--spec", spec.sandbox.spec, "--"]
 
     async def _host_tree(self, paths: RemotePaths) -> str:
         """The absolute path of the agent's worktree on the host."""
@@ -255,7 +295,9 @@ class RemoteRunner:
         A dropped connection is reconnected (with backoff) and the log re-read from ``offset``.
         """
         paths = self.paths(handle.agent_id)
-        splitter = LineSplitter()
+        # The one line rule (wavedeck.agents.lines): ``feed`` returns the lines and the bytes
+        # they used, which advance the offset a reconnect resumes from.
+        splitter = LineDecoder()
         watcher = self._start_watch(handle) if self.on_touched else None
         command = sh_c(tail_script(paths, offset, handle.pid, handle.start_time, self.compress))
         try:

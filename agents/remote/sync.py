@@ -32,13 +32,14 @@ from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.git.guard import shell_function
 from wavedeck.agents.remote.commands import RemotePaths, check_sha, sh_c, workdir_word
 from wavedeck.agents.remote.transport import HostTransport
+from wavedeck.plan.errors import WavedeckError
 
 GIT = "wdgit"
 GIT_FUNCTION = shell_function(GIT)
 CHUNK = 64 * 1024
 
 
-class SyncError(OSError):
+class SyncError(WavedeckError, OSError):
     """The host's clone could not be prepared or the changes could not come back."""
 
 
@@ -129,16 +130,6 @@ def worktree_body(paths: RemotePaths, base: str) -> str:
         + "fi\n"
         + 'cd "$wd" || exit 3\n'
     )
-
-
-async def prepare_worktree(transport: HostTransport, paths: RemotePaths, base: str) -> None:
-    """Check out ``base`` (detached, clean) in the agent's worktree on the host."""
-    res = await transport.run(sh_c(paths.prelude() + worktree_body(paths, base)), timeout=300)
-    if res.returncode != 0:
-        raise SyncError(
-            f"{transport.name}: cannot prepare the worktree for {paths.agent_id} at {base[:12]}: "
-            f"{res.stderr.decode('utf-8', 'replace').strip()}"
-        )
 
 
 async def recorded_base(transport: HostTransport, paths: RemotePaths) -> str | None:

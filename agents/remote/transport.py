@@ -33,6 +33,8 @@ import asyncssh
 
 from wavedeck.agents.config import HostConfig
 from wavedeck.agents.events import Event, HostConnectionChanged
+from wavedeck.agents.kinds import HostLink
+from wavedeck.plan.errors import WavedeckError
 
 ENCRYPTION_ALGS = (
     "aes128-gcm@openssh.com",
@@ -58,7 +60,7 @@ def _limit_reads(conn: asyncssh.SSHClientConnection) -> None:
         transport.max_size = SOCKET_READ_BYTES  # type: ignore[union-attr]
 
 
-class TransportError(OSError):
+class TransportError(WavedeckError, OSError):
     """Base of every SSH failure wavedeck reports; ``retry`` says whether backoff may help.
 
     An ``OSError``, like ``ConnectionError``: callers that handle I/O failures of a local
@@ -177,7 +179,7 @@ class HostTransport:
 
     # -- events -------------------------------------------------------------------------------
 
-    def _emit(self, state: str, detail: str = "", next_s: float | None = None) -> None:
+    def _emit(self, state: HostLink, detail: str = "", next_s: float | None = None) -> None:
         if state == self._state and state == "connected":
             return
         self._state = state
@@ -311,10 +313,6 @@ class HostTransport:
 
     def _release(self, pooled: _Pooled) -> None:
         pooled.in_use -= 1
-
-    @property
-    def connections(self) -> int:
-        return sum(1 for p in self._pool if p.usable)
 
     @contextlib.asynccontextmanager
     async def process(

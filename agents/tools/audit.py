@@ -23,7 +23,7 @@ from pathlib import Path
 
 from wavedeck.agents.git.cmd import Result, run_git
 from wavedeck.agents.git.errors import GitError
-from wavedeck.plan.errors import Finding
+from wavedeck.plan.errors import Finding, WavedeckError
 from wavedeck.plan.models import Plan, Wave
 from wavedeck.plan.ownership import Ownership, OwnershipIndex, apply_policy
 
@@ -36,7 +36,7 @@ CODES = {
 }
 
 
-class AuditError(Exception):
+class AuditError(WavedeckError):
     """Bad input for an audit: an unknown wave, a range git cannot resolve, not a repository."""
 
 

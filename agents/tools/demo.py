@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from wavedeck.agents.git.cmd import run_git
 from wavedeck.agents.git.errors import GitError
+from wavedeck.plan.errors import WavedeckError
 
 PLAN_NAME = "security-waves.md"
 PLAN_IN_SANDBOX = "plans/security-waves.md"
@@ -43,7 +44,7 @@ FAST_SPEED = "0.02"
 NORMAL_SPEED = "1"
 
 
-class DemoError(Exception):
+class DemoError(WavedeckError):
     """The sandbox cannot be made (folder not empty, git missing, ...)."""
 
 
@@ -111,7 +112,11 @@ def _config_text(fast: bool) -> str:
         "# The simulated agent shipped with wavedeck, run by this Python (never a shell).\n"
         f"command = {_toml_list(command)}\n"
         'prompt = "file"\n'
-        "stop_grace_s = 3\n\n"
+        "stop_grace_s = 3\n"
+        "# w1-a2 writes outside the plan on purpose, so the watcher and the checkpoint gate show\n"
+        '# themselves: with sandbox = "landlock" (the default elsewhere) the kernel refuses those\n'
+        "# writes before they land.\n"
+        'sandbox = "off"\n\n'
         "[agent.extra_args]\n"
         "# w1-a2 also writes a test no agent declares (the [policy] below accepts it) and edits\n"
         "# a file no wave-1 agent owns and no glob covers: the checkpoint gate will list it.\n"

@@ -17,7 +17,7 @@ from pathlib import Path
 from wavedeck.agents.local import procinfo
 from wavedeck.agents.local.logfiles import LogFile
 from wavedeck.agents.local.runner import read_exit_file
-from wavedeck.agents.state import AgentRecord, RunState, handle_from_record
+from wavedeck.agents.state import AgentRecord, RunState
 from wavedeck.agents.wave.launch import DONE_RE
 
 _MAX_SCAN = 64 * 1024 * 1024  # a flooded log is scanned up to this far past the saved offset
@@ -77,7 +77,7 @@ def observe_agent(agent_id: str, rec: AgentRecord, issues: Iterable[str] | None)
     """What became of one recorded agent (read-only; see the module docstring)."""
     state, note = rec.state, ""
     code, sig, reason = rec.exit_code, rec.exit_signal, rec.reason
-    handle = handle_from_record(rec)
+    handle = rec.handle
     done = list(rec.issues_done)
     if handle is not None:
         done += [

@@ -3,8 +3,8 @@
 The rules behind ``wavedeck.agents.watch.watcher.WorkspaceWatcher``, kept apart from its event loop:
 
 - ``glob_matcher``: repo-relative gitignore-like globs (ignores, accepted paths).
-- ``ownership_attributor`` / ``worktree_attributor``: path -> (agent, violation kind, names,
-  why) with the plan's ownership model and the ``[policy]``.
+- ``Attribution``, and ``ownership_attributor`` / ``worktree_attributor``: path -> agent,
+  violation kind, names, why, with the plan's ownership model and the ``[policy]``.
 - ``PathFilter``: which raw OS events are worth looking at (.git/ only for its tamper targets;
   never .wavedeck/, editor temp files or the configured ignores).
 - ``config_detail``: the changed keys of a rewritten ``.git/config`` for a tamper report, naming
@@ -17,22 +17,27 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Sequence
-from typing import Literal
+from dataclasses import dataclass
 
 import watchfiles
 
 from wavedeck.agents.git.tamper import RUNS_PROGRAM_KEYS
+from wavedeck.agents.kinds import ViolationKind
 from wavedeck.plan.globs import glob_matcher
 from wavedeck.plan.models import Plan
 from wavedeck.plan.ownership import OwnershipIndex, apply_policy
 
-ViolationKind = Literal["undeclared", "foreign", "other-wave", "unowned", "collision", "tamper"]
-# What an attributor says about a path: (agent it is attributed to, violation kind or None when
-# the path is fine, candidate/owner agents worth naming[, a sentence explaining it]).
-Attribution = (
-    tuple[str | None, ViolationKind | None, tuple[str, ...]]
-    | tuple[str | None, ViolationKind | None, tuple[str, ...], str]
-)
+
+@dataclass(frozen=True)
+class Attribution:
+    """What an attributor says about a path: who it is attributed to and what is wrong with it."""
+
+    agent: str | None  # the agent it is attributed to (None: no agent)
+    kind: ViolationKind | None = None  # None: the path is fine
+    names: tuple[str, ...] = ()  # candidate or owner agents worth naming
+    why: str = ""  # a sentence explaining it ("": said from the kind, ``describe``)
+
+
 Attributor = Callable[[str], Attribution]
 
 MAX_CONFIG_BYTES = 1 << 20
@@ -70,7 +75,7 @@ def ownership_attributor(
         accept_undeclared: accept ``undeclared`` paths (attributable to exactly one agent).
 
     Returns:
-        ``path -> (agent, violation kind or None, candidates, why)``, with the policy of
+        ``path -> Attribution`` (agent, violation kind or None, candidates, why), with the policy of
         ``wavedeck.plan.ownership.apply_policy`` (a glob never accepts a ``foreign`` path).
     """
     index = OwnershipIndex(plan, wave)
@@ -82,9 +87,9 @@ def ownership_attributor(
         agent = own.agent if own.agent is not None else writer
         accepted, why = apply_policy(own, path, accept_globs, accept_undeclared)
         if accepted:
-            return agent, None, (), why
+            return Attribution(agent, None, (), why)
         kind: ViolationKind = "unowned" if own.kind == "owned" else own.kind  # owned is accepted
-        return agent, kind, own.candidates or own.owners, own.describe()
+        return Attribution(agent, kind, own.candidates or own.owners, own.describe())
 
     return attribute
 
@@ -103,7 +108,7 @@ def worktree_attributor(
     )
 
 
-def describe(kind: str, agent: str | None, names: tuple[str, ...]) -> str:
+def describe(kind: ViolationKind, agent: str | None, names: tuple[str, ...]) -> str:
     who = agent or "an unknown agent"
     listed = ", ".join(names)
     if kind == "undeclared":

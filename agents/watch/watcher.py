@@ -11,8 +11,9 @@ the rest of ``.git/``, ``.wavedeck/``, editor temp files and the configured igno
 reported. Fallbacks and failures (inotify limit -> polling, root deleted or moved) are ``Notice``
 events, never tracebacks. inotify is read directly (``wavedeck.agents.watch.inotify``; watchfiles
 drops the kernel's overflow event), so when the kernel's queue overflows and changes are lost
-the watcher says so and rescans the tree for files changed since it last had seen everything. The rules (globs, attributors, watched paths, config diffs) are in
-``wavedeck.agents.watch.rules`` and re-exported here.
+the watcher says so and rescans the tree for files changed since it last had seen everything.
+The rules (globs, attributors, watched paths, config diffs) are in
+``wavedeck.agents.watch.rules``.
 
 Latency and storms: watchfiles runs with a short ``step`` so one save is reported ~15 ms after
 it lands, and a short ``debounce`` so a storm arrives in bounded batches, processed in slices
@@ -36,8 +37,6 @@ from typing import Any
 import watchfiles
 
 from wavedeck.agents.events import Event, FileTouched, Notice, ViolationFound
-
-# The rules live in wavedeck.agents.watch.rules; re-exported here, where callers have always found them.
 from wavedeck.agents.watch import inotify
 from wavedeck.agents.watch.rules import (
     GIT_CONFIGS,
@@ -45,18 +44,13 @@ from wavedeck.agents.watch.rules import (
     Attribution,
     Attributor,
     PathFilter,
-    ViolationKind,
     changed_since,
     config_detail,
     describe,
-    ownership_attributor,
     read_config,
-    worktree_attributor,
 )
-from wavedeck.plan.globs import glob_matcher
 
-__all__ = ["Attribution", "Attributor", "ViolationKind", "WorkspaceWatcher", "glob_matcher"]
-__all__ += ["ownership_attributor", "worktree_attributor"]
+__all__ = ["WorkspaceWatcher", "open_watch"]
 
 STEP_MS = 15  # quiet time that ends a batch: the latency of a single save
 DEBOUNCE_MS = 200  # longest batch during a storm: bounds batch size and memory
@@ -79,7 +73,7 @@ def _is_watch_limit(exc: BaseException) -> bool:
     return "watch limit" in text or "no space left" in text or "too many open files" in text
 
 
-def _open_watch(root: str, **kwargs: Any) -> AsyncIterator[set[tuple[watchfiles.Change, str]]]:
+def open_watch(root: str, **kwargs: Any) -> AsyncIterator[set[tuple[watchfiles.Change, str]]]:
     """The stream of change batches (tests replace it to simulate inotify failures): inotify
     read directly (``wavedeck.agents.watch.inotify``: its overflow is seen), else
     ``watchfiles.awatch`` (polling, or no inotify)."""
@@ -223,7 +217,7 @@ class WorkspaceWatcher:
             self._snapshot_configs()
         polling = self.force_polling
         while not self._stop.is_set():
-            stream = _open_watch(
+            stream = open_watch(
                 self._root,
                 watch_filter=self._filter,
                 step=self._step_ms,
@@ -267,10 +261,11 @@ class WorkspaceWatcher:
                         "warning",
                         "file watch limit reached (inotify); watching by polling instead, "
                         "changes show up more slowly. Raise fs.inotify.max_user_watches to avoid it",
-                        {"error": str(exc), "fallback": "polling"},
+                        error=str(exc),
+                        fallback="polling",
                     )
                     continue
-                yield Notice("error", f"the workspace watcher stopped: {exc}", {"error": repr(exc)})
+                yield Notice("error", f"the workspace watcher stopped: {exc}", error=repr(exc))
                 return
             finally:
                 aclose = getattr(stream, "aclose", None)
@@ -290,7 +285,7 @@ class WorkspaceWatcher:
             "warning",
             "the kernel's file event queue overflowed (fs.inotify.max_queued_events = "
             f"{size or '?'}): changes were lost; rescanning the workspace for them",
-            {"overflow": "inotify", "max_queued_events": str(size or "")},
+            watch_lost="overflow",
         )
         since = self._caught_up_ns - RESCAN_MARGIN_NS
         files, folders = await asyncio.to_thread(changed_since, self._root, self._filter, since)
@@ -302,7 +297,7 @@ class WorkspaceWatcher:
             f"rescan after the overflow: {len(files)} file(s) changed in that time, reported; "
             f"{folders} folder(s) changed too, where a deletion cannot be named (the "
             "checkpoint lists every change from git)",
-            {"rescanned": str(len(files)), "folders": str(folders)},
+            watch_lost="rescanned",
         )
 
     def _snapshot_configs(self) -> None:
@@ -319,7 +314,7 @@ class WorkspaceWatcher:
         return Notice(
             "error",
             f"the watched folder {self._root} was deleted or moved; file watching stopped",
-            {"root": self._root},
+            paths=(self._root,),
         )
 
     async def _process(self, batch: set[tuple[watchfiles.Change, str]]) -> AsyncIterator[Event]:
@@ -406,20 +401,18 @@ class WorkspaceWatcher:
         ):
             return []  # the same burst of writes (a create then writes is one touch)
         found = self._attribution(rel)
-        agent, kind, names = found[0], found[1], found[2]
+        agent, kind, names = found.agent, found.kind, found.names
         out: list[Event] = [FileTouched(rel, agent, change)]
         if self._attribute_error is not None and not self._attribute_noticed:
             self._attribute_noticed = True
             out.append(
-                Notice(
-                    "error", "attributing touched files failed", {"error": self._attribute_error}
-                )
+                Notice("error", "attributing touched files failed", error=self._attribute_error)
             )
         if kind is not None and rel not in self._reported:
             if self._settling.get(rel, 0.0) > now:
                 return out
             self._reported.add(rel)
-            why = found[3] if len(found) == 4 else describe(kind, agent, names)
+            why = found.why or describe(kind, agent, names)
             out.append(ViolationFound(agent, rel, kind, names, why))
         return out
 
@@ -436,13 +429,13 @@ class WorkspaceWatcher:
 
     def _attribution(self, rel: str) -> Attribution:
         if self._attribute is None:
-            return None, None, ()
+            return Attribution(None)
         try:
             return self._attribute(rel)
         except Exception as exc:  # a broken attributor must not stop the watcher
             if self._attribute_error is None:
                 self._attribute_error = repr(exc)
-            return None, None, ()
+            return Attribution(None)
 
     def _tamper(self, rel: str, path: str) -> list[Event]:
         if rel in GIT_CONFIGS:

@@ -24,14 +24,16 @@ from pathlib import Path
 from wavedeck.agents.events import Event, FileTouched, ViolationFound
 from wavedeck.agents.git.cmd import run_git
 from wavedeck.agents.git.errors import GitError
-from wavedeck.agents.watch.watcher import Attribution, WorkspaceWatcher, worktree_attributor
+from wavedeck.agents.watch.rules import Attribution, worktree_attributor
+from wavedeck.agents.watch.watcher import WorkspaceWatcher
+from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.models import AGENT_ID_RE, Plan
 
 BRANCH_PREFIX = "wavedeck/"
 TIMEOUT_S = 120.0
 
 
-class WorktreeError(Exception):
+class WorktreeError(WavedeckError):
     """Worktree mode could not do what was asked; the message says what, where and why."""
 
 
@@ -129,11 +131,6 @@ def worktree_changes(worktree: Path, base_commit: str) -> set[str]:
     return set(_z(changed)) | set(_z(untracked))
 
 
-def wave_changes(worktrees: Mapping[str, Path], base_commit: str) -> dict[str, set[str]]:
-    """``worktree_changes`` of every agent."""
-    return {aid: worktree_changes(path, base_commit) for aid, path in worktrees.items()}
-
-
 def collision_check(
     worktree_changes: Mapping[str, Iterable[str]],
 ) -> list[tuple[str, tuple[str, ...]]]:
@@ -175,7 +172,8 @@ class CollisionTracker:
 
 
 def _outside_worktrees(path: str) -> Attribution:
-    return None, "unowned", (), "changed in the main working tree while agents work in worktrees"
+    why = "changed in the main working tree while agents work in worktrees"
+    return Attribution(None, "unowned", (), why)
 
 
 class WorktreeWatch:

@@ -17,35 +17,44 @@ collected before the tests; the wave-start tamper snapshots).
 from __future__ import annotations
 
 import asyncio
-import json
-import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from wavedeck.agents.events import (
-    CheckpointCommitted,
-    GateRefused,
-    Notice,
-    TestOutput,
-    TestsFinished,
-    TestsStarted,
-    ViolationFound,
-    WaveStateChanged,
-)
+from wavedeck.agents.events import Notice, TestOutput, ViolationFound
 from wavedeck.agents.git import content
-from wavedeck.agents.git.errors import CheckpointIndexStale, GitError
+from wavedeck.agents.git.errors import CheckpointIndexStale, CheckpointRefused, GitError
 from wavedeck.agents.git.tamper import TamperFinding
+from wavedeck.agents.kinds import Refusal
+from wavedeck.agents.local import sandbox
+from wavedeck.agents.markers import read_marker, write_marker
 from wavedeck.agents.presets.usage import UsageTotal, of_record
-from wavedeck.agents.state import AgentRecord, TestRecord
-from wavedeck.agents.wave import gates, operator_work, tamperlog
+from wavedeck.agents.state import AgentRecord
+from wavedeck.agents.wave import commit_checks, gates, operator_work, tamperlog, transitions
+from wavedeck.agents.wave.commit_checks import CommitFacts
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.gates import CheckpointPreview, StrayPath
-from wavedeck.agents.wave.tamperlog import TAMPER_KEY, TAMPER_KIND, TamperLog, finding_key
+from wavedeck.agents.wave.tamperlog import TAMPER_KIND, TamperLog, finding_key
 from wavedeck.agents.wave.testrun import run_tests
 from wavedeck.agents.wave.watching import WaveWatch
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
 from wavedeck.plan.models import Wave
 
-__all__ = ["TAMPER_KEY", "Checkpointer"]
+__all__ = ["Checkpointer"]
+
+
+@dataclass
+class _Found:
+    """What the preview read of a wave's changes (filled by ``Checkpointer._read_changes``)."""
+
+    git_error: str | None = None
+    git_busy: str | None = None
+    work: operator_work.OperatorWork = field(default_factory=operator_work.OperatorWork)
+    conflicts: tuple[str, ...] = ()
+    staged: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    why_accepted: dict[str, str] = field(default_factory=dict)
+    stray: list[StrayPath] = field(default_factory=list)
+    findings: list[TamperFinding] = field(default_factory=list)
+    stale: bool = False
 
 
 def usage_of_wave(agents: dict[str, AgentRecord], wave: Wave) -> dict[str, UsageTotal]:
@@ -80,11 +89,11 @@ class Checkpointer:
         self.tamper = tamper
         self._tested: dict[int, str] = {}  # wave -> the fingerprint its passing tests saw
 
-    def can_run_tests(self, n: int) -> tuple[bool, str]:
+    def can_run_tests(self, n: int) -> Refusal | None:
         ctx = self.ctx
         return gates.can_run_tests(ctx.plan, ctx.views(), n, ctx.test_commands())
 
-    def can_commit(self, n: int) -> tuple[bool, str]:
+    def can_commit(self, n: int) -> Refusal | None:
         return gates.can_commit(self.ctx.plan, self.ctx.views(), n)
 
     def violations(self, n: int) -> list[ViolationFound]:
@@ -101,17 +110,14 @@ class Checkpointer:
     async def run_tests(self, n: int) -> bool:
         """Run the wave's tests, streaming ``TestOutput``; True when every command passed."""
         ctx = self.ctx
-        ok, why = self.can_run_tests(n)
-        if not ok:
-            ctx.refuse(n, why)
+        refused = self.can_run_tests(n)
+        if refused is not None:
+            ctx.refuse(refused)
             return False
         if self.worktrees.enabled and not await self.worktrees.collect(n):
             return False  # collect emitted the GateRefused
         commands = ctx.test_commands()
-        ctx.testing.add(n)
-        ctx.wave(n).state = "testing"
-        ctx.emit(WaveStateChanged(n, "testing"))
-        ctx.emit(TestsStarted(n, tuple(commands)))
+        transitions.tests_started(ctx, n, tuple(commands))
         try:
             result = await run_tests(
                 commands,
@@ -119,34 +125,26 @@ class Checkpointer:
                 ctx.config.tests.timeout_s,
                 lambda line: ctx.emit(TestOutput(n, line)),
             )
-        except asyncio.CancelledError:
-            ctx.wave(n).state = "running"  # interrupted: the tests count as not run
+            base = ctx.wave(n).base_commit
+            if base is not None:
+                # What the tests saw, to notice files changed between the tests and the commit.
+                mark = await asyncio.to_thread(self.fingerprint, base)
+                self._tested[n] = mark  # this control room checks against it even on a full disk
+                self._keep_tested(n, mark)
+        except BaseException:
+            transitions.tests_interrupted(ctx, n)  # the tests count as not run
             raise
-        finally:
-            ctx.testing.discard(n)
-        rec = ctx.wave(n)
-        rec.tests = TestRecord(
-            passed=result.passed,
-            duration_s=result.duration_s,
-            results=list(result.results),
-            finished_at=time.time(),
-        )
-        rec.state = "tested" if result.passed else "running"
-        if rec.base_commit is not None:
-            # What the tests saw, to notice files changed between the tests and the checkpoint.
-            mark = await asyncio.to_thread(self.fingerprint, rec.base_commit)
-            self._tested[n] = mark  # this control room checks against it even on a full disk
-            try:
-                self._tested_file(n).write_text(json.dumps({"fingerprint": mark}), "utf-8")
-            except OSError as exc:
-                ctx.emit(
-                    Notice("error", f"cannot write {self._tested_file(n)}: {exc.strerror or exc}")
-                )
-        ctx.save()
-        ctx.emit(TestsFinished(n, result.passed, result.duration_s, result.results))
-        ctx.emit(WaveStateChanged(n, rec.state))
-        ctx.changed()
+        transitions.tests_finished(ctx, n, result)
         return result.passed
+
+    def _keep_tested(self, n: int, mark: str) -> None:
+        """Write the tests' fingerprint for a later control room; a full disk is said, naming
+        the file (this one keeps it in memory)."""
+        path = self._tested_file(n)
+        try:
+            write_marker(path, {"fingerprint": mark})
+        except OSError as exc:
+            self.ctx.emit(Notice("error", f"cannot write {path}: {exc.strerror or exc}"))
 
     def _tested_file(self, n: int) -> Path:
         ctx = self.ctx
@@ -161,10 +159,7 @@ class Checkpointer:
     def _tested_fingerprint(self, n: int) -> str | None:
         if n in self._tested:
             return self._tested[n]
-        try:
-            data = json.loads(self._tested_file(n).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        data = read_marker(self._tested_file(n))
         value = data.get("fingerprint") if isinstance(data, dict) else None
         return str(value) if value else None
 
@@ -194,110 +189,97 @@ class Checkpointer:
             accepted,
             tests_duration_s=tests.duration_s if tests else None,
             usage=usage_of_wave(ctx.state.agents, ctx.plan.wave(n)),
+            sandbox=sandbox.trailer(ctx.wave(n).sandbox),
         )
 
     async def preview(self, n: int) -> CheckpointPreview:
-        """What a checkpoint of wave ``n`` would commit, what it would leave out, and any refusal."""
+        """What a checkpoint of wave ``n`` would commit, what it would leave out, and any refusal
+        (the first of ``commit_checks.CHECKS`` over what was found)."""
         ctx = self.ctx
         rec = ctx.wave(n)
         wave = ctx.plan.wave(n)
         issues_done = tuple(i for a in wave.agents for i in ctx.agent_record(a.id).issues_done)
         tests_passed = rec.tests.passed if rec.tests is not None else None
-        refusal: str | None = None
-        ok, why = self.can_commit(n)
-        if not ok:
-            refusal = why
-        staged: dict[str, tuple[str, ...]] = {}
-        why_accepted: dict[str, str] = {}
-        stray: list[StrayPath] = []
-        findings: list[TamperFinding] = []
-        tamper: list[str] = []  # the findings as lines, for the operator
-        stale = False
-        work: operator_work.OperatorWork | None = None
+        found = _Found()
         if rec.base_commit is not None:
             try:
-                state = await asyncio.to_thread(ctx.git.in_progress_state)
-                if state and refusal is None:
-                    refusal = f"a git {state} is in progress: finish or abort it first"
-                changed = await asyncio.to_thread(ctx.git.changed_files, rec.base_commit)
-                paths: list[str] = []
-                for item in changed:
-                    paths.append(item.path)
-                    if item.old_path:
-                        paths.append(item.old_path)  # a rename also removes the old path
-                work = await asyncio.to_thread(
-                    operator_work.read, ctx.git, rec.base_commit, rec.start_tree
-                )
-                paths, conflicts = _without_operator_work(paths, work, rec.accepted)
-                if self.worktrees.enabled:
-                    writers = self.worktrees.writers(n)  # exact: each worktree had one writer
-                else:
-                    writers = gates.foreign_writers(self.violations(n))
-                staged, why_accepted, stray = gates.classify_changes(
-                    ctx.plan,
-                    n,
-                    paths,
-                    accepted=rec.accepted,
-                    accept_globs=ctx.config.policy.accept,
-                    accept_undeclared=ctx.config.policy.accept_undeclared,
-                    writers=writers,
-                )
-                why_accepted.update(
-                    {p: rec.accepted[p] for p in work.conflicts if p in rec.accepted}
-                )
-                stray[:0] = [
-                    StrayPath(p, operator_work.CONFLICT_KIND, operator_work.CONFLICT_DETAIL)
-                    for p in conflicts
-                ]
-                if refusal is None and conflicts:
-                    refusal = operator_work.refusal(n, conflicts)
-                before = self.tamper.recall(n)
-                if before is not None:
-                    findings = await asyncio.to_thread(ctx.git.tamper_findings, before)
-                tamper = [f.text for f in findings]
-                # One stray per change of .git, each confirmed or undone on its own.
-                stray += [StrayPath(finding_key(f), TAMPER_KIND, f.text) for f in findings]
-                if refusal is None and findings:
-                    refusal = tamperlog.refusal(n, findings)
-                if refusal is None and stray:
-                    shown = ", ".join(s.path for s in stray[:10])
-                    more = f" (+{len(stray) - 10} more)" if len(stray) > 10 else ""
-                    refusal = (
-                        f"{len(stray)} changed path(s) are outside the plan for wave {n} and not "
-                        f"accepted: {shown}{more}; {gates.STRAY_WAYS_OUT}"
-                    )
-                tested = self._tested_fingerprint(n)
-                if tests_passed and tested is not None:
-                    now = await asyncio.to_thread(self.fingerprint, rec.base_commit)
-                    stale = now != tested
-                    if stale and refusal is None:
-                        refusal = (
-                            f"files changed after wave {n}'s tests passed: run the tests again"
-                        )
-                if refusal is None and not staged:
-                    refusal = f"wave {n} changed no file the plan assigns: nothing to commit"
+                await self._read_changes(n, rec.base_commit, found)
             except GitError as exc:  # a refusal the operator can read, never a crash
-                refusal = f"git: {exc}"
-        accepted = {**why_accepted}
-        accepted.update(tamperlog.confirmed(rec.accepted, (finding_key(f) for f in findings)))
+                found.git_error = str(exc)
+        facts = CommitFacts(
+            wave=n,
+            gate=self.can_commit(n),
+            git_error=found.git_error,
+            git_busy=found.git_busy,
+            conflicts=found.conflicts,
+            tamper=tuple(finding_key(f) for f in found.findings),
+            stray=tuple(found.stray),
+            tests_stale=found.stale,
+            staged=bool(found.staged),
+        )
+        accepted = {**found.why_accepted}
+        # Each change of .git the operator kept, for the trailers (open ones are refused).
+        open_keys = [finding_key(f) for f in found.findings]
+        accepted.update(tamperlog.confirmed(rec.accepted, open_keys))
+        tamper = [f.text for f in found.findings]
         return CheckpointPreview(
             wave=n,
-            files_by_agent=staged,
+            files_by_agent=found.staged,
             accepted=accepted,
-            stray=tuple(stray),
+            stray=tuple(found.stray),
             violations=tuple(self.violations(n)),
             issues=wave.issue_ids,
             issues_done=issues_done,
             tests_passed=tests_passed,
             tests_summary=self.tests_summary(n),
             message=self._message(n, accepted),
-            refusal=refusal,
+            refusal=commit_checks.refusal(facts),
             tamper=tuple(tamper),
-            tamper_findings=tuple(findings),
+            tamper_findings=tuple(found.findings),
             base=rec.base_commit,
-            tests_stale=stale,
-            operator_own=tuple(sorted(work.own)) if work is not None else (),
+            tests_stale=found.stale,
+            operator_own=tuple(sorted(found.work.own)),
         )
+
+    async def _read_changes(self, n: int, base: str, found: _Found) -> None:
+        """Read what wave ``n`` changed since ``base`` into ``found`` (git, in threads)."""
+        ctx = self.ctx
+        rec = ctx.wave(n)
+        found.git_busy = await asyncio.to_thread(ctx.git.in_progress_state)
+        paths: list[str] = []
+        for item in await asyncio.to_thread(ctx.git.changed_files, base):
+            paths.append(item.path)
+            if item.old_path:
+                paths.append(item.old_path)  # a rename also removes the old path
+        found.work = await asyncio.to_thread(operator_work.read, ctx.git, base, rec.start_tree)
+        paths, conflicts = _without_operator_work(paths, found.work, rec.accepted)
+        found.conflicts = tuple(conflicts)
+        if self.worktrees.enabled:
+            writers = self.worktrees.writers(n)  # exact: each worktree had one writer
+        else:
+            writers = gates.foreign_writers(self.violations(n))
+        found.staged, found.why_accepted, stray = gates.classify_changes(
+            ctx.plan,
+            n,
+            paths,
+            accepted=rec.accepted,
+            accept_globs=ctx.config.policy.accept,
+            accept_undeclared=ctx.config.policy.accept_undeclared,
+            writers=writers,
+        )
+        found.why_accepted.update(
+            {p: rec.accepted[p] for p in found.work.conflicts if p in rec.accepted}
+        )
+        conflict_kind, detail = operator_work.CONFLICT_KIND, operator_work.CONFLICT_DETAIL
+        found.stray = [StrayPath(p, conflict_kind, detail) for p in conflicts] + stray
+        before = self.tamper.recall(n)
+        if before is not None:
+            found.findings = await asyncio.to_thread(ctx.git.tamper_findings, before)
+        # One stray per change of .git, each kept or undone on its own.
+        found.stray += [StrayPath(finding_key(f), TAMPER_KIND, f.text) for f in found.findings]
+        tested = self._tested_fingerprint(n)
+        if rec.tests is not None and rec.tests.passed and tested is not None:
+            found.stale = await asyncio.to_thread(self.fingerprint, base) != tested
 
     async def commit(self, n: int, *, message: str | None, accept_violations: bool) -> str | None:
         """Commit wave ``n``'s checkpoint; None (and a ``GateRefused``) when refused.
@@ -312,7 +294,7 @@ class Checkpointer:
         # Files mixing the operator's own work with the wave's, and changes of .git, are
         # accepted one by one, never in bulk.
         strays = [s for s in view.stray if s.kind not in (operator_work.CONFLICT_KIND, TAMPER_KIND)]
-        if accept_violations and strays and self.can_commit(n)[0]:
+        if accept_violations and strays and self.can_commit(n) is None:
             for item in strays:
                 rec.accepted[item.path] = gates.OPERATOR_ACCEPT
             ctx.save()
@@ -321,7 +303,7 @@ class Checkpointer:
             )
             view = await self.preview(n)
         if view.refusal is not None:
-            ctx.emit(GateRefused(n, view.refusal, tuple(s.path for s in view.stray)))
+            ctx.refuse(view.refusal)
             return None
         if view.tamper:
             ctx.emit(
@@ -344,21 +326,17 @@ class Checkpointer:
             # The commit was made and the branch points at it: recording a failure would leave
             # the wave open on a committed checkpoint. Only the user's index is behind.
             sha, stale = exc.sha, exc
-        except GitError as exc:
-            reason = getattr(exc, "reason", None) or str(exc)
-            ctx.emit(GateRefused(n, reason, tuple(getattr(exc, "paths", ()))))
+        except CheckpointRefused as exc:
+            ctx.refuse(Refusal("commit-refused", n, paths=exc.paths, detail=exc.reason))
             return None
-        rec.checkpoint = sha
-        rec.state = "committed"
-        ctx.save()
+        except GitError as exc:
+            ctx.refuse(Refusal("git-error", n, detail=str(exc)))
+            return None
+        transitions.checkpoint_recorded(ctx, n, sha)
         await self.watch.stop()
         if self.worktrees.enabled:
             await self.worktrees.cleanup(n)
         if stale is not None:
-            ctx.emit(
-                Notice("warning", str(stale), {"sha": stale.sha, "paths": json.dumps(stale.paths)})
-            )
-        ctx.emit(CheckpointCommitted(n, sha, view.issues))
-        ctx.emit(WaveStateChanged(n, "committed"))
-        ctx.changed()
+            ctx.emit(Notice("warning", str(stale), commit=stale.sha, paths=tuple(stale.paths)))
+        transitions.checkpoint_announced(ctx, n, sha, view.issues)
         return sha

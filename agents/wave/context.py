@@ -2,11 +2,13 @@
 
 The supervisor is composed of parts (``wavedeck.agents.wave.processes.AgentProcesses``,
 ``wavedeck.agents.wave.watching.WaveWatch``, ``wavedeck.agents.wave.checkpoint.Checkpointer``,
-``wavedeck.agents.wave.worktree_mode.WorktreeMode``, ``wavedeck.agents.wave.restart.RestartPolicy``); each holds the
-one ``WaveContext`` of its supervisor and reaches the others' facts only through it: the plan,
-the config, the repository and its ``GitRepo``, the run state and its records, the event stream
-(``emit``), the change signal, the violations found per wave and the flags of the control room
-(open, launching, waves being tested). Nothing here runs an agent, a watcher or git itself.
+``wavedeck.agents.wave.worktree_mode.WorktreeMode``, ``wavedeck.agents.wave.restart.RestartPolicy``,
+...); each holds the one ``WaveContext`` of its supervisor and reaches the others' facts only
+through it: the plan, the config, the repository and its ``GitRepo``, the run state and its
+records, the event stream (``emit``, ``refuse``), the change signal, the violations found per
+wave and the flags of the control room (open, launching, waves being tested). Nothing here runs
+an agent, a watcher or git itself, and nothing here changes an agent's or a wave's state: that is
+``wavedeck.agents.wave.transitions``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wavedeck.agents.config import Config
-from wavedeck.agents.events import AgentState, Event, GateRefused, Notice, ViolationFound
+from wavedeck.agents.events import Event, GateRefused, Notice, ViolationFound
+from wavedeck.agents.kinds import AgentState, Refusal
 from wavedeck.agents.state import AgentRecord, RunState, StateStore, ViolationRecord, WaveRecord
 from wavedeck.agents.wave import gates
 from wavedeck.agents.wave.stream import Changes, EventStream
@@ -67,8 +70,9 @@ class WaveContext:
     def emit(self, event: Event) -> None:
         self.stream.emit(event)
 
-    def refuse(self, wave: int, reason: str, paths: tuple[str, ...] = ()) -> None:
-        self.emit(GateRefused(wave, reason, paths))
+    def refuse(self, refusal: Refusal) -> None:
+        """Tell the consumer an action was refused (a ``GateRefused``; the surface words it)."""
+        self.emit(GateRefused(refusal))
 
     def changed(self) -> None:
         """An agent's or a wave's state changed (``wait_changed`` wakes up)."""
@@ -108,12 +112,19 @@ class WaveContext:
             "warning",
             f"waiting for {shown}: another git process holds it "
             f"(up to {self.config.git.lock_wait_s:g} s)",
-            {"lock": lock},
+            paths=(lock,),
         )
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             loop.call_soon_threadsafe(self.emit, notice)
 
     # -- the run state ------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Read the saved state (``StateError`` when it cannot be read)."""
+        self.state = self.store.load()
+        for agent_id, rec in self.state.agents.items():
+            if rec.wave is None and self.in_plan(agent_id):
+                rec.wave = self.plan.agent(agent_id).wave  # written before records had it
 
     def save(self) -> None:
         """Write the run state. A failure (a full disk) never stops the run: it is told once,
@@ -149,21 +160,25 @@ class WaveContext:
     def restore_violations(self) -> None:
         """The violations a saved state holds (an earlier control room's), back in memory."""
         self.violations = {
-            int(key): [
+            n: [
                 ViolationFound(v.agent, v.path, v.kind, tuple(v.candidates), v.detail)
                 for v in rec.violations
             ]
-            for key, rec in self.state.waves.items()
-            if rec.violations and key.isdigit()
+            for n, rec in self.state.waves.items()
+            if rec.violations
         }
 
     def wave(self, n: int) -> WaveRecord:
         """Wave ``n``'s record (created when missing)."""
-        return self.state.waves.setdefault(str(n), WaveRecord())
+        return self.state.waves.setdefault(n, WaveRecord())
 
     def agent(self, agent_id: str) -> AgentRecord:
-        """The agent's record (created when missing)."""
-        return self.state.agents.setdefault(agent_id, AgentRecord())
+        """The agent's record (created when missing, with its wave)."""
+        rec = self.state.agents.get(agent_id)
+        if rec is None:
+            wave = self.plan.agent(agent_id).wave if self.in_plan(agent_id) else None
+            rec = self.state.agents[agent_id] = AgentRecord(wave=wave)
+        return rec
 
     def agent_record(self, agent_id: str) -> AgentRecord:
         """The agent's record, or a blank one (not stored) when it has none yet."""
@@ -186,7 +201,7 @@ class WaveContext:
     def open_wave(self) -> int | None:
         """The wave started and not committed, if any."""
         for wave in self.plan.waves:
-            rec = self.state.waves.get(str(wave.number))
+            rec = self.state.waves.get(wave.number)
             if rec is not None and rec.base_commit is not None and rec.checkpoint is None:
                 return wave.number
         return None
@@ -197,10 +212,14 @@ class WaveContext:
         if open_wave is not None:
             return open_wave
         for wave in self.plan.waves:
-            rec = self.state.waves.get(str(wave.number))
+            rec = self.state.waves.get(wave.number)
             if rec is None or rec.checkpoint is None:
                 return wave.number
         return self.plan.waves[-1].number if self.plan.waves else 1
+
+    def unlaunched(self, n: int) -> list[str]:
+        """Agents of wave ``n`` never launched (a start interrupted by a signal leaves some)."""
+        return [a.id for a in self.plan.wave(n).agents if self.agent_record(a.id).launches == 0]
 
     def test_commands(self) -> list[str]:
         """The config's test commands, else the plan's (shell commands, shown before running)."""
@@ -210,22 +229,4 @@ class WaveContext:
 
     def views(self) -> dict[int, gates.WaveView]:
         """Every wave as the gates see it."""
-        views = {}
-        for wave in self.plan.waves:
-            rec = self.state.waves.get(str(wave.number)) or WaveRecord()
-            states = {a.id: self.agent_state(a.id) for a in wave.agents}
-            done = {
-                a.id: r.marked_done
-                for a in wave.agents
-                if (r := self.state.agents.get(a.id)) is not None and r.marked_done
-            }
-            views[wave.number] = gates.WaveView(
-                number=wave.number,
-                started=rec.base_commit is not None,
-                committed=rec.checkpoint is not None,
-                tests_passed=rec.tests.passed if rec.tests is not None else None,
-                testing=wave.number in self.testing,
-                agent_states=states,
-                marked_done=done,
-            )
-        return views
+        return gates.views_of(self.plan, self.state, self.testing)

@@ -1,7 +1,9 @@
 """The plan's rules as gates: may a wave start, may its tests run, may its checkpoint be committed.
 
 Pure functions over the plan and the run's records (no I/O), so the TUI can grey out actions and
-the supervisor can refuse them with the same sentence. Also classifies a wave's changed paths:
+the supervisor can refuse them with the same ``Refusal`` (the surfaces word it:
+``wavedeck.agents.wave.refusals``). ``wave_state`` is the one definition of a wave's state,
+derived from its facts (started, tested, committed), never stored beside them. Also classifies a wave's changed paths:
 staged (owned, or accepted by policy or the operator) or stray (listed, refused). That one
 classification (``classify_changes``, per path ``classify_paths``) is what the checkpoint stages,
 what the diff screen groups and marks, and what the violations screen calls accepted.
@@ -9,22 +11,26 @@ what the diff screen groups and marks, and what the violations screen calls acce
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from wavedeck.agents.events import AGENT_ENDED, AgentState, ViolationFound, WaveState
+from wavedeck.agents.events import ViolationFound
 from wavedeck.agents.git.tamper import TamperFinding
+from wavedeck.agents.kinds import (
+    AGENT_ENDED,
+    AgentStanding,
+    AgentState,
+    Refusal,
+    ViolationKind,
+    WaveState,
+)
+from wavedeck.agents.state import RunState, WaveRecord
 from wavedeck.plan.models import Plan
-from wavedeck.plan.ownership import OwnershipIndex, apply_policy
+from wavedeck.plan.ownership import OwnershipIndex, OwnershipKind, apply_policy
 
 FINISHED_OK: tuple[AgentState, ...] = ("succeeded",)
 TERMINAL = AGENT_ENDED
 OPERATOR_ACCEPT = "accepted by operator"
-# The ways out of a refusal for paths outside the plan, named where the refusal is shown.
-STRAY_WAYS_OUT = (
-    "accept them (`v` in the control room, or `wavedeck run --headless --accept-violations`; "
-    "recorded in the checkpoint) or revert them (`v`, then revert)"
-)
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,7 @@ class StrayPath:
     """A changed path the checkpoint will not stage without the operator's word."""
 
     path: str
-    kind: str  # the ownership kind (undeclared, foreign, other-wave, unowned) or "tamper"
+    kind: ViolationKind  # an ownership kind, "tamper" or "operator-conflict"
     detail: str
     agent: str | None = None
 
@@ -64,7 +70,7 @@ class CheckpointPreview:
     tests_passed: bool | None
     tests_summary: str
     message: str
-    refusal: str | None  # why the checkpoint would be refused now, None = it can be committed
+    refusal: Refusal | None  # why the checkpoint would be refused now, None = it can be committed
     tamper: tuple[str, ...] = ()  # one line each, for the operator (the findings, as text)
     tamper_findings: tuple[TamperFinding, ...] = ()  # .git changes during the wave, as facts
     base: str | None = None
@@ -78,109 +84,133 @@ class CheckpointPreview:
         return tuple(sorted(p for files in self.files_by_agent.values() for p in files))
 
 
+def views_of(plan: Plan, state: RunState, testing: Collection[int] = ()) -> dict[int, WaveView]:
+    """Every wave of ``plan`` as the gates see it, from the run's records (``testing``: the
+    waves whose tests run now, known only to the control room running them)."""
+    views = {}
+    for wave in plan.waves:
+        rec = state.waves.get(wave.number) or WaveRecord()
+        records = {a.id: state.agents.get(a.id) for a in wave.agents}
+        views[wave.number] = WaveView(
+            number=wave.number,
+            started=rec.base_commit is not None,
+            committed=rec.checkpoint is not None,
+            tests_passed=rec.tests.passed if rec.tests is not None else None,
+            testing=wave.number in testing,
+            agent_states={a: r.state if r is not None else "pending" for a, r in records.items()},
+            marked_done={a: r.marked_done for a, r in records.items() if r and r.marked_done},
+        )
+    return views
+
+
 def _wave_numbers(plan: Plan) -> list[int]:
     return [w.number for w in plan.waves]
 
 
-def agents_unfinished(plan: Plan, view: WaveView) -> list[str]:
+def agents_unfinished(plan: Plan, view: WaveView) -> tuple[AgentStanding, ...]:
     """Agents of the wave that neither succeeded nor were marked done, with their state."""
     out = []
     for agent in plan.wave(view.number).agents:
         state = view.agent_states.get(agent.id, "pending")
         if state in FINISHED_OK or agent.id in view.marked_done:
             continue
-        out.append(f"{agent.id} ({state})")
-    return out
+        out.append(AgentStanding(agent.id, state))
+    return tuple(out)
 
 
-def can_start_wave(plan: Plan, views: Mapping[int, WaveView], n: int) -> tuple[bool, str]:
+def can_start_wave(plan: Plan, views: Mapping[int, WaveView], n: int) -> Refusal | None:
     """Rule 1: wave N+1 starts only after wave N succeeded, passed its tests and is committed."""
     numbers = _wave_numbers(plan)
     if n not in numbers:
-        return False, f"the plan has no wave {n}"
+        return Refusal("no-such-wave", n)
     view = views.get(n, WaveView(n))
     if view.committed:
-        return False, f"wave {n} is already committed"
+        return Refusal("wave-committed", n)
     if view.started:
-        return False, f"wave {n} has already started"
+        return Refusal("wave-started", n)
     index = numbers.index(n)
     if index > 0:
         # The previous wave's own state gives the most useful reason, so it comes first.
         prev = numbers[index - 1]
         pv = views.get(prev, WaveView(prev))
         if not pv.started:
-            return False, f"wave {prev} has not run yet: waves are never skipped"
+            return Refusal("previous-not-run", n, other=prev)
         if pv.committed:
             pass  # its checkpoint passed every gate when it was made
         elif unfinished := agents_unfinished(plan, pv):
-            return False, f"wave {prev} has agents that did not succeed: {', '.join(unfinished)}"
+            return Refusal("previous-unfinished", n, other=prev, agents=unfinished)
         elif not pv.tests_passed:
-            return False, f"wave {prev}'s tests have not passed"
+            return Refusal("previous-untested", n, other=prev)
         else:
-            return False, f"wave {prev}'s checkpoint is not committed"
+            return Refusal("previous-uncommitted", n, other=prev)
     for other in numbers:
         ov = views.get(other, WaveView(other))
         if other != n and ov.started and not ov.committed:
-            return False, f"wave {other} is still open: finish, test and commit it first"
-    return True, ""
+            return Refusal("other-wave-open", n, other=other)
+    return None
 
 
-def _open_and_done(plan: Plan, views: Mapping[int, WaveView], n: int) -> str | None:
+def _open_and_done(plan: Plan, views: Mapping[int, WaveView], n: int) -> Refusal | None:
     """Why wave ``n`` is not a started, uncommitted wave whose agents all finished; or None."""
     if n not in _wave_numbers(plan):
-        return f"the plan has no wave {n}"
+        return Refusal("no-such-wave", n)
     view = views.get(n, WaveView(n))
     if not view.started:
-        return f"wave {n} has not started"
+        return Refusal("wave-not-started", n)
     if view.committed:
-        return f"wave {n} is already committed"
+        return Refusal("wave-committed", n)
     if unfinished := agents_unfinished(plan, view):
-        return f"wave {n} has agents that did not succeed: {', '.join(unfinished)}"
+        return Refusal("agents-unfinished", n, agents=unfinished)
     return None
 
 
 def can_run_tests(
     plan: Plan, views: Mapping[int, WaveView], n: int, commands: Sequence[str]
-) -> tuple[bool, str]:
+) -> Refusal | None:
     """Tests run once every agent of the started wave succeeded (or was marked done)."""
     view = views.get(n, WaveView(n))
     if view.testing and view.started and not view.committed:
-        return False, f"wave {n}'s tests are already running"
-    if (why := _open_and_done(plan, views, n)) is not None:
-        return False, why
+        return Refusal("tests-running", n)
+    if (refusal := _open_and_done(plan, views, n)) is not None:
+        return refusal
     if not commands:
-        return (
-            False,
-            "no test commands: set tests.commands in wavedeck.toml or state them in the plan",
-        )
-    return True, ""
+        return Refusal("no-test-commands", n)
+    return None
 
 
-def can_commit(plan: Plan, views: Mapping[int, WaveView], n: int) -> tuple[bool, str]:
+def can_commit(plan: Plan, views: Mapping[int, WaveView], n: int) -> Refusal | None:
     """The parts of the checkpoint gate that need no git: agents done, tests passed."""
-    if (why := _open_and_done(plan, views, n)) is not None:
-        return False, why
+    if (refusal := _open_and_done(plan, views, n)) is not None:
+        return refusal
     view = views.get(n, WaveView(n))
     if view.testing:
-        return False, f"wave {n}'s tests are running"
+        return Refusal("tests-running", n)
     if view.tests_passed is None:
-        return False, f"wave {n}'s tests have not run: run them before the checkpoint"
+        return Refusal("tests-not-run", n)
     if not view.tests_passed:
-        return False, f"wave {n}'s tests failed: fix and run them again before the checkpoint"
-    return True, ""
+        return Refusal("tests-failed", n)
+    return None
 
 
 def wave_state(plan: Plan, views: Mapping[int, WaveView], n: int) -> WaveState:
-    """The state of wave ``n``."""
+    """The state of wave ``n``, derived from its facts (the one definition of it)."""
     view = views.get(n, WaveView(n))
+    started = started_state(view)
+    if started is not None:
+        return started
+    return "ready" if can_start_wave(plan, views, n) is None else "locked"
+
+
+def started_state(view: WaveView) -> WaveState | None:
+    """The state of a wave from its own facts, None while it has not started (then whether it
+    is ``ready`` or ``locked`` depends on the waves before it: ``wave_state``)."""
     if view.committed:
         return "committed"
     if view.testing:
         return "testing"
     if view.started:
         return "tested" if view.tests_passed else "running"
-    ok, _ = can_start_wave(plan, views, n)
-    return "ready" if ok else "locked"
+    return None
 
 
 def classify_changes(
@@ -214,7 +244,8 @@ def classify_changes(
             if own.kind != "owned":
                 why[path] = reason
         else:
-            stray.append(StrayPath(path, own.kind, reason, own.agent))
+            kind: ViolationKind = "unowned" if own.kind == "owned" else own.kind
+            stray.append(StrayPath(path, kind, reason, own.agent))
     return {a: tuple(p) for a, p in staged.items()}, why, stray
 
 
@@ -230,7 +261,7 @@ class PathClass:
     path: str
     staged: bool  # the checkpoint stages it (owned, or accepted)
     agent: str | None  # the owning agent; for a stray path the writer, when known
-    kind: str  # ownership kind: owned, undeclared, foreign, other-wave, unowned
+    kind: OwnershipKind | ViolationKind  # owned, or what is wrong with it
     reason: str = ""  # why it is accepted (staged, not owned) or why it is stray
 
     @property

@@ -12,11 +12,10 @@ import asyncio
 import contextlib
 import json
 import re
-from collections.abc import Callable, Sequence
-from typing import IO
+from collections.abc import Callable, Mapping, Sequence
+from typing import IO, Any
 
 from wavedeck.agents.events import (
-    WAVE_NOT_STARTED,
     AgentDenied,
     AgentOutput,
     AgentSession,
@@ -35,19 +34,23 @@ from wavedeck.agents.events import (
     ViolationFound,
     WaveStateChanged,
 )
+from wavedeck.agents.kinds import WAVE_NOT_STARTED, Refusal, RefusalCode
 from wavedeck.agents.presets.usage import UsageTotal
 from wavedeck.agents.presets.usage import describe as usage_text
 from wavedeck.agents.wave import gates
+from wavedeck.agents.wave.refusals import describe as refusal_text
 from wavedeck.agents.wave.supervisor import Supervisor
 from wavedeck.plan.safetext import neutralize
 
+Hints = Mapping[RefusalCode, str]  # the ways out of a refusal, by its code
 EXIT_OK = 0
 EXIT_REFUSED = 1
 _SGR = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def describe(event: Event) -> str:
-    """One readable line for an event (neutralised: safe for a terminal)."""
+def describe(event: Event, hints: Hints | None = None) -> str:
+    """One readable line for an event (neutralised: safe for a terminal); a refusal is worded
+    by ``wavedeck.agents.wave.refusals.describe`` with the caller's ``hints``."""
     text: str
     if isinstance(event, AgentOutput):
         # Colours (a preset's rendered errors, an agent's own) mean nothing in a log of lines.
@@ -78,7 +81,7 @@ def describe(event: Event) -> str:
     elif isinstance(event, CheckpointCommitted):
         text = f"wave {event.wave}: checkpoint {event.commit[:12]} ({len(event.issues)} issues)"
     elif isinstance(event, GateRefused):
-        text = f"wave {event.wave}: REFUSED: {event.reason}"
+        text = f"wave {event.wave}: REFUSED: {refusal_text(event.refusal, hints)}"
         text += "".join(f"\n  {p}" for p in event.paths)
         return "\n".join(neutralize(part) for part in text.split("\n"))
     elif isinstance(event, Notice):
@@ -101,8 +104,20 @@ def usage_line(event: AgentUsage) -> str:
     return f"{usage_text(total)}, {event.turns} turns"
 
 
-def printer(stream: IO[str], as_json: bool) -> Callable[[list[Event]], None]:
-    """A sink writing one line per event, each batch in one write and flushed at once.
+def json_of(event: Event, hints: Hints | None = None) -> dict[str, Any]:
+    """An event as its JSON object; a refusal carries its ``code`` and, for people reading the
+    output, the ``reason`` in words."""
+    data = event.as_dict()
+    if isinstance(event, GateRefused):
+        data["reason"] = refusal_text(event.refusal, hints)
+    return data
+
+
+def printer(
+    stream: IO[str], as_json: bool, hints: Hints | None = None
+) -> Callable[[list[Event]], None]:
+    """A sink writing one line per event, each batch in one write and flushed at once
+    (``hints``: the ways out of a refusal, as the command line offers them).
 
     One write per batch keeps what was shown and what the supervisor counts as handled in step,
     even if the process is killed between two batches.
@@ -110,9 +125,9 @@ def printer(stream: IO[str], as_json: bool) -> Callable[[list[Event]], None]:
 
     def write(batch: list[Event]) -> None:
         if as_json:
-            text = "".join(json.dumps(e.as_dict(), ensure_ascii=True) + "\n" for e in batch)
+            text = "".join(json.dumps(json_of(e, hints), ensure_ascii=True) + "\n" for e in batch)
         else:
-            text = "".join(describe(e) + "\n" for e in batch)
+            text = "".join(describe(e, hints) + "\n" for e in batch)
         try:
             stream.write(text)
             stream.flush()
@@ -161,7 +176,7 @@ async def drive(sup: Supervisor, waves: Sequence[int], *, accept_violations: boo
         view = sup.views()[n]
         unfinished = gates.agents_unfinished(sup.plan, view)
         if unfinished:
-            sup.refuse(n, f"wave {n} has agents that did not succeed: {', '.join(unfinished)}")
+            sup.refuse(Refusal("agents-unfinished", n, agents=unfinished))
             return EXIT_REFUSED
         tested = sup.wave_state(n) == "tested"
         if tested and (await sup.checkpoint_preview(n)).tests_stale:

@@ -5,7 +5,8 @@
   or the preset is generic (+ ``agent.extra_args[id]``), with placeholders substituted inside
   each argument; the argv is never given to a shell. A follow-up (``follow_up``) resumes the
   agent's session with the message as its prompt.
-- ``parse_done`` reads the progress protocol: ``wavedeck: done <issue-id> [outcome]``.
+- ``parse_done`` reads the progress protocol: ``wavedeck: done <issue-id> [outcome]``;
+  ``chunk_events`` turns a chunk of log lines into events, each ``IssueDone`` after its line.
 - ``OffsetJournal`` remembers, per agent, the byte offset just after the last log line the
   consumer of the event stream has handled. It is written right after each handled chunk with a
   single ``pwrite`` (no fsync: it only has to survive the control room's own death, not a power
@@ -20,12 +21,16 @@ import re
 from pathlib import Path
 
 from wavedeck.agents.config import Config, substitute
+from wavedeck.agents.events import AgentOutputBatch, Event, EventBatch, IssueDone
+from wavedeck.agents.local.sandbox import sandbox_spec, sandboxed
 from wavedeck.agents.presets import PRESETS, LaunchContext, program_for
 from wavedeck.agents.runtypes import LaunchSpec
+from wavedeck.agents.state import AgentRecord
 from wavedeck.agents.wave.prompt import load_template, render_prompt, write_prompt
 from wavedeck.plan.checking.api import RepoView
 from wavedeck.plan.models import Plan
 
+DONE_MARK = "wavedeck: done"  # what every progress line contains (see ``DONE_RE``)
 DONE_RE = re.compile(r"^\s*wavedeck: done\s+([A-Za-z0-9][A-Za-z0-9._-]*)(?:\s+(.*?))?\s*$")
 _WIDTH = 20  # the journal holds one zero-padded decimal offset
 
@@ -77,7 +82,8 @@ def build_spec(
     extra = substitute(config.agent.extra_args.get(agent_id, []), values)
     preset = PRESETS[config.agent.preset]
     prompt_mode: str = config.agent.prompt
-    if preset.name == "generic" or "command" in config.agent.model_fields_set:
+    preset_env: dict[str, str] = {}
+    if config.agent.runs_command:
         argv = [*substitute(config.agent.command, values), *extra]
     else:
         program = config.agent.program or preset.program
@@ -93,13 +99,21 @@ def build_spec(
             session_id=session_id,
             resume=follow_up[0] if follow_up else None,
             restrict_writes=config.agent.restrict_writes,
+            sandboxed=sandboxed(config, local=local),
             max_cost_usd=config.agent.max_cost_usd,
             extra=tuple(extra),
+            local=local,
         )
         argv = preset.argv(ctx)
         prompt_mode = preset.prompt
+        if preset.env is not None:
+            preset_env = preset.env(ctx)
     env = {
         **config.agent.env,
+        **preset_env,
+        # The agent's folder, for CLIs that take their project from $PWD rather than the
+        # process's working directory (opencode): never the folder wavedeck was started in.
+        "PWD": str(cwd),
         "WAVEDECK_AGENT_ID": agent_id,
         "WAVEDECK_WAVE": str(agent.wave),
         "WAVEDECK_PACKAGE": agent.package,
@@ -109,7 +123,51 @@ def build_spec(
         "PYTHONUNBUFFERED": "1",
     }
     stdin = prompt_path if prompt_mode in ("stdin", "both") else None
-    return LaunchSpec(agent_id=agent_id, argv=tuple(argv), cwd=cwd, env=env, stdin_file=stdin)
+    return LaunchSpec(
+        agent_id=agent_id,
+        argv=tuple(argv),
+        cwd=cwd,
+        env=env,
+        stdin_file=stdin,
+        # [agent] sandbox: applied by the runner
+        sandbox=sandbox_spec(plan, agent_id, config, wavedeck_dir if local else None),
+    )
+
+
+def chunk_events(
+    rec: AgentRecord,
+    issues: set[str],
+    agent_id: str,
+    lines: tuple[str, ...],
+    facts: list[Event] | None = None,
+    raw: tuple[str, ...] = (),
+) -> EventBatch:
+    """A chunk of log lines as events: the lines in bulk, each ``IssueDone`` right after its line
+    (recorded in ``rec`` too), then ``facts`` (a preset parser's events for the chunk); ``raw``:
+    the log lines ``lines`` were rendered from (carried by the first batch)."""
+    # Progress lines are rare: one C-level search of the chunk instead of a test per line.
+    if DONE_MARK not in "\n".join(lines):
+        events = EventBatch([AgentOutputBatch(agent_id, lines, raw)] if lines or raw else [])
+        events.extend(facts or ())
+        return events
+    events = EventBatch([AgentOutputBatch(agent_id, (), raw)] if raw else [])
+    begin = 0
+    for index, line in enumerate(lines):
+        done = parse_done(line) if DONE_MARK in line else None
+        if done is None or done[0] not in issues:
+            continue
+        if done[0] in rec.issues_done and rec.outcomes.get(done[0]) == done[1]:
+            continue  # the same report again (a CLI echoing its answer): one issue_done
+        events.append(AgentOutputBatch(agent_id, lines[begin : index + 1]))
+        begin = index + 1
+        if done[0] not in rec.issues_done:
+            rec.issues_done.append(done[0])
+        rec.outcomes[done[0]] = done[1]
+        events.append(IssueDone(agent_id, done[0], done[1]))
+    if begin < len(lines):
+        events.append(AgentOutputBatch(agent_id, lines[begin:]))
+    events.extend(facts or ())
+    return events
 
 
 class OffsetJournal:

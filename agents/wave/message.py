@@ -10,6 +10,7 @@ trailers a tool can read back (``git interpret-trailers --parse``)::
     Wavedeck-Tests: npm run test --workspaces passed 41.2s
     Wavedeck-Accepted: package-lock.json (policy accept 'package-lock.json')
     Wavedeck-Usage: 812.4k in / 20.1k out tokens, $4.12
+    Wavedeck-Sandbox: landlock ABI 7
 
 (the usage line, per agent and in the trailer, only when the agents' CLIs reported usage).
 
@@ -68,6 +69,7 @@ def checkpoint_message(
     tests_duration_s: float | None = None,
     prefix: str = "",
     usage: Mapping[str, UsageTotal] | None = None,
+    sandbox: str | None = None,
 ) -> str:
     """The checkpoint commit message of ``wave``.
 
@@ -79,6 +81,7 @@ def checkpoint_message(
         tests_duration_s: the tests' wall time, for the ``Wavedeck-Tests`` trailer.
         prefix: put before the title (``fix: ``) for repositories using conventional commits.
         usage: agent id -> the tokens and cost its CLI reported (agent presets).
+        sandbox: how the agents were confined (``Wavedeck-Sandbox``: ``landlock ABI 7``...).
     """
     usage = usage or {}
     w = plan.wave(wave)
@@ -117,6 +120,8 @@ def checkpoint_message(
     spent_all = describe(total(usage.get(a.id, UsageTotal()) for a in w.agents))
     if spent_all:
         lines.append(f"Wavedeck-Usage: {spent_all}")
+    if sandbox:
+        lines.append(f"Wavedeck-Sandbox: {one_line(sandbox, 400)}")
     return "\n".join(lines) + "\n"
 
 

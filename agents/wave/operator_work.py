@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from wavedeck.agents.git.errors import GitError
+from wavedeck.agents.kinds import ViolationKind
 
-CONFLICT_KIND = "operator-conflict"
+CONFLICT_KIND: ViolationKind = "operator-conflict"
 CONFLICT_DETAIL = (
     "you had uncommitted changes in this file when the wave started, and the wave changed it too"
 )
@@ -82,17 +83,4 @@ def start_notice(wave: int, own: Iterable[str]) -> str:
     return (
         f"wave {wave} starts with your own uncommitted work in {len(paths)} file(s) ({shown}): "
         "it stays yours, staged or not, and is left out of the wave's checkpoint"
-    )
-
-
-def refusal(wave: int, conflicts: Iterable[str]) -> str:
-    """The checkpoint's refusal for files both the operator and the wave changed."""
-    paths = list(conflicts)
-    shown = ", ".join(paths[:10]) + (f" (+{len(paths) - 10} more)" if len(paths) > 10 else "")
-    return (
-        f"{len(paths)} file(s) had your own uncommitted changes when wave {wave} started and the "
-        f"wave changed them too: {shown}; wavedeck does not mix your work into the checkpoint "
-        "unasked. In the control room (c, the checkpoint): accept a file to commit it whole, "
-        "your changes included, or revert it (x) to put it back as you left it, the wave's "
-        "change dropped; --accept-violations does not accept these"
     )

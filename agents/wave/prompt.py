@@ -1,7 +1,8 @@
 """Render an agent's prompt from its section of the plan, and write it where the agent reads it.
 
-The prompt holds the agent's package, the only files it may change, its ordered issues, the plan's
-title, strategy and rules, the progress protocol (``wavedeck: done <issue-id> <outcome>``), the
+The prompt holds the agent's package, the only files it may change, its ordered issues, its own
+brief as the plan states it (``Agent.brief``: a Scout-and-Wave task, a section's prose), the
+plan's title, strategy and rules, the progress protocol (``wavedeck: done <issue-id> <outcome>``), the
 issue detail files found in the repository, and a machine-readable block that ``wavedeck
 sim-agent`` (and any script) can parse. The default template is ``agents/data/prompt.md``;
 ``agent.prompt_template`` in ``wavedeck.toml`` names an override. Templates use ``{name}``
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from wavedeck.plan.checking.api import RepoView
+from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.models import Agent, Plan
 
 PLACEHOLDERS = (
@@ -30,6 +32,7 @@ PLACEHOLDERS = (
     "package",
     "files",
     "issues",
+    "brief",
     "first_issue",
     "strategy",
     "rules",
@@ -43,7 +46,7 @@ MAX_DETAIL_CHARS = 20_000
 ISSUE_PATTERNS = ("issues/issue-{id}.md", "issues/issue-{id}-plan.md")
 
 
-class PromptError(Exception):
+class PromptError(WavedeckError):
     """A prompt template that cannot be read."""
 
 
@@ -87,6 +90,14 @@ def _issue_lines(agent: Agent) -> str:
         summary = " ".join(issue.summary.split())
         out.append(f"{index}. `{issue.id}` [{issue.severity}] {summary}{deps}")
     return "\n".join(out) or "(no issues)"
+
+
+def _brief(agent: Agent) -> str:
+    """The agent's own prose from the plan (a Scout-and-Wave agent's task, a section's text), as
+    a section of its own; empty for a reference-format agent, whose section is its fields."""
+    if not agent.brief.strip():
+        return ""
+    return f"\n## Your brief, as the plan states it\n\n{agent.brief.strip()}\n"
 
 
 def _details(repo: Path, agent: Agent, view: RepoView | None = None) -> str:
@@ -150,9 +161,10 @@ def render_prompt(
         "wave_title": wave.title,
         "wave_text": wave.text.strip() or "(no notes)",
         "plan_title": plan.title,
-        "package": agent.package,
+        "package": agent.package or "./",
         "files": "\n".join(f"  - `{p}`" for p in agent.paths) or "  (none)",
         "issues": _issue_lines(agent),
+        "brief": _brief(agent),
         "first_issue": agent.issues[0].id if agent.issues else "issue-1",
         "strategy": plan.strategy.strip() or "(no strategy text)",
         "rules": rules,

@@ -16,8 +16,8 @@ What this module provides:
 - ``backoff_delay`` and ``decide``: the arithmetic and the decision, pure functions;
 - ``RestartPolicy``: the supervisor's hooks (``launched``, ``ended``, ``cancel``, ``pending``,
   ``close``) and the scheduling. It holds the supervisor's ``WaveContext``; a relaunch goes
-  through the ``relaunch`` it is given, ``Supervisor.restart_agent`` (the operator's path, so the
-  same checks apply). Before it, a marker line is appended to the agent's
+  through the ``Relauncher`` it is given, the supervisor's ``restart_agent`` (the operator's
+  path, so the same checks apply). Before it, a marker line is appended to the agent's
   log (``── wavedeck: restart 2 of 3 after 4 s (exit 3) ──``): every run stays in one log.
 
 Time is a monotonic clock and the wait a sleep function, both replaceable (``clock``, ``sleep``)
@@ -28,18 +28,18 @@ count of restarts lives in the control room: one opened later starts counting af
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Protocol
 
 from wavedeck.agents.config import RestartConfig
-from wavedeck.agents.events import AgentState, AgentStateChanged, Notice, RestartStatus
+from wavedeck.agents.events import Notice, RestartStatus
 from wavedeck.agents.local import procinfo
-from wavedeck.agents.state import handle_from_record
+from wavedeck.agents.markers import append_marker, marker_line
+from wavedeck.agents.wave import transitions
+from wavedeck.agents.wave.transitions import AgentEnd
 
 if TYPE_CHECKING:
     from wavedeck.agents.wave.context import WaveContext
@@ -101,6 +101,13 @@ def status_of(cfg: RestartConfig, decision: Decision, failed_at: float) -> Resta
     return None
 
 
+class Relauncher(Protocol):
+    """Who relaunches a failed agent: the supervisor, through the operator's own restart (the
+    same checks apply). Called only once a failure's backoff is over, long after wiring."""
+
+    async def restart_agent(self, agent_id: str) -> None: ...
+
+
 @dataclass
 class Restart:
     """One scheduled restart (times on the policy's clock)."""
@@ -112,7 +119,7 @@ class Restart:
     relaunched_at: float | None = None  # None: cancelled, refused, or still waiting
 
 
-OPERATOR_RESTART_MARKER = "── wavedeck: restart by the operator ──"
+OPERATOR_RESTART = "restart by the operator"  # the log marker of a restart by hand
 
 
 def _how(code: int | None, sig: str | None) -> str:
@@ -126,13 +133,13 @@ class RestartPolicy:
         self,
         ctx: WaveContext,
         *,
-        relaunch: Callable[[str], Awaitable[None]],
+        relaunch: Relauncher,
         is_remote: Callable[[str], bool],
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.ctx = ctx
-        self._relaunch_agent = relaunch  # the operator's restart, with its checks
+        self._relauncher = relaunch  # the operator's restart, with its checks
         self._is_remote = is_remote
         self.clock = clock
         self.sleep = sleep
@@ -157,17 +164,16 @@ class RestartPolicy:
         """The agent was just launched (by anyone): its run starts now."""
         self._started[agent_id] = self.clock()
 
-    def ended(
-        self, agent_id: str, state: AgentState, reason: str
-    ) -> tuple[str, RestartStatus | None]:
-        """The agent ended in ``state``; returns the reason to record (a restart or the give-up
-        prepended) and the policy's word as a fact. Schedules the restart; never waits."""
+    def ended(self, agent_id: str, end: AgentEnd) -> AgentEnd:
+        """The agent's run ended as ``end``; returns it with the policy's word: the restart or
+        the give-up put before the reason, and as a fact. Schedules the restart; never waits."""
         started = self._started.pop(agent_id, None)
-        if state != "failed" or not self.config.enabled:
+        reason = end.reason
+        if end.state != "failed" or not self.config.enabled:
             self._forget(agent_id)
-            return reason, None
+            return replace(end, restart=None)
         if not self._may_restart(agent_id):
-            return reason, None
+            return replace(end, restart=None)
         ran = self.clock() - started if started is not None else self._ran_adopted(agent_id)
         total = self._total.get(agent_id, 0)
         decision = decide(self.config, self._streak.get(agent_id, 0), ran, total)
@@ -175,8 +181,8 @@ class RestartPolicy:
         status = status_of(self.config, decision, failed_at=time.time())
         if not decision.restart:
             self._forget(agent_id)
-            self.ctx.emit(Notice("error", f"{agent_id}: {joined}", {"agent": agent_id}))
-            return joined, status
+            self.ctx.emit(Notice("error", f"{agent_id}: {joined}", agent=agent_id))
+            return replace(end, reason=joined, restart=status)
         self._streak[agent_id], self._total[agent_id] = decision.attempt, total + 1
         entry = Restart(agent_id, decision.attempt, decision.delay_s, self.clock())
         self.history.append(entry)
@@ -184,11 +190,12 @@ class RestartPolicy:
             Notice(
                 "warning",
                 f"{agent_id} failed after {ran:.1f} s: {decision.note}",
-                {"agent": agent_id, "attempt": str(decision.attempt)},
+                agent=agent_id,
+                attempt=decision.attempt,
             )
         )
         self._waiting[agent_id] = asyncio.create_task(self._relaunch(entry))
-        return joined, status
+        return replace(end, reason=joined, restart=status)
 
     def cancel(self, agent_id: str, why: str = "", *, by_operator: bool = False) -> bool:
         """Cancel a restart still waiting (True if there was one). ``why`` is added to the
@@ -202,23 +209,7 @@ class RestartPolicy:
         task.cancel()
         self._forget(agent_id)
         if why:
-            rec = self.ctx.agent_record(agent_id)
-            rec.reason = f"{why}; {rec.reason}" if rec.reason else why
-            was = rec.restart
-            rec.restart = RestartStatus(
-                "cancelled", why, was.attempt if was else 0, was.of if was else 0
-            )
-            self.ctx.save()
-            self.ctx.emit(
-                AgentStateChanged(
-                    agent_id,
-                    rec.state,
-                    rec.exit_code,
-                    rec.exit_signal,
-                    rec.reason,
-                    restart=rec.restart,
-                )
-            )
+            transitions.restart_cancelled(self.ctx, agent_id, why)
         self.ctx.changed()  # no longer pending
         return True
 
@@ -242,7 +233,7 @@ class RestartPolicy:
         a local one from its start time on the boot clock, a remote one from its wall-clock
         ``started_at`` (the only record of it that survived the restart)."""
         rec = self.ctx.agent_record(agent_id)
-        handle = handle_from_record(rec)
+        handle = rec.handle
         if handle is not None and handle.host is None:
             return procinfo.running_for(handle.start_time)
         if rec.started_at is None:
@@ -278,13 +269,13 @@ class RestartPolicy:
             if self.ctx.agent_state(agent_id) != "failed" or not self._may_restart(agent_id):
                 return
             rec = self.ctx.agent_record(agent_id)
-            marker = (
-                f"── wavedeck: restart {entry.attempt} of {self.config.max_restarts} after "
-                f"{entry.delay_s:g} s ({_how(rec.exit_code, rec.exit_signal)}) ──"
+            self.mark_log(
+                agent_id,
+                f"restart {entry.attempt} of {self.config.max_restarts} after "
+                f"{entry.delay_s:g} s ({_how(rec.exit_code, rec.exit_signal)})",
             )
-            self.mark_log(agent_id, marker)
             launches, now = rec.launches, self.clock()
-            await self._relaunch_agent(agent_id)
+            await self._relauncher.restart_agent(agent_id)
             if self.ctx.agent_record(agent_id).launches > launches:
                 entry.relaunched_at = now
         except Exception as exc:  # a task's error would go unseen: tell the operator
@@ -297,25 +288,12 @@ class RestartPolicy:
         """The operator restarts ``agent_id``: the same kind of separator in its log as the
         policy's own marker (none when the policy itself is relaunching it)."""
         if agent_id not in self._launching:
-            self.mark_log(agent_id, OPERATOR_RESTART_MARKER)
+            self.mark_log(agent_id, OPERATOR_RESTART)
 
-    def mark_log(self, agent_id: str, marker: str) -> None:
-        """Put a separator line in the agent's log before a new run (a remote agent's log is on
-        its host: the operator is told instead)."""
+    def mark_log(self, agent_id: str, what: str) -> None:
+        """Put a separator line (``wavedeck.agents.markers``) in the agent's log before a new run
+        (a remote agent's log is on its host: the operator is told instead)."""
         if self._is_remote(agent_id):
-            self.ctx.emit(Notice("info", f"{agent_id}: {marker}", {"agent": agent_id}))
+            self.ctx.emit(Notice("info", f"{agent_id}: {marker_line(what)}", agent=agent_id))
         else:
-            self._write_marker(agent_id, marker)
-
-    def _write_marker(self, agent_id: str, marker: str) -> None:
-        """Append the marker line; a partial last line (no newline) is ended first."""
-        path = self.ctx.log_path(agent_id)
-        with contextlib.suppress(OSError):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            try:
-                size = os.fstat(fd).st_size
-                ended = size == 0 or os.pread(fd, 1, size - 1) == b"\n"
-                os.write(fd, (("" if ended else "\n") + marker + "\n").encode())
-            finally:
-                os.close(fd)
+            append_marker(self.ctx.log_path(agent_id), what)

@@ -14,21 +14,20 @@ a wave starts (reported to the operator, never run by wavedeck).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wavedeck.agents.git.tamper import TamperFinding
+from wavedeck.agents.kinds import ViolationKind
+from wavedeck.agents.markers import read_marker, write_marker
 
 if TYPE_CHECKING:
     from wavedeck.agents.wave.context import WaveContext
 
 # Findings are listed, accepted and undone under pseudo-paths starting with this.
 TAMPER_PREFIX = "(git) "
-# The one pseudo-path older versions accepted every change under (never honoured now).
-TAMPER_KEY = "(git configuration and hooks)"
-TAMPER_KIND = "tamper"
+TAMPER_KIND: ViolationKind = "tamper"
 
 PLANTED_NOTICE = (
     "this repository's git setup can run programs (wavedeck's own git commands never run them; "
@@ -79,8 +78,7 @@ class TamperLog:
         self._snapshots[n] = snapshot
         path = self._file(n)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(snapshot), encoding="utf-8")
+            write_marker(path, snapshot)
         except OSError as exc:  # kept in memory; a later control room takes a new one
             raise OSError(f"cannot write {path}: {exc.strerror}") from None
 
@@ -88,10 +86,7 @@ class TamperLog:
         """The snapshot taken when wave ``n`` started, None when there is none."""
         if n in self._snapshots:
             return dict(self._snapshots[n])
-        try:
-            data = json.loads(self._file(n).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        data = read_marker(self._file(n))
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else None
 
     def findings(self, n: int) -> list[TamperFinding]:

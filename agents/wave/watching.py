@@ -4,12 +4,12 @@ In shared mode one watcher covers the working tree and attributes each write wit
 ownership model; in worktree mode each agent's worktree has its own watcher, so every write is
 attributed exactly, and one more on the main tree reports live what the worktrees share (a
 ``.git/config`` or hook tamper) and collisions between worktrees. A remote agent's writes are
-judged as its host reports them (exact attribution, like a worktree's); the patch that brings
-them into the local tree is attributed to it and not reported a second time.
- Violations are kept per wave (in the ``WaveContext``) and every event goes
-to the supervisor's stream. A snapshot of the parts of ``.git`` that make git run programs is taken when
-a wave starts; each change of them is one ``tamper`` violation (``wavedeck.agents.wave.tamperlog``),
-confirmed (``accept_finding``) or undone (``revert``) one at a time.
+judged as its host reports them (``HostWrites``: exact attribution, like a worktree's); the
+patch that brings them into the local tree is attributed to it and not reported a second time.
+Violations are kept per wave (in the ``WaveContext``) and every event goes to the supervisor's
+stream. A snapshot of the parts of ``.git`` that make git run programs is taken when a wave
+starts; each change of them is one ``tamper`` violation (``wavedeck.agents.wave.tamperlog``),
+kept (``accept_finding``) or undone (``revert``) one at a time.
 """
 
 from __future__ import annotations
@@ -19,44 +19,42 @@ import contextlib
 
 from wavedeck.agents.events import FileTouched, Notice, ViolationFound
 from wavedeck.agents.git.errors import GitError
+from wavedeck.agents.kinds import Refusal
+from wavedeck.agents.presets.stream import ToolWrites
 from wavedeck.agents.watch.interface import ChangeWatcher
 from wavedeck.agents.watch.rules import Attribution, Attributor
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.gates import OPERATOR_ACCEPT
-from wavedeck.agents.wave.processes import AgentProcesses
+from wavedeck.agents.wave.runners import Runners
 from wavedeck.agents.wave.tamperlog import TAMPER_KIND, TamperLog, finding_key, is_tamper_key
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
 
 
-class WaveWatch:
-    """Watching the running wave's workspace (a part of ``Supervisor``)."""
+def note_touched(ctx: WaveContext, agent: str | None, path: str) -> None:
+    """Keep the files each agent wrote in its record: a re-opened control room shows the same
+    ✎ count as the one that saw the writes (saved with the next state save)."""
+    if agent is not None and ctx.in_plan(agent):
+        touched = ctx.agent(agent).touched
+        if path not in touched:
+            touched.append(path)
 
-    def __init__(
-        self,
-        ctx: WaveContext,
-        *,
-        processes: AgentProcesses,
-        worktrees: WorktreeMode,
-        tamper: TamperLog,
-    ) -> None:
+
+class HostWrites:
+    """What remote agents changed on their hosts, judged as the hosts report it (exact
+    attribution, like a worktree's); the patch that brings it here is not reported again."""
+
+    def __init__(self, ctx: WaveContext) -> None:
         self.ctx = ctx
-        self.processes = processes
-        self.worktrees = worktrees
-        self.tamper = tamper
-        self._tasks: list[asyncio.Task[None]] = []
-        self._watchers: list[ChangeWatcher] = []
-        self.wave: int | None = None  # the wave being watched
         # Paths remote agents changed on their hosts (path -> agent): their patch brings them
         # into the local tree, where the local watcher must not take them for stray writes.
-        self._remote_writes: dict[str, str] = {}
+        self._writes: dict[str, str] = {}
 
-    def remote_touched(self, agent_id: str, path: str, change: str) -> None:
-        """A path a remote agent changed on its host: attributed exactly, judged live (the
-        local watcher stays quiet about it when the agent's patch brings it here)."""
-        from wavedeck.agents.watch.watcher import worktree_attributor
+    def touched(self, agent_id: str, path: str, change: str) -> None:
+        """A path a remote agent changed on its host (a runner's ``on_touched``)."""
+        from wavedeck.agents.watch.rules import worktree_attributor
 
         ctx = self.ctx
-        self._remote_writes[path] = agent_id
+        self._writes[path] = agent_id
         wave = ctx.plan.agent(agent_id).wave
         policy = ctx.config.policy
         attribute = worktree_attributor(
@@ -66,18 +64,47 @@ class WaveWatch:
             accept=[*policy.accept, *ctx.wave(wave).accepted],
             accept_undeclared=policy.accept_undeclared,
         )
-        agent, kind, names, *why = attribute(path)
-        self._note_touched(agent, path)
-        ctx.emit(FileTouched(path, agent, change))
-        if kind is not None and path not in ctx.wave(wave).accepted:
-            found = ViolationFound(agent, path, kind, names, why[0] if why else "")
-            ctx.record_violation(wave, found)
-            ctx.emit(found)
+        found = attribute(path)
+        note_touched(ctx, found.agent, path)
+        ctx.emit(FileTouched(path, found.agent, change))
+        if found.kind is not None and path not in ctx.wave(wave).accepted:
+            violation = ViolationFound(found.agent, path, found.kind, found.names, found.why)
+            ctx.record_violation(wave, violation)
+            ctx.emit(violation)
+
+    def writer(self, path: str) -> str | None:
+        """The remote agent that changed ``path`` on its host, if any."""
+        return self._writes.get(path)
+
+
+class WaveWatch:
+    """Watching the running wave's workspace (a part of ``Supervisor``)."""
+
+    def __init__(
+        self,
+        ctx: WaveContext,
+        *,
+        runners: Runners,
+        hosts: HostWrites,
+        writes: ToolWrites,
+        worktrees: WorktreeMode,
+        tamper: TamperLog,
+    ) -> None:
+        """``writes``: the paths the agents' tool calls wrote lately (agent presets)."""
+        self.ctx = ctx
+        self.runners = runners
+        self.hosts = hosts
+        self.writes = writes
+        self.worktrees = worktrees
+        self.tamper = tamper
+        self._tasks: list[asyncio.Task[None]] = []
+        self._watchers: list[ChangeWatcher] = []
+        self.wave: int | None = None  # the wave being watched
 
     def remote_writer(self, path: str) -> str | None:
         """The remote agent whose changes brought ``path`` into the local tree, if any."""
-        agent = self._remote_writes.get(path)
-        return agent if agent is not None else self.processes.applied_by(path)
+        agent = self.hosts.writer(path)
+        return agent if agent is not None else self.runners.applied_by(path)
 
     def _remote_aware(self, attribute: Attributor) -> Attributor:
         """``attribute``, except that a path a remote agent's patch brought into the local tree
@@ -87,18 +114,15 @@ class WaveWatch:
             agent = self.remote_writer(path)
             if agent is None:
                 return attribute(path)
-            return agent, None, (), f"brought back from {agent}'s host"
+            return Attribution(agent, None, (), f"brought back from {agent}'s host")
 
         return wrapped
 
     async def start(self, wave: int) -> None:
         """Watch the working tree (shared mode) or each agent's worktree and the main tree
         (worktree mode: ``wavedeck.agents.watch.worktrees.WorktreeWatch``)."""
-        from wavedeck.agents.watch.watcher import (
-            WorkspaceWatcher,
-            ownership_attributor,
-            worktree_attributor,
-        )
+        from wavedeck.agents.watch.rules import ownership_attributor, worktree_attributor
+        from wavedeck.agents.watch.watcher import WorkspaceWatcher
 
         ctx = self.ctx
         ctx.bind_loop()
@@ -126,7 +150,7 @@ class WaveWatch:
                 self.worktrees.main_tree_attributor(wave, accept)
             )
             for agent_id, tree_watcher in tree_watch.watchers.items():
-                if agent_id and self.processes.is_remote(agent_id):
+                if agent_id and self.runners.is_remote(agent_id):
                     # A remote agent's patch lands in its local worktree: judged on the host.
                     tree_watcher.set_attributor(
                         self._remote_aware(
@@ -150,7 +174,7 @@ class WaveWatch:
                         ctx.plan,
                         wave,
                         # a path an agent's tool call wrote lately is that agent's (presets)
-                        writer_of=self.processes.presets.writes.writer,
+                        writer_of=self.writes.writer,
                         accept=accept,
                         accept_undeclared=policy.accept_undeclared,
                     )
@@ -178,22 +202,14 @@ class WaveWatch:
                     continue  # reported already (by an earlier control room: a fresh watcher)
                 self.ctx.record_violation(wave, event)
             elif isinstance(event, FileTouched):
-                self._note_touched(event.agent, event.path)
+                note_touched(self.ctx, event.agent, event.path)
             self.ctx.emit(event)
-
-    def _note_touched(self, agent: str | None, path: str) -> None:
-        """Keep the files each agent wrote in its record: a re-opened control room shows the
-        same ✎ count as the one that saw the writes (saved with the next state save)."""
-        if agent is not None and self.ctx.in_plan(agent):
-            touched = self.ctx.agent(agent).touched
-            if path not in touched:
-                touched.append(path)
 
     def forget(self, wave: int, path: str, settle_s: float = 1.0) -> None:
         """The supervisor reverted ``path`` (the next write is reported again), or recorded it
         as accepted: then it is accepted in the watchers instead, never reported again this
         wave (``forget`` would make the very next write a violation again)."""
-        rec = self.ctx.state.waves.get(str(wave))
+        rec = self.ctx.state.waves.get(wave)
         if rec is not None and path in rec.accepted:
             self.accept(wave, path)
             return
@@ -234,7 +250,7 @@ class WaveWatch:
         the reason for the checkpoint's trailers."""
         ctx = self.ctx
         if not await asyncio.to_thread(self.tamper.confirm, wave, path):
-            ctx.refuse(wave, f"{path} is not an open change of wave {wave}", (path,))
+            ctx.refuse(Refusal("tamper-not-open", wave, paths=(path,)))
             return
         self.accept_path(wave, path, reason)
 
@@ -253,12 +269,12 @@ class WaveWatch:
         # Back to the wave's start, the operator's own uncommitted work included.
         base = ctx.wave(wave).start_tree or ctx.wave(wave).base_commit
         if base is None:
-            ctx.refuse(wave, f"wave {wave} has not started: nothing to revert")
+            ctx.refuse(Refusal("wave-not-started", wave, paths=(path,)))
             return
         if is_tamper_key(path):
             why = await asyncio.to_thread(self.tamper.undo, wave, path)
             if why is not None:
-                ctx.refuse(wave, f"cannot undo {path}: {why}", (path,))
+                ctx.refuse(Refusal("tamper-not-revertible", wave, paths=(path,), detail=why))
                 return
             ctx.violations[wave] = [v for v in ctx.violations.get(wave, []) if v.path != path]
             ctx.emit(Notice("info", f"wave {wave}: undone {path}"))
@@ -268,7 +284,7 @@ class WaveWatch:
         try:
             await asyncio.to_thread(ctx.git.revert_file, path, base)
         except GitError as exc:
-            ctx.refuse(wave, f"cannot revert {path}: {exc}", (path,))
+            ctx.refuse(Refusal("revert-failed", wave, paths=(path,), detail=str(exc)))
             return
         ctx.violations[wave] = [v for v in ctx.violations.get(wave, []) if v.path != path]
         ctx.emit(Notice("info", f"wave {wave}: reverted {path}"))

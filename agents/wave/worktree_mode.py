@@ -13,17 +13,18 @@ collected until the operator resolves them in the worktrees.
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wavedeck.agents.events import GateRefused, Notice
+from wavedeck.agents.events import Notice
+from wavedeck.agents.kinds import Refusal
+from wavedeck.agents.markers import read_marker, write_marker
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from wavedeck.agents.watch.rules import Attribution, Attributor
+    from wavedeck.agents.watch.rules import Attributor
     from wavedeck.agents.wave.context import WaveContext
 
 
@@ -74,10 +75,7 @@ class WorktreeMode:
 
     def writers(self, n: int) -> dict[str, str]:
         """``{path: agent}`` of the collected wave (empty before ``collect``)."""
-        try:
-            data = json.loads(self._marker(n).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
+        data = read_marker(self._marker(n))
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
     def main_tree_attributor(self, n: int, accept: Sequence[str]) -> Attributor:
@@ -87,7 +85,7 @@ class WorktreeMode:
         worktrees). A path collected from a worktree is its agent's and no violation: its own
         watcher already judged it. After collecting, other writes are judged as in shared mode.
         """
-        from wavedeck.agents.watch.rules import ownership_attributor
+        from wavedeck.agents.watch.rules import Attribution, ownership_attributor
 
         ctx = self.ctx
         shared = ownership_attributor(
@@ -100,10 +98,10 @@ class WorktreeMode:
             collected = self.collected.get(n)
             if collected is None:
                 why = "changed in the main working tree while agents work in worktrees"
-                return None, "unowned", (), why
+                return Attribution(None, "unowned", (), why)
             agent = collected.get(path)
             if agent is not None:
-                return agent, None, (), f"collected from {agent}'s worktree"
+                return Attribution(agent, None, (), f"collected from {agent}'s worktree")
             return shared(path)
 
         return attribute
@@ -136,21 +134,13 @@ class WorktreeMode:
                 violation = collision_violation(path, agents)
                 ctx.record_violation(n, violation)
                 ctx.emit(violation)
-            ctx.emit(
-                GateRefused(
-                    n,
-                    f"{len(collisions)} path(s) were changed by several agents in their "
-                    "worktrees: resolve them there first",
-                    tuple(p for p, _ in collisions),
-                )
-            )
+            ctx.refuse(Refusal("worktree-collision", n, paths=tuple(p for p, _ in collisions)))
             return False
         owner = {path: agent for agent, paths in changes.items() for path in sorted(paths)}
         self.collected[n] = owner  # before copying: the main tree's watcher sees the copies
         for path, agent in owner.items():
             await asyncio.to_thread(_copy_back, trees[agent], ctx.repo, path)
-        self._marker(n).parent.mkdir(parents=True, exist_ok=True)
-        self._marker(n).write_text(json.dumps(owner), encoding="utf-8")
+        write_marker(self._marker(n), owner)
         ctx.emit(
             Notice("info", f"wave {n}: collected {len(owner)} changed path(s) from the worktrees")
         )

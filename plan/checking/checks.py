@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from wavedeck.plan.checking.api import Check, CheckContext, RepoView
 from wavedeck.plan.checking.counts import check_counts
-from wavedeck.plan.checking.shapechecks import range_overlaps, unset_severity
+from wavedeck.plan.checking.shapechecks import no_work, not_a_path, range_overlaps, unset_severity
 from wavedeck.plan.errors import Finding
 from wavedeck.plan.models import SEVERITIES, SEVERITY_RANK, UNSET, Agent, Issue, Plan
 from wavedeck.plan.reading import fields as fl
@@ -163,8 +163,8 @@ def check_bad_severity(ctx: CheckContext) -> Iterable[Finding]:
     yield from unset_severity(ctx.plan)
     allowed = ", ".join(SEVERITIES)
     for wave, agent, _pos, issue in _placed(ctx.plan):
-        if issue.severity == UNSET and issue.kind != "table-row":
-            continue  # a work item whose plan states no severity: ``check_unset_severity``
+        if issue.severity == UNSET:
+            continue  # no severity stated (a work item, or a made plan's row): unset-severity
         if issue.severity not in SEVERITY_RANK:
             yield _err(
                 "bad-severity",
@@ -179,14 +179,28 @@ def check_bad_severity(ctx: CheckContext) -> Iterable[Finding]:
 def check_no_files(ctx: CheckContext) -> Iterable[Finding]:
     """An agent that declares no files (a rejected path already has its own finding)."""
     for agent in ctx.plan.agents:
-        if not agent.files and not agent.bad_paths and agent.bad_package is None:
+        if agent.prose_files or agent.bad_package is not None:
+            continue  # reported by not-a-path or path-escape
+        if not agent.files and not agent.bad_paths:
+            saw = agent.source is not None and agent.source.how == "saw-manifest"
+            hint = "list them under its files:" if saw else "add a **Files**: line"
             yield _err(
                 "no-files",
                 agent.line,
-                f"{agent.id} ({agent.title}) declares no files (add a **Files**: line)",
+                f"{agent.id} ({agent.title}) declares no files ({hint})",
                 wave=agent.wave,
                 agents=(agent.id,),
             )
+
+
+def check_no_work(ctx: CheckContext) -> Iterable[Finding]:
+    """An agent with no work items (``wavedeck.plan.checking.shapechecks.no_work``)."""
+    return no_work(ctx.plan)
+
+
+def check_not_a_path(ctx: CheckContext) -> Iterable[Finding]:
+    """A files-list entry that reads as text (``wavedeck.plan.checking.shapechecks.not_a_path``)."""
+    return not_a_path(ctx.plan)
 
 
 def check_count_mismatch(ctx: CheckContext) -> Iterable[Finding]:
@@ -344,6 +358,8 @@ CHECKS: list[Check] = [
     check_duplicate_issue,
     check_bad_severity,
     check_no_files,
+    check_no_work,
+    check_not_a_path,
     check_count_mismatch,
     check_unknown_dependency,
     check_dependency_order,

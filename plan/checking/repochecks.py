@@ -1,5 +1,7 @@
 """Checks that need the repository (``plan check --repo``): the plan held against real paths.
 
+- ``not-a-path`` (error): a declared path that does not exist and reads as text (spaces with
+  brackets): text in a files list, never a file to create.
 - ``missing-file`` (warning): a declared path that does not exist, with the nearest existing file
   of the same name as a suggestion (``wavedeck.plan.checking.suggest``).
 - ``predicted-overlap`` (error), ``predicted-other-wave`` (warning), ``predicted-undeclared``
@@ -22,6 +24,7 @@ from wavedeck.plan.errors import Finding
 from wavedeck.plan.fixplans import FixPlanFile, IssueFileIndex, fix_plan_files
 from wavedeck.plan.models import Agent, Issue, Plan
 from wavedeck.plan.ownership import Ownership, OwnershipIndex
+from wavedeck.plan.reading.shapes import reads_as_text
 
 _Needs = list[tuple[Agent, Issue, list[tuple[str, FixPlanFile]]]]
 _cache: tuple[Plan, RepoView, PathIndex, _Needs] | None = None
@@ -194,8 +197,25 @@ def check_missing_files(ctx: CheckContext) -> Iterable[Finding]:
     if ctx.repo is None:
         return
     index, _ = _analyse(ctx.plan, ctx.repo)
-    missing = [(a, p) for a in ctx.plan.agents for p in a.paths if not index.exists(p)]
+    missing = [
+        (a, p)
+        for a in ctx.plan.agents
+        for p in a.paths
+        if p not in a.creates and not index.exists(p)
+    ]
     for agent, path in missing:
+        if reads_as_text(path):
+            yield Finding(
+                "not-a-path",
+                "error",
+                agent.files_line or agent.line,
+                f"{path} ({agent.id}) does not exist in the repository and reads as text, not "
+                "a path (spaces and brackets): a work item in a files list?",
+                wave=agent.wave,
+                agents=(agent.id,),
+                path=path,
+            )
+            continue
         near = index.nearest(path)
         hint = f"; did you mean {near}?" if near else "; no file of that name exists"
         yield Finding(

@@ -45,7 +45,7 @@ def unset_severity(plan: Plan) -> Iterator[Finding]:
     if not any(i.severity in SEVERITY_RANK for i in plan.issues):
         return
     for agent in plan.agents:
-        unset = [i for i in agent.issues if i.severity == UNSET and i.kind != "table-row"]
+        unset = [i for i in agent.issues if i.severity == UNSET]
         if unset:
             yield Finding(
                 "unset-severity",
@@ -57,4 +57,39 @@ def unset_severity(plan: Plan) -> Iterator[Finding]:
                 wave=agent.wave,
                 agents=(agent.id,),
                 issue=unset[0].id,
+            )
+
+
+def no_work(plan: Plan) -> Iterator[Finding]:
+    """``no-work`` (error): an agent with no work item at all. Its run could report nothing
+    done, so a plan whose work was not read (a checklist taken for files) is never run quietly."""
+    for agent in plan.agents:
+        if not agent.issues:
+            yield Finding(
+                "no-work",
+                "error",
+                agent.line,
+                f"{agent.id} ({agent.title}) has no work items: no issue table, checklist "
+                "('- [ ] …'), task heading or numbered step under a 'Tasks' heading was read "
+                "in its section",
+                wave=agent.wave,
+                agents=(agent.id,),
+            )
+
+
+def not_a_path(plan: Plan) -> Iterator[Finding]:
+    """``not-a-path`` (error): a files-list entry that reads as text, not a path (spaces with
+    brackets, a checklist item's words). It is no file of the agent; it is never dropped."""
+    for agent in plan.agents:
+        for raw in agent.prose_files:
+            yield Finding(
+                "not-a-path",
+                "error",
+                agent.files_line or agent.line,
+                f"{agent.id}: {raw!r} is listed as a file but reads as text, not a path "
+                "(spaces and brackets); write the path alone (a note after it, or a "
+                "checklist item outside the files list, is fine)",
+                wave=agent.wave,
+                agents=(agent.id,),
+                path=raw,
             )

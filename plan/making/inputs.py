@@ -61,6 +61,7 @@ class _Repo:
     index: PathIndex
     files: IssueFileIndex
     manifests: frozenset[str]
+    filled: frozenset[str] = frozenset()  # folders that hold a file themselves
 
 
 _last: list[_Repo] = []
@@ -74,21 +75,33 @@ def _repo(view: RepoView) -> _Repo:
     manifests = frozenset(
         p[: p.rfind("/") + 1] for p in view.paths if p[p.rfind("/") + 1 :] in MANIFESTS
     )
+    filled = frozenset(p[: p.rfind("/") + 1] for p in view.paths if "/" in p)
     repo = _Repo(
-        view, PathIndex(view.paths), IssueFileIndex(view.paths, view.issue_file_patterns), manifests
+        view,
+        PathIndex(view.paths),
+        IssueFileIndex(view.paths, view.issue_file_patterns),
+        manifests,
+        filled,
     )
     _last[:] = [repo]
     return repo
 
 
-def package_of(path: str, manifests: frozenset[str]) -> str:
-    """The folder of the nearest manifest above ``path`` (the root's does not count), else the
+def package_of(path: str, manifests: frozenset[str], filled: frozenset[str] = frozenset()) -> str:
+    """The folder of the nearest manifest above ``path`` (the root's does not count); in a
+    repository without one, the first folder from the top that holds files of its own
+    (``packages/`` holds only packages: ``packages/server/src/`` is the package), else the
     path's top folder."""
     parts = path.rstrip("/").split("/")[:-1]
     for n in range(len(parts), 0, -1):
         folder = "".join(p + "/" for p in parts[:n])
         if folder in manifests:
             return folder
+    if filled:
+        for n in range(1, len(parts) + 1):
+            folder = "".join(p + "/" for p in parts[:n])
+            if folder in filled:
+                return folder
     return parts[0] + "/" if parts else ""
 
 
@@ -129,7 +142,7 @@ def _paths(
     if not hint:
         exact = [e.path for _, e in entries if e.path in repo.view.paths]
         # The package of a path written in full: where the other, shorter entries lie.
-        hint = package_of(exact[0], repo.manifests) if exact else ""
+        hint = package_of(exact[0], repo.manifests, repo.filled) if exact else ""
     out: list[str] = []
     raw: list[str] = []
     for source, entry in entries:
@@ -184,10 +197,10 @@ def _existing(repo: _Repo, paths: Sequence[str]) -> list[str]:
     return [p for p in paths if repo.index.exists(p)]
 
 
-def _group(paths: Sequence[str], manifests: frozenset[str]) -> str:
+def _group(paths: Sequence[str], repo: _Repo) -> str:
     counts: dict[str, int] = {}
     for p in paths:
-        g = package_of(p, manifests)
+        g = package_of(p, repo.manifests, repo.filled)
         counts[g] = counts.get(g, 0) + 1
     return min(counts, key=lambda g: (-counts[g], g)) if counts else ""
 
@@ -206,7 +219,9 @@ def specs_from_plan(plan: Plan, view: RepoView, notes: list[str]) -> list[IssueS
                 # (the plan's own word on what the fix touches), so a re-plan never leaves it
                 # without an owner.
                 paths, how = agent.paths, "plan agent"
-            group = _group(paths, repo.manifests) or package_of(agent.package + "x", repo.manifests)
+            group = _group(paths, repo) or package_of(
+                agent.package + "x", repo.manifests, repo.filled
+            )
             summary = re.sub(r"\s*\(\s*depends\s+on[^)]*\)", "", issue.summary, flags=re.I)
             out.append(
                 IssueSpec(
@@ -220,6 +235,7 @@ def specs_from_plan(plan: Plan, view: RepoView, notes: list[str]) -> list[IssueS
                     source=f"{plan.source or 'plan'}:{issue.line}",
                     entries=entries,
                     home=agent.package,
+                    unit=agent.id if how == "plan agent" else None,
                 )
             )
     return out
@@ -305,10 +321,10 @@ def specs_from_files(glob: str, view: RepoView, notes: list[str]) -> list[IssueS
         paths, _, _ = _paths(repo, issue_id, texts, "", [])
         raw.append((issue_id, files, texts, paths))
     known = {fl.id_key(r[0]): r[0] for r in raw}
-    groups = {_group(_existing(repo, r[3]), repo.manifests) for r in raw} - {""}
+    groups = {_group(_existing(repo, r[3]), repo) for r in raw} - {""}
     out = []
     for issue_id, files, texts, first in raw:
-        group = _group(_existing(repo, first), repo.manifests) or _area_group(texts, groups)
+        group = _group(_existing(repo, first), repo) or _area_group(texts, groups)
         paths, how, entries = _paths(repo, issue_id, texts, group, notes)
         severity, title = _severity_title(texts)
         deps: list[str] = []
@@ -325,7 +341,7 @@ def specs_from_files(glob: str, view: RepoView, notes: list[str]) -> list[IssueS
                 title=title,
                 depends_on=tuple(deps),
                 paths=paths,
-                group=group or _group(paths, repo.manifests),
+                group=group or _group(paths, repo),
                 files_from=how,
                 source=files[0],
                 entries=entries,

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.models import SEVERITY_RANK
 
 
-class MakeError(Exception):
+class MakeError(WavedeckError):
     """No plan can be made: every problem, each naming the issues (and where they came from)."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -46,6 +47,10 @@ class IssueSpec:
     # the package of the agent that gets the issue, the way ``plan check --repo`` will.
     entries: tuple[str, ...] = ()
     home: str | None = None  # the package folder those entries were read against, if any
+    # Re-planning an issue no issue file describes: the plan agent whose files it keeps. Such
+    # issues stay with their plan agent's others; two plan agents sharing a file go to
+    # successive waves rather than into one agent (``wavedeck.plan.making.planner``).
+    unit: str | None = None
 
     @property
     def rank(self) -> int:

@@ -47,7 +47,7 @@ from wavedeck.plan.making.waves import (
     lower_bound,
     window_schedule,
 )
-from wavedeck.plan.models import SEVERITY_RANK
+from wavedeck.plan.models import SEVERITY_RANK, UNSET
 from wavedeck.plan.reading import fields as fl
 
 MAX_LISTED = 6  # ids listed in one explanation before "and N more"
@@ -73,7 +73,7 @@ def _validate(issues: Sequence[IssueSpec], opts: MakeOptions) -> None:
         where = f" ({issue.source})" if issue.source else ""
         if not fl.ISSUE_ID.match(issue.id):
             problems.append(f"{issue.id!r}{where} is not a usable issue id")
-        if issue.severity not in SEVERITY_RANK:
+        if issue.severity not in SEVERITY_RANK and issue.severity != UNSET:
             problems.append(
                 f"{issue.id}{where} has severity {issue.severity or 'none'!r}; "
                 f"allowed: {', '.join(SEVERITY_RANK)}"
@@ -164,6 +164,43 @@ def _merge_cycles(
         )
 
 
+def _units(issues: list[IssueSpec], ordered: list[int]) -> list[list[int]] | None:
+    """A file group made only of issues that keep their plan agents' files (no issue file names
+    theirs), from several plan agents: its issues by plan agent, in plan order. Those files are
+    the plan agents' whole lists, not what each fix needs, so joining every plan agent that
+    shares one file would give one agent most of a package; each plan agent's issues stay a
+    unit instead, and units sharing a file go to successive waves (``_unit_order``)."""
+    by_unit: dict[str, list[int]] = {}
+    for n in ordered:
+        unit = issues[n].unit
+        if unit is None:
+            return None
+        by_unit.setdefault(unit, []).append(n)
+    if len(by_unit) < 2:
+        return None
+    return sorted(by_unit.values(), key=min)
+
+
+def _unit_order(
+    issues: list[IssueSpec], units: list[list[int]], first: int, notes: list[str]
+) -> list[tuple[int, int]]:
+    """Chunk edges (later, earlier) between units that share a file: the later in the plan
+    waits for the earlier, so no wave gives one file to two agents."""
+    paths = [{p for n in unit for p in issues[n].paths} for unit in units]
+    edges = []
+    for k in range(len(units)):
+        for j in range(k):
+            shared = paths[k] & paths[j]
+            if shared:
+                edges.append((first + k, first + j))
+                a, b = issues[units[j][0]].unit, issues[units[k][0]].unit
+                notes.append(
+                    f"the issues of plan agents {a} and {b} keep their agents' files, which "
+                    f"share {', '.join(sorted(shared)[:3])}: {b}'s run in a later wave"
+                )
+    return edges
+
+
 def _prepare(issues: list[IssueSpec], opts: MakeOptions) -> Work:
     notes: list[str] = []
     deps, ignored = _dependencies(issues, notes)
@@ -173,8 +210,18 @@ def _prepare(issues: list[IssueSpec], opts: MakeOptions) -> Work:
     groups = uf.groups()
     chunks: list[Chunk] = []
     chunk_of = [0] * len(issues)
+    unit_preds: list[tuple[int, int]] = []
     for members in groups:
         ordered = priority_order(members, lambda n: deps[n], lambda n: issues[n].rank)
+        units = _units(issues, ordered) if opts.max_issues is None else None
+        if units is not None:
+            first = len(chunks)
+            for piece in units:
+                for n in piece:
+                    chunk_of[n] = len(chunks)
+                chunks.append(Chunk(index=len(chunks), members=piece))
+            unit_preds += _unit_order(issues, units, first, notes)
+            continue
         size = opts.max_issues or len(ordered)
         pieces = [ordered[i : i + size] for i in range(0, len(ordered), size)]
         if len(pieces) > 1:
@@ -192,6 +239,8 @@ def _prepare(issues: list[IssueSpec], opts: MakeOptions) -> Work:
     for c in chunks:
         if c.part > 0:
             preds[c.index].add(c.index - 1)
+    for later, earlier in unit_preds:
+        preds[later].add(earlier)
     for n, mine in enumerate(deps):
         for d in mine:
             a, b = chunk_of[d], chunk_of[n]
@@ -274,8 +323,9 @@ def _group_folders(issues: Sequence[IssueSpec]) -> dict[str, str]:
     for issue in issues:
         inside = [p for p in issue.paths if p.startswith(issue.group)]
         # The home pins the folder from above even when it is the root: a package-relative new
-        # file read against it must stay where it was read.
-        pin = [] if issue.home is None else [issue.home + "x"]
+        # file read against it must stay where it was read. An issue with no entries (it keeps
+        # its plan agent's files, already repo-relative) has nothing to pin: its files decide.
+        pin = [] if issue.home is None or not issue.entries else [issue.home + "x"]
         by_group.setdefault(issue.group, []).extend([*inside, *pin])
     return {g: common_folder(paths) if paths else g for g, paths in by_group.items()}
 
@@ -306,7 +356,7 @@ def _placement_notes(
                 elif issue.files_from == "plan agent":
                     notes.append(
                         f"{issue.id} has no fix plan or description listing files: keeps the "
-                        f"files its plan agent declared ({aid})"
+                        f"files its plan agent {issue.unit or ''} declared, in {aid}"
                     )
                 elif issue.files_from == "description":
                     notes.append(

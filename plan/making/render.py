@@ -103,10 +103,13 @@ def _kept_lines(wave: Wave) -> list[str]:
     count = f"({len(wave.issue_ids)} issues, {len(wave.agents)} agents)"
     out = [f"## Wave {wave.number} — {cell(wave.title) or 'kept as run'} {count}", ""]
     for agent in wave.agents:
-        files = ", ".join(f"`{f}`" for f in agent.files)
+        # Written from the normalised paths, so the kept wave reads back the same files whether
+        # the plan stated its package or it came from the files.
+        package = agent.package if all(p.startswith(agent.package) for p in agent.paths) else ""
+        files = ", ".join(f"`{_relative(p, package)}`" for p in agent.paths)
         out += [
             f"### Agent {agent.number}: {cell(agent.title)}",
-            f"**Package**: `{agent.package or './'}`",
+            f"**Package**: `{package or './'}`",
             f"**Files**: {files}",
             "| Order | Issue | Severity | Summary |",
             "|-------|-------|----------|---------|",
@@ -169,10 +172,14 @@ def render_made(made: MadePlan, ctx: RenderContext) -> str:
     known |= {fl.id_key(i) for w in ctx.kept for i in w.issue_ids}
     waves, issues = len(made.waves), len(made.issues)
     out = [f"# {cell(ctx.title)}", "", "## Strategy", ""]
+    sources = {i.files_from for i in made.issues}
+    files = "each issue's files taken from its fix plan"
+    if sources - {"fix plan", "description"}:
+        files += " where it has one (else as the notes below say)"
     out.append(
         f"Made by wavedeck plan make from {cell(ctx.origin)}: {issues} issues in {waves} "
         f"wave(s) of at most {ctx.max_agents} agents, no file given to two agents of a wave, "
-        "each issue's files taken from its fix plan."
+        f"{files}."
     )
     out.append("")
     out.append(

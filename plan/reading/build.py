@@ -13,11 +13,23 @@ import re
 from wavedeck.plan.models import Agent, Issue, LineRange, Source, agent_id
 from wavedeck.plan.paths import PathRejected, normalize_file, normalize_package
 from wavedeck.plan.reading import fields as fl
+from wavedeck.plan.reading import shapes as sh
 from wavedeck.plan.reading.issuetable import IssueDraft
 from wavedeck.plan.reading.reader import AgentB, Range, WaveB
 
 _RULE_LINE = re.compile(r"^\s*([-*_])(\s*\1){2,}\s*$")
 Resolve = dict[tuple[str, int | None], str]
+
+
+def common_folder(paths: list[str]) -> str:
+    """The deepest folder (``a/b/``, or ``""`` for the root) holding every path."""
+    if not paths:
+        return ""
+    first, *rest = (p.split("/")[:-1] for p in paths)
+    n = len(first)
+    for parts in rest:
+        n = next((i for i in range(min(n, len(parts))) if parts[i] != first[i]), min(n, len(parts)))
+    return "".join(part + "/" for part in first[:n])
 
 
 def section_text(lines: list[str]) -> str:
@@ -69,8 +81,12 @@ def build_agent(
         package = normalize_package(a.package or "")
     except PathRejected as exc:
         bad_package = (exc.raw, exc.reason)
+    prose: list[str] = list(a.prose)
     if bad_package is None:
         for raw in a.files:
+            if sh.checklist_text(raw):
+                prose.append(raw)
+                continue
             try:
                 path = normalize_file(package, raw)
             except PathRejected as exc:
@@ -90,11 +106,16 @@ def build_agent(
             shared.append(path)
         if found:
             ranges.setdefault(path, []).extend(found)
+    if a.package is None and not a.reference and bad_package is None:
+        # No package stated: the folder holding all its files (files stay as written).
+        package = common_folder(paths)
     issues = tuple(_issue(b, resolve, labels) for b in sorted(a.issues, key=lambda x: x.order))
     if a.how == "table-row":
         text = lines[a.line - 1].strip() if 0 < a.line <= len(lines) else ""
     else:
-        text = section_text(lines[a.line : a.end])
+        text = section_text(_own_lines(lines, a))
+    structured = a.reference and all(i.kind == "table-row" for i in issues)
+    brief = "" if structured or a.how == "table-row" else text
     return Agent(
         id=agent_id(w.head.number, a.number),
         number=a.number,
@@ -113,7 +134,21 @@ def build_agent(
         source=Source(line=a.line, how=a.how, text=a.head),
         shared=tuple(dict.fromkeys(p for p in shared + list(ranges))),
         ranges=tuple((p, _ranges(r)) for p, r in ranges.items()),
+        label=a.label,
+        brief=brief,
+        prose_files=tuple(dict.fromkeys(prose)),
     )
+
+
+def _own_lines(lines: list[str], a: AgentB) -> list[str]:
+    """The lines of an agent's section, without those that are not its own (a report)."""
+    if not a.skip:
+        return lines[a.line : a.end]
+    return [
+        line
+        for i, line in enumerate(lines[a.line : a.end], start=a.line)
+        if not any(start <= i < end for start, end in a.skip)
+    ]
 
 
 def share_declared(agents: tuple[Agent, ...]) -> tuple[Agent, ...]:

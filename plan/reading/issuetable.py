@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from wavedeck.plan.errors import Finding
-from wavedeck.plan.models import ResolvedIssue
+from wavedeck.plan.models import IssueKind, ResolvedIssue
 from wavedeck.plan.reading import fields as fl
 from wavedeck.plan.reading.tables import Table, plain_text
 
@@ -27,7 +27,7 @@ class IssueDraft:
     line: int
     extra: dict[str, str]
     depends: list[str]
-    kind: str = "table-row"  # ``wavedeck.plan.models.Issue.kind``
+    kind: IssueKind = "table-row"
 
 
 def _bad_row(line: int, message: str) -> Finding:

@@ -19,6 +19,7 @@ from wavedeck.plan.paths import PathRejected, normalize_file, normalize_package
 from wavedeck.plan.reading import fields as fl
 from wavedeck.plan.reading import shapes as sh
 from wavedeck.plan.reading.reader import AgentB, Range, WaveB
+from wavedeck.plan.reading.saw import markdown as saw
 from wavedeck.plan.reading.tables import Row, plain_text
 
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ def merge_ownership(r: ShapeReader) -> list[Finding]:
     agents = [a for w in r.waves for a in w.agents]
     waves = {id(a): w for w in r.waves for a in w.agents}
     pattern, by_name = label_pattern(agents)
+    bare = bare_ids(agents)
     declared: dict[str, list[AgentB]] = {}  # path -> agents whose own lists declare it
     for a in agents:
         for path in declared_paths(a):
@@ -116,8 +118,15 @@ def merge_ownership(r: ShapeReader) -> list[Finding]:
         if c_owner is None and not matrix:
             continue
         c_wave = table.column("wave", "phase")
+        c_deps = table.column("depends on", "depends", "dependencies", "depends_on")
         for row in table.rows:
             owners = _owners(row, c_owner, matrix, pattern, by_name, agents)
+            if not owners and c_owner is not None:
+                owners = bare_owners(plain_text(row.cells[c_owner]), bare)
+            if c_deps is not None:
+                deps = bare_owners(plain_text(row.cells[c_deps]), bare)
+                for a, _cell in owners:
+                    a.after.extend(saw.bare_id(d.label) or d.label for d, _ in deps if d is not a)
             entries = sh.file_entries(row.cells[c_file].content)
             if not entries:
                 continue
@@ -155,6 +164,29 @@ def merge_ownership(r: ShapeReader) -> list[Finding]:
                         )
                 findings += _disagreements(path, row.line, owners, waves, declared)
     return findings
+
+
+def bare_ids(agents: list[AgentB]) -> dict[str, AgentB]:
+    """Agents by their bare Scout-and-Wave id (``A`` for ``Agent A``), the first of each."""
+    out: dict[str, AgentB] = {}
+    for a in agents:
+        found = saw.bare_id(a.label)
+        if found is not None:
+            out.setdefault(found, a)
+    return out
+
+
+_BARE = re.compile(r"(?<![\w-])[A-Z][2-9]?(?![\w-])")
+
+
+def bare_owners(cell: str, bare: dict[str, AgentB]) -> list[tuple[AgentB, str]]:
+    """The agents a cell names by bare ids (``A``, ``A, B``, ``C2``), as SAW's tables do."""
+    out: dict[int, tuple[AgentB, str]] = {}
+    for m in _BARE.finditer(cell):
+        a = bare.get(m.group(0))
+        if a is not None:
+            out.setdefault(id(a), (a, cell))
+    return list(out.values())
 
 
 def _owners(

@@ -16,12 +16,17 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from wavedeck.plan.errors import Finding, PlanError
-from wavedeck.plan.models import Plan, Rule, Source, Wave
+from wavedeck.plan.models import Agent, Gate, Plan, Rule, Source, Wave, agent_id
 from wavedeck.plan.reading import fields as fl
 from wavedeck.plan.reading.build import build_agent, share_declared
 from wavedeck.plan.reading.perf import gc_paused
 from wavedeck.plan.reading.placement import no_agents, place
-from wavedeck.plan.reading.reader import Reader
+from wavedeck.plan.reading.reader import Reader, WaveB
+from wavedeck.plan.reading.saw.gates import block_gates
+from wavedeck.plan.reading.saw.gates import test_commands as saw_test_commands
+from wavedeck.plan.reading.saw.manifest import looks_like_manifest, read_manifest
+from wavedeck.plan.reading.saw.markdown import bare_id as saw_bare_id
+from wavedeck.plan.reading.saw.markdown import conventions as saw_conventions
 from wavedeck.plan.reading.shapereader import ShapeReader
 
 # Raw HTML off: a plan's ``<script>`` is text, never markup (reliability matrix D8).
@@ -41,7 +46,19 @@ def parse_text(text: str, source: str = "", *, strict: bool = False) -> ParseRes
     no plan in it at all (no wave with an agent), or a wave/agent number is not positive.
 
     ``strict`` reads the reference format only (``wavedeck.plan.reading.reader``); otherwise the other shapes are
-    read too (``wavedeck.plan.reading.shapereader``, ``wavedeck.plan.reading.placement``)."""
+    read too (``wavedeck.plan.reading.shapereader``, ``wavedeck.plan.reading.placement``). A
+    Scout-and-Wave YAML manifest (a ``.yaml`` source, or YAML with a manifest's keys) is read by
+    ``wavedeck.plan.reading.saw.manifest``."""
+    if looks_like_manifest(text, source):
+        if strict:
+            raise PlanError(
+                "a Scout-and-Wave YAML manifest is not the reference format (drop --strict)",
+                line=1,
+                source=source,
+            )
+        with gc_paused():
+            plan, found = read_manifest(text, source)
+        return ParseResult(plan=plan, findings=tuple(found))
     try:
         tokens = _MD.parse(text)
     except RecursionError:
@@ -79,6 +96,7 @@ def _build(tokens: Sequence[Token], text: str, source: str, strict: bool) -> Par
         for a in w.agents:
             if a.number < 1:
                 raise PlanError("agent numbers start at 1", line=a.line, source=source)
+    renumbered = unique_ids(reader.waves)
     # Dependencies resolve to the first scheduled issue with that identity, else a resolved one.
     resolve: dict[tuple[str, int | None], str] = {}
     for w in reader.waves:
@@ -111,19 +129,76 @@ def _build(tokens: Sequence[Token], text: str, source: str, strict: bool) -> Par
         for w in reader.waves
     )
     rules = tuple(reader.rules)
+    saw_doc = isinstance(reader, ShapeReader) and reader.saw
+    if saw_doc:
+        # A SAW agent is named by its letter (``A``, ``B2``), as in its ownership table.
+        waves = tuple(w.model_copy(update={"agents": _saw_labels(w.agents)}) for w in waves)
+    gates: list[Gate] = []
+    if saw_doc and isinstance(reader, ShapeReader):
+        gates, found = block_gates(reader.gate_blocks, reader.test_command)
+        placed += found
     plan = Plan(
         title=reader.title or "",
         source=source,
         waves=waves,
         resolved=tuple(reader.resolved),
         rules=rules,
-        test_commands=_test_commands(rules),
+        test_commands=saw_test_commands(gates) if gates else _test_commands(rules),
         strategy=reader.strategy,
         stated=tuple(reader.summary.stated),
         line_count=len(reader.lines),
+        format="saw-markdown" if saw_doc else "wavedeck",
+        gates=tuple(gates),
+        conventions=tuple(
+            saw_conventions(reader.signals, reader.reports)
+            if saw_doc and isinstance(reader, ShapeReader)
+            else ()
+        ),
     )
-    findings = reader.findings + placed + reader.summary.findings
+    findings = reader.findings + placed + renumbered + reader.summary.findings
     return ParseResult(plan=plan, findings=tuple(findings))
+
+
+def _saw_labels(agents: tuple[Agent, ...]) -> tuple[Agent, ...]:
+    out = []
+    for a in agents:
+        bare = saw_bare_id(a.label)
+        out.append(a.model_copy(update={"label": bare}) if bare else a)
+    return tuple(out)
+
+
+def unique_ids(waves: list[WaveB]) -> list[Finding]:
+    """Give every agent its own id: an agent whose id (``w<wave>-a<n>``) another agent read
+    before it already has gets the next number free in its wave, and a ``duplicate-issue`` error
+    names both. Two agents never share an id, whatever the input: the id names a log, a state
+    entry and a branch."""
+    taken: dict[int, set[int]] = {}
+    for w in waves:
+        for a in w.agents:
+            taken.setdefault(w.head.number, set()).add(a.number)
+    first: dict[str, int] = {}
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for w in waves:
+        for a in w.agents:
+            aid = agent_id(w.head.number, a.number)
+            if aid not in seen:
+                seen.add(aid)
+                first[aid] = a.line
+                continue
+            numbers = taken[w.head.number]
+            a.number = max(numbers) + 1
+            numbers.add(a.number)
+            new = agent_id(w.head.number, a.number)
+            seen.add(new)
+            message = (
+                f"agent id {aid} is used twice: lines {first[aid]}, {a.line} (each wave's agents "
+                f"need distinct numbers); the one on line {a.line} is read as {new}"
+            )
+            findings.append(
+                Finding("duplicate-issue", "error", a.line, message, w.head.number, (aid, new))
+            )
+    return findings
 
 
 def _test_commands(rules: tuple[Rule, ...]) -> tuple[str, ...]:

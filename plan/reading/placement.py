@@ -16,11 +16,19 @@ from __future__ import annotations
 import re
 
 from wavedeck.plan.errors import Finding, PlanError
-from wavedeck.plan.models import UNSET, agent_id
+from wavedeck.plan.models import UNSET, IssueKind, SourceHow, agent_id
 from wavedeck.plan.reading import fields as fl
 from wavedeck.plan.reading import shapes as sh
-from wavedeck.plan.reading.ownertable import key_of, label_pattern, merge_ownership
+from wavedeck.plan.reading.issuetable import IssueDraft
+from wavedeck.plan.reading.ownertable import (
+    bare_ids,
+    bare_owners,
+    key_of,
+    label_pattern,
+    merge_ownership,
+)
 from wavedeck.plan.reading.reader import AgentB, WaveB
+from wavedeck.plan.reading.saw import markdown as saw
 from wavedeck.plan.reading.shapereader import Loose, ShapeReader
 from wavedeck.plan.reading.tables import split_raw_row
 
@@ -30,7 +38,7 @@ _ORDER_HEADING = re.compile(
 )
 _STEP = re.compile(r"^(?:[-*+]\s+)?(?:\*\*)?(?:step\s+)?(\d+)(?:\*\*)?[.):]\s+\S", re.IGNORECASE)
 # The order in which a section's work items are preferred when it has several kinds.
-WORK_KINDS = ("task-heading", "task-row", "checklist", "step", "bullet")
+WORK_KINDS: tuple[IssueKind, ...] = ("task-heading", "task-row", "checklist", "step", "bullet")
 
 
 def _warn(code: str, line: int, message: str) -> Finding:
@@ -105,7 +113,7 @@ def _execution_order(r: ShapeReader, agents: list[AgentB]) -> dict[int, tuple[st
     return out
 
 
-def _wave_numbered(r: ShapeReader, number: int, line: int, how: str, text: str) -> WaveB:
+def _wave_numbered(r: ShapeReader, number: int, line: int, how: SourceHow, text: str) -> WaveB:
     for w in r.waves:
         if w.head.number == number:
             return w
@@ -138,10 +146,22 @@ def place(r: ShapeReader) -> list[Finding]:
             "waves: it is read as part of the section above it"
         )
         findings.append(_warn("unread-heading", line, message))
+    if pending and r.saw:
+        for p in pending:  # SAW's wave structure names agents [A] (standard) or {A} (integration)
+            bare = saw.bare_id(p.agent.label)
+            if bare is not None:
+                p.agent.aliases += [f"[{bare}]", f"{{{bare}}}"]
     if pending:
         findings += _assign([p.agent for p in pending], r)
+    status = r.signals.sections.get("status") if r.saw else None
     if not r.reference_shaped:
         for line, count, where in r.outside_checklists:
+            if (
+                status is not None
+                and line > status
+                and where.lstrip("#").strip().lower() == "status"
+            ):
+                continue  # a SAW doc's status checklist: one of its conventions (plan show)
             under = f"under '{where}', which is no agent" if where else "outside every agent"
             message = f"a checklist of {count} item(s) {under}: its items are not read as work"
             findings.append(_warn("unread-heading", line, message))
@@ -150,10 +170,28 @@ def place(r: ShapeReader) -> list[Finding]:
     _number(r)
     for w in r.waves:
         for a in w.agents:
-            if not a.reference:
-                findings += _work_items(a, agent_id(w.head.number, a.number))
+            findings += _work_items(a, agent_id(w.head.number, a.number), r.saw)
     findings += merge_ownership(r)
+    _named_dependencies(r)
+    for w in r.waves:
+        for a in w.agents:
+            if a.after and a.issues and a.issues[0].kind == "saw-task":
+                a.issues[0].depends = list(dict.fromkeys(a.after))
     return findings
+
+
+def _named_dependencies(r: ShapeReader) -> None:
+    """``**Dependencies:** Agent A (pkg/cache)``: the agents a dependencies field names."""
+    agents = [a for w in r.waves for a in w.agents]
+    if not any(a.after_text for a in agents):
+        return
+    pattern, by_name = label_pattern(agents)
+    bare = bare_ids(agents)
+    for a in agents:
+        for text in a.after_text:
+            named = [by_name[key_of(m)] for m in pattern.finditer(text)] if pattern else []
+            named += [b for b, _cell in bare_owners(text, bare)]
+            a.after.extend(saw.bare_id(b.label) or b.label for b in named if b is not a)
 
 
 def _unplaced(a: AgentB, why: str) -> Finding:
@@ -196,6 +234,11 @@ def _number(r: ShapeReader) -> None:
     holding agents moves every wave up by one; agents numbered 0 move up likewise."""
     for w in r.waves:
         w.as_written = w.head.number
+        named = [a for a in w.agents if a.named]
+        number = max((a.number for a in w.agents if not a.named), default=0)
+        for a in named:  # ``### Backend agent``: after the numbered agents, in order
+            number += 1
+            a.number = number
     r.idle_phases = [w.line for w in r.waves if w.how == "phase-heading" and not w.agents]
     r.waves[:] = [w for w in r.waves if w.agents or w.how != "phase-heading"]
     phases = [w for w in r.waves if w.how == "phase-heading"]
@@ -216,7 +259,7 @@ def _number(r: ShapeReader) -> None:
                 a.number += 1 - low
 
 
-def _work_items(a: AgentB, aid: str) -> list[Finding]:
+def _work_items(a: AgentB, aid: str, saw_doc: bool) -> list[Finding]:
     """The issues of an agent that is not in the reference format: its issue table's rows, else
     the first kind of work item it has (``WORK_KINDS``), with ids generated where it has none.
     An ``Agent N`` section whose only work is a numbered list outside a Tasks heading or label
@@ -224,6 +267,20 @@ def _work_items(a: AgentB, aid: str) -> list[Finding]:
     if a.issues:
         return []
     kind = next((k for k in WORK_KINDS if a.work.get(k)), None)
+    if kind is None and saw_doc and not a.reference:
+        # A Scout-and-Wave agent's work is its prompt: one task, named by its SAW id.
+        task = IssueDraft(
+            id=saw.bare_id(a.label) or f"{aid}-1",
+            order=1,
+            severity=a.priority or UNSET,
+            summary=a.title.split(": ", 1)[-1] if a.label else a.title,
+            line=a.line,
+            extra={},
+            depends=[],
+            kind="saw-task",
+        )
+        a.issues = [task]
+        return []
     if kind is None:
         if a.plain_steps:
             message = (

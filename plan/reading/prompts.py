@@ -25,11 +25,14 @@ def prompt_files(a: AgentB, tok: Token) -> None:
     heading or label inside it (``## 1. File Ownership``), or the label's own values."""
     first = (tok.map or [0])[0] + 2  # the line after the opening fence
     in_files = False
+    section = False  # the files list is a section (under a heading): prose does not end it
     for offset, raw in enumerate(tok.content.split("\n")):
         text = raw.strip().lstrip("#").strip()
         got = fl.labelled_field(raw) or sh.plain_field(text)
+        heading = raw.lstrip().startswith("#")
         if sh.files_heading(text.strip("*_ ")):
             in_files = True
+            section = heading
         elif got is not None and sh.field_role(got[0]) in ("files", "shared"):
             entries = [e for e in sh.file_entries(got[1]) if sh.path_like(e.raw)]
             add_files(a, entries, sh.field_role(got[0]) == "shared")
@@ -41,7 +44,7 @@ def prompt_files(a: AgentB, tok: Token) -> None:
                 entries = [sh.file_entry(word[0])]
             add_files(a, entries, False)
         elif raw.strip():
-            in_files = False
+            in_files = in_files and section and not heading
             continue
         else:
             continue

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from markdown_it.token import Token
 
 from wavedeck.plan.errors import Finding
-from wavedeck.plan.models import ResolvedIssue, Rule
+from wavedeck.plan.models import IssueKind, ResolvedIssue, Rule, SourceHow
 from wavedeck.plan.reading import fields as fl
 from wavedeck.plan.reading.issuetable import IssueDraft, issue_rows, resolved_rows
 from wavedeck.plan.reading.summary import SummaryReader
@@ -37,14 +37,14 @@ class AgentB:
     issues: list[IssueDraft] = field(default_factory=list)
     end: int = 0  # 0-based line index just past the section
     # How it was recognised (``wavedeck.plan.models.Source``) and the heading or row as written.
-    how: str = "agent-heading"
+    how: SourceHow = "agent-heading"
     head: str = ""
     label: str = ""  # the plan's own name for it (``W1``, ``Workstream A``), for cross-references
     # The reference format reads issues from its issue table only; other shapes read work items.
     reference: bool = True
     wave_hint: int | None = None  # a wave the agent names itself (``Wave 1 Agent B``, a column)
     priority: str | None = None  # a severity its heading states (``(High Priority)``)
-    work: dict[str, list[IssueDraft]] = field(default_factory=dict)  # work items by kind
+    work: dict[IssueKind, list[IssueDraft]] = field(default_factory=dict)  # work items by kind
     shared: set[str] = field(default_factory=set)  # raw file values declared shared
     ranges: dict[str, list[Range]] = field(default_factory=dict)  # raw file value -> its lines
     aliases: list[str] = field(default_factory=list)  # other names (``**Owner:** Agent A``)
@@ -54,6 +54,12 @@ class AgentB:
     section_tasks: int = 0  # heading level of an open "Tasks" section, 0: none
     numbering: int = 0  # the last of its numbered prompt headings (``## 1. Files``, ``## 2. …``)
     plain_steps: int = 0  # the line of a numbered list not read as work (``Agent N`` sections)
+    named: bool = False  # ``### Backend agent``: numbered after the numbered agents of its wave
+    # Lines of its section that are not its own (a completion report inside it): [start, end).
+    skip: list[tuple[int, int]] = field(default_factory=list)
+    prose: list[str] = field(default_factory=list)  # files-list entries that read as text
+    after: list[str] = field(default_factory=list)  # SAW ids of agents it depends on
+    after_text: list[str] = field(default_factory=list)  # ``**Dependencies:**`` as written
 
 
 @dataclass
@@ -63,7 +69,7 @@ class WaveB:
     level: int
     agents: list[AgentB] = field(default_factory=list)
     text: str = ""
-    how: str = "wave-heading"
+    how: SourceHow = "wave-heading"
     src: str = ""  # the heading as written
     as_written: int | None = (
         None  # its number before ``wavedeck.plan.reading.placement`` renumbered waves
@@ -252,7 +258,7 @@ class Reader:
             agent.files.extend(fl.list_values(inline.content))
 
     def fence(self, tok: Token) -> None:
-        """A fenced block inside an agent: prose for its prompt (kept in ``Agent.text``)."""
+        """A fenced block: inside an agent, prose for its prompt (kept in ``Agent.text``)."""
 
     # -- tables -----------------------------------------------------------------------------
 
@@ -291,7 +297,7 @@ class Reader:
             elif kind == "bullet_list_open" or kind == "ordered_list_open":
                 i = self.list_block(tokens, i)
             else:
-                if kind == "fence" and self.agent is not None:
+                if kind == "fence":
                     self.fence(tok)
                 i += 1
         self._close_wave(len(self.lines))

@@ -12,17 +12,19 @@ under ``## Wave N``) takes its issues from its issue table only, as ``--strict``
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from markdown_it.token import Token
 
 from wavedeck.plan.errors import Finding
+from wavedeck.plan.models import IssueKind, SourceHow
 from wavedeck.plan.reading import fields as fl
 from wavedeck.plan.reading import shapes as sh
 from wavedeck.plan.reading.prompts import prompt_files
-from wavedeck.plan.reading.reader import AgentB, Reader, WaveB
+from wavedeck.plan.reading.reader import AgentB, WaveB
+from wavedeck.plan.reading.saw import markdown as saw
+from wavedeck.plan.reading.saw.reader import SawReader
 from wavedeck.plan.reading.shapetables import (
     AGENT_COLUMNS,
     FILE_COLUMNS,
@@ -47,40 +49,11 @@ class Loose:
     under_wave_word: str | None  # the enclosing heading when it starts with "wave", as written
 
 
-def _prescan(tokens: Sequence[Token]) -> tuple[bool, bool, Counter[tuple[str, int]]]:
-    """Whether the plan has wave headings, whether it is in the reference shape (an ``Agent N``
-    heading under a ``Wave N`` heading), and how often each ``W1``-style prefix heads a section
-    at each level. Only headings are looked at."""
-    has_waves = False
-    reference = False
-    prefixes: Counter[tuple[str, int]] = Counter()
-    wave_level: int | None = None
-    for i, tok in enumerate(tokens):
-        if tok.type != "heading_open":
-            continue
-        level = int(tok.tag[1:])
-        text = tokens[i + 1].content
-        combined = sh.combined_heading(text) is not None
-        if level >= 2 and fl.wave_heading(text) is not None and not combined:
-            has_waves = True
-            wave_level = level
-            continue
-        if fl.agent_heading(text) is not None and wave_level is not None and level > wave_level:
-            reference = True
-        elif wave_level is not None and level <= wave_level:
-            wave_level = None
-        got = sh.prefix_heading(text)
-        if got is not None and got.prefix is not None:
-            prefixes[(got.prefix, level)] += 1
-    return has_waves, reference, prefixes
-
-
-class ShapeReader(Reader):
+class ShapeReader(SawReader):
     def __init__(self, text: str, source: str, tokens: Sequence[Token]) -> None:
         super().__init__(text, source)
-        self.has_waves, self.reference_shaped, self.prefixes = _prescan(tokens)
+        self.has_waves, self.reference_shaped, self.prefixes = sh.prescan(tokens)
         self.loose: list[Loose] = []
-        self.ownership: list[Table] = []
         self.outside_lists: list[int] = []  # numbered lists no agent holds (lines)
         # Checklists no agent holds: (line, items, the heading above as written).
         self.outside_checklists: list[tuple[int, int, str]] = []
@@ -90,9 +63,14 @@ class ShapeReader(Reader):
     # -- headings -----------------------------------------------------------------------------
 
     def heading(self, level: int, text: str, plain: str, start: int) -> None:
+        if self.report_heading(level, text, plain, start):
+            return
         a = self.agent
         if a is not None and not a.reference and self._inside(a, level, text, plain, start):
             return
+        if a is not None and a.reference and level > a.level:
+            # A Tasks heading in an ``Agent N`` section: its lists are work (if no issue table).
+            a.section_tasks = level if sh.tasks_heading(plain) else 0
         combined = sh.combined_heading(text) or sh.combined_heading(plain)
         if level >= 2 and combined is not None and self._shape(level, text, plain, start):
             return
@@ -109,12 +87,6 @@ class ShapeReader(Reader):
         # An ``Agent N`` heading in a ``Phase`` or combined wave is no reference-format agent.
         if self.agent is not None and self.agent is not before and self.wave is not None:
             self.agent.reference = self.wave.how == "wave-heading"
-
-    def _close_for(self, level: int, start: int) -> None:
-        if self.agent is not None and level <= self.agent.level:
-            self._close_agent(start)
-        if self.wave is not None and level <= self.wave.level:
-            self._close_wave(start)
 
     def _loose_reference_agent(
         self, level: int, text: str, got: tuple[int, str], start: int
@@ -170,7 +142,7 @@ class ShapeReader(Reader):
         if self.agent is not None and level > self.agent.level:
             return False  # a heading inside an agent's section (``#### A1: notes``) is its own
         in_wave = self.wave is not None and level > self.wave.level
-        got = sh.keyword_heading(text) or sh.keyword_heading(plain)
+        got = sh.keyword_heading(text) or sh.keyword_heading(plain) or sh.named_heading(plain)
         if got is None:
             # ``W1: title`` is an agent only where siblings share its prefix (W1, W2, …), so a
             # lone ``Q1: …`` stays prose; never in a reference-format plan, whose agents are
@@ -198,12 +170,13 @@ class ShapeReader(Reader):
         return True
 
     def _new_agent(
-        self, got: sh.AgentLabel, level: int, line: int, head: str, how: str, text: str
+        self, got: sh.AgentLabel, level: int, line: int, head: str, how: SourceHow, text: str
     ) -> AgentB:
         if self.wave is not None and not self.wave.agents:
             self.wave.text = "\n".join(self.lines[self.wave.line : line - 1]).strip()
         agent = AgentB(got.number, got.title, line, level, how=how, head=head, reference=False)
         agent.label = got.label
+        agent.named = got.number == 0 and sh.named_heading(got.label) is not None
         agent.priority = sh.priority_of(text)
         self.agent = agent
         return agent
@@ -291,15 +264,24 @@ class ShapeReader(Reader):
             agent.wave_hint = fl.parse_int(value.strip("*_ "))
         elif role == "tasks":
             agent.section_tasks = 7  # until the next heading, whatever its level
+        elif role == "after":
+            agent.after_text.append(value)
 
     def file_items(self, agent: AgentB, items: list[tuple[int, str, Token]]) -> None:
-        for _line, _num, inline in items:
+        for line, _num, inline in items:
+            box = sh.checkbox(inline.content)
+            if box is not None:  # a checklist item is a work item wherever it stands
+                own_id, rest = sh.item_id(box)
+                add_work(agent, "checklist", line, rest if own_id else box.strip(), own_id)
+                continue
             entries = sh.file_entries(inline.content)
             if agent.section_files and not agent.files_line:
                 entries = [e for e in entries if sh.path_like(e.raw)]
             add_files(agent, entries, False)
 
     def paragraph(self, start: int, end: int) -> None:
+        if self.report_paragraph(start, end):
+            return
         a = self.agent
         pending = self.files_list_line
         super().paragraph(start, end)
@@ -324,18 +306,44 @@ class ShapeReader(Reader):
             where = f"{'#' * above[0]} {above[2]}" if above is not None else ""
             self.outside_checklists.append((line, boxes, where))
 
+    def _reference_checklist(self, a: AgentB, tokens: Sequence[Token], i: int) -> None:
+        """Work items in an ``Agent N`` section, used when it has no issue table
+        (``wavedeck.plan.reading.placement``): a checklist anywhere, a list under a Tasks heading
+        or label; its other lists stay prose, as ``--strict`` reads them."""
+        items, _end = self.bullet_items(tokens, i)
+        ordered = tokens[i].type == "ordered_list_open"
+        for line, _num, inline in items:
+            box = sh.checkbox(inline.content)
+            kind: IssueKind = "checklist"
+            if box is None:
+                if not a.section_tasks:
+                    continue
+                kind = "step" if ordered else "bullet"
+            text = box if box is not None else inline.content
+            own_id, rest = sh.item_id(text)
+            add_work(a, kind, line, rest if own_id else text.strip(), own_id)
+
     def fence(self, tok: Token) -> None:
+        kind = saw.block_kind(tok.info)
+        if self.report_fence(tok, kind):
+            return
         a = self.agent
-        if a is not None and not a.reference and not a.files and not a.table_paths:
+        if a is None or kind is not None:
+            return
+        if not a.reference and not a.files and not a.table_paths:
             prompt_files(a, tok)
 
     # -- lists --------------------------------------------------------------------------------
 
     def list_block(self, tokens: Sequence[Token], i: int) -> int:
+        if self.report is not None:
+            return self.report_list(tokens, i)
         a = self.agent
         if a is None or a.reference or self.files_list_line is not None:
             if a is None:
                 self._outside(tokens, i)
+            elif a.reference and self.files_list_line is None:
+                self._reference_checklist(a, tokens, i)
             return super().list_block(tokens, i)
         items, end = self.bullet_items(tokens, i)
         ordered = tokens[i].type == "ordered_list_open"
@@ -347,6 +355,7 @@ class ShapeReader(Reader):
                 self.field(a, got[0], got[1], line)
                 continue
             box = sh.checkbox(content)
+            kind: IssueKind
             if box is not None:
                 kind, text = "checklist", box
             elif ordered and a.how == "agent-heading" and not a.section_tasks:
@@ -370,6 +379,8 @@ class ShapeReader(Reader):
     # -- tables -------------------------------------------------------------------------------
 
     def table(self, table: Table) -> None:
+        if self.report is not None:
+            return
         a = self.agent
         if a is not None and not a.reference:
             issue = table.column(*ID_COLUMNS[:3])

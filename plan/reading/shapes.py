@@ -10,7 +10,11 @@ reads one such piece of text into plain data; ``wavedeck.plan.reading.shapereade
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from markdown_it.token import Token
 
 from wavedeck.plan.reading import fields as fl
 
@@ -197,7 +201,7 @@ def checkbox(text: str) -> str | None:
 
 def field_role(label: str) -> str | None:
     """What a field label gives: ``files``, ``shared``, ``package``, ``priority``, ``owner``,
-    ``wave``, ``tasks`` (the lists after it are work items)."""
+    ``wave``, ``tasks`` (the lists after it are work items), ``after`` (agents it depends on)."""
     name = " ".join(label.lower().split())
     if _FILES_LABEL.match(name):
         return "files"
@@ -213,6 +217,8 @@ def field_role(label: str) -> str | None:
         return "wave"
     if name in ("tasks", "task", "steps", "work items", "todo", "to do", "checklist", "work"):
         return "tasks"
+    if name in ("dependencies", "depends on", "depends", "after", "blocked by"):
+        return "after"
     return None
 
 
@@ -244,6 +250,22 @@ def path_like(text: str) -> bool:
     """Whether a code span names a file or folder (``lib/api.ts``, ``src/``), not a command."""
     t = text.strip()
     return bool(t) and ("/" in t or "." in t.lstrip(".")) and _PATH_LIKE.match(t) is not None
+
+
+_CHECKBOX_TEXT = re.compile(r"^\s*[-*+]?\s*\[[ xX✓✔]?\]\s")
+_BRACKETS = re.compile(r"[\[\](){}]")
+
+
+def checklist_text(text: str) -> bool:
+    """Whether a files-list entry is a checklist item's text (``[ ] Add a login form``): a work
+    item, never a path."""
+    return _CHECKBOX_TEXT.match(text) is not None
+
+
+def reads_as_text(path: str) -> bool:
+    """Whether a path has spaces together with brackets (``Add the form (new)``): a name that
+    reads as text. It may still be a real file; ``plan check --repo`` tells."""
+    return any(ch.isspace() for ch in path) and _BRACKETS.search(path) is not None
 
 
 @dataclass(frozen=True)
@@ -290,8 +312,93 @@ def file_entries(text: str) -> list[FileEntry]:
         if not part:
             continue
         head, _, note = part.partition(" ")
-        if note and (_SHARED_NOTE.search(note) or _RANGE_NOTE.search(note)):
+        if note and (_SHARED_NOTE.search(note) or _RANGE_NOTE.search(note) or path_like(head)):
+            # ``src/a.py (new)``, ``lib.rs lines 1-700``: the path, then a note about it.
             entries.append(file_entry(head, note))
         else:
             entries.append(file_entry(part))
     return entries
+
+
+# ``### Backend agent``, ``### Frontend Agent: the login form``: a name before the word agent.
+_NAMED_AGENT_HEADING = re.compile(
+    r"^\s*(?P<name>[A-Z][\w+#.-]*(?:[ /&]+[A-Za-z][\w+#.-]*){0,2})\s+(?P<kw>(?i:agent))(?![\w-])"
+    r"\s*(?:[:—–.\-]+\s*(?P<title>.*?))?\s*$",
+    re.DOTALL,
+)
+# First words that make "X agent" a phrase about agents, not an agent's name.
+_NOT_NAMES = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "each",
+        "every",
+        "per",
+        "any",
+        "all",
+        "one",
+        "other",
+        "which",
+        "what",
+        "why",
+        "how",
+        "your",
+        "this",
+        "that",
+        "no",
+        "for",
+        "about",
+        "sub",
+        "main",
+        "lead",
+        "orchestrator",
+        "coordinator",
+        "parent",
+        "scout",
+        "critic",
+        "wave",
+        "phase",
+        "stage",
+        "new",
+    ]
+)
+
+
+def named_heading(text: str) -> AgentLabel | None:
+    """``Backend agent`` or ``Frontend Agent: title``: label ``Backend agent``, number 0 (the
+    reader numbers such agents after the numbered ones of their wave)."""
+    m = _NAMED_AGENT_HEADING.match(text)
+    if m is None or m.group("name").split()[0].lower() in _NOT_NAMES:
+        return None
+    label = " ".join(text[: m.end("kw")].split())
+    title = m.group("title") or ""
+    return AgentLabel(label, 0, _title(label, title))
+
+
+def prescan(tokens: Sequence[Token]) -> tuple[bool, bool, Counter[tuple[str, int]]]:
+    """Whether the plan has wave headings, whether it is in the reference shape (an ``Agent N``
+    heading under a ``Wave N`` heading), and how often each ``W1``-style prefix heads a section
+    at each level. Only headings are looked at."""
+    has_waves = False
+    reference = False
+    prefixes: Counter[tuple[str, int]] = Counter()
+    wave_level: int | None = None
+    for i, tok in enumerate(tokens):
+        if tok.type != "heading_open":
+            continue
+        level = int(tok.tag[1:])
+        text = tokens[i + 1].content
+        combined = combined_heading(text) is not None
+        if level >= 2 and fl.wave_heading(text) is not None and not combined:
+            has_waves = True
+            wave_level = level
+            continue
+        if fl.agent_heading(text) is not None and wave_level is not None and level > wave_level:
+            reference = True
+        elif wave_level is not None and level <= wave_level:
+            wave_level = None
+        got = prefix_heading(text)
+        if got is not None and got.prefix is not None:
+            prefixes[(got.prefix, level)] += 1
+    return has_waves, reference, prefixes

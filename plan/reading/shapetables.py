@@ -9,6 +9,7 @@ Inside an agent, a table with an id or task column but no Severity column is a t
 from __future__ import annotations
 
 from wavedeck.plan.errors import Finding
+from wavedeck.plan.models import IssueKind
 from wavedeck.plan.reading import fields as fl
 from wavedeck.plan.reading import shapes as sh
 from wavedeck.plan.reading.issuetable import IssueDraft
@@ -27,7 +28,7 @@ WAVE_COLUMNS = ("wave", "phase", "stage")
 
 def add_work(
     a: AgentB,
-    kind: str,
+    kind: IssueKind,
     line: int,
     text: str,
     own_id: str | None,

@@ -2,9 +2,11 @@
 
 Each scenario runs the real CLI (installed by ``.ci/run`` in ``tests/e2e/agent_clis``) once, in a
 fresh git repository under ``/tmp/wavedeck-streams/<name>/`` (a fixed place, so paths in the
-transcripts do not change between captures), against the scripted model of ``model_server``, and
-writes its stdout byte for byte to ``<name>.jsonl``; ``<name>.meta.json`` beside it says how it was
-made (argv, exit status, stderr, CLI version). Run again after bumping a CLI's pinned version::
+transcripts do not change between captures), against its scripted model (``model_server``,
+``codex_server``; Gemini CLI, opencode, aider and Qwen Code: ``capture_clis``, with their presets'
+own argv and environment), and writes its stdout byte for byte to ``<name>.jsonl``;
+``<name>.meta.json`` beside it says how it was made (argv, exit status, stderr, CLI version).
+Run again after bumping a CLI's pinned version::
 
     PYTHONPATH=$PWD python3 -m tests.e2e.capture_streams [NAME ...]
 """
@@ -21,8 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.agent_cli_kit import claude_program, codex_program
+from tests.e2e import capture_clis
+from tests.e2e.agent_cli_kit import claude_program, codex_program, program
 from tests.e2e.model_server import Error, ModelServer, Script, Text, Thinking, ToolUse
+from wavedeck.agents.presets import PRESETS
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "data" / "agent_streams"
@@ -361,10 +365,92 @@ def capture(scenario: Scenario) -> Path:
     return out
 
 
+def capture_cli(scenario: capture_clis.CliScenario) -> Path:
+    """Record one scenario of Gemini CLI, opencode, aider or Qwen Code (see ``capture_clis``)."""
+    folder = BASE / scenario.name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    repo = _repo(folder)
+    home = folder / "home"
+    home.mkdir()
+    found = program(scenario.cli)
+    assert found is not None, f"{scenario.cli} is not installed (see tests/e2e/agent_clis)"
+    prompt_file = folder / "prompt.md"
+    prompt_file.write_text(prompt(), "utf-8")
+    key = f"You are agent {AGENT}"
+    server = capture_clis.server_for(scenario.cli, {key: scenario.script(repo)})
+    stdin_mode = PRESETS[scenario.cli].prompt == "stdin"
+
+    def launch(prompt_path: Path, resume: str | None) -> tuple[list[str], Any]:
+        ctx = capture_clis.launch(scenario.cli, str(found), repo, prompt_path, resume)
+        argv, extra = capture_clis.argv_env(ctx, scenario.cli)
+        done = subprocess.run(
+            argv,
+            input=prompt_path.read_bytes() if stdin_mode else b"",
+            cwd=repo,
+            env={**env, **extra},
+            capture_output=True,
+            timeout=180,
+            check=False,
+        )
+        return argv, done
+
+    with server:
+        env = {**os.environ, **capture_clis.ENV[scenario.cli](server.url, home)}
+        stdin_text = prompt()
+        if scenario.follow_up:
+            _argv, first = launch(prompt_file, None)
+            resume = capture_clis.SESSION
+            if scenario.cli == "opencode":
+                resume = json.loads(first.stdout.decode().splitlines()[0])["sessionID"]
+            prompt_file = folder / "follow-up.md"
+            prompt_file.write_text(capture_clis.ANSWER + "\n", "utf-8")
+            stdin_text = capture_clis.ANSWER + "\n"
+            argv, done = launch(prompt_file, resume)
+        else:
+            argv, done = launch(prompt_file, None)
+        requests = len(server.requests)
+    return _write(scenario.name, scenario.cli, found, argv, repo, stdin_text, done, requests, env)
+
+
+def _write(
+    name: str,
+    cli: str,
+    found: Path,
+    argv: list[str],
+    repo: Path,
+    stdin: str,
+    done: Any,
+    requests: int,
+    env: dict[str, str],
+) -> Path:
+    version = subprocess.run(
+        [str(found), "--version"], env=env, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    out = OUT / f"{name}.jsonl"
+    out.write_bytes(done.stdout)
+    meta = {
+        "cli": cli,
+        "version": version,
+        "argv": [Path(argv[0]).name, *argv[1:]],
+        "cwd": str(repo),
+        "stdin": stdin,
+        "exit_status": done.returncode,
+        "stderr": done.stderr.decode("utf-8", "replace")[-4000:],
+        "model_requests": requests,
+    }
+    out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=2) + "\n", "utf-8")
+    return out
+
+
 def main(names: Sequence[str]) -> int:
-    chosen = [s for s in SCENARIOS if not names or s.name in names]
+    chosen: list[Any] = [s for s in SCENARIOS if not names or s.name in names]
+    chosen += [s for s in capture_clis.SCENARIOS if not names or s.name in names]
     for scenario in chosen:
-        path = capture(scenario)
+        if isinstance(scenario, capture_clis.CliScenario):
+            path = capture_cli(scenario)
+        else:
+            path = capture(scenario)
         meta = json.loads(path.with_suffix(".meta.json").read_text("utf-8"))
         lines = path.read_bytes().count(b"\n")
         print(f"{path.relative_to(ROOT)}: {lines} lines, exit {meta['exit_status']}")

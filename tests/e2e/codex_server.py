@@ -16,31 +16,27 @@ has already seen. Requests are recorded for assertions.
 
 from __future__ import annotations
 
-import itertools
 import json
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.e2e.scripted_http import (
+    Call,
+    Fail,
+    Hold,
+    Request,
+    Say,
+    ScriptedHandler,
+    ScriptedServer,
+)
+
+__all__ = ["Call", "CodexScript", "CodexServer", "Custom", "Fail", "Hold", "Say", "patch", "shell"]
 
 MODEL = "gpt-5.5"
 PROVIDER = "wavedeck_scripted"
 TEXT_CHUNK = 24
-
-
-@dataclass(frozen=True)
-class Say:
-    text: str
-
-
-@dataclass(frozen=True)
-class Call:
-    """A tool call: ``name`` with JSON ``arguments`` (see ``shell`` and ``patch``)."""
-
-    name: str
-    arguments: Mapping[str, Any]
 
 
 def shell(command: str) -> Call:
@@ -62,54 +58,10 @@ def patch(text: str) -> Custom:
     return Custom("apply_patch", text)
 
 
-@dataclass(frozen=True)
-class Fail:
-    """An HTTP error (``status`` >= 400) or, with ``status`` 200, a ``response.failed`` event."""
-
-    status: int = 400
-    code: str = "invalid_request_error"
-    message: str = "scripted failure"
-
-
-@dataclass(frozen=True)
-class Hold:
-    """Answer ``then`` only once conversation ``key`` has asked for its turn ``turn``."""
-
-    key: str
-    turn: int
-    then: Sequence[Say | Call | Custom] | Fail
-    timeout_s: float = 60.0
-
-
 Item = Say | Call | Custom
-CodexTurn = Sequence[Item] | Fail | Hold
+CodexTurn = Sequence[Item] | Fail | Hold  # a Hold's ``then``: items or a Fail
 CodexScript = Mapping[str, Sequence[CodexTurn]]
 COUNTED = ("function_call", "custom_tool_call", "local_shell_call")
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    key: str | None = None
-    turn: int | None = None
-
-
-@dataclass
-class _State:
-    script: CodexScript
-    requests: list[Request] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    changed: threading.Condition = field(init=False)
-    ids: Iterator[int] = field(default_factory=itertools.count)
-
-    def __post_init__(self) -> None:
-        self.changed = threading.Condition(self.lock)
-
-    def reached(self, key: str, turn: int) -> bool:
-        return any(r.key == key and (r.turn or 0) >= turn for r in self.requests)
 
 
 def _texts(item: Mapping[str, Any]) -> str:
@@ -130,10 +82,7 @@ def conversation_key(script: CodexScript, body: Any) -> str | None:
         if isinstance(i, dict) and i.get("type", "message") == "message" and i.get("role") == "user"
     ]
     text = "\n".join(_texts(u) for u in users)
-    for key in script:
-        if key in text:
-            return key
-    return None
+    return next((key for key in script if key in text), None)
 
 
 def _seen(body: dict[str, Any]) -> int:
@@ -160,68 +109,29 @@ def turn_index(turns: Sequence[CodexTurn], body: dict[str, Any]) -> int:
     return len(turns)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(ScriptedHandler):
     server_version = "wavedeck-responses/1"
-    protocol_version = "HTTP/1.1"
-    state: _State
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _json(self, status: int, payload: Any) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _read(self) -> tuple[Request, Any]:
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
-        req = Request(
-            self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
-        )
-        with self.state.lock:
-            self.state.requests.append(req)
-        return req, body
-
-    def do_GET(self) -> None:
-        self._read()
-        if self.path.split("?", 1)[0].endswith("/models"):
-            self._json(200, {"object": "list", "data": [], "models": []})
+    def get(self, req: Request) -> None:
+        if self.route.endswith("/models"):
+            self.send_json(200, {"object": "list", "data": [], "models": []})
         else:
-            self._json(404, {"error": {"message": "not scripted"}})
+            self.send_json(404, {"error": {"message": "not scripted"}})
 
-    def do_POST(self) -> None:
-        req, body = self._read()
-        if not self.path.split("?", 1)[0].endswith("/responses"):
-            self._json(404, {"error": {"message": "not scripted"}})
+    def post(self, req: Request, raw: bytes) -> None:
+        body = req.body
+        if not self.route.endswith("/responses"):
+            self.send_json(404, {"error": {"message": "not scripted"}})
             return
         key = conversation_key(self.state.script, body)
-        turn: CodexTurn
+        turn: Sequence[Item] | Fail
         if key is None:
             turn = [Say("ok")]
         else:
             turns = self.state.script[key]
-            index = turn_index(turns, body)
-            with self.state.changed:
-                req.key, req.turn = key, index
-                self.state.changed.notify_all()
-            turn = turns[index] if index < len(turns) else [Say(f"(no turn {index} for {key})")]
-        if isinstance(turn, Hold):
-            hold = turn
-            with self.state.changed:
-                self.state.changed.wait_for(
-                    lambda: self.state.reached(hold.key, hold.turn), timeout=hold.timeout_s
-                )
-            turn = hold.then
+            turn = self.state.turn(req, key, turn_index(turns, body))
         if isinstance(turn, Fail) and turn.status >= 400:
-            self._json(
+            self.send_json(
                 turn.status,
                 {"error": {"type": turn.code, "code": turn.code, "message": turn.message}},
             )
@@ -229,16 +139,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._stream(turn, body)
 
     def _id(self, prefix: str) -> str:
-        with self.state.lock:
-            return f"{prefix}_{next(self.state.ids):020d}"
+        return self.state.next_id(prefix, 20)
 
     def _stream(self, turn: Sequence[Item] | Fail, body: Any) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("cache-control", "no-cache")
-        self.send_header("connection", "close")
-        self.end_headers()
-        self.close_connection = True
+        self.start_events()
         rid = self._id("resp")
         self._event({"type": "response.created", "response": {"id": rid}})
         if isinstance(turn, Fail):
@@ -300,41 +204,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._event({"type": "response.completed", "response": {"id": rid, "usage": usage}})
 
     def _event(self, data: dict[str, Any]) -> None:
-        self.wfile.write(f"event: {data['type']}\ndata: {json.dumps(data)}\n\n".encode())
-        self.wfile.flush()
+        self.event(data, data["type"])
 
 
-class CodexServer:
+class CodexServer(ScriptedServer[_Handler]):
     """The scripted Responses API on 127.0.0.1 while the context is open."""
 
-    def __init__(self, script: CodexScript) -> None:
-        self.state = _State(script)
-        handler = type("Handler", (_Handler,), {"state": self.state})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> CodexServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=10)
-
-    @property
-    def requests(self) -> list[Request]:
-        with self.state.lock:
-            return list(self.state.requests)
-
-    def conversation(self, key: str) -> list[Request]:
-        return [r for r in self.requests if r.key == key]
+    handler = _Handler
 
     def env(self, home: Path) -> dict[str, str]:
         """Environment for Codex: ``CODEX_HOME`` (with its config.toml) under ``home``."""

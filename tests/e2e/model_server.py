@@ -12,23 +12,29 @@ are answered with the SSE event sequence of the real API (``message_start``,
 ``content_block_start``/``content_block_delta``/``content_block_stop``, ``message_delta``,
 ``message_stop``), tool inputs arriving as ``input_json_delta`` fragments.
 
-Stdlib only (``http.server`` in a thread): a test starts it with ``ModelServer(script)`` as a
-context manager and hands ``server.env()`` to the CLI.
+The HTTP plumbing is ``scripted_http``'s (stdlib ``http.server`` in a thread): a test starts it
+with ``ModelServer(script)`` as a context manager and hands ``server.env()`` to the CLI.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.scripted_http import (
+    Hold,
+    Request,
+    ScriptedHandler,
+    ScriptedServer,
+    estimate_tokens,
+)
+
+__all__ = ["Error", "Hold", "ModelServer", "Request", "Script", "Text", "Thinking", "ToolUse"]
+
 MODEL = "claude-sonnet-4-5-20250929"
-# Prices the tests' cost checks use only loosely (the CLI computes cost from its own table).
 TEXT_CHUNK = 24  # characters per text_delta, so the CLI really assembles a stream
 JSON_CHUNK = 16  # characters per input_json_delta
 
@@ -60,47 +66,9 @@ class Error:
     message: str = "scripted failure"
 
 
-@dataclass(frozen=True)
-class Hold:
-    """Answer ``then`` only once conversation ``key`` has asked for its turn ``turn`` (so two
-    agents overlap in a known order without sleeping); gives up after ``timeout_s``."""
-
-    key: str
-    turn: int
-    then: Sequence[Block] | Error
-    timeout_s: float = 60.0
-
-
 Block = Text | Thinking | ToolUse
-Turn = Sequence[Block] | Error | Hold
+Turn = Sequence[Block] | Error | Hold  # a Hold's ``then``: a list of blocks or an Error
 Script = Mapping[str, Sequence[Turn]]
-
-
-@dataclass
-class Request:
-    """One request as the server saw it (body parsed when it was JSON)."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    key: str | None = None
-    turn: int | None = None
-
-
-@dataclass
-class _State:
-    script: Script
-    requests: list[Request] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    changed: threading.Condition = field(init=False)
-    ids: Iterator[int] = field(default_factory=itertools.count)
-
-    def __post_init__(self) -> None:
-        self.changed = threading.Condition(self.lock)
-
-    def reached(self, key: str, turn: int) -> bool:
-        return any(r.key == key and (r.turn or 0) >= turn for r in self.requests)
 
 
 def _text_of(content: Any) -> str:
@@ -121,10 +89,7 @@ def conversation_key(script: Script, body: Any) -> str | None:
         # Claude Code's own side requests carry no tools; the agent's conversation always does.
         return None
     text = _text_of(firsts[0].get("content"))
-    for key in script:
-        if key in text:
-            return key
-    return None
+    return next((key for key in script if key in text), None)
 
 
 def turn_index(body: dict[str, Any]) -> int:
@@ -143,100 +108,32 @@ def tool_results(body: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _estimate_tokens(raw: bytes) -> int:
-    return max(1, len(raw) // 4)
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(ScriptedHandler):
     server_version = "wavedeck-model/1"
-    protocol_version = "HTTP/1.1"
-    state: _State  # set on the subclass per server
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # requests are recorded, not printed
-
-    def _record(self, body: Any) -> Request:
-        req = Request(
-            self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
-        )
-        with self.state.lock:
-            self.state.requests.append(req)
-        return req
-
-    def _wait(self, hold: Hold) -> None:
-        with self.state.changed:
-            self.state.changed.wait_for(
-                lambda: self.state.reached(hold.key, hold.turn), timeout=hold.timeout_s
-            )
-
-    def _read_body(self) -> tuple[bytes, Any]:
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            return raw, json.loads(raw) if raw else None
-        except ValueError:
-            return raw, raw.decode("utf-8", "replace")
-
-    def _json(self, status: int, payload: Any) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        self._record(None)
-        self._json(200, {})
-
-    def do_HEAD(self) -> None:
-        self._record(None)
-        self.send_response(200)
-        self.send_header("content-length", "0")
-        self.end_headers()
-
-    def do_POST(self) -> None:
-        raw, body = self._read_body()
-        req = self._record(body)
-        path = self.path.split("?", 1)[0]
-        if path.endswith("/v1/messages/count_tokens"):
-            self._json(200, {"input_tokens": _estimate_tokens(raw)})
+    def post(self, req: Request, raw: bytes) -> None:
+        body = req.body
+        if self.route.endswith("/v1/messages/count_tokens"):
+            self.send_json(200, {"input_tokens": estimate_tokens(raw)})
             return
-        if not path.endswith("/v1/messages"):
-            self._json(200, {})
+        if not self.route.endswith("/v1/messages"):
+            self.send_json(200, {})
             return
         key = conversation_key(self.state.script, body)
-        blocks: Sequence[Block] | Error | Hold
-        if key is None:
-            blocks = [Text("ok")]
-        else:
-            turns = self.state.script[key]
-            index = turn_index(body)
-            with self.state.changed:
-                req.key, req.turn = key, index
-                self.state.changed.notify_all()
-            if index < len(turns):
-                blocks = turns[index]
-            else:
-                blocks = [Text(f"(script for {key} has no turn {index})")]
-            if isinstance(blocks, Hold):
-                self._wait(blocks)
-                blocks = blocks.then
+        blocks: Sequence[Block] | Error = (
+            [Text("ok")] if key is None else self.state.turn(req, key, turn_index(body))
+        )
         if isinstance(blocks, Error):
-            self._json(
+            self.send_json(
                 blocks.status,
                 {"type": "error", "error": {"type": blocks.type, "message": blocks.message}},
             )
             return
         model = body.get("model", MODEL) if isinstance(body, dict) else MODEL
         if isinstance(body, dict) and body.get("stream"):
-            self._stream(model, blocks, _estimate_tokens(raw))
+            self._stream(model, blocks, estimate_tokens(raw))
         else:
-            self._json(200, self._message(model, blocks, _estimate_tokens(raw)))
-
-    def _next_id(self, prefix: str) -> str:
-        with self.state.lock:
-            return f"{prefix}_{next(self.state.ids):024d}"
+            self.send_json(200, self._message(model, blocks, estimate_tokens(raw)))
 
     def _content(self, blocks: Sequence[Block]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -249,7 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
                 out.append(
                     {
                         "type": "tool_use",
-                        "id": self._next_id("toolu"),
+                        "id": self.state.next_id("toolu"),
                         "name": block.name,
                         "input": dict(block.input),
                     }
@@ -267,7 +164,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _message(self, model: str, blocks: Sequence[Block], input_tokens: int) -> dict[str, Any]:
         content = self._content(blocks)
         return {
-            "id": self._next_id("msg"),
+            "id": self.state.next_id("msg"),
             "type": "message",
             "role": "assistant",
             "model": model,
@@ -283,12 +180,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
     def _stream(self, model: str, blocks: Sequence[Block], input_tokens: int) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("cache-control", "no-cache")
-        self.send_header("connection", "close")
-        self.end_headers()
-        self.close_connection = True
+        self.start_events()
         message = self._message(model, blocks, input_tokens)
         content = message["content"]
         start = dict(message, content=[], stop_reason=None)
@@ -310,10 +202,10 @@ class _Handler(BaseHTTPRequestHandler):
                 deltas.append({"type": "signature_delta", "signature": block["signature"]})
             else:
                 head = dict(block, input={})
-                raw = json.dumps(block["input"])
+                text = json.dumps(block["input"])
                 deltas = [
-                    {"type": "input_json_delta", "partial_json": raw[i : i + JSON_CHUNK]}
-                    for i in range(0, len(raw), JSON_CHUNK)
+                    {"type": "input_json_delta", "partial_json": text[i : i + JSON_CHUNK]}
+                    for i in range(0, len(text), JSON_CHUNK)
                 ]
             self._event(
                 "content_block_start",
@@ -336,42 +228,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._event("message_stop", {"type": "message_stop"})
 
     def _event(self, name: str, data: dict[str, Any]) -> None:
-        self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
-        self.wfile.flush()
+        self.event(data, name)
 
 
-class ModelServer:
-    """The scripted API, listening on 127.0.0.1 on a free port while the context is open."""
+class ModelServer(ScriptedServer[_Handler]):
+    """The scripted Messages API, listening on 127.0.0.1 on a free port while the context is
+    open."""
 
-    def __init__(self, script: Script) -> None:
-        self.state = _State(script)
-        handler = type("Handler", (_Handler,), {"state": self.state})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def __enter__(self) -> ModelServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=10)
-
-    @property
-    def requests(self) -> list[Request]:
-        with self.state.lock:
-            return list(self.state.requests)
-
-    def conversation(self, key: str) -> list[Request]:
-        """The requests of one scripted conversation, in arrival order."""
-        return [r for r in self.requests if r.key == key]
+    handler = _Handler
 
     def env(self, home: Path) -> dict[str, str]:
         """Environment for Claude Code: this server, a throwaway HOME, no traffic elsewhere."""

@@ -17,12 +17,24 @@ The model server tells the agents apart by the first line of wavedeck's prompt
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
+from tests.e2e.chat_server import aider_env, opencode_env, qwen_env
 from tests.e2e.codex_server import codex_env, write_codex_config
+from tests.e2e.gemini_server import gemini_env
 from tests.e2e.model_server import claude_env
+
+# How each CLI is pointed at its scripted server with a throwaway HOME (base URL, home).
+CLI_ENV = {
+    "claude": claude_env,
+    "gemini": gemini_env,
+    "opencode": opencode_env,
+    "aider": aider_env,
+    "qwen": qwen_env,
+}
 
 PLAN = "plans/plan.md"
 FILES = {"w1-a1": "src/api/server.py", "w1-a2": "src/web/page.py"}
@@ -97,7 +109,7 @@ def make_sandbox(
 ) -> Path:
     """A repository at ``folder`` whose plan runs ``program`` as every agent.
 
-    ``cli`` is ``"claude"`` or ``"codex"``. ``preset``: ``[agent] preset = cli`` + ``program``;
+    ``cli`` is a preset's name (claude, codex, gemini, opencode, aider, qwen). ``preset``: ``[agent] preset = cli`` + ``program``;
     else (claude) an explicit ``command`` with ``permission_mode``. ``agent_settings`` is
     appended to the ``[agent]`` table as TOML lines.
     """
@@ -115,7 +127,20 @@ def make_sandbox(
         write_codex_config(home, base_url)
         env = codex_env(home)
     else:
-        env = claude_env(base_url, home)
+        env = CLI_ENV[cli](base_url, home)
+    if cli == "opencode":
+        # opencode 1.18 migrates its database on its first start, and first starts at once race
+        # (measured: 2 of 10 pairs in a fresh HOME fail, "database is locked" or a migration's
+        # CREATE TABLE; 0 of 15 once migrated, sandboxed or not): this HOME is a user's who has
+        # run opencode before, as anyone who set up its provider has.
+        subprocess.run(
+            [str(program), "db", "path"],
+            env={**os.environ, **env},
+            cwd=home,
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
     if preset:
         agent = f"preset = {_toml(cli)}\nprogram = {_toml(str(program))}\n"
     else:

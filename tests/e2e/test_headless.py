@@ -36,6 +36,8 @@ from tests.e2e.headless_kit import (
 )
 from wavedeck.agents.tools.demo import STRAY_PATH
 
+pytestmark = pytest.mark.slow  # end-to-end runs of the wavedeck command
+
 WAVE_ISSUES = {1: 29, 2: 38, 3: 27}
 RUN_ALL = ("run", "--headless", "--all", "--yes", "--json")
 
@@ -55,8 +57,8 @@ def test_gate_stops_on_stray_then_accepting_runs_every_wave(sandbox: Path) -> No
     evs = events(first.stdout)
     refused = [e for e in evs if e["event"] == "gate_refused"]
     assert len(refused) == 1 and refused[0]["wave"] == 1
-    assert refused[0]["paths"] == [STRAY_PATH]
-    assert STRAY_PATH in refused[0]["reason"]
+    assert refused[0]["paths"] == [STRAY_PATH] and refused[0]["code"] == "stray-paths"
+    assert STRAY_PATH in refused[0]["reason"]  # the words, for whoever reads the JSON
     assert any(e["event"] == "violation_found" and e["path"] == STRAY_PATH for e in evs)
     assert not any(e["event"] == "checkpoint_committed" for e in evs)
     assert not any(str(e.get("agent")).startswith("w2-") for e in evs)
@@ -224,7 +226,8 @@ def test_failing_agent_is_failed_not_restarted_and_blocks_the_wave(sandbox: Path
     assert "exit code 3" in failed[0]["reason"]
     assert "failing with exit code 3" in failed[0]["reason"]  # its last lines are quoted
     refused = [e for e in evs if e["event"] == "gate_refused"]
-    assert refused and "w1-a3 (failed)" in refused[0]["reason"]
+    assert refused and refused[0]["code"] == "agents-unfinished"
+    assert refused[0]["agents"] == [{"agent": "w1-a3", "state": "failed"}]
     assert not any(e["event"] == "tests_started" for e in evs)
     assert state(sandbox)["agents"]["w1-a3"]["launches"] == 1
     log = (sandbox / ".wavedeck" / "logs" / "w1-a3.log").read_text("utf-8")

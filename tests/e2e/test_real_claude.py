@@ -218,7 +218,8 @@ def test_a_question_needs_you_and_a_follow_up_resumes_the_session(
         assert first.returncode == 1, ran(first)
         assert final_state(evs, "w1-a1")["state"] == "needs_you"
         assert final_state(evs, "w1-a2")["state"] == "succeeded"
-        assert question in state(folder)["agents"]["w1-a1"]["needs"]
+        needs = state(folder)["agents"]["w1-a1"]["needs"]
+        assert needs["kind"] == "asks" and question in needs["question"]
         (session,) = by_name(evs, "agent_session", agent="w1-a1")
 
         follow = run(

@@ -5,8 +5,8 @@ real `claude` binary (``preset = "claude"``) against the scripted model of ``mod
 preset lets an agent edit only its own files: a write to another agent's file is refused by the
 CLI itself (an event; the agent needs you). With ``restrict_writes = false`` the write happens
 and the watcher's violation names the agent whose tool call wrote it, while the owner runs too.
-A write through the shell is the watcher's alone (a known gap: credited to a running owner,
-xfail), and the CLI's atomic-write temp files must not be violations (a timing-dependent known
+A write through the shell is the watcher's alone when the kernel sandbox is off (a known gap:
+credited to a running owner, xfail; with the sandbox on it is refused, test_real_cli_sandbox.py), and the CLI's atomic-write temp files must not be violations (a timing-dependent known
 bug, xfail).
 """
 
@@ -106,7 +106,11 @@ def test_without_the_restriction_a_foreign_write_is_a_violation_naming_the_write
         key("w1-a2"): [Hold(key("w1-a1"), 2, nothing_to_do("w1-a2")[0])],
     }
     with ModelServer(script) as server:
-        make_sandbox(folder, claude, server.url, agent_settings="restrict_writes = false\n")
+        # The watcher's attribution is under test: the kernel sandbox (which would refuse the
+        # write, tests/e2e/test_real_cli_sandbox.py) is off.
+        make_sandbox(
+            folder, claude, server.url, agent_settings='restrict_writes = false\nsandbox = "off"\n'
+        )
         done = run(folder, *RUN, timeout=150)
     evs = events(done.stdout)
     assert done.returncode == 1, ran(done)  # the gate refuses the foreign write
@@ -143,7 +147,9 @@ def test_a_write_through_the_shell_escapes_the_restriction_but_not_the_watcher(
         key("w1-a2"): [Hold(key("w1-a1"), 1, nothing_to_do("w1-a2")[0])],
     }
     with ModelServer(script) as server:
-        make_sandbox(folder, claude, server.url)
+        # The watcher's gap is under test: with the kernel sandbox on, the shell write is
+        # refused before it lands (tests/e2e/test_real_cli_sandbox.py).
+        make_sandbox(folder, claude, server.url, agent_settings='sandbox = "off"\n')
         done = run(folder, *RUN, timeout=150)
     evs = events(done.stdout)
     assert done.returncode == 1, ran(done)

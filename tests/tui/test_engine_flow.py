@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.message import Message
 
 from tests.tui.helpers import pane_head, wait_for
 from tests.tui.room_kit import control_room, sandbox
 from tests.tui.screen_text import screen_text
+from wavedeck.agents.kinds import Refusal
 from wavedeck.agents.tools.demo import STRAY_PATH
 from wavedeck.tui import messages as msg
 from wavedeck.tui.screens.checkpoint import CheckpointScreen
@@ -21,6 +23,8 @@ from wavedeck.tui.screens.history import HistoryScreen
 from wavedeck.tui.screens.tests import TestsScreen
 from wavedeck.tui.screens.violations import ViolationsScreen
 from wavedeck.tui.widgets.history import HistoryView
+
+pytestmark = pytest.mark.slow
 
 
 async def test_a_whole_wave_from_start_to_commit(tmp_path: Path) -> None:
@@ -63,7 +67,7 @@ async def test_a_whole_wave_from_start_to_commit(tmp_path: Path) -> None:
         await pilot.press("c")
         await wait_for(lambda: isinstance(app.screen, CheckpointScreen))
         screen = app.screen
-        assert screen.preview.refusal and STRAY_PATH in screen.preview.refusal
+        assert screen.preview.refusal == Refusal("stray-paths", 1, paths=(STRAY_PATH,))
         await pilot.press("ctrl+s")  # refused: stays
         assert isinstance(app.screen, CheckpointScreen)
         await pilot.press("a")

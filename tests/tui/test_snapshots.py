@@ -13,10 +13,13 @@ from textual.pilot import Pilot
 
 from tests.tui.helpers import ROOT, STRAY, panes_ready, static_app, wait_for
 from wavedeck.agents.events import ViolationFound
+from wavedeck.agents.kinds import Refusal
 from wavedeck.agents.wave.gates import CheckpointPreview, StrayPath
 from wavedeck.tui.app import WavedeckApp
 from wavedeck.tui.screens.checkpoint import CheckpointScreen
 from wavedeck.tui.screens.diff import DiffEntry, DiffScreen
+
+pytestmark = pytest.mark.slow
 
 SIZES = [
     pytest.param((200, 50), id="200x50"),
@@ -51,6 +54,7 @@ class FixedDiffs:
 
     title: str = "Diffs — wave 1"
     root: Path | None = None
+    wave: int | None = 1
     entries: list[DiffEntry] = field(
         default_factory=lambda: [
             DiffEntry("packages/headless-client/zajel/client.py", "M", "w1-a1", False, 5, 2),
@@ -65,7 +69,7 @@ class FixedDiffs:
     def diff(self, entry: DiffEntry) -> str:
         return DIFFS[entry.path]
 
-    def revert(self, entry: DiffEntry) -> None:
+    async def revert(self, entry: DiffEntry) -> None:
         raise AssertionError("not in snapshots")
 
 
@@ -87,7 +91,7 @@ def refused_preview() -> CheckpointPreview:
         tests_passed=True,
         tests_summary="2 commands, 0.5s",
         message="Wave 1 — CRITICAL + HIGH (29 issues)\n\n- HIGH headless-05: fixed\n",
-        refusal=f"1 changed path(s) are outside the plan for wave 1 and not accepted: {STRAY}",
+        refusal=Refusal("stray-paths", 1, paths=(STRAY,)),
     )
 
 

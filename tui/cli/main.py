@@ -1,4 +1,4 @@
-"""The ``wavedeck`` command: a click group whose subcommands live in small ``cli_*`` modules.
+"""The ``wavedeck`` command: a click group whose subcommands live in ``wavedeck.tui.cli``.
 
 ``wavedeck [PLAN]`` with no subcommand opens the control room on the repository in the current
 folder. Heavy imports (textual, git, asyncssh) happen inside the commands, so that
@@ -7,11 +7,10 @@ folder. Heavy imports (textual, git, asyncssh) happen inside the commands, so th
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from wavedeck import __version__
+from wavedeck.plan.errors import WavedeckError
 from wavedeck.tui.cli import (
     audit as cli_audit,
 )
@@ -32,14 +31,8 @@ from wavedeck.tui.cli import (
 )
 from wavedeck.tui.cli.common import CannotStart
 
-_DOMAIN_ERRORS = (
-    ("wavedeck.agents.config", "ConfigError"),
-    ("wavedeck.agents.git.errors", "GitError"),
-    ("wavedeck.agents.state", "StateError"),
-)
 
-
-class _DefaultGroup(click.Group):
+class WavedeckGroup(click.Group):
     """A group whose first argument may be a plan file instead of a subcommand."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -54,13 +47,9 @@ class _DefaultGroup(click.Group):
         try:
             return super().invoke(ctx)
         except Exception as exc:
-            # Only modules already imported can have raised: sim-agent stays light.
-            domain = tuple(
-                cls
-                for module, name in _DOMAIN_ERRORS
-                if isinstance(cls := getattr(sys.modules.get(module), name, None), type)
-            )
-            if domain and isinstance(exc, domain):
+            # Every error wavedeck raises on purpose derives from WavedeckError (plan/errors.py,
+            # a light module: sim-agent stays fast).
+            if isinstance(exc, WavedeckError):
                 raise CannotStart(str(exc)) from None
             if not isinstance(exc, PermissionError):
                 raise
@@ -69,7 +58,7 @@ class _DefaultGroup(click.Group):
 
 
 @click.group(
-    cls=_DefaultGroup,
+    cls=WavedeckGroup,
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -3,7 +3,8 @@
 Exit codes of ``plan check``: 0 no errors (warnings allowed), 1 at least one error, 2 the plan (or
 the ``--repo`` folder) cannot be read at all. Errors go to stderr as ``PLAN: message`` (with
 ``--json`` also ``{"error": {"message", "line", "source"}}`` on stdout); a traceback is never
-printed for bad input. ``--strict`` reads the reference format only. ``--repo`` hands the repo checks a ``RepoView`` built here (the plan
+printed for bad input. ``--strict`` reads the reference format only. A ``.yaml``/``.yml`` PLAN is read
+as a Scout-and-Wave manifest (``wavedeck.plan.reading.saw``). ``--repo`` hands the repo checks a ``RepoView`` built here (the plan
 layer does no I/O): paths from ``git ls-files``, or a folder walk when DIR is not a git repository.
 ``plan make`` plans issues (``wavedeck.plan.making.planner``) and checks what it writes (``wavedeck.agents.replan``); its exit
 codes: 0 the made plan has no error, 1 no plan satisfies the limits (or it has errors), 2 unreadable
@@ -21,7 +22,7 @@ from wavedeck.plan.errors import PlanError
 from wavedeck.plan.safetext import neutralize
 
 if TYPE_CHECKING:
-    from wavedeck.plan.reading.loader import ParseResult
+    from wavedeck.plan.reading.parser import ParseResult
 
 
 def _fail(source: str, message: str, as_json: bool = False, line: int | None = None) -> None:
@@ -99,7 +100,8 @@ def plan_group() -> None:
 def check_command(
     ctx: click.Context, plan_file: str, repo_dir: str | None, as_json: bool, strict: bool
 ) -> None:
-    """Check PLAN and print one finding per line: PLAN:LINE: LEVEL[CODE]: message.
+    """Check PLAN (a wave plan, or a Scout-and-Wave IMPL doc in YAML or Markdown) and print one
+    finding per line: PLAN:LINE: LEVEL[CODE]: message.
 
     Exit status: 0 no errors, 1 at least one error, 2 the plan cannot be read (with --json, also
     {"error": {"message", "line", "source"}} on stdout).
@@ -134,7 +136,8 @@ def check_command(
 @click.pass_context
 def show_command(ctx: click.Context, plan_file: str, as_json: bool, strict: bool) -> None:
     """Show PLAN as a tree of waves, agents and issues (or as JSON with --json); each agent says
-    the line it came from and how it was recognised."""
+    the line it came from and how it was recognised. A Scout-and-Wave IMPL doc is named as such,
+    with its gates and the SAW conventions wavedeck reads but does not act on."""
     from wavedeck.plan.render import finding_lines, plan_json, tree
 
     result = _load(ctx, plan_file, strict, as_json)
@@ -254,8 +257,8 @@ def make_command(
     except PlanError as exc:
         click.echo(neutralize(str(exc)), err=True)
         if as_json:
-            source = exc.source or from_plan or repo_dir
-            click.echo(_error_object(source, [exc.message], 2, exc.line))
+            where = exc.source or from_plan or repo_dir
+            click.echo(_error_object(where, [exc.message], 2, exc.line))
         ctx.exit(2)
     except MakeError as exc:
         _make_failed(ctx, "plan make", [f"error: {p}" for p in exc.problems], 1, as_json)

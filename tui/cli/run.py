@@ -17,21 +17,45 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from wavedeck.plan.safetext import neutralize
 from wavedeck.tui.cli.common import EXIT_CANNOT_START, fail, repo_problem
 
+if TYPE_CHECKING:
+    from wavedeck.agents.config import Config
+    from wavedeck.agents.kinds import RefusalCode
+    from wavedeck.agents.wave.supervisor import Supervisor
+    from wavedeck.plan.models import Plan
+
 EXIT_ERROR = EXIT_CANNOT_START
 _SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 # What the demo suggests: it completes, accepting the one file the demo's agent writes outside
 # the plan on purpose (recorded in the checkpoint's trailers).
 DEMO_RUN = "wavedeck run --headless --all --yes --accept-violations"
+# The ways out of a refusal, as the command line offers them (the control room names its keys).
+HINTS: dict[RefusalCode, str] = {
+    "stray-paths": (
+        "accept them (`wavedeck run --headless --accept-violations`, recorded in the "
+        "checkpoint; or `v` in the control room) or revert them (`v`, then revert)"
+    ),
+    "operator-conflict": (
+        "in the control room (c, the checkpoint) accept a file to commit it whole, your changes "
+        "included, or revert it (x) to put it back as you left it; --accept-violations does not "
+        "accept these"
+    ),
+    "git-tampered": (
+        "review each one in the control room (`v`: accept keeps it, revert undoes it), or put "
+        "it back yourself (`git config --unset ...`) and run again; --accept-violations never "
+        "accepts these"
+    ),
+    "tamper-not-revertible": "put it back yourself, then keep it in the control room (`v`)",
+}
 
 
-def _load(repo: Path, plan_arg: str | None, as_json: bool) -> tuple[Any, Any, Path]:
+def _load(repo: Path, plan_arg: str | None, as_json: bool) -> tuple[Config, Plan, Path]:
     """Config, plan and plan path, or a clear message and exit 2."""
 
     def _fail(message: str) -> NoReturn:
@@ -70,7 +94,7 @@ def _load(repo: Path, plan_arg: str | None, as_json: bool) -> tuple[Any, Any, Pa
 
 
 def _choose_waves(
-    plan: Any, sup: Any, wave: int | None, all_waves: bool, as_json: bool
+    plan: Plan, sup: Supervisor, wave: int | None, all_waves: bool, as_json: bool
 ) -> list[int]:
     numbers = [w.number for w in plan.waves]
     if wave is not None:
@@ -188,13 +212,12 @@ def run_cmd(
     sys.exit(code)
 
 
-def _committed(sup: Any, n: int) -> bool:
-    rec = sup.state.waves.get(str(n))
-    return rec is not None and rec.checkpoint is not None
+def _committed(sup: Supervisor, n: int) -> bool:
+    return sup.wave_state(n) == "committed"
 
 
 async def _run(
-    sup: Any, waves: list[int], accept_violations: bool, as_json: bool, stop_agents: bool
+    sup: Supervisor, waves: list[int], accept_violations: bool, as_json: bool, stop_agents: bool
 ) -> int:
     from wavedeck.agents.git.errors import GitError
     from wavedeck.agents.wave.headless import printer, run_waves
@@ -215,7 +238,7 @@ async def _run(
         code = await run_waves(
             sup,
             waves,
-            printer(sys.stdout, as_json),
+            printer(sys.stdout, as_json, HINTS),
             accept_violations=accept_violations,
             stop=stop,
             stop_agents_on_stop=stop_agents,
@@ -241,7 +264,7 @@ async def _run(
     return code if code is not None else 1
 
 
-async def _follow_up(sup: Any, agent_id: str, message: str, as_json: bool) -> int:
+async def _follow_up(sup: Supervisor, agent_id: str, message: str, as_json: bool) -> int:
     from wavedeck.agents.wave.headless import printer, run_follow_up
     from wavedeck.agents.wave.supervisor import SupervisorError
 
@@ -256,7 +279,9 @@ async def _follow_up(sup: Any, agent_id: str, message: str, as_json: bool) -> in
     for sig in _SIGNALS:
         loop.add_signal_handler(sig, on_signal, sig)
     try:
-        code = await run_follow_up(sup, agent_id, message, printer(sys.stdout, as_json), stop=stop)
+        code = await run_follow_up(
+            sup, agent_id, message, printer(sys.stdout, as_json, HINTS), stop=stop
+        )
     except SupervisorError as exc:
         click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
         return EXIT_ERROR

@@ -7,7 +7,8 @@ message in a text area. ``ctrl+s`` commits when the gate allows it.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -17,23 +18,40 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Static, TextArea
 
+from wavedeck.agents.kinds import ViolationKind
+from wavedeck.agents.wave.gates import CheckpointPreview
+from wavedeck.agents.wave.refusals import describe
 from wavedeck.plan.safetext import neutralize
 from wavedeck.tui import messages as msg
 from wavedeck.tui.calls import guarded
+from wavedeck.tui.refusals import checkpoint_hints
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen
 
+if TYPE_CHECKING:
+    from wavedeck.tui.engine import EngineCommands
 
-def blocking_paths(preview: Any) -> list[tuple[str, str, str | None, str]]:
-    """(path, kind, agent, detail) for every stray path and violation, each path once."""
-    rows: dict[str, tuple[str, str, str | None, str]] = {}
-    for stray in getattr(preview, "stray", ()):
-        rows[stray.path] = (stray.path, stray.kind, stray.agent, stray.detail)
-    for v in getattr(preview, "violations", ()):
-        rows.setdefault(v.path, (v.path, v.kind, v.agent, v.detail))
+
+@dataclass(frozen=True)
+class BlockingPath:
+    """A path the checkpoint screen lists: a stray path or a violation the watcher saw."""
+
+    path: str
+    kind: ViolationKind
+    agent: str | None
+    detail: str
+
+
+def blocking_paths(preview: CheckpointPreview) -> list[BlockingPath]:
+    """Every stray path and violation of the preview, each path once (the stray first)."""
+    rows: dict[str, BlockingPath] = {}
+    for stray in preview.stray:
+        rows[stray.path] = BlockingPath(stray.path, stray.kind, stray.agent, stray.detail)
+    for v in preview.violations:
+        rows.setdefault(v.path, BlockingPath(v.path, v.kind, v.agent, v.detail))
     return list(rows.values())
 
 
-def summary_text(preview: Any) -> Text:
+def summary_text(preview: CheckpointPreview) -> Text:
     text = Text()
     done = set(preview.issues_done)
     text.append(f"Issues ({len(done)}/{len(preview.issues)} done)\n  ", "bold")
@@ -54,7 +72,7 @@ def summary_text(preview: Any) -> Text:
     text.append("\nTests  ", "bold")
     if preview.tests_passed is None:
         text.append("not run", "yellow")
-    elif preview.tests_passed and getattr(preview, "tests_stale", False):
+    elif preview.tests_passed and preview.tests_stale:
         # Passed once, but files changed since: the gate wants them run again.
         text.append("out of date: files changed after they passed, run them again", "bold red")
     else:
@@ -75,7 +93,7 @@ class CheckpointScreen(Screen[str | None]):
         Binding("ctrl+s", "commit", "Commit", id="checkpoint.commit"),
     ]
 
-    def __init__(self, preview: Any, engine: Any = None) -> None:
+    def __init__(self, preview: CheckpointPreview, engine: EngineCommands | None = None) -> None:
         """``engine``: what accepts, reverts and commits (``None``: a view, e.g. snapshots)."""
         super().__init__(id="checkpoint")
         self.preview = preview
@@ -109,12 +127,13 @@ class CheckpointScreen(Screen[str | None]):
     def _fill(self) -> None:
         preview = self.preview
         status = self.query_one("#cp-status", Static)
-        if preview.refusal:
-            status.update(Text(f"✘ refused: {neutralize(preview.refusal)}", "bold"))
+        refused = self._refusal_words()
+        if refused is not None:
+            status.update(Text(f"✘ refused: {neutralize(refused)}", "bold"))
         else:
             status.update(Text("✔ ready to commit", "bold"))
-        status.set_class(bool(preview.refusal), "-refused")
-        status.set_class(not preview.refusal, "-passed")
+        status.set_class(refused is not None, "-refused")
+        status.set_class(refused is None, "-passed")
         self.query_one("#cp-summary", Static).update(summary_text(preview))
         area = self.query_one(TextArea)
         if area.text == self._shown_message and preview.message != self._shown_message:
@@ -123,16 +142,21 @@ class CheckpointScreen(Screen[str | None]):
         self._shown_message = area.text
         table = self.query_one(DataTable)
         table.clear()
-        for path, kind, agent, detail in blocking_paths(preview):
-            why = preview.accepted.get(path)
+        for row in blocking_paths(preview):
+            why = preview.accepted.get(row.path)
             state = (
                 Text(f"accepted: {neutralize(why)}", "green") if why else Text("open", "bold red")
             )
-            table.add_row(Text(neutralize(path)), kind, neutralize(agent or "?"), state, key=path)
-            del detail
+            agent = neutralize(row.agent or "?")
+            table.add_row(Text(neutralize(row.path)), row.kind, agent, state, key=row.path)
         button = self.query_one("#cp-commit", Button)
-        button.disabled = bool(preview.refusal)
-        button.tooltip = Text(preview.refusal) if preview.refusal else None
+        button.disabled = refused is not None
+        button.tooltip = Text(refused) if refused is not None else None
+
+    def _refusal_words(self) -> str | None:
+        """Why the checkpoint is refused, in this screen's words (its own keys), or None."""
+        refusal = self.preview.refusal
+        return describe(refusal, checkpoint_hints()) if refusal is not None else None
 
     def on_run_changed(self, _message: msg.RunChanged) -> None:
         """The engine reported something: re-read the preview."""
@@ -189,10 +213,9 @@ class CheckpointScreen(Screen[str | None]):
 
     async def action_commit(self) -> None:
         engine = self.engine
-        if self.preview.refusal:
-            self.notify(
-                self.preview.refusal, title="commit refused", severity="error", markup=False
-            )
+        refused = self._refusal_words()
+        if refused is not None:
+            self.notify(refused, title="commit refused", severity="error", markup=False)
             return
         if engine is None:
             return

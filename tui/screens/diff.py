@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -28,15 +28,14 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from wavedeck.agents.config import PolicyConfig
 from wavedeck.agents.wave.gates import classify_paths, foreign_writers
 from wavedeck.plan.safetext import neutralize
 from wavedeck.tui import messages as msg
-from wavedeck.tui.calls import settle
 from wavedeck.tui.screens.dialogs import ConfirmScreen
 
 if TYPE_CHECKING:
-    from wavedeck.tui.adapter import Engine, RunView
+    from wavedeck.tui.adapter import RunView
+    from wavedeck.tui.engine import EngineCommands, EngineQueries
 
 FILE_COLUMN = 36  # characters for a file entry (the list is 40 wide with border and padding)
 MAX_HIGHLIGHT_LINES = 5_000  # past this, plain text (highlighting huge diffs stalls)
@@ -58,32 +57,39 @@ class DiffSource(Protocol):
     title: str
     root: Path | None
 
+    @property
+    def wave(self) -> int | None:
+        """The wave whose changes these are (None: not a wave's)."""
+        ...
+
     def files(self) -> list[DiffEntry]: ...  # blocking
     def diff(self, entry: DiffEntry) -> str: ...  # blocking
-    def revert(self, entry: DiffEntry) -> Any: ...  # may return an awaitable
+    async def revert(self, entry: DiffEntry) -> None: ...
 
 
 class GitDiffSource:
     """The wave's changes since its base commit, read from the engine's git layer."""
 
-    def __init__(self, engine: Engine, view: RunView, wave: int) -> None:
-        self.engine, self.view, self.wave = engine, view, wave
+    def __init__(
+        self, queries: EngineQueries, commands: EngineCommands, view: RunView, wave: int
+    ) -> None:
+        self.queries, self.commands, self.view = queries, commands, view
+        self.wave = wave
         self.title = f"Diffs — wave {wave}"
-        self.root: Path | None = engine.repo
-        record = engine.state.waves.get(str(wave))
+        self.root: Path | None = queries.repo
+        record = queries.wave_record(wave)
         self.base: str = (record.base_commit if record else None) or "HEAD"
 
     def files(self) -> list[DiffEntry]:
         """The changed files, each classified as the checkpoint does (``gates.classify_paths``:
         owned, accepted by the ``[policy]`` or the operator, or stray)."""
-        changed = self.engine.git.changed_files(self.base)
-        policy = getattr(getattr(self.engine, "config", None), "policy", None) or PolicyConfig()
-        accepted = getattr(self.engine, "accepted", None)
+        changed = self.queries.git.changed_files(self.base)
+        policy = self.queries.config.policy
         classes = classify_paths(
             self.view.plan,
             self.wave,
             [c.path for c in changed],
-            accepted=dict(accepted(self.wave)) if callable(accepted) else {},
+            accepted=self.queries.accepted(self.wave),
             accept_globs=policy.accept,
             accept_undeclared=policy.accept_undeclared,
             writers=foreign_writers(self.view.waves[self.wave].violations),
@@ -106,10 +112,10 @@ class GitDiffSource:
         return out
 
     def diff(self, entry: DiffEntry) -> str:
-        return str(self.engine.git.file_diff(entry.path, self.base, old_path=entry.old_path))
+        return self.queries.git.file_diff(entry.path, self.base, old_path=entry.old_path)
 
-    def revert(self, entry: DiffEntry) -> Any:
-        return self.engine.revert_path(self.wave, entry.path)
+    async def revert(self, entry: DiffEntry) -> None:
+        await self.commands.revert_path(self.wave, entry.path)
 
 
 def group_options(entries: list[DiffEntry]) -> list[Option | None]:
@@ -167,7 +173,9 @@ class DiffScreen(Screen[None]):
         Binding("e", "edit", "Open in $EDITOR", id="diff.edit"),
     ]
 
-    def __init__(self, source: DiffSource, *, run: Callable[..., Any] = subprocess.call) -> None:
+    def __init__(
+        self, source: DiffSource, *, run: Callable[[list[str]], int] = subprocess.call
+    ) -> None:
         super().__init__(id="diff")
         self.source = source
         self.entries: dict[str, DiffEntry] = {}
@@ -225,6 +233,8 @@ class DiffScreen(Screen[None]):
         except Exception as exc:
             rendered = Text(f"cannot read the diff: {exc}", "red")
         if not get_current_worker().is_cancelled:  # the selection moved on: drop this one
+            # Textual types the callback as ``Callable[..., T | Awaitable[T]]``, from which mypy
+            # solves T as Never for any coroutine function: the call itself is right.
             self.app.call_from_thread(self._show_diff, entry.path, rendered)  # type: ignore[arg-type]
 
     async def _show_diff(self, path: str, rendered: Syntax | Text) -> None:
@@ -260,12 +270,12 @@ class DiffScreen(Screen[None]):
             if not yes:
                 return
             try:
-                await settle(self.source.revert(entry))
+                await self.source.revert(entry)
             except Exception as exc:
                 self.notify(f"revert {entry.path}: {exc}", severity="error", markup=False)
                 return
             # The engine says "reverted" (or why not): no second notice from here.
-            self.post_message(msg.PathReverted(getattr(self.source, "wave", None), entry.path))
+            self.post_message(msg.PathReverted(self.source.wave, entry.path))
             self.shown = None
             self._load_files()
 

@@ -14,6 +14,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -136,11 +137,11 @@ class MainScreen(Screen[None]):
 
     @property
     def focused_pane(self) -> AgentPane | None:
-        node = self.focused
+        node: DOMNode | None = self.focused
         while node is not None:
             if isinstance(node, AgentPane):
                 return node
-            node = node.parent  # type: ignore[assignment]
+            node = node.parent
         return None
 
     # -- actions -------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,6 +22,9 @@ from wavedeck.tui.calls import guarded
 from wavedeck.tui.room import Room, room
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen
 
+if TYPE_CHECKING:
+    from wavedeck.tui.engine import EngineCommands
+
 
 class ViolationsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -30,7 +33,8 @@ class ViolationsScreen(Screen[None]):
         Binding("x", "revert", "Revert file", id="violations.revert"),
     ]
 
-    def __init__(self, wave: int, engine: Any = None) -> None:
+    def __init__(self, wave: int, engine: EngineCommands | None = None) -> None:
+        """``engine``: what accepts and reverts (``None``: a view only)."""
         super().__init__(id="violations-screen")
         self.wave = wave
         self.engine = engine
@@ -59,9 +63,9 @@ class ViolationsScreen(Screen[None]):
         table.clear()
         violations = self.wd.view.waves[self.wave].violations
         standing = self._standing(violations)
-        listed = getattr(self.wd.engine, "violations", None)
         # A path the engine no longer lists was reverted (a change of .git: undone).
-        current = {v.path for v in listed(self.wave)} if callable(listed) else None
+        engine = self.wd.engine
+        current = {v.path for v in engine.violations(self.wave)} if engine is not None else None
         seen: set[str] = set()
         for v in violations:
             if v.path in seen:
@@ -87,7 +91,7 @@ class ViolationsScreen(Screen[None]):
         """Each path as the checkpoint will treat it (accepted by the ``[policy]`` or the
         operator, or not): ``gates.classify_paths``, the checkpoint's own classification."""
         engine = self.wd.engine
-        policy = getattr(getattr(engine, "config", None), "policy", None) or PolicyConfig()
+        policy = engine.config.policy if engine is not None else PolicyConfig()
         return classify_paths(
             self.wd.view.plan,
             self.wave,

@@ -63,6 +63,9 @@ def head_text(view: AgentView, now: float) -> Text:
         text.append(f"⚠ {len(view.violations)}", "bold black on yellow")
     if view.denied:
         text.append(f" ⛔ {view.denied}", "bold red")
+    if view.sandbox is not None:  # not confined like the run: its host cannot, or unprotected
+        word = "unprotected" if view.sandbox.state == "unprotected" else "unsandboxed"
+        text.append(f" ⚠ {word}", "bold yellow")
     if not view.usage.empty:  # agent presets: what the CLI reported spending
         text.append(f" {usage_text(view.usage).replace(' tokens', '')}", "dim")
     if view.show_raw:

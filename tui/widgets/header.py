@@ -53,8 +53,18 @@ def header_text(
     top.append(f" · {running} running", "green" if running else "dim")
     if not engine:
         top.append(" · view only", "italic dim")
-    for host, (state, _detail) in sorted(view.hosts.items()):
-        top.append(f" · {neutralize(host)}: {state}", "red" if state != "connected" else "")
+    if view.sandbox is not None:  # [agent] sandbox, as the engine told it for this run
+        confined = view.sandbox
+        if confined.state == "landlock":
+            top.append(f" · 🔒 landlock {confined.abi}", "green")
+        elif confined.state == "off":
+            top.append(" · sandbox off", "dim")
+        else:
+            top.append(" · ⚠ no sandbox: watcher only", "bold yellow")
+    for host, link in sorted(view.host_states.items()):
+        top.append(
+            f" · {neutralize(host)}: {link.state}", "red" if link.state != "connected" else ""
+        )
     if sandbox is not None:
         top.append(" · demo sandbox ", "dim")
         top.append(neutralize(str(sandbox)), "italic")

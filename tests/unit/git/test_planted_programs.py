@@ -105,7 +105,7 @@ def test_no_planted_program_runs_from_any_git_command_wavedeck_runs(
     git_repo.revert_file("smudge-f-repo.txt", base)  # checkout-index: smudge filters
     assert repo.read("smudge-f-repo.txt") == "smudge-f-repo.txt at the start\n"
     sha = git_repo.checkpoint(sorted(changed - {"smudge-f-repo.txt"}), "wave 1")
-    assert "f-xdg.txt" in {f.path for f in git_repo.name_status(f"{base}..{sha}")}
+    assert "f-xdg.txt" in git_repo.tree_changes(base, sha)
     assert git_repo.tamper_findings(snapshot) == []  # nothing changed since the snapshot
 
     # The commands other modules run through run_git and git_process.

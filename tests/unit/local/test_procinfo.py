@@ -22,7 +22,7 @@ from tests.unit.local.prockit import (
 )
 from wavedeck.agents.local import procinfo
 from wavedeck.agents.local.runner import LocalRunner
-from wavedeck.agents.state import AgentRecord, adopt, record_handle
+from wavedeck.agents.state import AgentRecord, adopt
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -41,13 +41,6 @@ def test_missing_pids() -> None:
         assert procinfo.start_time(pid) is None
         assert not procinfo.is_same_process(pid, 1)
         assert procinfo.state(pid) is None
-
-
-def test_signal_names() -> None:
-    assert procinfo.signal_name(9) == "SIGKILL"
-    assert procinfo.signal_name(15) == "SIGTERM"
-    assert procinfo.signal_name(11) == "SIGSEGV"
-    assert procinfo.signal_name(200) == "SIG200"
 
 
 def test_a_zombie_is_dead() -> None:
@@ -83,6 +76,7 @@ def test_command_name_with_parentheses_and_spaces(token: str) -> None:
         child.wait()
 
 
+@pytest.mark.slow
 async def test_agent_dies_with_its_wrapper(runner: LocalRunner, repo: Path, token: str) -> None:
     """SIGKILL to the wrapper alone: the agent dies too (PDEATHSIG), nothing runs unrecorded,
     adoption says lost and follow() still ends."""
@@ -96,6 +90,6 @@ async def test_agent_dies_with_its_wrapper(runner: LocalRunner, repo: Path, toke
     wait_until(
         lambda: procinfo.state(agent_pid) in (None, "Z"), 10, "the agent to reach zombie or gone"
     )
-    record = AgentRecord(state="running", handle=record_handle(handle))
+    record = AgentRecord(state="running", handle=handle)
     assert await adopt(runner, record) == "lost"
     await asyncio.wait_for(collect(runner, handle), 10)

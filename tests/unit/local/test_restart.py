@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from tests.unit.local.prockit import (
 from wavedeck.agents.local import procinfo
 from wavedeck.agents.local.runner import LocalRunner
 from wavedeck.agents.runtypes import ExitStatus
-from wavedeck.agents.state import AgentRecord, StateStore, adopt, handle_from_record, record_handle
+from wavedeck.agents.state import AgentRecord, StateStore, adopt
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -32,7 +33,7 @@ import asyncio, json, sys
 from pathlib import Path
 from wavedeck.agents.local.runner import LocalRunner
 from wavedeck.agents.runtypes import LaunchSpec
-from wavedeck.agents.state import AgentRecord, StateStore, record_handle
+from wavedeck.agents.state import AgentRecord, StateStore
 
 async def main() -> None:
     wdir, repo, consumed_path, argv = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -41,7 +42,7 @@ async def main() -> None:
     state = store.load()
     runner = LocalRunner(wdir)
     handle = await runner.launch(LaunchSpec("w1-a1", tuple(json.loads(argv)), repo))
-    state.agents["w1-a1"] = AgentRecord(state="running", handle=record_handle(handle), launches=1)
+    state.agents["w1-a1"] = AgentRecord(state="running", handle=handle, launches=1)
     store.save(state)
     with open(consumed_path, "a") as consumed:
         async for chunk in runner.follow(handle, 0):
@@ -58,6 +59,7 @@ asyncio.run(main())
 TOTAL = 3000
 
 
+@pytest.mark.slow
 async def test_b10_agent_survives_a_killed_control_room_and_is_adopted(
     repo: Path, token: str
 ) -> None:
@@ -81,7 +83,7 @@ async def test_b10_agent_survives_a_killed_control_room_and_is_adopted(
     store = StateStore(wdir)
     store.lock()  # the dead room's lock went with it
     record = store.load().agents["w1-a1"]
-    handle = handle_from_record(record)
+    handle = record.handle
     assert handle is not None
     runner = LocalRunner(wdir)
     assert await adopt(runner, record) == "running"
@@ -111,7 +113,7 @@ async def test_adopt_reports_running_exited_and_lost(
     runner: LocalRunner, repo: Path, token: str
 ) -> None:
     handle = await launch(runner, repo, "w1-a1", sim_argv(token, "--hang"))
-    record = AgentRecord(state="running", handle=record_handle(handle))
+    record = AgentRecord(state="running", handle=handle)
     assert await adopt(runner, record) == "running"
     assert await runner.stop(handle, 5.0) == "terminated"
     assert await adopt(runner, record) == ExitStatus(code=None, signal="SIGTERM")
@@ -124,9 +126,8 @@ async def test_a_recorded_pid_now_used_by_another_process_is_not_adopted(
     runner: LocalRunner, repo: Path, token: str
 ) -> None:
     handle = await launch(runner, repo, "w1-a1", sim_argv(token, "--hang"))
-    data = record_handle(handle)
-    data["start_time"] = (procinfo.start_time(handle.pid) or 0) - 1
-    record = AgentRecord(state="running", handle=data)
+    recycled = replace(handle, start_time=(procinfo.start_time(handle.pid) or 0) - 1)
+    record = AgentRecord(state="running", handle=recycled)
     assert await adopt(runner, record) == "lost"
     assert await runner.is_alive(handle)  # the real one is untouched
     assert await runner.stop(handle, 5.0) == "terminated"

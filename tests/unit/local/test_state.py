@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from tests.unit.local.prockit import wait_until
+from wavedeck.agents.kinds import AsksQuestion, ToolRefused
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus
 from wavedeck.agents.state import (
+    STATE_VERSION,
     AgentRecord,
     AlreadyRunning,
     RunState,
@@ -22,8 +24,6 @@ from wavedeck.agents.state import (
     StateStore,
     TestRecord,
     WaveRecord,
-    handle_from_record,
-    record_handle,
 )
 
 pytestmark = pytest.mark.timeout(60)
@@ -48,8 +48,7 @@ def sample_state() -> RunState:
     return RunState(
         plan_path="plan.md",
         waves={
-            "1": WaveRecord(
-                state="tested",
+            1: WaveRecord(
                 base_commit="abc",
                 tests=TestRecord(
                     passed=True, duration_s=1.5, results=[("make", 0)], finished_at=9.0
@@ -60,7 +59,7 @@ def sample_state() -> RunState:
         agents={
             "w1-a1": AgentRecord(
                 state="running",
-                handle=record_handle(handle),
+                handle=handle,
                 offset=42,
                 issues_done=["h-01"],
                 outcomes={"h-01": "fixed"},
@@ -76,15 +75,62 @@ def test_round_trip_and_fresh_state(tmp_path: Path) -> None:
     state = sample_state()
     store.save(state)
     assert store.load() == state
-    handle = handle_from_record(store.load().agents["w1-a1"])
+    handle = store.load().agents["w1-a1"].handle
     assert handle is not None and handle.pid == 123 and handle.start_time == 456
-    assert store.load().waves["1"].tests.results == [("make", 0)]  # type: ignore[union-attr]
+    assert store.load().waves[1].tests.results == [("make", 0)]  # type: ignore[union-attr]
     assert not list((tmp_path / ".wavedeck").glob("*.tmp"))
 
 
-def test_handle_from_a_bad_record_is_none() -> None:
-    assert handle_from_record(AgentRecord()) is None
-    assert handle_from_record(AgentRecord(handle={"pid": 1})) is None
+# What wavedeck wrote before states became facts (version 1): the wave's state stored beside its
+# facts, ``needs`` as text, ``handle`` and ``denials`` as plain objects.
+VERSION_1 = {
+    "version": 1,
+    "plan_path": "plan.md",
+    "waves": {"1": {"state": "tested", "base_commit": "abc", "accepted": {}}},
+    "agents": {
+        "w1-a1": {
+            "state": "needs_you",
+            "needs": "refused: Write not-mine.txt",
+            "denials": [{"tool": "Write", "path": "not-mine.txt"}],
+            "handle": {
+                "agent_id": "w1-a1",
+                "pid": 123,
+                "start_time": 456,
+                "pgid": 123,
+                "log_path": "/r/.wavedeck/logs/w1-a1.log",
+                "exit_path": "/r/.wavedeck/run/w1-a1.exit",
+                "host": None,
+            },
+        },
+        "w1-a2": {"state": "needs_you", "needs": "asks: keep the code?"},
+        "w1-a3": {"state": "succeeded", "needs": ""},
+    },
+}
+
+
+def test_a_state_written_by_version_1_loads_as_facts(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / ".wavedeck")
+    store.wavedeck_dir.mkdir()
+    store.path.write_text(json.dumps(VERSION_1), "utf-8")
+    state = store.load()
+    assert state.waves[1].base_commit == "abc"  # its state is derived from the facts now
+    a1, a2, a3 = (state.agents[f"w1-a{i}"] for i in (1, 2, 3))
+    assert a1.needs == ToolRefused("Write", "not-mine.txt")
+    assert a1.denials == [ToolRefused("Write", "not-mine.txt")]
+    assert a1.handle == AgentHandle(
+        "w1-a1", 123, 456, 123, "/r/.wavedeck/logs/w1-a1.log", "/r/.wavedeck/run/w1-a1.exit"
+    )
+    assert a2.needs == AsksQuestion("keep the code?") and a3.needs is None
+    store.save(state)  # written back as the current version, the same facts
+    data = json.loads(store.path.read_text("utf-8"))
+    assert data["version"] == STATE_VERSION and "state" not in data["waves"]["1"]
+    assert data["agents"]["w1-a1"]["needs"] == {
+        "tool": "Write",
+        "path": "not-mine.txt",
+        "kind": "refused",
+        "by": "cli",
+    }
+    assert store.load() == state
 
 
 @pytest.mark.parametrize(
@@ -96,6 +142,9 @@ def test_handle_from_a_bad_record_is_none() -> None:
         (b"[]", "invalid"),
         (b'{"version": 1, "surprise": true}', "invalid at surprise"),
         (b'{"agents": {"w1-a1": {"offset": "many"}}}', "invalid at agents.w1-a1.offset"),
+        (b'{"agents": {"w1-a1": {"handle": {"pid": 1}}}}', "invalid at agents.w1-a1.handle"),
+        (b'{"agents": {"w1-a1": {"needs": "hungry"}}}', "invalid at agents.w1-a1.needs"),
+        (b'{"waves": {"one": {}}}', "invalid at waves.one"),
         (b'{"version": 99}', "newer wavedeck"),
     ],
 )
@@ -129,6 +178,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_b13_kill_during_saves_leaves_old_or_new(tmp_path: Path) -> None:
     wdir = tmp_path / ".wavedeck"
     store = StateStore(wdir)
@@ -156,6 +206,7 @@ def test_b13_kill_during_saves_leaves_old_or_new(tmp_path: Path) -> None:
     assert last > 0
 
 
+@pytest.mark.slow
 def test_b12_second_control_room_is_refused(tmp_path: Path) -> None:
     wdir = tmp_path / ".wavedeck"
     holder = subprocess.Popen(

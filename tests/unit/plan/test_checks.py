@@ -53,7 +53,7 @@ def test_a_clean_plan_has_no_findings() -> None:
 
 def test_every_check_is_registered_once() -> None:
     names = [c.__name__ for c in CHECKS]
-    assert len(names) == len(set(names)) == 11
+    assert len(names) == len(set(names)) == 13
 
 
 def test_overlap() -> None:
@@ -101,7 +101,9 @@ def test_duplicate_agent_ids() -> None:
     text = plan_text(("HIGH", [CORE, twin]))
     [f] = check(text)
     assert (f.code, f.line) == ("duplicate-issue", line_of(text, "### Agent 1: Twin"))
-    assert f.agents == ("w1-a1",) and "agent id w1-a1" in f.message
+    assert f.agents == ("w1-a1", "w1-a2") and "agent id w1-a1" in f.message
+    plan = parse_plan(text).plan
+    assert [a.id for a in plan.agents] == ["w1-a1", "w1-a2"]  # never two agents with one id
 
 
 def test_bad_severity_lists_allowed_values_and_case_folds() -> None:

@@ -55,6 +55,7 @@ def test_several_problems_are_all_reported(plans_dir: Path) -> None:
         [f"{path}:25", "error[duplicate-issue]"],
         [f"{path}:26", "error[bad-row]"],
         [f"{path}:28", "error[no-files]"],
+        [f"{path}:28", "error[no-work]"],
     ]
 
 

@@ -52,9 +52,9 @@ def test_stray_line_after_a_table_becomes_a_row() -> None:
 def test_delimiter_row_of_the_wrong_width_turns_the_table_into_text() -> None:
     text = HEAD + "| Order | Issue | Severity | Summary |\n|---|---|---|\n| 1 | a-1 | HIGH | x |\n"
     result, found = findings(text)
-    assert ("bad-row", 8) in [(f.code, f.line) for f in found]
-    assert "header has 4 cells but its delimiter row has 3" in found[0].message
-    assert result.plan.issues == ()
+    assert [(f.code, f.line) for f in found] == [("no-work", 5), ("bad-row", 8)]
+    assert "header has 4 cells but its delimiter row has 3" in found[1].message
+    assert result.plan.issues == ()  # and the agent left with no work is an error too
 
 
 def test_rows_separated_from_their_table_by_a_blank_line() -> None:
@@ -79,8 +79,8 @@ def test_non_numeric_order_and_missing_id_and_unsafe_id() -> None:
 def test_issue_table_without_severity_column() -> None:
     text = HEAD + "| Issue | Summary |\n|---|---|\n| a-1 | x |\n"
     _, found = findings(text)
-    assert [(f.code, f.line) for f in found] == [("bad-row", 8)]
-    assert "no Severity column" in found[0].message
+    assert [(f.code, f.line) for f in found] == [("no-work", 5), ("bad-row", 8)]
+    assert "no Severity column" in found[1].message
 
 
 def test_split_raw_row() -> None:

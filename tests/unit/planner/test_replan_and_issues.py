@@ -175,3 +175,110 @@ def test_replan_without_fix_plans_keeps_each_issue_with_its_agents_files(tmp_pat
     for agent in (a for w in made.waves[1:] for a in w.agents):
         for issue in agent.issues:  # no fix plan: the issue owns what its plan agent declared
             assert declared[issue.id] <= set(agent.paths), issue.id
+
+
+def test_replan_without_fix_plans_takes_packages_from_files_and_spreads_issues(
+    tmp_path: Path,
+) -> None:
+    """Issue #23: without fix plans every agent was given ``packages/`` and one agent 38 issues
+    (every plan agent sharing one file was joined into one). Each agent's package now comes from
+    its files, and plan agents sharing a file go to successive waves instead."""
+    from wavedeck.agents.tools.demo import PLAN_IN_SANDBOX, make_sandbox
+
+    repo = make_sandbox(tmp_path / "sandbox", fast=True)
+    out = tmp_path / "made.md"
+    done = CliRunner().invoke(
+        main,
+        [
+            "plan",
+            "make",
+            "--repo",
+            str(repo),
+            "--from",
+            str(repo / PLAN_IN_SANDBOX),
+            "-o",
+            str(out),
+        ],
+    )
+    assert done.exit_code == 0, done.stderr
+    made = load_plan(out).plan
+    assert {a.package for a in made.agents} == {
+        "packages/headless-client/zajel/",
+        "packages/server/src/",
+        "packages/server-vps/src/",
+        "packages/website/app/",
+    }
+    assert max(len(a.issues) for a in made.agents) <= 12  # was 38
+    assert sum(len(a.issues) for a in made.agents) == 94
+    assert [f for f in run_checks(made, repo=repo_view(repo)) if f.level == "error"] == []
+
+
+def test_make_accepts_work_items_without_severity(tmp_path: Path) -> None:
+    """A plan ``plan check`` accepts with unset-severity warnings is planned: unset sorts last."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/a.py").write_text("", encoding="utf-8")
+    (tmp_path / "src/b.py").write_text("", encoding="utf-8")
+    plan = tmp_path / "mixed.md"
+    plan.write_text(
+        "# Mixed\n\n## Phase 1\n\n### Agent A: Core\n\nFiles: `src/a.py`\n\n"
+        "- [ ] Tidy the handler\n- [ ] Fix the crash (High Priority)\n\n"
+        "### Agent B: Other\n\nFiles: `src/b.py`\n\n- [ ] Rename things\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "made.md"
+    done = CliRunner().invoke(
+        main, ["plan", "make", "--repo", str(tmp_path), "--from", str(plan), "-o", str(out)]
+    )
+    assert done.exit_code == 0, done.stderr
+    made = load_plan(out).plan
+    core = next(a for a in made.agents if "src/a.py" in a.paths)
+    assert [(i.id, i.severity) for i in core.issues] == [("w1-a1-2", "HIGH"), ("w1-a1-1", "UNSET")]
+    assert core.package == "src/"
+    found = run_checks(made, repo=repo_view(tmp_path))
+    assert [f.code for f in found if f.level == "error"] == []
+
+
+def test_the_replan_toast_prints_a_check_command_that_works_where_it_is_typed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ``P`` toast said ``plan check security-waves.replanned.md --repo .``, which fails from
+    the repository root (the file is under plans/): the paths are now as typed from here."""
+    import shlex
+
+    from wavedeck.agents.replan import check_command
+    from wavedeck.agents.tools.demo import PLAN_IN_SANDBOX, make_sandbox
+
+    repo = make_sandbox(tmp_path / "my sandbox", fast=True)
+    written = replan_remaining(repo / PLAN_IN_SANDBOX, repo, [1])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for cwd, expected in [
+        (repo, "wavedeck plan check plans/security-waves.replanned.md --repo ."),
+        (repo / "plans", "wavedeck plan check security-waves.replanned.md --repo .."),
+        (
+            elsewhere,
+            f"wavedeck plan check {shlex.quote(str(written))} --repo {shlex.quote(str(repo))}",
+        ),
+    ]:
+        command = check_command(written, repo, cwd)
+        assert command == expected
+        monkeypatch.chdir(cwd)
+        done = CliRunner().invoke(main, shlex.split(command)[1:])
+        assert done.exit_code == 0, (command, done.output)
+
+
+def test_a_kept_wave_of_a_plan_without_packages_reads_back_the_same_files(tmp_path: Path) -> None:
+    for path in ("src/api/login.py", "web/src/Login.tsx"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("", encoding="utf-8")
+    plan = tmp_path / "two.md"
+    plan.write_text(
+        "# Two\n\n## Phase 1\n\n### Agent A: Backend\n\nFiles: `src/api/login.py`\n\n- [ ] One\n\n"
+        "## Phase 2\n\n### Agent B: Frontend\n\nFiles: `web/src/Login.tsx`\n\n- [ ] Two\n",
+        encoding="utf-8",
+    )
+    made = load_plan(replan_remaining(plan, tmp_path, [1])).plan
+    assert [(a.package, a.paths) for a in made.agents] == [
+        ("src/api/", ("src/api/login.py",)),  # the package came from the files: kept as read
+        ("web/src/", ("web/src/Login.tsx",)),
+    ]

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A stand-in for ``claude -p --output-format stream-json``: prints the event shapes recorded from
-the real CLI (tests/unit/presets/streams/) for the agent its prompt (on stdin) describes, and
+the real CLI (tests/data/agent_streams/) for the agent its prompt (on stdin) describes, and
 really writes its first owned file. The real CLI runs in tests/e2e (H8's harness); this drives
 the engine's preset path where the real CLI is not installed.
 

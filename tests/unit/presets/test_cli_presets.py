@@ -14,6 +14,8 @@ from tests.sandboxkit import git
 from tests.unit.presets.test_engine_presets import claude_sandbox
 from tests.unit.wave.enginekit import kill_agents
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.timeout(150)
 def test_headless_needs_you_then_follow_up_then_status(tmp_path: Path) -> None:
@@ -27,7 +29,9 @@ def test_headless_needs_you_then_follow_up_then_status(tmp_path: Path) -> None:
         needs = [e for e in events if e["event"] == "agent_state_changed" and e["agent"] == "w1-a2"]
         assert needs[-1]["state"] == "needs_you"
         refused = [e for e in events if e["event"] == "gate_refused"]
-        assert refused and "w1-a2" in refused[-1]["reason"]
+        assert refused and refused[-1]["code"] == "agents-unfinished"
+        assert {"agent": "w1-a2", "state": "needs_you"} in refused[-1]["agents"]
+        assert "w1-a2 (needs_you)" in refused[-1]["reason"]  # the words, for people
 
         # Text status: usage per agent and per wave, the agent that needs you.
         status = run(root, "status")

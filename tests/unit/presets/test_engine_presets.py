@@ -26,6 +26,7 @@ from wavedeck.agents.events import (
     IssueDone,
     ViolationFound,
 )
+from wavedeck.agents.kinds import AsksQuestion, ToolRefused
 from wavedeck.agents.wave.supervisor import SupervisorError
 
 FAKE = str(Path(__file__).parent / "fake_claude.py")
@@ -47,6 +48,7 @@ def claude_sandbox(folder: Path, extra: dict[str, list[str]], budget: float = 1.
     return root
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 async def test_wave_of_claude_agents(tmp_path: Path) -> None:
     extra = {
@@ -81,21 +83,24 @@ async def test_wave_of_claude_agents(tmp_path: Path) -> None:
             assert json.loads(raw[0])["type"] == "system"
             # Asked a question / refused a write: needs you, with the reason.
             a2, a3, a4 = state.agents["w1-a2"], state.agents["w1-a3"], state.agents["w1-a4"]
-            assert a2.state == "needs_you" and a2.reason.startswith("asks: Before I change it")
-            assert a3.state == "needs_you" and a3.reason == "refused: Write not-mine.txt"
+            assert a2.state == "needs_you" and isinstance(a2.needs, AsksQuestion)
+            assert a2.needs.question.startswith("Before I change it")
+            assert a3.state == "needs_you" and a3.needs == ToolRefused("Write", "not-mine.txt")
             assert [e.path for e in col.of(AgentDenied)] == ["not-mine.txt"]
             # Over budget ($5 > $1): stopped, failed with the reason.
             assert a4.state == "failed" and "over max_cost_usd $1" in a4.reason
             # Every issue reported done: a closing question does not make it need you.
             assert state.agents["w1-a5"].state == "succeeded"
             ended = [e for e in col.of(AgentStateChanged) if e.agent == "w1-a2"]
-            assert ended[-1].state == "needs_you"
+            assert ended[-1].state == "needs_you" and ended[-1].needs == a2.needs
             # The wave does not count as done while an agent needs you.
-            assert not sup.can_start_wave(2)[0]
+            refused = sup.can_start_wave(2)
+            assert refused is not None and refused.code == "previous-unfinished"
     finally:
         kill_agents(root)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 async def test_follow_up_resumes_the_session_in_the_same_log(tmp_path: Path) -> None:
     root = claude_sandbox(tmp_path / "s", {"w1-a2": ["--replay", "question"]})
@@ -120,7 +125,7 @@ async def test_follow_up_resumes_the_session_in_the_same_log(tmp_path: Path) -> 
             shown = [e.line for e in col.of(AgentOutput) if e.agent == "w1-a2"]
             assert "follow-up received: Keep the code. Go on." in shown
             assert rec.cost_usd == pytest.approx(0.5)  # both runs
-            assert rec.needs == "" and rec.reason == ""
+            assert rec.needs is None and rec.reason == ""
     finally:
         kill_agents(root)
 
@@ -137,13 +142,15 @@ async def test_a_missing_program_refuses_the_wave_naming_the_agent_and_key(
             await sup.start_wave(1)
             await col.until(lambda ev: any(isinstance(e, GateRefused) for e in ev))
             (refused,) = col.of(GateRefused)
-            assert refused.reason.startswith("w1-a1: agent.program: ")
-            assert "no-such-claude is not an executable file" in refused.reason
+            assert refused.code == "program-missing"
+            assert refused.refusal.detail.startswith("w1-a1: agent.program: ")
+            assert "no-such-claude is not an executable file" in refused.refusal.detail
             assert sup.wave_state(1) == "ready" and not sup.state.agents
     finally:
         kill_agents(root)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 async def test_tool_writes_name_the_agent_in_the_shared_workspace(tmp_path: Path) -> None:
     # w1-a1's tool call writes a file w1-a2 owns: the violation names w1-a1, not a guess.

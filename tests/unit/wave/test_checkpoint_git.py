@@ -5,7 +5,6 @@ the ``[git]`` timeouts are configuration."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,7 +27,7 @@ pytestmark = pytest.mark.timeout(90)
 
 
 def _notices(col: Collector, words: str) -> list[Notice]:
-    return [e for e in col.of(Notice) if words in e.message]  # type: ignore[attr-defined]
+    return [e for e in col.of(Notice) if words in e.message]
 
 
 async def _tested_wave(sup: Supervisor) -> None:
@@ -66,6 +65,7 @@ def test_git_timeouts_are_configuration(tmp_path: Path) -> None:
         load_config(tmp_path)
 
 
+@pytest.mark.slow
 async def test_a_commit_with_a_stale_index_is_recorded_as_committed(root: Path) -> None:
     async with _index_lock_case(root, lock_wait_s=0.3) as (sup, col, lock):
         await _tested_wave(sup)
@@ -73,14 +73,15 @@ async def test_a_commit_with_a_stale_index_is_recorded_as_committed(root: Path) 
         sup.git._checkpointer.before_update_ref = lambda: lock.write_text("")
         sha = await sup.checkpoint(1, accept_violations=True)
         assert sha is not None and git(root, "rev-parse", "HEAD") == sha
-        assert sup.state.waves["1"].checkpoint == sha
-        assert sup.wave_state(1) == "committed" and sup.can_start_wave(2)[0]
+        assert sup.state.waves[1].checkpoint == sha
+        assert sup.wave_state(1) == "committed" and sup.can_start_wave(2) is None
         await col.until(lambda _evs: bool(col.of(CheckpointCommitted)))
         warning = _notices(col, "git reset -q")
         assert warning and warning[0].level == "warning" and sha[:12] in warning[0].message
         assert not col.of(GateRefused)
 
 
+@pytest.mark.slow
 async def test_a_held_index_lock_is_a_notice_while_the_checkpoint_waits(root: Path) -> None:
     async with _index_lock_case(root, lock_wait_s=30) as (sup, col, lock):
         await _tested_wave(sup)
@@ -94,6 +95,7 @@ async def test_a_held_index_lock_is_a_notice_while_the_checkpoint_waits(root: Pa
         assert len(_notices(col, "waiting for .git/index.lock")) == 1  # not one per retry
 
 
+@pytest.mark.slow
 async def test_an_edited_message_still_gets_the_current_trailers(root: Path) -> None:
     """The operator rewrites the message before accepting a stray: the commit still records the
     acceptance (and the tests) as trailers, and stale trailers they left are replaced."""
@@ -125,6 +127,7 @@ async def test_an_edited_message_still_gets_the_current_trailers(root: Path) -> 
         await sup.close()
 
 
+@pytest.mark.slow
 async def test_hooks_and_fsmonitor_planted_before_a_wave_never_run_and_are_reported(
     root: Path, tmp_path: Path
 ) -> None:
@@ -148,8 +151,8 @@ async def test_hooks_and_fsmonitor_planted_before_a_wave_never_run_and_are_repor
         reported = _notices(col, "can run programs")[0]
         assert reported.level == "warning" and "core.fsmonitor" in reported.message
         assert ".git/hooks/pre-commit" in reported.message
-        # The same facts as a field (JSON list of keys): nobody parses the message for them.
-        programs = json.loads(reported.extra["programs"])
+        # The same facts as a field (the keys): nobody parses the message for them.
+        programs = reported.programs
         assert "core.fsmonitor" in programs and ".git/hooks/pre-commit" in programs
         assert sorted(p.name for p in canaries.iterdir()) == []  # nothing ran
 
@@ -172,5 +175,5 @@ async def test_a_filter_in_the_users_config_is_named_at_wave_start_and_never_run
         assert await sup.checkpoint(1, accept_violations=True) is not None
         reported = _notices(col, "can run programs")[0]
         assert "filter lfsish" in reported.message and "[git.filters.lfsish]" in reported.message
-        assert "filter.lfsish" in json.loads(reported.extra["programs"])
+        assert "filter.lfsish" in reported.programs
     assert not canary.exists()

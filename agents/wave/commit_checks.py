@@ -1,0 +1,91 @@
+"""The checkpoint gate as small pure checks: each looks at what the preview found and returns a
+``Refusal`` or nothing.
+
+``wavedeck.agents.wave.checkpoint.Checkpointer.preview`` gathers the facts (git, the operator's
+own work, the stray paths, the tests' fingerprint) into a ``CommitFacts``; ``refusal`` runs
+``CHECKS`` in order and the first refusal wins, so the operator hears the most useful reason
+first (git failing, then the gates without git, then git busy, then the operator's files, then
+changes of ``.git`` not yet reviewed, then the paths, then the tests gone stale, then an empty
+checkpoint).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from wavedeck.agents.kinds import Refusal
+from wavedeck.agents.wave.gates import StrayPath
+
+
+@dataclass(frozen=True)
+class CommitFacts:
+    """What a checkpoint of ``wave`` would be, as the checks need it."""
+
+    wave: int
+    gate: Refusal | None = None  # the gates that need no git (``gates.can_commit``)
+    git_error: str | None = None  # git failed while the preview read the repository
+    git_busy: str | None = None  # a git operation in progress (merge, rebase, ...)
+    conflicts: tuple[str, ...] = ()  # files mixing the operator's own work with the wave's
+    tamper: tuple[str, ...] = ()  # changes of .git not yet kept or undone (their finding keys)
+    stray: tuple[StrayPath, ...] = ()  # changed paths outside the plan, not accepted
+    tests_stale: bool = False  # files changed after the tests passed
+    staged: bool = True  # at least one path the plan assigns would be committed
+
+
+Check = Callable[[CommitFacts], Refusal | None]
+
+
+def git_failed(f: CommitFacts) -> Refusal | None:
+    return Refusal("git-error", f.wave, detail=f.git_error) if f.git_error is not None else None
+
+
+def gates_without_git(f: CommitFacts) -> Refusal | None:
+    return f.gate
+
+
+def git_busy(f: CommitFacts) -> Refusal | None:
+    return Refusal("git-busy", f.wave, detail=f.git_busy) if f.git_busy else None
+
+
+def operator_conflicts(f: CommitFacts) -> Refusal | None:
+    return Refusal("operator-conflict", f.wave, paths=f.conflicts) if f.conflicts else None
+
+
+def git_tampered(f: CommitFacts) -> Refusal | None:
+    # Reviewed one at a time, never accepted in bulk: named before the other stray paths.
+    return Refusal("git-tampered", f.wave, paths=f.tamper) if f.tamper else None
+
+
+def stray_paths(f: CommitFacts) -> Refusal | None:
+    paths = tuple(s.path for s in f.stray)
+    return Refusal("stray-paths", f.wave, paths=paths) if paths else None
+
+
+def tests_stale(f: CommitFacts) -> Refusal | None:
+    return Refusal("tests-stale", f.wave) if f.tests_stale else None
+
+
+def nothing_staged(f: CommitFacts) -> Refusal | None:
+    return Refusal("nothing-to-commit", f.wave) if not f.staged else None
+
+
+CHECKS: tuple[Check, ...] = (
+    git_failed,
+    gates_without_git,
+    git_busy,
+    operator_conflicts,
+    git_tampered,
+    stray_paths,
+    tests_stale,
+    nothing_staged,
+)
+
+
+def refusal(facts: CommitFacts) -> Refusal | None:
+    """The first check's refusal, None when the checkpoint can be committed."""
+    for check in CHECKS:
+        found = check(facts)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,61 @@
+"""A gate's refusal in the control room's words: the sentence, and the keys that get past it.
+
+The engine refuses with facts (``wavedeck.agents.kinds.Refusal``); the sentence is
+``wavedeck.agents.wave.refusals.describe``'s and the ways out are this module's, named by the
+keys the operator has now (``[keys]`` remaps them): on the main screen the action's key
+(``hints``), on the checkpoint screen its own accept and revert keys (``checkpoint_hints``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from wavedeck.agents.kinds import Refusal, RefusalCode
+from wavedeck.agents.wave.refusals import describe
+from wavedeck.tui.keys import key_display
+
+# The checkpoint screen's own keys (its bindings: ``a`` accept, ``x`` revert).
+CHECKPOINT_ACCEPT, CHECKPOINT_REVERT = "a", "x"
+
+
+def hints(keys: Mapping[str, str]) -> dict[RefusalCode, str]:
+    """The ways out on the main screen, with the keys of ``keys`` (action name -> keys)."""
+    violations = f"`{key_display(keys['violations'])}`"
+    commit = f"`{key_display(keys['commit'])}`"
+    return {
+        "stray-paths": (
+            f"accept them ({violations} in the control room, or `wavedeck run --headless "
+            f"--accept-violations`; recorded in the checkpoint) or revert them ({violations}, "
+            "then revert)"
+        ),
+        "operator-conflict": (
+            f"in the checkpoint ({commit}) accept a file to commit it whole, your changes "
+            f"included, or revert it ({CHECKPOINT_REVERT}) to put it back as you left it"
+        ),
+        "git-tampered": (
+            f"review each one ({violations}: accept keeps it, revert undoes it), or put it back "
+            "yourself; `--accept-violations` never accepts these"
+        ),
+        "tamper-not-revertible": f"look at it, put it back yourself, then keep it ({violations})",
+    }
+
+
+def checkpoint_hints() -> dict[RefusalCode, str]:
+    """The ways out on the checkpoint screen: its own accept and revert keys."""
+    both = f"accept them ({CHECKPOINT_ACCEPT}) or revert them ({CHECKPOINT_REVERT})"
+    return {
+        "stray-paths": both,
+        "operator-conflict": (
+            f"accept a file ({CHECKPOINT_ACCEPT}) to commit it whole, your changes included, "
+            f"or revert it ({CHECKPOINT_REVERT}) to put it back as you left it"
+        ),
+        "git-tampered": (
+            f"keep one ({CHECKPOINT_ACCEPT}) or undo it ({CHECKPOINT_REVERT}), each on its own"
+        ),
+        "tamper-not-revertible": f"put it back yourself, then keep it ({CHECKPOINT_ACCEPT})",
+    }
+
+
+def refusal_text(refusal: Refusal, keys: Mapping[str, str]) -> str:
+    """The refusal as the main screen says it."""
+    return describe(refusal, hints(keys))

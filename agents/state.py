@@ -46,7 +46,7 @@ class AlreadyRunning(StateError):
     """Another control room holds this repository's lock."""
 
 
-class StateWriteError(OSError):
+class StateWriteError(WavedeckError, OSError):
     """``state.json`` could not be written (a full disk); the message names it. The file on
     disk still holds the last state that could be saved."""
 

@@ -121,7 +121,10 @@ class PlanPaths:
 
     def elsewhere(self, path: str, wave: int) -> tuple[str, ...] | None:
         """The agents declaring ``path`` in waves other than ``wave`` (None: none)."""
-        found = tuple(dict.fromkeys(a for a, w in self.by_path.get(path, ()) if w != wave))
+        owners = self.by_path.get(path)
+        if owners is None:  # most paths: no dict or tuple built
+            return None
+        found = tuple(dict.fromkeys(a for a, w in owners if w != wave))
         return found or None
 
 

@@ -38,6 +38,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from wavedeck.plan.errors import WavedeckError
+
 # Settings git has one of, each pinned to a value that runs nothing.
 STATIC_OVERRIDES: tuple[tuple[str, str], ...] = (
     ("core.hooksPath", "/dev/null"),  # hooks (opted-in hooks get their pinned folder instead)
@@ -158,7 +160,7 @@ def parse_drivers(listing: bytes) -> Drivers:
     )
 
 
-class DriverConflict(ValueError):
+class DriverConflict(WavedeckError, ValueError):
     """An enabled filter whose ``process`` git's configuration sets and ``wavedeck.toml`` does
     not: git prefers ``process`` to ``clean``/``smudge``, and emptying it turns the whole
     filter off, so wavedeck cannot run the operator's programs without the planted one."""

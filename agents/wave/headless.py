@@ -40,6 +40,7 @@ from wavedeck.agents.presets.usage import describe as usage_text
 from wavedeck.agents.wave import gates
 from wavedeck.agents.wave.refusals import describe as refusal_text
 from wavedeck.agents.wave.supervisor import Supervisor
+from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.safetext import neutralize
 
 Hints = Mapping[RefusalCode, str]  # the ways out of a refusal, by its code
@@ -139,7 +140,7 @@ def printer(
     return write
 
 
-class OutputError(OSError):
+class OutputError(WavedeckError, OSError):
     """Standard output could not be written (a full disk under a redirection, a closed pipe)."""
 
     def __init__(self, message: str, errno: int | None = None) -> None:

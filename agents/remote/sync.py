@@ -13,8 +13,10 @@ side, no git daemon or reverse connection is needed, and the host's clone needs 
 **Out.** ``collect_patch`` builds the agent's whole change against the base in a throwaway index
 (``GIT_INDEX_FILE``: ``read-tree <base>``, ``add -A``, ``diff --cached --binary``), so new files,
 deletions, binaries and even commits the agent made are included and the worktree is untouched.
-``apply_patch`` applies it to the local working tree with ``git apply --binary`` (not the index),
-so review, tests and checkpoint see it exactly like a local agent's edits.
+The patch streams from the SSH channel into a temporary file a chunk at a time (an agent's
+gigabyte of new data costs the control room one chunk of memory, not the patch), and
+``apply_patch`` applies that file to the local working tree with ``git apply --binary`` (not the
+index), so review, tests and checkpoint see it exactly like a local agent's edits.
 
 Every git command runs no program a git configuration names (an agent could plant hooks,
 fsmonitor, filters, textconv or diff drivers there): the local ones go through
@@ -25,13 +27,20 @@ at the top of every script that runs git there).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import asyncssh
 
 from wavedeck.agents.git.cmd import arun_git, git_process
 from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.git.guard import shell_function
 from wavedeck.agents.remote.commands import RemotePaths, check_sha, sh_c, workdir_word
-from wavedeck.agents.remote.transport import HostTransport
+from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport
 from wavedeck.plan.errors import WavedeckError
 
 GIT = "wdgit"
@@ -185,11 +194,9 @@ async def touched_paths(transport: HostTransport, paths: RemotePaths, base: str)
     return found
 
 
-async def collect_patch(transport: HostTransport, paths: RemotePaths) -> bytes | None:
-    """The agent's whole change against its recorded base as a binary patch (``b""`` when none),
-    or None when it was already brought back (the ``.applied`` marker exists)."""
+def _patch_script(paths: RemotePaths) -> str:
     aid = paths.agent_id
-    script = (
+    return (
         paths.prelude()
         + GIT_FUNCTION
         + f'[ -e "$root/run/{aid}.applied" ] && {{ echo applied; exit 0; }}\n'
@@ -201,14 +208,75 @@ async def collect_patch(transport: HostTransport, paths: RemotePaths) -> bytes |
         + f"echo patch; {GIT} diff --no-ext-diff --no-textconv --cached --binary --full-index"
         + ' "$base"\n'
     )
-    res = await transport.run(sh_c(script), timeout=300)
-    head, _, patch = res.stdout.partition(b"\n")
-    if res.returncode != 0 or head not in (b"applied", b"patch"):
-        raise SyncError(
-            f"{transport.name}: cannot collect the changes of {aid}: "
-            f"{res.stderr.decode('utf-8', 'replace').strip()}"
-        )
-    return None if head == b"applied" else patch
+
+
+@contextlib.asynccontextmanager
+async def collected_patch(
+    transport: HostTransport, paths: RemotePaths, timeout_s: float = 300.0
+) -> AsyncIterator[Path | None]:
+    """The agent's whole change against its recorded base as a binary patch in a temporary
+    file (empty when there is none; removed when the block ends), or None when it was already
+    brought back (the ``.applied`` marker exists). The patch is copied from the channel a chunk
+    at a time, never held in memory."""
+    fd, name = tempfile.mkstemp(prefix="wavedeck-patch-", suffix=".diff")
+    os.close(fd)
+    patch = Path(name)
+    try:
+        head, rc, err, unwritten = await _stream_patch(transport, paths, patch, timeout_s)
+        if unwritten is not None:  # raised here: inside the channel it would read as a drop
+            raise SyncError(f"cannot write {patch}: {unwritten}")
+        if rc != 0 or head not in (b"applied", b"patch"):
+            raise SyncError(
+                f"{transport.name}: cannot collect the changes of {paths.agent_id}: "
+                f"{err.decode('utf-8', 'replace').strip()}"
+            )
+        yield None if head == b"applied" else patch
+    finally:
+        patch.unlink(missing_ok=True)
+
+
+async def _stream_patch(
+    transport: HostTransport, paths: RemotePaths, into: Path, timeout_s: float
+) -> tuple[bytes, int, bytes, str | None]:
+    """Run the patch script on the host, its output after the first line into ``into``:
+    (the first line, the exit status, the end of its standard error, why ``into`` could not be
+    written or None)."""
+    async with transport.process(sh_c(_patch_script(paths))) as proc:
+        proc.stdin.write_eof()
+        unwritten: str | None = None
+
+        async def copy() -> bytes:
+            nonlocal unwritten
+            head = (await proc.stdout.readline()).rstrip(b"\n")
+            with into.open("wb") as out:
+                while chunk := await proc.stdout.read(CHUNK):
+                    if unwritten is None:  # after a failure: drained, so the host can end
+                        try:
+                            await asyncio.to_thread(out.write, chunk)
+                        except OSError as exc:
+                            unwritten = exc.strerror or str(exc)
+            return head
+
+        async def errors() -> bytes:
+            kept = b""
+            while chunk := await proc.stderr.read(CHUNK):
+                kept = (kept + chunk)[-CHUNK:]  # the end says why; bounded however long
+            return kept
+
+        try:
+            async with asyncio.timeout(timeout_s):
+                head, err = await asyncio.gather(copy(), errors())
+                done = await proc.wait(check=False)
+        except TimeoutError:
+            raise ConnectionLostError(
+                f"{transport.name}: no answer within {timeout_s:.0f} s"
+            ) from None
+        except asyncssh.Error as exc:
+            raise ConnectionLostError(f"{transport.name}: {exc}") from None
+        if done.exit_status is None and done.exit_signal is None:
+            raise ConnectionLostError(f"{transport.name}: connection lost")
+        rc = done.exit_status if done.exit_status is not None else 255
+        return head, rc, err, unwritten
 
 
 async def mark_applied(transport: HostTransport, paths: RemotePaths, size: int) -> None:
@@ -217,12 +285,19 @@ async def mark_applied(transport: HostTransport, paths: RemotePaths, size: int) 
     )
 
 
-async def apply_patch(repo: Path, patch: bytes) -> list[str]:
-    """Apply a binary patch to the local working tree; returns the paths it touches."""
-    if not patch.strip():
-        return []
-    listed = await _local_git(repo, "apply", "--numstat", "-z", "-", input=patch)
-    await _local_git(repo, "apply", "--binary", "--whitespace=nowarn", "-", input=patch)
+async def apply_patch(repo: Path, patch: bytes | Path) -> list[str]:
+    """Apply a binary patch (its bytes, or a file holding it) to the local working tree;
+    returns the paths it touches."""
+    if isinstance(patch, Path):
+        if patch.stat().st_size == 0:
+            return []
+        listed = await _local_git(repo, "apply", "--numstat", "-z", str(patch))
+        await _local_git(repo, "apply", "--binary", "--whitespace=nowarn", str(patch))
+    else:
+        if not patch.strip():
+            return []
+        listed = await _local_git(repo, "apply", "--numstat", "-z", "-", input=patch)
+        await _local_git(repo, "apply", "--binary", "--whitespace=nowarn", "-", input=patch)
     names = []
     for entry in listed.split(b"\0"):
         if entry:

@@ -252,7 +252,9 @@ async def _stream_patch(
                 while chunk := await proc.stdout.read(CHUNK):
                     if unwritten is None:  # after a failure: drained, so the host can end
                         try:
-                            await asyncio.to_thread(out.write, chunk)
+                            # On the loop: 64 KiB into the page cache. A thread per chunk let
+                            # the received data pile up (20 MB of 30 MB held, measured).
+                            out.write(chunk)
                         except OSError as exc:
                             unwritten = exc.strerror or str(exc)
             return head

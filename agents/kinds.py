@@ -109,6 +109,9 @@ RefusalCode = Literal[
     "tests-failed",
     "tests-stale",
     "worktree-collision",
+    "head-rewritten",
+    "head-moved",
+    "start-tree-missing",
     "operator-conflict",
     "git-tampered",
     "stray-paths",
@@ -119,6 +122,7 @@ RefusalCode = Literal[
     "git-error",
     # one agent or one path
     "agent-running",
+    "agent-attached",  # the operator has its session in a terminal (wavedeck attach)
     "restart-closed",
     "tamper-not-open",
     "tamper-not-revertible",

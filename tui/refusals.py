@@ -37,6 +37,18 @@ def hints(keys: Mapping[str, str]) -> dict[RefusalCode, str]:
             "yourself; `--accept-violations` never accepts these"
         ),
         "tamper-not-revertible": f"look at it, put it back yourself, then keep it ({violations})",
+        "head-rewritten": (
+            "switch back to the branch the wave started on (`git switch <branch>`, "
+            "`git reflog` shows where it was)"
+        ),
+        "head-moved": (
+            f"in the checkpoint ({commit}) accept each file to commit it as it is now, on top "
+            "of your commit (`git diff HEAD -- <file>` shows what that adds)"
+        ),
+        "start-tree-missing": (
+            "set your own files aside (`git stash push -- <file>`, `git stash pop` after the "
+            f"checkpoint), or in the checkpoint ({commit}) accept a file to commit it whole"
+        ),
     }
 
 
@@ -53,6 +65,14 @@ def checkpoint_hints() -> dict[RefusalCode, str]:
             f"keep one ({CHECKPOINT_ACCEPT}) or undo it ({CHECKPOINT_REVERT}), each on its own"
         ),
         "tamper-not-revertible": f"put it back yourself, then keep it ({CHECKPOINT_ACCEPT})",
+        "head-moved": (
+            f"accept each file ({CHECKPOINT_ACCEPT}) to commit it as it is now, on top of your "
+            "commit"
+        ),
+        "start-tree-missing": (
+            f"accept a file ({CHECKPOINT_ACCEPT}) to commit it whole, or set your own files "
+            "aside (`git stash push -- <file>`) until the checkpoint is made"
+        ),
     }
 
 

@@ -16,7 +16,9 @@ see ``SegmentWriter``. The wrapper:
    output, so a grandchild holding the log open cannot delay completion (B8);
 3. writes ``{"code", "signal", "pid", "ended_at"}`` to the exit file atomically (into space
    reserved when it started, ``<exit>.pending``, then renamed: a disk the agent filled cannot
-   lose it), so a reader sees no file or a whole one;
+   lose it), so a reader sees no file or a whole one; given ``--launch-id ID`` (the id the
+   control room recorded before starting it), ``"launch": ID`` too, so a run that ended before
+   a killed control room could record it is recognised as that launch;
 4. terminates whatever the agent left behind in its process group, and any orphaned descendant
    it adopted as child subreaper (``PR_SET_CHILD_SUBREAPER``: even ones that escaped the group
    with ``setsid``), with SIGTERM, then SIGKILL after ``LEFTOVER_GRACE_S``, repeated until none
@@ -176,6 +178,7 @@ class SegmentWriter:
 
 
 _WRITER: SegmentWriter | None = None
+_LAUNCH: str | None = None  # --launch-id: this run's id, named in the exit file
 
 
 def _copy(read_end: int, writer: SegmentWriter) -> None:
@@ -197,13 +200,18 @@ def _ignore(signum: int, frame: FrameType | None) -> None:
     """Stay alive while the agent handles the signal; the group already delivered it."""
 
 
-def write_exit_file(path: str, code: int | None, sig: str | None, pid: int | None) -> None:
+def write_exit_file(
+    path: str, code: int | None, sig: str | None, pid: int | None, launch: str | None = None
+) -> None:
     """Write the exit status atomically: readers see the old state (no file) or the whole file.
 
     The record goes into the space ``reserve_exit_file`` set aside when the agent started, if
     it did (overwriting allocated bytes needs no free space: a full disk cannot lose it);
     else into a new file."""
-    record = json.dumps({"code": code, "signal": sig, "pid": pid, "ended_at": time.time()})
+    fields: dict[str, object] = {"code": code, "signal": sig, "pid": pid, "ended_at": time.time()}
+    if launch:
+        fields["launch"] = launch
+    record = json.dumps(fields)
     data = record.encode("utf-8")
     pending = f"{path}.pending"
     try:
@@ -264,7 +272,7 @@ def _say(text: str) -> None:
 
 def _record(path: str, code: int | None, sig: str | None, pid: int | None) -> None:
     try:
-        write_exit_file(path, code, sig, pid)
+        write_exit_file(path, code, sig, pid, _LAUNCH)
     except OSError as error:
         # The runner will report the agent as lost; say why in its log.
         _say(f"wavedeck: cannot write exit status to {path}: {error.strerror}")
@@ -391,8 +399,7 @@ def _sandbox(spec_file: str) -> tuple[Any, dict[str, str]]:
 
 def _options(argv: list[str]) -> tuple[str, dict[str, str], list[str]] | None:
     """``EXIT_FILE [--log PATH --log-max-bytes N --log-keep K --log-min-free F]
-    [--sandbox SPEC] -- ARGV...``,
-    or None."""
+    [--sandbox SPEC] [--launch-id ID] -- ARGV...``, or None."""
     if "--" not in argv[1:]:
         return None
     split = argv.index("--", 1)
@@ -400,21 +407,23 @@ def _options(argv: list[str]) -> tuple[str, dict[str, str], list[str]] | None:
     if not command or len(head) % 2 != 1:
         return None
     options = dict(zip(head[1::2], head[2::2], strict=True))
-    if set(options) - {"--log", "--log-max-bytes", "--log-keep", "--log-min-free", "--sandbox"}:
+    allowed = {"--log", "--log-max-bytes", "--log-keep", "--log-min-free", "--sandbox"}
+    if set(options) - allowed - {"--launch-id"}:
         return None
     return head[0], options, command
 
 
 def main(argv: list[str]) -> int:
-    global _WRITER
+    global _WRITER, _LAUNCH
     parsed = _options(argv)
     if parsed is None:
         _say(
             "usage: wrapper.py EXIT_FILE [--log PATH --log-max-bytes N --log-keep K"
-            " --log-min-free F] [--sandbox SPEC] -- ARGV..."
+            " --log-min-free F] [--sandbox SPEC] [--launch-id ID] -- ARGV..."
         )
         return 2
     exit_path, options, command = parsed
+    _LAUNCH = options.get("--launch-id")
     reserve_exit_file(exit_path)  # before the agent can fill the disk
     copier: threading.Thread | None = None
     out: int | None = None

@@ -10,7 +10,7 @@ side, no git daemon or reverse connection is needed, and the host's clone needs 
 **During.** ``touched_paths`` lists what the agent changed relative to the base (``git status
 --porcelain -z`` plus commits the agent made), polled by the runner so violations show live.
 
-**Out.** ``collect_patch`` builds the agent's whole change against the base in a throwaway index
+**Out.** ``collected_patch`` builds the agent's whole change against the base in a throwaway index
 (``GIT_INDEX_FILE``: ``read-tree <base>``, ``add -A``, ``diff --cached --binary``), so new files,
 deletions, binaries and even commits the agent made are included and the worktree is untouched.
 The patch streams from the SSH channel into a temporary file a chunk at a time (an agent's
@@ -31,7 +31,7 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import asyncssh
@@ -287,21 +287,27 @@ async def mark_applied(transport: HostTransport, paths: RemotePaths, size: int) 
     )
 
 
-async def apply_patch(repo: Path, patch: bytes | Path) -> list[str]:
+async def apply_patch(
+    repo: Path, patch: bytes | Path, before: Callable[[list[str]], None] | None = None
+) -> list[str]:
     """Apply a binary patch (its bytes, or a file holding it) to the local working tree;
-    returns the paths it touches."""
+    returns the paths it touches (``before`` is told them first: a watcher learns who wrote
+    them before it sees the writes)."""
     if isinstance(patch, Path):
         if patch.stat().st_size == 0:
             return []
-        listed = await _local_git(repo, "apply", "--numstat", "-z", str(patch))
-        await _local_git(repo, "apply", "--binary", "--whitespace=nowarn", str(patch))
+        source, given = str(patch), None
     else:
         if not patch.strip():
             return []
-        listed = await _local_git(repo, "apply", "--numstat", "-z", "-", input=patch)
-        await _local_git(repo, "apply", "--binary", "--whitespace=nowarn", "-", input=patch)
+        source, given = "-", patch
+    listed = await _local_git(repo, "apply", "--numstat", "-z", source, input=given)
     names = []
     for entry in listed.split(b"\0"):
         if entry:
             names.append(entry.split(b"\t", 2)[-1].decode("utf-8", "surrogateescape"))
-    return [n for n in names if n]
+    names = [n for n in names if n]
+    if before is not None:
+        before(names)
+    await _local_git(repo, "apply", "--binary", "--whitespace=nowarn", source, input=given)
+    return names

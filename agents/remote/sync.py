@@ -34,8 +34,6 @@ import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import asyncssh
-
 from wavedeck.agents.git.cmd import arun_git, git_process
 from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.git.guard import shell_function
@@ -273,8 +271,7 @@ async def _stream_patch(
             raise ConnectionLostError(
                 f"{transport.name}: no answer within {timeout_s:.0f} s"
             ) from None
-        except asyncssh.Error as exc:
-            raise ConnectionLostError(f"{transport.name}: {exc}") from None
+        # asyncssh's own errors leave the block through transport.process: a lost connection.
         if done.exit_status is None and done.exit_signal is None:
             raise ConnectionLostError(f"{transport.name}: connection lost")
         rc = done.exit_status if done.exit_status is not None else 255

@@ -37,6 +37,14 @@ def hints(keys: Mapping[str, str]) -> dict[RefusalCode, str]:
             "yourself; `--accept-violations` never accepts these"
         ),
         "tamper-not-revertible": f"look at it, put it back yourself, then keep it ({violations})",
+        "review-unanswered": (
+            f"wait for its run to end, or approve it anyway in the review "
+            f"(`{key_display(keys['diffs'])}`, then `{key_display(keys['review_approve'])}`)"
+        ),
+        "review-findings-open": (
+            f"forward or dismiss them in the review (`{key_display(keys['diffs'])}`, then "
+            f"`{key_display(keys['review_forward'])}` / `{key_display(keys['review_dismiss'])}`)"
+        ),
         "head-rewritten": (
             "switch back to the branch the wave started on (`git switch <branch>`, "
             "`git reflog` shows where it was)"

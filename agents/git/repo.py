@@ -477,11 +477,17 @@ class GitRepo:
         _check_rev(new)
         for path in paths:
             _check_path(path)
+        # Read up to max_bytes and git stopped there: a wave's huge file costs max_bytes of
+        # memory in the review, not its size.
         with self._locked() as cmd:
-            out = cmd.run(["diff", "-M", *_PATCH_OPTS, old, new, "--", *paths]).out
-        text = out[:max_bytes].decode("utf-8", "surrogateescape")
-        if len(out) > max_bytes:
-            text += f"\n[wavedeck: diff cut at {max_bytes} of {len(out)} bytes]\n"
+            result, cut = cmd.run_capped(
+                ["diff", "-M", *_PATCH_OPTS, old, new, "--", *paths], max_bytes
+            )
+            if result.rc != 0:
+                raise GitError(failure_message(["diff"], result))
+        text = result.out[:max_bytes].decode("utf-8", "surrogateescape")
+        if cut:
+            text += f"\n[wavedeck: diff cut at {max_bytes} of more than {max_bytes} bytes]\n"
         return text
 
     def identity(self) -> str:

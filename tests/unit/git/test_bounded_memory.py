@@ -1,8 +1,8 @@
 """A huge file an agent writes costs wavedeck a bounded amount of memory (issue #20).
 
 A 1 GiB sparse file (and a 64 MiB text file whose diff is twice that) go through what wavedeck
-reads: the changed-file listing, the fingerprint of what the tests saw, the diff review, the
-digests of ``.git``'s files. Each step runs in a child Python process that measures its own peak
+reads: the changed-file listing, the fingerprint of what the tests saw, the diff review (one
+file's, and the review's patch of the wave), the digests of ``.git``'s files. Each step runs in a child Python process that measures its own peak
 resident memory (``VmHWM``, reset before each step through ``/proc/self/clear_refs``), so git's
 own memory is not counted and nothing is timed."""
 
@@ -45,6 +45,8 @@ steps = {
     "file_diff_huge_new": lambda: repo.file_diff("huge.bin", base),
     "file_diff_untracked": lambda: repo.file_diff("new-big.txt", base),
     "count_lines": lambda: content.count_lines(root / "new-big.txt"),
+    # the review's patch of the whole wave: start tree against the working tree's
+    "tree_patch": lambda: repo.tree_patch(base, repo.worktree_tree(), ["big.txt"]),
 }
 reset()
 result = {"baseline": peak_mb()}

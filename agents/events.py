@@ -241,6 +241,8 @@ class Notice(Event):
     attempt: int | None = None  # the number of an agent's restart
     error: str | None = None  # the error behind it, as Python reported it
     fallback: Literal["polling"] | None = None  # what the watcher fell back to
+    # the kernel's event queue overflowed (changes lost), then the rescan that found them
+    watch_lost: Literal["overflow", "rescanned"] | None = None
     # what an agent's kernel sandbox cannot do (agents.local.sandbox.before_wave)
     sandbox: Literal["cannot-create", "closed", "exposed"] | None = None
 

@@ -113,6 +113,7 @@ RefusalCode = Literal[
     "head-moved",
     "start-tree-missing",
     "operator-conflict",
+    "git-tampered",
     "stray-paths",
     "nothing-to-commit",
     "commit-refused",
@@ -126,6 +127,7 @@ RefusalCode = Literal[
     "agent-running",
     "agent-attached",  # the operator has its session in a terminal (wavedeck attach)
     "restart-closed",
+    "tamper-not-open",
     "tamper-not-revertible",
     "revert-failed",
 ]

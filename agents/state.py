@@ -47,6 +47,15 @@ class AlreadyRunning(StateError):
     """Another control room holds this repository's lock."""
 
 
+class StateWriteError(WavedeckError, OSError):
+    """``state.json`` could not be written (a full disk); the message names it. The file on
+    disk still holds the last state that could be saved."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
+
+
 class StateCorrupt(StateError):
     """``state.json`` cannot be read; it is left untouched for the operator to inspect."""
 
@@ -289,16 +298,21 @@ class StateStore:
         self.wavedeck_dir.mkdir(parents=True, exist_ok=True)
         data = state.model_dump_json(indent=1).encode("utf-8")
         tmp = self.path.with_name(f".{STATE_NAME}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            # A full disk: the half-written copy goes (it holds space), the old state stays.
+            tmp.unlink(missing_ok=True)
+            raise StateWriteError(f"cannot write {self.path}: {exc.strerror}", exc.errno) from None
         # Make the rename itself durable, so a power cut cannot bring back the old name.
         dir_fd = os.open(self.wavedeck_dir, os.O_RDONLY | os.O_DIRECTORY)
         try:

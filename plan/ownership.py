@@ -40,7 +40,7 @@ from functools import lru_cache
 from typing import Literal
 
 from wavedeck.plan.globs import compile_glob
-from wavedeck.plan.models import LineRange, Plan
+from wavedeck.plan.models import Agent, LineRange, Plan
 
 OwnershipKind = Literal["owned", "undeclared", "foreign", "other-wave", "unowned"]
 KINDS: tuple[OwnershipKind, ...] = ("owned", "undeclared", "foreign", "other-wave", "unowned")
@@ -104,33 +104,74 @@ def shared_leading(a: Sequence[str], b: Sequence[str]) -> int:
     return n
 
 
-class OwnershipIndex:
-    """Ownership of every path for one wave, built once and queried per path."""
+class PlanPaths:
+    """Every path the plan declares, with the agents (and their waves) declaring it, in plan
+    order: built once and shared by the indexes of all waves (``OwnershipIndex.for_plan``), so
+    classifying for every wave costs the size of the plan, not its square."""
 
-    def __init__(self, plan: Plan, wave: int) -> None:
+    def __init__(self, plan: Plan) -> None:
+        by_path: dict[str, list[tuple[str, int]]] = {}
+        for w in plan.waves:
+            for agent in w.agents:
+                for path in agent.paths:
+                    owners = by_path.setdefault(path, [])
+                    if (agent.id, w.number) not in owners:
+                        owners.append((agent.id, w.number))
+        self.by_path = {p: tuple(o) for p, o in by_path.items()}
+
+    def elsewhere(self, path: str, wave: int) -> tuple[str, ...] | None:
+        """The agents declaring ``path`` in waves other than ``wave`` (None: none)."""
+        owners = self.by_path.get(path)
+        if owners is None:  # most paths: no dict or tuple built
+            return None
+        found = tuple(dict.fromkeys(a for a, w in owners if w != wave))
+        return found or None
+
+
+class OwnershipIndex:
+    """Ownership of every path for one wave, built once and queried per path.
+
+    ``paths``: the plan's ``PlanPaths`` and ``agents`` the wave's agents, when indexes of
+    several waves are built (``for_plan``); found here otherwise.
+    """
+
+    @classmethod
+    def for_plan(cls, plan: Plan) -> dict[int, OwnershipIndex]:
+        """An index per wave, sharing one ``PlanPaths``: linear in the size of the plan."""
+        paths = PlanPaths(plan)
+        agents: dict[int, list[Agent]] = {}
+        for w in plan.waves:
+            agents.setdefault(w.number, []).extend(w.agents)
+        return {n: cls(plan, n, paths, wave_agents) for n, wave_agents in agents.items()}
+
+    def __init__(
+        self,
+        plan: Plan,
+        wave: int,
+        paths: PlanPaths | None = None,
+        agents: Sequence[Agent] | None = None,
+    ) -> None:
         self.plan = plan
         self.wave = wave
         declared: dict[str, list[str]] = {}
-        elsewhere: dict[str, list[str]] = {}
         sharing: dict[str, set[str]] = {}  # path -> agents of this wave that share it on purpose
         ranges: dict[tuple[str, str], tuple[LineRange, ...]] = {}
         packages: dict[str, tuple[tuple[str, ...], ...]] = {}
-        for w in plan.waves:
-            for agent in w.agents:
-                target = declared if w.number == wave else elsewhere
-                for path in agent.paths:
-                    owners = target.setdefault(path, [])
-                    if agent.id not in owners:
-                        owners.append(agent.id)
-                if w.number == wave:
-                    for path in agent.shared:
-                        sharing.setdefault(path, set()).add(agent.id)
-                    for path, found in agent.ranges:
-                        ranges[(path, agent.id)] = found
-                    pkg = tuple(p for p in agent.package.split("/") if p)
-                    packages[agent.id] = (*packages.get(agent.id, ()), pkg)
+        if agents is None:
+            agents = [a for w in plan.waves if w.number == wave for a in w.agents]
+        for agent in agents:
+            for path in agent.paths:
+                owners = declared.setdefault(path, [])
+                if agent.id not in owners:
+                    owners.append(agent.id)
+            for path in agent.shared:
+                sharing.setdefault(path, set()).add(agent.id)
+            for path, found in agent.ranges:
+                ranges[(path, agent.id)] = found
+            pkg = tuple(p for p in agent.package.split("/") if p)
+            packages[agent.id] = (*packages.get(agent.id, ()), pkg)
         self._declared = {p: tuple(a) for p, a in declared.items()}
-        self._elsewhere = {p: tuple(a) for p, a in elsewhere.items()}
+        self._paths = paths if paths is not None else PlanPaths(plan)
         self._packages = packages
         # Paths every declaring agent shares on purpose: any of them may write it.
         self._shared = {
@@ -195,7 +236,7 @@ class OwnershipIndex:
                     return Ownership("foreign", writer, owners=owners, writer=writer)
                 return Ownership("owned", owners[0], owners=owners, writer=writer)
             return Ownership("unowned", writer, candidates=owners, owners=owners, writer=writer)
-        elsewhere = self._elsewhere.get(path)
+        elsewhere = self._paths.elsewhere(path, self.wave)
         if elsewhere is not None:
             return Ownership("other-wave", writer, owners=elsewhere, writer=writer)
         agent, tied = self.attribute(path)

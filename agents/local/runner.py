@@ -101,10 +101,12 @@ class LocalRunner:
         *,
         log_max_bytes: int = DEFAULT_LOG_MAX_BYTES,
         log_keep: int = DEFAULT_LOG_KEEP,
+        log_min_free: int = 0,
     ) -> None:
         self.wavedeck_dir = Path(wavedeck_dir)
         self.log_max_bytes = log_max_bytes
         self.log_keep = log_keep
+        self.log_min_free = log_min_free
         # Told (as a Notice) of each new log read error and of the recovery, so the operator
         # hears of a log that cannot be read while its agent runs on (E4).
         self.on_event = on_event
@@ -217,6 +219,8 @@ class LocalRunner:
             str(self.log_max_bytes),
             "--log-keep",
             str(self.log_keep),
+            "--log-min-free",
+            str(self.log_min_free),
             *self._sandbox_args(spec),
             *(["--launch-id", spec.launch_id] if spec.launch_id else []),
             "--",

@@ -14,8 +14,9 @@ see ``SegmentWriter``. The wrapper:
    the wrapper lives on to record it;
 2. runs the agent (argv as given, never through a shell) and waits for it by pid, not for its
    output, so a grandchild holding the log open cannot delay completion (B8);
-3. writes ``{"code", "signal", "pid", "ended_at"}`` to the exit file atomically (tmp, fsync,
-   rename), so a reader sees no file or a whole one; given ``--launch-id ID`` (the id the
+3. writes ``{"code", "signal", "pid", "ended_at"}`` to the exit file atomically (into space
+   reserved when it started, ``<exit>.pending``, then renamed: a disk the agent filled cannot
+   lose it), so a reader sees no file or a whole one; given ``--launch-id ID`` (the id the
    control room recorded before starting it), ``"launch": ID`` too, so a run that ended before
    a killed control room could record it is recognised as that launch;
 4. terminates whatever the agent left behind in its process group, and any orphaned descendant
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 LEFTOVER_GRACE_S = 2.0
+EXIT_RESERVE = 4096  # bytes set aside for the exit record (one is about 80)
 PIPE_BYTES = 1024 * 1024
 COPY_DRAIN_S = 5.0  # after the cleanup, how long the copier may take to drain the pipe
 LEFTOVER_KILL_S = 2.0  # SIGKILL rounds for leftovers end after this, even if some survive
@@ -91,35 +93,76 @@ class SegmentWriter:
     """Appends to the log ``path``, renaming it to a rotated segment once it holds ``max_bytes``
     (0: never) and keeping the newest ``keep`` rotated segments: at most (keep+1) x max_bytes
     on disk. A write that fails (disk full) drops the bytes and is retried with the next ones:
-    the agent never blocks on its log (E4)."""
+    the agent never blocks on its log (E4). Output is also dropped while the disk has less than
+    ``min_free`` bytes free, so a flooding agent cannot fill the disk before its rotation limit
+    (the run state, exit records and git need the room); when writing resumes, one line says
+    how many bytes were dropped."""
 
-    def __init__(self, path: str, max_bytes: int, keep: int) -> None:
-        if max_bytes < 0 or keep < 1:
-            raise ValueError("log_max_bytes must be >= 0 and log_keep >= 1")
-        self.path, self.max_bytes, self.keep = path, max_bytes, keep
+    def __init__(self, path: str, max_bytes: int, keep: int, min_free: int = 0) -> None:
+        if max_bytes < 0 or keep < 1 or min_free < 0:
+            raise ValueError("log_max_bytes and log_min_free must be >= 0 and log_keep >= 1")
+        self.path, self.max_bytes, self.keep, self.min_free = path, max_bytes, keep, min_free
         _, self.start = list_segments(path)
         self._lock = threading.Lock()  # the copier and _say both write
         self.fd = self._open()
         self.size = os.fstat(self.fd).st_size
         self.dropped = 0
+        self._told = 0  # bytes dropped that a log line already accounts for
+        self._dropping = False  # output is being dropped for want of free space
 
     def _open(self) -> int:
         return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
 
+    def _room(self, wanted: int) -> bool:
+        """Whether the disk keeps ``min_free`` bytes free after ``wanted`` more."""
+        if not self.min_free:
+            return True
+        try:
+            fs = os.fstatvfs(self.fd)
+        except OSError:
+            return True  # cannot tell: the write itself will say
+        return fs.f_bavail * fs.f_frsize >= self.min_free + wanted
+
     def write(self, data: bytes) -> None:
         with self._lock:
-            view = memoryview(data)
-            while view:
-                try:
-                    if self.max_bytes and self.size >= self.max_bytes:
-                        self._rotate()
-                    room = self.max_bytes - self.size if self.max_bytes else len(view)
-                    written = os.write(self.fd, view[:room])
-                except OSError:
-                    self.dropped += len(view)
-                    return
-                self.size += written
-                view = view[written:]
+            if not self._room(len(data)):
+                if not self._dropping:  # the floor leaves room for this one line
+                    self._dropping = True
+                    self._note(
+                        f"output dropped from here: under {self.min_free} bytes are free on "
+                        "the disk"
+                    )
+                self.dropped += len(data)
+                return
+            self._resume()
+            self._write(data)
+
+    def finish(self) -> None:
+        """The agent ended: say how much was dropped, if the log is still dropping."""
+        with self._lock:
+            self._resume()
+
+    def _resume(self) -> None:
+        if self.dropped > self._told:
+            lost, self._told, self._dropping = self.dropped - self._told, self.dropped, False
+            self._note(f"{lost} bytes of output were dropped (the disk was full or nearly)")
+
+    def _note(self, text: str) -> None:
+        self._write(f"\n── wavedeck: {text} ──\n".encode())
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                if self.max_bytes and self.size >= self.max_bytes:
+                    self._rotate()
+                room = self.max_bytes - self.size if self.max_bytes else len(view)
+                written = os.write(self.fd, view[:room])
+            except OSError:
+                self.dropped += len(view)
+                return
+            self.size += written
+            view = view[written:]
 
     def _rotate(self) -> None:
         os.rename(self.path, f"{self.path}.{self.start}")
@@ -160,16 +203,59 @@ def _ignore(signum: int, frame: FrameType | None) -> None:
 def write_exit_file(
     path: str, code: int | None, sig: str | None, pid: int | None, launch: str | None = None
 ) -> None:
-    """Write the exit status atomically: readers see the old state (no file) or the whole file."""
-    record: dict[str, object] = {"code": code, "signal": sig, "pid": pid, "ended_at": time.time()}
+    """Write the exit status atomically: readers see the old state (no file) or the whole file.
+
+    The record goes into the space ``reserve_exit_file`` set aside when the agent started, if
+    it did (overwriting allocated bytes needs no free space: a full disk cannot lose it);
+    else into a new file."""
+    fields: dict[str, object] = {"code": code, "signal": sig, "pid": pid, "ended_at": time.time()}
     if launch:
-        record["launch"] = launch
+        fields["launch"] = launch
+    record = json.dumps(fields)
+    data = record.encode("utf-8")
+    pending = f"{path}.pending"
+    try:
+        fd = os.open(pending, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
+        fd = -1
+    if fd >= 0 and len(data) <= EXIT_RESERVE:
+        try:
+            os.pwrite(fd, data, 0)
+            os.ftruncate(fd, len(data))  # shrinking needs no space
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(pending, path)
+        return
+    if fd >= 0:
+        os.close(fd)
     tmp = f"{path}.tmp.{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(record, handle)
+        handle.write(record)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+def reserve_exit_file(path: str) -> None:
+    """Set aside ``EXIT_RESERVE`` bytes on disk for the exit record (``<path>.pending``), while
+    there is room: the agent may fill the disk before it ends. Best effort: without the
+    reservation the record is written the ordinary way."""
+    pending = f"{path}.pending"
+    try:
+        fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    except OSError:
+        return
+    try:
+        os.write(fd, b" " * EXIT_RESERVE)
+        os.fsync(fd)
+    except OSError:
+        os.close(fd)
+        fd = -1
+        os.unlink(pending)
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 def _say(text: str) -> None:
@@ -312,8 +398,8 @@ def _sandbox(spec_file: str) -> tuple[Any, dict[str, str]]:
 
 
 def _options(argv: list[str]) -> tuple[str, dict[str, str], list[str]] | None:
-    """``EXIT_FILE [--log PATH --log-max-bytes N --log-keep K] [--sandbox SPEC]
-    [--launch-id ID] -- ARGV...``, or None."""
+    """``EXIT_FILE [--log PATH --log-max-bytes N --log-keep K --log-min-free F]
+    [--sandbox SPEC] [--launch-id ID] -- ARGV...``, or None."""
     if "--" not in argv[1:]:
         return None
     split = argv.index("--", 1)
@@ -321,7 +407,8 @@ def _options(argv: list[str]) -> tuple[str, dict[str, str], list[str]] | None:
     if not command or len(head) % 2 != 1:
         return None
     options = dict(zip(head[1::2], head[2::2], strict=True))
-    if set(options) - {"--log", "--log-max-bytes", "--log-keep", "--sandbox", "--launch-id"}:
+    allowed = {"--log", "--log-max-bytes", "--log-keep", "--log-min-free", "--sandbox"}
+    if set(options) - allowed - {"--launch-id"}:
         return None
     return head[0], options, command
 
@@ -331,12 +418,13 @@ def main(argv: list[str]) -> int:
     parsed = _options(argv)
     if parsed is None:
         _say(
-            "usage: wrapper.py EXIT_FILE [--log PATH --log-max-bytes N --log-keep K]"
-            " [--sandbox SPEC] [--launch-id ID] -- ARGV..."
+            "usage: wrapper.py EXIT_FILE [--log PATH --log-max-bytes N --log-keep K"
+            " --log-min-free F] [--sandbox SPEC] [--launch-id ID] -- ARGV..."
         )
         return 2
     exit_path, options, command = parsed
     _LAUNCH = options.get("--launch-id")
+    reserve_exit_file(exit_path)  # before the agent can fill the disk
     copier: threading.Thread | None = None
     out: int | None = None
     if "--log" in options:
@@ -345,6 +433,7 @@ def main(argv: list[str]) -> int:
                 options["--log"],
                 int(options.get("--log-max-bytes", "0")),
                 int(options.get("--log-keep", "1")),
+                int(options.get("--log-min-free", "0")),
             )
         except (OSError, ValueError) as error:
             _say(f"wavedeck: cannot open the log {options['--log']}: {error}")
@@ -417,6 +506,8 @@ def main(argv: list[str]) -> int:
         # Every writer of the pipe is gone now: the copier drains what is left and ends. The
         # runner sees the agent end only when we exit, so the log is whole by then.
         copier.join(COPY_DRAIN_S)
+    if _WRITER is not None:
+        _WRITER.finish()
     return code if code is not None else 128 + os.WTERMSIG(status)
 
 

@@ -199,3 +199,47 @@ class PathFilter:
         if _EDITOR_TEMP.search(rel.rpartition("/")[2]):
             return False
         return not self._ignored(rel)
+
+    def descend(self, path: str) -> bool:
+        """Whether the folder ``path`` needs a watch: the root; ``.git`` and its hooks and
+        info (the tamper targets, when watched); any other folder unless everything under it
+        is left out (``.wavedeck/``, a nested repository's ``.git``, ``node_modules/**``)."""
+        if path == self._prefix[:-1]:
+            return True
+        if not path.startswith(self._prefix):
+            return False
+        rel = path[self._cut :]
+        if rel == ".git" or rel.startswith(".git/"):
+            return self._watch_git and (
+                rel in (".git", ".git/info", GIT_HOOKS[:-1]) or rel.startswith(GIT_HOOKS)
+            )
+        if rel == ".wavedeck" or rel.startswith(".wavedeck/") or rel.endswith("/.git"):
+            return False
+        if "/.git/" in rel:
+            return False
+        # Left out only when a file two levels down is ignored too ("docs/*" keeps docs/sub/).
+        return not (self._ignored(rel + "/\0") and self._ignored(rel + "/\0/\0"))
+
+
+def changed_since(root: str, keep: PathFilter, since_ns: int) -> tuple[list[str], int]:
+    """After lost events: the files under ``root`` the filter keeps whose content or metadata
+    changed at or after ``since_ns`` (``st_ctime``, which a write always moves and no tool can
+    set back), and how many folders changed then (a deletion there cannot be named)."""
+    files: list[str] = []
+    folders = 0
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if keep.descend(os.path.join(folder, d))]
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            if info.st_ctime_ns >= since_ns and keep(watchfiles.Change.modified, path):
+                files.append(path)
+        try:
+            if os.lstat(folder).st_ctime_ns >= since_ns:
+                folders += 1
+        except OSError:
+            pass
+    return files, folders

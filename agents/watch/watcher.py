@@ -9,7 +9,10 @@ anew) until the supervisor calls ``forget(path)`` after reverting it, or a new w
 ``.git/info/attributes`` or ``.git/hooks/`` is ``ViolationFound(kind="tamper", agent=None)``;
 the rest of ``.git/``, ``.wavedeck/``, editor temp files and the configured ignores are never
 reported. Fallbacks and failures (inotify limit -> polling, root deleted or moved) are ``Notice``
-events, never tracebacks. The rules (globs, attributors, watched paths, config diffs) are in
+events, never tracebacks. inotify is read directly (``wavedeck.agents.watch.inotify``; watchfiles
+drops the kernel's overflow event), so when the kernel's queue overflows and changes are lost
+the watcher says so and rescans the tree for files changed since it last had seen everything.
+The rules (globs, attributors, watched paths, config diffs) are in
 ``wavedeck.agents.watch.rules``.
 
 Latency and storms: watchfiles runs with a short ``step`` so one save is reported ~15 ms after
@@ -34,12 +37,14 @@ from typing import Any
 import watchfiles
 
 from wavedeck.agents.events import Event, FileTouched, Notice, ViolationFound
+from wavedeck.agents.watch import inotify
 from wavedeck.agents.watch.rules import (
     GIT_CONFIGS,
     GIT_HOOKS,
     Attribution,
     Attributor,
     PathFilter,
+    changed_since,
     config_detail,
     describe,
     read_config,
@@ -55,6 +60,9 @@ COALESCE_S = 0.25  # repeats of a change to one path closer than this are one ev
 FRESH_S = 2.0  # a folder this young: a "modified" file in it is taken as new
 SLICE = 128  # paths processed between two yields to the event loop
 _ADDED = 1 << int(watchfiles.Change.added)
+# A rescan after lost events starts this long before the watcher was last caught up (file
+# times come from a coarse clock).
+RESCAN_MARGIN_NS = 2_000_000_000
 
 
 def _is_watch_limit(exc: BaseException) -> bool:
@@ -66,7 +74,21 @@ def _is_watch_limit(exc: BaseException) -> bool:
 
 
 def open_watch(root: str, **kwargs: Any) -> AsyncIterator[set[tuple[watchfiles.Change, str]]]:
-    """The seam around ``watchfiles.awatch`` (tests replace it to simulate inotify failures)."""
+    """The stream of change batches (tests replace it to simulate inotify failures): inotify
+    read directly (``wavedeck.agents.watch.inotify``: its overflow is seen), else
+    ``watchfiles.awatch`` (polling, or no inotify)."""
+    descend = kwargs.pop("descend")
+    if not kwargs["force_polling"] and inotify.available():
+        return inotify.inotify_batches(
+            root,
+            watch_filter=kwargs["watch_filter"],
+            descend=descend,
+            step=kwargs["step"],
+            debounce=kwargs["debounce"],
+            tick=kwargs["rust_timeout"],
+            stop_event=kwargs["stop_event"],
+            ignore_permission_denied=kwargs["ignore_permission_denied"],
+        )
     return watchfiles.awatch(root, **kwargs)
 
 
@@ -123,6 +145,10 @@ class WorkspaceWatcher:
         self._batch_added: set[str] = set()
         self._attribute_error: str | None = None
         self._attribute_noticed = False
+        # When the stream was last idle (every change before it seen): a rescan after lost
+        # events looks for changes from then on.
+        self._caught_up_ns = 0
+        self._mark_caught_up()
 
     # -- control ------------------------------------------------------------------------------
 
@@ -202,15 +228,26 @@ class WorkspaceWatcher:
                 force_polling=polling,
                 poll_delay_ms=POLL_DELAY_MS,
                 ignore_permission_denied=True,
+                descend=self._filter.descend,
             )
             try:
                 async for batch in stream:
+                    if not self.ready.is_set():
+                        self._mark_caught_up()
                     self.ready.set()
                     if self._root_lost():
                         yield self._lost_notice()
                         return
-                    if batch:
-                        async for event in self._process(batch):
+                    if not batch:
+                        self._mark_caught_up()  # idle: every change was seen
+                        continue
+                    overflowed = (watchfiles.Change.modified, inotify.OVERFLOW) in batch
+                    if overflowed:
+                        batch.discard((watchfiles.Change.modified, inotify.OVERFLOW))
+                    async for event in self._process(batch):
+                        yield event
+                    if overflowed:
+                        async for event in self._rescan():
                             yield event
                 return
             except Exception as exc:  # every failure becomes a Notice
@@ -234,6 +271,34 @@ class WorkspaceWatcher:
                 aclose = getattr(stream, "aclose", None)
                 if aclose is not None:
                     await aclose()
+
+    def _mark_caught_up(self) -> None:
+        # Wall clock on purpose: it is compared with files' st_ctime, which the kernel stamps
+        # from the wall clock (no duration is measured with it).
+        self._caught_up_ns = time.time_ns()
+
+    async def _rescan(self) -> AsyncIterator[Event]:
+        """The kernel dropped events: say so, then report every file changed since the watcher
+        last had seen everything (a new scan of the tree, by ``st_ctime``)."""
+        size = inotify.max_queued_events()
+        yield Notice(
+            "warning",
+            "the kernel's file event queue overflowed (fs.inotify.max_queued_events = "
+            f"{size or '?'}): changes were lost; rescanning the workspace for them",
+            watch_lost="overflow",
+        )
+        since = self._caught_up_ns - RESCAN_MARGIN_NS
+        files, folders = await asyncio.to_thread(changed_since, self._root, self._filter, since)
+        seen = set(files)
+        async for event in self._process({(watchfiles.Change.modified, p) for p in seen}):
+            yield event
+        yield Notice(
+            "info",
+            f"rescan after the overflow: {len(files)} file(s) changed in that time, reported; "
+            f"{folders} folder(s) changed too, where a deletion cannot be named (the "
+            "checkpoint lists every change from git)",
+            watch_lost="rescanned",
+        )
 
     def _snapshot_configs(self) -> None:
         self._configs = {rel: read_config(os.path.join(self._root, rel)) for rel in GIT_CONFIGS}

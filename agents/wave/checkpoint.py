@@ -17,12 +17,12 @@ collected before the tests; the wave-start tamper snapshots).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wavedeck.agents.events import Notice, TestOutput, ViolationFound
+from wavedeck.agents.git import content
 from wavedeck.agents.git.errors import CheckpointRefused, GitError
 from wavedeck.agents.git.tamper import TamperFinding
 from wavedeck.agents.kinds import Refusal
@@ -30,13 +30,20 @@ from wavedeck.agents.local import sandbox
 from wavedeck.agents.markers import read_marker, write_marker
 from wavedeck.agents.presets.usage import UsageTotal, of_record
 from wavedeck.agents.state import AgentRecord
-from wavedeck.agents.wave import commit_checks, gates, head_move, operator_work, transitions
+from wavedeck.agents.wave import (
+    commit_checks,
+    gates,
+    head_move,
+    operator_work,
+    tamperlog,
+    transitions,
+)
 from wavedeck.agents.wave.commit_checks import CommitFacts
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.gates import CheckpointPreview, StrayPath
 from wavedeck.agents.wave.landing import Landing
 from wavedeck.agents.wave.reviews import Reviews
-from wavedeck.agents.wave.tamperlog import TAMPER_KEY, TamperLog
+from wavedeck.agents.wave.tamperlog import TAMPER_KIND, TamperLog, finding_key
 from wavedeck.agents.wave.testrun import run_tests
 from wavedeck.agents.wave.watching import WaveWatch
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
@@ -124,6 +131,8 @@ class Checkpointer:
         self.tamper = tamper
         self.reviews = reviews
         self.landing = landing  # the commit's last step: the branch moved, the wave finished
+        # wave -> what its passing tests saw, and the base it was taken against
+        self._tested: dict[int, tuple[str, str]] = {}
 
     def can_run_tests(self, n: int) -> Refusal | None:
         ctx = self.ctx
@@ -167,33 +176,37 @@ class Checkpointer:
                 mark = await asyncio.to_thread(self.fingerprint, base)
                 # With its base: HEAD may move on (the operator's commits) but the content the
                 # tests saw is still told from this base.
-                write_marker(self._tested_file(n), {"fingerprint": mark, "base": base})
+                self._tested[n] = (mark, base)  # checked against even when it cannot be written
+                self._keep_tested(n, mark, base)
         except BaseException:
             transitions.tests_interrupted(ctx, n)  # the tests count as not run
             raise
         transitions.tests_finished(ctx, n, result)
         return result.passed
 
+    def _keep_tested(self, n: int, mark: str, base: str) -> None:
+        """Write the tests' fingerprint for a later control room; a full disk is said, naming
+        the file (this one keeps it in memory)."""
+        path = self._tested_file(n)
+        try:
+            write_marker(path, {"fingerprint": mark, "base": base})
+        except OSError as exc:
+            self.ctx.emit(Notice("error", f"cannot write {path}: {exc.strerror or exc}"))
+
     def _tested_file(self, n: int) -> Path:
         ctx = self.ctx
         return ctx.wavedeck_dir / f"tests-wave-{n}.json"
 
     def fingerprint(self, base: str) -> str:
-        """A digest of every changed path and its content since ``base`` (blocking)."""
+        """A digest of every changed path and its content since ``base`` (blocking; files are
+        read a chunk at a time: a 1 GiB file costs one chunk of memory)."""
         ctx = self.ctx
-        digest = hashlib.sha256()
-        for item in ctx.git.changed_files(base):
-            digest.update(item.path.encode("utf-8", "surrogateescape") + b"\0")
-            target = ctx.repo / item.path
-            try:
-                digest.update(target.read_bytes() if not target.is_symlink() else b"link")
-            except OSError:
-                digest.update(b"<gone>")
-            digest.update(b"\0")
-        return digest.hexdigest()
+        return content.fingerprint(ctx.repo, (f.path for f in ctx.git.changed_files(base)))
 
     def _tested_fingerprint(self, n: int) -> tuple[str, str | None] | None:
         """What the tests saw (``fingerprint``), and the base it was taken against."""
+        if n in self._tested:
+            return self._tested[n]
         data = read_marker(self._tested_file(n))
         if not isinstance(data, dict) or not data.get("fingerprint"):
             return None
@@ -271,6 +284,7 @@ class Checkpointer:
             head_blocked=found.move.blocked(rec.accepted) if found.move is not None else (),
             unknown=found.unknown,
             conflicts=found.conflicts,
+            tamper=tuple(finding_key(f) for f in found.findings),
             stray=tuple(found.stray),
             tests_stale=found.stale,
             staged=bool(found.staged),
@@ -278,9 +292,10 @@ class Checkpointer:
             findings_open=tuple(f"{c.path}:{c.line}" for c in self.reviews.blocking(n)),
         )
         accepted = {**found.why_accepted}
+        # Each change of .git the operator kept, for the trailers (open ones are refused).
+        open_keys = [finding_key(f) for f in found.findings]
+        accepted.update(tamperlog.confirmed(rec.accepted, open_keys))
         tamper = [f.text for f in found.findings]
-        if tamper and TAMPER_KEY in rec.accepted:
-            accepted[TAMPER_KEY] = f"{rec.accepted[TAMPER_KEY]}: " + "; ".join(tamper)
         preview = CheckpointPreview(
             wave=n,
             files_by_agent=found.staged,
@@ -362,9 +377,8 @@ class Checkpointer:
         before = self.tamper.recall(n)
         if before is not None:
             found.findings = await asyncio.to_thread(ctx.git.tamper_findings, before)
-        tamper = [f.text for f in found.findings]
-        if tamper and TAMPER_KEY not in rec.accepted:
-            found.stray.append(StrayPath(TAMPER_KEY, "tamper", "; ".join(tamper)))
+        # One stray per change of .git, each kept or undone on its own.
+        found.stray += [StrayPath(finding_key(f), TAMPER_KIND, f.text) for f in found.findings]
         tested = self._tested_fingerprint(n)
         if rec.tests is not None and rec.tests.passed and tested is not None:
             mark, since = tested[0], tested[1] or rec.base_commit or base
@@ -396,9 +410,9 @@ class Checkpointer:
             ctx.save()
             view, found = await self._look(n)
             move = found.move
-        # Files mixing the operator's own work with the wave's are accepted one by one, never
-        # in bulk.
-        strays = [s for s in view.stray if s.kind != operator_work.CONFLICT_KIND]
+        # Files mixing the operator's own work with the wave's, and changes of .git, are
+        # accepted one by one, never in bulk.
+        strays = [s for s in view.stray if s.kind not in (operator_work.CONFLICT_KIND, TAMPER_KIND)]
         if accept_violations and strays and self.can_commit(n) is None:
             for item in strays:
                 rec.accepted[item.path] = gates.OPERATOR_ACCEPT

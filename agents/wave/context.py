@@ -58,6 +58,7 @@ class WaveContext:
         self.launching = True  # cleared when the control room is told to stop (B9)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock_noticed: dict[str, float] = {}  # lock path -> when last reported
+        self.save_error: str | None = None  # why the last save failed, until one works
         self.bind_loop()
         # The whole [git] section applies; a held index.lock is shown while git waits for it.
         self.git: GitRepo = GitRepo.from_config(
@@ -126,8 +127,20 @@ class WaveContext:
                 rec.wave = self.plan.agent(agent_id).wave  # written before records had it
 
     def save(self) -> None:
+        """Write the run state. A failure (a full disk) never stops the run: it is told once,
+        naming the file, the run goes on in memory, and the next save tries again (and says
+        when it worked)."""
         self._keep_violations()
-        self.store.save(self.state)
+        try:
+            self.store.save(self.state)
+        except OSError as exc:
+            if self.save_error != str(exc):
+                self.save_error = str(exc)
+                self.emit(Notice("error", f"{exc}; the run goes on and saves it again when it can"))
+            return
+        if self.save_error is not None:
+            self.save_error = None
+            self.emit(Notice("info", f"the run state is saved again ({self.store.path})"))
 
     def _keep_violations(self) -> None:
         """The violations found so far go into the wave records (saved with them): a re-opened

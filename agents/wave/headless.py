@@ -40,6 +40,7 @@ from wavedeck.agents.presets.usage import describe as usage_text
 from wavedeck.agents.wave import gates
 from wavedeck.agents.wave.refusals import describe as refusal_text
 from wavedeck.agents.wave.supervisor import Supervisor
+from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.safetext import neutralize
 
 Hints = Mapping[RefusalCode, str]  # the ways out of a refusal, by its code
@@ -128,10 +129,23 @@ def printer(
             text = "".join(json.dumps(json_of(e, hints), ensure_ascii=True) + "\n" for e in batch)
         else:
             text = "".join(describe(e, hints) + "\n" for e in batch)
-        stream.write(text)
-        stream.flush()
+        try:
+            stream.write(text)
+            stream.flush()
+        except OSError as exc:  # a full disk, a closed pipe: the run stops saying where
+            raise OutputError(
+                f"cannot write the run's events to standard output: {exc.strerror}", exc.errno
+            ) from None
 
     return write
+
+
+class OutputError(WavedeckError, OSError):
+    """Standard output could not be written (a full disk under a redirection, a closed pipe)."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
 
 
 async def _consume(sup: Supervisor, sink: Callable[[list[Event]], None]) -> None:
@@ -224,8 +238,10 @@ async def run_waves(
     stopper = asyncio.create_task(stop.wait())
     code: int | None = None
     try:
-        await asyncio.wait({driver, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if stop.is_set():
+        await asyncio.wait({driver, stopper, consumer}, return_when=asyncio.FIRST_COMPLETED)
+        # The consumer fails only when the events cannot be written (stdout on a full disk):
+        # the run stops there, as for a signal, and its error is raised below.
+        if stop.is_set() or consumer.done():
             sup.launching = False
             driver.cancel()
             with contextlib.suppress(asyncio.CancelledError):

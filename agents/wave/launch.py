@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -259,11 +260,15 @@ class OffsetJournal:
 
     def write(self, agent_id: str, offset: int) -> None:
         # One pwrite of a fixed width: a process killed around it leaves the old or new value.
-        os.pwrite(self._fd(agent_id), f"{offset:0{_WIDTH}d}\n".encode("ascii"), 0)
+        # On a full disk the offset is still in the state (saved when it can be): a restart at
+        # worst shows a few lines again, which beats stopping the consumer.
+        with contextlib.suppress(OSError):
+            os.pwrite(self._fd(agent_id), f"{offset:0{_WIDTH}d}\n".encode("ascii"), 0)
 
     def read(self, agent_id: str) -> int | None:
         try:
-            raw = (self.folder / agent_id).read_bytes()[:_WIDTH]
+            with (self.folder / agent_id).open("rb") as handle:
+                raw = handle.read(_WIDTH)  # the record's width, whatever the file grew to
         except OSError:
             return None
         return int(raw) if raw.isdigit() else None

@@ -79,6 +79,10 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
         f"and the wave changed them too: {_listed(r.paths)}; wavedeck does not mix your work "
         "into the checkpoint unasked"
     ),
+    "git-tampered": lambda r: (
+        f"git's configuration or hooks changed during wave {r.wave}: {_listed(r.paths)}; each "
+        "is kept or undone on its own, never accepted in bulk"
+    ),
     "stray-paths": lambda r: (
         f"{len(r.paths)} changed path(s) are outside the plan for wave {r.wave} and not "
         f"accepted: {_listed(r.paths)}"
@@ -104,10 +108,10 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
         + ": it runs again once they leave its CLI"
     ),
     "restart-closed": lambda r: f"{_agent(r)} can only be restarted while its wave runs, untested",
-    "tamper-not-revertible": lambda r: (
-        "wavedeck does not undo git configuration changes: inspect .git/config and "
-        ".git/hooks yourself, then accept them"
+    "tamper-not-open": lambda r: (
+        f"{_listed(r.paths)} is not an open change of .git in wave {r.wave} (any more)"
     ),
+    "tamper-not-revertible": lambda r: f"cannot undo {_listed(r.paths)}: {r.detail}",
     "revert-failed": lambda r: f"cannot revert {_listed(r.paths)}: {r.detail}",
 }
 

@@ -54,7 +54,7 @@ from wavedeck.agents.wave.reviews import Reviews
 from wavedeck.agents.wave.runners import Runners
 from wavedeck.agents.wave.takeover import TakeoverRefusal, TakeoverReport
 from wavedeck.agents.wave.takeovers import Takeovers
-from wavedeck.agents.wave.tamperlog import PLANTED_NOTICE, TamperLog
+from wavedeck.agents.wave.tamperlog import PLANTED_NOTICE, TamperLog, is_tamper_key
 from wavedeck.agents.wave.watching import HostWrites, WaveWatch
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
 from wavedeck.plan.errors import WavedeckError
@@ -422,8 +422,12 @@ class Supervisor(ReviewActions, RunQueries):
         return await self.checkpoints.run_tests(n)
 
     async def accept_violation(self, wave: int, path: str, reason: str) -> None:
-        """Accept a path outside the plan for this wave's checkpoint (recorded with the reason)."""
-        self.watch.accept_path(wave, path, reason)
+        """Accept a path outside the plan for this wave's checkpoint (recorded with the reason);
+        a change of ``.git`` is confirmed one finding at a time (``tamperlog``)."""
+        if is_tamper_key(path):
+            await self.watch.accept_finding(wave, path, reason)
+        else:
+            self.watch.accept_path(wave, path, reason)
 
     @_serialized
     async def revert_path(self, wave: int, path: str) -> None:

@@ -7,8 +7,9 @@ attributed exactly, and one more on the main tree reports live what the worktree
 judged as its host reports them (``HostWrites``: exact attribution, like a worktree's); the
 patch that brings them into the local tree is attributed to it and not reported a second time.
 Violations are kept per wave (in the ``WaveContext``) and every event goes to the supervisor's
-stream. A snapshot of the parts of ``.git`` that make git run programs is taken when
-a wave starts, for the tamper check at the checkpoint.
+stream. A snapshot of the parts of ``.git`` that make git run programs is taken when a wave
+starts; each change of them is one ``tamper`` violation (``wavedeck.agents.wave.tamperlog``),
+kept (``accept_finding``) or undone (``revert``) one at a time.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from wavedeck.agents.watch.rules import Attribution, Attributor
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.gates import OPERATOR_ACCEPT
 from wavedeck.agents.wave.runners import Runners
-from wavedeck.agents.wave.tamperlog import TAMPER_KEY, TamperLog
+from wavedeck.agents.wave.tamperlog import TAMPER_KIND, TamperLog, finding_key, is_tamper_key
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
 
 
@@ -182,6 +183,7 @@ class WaveWatch:
         self.wave = wave
         if self.tamper.recall(wave) is None:  # state from before tamper records: start now
             self.tamper.remember(wave, await asyncio.to_thread(ctx.git.tamper_snapshot))
+        await self.report_tamper(wave)  # made while no control room watched
         self._watchers.append(watcher)
         self._tasks.append(asyncio.create_task(self._loop(wave, watcher)))
         for path in ctx.wave(wave).accepted:  # exact, even where a glob would not accept
@@ -191,6 +193,9 @@ class WaveWatch:
 
     async def _loop(self, wave: int, watcher: ChangeWatcher) -> None:
         async for event in watcher.events():
+            if isinstance(event, ViolationFound) and event.kind == TAMPER_KIND:
+                await self.report_tamper(wave)  # one violation per setting, hook or file
+                continue
             if isinstance(event, ViolationFound):
                 known = self.ctx.violations.get(wave, [])
                 if any(v.path == event.path and v.kind == event.kind for v in known):
@@ -218,6 +223,37 @@ class WaveWatch:
             for watcher in self._watchers:
                 watcher.accept(path)
 
+    async def report_tamper(self, wave: int) -> None:
+        """Record and report each change of ``.git`` since the wave started, one violation
+        each (under ``finding_key``); a change confirmed earlier that changed again is open
+        again (its acceptance covered the value the operator saw)."""
+        ctx = self.ctx
+        try:
+            findings = await asyncio.to_thread(self.tamper.findings, wave)
+        except GitError as exc:
+            ctx.emit(Notice("error", f"cannot read .git to check it for tampering: {exc}"))
+            return
+        accepted = ctx.wave(wave).accepted
+        known = {(v.path, v.detail) for v in ctx.violations.get(wave, [])}
+        for finding in findings:
+            key = finding_key(finding)
+            if accepted.pop(key, None) is not None:
+                ctx.save()
+            if (key, finding.text) in known:
+                continue
+            event = ViolationFound(None, key, TAMPER_KIND, (), finding.text)
+            ctx.record_violation(wave, event)
+            ctx.emit(event)
+
+    async def accept_finding(self, wave: int, path: str, reason: str) -> None:
+        """The operator confirms one change of ``.git`` (``TamperLog.confirm``), recorded with
+        the reason for the checkpoint's trailers."""
+        ctx = self.ctx
+        if not await asyncio.to_thread(self.tamper.confirm, wave, path):
+            ctx.refuse(Refusal("tamper-not-open", wave, paths=(path,)))
+            return
+        self.accept_path(wave, path, reason)
+
     def accept_path(self, wave: int, path: str, reason: str) -> None:
         """The operator accepts a path outside the plan for this wave's checkpoint (recorded
         with the reason; the watchers stay quiet about it)."""
@@ -235,8 +271,14 @@ class WaveWatch:
         if base is None:
             ctx.refuse(Refusal("wave-not-started", wave, paths=(path,)))
             return
-        if path == TAMPER_KEY:
-            ctx.refuse(Refusal("tamper-not-revertible", wave, paths=(path,)))
+        if is_tamper_key(path):
+            why = await asyncio.to_thread(self.tamper.undo, wave, path)
+            if why is not None:
+                ctx.refuse(Refusal("tamper-not-revertible", wave, paths=(path,), detail=why))
+                return
+            ctx.violations[wave] = [v for v in ctx.violations.get(wave, []) if v.path != path]
+            ctx.emit(Notice("info", f"wave {wave}: undone {path}"))
+            ctx.changed()
             return
         self.forget(wave, path)
         try:

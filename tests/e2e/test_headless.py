@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pytest
 
 from tests.e2e.headless_kit import (
     alive_handles,
+    env,
     events,
     file_events,
     git_log,
@@ -30,6 +32,7 @@ from tests.e2e.headless_kit import (
     state,
     wait_for,
     wait_running,
+    wavedeck_argv,
 )
 from tests.sandboxkit import configure
 from wavedeck.agents.tools.demo import STRAY_PATH
@@ -352,3 +355,26 @@ def test_signal_with_stop_agents_on_signal_stops_them(sandbox: Path) -> None:
         if e["event"] == "agent_state_changed" and e["state"] == "stopped"
     ]
     assert sorted(stopped) == [f"w1-a{i}" for i in range(1, 6)]
+
+
+def test_events_that_cannot_be_written_stop_the_run_naming_standard_output(
+    sandbox: Path,
+) -> None:
+    """Issue #20: stdout redirected to a full disk (/dev/full) is exit 2 naming standard output,
+    never a traceback; the agents keep running for the next run to adopt."""
+    make_demo(sandbox, speed="0.3")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            wavedeck_argv("run", "--headless", "--wave", "1", "--yes", "--json"),
+            cwd=sandbox,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=90,
+            env=env(),
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "cannot write the run's events to standard output: No space left" in done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    assert state(sandbox)["waves"]["1"].get("checkpoint") is None  # it stopped, unseen

@@ -12,6 +12,7 @@ running for the next control room to adopt.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import tempfile
@@ -45,7 +46,12 @@ HINTS: dict[RefusalCode, str] = {
         "included, or revert it (x) to put it back as you left it; --accept-violations does not "
         "accept these"
     ),
-    "tamper-not-revertible": "accept them with --accept-violations, or in the control room (c)",
+    "git-tampered": (
+        "review each one in the control room (`v`: accept keeps it, revert undoes it), or put "
+        "it back yourself (`git config --unset ...`) and run again; --accept-violations never "
+        "accepts these"
+    ),
+    "tamper-not-revertible": "put it back yourself, then keep it in the control room (`v`)",
     "review-unanswered": (
         "wait for the agent's run to end (`wavedeck status`), or approve it anyway "
         "(`wavedeck review --wave N --approve AGENT`, or `a` in the review)"
@@ -299,11 +305,14 @@ async def _run(
             review=review,
         )
     except (SupervisorError, GitError, OSError) as exc:
-        if as_json:
-            from wavedeck.tui.cli.common import error_json
+        from wavedeck.tui.cli.common import error_json
 
-            click.echo(error_json(str(exc)))
-        click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
+        # Best effort: the error may be that these very streams cannot be written.
+        with contextlib.suppress(OSError):
+            if as_json:
+                click.echo(error_json(str(exc)))
+        with contextlib.suppress(OSError):
+            click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
         return EXIT_ERROR
     finally:
         for sig in _SIGNALS:
@@ -360,6 +369,7 @@ async def _follow_up(sup: Supervisor, agent_id: str, message: str, as_json: bool
 def demo_cmd(folder: Path | None, no_ui: bool, fast: bool) -> None:
     """Create a sandbox repository running the reference plan with simulated agents."""
     from wavedeck.agents.tools.demo import PLAN_IN_SANDBOX, DemoError, make_sandbox
+    from wavedeck.tui.launch import NOT_A_TERMINAL, has_terminal
 
     try:
         target = folder if folder is not None else Path(tempfile.mkdtemp(prefix="wavedeck-demo-"))
@@ -369,6 +379,11 @@ def demo_cmd(folder: Path | None, no_ui: bool, fast: bool) -> None:
     except DemoError as exc:
         fail(str(exc))
     click.echo(str(root))
+    if not no_ui and not has_terminal():
+        fail(
+            f"{NOT_A_TERMINAL} in the sandbox (cd {root} && {DEMO_RUN}), or `demo --no-ui`: "
+            "the control room needs a terminal"
+        )
     if no_ui:
         click.echo(
             f"wavedeck: sandbox ready; run `cd {root} && wavedeck` for the control room (its "

@@ -155,3 +155,25 @@ async def test_hooks_and_fsmonitor_planted_before_a_wave_never_run_and_are_repor
         programs = reported.programs
         assert "core.fsmonitor" in programs and ".git/hooks/pre-commit" in programs
         assert sorted(p.name for p in canaries.iterdir()) == []  # nothing ran
+
+
+async def test_a_filter_in_the_users_config_is_named_at_wave_start_and_never_run(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #20: a filter driver the user's own git configuration defines (git-lfs, or one an
+    agent planted in ~/.gitconfig) is not run by wavedeck unless [git.filters] names it, and
+    the operator is told so when the wave starts."""
+    sandbox(root)
+    canary = tmp_path / "filter-ran"
+    user = tmp_path / "user.gitconfig"
+    user.write_text(f'[filter "lfsish"]\n\tclean = touch {canary}\n\tprocess = touch {canary}\n')
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(user))
+    (root / ".git" / "info").mkdir(exist_ok=True)
+    (root / ".git" / "info" / "attributes").write_text("*.py filter=lfsish\n")
+    async with opened(root) as (sup, col):
+        await _tested_wave(sup)
+        assert await sup.checkpoint(1, accept_violations=True) is not None
+        reported = _notices(col, "can run programs")[0]
+        assert "filter lfsish" in reported.message and "[git.filters.lfsish]" in reported.message
+        assert "filter.lfsish" in reported.programs
+    assert not canary.exists()

@@ -35,6 +35,9 @@ class LaunchSpec:
     env: dict[str, str] = field(default_factory=dict)
     stdin_file: Path | None = None  # the prompt on stdin; None means /dev/null
     sandbox: SandboxSpec | None = None  # None: unsandboxed (off, or not wanted)
+    # The preset whose parser reads the output: which lines the log wrapper keeps in the fact
+    # record (``agents/local/factscan.py``) before the log rotates them away.
+    facts_of: str = "generic"
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,10 @@ class LogChunk:
 
     lines: tuple[str, ...]
     offset: int
+    # Lines before ``lines`` were rotated away unread: how many bytes, and how many lines of
+    # ``lines`` (the first) come from the fact record instead of the log.
+    skipped: int = 0
+    recovered: int = 0
 
 
 class Runner(Protocol):

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from wavedeck.agents.events import Event, Notice, SandboxStatus
 from wavedeck.agents.kinds import NoticeLevel
 from wavedeck.agents.local import landlock, procinfo, tail
+from wavedeck.agents.local.logfiles import facts_path
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
 if TYPE_CHECKING:
@@ -119,6 +120,10 @@ class LocalRunner:
     def log_path(self, agent_id: str) -> Path:
         return self.logs_dir / f"{agent_id}.log"
 
+    def facts_path(self, agent_id: str) -> Path:
+        """The agent's fact record (``wavedeck.agents.local.factscan``): never rotated."""
+        return facts_path(self.log_path(agent_id))
+
     def exit_path(self, agent_id: str) -> Path:
         return self.run_dir / f"{agent_id}.exit"
 
@@ -187,6 +192,10 @@ class LocalRunner:
             str(self.log_max_bytes),
             "--log-keep",
             str(self.log_keep),
+            "--facts",
+            str(self.facts_path(spec.agent_id)),
+            "--facts-of",
+            spec.facts_of,
             *self._sandbox_args(spec),
             "--",
             *spec.argv,

@@ -73,6 +73,7 @@ def make_stream(path: Path, lines: int) -> tuple[int, int, float]:
     sources = _sources()
     done = runs = written = 0
     cost = 0.0
+    originals: dict[int, str] = {}  # a repeated message's text block -> its recorded text
     with open(path, "w", encoding="utf-8") as out:
         while written < lines:
             for session in sessions:
@@ -86,10 +87,17 @@ def make_stream(path: Path, lines: int) -> tuple[int, int, float]:
                         }
                     if obj.get("type") == "assistant":
                         for block in obj["message"]["content"]:
-                            text = block.get("text") or ""
-                            done += sum(
-                                1 for ln in text.splitlines() if ln.startswith("wavedeck: done ")
-                            )
+                            text = originals.setdefault(id(block), block.get("text") or "")
+                            if "wavedeck: done " not in text:
+                                continue
+                            # Each report its own outcome: a repeated one is one issue_done.
+                            marked = []
+                            for ln in text.split("\n"):
+                                if ln.startswith("wavedeck: done "):
+                                    done += 1
+                                    ln = f"{ln} (report {done})"
+                                marked.append(ln)
+                            block["text"] = "\n".join(marked)
                     if obj.get("type") == "result":
                         obj["uuid"] = f"run-{runs}"  # each run its own (a repeat is not counted)
                         runs += 1
@@ -128,7 +136,9 @@ async def run(lines: int) -> dict[str, float | int]:
         source = folder / "claude.jsonl"
         done_expected, runs, cost_expected = make_stream(source, lines)
         runner = LocalRunner(folder / ".wavedeck")
-        handle = await runner.launch(LaunchSpec("w1-a1", ("cat", str(source)), folder))
+        handle = await runner.launch(
+            LaunchSpec("w1-a1", ("cat", str(source)), folder, facts_of="claude")
+        )
         while await runner.is_alive(handle):
             await asyncio.sleep(0.05)
         raw_s = rendered_s = float("inf")

@@ -61,7 +61,8 @@ class LogTailer:
         self.error: str | None = None  # the last read error, None once reads work again
         self.errors = 0  # how many reads have failed so far
         self.skipped = 0  # bytes rotated away before they could be read
-        self._gap: tuple[int, int] | None = None  # (from, to) skipped, not yet handed out
+        self._gap: tuple[int, int] | None = None  # record lines from, to: not yet handed out
+        self._gap_lost = 0  # bytes skipped in that gap
 
     @property
     def offset(self) -> int:
@@ -194,12 +195,12 @@ class LogTailer:
     def _with_gap(self, out: list[str]) -> LogChunk:
         """``out`` after the recorded lines of the gap before it."""
         assert self._gap is not None
-        start, end = self._gap
-        self._gap = None
+        (start, end), lost = self._gap, self._gap_lost
+        self._gap, self._gap_lost = None, 0
         decoder = LineDecoder()
         recorded = b"".join(line + b"\n" for line in recorded_lines(self.path, start, end))
         lines = decoder.feed(recorded)[0] + decoder.flush()[0]
-        return LogChunk((*lines, *out), self._offset, skipped=end - start, recovered=len(lines))
+        return LogChunk((*lines, *out), self._offset, skipped=lost, recovered=len(lines))
 
     def _skip(self, resumed: int, position: int) -> None:
         """Bytes between ``position`` and ``resumed`` are gone: say so, start afresh there."""
@@ -211,6 +212,7 @@ class LogTailer:
         )
         # The record's lines that began from the start of the line held back to the new start.
         self._gap = (self._gap[0] if self._gap else self._offset, resumed)
+        self._gap_lost += lost
         self._decoder.pending = b""
         self._offset = resumed
 

@@ -27,7 +27,9 @@ def test_a_gap_gives_its_recorded_lines_first_and_says_how_many_bytes(tmp_path: 
     tailer = LogTailer(log)
     assert tailer.read_available().lines == ("first line",)
     for n in range(300):  # ~6 KB: far past one segment and the live file
-        writer.write(b"noise %04d\n" % n + (b"wavedeck: done api-%d fixed\n" % n if n % 50 else b""))
+        writer.write(
+            b"noise %04d\n" % n + (b"wavedeck: done api-%d fixed\n" % n if n % 50 else b"")
+        )
     writer.write(b"last line\n")
     # The file it held open is read to its end first (the descriptor keeps it), then the gap.
     chunks = [tailer.read_available() for _ in range(3)]

@@ -37,7 +37,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from wavedeck.agents.lines import LineDecoder
-from wavedeck.agents.local.logfiles import recorded_lines
+from wavedeck.agents.local.logfiles import facts_path, recorded_lines
 from wavedeck.agents.local.wrapper import list_segments
 from wavedeck.agents.runtypes import LogChunk
 
@@ -95,6 +95,8 @@ class LogTailer:
             try:
                 if position >= live_start or not rotated:
                     self._open(live_start, self.path)
+                    if not self._holds_start(live_start):
+                        continue  # rotated between the listing and the open: list again
                     return max(position, live_start)
                 holder = [(start, name) for start, name in rotated if start <= position]
                 if not holder:  # rotated away before we read them: resume at the oldest byte
@@ -107,6 +109,22 @@ class LogTailer:
                 if not rotated:
                     raise
         raise OSError(f"{self.path} rotates faster than it can be opened")
+
+    def _holds_start(self, start: int) -> bool:
+        """The live file just opened really starts at ``start``: it was not rotated between
+        the listing and the open (then the path held a newer file; reading it as if it
+        started at ``start`` would give bytes from the wrong place). Closes it if not."""
+        assert self._fd is not None
+        if list_segments(str(self.path))[1] == start:
+            return True
+        try:  # rotated since: fine if what we hold is the file renamed to <path>.<start>
+            held, renamed = os.fstat(self._fd), os.stat(f"{self.path}.{start}")
+            if (held.st_ino, held.st_dev) == (renamed.st_ino, renamed.st_dev):
+                return True
+        except FileNotFoundError:
+            pass
+        self.close()
+        return False
 
     def _read(self, position: int) -> bytes | None:
         """The bytes at ``position`` in the held file; None when it was rotated and is read to
@@ -206,9 +224,14 @@ class LogTailer:
         """Bytes between ``position`` and ``resumed`` are gone: say so, start afresh there."""
         lost = resumed - position
         self.skipped += lost
+        kept = (
+            "their facts are read from its fact record"
+            if facts_path(self.path).exists()
+            else "it has no fact record: their facts are lost too"  # started by an older wavedeck
+        )
         self.error = (
             f"skipped {lost} bytes of {self.path}: rotated away before they were read"
-            " (their display lines are lost; their facts are read from its fact record)"
+            f" (their display lines are lost; {kept})"
         )
         # The record's lines that began from the start of the line held back to the new start.
         self._gap = (self._gap[0] if self._gap else self._offset, resumed)

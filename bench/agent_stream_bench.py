@@ -3,8 +3,8 @@
 A log of Claude Code's ``stream-json`` output (the sessions recorded from the real CLI in
 ``tests/data/agent_streams/``, their work between start and result done ten times over as in
 a real run, each tool result holding a real source file of this repository, 2-17 KB, as real
-sessions read them) is written by a real agent process (``cat``)
-through ``LocalRunner``. Measured in one run, alternating, best of
+sessions read them) is written by a real agent process (this script with ``--emit``, which
+makes the stream as it writes it) through ``LocalRunner``. Measured in one run, alternating, best of
 five rounds each (the machine is shared):
 
 1. raw: the log into a pane as a generic agent's is: ``LocalRunner.follow`` from offset 0, each
@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -69,7 +70,7 @@ def _session(name: Path) -> list[dict[str, object]]:
     return events[:start] + events[start:end] * ROUNDS_PER_SESSION + events[end:]
 
 
-def make_stream(path: Path, lines: int) -> tuple[int, int, float]:
+def make_stream(out: TextIO, lines: int) -> tuple[int, int, float]:
     """Write ``lines`` lines of recorded sessions, each tool result holding a real file (as a
     Read returns it, twice: the message and ``tool_use_result``); (done lines, runs, total
     cost) in them."""
@@ -78,36 +79,35 @@ def make_stream(path: Path, lines: int) -> tuple[int, int, float]:
     done = runs = written = 0
     cost = 0.0
     originals: dict[int, str] = {}  # a repeated message's text block -> its recorded text
-    with open(path, "w", encoding="utf-8") as out:
-        while written < lines:
-            for session in sessions:
-                for obj in session:
-                    if obj.get("type") == "user" and obj.get("tool_use_result") is not None:
-                        where, text = sources[written % len(sources)]
-                        obj["message"]["content"][0]["content"] = text
-                        obj["tool_use_result"] = {
-                            "type": "text",
-                            "file": {"filePath": where, "content": text},
-                        }
-                    if obj.get("type") == "assistant":
-                        for block in obj["message"]["content"]:
-                            text = originals.setdefault(id(block), block.get("text") or "")
-                            if "wavedeck: done " not in text:
-                                continue
-                            # Each report its own outcome: a repeated one is one issue_done.
-                            marked = []
-                            for ln in text.split("\n"):
-                                if ln.startswith("wavedeck: done "):
-                                    done += 1
-                                    ln = f"{ln} (report {done})"
-                                marked.append(ln)
-                            block["text"] = "\n".join(marked)
-                    if obj.get("type") == "result":
-                        obj["uuid"] = f"run-{runs}"  # each run its own (a repeat is not counted)
-                        runs += 1
-                        cost += obj.get("total_cost_usd") or 0.0
-                    out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
-                    written += 1
+    while written < lines:
+        for session in sessions:
+            for obj in session:
+                if obj.get("type") == "user" and obj.get("tool_use_result") is not None:
+                    where, text = sources[written % len(sources)]
+                    obj["message"]["content"][0]["content"] = text
+                    obj["tool_use_result"] = {
+                        "type": "text",
+                        "file": {"filePath": where, "content": text},
+                    }
+                if obj.get("type") == "assistant":
+                    for block in obj["message"]["content"]:
+                        text = originals.setdefault(id(block), block.get("text") or "")
+                        if "wavedeck: done " not in text:
+                            continue
+                        # Each report its own outcome: a repeated one is one issue_done.
+                        marked = []
+                        for ln in text.split("\n"):
+                            if ln.startswith("wavedeck: done "):
+                                done += 1
+                                ln = f"{ln} (report {done})"
+                            marked.append(ln)
+                        block["text"] = "\n".join(marked)
+                if obj.get("type") == "result":
+                    obj["uuid"] = f"run-{runs}"  # each run its own (a repeat is not counted)
+                    runs += 1
+                    cost += obj.get("total_cost_usd") or 0.0
+                out.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+                written += 1
     return done, runs, cost
 
 
@@ -140,14 +140,13 @@ async def follow(
 async def run(lines: int) -> dict[str, float | int]:
     with tempfile.TemporaryDirectory(prefix="wavedeck-streambench-") as tmp:
         folder = Path(tmp)
-        source = folder / "claude.jsonl"
-        done_expected, runs, cost_expected = make_stream(source, lines)
+        counts = folder / "counts.json"  # what the agent wrote: done lines, runs, cost
         runner = LocalRunner(folder / ".wavedeck")
-        handle = await runner.launch(
-            LaunchSpec("w1-a1", ("cat", str(source)), folder, facts_of="claude")
-        )
+        agent = (sys.executable, __file__, "--emit", str(lines), str(counts))
+        handle = await runner.launch(LaunchSpec("w1-a1", agent, folder, facts_of="claude"))
         while await runner.is_alive(handle):
             await asyncio.sleep(0.05)
+        done_expected, runs, cost_expected = json.loads(counts.read_text("utf-8"))
         raw_s = rendered_s = float("inf")
         total = done = skipped = 0
         cost = 0.0
@@ -174,8 +173,15 @@ async def run(lines: int) -> dict[str, float | int]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="40,000 lines (CI)")
+    parser.add_argument("--quick", action="store_true", help="40,000 lines")
+    parser.add_argument("--emit", nargs=2, metavar=("LINES", "COUNTS"), help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.emit:  # the agent: the stream on stdout, what it holds into COUNTS
+        lines, where = options.emit
+        found = make_stream(sys.stdout, int(lines))
+        sys.stdout.flush()
+        Path(where).write_text(json.dumps(found), encoding="utf-8")
+        return 0
     result = asyncio.run(run(40_000 if options.quick else 200_000))
     print(json.dumps(result))
     return 0 if float(result["ratio"]) >= 0.5 and result["missed"] == 0 else 1

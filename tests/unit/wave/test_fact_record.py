@@ -1,7 +1,8 @@
 """A fast agent's progress survives its log's rotation (#27): an agent floods ten times
 ``log_max_bytes`` with its ``wavedeck: done`` lines spread through the flood while no control
-room runs; the next control room adopts it and finds every issue done, in its events, the state
-on disk and the record ``wavedeck status`` reads, although the log lines were rotated away."""
+room runs; the next control room adopts it and finds every issue done: in its events, the state
+on disk (what ``wavedeck status`` reads) and the wave's checkpoint, although the log lines were
+rotated away."""
 
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ async def test_done_lines_rotated_away_while_no_control_room_runs_are_all_found(
         assert second.agent_record(AGENT).state == "succeeded"
         skipped = [n for n in col.of(Notice) if n.agent == AGENT and "skipped" in n.message]
         assert len(skipped) == 1  # the operator is told display lines were lost
+        preview = await second.checkpoint_preview(1)  # what the wave's checkpoint would say
+        assert [i for i in preview.issues_done if i in issues] == issues
     state = json.loads((root / ".wavedeck" / "state.json").read_text("utf-8"))
     assert state["agents"][AGENT]["issues_done"] == issues
     record = facts_path(log).read_bytes()

@@ -57,7 +57,7 @@ SMALL = 2048  # a candidate line up to this many bytes is recorded whole
 LONG = 256  # a JSON string longer than this is cut to the lines a parser reads
 KEEP = 4096  # at most this much of each kept line of a cut string
 MAX_LINE = 64 * 1024  # a longer line is recorded as its first MAX_LINE bytes (as a log piece)
-MAX_PENDING = 16 * 1024 * 1024  # a line still without its newline past this is not recorded
+MAX_PENDING = 16 * 1024 * 1024  # a line still without its newline is held up to this much
 
 
 def refusal(text: str) -> bool:

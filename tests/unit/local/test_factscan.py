@@ -110,3 +110,20 @@ def test_text_progress_lines_and_a_last_line_without_newline_are_kept(tmp_path: 
     data += b"x" * 70000 + b"\nwavedeck: done api-2 too"
     kept = recorded(tmp_path, "generic", data, seed=2)
     assert kept == b"wavedeck: done api-1 fixed\nwavedeck: done api-2 too\n"
+
+
+def test_every_preset_has_its_markers_and_a_recorded_stream() -> None:
+    """A new preset without markers would keep only its done lines: the table must name it,
+    and a stream of it must be recorded for the agreement test above."""
+    assert set(factscan.MARKERS) == set(PRESETS)
+    recorded_presets = {_output(name)[0] for name in NAMES}
+    assert recorded_presets == set(PRESETS) - {"generic"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_generic_preset_on_any_cli_agrees_too(tmp_path: Path, name: str) -> None:
+    """``[agent] command`` with the generic preset: its facts are the done lines, also those
+    inside a CLI's JSON strings."""
+    _, data, cwd = _output(name)
+    whole, _ = facts("generic", cwd, data)
+    assert facts("generic", cwd, recorded(tmp_path, "generic", data, seed=3))[0] == whole

@@ -14,7 +14,7 @@ import pytest
 from tests.eventkit import until
 from tests.unit.wave.enginekit import opened, sandbox, wait_agents
 from wavedeck.agents.config import load_config
-from wavedeck.agents.events import IssueDone, Notice
+from wavedeck.agents.events import AgentOutput, IssueDone, Notice
 from wavedeck.agents.local.logfiles import LogFile, facts_path
 from wavedeck.agents.local.runner import read_exit_file
 
@@ -55,6 +55,8 @@ async def test_done_lines_rotated_away_while_no_control_room_runs_are_all_found(
         assert second.agent_record(AGENT).state == "succeeded"
         skipped = [n for n in col.of(Notice) if n.agent == AGENT and "skipped" in n.message]
         assert len(skipped) == 1  # the operator is told display lines were lost
+        shown = [e.line for e in col.of(AgentOutput) if e.agent == AGENT]
+        assert len([line for line in shown if "rotated away unread" in line]) == 1  # and the pane
         preview = await second.checkpoint_preview(1)  # what the wave's checkpoint would say
         assert [i for i in preview.issues_done if i in issues] == issues
     state = json.loads((root / ".wavedeck" / "state.json").read_text("utf-8"))

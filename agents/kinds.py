@@ -109,6 +109,9 @@ RefusalCode = Literal[
     "tests-failed",
     "tests-stale",
     "worktree-collision",
+    "head-rewritten",
+    "head-moved",
+    "start-tree-missing",
     "operator-conflict",
     "stray-paths",
     "nothing-to-commit",
@@ -118,6 +121,7 @@ RefusalCode = Literal[
     "git-error",
     # one agent or one path
     "agent-running",
+    "agent-attached",  # the operator has its session in a terminal (wavedeck attach)
     "restart-closed",
     "tamper-not-revertible",
     "revert-failed",

@@ -147,7 +147,9 @@ async def _wait_agents(sup: Supervisor, n: int) -> None:
         await sup.wait_changed(seen)
 
 
-async def drive(sup: Supervisor, waves: Sequence[int], *, accept_violations: bool) -> int:
+async def drive(
+    sup: Supervisor, waves: Sequence[int], *, accept_violations: bool, adopt_head: bool = False
+) -> int:
     """Run ``waves`` in order to their checkpoints; EXIT_OK when all are committed."""
     for n in waves:
         state = sup.wave_state(n)
@@ -170,7 +172,10 @@ async def drive(sup: Supervisor, waves: Sequence[int], *, accept_violations: boo
             tested = False  # files changed since the tests passed: they run again
         if not tested and not await sup.run_tests(n):
             return EXIT_REFUSED
-        if await sup.checkpoint(n, accept_violations=accept_violations) is None:
+        committed = await sup.checkpoint(
+            n, accept_violations=accept_violations, adopt_head=adopt_head
+        )
+        if committed is None:
             return EXIT_REFUSED
     return EXIT_OK
 
@@ -181,6 +186,7 @@ async def run_waves(
     sink: Callable[[list[Event]], None],
     *,
     accept_violations: bool = False,
+    adopt_head: bool = False,
     stop: asyncio.Event | None = None,
     stop_agents_on_stop: bool = False,
 ) -> int | None:
@@ -192,7 +198,9 @@ async def run_waves(
     stop = stop or asyncio.Event()
     await sup.open()
     consumer = asyncio.create_task(_consume(sup, sink))
-    driver = asyncio.create_task(drive(sup, waves, accept_violations=accept_violations))
+    driver = asyncio.create_task(
+        drive(sup, waves, accept_violations=accept_violations, adopt_head=adopt_head)
+    )
     stopper = asyncio.create_task(stop.wait())
     code: int | None = None
     try:

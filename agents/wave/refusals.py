@@ -61,6 +61,19 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
         f"{len(r.paths)} path(s) were changed by several agents in their worktrees: "
         "resolve them there first"
     ),
+    "head-rewritten": lambda r: (
+        f"HEAD ({r.detail[:12]}) no longer descends from the commit wave {r.wave} started from "
+        "(a reset, an amend or another branch): nothing is built on it"
+    ),
+    "head-moved": lambda r: (
+        f"HEAD moved during wave {r.wave} (now {r.detail[:12]}): {len(r.paths)} file(s) your "
+        f"commit(s) changed were changed again since: {_listed(r.paths)}"
+    ),
+    "start-tree-missing": lambda r: (
+        f"the working tree recorded when wave {r.wave} started is gone from git (a `git gc` "
+        f"after its ref was removed?), so your own changes cannot be told from the wave's in "
+        f"{len(r.paths)} file(s): {_listed(r.paths)}; wavedeck does not commit them unasked"
+    ),
     "operator-conflict": lambda r: (
         f"{len(r.paths)} file(s) had your own uncommitted changes when wave {r.wave} started "
         f"and the wave changed them too: {_listed(r.paths)}; wavedeck does not mix your work "
@@ -77,6 +90,11 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
     "git-busy": lambda r: f"a git {r.detail} is in progress: finish or abort it first",
     "git-error": lambda r: f"git: {r.detail}",
     "agent-running": lambda r: f"{_agent(r)} is still running: stop it first",
+    "agent-attached": lambda r: (
+        f"{_agent(r)} is taken over by the operator"
+        + (f" ({r.detail})" if r.detail else "")
+        + ": it runs again once they leave its CLI"
+    ),
     "restart-closed": lambda r: f"{_agent(r)} can only be restarted while its wave runs, untested",
     "tamper-not-revertible": lambda r: (
         "wavedeck does not undo git configuration changes: inspect .git/config and "

@@ -32,17 +32,21 @@ from wavedeck.agents.kinds import AgentStanding, Refusal
 from wavedeck.agents.local import sandbox
 from wavedeck.agents.presets import preflight
 from wavedeck.agents.presets.stream import ToolWrites
+from wavedeck.agents.runtypes import LaunchSpec
 from wavedeck.agents.state import AlreadyRunning, StateError
 from wavedeck.agents.watch.worktrees import WorktreeError
 from wavedeck.agents.wave import operator_work, transitions
 from wavedeck.agents.wave.checkpoint import Checkpointer
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.gates import CheckpointPreview
+from wavedeck.agents.wave.landing import Landing
 from wavedeck.agents.wave.preset_runs import PresetRuns
 from wavedeck.agents.wave.processes import AgentProcesses
 from wavedeck.agents.wave.queries import RunQueries
 from wavedeck.agents.wave.restart import RestartPolicy
 from wavedeck.agents.wave.runners import Runners
+from wavedeck.agents.wave.takeover import TakeoverRefusal, TakeoverReport
+from wavedeck.agents.wave.takeovers import Takeovers
 from wavedeck.agents.wave.tamperlog import PLANTED_NOTICE, TamperLog
 from wavedeck.agents.wave.watching import HostWrites, WaveWatch
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
@@ -106,8 +110,13 @@ class Supervisor(RunQueries):
             worktrees=self.worktrees,
             tamper=self.tamper,
         )
+        self.landing = Landing(ctx, watch=self.watch, worktrees=self.worktrees)
         self.checkpoints = Checkpointer(
-            ctx, watch=self.watch, worktrees=self.worktrees, tamper=self.tamper
+            ctx,
+            watch=self.watch,
+            worktrees=self.worktrees,
+            tamper=self.tamper,
+            landing=self.landing,
         )
         super().__init__(
             ctx,
@@ -117,6 +126,15 @@ class Supervisor(RunQueries):
             plan_path=plan_path,
         )
         self._sandbox_said = False  # the run's sandbox status is told once per run
+        # The operator's take-overs of agents' sessions (wavedeck attach, a).
+        self.takeovers = Takeovers(
+            ctx,
+            runners=self.runners,
+            cwd_for=self.worktrees.cwd_for,
+            running=self._headless_going,
+            consumed=self.processes.consumed,
+            host_sink=hosts.touched,
+        )
 
     def on_lock_wait(self, lock: str) -> None:
         """``GitRepo``'s ``on_lock_wait`` (see ``WaveContext.on_lock_wait``)."""
@@ -151,11 +169,14 @@ class Supervisor(RunQueries):
             )
         ctx.opened = True
         ctx.restore_violations()  # what the last control room's watcher found
+        self.takeovers.start()  # take-overs recorded while no control room was open
         try:
             for agent_id, rec in sorted(ctx.state.agents.items()):
                 await self.processes.resume(agent_id, rec)
+            await self.landing.resume()  # a checkpoint a killed control room left half done
             wave = ctx.open_wave()
             if wave is not None:
+                await self._keep_start_tree(wave)
                 base = ctx.wave(wave).base_commit
                 if self.worktrees.enabled and base is not None:
                     await self.worktrees.prepare(wave, base)  # reuses the worktrees already there
@@ -164,6 +185,13 @@ class Supervisor(RunQueries):
         except (OSError, GitError, WorktreeError) as exc:
             await self.close()
             raise SupervisorError(f"cannot resume the run in {self.repo}: {exc}") from None
+
+    async def _keep_start_tree(self, n: int) -> None:
+        """The open wave's start tree kept from ``git gc`` (a wave an older wavedeck started
+        has no ref yet); one already gone is the checkpoint's to refuse, not this."""
+        tree = self.ctx.wave(n).start_tree
+        if tree is not None and await asyncio.to_thread(self.git.has_object, tree):
+            await asyncio.to_thread(self.git.keep_ref, operator_work.start_ref(n), tree)
 
     def peek(self) -> None:
         """Read the saved state without taking the lock (to describe a run before opening it)."""
@@ -177,6 +205,7 @@ class Supervisor(RunQueries):
         ctx = self.ctx
         ctx.launching = False
         await self.restarts.close()  # a pending restart is dropped, one under way finishes
+        await self.takeovers.stop()
         await self.processes.close(stop_agents=stop_agents)
         await self.watch.stop()
         if ctx.opened:
@@ -233,6 +262,8 @@ class Supervisor(RunQueries):
         base = await asyncio.to_thread(self.git.head)
         try:
             start_tree, own = await asyncio.to_thread(operator_work.at_start, self.git, base)
+            # Kept reachable until the checkpoint: a `git gc` mid-wave must not delete it.
+            await asyncio.to_thread(self.git.keep_ref, operator_work.start_ref(n), start_tree)
         except GitError as exc:
             ctx.refuse(Refusal("tree-unrecorded", n, detail=str(exc)))
             return
@@ -243,7 +274,7 @@ class Supervisor(RunQueries):
                 ctx.refuse(Refusal("worktrees-failed", n, detail=str(exc)))
                 return
         self.tamper.remember(n, await asyncio.to_thread(self.git.tamper_snapshot))
-        transitions.wave_started(ctx, n, base=base, start_tree=start_tree)
+        transitions.wave_started(ctx, n, base=base, start_tree=start_tree, start_dirty=own)
         if own:
             ctx.emit(Notice("info", operator_work.start_notice(n, own)))
         planted = await asyncio.to_thread(self.tamper.planted_programs)
@@ -295,6 +326,10 @@ class Supervisor(RunQueries):
         if ctx.open_wave() != wave or ctx.wave(wave).tests is not None:
             ctx.refuse(Refusal("restart-closed", wave, agents=standing))
             return
+        holder = self.takeovers.holder(agent_id)
+        if holder is not None:
+            ctx.refuse(Refusal("agent-attached", wave, agents=standing, detail=holder))
+            return
         if rec is not None:
             transitions.agent_reopened(ctx, agent_id)
         if rec is not None and rec.launches:
@@ -313,12 +348,37 @@ class Supervisor(RunQueries):
         wave = self.plan.agent(agent_id).wave
         if why is None and ctx.open_wave() != wave:
             why = f"{agent_id}'s wave {wave} is not open (started and not committed)"
+        if why is None and (holder := self.takeovers.holder(agent_id)) is not None:
+            why = f"{agent_id} is taken over by the operator ({holder}): wait until they leave"
         if why is not None:
             raise SupervisorError(f"cannot send a follow-up: {why}")
         transitions.agent_reopened(ctx, agent_id)
         self.restarts.cancel(agent_id, by_operator=True)
         presets.queue_follow_up(agent_id, message)
         await self.processes.launch(agent_id)
+
+    # -- the operator's take-overs (wavedeck.agents.wave.takeovers) ----------------------------
+
+    def _headless_going(self, agent_id: str) -> bool:
+        """Its headless run is going, or about to start again ([agent.restart] pending)."""
+        return self.agent_state(agent_id) == "running" or self.restart_pending(agent_id)
+
+    def takeover_check(self, agent_id: str) -> TakeoverRefusal | None:
+        """Why the operator cannot take over the agent's session now, or None."""
+        return self.takeovers.check(agent_id)
+
+    def takeover_spec(self, agent_id: str) -> LaunchSpec | None:
+        """What runs when the operator takes over the agent's session (``PresetError`` when
+        its program is missing here)."""
+        return self.takeovers.spec(agent_id)
+
+    def host_touched(self, agent_id: str, path: str, change: str) -> None:
+        """A path a take-over changed on the agent's SSH host (before its patch lands here)."""
+        self.takeovers.host_touched(agent_id, path, change)
+
+    def record_takeover(self, report: TakeoverReport) -> None:
+        """Count a take-over in the agent's record and show its record in its pane."""
+        self.takeovers.record(report)
 
     async def mark_done(self, agent_id: str, reason: str) -> None:
         """Record that the operator counts an ended agent as done (the reason is kept)."""
@@ -354,9 +414,15 @@ class Supervisor(RunQueries):
 
     @_serialized
     async def checkpoint(
-        self, n: int, *, message: str | None = None, accept_violations: bool = False
+        self,
+        n: int,
+        *,
+        message: str | None = None,
+        accept_violations: bool = False,
+        adopt_head: bool = False,
     ) -> str | None:
-        """Commit wave ``n``'s checkpoint; None (and a ``GateRefused``) when refused."""
+        """Commit wave ``n``'s checkpoint; None (and a ``GateRefused``) when refused
+        (``adopt_head``: see ``Checkpointer.commit``)."""
         return await self.checkpoints.commit(
-            n, message=message, accept_violations=accept_violations
+            n, message=message, accept_violations=accept_violations, adopt_head=adopt_head
         )

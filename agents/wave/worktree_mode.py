@@ -8,11 +8,20 @@ into the main working tree, uncommitted, like a remote agent's patch: from there
 review, the stray-file gate and the checkpoint work exactly as in shared mode, with the writer
 of every path known. Paths two agents both changed are ``collision`` violations: nothing is
 collected until the operator resolves them in the worktrees.
+
+Collecting never overwrites the main tree's own changes: a path an agent changed whose main-tree
+content differs from the wave's base too (the operator's edit during the wave or before it, or
+an agent escaping its worktree), and from the agent's version, is refused by name
+(``operator-conflict``, as in shared mode) and nothing is collected. Once the operator accepts
+such a file (one by one), it is collected as a three-way merge keeping both sides' changes; a
+merge whose lines conflict stays refused, both versions untouched.
 """
 
 from __future__ import annotations
 
 import asyncio
+import filecmp
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +35,22 @@ if TYPE_CHECKING:
 
     from wavedeck.agents.watch.rules import Attributor
     from wavedeck.agents.wave.context import WaveContext
+
+
+def _same(one: Path, other: Path) -> bool:
+    """The two paths hold the same thing: both absent, the same link, or the same bytes."""
+    if one.is_symlink() or other.is_symlink():
+        return one.is_symlink() and other.is_symlink() and os.readlink(one) == os.readlink(other)
+    if not one.exists() or not other.exists():
+        return not one.exists() and not other.exists()
+    return one.is_file() and other.is_file() and filecmp.cmp(one, other, shallow=False)
+
+
+def _write_merged(target: Path, merged: bytes) -> None:
+    tmp = target.with_name(f".{target.name}.wavedeck-merge")
+    tmp.write_bytes(merged)
+    shutil.copymode(target, tmp)
+    tmp.replace(target)
 
 
 def _copy_back(worktree: Path, repo: Path, path: str) -> None:
@@ -62,7 +87,10 @@ class WorktreeMode:
 
     def cwd_for(self, agent_id: str) -> Path:
         """Where the agent works: its own worktree in worktree mode, else the repository."""
-        return self.trees.get(agent_id, self.ctx.repo)
+        tree = self.trees.get(agent_id)
+        if tree is None and self.enabled and (self.folder / agent_id).is_dir():
+            tree = self.folder / agent_id  # a run not opened here (``wavedeck attach``)
+        return tree if tree is not None else self.ctx.repo
 
     async def prepare(self, n: int, base: str) -> dict[str, Path]:
         """Create (or reuse) the wave's worktrees; remember them for ``cwd_for``."""
@@ -137,25 +165,81 @@ class WorktreeMode:
             ctx.refuse(Refusal("worktree-collision", n, paths=tuple(p for p, _ in collisions)))
             return False
         owner = {path: agent for agent, paths in changes.items() for path in sorted(paths)}
+        merged, blocked = await asyncio.to_thread(self._main_tree_changes, n, base, owner)
+        if blocked:
+            ctx.refuse(Refusal("operator-conflict", n, paths=tuple(blocked)))
+            return False
         self.collected[n] = owner  # before copying: the main tree's watcher sees the copies
         for path, agent in owner.items():
-            await asyncio.to_thread(_copy_back, trees[agent], ctx.repo, path)
+            if path in merged:
+                await asyncio.to_thread(_write_merged, ctx.repo / path, merged[path])
+            else:
+                await asyncio.to_thread(_copy_back, trees[agent], ctx.repo, path)
         write_marker(self._marker(n), owner)
         ctx.emit(
             Notice("info", f"wave {n}: collected {len(owner)} changed path(s) from the worktrees")
         )
         return True
 
+    def _main_tree_changes(
+        self, n: int, base: str, owner: dict[str, str]
+    ) -> tuple[dict[str, bytes], list[str]]:
+        """Of the paths to collect (``owner``), those whose main-tree content changed too:
+        merged (accepted and merging cleanly: path -> both sides' content), and blocked (the
+        rest: collecting would overwrite them). Blocking (git)."""
+        ctx = self.ctx
+        accepted = ctx.wave(n).accepted
+        changed = set()
+        for item in ctx.git.changed_files(base):
+            changed.add(item.path)
+            if item.old_path:
+                changed.add(item.old_path)
+        merged: dict[str, bytes] = {}
+        blocked: list[str] = []
+        for path, agent in owner.items():
+            mine, theirs = ctx.repo / path, self.trees[agent] / path
+            if path not in changed or _same(mine, theirs):
+                continue  # the main tree has the base's version, or already the agent's
+            both = ctx.git.merge_file(path, base, mine, theirs) if path in accepted else None
+            if both is None:
+                blocked.append(path)
+            else:
+                merged[path] = both
+        return merged, sorted(blocked)
+
+    async def blocked(self, n: int) -> list[str]:
+        """The paths collecting wave ``n`` would refuse now (``operator-conflict``): none
+        once it is collected."""
+        ctx = self.ctx
+        base = ctx.wave(n).base_commit
+        if base is None or self._marker(n).exists():
+            return []
+        from wavedeck.agents.watch.worktrees import worktree_changes
+
+        trees = self.trees or await self.prepare(n, base)
+        owner = {
+            path: agent
+            for agent, tree in trees.items()
+            for path in sorted(await asyncio.to_thread(worktree_changes, tree, base))
+        }
+        _merged, blocked = await asyncio.to_thread(self._main_tree_changes, n, base, owner)
+        return blocked
+
     async def cleanup(self, n: int) -> None:
         """After the checkpoint: remove the wave's worktrees and their branches."""
         from wavedeck.agents.watch.worktrees import WorktreeError, remove_worktrees
 
-        if not self.trees:
+        # Not prepared by this control room (a checkpoint finished after a restart): the
+        # wave's worktrees as they lie on disk.
+        trees = self.trees or {
+            a.id: self.folder / a.id
+            for a in self.ctx.plan.wave(n).agents
+            if (self.folder / a.id).is_dir()
+        }
+        if not trees:
             return
         try:
-            await asyncio.to_thread(
-                remove_worktrees, self.ctx.repo, self.trees, delete_branches=True
-            )
+            await asyncio.to_thread(remove_worktrees, self.ctx.repo, trees, delete_branches=True)
         except (WorktreeError, OSError) as exc:
             self.ctx.emit(Notice("warning", f"wave {n}: could not remove the worktrees: {exc}"))
         self.trees = {}

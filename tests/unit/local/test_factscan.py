@@ -23,7 +23,8 @@ from wavedeck.agents.state import AgentRecord
 from wavedeck.agents.wave.launch import chunk_events
 
 STREAMS = Path(__file__).resolve().parents[2] / "data" / "agent_streams"
-NAMES = sorted(p.name.removesuffix(".jsonl") for p in STREAMS.glob("*.jsonl"))
+# The CLIs' stdout as recorded (a .meta.json beside it); session transcripts are not output.
+NAMES = sorted(p.name.removesuffix(".meta.json") for p in STREAMS.glob("*.meta.json"))
 ISSUES = {"api-1", "api-2"}
 FACTS = ("agent_session", "agent_tool", "agent_usage", "agent_denied", "issue_done")
 

@@ -74,7 +74,8 @@ def make_stream(out: TextIO, lines: int) -> tuple[int, int, float]:
     """Write ``lines`` lines of recorded sessions, each tool result holding a real file (as a
     Read returns it, twice: the message and ``tool_use_result``); (done lines, runs, total
     cost) in them."""
-    sessions = [_session(name) for name in sorted(STREAMS.glob("claude-*.jsonl"))]
+    recorded = sorted(STREAMS.glob("claude-*.meta.json"))  # stdout as recorded, no transcripts
+    sessions = [_session(STREAMS / meta.name.replace(".meta.json", ".jsonl")) for meta in recorded]
     sources = _sources()
     done = runs = written = 0
     cost = 0.0
@@ -146,6 +147,9 @@ async def run(lines: int) -> dict[str, float | int]:
         handle = await runner.launch(LaunchSpec("w1-a1", agent, folder, facts_of="claude"))
         while await runner.is_alive(handle):
             await asyncio.sleep(0.05)
+        if not counts.exists():  # the agent failed: its log says why
+            tail = runner.log_path("w1-a1").read_text("utf-8", "replace")[-2000:]
+            raise SystemExit(f"the agent failed ({await runner.exit_status(handle)}):\n{tail}")
         done_expected, runs, cost_expected = json.loads(counts.read_text("utf-8"))
         raw_s = rendered_s = float("inf")
         total = done = skipped = 0

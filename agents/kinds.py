@@ -116,6 +116,9 @@ RefusalCode = Literal[
     "stray-paths",
     "nothing-to-commit",
     "commit-refused",
+    # the review: changes asked of an agent not answered, reviewer findings still open
+    "review-unanswered",
+    "review-findings-open",
     # git itself
     "git-busy",
     "git-error",

@@ -28,6 +28,7 @@ from wavedeck.agents.kinds import (
     ToolRefused,
     ViolationKind,
 )
+from wavedeck.agents.reviewrecord import ReviewRecord
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus, Runner
 from wavedeck.plan.errors import WavedeckError
 
@@ -105,6 +106,9 @@ class WaveRecord(_Model):
     # [agent] sandbox: how each agent of the wave ran (agent id -> "landlock ABI 7", "off"...),
     # recorded at its launch for the checkpoint's Wavedeck-Sandbox trailer.
     sandbox: dict[str, str] = Field(default_factory=dict)
+    # The review of the wave's changes: comments, approvals, change requests, hunk reverts,
+    # reviewer agents' runs (written by wavedeck.agents.wave.reviews only).
+    review: ReviewRecord = Field(default_factory=ReviewRecord)
 
     @model_validator(mode="before")
     @classmethod

@@ -33,6 +33,14 @@ def hints(keys: Mapping[str, str]) -> dict[RefusalCode, str]:
             f"included, or revert it ({CHECKPOINT_REVERT}) to put it back as you left it"
         ),
         "tamper-not-revertible": f"accept them in the checkpoint ({commit})",
+        "review-unanswered": (
+            f"wait for its run to end, or approve it anyway in the review "
+            f"(`{key_display(keys['diffs'])}`, then `{key_display(keys['review_approve'])}`)"
+        ),
+        "review-findings-open": (
+            f"forward or dismiss them in the review (`{key_display(keys['diffs'])}`, then "
+            f"`{key_display(keys['review_forward'])}` / `{key_display(keys['review_dismiss'])}`)"
+        ),
         "head-rewritten": (
             "switch back to the branch the wave started on (`git switch <branch>`, "
             "`git reflog` shows where it was)"

@@ -418,6 +418,48 @@ class GitRepo:
             text += f"\n[wavedeck: diff cut at {max_bytes} of {len(out)} bytes]\n"
         return text
 
+    def tree_files(self, old: str, new: str) -> list[ChangedFile]:
+        """The files that differ between two trees (or commits), renames found, sorted: what a
+        wave changed between the tree it started on and the tree of the working tree now."""
+        _check_rev(old)
+        _check_rev(new)
+        with self._locked() as cmd:
+            diff = cmd.run(["diff", "--raw", "--numstat", "-z", "-M", *_DIFF_OPTS, old, new, "--"])
+        return sorted(parse_raw_numstat(diff.out), key=lambda f: f.path)
+
+    def tree_patch(
+        self, old: str, new: str, paths: Sequence[str] = (), *, max_bytes: int = _DIFF_LIMIT
+    ) -> str:
+        """The patch between two trees (or commits), for ``paths`` or every file; decoded with
+        ``surrogateescape`` (a hunk revert writes the bytes back exactly); cut at ``max_bytes``
+        with a note (``wavedeck.agents.git.hunks.CUT_MARK``)."""
+        _check_rev(old)
+        _check_rev(new)
+        for path in paths:
+            _check_path(path)
+        with self._locked() as cmd:
+            out = cmd.run(["diff", "-M", *_PATCH_OPTS, old, new, "--", *paths]).out
+        text = out[:max_bytes].decode("utf-8", "surrogateescape")
+        if len(out) > max_bytes:
+            text += f"\n[wavedeck: diff cut at {max_bytes} of {len(out)} bytes]\n"
+        return text
+
+    def identity(self) -> str:
+        """Who commits here (``Name <email>``, as git would record it); ``GitError`` if unset."""
+        with self._locked() as cmd:
+            found = cmd.run(["var", "GIT_COMMITTER_IDENT"], check=False)
+        if found.rc != 0:
+            raise GitError(f"git has no identity here: {found.err.strip()}")
+        return found.text.strip().rsplit(" ", 2)[0]
+
+    def blob(self, treeish: str, path: str) -> bytes | None:
+        """The content of ``path`` in a tree or commit; None when it has no such file."""
+        _check_rev(treeish)
+        _check_path(path)
+        with self._locked() as cmd:
+            found = cmd.run(["cat-file", "blob", f"{treeish}:{path}"], check=False)
+        return found.out if found.rc == 0 else None
+
     # -- actions -------------------------------------------------------------------------------
 
     def revert_file(self, path: str, base: str) -> None:

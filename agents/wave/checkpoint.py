@@ -35,6 +35,7 @@ from wavedeck.agents.wave.commit_checks import CommitFacts
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.gates import CheckpointPreview, StrayPath
 from wavedeck.agents.wave.landing import Landing
+from wavedeck.agents.wave.reviews import Reviews
 from wavedeck.agents.wave.tamperlog import TAMPER_KEY, TamperLog
 from wavedeck.agents.wave.testrun import run_tests
 from wavedeck.agents.wave.watching import WaveWatch
@@ -114,12 +115,14 @@ class Checkpointer:
         watch: WaveWatch,
         worktrees: WorktreeMode,
         tamper: TamperLog,
+        reviews: Reviews,
         landing: Landing,
     ) -> None:
         self.ctx = ctx
         self.watch = watch
         self.worktrees = worktrees
         self.tamper = tamper
+        self.reviews = reviews
         self.landing = landing  # the commit's last step: the branch moved, the wave finished
 
     def can_run_tests(self, n: int) -> Refusal | None:
@@ -215,16 +218,30 @@ class Checkpointer:
                         )
         tests = ctx.wave(n).tests
         results = [(command, code == 0) for command, code in tests.results] if tests else []
-        return checkpoint_message(
+        usage = usage_of_wave(ctx.state.agents, ctx.plan.wave(n))
+        text = checkpoint_message(
             ctx.plan,
             n,
             outcomes,
             results,
             accepted,
             tests_duration_s=tests.duration_s if tests else None,
-            usage=usage_of_wave(ctx.state.agents, ctx.plan.wave(n)),
+            usage=usage,
             sandbox=sandbox.trailer(ctx.wave(n).sandbox),
         )
+        return self._with_review(n, text, usage)
+
+    def _with_review(self, n: int, text: str, usage: dict[str, UsageTotal]) -> str:
+        """The message with the review's summary and trailers; the reviewer agents' usage
+        counts in the wave's."""
+        from wavedeck.agents.presets.usage import describe, total
+        from wavedeck.agents.wave.message import with_review
+
+        review = self.reviews.summary(n)
+        spent = None
+        if not review.reviewer_usage.empty:
+            spent = describe(total([*usage.values(), review.reviewer_usage]))
+        return with_review(text, review.lines, review.trailers, spent)
 
     async def preview(self, n: int) -> CheckpointPreview:
         """What a checkpoint of wave ``n`` would commit, what it would leave out, and any refusal
@@ -257,6 +274,8 @@ class Checkpointer:
             stray=tuple(found.stray),
             tests_stale=found.stale,
             staged=bool(found.staged),
+            review_waiting=self.reviews.waiting(n),
+            findings_open=tuple(f"{c.path}:{c.line}" for c in self.reviews.blocking(n)),
         )
         accepted = {**found.why_accepted}
         tamper = [f.text for f in found.findings]
@@ -350,6 +369,8 @@ class Checkpointer:
         if rec.tests is not None and rec.tests.passed and tested is not None:
             mark, since = tested[0], tested[1] or rec.base_commit or base
             found.stale = await asyncio.to_thread(self.fingerprint, since) != mark
+        if self.worktrees.enabled and self.worktrees.pending(n):
+            found.stale = True  # an answer waits in a worktree: the tests collect it
 
     async def commit(
         self, n: int, *, message: str | None, accept_violations: bool, adopt_head: bool = False

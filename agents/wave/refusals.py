@@ -87,6 +87,14 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
         f"wave {r.wave} changed no file the plan assigns: nothing to commit"
     ),
     "commit-refused": lambda r: r.detail,
+    "review-unanswered": lambda r: (
+        f"changes were asked of {_agents(r)} in the review and not answered yet: wait for its "
+        "run to end, or approve it anyway"
+    ),
+    "review-findings-open": lambda r: (
+        f"{len(r.paths)} reviewer finding(s) of high severity are neither sent to their agent "
+        f"nor dismissed: {_listed(r.paths)}"
+    ),
     "git-busy": lambda r: f"a git {r.detail} is in progress: finish or abort it first",
     "git-error": lambda r: f"git: {r.detail}",
     "agent-running": lambda r: f"{_agent(r)} is still running: stop it first",

@@ -12,10 +12,13 @@ The supervisor is composed of parts that share one ``wavedeck.agents.wave.contex
 (plan, config, repository, git, run state, event stream), built in dependency order, each given
 what it uses as a typed port: ``WorktreeMode``, ``TamperLog``, ``HostWrites`` (what remote agents
 changed), ``Runners`` (where each agent runs), ``PresetRuns``, ``RestartPolicy``,
-``AgentProcesses``, ``WaveWatch``, ``Checkpointer``. Every state change goes through
+``AgentProcesses``, ``WaveWatch``, ``Reviews``, ``HunkReverts``, ``Reviewers``,
+``Checkpointer``. Every state
+change goes through
 ``wavedeck.agents.wave.transitions``; the gates live in ``wavedeck.agents.wave.gates``. The
 read-only half (the snapshot the UI reads) is ``wavedeck.agents.wave.queries.RunQueries``; this
-module adds the lifecycle and the operator's actions (the commands).
+module adds the lifecycle and the operator's actions (the commands; the review's are
+``wavedeck.agents.wave.review_actions``).
 """
 
 from __future__ import annotations
@@ -39,11 +42,15 @@ from wavedeck.agents.wave import operator_work, transitions
 from wavedeck.agents.wave.checkpoint import Checkpointer
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.gates import CheckpointPreview
+from wavedeck.agents.wave.hunk_reverts import HunkReverts
 from wavedeck.agents.wave.landing import Landing
 from wavedeck.agents.wave.preset_runs import PresetRuns
 from wavedeck.agents.wave.processes import AgentProcesses
 from wavedeck.agents.wave.queries import RunQueries
 from wavedeck.agents.wave.restart import RestartPolicy
+from wavedeck.agents.wave.review_actions import ReviewActions
+from wavedeck.agents.wave.reviewers import Reviewers
+from wavedeck.agents.wave.reviews import Reviews
 from wavedeck.agents.wave.runners import Runners
 from wavedeck.agents.wave.takeover import TakeoverRefusal, TakeoverReport
 from wavedeck.agents.wave.takeovers import Takeovers
@@ -75,7 +82,7 @@ class SupervisorError(WavedeckError):
     """The supervisor cannot open or act; the message is complete for the operator."""
 
 
-class Supervisor(RunQueries):
+class Supervisor(ReviewActions, RunQueries):
     """Runs waves of agents for one repository and plan (see the module docstring)."""
 
     def __init__(
@@ -110,12 +117,16 @@ class Supervisor(RunQueries):
             worktrees=self.worktrees,
             tamper=self.tamper,
         )
+        self.reviews = Reviews(ctx, worktrees=self.worktrees, host_of=self.runners.host_of)
+        self.reverts = HunkReverts(ctx, reviews=self.reviews)
+        self.reviewers = Reviewers(ctx, runners=self.runners, reviews=self.reviews)
         self.landing = Landing(ctx, watch=self.watch, worktrees=self.worktrees)
         self.checkpoints = Checkpointer(
             ctx,
             watch=self.watch,
             worktrees=self.worktrees,
             tamper=self.tamper,
+            reviews=self.reviews,
             landing=self.landing,
         )
         super().__init__(
@@ -337,21 +348,35 @@ class Supervisor(RunQueries):
         self.restarts.cancel(agent_id, by_operator=True)  # now, and its count starts afresh
         await self.processes.launch(agent_id)
 
-    @_serialized
-    async def follow_up(self, agent_id: str, message: str) -> None:
-        """Relaunch an ended agent resuming its CLI session with ``message`` (same log, same
-        files); ``SupervisorError`` says why when it cannot be sent."""
-        ctx, presets = self.ctx, self.processes.presets
+    def follow_up_problem(self, agent_id: str, message: str) -> str | None:
+        """Why a follow-up to ``agent_id`` cannot be sent now, or None."""
+        ctx = self.ctx
         if not ctx.in_plan(agent_id):
-            raise SupervisorError(f"no agent {agent_id} in the plan")
-        why = presets.check_follow_up(agent_id, message)
+            return f"no agent {agent_id} in the plan"
+        why = self.processes.presets.check_follow_up(agent_id, message)
         wave = self.plan.agent(agent_id).wave
         if why is None and ctx.open_wave() != wave:
             why = f"{agent_id}'s wave {wave} is not open (started and not committed)"
         if why is None and (holder := self.takeovers.holder(agent_id)) is not None:
             why = f"{agent_id} is taken over by the operator ({holder}): wait until they leave"
+        return why
+
+    @_serialized
+    async def follow_up(self, agent_id: str, message: str) -> None:
+        """Relaunch an ended agent resuming its CLI session with ``message`` (same log, same
+        files); ``SupervisorError`` says why when it cannot be sent."""
+        ctx, presets = self.ctx, self.processes.presets
+        why = self.follow_up_problem(agent_id, message)
         if why is not None:
             raise SupervisorError(f"cannot send a follow-up: {why}")
+        wave = self.plan.agent(agent_id).wave
+        if self.worktrees.enabled and self.worktrees.is_collected(wave):
+            # Collected already: it answers in its worktree, on what the review left of its
+            # changes, and the next collection (the tests) brings the answer in.
+            try:
+                await self.worktrees.reopen(wave, agent_id)
+            except OSError as exc:
+                raise SupervisorError(f"cannot send a follow-up: {agent_id}: {exc}") from None
         transitions.agent_reopened(ctx, agent_id)
         self.restarts.cancel(agent_id, by_operator=True)
         presets.queue_follow_up(agent_id, message)

@@ -46,6 +46,14 @@ HINTS: dict[RefusalCode, str] = {
         "accept these"
     ),
     "tamper-not-revertible": "accept them with --accept-violations, or in the control room (c)",
+    "review-unanswered": (
+        "wait for the agent's run to end (`wavedeck status`), or approve it anyway "
+        "(`wavedeck review --wave N --approve AGENT`, or `a` in the review)"
+    ),
+    "review-findings-open": (
+        "forward them to their agent or dismiss them (`wavedeck review --wave N --forward ID` / "
+        "`--dismiss ID`; `F` / `D` in the review)"
+    ),
     "head-rewritten": (
         "switch back to the branch the wave started on (`git switch <branch>`), or restore "
         "it (`git reflog` shows where it was)"
@@ -138,6 +146,13 @@ def _choose_waves(
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event on stdout.")
 @click.option(
+    "--review",
+    is_flag=True,
+    help="Run the [review] reviewer agents once a wave's agents have ended; a finding of "
+    "severity high or above holds the checkpoint until forwarded or dismissed "
+    "(wavedeck review).",
+)
+@click.option(
     "--stop-agents-on-signal",
     is_flag=True,
     help="On TERM/HUP/INT also stop the running agents (TERM, grace, KILL); by default they "
@@ -168,6 +183,7 @@ def run_cmd(
     accept_violations: bool,
     adopt_head: bool,
     as_json: bool,
+    review: bool,
     stop_agents_on_signal: bool,
     follow_up: tuple[str, str] | None,
     repo: Path,
@@ -193,6 +209,11 @@ def run_cmd(
     if problem is not None:
         fail(problem, as_json=as_json)
     config, parsed, plan_path = _load(repo, plan, as_json)
+    if review and config.review.preset is None:
+        fail(
+            '--review needs a reviewer: set [review] preset = "..." in wavedeck.toml',
+            as_json=as_json,
+        )
     from wavedeck.agents.git.errors import GitError
     from wavedeck.agents.wave.supervisor import Supervisor, SupervisorError
 
@@ -223,7 +244,14 @@ def run_cmd(
         if not click.confirm("Start?", default=False, err=True):
             sys.exit(1)
     code = asyncio.run(
-        _run(sup, waves, (accept_violations, adopt_head), as_json, stop_agents_on_signal)
+        _run(
+            sup,
+            waves,
+            (accept_violations, adopt_head),
+            as_json,
+            stop_agents_on_signal,
+            review=review,
+        )
     )
     if code == 0 and all(_committed(sup, w.number) for w in parsed.waves):
         click.echo(f"wavedeck: plan complete: all {len(parsed.waves)} waves committed", err=True)
@@ -240,6 +268,8 @@ async def _run(
     accepting: tuple[bool, bool],
     as_json: bool,
     stop_agents: bool,
+    *,
+    review: bool = False,
 ) -> int:
     """Run ``waves`` headless; ``accepting``: (--accept-violations, --adopt-head)."""
     from wavedeck.agents.git.errors import GitError
@@ -266,6 +296,7 @@ async def _run(
             adopt_head=accepting[1],
             stop=stop,
             stop_agents_on_stop=stop_agents,
+            review=review,
         )
     except (SupervisorError, GitError, OSError) as exc:
         if as_json:

@@ -7,7 +7,10 @@ Run as a *script by path* (``python3 -I .../agents/local/wrapper.py EXIT_FILE --
 The runner starts the wrapper in a new session (its own process group) with stdout and stderr on
 the agent's log. Given ``--log PATH`` (as the runner does), the agent writes into a pipe instead
 and the wrapper copies it into the log, rotating by size (``--log-max-bytes``, ``--log-keep``):
-see ``SegmentWriter``. The wrapper:
+see ``SegmentWriter``. Given ``--facts PATH --facts-of PRESET`` too, every chunk is first shown
+to ``factscan.FactScanner`` (beside this file, loaded by path), which appends the lines carrying
+facts (progress, session, usage, tool calls, refusals) to a record that never rotates: a
+reader that falls behind the rotation loses display lines, never facts. The wrapper:
 
 1. ignores SIGTERM/SIGINT/SIGHUP with a no-op *handler* (not ``SIG_IGN``, which the agent would
    inherit across ``exec``), so that when the group is told to stop, the agent gets the signal and
@@ -98,7 +101,9 @@ class SegmentWriter:
     (the run state, exit records and git need the room); when writing resumes, one line says
     how many bytes were dropped."""
 
-    def __init__(self, path: str, max_bytes: int, keep: int, min_free: int = 0) -> None:
+    def __init__(
+        self, path: str, max_bytes: int, keep: int, min_free: int = 0, facts: Any = None
+    ) -> None:
         if max_bytes < 0 or keep < 1 or min_free < 0:
             raise ValueError("log_max_bytes and log_min_free must be >= 0 and log_keep >= 1")
         self.path, self.max_bytes, self.keep, self.min_free = path, max_bytes, keep, min_free
@@ -109,6 +114,10 @@ class SegmentWriter:
         self.dropped = 0
         self._told = 0  # bytes dropped that a log line already accounts for
         self._dropping = False  # output is being dropped for want of free space
+        # factscan.FactScanner: sees each chunk before it is written, so a fact is in the
+        # record before its bytes are in the log (and long before they can be rotated away).
+        self.facts = facts
+        self.facts_error: str | None = None
 
     def _open(self) -> int:
         return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -125,6 +134,8 @@ class SegmentWriter:
 
     def write(self, data: bytes) -> None:
         with self._lock:
+            if self.facts is not None:  # facts first: even output the disk has no room for
+                self._scan(data)
             if not self._room(len(data)):
                 if not self._dropping:  # the floor leaves room for this one line
                     self._dropping = True
@@ -164,6 +175,22 @@ class SegmentWriter:
             self.size += written
             view = view[written:]
 
+    def _scan(self, data: bytes) -> None:
+        try:
+            self.facts.feed(data, self.start + self.size)
+        except Exception as error:  # a scanner bug must never cost the agent its log
+            self.facts, self.facts_error = None, f"{type(error).__name__}: {error}"
+
+    def close_facts(self) -> None:
+        """The agent's output has ended: record its last line if it had no newline."""
+        with self._lock:
+            if self.facts is not None:
+                try:
+                    self.facts.close()
+                except Exception as error:
+                    self.facts_error = f"{type(error).__name__}: {error}"
+                self.facts = None
+
     def _rotate(self) -> None:
         os.rename(self.path, f"{self.path}.{self.start}")
         os.close(self.fd)
@@ -183,6 +210,7 @@ _LAUNCH: str | None = None  # --launch-id: this run's id, named in the exit file
 
 def _copy(read_end: int, writer: SegmentWriter) -> None:
     """Copy the agent's output from the pipe into the log until every writer has closed it."""
+    told = False
     while True:
         try:
             data = os.read(read_end, 256 * 1024)
@@ -193,7 +221,11 @@ def _copy(read_end: int, writer: SegmentWriter) -> None:
         if not data:
             break
         writer.write(data)
+        if writer.facts_error is not None and not told:
+            told = True
+            _say(f"wavedeck: the fact record stopped: {writer.facts_error}")
     os.close(read_end)
+    writer.close_facts()
 
 
 def _ignore(signum: int, frame: FrameType | None) -> None:
@@ -373,12 +405,12 @@ def _kill_all(pids: list[int], signum: int) -> None:
             pass
 
 
-def _load_landlock() -> Any:
-    """``landlock.py`` beside this file, by path (``-I``: this folder is not on sys.path)."""
+def _load(name: str) -> Any:
+    """``<name>.py`` beside this file, by path (``-I``: this folder is not on sys.path)."""
     import importlib.util
 
-    where = os.path.join(os.path.dirname(os.path.abspath(__file__)), "landlock.py")
-    spec = importlib.util.spec_from_file_location("_wavedeck_landlock", where)
+    where = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_wavedeck_{name}", where)
     if spec is None or spec.loader is None:
         raise OSError(f"cannot load {where}")
     module = importlib.util.module_from_spec(spec)
@@ -390,15 +422,29 @@ def _load_landlock() -> Any:
 def _sandbox(spec_file: str) -> tuple[Any, dict[str, str]]:
     """The ruleset for the agent (built, not applied) and the agent's environment with its
     private ``TMPDIR``; raises ``OSError``/``ValueError`` (or the module's error) with a why."""
-    landlock = _load_landlock()
+    landlock = _load("landlock")
     with open(spec_file, encoding="utf-8") as handle:
         spec = json.load(handle)
     ruleset, policy = landlock.prepare(spec, os.getcwd(), os.environ)
     return ruleset, {**os.environ, "TMPDIR": policy.tmpdir}
 
 
+def _fact_scanner(options: dict[str, str]) -> tuple[Any, str | None]:
+    """The ``factscan.FactScanner`` asked for with ``--facts``, or None and why not."""
+    if "--facts" not in options:
+        return None, None
+    try:
+        scanner = _load("factscan").FactScanner(
+            options["--facts"], options.get("--facts-of", "generic")
+        )
+    except Exception as error:  # a missing or broken module, an unwritable record
+        return None, f"cannot open {options['--facts']}: {error}"
+    return scanner, None
+
+
 def _options(argv: list[str]) -> tuple[str, dict[str, str], list[str]] | None:
-    """``EXIT_FILE [--log PATH --log-max-bytes N --log-keep K --log-min-free F]
+    """``EXIT_FILE [--log PATH --log-max-bytes N --log-keep K --log-min-free F
+    [--facts PATH --facts-of KIND]]
     [--sandbox SPEC] [--launch-id ID] -- ARGV...``, or None."""
     if "--" not in argv[1:]:
         return None
@@ -407,8 +453,9 @@ def _options(argv: list[str]) -> tuple[str, dict[str, str], list[str]] | None:
     if not command or len(head) % 2 != 1:
         return None
     options = dict(zip(head[1::2], head[2::2], strict=True))
-    allowed = {"--log", "--log-max-bytes", "--log-keep", "--log-min-free", "--sandbox"}
-    if set(options) - allowed - {"--launch-id"}:
+    known = {"--log", "--log-max-bytes", "--log-keep", "--log-min-free", "--sandbox"}
+    known |= {"--facts", "--facts-of"}
+    if set(options) - known - {"--launch-id"}:
         return None
     return head[0], options, command
 
@@ -419,7 +466,8 @@ def main(argv: list[str]) -> int:
     if parsed is None:
         _say(
             "usage: wrapper.py EXIT_FILE [--log PATH --log-max-bytes N --log-keep K"
-            " --log-min-free F] [--sandbox SPEC] [--launch-id ID] -- ARGV..."
+            " --log-min-free F [--facts PATH --facts-of KIND]] [--sandbox SPEC] [--launch-id ID]"
+            " -- ARGV..."
         )
         return 2
     exit_path, options, command = parsed
@@ -428,17 +476,21 @@ def main(argv: list[str]) -> int:
     copier: threading.Thread | None = None
     out: int | None = None
     if "--log" in options:
+        facts, why = _fact_scanner(options)
         try:
             _WRITER = SegmentWriter(
                 options["--log"],
                 int(options.get("--log-max-bytes", "0")),
                 int(options.get("--log-keep", "1")),
                 int(options.get("--log-min-free", "0")),
+                facts,
             )
         except (OSError, ValueError) as error:
             _say(f"wavedeck: cannot open the log {options['--log']}: {error}")
             _record(exit_path, 126, None, None)
             return 126
+        if why is not None:  # the agent runs on: only a log read too late would lose facts
+            _say(f"wavedeck: no fact record, {why}")
         read_end, out = os.pipe2(os.O_CLOEXEC)
         try:  # a larger pipe: a flooding agent blocks less often waiting for the copier
             fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)

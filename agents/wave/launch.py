@@ -99,6 +99,7 @@ def build_spec(
         stdin_file=stdin,
         # [agent] sandbox: applied by the runner
         sandbox=sandbox_spec(plan, agent_id, config, wavedeck_dir if local else None),
+        facts_of=config.agent.preset,  # its parser reads the output, whatever runs the agent
     )
 
 

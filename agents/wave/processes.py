@@ -28,6 +28,7 @@ from wavedeck.agents.events import Notice
 from wavedeck.agents.kinds import AgentStanding, Refusal
 from wavedeck.agents.local import sandbox
 from wavedeck.agents.local.logfiles import logical_size
+from wavedeck.agents.markers import marker_line
 from wavedeck.agents.presets import PresetError
 from wavedeck.agents.remote.sync import SyncError
 from wavedeck.agents.remote.transport import TransportError
@@ -47,6 +48,14 @@ from wavedeck.plan.checking.api import RepoView
 __all__ = ["AgentProcesses", "RestartHooks"]
 
 TAIL_LINES = 5  # last log lines kept per agent, quoted when it fails (B1)
+
+
+def gap_line(skipped: int, recovered: int) -> str:
+    """The pane's mark where a log's bytes were rotated away before they were read."""
+    return marker_line(
+        f"{skipped} bytes of output rotated away unread; {recovered} lines of facts from"
+        " its fact record stand for them"
+    )
 
 
 class RestartHooks(Protocol):
@@ -276,6 +285,8 @@ class AgentProcesses:
                 await ctx.stream.wait_room()
                 # A preset's parser renders the raw lines for the pane (the log keeps them raw).
                 lines, facts, over_budget = self.presets.feed(agent_id, chunk.lines)
+                if chunk.skipped:  # the pane shows where its lines are missing, and how many
+                    lines = (gap_line(chunk.skipped, chunk.recovered), *lines)
                 if over_budget:  # [agent] max_cost_usd: stopped like the operator would
                     self._spawn(self.stop(agent_id))
                 tail.extend(lines[-TAIL_LINES:])

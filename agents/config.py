@@ -72,7 +72,7 @@ class RestartConfig(_Section):
         return value
 
 
-PresetName = Literal["claude", "codex", "gemini", "opencode", "aider", "qwen", "generic"]
+PresetName = Literal["claude", "codex", "gemini", "opencode", "aider", "qwen", "generic", "sim"]
 
 
 class AgentConfig(_Section):
@@ -81,7 +81,8 @@ class AgentConfig(_Section):
     preset: PresetName = Field(
         "generic",
         description="the agent CLI: its argv, prompt mode and output parser (agents/presets/); "
-        "generic runs `command` and shows its output as it comes",
+        "generic runs `command` and shows its output as it comes; sim is wavedeck's simulated "
+        "agent (the demo, the tests): it runs only when named",
     )
     program: str | None = Field(
         None, description="the preset's executable (default: the preset's name on PATH)"
@@ -101,9 +102,10 @@ class AgentConfig(_Section):
     )
 
     command: list[str] = Field(
-        default_factory=lambda: ["wavedeck", "sim-agent", "--prompt", "{prompt_file}"],
+        default_factory=list,
         description="argv of the agent; {prompt_file} {agent_id} {wave} {package} {repo} are "
-        "substituted inside each argument. Never run by a shell.",
+        "substituted inside each argument. Never run by a shell. No default: without a preset "
+        "or a command no agent is configured, and no wave starts",
     )
     prompt: Literal["stdin", "file", "both"] = Field(
         "file", description="how the prompt is given: on stdin, as {prompt_file}, or both"
@@ -129,6 +131,19 @@ class AgentConfig(_Section):
     log_keep: int = Field(
         3, ge=1, description="rotated log files kept per local agent (older ones are deleted)"
     )
+
+    @property
+    def custom_command(self) -> bool:
+        """``command`` is set: it replaces the preset's argv."""
+        return "command" in self.model_fields_set
+
+    @property
+    def chosen(self) -> bool:
+        """An agent was chosen: a preset named (``sim`` included), or a ``command`` given.
+
+        The generic preset without a command runs nothing: wavedeck never falls back to its
+        simulated agent on a repository (the refusal ``no-agent``)."""
+        return self.preset != "generic" or (self.custom_command and bool(self.command))
 
     @field_validator("command")
     @classmethod

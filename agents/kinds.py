@@ -97,6 +97,7 @@ RefusalCode = Literal[
     "previous-untested",
     "previous-uncommitted",
     "other-wave-open",
+    "no-agent",
     "program-missing",
     "tree-unrecorded",
     "worktrees-failed",
@@ -140,7 +141,8 @@ class Refusal:
     ``other``: another wave it names (the previous one, one still open); ``agents``: agents
     that did not succeed, or the one acted on; ``paths``: the paths that block it; ``detail``:
     text from elsewhere, complete in itself (a git error, the git operation in progress, a
-    preset's missing program).
+    preset's missing program); ``programs``: the agent CLIs found on PATH (``no-agent``: what
+    the operator could configure).
     """
 
     code: RefusalCode
@@ -149,3 +151,4 @@ class Refusal:
     agents: tuple[AgentStanding, ...] = ()
     paths: tuple[str, ...] = ()
     detail: str = ""
+    programs: tuple[str, ...] = ()

@@ -21,7 +21,7 @@ from wavedeck.agents import events as ev
 from wavedeck.agents import kinds
 from wavedeck.agents.lines import decode_all
 from wavedeck.agents.local.logfiles import LogFile
-from wavedeck.agents.presets import render
+from wavedeck.agents.presets import TEXT_PRESETS, render
 from wavedeck.agents.presets.usage import UsageTotal, of_record
 from wavedeck.plan.models import Agent, Plan
 from wavedeck.tui import messages as msg
@@ -214,7 +214,9 @@ class RunView:
         agent = self.agents[agent_id]
         agent.log.clear()
         agent.raw.clear()
-        if self.preset != "generic":  # the pane shows the preset's rendering, raw one key away
+        if (
+            self.preset not in TEXT_PRESETS
+        ):  # the pane shows the preset's rendering, raw one key away
             agent.raw.extend(lines[-MAX_LINES:])
             lines = render.render_lines(self.preset, lines)
         agent.log.extend(lines[-MAX_LINES:])

@@ -22,7 +22,7 @@ from pathlib import Path
 from wavedeck.agents.config import Config, substitute
 from wavedeck.agents.events import AgentOutputBatch, Event, EventBatch, IssueDone
 from wavedeck.agents.local.sandbox import sandbox_spec, sandboxed
-from wavedeck.agents.presets import PRESETS, LaunchContext, program_for
+from wavedeck.agents.presets import PRESETS, LaunchContext, PresetError, program_for
 from wavedeck.agents.runtypes import LaunchSpec
 from wavedeck.agents.state import AgentRecord
 from wavedeck.agents.wave.prompt import load_template, render_prompt, write_prompt
@@ -64,6 +64,8 @@ def build_spec(
     Raises ``wavedeck.agents.presets.PresetError`` naming the agent and the key when the preset's program
     is missing.
     """
+    if not config.agent.chosen:  # never the simulated agent by default (refused before a start)
+        raise PresetError(f"{agent_id}: no agent configured: set [agent] preset in wavedeck.toml")
     agent = plan.agent(agent_id)
     if follow_up is None:
         template = load_template(repo, config.agent.prompt_template)
@@ -82,7 +84,7 @@ def build_spec(
     preset = PRESETS[config.agent.preset]
     prompt_mode: str = config.agent.prompt
     preset_env: dict[str, str] = {}
-    if preset.name == "generic" or "command" in config.agent.model_fields_set:
+    if preset.name == "generic" or config.agent.custom_command:
         argv = [*substitute(config.agent.command, values), *extra]
     else:
         program = config.agent.program or preset.program

@@ -29,7 +29,7 @@ from typing import Any
 from wavedeck.agents.config import Config
 from wavedeck.agents.events import AgentDenied, Event, Notice
 from wavedeck.agents.kinds import AGENT_ENDED, AsksQuestion, ToolRefused
-from wavedeck.agents.presets import PRESETS, PresetError
+from wavedeck.agents.presets import PRESETS, TEXT_PRESETS, PresetError
 from wavedeck.agents.presets.refusals import RefusalScanner
 from wavedeck.agents.presets.stream import AgentStream, ToolWrites, stream_for
 from wavedeck.agents.state import AgentRecord
@@ -80,13 +80,10 @@ class PresetRuns:
         message = self._follow_ups.pop(agent_id, None)
         if message is not None and rec.session_id:
             return {"follow_up": (rec.session_id, message)}
-        if PRESETS[self.preset].new_session_id and "command" not in self._set_fields():
+        if PRESETS[self.preset].new_session_id and not self.config.agent.custom_command:
             rec.session_id = str(uuid.uuid4())  # saved with the launch: known before output
             return {"session_id": rec.session_id}
         return {}
-
-    def _set_fields(self) -> set[str]:
-        return set(self.config.agent.model_fields_set)
 
     def _stream(self, agent_id: str) -> AgentStream:
         stream = self._streams.get(agent_id)
@@ -145,7 +142,7 @@ class PresetRuns:
 
     def raw(self, lines: tuple[str, ...]) -> tuple[str, ...]:
         """The raw lines to carry beside rendered ones (none when nothing is rendered)."""
-        return () if self.preset == "generic" else lines
+        return () if self.preset in TEXT_PRESETS else lines
 
     def finish(self, agent_id: str) -> tuple[tuple[str, ...], list[Event]]:
         """What the agent's parser held back, at the end of its run."""
@@ -203,7 +200,7 @@ class PresetRuns:
             return "a follow-up needs a message"
         if not preset.resumable:
             return f"the {preset.name} preset cannot resume a session: no follow-ups"
-        if "command" in self._set_fields():
+        if self.config.agent.custom_command:
             return "[agent] command replaces the preset's argv, so it cannot resume a session"
         if rec is None or rec.launches == 0:
             return f"{agent_id} has not run yet"

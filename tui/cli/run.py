@@ -187,6 +187,7 @@ def run_cmd(
         which = f"wave {waves[0]} is" if wave is not None else "every wave of the plan is"
         click.echo(f"wavedeck: {which} already committed: nothing left to do", err=True)
         sys.exit(0)
+    _refuse_unconfigured(sup, left[0], as_json)
     commands = sup.test_commands()
     agents = sum(len(parsed.wave(n).agents) for n in waves)
     summary = (
@@ -204,6 +205,39 @@ def run_cmd(
     if code == 0 and all(_committed(sup, w.number) for w in parsed.waves):
         click.echo(f"wavedeck: plan complete: all {len(parsed.waves)} waves committed", err=True)
     sys.exit(code)
+
+
+def _refuse_unconfigured(sup: Supervisor, wave: int, as_json: bool) -> None:
+    """Exit 2 before any agent starts when the run lacks what every wave needs: an agent
+    chosen in wavedeck.toml (never the simulated agent by default) and test commands."""
+    from wavedeck.agents.kinds import Refusal
+    from wavedeck.agents.presets import clis_on_path
+    from wavedeck.agents.state import AlreadyRunning
+    from wavedeck.agents.wave.refusals import describe
+
+    store = sup.ctx.store
+    try:  # a second control room is the first thing to say (the run would stop there)
+        store.lock()
+    except AlreadyRunning as exc:
+        fail(f"already running: {exc}", as_json=as_json)
+    finally:
+        store.unlock()
+    if not sup.config.agent.chosen:
+        refused = Refusal("no-agent", wave, programs=clis_on_path())
+    elif not sup.test_commands():
+        refused = Refusal("no-test-commands", wave)
+    else:
+        return
+    text = describe(refused, HINTS)
+    if as_json:
+        from wavedeck.tui.cli.common import error_json
+
+        click.echo(error_json(text, code=refused.code))
+    first, *rest = text.split("\n")
+    click.echo(f"wavedeck: {neutralize(first)}", err=True)
+    for line in rest:
+        click.echo(f"  {neutralize(line)}", err=True)
+    sys.exit(EXIT_ERROR)
 
 
 def _committed(sup: Supervisor, n: int) -> bool:

@@ -155,6 +155,19 @@ class ViolationFound(Event):
 
 
 @dataclass(frozen=True)
+class PathReverted(Event):
+    """The operator put ``path`` back in ``wave`` (``partial``: some of its hunks); the issues
+    of ``owners`` (the agents declaring it) are recorded reverted, and its violations are gone
+    (unless partial)."""
+
+    name: ClassVar[str] = "path_reverted"
+    wave: int
+    path: str
+    owners: tuple[str, ...] = ()
+    partial: bool = False
+
+
+@dataclass(frozen=True)
 class WaveStateChanged(Event):
     name: ClassVar[str] = "wave_state_changed"
     wave: int

@@ -72,14 +72,17 @@ class ToolRefused:
 
 @dataclass(frozen=True)
 class IssuesUnreported:
-    """The run ended without reporting these issues of the agent done."""
+    """The run ended (exit 0) without reporting these issues of the agent done: incomplete.
+
+    Exit 0 is no evidence that an issue is done; the operator resolves it with a follow-up, a
+    restart, or by marking the agent done (with a reason, kept in the checkpoint)."""
 
     issues: tuple[str, ...]
     kind: Literal["issues-unreported"] = "issues-unreported"
 
     @property
     def text(self) -> str:
-        return "issues not reported done: " + ", ".join(self.issues)
+        return "incomplete: issues not reported done: " + ", ".join(self.issues)
 
 
 # Why an agent's run needs the operator (``AgentRecord.needs``; ``kind`` tells them apart).

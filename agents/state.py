@@ -76,6 +76,16 @@ class ViolationRecord(_Model):
     detail: str = ""
 
 
+class RevertRecord(_Model):
+    """A path the operator put back (whole, or ``partial``: some of its hunks) during a wave:
+    the issues of the agents that own it (``agents``) are recorded reverted, not fixed, in the
+    checkpoint (``wavedeck.agents.wave.evidence``)."""
+
+    agents: list[str] = Field(default_factory=list)
+    partial: bool = False
+    at: float = 0.0
+
+
 class WaveRecord(_Model):
     """What happened to a wave: its facts. Its state (running, tested, committed, ...) is
     derived from them (``wavedeck.agents.wave.gates.wave_state``), never stored beside them."""
@@ -92,6 +102,8 @@ class WaveRecord(_Model):
     # [agent] sandbox: how each agent of the wave ran (agent id -> "landlock ABI 7", "off"...),
     # recorded at its launch for the checkpoint's Wavedeck-Sandbox trailer.
     sandbox: dict[str, str] = Field(default_factory=dict)
+    # Paths the operator reverted during the wave (``wavedeck.agents.wave.reverts``).
+    reverted: dict[str, RevertRecord] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod

@@ -68,6 +68,7 @@ class AgentView:
     reason: str = ""
     marked_done: str | None = None  # the operator's reason, when marked done by hand
     restart: ev.RestartStatus | None = None  # [agent.restart]'s word on its last failure
+    needs: kinds.Needs | None = None  # why it needs the operator (state needs_you)
     issues_done: list[str] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
     violations: list[ev.ViolationFound] = field(default_factory=list)
@@ -163,6 +164,7 @@ class RunView:
             view.issues_done = list(record.issues_done)
             view.marked_done = record.marked_done
             view.restart = record.restart
+            view.needs = record.needs if record.state == "needs_you" else None
             view.exit_code = record.exit_code
             # How it ended and what it wrote, as the last control room showed them.
             view.signal = record.exit_signal
@@ -263,6 +265,8 @@ class EventAdapter:
                 return self._on_file_touched(event)
             case ev.ViolationFound():
                 return self._on_violation_found(event)
+            case ev.PathReverted():
+                return self._on_path_reverted(event)
             case ev.WaveStateChanged():
                 return self._on_wave_state_changed(event)
             case ev.TestsStarted():
@@ -332,6 +336,8 @@ class EventAdapter:
         agent.state = event.state
         agent.exit_code, agent.signal, agent.reason = event.exit_code, event.signal, event.reason
         agent.restart = event.restart
+        if event.marked_done is None:  # a done mark keeps the state, and why it needed you
+            agent.needs = event.needs if event.state == "needs_you" else None
         if event.marked_done is not None:
             agent.marked_done = event.marked_done
         return msg.AgentUpdated(event.agent)
@@ -358,6 +364,17 @@ class EventAdapter:
         if agent is not None:
             agent.violations.append(event)
         return msg.ViolationRecorded(wave, event.agent, event.path, event.kind)
+
+    def _on_path_reverted(self, event: ev.PathReverted) -> Message | None:
+        """The operator put a path back: its violations are gone from the strip, the rows and
+        the panes (a partial revert leaves them: what is left may still be wrong)."""
+        wave = self.view.waves.get(event.wave)
+        if wave is None or event.partial:
+            return None
+        wave.violations = [v for v in wave.violations if v.path != event.path]
+        for agent in self.view.wave_agents(event.wave):
+            agent.violations = [v for v in agent.violations if v.path != event.path]
+        return msg.ViolationsChanged(event.wave, event.path)
 
     def _on_wave_state_changed(self, event: ev.WaveStateChanged) -> Message | None:
         wave = self.view.waves.get(event.wave)

@@ -32,6 +32,7 @@ from wavedeck.agents.state import AgentRecord
 from wavedeck.agents.wave import commit_checks, gates, operator_work, transitions
 from wavedeck.agents.wave.commit_checks import CommitFacts
 from wavedeck.agents.wave.context import WaveContext
+from wavedeck.agents.wave.evidence import Evidence, done_issues, issue_evidence
 from wavedeck.agents.wave.gates import CheckpointPreview, StrayPath
 from wavedeck.agents.wave.tamperlog import TAMPER_KEY, TamperLog
 from wavedeck.agents.wave.testrun import run_tests
@@ -161,28 +162,22 @@ class Checkpointer:
         value = data.get("fingerprint") if isinstance(data, dict) else None
         return str(value) if value else None
 
+    def evidence(self, n: int) -> dict[str, Evidence]:
+        """What shows each issue of wave ``n`` done, or not (``evidence.issue_evidence``)."""
+        ctx = self.ctx
+        return issue_evidence(ctx.plan, n, ctx.state.agents, ctx.wave(n).reverted)
+
     def _message(self, n: int, accepted: dict[str, str]) -> str:
         """The checkpoint message (``wavedeck.agents.wave.message``): wave, issues and outcomes, tests, trailers."""
         ctx = self.ctx
         from wavedeck.agents.wave.message import checkpoint_message
 
-        wave = ctx.plan.wave(n)
-        outcomes: dict[str, str] = {}
-        for agent in wave.agents:
-            rec = ctx.agent_record(agent.id)
-            outcomes.update({k: v or "done" for k, v in rec.outcomes.items()})
-            if rec.marked_done:
-                for issue in agent.issues:
-                    if issue.id not in rec.issues_done:
-                        outcomes[issue.id] = (
-                            f"not reported done; {agent.id} marked done: {rec.marked_done}"
-                        )
         tests = ctx.wave(n).tests
         results = [(command, code == 0) for command, code in tests.results] if tests else []
         return checkpoint_message(
             ctx.plan,
             n,
-            outcomes,
+            self.evidence(n),
             results,
             accepted,
             tests_duration_s=tests.duration_s if tests else None,
@@ -196,7 +191,7 @@ class Checkpointer:
         ctx = self.ctx
         rec = ctx.wave(n)
         wave = ctx.plan.wave(n)
-        issues_done = tuple(i for a in wave.agents for i in ctx.agent_record(a.id).issues_done)
+        issues_done = done_issues(self.evidence(n))
         tests_passed = rec.tests.passed if rec.tests is not None else None
         found = _Found()
         if rec.base_commit is not None:
@@ -335,5 +330,5 @@ class Checkpointer:
             await self.worktrees.cleanup(n)
         if stale is not None:
             ctx.emit(Notice("warning", str(stale), commit=stale.sha, paths=tuple(stale.paths)))
-        transitions.checkpoint_announced(ctx, n, sha, view.issues)
+        transitions.checkpoint_announced(ctx, n, sha, view.issues_done)
         return sha

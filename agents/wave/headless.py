@@ -28,6 +28,7 @@ from wavedeck.agents.events import (
     GateRefused,
     IssueDone,
     Notice,
+    PathReverted,
     TestOutput,
     TestsFinished,
     TestsStarted,
@@ -69,6 +70,10 @@ def describe(event: Event, hints: Hints | None = None) -> str:
         text = f"VIOLATION {event.kind}: {event.path} written by {who}"
         if event.detail:
             text += f" ({event.detail})"
+    elif isinstance(event, PathReverted):
+        whose = f"; issues of {', '.join(event.owners)} recorded reverted" if event.owners else ""
+        text = f"wave {event.wave}: reverted {'part of ' if event.partial else ''}{event.path}"
+        text += whose
     elif isinstance(event, WaveStateChanged):
         text = f"wave {event.wave}: {event.state}"
     elif isinstance(event, TestsStarted):

@@ -7,8 +7,9 @@
   and fact events); ``feed`` says when the agent's cost just passed ``[agent] max_cost_usd`` (the
   agent half stops it).
 - ``ended``: how the run ends for the operator: ``needs_you`` when it asked a question or a
-  tool call was refused (``AgentRecord.needs``), ``failed`` when stopped over budget or when
-  its CLI said it failed although it exited 0.
+  tool call was refused (``AgentRecord.needs``), or when it exited 0 without reporting every
+  one of its issues done (incomplete: ``IssuesUnreported`` names them); ``failed`` when stopped
+  over budget or when its CLI said it failed although it exited 0.
 - ``check_follow_up`` / ``queue_follow_up``: the follow-up's preconditions and its log marker.
 - ``sandboxed``: for an agent in a kernel sandbox, what it may write; ``feed`` then reports each
   write its output says was refused (``Permission denied`` naming a path outside its rules) as
@@ -28,7 +29,7 @@ from typing import Any
 
 from wavedeck.agents.config import Config
 from wavedeck.agents.events import AgentDenied, Event, Notice
-from wavedeck.agents.kinds import AGENT_ENDED, AsksQuestion, ToolRefused
+from wavedeck.agents.kinds import AGENT_ENDED, AsksQuestion, IssuesUnreported, ToolRefused
 from wavedeck.agents.presets import PRESETS, TEXT_PRESETS, PresetError
 from wavedeck.agents.presets.refusals import RefusalScanner
 from wavedeck.agents.presets.stream import AgentStream, ToolWrites, stream_for
@@ -164,10 +165,10 @@ class PresetRuns:
             agent=agent_id,
         )
 
-    def _issues_left(self, agent_id: str) -> int:
-        """How many of the agent's issues it has not reported done."""
+    def _issues_left(self, agent_id: str) -> tuple[str, ...]:
+        """The agent's issues it has not reported done (in any of its runs), in plan order."""
         done = set(self.ctx.agent_record(agent_id).issues_done)
-        return sum(1 for i in self.ctx.plan.agent(agent_id).issues if i.id not in done)
+        return tuple(i.id for i in self.ctx.plan.agent(agent_id).issues if i.id not in done)
 
     def ended(self, agent_id: str, end: AgentEnd) -> AgentEnd:
         """How a run that ended as ``end`` is recorded: over budget, or needing the operator."""
@@ -190,6 +191,12 @@ class PresetRuns:
         if end.state in ("succeeded", "failed") and needs is not None:
             reason = needs.text if end.state == "succeeded" else f"{needs.text}; {end.reason}"
             return replace(end, state="needs_you", reason=reason, needs=needs)
+        left = self._issues_left(agent_id)
+        if end.state == "succeeded" and left:
+            # Exit 0 is not evidence: an issue is done only when the agent said so. The run is
+            # incomplete, and needs the operator (a follow-up, another run, or marked done).
+            unreported = IssuesUnreported(left)
+            return replace(end, state="needs_you", reason=unreported.text, needs=unreported)
         return end
 
     def check_follow_up(self, agent_id: str, message: str) -> str | None:

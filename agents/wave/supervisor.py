@@ -340,6 +340,13 @@ class Supervisor(RunQueries):
         """Put a path back as it was at the wave's start (a stray file an agent created goes)."""
         await self.watch.revert(wave, path)
 
+    def record_revert(self, wave: int, path: str, *, partial: bool = False) -> None:
+        """Record that the operator put ``path`` back (all of it, or ``partial``: some hunks)
+        by other means than ``revert_path`` (a review screen reverting hunks itself): the
+        checkpoint then records the issues of the agents owning it as reverted, not fixed,
+        and a whole revert drops its violations (``wavedeck.agents.wave.reverts``)."""
+        self.watch.record_revert(wave, path, partial=partial)
+
     def violations(self, wave: int) -> list[ViolationFound]:
         return self.checkpoints.violations(wave)
 

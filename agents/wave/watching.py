@@ -22,6 +22,7 @@ from wavedeck.agents.kinds import Refusal
 from wavedeck.agents.presets.stream import ToolWrites
 from wavedeck.agents.watch.interface import ChangeWatcher
 from wavedeck.agents.watch.rules import Attribution, Attributor
+from wavedeck.agents.wave import reverts
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.gates import OPERATOR_ACCEPT
 from wavedeck.agents.wave.runners import Runners
@@ -247,8 +248,16 @@ class WaveWatch:
         except GitError as exc:
             ctx.refuse(Refusal("revert-failed", wave, paths=(path,), detail=str(exc)))
             return
-        ctx.violations[wave] = [v for v in ctx.violations.get(wave, []) if v.path != path]
+        reverts.record_revert(ctx, wave, path)  # its violations go; its owner's issues reverted
         ctx.emit(Notice("info", f"wave {wave}: reverted {path}"))
+
+    def record_revert(self, wave: int, path: str, *, partial: bool = False) -> None:
+        """The operator put ``path`` back themselves (``partial``: some hunks), e.g. in a review
+        screen: recorded like ``revert`` (the checkpoint says its issues were reverted); a
+        whole revert is forgotten by the watchers (the next write is reported again)."""
+        if not partial:
+            self.forget(wave, path)
+        reverts.record_revert(self.ctx, wave, path, partial=partial)
 
     async def stop(self) -> None:
         for watcher in self._watchers:

@@ -32,11 +32,23 @@ WAVE_NOT_STARTED: tuple[WaveState, ...] = ("locked", "ready")
 
 # What a watcher, a checkpoint or an audit found wrong with a changed path: the ownership kinds
 # (``wavedeck.plan.ownership``) but ``owned``, a path two worktrees both changed, a change of
-# .git's configuration or hooks, and a file mixing the operator's own work with the wave's.
+# .git's configuration or hooks, a file mixing the operator's own work with the wave's, and a
+# file replaced by (or created as) a symbolic link (a write through it lands elsewhere).
 ViolationKind = Literal[
-    "undeclared", "foreign", "other-wave", "unowned", "collision", "tamper", "operator-conflict"
+    "undeclared",
+    "foreign",
+    "other-wave",
+    "unowned",
+    "collision",
+    "tamper",
+    "operator-conflict",
+    "symlink",
 ]
 VIOLATION_KINDS: tuple[ViolationKind, ...] = get_args(ViolationKind)
+# How the writer of a change is known. ``exact``: its own worktree or host, or a tool event of
+# exactly one agent naming that path; ``inferred``: anything else (the plan's ownership, a shell
+# command naming the path, who was running then): a guess, and said to be one.
+AttributionBasis = Literal["exact", "inferred"]
 NoticeLevel = Literal["info", "warning", "error"]
 # The control room's connection to an SSH host.
 HostLink = Literal["connected", "reconnecting", "unreachable"]

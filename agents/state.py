@@ -24,6 +24,7 @@ from wavedeck.agents.events import RestartStatus
 from wavedeck.agents.kinds import (
     AgentState,
     AsksQuestion,
+    AttributionBasis,
     IssuesUnreported,
     ToolRefused,
     ViolationKind,
@@ -74,6 +75,7 @@ class ViolationRecord(_Model):
     kind: ViolationKind
     candidates: list[str] = Field(default_factory=list)
     detail: str = ""
+    attribution: AttributionBasis = "inferred"  # how its writer is known
 
 
 class RevertRecord(_Model):
@@ -83,7 +85,7 @@ class RevertRecord(_Model):
 
     agents: list[str] = Field(default_factory=list)
     partial: bool = False
-    at: float = 0.0
+    reverted_at: float = 0.0  # wall clock: a timestamp that outlives the control room
 
 
 class WaveRecord(_Model):

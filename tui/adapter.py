@@ -351,14 +351,22 @@ class EventAdapter:
         return msg.AgentUpdated(event.agent)
 
     def _on_file_touched(self, event: ev.FileTouched) -> Message | None:
+        wrong = self.view.agents.get(event.corrects or "")
+        if wrong is not None:  # a later fact named another writer: not this agent's write
+            wrong.touched.discard(event.path)
         agent = self.view.agents.get(event.agent or "")
         if agent is None:
-            return None
+            return msg.AgentUpdated(wrong.id) if wrong is not None else None
         agent.touched.add(event.path)
         return msg.AgentUpdated(agent.id)
 
     def _on_violation_found(self, event: ev.ViolationFound) -> Message | None:
         wave = self.view.wave_of(event.agent) if event.agent else self.view.current_wave
+        if event.corrects is not None:  # replaces what was shown for this path
+            for view in self.view.waves.values():
+                view.violations = [v for v in view.violations if v.path != event.path]
+            for agent_view in self.view.agents.values():
+                agent_view.violations = [v for v in agent_view.violations if v.path != event.path]
         self.view.waves[wave].violations.append(event)
         agent = self.view.agents.get(event.agent or "")
         if agent is not None:

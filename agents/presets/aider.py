@@ -141,5 +141,6 @@ PRESET = Preset(
     resumable=True,
     new_session_id=True,
     env=env,
-    own_paths=(".aider*",),
+    own_paths=("/.aider*",),
+    tool_lag_s=3.0,
 )

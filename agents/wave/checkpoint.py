@@ -29,6 +29,7 @@ from wavedeck.agents.kinds import Refusal
 from wavedeck.agents.local import sandbox
 from wavedeck.agents.presets.usage import UsageTotal, of_record
 from wavedeck.agents.state import AgentRecord
+from wavedeck.agents.watch.ignores import Ignores
 from wavedeck.agents.wave import commit_checks, gates, operator_work, transitions
 from wavedeck.agents.wave.commit_checks import CommitFacts
 from wavedeck.agents.wave.context import WaveContext
@@ -56,6 +57,16 @@ class _Found:
     stray: list[StrayPath] = field(default_factory=list)
     findings: list[TamperFinding] = field(default_factory=list)
     stale: bool = False
+    ignored: tuple[str, ...] = ()  # changed paths nobody's work (the watcher's rule)
+
+
+LINK = "120000"  # git's mode of a symbolic link
+
+
+def _link_detail(old_mode: str | None) -> str:
+    if old_mode is None:
+        return "a new symbolic link: a write through it lands in another file"
+    return f"replaced by a symbolic link (mode {old_mode} -> {LINK}): a write through it lands in another file"
 
 
 def usage_of_wave(agents: dict[str, AgentRecord], wave: Wave) -> dict[str, UsageTotal]:
@@ -73,6 +84,23 @@ def _without_operator_work(
     return [p for p in paths if p not in skip], open_conflicts
 
 
+def with_writers(accepted: dict[str, str], violations: list[ViolationFound]) -> dict[str, str]:
+    """The accepted paths' reasons, each with who the watcher saw write it and how that is
+    known (``written by w1-a2, exact``; ``writer unknown``): what the ``Wavedeck-Accepted``
+    trailers record."""
+    seen = {v.path: v for v in violations}
+    out = {}
+    for path, why in accepted.items():
+        found = seen.get(path)
+        if found is None:
+            out[path] = why
+        elif found.agent is None:
+            out[path] = f"{why}; writer unknown"
+        else:
+            out[path] = f"{why}; written by {found.agent}, {found.attribution}"
+    return out
+
+
 class Checkpointer:
     """A wave's tests, its checkpoint preview and its commit (see the module docstring)."""
 
@@ -83,11 +111,14 @@ class Checkpointer:
         watch: WaveWatch,
         worktrees: WorktreeMode,
         tamper: TamperLog,
+        ignores: Ignores,
     ) -> None:
+        """``ignores``: the run's one ignore rule, the watcher's too (what neither reports)."""
         self.ctx = ctx
         self.watch = watch
         self.worktrees = worktrees
         self.tamper = tamper
+        self.ignores = ignores
 
     def can_run_tests(self, n: int) -> Refusal | None:
         ctx = self.ctx
@@ -116,6 +147,7 @@ class Checkpointer:
             return False
         if self.worktrees.enabled and not await self.worktrees.collect(n):
             return False  # collect emitted the GateRefused
+        await self.watch.settled()  # a write still waiting for its writer is judged first
         commands = ctx.test_commands()
         transitions.tests_started(ctx, n, tuple(commands))
         try:
@@ -189,6 +221,7 @@ class Checkpointer:
         """What a checkpoint of wave ``n`` would commit, what it would leave out, and any refusal
         (the first of ``commit_checks.CHECKS`` over what was found)."""
         ctx = self.ctx
+        await self.watch.settled()  # every write's writer decided: the violations are final
         rec = ctx.wave(n)
         wave = ctx.plan.wave(n)
         issues_done = done_issues(self.evidence(n))
@@ -209,7 +242,7 @@ class Checkpointer:
             tests_stale=found.stale,
             staged=bool(found.staged),
         )
-        accepted = {**found.why_accepted}
+        accepted = with_writers(found.why_accepted, self.violations(n))
         tamper = [f.text for f in found.findings]
         if tamper and TAMPER_KEY in rec.accepted:
             accepted[TAMPER_KEY] = f"{rec.accepted[TAMPER_KEY]}: " + "; ".join(tamper)
@@ -230,6 +263,7 @@ class Checkpointer:
             base=rec.base_commit,
             tests_stale=found.stale,
             operator_own=tuple(sorted(found.work.own)),
+            ignored=found.ignored,
         )
 
     async def _read_changes(self, n: int, base: str, found: _Found) -> None:
@@ -238,9 +272,23 @@ class Checkpointer:
         rec = ctx.wave(n)
         found.git_busy = await asyncio.to_thread(ctx.git.in_progress_state)
         paths: list[str] = []
-        for item in await asyncio.to_thread(ctx.git.changed_files, base):
+        links: list[StrayPath] = []
+        changed = await asyncio.to_thread(ctx.git.changed_files, base)
+        # The watcher's rule: what it never reports is nobody's work here either.
+        ignored = await asyncio.to_thread(
+            self.ignores.ignored, [p for c in changed for p in (c.path, c.old_path) if p]
+        )
+        found.ignored = tuple(sorted(ignored))
+        for item in changed:
+            if item.path in ignored:
+                continue
+            if item.new_mode == LINK and item.old_mode != LINK and item.path not in rec.accepted:
+                # A file turned into (or made as) a symbolic link: a write through it lands in
+                # another file. Never committed unasked, whoever owns the path.
+                links.append(StrayPath(item.path, "symlink", _link_detail(item.old_mode)))
+                continue
             paths.append(item.path)
-            if item.old_path:
+            if item.old_path and item.old_path not in ignored:
                 paths.append(item.old_path)  # a rename also removes the old path
         found.work = await asyncio.to_thread(operator_work.read, ctx.git, base, rec.start_tree)
         paths, conflicts = _without_operator_work(paths, found.work, rec.accepted)
@@ -262,7 +310,7 @@ class Checkpointer:
             {p: rec.accepted[p] for p in found.work.conflicts if p in rec.accepted}
         )
         conflict_kind, detail = operator_work.CONFLICT_KIND, operator_work.CONFLICT_DETAIL
-        found.stray = [StrayPath(p, conflict_kind, detail) for p in conflicts] + stray
+        found.stray = [StrayPath(p, conflict_kind, detail) for p in conflicts] + links + stray
         before = self.tamper.recall(n)
         if before is not None:
             found.findings = await asyncio.to_thread(ctx.git.tamper_findings, before)

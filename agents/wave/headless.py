@@ -65,9 +65,14 @@ def describe(event: Event, hints: Hints | None = None) -> str:
     elif isinstance(event, FileTouched):
         who = event.agent or "?"
         text = f"{who}: {event.change} {event.path}"
+        if event.corrects is not None:
+            text += f" (not {event.corrects}'s after all: {event.attribution})"
     elif isinstance(event, ViolationFound):
         who = event.agent or "an unknown agent"
-        text = f"VIOLATION {event.kind}: {event.path} written by {who}"
+        known = f" ({event.attribution})" if event.agent else ""
+        text = f"VIOLATION {event.kind}: {event.path} written by {who}{known}"
+        if event.corrects is not None:
+            text += f", correcting {event.corrects or 'an unknown agent'}"
         if event.detail:
             text += f" ({event.detail})"
     elif isinstance(event, PathReverted):

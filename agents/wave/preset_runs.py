@@ -32,7 +32,7 @@ from wavedeck.agents.events import AgentDenied, Event, Notice
 from wavedeck.agents.kinds import AGENT_ENDED, AsksQuestion, IssuesUnreported, ToolRefused
 from wavedeck.agents.presets import PRESETS, TEXT_PRESETS, PresetError
 from wavedeck.agents.presets.refusals import RefusalScanner
-from wavedeck.agents.presets.stream import AgentStream, ToolWrites, stream_for
+from wavedeck.agents.presets.stream import AgentStream, WriteSink, stream_for
 from wavedeck.agents.state import AgentRecord
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.transitions import AgentEnd
@@ -52,7 +52,7 @@ class PresetRuns:
         *,
         cwd_of: Callable[[str], Path],
         is_remote: Callable[[str], bool],
-        writes: ToolWrites,
+        writes: WriteSink,
     ) -> None:
         """``cwd_of``: the folder an agent works in; ``is_remote``: it runs on an SSH host;
         ``writes``: the tool writes the shared workspace's watcher attributes by."""

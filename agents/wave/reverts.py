@@ -25,7 +25,9 @@ def record_revert(ctx: WaveContext, wave: int, path: str, *, partial: bool = Fal
     rec = ctx.wave(wave)
     before = rec.reverted.get(path)
     whole = not partial or (before is not None and not before.partial)
-    rec.reverted[path] = RevertRecord(agents=list(owners), partial=not whole, at=time.time())
+    rec.reverted[path] = RevertRecord(
+        agents=list(owners), partial=not whole, reverted_at=time.time()
+    )
     if whole:  # the path is as it was: what the watcher found in it is gone with it
         ctx.violations[wave] = [v for v in ctx.violations.get(wave, []) if v.path != path]
     ctx.save()

@@ -30,10 +30,11 @@ from wavedeck.agents.events import Event, Notice, ViolationFound
 from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.kinds import AgentStanding, Refusal
 from wavedeck.agents.local import sandbox
-from wavedeck.agents.presets import preflight
-from wavedeck.agents.presets.stream import ToolWrites
+from wavedeck.agents.presets import PRESETS, preflight
 from wavedeck.agents.state import AlreadyRunning, StateError
+from wavedeck.agents.watch.ignores import Ignores
 from wavedeck.agents.watch.worktrees import WorktreeError
+from wavedeck.agents.watch.writers import WriteLedger
 from wavedeck.agents.wave import operator_work, transitions
 from wavedeck.agents.wave.checkpoint import Checkpointer
 from wavedeck.agents.wave.context import WaveContext
@@ -82,7 +83,11 @@ class Supervisor(RunQueries):
         self._actions = asyncio.Lock()
         self.worktrees = WorktreeMode(ctx)
         self.tamper = TamperLog(ctx)
-        writes = ToolWrites()  # tool writes of agent presets: who wrote a path lately
+        preset = PRESETS[config.agent.preset]
+        # who wrote what in the shared tree: the agents' tool events and the watcher's reports
+        writes = WriteLedger(str(ctx.repo), lag_s=preset.tool_lag_s)
+        # the one rule for what is nobody's work: the watcher's and the checkpoint's
+        ignores = Ignores(ctx.repo, config.watch.ignore, preset.own_paths)
         hosts = HostWrites(ctx)  # what remote agents changed on their hosts
         self.runners = Runners(ctx, on_touched=hosts.touched)
         presets = PresetRuns(
@@ -105,9 +110,10 @@ class Supervisor(RunQueries):
             writes=writes,
             worktrees=self.worktrees,
             tamper=self.tamper,
+            ignores=ignores,
         )
         self.checkpoints = Checkpointer(
-            ctx, watch=self.watch, worktrees=self.worktrees, tamper=self.tamper
+            ctx, watch=self.watch, worktrees=self.worktrees, tamper=self.tamper, ignores=ignores
         )
         super().__init__(
             ctx,

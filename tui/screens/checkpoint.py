@@ -142,12 +142,14 @@ class CheckpointScreen(Screen[str | None]):
         self._shown_message = area.text
         table = self.query_one(DataTable)
         table.clear()
+        known = {v.path: v.attribution for v in preview.violations if v.agent}
         for row in blocking_paths(preview):
             why = preview.accepted.get(row.path)
             state = (
                 Text(f"accepted: {neutralize(why)}", "green") if why else Text("open", "bold red")
             )
-            agent = neutralize(row.agent or "?")
+            how = known.get(row.path)
+            agent = neutralize(f"{row.agent} ({how})" if row.agent and how else row.agent or "?")
             table.add_row(Text(neutralize(row.path)), row.kind, agent, state, key=row.path)
         button = self.query_one("#cp-commit", Button)
         button.disabled = refused is not None

@@ -69,8 +69,9 @@ class ViolationsScreen(Screen[None]):
             c = standing.get(v.path)
             why = (c.reason or "accepted") if c is not None and c.staged else None
             status = Text(f"accepted: {neutralize(why)}", "green") if why else Text("open", "red")
+            writer = f"{v.agent} ({v.attribution})" if v.agent else "?"
             table.add_row(
-                Text(neutralize(v.path)), v.kind, neutralize(v.agent or "?"),
+                Text(neutralize(v.path)), v.kind, neutralize(writer),
                 neutralize(", ".join(v.candidates)), Text(neutralize(v.detail)), status,
                 key=v.path,
             )  # fmt: skip

@@ -116,7 +116,7 @@ async def test_an_edited_message_still_gets_the_current_trailers(root: Path) -> 
         assert body.startswith("Wave 1: security fixes\n\nReviewed by the operator.")
         assert "Wavedeck-Wave: 1" in trailers and "Wavedeck-Wave: 9" not in body
         assert (
-            "Wavedeck-Accepted: packages/headless-client/zajel/cli/daemon.py (real path)"
+            "Wavedeck-Accepted: packages/headless-client/zajel/cli/daemon.py (real path; writer unknown)"
             in trailers
         )
         assert "Wavedeck-Tests:" in trailers and "Wavedeck-Issues: headless-05" in trailers

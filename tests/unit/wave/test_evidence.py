@@ -195,7 +195,7 @@ async def test_audit_reads_what_the_checkpoint_accepted(tmp_path: Path) -> None:
     finally:
         kill_agents(repo)
     accepted = [v for k, v in _trailers(repo) if k == "Wavedeck-Accepted"]
-    assert accepted == ["NOTES.txt (meeting notes, kept)"]
+    assert accepted == ["NOTES.txt (meeting notes, kept; writer unknown)"]
     code, findings = _audit(repo, "HEAD")
     assert code == 0
     (finding,) = [f for f in findings if f["path"] == "NOTES.txt"]

@@ -138,6 +138,12 @@ class AgentConfig(_Section):
         return "command" in self.model_fields_set
 
     @property
+    def runs_command(self) -> bool:
+        """``command`` is what runs: the generic preset, or ``command`` set explicitly (it then
+        replaces the preset's argv, and with it the preset's sessions and follow-ups)."""
+        return self.preset == "generic" or self.custom_command
+
+    @property
     def chosen(self) -> bool:
         """An agent was chosen: a preset named (``sim`` included), or a ``command`` given.
 

@@ -30,7 +30,8 @@ import watchfiles
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from wavedeck.agents.events import FileTouched, ViolationFound
-from wavedeck.agents.watch.watcher import WorkspaceWatcher, ownership_attributor
+from wavedeck.agents.watch.rules import ownership_attributor
+from wavedeck.agents.watch.watcher import WorkspaceWatcher
 from wavedeck.plan.models import Agent, Plan, Wave
 
 TARGETS = {"p50_ms": 100.0, "p99_ms": 300.0, "ratio_p50": 1.5, "storm_max_stall_ms": 100.0}

@@ -81,20 +81,6 @@ def issue_file_candidates(issue_id: str, patterns: Sequence[str] = DEFAULT_PATTE
     return out
 
 
-def find_issue_files(
-    issue_id: str, paths: frozenset[str] | set[str], patterns: Sequence[str] = DEFAULT_PATTERNS
-) -> list[str]:
-    """The existing detail files of an issue: by the patterns, else by file name anywhere.
-
-    The fallback finds ``docs/audit/issue-<id>.md`` when the patterns say ``issues/``; it is a
-    scan of all paths, so callers with many issues should use ``IssueFileIndex``.
-    """
-    hits = [p for p in issue_file_candidates(issue_id, patterns) if p in paths]
-    if hits:
-        return hits
-    return IssueFileIndex(paths, patterns).find(issue_id)
-
-
 class IssueFileIndex:
     """File name -> paths for the names the patterns can produce, built in one pass."""
 

@@ -36,7 +36,7 @@ second. ``apply_policy`` applies the ``[policy]`` of ``wavedeck.toml`` to a clas
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -160,7 +160,8 @@ class OwnershipIndex:
         return self._ranges.get((path, agent), ())
 
     def declared_by(self, path: str) -> tuple[str, ...]:
-        """The agents of this wave that declare ``path`` exactly."""
+        """The agents of this wave that declare ``path`` exactly (whose issues a revert of it
+        undoes)."""
         return self._declared.get(path, ())
 
     def attribute(self, path: str) -> tuple[str | None, tuple[str, ...]]:
@@ -217,9 +218,6 @@ class OwnershipIndex:
         if writer is not None and writer in tied:
             return Ownership("undeclared", writer, candidates=tied, writer=writer, package=writer)
         return Ownership("unowned", writer, candidates=tied, writer=writer)
-
-    def classify_many(self, paths: Iterable[str]) -> dict[str, Ownership]:
-        return {p: self.classify(p) for p in paths}
 
 
 def classify(plan: Plan, wave: int, path: str, writer: str | None = None) -> Ownership:

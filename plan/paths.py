@@ -33,28 +33,55 @@ class PathRejected(WavedeckError, ValueError):
         self.reason = reason
 
 
-def _reason(raw: str) -> str | None:
-    """Why ``raw`` (one declared path, as written) is unsafe on its face, or ``None``."""
-    if raw == "":
+def _text_problem(name: str) -> str | None:
+    if name == "":
         return "empty path"
-    bad = _UNSAFE_CHARS.search(raw)
+    bad = _UNSAFE_CHARS.search(name)
     if bad is not None:
         return f"contains the control or formatting character U+{ord(bad.group(0)):04X}"
-    if unicodedata.normalize("NFC", raw) != raw:
+    if unicodedata.normalize("NFC", name) != name:
         return "is not in Unicode NFC form (it could name a different file than it shows)"
-    if "\\" in raw:
+    if "\\" in name:
         return "contains a backslash (write POSIX paths with /)"
-    if raw.startswith("/") or _DRIVE.match(raw):
-        return "is absolute (paths must be relative to the repository)"
-    if raw.startswith("~"):
-        return "starts with ~ (paths must be relative to the repository)"
-    if raw.startswith(":"):
+    return None
+
+
+def _form_problem(name: str) -> str | None:
+    if name.startswith(":"):
         return "looks like git pathspec magic (starts with :)"
-    if raw.startswith("-"):
+    if name.startswith("-"):
         return "starts with - and would be read as a command-line option"
-    if _GLOB.search(raw):
+    if _GLOB.search(name):
         return "contains a glob character (* or ?): declare each file"
     return None
+
+
+_ABSOLUTE = "is absolute (paths must be relative to the repository)"
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a plain repo-relative file name on its face, or ``None``.
+
+    The one character-level rule for every layer that handles a path from a plan: the reader
+    here, and the git layer before git sees a path (``wavedeck.agents.git.paths``). Controls,
+    bidi and zero-width characters, non-NFC text, backslashes, absolute paths, options (``-``),
+    pathspec magic (``:``) and globs are refused.
+    """
+    if (problem := _text_problem(name)) is not None:
+        return problem
+    return _ABSOLUTE if name.startswith("/") else _form_problem(name)
+
+
+def _reason(raw: str) -> str | None:
+    """Why ``raw`` (one declared path, as written) is unsafe on its face, or ``None``: the
+    common rule, and what only a plan could mean (a drive letter, a home folder)."""
+    if (problem := _text_problem(raw)) is not None:
+        return problem
+    if raw.startswith("/") or _DRIVE.match(raw):
+        return _ABSOLUTE
+    if raw.startswith("~"):
+        return "starts with ~ (paths must be relative to the repository)"
+    return _form_problem(raw)
 
 
 def _join(parts: list[str], raw: str) -> list[str]:

@@ -1,5 +1,5 @@
-"""Fixtures shared by every test folder: paths to the reference data in tests/data/; and the Hypothesis
-profile for CI."""
+"""Fixtures shared by every test folder: paths to the reference data in tests/data/; the Hypothesis
+profile for CI; and the ``sshd``/``slow`` marks of the tests that use a real OpenSSH server."""
 
 from __future__ import annotations
 
@@ -36,3 +36,16 @@ def zajel_dir() -> Path:
     if not ZAJEL.exists():
         pytest.fail(f"the zajel fixtures are missing: {ZAJEL}")
     return ZAJEL
+
+
+# Fixtures that start (or need) a real OpenSSH server on 127.0.0.1 (tests/unit/remote/sshkit.py).
+_SSHD_FIXTURES = {"sshd", "make_sshd", "host_clone", "user_dir"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a real sshd is marked ``sshd`` and ``slow`` (out of the fast lane,
+    ``-m "not slow"``) by the fixtures it asks for, so a new one cannot be forgotten."""
+    for item in items:
+        if _SSHD_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.sshd)
+            item.add_marker(pytest.mark.slow)

@@ -1,13 +1,26 @@
 """The one event collector of the tests: consumes any event stream (a supervisor's, a watcher's)
-in a task and lets a test await what it wants to see, without sleeping."""
+in a task and lets a test await what it wants to see, without sleeping. ``until`` awaits a fact
+that sends no event (a process, a file, a counter), polling it within a deadline."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
 
 from wavedeck.agents.events import Event, FileTouched, Notice, ViolationFound
+
+E = TypeVar("E", bound=Event)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
+    """Await a condition that sends no event, polling it, failing the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        await asyncio.sleep(0.02)
 
 
 class EventCollector:
@@ -83,22 +96,29 @@ class EventCollector:
             except TimeoutError:
                 pass
 
-    async def touched(self, rel: str, timeout: float = 10.0) -> FileTouched:
-        ev = await self.wait_for(lambda e: isinstance(e, FileTouched) and e.path == rel, timeout)
-        assert isinstance(ev, FileTouched)
-        return ev
+    async def first(
+        self, kind: type[E], pred: Callable[[E], bool] = lambda _e: True, timeout: float = 10.0
+    ) -> E:
+        """The first event of ``kind`` matching ``pred`` (already seen or coming), typed."""
+        found = await self.wait_for(lambda e: isinstance(e, kind) and pred(e), timeout)
+        assert isinstance(found, kind)
+        return found
 
-    def of(self, kind: type[Event]) -> list[Event]:
+    async def touched(self, rel: str, timeout: float = 10.0) -> FileTouched:
+        return await self.first(FileTouched, lambda e: e.path == rel, timeout)
+
+    def of(self, kind: type[E]) -> list[E]:
+        """Every event of ``kind`` so far, typed (``of(Notice)`` is a ``list[Notice]``)."""
         return [e for e in self.events if isinstance(e, kind)]
 
     def violations(self) -> list[ViolationFound]:
-        return [e for e in self.events if isinstance(e, ViolationFound)]
+        return self.of(ViolationFound)
 
     def notices(self) -> list[Notice]:
-        return [e for e in self.events if isinstance(e, Notice)]
+        return self.of(Notice)
 
     def touches(self, rel: str) -> list[FileTouched]:
-        return [e for e in self.events if isinstance(e, FileTouched) and e.path == rel]
+        return [e for e in self.of(FileTouched) if e.path == rel]
 
     async def stop(self) -> None:
         """Stop collecting (cancels the consuming task)."""

@@ -47,15 +47,6 @@ class ChangedFile:
     new_mode: str | None = None
     untracked: bool = False
 
-    @property
-    def mode_changed(self) -> bool:
-        """Both sides exist and their modes differ (``chmod +x``, file to link)."""
-        return (
-            self.old_mode is not None
-            and self.new_mode is not None
-            and self.old_mode != self.new_mode
-        )
-
 
 def _decode(raw: bytes) -> str:
     # Non-UTF-8 names survive a round trip to the file system (surrogateescape).

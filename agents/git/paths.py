@@ -1,10 +1,13 @@
 """Checks on the repo-relative paths handed to git, made before git ever sees them.
 
-A declared path must name one file literally: no pathspec magic (``:(exclude)x`` would stage
-everything else), no glob (``*.py``), nothing that looks like an option (``-f``), nothing absolute,
-outside the repository, or inside ``.git``. And it must not reach through a symbolic link: a path
-whose parent folder is a link (``cfg -> /etc`` makes ``cfg/passwd`` a system file), or a link
-itself pointing outside the repository, is refused.
+A declared path must name one file literally. The character-level rule is the plan's
+(``wavedeck.plan.paths.name_problem``), so a path refused in a plan is refused here too: no
+control, bidi or zero-width character, NFC text only, no pathspec magic (``:(exclude)x`` would
+stage everything else), no glob (``*.py``), nothing that looks like an option (``-f``), nothing
+absolute. On top of it, git's own: one name per component (no ``.``, ``..`` or empty one),
+nothing inside ``.git``. And a path must not reach through a symbolic link: a path whose parent
+folder is a link (``cfg -> /etc`` makes ``cfg/passwd`` a system file), or a link itself pointing
+outside the repository, is refused.
 """
 
 from __future__ import annotations
@@ -13,27 +16,14 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-# "*" and "?" never appear in real source names; "[" does (Next.js routes: "pages/[id].tsx") and
-# is harmless because git runs with literal pathspecs, so brackets are allowed.
-_GLOB = frozenset("*?")
+from wavedeck.plan.paths import name_problem
 
 
 def path_problem(path: str) -> str | None:
     """Why ``path`` is not a plain, normalised, repo-relative file name; ``None`` if it is."""
-    if not path:
-        return "empty path"
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
-        return "control character in the name"
-    if path.startswith("/"):
-        return "absolute path"
-    if path.startswith("-"):
-        return "looks like a command-line option"
-    if path.startswith(":"):
-        return "pathspec magic"
-    if "\\" in path:
-        return "backslash in the name"
-    if any(ch in _GLOB for ch in path):
-        return "glob character in the name"
+    problem = name_problem(path)
+    if problem is not None:
+        return problem
     parts = path.split("/")
     if any(part == "" for part in parts):
         return "empty component (double or trailing slash)"

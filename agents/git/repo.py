@@ -12,14 +12,12 @@ Example::
     base = repo.head()
     ...  # the wave runs
     files = repo.changed_files(base)
-    sha = repo.checkpoint([f.path for f in files], "Wave 1\\n\\n" + format_trailers(pairs),
-                          expected_head=base)
+    sha = repo.checkpoint([f.path for f in files], message, expected_head=base)
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -38,44 +36,20 @@ from wavedeck.agents.git.diff import (
     split_z,
     untracked_file,
 )
-from wavedeck.agents.git.errors import CheckpointIndexStale, CheckpointRefused, GitError
+from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.git.paths import link_problem, listed_path_problem
 
 if TYPE_CHECKING:
     from wavedeck.agents.config import GitConfig
 
-__all__ = [
-    "ChangedFile",
-    "CheckpointIndexStale",
-    "CheckpointRefused",
-    "GitError",
-    "GitRepo",
-    "format_trailers",
-]
+__all__ = ["GitRepo"]
 
 _DIFF_OPTS = ("--no-ext-diff", "--no-textconv", "--no-color")
 # Patch output in one shape whatever the user's diff.noprefix / diff.mnemonicPrefix say.
 _PATCH_OPTS = (*_DIFF_OPTS, "--src-prefix=a/", "--dst-prefix=b/")
-_TRAILER_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 _DIFF_LIMIT = 4 * 1024 * 1024
 # Untracked files past this many (an unignored node_modules) are listed without line counts.
 _COUNTED_UNTRACKED = 2000
-
-
-def format_trailers(pairs: list[tuple[str, str]]) -> str:
-    """Git trailer lines (``Wavedeck-Wave: 1``), one per pair, for the end of a message.
-
-    Keys must be ``[A-Za-z0-9-]`` words; values are flattened to one line (newlines and control
-    characters become spaces) so a value can never forge another trailer. Put a blank line
-    between the message body and this block.
-    """
-    lines = []
-    for key, value in pairs:
-        if not _TRAILER_KEY.match(key):
-            raise ValueError(f"invalid trailer key {key!r}: use letters, digits and '-'")
-        flat = " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
-        lines.append(f"{key}: {flat}")
-    return "\n".join(lines)
 
 
 def _check_rev(rev: str) -> None:
@@ -297,13 +271,6 @@ class GitRepo:
         ]
         return merge_untracked(tracked, untracked)
 
-    def name_status(self, rev_range: str) -> list[ChangedFile]:
-        """The changed files of a commit range (``"A..B"``), for audits; same rows as above."""
-        _check_rev(rev_range)
-        with self._locked() as cmd:
-            diff = cmd.run(["diff", "--raw", "--numstat", "-z", "-M", *_DIFF_OPTS, rev_range, "--"])
-        return sorted(parse_raw_numstat(diff.out), key=lambda f: f.path)
-
     def file_diff(
         self, path: str, base: str, *, old_path: str | None = None, max_bytes: int = _DIFF_LIMIT
     ) -> str:
@@ -381,7 +348,7 @@ class GitRepo:
 
         Args:
             paths: repo-relative files to commit (added, modified or deleted); nothing else is.
-            message: the full commit message (see ``format_trailers``).
+            message: the full commit message (``wavedeck.agents.wave.message``).
             expected_head: refuse unless HEAD is still this commit (the wave's base).
 
         Returns:
@@ -403,10 +370,6 @@ class GitRepo:
         """Fingerprints of ``.git/config`` (setting by setting), ``info/attributes`` and hooks."""
         with self._locked() as cmd:
             return git_tamper.snapshot(cmd, self.root, self.git_dir, self.common_dir)
-
-    def tamper_changes(self, before: dict[str, str]) -> list[str]:
-        """What changed since ``before`` (a ``tamper_snapshot``), one readable line each."""
-        return git_tamper.changes(before, self.tamper_snapshot())
 
     def tamper_findings(self, before: dict[str, str]) -> list[git_tamper.TamperFinding]:
         """What changed since ``before`` (a ``tamper_snapshot``), as facts."""

@@ -165,8 +165,3 @@ def findings(before: dict[str, str], after: dict[str, str]) -> list[TamperFindin
         change = _change(before.get(key), after.get(key))
         found.append(TamperFinding(name, "file", change, None, False, f".git/{name} {change}"))
     return found
-
-
-def changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
-    """One readable line per setting, hook or file that differs between two snapshots."""
-    return [finding.text for finding in findings(before, after)]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from wavedeck.agents.local.wrapper import list_segments
 
-__all__ = ["LogFile", "list_segments", "logical_size"]
+__all__ = ["LogFile", "logical_size"]
 
 
 def logical_size(path: str | Path) -> int:

@@ -10,7 +10,6 @@ The same start time gives how long a process has run without reading the wall cl
 from __future__ import annotations
 
 import os
-import signal
 import time
 
 _GONE_STATES = ("Z", "X", "x")
@@ -102,14 +101,6 @@ def group_members(pgid: int) -> list[int]:
         if fields[2] == str(pgid):
             members.append(int(name))
     return members
-
-
-def signal_name(n: int) -> str:
-    """``9`` -> ``"SIGKILL"``; an unknown number -> ``"SIG<n>"``."""
-    try:
-        return signal.Signals(n).name
-    except ValueError:
-        return f"SIG{n}"
 
 
 def group_leader_with(arg: bytes, before: bytes) -> tuple[int, int] | None:

@@ -2,9 +2,11 @@
 wavedeck says about it before a wave starts and in the checkpoint.
 
 - ``sandbox_spec`` builds the spec of one agent from the plan (its owned paths; the paths every
-  other agent of the plan declares, in any wave, which keep a shared folder closed) and its
-  preset's state paths (``wavedeck.agents.presets.statedirs``). ``wavedeck.agents.local.landlock``
-  resolves it where the agent runs (here, in the wrapper; on an SSH host, as a script).
+  other agent of the plan declares, in any wave, which keep a shared folder closed), its
+  preset's state paths (``wavedeck.agents.presets.statedirs``) and, for a preset that keeps its
+  own files for the agent under ``.wavedeck/`` (aider's chat: ``Preset.own_state``), that one
+  folder. ``wavedeck.agents.local.landlock`` resolves it where the agent runs (here, in the
+  wrapper; on an SSH host, as a script).
 - ``local_status``: enforced here or not, and why (``no-landlock``, ``abi-too-old``), once per run.
 - ``before_wave``: per local agent, the spec resolved without writing anything: a repository
   beneath a path the agent may write (it cannot be protected), owned files that cannot be
@@ -23,6 +25,7 @@ from typing import Any
 from wavedeck.agents.config import Config
 from wavedeck.agents.events import Event, Notice, SandboxStatus
 from wavedeck.agents.local import landlock
+from wavedeck.agents.presets import PRESETS
 from wavedeck.agents.presets.refusals import writable_by
 from wavedeck.agents.presets.statedirs import state_entries
 from wavedeck.agents.runtypes import SandboxSpec
@@ -31,29 +34,40 @@ from wavedeck.plan.models import Plan
 SCRIPT = Path(landlock.__file__)
 
 
-def spec_dict(plan: Plan, agent_id: str, preset: str) -> dict[str, Any]:
-    """The Landlock spec of ``agent_id`` (JSON-ready; see ``landlock.resolve``)."""
+def spec_dict(plan: Plan, agent_id: str, preset: str, wavedeck_dir: Path | None) -> dict[str, Any]:
+    """The Landlock spec of ``agent_id`` (JSON-ready; see ``landlock.resolve``).
+
+    ``wavedeck_dir``: the repository's ``.wavedeck`` as the agent sees it, where the preset's
+    ``own_state`` folder is (None for an agent on an SSH host: the preset's paths there are not
+    this machine's)."""
     agent = plan.agent(agent_id)
     owned = list(dict.fromkeys(agent.paths))
     mine = set(owned)
     others = sorted(
         {p for w in plan.waves for a in w.agents if a.id != agent_id for p in a.paths} - mine
     )
+    state = [list(e) for e in state_entries(preset)]
+    own_state = PRESETS[preset].own_state if preset in PRESETS else None
+    if own_state is not None and wavedeck_dir is not None:
+        # Only this agent's folder of the CLI's own files: the rest of .wavedeck stays closed.
+        state.append(["dir", str(own_state(wavedeck_dir, agent_id))])
     return {
         "v": landlock.SPEC_VERSION,
         "agent": agent_id,
         "owned": owned,
         "others": others,
-        "state": [list(e) for e in state_entries(preset)],
+        "state": state,
         "devices": True,
     }
 
 
-def sandbox_spec(plan: Plan, agent_id: str, config: Config) -> SandboxSpec | None:
+def sandbox_spec(
+    plan: Plan, agent_id: str, config: Config, wavedeck_dir: Path | None
+) -> SandboxSpec | None:
     """What the runner applies to ``agent_id``; None when ``[agent] sandbox = "off"``."""
     if config.agent.sandbox == "off":
         return None
-    spec = spec_dict(plan, agent_id, config.agent.preset)
+    spec = spec_dict(plan, agent_id, config.agent.preset, wavedeck_dir)
     return SandboxSpec(json.dumps(spec, separators=(",", ":")), SCRIPT)
 
 
@@ -98,13 +112,14 @@ def before_wave(
     config: Config,
     agents: list[str],
     cwd_for: Callable[[str], Path],
+    wavedeck_dir: Path,
     environ: Mapping[str, str] | None = None,
 ) -> list[Event]:
     """What to say before the wave about each local agent's sandbox (nothing is written)."""
     env = agent_environ(config, environ)
     events: list[Event] = []
     for agent_id in agents:
-        spec = spec_dict(plan, agent_id, config.agent.preset)
+        spec = spec_dict(plan, agent_id, config.agent.preset, wavedeck_dir)
         try:
             policy = landlock.resolve(spec, str(cwd_for(agent_id)), env, create=False)
         except landlock.LandlockError as exc:
@@ -160,11 +175,12 @@ def writable(
     agent_id: str,
     config: Config,
     cwd: Path,
+    wavedeck_dir: Path,
     environ: Mapping[str, str] | None = None,
 ) -> Callable[[str], bool] | None:
     """What the sandboxed local agent may write, as a predicate over absolute paths (None when
     its spec cannot be resolved)."""
-    spec = spec_dict(plan, agent_id, config.agent.preset)
+    spec = spec_dict(plan, agent_id, config.agent.preset, wavedeck_dir)
     try:
         policy = landlock.resolve(spec, str(cwd), agent_environ(config, environ), create=False)
     except landlock.LandlockError:

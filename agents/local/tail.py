@@ -32,11 +32,11 @@ import stat
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder
+from wavedeck.agents.lines import LineDecoder
 from wavedeck.agents.local.wrapper import list_segments
 from wavedeck.agents.runtypes import LogChunk
 
-__all__ = ["MAX_LINE_BYTES", "SPLIT_MARK", "LogTailer", "follow"]
+__all__ = ["LogTailer", "follow"]
 
 READ_BYTES = 64 * 1024
 DEFAULT_MAX_READ = 64 * 1024  # per event-loop turn: ~3,000 short lines, ~0.3 ms of work

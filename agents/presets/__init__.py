@@ -52,7 +52,7 @@ def agent_program(config: Config) -> str:
     """The program an agent runs under ``config``: ``[agent] command``'s when it is in charge
     (generic preset, or set explicitly), else ``[agent] program`` or the preset's name."""
     agent = config.agent
-    if agent.preset == "generic" or agent.custom_command:
+    if agent.runs_command:
         return agent.command[0] if agent.command else ""
     return agent.program or PRESETS[agent.preset].program
 
@@ -67,7 +67,7 @@ def preflight(config: Config, agent_ids: list[str]) -> str | None:
     """Why the wave cannot start because an agent's program is missing here, or None
     (``agent_ids``: the wave's agents that run on this machine)."""
     agent = config.agent
-    if not agent_ids or agent.preset == "generic" or agent.custom_command:
+    if not agent_ids or agent.runs_command:
         return None
     try:
         program_for(PRESETS[agent.preset], agent.program, agent_ids[0])

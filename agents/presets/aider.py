@@ -9,15 +9,20 @@ edit, the last answer for a question); every line is shown as it came.
 
 What the preset keeps aider from doing to the repository (measured with 0.86.2):
 
-- Its chat and input histories go to ``.wavedeck/aider/<session>.*`` (never
+- Its chat and input histories go to ``.wavedeck/aider/<agent>/<session>.*`` (never
   ``.aider.chat.history.md`` in the repository); the session id is wavedeck's, and a follow-up
-  restores that chat (``--restore-chat-history``).
+  restores that chat (``--restore-chat-history``). That folder is the preset's ``own_state``:
+  under the kernel sandbox the agent may write it (and nothing else of ``.wavedeck/``), or aider
+  could not keep its chat and a follow-up would start from nothing.
 - ``--no-gitignore``: it never appends ``.aider*`` to the repository's ``.gitignore``.
 - ``--map-tokens 0``: no repository map, whose cache (``.aider.tags.cache.v4/``) it would write
   at the repository's root.
-- ``GIT_INDEX_FILE`` (a private index under ``.wavedeck/aider/``): aider ``git add``s every file
-  it creates, even with ``--no-auto-commits``; with its own index the operator's index never
-  changes. ``--no-auto-commits --no-dirty-commits``: it never commits.
+- ``GIT_INDEX_FILE`` and ``GIT_OBJECT_DIRECTORY`` (a private index and object store in that
+  folder, the repository's objects read through ``GIT_ALTERNATE_OBJECT_DIRECTORIES``): aider
+  ``git add``s every file it creates, even with ``--no-auto-commits``; with its own index the
+  operator's index never changes, and with its own objects nothing is written under ``.git/``,
+  which the kernel sandbox keeps closed (there a failed ``git add`` made aider drop every edit
+  of its answer). ``--no-auto-commits --no-dirty-commits``: it never commits.
 
 ``--yes-always`` answers aider's questions, "Create new file?" and "Allow edits to file that has
 not been added to the chat?" included: only the owned files are in its chat, but it writes any
@@ -48,19 +53,26 @@ _TOKENS = re.compile(
 )
 _APPLIED = re.compile(r"^Applied edit to (.+?)\s*$")
 _HEADER = ("Aider v", "Model: ", "Git repo: ", "Repo-map: ", "Restored previous", "Warning: ")
+COLUMNS = 4096  # aider's console width: wide enough that no line of its is wrapped
 _ERROR = re.compile(r"^(litellm\.\w+|\w+Error:|Error:|The API provider)")
 
 
+def own_state(wavedeck_dir: Path, agent_id: str) -> Path:
+    """Where aider's own files go for one agent (never in the repository's tree; one folder per
+    agent, so that a sandboxed agent may write its own chat and no other agent's)."""
+    return wavedeck_dir / "aider" / agent_id
+
+
 def state_dir(ctx: LaunchContext) -> Path:
-    """Where aider's own files go for this agent (never in the repository's tree)."""
-    return ctx.wavedeck_dir / "aider"
+    return own_state(ctx.wavedeck_dir, ctx.agent_id)
 
 
 def argv(ctx: LaunchContext) -> list[str]:
     session = ctx.resume or ctx.session_id or ctx.agent_id
     folder = state_dir(ctx)
     if ctx.local:
-        folder.mkdir(parents=True, exist_ok=True)
+        # git refuses a GIT_OBJECT_DIRECTORY that does not exist ("not a git repository")
+        (folder / "objects").mkdir(parents=True, exist_ok=True)
     history = [
         "--chat-history-file",
         str(folder / f"{session}.chat.md"),
@@ -88,9 +100,36 @@ def argv(ctx: LaunchContext) -> list[str]:
     ]
 
 
+def objects_of(tree: Path) -> Path:
+    """The object store of the repository checked out at ``tree`` (a worktree's ``.git`` file
+    names its git dir, whose ``commondir`` is the main repository's)."""
+    dotgit = tree / ".git"
+    if not dotgit.is_file():
+        return dotgit / "objects"
+    try:
+        first = dotgit.read_text(encoding="utf-8").splitlines()[0].strip()
+    except (OSError, IndexError, UnicodeDecodeError):
+        return dotgit / "objects"
+    gitdir = (tree / first.removeprefix("gitdir:").strip()).resolve()
+    try:
+        common = (gitdir / (gitdir / "commondir").read_text(encoding="utf-8").strip()).resolve()
+    except OSError:
+        common = gitdir
+    return common / "objects"
+
+
 def env(ctx: LaunchContext) -> dict[str, str]:
-    # aider `git add`s the files it creates: into an index of its own, never the operator's.
-    return {"GIT_INDEX_FILE": str(state_dir(ctx) / f"{ctx.agent_id}.index")}
+    # aider `git add`s the files it creates: into an index and an object store of its own,
+    # never the operator's index nor .git/ (the repository's objects are read, not written).
+    folder = state_dir(ctx)
+    return {
+        # Without a terminal aider's console (rich) wraps its messages at 80 columns: a long
+        # path would be cut across lines ("Applied edit to", a "Permission denied" naming it).
+        "COLUMNS": str(COLUMNS),
+        "GIT_INDEX_FILE": str(folder / "index"),
+        "GIT_OBJECT_DIRECTORY": str(folder / "objects"),
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(objects_of(ctx.cwd)),
+    }
 
 
 class AiderParser(StreamParser):
@@ -142,5 +181,6 @@ PRESET = Preset(
     new_session_id=True,
     env=env,
     own_paths=("/.aider*",),
+    own_state=own_state,
     tool_lag_s=3.0,
 )

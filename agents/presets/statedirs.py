@@ -43,8 +43,8 @@ STATE: dict[str, tuple[StateEntry, ...]] = {
         _dir("~/.local/state/opencode", "XDG_STATE_HOME", "/opencode"),
     ),
     "qwen": (_dir("~/.qwen"),),
-    # aider keeps its chat and input history in the repository root by default (refused under
-    # the sandbox: point --chat-history-file/--input-history-file at TMPDIR); its caches here.
+    # aider: its analytics and caches. Its chat, input history, index and objects are in the
+    # agent's own folder under .wavedeck/aider/ (the preset's own_state, opened per agent).
     "aider": (_dir("~/.aider"), _dir("~/.cache/aider", "XDG_CACHE_HOME", "/aider")),
 }
 

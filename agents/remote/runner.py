@@ -31,7 +31,7 @@ from typing import Any
 
 from wavedeck.agents.config import Config, HostConfig
 from wavedeck.agents.events import Event, Notice, SandboxStatus
-from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder
+from wavedeck.agents.lines import LineDecoder
 from wavedeck.agents.remote.commands import (
     CommandError,
     RemotePaths,
@@ -60,14 +60,7 @@ from wavedeck.agents.remote.sync import (
 from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, TransportError
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
-__all__ = [
-    "MAX_LINE_BYTES",
-    "SPLIT_MARK",
-    "LineSplitter",
-    "RemoteRunner",
-    "exit_from_rc",
-    "runner_for",
-]
+__all__ = ["RemoteRunner", "exit_from_rc", "runner_for"]
 
 SANDBOX_SCRIPT = "wavedeck_landlock.py"
 MIN_SANDBOX_ABI = 3  # as agents/local/landlock.py's MIN_ABI (the runners are siblings)
@@ -76,10 +69,6 @@ STREAM_READ_BYTES = 256 * 1024  # what one read from the channel may return (few
 TOUCH_POLL_S = 1.0
 
 TouchedSink = Callable[[str, str, str], None]  # (agent_id, path, change)
-
-# The stream is decoded by the one line rule (``wavedeck.agents.lines``): ``feed`` returns the lines and
-# the bytes they used, which advance the offset a reconnect resumes from.
-LineSplitter = LineDecoder
 
 
 def exit_from_rc(rc: int) -> ExitStatus:
@@ -306,7 +295,9 @@ class RemoteRunner:
         A dropped connection is reconnected (with backoff) and the log re-read from ``offset``.
         """
         paths = self.paths(handle.agent_id)
-        splitter = LineSplitter()
+        # The one line rule (wavedeck.agents.lines): ``feed`` returns the lines and the bytes
+        # they used, which advance the offset a reconnect resumes from.
+        splitter = LineDecoder()
         watcher = self._start_watch(handle) if self.on_touched else None
         command = sh_c(tail_script(paths, offset, handle.pid, handle.start_time, self.compress))
         try:

@@ -126,16 +126,6 @@ def worktree_body(paths: RemotePaths, base: str) -> str:
     )
 
 
-async def prepare_worktree(transport: HostTransport, paths: RemotePaths, base: str) -> None:
-    """Check out ``base`` (detached, clean) in the agent's worktree on the host."""
-    res = await transport.run(sh_c(paths.prelude() + worktree_body(paths, base)), timeout=300)
-    if res.returncode != 0:
-        raise SyncError(
-            f"{transport.name}: cannot prepare the worktree for {paths.agent_id} at {base[:12]}: "
-            f"{res.stderr.decode('utf-8', 'replace').strip()}"
-        )
-
-
 async def recorded_base(transport: HostTransport, paths: RemotePaths) -> str | None:
     res = await transport.run(sh_c(paths.prelude() + f'cat "$root/run/{paths.agent_id}.base"'))
     text = res.text.strip()

@@ -314,10 +314,6 @@ class HostTransport:
     def _release(self, pooled: _Pooled) -> None:
         pooled.in_use -= 1
 
-    @property
-    def connections(self) -> int:
-        return sum(1 for p in self._pool if p.usable)
-
     @contextlib.asynccontextmanager
     async def process(
         self, command: str, retry: bool = True

@@ -10,7 +10,7 @@ anew) until the supervisor calls ``forget(path)`` after reverting it, or a new w
 the rest of ``.git/``, ``.wavedeck/``, editor temp files and the configured ignores are never
 reported. Fallbacks and failures (inotify limit -> polling, root deleted or moved) are ``Notice``
 events, never tracebacks. The rules (globs, attributors, watched paths, config diffs) are in
-``wavedeck.agents.watch.rules`` and re-exported here.
+``wavedeck.agents.watch.rules``.
 
 Latency and storms: watchfiles runs with a short ``step`` so one save is reported ~15 ms after
 it lands, and a short ``debounce`` so a storm arrives in bounded batches, processed in slices
@@ -49,8 +49,6 @@ import watchfiles
 from wavedeck.agents.events import Event, FileTouched, Notice, ViolationFound
 from wavedeck.agents.kinds import AttributionBasis
 from wavedeck.agents.watch.ignores import Ignores
-
-# The rules live in wavedeck.agents.watch.rules; re-exported here, where callers have always found them.
 from wavedeck.agents.watch.rules import (
     GIT_CONFIGS,
     GIT_HOOKS,
@@ -59,15 +57,11 @@ from wavedeck.agents.watch.rules import (
     PathFilter,
     config_detail,
     describe,
-    ownership_attributor,
     read_config,
-    worktree_attributor,
 )
 from wavedeck.agents.watch.writers import KEEP_S, WriteLedger
-from wavedeck.plan.globs import glob_matcher
 
-__all__ = ["Attribution", "Attributor", "WorkspaceWatcher", "glob_matcher"]
-__all__ += ["ownership_attributor", "worktree_attributor"]
+__all__ = ["WorkspaceWatcher", "open_watch"]
 
 STEP_MS = 15  # quiet time that ends a batch: the latency of a single save
 DEBOUNCE_MS = 200  # longest batch during a storm: bounds batch size and memory
@@ -88,7 +82,7 @@ def _is_watch_limit(exc: BaseException) -> bool:
     return "watch limit" in text or "no space left" in text or "too many open files" in text
 
 
-def _open_watch(root: str, **kwargs: Any) -> AsyncIterator[set[tuple[watchfiles.Change, str]]]:
+def open_watch(root: str, **kwargs: Any) -> AsyncIterator[set[tuple[watchfiles.Change, str]]]:
     """The seam around ``watchfiles.awatch`` (tests replace it to simulate inotify failures)."""
     return watchfiles.awatch(root, **kwargs)
 
@@ -249,7 +243,7 @@ class WorkspaceWatcher:
             self._snapshot_configs()
         polling = self.force_polling
         while not self._stop.is_set():
-            stream = _open_watch(
+            stream = open_watch(
                 self._root,
                 watch_filter=self._filter,
                 step=self._step_ms,

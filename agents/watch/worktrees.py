@@ -24,7 +24,8 @@ from pathlib import Path
 from wavedeck.agents.events import Event, FileTouched, ViolationFound
 from wavedeck.agents.git.cmd import run_git
 from wavedeck.agents.git.errors import GitError
-from wavedeck.agents.watch.watcher import Attribution, WorkspaceWatcher, worktree_attributor
+from wavedeck.agents.watch.rules import Attribution, worktree_attributor
+from wavedeck.agents.watch.watcher import WorkspaceWatcher
 from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.models import AGENT_ID_RE, Plan
 
@@ -128,11 +129,6 @@ def worktree_changes(worktree: Path, base_commit: str) -> set[str]:
         worktree, "ls-files", "--others", "--exclude-standard", "-z", read_only=True
     ).stdout
     return set(_z(changed)) | set(_z(untracked))
-
-
-def wave_changes(worktrees: Mapping[str, Path], base_commit: str) -> dict[str, set[str]]:
-    """``worktree_changes`` of every agent."""
-    return {aid: worktree_changes(path, base_commit) for aid, path in worktrees.items()}
 
 
 def collision_check(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from wavedeck.agents.git.errors import CheckpointIndexStale, CheckpointRefused, 
 from wavedeck.agents.git.tamper import TamperFinding
 from wavedeck.agents.kinds import Refusal
 from wavedeck.agents.local import sandbox
+from wavedeck.agents.markers import read_marker, write_marker
 from wavedeck.agents.presets.usage import UsageTotal, of_record
 from wavedeck.agents.state import AgentRecord
 from wavedeck.agents.watch.ignores import Ignores
@@ -41,7 +41,7 @@ from wavedeck.agents.wave.watching import WaveWatch
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
 from wavedeck.plan.models import Wave
 
-__all__ = ["TAMPER_KEY", "Checkpointer"]
+__all__ = ["Checkpointer"]
 
 
 @dataclass
@@ -161,7 +161,7 @@ class Checkpointer:
             if base is not None:
                 # What the tests saw, to notice files changed between the tests and the commit.
                 mark = await asyncio.to_thread(self.fingerprint, base)
-                self._tested_file(n).write_text(json.dumps({"fingerprint": mark}), "utf-8")
+                write_marker(self._tested_file(n), {"fingerprint": mark})
         except BaseException:
             transitions.tests_interrupted(ctx, n)  # the tests count as not run
             raise
@@ -187,10 +187,7 @@ class Checkpointer:
         return digest.hexdigest()
 
     def _tested_fingerprint(self, n: int) -> str | None:
-        try:
-            data = json.loads(self._tested_file(n).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        data = read_marker(self._tested_file(n))
         value = data.get("fingerprint") if isinstance(data, dict) else None
         return str(value) if value else None
 

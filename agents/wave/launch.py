@@ -84,7 +84,7 @@ def build_spec(
     preset = PRESETS[config.agent.preset]
     prompt_mode: str = config.agent.prompt
     preset_env: dict[str, str] = {}
-    if preset.name == "generic" or config.agent.custom_command:
+    if config.agent.runs_command:
         argv = [*substitute(config.agent.command, values), *extra]
     else:
         program = config.agent.program or preset.program
@@ -130,7 +130,8 @@ def build_spec(
         cwd=cwd,
         env=env,
         stdin_file=stdin,
-        sandbox=sandbox_spec(plan, agent_id, config),  # [agent] sandbox: applied by the runner
+        # [agent] sandbox: applied by the runner
+        sandbox=sandbox_spec(plan, agent_id, config, wavedeck_dir if local else None),
     )
 
 

@@ -19,8 +19,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -30,14 +28,15 @@ from typing import Any
 from wavedeck.agents.config import Config
 from wavedeck.agents.events import AgentDenied, Event, Notice
 from wavedeck.agents.kinds import AGENT_ENDED, AsksQuestion, IssuesUnreported, ToolRefused
-from wavedeck.agents.presets import PRESETS, TEXT_PRESETS, PresetError
+from wavedeck.agents.markers import append_marker, marker_line
+from wavedeck.agents.presets import PRESETS, TEXT_PRESETS
 from wavedeck.agents.presets.refusals import RefusalScanner
 from wavedeck.agents.presets.stream import AgentStream, WriteSink, stream_for
 from wavedeck.agents.state import AgentRecord
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.transitions import AgentEnd
 
-__all__ = ["PresetError", "PresetRuns"]
+__all__ = ["PresetRuns"]
 
 # States a follow-up may be sent from: the agent's run is over.
 FOLLOW_FROM = AGENT_ENDED
@@ -81,7 +80,7 @@ class PresetRuns:
         message = self._follow_ups.pop(agent_id, None)
         if message is not None and rec.session_id:
             return {"follow_up": (rec.session_id, message)}
-        if PRESETS[self.preset].new_session_id and not self.config.agent.custom_command:
+        if PRESETS[self.preset].new_session_id and not self.config.agent.runs_command:
             rec.session_id = str(uuid.uuid4())  # saved with the launch: known before output
             return {"session_id": rec.session_id}
         return {}
@@ -207,7 +206,7 @@ class PresetRuns:
             return "a follow-up needs a message"
         if not preset.resumable:
             return f"the {preset.name} preset cannot resume a session: no follow-ups"
-        if self.config.agent.custom_command:
+        if self.config.agent.runs_command:
             return "[agent] command replaces the preset's argv, so it cannot resume a session"
         if rec is None or rec.launches == 0:
             return f"{agent_id} has not run yet"
@@ -224,21 +223,8 @@ class PresetRuns:
         rec.follow_ups += 1
         self._follow_ups[agent_id] = message
         first = message.strip().splitlines()[0][:200]
-        marker = f"── wavedeck: follow-up {rec.follow_ups}: {first} ──"
+        what = f"follow-up {rec.follow_ups}: {first}"
         if self.is_remote(agent_id):
-            self.ctx.emit(Notice("info", f"{agent_id}: {marker}", agent=agent_id))
+            self.ctx.emit(Notice("info", f"{agent_id}: {marker_line(what)}", agent=agent_id))
         else:
-            append_marker(str(self.ctx.log_path(agent_id)), marker)
-
-
-def append_marker(path: str, marker: str) -> None:
-    """Append a line to a log, first ending a partial last line."""
-    with contextlib.suppress(OSError):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            size = os.fstat(fd).st_size
-            ended = size == 0 or os.pread(fd, 1, size - 1) == b"\n"
-            os.write(fd, (("" if ended else "\n") + marker + "\n").encode())
-        finally:
-            os.close(fd)
+            append_marker(self.ctx.log_path(agent_id), what)

@@ -36,11 +36,11 @@ from wavedeck.agents.wave.launch import OffsetJournal, build_spec, chunk_events
 from wavedeck.agents.wave.preset_runs import PresetRuns
 from wavedeck.agents.wave.prompt import ISSUE_PATTERNS, PromptError
 from wavedeck.agents.wave.runners import Runners
-from wavedeck.agents.wave.stream import MAX_QUEUED, Item
+from wavedeck.agents.wave.stream import Item
 from wavedeck.agents.wave.transitions import AgentEnd
 from wavedeck.plan.checking.api import RepoView
 
-__all__ = ["MAX_QUEUED", "AgentProcesses", "RestartHooks"]
+__all__ = ["AgentProcesses", "RestartHooks"]
 
 TAIL_LINES = 5  # last log lines kept per agent, quoted when it fails (B1)
 
@@ -168,7 +168,13 @@ class AgentProcesses:
         wave.sandbox[agent_id] = "off" if status is None else sandbox.status_word(status)
         local = status is not None and status.host is None and status.state == "landlock"
         writable = (
-            sandbox.writable(self.ctx.plan, agent_id, self.ctx.config, self.cwd_for(agent_id))
+            sandbox.writable(
+                self.ctx.plan,
+                agent_id,
+                self.ctx.config,
+                self.cwd_for(agent_id),
+                self.ctx.wavedeck_dir,
+            )
             if local
             else None
         )

@@ -28,8 +28,6 @@ count of restarts lives in the control room: one opened later starts counting af
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -39,6 +37,7 @@ from typing import TYPE_CHECKING, Protocol
 from wavedeck.agents.config import RestartConfig
 from wavedeck.agents.events import Notice, RestartStatus
 from wavedeck.agents.local import procinfo
+from wavedeck.agents.markers import append_marker, marker_line
 from wavedeck.agents.wave import transitions
 from wavedeck.agents.wave.transitions import AgentEnd
 
@@ -120,7 +119,7 @@ class Restart:
     relaunched_at: float | None = None  # None: cancelled, refused, or still waiting
 
 
-OPERATOR_RESTART_MARKER = "── wavedeck: restart by the operator ──"
+OPERATOR_RESTART = "restart by the operator"  # the log marker of a restart by hand
 
 
 def _how(code: int | None, sig: str | None) -> str:
@@ -270,11 +269,11 @@ class RestartPolicy:
             if self.ctx.agent_state(agent_id) != "failed" or not self._may_restart(agent_id):
                 return
             rec = self.ctx.agent_record(agent_id)
-            marker = (
-                f"── wavedeck: restart {entry.attempt} of {self.config.max_restarts} after "
-                f"{entry.delay_s:g} s ({_how(rec.exit_code, rec.exit_signal)}) ──"
+            self.mark_log(
+                agent_id,
+                f"restart {entry.attempt} of {self.config.max_restarts} after "
+                f"{entry.delay_s:g} s ({_how(rec.exit_code, rec.exit_signal)})",
             )
-            self.mark_log(agent_id, marker)
             launches, now = rec.launches, self.clock()
             await self._relauncher.restart_agent(agent_id)
             if self.ctx.agent_record(agent_id).launches > launches:
@@ -289,25 +288,12 @@ class RestartPolicy:
         """The operator restarts ``agent_id``: the same kind of separator in its log as the
         policy's own marker (none when the policy itself is relaunching it)."""
         if agent_id not in self._launching:
-            self.mark_log(agent_id, OPERATOR_RESTART_MARKER)
+            self.mark_log(agent_id, OPERATOR_RESTART)
 
-    def mark_log(self, agent_id: str, marker: str) -> None:
-        """Put a separator line in the agent's log before a new run (a remote agent's log is on
-        its host: the operator is told instead)."""
+    def mark_log(self, agent_id: str, what: str) -> None:
+        """Put a separator line (``wavedeck.agents.markers``) in the agent's log before a new run
+        (a remote agent's log is on its host: the operator is told instead)."""
         if self._is_remote(agent_id):
-            self.ctx.emit(Notice("info", f"{agent_id}: {marker}", agent=agent_id))
+            self.ctx.emit(Notice("info", f"{agent_id}: {marker_line(what)}", agent=agent_id))
         else:
-            self._write_marker(agent_id, marker)
-
-    def _write_marker(self, agent_id: str, marker: str) -> None:
-        """Append the marker line; a partial last line (no newline) is ended first."""
-        path = self.ctx.log_path(agent_id)
-        with contextlib.suppress(OSError):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            try:
-                size = os.fstat(fd).st_size
-                ended = size == 0 or os.pread(fd, 1, size - 1) == b"\n"
-                os.write(fd, (("" if ended else "\n") + marker + "\n").encode())
-            finally:
-                os.close(fd)
+            append_marker(self.ctx.log_path(agent_id), what)

@@ -38,6 +38,7 @@ class EventStream:
         self._queue: asyncio.Queue[Item] = asyncio.Queue()
         self._room = asyncio.Event()  # set when the queue has room again
         self._pending = 0  # events queued and not yet handed to the consumer
+        self.waiting = 0  # producers parked in ``wait_room`` right now
 
     @property
     def pending(self) -> int:
@@ -59,7 +60,11 @@ class EventStream:
         """Wait while the consumer is ``MAX_QUEUED`` events behind."""
         while self._pending >= MAX_QUEUED:
             self._room.clear()
-            await self._room.wait()
+            self.waiting += 1
+            try:
+                await self._room.wait()
+            finally:
+                self.waiting -= 1
 
     async def batches(self, on_ack: Callable[[str, int], None]) -> AsyncIterator[list[Event]]:
         """The batches in order; ``on_ack(agent, offset)`` once a log chunk's batch is handled

@@ -271,7 +271,12 @@ class Supervisor(RunQueries):
             return
         local = [a.id for a in self.plan.wave(n).agents if not self.is_remote(a.id)]
         for event in await asyncio.to_thread(
-            sandbox.before_wave, self.plan, self.config, local, self.worktrees.cwd_for
+            sandbox.before_wave,
+            self.plan,
+            self.config,
+            local,
+            self.worktrees.cwd_for,
+            self.ctx.wavedeck_dir,
         ):
             self.ctx.emit(event)
 

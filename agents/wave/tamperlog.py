@@ -8,9 +8,10 @@ run a program when a wave starts (reported to the operator, never run by wavedec
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from wavedeck.agents.markers import read_marker, write_marker
 
 if TYPE_CHECKING:
     from wavedeck.agents.git.tamper import TamperFinding
@@ -38,18 +39,13 @@ class TamperLog:
     def remember(self, n: int, snapshot: dict[str, str]) -> None:
         """Keep the wave-start snapshot of .git's program-running parts (survives a restart)."""
         self._snapshots[n] = snapshot
-        path = self._file(n)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(snapshot), encoding="utf-8")
+        write_marker(self._file(n), snapshot)
 
     def recall(self, n: int) -> dict[str, str] | None:
         """The snapshot taken when wave ``n`` started, None when there is none."""
         if n in self._snapshots:
             return dict(self._snapshots[n])
-        try:
-            data = json.loads(self._file(n).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+        data = read_marker(self._file(n))
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else None
 
     def planted_programs(self) -> list[TamperFinding]:

@@ -5,15 +5,16 @@ shell commands *by design* (``cd packages/app && flutter test``), written by the
 author and shown to the operator before they run. This is the one place wavedeck uses a shell;
 agent commands and git never go through one.
 
-Output is streamed line by line (64 KiB reads, incremental UTF-8 decoding, over-long lines passed on
-in marked pieces, nothing dropped) through a callback. A command that runs longer than the timeout has its whole process
-group killed and counts as failed (exit code 124, like ``timeout(1)``).
+Output is streamed line by line through a callback, decoded by the one line rule of
+``wavedeck.agents.lines`` (as an agent's log is: invalid UTF-8 as U+FFFD, ``\\r`` progress keeps
+its last state, over-long lines in marked pieces, nothing dropped). A command that runs longer
+than the timeout has its whole process group killed and counts as failed (exit code 124, like
+``timeout(1)``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import os
 import signal
@@ -22,10 +23,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from wavedeck.agents.lines import LineDecoder
+
 TIMEOUT_EXIT = 124
-MAX_LINE = 64 * 1024
-# Marks a piece of an over-long line; the next piece carries on (nothing is dropped).
-CONTINUED = " [line continues]"
 _READ = 64 * 1024
 
 
@@ -38,37 +38,6 @@ class TestRunResult:
     passed: bool
     duration_s: float
     results: tuple[tuple[str, int], ...]
-
-
-class _LineSplitter:
-    """Turns byte chunks into complete text lines; never raises on bad bytes or huge lines."""
-
-    def __init__(self, emit: Callable[[str], None]) -> None:
-        self._emit = emit
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._buf = ""
-
-    def feed(self, data: bytes) -> None:
-        self._buf += self._decoder.decode(data)
-        *lines, self._buf = self._buf.split("\n")
-        for line in lines:
-            self._emit_line(line)
-        while len(self._buf) > MAX_LINE:  # a line without end: pass it on in pieces
-            self._emit(self._buf[:MAX_LINE] + CONTINUED)
-            self._buf = self._buf[MAX_LINE:]
-
-    def close(self) -> None:
-        self._buf += self._decoder.decode(b"", final=True)
-        if self._buf:
-            self._emit_line(self._buf)
-            self._buf = ""
-
-    def _emit_line(self, line: str) -> None:
-        line = line.removesuffix("\r")
-        while len(line) > MAX_LINE:
-            self._emit(line[:MAX_LINE] + CONTINUED)
-            line = line[MAX_LINE:]
-        self._emit(line)
 
 
 def _kill_group(pid: int) -> None:
@@ -96,7 +65,7 @@ async def run_command(
         env=env,
     )
     assert proc.stdout is not None
-    splitter = _LineSplitter(on_line)
+    decoder = LineDecoder()
     deadline = time.monotonic() + timeout_s
     timed_out = False
     try:
@@ -112,7 +81,8 @@ async def run_command(
                 break
             if not data:
                 break
-            splitter.feed(data)
+            for line in decoder.feed(data)[0]:
+                on_line(line)
         if not timed_out:
             # EOF can come just before the exit: wait for it, within the time left.
             try:
@@ -123,7 +93,8 @@ async def run_command(
         _kill_group(proc.pid)  # the control room is stopping: the tests go with it
         raise
     finally:
-        splitter.close()
+        for line in decoder.flush()[0]:  # a last line without its newline
+            on_line(line)
     # Whatever is left in its group (background children, or all of it on timeout) goes.
     _kill_group(proc.pid)
     code = await proc.wait()

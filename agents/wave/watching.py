@@ -63,7 +63,7 @@ class HostWrites:
 
     def touched(self, agent_id: str, path: str, change: str) -> None:
         """A path a remote agent changed on its host (a runner's ``on_touched``)."""
-        from wavedeck.agents.watch.watcher import worktree_attributor
+        from wavedeck.agents.watch.rules import worktree_attributor
 
         ctx = self.ctx
         self._writes[path] = agent_id
@@ -155,7 +155,8 @@ class WaveWatch:
         """Watch the working tree (shared mode) or each agent's worktree and the main tree
         (worktree mode: ``wavedeck.agents.watch.worktrees.WorktreeWatch``)."""
         from wavedeck.agents.watch.attribution import ledger_attributor
-        from wavedeck.agents.watch.watcher import WorkspaceWatcher, worktree_attributor
+        from wavedeck.agents.watch.rules import worktree_attributor
+        from wavedeck.agents.watch.watcher import WorkspaceWatcher
 
         ctx = self.ctx
         ctx.bind_loop()

@@ -13,13 +13,13 @@ collected until the operator resolves them in the worktrees.
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wavedeck.agents.events import Notice
 from wavedeck.agents.kinds import Refusal
+from wavedeck.agents.markers import read_marker, write_marker
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -75,10 +75,7 @@ class WorktreeMode:
 
     def writers(self, n: int) -> dict[str, str]:
         """``{path: agent}`` of the collected wave (empty before ``collect``)."""
-        try:
-            data = json.loads(self._marker(n).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
+        data = read_marker(self._marker(n))
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
     def main_tree_attributor(self, n: int, accept: Sequence[str]) -> Attributor:
@@ -143,8 +140,7 @@ class WorktreeMode:
         self.collected[n] = owner  # before copying: the main tree's watcher sees the copies
         for path, agent in owner.items():
             await asyncio.to_thread(_copy_back, trees[agent], ctx.repo, path)
-        self._marker(n).parent.mkdir(parents=True, exist_ok=True)
-        self._marker(n).write_text(json.dumps(owner), encoding="utf-8")
+        write_marker(self._marker(n), owner)
         ctx.emit(
             Notice("info", f"wave {n}: collected {len(owner)} changed path(s) from the worktrees")
         )

@@ -10,7 +10,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from wavedeck.plan.models import SEVERITIES, SEVERITY_RANK, Severity
+from wavedeck.plan.models import SEVERITIES, Severity
 
 _SEP = r"\s*(?:[—–:.\-]+\s*)?"
 _WAVE = re.compile(r"^\s*wave\s+(\d+)(?!\w|\.\d)" + _SEP + r"(.*?)\s*$", re.IGNORECASE | re.DOTALL)
@@ -166,12 +166,6 @@ def dependencies(summary: str, own_id: str) -> list[str]:
                 continue
             out.append(prefix + token if token.isdigit() else token)
     return out
-
-
-def most_severe_first(a: str, b: str) -> bool:
-    """Whether severity ``a`` is strictly more severe than ``b`` (unknown severities: never)."""
-    ra, rb = SEVERITY_RANK.get(a), SEVERITY_RANK.get(b)
-    return ra is not None and rb is not None and ra < rb
 
 
 _RUN_TESTS = re.compile(r"\brun(?:s|ning)?\b.{0,40}?\btests?\b|\btests?\b.{0,20}?\brun\b", re.I)

@@ -17,7 +17,7 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_LINE_BYTES = 64 * 1024
 _BOM = b"\xef\xbb\xbf"
 
-__all__ = ["MAX_BYTES", "MAX_LINE_BYTES", "ParseResult", "decode_plan", "load_plan", "parse_plan"]
+__all__ = ["MAX_BYTES", "MAX_LINE_BYTES", "decode_plan", "load_plan", "parse_plan"]
 
 
 def _line_of(data: bytes, offset: int) -> int:

@@ -11,6 +11,11 @@ prompt line); its turn is the number of assistant messages since that message (a
 example exchanges before it). A request
 without tools is a side request (a title, a summary) and gets a one-word answer, unless the
 server is made with ``tools=False``: aider sends no tools at all, its edits being text.
+
+Qwen Code (0.15) opens every conversation with a startup context (a user message describing the
+folder, answered by a fixed acknowledgement) before the prompt, and after a turn runs a memory
+extraction subagent whose request carries the same conversation under another system prompt:
+the first is skipped when looking for the key, the second is a side request.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ from tests.e2e.scripted_http import (
 __all__ = ["Call", "ChatScript", "ChatServer", "Fail", "Hold", "Say"]
 
 MODEL = "wavedeck-coder"
+# Qwen Code's startup context is the user message this acknowledgement answers (its
+# STARTUP_CONTEXT_MODEL_ACK); its memory subagent's system prompt starts with this.
+QWEN_STARTUP_ACK = "Got it. Thanks for the context!"
+QWEN_MEMORY_AGENT = "You are now acting as the managed memory extraction subagent"
 TEXT_CHUNK = 24
 JSON_CHUNK = 16
 
@@ -56,6 +65,22 @@ def messages_of(body: Any) -> list[dict[str, Any]]:
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
         return []
     return [m for m in body["messages"] if isinstance(m, dict)]
+
+
+def first_prompt(messages: list[dict[str, Any]]) -> int | None:
+    """The index of the conversation's first user message that is not Qwen Code's startup
+    context (None when a request has no user message, or is Qwen's memory subagent: a side
+    request quoting the conversation)."""
+    if messages and text_of(messages[0].get("content")).startswith(QWEN_MEMORY_AGENT):
+        return None
+    for index, message in enumerate(messages):
+        if message.get("role") != "user":
+            continue
+        after = messages[index + 1] if index + 1 < len(messages) else {}
+        if after.get("role") == "assistant" and text_of(after.get("content")) == QWEN_STARTUP_ACK:
+            continue
+        return index
+    return None
 
 
 def tool_results(body: Any) -> list[str]:
@@ -83,9 +108,13 @@ class _Handler(ScriptedHandler):
         key, start = None, 0
         if body.get("tools") or not self.tools_required:
             users = [i for i, m in enumerate(messages) if m.get("role") == "user"]
-            # The key is in the first user message (Qwen Code's memory subagent quotes the
-            # conversation later on); aider's first ones are example exchanges.
-            for index in users if not self.tools_required else users[:1]:
+            # The key is in the conversation's first prompt (see first_prompt: not Qwen Code's
+            # startup context, not its memory subagent); aider's first user messages are
+            # example exchanges, so all of them are looked at.
+            prompt = first_prompt(messages)
+            for index in (
+                users if not self.tools_required else [prompt] if prompt is not None else []
+            ):
                 key = self.state.key_in(text_of(messages[index].get("content")))
                 if key is not None:
                     start = index

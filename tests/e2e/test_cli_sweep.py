@@ -27,7 +27,7 @@ from tests.conftest import REFERENCE_PLAN
 from tests.e2e.headless_kit import env, wavedeck_argv
 from wavedeck.agents.state import StateStore
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # an end-to-end run
 
 FOLDERS = ("nonrepo", "empty", "bare", "detached", "readonly")
 NO_OVERRIDE = ("setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--")
@@ -121,7 +121,6 @@ CASES: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
 }
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("kind", FOLDERS)
 def test_every_command_fails_cleanly_or_works(folders: dict[str, Path], kind: str) -> None:
     folder = folders[kind]

@@ -33,7 +33,7 @@ from wavedeck.plan.reading.loader import load_plan
 WAVE1 = ("run", "--headless", "--wave", "1", "--yes", "--json")
 TEST_GLOB = "**/tests/**"
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]  # an end-to-end run
 
 
 @pytest.fixture

@@ -31,6 +31,8 @@ from tests.e2e.headless_kit import (
 )
 from wavedeck.agents.state import StateStore
 
+pytestmark = pytest.mark.slow  # end-to-end runs of the wavedeck command
+
 SUGGESTION = re.compile(r"`cd (\S+) && (wavedeck run [^`]+)`")
 
 
@@ -41,7 +43,6 @@ def sandbox(tmp_path: Path) -> Iterator[Path]:
     kill_agents(folder)
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_the_demos_suggested_command_completes(sandbox: Path) -> None:
     made = run(sandbox.parent, "demo", "--no-ui", "--fast", "--dir", str(sandbox))

@@ -31,7 +31,10 @@ from tests.e2e.headless_kit import (
     wait_for,
     wait_running,
 )
+from tests.sandboxkit import configure
 from wavedeck.agents.tools.demo import STRAY_PATH
+
+pytestmark = pytest.mark.slow  # end-to-end runs of the wavedeck command
 
 WAVE_ISSUES = {1: 29, 2: 38, 3: 27}
 RUN_ALL = ("run", "--headless", "--all", "--yes", "--json")
@@ -104,8 +107,12 @@ def test_sigkill_then_rerun_adopts_agents_and_resumes_logs_exactly(
     sandbox: Path, flood: int
 ) -> None:
     make_demo(sandbox, speed="0.4")
+    # One agent is slow enough to outlive a second control room's start on a loaded machine
+    # (the rest may end before it: the test then checks their ends were recorded, not relaunched).
+    extra = {"w1-a1": ["--speed", "3"]}
     if flood:  # one agent writes fast: the kill lands in the middle of big batches
-        set_extra_args(sandbox, "w1-a4", ["--flood", str(flood)])
+        extra["w1-a4"] = ["--flood", str(flood)]
+    configure(sandbox, extra=extra, keep_extra=not flood)
     out1 = sandbox.parent / "run1.jsonl"
     proc = start(sandbox, out1, "run", "--headless", "--wave", "1", "--yes", "--json")
     try:

@@ -19,6 +19,8 @@ import pytest
 from tests.e2e import codex_server as cx
 from tests.e2e.model_server import Error, Hold, ModelServer, Text, Thinking, ToolUse
 
+pytestmark = pytest.mark.slow  # the model doubles of the e2e tests, over real HTTP
+
 
 def post(url: str, body: dict[str, Any]) -> tuple[int, str, str]:
     """(status, content type, body text) of a JSON POST."""

@@ -6,13 +6,16 @@ server on 127.0.0.1 (``gemini_server``: the Gemini API; ``chat_server``: Chat Co
 throwaway HOME: nothing leaves the machine. The scenarios Claude Code has: agents that edit and
 report done (started from another folder with ``--repo``: the agents still work in the
 repository, ``PWD`` included); a write to the other agent's file (refused at the source where the
-preset restricts writes, else a violation naming the writer); a model that fails; a question
-answered by a follow-up; a tool call refused (opencode's own permission check). Skipped with the
-reason when a CLI is not installed; a failure under ``.ci/run``.
+preset restricts writes, else by the kernel sandbox, which is on by default; with the sandbox off,
+a violation naming the writer); a model that fails; a question answered by a follow-up; a tool
+call refused (opencode's own permission check). Every scenario but the watcher's runs under the
+kernel sandbox, as users get it. Skipped with the reason when a CLI is not installed; a failure
+under ``.ci/run``.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e import sandbox_kit as kit
 from tests.e2e.agent_cli_kit import require
 from tests.e2e.chat_server import ChatServer
 from tests.e2e.gemini_server import GeminiServer
@@ -50,6 +54,8 @@ QUESTION = "Should the error body keep an error code?"
 ANSWER = "No code: a fixed message is enough."
 CLIS = ["gemini", "opencode", "aider", "qwen"]
 RESTRICTING = ["gemini", "opencode", "qwen"]  # presets that refuse a foreign edit at the source
+LANDLOCK = kit.landlock_abi() >= 3  # the kernel enforces the default [agent] sandbox here
+needs_landlock = pytest.mark.skipif(not LANDLOCK, reason="needs a kernel with Landlock ABI >= 3")
 
 
 # -- each CLI's tools, as its model calls them --------------------------------------------------
@@ -87,6 +93,16 @@ def fixes(cli: str, repo: Path, agent: str) -> list[Any]:
     ]
 
 
+def aider_foreign_write(repo: Path, foreign: str, created: str) -> list[Any]:
+    """aider's turns writing ``foreign`` (tracked, not in its chat) and creating ``created``.
+    aider 0.86 looks for file names in an answer before applying its edits: one naming a file
+    outside its chat makes it add the file (``--yes-always``) and ask the model again, dropping
+    that answer's edits; so the model repeats them, and they are applied the second time."""
+    text = _write("aider", str(repo / foreign), "HACKED = True\n")[0].text
+    text += "\n" + _write("aider", str(repo / created), "X = 1\n")[0].text
+    return [[Say(text)], [Say(text + "\nwavedeck: done api-1 fixed\n")]]
+
+
 def nothing(agent: str) -> list[Any]:
     return [[Say(f"Nothing to change.\nwavedeck: done {ISSUES[agent]} already safe")]]
 
@@ -114,6 +130,12 @@ def index_of(repo: Path) -> str:
     ).stdout
 
 
+def loose_objects(repo: Path) -> list[str]:
+    """The objects written into the repository's own object store since its packing."""
+    store = repo / ".git" / "objects"
+    return sorted(str(p.relative_to(store)) for p in store.glob("[0-9a-f][0-9a-f]/*"))
+
+
 # -- the scenarios ----------------------------------------------------------------------------
 
 
@@ -132,6 +154,11 @@ def test_agents_edit_report_done_and_checkpoint_started_from_another_folder(
         done = run(elsewhere, *RUN, "--repo", str(folder), timeout=200)
     evs = events(done.stdout)
     assert done.returncode == 0, ran(done)
+    # What users get: the agents ran in the kernel sandbox (on by default), which let each CLI
+    # write its own state and the agent's file, and refused nothing it needed.
+    (status,) = by_name(evs, "sandbox_status", agent=None)
+    assert status["state"] == ("landlock" if LANDLOCK else "unavailable"), status
+    assert not by_name(evs, "agent_denied"), ran(done)
     record = state(folder)["agents"]
     for agent, rel in FILES.items():
         assert srv.conversation(key(agent)), f"{agent} never asked the model"
@@ -158,30 +185,28 @@ def test_agents_edit_report_done_and_checkpoint_started_from_another_folder(
 
 @pytest.mark.parametrize("cli", CLIS)
 @pytest.mark.timeout(240)
-def test_a_failing_model_and_a_foreign_write(
-    cli: str, folder: Path, request: pytest.FixtureRequest
-) -> None:
+def test_a_failing_model_and_a_foreign_write(cli: str, folder: Path) -> None:
     """w1-a2's model fails (failed, the API's message shown); w1-a1 writes w1-a2's file while
-    it runs: refused at the source (a denial naming the path, the agent needs you), or, aider,
-    written and flagged as a violation naming w1-a1."""
-    if cli == "aider":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=False,
-                reason="open: aider 0.86.2 left the foreign file unchanged in this script "
-                "(its whole-format answer naming two files), not yet understood",
-            )
-        )
+    it runs: refused at the source (a denial naming the path, the agent needs you), or, aider
+    (no restriction of its own), refused by the kernel sandbox (a denial by the sandbox, seen in
+    aider's own output; the agent goes on)."""
+    if cli == "aider" and not LANDLOCK:
+        pytest.skip("aider's foreign write is refused by the kernel sandbox: needs Landlock")
     foreign, created = FILES["w1-a2"], "src/web/helper.py"
-    write = _write(cli, str(folder / foreign), "HACKED = True\n")
-    if cli == "aider":  # one answer: the foreign file, and a new file aider git-adds
-        write = [Say(write[0].text + "\n" + _write(cli, str(folder / created), "X = 1\n")[0].text)]
+    if cli == "aider":
+        writes = aider_foreign_write(folder, foreign, created)
+    else:
+        writes = [
+            _write(cli, str(folder / foreign), "HACKED = True\n"),
+            [Say("I tried to fix the page too.\nwavedeck: done api-1 fixed")],
+        ]
     script = {
-        key("w1-a1"): [write, [Say("I tried to fix the page too.\nwavedeck: done api-1 fixed")]],
+        key("w1-a1"): writes,
         key("w1-a2"): [Fail(400, "bad_request", "scripted: refused")],
     }
     with server(cli, script) as srv:
         sandbox(cli, folder, srv.url)
+        before = index_of(folder)
         done = run(folder, *RUN, timeout=200)
     evs = events(done.stdout)
     assert done.returncode == 1, ran(done)
@@ -189,19 +214,61 @@ def test_a_failing_model_and_a_foreign_write(
     assert failed["state"] == "failed", ran(done)
     shown = failed["reason"] + "\n" + "\n".join(pane(evs, "w1-a2"))
     assert "scripted: refused" in shown
+    assert (folder / foreign).read_text("utf-8") == ORIGINAL[foreign]
+    denied = by_name(evs, "agent_denied", agent="w1-a1")
+    assert [d["path"] for d in denied] == [foreign], ran(done)
+    assert not by_name(evs, "violation_found")
+    (refused,) = state(folder)["agents"]["w1-a1"]["denials"]
     if cli in RESTRICTING:
-        assert (folder / foreign).read_text("utf-8") == ORIGINAL[foreign]
-        denied = by_name(evs, "agent_denied", agent="w1-a1")
-        assert [d["path"] for d in denied] == [foreign], ran(done)
+        assert refused["by"] == "cli"
         assert final_state(evs, "w1-a1")["state"] == "needs_you"
-        assert not by_name(evs, "violation_found")
     else:
-        assert (folder / foreign).read_text("utf-8") == "HACKED = True\n"
-        violations = by_name(evs, "violation_found", path=foreign)
-        assert violations and {v["agent"] for v in violations} == {"w1-a1"}, ran(done)
-        assert (folder / created).exists()
-        assert created not in index_of(folder)  # aider git-added it: into its own index
+        assert refused["by"] == "sandbox"  # held by the kernel: the agent is told and goes on
+        assert final_state(evs, "w1-a1")["state"] == "succeeded"
+        assert any("Permission denied" in line for line in pane(evs, "w1-a1"))
+        assert not (folder / created).exists()  # its folder is w1-a2's: closed to w1-a1
+        assert index_of(folder) == before
     assert not by_name(evs, "checkpoint_committed")
+
+
+@needs_landlock
+@pytest.mark.parametrize("cli", RESTRICTING)
+@pytest.mark.timeout(240)
+def test_without_the_restriction_the_kernel_refuses_a_foreign_write(cli: str, folder: Path) -> None:
+    """``restrict_writes = false``: the CLI's own permissions allow every edit, and the kernel
+    sandbox (on by default) refuses the write of w1-a2's file. The CLI gets EACCES and tells
+    its model; wavedeck reads the refusal in its output (one denial, by the sandbox); w1-a1's own
+    fix lands and the checkpoint holds exactly that."""
+    own, foreign = FILES["w1-a1"], FILES["w1-a2"]
+    script = {
+        key("w1-a1"): [
+            _write(cli, str(folder / own), FIXED[own]),
+            _write(cli, str(folder / foreign), "HACKED = True\n"),
+            [Say("The page was refused to me.\nwavedeck: done api-1 fixed")],
+        ],
+        key("w1-a2"): nothing("w1-a2"),
+    }
+    with server(cli, script) as srv:
+        sandbox(cli, folder, srv.url, "restrict_writes = false\n")
+        done = run(folder, *RUN, timeout=200)
+        told = json.dumps([r.body for r in srv.conversation(key("w1-a1")) if r.turn == 2])
+    evs = events(done.stdout)
+    assert done.returncode == 0, ran(done)
+    assert (folder / foreign).read_text("utf-8") == ORIGINAL[foreign]
+    assert committed(folder, own) == FIXED[own]
+    assert kit.changed_files(folder) == [own]
+    assert "Wavedeck-Sandbox: landlock ABI" in kit.commit_message(folder)
+    # The kernel's EACCES reached the model as the write tool's failure...
+    assert "EACCES" in told or "PermissionDenied" in told, told[-2000:]
+    # ... and wavedeck saw it in the CLI's output, once, by the write tool, held by the sandbox.
+    denied = by_name(evs, "agent_denied", agent="w1-a1")
+    tool = "write" if cli == "opencode" else "write_file"
+    assert [(d["tool"], d["path"]) for d in denied] == [(tool, foreign)], ran(done)
+    assert state(folder)["agents"]["w1-a1"]["denials"] == [
+        {"tool": tool, "path": foreign, "kind": "refused", "by": "sandbox"}
+    ]
+    assert final_state(evs, "w1-a1")["state"] == "succeeded"
+    assert not by_name(evs, "violation_found")
 
 
 @pytest.mark.parametrize("cli", RESTRICTING)
@@ -226,7 +293,9 @@ def test_without_the_restriction_a_foreign_write_is_a_violation_naming_the_write
         key("w1-a2"): [Hold(key("w1-a1"), 1, nothing("w1-a2")[0])],
     }
     with server(cli, script) as srv:
-        sandbox(cli, folder, srv.url, "restrict_writes = false\n")
+        # The watcher's attribution is under test: the kernel sandbox, which would refuse the
+        # write (test_without_the_restriction_the_kernel_refuses_a_foreign_write), is off.
+        sandbox(cli, folder, srv.url, 'restrict_writes = false\nsandbox = "off"\n')
         done = run(folder, *RUN, timeout=200)
     evs = events(done.stdout)
     assert done.returncode == 1, ran(done)
@@ -234,6 +303,32 @@ def test_without_the_restriction_a_foreign_write_is_a_violation_naming_the_write
     violations = by_name(evs, "violation_found", path=foreign)
     assert violations and {v["agent"] for v in violations} == {"w1-a1"}, ran(done)
     assert by_name(evs, "gate_refused", wave=1)
+
+
+@pytest.mark.timeout(240)
+def test_aider_with_the_sandbox_off_a_foreign_write_is_a_violation_naming_it(folder: Path) -> None:
+    """aider has no per-file permission: with the kernel sandbox off, its write of w1-a2's file
+    lands and the watcher names aider's agent (its ``Applied edit to`` line); the file it creates
+    and ``git add``s goes to its own index and object store, never the operator's."""
+    foreign, created = FILES["w1-a2"], "src/web/helper.py"
+    script = {
+        key("w1-a1"): aider_foreign_write(folder, foreign, created),
+        key("w1-a2"): [Fail(400, "bad_request", "scripted: refused")],
+    }
+    with server("aider", script) as srv:
+        sandbox("aider", folder, srv.url, 'sandbox = "off"\n')
+        before = index_of(folder)
+        objects = loose_objects(folder)
+        done = run(folder, *RUN, timeout=200)
+    evs = events(done.stdout)
+    assert done.returncode == 1, ran(done)
+    assert (folder / foreign).read_text("utf-8") == "HACKED = True\n"
+    violations = by_name(evs, "violation_found", path=foreign)
+    assert violations and {v["agent"] for v in violations} == {"w1-a1"}, ran(done)
+    assert (folder / created).read_text("utf-8") == "X = 1\n"
+    assert index_of(folder) == before  # aider git-added it: into its own index
+    assert loose_objects(folder) == objects  # and its own objects: nothing in .git
+    assert not by_name(evs, "checkpoint_committed")
 
 
 @pytest.mark.parametrize("cli", CLIS)

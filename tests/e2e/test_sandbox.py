@@ -17,9 +17,10 @@ import pytest
 from tests.e2e import sandbox_kit as kit
 from tests.e2e.headless_kit import events, kill_agents, run
 
-pytestmark = pytest.mark.skipif(
-    kit.landlock_abi() < 3, reason="needs a kernel with Landlock ABI >= 3"
-)
+pytestmark = [
+    pytest.mark.slow,  # end-to-end runs of the wavedeck command
+    pytest.mark.skipif(kit.landlock_abi() < 3, reason="needs a kernel with Landlock ABI >= 3"),
+]
 RUN = ("run", "--headless", "--all", "--yes", "--json")
 
 

@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 MANIFEST = ROOT / "tests" / "data" / "plans" / "saw" / "IMPL-audit-log.yaml"
 
+pytestmark = pytest.mark.slow  # an end-to-end run of the wavedeck command
+
 
 def readme_commands() -> list[list[str]]:
     text = README.read_text(encoding="utf-8")

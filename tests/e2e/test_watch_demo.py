@@ -28,6 +28,8 @@ from tests.e2e.headless_kit import env, events, git_log, kill_agents, make_demo,
 from wavedeck.agents.tools.demo import PLAN_IN_SANDBOX, STRAY_AGENT, STRAY_PATH, TEST_PATH
 from wavedeck.plan.reading.loader import load_plan
 
+pytestmark = pytest.mark.slow  # end-to-end runs of the wavedeck command
+
 WAVE_ISSUES = {1: 29, 2: 38, 3: 27}
 # Slow enough that w1-a2 (6 issues, ~4 paced steps each) works for seconds after its stray
 # write, which the sim makes right after its first issue (``Agent.misbehave_midway``).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Button
 
@@ -23,6 +24,7 @@ def notices(app: WavedeckApp) -> list[str]:
     return [n.message for n in app._notifications]
 
 
+@pytest.mark.slow
 async def test_confirm_dialog_keys_arrows_default_and_cancel_notice() -> None:
     app = static_app()
     answers: list[bool | None] = []
@@ -61,6 +63,7 @@ async def test_confirm_dialog_keys_arrows_default_and_cancel_notice() -> None:
         assert answers[3] is False
 
 
+@pytest.mark.slow
 async def test_every_way_out_goes_through_the_quit_dialog(tmp_path: Path) -> None:
     repo = sandbox(tmp_path, extra={"w1-a1": ["--hang"], "w1-a3": ["--hang"]})
     async with control_room(repo) as (app, pilot):
@@ -106,6 +109,7 @@ async def test_every_way_out_goes_through_the_quit_dialog(tmp_path: Path) -> Non
     assert app.stopped_agents and a2.state != "running"
 
 
+@pytest.mark.slow
 async def test_header_says_agents_done_and_plan_complete() -> None:
     plan = reference_plan()
     app = WavedeckApp(plan, None, clock=FixedClock())
@@ -137,6 +141,7 @@ async def test_header_shows_the_sandbox_and_quitting_names_it() -> None:
     assert WavedeckApp(reference_plan(), None).farewell() is None
 
 
+@pytest.mark.slow
 async def test_the_focused_pane_keeps_its_border_when_its_agent_stops() -> None:
     app = static_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -153,6 +158,7 @@ async def test_the_focused_pane_keeps_its_border_when_its_agent_stops() -> None:
         assert pane.styles.border_top[0] == "round"
 
 
+@pytest.mark.slow
 async def test_a_paused_or_searched_log_says_so_on_its_pane() -> None:
     app = static_app()
     async with app.run_test(size=(200, 50)) as pilot:
@@ -164,7 +170,8 @@ async def test_a_paused_or_searched_log_says_so_on_its_pane() -> None:
         await wait_for(lambda: "paused" not in str(pane.border_subtitle))
         await pilot.press("slash", *"server", "enter")
         await wait_for(lambda: "/server 1 of " in str(pane.border_subtitle))
-        n = pane.log_view.match_count()
+        assert pane.log_view.match_rank is not None
+        n = pane.log_view.match_rank[1]
         assert f"'server': match 1 of {n}" in " ".join(notices(app))
         await pilot.press("n")
         await wait_for(lambda: f"/server 2 of {n}" in str(pane.border_subtitle))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.message import Message
 
 from tests.tui.helpers import pane_head, wait_for
@@ -22,6 +23,8 @@ from wavedeck.tui.screens.history import HistoryScreen
 from wavedeck.tui.screens.tests import TestsScreen
 from wavedeck.tui.screens.violations import ViolationsScreen
 from wavedeck.tui.widgets.history import HistoryView
+
+pytestmark = pytest.mark.slow
 
 
 async def test_a_whole_wave_from_start_to_commit(tmp_path: Path) -> None:

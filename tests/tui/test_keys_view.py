@@ -3,6 +3,7 @@ search, help, palette, disabled keys with their reason, quit."""
 
 from __future__ import annotations
 
+import pytest
 from textual.command import CommandPalette
 from textual.message import Message
 
@@ -18,6 +19,7 @@ def _recorder(seen: list[Message]):  # type: ignore[no-untyped-def]
     return seen.append
 
 
+@pytest.mark.slow
 async def test_panes_status_and_focus_keys() -> None:
     app = static_app()
     async with app.run_test(size=(200, 50)) as pilot:
@@ -38,6 +40,7 @@ async def test_panes_status_and_focus_keys() -> None:
         assert app.main_screen.focused_pane is panes[0]
 
 
+@pytest.mark.slow
 async def test_wave_switching_with_brackets() -> None:
     app = static_app()
     async with app.run_test(size=(200, 50)) as pilot:
@@ -56,6 +59,7 @@ async def test_wave_switching_with_brackets() -> None:
         assert app.main_screen.selected_wave == 2
 
 
+@pytest.mark.slow
 async def test_zoom_and_restore() -> None:
     app = static_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -68,6 +72,7 @@ async def test_zoom_and_restore() -> None:
         assert app.main_screen.maximized is None
 
 
+@pytest.mark.slow
 async def test_search_prompt_jumps_to_match() -> None:
     app = static_app()
     async with app.run_test(size=(200, 50)) as pilot:
@@ -83,6 +88,7 @@ async def test_search_prompt_jumps_to_match() -> None:
         )
 
 
+@pytest.mark.slow
 async def test_help_lists_every_key_with_why_not() -> None:
     app = static_app()
     async with app.run_test(size=(200, 50)) as pilot:
@@ -111,6 +117,7 @@ async def test_disabled_key_says_why_and_posts_a_message() -> None:
         assert footer["s"] is False and footer["a"] is True  # greyed out vs available
 
 
+@pytest.mark.slow
 async def test_command_palette_lists_actions() -> None:
     app = static_app()
     async with app.run_test(size=(200, 50)) as pilot:
@@ -125,6 +132,7 @@ async def test_command_palette_lists_actions() -> None:
         assert app.main_screen.maximized is not None
 
 
+@pytest.mark.slow
 async def test_attach_explains_no_input() -> None:
     app = static_app()
     async with app.run_test(size=(200, 50)) as pilot:
@@ -136,6 +144,7 @@ async def test_attach_explains_no_input() -> None:
         assert "cannot pass input" in text and "Error: tsc exited 2" in text
 
 
+@pytest.mark.slow
 async def test_quit_without_engine_exits() -> None:
     app = static_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -145,6 +154,7 @@ async def test_quit_without_engine_exits() -> None:
     assert app.return_value == 0
 
 
+@pytest.mark.slow
 async def test_markup_in_plan_titles_and_notices_is_literal() -> None:
     """D13: Rich markup in a plan's agent title, an engine notice or a path is shown as typed."""
     from tests.tui.helpers import FixedClock, reference_plan

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.tui.helpers import wait_for
 from tests.tui.screen_text import screen_text
 from tests.tui.test_engine_flow import control_room, sandbox
 from wavedeck.agents.tools.demo import STRAY_PATH, TEST_PATH
 from wavedeck.tui.screens.diff import DiffScreen, group_options
 from wavedeck.tui.screens.violations import ViolationsScreen
+
+pytestmark = pytest.mark.slow
 
 
 async def test_policy_accepted_path_is_accepted_in_diff_violations_and_checkpoint(

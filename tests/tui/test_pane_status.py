@@ -9,7 +9,7 @@ from tests.tui.helpers import FixedClock, pane_head, panes_ready, reference_plan
 from wavedeck.agents import events as ev
 from wavedeck.tui.app import WavedeckApp
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
 async def test_the_status_line_names_exit_codes_and_signals() -> None:

@@ -17,6 +17,7 @@ from wavedeck.tui.widgets.wave_bar import wave_bar_text
 pytestmark = pytest.mark.timeout(60)
 
 
+@pytest.mark.slow
 async def test_usage_needs_you_notification_and_raw_view() -> None:
     plan = reference_plan()
     app = WavedeckApp(plan, None, clock=FixedClock())

@@ -24,7 +24,7 @@ from wavedeck.plan.models import Plan
 from wavedeck.tui.adapter import EventAdapter, RunView
 from wavedeck.tui.widgets.agent_pane import head_text
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 STOPPED = "w1-a1"
 ELAPSED = re.compile(r"⏱ (\S+)")

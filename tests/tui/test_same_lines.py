@@ -13,7 +13,6 @@ from tests.tui.helpers import reference_plan
 from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder, decode_all
 from wavedeck.agents.local.tail import LogTailer
 from wavedeck.agents.local.wrapper import SegmentWriter
-from wavedeck.agents.remote.runner import LineSplitter
 from wavedeck.tui.adapter import RunView
 from wavedeck.tui.widgets.history import LineIndex
 from wavedeck.tui.widgets.log_view import LogBuffer
@@ -56,7 +55,7 @@ def _live_local(log: Path, chunks: list[bytes], max_bytes: int) -> tuple[list[st
 
 
 def _live_remote(chunks: list[bytes]) -> list[str]:
-    splitter = LineSplitter()
+    splitter = LineDecoder()
     lines: list[str] = []
     for chunk in chunks:
         lines.extend(splitter.feed(chunk)[0])
@@ -97,6 +96,7 @@ def test_live_and_read_back_lines_are_the_same(tmp_path: Path, max_bytes: int) -
     assert expected[-1] == "last line without newline"
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(min_value=1, max_value=len(PAYLOAD) - 1), max_size=12))
 def test_any_chunking_gives_the_same_lines(cuts: list[int]) -> None:

@@ -19,6 +19,8 @@ from wavedeck.tui.app import WavedeckApp
 from wavedeck.tui.screens.checkpoint import CheckpointScreen
 from wavedeck.tui.screens.diff import DiffEntry, DiffScreen
 
+pytestmark = pytest.mark.slow
+
 SIZES = [
     pytest.param((200, 50), id="200x50"),
     pytest.param((120, 40), id="120x40"),

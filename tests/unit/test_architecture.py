@@ -11,6 +11,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -110,6 +112,7 @@ def test_type_only_and_function_level_imports_count(tmp_path: Path) -> None:
     } <= found
 
 
+@pytest.mark.slow
 def test_agents_has_no_import_cycle() -> None:
     graph = import_graph("agents")
     assert "wavedeck.agents.wave.supervisor" in graph  # the graph is the real one
@@ -134,6 +137,7 @@ def test_plan_has_no_import_cycle() -> None:
 AGENT_CLIS = ROOT / "tests" / "e2e" / "agent_clis"
 
 
+@pytest.mark.slow
 def test_every_import_goes_through_the_wavedeck_name() -> None:
     """The layers are importable only as ``wavedeck.plan``, ``wavedeck.agents`` and
     ``wavedeck.tui`` once installed; a bare ``import plan`` works only from the checkout and

@@ -5,6 +5,7 @@ class alone, never by looking names up among the modules already imported."""
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import click
@@ -19,14 +20,33 @@ from wavedeck.tui.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILTIN_BASES = {"Exception", "OSError", "ValueError", "RuntimeError", "LookupError"}
+# Files that run outside wavedeck, so they cannot import WavedeckError: the wrapper runs under
+# ``python3 -I`` in the user's repository and loads landlock.py by path beside it, and
+# landlock.py is also uploaded and run as a script on SSH hosts, where nothing of wavedeck is
+# installed. Their errors never reach the ``wavedeck`` command: the scripts turn them into an
+# exit status with a message (126), and the control room's calls catch them (below).
+STANDALONE = {"agents/local/wrapper.py", "agents/local/landlock.py"}
+# landlock.py's functions that raise its LandlockError (the control room calls ``resolve``).
+RAISING = {"resolve", "prepare"}
+
+
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+def _sources() -> list[Path]:
+    return [
+        path for layer in ("plan", "agents", "tui") for path in sorted((ROOT / layer).rglob("*.py"))
+    ]
 
 
 def _exception_classes() -> list[tuple[str, str, set[str]]]:
-    """(module path, class name, base names) of every class defined on a builtin exception."""
+    """(module path, class name, base names) of every class defined on a builtin exception,
+    in every module but the standalone scripts."""
     found = []
-    for layer in ("plan", "agents", "tui"):
-        for path in sorted((ROOT / layer).rglob("*.py")):
-            tree = ast.parse(path.read_text(encoding="utf-8"))
+    for path in _sources():
+        if str(path.relative_to(ROOT)) not in STANDALONE:
+            tree = _tree(path)
             for node in ast.walk(tree):
                 if isinstance(node, ast.ClassDef):
                     bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
@@ -40,6 +60,47 @@ def test_every_error_wavedeck_defines_derives_from_the_common_base() -> None:
     assert len(classes) >= 15  # the scan found the errors (plan, config, git, state, ...)
     strays = [(p, n) for p, n, bases in classes if "WavedeckError" not in bases | {n}]
     assert strays == []
+
+
+def test_the_standalone_scripts_import_only_the_standard_library() -> None:
+    """What makes them exempt from the common base: they cannot import it."""
+    for name in sorted(STANDALONE):
+        imported = set()
+        for node in ast.walk(_tree(ROOT / name)):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                assert node.level == 0, (name, node.module)  # no relative import either
+                imported.add(node.module.split(".")[0])
+        assert imported and imported <= sys.stdlib_module_names, (name, imported)
+
+
+def test_the_control_room_catches_landlocks_error_where_it_can_be_raised() -> None:
+    """LandlockError is not a WavedeckError, so wherever wavedeck calls the landlock functions
+    that raise it, the call sits in a ``try`` that catches it (it never escapes as a
+    traceback)."""
+    calls = 0
+    for path in _sources():
+        if str(path.relative_to(ROOT)) in STANDALONE:
+            continue
+        tree = _tree(path)
+        guarded: set[int] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Try) and any(
+                "LandlockError" in ast.unparse(h.type) for h in node.handlers if h.type
+            ):
+                for stmt in node.body:
+                    guarded |= {id(n) for n in ast.walk(stmt)}
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in RAISING
+                and ast.unparse(node.func.value) == "landlock"
+            ):
+                calls += 1
+                assert id(node) in guarded, f"{path.relative_to(ROOT)}:{node.lineno}"
+    assert calls >= 2  # the scan found the pre-wave checks and the watcher's predicate
 
 
 def test_the_errors_keep_their_builtin_bases_too() -> None:

@@ -22,7 +22,7 @@ from wavedeck.plan.errors import PlanError
 from wavedeck.plan.safetext import neutralize
 
 if TYPE_CHECKING:
-    from wavedeck.plan.reading.loader import ParseResult
+    from wavedeck.plan.reading.parser import ParseResult
 
 
 def _fail(source: str, message: str, as_json: bool = False, line: int | None = None) -> None:

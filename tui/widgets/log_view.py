@@ -125,10 +125,6 @@ class LogView(ScrollView, can_focus=True):
         self._cache.clear()
         self.flush()
 
-    def write_lines(self, lines: Iterable[str]) -> None:
-        """Append lines; they appear at the next flush (coalesced)."""
-        self.buffer.extend(lines)
-
     def flush(self) -> None:
         """Repaint if the buffer changed since the last look (called by the timer)."""
         buf = self.buffer
@@ -325,7 +321,3 @@ class LogView(ScrollView, can_focus=True):
         self.scroll_to(y=top, animate=False, immediate=True, force=True)
         self.refresh()
         self.post_message(self.StatusChanged())
-
-    def match_count(self) -> int:
-        """How many held lines contain the search term."""
-        return len(self._matches())

@@ -90,3 +90,19 @@ def test_an_unknown_key_from_a_variable_names_the_variable(tmp_path: Path) -> No
         load_config(tmp_path, environ={"WAVEDECK_AGENT__STOPGRACE_S": "1"})
     assert "environment variable WAVEDECK_AGENT__STOPGRACE_S" in str(caught.value)
     assert "did you mean agent.stop_grace_s?" in str(caught.value)
+
+
+def test_command_runs_with_the_generic_preset_or_when_set_by_file_or_variable(
+    tmp_path: Path,
+) -> None:
+    """``runs_command``: the one test of "``[agent] command`` replaces the preset's argv"."""
+    assert load_config(_write(tmp_path, "")).agent.runs_command  # generic is the default
+    claude = load_config(_write(tmp_path, '[agent]\npreset = "claude"\n'))
+    assert not claude.agent.runs_command  # the default command is not a choice
+    mine = '[agent]\npreset = "claude"\ncommand = ["mine"]\n'
+    assert load_config(_write(tmp_path, mine)).agent.runs_command
+    by_variable = load_config(
+        _write(tmp_path, '[agent]\npreset = "claude"\n'),
+        environ={"WAVEDECK_AGENT__COMMAND": '["mine"]'},
+    )
+    assert by_variable.agent.runs_command

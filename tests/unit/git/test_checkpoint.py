@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.unit.git.repokit import Repo
-from wavedeck.agents.git.repo import CheckpointRefused, GitRepo
+from wavedeck.agents.git.errors import CheckpointRefused
+from wavedeck.agents.git.repo import GitRepo
 
 
 def test_commits_exactly_the_declared_paths_and_leaves_others_alone(
@@ -35,6 +36,7 @@ def test_commits_exactly_the_declared_paths_and_leaves_others_alone(
     assert leftover == {"lib/c.py", "undeclared.txt"}
 
 
+@pytest.mark.slow
 def test_nothing_to_commit_is_refused_and_no_empty_commit_is_made(
     repo: Repo, git_repo: GitRepo
 ) -> None:
@@ -58,6 +60,7 @@ def test_expected_head_mismatch_is_refused(repo: Repo, git_repo: GitRepo) -> Non
     assert repo.head() == moved
 
 
+@pytest.mark.slow
 def test_a_commit_made_during_the_checkpoint_is_never_lost(repo: Repo, git_repo: GitRepo) -> None:
     # C10: a commit lands between the tree build and update-ref; the CAS refuses.
     base = repo.head()
@@ -116,7 +119,18 @@ def test_a_checkpointed_path_the_user_had_staged_follows_the_commit(
 
 
 @pytest.mark.parametrize(
-    "name", ["*.py", ":(exclude)x", "-f", "../up.txt", "/etc/passwd", ".git/config", "a.txt/"]
+    "name",
+    [
+        "*.py",
+        ":(exclude)x",
+        "-f",
+        "../up.txt",
+        "/etc/passwd",
+        ".git/config",
+        "a.txt/",
+        "a\u202etxt.py",  # a bidi override: reads as another name
+        "cafe\u0301.txt",  # not NFC: 'café' as e + combining accent
+    ],
 )
 def test_unsafe_names_are_refused_before_git(repo: Repo, git_repo: GitRepo, name: str) -> None:
     # C12: [observed] ':(exclude)x' as a pathspec stages everything else.
@@ -130,6 +144,7 @@ def test_unsafe_names_are_refused_before_git(repo: Repo, git_repo: GitRepo, name
     assert repo.head() == base
 
 
+@pytest.mark.slow
 def test_brackets_are_literal_names(repo: Repo, git_repo: GitRepo) -> None:
     repo.write("pages/[id].tsx", "route\n")
     repo.write("pages/i.tsx", "not matched by the glob\n")
@@ -260,6 +275,7 @@ def test_folders_are_refused(repo: Repo, git_repo: GitRepo) -> None:
     assert refused.value.paths == ("lib",)
 
 
+@pytest.mark.slow
 def test_a_large_checkpoint_of_hundreds_of_files(repo: Repo, git_repo: GitRepo) -> None:
     names = [f"gen/f{i:04d}.txt" for i in range(700)]
     for name in names:
@@ -290,15 +306,9 @@ def test_checkpoint_in_a_linked_worktree(repo: Repo, tmp_path: Path) -> None:
 
 
 def test_message_with_trailers_and_non_ascii_text_is_kept(repo: Repo, git_repo: GitRepo) -> None:
-    from wavedeck.agents.git.repo import format_trailers
-
-    trailers = format_trailers(
-        [
-            ("Wavedeck-Wave", "1"),
-            ("Wavedeck-Issues", "headless-01, headless-02"),
-            ("Wavedeck-Tests", "passed"),
-            ("Wavedeck-Accepted", "tests/**: policy"),
-        ]
+    trailers = (
+        "Wavedeck-Wave: 1\nWavedeck-Issues: headless-01, headless-02\n"
+        "Wavedeck-Tests: passed\nWavedeck-Accepted: tests/**: policy"
     )
     message = f"Wave 1 — CRITICAL fixes (ünïcode)\n\nTwo issues.\n\n{trailers}"
     repo.write("a.txt", "agent\n")

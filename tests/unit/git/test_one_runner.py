@@ -14,8 +14,8 @@ import pytest
 
 from tests.unit.git.repokit import Repo, wait_until
 from tests.unit.watch import watchkit
-from wavedeck.agents.git import cmd
 from wavedeck.agents.git.cmd import git_process, run_git
+from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.remote.sync import apply_patch, local_head
 from wavedeck.agents.repoview import git_paths
 from wavedeck.agents.tools.audit import changed_paths
@@ -183,15 +183,16 @@ def test_a_planted_repo_config_never_runs_from_any_former_call_site(
     _control(repo.root, canary)
 
 
+@pytest.mark.slow
 def test_run_git_kills_a_command_past_its_timeout(repo: Repo, tmp_path: Path) -> None:
     """A hanging program git starts (here a pager-less credential-like alias) is stopped."""
     repo.git("config", "alias.hang", "!sleep 30")
-    with pytest.raises(cmd.GitError, match="did not finish"):
+    with pytest.raises(GitError, match="did not finish"):
         run_git(repo.root, ["hang"], timeout_s=0.5)
 
 
 def test_run_git_refuses_a_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(cmd.GitError, match="not a folder"):
+    with pytest.raises(GitError, match="not a folder"):
         run_git(tmp_path / "missing", ["status"])
 
 
@@ -215,6 +216,7 @@ def test_a_streamed_git_command_runs_with_the_safety_settings(
     assert not canary.exists()
 
 
+@pytest.mark.slow
 def test_a_streamed_git_command_is_killed_with_its_children_past_its_timeout(repo: Repo) -> None:
     duration = "37.4193"  # a command line to find the child by
     repo.git("config", "alias.hang", f"!sleep {duration}")

@@ -1,4 +1,5 @@
-"""Hostile and unlucky repositories: matrix rows C4–C8, C11, C14, and the opt-in hooks policy."""
+"""Hostile and unlucky repositories: matrix rows C4, C5, C8, C11, C14, and the opt-in hooks policy
+(C6 and C7, planted hooks and settings: test_planted.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.unit.git.repokit import Repo, wait_until
-from wavedeck.agents.git.repo import CheckpointRefused, GitError, GitRepo
+from wavedeck.agents.git.errors import CheckpointIndexStale, CheckpointRefused, GitError
+from wavedeck.agents.git.repo import GitRepo
 
 
 def _pids_with(token: str) -> list[int]:
@@ -32,13 +34,10 @@ def _pids_with(token: str) -> list[int]:
     return alive
 
 
-def _canary_hook(repo: Repo, canary: Path, name: str, extra: str = "") -> None:
-    repo.hook(name, f"touch '{canary}'\n{extra}")
-
-
 # -- C4: a held index.lock -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_held_index_lock_is_waited_for_then_reported_and_never_deleted(repo: Repo) -> None:
     lock = repo.root / ".git" / "index.lock"
     lock.write_text("")
@@ -78,6 +77,7 @@ def test_a_lock_released_during_the_retries_lets_the_checkpoint_through(repo: Re
     assert repo.head() == result[0]
 
 
+@pytest.mark.slow
 def test_a_held_branch_lock_is_retried_then_reported(repo: Repo) -> None:
     ref_lock = repo.root / ".git" / "refs" / "heads" / "main.lock"
     ref_lock.write_text("")
@@ -93,6 +93,7 @@ def test_a_held_branch_lock_is_retried_then_reported(repo: Repo) -> None:
 # -- C5: our own concurrent calls ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_concurrent_reads_during_checkpoints_are_serialised_without_errors(repo: Repo) -> None:
     base = repo.head()
     for i in range(30):
@@ -136,80 +137,6 @@ def test_concurrent_reads_during_checkpoints_are_serialised_without_errors(repo:
     assert not (repo.root / ".git" / "index.lock").exists()
 
 
-# -- C6 and C7: hooks, fsmonitor and other planted settings never run ----------------------------
-
-
-def test_failing_hanging_and_modifying_hooks_do_not_run(repo: Repo, tmp_path: Path) -> None:
-    canary = tmp_path / "hook-ran"
-    _canary_hook(repo, canary, "pre-commit", "exit 1")
-    _canary_hook(repo, canary, "commit-msg", "sleep 60")
-    _canary_hook(repo, canary, "post-commit", "echo hook >> a.txt")
-    _canary_hook(repo, canary, "reference-transaction", "exit 1")
-    _canary_hook(repo, canary, "post-index-change", "exit 1")
-    repo.write("a.txt", "agent\n")
-    git_repo = GitRepo(repo.root)
-    started = time.monotonic()
-    sha = git_repo.checkpoint(["a.txt"], "wave")
-    assert time.monotonic() - started < 5
-    assert not canary.exists()
-    assert repo.show(sha, "a.txt") == "agent\n"
-    assert repo.read("a.txt") == "agent\n"
-
-
-def test_planted_fsmonitor_ssh_command_and_hooks_never_run_and_are_reported(
-    repo: Repo, tmp_path: Path
-) -> None:
-    canary = tmp_path / "planted-ran"
-    git_repo = GitRepo(repo.root)
-    before = git_repo.tamper_snapshot()
-    base = repo.head()
-    # What an agent could do during its wave:
-    monitor = repo.script("monitor.sh", f"touch '{canary}'\necho 0")
-    repo.git("config", "core.fsmonitor", str(monitor))
-    repo.git("config", "core.sshCommand", f"touch '{canary}'; ssh")
-    _canary_hook(repo, canary, "pre-commit")
-    _canary_hook(repo, canary, "post-index-change")
-    repo.write("a.txt", "agent\n")
-    repo.write("new.txt", "new\n")
-
-    files = git_repo.changed_files(base)
-    assert {f.path for f in files} == {"a.txt", "new.txt"}
-    git_repo.file_diff("a.txt", base)
-    git_repo.file_diff("new.txt", base)
-    git_repo.in_progress_state()
-    git_repo.checkpoint(["a.txt", "new.txt"], "wave")
-    git_repo.revert_file("a.txt", base)
-    assert not canary.exists()
-
-    report = git_repo.tamper_changes(before)
-    joined = "\n".join(report)
-    assert "core.fsmonitor added" in joined and "can run this as a program" in joined
-    assert "core.sshcommand added" in joined
-    assert "hook .git/hooks/pre-commit added (executable)" in joined
-    assert "hook .git/hooks/post-index-change added" in joined
-    assert git_repo.tamper_changes(git_repo.tamper_snapshot()) == []
-
-    # Regression guard: the planted monitor is real; a plain `git status` runs it ([observed]).
-    repo.git("status")
-    assert wait_until(canary.exists, 5)
-
-
-def test_tamper_changes_reports_changed_and_removed_entries(repo: Repo) -> None:
-    repo.git("config", "diff.external", "/bin/true")
-    hook = repo.hook("pre-push", "exit 0")
-    git_repo = GitRepo(repo.root)
-    before = git_repo.tamper_snapshot()
-    repo.git("config", "diff.external", "/tmp/evil\x1b[2J")
-    hook.unlink()
-    repo.git("config", "--unset", "user.name")
-    report = git_repo.tamper_changes(before)
-    assert any(
-        line.startswith(".git/config: diff.external changed to /tmp/evil␛[2J") for line in report
-    )
-    assert ".git/config: user.name removed" in report
-    assert "hook .git/hooks/pre-push removed" in report
-
-
 # -- C8: signing ------------------------------------------------------------------------------------
 
 
@@ -225,6 +152,7 @@ def test_a_broken_signer_fails_fast_with_a_clear_error(repo: Repo) -> None:
     assert repo.head() == base
 
 
+@pytest.mark.slow
 def test_a_hanging_signer_is_stopped_within_five_seconds(repo: Repo) -> None:
     token = f"wdgpg{uuid.uuid4().hex[:10]}"
     signer = repo.script(f"{token}.sh", "sleep 60")
@@ -244,6 +172,7 @@ def test_a_hanging_signer_is_stopped_within_five_seconds(repo: Repo) -> None:
             os.kill(pid, 9)
 
 
+@pytest.mark.slow
 def test_team_ssh_signing_is_honoured_and_a_planted_signer_never_runs(
     repo: Repo, tmp_path: Path
 ) -> None:
@@ -265,6 +194,7 @@ def test_team_ssh_signing_is_honoured_and_a_planted_signer_never_runs(
     assert not canary.exists()
 
 
+@pytest.mark.slow
 def test_signing_switched_on_by_an_agent_is_ignored(repo: Repo, tmp_path: Path) -> None:
     git_repo = GitRepo(repo.root)
     canary = tmp_path / "signer-ran"
@@ -280,6 +210,7 @@ def test_signing_switched_on_by_an_agent_is_ignored(repo: Repo, tmp_path: Path) 
 # -- C11: a file still being written -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_file_being_written_is_committed_only_once_it_is_quiet(repo: Repo) -> None:
     """Approach: stage, then compare each file's stat signature before and after git hashed it;
     a file that changed meanwhile is staged again after a short back-off, so the committed blob
@@ -312,6 +243,7 @@ def test_a_file_being_written_is_committed_only_once_it_is_quiet(repo: Repo) -> 
     assert len(committed.splitlines()) > 6
 
 
+@pytest.mark.slow
 def test_a_file_that_never_stops_changing_is_refused_by_name(repo: Repo) -> None:
     # A separate process, so the writer does not wait for this process's GIL.
     token = f"wdchurn{uuid.uuid4().hex[:10]}"
@@ -375,6 +307,7 @@ def test_an_opted_in_failing_hook_refuses_with_its_output(repo: Repo) -> None:
     assert repo.head() == base
 
 
+@pytest.mark.slow
 def test_an_opted_in_hanging_hook_is_stopped_at_its_timeout(repo: Repo) -> None:
     token = f"wdhook{uuid.uuid4().hex[:10]}"
     repo.hook("pre-commit", f"sleep 60 # {token}\nsleep 60")
@@ -394,6 +327,7 @@ def test_an_opted_in_hanging_hook_is_stopped_at_its_timeout(repo: Repo) -> None:
             os.kill(pid, 9)
 
 
+@pytest.mark.slow
 def test_opted_in_hooks_come_from_the_folder_known_at_start(repo: Repo, tmp_path: Path) -> None:
     canary = tmp_path / "planted-hook-ran"
     ran = tmp_path / "team-hook-ran"
@@ -409,9 +343,8 @@ def test_opted_in_hooks_come_from_the_folder_known_at_start(repo: Repo, tmp_path
     assert ran.exists() and not canary.exists()
 
 
+@pytest.mark.slow
 def test_an_index_locked_after_the_commit_reports_the_commit_and_the_fix(repo: Repo) -> None:
-    from wavedeck.agents.git.repo import CheckpointIndexStale
-
     lock = repo.root / ".git" / "index.lock"
     repo.write("a.txt", "agent\n")
     git_repo = GitRepo(repo.root, lock_wait_s=0.3)
@@ -424,22 +357,3 @@ def test_an_index_locked_after_the_commit_reports_the_commit_and_the_fix(repo: R
     lock.unlink()
     repo.git("reset", "-q", "--", "a.txt")
     assert repo.git("status", "--porcelain") == ""
-
-
-def test_tamper_flags_filters_includes_attributes_and_worktree_config(repo: Repo) -> None:
-    git_repo = GitRepo(repo.root)
-    before = git_repo.tamper_snapshot()
-    repo.git("config", "filter.evil.clean", "sh -c 'touch /tmp/x'")
-    repo.git("config", "include.path", "../agent.gitconfig")
-    (repo.root / ".git" / "info").mkdir(exist_ok=True)
-    (repo.root / ".git" / "info" / "attributes").write_text("* filter=evil\n")
-    report = git_repo.tamper_changes(before)
-    assert (
-        ".git/config: filter.evil.clean added = sh -c 'touch /tmp/x' (git can run this as a program)"
-        in report
-    )
-    assert any(line.startswith(".git/config: include.path added") for line in report)
-    assert ".git/info/attributes added" in report
-    # wavedeck's own exclude entry is not tampering.
-    git_repo.ensure_excluded()
-    assert git_repo.tamper_changes(git_repo.tamper_snapshot()) == []

@@ -59,6 +59,7 @@ def jumping_clock(request: pytest.FixtureRequest) -> Iterator[JumpingClock]:
         yield clock
 
 
+@pytest.mark.slow
 async def test_b14_stop_grace_lasts_as_configured(
     runner: LocalRunner, repo: Path, token: str, jumping_clock: JumpingClock
 ) -> None:
@@ -75,6 +76,7 @@ async def test_b14_stop_grace_lasts_as_configured(
     assert await runner.exit_status(handle) == ExitStatus(code=None, signal="SIGKILL")
 
 
+@pytest.mark.slow
 async def test_b14_lost_agent_log_ends_after_its_wait(
     runner: LocalRunner, repo: Path, jumping_clock: JumpingClock
 ) -> None:
@@ -95,6 +97,7 @@ async def test_b14_lost_agent_log_ends_after_its_wait(
     assert LOST_EXIT_WAIT_S <= elapsed < LOST_EXIT_WAIT_S + SLACK_S, elapsed
 
 
+@pytest.mark.slow
 async def test_b14_test_command_timeout(
     tmp_path: Path, token: str, jumping_clock: JumpingClock
 ) -> None:
@@ -131,6 +134,7 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 async def test_b14_reconnect_backoff_spacing(tmp_path: Path, jumping_clock: JumpingClock) -> None:
     """Connecting to a closed port: attempts are spaced by the backoff (0.2 s, then 0.4 s)."""
     cfg = HostConfig(

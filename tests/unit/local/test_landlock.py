@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.wave.enginekit import sandbox
 from wavedeck.agents.events import SandboxStatus
 from wavedeck.agents.local import landlock
-from wavedeck.agents.local.sandbox import status_word, trailer
+from wavedeck.agents.local.sandbox import spec_dict, status_word, trailer
 from wavedeck.agents.presets.refusals import RefusalScanner, writable_by
+from wavedeck.plan.reading.loader import load_plan
 
 needs_landlock = pytest.mark.skipif(landlock.abi() < 3, reason="needs Landlock ABI >= 3")
 
@@ -137,6 +139,35 @@ def test_a_ruleset_below_the_minimum_abi_is_refused_with_a_code() -> None:
     assert info.value.code == "no-landlock"
 
 
+@needs_landlock
+def test_aider_may_write_its_own_folder_of_wavedeck_and_nothing_else_there(tmp_path: Path) -> None:
+    """The aider preset keeps its chat, index and objects in ``.wavedeck/aider/<agent>/``: the
+    spec opens that one folder (or aider could not keep its chat under the sandbox), not the
+    rest of ``.wavedeck/``, not another agent's, not ``.git/``."""
+    root = sandbox(tmp_path / "s")
+    plan = load_plan(root / "plans" / "security-waves.md").plan
+    wavedeck = root / ".wavedeck"
+    spec = spec_dict(plan, "w1-a1", "aider", wavedeck)
+    assert spec_dict(plan, "w1-a1", "aider", None)["state"] == [
+        s for s in spec["state"] if s[1].startswith("~")
+    ]  # a remote agent's spec names no path of this machine
+    policy = landlock.resolve(spec, str(root), {"HOME": str(tmp_path)}, create=True)
+    own = wavedeck / "aider" / "w1-a1"
+    assert own.is_dir()
+    (wavedeck / "aider" / "w1-a2").mkdir()
+    paths = {
+        "own-chat": own / "s.chat.md",
+        "other-agent": wavedeck / "aider" / "w1-a2" / "s.chat.md",
+        "aider-folder": wavedeck / "aider" / "planted",
+        "wavedeck": wavedeck / "state.json",
+        "git": root / ".git" / "config",
+    }
+    got = _in_child(policy.rules, [str(p) for p in paths.values()])
+    result = {name: got[str(path)] for name, path in paths.items()}
+    assert {n for n, r in result.items() if r == "ok"} == {"own-chat"}, result
+    assert not (wavedeck / "aider" / "w1-a2" / "s.chat.md").exists()
+
+
 def test_refusals_in_an_agents_output_name_the_path_and_the_tool(tmp_path: Path) -> None:
     cwd = str(tmp_path)
     scanner = RefusalScanner(cwd, writable_by([(f"{cwd}/src/api", "folder")]))
@@ -154,6 +185,43 @@ def test_refusals_in_an_agents_output_name_the_path_and_the_tool(tmp_path: Path)
         ("?", "src/web/page.py"),
         ("python", "/etc/passwd"),
     ]
+
+
+def test_the_kernels_refusal_as_gemini_qwen_and_opencode_report_it(tmp_path: Path) -> None:
+    """Lines the real CLIs printed when the kernel refused their write tool (Gemini CLI 0.61.0,
+    Qwen Code 0.15.10, opencode 1.18.33, restrict_writes = false): each is one refusal of the
+    file by the tool named in the stream, Gemini's stderr echo of its JSON result included."""
+    cwd = str(tmp_path)
+    page = f"{cwd}/src/web/page.py"
+    error = f"Permission denied writing to file: {page} (EACCES)"
+    gemini = (
+        '{"type":"tool_result","timestamp":"2026-12-07T06:33:50.409Z","tool_id":"write_file__'
+        f'write_file_1796625230010_0","status":"error","output":"{error}","error":{{"type":'
+        f'"permission_denied","message":"{error}"}}}}'
+    )
+    qwen = (
+        '{"type":"user","uuid":"db70cf36","session_id":"d3fc06d4","parent_tool_use_id":null,'
+        '"message":{"role":"user","content":[{"type":"tool_result","tool_use_id":'
+        f'"call_000000000002","is_error":true,"content":"{error}"}}]}}}}'
+    )
+    opencode = (
+        '{"type":"tool_use","timestamp":1796625265807,"sessionID":"ses_db0ca295","part":{"type":'
+        '"tool","tool":"write","callID":"call_000000000003","state":{"status":"error","input":'
+        f'{{"filePath":"{page}","content":"HACKED = True\\n"}},"error":"PermissionDenied: '
+        f'FileSystem.writeFile ({page})","time":{{"start":1796625265755,"end":1796625265778}}}}}}}}'
+    )
+    names = {
+        "write_file__write_file_1796625230010_0": "write_file",
+        "call_000000000002": "write_file",
+    }
+    writable = writable_by([(f"{cwd}/src/api", "folder")])
+    for lines in ([gemini, f"Error executing tool write_file: {error}"], [qwen], [opencode]):
+        scanner = RefusalScanner(cwd, writable, names.get)
+        tool = "write" if lines == [opencode] else "write_file"
+        assert scanner.scan(lines) == [(tool, "src/web/page.py")], lines
+        assert scanner.scan(lines) == []  # the same write refused again: still one refusal
+    mine = f"Permission denied writing to file: {cwd}/src/api/server.py (EACCES)"
+    assert RefusalScanner(cwd, writable).scan([mine]) == []  # writable: not the sandbox
 
 
 def test_the_checkpoint_trailer_says_how_every_agent_ran() -> None:

@@ -43,13 +43,6 @@ def test_missing_pids() -> None:
         assert procinfo.state(pid) is None
 
 
-def test_signal_names() -> None:
-    assert procinfo.signal_name(9) == "SIGKILL"
-    assert procinfo.signal_name(15) == "SIGTERM"
-    assert procinfo.signal_name(11) == "SIGSEGV"
-    assert procinfo.signal_name(200) == "SIG200"
-
-
 def test_a_zombie_is_dead() -> None:
     child = subprocess.Popen(["true"])
     start = procinfo.start_time(child.pid)
@@ -83,6 +76,7 @@ def test_command_name_with_parentheses_and_spaces(token: str) -> None:
         child.wait()
 
 
+@pytest.mark.slow
 async def test_agent_dies_with_its_wrapper(runner: LocalRunner, repo: Path, token: str) -> None:
     """SIGKILL to the wrapper alone: the agent dies too (PDEATHSIG), nothing runs unrecorded,
     adoption says lost and follow() still ends."""

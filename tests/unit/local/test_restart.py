@@ -59,6 +59,7 @@ asyncio.run(main())
 TOTAL = 3000
 
 
+@pytest.mark.slow
 async def test_b10_agent_survives_a_killed_control_room_and_is_adopted(
     repo: Path, token: str
 ) -> None:

@@ -103,6 +103,7 @@ async def test_b4_grandchild_that_left_the_group_is_cleaned_up(
     assert pids_with(token) == []
 
 
+@pytest.mark.slow
 async def test_b5_ignoring_term_is_killed_after_grace(
     runner: LocalRunner, repo: Path, token: str
 ) -> None:
@@ -143,14 +144,33 @@ async def test_b8_shell_background_job(runner: LocalRunner, repo: Path, token: s
     assert procinfo.group_members(handle.pgid) == []
 
 
+_SIGNAL_PRINTER = """
+import signal, sys, time
+def say(n, _frame):
+    print(signal.Signals(n).name, flush=True)
+for n in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGRTMIN):
+    signal.signal(n, say)
+print("ready", flush=True)
+while True:
+    time.sleep(60)
+"""
+
+
+@pytest.mark.slow
 async def test_b11_recycled_pid_is_dead_and_never_signalled(
     runner: LocalRunner, repo: Path, token: str
 ) -> None:
-    # Its own group, so a wrongly sent killpg(pgid) would reach it.
+    # Its own group, so a wrongly sent killpg(pgid) would reach it. It prints each signal it
+    # gets; SIGKILL it cannot catch, but then it is gone.
     sleeper = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(60)", token], start_new_session=True
+        [sys.executable, "-c", _SIGNAL_PRINTER, token],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    assert sleeper.stdout is not None
     try:
+        assert sleeper.stdout.readline() == "ready\n"
         start = procinfo.start_time(sleeper.pid)
         assert start is not None
         stale = AgentHandle(
@@ -163,8 +183,12 @@ async def test_b11_recycled_pid_is_dead_and_never_signalled(
         )
         assert not await runner.is_alive(stale)
         assert await runner.stop(stale, 0.2) == "not running"
-        await asyncio.sleep(0.2)
-        assert sleeper.poll() is None, "an unrelated process was signalled"
+        # A mark of our own, sent after stop() returned: a standard signal stop() had sent
+        # would be handled before it (pending standard signals go before real-time ones).
+        os.kill(sleeper.pid, signal.SIGRTMIN)
+        got = await asyncio.wait_for(asyncio.to_thread(sleeper.stdout.readline), 10)
+        assert got == "SIGRTMIN\n", f"an unrelated process was signalled: {got!r}"
+        assert sleeper.poll() is None
         # follow() of a lost agent ends instead of waiting forever for its exit file.
         assert await asyncio.wait_for(collect(runner, stale), 10) == []
     finally:

@@ -178,6 +178,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_b13_kill_during_saves_leaves_old_or_new(tmp_path: Path) -> None:
     wdir = tmp_path / ".wavedeck"
     store = StateStore(wdir)
@@ -205,6 +206,7 @@ def test_b13_kill_during_saves_leaves_old_or_new(tmp_path: Path) -> None:
     assert last > 0
 
 
+@pytest.mark.slow
 def test_b12_second_control_room_is_refused(tmp_path: Path) -> None:
     wdir = tmp_path / ".wavedeck"
     holder = subprocess.Popen(

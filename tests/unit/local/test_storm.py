@@ -88,6 +88,7 @@ async def test_b15_fork_storm_is_gone_when_stop_returns(
     assert await runner.exit_status(handle) == ExitStatus(code=None, signal="SIGTERM")
 
 
+@pytest.mark.slow
 async def test_b15_fork_storm_ignoring_term_is_killed_after_grace(
     runner: LocalRunner, repo: Path, token: str
 ) -> None:
@@ -103,6 +104,7 @@ async def test_b15_fork_storm_ignoring_term_is_killed_after_grace(
     await asyncio.wait_for(collect(runner, handle), 10)  # follow() ends too
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flags", [(), ("--ignore-term",)], ids=["term", "ignore-term"])
 async def test_b15_stop_while_the_storm_is_still_forking(
     runner: LocalRunner, repo: Path, token: str, flags: tuple[str, ...]
@@ -117,6 +119,7 @@ async def test_b15_stop_while_the_storm_is_still_forking(
     assert pids_with(token) == []
 
 
+@pytest.mark.slow
 async def test_b15_storm_left_by_an_agent_that_finished(
     runner: LocalRunner, repo: Path, token: str
 ) -> None:

@@ -15,10 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.eventkit import until
 from tests.unit.local.prockit import collect, flood_numbers, launch, sim_argv
+from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK
 from wavedeck.agents.local import tail
 from wavedeck.agents.local.runner import LocalRunner
-from wavedeck.agents.local.tail import MAX_LINE_BYTES, SPLIT_MARK, LogTailer
+from wavedeck.agents.local.tail import LogTailer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -114,6 +116,7 @@ def test_carriage_return_progress_keeps_the_last_text(tmp_path: Path) -> None:
     assert LogTailer(log).read_available().lines == ("100%", "plain", "end", "repeat")
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -202,19 +205,24 @@ async def test_follow_reports_errors_and_ends_when_finished(tmp_path: Path) -> N
     log.mkdir()
     errors: list[str] = []
     done = False
+    polls = 0
 
-    async def finished() -> bool:
+    async def finished() -> bool:  # asked once per idle poll
+        nonlocal polls
+        polls += 1
         return done
 
     async def consume() -> list[str]:
         return [
             line
-            async for chunk in tail.follow(LogTailer(log), finished, on_error=errors.append)
+            async for chunk in tail.follow(
+                LogTailer(log), finished, idle_s=0.005, on_error=errors.append
+            )
             for line in chunk.lines
         ]
 
     task = asyncio.create_task(consume())
-    await asyncio.sleep(0.1)
+    await until(lambda: polls >= 5, 5, "five polls of the unreadable log")
     assert len(errors) == 1  # reported once, not at every poll
     shutil.rmtree(log)
     append(log, b"late\npartial")

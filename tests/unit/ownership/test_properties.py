@@ -3,6 +3,7 @@ kinds agree with the plan's declarations."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,7 @@ paths = st.lists(segment, min_size=1, max_size=5).map("/".join)
 writers = st.sampled_from([None, "w1-a1", "w1-a2", "w1-a3", "w2-a1"])
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(paths, writers)
 def test_kinds_agree_with_declarations(path: str, writer: str | None) -> None:
@@ -58,6 +60,7 @@ def test_fix_plan_parser_never_raises(text: str) -> None:
         assert entry.path and not entry.path.startswith("/")
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(st.lists(paths, max_size=30), paths, st.sampled_from(["", "pk/a/", "pk/b/src/"]))
 def test_suggestions_only_name_existing_files(tree: list[str], path: str, package: str) -> None:

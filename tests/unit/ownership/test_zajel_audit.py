@@ -130,6 +130,7 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_cli_text_json_and_exit_codes(
     reference_plan_path: Path, zajel_repo: tuple[Path, dict[str, str]]
 ) -> None:
@@ -175,6 +176,7 @@ def test_cli_text_json_and_exit_codes(
         (repo / "wavedeck.toml").unlink()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
@@ -193,6 +195,7 @@ def test_cli_bad_input_exits_2(
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_cli_bad_plan_and_config(tmp_path: Path, zajel_repo: tuple[Path, dict[str, str]]) -> None:
     root = Path(__file__).resolve().parents[3]
     bad = tmp_path / "bad.md"

@@ -153,6 +153,7 @@ _styles = st.builds(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=plan_specs(), style=_styles)
 def test_any_style_reads_to_the_same_model_as_the_reference_style(

@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from wavedeck.plan.checking.checks import run_checks
 from wavedeck.plan.models import AGENT_ID_RE
 from wavedeck.plan.reading.loader import parse_plan
-from wavedeck.plan.reading.parser import _MD
 from wavedeck.tui.cli.main import main
 
 ESC_CLEAR = "\x1b[2J\x9b2J"  # 7-bit and 8-bit (C1 CSI) clear-screen
@@ -98,9 +97,18 @@ def test_bad_ids_and_severities_are_reported_not_scheduled(plan_file: tuple[Path
 
 
 def test_raw_html_is_text_never_markup() -> None:
-    tokens = _MD.parse("<script>alert(1)</script>\n\n| a |\n|---|\n| <b>x</b> |\n")
-    kinds = {t.type for t in tokens} | {c.type for t in tokens for c in t.children or ()}
-    assert not any(k.startswith("html") for k in kinds)
+    """HTML in a plan is text as written: not dropped, not a block that swallows what follows."""
+    text = (
+        "# P\n\n<script>alert(1)</script>\n<div>\n## Wave 1 — HIGH\n\n"
+        "### Agent 1: <b>Core</b>\n**Package**: `src/`\n**Files**: `a.py`\n\n"
+        "| Issue | Severity | Summary |\n|---|---|---|\n"
+        "| ev-1 | HIGH | <b>x</b> <img src=x onerror=alert(1)> |\n"
+    )
+    plan = parse_plan(text, strict=True).plan  # the reference reader: Markdown tokens only
+    assert [w.number for w in plan.waves] == [1]  # as HTML, <div> would swallow the heading
+    agent = plan.agent("w1-a1")
+    assert "<b>Core</b>" in agent.title
+    assert [i.summary for i in agent.issues] == ["<b>x</b> <img src=x onerror=alert(1)>"]
 
 
 def test_cli_text_output_has_no_raw_control_characters(plan_file: tuple[Path, Path]) -> None:

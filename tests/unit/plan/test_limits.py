@@ -111,6 +111,7 @@ def test_deep_nesting_is_bounded() -> None:
         assert len(result.plan.issues) == 4
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_many_rows_parse_in_bounded_time() -> None:
     rows = "".join(f"| {i} | r-{i} | HIGH | s |\n" for i in range(1, 5_001))

@@ -127,6 +127,7 @@ def test_cell_is_one_safe_line() -> None:
     assert cell("x" * 500).endswith("…")
 
 
+@pytest.mark.slow
 def test_same_plan_under_any_hash_seed() -> None:
     # Sets of strings iterate in a different order per process: none of it may reach the plan.
     import os

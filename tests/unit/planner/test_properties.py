@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,8 @@ from wavedeck.plan.making.model import IssueSpec, MadePlan, MakeError, MakeOptio
 from wavedeck.plan.making.planner import make_plan
 from wavedeck.plan.making.render import RenderContext, made_dict, render_made
 from wavedeck.plan.reading.loader import parse_plan
+
+pytestmark = pytest.mark.slow
 
 SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
 GROUPS = ("packages/a/", "packages/b/", "packages/c/")

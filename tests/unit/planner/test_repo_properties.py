@@ -5,6 +5,7 @@ agent whose issues name no file), whatever the limits."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,8 @@ from wavedeck.plan.checking.api import RepoView
 from wavedeck.plan.making.inputs import specs_from_files
 from wavedeck.plan.making.model import MakeOptions
 from wavedeck.plan.making.render import RenderContext
+
+pytestmark = pytest.mark.slow
 
 PACKAGES = ("packages/api/", "packages/web/", "tools/cli/")
 FILES = ("src/a.ts", "src/b.ts", "src/deep/c.ts", "lib/d.ts")

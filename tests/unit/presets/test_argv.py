@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,13 @@ def test_other_presets_argv(tmp_path: Path) -> None:
     assert aider[-2:] == ["src/a.py", "src/pkg/"] and "--restore-chat-history" not in aider
     assert "--restore-chat-history" in PRESETS["aider"].argv(ctx(tmp_path, resume="u-1"))
     assert PRESETS["aider"].env is not None
-    assert PRESETS["aider"].env(c)["GIT_INDEX_FILE"].startswith(str(tmp_path / ".wavedeck"))
+    aider_env = PRESETS["aider"].env(c)
+    own = tmp_path / ".wavedeck" / "aider" / "w1-a1"  # the agent's own folder of aider's files
+    assert aider[aider.index("--chat-history-file") + 1] == str(own / "u-1.chat.md")
+    assert aider_env["GIT_INDEX_FILE"] == str(own / "index")
+    assert aider_env["GIT_OBJECT_DIRECTORY"] == str(own / "objects") and (own / "objects").is_dir()
+    assert aider_env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] == str(tmp_path / ".git" / "objects")
+    assert int(aider_env["COLUMNS"]) >= 1000  # its console wraps nothing
     qwen = PRESETS["qwen"].argv(ctx(tmp_path, session_id="u-1"))
     assert qwen[:8] == [
         "/bin/x", "--output-format", "stream-json", "--approval-mode", "default",
@@ -98,6 +105,49 @@ def test_other_presets_argv(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert "Edit(src/pkg/**)" in qwen and qwen[qwen.index("--session-id") + 1] == "u-1"
     assert {p.name: p.prompt for p in PRESETS.values()}["claude"] == "stdin"
+
+
+def test_aiders_git_writes_its_own_index_and_objects_and_reads_the_repositorys(
+    tmp_path: Path,
+) -> None:
+    """What aider's ``git add`` does with the preset's environment, with real git, in the main
+    tree and in a linked worktree (worktree mode): the new file is staged in aider's index, its
+    blob is in aider's object store, the repository's index and objects are untouched, and the
+    repository's history is still readable through the alternates."""
+    root = tmp_path / "repo"
+    root.mkdir()
+
+    def git(*args: str, cwd: Path = root, env: dict[str, str] | None = None) -> str:
+        done = subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@x", *args],
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout
+
+    git("init", "-q", "-b", "main")
+    (root / "a.py").write_text("A = 1\n")
+    git("add", "a.py")
+    git("commit", "-qm", "one")
+    git("worktree", "add", "-q", str(tmp_path / "wt"), "-b", "w")
+    for tree in (root, tmp_path / "wt"):
+        c = ctx(tmp_path, cwd=tree, wavedeck_dir=tmp_path / f"wd-{tree.name}")
+        PRESETS["aider"].argv(c)  # makes the agent's folder
+        assert PRESETS["aider"].env is not None
+        env = PRESETS["aider"].env(c)
+        assert env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] == str(root / ".git" / "objects")
+        objects = sorted((root / ".git" / "objects").rglob("*"))
+        index = git("ls-files", "-s", cwd=tree)
+        (tree / "new.py").write_text("NEW = 2\n")
+        git("add", "new.py", cwd=tree, env=env)
+        assert "new.py" in git("ls-files", cwd=tree, env=env)  # in aider's index
+        assert git("ls-files", "-s", cwd=tree) == index  # not in the operator's
+        assert sorted((root / ".git" / "objects").rglob("*")) == objects  # nothing in .git
+        assert list(Path(env["GIT_OBJECT_DIRECTORY"]).rglob("*"))  # the blob is aider's
+        assert git("log", "--format=%s", cwd=tree, env=env).split() == ["one"]
 
 
 def test_missing_program_names_the_agent_and_key(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ from tests.sandboxkit import git
 from tests.unit.presets.test_engine_presets import claude_sandbox
 from tests.unit.wave.enginekit import kill_agents
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.timeout(150)
 def test_headless_needs_you_then_follow_up_then_status(tmp_path: Path) -> None:

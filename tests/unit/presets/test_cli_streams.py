@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from wavedeck.agents.events import Event
+from wavedeck.agents.kinds import AsksQuestion, ToolRefused
 from wavedeck.agents.presets import PRESETS, LaunchContext
 from wavedeck.agents.presets.base import DIM, RED
 from wavedeck.agents.presets.stream import AgentStream, ToolWrites
@@ -60,7 +61,7 @@ def test_an_edit_and_its_done_lines(cli: str) -> None:
     assert any(line.startswith("$ python3 -m py_compile") for line in lines)
     assert rec.session_id and named(events, "agent_session")
     assert rec.input_tokens > 0 and rec.output_tokens > 0
-    assert rec.needs == "" and not rec.denials
+    assert rec.needs is None and not rec.denials  # nothing asked, nothing refused
 
 
 def test_gemini_counts_turns_names_models_and_dims_its_stderr() -> None:
@@ -87,7 +88,11 @@ def test_a_refused_write_is_a_denial_and_the_agent_needs_you(cli: str) -> None:
     lines, events, rec = run(f"{cli}-denied")
     denied = named(events, "agent_denied")
     assert [(d["path"]) for d in denied] == ["src/api/util.py"], denied
-    assert rec.needs.startswith("refused:")
+    # the CLI's own permissions refused it (not the kernel): the agent needs you
+    assert isinstance(rec.needs, ToolRefused), rec.needs
+    assert (rec.needs.path, rec.needs.by) == ("src/api/util.py", "cli")
+    assert rec.needs.tool == denied[0]["tool"]
+    assert rec.denials == [rec.needs]
     assert any(line.startswith(RED + "✗ denied") for line in lines)
     writes = ToolWrites()
     stream = AgentStream(
@@ -105,7 +110,7 @@ def test_opencode_permission_refused_on_its_own_is_one_denial_with_the_path() ->
     denied = named(events, "agent_denied")
     outside = str(Path(str(meta("opencode-refused")["cwd"])).parent / "notes.txt")
     assert [(d["tool"], d["path"]) for d in denied] == [("write", outside)]  # once, not twice
-    assert rec.needs.startswith("refused: write")
+    assert rec.needs == ToolRefused("write", outside, by="cli")
     assert any("refused external_directory" in line for line in lines)
 
 
@@ -158,13 +163,13 @@ def test_aider_writing_a_file_it_does_not_own_names_it_and_leaves_the_index_alon
 
 def test_aider_question_needs_you() -> None:
     _lines, _events, rec = run("aider-followup")
-    assert rec.needs == ""  # the follow-up answered and reported done
+    assert rec.needs is None  # the follow-up answered and reported done
     parser = PRESETS["aider"].parser(None)
     rec = AgentRecord()
     stream = AgentStream("w1-a1", rec, parser)
     stream.feed(("Should the error keep a code?", "", "Tokens: 670 sent, 7 received."))
     stream.finish()
-    assert rec.needs == "asks: Should the error keep a code?"
+    assert rec.needs == AsksQuestion("Should the error keep a code?")
 
 
 @pytest.mark.parametrize("cli", ["gemini", "opencode", "aider", "qwen"])

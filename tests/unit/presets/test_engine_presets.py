@@ -48,6 +48,7 @@ def claude_sandbox(folder: Path, extra: dict[str, list[str]], budget: float = 1.
     return root
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 async def test_wave_of_claude_agents(tmp_path: Path) -> None:
     extra = {
@@ -99,6 +100,7 @@ async def test_wave_of_claude_agents(tmp_path: Path) -> None:
         kill_agents(root)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 async def test_follow_up_resumes_the_session_in_the_same_log(tmp_path: Path) -> None:
     root = claude_sandbox(tmp_path / "s", {"w1-a2": ["--replay", "question"]})
@@ -148,6 +150,7 @@ async def test_a_missing_program_refuses_the_wave_naming_the_agent_and_key(
         kill_agents(root)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 async def test_tool_writes_name_the_agent_in_the_shared_workspace(tmp_path: Path) -> None:
     # w1-a1's tool call writes a file w1-a2 owns: the violation names w1-a1, not a guess.

@@ -373,16 +373,39 @@ def test_recorded_claude_refusal_with_the_presets_settings_is_reported_once() ->
     assert sum("denied Write" in line for line in lines) == 1
 
 
-def test_tool_result_snippet_reads_json_strings_exactly() -> None:
-    from wavedeck.agents.presets.claude import _snippet
+def _tool_result(content: str, *, compact: bool, ascii_only: bool = False) -> str:
+    """A user event carrying one tool result, as Claude Code writes it (compact) or spaced."""
+    event = {
+        "type": "user",
+        "message": {
+            "role": "user",
+            "content": [{"tool_use_id": "toolu_1", "type": "tool_result", "content": content}],
+        },
+        "session_id": "s",
+    }
+    separators = (",", ":") if compact else (", ", ": ")
+    return json.dumps(event, separators=separators, ensure_ascii=ascii_only)
 
-    assert _snippet('abc"x', 0) == ("abc", True)
-    assert _snippet('a\\"b"', 0) == ('a"b', True)  # an escaped quote is inside the string
-    assert _snippet('\\\\"z', 0) == ("\\", True)  # an escaped backslash ends before the quote
-    assert _snippet('line1\\nline2"', 0) == ("line1", False)
-    assert _snippet('\\u00e9t\\u00e9"', 0) == ("été", True)
-    text, whole = _snippet("x" * 598 + '\\u00e9"', 0)
-    assert text == "x" * 598 and not whole  # an escape cut at the limit is left out
+
+@pytest.mark.parametrize(
+    ("content", "ascii_only", "shown"),
+    [
+        ("abc", False, "abc"),
+        ('a"b', False, 'a"b'),  # an escaped quote is inside the string
+        ("\\", False, "\\"),  # an escaped backslash ends just before the closing quote
+        ("line1\nline2", False, "line1…"),  # more lines follow
+        ("été", True, "été"),  # \u escapes
+        ("x" * 598 + "é", True, "x" * 160 + "…"),  # an escape cut at the read limit
+    ],
+)
+def test_a_tool_result_reads_the_same_as_the_full_parse(
+    content: str, ascii_only: bool, shown: str
+) -> None:
+    """A tool result's first line is read from the raw JSON without parsing the (often whole
+    file) result; what the pane shows is what the full parse of the same event shows."""
+    quick = ClaudeParser(None).feed(_tool_result(content, compact=True, ascii_only=ascii_only))
+    full = ClaudeParser(None).feed(_tool_result(content, compact=False, ascii_only=ascii_only))
+    assert quick.lines == full.lines == [dim(f"  ⎿ {shown}")]
 
 
 def test_a_usage_report_read_again_is_counted_once() -> None:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder
 from wavedeck.agents.remote.commands import (
     CommandError,
     RemotePaths,
@@ -21,7 +22,7 @@ from wavedeck.agents.remote.commands import (
     sh_c,
     workdir_word,
 )
-from wavedeck.agents.remote.runner import MAX_LINE_BYTES, SPLIT_MARK, LineSplitter, exit_from_rc
+from wavedeck.agents.remote.runner import exit_from_rc
 from wavedeck.agents.runtypes import ExitStatus
 
 pytestmark = pytest.mark.timeout(60)
@@ -121,7 +122,7 @@ def test_exit_codes_and_signals() -> None:
 
 
 def test_line_splitter_counts_bytes_of_complete_lines_only() -> None:
-    s = LineSplitter()
+    s = LineDecoder()
     assert s.feed(b"one\ntw") == (["one"], 4)
     assert s.feed(b"o\r\nbar\rbaz\n\xff\xfe\n") == (["two", "baz", "\ufffd\ufffd"], 16)
     assert s.flush() == ([], 0)

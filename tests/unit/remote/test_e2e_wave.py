@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.remote.sshkit import Proxy, Sshd, git, make_clone
+from tests.unit.remote.faultkit import Proxy
+from tests.unit.remote.sshkit import Sshd, git, make_clone
 from tests.unit.wave.enginekit import Collector, kill_agents, sandbox, wait_agents
 from wavedeck.agents.config import load_config
 from wavedeck.agents.events import (
@@ -100,9 +101,9 @@ async def test_wave_one_with_two_agents_on_a_loopback_host(
             # Not a line lost or repeated across the reset.
             remote_log = Path(handle.log_path).read_text(encoding="utf-8").splitlines()
             assert delivered(col.events, agent_id) == remote_log
-        states = {e.state for e in col.of(HostConnectionChanged)}  # type: ignore[attr-defined]
+        states = {e.state for e in col.of(HostConnectionChanged)}
         assert "connected" in states and "reconnecting" in states, states
-        done = {e.issue for e in col.of(IssueDone) if e.agent in REMOTE}  # type: ignore[attr-defined]
+        done = {e.issue for e in col.of(IssueDone) if e.agent in REMOTE}
         expected = {i.id for a in wave.agents if a.id in REMOTE for i in a.issues}
         assert done == expected
         # The agents worked on the host (in their worktrees there), not in this tree.
@@ -111,17 +112,13 @@ async def test_wave_one_with_two_agents_on_a_loopback_host(
             assert git(tree, "status", "--porcelain").strip()
         # Seen live on the host and attributed exactly: w1-a3 wrote a file it does not own,
         # reported once (the local watcher attributes the patch it came back in to w1-a3).
-        touched = {(e.agent, e.path) for e in col.of(FileTouched)}  # type: ignore[attr-defined]
+        touched = {(e.agent, e.path) for e in col.of(FileTouched)}
         for agent_id in REMOTE:
             assert any((agent_id, p) in touched for p in sup.plan.agent(agent_id).paths)
         stray = [v for v in sup.violations(1) if v.path == STRAY_PATH]
         assert [v.agent for v in stray] == ["w1-a3"], sup.violations(1)
         remote_paths = {p for a in REMOTE for p in sup.plan.agent(a).paths}
-        local_reports = [
-            v
-            for v in col.of(ViolationFound)
-            if v.path in remote_paths  # type: ignore[attr-defined]
-        ]
+        local_reports = [v for v in col.of(ViolationFound) if v.path in remote_paths]
         assert not local_reports
         await sup.accept_violation(1, STRAY_PATH, "the daemon lives in cli/")
         assert await sup.run_tests(1) is True

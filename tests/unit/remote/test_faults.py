@@ -14,8 +14,10 @@ from typing import Any
 import asyncssh
 import pytest
 
-from tests.unit.remote.sshkit import AServer, Proxy, Sshd, numbered
-from wavedeck.agents.remote.runner import SPLIT_MARK, RemoteRunner
+from tests.unit.remote.faultkit import AServer, Proxy
+from tests.unit.remote.sshkit import Sshd, numbered
+from wavedeck.agents.lines import SPLIT_MARK
+from wavedeck.agents.remote.runner import RemoteRunner
 from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, HostUnreachable
 from wavedeck.agents.runtypes import AgentHandle, LaunchSpec
 
@@ -154,16 +156,18 @@ async def test_a13_without_pooling_the_eleventh_channel_is_refused(sshd: Sshd) -
     import contextlib
 
     t = HostTransport("loop", sshd.cfg("/tmp", max_sessions_per_connection=12))
+    before = sshd.connections()
     async with contextlib.AsyncExitStack() as stack:
         for _ in range(10):
             await stack.enter_async_context(t.process("sh -c 'exec sleep 10'"))
-        assert t.connections == 1
+        assert sshd.connections() - before == 1
         with pytest.raises(ConnectionLostError):
             await stack.enter_async_context(t.process("sh -c 'exec sleep 10'"))
     pooled = HostTransport("loop", sshd.cfg("/tmp"))  # default: 8 per connection
+    before = sshd.connections()
     async with contextlib.AsyncExitStack() as stack:
         for _ in range(12):
             await stack.enter_async_context(pooled.process("sh -c 'exec sleep 10'"))
-        assert pooled.connections == 2
+        assert sshd.connections() - before == 2
     await t.close()
     await pooled.close()

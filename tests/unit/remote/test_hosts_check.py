@@ -101,6 +101,7 @@ def test_hosts_check_all_good_exits_0_and_names_missing_tools(sshd: Sshd, tmp_pa
     assert json.loads(res.stdout)["hosts"][0]["missing_tools"] == ["no-such-agent-cli"]
 
 
+@pytest.mark.slow
 def test_hosts_check_bad_config_exits_2(tmp_path: Path) -> None:
     (tmp_path / "wavedeck.toml").write_text("[hosts.x]\naddress = 1\n")
     res = run_check(tmp_path)

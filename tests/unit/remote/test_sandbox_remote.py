@@ -71,7 +71,7 @@ async def test_a_remote_agent_is_confined_on_its_host(
         # The write was refused on the host: the agent said so, the file there is untouched.
         handle = sup.state.agents[REMOTE].handle
         assert handle is not None
-        log = Path(handle["log_path"]).read_text(encoding="utf-8")
+        log = Path(handle.log_path).read_text(encoding="utf-8")
         assert f"cannot write {STRAY_PATH}: Permission denied" in log, log
         host_tree = clone / ".wavedeck" / "worktrees" / REMOTE
         assert git(host_tree, "status", "--porcelain", "--", STRAY_PATH).strip() == ""

@@ -1,6 +1,6 @@
 """The SSH log tail's fast paths: block splitting of large reads and the ``dd`` backlog.
 
-``LineSplitter`` takes reads of up to 256 KiB and checks for over-long lines with one ``find``
+``LineDecoder`` takes reads of up to 256 KiB and checks for over-long lines with one ``find``
 per 32 KiB instead of a length per line: it must still split exactly like the per-line rule.
 ``tail_script`` sends the backlog (log size at the start minus the offset) with ``dd`` and
 follows the rest with ``tail``: resuming at any offset must give exactly the lines after it.
@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.unit.remote.sshkit import Sshd, wait_until
-from wavedeck.agents.remote.runner import MAX_LINE_BYTES, SPLIT_MARK, LineSplitter, RemoteRunner
+from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder
+from wavedeck.agents.remote.runner import RemoteRunner
 from wavedeck.agents.runtypes import AgentHandle, LaunchSpec
 
 pytestmark = pytest.mark.timeout(90)
@@ -53,7 +54,7 @@ def test_large_reads_split_long_lines_exactly_like_the_per_line_rule(
 ) -> None:
     lines = [(filler * (n // len(filler) + 1))[:n] for n in lengths]
     data = b"\n".join(lines) + b"\n"
-    splitter = LineSplitter()
+    splitter = LineDecoder()
     got: list[str] = []
     used = 0
     for start in range(0, len(data), read):
@@ -72,7 +73,7 @@ def test_large_reads_split_long_lines_exactly_like_the_per_line_rule(
 def test_a_block_of_short_lines_with_one_long_line_in_the_middle() -> None:
     short = b"".join(b"line %08d\n" % i for i in range(20_000))  # 280 KB
     data = short[:150_000] + b"\n" + b"y" * (MAX_LINE_BYTES + 5) + b"\n" + short[150_000:]
-    lines, used = LineSplitter().feed(data)
+    lines, used = LineDecoder().feed(data)
     assert used == len(data)
     assert lines == reference(data)
     assert lines.count("y" * MAX_LINE_BYTES + SPLIT_MARK) == 1

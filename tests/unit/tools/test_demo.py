@@ -49,6 +49,7 @@ def test_sandbox_holds_every_declared_file_committed(tmp_path: Path) -> None:
             compile(text, path, "exec")
 
 
+@pytest.mark.slow
 def test_config_runs_the_sim_agent_and_offline_tests(tmp_path: Path) -> None:
     root = make_sandbox(tmp_path / "demo", fast=True)
     config = load_config(root)

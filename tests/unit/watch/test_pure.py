@@ -3,14 +3,10 @@ the ownership attributor's policy."""
 
 from __future__ import annotations
 
-import errno
-
 from tests.unit.watch.watchkit import small_plan
 from wavedeck.agents.git import tamper as git_tamper
 from wavedeck.agents.watch import rules as watch_rules
-from wavedeck.agents.watch.rules import config_detail as _config_detail
-from wavedeck.agents.watch.rules import config_entries as _config_entries
-from wavedeck.agents.watch.watcher import _is_watch_limit, ownership_attributor
+from wavedeck.agents.watch.rules import config_detail, config_entries, ownership_attributor
 
 CONFIG = """\
 # comment
@@ -24,7 +20,7 @@ CONFIG = """\
 
 
 def test_config_entries() -> None:
-    entries = _config_entries(CONFIG)
+    entries = config_entries(CONFIG)
     assert entries == {
         "core.repositoryformatversion": "0",
         "core.bare": "true",
@@ -35,19 +31,11 @@ def test_config_entries() -> None:
 
 def test_config_detail_names_changed_and_risky_keys() -> None:
     new = CONFIG + "[core]\n\tfsmonitor = /tmp/evil\n[user]\n\tname = x\n"
-    detail = _config_detail(".git/config", CONFIG, new)
+    detail = config_detail(".git/config", CONFIG, new)
     assert "core.fsmonitor" in detail and "user.name" in detail
     assert detail.endswith("runs programs: core.fsmonitor")
-    assert "no key changed" in _config_detail(".git/config", CONFIG, CONFIG + "\n# c\n")
-    assert "removed" in _config_detail(".git/config", CONFIG, None)
-
-
-def test_watch_limit_errors() -> None:
-    assert _is_watch_limit(OSError(errno.ENOSPC, "No space left on device"))
-    assert _is_watch_limit(OSError(errno.EMFILE, "Too many open files"))
-    assert _is_watch_limit(OSError("OS file watch limit reached. about [...]"))
-    assert not _is_watch_limit(PermissionError(errno.EACCES, "Permission denied"))
-    assert not _is_watch_limit(RuntimeError("something else"))
+    assert "no key changed" in config_detail(".git/config", CONFIG, CONFIG + "\n# c\n")
+    assert "removed" in config_detail(".git/config", CONFIG, None)
 
 
 def test_attributor_policy() -> None:
@@ -86,8 +74,8 @@ def test_live_detail_and_checkpoint_check_name_the_same_risky_keys() -> None:
         section, _, rest = key.partition(".")
         sub, _, name = rest.rpartition(".")
         header = f'[{section} "{sub}"]' if sub else f"[{section}]"
-        detail = _config_detail(".git/config", "", f"{header}\n\t{name} = prog\n")
+        detail = config_detail(".git/config", "", f"{header}\n\t{name} = prog\n")
         assert key in detail
         assert ("runs programs: " + key in detail) is risky, detail
-        lines = git_tamper.changes({}, {f"config:config:{key}": "prog"})
-        assert ("git can run this as a program" in lines[0]) is risky, lines
+        [found] = git_tamper.findings({}, {f"config:config:{key}": "prog"})
+        assert found.program is risky, found

@@ -8,7 +8,8 @@ import pytest
 
 from tests.unit.watch.watchkit import Collector, write
 from wavedeck.agents.events import ViolationFound
-from wavedeck.agents.watch.watcher import WorkspaceWatcher, ownership_attributor
+from wavedeck.agents.watch.rules import ownership_attributor
+from wavedeck.agents.watch.watcher import WorkspaceWatcher
 from wavedeck.plan.reading.loader import load_plan
 
 pytestmark = pytest.mark.timeout(60)

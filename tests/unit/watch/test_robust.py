@@ -20,9 +20,11 @@ from typing import Any
 import pytest
 
 import wavedeck.agents.watch.watcher as workspace
+from tests.eventkit import until
 from tests.unit.watch.watchkit import Collector, small_plan, write
 from wavedeck.agents.events import FileTouched, Notice, ViolationFound
-from wavedeck.agents.watch.watcher import WorkspaceWatcher, ownership_attributor
+from wavedeck.agents.watch.rules import ownership_attributor
+from wavedeck.agents.watch.watcher import WorkspaceWatcher
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -33,6 +35,7 @@ def attributed(root: Path, **kw: Any) -> WorkspaceWatcher:
     return WorkspaceWatcher(root, attribute=ownership_attributor(small_plan(), 1), **kw)
 
 
+@pytest.mark.slow
 async def test_a_burst_of_writes_to_one_file_is_one_event(tmp_path: Path) -> None:
     target = tmp_path / "pkg/a/x.py"
     target.parent.mkdir(parents=True)
@@ -40,10 +43,11 @@ async def test_a_burst_of_writes_to_one_file_is_one_event(tmp_path: Path) -> Non
         # 60 appends, 5 ms apart (~0.3 s, longer than one debounce batch), by one process
         write(target, repeat=60, gap=0.005)
         write(tmp_path / "zz/sentinel.txt")
-        await c.wait_for(lambda e: isinstance(e, ViolationFound) and e.path == "zz/sentinel.txt")
+        await c.first(ViolationFound, lambda e: e.path == "zz/sentinel.txt")
     assert len(c.touches("pkg/a/x.py")) == 1
 
 
+@pytest.mark.slow
 async def test_a_single_save_is_reported_quickly(tmp_path: Path) -> None:
     delays = []
     async with Collector(attributed(tmp_path, coalesce_s=0.0)) as c:
@@ -114,7 +118,7 @@ async def _storm(
         stop.set()
         await tick
     rss_growth_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
-    touched = {e.path for e in c.of(FileTouched)}  # type: ignore[attr-defined]
+    touched = {e.path for e in c.of(FileTouched)}
     assert len(touched) >= n_files  # every file seen (scans of new folders fill inotify races)
     wall, cpu = max(w for w, _ in stalls), max(c for _, c in stalls)
     print(f"storm: max stall {wall * 1000:.1f} ms (loop thread busy {cpu * 1000:.1f} ms)")
@@ -126,44 +130,66 @@ async def _storm(
     assert len(c.violations()) >= n_files  # each unowned file reported once
 
 
-async def test_enospc_falls_back_to_polling(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "limit",
+    [
+        OSError(errno.ENOSPC, "OS file watch limit reached."),
+        OSError(errno.EMFILE, "Too many open files"),
+        OSError("OS file watch limit reached. about [...]"),
+    ],
+    ids=["ENOSPC", "EMFILE", "message"],
+)
+async def test_a_watch_limit_falls_back_to_polling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: OSError
 ) -> None:
-    real = workspace._open_watch
+    real = workspace.open_watch
     calls: list[bool] = []
 
     async def no_inotify(root: str, **kw: Any) -> AsyncIterator[Any]:
         calls.append(bool(kw["force_polling"]))
         if not kw["force_polling"]:
-            raise OSError(errno.ENOSPC, "OS file watch limit reached.")
+            raise limit
         async for batch in real(root, **kw):
             yield batch
 
-    monkeypatch.setattr(workspace, "_open_watch", no_inotify)
+    monkeypatch.setattr(workspace, "open_watch", no_inotify)
     w = attributed(tmp_path)
     async with Collector(w) as c:
         write(tmp_path / "docs/polled.md")
-        v = await c.wait_for(lambda e: isinstance(e, ViolationFound), timeout=15)
+        v = await c.first(ViolationFound, timeout=15)
     assert calls == [False, True] and w.force_polling
     warning = c.notices()[0]
     assert warning.level == "warning" and warning.fallback == "polling"
     assert "limit" in warning.message
-    assert isinstance(v, ViolationFound) and v.path == "docs/polled.md"
+    assert v.path == "docs/polled.md"
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        RuntimeError("watch thread unexpectedly received a signal"),
+        PermissionError(errno.EACCES, "Permission denied"),  # no limit: polling cannot help
+    ],
+    ids=["RuntimeError", "EACCES"],
+)
 async def test_other_watch_errors_end_with_a_notice(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: Exception
 ) -> None:
+    calls: list[bool] = []
+
     async def broken(root: str, **kw: Any) -> AsyncIterator[Any]:
-        raise RuntimeError("watch thread unexpectedly received a signal")
+        calls.append(bool(kw["force_polling"]))
+        raise error
         yield set()  # pragma: no cover - makes this an async generator
 
-    monkeypatch.setattr(workspace, "_open_watch", broken)
+    monkeypatch.setattr(workspace, "open_watch", broken)
     w = attributed(tmp_path)
     events = [e async for e in w.events()]
     assert [type(e) for e in events] == [Notice] and events[0].level == "error"  # type: ignore[attr-defined]
+    assert calls == [False]  # not retried with polling
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["delete", "rename"])
 async def test_watched_root_deleted_or_moved_stops_cleanly(tmp_path: Path, how: str) -> None:
     root = tmp_path / "repo"
@@ -175,10 +201,10 @@ async def test_watched_root_deleted_or_moved_stops_cleanly(tmp_path: Path, how: 
             subprocess.run(["rm", "-rf", str(root)], check=True, timeout=30)
         else:
             os.rename(root, tmp_path / "moved")
-        notice = await c.wait_for(lambda e: isinstance(e, Notice), timeout=10)
+        notice = await c.first(Notice, timeout=10)
         await asyncio.wait_for(c.finished.wait(), 10)
     assert c.error is None
-    assert isinstance(notice, Notice) and notice.level == "error"
+    assert notice.level == "error"
     assert "deleted or moved" in notice.message
     assert not c.violations()  # the deletion is not blamed on agents
 
@@ -207,16 +233,16 @@ async def test_tamper_with_git_config_and_hooks_is_reported(tmp_path: Path) -> N
         git(tmp_path, "commit", "-q", "-m", "one")
         # an agent plants an fsmonitor program: git config rewrites .git/config via a lock file
         git(tmp_path, "config", "core.fsmonitor", "/tmp/evil-canary")
-        cfg = await c.wait_for(lambda e: isinstance(e, ViolationFound) and e.kind == "tamper")
+        cfg = await c.first(ViolationFound, lambda e: e.kind == "tamper")
         hook = tmp_path / ".git/hooks/pre-commit"
         write(hook, text="#!/bin/sh\ntouch /tmp/evil-canary\n")
         hk = await c.wait_for(
             lambda e: isinstance(e, ViolationFound) and e.path == ".git/hooks/pre-commit"
         )
-    assert isinstance(cfg, ViolationFound) and cfg.path == ".git/config" and cfg.agent is None
+    assert cfg.path == ".git/config" and cfg.agent is None
     assert "core.fsmonitor" in cfg.detail and "runs programs" in cfg.detail
     assert isinstance(hk, ViolationFound) and hk.kind == "tamper" and "pre-commit" in hk.detail
-    assert not any(e.path.startswith(".git") for e in c.of(FileTouched))  # type: ignore[attr-defined]
+    assert not any(e.path.startswith(".git") for e in c.of(FileTouched))
     assert {v.path for v in c.violations()} == {".git/config", ".git/hooks/pre-commit"}
 
 
@@ -225,7 +251,7 @@ async def test_tamper_watch_can_be_turned_off(tmp_path: Path) -> None:
     async with Collector(attributed(tmp_path, watch_git=False)) as c:
         git(tmp_path, "config", "core.sshCommand", "/tmp/evil")
         write(tmp_path / "zz/sentinel.txt")
-        await c.wait_for(lambda e: isinstance(e, ViolationFound) and e.path == "zz/sentinel.txt")
+        await c.first(ViolationFound, lambda e: e.path == "zz/sentinel.txt")
     assert [v.path for v in c.violations()] == ["zz/sentinel.txt"]
 
 
@@ -241,6 +267,7 @@ async def test_worktree_config_and_attributes_are_tamper_too(tmp_path: Path) -> 
     assert all(v.kind == "tamper" for v in found.values())
 
 
+@pytest.mark.slow
 async def test_cancelling_the_consumer_ends_cleanly(tmp_path: Path) -> None:
     w = attributed(tmp_path)
     seen: list[object] = []
@@ -273,6 +300,7 @@ async def asyncio_timeout_iter(w: WorkspaceWatcher) -> AsyncIterator[object]:
             yield event
 
 
+@pytest.mark.slow
 async def test_deleted_root_while_polling(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     root.mkdir()
@@ -280,7 +308,7 @@ async def test_deleted_root_while_polling(tmp_path: Path) -> None:
         write(root / "docs/polled.md")
         await c.touched("docs/polled.md")
         subprocess.run(["rm", "-rf", str(root)], check=True, timeout=30)
-        notice = await c.wait_for(lambda e: isinstance(e, Notice), timeout=10)
+        notice = await c.first(Notice, timeout=10)
         await asyncio.wait_for(c.finished.wait(), 10)
     assert c.error is None and isinstance(notice, Notice) and "deleted" in notice.message
 
@@ -306,7 +334,5 @@ async def test_closing_the_stream_releases_the_os_watch(tmp_path: Path) -> None:
         assert notify_threads() >= 1
         write(tmp_path / "docs/one.md")
         assert isinstance(await asyncio.wait_for(first, 10), FileTouched)
-    deadline = time.monotonic() + 5
-    while notify_threads() > before and time.monotonic() < deadline:
-        await asyncio.sleep(0.02)  # the OS thread exits on its own; nothing to await
-    assert notify_threads() <= before
+    # The OS thread exits on its own: no event to await, its absence from /proc is the fact.
+    await until(lambda: notify_threads() <= before, 5, "the OS watch thread to exit")

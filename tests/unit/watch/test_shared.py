@@ -8,7 +8,9 @@ import pytest
 
 from tests.unit.watch.watchkit import Collector, small_plan, write
 from wavedeck.agents.events import FileTouched, ViolationFound
-from wavedeck.agents.watch.watcher import WorkspaceWatcher, glob_matcher, ownership_attributor
+from wavedeck.agents.watch.rules import ownership_attributor
+from wavedeck.agents.watch.watcher import WorkspaceWatcher
+from wavedeck.plan.globs import glob_matcher
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -26,8 +28,7 @@ def watcher(root: Path, **kw: object) -> WorkspaceWatcher:
 
 
 async def violation(c: Collector, rel: str) -> ViolationFound:
-    ev = await c.wait_for(lambda e: isinstance(e, ViolationFound) and e.path == rel)
-    assert isinstance(ev, ViolationFound)
+    ev = await c.first(ViolationFound, lambda e: e.path == rel)
     return ev
 
 
@@ -99,6 +100,7 @@ async def test_accept_globs_touch_without_violation(tmp_path: Path) -> None:
     assert [v.path for v in c.violations()] == ["zz/sentinel.txt"]
 
 
+@pytest.mark.slow
 async def test_reported_once_per_wave_then_again_after_forget_and_new_wave(tmp_path: Path) -> None:
     w = watcher(tmp_path, coalesce_s=0.0)  # separate writes here may follow each other closely
     async with Collector(w) as c:
@@ -107,7 +109,7 @@ async def test_reported_once_per_wave_then_again_after_forget_and_new_wave(tmp_p
         await violation(c, "docs/a.md")
         # a later, separate write: touched again, not reported again
         write(target, text="again\n")
-        await c.wait_for(lambda e: isinstance(e, FileTouched) and len(c.touches("docs/a.md")) >= 2)
+        await c.first(FileTouched, lambda e: len(c.touches("docs/a.md")) >= 2)
         assert len(c.violations()) == 1
         w.forget("docs/a.md", settle_s=0)
         write(target, text="third\n")
@@ -115,19 +117,19 @@ async def test_reported_once_per_wave_then_again_after_forget_and_new_wave(tmp_p
         # forget with a settle window: the revert's own write is not a violation
         w.forget("docs/a.md", settle_s=30)
         write(target, text="reverted\n")
-        await c.wait_for(lambda e: isinstance(e, FileTouched) and len(c.touches("docs/a.md")) >= 4)
+        await c.first(FileTouched, lambda e: len(c.touches("docs/a.md")) >= 4)
         assert len(c.violations()) == 2
         # accepted by the operator: never reported again in this wave, forget() or not
         w.accept("docs/a.md")
         w.forget("docs/a.md", settle_s=0)
         write(target, text="accepted\n")
-        await c.wait_for(lambda e: isinstance(e, FileTouched) and len(c.touches("docs/a.md")) >= 5)
+        await c.first(FileTouched, lambda e: len(c.touches("docs/a.md")) >= 5)
         assert len(c.violations()) == 2
         # a new wave reports afresh
         w.set_attributor(ownership_attributor(small_plan(), 2))
         write(target, text="wave 2\n")
-        v = await c.wait_for(lambda e: isinstance(e, ViolationFound) and len(c.violations()) == 3)
-    assert isinstance(v, ViolationFound) and v.kind == "unowned"
+        v = await c.first(ViolationFound, lambda e: len(c.violations()) == 3)
+    assert v.kind == "unowned"
 
 
 async def test_deleted_file_is_a_touch(tmp_path: Path) -> None:
@@ -169,7 +171,7 @@ async def test_exclusions(tmp_path: Path) -> None:
         write(*(tmp_path / p for p in ignored))
         write(tmp_path / "zz/sentinel.txt")
         await violation(c, "zz/sentinel.txt")
-    assert [e.path for e in c.of(FileTouched)] == ["zz/sentinel.txt"]  # type: ignore[attr-defined]
+    assert [e.path for e in c.of(FileTouched)] == ["zz/sentinel.txt"]
 
 
 def test_glob_matcher() -> None:

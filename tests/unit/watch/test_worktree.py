@@ -11,7 +11,8 @@ import pytest
 from tests.sandboxkit import git
 from tests.unit.watch.watchkit import Collector, agent, plan, write
 from wavedeck.agents.events import FileTouched, ViolationFound
-from wavedeck.agents.watch.watcher import WorkspaceWatcher, worktree_attributor
+from wavedeck.agents.watch.rules import worktree_attributor
+from wavedeck.agents.watch.watcher import WorkspaceWatcher
 from wavedeck.agents.watch.worktrees import (
     CollisionTracker,
     WorktreeError,
@@ -20,7 +21,7 @@ from wavedeck.agents.watch.worktrees import (
     collision_check,
     create_worktrees,
     remove_worktrees,
-    wave_changes,
+    worktree_changes,
 )
 
 pytestmark = pytest.mark.timeout(90)
@@ -49,6 +50,7 @@ def repo(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 async def test_each_worktree_is_watched_exactly_then_removed(repo: Path) -> None:
     dest = repo / ".wavedeck/worktrees"
     # the user's own uncommitted edit, on a file no agent touches, is never touched
@@ -80,7 +82,7 @@ async def test_each_worktree_is_watched_exactly_then_removed(repo: Path) -> None
     assert [(v.agent, v.path, v.kind) for v in violations] == [
         ("w1-a1", "pkg/a/new_helper.py", "undeclared")
     ]
-    changes = wave_changes(trees, base)
+    changes = {aid: worktree_changes(tree, base) for aid, tree in trees.items()}
     assert {a: sorted(p) for a, p in changes.items()} == {a: sorted(r) for a, r in edits.items()}
     assert collision_check(changes) == []
     assert git(repo, "status", "--porcelain=v1") == "M README.md"
@@ -123,6 +125,7 @@ def test_collision_check_and_tracker() -> None:
     assert t.touched("w1-a3", "p") is None
 
 
+@pytest.mark.slow
 async def test_worktree_watch_one_stream_with_live_collisions_and_tamper(repo: Path) -> None:
     base = git(repo, "rev-parse", "HEAD")
     trees = create_worktrees(repo, PLAN, 1, base, repo / ".wavedeck/wt")

@@ -11,6 +11,8 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.unit.wave.enginekit import opened, sandbox
 from wavedeck.agents.events import AgentStateChanged, RestartStatus
 from wavedeck.agents.wave.stream import Changes
@@ -35,6 +37,7 @@ async def test_every_waiter_wakes_and_none_wakes_without_a_change() -> None:
     await asyncio.wait_for(asyncio.gather(*waiters), 1.0)
 
 
+@pytest.mark.slow
 async def test_supervisor_wait_changed_sees_a_change_made_before_the_waiter_runs(
     root: Path,
 ) -> None:

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.timeout(90)
 
 
 def _notices(col: Collector, words: str) -> list[Notice]:
-    return [e for e in col.of(Notice) if words in e.message]  # type: ignore[attr-defined]
+    return [e for e in col.of(Notice) if words in e.message]
 
 
 async def _tested_wave(sup: Supervisor) -> None:
@@ -65,6 +65,7 @@ def test_git_timeouts_are_configuration(tmp_path: Path) -> None:
         load_config(tmp_path)
 
 
+@pytest.mark.slow
 async def test_a_commit_with_a_stale_index_is_recorded_as_committed(root: Path) -> None:
     async with _index_lock_case(root, lock_wait_s=0.3) as (sup, col, lock):
         await _tested_wave(sup)
@@ -80,6 +81,7 @@ async def test_a_commit_with_a_stale_index_is_recorded_as_committed(root: Path) 
         assert not col.of(GateRefused)
 
 
+@pytest.mark.slow
 async def test_a_held_index_lock_is_a_notice_while_the_checkpoint_waits(root: Path) -> None:
     async with _index_lock_case(root, lock_wait_s=30) as (sup, col, lock):
         await _tested_wave(sup)
@@ -93,6 +95,7 @@ async def test_a_held_index_lock_is_a_notice_while_the_checkpoint_waits(root: Pa
         assert len(_notices(col, "waiting for .git/index.lock")) == 1  # not one per retry
 
 
+@pytest.mark.slow
 async def test_an_edited_message_still_gets_the_current_trailers(root: Path) -> None:
     """The operator rewrites the message before accepting a stray: the commit still records the
     acceptance (and the tests) as trailers, and stale trailers they left are replaced."""
@@ -124,6 +127,7 @@ async def test_an_edited_message_still_gets_the_current_trailers(root: Path) -> 
         await sup.close()
 
 
+@pytest.mark.slow
 async def test_hooks_and_fsmonitor_planted_before_a_wave_never_run_and_are_reported(
     root: Path, tmp_path: Path
 ) -> None:

@@ -26,6 +26,7 @@ def pane_footer(app: WavedeckApp, agent_id: str) -> str:
     return Text.from_markup(str(pane.border_subtitle or "")).plain  # Textual keeps markup
 
 
+@pytest.mark.slow
 async def test_pane_shows_the_host_connection_of_a_remote_agent() -> None:
     plan = reference_plan()
     clock = FixedClock()

@@ -11,7 +11,10 @@ import pytest
 from tests.unit.wave.enginekit import opened, sandbox, wait_agents
 from wavedeck.agents.config import load_config
 from wavedeck.agents.events import AgentOutput
-from wavedeck.agents.local.logfiles import list_segments, logical_size
+from wavedeck.agents.local.logfiles import logical_size
+from wavedeck.agents.local.wrapper import list_segments
+
+pytestmark = pytest.mark.slow
 
 FLOOD = 60_000
 MAX = 16 * 1024

@@ -29,6 +29,7 @@ def _committed_files(root: Path, sha: str) -> set[str]:
     return set(git(root, "show", "--name-only", "--format=", sha).splitlines())
 
 
+@pytest.mark.slow
 async def test_staged_unstaged_and_untracked_work_stays_the_operators(root: Path) -> None:
     sandbox(root)
     (root / "NOTES.md").write_text("my notes\n", "utf-8")
@@ -41,8 +42,7 @@ async def test_staged_unstaged_and_untracked_work_stays_the_operators(root: Path
         assert await sup.run_tests(1)
         await col.until(
             lambda _evs: any(
-                "your own uncommitted work in 3 file(s)" in e.message  # type: ignore[attr-defined]
-                for e in col.of(Notice)
+                "your own uncommitted work in 3 file(s)" in e.message for e in col.of(Notice)
             )
         )
         preview = await sup.checkpoint_preview(1)
@@ -50,7 +50,7 @@ async def test_staged_unstaged_and_untracked_work_stays_the_operators(root: Path
         assert {s.path for s in preview.stray} == {STRAY_PATH}  # the wave's stray only
 
         sha = await sup.checkpoint(1, accept_violations=True)
-        assert sha is not None, [e.refusal for e in col.of(GateRefused)]  # type: ignore[attr-defined]
+        assert sha is not None, [e.refusal for e in col.of(GateRefused)]
 
     committed = _committed_files(root, sha)
     assert STRAY_PATH in committed and OWNED in committed
@@ -62,6 +62,7 @@ async def test_staged_unstaged_and_untracked_work_stays_the_operators(root: Path
     assert status == {"A  NOTES.md", " M README.md", "?? scratch.txt"}
 
 
+@pytest.mark.slow
 async def test_a_file_both_changed_is_refused_then_reverted_to_the_operators_version(
     root: Path,
 ) -> None:
@@ -78,7 +79,7 @@ async def test_a_file_both_changed_is_refused_then_reverted_to_the_operators_ver
         assert await sup.checkpoint(1, accept_violations=True) is None  # never accepted in bulk
         await col.until(lambda _evs: bool(col.of(GateRefused)))
         refused = col.of(GateRefused)[-1]
-        assert refused.refusal == Refusal("operator-conflict", 1, paths=(OWNED,))  # type: ignore[attr-defined]
+        assert refused.refusal == Refusal("operator-conflict", 1, paths=(OWNED,))
         preview = await sup.checkpoint_preview(1)
         assert [s.kind for s in preview.stray if s.path == OWNED] == [CONFLICT_KIND]
         assert len(git(root, "log", "--format=%H").splitlines()) == 2  # nothing committed
@@ -93,6 +94,7 @@ async def test_a_file_both_changed_is_refused_then_reverted_to_the_operators_ver
     assert git(root, "status", "--porcelain", "--", OWNED) == f"M {OWNED}"
 
 
+@pytest.mark.slow
 async def test_a_file_both_changed_is_committed_whole_once_accepted(root: Path) -> None:
     sandbox(root)
     mine = (root / OWNED).read_text("utf-8") + "# the operator's own line\n"
@@ -103,7 +105,7 @@ async def test_a_file_both_changed_is_committed_whole_once_accepted(root: Path) 
         assert await sup.run_tests(1)
         await sup.accept_violation(1, OWNED, "my line belongs with the fix")
         sha = await sup.checkpoint(1, accept_violations=True)
-        assert sha is not None, [e.refusal for e in col.of(GateRefused)]  # type: ignore[attr-defined]
+        assert sha is not None, [e.refusal for e in col.of(GateRefused)]
         await col.until(lambda _evs: bool(col.of(CheckpointCommitted)))
     assert OWNED in _committed_files(root, sha)
     assert "the operator's own line" in git(root, "show", f"{sha}:{OWNED}")

@@ -2,8 +2,7 @@
 simulated agents that fail (``--fail N``, ``--exit-signal``), real logs.
 
 The backoff is checked on an injected clock whose ``sleep`` advances it at once (the spacing is
-asserted on the clock, not waited for); cancellation uses the real ``asyncio.sleep`` with a long
-backoff, so a restart that was not cancelled would still be pending when asserted.
+asserted on the clock, not waited for). Cancelling a waiting restart: ``test_restart_cancel.py``.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,6 @@ import pytest
 from tests.unit.wave.enginekit import (
     Collector,
     collecting,
-    kill_agents,
     sandbox,
     supervisor,
     wait_agents,
@@ -51,14 +48,6 @@ class FakeClock:
         self.sleeps.append(seconds)
         self.offset += seconds
         await asyncio.sleep(0)
-
-
-@pytest.fixture
-async def root(tmp_path: Path) -> AsyncIterator[Path]:
-    """Where a test's sandbox goes; every agent started there is killed afterwards."""
-    folder = tmp_path / "repo"
-    yield folder
-    kill_agents(folder)
 
 
 def _supervisor(
@@ -117,47 +106,58 @@ def test_decision_counts_fast_failures_and_a_long_run_resets() -> None:
 # -- configuration ----------------------------------------------------------------------------
 
 
-def test_config_defaults_table_environment_and_clear_errors(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_restart_is_off_by_default_with_documented_values(tmp_path: Path) -> None:
     default = load_config(tmp_path).agent.restart
     assert not default.enabled
     assert (default.max_restarts, default.min_run_s) == (3, 10.0)
     assert (default.backoff_initial_s, default.backoff_max_s) == (1.0, 30.0)
     assert default.max_total_restarts == 10
 
-    toml = tmp_path / "wavedeck.toml"
-    toml.write_text("[agent.restart]\nenabled = true\nmax_restarts = 5\n", "utf-8")
+
+def test_restart_from_the_table_keeps_the_other_defaults(tmp_path: Path) -> None:
+    (tmp_path / "wavedeck.toml").write_text(
+        "[agent.restart]\nenabled = true\nmax_restarts = 5\n", "utf-8"
+    )
     table = load_config(tmp_path).agent.restart
     assert table.enabled and table.max_restarts == 5 and table.backoff_max_s == 30.0
-    monkeypatch.setenv("WAVEDECK_AGENT__RESTART__ENABLED", "true")
-    toml.unlink()
-    assert load_config(tmp_path).agent.restart.enabled
-    monkeypatch.delenv("WAVEDECK_AGENT__RESTART__ENABLED")
 
-    bad = {
-        "backoff_initial_s = 5\nbackoff_max_s = 2": (
+
+def test_restart_switched_on_by_a_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WAVEDECK_AGENT__RESTART__ENABLED", "true")
+    assert load_config(tmp_path).agent.restart.enabled
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "message"),
+    [
+        (
+            "backoff_initial_s = 5\nbackoff_max_s = 2",
             "agent.restart.backoff_max_s",
             "must be at least backoff_initial_s (5), got 2",
         ),
-        "max_restarts = -1": ("agent.restart.max_restarts", "greater than or equal to 0"),
-        "min_run_s = -0.5": ("agent.restart.min_run_s", "greater than or equal to 0"),
-        "backoff_initial_s = -1": ("agent.restart.backoff_initial_s", "greater than or equal"),
-        'enabled = "sometimes"': ("agent.restart.enabled", "valid boolean"),
-        "max_total_restarts = -2": ("agent.restart.max_total_restarts", "greater than or equal"),
-        "retries = 3": ("agent.restart.retries", "unknown key"),
-    }
-    for body, (key, message) in bad.items():
-        toml.write_text(f"[agent.restart]\n{body}\n", "utf-8")
-        with pytest.raises(ConfigError) as info:
-            load_config(tmp_path)
-        text = str(info.value)
-        assert text.startswith(f"{toml}: ") and key in text and message in text, text
+        ("max_restarts = -1", "agent.restart.max_restarts", "greater than or equal to 0"),
+        ("min_run_s = -0.5", "agent.restart.min_run_s", "greater than or equal to 0"),
+        ("backoff_initial_s = -1", "agent.restart.backoff_initial_s", "greater than or equal"),
+        ('enabled = "sometimes"', "agent.restart.enabled", "valid boolean"),
+        ("max_total_restarts = -2", "agent.restart.max_total_restarts", "greater than or equal"),
+        ("retries = 3", "agent.restart.retries", "unknown key"),
+    ],
+)
+def test_a_bad_restart_setting_is_refused_naming_the_file_and_key(
+    tmp_path: Path, body: str, key: str, message: str
+) -> None:
+    toml = tmp_path / "wavedeck.toml"
+    toml.write_text(f"[agent.restart]\n{body}\n", "utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    text = str(info.value)
+    assert text.startswith(f"{toml}: ") and key in text and message in text, text
 
 
 # -- real agents ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_default_a_failing_agent_is_not_restarted(root: Path) -> None:
     sup = _supervisor(root, {FAILING: ["--fail", "3"]}, RestartConfig(), FakeClock())
     async with collecting(sup) as col:
@@ -173,6 +173,7 @@ async def test_default_a_failing_agent_is_not_restarted(root: Path) -> None:
         assert "wavedeck: restart" not in _log(root, FAILING)
 
 
+@pytest.mark.slow
 async def test_restarts_with_backoff_then_gives_up_and_the_log_keeps_every_run(
     root: Path,
 ) -> None:
@@ -254,6 +255,7 @@ async def test_restarts_with_backoff_then_gives_up_and_the_log_keeps_every_run(
         assert AgentStanding(FAILING, "failed") in refused.agents
 
 
+@pytest.mark.slow
 async def test_long_runs_reset_the_count_until_the_total_cap(root: Path) -> None:
     """``min_run_s = 0``: every run counts as long, so the count never reaches max_restarts and
     the backoff never grows; ``max_total_restarts`` ends the series."""
@@ -284,65 +286,7 @@ async def test_long_runs_reset_the_count_until_the_total_cap(root: Path) -> None
         assert _shown(col, FAILING) == log.splitlines()
 
 
-async def test_stop_mark_done_and_close_cancel_a_pending_restart(root: Path) -> None:
-    """Real ``asyncio.sleep`` and a 30 s backoff: every restart is still waiting when cancelled.
-    A signal death is restarted like an exit code; an agent the operator stopped never is."""
-    policy = RestartConfig(enabled=True, backoff_initial_s=30.0, backoff_max_s=60.0)
-    extra = {
-        "w1-a1": ["--hang"],
-        "w1-a3": ["--fail", "3"],
-        "w1-a4": ["--fail", "5"],
-        "w1-a5": ["--exit-signal", "SIGUSR1"],
-    }
-    sup = _supervisor(root, extra, policy, None)
-    waiting = ("w1-a3", "w1-a4", "w1-a5")
-    async with collecting(sup) as col:  # closing it again after the test's own close is harmless
-        await sup.start_wave(1)
-        await col.until(lambda _: all(sup.restarts.pending(a) for a in waiting), timeout=30)
-        assert sup.agent_record("w1-a5").exit_signal == "SIGUSR1"
-        assert sup.agent_record("w1-a5").reason.startswith("restart 1 of 3 in 30 s; killed by")
-
-        # The operator stops a running agent: stopped, never restarted.
-        assert await sup.stop_agent("w1-a1") in ("terminated", "killed after grace")
-        await col.until(lambda _: sup.agent_state("w1-a1") == "stopped")
-        assert not sup.restarts.pending("w1-a1")
-
-        # Stop during the backoff: cancelled, the agent stays failed and says why.
-        assert await sup.stop_agent("w1-a3") == "restart cancelled"
-        assert not sup.restarts.pending("w1-a3")
-        rec = sup.agent_record("w1-a3")
-        assert rec.state == "failed" and rec.reason.startswith("restart cancelled by the operator")
-        assert rec.restart is not None and rec.restart.kind == "cancelled"
-        assert (rec.restart.note, rec.restart.attempt) == ("restart cancelled by the operator", 1)
-        await col.until(
-            lambda _: any("restart cancelled" in e.reason for e in _states(col, "w1-a3"))
-        )
-        assert await sup.stop_agent("w1-a3") == "not running"
-
-        # Marked done during the backoff: not restarted either.
-        await sup.mark_done("w1-a4", "finished by hand")
-        assert not sup.restarts.pending("w1-a4")
-        assert not sup.wave_agents_done(1)  # w1-a5 is still to restart
-
-        tasks = list(sup.restarts._waiting.values())
-        await sup.close()  # the control room closes: the last pending restart is dropped
-        assert not sup.restarts.pending("w1-a5") and all(t.done() for t in tasks)
-        closed = sup.agent_record("w1-a5").reason
-        assert closed.startswith("restart cancelled: the control room closed; restart 1 of 3")
-        cancelled = sup.agent_record("w1-a5").restart
-        assert cancelled is not None and cancelled.kind == "cancelled"
-        assert sup.agent_record("w1-a4").restart is None  # marked done: no restart to show
-        assert {a: sup.agent_record(a).launches for a in ("w1-a1", *waiting)} == {
-            "w1-a1": 1,
-            "w1-a3": 1,
-            "w1-a4": 1,
-            "w1-a5": 1,
-        }
-        for agent in waiting:
-            assert "wavedeck: restart" not in _log(root, agent)
-        assert all(h.relaunched_at is None for h in sup.restarts.history)
-
-
+@pytest.mark.slow
 async def test_a_restart_before_the_consumer_caught_up_repeats_no_line(root: Path) -> None:
     """The policy relaunches while the failed run's lines still wait in the queue (nobody
     consumes yet): the consumer later sees every line of both runs, and the marker, once."""
@@ -373,6 +317,7 @@ async def test_a_restart_before_the_consumer_caught_up_repeats_no_line(root: Pat
         await sup.close()
 
 
+@pytest.mark.slow
 async def test_an_adopted_agent_killed_from_outside_is_restarted(root: Path) -> None:
     """A signal wavedeck did not send is a failure: an agent a later control room adopted is
     restarted when something else kills it (its run time read from its start on the boot
@@ -421,6 +366,7 @@ async def test_an_adopted_agent_killed_from_outside_is_restarted(root: Path) -> 
     assert not second.restarts.pending(FAILING)
 
 
+@pytest.mark.slow
 async def test_a_restart_by_hand_before_the_consumer_caught_up_repeats_no_line(
     root: Path,
 ) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.eventkit import until
 from tests.unit.wave.enginekit import opened, sandbox, supervisor, wait_agents
 from wavedeck.agents.events import AgentOutput, GateRefused, IssueDone, Notice, ViolationFound
 from wavedeck.agents.kinds import Refusal
@@ -19,6 +20,7 @@ from wavedeck.agents.wave.stream import MAX_QUEUED
 FLOOD = 150_000
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 async def test_a_flooding_agent_waits_for_the_consumer(root: Path) -> None:
     sandbox(root, extra={"w1-a4": ["--flood", str(FLOOD)]})
@@ -27,16 +29,14 @@ async def test_a_flooding_agent_waits_for_the_consumer(root: Path) -> None:
     try:
         await sup.start_wave(1)
         exit_file = root / ".wavedeck" / "run" / "w1-a4.exit"
-        for _ in range(1200):  # the flood ends on its own; nobody consumes anything meanwhile
-            if exit_file.exists():
-                break
-            await asyncio.sleep(0.05)
-        assert exit_file.exists()
+        # The flood ends on its own; nobody consumes anything meanwhile.
+        await until(exit_file.exists, 60, "the flooding agent to end")
         log_lines = sup.log_path("w1-a4").read_text("utf-8").splitlines()
         assert len(log_lines) > FLOOD
-        # The followers paused: the queue holds at most the bound plus one read chunk.
-        await asyncio.sleep(0.3)  # let any follower that could still run do so
-        assert sup.ctx.stream.qsize() <= MAX_QUEUED + 20_000
+        # The follower paused: parked for room, it adds nothing more, so the queue holds at
+        # most the bound plus the chunk it had read.
+        await until(lambda: sup.ctx.stream.waiting > 0, 30, "the flood's follower to wait for room")
+        assert sup.ctx.stream.pending <= MAX_QUEUED + 20_000
         assert "w1-a4" in sup.processes.follows  # still following, waiting for room
         seen: list[str] = []
 
@@ -80,6 +80,7 @@ def test_json_lines_keep_text_exactly() -> None:
     assert "\x1b" not in out.getvalue()  # escaped in the JSON text itself
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 async def test_a_log_that_cannot_be_read_is_told_to_the_operator(root: Path) -> None:
     """E4: the log of a running agent is truncated under it: the operator gets a warning naming
@@ -99,6 +100,6 @@ async def test_a_log_that_cannot_be_read_is_told_to_the_operator(root: Path) -> 
                 for e in evs
             )
         )
-        [notice] = [e for e in col.of(Notice) if "cannot read its log" in e.message]  # type: ignore[attr-defined]
-        assert "truncated" in notice.message and notice.agent == "w1-a1"  # type: ignore[attr-defined]
+        [notice] = [e for e in col.of(Notice) if "cannot read its log" in e.message]
+        assert "truncated" in notice.message and notice.agent == "w1-a1"
         assert sup.agent_state("w1-a1") == "running"

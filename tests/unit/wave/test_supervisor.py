@@ -33,7 +33,7 @@ pytestmark = pytest.mark.timeout(90)
 
 
 def _refusals(col: Collector) -> list[Refusal]:
-    return [e.refusal for e in col.of(GateRefused)]  # type: ignore[attr-defined]
+    return [e.refusal for e in col.of(GateRefused)]
 
 
 def _code(refusal: Refusal | None) -> str | None:
@@ -61,6 +61,7 @@ async def test_wave_two_cannot_start_before_wave_one(root: Path) -> None:
         assert not (root / ".wavedeck" / "logs" / "w2-a1.log").exists()
 
 
+@pytest.mark.slow
 async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Path) -> None:
     sandbox(root, tests=["echo checking; exit 3"])
     async with opened(root) as (sup, col):
@@ -75,9 +76,9 @@ async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Pat
         assert await sup.run_tests(1) is False
         await col.until(lambda evs: any(isinstance(e, ev.TestsFinished) for e in evs))
         finished = col.of(ev.TestsFinished)[0]
-        assert finished.passed is False  # type: ignore[attr-defined]
-        assert finished.results == (("echo checking; exit 3", 3),)  # type: ignore[attr-defined]
-        assert "checking" in [e.line for e in col.of(ev.TestOutput)]  # type: ignore[attr-defined]
+        assert finished.passed is False
+        assert finished.results == (("echo checking; exit 3", 3),)
+        assert "checking" in [e.line for e in col.of(ev.TestOutput)]
         assert sup.wave_state(1) == "running"
         assert await sup.checkpoint(1) is None
         await col.until(lambda evs: len(_refusals(col)) == 2)
@@ -96,7 +97,7 @@ async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Pat
         assert sorted(preview.issues_done) == sorted(sup.plan.wave(1).issue_ids)
         assert await sup.checkpoint(1) is None
         await col.until(lambda evs: len(_refusals(col)) == 3)
-        assert col.of(GateRefused)[2].paths == (STRAY_PATH,)  # type: ignore[attr-defined]
+        assert col.of(GateRefused)[2].paths == (STRAY_PATH,)
 
         await sup.accept_violation(1, STRAY_PATH, "the daemon really lives in cli/")
         # A file edited after the tests passed makes them stale.
@@ -122,6 +123,7 @@ async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Pat
         await col.until(lambda evs: any(isinstance(e, CheckpointCommitted) for e in evs))
 
 
+@pytest.mark.slow
 async def test_revert_removes_a_stray_change(root: Path) -> None:
     sandbox(root, extra={STRAY_AGENT: ["--touch-unowned", "packages/headless-client/zajel/x.py"]})
     async with opened(root) as (sup, col):
@@ -139,6 +141,7 @@ async def test_revert_removes_a_stray_change(root: Path) -> None:
         assert await sup.checkpoint(1) is not None
 
 
+@pytest.mark.slow
 async def test_git_tamper_during_the_wave_is_reported_and_refused(root: Path) -> None:
     sandbox(root, extra={})
     async with opened(root) as (sup, _col):
@@ -162,6 +165,7 @@ async def test_git_tamper_during_the_wave_is_reported_and_refused(root: Path) ->
         assert "core.fsmonitor" in message
 
 
+@pytest.mark.slow
 async def test_restart_adopts_running_agents_and_never_launches_twice(root: Path) -> None:
     sandbox(root, extra={a: ["--hang"] for a in ("w1-a1", "w1-a2", "w1-a3", "w1-a4", "w1-a5")})
     async with opened(root) as (first, col):
@@ -254,6 +258,7 @@ def test_supervisor_is_importable_without_a_loop(tmp_path: Path) -> None:
     assert sup.current_wave == 1 and sup.test_commands()
 
 
+@pytest.mark.slow
 async def test_two_concurrent_starts_launch_each_agent_once(root: Path) -> None:
     sandbox(root, extra={})
     async with opened(root) as (sup, col):
@@ -267,6 +272,7 @@ async def test_two_concurrent_starts_launch_each_agent_once(root: Path) -> None:
             assert log.count(f"sim-agent {agent.id} started") == 1
 
 
+@pytest.mark.slow
 async def test_an_agent_started_but_never_recorded_is_adopted_not_relaunched(root: Path) -> None:
     from wavedeck.agents.local.runner import LocalRunner
     from wavedeck.agents.wave.launch import build_spec
@@ -292,6 +298,7 @@ async def test_an_agent_started_but_never_recorded_is_adopted_not_relaunched(roo
         assert log.count("sim-agent w1-a1 started") == 1
 
 
+@pytest.mark.slow
 async def test_a_stop_request_stops_launching_and_a_later_start_finishes_the_wave(
     root: Path,
 ) -> None:
@@ -303,7 +310,7 @@ async def test_a_stop_request_stops_launching_and_a_later_start_finishes_the_wav
         sup.launching = False  # the stop request arrives before the first launch
         await sup.start_wave(1)
         await col.until(lambda evs: any(isinstance(e, ev.Notice) for e in evs))
-        notices = [e.message for e in col.of(ev.Notice)]  # type: ignore[attr-defined]
+        notices = [e.message for e in col.of(ev.Notice)]
         assert "stopped launching: w1-a1 was not started" in notices
         ids = [a.id for a in sup.plan.wave(1).agents]
         assert all(sup.agent_record(a).launches == 0 for a in ids)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.eventkit import until
 from wavedeck.agents.kinds import AgentStanding, Refusal
+from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK
 from wavedeck.agents.wave import gates
 from wavedeck.agents.wave.gates import WaveView
-from wavedeck.agents.wave.testrun import CONTINUED, TIMEOUT_EXIT, run_tests
+from wavedeck.agents.wave.testrun import TIMEOUT_EXIT, run_tests
 from wavedeck.plan.reading.loader import load_plan
 
 PLAN = Path(__file__).resolve().parents[3] / "agents" / "data" / "security-waves.md"
@@ -40,6 +41,7 @@ async def test_no_commands_is_not_a_pass(tmp_path: Path) -> None:
     assert not (await run_tests([], tmp_path, 30, lambda _l: None)).passed
 
 
+@pytest.mark.slow
 async def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
     pidfile = tmp_path / "bg.pid"
     start = time.monotonic()
@@ -51,14 +53,15 @@ async def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
     assert not result.passed and result.results[0][1] == TIMEOUT_EXIT
     assert "started" in lines and any("timed out" in line for line in lines)
     pid = int(pidfile.read_text().strip())
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat[stat.rfind(")") + 2] == "Z":
-            break
-        time.sleep(0.05)
-    gone = not os.path.exists(f"/proc/{pid}") or "Z" in Path(f"/proc/{pid}/stat").read_text()
-    assert gone, "the background child of a timed-out test command survived"
+
+    def gone() -> bool:  # exited (a zombie until its parent reaps it, or reaped)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except FileNotFoundError:
+            return True
+        return stat[stat.rfind(")") + 2] == "Z"
+
+    await until(gone, 5, "the background child of a timed-out test command to be killed")
 
 
 async def test_bad_bytes_and_huge_lines_do_not_break_streaming(tmp_path: Path) -> None:
@@ -67,8 +70,18 @@ async def test_bad_bytes_and_huge_lines_do_not_break_streaming(tmp_path: Path) -
     result = await run_tests([cmd], tmp_path, 30, lines.append)
     assert result.passed
     assert lines[1] == "ok\ufffd"
-    assert "".join(line.removesuffix(CONTINUED) for line in lines[2:]) == "x" * 200000
-    assert all(len(line) <= 64 * 1024 + len(CONTINUED) for line in lines)
+    assert "".join(line.removesuffix(SPLIT_MARK) for line in lines[2:]) == "x" * 200000
+    assert all(len(line) <= MAX_LINE_BYTES + len(SPLIT_MARK) for line in lines)
+
+
+async def test_test_output_follows_the_one_line_rule(tmp_path: Path) -> None:
+    """The same rule as an agent's pane: \\r progress keeps its last state, a last line without
+    its newline is still shown (``wavedeck.agents.lines``)."""
+    lines: list[str] = []
+    cmd = "printf '10%%\\r50%%\\r100%%\\r\\ndone'"
+    result = await run_tests([cmd], tmp_path, 30, lines.append)
+    assert result.passed
+    assert lines == [f"$ {cmd}", "100%", "done"]
 
 
 @pytest.fixture(scope="module")

@@ -19,16 +19,16 @@ from wavedeck.agents.events import FileTouched, ViolationFound
 from wavedeck.agents.tools.demo import STRAY_PATH
 from wavedeck.agents.wave.supervisor import Supervisor
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 SENTINEL = "docs/sentinel-outside-the-plan.md"
 
 
 def _touches(col: Collector, path: str) -> int:
-    return sum(1 for e in col.of(FileTouched) if e.path == path)  # type: ignore[attr-defined]
+    return sum(1 for e in col.of(FileTouched) if e.path == path)
 
 
 def _violations(col: Collector, path: str) -> list[ViolationFound]:
-    return [e for e in col.of(ViolationFound) if e.path == path]  # type: ignore[misc]
+    return [e for e in col.of(ViolationFound) if e.path == path]
 
 
 async def _write_until_seen(col: Collector, target: Path, rel: str, text: str) -> None:
@@ -85,7 +85,7 @@ async def test_an_accepted_path_stays_quiet_after_a_restart(root: Path) -> None:
 
 
 def _tampers(col: Collector) -> list[ViolationFound]:
-    return [v for v in col.of(ViolationFound) if v.kind == "tamper"]  # type: ignore[attr-defined]
+    return [v for v in col.of(ViolationFound) if v.kind == "tamper"]
 
 
 async def test_worktree_mode_reports_a_git_config_tamper_live(root: Path) -> None:
@@ -115,8 +115,8 @@ async def test_worktree_mode_collected_files_are_not_main_tree_violations(root: 
         await _sentinel_seen(col, root)
         # The copies were seen by the main tree's watcher, attributed, and not reported.
         main = [e for e in col.of(FileTouched) if e.path == client][before:]
-        assert main and all(e.agent == "w1-a1" for e in main)  # type: ignore[attr-defined]
+        assert main and all(e.agent == "w1-a1" for e in main)
         assert len(_violations(col, STRAY_PATH)) == 1
-        assert not [v for v in col.of(ViolationFound) if "main working tree" in v.detail]  # type: ignore[attr-defined]
+        assert not [v for v in col.of(ViolationFound) if "main working tree" in v.detail]
         # After collecting, the main tree is judged as in shared mode.
         assert _violations(col, SENTINEL)

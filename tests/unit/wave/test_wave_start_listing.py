@@ -32,6 +32,7 @@ def listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+@pytest.mark.slow
 async def test_wave_start_lists_the_repository_once_off_the_loop(
     root: Path, listings: list[str]
 ) -> None:

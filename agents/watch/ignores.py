@@ -71,6 +71,7 @@ class Ignores:
     def git_ignored(self, rels: Iterable[str]) -> set[str]:
         """Which of ``rels`` git ignores (untracked and excluded). Blocking: one ``git
         check-ignore`` for the paths it has not answered yet; none outside a git tree."""
+        rels = list(rels)  # read twice: a generator would be spent by the first
         wanted = [r for r in dict.fromkeys(rels) if r not in self._cache]
         if wanted and self._is_git():
             found = self._ask(wanted)
@@ -97,11 +98,15 @@ class Ignores:
         return self._git
 
     def _ask(self, rels: list[str]) -> set[str]:
-        data = b"".join(os.fsencode(r) + b"\0" for r in rels)
+        # check-ignore refuses wavedeck's literal pathspecs (GIT_LITERAL_PATHSPECS=1: "pathspec
+        # magic not supported"), so they are off for it; the ``./`` keeps a name starting with
+        # ``:`` from being read as magic. git answers each path as it was given.
+        data = b"".join(b"./" + os.fsencode(r) + b"\0" for r in rels)
         try:
             done = run_git(
                 self.root,
                 ["check-ignore", "--stdin", "-z"],
+                env={"GIT_LITERAL_PATHSPECS": "0"},
                 stdin=data,
                 check=False,
                 lock=False,
@@ -111,4 +116,4 @@ class Ignores:
             return set()
         if done.rc not in (0, 1):  # 128: not a repository, a bad path: nothing ignored
             return set()
-        return {os.fsdecode(p) for p in done.out.split(b"\0") if p}
+        return {os.fsdecode(p).removeprefix("./") for p in done.out.split(b"\0") if p}

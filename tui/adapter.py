@@ -40,6 +40,9 @@ class OnEnded(Protocol):
     def __call__(self, agent: str, state: kinds.AgentState, reason: str) -> None: ...
 
 
+# An agent whose run is over (``needs_you`` aside: it waits for the operator, the wave is not
+# past its agents).
+RUN_OVER = ("succeeded", "failed", "stopped", "lost")
 TAIL_BYTES = 4 * 1024 * 1024  # enough for 10,000 lines of ~400 bytes
 
 
@@ -146,6 +149,18 @@ class RunView:
 
     def wave_agents(self, wave: int) -> list[AgentView]:
         return [self.agents[a.id] for a in self.plan.wave(wave).agents]
+
+    def agents_ended(self, wave: int) -> bool:
+        """Every agent of a ``running`` wave has ended (the engine keeps the wave ``running``
+        until its tests run): the header and the wave bar both say so, not "running"."""
+        agents = self.wave_agents(wave)
+        return bool(agents) and all(a.state in RUN_OVER for a in agents)
+
+    def agents_not_done(self, wave: int) -> int:
+        """How many of the wave's agents ended without succeeding (nor marked done)."""
+        return sum(
+            1 for a in self.wave_agents(wave) if a.state != "succeeded" and not a.marked_done
+        )
 
     def sync(self, engine: EngineQueries) -> None:
         """Take states from an engine that is already running (re-attach)."""

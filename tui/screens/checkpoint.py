@@ -148,8 +148,10 @@ class CheckpointScreen(Screen[str | None]):
             state = (
                 Text(f"accepted: {neutralize(why)}", "green") if why else Text("open", "bold red")
             )
-            how = known.get(row.path)
-            agent = neutralize(f"{row.agent} ({how})" if row.agent and how else row.agent or "?")
+            # a writer wavedeck only guessed (``inferred``) carries a "?" (narrow: the status
+            # column must stay on an 80-column screen); the violations screen spells it out
+            guess = "?" if row.agent and known.get(row.path) == "inferred" else ""
+            agent = neutralize(f"{row.agent}{guess}" if row.agent else "?")
             table.add_row(Text(neutralize(row.path)), row.kind, agent, state, key=row.path)
         button = self.query_one("#cp-commit", Button)
         button.disabled = refused is not None

@@ -3,10 +3,11 @@
 ``run --headless`` drives waves without the UI (start, wait for the agents, test, checkpoint, next)
 and prints one line per event, or one JSON object per line with ``--json``. It exits 0 when every
 wave asked for is committed (saying "plan complete" after the last one, or that nothing was left
-to do), 1 when a gate refused (the reason is printed), 2 when it cannot start (not a usable
+to do), 1 when a gate refused (the reason is printed; with ``--json`` on stderr too), 2 when it cannot start (not a usable
 repository, config, plan, a second control room, a corrupt state file; with ``--json`` also an
 ``{"error": ...}`` object on stdout), and 143/129/130 on SIGTERM/SIGHUP/SIGINT, leaving the agents
-running for the next control room to adopt.
+running for the next control room to adopt. A closed stdout (``--json | head``) ends the
+printing quietly, not the run (``wavedeck.agents.wave.headless.printer``).
 """
 
 from __future__ import annotations
@@ -266,7 +267,7 @@ async def _run(
         code = await run_waves(
             sup,
             waves,
-            printer(sys.stdout, as_json, HINTS),
+            printer(sys.stdout, as_json, HINTS, errors=sys.stderr),
             accept_violations=accept_violations,
             stop=stop,
             stop_agents_on_stop=stop_agents,
@@ -305,7 +306,11 @@ async def _follow_up(sup: Supervisor, agent_id: str, message: str, as_json: bool
         loop.add_signal_handler(sig, on_signal, sig)
     try:
         code = await run_follow_up(
-            sup, agent_id, message, printer(sys.stdout, as_json, HINTS), stop=stop
+            sup,
+            agent_id,
+            message,
+            printer(sys.stdout, as_json, HINTS, errors=sys.stderr),
+            stop=stop,
         )
     except SupervisorError as exc:
         click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)

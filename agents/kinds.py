@@ -134,6 +134,7 @@ RefusalCode = Literal[
     "git-error",
     # one agent or one path
     "agent-running",
+    "agent-attached",  # the operator has its session in a terminal (wavedeck attach)
     "restart-closed",
     "tamper-not-revertible",
     "revert-failed",

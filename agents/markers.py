@@ -2,7 +2,7 @@
 marker files under ``.wavedeck/`` that say a step of a wave was done.
 
 - ``marker_line``/``append_marker``: ``── wavedeck: <what> ──``, the line put in a local agent's
-  log before a new run (a restart, a follow-up), so every run stays in one log and the pane shows
+  log before a new run (a restart, a follow-up; a take-over's record after it), so every run stays in one log and the pane shows
   where one ends. A partial last line (no newline) is ended first, so the mark is a line of its
   own; a log that cannot be written is left as it is (the run goes on without the mark).
 - ``write_marker``/``read_marker``: a wave's marker file (the tests' fingerprint, the paths
@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -26,15 +27,17 @@ def marker_line(what: str) -> str:
     return f"── wavedeck: {what} ──"
 
 
-def append_marker(log: str | Path, what: str) -> None:
-    """Append ``marker_line(what)`` to the log at ``log``, ending a partial last line first."""
+def append_marker(log: str | Path, what: str, details: Sequence[str] = ()) -> None:
+    """Append ``marker_line(what)`` to the log at ``log``, ending a partial last line first;
+    ``details``: lines that follow the mark (a take-over's record says what happened)."""
+    text = "\n".join([marker_line(what), *details])
     with contextlib.suppress(OSError):
         os.makedirs(os.path.dirname(log), exist_ok=True)
         fd = os.open(log, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             size = os.fstat(fd).st_size
             ended = size == 0 or os.pread(fd, 1, size - 1) == b"\n"
-            os.write(fd, (("" if ended else "\n") + marker_line(what) + "\n").encode())
+            os.write(fd, (("" if ended else "\n") + text + "\n").encode())
         finally:
             os.close(fd)
 

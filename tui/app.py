@@ -67,8 +67,9 @@ class WavedeckApp(App[int]):
         self.clock = clock = clock or steady_wall_clock()
         self.view = RunView(plan, clock=clock)
         # [notify]: the bell, OSC 9 and notify-send when an agent needs you, fails or is lost.
+        self.away = False  # the terminal is the agent CLI's (a take-over): nothing written
         self.notifier = (
-            Notifier(engine.config.notify, bell=self.bell, write=self._write_to_terminal)
+            Notifier(engine.config.notify, bell=self._bell, write=self._write_to_terminal)
             if engine is not None
             else None
         )
@@ -85,8 +86,19 @@ class WavedeckApp(App[int]):
     def _write_to_terminal(self, text: str) -> None:
         """Write an escape sequence (OSC 9) straight to the terminal, when there is one."""
         driver = self._driver  # Textual's own handle on the terminal (None in tests)
-        if driver is not None:
+        if driver is not None and not self.away:
             driver.write(text)
+
+    def _bell(self) -> None:
+        if not self.away:  # a take-over has the terminal: its CLI's, not ours
+            self.bell()
+
+    async def take_over(self, agent_id: str) -> bool:
+        """Hand the terminal to the agent's CLI session (``wavedeck.tui.takeover``)."""
+        from wavedeck.tui.takeover import take_over
+
+        assert self.engine is not None
+        return await take_over(self, self.engine, agent_id)
 
     # -- start-up ------------------------------------------------------------------------------
 

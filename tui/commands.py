@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
     from wavedeck.tui.engine import Engine
+    from wavedeck.tui.screens.logs import LogMode
     from wavedeck.tui.screens.main import MainScreen
     from wavedeck.tui.widgets.agent_pane import AgentPane
     from wavedeck.tui.widgets.log_view import LogView
@@ -40,6 +41,7 @@ class ControlApp(Room, Notifier, Protocol):
     def refresh_views(self) -> None: ...
     def run_engine(self, work: Awaitable[object], *, group: str) -> None: ...
     async def leave(self, *, stop_agents: bool) -> None: ...
+    async def take_over(self, agent_id: str) -> bool: ...
 
 
 P = ParamSpec("P")
@@ -242,12 +244,26 @@ class Actions:
         self.app.push_screen(ViolationsScreen(self.wave, self.engine))
 
     async def do_log(self) -> None:
-        from wavedeck.tui.screens.history import HistoryScreen
+        self.open_log("whole")
+
+    def open_log(self, mode: LogMode, note: str | None = None) -> None:
+        """The focused agent's log full screen in ``mode`` (``note``: a line said under it)."""
+        from wavedeck.tui.screens.logs import LogScreen
 
         pane = self._pane()
         assert pane is not None
-        path = self.engine.log_path(pane.agent_id)
-        self.app.push_screen(HistoryScreen(pane.agent_id, path))
+        engine, view = self.app.engine, self.app.view
+        self.app.push_screen(
+            LogScreen(
+                view.agents[pane.agent_id],
+                mode,
+                path=engine.log_path(pane.agent_id) if engine is not None else None,
+                keys=self.app.keys_now(),
+                rendered=view.preset != "generic",
+                note=note,
+                now=self.app.clock(),
+            )
+        )
 
     async def do_reply(self) -> None:
         pane = self._pane()
@@ -275,19 +291,39 @@ class Actions:
         self.app.notify(f"{pane.agent_id}: {'raw output' if raw else 'rendered'}", markup=False)
 
     async def do_attach(self) -> None:
-        from wavedeck.tui.screens.attach import AttachScreen
+        """Take over the agent's CLI session (``wavedeck.tui.takeover``); when its headless
+        run is going, ask first (stop it, or wait for it); when it has no session to take
+        over, its live tail, saying why."""
+        from wavedeck.agents.wave.takeover import words
 
         pane = self._pane()
         assert pane is not None
-        self.app.push_screen(AttachScreen(self.app.view.agents[pane.agent_id]))
+        agent_id, engine = pane.agent_id, self.app.engine
+        if engine is None:
+            self.open_log(
+                "live", note="no engine here, so no session to take over (read-only live tail)"
+            )
+            return
+        refusal = engine.takeover_check(agent_id)
+        if refusal is None:
+            await self.call("take over", self.app.take_over, agent_id)
+        elif refusal.code == "agent-running":
+            from wavedeck.tui.screens.takeover import RunningScreen
+            from wavedeck.tui.takeover import when_run_ends
+
+            async def chosen(choice: str | None) -> None:
+                if choice is not None:  # the app's, so the engine is the one it runs on
+                    work = when_run_ends(self.app, engine, agent_id, stop=choice == "stop")
+                    self.app.run_engine(work, group="takeover")
+
+            self.app.push_screen(RunningScreen(agent_id), chosen)
+        elif refusal.code == "taken-over":
+            self.app.notify(words(refusal), severity="warning", markup=False)
+        else:
+            self.open_log("live", note=f"{words(refusal)} (read-only live tail)")
 
     async def do_zoom(self) -> None:
-        screen = self.main
-        if screen.maximized is not None:
-            screen.minimize()
-        elif (pane := self._pane()) is not None:
-            screen.maximize(pane, container=False)
-            pane.log_view.focus()
+        self.open_log("live")
 
     async def do_search(self) -> None:
         pane = self._pane()

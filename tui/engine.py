@@ -18,8 +18,10 @@ if TYPE_CHECKING:
     from wavedeck.agents import kinds
     from wavedeck.agents.config import Config
     from wavedeck.agents.git.diff import ChangedFile
+    from wavedeck.agents.runtypes import LaunchSpec
     from wavedeck.agents.state import AgentRecord, WaveRecord
     from wavedeck.agents.wave.gates import CheckpointPreview
+    from wavedeck.agents.wave.takeover import TakeoverRefusal, TakeoverReport
 
 
 class GitReader(Protocol):
@@ -53,6 +55,8 @@ class EngineQueries(Protocol):
     def can_run_tests(self, n: int) -> kinds.Refusal | None: ...
     def can_commit(self, n: int) -> kinds.Refusal | None: ...
     def log_path(self, agent_id: str) -> Path: ...
+    def takeover_check(self, agent_id: str) -> TakeoverRefusal | None: ...
+    def takeover_spec(self, agent_id: str) -> LaunchSpec | None: ...
 
 
 class EngineCommands(Protocol):
@@ -73,6 +77,8 @@ class EngineCommands(Protocol):
     async def checkpoint(
         self, n: int, *, message: str | None = None, accept_violations: bool = False
     ) -> str | None: ...
+    def host_touched(self, agent_id: str, path: str, change: str) -> None: ...
+    def record_takeover(self, report: TakeoverReport) -> None: ...
 
 
 class Engine(EngineQueries, EngineCommands, Protocol):

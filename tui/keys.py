@@ -57,18 +57,23 @@ ACTIONS: tuple[Action, ...] = (
            "the wave has started", bar=5, engine=True),
     Action("violations", "v", "Violations", "Review ownership violations (accept or revert)",
            "the wave has violations", bar=7, engine=True),
-    Action("attach", "a", "Attach", "Attach to the focused agent: full-screen live log",
+    Action("attach", "a", "Attach",
+           "Take over the focused agent's CLI session in this terminal (wavedeck steps aside "
+           "until you leave the CLI); without a session: its live tail, saying why",
            "a pane has focus", bar=12, pane=True),
-    Action("zoom", "z,enter", "Zoom", "Zoom the focused pane to full screen (again to restore)",
-           "a pane has focus", bar=9, pane=True),
+    Action("zoom", "z,enter", "Zoom",
+           "The focused agent's log full screen, live tail (in it: z live tail, l whole log, "
+           "o raw stream)", "a pane has focus", bar=9, pane=True),
     Action("search", "slash", "Search", "Search the focused log (n / N: next / previous match)",
            "a pane has focus", bar=10, pane=True),
-    Action("log", "l", "Full log", "Open the focused agent's full log from disk",
+    Action("log", "l", "Whole log", "The focused agent's whole log from disk, full screen",
            "a pane has focus and an engine runs", pane=True, engine=True),
     Action("reply", "u", "Reply",
            "Send a message to the focused ended agent: a reply resuming its CLI session",
            "the focused agent ended and has a session (agent presets)", pane=True, engine=True),
-    Action("raw", "o", "Raw", "Show the focused pane's raw agent output / the rendered lines",
+    Action("raw", "o", "Raw",
+           "Show the focused pane's raw agent output / the rendered lines (in the log: raw "
+           "stream)",
            "a pane has focus and a preset renders its output", pane=True),
     Action("replan", "P", "Re-plan", "Re-plan the remaining waves into a new plan file to review",
            "a wave is committed and waves remain", engine=True),
@@ -93,10 +98,17 @@ ACTIONS: tuple[Action, ...] = (
 
 BY_NAME: dict[str, Action] = {a.name: a for a in ACTIONS}
 
+# The log view's modes (``z``, ``l``, ``o`` switch between them there): name, what it shows.
+LOG_MODES: dict[str, tuple[str, str]] = {
+    "live": ("live tail", "the lines the pane holds (the last 10,000), following new ones"),
+    "whole": ("whole log", "every line of the agent's log on disk, from its first run"),
+    "raw": ("raw stream", "what its agent CLI printed, before wavedeck rendered it"),
+}
+
 # Keys that are not actions of their own: listed in help, never remapped, never given away.
 FIXED_KEYS: tuple[tuple[str, str], ...] = (
     ("1 – 9", "Focus pane N"),
-    ("escape", "Close a screen, restore a zoomed pane"),
+    ("escape", "Close a screen"),
     ("tab", "Next pane or button"),
 )
 RESERVED = frozenset({*(str(n) for n in range(1, 10)), "escape", "tab", "shift+tab", "ctrl+c",

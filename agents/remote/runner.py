@@ -227,6 +227,15 @@ class RemoteRunner:
         )
         return ["python3", "-I", script, "--spec", spec.sandbox.spec, "--"]
 
+    async def host_tree(self, agent_id: str) -> str:
+        """The absolute path of the agent's worktree on the host."""
+        return await self._host_tree(self.paths(agent_id))
+
+    async def sandbox_prefix(self, spec: LaunchSpec) -> list[str]:
+        """What confines ``spec`` on the host (as for its runs; empty when the host cannot:
+        ``sandboxed`` says why)."""
+        return await self._sandbox_prefix(spec, self.paths(spec.agent_id))
+
     async def _host_tree(self, paths: RemotePaths) -> str:
         """The absolute path of the agent's worktree on the host."""
         if self._host_workdir is None:

@@ -22,6 +22,7 @@ go through ``wavedeck.agents.git.cmd`` (its lock, timeout and literal pathspecs 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from wavedeck.agents.git.cmd import arun_git, git_process
@@ -208,14 +209,20 @@ async def mark_applied(transport: HostTransport, paths: RemotePaths, size: int) 
     )
 
 
-async def apply_patch(repo: Path, patch: bytes) -> list[str]:
-    """Apply a binary patch to the local working tree; returns the paths it touches."""
+async def apply_patch(
+    repo: Path, patch: bytes, before: Callable[[list[str]], None] | None = None
+) -> list[str]:
+    """Apply a binary patch to the local working tree; returns the paths it touches
+    (``before`` is told them first: a watcher learns who wrote them before it sees the writes)."""
     if not patch.strip():
         return []
     listed = await _local_git(repo, "apply", "--numstat", "-z", "-", input=patch)
-    await _local_git(repo, "apply", "--binary", "--whitespace=nowarn", "-", input=patch)
     names = []
     for entry in listed.split(b"\0"):
         if entry:
             names.append(entry.split(b"\t", 2)[-1].decode("utf-8", "surrogateescape"))
-    return [n for n in names if n]
+    names = [n for n in names if n]
+    if before is not None:
+        before(names)
+    await _local_git(repo, "apply", "--binary", "--whitespace=nowarn", "-", input=patch)
+    return names

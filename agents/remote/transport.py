@@ -24,17 +24,22 @@ import asyncio
 import contextlib
 import os
 import time
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncssh
-
 from wavedeck.agents.config import HostConfig
 from wavedeck.agents.events import Event, HostConnectionChanged
 from wavedeck.agents.kinds import HostLink
 from wavedeck.plan.errors import WavedeckError
+
+with warnings.catch_warnings():
+    # cryptography 48+ deprecates DSA, which asyncssh 2.24 still imports: a warning on the
+    # stderr of every command that reaches SSH (wavedeck attach...) that nobody can act on.
+    warnings.filterwarnings("ignore", message="DSA is deprecated", module=r"asyncssh(\.|$)")
+    import asyncssh
 
 ENCRYPTION_ALGS = (
     "aes128-gcm@openssh.com",

@@ -23,11 +23,12 @@ from wavedeck.agents.config import Config, substitute
 from wavedeck.agents.events import AgentOutputBatch, Event, EventBatch, IssueDone
 from wavedeck.agents.local.sandbox import sandbox_spec, sandboxed
 from wavedeck.agents.presets import PRESETS, LaunchContext, PresetError, program_for
+from wavedeck.agents.presets.interactive import takeover_argv
 from wavedeck.agents.runtypes import LaunchSpec
 from wavedeck.agents.state import AgentRecord
 from wavedeck.agents.wave.prompt import load_template, render_prompt, write_prompt
 from wavedeck.plan.checking.api import RepoView
-from wavedeck.plan.models import Plan
+from wavedeck.plan.models import Agent, Plan
 
 DONE_MARK = "wavedeck: done"  # what every progress line contains (see ``DONE_RE``)
 DONE_RE = re.compile(r"^\s*wavedeck: done\s+([A-Za-z0-9][A-Za-z0-9._-]*)(?:\s+(.*?))?\s*$")
@@ -73,49 +74,131 @@ def build_spec(
         prompt_path = write_prompt(wavedeck_dir, agent_id, text)
     else:
         prompt_path = write_prompt(wavedeck_dir, f"{agent_id}.follow-up", follow_up[1] + "\n")
-    values = {
-        "prompt_file": str(prompt_path),
-        "agent_id": agent_id,
-        "wave": str(agent.wave),
-        "package": agent.package,
-        "repo": str(cwd),
-    }
-    extra = substitute(config.agent.extra_args.get(agent_id, []), values)
     preset = PRESETS[config.agent.preset]
     prompt_mode: str = config.agent.prompt
     preset_env: dict[str, str] = {}
     if config.agent.runs_command:
-        argv = [*substitute(config.agent.command, values), *extra]
+        argv = [
+            *substitute(config.agent.command, _values(agent, prompt_path, cwd)),
+            *_extra(config, agent_id, agent, prompt_path, cwd),
+        ]
     else:
-        program = config.agent.program or preset.program
-        if local:
-            program = program_for(preset, config.agent.program, agent_id)
-        ctx = LaunchContext(
-            agent_id=agent_id,
-            program=program,
-            prompt_file=prompt_path,
-            cwd=cwd,
-            wavedeck_dir=wavedeck_dir,
-            owned=agent.paths,
-            session_id=session_id,
-            resume=follow_up[0] if follow_up else None,
-            restrict_writes=config.agent.restrict_writes,
-            sandboxed=sandboxed(config, local=local),
-            max_cost_usd=config.agent.max_cost_usd,
-            extra=tuple(extra),
-            local=local,
-        )
+        ctx = _context(
+            config, agent_id, agent, prompt_path, cwd, wavedeck_dir, local=local,
+            session_id=session_id, resume=follow_up[0] if follow_up else None,
+        )  # fmt: skip
         argv = preset.argv(ctx)
         prompt_mode = preset.prompt
         if preset.env is not None:
             preset_env = preset.env(ctx)
-    env = {
+    stdin = prompt_path if prompt_mode in ("stdin", "both") else None
+    return LaunchSpec(
+        agent_id=agent_id,
+        argv=tuple(argv),
+        cwd=cwd,
+        env=_env(config, agent, cwd, prompt_path, preset_env),
+        stdin_file=stdin,
+        # [agent] sandbox: applied by the runner
+        sandbox=sandbox_spec(plan, agent_id, config, wavedeck_dir if local else None),
+    )
+
+
+def takeover_spec(
+    wavedeck_dir: Path,
+    plan: Plan,
+    config: Config,
+    agent_id: str,
+    cwd: Path,
+    session_id: str,
+    *,
+    local: bool = True,
+) -> LaunchSpec | None:
+    """What runs when the operator takes over the agent's session by hand: its preset's
+    interactive resume of ``session_id`` in ``cwd``, with the agent's environment, ownership
+    rules and sandbox (as ``build_spec`` would launch it; the terminal is its input and output,
+    so no prompt). None when the preset has no session a terminal can resume, or ``[agent]
+    command`` replaces its argv. ``PresetError`` when its program is missing here (``local``)."""
+    preset = PRESETS[config.agent.preset]
+    if config.agent.runs_command:
+        return None
+    agent = plan.agent(agent_id)
+    prompt_path = wavedeck_dir / "prompts" / f"{agent_id}.md"  # its last prompt (named in env)
+    ctx = _context(
+        config, agent_id, agent, prompt_path, cwd, wavedeck_dir, local=local, resume=session_id
+    )
+    argv = takeover_argv(preset.name, ctx)
+    if argv is None:
+        return None
+    preset_env = preset.env(ctx) if preset.env is not None else {}
+    return LaunchSpec(
+        agent_id=agent_id,
+        argv=tuple(argv),
+        cwd=cwd,
+        env=_env(config, agent, cwd, prompt_path, preset_env),
+        sandbox=sandbox_spec(plan, agent_id, config, wavedeck_dir if local else None),
+    )
+
+
+def _values(agent: Agent, prompt_path: Path, cwd: Path) -> dict[str, str]:
+    """The placeholders of ``[agent] command`` and ``[agent.extra_args]``."""
+    return {
+        "prompt_file": str(prompt_path),
+        "agent_id": agent.id,
+        "wave": str(agent.wave),
+        "package": agent.package,
+        "repo": str(cwd),
+    }
+
+
+def _extra(config: Config, agent_id: str, agent: Agent, prompt_path: Path, cwd: Path) -> list[str]:
+    return substitute(config.agent.extra_args.get(agent_id, []), _values(agent, prompt_path, cwd))
+
+
+def _context(
+    config: Config,
+    agent_id: str,
+    agent: Agent,
+    prompt_path: Path,
+    cwd: Path,
+    wavedeck_dir: Path,
+    *,
+    local: bool,
+    session_id: str | None = None,
+    resume: str | None = None,
+) -> LaunchContext:
+    """What a preset builds one launch's argv from."""
+    preset = PRESETS[config.agent.preset]
+    program = config.agent.program or preset.program
+    if local:
+        program = program_for(preset, config.agent.program, agent_id)
+    return LaunchContext(
+        agent_id=agent_id,
+        program=program,
+        prompt_file=prompt_path,
+        cwd=cwd,
+        wavedeck_dir=wavedeck_dir,
+        owned=agent.paths,
+        session_id=session_id,
+        resume=resume,
+        restrict_writes=config.agent.restrict_writes,
+        sandboxed=sandboxed(config, local=local),
+        max_cost_usd=config.agent.max_cost_usd,
+        extra=tuple(_extra(config, agent_id, agent, prompt_path, cwd)),
+        local=local,
+    )
+
+
+def _env(
+    config: Config, agent: Agent, cwd: Path, prompt_path: Path, preset_env: dict[str, str]
+) -> dict[str, str]:
+    """The variables an agent gets on top of the control room's environment."""
+    return {
         **config.agent.env,
         **preset_env,
         # The agent's folder, for CLIs that take their project from $PWD rather than the
         # process's working directory (opencode): never the folder wavedeck was started in.
         "PWD": str(cwd),
-        "WAVEDECK_AGENT_ID": agent_id,
+        "WAVEDECK_AGENT_ID": agent.id,
         "WAVEDECK_WAVE": str(agent.wave),
         "WAVEDECK_PACKAGE": agent.package,
         "WAVEDECK_REPO": str(cwd),
@@ -123,16 +206,6 @@ def build_spec(
         # Agents written in Python flush each line, so the log follows them live.
         "PYTHONUNBUFFERED": "1",
     }
-    stdin = prompt_path if prompt_mode in ("stdin", "both") else None
-    return LaunchSpec(
-        agent_id=agent_id,
-        argv=tuple(argv),
-        cwd=cwd,
-        env=env,
-        stdin_file=stdin,
-        # [agent] sandbox: applied by the runner
-        sandbox=sandbox_spec(plan, agent_id, config, wavedeck_dir if local else None),
-    )
 
 
 def chunk_events(

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from wavedeck.agents import repoview
 from wavedeck.agents.events import Notice
+from wavedeck.agents.kinds import AgentStanding, Refusal
 from wavedeck.agents.local import sandbox
 from wavedeck.agents.local.logfiles import logical_size
 from wavedeck.agents.presets import PresetError
@@ -37,6 +38,7 @@ from wavedeck.agents.wave.preset_runs import PresetRuns
 from wavedeck.agents.wave.prompt import ISSUE_PATTERNS, PromptError
 from wavedeck.agents.wave.runners import Runners
 from wavedeck.agents.wave.stream import Item
+from wavedeck.agents.wave.takeover import TakeoverLock
 from wavedeck.agents.wave.transitions import AgentEnd
 from wavedeck.plan.checking.api import RepoView
 
@@ -119,6 +121,21 @@ class AgentProcesses:
         rec = ctx.agent(agent_id)
         if rec.state == "running" and rec.handle is not None:
             return  # never a second copy
+        # Never while the operator has its session in a terminal; held until the launch is
+        # recorded, so a take-over never starts in between (``wavedeck.agents.wave.takeover``).
+        guard = TakeoverLock(ctx.wavedeck_dir, agent_id)
+        if not guard.acquire():
+            standing = (AgentStanding(agent_id, rec.state),)
+            wave = ctx.plan.agent(agent_id).wave
+            ctx.refuse(Refusal("agent-attached", wave, agents=standing, detail=guard.holder()))
+            return
+        try:
+            await self._launch(agent_id, rec, view)
+        finally:
+            guard.release()
+
+    async def _launch(self, agent_id: str, rec: AgentRecord, view: RepoView | None) -> None:
+        ctx = self.ctx
         runner = self.runners.runner(agent_id)
         if rec.state != "running":
             orphan = await asyncio.to_thread(runner.find_unrecorded, agent_id)

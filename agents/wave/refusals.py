@@ -104,6 +104,11 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
     "git-busy": lambda r: f"a git {r.detail} is in progress: finish or abort it first",
     "git-error": lambda r: f"git: {r.detail}",
     "agent-running": lambda r: f"{_agent(r)} is still running: stop it first",
+    "agent-attached": lambda r: (
+        f"{_agent(r)} is taken over by the operator"
+        + (f" ({r.detail})" if r.detail else "")
+        + ": it runs again once they leave its CLI"
+    ),
     "restart-closed": lambda r: f"{_agent(r)} can only be restarted while its wave runs, untested",
     "tamper-not-revertible": lambda r: (
         "wavedeck does not undo git configuration changes: inspect .git/config and "

@@ -31,6 +31,7 @@ from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.kinds import AgentStanding, Refusal
 from wavedeck.agents.local import sandbox
 from wavedeck.agents.presets import PRESETS, preflight
+from wavedeck.agents.runtypes import LaunchSpec
 from wavedeck.agents.state import AlreadyRunning, StateError
 from wavedeck.agents.watch.ignores import Ignores
 from wavedeck.agents.watch.worktrees import WorktreeError
@@ -44,6 +45,8 @@ from wavedeck.agents.wave.processes import AgentProcesses
 from wavedeck.agents.wave.queries import RunQueries
 from wavedeck.agents.wave.restart import RestartPolicy
 from wavedeck.agents.wave.runners import Runners
+from wavedeck.agents.wave.takeover import TakeoverRefusal, TakeoverReport
+from wavedeck.agents.wave.takeovers import Takeovers
 from wavedeck.agents.wave.tamperlog import PLANTED_NOTICE, TamperLog
 from wavedeck.agents.wave.watching import HostWrites, WaveWatch
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
@@ -123,6 +126,15 @@ class Supervisor(RunQueries):
             plan_path=plan_path,
         )
         self._sandbox_said = False  # the run's sandbox status is told once per run
+        # The operator's take-overs of agents' sessions (wavedeck attach, a).
+        self.takeovers = Takeovers(
+            ctx,
+            runners=self.runners,
+            cwd_for=self.worktrees.cwd_for,
+            running=self._headless_going,
+            consumed=self.processes.consumed,
+            host_sink=hosts.touched,
+        )
 
     def on_lock_wait(self, lock: str) -> None:
         """``GitRepo``'s ``on_lock_wait`` (see ``WaveContext.on_lock_wait``)."""
@@ -157,6 +169,7 @@ class Supervisor(RunQueries):
             )
         ctx.opened = True
         ctx.restore_violations()  # what the last control room's watcher found
+        self.takeovers.start()  # take-overs recorded while no control room was open
         try:
             for agent_id, rec in sorted(ctx.state.agents.items()):
                 await self.processes.resume(agent_id, rec)
@@ -183,6 +196,7 @@ class Supervisor(RunQueries):
         ctx = self.ctx
         ctx.launching = False
         await self.restarts.close()  # a pending restart is dropped, one under way finishes
+        await self.takeovers.stop()
         await self.processes.close(stop_agents=stop_agents)
         await self.watch.stop()
         if ctx.opened:
@@ -301,6 +315,10 @@ class Supervisor(RunQueries):
         if ctx.open_wave() != wave or ctx.wave(wave).tests is not None:
             ctx.refuse(Refusal("restart-closed", wave, agents=standing))
             return
+        holder = self.takeovers.holder(agent_id)
+        if holder is not None:
+            ctx.refuse(Refusal("agent-attached", wave, agents=standing, detail=holder))
+            return
         if rec is not None:
             transitions.agent_reopened(ctx, agent_id)
         if rec is not None and rec.launches:
@@ -319,12 +337,37 @@ class Supervisor(RunQueries):
         wave = self.plan.agent(agent_id).wave
         if why is None and ctx.open_wave() != wave:
             why = f"{agent_id}'s wave {wave} is not open (started and not committed)"
+        if why is None and (holder := self.takeovers.holder(agent_id)) is not None:
+            why = f"{agent_id} is taken over by the operator ({holder}): wait until they leave"
         if why is not None:
             raise SupervisorError(f"cannot send a follow-up: {why}")
         transitions.agent_reopened(ctx, agent_id)
         self.restarts.cancel(agent_id, by_operator=True)
         presets.queue_follow_up(agent_id, message)
         await self.processes.launch(agent_id)
+
+    # -- the operator's take-overs (wavedeck.agents.wave.takeovers) ----------------------------
+
+    def _headless_going(self, agent_id: str) -> bool:
+        """Its headless run is going, or about to start again ([agent.restart] pending)."""
+        return self.agent_state(agent_id) == "running" or self.restart_pending(agent_id)
+
+    def takeover_check(self, agent_id: str) -> TakeoverRefusal | None:
+        """Why the operator cannot take over the agent's session now, or None."""
+        return self.takeovers.check(agent_id)
+
+    def takeover_spec(self, agent_id: str) -> LaunchSpec | None:
+        """What runs when the operator takes over the agent's session (``PresetError`` when
+        its program is missing here)."""
+        return self.takeovers.spec(agent_id)
+
+    def host_touched(self, agent_id: str, path: str, change: str) -> None:
+        """A path a take-over changed on the agent's SSH host (before its patch lands here)."""
+        self.takeovers.host_touched(agent_id, path, change)
+
+    def record_takeover(self, report: TakeoverReport) -> None:
+        """Count a take-over in the agent's record and show its record in its pane."""
+        self.takeovers.record(report)
 
     async def mark_done(self, agent_id: str, reason: str) -> None:
         """Record that the operator counts an ended agent as done (the reason is kept)."""

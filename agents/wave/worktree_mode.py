@@ -62,7 +62,10 @@ class WorktreeMode:
 
     def cwd_for(self, agent_id: str) -> Path:
         """Where the agent works: its own worktree in worktree mode, else the repository."""
-        return self.trees.get(agent_id, self.ctx.repo)
+        tree = self.trees.get(agent_id)
+        if tree is None and self.enabled and (self.folder / agent_id).is_dir():
+            tree = self.folder / agent_id  # a run not opened here (``wavedeck attach``)
+        return tree if tree is not None else self.ctx.repo
 
     async def prepare(self, n: int, base: str) -> dict[str, Path]:
         """Create (or reuse) the wave's worktrees; remember them for ``cwd_for``."""

@@ -26,7 +26,7 @@ from wavedeck.agents.config import ConfigError, load_config
 from wavedeck.tui.app import WavedeckApp
 from wavedeck.tui.keys import ACTIONS, FIXED_KEYS, PALETTE, key_display, keymap_from_config
 from wavedeck.tui.screens.help import HelpScreen
-from wavedeck.tui.widgets.agent_pane import AgentPane
+from wavedeck.tui.screens.logs import LogScreen
 from wavedeck.tui.widgets.key_bar import IN_BAR, key_bar_text
 
 
@@ -42,29 +42,31 @@ def test_the_table_is_whole() -> None:
 
 
 @pytest.mark.slow
-async def test_z_zooms_the_focused_pane_and_hides_the_others() -> None:
+async def test_z_opens_the_log_view_whose_modes_the_same_keys_switch() -> None:
     app = static_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await panes_ready(app)
-        await pilot.press("2")
-        normal = app.main_screen.query_one("#pane-w1-a2", AgentPane)
-        before = normal.region
-        await pilot.press("z")
+        await pilot.press("2", "z")
+        await wait_for(lambda: isinstance(app.screen, LogScreen))
+        screen = app.screen
+        assert isinstance(screen, LogScreen) and screen.agent.id == "w1-a2"
         await pilot.pause(0.1)
-        assert app.main_screen.maximized is normal
-        zoomed = normal.region
-        # It fills the screen but for the key bar, and is far bigger than its grid cell.
-        assert zoomed.width == 120 and zoomed.height == 39
-        assert " z Zoom " in screen_text(app).splitlines()[-1]  # the key bar stays
-        assert zoomed.area > 4 * before.area
         text = screen_text(app)
-        assert "2 w1-a2" in text
-        for other in ("1 w1-a1", "3 w1-a3", "4 w1-a4", "5 w1-a5"):
+        assert "Log — w1-a2" in text and "live tail: the lines the pane holds" in text
+        for other in ("1 w1-a1", "3 w1-a3"):
             assert other not in text  # the other panes are hidden
-        await pilot.press("z")
+        assert screen.log_view is not None and screen.log_view.buffer is screen.agent.log
+        await pilot.press("o")  # the raw stream: the generic preset renders nothing
         await pilot.pause(0.1)
-        assert app.main_screen.maximized is None and normal.region.width < 60
-        assert "4 w1-a4" in screen_text(app)
+        assert screen.mode == "raw" and "the live tail is the raw stream" in screen_text(app)
+        await pilot.press("l")  # the whole log: a view without an engine has none on disk
+        await pilot.pause(0.1)
+        assert screen.mode == "whole" and "no log on disk here" in screen_text(app)
+        await pilot.press("z")
+        await wait_for(lambda: screen.log_view is not None and screen.log_view.id == "logs-live")
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.screen is app.main_screen and "4 w1-a4" in screen_text(app)
 
 
 @pytest.mark.slow
@@ -131,16 +133,20 @@ async def test_a_remapped_key_works_and_the_old_one_does_not() -> None:
     async with app.run_test(size=(200, 50)) as pilot:
         await panes_ready(app)
         main = app.main_screen
-        await pilot.press("z")  # press() returns once the key is handled
-        assert main.maximized is None  # z is nobody's key now
+        await pilot.press("z")
+        await pilot.pause(0.1)
+        assert app.screen is main  # z is nobody's key now
         await pilot.press("enter")
-        assert main.maximized is None  # neither is the other default key of zoom
-        await pilot.press("Z")
         await pilot.pause(0.1)
-        assert main.maximized is not None
+        assert app.screen is main  # neither is the other default key of zoom
         await pilot.press("Z")
+        await wait_for(lambda: isinstance(app.screen, LogScreen))
+        await pilot.press("l", "Z")  # in the log view too, the remapped key shows the live tail
         await pilot.pause(0.1)
-        assert main.maximized is None
+        assert app.screen.mode == "live"  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert app.screen is main
         log = main.focused_pane.log_view  # type: ignore[union-attr]
         assert log.follow
         await pilot.press("f")

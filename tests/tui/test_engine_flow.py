@@ -19,7 +19,7 @@ from wavedeck.tui import messages as msg
 from wavedeck.tui.screens.checkpoint import CheckpointScreen
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
 from wavedeck.tui.screens.diff import DiffScreen
-from wavedeck.tui.screens.history import HistoryScreen
+from wavedeck.tui.screens.logs import LogScreen
 from wavedeck.tui.screens.tests import TestsScreen
 from wavedeck.tui.screens.violations import ViolationsScreen
 from wavedeck.tui.widgets.history import HistoryView
@@ -108,7 +108,8 @@ async def test_stop_restart_mark_done_and_history(tmp_path: Path) -> None:
         await pilot.press(*"done by hand", "enter")
         await wait_for(lambda: agent.marked_done == "done by hand")
         await pilot.press("l")
-        assert isinstance(app.screen, HistoryScreen)
+        assert isinstance(app.screen, LogScreen) and app.screen.mode == "whole"
+        await wait_for(lambda: bool(app.screen.query(HistoryView)))
         history = app.screen.query_one(HistoryView)
         await wait_for(history.indexing_done.is_set)
         await pilot.pause(0.6)

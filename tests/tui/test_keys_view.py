@@ -12,6 +12,7 @@ from tests.tui.screen_text import screen_text
 from wavedeck.tui import messages as msg
 from wavedeck.tui.screens.dialogs import PromptScreen
 from wavedeck.tui.screens.help import HelpScreen
+from wavedeck.tui.screens.logs import LogScreen
 from wavedeck.tui.widgets.agent_pane import AgentPane
 
 
@@ -60,16 +61,14 @@ async def test_wave_switching_with_brackets() -> None:
 
 
 @pytest.mark.slow
-async def test_zoom_and_restore() -> None:
+async def test_enter_opens_the_log_view_and_escape_closes_it() -> None:
     app = static_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await panes_ready(app)
         await pilot.press("2", "enter")
-        assert app.main_screen.maximized is app.main_screen.query_one("#pane-w1-a2")
-        await pilot.press("z")
-        assert app.main_screen.maximized is None
-        await pilot.press("z", "escape")
-        assert app.main_screen.maximized is None
+        assert isinstance(app.screen, LogScreen) and app.screen.agent.id == "w1-a2"
+        await pilot.press("escape")
+        assert app.screen is app.main_screen
 
 
 @pytest.mark.slow
@@ -129,19 +128,20 @@ async def test_command_palette_lists_actions() -> None:
         assert "wavedeck: zoom" in screen_text(app)
         await pilot.press("enter")
         await pilot.pause(0.1)
-        assert app.main_screen.maximized is not None
+        assert isinstance(app.screen, LogScreen)
 
 
 @pytest.mark.slow
-async def test_attach_explains_no_input() -> None:
+async def test_attach_without_an_engine_shows_the_live_tail_and_says_why() -> None:
     app = static_app()
     async with app.run_test(size=(200, 50)) as pilot:
         await panes_ready(app)
         await pilot.press("4", "a")
-        assert app.screen.id == "attach"
+        assert isinstance(app.screen, LogScreen) and app.screen.mode == "live"
         await pilot.pause(0.1)
         text = screen_text(app)
-        assert "cannot pass input" in text and "Error: tsc exited 2" in text
+        assert "no session to take over (read-only live tail)" in text
+        assert "Error: tsc exited 2" in text
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ from wavedeck.agents import events as ev
 from wavedeck.agents.config import NotifyConfig
 from wavedeck.tui.app import WavedeckApp
 from wavedeck.tui.notify import Notifier, osc9
+from wavedeck.tui.screens.logs import LogScreen
 from wavedeck.tui.widgets.wave_bar import wave_bar_text
 
 pytestmark = pytest.mark.timeout(60)
@@ -56,6 +57,12 @@ async def test_usage_needs_you_notification_and_raw_view() -> None:
         assert list(pane.log_view.buffer.lines) == list(raw) and " raw" in pane_head(app, "w1-a1")
         await pilot.press("o")
         await wait_for(lambda: list(pane.log_view.buffer.lines) == ["Hi"])
+        # The log view's raw stream mode is the same raw buffer, full screen.
+        await pilot.press("z", "o")
+        screen = app.screen
+        assert isinstance(screen, LogScreen)
+        await wait_for(lambda: screen.log_view is not None and screen.log_view.id == "logs-raw")
+        assert screen.log_view.buffer is app.view.agents["w1-a1"].raw  # type: ignore[union-attr]
 
 
 def test_notifier_respects_its_config_and_cleans_text() -> None:

@@ -1,4 +1,4 @@
-"""Snapshots of the control room at 200x50, 120x40 and 80x24: main screen mid-wave, a zoomed pane, the
+"""Snapshots of the control room at 200x50, 120x40 and 80x24: main screen mid-wave, an agent's log view, the
 diff review, a refused checkpoint and help. Deterministic: a view-only app fed fixed events, a
 frozen clock, fixed diffs. ``WAVEDECK_SCREENSHOT=1`` also writes docs/screenshot.svg."""
 
@@ -114,7 +114,7 @@ def test_main_mid_wave(snap_compare, size: tuple[int, int]) -> None:  # type: ig
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_zoomed_pane(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+def test_log_view(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     async def zoom(pilot: Pilot[object]) -> None:
         await _ready(pilot)
         await pilot.press("2", "z")

@@ -12,6 +12,9 @@ import click
 from wavedeck import __version__
 from wavedeck.plan.errors import WavedeckError
 from wavedeck.tui.cli import (
+    attach as cli_attach,
+)
+from wavedeck.tui.cli import (
     audit as cli_audit,
 )
 from wavedeck.tui.cli import (
@@ -76,6 +79,6 @@ def main(ctx: click.Context) -> None:
         ctx.exit(open_control_room(plan=ctx.meta.get("wavedeck_plan")))
 
 
-for _module in (cli_plan, cli_run, cli_status, cli_sim, cli_hosts, cli_audit):
+for _module in (cli_plan, cli_run, cli_status, cli_attach, cli_sim, cli_hosts, cli_audit):
     for _command in _module.COMMANDS:
         main.add_command(_command)

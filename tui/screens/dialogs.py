@@ -55,8 +55,9 @@ class ConfirmScreen(ModalScreen[bool]):
                 f"({self.no} until ←/→ move)"
             )
 
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
+    # Textual focuses AUTO_FOCUS when the screen is shown, which may come after on_mount: naming
+    # the default here (not focusing it in on_mount) keeps a fast "enter" from meaning yes.
+    AUTO_FOCUS = "#no"
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
@@ -142,8 +143,7 @@ class QuitScreen(ModalScreen[str | None]):
                 "(Leave running until ←/→ move)"
             )
 
-    def on_mount(self) -> None:
-        self.query_one("#leave", Button).focus()
+    AUTO_FOCUS = "#leave"  # the default, focused whenever the screen is shown (see above)
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

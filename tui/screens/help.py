@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from wavedeck.tui.keys import ACTIONS, FIXED_KEYS, key_display
+from wavedeck.tui.keys import ACTIONS, BY_NAME, FIXED_KEYS, LOG_MODES, key_display
 
 
 def help_table(keys: Mapping[str, str], availability: Mapping[str, str | None]) -> Table:
@@ -35,6 +35,12 @@ def help_table(keys: Mapping[str, str], availability: Mapping[str, str | None]) 
         table.add_row(key_display(keys.get(action.name, action.keys)), action.help, now)
     for key, desc in FIXED_KEYS:
         table.add_row(key, desc, Text(""))
+    # The log view (z, l): what each of its modes shows, and the key that shows it there.
+    table.add_row("", Text("In the log view:", "bold"), Text(""))
+    for mode, opener in (("live", "zoom"), ("whole", "log"), ("raw", "raw")):
+        name, shows = LOG_MODES[mode]
+        key = key_display(keys.get(opener, BY_NAME[opener].keys).split(",")[0])
+        table.add_row(key, f"{name}: {shows}", Text(""))
     return table
 
 

@@ -11,6 +11,7 @@ from rich.text import Text
 from wavedeck.plan.safetext import neutralize
 from wavedeck.tui.adapter import RunView
 
+
 def wave_phase(view: RunView, number: int) -> tuple[str, str]:
     """(words, style) for wave ``number``: its state, said as what the operator does next."""
     wave = view.waves.get(number)

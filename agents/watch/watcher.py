@@ -203,9 +203,17 @@ class WorkspaceWatcher:
     async def settled(self) -> None:
         """Until no report is held back and every decision was handed to the consumer (at most
         the ledger's lag and a tick: a held report is decided on time, or when stopped)."""
-        limit = (self._ledger.lag_s if self._ledger is not None else 0.0) + 4 * TICK_MS / 1000
+        ledger = self._ledger
+        limit = (ledger.lag_s if ledger is not None else 0.0) + 4 * TICK_MS / 1000
+
+        async def drained() -> None:
+            # a tool event already recorded but not yet judged (the next tick does) comes first
+            while ledger is not None and ledger.has_new() and not self._stop.is_set():
+                await asyncio.sleep(TICK_MS / 4000)
+            await self._quiet.wait()
+
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._quiet.wait(), limit)
+            await asyncio.wait_for(drained(), limit)
 
     async def wait_ready(self) -> None:
         """Until the OS watch is in place (or the stream ended): ``ChangeWatcher``'s interface."""

@@ -10,9 +10,10 @@ apart in time:
   names the paths it may write).
 
 Writes of one path closer together than ``coalesce_s`` are one *burst*. A tool event explains
-the burst of its path nearest to it in time, within ``lead_s`` before the burst and ``lag_s``
-after it (``lag_s``: how late the run's preset prints a tool call after the write: opencode,
-aider and Codex's ``file_change`` print it once the tool has run). ``explain`` says, for the
+the burst of its path nearest to it in time, within ``lead_s`` before the burst and ``LATE_S``
+after it; ``lag_s`` (how late the run's preset prints a tool call after the write: opencode,
+aider and Codex's ``file_change`` print it once the tool has run) is how long a report waits
+for it, and an event later than that corrects the report. ``explain`` says, for the
 latest burst of a path, which agents' tool events name it (exact evidence), which agents' shell
 commands name it (inferred: as a redirect target, or merely mentioned), and how much longer a
 tool event may still come (``pending_s``). ``take_new`` gives the paths new tool events named
@@ -29,6 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 LEAD_S = 5.0  # a tool event printed this long before its write still explains it (claude)
+# A tool event this long after a write still names its writer (when no later write of the path
+# is nearer): ``lag_s`` bounds how long a report waits for it, not whether it counts (a loaded
+# machine reads a CLI's log late); a later event corrects what was shown.
+LATE_S = 30.0
 SHELL_WINDOW_S = 60.0  # a shell command this close to a write may have made it (it ran long)
 KEEP_S = 120.0  # how long events and bursts are kept (a late event can correct within this)
 SHELLS_KEPT = 512  # shell commands kept at most (an agent running commands in a loop)
@@ -176,7 +181,7 @@ class WriteLedger:
         tools: list[str] = []
         for agent, at in self._tools.get(path, ()):
             if (
-                first - self.lead_s <= at <= last + self.lag_s
+                first - self.lead_s <= at <= last + max(self.lag_s, LATE_S)
                 and self._nearest(bursts, at)
                 and (agent not in tools)
             ):

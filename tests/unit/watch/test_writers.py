@@ -64,15 +64,25 @@ def test_a_late_tool_event_explains_the_burst_it_follows_within_the_lag() -> Non
     assert got.tools == ("w1-a2",) and got.pending_s == 0.0
 
 
-def test_an_event_past_the_lag_or_nearer_a_later_burst_does_not_explain_the_first() -> None:
+def test_an_event_past_the_lag_still_explains_its_write_unless_a_later_one_is_nearer() -> None:
+    """The lag bounds the wait, not the matching: a log read late on a loaded machine still
+    names the writer (a correction); an event nearer a later write of the path is that one's."""
     clock = Clock()
     ledger = WriteLedger(lag_s=1.0, clock=clock)
     ledger.seen(X)
     clock.now += 5
-    ledger.record("w1-a2", X)  # too late for the write 5 s ago
-    assert ledger.explain(X).tools == ()
-    ledger.seen(X)  # a new burst, now: the event is its
+    assert ledger.explain(X).pending_s == 0.0  # the report no longer waits
+    ledger.record("w1-a2", X)  # 5 s after the write, past the lag
     assert ledger.explain(X).tools == ("w1-a2",)
+    clock.now += 10
+    ledger.seen(X)  # the owner's own later edit, no event: not w1-a2's
+    assert ledger.explain(X).tools == ()
+    clock.now += 1
+    ledger.record("w1-a1", X)
+    assert ledger.explain(X).tools == ("w1-a1",)
+    clock.now += 60
+    ledger.seen(X)
+    assert ledger.explain(X).tools == ()  # nothing within LATE_S of this one
 
 
 def test_a_refused_write_is_forgotten() -> None:
@@ -135,6 +145,23 @@ async def test_a_tool_event_after_the_report_corrects_it(tmp_path: Path) -> None
         fixed = await c.first(FileTouched, lambda e: e.path == X and e.corrects is not None)
     assert (v.kind, v.agent, v.attribution) == ("foreign", "w1-a2", "exact")
     assert (fixed.agent, fixed.corrects, fixed.attribution) == ("w1-a2", "w1-a1", "exact")
+
+
+async def test_a_tool_event_later_than_the_lag_still_corrects_the_report(tmp_path: Path) -> None:
+    """A loaded machine reads a CLI's log late: the report settled on the plan (w1-a1's file,
+    no violation) is corrected when w1-a2's tool event naming the write comes after the lag."""
+    ledger = WriteLedger(str(tmp_path), lag_s=0.2)
+    w = watcher(tmp_path, ledger)
+    async with Collector(w) as c:
+        write(tmp_path / X)
+        await c.touched(X)
+        await asyncio.wait_for(w.settled(), 5)  # past the lag: shown as w1-a1's, inferred
+        assert not c.violations() and not w._pending
+        ledger.record("w1-a2", X)
+        v = await c.first(ViolationFound, lambda e: e.path == X)
+    assert (v.kind, v.agent, v.attribution) == ("foreign", "w1-a2", "exact")
+    fixed = [t for t in c.touches(X) if t.corrects is not None]
+    assert [(t.agent, t.corrects) for t in fixed] == [("w1-a2", "w1-a1")]
 
 
 async def test_no_event_within_the_lag_settles_on_the_plan_said_to_be_a_guess(

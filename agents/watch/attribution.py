@@ -6,11 +6,13 @@ burst of writes of a path, the writer is, in this order:
 
 1. ``exact``: the agent whose tool event names the path (several: the one that may not write
    it, so an owner's own edit never hides another agent's write folded into the same burst);
-2. ``inferred`` from a shell command naming the path (a redirect into it beats a mention; the
+2. ``inferred`` from a tool event of an agent that may not write it, lying nearer an earlier
+   write of the path (the clocks of the watcher and the log reader both run late under load);
+3. ``inferred`` from a shell command naming the path (a redirect into it beats a mention; the
    owner's own command, as strong, keeps it the owner's);
-3. ``inferred`` from timing: the path's owner had ended when it was written and other agents
+4. ``inferred`` from timing: the path's owner had ended when it was written and other agents
    ran: the one that ran (several: named as candidates, the writer unknown);
-4. ``inferred`` from the plan alone: its owner (or the agent whose package holds it).
+5. ``inferred`` from the plan alone: its owner (or the agent whose package holds it).
 
 An inferred attribution is said to be one (``how``), and while a tool event may still come to
 explain the write (the preset's ``tool_lag_s``), it is open (``settle_s``): the watcher waits
@@ -49,6 +51,12 @@ def _writer(
         writer = foreign[0] if foreign else exp.tools[0]
         others = tuple(a for a in exp.tools if a != writer)
         return writer, True, others, f"its tool call names it ({writer})"
+    loose = [a for a in exp.nearby if a not in allowed]
+    if loose:
+        # Another agent's tool call names the path, nearer an earlier write of it by the clocks
+        # (read late): never silenced, but a guess for this write.
+        others = tuple(loose[1:])
+        return loose[0], False, others, f"its tool call names it ({loose[0]}), near this write"
     if exp.shells:
         top = exp.shells[0][1]
         best = [a for a, strength in exp.shells if strength == top]

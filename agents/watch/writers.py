@@ -62,6 +62,10 @@ class Explanation:
     tools: tuple[str, ...] = ()
     shells: tuple[tuple[str, int], ...] = ()
     pending_s: float = 0.0
+    # agents whose tool events name the path within the window but lie nearer an earlier write
+    # of it: no exact evidence for this one, yet never ignored (the two clocks, the watcher's
+    # and the log reader's, can both run late)
+    nearby: tuple[str, ...] = ()
 
 
 def shell_strength(command: str, path: str, root: str = "") -> int:
@@ -179,13 +183,15 @@ class WriteLedger:
             return Explanation()
         first, last = bursts[-1]
         tools: list[str] = []
+        nearby: list[str] = []
         for agent, at in self._tools.get(path, ()):
-            if (
-                first - self.lead_s <= at <= last + max(self.lag_s, LATE_S)
-                and self._nearest(bursts, at)
-                and (agent not in tools)
-            ):
-                tools.append(agent)
+            if not first - self.lead_s <= at <= last + max(self.lag_s, LATE_S):
+                continue
+            if self._nearest(bursts, at):
+                if agent not in tools:
+                    tools.append(agent)
+            elif agent not in nearby:
+                nearby.append(agent)
         strengths: dict[str, int] = {}
         for agent, at, command in self._shells:
             if first - SHELL_WINDOW_S <= at <= last + SHELL_WINDOW_S:
@@ -194,7 +200,8 @@ class WriteLedger:
                     strengths[agent] = strength
         shells = tuple(sorted(strengths.items(), key=lambda item: -item[1]))
         pending = 0.0 if tools else max(0.0, last + self.lag_s - self.clock())
-        return Explanation(first, last, tuple(tools), shells, pending)
+        near = tuple(a for a in nearby if a not in tools)
+        return Explanation(first, last, tuple(tools), shells, pending, near)
 
     @staticmethod
     def _nearest(bursts: list[list[float]], at: float) -> bool:

@@ -173,7 +173,10 @@ def test_a_foreign_write_right_after_the_owners_edit_is_reported(cli: str, folde
     assert finished.returncode == 1, ran(finished)
     violations = by_name(evs, "violation_found", path=page)
     assert violations, ran(finished)
-    assert violations[-1]["agent"] == "w1-a1" and violations[-1]["attribution"] == "exact"
+    # exact when the clocks place w1-a1's tool event by its write; under load the event can
+    # lie nearer w1-a2's earlier write: still w1-a1's violation, said to be a guess
+    assert violations[-1]["agent"] == "w1-a1", violations
+    assert violations[-1]["attribution"] in ("exact", "inferred")
     assert not by_name(evs, "checkpoint_committed")
 
 

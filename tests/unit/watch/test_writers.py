@@ -85,6 +85,25 @@ def test_an_event_past_the_lag_still_explains_its_write_unless_a_later_one_is_ne
     assert ledger.explain(X).tools == ()  # nothing within LATE_S of this one
 
 
+def test_another_agents_event_nearer_an_earlier_write_is_never_silenced_but_a_guess() -> None:
+    """Gemini under load: w1-a2 writes its own file; w1-a1's write_file event is read 0.3 s
+    later, its write seen 1 s after that (the clocks of the log reader and the watcher both run
+    late). By the clocks the event is nearer the earlier write: it is no exact evidence for the
+    later one, yet the later write is w1-a1's violation, said to be inferred."""
+    clock = Clock()
+    ledger = WriteLedger(lag_s=1.0, clock=clock)
+    attribute = ledger_attributor(small_plan(), 1, ledger)
+    ledger.record("w1-a2", Y)
+    ledger.seen(Y)
+    assert (attribute(Y).agent, attribute(Y).how, attribute(Y).kind) == ("w1-a2", "exact", None)
+    clock.now += 0.3
+    ledger.record("w1-a1", Y)
+    clock.now += 1.0
+    ledger.seen(Y)
+    got = attribute(Y)
+    assert (got.agent, got.how, got.kind) == ("w1-a1", "inferred", "foreign")
+
+
 def test_a_refused_write_is_forgotten() -> None:
     clock = Clock()
     ledger = WriteLedger(lag_s=1.0, clock=clock)

@@ -267,6 +267,21 @@ class HostConfig(_Section):
     )
 
 
+class ReviewConfig(_Section):
+    """``[review]``: an optional reviewer agent: once a wave's agents have ended, one run per
+    agent that changed files reads that agent's diff and issues and reports findings; it may
+    read the repository, never write it (no writable path there under the kernel sandbox)."""
+
+    preset: PresetName | None = Field(
+        None, description="the reviewer's agent CLI (any preset); unset: no reviewer agent"
+    )
+    program: str | None = Field(
+        None, description="its executable (default: [agent] program for the same preset)"
+    )
+    timeout_s: float = Field(900.0, gt=0, description="a reviewer running longer is stopped")
+    max_cost_usd: float | None = Field(None, gt=0, description="per reviewer run (claude)")
+
+
 class Config(BaseModel):
     """The whole ``wavedeck.toml`` (environment overrides are merged in by ``load_config``)."""
 
@@ -283,6 +298,7 @@ class Config(BaseModel):
     git: GitConfig = Field(default_factory=GitConfig)
     hosts: dict[str, HostConfig] = Field(default_factory=dict)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    review: ReviewConfig = Field(default_factory=ReviewConfig)
     keys: dict[str, str] = Field(
         default_factory=dict,
         description='the control room\'s keys, remapped: action name -> keys ([keys] start = "S"'

@@ -125,10 +125,16 @@ RefusalCode = Literal[
     "tests-failed",
     "tests-stale",
     "worktree-collision",
+    "head-rewritten",
+    "head-moved",
+    "start-tree-missing",
     "operator-conflict",
     "stray-paths",
     "nothing-to-commit",
     "commit-refused",
+    # the review: changes asked of an agent not answered, reviewer findings still open
+    "review-unanswered",
+    "review-findings-open",
     # git itself
     "git-busy",
     "git-error",

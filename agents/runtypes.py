@@ -35,6 +35,9 @@ class LaunchSpec:
     env: dict[str, str] = field(default_factory=dict)
     stdin_file: Path | None = None  # the prompt on stdin; None means /dev/null
     sandbox: SandboxSpec | None = None  # None: unsandboxed (off, or not wanted)
+    # This launch's id, recorded before the process starts: a local agent's exit file names
+    # it, so a run that ended before a killed control room recorded it is still found.
+    launch_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,11 @@ class AgentHandle:
     log_path: str
     exit_path: str
     host: str | None = None  # None = local
+
+
+# The start time of a handle to a run found already ended (``Runner.find_unrecorded``): no
+# process has it, so nothing is ever signalled through that handle.
+ENDED_START = -1
 
 
 @dataclass(frozen=True)
@@ -79,10 +87,11 @@ class Runner(Protocol):
         """The SSH host its agents run on (its ``[hosts.NAME]``); None: this machine."""
         ...
 
-    def find_unrecorded(self, agent_id: str) -> AgentHandle | None:
-        """The agent running under this runner that no record knows, if any (a control room
-        killed between starting it and saving its state leaves one). Blocking: call it in a
-        thread."""
+    async def find_unrecorded(self, agent_id: str, launch_id: str = "") -> AgentHandle | None:
+        """The agent's run under this runner that no record knows, if any (a control room
+        killed between starting it and saving its state leaves one): running, or, given the
+        ``launch_id`` it was launched with, ended (a handle whose ``start_time`` is
+        ``ENDED_START``)."""
         ...
 
     async def launch(self, spec: LaunchSpec) -> AgentHandle: ...

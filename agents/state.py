@@ -29,6 +29,7 @@ from wavedeck.agents.kinds import (
     ToolRefused,
     ViolationKind,
 )
+from wavedeck.agents.reviewrecord import ReviewRecord
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus, Runner
 from wavedeck.plan.errors import WavedeckError
 
@@ -88,6 +89,15 @@ class RevertRecord(_Model):
     reverted_at: float = 0.0  # wall clock: a timestamp that outlives the control room
 
 
+class CheckpointIntent(_Model):
+    """A checkpoint commit about to land: recorded before the branch moves to it, so a control
+    room killed right after the move recognises its own commit (``wavedeck.agents.wave.landing``)."""
+
+    commit: str
+    parent: str | None = None  # where the branch was (None: no commit yet)
+    paths: list[str] = Field(default_factory=list)  # the paths it commits (their index entries)
+
+
 class WaveRecord(_Model):
     """What happened to a wave: its facts. Its state (running, tested, committed, ...) is
     derived from them (``wavedeck.agents.wave.gates.wave_state``), never stored beside them."""
@@ -95,17 +105,24 @@ class WaveRecord(_Model):
     base_commit: str | None = None  # set when the wave started
     tests: TestRecord | None = None
     checkpoint: str | None = None  # the checkpoint commit
+    checkpoint_intent: CheckpointIntent | None = None  # landing now (cleared once recorded)
     accepted: dict[str, str] = Field(default_factory=dict)  # path -> why it was accepted
     started_at: float | None = None
     # The working tree when the wave started (a tree object: HEAD plus the operator's own
     # uncommitted work); what differs there from base_commit is the operator's, not the wave's.
     start_tree: str | None = None
+    # The files that differed there from base_commit, by name: if the tree is ever missing
+    # from git, these are the files the checkpoint will not take without the operator's word.
+    start_dirty: list[str] | None = None
     violations: list[ViolationRecord] = Field(default_factory=list)
     # [agent] sandbox: how each agent of the wave ran (agent id -> "landlock ABI 7", "off"...),
     # recorded at its launch for the checkpoint's Wavedeck-Sandbox trailer.
     sandbox: dict[str, str] = Field(default_factory=dict)
     # Paths the operator reverted during the wave (``wavedeck.agents.wave.reverts``).
     reverted: dict[str, RevertRecord] = Field(default_factory=dict)
+    # The review of the wave's changes: comments, approvals, change requests, hunk reverts,
+    # reviewer agents' runs (written by wavedeck.agents.wave.reviews only).
+    review: ReviewRecord = Field(default_factory=ReviewRecord)
 
     @model_validator(mode="before")
     @classmethod
@@ -137,6 +154,10 @@ class AgentRecord(_Model):
     state: AgentState = "pending"
     wave: int | None = None  # its wave in the plan (None in states written before version 2)
     handle: AgentHandle | None = None  # how to find the running process again
+    # A launch under way: its id, saved before the process starts and cleared once its handle
+    # is recorded. Still set when a control room opens: that run is found and adopted, running
+    # or ended, never launched a second time.
+    launching: str | None = None
     offset: int = 0  # byte offset in the log just after the last line consumed
     exit_code: int | None = None
     exit_signal: str | None = None

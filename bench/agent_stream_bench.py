@@ -69,7 +69,12 @@ def make_stream(path: Path, lines: int) -> tuple[int, int, float]:
     """Write ``lines`` lines of recorded sessions, each tool result holding a real file (as a
     Read returns it, twice: the message and ``tool_use_result``); (done lines, runs, total
     cost) in them."""
-    sessions = [_session(name) for name in sorted(STREAMS.glob("claude-*.jsonl"))]
+    # Only recorded runs (a transcript recorded for the take-over has no result event).
+    sessions = [
+        _session(name)
+        for name in sorted(STREAMS.glob("claude-*.jsonl"))
+        if '"type":"result"' in name.read_text("utf-8").replace(" ", "")
+    ]
     sources = _sources()
     done = runs = written = 0
     cost = 0.0

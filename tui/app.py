@@ -34,6 +34,7 @@ from wavedeck.tui.keys import BY_NAME, bindings, current_keys
 from wavedeck.tui.notify import Notifier
 from wavedeck.tui.palette import WavedeckCommands
 from wavedeck.tui.refusals import refusal_text
+from wavedeck.tui.reviewing import AutoReview
 from wavedeck.tui.screens.dialogs import QuitScreen
 from wavedeck.tui.screens.main import MainScreen
 
@@ -76,6 +77,7 @@ class WavedeckApp(App[int]):
         alert = self.notifier.alert if self.notifier is not None else None
         self.adapter = EventAdapter(self.view, on_ended=alert)
         self.actions = Actions(self)
+        self.auto_review = AutoReview(self)  # [review] preset: reviewers once a wave's agents end
         self.main_screen = MainScreen()
         self.attach_history = attach_history
         self.stopped_agents = False
@@ -180,6 +182,10 @@ class WavedeckApp(App[int]):
         # let the screens redraw on their next tick (``redraw_dirty``), never per message.
         if isinstance(message, msg.AgentUpdated):
             self.dirty_agents.add(message.agent)
+            self.auto_review.agent_changed(message.agent)
+        elif isinstance(message, msg.WaveUpdated) and message.state == "tested":
+            self.dirty_all = True
+            self.auto_review.review_wave(message.wave)
         else:
             self.dirty_all = True
 

@@ -233,10 +233,9 @@ class Actions:
             self.app.push_screen(CheckpointScreen(preview, self.engine))
 
     async def do_diffs(self) -> None:
-        from wavedeck.tui.screens.diff import DiffScreen, GitDiffSource
+        from wavedeck.tui.screens.diff import ReviewScreen
 
-        engine = self.engine
-        self.app.push_screen(DiffScreen(GitDiffSource(engine, engine, self.app.view, self.wave)))
+        self.app.push_screen(ReviewScreen(self.wave, self.engine))
 
     async def do_violations(self) -> None:
         from wavedeck.tui.screens.violations import ViolationsScreen

@@ -2,7 +2,8 @@
 
 Everything that shows or binds a key reads :data:`ACTIONS`: the main screen's and the log's
 bindings (:func:`bindings`), the key bar under the panes, the help screen, the command palette and
-the README's key table. Each binding's id is its action's name, so a ``[keys]`` section in
+the README's key tables (``REVIEW_ACTIONS``: the review screen's own). Each binding's id is
+its action's name, so a ``[keys]`` section in
 ``wavedeck.toml`` (``start = "S"``) remaps it through Textual's keymap (:func:`keymap_from_config`
 checks it first: an unknown action or key, or a key two actions would share, is a ``ConfigError``
 naming the setting).
@@ -24,7 +25,7 @@ from textual.keys import Keys, _character_to_key, format_key, key_to_character
 
 from wavedeck.agents.config import ConfigError
 
-Scope = Literal["main", "log", "app"]
+Scope = Literal["main", "log", "app", "review"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,9 @@ class Action:
     label: str  # short, for the key bar
     help: str  # one line, for help and the palette
     when: str  # when it is available, in words
-    scope: Scope = "main"  # main: a main-screen key; log: a key of the focused log; app: anywhere
+    # main: a main-screen key; log: a key of the focused log; app: anywhere; review: a key of
+    # the review screen (its own table, REVIEW_ACTIONS)
+    scope: Scope = "main"
     bar: int = 0  # place in the key bar's priority (1 kept longest); 0: not in the bar
     pane: bool = False  # needs a focused pane (``Actions.why_not`` refuses without one)
     engine: bool = False  # needs an engine (a view-only app refuses it)
@@ -53,7 +56,8 @@ ACTIONS: tuple[Action, ...] = (
            bar=3, engine=True),
     Action("commit", "c", "Commit", "Review and commit the wave's checkpoint",
            "the wave's tests have run", bar=4, engine=True),
-    Action("diffs", "d", "Diffs", "Review the wave's diffs (x revert, e $EDITOR)",
+    Action("diffs", "d", "Diffs",
+           "Review the wave's changes: comment, revert hunks, approve or request changes",
            "the wave has started", bar=5, engine=True),
     Action("violations", "v", "Violations", "Review ownership violations (accept or revert)",
            "the wave has violations", bar=7, engine=True),
@@ -96,7 +100,59 @@ ACTIONS: tuple[Action, ...] = (
            "a log has focus", scope="log", pane=True),
 )  # fmt: skip
 
-BY_NAME: dict[str, Action] = {a.name: a for a in ACTIONS}
+# The review screen's keys (``wavedeck.tui.screens.diff``): a table of their own, shown in its
+# footer, its help and the README's review section. They share keys with the main screen's
+# (``n``, ``c``...) but never with each other or with the app's.
+REVIEW_ACTIONS: tuple[Action, ...] = (
+    Action("review_next_hunk", "n", "Next hunk", "In the review: jump to the next hunk",
+           "a change is shown", scope="review"),
+    Action("review_previous_hunk", "p", "Prev hunk", "In the review: jump to the previous hunk",
+           "a change is shown", scope="review"),
+    Action("review_next_file", "right_square_bracket", "Next file",
+           "In the review: jump to the next file", "a change is shown", scope="review"),
+    Action("review_previous_file", "left_square_bracket", "Prev file",
+           "In the review: jump to the previous file", "a change is shown", scope="review"),
+    Action("review_next_agent", "right_curly_bracket", "Next agent",
+           "In the review: jump to the next agent's changes", "a change is shown",
+           scope="review"),
+    Action("review_previous_agent", "left_curly_bracket", "Prev agent",
+           "In the review: jump to the previous agent's changes", "a change is shown",
+           scope="review"),
+    Action("review_comment", "c", "Comment",
+           "In the review: comment on the line (or the hunk) under the cursor",
+           "the cursor is on an agent's change", scope="review", engine=True),
+    Action("review_approve", "a", "Approve",
+           "In the review: approve the agent's changes (anyway, while it has not answered)",
+           "the cursor is in an agent's changes", scope="review", engine=True),
+    Action("review_request", "R", "Request changes",
+           "In the review: send the agent's open comments as one follow-up resuming its session",
+           "the agent has open comments and a session", scope="review", engine=True),
+    Action("review_revert_hunk", "x", "Revert hunk",
+           "In the review: put the hunk back as it was when the wave started (working tree only)",
+           "the cursor is in a hunk of an open wave", scope="review", engine=True),
+    Action("review_revert_file", "X", "Revert file",
+           "In the review: put the whole file back as it was when the wave started",
+           "the cursor is in a file of an open wave", scope="review", engine=True),
+    Action("review_undo", "u", "Undo revert", "In the review: undo the last hunk revert",
+           "a hunk was reverted", scope="review", engine=True),
+    Action("review_forward", "F", "Forward",
+           "In the review: make the reviewer's finding under the cursor yours (sent with yours)",
+           "the cursor is on a reviewer's open finding", scope="review", engine=True),
+    Action("review_dismiss", "D", "Dismiss",
+           "In the review: dismiss the finding under the cursor (or delete your open comment)",
+           "the cursor is on an open comment", scope="review", engine=True),
+    Action("review_expand", "plus,equals_sign", "More context",
+           "In the review: show 10 more lines around the hunk", "the cursor is in a hunk",
+           scope="review"),
+    Action("review_split", "s", "Split", "In the review: side by side or unified",
+           "always", scope="review"),
+    Action("review_edit", "e", "Edit", "In the review: open the file in $EDITOR",
+           "the cursor is in a file", scope="review"),
+    Action("review_help", "question_mark,f1", "Help", "In the review: show its keys", "always",
+           scope="review"),
+)  # fmt: skip
+ALL_ACTIONS: tuple[Action, ...] = ACTIONS + REVIEW_ACTIONS
+BY_NAME: dict[str, Action] = {a.name: a for a in ALL_ACTIONS}
 
 # The log view's modes (``z``, ``l``, ``o`` switch between them there): name, what it shows.
 LOG_MODES: dict[str, tuple[str, str]] = {
@@ -121,26 +177,37 @@ MODIFIERS = frozenset({"ctrl", "alt", "shift", "meta", "super", "hyper"})
 _NAMED_KEYS = frozenset(k.value for k in Keys if "+" not in k.value and not k.value.startswith("<"))
 
 
-def bindings(scope: Scope, *, action: str, priority: bool = False) -> list[BindingType]:
+def bindings(
+    scope: Scope, *, action: str, priority: bool = False, show: bool = False
+) -> list[BindingType]:
     """The bindings of ``scope``'s actions; ``action`` is the Textual action string with
-    ``{name}`` for the action's name (``"act('{name}')"``)."""
+    ``{name}`` for the action's name (``"act('{name}')"``); ``show``: in the screen's footer
+    (the main screen's key bar shows its own instead: it fits small terminals)."""
     return [
         Binding(
             a.keys,
             action.format(name=a.name),
             a.label,
-            show=False,  # the key bar shows them (it fits small terminals)
+            show=show,
             id=a.name,
             priority=priority,
         )
-        for a in ACTIONS
+        for a in ALL_ACTIONS
         if a.scope == scope
     ]
 
 
 def current_keys(keymap: Mapping[str, str]) -> dict[str, str]:
     """Each action's keys now: the default unless ``keymap`` (binding id -> keys) remaps it."""
-    return {a.name: keymap.get(a.name, a.keys) for a in ACTIONS}
+    return {a.name: keymap.get(a.name, a.keys) for a in ALL_ACTIONS}
+
+
+def _screens(action: Action) -> tuple[str, ...]:
+    """The screens whose keys ``action`` competes with: the review screen's own, the main
+    screen's (and its logs'), or both (the app's keys work everywhere)."""
+    if action.scope == "app":
+        return ("main", "review")
+    return ("review",) if action.scope == "review" else ("main",)
 
 
 def key_display(keys: str) -> str:
@@ -201,17 +268,19 @@ def keymap_from_config(keys: Mapping[str, str], source: Path | str) -> dict[str,
             if _normalize(part) in RESERVED:
                 raise ConfigError(f"{where}: {part!r} is reserved ({key_display(part)})")
         keymap[name] = ",".join(_normalize(p) for p in parts)
-    owner: dict[str, str] = {}
+    owner: dict[tuple[str, str], str] = {}
     for name, combo in current_keys(keymap).items():
-        for key in combo.split(","):
-            key = _normalize(key)
-            if key in owner:
+        for key, screen in (
+            (_normalize(k), s) for k in combo.split(",") for s in _screens(BY_NAME[name])
+        ):
+            if (key, screen) in owner:
                 # Name the remapped one: that is the line to change.
-                setting = name if name in keymap else owner[key]
-                other = owner[key] if setting == name else name
+                first = owner[(key, screen)]
+                setting = name if name in keymap else first
+                other = first if setting == name else name
                 raise ConfigError(
                     f"{source}: keys.{setting}: {key_display(key)!r} is already the key of "
                     f"{other!r} (remap {other!r} too, or choose another key)"
                 )
-            owner[key] = name
+            owner[(key, screen)] = name
     return keymap

@@ -33,6 +33,26 @@ def hints(keys: Mapping[str, str]) -> dict[RefusalCode, str]:
             f"included, or revert it ({CHECKPOINT_REVERT}) to put it back as you left it"
         ),
         "tamper-not-revertible": f"accept them in the checkpoint ({commit})",
+        "review-unanswered": (
+            f"wait for its run to end, or approve it anyway in the review "
+            f"(`{key_display(keys['diffs'])}`, then `{key_display(keys['review_approve'])}`)"
+        ),
+        "review-findings-open": (
+            f"forward or dismiss them in the review (`{key_display(keys['diffs'])}`, then "
+            f"`{key_display(keys['review_forward'])}` / `{key_display(keys['review_dismiss'])}`)"
+        ),
+        "head-rewritten": (
+            "switch back to the branch the wave started on (`git switch <branch>`, "
+            "`git reflog` shows where it was)"
+        ),
+        "head-moved": (
+            f"in the checkpoint ({commit}) accept each file to commit it as it is now, on top "
+            "of your commit (`git diff HEAD -- <file>` shows what that adds)"
+        ),
+        "start-tree-missing": (
+            "set your own files aside (`git stash push -- <file>`, `git stash pop` after the "
+            f"checkpoint), or in the checkpoint ({commit}) accept a file to commit it whole"
+        ),
     }
 
 
@@ -46,6 +66,14 @@ def checkpoint_hints() -> dict[RefusalCode, str]:
             f"or revert it ({CHECKPOINT_REVERT}) to put it back as you left it"
         ),
         "tamper-not-revertible": f"accept them ({CHECKPOINT_ACCEPT})",
+        "head-moved": (
+            f"accept each file ({CHECKPOINT_ACCEPT}) to commit it as it is now, on top of your "
+            "commit"
+        ),
+        "start-tree-missing": (
+            f"accept a file ({CHECKPOINT_ACCEPT}) to commit it whole, or set your own files "
+            "aside (`git stash push -- <file>`) until the checkpoint is made"
+        ),
     }
 
 

@@ -17,6 +17,10 @@ The procedure (the user's own index and partially staged work stay as they were)
    commit made meanwhile is never overwritten, the checkpoint is refused instead;
 6. bring the user's index entries for the checkpointed paths up to the new commit (as
    ``git commit --only`` does), leaving every other entry, staged or not, untouched.
+
+``prepare`` does steps 1-5 up to the commit, ``land`` moves the branch and does step 6, so that
+the caller can record the commit it is about to move the branch to in between: a control room
+killed right after the move then recognises its own commit (``refresh_index`` finishes step 6).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from wavedeck.agents import faults
 from wavedeck.agents.git.cmd import GitCmd, backoff, failure_message, wait_for_lock
 from wavedeck.agents.git.errors import CheckpointIndexStale, CheckpointRefused, GitError
 from wavedeck.agents.git.paths import bad_names, link_problem
@@ -121,6 +126,17 @@ def _staged(cmd: GitCmd, env: dict[str, str], paths: Sequence[str]) -> dict[str,
     return entries
 
 
+@dataclass(frozen=True)
+class PreparedCheckpoint:
+    """A checkpoint commit made but not landed: ``land`` moves ``ref`` from ``parent`` to it.
+    Between the two, the caller records it (so a crash after the move is recognised)."""
+
+    commit: str
+    parent: str | None  # the HEAD it was built on (None: the branch had no commit)
+    ref: str  # the branch it is for
+    paths: tuple[str, ...]  # the paths it commits
+
+
 class Checkpointer:
     """Makes one checkpoint commit; see the module docstring for the procedure."""
 
@@ -138,6 +154,13 @@ class Checkpointer:
             cmd.hooks_dir = str(root / hooks)  # an absolute path stays absolute
 
     def commit(self, paths: Sequence[str], message: str, expected_head: str | None) -> str:
+        """Steps 1 to 6 in one go (``prepare``, then ``land``)."""
+        return self.land(self.prepare(paths, message, expected_head))
+
+    def prepare(
+        self, paths: Sequence[str], message: str, expected_head: str | None
+    ) -> PreparedCheckpoint:
+        """Steps 1 to 5 but the branch's move: the commit, made and not on any branch yet."""
         wanted = list(dict.fromkeys(paths))
         self._check_inputs(wanted, message)
         state = in_progress_state(self.cmd, self.git_dir)
@@ -172,10 +195,17 @@ class Checkpointer:
             if self.options.run_hooks:
                 self._hook("commit-msg", env, str(message_file))
             new = self._commit_tree(tree, head, message_file)
-            if self.before_update_ref is not None:
-                self.before_update_ref()
-            self._move_branch(ref, new, head)
-            self._refresh_user_index(env, wanted, new)
+        return PreparedCheckpoint(new, head, ref, tuple(wanted))
+
+    def land(self, prepared: PreparedCheckpoint) -> str:
+        """Steps 5 and 6: move the branch to the prepared commit (compare-and-swap: refused if
+        it moved meanwhile) and bring the user's index up to it; the commit's sha."""
+        if self.before_update_ref is not None:
+            self.before_update_ref()
+        new = prepared.commit
+        self._move_branch(prepared.ref, new, prepared.parent)
+        faults.reached("checkpoint-branch-moved")
+        self.refresh_index(new, prepared.paths)
         if self.options.run_hooks:
             self.cmd.run(
                 ["hook", "run", "--ignore-missing", "post-commit"],
@@ -346,6 +376,15 @@ class Checkpointer:
                 f"review the new commit, then retry. git said: {result.err.strip()}"
             )
         raise GitError(f"git update-ref failed (exit {result.rc}): {result.err.strip()}")
+
+    def refresh_index(self, commit: str, paths: Sequence[str]) -> None:
+        """The user's index entries of ``paths`` as ``commit`` has them (step 6; also for a
+        checkpoint a killed control room committed without it). ``CheckpointIndexStale`` when
+        the index cannot be written."""
+        with tempfile.TemporaryDirectory(prefix="wavedeck-checkpoint-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            self.cmd.run(["read-tree", commit], env=env, read_only=False)
+            self._refresh_user_index(env, list(paths), commit)
 
     def _refresh_user_index(self, env: dict[str, str], paths: list[str], new: str) -> None:
         committed = _staged(self.cmd, env, paths)

@@ -27,7 +27,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from wavedeck.agents.git import tamper as git_tamper
-from wavedeck.agents.git.checkpoint import Checkpointer, CheckpointOptions, in_progress_state
+from wavedeck.agents.git.checkpoint import (
+    Checkpointer,
+    CheckpointOptions,
+    PreparedCheckpoint,
+    in_progress_state,
+)
 from wavedeck.agents.git.cmd import GitCmd, repo_lock
 from wavedeck.agents.git.diff import (
     ChangedFile,
@@ -50,11 +55,20 @@ _PATCH_OPTS = (*_DIFF_OPTS, "--src-prefix=a/", "--dst-prefix=b/")
 _DIFF_LIMIT = 4 * 1024 * 1024
 # Untracked files past this many (an unignored node_modules) are listed without line counts.
 _COUNTED_UNTRACKED = 2000
+# The refs wavedeck creates and deletes (a wave's start tree, kept from ``git gc``); no other
+# ref is ever written but the branch a checkpoint moves.
+OWN_REFS = "refs/wavedeck/"
 
 
 def _check_rev(rev: str) -> None:
     if not rev or rev.startswith("-") or any(ch.isspace() or not ch.isprintable() for ch in rev):
         raise GitError(f"invalid revision {rev!r}")
+
+
+def _check_own_ref(ref: str) -> None:
+    _check_rev(ref)
+    if not ref.startswith(OWN_REFS) or ".." in ref:
+        raise GitError(f"not a ref wavedeck owns: {ref!r}")
 
 
 def _check_path(path: str) -> None:
@@ -244,6 +258,107 @@ class GitRepo:
             out = cmd.run(["diff-tree", "-r", "--name-only", "--no-renames", "-z", old, new]).out
         return set(split_z(out))
 
+    def has_object(self, sha: str) -> bool:
+        """True when the object database holds ``sha`` (a ``git gc`` may have pruned it)."""
+        _check_rev(sha)
+        with self._locked() as cmd:
+            return cmd.run(["cat-file", "-e", sha], check=False).rc == 0
+
+    def keep_ref(self, ref: str, sha: str) -> None:
+        """Point ``ref`` (a ``refs/wavedeck/...`` name wavedeck owns) at ``sha``: whatever a
+        ref reaches, ``git gc`` keeps, even an unreachable tree such as a wave's start tree."""
+        _check_own_ref(ref)
+        _check_rev(sha)
+        with self._locked() as cmd:
+            cmd.run(["update-ref", "-m", "wavedeck: keep", ref, sha], read_only=False)
+
+    def own_refs(self) -> list[str]:
+        """The refs wavedeck owns (under ``refs/wavedeck/``) that exist now, by name."""
+        with self._locked() as cmd:
+            out = cmd.run(["for-each-ref", "--format=%(refname)", OWN_REFS]).out
+        return out.decode("utf-8", "replace").split()
+
+    def drop_ref(self, ref: str) -> None:
+        """Delete ``ref`` (one wavedeck owns); nothing happens when it is not there."""
+        _check_own_ref(ref)
+        with self._locked() as cmd:
+            cmd.run(["update-ref", "-d", ref], read_only=False, check=False)
+
+    def is_ancestor(self, old: str, new: str) -> bool:
+        """True when commit ``old`` is ``new`` or one of its ancestors."""
+        _check_rev(old)
+        _check_rev(new)
+        with self._locked() as cmd:
+            return cmd.run(["merge-base", "--is-ancestor", old, new], check=False).rc == 0
+
+    def overlay_tree(self, tree: str, old: str, new: str) -> str:
+        """``tree`` with every path that differs between commits ``old`` and ``new`` as
+        ``new`` has it (added, changed or removed): a wave's start tree moved onto commits made
+        during the wave. Written without touching the user's index."""
+        _check_rev(tree)
+        _check_rev(old)
+        _check_rev(new)
+        with self._locked() as cmd, tempfile.TemporaryDirectory(prefix="wavedeck-tree-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            raw = cmd.run(["diff-tree", "-r", "-z", "--no-renames", old, new]).out
+            fields = raw.split(b"\0")
+            entries = []
+            for head, name in zip(fields[0::2], fields[1::2], strict=False):
+                if not head.startswith(b":"):
+                    continue
+                _old_mode, mode, _old_sha, sha, _status = head[1:].decode().split()
+                if set(sha) == {"0"}:
+                    mode = "0"  # removed in ``new``: mode 0 removes the entry
+                entries.append(f"{mode} {sha}\t".encode() + name + b"\0")
+            cmd.run(["read-tree", tree], env=env, read_only=False)
+            if entries:
+                cmd.run(
+                    ["update-index", "-z", "--index-info"],
+                    env=env,
+                    stdin=b"".join(entries),
+                    read_only=False,
+                )
+            return cmd.run(["write-tree"], env=env, read_only=False).text.strip()
+
+    def keeps_change(self, path: str, base: str, head: str) -> bool:
+        """False when the working tree's ``path`` lacks what commit ``head`` changed in it since
+        ``base`` (merging that change in would change the file); True when it has it, or when
+        the two cannot be compared line by line (their changes overlap, or either is no
+        regular file: the operator judges those)."""
+        _check_rev(head)
+        _check_path(path)
+        current = self.root / path
+        with self._locked() as cmd:
+            version = cmd.run(["cat-file", "blob", f"{head}:{path}"], check=False)
+        if version.rc != 0:  # the commit removed it: kept only if it is gone here too
+            return not os.path.lexists(current)
+        if not current.is_file() or current.is_symlink():
+            return False
+        with tempfile.TemporaryDirectory(prefix="wavedeck-keeps-") as tmp:
+            theirs = Path(tmp) / "head"
+            theirs.write_bytes(version.out)
+            merged = self.merge_file(path, base, current, theirs)
+        return merged is None or merged == current.read_bytes()
+
+    def merge_file(self, path: str, base: str, current: Path, other: Path) -> bytes | None:
+        """Both sides' changes to ``path``: a three-way merge of the files ``current`` and
+        ``other`` from the version at commit ``base`` (none: both added it). None when they
+        change the same lines, or either is not a regular file (binary files do not merge)."""
+        _check_rev(base)
+        _check_path(path)
+        for side in (current, other):
+            if side.is_symlink() or not side.is_file():
+                return None
+        with self._locked() as cmd, tempfile.TemporaryDirectory(prefix="wavedeck-merge-") as tmp:
+            old = cmd.run(["cat-file", "blob", f"{base}:{path}"], check=False)
+            ancestor = Path(tmp) / "base"
+            ancestor.write_bytes(old.out if old.rc == 0 else b"")
+            result = cmd.run(
+                ["merge-file", "-p", "--quiet", str(current), str(ancestor), str(other)],
+                check=False,
+            )
+        return result.out if result.rc == 0 else None
+
     # -- diffs ---------------------------------------------------------------------------------
 
     def changed_files(self, base: str) -> list[ChangedFile]:
@@ -302,6 +417,48 @@ class GitRepo:
         if len(out) > max_bytes:
             text += f"\n[wavedeck: diff cut at {max_bytes} of {len(out)} bytes]\n"
         return text
+
+    def tree_files(self, old: str, new: str) -> list[ChangedFile]:
+        """The files that differ between two trees (or commits), renames found, sorted: what a
+        wave changed between the tree it started on and the tree of the working tree now."""
+        _check_rev(old)
+        _check_rev(new)
+        with self._locked() as cmd:
+            diff = cmd.run(["diff", "--raw", "--numstat", "-z", "-M", *_DIFF_OPTS, old, new, "--"])
+        return sorted(parse_raw_numstat(diff.out), key=lambda f: f.path)
+
+    def tree_patch(
+        self, old: str, new: str, paths: Sequence[str] = (), *, max_bytes: int = _DIFF_LIMIT
+    ) -> str:
+        """The patch between two trees (or commits), for ``paths`` or every file; decoded with
+        ``surrogateescape`` (a hunk revert writes the bytes back exactly); cut at ``max_bytes``
+        with a note (``wavedeck.agents.git.hunks.CUT_MARK``)."""
+        _check_rev(old)
+        _check_rev(new)
+        for path in paths:
+            _check_path(path)
+        with self._locked() as cmd:
+            out = cmd.run(["diff", "-M", *_PATCH_OPTS, old, new, "--", *paths]).out
+        text = out[:max_bytes].decode("utf-8", "surrogateescape")
+        if len(out) > max_bytes:
+            text += f"\n[wavedeck: diff cut at {max_bytes} of {len(out)} bytes]\n"
+        return text
+
+    def identity(self) -> str:
+        """Who commits here (``Name <email>``, as git would record it); ``GitError`` if unset."""
+        with self._locked() as cmd:
+            found = cmd.run(["var", "GIT_COMMITTER_IDENT"], check=False)
+        if found.rc != 0:
+            raise GitError(f"git has no identity here: {found.err.strip()}")
+        return found.text.strip().rsplit(" ", 2)[0]
+
+    def blob(self, treeish: str, path: str) -> bytes | None:
+        """The content of ``path`` in a tree or commit; None when it has no such file."""
+        _check_rev(treeish)
+        _check_path(path)
+        with self._locked() as cmd:
+            found = cmd.run(["cat-file", "blob", f"{treeish}:{path}"], check=False)
+        return found.out if found.rc == 0 else None
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -363,6 +520,27 @@ class GitRepo:
         """
         with self._locked():
             return self._checkpointer.commit(paths, message, expected_head)
+
+    def prepare_checkpoint(
+        self, paths: Sequence[str], message: str, *, expected_head: str | None = None
+    ) -> PreparedCheckpoint:
+        """``checkpoint`` up to the commit, the branch not moved yet (``land_checkpoint``);
+        raises as ``checkpoint`` does."""
+        with self._locked():
+            return self._checkpointer.prepare(paths, message, expected_head)
+
+    def land_checkpoint(self, prepared: PreparedCheckpoint) -> str:
+        """Move the branch to a prepared checkpoint (``CheckpointRefused`` if it moved
+        meanwhile) and refresh the user's index (``CheckpointIndexStale`` if it cannot be)."""
+        with self._locked():
+            return self._checkpointer.land(prepared)
+
+    def refresh_index(self, commit: str, paths: Sequence[str]) -> None:
+        """The user's index entries of ``paths`` as the checkpoint ``commit`` has them
+        (``CheckpointIndexStale`` when the index cannot be written)."""
+        _check_rev(commit)
+        with self._locked():
+            self._checkpointer.refresh_index(commit, paths)
 
     # -- tamper evidence -----------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from wavedeck.agents.events import Event, Notice, SandboxStatus
 from wavedeck.agents.kinds import NoticeLevel
 from wavedeck.agents.local import landlock, procinfo, tail
-from wavedeck.agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
+from wavedeck.agents.runtypes import ENDED_START, AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
 if TYPE_CHECKING:
     from wavedeck.agents.runtypes import Runner
@@ -127,17 +127,42 @@ class LocalRunner:
         """Agents run on this machine (``Runner.host``)."""
         return None
 
-    def find_unrecorded(self, agent_id: str) -> AgentHandle | None:
+    async def find_unrecorded(self, agent_id: str, launch_id: str = "") -> AgentHandle | None:
         """A live wrapper of this agent that no record knows (``Runner.find_unrecorded``): a
-        control room killed between starting the agent and saving its state leaves one."""
+        control room killed between starting the agent and saving its state leaves one; or,
+        once it has ended, the run whose exit file names ``launch_id``."""
+        return await asyncio.to_thread(self._find_unrecorded, agent_id, launch_id)
+
+    def _find_unrecorded(self, agent_id: str, launch_id: str) -> AgentHandle | None:
+        """``find_unrecorded``, blocking (it reads /proc and the exit file)."""
         found = procinfo.group_leader_with(str(self.exit_path(agent_id)).encode(), b"--")
         if found is None:
-            return None
+            return self._ended_launch(agent_id, launch_id) if launch_id else None
         pid, start = found
         return AgentHandle(
             agent_id=agent_id,
             pid=pid,
             start_time=start,
+            pgid=pid,
+            log_path=str(self.log_path(agent_id)),
+            exit_path=str(self.exit_path(agent_id)),
+        )
+
+    def _ended_launch(self, agent_id: str, launch_id: str) -> AgentHandle | None:
+        """The run launched as ``launch_id`` if its exit file says it ended: a handle that
+        never matches a process (``ENDED_START``), for its log and its exit file."""
+        try:
+            data = json.loads(self.exit_path(agent_id).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("launch") != launch_id:
+            return None  # no exit file, or an earlier run's
+        pid = data.get("pid")
+        pid = pid if isinstance(pid, int) and pid > 0 else ENDED_START
+        return AgentHandle(
+            agent_id=agent_id,
+            pid=pid,
+            start_time=ENDED_START,
             pgid=pid,
             log_path=str(self.log_path(agent_id)),
             exit_path=str(self.exit_path(agent_id)),
@@ -188,6 +213,7 @@ class LocalRunner:
             "--log-keep",
             str(self.log_keep),
             *self._sandbox_args(spec),
+            *(["--launch-id", spec.launch_id] if spec.launch_id else []),
             "--",
             *spec.argv,
         ]

@@ -15,7 +15,9 @@ see ``SegmentWriter``. The wrapper:
 2. runs the agent (argv as given, never through a shell) and waits for it by pid, not for its
    output, so a grandchild holding the log open cannot delay completion (B8);
 3. writes ``{"code", "signal", "pid", "ended_at"}`` to the exit file atomically (tmp, fsync,
-   rename), so a reader sees no file or a whole one;
+   rename), so a reader sees no file or a whole one; given ``--launch-id ID`` (the id the
+   control room recorded before starting it), ``"launch": ID`` too, so a run that ended before
+   a killed control room could record it is recognised as that launch;
 4. terminates whatever the agent left behind in its process group, and any orphaned descendant
    it adopted as child subreaper (``PR_SET_CHILD_SUBREAPER``: even ones that escaped the group
    with ``setsid``), with SIGTERM, then SIGKILL after ``LEFTOVER_GRACE_S``, repeated until none
@@ -133,6 +135,7 @@ class SegmentWriter:
 
 
 _WRITER: SegmentWriter | None = None
+_LAUNCH: str | None = None  # --launch-id: this run's id, named in the exit file
 
 
 def _copy(read_end: int, writer: SegmentWriter) -> None:
@@ -154,9 +157,13 @@ def _ignore(signum: int, frame: FrameType | None) -> None:
     """Stay alive while the agent handles the signal; the group already delivered it."""
 
 
-def write_exit_file(path: str, code: int | None, sig: str | None, pid: int | None) -> None:
+def write_exit_file(
+    path: str, code: int | None, sig: str | None, pid: int | None, launch: str | None = None
+) -> None:
     """Write the exit status atomically: readers see the old state (no file) or the whole file."""
-    record = {"code": code, "signal": sig, "pid": pid, "ended_at": time.time()}
+    record: dict[str, object] = {"code": code, "signal": sig, "pid": pid, "ended_at": time.time()}
+    if launch:
+        record["launch"] = launch
     tmp = f"{path}.tmp.{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(record, handle)
@@ -179,7 +186,7 @@ def _say(text: str) -> None:
 
 def _record(path: str, code: int | None, sig: str | None, pid: int | None) -> None:
     try:
-        write_exit_file(path, code, sig, pid)
+        write_exit_file(path, code, sig, pid, _LAUNCH)
     except OSError as error:
         # The runner will report the agent as lost; say why in its log.
         _say(f"wavedeck: cannot write exit status to {path}: {error.strerror}")
@@ -305,8 +312,8 @@ def _sandbox(spec_file: str) -> tuple[Any, dict[str, str]]:
 
 
 def _options(argv: list[str]) -> tuple[str, dict[str, str], list[str]] | None:
-    """``EXIT_FILE [--log PATH --log-max-bytes N --log-keep K] [--sandbox SPEC] -- ARGV...``,
-    or None."""
+    """``EXIT_FILE [--log PATH --log-max-bytes N --log-keep K] [--sandbox SPEC]
+    [--launch-id ID] -- ARGV...``, or None."""
     if "--" not in argv[1:]:
         return None
     split = argv.index("--", 1)
@@ -314,21 +321,22 @@ def _options(argv: list[str]) -> tuple[str, dict[str, str], list[str]] | None:
     if not command or len(head) % 2 != 1:
         return None
     options = dict(zip(head[1::2], head[2::2], strict=True))
-    if set(options) - {"--log", "--log-max-bytes", "--log-keep", "--sandbox"}:
+    if set(options) - {"--log", "--log-max-bytes", "--log-keep", "--sandbox", "--launch-id"}:
         return None
     return head[0], options, command
 
 
 def main(argv: list[str]) -> int:
-    global _WRITER
+    global _WRITER, _LAUNCH
     parsed = _options(argv)
     if parsed is None:
         _say(
             "usage: wrapper.py EXIT_FILE [--log PATH --log-max-bytes N --log-keep K]"
-            " [--sandbox SPEC] -- ARGV..."
+            " [--sandbox SPEC] [--launch-id ID] -- ARGV..."
         )
         return 2
     exit_path, options, command = parsed
+    _LAUNCH = options.get("--launch-id")
     copier: threading.Thread | None = None
     out: int | None = None
     if "--log" in options:

@@ -11,6 +11,7 @@ Tokens may contain anything but NUL (it cannot cross ``execve``); environment na
 
 Layout on the host, under ``<workdir>/.wavedeck/`` (excluded from git there):
 ``logs/<id>.log``, ``run/<id>.pid`` (``PID START``), ``run/<id>.exit`` (``rc N``),
+``run/<id>.launch`` (the launch id the control room recorded, written before the agent starts),
 ``prompts/<id>.md`` and ``worktrees/<id>`` (the agent's own git worktree at the base commit).
 
 Also here, because they are the other side of these commands: ``Unframer`` (the ``P``/``Z``
@@ -34,6 +35,7 @@ from wavedeck.plan.errors import WavedeckError
 
 AGENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 GIT_SHA_RE = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+LAUNCH_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
 
 
 class CommandError(WavedeckError, ValueError):
@@ -57,6 +59,12 @@ def check_agent_id(agent_id: str) -> str:
     if not AGENT_ID_RE.match(agent_id):
         raise CommandError(f"invalid agent id {agent_id!r} (expected [a-z0-9-])")
     return agent_id
+
+
+def check_launch_id(launch_id: str) -> str:
+    if not LAUNCH_ID_RE.match(launch_id):
+        raise CommandError(f"invalid launch id {launch_id!r} (expected [A-Za-z0-9-])")
+    return launch_id
 
 
 def check_sha(sha: str) -> str:
@@ -119,7 +127,8 @@ class RemotePaths:
     workdir: str
 
     def prelude(self) -> str:
-        """Sets ``$wd``, ``$root``, ``$log``, ``$ex``, ``$pidf``, ``$prompt``, ``$wt``, ``$applied``."""
+        """Sets ``$wd``, ``$root``, ``$log``, ``$ex``, ``$pidf``, ``$launchf``, ``$prompt``,
+        ``$wt``, ``$applied``."""
         aid = check_agent_id(self.agent_id)
         return (
             f"wd={workdir_word(self.workdir)}\n"
@@ -127,6 +136,7 @@ class RemotePaths:
             f'log="$root/logs/{aid}.log"\n'
             f'ex="$root/run/{aid}.exit"\n'
             f'pidf="$root/run/{aid}.pid"\n'
+            f'launchf="$root/run/{aid}.launch"\n'
             f'prompt="$root/prompts/{aid}.md"\n'
             f'wt="$root/worktrees/{aid}"\n'
             f'applied="$root/run/{aid}.applied"\n'
@@ -172,6 +182,7 @@ def launch_script(
     store_prompt: bool = False,
     argv_exprs: Mapping[int, str] | None = None,
     env_exprs: Mapping[str, str] | None = None,
+    launch_id: str = "",
 ) -> str:
     """Start the agent detached unless a live copy already runs; prints ``started|running PID ST``.
 
@@ -179,7 +190,9 @@ def launch_script(
     With ``store_prompt`` (or ``with_prompt``) the channel's stdin is stored as the prompt file;
     ``with_prompt`` makes it the agent's stdin (else ``/dev/null``). ``argv_exprs`` and
     ``env_exprs`` replace arguments (by index) and variables (by name) with ``"$prompt"`` or
-    ``"$wt"``: local paths that have a different place on the host.
+    ``"$wt"``: local paths that have a different place on the host. ``launch_id`` (the id the
+    control room recorded) is written to ``$launchf`` before the agent starts: a control room
+    killed before recording the handle finds the run by it (``found_script``).
     """
     argv_exprs = argv_exprs or {}
     if any(e not in HOST_EXPRS for e in argv_exprs.values()):
@@ -202,13 +215,37 @@ def launch_script(
         + "fi\n"
         + prepare
         + store
-        + 'rm -f "$ex" "$pidf" "$applied"; : > "$log" || exit 3\n'
+        + 'rm -f "$ex" "$pidf" "$applied" "$launchf"; : > "$log" || exit 3\n'
+        + (
+            f'echo {quote(check_launch_id(launch_id))} > "$launchf.tmp"'
+            ' && mv -f "$launchf.tmp" "$launchf" || exit 3\n'
+            if launch_id
+            else ""
+        )
         + 'cd "$wt" || exit 3\n'
         + exports(env, env_exprs)
         + f'setsid sh -c {quote(WRAPPER)} wavedeck-wrap "$pidf" "$ex" {stdin} {" ".join(words)}'
         + ' </dev/null >>"$log" 2>&1 &\n'
         + 'i=0; while [ ! -s "$pidf" ]; do i=$((i+1)); [ "$i" -gt 1000 ] && { echo "the agent did not start" >&2; exit 4; }; sleep 0.01; done\n'
         + 'read pid st < "$pidf"; echo "started $pid $st"\n'
+    )
+
+
+def found_script(paths: RemotePaths, launch_id: str) -> str:
+    """The run launched as ``launch_id``: prints ``running PID ST`` (its wrapper lives),
+    ``ended PID ST`` (its exit file is there) or ``none`` (another launch's files, or none).
+    A launch recorded whose wrapper has not written its pid file yet is waited for (as
+    ``launch_script`` waits), so a run being started is never taken for one that never was."""
+    lid = quote(check_launch_id(launch_id))
+    return (
+        paths.prelude()
+        + _START_FN
+        + f'[ -f "$launchf" ] && [ "$(cat "$launchf")" = {lid} ] || {{ echo none; exit 0; }}\n'
+        + 'i=0; while [ ! -s "$pidf" ]; do i=$((i+1)); [ "$i" -gt 1000 ] && { echo none; exit 0; }; sleep 0.01; done\n'
+        + 'read pid st < "$pidf"\n'
+        + 'if [ -n "$pid" ] && [ "$(starttime "$pid")" = "$st" ]; then echo "running $pid $st"\n'
+        + 'elif [ -f "$ex" ]; then echo "ended $pid $st"\n'
+        + "else echo none; fi\n"
     )
 
 

@@ -5,7 +5,9 @@ An agent on a host runs exactly like a local one, only over SSH:
 - ``launch`` brings the host's clone to the base commit (this repo's HEAD, see
   ``wavedeck.agents.remote.sync``), uploads the prompt over the channel's stdin (never argv), and starts
   the agent **detached** with ``setsid`` under a small POSIX-sh wrapper that records
-  ``PID START`` and, when it ends, ``rc N`` on the host. A live copy is never launched twice.
+  ``PID START`` and, when it ends, ``rc N`` on the host. A live copy is never launched twice;
+  the launch id the control room recorded is written there first, so ``find_unrecorded`` finds
+  a run a killed control room started, running or ended, instead of launching it again.
 - ``follow`` streams the host's log by byte offset (what is there with ``dd bs=1M``, then
   ``tail -c +N -f --pid``). If the connection
   drops it reconnects (capped backoff) and resumes at the offset of the last complete line it
@@ -37,6 +39,7 @@ from wavedeck.agents.remote.commands import (
     RemotePaths,
     Unframer,
     check_agent_id,
+    found_script,
     host_forms,
     launch_script,
     local_prompt_file,
@@ -46,6 +49,7 @@ from wavedeck.agents.remote.commands import (
     tail_script,
     translate_paths,
 )
+from wavedeck.agents.remote.logstream import read_stream
 from wavedeck.agents.remote.sync import (
     SyncError,
     apply_patch,
@@ -58,14 +62,13 @@ from wavedeck.agents.remote.sync import (
     worktree_body,
 )
 from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, TransportError
-from wavedeck.agents.runtypes import AgentHandle, ExitStatus, LaunchSpec, LogChunk
+from wavedeck.agents.runtypes import ENDED_START, AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
 __all__ = ["RemoteRunner", "exit_from_rc", "runner_for"]
 
 SANDBOX_SCRIPT = "wavedeck_landlock.py"
 MIN_SANDBOX_ABI = 3  # as agents/local/landlock.py's MIN_ABI (the runners are siblings)
 READ_BYTES = 64 * 1024
-STREAM_READ_BYTES = 256 * 1024  # what one read from the channel may return (fewer wakeups)
 TOUCH_POLL_S = 1.0
 
 TouchedSink = Callable[[str, str, str], None]  # (agent_id, path, change)
@@ -121,9 +124,19 @@ class RemoteRunner:
         if self.on_event is not None:
             self.on_event(Notice("error", message))
 
-    def find_unrecorded(self, agent_id: str) -> AgentHandle | None:
-        """None: ``launch`` itself finds a copy already running on the host and returns it."""
-        return None
+    async def find_unrecorded(self, agent_id: str, launch_id: str = "") -> AgentHandle | None:
+        """The run launched as ``launch_id`` on the host (``Runner.find_unrecorded``): running,
+        or ended (its exit file there; a handle with ``ENDED_START``, never signalled). Without
+        a launch id, None: ``launch`` itself finds a copy already running there and returns it.
+        An unreachable host raises ``TransportError``: whether the run started cannot be told."""
+        if not launch_id:
+            return None
+        res = await self.transport.run(sh_c(found_script(self.paths(agent_id), launch_id)))
+        words = res.text.split()
+        if res.returncode != 0 or len(words) != 3 or words[0] not in ("running", "ended"):
+            return None
+        pid, start = int(words[1]), int(words[2])
+        return self._handle(agent_id, pid, start if words[0] == "running" else ENDED_START)
 
     def paths(self, agent_id: str) -> RemotePaths:
         return RemotePaths(check_agent_id(agent_id), self.cfg.workdir)
@@ -173,6 +186,7 @@ class RemoteRunner:
                 store_prompt=prompt is not None,
                 argv_exprs={i: host_paths[a] for i, a in enumerate(argv) if a in host_paths},
                 env_exprs={k: host_paths[v] for k, v in env.items() if v in host_paths},
+                launch_id=spec.launch_id,
             )
         except CommandError as exc:
             raise SyncError(f"{self.host}: cannot start {spec.agent_id}: {exc}") from None
@@ -282,21 +296,6 @@ class RemoteRunner:
         res = await self.transport.run(sh_c(script), timeout=grace_s + 30)
         return res.text.strip() or "not running"
 
-    async def _stream(self, command: str) -> AsyncIterator[bytes]:
-        """The output of a remote command; a drop (no exit status) raises ConnectionLostError."""
-        async with self.transport.process(command) as proc:
-            proc.stdin.write_eof()
-            while data := await proc.stdout.read(STREAM_READ_BYTES):
-                yield data
-            done = await proc.wait(check=False)
-            if done.exit_status is None and done.exit_signal is None:
-                raise ConnectionLostError(f"{self.host}: connection lost while reading")
-            if done.exit_status != 0:
-                err = (
-                    done.stderr.decode("utf-8", "replace") if isinstance(done.stderr, bytes) else ""
-                )
-                raise TransportError(f"{self.host}: reading the log failed: {err.strip()}")
-
     async def follow(self, handle: AgentHandle, offset: int) -> AsyncIterator[LogChunk]:
         """Yield log lines from ``offset`` until the agent has ended and its log is drained.
 
@@ -314,7 +313,7 @@ class RemoteRunner:
                 splitter.pending = b""  # bytes after `offset` are read again
                 unframe = Unframer()
                 try:
-                    async for data in self._stream(command):
+                    async for data in read_stream(self.transport, command):
                         lines, used = splitter.feed(unframe.feed(data))
                         offset += used
                         if lines:

@@ -20,9 +20,10 @@ import asyncio
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wavedeck.agents.events import Notice, TestOutput, ViolationFound
-from wavedeck.agents.git.errors import CheckpointIndexStale, CheckpointRefused, GitError
+from wavedeck.agents.git.errors import CheckpointRefused, GitError
 from wavedeck.agents.git.tamper import TamperFinding
 from wavedeck.agents.kinds import Refusal
 from wavedeck.agents.local import sandbox
@@ -30,16 +31,21 @@ from wavedeck.agents.markers import read_marker, write_marker
 from wavedeck.agents.presets.usage import UsageTotal, of_record
 from wavedeck.agents.state import AgentRecord
 from wavedeck.agents.watch.ignores import Ignores
-from wavedeck.agents.wave import commit_checks, gates, operator_work, transitions
+from wavedeck.agents.wave import commit_checks, gates, head_move, operator_work, transitions
 from wavedeck.agents.wave.commit_checks import CommitFacts
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.evidence import Evidence, done_issues, issue_evidence
 from wavedeck.agents.wave.gates import CheckpointPreview, StrayPath
+from wavedeck.agents.wave.landing import Landing
+from wavedeck.agents.wave.reviews import Reviews
 from wavedeck.agents.wave.tamperlog import TAMPER_KEY, TamperLog
 from wavedeck.agents.wave.testrun import run_tests
 from wavedeck.agents.wave.watching import WaveWatch
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
 from wavedeck.plan.models import Wave
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["Checkpointer"]
 
@@ -51,6 +57,7 @@ class _Found:
     git_error: str | None = None
     git_busy: str | None = None
     work: operator_work.OperatorWork = field(default_factory=operator_work.OperatorWork)
+    unknown: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()
     staged: dict[str, tuple[str, ...]] = field(default_factory=dict)
     why_accepted: dict[str, str] = field(default_factory=dict)
@@ -58,6 +65,8 @@ class _Found:
     findings: list[TamperFinding] = field(default_factory=list)
     stale: bool = False
     ignored: tuple[str, ...] = ()  # changed paths nobody's work (the watcher's rule)
+    move: head_move.HeadMove | None = None  # HEAD, when it is no longer the wave's base
+    base: str | None = None  # what the changes were read against (the new HEAD once rebased)
 
 
 LINK = "120000"  # git's mode of a symbolic link
@@ -69,6 +78,13 @@ def _link_detail(old_mode: str | None) -> str:
     return f"replaced by a symbolic link (mode {old_mode} -> {LINK}): a write through it lands in another file"
 
 
+WORKTREE_DETAIL = (
+    "changed in your working tree (during the wave or before it) and by an agent in its "
+    "worktree: collecting would overwrite it; accept it to merge both"
+)
+CONFLICT_DETAIL = operator_work.CONFLICT_DETAIL
+
+
 def usage_of_wave(agents: dict[str, AgentRecord], wave: Wave) -> dict[str, UsageTotal]:
     """Agent id -> the usage its CLI reported (agent presets), for the message."""
     return {a.id: of_record(agents[a.id]) for a in wave.agents if a.id in agents}
@@ -76,12 +92,18 @@ def usage_of_wave(agents: dict[str, AgentRecord], wave: Wave) -> dict[str, Usage
 
 def _without_operator_work(
     paths: list[str], work: operator_work.OperatorWork, accepted: dict[str, str]
-) -> tuple[list[str], list[str]]:
-    """The changed paths the wave may commit (the operator's own work left out), and the
-    conflicts not yet accepted (listed and refused, never classified as the wave's)."""
+) -> tuple[list[str], list[str], list[str]]:
+    """The changed paths the wave may commit (the operator's own work left out), the conflicts
+    not yet accepted, and, when the start tree is gone, the changed files that may be the
+    operator's (both listed and refused, never classified as the wave's)."""
     open_conflicts = [p for p in work.conflicts if p not in accepted]
-    skip = work.own | set(open_conflicts)
-    return [p for p in paths if p not in skip], open_conflicts
+    unknown: list[str] = []
+    if work.missing:
+        changed = set(paths)
+        maybe = work.unknown if work.unknown is not None else sorted(changed)
+        unknown = [p for p in maybe if p in changed and p not in accepted]
+    skip = work.own | set(open_conflicts) | set(unknown)
+    return [p for p in paths if p not in skip], open_conflicts, unknown
 
 
 def with_writers(accepted: dict[str, str], violations: list[ViolationFound]) -> dict[str, str]:
@@ -112,6 +134,8 @@ class Checkpointer:
         worktrees: WorktreeMode,
         tamper: TamperLog,
         ignores: Ignores,
+        reviews: Reviews,
+        landing: Landing,
     ) -> None:
         """``ignores``: the run's one ignore rule, the watcher's too (what neither reports)."""
         self.ctx = ctx
@@ -119,6 +143,8 @@ class Checkpointer:
         self.worktrees = worktrees
         self.tamper = tamper
         self.ignores = ignores
+        self.reviews = reviews
+        self.landing = landing  # the commit's last step: the branch moved, the wave finished
 
     def can_run_tests(self, n: int) -> Refusal | None:
         ctx = self.ctx
@@ -161,7 +187,9 @@ class Checkpointer:
             if base is not None:
                 # What the tests saw, to notice files changed between the tests and the commit.
                 mark = await asyncio.to_thread(self.fingerprint, base)
-                write_marker(self._tested_file(n), {"fingerprint": mark})
+                # With its base: HEAD may move on (the operator's commits) but the content the
+                # tests saw is still told from this base.
+                write_marker(self._tested_file(n), {"fingerprint": mark, "base": base})
         except BaseException:
             transitions.tests_interrupted(ctx, n)  # the tests count as not run
             raise
@@ -186,10 +214,13 @@ class Checkpointer:
             digest.update(b"\0")
         return digest.hexdigest()
 
-    def _tested_fingerprint(self, n: int) -> str | None:
+    def _tested_fingerprint(self, n: int) -> tuple[str, str | None] | None:
+        """What the tests saw (``fingerprint``), and the base it was taken against."""
         data = read_marker(self._tested_file(n))
-        value = data.get("fingerprint") if isinstance(data, dict) else None
-        return str(value) if value else None
+        if not isinstance(data, dict) or not data.get("fingerprint"):
+            return None
+        base = data.get("base")
+        return str(data["fingerprint"]), str(base) if base else None
 
     def evidence(self, n: int) -> dict[str, Evidence]:
         """What shows each issue of wave ``n`` done, or not (``evidence.issue_evidence``)."""
@@ -203,20 +234,38 @@ class Checkpointer:
 
         tests = ctx.wave(n).tests
         results = [(command, code == 0) for command, code in tests.results] if tests else []
-        return checkpoint_message(
+        usage = usage_of_wave(ctx.state.agents, ctx.plan.wave(n))
+        text = checkpoint_message(
             ctx.plan,
             n,
             self.evidence(n),
             results,
             accepted,
             tests_duration_s=tests.duration_s if tests else None,
-            usage=usage_of_wave(ctx.state.agents, ctx.plan.wave(n)),
+            usage=usage,
             sandbox=sandbox.trailer(ctx.wave(n).sandbox),
         )
+        return self._with_review(n, text, usage)
+
+    def _with_review(self, n: int, text: str, usage: dict[str, UsageTotal]) -> str:
+        """The message with the review's summary and trailers; the reviewer agents' usage
+        counts in the wave's."""
+        from wavedeck.agents.presets.usage import describe, total
+        from wavedeck.agents.wave.message import with_review
+
+        review = self.reviews.summary(n)
+        spent = None
+        if not review.reviewer_usage.empty:
+            spent = describe(total([*usage.values(), review.reviewer_usage]))
+        return with_review(text, review.lines, review.trailers, spent)
 
     async def preview(self, n: int) -> CheckpointPreview:
         """What a checkpoint of wave ``n`` would commit, what it would leave out, and any refusal
         (the first of ``commit_checks.CHECKS`` over what was found)."""
+        return (await self._look(n))[0]
+
+    async def _look(self, n: int) -> tuple[CheckpointPreview, _Found]:
+        """The preview, and what was found to make it (the commit acts on both)."""
         ctx = self.ctx
         await self.watch.settled()  # every write's writer decided: the violations are final
         rec = ctx.wave(n)
@@ -234,16 +283,22 @@ class Checkpointer:
             gate=self.can_commit(n),
             git_error=found.git_error,
             git_busy=found.git_busy,
+            head=found.move.onto if found.move is not None else None,
+            head_descends=found.move is None or found.move.descends,
+            head_blocked=found.move.blocked(rec.accepted) if found.move is not None else (),
+            unknown=found.unknown,
             conflicts=found.conflicts,
             stray=tuple(found.stray),
             tests_stale=found.stale,
             staged=bool(found.staged),
+            review_waiting=self.reviews.waiting(n),
+            findings_open=tuple(f"{c.path}:{c.line}" for c in self.reviews.blocking(n)),
         )
         accepted = with_writers(found.why_accepted, self.violations(n))
         tamper = [f.text for f in found.findings]
         if tamper and TAMPER_KEY in rec.accepted:
             accepted[TAMPER_KEY] = f"{rec.accepted[TAMPER_KEY]}: " + "; ".join(tamper)
-        return CheckpointPreview(
+        preview = CheckpointPreview(
             wave=n,
             files_by_agent=found.staged,
             accepted=accepted,
@@ -257,43 +312,70 @@ class Checkpointer:
             refusal=commit_checks.refusal(facts),
             tamper=tuple(tamper),
             tamper_findings=tuple(found.findings),
-            base=rec.base_commit,
+            base=found.base or rec.base_commit,
             tests_stale=found.stale,
             operator_own=tuple(sorted(found.work.own)),
             ignored=found.ignored,
         )
+        return preview, found
+
+    async def _changed(
+        self, head: str, accepted: dict[str, str], found: _Found
+    ) -> tuple[list[str], list[StrayPath]]:
+        """The paths changed since ``head`` the wave may commit (a rename: both paths), what
+        the run ignores left out (the watcher's rule: nobody's work here either, into
+        ``found.ignored``), and the files turned into symbolic links (stray, never committed
+        unasked whoever owns them: a write through one lands in another file)."""
+        changed = await asyncio.to_thread(self.ctx.git.changed_files, head)
+        ignored = await asyncio.to_thread(
+            self.ignores.ignored, [p for c in changed for p in (c.path, c.old_path) if p]
+        )
+        found.ignored = tuple(sorted(ignored))
+        paths: list[str] = []
+        links: list[StrayPath] = []
+        for item in changed:
+            if item.path in ignored:
+                continue
+            if item.new_mode == LINK and item.old_mode != LINK and item.path not in accepted:
+                links.append(StrayPath(item.path, "symlink", _link_detail(item.old_mode)))
+                continue
+            paths.append(item.path)
+            if item.old_path and item.old_path not in ignored:
+                paths.append(item.old_path)  # a rename also removes the old path
+        return paths, links
 
     async def _read_changes(self, n: int, base: str, found: _Found) -> None:
         """Read what wave ``n`` changed since ``base`` into ``found`` (git, in threads)."""
         ctx = self.ctx
         rec = ctx.wave(n)
         found.git_busy = await asyncio.to_thread(ctx.git.in_progress_state)
-        paths: list[str] = []
-        links: list[StrayPath] = []
-        changed = await asyncio.to_thread(ctx.git.changed_files, base)
-        # The watcher's rule: what it never reports is nobody's work here either.
-        ignored = await asyncio.to_thread(
-            self.ignores.ignored, [p for c in changed for p in (c.path, c.old_path) if p]
+        head = await asyncio.to_thread(ctx.git.head)
+        paths, links = await self._changed(head, rec.accepted, found)
+        start_tree = rec.start_tree
+        if head != base:  # the operator committed during the wave (``head_move``)
+            found.move = await asyncio.to_thread(
+                head_move.read, ctx.git, base, head, start_tree, paths
+            )
+            if found.move.descends:  # read as if rebased onto their commits (else refused)
+                base, start_tree = head, found.move.start_tree or start_tree
+        found.base = base
+        found.work = await asyncio.to_thread(
+            operator_work.read, ctx.git, base, start_tree, rec.start_dirty
         )
-        found.ignored = tuple(sorted(ignored))
-        for item in changed:
-            if item.path in ignored:
-                continue
-            if item.new_mode == LINK and item.old_mode != LINK and item.path not in rec.accepted:
-                # A file turned into (or made as) a symbolic link: a write through it lands in
-                # another file. Never committed unasked, whoever owns the path.
-                links.append(StrayPath(item.path, "symlink", _link_detail(item.old_mode)))
-                continue
-            paths.append(item.path)
-            if item.old_path and item.old_path not in ignored:
-                paths.append(item.old_path)  # a rename also removes the old path
-        found.work = await asyncio.to_thread(operator_work.read, ctx.git, base, rec.start_tree)
-        paths, conflicts = _without_operator_work(paths, found.work, rec.accepted)
-        found.conflicts = tuple(conflicts)
+        changed = list(paths)
+        paths, conflicts, unknown = _without_operator_work(changed, found.work, rec.accepted)
+        moved = found.move.blocked(rec.accepted) if found.move is not None else ()
+        paths = [p for p in paths if p not in moved]
+        blocked: list[str] = []
         if self.worktrees.enabled:
             writers = self.worktrees.writers(n)  # exact: each worktree had one writer
+            # Not collected yet: what collecting would overwrite in the main tree is refused.
+            blocked = [p for p in await self.worktrees.blocked(n) if p not in conflicts]
+            conflicts += blocked
+            paths = [p for p in paths if p not in blocked]
         else:
             writers = gates.foreign_writers(self.violations(n))
+        found.conflicts, found.unknown = tuple(conflicts), tuple(unknown)
         found.staged, found.why_accepted, stray = gates.classify_changes(
             ctx.plan,
             n,
@@ -303,11 +385,24 @@ class Checkpointer:
             accept_undeclared=ctx.config.policy.accept_undeclared,
             writers=writers,
         )
-        found.why_accepted.update(
-            {p: rec.accepted[p] for p in found.work.conflicts if p in rec.accepted}
-        )
-        conflict_kind, detail = operator_work.CONFLICT_KIND, operator_work.CONFLICT_DETAIL
-        found.stray = [StrayPath(p, conflict_kind, detail) for p in conflicts] + links + stray
+        # A file mixing the operator's work with the wave's (or maybe theirs: the start tree is
+        # gone) goes in only as accepted, one by one: the reason is recorded.
+        mixed = set(found.work.conflicts) | set(found.move.both if found.move else ())
+        if found.work.missing:
+            mixed |= set(changed if found.work.unknown is None else found.work.unknown)
+        found.why_accepted.update({p: rec.accepted[p] for p in sorted(mixed) if p in rec.accepted})
+        kind, lost = operator_work.CONFLICT_KIND, found.move.lost if found.move else ()
+        found.stray = [
+            *(StrayPath(p, kind, head_move.LOST_DETAIL) for p in moved if p in lost),
+            *(StrayPath(p, kind, head_move.MOVED_DETAIL) for p in moved if p not in lost),
+            *(StrayPath(p, kind, operator_work.MISSING_DETAIL) for p in unknown),
+            *(
+                StrayPath(p, kind, WORKTREE_DETAIL if p in blocked else CONFLICT_DETAIL)
+                for p in conflicts
+            ),
+            *links,
+            *stray,
+        ]
         before = self.tamper.recall(n)
         if before is not None:
             found.findings = await asyncio.to_thread(ctx.git.tamper_findings, before)
@@ -316,18 +411,35 @@ class Checkpointer:
             found.stray.append(StrayPath(TAMPER_KEY, "tamper", "; ".join(tamper)))
         tested = self._tested_fingerprint(n)
         if rec.tests is not None and rec.tests.passed and tested is not None:
-            found.stale = await asyncio.to_thread(self.fingerprint, base) != tested
+            mark, since = tested[0], tested[1] or rec.base_commit or base
+            found.stale = await asyncio.to_thread(self.fingerprint, since) != mark
+        if self.worktrees.enabled and self.worktrees.pending(n):
+            found.stale = True  # an answer waits in a worktree: the tests collect it
 
-    async def commit(self, n: int, *, message: str | None, accept_violations: bool) -> str | None:
+    async def commit(
+        self, n: int, *, message: str | None, accept_violations: bool, adopt_head: bool = False
+    ) -> str | None:
         """Commit wave ``n``'s checkpoint; None (and a ``GateRefused``) when refused.
 
-        A commit made while the user's index could not be refreshed (``CheckpointIndexStale``)
-        counts as committed, with a warning ``Notice`` saying how to refresh the index.
+        ``adopt_head``: the files both the operator's commits made during the wave and the
+        working tree changed are committed as they are, on top of those commits
+        (``head_move``). A commit made while the user's index could not be refreshed
+        (``CheckpointIndexStale``) counts as committed, with a warning ``Notice`` saying how to
+        refresh the index.
         """
         ctx = self.ctx
         ctx.bind_loop()  # git's lock-wait notices come from a worker thread
-        view = await self.preview(n)
+        view, found = await self._look(n)
         rec = ctx.wave(n)
+        move = found.move
+        if adopt_head and move is not None and self.can_commit(n) is None:
+            onto = move.onto[:12]
+            for path in move.blocked(rec.accepted):
+                if path not in move.lost:  # never a file that would undo their commit
+                    rec.accepted[path] = f"adopted on top of {onto} as it was in the tree"
+            ctx.save()
+            view, found = await self._look(n)
+            move = found.move
         # Files mixing the operator's own work with the wave's are accepted one by one, never
         # in bulk.
         strays = [s for s in view.stray if s.kind != operator_work.CONFLICT_KIND]
@@ -338,10 +450,17 @@ class Checkpointer:
             ctx.emit(
                 Notice("warning", f"wave {n}: accepted {len(strays)} path(s) outside the plan")
             )
-            view = await self.preview(n)
+            view, found = await self._look(n)
+            move = found.move
         if view.refusal is not None:
             ctx.refuse(view.refusal)
             return None
+        if move is not None:  # onto the operator's commits (their paths are theirs)
+            transitions.wave_rebased(ctx, n, base=move.onto, start_tree=move.start_tree)
+            if move.start_tree is not None:
+                await asyncio.to_thread(
+                    ctx.git.keep_ref, operator_work.start_ref(n), move.start_tree
+                )
         if view.tamper:
             ctx.emit(
                 Notice(
@@ -354,26 +473,16 @@ class Checkpointer:
             from wavedeck.agents.wave.message import with_current_trailers
 
             text = with_current_trailers(message, view.message)
-        stale: CheckpointIndexStale | None = None
         try:
-            sha: str = await asyncio.to_thread(
-                ctx.git.checkpoint, list(view.paths), text, expected_head=rec.base_commit
+            prepared = await asyncio.to_thread(
+                ctx.git.prepare_checkpoint, list(view.paths), text, expected_head=rec.base_commit
             )
-        except CheckpointIndexStale as exc:
-            # The commit was made and the branch points at it: recording a failure would leave
-            # the wave open on a committed checkpoint. Only the user's index is behind.
-            sha, stale = exc.sha, exc
         except CheckpointRefused as exc:
             ctx.refuse(Refusal("commit-refused", n, paths=exc.paths, detail=exc.reason))
             return None
         except GitError as exc:
             ctx.refuse(Refusal("git-error", n, detail=str(exc)))
             return None
-        transitions.checkpoint_recorded(ctx, n, sha)
-        await self.watch.stop()
-        if self.worktrees.enabled:
-            await self.worktrees.cleanup(n)
-        if stale is not None:
-            ctx.emit(Notice("warning", str(stale), commit=stale.sha, paths=tuple(stale.paths)))
-        transitions.checkpoint_announced(ctx, n, sha, view.issues_done)
-        return sha
+        # Recorded before the branch moves, so a crash right after is recognised (landing);
+        # the issues announced are those shown done (their evidence), never the whole wave's.
+        return await self.landing.land(n, prepared, view.issues_done)

@@ -190,8 +190,17 @@ async def _wait_agents(sup: Supervisor, n: int) -> None:
         await sup.wait_changed(seen)
 
 
-async def drive(sup: Supervisor, waves: Sequence[int], *, accept_violations: bool) -> int:
-    """Run ``waves`` in order to their checkpoints; EXIT_OK when all are committed."""
+async def drive(
+    sup: Supervisor,
+    waves: Sequence[int],
+    *,
+    accept_violations: bool,
+    adopt_head: bool = False,
+    review: bool = False,
+) -> int:
+    """Run ``waves`` in order to their checkpoints; EXIT_OK when all are committed. With
+    ``review``, the ``[review]`` reviewer agents read each wave's changes once its agents have
+    ended (their high findings, neither forwarded nor dismissed, hold the checkpoint)."""
     for n in waves:
         state = sup.wave_state(n)
         if state == "committed":
@@ -208,12 +217,21 @@ async def drive(sup: Supervisor, waves: Sequence[int], *, accept_violations: boo
         if unfinished:
             sup.refuse(Refusal("agents-unfinished", n, agents=unfinished))
             return EXIT_REFUSED
+        if review:
+            await sup.run_reviewers(n)
         tested = sup.wave_state(n) == "tested"
         if tested and (await sup.checkpoint_preview(n)).tests_stale:
             tested = False  # files changed since the tests passed: they run again
         if not tested and not await sup.run_tests(n):
             return EXIT_REFUSED
-        if await sup.checkpoint(n, accept_violations=accept_violations) is None:
+        if review:
+            # In worktree mode the agents' changes reach the main tree with the tests: review
+            # them now (in shared mode nobody is due again unless an agent ran since).
+            await sup.run_reviewers(n)
+        committed = await sup.checkpoint(
+            n, accept_violations=accept_violations, adopt_head=adopt_head
+        )
+        if committed is None:
             return EXIT_REFUSED
     return EXIT_OK
 
@@ -224,8 +242,10 @@ async def run_waves(
     sink: Callable[[list[Event]], None],
     *,
     accept_violations: bool = False,
+    adopt_head: bool = False,
     stop: asyncio.Event | None = None,
     stop_agents_on_stop: bool = False,
+    review: bool = False,
 ) -> int | None:
     """Open the supervisor, drive the waves, close it (agents keep running).
 
@@ -235,7 +255,15 @@ async def run_waves(
     stop = stop or asyncio.Event()
     await sup.open()
     consumer = asyncio.create_task(_consume(sup, sink))
-    driver = asyncio.create_task(drive(sup, waves, accept_violations=accept_violations))
+    driver = asyncio.create_task(
+        drive(
+            sup,
+            waves,
+            accept_violations=accept_violations,
+            adopt_head=adopt_head,
+            review=review,
+        )
+    )
     stopper = asyncio.create_task(stop.wait())
     code: int | None = None
     try:

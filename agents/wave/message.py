@@ -178,3 +178,30 @@ def with_current_trailers(edited: str, generated: str) -> str:
         body.pop()
     trailers = [ln for ln in generated.splitlines() if ln.lower().startswith(TRAILER_PREFIX)]
     return "\n".join([*body, "", *trailers]) + "\n"
+
+
+def with_review(
+    message: str,
+    lines: Sequence[str],
+    trailers: Sequence[tuple[str, str]],
+    usage: str | None = None,
+) -> str:
+    """``message`` with the review's summary (``wavedeck.agents.review.summary``): its
+    ``lines`` at the end of the body, its ``trailers`` after wavedeck's others, and, when the
+    reviewer agents used tokens, ``usage`` (the wave's total with theirs) as ``Wavedeck-Usage``.
+    """
+    if not lines and not trailers:
+        return message
+    text = message.rstrip("\n").split("\n")
+    start = next(
+        (i for i, ln in enumerate(text) if ln.lower().startswith(TRAILER_PREFIX)), len(text)
+    )
+    body, tail = text[:start], text[start:]
+    while body and not body[-1].strip():
+        body.pop()
+    body += ["", *(one_line(ln, 400) for ln in lines)]
+    if usage:
+        tail = [ln for ln in tail if not ln.startswith("Wavedeck-Usage:")]
+        tail.append(f"Wavedeck-Usage: {one_line(usage, 400)}")
+    tail += [f"{key}: {one_line(value, 400)}" for key, value in trailers]
+    return "\n".join([*body, "", *tail]) + "\n"

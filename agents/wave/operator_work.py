@@ -20,26 +20,41 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.kinds import ViolationKind
 
 CONFLICT_KIND: ViolationKind = "operator-conflict"
 CONFLICT_DETAIL = (
     "you had uncommitted changes in this file when the wave started, and the wave changed it too"
 )
+MISSING_DETAIL = (
+    "the working tree recorded when the wave started is gone from git: your own changes in "
+    "this file cannot be told from the wave's"
+)
+
+
+def start_ref(wave: int) -> str:
+    """The ref that keeps wave ``wave``'s start tree reachable until its checkpoint."""
+    return f"refs/wavedeck/wave-{int(wave)}/start"
 
 
 class _Trees(Protocol):
     def worktree_tree(self) -> str: ...
     def tree_changes(self, old: str, new: str) -> set[str]: ...
+    def has_object(self, sha: str) -> bool: ...
 
 
 @dataclass(frozen=True)
 class OperatorWork:
-    """The operator's files at a checkpoint (see the module docstring)."""
+    """The operator's files at a checkpoint (see the module docstring).
+
+    ``missing``: the start tree is gone; then ``unknown`` names the files the operator had
+    changed when the wave started (None: not recorded, every changed path may be theirs).
+    """
 
     own: frozenset[str] = field(default_factory=frozenset)
     conflicts: tuple[str, ...] = ()
+    missing: bool = False
+    unknown: tuple[str, ...] | None = ()
 
 
 def at_start(git: _Trees, base_commit: str) -> tuple[str, set[str]]:
@@ -56,21 +71,25 @@ def split(dirty_at_start: Iterable[str], changed_since_start: Iterable[str]) -> 
     return OperatorWork(frozenset(dirty - since), tuple(sorted(dirty & since)))
 
 
-def read(git: _Trees, base_commit: str, start_tree: str | None) -> OperatorWork:
-    """The operator's work for a wave that started at ``base_commit`` with ``start_tree``.
+def read(
+    git: _Trees,
+    base_commit: str,
+    start_tree: str | None,
+    dirty_at_start: Iterable[str] | None = None,
+) -> OperatorWork:
+    """The operator's work for a wave that started at ``base_commit`` with ``start_tree``
+    (``dirty_at_start``: the operator's files as named when it started, if recorded).
 
-    A wave recorded without a start tree (by an older wavedeck), or whose tree git no longer
-    has, has none. When the operator had nothing uncommitted, the working tree is not read
-    again.
+    A wave recorded without a start tree (by an older wavedeck) has none. A start tree git no
+    longer has is ``missing`` (see the module docstring). When the operator had nothing
+    uncommitted, the working tree is not read again.
     """
     if start_tree is None:
         return OperatorWork()
-    try:
-        dirty = git.tree_changes(base_commit, start_tree)
-    except GitError:
-        # The recorded tree is gone (an aggressive ``git gc --prune=now`` during the wave): the
-        # operator's files then show as the wave's strays, listed, never committed unasked.
-        return OperatorWork()
+    if not git.has_object(start_tree):
+        named = None if dirty_at_start is None else tuple(sorted(set(dirty_at_start)))
+        return OperatorWork(missing=True, unknown=named)
+    dirty = git.tree_changes(base_commit, start_tree)
     if not dirty:
         return OperatorWork()
     return split(dirty, git.tree_changes(start_tree, git.worktree_tree()))

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections import deque
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from wavedeck.agents import repoview
+from wavedeck.agents import faults, repoview
 from wavedeck.agents.events import Notice
 from wavedeck.agents.kinds import AgentStanding, Refusal
 from wavedeck.agents.local import sandbox
@@ -137,13 +139,8 @@ class AgentProcesses:
     async def _launch(self, agent_id: str, rec: AgentRecord, view: RepoView | None) -> None:
         ctx = self.ctx
         runner = self.runners.runner(agent_id)
-        if rec.state != "running":
-            orphan = await asyncio.to_thread(runner.find_unrecorded, agent_id)
-            if orphan is not None:
-                # Launched by a control room that died before recording it: adopt, not launch.
-                transitions.agent_adopted(ctx, agent_id, orphan, recorded=False)
-                self.follow(agent_id, orphan, rec.offset)
-                return
+        if rec.state != "running" and await self._adopt_unrecorded(agent_id, rec):
+            return  # launched by a control room that died before recording it: not again
         try:
             # Prompt rendering reads files (and lists the repository without a view): in a
             # thread, so the event loop (and the keys the operator presses) never waits on it.
@@ -164,7 +161,12 @@ class AgentProcesses:
                 # Output of an earlier, forgotten run is not ours (logical: rotations count).
                 rec.offset = logical_size(log)
                 self.journal.write(agent_id, rec.offset)
-            handle = await runner.launch(spec)
+            # Recorded before the process starts (its exit file will name it): a control room
+            # killed before recording the handle finds this run, running or ended.
+            launch_id = secrets.token_hex(8)
+            transitions.agent_launching(ctx, agent_id, launch_id)
+            handle = await runner.launch(replace(spec, launch_id=launch_id))
+            faults.reached("agent-launched", agent_id)
         except (OSError, PromptError, SyncError, TransportError, PresetError) as exc:
             transitions.agent_not_started(ctx, agent_id, str(exc))
             return
@@ -212,11 +214,35 @@ class AgentProcesses:
             await self.finish(agent_id, handle)
         return result
 
+    async def _adopt_unrecorded(self, agent_id: str, rec: AgentRecord) -> bool:
+        """Adopt the agent's run a control room started and died before recording (True):
+        running, or, when its launch was recorded (``launching``), ended too; its log is then
+        followed from where that run began. A recorded launch whose process never started is
+        forgotten. A host that cannot say leaves the launch recorded and the agent failed
+        (never a second copy of a run that may be going on there)."""
+        runner = self.runners.runner(agent_id)
+        launch_id = rec.launching or ""
+        try:
+            found = await runner.find_unrecorded(agent_id, launch_id)
+        except OSError as exc:  # an SSH host's TransportError, SyncError
+            transitions.launch_untold(self.ctx, agent_id, str(exc))
+            return True
+        if found is None:
+            if launch_id:
+                transitions.launch_unstarted(self.ctx, agent_id)
+            return False
+        transitions.agent_adopted(self.ctx, agent_id, found, recorded=False)
+        self.follow(agent_id, found, rec.offset)
+        return True
+
     async def resume(self, agent_id: str, rec: AgentRecord) -> None:
-        """Re-attach to an agent recorded by an earlier control room."""
+        """Re-attach to an agent recorded by an earlier control room (or to the run of a launch
+        it recorded as under way)."""
         journal = self.journal.read(agent_id)
         if journal is not None and journal > rec.offset:
             rec.offset = journal
+        if rec.launching and await self._adopt_unrecorded(agent_id, rec):
+            return
         handle = rec.handle
         if handle is None:
             return

@@ -88,6 +88,19 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
         f"{len(r.paths)} path(s) were changed by several agents in their worktrees: "
         "resolve them there first"
     ),
+    "head-rewritten": lambda r: (
+        f"HEAD ({r.detail[:12]}) no longer descends from the commit wave {r.wave} started from "
+        "(a reset, an amend or another branch): nothing is built on it"
+    ),
+    "head-moved": lambda r: (
+        f"HEAD moved during wave {r.wave} (now {r.detail[:12]}): {len(r.paths)} file(s) your "
+        f"commit(s) changed were changed again since: {_listed(r.paths)}"
+    ),
+    "start-tree-missing": lambda r: (
+        f"the working tree recorded when wave {r.wave} started is gone from git (a `git gc` "
+        f"after its ref was removed?), so your own changes cannot be told from the wave's in "
+        f"{len(r.paths)} file(s): {_listed(r.paths)}; wavedeck does not commit them unasked"
+    ),
     "operator-conflict": lambda r: (
         f"{len(r.paths)} file(s) had your own uncommitted changes when wave {r.wave} started "
         f"and the wave changed them too: {_listed(r.paths)}; wavedeck does not mix your work "
@@ -101,6 +114,14 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
         f"wave {r.wave} changed no file the plan assigns: nothing to commit"
     ),
     "commit-refused": lambda r: r.detail,
+    "review-unanswered": lambda r: (
+        f"changes were asked of {_agents(r)} in the review and not answered yet: wait for its "
+        "run to end, or approve it anyway"
+    ),
+    "review-findings-open": lambda r: (
+        f"{len(r.paths)} reviewer finding(s) of high severity are neither sent to their agent "
+        f"nor dismissed: {_listed(r.paths)}"
+    ),
     "git-busy": lambda r: f"a git {r.detail} is in progress: finish or abort it first",
     "git-error": lambda r: f"git: {r.detail}",
     "agent-running": lambda r: f"{_agent(r)} is still running: stop it first",

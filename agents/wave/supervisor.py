@@ -12,10 +12,13 @@ The supervisor is composed of parts that share one ``wavedeck.agents.wave.contex
 (plan, config, repository, git, run state, event stream), built in dependency order, each given
 what it uses as a typed port: ``WorktreeMode``, ``TamperLog``, ``HostWrites`` (what remote agents
 changed), ``Runners`` (where each agent runs), ``PresetRuns``, ``RestartPolicy``,
-``AgentProcesses``, ``WaveWatch``, ``Checkpointer``. Every state change goes through
+``AgentProcesses``, ``WaveWatch``, ``Reviews``, ``HunkReverts``, ``Reviewers``,
+``Checkpointer``. Every state
+change goes through
 ``wavedeck.agents.wave.transitions``; the gates live in ``wavedeck.agents.wave.gates``. The
 read-only half (the snapshot the UI reads) is ``wavedeck.agents.wave.queries.RunQueries``; this
-module adds the lifecycle and the operator's actions (the commands).
+module adds the lifecycle and the operator's actions (the commands; the review's are
+``wavedeck.agents.wave.review_actions``).
 """
 
 from __future__ import annotations
@@ -40,10 +43,15 @@ from wavedeck.agents.wave import operator_work, transitions
 from wavedeck.agents.wave.checkpoint import Checkpointer
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.gates import CheckpointPreview
+from wavedeck.agents.wave.hunk_reverts import HunkReverts
+from wavedeck.agents.wave.landing import Landing
 from wavedeck.agents.wave.preset_runs import PresetRuns
 from wavedeck.agents.wave.processes import AgentProcesses
 from wavedeck.agents.wave.queries import RunQueries
 from wavedeck.agents.wave.restart import RestartPolicy
+from wavedeck.agents.wave.review_actions import ReviewActions
+from wavedeck.agents.wave.reviewers import Reviewers
+from wavedeck.agents.wave.reviews import Reviews
 from wavedeck.agents.wave.runners import Runners
 from wavedeck.agents.wave.takeover import TakeoverRefusal, TakeoverReport
 from wavedeck.agents.wave.takeovers import Takeovers
@@ -75,7 +83,7 @@ class SupervisorError(WavedeckError):
     """The supervisor cannot open or act; the message is complete for the operator."""
 
 
-class Supervisor(RunQueries):
+class Supervisor(ReviewActions, RunQueries):
     """Runs waves of agents for one repository and plan (see the module docstring)."""
 
     def __init__(
@@ -115,8 +123,18 @@ class Supervisor(RunQueries):
             tamper=self.tamper,
             ignores=ignores,
         )
+        self.reviews = Reviews(ctx, worktrees=self.worktrees, host_of=self.runners.host_of)
+        self.reverts = HunkReverts(ctx, reviews=self.reviews)
+        self.reviewers = Reviewers(ctx, runners=self.runners, reviews=self.reviews)
+        self.landing = Landing(ctx, watch=self.watch, worktrees=self.worktrees)
         self.checkpoints = Checkpointer(
-            ctx, watch=self.watch, worktrees=self.worktrees, tamper=self.tamper, ignores=ignores
+            ctx,
+            watch=self.watch,
+            worktrees=self.worktrees,
+            tamper=self.tamper,
+            reviews=self.reviews,
+            landing=self.landing,
+            ignores=ignores,
         )
         super().__init__(
             ctx,
@@ -173,8 +191,10 @@ class Supervisor(RunQueries):
         try:
             for agent_id, rec in sorted(ctx.state.agents.items()):
                 await self.processes.resume(agent_id, rec)
+            await self.landing.resume()  # a checkpoint a killed control room left half done
             wave = ctx.open_wave()
             if wave is not None:
+                await self._keep_start_tree(wave)
                 base = ctx.wave(wave).base_commit
                 if self.worktrees.enabled and base is not None:
                     await self.worktrees.prepare(wave, base)  # reuses the worktrees already there
@@ -183,6 +203,13 @@ class Supervisor(RunQueries):
         except (OSError, GitError, WorktreeError) as exc:
             await self.close()
             raise SupervisorError(f"cannot resume the run in {self.repo}: {exc}") from None
+
+    async def _keep_start_tree(self, n: int) -> None:
+        """The open wave's start tree kept from ``git gc`` (a wave an older wavedeck started
+        has no ref yet); one already gone is the checkpoint's to refuse, not this."""
+        tree = self.ctx.wave(n).start_tree
+        if tree is not None and await asyncio.to_thread(self.git.has_object, tree):
+            await asyncio.to_thread(self.git.keep_ref, operator_work.start_ref(n), tree)
 
     def peek(self) -> None:
         """Read the saved state without taking the lock (to describe a run before opening it)."""
@@ -253,6 +280,8 @@ class Supervisor(RunQueries):
         base = await asyncio.to_thread(self.git.head)
         try:
             start_tree, own = await asyncio.to_thread(operator_work.at_start, self.git, base)
+            # Kept reachable until the checkpoint: a `git gc` mid-wave must not delete it.
+            await asyncio.to_thread(self.git.keep_ref, operator_work.start_ref(n), start_tree)
         except GitError as exc:
             ctx.refuse(Refusal("tree-unrecorded", n, detail=str(exc)))
             return
@@ -263,7 +292,7 @@ class Supervisor(RunQueries):
                 ctx.refuse(Refusal("worktrees-failed", n, detail=str(exc)))
                 return
         self.tamper.remember(n, await asyncio.to_thread(self.git.tamper_snapshot))
-        transitions.wave_started(ctx, n, base=base, start_tree=start_tree)
+        transitions.wave_started(ctx, n, base=base, start_tree=start_tree, start_dirty=own)
         if own:
             ctx.emit(Notice("info", operator_work.start_notice(n, own)))
         planted = await asyncio.to_thread(self.tamper.planted_programs)
@@ -326,21 +355,35 @@ class Supervisor(RunQueries):
         self.restarts.cancel(agent_id, by_operator=True)  # now, and its count starts afresh
         await self.processes.launch(agent_id)
 
-    @_serialized
-    async def follow_up(self, agent_id: str, message: str) -> None:
-        """Relaunch an ended agent resuming its CLI session with ``message`` (same log, same
-        files); ``SupervisorError`` says why when it cannot be sent."""
-        ctx, presets = self.ctx, self.processes.presets
+    def follow_up_problem(self, agent_id: str, message: str) -> str | None:
+        """Why a follow-up to ``agent_id`` cannot be sent now, or None."""
+        ctx = self.ctx
         if not ctx.in_plan(agent_id):
-            raise SupervisorError(f"no agent {agent_id} in the plan")
-        why = presets.check_follow_up(agent_id, message)
+            return f"no agent {agent_id} in the plan"
+        why = self.processes.presets.check_follow_up(agent_id, message)
         wave = self.plan.agent(agent_id).wave
         if why is None and ctx.open_wave() != wave:
             why = f"{agent_id}'s wave {wave} is not open (started and not committed)"
         if why is None and (holder := self.takeovers.holder(agent_id)) is not None:
             why = f"{agent_id} is taken over by the operator ({holder}): wait until they leave"
+        return why
+
+    @_serialized
+    async def follow_up(self, agent_id: str, message: str) -> None:
+        """Relaunch an ended agent resuming its CLI session with ``message`` (same log, same
+        files); ``SupervisorError`` says why when it cannot be sent."""
+        ctx, presets = self.ctx, self.processes.presets
+        why = self.follow_up_problem(agent_id, message)
         if why is not None:
             raise SupervisorError(f"cannot send a follow-up: {why}")
+        wave = self.plan.agent(agent_id).wave
+        if self.worktrees.enabled and self.worktrees.is_collected(wave):
+            # Collected already: it answers in its worktree, on what the review left of its
+            # changes, and the next collection (the tests) brings the answer in.
+            try:
+                await self.worktrees.reopen(wave, agent_id)
+            except OSError as exc:
+                raise SupervisorError(f"cannot send a follow-up: {agent_id}: {exc}") from None
         transitions.agent_reopened(ctx, agent_id)
         self.restarts.cancel(agent_id, by_operator=True)
         presets.queue_follow_up(agent_id, message)
@@ -410,9 +453,15 @@ class Supervisor(RunQueries):
 
     @_serialized
     async def checkpoint(
-        self, n: int, *, message: str | None = None, accept_violations: bool = False
+        self,
+        n: int,
+        *,
+        message: str | None = None,
+        accept_violations: bool = False,
+        adopt_head: bool = False,
     ) -> str | None:
-        """Commit wave ``n``'s checkpoint; None (and a ``GateRefused``) when refused."""
+        """Commit wave ``n``'s checkpoint; None (and a ``GateRefused``) when refused
+        (``adopt_head``: see ``Checkpointer.commit``)."""
         return await self.checkpoints.commit(
-            n, message=message, accept_violations=accept_violations
+            n, message=message, accept_violations=accept_violations, adopt_head=adopt_head
         )

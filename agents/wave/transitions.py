@@ -5,11 +5,13 @@ committed (``tests/unit/wave/test_transitions.py`` holds it to that). Each funct
 records in the ``WaveContext``, saves them, emits the event that says so and wakes whoever waits
 for a change (``WaveContext.wait_changed``):
 
-- a wave: ``wave_started``, ``tests_started`` / ``tests_interrupted`` / ``tests_finished``,
+- a wave: ``wave_started``, ``wave_rebased`` (onto the operator's commits), ``tests_started``
+  / ``tests_interrupted`` / ``tests_finished``, ``checkpoint_intended`` (before the branch moves; ``checkpoint_abandoned`` if it does not),
   ``checkpoint_recorded`` then ``checkpoint_announced``. A wave's state (locked, ready, running,
   testing, tested, committed) is never stored: ``wavedeck.agents.wave.gates.wave_state`` derives
   it from these facts, for the control room, the headless run and ``wavedeck status`` alike;
-- an agent: ``agent_launched``, ``agent_adopted`` (found running by a later control room),
+- an agent: ``agent_launching`` (before the process starts; ``launch_unstarted`` when a killed
+  control room's launch never started one), ``agent_launched``, ``agent_adopted`` (found running by a later control room),
   ``agent_not_started``, ``agent_ended`` (with an ``AgentEnd``: succeeded, failed, stopped, lost
   or needs you, as ``ending`` classifies an exit and the presets and the restart policy amend it),
   ``agent_marked_done``, ``agent_reopened`` (a done mark lifted for another run) and
@@ -19,6 +21,7 @@ for a change (``WaveContext.wait_changed``):
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from wavedeck.agents.events import (
@@ -31,8 +34,8 @@ from wavedeck.agents.events import (
     WaveStateChanged,
 )
 from wavedeck.agents.kinds import AgentState, Needs
-from wavedeck.agents.runtypes import AgentHandle, ExitStatus
-from wavedeck.agents.state import TestRecord
+from wavedeck.agents.runtypes import ENDED_START, AgentHandle, ExitStatus
+from wavedeck.agents.state import CheckpointIntent, TestRecord
 from wavedeck.agents.wave import gates
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.testrun import TestRunResult
@@ -40,14 +43,38 @@ from wavedeck.agents.wave.testrun import TestRunResult
 # -- waves --------------------------------------------------------------------------------------
 
 
-def wave_started(ctx: WaveContext, n: int, *, base: str, start_tree: str) -> None:
-    """Wave ``n`` starts at commit ``base`` over the working tree ``start_tree``."""
+def wave_started(
+    ctx: WaveContext, n: int, *, base: str, start_tree: str, start_dirty: Iterable[str] = ()
+) -> None:
+    """Wave ``n`` starts at commit ``base`` over the working tree ``start_tree`` (where the
+    operator's own files ``start_dirty`` differ from ``base``)."""
     rec = ctx.wave(n)
     rec.base_commit = base
     rec.start_tree = start_tree
+    rec.start_dirty = sorted(start_dirty)
     rec.started_at = time.time()
     ctx.save()
     ctx.emit(WaveStateChanged(n, "running"))
+    ctx.changed()
+
+
+def wave_rebased(ctx: WaveContext, n: int, *, base: str, start_tree: str | None) -> None:
+    """Wave ``n`` goes on from ``base``, the operator's commits made during it: its start tree
+    takes the paths they changed as ``base`` has them (``wavedeck.agents.wave.head_move``)."""
+    rec = ctx.wave(n)
+    was = rec.base_commit
+    rec.base_commit = base
+    if start_tree is not None:
+        rec.start_tree = start_tree
+    ctx.save()
+    ctx.emit(
+        Notice(
+            "info",
+            f"wave {n}: HEAD moved since the wave started ({(was or '')[:12]} -> {base[:12]}, "
+            "your commits): the checkpoint is built on top of them",
+            commit=base,
+        )
+    )
     ctx.changed()
 
 
@@ -79,9 +106,27 @@ def tests_finished(ctx: WaveContext, n: int, result: TestRunResult) -> None:
     ctx.changed()
 
 
+def checkpoint_intended(
+    ctx: WaveContext, n: int, commit: str, parent: str | None, paths: Iterable[str]
+) -> None:
+    """Wave ``n``'s checkpoint ``commit`` is about to land on the branch (at ``parent``):
+    saved before the branch moves, so a crash right after the move is recognised."""
+    ctx.wave(n).checkpoint_intent = CheckpointIntent(
+        commit=commit, parent=parent, paths=list(paths)
+    )
+    ctx.save()
+
+
+def checkpoint_abandoned(ctx: WaveContext, n: int) -> None:
+    """The checkpoint wave ``n`` intended did not land (the branch never moved to it)."""
+    ctx.wave(n).checkpoint_intent = None
+    ctx.save()
+
+
 def checkpoint_recorded(ctx: WaveContext, n: int, sha: str) -> None:
     """Wave ``n``'s checkpoint commit exists: recorded at once (a crash must not forget it)."""
-    ctx.wave(n).checkpoint = sha
+    rec = ctx.wave(n)
+    rec.checkpoint, rec.checkpoint_intent = sha, None
     ctx.save()
 
 
@@ -121,10 +166,48 @@ def ending(status: ExitStatus | None, *, stopped: bool, last_lines: tuple[str, .
     return AgentEnd("failed", f"{how}; last output: {last}" if last else how, status)
 
 
+def agent_launching(ctx: WaveContext, agent_id: str, launch_id: str) -> None:
+    """A run of the agent is about to start as ``launch_id`` (saved before the process starts:
+    a control room killed before recording it finds that run instead of starting another)."""
+    ctx.agent(agent_id).launching = launch_id
+    ctx.save()
+
+
+def launch_unstarted(ctx: WaveContext, agent_id: str) -> None:
+    """A launch a killed control room recorded started no process its runner can find (here
+    or on its host): forgotten (a wave's agent is launched when its wave's start is finished;
+    a restart, when asked again)."""
+    rec = ctx.agent(agent_id)
+    rec.launching = None
+    ctx.save()
+    ctx.emit(
+        Notice(
+            "info",
+            f"{agent_id}: the launch a stopped control room was making never started",
+            agent=agent_id,
+        )
+    )
+
+
+def launch_untold(ctx: WaveContext, agent_id: str, why: str) -> None:
+    """Whether a launch a killed control room recorded started on its host cannot be told
+    (the host does not answer): not launched again (it may be running there), failed with
+    that reason, the launch kept, so a restart looks for that run again first."""
+    rec = ctx.agent(agent_id)
+    rec.state = "failed"
+    rec.reason = (
+        f"cannot tell whether its last launch started (its host: {why}); not launched again"
+    )
+    rec.restart = None
+    ctx.save()
+    ctx.emit(AgentStateChanged(agent_id, "failed", reason=rec.reason))
+    ctx.changed()
+
+
 def agent_launched(ctx: WaveContext, agent_id: str, handle: AgentHandle) -> None:
     """A new run of the agent started (saved at once: a restart must know the process)."""
     rec = ctx.agent(agent_id)
-    rec.handle = handle
+    rec.handle, rec.launching = handle, None
     rec.launches += 1
     rec.state = "running"
     rec.started_at, rec.ended_at = time.time(), None
@@ -137,16 +220,23 @@ def agent_launched(ctx: WaveContext, agent_id: str, handle: AgentHandle) -> None
 
 def agent_adopted(ctx: WaveContext, agent_id: str, handle: AgentHandle, *, recorded: bool) -> None:
     """The agent was found running by this control room: ``recorded`` by an earlier one, or
-    (not recorded) started by one that died before it could save it."""
+    (not recorded) started by one that died before it could save it; such a run may have
+    ended since (a handle with ``ENDED_START``): adopted all the same, its log and its end
+    then follow."""
     if recorded:
         ctx.emit(Notice("info", f"{agent_id} adopted (pid {handle.pid})", agent=agent_id))
     else:
         rec = ctx.agent(agent_id)
         rec.handle, rec.state, rec.launches = handle, "running", rec.launches + 1
+        rec.launching = None
         ctx.save()
+        how = "ran" if handle.start_time == ENDED_START else "was running"
         ctx.emit(
             Notice(
-                "warning", f"{agent_id} was running unrecorded (pid {handle.pid})", agent=agent_id
+                "warning",
+                f"{agent_id} {how} unrecorded (started by a control room that stopped before "
+                "recording it): adopted, not launched again",
+                agent=agent_id,
             )
         )
     ctx.emit(AgentStateChanged(agent_id, "running", reason="adopted"))
@@ -157,6 +247,7 @@ def agent_not_started(ctx: WaveContext, agent_id: str, why: str) -> None:
     """The agent could not be started (its prompt, its program, its host)."""
     rec = ctx.agent(agent_id)
     rec.state, rec.reason = "failed", f"could not start: {why}"
+    rec.launching = None
     rec.restart = None
     ctx.save()
     ctx.emit(AgentStateChanged(agent_id, "failed", reason=rec.reason))

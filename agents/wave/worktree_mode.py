@@ -8,11 +8,28 @@ into the main working tree, uncommitted, like a remote agent's patch: from there
 review, the stray-file gate and the checkpoint work exactly as in shared mode, with the writer
 of every path known. Paths two agents both changed are ``collision`` violations: nothing is
 collected until the operator resolves them in the worktrees.
+
+Collecting never overwrites the main tree's own changes: a path an agent changed whose main-tree
+content differs from the wave's base too (the operator's edit during the wave or before it, or
+an agent escaping its worktree), and from the agent's version, is refused by name
+(``operator-conflict``, as in shared mode) and nothing is collected. Once the operator accepts
+such a file (one by one), it is collected as a three-way merge keeping both sides' changes; a
+merge whose lines conflict stays refused, both versions untouched.
+
+A follow-up after the collection (a change request of the review, an answer to a question)
+runs in the agent's worktree again: ``reopen`` first gives that worktree the main tree's content
+of the paths collected from it (what the review left of them: reverted hunks stay reverted),
+notes what that content was, and marks the agent ``pending``; the next ``collect`` (the tests)
+brings in only the reopened agents' answers, refusing (``operator-conflict``) a path whose
+main-tree content changed meanwhile, and until then the checkpoint counts the tests as stale.
 """
 
 from __future__ import annotations
 
 import asyncio
+import filecmp
+import hashlib
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +43,31 @@ if TYPE_CHECKING:
 
     from wavedeck.agents.watch.rules import Attributor
     from wavedeck.agents.wave.context import WaveContext
+
+
+def _same(one: Path, other: Path) -> bool:
+    """The two paths hold the same thing: both absent, the same link, or the same bytes."""
+    if one.is_symlink() or other.is_symlink():
+        return one.is_symlink() and other.is_symlink() and os.readlink(one) == os.readlink(other)
+    if not one.exists() or not other.exists():
+        return not one.exists() and not other.exists()
+    return one.is_file() and other.is_file() and filecmp.cmp(one, other, shallow=False)
+
+
+def _digest(path: Path) -> str:
+    """What ``path`` holds, in short: a link's target, a file's sha256, "" when absent."""
+    if path.is_symlink():
+        return "link:" + os.readlink(path)
+    if not path.is_file():
+        return ""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_merged(target: Path, merged: bytes) -> None:
+    tmp = target.with_name(f".{target.name}.wavedeck-merge")
+    tmp.write_bytes(merged)
+    shutil.copymode(target, tmp)
+    tmp.replace(target)
 
 
 def _copy_back(worktree: Path, repo: Path, path: str) -> None:
@@ -76,6 +118,43 @@ class WorktreeMode:
         self.trees = dict(trees)
         return self.trees
 
+    def is_collected(self, n: int) -> bool:
+        """Wave ``n``'s changes were brought into the main tree (by ``collect``)."""
+        return self._marker(n).exists()
+
+    def _pending_file(self, n: int) -> Path:
+        return self.folder / f"wave-{n}.recollect.json"
+
+    def _pending(self, n: int) -> dict[str, dict[str, str]]:
+        """Reopened agents -> {path: the main tree's content (``_digest``) given to them}."""
+        data = read_marker(self._pending_file(n))
+        if not isinstance(data, dict):
+            return {}
+        return {
+            str(a): {str(p): str(d) for p, d in paths.items()}
+            for a, paths in data.items()
+            if isinstance(paths, dict)
+        }
+
+    def pending(self, n: int) -> list[str]:
+        """Agents of wave ``n`` reopened after its collection, whose answers wait in their
+        worktrees for the next ``collect``."""
+        return sorted(self._pending(n))
+
+    async def reopen(self, n: int, agent_id: str) -> None:
+        """Before a follow-up of ``agent_id`` once wave ``n`` was collected: its worktree gets
+        the main tree's content of the paths collected from it, and it is collected again."""
+        base = self.ctx.wave(n).base_commit
+        if base is None:
+            return
+        trees = self.trees or await self.prepare(n, base)
+        given: dict[str, str] = {}
+        for path, agent in self.writers(n).items():
+            if agent == agent_id:
+                await asyncio.to_thread(_copy_back, self.ctx.repo, trees[agent_id], path)
+                given[path] = await asyncio.to_thread(_digest, self.ctx.repo / path)
+        write_marker(self._pending_file(n), {**self._pending(n), agent_id: given})
+
     def writers(self, n: int) -> dict[str, str]:
         """``{path: agent}`` of the collected wave (empty before ``collect``)."""
         data = read_marker(self._marker(n))
@@ -118,16 +197,23 @@ class WorktreeMode:
         )
 
         ctx = self.ctx
-        if self._marker(n).exists():
+        pending = self._pending(n)
+        again = self._marker(n).exists()  # collected: only the reopened agents' answers come in
+        if again and not pending:
             return True
         base = ctx.wave(n).base_commit
         if base is None:
             return False
         trees = self.trees or await self.prepare(n, base)
+        earlier = self.writers(n) if again else {}
         changes = {
             agent: await asyncio.to_thread(worktree_changes, path, base)
             for agent, path in trees.items()
+            if not again or agent in pending
         }
+        for path, agent in earlier.items():  # what the others brought in counts as theirs
+            if agent not in pending:
+                changes.setdefault(agent, set()).add(path)
         collisions = collision_check(changes)
         if collisions:
             known = {v.path for v in ctx.violations.get(n, []) if v.kind == "collision"}
@@ -140,25 +226,102 @@ class WorktreeMode:
             ctx.refuse(Refusal("worktree-collision", n, paths=tuple(p for p, _ in collisions)))
             return False
         owner = {path: agent for agent, paths in changes.items() for path in sorted(paths)}
-        self.collected[n] = owner  # before copying: the main tree's watcher sees the copies
-        for path, agent in owner.items():
-            await asyncio.to_thread(_copy_back, trees[agent], ctx.repo, path)
+        # Again: a reopened agent's paths, its answer and what it put back to the base since.
+        copy = {p: a for p, a in {**earlier, **owner}.items() if not again or a in pending}
+        if again:
+            merged, blocked = await asyncio.to_thread(self._changed_since_reopen, n, base, copy)
+        else:
+            merged, blocked = await asyncio.to_thread(self._main_tree_changes, n, base, owner)
+        if blocked:
+            ctx.refuse(Refusal("operator-conflict", n, paths=tuple(blocked)))
+            return False
+        self.collected[n] = {**earlier, **owner}  # before copying: the watcher sees the copies
+        for path, agent in copy.items():
+            if path in merged:
+                await asyncio.to_thread(_write_merged, ctx.repo / path, merged[path])
+            else:
+                await asyncio.to_thread(_copy_back, trees[agent], ctx.repo, path)
         write_marker(self._marker(n), owner)
+        self._pending_file(n).unlink(missing_ok=True)
         ctx.emit(
-            Notice("info", f"wave {n}: collected {len(owner)} changed path(s) from the worktrees")
+            Notice("info", f"wave {n}: collected {len(copy)} changed path(s) from the worktrees")
         )
         return True
+
+    def _changed_since_reopen(
+        self, n: int, base: str, copy: dict[str, str]
+    ) -> tuple[dict[str, bytes], list[str]]:
+        """Of a reopened agent's paths to collect again, those whose main-tree content is no
+        longer what ``reopen`` gave its worktree (blocked); a path it did not have then is
+        judged as a first collection is. Blocking."""
+        pending = self._pending(n)
+        given = {p: d for paths in pending.values() for p, d in paths.items()}
+        fresh = {p: a for p, a in copy.items() if p not in given}
+        merged, blocked = self._main_tree_changes(n, base, fresh) if fresh else ({}, [])
+        for path in copy:
+            if path in given and _digest(self.ctx.repo / path) != given[path]:
+                blocked.append(path)
+        return merged, sorted(blocked)
+
+    def _main_tree_changes(
+        self, n: int, base: str, owner: dict[str, str]
+    ) -> tuple[dict[str, bytes], list[str]]:
+        """Of the paths to collect (``owner``), those whose main-tree content changed too:
+        merged (accepted and merging cleanly: path -> both sides' content), and blocked (the
+        rest: collecting would overwrite them). Blocking (git)."""
+        ctx = self.ctx
+        accepted = ctx.wave(n).accepted
+        changed = set()
+        for item in ctx.git.changed_files(base):
+            changed.add(item.path)
+            if item.old_path:
+                changed.add(item.old_path)
+        merged: dict[str, bytes] = {}
+        blocked: list[str] = []
+        for path, agent in owner.items():
+            mine, theirs = ctx.repo / path, self.trees[agent] / path
+            if path not in changed or _same(mine, theirs):
+                continue  # the main tree has the base's version, or already the agent's
+            both = ctx.git.merge_file(path, base, mine, theirs) if path in accepted else None
+            if both is None:
+                blocked.append(path)
+            else:
+                merged[path] = both
+        return merged, sorted(blocked)
+
+    async def blocked(self, n: int) -> list[str]:
+        """The paths collecting wave ``n`` would refuse now (``operator-conflict``): none
+        once it is collected."""
+        ctx = self.ctx
+        base = ctx.wave(n).base_commit
+        if base is None or self._marker(n).exists():
+            return []
+        from wavedeck.agents.watch.worktrees import worktree_changes
+
+        trees = self.trees or await self.prepare(n, base)
+        owner = {
+            path: agent
+            for agent, tree in trees.items()
+            for path in sorted(await asyncio.to_thread(worktree_changes, tree, base))
+        }
+        _merged, blocked = await asyncio.to_thread(self._main_tree_changes, n, base, owner)
+        return blocked
 
     async def cleanup(self, n: int) -> None:
         """After the checkpoint: remove the wave's worktrees and their branches."""
         from wavedeck.agents.watch.worktrees import WorktreeError, remove_worktrees
 
-        if not self.trees:
+        # Not prepared by this control room (a checkpoint finished after a restart): the
+        # wave's worktrees as they lie on disk.
+        trees = self.trees or {
+            a.id: self.folder / a.id
+            for a in self.ctx.plan.wave(n).agents
+            if (self.folder / a.id).is_dir()
+        }
+        if not trees:
             return
         try:
-            await asyncio.to_thread(
-                remove_worktrees, self.ctx.repo, self.trees, delete_branches=True
-            )
+            await asyncio.to_thread(remove_worktrees, self.ctx.repo, trees, delete_branches=True)
         except (WorktreeError, OSError) as exc:
             self.ctx.emit(Notice("warning", f"wave {n}: could not remove the worktrees: {exc}"))
         self.trees = {}

@@ -18,7 +18,7 @@ from wavedeck.agents.tools.demo import STRAY_PATH
 from wavedeck.tui import messages as msg
 from wavedeck.tui.screens.checkpoint import CheckpointScreen
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
-from wavedeck.tui.screens.diff import DiffScreen
+from wavedeck.tui.screens.diff import ReviewScreen
 from wavedeck.tui.screens.logs import LogScreen
 from wavedeck.tui.screens.tests import TestsScreen
 from wavedeck.tui.screens.violations import ViolationsScreen
@@ -45,15 +45,17 @@ async def test_a_whole_wave_from_start_to_commit(tmp_path: Path) -> None:
         assert all(len(a.issues_done) == len(a.agent.issues) for a in view.wave_agents(1))
         assert any(isinstance(m, msg.ViolationRecorded) and m.path == STRAY_PATH for m in seen)
 
-        await pilot.press("d")  # diff review: files by agent, the stray one marked
-        assert isinstance(app.screen, DiffScreen)
-        diff = app.screen
-        await wait_for(lambda: bool(diff.entries) and diff.shown is not None)
-        assert diff.entries[STRAY_PATH].stray
+        await pilot.press("d")  # the review: files by agent, the stray one marked
+        assert isinstance(app.screen, ReviewScreen)
+        review = app.screen
+        await wait_for(lambda: review.loaded and bool(review.changes.files))
+        stray = review.changes.file(STRAY_PATH)
+        assert stray is not None and stray.standing == "stray"
         await wait_for(lambda: "@@" in screen_text(app))
-        first = diff.shown
-        await pilot.press("n")
-        await wait_for(lambda: diff.shown != first)
+        first = review.view.cursor
+        await pilot.press("n")  # the next hunk
+        await wait_for(lambda: review.view.cursor != first)
+        assert review.view.row is not None and review.view.row.kind == "hunk"
         await pilot.press("escape")
 
         await pilot.press("t")
@@ -186,26 +188,30 @@ async def test_violations_screen_and_diff_revert(tmp_path: Path) -> None:
         assert STRAY_PATH not in screen_text(app) and "1 open" not in screen_text(app)
 
         await pilot.press("d")
-        diff = app.screen
-        assert isinstance(diff, DiffScreen)
-        await wait_for(lambda: bool(diff.entries) and diff.displayed == diff.shown)
-        assert STRAY_PATH not in diff.entries
-        entry = diff.entries[diff.shown]
-        target = repo / entry.path
+        review = app.screen
+        assert isinstance(review, ReviewScreen)
+        await wait_for(lambda: review.loaded and bool(review.changes.files))
+        assert review.changes.file(STRAY_PATH) is None
+        await pilot.press("right_square_bracket")  # the first file
+        row = review.view.row
+        assert row is not None and row.kind == "file"
+        path = review.changes.agents[row.agent].files[row.file].path
+        target = repo / path
         edited = target.read_text()
-        await pilot.press("x")
+        await pilot.press("X")  # the whole file
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")  # no: nothing happens, and a notice says so
         assert target.read_text() == edited
         assert any(
-            n.message == f"not reverted: {entry.path} keeps its changes" for n in app._notifications
+            n.message == f"not reverted: {path} keeps its changes" for n in app._notifications
         )
-        await pilot.press("x", "y")
+        await pilot.press("X", "y")
         await wait_for(lambda: target.read_text() != edited)
-        await wait_for(lambda: entry.path not in diff.entries)
+        await wait_for(lambda: review.changes.file(path) is None)
+        await pilot.press("right_square_bracket")
         await pilot.press("e")  # headless: no terminal to hand over; says so, no crash
         await pilot.pause(0.1)
-        assert isinstance(app.screen, DiffScreen)
+        assert isinstance(app.screen, ReviewScreen)
 
 
 async def test_stop_cancels_a_waiting_restart(tmp_path: Path) -> None:

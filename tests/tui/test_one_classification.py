@@ -13,7 +13,7 @@ from tests.tui.helpers import wait_for
 from tests.tui.screen_text import screen_text
 from tests.tui.test_engine_flow import control_room, sandbox
 from wavedeck.agents.tools.demo import STRAY_PATH, TEST_PATH
-from wavedeck.tui.screens.diff import DiffScreen, group_options
+from wavedeck.tui.screens.diff import ReviewScreen
 from wavedeck.tui.screens.violations import ViolationsScreen
 
 pytestmark = pytest.mark.slow
@@ -35,18 +35,20 @@ async def test_policy_accepted_path_is_accepted_in_diff_violations_and_checkpoin
         assert STRAY_PATH in {s.path for s in preview.stray}
 
         await pilot.press("d")
-        diff = app.screen
-        assert isinstance(diff, DiffScreen)
-        await wait_for(lambda: TEST_PATH in diff.entries and STRAY_PATH in diff.entries)
-        accepted = diff.entries[TEST_PATH]
-        assert not accepted.stray and accepted.accepted == preview.accepted[TEST_PATH]
-        assert diff.entries[STRAY_PATH].stray
-        # Staged paths are exactly the checkpoint's; the stray group holds exactly its strays.
-        assert {p for p, e in diff.entries.items() if not e.stray} <= set(preview.paths)
-        assert {p for p, e in diff.entries.items() if e.stray} == {s.path for s in preview.stray}
-        labels = [str(o.prompt) for o in group_options(list(diff.entries.values())) if o]
-        stray_header = labels.index("⚠ stray (not its writer's)")
-        assert any(TEST_PATH.rsplit("/", 1)[-1] in label for label in labels[:stray_header])
+        review = app.screen
+        assert isinstance(review, ReviewScreen)
+        await wait_for(lambda: review.loaded and review.changes.file(STRAY_PATH) is not None)
+        files = {f.path: f for f in review.changes.files}
+        accepted = files[TEST_PATH]
+        assert accepted.standing == "accepted" and accepted.reason == preview.accepted[TEST_PATH]
+        assert files[STRAY_PATH].standing == "stray"
+        # Staged paths are exactly the checkpoint's; the stray ones exactly its strays.
+        assert {p for p, f in files.items() if f.standing != "stray"} <= set(preview.paths)
+        assert {p for p, f in files.items() if f.standing == "stray"} == {
+            s.path for s in preview.stray
+        }
+        # The accepted test file is its agent's; the stray daemon no agent's alone.
+        assert accepted in review.changes.of(accepted.agent).files  # type: ignore[union-attr]
         await pilot.press("escape")
 
         await engine.accept_violation(1, STRAY_PATH, "the daemon lives there")
@@ -57,8 +59,9 @@ async def test_policy_accepted_path_is_accepted_in_diff_violations_and_checkpoin
         preview = await engine.checkpoint_preview(1)
         assert not preview.stray and STRAY_PATH in preview.accepted
         await pilot.press("d")
-        diff = app.screen
-        assert isinstance(diff, DiffScreen)
-        await wait_for(lambda: STRAY_PATH in diff.entries)
-        assert not diff.entries[STRAY_PATH].stray
-        assert diff.entries[STRAY_PATH].accepted == "the daemon lives there"
+        review = app.screen
+        assert isinstance(review, ReviewScreen)
+        await wait_for(lambda: review.loaded and review.changes.file(STRAY_PATH) is not None)
+        daemon = review.changes.file(STRAY_PATH)
+        assert daemon is not None and daemon.standing == "accepted"
+        assert daemon.reason == "the daemon lives there"

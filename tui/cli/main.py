@@ -24,6 +24,9 @@ from wavedeck.tui.cli import (
     plan as cli_plan,
 )
 from wavedeck.tui.cli import (
+    review as cli_review,
+)
+from wavedeck.tui.cli import (
     run as cli_run,
 )
 from wavedeck.tui.cli import (
@@ -79,6 +82,15 @@ def main(ctx: click.Context) -> None:
         ctx.exit(open_control_room(plan=ctx.meta.get("wavedeck_plan")))
 
 
-for _module in (cli_plan, cli_run, cli_status, cli_attach, cli_sim, cli_hosts, cli_audit):
+for _module in (
+    cli_plan,
+    cli_run,
+    cli_review,
+    cli_status,
+    cli_attach,
+    cli_sim,
+    cli_hosts,
+    cli_audit,
+):
     for _command in _module.COMMANDS:
         main.add_command(_command)

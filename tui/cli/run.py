@@ -47,6 +47,28 @@ HINTS: dict[RefusalCode, str] = {
         "accept these"
     ),
     "tamper-not-revertible": "accept them with --accept-violations, or in the control room (c)",
+    "review-unanswered": (
+        "wait for the agent's run to end (`wavedeck status`), or approve it anyway "
+        "(`wavedeck review --wave N --approve AGENT`, or `a` in the review)"
+    ),
+    "review-findings-open": (
+        "forward them to their agent or dismiss them (`wavedeck review --wave N --forward ID` / "
+        "`--dismiss ID`; `F` / `D` in the review)"
+    ),
+    "head-rewritten": (
+        "switch back to the branch the wave started on (`git switch <branch>`), or restore "
+        "it (`git reflog` shows where it was)"
+    ),
+    "head-moved": (
+        "adopt them with `wavedeck run --headless --adopt-head` (each file is committed as it "
+        "is now, on top of your commit: see `git diff HEAD -- <file>`), or in the control room "
+        "(c) accept each"
+    ),
+    "start-tree-missing": (
+        "set your own files aside (`git stash push -- <file>`, `git stash pop` after the "
+        "checkpoint), or in the control room (c, the checkpoint) accept a file to commit it "
+        "whole; --accept-violations does not accept these"
+    ),
 }
 
 
@@ -116,7 +138,21 @@ def _choose_waves(
     is_flag=True,
     help="Accept every changed path outside the plan at checkpoints (recorded in the commit).",
 )
+@click.option(
+    "--adopt-head",
+    is_flag=True,
+    help="When you committed during the wave, commit the files both your commits and the wave "
+    "changed as they are now, on top of your commits (never one that lacks your commit's "
+    "change).",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event on stdout.")
+@click.option(
+    "--review",
+    is_flag=True,
+    help="Run the [review] reviewer agents once a wave's agents have ended; a finding of "
+    "severity high or above holds the checkpoint until forwarded or dismissed "
+    "(wavedeck review).",
+)
 @click.option(
     "--stop-agents-on-signal",
     is_flag=True,
@@ -146,7 +182,9 @@ def run_cmd(
     all_waves: bool,
     yes: bool,
     accept_violations: bool,
+    adopt_head: bool,
     as_json: bool,
+    review: bool,
     stop_agents_on_signal: bool,
     follow_up: tuple[str, str] | None,
     repo: Path,
@@ -172,6 +210,11 @@ def run_cmd(
     if problem is not None:
         fail(problem, as_json=as_json)
     config, parsed, plan_path = _load(repo, plan, as_json)
+    if review and config.review.preset is None:
+        fail(
+            '--review needs a reviewer: set [review] preset = "..." in wavedeck.toml',
+            as_json=as_json,
+        )
     from wavedeck.agents.git.errors import GitError
     from wavedeck.agents.wave.supervisor import Supervisor, SupervisorError
 
@@ -202,7 +245,16 @@ def run_cmd(
             fail("not a terminal: pass --yes to run without confirmation", as_json=as_json)
         if not click.confirm("Start?", default=False, err=True):
             sys.exit(1)
-    code = asyncio.run(_run(sup, waves, accept_violations, as_json, stop_agents_on_signal))
+    code = asyncio.run(
+        _run(
+            sup,
+            waves,
+            (accept_violations, adopt_head),
+            as_json,
+            stop_agents_on_signal,
+            review=review,
+        )
+    )
     if code == 0 and all(_committed(sup, w.number) for w in parsed.waves):
         click.echo(f"wavedeck: plan complete: all {len(parsed.waves)} waves committed", err=True)
     sys.exit(code)
@@ -246,8 +298,15 @@ def _committed(sup: Supervisor, n: int) -> bool:
 
 
 async def _run(
-    sup: Supervisor, waves: list[int], accept_violations: bool, as_json: bool, stop_agents: bool
+    sup: Supervisor,
+    waves: list[int],
+    accepting: tuple[bool, bool],
+    as_json: bool,
+    stop_agents: bool,
+    *,
+    review: bool = False,
 ) -> int:
+    """Run ``waves`` headless; ``accepting``: (--accept-violations, --adopt-head)."""
     from wavedeck.agents.git.errors import GitError
     from wavedeck.agents.wave.headless import printer, run_waves
     from wavedeck.agents.wave.supervisor import SupervisorError
@@ -268,9 +327,11 @@ async def _run(
             sup,
             waves,
             printer(sys.stdout, as_json, HINTS, errors=sys.stderr),
-            accept_violations=accept_violations,
+            accept_violations=accepting[0],
+            adopt_head=accepting[1],
             stop=stop,
             stop_agents_on_stop=stop_agents,
+            review=review,
         )
     except (SupervisorError, GitError, OSError) as exc:
         if as_json:

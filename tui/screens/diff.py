@@ -1,318 +1,272 @@
-"""Diff review: the wave's changed files grouped by agent, stray files marked, one diff at a time.
+"""The review screen: a wave's changes read like a good diff tool, and sent back to their agents.
 
-Files come from ``git`` (blocking: a thread worker). The diff of the highlighted file is read and
-highlighted in an exclusive thread worker, so moving the selection cancels the previous read (the
-pattern lazygit uses). ``n``/``p`` step files, ``x`` reverts one after confirmation, ``e`` opens
-it in ``$EDITOR`` with the app suspended.
+One scrolling document (``wavedeck.tui.widgets.diff_view``): each agent with its issues and
+outcome lines, its files (renames, modes, binary files and deletions stated plainly; paths cut in
+the middle), each hunk with the issue the agent was working on when it wrote it, the lines
+syntax-coloured with word changes marked, unified on a narrow terminal and side by side from
+``SPLIT_WIDTH`` columns (``s`` switches), and the comments under the lines they are about.
+
+The keys are the review table of ``wavedeck.tui.keys`` (``REVIEW_ACTIONS``): jump between hunks,
+files and agents; comment; approve an agent or request changes (its open comments as one
+follow-up resuming its session: its pane shows it running again); revert a hunk or a file to
+the wave's start and undo the last hunk revert; forward or dismiss a reviewer agent's finding;
+more context; ``$EDITOR``. Every action is the engine's (``EngineCommands``); without an engine
+(snapshots) the screen only reads what it was given.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import shlex
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult, SuspendNotSupported
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
-from textual.widgets.option_list import Option
-from textual.worker import get_current_worker
+from textual.widgets import Footer, Static
 
-from wavedeck.agents.wave.gates import classify_paths, foreign_writers
-from wavedeck.plan.safetext import neutralize
+from wavedeck.agents.review.changes import WaveChanges
+from wavedeck.agents.reviewrecord import ReviewRecord
 from wavedeck.tui import messages as msg
-from wavedeck.tui.screens.dialogs import ConfirmScreen
+from wavedeck.tui.calls import guarded
+from wavedeck.tui.keys import REVIEW_ACTIONS, bindings
+from wavedeck.tui.room import room
+from wavedeck.tui.screens.help import HelpScreen
+from wavedeck.tui.screens.review_acts import ReviewActs
+from wavedeck.tui.screens.review_target import where_text
+from wavedeck.tui.widgets.diff_paint import Painter
+from wavedeck.tui.widgets.diff_rows import Layout, Mode, Row, build_rows, digits
+from wavedeck.tui.widgets.diff_view import FRAME_BUDGET_MS, DiffView
 
 if TYPE_CHECKING:
-    from wavedeck.tui.adapter import RunView
-    from wavedeck.tui.engine import EngineCommands, EngineQueries
+    from wavedeck.tui.engine import Engine
 
-FILE_COLUMN = 36  # characters for a file entry (the list is 40 wide with border and padding)
-MAX_HIGHLIGHT_LINES = 5_000  # past this, plain text (highlighting huge diffs stalls)
-
-
-@dataclass(frozen=True)
-class DiffEntry:
-    path: str
-    status: str
-    agent: str | None  # the owning agent, or who wrote a stray file when known
-    stray: bool  # the checkpoint would not stage it (not owned, not accepted)
-    added: int | None = None
-    deleted: int | None = None
-    old_path: str | None = None
-    accepted: str | None = None  # why the policy or the operator accepts it (not owned)
+SPLIT_WIDTH = 160  # columns from which the review is side by side
+MORE_CONTEXT = 10
+HELP_FIXED = (
+    ("↑ ↓ pgup pgdn home end", "In the review: move the cursor (a click too)"),
+    ("← →", "In the review: shift the code sideways"),
+    ("escape", "Back to the control room"),
+)
 
 
-class DiffSource(Protocol):
-    title: str
-    root: Path | None
+class ReviewScreen(ReviewActs):
+    """The review of wave ``wave`` (see the module docstring)."""
 
-    @property
-    def wave(self) -> int | None:
-        """The wave whose changes these are (None: not a wave's)."""
-        ...
-
-    def files(self) -> list[DiffEntry]: ...  # blocking
-    def diff(self, entry: DiffEntry) -> str: ...  # blocking
-    async def revert(self, entry: DiffEntry) -> None: ...
-
-
-class GitDiffSource:
-    """The wave's changes since its base commit, read from the engine's git layer."""
-
-    def __init__(
-        self, queries: EngineQueries, commands: EngineCommands, view: RunView, wave: int
-    ) -> None:
-        self.queries, self.commands, self.view = queries, commands, view
-        self.wave = wave
-        self.title = f"Diffs — wave {wave}"
-        self.root: Path | None = queries.repo
-        record = queries.wave_record(wave)
-        self.base: str = (record.base_commit if record else None) or "HEAD"
-
-    def files(self) -> list[DiffEntry]:
-        """The changed files, each classified as the checkpoint does (``gates.classify_paths``:
-        owned, accepted by the ``[policy]`` or the operator, or stray)."""
-        changed = self.queries.git.changed_files(self.base)
-        policy = self.queries.config.policy
-        classes = classify_paths(
-            self.view.plan,
-            self.wave,
-            [c.path for c in changed],
-            accepted=self.queries.accepted(self.wave),
-            accept_globs=policy.accept,
-            accept_undeclared=policy.accept_undeclared,
-            writers=foreign_writers(self.view.waves[self.wave].violations),
-        )
-        out = []
-        for item in changed:
-            c = classes[item.path]
-            out.append(
-                DiffEntry(
-                    item.path,
-                    item.status,
-                    c.agent,
-                    not c.staged,
-                    item.added,
-                    item.deleted,
-                    item.old_path,
-                    c.reason if c.accepted else None,
-                )
-            )
-        return out
-
-    def diff(self, entry: DiffEntry) -> str:
-        return self.queries.git.file_diff(entry.path, self.base, old_path=entry.old_path)
-
-    async def revert(self, entry: DiffEntry) -> None:
-        await self.commands.revert_path(self.wave, entry.path)
-
-
-def group_options(entries: list[DiffEntry]) -> list[Option | None]:
-    """Options grouped by agent (headers disabled), stray files last and marked."""
-    groups: dict[str, list[DiffEntry]] = {}
-    for entry in entries:
-        key = "stray" if entry.stray else (entry.agent or "accepted")
-        groups.setdefault(key, []).append(entry)
-    options: list[Option | None] = []
-    for key in sorted(groups, key=lambda k: (k == "stray", k == "accepted", k)):
-        if options:
-            options.append(None)
-        label = {"stray": "⚠ stray (not its writer's)", "accepted": "✓ accepted"}.get(key, key)
-        options.append(Option(Text(label, "bold"), disabled=True))
-        for entry in groups[key]:
-            counts = f" +{entry.added} -{entry.deleted}" if entry.added is not None else ""
-            who = f" ({entry.agent})" if entry.stray and entry.agent else ""
-            if entry.accepted is not None:
-                who = " ✓"  # staged although not owned: the policy or the operator said so
-            path = neutralize(entry.path)
-            room = FILE_COLUMN - 3 - len(counts) - len(who)
-            if len(path) > room:  # keep the file name: cut the folders from the left
-                path = "…" + path[-(room - 1) :]
-            line = Text(no_wrap=True)
-            line.append(f" {entry.status} ", "bold")
-            line.append(path, "yellow" if entry.stray else ("green" if entry.accepted else ""))
-            if counts:
-                line.append(f" +{entry.added}", "green")
-                line.append(f" -{entry.deleted}", "red")
-            line.append(neutralize(who), "italic")
-            options.append(Option(line, id=entry.path))
-    return options
-
-
-def render_diff(text: str) -> Syntax | Text:
-    if not text:
-        return Text("(no textual changes)", "dim")
-    if text.count("\n") > MAX_HIGHLIGHT_LINES:
-        return Text(neutralize_lines(text))
-    # Highlighted into plain Rich Text here, in the worker thread: the UI thread only lays it out.
-    code = neutralize_lines(text)
-    return Syntax(code, "diff", theme="ansi_dark").highlight(code)
-
-
-def neutralize_lines(text: str) -> str:
-    return "\n".join(neutralize(line) for line in text.split("\n"))
-
-
-class DiffScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "app.pop_screen", "Back", id="diff.back"),
-        Binding("n,j", "step(1)", "Next file", id="diff.next"),
-        Binding("p,k", "step(-1)", "Previous file", id="diff.previous"),
-        Binding("x", "revert", "Revert file", id="diff.revert"),
-        Binding("e", "edit", "Open in $EDITOR", id="diff.edit"),
+        Binding("escape", "app.pop_screen", "Back", id="review.back"),
+        *bindings("review", action="{name}", show=True),
     ]
 
     def __init__(
-        self, source: DiffSource, *, run: Callable[[list[str]], int] = subprocess.call
+        self,
+        wave: int,
+        engine: Engine | None = None,
+        *,
+        changes: WaveChanges | None = None,
+        record: ReviewRecord | None = None,
+        run: Callable[[list[str]], int] = subprocess.call,
     ) -> None:
         super().__init__(id="diff")
-        self.source = source
-        self.entries: dict[str, DiffEntry] = {}
-        self.shown: str | None = None  # the highlighted file
-        self.displayed: str | None = None  # the file whose diff is on screen
+        self.wave, self.engine = wave, engine
+        self.changes = changes or WaveChanges(wave, "", "")
+        self.record = record or ReviewRecord()
+        self.loaded = changes is not None
+        self.mode_override: Mode | None = None
+        self.expanded: dict[tuple[str, int], int] = {}
+        self.texts: dict[str, list[str]] = {}
         self._run = run
-        self._swap = asyncio.Lock()  # one diff replaces another at a time
+        self._signature: object = None
+
+    # -- layout -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(f" {self.source.title}"), classes="screen-title")
-        with Horizontal(id="diff-main"):
-            files = OptionList(id="diff-files")
-            files.border_title = "Files"
-            yield files
-            with VerticalScroll(id="diff-body"):
-                yield Static(Text("loading…", "dim"), classes="diff-text")
+        yield Static(Text(" Review"), id="review-title", classes="screen-title")
+        yield Static(Text(""), id="review-where")
+        yield DiffView(id="review-body")
         yield Footer()
 
+    @property
+    def mode(self) -> Mode:
+        if self.mode_override is not None:
+            return self.mode_override
+        return "split" if self.size.width >= SPLIT_WIDTH else "unified"
+
     def on_mount(self) -> None:
-        self._load_files()
+        self.view.focus()
+        if self.loaded:
+            self.call_after_refresh(self.relayout)
+        else:
+            self.view.loading = True
+            self._load()
+        if self.engine is not None:
+            self.set_interval(1.0, self._poll_record, name="review-poll")
 
-    @work(thread=True, exclusive=True, group="diff-files")
-    def _load_files(self) -> None:
-        try:
-            entries = self.source.files()
-        except Exception as exc:
-            self.app.call_from_thread(self.notify, f"git: {exc}", severity="error")
-            entries = []
-        self.app.call_from_thread(self._show_files, entries)
+    def on_resize(self) -> None:
+        if self.loaded:
+            self.relayout()
 
-    def _show_files(self, entries: list[DiffEntry]) -> None:
-        self.entries = {e.path: e for e in entries}
-        files = self.query_one(OptionList)
-        files.clear_options()
-        files.add_options(group_options(entries))
-        files.focus()
-        if not entries:
-            self.query_one(".diff-text", Static).update(Text("no changes in this wave", "dim"))
-            self.displayed = ""
+    def relayout(self, keep: Row | None = None) -> None:
+        """Lay the rows out again (after new data, a comment, a width or a mode)."""
+        view = self.view
+        keep = keep or view.row
+        layout = Layout(self.mode, max(40, view.size.width), self.expanded, self.texts)
+        rows = build_rows(self.changes, self.record, layout)
+        painter = Painter(
+            self.changes, self.app.console, digits(self.changes), budget_ms=FRAME_BUDGET_MS
+        )
+        view.show(rows, painter, keep=keep)
+        self._signature = self._sign(self.record)
+        self._titles()
+
+    def _titles(self) -> None:
+        files = self.changes.files
+        added = sum(f.patch.added for f in files)
+        removed = sum(f.patch.removed for f in files)
+        agents = sum(1 for a in self.changes.agents if a.agent is not None and a.files)
+        opened = sum(1 for c in self.record.comments if c.status == "open")
+        other = "unified" if self.mode == "split" else "side by side"
+        state = "committed" if self.changes.committed else "open"
+        title = (
+            f" Review — wave {self.wave} ({state}) · {agents} agent(s), {len(files)} file(s), "
+            f"+{added} −{removed} · {opened} open comment(s) · s: {other} · ?: keys"
+        )
+        if self.changes.in_worktrees and files:  # an answer to a follow-up, not collected yet
+            title += " · in a worktree still: t brings it here"
+        self.query_one("#review-title", Static).update(Text(title), layout=False)
+        self._where()
+
+    def _where(self) -> None:
+        row = self.view.row
+        room_ = max(20, self.size.width - 2)
+        text = where_text(self.changes, row, room_) if row is not None else ""
+        if not self.loaded:
+            text = "reading the wave's changes…"
+        elif self.changes.in_worktrees and not self.changes.files:
+            text = "the agents' changes are in their worktrees until the tests bring them here (t)"
+        elif not self.changes.files:
+            text = "no changes in this wave"
+        self.query_one("#review-where", Static).update(Text(" " + text, "bold"), layout=False)
+
+    @on(DiffView.CursorMoved)
+    def _moved(self) -> None:
+        self._where()
+
+    # -- loading ------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="review-load")
+    async def _load(self) -> None:
+        if self.engine is None:
             return
-        self.action_step(1)
+        changes = await guarded(self, "review", self.engine.review_changes, self.wave)
+        if changes is not None:
+            self.changes = changes
+        self.record = self.engine.review_record(self.wave)
+        self.loaded = True
+        self.texts.clear()
+        self.view.loading = False
+        self.relayout()
 
-    @on(OptionList.OptionHighlighted)
-    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        path = event.option.id
-        if path and path != self.shown:
-            self.shown = path
-            self.query_one("#diff-body").border_title = Text(neutralize(path))
-            self._load_diff(self.entries[path])
+    def reload(self) -> None:
+        """Read the wave's changes again (after a revert, an edit, an agent's answer)."""
+        self._load()
 
-    @work(thread=True, exclusive=True, group="diff-text")
-    def _load_diff(self, entry: DiffEntry) -> None:
-        try:
-            rendered: Syntax | Text = render_diff(self.source.diff(entry))
-        except Exception as exc:
-            rendered = Text(f"cannot read the diff: {exc}", "red")
-        if not get_current_worker().is_cancelled:  # the selection moved on: drop this one
-            # Textual types the callback as ``Callable[..., T | Awaitable[T]]``, from which mypy
-            # solves T as Never for any coroutine function: the call itself is right.
-            self.app.call_from_thread(self._show_diff, entry.path, rendered)  # type: ignore[arg-type]
+    @staticmethod
+    def _sign(record: ReviewRecord) -> object:
+        return record.model_dump_json()
 
-    async def _show_diff(self, path: str, rendered: Syntax | Text) -> None:
-        async with self._swap:
-            if path != self.shown:
-                return
-            # A fresh widget: an updated Static kept the height of its previous content.
-            body = self.query_one("#diff-body", VerticalScroll)
-            await body.remove_children()
-            await body.mount(Static(rendered, classes="diff-text"))
-            body.scroll_home(animate=False)
-            self.displayed = path
-
-    def action_step(self, delta: int) -> None:
-        files = self.query_one(OptionList)
-        count = files.option_count
-        index = files.highlighted if files.highlighted is not None else (-1 if delta > 0 else count)
-        index += delta
-        while 0 <= index < count and files.get_option_at_index(index).disabled:
-            index += delta
-        if 0 <= index < count:
-            files.highlighted = index
-
-    def _current(self) -> DiffEntry | None:
-        return self.entries.get(self.shown or "")
-
-    def action_revert(self) -> None:
-        entry = self._current()
-        if entry is None:
+    def _poll_record(self) -> None:
+        """Findings of a reviewer agent, a verdict given elsewhere: shown as they come."""
+        if self.engine is None or not self.loaded:
             return
+        record = self.engine.review_record(self.wave)
+        if self._sign(record) != self._signature:
+            self.record = record
+            self.relayout()
 
-        async def revert(yes: bool | None) -> None:
-            if not yes:
+    @on(msg.RunChanged)
+    def _run_changed(self) -> None:
+        """An agent of the wave ended (an answer to a change request): its changes again."""
+        if self.engine is None or not self.loaded:
+            return
+        states = {a.agent: a.state for a in self.changes.agents if a.agent}
+        now = {a: self.engine.agent_record(a).state for a in states}
+        if now != states:
+            self.reload()
+        else:
+            self._poll_record()
+
+    # -- moving -------------------------------------------------------------------------------
+
+    def _jump(self, kind: str, direction: int) -> None:
+        kinds = {"hunk": ("hunk",), "file": ("file",), "agent": ("agent",)}[kind]
+        if not self.view.jump(kinds, direction):  # type: ignore[arg-type]
+            self._say(f"no {'next' if direction > 0 else 'previous'} {kind}", warn=True)
+
+    def action_review_next_hunk(self) -> None:
+        self._jump("hunk", 1)
+
+    def action_review_previous_hunk(self) -> None:
+        self._jump("hunk", -1)
+
+    def action_review_next_file(self) -> None:
+        self._jump("file", 1)
+
+    def action_review_previous_file(self) -> None:
+        self._jump("file", -1)
+
+    def action_review_next_agent(self) -> None:
+        self._jump("agent", 1)
+
+    def action_review_previous_agent(self) -> None:
+        self._jump("agent", -1)
+
+    def action_review_split(self) -> None:
+        self.mode_override = "unified" if self.mode == "split" else "split"
+        self.relayout()
+
+    def action_review_help(self) -> None:
+        keys = room(self.app).keys_now()
+        self.app.push_screen(
+            HelpScreen(keys, actions=REVIEW_ACTIONS, fixed=HELP_FIXED, title="review — keys")
+        )
+
+    @work(group="review-expand")
+    async def action_review_expand(self) -> None:
+        row, change = self.view.row, self._file()
+        if row is None or change is None or row.hunk < 0:
+            self._say("put the cursor in a hunk to see more around it", warn=True)
+            return
+        path = change.path
+        if path not in self.texts:
+            lines = await asyncio.to_thread(self._read_now, path)
+            if lines is None:
+                self._say(f"cannot read {path} to show more", warn=True)
                 return
+            self.texts[path] = lines
+        key = (path, row.hunk)
+        self.expanded[key] = self.expanded.get(key, 0) + MORE_CONTEXT
+        self.relayout()
+
+    def _read_now(self, path: str) -> list[str] | None:
+        """``path`` as it is on the new side of the review (the working tree, or the
+        checkpoint of a committed wave)."""
+        data: bytes | None = None
+        if self.engine is not None and self.changes.committed:
+            data = self.engine.git.blob(self.changes.new, path)
+        elif self.engine is not None:
             try:
-                await self.source.revert(entry)
-            except Exception as exc:
-                self.notify(f"revert {entry.path}: {exc}", severity="error", markup=False)
-                return
-            # The engine says "reverted" (or why not): no second notice from here.
-            self.post_message(msg.PathReverted(self.source.wave, entry.path))
-            self.shown = None
-            self._load_files()
+                data = (Path(self.engine.repo) / path).read_bytes()
+            except OSError:
+                data = None
+        if data is None:
+            return None
+        return data.decode("utf-8", "surrogateescape").split("\n")
 
-        question = f"Revert {entry.path} to the wave's base? Its changes are lost."
-        cancelled = f"not reverted: {entry.path} keeps its changes"
-        self.app.push_screen(ConfirmScreen(question, yes="Revert", cancelled=cancelled), revert)
 
-    def action_edit(self) -> None:
-        entry, root = self._current(), self.source.root
-        if entry is None or root is None:
-            return
-        setting = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-        try:
-            editor = shlex.split(setting) or ["vi"]
-        except ValueError as exc:  # unbalanced quotes in $EDITOR
-            self.notify(f"cannot read $EDITOR {setting!r}: {exc}", severity="error", markup=False)
-            return
-        code, failed = 0, None
-        try:
-            with self.app.suspend():
-                # Caught inside: Textual resumes the screen only when the block ends normally.
-                try:
-                    code = self._run([*editor, str(Path(root) / entry.path)])
-                except OSError as exc:  # no such editor, or not executable
-                    failed = exc
-        except SuspendNotSupported:
-            self.notify(
-                "this terminal cannot hand over to an editor", severity="warning", markup=False
-            )
-            return
-        if failed is not None:
-            why = failed.strerror or str(failed)
-            self.notify(
-                f"could not start the editor {editor[0]!r}: {why}", severity="error", markup=False
-            )
-            return
-        if code:
-            self.notify(f"{editor[0]} exited with {code}", severity="warning", markup=False)
-        self.shown = None
-        self._load_files()
+# The name the control room has always opened ("d").
+DiffScreen = ReviewScreen
+__all__ = ["SPLIT_WIDTH", "DiffScreen", "ReviewScreen"]

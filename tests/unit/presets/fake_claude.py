@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -47,6 +48,12 @@ def main() -> int:
     if "--resume" in argv:
         text = f"follow-up received: {prompt.strip()}"
         out({"type": "assistant", "message": {"content": [{"type": "text", "text": text}]}})
+        # A review comment saying ANSWER-BY-EDITING: append a line to the file it is about
+        # (``1. path:line`` in the follow-up), in the folder the agent runs in.
+        where = re.search(r"^1\. ([^:\n]+):\d+", prompt, re.M)
+        if "ANSWER-BY-EDITING" in prompt and where:
+            with open(where.group(1), "a", encoding="utf-8") as handle:
+                handle.write("# fake-claude answer\n")
     elif mode == "deny":
         target = str(repo / "not-mine.txt")
         use = {"type": "tool_use", "id": "t1", "name": "Write", "input": {"file_path": target}}

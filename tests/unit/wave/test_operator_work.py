@@ -111,19 +111,3 @@ async def test_a_file_both_changed_is_committed_whole_once_accepted(root: Path) 
     assert "the operator's own line" in git(root, "show", f"{sha}:{OWNED}")
     message = git(root, "log", "-1", "--format=%B", sha)
     assert "my line belongs with the fix" in message  # the acceptance is recorded
-
-
-def test_a_start_tree_git_no_longer_has_means_no_operator_work(tmp_path: Path) -> None:
-    # After `git gc --prune=now` during a wave: the checkpoint is not blocked by a git error;
-    # the operator's files show as the wave's strays instead (listed, never committed unasked).
-    from wavedeck.agents.git.repo import GitRepo
-    from wavedeck.agents.wave.operator_work import OperatorWork, read
-
-    repo = tmp_path / "r"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    (repo / "a.txt").write_text("a\n", "utf-8")
-    git(repo, "add", "a.txt")
-    git(repo, "-c", "user.name=t", "-c", "user.email=t@e.invalid", "commit", "-qm", "a")
-    with GitRepo(repo) as handle:
-        assert read(handle, handle.head(), "0" * 40) == OperatorWork()

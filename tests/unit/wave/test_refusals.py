@@ -52,6 +52,8 @@ def test_the_checkpoint_checks_give_the_first_refusal_in_order() -> None:
     )
     facts = CommitFacts(1, git_busy="rebase", conflicts=("y.py",), stray=stray)
     assert commit_checks.refusal(facts) == Refusal("git-busy", 1, detail="rebase")
+    facts = CommitFacts(1, unknown=("z.py",), conflicts=("y.py",), stray=stray)
+    assert commit_checks.refusal(facts) == Refusal("start-tree-missing", 1, paths=("z.py",))
     facts = CommitFacts(1, conflicts=("y.py",), stray=stray)
     assert commit_checks.refusal(facts) == Refusal("operator-conflict", 1, paths=("y.py",))
     facts = CommitFacts(1, stray=stray, tests_stale=True)

@@ -83,7 +83,7 @@ class RestartConfig(_Section):
         return value
 
 
-PresetName = Literal["claude", "codex", "gemini", "opencode", "aider", "qwen", "generic"]
+PresetName = Literal["claude", "codex", "gemini", "opencode", "aider", "qwen", "generic", "sim"]
 
 
 class AgentConfig(_Section):
@@ -92,7 +92,8 @@ class AgentConfig(_Section):
     preset: PresetName = Field(
         "generic",
         description="the agent CLI: its argv, prompt mode and output parser (agents/presets/); "
-        "generic runs `command` and shows its output as it comes",
+        "generic runs `command` and shows its output as it comes; sim is wavedeck's simulated "
+        "agent (the demo, the tests): it runs only when named",
     )
     program: str | None = Field(
         None, description="the preset's executable (default: the preset's name on PATH)"
@@ -112,9 +113,10 @@ class AgentConfig(_Section):
     )
 
     command: list[str] = Field(
-        default_factory=lambda: ["wavedeck", "sim-agent", "--prompt", "{prompt_file}"],
+        default_factory=list,
         description="argv of the agent; {prompt_file} {agent_id} {wave} {package} {repo} are "
-        "substituted inside each argument. Never run by a shell.",
+        "substituted inside each argument. Never run by a shell. No default: without a preset "
+        "or a command no agent is configured, and no wave starts",
     )
     prompt: Literal["stdin", "file", "both"] = Field(
         "file", description="how the prompt is given: on stdin, as {prompt_file}, or both"
@@ -148,10 +150,23 @@ class AgentConfig(_Section):
     )
 
     @property
+    def custom_command(self) -> bool:
+        """``command`` is set: it replaces the preset's argv."""
+        return "command" in self.model_fields_set
+
+    @property
     def runs_command(self) -> bool:
         """``command`` is what runs: the generic preset, or ``command`` set explicitly (it then
         replaces the preset's argv, and with it the preset's sessions and follow-ups)."""
-        return self.preset == "generic" or "command" in self.model_fields_set
+        return self.preset == "generic" or self.custom_command
+
+    @property
+    def chosen(self) -> bool:
+        """An agent was chosen: a preset named (``sim`` included), or a ``command`` given.
+
+        The generic preset without a command runs nothing: wavedeck never falls back to its
+        simulated agent on a repository (the refusal ``no-agent``)."""
+        return self.preset != "generic" or (self.custom_command and bool(self.command))
 
     @field_validator("command")
     @classmethod

@@ -24,6 +24,7 @@ from wavedeck.agents.events import RestartStatus
 from wavedeck.agents.kinds import (
     AgentState,
     AsksQuestion,
+    AttributionBasis,
     IssuesUnreported,
     ToolRefused,
     ViolationKind,
@@ -84,6 +85,17 @@ class ViolationRecord(_Model):
     kind: ViolationKind
     candidates: list[str] = Field(default_factory=list)
     detail: str = ""
+    attribution: AttributionBasis = "inferred"  # how its writer is known
+
+
+class RevertRecord(_Model):
+    """A path the operator put back (whole, or ``partial``: some of its hunks) during a wave:
+    the issues of the agents that own it (``agents``) are recorded reverted, not fixed, in the
+    checkpoint (``wavedeck.agents.wave.evidence``)."""
+
+    agents: list[str] = Field(default_factory=list)
+    partial: bool = False
+    reverted_at: float = 0.0  # wall clock: a timestamp that outlives the control room
 
 
 class CheckpointIntent(_Model):
@@ -115,6 +127,8 @@ class WaveRecord(_Model):
     # [agent] sandbox: how each agent of the wave ran (agent id -> "landlock ABI 7", "off"...),
     # recorded at its launch for the checkpoint's Wavedeck-Sandbox trailer.
     sandbox: dict[str, str] = Field(default_factory=dict)
+    # Paths the operator reverted during the wave (``wavedeck.agents.wave.reverts``).
+    reverted: dict[str, RevertRecord] = Field(default_factory=dict)
     # The review of the wave's changes: comments, approvals, change requests, hunk reverts,
     # reviewer agents' runs (written by wavedeck.agents.wave.reviews only).
     review: ReviewRecord = Field(default_factory=ReviewRecord)

@@ -19,8 +19,10 @@ checkpoint gate and ``wavedeck audit``). Kinds, in the order they are decided:
     declared by nobody, but attributable to exactly one agent of the wave: the path lies inside
     its package folder (the deepest containing package wins), or else shares a longer leading
     folder with its package than with any other agent's, and that shared folder is at least two
-    levels deep (``packages/website/`` counts, a bare ``packages/`` does not). When the writer is
-    known and is one of several agents that tie, the path is attributed to the writer.
+    levels deep (``packages/website/`` counts, a bare ``packages/`` does not). ``package`` is
+    that agent; ``agent`` is the writer when known (a write by another agent into its package
+    names who wrote it, never the package's agent), else ``package``. When the writer is known
+    and is one of several agents that tie, the path is attributed to the writer.
 ``unowned``
     none of these; ``candidates`` lists the agents that tie (two agents sharing the package
     ``packages/headless-client/zajel/`` both tie for a new file there), or the agents that
@@ -54,10 +56,11 @@ MIN_SHARED_DEPTH = 2
 class Ownership:
     """How one path relates to one wave's plan.
 
-    ``agent`` is the agent the path belongs or is attributed to (for ``foreign``, ``other-wave``
-    and ``unowned``: the writer when known). ``owners`` are the agents declaring the path (in any
-    wave for ``other-wave``). ``candidates`` are the agents that tie for an ``unowned`` path.
-    ``writer`` is the agent known to have written the path, if any.
+    ``agent`` is the agent the path belongs or is attributed to (for ``foreign``, ``other-wave``,
+    ``unowned`` and ``undeclared``: the writer when known). ``owners`` are the agents declaring
+    the path (in any wave for ``other-wave``). ``candidates`` are the agents that tie for an
+    ``unowned`` path. ``writer`` is the agent known to have written the path, if any;
+    ``package`` the agent whose package an ``undeclared`` path falls to.
     """
 
     kind: OwnershipKind
@@ -65,6 +68,7 @@ class Ownership:
     candidates: tuple[str, ...] = ()
     owners: tuple[str, ...] = ()
     writer: str | None = None
+    package: str | None = None
     shared: bool = False  # an explicit shared ownership (``owned`` only)
     ranges: tuple[LineRange, ...] = ()  # the writer's declared lines of a split file
 
@@ -80,6 +84,10 @@ class Ownership:
             return f"declared by {', '.join(self.owners)}, written by {self.writer}"
         if self.kind == "other-wave":
             return f"declared only in other waves (by {', '.join(self.owners)})"
+        if self.kind == "undeclared" and self.writer not in (None, self.package):
+            return (
+                f"declared by no agent, in the package of {self.package}, written by {self.writer}"
+            )
         if self.kind == "undeclared":
             return f"declared by no agent, attributable to {self.agent}"
         if self.owners:
@@ -192,6 +200,11 @@ class OwnershipIndex:
         """The line ranges ``agent`` declares in ``path`` (empty: the whole file, or none)."""
         return self._ranges.get((path, agent), ())
 
+    def declared_by(self, path: str) -> tuple[str, ...]:
+        """The agents of this wave that declare ``path`` exactly (whose issues a revert of it
+        undoes)."""
+        return self._declared.get(path, ())
+
     def attribute(self, path: str) -> tuple[str | None, tuple[str, ...]]:
         """Which agent's package ``path`` falls to: ``(agent, ())`` or ``(None, tied agents)``."""
         folder = _dirs(path)
@@ -241,9 +254,10 @@ class OwnershipIndex:
             return Ownership("other-wave", writer, owners=elsewhere, writer=writer)
         agent, tied = self.attribute(path)
         if agent is not None:
-            return Ownership("undeclared", agent, writer=writer)
+            # Inside (or nearest) ``agent``'s package; a write by another agent names its writer.
+            return Ownership("undeclared", writer or agent, writer=writer, package=agent)
         if writer is not None and writer in tied:
-            return Ownership("undeclared", writer, candidates=tied, writer=writer)
+            return Ownership("undeclared", writer, candidates=tied, writer=writer, package=writer)
         return Ownership("unowned", writer, candidates=tied, writer=writer)
 
 
@@ -274,7 +288,7 @@ def apply_policy(
     ``owned`` is always accepted. A path matching an ``accept`` glob is accepted whatever its
     kind except ``foreign`` (a file another agent of the wave owns is a real conflict, never
     waved through by a glob). With ``accept_undeclared``, an ``undeclared`` path is accepted for
-    the agent it is attributed to, but not when another agent is known to have written it.
+    the agent whose package holds it, but not when another agent is known to have written it.
     """
     if ownership.kind == "owned":
         return True, ownership.describe()
@@ -285,7 +299,7 @@ def apply_policy(
     if (
         ownership.kind == "undeclared"
         and accept_undeclared
-        and (ownership.writer is None or ownership.writer == ownership.agent)
+        and (ownership.writer is None or ownership.writer == ownership.package)
     ):
-        return True, f"undeclared, attributed to {ownership.agent}"
+        return True, f"undeclared, attributed to {ownership.package}"
     return False, ownership.describe()

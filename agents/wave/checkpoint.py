@@ -30,6 +30,7 @@ from wavedeck.agents.local import sandbox
 from wavedeck.agents.markers import read_marker, write_marker
 from wavedeck.agents.presets.usage import UsageTotal, of_record
 from wavedeck.agents.state import AgentRecord
+from wavedeck.agents.watch.ignores import Ignores
 from wavedeck.agents.wave import (
     commit_checks,
     gates,
@@ -40,6 +41,7 @@ from wavedeck.agents.wave import (
 )
 from wavedeck.agents.wave.commit_checks import CommitFacts
 from wavedeck.agents.wave.context import WaveContext
+from wavedeck.agents.wave.evidence import Evidence, done_issues, issue_evidence
 from wavedeck.agents.wave.gates import CheckpointPreview, StrayPath
 from wavedeck.agents.wave.landing import Landing
 from wavedeck.agents.wave.reviews import Reviews
@@ -50,7 +52,7 @@ from wavedeck.agents.wave.worktree_mode import WorktreeMode
 from wavedeck.plan.models import Wave
 
 if TYPE_CHECKING:
-    from wavedeck.agents.git.repo import GitRepo
+    pass
 
 __all__ = ["Checkpointer"]
 
@@ -69,8 +71,18 @@ class _Found:
     stray: list[StrayPath] = field(default_factory=list)
     findings: list[TamperFinding] = field(default_factory=list)
     stale: bool = False
+    ignored: tuple[str, ...] = ()  # changed paths nobody's work (the watcher's rule)
     move: head_move.HeadMove | None = None  # HEAD, when it is no longer the wave's base
     base: str | None = None  # what the changes were read against (the new HEAD once rebased)
+
+
+LINK = "120000"  # git's mode of a symbolic link
+
+
+def _link_detail(old_mode: str | None) -> str:
+    if old_mode is None:
+        return "a new symbolic link: a write through it lands in another file"
+    return f"replaced by a symbolic link (mode {old_mode} -> {LINK}): a write through it lands in another file"
 
 
 WORKTREE_DETAIL = (
@@ -78,17 +90,6 @@ WORKTREE_DETAIL = (
     "worktree: collecting would overwrite it; accept it to merge both"
 )
 CONFLICT_DETAIL = operator_work.CONFLICT_DETAIL
-
-
-def _changed_paths(git: GitRepo, base: str) -> list[str]:
-    """Every path that differs between ``base`` and the working tree (a rename: both paths,
-    it also removes the old one). Blocking (git)."""
-    paths: list[str] = []
-    for item in git.changed_files(base):
-        paths.append(item.path)
-        if item.old_path:
-            paths.append(item.old_path)
-    return paths
 
 
 def usage_of_wave(agents: dict[str, AgentRecord], wave: Wave) -> dict[str, UsageTotal]:
@@ -112,6 +113,23 @@ def _without_operator_work(
     return [p for p in paths if p not in skip], open_conflicts, unknown
 
 
+def with_writers(accepted: dict[str, str], violations: list[ViolationFound]) -> dict[str, str]:
+    """The accepted paths' reasons, each with who the watcher saw write it and how that is
+    known (``written by w1-a2, exact``; ``writer unknown``): what the ``Wavedeck-Accepted``
+    trailers record."""
+    seen = {v.path: v for v in violations}
+    out = {}
+    for path, why in accepted.items():
+        found = seen.get(path)
+        if found is None:
+            out[path] = why
+        elif found.agent is None:
+            out[path] = f"{why}; writer unknown"
+        else:
+            out[path] = f"{why}; written by {found.agent}, {found.attribution}"
+    return out
+
+
 class Checkpointer:
     """A wave's tests, its checkpoint preview and its commit (see the module docstring)."""
 
@@ -122,13 +140,16 @@ class Checkpointer:
         watch: WaveWatch,
         worktrees: WorktreeMode,
         tamper: TamperLog,
+        ignores: Ignores,
         reviews: Reviews,
         landing: Landing,
     ) -> None:
+        """``ignores``: the run's one ignore rule, the watcher's too (what neither reports)."""
         self.ctx = ctx
         self.watch = watch
         self.worktrees = worktrees
         self.tamper = tamper
+        self.ignores = ignores
         self.reviews = reviews
         self.landing = landing  # the commit's last step: the branch moved, the wave finished
         # wave -> what its passing tests saw, and the base it was taken against
@@ -161,6 +182,7 @@ class Checkpointer:
             return False
         if self.worktrees.enabled and not await self.worktrees.collect(n):
             return False  # collect emitted the GateRefused
+        await self.watch.settled()  # a write still waiting for its writer is judged first
         commands = ctx.test_commands()
         transitions.tests_started(ctx, n, tuple(commands))
         try:
@@ -213,29 +235,23 @@ class Checkpointer:
         base = data.get("base")
         return str(data["fingerprint"]), str(base) if base else None
 
+    def evidence(self, n: int) -> dict[str, Evidence]:
+        """What shows each issue of wave ``n`` done, or not (``evidence.issue_evidence``)."""
+        ctx = self.ctx
+        return issue_evidence(ctx.plan, n, ctx.state.agents, ctx.wave(n).reverted)
+
     def _message(self, n: int, accepted: dict[str, str]) -> str:
         """The checkpoint message (``wavedeck.agents.wave.message``): wave, issues and outcomes, tests, trailers."""
         ctx = self.ctx
         from wavedeck.agents.wave.message import checkpoint_message
 
-        wave = ctx.plan.wave(n)
-        outcomes: dict[str, str] = {}
-        for agent in wave.agents:
-            rec = ctx.agent_record(agent.id)
-            outcomes.update({k: v or "done" for k, v in rec.outcomes.items()})
-            if rec.marked_done:
-                for issue in agent.issues:
-                    if issue.id not in rec.issues_done:
-                        outcomes[issue.id] = (
-                            f"not reported done; {agent.id} marked done: {rec.marked_done}"
-                        )
         tests = ctx.wave(n).tests
         results = [(command, code == 0) for command, code in tests.results] if tests else []
         usage = usage_of_wave(ctx.state.agents, ctx.plan.wave(n))
         text = checkpoint_message(
             ctx.plan,
             n,
-            outcomes,
+            self.evidence(n),
             results,
             accepted,
             tests_duration_s=tests.duration_s if tests else None,
@@ -264,9 +280,10 @@ class Checkpointer:
     async def _look(self, n: int) -> tuple[CheckpointPreview, _Found]:
         """The preview, and what was found to make it (the commit acts on both)."""
         ctx = self.ctx
+        await self.watch.settled()  # every write's writer decided: the violations are final
         rec = ctx.wave(n)
         wave = ctx.plan.wave(n)
-        issues_done = tuple(i for a in wave.agents for i in ctx.agent_record(a.id).issues_done)
+        issues_done = done_issues(self.evidence(n))
         tests_passed = rec.tests.passed if rec.tests is not None else None
         found = _Found()
         if rec.base_commit is not None:
@@ -291,7 +308,7 @@ class Checkpointer:
             review_waiting=self.reviews.waiting(n),
             findings_open=tuple(f"{c.path}:{c.line}" for c in self.reviews.blocking(n)),
         )
-        accepted = {**found.why_accepted}
+        accepted = with_writers(found.why_accepted, self.violations(n))
         # Each change of .git the operator kept, for the trailers (open ones are refused).
         open_keys = [finding_key(f) for f in found.findings]
         accepted.update(tamperlog.confirmed(rec.accepted, open_keys))
@@ -313,8 +330,34 @@ class Checkpointer:
             base=found.base or rec.base_commit,
             tests_stale=found.stale,
             operator_own=tuple(sorted(found.work.own)),
+            ignored=found.ignored,
         )
         return preview, found
+
+    async def _changed(
+        self, head: str, accepted: dict[str, str], found: _Found
+    ) -> tuple[list[str], list[StrayPath]]:
+        """The paths changed since ``head`` the wave may commit (a rename: both paths), what
+        the run ignores left out (the watcher's rule: nobody's work here either, into
+        ``found.ignored``), and the files turned into symbolic links (stray, never committed
+        unasked whoever owns them: a write through one lands in another file)."""
+        changed = await asyncio.to_thread(self.ctx.git.changed_files, head)
+        ignored = await asyncio.to_thread(
+            self.ignores.ignored, [p for c in changed for p in (c.path, c.old_path) if p]
+        )
+        found.ignored = tuple(sorted(ignored))
+        paths: list[str] = []
+        links: list[StrayPath] = []
+        for item in changed:
+            if item.path in ignored:
+                continue
+            if item.new_mode == LINK and item.old_mode != LINK and item.path not in accepted:
+                links.append(StrayPath(item.path, "symlink", _link_detail(item.old_mode)))
+                continue
+            paths.append(item.path)
+            if item.old_path and item.old_path not in ignored:
+                paths.append(item.old_path)  # a rename also removes the old path
+        return paths, links
 
     async def _read_changes(self, n: int, base: str, found: _Found) -> None:
         """Read what wave ``n`` changed since ``base`` into ``found`` (git, in threads)."""
@@ -322,7 +365,7 @@ class Checkpointer:
         rec = ctx.wave(n)
         found.git_busy = await asyncio.to_thread(ctx.git.in_progress_state)
         head = await asyncio.to_thread(ctx.git.head)
-        paths = await asyncio.to_thread(_changed_paths, ctx.git, head)
+        paths, links = await self._changed(head, rec.accepted, found)
         start_tree = rec.start_tree
         if head != base:  # the operator committed during the wave (``head_move``)
             found.move = await asyncio.to_thread(
@@ -372,6 +415,7 @@ class Checkpointer:
                 StrayPath(p, kind, WORKTREE_DETAIL if p in blocked else CONFLICT_DETAIL)
                 for p in conflicts
             ),
+            *links,
             *stray,
         ]
         before = self.tamper.recall(n)
@@ -453,5 +497,6 @@ class Checkpointer:
         except GitError as exc:
             ctx.refuse(Refusal("git-error", n, detail=str(exc)))
             return None
-        # Recorded before the branch moves, so a crash right after is recognised (landing).
-        return await self.landing.land(n, prepared, view.issues)
+        # Recorded before the branch moves, so a crash right after is recognised (landing);
+        # the issues announced are those shown done (their evidence), never the whole wave's.
+        return await self.landing.land(n, prepared, view.issues_done)

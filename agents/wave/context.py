@@ -82,8 +82,14 @@ class WaveContext:
         return self.changes.wait(since)
 
     def record_violation(self, wave: int, violation: ViolationFound) -> None:
-        """Keep a violation of ``wave`` (the caller emits it, in order with its other events)."""
-        self.violations.setdefault(wave, []).append(violation)
+        """Keep a violation of ``wave`` (the caller emits it, in order with its other events);
+        one that ``corrects`` an earlier report of its path replaces it."""
+        found = self.violations.setdefault(wave, [])
+        if violation.corrects is not None or any(
+            v.path == violation.path and v.kind == violation.kind for v in found
+        ):
+            found[:] = [v for v in found if v.path != violation.path]
+        found.append(violation)
 
     def bind_loop(self) -> None:
         """Remember the running event loop (if any): ``on_lock_wait`` posts events to it."""
@@ -153,6 +159,7 @@ class WaveContext:
                     kind=v.kind,
                     candidates=list(v.candidates),
                     detail=v.detail,
+                    attribution=v.attribution,
                 )
                 for v in violations
             ]
@@ -161,7 +168,9 @@ class WaveContext:
         """The violations a saved state holds (an earlier control room's), back in memory."""
         self.violations = {
             n: [
-                ViolationFound(v.agent, v.path, v.kind, tuple(v.candidates), v.detail)
+                ViolationFound(
+                    v.agent, v.path, v.kind, tuple(v.candidates), v.detail, v.attribution
+                )
                 for v in rec.violations
             ]
             for n, rec in self.state.waves.items()

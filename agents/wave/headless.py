@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
@@ -28,6 +29,7 @@ from wavedeck.agents.events import (
     GateRefused,
     IssueDone,
     Notice,
+    PathReverted,
     TestOutput,
     TestsFinished,
     TestsStarted,
@@ -65,11 +67,20 @@ def describe(event: Event, hints: Hints | None = None) -> str:
     elif isinstance(event, FileTouched):
         who = event.agent or "?"
         text = f"{who}: {event.change} {event.path}"
+        if event.corrects is not None:
+            text += f" (not {event.corrects}'s after all: {event.attribution})"
     elif isinstance(event, ViolationFound):
         who = event.agent or "an unknown agent"
-        text = f"VIOLATION {event.kind}: {event.path} written by {who}"
+        known = f" ({event.attribution})" if event.agent else ""
+        text = f"VIOLATION {event.kind}: {event.path} written by {who}{known}"
+        if event.corrects is not None:
+            text += f", correcting {event.corrects or 'an unknown agent'}"
         if event.detail:
             text += f" ({event.detail})"
+    elif isinstance(event, PathReverted):
+        whose = f"; issues of {', '.join(event.owners)} recorded reverted" if event.owners else ""
+        text = f"wave {event.wave}: reverted {'part of ' if event.partial else ''}{event.path}"
+        text += whose
     elif isinstance(event, WaveStateChanged):
         text = f"wave {event.wave}: {event.state}"
     elif isinstance(event, TestsStarted):
@@ -115,16 +126,43 @@ def json_of(event: Event, hints: Hints | None = None) -> dict[str, Any]:
 
 
 def printer(
-    stream: IO[str], as_json: bool, hints: Hints | None = None
+    stream: IO[str],
+    as_json: bool,
+    hints: Hints | None = None,
+    *,
+    errors: IO[str] | None = None,
 ) -> Callable[[list[Event]], None]:
     """A sink writing one line per event, each batch in one write and flushed at once
     (``hints``: the ways out of a refusal, as the command line offers them).
 
     One write per batch keeps what was shown and what the supervisor counts as handled in step,
     even if the process is killed between two batches.
+
+    A closed ``stream`` (``--json | head -3``) ends the printing quietly: the run goes on to
+    its own end and exit code, nothing more is written there (the stream's descriptor is
+    pointed at /dev/null, so no later flush fails either). A gate refusal's reason also goes
+    to ``errors`` (stderr) when the lines on ``stream`` are JSON or ``stream`` was closed: the
+    operator reads why the run stopped whatever became of stdout.
     """
+    closed = False
+
+    def close() -> None:
+        nonlocal closed
+        closed = True
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
 
     def write(batch: list[Event]) -> None:
+        if errors is not None and (as_json or closed):
+            for event in batch:
+                if isinstance(event, GateRefused):
+                    with contextlib.suppress(OSError, ValueError):
+                        errors.write(f"wavedeck: {describe(event, hints)}\n")
+                        errors.flush()
+        if closed:
+            return
         if as_json:
             text = "".join(json.dumps(json_of(e, hints), ensure_ascii=True) + "\n" for e in batch)
         else:
@@ -132,7 +170,11 @@ def printer(
         try:
             stream.write(text)
             stream.flush()
-        except OSError as exc:  # a full disk, a closed pipe: the run stops saying where
+        except BrokenPipeError:  # the reader left (`| head -3`): printing ends, the run goes on
+            close()
+            if not as_json:  # its refusals went nowhere: say them where they are read
+                write([e for e in batch if isinstance(e, GateRefused)])
+        except OSError as exc:  # a full disk: the run stops saying where
             raise OutputError(
                 f"cannot write the run's events to standard output: {exc.strerror}", exc.errno
             ) from None

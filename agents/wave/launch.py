@@ -23,7 +23,7 @@ from pathlib import Path
 from wavedeck.agents.config import Config, substitute
 from wavedeck.agents.events import AgentOutputBatch, Event, EventBatch, IssueDone
 from wavedeck.agents.local.sandbox import sandbox_spec, sandboxed
-from wavedeck.agents.presets import PRESETS, LaunchContext, program_for
+from wavedeck.agents.presets import PRESETS, LaunchContext, PresetError, program_for
 from wavedeck.agents.presets.interactive import takeover_argv
 from wavedeck.agents.runtypes import LaunchSpec
 from wavedeck.agents.state import AgentRecord
@@ -66,6 +66,8 @@ def build_spec(
     Raises ``wavedeck.agents.presets.PresetError`` naming the agent and the key when the preset's program
     is missing.
     """
+    if not config.agent.chosen:  # never the simulated agent by default (refused before a start)
+        raise PresetError(f"{agent_id}: no agent configured: set [agent] preset in wavedeck.toml")
     agent = plan.agent(agent_id)
     if follow_up is None:
         template = load_template(repo, config.agent.prompt_template)

@@ -34,7 +34,7 @@ from wavedeck.agents.remote.sync import SyncError
 from wavedeck.agents.remote.transport import TransportError
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus
 from wavedeck.agents.state import AgentRecord, adopt
-from wavedeck.agents.wave import transitions
+from wavedeck.agents.wave import reverts, transitions
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.launch import OffsetJournal, build_spec, chunk_events
 from wavedeck.agents.wave.preset_runs import PresetRuns
@@ -183,6 +183,7 @@ class AgentProcesses:
         self._sandboxed(agent_id)
         self.restarts.launched(agent_id)
         self.stopping.discard(agent_id)
+        reverts.forget_agent(ctx, agent_id)  # this run's reports are the evidence now
         transitions.agent_launched(ctx, agent_id, handle)
         # Past what the last run's follower already queued, even if not consumed yet: starting
         # at the consumer's offset would deliver those lines twice.

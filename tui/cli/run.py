@@ -3,10 +3,11 @@
 ``run --headless`` drives waves without the UI (start, wait for the agents, test, checkpoint, next)
 and prints one line per event, or one JSON object per line with ``--json``. It exits 0 when every
 wave asked for is committed (saying "plan complete" after the last one, or that nothing was left
-to do), 1 when a gate refused (the reason is printed), 2 when it cannot start (not a usable
+to do), 1 when a gate refused (the reason is printed; with ``--json`` on stderr too), 2 when it cannot start (not a usable
 repository, config, plan, a second control room, a corrupt state file; with ``--json`` also an
 ``{"error": ...}`` object on stdout), and 143/129/130 on SIGTERM/SIGHUP/SIGINT, leaving the agents
-running for the next control room to adopt.
+running for the next control room to adopt. A closed stdout (``--json | head``) ends the
+printing quietly, not the run (``wavedeck.agents.wave.headless.printer``).
 """
 
 from __future__ import annotations
@@ -236,6 +237,7 @@ def run_cmd(
         which = f"wave {waves[0]} is" if wave is not None else "every wave of the plan is"
         click.echo(f"wavedeck: {which} already committed: nothing left to do", err=True)
         sys.exit(0)
+    _refuse_unconfigured(sup, left[0], as_json)
     commands = sup.test_commands()
     agents = sum(len(parsed.wave(n).agents) for n in waves)
     summary = (
@@ -262,6 +264,39 @@ def run_cmd(
     if code == 0 and all(_committed(sup, w.number) for w in parsed.waves):
         click.echo(f"wavedeck: plan complete: all {len(parsed.waves)} waves committed", err=True)
     sys.exit(code)
+
+
+def _refuse_unconfigured(sup: Supervisor, wave: int, as_json: bool) -> None:
+    """Exit 2 before any agent starts when the run lacks what every wave needs: an agent
+    chosen in wavedeck.toml (never the simulated agent by default) and test commands."""
+    from wavedeck.agents.kinds import Refusal
+    from wavedeck.agents.presets import clis_on_path
+    from wavedeck.agents.state import AlreadyRunning
+    from wavedeck.agents.wave.refusals import describe
+
+    store = sup.ctx.store
+    try:  # a second control room is the first thing to say (the run would stop there)
+        store.lock()
+    except AlreadyRunning as exc:
+        fail(f"already running: {exc}", as_json=as_json)
+    finally:
+        store.unlock()
+    if not sup.config.agent.chosen:
+        refused = Refusal("no-agent", wave, programs=clis_on_path())
+    elif not sup.test_commands():
+        refused = Refusal("no-test-commands", wave)
+    else:
+        return
+    text = describe(refused, HINTS)
+    if as_json:
+        from wavedeck.tui.cli.common import error_json
+
+        click.echo(error_json(text, code=refused.code))
+    first, *rest = text.split("\n")
+    click.echo(f"wavedeck: {neutralize(first)}", err=True)
+    for line in rest:
+        click.echo(f"  {neutralize(line)}", err=True)
+    sys.exit(EXIT_ERROR)
 
 
 def _committed(sup: Supervisor, n: int) -> bool:
@@ -297,7 +332,7 @@ async def _run(
         code = await run_waves(
             sup,
             waves,
-            printer(sys.stdout, as_json, HINTS),
+            printer(sys.stdout, as_json, HINTS, errors=sys.stderr),
             accept_violations=accepting[0],
             adopt_head=accepting[1],
             stop=stop,
@@ -341,7 +376,11 @@ async def _follow_up(sup: Supervisor, agent_id: str, message: str, as_json: bool
         loop.add_signal_handler(sig, on_signal, sig)
     try:
         code = await run_follow_up(
-            sup, agent_id, message, printer(sys.stdout, as_json, HINTS), stop=stop
+            sup,
+            agent_id,
+            message,
+            printer(sys.stdout, as_json, HINTS, errors=sys.stderr),
+            stop=stop,
         )
     except SupervisorError as exc:
         click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)

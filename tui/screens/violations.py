@@ -79,8 +79,9 @@ class ViolationsScreen(Screen[None]):
                 status = Text("undone" if is_tamper_key(v.path) else "reverted", "green")
             else:
                 status = Text("open", "red")
+            writer = f"{v.agent} ({v.attribution})" if v.agent else "?"
             table.add_row(
-                Text(neutralize(v.path)), v.kind, neutralize(v.agent or "?"),
+                Text(neutralize(v.path)), v.kind, neutralize(writer),
                 neutralize(", ".join(v.candidates)), Text(neutralize(v.detail)), status,
                 key=v.path,
             )  # fmt: skip

@@ -176,6 +176,9 @@ ALLOWED = {
     # How long a *remote* agent adopted from an earlier control room ran: only its wall-clock
     # ``started_at`` survived the restart (a local one uses procinfo.running_for).
     ("wave/restart.py", "time.time()"): 1,
+    # Whether an agent ran when a file was written (a monotonic reading from the watcher) is
+    # answered from its record's wall-clock ``started_at``/``ended_at``, the only times it keeps.
+    ("wave/watching.py", "time.time()"): 1,
 }
 
 

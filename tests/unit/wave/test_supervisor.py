@@ -113,7 +113,10 @@ async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Pat
         assert sha is not None and git(root, "rev-parse", "HEAD") == sha
         message = git(root, "log", "-1", "--format=%B")
         assert "Wavedeck-Wave: 1" in message
-        assert f"Wavedeck-Accepted: {STRAY_PATH} (the daemon really lives in cli/)" in message
+        assert (
+            f"Wavedeck-Accepted: {STRAY_PATH} (the daemon really lives in cli/; writer unknown)"
+            in message
+        )
         assert STRAY_PATH in git(root, "show", "--name-only", "--format=", sha).split()
         assert git(root, "status", "--porcelain") == ""
         assert sup.wave_state(1) == "committed" and sup.wave_state(2) == "ready"

@@ -34,7 +34,8 @@ from tests.e2e.agent_cli_kit import require
 from tests.e2e.headless_kit import kill_agents
 from tests.e2e.model_server import ModelServer, Text
 from tests.e2e.real_cli_kit import FILES, key, make_sandbox
-from tests.e2e.takeover_kit import ANSWER, BY_HAND, Tmux, claude_ready, run_wave, script
+from tests.e2e.takeover_kit import ANSWER, BY_HAND, claude_ready, run_wave, script
+from tests.e2e.tmux_kit import Tmux
 from tests.unit.remote.sshkit import Sshd, git, make_clone, sshd
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -49,6 +49,7 @@ from wavedeck.agents.remote.commands import (
     tail_script,
     translate_paths,
 )
+from wavedeck.agents.remote.logstream import read_stream
 from wavedeck.agents.remote.sync import (
     SyncError,
     apply_patch,
@@ -68,7 +69,6 @@ __all__ = ["RemoteRunner", "exit_from_rc", "runner_for"]
 SANDBOX_SCRIPT = "wavedeck_landlock.py"
 MIN_SANDBOX_ABI = 3  # as agents/local/landlock.py's MIN_ABI (the runners are siblings)
 READ_BYTES = 64 * 1024
-STREAM_READ_BYTES = 256 * 1024  # what one read from the channel may return (fewer wakeups)
 TOUCH_POLL_S = 1.0
 
 TouchedSink = Callable[[str, str, str], None]  # (agent_id, path, change)
@@ -296,21 +296,6 @@ class RemoteRunner:
         res = await self.transport.run(sh_c(script), timeout=grace_s + 30)
         return res.text.strip() or "not running"
 
-    async def _stream(self, command: str) -> AsyncIterator[bytes]:
-        """The output of a remote command; a drop (no exit status) raises ConnectionLostError."""
-        async with self.transport.process(command) as proc:
-            proc.stdin.write_eof()
-            while data := await proc.stdout.read(STREAM_READ_BYTES):
-                yield data
-            done = await proc.wait(check=False)
-            if done.exit_status is None and done.exit_signal is None:
-                raise ConnectionLostError(f"{self.host}: connection lost while reading")
-            if done.exit_status != 0:
-                err = (
-                    done.stderr.decode("utf-8", "replace") if isinstance(done.stderr, bytes) else ""
-                )
-                raise TransportError(f"{self.host}: reading the log failed: {err.strip()}")
-
     async def follow(self, handle: AgentHandle, offset: int) -> AsyncIterator[LogChunk]:
         """Yield log lines from ``offset`` until the agent has ended and its log is drained.
 
@@ -328,7 +313,7 @@ class RemoteRunner:
                 splitter.pending = b""  # bytes after `offset` are read again
                 unframe = Unframer()
                 try:
-                    async for data in self._stream(command):
+                    async for data in read_stream(self.transport, command):
                         lines, used = splitter.feed(unframe.feed(data))
                         offset += used
                         if lines:

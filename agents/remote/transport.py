@@ -28,7 +28,7 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from wavedeck.agents.config import HostConfig
 from wavedeck.agents.events import Event, HostConnectionChanged
@@ -157,6 +157,8 @@ class _Pooled:
     def usable(self) -> bool:
         return not self.client.closed.is_set()
 
+
+S = TypeVar("S", bound=asyncssh.SSHClientSession[bytes])
 
 # Any event sink works (the supervisor's ``_emit``); the transport only sends host events.
 EventSink = Callable[[Event], None]
@@ -339,6 +341,32 @@ class HostTransport:
                 raise ConnectionLostError(f"{self.name}: {_describe(exc)}") from None
             finally:
                 proc.close()
+        finally:
+            self._release(pooled)
+
+    @contextlib.asynccontextmanager
+    async def session(
+        self, command: str, factory: Callable[[], S], window: int
+    ) -> AsyncIterator[tuple[asyncssh.SSHClientChannel[bytes], S]]:
+        """A binary channel running ``command`` on a pooled connection, its data handed to the
+        session ``factory`` makes (no stream readers: see ``wavedeck.agents.remote.logstream``);
+        a dropped link raises ``ConnectionLostError``."""
+        pooled = await self._acquire()
+        try:
+            try:
+                chan, session = await pooled.conn.create_session(
+                    factory, command, encoding=None, window=window
+                )
+            except (OSError, asyncssh.Error) as exc:
+                raise ConnectionLostError(f"{self.name}: {_describe(exc)}") from None
+            try:
+                yield chan, cast(S, session)
+            except TransportError:
+                raise
+            except (OSError, asyncssh.Error) as exc:
+                raise ConnectionLostError(f"{self.name}: {_describe(exc)}") from None
+            finally:
+                chan.close()
         finally:
             self._release(pooled)
 

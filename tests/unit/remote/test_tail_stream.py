@@ -8,6 +8,7 @@ follows the rest with ``tail``: resuming at any offset must give exactly the lin
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 
@@ -17,7 +18,9 @@ from hypothesis import strategies as st
 
 from tests.unit.remote.sshkit import Sshd, wait_until
 from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder
+from wavedeck.agents.remote.logstream import PAUSE_BYTES, WINDOW_BYTES, LogCollector, read_stream
 from wavedeck.agents.remote.runner import RemoteRunner
+from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, TransportError
 from wavedeck.agents.runtypes import AgentHandle, LaunchSpec
 
 pytestmark = pytest.mark.timeout(90)
@@ -116,7 +119,7 @@ async def test_resuming_at_any_offset_of_a_finished_log_gives_exactly_the_rest(
 @pytest.mark.sshd
 async def test_socket_reads_are_capped_on_a_real_connection(sshd: Sshd, host_clone: Path) -> None:
     """The read cap that spares asyncssh its buffer copying applies to pooled connections."""
-    from wavedeck.agents.remote.transport import SOCKET_READ_BYTES, HostTransport
+    from wavedeck.agents.remote.transport import SOCKET_READ_BYTES
 
     transport = HostTransport("loop", sshd.cfg(host_clone))
     conn, _ = await transport.connect_once()
@@ -127,3 +130,43 @@ async def test_socket_reads_are_capped_on_a_real_connection(sshd: Sshd, host_clo
     finally:
         conn.close()
         await conn.wait_closed()
+
+
+@pytest.mark.sshd
+async def test_a_reader_that_falls_behind_pauses_the_channel_and_loses_nothing(
+    sshd: Sshd, host_clone: Path
+) -> None:
+    """The log channel keeps at most ``PAUSE_BYTES`` (and one packet) waiting for a reader that
+    does not read; the window holds the rest back on the host; reading again gets every byte."""
+    transport = HostTransport("loop", sshd.cfg(host_clone))
+    total = 3 * WINDOW_BYTES  # more than the window and the pause limit together
+    try:
+        command = f"head -c {total} /dev/zero"
+        async with transport.session(command, LogCollector, window=WINDOW_BYTES) as (chan, got):
+            chan.write_eof()
+            await asyncio.wait_for(got.held.wait(), 30)  # nobody has read anything yet
+            assert got.paused
+            assert PAUSE_BYTES <= got.size < PAUSE_BYTES + 64 * 1024
+            received = 0
+            async for data in got.chunks():
+                assert data == bytes(len(data))
+                received += len(data)
+            await chan.wait_closed()
+            assert received == total
+            assert chan.get_exit_status() == 0
+    finally:
+        await transport.close()
+
+
+@pytest.mark.sshd
+async def test_the_log_stream_reports_a_failing_command_with_its_stderr(
+    sshd: Sshd, host_clone: Path
+) -> None:
+    transport = HostTransport("loop", sshd.cfg(host_clone))
+    try:
+        with pytest.raises(TransportError, match="no-such-log") as caught:
+            async for _ in read_stream(transport, "printf P; cat no-such-log"):
+                pass
+        assert not isinstance(caught.value, ConnectionLostError)
+    finally:
+        await transport.close()

@@ -10,10 +10,8 @@ its server killed at the end.
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,9 +22,8 @@ from tests.e2e.claude_kit import fixes
 from tests.e2e.headless_kit import kill_agents
 from tests.e2e.model_server import ModelServer, Script
 from tests.e2e.real_cli_kit import FILES, key, make_sandbox
-from tests.e2e.tmux_kit import Tmux
+from tests.e2e.tmux_kit import WAVEDECK, Tmux, pane_env
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
@@ -47,13 +44,11 @@ def test_control_room_panes_render_the_real_cli_with_usage_and_cost(
     claude = require("claude")
     folder = tmp_path / "repo"
     script: Script = {key(a): fixes(folder, a) for a in FILES}
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env["PYTHONPATH"] = str(ROOT)
-    program = [sys.executable, "-c", "from wavedeck.tui.cli.main import main; main()"]
+    env = pane_env()
     try:
         with ModelServer(script) as server:
             make_sandbox(folder, claude, server.url)
-            tmux.start(shlex.join([*program, "run", "--repo", str(folder)]), folder, env)
+            tmux.start(shlex.join([*WAVEDECK, "run", "--repo", str(folder)]), folder, env)
             tmux.wait_for("1 w1-a1", "2 w1-a2", "Wave 1 ready", timeout=60)
             tmux.keys("s")
             tmux.wait_for("wavedeck: done api-1 fixed", "wavedeck: done web-1 fixed", timeout=90)

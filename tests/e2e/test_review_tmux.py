@@ -15,11 +15,9 @@ running, then succeeded. Both agents approved (``a``), the tests run (``t``), th
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,9 +29,8 @@ from tests.e2e.claude_kit import FIXED, fixes
 from tests.e2e.headless_kit import kill_agents
 from tests.e2e.model_server import ModelServer, Script, Text, ToolUse
 from tests.e2e.real_cli_kit import FILES, ORIGINAL, commit_message, committed, key, make_sandbox
-from tests.e2e.tmux_kit import Tmux
+from tests.e2e.tmux_kit import WAVEDECK, Tmux, pane_env
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
@@ -125,14 +122,12 @@ def test_review_colours_revert_comment_request_changes_and_commit(
         ],
         key("w1-a2"): fixes(folder, "w1-a2"),
     }
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env["PYTHONPATH"] = str(ROOT)
+    env = pane_env()
     env["COLORTERM"] = "truecolor"
-    program = [sys.executable, "-c", "from wavedeck.tui.cli.main import main; main()"]
     try:
         with ModelServer(script) as server:
             make_sandbox(folder, claude, server.url)
-            tmux.start(shlex.join([*program, "run", "--repo", str(folder)]), folder, env)
+            tmux.start(shlex.join([*WAVEDECK, "run", "--repo", str(folder)]), folder, env)
             tmux.wait_for("1 w1-a1", "2 w1-a2", "Wave 1 ready", timeout=60)
             tmux.keys("s")
             tmux.wait_for("wavedeck: done api-1 fixed", "wavedeck: done web-1 fixed", timeout=120)

@@ -9,17 +9,15 @@ private tmux socket is used and its server is killed at the end.
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.tmux_kit import Tmux
+from tests.e2e.tmux_kit import ROOT, WAVEDECK, Tmux, pane_env
 from wavedeck.agents.tools.demo import STRAY_PATH as STRAY
 from wavedeck.agents.tools.demo import TEST_PATH as TEST_FILE
 
@@ -49,14 +47,9 @@ def review_and_edit(tmux: Tmux, edited: Path) -> None:
 
 def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
     sandbox = tmp_path / "demo"
-    program = [sys.executable, "-c", "from wavedeck.tui.cli.main import main; main()"]
-    command = shlex.join([*program, "demo", "--dir", str(sandbox), "--fast"])
-    root = Path(__file__).resolve().parents[2]
+    command = shlex.join([*WAVEDECK, "demo", "--dir", str(sandbox), "--fast"])
     tmux = Tmux(joined=True)
-    # Not COLUMNS/LINES a test runner may have set (xdist workers get 80 columns): Textual
-    # would take them over the pane's real 200x50.
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env["PYTHONPATH"] = str(root)
+    env = pane_env()
     # The operator's editor, for the diff review: it appends a comment to the file it is given,
     # notes the path, then removes itself, so a second 'e' meets an editor that is not there.
     edited = tmp_path / "edited.txt"
@@ -68,7 +61,7 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
     editor.chmod(0o755)
     env.pop("VISUAL", None)
     env["EDITOR"] = str(editor)
-    tmux.start(command, root, env)
+    tmux.start(command, ROOT, env)
     try:
         # The header can be drawn a frame before the panes: wait for all five.
         tmux.wait_for("Wave 1 ready", *(f"{n} w1-a{n}" for n in range(1, 6)), timeout=60)
@@ -144,13 +137,10 @@ def test_demo_on_an_80x24_terminal(tmp_path: Path) -> None:
     """The smallest layout: the header keeps the running count and the sandbox, the key bar keeps
     help, quit and the palette, help says it scrolls, and a finished wave says what comes next."""
     sandbox = tmp_path / "small"
-    program = [sys.executable, "-c", "from wavedeck.tui.cli.main import main; main()"]
-    command = shlex.join([*program, "demo", "--dir", str(sandbox), "--fast"])
-    root = Path(__file__).resolve().parents[2]
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env["PYTHONPATH"] = str(root)
+    command = shlex.join([*WAVEDECK, "demo", "--dir", str(sandbox), "--fast"])
+    env = pane_env()
     tmux = Tmux(80, 24, joined=True)
-    tmux.start(command, root, env)
+    tmux.start(command, ROOT, env)
     try:
         screen = tmux.wait_for("wave 1: ready to start · 0 running · demo sandbox", timeout=60)
         assert all(key in screen.splitlines()[-1] for key in ("? Help", "q Quit", "^p Commands"))

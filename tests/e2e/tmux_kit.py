@@ -2,18 +2,30 @@
 private socket, read by polling the pane (another process's terminal: nothing to await).
 
 ``start`` keeps the pane once the command has ended, saying ``WAVEDECK-EXIT=<status>``; ``kill``
-ends the server (a fixture calls it). ``joined`` captures a line the terminal wrapped as one.
+ends the server (a fixture calls it). ``joined`` captures a line the terminal wrapped as one. ``WAVEDECK`` runs this checkout's
+``wavedeck`` in ``pane_env()``.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
 
 _PANE = "t"
+ROOT = Path(__file__).resolve().parents[2]
+WAVEDECK = [sys.executable, "-c", "from wavedeck.tui.cli.main import main; main()"]
+
+
+def pane_env() -> dict[str, str]:
+    """This environment with this checkout importable, without the COLUMNS/LINES a test runner
+    may have set (xdist workers get 80 columns): Textual would take them over the pane's size."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
 
 
 class Tmux:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from wavedeck.agents.events import Event, Notice, SandboxStatus
 from wavedeck.agents.kinds import NoticeLevel
 from wavedeck.agents.local import landlock, procinfo, tail
+from wavedeck.agents.local.logfiles import logical_size
 from wavedeck.agents.runtypes import ENDED_START, AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
 if TYPE_CHECKING:
@@ -190,6 +191,10 @@ class LocalRunner:
             "landlock", agent=spec.agent_id, abi=self._abi
         )
         return ["--sandbox", str(path)]
+
+    async def log_size(self, agent_id: str) -> int:
+        """The logical size of the agent's log (rotations count; 0 when there is none)."""
+        return await asyncio.to_thread(logical_size, self.log_path(agent_id))
 
     async def launch(self, spec: LaunchSpec) -> AgentHandle:
         """Start the agent detached; its log is appended to, never truncated."""

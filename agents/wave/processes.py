@@ -156,10 +156,11 @@ class AgentProcesses:
                 local=runner.host is None,
                 **self.presets.launch_args(agent_id, rec),
             )
-            log = ctx.log_path(agent_id)
-            if rec.launches == 0 and log.exists():
-                # Output of an earlier, forgotten run is not ours (logical: rotations count).
-                rec.offset = logical_size(log)
+            if rec.launches == 0:
+                # Output of an earlier, forgotten run is not ours: the log where the runner
+                # keeps it (this machine's, rotations counted, or its host's). Every run
+                # appends to it, so later launches follow on from the offset consumed.
+                rec.offset = await runner.log_size(agent_id)
                 self.journal.write(agent_id, rec.offset)
             # Recorded before the process starts (its exit file will name it): a control room
             # killed before recording the handle finds this run, running or ended.

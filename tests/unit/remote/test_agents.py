@@ -336,9 +336,11 @@ async def test_a11_control_room_sigkilled_mid_stream_restart_resumes_exactly(
     offset = records[-1]["offset"] if len(records) > 1 else 0
     agent_only = f"^{PY} .*{tok}"
     assert len(pgrep(agent_only)) == 1  # the agent outlived its control room
-    gate.touch()
     r = RemoteRunner("loop", cfg, repo=repo, bring_back=False)
     assert await r.launch(LaunchSpec("w1-a1", tuple(argv), repo)) == handle  # no second copy
+    # Opened only now: opened before the launch above, the agent could end (under load) before
+    # that launch looked, which then rightly started a new run (its own pid and start time).
+    gate.touch()
     seen += await collect(r, handle, offset)
     assert numbered(seen) == list(range(1, 201))
     assert await r.exit_status(handle) == ExitStatus(0)

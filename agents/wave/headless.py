@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import IO, Any
 
 from wavedeck.agents.events import (
@@ -320,21 +320,22 @@ async def run_follow_up(
     ``stop`` was set first (the agent keeps running). ``SupervisorError`` when it cannot be sent.
     """
     stop = stop or asyncio.Event()
-    await sup.open()
-    consumer = asyncio.create_task(_consume(sup, sink))
-    try:
+    async with opened(sup, sink):
         await sup.follow_up(agent_id, message)
-        while sup.agent_state(agent_id) == "running" and not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sup.wait_changed(), 1.0)
-        code = (
-            None
-            if stop.is_set()
-            else (EXIT_OK if sup.agent_state(agent_id) == "succeeded" else EXIT_REFUSED)
-        )
+        code = await runs_ended(sup, [agent_id], stop)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(sup.drain(), 10.0)
         return code
+
+
+@contextlib.asynccontextmanager
+async def opened(sup: Supervisor, sink: Callable[[list[Event]], None]) -> AsyncIterator[None]:
+    """The supervisor open, its events going to ``sink``; on exit it is closed (agents keep
+    running), the last events drained and the consumer stopped."""
+    await sup.open()
+    consumer = asyncio.create_task(_consume(sup, sink))
+    try:
+        yield
     finally:
         await sup.close()
         with contextlib.suppress(TimeoutError):
@@ -342,3 +343,14 @@ async def run_follow_up(
         consumer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await consumer
+
+
+async def runs_ended(sup: Supervisor, agents: Sequence[str], stop: asyncio.Event) -> int | None:
+    """Wait for the runs of ``agents`` to end: EXIT_OK when all succeeded, EXIT_REFUSED
+    otherwise; None when ``stop`` was set first (they keep running)."""
+    while any(sup.agent_state(a) == "running" for a in agents) and not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(sup.wait_changed(), 1.0)
+    if stop.is_set():
+        return None
+    return EXIT_OK if all(sup.agent_state(a) == "succeeded" for a in agents) else EXIT_REFUSED

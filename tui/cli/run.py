@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from wavedeck.plan.safetext import neutralize
-from wavedeck.tui.cli.common import EXIT_CANNOT_START, fail, repo_problem
+from wavedeck.tui.cli.common import EXIT_CANNOT_START, fail, repo_problem, stopping
 
 if TYPE_CHECKING:
     from wavedeck.agents.config import Config
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from wavedeck.plan.models import Plan
 
 EXIT_ERROR = EXIT_CANNOT_START
-_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 # What the demo suggests: it completes, accepting the one file the demo's agent writes outside
 # the plan on purpose (recorded in the checkpoint's trailers).
 DEMO_RUN = "wavedeck run --headless --all --yes --accept-violations"
@@ -317,41 +316,32 @@ async def _run(
     from wavedeck.agents.wave.headless import printer, run_waves
     from wavedeck.agents.wave.supervisor import SupervisorError
 
-    stop = asyncio.Event()
-    received: list[int] = []
-    loop = asyncio.get_running_loop()
-
-    def on_signal(signum: int) -> None:
-        received.append(signum)
+    def stop_launching() -> None:
         sup.launching = False  # stop launching at once, even in the middle of a wave start
-        stop.set()
 
-    for sig in _SIGNALS:
-        loop.add_signal_handler(sig, on_signal, sig)
-    try:
-        code = await run_waves(
-            sup,
-            waves,
-            printer(sys.stdout, as_json, HINTS, errors=sys.stderr),
-            accept_violations=accepting[0],
-            adopt_head=accepting[1],
-            stop=stop,
-            stop_agents_on_stop=stop_agents,
-            review=review,
-        )
-    except (SupervisorError, GitError, OSError) as exc:
-        from wavedeck.tui.cli.common import error_json
+    with stopping(stop_launching) as stopped:
+        try:
+            code = await run_waves(
+                sup,
+                waves,
+                printer(sys.stdout, as_json, HINTS, errors=sys.stderr),
+                accept_violations=accepting[0],
+                adopt_head=accepting[1],
+                stop=stopped.stop,
+                stop_agents_on_stop=stop_agents,
+                review=review,
+            )
+        except (SupervisorError, GitError, OSError) as exc:
+            from wavedeck.tui.cli.common import error_json
 
-        # Best effort: the error may be that these very streams cannot be written.
-        with contextlib.suppress(OSError):
-            if as_json:
-                click.echo(error_json(str(exc)))
-        with contextlib.suppress(OSError):
-            click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
-        return EXIT_ERROR
-    finally:
-        for sig in _SIGNALS:
-            loop.remove_signal_handler(sig)
+            # Best effort: the error may be that these very streams cannot be written.
+            with contextlib.suppress(OSError):
+                if as_json:
+                    click.echo(error_json(str(exc)))
+            with contextlib.suppress(OSError):
+                click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
+            return EXIT_ERROR
+    received = stopped.received
     if received:
         name = signal.Signals(received[0]).name
         what = "running agents stopped" if stop_agents else "running agents keep running"
@@ -364,30 +354,19 @@ async def _follow_up(sup: Supervisor, agent_id: str, message: str, as_json: bool
     from wavedeck.agents.wave.headless import printer, run_follow_up
     from wavedeck.agents.wave.supervisor import SupervisorError
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    received: list[int] = []
-
-    def on_signal(signum: int) -> None:
-        received.append(signum)
-        stop.set()
-
-    for sig in _SIGNALS:
-        loop.add_signal_handler(sig, on_signal, sig)
-    try:
-        code = await run_follow_up(
-            sup,
-            agent_id,
-            message,
-            printer(sys.stdout, as_json, HINTS, errors=sys.stderr),
-            stop=stop,
-        )
-    except SupervisorError as exc:
-        click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
-        return EXIT_ERROR
-    finally:
-        for sig in _SIGNALS:
-            loop.remove_signal_handler(sig)
+    with stopping() as stopped:
+        try:
+            code = await run_follow_up(
+                sup,
+                agent_id,
+                message,
+                printer(sys.stdout, as_json, HINTS, errors=sys.stderr),
+                stop=stopped.stop,
+            )
+        except SupervisorError as exc:
+            click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
+            return EXIT_ERROR
+    received = stopped.received
     if received:
         return 128 + received[0]
     return code if code is not None else 1

@@ -15,7 +15,7 @@ from tests.unit.remote.faultkit import Proxy
 from tests.unit.remote.sshkit import (
     ME,
     Sshd,
-    free_port,
+    closed_port_host,
     git,
     kill_token,
     make_clone,
@@ -266,16 +266,9 @@ async def test_a8_a20_drops_mid_stream_lose_and_repeat_nothing(
 
 
 async def test_unreachable_host_presumes_a_detached_agent_running(tmp_path: Path) -> None:
-    from wavedeck.agents.config import HostConfig
     from wavedeck.agents.events import Event, HostConnectionChanged
 
-    cfg = HostConfig(
-        address="127.0.0.1",
-        port=free_port(),
-        workdir="/w",
-        known_hosts=str(tmp_path / "kh"),
-        ssh_config="",
-    )
+    cfg = closed_port_host(tmp_path)
     events: list[Event] = []
     r = RemoteRunner("gone", cfg, on_event=events.append)
     h = AgentHandle("w1-a1", 123, 456, 123, "l", "e", "gone")

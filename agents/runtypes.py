@@ -38,6 +38,9 @@ class LaunchSpec:
     # This launch's id, recorded before the process starts: a local agent's exit file names
     # it, so a run that ended before a killed control room recorded it is still found.
     launch_id: str = ""
+    # The preset whose parser reads the output: which lines the log wrapper keeps in the fact
+    # record (``agents/local/factscan.py``) before the log rotates them away.
+    facts_of: str = "generic"
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,10 @@ class LogChunk:
 
     lines: tuple[str, ...]
     offset: int
+    # Lines before ``lines`` were rotated away unread: how many bytes, and how many lines of
+    # ``lines`` (the first) come from the fact record instead of the log.
+    skipped: int = 0
+    recovered: int = 0
 
 
 class Runner(Protocol):
@@ -92,6 +99,11 @@ class Runner(Protocol):
         killed between starting it and saving its state leaves one): running, or, given the
         ``launch_id`` it was launched with, ended (a handle whose ``start_time`` is
         ``ENDED_START``)."""
+        ...
+
+    async def log_size(self, agent_id: str) -> int:
+        """Where the agent's next run's output will begin in its log: the log's (logical)
+        size now. A log is appended to by every run, never emptied, so offsets only grow."""
         ...
 
     async def launch(self, spec: LaunchSpec) -> AgentHandle: ...

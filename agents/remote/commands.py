@@ -10,7 +10,8 @@ Tokens may contain anything but NUL (it cannot cross ``execve``); environment na
 ``[A-Za-z_][A-Za-z0-9_]*``. Prompts never travel in argv: they go over the channel's stdin.
 
 Layout on the host, under ``<workdir>/.wavedeck/`` (excluded from git there):
-``logs/<id>.log``, ``run/<id>.pid`` (``PID START``), ``run/<id>.exit`` (``rc N``),
+``logs/<id>.log`` (every run's output, appended), ``run/<id>.pid`` (``PID START``),
+``run/<id>.exit`` (``rc N``),
 ``run/<id>.launch`` (the launch id the control room recorded, written before the agent starts),
 ``prompts/<id>.md`` and ``worktrees/<id>`` (the agent's own git worktree at the base commit).
 
@@ -215,7 +216,9 @@ def launch_script(
         + "fi\n"
         + prepare
         + store
-        + 'rm -f "$ex" "$pidf" "$applied" "$launchf"; : > "$log" || exit 3\n'
+        # Appended to, never emptied (as the local wrapper does): a relaunch's output follows
+        # the last run's, so the offset the control room consumed to stays right for it.
+        + 'rm -f "$ex" "$pidf" "$applied" "$launchf"; : >> "$log" || exit 3\n'
         + (
             f'echo {quote(check_launch_id(launch_id))} > "$launchf.tmp"'
             ' && mv -f "$launchf.tmp" "$launchf" || exit 3\n'
@@ -247,6 +250,11 @@ def found_script(paths: RemotePaths, launch_id: str) -> str:
         + 'elif [ -f "$ex" ]; then echo "ended $pid $st"\n'
         + "else echo none; fi\n"
     )
+
+
+def log_size_script(paths: RemotePaths) -> str:
+    """Prints the size in bytes of the agent's log (0 when there is none)."""
+    return paths.prelude() + '[ -f "$log" ] && wc -c < "$log" || echo 0\n'
 
 
 def status_script(paths: RemotePaths, pid: int, start_time: int) -> str:

@@ -19,7 +19,9 @@ An agent on a host runs exactly like a local one, only over SSH:
 
 Lines follow the one rule of ``wavedeck.agents.lines`` (as the local tailer and the history views do).
 Log rotation (``[agent] log_max_bytes``) is local only: a remote agent's log on its host is
-one file that grows.
+one file that grows. Every run appends to it (as the local wrapper appends to its log), so a
+restart's or a follow-up's output follows the last run's and the offset the control room
+consumed to (its journal too) stays right: nothing shown twice, nothing skipped.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from wavedeck.agents.remote.commands import (
     host_forms,
     launch_script,
     local_prompt_file,
+    log_size_script,
     sh_c,
     status_script,
     stop_script,
@@ -53,7 +56,7 @@ from wavedeck.agents.remote.logstream import read_stream
 from wavedeck.agents.remote.sync import (
     SyncError,
     apply_patch,
-    collect_patch,
+    collected_patch,
     local_head,
     mark_applied,
     push_base,
@@ -149,6 +152,14 @@ class RemoteRunner:
     def _handle(self, agent_id: str, pid: int, start: int) -> AgentHandle:
         p = self.paths(agent_id)
         return AgentHandle(agent_id, pid, start, pid, p.log, p.exit, host=self.host)
+
+    async def log_size(self, agent_id: str) -> int:
+        """The size of the agent's log on the host (0: none). Raises ``TransportError``."""
+        res = await self.transport.run(sh_c(log_size_script(self.paths(agent_id))))
+        text = res.text.strip()
+        if res.returncode != 0 or not text.isdigit():
+            raise TransportError(f"{self.host}: cannot read the size of {agent_id}'s log")
+        return int(text)
 
     async def launch(self, spec: LaunchSpec) -> AgentHandle:
         """Start the agent on the host, or return the handle of the copy already running there."""
@@ -382,11 +393,12 @@ class RemoteRunner:
         if self.repo is None:
             raise SyncError("RemoteRunner needs repo= to bring changes back")
         paths = self.paths(handle.agent_id)
-        patch = await collect_patch(self.transport, paths)
-        if patch is None:
-            return self.applied.get(handle.agent_id, [])
-        changed = await apply_patch(self._apply_to.get(handle.agent_id, self.repo), patch)
-        await mark_applied(self.transport, paths, len(patch))
+        async with collected_patch(self.transport, paths) as patch:
+            if patch is None:
+                return self.applied.get(handle.agent_id, [])
+            changed = await apply_patch(self._apply_to.get(handle.agent_id, self.repo), patch)
+            size = patch.stat().st_size
+        await mark_applied(self.transport, paths, size)
         self.applied[handle.agent_id] = changed
         return changed
 

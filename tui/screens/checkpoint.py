@@ -164,8 +164,16 @@ class CheckpointScreen(Screen[str | None]):
         table.clear(columns=True)
         table.add_columns(*COLUMNS)
         rows = blocking_paths(preview)
+        known = {v.path: v.attribution for v in preview.violations if v.agent}
+
+        def writer(row: BlockingPath) -> str:
+            # a writer wavedeck only guessed (``inferred``) carries a "?" (narrow: the status
+            # column must stay on an 80-column screen); the violations screen spells it out
+            guess = "?" if row.agent and known.get(row.path) == "inferred" else ""
+            return neutralize(f"{row.agent}{guess}" if row.agent else "?")
+
         # The path column gets what the others leave (each cell has 1 cell of padding a side).
-        others = [(r.kind, neutralize(r.agent or "?"), self._state(r.path).plain) for r in rows]
+        others = [(r.kind, writer(r), self._state(r.path).plain) for r in rows]
         used = sum(max((len(o[i]) for o in others), default=0) + 2 for i in range(3))
         room = table.content_size.width - used - 2 - 2  # and the scrollbar's cell
         for row, (kind, agent, _) in zip(rows, others, strict=True):

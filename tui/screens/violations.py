@@ -1,9 +1,11 @@
-"""Ownership violations of one wave: accept one (with a reason) or revert its file.
+"""Ownership violations of one wave: accept one (with a reason) or revert its file; a change of
+``.git`` (``tamper``, one row per setting, hook or file) is kept (confirmed) or undone.
 
-The table has what fits on a line at 80 columns: the status first (open or accepted), the path
-fitted in its middle (``packages/…/cli/daemon.py``), the kind and the writer; the highlighted
-row's whole story (full path, writer or candidates, the watcher's detail, the status with its
-reason) is in the panel under it, wrapped, so nothing is cut."""
+The table has what fits on a line at 80 columns: the status first (open, accepted, reverted or
+undone), the path fitted in its middle (``packages/…/cli/daemon.py``), the kind and the writer
+(a "?" after a writer wavedeck only inferred); the highlighted row's whole story (full path,
+writer exact or inferred, or candidates, the watcher's detail, the status with its reason) is in
+the panel under it, wrapped, so nothing is cut."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from textual.widgets import DataTable, Footer, Static
 from wavedeck.agents.config import PolicyConfig
 from wavedeck.agents.events import ViolationFound
 from wavedeck.agents.wave.gates import PathClass, classify_paths, foreign_writers
+from wavedeck.agents.wave.tamperlog import is_tamper_key
 from wavedeck.plan.safetext import neutralize
 from wavedeck.tui import messages as msg
 from wavedeck.tui.calls import guarded
@@ -82,7 +85,7 @@ class ViolationsScreen(Screen[None]):
         text.append(neutralize(v.path), "bold")
         text.append(f"\n{v.kind}", "italic")
         if v.agent:
-            text.append(f", written by {neutralize(v.agent)}")
+            text.append(f", written by {neutralize(v.agent)} ({v.attribution})")
         elif v.candidates:
             text.append(f", written by one of {neutralize(', '.join(v.candidates))}")
         else:
@@ -105,6 +108,9 @@ class ViolationsScreen(Screen[None]):
         table.add_columns("status", "path", "kind", "agent")
         violations = self.wd.view.waves[self.wave].violations
         standing = self._standing(violations)
+        # A path the engine no longer lists was reverted (a change of .git: undone).
+        engine = self.wd.engine
+        current = {v.path for v in engine.violations(self.wave)} if engine is not None else None
         rows: dict[str, tuple[ViolationFound, Text]] = {}
         for v in violations:
             if v.path in rows:
@@ -115,6 +121,8 @@ class ViolationsScreen(Screen[None]):
                 status = Text(said, "green")
             elif c is not None and c.staged:  # the plan gives it to its writer after all
                 status = Text(f"owned by {neutralize(c.agent or '?')}", "green")
+            elif current is not None and v.path not in current:
+                status = Text("undone" if is_tamper_key(v.path) else "reverted", "green")
             else:
                 status = Text("open", "red")
             rows[v.path] = (v, status)
@@ -134,8 +142,8 @@ class ViolationsScreen(Screen[None]):
 
     @staticmethod
     def _writer(v: ViolationFound) -> str:
-        if v.agent:
-            return neutralize(v.agent)
+        if v.agent:  # a writer wavedeck only inferred carries a "?" (the panel spells it out)
+            return neutralize(v.agent) + ("?" if v.attribution == "inferred" else "")
         return "one of " + neutralize(", ".join(v.candidates)) if v.candidates else "?"
 
     def _standing(self, violations: Sequence[ViolationFound]) -> dict[str, PathClass]:
@@ -170,8 +178,9 @@ class ViolationsScreen(Screen[None]):
                 await guarded(self, "accept", engine.accept_violation, self.wave, path, reason)
                 self.post_message(msg.PathAccepted(self.wave, path))
 
+        verb = "Keep" if is_tamper_key(path) else "Accept"
         self.app.push_screen(
-            PromptScreen(f"Accept {path}: why is it fine?", cancelled=f"{path} not accepted"),
+            PromptScreen(f"{verb} {path}: why is it fine?", cancelled=f"{path} not accepted"),
             accept,
         )
 
@@ -186,6 +195,10 @@ class ViolationsScreen(Screen[None]):
                 await guarded(self, "revert", engine.revert_path, self.wave, path)
                 self.post_message(msg.PathReverted(self.wave, path))
 
-        question = f"Revert {path} to the wave's base? Its changes are lost."
-        cancelled = f"not reverted: {path} keeps its changes"
+        if is_tamper_key(path):  # a setting or hook of .git, reviewed on its own
+            question = f"Undo {path}: put it back as it was when the wave started?"
+            cancelled = f"not undone: {path} stays as it is"
+        else:
+            question = f"Revert {path} to the wave's base? Its changes are lost."
+            cancelled = f"not reverted: {path} keeps its changes"
         self.app.push_screen(ConfirmScreen(question, yes="Revert", cancelled=cancelled), revert)

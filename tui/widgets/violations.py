@@ -40,7 +40,8 @@ def violations_text(
         if n:
             text.append(" · ")
         writer = v.agent or (" or ".join(v.candidates) if v.candidates else "writer unknown")
-        after = f" ({v.kind}, {neutralize(writer)})"
+        guess = ", inferred" if v.attribution == "inferred" and v.agent else ""
+        after = f" ({v.kind}, {neutralize(writer)}{guess})"
         path = neutralize(v.path)
         if room is not None:
             path = fit_path(path, max(room - len(after) - (3 if n else 0), 12))

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.remote.sshkit import Sshd, free_port
-from wavedeck.agents.config import HostConfig
+from tests.unit.remote.sshkit import Sshd, closed_port_host
 from wavedeck.agents.remote.runner import RemoteRunner
 from wavedeck.agents.remote.transport import TransportError
 from wavedeck.agents.runtypes import ENDED_START, AgentHandle, ExitStatus, LaunchSpec
@@ -25,9 +24,9 @@ pytestmark = [pytest.mark.timeout(90), pytest.mark.sshd]
 PY = sys.executable
 
 
-async def _lines(runner: RemoteRunner, handle: AgentHandle) -> list[str]:
+async def _lines(runner: RemoteRunner, handle: AgentHandle, offset: int = 0) -> list[str]:
     out: list[str] = []
-    async for chunk in runner.follow(handle, 0):
+    async for chunk in runner.follow(handle, offset):
         out.extend(chunk.lines)
     return out
 
@@ -69,8 +68,14 @@ async def test_a_run_launched_on_a_host_is_found_running_then_ended_never_anothe
     ]
 
     # A later launch of the agent (another id) replaces the record: the old id finds nothing.
+    # Its output is appended after the first run's (the log is never emptied).
+    begins = await again.log_size("w1-a1")
     later = await again.launch(LaunchSpec("w1-a1", (PY, "-c", "print(1)"), repo, launch_id="77"))
-    assert await asyncio.wait_for(_lines(again, later), 30) == ["1"]
+    assert await asyncio.wait_for(_lines(again, later, begins), 30) == ["1"]
+    assert await asyncio.wait_for(_lines(again, later), 30) == [
+        *(f"line {i:07d}" for i in range(1, 5)),
+        "1",
+    ]
     assert await again.find_unrecorded("w1-a1", "4f2a") is None
     assert (await again.find_unrecorded("w1-a1", "77")) is not None
     await first.close()
@@ -78,16 +83,7 @@ async def test_a_run_launched_on_a_host_is_found_running_then_ended_never_anothe
 
 
 async def test_an_unreachable_host_cannot_tell_and_says_so(tmp_path: Path) -> None:
-    cfg = HostConfig(
-        address="127.0.0.1",
-        port=free_port(),
-        workdir="/w",
-        known_hosts=str(tmp_path / "kh"),
-        ssh_config="",
-        connect_timeout_s=2,
-        reconnect_base_s=0.1,
-        reconnect_cap_s=0.2,
-    )
+    cfg = closed_port_host(tmp_path, connect_timeout_s=2, reconnect_base_s=0.1, reconnect_cap_s=0.2)
     runner = RemoteRunner("gone", cfg)
     with pytest.raises(TransportError):
         await asyncio.wait_for(runner.find_unrecorded("w1-a1", "4f2a"), 30)

@@ -65,6 +65,7 @@ from wavedeck.agents.watch.rules import (
     read_config,
 )
 from wavedeck.agents.watch.writers import KEEP_S, WriteLedger
+from wavedeck.plan.words import plural
 
 __all__ = ["WorkspaceWatcher", "open_watch"]
 
@@ -359,9 +360,9 @@ class WorkspaceWatcher:
             yield event
         yield Notice(
             "info",
-            f"rescan after the overflow: {len(files)} file(s) changed in that time, reported; "
-            f"{folders} folder(s) changed too, where a deletion cannot be named (the "
-            "checkpoint lists every change from git)",
+            f"rescan after the overflow: {plural(len(files), 'file')} changed in that time, "
+            f"reported; {plural(folders, 'folder')} changed too, where a deletion cannot be "
+            "named (the checkpoint lists every change from git)",
             watch_lost="rescanned",
         )
 

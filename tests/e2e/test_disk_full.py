@@ -137,7 +137,7 @@ def test_a_full_disk_is_named_loses_no_agent_and_the_run_resumes(tmp_path: Path)
         assert [e["wave"] for e in second if e["event"] == "checkpoint_committed"] == [1]
     else:  # the run resumed and refuses by name what it cannot show done
         assert int((out / "run2.code").read_text()) == 1, err2[-2000:]
-        assert "w1-a1 (needs_you)" in err2, err2[-2000:]
+        assert "w1-a1 (needs you)" in err2, err2[-2000:]
 
 
 def test_a_flooding_log_stops_short_of_filling_the_disk_and_says_so(tmp_path: Path) -> None:

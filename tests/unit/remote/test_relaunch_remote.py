@@ -200,3 +200,36 @@ async def test_a_control_room_killed_during_a_remote_relaunch_resumes_it_exactly
         assert runs.read_text().count("run") == 2
     finally:
         kill_agents(root)
+
+
+async def test_a_remote_follow_up_builds_on_its_earlier_changes_and_its_answer_comes_back(
+    tmp_path: Path, sshd: Sshd
+) -> None:
+    """R13: a relaunch on the host starts from what the agent's tree holds locally (its first
+    run's edit, brought back), so the follow-up's edit applies and comes back; the host's
+    worktree is no longer reset to the bare base under a resumed session."""
+    agent = "w1-a2"
+    root = claude_sandbox(tmp_path / "s", {agent: ["--replay", "question"]})
+    clone = make_clone(tmp_path / "host-clone")
+    add_host(root, sshd.cfg(clone, agents=[agent]))
+    try:
+        async with opened(root) as (sup, _col):
+            await sup.start_wave(1)
+            await wait_agents(sup, 1, timeout=60)
+            await sup.drain()
+            owned = sup.plan.agent(agent).paths[0]
+            target = root / owned
+            first = target.read_text("utf-8")
+            assert first.endswith("# fake-claude edit\n")  # the first run's edit came back
+            await sup.follow_up(agent, f"ANSWER-BY-EDITING\n1. {owned}:1 keep the code")
+            await wait_agents(sup, 1, timeout=60)
+            await sup.drain()
+            rec = sup.agent_record(agent)
+            assert (rec.state, rec.launches) == ("succeeded", 2)
+        # The answer applied on top of the first run's edit, locally; nothing left on the host.
+        assert target.read_text("utf-8") == first + "# fake-claude answer\n"
+        hosted = clone / ".wavedeck" / "worktrees" / agent / owned
+        assert hosted.read_text("utf-8") == first + "# fake-claude answer\n"
+        assert (clone / ".wavedeck" / "run" / f"{agent}.applied").exists()
+    finally:
+        kill_agents(root)

@@ -117,7 +117,7 @@ class Supervisor(ReviewActions, RunQueries):
             worktrees=self.worktrees,
             tamper=self.tamper,
         )
-        self.reviews = Reviews(ctx, worktrees=self.worktrees, host_of=self.runners.host_of)
+        self.reviews = Reviews(ctx, worktrees=self.worktrees)
         self.reverts = HunkReverts(ctx, reviews=self.reviews)
         self.reviewers = Reviewers(ctx, runners=self.runners, reviews=self.reviews)
         self.landing = Landing(ctx, watch=self.watch, worktrees=self.worktrees)

@@ -233,3 +233,34 @@ async def test_a_remote_follow_up_builds_on_its_earlier_changes_and_its_answer_c
         assert (clone / ".wavedeck" / "run" / f"{agent}.applied").exists()
     finally:
         kill_agents(root)
+
+
+async def test_a_change_request_to_a_remote_agent_is_answered_on_its_changes(
+    tmp_path: Path, sshd: Sshd
+) -> None:
+    """R13 through the review: the comment's follow-up resumes the remote agent on its changes
+    as they are here, and its answer comes back on top of them."""
+    agent = "w1-a1"
+    root = claude_sandbox(tmp_path / "s", {})
+    clone = make_clone(tmp_path / "host-clone")
+    add_host(root, sshd.cfg(clone, agents=[agent]))
+    try:
+        async with opened(root) as (sup, _col):
+            await sup.start_wave(1)
+            await wait_agents(sup, 1, timeout=60)
+            await sup.drain()
+            changes = (await sup.review_changes(1)).of(agent)
+            assert changes is not None and changes.files
+            target = root / changes.files[0].path
+            reviewed = target.read_text("utf-8")
+            await sup.comment(
+                1, agent=agent, path=changes.files[0].path, line=1, text="ANSWER-BY-EDITING"
+            )
+            assert sup.change_request_problem(1, agent) is None  # no longer refused (was R12)
+            await sup.request_changes(1, agent)
+            await wait_agents(sup, 1, timeout=60)
+            await sup.drain()
+            assert sup.agent_record(agent).launches == 2
+        assert target.read_text("utf-8") == reviewed + "# fake-claude answer\n"
+    finally:
+        kill_agents(root)

@@ -7,7 +7,13 @@ base commit. When the host lacks that commit, wavedeck streams a pack over the S
 it, piped into ``git index-pack --stdin --fix-thin`` on the host): no refs are created on either
 side, no git daemon or reverse connection is needed, and the host's clone needs no remote.
 
-**During.** ``touched_paths`` lists what the agent changed relative to the base (``git status
+**Again.** A relaunch (follow-up, restart) must resume on the tree the agent left, which is now
+the local one (its changes came back, maybe reviewed or edited since): ``local_changes`` (the
+local tree against the base) is sent as a seed (``send_seed``) that ``worktree_body`` applies and
+commits on top of the base, recording that commit in ``<id>.from``; ``touched_paths`` and
+``collect_patch`` measure from it, so only what the new run changes comes back (and applies).
+
+**During.** ``touched_paths`` lists what the agent changed relative to the base (or the seed) (``git status
 --porcelain -z`` plus commits the agent made), polled by the runner so violations show live.
 
 **Out.** ``collect_patch`` builds the agent's whole change against the base in a throwaway index

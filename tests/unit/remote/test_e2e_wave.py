@@ -121,7 +121,7 @@ async def test_wave_one_with_two_agents_on_a_loopback_host(
         local_reports = [v for v in col.of(ViolationFound) if v.path in remote_paths]
         assert not local_reports
         # The review reads the remote agents' changes like a local agent's (a change request
-        # to one: test_relaunch_remote, R13).
+        # to one: test_relaunch_remote, R12).
         changes = await sup.review_changes(1)
         a4 = changes.of("w1-a4")
         assert a4 is not None and a4.files and all(f.standing == "owned" for f in a4.files)

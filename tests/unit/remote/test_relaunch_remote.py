@@ -205,7 +205,7 @@ async def test_a_control_room_killed_during_a_remote_relaunch_resumes_it_exactly
 async def test_a_remote_follow_up_builds_on_its_earlier_changes_and_its_answer_comes_back(
     tmp_path: Path, sshd: Sshd
 ) -> None:
-    """R13: a relaunch on the host starts from what the agent's tree holds locally (its first
+    """R12: a relaunch on the host starts from what the agent's tree holds locally (its first
     run's edit, brought back), so the follow-up's edit applies and comes back; the host's
     worktree is no longer reset to the bare base under a resumed session."""
     agent = "w1-a2"
@@ -238,7 +238,7 @@ async def test_a_remote_follow_up_builds_on_its_earlier_changes_and_its_answer_c
 async def test_a_change_request_to_a_remote_agent_is_answered_on_its_changes(
     tmp_path: Path, sshd: Sshd
 ) -> None:
-    """R13 through the review: the comment's follow-up resumes the remote agent on its changes
+    """R12 through the review: the comment's follow-up resumes the remote agent on its changes
     as they are here, and its answer comes back on top of them."""
     agent = "w1-a1"
     root = claude_sandbox(tmp_path / "s", {})
@@ -256,7 +256,7 @@ async def test_a_change_request_to_a_remote_agent_is_answered_on_its_changes(
             await sup.comment(
                 1, agent=agent, path=changes.files[0].path, line=1, text="ANSWER-BY-EDITING"
             )
-            assert sup.change_request_problem(1, agent) is None  # no longer refused (was R12)
+            assert sup.change_request_problem(1, agent) is None  # no longer refused (R12)
             await sup.request_changes(1, agent)
             await wait_agents(sup, 1, timeout=60)
             await sup.drain()

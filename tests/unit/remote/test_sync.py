@@ -153,7 +153,7 @@ async def test_a_restarted_agent_brings_its_new_work_back_too(
 async def test_a_restart_resumes_on_the_local_tree_and_its_edit_of_the_same_file_comes_back(
     sshd: Sshd, repo: Path, host_clone: Path, fake_agent: Path
 ) -> None:
-    """R13: a relaunch is seeded with the local changes since the base; the new run's patch is
+    """R12: a relaunch is seeded with the local changes since the base; the new run's patch is
     measured from them, so it applies on them, and others' local changes are neither reported
     as the agent's nor brought back again."""
     touched: list[tuple[str, str, str]] = []

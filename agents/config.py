@@ -26,19 +26,30 @@ from pydantic import (
     field_validator,
 )
 
-from wavedeck.plan.errors import WavedeckError
+from wavedeck.agents.configread import MAX_NESTING, json_depth, read_config_file, toml_too_deep
+from wavedeck.agents.configread import ConfigError as ConfigError
 
 CONFIG_NAME = "wavedeck.toml"
 PLACEHOLDERS = ("prompt_file", "agent_id", "wave", "package", "repo")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class ConfigError(WavedeckError):
-    """An unreadable or invalid ``wavedeck.toml``; the message names the file and the key."""
+# The longest wait any setting may ask for: longer ones are mistakes, and a thread's wait past
+# threading.TIMEOUT_MAX (or an infinite one) ends in an OverflowError traceback.
+MAX_SECONDS = 30 * 24 * 3600.0
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # inf and nan are no durations: "Input should be a finite number" names the key.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _seconds_bounded(cls, value: object, info: ValidationInfo) -> object:
+        name = info.field_name or ""
+        if name.endswith("_s") and isinstance(value, float | int) and value > MAX_SECONDS:
+            raise ValueError(f"must be at most {MAX_SECONDS:g} s (30 days), got {value:g}")
+        return value
 
 
 class RestartConfig(_Section):
@@ -72,7 +83,7 @@ class RestartConfig(_Section):
         return value
 
 
-PresetName = Literal["claude", "codex", "gemini", "opencode", "aider", "qwen", "generic"]
+PresetName = Literal["claude", "codex", "gemini", "opencode", "aider", "qwen", "generic", "sim"]
 
 
 class AgentConfig(_Section):
@@ -81,7 +92,8 @@ class AgentConfig(_Section):
     preset: PresetName = Field(
         "generic",
         description="the agent CLI: its argv, prompt mode and output parser (agents/presets/); "
-        "generic runs `command` and shows its output as it comes",
+        "generic runs `command` and shows its output as it comes; sim is wavedeck's simulated "
+        "agent (the demo, the tests): it runs only when named",
     )
     program: str | None = Field(
         None, description="the preset's executable (default: the preset's name on PATH)"
@@ -101,9 +113,10 @@ class AgentConfig(_Section):
     )
 
     command: list[str] = Field(
-        default_factory=lambda: ["wavedeck", "sim-agent", "--prompt", "{prompt_file}"],
+        default_factory=list,
         description="argv of the agent; {prompt_file} {agent_id} {wave} {package} {repo} are "
-        "substituted inside each argument. Never run by a shell.",
+        "substituted inside each argument. Never run by a shell. No default: without a preset "
+        "or a command no agent is configured, and no wave starts",
     )
     prompt: Literal["stdin", "file", "both"] = Field(
         "file", description="how the prompt is given: on stdin, as {prompt_file}, or both"
@@ -129,12 +142,31 @@ class AgentConfig(_Section):
     log_keep: int = Field(
         3, ge=1, description="rotated log files kept per local agent (older ones are deleted)"
     )
+    log_min_free_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=0,
+        description="a local agent's output is dropped (and the log says how much) while the "
+        "disk has less free than this, so a flooding agent cannot fill it (0: write until full)",
+    )
+
+    @property
+    def custom_command(self) -> bool:
+        """``command`` is set: it replaces the preset's argv."""
+        return "command" in self.model_fields_set
 
     @property
     def runs_command(self) -> bool:
         """``command`` is what runs: the generic preset, or ``command`` set explicitly (it then
         replaces the preset's argv, and with it the preset's sessions and follow-ups)."""
-        return self.preset == "generic" or "command" in self.model_fields_set
+        return self.preset == "generic" or self.custom_command
+
+    @property
+    def chosen(self) -> bool:
+        """An agent was chosen: a preset named (``sim`` included), or a ``command`` given.
+
+        The generic preset without a command runs nothing: wavedeck never falls back to its
+        simulated agent on a repository (the refusal ``no-agent``)."""
+        return self.preset != "generic" or (self.custom_command and bool(self.command))
 
     @field_validator("command")
     @classmethod
@@ -201,17 +233,43 @@ class PolicyConfig(_Section):
     )
 
 
+class FilterConfig(_Section):
+    """``[git.filters.NAME]``: a git filter driver wavedeck's own git commands may run, with
+    the programs written here (git's configuration for that name is never used: an agent can
+    write it). Every other filter, textconv, diff or merge driver runs nothing."""
+
+    clean: str = Field("", description="the clean command (git's filter.NAME.clean)")
+    smudge: str = Field("", description="the smudge command (filter.NAME.smudge)")
+    process: str = Field("", description="the long-running filter (filter.NAME.process)")
+    required: bool = Field(False, description="a failing filter is an error (filter.NAME.required)")
+
+
 class GitConfig(_Section):
-    """How checkpoints are committed."""
+    """How checkpoints are committed, and which programs wavedeck's git commands may run."""
 
     run_hooks: bool = Field(False, description="run the repo's commit hooks for checkpoints")
     hook_timeout_s: float = Field(60.0, gt=0)
     lock_wait_s: float = Field(10.0, ge=0, description="how long to wait for a held index.lock")
+    sign: bool | None = Field(
+        None,
+        description="sign checkpoints; unset: as the repository's commit.gpgsign says (read "
+        "when wavedeck starts)",
+    )
+    sign_program: str | None = Field(
+        None,
+        description="the program that signs checkpoints; unset: git's default for gpg.format "
+        "(gpg, ssh-keygen, gpgsm). gpg.program in git's configuration is never used",
+    )
+    filters: dict[str, FilterConfig] = Field(
+        default_factory=dict,
+        description="filter drivers (git-lfs...) wavedeck's git commands may run, with their "
+        "programs; every other driver a git configuration names runs nothing",
+    )
     sign_timeout_s: float = Field(
         3.0,
         gt=0,
-        description="how long signing a checkpoint (commit.gpgsign) may take before it is "
-        "stopped and the checkpoint refused (a pinentry prompt nobody answers)",
+        description="how long signing a checkpoint may take before it is stopped and the "
+        "checkpoint refused (a pinentry prompt nobody answers)",
     )
     write_wait_s: float = Field(
         5.0,
@@ -270,7 +328,7 @@ class ReviewConfig(_Section):
 class Config(BaseModel):
     """The whole ``wavedeck.toml`` (environment overrides are merged in by ``load_config``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     plan: str | None = Field(None, description="the plan file, relative to the repo")
     workspace: Literal["shared", "worktree"] = Field(
@@ -302,6 +360,21 @@ class Config(BaseModel):
 
 ENV_PREFIX = "WAVEDECK_"
 ENV_NESTING = "__"
+# WAVEDECK_ variables that are not settings: those wavedeck gives its agents (an agent running
+# wavedeck must not be refused), the test suite's, and any WAVEDECK_TEST_* (test hooks).
+NOT_SETTINGS = frozenset(
+    {
+        "WAVEDECK_AGENT_ID",
+        "WAVEDECK_WAVE",
+        "WAVEDECK_PACKAGE",
+        "WAVEDECK_REPO",
+        "WAVEDECK_PROMPT_FILE",
+        "WAVEDECK_REQUIRE_SSHD",
+        "WAVEDECK_REQUIRE_AGENT_CLIS",
+        "WAVEDECK_SCREENSHOT",
+    }
+)
+NOT_SETTINGS_PREFIX = "WAVEDECK_TEST_"
 
 
 def _key(loc: tuple[int | str, ...]) -> str:
@@ -311,21 +384,36 @@ def _key(loc: tuple[int | str, ...]) -> str:
 def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
     """The ``WAVEDECK_`` variables as a nested dict, and each key path's variable name.
 
-    Only variables whose first part names a top-level setting count: the variables wavedeck
-    gives its agents (``WAVEDECK_AGENT_ID``, ``WAVEDECK_WAVE``...) and the test suite's own are
-    not settings. A value written as JSON (``[...]``, ``{...}``) is read as JSON; any other value
-    stays text for the model to convert (``"5"`` -> 5.0, ``"abc"`` refused with the variable).
+    Every ``WAVEDECK_`` variable is a setting, but those in ``NOT_SETTINGS`` (the variables
+    wavedeck gives its agents, the test suite's): one naming no setting is refused with a "did
+    you mean" (unknown keys below the top level are refused by the model, with the variable).
+    A value written as JSON (``[...]``, ``{...}``) is read as JSON; any other value stays text
+    for the model to convert (``"5"`` -> 5.0, ``"abc"`` refused with the variable).
     """
     data: dict[str, Any] = {}
     names: dict[tuple[str, ...], str] = {}
     for name, raw in sorted(environ.items()):
-        if not name.upper().startswith(ENV_PREFIX):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in NOT_SETTINGS:
+            continue
+        if upper.startswith(NOT_SETTINGS_PREFIX):
             continue
         parts = tuple(p.lower() for p in name[len(ENV_PREFIX) :].split(ENV_NESTING))
-        if not parts[0] or parts[0] not in Config.model_fields or not all(parts):
-            continue
+        if not all(parts):
+            raise ConfigError(
+                f"environment variable {name}: not a setting name (WAVEDECK_SECTION__KEY, "
+                "with one __ between the parts)"
+            )
+        if parts[0] not in Config.model_fields:
+            raise ConfigError(f"environment variable {name}: {_unknown(parts)}")
         value: Any = raw
         if raw.strip().startswith(("[", "{")):
+            depth = json_depth(raw)
+            if depth > MAX_NESTING:
+                raise ConfigError(
+                    f"environment variable {name}: {_key(parts)}: nested {depth} levels deep "
+                    f"(at most {MAX_NESTING})"
+                )
             try:
                 value = json.loads(raw)
             except ValueError:
@@ -341,6 +429,15 @@ def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tupl
         node[parts[-1]] = value
         names[parts] = name
     return data, names
+
+
+def _unknown(parts: tuple[str, ...]) -> str:
+    """``agnet.stop_grace_s: unknown key (did you mean agent.stop_grace_s?)``."""
+    message = f"{_key(parts)}: unknown key"
+    close = difflib.get_close_matches(parts[0], list(Config.model_fields), n=1, cutoff=0.6)
+    if close:
+        message += f" (did you mean {_key((close[0], *parts[1:]))}?)"
+    return message
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -404,18 +501,28 @@ def load_config(
     absent."""
     file = path or repo / CONFIG_NAME
     data: dict[str, Any] = {}
-    if file.exists():
+    raw = read_config_file(file)
+    if raw is not None:
         try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: not UTF-8 at byte {exc.start}") from None
+        deep = toml_too_deep(text)
+        if deep is not None:
+            raise ConfigError(
+                f"{file}:{deep[0]}: {deep[1]}: nested more than {MAX_NESTING} levels deep"
+            )
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-        except OSError as exc:
-            raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
     overrides, names = env_overrides(os.environ if environ is None else environ)
     try:
         return Config(**_merge(data, overrides))
     except ValidationError as exc:
         raise ConfigError("; ".join(_problem(e, file, names) for e in exc.errors())) from None
+    except RecursionError:  # a shape the depth checks did not foresee: still no traceback
+        raise ConfigError(f"{file}: a value is nested too deeply") from None
 
 
 def substitute(argv: list[str], values: dict[str, str]) -> list[str]:

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Literal
 
 from wavedeck.agents.kinds import (
     AgentState,
+    AttributionBasis,
     HostLink,
     Needs,
     NoticeLevel,
@@ -138,20 +139,45 @@ class IssueDone(Event):
 
 @dataclass(frozen=True)
 class FileTouched(Event):
+    """A file changed; ``agent`` wrote it as far as ``attribution`` says (``exact`` or
+    ``inferred``). ``corrects``: a later fact named another writer than an earlier report of
+    this path did (that agent's): the views move the path from it to ``agent``."""
+
     name: ClassVar[str] = "file_touched"
     path: str
     agent: str | None = None  # the agent it is attributed to, when known
     change: str = "modified"  # added | modified | deleted
+    attribution: AttributionBasis = "inferred"
+    corrects: str | None = None
 
 
 @dataclass(frozen=True)
 class ViolationFound(Event):
+    """A changed path its writer may not write. ``agent``: who wrote it, as ``attribution``
+    says (``exact``, or ``inferred``: a guess); ``corrects``: this report replaces an earlier
+    one of the same path naming that agent (a late tool event named the real writer)."""
+
     name: ClassVar[str] = "violation_found"
     agent: str | None
     path: str
     kind: ViolationKind
     candidates: tuple[str, ...] = ()
     detail: str = ""
+    attribution: AttributionBasis = "inferred"
+    corrects: str | None = None
+
+
+@dataclass(frozen=True)
+class PathReverted(Event):
+    """The operator put ``path`` back in ``wave`` (``partial``: some of its hunks); the issues
+    of ``owners`` (the agents declaring it) are recorded reverted, and its violations are gone
+    (unless partial)."""
+
+    name: ClassVar[str] = "path_reverted"
+    wave: int
+    path: str
+    owners: tuple[str, ...] = ()
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -241,6 +267,8 @@ class Notice(Event):
     attempt: int | None = None  # the number of an agent's restart
     error: str | None = None  # the error behind it, as Python reported it
     fallback: Literal["polling"] | None = None  # what the watcher fell back to
+    # the kernel's event queue overflowed (changes lost), then the rescan that found them
+    watch_lost: Literal["overflow", "rescanned"] | None = None
     # what an agent's kernel sandbox cannot do (agents.local.sandbox.before_wave)
     sandbox: Literal["cannot-create", "closed", "exposed"] | None = None
 

@@ -32,11 +32,23 @@ WAVE_NOT_STARTED: tuple[WaveState, ...] = ("locked", "ready")
 
 # What a watcher, a checkpoint or an audit found wrong with a changed path: the ownership kinds
 # (``wavedeck.plan.ownership``) but ``owned``, a path two worktrees both changed, a change of
-# .git's configuration or hooks, and a file mixing the operator's own work with the wave's.
+# .git's configuration or hooks, a file mixing the operator's own work with the wave's, and a
+# file replaced by (or created as) a symbolic link (a write through it lands elsewhere).
 ViolationKind = Literal[
-    "undeclared", "foreign", "other-wave", "unowned", "collision", "tamper", "operator-conflict"
+    "undeclared",
+    "foreign",
+    "other-wave",
+    "unowned",
+    "collision",
+    "tamper",
+    "operator-conflict",
+    "symlink",
 ]
 VIOLATION_KINDS: tuple[ViolationKind, ...] = get_args(ViolationKind)
+# How the writer of a change is known. ``exact``: its own worktree or host, or a tool event of
+# exactly one agent naming that path; ``inferred``: anything else (the plan's ownership, a shell
+# command naming the path, who was running then): a guess, and said to be one.
+AttributionBasis = Literal["exact", "inferred"]
 NoticeLevel = Literal["info", "warning", "error"]
 # The control room's connection to an SSH host.
 HostLink = Literal["connected", "reconnecting", "unreachable"]
@@ -72,14 +84,17 @@ class ToolRefused:
 
 @dataclass(frozen=True)
 class IssuesUnreported:
-    """The run ended without reporting these issues of the agent done."""
+    """The run ended (exit 0) without reporting these issues of the agent done: incomplete.
+
+    Exit 0 is no evidence that an issue is done; the operator resolves it with a follow-up, a
+    restart, or by marking the agent done (with a reason, kept in the checkpoint)."""
 
     issues: tuple[str, ...]
     kind: Literal["issues-unreported"] = "issues-unreported"
 
     @property
     def text(self) -> str:
-        return "issues not reported done: " + ", ".join(self.issues)
+        return "incomplete: issues not reported done: " + ", ".join(self.issues)
 
 
 # Why an agent's run needs the operator (``AgentRecord.needs``; ``kind`` tells them apart).
@@ -97,6 +112,7 @@ RefusalCode = Literal[
     "previous-untested",
     "previous-uncommitted",
     "other-wave-open",
+    "no-agent",
     "program-missing",
     "tree-unrecorded",
     "worktrees-failed",
@@ -113,6 +129,7 @@ RefusalCode = Literal[
     "head-moved",
     "start-tree-missing",
     "operator-conflict",
+    "git-tampered",
     "stray-paths",
     "nothing-to-commit",
     "commit-refused",
@@ -126,6 +143,7 @@ RefusalCode = Literal[
     "agent-running",
     "agent-attached",  # the operator has its session in a terminal (wavedeck attach)
     "restart-closed",
+    "tamper-not-open",
     "tamper-not-revertible",
     "revert-failed",
 ]
@@ -147,7 +165,8 @@ class Refusal:
     ``other``: another wave it names (the previous one, one still open); ``agents``: agents
     that did not succeed, or the one acted on; ``paths``: the paths that block it; ``detail``:
     text from elsewhere, complete in itself (a git error, the git operation in progress, a
-    preset's missing program).
+    preset's missing program); ``programs``: the agent CLIs found on PATH (``no-agent``: what
+    the operator could configure).
     """
 
     code: RefusalCode
@@ -156,3 +175,4 @@ class Refusal:
     agents: tuple[AgentStanding, ...] = ()
     paths: tuple[str, ...] = ()
     detail: str = ""
+    programs: tuple[str, ...] = ()

@@ -38,6 +38,9 @@ class LaunchSpec:
     # This launch's id, recorded before the process starts: a local agent's exit file names
     # it, so a run that ended before a killed control room recorded it is still found.
     launch_id: str = ""
+    # The preset whose parser reads the output: which lines the log wrapper keeps in the fact
+    # record (``agents/local/factscan.py``) before the log rotates them away.
+    facts_of: str = "generic"
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,10 @@ class LogChunk:
 
     lines: tuple[str, ...]
     offset: int
+    # Lines before ``lines`` were rotated away unread: how many bytes, and how many lines of
+    # ``lines`` (the first) come from the fact record instead of the log.
+    skipped: int = 0
+    recovered: int = 0
 
 
 class Runner(Protocol):

@@ -24,6 +24,7 @@ from wavedeck.agents.events import RestartStatus
 from wavedeck.agents.kinds import (
     AgentState,
     AsksQuestion,
+    AttributionBasis,
     IssuesUnreported,
     ToolRefused,
     ViolationKind,
@@ -45,6 +46,15 @@ class StateError(WavedeckError):
 
 class AlreadyRunning(StateError):
     """Another control room holds this repository's lock."""
+
+
+class StateWriteError(WavedeckError, OSError):
+    """``state.json`` could not be written (a full disk); the message names it. The file on
+    disk still holds the last state that could be saved."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
 
 
 class StateCorrupt(StateError):
@@ -75,6 +85,17 @@ class ViolationRecord(_Model):
     kind: ViolationKind
     candidates: list[str] = Field(default_factory=list)
     detail: str = ""
+    attribution: AttributionBasis = "inferred"  # how its writer is known
+
+
+class RevertRecord(_Model):
+    """A path the operator put back (whole, or ``partial``: some of its hunks) during a wave:
+    the issues of the agents that own it (``agents``) are recorded reverted, not fixed, in the
+    checkpoint (``wavedeck.agents.wave.evidence``)."""
+
+    agents: list[str] = Field(default_factory=list)
+    partial: bool = False
+    reverted_at: float = 0.0  # wall clock: a timestamp that outlives the control room
 
 
 class CheckpointIntent(_Model):
@@ -106,6 +127,8 @@ class WaveRecord(_Model):
     # [agent] sandbox: how each agent of the wave ran (agent id -> "landlock ABI 7", "off"...),
     # recorded at its launch for the checkpoint's Wavedeck-Sandbox trailer.
     sandbox: dict[str, str] = Field(default_factory=dict)
+    # Paths the operator reverted during the wave (``wavedeck.agents.wave.reverts``).
+    reverted: dict[str, RevertRecord] = Field(default_factory=dict)
     # The review of the wave's changes: comments, approvals, change requests, hunk reverts,
     # reviewer agents' runs (written by wavedeck.agents.wave.reviews only).
     review: ReviewRecord = Field(default_factory=ReviewRecord)
@@ -289,16 +312,21 @@ class StateStore:
         self.wavedeck_dir.mkdir(parents=True, exist_ok=True)
         data = state.model_dump_json(indent=1).encode("utf-8")
         tmp = self.path.with_name(f".{STATE_NAME}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            # A full disk: the half-written copy goes (it holds space), the old state stays.
+            tmp.unlink(missing_ok=True)
+            raise StateWriteError(f"cannot write {self.path}: {exc.strerror}", exc.errno) from None
         # Make the rename itself durable, so a power cut cannot bring back the old name.
         dir_fd = os.open(self.wavedeck_dir, os.O_RDONLY | os.O_DIRECTORY)
         try:

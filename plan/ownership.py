@@ -19,8 +19,10 @@ checkpoint gate and ``wavedeck audit``). Kinds, in the order they are decided:
     declared by nobody, but attributable to exactly one agent of the wave: the path lies inside
     its package folder (the deepest containing package wins), or else shares a longer leading
     folder with its package than with any other agent's, and that shared folder is at least two
-    levels deep (``packages/website/`` counts, a bare ``packages/`` does not). When the writer is
-    known and is one of several agents that tie, the path is attributed to the writer.
+    levels deep (``packages/website/`` counts, a bare ``packages/`` does not). ``package`` is
+    that agent; ``agent`` is the writer when known (a write by another agent into its package
+    names who wrote it, never the package's agent), else ``package``. When the writer is known
+    and is one of several agents that tie, the path is attributed to the writer.
 ``unowned``
     none of these; ``candidates`` lists the agents that tie (two agents sharing the package
     ``packages/headless-client/zajel/`` both tie for a new file there), or the agents that
@@ -40,7 +42,7 @@ from functools import lru_cache
 from typing import Literal
 
 from wavedeck.plan.globs import compile_glob
-from wavedeck.plan.models import LineRange, Plan
+from wavedeck.plan.models import Agent, LineRange, Plan
 
 OwnershipKind = Literal["owned", "undeclared", "foreign", "other-wave", "unowned"]
 KINDS: tuple[OwnershipKind, ...] = ("owned", "undeclared", "foreign", "other-wave", "unowned")
@@ -54,10 +56,11 @@ MIN_SHARED_DEPTH = 2
 class Ownership:
     """How one path relates to one wave's plan.
 
-    ``agent`` is the agent the path belongs or is attributed to (for ``foreign``, ``other-wave``
-    and ``unowned``: the writer when known). ``owners`` are the agents declaring the path (in any
-    wave for ``other-wave``). ``candidates`` are the agents that tie for an ``unowned`` path.
-    ``writer`` is the agent known to have written the path, if any.
+    ``agent`` is the agent the path belongs or is attributed to (for ``foreign``, ``other-wave``,
+    ``unowned`` and ``undeclared``: the writer when known). ``owners`` are the agents declaring
+    the path (in any wave for ``other-wave``). ``candidates`` are the agents that tie for an
+    ``unowned`` path. ``writer`` is the agent known to have written the path, if any;
+    ``package`` the agent whose package an ``undeclared`` path falls to.
     """
 
     kind: OwnershipKind
@@ -65,6 +68,7 @@ class Ownership:
     candidates: tuple[str, ...] = ()
     owners: tuple[str, ...] = ()
     writer: str | None = None
+    package: str | None = None
     shared: bool = False  # an explicit shared ownership (``owned`` only)
     ranges: tuple[LineRange, ...] = ()  # the writer's declared lines of a split file
 
@@ -80,6 +84,10 @@ class Ownership:
             return f"declared by {', '.join(self.owners)}, written by {self.writer}"
         if self.kind == "other-wave":
             return f"declared only in other waves (by {', '.join(self.owners)})"
+        if self.kind == "undeclared" and self.writer not in (None, self.package):
+            return (
+                f"declared by no agent, in the package of {self.package}, written by {self.writer}"
+            )
         if self.kind == "undeclared":
             return f"declared by no agent, attributable to {self.agent}"
         if self.owners:
@@ -104,33 +112,74 @@ def shared_leading(a: Sequence[str], b: Sequence[str]) -> int:
     return n
 
 
-class OwnershipIndex:
-    """Ownership of every path for one wave, built once and queried per path."""
+class PlanPaths:
+    """Every path the plan declares, with the agents (and their waves) declaring it, in plan
+    order: built once and shared by the indexes of all waves (``OwnershipIndex.for_plan``), so
+    classifying for every wave costs the size of the plan, not its square."""
 
-    def __init__(self, plan: Plan, wave: int) -> None:
+    def __init__(self, plan: Plan) -> None:
+        by_path: dict[str, list[tuple[str, int]]] = {}
+        for w in plan.waves:
+            for agent in w.agents:
+                for path in agent.paths:
+                    owners = by_path.setdefault(path, [])
+                    if (agent.id, w.number) not in owners:
+                        owners.append((agent.id, w.number))
+        self.by_path = {p: tuple(o) for p, o in by_path.items()}
+
+    def elsewhere(self, path: str, wave: int) -> tuple[str, ...] | None:
+        """The agents declaring ``path`` in waves other than ``wave`` (None: none)."""
+        owners = self.by_path.get(path)
+        if owners is None:  # most paths: no dict or tuple built
+            return None
+        found = tuple(dict.fromkeys(a for a, w in owners if w != wave))
+        return found or None
+
+
+class OwnershipIndex:
+    """Ownership of every path for one wave, built once and queried per path.
+
+    ``paths``: the plan's ``PlanPaths`` and ``agents`` the wave's agents, when indexes of
+    several waves are built (``for_plan``); found here otherwise.
+    """
+
+    @classmethod
+    def for_plan(cls, plan: Plan) -> dict[int, OwnershipIndex]:
+        """An index per wave, sharing one ``PlanPaths``: linear in the size of the plan."""
+        paths = PlanPaths(plan)
+        agents: dict[int, list[Agent]] = {}
+        for w in plan.waves:
+            agents.setdefault(w.number, []).extend(w.agents)
+        return {n: cls(plan, n, paths, wave_agents) for n, wave_agents in agents.items()}
+
+    def __init__(
+        self,
+        plan: Plan,
+        wave: int,
+        paths: PlanPaths | None = None,
+        agents: Sequence[Agent] | None = None,
+    ) -> None:
         self.plan = plan
         self.wave = wave
         declared: dict[str, list[str]] = {}
-        elsewhere: dict[str, list[str]] = {}
         sharing: dict[str, set[str]] = {}  # path -> agents of this wave that share it on purpose
         ranges: dict[tuple[str, str], tuple[LineRange, ...]] = {}
         packages: dict[str, tuple[tuple[str, ...], ...]] = {}
-        for w in plan.waves:
-            for agent in w.agents:
-                target = declared if w.number == wave else elsewhere
-                for path in agent.paths:
-                    owners = target.setdefault(path, [])
-                    if agent.id not in owners:
-                        owners.append(agent.id)
-                if w.number == wave:
-                    for path in agent.shared:
-                        sharing.setdefault(path, set()).add(agent.id)
-                    for path, found in agent.ranges:
-                        ranges[(path, agent.id)] = found
-                    pkg = tuple(p for p in agent.package.split("/") if p)
-                    packages[agent.id] = (*packages.get(agent.id, ()), pkg)
+        if agents is None:
+            agents = [a for w in plan.waves if w.number == wave for a in w.agents]
+        for agent in agents:
+            for path in agent.paths:
+                owners = declared.setdefault(path, [])
+                if agent.id not in owners:
+                    owners.append(agent.id)
+            for path in agent.shared:
+                sharing.setdefault(path, set()).add(agent.id)
+            for path, found in agent.ranges:
+                ranges[(path, agent.id)] = found
+            pkg = tuple(p for p in agent.package.split("/") if p)
+            packages[agent.id] = (*packages.get(agent.id, ()), pkg)
         self._declared = {p: tuple(a) for p, a in declared.items()}
-        self._elsewhere = {p: tuple(a) for p, a in elsewhere.items()}
+        self._paths = paths if paths is not None else PlanPaths(plan)
         self._packages = packages
         # Paths every declaring agent shares on purpose: any of them may write it.
         self._shared = {
@@ -150,6 +199,11 @@ class OwnershipIndex:
     def ranges(self, path: str, agent: str) -> tuple[LineRange, ...]:
         """The line ranges ``agent`` declares in ``path`` (empty: the whole file, or none)."""
         return self._ranges.get((path, agent), ())
+
+    def declared_by(self, path: str) -> tuple[str, ...]:
+        """The agents of this wave that declare ``path`` exactly (whose issues a revert of it
+        undoes)."""
+        return self._declared.get(path, ())
 
     def attribute(self, path: str) -> tuple[str | None, tuple[str, ...]]:
         """Which agent's package ``path`` falls to: ``(agent, ())`` or ``(None, tied agents)``."""
@@ -195,14 +249,15 @@ class OwnershipIndex:
                     return Ownership("foreign", writer, owners=owners, writer=writer)
                 return Ownership("owned", owners[0], owners=owners, writer=writer)
             return Ownership("unowned", writer, candidates=owners, owners=owners, writer=writer)
-        elsewhere = self._elsewhere.get(path)
+        elsewhere = self._paths.elsewhere(path, self.wave)
         if elsewhere is not None:
             return Ownership("other-wave", writer, owners=elsewhere, writer=writer)
         agent, tied = self.attribute(path)
         if agent is not None:
-            return Ownership("undeclared", agent, writer=writer)
+            # Inside (or nearest) ``agent``'s package; a write by another agent names its writer.
+            return Ownership("undeclared", writer or agent, writer=writer, package=agent)
         if writer is not None and writer in tied:
-            return Ownership("undeclared", writer, candidates=tied, writer=writer)
+            return Ownership("undeclared", writer, candidates=tied, writer=writer, package=writer)
         return Ownership("unowned", writer, candidates=tied, writer=writer)
 
 
@@ -233,7 +288,7 @@ def apply_policy(
     ``owned`` is always accepted. A path matching an ``accept`` glob is accepted whatever its
     kind except ``foreign`` (a file another agent of the wave owns is a real conflict, never
     waved through by a glob). With ``accept_undeclared``, an ``undeclared`` path is accepted for
-    the agent it is attributed to, but not when another agent is known to have written it.
+    the agent whose package holds it, but not when another agent is known to have written it.
     """
     if ownership.kind == "owned":
         return True, ownership.describe()
@@ -244,7 +299,7 @@ def apply_policy(
     if (
         ownership.kind == "undeclared"
         and accept_undeclared
-        and (ownership.writer is None or ownership.writer == ownership.agent)
+        and (ownership.writer is None or ownership.writer == ownership.package)
     ):
-        return True, f"undeclared, attributed to {ownership.agent}"
+        return True, f"undeclared, attributed to {ownership.package}"
     return False, ownership.describe()

@@ -21,7 +21,7 @@ from wavedeck.agents import events as ev
 from wavedeck.agents import kinds
 from wavedeck.agents.lines import decode_all
 from wavedeck.agents.local.logfiles import LogFile
-from wavedeck.agents.presets import render
+from wavedeck.agents.presets import TEXT_PRESETS, render
 from wavedeck.agents.presets.usage import UsageTotal, of_record
 from wavedeck.plan.models import Agent, Plan
 from wavedeck.tui import messages as msg
@@ -40,6 +40,9 @@ class OnEnded(Protocol):
     def __call__(self, agent: str, state: kinds.AgentState, reason: str) -> None: ...
 
 
+# An agent whose run is over (``needs_you`` aside: it waits for the operator, the wave is not
+# past its agents).
+RUN_OVER = ("succeeded", "failed", "stopped", "lost")
 TAIL_BYTES = 4 * 1024 * 1024  # enough for 10,000 lines of ~400 bytes
 
 
@@ -68,6 +71,7 @@ class AgentView:
     reason: str = ""
     marked_done: str | None = None  # the operator's reason, when marked done by hand
     restart: ev.RestartStatus | None = None  # [agent.restart]'s word on its last failure
+    needs: kinds.Needs | None = None  # why it needs the operator (state needs_you)
     issues_done: list[str] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
     violations: list[ev.ViolationFound] = field(default_factory=list)
@@ -146,6 +150,18 @@ class RunView:
     def wave_agents(self, wave: int) -> list[AgentView]:
         return [self.agents[a.id] for a in self.plan.wave(wave).agents]
 
+    def agents_ended(self, wave: int) -> bool:
+        """Every agent of a ``running`` wave has ended (the engine keeps the wave ``running``
+        until its tests run): the header and the wave bar both say so, not "running"."""
+        agents = self.wave_agents(wave)
+        return bool(agents) and all(a.state in RUN_OVER for a in agents)
+
+    def agents_not_done(self, wave: int) -> int:
+        """How many of the wave's agents ended without succeeding (nor marked done)."""
+        return sum(
+            1 for a in self.wave_agents(wave) if a.state != "succeeded" and not a.marked_done
+        )
+
     def sync(self, engine: EngineQueries) -> None:
         """Take states from an engine that is already running (re-attach)."""
         self.current_wave = engine.current_wave
@@ -163,6 +179,7 @@ class RunView:
             view.issues_done = list(record.issues_done)
             view.marked_done = record.marked_done
             view.restart = record.restart
+            view.needs = record.needs if record.state == "needs_you" else None
             view.exit_code = record.exit_code
             # How it ended and what it wrote, as the last control room showed them.
             view.signal = record.exit_signal
@@ -214,7 +231,9 @@ class RunView:
         agent = self.agents[agent_id]
         agent.log.clear()
         agent.raw.clear()
-        if self.preset != "generic":  # the pane shows the preset's rendering, raw one key away
+        if (
+            self.preset not in TEXT_PRESETS
+        ):  # the pane shows the preset's rendering, raw one key away
             agent.raw.extend(lines[-MAX_LINES:])
             lines = render.render_lines(self.preset, lines)
         agent.log.extend(lines[-MAX_LINES:])
@@ -261,6 +280,8 @@ class EventAdapter:
                 return self._on_file_touched(event)
             case ev.ViolationFound():
                 return self._on_violation_found(event)
+            case ev.PathReverted():
+                return self._on_path_reverted(event)
             case ev.WaveStateChanged():
                 return self._on_wave_state_changed(event)
             case ev.TestsStarted():
@@ -330,6 +351,8 @@ class EventAdapter:
         agent.state = event.state
         agent.exit_code, agent.signal, agent.reason = event.exit_code, event.signal, event.reason
         agent.restart = event.restart
+        if event.marked_done is None:  # a done mark keeps the state, and why it needed you
+            agent.needs = event.needs if event.state == "needs_you" else None
         if event.marked_done is not None:
             agent.marked_done = event.marked_done
         return msg.AgentUpdated(event.agent)
@@ -343,19 +366,38 @@ class EventAdapter:
         return msg.AgentUpdated(event.agent)
 
     def _on_file_touched(self, event: ev.FileTouched) -> Message | None:
+        wrong = self.view.agents.get(event.corrects or "")
+        if wrong is not None:  # a later fact named another writer: not this agent's write
+            wrong.touched.discard(event.path)
         agent = self.view.agents.get(event.agent or "")
         if agent is None:
-            return None
+            return msg.AgentUpdated(wrong.id) if wrong is not None else None
         agent.touched.add(event.path)
         return msg.AgentUpdated(agent.id)
 
     def _on_violation_found(self, event: ev.ViolationFound) -> Message | None:
         wave = self.view.wave_of(event.agent) if event.agent else self.view.current_wave
+        if event.corrects is not None:  # replaces what was shown for this path
+            for view in self.view.waves.values():
+                view.violations = [v for v in view.violations if v.path != event.path]
+            for agent_view in self.view.agents.values():
+                agent_view.violations = [v for v in agent_view.violations if v.path != event.path]
         self.view.waves[wave].violations.append(event)
         agent = self.view.agents.get(event.agent or "")
         if agent is not None:
             agent.violations.append(event)
         return msg.ViolationRecorded(wave, event.agent, event.path, event.kind)
+
+    def _on_path_reverted(self, event: ev.PathReverted) -> Message | None:
+        """The operator put a path back: its violations are gone from the strip, the rows and
+        the panes (a partial revert leaves them: what is left may still be wrong)."""
+        wave = self.view.waves.get(event.wave)
+        if wave is None or event.partial:
+            return None
+        wave.violations = [v for v in wave.violations if v.path != event.path]
+        for agent in self.view.wave_agents(event.wave):
+            agent.violations = [v for v in agent.violations if v.path != event.path]
+        return msg.ViolationsChanged(event.wave, event.path)
 
     def _on_wave_state_changed(self, event: ev.WaveStateChanged) -> Message | None:
         wave = self.view.waves.get(event.wave)

@@ -174,6 +174,7 @@ class WavedeckApp(App[int]):
     @on(msg.AgentUpdated)
     @on(msg.WaveUpdated)
     @on(msg.ViolationRecorded)
+    @on(msg.ViolationsChanged)
     @on(msg.TestsBegan)
     @on(msg.HostConnectionUpdated)
     def _changed(self, message: Message) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 from textual.message import Message
 
 from wavedeck.agents.kinds import AGENT_UNSUCCESSFUL, WAVE_NOT_STARTED, Refusal
+from wavedeck.agents.presets import TEXT_PRESETS
 from wavedeck.tui.calls import Notifier, guarded
 from wavedeck.tui.keys import ACTIONS, BY_NAME, PALETTE, key_display
 from wavedeck.tui.refusals import refusal_text
@@ -128,8 +129,9 @@ class Actions:
             return f"{agent.id} is {agent.state}: a follow-up is for an agent that has ended"
         if name == "reply" and agent.session_id is None:
             return f"{agent.id} has no CLI session to resume (set [agent] preset)"
-        if name == "raw" and self.app.view.preset == "generic":
-            return "the generic preset shows its output as it comes: there is no other view"
+        if name == "raw" and self.app.view.preset in TEXT_PRESETS:
+            preset = self.app.view.preset
+            return f"the {preset} preset shows its output as it comes: there is no other view"
         if name == "mark_done" and agent.marked_done:
             return f"{agent.id} is already marked done ({agent.marked_done})"
         if name == "replan":

@@ -4,18 +4,49 @@ Loads the config and plan, opens a ``Supervisor`` (which re-attaches to agents s
 runs the Textual app in the same event loop, and closes the supervisor when the app ends —
 leaving agents running unless the operator chose to stop them. Everything that can stop the
 control room from starting (not a usable repository, no plan, a bad ``wavedeck.toml``, a second
-control room) is checked before the UI opens and ends in ``CannotStart``: a message naming the
-place and exit status 2, as ``wavedeck run`` does; never a traceback.
+control room, no terminal to draw on) is checked before the UI opens and ends in
+``CannotStart``: a message naming the place and exit status 2, as ``wavedeck run`` does; never a
+traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import click
 
 from wavedeck.tui.cli.common import CannotStart, repo_problem
+
+NOT_A_TERMINAL = "not a terminal; use `run --headless`"
+
+
+def has_terminal() -> bool:
+    """Standard input and the standard error the control room draws on (Textual writes there)
+    are both a terminal."""
+    return os.isatty(0) and os.isatty(2)
+
+
+def _no_terminal(repo: Path) -> CannotStart:
+    """The refusal without a terminal; a second control room is still named first (the
+    better reason, and what the operator must deal with either way)."""
+    from wavedeck.agents.state import AlreadyRunning, StateStore
+
+    if (repo / ".wavedeck").is_dir():
+        store = StateStore(repo / ".wavedeck")
+        try:
+            store.lock()
+        except AlreadyRunning as exc:
+            return CannotStart(f"already running: {exc}")
+        except OSError:
+            pass  # unwritable: the terminal is what this run lacks first
+        finally:
+            store.unlock()
+    return CannotStart(
+        f"{NOT_A_TERMINAL} to run waves without the control room (it needs a terminal on "
+        "standard input and standard error)"
+    )
 
 
 def _resolve_plan(repo: Path, plan: str | None, configured: str | None) -> Path:
@@ -50,6 +81,8 @@ async def _run(repo: Path, plan_path: Path, sandbox: bool = False) -> int:
         raise CannotStart(str(exc)) from None
     if not plan.waves:
         raise CannotStart(f"{plan_path}: the plan has no waves")
+    if not has_terminal():  # Textual would draw into a file and wait for keys for ever
+        raise _no_terminal(repo)
     try:
         supervisor = Supervisor(repo, plan, config, plan_path=plan_path)
         await supervisor.open()

@@ -41,6 +41,15 @@ class ViolationRecorded(Message):
 
 
 @dataclass
+class ViolationsChanged(Message):
+    """What the views hold of ``path``'s violations in ``wave`` changed: the operator put the
+    path back (they are gone), or a late tool event named its writer."""
+
+    wave: int
+    path: str
+
+
+@dataclass
 class TestsBegan(Message):
     wave: int
 

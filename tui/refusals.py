@@ -32,7 +32,11 @@ def hints(keys: Mapping[str, str]) -> dict[RefusalCode, str]:
             f"in the checkpoint ({commit}) accept a file to commit it whole, your changes "
             f"included, or revert it ({CHECKPOINT_REVERT}) to put it back as you left it"
         ),
-        "tamper-not-revertible": f"accept them in the checkpoint ({commit})",
+        "git-tampered": (
+            f"review each one ({violations}: accept keeps it, revert undoes it), or put it back "
+            "yourself; `--accept-violations` never accepts these"
+        ),
+        "tamper-not-revertible": f"look at it, put it back yourself, then keep it ({violations})",
         "review-unanswered": (
             f"wait for its run to end, or approve it anyway in the review "
             f"(`{key_display(keys['diffs'])}`, then `{key_display(keys['review_approve'])}`)"
@@ -65,7 +69,10 @@ def checkpoint_hints() -> dict[RefusalCode, str]:
             f"accept a file ({CHECKPOINT_ACCEPT}) to commit it whole, your changes included, "
             f"or revert it ({CHECKPOINT_REVERT}) to put it back as you left it"
         ),
-        "tamper-not-revertible": f"accept them ({CHECKPOINT_ACCEPT})",
+        "git-tampered": (
+            f"keep one ({CHECKPOINT_ACCEPT}) or undo it ({CHECKPOINT_REVERT}), each on its own"
+        ),
+        "tamper-not-revertible": f"put it back yourself, then keep it ({CHECKPOINT_ACCEPT})",
         "head-moved": (
             f"accept each file ({CHECKPOINT_ACCEPT}) to commit it as it is now, on top of your "
             "commit"

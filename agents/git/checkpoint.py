@@ -12,8 +12,9 @@ The procedure (the user's own index and partially staged work stay as they were)
    while the file was not changing; a file that never settles within ``write_wait_s`` is refused
    by name;
 4. refuse leftover conflict markers (``diff --cached --check``) and an empty commit;
-5. ``commit-tree`` (signed when ``commit.gpgsign`` is set, with a timeout so a broken or
-   prompting signer fails fast), then move the branch with a compare-and-swap ``update-ref``: a
+5. ``commit-tree`` (signed when ``[git] sign`` or ``commit.gpgsign`` says so, by the signer
+   ``wavedeck.agents.git.signing`` pins, with a timeout so a broken or prompting signer fails
+   fast), then move the branch with a compare-and-swap ``update-ref``: a
    commit made meanwhile is never overwritten, the checkpoint is refused instead;
 6. bring the user's index entries for the checkpointed paths up to the new commit (as
    ``git commit --only`` does), leaving every other entry, staged or not, untouched.
@@ -60,6 +61,8 @@ class CheckpointOptions:
     hook_timeout_s: float = 60.0
     sign_timeout_s: float = 3.0
     write_wait_s: float = 5.0
+    sign: bool | None = None  # None: the repository's commit.gpgsign, read at start
+    sign_program: str | None = None  # None: git's default signer for gpg.format
 
 
 def in_progress_state(cmd: GitCmd, git_dir: Path) -> str | None:
@@ -147,7 +150,7 @@ class Checkpointer:
         self.options = options
         # Tests inject a commit here to prove the compare-and-swap (matrix C10).
         self.before_update_ref: Callable[[], None] | None = None
-        self.signing = read_signing(cmd)
+        self.signing = read_signing(cmd, options.sign, options.sign_program)
         if options.run_hooks:
             # allow_hooks: resolve the configured hooks path, not our /dev/null override.
             hooks = cmd.run(["rev-parse", "--git-path", "hooks"], allow_hooks=True).text.strip()
@@ -349,12 +352,13 @@ class Checkpointer:
         )
         if result.timed_out:
             raise GitError(
-                f"signing the checkpoint did not finish within {self.options.sign_timeout_s:g} s "
-                "(commit.gpgsign is set; is the signer waiting for a passphrase?); stopped"
+                f"signing the checkpoint with {self.signing.program} did not finish within "
+                f"{self.options.sign_timeout_s:g} s (is the signer waiting for a passphrase?); "
+                "stopped"
             )
         if result.rc != 0:
             what = (
-                "signing the checkpoint failed (commit.gpgsign is set)"
+                f"signing the checkpoint with {self.signing.program} failed"
                 if sign
                 else ("git commit-tree failed")
             )

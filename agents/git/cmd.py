@@ -1,11 +1,15 @@
-"""Running git safely: one command at a time per repository, hooks and fsmonitor off, bounded.
+"""Running git safely: one command at a time per repository, no configured program run, bounded.
 
 Every command goes through GitPython's command wrapper (``Git.execute``), never its object
 database or index API (not thread-safe, leaks ``cat-file`` processes). Each command gets:
 
-- ``-c core.hooksPath=/dev/null -c core.fsmonitor=false``: a hook or an fsmonitor program planted
-  in ``.git/config`` by an agent is never run by the control room (git runs both otherwise, even
-  for a plain ``status``); hooks run only through ``run_hook`` when the team opted in;
+- the settings of ``wavedeck.agents.git.guard``, in ``GIT_CONFIG_PARAMETERS`` (read after every
+  configuration file): hooks, fsmonitor, pagers, editors, transports and every filter, diff and
+  merge driver that any configuration defines (read again just before the command) run
+  nothing, and patch-producing commands get ``--no-ext-diff --no-textconv``; a program planted
+  in ``.git/config`` or ``~/.gitconfig`` by an agent is never run by wavedeck (git runs them
+  otherwise, even for a plain ``status``). Hooks run only through ``run_hook`` when the team
+  opted in, filters only as ``[git.filters]`` in ``wavedeck.toml`` names them;
 - ``GIT_LITERAL_PATHSPECS=1`` (a file named ``:(exclude)x`` is that file, not "everything but x"),
   ``GIT_TERMINAL_PROMPT=0`` (nothing waits for a password), and ``GIT_OPTIONAL_LOCKS=0`` for
   read-only commands (a refresh never writes the index, so the watcher sees no self-made events);
@@ -27,6 +31,7 @@ import contextlib
 import os
 import random
 import re
+import selectors
 import signal
 import subprocess
 import tempfile
@@ -40,10 +45,20 @@ from typing import Any
 from git import Git
 from git.exc import GitCommandNotFound
 
+from wavedeck.agents.git import guard
 from wavedeck.agents.git.errors import GitError
+from wavedeck.agents.git.guard import (
+    BASE_ENV,
+    NO_PROGRAMS,
+    RunPolicy,
+    policy_for,
+    safe_environment,
+    set_policy,
+)
 
-SAFE_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
-BASE_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_LITERAL_PATHSPECS": "1"}
+__all__ = ["BASE_ENV", "GitCmd", "Result", "policy_for", "repo_lock", "run_git", "set_policy"]
+# The command that lists every configuration scope's settings (it runs no program itself).
+_LIST_CONFIG = ("config", "--list", "-z")
 _LOCK_HELD = re.compile(r"Unable to create '([^']+\.lock)': File exists")
 
 # One lock per repository (keyed by its common git dir) for the whole process, so two GitRepo
@@ -91,7 +106,11 @@ def describe(args: Sequence[str]) -> str:
 
 
 class GitCmd:
-    """Runs git commands in one working tree with the safety settings above."""
+    """Runs git commands in one working tree with the safety settings above.
+
+    ``policy``: the programs the operator enabled (``[git.filters]``); default: the policy
+    registered for the repository with ``set_policy``, else none.
+    """
 
     def __init__(
         self,
@@ -100,15 +119,39 @@ class GitCmd:
         timeout_s: float = 120.0,
         lock_wait_s: float = 10.0,
         on_lock_wait: Callable[[str], None] | None = None,
+        policy: RunPolicy | None = None,
     ) -> None:
         self.root = root
         self.timeout_s = timeout_s
         self.lock_wait_s = lock_wait_s
         self.on_lock_wait = on_lock_wait
+        self.policy = policy
         # The hooks folder pinned when hooks were opted in (a core.hooksPath planted later is
         # not followed); None: whatever git resolves.
         self.hooks_dir: str | None = None
         self._git = Git(str(root))
+
+    def drivers(self) -> guard.Drivers:
+        """The filter, diff and merge drivers git's configuration defines now (every scope,
+        includes followed), read by a command that runs no program."""
+        env = safe_environment(guard.Drivers(), NO_PROGRAMS, read_only=True)
+        result = self._execute(["git", *_LIST_CONFIG], env, None, self.timeout_s)
+        if result.rc != 0:
+            # The command itself would fail on the same configuration: say why, run nothing.
+            raise GitError(f"cannot read git's configuration in {self.root}: {result.err.strip()}")
+        return guard.parse_drivers(result.out)
+
+    def environment(
+        self, *, read_only: bool, hooks: bool = False, extra: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """The environment for one command (the configuration is read again for it)."""
+        policy = self.policy if self.policy is not None else NO_PROGRAMS
+        try:
+            return safe_environment(
+                self.drivers(), policy, read_only=read_only, hooks=hooks, extra=extra
+            )
+        except guard.DriverConflict as exc:
+            raise GitError(f"{self.root}: {exc}") from None
 
     def run(
         self,
@@ -133,21 +176,13 @@ class GitCmd:
             allow_hooks: run hooks from ``hooks_dir`` (only for ``git hook run`` when the team
                 opted in); fsmonitor stays off regardless.
         """
-        full_env = dict(BASE_ENV)
-        if read_only:
-            full_env["GIT_OPTIONAL_LOCKS"] = "0"
-        if env:
-            full_env.update(env)
-        if not allow_hooks:
-            overrides: tuple[str, ...] = SAFE_CONFIG
-        elif self.hooks_dir is not None:
-            overrides = ("-c", f"core.hooksPath={self.hooks_dir}", *SAFE_CONFIG[2:])
-        else:
-            overrides = SAFE_CONFIG[2:]
-        argv = ["git", *overrides, *args]
+        pinned = allow_hooks and self.hooks_dir is not None
+        hooks_option = ["-c", f"core.hooksPath={self.hooks_dir}"] if pinned else []
+        argv = ["git", "--no-pager", *hooks_option, *guard.with_diff_flags(args)]
         deadline = time.monotonic() + self.lock_wait_s
         attempt = 0
         while True:
+            full_env = self.environment(read_only=read_only, hooks=allow_hooks, extra=env)
             result = self._execute(argv, full_env, stdin, timeout_s or self.timeout_s)
             held = _LOCK_HELD.search(result.err) if result.rc else None
             if held is None or read_only:
@@ -174,9 +209,10 @@ class GitCmd:
         Lets two read-only commands (which take no lock) overlap, inside the caller's repository
         lock: the listing of untracked files runs while the diff is computed.
         """
-        env = {**BASE_ENV, "GIT_OPTIONAL_LOCKS": "0"}
+        env = self.environment(read_only=True)
+        argv = ["git", "--no-pager", *guard.with_diff_flags(args)]
         try:
-            handle = self._git.execute(["git", *SAFE_CONFIG, *args], as_process=True, env=env)
+            handle = self._git.execute(argv, as_process=True, env=env)
         except GitCommandNotFound as exc:
             raise GitError(f"git is not installed or not on PATH ({exc})") from None
 
@@ -200,6 +236,67 @@ class GitCmd:
             return result
 
         return wait
+
+    def run_capped(self, args: Sequence[str], limit: int) -> tuple[Result, bool]:
+        """A read-only ``git <args>`` whose output is read up to ``limit`` bytes only: git is
+        stopped there, so a diff of a huge file costs ``limit`` of memory, not the file's size.
+
+        Returns the result (``rc`` is git's, or 0 when it was stopped at the limit) and whether
+        the output was cut. Raises ``GitError`` when git cannot start or runs past the timeout.
+        """
+        env = {**os.environ, **self.environment(read_only=True)}
+        argv = ["git", "--no-pager", *guard.with_diff_flags(args)]
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=self.root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # stopped with its children (a filter would be one)
+            )
+        except OSError as exc:
+            raise GitError(f"could not run git in {self.root}: {exc}") from None
+        assert proc.stdout is not None and proc.stderr is not None
+        chunks: list[bytes] = []
+        size, cut = 0, False
+        deadline = time.monotonic() + self.timeout_s
+        try:
+            with selectors.DefaultSelector() as sel:
+                sel.register(proc.stdout, selectors.EVENT_READ)
+                sel.register(proc.stderr, selectors.EVENT_READ)
+                err = bytearray()
+                open_streams = 2
+                while open_streams:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise GitError(
+                            f"{describe(args)} did not finish within {self.timeout_s:g} s "
+                            "and was stopped"
+                        )
+                    for key, _ in sel.select(left):
+                        data = os.read(key.fd, 65536)
+                        if not data:
+                            sel.unregister(key.fileobj)
+                            open_streams -= 1
+                        elif key.fileobj is proc.stderr:
+                            err += data[: max(0, 65536 - len(err))]
+                        else:
+                            chunks.append(data)
+                            size += len(data)
+                    if size > limit:
+                        cut = True
+                        break
+        finally:
+            if proc.poll() is None:
+                _kill_process_group(proc.pid)
+            proc.wait()
+            proc.stdout.close()
+            proc.stderr.close()
+        out = b"".join(chunks)
+        rc = 0 if cut else proc.returncode
+        return Result(rc, out[: limit + 1], err.decode("utf-8", "replace")), cut
 
     def _execute(
         self, argv: list[str], env: dict[str, str], stdin: bytes | None, timeout_s: float
@@ -299,17 +396,22 @@ def run_git(
     """
     if not Path(cwd).is_dir():  # GitPython would quietly run git in our own folder instead
         raise GitError(f"cannot run git in {cwd}: not a folder")
-    cmd = GitCmd(Path(cwd), timeout_s=timeout_s)
     options: dict[str, Any] = {"read_only": read_only, "env": env, "stdin": stdin, "check": check}
     if not lock:
-        return cmd.run(args, **options)
-    with repo_lock(lock_key(Path(cwd))):
-        return cmd.run(args, **options)
+        return GitCmd(Path(cwd), timeout_s=timeout_s).run(args, **options)
+    key = lock_key(Path(cwd))
+    with repo_lock(key):
+        return GitCmd(Path(cwd), timeout_s=timeout_s, policy=policy_for(key)).run(args, **options)
 
 
 async def arun_git(cwd: Path, args: Sequence[str], **options: Any) -> Result:
     """``run_git`` in a worker thread, for callers on the event loop."""
     return await asyncio.to_thread(run_git, cwd, args, **options)
+
+
+def _read_only_environment(cwd: Path) -> dict[str, str]:
+    cmd = GitCmd(cwd, policy=policy_for(lock_key(cwd)))
+    return cmd.environment(read_only=True)
 
 
 @contextlib.asynccontextmanager
@@ -324,12 +426,12 @@ async def git_process(
     when the block ends with git still running (an error, a cancellation) or after
     ``timeout_s``.
     """
-    env = {**os.environ, **BASE_ENV, "GIT_OPTIONAL_LOCKS": "0"}
+    env = {**os.environ, **await asyncio.to_thread(_read_only_environment, Path(cwd))}
     try:
         proc = await asyncio.create_subprocess_exec(
             "git",
-            *SAFE_CONFIG,
-            *args,
+            "--no-pager",
+            *guard.with_diff_flags(args),
             cwd=cwd,
             env=env,
             stdin=asyncio.subprocess.PIPE,
@@ -352,5 +454,9 @@ async def git_process(
 
 
 def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    _kill_process_group(proc.pid)
+
+
+def _kill_process_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(pid, signal.SIGKILL)

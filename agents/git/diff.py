@@ -15,9 +15,10 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from wavedeck.agents.git.content import count_lines
+
 _RAW = re.compile(r"^:(\d{6}) (\d{6}) [0-9a-f]+ [0-9a-f]+ ([A-Z])(\d*)$")
 _NO_MODE = "000000"
-BINARY_PROBE = 8000  # bytes git inspects for a NUL to call a file binary
 BIG_FILE = 50 * 1024 * 1024  # larger untracked files are not read to count lines
 
 
@@ -137,14 +138,14 @@ def untracked_file(root: Path, path: str, *, count: bool = True) -> ChangedFile:
         return ChangedFile(path=path, status="A", new_mode=mode, untracked=True)
     if info.st_size > BIG_FILE:
         return ChangedFile(path=path, status="A", binary=True, new_mode=mode, untracked=True)
-    try:
-        data = full.read_bytes()
-    except OSError:
+    counted = count_lines(full)  # a chunk at a time, never the whole file in memory
+    if counted is None:
         return ChangedFile(path=path, status="A", new_mode=mode, untracked=True)
-    if b"\0" in data[:BINARY_PROBE]:
+    if counted.binary:
         return ChangedFile(path=path, status="A", binary=True, new_mode=mode, untracked=True)
-    lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
-    return ChangedFile(path=path, status="A", added=lines, deleted=0, new_mode=mode, untracked=True)
+    return ChangedFile(
+        path=path, status="A", added=counted.lines, deleted=0, new_mode=mode, untracked=True
+    )
 
 
 def merge_untracked(tracked: list[ChangedFile], untracked: list[ChangedFile]) -> list[ChangedFile]:

@@ -33,8 +33,9 @@ from wavedeck.agents.git.checkpoint import (
     PreparedCheckpoint,
     in_progress_state,
 )
-from wavedeck.agents.git.cmd import GitCmd, repo_lock
+from wavedeck.agents.git.cmd import GitCmd, failure_message, policy_for, repo_lock, set_policy
 from wavedeck.agents.git.diff import (
+    BIG_FILE,
     ChangedFile,
     merge_untracked,
     parse_raw_numstat,
@@ -42,6 +43,7 @@ from wavedeck.agents.git.diff import (
     untracked_file,
 )
 from wavedeck.agents.git.errors import GitError
+from wavedeck.agents.git.guard import NO_PROGRAMS, FilterDriver, RunPolicy
 from wavedeck.agents.git.paths import link_problem, listed_path_problem
 
 if TYPE_CHECKING:
@@ -86,7 +88,12 @@ class GitRepo:
             for checkpoints (off by default: a hook an agent planted must not run).
         hook_timeout_s: a hook running longer is stopped and the checkpoint refused.
         lock_wait_s: how long to wait for another git process's ``index.lock``/ref lock.
-        sign_timeout_s: how long ``commit.gpgsign`` signing may take before it is stopped.
+        sign_timeout_s: how long signing may take before it is stopped.
+        sign: sign checkpoints; None: as the repository's ``commit.gpgsign`` says (read now).
+        sign_program: the signer; None: git's default for ``gpg.format`` (never the
+            configuration's ``gpg.program``, which an agent can write).
+        policy: the filter drivers the operator enabled (``[git.filters]``); registered for
+            every git command in this repository. None: the registered one, else none.
         write_wait_s: how long a checkpoint waits for a declared file still being written.
         timeout_s: any other git command running longer is stopped.
         on_lock_wait: called (from the worker thread) with the lock's path while waiting; it
@@ -109,12 +116,19 @@ class GitRepo:
         write_wait_s: float = 5.0,
         timeout_s: float = 120.0,
         on_lock_wait: Callable[[str], None] | None = None,
+        sign: bool | None = None,
+        sign_program: str | None = None,
+        policy: RunPolicy | None = None,
     ) -> None:
         start = Path(root).resolve()
         if not start.is_dir():
             raise GitError(f"not a folder: {start}")
         self._cmd = GitCmd(
-            start, timeout_s=timeout_s, lock_wait_s=lock_wait_s, on_lock_wait=on_lock_wait
+            start,
+            timeout_s=timeout_s,
+            lock_wait_s=lock_wait_s,
+            on_lock_wait=on_lock_wait,
+            policy=policy or NO_PROGRAMS,
         )
         found = self._cmd.run(
             [
@@ -130,19 +144,26 @@ class GitRepo:
             raise GitError(f"not a usable git repository: {start}: {found.err.strip()}")
         top, git_dir, common_dir = found.text.splitlines()[:3]
         self.root = Path(top).resolve()
-        if self.root != start:
-            self._cmd = GitCmd(
-                self.root, timeout_s=timeout_s, lock_wait_s=lock_wait_s, on_lock_wait=on_lock_wait
-            )
         self.git_dir = Path(git_dir)
         self.common_dir = Path(common_dir)
+        if policy is not None:
+            set_policy(str(self.common_dir), policy)
+        self._cmd = GitCmd(
+            self.root,
+            timeout_s=timeout_s,
+            lock_wait_s=lock_wait_s,
+            on_lock_wait=on_lock_wait,
+            policy=policy_for(str(self.common_dir)),
+        )
         self._lock = repo_lock(str(self.common_dir))
         self._closed = False
         self._checkpointer = Checkpointer(
             self._cmd,
             self.root,
             self.git_dir,
-            CheckpointOptions(run_hooks, hook_timeout_s, sign_timeout_s, write_wait_s),
+            CheckpointOptions(
+                run_hooks, hook_timeout_s, sign_timeout_s, write_wait_s, sign, sign_program
+            ),
         )
 
     @classmethod
@@ -155,6 +176,14 @@ class GitRepo:
             lock_wait_s=config.lock_wait_s,
             sign_timeout_s=config.sign_timeout_s,
             write_wait_s=config.write_wait_s,
+            sign=config.sign,
+            sign_program=config.sign_program,
+            policy=RunPolicy(
+                {
+                    name: FilterDriver(f.clean, f.smudge, f.process, f.required)
+                    for name, f in config.filters.items()
+                }
+            ),
             **kwargs,  # type: ignore[arg-type]
         )
 
@@ -399,23 +428,34 @@ class GitRepo:
         if old_path is not None:
             _check_path(old_path)
         names = [old_path, path] if old_path else [path]
+        # git's output is read up to max_bytes and git stopped there: a diff of a huge file
+        # costs max_bytes of memory, not the file's size.
         with self._locked() as cmd:
-            out = cmd.run(["diff", "-M", *_PATCH_OPTS, base, "--", *names]).out
+            result, cut = cmd.run_capped(
+                ["diff", "-M", *_PATCH_OPTS, base, "--", *names], max_bytes
+            )
+            if result.rc != 0:
+                raise GitError(failure_message(["diff"], result))
             untracked = (
-                not out
+                not result.out
                 and os.path.lexists(self.root / path)
                 and not cmd.run(["ls-files", "-z", "--", path]).out
             )
-            if untracked:
-                result = cmd.run(
-                    ["diff", "--no-index", *_PATCH_OPTS, "--", "/dev/null", path], check=False
+            size = os.lstat(self.root / path).st_size if untracked else 0
+            if untracked and size > BIG_FILE:
+                # git would read it all to call it binary (seconds for a gigabyte): say so.
+                return (
+                    f"new file {path}: {size} bytes, not shown (over {BIG_FILE} bytes; "
+                    "listed as binary)\n"
                 )
+            if untracked:
+                no_index = ["diff", "--no-index", *_PATCH_OPTS, "--", "/dev/null", path]
+                result, cut = cmd.run_capped(no_index, max_bytes)
                 if result.rc not in (0, 1):
                     raise GitError(f"git diff --no-index failed: {result.err.strip()}")
-                out = result.out
-        text = out[:max_bytes].decode("utf-8", "replace")
-        if len(out) > max_bytes:
-            text += f"\n[wavedeck: diff cut at {max_bytes} of {len(out)} bytes]\n"
+        text = result.out[:max_bytes].decode("utf-8", "replace")
+        if cut:
+            text += f"\n[wavedeck: diff cut at {max_bytes} of more than {max_bytes} bytes]\n"
         return text
 
     def tree_files(self, old: str, new: str) -> list[ChangedFile]:
@@ -437,11 +477,17 @@ class GitRepo:
         _check_rev(new)
         for path in paths:
             _check_path(path)
+        # Read up to max_bytes and git stopped there: a wave's huge file costs max_bytes of
+        # memory in the review, not its size.
         with self._locked() as cmd:
-            out = cmd.run(["diff", "-M", *_PATCH_OPTS, old, new, "--", *paths]).out
-        text = out[:max_bytes].decode("utf-8", "surrogateescape")
-        if len(out) > max_bytes:
-            text += f"\n[wavedeck: diff cut at {max_bytes} of {len(out)} bytes]\n"
+            result, cut = cmd.run_capped(
+                ["diff", "-M", *_PATCH_OPTS, old, new, "--", *paths], max_bytes
+            )
+            if result.rc != 0:
+                raise GitError(failure_message(["diff"], result))
+        text = result.out[:max_bytes].decode("utf-8", "surrogateescape")
+        if cut:
+            text += f"\n[wavedeck: diff cut at {max_bytes} of more than {max_bytes} bytes]\n"
         return text
 
     def identity(self) -> str:
@@ -552,3 +598,21 @@ class GitRepo:
     def tamper_findings(self, before: dict[str, str]) -> list[git_tamper.TamperFinding]:
         """What changed since ``before`` (a ``tamper_snapshot``), as facts."""
         return git_tamper.findings(before, self.tamper_snapshot())
+
+    def neutralised_filters(self) -> list[str]:
+        """The filter drivers git's configuration (any scope) defines that wavedeck's git
+        does not run (not enabled in ``[git.filters]``): files using them look changed to it."""
+        with self._locked() as cmd:
+            drivers = cmd.drivers()
+            enabled = cmd.policy.filters if cmd.policy is not None else {}
+        return sorted(name for name in drivers.filters if name not in enabled)
+
+    def tamper_restore(
+        self, finding: git_tamper.TamperFinding, old: str | None, quarantine: Path
+    ) -> str | None:
+        """Undo one finding (``wavedeck.agents.git.tamper.restore``): None when undone, else
+        why not."""
+        with self._locked() as cmd:
+            return git_tamper.restore(
+                cmd, self.root, self.git_dir, self.common_dir, finding, old, quarantine
+            )

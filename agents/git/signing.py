@@ -1,54 +1,61 @@
-"""Commit signing for checkpoints: the team's policy, with the signer pinned at start-up.
+"""Commit signing for checkpoints: whether to sign, and the one program allowed to do it.
 
-``git commit-tree`` ignores ``commit.gpgsign``; wavedeck reads it (and the signer settings) once,
-when the ``GitRepo`` is created, passes ``-S`` itself, and pins every signer program with ``-c``
-so a ``gpg.program`` an agent plants during a wave is never run by a checkpoint.
+``git commit-tree`` ignores ``commit.gpgsign``; wavedeck decides when the ``GitRepo`` is created
+(``[git] sign`` in ``wavedeck.toml``, else the repository's ``commit.gpgsign`` as read then),
+passes ``-S`` itself, and pins every signer setting with ``-c``: the program is ``[git]
+sign_program`` from ``wavedeck.toml``, else git's own default for the format (``gpg``,
+``ssh-keygen``, ``gpgsm``), never a ``gpg.program`` from git's configuration, which an agent can
+write. ``gpg.ssh.defaultKeyCommand`` (a program git runs to find an SSH key) is emptied.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from wavedeck.agents.git.cmd import GitCmd
 
-_SIGNING_KEYS = re.compile(
-    r"^(commit\.gpgsign|gpg\.(program|format|openpgp\.program|ssh\.program|x509\.program))$"
-)
+FORMATS = ("openpgp", "ssh", "x509")
+# git's own default signer for each gpg.format.
+DEFAULT_PROGRAMS = {"openpgp": "gpg", "ssh": "ssh-keygen", "x509": "gpgsm"}
+_TRUE = ("true", "yes", "on", "1")
 
 
 @dataclass(frozen=True)
 class SigningPolicy:
-    """The repository's signing settings, read once when the ``GitRepo`` is created.
+    """How checkpoints are signed, fixed when the ``GitRepo`` is created.
 
-    ``commit-tree`` ignores ``commit.gpgsign``, so wavedeck passes ``-S`` itself when the team set
-    it. The signer programs are pinned with ``-c`` to the values read at start-up (or git's
-    defaults), so a ``gpg.program`` an agent plants during a wave is never run.
+    ``sign``: pass ``-S``; ``program``: the signer that may run (shown in errors);
+    ``overrides``: the ``-c`` options pinning every signer setting.
     """
 
     sign: bool = False
+    program: str = ""
     overrides: tuple[str, ...] = ()
 
 
-def read_signing(cmd: GitCmd) -> SigningPolicy:
-    """The ``SigningPolicy`` configured now (all scopes, as git sees it)."""
-    result = cmd.run(["config", "-z", "--get-regexp", r"^(commit\.gpgsign|gpg\..*)$"], check=False)
-    values: dict[str, str] = {}
-    openpgp = "gpg"
-    for record in result.out.split(b"\0"):
-        key, _, value = record.decode("utf-8", "surrogateescape").partition("\n")
-        if not _SIGNING_KEYS.match(key):
-            continue
-        values[key] = value
-        if key in ("gpg.program", "gpg.openpgp.program"):
-            openpgp = value  # synonyms: the one read last wins, as in git
-    sign = values.get("commit.gpgsign", "false").lower() in ("true", "yes", "on", "1")
+def _get(cmd: GitCmd, key: str) -> str | None:
+    result = cmd.run(["config", "--get", key], check=False)
+    return result.text.strip() if result.rc == 0 else None
+
+
+def read_signing(
+    cmd: GitCmd, sign: bool | None = None, program: str | None = None
+) -> SigningPolicy:
+    """The ``SigningPolicy`` for ``[git] sign`` (None: the repository's ``commit.gpgsign``)
+    and ``[git] sign_program`` (None: git's default for ``gpg.format``)."""
+    if sign is None:
+        sign = (_get(cmd, "commit.gpgsign") or "false").lower() in _TRUE
+    fmt = (_get(cmd, "gpg.format") or "openpgp").lower()
+    if fmt not in FORMATS:
+        fmt = "openpgp"  # git refuses an unknown format itself when signing
+    chosen = program or DEFAULT_PROGRAMS[fmt]
     pinned = {
-        "gpg.format": values.get("gpg.format", "openpgp"),
-        "gpg.program": openpgp,
-        "gpg.openpgp.program": openpgp,
-        "gpg.ssh.program": values.get("gpg.ssh.program", "ssh-keygen"),
-        "gpg.x509.program": values.get("gpg.x509.program", "gpgsm"),
+        "gpg.format": fmt,
+        "gpg.program": chosen if fmt == "openpgp" else DEFAULT_PROGRAMS["openpgp"],
+        "gpg.openpgp.program": chosen if fmt == "openpgp" else DEFAULT_PROGRAMS["openpgp"],
+        "gpg.ssh.program": chosen if fmt == "ssh" else DEFAULT_PROGRAMS["ssh"],
+        "gpg.x509.program": chosen if fmt == "x509" else DEFAULT_PROGRAMS["x509"],
+        "gpg.ssh.defaultKeyCommand": "",
     }
     overrides = tuple(arg for key, value in pinned.items() for arg in ("-c", f"{key}={value}"))
-    return SigningPolicy(sign, overrides)
+    return SigningPolicy(sign, chosen, overrides)

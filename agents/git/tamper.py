@@ -12,7 +12,6 @@ A snapshot maps keys to fingerprints: ``file:<name>`` (a SHA-256 of ``config``,
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from wavedeck.agents.git.cmd import GitCmd
+from wavedeck.agents.git.content import file_sha256
 from wavedeck.plan.safetext import neutralize
 
 _FILES = ("config", "config.worktree", "info/attributes")
@@ -37,11 +37,7 @@ _SHOWN_VALUE = 120
 
 
 def _digest(path: Path) -> str | None:
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    return hashlib.sha256(data).hexdigest()
+    return file_sha256(path)  # a chunk at a time: an agent can make .git/config huge
 
 
 def _config_entries(cmd: GitCmd, file: Path) -> dict[str, list[str]]:
@@ -122,6 +118,7 @@ class TamperFinding:
     value: str | None
     program: bool
     text: str
+    entry: str = ""  # the snapshot's key for it (``config:config:core.fsmonitor``)
 
 
 def _change(old: str | None, new: str | None) -> Literal["added", "changed", "removed"]:
@@ -131,7 +128,6 @@ def _change(old: str | None, new: str | None) -> Literal["added", "changed", "re
 def findings(before: dict[str, str], after: dict[str, str]) -> list[TamperFinding]:
     """Every setting, hook or file that differs between two snapshots, in a stable order."""
     found: list[TamperFinding] = []
-    touched_files: set[str] = set()
     for key in sorted(before.keys() | after.keys()):
         old, new = before.get(key), after.get(key)
         if old == new or key.startswith("file:"):
@@ -140,7 +136,6 @@ def findings(before: dict[str, str], after: dict[str, str]) -> list[TamperFindin
         change = _change(old, new)
         if kind == "config":
             file, _, name = rest.partition(":")
-            touched_files.add(file)
             program = bool(RUNS_PROGRAM_KEYS.match(name))
             risk = " (git can run this as a program)" if program else ""
             value = _shown(new) if new is not None else None
@@ -150,18 +145,78 @@ def findings(before: dict[str, str], after: dict[str, str]) -> list[TamperFindin
                 text = f".git/{file}: {name} removed{risk}"
             else:
                 text = f".git/{file}: {name} changed to {value}{risk}"
-            found.append(TamperFinding(name, f".git/{file}", change, value, program, text))
+            found.append(
+                TamperFinding(name, f".git/{file}", change, value, program, text, entry=key)
+            )
         elif kind == "hook":
             shown = neutralize(rest)
             executable = " (executable)" if change == "added" and new and new.endswith("+x") else ""
             text = f"hook {shown} {change}{executable}"
-            found.append(TamperFinding(shown, "hook", change, None, True, text))
+            found.append(TamperFinding(shown, "hook", change, None, True, text, entry=key))
     for key in sorted(before.keys() | after.keys()):
         if not key.startswith("file:") or before.get(key) == after.get(key):
             continue
         name = key.removeprefix("file:")
-        if name in touched_files:
-            continue  # already explained setting by setting
+        if name.startswith("config"):
+            # A configuration means its settings, compared one by one above: a comment, an
+            # empty section left by `git config --unset` or a reordering runs nothing.
+            continue
         change = _change(before.get(key), after.get(key))
-        found.append(TamperFinding(name, "file", change, None, False, f".git/{name} {change}"))
+        text = f".git/{name} {change}"
+        found.append(TamperFinding(name, "file", change, None, False, text, entry=key))
     return found
+
+
+def _quarantine(path: Path, quarantine: Path) -> str | None:
+    """Move ``path`` into ``quarantine`` (never deleted: the operator may want to read it)."""
+    try:
+        quarantine.mkdir(parents=True, exist_ok=True)
+        target = quarantine / path.name
+        n = 1
+        while target.exists():
+            n += 1
+            target = quarantine / f"{path.name}.{n}"
+        path.rename(target)
+    except OSError as exc:
+        return f"cannot move {path} aside: {exc.strerror or exc}"
+    return None
+
+
+def restore(
+    cmd: GitCmd,
+    root: Path,
+    git_dir: Path,
+    common_dir: Path,
+    finding: TamperFinding,
+    old: str | None,
+    quarantine: Path,
+) -> str | None:
+    """Undo one finding: a setting gets back the values it had in the snapshot (``old``, or
+    none); an added hook or file is moved to ``quarantine``. Returns None when undone, else why
+    it cannot be (wavedeck keeps no copy of a hook or file that was changed or removed).
+    Runs no program (``git config --file`` only reads and writes that file)."""
+    kind, _, rest = finding.entry.partition(":")
+    if kind == "config":
+        file, _, key = rest.partition(":")
+        if key == "(unreadable)":
+            return f".git/{file} cannot be read by git: fix it by hand"
+        path = (git_dir if file == "config.worktree" else common_dir) / file
+        unset = cmd.run(["config", "--file", str(path), "--unset-all", key], check=False)
+        if unset.rc not in (0, 5):  # 5: it was not set
+            return f"git config --unset-all {key} failed: {unset.err.strip()}"
+        for value in old.split("\n") if old is not None else []:
+            added = cmd.run(["config", "--file", str(path), "--add", key, value], check=False)
+            if added.rc != 0:
+                return f"git config --add {key} failed: {added.err.strip()}"
+        return None
+    if finding.change != "added":
+        what = "hook" if kind == "hook" else f".git/{rest}"
+        return (
+            f"wavedeck keeps no copy of the {what} as it was: look at it, put it back yourself, "
+            "then confirm it"
+        )
+    if kind == "hook":
+        target = Path(rest) if Path(rest).is_absolute() else root / rest
+    else:
+        target = (git_dir if rest == "config.worktree" else common_dir) / rest
+    return _quarantine(target, quarantine)

@@ -8,6 +8,10 @@ ever held, so an offset saved by a follower stays valid across rotations.
 ``LogFile`` reads that stream by logical offset (the full-log view, a pane's history on
 re-attach); ``logical_size`` is where the next byte will go. A log never rotated is just
 ``<id>.log`` starting at offset 0, so these read an old log the same way.
+
+``<id>.facts`` beside the log (``facts_path``) is the agent's fact record, written by the wrapper
+(``wavedeck.agents.local.factscan``) before the bytes reach the log and never rotated:
+``recorded_lines`` gives its lines from a stretch of the log that was rotated away unread.
 """
 
 from __future__ import annotations
@@ -17,7 +21,30 @@ from pathlib import Path
 
 from wavedeck.agents.local.wrapper import list_segments
 
-__all__ = ["LogFile", "logical_size"]
+__all__ = ["LogFile", "facts_path", "logical_size", "recorded_lines"]
+
+
+def facts_path(log: str | Path) -> Path:
+    """The fact record of the log ``log`` (``<id>.facts`` beside ``<id>.log``)."""
+    return Path(log).with_suffix(".facts")
+
+
+def recorded_lines(log: str | Path, start: int, end: int) -> list[bytes]:
+    """The fact record's lines (as the agent wrote them, long ones cut) of the log lines that
+    began at logical offsets ``start <= offset < end``, oldest first; none when there is no
+    record or it cannot be read."""
+    out: list[bytes] = []
+    try:
+        with open(facts_path(log), "rb") as record:
+            for entry in record:
+                head, _, line = entry.partition(b" ")
+                if not head.isdigit() or not entry.endswith(b"\n"):
+                    continue  # not an entry (or the last one half written): nothing to read
+                if start <= int(head) < end:
+                    out.append(line[:-1])
+    except OSError:
+        return out
+    return out
 
 
 def logical_size(path: str | Path) -> int:

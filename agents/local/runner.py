@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from wavedeck.agents.events import Event, Notice, SandboxStatus
 from wavedeck.agents.kinds import NoticeLevel
 from wavedeck.agents.local import landlock, procinfo, tail
-from wavedeck.agents.local.logfiles import logical_size
+from wavedeck.agents.local.logfiles import facts_path, logical_size
 from wavedeck.agents.runtypes import ENDED_START, AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
 if TYPE_CHECKING:
@@ -101,10 +101,12 @@ class LocalRunner:
         *,
         log_max_bytes: int = DEFAULT_LOG_MAX_BYTES,
         log_keep: int = DEFAULT_LOG_KEEP,
+        log_min_free: int = 0,
     ) -> None:
         self.wavedeck_dir = Path(wavedeck_dir)
         self.log_max_bytes = log_max_bytes
         self.log_keep = log_keep
+        self.log_min_free = log_min_free
         # Told (as a Notice) of each new log read error and of the recovery, so the operator
         # hears of a log that cannot be read while its agent runs on (E4).
         self.on_event = on_event
@@ -119,6 +121,10 @@ class LocalRunner:
 
     def log_path(self, agent_id: str) -> Path:
         return self.logs_dir / f"{agent_id}.log"
+
+    def facts_path(self, agent_id: str) -> Path:
+        """The agent's fact record (``wavedeck.agents.local.factscan``): never rotated."""
+        return facts_path(self.log_path(agent_id))
 
     def exit_path(self, agent_id: str) -> Path:
         return self.run_dir / f"{agent_id}.exit"
@@ -217,6 +223,12 @@ class LocalRunner:
             str(self.log_max_bytes),
             "--log-keep",
             str(self.log_keep),
+            "--log-min-free",
+            str(self.log_min_free),
+            "--facts",
+            str(self.facts_path(spec.agent_id)),
+            "--facts-of",
+            spec.facts_of,
             *self._sandbox_args(spec),
             *(["--launch-id", spec.launch_id] if spec.launch_id else []),
             "--",

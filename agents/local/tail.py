@@ -12,7 +12,11 @@ Offsets are *logical* (``wavedeck.agents.local.logfiles``): when the wrapper rot
 ``<id>.log.<start>``, the tailer reads the held file to its end and goes on in the next one, so
 nothing is lost or repeated across a rotation. A saved offset whose bytes were rotated away
 before they were read resumes at the oldest byte still on disk, and ``error`` says how many bytes
-were skipped.
+were skipped. The lines of the agent's fact record (``logfiles.recorded_lines``) from that
+stretch come first in the next chunk (``LogChunk.skipped``, ``recovered``): what a reader that
+fell behind loses is display lines, never a fact. The gap is handed out with the first complete
+line after it: the wrapper records a line before writing its end, so by then the record holds
+the line cut by the gap too.
 
 - A read error (disk, permissions, the path replaced by a directory, the file truncated or
   replaced) never raises: ``error`` says what went wrong, ``errors`` counts failures, and the next
@@ -33,6 +37,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from wavedeck.agents.lines import LineDecoder
+from wavedeck.agents.local.logfiles import facts_path, recorded_lines
 from wavedeck.agents.local.wrapper import list_segments
 from wavedeck.agents.runtypes import LogChunk
 
@@ -56,6 +61,8 @@ class LogTailer:
         self.error: str | None = None  # the last read error, None once reads work again
         self.errors = 0  # how many reads have failed so far
         self.skipped = 0  # bytes rotated away before they could be read
+        self._gap: tuple[int, int] | None = None  # record lines from, to: not yet handed out
+        self._gap_lost = 0  # bytes skipped in that gap
 
     @property
     def offset(self) -> int:
@@ -88,6 +95,8 @@ class LogTailer:
             try:
                 if position >= live_start or not rotated:
                     self._open(live_start, self.path)
+                    if not self._holds_start(live_start):
+                        continue  # rotated between the listing and the open: list again
                     return max(position, live_start)
                 holder = [(start, name) for start, name in rotated if start <= position]
                 if not holder:  # rotated away before we read them: resume at the oldest byte
@@ -100,6 +109,22 @@ class LogTailer:
                 if not rotated:
                     raise
         raise OSError(f"{self.path} rotates faster than it can be opened")
+
+    def _holds_start(self, start: int) -> bool:
+        """The live file just opened really starts at ``start``: it was not rotated between
+        the listing and the open (then the path held a newer file; reading it as if it
+        started at ``start`` would give bytes from the wrong place). Closes it if not."""
+        assert self._fd is not None
+        if list_segments(str(self.path))[1] == start:
+            return True
+        try:  # rotated since: fine if what we hold is the file renamed to <path>.<start>
+            held, renamed = os.fstat(self._fd), os.stat(f"{self.path}.{start}")
+            if (held.st_ino, held.st_dev) == (renamed.st_ino, renamed.st_dev):
+                return True
+        except FileNotFoundError:
+            pass
+        self.close()
+        return False
 
     def _read(self, position: int) -> bytes | None:
         """The bytes at ``position`` in the held file; None when it was rotated and is read to
@@ -156,6 +181,9 @@ class LogTailer:
             try:
                 if self._fd is None:
                     resumed = self._open_at(position)
+                    if resumed != position and out:
+                        self.close()  # lines before the gap go out first, on their own
+                        break
                     if resumed != position:
                         self._skip(resumed, position)
                         position, skipped_now = resumed, True
@@ -178,28 +206,58 @@ class LogTailer:
             self._offset += used
             if len(data) < READ_BYTES:
                 break
+        if out and self._gap is not None:
+            return self._with_gap(out)
         return LogChunk(tuple(out), self._offset)
+
+    def _with_gap(self, out: list[str]) -> LogChunk:
+        """``out`` after the recorded lines of the gap before it."""
+        assert self._gap is not None
+        (start, end), lost = self._gap, self._gap_lost
+        self._gap, self._gap_lost = None, 0
+        decoder = LineDecoder()
+        recorded = b"".join(line + b"\n" for line in recorded_lines(self.path, start, end))
+        lines = decoder.feed(recorded)[0] + decoder.flush()[0]
+        return LogChunk((*lines, *out), self._offset, skipped=lost, recovered=len(lines))
 
     def _skip(self, resumed: int, position: int) -> None:
         """Bytes between ``position`` and ``resumed`` are gone: say so, start afresh there."""
         lost = resumed - position
         self.skipped += lost
-        self.error = f"skipped {lost} bytes of {self.path}: rotated away before they were read"
+        kept = (
+            "their facts are read from its fact record"
+            if facts_path(self.path).exists()
+            else "it has no fact record: their facts are lost too"  # started by an older wavedeck
+        )
+        self.error = (
+            f"skipped {lost} bytes of {self.path}: rotated away before they were read"
+            f" (their display lines are lost; {kept})"
+        )
+        # The record's lines that began from the start of the line held back to the new start.
+        self._gap = (self._gap[0] if self._gap else self._offset, resumed)
+        self._gap_lost += lost
         self._decoder.pending = b""
         self._offset = resumed
 
     def flush(self) -> LogChunk:
         """Read what is left and return the partial last line too (call once the writer is gone)."""
         out: list[str] = []
+        skipped = recovered = 0
         while True:  # a read stops at the end of a rotated file: go on until nothing comes
             before = self._offset + len(self._decoder.pending)
-            out.extend(self.read_available(max_bytes=1 << 62).lines)
+            chunk = self.read_available(max_bytes=1 << 62)
+            out.extend(chunk.lines)
+            skipped, recovered = skipped + chunk.skipped, recovered + chunk.recovered
             if self._offset + len(self._decoder.pending) == before:
                 break
         lines, used = self._decoder.flush()
         out.extend(lines)
         self._offset += used
-        return LogChunk(tuple(out), self._offset)
+        if self._gap is not None:
+            gap = self._with_gap(out)
+            out, skipped = list(gap.lines), skipped + gap.skipped
+            recovered += gap.recovered
+        return LogChunk(tuple(out), self._offset, skipped=skipped, recovered=recovered)
 
 
 async def follow(

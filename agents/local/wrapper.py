@@ -7,15 +7,19 @@ Run as a *script by path* (``python3 -I .../agents/local/wrapper.py EXIT_FILE --
 The runner starts the wrapper in a new session (its own process group) with stdout and stderr on
 the agent's log. Given ``--log PATH`` (as the runner does), the agent writes into a pipe instead
 and the wrapper copies it into the log, rotating by size (``--log-max-bytes``, ``--log-keep``):
-see ``SegmentWriter``. The wrapper:
+see ``SegmentWriter``. Given ``--facts PATH --facts-of PRESET`` too, every chunk is first shown
+to ``factscan.FactScanner`` (beside this file, loaded by path), which appends the lines carrying
+facts (progress, session, usage, tool calls, refusals) to a record that never rotates: a
+reader that falls behind the rotation loses display lines, never facts. The wrapper:
 
 1. ignores SIGTERM/SIGINT/SIGHUP with a no-op *handler* (not ``SIG_IGN``, which the agent would
    inherit across ``exec``), so that when the group is told to stop, the agent gets the signal and
    the wrapper lives on to record it;
 2. runs the agent (argv as given, never through a shell) and waits for it by pid, not for its
    output, so a grandchild holding the log open cannot delay completion (B8);
-3. writes ``{"code", "signal", "pid", "ended_at"}`` to the exit file atomically (tmp, fsync,
-   rename), so a reader sees no file or a whole one; given ``--launch-id ID`` (the id the
+3. writes ``{"code", "signal", "pid", "ended_at"}`` to the exit file atomically (into space
+   reserved when it started, ``<exit>.pending``, then renamed: a disk the agent filled cannot
+   lose it), so a reader sees no file or a whole one; given ``--launch-id ID`` (the id the
    control room recorded before starting it), ``"launch": ID`` too, so a run that ended before
    a killed control room could record it is recognised as that launch;
 4. terminates whatever the agent left behind in its process group, and any orphaned descendant
@@ -52,6 +56,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 LEFTOVER_GRACE_S = 2.0
+EXIT_RESERVE = 4096  # bytes set aside for the exit record (one is about 80)
 PIPE_BYTES = 1024 * 1024
 COPY_DRAIN_S = 5.0  # after the cleanup, how long the copier may take to drain the pipe
 LEFTOVER_KILL_S = 2.0  # SIGKILL rounds for leftovers end after this, even if some survive
@@ -91,35 +96,100 @@ class SegmentWriter:
     """Appends to the log ``path``, renaming it to a rotated segment once it holds ``max_bytes``
     (0: never) and keeping the newest ``keep`` rotated segments: at most (keep+1) x max_bytes
     on disk. A write that fails (disk full) drops the bytes and is retried with the next ones:
-    the agent never blocks on its log (E4)."""
+    the agent never blocks on its log (E4). Output is also dropped while the disk has less than
+    ``min_free`` bytes free, so a flooding agent cannot fill the disk before its rotation limit
+    (the run state, exit records and git need the room); when writing resumes, one line says
+    how many bytes were dropped."""
 
-    def __init__(self, path: str, max_bytes: int, keep: int) -> None:
-        if max_bytes < 0 or keep < 1:
-            raise ValueError("log_max_bytes must be >= 0 and log_keep >= 1")
-        self.path, self.max_bytes, self.keep = path, max_bytes, keep
+    def __init__(
+        self, path: str, max_bytes: int, keep: int, min_free: int = 0, facts: Any = None
+    ) -> None:
+        if max_bytes < 0 or keep < 1 or min_free < 0:
+            raise ValueError("log_max_bytes and log_min_free must be >= 0 and log_keep >= 1")
+        self.path, self.max_bytes, self.keep, self.min_free = path, max_bytes, keep, min_free
         _, self.start = list_segments(path)
         self._lock = threading.Lock()  # the copier and _say both write
         self.fd = self._open()
         self.size = os.fstat(self.fd).st_size
         self.dropped = 0
+        self._told = 0  # bytes dropped that a log line already accounts for
+        self._dropping = False  # output is being dropped for want of free space
+        # factscan.FactScanner: sees each chunk before it is written, so a fact is in the
+        # record before its bytes are in the log (and long before they can be rotated away).
+        self.facts = facts
+        self.facts_error: str | None = None
 
     def _open(self) -> int:
         return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
 
+    def _room(self, wanted: int) -> bool:
+        """Whether the disk keeps ``min_free`` bytes free after ``wanted`` more."""
+        if not self.min_free:
+            return True
+        try:
+            fs = os.fstatvfs(self.fd)
+        except OSError:
+            return True  # cannot tell: the write itself will say
+        return fs.f_bavail * fs.f_frsize >= self.min_free + wanted
+
     def write(self, data: bytes) -> None:
         with self._lock:
-            view = memoryview(data)
-            while view:
+            if self.facts is not None:  # facts first: even output the disk has no room for
+                self._scan(data)
+            if not self._room(len(data)):
+                if not self._dropping:  # the floor leaves room for this one line
+                    self._dropping = True
+                    self._note(
+                        f"output dropped from here: under {self.min_free} bytes are free on "
+                        "the disk"
+                    )
+                self.dropped += len(data)
+                return
+            self._resume()
+            self._write(data)
+
+    def finish(self) -> None:
+        """The agent ended: say how much was dropped, if the log is still dropping."""
+        with self._lock:
+            self._resume()
+
+    def _resume(self) -> None:
+        if self.dropped > self._told:
+            lost, self._told, self._dropping = self.dropped - self._told, self.dropped, False
+            self._note(f"{lost} bytes of output were dropped (the disk was full or nearly)")
+
+    def _note(self, text: str) -> None:
+        self._write(f"\n── wavedeck: {text} ──\n".encode())
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                if self.max_bytes and self.size >= self.max_bytes:
+                    self._rotate()
+                room = self.max_bytes - self.size if self.max_bytes else len(view)
+                written = os.write(self.fd, view[:room])
+            except OSError:
+                self.dropped += len(view)
+                return
+            self.size += written
+            view = view[written:]
+
+    def _scan(self, data: bytes) -> None:
+        try:
+            self.facts.feed(data, self.start + self.size)
+        except Exception as error:  # a scanner bug must never cost the agent its log
+            self.facts, self.facts_error = None, f"{type(error).__name__}: {error}"
+
+    def close_facts(self) -> None:
+        """The agent's output has ended: record its last line if it had no newline."""
+        with self._lock:
+            if self.facts is not None:
                 try:
-                    if self.max_bytes and self.size >= self.max_bytes:
-                        self._rotate()
-                    room = self.max_bytes - self.size if self.max_bytes else len(view)
-                    written = os.write(self.fd, view[:room])
-                except OSError:
-                    self.dropped += len(view)
-                    return
-                self.size += written
-                view = view[written:]
+                    self.facts.close()
+                except Exception as error:
+                    self.facts_error = f"{type(error).__name__}: {error}"
+                self.facts = None
 
     def _rotate(self) -> None:
         os.rename(self.path, f"{self.path}.{self.start}")
@@ -140,6 +210,7 @@ _LAUNCH: str | None = None  # --launch-id: this run's id, named in the exit file
 
 def _copy(read_end: int, writer: SegmentWriter) -> None:
     """Copy the agent's output from the pipe into the log until every writer has closed it."""
+    told = False
     while True:
         try:
             data = os.read(read_end, 256 * 1024)
@@ -150,7 +221,11 @@ def _copy(read_end: int, writer: SegmentWriter) -> None:
         if not data:
             break
         writer.write(data)
+        if writer.facts_error is not None and not told:
+            told = True
+            _say(f"wavedeck: the fact record stopped: {writer.facts_error}")
     os.close(read_end)
+    writer.close_facts()
 
 
 def _ignore(signum: int, frame: FrameType | None) -> None:
@@ -160,16 +235,59 @@ def _ignore(signum: int, frame: FrameType | None) -> None:
 def write_exit_file(
     path: str, code: int | None, sig: str | None, pid: int | None, launch: str | None = None
 ) -> None:
-    """Write the exit status atomically: readers see the old state (no file) or the whole file."""
-    record: dict[str, object] = {"code": code, "signal": sig, "pid": pid, "ended_at": time.time()}
+    """Write the exit status atomically: readers see the old state (no file) or the whole file.
+
+    The record goes into the space ``reserve_exit_file`` set aside when the agent started, if
+    it did (overwriting allocated bytes needs no free space: a full disk cannot lose it);
+    else into a new file."""
+    fields: dict[str, object] = {"code": code, "signal": sig, "pid": pid, "ended_at": time.time()}
     if launch:
-        record["launch"] = launch
+        fields["launch"] = launch
+    record = json.dumps(fields)
+    data = record.encode("utf-8")
+    pending = f"{path}.pending"
+    try:
+        fd = os.open(pending, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
+        fd = -1
+    if fd >= 0 and len(data) <= EXIT_RESERVE:
+        try:
+            os.pwrite(fd, data, 0)
+            os.ftruncate(fd, len(data))  # shrinking needs no space
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(pending, path)
+        return
+    if fd >= 0:
+        os.close(fd)
     tmp = f"{path}.tmp.{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(record, handle)
+        handle.write(record)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+def reserve_exit_file(path: str) -> None:
+    """Set aside ``EXIT_RESERVE`` bytes on disk for the exit record (``<path>.pending``), while
+    there is room: the agent may fill the disk before it ends. Best effort: without the
+    reservation the record is written the ordinary way."""
+    pending = f"{path}.pending"
+    try:
+        fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    except OSError:
+        return
+    try:
+        os.write(fd, b" " * EXIT_RESERVE)
+        os.fsync(fd)
+    except OSError:
+        os.close(fd)
+        fd = -1
+        os.unlink(pending)
+    finally:
+        if fd >= 0:
+            os.close(fd)
 
 
 def _say(text: str) -> None:
@@ -287,12 +405,12 @@ def _kill_all(pids: list[int], signum: int) -> None:
             pass
 
 
-def _load_landlock() -> Any:
-    """``landlock.py`` beside this file, by path (``-I``: this folder is not on sys.path)."""
+def _load(name: str) -> Any:
+    """``<name>.py`` beside this file, by path (``-I``: this folder is not on sys.path)."""
     import importlib.util
 
-    where = os.path.join(os.path.dirname(os.path.abspath(__file__)), "landlock.py")
-    spec = importlib.util.spec_from_file_location("_wavedeck_landlock", where)
+    where = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_wavedeck_{name}", where)
     if spec is None or spec.loader is None:
         raise OSError(f"cannot load {where}")
     module = importlib.util.module_from_spec(spec)
@@ -304,16 +422,30 @@ def _load_landlock() -> Any:
 def _sandbox(spec_file: str) -> tuple[Any, dict[str, str]]:
     """The ruleset for the agent (built, not applied) and the agent's environment with its
     private ``TMPDIR``; raises ``OSError``/``ValueError`` (or the module's error) with a why."""
-    landlock = _load_landlock()
+    landlock = _load("landlock")
     with open(spec_file, encoding="utf-8") as handle:
         spec = json.load(handle)
     ruleset, policy = landlock.prepare(spec, os.getcwd(), os.environ)
     return ruleset, {**os.environ, "TMPDIR": policy.tmpdir}
 
 
+def _fact_scanner(options: dict[str, str]) -> tuple[Any, str | None]:
+    """The ``factscan.FactScanner`` asked for with ``--facts``, or None and why not."""
+    if "--facts" not in options:
+        return None, None
+    try:
+        scanner = _load("factscan").FactScanner(
+            options["--facts"], options.get("--facts-of", "generic")
+        )
+    except Exception as error:  # a missing or broken module, an unwritable record
+        return None, f"cannot open {options['--facts']}: {error}"
+    return scanner, None
+
+
 def _options(argv: list[str]) -> tuple[str, dict[str, str], list[str]] | None:
-    """``EXIT_FILE [--log PATH --log-max-bytes N --log-keep K] [--sandbox SPEC]
-    [--launch-id ID] -- ARGV...``, or None."""
+    """``EXIT_FILE [--log PATH --log-max-bytes N --log-keep K --log-min-free F
+    [--facts PATH --facts-of KIND]]
+    [--sandbox SPEC] [--launch-id ID] -- ARGV...``, or None."""
     if "--" not in argv[1:]:
         return None
     split = argv.index("--", 1)
@@ -321,7 +453,9 @@ def _options(argv: list[str]) -> tuple[str, dict[str, str], list[str]] | None:
     if not command or len(head) % 2 != 1:
         return None
     options = dict(zip(head[1::2], head[2::2], strict=True))
-    if set(options) - {"--log", "--log-max-bytes", "--log-keep", "--sandbox", "--launch-id"}:
+    known = {"--log", "--log-max-bytes", "--log-keep", "--log-min-free", "--sandbox"}
+    known |= {"--facts", "--facts-of"}
+    if set(options) - known - {"--launch-id"}:
         return None
     return head[0], options, command
 
@@ -331,25 +465,32 @@ def main(argv: list[str]) -> int:
     parsed = _options(argv)
     if parsed is None:
         _say(
-            "usage: wrapper.py EXIT_FILE [--log PATH --log-max-bytes N --log-keep K]"
-            " [--sandbox SPEC] [--launch-id ID] -- ARGV..."
+            "usage: wrapper.py EXIT_FILE [--log PATH --log-max-bytes N --log-keep K"
+            " --log-min-free F [--facts PATH --facts-of KIND]] [--sandbox SPEC] [--launch-id ID]"
+            " -- ARGV..."
         )
         return 2
     exit_path, options, command = parsed
     _LAUNCH = options.get("--launch-id")
+    reserve_exit_file(exit_path)  # before the agent can fill the disk
     copier: threading.Thread | None = None
     out: int | None = None
     if "--log" in options:
+        facts, why = _fact_scanner(options)
         try:
             _WRITER = SegmentWriter(
                 options["--log"],
                 int(options.get("--log-max-bytes", "0")),
                 int(options.get("--log-keep", "1")),
+                int(options.get("--log-min-free", "0")),
+                facts,
             )
         except (OSError, ValueError) as error:
             _say(f"wavedeck: cannot open the log {options['--log']}: {error}")
             _record(exit_path, 126, None, None)
             return 126
+        if why is not None:  # the agent runs on: only a log read too late would lose facts
+            _say(f"wavedeck: no fact record, {why}")
         read_end, out = os.pipe2(os.O_CLOEXEC)
         try:  # a larger pipe: a flooding agent blocks less often waiting for the copier
             fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
@@ -417,6 +558,8 @@ def main(argv: list[str]) -> int:
         # Every writer of the pipe is gone now: the copier drains what is left and ends. The
         # runner sees the agent end only when we exit, so the log is whole by then.
         copier.join(COPY_DRAIN_S)
+    if _WRITER is not None:
+        _WRITER.finish()
     return code if code is not None else 128 + os.WTERMSIG(status)
 
 

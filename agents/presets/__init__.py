@@ -11,7 +11,7 @@ import os
 import shutil
 
 from wavedeck.agents.config import Config
-from wavedeck.agents.presets import aider, claude, codex, gemini, opencode, plain, qwen
+from wavedeck.agents.presets import aider, claude, codex, gemini, opencode, plain, qwen, sim
 from wavedeck.agents.presets.spec import LaunchContext, Preset, PresetError
 
 PRESETS: dict[str, Preset] = {
@@ -24,17 +24,25 @@ PRESETS: dict[str, Preset] = {
         aider.PRESET,
         qwen.PRESET,
         plain.GENERIC,
+        sim.PRESET,
     )
 }
 PRESET_NAMES = tuple(PRESETS)
+# The agent CLIs wavedeck has a preset for, in the order a missing ``[agent]`` suggests them.
+AGENT_CLIS: tuple[str, ...] = ("claude", "codex", "gemini", "opencode", "aider", "qwen")
+# Presets whose output is text shown as it comes (no rendering, no raw view).
+TEXT_PRESETS: tuple[str, ...] = ("generic", "sim")
 
 __all__ = [
+    "AGENT_CLIS",
     "PRESETS",
     "PRESET_NAMES",
+    "TEXT_PRESETS",
     "LaunchContext",
     "Preset",
     "PresetError",
     "agent_program",
+    "clis_on_path",
     "preflight",
     "program_for",
 ]
@@ -45,8 +53,14 @@ def agent_program(config: Config) -> str:
     (generic preset, or set explicitly), else ``[agent] program`` or the preset's name."""
     agent = config.agent
     if agent.runs_command:
-        return agent.command[0]
+        return agent.command[0] if agent.command else ""
     return agent.program or PRESETS[agent.preset].program
+
+
+def clis_on_path(path: str | None = None) -> tuple[str, ...]:
+    """The agent CLIs with a preset whose program is on ``PATH`` (default: this process's),
+    in ``AGENT_CLIS`` order: what a repository with no agent configured could use."""
+    return tuple(name for name in AGENT_CLIS if shutil.which(PRESETS[name].program, path=path))
 
 
 def preflight(config: Config, agent_ids: list[str]) -> str | None:

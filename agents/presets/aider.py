@@ -180,6 +180,7 @@ PRESET = Preset(
     resumable=True,
     new_session_id=True,
     env=env,
-    own_paths=(".aider*",),
+    own_paths=("/.aider*",),
     own_state=own_state,
+    tool_lag_s=3.0,
 )

@@ -32,12 +32,14 @@ class Session(NamedTuple):
 
 class Tool(NamedTuple):
     """One tool call; ``path`` (relative to the agent's folder when it lies inside) when the
-    tool names a file, ``writes`` when the call changes it."""
+    tool names a file, ``writes`` when the call changes it; ``command``: a shell tool's whole
+    command line (what it may have written is judged from the paths it names)."""
 
     tool: str
     path: str | None
     summary: str
     writes: bool = False
+    command: str = ""
 
 
 class Usage(NamedTuple):

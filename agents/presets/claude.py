@@ -278,7 +278,9 @@ class ClaudeParser(JsonStreamParser):
                 self.tools[str(block.get("id"))] = (name, path)
                 line, summary = _tool_line(name, path, params, self.write_tools, self.shell_tool)
                 out.lines.append(line)
-                out.facts.append(Tool(name, path, summary, writes=name in self.write_tools))
+                command = str(params.get("command") or "") if name == self.shell_tool else ""
+                writes = name in self.write_tools
+                out.facts.append(Tool(name, path, summary, writes=writes, command=command))
 
     def _user(self, message: dict[str, Any], out: Parsed) -> None:
         content = message.get("content")
@@ -410,4 +412,5 @@ PRESET = Preset(
     parser=ClaudeParser,
     resumable=True,
     new_session_id=True,
+    tool_lag_s=1.0,
 )

@@ -94,7 +94,9 @@ class CodexParser(JsonStreamParser):
             command = short(item.get("command"))
             if phase == "started":
                 out.lines.append(f"$ {command}")
-                out.facts.append(Tool("shell", None, command))
+                whole = item.get("command")
+                whole = " ".join(map(str, whole)) if isinstance(whole, list) else str(whole or "")
+                out.facts.append(Tool("shell", None, command, command=whole))
             elif phase == "completed":
                 code = item.get("exit_code")
                 result = short(item.get("aggregated_output"))
@@ -150,4 +152,6 @@ PRESET = Preset(
     argv=argv,
     parser=CodexParser,
     resumable=True,
+    tool_lag_s=3.0,
+    own_paths=("/.agents", "/.aws", "/.codex"),
 )

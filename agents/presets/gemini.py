@@ -199,7 +199,7 @@ class GeminiParser(JsonStreamParser):
         if name in SHELL_TOOLS:
             command = short(params.get("command"))
             out.lines.append(f"$ {command}")
-            out.facts.append(Tool(name, None, command))
+            out.facts.append(Tool(name, None, command, command=str(params.get("command") or "")))
             return
         writes = name in WRITE_TOOLS
         out.lines.append(f"{'✎' if writes else '→'} {name} {path or ''}".rstrip())
@@ -252,4 +252,5 @@ PRESET = Preset(
     parser=GeminiParser,
     resumable=True,
     new_session_id=True,
+    tool_lag_s=1.0,
 )

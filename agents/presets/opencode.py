@@ -144,7 +144,7 @@ class OpencodeParser(JsonStreamParser):
         if name == "bash":
             command = short(params.get("command"))
             out.lines.append(f"$ {command}")
-            out.facts.append(Tool(name, None, command))
+            out.facts.append(Tool(name, None, command, command=str(params.get("command") or "")))
         else:
             path = self.rel(params.get("filePath") or params.get("path"))
             # Printed once the tool has finished: only a completed edit wrote anything.
@@ -180,4 +180,5 @@ PRESET = Preset(
     parser=OpencodeParser,
     resumable=True,
     env=env,
+    tool_lag_s=3.0,
 )

@@ -70,4 +70,5 @@ PRESET = Preset(
     parser=QwenParser,
     resumable=True,
     new_session_id=True,
+    tool_lag_s=1.0,
 )

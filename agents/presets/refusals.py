@@ -77,7 +77,7 @@ class RefusalScanner:
         self.reported: set[tuple[str, str]] = set()
 
     def scan(self, lines: Iterable[str]) -> list[tuple[str, str]]:
-        out: list[tuple[str, str]] = []
+        found: list[tuple[str, str]] = []
         for line in lines:
             if not _MARK.search(line):
                 continue
@@ -88,11 +88,19 @@ class RefusalScanner:
                     if path in seen or self.writable(path):
                         continue
                     seen.add(path)
-                    refusal = (self._tool(line, part), self._shown(path))
-                    if refusal not in self.reported:
-                        self.reported.add(refusal)
-                        out.append(refusal)
+                    found.append((self._tool(line, part), self._shown(path)))
                     break  # one refusal per message: ``mv a b`` names both
+        # A CLI may print one refusal twice, once without the tool's name (Gemini CLI's result
+        # line, then "Error executing tool write_file: ..."): a nameless one is kept only when
+        # no line of the batch, nor an earlier report, names the tool for that path.
+        named = {path for tool, path in found if tool != "?"}
+        named |= {path for tool, path in self.reported if tool != "?"}
+        out: list[tuple[str, str]] = []
+        for refusal in found:
+            if refusal in self.reported or (refusal[0] == "?" and refusal[1] in named):
+                continue
+            self.reported.add(refusal)
+            out.append(refusal)
         return out
 
     def _tool(self, line: str, part: str) -> str:

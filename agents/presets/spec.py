@@ -3,9 +3,10 @@
 ``Preset`` ties a CLI's name to its argv builder, how the prompt is given, its output parser,
 the environment it adds (``env``: settings a CLI reads only from its environment), the paths the
 CLI writes for itself (``own_paths`` in the repository; ``own_state``, a folder of its files for
-one agent under wavedeck's folder) and whether it can resume a session (follow-ups).
-``LaunchContext`` carries what one launch knows: the program, the prompt file, the agent's owned
-files, the session to create or resume, whether it runs on this machine.
+one agent under wavedeck's folder), whether it can resume a session (follow-ups), and how late
+its tool events may name a write (``tool_lag_s``). ``LaunchContext`` carries what one launch
+knows: the program, the prompt file, the agent's owned files, the session to create or resume,
+whether it runs on this machine.
 """
 
 from __future__ import annotations
@@ -55,8 +56,14 @@ class Preset:
     resumable: bool = False  # follow-ups resume its session
     new_session_id: bool = False  # wavedeck chooses the session id before the start
     env: Callable[[LaunchContext], dict[str, str]] | None = None  # added to the agent's env
-    # Repo-relative globs the CLI writes for itself (caches, history): not the agent's work.
+    # Repo-relative globs the CLI writes for itself (caches, history, sandbox mount points): not
+    # the agent's work; ignored, by the watcher and the checkpoint alike, for its agents.
     own_paths: tuple[str, ...] = ()
     # (wavedeck's folder, agent id) -> the folder where the preset's argv puts the CLI's own
     # files for that agent (aider's chat history): the kernel sandbox lets the agent write it.
     own_state: Callable[[Path, str], Path] | None = None
+    # How late a tool event naming a written file can reach wavedeck after the write itself (a
+    # CLI that prints a tool call once it has run: opencode, aider, Codex's file_change; or the
+    # log's way here for one that prints it first). The watcher holds an unexplained write this
+    # long for the event that names its writer; an event later still corrects what was shown.
+    tool_lag_s: float = 0.0

@@ -4,8 +4,10 @@
 lines its pane shows and the events the facts make (``AgentSession``, ``AgentTool``,
 ``AgentUsage``, ``AgentDenied``), recording them in the agent's ``AgentRecord``: session id,
 token and cost totals, refusals, and ``needs`` (why the run needs the operator: it ended asking
-a question, or a tool call was refused). ``ToolWrites`` remembers which agent's tool wrote which
-path lately, so the shared-workspace watcher names the agent that really wrote a file.
+a question, or a tool call was refused). The tool calls that write, the ones that did not
+happen and the shell commands run go to a ``WriteSink``: the engine's is the shared tree's
+``wavedeck.agents.watch.writers.WriteLedger``, so the watcher names the agent that really wrote
+a file; ``ToolWrites`` is a plain one (which agent's tool wrote which path lately).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Protocol
 
 from wavedeck.agents.events import AgentDenied, AgentSession, AgentTool, AgentUsage, Event
 from wavedeck.agents.kinds import AsksQuestion, ToolRefused
@@ -44,14 +47,34 @@ def asks(text: str) -> str | None:
     return last if last.endswith("?") else None
 
 
+class WriteSink(Protocol):
+    """Where an agent's tool calls that write are told (``WriteLedger``, ``ToolWrites``)."""
+
+    def record(self, agent_id: str, path: str) -> None:
+        """``agent_id``'s tool call writes ``path`` (relative to the repository when inside)."""
+        ...
+
+    def forget(self, agent_id: str, path: str) -> None:
+        """``agent_id``'s announced write of ``path`` did not happen."""
+        ...
+
+    def shell(self, agent_id: str, command: str) -> None:
+        """``agent_id`` ran the shell command ``command`` (the paths it names may be written)."""
+        ...
+
+
 class ToolWrites:
     """Paths written by an agent's tool call lately (``path -> (agent, when)``)."""
 
     def __init__(self) -> None:
         self._writes: dict[str, tuple[str, float]] = {}
+        self.commands: list[tuple[str, str]] = []  # (agent, shell command), the last few
 
     def record(self, agent_id: str, path: str) -> None:
         self._writes[path] = (agent_id, time.monotonic())
+
+    def shell(self, agent_id: str, command: str) -> None:
+        self.commands = [*self.commands[-63:], (agent_id, command)]
 
     def forget(self, agent_id: str, path: str) -> None:
         """``agent_id``'s announced write of ``path`` did not happen."""
@@ -79,7 +102,7 @@ class AgentStream:
         rec: AgentRecord,
         parser: StreamParser,
         *,
-        writes: ToolWrites | None = None,
+        writes: WriteSink | None = None,
         max_cost_usd: float | None = None,
     ) -> None:
         self.agent_id = agent_id
@@ -127,6 +150,8 @@ class AgentStream:
             events.append(AgentTool(agent, fact.tool, fact.path, fact.summary))
             if fact.writes and fact.path and self.writes is not None:
                 self.writes.record(agent, fact.path)
+            if fact.command and self.writes is not None:
+                self.writes.shell(agent, fact.command)
         elif isinstance(fact, Unwritten):
             if self.writes is not None:
                 self.writes.forget(agent, fact.path)
@@ -169,7 +194,7 @@ def stream_for(
     preset: str,
     cwd: Path | None,
     *,
-    writes: ToolWrites | None = None,
+    writes: WriteSink | None = None,
     max_cost_usd: float | None = None,
 ) -> AgentStream:
     """The ``AgentStream`` of an agent run by ``preset`` in ``cwd``."""

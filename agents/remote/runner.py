@@ -56,7 +56,7 @@ from wavedeck.agents.remote.logstream import read_stream
 from wavedeck.agents.remote.sync import (
     SyncError,
     apply_patch,
-    collect_patch,
+    collected_patch,
     local_changes,
     local_head,
     mark_applied,
@@ -400,11 +400,12 @@ class RemoteRunner:
         if self.repo is None:
             raise SyncError("RemoteRunner needs repo= to bring changes back")
         paths = self.paths(handle.agent_id)
-        patch = await collect_patch(self.transport, paths)
-        if patch is None:
-            return self.applied.get(handle.agent_id, [])
-        changed = await apply_patch(self._apply_to.get(handle.agent_id, self.repo), patch)
-        await mark_applied(self.transport, paths, len(patch))
+        async with collected_patch(self.transport, paths) as patch:
+            if patch is None:
+                return self.applied.get(handle.agent_id, [])
+            changed = await apply_patch(self._apply_to.get(handle.agent_id, self.repo), patch)
+            size = patch.stat().st_size
+        await mark_applied(self.transport, paths, size)
         self.applied[handle.agent_id] = changed
         return changed
 

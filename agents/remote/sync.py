@@ -11,34 +11,44 @@ side, no git daemon or reverse connection is needed, and the host's clone needs 
 the local one (its changes came back, maybe reviewed or edited since): ``local_changes`` (the
 local tree against the base) is sent as a seed (``send_seed``) that ``worktree_body`` applies and
 commits on top of the base, recording that commit in ``<id>.from``; ``touched_paths`` and
-``collect_patch`` measure from it, so only what the new run changes comes back (and applies).
+``collected_patch`` measure from it, so only what the new run changes comes back (and applies).
 
 **During.** ``touched_paths`` lists what the agent changed relative to the base (or the seed) (``git status
 --porcelain -z`` plus commits the agent made), polled by the runner so violations show live.
 
-**Out.** ``collect_patch`` builds the agent's whole change against the base in a throwaway index
+**Out.** ``collected_patch`` builds the agent's whole change against the base in a throwaway index
 (``GIT_INDEX_FILE``: ``read-tree <base>``, ``add -A``, ``diff --cached --binary``), so new files,
 deletions, binaries and even commits the agent made are included and the worktree is untouched.
-``apply_patch`` applies it to the local working tree with ``git apply --binary`` (not the index),
-so review, tests and checkpoint see it exactly like a local agent's edits.
+The patch streams from the SSH channel into a temporary file a chunk at a time (an agent's
+gigabyte of new data costs the control room one chunk of memory, not the patch), and
+``apply_patch`` applies that file to the local working tree with ``git apply --binary`` (not the
+index), so review, tests and checkpoint see it exactly like a local agent's edits.
 
-Every git command runs with hooks and fsmonitor off (an agent could plant either); the local ones
-go through ``wavedeck.agents.git.cmd`` (its lock, timeout and literal pathspecs too).
+Every git command runs no program a git configuration names (an agent could plant hooks,
+fsmonitor, filters, textconv or diff drivers there): the local ones go through
+``wavedeck.agents.git.cmd`` (its lock, timeout and literal pathspecs too), the host's through
+the shell function ``wavedeck.agents.git.guard.shell_function`` defines (``GIT_FUNCTION``,
+at the top of every script that runs git there).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from wavedeck.agents.git.cmd import arun_git, git_process
 from wavedeck.agents.git.errors import GitError
+from wavedeck.agents.git.guard import shell_function
 from wavedeck.agents.remote.commands import RemotePaths, check_sha, sh_c, workdir_word
-from wavedeck.agents.remote.transport import HostTransport
+from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport
 from wavedeck.plan.errors import WavedeckError
 
-GIT = "git -c core.hooksPath=/dev/null -c core.fsmonitor=false"
+GIT = "wdgit"
+GIT_FUNCTION = shell_function(GIT)
 CHUNK = 64 * 1024
 
 
@@ -65,7 +75,7 @@ async def push_base(transport: HostTransport, workdir: str, repo: Path, base: st
     wd = workdir_word(workdir)
     probe = await transport.run(
         sh_c(
-            f"cd {wd} || exit 3\n"
+            GIT_FUNCTION + f"cd {wd} || exit 3\n"
             f"{GIT} rev-parse -q --is-inside-work-tree >/dev/null 2>&1 || {{ {GIT} status >/dev/null; exit 4; }}\n"
             f"{GIT} cat-file -e {base}^{{commit}} 2>/dev/null && {{ echo have; exit 0; }}\n"
             f"{GIT} rev-parse -q --verify HEAD^{{commit}} 2>/dev/null\n"
@@ -91,7 +101,7 @@ async def push_base(transport: HostTransport, workdir: str, repo: Path, base: st
     async with (
         git_process(repo, ("pack-objects", "--revs", "--thin", "--stdout", "-q")) as pack,
         transport.process(
-            sh_c(f"cd {wd} && {GIT} index-pack --stdin --fix-thin >/dev/null")
+            sh_c(GIT_FUNCTION + f"cd {wd} && {GIT} index-pack --stdin --fix-thin >/dev/null")
         ) as proc,
     ):
         assert pack.stdin is not None and pack.stdout is not None
@@ -122,9 +132,8 @@ async def local_changes(repo: Path, base: str) -> bytes:
         try:
             await arun_git(repo, ("read-tree", sha), read_only=False, env=env)
             await arun_git(repo, ("add", "-A", "."), read_only=False, env=env)
-            done = await arun_git(
-                repo, ("diff", "--cached", "--binary", "--full-index", sha), env=env
-            )
+            diff = ("diff", "--no-ext-diff", "--no-textconv", "--cached", "--binary")
+            done = await arun_git(repo, (*diff, "--full-index", sha), env=env)
         except GitError as exc:
             raise SyncError(f"cannot read the local changes in {repo}: {exc}") from None
     return done.out
@@ -162,7 +171,8 @@ def worktree_body(paths: RemotePaths, base: str) -> str:
     sha = check_sha(base)
     aid = paths.agent_id
     return (
-        'cd "$wd" || exit 3\n'
+        GIT_FUNCTION
+        + 'cd "$wd" || exit 3\n'
         + f"exclude=$({GIT} rev-parse --git-path info/exclude) || exit 4\n"
         + 'mkdir -p "$(dirname "$exclude")"\n'
         + 'grep -qx "/.wavedeck/" "$exclude" 2>/dev/null || echo "/.wavedeck/" >> "$exclude"\n'
@@ -220,11 +230,12 @@ async def touched_paths(transport: HostTransport, paths: RemotePaths, base: str)
     sha = check_sha(base)
     script = (
         paths.prelude()
+        + GIT_FUNCTION
         + _from_expr(paths.agent_id, sha)
         + 'cd "$wt" || exit 3\n'
         + f"GIT_OPTIONAL_LOCKS=0 {GIT} status --porcelain -z --untracked-files=all || exit 4\n"
         + "printf '\\0--wavedeck--\\0'\n"
-        + f'{GIT} diff --name-status -z "$from" HEAD\n'
+        + f'{GIT} diff --no-ext-diff --no-textconv --name-status -z "$from" HEAD\n'
     )
     res = await transport.run(sh_c(script))
     if res.returncode != 0:
@@ -240,12 +251,11 @@ async def touched_paths(transport: HostTransport, paths: RemotePaths, base: str)
     return found
 
 
-async def collect_patch(transport: HostTransport, paths: RemotePaths) -> bytes | None:
-    """The agent's whole change against its recorded base as a binary patch (``b""`` when none),
-    or None when it was already brought back (the ``.applied`` marker exists)."""
+def _patch_script(paths: RemotePaths) -> str:
     aid = paths.agent_id
-    script = (
+    return (
         paths.prelude()
+        + GIT_FUNCTION
         + f'[ -e "$root/run/{aid}.applied" ] && {{ echo applied; exit 0; }}\n'
         + f'read base < "$root/run/{aid}.base" || exit 6\n'
         + _from_expr(aid, '"$base"')
@@ -253,16 +263,79 @@ async def collect_patch(transport: HostTransport, paths: RemotePaths) -> bytes |
         + 'idx="$root/run/$$.index"; trap \'rm -f "$idx" "$idx.lock"\' EXIT\n'
         + 'export GIT_INDEX_FILE="$idx"\n'
         + f'{GIT} read-tree "$from" && {GIT} add -A . || exit 7\n'
-        + f'echo patch; {GIT} diff --cached --binary --full-index "$from"\n'
+        + f"echo patch; {GIT} diff --no-ext-diff --no-textconv --cached --binary --full-index"
+        + ' "$from"\n'
     )
-    res = await transport.run(sh_c(script), timeout=300)
-    head, _, patch = res.stdout.partition(b"\n")
-    if res.returncode != 0 or head not in (b"applied", b"patch"):
-        raise SyncError(
-            f"{transport.name}: cannot collect the changes of {aid}: "
-            f"{res.stderr.decode('utf-8', 'replace').strip()}"
-        )
-    return None if head == b"applied" else patch
+
+
+@contextlib.asynccontextmanager
+async def collected_patch(
+    transport: HostTransport, paths: RemotePaths, timeout_s: float = 300.0
+) -> AsyncIterator[Path | None]:
+    """The agent's whole change against its recorded base as a binary patch in a temporary
+    file (empty when there is none; removed when the block ends), or None when it was already
+    brought back (the ``.applied`` marker exists). The patch is copied from the channel a chunk
+    at a time, never held in memory."""
+    fd, name = tempfile.mkstemp(prefix="wavedeck-patch-", suffix=".diff")
+    os.close(fd)
+    patch = Path(name)
+    try:
+        head, rc, err, unwritten = await _stream_patch(transport, paths, patch, timeout_s)
+        if unwritten is not None:  # raised here: inside the channel it would read as a drop
+            raise SyncError(f"cannot write {patch}: {unwritten}")
+        if rc != 0 or head not in (b"applied", b"patch"):
+            raise SyncError(
+                f"{transport.name}: cannot collect the changes of {paths.agent_id}: "
+                f"{err.decode('utf-8', 'replace').strip()}"
+            )
+        yield None if head == b"applied" else patch
+    finally:
+        patch.unlink(missing_ok=True)
+
+
+async def _stream_patch(
+    transport: HostTransport, paths: RemotePaths, into: Path, timeout_s: float
+) -> tuple[bytes, int, bytes, str | None]:
+    """Run the patch script on the host, its output after the first line into ``into``:
+    (the first line, the exit status, the end of its standard error, why ``into`` could not be
+    written or None)."""
+    async with transport.process(sh_c(_patch_script(paths))) as proc:
+        proc.stdin.write_eof()
+        unwritten: str | None = None
+
+        async def copy() -> bytes:
+            nonlocal unwritten
+            head = (await proc.stdout.readline()).rstrip(b"\n")
+            with into.open("wb") as out:
+                while chunk := await proc.stdout.read(CHUNK):
+                    if unwritten is None:  # after a failure: drained, so the host can end
+                        try:
+                            # On the loop: 64 KiB into the page cache. A thread per chunk let
+                            # the received data pile up (20 MB of 30 MB held, measured).
+                            out.write(chunk)
+                        except OSError as exc:
+                            unwritten = exc.strerror or str(exc)
+            return head
+
+        async def errors() -> bytes:
+            kept = b""
+            while chunk := await proc.stderr.read(CHUNK):
+                kept = (kept + chunk)[-CHUNK:]  # the end says why; bounded however long
+            return kept
+
+        try:
+            async with asyncio.timeout(timeout_s):
+                head, err = await asyncio.gather(copy(), errors())
+                done = await proc.wait(check=False)
+        except TimeoutError:
+            raise ConnectionLostError(
+                f"{transport.name}: no answer within {timeout_s:.0f} s"
+            ) from None
+        # asyncssh's own errors leave the block through transport.process: a lost connection.
+        if done.exit_status is None and done.exit_signal is None:
+            raise ConnectionLostError(f"{transport.name}: connection lost")
+        rc = done.exit_status if done.exit_status is not None else 255
+        return head, rc, err, unwritten
 
 
 async def mark_applied(transport: HostTransport, paths: RemotePaths, size: int) -> None:
@@ -272,13 +345,20 @@ async def mark_applied(transport: HostTransport, paths: RemotePaths, size: int) 
 
 
 async def apply_patch(
-    repo: Path, patch: bytes, before: Callable[[list[str]], None] | None = None
+    repo: Path, patch: bytes | Path, before: Callable[[list[str]], None] | None = None
 ) -> list[str]:
-    """Apply a binary patch to the local working tree; returns the paths it touches
-    (``before`` is told them first: a watcher learns who wrote them before it sees the writes)."""
-    if not patch.strip():
-        return []
-    listed = await _local_git(repo, "apply", "--numstat", "-z", "-", input=patch)
+    """Apply a binary patch (its bytes, or a file holding it) to the local working tree;
+    returns the paths it touches (``before`` is told them first: a watcher learns who wrote
+    them before it sees the writes)."""
+    if isinstance(patch, Path):
+        if patch.stat().st_size == 0:
+            return []
+        source, given = str(patch), None
+    else:
+        if not patch.strip():
+            return []
+        source, given = "-", patch
+    listed = await _local_git(repo, "apply", "--numstat", "-z", source, input=given)
     names = []
     for entry in listed.split(b"\0"):
         if entry:
@@ -286,5 +366,5 @@ async def apply_patch(
     names = [n for n in names if n]
     if before is not None:
         before(names)
-    await _local_git(repo, "apply", "--binary", "--whitespace=nowarn", "-", input=patch)
+    await _local_git(repo, "apply", "--binary", "--whitespace=nowarn", source, input=given)
     return names

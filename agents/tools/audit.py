@@ -9,10 +9,13 @@ policy of ``wavedeck.toml``. Findings use the ``plan check`` format and these co
 | ``audit-unowned`` | error | changed, attributable to no single agent (candidates listed) |
 | ``audit-other-wave`` | error | changed, declared only by agents of other waves |
 | ``audit-foreign`` | error | changed by an agent known to be another than its owner |
-| ``audit-accepted`` | warning | not owned, but accepted by the policy (the reason recorded) |
+| ``audit-accepted`` | warning | not owned, but accepted by the policy, or by the operator in a checkpoint of the range (the reason recorded) |
 
 Declared paths report nothing. A commit range does not say which agent wrote what, so
-``audit-foreign`` only appears when the caller passes writers (``writers=``).
+``audit-foreign`` only appears when the caller passes writers (``writers=``). The checkpoints in
+the range say what their operator accepted: each ``Wavedeck-Accepted: <path> (<reason>)``
+trailer of a commit whose ``Wavedeck-Wave`` is the audited wave makes that path
+``audit-accepted`` (with the commit and the reason), as the checkpoint gate accepted it.
 """
 
 from __future__ import annotations
@@ -115,9 +118,9 @@ def parse_name_status(raw: bytes) -> list[ChangedPath]:
     return out
 
 
-def changed_paths(repo: Path | str, rev_range: str) -> list[ChangedPath]:
-    """What ``rev_range`` changed: ``A..B``, ``A...B`` (from their merge base) or one commit."""
-    root = Path(repo)
+def _ends(root: Path, rev_range: str) -> tuple[str, str]:
+    """The commits ``rev_range`` spans: ``(a, b)``, the changes are ``a..b`` (``a`` is "" for a
+    root commit: everything ``b`` holds)."""
     if not root.is_dir():
         raise AuditError(f"{root}: not a folder")
     if _git(root, "rev-parse", "--git-dir").rc != 0:
@@ -135,6 +138,13 @@ def changed_paths(repo: Path | str, rev_range: str) -> list[ChangedPath]:
         b = _verify(root, rev_range)
         parent = _git(root, "rev-parse", "--verify", "--quiet", b + "^")
         a = parent.out.decode().strip() if parent.rc == 0 else ""
+    return a, b
+
+
+def changed_paths(repo: Path | str, rev_range: str) -> list[ChangedPath]:
+    """What ``rev_range`` changed: ``A..B``, ``A...B`` (from their merge base) or one commit."""
+    root = Path(repo)
+    a, b = _ends(root, rev_range)
     # -M: a rename is one record with its old and new paths, both of which the audit checks.
     common = ["--name-status", "-z", "-M", "--no-ext-diff", "--no-textconv"]
     if a:
@@ -144,6 +154,43 @@ def changed_paths(repo: Path | str, rev_range: str) -> list[ChangedPath]:
     if done.rc != 0:
         raise AuditError(f"{root}: git diff failed: {done.err}")
     return parse_name_status(done.out)
+
+
+_FIELD, _RECORD = "\x1f", "\x1e"
+
+
+def accepted_in_range(repo: Path | str, rev_range: str, wave: int) -> dict[str, str]:
+    """``Wavedeck-Accepted`` trailer values (``<path> (<reason>)``, as written) of the commits
+    in ``rev_range`` whose ``Wavedeck-Wave`` is ``wave``, each with its commit: value -> sha."""
+    root = Path(repo)
+    a, b = _ends(root, rev_range)
+    fmt = (
+        f"%H{_FIELD}%(trailers:key=Wavedeck-Wave,valueonly,separator=%x2c)"
+        f"{_FIELD}%(trailers:key=Wavedeck-Accepted,valueonly,separator=%x1f){_RECORD}"
+    )
+    span = [f"{a}..{b}"] if a else [b]
+    done = _git(root, "log", f"--format={fmt}", "--no-show-signature", *span, "--")
+    if done.rc != 0:
+        raise AuditError(f"{root}: git log failed: {done.err}")
+    out: dict[str, str] = {}
+    for record in done.out.decode("utf-8", "surrogateescape").split(_RECORD):
+        fields = record.strip("\n").split(_FIELD)
+        if len(fields) < 3 or fields[1].strip() != str(wave):
+            continue
+        for value in fields[2:]:
+            value = value.strip()
+            if value:
+                out.setdefault(value, fields[0])
+    return out
+
+
+def checkpoint_acceptance(path: str, trailers: Mapping[str, str]) -> tuple[str, str] | None:
+    """``(commit, reason)`` when a ``Wavedeck-Accepted`` trailer names ``path`` exactly."""
+    head = path + " ("
+    for value, sha in trailers.items():
+        if value.startswith(head) and value.endswith(")"):
+            return sha, value[len(head) : -1]
+    return None
 
 
 def _wave(plan: Plan, number: int) -> Wave:
@@ -162,8 +209,12 @@ def audit_changes(
     accept_undeclared: bool = False,
     writers: Mapping[str, str] | None = None,
     rev_range: str = "",
+    checkpoint_accepted: Mapping[str, str] | None = None,
 ) -> AuditReport:
-    """Classify each changed path for ``wave`` and turn what is not owned into findings."""
+    """Classify each changed path for ``wave`` and turn what is not owned into findings.
+
+    ``checkpoint_accepted``: the ``Wavedeck-Accepted`` trailers of the range's checkpoints
+    (``accepted_in_range``): a path they name is accepted as the operator accepted it."""
     w = _wave(plan, wave)
     index = OwnershipIndex(plan, wave)
     agents = {a.id: a for a in w.agents}
@@ -181,6 +232,8 @@ def audit_changes(
             seen.add(path)
             own = index.classify(path, (writers or {}).get(path))
             ok, why = apply_policy(own, path, accept, accept_undeclared)
+            if not ok and (found := checkpoint_acceptance(path, checkpoint_accepted or {})):
+                ok, why = True, f"accepted in checkpoint {found[0][:12]}: {found[1]}"
             entries.append(AuditEntry(record, own, ok, why))
             if own.kind == "owned":
                 continue
@@ -233,4 +286,13 @@ def audit(
     """Audit the commits of ``rev_range`` in ``repo`` against ``wave`` of ``plan``."""
     _wave(plan, wave)  # an unknown wave is bad input before any git runs
     changes = changed_paths(repo, rev_range)
-    return audit_changes(plan, wave, changes, accept, accept_undeclared, rev_range=rev_range)
+    trailers = accepted_in_range(repo, rev_range, wave)
+    return audit_changes(
+        plan,
+        wave,
+        changes,
+        accept,
+        accept_undeclared,
+        rev_range=rev_range,
+        checkpoint_accepted=trailers,
+    )

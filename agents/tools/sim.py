@@ -16,7 +16,8 @@ next in turn), in the file's comment syntax, and prints ``wavedeck: done <issue-
 Paths that are absolute or leave the repository are refused, never written.
 
 Misbehaviour for tests and demos: ``--touch-unowned PATH``, ``--fail N``, ``--hang``,
-``--flood LINES`` (``flood <id> 0000001`` …, paced by ``--flood-rate``), ``--line-bytes N``,
+``--flood LINES`` (``flood <id> 0000001`` …, paced by ``--flood-rate``), ``--flood-each LINES``
+(that many before each issue: progress lines spread through a flood), ``--line-bytes N``,
 ``--ignore-term``, ``--spawn-bg``, ``--spawn-setsid``, ``--fork-storm N``, ``--exit-signal NAME``.
 Every line is flushed at once; a failing write (disk full) is counted, never fatal (E4).
 
@@ -246,6 +247,8 @@ class Agent:
         if not issues:
             self.progress("no issues in my prompt")
         for index, (issue, severity, summary) in enumerate(issues):
+            if options.flood_each:
+                self.flood(options.flood_each, options.flood_rate)
             path = self.pick_file(summary)
             self.progress(f"reading {path or self.prompt.package or '.'}")
             self.progress(f"analysing {issue} ({severity}): {summary[:60]}")
@@ -314,6 +317,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--flood", type=int, default=0, metavar="LINES", help="print LINES lines")
     parser.add_argument(
         "--flood-rate", type=float, default=0, metavar="N", help="flood at N lines/s (0: max)"
+    )
+    parser.add_argument(
+        "--flood-each", type=int, default=0, metavar="LINES", help="print LINES before each issue"
     )
     parser.add_argument("--line-bytes", type=int, default=0, metavar="N", help="one N-byte line")
     parser.add_argument("--ignore-term", action="store_true", help="ignore SIGTERM")

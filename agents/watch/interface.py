@@ -23,6 +23,11 @@ class ChangeWatcher(Protocol):
         """Until the OS watch is in place (or the stream ended)."""
         ...
 
+    async def settled(self) -> None:
+        """Until every report it holds back (waiting for the tool event naming its writer) is
+        decided and handed to the consumer: what the tests and the checkpoint judge is final."""
+        ...
+
     def stop(self) -> None: ...
 
     def forget(self, path: str, *, settle_s: float = 1.0) -> None:

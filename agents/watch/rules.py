@@ -6,7 +6,7 @@ The rules behind ``wavedeck.agents.watch.watcher.WorkspaceWatcher``, kept apart 
 - ``Attribution``, and ``ownership_attributor`` / ``worktree_attributor``: path -> agent,
   violation kind, names, why, with the plan's ownership model and the ``[policy]``.
 - ``PathFilter``: which raw OS events are worth looking at (.git/ only for its tamper targets;
-  never .wavedeck/, editor temp files or the configured ignores).
+  never what ``wavedeck.agents.watch.ignores.Ignores`` ignores).
 - ``config_detail``: the changed keys of a rewritten ``.git/config`` for a tamper report, naming
   those that make git run a program with ``wavedeck.agents.git.tamper.RUNS_PROGRAM_KEYS``, the list the
   checkpoint's tamper check uses.
@@ -22,32 +22,31 @@ from dataclasses import dataclass
 import watchfiles
 
 from wavedeck.agents.git.tamper import RUNS_PROGRAM_KEYS
-from wavedeck.agents.kinds import ViolationKind
-from wavedeck.plan.globs import glob_matcher
+from wavedeck.agents.kinds import AttributionBasis, ViolationKind
+from wavedeck.agents.watch.ignores import Ignores
 from wavedeck.plan.models import Plan
 from wavedeck.plan.ownership import OwnershipIndex, apply_policy
 
 
 @dataclass(frozen=True)
 class Attribution:
-    """What an attributor says about a path: who it is attributed to and what is wrong with it."""
+    """What an attributor says about a path: who it is attributed to, how that is known, and
+    what is wrong with it."""
 
     agent: str | None  # the agent it is attributed to (None: no agent)
     kind: ViolationKind | None = None  # None: the path is fine
     names: tuple[str, ...] = ()  # candidate or owner agents worth naming
     why: str = ""  # a sentence explaining it ("": said from the kind, ``describe``)
+    how: AttributionBasis = "inferred"  # exact: the writer is known; inferred: a guess
+    # An inferred attribution a tool event may still correct within this many seconds: the
+    # watcher waits that long before it reports a violation (0: settled).
+    settle_s: float = 0.0
 
 
 Attributor = Callable[[str], Attribution]
 
 MAX_CONFIG_BYTES = 1 << 20
 
-# Editor temp files: vim swap files and its ``4913`` write probe, backups, emacs lock files; and
-# atomic-write temporaries ``<name>.tmp.<pid>.<random>`` (Claude Code's Write renames one over the
-# file it writes: the rename is the write, reported under the file's own name).
-_EDITOR_TEMP = re.compile(
-    r"\.swp$|^\..+\.sw[a-px]$|~$|^4913$|^\.#|^#.*#$|\.tmp\.\d+\.[0-9A-Za-z]+$"
-)
 # Watched inside .git/ during a wave: files that make git run programs or rewrite content.
 GIT_CONFIGS = (".git/config", ".git/config.worktree")
 GIT_FILES = (*GIT_CONFIGS, ".git/info/attributes")
@@ -70,7 +69,8 @@ def ownership_attributor(
     Args:
         plan: the plan.
         wave: the running wave.
-        writer_of: who wrote a path, when known (worktree mode, remote patches); ``None`` = unknown.
+        writer_of: who wrote a path, when known exactly (worktree mode, remote patches); ``None``
+            = unknown (the shared tree's attribution is ``wavedeck.agents.watch.attribution``).
         accept: globs of paths accepted for any agent (tests, lockfiles): never a violation.
         accept_undeclared: accept ``undeclared`` paths (attributable to exactly one agent).
 
@@ -85,11 +85,12 @@ def ownership_attributor(
         writer = writer_of(path) if writer_of is not None else None
         own = index.classify(path, writer)
         agent = own.agent if own.agent is not None else writer
+        how: AttributionBasis = "exact" if writer is not None else "inferred"
         accepted, why = apply_policy(own, path, accept_globs, accept_undeclared)
         if accepted:
-            return Attribution(agent, None, (), why)
+            return Attribution(agent, None, (), why, how)
         kind: ViolationKind = "unowned" if own.kind == "owned" else own.kind  # owned is accepted
-        return Attribution(agent, kind, own.candidates or own.owners, own.describe())
+        return Attribution(agent, kind, own.candidates or own.owners, own.describe(), how)
 
     return attribute
 
@@ -174,13 +175,15 @@ def read_config(path: str) -> str | None:
 
 
 class PathFilter:
-    """The watchfiles filter: drops .git/ (but the tamper targets), .wavedeck/, editor temp
-    files and the configured ignores. Cheap on purpose: it runs on every raw OS event."""
+    """The watchfiles filter: drops .git/ (but the tamper targets), and what ``Ignores.static``
+    ignores (.wavedeck/, editor temp files, the configured ignores and the agent CLI's own
+    paths). Cheap on purpose: it runs on every raw OS event; what git ignores is asked per
+    batch (``Ignores.git_ignored``)."""
 
-    def __init__(self, root: str, ignores: Sequence[str], watch_git: bool) -> None:
+    def __init__(self, root: str, ignores: Ignores, watch_git: bool) -> None:
         self._prefix = root + os.sep
         self._cut = len(self._prefix)
-        self._ignored = glob_matcher(ignores)
+        self._static = ignores.static
         self._watch_git = watch_git
 
     def __call__(self, _change: watchfiles.Change, path: str) -> bool:
@@ -189,13 +192,48 @@ class PathFilter:
         rel = path[self._cut :]
         if rel.startswith(".git/") or rel == ".git":
             return self._watch_git and (rel in GIT_FILES or rel.startswith(GIT_HOOKS))
-        if (
-            rel.startswith(".wavedeck/")
-            or rel == ".wavedeck"
-            or "/.git/" in rel
-            or rel.endswith("/.git")
-        ):
+        return not self._static(rel)
+
+    def descend(self, path: str) -> bool:
+        """Whether the folder ``path`` needs a watch: the root; ``.git`` and its hooks and
+        info (the tamper targets, when watched); any other folder unless everything under it
+        is left out (``.wavedeck/``, a nested repository's ``.git``, ``node_modules/**``)."""
+        if path == self._prefix[:-1]:
+            return True
+        if not path.startswith(self._prefix):
             return False
-        if _EDITOR_TEMP.search(rel.rpartition("/")[2]):
+        rel = path[self._cut :]
+        if rel == ".git" or rel.startswith(".git/"):
+            return self._watch_git and (
+                rel in (".git", ".git/info", GIT_HOOKS[:-1]) or rel.startswith(GIT_HOOKS)
+            )
+        if rel == ".wavedeck" or rel.startswith(".wavedeck/") or rel.endswith("/.git"):
             return False
-        return not self._ignored(rel)
+        if "/.git/" in rel:
+            return False
+        # Left out only when a file two levels down is ignored too ("docs/*" keeps docs/sub/).
+        return not (self._static(rel + "/\0") and self._static(rel + "/\0/\0"))
+
+
+def changed_since(root: str, keep: PathFilter, since_ns: int) -> tuple[list[str], int]:
+    """After lost events: the files under ``root`` the filter keeps whose content or metadata
+    changed at or after ``since_ns`` (``st_ctime``, which a write always moves and no tool can
+    set back), and how many folders changed then (a deletion there cannot be named)."""
+    files: list[str] = []
+    folders = 0
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [d for d in dirs if keep.descend(os.path.join(folder, d))]
+        for name in names:
+            path = os.path.join(folder, name)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            if info.st_ctime_ns >= since_ns and keep(watchfiles.Change.modified, path):
+                files.append(path)
+        try:
+            if os.lstat(folder).st_ctime_ns >= since_ns:
+                folders += 1
+        except OSError:
+            pass
+    return files, folders

@@ -9,7 +9,10 @@ anew) until the supervisor calls ``forget(path)`` after reverting it, or a new w
 ``.git/info/attributes`` or ``.git/hooks/`` is ``ViolationFound(kind="tamper", agent=None)``;
 the rest of ``.git/``, ``.wavedeck/``, editor temp files and the configured ignores are never
 reported. Fallbacks and failures (inotify limit -> polling, root deleted or moved) are ``Notice``
-events, never tracebacks. The rules (globs, attributors, watched paths, config diffs) are in
+events, never tracebacks. inotify is read directly (``wavedeck.agents.watch.inotify``; watchfiles
+drops the kernel's overflow event), so when the kernel's queue overflows and changes are lost
+the watcher says so and rescans the tree for files changed since it last had seen everything.
+The rules (globs, attributors, watched paths, config diffs) are in
 ``wavedeck.agents.watch.rules``.
 
 Latency and storms: watchfiles runs with a short ``step`` so one save is reported ~15 ms after
@@ -17,11 +20,24 @@ it lands, and a short ``debounce`` so a storm arrives in bounded batches, proces
 that yield to the event loop. A burst of writes to one file is one event: the first write is
 reported at once, repeats while writes keep coming (gaps < ``COALESCE_S``) are folded into it.
 A new folder is scanned, so files written into it before its OS watch existed are not missed.
+
+What is ignored is one rule, the checkpoint's too (``wavedeck.agents.watch.ignores``): git's
+ignore rules are asked for each batch. A file replaced by (or created as) a symbolic link is a
+``symlink`` violation: a write through it lands in another file.
+
+Writers (a shared tree, with a ``WriteLedger``): every change of a path, folded ones included,
+goes to the ledger, so coalescing merges reports, never writers. The ``FileTouched`` of a report
+is sent at once, saying how its writer is known (``attribution``); an attribution that a tool
+event may still correct (``Attribution.settle_s``: the preset prints tool calls after they ran)
+keeps its violation waiting that long; a folded write, and a tool event naming a path already
+reported, make the watcher judge the path again: a writer it did not name gets a corrected
+``FileTouched`` (``corrects``) and, when it may not write the path, its ``ViolationFound``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import os
 import stat
@@ -34,16 +50,21 @@ from typing import Any
 import watchfiles
 
 from wavedeck.agents.events import Event, FileTouched, Notice, ViolationFound
+from wavedeck.agents.kinds import AttributionBasis
+from wavedeck.agents.watch import inotify
+from wavedeck.agents.watch.ignores import Ignores
 from wavedeck.agents.watch.rules import (
     GIT_CONFIGS,
     GIT_HOOKS,
     Attribution,
     Attributor,
     PathFilter,
+    changed_since,
     config_detail,
     describe,
     read_config,
 )
+from wavedeck.agents.watch.writers import KEEP_S, WriteLedger
 
 __all__ = ["WorkspaceWatcher", "open_watch"]
 
@@ -55,6 +76,10 @@ COALESCE_S = 0.25  # repeats of a change to one path closer than this are one ev
 FRESH_S = 2.0  # a folder this young: a "modified" file in it is taken as new
 SLICE = 128  # paths processed between two yields to the event loop
 _ADDED = 1 << int(watchfiles.Change.added)
+# A rescan after lost events starts this long before the watcher was last caught up (file
+# times come from a coarse clock).
+RESCAN_MARGIN_NS = 2_000_000_000
+GITIGNORE = ".gitignore"
 
 
 def _is_watch_limit(exc: BaseException) -> bool:
@@ -66,7 +91,21 @@ def _is_watch_limit(exc: BaseException) -> bool:
 
 
 def open_watch(root: str, **kwargs: Any) -> AsyncIterator[set[tuple[watchfiles.Change, str]]]:
-    """The seam around ``watchfiles.awatch`` (tests replace it to simulate inotify failures)."""
+    """The stream of change batches (tests replace it to simulate inotify failures): inotify
+    read directly (``wavedeck.agents.watch.inotify``: its overflow is seen), else
+    ``watchfiles.awatch`` (polling, or no inotify)."""
+    descend = kwargs.pop("descend")
+    if not kwargs["force_polling"] and inotify.available():
+        return inotify.inotify_batches(
+            root,
+            watch_filter=kwargs["watch_filter"],
+            descend=descend,
+            step=kwargs["step"],
+            debounce=kwargs["debounce"],
+            tick=kwargs["rust_timeout"],
+            stop_event=kwargs["stop_event"],
+            ignore_permission_denied=kwargs["ignore_permission_denied"],
+        )
     return watchfiles.awatch(root, **kwargs)
 
 
@@ -84,22 +123,41 @@ class WorkspaceWatcher:
         step_ms: int = STEP_MS,
         debounce_ms: int = DEBOUNCE_MS,
         coalesce_s: float = COALESCE_S,
+        ignore: Ignores | None = None,
+        ledger: WriteLedger | None = None,
     ) -> None:
         """
         Args:
             root: the folder to watch (a repository root or a worktree).
             ignores: repo-relative globs to ignore; .git/ and .wavedeck/ always are.
+            ignore: the run's one ignore rule (``Ignores``: the globs, the agent CLI's own
+                paths, git's ignores), shared with the checkpoint; default: ``ignores``, and
+                git's rules when ``root`` is a git working tree.
             force_polling: poll instead of inotify (also taken automatically on ENOSPC).
             attribute: path -> (agent, violation kind, candidates); None = no attribution.
             watch_git: report changes to .git/config and .git/hooks/ as ``tamper``.
             step_ms: quiet time ending a batch (latency of one save).
             debounce_ms: longest batch.
             coalesce_s: repeats of a change to one path closer than this are one event.
+            ledger: who wrote what (a shared tree): told every change, and asked again when it
+                learns of a writer (see the module docstring).
         """
         self.root = Path(os.path.realpath(root))
         self._root = str(self.root)
         self._prefix_len = len(self._root) + 1
-        self._filter = PathFilter(self._root, ignores, watch_git)
+        self._ignore = ignore if ignore is not None else Ignores(self.root, ignores)
+        self._filter = PathFilter(self._root, self._ignore, watch_git)
+        self._ledger = ledger
+        # path -> when its held violation is decided (an attribution a tool event may correct)
+        self._pending: dict[str, float] = {}
+        # path -> (agent, how known, when) of its last FileTouched, for corrections
+        self._shown: dict[str, tuple[str | None, AttributionBasis, float]] = {}
+        # path -> (agent, how known) of its reported violation, for corrections
+        self._reported_by: dict[str, tuple[str | None, AttributionBasis]] = {}
+        self._linked: set[str] = set()  # symbolic links reported this wave
+        # Set while no report is held back and every decision was handed to the consumer.
+        self._quiet = asyncio.Event()
+        self._quiet.set()
         self.force_polling = force_polling
         self._attribute = attribute
         self._step_ms = step_ms
@@ -117,12 +175,17 @@ class WorkspaceWatcher:
         self._fresh: dict[str, float] = {}  # folders created in the last FRESH_S seconds
         self._fresh_seen: set[str] = set()  # files already reported while folders were fresh
         self._last_prune = 0.0
+        self._last_shown_prune = 0.0
         self._configs: dict[str, str | None] = {}
         self._root_id: tuple[int, int] | None = None
         self._batch: Collection[str] = ()
         self._batch_added: set[str] = set()
         self._attribute_error: str | None = None
         self._attribute_noticed = False
+        # When the stream was last idle (every change before it seen): a rescan after lost
+        # events looks for changes from then on.
+        self._caught_up_ns = 0
+        self._mark_caught_up()
 
     # -- control ------------------------------------------------------------------------------
 
@@ -136,6 +199,10 @@ class WorkspaceWatcher:
         self._reported.clear()
         self._accepted.clear()
         self._settling.clear()
+        self._pending.clear()
+        self._shown.clear()
+        self._reported_by.clear()
+        self._linked.clear()
         self._snapshot_configs()
 
     def forget(self, path: str, *, settle_s: float = 1.0) -> None:
@@ -147,6 +214,9 @@ class WorkspaceWatcher:
         if path in self._accepted:
             return
         self._reported.discard(path)
+        self._reported_by.pop(path, None)
+        self._linked.discard(path)
+        self._pending.pop(path, None)
         if settle_s > 0:
             self._settling[path] = time.monotonic() + settle_s
 
@@ -155,6 +225,21 @@ class WorkspaceWatcher:
         (``forget`` would report the next write again)."""
         self._accepted.add(path)
         self._reported.add(path)
+
+    async def settled(self) -> None:
+        """Until no report is held back and every decision was handed to the consumer (at most
+        the ledger's lag and a tick: a held report is decided on time, or when stopped)."""
+        ledger = self._ledger
+        limit = (ledger.lag_s if ledger is not None else 0.0) + 4 * TICK_MS / 1000
+
+        async def drained() -> None:
+            # a tool event already recorded but not yet judged (the next tick does) comes first
+            while ledger is not None and ledger.has_new() and not self._stop.is_set():
+                await asyncio.sleep(TICK_MS / 4000)
+            await self._quiet.wait()
+
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(drained(), limit)
 
     async def wait_ready(self) -> None:
         """Until the OS watch is in place (or the stream ended): ``ChangeWatcher``'s interface."""
@@ -179,6 +264,7 @@ class WorkspaceWatcher:
             self._stop.set()  # the consumer left: the watch thread ends within one step
             await inner.aclose()  # closes watchfiles' generator and its OS watch now
             self.ready.set()  # nobody waits forever for a watcher that never started
+            self._quiet.set()  # nor for one that holds nothing any more
 
     async def _events(self) -> AsyncGenerator[Event, None]:
         try:
@@ -202,16 +288,32 @@ class WorkspaceWatcher:
                 force_polling=polling,
                 poll_delay_ms=POLL_DELAY_MS,
                 ignore_permission_denied=True,
+                descend=self._filter.descend,
             )
             try:
                 async for batch in stream:
+                    if not self.ready.is_set():
+                        self._mark_caught_up()
                     self.ready.set()
                     if self._root_lost():
                         yield self._lost_notice()
                         return
-                    if batch:
+                    if not batch:
+                        self._mark_caught_up()  # idle: every change was seen
+                    else:
+                        overflowed = (watchfiles.Change.modified, inotify.OVERFLOW) in batch
+                        if overflowed:
+                            batch.discard((watchfiles.Change.modified, inotify.OVERFLOW))
                         async for event in self._process(batch):
                             yield event
+                        if overflowed:
+                            async for event in self._rescan():
+                                yield event
+                    # Also on the quiet ticks: held reports whose time came, late tool events.
+                    for event in self._settle(time.monotonic()):
+                        yield event
+                    if not self._pending:  # resumed: the consumer handled all of it
+                        self._quiet.set()
                 return
             except Exception as exc:  # every failure becomes a Notice
                 if self._root_lost():
@@ -234,6 +336,34 @@ class WorkspaceWatcher:
                 aclose = getattr(stream, "aclose", None)
                 if aclose is not None:
                     await aclose()
+
+    def _mark_caught_up(self) -> None:
+        # Wall clock on purpose: it is compared with files' st_ctime, which the kernel stamps
+        # from the wall clock (no duration is measured with it).
+        self._caught_up_ns = time.time_ns()
+
+    async def _rescan(self) -> AsyncIterator[Event]:
+        """The kernel dropped events: say so, then report every file changed since the watcher
+        last had seen everything (a new scan of the tree, by ``st_ctime``)."""
+        size = inotify.max_queued_events()
+        yield Notice(
+            "warning",
+            "the kernel's file event queue overflowed (fs.inotify.max_queued_events = "
+            f"{size or '?'}): changes were lost; rescanning the workspace for them",
+            watch_lost="overflow",
+        )
+        since = self._caught_up_ns - RESCAN_MARGIN_NS
+        files, folders = await asyncio.to_thread(changed_since, self._root, self._filter, since)
+        seen = set(files)
+        async for event in self._process({(watchfiles.Change.modified, p) for p in seen}):
+            yield event
+        yield Notice(
+            "info",
+            f"rescan after the overflow: {len(files)} file(s) changed in that time, reported; "
+            f"{folders} folder(s) changed too, where a deletion cannot be named (the "
+            "checkpoint lists every change from git)",
+            watch_lost="rescanned",
+        )
 
     def _snapshot_configs(self) -> None:
         self._configs = {rel: read_config(os.path.join(self._root, rel)) for rel in GIT_CONFIGS}
@@ -264,16 +394,34 @@ class WorkspaceWatcher:
         self._batch = by_path.keys()
         now = time.monotonic()
         self._prune(now)
-        done = 0
+        if any(p.endswith(os.sep + GITIGNORE) or p.endswith("/info/exclude") for p in by_path):
+            self._ignore.forget()  # git's rules changed: ask again
         while work:
-            path, kinds, is_parent = work.popleft()
-            done += 1
-            if done % SLICE == 0:
+            chunk = [work.popleft() for _ in range(min(SLICE, len(work)))]
+            ignored = await self._git_ignored(chunk)
+            now = time.monotonic()
+            for path, kinds, is_parent in chunk:
+                if path in ignored:
+                    continue
+                for event in self._one(path, kinds, is_parent, now, work):
+                    yield event
+            if work:
                 await asyncio.sleep(0)  # a storm never stalls the loop
-                now = time.monotonic()
-            for event in self._one(path, kinds, is_parent, now, work):
-                yield event
         self._batch, self._batch_added = (), set()
+
+    async def _git_ignored(self, chunk: list[tuple[str, int, bool]]) -> set[str]:
+        """The paths of ``chunk`` git ignores (asked in a thread; nothing outside git)."""
+        if not self._ignore.uses_git:
+            return set()
+        rels = {
+            path[self._prefix_len :].replace(os.sep, "/"): path
+            for path, _kinds, _parent in chunk
+            if not path[self._prefix_len :].startswith(".git/")
+        }
+        if not rels:
+            return set()
+        found = await asyncio.to_thread(self._ignore.git_ignored, list(rels))
+        return {rels[rel] for rel in found}
 
     def _scan(self, folder: str, work: deque[tuple[str, int, bool]]) -> None:
         """Queue the entries of a new folder: files written into it before its OS watch was in
@@ -298,6 +446,9 @@ class WorkspaceWatcher:
         self._fresh = {p: t for p, t in self._fresh.items() if now - t < FRESH_S}
         if not self._fresh:
             self._fresh_seen.clear()
+        if self._shown and now - self._last_shown_prune > KEEP_S:
+            self._last_shown_prune = now
+            self._shown = {p: s for p, s in self._shown.items() if now - s[2] < KEEP_S}
 
     def _one(
         self, path: str, kinds: int, is_parent: bool, now: float, work: deque[tuple[str, int, bool]]
@@ -329,27 +480,104 @@ class WorkspaceWatcher:
             change = "deleted"
         last = self._recent.get(rel)
         self._recent[rel] = -now if change == "deleted" else now
+        ledger = self._ledger
+        if ledger is not None:
+            ledger.seen(rel, now)  # every write, folded or not: reports merge, writers never
         if (
             last is not None
             and (last < 0) == (change == "deleted")
             and now - abs(last) < self._coalesce_s
         ):
-            return []  # the same burst of writes (a create then writes is one touch)
+            # The same burst of writes (a create then writes is one touch); with a ledger it is
+            # judged again once its writers can be known (another agent may have written it).
+            if ledger is not None and rel not in self._pending:
+                self._pending[rel] = now + ledger.lag_s
+                self._quiet.clear()
+            return []
         found = self._attribution(rel)
-        agent, kind, names = found.agent, found.kind, found.names
-        out: list[Event] = [FileTouched(rel, agent, change)]
+        out: list[Event] = [FileTouched(rel, found.agent, change, found.how)]
+        self._shown[rel] = (found.agent, found.how, now)
         if self._attribute_error is not None and not self._attribute_noticed:
             self._attribute_noticed = True
             out.append(
                 Notice("error", "attributing touched files failed", error=self._attribute_error)
             )
-        if kind is not None and rel not in self._reported:
-            if self._settling.get(rel, 0.0) > now:
-                return out
-            self._reported.add(rel)
-            why = found.why or describe(kind, agent, names)
-            out.append(ViolationFound(agent, rel, kind, names, why))
+        if mode is not None and stat.S_ISLNK(mode):
+            out += self._symlink(rel, path, found, now)
+        if found.settle_s > 0:
+            # A tool event may still name another writer: the violation waits for it.
+            self._pending[rel] = now + found.settle_s
+            self._quiet.clear()
+            return out
+        out += self._violation(rel, found, now)
         return out
+
+    def _violation(self, rel: str, found: Attribution, now: float) -> list[Event]:
+        """The violation ``found`` says, once per path, or its correction: a report made on an
+        inferred attribution is made again when an exact one names another agent."""
+        kind, agent = found.kind, found.agent
+        if kind is None or self._settling.get(rel, 0.0) > now or rel in self._accepted:
+            return []
+        corrects = None
+        if rel in self._reported:
+            before = self._reported_by.get(rel)
+            if before is None or before[1] == "exact" or found.how != "exact":
+                return []
+            if before[0] == agent:
+                self._reported_by[rel] = (agent, found.how)
+                return []
+            corrects = before[0] or ""
+        self._reported.add(rel)
+        self._reported_by[rel] = (agent, found.how)
+        why = found.why or describe(kind, agent, found.names)
+        return [ViolationFound(agent, rel, kind, found.names, why, found.how, corrects)]
+
+    def _symlink(self, rel: str, path: str, found: Attribution, now: float) -> list[Event]:
+        """A file is (now) a symbolic link: a write through it lands elsewhere, whoever owns
+        the link. Reported once per wave, whatever else is wrong with the path."""
+        if rel in self._linked or rel in self._accepted or self._settling.get(rel, 0.0) > now:
+            return []
+        self._linked.add(rel)
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        why = f"a symbolic link to {target}: a write through it lands in another file"
+        return [ViolationFound(found.agent, rel, "symlink", found.names, why, found.how)]
+
+    def _settle(self, now: float) -> list[Event]:
+        """Decide the held reports whose time came or whose writer a tool event now names, and
+        judge again the paths a late tool event names (see the module docstring)."""
+        ledger = self._ledger
+        if ledger is None or not (self._pending or ledger.has_new()):
+            return []
+        named = ledger.take_new()
+        out: list[Event] = []
+        for rel, due in list(self._pending.items()):
+            if now < due and rel not in named:
+                continue
+            found = self._attribution(rel)
+            if found.settle_s > 0 and now < due:
+                continue  # the event named another burst of it: still waiting
+            del self._pending[rel]
+            out += self._decide(rel, found, now)
+        for rel in named:
+            if rel in self._shown and rel not in self._pending:
+                out += self._decide(rel, self._attribution(rel), now)
+        return out
+
+    def _decide(self, rel: str, found: Attribution, now: float) -> list[Event]:
+        """``found`` for a path already shown: a corrected ``FileTouched`` when it names
+        another writer, then the violation it says (or its correction)."""
+        out: list[Event] = []
+        shown = self._shown.get(rel)
+        if shown is not None and found.agent is not None and shown[:2] != (found.agent, found.how):
+            # Who wrote it, or how that is known, changed: say it again (``corrects``: the agent
+            # named before, when another).
+            wrong = shown[0] if shown[0] != found.agent else None
+            out.append(FileTouched(rel, found.agent, "modified", found.how, corrects=wrong))
+        self._shown[rel] = (found.agent, found.how, now)
+        return out + self._violation(rel, found, now)
 
     def _in_fresh_folder(self, path: str) -> bool:
         """Whether ``path`` lies in a folder created moments ago (any level up)."""

@@ -225,6 +225,11 @@ class WorktreeWatch:
         """Until every watcher has its OS watch in place."""
         await asyncio.gather(*(w.ready.wait() for w in self.watchers.values()))
 
+    async def settled(self) -> None:
+        """Until no watcher holds a report back (each worktree's writer is exact: at once)."""
+        for watcher in list(self.watchers.values()):
+            await watcher.settled()
+
     def stop(self) -> None:
         for watcher in self.watchers.values():
             watcher.stop()

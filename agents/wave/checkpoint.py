@@ -17,12 +17,12 @@ collected before the tests; the wave-start tamper snapshots).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wavedeck.agents.events import Notice, TestOutput, ViolationFound
+from wavedeck.agents.git import content
 from wavedeck.agents.git.errors import CheckpointRefused, GitError
 from wavedeck.agents.git.tamper import TamperFinding
 from wavedeck.agents.kinds import Refusal
@@ -30,20 +30,29 @@ from wavedeck.agents.local import sandbox
 from wavedeck.agents.markers import read_marker, write_marker
 from wavedeck.agents.presets.usage import UsageTotal, of_record
 from wavedeck.agents.state import AgentRecord
-from wavedeck.agents.wave import commit_checks, gates, head_move, operator_work, transitions
+from wavedeck.agents.watch.ignores import Ignores
+from wavedeck.agents.wave import (
+    commit_checks,
+    gates,
+    head_move,
+    operator_work,
+    tamperlog,
+    transitions,
+)
 from wavedeck.agents.wave.commit_checks import CommitFacts
 from wavedeck.agents.wave.context import WaveContext
+from wavedeck.agents.wave.evidence import Evidence, done_issues, issue_evidence
 from wavedeck.agents.wave.gates import CheckpointPreview, StrayPath
 from wavedeck.agents.wave.landing import Landing
 from wavedeck.agents.wave.reviews import Reviews
-from wavedeck.agents.wave.tamperlog import TAMPER_KEY, TamperLog
+from wavedeck.agents.wave.tamperlog import TAMPER_KIND, TamperLog, finding_key
 from wavedeck.agents.wave.testrun import run_tests
 from wavedeck.agents.wave.watching import WaveWatch
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
 from wavedeck.plan.models import Wave
 
 if TYPE_CHECKING:
-    from wavedeck.agents.git.repo import GitRepo
+    pass
 
 __all__ = ["Checkpointer"]
 
@@ -62,8 +71,18 @@ class _Found:
     stray: list[StrayPath] = field(default_factory=list)
     findings: list[TamperFinding] = field(default_factory=list)
     stale: bool = False
+    ignored: tuple[str, ...] = ()  # changed paths nobody's work (the watcher's rule)
     move: head_move.HeadMove | None = None  # HEAD, when it is no longer the wave's base
     base: str | None = None  # what the changes were read against (the new HEAD once rebased)
+
+
+LINK = "120000"  # git's mode of a symbolic link
+
+
+def _link_detail(old_mode: str | None) -> str:
+    if old_mode is None:
+        return "a new symbolic link: a write through it lands in another file"
+    return f"replaced by a symbolic link (mode {old_mode} -> {LINK}): a write through it lands in another file"
 
 
 WORKTREE_DETAIL = (
@@ -71,17 +90,6 @@ WORKTREE_DETAIL = (
     "worktree: collecting would overwrite it; accept it to merge both"
 )
 CONFLICT_DETAIL = operator_work.CONFLICT_DETAIL
-
-
-def _changed_paths(git: GitRepo, base: str) -> list[str]:
-    """Every path that differs between ``base`` and the working tree (a rename: both paths,
-    it also removes the old one). Blocking (git)."""
-    paths: list[str] = []
-    for item in git.changed_files(base):
-        paths.append(item.path)
-        if item.old_path:
-            paths.append(item.old_path)
-    return paths
 
 
 def usage_of_wave(agents: dict[str, AgentRecord], wave: Wave) -> dict[str, UsageTotal]:
@@ -105,6 +113,23 @@ def _without_operator_work(
     return [p for p in paths if p not in skip], open_conflicts, unknown
 
 
+def with_writers(accepted: dict[str, str], violations: list[ViolationFound]) -> dict[str, str]:
+    """The accepted paths' reasons, each with who the watcher saw write it and how that is
+    known (``written by w1-a2, exact``; ``writer unknown``): what the ``Wavedeck-Accepted``
+    trailers record."""
+    seen = {v.path: v for v in violations}
+    out = {}
+    for path, why in accepted.items():
+        found = seen.get(path)
+        if found is None:
+            out[path] = why
+        elif found.agent is None:
+            out[path] = f"{why}; writer unknown"
+        else:
+            out[path] = f"{why}; written by {found.agent}, {found.attribution}"
+    return out
+
+
 class Checkpointer:
     """A wave's tests, its checkpoint preview and its commit (see the module docstring)."""
 
@@ -115,15 +140,20 @@ class Checkpointer:
         watch: WaveWatch,
         worktrees: WorktreeMode,
         tamper: TamperLog,
+        ignores: Ignores,
         reviews: Reviews,
         landing: Landing,
     ) -> None:
+        """``ignores``: the run's one ignore rule, the watcher's too (what neither reports)."""
         self.ctx = ctx
         self.watch = watch
         self.worktrees = worktrees
         self.tamper = tamper
+        self.ignores = ignores
         self.reviews = reviews
         self.landing = landing  # the commit's last step: the branch moved, the wave finished
+        # wave -> what its passing tests saw, and the base it was taken against
+        self._tested: dict[int, tuple[str, str]] = {}
 
     def can_run_tests(self, n: int) -> Refusal | None:
         ctx = self.ctx
@@ -152,6 +182,7 @@ class Checkpointer:
             return False
         if self.worktrees.enabled and not await self.worktrees.collect(n):
             return False  # collect emitted the GateRefused
+        await self.watch.settled()  # a write still waiting for its writer is judged first
         commands = ctx.test_commands()
         transitions.tests_started(ctx, n, tuple(commands))
         try:
@@ -167,62 +198,60 @@ class Checkpointer:
                 mark = await asyncio.to_thread(self.fingerprint, base)
                 # With its base: HEAD may move on (the operator's commits) but the content the
                 # tests saw is still told from this base.
-                write_marker(self._tested_file(n), {"fingerprint": mark, "base": base})
+                self._tested[n] = (mark, base)  # checked against even when it cannot be written
+                self._keep_tested(n, mark, base)
         except BaseException:
             transitions.tests_interrupted(ctx, n)  # the tests count as not run
             raise
         transitions.tests_finished(ctx, n, result)
         return result.passed
 
+    def _keep_tested(self, n: int, mark: str, base: str) -> None:
+        """Write the tests' fingerprint for a later control room; a full disk is said, naming
+        the file (this one keeps it in memory)."""
+        path = self._tested_file(n)
+        try:
+            write_marker(path, {"fingerprint": mark, "base": base})
+        except OSError as exc:
+            self.ctx.emit(Notice("error", f"cannot write {path}: {exc.strerror or exc}"))
+
     def _tested_file(self, n: int) -> Path:
         ctx = self.ctx
         return ctx.wavedeck_dir / f"tests-wave-{n}.json"
 
     def fingerprint(self, base: str) -> str:
-        """A digest of every changed path and its content since ``base`` (blocking)."""
+        """A digest of every changed path and its content since ``base`` (blocking; files are
+        read a chunk at a time: a 1 GiB file costs one chunk of memory)."""
         ctx = self.ctx
-        digest = hashlib.sha256()
-        for item in ctx.git.changed_files(base):
-            digest.update(item.path.encode("utf-8", "surrogateescape") + b"\0")
-            target = ctx.repo / item.path
-            try:
-                digest.update(target.read_bytes() if not target.is_symlink() else b"link")
-            except OSError:
-                digest.update(b"<gone>")
-            digest.update(b"\0")
-        return digest.hexdigest()
+        return content.fingerprint(ctx.repo, (f.path for f in ctx.git.changed_files(base)))
 
     def _tested_fingerprint(self, n: int) -> tuple[str, str | None] | None:
         """What the tests saw (``fingerprint``), and the base it was taken against."""
+        if n in self._tested:
+            return self._tested[n]
         data = read_marker(self._tested_file(n))
         if not isinstance(data, dict) or not data.get("fingerprint"):
             return None
         base = data.get("base")
         return str(data["fingerprint"]), str(base) if base else None
 
+    def evidence(self, n: int) -> dict[str, Evidence]:
+        """What shows each issue of wave ``n`` done, or not (``evidence.issue_evidence``)."""
+        ctx = self.ctx
+        return issue_evidence(ctx.plan, n, ctx.state.agents, ctx.wave(n).reverted)
+
     def _message(self, n: int, accepted: dict[str, str]) -> str:
         """The checkpoint message (``wavedeck.agents.wave.message``): wave, issues and outcomes, tests, trailers."""
         ctx = self.ctx
         from wavedeck.agents.wave.message import checkpoint_message
 
-        wave = ctx.plan.wave(n)
-        outcomes: dict[str, str] = {}
-        for agent in wave.agents:
-            rec = ctx.agent_record(agent.id)
-            outcomes.update({k: v or "done" for k, v in rec.outcomes.items()})
-            if rec.marked_done:
-                for issue in agent.issues:
-                    if issue.id not in rec.issues_done:
-                        outcomes[issue.id] = (
-                            f"not reported done; {agent.id} marked done: {rec.marked_done}"
-                        )
         tests = ctx.wave(n).tests
         results = [(command, code == 0) for command, code in tests.results] if tests else []
         usage = usage_of_wave(ctx.state.agents, ctx.plan.wave(n))
         text = checkpoint_message(
             ctx.plan,
             n,
-            outcomes,
+            self.evidence(n),
             results,
             accepted,
             tests_duration_s=tests.duration_s if tests else None,
@@ -251,9 +280,10 @@ class Checkpointer:
     async def _look(self, n: int) -> tuple[CheckpointPreview, _Found]:
         """The preview, and what was found to make it (the commit acts on both)."""
         ctx = self.ctx
+        await self.watch.settled()  # every write's writer decided: the violations are final
         rec = ctx.wave(n)
         wave = ctx.plan.wave(n)
-        issues_done = tuple(i for a in wave.agents for i in ctx.agent_record(a.id).issues_done)
+        issues_done = done_issues(self.evidence(n))
         tests_passed = rec.tests.passed if rec.tests is not None else None
         found = _Found()
         if rec.base_commit is not None:
@@ -271,16 +301,18 @@ class Checkpointer:
             head_blocked=found.move.blocked(rec.accepted) if found.move is not None else (),
             unknown=found.unknown,
             conflicts=found.conflicts,
+            tamper=tuple(finding_key(f) for f in found.findings),
             stray=tuple(found.stray),
             tests_stale=found.stale,
             staged=bool(found.staged),
             review_waiting=self.reviews.waiting(n),
             findings_open=tuple(f"{c.path}:{c.line}" for c in self.reviews.blocking(n)),
         )
-        accepted = {**found.why_accepted}
+        accepted = with_writers(found.why_accepted, self.violations(n))
+        # Each change of .git the operator kept, for the trailers (open ones are refused).
+        open_keys = [finding_key(f) for f in found.findings]
+        accepted.update(tamperlog.confirmed(rec.accepted, open_keys))
         tamper = [f.text for f in found.findings]
-        if tamper and TAMPER_KEY in rec.accepted:
-            accepted[TAMPER_KEY] = f"{rec.accepted[TAMPER_KEY]}: " + "; ".join(tamper)
         preview = CheckpointPreview(
             wave=n,
             files_by_agent=found.staged,
@@ -298,8 +330,34 @@ class Checkpointer:
             base=found.base or rec.base_commit,
             tests_stale=found.stale,
             operator_own=tuple(sorted(found.work.own)),
+            ignored=found.ignored,
         )
         return preview, found
+
+    async def _changed(
+        self, head: str, accepted: dict[str, str], found: _Found
+    ) -> tuple[list[str], list[StrayPath]]:
+        """The paths changed since ``head`` the wave may commit (a rename: both paths), what
+        the run ignores left out (the watcher's rule: nobody's work here either, into
+        ``found.ignored``), and the files turned into symbolic links (stray, never committed
+        unasked whoever owns them: a write through one lands in another file)."""
+        changed = await asyncio.to_thread(self.ctx.git.changed_files, head)
+        ignored = await asyncio.to_thread(
+            self.ignores.ignored, [p for c in changed for p in (c.path, c.old_path) if p]
+        )
+        found.ignored = tuple(sorted(ignored))
+        paths: list[str] = []
+        links: list[StrayPath] = []
+        for item in changed:
+            if item.path in ignored:
+                continue
+            if item.new_mode == LINK and item.old_mode != LINK and item.path not in accepted:
+                links.append(StrayPath(item.path, "symlink", _link_detail(item.old_mode)))
+                continue
+            paths.append(item.path)
+            if item.old_path and item.old_path not in ignored:
+                paths.append(item.old_path)  # a rename also removes the old path
+        return paths, links
 
     async def _read_changes(self, n: int, base: str, found: _Found) -> None:
         """Read what wave ``n`` changed since ``base`` into ``found`` (git, in threads)."""
@@ -307,7 +365,7 @@ class Checkpointer:
         rec = ctx.wave(n)
         found.git_busy = await asyncio.to_thread(ctx.git.in_progress_state)
         head = await asyncio.to_thread(ctx.git.head)
-        paths = await asyncio.to_thread(_changed_paths, ctx.git, head)
+        paths, links = await self._changed(head, rec.accepted, found)
         start_tree = rec.start_tree
         if head != base:  # the operator committed during the wave (``head_move``)
             found.move = await asyncio.to_thread(
@@ -357,14 +415,14 @@ class Checkpointer:
                 StrayPath(p, kind, WORKTREE_DETAIL if p in blocked else CONFLICT_DETAIL)
                 for p in conflicts
             ),
+            *links,
             *stray,
         ]
         before = self.tamper.recall(n)
         if before is not None:
             found.findings = await asyncio.to_thread(ctx.git.tamper_findings, before)
-        tamper = [f.text for f in found.findings]
-        if tamper and TAMPER_KEY not in rec.accepted:
-            found.stray.append(StrayPath(TAMPER_KEY, "tamper", "; ".join(tamper)))
+        # One stray per change of .git, each kept or undone on its own.
+        found.stray += [StrayPath(finding_key(f), TAMPER_KIND, f.text) for f in found.findings]
         tested = self._tested_fingerprint(n)
         if rec.tests is not None and rec.tests.passed and tested is not None:
             mark, since = tested[0], tested[1] or rec.base_commit or base
@@ -396,9 +454,9 @@ class Checkpointer:
             ctx.save()
             view, found = await self._look(n)
             move = found.move
-        # Files mixing the operator's own work with the wave's are accepted one by one, never
-        # in bulk.
-        strays = [s for s in view.stray if s.kind != operator_work.CONFLICT_KIND]
+        # Files mixing the operator's own work with the wave's, and changes of .git, are
+        # accepted one by one, never in bulk.
+        strays = [s for s in view.stray if s.kind not in (operator_work.CONFLICT_KIND, TAMPER_KIND)]
         if accept_violations and strays and self.can_commit(n) is None:
             for item in strays:
                 rec.accepted[item.path] = gates.OPERATOR_ACCEPT
@@ -439,5 +497,6 @@ class Checkpointer:
         except GitError as exc:
             ctx.refuse(Refusal("git-error", n, detail=str(exc)))
             return None
-        # Recorded before the branch moves, so a crash right after is recognised (landing).
-        return await self.landing.land(n, prepared, view.issues)
+        # Recorded before the branch moves, so a crash right after is recognised (landing);
+        # the issues announced are those shown done (their evidence), never the whole wave's.
+        return await self.landing.land(n, prepared, view.issues_done)

@@ -6,8 +6,9 @@ own work, the stray paths, the tests' fingerprint) into a ``CommitFacts``; ``ref
 ``CHECKS`` in order and the first refusal wins, so the operator hears the most useful reason
 first (git failing, then a change request the agent has not answered, then the gates without
 git, then open reviewer findings, then git busy, then a HEAD rewritten or moved by the
-operator's commits, then the operator's files when the wave's start tree is gone, then the
-paths, then the tests gone stale, then an empty checkpoint).
+operator's commits, then the operator's files when the wave's start tree is gone, then changes
+of ``.git`` not yet reviewed, then the paths, then the tests gone stale, then an empty
+checkpoint).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class CommitFacts:
     # the operator's files when the wave's start tree is gone: theirs or the wave's, unknown
     unknown: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()  # files mixing the operator's own work with the wave's
+    tamper: tuple[str, ...] = ()  # changes of .git not yet kept or undone (their finding keys)
     stray: tuple[StrayPath, ...] = ()  # changed paths outside the plan, not accepted
     tests_stale: bool = False  # files changed after the tests passed
     staged: bool = True  # at least one path the plan assigns would be committed
@@ -91,6 +93,11 @@ def operator_conflicts(f: CommitFacts) -> Refusal | None:
     return Refusal("operator-conflict", f.wave, paths=f.conflicts) if f.conflicts else None
 
 
+def git_tampered(f: CommitFacts) -> Refusal | None:
+    # Reviewed one at a time, never accepted in bulk: named before the other stray paths.
+    return Refusal("git-tampered", f.wave, paths=f.tamper) if f.tamper else None
+
+
 def stray_paths(f: CommitFacts) -> Refusal | None:
     paths = tuple(s.path for s in f.stray)
     return Refusal("stray-paths", f.wave, paths=paths) if paths else None
@@ -114,6 +121,7 @@ CHECKS: tuple[Check, ...] = (
     head_moved,
     start_tree_missing,
     operator_conflicts,
+    git_tampered,
     stray_paths,
     tests_stale,
     nothing_staged,

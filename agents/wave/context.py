@@ -58,6 +58,7 @@ class WaveContext:
         self.launching = True  # cleared when the control room is told to stop (B9)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock_noticed: dict[str, float] = {}  # lock path -> when last reported
+        self.save_error: str | None = None  # why the last save failed, until one works
         self.bind_loop()
         # The whole [git] section applies; a held index.lock is shown while git waits for it.
         self.git: GitRepo = GitRepo.from_config(
@@ -81,8 +82,14 @@ class WaveContext:
         return self.changes.wait(since)
 
     def record_violation(self, wave: int, violation: ViolationFound) -> None:
-        """Keep a violation of ``wave`` (the caller emits it, in order with its other events)."""
-        self.violations.setdefault(wave, []).append(violation)
+        """Keep a violation of ``wave`` (the caller emits it, in order with its other events);
+        one that ``corrects`` an earlier report of its path replaces it."""
+        found = self.violations.setdefault(wave, [])
+        if violation.corrects is not None or any(
+            v.path == violation.path and v.kind == violation.kind for v in found
+        ):
+            found[:] = [v for v in found if v.path != violation.path]
+        found.append(violation)
 
     def bind_loop(self) -> None:
         """Remember the running event loop (if any): ``on_lock_wait`` posts events to it."""
@@ -126,8 +133,20 @@ class WaveContext:
                 rec.wave = self.plan.agent(agent_id).wave  # written before records had it
 
     def save(self) -> None:
+        """Write the run state. A failure (a full disk) never stops the run: it is told once,
+        naming the file, the run goes on in memory, and the next save tries again (and says
+        when it worked)."""
         self._keep_violations()
-        self.store.save(self.state)
+        try:
+            self.store.save(self.state)
+        except OSError as exc:
+            if self.save_error != str(exc):
+                self.save_error = str(exc)
+                self.emit(Notice("error", f"{exc}; the run goes on and saves it again when it can"))
+            return
+        if self.save_error is not None:
+            self.save_error = None
+            self.emit(Notice("info", f"the run state is saved again ({self.store.path})"))
 
     def _keep_violations(self) -> None:
         """The violations found so far go into the wave records (saved with them): a re-opened
@@ -140,6 +159,7 @@ class WaveContext:
                     kind=v.kind,
                     candidates=list(v.candidates),
                     detail=v.detail,
+                    attribution=v.attribution,
                 )
                 for v in violations
             ]
@@ -148,7 +168,9 @@ class WaveContext:
         """The violations a saved state holds (an earlier control room's), back in memory."""
         self.violations = {
             n: [
-                ViolationFound(v.agent, v.path, v.kind, tuple(v.candidates), v.detail)
+                ViolationFound(
+                    v.agent, v.path, v.kind, tuple(v.candidates), v.detail, v.attribution
+                )
                 for v in rec.violations
             ]
             for n, rec in self.state.waves.items()

@@ -77,6 +77,9 @@ class CheckpointPreview:
     tests_stale: bool = False  # files changed after the tests passed: they must run again
     # The operator's own work: dirty before the wave started, untouched by it, left out.
     operator_own: tuple[str, ...] = ()
+    # Changed paths the run ignores (git's ignores, [watch] ignore, the agent CLI's own paths):
+    # the watcher's rule, left out like the watcher leaves them out.
+    ignored: tuple[str, ...] = ()
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -250,8 +253,13 @@ def classify_changes(
 
 
 def foreign_writers(violations: Iterable[ViolationFound]) -> dict[str, str]:
-    """Who wrote each path the watcher saw written by an agent other than its owner."""
-    return {v.path: v.agent for v in violations if v.kind == "foreign" and v.agent is not None}
+    """Who wrote each path the watcher saw written by an agent it may not write it (another
+    agent's file, or an undeclared file in another agent's package)."""
+    return {
+        v.path: v.agent
+        for v in violations
+        if v.kind in ("foreign", "undeclared") and v.agent is not None
+    }
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import IO, Any
 
 from wavedeck.agents.events import (
@@ -28,6 +29,7 @@ from wavedeck.agents.events import (
     GateRefused,
     IssueDone,
     Notice,
+    PathReverted,
     TestOutput,
     TestsFinished,
     TestsStarted,
@@ -40,6 +42,7 @@ from wavedeck.agents.presets.usage import describe as usage_text
 from wavedeck.agents.wave import gates
 from wavedeck.agents.wave.refusals import describe as refusal_text
 from wavedeck.agents.wave.supervisor import Supervisor
+from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.safetext import neutralize
 
 Hints = Mapping[RefusalCode, str]  # the ways out of a refusal, by its code
@@ -64,11 +67,20 @@ def describe(event: Event, hints: Hints | None = None) -> str:
     elif isinstance(event, FileTouched):
         who = event.agent or "?"
         text = f"{who}: {event.change} {event.path}"
+        if event.corrects is not None:
+            text += f" (not {event.corrects}'s after all: {event.attribution})"
     elif isinstance(event, ViolationFound):
         who = event.agent or "an unknown agent"
-        text = f"VIOLATION {event.kind}: {event.path} written by {who}"
+        known = f" ({event.attribution})" if event.agent else ""
+        text = f"VIOLATION {event.kind}: {event.path} written by {who}{known}"
+        if event.corrects is not None:
+            text += f", correcting {event.corrects or 'an unknown agent'}"
         if event.detail:
             text += f" ({event.detail})"
+    elif isinstance(event, PathReverted):
+        whose = f"; issues of {', '.join(event.owners)} recorded reverted" if event.owners else ""
+        text = f"wave {event.wave}: reverted {'part of ' if event.partial else ''}{event.path}"
+        text += whose
     elif isinstance(event, WaveStateChanged):
         text = f"wave {event.wave}: {event.state}"
     elif isinstance(event, TestsStarted):
@@ -114,24 +126,68 @@ def json_of(event: Event, hints: Hints | None = None) -> dict[str, Any]:
 
 
 def printer(
-    stream: IO[str], as_json: bool, hints: Hints | None = None
+    stream: IO[str],
+    as_json: bool,
+    hints: Hints | None = None,
+    *,
+    errors: IO[str] | None = None,
 ) -> Callable[[list[Event]], None]:
     """A sink writing one line per event, each batch in one write and flushed at once
     (``hints``: the ways out of a refusal, as the command line offers them).
 
     One write per batch keeps what was shown and what the supervisor counts as handled in step,
     even if the process is killed between two batches.
+
+    A closed ``stream`` (``--json | head -3``) ends the printing quietly: the run goes on to
+    its own end and exit code, nothing more is written there (the stream's descriptor is
+    pointed at /dev/null, so no later flush fails either). A gate refusal's reason also goes
+    to ``errors`` (stderr) when the lines on ``stream`` are JSON or ``stream`` was closed: the
+    operator reads why the run stopped whatever became of stdout.
     """
+    closed = False
+
+    def close() -> None:
+        nonlocal closed
+        closed = True
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
 
     def write(batch: list[Event]) -> None:
+        if errors is not None and (as_json or closed):
+            for event in batch:
+                if isinstance(event, GateRefused):
+                    with contextlib.suppress(OSError, ValueError):
+                        errors.write(f"wavedeck: {describe(event, hints)}\n")
+                        errors.flush()
+        if closed:
+            return
         if as_json:
             text = "".join(json.dumps(json_of(e, hints), ensure_ascii=True) + "\n" for e in batch)
         else:
             text = "".join(describe(e, hints) + "\n" for e in batch)
-        stream.write(text)
-        stream.flush()
+        try:
+            stream.write(text)
+            stream.flush()
+        except BrokenPipeError:  # the reader left (`| head -3`): printing ends, the run goes on
+            close()
+            if not as_json:  # its refusals went nowhere: say them where they are read
+                write([e for e in batch if isinstance(e, GateRefused)])
+        except OSError as exc:  # a full disk: the run stops saying where
+            raise OutputError(
+                f"cannot write the run's events to standard output: {exc.strerror}", exc.errno
+            ) from None
 
     return write
+
+
+class OutputError(WavedeckError, OSError):
+    """Standard output could not be written (a full disk under a redirection, a closed pipe)."""
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
 
 
 async def _consume(sup: Supervisor, sink: Callable[[list[Event]], None]) -> None:
@@ -224,8 +280,10 @@ async def run_waves(
     stopper = asyncio.create_task(stop.wait())
     code: int | None = None
     try:
-        await asyncio.wait({driver, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if stop.is_set():
+        await asyncio.wait({driver, stopper, consumer}, return_when=asyncio.FIRST_COMPLETED)
+        # The consumer fails only when the events cannot be written (stdout on a full disk):
+        # the run stops there, as for a signal, and its error is raised below.
+        if stop.is_set() or consumer.done():
             sup.launching = False
             driver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -262,21 +320,22 @@ async def run_follow_up(
     ``stop`` was set first (the agent keeps running). ``SupervisorError`` when it cannot be sent.
     """
     stop = stop or asyncio.Event()
-    await sup.open()
-    consumer = asyncio.create_task(_consume(sup, sink))
-    try:
+    async with opened(sup, sink):
         await sup.follow_up(agent_id, message)
-        while sup.agent_state(agent_id) == "running" and not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sup.wait_changed(), 1.0)
-        code = (
-            None
-            if stop.is_set()
-            else (EXIT_OK if sup.agent_state(agent_id) == "succeeded" else EXIT_REFUSED)
-        )
+        code = await runs_ended(sup, [agent_id], stop)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(sup.drain(), 10.0)
         return code
+
+
+@contextlib.asynccontextmanager
+async def opened(sup: Supervisor, sink: Callable[[list[Event]], None]) -> AsyncIterator[None]:
+    """The supervisor open, its events going to ``sink``; on exit it is closed (agents keep
+    running), the last events drained and the consumer stopped."""
+    await sup.open()
+    consumer = asyncio.create_task(_consume(sup, sink))
+    try:
+        yield
     finally:
         await sup.close()
         with contextlib.suppress(TimeoutError):
@@ -284,3 +343,14 @@ async def run_follow_up(
         consumer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await consumer
+
+
+async def runs_ended(sup: Supervisor, agents: Sequence[str], stop: asyncio.Event) -> int | None:
+    """Wait for the runs of ``agents`` to end: EXIT_OK when all succeeded, EXIT_REFUSED
+    otherwise; None when ``stop`` was set first (they keep running)."""
+    while any(sup.agent_state(a) == "running" for a in agents) and not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(sup.wait_changed(), 1.0)
+    if stop.is_set():
+        return None
+    return EXIT_OK if all(sup.agent_state(a) == "succeeded" for a in agents) else EXIT_REFUSED

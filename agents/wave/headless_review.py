@@ -23,7 +23,7 @@ from wavedeck.agents.events import Event
 from wavedeck.agents.review.changes import FileChange, WaveChanges
 from wavedeck.agents.review.comments import CommentLine, quote
 from wavedeck.agents.reviewrecord import ReviewRecord, waiting
-from wavedeck.agents.wave.headless import EXIT_OK, EXIT_REFUSED
+from wavedeck.agents.wave.headless import opened, runs_ended
 from wavedeck.agents.wave.supervisor import Supervisor
 from wavedeck.plan.errors import WavedeckError
 
@@ -157,14 +157,7 @@ async def review_session(
     """Do the review's actions on wave ``n`` (see the module docstring); None when ``stop`` was
     set while waiting (the agents keep running)."""
     stop = stop or asyncio.Event()
-    await sup.open()
-
-    async def consume() -> None:
-        async for batch in sup.batches():
-            sink(batch)
-
-    consumer = asyncio.create_task(consume())
-    try:
+    async with opened(sup, sink):
         if comments:
             changes = await sup.review_changes(n)
             await _add_comments(sup, n, changes, comments, source)
@@ -180,21 +173,12 @@ async def review_session(
                 if sup.reviews.open_comments(n, agent.id):
                     await sup.request_changes(n, agent.id)
                     sent.append(agent.id)
-        while any(sup.agent_state(a) == "running" for a in sent) and not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(sup.wait_changed(), 1.0)
-        if stop.is_set():
+        code = await runs_ended(sup, sent, stop)
+        if code is None:
             return None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(sup.drain(), 10.0)
-        return EXIT_OK if all(sup.agent_state(a) == "succeeded" for a in sent) else EXIT_REFUSED
-    finally:
-        await sup.close()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(sup.drain(), 2.0)
-        consumer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await consumer
+        return code
 
 
 def waiting_agents(sup: Supervisor, n: int) -> list[str]:

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 from wavedeck.agents.config import Config, substitute
 from wavedeck.agents.events import AgentOutputBatch, Event, EventBatch, IssueDone
 from wavedeck.agents.local.sandbox import sandbox_spec, sandboxed
-from wavedeck.agents.presets import PRESETS, LaunchContext, program_for
+from wavedeck.agents.presets import PRESETS, LaunchContext, PresetError, program_for
 from wavedeck.agents.presets.interactive import takeover_argv
 from wavedeck.agents.runtypes import LaunchSpec
 from wavedeck.agents.state import AgentRecord
@@ -65,6 +66,8 @@ def build_spec(
     Raises ``wavedeck.agents.presets.PresetError`` naming the agent and the key when the preset's program
     is missing.
     """
+    if not config.agent.chosen:  # never the simulated agent by default (refused before a start)
+        raise PresetError(f"{agent_id}: no agent configured: set [agent] preset in wavedeck.toml")
     agent = plan.agent(agent_id)
     if follow_up is None:
         template = load_template(repo, config.agent.prompt_template)
@@ -98,6 +101,7 @@ def build_spec(
         stdin_file=stdin,
         # [agent] sandbox: applied by the runner
         sandbox=sandbox_spec(plan, agent_id, config, wavedeck_dir if local else None),
+        facts_of=config.agent.preset,  # its parser reads the output, whatever runs the agent
     )
 
 
@@ -259,11 +263,15 @@ class OffsetJournal:
 
     def write(self, agent_id: str, offset: int) -> None:
         # One pwrite of a fixed width: a process killed around it leaves the old or new value.
-        os.pwrite(self._fd(agent_id), f"{offset:0{_WIDTH}d}\n".encode("ascii"), 0)
+        # On a full disk the offset is still in the state (saved when it can be): a restart at
+        # worst shows a few lines again, which beats stopping the consumer.
+        with contextlib.suppress(OSError):
+            os.pwrite(self._fd(agent_id), f"{offset:0{_WIDTH}d}\n".encode("ascii"), 0)
 
     def read(self, agent_id: str) -> int | None:
         try:
-            raw = (self.folder / agent_id).read_bytes()[:_WIDTH]
+            with (self.folder / agent_id).open("rb") as handle:
+                raw = handle.read(_WIDTH)  # the record's width, whatever the file grew to
         except OSError:
             return None
         return int(raw) if raw.isdigit() else None

@@ -1,12 +1,17 @@
 """The checkpoint commit message of a wave, shaped like the ones teams write by hand.
 
 A title naming the wave, its scope and its issue count; the issues grouped by agent, one line
-each (``- SEVERITY id: outcome``, the outcome an agent reported with ``wavedeck: done <id>
-<outcome>``, else the plan's summary); one line per test command with its result; then git
-trailers a tool can read back (``git interpret-trailers --parse``)::
+each with its evidence (``wavedeck.agents.wave.evidence``): ``- SEVERITY id: outcome (reported
+by w1-a1)`` for an issue its agent reported done (``wavedeck: done <id> <outcome>``), else the
+plan's summary and why it counts, or does not (``marked done by the operator: <reason>``,
+``reverted by the operator: <path>``, ``not reported done``); one line per test command with its
+result; then git trailers a tool can read back (``git interpret-trailers --parse``)::
 
     Wavedeck-Wave: 1
-    Wavedeck-Issues: headless-05, headless-06, ...
+    Wavedeck-Issues: headless-05, headless-06, ...      (the issues something shows done)
+    Wavedeck-Issue: headless-05 reported (w1-a1: key pinned)
+    Wavedeck-Issue: headless-06 marked-done (w1-a1: checked by hand)
+    Wavedeck-Issue: headless-07 reverted (packages/x/y.py)
     Wavedeck-Tests: npm run test --workspaces passed 41.2s
     Wavedeck-Accepted: package-lock.json (policy accept 'package-lock.json')
     Wavedeck-Usage: 812.4k in / 20.1k out tokens, $4.12
@@ -24,7 +29,8 @@ import re
 from collections.abc import Mapping, Sequence
 
 from wavedeck.agents.presets.usage import UsageTotal, describe, total
-from wavedeck.plan.models import Plan, Wave
+from wavedeck.agents.wave.evidence import Evidence
+from wavedeck.plan.models import Issue, Plan, Wave
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _COUNTS = re.compile(r"\s*\(\s*\d+\s+issues?[^)]*\)\s*$", re.IGNORECASE)
@@ -58,10 +64,36 @@ def _duration(seconds: float) -> str:
     return f"{minutes}m{secs:02d}s"
 
 
+def _issue_line(issue: Issue, evidence: Evidence | None) -> str:
+    """``- SEVERITY id: what was done (its evidence)``."""
+    summary = one_line(issue.summary)
+    if evidence is None or evidence.kind == "unreported":
+        what = f"{summary or issue.id} (not reported done)"
+    elif evidence.kind == "reported":
+        what = f"{one_line(evidence.detail) or 'done'} (reported by {evidence.agent})"
+    elif evidence.kind == "marked-done":
+        why = one_line(evidence.detail)
+        what = f"{summary or issue.id} (not reported; marked done by the operator: {why})"
+    else:  # reverted: never claimed done, whatever the agent reported before
+        what = f"{summary or issue.id} (reverted by the operator: {one_line(evidence.detail)})"
+    return f"- {one_line(issue.severity, 20)} {issue.id}: {what}"
+
+
+def _issue_trailer(evidence: Evidence) -> str:
+    """``Wavedeck-Issue: id kind (who: detail)``: one issue's evidence, for tools."""
+    if evidence.kind == "reverted":
+        about = one_line(evidence.detail, 400)
+    elif evidence.detail:
+        about = f"{evidence.agent}: {one_line(evidence.detail)}"
+    else:
+        about = evidence.agent
+    return f"Wavedeck-Issue: {evidence.issue} {evidence.kind} ({about})"
+
+
 def checkpoint_message(
     plan: Plan,
     wave: int,
-    outcomes: Mapping[str, str],
+    evidence: Mapping[str, Evidence],
     tests: Sequence[tuple[str, bool]],
     accepted: Mapping[str, str],
     tests_summary: str | None = None,
@@ -74,7 +106,8 @@ def checkpoint_message(
     """The checkpoint commit message of ``wave``.
 
     Args:
-        outcomes: issue id -> what the agent reported (``wavedeck: done <id> <outcome>``).
+        evidence: issue id -> what shows it done, or not (``evidence.issue_evidence``); an
+            issue missing here is not reported done.
         tests: ``(command, passed)`` for every test command run between waves.
         accepted: path -> reason, for every path the ownership policy accepted.
         tests_summary: a free line about the tests (``All tests pass: CF Worker (142), ...``).
@@ -86,7 +119,7 @@ def checkpoint_message(
     usage = usage or {}
     w = plan.wave(wave)
     lines = [title_line(w, prefix), ""]
-    ids: list[str] = []
+    ids: list[str] = []  # the issues something shows done
     for agent in w.agents:
         issues = sorted(agent.issues, key=lambda i: i.order)
         label = one_line(agent.title, 100) or f"Agent {agent.number}"
@@ -94,9 +127,10 @@ def checkpoint_message(
         spent = f"; {spent}" if spent else ""
         lines.append(f"{label} ({agent.id}, {_plural(len(issues), 'issue')}{spent}):")
         for issue in issues:
-            ids.append(issue.id)
-            outcome = one_line(outcomes.get(issue.id) or issue.summary) or "done"
-            lines.append(f"- {one_line(issue.severity, 20)} {issue.id}: {outcome}")
+            found = evidence.get(issue.id)
+            if found is not None and found.done:
+                ids.append(issue.id)
+            lines.append(_issue_line(issue, found))
         lines.append("")
     if tests:
         lines.append("Tests:")
@@ -106,7 +140,11 @@ def checkpoint_message(
     if tests_summary:
         lines += [one_line(tests_summary, 400), ""]
     lines.append(f"Wavedeck-Wave: {wave}")
-    lines.append(f"Wavedeck-Issues: {', '.join(ids)}")
+    lines.append(f"Wavedeck-Issues: {', '.join(ids) or 'none'}")
+    for agent in w.agents:
+        for issue in sorted(agent.issues, key=lambda i: i.order):
+            found = evidence.get(issue.id) or Evidence(issue.id, agent.id, "unreported")
+            lines.append(_issue_trailer(found))
     if tests:
         result = "passed" if all(ok for _, ok in tests) else "failed"
         value = f"{'; '.join(one_line(c) for c, _ in tests)} {result}"

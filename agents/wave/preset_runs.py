@@ -7,8 +7,9 @@
   and fact events); ``feed`` says when the agent's cost just passed ``[agent] max_cost_usd`` (the
   agent half stops it).
 - ``ended``: how the run ends for the operator: ``needs_you`` when it asked a question or a
-  tool call was refused (``AgentRecord.needs``), ``failed`` when stopped over budget or when
-  its CLI said it failed although it exited 0.
+  tool call was refused (``AgentRecord.needs``), or when it exited 0 without reporting every
+  one of its issues done (incomplete: ``IssuesUnreported`` names them); ``failed`` when stopped
+  over budget or when its CLI said it failed although it exited 0.
 - ``check_follow_up`` / ``queue_follow_up``: the follow-up's preconditions and its log marker.
 - ``sandboxed``: for an agent in a kernel sandbox, what it may write; ``feed`` then reports each
   write its output says was refused (``Permission denied`` naming a path outside its rules) as
@@ -26,11 +27,11 @@ from typing import Any
 
 from wavedeck.agents.config import Config
 from wavedeck.agents.events import AgentDenied, Event, Notice
-from wavedeck.agents.kinds import AGENT_ENDED, AsksQuestion, ToolRefused
+from wavedeck.agents.kinds import AGENT_ENDED, AsksQuestion, IssuesUnreported, ToolRefused
 from wavedeck.agents.markers import append_marker, marker_line
-from wavedeck.agents.presets import PRESETS
+from wavedeck.agents.presets import PRESETS, TEXT_PRESETS
 from wavedeck.agents.presets.refusals import RefusalScanner
-from wavedeck.agents.presets.stream import AgentStream, ToolWrites, stream_for
+from wavedeck.agents.presets.stream import AgentStream, WriteSink, stream_for
 from wavedeck.agents.state import AgentRecord
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.transitions import AgentEnd
@@ -50,7 +51,7 @@ class PresetRuns:
         *,
         cwd_of: Callable[[str], Path],
         is_remote: Callable[[str], bool],
-        writes: ToolWrites,
+        writes: WriteSink,
     ) -> None:
         """``cwd_of``: the folder an agent works in; ``is_remote``: it runs on an SSH host;
         ``writes``: the tool writes the shared workspace's watcher attributes by."""
@@ -141,7 +142,7 @@ class PresetRuns:
 
     def raw(self, lines: tuple[str, ...]) -> tuple[str, ...]:
         """The raw lines to carry beside rendered ones (none when nothing is rendered)."""
-        return () if self.preset == "generic" else lines
+        return () if self.preset in TEXT_PRESETS else lines
 
     def finish(self, agent_id: str) -> tuple[tuple[str, ...], list[Event]]:
         """What the agent's parser held back, at the end of its run."""
@@ -163,10 +164,10 @@ class PresetRuns:
             agent=agent_id,
         )
 
-    def _issues_left(self, agent_id: str) -> int:
-        """How many of the agent's issues it has not reported done."""
+    def _issues_left(self, agent_id: str) -> tuple[str, ...]:
+        """The agent's issues it has not reported done (in any of its runs), in plan order."""
         done = set(self.ctx.agent_record(agent_id).issues_done)
-        return sum(1 for i in self.ctx.plan.agent(agent_id).issues if i.id not in done)
+        return tuple(i.id for i in self.ctx.plan.agent(agent_id).issues if i.id not in done)
 
     def ended(self, agent_id: str, end: AgentEnd) -> AgentEnd:
         """How a run that ended as ``end`` is recorded: over budget, or needing the operator."""
@@ -189,6 +190,12 @@ class PresetRuns:
         if end.state in ("succeeded", "failed") and needs is not None:
             reason = needs.text if end.state == "succeeded" else f"{needs.text}; {end.reason}"
             return replace(end, state="needs_you", reason=reason, needs=needs)
+        left = self._issues_left(agent_id)
+        if end.state == "succeeded" and left:
+            # Exit 0 is not evidence: an issue is done only when the agent said so. The run is
+            # incomplete, and needs the operator (a follow-up, another run, or marked done).
+            unreported = IssuesUnreported(left)
+            return replace(end, state="needs_you", reason=unreported.text, needs=unreported)
         return end
 
     def check_follow_up(self, agent_id: str, message: str) -> str | None:

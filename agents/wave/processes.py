@@ -28,12 +28,13 @@ from wavedeck.agents.events import Notice
 from wavedeck.agents.kinds import AgentStanding, Refusal
 from wavedeck.agents.local import sandbox
 from wavedeck.agents.local.logfiles import logical_size
+from wavedeck.agents.markers import marker_line
 from wavedeck.agents.presets import PresetError
 from wavedeck.agents.remote.sync import SyncError
 from wavedeck.agents.remote.transport import TransportError
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus
 from wavedeck.agents.state import AgentRecord, adopt
-from wavedeck.agents.wave import transitions
+from wavedeck.agents.wave import reverts, transitions
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.launch import OffsetJournal, build_spec, chunk_events
 from wavedeck.agents.wave.preset_runs import PresetRuns
@@ -47,6 +48,14 @@ from wavedeck.plan.checking.api import RepoView
 __all__ = ["AgentProcesses", "RestartHooks"]
 
 TAIL_LINES = 5  # last log lines kept per agent, quoted when it fails (B1)
+
+
+def gap_line(skipped: int, recovered: int) -> str:
+    """The pane's mark where a log's bytes were rotated away before they were read."""
+    return marker_line(
+        f"{skipped} bytes of output rotated away unread; {recovered} lines of facts from"
+        " its fact record stand for them"
+    )
 
 
 class RestartHooks(Protocol):
@@ -174,6 +183,7 @@ class AgentProcesses:
         self._sandboxed(agent_id)
         self.restarts.launched(agent_id)
         self.stopping.discard(agent_id)
+        reverts.forget_agent(ctx, agent_id)  # this run's reports are the evidence now
         transitions.agent_launched(ctx, agent_id, handle)
         # Past what the last run's follower already queued, even if not consumed yet: starting
         # at the consumer's offset would deliver those lines twice.
@@ -276,6 +286,8 @@ class AgentProcesses:
                 await ctx.stream.wait_room()
                 # A preset's parser renders the raw lines for the pane (the log keeps them raw).
                 lines, facts, over_budget = self.presets.feed(agent_id, chunk.lines)
+                if chunk.skipped:  # the pane shows where its lines are missing, and how many
+                    lines = (gap_line(chunk.skipped, chunk.recovered), *lines)
                 if over_budget:  # [agent] max_cost_usd: stopped like the operator would
                     self._spawn(self.stop(agent_id))
                 tail.extend(lines[-TAIL_LINES:])

@@ -18,6 +18,7 @@ from wavedeck.agents.config import Config
 from wavedeck.agents.events import ViolationFound
 from wavedeck.agents.git.repo import GitRepo
 from wavedeck.agents.kinds import AgentState, Refusal, WaveState
+from wavedeck.agents.presets import clis_on_path
 from wavedeck.agents.state import AgentRecord, RunState, WaveRecord
 from wavedeck.agents.wave import gates
 from wavedeck.agents.wave.context import WaveContext
@@ -154,8 +155,18 @@ class RunQueries:
         return self.ctx.test_commands()
 
     def can_start_wave(self, n: int) -> Refusal | None:
-        """Why wave ``n`` may not start now; None when it may (rule 1)."""
-        return gates.can_start_wave(self.plan, self.ctx.views(), n)
+        """Why wave ``n`` may not start now; None when it may: rule 1 (``gates``), then what
+        the run needs before any agent starts: an agent chosen (never the simulated agent by
+        default: ``no-agent`` names the CLIs on PATH) and test commands (a wave is tested
+        before its checkpoint: refused now rather than after its agents ran)."""
+        refused = gates.can_start_wave(self.plan, self.ctx.views(), n)
+        if refused is not None:
+            return refused
+        if not self.config.agent.chosen:
+            return Refusal("no-agent", n, programs=clis_on_path())
+        if not self.ctx.test_commands():
+            return Refusal("no-test-commands", n)
+        return None
 
     def can_run_tests(self, n: int) -> Refusal | None:
         ctx = self.ctx

@@ -28,6 +28,31 @@ def _agent(r: Refusal) -> str:
     return r.agents[0].agent if r.agents else "the agent"
 
 
+# Suggested when no agent CLI is on PATH (the README's first example).
+FALLBACK_PRESET = "claude"
+
+
+def agent_lines(programs: Sequence[str]) -> str:
+    """The two lines of ``wavedeck.toml`` that choose an agent: the first CLI found, else
+    Claude Code."""
+    preset = programs[0] if programs else FALLBACK_PRESET
+    return f'[agent]\npreset = "{preset}"'
+
+
+def no_agent(r: Refusal) -> str:
+    """No agent configured: which agent CLIs are on PATH, and the two lines to write."""
+    found = (
+        f"agent CLIs found on PATH: {', '.join(r.programs)}"
+        if r.programs
+        else "no agent CLI found on PATH (claude, codex, gemini, opencode, aider, qwen)"
+    )
+    return (
+        "no agent configured: wavedeck does not run its simulated agent on a real repository "
+        f'(preset = "sim" asks for it by name); {found}. Choose one with these two lines '
+        f"in wavedeck.toml:\n{agent_lines(r.programs)}"
+    )
+
+
 _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
     "no-such-wave": lambda r: f"the plan has no wave {r.wave}",
     "wave-started": lambda r: f"wave {r.wave} has already started",
@@ -39,6 +64,7 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
     "previous-untested": lambda r: f"wave {r.other}'s tests have not passed",
     "previous-uncommitted": lambda r: f"wave {r.other}'s checkpoint is not committed",
     "other-wave-open": lambda r: f"wave {r.other} is still open: finish, test and commit it first",
+    "no-agent": no_agent,
     "program-missing": lambda r: r.detail,
     "tree-unrecorded": lambda r: f"cannot record the working tree: {r.detail}",
     "worktrees-failed": lambda r: f"cannot create the agents' worktrees: {r.detail}",
@@ -46,7 +72,8 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
     "agents-unfinished": lambda r: f"wave {r.wave} has agents that did not succeed: {_agents(r)}",
     "tests-running": lambda r: f"wave {r.wave}'s tests are already running",
     "no-test-commands": lambda r: (
-        "no test commands: set tests.commands in wavedeck.toml or state them in the plan"
+        f"no test commands for wave {r.wave}: wavedeck tests every wave before its checkpoint; "
+        "set [tests] commands in wavedeck.toml or state them in the plan"
     ),
     "tests-not-run": lambda r: (
         f"wave {r.wave}'s tests have not run: run them before the checkpoint"
@@ -79,6 +106,10 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
         f"and the wave changed them too: {_listed(r.paths)}; wavedeck does not mix your work "
         "into the checkpoint unasked"
     ),
+    "git-tampered": lambda r: (
+        f"git's configuration or hooks changed during wave {r.wave}: {_listed(r.paths)}; each "
+        "is kept or undone on its own, never accepted in bulk"
+    ),
     "stray-paths": lambda r: (
         f"{len(r.paths)} changed path(s) are outside the plan for wave {r.wave} and not "
         f"accepted: {_listed(r.paths)}"
@@ -104,10 +135,10 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
         + ": it runs again once they leave its CLI"
     ),
     "restart-closed": lambda r: f"{_agent(r)} can only be restarted while its wave runs, untested",
-    "tamper-not-revertible": lambda r: (
-        "wavedeck does not undo git configuration changes: inspect .git/config and "
-        ".git/hooks yourself, then accept them"
+    "tamper-not-open": lambda r: (
+        f"{_listed(r.paths)} is not an open change of .git in wave {r.wave} (any more)"
     ),
+    "tamper-not-revertible": lambda r: f"cannot undo {_listed(r.paths)}: {r.detail}",
     "revert-failed": lambda r: f"cannot revert {_listed(r.paths)}: {r.detail}",
 }
 

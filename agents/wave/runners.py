@@ -49,6 +49,7 @@ class Runners:
                 on_event=ctx.emit,
                 log_max_bytes=ctx.config.agent.log_max_bytes,
                 log_keep=ctx.config.agent.log_keep,
+                log_min_free=ctx.config.agent.log_min_free_bytes,
             )
         return self._local
 

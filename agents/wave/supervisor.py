@@ -33,11 +33,12 @@ from wavedeck.agents.events import Event, Notice, ViolationFound
 from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.kinds import AgentStanding, Refusal
 from wavedeck.agents.local import sandbox
-from wavedeck.agents.presets import preflight
-from wavedeck.agents.presets.stream import ToolWrites
+from wavedeck.agents.presets import PRESETS, preflight
 from wavedeck.agents.runtypes import LaunchSpec
 from wavedeck.agents.state import AlreadyRunning, StateError
+from wavedeck.agents.watch.ignores import Ignores
 from wavedeck.agents.watch.worktrees import WorktreeError
+from wavedeck.agents.watch.writers import WriteLedger
 from wavedeck.agents.wave import operator_work, transitions
 from wavedeck.agents.wave.checkpoint import Checkpointer
 from wavedeck.agents.wave.context import WaveContext
@@ -54,7 +55,7 @@ from wavedeck.agents.wave.reviews import Reviews
 from wavedeck.agents.wave.runners import Runners
 from wavedeck.agents.wave.takeover import TakeoverRefusal, TakeoverReport
 from wavedeck.agents.wave.takeovers import Takeovers
-from wavedeck.agents.wave.tamperlog import PLANTED_NOTICE, TamperLog
+from wavedeck.agents.wave.tamperlog import PLANTED_NOTICE, TamperLog, is_tamper_key
 from wavedeck.agents.wave.watching import HostWrites, WaveWatch
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
 from wavedeck.plan.errors import WavedeckError
@@ -93,7 +94,11 @@ class Supervisor(ReviewActions, RunQueries):
         self._actions = asyncio.Lock()
         self.worktrees = WorktreeMode(ctx)
         self.tamper = TamperLog(ctx)
-        writes = ToolWrites()  # tool writes of agent presets: who wrote a path lately
+        preset = PRESETS[config.agent.preset]
+        # who wrote what in the shared tree: the agents' tool events and the watcher's reports
+        writes = WriteLedger(str(ctx.repo), lag_s=preset.tool_lag_s)
+        # the one rule for what is nobody's work: the watcher's and the checkpoint's
+        ignores = Ignores(ctx.repo, config.watch.ignore, preset.own_paths)
         hosts = HostWrites(ctx)  # what remote agents changed on their hosts
         self.runners = Runners(ctx, on_touched=hosts.touched)
         presets = PresetRuns(
@@ -116,6 +121,7 @@ class Supervisor(ReviewActions, RunQueries):
             writes=writes,
             worktrees=self.worktrees,
             tamper=self.tamper,
+            ignores=ignores,
         )
         self.reviews = Reviews(ctx, worktrees=self.worktrees)
         self.reverts = HunkReverts(ctx, reviews=self.reviews)
@@ -128,6 +134,7 @@ class Supervisor(ReviewActions, RunQueries):
             tamper=self.tamper,
             reviews=self.reviews,
             landing=self.landing,
+            ignores=ignores,
         )
         super().__init__(
             ctx,
@@ -422,13 +429,24 @@ class Supervisor(ReviewActions, RunQueries):
         return await self.checkpoints.run_tests(n)
 
     async def accept_violation(self, wave: int, path: str, reason: str) -> None:
-        """Accept a path outside the plan for this wave's checkpoint (recorded with the reason)."""
-        self.watch.accept_path(wave, path, reason)
+        """Accept a path outside the plan for this wave's checkpoint (recorded with the reason);
+        a change of ``.git`` is confirmed one finding at a time (``tamperlog``)."""
+        if is_tamper_key(path):
+            await self.watch.accept_finding(wave, path, reason)
+        else:
+            self.watch.accept_path(wave, path, reason)
 
     @_serialized
     async def revert_path(self, wave: int, path: str) -> None:
         """Put a path back as it was at the wave's start (a stray file an agent created goes)."""
         await self.watch.revert(wave, path)
+
+    def record_revert(self, wave: int, path: str, *, partial: bool = False) -> None:
+        """Record that the operator put ``path`` back (all of it, or ``partial``: some hunks)
+        by other means than ``revert_path`` (a review screen reverting hunks itself): the
+        checkpoint then records the issues of the agents owning it as reverted, not fixed,
+        and a whole revert drops its violations (``wavedeck.agents.wave.reverts``)."""
+        self.watch.record_revert(wave, path, partial=partial)
 
     def violations(self, wave: int) -> list[ViolationFound]:
         return self.checkpoints.violations(wave)

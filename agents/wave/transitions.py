@@ -262,6 +262,8 @@ def agent_ended(ctx: WaveContext, agent_id: str, end: AgentEnd) -> None:
         rec.exit_code, rec.exit_signal = end.status.code, end.status.signal
     rec.state = end.state
     rec.reason, rec.restart = end.reason, end.restart
+    if end.needs is not None:  # why it needs the operator, kept with the run (a re-opened room)
+        rec.needs = end.needs
     ctx.save()
     ctx.emit(
         AgentStateChanged(

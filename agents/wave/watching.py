@@ -7,26 +7,33 @@ attributed exactly, and one more on the main tree reports live what the worktree
 judged as its host reports them (``HostWrites``: exact attribution, like a worktree's); the
 patch that brings them into the local tree is attributed to it and not reported a second time.
 Violations are kept per wave (in the ``WaveContext``) and every event goes to the supervisor's
-stream. A snapshot of the parts of ``.git`` that make git run programs is taken when
-a wave starts, for the tamper check at the checkpoint.
+stream. A snapshot of the parts of ``.git`` that make git run programs is taken when a wave
+starts; each change of them is one ``tamper`` violation (``wavedeck.agents.wave.tamperlog``),
+kept (``accept_finding``) or undone (``revert``) one at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 from wavedeck.agents.events import FileTouched, Notice, ViolationFound
 from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.kinds import Refusal
-from wavedeck.agents.presets.stream import ToolWrites
+from wavedeck.agents.presets import PRESETS
+from wavedeck.agents.watch.ignores import Ignores
 from wavedeck.agents.watch.interface import ChangeWatcher
 from wavedeck.agents.watch.rules import Attribution, Attributor
+from wavedeck.agents.watch.writers import WriteLedger
+from wavedeck.agents.wave import reverts
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.gates import OPERATOR_ACCEPT
 from wavedeck.agents.wave.runners import Runners
-from wavedeck.agents.wave.tamperlog import TAMPER_KEY, TamperLog
+from wavedeck.agents.wave.tamperlog import TAMPER_KIND, TamperLog, finding_key, is_tamper_key
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
+
+RUN_GRACE_S = 2.0  # an agent counts as running this long after its end was recorded
 
 
 def note_touched(ctx: WaveContext, agent: str | None, path: str) -> None:
@@ -36,6 +43,13 @@ def note_touched(ctx: WaveContext, agent: str | None, path: str) -> None:
         touched = ctx.agent(agent).touched
         if path not in touched:
             touched.append(path)
+
+
+def forget_touched(ctx: WaveContext, agent: str, path: str) -> None:
+    """A later fact says ``agent`` did not write ``path`` after all (a corrected report)."""
+    rec = ctx.state.agents.get(agent)
+    if rec is not None and path in rec.touched:
+        rec.touched.remove(path)
 
 
 class HostWrites:
@@ -65,9 +79,11 @@ class HostWrites:
         )
         found = attribute(path)
         note_touched(ctx, found.agent, path)
-        ctx.emit(FileTouched(path, found.agent, change))
+        ctx.emit(FileTouched(path, found.agent, change, "exact"))
         if found.kind is not None and path not in ctx.wave(wave).accepted:
-            violation = ViolationFound(found.agent, path, found.kind, found.names, found.why)
+            violation = ViolationFound(
+                found.agent, path, found.kind, found.names, found.why, "exact"
+            )
             ctx.record_violation(wave, violation)
             ctx.emit(violation)
 
@@ -85,20 +101,39 @@ class WaveWatch:
         *,
         runners: Runners,
         hosts: HostWrites,
-        writes: ToolWrites,
+        writes: WriteLedger,
         worktrees: WorktreeMode,
         tamper: TamperLog,
+        ignores: Ignores,
     ) -> None:
-        """``writes``: the paths the agents' tool calls wrote lately (agent presets)."""
+        """``writes``: the agents' tool events and the watcher's reports, who wrote what (the
+        shared tree); ``ignores``: the run's one ignore rule (the checkpoint's too)."""
         self.ctx = ctx
         self.runners = runners
         self.hosts = hosts
         self.writes = writes
+        self.ignores = ignores
         self.worktrees = worktrees
         self.tamper = tamper
         self._tasks: list[asyncio.Task[None]] = []
         self._watchers: list[ChangeWatcher] = []
         self.wave: int | None = None  # the wave being watched
+
+    @property
+    def own_paths(self) -> tuple[str, ...]:
+        """The paths the run's agent CLI writes for itself (``Preset.own_paths``)."""
+        return PRESETS[self.ctx.config.agent.preset].own_paths
+
+    def running_at(self, agent_id: str, at: float) -> bool:
+        """Whether ``agent_id`` ran at monotonic time ``at`` (from its record's start and
+        end, with ``RUN_GRACE_S`` after its end: an exit is recorded after it happened)."""
+        rec = self.ctx.state.agents.get(agent_id)
+        if rec is None or rec.started_at is None:
+            return False
+        wall = time.time() - (time.monotonic() - at)
+        if wall < rec.started_at - RUN_GRACE_S:
+            return False
+        return rec.ended_at is None or wall <= rec.ended_at + RUN_GRACE_S
 
     def remote_writer(self, path: str) -> str | None:
         """The remote agent whose changes brought ``path`` into the local tree, if any."""
@@ -113,14 +148,15 @@ class WaveWatch:
             agent = self.remote_writer(path)
             if agent is None:
                 return attribute(path)
-            return Attribution(agent, None, (), f"brought back from {agent}'s host")
+            return Attribution(agent, None, (), f"brought back from {agent}'s host", "exact")
 
         return wrapped
 
     async def start(self, wave: int) -> None:
         """Watch the working tree (shared mode) or each agent's worktree and the main tree
         (worktree mode: ``wavedeck.agents.watch.worktrees.WorktreeWatch``)."""
-        from wavedeck.agents.watch.rules import ownership_attributor, worktree_attributor
+        from wavedeck.agents.watch.attribution import ledger_attributor
+        from wavedeck.agents.watch.rules import worktree_attributor
         from wavedeck.agents.watch.watcher import WorkspaceWatcher
 
         ctx = self.ctx
@@ -140,7 +176,7 @@ class WaveWatch:
                 wave,
                 self.worktrees.trees,
                 repo_root=ctx.repo,
-                ignores=ctx.config.watch.ignore,
+                ignores=[*ctx.config.watch.ignore, *self.own_paths],
                 force_polling=ctx.config.watch.force_polling,
                 accept=accept,
                 accept_undeclared=policy.accept_undeclared,
@@ -166,22 +202,26 @@ class WaveWatch:
         else:
             watcher = WorkspaceWatcher(
                 ctx.repo,
-                ignores=ctx.config.watch.ignore,
+                ignore=self.ignores,
                 force_polling=ctx.config.watch.force_polling,
+                ledger=self.writes,
                 attribute=self._remote_aware(
-                    ownership_attributor(
+                    # who wrote a path: the agents' tool events, their shell commands, who
+                    # ran then, else the plan's ownership (said to be a guess)
+                    ledger_attributor(
                         ctx.plan,
                         wave,
-                        # a path an agent's tool call wrote lately is that agent's (presets)
-                        writer_of=self.writes.writer,
+                        self.writes,
                         accept=accept,
                         accept_undeclared=policy.accept_undeclared,
+                        running=self.running_at,
                     )
                 ),
             )
         self.wave = wave
         if self.tamper.recall(wave) is None:  # state from before tamper records: start now
             self.tamper.remember(wave, await asyncio.to_thread(ctx.git.tamper_snapshot))
+        await self.report_tamper(wave)  # made while no control room watched
         self._watchers.append(watcher)
         self._tasks.append(asyncio.create_task(self._loop(wave, watcher)))
         for path in ctx.wave(wave).accepted:  # exact, even where a glob would not accept
@@ -191,14 +231,27 @@ class WaveWatch:
 
     async def _loop(self, wave: int, watcher: ChangeWatcher) -> None:
         async for event in watcher.events():
+            if isinstance(event, ViolationFound) and event.kind == TAMPER_KIND:
+                await self.report_tamper(wave)  # one violation per setting, hook or file
+                continue
             if isinstance(event, ViolationFound):
                 known = self.ctx.violations.get(wave, [])
-                if any(v.path == event.path and v.kind == event.kind for v in known):
+                if event.corrects is None and any(
+                    v.path == event.path and v.kind == event.kind for v in known
+                ):
                     continue  # reported already (by an earlier control room: a fresh watcher)
                 self.ctx.record_violation(wave, event)
             elif isinstance(event, FileTouched):
+                if event.corrects is not None:
+                    forget_touched(self.ctx, event.corrects, event.path)
                 note_touched(self.ctx, event.agent, event.path)
             self.ctx.emit(event)
+
+    async def settled(self) -> None:
+        """Until the watchers hold no report back (a write waiting for the tool event that
+        names its writer): the tests and the checkpoint judge the final attribution."""
+        for watcher in list(self._watchers):
+            await watcher.settled()
 
     def forget(self, wave: int, path: str, settle_s: float = 1.0) -> None:
         """The supervisor reverted ``path`` (the next write is reported again), or recorded it
@@ -218,6 +271,37 @@ class WaveWatch:
             for watcher in self._watchers:
                 watcher.accept(path)
 
+    async def report_tamper(self, wave: int) -> None:
+        """Record and report each change of ``.git`` since the wave started, one violation
+        each (under ``finding_key``); a change confirmed earlier that changed again is open
+        again (its acceptance covered the value the operator saw)."""
+        ctx = self.ctx
+        try:
+            findings = await asyncio.to_thread(self.tamper.findings, wave)
+        except GitError as exc:
+            ctx.emit(Notice("error", f"cannot read .git to check it for tampering: {exc}"))
+            return
+        accepted = ctx.wave(wave).accepted
+        known = {(v.path, v.detail) for v in ctx.violations.get(wave, [])}
+        for finding in findings:
+            key = finding_key(finding)
+            if accepted.pop(key, None) is not None:
+                ctx.save()
+            if (key, finding.text) in known:
+                continue
+            event = ViolationFound(None, key, TAMPER_KIND, (), finding.text)
+            ctx.record_violation(wave, event)
+            ctx.emit(event)
+
+    async def accept_finding(self, wave: int, path: str, reason: str) -> None:
+        """The operator confirms one change of ``.git`` (``TamperLog.confirm``), recorded with
+        the reason for the checkpoint's trailers."""
+        ctx = self.ctx
+        if not await asyncio.to_thread(self.tamper.confirm, wave, path):
+            ctx.refuse(Refusal("tamper-not-open", wave, paths=(path,)))
+            return
+        self.accept_path(wave, path, reason)
+
     def accept_path(self, wave: int, path: str, reason: str) -> None:
         """The operator accepts a path outside the plan for this wave's checkpoint (recorded
         with the reason; the watchers stay quiet about it)."""
@@ -235,8 +319,14 @@ class WaveWatch:
         if base is None:
             ctx.refuse(Refusal("wave-not-started", wave, paths=(path,)))
             return
-        if path == TAMPER_KEY:
-            ctx.refuse(Refusal("tamper-not-revertible", wave, paths=(path,)))
+        if is_tamper_key(path):
+            why = await asyncio.to_thread(self.tamper.undo, wave, path)
+            if why is not None:
+                ctx.refuse(Refusal("tamper-not-revertible", wave, paths=(path,), detail=why))
+                return
+            ctx.violations[wave] = [v for v in ctx.violations.get(wave, []) if v.path != path]
+            ctx.emit(Notice("info", f"wave {wave}: undone {path}"))
+            ctx.changed()
             return
         self.forget(wave, path)
         try:
@@ -244,8 +334,16 @@ class WaveWatch:
         except GitError as exc:
             ctx.refuse(Refusal("revert-failed", wave, paths=(path,), detail=str(exc)))
             return
-        ctx.violations[wave] = [v for v in ctx.violations.get(wave, []) if v.path != path]
+        reverts.record_revert(ctx, wave, path)  # its violations go; its owner's issues reverted
         ctx.emit(Notice("info", f"wave {wave}: reverted {path}"))
+
+    def record_revert(self, wave: int, path: str, *, partial: bool = False) -> None:
+        """The operator put ``path`` back themselves (``partial``: some hunks), e.g. in a review
+        screen: recorded like ``revert`` (the checkpoint says its issues were reverted); a
+        whole revert is forgotten by the watchers (the next write is reported again)."""
+        if not partial:
+            self.forget(wave, path)
+        reverts.record_revert(self.ctx, wave, path, partial=partial)
 
     async def stop(self) -> None:
         for watcher in self._watchers:

@@ -96,7 +96,7 @@ def _resolve(index: PathIndex, entry: FixPlanFile, package: str) -> tuple[str, b
 def predict(plan: Plan, repo: RepoView) -> Iterator[Prediction]:
     """Every path every scheduled issue's fix plan needs, classified for the issue's agent."""
     index, needs = _analyse(plan, repo)
-    owners = {w.number: OwnershipIndex(plan, w.number) for w in plan.waves}
+    owners = OwnershipIndex.for_plan(plan)  # one shared path map: linear in the plan
     for agent, issue, entries in needs:
         ownership = owners[agent.wave]
         seen: set[str] = set()

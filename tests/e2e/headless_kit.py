@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.sandboxkit import configure
+from wavedeck.agents.faults import ENV
 from wavedeck.agents.local import procinfo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,14 +54,17 @@ def set_extra_args(folder: Path, agent: str, args: list[str]) -> None:
     configure(folder, extra={agent: args})
 
 
-def run(folder: Path, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+def run(
+    folder: Path, *args: str, timeout: float = 90, fault: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`wavedeck ARGS` in ``folder``; ``fault``: the fault point where it kills itself."""
     return subprocess.run(
         wavedeck_argv(*args),
         cwd=folder,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=env(),
+        env={**env(), **({ENV: fault} if fault else {})},
         check=False,
     )
 

@@ -1,5 +1,5 @@
-"""What the take-over end-to-end tests share: a real Claude Code session to take over, and a
-tmux pane to take it over in.
+"""What the take-over end-to-end tests share: a real Claude Code session to take over (the pane
+to take it over in is ``tmux_kit.Tmux``).
 
 ``claude_ready`` writes what interactive Claude Code needs to start offline in the agents'
 throwaway ``CLAUDE_CONFIG_DIR`` (field notes, "Agent CLIs offline"): onboarding done, the API
@@ -7,16 +7,11 @@ key approved, the working folder trusted. ``script`` is the scripted model: the 
 agent of ``claude_kit.fixes``, then, in the same conversation (the key is the agent's first
 message, which a resumed session sends again), the answer to whatever the operator types: a
 rewrite of its own file and a closing line, so the take-over's edits and words can be checked.
-``Tmux`` drives one pane on a private socket.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import time
-import uuid
 from pathlib import Path
 
 from tests.e2e.claude_kit import FIXED, fixes
@@ -70,54 +65,3 @@ async def run_wave(repo: Path, wave: int = 1, timeout: float = 180) -> dict[str,
         await sup.start_wave(wave)
         await wait_agents(sup, wave, timeout)
         return {a: rec.state for a, rec in sup.state.agents.items()}
-
-
-class Tmux:
-    """One tmux session on a private socket (killed by ``kill``)."""
-
-    def __init__(self, width: int = 200, height: int = 50) -> None:
-        self.socket = f"wavedeck-takeover-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.size = (width, height)
-
-    def run(self, *args: str) -> str:
-        done = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20
-        )
-        return done.stdout
-
-    def start(self, command: str, cwd: Path, env: dict[str, str]) -> None:
-        """Run ``command`` in the pane; the pane stays (``sleep``) once it has ended, saying
-        its exit status."""
-        shell = f"{command}; echo WAVEDECK-EXIT=$?; sleep 60"
-        subprocess.run(
-            ["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d",
-             "-x", str(self.size[0]), "-y", str(self.size[1]), "-s", "t", "-c", str(cwd), shell],
-            check=True, env=env, timeout=20,
-        )  # fmt: skip
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "t")
-
-    def keys(self, *keys: str) -> None:
-        self.run("send-keys", "-t", "t", *keys)
-
-    def type(self, text: str, timeout: float = 30) -> None:
-        """Type ``text`` literally (no key names); once it shows, enter."""
-        self.run("send-keys", "-t", "t", "-l", text)
-        self.wait_for(text, timeout=timeout)
-        self.run("send-keys", "-t", "t", "Enter")
-
-    def wait_for(self, *texts: str, timeout: float = 60, gone: tuple[str, ...] = ()) -> str:
-        """Poll the pane (another process's terminal: nothing to await) until every text shows
-        and none of ``gone`` does; fail with the last screen after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            screen = self.screen()
-            if all(t in screen for t in texts) and not any(g in screen for g in gone):
-                return screen
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{texts} not on screen within {timeout}s:\n{screen}")
-            time.sleep(0.2)
-
-    def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=20)

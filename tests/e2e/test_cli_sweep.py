@@ -182,3 +182,31 @@ def test_the_control_room_exits_2_for_every_reason_it_cannot_start(tmp_path: Pat
     assert run.returncode == 2 and "already running" in run.stderr, run.stderr
     for done in (missing, bad, typo, second, run):
         assert "Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.timeout(120)
+def test_without_a_terminal_the_control_room_refuses_instead_of_drawing(tmp_path: Path) -> None:
+    """Issue #20: ``wavedeck </dev/null >out 2>err`` (and ``run`` without ``--headless``) drew
+    the control room into the files and waited for keys for ever. Exit 2 instead, saying how to
+    run without it; nothing drawn (no escape sequence)."""
+    repo = _good_repo(tmp_path)
+    out, err = tmp_path / "out", tmp_path / "err"
+    demo = ["demo", "--fast", "--dir", str(tmp_path / "demo")]
+    for args in (["plan.md"], ["run", "plan.md", "--yes"], demo):
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            code = subprocess.run(
+                wavedeck_argv(*args),
+                cwd=repo,
+                env=env(),
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=stderr,
+                timeout=60,
+                check=False,
+            ).returncode
+        said = err.read_text("utf-8")
+        assert code == 2, (args, said)
+        assert "not a terminal; use `run --headless`" in said, (args, said)
+        assert "\x1b" not in out.read_text("utf-8") + said, args
+        assert "Traceback" not in said
+    assert not (repo / ".wavedeck" / "state.json").exists()  # nothing was started

@@ -22,16 +22,14 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.headless_kit import (
-    env,
     events,
     kill_agents,
     make_demo,
+    run,
     state,
     wait_for,
-    wavedeck_argv,
 )
 from tests.sandboxkit import git
-from wavedeck.agents.faults import ENV
 
 WAVE_1 = ("run", "--headless", "--wave", "1", "--yes", "--json", "--accept-violations")
 
@@ -44,17 +42,7 @@ def sandbox(tmp_path: Path) -> Iterator[Path]:
 
 
 def _run(folder: Path, *args: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:
-    """`wavedeck ARGS` in ``folder``; ``fault``: the fault point where it kills itself."""
-    extra = {ENV: fault} if fault else {}
-    return subprocess.run(
-        wavedeck_argv(*args),
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**env(), **extra},
-        check=False,
-    )
+    return run(folder, *args, timeout=120, fault=fault)
 
 
 def _runs(log: list[str], agent: str) -> int:

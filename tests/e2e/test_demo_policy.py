@@ -126,7 +126,7 @@ def test_stray_is_classified_by_the_model_and_accepting_records_both_reasons(
     assert _git(sandbox, "rev-parse", "HEAD").strip() == commits[0]["commit"]
     assert _accepted(sandbox) == {
         TEST_PATH: f"policy accept {TEST_GLOB!r}",
-        STRAY_PATH: OPERATOR_ACCEPT,
+        STRAY_PATH: f"{OPERATOR_ACCEPT}; writer unknown",  # an unowned tie: no writer named
     }
     assert ("Wavedeck-Wave", "1") in _trailers(sandbox)
     assert {TEST_PATH, STRAY_PATH} <= _committed_paths(sandbox)

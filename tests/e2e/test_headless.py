@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pytest
 
 from tests.e2e.headless_kit import (
     alive_handles,
+    env,
     events,
     file_events,
     git_log,
@@ -30,6 +33,7 @@ from tests.e2e.headless_kit import (
     state,
     wait_for,
     wait_running,
+    wavedeck_argv,
 )
 from tests.sandboxkit import configure
 from wavedeck.agents.tools.demo import STRAY_PATH
@@ -352,3 +356,62 @@ def test_signal_with_stop_agents_on_signal_stops_them(sandbox: Path) -> None:
         if e["event"] == "agent_state_changed" and e["state"] == "stopped"
     ]
     assert sorted(stopped) == [f"w1-a{i}" for i in range(1, 6)]
+
+
+def test_events_that_cannot_be_written_stop_the_run_naming_standard_output(
+    sandbox: Path,
+) -> None:
+    """Issue #20: stdout redirected to a full disk (/dev/full) is exit 2 naming standard output,
+    never a traceback; the agents keep running for the next run to adopt."""
+    make_demo(sandbox, speed="0.3")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            wavedeck_argv("run", "--headless", "--wave", "1", "--yes", "--json"),
+            cwd=sandbox,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=90,
+            env=env(),
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "cannot write the run's events to standard output: No space left" in done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    assert state(sandbox)["waves"]["1"].get("checkpoint") is None  # it stopped, unseen
+
+
+def _piped_to_head(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``wavedeck ARGS | head -3`` through a real shell pipe: wavedeck's stdout is closed
+    after three lines; ``PIPESTATUS`` gives wavedeck's own exit code on the last line."""
+    argv = " ".join(shlex.quote(a) for a in wavedeck_argv(*args))
+    script = f'{argv} | head -3; echo "rc=${{PIPESTATUS[0]}}"'
+    return subprocess.run(
+        ["bash", "-c", script],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=150,
+        env=env(),
+        check=False,
+    )
+
+
+@pytest.mark.timeout(180)
+def test_a_closed_stdout_ends_quietly_and_a_refusal_still_reaches_stderr(sandbox: Path) -> None:
+    """#19: ``--json | head -3`` once made a run that committed every wave exit 1 without a
+    word. The pipe closing ends the printing, not the run: its exit code is the run's, no
+    traceback, and a gate refusal's reason is on stderr (the JSON with it went nowhere)."""
+    make_demo(sandbox)
+    refused = _piped_to_head(sandbox, *RUN_ALL)
+    assert refused.stdout.splitlines()[-1] == "rc=1", refused.stderr
+    assert len(refused.stdout.splitlines()) == 4  # head's three lines and the exit code
+    assert "Traceback" not in refused.stderr and "BrokenPipe" not in refused.stderr
+    assert "wave 1: REFUSED: " in refused.stderr and STRAY_PATH in refused.stderr
+    assert len(git_log(sandbox)) == 1  # nothing committed
+
+    done = _piped_to_head(sandbox, *RUN_ALL, "--accept-violations")
+    assert done.stdout.splitlines()[-1] == "rc=0", done.stderr
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+    assert "plan complete: all 3 waves committed" in done.stderr
+    assert len(git_log(sandbox)) == 4  # every wave committed, as the exit code says

@@ -5,9 +5,10 @@ real `claude` binary (``preset = "claude"``) against the scripted model of ``mod
 preset lets an agent edit only its own files: a write to another agent's file is refused by the
 CLI itself (an event; the agent needs you). With ``restrict_writes = false`` the write happens
 and the watcher's violation names the agent whose tool call wrote it, while the owner runs too.
-A write through the shell is the watcher's alone when the kernel sandbox is off (a known gap:
-credited to a running owner, xfail; with the sandbox on it is refused, test_real_cli_sandbox.py), and the CLI's atomic-write temp files must not be violations (a timing-dependent known
-bug, xfail).
+A write through the shell is the watcher's alone when the kernel sandbox is off (with the
+sandbox on it is refused, test_real_cli_sandbox.py): the command naming the file makes the
+agent that ran it the writer, said to be inferred, never the running owner; and the CLI's
+atomic-write temp files are not violations.
 """
 
 from __future__ import annotations
@@ -124,19 +125,14 @@ def test_without_the_restriction_a_foreign_write_is_a_violation_naming_the_write
     assert not by_name(evs, "agent_denied")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: a shell write of a running owner's file is attributed to the owner (no "
-    "tool call names the path; the other agent's Bash command is not cross-checked)",
-)
 @pytest.mark.timeout(180)
 def test_a_write_through_the_shell_escapes_the_restriction_but_not_the_watcher(
     claude: Path, folder: Path
 ) -> None:
     """Bash is allowed (agents run tests), so a shell redirect is not refused at the source:
-    the watcher must flag the foreign file and the gate refuse the checkpoint. Today, with the
-    owner running too, the write is credited to the owner and committed (xfail, strict: remove
-    the marker when the attribution cross-checks shell commands)."""
+    the watcher flags the foreign file and the gate refuses the checkpoint. With the owner
+    running too, the write is not credited to the owner: the Bash command naming the file makes
+    w1-a1 its writer, said to be inferred (no tool call names the path)."""
     foreign = FILES["w1-a2"]
     script: Script = {
         key("w1-a1"): [
@@ -159,9 +155,10 @@ def test_a_write_through_the_shell_escapes_the_restriction_but_not_the_watcher(
     assert foreign in tool["summary"]
     violations = by_name(evs, "violation_found", path=foreign)
     assert violations, ran(done)
-    # no tool call names the path, so both running agents are candidates (not just w1-a2)
+    # no tool call names the path: the shell command's agent, as a guess said to be one
     for v in violations:
         assert v["agent"] == "w1-a1" or "w1-a1" in v["candidates"], v
+    assert (violations[-1]["agent"], violations[-1]["attribution"]) == ("w1-a1", "inferred")
     refused = by_name(evs, "gate_refused", wave=1)
     assert refused and foreign in refused[0]["paths"]
     assert not by_name(evs, "checkpoint_committed")

@@ -10,13 +10,8 @@ its server killed at the end.
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,53 +22,12 @@ from tests.e2e.claude_kit import fixes
 from tests.e2e.headless_kit import kill_agents
 from tests.e2e.model_server import ModelServer, Script
 from tests.e2e.real_cli_kit import FILES, key, make_sandbox
+from tests.e2e.tmux_kit import WAVEDECK, Tmux, pane_env
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
 ]
-
-
-class Tmux:
-    """One tmux session on a private socket."""
-
-    def __init__(self) -> None:
-        self.socket = f"wavedeck-realcli-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-    def run(self, *args: str) -> str:
-        done = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20
-        )
-        return done.stdout
-
-    def start(self, command: str, cwd: Path, env: dict[str, str]) -> None:
-        subprocess.run(
-            ["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d", "-x", "200",
-             "-y", "50", "-s", "room", "-c", str(cwd), f"{command}; sleep 30"],
-            check=True, env=env, timeout=20,
-        )  # fmt: skip
-
-    def screen(self) -> str:
-        return self.run("capture-pane", "-p", "-t", "room")
-
-    def keys(self, *keys: str) -> None:
-        self.run("send-keys", "-t", "room", *keys)
-
-    def wait_for(self, *texts: str, timeout: float = 60, times: int = 1) -> str:
-        """Poll the screen (nothing to await in another process's terminal) until every text
-        shows ``times`` times; fail with the last screen after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            screen = self.screen()
-            if all(screen.count(t) >= times for t in texts):
-                return screen
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{texts} not on screen within {timeout}s:\n{screen}")
-            time.sleep(0.2)
-
-    def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=20)
 
 
 @pytest.fixture
@@ -90,13 +44,11 @@ def test_control_room_panes_render_the_real_cli_with_usage_and_cost(
     claude = require("claude")
     folder = tmp_path / "repo"
     script: Script = {key(a): fixes(folder, a) for a in FILES}
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env["PYTHONPATH"] = str(ROOT)
-    program = [sys.executable, "-c", "from wavedeck.tui.cli.main import main; main()"]
+    env = pane_env()
     try:
         with ModelServer(script) as server:
             make_sandbox(folder, claude, server.url)
-            tmux.start(shlex.join([*program, "run", "--repo", str(folder)]), folder, env)
+            tmux.start(shlex.join([*WAVEDECK, "run", "--repo", str(folder)]), folder, env)
             tmux.wait_for("1 w1-a1", "2 w1-a2", "Wave 1 ready", timeout=60)
             tmux.keys("s")
             tmux.wait_for("wavedeck: done api-1 fixed", "wavedeck: done web-1 fixed", timeout=90)

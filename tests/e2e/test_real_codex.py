@@ -7,10 +7,11 @@ provider (``$CODEX_HOME/config.toml``) is the scripted Responses API of ``codex_
 ``workspace-write``), so the files change for real. Scripts: agents that read, patch and report
 done (session = thread id, tool calls with paths, token usage, checkpoint); one whose model fails;
 one that asks a question, then a follow-up (``codex exec resume``); one that patches the other
-agent's file while that agent runs (Codex cannot restrict writes per file: the watcher's
-violation must name the writer — a known race, xfail); a clean patch must leave no violation
-(Codex's sandbox mount points do today, xfail). Skipped with the reason when the CLI is not installed; a failure
-under ``.ci/run``.
+agent's file while that agent runs (Codex cannot restrict writes per file; with the kernel
+sandbox off the watcher's violation names the writer, exactly, though Codex reports its
+``file_change`` once the patch is applied); a clean patch leaves no violation (Codex's sandbox
+mount points, ``.agents``, ``.aws``, ``.codex``, are its CLI's own paths, ignored). Skipped with
+the reason when the CLI is not installed; a failure under ``.ci/run``.
 """
 
 from __future__ import annotations
@@ -147,11 +148,6 @@ def test_a_codex_agent_whose_model_fails_is_failed_with_the_reason(
     assert not by_name(evs, "checkpoint_committed")
 
 
-@pytest.mark.xfail(
-    strict=False,  # most runs, not all: the watcher may miss a mount point's short life
-    reason="known bug: Codex's sandbox creates and removes mount points (.agents, .aws, .codex) "
-    "at the workspace root when it applies a patch; the watcher reports them as unowned violations",
-)
 @pytest.mark.timeout(180)
 def test_a_codex_patch_of_its_own_file_leaves_no_violation(codex: Path, folder: Path) -> None:
     rel = FILES["w1-a1"]
@@ -168,11 +164,6 @@ def test_a_codex_patch_of_its_own_file_leaves_no_violation(codex: Path, folder: 
     assert not by_name(evs, "violation_found"), ran(done)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known race: Codex reports the file_change just before applying it, but the watcher's "
-    "touch is often handled first and credited to the running owner (no violation)",
-)
 @pytest.mark.timeout(180)
 def test_a_codex_write_to_another_agents_file_is_a_violation_naming_the_writer(
     codex: Path, folder: Path
@@ -187,13 +178,15 @@ def test_a_codex_write_to_another_agents_file_is_a_violation_naming_the_writer(
         key("w1-a2"): [Hold(key("w1-a1"), 1, nothing_to_do("w1-a2")[0])],
     }
     with CodexServer(script) as server:
-        make_sandbox(folder, codex, server.url, cli="codex")
+        # The watcher's attribution is under test: the kernel sandbox would refuse the write.
+        make_sandbox(folder, codex, server.url, cli="codex", agent_settings='sandbox = "off"\n')
         done = run(folder, *RUN, timeout=150)
     evs = events(done.stdout)
     assert done.returncode == 1, ran(done)
     assert (folder / rel).read_text("utf-8") == FIXED[rel]
     violations = by_name(evs, "violation_found", path=rel)
     assert violations and {v["agent"] for v in violations} == {"w1-a1"}, ran(done)
+    assert violations[-1]["attribution"] == "exact"
     assert by_name(evs, "gate_refused", wave=1)
 
 

@@ -274,16 +274,10 @@ def test_without_the_restriction_the_kernel_refuses_a_foreign_write(cli: str, fo
 @pytest.mark.parametrize("cli", RESTRICTING)
 @pytest.mark.timeout(240)
 def test_without_the_restriction_a_foreign_write_is_a_violation_naming_the_writer(
-    cli: str, folder: Path, request: pytest.FixtureRequest
+    cli: str, folder: Path
 ) -> None:
-    if cli == "opencode":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=False,
-                reason="known race (honesty issue): opencode prints tool_use after the tool "
-                "ran, so the watcher's report may be credited to the running owner first",
-            )
-        )
+    """opencode prints ``tool_use`` once the tool ran: the violation waits for it (#19), so it
+    names the writer, known exactly, never the running owner."""
     foreign = FILES["w1-a2"]
     script = {
         key("w1-a1"): [
@@ -302,6 +296,7 @@ def test_without_the_restriction_a_foreign_write_is_a_violation_naming_the_write
     assert (folder / foreign).read_text("utf-8") == "HACKED = True\n"
     violations = by_name(evs, "violation_found", path=foreign)
     assert violations and {v["agent"] for v in violations} == {"w1-a1"}, ran(done)
+    assert violations[-1]["attribution"] == "exact", violations
     assert by_name(evs, "gate_refused", wave=1)
 
 

@@ -17,30 +17,18 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.headless_kit import events, kill_agents, run
-from tests.sandboxkit import git
-from tests.unit.presets.test_engine_presets import claude_sandbox
+from tests.unit.review.test_review_engine import reviewer_sandbox
 from wavedeck.agents.local import landlock
 
-REVIEWER = Path(__file__).resolve().parents[1] / "unit" / "review" / "fake_reviewer.py"
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(landlock.abi() < landlock.MIN_ABI, reason="no Landlock on this kernel"),
 ]
 
 
-def with_reviewer(repo: Path) -> Path:
-    config = repo / "wavedeck.toml"
-    text = config.read_text("utf-8")
-    config.write_text(
-        text + f'\n[review]\npreset = "claude"\nprogram = {json.dumps(str(REVIEWER))}\n'
-    )
-    git(repo, "commit", "-q", "-m", "a reviewer", "--", "wavedeck.toml")
-    return repo
-
-
 @pytest.mark.timeout(300)
 def test_review_headless_from_findings_to_a_reviewed_checkpoint(tmp_path: Path) -> None:
-    repo = with_reviewer(claude_sandbox(tmp_path / "s", {}))
+    repo = reviewer_sandbox(tmp_path / "s")
     try:
         first = run(
             repo, "run", "--headless", "--wave", "1", "--yes", "--review", "--json", timeout=180

@@ -15,14 +15,10 @@ running, then succeeded. Both agents approved (``a``), the tests run (``t``), th
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,8 +29,8 @@ from tests.e2e.claude_kit import FIXED, fixes
 from tests.e2e.headless_kit import kill_agents
 from tests.e2e.model_server import ModelServer, Script, Text, ToolUse
 from tests.e2e.real_cli_kit import FILES, ORIGINAL, commit_message, committed, key, make_sandbox
+from tests.e2e.tmux_kit import WAVEDECK, Tmux, pane_env
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
@@ -42,55 +38,6 @@ pytestmark = [
 COMMENT = "Keep an error code in the body: clients switch on it."
 ANSWERED = 'def handle(err):\n    return {"error": "internal error", "code": 500}\n'
 SGR = re.compile(r"\x1b\[([0-9;:]*)m")
-
-
-class Tmux:
-    """One tmux session on a private socket."""
-
-    def __init__(self) -> None:
-        self.socket = f"wavedeck-review-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-    def run(self, *args: str) -> str:
-        done = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20
-        )
-        return done.stdout
-
-    def start(self, command: str, cwd: Path, env: dict[str, str]) -> None:
-        subprocess.run(
-            ["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d", "-x", "200",
-             "-y", "50", "-s", "room", "-c", str(cwd), f"{command}; sleep 30"],
-            check=True, env=env, timeout=20,
-        )  # fmt: skip
-
-    def screen(self, colours: bool = False) -> str:
-        return self.run("capture-pane", "-p", *(["-e"] if colours else []), "-t", "room")
-
-    def keys(self, *keys: str) -> None:
-        self.run("send-keys", "-t", "room", *keys)
-
-    def text(self, text: str) -> None:
-        self.run("send-keys", "-t", "room", "-l", text)  # literally: { } are keys here
-
-    def wait_for(self, *texts: str, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            screen = self.screen()
-            if all(t in screen for t in texts):
-                return screen
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{texts} not on screen within {timeout}s:\n{screen}")
-            time.sleep(0.2)
-
-    def wait_gone(self, text: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while text in (screen := self.screen()):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{text!r} still on screen after {timeout}s:\n{screen}")
-            time.sleep(0.2)
-
-    def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=20)
 
 
 @pytest.fixture
@@ -175,14 +122,12 @@ def test_review_colours_revert_comment_request_changes_and_commit(
         ],
         key("w1-a2"): fixes(folder, "w1-a2"),
     }
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env["PYTHONPATH"] = str(ROOT)
+    env = pane_env()
     env["COLORTERM"] = "truecolor"
-    program = [sys.executable, "-c", "from wavedeck.tui.cli.main import main; main()"]
     try:
         with ModelServer(script) as server:
             make_sandbox(folder, claude, server.url)
-            tmux.start(shlex.join([*program, "run", "--repo", str(folder)]), folder, env)
+            tmux.start(shlex.join([*WAVEDECK, "run", "--repo", str(folder)]), folder, env)
             tmux.wait_for("1 w1-a1", "2 w1-a2", "Wave 1 ready", timeout=60)
             tmux.keys("s")
             tmux.wait_for("wavedeck: done api-1 fixed", "wavedeck: done web-1 fixed", timeout=120)

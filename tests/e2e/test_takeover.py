@@ -24,7 +24,6 @@ import os
 import shlex
 import shutil
 import signal
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -34,10 +33,10 @@ from tests.e2e.agent_cli_kit import require
 from tests.e2e.headless_kit import kill_agents
 from tests.e2e.model_server import ModelServer, Text
 from tests.e2e.real_cli_kit import FILES, key, make_sandbox
-from tests.e2e.takeover_kit import ANSWER, BY_HAND, Tmux, claude_ready, run_wave, script
+from tests.e2e.takeover_kit import ANSWER, BY_HAND, claude_ready, run_wave, script
+from tests.e2e.tmux_kit import WAVEDECK, Tmux, pane_env
 from tests.unit.remote.sshkit import Sshd, git, make_clone, sshd
 
-ROOT = Path(__file__).resolve().parents[2]
 SAID = "please mark it as fixed by hand"
 CLAUDE = "? for shortcuts"  # the status line under Claude Code's own prompt
 pytestmark = [
@@ -45,8 +44,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
 ]
 __all__ = ["sshd"]  # the fixture, used by the SSH test
-
-PROGRAM = [sys.executable, "-c", "from wavedeck.tui.cli.main import main; main()"]
 
 
 @pytest.fixture
@@ -61,12 +58,6 @@ def tmux() -> Iterator[Callable[[], Tmux]]:
     yield make
     for pane in made:
         pane.kill()
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env["PYTHONPATH"] = str(ROOT)
-    return env
 
 
 def _state(repo: Path) -> dict[str, object]:
@@ -102,7 +93,7 @@ def test_a_takes_over_claude_in_the_control_room_and_hands_it_back(
             assert asyncio.run(run_wave(repo)) == {"w1-a1": "succeeded", "w1-a2": "succeeded"}
             claude_ready(repo.parent / "repo-home", repo)
             before = _state(repo)
-            pane.start(shlex.join([*PROGRAM, "run", "--repo", str(repo)]), repo, _env())
+            pane.start(shlex.join([*WAVEDECK, "run", "--repo", str(repo)]), repo, pane_env())
             pane.wait_for("1 w1-a1", "2 w1-a2", "agents done", timeout=60)
             pane.keys("1", "a")
             _take_over_and_leave(pane, server)
@@ -137,10 +128,10 @@ def test_wavedeck_attach_beside_the_running_control_room(
             make_sandbox(repo, claude, server.url)
             asyncio.run(run_wave(repo))
             claude_ready(repo.parent / "repo-home", repo)
-            room.start(shlex.join([*PROGRAM, "run", "--repo", str(repo)]), repo, _env())
+            room.start(shlex.join([*WAVEDECK, "run", "--repo", str(repo)]), repo, pane_env())
             room.wait_for("1 w1-a1", "agents done", timeout=60)
             # The control room holds the state's lock; attach does not need it.
-            shell.start(shlex.join([*PROGRAM, "attach", "w1-a1"]), repo, _env())
+            shell.start(shlex.join([*WAVEDECK, "attach", "w1-a1"]), repo, pane_env())
             shell.wait_for(CLAUDE, "wavedeck: done api-1 fixed", timeout=60)
             room.keys("1", "a")  # meanwhile the control room may not take it over too
             room.wait_for("taken over in another terminal", timeout=30)
@@ -209,7 +200,7 @@ def test_a_takes_over_an_agent_on_an_ssh_host(
             git(repo, "-c", "user.name=t", "-c", "user.email=t@e.invalid", "commit", "-qam", "host")
             assert asyncio.run(run_wave(repo)) == {"w1-a1": "succeeded", "w1-a2": "succeeded"}
             claude_ready(repo.parent / "repo-home", repo, host_tree)
-            pane.start(shlex.join([*PROGRAM, "run", "--repo", str(repo)]), repo, _env())
+            pane.start(shlex.join([*WAVEDECK, "run", "--repo", str(repo)]), repo, pane_env())
             pane.wait_for("1 w1-a1", "loop: connected", "agents done", timeout=60)
             pane.keys("1", "a")
             _take_over_and_leave(pane, server)

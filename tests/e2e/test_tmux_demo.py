@@ -9,17 +9,15 @@ private tmux socket is used and its server is killed at the end.
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.tmux_kit import ROOT, WAVEDECK, Tmux, pane_env
 from wavedeck.agents.tools.demo import STRAY_PATH as STRAY
 from wavedeck.agents.tools.demo import TEST_PATH as TEST_FILE
 
@@ -28,46 +26,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
     pytest.mark.timeout(240),
 ]
-
-
-class Tmux:
-    def __init__(self) -> None:
-        self.socket = f"wavedeck-e2e-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-    def start(self, command: str, size: tuple[int, int], env: dict[str, str], cwd: Path) -> None:
-        width, height = size
-        subprocess.run(
-            ["tmux", "-L", self.socket, "-f", "/dev/null", "new-session", "-d", "-x", str(width),
-             "-y", str(height), "-s", "demo", "-c", str(cwd), f"{command}; sleep 30"],
-            check=True, env=env, timeout=20,
-        )  # fmt: skip
-
-    def run(self, *args: str) -> str:
-        result = subprocess.run(
-            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20
-        )
-        return result.stdout
-
-    def screen(self) -> str:
-        # -J: a line the shell wrapped (a long path after the app exits) reads as one.
-        return self.run("capture-pane", "-p", "-J", "-t", "demo")
-
-    def keys(self, *keys: str) -> None:
-        self.run("send-keys", "-t", "demo", *keys)
-
-    def wait_for(self, *texts: str, timeout: float = 60) -> str:
-        """Poll the pane until every text shows; fail with the last screen after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            screen = self.screen()
-            if all(t in screen for t in texts):
-                return screen
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{texts} not on screen within {timeout}s:\n{screen}")
-            time.sleep(0.2)
-
-    def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=20)
 
 
 MARK = "edited-in-review-e2e"
@@ -89,14 +47,9 @@ def review_and_edit(tmux: Tmux, edited: Path) -> None:
 
 def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
     sandbox = tmp_path / "demo"
-    program = [sys.executable, "-c", "from wavedeck.tui.cli.main import main; main()"]
-    command = shlex.join([*program, "demo", "--dir", str(sandbox), "--fast"])
-    root = Path(__file__).resolve().parents[2]
-    tmux = Tmux()
-    # Not COLUMNS/LINES a test runner may have set (xdist workers get 80 columns): Textual
-    # would take them over the pane's real 200x50.
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env["PYTHONPATH"] = str(root)
+    command = shlex.join([*WAVEDECK, "demo", "--dir", str(sandbox), "--fast"])
+    tmux = Tmux(joined=True)
+    env = pane_env()
     # The operator's editor, for the diff review: it appends a comment to the file it is given,
     # notes the path, then removes itself, so a second 'e' meets an editor that is not there.
     edited = tmp_path / "edited.txt"
@@ -108,7 +61,7 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
     editor.chmod(0o755)
     env.pop("VISUAL", None)
     env["EDITOR"] = str(editor)
-    tmux.start(command, (200, 50), env, root)
+    tmux.start(command, ROOT, env)
     try:
         # The header can be drawn a frame before the panes: wait for all five.
         tmux.wait_for("Wave 1 ready", *(f"{n} w1-a{n}" for n in range(1, 6)), timeout=60)
@@ -184,13 +137,10 @@ def test_demo_on_an_80x24_terminal(tmp_path: Path) -> None:
     """The smallest layout: the header keeps the running count and the sandbox, the key bar keeps
     help, quit and the palette, help says it scrolls, and a finished wave says what comes next."""
     sandbox = tmp_path / "small"
-    program = [sys.executable, "-c", "from wavedeck.tui.cli.main import main; main()"]
-    command = shlex.join([*program, "demo", "--dir", str(sandbox), "--fast"])
-    root = Path(__file__).resolve().parents[2]
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env["PYTHONPATH"] = str(root)
-    tmux = Tmux()
-    tmux.start(command, (80, 24), env, root)
+    command = shlex.join([*WAVEDECK, "demo", "--dir", str(sandbox), "--fast"])
+    env = pane_env()
+    tmux = Tmux(80, 24, joined=True)
+    tmux.start(command, ROOT, env)
     try:
         screen = tmux.wait_for("wave 1: ready to start · 0 running · demo sandbox", timeout=60)
         assert all(key in screen.splitlines()[-1] for key in ("? Help", "q Quit", "^p Commands"))

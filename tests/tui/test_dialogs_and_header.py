@@ -121,8 +121,12 @@ async def test_header_says_agents_done_and_plan_complete() -> None:
         app.feed(ev.AgentStateChanged(a.id, "succeeded") for a in plan.wave(1).agents)
         # Not "running 0 running": the agents are done and the tests come next.
         await wait_for(lambda: "wave 1: agents done, run the tests · 0 running" in screen_text(app))
+        # The wave bar says the same (#19: not "● Wave 1 running" under "agents done").
+        assert "Wave 1 agents done 0/" in screen_text(app)
+        assert "Wave 1 running" not in screen_text(app)
         app.feed([ev.AgentStateChanged("w1-a4", "failed", exit_code=2)])
         await wait_for(lambda: "wave 1: agents ended, 1 not done" in screen_text(app))
+        assert "Wave 1 agents ended 0/" in screen_text(app)
         app.feed(ev.WaveStateChanged(w.number, "committed") for w in plan.waves)
         await wait_for(lambda: "plan complete: all 3 waves committed" in screen_text(app))
         await pilot.pause(0.1)

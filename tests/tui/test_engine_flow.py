@@ -181,6 +181,11 @@ async def test_violations_screen_and_diff_revert(tmp_path: Path) -> None:
         await pilot.pause(0.5)
         assert reverted() == [f"wave 1: reverted {STRAY_PATH}"]  # the engine's, said once
         await pilot.press("escape")
+        # #19: the reverted path's violation is gone from the strip and the wave's rows, not
+        # still "⚠ 1 open v: review STRAY" after it was put back.
+        await wait_for(lambda: not any(v.path == STRAY_PATH for v in view.waves[1].violations))
+        await pilot.pause(0.1)
+        assert STRAY_PATH not in screen_text(app) and "1 open" not in screen_text(app)
 
         await pilot.press("d")
         review = app.screen

@@ -31,7 +31,7 @@ async def test_panes_status_and_focus_keys() -> None:
         text = screen_text(app)
         assert "☑ 2/6" in text and "⚠ 1" in text and "✘ failed (2)" in text
         assert (
-            "⚠ 1 open v: review  packages/headless-client/zajel/cli/daemon.py (unowned, w1-a2)"
+            "⚠ 1 open v: review  packages/headless-client/zajel/cli/daemon.py (unowned, w1-a2, inferred)"
             in text
         )
         for n in (3, 5, 1):

@@ -6,7 +6,6 @@ change request refused for an agent whose CLI cannot resume."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,7 @@ from tests.tui.helpers import ROOT, panes_ready, reference_plan, static_app, wai
 from tests.tui.review_kit import CLIENT, CRYPTO, DAEMON, INDEX, review_changes, review_record
 from tests.tui.room_kit import control_room, sandbox
 from tests.tui.screen_text import screen_text
-from tests.unit.presets.test_engine_presets import claude_sandbox
-from tests.unit.review.test_review_engine import REVIEWER
+from tests.unit.review.test_review_engine import reviewer_sandbox
 from tests.unit.wave.enginekit import kill_agents
 from wavedeck.agents.config import ConfigError
 from wavedeck.agents.git.hunks import parse_patch
@@ -250,12 +248,7 @@ def test_review_keys_may_share_the_main_screens_but_not_each_others() -> None:
 async def test_the_control_room_runs_the_reviewers_once_the_agents_have_ended(
     tmp_path: Path,
 ) -> None:
-    repo = claude_sandbox(tmp_path / "s", {})
-    config = repo / "wavedeck.toml"
-    config.write_text(
-        config.read_text() + f'\n[review]\npreset = "claude"\nprogram = {json.dumps(REVIEWER)}\n'
-    )
-    git(repo, "commit", "-q", "-m", "reviewer", "--", "wavedeck.toml")
+    repo = reviewer_sandbox(tmp_path / "s")
     try:
         async with control_room(repo) as (app, pilot):
             engine = app.engine

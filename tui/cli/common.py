@@ -6,15 +6,23 @@ as ``wavedeck: <message naming the place>`` on stderr, never as a traceback. Wit
 same error is also printed on stdout as ``{"error": {"message": ..., "exit": 2}}`` so a script
 reading stdout always gets JSON.
 
+``stopping`` is how the headless commands (``run --no-ui``, ``follow-up``, ``review``) take
+SIGTERM, SIGHUP and SIGINT: a stop event set, the signal recorded for the exit status 128+N.
+
 ``repo_problem`` is the check the control room and ``wavedeck run`` make before anything else: a
 git working tree (not bare), with a first commit, on a branch, whose ``.wavedeck/`` can be written.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
+import signal
 import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
@@ -23,6 +31,38 @@ import click
 from wavedeck.plan.safetext import neutralize
 
 EXIT_CANNOT_START = 2
+
+_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+@dataclass
+class Stopping:
+    """What ``stopping`` hands the command: the event a signal sets, and the signals received."""
+
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    received: list[int] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def stopping(on_signal: Callable[[], None] | None = None) -> Iterator[Stopping]:
+    """While inside, SIGTERM/SIGHUP/SIGINT are recorded and set the stop event (``on_signal``
+    runs first, at once); the handlers are removed on the way out. Needs a running loop."""
+    loop = asyncio.get_running_loop()
+    stopping = Stopping()
+
+    def handle(signum: int) -> None:
+        stopping.received.append(signum)
+        if on_signal is not None:
+            on_signal()
+        stopping.stop.set()
+
+    for sig in _SIGNALS:
+        loop.add_signal_handler(sig, handle, sig)
+    try:
+        yield stopping
+    finally:
+        for sig in _SIGNALS:
+            loop.remove_signal_handler(sig)
 
 
 def error_json(message: str, **extra: object) -> str:

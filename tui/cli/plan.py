@@ -34,6 +34,30 @@ def _fail(source: str, message: str, as_json: bool = False, line: int | None = N
         click.echo(error_json(message, line, source))
 
 
+def _make_failed(
+    ctx: click.Context,
+    source: str,
+    problems: list[str],
+    code: int,
+    as_json: bool,
+    line: int | None = None,
+) -> None:
+    """``plan make`` failed: each problem on stderr and, with ``--json``, one error object on
+    stdout (as every ``--json`` command prints one): message, line, source, exit, problems."""
+    for problem in problems:
+        click.echo(neutralize(f"{source}: {problem}"), err=True)
+    if as_json:
+        click.echo(_error_object(source, problems, code, line))
+    ctx.exit(code)
+
+
+def _error_object(source: str, problems: list[str], code: int, line: int | None) -> str:
+    from wavedeck.plan.render import safe_json
+
+    error = {"message": "; ".join(problems), "line": line, "source": source, "exit": code}
+    return safe_json({"error": {**error, "problems": problems}})
+
+
 def _load(ctx: click.Context, plan_file: str, strict: bool, as_json: bool) -> ParseResult:
     """The parsed plan, or exit 2 with the reason (and its line) reported."""
     from wavedeck.plan.reading.loader import load_plan
@@ -194,19 +218,19 @@ def make_command(
     from wavedeck.plan.render import finding_lines, safe_json
 
     if (from_plan is None) == (issues_glob is None):
-        _fail("plan make", "give exactly one of --from PLAN and --issues GLOB")
-        ctx.exit(2)
+        _make_failed(
+            ctx, "plan make", ["give exactly one of --from PLAN and --issues GLOB"], 2, as_json
+        )
     root = Path(repo_dir)
     if not root.is_dir():
-        _fail(repo_dir, "--repo is not a folder")
-        ctx.exit(2)
+        _make_failed(ctx, repo_dir, ["--repo is not a folder"], 2, as_json)
     if (
         output is not None
         and from_plan is not None
         and Path(output).resolve() == Path(from_plan).resolve()
     ):
-        _fail(output, "--output is the plan given with --from; write the new plan elsewhere")
-        ctx.exit(2)
+        why = "--output is the plan given with --from; write the new plan elsewhere"
+        _make_failed(ctx, output, [why], 2, as_json)
     view = repo_view(root)
     notes: list[str] = []
     opts = MakeOptions(max_agents, max_waves, max_issues)
@@ -218,8 +242,8 @@ def make_command(
                 # An issue row the reader could not read would be silently left out of the plan.
                 for line in finding_lines(from_plan, unread):
                     click.echo(line, err=True)
-                _fail(from_plan, "cannot read every issue of the plan; fix the lines above first")
-                ctx.exit(2)
+                why = "cannot read every issue of the plan; fix the lines above first"
+                _make_failed(ctx, from_plan, [why], 2, as_json, unread[0].line)
             source = loaded.plan
             specs = specs_from_plan(source, view, notes)
             render = context_from(source, Path(from_plan).name, max_agents)
@@ -232,18 +256,18 @@ def make_command(
         made = make_plan_text(specs, opts, render, view, notes)
     except PlanError as exc:
         click.echo(neutralize(str(exc)), err=True)
+        if as_json:
+            where = exc.source or from_plan or repo_dir
+            click.echo(_error_object(where, [exc.message], 2, exc.line))
         ctx.exit(2)
     except MakeError as exc:
-        for problem in exc.problems:
-            _fail("plan make", f"error: {problem}")
-        ctx.exit(1)
+        _make_failed(ctx, "plan make", [f"error: {p}" for p in exc.problems], 1, as_json)
     to_stdout = output is None and not as_json
     if output is not None:
         try:
             Path(output).write_text(made.text, encoding="utf-8")
         except OSError as exc:
-            _fail(output, f"cannot write: {exc.strerror or exc}")
-            ctx.exit(2)
+            _make_failed(ctx, output, [f"cannot write: {exc.strerror or exc}"], 2, as_json)
     if as_json:
         data = made_dict(made.made)
         data["errors"] = len(made.errors)

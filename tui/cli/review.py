@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,13 +24,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from wavedeck.plan.safetext import neutralize
-from wavedeck.tui.cli.common import EXIT_CANNOT_START, fail, repo_problem
+from wavedeck.tui.cli.common import EXIT_CANNOT_START, fail, repo_problem, stopping
 
 if TYPE_CHECKING:
     from wavedeck.agents.review.comments import CommentLine
     from wavedeck.agents.wave.supervisor import Supervisor
 
-_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 MODE_WORDS = {"100644": "file", "100755": "executable", "120000": "link", "160000": "submodule"}
 
 
@@ -220,28 +218,17 @@ async def _act(
     from wavedeck.plan.errors import WavedeckError
     from wavedeck.tui.cli.run import HINTS
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    received: list[int] = []
-
-    def on_signal(signum: int) -> None:
-        received.append(signum)
-        stop.set()
-
-    for sig in _SIGNALS:
-        loop.add_signal_handler(sig, on_signal, sig)
     # Events go to stderr: stdout holds the review (text or one JSON object).
     sink = printer(sys.stderr, False, HINTS)
-    try:
-        code = await review_session(
-            sup, wave, sink, comments=comments, source=source, dismiss=dismiss,
-            forward=forward, approve=approve, send=send, stop=stop,
-        )  # fmt: skip
-    except WavedeckError as exc:
-        fail(str(exc), as_json=as_json)
-    finally:
-        for sig in _SIGNALS:
-            loop.remove_signal_handler(sig)
+    with stopping() as stopped:
+        try:
+            code = await review_session(
+                sup, wave, sink, comments=comments, source=source, dismiss=dismiss,
+                forward=forward, approve=approve, send=send, stop=stopped.stop,
+            )  # fmt: skip
+        except WavedeckError as exc:
+            fail(str(exc), as_json=as_json)
+    received = stopped.received
     if received:
         return 128 + received[0]
     return code if code is not None else EXIT_CANNOT_START

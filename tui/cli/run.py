@@ -3,15 +3,17 @@
 ``run --headless`` drives waves without the UI (start, wait for the agents, test, checkpoint, next)
 and prints one line per event, or one JSON object per line with ``--json``. It exits 0 when every
 wave asked for is committed (saying "plan complete" after the last one, or that nothing was left
-to do), 1 when a gate refused (the reason is printed), 2 when it cannot start (not a usable
+to do), 1 when a gate refused (the reason is printed; with ``--json`` on stderr too), 2 when it cannot start (not a usable
 repository, config, plan, a second control room, a corrupt state file; with ``--json`` also an
 ``{"error": ...}`` object on stdout), and 143/129/130 on SIGTERM/SIGHUP/SIGINT, leaving the agents
-running for the next control room to adopt.
+running for the next control room to adopt. A closed stdout (``--json | head``) ends the
+printing quietly, not the run (``wavedeck.agents.wave.headless.printer``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import sys
 import tempfile
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from wavedeck.plan.safetext import neutralize
-from wavedeck.tui.cli.common import EXIT_CANNOT_START, fail, repo_problem
+from wavedeck.tui.cli.common import EXIT_CANNOT_START, fail, repo_problem, stopping
 
 if TYPE_CHECKING:
     from wavedeck.agents.config import Config
@@ -30,7 +32,6 @@ if TYPE_CHECKING:
     from wavedeck.plan.models import Plan
 
 EXIT_ERROR = EXIT_CANNOT_START
-_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 # What the demo suggests: it completes, accepting the one file the demo's agent writes outside
 # the plan on purpose (recorded in the checkpoint's trailers).
 DEMO_RUN = "wavedeck run --headless --all --yes --accept-violations"
@@ -45,7 +46,12 @@ HINTS: dict[RefusalCode, str] = {
         "included, or revert it (x) to put it back as you left it; --accept-violations does not "
         "accept these"
     ),
-    "tamper-not-revertible": "accept them with --accept-violations, or in the control room (c)",
+    "git-tampered": (
+        "review each one in the control room (`v`: accept keeps it, revert undoes it), or put "
+        "it back yourself (`git config --unset ...`) and run again; --accept-violations never "
+        "accepts these"
+    ),
+    "tamper-not-revertible": "put it back yourself, then keep it in the control room (`v`)",
     "review-unanswered": (
         "wait for the agent's run to end (`wavedeck status`), or approve it anyway "
         "(`wavedeck review --wave N --approve AGENT`, or `a` in the review)"
@@ -230,6 +236,7 @@ def run_cmd(
         which = f"wave {waves[0]} is" if wave is not None else "every wave of the plan is"
         click.echo(f"wavedeck: {which} already committed: nothing left to do", err=True)
         sys.exit(0)
+    _refuse_unconfigured(sup, left[0], as_json)
     commands = sup.test_commands()
     agents = sum(len(parsed.wave(n).agents) for n in waves)
     summary = (
@@ -258,6 +265,39 @@ def run_cmd(
     sys.exit(code)
 
 
+def _refuse_unconfigured(sup: Supervisor, wave: int, as_json: bool) -> None:
+    """Exit 2 before any agent starts when the run lacks what every wave needs: an agent
+    chosen in wavedeck.toml (never the simulated agent by default) and test commands."""
+    from wavedeck.agents.kinds import Refusal
+    from wavedeck.agents.presets import clis_on_path
+    from wavedeck.agents.state import AlreadyRunning
+    from wavedeck.agents.wave.refusals import describe
+
+    store = sup.ctx.store
+    try:  # a second control room is the first thing to say (the run would stop there)
+        store.lock()
+    except AlreadyRunning as exc:
+        fail(f"already running: {exc}", as_json=as_json)
+    finally:
+        store.unlock()
+    if not sup.config.agent.chosen:
+        refused = Refusal("no-agent", wave, programs=clis_on_path())
+    elif not sup.test_commands():
+        refused = Refusal("no-test-commands", wave)
+    else:
+        return
+    text = describe(refused, HINTS)
+    if as_json:
+        from wavedeck.tui.cli.common import error_json
+
+        click.echo(error_json(text, code=refused.code))
+    first, *rest = text.split("\n")
+    click.echo(f"wavedeck: {neutralize(first)}", err=True)
+    for line in rest:
+        click.echo(f"  {neutralize(line)}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
 def _committed(sup: Supervisor, n: int) -> bool:
     return sup.wave_state(n) == "committed"
 
@@ -276,38 +316,32 @@ async def _run(
     from wavedeck.agents.wave.headless import printer, run_waves
     from wavedeck.agents.wave.supervisor import SupervisorError
 
-    stop = asyncio.Event()
-    received: list[int] = []
-    loop = asyncio.get_running_loop()
-
-    def on_signal(signum: int) -> None:
-        received.append(signum)
+    def stop_launching() -> None:
         sup.launching = False  # stop launching at once, even in the middle of a wave start
-        stop.set()
 
-    for sig in _SIGNALS:
-        loop.add_signal_handler(sig, on_signal, sig)
-    try:
-        code = await run_waves(
-            sup,
-            waves,
-            printer(sys.stdout, as_json, HINTS),
-            accept_violations=accepting[0],
-            adopt_head=accepting[1],
-            stop=stop,
-            stop_agents_on_stop=stop_agents,
-            review=review,
-        )
-    except (SupervisorError, GitError, OSError) as exc:
-        if as_json:
+    with stopping(stop_launching) as stopped:
+        try:
+            code = await run_waves(
+                sup,
+                waves,
+                printer(sys.stdout, as_json, HINTS, errors=sys.stderr),
+                accept_violations=accepting[0],
+                adopt_head=accepting[1],
+                stop=stopped.stop,
+                stop_agents_on_stop=stop_agents,
+                review=review,
+            )
+        except (SupervisorError, GitError, OSError) as exc:
             from wavedeck.tui.cli.common import error_json
 
-            click.echo(error_json(str(exc)))
-        click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
-        return EXIT_ERROR
-    finally:
-        for sig in _SIGNALS:
-            loop.remove_signal_handler(sig)
+            # Best effort: the error may be that these very streams cannot be written.
+            with contextlib.suppress(OSError):
+                if as_json:
+                    click.echo(error_json(str(exc)))
+            with contextlib.suppress(OSError):
+                click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
+            return EXIT_ERROR
+    received = stopped.received
     if received:
         name = signal.Signals(received[0]).name
         what = "running agents stopped" if stop_agents else "running agents keep running"
@@ -320,26 +354,19 @@ async def _follow_up(sup: Supervisor, agent_id: str, message: str, as_json: bool
     from wavedeck.agents.wave.headless import printer, run_follow_up
     from wavedeck.agents.wave.supervisor import SupervisorError
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    received: list[int] = []
-
-    def on_signal(signum: int) -> None:
-        received.append(signum)
-        stop.set()
-
-    for sig in _SIGNALS:
-        loop.add_signal_handler(sig, on_signal, sig)
-    try:
-        code = await run_follow_up(
-            sup, agent_id, message, printer(sys.stdout, as_json, HINTS), stop=stop
-        )
-    except SupervisorError as exc:
-        click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
-        return EXIT_ERROR
-    finally:
-        for sig in _SIGNALS:
-            loop.remove_signal_handler(sig)
+    with stopping() as stopped:
+        try:
+            code = await run_follow_up(
+                sup,
+                agent_id,
+                message,
+                printer(sys.stdout, as_json, HINTS, errors=sys.stderr),
+                stop=stopped.stop,
+            )
+        except SupervisorError as exc:
+            click.echo(f"wavedeck: {neutralize(str(exc))}", err=True)
+            return EXIT_ERROR
+    received = stopped.received
     if received:
         return 128 + received[0]
     return code if code is not None else 1
@@ -360,6 +387,7 @@ async def _follow_up(sup: Supervisor, agent_id: str, message: str, as_json: bool
 def demo_cmd(folder: Path | None, no_ui: bool, fast: bool) -> None:
     """Create a sandbox repository running the reference plan with simulated agents."""
     from wavedeck.agents.tools.demo import PLAN_IN_SANDBOX, DemoError, make_sandbox
+    from wavedeck.tui.launch import NOT_A_TERMINAL, has_terminal
 
     try:
         target = folder if folder is not None else Path(tempfile.mkdtemp(prefix="wavedeck-demo-"))
@@ -369,6 +397,11 @@ def demo_cmd(folder: Path | None, no_ui: bool, fast: bool) -> None:
     except DemoError as exc:
         fail(str(exc))
     click.echo(str(root))
+    if not no_ui and not has_terminal():
+        fail(
+            f"{NOT_A_TERMINAL} in the sandbox (cd {root} && {DEMO_RUN}), or `demo --no-ui`: "
+            "the control room needs a terminal"
+        )
     if no_ui:
         click.echo(
             f"wavedeck: sandbox ready; run `cd {root} && wavedeck` for the control room (its "

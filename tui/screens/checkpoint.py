@@ -142,12 +142,16 @@ class CheckpointScreen(Screen[str | None]):
         self._shown_message = area.text
         table = self.query_one(DataTable)
         table.clear()
+        known = {v.path: v.attribution for v in preview.violations if v.agent}
         for row in blocking_paths(preview):
             why = preview.accepted.get(row.path)
             state = (
                 Text(f"accepted: {neutralize(why)}", "green") if why else Text("open", "bold red")
             )
-            agent = neutralize(row.agent or "?")
+            # a writer wavedeck only guessed (``inferred``) carries a "?" (narrow: the status
+            # column must stay on an 80-column screen); the violations screen spells it out
+            guess = "?" if row.agent and known.get(row.path) == "inferred" else ""
+            agent = neutralize(f"{row.agent}{guess}" if row.agent else "?")
             table.add_row(Text(neutralize(row.path)), row.kind, agent, state, key=row.path)
         button = self.query_one("#cp-commit", Button)
         button.disabled = refused is not None

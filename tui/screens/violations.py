@@ -1,4 +1,5 @@
-"""Ownership violations of one wave: accept one (with a reason) or revert its file."""
+"""Ownership violations of one wave: accept one (with a reason) or revert its file; a change of
+``.git`` (``tamper``, one row per setting, hook or file) is kept (confirmed) or undone."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 from wavedeck.agents.config import PolicyConfig
 from wavedeck.agents.events import ViolationFound
 from wavedeck.agents.wave.gates import PathClass, classify_paths, foreign_writers
+from wavedeck.agents.wave.tamperlog import is_tamper_key
 from wavedeck.plan.safetext import neutralize
 from wavedeck.tui import messages as msg
 from wavedeck.tui.calls import guarded
@@ -61,6 +63,9 @@ class ViolationsScreen(Screen[None]):
         table.clear()
         violations = self.wd.view.waves[self.wave].violations
         standing = self._standing(violations)
+        # A path the engine no longer lists was reverted (a change of .git: undone).
+        engine = self.wd.engine
+        current = {v.path for v in engine.violations(self.wave)} if engine is not None else None
         seen: set[str] = set()
         for v in violations:
             if v.path in seen:
@@ -68,9 +73,15 @@ class ViolationsScreen(Screen[None]):
             seen.add(v.path)
             c = standing.get(v.path)
             why = (c.reason or "accepted") if c is not None and c.staged else None
-            status = Text(f"accepted: {neutralize(why)}", "green") if why else Text("open", "red")
+            if why:
+                status = Text(f"accepted: {neutralize(why)}", "green")
+            elif current is not None and v.path not in current:
+                status = Text("undone" if is_tamper_key(v.path) else "reverted", "green")
+            else:
+                status = Text("open", "red")
+            writer = f"{v.agent} ({v.attribution})" if v.agent else "?"
             table.add_row(
-                Text(neutralize(v.path)), v.kind, neutralize(v.agent or "?"),
+                Text(neutralize(v.path)), v.kind, neutralize(writer),
                 neutralize(", ".join(v.candidates)), Text(neutralize(v.detail)), status,
                 key=v.path,
             )  # fmt: skip
@@ -109,8 +120,9 @@ class ViolationsScreen(Screen[None]):
                 await guarded(self, "accept", engine.accept_violation, self.wave, path, reason)
                 self.post_message(msg.PathAccepted(self.wave, path))
 
+        verb = "Keep" if is_tamper_key(path) else "Accept"
         self.app.push_screen(
-            PromptScreen(f"Accept {path}: why is it fine?", cancelled=f"{path} not accepted"),
+            PromptScreen(f"{verb} {path}: why is it fine?", cancelled=f"{path} not accepted"),
             accept,
         )
 
@@ -125,6 +137,10 @@ class ViolationsScreen(Screen[None]):
                 await guarded(self, "revert", engine.revert_path, self.wave, path)
                 self.post_message(msg.PathReverted(self.wave, path))
 
-        question = f"Revert {path} to the wave's base? Its changes are lost."
-        cancelled = f"not reverted: {path} keeps its changes"
+        if is_tamper_key(path):  # a setting or hook of .git, reviewed on its own
+            question = f"Undo {path}: put it back as it was when the wave started?"
+            cancelled = f"not undone: {path} stays as it is"
+        else:
+            question = f"Revert {path} to the wave's base? Its changes are lost."
+            cancelled = f"not reverted: {path} keeps its changes"
         self.app.push_screen(ConfirmScreen(question, yes="Revert", cancelled=cancelled), revert)

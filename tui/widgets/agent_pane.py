@@ -43,6 +43,12 @@ def head_text(view: AgentView, now: float) -> Text:
         # Neither failed nor succeeded: the agent may still be working on its host, but nothing
         # it does reaches us until the link is back (reliability matrix A7).
         label, style = "⚡ connection lost", "bold magenta"
+    if (
+        view.state == "needs_you"
+        and view.needs is not None
+        and view.needs.kind == "issues-unreported"
+    ):
+        label = "✋ incomplete"  # exited 0 without reporting every issue done: needs you
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(label, style)
     if view.state == "failed" and view.exit_code is not None:

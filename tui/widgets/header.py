@@ -11,8 +11,6 @@ from rich.text import Text
 from wavedeck.plan.safetext import neutralize
 from wavedeck.tui.adapter import RunView
 
-ENDED = ("succeeded", "failed", "stopped", "lost")
-
 
 def wave_phase(view: RunView, number: int) -> tuple[str, str]:
     """(words, style) for wave ``number``: its state, said as what the operator does next."""
@@ -23,10 +21,9 @@ def wave_phase(view: RunView, number: int) -> tuple[str, str]:
         return f"plan complete: all {len(view.waves)} waves committed", "bold green"
     state = wave.state
     if state == "running":
-        agents = view.wave_agents(number)
-        if agents and all(a.state in ENDED for a in agents):
+        if view.agents_ended(number):
             # The engine keeps the wave "running" until its tests run: say the agents are done.
-            failed = sum(1 for a in agents if a.state != "succeeded" and not a.marked_done)
+            failed = view.agents_not_done(number)
             if failed:
                 return f"wave {number}: agents ended, {failed} not done", "bold yellow"
             return f"wave {number}: agents done, run the tests", "bold cyan"

@@ -32,7 +32,8 @@ def violations_text(
             text.append(" · ")
         text.append(neutralize(v.path), "bold")
         writer = v.agent or (" or ".join(v.candidates) if v.candidates else "writer unknown")
-        text.append(f" ({v.kind}, {neutralize(writer)})", "italic")
+        guess = ", inferred" if v.attribution == "inferred" and v.agent else ""
+        text.append(f" ({v.kind}, {neutralize(writer)}{guess})", "italic")
     if len(open_) > 4:
         text.append(f" · +{len(open_) - 4} more")
     return text

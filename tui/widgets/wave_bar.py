@@ -35,7 +35,12 @@ def wave_bar_text(view: RunView, selected: int) -> Text:
                 cost(spent.cost_usd) or f"{tokens(spent.input_tokens + spent.output_tokens)} tok"
             )
             extra = f" {extra}"
-        label = f" {icon} Wave {wave.number} {state.state} {done}/{count}{extra} "
+        words: str = state.state
+        if words == "running" and view.agents_ended(wave.number):
+            # the header's words: the wave waits for its tests, nothing of it runs any more
+            words = "agents ended" if view.agents_not_done(wave.number) else "agents done"
+            icon = "◉"
+        label = f" {icon} Wave {wave.number} {words} {done}/{count}{extra} "
         text.append(label, f"{style} reverse" if wave.number == selected else style)
     return text
 

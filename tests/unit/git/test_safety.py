@@ -142,12 +142,11 @@ def test_concurrent_reads_during_checkpoints_are_serialised_without_errors(repo:
 
 def test_a_broken_signer_fails_fast_with_a_clear_error(repo: Repo) -> None:
     repo.git("config", "commit.gpgsign", "true")
-    repo.git("config", "gpg.program", "/bin/false")
     base = repo.head()
     repo.write("a.txt", "agent\n")
     started = time.monotonic()
-    with pytest.raises(GitError, match="signing the checkpoint failed"):
-        GitRepo(repo.root).checkpoint(["a.txt"], "wave")
+    with pytest.raises(GitError, match="signing the checkpoint with /bin/false failed"):
+        GitRepo(repo.root, sign_program="/bin/false").checkpoint(["a.txt"], "wave")
     assert time.monotonic() - started < 5
     assert repo.head() == base
 
@@ -156,14 +155,12 @@ def test_a_broken_signer_fails_fast_with_a_clear_error(repo: Repo) -> None:
 def test_a_hanging_signer_is_stopped_within_five_seconds(repo: Repo) -> None:
     token = f"wdgpg{uuid.uuid4().hex[:10]}"
     signer = repo.script(f"{token}.sh", "sleep 60")
-    repo.git("config", "commit.gpgsign", "true")
-    repo.git("config", "gpg.program", str(signer))
     base = repo.head()
     repo.write("a.txt", "agent\n")
     started = time.monotonic()
     try:
         with pytest.raises(GitError, match="did not finish within 3 s"):
-            GitRepo(repo.root).checkpoint(["a.txt"], "wave")
+            GitRepo(repo.root, sign=True, sign_program=str(signer)).checkpoint(["a.txt"], "wave")
         assert time.monotonic() - started <= 5
         assert repo.head() == base
         assert wait_until(lambda: not _pids_with(token), 5)
@@ -191,6 +188,22 @@ def test_team_ssh_signing_is_honoured_and_a_planted_signer_never_runs(
     repo.write("a.txt", "agent\n")
     sha = git_repo.checkpoint(["a.txt"], "wave")
     assert "gpgsig -----BEGIN SSH SIGNATURE-----" in repo.git("cat-file", "commit", sha)
+    assert not canary.exists()
+
+
+def test_the_signer_is_only_the_program_wavedeck_toml_names(repo: Repo, tmp_path: Path) -> None:
+    # gpg.program in git's configuration (the repository's or the user's: an agent can write
+    # both) is never run, even when it was there before wavedeck started.
+    canary = tmp_path / "signer-ran"
+    evil = repo.script("evil-signer.sh", f"touch '{canary}'\nexit 1")
+    repo.git("config", "commit.gpgsign", "true")
+    repo.git("config", "gpg.program", str(evil))
+    repo.git("config", "gpg.openpgp.program", str(evil))
+    signer = repo.script("team-signer.sh", f"touch '{tmp_path / 'team-ran'}'\nexit 1")
+    repo.write("a.txt", "agent\n")
+    with pytest.raises(GitError, match=r"team-signer\.sh failed"):
+        GitRepo(repo.root, sign_program=str(signer)).checkpoint(["a.txt"], "wave")
+    assert (tmp_path / "team-ran").exists()
     assert not canary.exists()
 
 

@@ -171,9 +171,14 @@ WALL_CLOCK_CALLS |= {("datetime", "utcnow"), ("datetime", "today"), ("date", "to
 ALLOWED = {
     # "now" compared with file mtimes, which the kernel stamps from the wall clock.
     ("git/checkpoint.py", "time.time_ns()"): 1,
+    # The watcher's "caught up" moment, compared with files' ctimes after an inotify overflow.
+    ("watch/watcher.py", "time.time_ns()"): 1,
     # How long a *remote* agent adopted from an earlier control room ran: only its wall-clock
     # ``started_at`` survived the restart (a local one uses procinfo.running_for).
     ("wave/restart.py", "time.time()"): 1,
+    # Whether an agent ran when a file was written (a monotonic reading from the watcher) is
+    # answered from its record's wall-clock ``started_at``/``ended_at``, the only times it keeps.
+    ("wave/watching.py", "time.time()"): 1,
 }
 
 

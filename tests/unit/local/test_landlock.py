@@ -220,6 +220,13 @@ def test_the_kernels_refusal_as_gemini_qwen_and_opencode_report_it(tmp_path: Pat
         tool = "write" if lines == [opencode] else "write_file"
         assert scanner.scan(lines) == [(tool, "src/web/page.py")], lines
         assert scanner.scan(lines) == []  # the same write refused again: still one refusal
+    # Gemini CLI's rendered result (no tool id) then its stderr echo naming the tool, one batch:
+    # one refusal, by the named tool (CI saw a nameless "?" reported beside it).
+    rendered = [
+        f"\x1b[31m  \u23bf \u2717 {error}\x1b[0m",
+        f"Error executing tool write_file: {error}",
+    ]
+    assert RefusalScanner(cwd, writable).scan(rendered) == [("write_file", "src/web/page.py")]
     mine = f"Permission denied writing to file: {cwd}/src/api/server.py (EACCES)"
     assert RefusalScanner(cwd, writable).scan([mine]) == []  # writable: not the sandbox
 

@@ -67,6 +67,26 @@ def test_undeclared_inside_one_package(index: OwnershipIndex) -> None:
     assert index.classify("packages/server-vps/src/constants.ts").agent == "w1-a4"
 
 
+def test_undeclared_written_by_another_agent_names_the_writer_not_the_package(
+    index: OwnershipIndex,
+) -> None:
+    """#19: a file nobody declares inside w1-a3's package, written by w1-a4, is w1-a4's write
+    (the violation names who wrote it); the package's agent is kept apart, and accepting
+    undeclared files never waves through another agent's write into a package."""
+    got = index.classify("packages/server/src/helpers.js", writer="w1-a4")
+    assert (got.kind, got.agent, got.package, got.writer) == (
+        "undeclared",
+        "w1-a4",
+        "w1-a3",
+        "w1-a4",
+    )
+    assert "w1-a3" in got.describe() and "w1-a4" in got.describe()
+    accepted, _ = apply_policy(got, "packages/server/src/helpers.js", (), True)
+    assert not accepted
+    own = index.classify("packages/server/src/helpers.js", writer="w1-a3")
+    assert apply_policy(own, "packages/server/src/helpers.js", (), True)[0]
+
+
 def test_undeclared_by_longest_shared_folder(index: OwnershipIndex) -> None:
     # Outside every package, but packages/server/ is shared with w1-a3's package only.
     assert index.classify("packages/server/tests/unit/a.test.js").agent == "w1-a3"

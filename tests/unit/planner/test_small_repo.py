@@ -73,3 +73,36 @@ def test_small_repo_made_plan_passes(repo: Path, tmp_path: Path) -> None:
     assert agents["cli-2"]["package"] == agents["cli-1"]["package"] == "packages/cli/"
     assert agents["cli-3"] is agents["cli-1"]
     assert [d for i in api["issues"] for d in i["depends_on"]] == ["api-1"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "said"),
+    [
+        (["--max-waves", "1", "--max-issues", "1"], 1, "error: "),  # no plan fits the limits
+        (["--from", "p.md", "--issues", "x"], 2, "exactly one of --from PLAN and --issues GLOB"),
+        (["--issues", "issues/*.md", "-o", "/no/such/folder/x.md"], 2, "cannot write"),
+    ],
+)
+def test_a_failing_make_prints_its_error_object_with_json(
+    repo: Path, extra: list[str], code: int, said: str
+) -> None:
+    """Issue #20: like every --json command, a failure prints one {"error": ...} on stdout."""
+    args = ["plan", "make", "--repo", str(repo), "--json"]
+    if "--from" not in extra and "--issues" not in extra:
+        args += ["--issues", "issues/*.md"]
+    done = CliRunner().invoke(main, [*args, *extra])
+    assert done.exit_code == code, done.stderr
+    error = json.loads(done.stdout)["error"]
+    assert error["exit"] == code and said in error["message"] and error["problems"]
+    assert said in done.stderr
+
+
+def test_an_unreadable_from_plan_prints_its_error_object_with_json(
+    repo: Path, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.md"
+    args = ["plan", "make", "--repo", str(repo), "--from", str(missing), "--json"]
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 2
+    error = json.loads(done.stdout)["error"]
+    assert error["exit"] == 2 and error["message"] and error["source"]

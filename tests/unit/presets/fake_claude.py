@@ -12,6 +12,7 @@ a file it does not own), ``spend`` (reports $5 of cost and keeps running until s
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
@@ -32,7 +33,11 @@ def main() -> int:
             session = argv[argv.index(flag) + 1]
     prompt = sys.stdin.read()
     facts: dict[str, list[str]] = {}
-    for line in prompt.splitlines():
+    known = prompt
+    if "--resume" in argv:  # a resumed session remembers its first prompt (the issues)
+        first = Path(".wavedeck", "prompts", os.environ.get("WAVEDECK_AGENT_ID", "") + ".md")
+        known = first.read_text("utf-8") if first.is_file() else prompt
+    for line in known.splitlines():
         if line.startswith("wavedeck-") and ":" in line:
             key, _, value = line.partition(":")
             facts.setdefault(key[len("wavedeck-") :], []).append(value.strip())

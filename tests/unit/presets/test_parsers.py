@@ -316,7 +316,16 @@ def test_unknown_events_show_raw() -> None:
 
 
 def test_every_preset_has_a_parser() -> None:
-    assert set(PRESETS) == {"claude", "codex", "gemini", "opencode", "aider", "qwen", "generic"}
+    assert set(PRESETS) == {
+        "claude",
+        "codex",
+        "gemini",
+        "opencode",
+        "aider",
+        "qwen",
+        "generic",
+        "sim",
+    }
     for preset in PRESETS.values():
         assert isinstance(preset.parser(None), StreamParser)
 

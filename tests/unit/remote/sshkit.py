@@ -41,6 +41,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def closed_port_host(tmp_path: Path, **settings: Any) -> HostConfig:
+    """A host on a loopback port nobody listens on (an unreachable host), no ssh config read."""
+    return HostConfig(
+        address="127.0.0.1",
+        port=free_port(),
+        workdir="/w",
+        known_hosts=str(tmp_path / "kh"),
+        ssh_config="",
+        **settings,
+    )
+
+
 def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
     """Poll ``predicate`` until true or fail after ``timeout`` (for file-system state only)."""
     deadline = time.monotonic() + timeout

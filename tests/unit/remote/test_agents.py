@@ -15,7 +15,8 @@ from tests.unit.remote.faultkit import Proxy
 from tests.unit.remote.sshkit import (
     ME,
     Sshd,
-    free_port,
+    closed_port_host,
+    git,
     kill_token,
     make_clone,
     make_repo,
@@ -265,16 +266,9 @@ async def test_a8_a20_drops_mid_stream_lose_and_repeat_nothing(
 
 
 async def test_unreachable_host_presumes_a_detached_agent_running(tmp_path: Path) -> None:
-    from wavedeck.agents.config import HostConfig
     from wavedeck.agents.events import Event, HostConnectionChanged
 
-    cfg = HostConfig(
-        address="127.0.0.1",
-        port=free_port(),
-        workdir="/w",
-        known_hosts=str(tmp_path / "kh"),
-        ssh_config="",
-    )
+    cfg = closed_port_host(tmp_path)
     events: list[Event] = []
     r = RemoteRunner("gone", cfg, on_event=events.append)
     h = AgentHandle("w1-a1", 123, 456, 123, "l", "e", "gone")
@@ -377,3 +371,42 @@ async def test_catch_up_on_a_long_backlog_compressed_or_not_loses_nothing(
         seen.extend(chunk.lines)
     assert numbered(seen) == list(range(1, 200001))
     await r.close()
+
+
+async def test_programs_planted_in_the_hosts_clone_never_run_from_wavedecks_git(
+    sshd: Sshd, repo: Path, host_clone: Path, fake_agent: Path, tmp_path: Path
+) -> None:
+    """Issue #20: a filter, a textconv, an external diff, fsmonitor and hooks in the host's clone
+    configuration, with a ``.gitattributes`` the agent writes, run for none of the git commands
+    wavedeck runs there (prepare, live status, collecting the patch); plain git runs them."""
+    marker = tmp_path / "planted-ran"
+    prog = tmp_path / "prog.sh"
+    prog.write_text(f"#!/bin/sh\necho \"$0 $*\" >> '{marker}'\ncat\n")
+    prog.chmod(0o755)
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    for name in ("post-checkout", "post-index-change", "reference-transaction"):
+        (hooks / name).write_text(f"#!/bin/sh\necho {name} >> '{marker}'\n")
+        (hooks / name).chmod(0o755)
+    with (host_clone / ".git" / "config").open("a") as fh:
+        fh.write(
+            f'[filter "evil"]\n\tclean = {prog}\n\tsmudge = {prog}\n\trequired = true\n'
+            f'[filter "a=b"]\n\tclean = {prog}\n[diff "evil"]\n\ttextconv = {prog}\n'
+            f"[diff]\n\texternal = {prog}\n[core]\n\tfsmonitor = {prog}\n\thooksPath = {hooks}\n"
+        )
+    (repo / ".gitattributes").write_text("*.py filter=evil diff=evil\nREADME filter=a=b\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "attributes")
+    r = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo)
+    argv = (PY, str(fake_agent), "--lines", "3", "--write", "pkg/a.py=A = 2")
+    h = await r.launch(LaunchSpec("w1-a1", argv, repo))
+    await collect(r, h, 0)
+    assert (repo / "pkg" / "a.py").read_text() == "A = 2\n"
+    assert sorted(r.applied["w1-a1"]) == ["pkg/a.py"]
+    await r.close()
+    assert not marker.exists(), marker.read_text()
+    # The control: plain git in the agent's worktree on the host runs the plants.
+    worktree = host_clone / ".wavedeck" / "worktrees" / "w1-a1"
+    (worktree / "pkg" / "a.py").write_text("A = 3\n")
+    subprocess.run(["git", "diff"], cwd=worktree, capture_output=True, timeout=60)
+    assert marker.exists()

@@ -19,17 +19,15 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.headless_kit import (
-    env,
     events,
     kill_agents,
     make_demo,
+    run,
     state,
     wait_for,
-    wavedeck_argv,
 )
 from tests.sandboxkit import git
 from tests.unit.remote.sshkit import Sshd, make_clone
-from wavedeck.agents.faults import ENV
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.sshd]
 REMOTE = "w1-a3"
@@ -44,16 +42,7 @@ def sandbox(tmp_path: Path) -> Iterator[Path]:
 
 
 def _run(folder: Path, fault: str | None = None) -> subprocess.CompletedProcess[str]:
-    extra = {ENV: fault} if fault else {}
-    return subprocess.run(
-        wavedeck_argv(*WAVE_1),
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=150,
-        env={**env(), **extra},
-        check=False,
-    )
+    return run(folder, *WAVE_1, timeout=150, fault=fault)
 
 
 def test_killed_between_a_remote_agents_launch_and_its_record_adopts_the_run_on_its_host(

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.remote.sshkit import Sshd, free_port
-from wavedeck.agents.config import HostConfig
+from tests.unit.remote.sshkit import Sshd, closed_port_host
 from wavedeck.agents.remote.runner import RemoteRunner
 from wavedeck.agents.remote.transport import TransportError
 from wavedeck.agents.runtypes import ENDED_START, AgentHandle, ExitStatus, LaunchSpec
@@ -84,16 +83,7 @@ async def test_a_run_launched_on_a_host_is_found_running_then_ended_never_anothe
 
 
 async def test_an_unreachable_host_cannot_tell_and_says_so(tmp_path: Path) -> None:
-    cfg = HostConfig(
-        address="127.0.0.1",
-        port=free_port(),
-        workdir="/w",
-        known_hosts=str(tmp_path / "kh"),
-        ssh_config="",
-        connect_timeout_s=2,
-        reconnect_base_s=0.1,
-        reconnect_cap_s=0.2,
-    )
+    cfg = closed_port_host(tmp_path, connect_timeout_s=2, reconnect_base_s=0.1, reconnect_cap_s=0.2)
     runner = RemoteRunner("gone", cfg)
     with pytest.raises(TransportError):
         await asyncio.wait_for(runner.find_unrecorded("w1-a1", "4f2a"), 30)

@@ -24,6 +24,18 @@ from wavedeck.agents.wave.supervisor import SupervisorError
 REVIEWER = str(Path(__file__).parent / "fake_reviewer.py")
 
 
+def reviewer_sandbox(folder: Path, *, worktrees: bool = False) -> Path:
+    """``claude_sandbox`` whose ``[review]`` runs fake_reviewer.py as Claude Code (committed);
+    ``worktrees``: the agents work in worktrees."""
+    repo = claude_sandbox(folder, {})
+    config = repo / "wavedeck.toml"
+    mode = 'workspace = "worktree"\n' if worktrees else ""
+    review = f'\n[review]\npreset = "claude"\nprogram = {json.dumps(REVIEWER)}\n'
+    config.write_text(mode + config.read_text("utf-8") + review, "utf-8")
+    git(repo, "commit", "-q", "-m", "a reviewer", "--", "wavedeck.toml")
+    return repo
+
+
 @pytest.mark.timeout(120)
 async def test_changes_by_agent_and_a_hunk_revert_that_leaves_the_index_alone(root: Path) -> None:
     repo = sandbox(root)
@@ -164,12 +176,7 @@ async def test_a_change_request_resumes_the_session_and_the_review_is_committed(
 async def test_a_reviewer_agent_reads_but_cannot_write_and_holds_high_findings(
     tmp_path: Path,
 ) -> None:
-    repo = claude_sandbox(tmp_path / "s", {})
-    config = repo / "wavedeck.toml"
-    config.write_text(
-        config.read_text() + f'\n[review]\npreset = "claude"\nprogram = {json.dumps(REVIEWER)}\n'
-    )
-    git(repo, "commit", "-q", "-m", "reviewer", "--", "wavedeck.toml")
+    repo = reviewer_sandbox(tmp_path / "s")
     try:
         async with opened(repo) as (sup, _):
             await sup.start_wave(1)

@@ -9,14 +9,12 @@ collect it, and the checkpoint then commits the answer."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from tests.sandboxkit import git
-from tests.unit.presets.test_engine_presets import claude_sandbox
-from tests.unit.review.test_review_engine import REVIEWER
+from tests.unit.review.test_review_engine import reviewer_sandbox
 from tests.unit.wave.enginekit import kill_agents, opened, wait_agents
 from wavedeck.agents.local import landlock
 from wavedeck.agents.wave.headless_review import review_data
@@ -31,11 +29,7 @@ ANSWER = "# fake-claude answer\n"
 async def test_worktree_changes_are_reviewed_once_collected_and_an_answer_is_collected(
     tmp_path: Path,
 ) -> None:
-    repo = claude_sandbox(tmp_path / "s", {})
-    config = repo / "wavedeck.toml"
-    review = f'\n[review]\npreset = "claude"\nprogram = {json.dumps(REVIEWER)}\n'
-    config.write_text('workspace = "worktree"\n' + config.read_text("utf-8") + review, "utf-8")
-    git(repo, "commit", "-q", "-m", "worktree mode, a reviewer", "--", "wavedeck.toml")
+    repo = reviewer_sandbox(tmp_path / "s", worktrees=True)
     try:
         async with opened(repo) as (sup, _):
             await sup.start_wave(1)

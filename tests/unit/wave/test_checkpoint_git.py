@@ -20,7 +20,7 @@ from tests.unit.wave.enginekit import (
     wait_agents,
 )
 from wavedeck.agents.config import ConfigError, GitConfig, load_config
-from wavedeck.agents.events import CheckpointCommitted, GateRefused, Notice
+from wavedeck.agents.events import CheckpointCommitted, GateRefused, Notice, ViolationFound
 from wavedeck.agents.wave.supervisor import Supervisor
 
 pytestmark = pytest.mark.timeout(90)
@@ -119,7 +119,7 @@ async def test_an_edited_message_still_gets_the_current_trailers(root: Path) -> 
         assert body.startswith("Wave 1: security fixes\n\nReviewed by the operator.")
         assert "Wavedeck-Wave: 1" in trailers and "Wavedeck-Wave: 9" not in body
         assert (
-            "Wavedeck-Accepted: packages/headless-client/zajel/cli/daemon.py (real path)"
+            "Wavedeck-Accepted: packages/headless-client/zajel/cli/daemon.py (real path; writer unknown)"
             in trailers
         )
         assert "Wavedeck-Tests:" in trailers and "Wavedeck-Issues: headless-05" in trailers
@@ -155,3 +155,57 @@ async def test_hooks_and_fsmonitor_planted_before_a_wave_never_run_and_are_repor
         programs = reported.programs
         assert "core.fsmonitor" in programs and ".git/hooks/pre-commit" in programs
         assert sorted(p.name for p in canaries.iterdir()) == []  # nothing ran
+
+
+async def test_a_filter_in_the_users_config_is_named_at_wave_start_and_never_run(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #20: a filter driver the user's own git configuration defines (git-lfs, or one an
+    agent planted in ~/.gitconfig) is not run by wavedeck unless [git.filters] names it, and
+    the operator is told so when the wave starts."""
+    sandbox(root)
+    canary = tmp_path / "filter-ran"
+    user = tmp_path / "user.gitconfig"
+    user.write_text(f'[filter "lfsish"]\n\tclean = touch {canary}\n\tprocess = touch {canary}\n')
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(user))
+    (root / ".git" / "info").mkdir(exist_ok=True)
+    (root / ".git" / "info" / "attributes").write_text("*.py filter=lfsish\n")
+    async with opened(root) as (sup, col):
+        await _tested_wave(sup)
+        assert await sup.checkpoint(1, accept_violations=True) is not None
+        reported = _notices(col, "can run programs")[0]
+        assert "filter lfsish" in reported.message and "[git.filters.lfsish]" in reported.message
+        assert "filter.lfsish" in reported.programs
+    assert not canary.exists()
+
+
+@pytest.mark.slow
+async def test_a_file_turned_into_a_symbolic_link_is_refused_and_an_ignored_one_left_out(
+    root: Path,
+) -> None:
+    """#19: an owner's file replaced by a link to another agent's file (mode 100644 ->
+    120000) is never committed as the owner's work (a write through it lands in the other
+    file): a ``symlink`` stray path, and the checkpoint is refused; the watcher saw it too.
+    A file git ignores is the checkpoint's nothing, as it is the watcher's."""
+    sandbox(root)
+    (root / ".git" / "info" / "exclude").write_text("*.scratch\n")
+    head = git(root, "rev-parse", "HEAD")
+    async with opened(root) as (sup, col):
+        await _tested_wave(sup)
+        owned = root / "packages/headless-client/zajel/client.py"
+        owned.unlink()
+        owned.symlink_to("daemon.py")  # w1-a2's file, next to it
+        (root / "packages/headless-client/zajel/notes.scratch").write_text("mine\n")
+        await col.until(
+            lambda evs: any(isinstance(e, ViolationFound) and e.kind == "symlink" for e in evs)
+        )
+        preview = await sup.checkpoint_preview(1)
+        links = [s for s in preview.stray if s.kind == "symlink"]
+        assert [s.path for s in links] == ["packages/headless-client/zajel/client.py"]
+        assert "100644 -> 120000" in links[0].detail
+        assert not any("notes.scratch" in p for p in (*preview.paths, *preview.ignored))
+        assert await sup.checkpoint(1) is None
+        await col.until(lambda _evs: bool(col.of(GateRefused)))
+        refused = col.of(GateRefused)[0]
+        assert "packages/headless-client/zajel/client.py" in refused.paths, refused
+        assert git(root, "rev-parse", "HEAD") == head  # nothing committed

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from wavedeck.agents.config import Config, load_config
+from wavedeck.agents.presets import PresetError
 from wavedeck.agents.tools.sim import parse_prompt
 from wavedeck.agents.wave.launch import OffsetJournal, build_spec, parse_done
 from wavedeck.agents.wave.prompt import PromptError, load_template, machine_block, render_prompt
@@ -133,10 +134,19 @@ def test_launch_spec_substitutes_inside_arguments_without_a_shell(
     assert "$(touch pwned)" in out and not (tmp_path / "pwned").exists()
 
 
-def test_prompt_mode_file_gives_no_stdin(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_sim_preset_runs_the_simulated_agent_with_its_prompt_file(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "wavedeck.toml").write_text('[agent]\npreset = "sim"\n', "utf-8")
     spec = build_spec(tmp_path, tmp_path / ".w", plan, load_config(tmp_path), "w1-a1", tmp_path)
     assert spec.stdin_file is None
-    assert spec.argv[:2] == ("wavedeck", "sim-agent")
+    assert spec.argv[:4] == (sys.executable, "-m", "wavedeck.agents.tools.sim", "--prompt")
+    assert Path(spec.argv[4]).read_text("utf-8").startswith("# You are agent w1-a1")
+
+
+def test_no_agent_configured_never_launches_the_simulated_agent(plan, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = load_config(tmp_path)  # no wavedeck.toml: no [agent]
+    assert not config.agent.chosen
+    with pytest.raises(PresetError, match="no agent configured"):
+        build_spec(tmp_path, tmp_path / ".w", plan, config, "w1-a1", tmp_path)
 
 
 def test_offset_journal_survives_reopen(tmp_path: Path) -> None:

@@ -113,7 +113,10 @@ async def test_checkpoint_refused_before_tests_and_after_failing_tests(root: Pat
         assert sha is not None and git(root, "rev-parse", "HEAD") == sha
         message = git(root, "log", "-1", "--format=%B")
         assert "Wavedeck-Wave: 1" in message
-        assert f"Wavedeck-Accepted: {STRAY_PATH} (the daemon really lives in cli/)" in message
+        assert (
+            f"Wavedeck-Accepted: {STRAY_PATH} (the daemon really lives in cli/; writer unknown)"
+            in message
+        )
         assert STRAY_PATH in git(root, "show", "--name-only", "--format=", sha).split()
         assert git(root, "status", "--porcelain") == ""
         assert sup.wave_state(1) == "committed" and sup.wave_state(2) == "ready"
@@ -152,14 +155,51 @@ async def test_git_tamper_during_the_wave_is_reported_and_refused(root: Path) ->
         assert [(f.where, f.change, f.program) for f in found] == [(".git/config", "added", True)]
         assert found[0].value == "touch /tmp/never-run-by-wavedeck"
         assert [f.text for f in preview.tamper_findings] == list(preview.tamper)
-        assert preview.refusal is not None and preview.refusal.code == "stray-paths"
-        assert preview.refusal.paths == ("(git configuration and hooks)",)
+        key = "(git) .git/config core.fsmonitor"
+        assert [(s.path, s.kind) for s in preview.stray] == [(key, "tamper")]
+        assert preview.refusal is not None and preview.refusal.code == "git-tampered"
+        assert preview.refusal.paths == (key,)
         assert await sup.checkpoint(1) is None
-        sha = await sup.checkpoint(1, accept_violations=True)
+        # Issue #20: --accept-violations never accepts a change of .git in bulk.
+        assert await sup.checkpoint(1, accept_violations=True) is None
+        assert key not in sup.accepted(1)
+        # Reviewed one at a time: confirmed, it is recorded in the commit.
+        await sup.accept_violation(1, key, "our own monitor")
+        sha = await sup.checkpoint(1)
         assert sha is not None
         message = git(root, "log", "-1", "--format=%B")
-        assert "Wavedeck-Accepted: (git configuration and hooks) (accepted by operator:" in message
-        assert "core.fsmonitor" in message
+        assert f"Wavedeck-Accepted: {key} (our own monitor)" in message
+
+
+async def test_a_planted_setting_undone_by_the_operator_lets_the_checkpoint_through(
+    root: Path,
+) -> None:
+    sandbox(root, extra={})
+    git(root, "config", "diff.external", "/usr/bin/team-diff")  # the operator's own, before
+    hook = root / ".git" / "hooks" / "pre-commit"
+    async with opened(root) as (sup, col):
+        await sup.start_wave(1)
+        git(root, "config", "filter.evil.clean", "touch /tmp/never-run-by-wavedeck")
+        git(root, "config", "diff.external", "/tmp/evil-diff")
+        hook.write_text("#!/bin/sh\nexit 0\n")
+        hook.chmod(0o755)
+        await wait_agents(sup, 1)
+        keys = {
+            "(git) .git/config filter.evil.clean",
+            "(git) .git/config diff.external",
+            "(git) hook .git/hooks/pre-commit",
+        }
+        await col.until(lambda _evs: keys <= {v.path for v in sup.violations(1)}, timeout=15)
+        assert await sup.run_tests(1)
+        for key in sorted(keys):
+            await sup.revert_path(1, key)
+        assert git(root, "config", "--get", "diff.external") == "/usr/bin/team-diff"
+        assert git(root, "config", "--get-regexp", "^filter", check=False) == ""
+        assert not hook.exists()
+        assert (root / ".wavedeck" / "quarantine" / "wave-1" / "pre-commit").exists()
+        preview = await sup.checkpoint_preview(1)
+        assert preview.tamper == () and preview.refusal is None, preview.refusal
+        assert await sup.checkpoint(1) is not None
 
 
 @pytest.mark.slow

@@ -97,8 +97,9 @@ async def test_worktree_mode_reports_a_git_config_tamper_live(root: Path) -> Non
         git(tree, "config", "core.fsmonitor", "touch /tmp/never-run-by-wavedeck")
         await col.until(lambda _evs: bool(_tampers(col)), timeout=10)
         tamper = _tampers(col)[0]
-        assert tamper.path == ".git/config" and tamper.agent is None
-        assert "core.fsmonitor" in tamper.detail and "runs programs" in tamper.detail
+        # One violation per setting (issue #20: reviewed one at a time).
+        assert tamper.path == "(git) .git/config core.fsmonitor" and tamper.agent is None
+        assert "core.fsmonitor added" in tamper.detail and "as a program" in tamper.detail
         assert tamper in sup.violations(1)
 
 

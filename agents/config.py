@@ -371,6 +371,7 @@ NOT_SETTINGS = frozenset(
         "WAVEDECK_PROMPT_FILE",
         "WAVEDECK_REQUIRE_SSHD",
         "WAVEDECK_REQUIRE_AGENT_CLIS",
+        "WAVEDECK_AIDER",  # the suite's aider binary (its own venv)
         "WAVEDECK_SCREENSHOT",
     }
 )

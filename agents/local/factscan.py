@@ -38,6 +38,7 @@ _CLAUDE = (b'"init"', b'"tool_use"', b'"is_error":true', b'"permission_denied"',
 # What each preset's parser (agents/presets/<name>.py) takes facts from, as bytes in the line.
 MARKERS: dict[str, tuple[bytes, ...]] = {
     "generic": (),
+    "sim": (),  # the simulated agent prints plain progress lines, as the generic preset reads
     "claude": _CLAUDE,  # init (session), tool calls, failed results (unwritten), result
     "qwen": _CLAUDE,
     "codex": (
@@ -185,6 +186,23 @@ class FactScanner:
             self._hold(data[last + 1 :])
         if out:
             self._write(b"".join(out))
+
+    def fact_lines(self, data: bytes) -> bytes:
+        """The whole lines of ``data`` that carry facts, as they are (no record is written):
+        what the log keeps of output it has no room for."""
+        last = data.rfind(b"\n")
+        if last < 0:
+            return b""
+        starts: dict[int, int] = {}
+        for mark in self.marks:
+            self._find(data, mark, 0, last + 1, starts)
+        refusals: dict[int, int] = {}
+        for mark in REFUSAL_MARKS:
+            self._find(data, mark, 0, last + 1, refusals)
+        for start, newline in refusals.items():
+            if start not in starts and _refused(data, start, newline):
+                starts[start] = newline
+        return b"".join(data[start : starts[start] + 1] for start in sorted(starts))
 
     def close(self) -> None:
         """Record the last line if it has no newline (the agent's output ended), then close."""

@@ -143,7 +143,12 @@ class SegmentWriter:
                         f"output dropped from here: under {self.min_free} bytes are free on "
                         "the disk"
                     )
-                self.dropped += len(data)
+                # The lines carrying facts (done lines, refusals, the session) stay: they are
+                # few and small, and without them the agent's work could not be shown done.
+                kept = self.facts.fact_lines(data) if self.facts is not None else b""
+                if kept:
+                    self._write(kept)
+                self.dropped += len(data) - len(kept)
                 return
             self._resume()
             self._write(data)

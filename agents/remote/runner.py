@@ -57,10 +57,12 @@ from wavedeck.agents.remote.sync import (
     SyncError,
     apply_patch,
     collected_patch,
+    local_changes,
     local_head,
     mark_applied,
     push_base,
     recorded_base,
+    send_seed,
     touched_paths,
     worktree_body,
 )
@@ -172,6 +174,11 @@ class RemoteRunner:
             if base not in self._bases_sent:
                 await push_base(self.transport, self.cfg.workdir, repo, base)
                 self._bases_sent.add(base)
+        if await recorded_base(self.transport, paths) is not None:
+            # A relaunch (follow-up, restart): the agent resumes on the tree it left, which
+            # is now the local one (its changes came back, maybe reviewed or edited since).
+            # A fresh worktree at the base would lose them and its answer would not apply.
+            await send_seed(self.transport, paths, await local_changes(repo, base))
         # Local paths in argv and env that mean something else on the host: the prompt file
         # (uploaded over stdin, never argv) and the working tree (the agent's host worktree).
         prompt_src = spec.stdin_file or local_prompt_file(spec)

@@ -7,7 +7,13 @@ base commit. When the host lacks that commit, wavedeck streams a pack over the S
 it, piped into ``git index-pack --stdin --fix-thin`` on the host): no refs are created on either
 side, no git daemon or reverse connection is needed, and the host's clone needs no remote.
 
-**During.** ``touched_paths`` lists what the agent changed relative to the base (``git status
+**Again.** A relaunch (follow-up, restart) must resume on the tree the agent left, which is now
+the local one (its changes came back, maybe reviewed or edited since): ``local_changes`` (the
+local tree against the base) is sent as a seed (``send_seed``) that ``worktree_body`` applies and
+commits on top of the base, recording that commit in ``<id>.from``; ``touched_paths`` and
+``collected_patch`` measure from it, so only what the new run changes comes back (and applies).
+
+**During.** ``touched_paths`` lists what the agent changed relative to the base (or the seed) (``git status
 --porcelain -z`` plus commits the agent made), polled by the runner so violations show live.
 
 **Out.** ``collected_patch`` builds the agent's whole change against the base in a throwaway index
@@ -117,9 +123,53 @@ async def push_base(transport: HostTransport, workdir: str, repo: Path, base: st
     return True
 
 
-def worktree_body(paths: RemotePaths, base: str) -> str:
-    """Shell (after ``paths.prelude()``) checking out ``base`` detached and clean in ``$wt``."""
+async def local_changes(repo: Path, base: str) -> bytes:
+    """The local tree's change against ``base`` as a binary patch: tracked and untracked files
+    (ignored ones left out), built in a throwaway index so the repository's index is untouched."""
     sha = check_sha(base)
+    with tempfile.TemporaryDirectory(prefix="wavedeck-seed-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        try:
+            await arun_git(repo, ("read-tree", sha), read_only=False, env=env)
+            await arun_git(repo, ("add", "-A", "."), read_only=False, env=env)
+            diff = ("diff", "--no-ext-diff", "--no-textconv", "--cached", "--binary")
+            done = await arun_git(repo, (*diff, "--full-index", sha), env=env)
+        except GitError as exc:
+            raise SyncError(f"cannot read the local changes in {repo}: {exc}") from None
+    return done.out
+
+
+async def send_seed(transport: HostTransport, paths: RemotePaths, patch: bytes) -> None:
+    """Store ``patch`` as the agent's seed on the host: ``worktree_body`` applies it on top of
+    the base, so a relaunch starts from what the agent's tree holds locally."""
+    aid = paths.agent_id
+    res = await transport.run(
+        sh_c(
+            paths.prelude()
+            + f'mkdir -p "$root/run" && cat > "$root/run/{aid}.seed.tmp"'
+            + f' && mv -f "$root/run/{aid}.seed.tmp" "$root/run/{aid}.seed"\n'
+        ),
+        input=patch,
+    )
+    if res.returncode != 0:
+        detail = res.stderr.decode("utf-8", "replace").strip()
+        raise SyncError(f"{transport.name}: cannot send the local changes of {aid}: {detail}")
+
+
+def _from_expr(aid: str, fallback: str) -> str:
+    """Shell setting ``$from``: the commit the agent's changes are measured from (its seed
+    commit on a relaunch, else ``fallback``)."""
+    return f'from={fallback}; [ -s "$root/run/{aid}.from" ] && read from < "$root/run/{aid}.from"\n'
+
+
+def worktree_body(paths: RemotePaths, base: str) -> str:
+    """Shell (after ``paths.prelude()``) checking out ``base`` detached and clean in ``$wt``.
+
+    When a seed was sent (``send_seed``: a relaunch), it is applied and committed on top of the
+    base, and that commit is recorded in ``<id>.from``: the agent resumes on its earlier changes
+    as they are locally, and only what this run changes comes back."""
+    sha = check_sha(base)
+    aid = paths.agent_id
     return (
         GIT_FUNCTION
         + 'cd "$wd" || exit 3\n'
@@ -135,6 +185,14 @@ def worktree_body(paths: RemotePaths, base: str) -> str:
         + f'  rm -rf "$wt"; {GIT} worktree prune; {GIT} worktree add -q --detach --force "$wt" {sha}'
         + " >/dev/null || exit 5\n"
         + "fi\n"
+        + f'seed="$root/run/{aid}.seed"; rm -f "$root/run/{aid}.from"\n'
+        + 'if [ -s "$seed" ]; then\n'
+        + f'  (cd "$wt" && {GIT} apply --binary --whitespace=nowarn "$seed" && {GIT} add -A .'
+        + f" && {GIT} -c user.name=wavedeck -c user.email=wavedeck@localhost -c commit.gpgsign=false"
+        + " commit -q --no-verify -m 'wavedeck: earlier changes, as they are locally'"
+        + f' && {GIT} rev-parse HEAD > "$root/run/{aid}.from") || {{ rm -f "$seed"; exit 5; }}\n'
+        + "fi\n"
+        + 'rm -f "$seed"\n'
         + 'cd "$wd" || exit 3\n'
     )
 
@@ -173,10 +231,11 @@ async def touched_paths(transport: HostTransport, paths: RemotePaths, base: str)
     script = (
         paths.prelude()
         + GIT_FUNCTION
+        + _from_expr(paths.agent_id, sha)
         + 'cd "$wt" || exit 3\n'
         + f"GIT_OPTIONAL_LOCKS=0 {GIT} status --porcelain -z --untracked-files=all || exit 4\n"
         + "printf '\\0--wavedeck--\\0'\n"
-        + f"{GIT} diff --no-ext-diff --no-textconv --name-status -z {sha} HEAD\n"
+        + f'{GIT} diff --no-ext-diff --no-textconv --name-status -z "$from" HEAD\n'
     )
     res = await transport.run(sh_c(script))
     if res.returncode != 0:
@@ -199,12 +258,13 @@ def _patch_script(paths: RemotePaths) -> str:
         + GIT_FUNCTION
         + f'[ -e "$root/run/{aid}.applied" ] && {{ echo applied; exit 0; }}\n'
         + f'read base < "$root/run/{aid}.base" || exit 6\n'
+        + _from_expr(aid, '"$base"')
         + 'cd "$wt" || exit 3\n'
         + 'idx="$root/run/$$.index"; trap \'rm -f "$idx" "$idx.lock"\' EXIT\n'
         + 'export GIT_INDEX_FILE="$idx"\n'
-        + f'{GIT} read-tree "$base" && {GIT} add -A . || exit 7\n'
+        + f'{GIT} read-tree "$from" && {GIT} add -A . || exit 7\n'
         + f"echo patch; {GIT} diff --no-ext-diff --no-textconv --cached --binary --full-index"
-        + ' "$base"\n'
+        + ' "$from"\n'
     )
 
 

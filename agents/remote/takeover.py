@@ -31,7 +31,7 @@ from wavedeck.agents.remote.commands import (
     quote,
     sh_c,
 )
-from wavedeck.agents.remote.sync import GIT, SyncError
+from wavedeck.agents.remote.sync import GIT, GIT_FUNCTION, SyncError
 from wavedeck.agents.remote.transport import HostTransport
 
 # What may stand in an ssh option value or the destination: no whitespace, no control
@@ -108,7 +108,7 @@ class HostSide:
 
     async def _run(self, body: str, *, input: bytes | None = None, timeout: float = 120) -> bytes:
         res = await self.transport.run(
-            sh_c(self.paths.prelude() + body), input=input, timeout=timeout
+            sh_c(self.paths.prelude() + GIT_FUNCTION + body), input=input, timeout=timeout
         )
         if res.returncode != 0:
             detail = res.stderr.decode("utf-8", "replace").strip()
@@ -139,7 +139,7 @@ class HostSide:
             'idx="$root/run/$$.takeover.index"; trap \'rm -f "$idx" "$idx.lock"\' EXIT\n'
             'export GIT_INDEX_FILE="$idx"\n'
             f"{GIT} read-tree HEAD && {GIT} add -A . || exit 7\n"
-            f"{GIT} diff --cached --binary --full-index {tree}\n",
+            f"{GIT} diff --no-ext-diff --no-textconv --cached --binary --full-index {tree}\n",
             timeout=300,
         )
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
@@ -75,11 +74,9 @@ class Reviews:
         ctx: WaveContext,
         *,
         worktrees: WorktreeMode,
-        host_of: Callable[[str], str | None] = lambda _: None,
     ) -> None:
         self.ctx = ctx
         self.worktrees = worktrees
-        self.host_of = host_of  # the host a remote agent runs on (None: local)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -276,15 +273,6 @@ class Reviews:
         conditions), or None."""
         if not self.open_comments(n, agent_id):
             return f"{agent_id} has no open comment to send: comment first (c)"
-        host = self.host_of(agent_id)
-        if host is not None:
-            # Every run of a remote agent starts from a fresh worktree on its host, at the
-            # base: its answer would not build on the changes under review, and its patch
-            # would not apply to them (it stays on the host), while the request read answered.
-            return (
-                f"{agent_id} runs on {host}, where each run starts again from the wave's base: "
-                "its answer would not build on these changes (comment, revert or approve here)"
-            )
         return None
 
     async def request_changes(self, n: int, agent_id: str, send: FollowUps) -> ChangeRequest:

@@ -123,7 +123,7 @@ class Supervisor(ReviewActions, RunQueries):
             tamper=self.tamper,
             ignores=ignores,
         )
-        self.reviews = Reviews(ctx, worktrees=self.worktrees, host_of=self.runners.host_of)
+        self.reviews = Reviews(ctx, worktrees=self.worktrees)
         self.reverts = HunkReverts(ctx, reviews=self.reviews)
         self.reviewers = Reviewers(ctx, runners=self.runners, reviews=self.reviews)
         self.landing = Landing(ctx, watch=self.watch, worktrees=self.worktrees)

@@ -200,3 +200,68 @@ async def test_a_control_room_killed_during_a_remote_relaunch_resumes_it_exactly
         assert runs.read_text().count("run") == 2
     finally:
         kill_agents(root)
+
+
+async def test_a_remote_follow_up_builds_on_its_earlier_changes_and_its_answer_comes_back(
+    tmp_path: Path, sshd: Sshd
+) -> None:
+    """R12: a relaunch on the host starts from what the agent's tree holds locally (its first
+    run's edit, brought back), so the follow-up's edit applies and comes back; the host's
+    worktree is no longer reset to the bare base under a resumed session."""
+    agent = "w1-a2"
+    root = claude_sandbox(tmp_path / "s", {agent: ["--replay", "question"]})
+    clone = make_clone(tmp_path / "host-clone")
+    add_host(root, sshd.cfg(clone, agents=[agent]))
+    try:
+        async with opened(root) as (sup, _col):
+            await sup.start_wave(1)
+            await wait_agents(sup, 1, timeout=60)
+            await sup.drain()
+            owned = sup.plan.agent(agent).paths[0]
+            target = root / owned
+            first = target.read_text("utf-8")
+            assert first.endswith("# fake-claude edit\n")  # the first run's edit came back
+            await sup.follow_up(agent, f"ANSWER-BY-EDITING\n1. {owned}:1 keep the code")
+            await wait_agents(sup, 1, timeout=60)
+            await sup.drain()
+            rec = sup.agent_record(agent)
+            # Its state is #19's business (the stand-in's resumed run reports no issue done).
+            assert rec.launches == 2 and rec.state != "failed"
+        # The answer applied on top of the first run's edit, locally; nothing left on the host.
+        assert target.read_text("utf-8") == first + "# fake-claude answer\n"
+        hosted = clone / ".wavedeck" / "worktrees" / agent / owned
+        assert hosted.read_text("utf-8") == first + "# fake-claude answer\n"
+        assert (clone / ".wavedeck" / "run" / f"{agent}.applied").exists()
+    finally:
+        kill_agents(root)
+
+
+async def test_a_change_request_to_a_remote_agent_is_answered_on_its_changes(
+    tmp_path: Path, sshd: Sshd
+) -> None:
+    """R12 through the review: the comment's follow-up resumes the remote agent on its changes
+    as they are here, and its answer comes back on top of them."""
+    agent = "w1-a1"
+    root = claude_sandbox(tmp_path / "s", {})
+    clone = make_clone(tmp_path / "host-clone")
+    add_host(root, sshd.cfg(clone, agents=[agent]))
+    try:
+        async with opened(root) as (sup, _col):
+            await sup.start_wave(1)
+            await wait_agents(sup, 1, timeout=60)
+            await sup.drain()
+            changes = (await sup.review_changes(1)).of(agent)
+            assert changes is not None and changes.files
+            target = root / changes.files[0].path
+            reviewed = target.read_text("utf-8")
+            await sup.comment(
+                1, agent=agent, path=changes.files[0].path, line=1, text="ANSWER-BY-EDITING"
+            )
+            assert sup.change_request_problem(1, agent) is None  # no longer refused (R12)
+            await sup.request_changes(1, agent)
+            await wait_agents(sup, 1, timeout=60)
+            await sup.drain()
+            assert sup.agent_record(agent).launches == 2
+        assert target.read_text("utf-8") == reviewed + "# fake-claude answer\n"
+    finally:
+        kill_agents(root)

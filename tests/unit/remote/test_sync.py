@@ -151,6 +151,33 @@ async def test_a_restarted_agent_brings_its_new_work_back_too(
     await r.close()
 
 
+async def test_a_restart_resumes_on_the_local_tree_and_its_edit_of_the_same_file_comes_back(
+    sshd: Sshd, repo: Path, host_clone: Path, fake_agent: Path
+) -> None:
+    """R12: a relaunch is seeded with the local changes since the base; the new run's patch is
+    measured from them, so it applies on them, and others' local changes are neither reported
+    as the agent's nor brought back again."""
+    touched: list[tuple[str, str, str]] = []
+    r = RemoteRunner(
+        "loop", sshd.cfg(host_clone), repo=repo, on_touched=lambda *t: touched.append(t)
+    )
+    first = (PY, str(fake_agent), "--write", "pkg/a.py=A = 2")
+    await collect(r, await r.launch(LaunchSpec("w1-a1", first, repo)))
+    assert (repo / "pkg" / "a.py").read_text() == "A = 2\n"
+    (repo / "other.txt").write_text("another agent's file\n")  # not w1-a1's, here only
+    touched.clear()
+    show = "cat pkg/a.py other.txt && printf 'A = 5\\n' > pkg/a.py"
+    h = await r.launch(LaunchSpec("w1-a1", ("sh", "-c", show), repo))
+    # It resumed on the local tree: its own first edit and the other file are there.
+    assert await collect(r, h) == ["A = 2", "another agent's file"]
+    assert (repo / "pkg" / "a.py").read_text() == "A = 5\n"  # applied on "A = 2"
+    assert r.applied["w1-a1"] == ["pkg/a.py"]
+    assert (repo / "other.txt").read_text() == "another agent's file\n"
+    assert not [t for t in touched if t[1] == "other.txt"]
+    assert (host_clone / ".wavedeck" / "run" / "w1-a1.applied").exists()
+    await r.close()
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(180)
 async def test_a_large_change_comes_back_in_bounded_memory(

@@ -25,6 +25,7 @@ from tests.unit.remote.sshkit import Sshd, git, make_clone
 from tests.unit.remote.test_e2e_wave import delivered
 from tests.unit.wave.enginekit import kill_agents, opened, sandbox, wait_agents
 from wavedeck.agents.config import HostConfig
+from wavedeck.agents.kinds import IssuesUnreported
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180), pytest.mark.sshd]
 REMOTE = "w1-a3"
@@ -100,7 +101,10 @@ async def test_a_remote_follow_up_shows_the_resumed_sessions_lines_exactly_once(
             await wait_agents(sup, 1, timeout=60)
             await sup.drain()
             rec = sup.agent_record(agent)
-            assert (rec.state, rec.launches, rec.follow_ups) == ("succeeded", 2, 1)
+            assert (rec.launches, rec.follow_ups) == (2, 1)
+            # The stand-in's resumed session reports no issue done: no evidence, so it is
+            # incomplete (#19), never "succeeded" on its exit code alone.
+            assert rec.state == "needs_you" and isinstance(rec.needs, IssuesUnreported)
             shown = delivered(col.events, agent)
         # The first run's lines once, then the resumed session's, once.
         assert shown[: len(first)] == first
@@ -190,7 +194,9 @@ async def test_a_control_room_killed_during_a_remote_relaunch_resumes_it_exactly
             await wait_agents(sup, 1, timeout=90)
             await sup.drain()
             rec = sup.agent_record(REMOTE)
-            assert (rec.state, rec.launches) == ("succeeded", 2)  # adopted, not launched again
+            assert rec.launches == 2  # adopted, not launched again
+            # It printed no done line: incomplete (#19), never lost or failed.
+            assert rec.state == "needs_you" and isinstance(rec.needs, IssuesUnreported)
             resumed = delivered(col.events, REMOTE)
         # What the killed control room had shown, then what this one showed: the log, once.
         lines = log.read_text("utf-8").splitlines()

@@ -58,7 +58,7 @@ def test_control_room_panes_render_the_real_cli_with_usage_and_cost(
                 assert f"→ Read {rel}" in screen
                 assert f"✎ Write {rel}" in screen
                 assert f"$ python3 -m py_compile {rel}" in screen
-            wave_line = next(line for line in screen.splitlines() if "Wave 1 running" in line)
+            wave_line = next(line for line in screen.splitlines() if "Wave 1 agents done" in line)
             assert "$0.5" in wave_line, wave_line  # two agents at about $0.27 each
             assert '{"type"' not in screen  # never the raw stream
             # the raw stream is one key away

@@ -68,7 +68,7 @@ def test_demo_wave_one_to_wave_two(tmp_path: Path) -> None:
         # The header names the sandbox (and says what comes next).
         tmux.wait_for("wave 1: ready to start", f"demo sandbox {sandbox}", timeout=20)
         tmux.keys("s")
-        tmux.wait_for("Wave 1 running 29/29", STRAY, "⚠ 1 open", timeout=90)
+        tmux.wait_for("Wave 1 agents done 29/29", STRAY, "⚠ 1 open", timeout=90)
         review_and_edit(tmux, edited)
         tmux.keys("t")
         tmux.wait_for("Tests — wave 1", "passed in", timeout=90)

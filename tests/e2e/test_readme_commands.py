@@ -69,7 +69,7 @@ def section(title: str) -> list[str]:
 
 # Commands not run here, each with the reason. Nothing else may be left out.
 NOT_RUN = {
-    "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest": (
+    "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/python -m pytest -n 2": (
         "it is this test suite: .ci/run runs exactly this command in a copy of the project"
     ),
     "git clone <this repository> wavedeck": (

@@ -190,18 +190,7 @@ class FactScanner:
     def fact_lines(self, data: bytes) -> bytes:
         """The whole lines of ``data`` that carry facts, as they are (no record is written):
         what the log keeps of output it has no room for."""
-        last = data.rfind(b"\n")
-        if last < 0:
-            return b""
-        starts: dict[int, int] = {}
-        for mark in self.marks:
-            self._find(data, mark, 0, last + 1, starts)
-        refusals: dict[int, int] = {}
-        for mark in REFUSAL_MARKS:
-            self._find(data, mark, 0, last + 1, refusals)
-        for start, newline in refusals.items():
-            if start not in starts and _refused(data, start, newline):
-                starts[start] = newline
+        starts = self._fact_starts(data, 0, data.rfind(b"\n") + 1)
         return b"".join(data[start : starts[start] + 1] for start in sorted(starts))
 
     def close(self) -> None:
@@ -230,7 +219,14 @@ class FactScanner:
 
     def _scan(self, data: bytes, begin: int, end: int, at: int, out: list[bytes]) -> None:
         """Record the lines of ``data[begin:end]`` (whole lines) that a marker hits."""
-        starts: dict[int, int] = {}  # line start -> its newline
+        starts = self._fact_starts(data, begin, end)
+        for start in sorted(starts):
+            self._entry(out, at + start, data[start : starts[start]])
+
+    def _fact_starts(self, data: bytes, begin: int, end: int) -> dict[int, int]:
+        """Line start -> its newline, for each whole line of ``data[begin:end]`` carrying a
+        fact (a marker, or a refusal's words)."""
+        starts: dict[int, int] = {}
         for mark in self.marks:
             self._find(data, mark, begin, end, starts)
         refusals: dict[int, int] = {}
@@ -239,8 +235,7 @@ class FactScanner:
         for start, newline in refusals.items():
             if start not in starts and _refused(data, start, newline):
                 starts[start] = newline
-        for start in sorted(starts):
-            self._entry(out, at + start, data[start : starts[start]])
+        return starts
 
     @staticmethod
     def _find(data: bytes, mark: bytes, begin: int, end: int, starts: dict[int, int]) -> None:

@@ -155,13 +155,23 @@ class Session:
 
 
 def fresh_copy(dest: Path) -> Path:
-    """The project's tracked (and untracked, not ignored) files, as a clone has them."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
+    """The project's tracked (and untracked, not ignored) files, as a clone has them.
+
+    CI runs the suite in a copy without ``.git``; there an empty repository of our own lists the
+    copy's files by the project's own ignore rules (a bare GIT_DIR with ROOT as its work tree).
+    """
+    command = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    with tempfile.TemporaryDirectory() as scratch:
+        env = dict(os.environ)
+        inside = subprocess.run(
+            ["git", "rev-parse", "--is-inside-work-tree"], cwd=ROOT, capture_output=True
+        )
+        if inside.returncode != 0:
+            subprocess.run(["git", "init", "-q", "--bare", scratch], check=True)
+            env.update(GIT_DIR=scratch, GIT_WORK_TREE=str(ROOT))
+        listed = subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, check=True
+        ).stdout.split(b"\0")
     for rel in (p.decode() for p in listed if p):
         source = ROOT / rel
         if source.is_file() and not source.is_symlink():

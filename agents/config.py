@@ -1,35 +1,17 @@
-"""``wavedeck.toml``: the run's configuration, with a documented default for every setting.
+"""``wavedeck.toml``'s settings as models: every section, key and documented default.
 
-``WAVEDECK_`` environment variables override the file key by key (``WAVEDECK_PLAN``, nested
-with ``__``: ``WAVEDECK_AGENT__STOP_GRACE_S=5`` changes that one key of ``[agent]`` and keeps the
-rest of the table). An invalid file or variable raises ``ConfigError`` naming the key (and the
-variable), with a "did you mean" for a misspelt key.
+``Config`` is the whole file; reading it, with the ``WAVEDECK_`` environment variables laid over
+it, is ``wavedeck.agents.configread.load_config``. ``substitute`` fills the placeholders of an
+agent's command.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
-import os
 import re
-import tomllib
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from wavedeck.agents.configread import MAX_NESTING, json_depth, read_config_file, toml_too_deep
-from wavedeck.agents.configread import ConfigError as ConfigError
-
-CONFIG_NAME = "wavedeck.toml"
 PLACEHOLDERS = ("prompt_file", "agent_id", "wave", "package", "repo")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -356,174 +338,6 @@ class Config(BaseModel):
             if not keys.strip():
                 raise ValueError(f'{action}: no key given (write e.g. {action} = "S")')
         return value
-
-
-ENV_PREFIX = "WAVEDECK_"
-ENV_NESTING = "__"
-# WAVEDECK_ variables that are not settings: those wavedeck gives its agents (an agent running
-# wavedeck must not be refused), the test suite's, and any WAVEDECK_TEST_* (test hooks).
-NOT_SETTINGS = frozenset(
-    {
-        "WAVEDECK_AGENT_ID",
-        "WAVEDECK_WAVE",
-        "WAVEDECK_PACKAGE",
-        "WAVEDECK_REPO",
-        "WAVEDECK_PROMPT_FILE",
-        "WAVEDECK_REQUIRE_SSHD",
-        "WAVEDECK_REQUIRE_AGENT_CLIS",
-        "WAVEDECK_AIDER",  # the suite's aider binary (its own venv)
-        "WAVEDECK_SCREENSHOT",
-    }
-)
-NOT_SETTINGS_PREFIX = "WAVEDECK_TEST_"
-
-
-def _key(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(p) for p in loc) or "(top level)"
-
-
-def env_overrides(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
-    """The ``WAVEDECK_`` variables as a nested dict, and each key path's variable name.
-
-    Every ``WAVEDECK_`` variable is a setting, but those in ``NOT_SETTINGS`` (the variables
-    wavedeck gives its agents, the test suite's): one naming no setting is refused with a "did
-    you mean" (unknown keys below the top level are refused by the model, with the variable).
-    A value written as JSON (``[...]``, ``{...}``) is read as JSON; any other value stays text
-    for the model to convert (``"5"`` -> 5.0, ``"abc"`` refused with the variable).
-    """
-    data: dict[str, Any] = {}
-    names: dict[tuple[str, ...], str] = {}
-    for name, raw in sorted(environ.items()):
-        upper = name.upper()
-        if not upper.startswith(ENV_PREFIX) or upper in NOT_SETTINGS:
-            continue
-        if upper.startswith(NOT_SETTINGS_PREFIX):
-            continue
-        parts = tuple(p.lower() for p in name[len(ENV_PREFIX) :].split(ENV_NESTING))
-        if not all(parts):
-            raise ConfigError(
-                f"environment variable {name}: not a setting name (WAVEDECK_SECTION__KEY, "
-                "with one __ between the parts)"
-            )
-        if parts[0] not in Config.model_fields:
-            raise ConfigError(f"environment variable {name}: {_unknown(parts)}")
-        value: Any = raw
-        if raw.strip().startswith(("[", "{")):
-            depth = json_depth(raw)
-            if depth > MAX_NESTING:
-                raise ConfigError(
-                    f"environment variable {name}: {_key(parts)}: nested {depth} levels deep "
-                    f"(at most {MAX_NESTING})"
-                )
-            try:
-                value = json.loads(raw)
-            except ValueError:
-                raise ConfigError(f"environment variable {name}: not valid JSON: {raw!r}") from None
-        node = data
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ConfigError(
-                    f"environment variable {name}: {_key(parts[:-1])} is set by another variable"
-                )
-            node = child
-        node[parts[-1]] = value
-        names[parts] = name
-    return data, names
-
-
-def _unknown(parts: tuple[str, ...]) -> str:
-    """``agnet.stop_grace_s: unknown key (did you mean agent.stop_grace_s?)``."""
-    message = f"{_key(parts)}: unknown key"
-    close = difflib.get_close_matches(parts[0], list(Config.model_fields), n=1, cutoff=0.6)
-    if close:
-        message += f" (did you mean {_key((close[0], *parts[1:]))}?)"
-    return message
-
-
-def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
-    """``over`` laid on ``base`` table by table: a variable replaces one key, not its table."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
-    """The setting names allowed in the table at ``loc``, for "did you mean"."""
-    model: type[BaseModel] = Config
-    named = False  # the next part is a name in a dict of tables (hosts.NAME)
-    for part in loc:
-        if named:
-            named = False
-            continue
-        field = model.model_fields.get(str(part))
-        if field is None:
-            return []
-        annotation = field.annotation
-        args = getattr(annotation, "__args__", ())
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            model = annotation
-        elif args and isinstance(args[-1], type) and issubclass(args[-1], BaseModel):
-            model, named = args[-1], True  # dict[str, HostConfig]
-        else:
-            return []
-    return [] if named else list(model.model_fields)
-
-
-def _problem(error: Any, file: Path, names: dict[tuple[str, ...], str]) -> str:
-    """One validation error, located: the file and key, or the environment variable."""
-    loc: tuple[int | str, ...] = tuple(error["loc"])
-    message = str(error["msg"])
-    if error.get("type") == "extra_forbidden" and loc:
-        message = "unknown key"
-        close = difflib.get_close_matches(str(loc[-1]), _known_keys(loc[:-1]), n=1, cutoff=0.6)
-        if close:
-            message += f" (did you mean {_key((*loc[:-1], close[0]))}?)"
-    variable = None
-    for size in range(len(loc), 0, -1):
-        # A whole table given as JSON by one variable: that variable holds the key.
-        variable = names.get(tuple(str(p) for p in loc[:size]))
-        if variable is not None:
-            break
-    if variable is not None:
-        return f"environment variable {variable}: {_key(loc)}: {message}"
-    return f"{file}: {_key(loc)}: {message}"
-
-
-def load_config(
-    repo: Path, path: Path | None = None, environ: Mapping[str, str] | None = None
-) -> Config:
-    """Read ``wavedeck.toml`` from ``repo`` (or ``path``), with the ``WAVEDECK_`` variables of
-    ``environ`` (default: the process's) laid over it key by key; defaults when the file is
-    absent."""
-    file = path or repo / CONFIG_NAME
-    data: dict[str, Any] = {}
-    raw = read_config_file(file)
-    if raw is not None:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConfigError(f"{file}: not valid TOML: not UTF-8 at byte {exc.start}") from None
-        deep = toml_too_deep(text)
-        if deep is not None:
-            raise ConfigError(
-                f"{file}:{deep[0]}: {deep[1]}: nested more than {MAX_NESTING} levels deep"
-            )
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
-    overrides, names = env_overrides(os.environ if environ is None else environ)
-    try:
-        return Config(**_merge(data, overrides))
-    except ValidationError as exc:
-        raise ConfigError("; ".join(_problem(e, file, names) for e in exc.errors())) from None
-    except RecursionError:  # a shape the depth checks did not foresee: still no traceback
-        raise ConfigError(f"{file}: a value is nested too deeply") from None
 
 
 def substitute(argv: list[str], values: dict[str, str]) -> list[str]:

@@ -19,7 +19,7 @@ from typing import Literal, get_args
 
 FaultPoint = Literal["checkpoint-branch-moved", "agent-launched"]
 FAULT_POINTS: tuple[FaultPoint, ...] = get_args(FaultPoint)
-# WAVEDECK_TEST_* variables are the tests' own, never settings (see wavedeck.agents.config).
+# WAVEDECK_TEST_* variables are the tests' own, never settings (see wavedeck.agents.configread).
 ENV = "WAVEDECK_TEST_FAULT"
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from wavedeck.agents.config import load_config  # noqa: E402
+from wavedeck.agents.configread import load_config  # noqa: E402
 from wavedeck.agents.events import AgentOutput  # noqa: E402
 from wavedeck.agents.local.tail import LogTailer  # noqa: E402
 from wavedeck.agents.tools.demo import make_sandbox  # noqa: E402

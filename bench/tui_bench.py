@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 from textual import events  # noqa: E402
 
-from wavedeck.agents.config import load_config  # noqa: E402
+from wavedeck.agents.configread import load_config  # noqa: E402
 from wavedeck.agents.tools.demo import PLAN_IN_SANDBOX, make_sandbox  # noqa: E402
 from wavedeck.agents.wave.supervisor import Supervisor  # noqa: E402
 from wavedeck.plan.reading.loader import load_plan  # noqa: E402

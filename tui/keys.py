@@ -23,7 +23,7 @@ from typing import Literal
 from textual.binding import Binding, BindingType
 from textual.keys import Keys, _character_to_key, format_key, key_to_character
 
-from wavedeck.agents.config import ConfigError
+from wavedeck.agents.configread import ConfigError
 
 Scope = Literal["main", "log", "app", "review"]
 

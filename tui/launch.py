@@ -50,7 +50,7 @@ def _no_terminal(repo: Path) -> CannotStart:
 
 
 async def _run(repo: Path, plan_path: Path, sandbox: bool = False) -> int:
-    from wavedeck.agents.config import CONFIG_NAME, ConfigError, load_config
+    from wavedeck.agents.configread import CONFIG_NAME, ConfigError, load_config
     from wavedeck.agents.git.errors import GitError
     from wavedeck.agents.wave.supervisor import Supervisor, SupervisorError
     from wavedeck.plan.errors import PlanError
@@ -90,7 +90,7 @@ def open_control_room(
     """Open the Textual control room on ``repo`` (default: the current folder) for ``plan``
     (default: the plan named in ``wavedeck.toml``); returns the process exit code.
     ``sandbox``: ``repo`` is the demo's sandbox (the header and the goodbye say where it is)."""
-    from wavedeck.agents.config import ConfigError, load_config
+    from wavedeck.agents.configread import ConfigError, load_config
 
     root = Path(repo or Path.cwd()).absolute()
     problem = repo_problem(root)

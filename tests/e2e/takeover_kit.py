@@ -18,7 +18,7 @@ from tests.e2e.claude_kit import FIXED, fixes
 from tests.e2e.model_server import Script, Text, ToolUse
 from tests.e2e.real_cli_kit import FILES, key
 from tests.unit.wave.enginekit import collecting, wait_agents
-from wavedeck.agents.config import load_config
+from wavedeck.agents.configread import load_config
 from wavedeck.agents.wave.supervisor import Supervisor
 from wavedeck.plan.reading.loader import load_plan
 

@@ -277,7 +277,7 @@ def own_repository(root: Path) -> Path:
 def test_the_quick_start_plan_and_settings_are_valid(tmp_path: Path) -> None:
     """The Markdown plan reads as the quick start says (two agents, each its file), and both
     ``wavedeck.toml`` blocks of the quick start are accepted with the presets they name."""
-    from wavedeck.agents.config import load_config
+    from wavedeck.agents.configread import load_config
     from wavedeck.plan.checking.checks import run_checks
     from wavedeck.plan.reading.loader import load_plan
 

@@ -11,7 +11,7 @@ from textual.message import Message
 
 from tests.sandboxkit import configure
 from tests.tui.helpers import panes_ready
-from wavedeck.agents.config import load_config
+from wavedeck.agents.configread import load_config
 from wavedeck.agents.tools.demo import PLAN_IN_SANDBOX, make_sandbox
 from wavedeck.agents.wave.supervisor import Supervisor
 from wavedeck.plan.reading.loader import load_plan

@@ -22,7 +22,7 @@ from tests.tui.helpers import (
     wait_for,
 )
 from tests.tui.screen_text import screen_text
-from wavedeck.agents.config import ConfigError, load_config
+from wavedeck.agents.configread import ConfigError, load_config
 from wavedeck.tui.app import WavedeckApp
 from wavedeck.tui.keys import (
     ACTIONS,

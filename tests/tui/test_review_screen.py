@@ -18,7 +18,7 @@ from tests.tui.room_kit import control_room, sandbox
 from tests.tui.screen_text import screen_text
 from tests.unit.review.test_review_engine import reviewer_sandbox
 from tests.unit.wave.enginekit import kill_agents
-from wavedeck.agents.config import ConfigError
+from wavedeck.agents.configread import ConfigError
 from wavedeck.agents.git.hunks import parse_patch
 from wavedeck.agents.local import landlock
 from wavedeck.agents.review.changes import PathStanding, WaveChanges, group

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from click.testing import CliRunner
 
-from wavedeck.agents.config import ConfigError
+from wavedeck.agents.configread import ConfigError
 from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.remote.transport import TransportError
 from wavedeck.agents.state import StateCorrupt

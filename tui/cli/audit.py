@@ -52,7 +52,7 @@ def audit(
     the agent whose package holds it), unowned (with the agents that could own it), other-wave.
     Exit status: 0 all owned or accepted by the policy, 1 otherwise, 2 bad input.
     """
-    from wavedeck.agents.config import ConfigError, load_config
+    from wavedeck.agents.configread import ConfigError, load_config
     from wavedeck.agents.tools.audit import AuditError
     from wavedeck.agents.tools.audit import audit as run_audit
     from wavedeck.plan.reading.loader import load_plan

@@ -164,7 +164,7 @@ def plan_file(repo: Path, plan_arg: str | None, configured: str | None) -> Path:
     ``wavedeck.toml`` (relative to the repository). Raises ``CannotStart`` naming the key when
     neither is given, or when the configured file does not exist (the user must know to edit
     ``wavedeck.toml``, not look for a file they never named)."""
-    from wavedeck.agents.config import CONFIG_NAME
+    from wavedeck.agents.configread import CONFIG_NAME
 
     config_file = repo / CONFIG_NAME
     chosen = plan_arg or configured

@@ -26,7 +26,7 @@ def check(as_json: bool) -> None:
     """
     import asyncio
 
-    from wavedeck.agents.config import ConfigError, load_config
+    from wavedeck.agents.configread import ConfigError, load_config
     from wavedeck.agents.remote.hosts_check import STEPS, check_hosts
 
     try:

@@ -91,7 +91,7 @@ def _load(repo: Path, plan_arg: str | None, as_json: bool) -> tuple[Config, Plan
     def _fail(message: str) -> NoReturn:
         fail(message, as_json=as_json)
 
-    from wavedeck.agents.config import ConfigError, load_config
+    from wavedeck.agents.configread import ConfigError, load_config
     from wavedeck.plan.checking.checks import run_checks
     from wavedeck.plan.errors import PlanError
     from wavedeck.plan.reading.loader import load_plan

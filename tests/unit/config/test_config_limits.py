@@ -13,7 +13,8 @@ import pytest
 from pydantic import BaseModel
 
 from tests.sandboxkit import git
-from wavedeck.agents.config import Config, ConfigError, load_config
+from wavedeck.agents.config import Config
+from wavedeck.agents.configread import ConfigError, load_config
 
 DEEP = 3000
 MAIN = "from wavedeck.tui.cli.main import main; main()"

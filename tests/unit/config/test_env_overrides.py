@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from wavedeck.agents.config import ConfigError, load_config
+from wavedeck.agents.configread import ConfigError, load_config
 
 
 def _write(folder: Path, text: str) -> Path:

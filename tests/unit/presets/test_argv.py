@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.unit.wave.enginekit import sandbox
-from wavedeck.agents.config import Config, ConfigError, load_config
+from wavedeck.agents.config import Config
+from wavedeck.agents.configread import ConfigError, load_config
 from wavedeck.agents.presets import PRESETS, LaunchContext, PresetError, program_for
 from wavedeck.agents.wave.launch import build_spec
 from wavedeck.plan.reading.loader import load_plan

@@ -14,7 +14,7 @@ import pytest
 
 from tests.sandboxkit import git
 from tests.unit.wave.enginekit import kill_agents, opened, sandbox, wait_agents
-from wavedeck.agents.config import load_config
+from wavedeck.agents.configread import load_config
 from wavedeck.agents.events import (
     AgentDenied,
     AgentOutput,

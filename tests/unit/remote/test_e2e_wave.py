@@ -18,7 +18,7 @@ import pytest
 from tests.unit.remote.faultkit import Proxy
 from tests.unit.remote.sshkit import Sshd, git, make_clone
 from tests.unit.wave.enginekit import Collector, kill_agents, sandbox, wait_agents
-from wavedeck.agents.config import load_config
+from wavedeck.agents.configread import load_config
 from wavedeck.agents.events import (
     AgentOutput,
     AgentOutputBatch,

@@ -14,7 +14,7 @@ import pytest
 
 from tests.unit.remote.sshkit import Sshd, git, make_clone
 from tests.unit.wave.enginekit import Collector, kill_agents, sandbox, wait_agents
-from wavedeck.agents.config import load_config
+from wavedeck.agents.configread import load_config
 from wavedeck.agents.events import SandboxStatus
 from wavedeck.agents.local import landlock
 from wavedeck.agents.tools.demo import STRAY_PATH

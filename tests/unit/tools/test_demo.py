@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.sandboxkit import git
-from wavedeck.agents.config import load_config
+from wavedeck.agents.configread import load_config
 from wavedeck.agents.tools.demo import (
     STRAY_AGENT,
     STRAY_PATH,

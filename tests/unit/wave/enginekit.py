@@ -13,7 +13,8 @@ from pathlib import Path
 
 from tests.eventkit import EventCollector
 from tests.sandboxkit import configure, git
-from wavedeck.agents.config import Config, load_config
+from wavedeck.agents.config import Config
+from wavedeck.agents.configread import load_config
 from wavedeck.agents.local import procinfo
 from wavedeck.agents.tools.demo import STRAY_AGENT, STRAY_PATH, make_sandbox
 from wavedeck.agents.wave.supervisor import Supervisor

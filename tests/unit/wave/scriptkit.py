@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tests.e2e.real_cli_kit import FILES, ISSUES, ORIGINAL, PLAN, PLAN_TEXT
 from tests.sandboxkit import git
-from wavedeck.agents.config import load_config
+from wavedeck.agents.configread import load_config
 from wavedeck.agents.wave.supervisor import Supervisor
 from wavedeck.plan.reading.loader import load_plan
 

@@ -19,7 +19,8 @@ from tests.unit.wave.enginekit import (
     supervisor,
     wait_agents,
 )
-from wavedeck.agents.config import ConfigError, GitConfig, load_config
+from wavedeck.agents.config import GitConfig
+from wavedeck.agents.configread import ConfigError, load_config
 from wavedeck.agents.events import CheckpointCommitted, GateRefused, Notice, ViolationFound
 from wavedeck.agents.wave.supervisor import Supervisor
 

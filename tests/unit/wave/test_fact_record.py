@@ -13,7 +13,7 @@ import pytest
 
 from tests.eventkit import until
 from tests.unit.wave.enginekit import opened, sandbox, wait_agents
-from wavedeck.agents.config import load_config
+from wavedeck.agents.configread import load_config
 from wavedeck.agents.events import AgentOutput, IssueDone, Notice
 from wavedeck.agents.local.logfiles import LogFile, facts_path
 from wavedeck.agents.local.runner import read_exit_file

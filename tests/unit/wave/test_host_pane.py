@@ -13,7 +13,7 @@ from tests.tui.helpers import FixedClock, pane_head, panes_ready, reference_plan
 from tests.tui.screen_text import screen_text
 from tests.unit.wave.enginekit import sandbox, supervisor
 from wavedeck.agents import events as ev
-from wavedeck.agents.config import load_config
+from wavedeck.agents.configread import load_config
 from wavedeck.tui.adapter import RunView
 from wavedeck.tui.app import WavedeckApp
 from wavedeck.tui.widgets.agent_pane import AgentPane

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.wave.enginekit import opened, sandbox, wait_agents
-from wavedeck.agents.config import load_config
+from wavedeck.agents.configread import load_config
 from wavedeck.agents.events import AgentOutput
 from wavedeck.agents.local.logfiles import logical_size
 from wavedeck.agents.local.wrapper import list_segments

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from wavedeck.agents.config import Config, load_config
+from wavedeck.agents.config import Config
+from wavedeck.agents.configread import load_config
 from wavedeck.agents.presets import PresetError
 from wavedeck.agents.tools.sim import parse_prompt
 from wavedeck.agents.wave.launch import OffsetJournal, build_spec, parse_done

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavedeck.agents.config import load_config
+from wavedeck.agents.configread import load_config
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.unit.wave.enginekit import Collector, collecting, sandbox, supervisor
-from wavedeck.agents.config import RestartConfig, load_config
+from wavedeck.agents.config import RestartConfig
+from wavedeck.agents.configread import load_config
 from wavedeck.agents.events import AgentStateChanged
 from wavedeck.agents.wave.supervisor import Supervisor
 

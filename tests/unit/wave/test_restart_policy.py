@@ -22,7 +22,8 @@ from tests.unit.wave.enginekit import (
     supervisor,
     wait_agents,
 )
-from wavedeck.agents.config import ConfigError, RestartConfig, load_config
+from wavedeck.agents.config import RestartConfig
+from wavedeck.agents.configread import ConfigError, load_config
 from wavedeck.agents.events import AgentOutput, AgentStateChanged, Notice
 from wavedeck.agents.kinds import AgentStanding
 from wavedeck.agents.wave.restart import backoff_delay, decide

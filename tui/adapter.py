@@ -1,37 +1,29 @@
-"""Engine events → the TUI's view of a run, and Textual messages, in one place.
+"""Engine facts → the TUI's view of a run (``wavedeck.tui.runview``), and Textual messages.
 
-:class:`RunView` is what the screens draw: per agent its state, issues done, touched files,
-violations and log ring buffer; per wave its state, test output and result. :class:`EventAdapter`
-applies one engine event to it and returns the message to post (``None`` for log lines, which go
-straight into the ring buffer and are painted on the pane's timer). The app feeds it from the
+The one place the control room copies what the engine says into its :class:`RunView`:
+:class:`EventAdapter` applies one engine event to it and returns the message to post (``None``
+for log lines, which go straight into the ring buffer and are painted on the pane's timer);
+:func:`sync_view` takes every state from an engine already running (re-attach), and
+:func:`sync_waves` the wave states the engine's gates derive. The app feeds the adapter from the
 supervisor's event stream; tests and snapshots feed it events directly.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from textual.message import Message
 
 from wavedeck.agents import events as ev
 from wavedeck.agents import kinds
-from wavedeck.agents.lines import decode_all
-from wavedeck.agents.local.logfiles import LogFile
-from wavedeck.agents.presets import TEXT_PRESETS, render
 from wavedeck.agents.presets.usage import UsageTotal, of_record
-from wavedeck.plan.models import Agent, Plan
 from wavedeck.tui import messages as msg
-from wavedeck.tui.widgets.log_view import MAX_LINES, LogBuffer
+from wavedeck.tui.runview import AgentView, HostState, RunView
 
 if TYPE_CHECKING:
     from wavedeck.agents.state import AgentRecord
     from wavedeck.tui.engine import EngineQueries
-
-Clock = Callable[[], float]
 
 
 class OnEnded(Protocol):
@@ -40,203 +32,44 @@ class OnEnded(Protocol):
     def __call__(self, agent: str, state: kinds.AgentState, reason: str) -> None: ...
 
 
-# An agent whose run is over (``needs_you`` aside: it waits for the operator, the wave is not
-# past its agents).
-RUN_OVER = ("succeeded", "failed", "stopped", "lost")
-TAIL_BYTES = 4 * 1024 * 1024  # enough for 10,000 lines of ~400 bytes
+def sync_view(view: RunView, engine: EngineQueries) -> None:
+    """Take states from an engine that is already running (re-attach)."""
+    view.current_wave = engine.current_wave
+    view.preset = engine.config.agent.preset
+    for number, wave in view.waves.items():
+        wave.state = engine.wave_state(number)
+        wave.violations = list(engine.violations(number))
+    for agent_id, agent in view.agents.items():
+        record = engine.agent_record(agent_id)
+        agent.state = record.state
+        agent.host = _host_of(engine, agent_id, record)
+        agent.host_state = view.host_states.get(agent.host) if agent.host else None
+        agent.started_at = record.started_at
+        agent.ended_at = record.ended_at
+        agent.issues_done = list(record.issues_done)
+        agent.marked_done = record.marked_done
+        agent.restart = record.restart
+        agent.needs = record.needs if record.state == "needs_you" else None
+        agent.exit_code = record.exit_code
+        # How it ended and what it wrote, as the last control room showed them.
+        agent.signal = record.exit_signal
+        agent.reason = record.reason
+        agent.touched = set(record.touched)
+        agent.usage = of_record(record)
+        agent.session_id = record.session_id
+        agent.denied = len(record.denials)
+        agent.violations = [
+            v for v in view.waves[agent.agent.wave].violations if v.agent == agent_id
+        ]
 
 
-@dataclass
-class HostState:
-    """The connection to one SSH host, as its last ``HostConnectionChanged`` said."""
-
-    host: str
-    state: kinds.HostLink
-    detail: str = ""
-    next_attempt_at: float | None = None  # wall-clock time of the next attempt (reconnecting)
-
-
-@dataclass
-class AgentView:
-    """One pane's worth of state."""
-
-    agent: Agent
-    state: kinds.AgentState = "pending"
-    host: str | None = None  # the SSH host it runs on (None: this machine)
-    host_state: HostState | None = None  # that host's connection, once reported
-    started_at: float | None = None
-    ended_at: float | None = None
-    exit_code: int | None = None
-    signal: str | None = None
-    reason: str = ""
-    marked_done: str | None = None  # the operator's reason, when marked done by hand
-    restart: ev.RestartStatus | None = None  # [agent.restart]'s word on its last failure
-    needs: kinds.Needs | None = None  # why it needs the operator (state needs_you)
-    issues_done: list[str] = field(default_factory=list)
-    touched: set[str] = field(default_factory=set)
-    violations: list[ev.ViolationFound] = field(default_factory=list)
-    log: LogBuffer = field(default_factory=LogBuffer)
-    # Agent presets: the raw stream the rendered ``log`` came from (the pane's raw view), the
-    # CLI's session, its usage so far and the tool calls its permissions refused.
-    raw: LogBuffer = field(default_factory=LogBuffer)
-    show_raw: bool = False
-    session_id: str | None = None
-    usage: UsageTotal = field(default_factory=UsageTotal)
-    denied: int = 0
-    # [agent] sandbox: set when this agent is not confined like the run (its host cannot, or
-    # its repository lies beneath a path it may write).
-    sandbox: ev.SandboxStatus | None = None
-
-    @property
-    def id(self) -> str:
-        return self.agent.id
-
-    def elapsed(self, now: float) -> float | None:
-        if self.started_at is None:
-            return None
-        return max(0.0, (self.ended_at or now) - self.started_at)
-
-
-@dataclass
-class WaveView:
-    number: int
-    state: kinds.WaveState = "locked"
-    tests: LogBuffer = field(default_factory=LogBuffer)
-    tests_passed: bool | None = None
-    tests_running: bool = False
-    tests_duration_s: float | None = None
-    tests_started_at: float | None = None
-    commit: str | None = None
-    refused: ev.GateRefused | None = None
-    violations: list[ev.ViolationFound] = field(default_factory=list)
-
-
-def steady_wall_clock() -> Clock:
-    """Wall-clock seconds that advance with the monotonic clock (anchored to ``time.time()``
-    once): elapsed times and countdowns ignore a system clock set forwards or back mid-run,
-    while staying comparable with the wall-clock start times kept in the run state."""
-    anchor = time.time() - time.monotonic()
-    return lambda: anchor + time.monotonic()
-
-
-@dataclass
-class RunView:
-    """Everything the screens draw, built from the plan and kept current by the adapter."""
-
-    plan: Plan
-    clock: Clock = field(default_factory=steady_wall_clock)
-    agents: dict[str, AgentView] = field(default_factory=dict)
-    waves: dict[int, WaveView] = field(default_factory=dict)
-    host_states: dict[str, HostState] = field(default_factory=dict)
-    current_wave: int = 1
-    run_state: str = "idle"
-    preset: str = "generic"  # [agent] preset: how a log read from disk is rendered
-    sandbox: ev.SandboxStatus | None = None  # [agent] sandbox on this machine, once told
-
-    def __post_init__(self) -> None:
-        for wave in self.plan.waves:
-            self.waves[wave.number] = WaveView(wave.number)
-            for agent in wave.agents:
-                self.agents[agent.id] = AgentView(agent)
-        if self.plan.waves:
-            first = self.plan.waves[0].number
-            self.current_wave = first
-            self.waves[first].state = "ready"
-
-    def wave_of(self, agent_id: str) -> int:
-        view = self.agents.get(agent_id)
-        return view.agent.wave if view else self.current_wave
-
-    def wave_agents(self, wave: int) -> list[AgentView]:
-        return [self.agents[a.id] for a in self.plan.wave(wave).agents]
-
-    def agents_ended(self, wave: int) -> bool:
-        """Every agent of a ``running`` wave has ended (the engine keeps the wave ``running``
-        until its tests run): the header and the wave bar both say so, not "running"."""
-        agents = self.wave_agents(wave)
-        return bool(agents) and all(a.state in RUN_OVER for a in agents)
-
-    def agents_not_done(self, wave: int) -> int:
-        """How many of the wave's agents ended without succeeding (nor marked done)."""
-        return sum(
-            1 for a in self.wave_agents(wave) if a.state != "succeeded" and not a.marked_done
-        )
-
-    def sync(self, engine: EngineQueries) -> None:
-        """Take states from an engine that is already running (re-attach)."""
-        self.current_wave = engine.current_wave
-        self.preset = engine.config.agent.preset
-        for number, wave in self.waves.items():
-            wave.state = engine.wave_state(number)
-            wave.violations = list(engine.violations(number))
-        for agent_id, view in self.agents.items():
-            record = engine.agent_record(agent_id)
-            view.state = record.state
-            view.host = _host_of(engine, agent_id, record)
-            view.host_state = self.host_states.get(view.host) if view.host else None
-            view.started_at = record.started_at
-            view.ended_at = record.ended_at
-            view.issues_done = list(record.issues_done)
-            view.marked_done = record.marked_done
-            view.restart = record.restart
-            view.needs = record.needs if record.state == "needs_you" else None
-            view.exit_code = record.exit_code
-            # How it ended and what it wrote, as the last control room showed them.
-            view.signal = record.exit_signal
-            view.reason = record.reason
-            view.touched = set(record.touched)
-            view.usage = of_record(record)
-            view.session_id = record.session_id
-            view.denied = len(record.denials)
-            view.violations = [
-                v for v in self.waves[view.agent.wave].violations if v.agent == agent_id
-            ]
-
-    def set_host(self, agent_id: str, host: str | None) -> None:
-        """Record that ``agent_id`` runs on ``host`` (its pane shows that host's connection)."""
-        view = self.agents.get(agent_id)
-        if view is not None:
-            view.host = host
-            view.host_state = self.host_states.get(host) if host else None
-
-    def sync_waves(self, engine: EngineQueries) -> None:
-        """Wave states are derived by the engine's gates: read them (cheap, no I/O)."""
-        for number, wave in self.waves.items():
-            try:
-                wave.state = engine.wave_state(number)
-            except Exception:  # a half-open engine: keep what the events said
-                return
-
-    def load_history(self, agent_id: str, path: Path, upto: int | None) -> None:
-        """Fill an agent's ring buffer with the last lines of its log, up to byte ``upto``.
-
-        The bytes are read by logical offset across rotated files and decoded by the same rule
-        as the live lines (``wavedeck.agents.lines``), so the pane shows what it showed before.
-        """
-        log = LogFile(path)
+def sync_waves(view: RunView, engine: EngineQueries) -> None:
+    """Wave states are derived by the engine's gates: read them (cheap, no I/O)."""
+    for number, wave in view.waves.items():
         try:
-            end = log.size() if upto is None else upto
-            oldest = log.start()
-            start = max(oldest, end - TAIL_BYTES)
-            # One byte more in front tells whether the window starts at a line's start.
-            before = start - 1 if start > oldest else start
-            data = log.pread(end - before, before) if end > before else b""
-        except OSError:
+            wave.state = engine.wave_state(number)
+        except Exception:  # a half-open engine: keep what the events said
             return
-        if start > 0:
-            first = data.find(b"\n")
-            data = b"" if first < 0 else data[first + 1 :]  # the first line is cut: dropped
-        # Every byte up to ``upto`` was shown as a line (a partial last one once flushed).
-        lines = decode_all(data)
-        agent = self.agents[agent_id]
-        agent.log.clear()
-        agent.raw.clear()
-        if (
-            self.preset not in TEXT_PRESETS
-        ):  # the pane shows the preset's rendering, raw one key away
-            agent.raw.extend(lines[-MAX_LINES:])
-            lines = render.render_lines(self.preset, lines)
-        agent.log.extend(lines[-MAX_LINES:])
 
 
 def _host_of(engine: EngineQueries, agent_id: str, record: AgentRecord) -> str | None:

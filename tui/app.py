@@ -30,7 +30,7 @@ from wavedeck.plan.models import Plan
 from wavedeck.plan.safetext import neutralize
 from wavedeck.plan.words import all_committed
 from wavedeck.tui import messages as msg
-from wavedeck.tui.adapter import Clock, EventAdapter, RunView, steady_wall_clock
+from wavedeck.tui.adapter import EventAdapter, sync_view
 from wavedeck.tui.commands import Actions
 from wavedeck.tui.engine import Engine
 from wavedeck.tui.keys import BY_NAME, bindings, current_keys
@@ -38,6 +38,7 @@ from wavedeck.tui.notify import Notifier
 from wavedeck.tui.palette import WavedeckCommands
 from wavedeck.tui.refusals import refusal_text
 from wavedeck.tui.reviewing import AutoReview
+from wavedeck.tui.runview import Clock, RunView, steady_wall_clock
 from wavedeck.tui.screens.dialogs import QuitScreen
 from wavedeck.tui.screens.main import MainScreen
 from wavedeck.tui.toasts import REFUSAL, Toasts, wave_topic
@@ -135,7 +136,7 @@ class WavedeckApp(App[int]):
     async def on_mount(self) -> None:
         self.set_keymap(self.keymap)
         if self.engine is not None:
-            self.view.sync(self.engine)
+            sync_view(self.view, self.engine)
             if self.attach_history:
                 self._load_histories()
         await self.push_screen(self.main_screen)

@@ -16,9 +16,9 @@ from typing import Protocol
 
 from wavedeck.agents.kinds import AGENT_ENDED
 from wavedeck.plan.words import plural
-from wavedeck.tui.adapter import RunView
 from wavedeck.tui.calls import Notifier, guarded
 from wavedeck.tui.engine import Engine
+from wavedeck.tui.runview import RunView
 
 
 class Host(Notifier, Protocol):

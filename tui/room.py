@@ -12,8 +12,8 @@ from typing import Protocol, cast
 
 from textual.app import App
 
-from wavedeck.tui.adapter import Clock, RunView
 from wavedeck.tui.engine import Engine
+from wavedeck.tui.runview import Clock, RunView
 
 
 class Room(Protocol):

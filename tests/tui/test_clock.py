@@ -8,7 +8,8 @@ import pytest
 
 from tests.tui.helpers import reference_plan
 from wavedeck.agents import events as ev
-from wavedeck.tui.adapter import EventAdapter, RunView, steady_wall_clock
+from wavedeck.tui.adapter import EventAdapter
+from wavedeck.tui.runview import RunView, steady_wall_clock
 
 
 @pytest.mark.parametrize("jump_s", [3600.0, -3600.0])

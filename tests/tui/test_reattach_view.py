@@ -3,7 +3,7 @@
 Through the real engine and the adapter, no UI: a wave runs on a demo sandbox, one agent is
 stopped by the operator (SIGTERM) after its work, the others succeed; every pane's status line is
 read, the supervisor closed, a new one opened and its view built the way the app builds it
-(``RunView.sync``, then the events it replays). The status lines must match: the signal, the
+(``adapter.sync_view``, then the events it replays). The status lines must match: the signal, the
 issues, the files touched (✎), the elapsed time.
 """
 
@@ -21,7 +21,8 @@ from tests.unit.wave.enginekit import git, kill_agents, sandbox, supervisor
 from wavedeck.agents.tools.demo import STRAY_AGENT, STRAY_PATH
 from wavedeck.agents.wave.supervisor import Supervisor
 from wavedeck.plan.models import Plan
-from wavedeck.tui.adapter import EventAdapter, RunView
+from wavedeck.tui.adapter import EventAdapter, sync_view
+from wavedeck.tui.runview import RunView
 from wavedeck.tui.widgets.agent_pane import head_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
@@ -124,7 +125,7 @@ async def test_a_reopened_control_room_shows_what_the_old_one_showed(tmp_path: P
         again = supervisor(root)
         await again.open()
         reopened = RunView(plan, clock=time.time)
-        reopened.sync(again)  # as the app does on mount
+        sync_view(reopened, again)  # as the app does on mount
         consumer = _consume(again, reopened)
         try:
             await again.drain()

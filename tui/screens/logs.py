@@ -26,9 +26,9 @@ from textual.widgets import ContentSwitcher, Static
 
 from wavedeck.plan.safetext import neutralize
 from wavedeck.tui import messages as msg
-from wavedeck.tui.adapter import AgentView
 from wavedeck.tui.keys import BY_NAME, LOG_MODES, first_key
 from wavedeck.tui.room import room
+from wavedeck.tui.runview import AgentView
 from wavedeck.tui.screens.dialogs import PromptScreen
 from wavedeck.tui.widgets.agent_pane import head_text
 from wavedeck.tui.widgets.history import HistoryView

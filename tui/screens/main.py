@@ -21,6 +21,7 @@ from textual.widgets import Static
 
 from wavedeck.plan.words import plural
 from wavedeck.tui import messages as msg
+from wavedeck.tui.adapter import sync_waves
 from wavedeck.tui.keys import PALETTE, bindings, first_key
 from wavedeck.tui.room import Room, room
 from wavedeck.tui.widgets.agent_pane import AgentPane
@@ -121,7 +122,7 @@ class MainScreen(Screen[None]):
         strip, and the key bar when what is possible changed."""
         view, now = self.wd.view, self.wd.clock()
         if self.wd.engine is not None:
-            view.sync_waves(self.wd.engine)
+            sync_waves(view, self.wd.engine)
         top = header_text(
             view, self.selected_wave, engine=self.wd.engine is not None, sandbox=self.wd.sandbox
         )

@@ -11,8 +11,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from wavedeck.tui import messages as msg
-from wavedeck.tui.adapter import WaveView
 from wavedeck.tui.room import room
+from wavedeck.tui.runview import WaveView
 from wavedeck.tui.widgets.log_view import LogView
 
 

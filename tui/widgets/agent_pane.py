@@ -14,7 +14,7 @@ from textual.widgets import Static
 from wavedeck.agents.presets.usage import describe as usage_text
 from wavedeck.plan.models import Issue
 from wavedeck.plan.safetext import neutralize
-from wavedeck.tui.adapter import AgentView
+from wavedeck.tui.runview import AgentView
 from wavedeck.tui.widgets.log_view import LogView
 
 BADGES = {

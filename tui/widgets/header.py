@@ -10,7 +10,7 @@ from rich.text import Text
 
 from wavedeck.plan.safetext import neutralize
 from wavedeck.plan.words import all_committed
-from wavedeck.tui.adapter import RunView
+from wavedeck.tui.runview import RunView
 
 
 def wave_phase(view: RunView, number: int) -> tuple[str, str]:

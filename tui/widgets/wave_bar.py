@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from wavedeck.agents.presets.usage import cost, tokens, total
-from wavedeck.tui.adapter import RunView
+from wavedeck.tui.runview import RunView
 
 STATE_STYLE = {
     "locked": ("🔒", "dim"),

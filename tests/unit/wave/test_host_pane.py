@@ -14,8 +14,9 @@ from tests.tui.screen_text import screen_text
 from tests.unit.wave.enginekit import sandbox, supervisor
 from wavedeck.agents import events as ev
 from wavedeck.agents.configread import load_config
-from wavedeck.tui.adapter import RunView
+from wavedeck.tui.adapter import sync_view
 from wavedeck.tui.app import WavedeckApp
+from wavedeck.tui.runview import RunView
 from wavedeck.tui.widgets.agent_pane import AgentPane
 
 pytestmark = pytest.mark.timeout(60)
@@ -75,7 +76,7 @@ def test_supervisor_names_each_agents_host(tmp_path: Path) -> None:
     assert sup.host_of("w1-a1") is None and not sup.is_remote("w1-a1")
     # The control room learns it when it attaches, before any agent runs.
     view = RunView(sup.plan)
-    view.sync(sup)
+    sync_view(view, sup)
     assert {a: view.agents[a].host for a in ("w1-a1", "w1-a3", "w1-a4")} == {
         "w1-a1": None,
         "w1-a3": "loop",

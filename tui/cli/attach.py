@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import click
 
 from wavedeck.plan.safetext import neutralize
-from wavedeck.tui.cli.common import fail
+from wavedeck.tui.cli.common import fail, load_run_inputs
 
 if TYPE_CHECKING:
     from wavedeck.agents.state import AgentRecord
@@ -194,14 +194,13 @@ def attach_cmd(agent: str, stop: bool, wait: bool, repo: Path) -> None:
     """
     from wavedeck.agents.git.errors import GitError
     from wavedeck.agents.wave.supervisor import Supervisor, SupervisorError
-    from wavedeck.tui.cli.run import _load
 
     if stop and wait:
         fail("--stop and --wait cannot be combined")
     root = repo.absolute()
     if not (root / ".wavedeck" / "state.json").exists():
         fail(f"no run recorded in {root} (no .wavedeck/state.json): nothing to attach to")
-    config, plan, plan_path = _load(root, None, False)
+    config, plan, plan_path = load_run_inputs(root, None, False)
     try:
         sup = Supervisor(root, plan, config, plan_path=plan_path)
     except (SupervisorError, GitError, OSError) as exc:

@@ -11,6 +11,8 @@ SIGTERM, SIGHUP and SIGINT: a stop event set, the signal recorded for the exit s
 
 ``repo_problem`` is the check the control room and ``wavedeck run`` make before anything else: a
 git working tree (not bare), with a first commit, on a branch, whose ``.wavedeck/`` can be written.
+``load_run_inputs`` is what ``run``, ``review`` and ``attach`` read next: the configuration and
+the checked plan, or exit 2.
 """
 
 from __future__ import annotations
@@ -24,11 +26,16 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from wavedeck.plan.safetext import neutralize
+from wavedeck.plan.words import noun, plural
+
+if TYPE_CHECKING:
+    from wavedeck.agents.config import Config
+    from wavedeck.plan.models import Plan
 
 EXIT_CANNOT_START = 2
 
@@ -182,3 +189,44 @@ def plan_file(repo: Path, plan_arg: str | None, configured: str | None) -> Path:
             "(fix the key, or give the plan: `wavedeck PLAN.md`)"
         )
     return path
+
+
+def load_run_inputs(repo: Path, plan_arg: str | None, as_json: bool) -> tuple[Config, Plan, Path]:
+    """What a command running the plan needs: the repository's configuration, its plan
+    (checked: no error finding, at least one wave) and the plan's path; else a clear message
+    and exit 2 (with ``--json``, the error object too)."""
+
+    def _fail(message: str) -> NoReturn:
+        fail(message, as_json=as_json)
+
+    from wavedeck.agents.configread import ConfigError, load_config
+    from wavedeck.plan.checking.checks import run_checks
+    from wavedeck.plan.errors import PlanError
+    from wavedeck.plan.reading.loader import load_plan
+
+    try:
+        config = load_config(repo)
+    except ConfigError as exc:
+        _fail(str(exc))
+    try:
+        plan_path = plan_file(repo, plan_arg, config.plan)
+    except CannotStart as exc:
+        _fail(exc.message)
+    try:
+        result = load_plan(plan_path)
+    except PlanError as exc:
+        _fail(str(exc))
+    errors = [f for f in run_checks(result.plan, result.findings) if f.level == "error"]
+    if errors:
+        for finding in errors[:20]:
+            click.echo(
+                f"{plan_path}:{finding.line}: error[{finding.code}]: {neutralize(finding.message)}",
+                err=True,
+            )
+        _fail(
+            f"the plan has {plural(len(errors), 'error')}: fix "
+            f"{noun(len(errors), 'it', 'them')} (wavedeck plan check) before running"
+        )
+    if not result.plan.waves:
+        _fail(f"{plan_path}: the plan has no waves")
+    return config, result.plan, plan_path

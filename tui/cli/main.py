@@ -18,6 +18,9 @@ from wavedeck.tui.cli import (
     audit as cli_audit,
 )
 from wavedeck.tui.cli import (
+    demo as cli_demo,
+)
+from wavedeck.tui.cli import (
     hosts as cli_hosts,
 )
 from wavedeck.tui.cli import (
@@ -90,6 +93,7 @@ def main(ctx: click.Context) -> None:
 for _module in (
     cli_plan,
     cli_run,
+    cli_demo,
     cli_review,
     cli_status,
     cli_attach,

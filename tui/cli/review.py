@@ -25,7 +25,7 @@ import click
 
 from wavedeck.plan.safetext import neutralize
 from wavedeck.plan.words import plural
-from wavedeck.tui.cli.common import EXIT_CANNOT_START, fail, repo_problem, stopping
+from wavedeck.tui.cli.common import EXIT_CANNOT_START, fail, load_run_inputs, repo_problem, stopping
 
 if TYPE_CHECKING:
     from wavedeck.agents.review.comments import CommentLine
@@ -164,9 +164,8 @@ def review_cmd(
         fail(problem, as_json=as_json)
     from wavedeck.agents.git.errors import GitError
     from wavedeck.agents.wave.supervisor import Supervisor, SupervisorError
-    from wavedeck.tui.cli.run import _load
 
-    config, parsed, plan_path = _load(repo, plan, as_json)
+    config, parsed, plan_path = load_run_inputs(repo, plan, as_json)
     if wave not in [w.number for w in parsed.waves]:
         fail(f"the plan has no wave {wave}", as_json=as_json)
     comments = _read_comments(comments_file, as_json) if comments_file is not None else []

@@ -1,4 +1,4 @@
-"""``wavedeck run`` and ``wavedeck demo``: the engine from the command line.
+"""``wavedeck run``: the engine from the command line.
 
 ``run --headless`` drives waves without the UI (start, wait for the agents, test, checkpoint, next)
 and prints one line per event, or one JSON object per line with ``--json``. It exits 0 when every
@@ -16,9 +16,8 @@ import asyncio
 import contextlib
 import signal
 import sys
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import click
 
@@ -26,23 +25,18 @@ from wavedeck.plan.safetext import neutralize
 from wavedeck.plan.words import all_committed, noun, plural
 from wavedeck.tui.cli.common import (
     EXIT_CANNOT_START,
-    CannotStart,
     fail,
-    plan_file,
+    load_run_inputs,
     repo_problem,
     stopping,
 )
 
 if TYPE_CHECKING:
-    from wavedeck.agents.config import Config
     from wavedeck.agents.kinds import RefusalCode
     from wavedeck.agents.wave.supervisor import Supervisor
     from wavedeck.plan.models import Plan
 
 EXIT_ERROR = EXIT_CANNOT_START
-# What the demo suggests: it completes, accepting the one file the demo's agent writes outside
-# the plan on purpose (recorded in the checkpoint's trailers).
-DEMO_RUN = "wavedeck run --headless --all --yes --accept-violations"
 # The ways out of a refusal, as the command line offers them (the control room names its keys).
 HINTS: dict[RefusalCode, str] = {
     "stray-paths": (
@@ -83,45 +77,6 @@ HINTS: dict[RefusalCode, str] = {
         "whole; --accept-violations does not accept these"
     ),
 }
-
-
-def _load(repo: Path, plan_arg: str | None, as_json: bool) -> tuple[Config, Plan, Path]:
-    """Config, plan and plan path, or a clear message and exit 2."""
-
-    def _fail(message: str) -> NoReturn:
-        fail(message, as_json=as_json)
-
-    from wavedeck.agents.configread import ConfigError, load_config
-    from wavedeck.plan.checking.checks import run_checks
-    from wavedeck.plan.errors import PlanError
-    from wavedeck.plan.reading.loader import load_plan
-
-    try:
-        config = load_config(repo)
-    except ConfigError as exc:
-        _fail(str(exc))
-    try:
-        plan_path = plan_file(repo, plan_arg, config.plan)
-    except CannotStart as exc:
-        _fail(exc.message)
-    try:
-        result = load_plan(plan_path)
-    except PlanError as exc:
-        _fail(str(exc))
-    errors = [f for f in run_checks(result.plan, result.findings) if f.level == "error"]
-    if errors:
-        for finding in errors[:20]:
-            click.echo(
-                f"{plan_path}:{finding.line}: error[{finding.code}]: {neutralize(finding.message)}",
-                err=True,
-            )
-        _fail(
-            f"the plan has {plural(len(errors), 'error')}: fix "
-            f"{noun(len(errors), 'it', 'them')} (wavedeck plan check) before running"
-        )
-    if not result.plan.waves:
-        _fail(f"{plan_path}: the plan has no waves")
-    return config, result.plan, plan_path
 
 
 def _choose_waves(
@@ -223,7 +178,7 @@ def run_cmd(
     problem = repo_problem(repo)
     if problem is not None:
         fail(problem, as_json=as_json)
-    config, parsed, plan_path = _load(repo, plan, as_json)
+    config, parsed, plan_path = load_run_inputs(repo, plan, as_json)
     if review and config.review.preset is None:
         fail(
             '--review needs a reviewer: set [review] preset = "..." in wavedeck.toml',
@@ -381,47 +336,4 @@ async def _follow_up(sup: Supervisor, agent_id: str, message: str, as_json: bool
     return code if code is not None else 1
 
 
-@click.command("demo")
-@click.option(
-    "--dir",
-    "folder",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Where to create the sandbox (new or empty; default: a fresh temporary folder).",
-)
-@click.option(
-    "--no-ui", is_flag=True, help="Only create the sandbox; do not open the control room."
-)
-@click.option("--fast", is_flag=True, help="Simulated agents finish in seconds.")
-def demo_cmd(folder: Path | None, no_ui: bool, fast: bool) -> None:
-    """Create a sandbox repository running the reference plan with simulated agents."""
-    from wavedeck.agents.tools.demo import PLAN_IN_SANDBOX, DemoError, make_sandbox
-    from wavedeck.tui.launch import NOT_A_TERMINAL, has_terminal
-
-    try:
-        target = folder if folder is not None else Path(tempfile.mkdtemp(prefix="wavedeck-demo-"))
-        root = make_sandbox(target, fast=fast)
-    except OSError as exc:
-        fail(f"{exc.filename or tempfile.gettempdir()}: cannot create the sandbox: {exc.strerror}")
-    except DemoError as exc:
-        fail(str(exc))
-    click.echo(str(root))
-    if not no_ui and not has_terminal():
-        fail(
-            f"{NOT_A_TERMINAL} in the sandbox (cd {root} && {DEMO_RUN}), or `demo --no-ui`: "
-            "the control room needs a terminal"
-        )
-    if no_ui:
-        click.echo(
-            f"wavedeck: sandbox ready; run `cd {root} && wavedeck` for the control room (its "
-            "wave-1 agent writes one file outside the plan on purpose: `v` to review and accept "
-            f"it), or `cd {root} && {DEMO_RUN}` to run every wave headless, accepting it",
-            err=True,
-        )
-        return
-    from wavedeck.tui.launch import open_control_room
-
-    sys.exit(open_control_room(plan=str(root / PLAN_IN_SANDBOX), repo=str(root), sandbox=True))
-
-
-COMMANDS: list[click.Command] = [run_cmd, demo_cmd]
+COMMANDS: list[click.Command] = [run_cmd]

@@ -4,45 +4,37 @@ The actions themselves (names, keys, labels, help) are the table in ``wavedeck.t
 decides whether one is possible now (``why_not`` returns the reason when it is not) and performs
 it; the main screen's keys (through ``ActionChosen`` messages) and the command palette
 (``wavedeck.tui.palette``) both end here, so a key and its palette entry can never disagree.
+What the actions on the focused agent's log do is ``wavedeck.tui.logactions``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, Protocol, TypeVar
 
 from textual.message import Message
 
 from wavedeck.agents.kinds import AGENT_UNSUCCESSFUL, WAVE_NOT_STARTED, Refusal
 from wavedeck.agents.presets import TEXT_PRESETS
 from wavedeck.agents.wave.refusals import agent_is, state_word
-from wavedeck.tui.calls import Notifier, guarded
+from wavedeck.tui.calls import guarded
 from wavedeck.tui.keys import ACTIONS, BY_NAME, PALETTE, key_display
+from wavedeck.tui.logactions import LogActions, LogRoom
 from wavedeck.tui.refusals import refusal_text
-from wavedeck.tui.room import Room
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen, QuitScreen
 from wavedeck.tui.toasts import REFUSAL, Toasts, wave_topic
 
 if TYPE_CHECKING:
-    from textual.screen import Screen
-
     from wavedeck.tui.engine import Engine
-    from wavedeck.tui.screens.logs import LogMode
     from wavedeck.tui.screens.main import MainScreen
     from wavedeck.tui.widgets.agent_pane import AgentPane
-    from wavedeck.tui.widgets.log_view import LogView
 
 
-class ControlApp(Room, Notifier, Protocol):
-    """What the actions use of the app (``WavedeckApp``)."""
+class ControlApp(LogRoom, Protocol):
+    """What the actions use of the app (``WavedeckApp``): the log actions' part, and more."""
 
     toasts: Toasts
 
-    @property
-    def main_screen(self) -> MainScreen: ...
-    @property
-    def screen_stack(self) -> list[Screen[Any]]: ...
-    def push_screen(self, screen: Screen[Any], callback: Any = None) -> Any: ...
     def post_message(self, message: Message) -> bool: ...
     def refresh_views(self) -> None: ...
     def run_engine(self, work: Awaitable[object], *, group: str) -> None: ...
@@ -62,6 +54,7 @@ class Actions:
 
     def __init__(self, app: ControlApp) -> None:
         self.app = app
+        self.logs = LogActions(app)  # the focused agent's log: what those actions do
         # What each action of the palette does (``tests/tui/test_action_table.py``: all of them).
         self.handlers: dict[str, Callable[[], Awaitable[None]]] = {
             "start": self.do_start,
@@ -72,17 +65,17 @@ class Actions:
             "commit": self.do_commit,
             "diffs": self.do_diffs,
             "violations": self.do_violations,
-            "log": self.do_log,
+            "log": self.logs.do_log,
             "reply": self.do_reply,
-            "raw": self.do_raw,
-            "wrap": self.do_wrap,
+            "raw": self.logs.do_raw,
+            "wrap": self.logs.do_wrap,
             "attach": self.do_attach,
-            "zoom": self.do_zoom,
-            "search": self.do_search,
-            "follow": self.do_follow,
-            "tail": self.do_tail,
-            "search_next": self.do_search_next,
-            "search_previous": self.do_search_previous,
+            "zoom": self.logs.do_zoom,
+            "search": self.logs.do_search,
+            "follow": self.logs.do_follow,
+            "tail": self.logs.do_tail,
+            "search_next": self.logs.do_search_next,
+            "search_previous": self.logs.do_search_previous,
             "previous_wave": self.do_previous_wave,
             "next_wave": self.do_next_wave,
             "replan": self.do_replan,
@@ -261,29 +254,6 @@ class Actions:
 
         self.app.push_screen(ViolationsScreen(self.wave, self.engine))
 
-    async def do_log(self) -> None:
-        self.open_log("whole")
-
-    def open_log(self, mode: LogMode, note: str | None = None) -> None:
-        """The focused agent's log full screen in ``mode`` (``note``: a line said under it)."""
-        from wavedeck.tui.screens.logs import LogScreen
-
-        pane = self._pane()
-        assert pane is not None
-        engine, view = self.app.engine, self.app.view
-        self.app.push_screen(
-            LogScreen(
-                view.agents[pane.agent_id],
-                mode,
-                path=engine.log_path(pane.agent_id) if engine is not None else None,
-                keys=self.app.keys_now(),
-                rendered=view.preset != "generic",
-                note=note,
-                now=self.app.clock(),
-                wrap=self.main.wrap_logs,
-            )
-        )
-
     async def do_reply(self) -> None:
         pane = self._pane()
         assert pane is not None
@@ -303,24 +273,6 @@ class Actions:
 
     # -- view actions --------------------------------------------------------------------------
 
-    async def do_raw(self) -> None:
-        pane = self._pane()
-        assert pane is not None
-        raw = pane.toggle_raw()
-        self.app.notify(f"{pane.agent_id}: {'raw output' if raw else 'rendered'}", markup=False)
-
-    async def do_wrap(self) -> None:
-        """Wrap long log lines, or cut them again: every pane's, and the log view's when open."""
-        from wavedeck.tui.widgets.log_view import LogView
-
-        main = self.main
-        main.wrap_logs = not main.wrap_logs
-        for screen in self.app.screen_stack:
-            for log in screen.query(LogView):
-                log.set_wrap(main.wrap_logs)
-        said = "log lines wrap" if main.wrap_logs else "log lines are cut at the pane's edge"
-        self.app.notify(said, markup=False)
-
     async def do_attach(self) -> None:
         """Take over the agent's CLI session (``wavedeck.tui.takeover``); when its headless
         run is going, ask first (stop it, or wait for it); when it has no session to take
@@ -331,7 +283,7 @@ class Actions:
         assert pane is not None
         agent_id, engine = pane.agent_id, self.app.engine
         if engine is None:
-            self.open_log(
+            self.logs.open_log(
                 "live", note="no engine here, so no session to take over (read-only live tail)"
             )
             return
@@ -351,51 +303,7 @@ class Actions:
         elif refusal.code == "taken-over":
             self.app.notify(words(refusal), severity="warning", markup=False)
         else:
-            self.open_log("live", note=f"{words(refusal)} (read-only live tail)")
-
-    async def do_zoom(self) -> None:
-        self.open_log("live")
-
-    async def do_search(self) -> None:
-        pane = self._pane()
-        assert pane is not None
-        log = pane.log_view
-
-        def search(term: str | None) -> None:
-            if term is None:
-                return
-            found = log.search(term)
-            if found is None:
-                self.app.notify(f"no match for {term!r}", severity="warning", markup=False)
-            else:
-                keys = self.app.keys_now()
-                step = (
-                    f"{key_display(keys['search_next'])} / {key_display(keys['search_previous'])}"
-                )
-                k, n = found
-                self.app.notify(
-                    f"{term!r}: match {k} of {n} ({step}: next / previous)", markup=False
-                )
-
-        prompt = PromptScreen("Search the log for:", placeholder="text", cancelled="no search")
-        self.app.push_screen(prompt, search)
-
-    async def do_follow(self) -> None:
-        self._log().action_log_follow()
-
-    async def do_tail(self) -> None:
-        self._log().action_log_tail()
-
-    async def do_search_next(self) -> None:
-        self._log().action_search_next()
-
-    async def do_search_previous(self) -> None:
-        self._log().action_search_previous()
-
-    def _log(self) -> LogView:
-        pane = self._pane()
-        assert pane is not None  # why_not refuses log actions without a focused pane
-        return pane.log_view
+            self.logs.open_log("live", note=f"{words(refusal)} (read-only live tail)")
 
     async def do_previous_wave(self) -> None:
         numbers = [w.number for w in self.app.view.plan.waves]

@@ -9,7 +9,6 @@ Shared by ``test_real_other_clis`` (the scenarios Claude Code has) and ``test_re
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from tests.e2e.agent_cli_kit import require
 from tests.e2e.chat_server import ChatServer
 from tests.e2e.gemini_server import GeminiServer
 from tests.e2e.headless_kit import events, run
-from tests.e2e.real_cli_kit import CLI_ENV, RUN, make_sandbox
+from tests.e2e.real_cli_kit import RUN, make_sandbox
 from tests.e2e.scripted_http import Call, Say, ScriptedServer
 
 Events = list[dict[str, Any]]
@@ -50,32 +49,18 @@ def server(cli: str, script: dict[str, list[Any]]) -> ScriptedServer[Any]:
     return ChatServer(script, tools=cli != "aider")
 
 
-def sandbox(cli: str, folder: Path, url: str, settings: str = "", *, warm: bool = False) -> Path:
-    """``make_sandbox`` running the installed ``cli`` against ``url``; ``warm``: opencode's
-    database is made first, as on the machine of a user who ran opencode before."""
-    program = require(cli)
-    repo = make_sandbox(folder, program, url, cli=cli, agent_settings=settings)
-    if cli == "opencode" and warm:
-        # opencode migrates its database on its first start, and two first starts at once race
-        # ("Failed query: CREATE TABLE"): this HOME is a user's who ran opencode before.
-        home = folder.parent / (folder.name + "-home")
-        subprocess.run(
-            [str(program), "db", "path"],
-            env={**os.environ, **CLI_ENV[cli](url, home)},
-            cwd=home,
-            capture_output=True,
-            check=True,
-            timeout=120,
-        )
-    return repo
+def sandbox(cli: str, folder: Path, url: str, settings: str = "") -> Path:
+    """``make_sandbox`` running the installed ``cli`` against ``url``, in a fresh HOME (opencode's
+    first starts race on its database unless wavedeck starts its agents one at a time)."""
+    return make_sandbox(folder, require(cli), url, cli=cli, agent_settings=settings)
 
 
 def run_scripted(
-    cli: str, folder: Path, script: dict[str, list[Any]], settings: str = "", *, warm: bool = False
+    cli: str, folder: Path, script: dict[str, list[Any]], settings: str = ""
 ) -> tuple[subprocess.CompletedProcess[str], Events]:
     """The whole plan run headless (``RUN``) in a new sandbox at ``folder`` whose agents' model
     follows ``script``; the finished command and its events."""
     with server(cli, script) as srv:
-        sandbox(cli, folder, srv.url, settings, warm=warm)
+        sandbox(cli, folder, srv.url, settings)
         finished = run(folder, *RUN, timeout=200)
     return finished, events(finished.stdout)

@@ -55,7 +55,7 @@ def unrestricted_run(
 ) -> tuple[subprocess.CompletedProcess[str], Events]:
     """The plan run against ``script``, every file writable (the watcher's attribution under
     test), opencode's database made first."""
-    return run_scripted(cli, folder, script, UNRESTRICTED, warm=True)
+    return run_scripted(cli, folder, script, UNRESTRICTED)
 
 
 @pytest.mark.parametrize("cli", CLIS)
@@ -162,7 +162,7 @@ def test_an_agent_ending_without_its_done_line_is_incomplete_until_a_follow_up(
         key("w1-a2"): [done("w1-a2", "already safe")],
     }
     with server(cli, script) as srv:
-        sandbox(cli, folder, srv.url, warm=True)  # the preset as it comes, sandbox on
+        sandbox(cli, folder, srv.url)  # the preset as it comes, sandbox on
         first = run(folder, *RUN, timeout=200)
         evs = events(first.stdout)
         assert first.returncode == 1, ran(first)

@@ -21,11 +21,17 @@ from wavedeck.tui.cli import main as cli_main
 ROOT = Path(__file__).resolve().parents[2]
 BUILTIN_BASES = {"Exception", "OSError", "ValueError", "RuntimeError", "LookupError"}
 # Files that run outside wavedeck, so they cannot import WavedeckError: the wrapper runs under
-# ``python3 -I`` in the user's repository and loads landlock.py by path beside it, and
-# landlock.py is also uploaded and run as a script on SSH hosts, where nothing of wavedeck is
-# installed. Their errors never reach the ``wavedeck`` command: the scripts turn them into an
-# exit status with a message (126), and the control room's calls catch them (below).
-STANDALONE = {"agents/local/wrapper.py", "agents/local/landlock.py"}
+# ``python3 -I`` in the user's repository and loads landlock.py, segments.py and procgroup.py by
+# path beside it, and landlock.py is also uploaded and run as a script on SSH hosts, where
+# nothing of wavedeck is installed. Their errors never reach the ``wavedeck`` command: the
+# scripts turn them into an exit status with a message (126), and the control room's calls
+# catch them (below).
+STANDALONE = {
+    "agents/local/wrapper.py",
+    "agents/local/landlock.py",
+    "agents/local/segments.py",
+    "agents/local/procgroup.py",
+}
 # landlock.py's functions that raise its LandlockError (the control room calls ``resolve``).
 RAISING = {"resolve", "prepare"}
 

@@ -17,7 +17,6 @@ The model server tells the agents apart by the first line of wavedeck's prompt
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ CLI_ENV = {
 }
 
 PLAN = "plans/plan.md"
+RUN = ("run", "--headless", "--all", "--yes", "--json")  # the whole plan, headless, as JSON
 FILES = {"w1-a1": "src/api/server.py", "w1-a2": "src/web/page.py"}
 ISSUES = {"w1-a1": "api-1", "w1-a2": "web-1"}
 ORIGINAL = {
@@ -44,6 +44,12 @@ ORIGINAL = {
         'def handle(err):\n    return {"error": repr(err), "trace": err.__traceback__}\n'
     ),
     "src/web/page.py": 'def page(name):\n    return "<h1>" + name + "</h1>"\n',
+}
+FIXED = {  # what a fixing agent writes
+    "src/api/server.py": 'def handle(err):\n    return {"error": "internal error"}\n',
+    "src/web/page.py": (
+        'import html\n\n\ndef page(name):\n    return "<h1>" + html.escape(name) + "</h1>"\n'
+    ),
 }
 # The claude preset's argv without the preset (what a user writes as `command`), prompt on stdin.
 CLAUDE_ARGV = ["-p", "--output-format", "stream-json", "--verbose", "--permission-mode"]
@@ -128,19 +134,6 @@ def make_sandbox(
         env = codex_env(home)
     else:
         env = CLI_ENV[cli](base_url, home)
-    if cli == "opencode":
-        # opencode 1.18 migrates its database on its first start, and first starts at once race
-        # (measured: 2 of 10 pairs in a fresh HOME fail, "database is locked" or a migration's
-        # CREATE TABLE; 0 of 15 once migrated, sandboxed or not): this HOME is a user's who has
-        # run opencode before, as anyone who set up its provider has.
-        subprocess.run(
-            [str(program), "db", "path"],
-            env={**os.environ, **env},
-            cwd=home,
-            capture_output=True,
-            check=True,
-            timeout=120,
-        )
     if preset:
         agent = f"preset = {_toml(cli)}\nprogram = {_toml(str(program))}\n"
     else:

@@ -13,7 +13,7 @@ The supervisor is composed of parts that share one ``wavedeck.agents.wave.contex
 what it uses as a typed port: ``WorktreeMode``, ``TamperLog``, ``HostWrites`` (what remote agents
 changed), ``Runners`` (where each agent runs), ``PresetRuns``, ``RestartPolicy``,
 ``AgentProcesses``, ``WaveWatch``, ``Reviews``, ``HunkReverts``, ``Reviewers``,
-``Checkpointer``. Every state
+``ChangeReader``, ``Checkpointer``. Every state
 change goes through
 ``wavedeck.agents.wave.transitions``; the gates live in ``wavedeck.agents.wave.gates``. The
 read-only half (the snapshot the UI reads) is ``wavedeck.agents.wave.queries.RunQueries``; this
@@ -41,6 +41,7 @@ from wavedeck.agents.watch.worktrees import WorktreeError
 from wavedeck.agents.watch.writers import WriteLedger
 from wavedeck.agents.wave import operator_work, transitions
 from wavedeck.agents.wave.checkpoint import Checkpointer
+from wavedeck.agents.wave.commit_scope import ChangeReader
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.gates import CheckpointPreview
 from wavedeck.agents.wave.hunk_reverts import HunkReverts
@@ -127,14 +128,14 @@ class Supervisor(ReviewActions, RunQueries):
         self.reverts = HunkReverts(ctx, reviews=self.reviews)
         self.reviewers = Reviewers(ctx, runners=self.runners, reviews=self.reviews)
         self.landing = Landing(ctx, watch=self.watch, worktrees=self.worktrees)
+        changes = ChangeReader(ctx, worktrees=self.worktrees, tamper=self.tamper, ignores=ignores)
         self.checkpoints = Checkpointer(
             ctx,
             watch=self.watch,
             worktrees=self.worktrees,
-            tamper=self.tamper,
+            changes=changes,
             reviews=self.reviews,
             landing=self.landing,
-            ignores=ignores,
         )
         super().__init__(
             ctx,

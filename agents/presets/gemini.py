@@ -275,4 +275,5 @@ PRESET = Preset(
     new_session_id=True,
     tool_lag_s=1.0,
     session_recorded=session_recorded,
+    one_at_a_time="its start-up may delete that session: a follow-up would then fail",
 )

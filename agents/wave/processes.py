@@ -10,8 +10,9 @@ agent's log offset advances only once the consumer has handled the lines before 
 (``consumed``), which makes a restart resume each log exactly. How an agent that ended is handled
 next (``[agent.restart]``) is the ``RestartHooks`` given to it; what its preset's parser makes of
 its output, the ``PresetRuns``. Local agents of a preset with ``session_recorded`` (Gemini CLI,
-whose start-up deletes a session another copy began a moment earlier) start one at a time, each
-once the one before has recorded its session (bounded by ``SESSION_WAIT_S``; past it, a notice).
+whose start-up deletes a session another copy began a moment earlier; opencode, whose first starts
+race on its database) start one at a time, each once the one before has its session recorded
+(bounded by ``SESSION_WAIT_S``; past it, a notice saying what may go wrong).
 """
 
 from __future__ import annotations
@@ -166,27 +167,28 @@ class AgentProcesses:
     async def _until_recorded(
         self, agent_id: str, recorded: Callable[[Mapping[str, str], str], bool]
     ) -> None:
-        """Wait until the agent just started has recorded its session, or has ended."""
+        """Wait until the agent just started has its session recorded, or has ended."""
         rec = self.ctx.agent(agent_id)
-        session = rec.session_id
-        if rec.state != "running" or session is None:
-            return
         env = {**os.environ, **self.ctx.config.agent.env}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SESSION_WAIT_S
         while rec.state == "running" and loop.time() < deadline:
-            if await asyncio.to_thread(recorded, env, session):
+            # The session id is wavedeck's (Gemini) or comes on the agent's stream (opencode).
+            session = rec.session_id
+            if session is not None and await asyncio.to_thread(recorded, env, session):
                 return
             await asyncio.sleep(0.05)  # a file another program writes: nothing to await
         if rec.state == "running":
             self.ctx.emit(
                 Notice(
                     "warning",
-                    f"{agent_id}: its session was not recorded in {SESSION_WAIT_S:g} s; the next "
-                    "agent starts anyway, and its start-up may delete this session (a follow-up "
-                    "would then fail)",
+                    f"{agent_id}: no session recorded in {SESSION_WAIT_S:g} s; the next agent "
+                    f"of its CLI starts without waiting for it ({self._why_one_at_a_time()})",
                 )
             )
+
+    def _why_one_at_a_time(self) -> str:
+        return PRESETS[self.ctx.config.agent.preset].one_at_a_time
 
     async def _launch(self, agent_id: str, rec: AgentRecord, view: RepoView | None) -> None:
         ctx = self.ctx

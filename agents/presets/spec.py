@@ -11,7 +11,7 @@ whether it runs on this machine.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -67,3 +67,7 @@ class Preset:
     # log's way here for one that prints it first). The watcher holds an unexplained write this
     # long for the event that names its writer; an event later still corrects what was shown.
     tool_lag_s: float = 0.0
+    # (the agent's environment, its session id) -> whether the CLI has recorded the session.
+    # Set for a CLI whose start-up deletes a session another copy started a moment earlier
+    # (Gemini CLI): its local agents then start one at a time, each once the one before it is.
+    session_recorded: Callable[[Mapping[str, str], str], bool] | None = None

@@ -10,6 +10,9 @@ Writes are restricted at the source with settings passed inline with ``--setting
 allowing ``Edit(./path)`` for each owned file (Edit rules cover every file-editing tool) and the
 read-only tools and Bash leaves every other edit refused, reported in ``permission_denials``. Bash
 is allowed (agents run tests), so a write through a shell is not refused: the watcher judges it.
+
+The fast paths read single fields with ``wavedeck.agents.presets.jsonpeek``; any line of
+another shape takes the full parse.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from wavedeck.agents.presets.base import (
     short,
     text_lines,
 )
+from wavedeck.agents.presets.jsonpeek import array_after, last_scalar, string_start, value_after
 from wavedeck.agents.presets.spec import LaunchContext, Preset
 
 WRITE_TOOLS = frozenset({"Edit", "Write", "MultiEdit", "NotebookEdit"})
@@ -50,16 +54,14 @@ _ASSISTANT = '{"type":"assistant",'
 _USER = '{"type":"user",'
 _SYSTEM = '{"type":"system",'
 _CONTENT = '"content":['
+_CONTENT_NEAR = 4000  # a message's content array starts within this of the line's start
 _INIT_ID = re.compile(r'"session_id":"([^"\\]+)"')
 _INIT_MODEL = re.compile(r'"model":"([^"\\]*)"')
 _USE_ID = re.compile(r'"tool_use_id":"([^"\\]+)"')
-_DECODER = json.JSONDecoder()
-_MISSING = object()
 # A tool result whose content is a string: its start (up to the first escaped newline, at most
 # ~600 characters, never cutting an escape) is all the pane shows.
 _RESULT = '"type":"tool_result","content":"'
 _NEAR = 4096  # an error result is short: its is_error flag lies within this of the start
-_SNIPPET_CHARS = 600
 READ_TOOLS = ("Read", "Glob", "Grep", "LS", "TodoWrite", "Task", "WebSearch", "WebFetch")
 _PATH_KEYS = ("file_path", "notebook_path", "path")
 
@@ -148,7 +150,7 @@ class ClaudeParser(JsonStreamParser):
             if self._user_fast(line, lines, facts):
                 return
         elif line.startswith(_ASSISTANT):
-            content = _content(line)
+            content = array_after(line, _CONTENT, _CONTENT_NEAR)
             if content is not None:
                 out = Parsed(lines, facts)
                 try:
@@ -181,16 +183,16 @@ class ClaudeParser(JsonStreamParser):
             return False
         try:
             obj: dict[str, Any] = {
-                "subtype": _scalar(line, '"subtype":'),
-                "is_error": _scalar(line, '"is_error":'),
-                "num_turns": _scalar(line, '"num_turns":'),
-                "total_cost_usd": _scalar(line, '"total_cost_usd":', None),
-                "uuid": _value(line, ',"uuid":"'),
-                "usage": _value(line, '"usage":{'),
-                "permission_denials": _value(line, '"permission_denials":['),
+                "subtype": last_scalar(line, '"subtype":'),
+                "is_error": last_scalar(line, '"is_error":'),
+                "num_turns": last_scalar(line, '"num_turns":'),
+                "total_cost_usd": last_scalar(line, '"total_cost_usd":', None),
+                "uuid": value_after(line, ',"uuid":"'),
+                "usage": value_after(line, '"usage":{'),
+                "permission_denials": value_after(line, '"permission_denials":['),
             }
             if obj["is_error"]:
-                obj["result"] = _value(line, '"result":"')
+                obj["result"] = value_after(line, '"result":"')
         except (KeyError, ValueError):
             return False
         self._result(obj, out)
@@ -210,7 +212,7 @@ class ClaudeParser(JsonStreamParser):
         if at < 0 or line.find('"type":"tool_result"', at + len(_RESULT), at + _NEAR) >= 0:
             return False
         start = at + len(_RESULT)
-        snippet, ended = _snippet(line, start)
+        snippet, ended = string_start(line, start)
         if snippet is None:
             return False
         first = snippet.strip()
@@ -340,68 +342,6 @@ class ClaudeParser(JsonStreamParser):
             out.lines.append(red(f"{summary}{': ' + detail if detail else ''}"))
         else:
             out.lines.append(summary)
-
-
-def _snippet(line: str, start: int) -> tuple[str | None, bool]:
-    """The start of the JSON string at ``start`` (just past its opening quote): its text up to
-    the first newline, at most ~600 characters, and whether that is the whole string. (None,
-    False) when it cannot be read so (the full parse decides then)."""
-    chunk = line[start : start + _SNIPPET_CHARS]
-    quote = chunk.find('"')
-    while quote > 0 and chunk[quote - 1] == "\\":
-        if (quote - len(chunk[:quote].rstrip("\\"))) % 2 == 0:
-            break  # an escaped backslash before it: the quote ends the string
-        quote = chunk.find('"', quote + 1)  # an escaped quote: inside the string
-    newline = chunk.find("\\n")
-    if quote >= 0 and (newline < 0 or quote < newline):
-        chunk, whole = chunk[:quote], True
-    elif newline >= 0:
-        chunk, whole = chunk[:newline], False
-    else:
-        whole = False
-    for trim in range(6):  # an escape cut in the middle (a \u00e9 at the cut) is left out
-        try:
-            text: str = json.loads(f'"{chunk[: len(chunk) - trim]}"')
-        except ValueError:
-            continue
-        return text, whole and trim == 0
-    return None, False
-
-
-def _scalar(line: str, key: str, default: Any = _MISSING) -> Any:
-    """A result's top-level scalar (a name, a number, true/false/null) after ``key``: its last
-    occurrence (nested objects hold camelCase names, the top level comes last)."""
-    at = line.rfind(key)
-    if at < 0:
-        if default is _MISSING:
-            raise KeyError(key)
-        return default
-    start = at + len(key)
-    end = min((i for i in (line.find(",", start), line.find("}", start)) if i >= 0), default=-1)
-    if end < 0:
-        raise ValueError(key)
-    return json.loads(line[start:end])
-
-
-def _value(line: str, key: str) -> Any:
-    """The JSON value after the first ``key`` (which ends with the value's first character)."""
-    at = line.find(key)
-    if at < 0:
-        return None
-    return _DECODER.raw_decode(line, at + len(key) - 1)[0]
-
-
-def _content(line: str) -> list[Any] | None:
-    """A message line's ``content`` array, parsed alone; None when the line is not that shape
-    (the full parse decides then)."""
-    at = line.find(_CONTENT, 0, 4000)
-    if at < 0:
-        return None
-    try:
-        value, _end = _DECODER.raw_decode(line, at + len(_CONTENT) - 1)
-    except ValueError:
-        return None
-    return value if isinstance(value, list) else None
 
 
 PRESET = Preset(

@@ -7,12 +7,15 @@ An agent on a host runs exactly like a local one, only over SSH:
   the agent **detached** with ``setsid`` under a small POSIX-sh wrapper that records
   ``PID START`` and, when it ends, ``rc N`` on the host. A live copy is never launched twice;
   the launch id the control room recorded is written there first, so ``find_unrecorded`` finds
-  a run a killed control room started, running or ended, instead of launching it again.
+  a run a killed control room started, running or ended, instead of launching it again. A
+  confined agent runs under the host's Landlock (``wavedeck.agents.remote.hostsandbox``).
 - ``follow`` streams the host's log by byte offset (what is there with ``dd bs=1M``, then
   ``tail -c +N -f --pid``). If the connection
   drops it reconnects (capped backoff) and resumes at the offset of the last complete line it
   yielded: nothing lost, nothing repeated. When the agent has ended it drains the log, and brings
   the agent's changes back as a patch applied to the local tree (once; recorded on the host).
+  While it runs, what it changes on the host is told as it happens
+  (``wavedeck.agents.remote.touched``).
 - ``stop`` sends TERM to the process group over its own channel, and KILL after the grace.
 - Quitting the control room leaves remote agents running; a new ``RemoteRunner`` given the saved
   ``AgentHandle`` re-attaches (``is_alive``, ``follow(handle, saved_offset)``).
@@ -52,6 +55,7 @@ from wavedeck.agents.remote.commands import (
     tail_script,
     translate_paths,
 )
+from wavedeck.agents.remote.hostsandbox import HostSandbox
 from wavedeck.agents.remote.logstream import read_stream
 from wavedeck.agents.remote.sync import (
     SyncError,
@@ -63,20 +67,13 @@ from wavedeck.agents.remote.sync import (
     push_base,
     recorded_base,
     send_seed,
-    touched_paths,
     worktree_body,
 )
+from wavedeck.agents.remote.touched import TouchedReporter, TouchedSink
 from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, TransportError
 from wavedeck.agents.runtypes import ENDED_START, AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
 __all__ = ["RemoteRunner", "exit_from_rc", "runner_for"]
-
-SANDBOX_SCRIPT = "wavedeck_landlock.py"
-MIN_SANDBOX_ABI = 3  # as agents/local/landlock.py's MIN_ABI (the runners are siblings)
-READ_BYTES = 64 * 1024
-TOUCH_POLL_S = 1.0
-
-TouchedSink = Callable[[str, str, str], None]  # (agent_id, path, change)
 
 
 def exit_from_rc(rc: int) -> ExitStatus:
@@ -87,15 +84,6 @@ def exit_from_rc(rc: int) -> ExitStatus:
         except ValueError:
             pass
     return ExitStatus(rc)
-
-
-def _put(name: str) -> str:
-    """Shell lines writing stdin whole to ``$root/bin/NAME`` (a temporary file renamed over it),
-    else ``exit 3``."""
-    return (
-        f'mkdir -p "$root/bin" && cat > "$root/bin/{name}.tmp" '
-        f'&& mv -f "$root/bin/{name}.tmp" "$root/bin/{name}" || exit 3\n'
-    )
 
 
 class RemoteRunner:
@@ -115,20 +103,18 @@ class RemoteRunner:
         self.host = host_name
         self.cfg = host_cfg
         self.repo = repo
-        self.on_touched = on_touched
         self.bring_back = bring_back
         self.on_event = on_event
         self.transport = transport or HostTransport(host_name, host_cfg, on_event)
+        self.touched = TouchedReporter(self.transport, on_touched)
         self._sync_lock = asyncio.Lock()
         self._bases_sent: set[str] = set()
         self.applied: dict[str, list[str]] = {}  # agent id -> paths brought back
-        self._seen: dict[str, dict[str, str]] = {}  # agent id -> path -> change reported
-        self._base_of: dict[str, str] = {}
         self._apply_to: dict[str, Path] = {}  # agent id -> local tree its changes go to
         self._host_workdir: str | None = None
-        # [agent] sandbox: the host's Landlock ABI (-1: no python3), probed once; and how each
-        # agent's last launch was confined (read by the supervisor).
-        self._host_abi: int | None = None
+        # [agent] sandbox: the host's Landlock, probed once; and how each agent's last launch
+        # was confined (read by the supervisor).
+        self._landlock = HostSandbox(host_name, self.transport)
         self.sandboxed: dict[str, SandboxStatus] = {}
         # Catch-up compression of a long backlog: auto (not for a host on this machine),
         # always, never.
@@ -225,53 +211,19 @@ class RemoteRunner:
                 f"{self.host}: cannot start {spec.agent_id} (exit {res.returncode}): {detail}"
             )
         if words[0] == "started":
-            self._base_of[spec.agent_id] = base
+            self.touched.started_from(spec.agent_id, base)
         return self._handle(spec.agent_id, int(words[1]), int(words[2]))
 
     async def _sandbox_prefix(self, spec: LaunchSpec, paths: RemotePaths) -> list[str]:
-        """``python3 -I <host>/.wavedeck/bin/wavedeck_landlock.py --spec JSON --`` when the agent
-        is to be confined and the host can (Python 3, Landlock ABI >= 3): the same script the
-        local wrapper loads, uploaded once per host. Else nothing, and ``sandboxed`` says why
-        (the pane shows the host unsandboxed)."""
+        """What confines the agent when it is to be confined and the host can
+        (``wavedeck.agents.remote.hostsandbox``); else nothing, and ``sandboxed`` says why."""
         if spec.sandbox is None:
             self.sandboxed.pop(spec.agent_id, None)
             return []
-        await self._host_tree(paths)
-        script = f"{self._host_workdir}/.wavedeck/bin/{SANDBOX_SCRIPT}"
-        if self._host_abi is None:
-            body = (
-                paths.prelude()
-                + "command -v python3 >/dev/null 2>&1 || { cat >/dev/null; echo nopython; exit 0; }\n"
-                + _put(SANDBOX_SCRIPT)
-                + f'python3 -I "$root/bin/{SANDBOX_SCRIPT}" --probe || echo 0\n'
-            )
-            res = await self.transport.run(
-                sh_c(body), input=spec.sandbox.script.read_bytes(), timeout=60
-            )
-            word = res.text.strip().split()[-1] if res.text.strip() else "0"
-            self._host_abi = -1 if word == "nopython" else int(word) if word.isdigit() else 0
-            # The modules the script loads beside itself (writepolicy.py), under their own names:
-            # one the host did not get leaves it unable to confine, as a script it did not get.
-            for module in spec.sandbox.modules if self._host_abi >= MIN_SANDBOX_ABI else ():
-                put = paths.prelude() + _put(module.name)
-                res = await self.transport.run(sh_c(put), input=module.read_bytes(), timeout=60)
-                self._host_abi = self._host_abi if res.returncode == 0 else 0
-        abi = self._host_abi
-        if abi < MIN_SANDBOX_ABI:
-            reason = "no-python" if abi < 0 else "no-landlock" if abi == 0 else "abi-too-old"
-            self.sandboxed[spec.agent_id] = SandboxStatus(
-                "unsandboxed",
-                agent=spec.agent_id,
-                abi=max(abi, 0),
-                reason=reason,
-                detail=f"{self.host} cannot confine its agents ({reason}): the watcher judges",
-                host=self.host,
-            )
-            return []
-        self.sandboxed[spec.agent_id] = SandboxStatus(
-            "landlock", agent=spec.agent_id, abi=abi, host=self.host
+        prefix, self.sandboxed[spec.agent_id] = await self._landlock.confine(
+            spec.agent_id, spec.sandbox, paths, await self._workdir(paths)
         )
-        return ["python3", "-I", script, "--spec", spec.sandbox.spec, "--"]
+        return prefix
 
     async def host_tree(self, agent_id: str) -> str:
         """The absolute path of the agent's worktree on the host."""
@@ -284,12 +236,16 @@ class RemoteRunner:
 
     async def _host_tree(self, paths: RemotePaths) -> str:
         """The absolute path of the agent's worktree on the host."""
+        return f"{await self._workdir(paths)}/.wavedeck/worktrees/{paths.agent_id}"
+
+    async def _workdir(self, paths: RemotePaths) -> str:
+        """The host's workdir, absolute (asked once). Raises ``SyncError`` when it is missing."""
         if self._host_workdir is None:
             res = await self.transport.run(sh_c(paths.prelude() + 'cd "$wd" && pwd -P'))
             if res.returncode != 0 or not res.text.strip().startswith("/"):
                 raise SyncError(f"{self.host}: workdir {self.cfg.workdir} does not exist there")
             self._host_workdir = res.text.strip()
-        return f"{self._host_workdir}/.wavedeck/worktrees/{paths.agent_id}"
+        return self._host_workdir
 
     # -- observe ------------------------------------------------------------------------------
 
@@ -338,7 +294,7 @@ class RemoteRunner:
         # The one line rule (wavedeck.agents.lines): ``feed`` returns the lines and the bytes
         # they used, which advance the offset a reconnect resumes from.
         splitter = LineDecoder()
-        watcher = self._start_watch(handle) if self.on_touched else None
+        watcher = self.touched.start_watch(paths) if self.touched.sink else None
         command = sh_c(tail_script(paths, offset, handle.pid, handle.start_time, self.compress))
         try:
             while True:
@@ -370,7 +326,7 @@ class RemoteRunner:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await watcher
                 watcher = None
-                await self._report_touched(handle)
+                await self.touched.report(paths)
             if self.bring_back:
                 try:
                     await self.bring_back_changes(handle)
@@ -385,29 +341,7 @@ class RemoteRunner:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await watcher
 
-    # -- work out -----------------------------------------------------------------------------
-
-    def _start_watch(self, handle: AgentHandle) -> asyncio.Task[None]:
-        return asyncio.get_running_loop().create_task(self._watch(handle))
-
-    async def _report_touched(self, handle: AgentHandle) -> None:
-        """Report each path the agent touched on the host, once per change kind."""
-        paths = self.paths(handle.agent_id)
-        seen = self._seen.setdefault(handle.agent_id, {})
-        base = self._base_of.get(handle.agent_id) or await recorded_base(self.transport, paths)
-        if base is None or self.on_touched is None:
-            return
-        self._base_of[handle.agent_id] = base
-        for path, change in sorted((await touched_paths(self.transport, paths, base)).items()):
-            if seen.get(path) != change:
-                seen[path] = change
-                self.on_touched(handle.agent_id, path, change)
-
-    async def _watch(self, handle: AgentHandle) -> None:
-        while True:
-            with contextlib.suppress(TransportError):
-                await self._report_touched(handle)
-            await asyncio.sleep(TOUCH_POLL_S)
+    # -- bring back ---------------------------------------------------------------------------
 
     async def bring_back_changes(self, handle: AgentHandle) -> list[str]:
         """Apply the agent's changes to the local tree once (a marker on the host says so)."""

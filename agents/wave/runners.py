@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 
 from wavedeck.agents.local.runner import LocalRunner
-from wavedeck.agents.remote.runner import RemoteRunner, TouchedSink, runner_for
+from wavedeck.agents.remote.runner import RemoteRunner, runner_for
+from wavedeck.agents.remote.touched import TouchedSink
 from wavedeck.agents.runtypes import Runner
 from wavedeck.agents.wave.context import WaveContext
 

@@ -26,7 +26,7 @@ from wavedeck.plan.errors import Finding
 from wavedeck.plan.fixplans import FixPlanFile, IssueFileIndex, fix_plan_files
 from wavedeck.plan.models import Agent, Issue, Plan
 from wavedeck.plan.ownership import Ownership, OwnershipIndex
-from wavedeck.plan.reading.shapes import reads_as_text
+from wavedeck.plan.reading.fileentries import reads_as_text
 from wavedeck.plan.words import plural
 
 _Needs = list[tuple[Agent, Issue, list[tuple[str, FixPlanFile]]]]

@@ -13,7 +13,7 @@ import re
 from wavedeck.plan.models import Agent, Issue, LineRange, Source, agent_id
 from wavedeck.plan.paths import PathRejected, normalize_file, normalize_package
 from wavedeck.plan.reading import fields as fl
-from wavedeck.plan.reading import shapes as sh
+from wavedeck.plan.reading import fileentries as fe
 from wavedeck.plan.reading.issuetable import IssueDraft
 from wavedeck.plan.reading.reader import AgentB, Range, WaveB
 
@@ -84,7 +84,7 @@ def build_agent(
     prose: list[str] = list(a.prose)
     if bad_package is None:
         for raw in a.files:
-            if sh.checklist_text(raw):
+            if fe.checklist_text(raw):
                 prose.append(raw)
                 continue
             try:

@@ -17,7 +17,7 @@ from wavedeck.plan.errors import Finding
 from wavedeck.plan.models import agent_id
 from wavedeck.plan.paths import PathRejected, normalize_file, normalize_package
 from wavedeck.plan.reading import fields as fl
-from wavedeck.plan.reading import shapes as sh
+from wavedeck.plan.reading import fileentries as fe
 from wavedeck.plan.reading.reader import AgentB, Range, WaveB
 from wavedeck.plan.reading.saw import markdown as saw
 from wavedeck.plan.reading.tables import Row, plain_text
@@ -127,7 +127,7 @@ def merge_ownership(r: ShapeReader) -> list[Finding]:
                 deps = bare_owners(plain_text(row.cells[c_deps]), bare)
                 for a, _cell in owners:
                     a.after.extend(saw.bare_id(d.label) or d.label for d, _ in deps if d is not a)
-            entries = sh.file_entries(row.cells[c_file].content)
+            entries = fe.file_entries(row.cells[c_file].content)
             if not entries:
                 continue
             if not owners:
@@ -148,7 +148,7 @@ def merge_ownership(r: ShapeReader) -> list[Finding]:
                     findings.append(_mismatch(row.line, f"{entry.raw!r} {exc.reason}"))
                     continue
                 for a, cell in owners:
-                    ranges: list[Range] = list(entry.ranges or sh.file_entry("", cell).ranges)
+                    ranges: list[Range] = list(entry.ranges or fe.file_entry("", cell).ranges)
                     a.table_paths[path] = (row.line, shared or entry.shared, ranges)
                     stated = fl.parse_int(plain_text(row.cells[c_wave])) if c_wave else None
                     wave = waves[id(a)]

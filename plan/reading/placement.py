@@ -18,6 +18,7 @@ import re
 from wavedeck.plan.errors import Finding, PlanError
 from wavedeck.plan.models import UNSET, IssueKind, SourceHow, agent_id
 from wavedeck.plan.reading import fields as fl
+from wavedeck.plan.reading import fileentries as fe
 from wavedeck.plan.reading import shapes as sh
 from wavedeck.plan.reading.issuetable import IssueDraft
 from wavedeck.plan.reading.ownertable import (
@@ -303,7 +304,7 @@ def _work_items(a: AgentB, aid: str, saw_doc: bool) -> list[Finding]:
         # Paths named in the work items (``- [ ] Create `lib/api.ts` ``) are its files.
         for d in drafts:
             for span in fl.code_spans(d.summary):
-                if sh.path_like(span) and span not in a.files:
+                if fe.path_like(span) and span not in a.files:
                     a.files.append(span)
                     a.files_line = a.files_line or d.line
     return []

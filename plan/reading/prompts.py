@@ -13,6 +13,7 @@ import re
 from markdown_it.token import Token
 
 from wavedeck.plan.reading import fields as fl
+from wavedeck.plan.reading import fileentries as fe
 from wavedeck.plan.reading import shapes as sh
 from wavedeck.plan.reading.reader import AgentB
 from wavedeck.plan.reading.shapetables import add_files
@@ -34,14 +35,14 @@ def prompt_files(a: AgentB, tok: Token) -> None:
             in_files = True
             section = heading
         elif got is not None and sh.field_role(got[0]) in ("files", "shared"):
-            entries = [e for e in sh.file_entries(got[1]) if sh.path_like(e.raw)]
+            entries = [e for e in fe.file_entries(got[1]) if fe.path_like(e.raw)]
             add_files(a, entries, sh.field_role(got[0]) == "shared")
             in_files = not entries
         elif in_files and (item := _LIST_ITEM.match(raw)) is not None:
-            entries = [e for e in sh.file_entries(item.group(1)) if sh.path_like(e.raw)]
+            entries = [e for e in fe.file_entries(item.group(1)) if fe.path_like(e.raw)]
             word = item.group(1).split()
-            if not entries and word and sh.path_like(word[0]):
-                entries = [sh.file_entry(word[0])]
+            if not entries and word and fe.path_like(word[0]):
+                entries = [fe.file_entry(word[0])]
             add_files(a, entries, False)
         elif raw.strip():
             in_files = in_files and section and not heading

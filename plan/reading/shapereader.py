@@ -7,7 +7,9 @@ column), ``## Phase N`` sections holding agents, work items that are no issue ta
 headings, checklists, numbered steps, task rows), files under other labels or in a "File
 ownership" section, and ownership tables. Agents that no wave holds are kept in ``loose`` and
 placed afterwards (``wavedeck.plan.reading.placement``). An agent read in the reference format (``### Agent N``
-under ``## Wave N``) takes its issues from its issue table only, as ``--strict`` does.
+under ``## Wave N``) takes its issues from its issue table only, as ``--strict`` does. The fields,
+file lists and work-item lists of an agent's section are read by
+``wavedeck.plan.reading.agentsection``.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from dataclasses import dataclass
 from markdown_it.token import Token
 
 from wavedeck.plan.errors import Finding
-from wavedeck.plan.models import IssueKind, SourceHow
+from wavedeck.plan.models import SourceHow
 from wavedeck.plan.reading import fields as fl
+from wavedeck.plan.reading import fileentries as fe
 from wavedeck.plan.reading import shapes as sh
+from wavedeck.plan.reading.agentsection import list_files, list_item, read_field, reference_list
 from wavedeck.plan.reading.prompts import prompt_files
 from wavedeck.plan.reading.reader import AgentB, WaveB
 from wavedeck.plan.reading.saw import markdown as saw
@@ -237,47 +241,17 @@ class ShapeReader(SawReader):
             a.section_tasks = level
         return True
 
-    # -- work items ---------------------------------------------------------------------------
-
     # -- fields -------------------------------------------------------------------------------
 
     def labelled(self, text: str) -> tuple[str, str] | None:
         return fl.labelled_field(text) or sh.plain_field(text)
 
     def field(self, agent: AgentB, label: str, value: str, line: int) -> None:
-        role = sh.field_role(label)
-        if role == "package":
-            spans = fl.list_values(value)
-            agent.package = spans[0] if spans else value.strip()
-            agent.package_line = line
-        elif role in ("files", "shared"):
-            agent.files_line = line
-            entries = sh.file_entries(value)
-            add_files(agent, entries, role == "shared")
-            if not entries:
-                self.files_list_line = line
-        elif role == "priority":
-            agent.priority = sh.priority_of(f"priority: {value}") or agent.priority
-        elif role == "owner":
-            agent.aliases.extend(v.strip("*_ ") for v in fl.list_values(value))
-        elif role == "wave":
-            agent.wave_hint = fl.parse_int(value.strip("*_ "))
-        elif role == "tasks":
-            agent.section_tasks = 7  # until the next heading, whatever its level
-        elif role == "after":
-            agent.after_text.append(value)
+        if read_field(agent, label, value, line):
+            self.files_list_line = line
 
     def file_items(self, agent: AgentB, items: list[tuple[int, str, Token]]) -> None:
-        for line, _num, inline in items:
-            box = sh.checkbox(inline.content)
-            if box is not None:  # a checklist item is a work item wherever it stands
-                own_id, rest = sh.item_id(box)
-                add_work(agent, "checklist", line, rest if own_id else box.strip(), own_id)
-                continue
-            entries = sh.file_entries(inline.content)
-            if agent.section_files and not agent.files_line:
-                entries = [e for e in entries if sh.path_like(e.raw)]
-            add_files(agent, entries, False)
+        list_files(agent, items)
 
     def paragraph(self, start: int, end: int) -> None:
         if self.report_paragraph(start, end):
@@ -287,9 +261,9 @@ class ShapeReader(SawReader):
         super().paragraph(start, end)
         if a is not None and a.section_files and not a.reference:
             # Prose in a "File ownership" section: its path-like code spans are the files.
-            spans = [s for s in fl.code_spans("\n".join(self.lines[start:end])) if sh.path_like(s)]
+            spans = [s for s in fl.code_spans("\n".join(self.lines[start:end])) if fe.path_like(s)]
             if spans and self.labelled(self.lines[start]) is None:
-                add_files(a, [sh.file_entry(s) for s in spans], False)
+                add_files(a, [fe.file_entry(s) for s in spans], False)
             self.files_list_line = self.files_list_line or pending
 
     def _outside(self, tokens: Sequence[Token], i: int) -> None:
@@ -305,23 +279,6 @@ class ShapeReader(SawReader):
             above = self.headings[-1] if self.headings else None
             where = f"{'#' * above[0]} {above[2]}" if above is not None else ""
             self.outside_checklists.append((line, boxes, where))
-
-    def _reference_checklist(self, a: AgentB, tokens: Sequence[Token], i: int) -> None:
-        """Work items in an ``Agent N`` section, used when it has no issue table
-        (``wavedeck.plan.reading.placement``): a checklist anywhere, a list under a Tasks heading
-        or label; its other lists stay prose, as ``--strict`` reads them."""
-        items, _end = self.bullet_items(tokens, i)
-        ordered = tokens[i].type == "ordered_list_open"
-        for line, _num, inline in items:
-            box = sh.checkbox(inline.content)
-            kind: IssueKind = "checklist"
-            if box is None:
-                if not a.section_tasks:
-                    continue
-                kind = "step" if ordered else "bullet"
-            text = box if box is not None else inline.content
-            own_id, rest = sh.item_id(text)
-            add_work(a, kind, line, rest if own_id else text.strip(), own_id)
 
     def fence(self, tok: Token) -> None:
         kind = saw.block_kind(tok.info)
@@ -343,7 +300,8 @@ class ShapeReader(SawReader):
             if a is None:
                 self._outside(tokens, i)
             elif a.reference and self.files_list_line is None:
-                self._reference_checklist(a, tokens, i)
+                items, _end = self.bullet_items(tokens, i)
+                reference_list(a, items, tokens[i].type == "ordered_list_open")
             return super().list_block(tokens, i)
         items, end = self.bullet_items(tokens, i)
         ordered = tokens[i].type == "ordered_list_open"
@@ -354,24 +312,7 @@ class ShapeReader(SawReader):
             if got is not None and sh.field_role(got[0]) is not None:
                 self.field(a, got[0], got[1], line)
                 continue
-            box = sh.checkbox(content)
-            kind: IssueKind
-            if box is not None:
-                kind, text = "checklist", box
-            elif ordered and a.how == "agent-heading" and not a.section_tasks:
-                # An ``Agent N`` section's numbered list is read as work only under a Tasks
-                # heading or label: in the reference format such lists are prose (``wavedeck.plan.reading.placement``
-                # warns when they are all the agent has).
-                a.plain_steps = a.plain_steps or line
-                continue
-            elif ordered:
-                kind, text = "step", content
-            elif a.section_tasks:
-                kind, text = "bullet", content
-            else:
-                continue
-            own_id, rest = sh.item_id(text)
-            add_work(a, kind, line, rest if own_id else text.strip(), own_id)
+            list_item(a, line, content, ordered)
         if self.files_list_line is not None:  # a labelled item announced a list: none came
             self.files_list_line = None
         return end
@@ -390,7 +331,7 @@ class ShapeReader(SawReader):
                 c = table.column(*FILE_COLUMNS)  # a table of the agent's files
                 if c is not None:
                     for row in table.rows:
-                        add_files(a, sh.file_entries(row.cells[c].content), False)
+                        add_files(a, fe.file_entries(row.cells[c].content), False)
             return
         if a is not None or self.reference_shaped:
             # A reference-format plan's tables outside agents (a summary naming its agents, a

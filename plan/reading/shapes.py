@@ -3,8 +3,9 @@
 People name agents ``### W1: Job loop``, ``## Workstream A: Tests (High Priority)``,
 ``#### Wave 1 Agent B: …`` or ``### Track 2 — …``; group them in ``## Phase N`` sections; list
 work as checklists, numbered steps or ``#### A1: …`` task headings; and write files under labels
-such as ``Files to edit:``, with notes like ``(SHARED)`` or ``lib.rs:1-700``. Each function here
-reads one such piece of text into plain data; ``wavedeck.plan.reading.shapereader`` decides where it applies.
+such as ``Files to edit:`` (the values, with notes like ``(SHARED)`` or ``lib.rs:1-700``, are read
+by ``wavedeck.plan.reading.fileentries``). Each function here reads one such piece of text into
+plain data; ``wavedeck.plan.reading.shapereader`` decides where it applies.
 """
 
 from __future__ import annotations
@@ -83,13 +84,6 @@ _TASKS_HEADING = re.compile(
     r"\b(?:tasks?|work\s+items?|steps?|findings?|issues?|deliverables?|to-?do|checklist)\b",
     re.IGNORECASE,
 )
-_SHARED_NOTE = re.compile(r"\bshared\b", re.IGNORECASE)
-_RANGE_NOTE = re.compile(
-    r"(?:\blines?\s*|\bL|#L|:)(\d+)\s*(?:(?:-|–|—|to|\.\.)\s*L?(\d+|end|eof)?|\+|\s*onwards?)",
-    re.IGNORECASE,
-)
-_RANGE_SUFFIX = re.compile(r"^(.*?)(?:#L|:)(\d+)\s*(?:(?:-|–|\.\.)\s*L?(\d*)|\+)\s*$")
-_PATH_LIKE = re.compile(r"^[\w@.~+-]*(?:/[\w@.~+\-*]+)*\.?[\w*-]*/?$")
 _WAVE_MENTION = re.compile(r"\b(wave|phase|stage)\s*#?\s*(\d+)\b", re.IGNORECASE)
 
 
@@ -244,80 +238,6 @@ def wave_mention(text: str) -> tuple[str, int] | None:
     """The first ``Wave N`` / ``Phase N`` a line names: (word lower-cased, N)."""
     m = _WAVE_MENTION.search(text)
     return (m.group(1).lower(), int(m.group(2))) if m else None
-
-
-def path_like(text: str) -> bool:
-    """Whether a code span names a file or folder (``lib/api.ts``, ``src/``), not a command."""
-    t = text.strip()
-    return bool(t) and ("/" in t or "." in t.lstrip(".")) and _PATH_LIKE.match(t) is not None
-
-
-_CHECKBOX_TEXT = re.compile(r"^\s*[-*+]?\s*\[[ xX✓✔]?\]\s")
-_BRACKETS = re.compile(r"[\[\](){}]")
-
-
-def checklist_text(text: str) -> bool:
-    """Whether a files-list entry is a checklist item's text (``[ ] Add a login form``): a work
-    item, never a path."""
-    return _CHECKBOX_TEXT.match(text) is not None
-
-
-def reads_as_text(path: str) -> bool:
-    """Whether a path has spaces together with brackets (``Add the form (new)``): a name that
-    reads as text. It may still be a real file; ``plan check --repo`` tells."""
-    return any(ch.isspace() for ch in path) and _BRACKETS.search(path) is not None
-
-
-@dataclass(frozen=True)
-class FileEntry:
-    """One declared file: the path as written (without a range suffix), shared, its ranges."""
-
-    raw: str
-    shared: bool = False
-    ranges: tuple[tuple[int, int | None], ...] = ()
-
-
-def _ranges(note: str) -> tuple[tuple[int, int | None], ...]:
-    out: list[tuple[int, int | None]] = []
-    for m in _RANGE_NOTE.finditer(note):
-        end = m.group(2)
-        out.append((int(m.group(1)), int(end) if end and end.isdigit() else None))
-    return tuple(out)
-
-
-def file_entry(raw: str, note: str = "") -> FileEntry:
-    """A file value and the note after it: ``lib.rs:1-700``, ``types.ts`` + ``(SHARED)``."""
-    path = raw.strip()
-    ranges: tuple[tuple[int, int | None], ...] = ()
-    m = _RANGE_SUFFIX.match(path)
-    if m is not None and m.group(1):
-        end = m.group(3)
-        path, ranges = m.group(1), ((int(m.group(2)), int(end) if end else None),)
-    return FileEntry(path, _SHARED_NOTE.search(note) is not None, ranges + _ranges(note))
-
-
-def file_entries(text: str) -> list[FileEntry]:
-    """A files field's values with their notes: code spans (the note is the text up to the next
-    span), or comma-separated words (a word's note is what follows it in its part)."""
-    spans = list(fl.CODE_SPAN.finditer(text))
-    if spans:
-        values = fl.code_spans(text)
-        out = []
-        for i, (m, value) in enumerate(zip(spans, values, strict=True)):
-            stop = spans[i + 1].start() if i + 1 < len(spans) else len(text)
-            out.append(file_entry(value, text[m.end() : stop]))
-        return out
-    entries = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        head, _, note = part.partition(" ")
-        if note and (_SHARED_NOTE.search(note) or _RANGE_NOTE.search(note) or path_like(head)):
-            # ``src/a.py (new)``, ``lib.rs lines 1-700``: the path, then a note about it.
-            entries.append(file_entry(head, note))
-        else:
-            entries.append(file_entry(part))
-    return entries
 
 
 # ``### Backend agent``, ``### Frontend Agent: the login form``: a name before the word agent.

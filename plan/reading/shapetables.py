@@ -11,6 +11,7 @@ from __future__ import annotations
 from wavedeck.plan.errors import Finding
 from wavedeck.plan.models import IssueKind
 from wavedeck.plan.reading import fields as fl
+from wavedeck.plan.reading import fileentries as fe
 from wavedeck.plan.reading import shapes as sh
 from wavedeck.plan.reading.issuetable import IssueDraft
 from wavedeck.plan.reading.reader import AgentB
@@ -56,7 +57,7 @@ def add_work(
     )
 
 
-def add_files(agent: AgentB, entries: list[sh.FileEntry], shared: bool) -> None:
+def add_files(agent: AgentB, entries: list[fe.FileEntry], shared: bool) -> None:
     """Declared files of ``agent``, with their shared flags and line ranges."""
     for entry in entries:
         agent.files.append(entry.raw)
@@ -127,7 +128,7 @@ def agent_rows(table: Table, lines: list[str], findings: list[Finding]) -> list[
                 agent.wave_hint = fl.parse_int(plain_text(row.cells[c_wave]))
         task_rows(agent, _without(table, {c_agent, c_file, c_wave}, row), findings)
         if c_file is not None:
-            add_files(agent, sh.file_entries(row.cells[c_file].content), False)
+            add_files(agent, fe.file_entries(row.cells[c_file].content), False)
     for agent in by_label.values():
         first = agent.work.get("task-row", [])
         if len(first) == 1 and first[0].summary:

@@ -11,6 +11,7 @@ import pytest
 from wavedeck.plan.checking.checks import run_checks
 from wavedeck.plan.errors import PlanError
 from wavedeck.plan.models import Plan
+from wavedeck.plan.reading import fileentries as fe
 from wavedeck.plan.reading import shapes as sh
 from wavedeck.plan.reading.loader import load_plan, parse_plan
 
@@ -129,7 +130,7 @@ def test_agent_n_in_a_phase_reads_work_items() -> None:
     ],
 )
 def test_file_entries(text: str, expected: list[tuple[str, bool, tuple[object, ...]]]) -> None:
-    assert [(e.raw, e.shared, e.ranges) for e in sh.file_entries(text)] == expected
+    assert [(e.raw, e.shared, e.ranges) for e in fe.file_entries(text)] == expected
 
 
 @pytest.mark.parametrize(

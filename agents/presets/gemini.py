@@ -20,12 +20,18 @@ what it writes. With ``restrict_writes = false``, or for an agent on an SSH host
 is on this machine), it runs ``--approval-mode auto_edit --allowed-tools run_shell_command``.
 ``--skip-trust``: 0.61 refuses to run headless in a folder it was never told to trust.
 Follow-ups: ``--session-id <uuid>`` (wavedeck chooses it) then ``--resume <uuid>``.
+One start at a time: 0.61 cleans its session folder at every start and deletes each session file
+with no message yet, which is what the session of an agent started a moment earlier in the same
+repository looks like (its follow-up then fails, "Invalid session identifier"). Its clean-up
+cannot be turned off from outside (system settings must be root's), so the local agents of this
+preset start one after another, each once ``session_recorded`` sees its session's first message.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +89,21 @@ def policy(cwd: Path, owned: tuple[str, ...]) -> str:
             out.append(f"denyMessage = {json.dumps(message)}\n")
         out.append("\n")
     return "".join(out)
+
+
+def session_recorded(env: Mapping[str, str], session_id: str) -> bool:
+    """Whether Gemini's session file for ``session_id`` (``~/.gemini/tmp/<project>/chats``, with
+    the agent's ``GEMINI_CLI_HOME`` or ``HOME``) holds a message: then another Gemini's start-up
+    clean-up keeps it."""
+    home = Path(env.get("GEMINI_CLI_HOME") or env.get("HOME") or Path.home())
+    for path in home.glob(f".gemini/tmp/*/chats/session-*-{session_id[:8]}.jsonl"):
+        try:
+            text = path.read_text("utf-8", errors="replace")
+        except OSError:
+            continue
+        if session_id in text and re.search(r'"type":\s*"(user|gemini)"', text):
+            return True
+    return False
 
 
 def argv(ctx: LaunchContext) -> list[str]:
@@ -253,4 +274,6 @@ PRESET = Preset(
     resumable=True,
     new_session_id=True,
     tool_lag_s=1.0,
+    session_recorded=session_recorded,
+    one_at_a_time="its start-up may delete that session: a follow-up would then fail",
 )

@@ -13,12 +13,16 @@ tool) is given as ``OPENCODE_CONFIG_CONTENT`` (inline, so it travels to an SSH h
 everywhere, allowed on the agent's own files. A refused edit is a tool part whose error says a
 rule prevents it. Both kinds of refusal are ``Denied`` (tool and path): the agent needs you.
 The shell is not restricted: the watcher judges what it writes. Follow-ups: ``--session <id>``.
+One start at a time: opencode migrates its database on its first start, and first starts at once
+race ("database is locked"); local agents of this preset start each once the one before has
+reported its session (so its database is ready).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +176,12 @@ class OpencodeParser(JsonStreamParser):
             self.refused_parts += 1
 
 
+def session_reported(env: Mapping[str, str], session_id: str) -> bool:
+    """opencode reports its session (``sessionID``) once its database is ready: nothing more to
+    check. Its first starts at once race on migrating that database ("database is locked")."""
+    return True
+
+
 PRESET = Preset(
     name="opencode",
     program="opencode",
@@ -181,4 +191,6 @@ PRESET = Preset(
     resumable=True,
     env=env,
     tool_lag_s=3.0,
+    session_recorded=session_reported,
+    one_at_a_time="on a machine where opencode never ran, two first starts at once can fail",
 )

@@ -11,7 +11,7 @@ whether it runs on this machine.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -67,3 +67,9 @@ class Preset:
     # log's way here for one that prints it first). The watcher holds an unexplained write this
     # long for the event that names its writer; an event later still corrects what was shown.
     tool_lag_s: float = 0.0
+    # (the agent's environment, its session id) -> whether the CLI has recorded the session.
+    # Set for a CLI whose starts at once go wrong (Gemini CLI deletes a session another copy
+    # started a moment earlier; opencode's first starts race on its database): its local agents
+    # then start one at a time, each once the one before has its session recorded.
+    session_recorded: Callable[[Mapping[str, str], str], bool] | None = None
+    one_at_a_time: str = ""  # why, for the notice when a session is not recorded in time

@@ -9,16 +9,20 @@ each agent ended, through ``wavedeck.agents.wave.transitions``. Events go into o
 agent's log offset advances only once the consumer has handled the lines before it
 (``consumed``), which makes a restart resume each log exactly. How an agent that ended is handled
 next (``[agent.restart]``) is the ``RestartHooks`` given to it; what its preset's parser makes of
-its output, the ``PresetRuns``.
+its output, the ``PresetRuns``. Local agents of a preset with ``session_recorded`` (Gemini CLI,
+whose start-up deletes a session another copy began a moment earlier; opencode, whose first starts
+race on its database) start one at a time, each once the one before has its session recorded
+(bounded by ``SESSION_WAIT_S``; past it, a notice saying what may go wrong).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,7 +33,7 @@ from wavedeck.agents.kinds import AgentStanding, Refusal
 from wavedeck.agents.local import sandbox
 from wavedeck.agents.local.logfiles import logical_size
 from wavedeck.agents.markers import marker_line
-from wavedeck.agents.presets import PresetError
+from wavedeck.agents.presets import PRESETS, PresetError
 from wavedeck.agents.remote.sync import SyncError
 from wavedeck.agents.remote.transport import TransportError
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus
@@ -48,6 +52,7 @@ from wavedeck.plan.checking.api import RepoView
 __all__ = ["AgentProcesses", "RestartHooks"]
 
 TAIL_LINES = 5  # last log lines kept per agent, quoted when it fails (B1)
+SESSION_WAIT_S = 20.0  # how long the next start waits for a session to be recorded
 
 
 def gap_line(skipped: int, recovered: int) -> str:
@@ -92,6 +97,7 @@ class AgentProcesses:
         self.stopping: set[str] = set()  # agents the operator is stopping
         self._tails: dict[str, deque[str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()  # stops it started itself (over budget)
+        self._one_start = asyncio.Lock()  # held from a start until its session is recorded
 
     def followed(self, agent_id: str) -> bool:
         """The agent's log is still followed: its end is not recorded yet."""
@@ -141,9 +147,48 @@ class AgentProcesses:
             ctx.refuse(Refusal("agent-attached", wave, agents=standing, detail=guard.holder()))
             return
         try:
-            await self._launch(agent_id, rec, view)
+            recorded = self._session_recorded(agent_id)
+            if recorded is None:
+                await self._launch(agent_id, rec, view)
+            else:
+                async with self._one_start:
+                    await self._launch(agent_id, rec, view)
+                    await self._until_recorded(agent_id, recorded)
         finally:
             guard.release()
+
+    def _session_recorded(self, agent_id: str) -> Callable[[Mapping[str, str], str], bool] | None:
+        """The preset's check that a session is recorded, for a local agent of such a preset."""
+        agent = self.ctx.config.agent
+        if agent.runs_command or self.runners.runner(agent_id).host is not None:
+            return None
+        return PRESETS[agent.preset].session_recorded
+
+    async def _until_recorded(
+        self, agent_id: str, recorded: Callable[[Mapping[str, str], str], bool]
+    ) -> None:
+        """Wait until the agent just started has its session recorded, or has ended."""
+        rec = self.ctx.agent(agent_id)
+        env = {**os.environ, **self.ctx.config.agent.env}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SESSION_WAIT_S
+        while rec.state == "running" and loop.time() < deadline:
+            # The session id is wavedeck's (Gemini) or comes on the agent's stream (opencode).
+            session = rec.session_id
+            if session is not None and await asyncio.to_thread(recorded, env, session):
+                return
+            await asyncio.sleep(0.05)  # a file another program writes: nothing to await
+        if rec.state == "running":
+            self.ctx.emit(
+                Notice(
+                    "warning",
+                    f"{agent_id}: no session recorded in {SESSION_WAIT_S:g} s; the next agent "
+                    f"of its CLI starts without waiting for it ({self._why_one_at_a_time()})",
+                )
+            )
+
+    def _why_one_at_a_time(self) -> str:
+        return PRESETS[self.ctx.config.agent.preset].one_at_a_time
 
     async def _launch(self, agent_id: str, rec: AgentRecord, view: RepoView | None) -> None:
         ctx = self.ctx

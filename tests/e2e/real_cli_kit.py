@@ -17,7 +17,6 @@ The model server tells the agents apart by the first line of wavedeck's prompt
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -128,19 +127,6 @@ def make_sandbox(
         env = codex_env(home)
     else:
         env = CLI_ENV[cli](base_url, home)
-    if cli == "opencode":
-        # opencode 1.18 migrates its database on its first start, and first starts at once race
-        # (measured: 2 of 10 pairs in a fresh HOME fail, "database is locked" or a migration's
-        # CREATE TABLE; 0 of 15 once migrated, sandboxed or not): this HOME is a user's who has
-        # run opencode before, as anyone who set up its provider has.
-        subprocess.run(
-            [str(program), "db", "path"],
-            env={**os.environ, **env},
-            cwd=home,
-            capture_output=True,
-            check=True,
-            timeout=120,
-        )
     if preset:
         agent = f"preset = {_toml(cli)}\nprogram = {_toml(str(program))}\n"
     else:

@@ -19,10 +19,12 @@ if TYPE_CHECKING:
 class SandboxSpec:
     """The Landlock domain an agent runs in (``[agent] sandbox = "landlock"``): ``spec`` is the
     JSON ``script`` (``agents/local/landlock.py``, standard library only) resolves where the
-    agent runs, against its working tree and environment."""
+    agent runs, against its working tree and environment, with the ``modules`` it loads beside
+    itself (``writepolicy.py``: uploaded with it to an SSH host)."""
 
     spec: str
     script: Path
+    modules: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)

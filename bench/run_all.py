@@ -29,6 +29,7 @@ BENCHES = [
     "tui_bench.py",
     "sandbox_bench.py",
     "review_bench.py",
+    "ownership_bench.py",
 ]
 # Measured at full size even in CI, where quick sizes are too small to be stable: a quick TUI
 # flood gives ~150 key presses, whose p99 is the second-slowest press on a noisy machine (the

@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from wavedeck.agents.local import landlock  # noqa: E402
+from wavedeck.agents.local import landlock, writepolicy  # noqa: E402
 
 WRAPPER = ROOT / "agents" / "local" / "wrapper.py"
 ROUNDS = 5
@@ -62,7 +62,7 @@ def _repo(base: Path) -> tuple[Path, Path]:
     (repo / "pkg" / "own.py").write_text("VERSION = 0\n")
     (repo / "other" / "x.py").write_text("X = 1\n")
     spec = {
-        "v": landlock.SPEC_VERSION,
+        "v": writepolicy.SPEC_VERSION,
         "agent": "w1-a1",
         "owned": ["pkg/own.py"],
         "others": ["other/x.py"],

@@ -3,7 +3,8 @@
 The procedure (the user's own index and partially staged work stay as they were):
 
 1. refuse early: unsafe names, symbolic links, a merge/rebase/cherry-pick/revert/bisect in
-   progress, unmerged paths, a detached HEAD, a HEAD other than the one the wave started from;
+   progress, unmerged paths, a detached HEAD (``wavedeck.agents.git.busy``), a HEAD other than
+   the one the wave started from;
 2. wait (bounded) while another git process holds ``index.lock``;
 3. build the commit in a *temporary* index (``GIT_INDEX_FILE``): ``read-tree HEAD``, then
    ``update-index --add --remove`` of exactly the declared paths. A file still being written is
@@ -35,22 +36,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wavedeck.agents import faults
-from wavedeck.agents.git.cmd import GitCmd, backoff, failure_message, wait_for_lock
+from wavedeck.agents.git.busy import in_progress_state, refusal_for_state
+from wavedeck.agents.git.cmd import GitCmd
 from wavedeck.agents.git.errors import CheckpointIndexStale, CheckpointRefused, GitError
+from wavedeck.agents.git.locks import backoff, wait_for_lock
 from wavedeck.agents.git.paths import bad_names, link_problem
+from wavedeck.agents.git.result import failure_message
 from wavedeck.agents.git.signing import read_signing
 
 _MARKER = re.compile(r"^(.+):(\d+): leftover conflict marker$", re.MULTILINE)
 _CAS_FAILED = ("but expected", "already exists", "cannot lock ref")
-_STATE_FILES = (
-    ("MERGE_HEAD", "merge"),
-    ("rebase-merge", "rebase"),
-    ("rebase-apply", "rebase"),
-    ("CHERRY_PICK_HEAD", "cherry-pick"),
-    ("REVERT_HEAD", "revert"),
-    ("BISECT_LOG", "bisect"),
-    ("sequencer", "cherry-pick"),
-)
 
 
 @dataclass(frozen=True)
@@ -63,33 +58,6 @@ class CheckpointOptions:
     write_wait_s: float = 5.0
     sign: bool | None = None  # None: the repository's commit.gpgsign, read at start
     sign_program: str | None = None  # None: git's default signer for gpg.format
-
-
-def in_progress_state(cmd: GitCmd, git_dir: Path) -> str | None:
-    """The operation in progress that forbids a checkpoint, or ``None``.
-
-    One of ``merge``, ``rebase``, ``cherry-pick``, ``revert``, ``bisect``, ``detached HEAD``,
-    ``unmerged paths``.
-    """
-    for name, state in _STATE_FILES:
-        if (git_dir / name).exists():
-            return state
-    if cmd.run(["symbolic-ref", "-q", "HEAD"], check=False).rc != 0:
-        return "detached HEAD"
-    if cmd.run(["ls-files", "-u", "-z"]).out:
-        return "unmerged paths"
-    return None
-
-
-def _refusal_for_state(state: str) -> CheckpointRefused:
-    if state == "detached HEAD":
-        return CheckpointRefused(
-            "HEAD is detached; check out the branch the wave runs on (git switch <branch>)"
-        )
-    if state == "unmerged paths":
-        return CheckpointRefused("unmerged paths in the index; resolve them first (git status)")
-    how = "git bisect reset" if state == "bisect" else f"git {state} --continue / --abort"
-    return CheckpointRefused(f"a {state} is in progress; finish or abort it first ({how})")
 
 
 # File timestamps come from a coarse kernel clock (a few ms per tick), so a write landing in the
@@ -168,7 +136,7 @@ class Checkpointer:
         self._check_inputs(wanted, message)
         state = in_progress_state(self.cmd, self.git_dir)
         if state is not None:
-            raise _refusal_for_state(state)
+            raise refusal_for_state(state)
         ref = self.cmd.run(["symbolic-ref", "-q", "HEAD"]).text.strip()
         head = self._head()
         if expected_head is not None and head != expected_head:

@@ -16,7 +16,8 @@ database or index API (not thread-safe, leaks ``cat-file`` processes). Each comm
 - a timeout after which git and its children (a hanging ``gpg.program``) are killed.
 
 A held ``*.lock`` (another git process is writing) is waited for with a bounded, jittered retry,
-then reported by name; wavedeck never deletes a lock.
+then reported by name; wavedeck never deletes a lock (``wavedeck.agents.git.locks``, which also
+holds the per-repository lock). What a command returned is a ``wavedeck.agents.git.result.Result``.
 
 This is the only place in ``agents/`` that starts git (a test checks it). Callers without a
 ``GitRepo`` use ``run_git`` (a blocking call under the repository's lock, ``arun_git`` from the
@@ -29,8 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
-import re
 import selectors
 import signal
 import subprocess
@@ -38,7 +37,6 @@ import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,62 +45,13 @@ from git.exc import GitCommandNotFound
 
 from wavedeck.agents.git import guard
 from wavedeck.agents.git.errors import GitError
-from wavedeck.agents.git.guard import (
-    BASE_ENV,
-    NO_PROGRAMS,
-    RunPolicy,
-    policy_for,
-    safe_environment,
-    set_policy,
-)
+from wavedeck.agents.git.guard import NO_PROGRAMS, RunPolicy, policy_for, safe_environment
+from wavedeck.agents.git.locks import LOCK_HELD, backoff, lock_message, repo_lock
+from wavedeck.agents.git.result import Result, describe, failure_message
 
-__all__ = ["BASE_ENV", "GitCmd", "Result", "policy_for", "repo_lock", "run_git", "set_policy"]
+__all__ = ["GitCmd", "arun_git", "git_process", "lock_key", "run_git"]
 # The command that lists every configuration scope's settings (it runs no program itself).
 _LIST_CONFIG = ("config", "--list", "-z")
-_LOCK_HELD = re.compile(r"Unable to create '([^']+\.lock)': File exists")
-
-# One lock per repository (keyed by its common git dir) for the whole process, so two GitRepo
-# objects on the same repository (supervisor and TUI) still run one command at a time.
-_LOCKS: dict[str, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-def repo_lock(key: str) -> threading.Lock:
-    """The process-wide lock serialising git commands on the repository ``key``."""
-    with _LOCKS_GUARD:
-        return _LOCKS.setdefault(key, threading.Lock())
-
-
-@dataclass(frozen=True)
-class Result:
-    """What a git command returned: exit status, raw stdout, decoded stderr."""
-
-    rc: int
-    out: bytes
-    err: str
-    timed_out: bool = False
-
-    @property
-    def text(self) -> str:
-        return self.out.decode("utf-8", "surrogateescape")
-
-
-def backoff(attempt: int) -> float:
-    """Jittered exponential delay for the ``attempt``-th retry (≈50 ms … 500 ms)."""
-    return float(min(0.05 * 2**attempt, 0.5) * random.uniform(0.5, 1.5))
-
-
-def describe(args: Sequence[str]) -> str:
-    """A short name of a command for messages: ``git commit-tree``."""
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg == "-c":
-            skip = True  # "-c key=value" precedes the subcommand
-        elif not arg.startswith("-"):
-            return f"git {arg}"
-    return "git"
 
 
 class GitCmd:
@@ -184,7 +133,7 @@ class GitCmd:
         while True:
             full_env = self.environment(read_only=read_only, hooks=allow_hooks, extra=env)
             result = self._execute(argv, full_env, stdin, timeout_s or self.timeout_s)
-            held = _LOCK_HELD.search(result.err) if result.rc else None
+            held = LOCK_HELD.search(result.err) if result.rc else None
             if held is None or read_only:
                 break
             remaining = deadline - time.monotonic()
@@ -328,43 +277,16 @@ class GitCmd:
         return Result(rc, out_bytes, err_text, timed_out)
 
 
-def lock_message(lock: str, waited_s: float) -> str:
-    """The operator message for a lock still held after waiting."""
-    return (
-        f"another git process holds {lock} (waited {waited_s:g} s). If no git command is "
-        f"running any more, the lock is stale: remove it yourself with `rm {lock}` and retry"
-    )
-
-
-def failure_message(args: Sequence[str], result: Result) -> str:
-    """``git X failed (exit N): <git's own words>``; git's text is kept verbatim."""
-    detail = result.err.strip() or result.text.strip() or "no message"
-    return f"{describe(args)} failed (exit {result.rc}): {detail}"
-
-
-def wait_for_lock(lock: Path, wait_s: float, on_wait: Callable[[str], None] | None = None) -> None:
-    """Wait (bounded, jittered) while ``lock`` exists; raise ``GitError`` naming it after."""
-    deadline = time.monotonic() + wait_s
-    attempt = 0
-    while lock.exists():
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise GitError(lock_message(str(lock), wait_s))
-        if on_wait is not None:
-            on_wait(str(lock))
-        time.sleep(min(backoff(attempt), remaining))
-        attempt += 1
-
-
 # The lock key (common git dir) of each folder run_git was called in; a folder that is no
 # repository (yet) is its own key.
 _KEYS: dict[str, str] = {}
+_KEYS_GUARD = threading.Lock()
 
 
 def lock_key(cwd: Path) -> str:
     """The key of ``cwd``'s repository for ``repo_lock``: its common git dir, as ``GitRepo``'s."""
     folder = str(Path(cwd).resolve())
-    with _LOCKS_GUARD:
+    with _KEYS_GUARD:
         known = _KEYS.get(folder)
     if known is not None:
         return known
@@ -373,7 +295,7 @@ def lock_key(cwd: Path) -> str:
     )
     key = found.text.strip() if found.rc == 0 and found.text.strip() else folder
     if found.rc == 0:
-        with _LOCKS_GUARD:
+        with _KEYS_GUARD:
             _KEYS[folder] = key
     return key
 

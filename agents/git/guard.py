@@ -160,6 +160,13 @@ def parse_drivers(listing: bytes) -> Drivers:
     )
 
 
+def neutralised(drivers: Drivers, policy: RunPolicy | None) -> list[str]:
+    """The filter drivers ``drivers`` defines that ``policy`` does not enable, sorted: wavedeck's
+    git does not run them, so files using them look changed to it."""
+    enabled = policy.filters if policy is not None else {}
+    return sorted(name for name in drivers.filters if name not in enabled)
+
+
 class DriverConflict(WavedeckError, ValueError):
     """An enabled filter whose ``process`` git's configuration sets and ``wavedeck.toml`` does
     not: git prefers ``process`` to ``clean``/``smudge``, and emptying it turns the whole

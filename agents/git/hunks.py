@@ -26,7 +26,7 @@ FileStatus = Literal["added", "deleted", "modified", "renamed", "copied"]
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?(.*)$")
 _KINDS: dict[str, LineKind] = {" ": "context", "+": "added", "-": "removed"}
 _ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
-CUT_MARK = "[wavedeck: diff cut at "  # GitRepo's note on a patch cut at its size limit
+CUT_MARK = "[wavedeck: diff cut at "  # the note on a patch cut at its size limit (git.changes)
 
 
 @dataclass(frozen=True, slots=True)

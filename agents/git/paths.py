@@ -7,7 +7,8 @@ stage everything else), no glob (``*.py``), nothing that looks like an option (`
 absolute. On top of it, git's own: one name per component (no ``.``, ``..`` or empty one),
 nothing inside ``.git``. And a path must not reach through a symbolic link: a path whose parent
 folder is a link (``cfg -> /etc`` makes ``cfg/passwd`` a system file), or a link itself pointing
-outside the repository, is refused.
+outside the repository, is refused. ``check_path`` raises ``GitError`` for a name git listed that
+comes back unusable (a diff, a revert).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from wavedeck.agents.git.errors import GitError
 from wavedeck.plan.paths import name_problem
 
 
@@ -50,6 +52,13 @@ def listed_path_problem(path: str) -> str | None:
     if any(part.lower() == ".git" for part in parts):
         return "inside .git"
     return None
+
+
+def check_path(path: str) -> None:
+    """``GitError`` when ``path`` breaks the rules above (``listed_path_problem``)."""
+    problem = listed_path_problem(path)
+    if problem is not None:
+        raise GitError(f"invalid path {path!r}: {problem}")
 
 
 def bad_names(paths: Iterable[str]) -> list[tuple[str, str]]:

@@ -1,8 +1,8 @@
 """A local agent's log as one logical byte stream over its rotated segments.
 
-The wrapper (``wavedeck.agents.local.wrapper.SegmentWriter``) writes ``<id>.log`` and, once it holds
-``log_max_bytes``, renames it to ``<id>.log.<logical offset of its first byte>`` and starts a new
-one, keeping the newest ``log_keep`` rotated files. A logical offset counts every byte the log
+The wrapper (``wavedeck.agents.local.segments.SegmentWriter``) writes ``<id>.log`` and, once it
+holds ``log_max_bytes``, renames it to ``<id>.log.<logical offset of its first byte>`` and starts a
+new one, keeping the newest ``log_keep`` rotated files. A logical offset counts every byte the log
 ever held, so an offset saved by a follower stays valid across rotations.
 
 ``LogFile`` reads that stream by logical offset (the full-log view, a pane's history on
@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from wavedeck.agents.local.wrapper import list_segments
+from wavedeck.agents.local.segments import list_segments
 
 __all__ = ["LogFile", "facts_path", "logical_size", "recorded_lines"]
 

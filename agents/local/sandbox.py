@@ -5,8 +5,8 @@ wavedeck says about it before a wave starts and in the checkpoint.
   other agent of the plan declares, in any wave, which keep a shared folder closed), its
   preset's state paths (``wavedeck.agents.presets.statedirs``) and, for a preset that keeps its
   own files for the agent under ``.wavedeck/`` (aider's chat: ``Preset.own_state``), that one
-  folder. ``wavedeck.agents.local.landlock`` resolves it where the agent runs (here, in the
-  wrapper; on an SSH host, as a script).
+  folder. ``wavedeck.agents.local.writepolicy`` resolves it where the agent runs (here, in the
+  wrapper; on an SSH host, beside ``landlock.py`` run as a script).
 - ``local_status``: enforced here or not, and why (``no-landlock``, ``abi-too-old``), once per run.
 - ``before_wave``: per local agent, the spec resolved without writing anything: a repository
   beneath a path the agent may write (it cannot be protected), owned files that cannot be
@@ -24,7 +24,7 @@ from typing import Any
 
 from wavedeck.agents.config import Config
 from wavedeck.agents.events import Event, Notice, SandboxStatus
-from wavedeck.agents.local import landlock
+from wavedeck.agents.local import landlock, writepolicy
 from wavedeck.agents.presets import PRESETS
 from wavedeck.agents.presets.refusals import writable_by
 from wavedeck.agents.presets.statedirs import state_entries
@@ -32,10 +32,12 @@ from wavedeck.agents.runtypes import SandboxSpec
 from wavedeck.plan.models import Plan
 
 SCRIPT = Path(landlock.__file__)
+# What SCRIPT loads beside itself: uploaded with it to an SSH host.
+SCRIPT_MODULES = (Path(writepolicy.__file__),)
 
 
 def spec_dict(plan: Plan, agent_id: str, preset: str, wavedeck_dir: Path | None) -> dict[str, Any]:
-    """The Landlock spec of ``agent_id`` (JSON-ready; see ``landlock.resolve``).
+    """The Landlock spec of ``agent_id`` (JSON-ready; see ``writepolicy.resolve``).
 
     ``wavedeck_dir``: the repository's ``.wavedeck`` as the agent sees it, where the preset's
     ``own_state`` folder is (None for an agent on an SSH host: the preset's paths there are not
@@ -52,7 +54,7 @@ def spec_dict(plan: Plan, agent_id: str, preset: str, wavedeck_dir: Path | None)
         # Only this agent's folder of the CLI's own files: the rest of .wavedeck stays closed.
         state.append(["dir", str(own_state(wavedeck_dir, agent_id))])
     return {
-        "v": landlock.SPEC_VERSION,
+        "v": writepolicy.SPEC_VERSION,
         "agent": agent_id,
         "owned": owned,
         "others": others,
@@ -68,7 +70,7 @@ def sandbox_spec(
     if config.agent.sandbox == "off":
         return None
     spec = spec_dict(plan, agent_id, config.agent.preset, wavedeck_dir)
-    return SandboxSpec(json.dumps(spec, separators=(",", ":")), SCRIPT)
+    return SandboxSpec(json.dumps(spec, separators=(",", ":")), SCRIPT, SCRIPT_MODULES)
 
 
 def sandboxed(config: Config, *, local: bool) -> bool:
@@ -121,8 +123,8 @@ def before_wave(
     for agent_id in agents:
         spec = spec_dict(plan, agent_id, config.agent.preset, wavedeck_dir)
         try:
-            policy = landlock.resolve(spec, str(cwd_for(agent_id)), env, create=False)
-        except landlock.LandlockError as exc:
+            policy = writepolicy.resolve(spec, str(cwd_for(agent_id)), env, create=False)
+        except writepolicy.SpecError as exc:
             events.append(Notice("error", f"{agent_id}: sandbox: {exc.detail}"))
             continue
         for writable, protected in policy.unprotected:
@@ -182,8 +184,8 @@ def writable(
     its spec cannot be resolved)."""
     spec = spec_dict(plan, agent_id, config.agent.preset, wavedeck_dir)
     try:
-        policy = landlock.resolve(spec, str(cwd), agent_environ(config, environ), create=False)
-    except landlock.LandlockError:
+        policy = writepolicy.resolve(spec, str(cwd), agent_environ(config, environ), create=False)
+    except writepolicy.SpecError:
         return None
     return writable_by((r.path, r.kind) for r in policy.rules)
 

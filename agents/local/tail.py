@@ -38,7 +38,7 @@ from pathlib import Path
 
 from wavedeck.agents.lines import LineDecoder
 from wavedeck.agents.local.logfiles import facts_path, recorded_lines
-from wavedeck.agents.local.wrapper import list_segments
+from wavedeck.agents.local.segments import list_segments
 from wavedeck.agents.runtypes import LogChunk
 
 __all__ = ["LogTailer", "follow"]

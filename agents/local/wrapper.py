@@ -7,10 +7,12 @@ Run as a *script by path* (``python3 -I .../agents/local/wrapper.py EXIT_FILE --
 The runner starts the wrapper in a new session (its own process group) with stdout and stderr on
 the agent's log. Given ``--log PATH`` (as the runner does), the agent writes into a pipe instead
 and the wrapper copies it into the log, rotating by size (``--log-max-bytes``, ``--log-keep``):
-see ``SegmentWriter``. Given ``--facts PATH --facts-of PRESET`` too, every chunk is first shown
-to ``factscan.FactScanner`` (beside this file, loaded by path), which appends the lines carrying
-facts (progress, session, usage, tool calls, refusals) to a record that never rotates: a
-reader that falls behind the rotation loses display lines, never facts. The wrapper:
+see ``segments.SegmentWriter``. Given ``--facts PATH --facts-of PRESET`` too, every chunk is
+first shown to ``factscan.FactScanner``, which appends the lines carrying facts (progress,
+session, usage, tool calls, refusals) to a record that never rotates: a reader that falls
+behind the rotation loses display lines, never facts. The modules named here (``segments``,
+``factscan``, ``procgroup``, ``landlock``) are the ones beside this file, loaded by path. The
+wrapper:
 
 1. ignores SIGTERM/SIGINT/SIGHUP with a no-op *handler* (not ``SIG_IGN``, which the agent would
    inherit across ``exec``), so that when the group is told to stop, the agent gets the signal and
@@ -24,19 +26,20 @@ reader that falls behind the rotation loses display lines, never facts. The wrap
    a killed control room could record it is recognised as that launch;
 4. terminates whatever the agent left behind in its process group, and any orphaned descendant
    it adopted as child subreaper (``PR_SET_CHILD_SUBREAPER``: even ones that escaped the group
-   with ``setsid``), with SIGTERM, then SIGKILL after ``LEFTOVER_GRACE_S``, repeated until none
-   is left (bounded: a leftover may still be forking, B15); then it exits. The exit file is
-   written first, so a SIGKILL during this cleanup cannot lose the agent's status.
+   with ``setsid``), with SIGTERM, then SIGKILL, repeated until none is left (bounded: a
+   leftover may still be forking, B15; ``procgroup``, without which the agent is not started);
+   then it exits. The exit file is written first, so a SIGKILL during this cleanup cannot lose
+   the agent's status.
 
 The agent is started with ``PR_SET_PDEATHSIG`` = SIGKILL: if the wrapper dies, however it dies,
 the agent dies with it, so "the wrapper is gone" always means "the agent is gone". If the wrapper
 is SIGKILLed by the runner's stop escalation, the runner writes the exit file.
 
-Given ``--sandbox SPEC_FILE``, the agent runs in a Landlock domain (``landlock.py`` beside this
-file, loaded by path): the rules are resolved and the ruleset built here, before the fork, so a
-failure is reported in the log with its path and the agent is not started (126); the child enters
-the domain right before it execs the agent, with ``TMPDIR`` set to its private folder. The
-wrapper itself stays outside the domain: it writes the log and the exit file.
+Given ``--sandbox SPEC_FILE``, the agent runs in a Landlock domain (``landlock``): the rules are
+resolved and the ruleset built here, before the fork, so a failure is reported in the log with
+its path and the agent is not started (126); the child enters the domain right before it execs
+the agent, with ``TMPDIR`` set to its private folder. The wrapper itself stays outside the
+domain: it writes the log and the exit file.
 """
 
 from __future__ import annotations
@@ -55,165 +58,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any
 
-LEFTOVER_GRACE_S = 2.0
 EXIT_RESERVE = 4096  # bytes set aside for the exit record (one is about 80)
 PIPE_BYTES = 1024 * 1024
 COPY_DRAIN_S = 5.0  # after the cleanup, how long the copier may take to drain the pipe
-LEFTOVER_KILL_S = 2.0  # SIGKILL rounds for leftovers end after this, even if some survive
-PR_SET_CHILD_SUBREAPER = 36
-PR_SET_PDEATHSIG = 1
 
 
-def list_segments(path: str) -> tuple[list[tuple[int, str]], int]:
-    """The rotated segments of the log ``path`` as ``(logical start, file)``, oldest first, and
-    the logical offset where the live file ``path`` starts.
-
-    A rotated segment is named ``<log name>.<logical offset of its first byte>`` and never
-    changes once named, so the live file starts where the newest rotated one ends. Offsets count
-    every byte the log ever held, so a reader's saved offset stays valid across rotations.
-    """
-    folder, name = os.path.split(path)
-    prefix = name + "."
-    found: list[tuple[int, str]] = []
-    try:
-        entries = os.listdir(folder or ".")
-    except OSError:
-        entries = []
-    for entry in entries:
-        if entry.startswith(prefix) and entry[len(prefix) :].isdigit():
-            found.append((int(entry[len(prefix) :]), os.path.join(folder, entry)))
-    found.sort()
-    while found:
-        start, newest = found[-1]
-        try:
-            return found, start + os.stat(newest).st_size
-        except FileNotFoundError:
-            found.pop()  # pruned while we looked (never the newest, but be safe)
-    return found, 0
-
-
-class SegmentWriter:
-    """Appends to the log ``path``, renaming it to a rotated segment once it holds ``max_bytes``
-    (0: never) and keeping the newest ``keep`` rotated segments: at most (keep+1) x max_bytes
-    on disk. A write that fails (disk full) drops the bytes and is retried with the next ones:
-    the agent never blocks on its log (E4). Output is also dropped while the disk has less than
-    ``min_free`` bytes free, so a flooding agent cannot fill the disk before its rotation limit
-    (the run state, exit records and git need the room); when writing resumes, one line says
-    how many bytes were dropped."""
-
-    def __init__(
-        self, path: str, max_bytes: int, keep: int, min_free: int = 0, facts: Any = None
-    ) -> None:
-        if max_bytes < 0 or keep < 1 or min_free < 0:
-            raise ValueError("log_max_bytes and log_min_free must be >= 0 and log_keep >= 1")
-        self.path, self.max_bytes, self.keep, self.min_free = path, max_bytes, keep, min_free
-        _, self.start = list_segments(path)
-        self._lock = threading.Lock()  # the copier and _say both write
-        self.fd = self._open()
-        self.size = os.fstat(self.fd).st_size
-        self.dropped = 0
-        self._told = 0  # bytes dropped that a log line already accounts for
-        self._dropping = False  # output is being dropped for want of free space
-        # factscan.FactScanner: sees each chunk before it is written, so a fact is in the
-        # record before its bytes are in the log (and long before they can be rotated away).
-        self.facts = facts
-        self.facts_error: str | None = None
-
-    def _open(self) -> int:
-        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-
-    def _room(self, wanted: int) -> bool:
-        """Whether the disk keeps ``min_free`` bytes free after ``wanted`` more."""
-        if not self.min_free:
-            return True
-        try:
-            fs = os.fstatvfs(self.fd)
-        except OSError:
-            return True  # cannot tell: the write itself will say
-        return fs.f_bavail * fs.f_frsize >= self.min_free + wanted
-
-    def write(self, data: bytes) -> None:
-        with self._lock:
-            if self.facts is not None:  # facts first: even output the disk has no room for
-                self._scan(data)
-            if not self._room(len(data)):
-                if not self._dropping:  # the floor leaves room for this one line
-                    self._dropping = True
-                    self._note(
-                        f"output dropped from here: under {self.min_free} bytes are free on "
-                        "the disk"
-                    )
-                # The lines carrying facts (done lines, refusals, the session) stay: they are
-                # few and small, and without them the agent's work could not be shown done.
-                kept = self.facts.fact_lines(data) if self.facts is not None else b""
-                if kept:
-                    self._write(kept)
-                self.dropped += len(data) - len(kept)
-                return
-            self._resume()
-            self._write(data)
-
-    def finish(self) -> None:
-        """The agent ended: say how much was dropped, if the log is still dropping."""
-        with self._lock:
-            self._resume()
-
-    def _resume(self) -> None:
-        if self.dropped > self._told:
-            lost, self._told, self._dropping = self.dropped - self._told, self.dropped, False
-            self._note(f"{lost} bytes of output were dropped (the disk was full or nearly)")
-
-    def _note(self, text: str) -> None:
-        self._write(f"\n── wavedeck: {text} ──\n".encode())
-
-    def _write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            try:
-                if self.max_bytes and self.size >= self.max_bytes:
-                    self._rotate()
-                room = self.max_bytes - self.size if self.max_bytes else len(view)
-                written = os.write(self.fd, view[:room])
-            except OSError:
-                self.dropped += len(view)
-                return
-            self.size += written
-            view = view[written:]
-
-    def _scan(self, data: bytes) -> None:
-        try:
-            self.facts.feed(data, self.start + self.size)
-        except Exception as error:  # a scanner bug must never cost the agent its log
-            self.facts, self.facts_error = None, f"{type(error).__name__}: {error}"
-
-    def close_facts(self) -> None:
-        """The agent's output has ended: record its last line if it had no newline."""
-        with self._lock:
-            if self.facts is not None:
-                try:
-                    self.facts.close()
-                except Exception as error:
-                    self.facts_error = f"{type(error).__name__}: {error}"
-                self.facts = None
-
-    def _rotate(self) -> None:
-        os.rename(self.path, f"{self.path}.{self.start}")
-        os.close(self.fd)
-        self.start += self.size
-        self.fd, self.size = self._open(), 0
-        rotated, _ = list_segments(self.path)
-        for _start, old in rotated[: -self.keep]:
-            try:
-                os.unlink(old)
-            except OSError:
-                pass
-
-
-_WRITER: SegmentWriter | None = None
+_WRITER: Any = None  # segments.SegmentWriter, given --log
 _LAUNCH: str | None = None  # --launch-id: this run's id, named in the exit file
 
 
-def _copy(read_end: int, writer: SegmentWriter) -> None:
+def _copy(read_end: int, writer: Any) -> None:
     """Copy the agent's output from the pipe into the log until every writer has closed it."""
     told = False
     while True:
@@ -322,94 +176,6 @@ def _signal_name(n: int) -> str:
         return f"SIG{n}"
 
 
-def _leftovers(pgid: int) -> list[int]:
-    """Live pids, other than ourselves, in our process group or adopted by us as subreaper."""
-    me = os.getpid()
-    mine = (str(pgid).encode(), str(me).encode())
-    found: list[int] = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == me:
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as handle:
-                raw = handle.read()
-        except OSError:
-            continue
-        fields = raw[raw.rfind(b")") + 1 :].split()
-        # fields[0] is the state, fields[1] the parent pid, fields[2] the process group.
-        if (
-            len(fields) > 2
-            and fields[0] not in (b"Z", b"X")
-            and (fields[2] == mine[0] or fields[1] == mine[1])
-        ):
-            found.append(int(name))
-    return found
-
-
-def _prctl(option: int, value: int) -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass  # not Linux, or no prctl: the process group handling still applies
-
-
-def _become_subreaper() -> None:
-    """Adopt orphaned descendants (even ones that left the group with setsid, B4) so they are
-    reaped here and cleaned up at the end, instead of lingering under init."""
-    _prctl(PR_SET_CHILD_SUBREAPER, 1)
-
-
-def _die_with(parent: int) -> None:
-    """In the agent, before exec: die if the wrapper dies (even by SIGKILL), so an agent never
-    runs on unrecorded. Safe as a ``preexec_fn``: the wrapper has a single thread."""
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the wrapper died before the request took effect
-        os._exit(1)
-
-
-def _reap_orphans() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def _clean_group() -> None:
-    """Terminate what the agent left running: its process group and orphans we adopted (B8)."""
-    pgid = os.getpgrp()
-    if pgid != os.getpid():
-        return  # not started as a group leader: the group is not ours to clean
-    leftovers = _leftovers(pgid)
-    _kill_all(leftovers, signal.SIGTERM)
-    deadline = time.monotonic() + LEFTOVER_GRACE_S
-    while leftovers and time.monotonic() < deadline:
-        time.sleep(0.02)
-        _reap_orphans()
-        leftovers = _leftovers(pgid)
-    # SIGKILL round after round until none is left: a leftover may fork between being listed
-    # and being killed (a fork storm, B15), and its new child is only in the next listing.
-    deadline = time.monotonic() + LEFTOVER_KILL_S
-    while leftovers and time.monotonic() < deadline:
-        _kill_all(leftovers, signal.SIGKILL)
-        time.sleep(0.02)
-        _reap_orphans()
-        leftovers = _leftovers(pgid)
-    _reap_orphans()
-
-
-def _kill_all(pids: list[int], signum: int) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, signum)
-        except OSError:
-            pass
-
-
 def _load(name: str) -> Any:
     """``<name>.py`` beside this file, by path (``-I``: this folder is not on sys.path)."""
     import importlib.util
@@ -483,7 +249,7 @@ def main(argv: list[str]) -> int:
     if "--log" in options:
         facts, why = _fact_scanner(options)
         try:
-            _WRITER = SegmentWriter(
+            _WRITER = _load("segments").SegmentWriter(
                 options["--log"],
                 int(options.get("--log-max-bytes", "0")),
                 int(options.get("--log-keep", "1")),
@@ -503,6 +269,14 @@ def main(argv: list[str]) -> int:
             pass  # capped by /proc/sys/fs/pipe-max-size, or not Linux: the default will do
         # Started after the agent: forking while a second thread runs is not safe.
         copier = threading.Thread(target=_copy, args=(read_end, _WRITER), daemon=True)
+    try:
+        group = _load("procgroup")
+    except Exception as error:  # never run an agent whose leftovers could not be cleaned up
+        _say(f"wavedeck: cannot load procgroup.py, the agent is not started: {error}")
+        if out is not None:
+            os.close(out)
+        _record(exit_path, 126, None, None)
+        return 126
     ruleset: Any = None
     env: dict[str, str] | None = None
     if "--sandbox" in options:
@@ -516,12 +290,12 @@ def main(argv: list[str]) -> int:
             return 126
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, _ignore)
-    _become_subreaper()
+    group.become_subreaper()
     try:
         me = os.getpid()
 
         def before_exec() -> None:
-            _die_with(me)
+            group.die_with(me)
             if ruleset is not None:
                 ruleset.restrict()  # after fork, before exec: only the agent is confined
 
@@ -558,7 +332,7 @@ def main(argv: list[str]) -> int:
     else:
         code, sig = os.waitstatus_to_exitcode(status), None
     _record(exit_path, code, sig, child.pid)
-    _clean_group()
+    group.clean_group()
     if copier is not None:
         # Every writer of the pipe is gone now: the copier drains what is left and ends. The
         # runner sees the agent end only when we exit, so the log is whole by then.

@@ -89,6 +89,15 @@ def exit_from_rc(rc: int) -> ExitStatus:
     return ExitStatus(rc)
 
 
+def _put(name: str) -> str:
+    """Shell lines writing stdin whole to ``$root/bin/NAME`` (a temporary file renamed over it),
+    else ``exit 3``."""
+    return (
+        f'mkdir -p "$root/bin" && cat > "$root/bin/{name}.tmp" '
+        f'&& mv -f "$root/bin/{name}.tmp" "$root/bin/{name}" || exit 3\n'
+    )
+
+
 class RemoteRunner:
     """Starts, observes and stops detached agents on one SSH host."""
 
@@ -233,8 +242,7 @@ class RemoteRunner:
             body = (
                 paths.prelude()
                 + "command -v python3 >/dev/null 2>&1 || { cat >/dev/null; echo nopython; exit 0; }\n"
-                + f'mkdir -p "$root/bin" && cat > "$root/bin/{SANDBOX_SCRIPT}.tmp" '
-                + f'&& mv -f "$root/bin/{SANDBOX_SCRIPT}.tmp" "$root/bin/{SANDBOX_SCRIPT}" || exit 3\n'
+                + _put(SANDBOX_SCRIPT)
                 + f'python3 -I "$root/bin/{SANDBOX_SCRIPT}" --probe || echo 0\n'
             )
             res = await self.transport.run(
@@ -242,6 +250,12 @@ class RemoteRunner:
             )
             word = res.text.strip().split()[-1] if res.text.strip() else "0"
             self._host_abi = -1 if word == "nopython" else int(word) if word.isdigit() else 0
+            # The modules the script loads beside itself (writepolicy.py), under their own names:
+            # one the host did not get leaves it unable to confine, as a script it did not get.
+            for module in spec.sandbox.modules if self._host_abi >= MIN_SANDBOX_ABI else ():
+                put = paths.prelude() + _put(module.name)
+                res = await self.transport.run(sh_c(put), input=module.read_bytes(), timeout=60)
+                self._host_abi = self._host_abi if res.returncode == 0 else 0
         abi = self._host_abi
         if abi < MIN_SANDBOX_ABI:
             reason = "no-python" if abi < 0 else "no-landlock" if abi == 0 else "abi-too-old"

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wavedeck.agents.config import Config, substitute
-from wavedeck.agents.local import landlock
+from wavedeck.agents.local import landlock, writepolicy
 from wavedeck.agents.local.logfiles import LogFile
-from wavedeck.agents.local.sandbox import SCRIPT
+from wavedeck.agents.local.sandbox import SCRIPT, SCRIPT_MODULES
 from wavedeck.agents.presets import PRESETS, LaunchContext, PresetError, program_for
 from wavedeck.agents.presets.statedirs import state_entries
 from wavedeck.agents.presets.stream import stream_for
@@ -58,7 +58,7 @@ def reviewer_spec(plan: Plan, agent_id: str, preset: str) -> dict[str, object]:
     """The Landlock spec of a reviewer: it owns nothing; every path of the plan is another's."""
     others = sorted({p for w in plan.waves for a in w.agents for p in a.paths})
     return {
-        "v": landlock.SPEC_VERSION,
+        "v": writepolicy.SPEC_VERSION,
         "agent": reviewer_id(agent_id),
         "owned": [],
         "others": others,
@@ -116,7 +116,7 @@ def launch_spec(
     # reviewer has nothing to write in the repository. The runner runs it unconfined only on a
     # kernel without Landlock, and says so (``LocalRunner.sandboxed``).
     spec = reviewer_spec(plan, agent_id, preset_name)
-    sandbox = SandboxSpec(json.dumps(spec, separators=(",", ":")), SCRIPT)
+    sandbox = SandboxSpec(json.dumps(spec, separators=(",", ":")), SCRIPT, SCRIPT_MODULES)
     return LaunchSpec(
         agent_id=rid,
         argv=tuple(argv),

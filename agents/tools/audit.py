@@ -24,8 +24,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from wavedeck.agents.git.cmd import Result, run_git
+from wavedeck.agents.git.cmd import run_git
 from wavedeck.agents.git.errors import GitError
+from wavedeck.agents.git.result import Result
 from wavedeck.plan.errors import Finding, WavedeckError
 from wavedeck.plan.models import Plan, Wave
 from wavedeck.plan.ownership import Ownership, OwnershipIndex, apply_policy

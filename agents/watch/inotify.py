@@ -1,4 +1,5 @@
-"""Linux inotify read directly, so that a queue overflow is seen: ``inotify_batches``.
+"""Linux inotify read directly, so that a queue overflow is seen: ``inotify_batches``, and the
+stream a watcher reads, inotify or else watchfiles' polling: ``open_watch``.
 
 watchfiles (through the Rust ``notify`` crate) drops the kernel's ``IN_Q_OVERFLOW`` event: it
 carries no path, and watchfiles keeps only events with one. When an agent writes files faster
@@ -259,3 +260,31 @@ async def _drain(
         for folder in created:
             watches.add_tree(folder)
         await asyncio.sleep(0)  # a storm never stalls the loop
+
+
+def is_watch_limit(exc: BaseException) -> bool:
+    """inotify could not be set up: out of watches (ENOSPC) or instances (EMFILE)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EMFILE):
+        return True
+    text = str(exc).lower()
+    return "watch limit" in text or "no space left" in text or "too many open files" in text
+
+
+def open_watch(root: str, **kwargs: Any) -> AsyncIterator[set[tuple[watchfiles.Change, str]]]:
+    """The stream of change batches a watcher reads (tests replace it to simulate inotify
+    failures): inotify read directly (``inotify_batches``: its overflow is seen), else
+    ``watchfiles.awatch`` (polling, or no inotify). ``kwargs`` are ``watchfiles.awatch``'s,
+    plus ``descend`` (the folders worth watching)."""
+    descend = kwargs.pop("descend")
+    if not kwargs["force_polling"] and available():
+        return inotify_batches(
+            root,
+            watch_filter=kwargs["watch_filter"],
+            descend=descend,
+            step=kwargs["step"],
+            debounce=kwargs["debounce"],
+            tick=kwargs["rust_timeout"],
+            stop_event=kwargs["stop_event"],
+            ignore_permission_denied=kwargs["ignore_permission_denied"],
+        )
+    return watchfiles.awatch(root, **kwargs)

@@ -3,17 +3,16 @@
 Each change under the watched root becomes a ``FileTouched`` event, attributed to an agent by an
 ``attribute`` callable (``ownership_attributor`` builds one from the plan's ownership model and
 the ``[policy]``). A path its writer does not own becomes a ``ViolationFound`` with the model's
-kind, once per wave: a path already reported is not reported again (even if deleted and written
-anew) until the supervisor calls ``forget(path)`` after reverting it, or a new wave starts
-(``set_attributor``); ``accept(path)`` keeps it quiet for the rest of the wave. A change to ``.git/config``, ``.git/config.worktree``,
-``.git/info/attributes`` or ``.git/hooks/`` is ``ViolationFound(kind="tamper", agent=None)``;
-the rest of ``.git/``, ``.wavedeck/``, editor temp files and the configured ignores are never
-reported. Fallbacks and failures (inotify limit -> polling, root deleted or moved) are ``Notice``
-events, never tracebacks. inotify is read directly (``wavedeck.agents.watch.inotify``; watchfiles
+kind, once per wave, until the supervisor calls ``forget(path)`` after reverting it, or a new
+wave starts (``set_attributor``); ``accept(path)`` keeps it quiet for the rest of the wave. What
+a change is reported as (writers, violations, ``tamper`` under ``.git/``, symbolic links) is
+decided by ``wavedeck.agents.watch.judge.WriteJudge``; the rules (globs, attributors, watched
+paths, config diffs) are in ``wavedeck.agents.watch.rules``. The rest of ``.git/``,
+``.wavedeck/``, editor temp files and the configured ignores are never reported. Fallbacks and
+failures (inotify limit -> polling, root deleted or moved) are ``Notice`` events, never
+tracebacks. inotify is read directly (``wavedeck.agents.watch.inotify.open_watch``; watchfiles
 drops the kernel's overflow event), so when the kernel's queue overflows and changes are lost
 the watcher says so and rescans the tree for files changed since it last had seen everything.
-The rules (globs, attributors, watched paths, config diffs) are in
-``wavedeck.agents.watch.rules``.
 
 Latency and storms: watchfiles runs with a short ``step`` so one save is reported ~15 ms after
 it lands, and a short ``debounce`` so a storm arrives in bounded batches, processed in slices
@@ -22,52 +21,32 @@ reported at once, repeats while writes keep coming (gaps < ``COALESCE_S``) are f
 A new folder is scanned, so files written into it before its OS watch existed are not missed.
 
 What is ignored is one rule, the checkpoint's too (``wavedeck.agents.watch.ignores``): git's
-ignore rules are asked for each batch. A file replaced by (or created as) a symbolic link is a
-``symlink`` violation: a write through it lands in another file.
-
-Writers (a shared tree, with a ``WriteLedger``): every change of a path, folded ones included,
-goes to the ledger, so coalescing merges reports, never writers. The ``FileTouched`` of a report
-is sent at once, saying how its writer is known (``attribution``); an attribution that a tool
-event may still correct (``Attribution.settle_s``: the preset prints tool calls after they ran)
-keeps its violation waiting that long; a folded write, and a tool event naming a path already
-reported, make the watcher judge the path again: a writer it did not name gets a corrected
-``FileTouched`` (``corrects``) and, when it may not write the path, its ``ViolationFound``.
+ignore rules are asked for each batch. Every change of a path, folded ones included, goes to the
+judge (and through it to a shared tree's ``WriteLedger``): coalescing merges reports, never
+writers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import errno
 import os
 import stat
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Collection, Sequence
 from pathlib import Path
-from typing import Any
 
 import watchfiles
 
-from wavedeck.agents.events import Event, FileTouched, Notice, ViolationFound
-from wavedeck.agents.kinds import AttributionBasis
+from wavedeck.agents.events import Event, Notice
 from wavedeck.agents.watch import inotify
 from wavedeck.agents.watch.ignores import Ignores
-from wavedeck.agents.watch.rules import (
-    GIT_CONFIGS,
-    GIT_HOOKS,
-    Attribution,
-    Attributor,
-    PathFilter,
-    changed_since,
-    config_detail,
-    describe,
-    read_config,
-)
-from wavedeck.agents.watch.writers import KEEP_S, WriteLedger
+from wavedeck.agents.watch.judge import WriteJudge
+from wavedeck.agents.watch.rules import Attributor, PathFilter, changed_since
+from wavedeck.agents.watch.writers import WriteLedger
 from wavedeck.plan.words import plural
 
-__all__ = ["WorkspaceWatcher", "open_watch"]
+__all__ = ["WorkspaceWatcher"]
 
 STEP_MS = 15  # quiet time that ends a batch: the latency of a single save
 DEBOUNCE_MS = 200  # longest batch during a storm: bounds batch size and memory
@@ -81,33 +60,6 @@ _ADDED = 1 << int(watchfiles.Change.added)
 # times come from a coarse clock).
 RESCAN_MARGIN_NS = 2_000_000_000
 GITIGNORE = ".gitignore"
-
-
-def _is_watch_limit(exc: BaseException) -> bool:
-    """inotify could not be set up: out of watches (ENOSPC) or instances (EMFILE)."""
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EMFILE):
-        return True
-    text = str(exc).lower()
-    return "watch limit" in text or "no space left" in text or "too many open files" in text
-
-
-def open_watch(root: str, **kwargs: Any) -> AsyncIterator[set[tuple[watchfiles.Change, str]]]:
-    """The stream of change batches (tests replace it to simulate inotify failures): inotify
-    read directly (``wavedeck.agents.watch.inotify``: its overflow is seen), else
-    ``watchfiles.awatch`` (polling, or no inotify)."""
-    descend = kwargs.pop("descend")
-    if not kwargs["force_polling"] and inotify.available():
-        return inotify.inotify_batches(
-            root,
-            watch_filter=kwargs["watch_filter"],
-            descend=descend,
-            step=kwargs["step"],
-            debounce=kwargs["debounce"],
-            tick=kwargs["rust_timeout"],
-            stop_event=kwargs["stop_event"],
-            ignore_permission_denied=kwargs["ignore_permission_denied"],
-        )
-    return watchfiles.awatch(root, **kwargs)
 
 
 class WorkspaceWatcher:
@@ -141,48 +93,30 @@ class WorkspaceWatcher:
             debounce_ms: longest batch.
             coalesce_s: repeats of a change to one path closer than this are one event.
             ledger: who wrote what (a shared tree): told every change, and asked again when it
-                learns of a writer (see the module docstring).
+                learns of a writer (see ``WriteJudge``).
         """
         self.root = Path(os.path.realpath(root))
         self._root = str(self.root)
         self._prefix_len = len(self._root) + 1
         self._ignore = ignore if ignore is not None else Ignores(self.root, ignores)
         self._filter = PathFilter(self._root, self._ignore, watch_git)
-        self._ledger = ledger
-        # path -> when its held violation is decided (an attribution a tool event may correct)
-        self._pending: dict[str, float] = {}
-        # path -> (agent, how known, when) of its last FileTouched, for corrections
-        self._shown: dict[str, tuple[str | None, AttributionBasis, float]] = {}
-        # path -> (agent, how known) of its reported violation, for corrections
-        self._reported_by: dict[str, tuple[str | None, AttributionBasis]] = {}
-        self._linked: set[str] = set()  # symbolic links reported this wave
-        # Set while no report is held back and every decision was handed to the consumer.
-        self._quiet = asyncio.Event()
-        self._quiet.set()
+        self._judge = WriteJudge(self._root, attribute, ledger)
         self.force_polling = force_polling
-        self._attribute = attribute
         self._step_ms = step_ms
         self._debounce_ms = debounce_ms
         self._coalesce_s = coalesce_s
         self._stop = asyncio.Event()
         # Set once the OS watch is in place (within TICK_MS of starting): later changes are seen.
         self.ready = asyncio.Event()
-        self._reported: set[str] = set()
-        self._accepted: set[str] = set()
-        self._settling: dict[str, float] = {}
         # path -> when last reported, negative for a deletion. Floats and strings only, so the
         # garbage collector does not track this dict (it can hold a whole storm's paths).
         self._recent: dict[str, float] = {}
         self._fresh: dict[str, float] = {}  # folders created in the last FRESH_S seconds
         self._fresh_seen: set[str] = set()  # files already reported while folders were fresh
         self._last_prune = 0.0
-        self._last_shown_prune = 0.0
-        self._configs: dict[str, str | None] = {}
         self._root_id: tuple[int, int] | None = None
         self._batch: Collection[str] = ()
         self._batch_added: set[str] = set()
-        self._attribute_error: str | None = None
-        self._attribute_noticed = False
         # When the stream was last idle (every change before it seen): a rescan after lost
         # events looks for changes from then on.
         self._caught_up_ns = 0
@@ -196,15 +130,7 @@ class WorkspaceWatcher:
 
     def set_attributor(self, attribute: Attributor | None) -> None:
         """Start a new wave: a new attribution, violations reported afresh, .git/config re-read."""
-        self._attribute = attribute
-        self._reported.clear()
-        self._accepted.clear()
-        self._settling.clear()
-        self._pending.clear()
-        self._shown.clear()
-        self._reported_by.clear()
-        self._linked.clear()
-        self._snapshot_configs()
+        self._judge.new_wave(attribute)
 
     def forget(self, path: str, *, settle_s: float = 1.0) -> None:
         """Forget a reported violation (the supervisor reverted or accepted the path).
@@ -212,44 +138,21 @@ class WorkspaceWatcher:
         A later write reports it again. Writes to it within ``settle_s`` are taken to be the
         revert itself and reported as ``FileTouched`` only.
         """
-        if path in self._accepted:
-            return
-        self._reported.discard(path)
-        self._reported_by.pop(path, None)
-        self._linked.discard(path)
-        self._pending.pop(path, None)
-        if settle_s > 0:
-            self._settling[path] = time.monotonic() + settle_s
+        self._judge.forget(path, time.monotonic() + settle_s if settle_s > 0 else None)
 
     def accept(self, path: str) -> None:
         """The operator accepted ``path`` for this wave: never report it again in this wave
         (``forget`` would report the next write again)."""
-        self._accepted.add(path)
-        self._reported.add(path)
+        self._judge.accept(path)
 
     async def settled(self) -> None:
         """Until no report is held back and every decision was handed to the consumer (at most
         the ledger's lag and a tick: a held report is decided on time, or when stopped)."""
-        ledger = self._ledger
-        limit = (ledger.lag_s if ledger is not None else 0.0) + 4 * TICK_MS / 1000
-
-        async def drained() -> None:
-            # a tool event already recorded but not yet judged (the next tick does) comes first
-            while ledger is not None and ledger.has_new() and not self._stop.is_set():
-                await asyncio.sleep(TICK_MS / 4000)
-            await self._quiet.wait()
-
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(drained(), limit)
+        await self._judge.settled(self._stop, TICK_MS / 1000)
 
     async def wait_ready(self) -> None:
         """Until the OS watch is in place (or the stream ended): ``ChangeWatcher``'s interface."""
         await self.ready.wait()
-
-    @property
-    def reported(self) -> frozenset[str]:
-        """Paths already reported as violations in this wave."""
-        return frozenset(self._reported)
 
     # -- the stream ---------------------------------------------------------------------------
 
@@ -265,7 +168,7 @@ class WorkspaceWatcher:
             self._stop.set()  # the consumer left: the watch thread ends within one step
             await inner.aclose()  # closes watchfiles' generator and its OS watch now
             self.ready.set()  # nobody waits forever for a watcher that never started
-            self._quiet.set()  # nor for one that holds nothing any more
+            self._judge.quiet.set()  # nor for one that holds nothing any more
 
     async def _events(self) -> AsyncGenerator[Event, None]:
         try:
@@ -274,11 +177,10 @@ class WorkspaceWatcher:
             yield Notice("error", f"cannot watch {self._root}: {exc.strerror or exc}")
             return
         self._root_id = (st.st_dev, st.st_ino)
-        if not self._configs:
-            self._snapshot_configs()
+        self._judge.ensure_configs()
         polling = self.force_polling
         while not self._stop.is_set():
-            stream = open_watch(
+            stream = inotify.open_watch(
                 self._root,
                 watch_filter=self._filter,
                 step=self._step_ms,
@@ -311,16 +213,15 @@ class WorkspaceWatcher:
                             async for event in self._rescan():
                                 yield event
                     # Also on the quiet ticks: held reports whose time came, late tool events.
-                    for event in self._settle(time.monotonic()):
+                    for event in self._judge.settle(time.monotonic()):
                         yield event
-                    if not self._pending:  # resumed: the consumer handled all of it
-                        self._quiet.set()
+                    self._judge.handed_over()  # resumed: the consumer handled all of it
                 return
             except Exception as exc:  # every failure becomes a Notice
                 if self._root_lost():
                     yield self._lost_notice()
                     return
-                if not polling and _is_watch_limit(exc):
+                if not polling and inotify.is_watch_limit(exc):
                     polling = True
                     self.force_polling = True
                     yield Notice(
@@ -365,9 +266,6 @@ class WorkspaceWatcher:
             "named (the checkpoint lists every change from git)",
             watch_lost="rescanned",
         )
-
-    def _snapshot_configs(self) -> None:
-        self._configs = {rel: read_config(os.path.join(self._root, rel)) for rel in GIT_CONFIGS}
 
     def _root_lost(self) -> bool:
         try:
@@ -442,21 +340,17 @@ class WorkspaceWatcher:
             return
         self._last_prune = now
         self._recent = {p: t for p, t in self._recent.items() if now - abs(t) < self._coalesce_s}
-        if self._settling:
-            self._settling = {p: t for p, t in self._settling.items() if t > now}
+        self._judge.prune(now)
         self._fresh = {p: t for p, t in self._fresh.items() if now - t < FRESH_S}
         if not self._fresh:
             self._fresh_seen.clear()
-        if self._shown and now - self._last_shown_prune > KEEP_S:
-            self._last_shown_prune = now
-            self._shown = {p: s for p, s in self._shown.items() if now - s[2] < KEEP_S}
 
     def _one(
         self, path: str, kinds: int, is_parent: bool, now: float, work: deque[tuple[str, int, bool]]
     ) -> list[Event]:
         rel = path[self._prefix_len :].replace(os.sep, "/")
         if rel.startswith(".git/"):
-            return self._tamper(rel, path)
+            return self._judge.tamper(rel, path)
         try:
             mode: int | None = os.lstat(path).st_mode
         except OSError:
@@ -481,104 +375,15 @@ class WorkspaceWatcher:
             change = "deleted"
         last = self._recent.get(rel)
         self._recent[rel] = -now if change == "deleted" else now
-        ledger = self._ledger
-        if ledger is not None:
-            ledger.seen(rel, now)  # every write, folded or not: reports merge, writers never
+        self._judge.observed(rel, now)
         if (
             last is not None
             and (last < 0) == (change == "deleted")
             and now - abs(last) < self._coalesce_s
         ):
-            # The same burst of writes (a create then writes is one touch); with a ledger it is
-            # judged again once its writers can be known (another agent may have written it).
-            if ledger is not None and rel not in self._pending:
-                self._pending[rel] = now + ledger.lag_s
-                self._quiet.clear()
+            self._judge.fold(rel, now)  # the same burst of writes (a create then writes)
             return []
-        found = self._attribution(rel)
-        out: list[Event] = [FileTouched(rel, found.agent, change, found.how)]
-        self._shown[rel] = (found.agent, found.how, now)
-        if self._attribute_error is not None and not self._attribute_noticed:
-            self._attribute_noticed = True
-            out.append(
-                Notice("error", "attributing touched files failed", error=self._attribute_error)
-            )
-        if mode is not None and stat.S_ISLNK(mode):
-            out += self._symlink(rel, path, found, now)
-        if found.settle_s > 0:
-            # A tool event may still name another writer: the violation waits for it.
-            self._pending[rel] = now + found.settle_s
-            self._quiet.clear()
-            return out
-        out += self._violation(rel, found, now)
-        return out
-
-    def _violation(self, rel: str, found: Attribution, now: float) -> list[Event]:
-        """The violation ``found`` says, once per path, or its correction: a report made on an
-        inferred attribution is made again when an exact one names another agent."""
-        kind, agent = found.kind, found.agent
-        if kind is None or self._settling.get(rel, 0.0) > now or rel in self._accepted:
-            return []
-        corrects = None
-        if rel in self._reported:
-            before = self._reported_by.get(rel)
-            if before is None or before[1] == "exact" or found.how != "exact":
-                return []
-            if before[0] == agent:
-                self._reported_by[rel] = (agent, found.how)
-                return []
-            corrects = before[0] or ""
-        self._reported.add(rel)
-        self._reported_by[rel] = (agent, found.how)
-        why = found.why or describe(kind, agent, found.names)
-        return [ViolationFound(agent, rel, kind, found.names, why, found.how, corrects)]
-
-    def _symlink(self, rel: str, path: str, found: Attribution, now: float) -> list[Event]:
-        """A file is (now) a symbolic link: a write through it lands elsewhere, whoever owns
-        the link. Reported once per wave, whatever else is wrong with the path."""
-        if rel in self._linked or rel in self._accepted or self._settling.get(rel, 0.0) > now:
-            return []
-        self._linked.add(rel)
-        try:
-            target = os.readlink(path)
-        except OSError:
-            target = "?"
-        why = f"a symbolic link to {target}: a write through it lands in another file"
-        return [ViolationFound(found.agent, rel, "symlink", found.names, why, found.how)]
-
-    def _settle(self, now: float) -> list[Event]:
-        """Decide the held reports whose time came or whose writer a tool event now names, and
-        judge again the paths a late tool event names (see the module docstring)."""
-        ledger = self._ledger
-        if ledger is None or not (self._pending or ledger.has_new()):
-            return []
-        named = ledger.take_new()
-        out: list[Event] = []
-        for rel, due in list(self._pending.items()):
-            if now < due and rel not in named:
-                continue
-            found = self._attribution(rel)
-            if found.settle_s > 0 and now < due:
-                continue  # the event named another burst of it: still waiting
-            del self._pending[rel]
-            out += self._decide(rel, found, now)
-        for rel in named:
-            if rel in self._shown and rel not in self._pending:
-                out += self._decide(rel, self._attribution(rel), now)
-        return out
-
-    def _decide(self, rel: str, found: Attribution, now: float) -> list[Event]:
-        """``found`` for a path already shown: a corrected ``FileTouched`` when it names
-        another writer, then the violation it says (or its correction)."""
-        out: list[Event] = []
-        shown = self._shown.get(rel)
-        if shown is not None and found.agent is not None and shown[:2] != (found.agent, found.how):
-            # Who wrote it, or how that is known, changed: say it again (``corrects``: the agent
-            # named before, when another).
-            wrong = shown[0] if shown[0] != found.agent else None
-            out.append(FileTouched(rel, found.agent, "modified", found.how, corrects=wrong))
-        self._shown[rel] = (found.agent, found.how, now)
-        return out + self._violation(rel, found, now)
+        return self._judge.touched(rel, path, change, mode, now)
 
     def _in_fresh_folder(self, path: str) -> bool:
         """Whether ``path`` lies in a folder created moments ago (any level up)."""
@@ -590,35 +395,3 @@ class WorkspaceWatcher:
                 return True
             folder = folder.rpartition(os.sep)[0]
         return False
-
-    def _attribution(self, rel: str) -> Attribution:
-        if self._attribute is None:
-            return Attribution(None)
-        try:
-            return self._attribute(rel)
-        except Exception as exc:  # a broken attributor must not stop the watcher
-            if self._attribute_error is None:
-                self._attribute_error = repr(exc)
-            return Attribution(None)
-
-    def _tamper(self, rel: str, path: str) -> list[Event]:
-        if rel in GIT_CONFIGS:
-            text = read_config(path)
-            before = self._configs.get(rel)
-            if text == before:
-                return []  # rewritten with the same content (or a spurious event)
-            self._configs[rel] = text
-            return [ViolationFound(None, rel, "tamper", (), config_detail(rel, before, text))]
-        try:
-            mode: int | None = os.lstat(path).st_mode
-        except OSError:
-            mode = None
-        if (mode is not None and stat.S_ISDIR(mode)) or rel in self._reported:
-            return []
-        self._reported.add(rel)
-        what = "removed" if mode is None else "added or changed"
-        if rel.startswith(GIT_HOOKS):
-            detail = f"git hook {rel[len(GIT_HOOKS) :]} {what}"
-        else:
-            detail = f"{rel} {what} (attributes can name filter and diff programs)"
-        return [ViolationFound(None, rel, "tamper", (), detail)]

@@ -10,108 +10,46 @@ operator's own work (files dirty when the wave started, ``wavedeck.agents.wave.o
 a file both they and the wave changed is refused by name until accepted or reverted.
 
 ``Checkpointer`` is the part of the supervisor that does it; it holds the supervisor's
-``WaveContext`` and the parts it needs (the watch, which it stops after a commit; the worktrees,
-collected before the tests; the wave-start tamper snapshots).
+``WaveContext`` and the parts it needs (the watch, settled before the tests and the preview; the
+worktrees, collected before the tests; the reader of the wave's changes,
+``wavedeck.agents.wave.commit_scope``, which sorts what the preview may commit; the review; the
+landing, which moves the branch).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from wavedeck.agents.events import Notice, TestOutput, ViolationFound
 from wavedeck.agents.git import content
 from wavedeck.agents.git.errors import CheckpointRefused, GitError
-from wavedeck.agents.git.tamper import TamperFinding
 from wavedeck.agents.kinds import Refusal
 from wavedeck.agents.local import sandbox
 from wavedeck.agents.markers import read_marker, write_marker
 from wavedeck.agents.presets.usage import UsageTotal, of_record
 from wavedeck.agents.state import AgentRecord
-from wavedeck.agents.watch.ignores import Ignores
-from wavedeck.agents.wave import (
-    commit_checks,
-    gates,
-    head_move,
-    operator_work,
-    tamperlog,
-    transitions,
-)
+from wavedeck.agents.wave import commit_checks, gates, operator_work, tamperlog, transitions
 from wavedeck.agents.wave.commit_checks import CommitFacts
+from wavedeck.agents.wave.commit_scope import ChangeReader, ChangesFound
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.evidence import Evidence, done_issues, issue_evidence
-from wavedeck.agents.wave.gates import CheckpointPreview, StrayPath
+from wavedeck.agents.wave.gates import CheckpointPreview
 from wavedeck.agents.wave.landing import Landing
 from wavedeck.agents.wave.reviews import Reviews
-from wavedeck.agents.wave.tamperlog import TAMPER_KIND, TamperLog, finding_key
+from wavedeck.agents.wave.tamperlog import TAMPER_KIND, finding_key
 from wavedeck.agents.wave.testrun import run_tests
 from wavedeck.agents.wave.watching import WaveWatch
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
 from wavedeck.plan.models import Wave
 from wavedeck.plan.words import plural
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = ["Checkpointer"]
-
-
-@dataclass
-class _Found:
-    """What the preview read of a wave's changes (filled by ``Checkpointer._read_changes``)."""
-
-    git_error: str | None = None
-    git_busy: str | None = None
-    work: operator_work.OperatorWork = field(default_factory=operator_work.OperatorWork)
-    unknown: tuple[str, ...] = ()
-    conflicts: tuple[str, ...] = ()
-    staged: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    why_accepted: dict[str, str] = field(default_factory=dict)
-    stray: list[StrayPath] = field(default_factory=list)
-    findings: list[TamperFinding] = field(default_factory=list)
-    stale: bool = False
-    ignored: tuple[str, ...] = ()  # changed paths nobody's work (the watcher's rule)
-    move: head_move.HeadMove | None = None  # HEAD, when it is no longer the wave's base
-    base: str | None = None  # what the changes were read against (the new HEAD once rebased)
-
-
-LINK = "120000"  # git's mode of a symbolic link
-
-
-def _link_detail(old_mode: str | None) -> str:
-    if old_mode is None:
-        return "a new symbolic link: a write through it lands in another file"
-    return f"replaced by a symbolic link (mode {old_mode} -> {LINK}): a write through it lands in another file"
-
-
-WORKTREE_DETAIL = (
-    "changed in your working tree (during the wave or before it) and by an agent in its "
-    "worktree: collecting would overwrite it; accept it to merge both"
-)
-CONFLICT_DETAIL = operator_work.CONFLICT_DETAIL
 
 
 def usage_of_wave(agents: dict[str, AgentRecord], wave: Wave) -> dict[str, UsageTotal]:
     """Agent id -> the usage its CLI reported (agent presets), for the message."""
     return {a.id: of_record(agents[a.id]) for a in wave.agents if a.id in agents}
-
-
-def _without_operator_work(
-    paths: list[str], work: operator_work.OperatorWork, accepted: dict[str, str]
-) -> tuple[list[str], list[str], list[str]]:
-    """The changed paths the wave may commit (the operator's own work left out), the conflicts
-    not yet accepted, and, when the start tree is gone, the changed files that may be the
-    operator's (both listed and refused, never classified as the wave's)."""
-    open_conflicts = [p for p in work.conflicts if p not in accepted]
-    unknown: list[str] = []
-    if work.missing:
-        changed = set(paths)
-        maybe = work.unknown if work.unknown is not None else sorted(changed)
-        unknown = [p for p in maybe if p in changed and p not in accepted]
-    skip = work.own | set(open_conflicts) | set(unknown)
-    return [p for p in paths if p not in skip], open_conflicts, unknown
 
 
 def with_writers(accepted: dict[str, str], violations: list[ViolationFound]) -> dict[str, str]:
@@ -140,17 +78,14 @@ class Checkpointer:
         *,
         watch: WaveWatch,
         worktrees: WorktreeMode,
-        tamper: TamperLog,
-        ignores: Ignores,
+        changes: ChangeReader,
         reviews: Reviews,
         landing: Landing,
     ) -> None:
-        """``ignores``: the run's one ignore rule, the watcher's too (what neither reports)."""
         self.ctx = ctx
         self.watch = watch
         self.worktrees = worktrees
-        self.tamper = tamper
-        self.ignores = ignores
+        self.changes = changes
         self.reviews = reviews
         self.landing = landing  # the commit's last step: the branch moved, the wave finished
         # wave -> what its passing tests saw, and the base it was taken against
@@ -278,7 +213,7 @@ class Checkpointer:
         (the first of ``commit_checks.CHECKS`` over what was found)."""
         return (await self._look(n))[0]
 
-    async def _look(self, n: int) -> tuple[CheckpointPreview, _Found]:
+    async def _look(self, n: int) -> tuple[CheckpointPreview, ChangesFound]:
         """The preview, and what was found to make it (the commit acts on both)."""
         ctx = self.ctx
         await self.watch.settled()  # every write's writer decided: the violations are final
@@ -286,10 +221,11 @@ class Checkpointer:
         wave = ctx.plan.wave(n)
         issues_done = done_issues(self.evidence(n))
         tests_passed = rec.tests.passed if rec.tests is not None else None
-        found = _Found()
+        found = ChangesFound()
         if rec.base_commit is not None:
             try:
-                await self._read_changes(n, rec.base_commit, found)
+                await self.changes.read(n, rec.base_commit, found)
+                await self._read_stale(n, rec.base_commit, found)
             except GitError as exc:  # a refusal the operator can read, never a crash
                 found.git_error = str(exc)
         facts = CommitFacts(
@@ -335,98 +271,14 @@ class Checkpointer:
         )
         return preview, found
 
-    async def _changed(
-        self, head: str, accepted: dict[str, str], found: _Found
-    ) -> tuple[list[str], list[StrayPath]]:
-        """The paths changed since ``head`` the wave may commit (a rename: both paths), what
-        the run ignores left out (the watcher's rule: nobody's work here either, into
-        ``found.ignored``), and the files turned into symbolic links (stray, never committed
-        unasked whoever owns them: a write through one lands in another file)."""
-        changed = await asyncio.to_thread(self.ctx.git.changed_files, head)
-        ignored = await asyncio.to_thread(
-            self.ignores.ignored, [p for c in changed for p in (c.path, c.old_path) if p]
-        )
-        found.ignored = tuple(sorted(ignored))
-        paths: list[str] = []
-        links: list[StrayPath] = []
-        for item in changed:
-            if item.path in ignored:
-                continue
-            if item.new_mode == LINK and item.old_mode != LINK and item.path not in accepted:
-                links.append(StrayPath(item.path, "symlink", _link_detail(item.old_mode)))
-                continue
-            paths.append(item.path)
-            if item.old_path and item.old_path not in ignored:
-                paths.append(item.old_path)  # a rename also removes the old path
-        return paths, links
-
-    async def _read_changes(self, n: int, base: str, found: _Found) -> None:
-        """Read what wave ``n`` changed since ``base`` into ``found`` (git, in threads)."""
-        ctx = self.ctx
-        rec = ctx.wave(n)
-        found.git_busy = await asyncio.to_thread(ctx.git.in_progress_state)
-        head = await asyncio.to_thread(ctx.git.head)
-        paths, links = await self._changed(head, rec.accepted, found)
-        start_tree = rec.start_tree
-        if head != base:  # the operator committed during the wave (``head_move``)
-            found.move = await asyncio.to_thread(
-                head_move.read, ctx.git, base, head, start_tree, paths
-            )
-            if found.move.descends:  # read as if rebased onto their commits (else refused)
-                base, start_tree = head, found.move.start_tree or start_tree
-        found.base = base
-        found.work = await asyncio.to_thread(
-            operator_work.read, ctx.git, base, start_tree, rec.start_dirty
-        )
-        changed = list(paths)
-        paths, conflicts, unknown = _without_operator_work(changed, found.work, rec.accepted)
-        moved = found.move.blocked(rec.accepted) if found.move is not None else ()
-        paths = [p for p in paths if p not in moved]
-        blocked: list[str] = []
-        if self.worktrees.enabled:
-            writers = self.worktrees.writers(n)  # exact: each worktree had one writer
-            # Not collected yet: what collecting would overwrite in the main tree is refused.
-            blocked = [p for p in await self.worktrees.blocked(n) if p not in conflicts]
-            conflicts += blocked
-            paths = [p for p in paths if p not in blocked]
-        else:
-            writers = gates.foreign_writers(self.violations(n))
-        found.conflicts, found.unknown = tuple(conflicts), tuple(unknown)
-        found.staged, found.why_accepted, stray = gates.classify_changes(
-            ctx.plan,
-            n,
-            paths,
-            accepted=rec.accepted,
-            accept_globs=ctx.config.policy.accept,
-            accept_undeclared=ctx.config.policy.accept_undeclared,
-            writers=writers,
-        )
-        # A file mixing the operator's work with the wave's (or maybe theirs: the start tree is
-        # gone) goes in only as accepted, one by one: the reason is recorded.
-        mixed = set(found.work.conflicts) | set(found.move.both if found.move else ())
-        if found.work.missing:
-            mixed |= set(changed if found.work.unknown is None else found.work.unknown)
-        found.why_accepted.update({p: rec.accepted[p] for p in sorted(mixed) if p in rec.accepted})
-        kind, lost = operator_work.CONFLICT_KIND, found.move.lost if found.move else ()
-        found.stray = [
-            *(StrayPath(p, kind, head_move.LOST_DETAIL) for p in moved if p in lost),
-            *(StrayPath(p, kind, head_move.MOVED_DETAIL) for p in moved if p not in lost),
-            *(StrayPath(p, kind, operator_work.MISSING_DETAIL) for p in unknown),
-            *(
-                StrayPath(p, kind, WORKTREE_DETAIL if p in blocked else CONFLICT_DETAIL)
-                for p in conflicts
-            ),
-            *links,
-            *stray,
-        ]
-        before = self.tamper.recall(n)
-        if before is not None:
-            found.findings = await asyncio.to_thread(ctx.git.tamper_findings, before)
-        # One stray per change of .git, each kept or undone on its own.
-        found.stray += [StrayPath(finding_key(f), TAMPER_KIND, f.text) for f in found.findings]
+    async def _read_stale(self, n: int, base: str, found: ChangesFound) -> None:
+        """Whether the files changed since the tests passed (``found.stale``): their content
+        differs from what the tests saw (told from the base they were taken against, else the
+        wave's ``base``), or an answer waits in a worktree for collecting."""
+        rec = self.ctx.wave(n)
         tested = self._tested_fingerprint(n)
         if rec.tests is not None and rec.tests.passed and tested is not None:
-            mark, since = tested[0], tested[1] or rec.base_commit or base
+            mark, since = tested[0], tested[1] or base
             found.stale = await asyncio.to_thread(self.fingerprint, since) != mark
         if self.worktrees.enabled and self.worktrees.pending(n):
             found.stale = True  # an answer waits in a worktree: the tests collect it

@@ -1,17 +1,20 @@
 """Hunk reverts of the review: ``HunkReverts`` puts one hunk of the working tree back as it was
 when the wave started, and undoes the last such revert.
 
-Only the working file is written (the operator's index is never touched); a hunk moved by other
-edits is found where it went, one changed since the diff was read is refused
-(``wavedeck.agents.git.hunks``), as are links, binary files and paths git or the plan would
-refuse. A refusal is a ``revert-failed`` ``GateRefused`` naming the path. The undo stack is this
-control room's (it holds the bytes to put back); what was reverted is recorded in the wave's
-review by its one writer, ``wavedeck.agents.wave.reviews.Reviews``.
+Only the working file is written (the operator's index is never touched), crash-safely and
+keeping its mode (``wavedeck.agents.wave.file_write.replace_file``: a kill or a full disk
+mid-write leaves the file as it was); a hunk moved by other edits is found where it went, one
+changed since the diff was read is refused (``wavedeck.agents.git.hunks``), as are links, binary
+files and paths git or the plan would refuse. A refusal is a ``revert-failed`` ``GateRefused``
+naming the path. The undo stack is this control room's (it holds the bytes to put back); what was
+reverted is recorded in the wave's review by its one writer,
+``wavedeck.agents.wave.reviews.Reviews``.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import time
 from dataclasses import dataclass
 
@@ -21,6 +24,7 @@ from wavedeck.agents.kinds import Refusal
 from wavedeck.agents.review.changes import FileChange
 from wavedeck.agents.reviewrecord import HunkRevert
 from wavedeck.agents.wave.context import WaveContext
+from wavedeck.agents.wave.file_write import replace_file
 from wavedeck.agents.wave.reviews import Reviews
 
 
@@ -66,7 +70,7 @@ class HunkReverts:
         target = ctx.repo / patch.path
         try:
             before = target.read_bytes() if target.exists() else None
-            mode = os.stat(target).st_mode & 0o777 if before is not None else None
+            mode = stat.S_IMODE(os.stat(target).st_mode) if before is not None else None
             text = revert_hunk((before or b"").decode("utf-8", "surrogateescape"), hunk)
         except (OSError, HunkMismatch) as exc:
             self._refuse(n, patch.path, str(exc))
@@ -77,10 +81,11 @@ class HunkReverts:
                 target.unlink()  # the file did not exist when the wave started
                 after = None
             else:
+                keep = mode  # the file was deleted: it comes back with the mode the wave found
+                if keep is None:
+                    keep = 0o755 if patch.old_mode == "100755" else 0o644
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(after or b"")
-                if before is None:
-                    os.chmod(target, 0o755 if patch.old_mode == "100755" else 0o644)
+                replace_file(target, after or b"", mode=keep)
         except OSError as exc:
             self._refuse(n, patch.path, exc.strerror or str(exc))
             return False
@@ -118,9 +123,7 @@ class HunkReverts:
                 target.unlink(missing_ok=True)
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(undo.before)
-                if undo.mode is not None:
-                    os.chmod(target, undo.mode)
+                replace_file(target, undo.before, mode=0o644 if undo.mode is None else undo.mode)
         except OSError as exc:
             self._refuse(n, undo.path, exc.strerror or str(exc))
             return None

@@ -6,16 +6,18 @@ changes, comments, approvals, change requests (one follow-up per agent, resuming
 to the supervisor's parts (``wavedeck.agents.wave.reviews.Reviews``, the one writer of a wave's
 review, ``wavedeck.agents.wave.hunk_reverts.HunkReverts`` and
 ``wavedeck.agents.wave.reviewers.Reviewers``); a file is changed by one action at a
-time (the supervisor's action lock).
+time (the supervisor's action lock). Its surface is ``wavedeck.agents.wave.review_port``'s.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING, Unpack
 
 from wavedeck.agents.review.changes import FileChange, WaveChanges
-from wavedeck.agents.reviewrecord import ChangeRequest, Comment, ReviewRecord, Side
+from wavedeck.agents.reviewrecord import ChangeRequest, Comment, ReviewRecord
 from wavedeck.agents.wave.hunk_reverts import HunkReverts
+from wavedeck.agents.wave.review_port import CommentArgs, ReviewCommands, ReviewQueries
 from wavedeck.agents.wave.reviewers import Reviewers
 from wavedeck.agents.wave.reviews import Reviews
 
@@ -49,21 +51,9 @@ class ReviewActions:
         """Wave ``n``'s changes by agent (git and the agents' logs, read in a thread)."""
         return await asyncio.to_thread(self.reviews.read_changes, n)
 
-    async def comment(
-        self,
-        n: int,
-        *,
-        agent: str | None,
-        path: str,
-        line: int,
-        text: str,
-        side: Side = "new",
-        quote: tuple[str, ...] = (),
-    ) -> Comment:
+    async def comment(self, n: int, **args: Unpack[CommentArgs]) -> Comment:
         """Comment on ``path:line`` (0: the whole file) of ``agent``'s change."""
-        return self.reviews.comment(
-            n, agent=agent, path=path, line=line, text=text, side=side, quote=quote
-        )
+        return self.reviews.comment(n, **args)
 
     async def edit_comment(self, n: int, comment_id: int, text: str) -> None:
         self.reviews.edit(n, comment_id, text)
@@ -99,3 +89,11 @@ class ReviewActions:
     async def run_reviewers(self, n: int) -> int:
         """Run ``[review] preset`` over wave ``n``'s agents that are due; findings recorded."""
         return await self.reviewers.run(n)
+
+
+if TYPE_CHECKING:
+    # mypy holds ReviewActions to the port's signatures here. Not by naming the protocols as
+    # bases: a Protocol base would put its own ``__init__`` in the supervisor's chain of
+    # ``__init__``s, ahead of ``RunQueries``'s.
+    def _implements(actions: ReviewActions) -> tuple[ReviewQueries, ReviewCommands]:
+        return actions, actions

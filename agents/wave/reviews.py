@@ -20,7 +20,7 @@ import asyncio
 import os
 import time
 from dataclasses import replace
-from typing import Protocol
+from typing import Protocol, Unpack
 
 from wavedeck.agents.events import Notice
 from wavedeck.agents.git.errors import GitError
@@ -44,12 +44,12 @@ from wavedeck.agents.reviewrecord import (
     ReviewerRun,
     ReviewRecord,
     Severity,
-    Side,
     waiting,
 )
 from wavedeck.agents.wave import gates, operator_work
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.launch import parse_done
+from wavedeck.agents.wave.review_port import CommentArgs
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
 from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.words import plural
@@ -158,16 +158,12 @@ class Reviews:
         self,
         n: int,
         *,
-        agent: str | None,
-        path: str,
-        line: int,
-        text: str,
-        side: Side = "new",
-        quote: tuple[str, ...] = (),
         author: str = "operator",
         severity: Severity | None = None,
+        **args: Unpack[CommentArgs],
     ) -> Comment:
         """Record a comment (or a reviewer's finding) on ``path:line`` of ``agent``'s change."""
+        agent, path, line, text = args["agent"], args["path"], args["line"], args["text"]
         if not text.strip():
             raise ReviewError("a comment needs text")
         review = self._review(n)
@@ -176,8 +172,8 @@ class Reviews:
             agent=agent,
             path=path,
             line=max(0, line),
-            side=side,
-            quote=list(quote),
+            side=args.get("side", "new"),
+            quote=list(args.get("quote", ())),
             text=text.strip(),
             author="reviewer" if author == "reviewer" else "operator",
             severity=severity,

@@ -12,13 +12,13 @@ The supervisor is composed of parts that share one ``wavedeck.agents.wave.contex
 (plan, config, repository, git, run state, event stream), built in dependency order, each given
 what it uses as a typed port: ``WorktreeMode``, ``TamperLog``, ``HostWrites`` (what remote agents
 changed), ``Runners`` (where each agent runs), ``PresetRuns``, ``RestartPolicy``,
-``AgentProcesses``, ``WaveWatch``, ``Reviews``, ``HunkReverts``, ``Reviewers``,
-``Checkpointer``. Every state
-change goes through
-``wavedeck.agents.wave.transitions``; the gates live in ``wavedeck.agents.wave.gates``. The
-read-only half (the snapshot the UI reads) is ``wavedeck.agents.wave.queries.RunQueries``; this
-module adds the lifecycle and the operator's actions (the commands; the review's are
-``wavedeck.agents.wave.review_actions``).
+``AgentProcesses``, ``WaveWatch``, ``WaveStart`` (a wave's start), ``Reviews``, ``HunkReverts``,
+``Reviewers``, ``ChangeReader`` (what a checkpoint may take), ``Checkpointer``. Every state
+change goes through ``wavedeck.agents.wave.transitions``; the gates live in
+``wavedeck.agents.wave.gates``. The read-only half (the snapshot the UI reads) is
+``wavedeck.agents.wave.queries.RunQueries``; this module adds the lifecycle and the operator's
+commands on waves and follow-ups; those on one agent are ``wavedeck.agents.wave.agent_actions``,
+the review's ``wavedeck.agents.wave.review_actions``.
 """
 
 from __future__ import annotations
@@ -29,18 +29,18 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from wavedeck.agents.config import Config
-from wavedeck.agents.events import Event, Notice, ViolationFound
+from wavedeck.agents.events import Event, ViolationFound
 from wavedeck.agents.git.errors import GitError
-from wavedeck.agents.kinds import AgentStanding, Refusal
-from wavedeck.agents.local import sandbox
-from wavedeck.agents.presets import PRESETS, preflight
-from wavedeck.agents.runtypes import LaunchSpec
+from wavedeck.agents.kinds import Refusal
+from wavedeck.agents.presets import PRESETS
 from wavedeck.agents.state import AlreadyRunning, StateError
 from wavedeck.agents.watch.ignores import Ignores
 from wavedeck.agents.watch.worktrees import WorktreeError
 from wavedeck.agents.watch.writers import WriteLedger
-from wavedeck.agents.wave import operator_work, transitions
+from wavedeck.agents.wave import transitions
+from wavedeck.agents.wave.agent_actions import AgentActions
 from wavedeck.agents.wave.checkpoint import Checkpointer
+from wavedeck.agents.wave.commit_scope import ChangeReader
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.gates import CheckpointPreview
 from wavedeck.agents.wave.hunk_reverts import HunkReverts
@@ -53,10 +53,10 @@ from wavedeck.agents.wave.review_actions import ReviewActions
 from wavedeck.agents.wave.reviewers import Reviewers
 from wavedeck.agents.wave.reviews import Reviews
 from wavedeck.agents.wave.runners import Runners
-from wavedeck.agents.wave.takeover import TakeoverRefusal, TakeoverReport
 from wavedeck.agents.wave.takeovers import Takeovers
-from wavedeck.agents.wave.tamperlog import PLANTED_NOTICE, TamperLog, is_tamper_key
+from wavedeck.agents.wave.tamperlog import TamperLog, is_tamper_key
 from wavedeck.agents.wave.watching import HostWrites, WaveWatch
+from wavedeck.agents.wave.wave_start import WaveStart
 from wavedeck.agents.wave.worktree_mode import WorktreeMode
 from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.models import Plan
@@ -83,7 +83,7 @@ class SupervisorError(WavedeckError):
     """The supervisor cannot open or act; the message is complete for the operator."""
 
 
-class Supervisor(ReviewActions, RunQueries):
+class Supervisor(ReviewActions, AgentActions, RunQueries):
     """Runs waves of agents for one repository and plan (see the module docstring)."""
 
     def __init__(
@@ -123,18 +123,26 @@ class Supervisor(ReviewActions, RunQueries):
             tamper=self.tamper,
             ignores=ignores,
         )
+        self.starts = WaveStart(
+            ctx,
+            runners=self.runners,
+            worktrees=self.worktrees,
+            tamper=self.tamper,
+            watch=self.watch,
+            processes=self.processes,
+        )
         self.reviews = Reviews(ctx, worktrees=self.worktrees)
         self.reverts = HunkReverts(ctx, reviews=self.reviews)
         self.reviewers = Reviewers(ctx, runners=self.runners, reviews=self.reviews)
         self.landing = Landing(ctx, watch=self.watch, worktrees=self.worktrees)
+        changes = ChangeReader(ctx, worktrees=self.worktrees, tamper=self.tamper, ignores=ignores)
         self.checkpoints = Checkpointer(
             ctx,
             watch=self.watch,
             worktrees=self.worktrees,
-            tamper=self.tamper,
+            changes=changes,
             reviews=self.reviews,
             landing=self.landing,
-            ignores=ignores,
         )
         super().__init__(
             ctx,
@@ -143,7 +151,6 @@ class Supervisor(ReviewActions, RunQueries):
             followed=self.processes,
             plan_path=plan_path,
         )
-        self._sandbox_said = False  # the run's sandbox status is told once per run
         # The operator's take-overs of agents' sessions (wavedeck attach, a).
         self.takeovers = Takeovers(
             ctx,
@@ -194,7 +201,7 @@ class Supervisor(ReviewActions, RunQueries):
             await self.landing.resume()  # a checkpoint a killed control room left half done
             wave = ctx.open_wave()
             if wave is not None:
-                await self._keep_start_tree(wave)
+                await self.starts.keep_start_tree(wave)
                 base = ctx.wave(wave).base_commit
                 if self.worktrees.enabled and base is not None:
                     await self.worktrees.prepare(wave, base)  # reuses the worktrees already there
@@ -203,13 +210,6 @@ class Supervisor(ReviewActions, RunQueries):
         except (OSError, GitError, WorktreeError) as exc:
             await self.close()
             raise SupervisorError(f"cannot resume the run in {self.repo}: {exc}") from None
-
-    async def _keep_start_tree(self, n: int) -> None:
-        """The open wave's start tree kept from ``git gc`` (a wave an older wavedeck started
-        has no ref yet); one already gone is the checkpoint's to refuse, not this."""
-        tree = self.ctx.wave(n).start_tree
-        if tree is not None and await asyncio.to_thread(self.git.has_object, tree):
-            await asyncio.to_thread(self.git.keep_ref, operator_work.start_ref(n), tree)
 
     def peek(self) -> None:
         """Read the saved state without taking the lock (to describe a run before opening it)."""
@@ -266,94 +266,12 @@ class Supervisor(ReviewActions, RunQueries):
             await self.processes.launch_all(n)  # a wave whose start was interrupted: finish it
             return
         refused = self.can_start_wave(n)
-        if refused is None:  # [agent] preset: its program must be here before any agent starts
-            local = [a.id for a in self.plan.wave(n).agents if not self.is_remote(a.id)]
-            missing = preflight(self.config, local)
-            refused = Refusal("program-missing", n, detail=missing) if missing else None
-        if refused is None:
-            state = await asyncio.to_thread(self.git.in_progress_state)
-            refused = Refusal("git-busy", n, detail=state) if state else None
+        if refused is None:  # what the plan's rules allow must be startable here too
+            refused = await self.starts.refusal(n)
         if refused is not None:
             ctx.refuse(refused)
             return
-        await asyncio.to_thread(self.git.ensure_excluded)
-        base = await asyncio.to_thread(self.git.head)
-        try:
-            start_tree, own = await asyncio.to_thread(operator_work.at_start, self.git, base)
-            # Kept reachable until the checkpoint: a `git gc` mid-wave must not delete it.
-            await asyncio.to_thread(self.git.keep_ref, operator_work.start_ref(n), start_tree)
-        except GitError as exc:
-            ctx.refuse(Refusal("tree-unrecorded", n, detail=str(exc)))
-            return
-        if self.worktrees.enabled:
-            try:
-                await self.worktrees.prepare(n, base)
-            except WorktreeError as exc:
-                ctx.refuse(Refusal("worktrees-failed", n, detail=str(exc)))
-                return
-        self.tamper.remember(n, await asyncio.to_thread(self.git.tamper_snapshot))
-        transitions.wave_started(ctx, n, base=base, start_tree=start_tree, start_dirty=own)
-        if own:
-            ctx.emit(Notice("info", operator_work.start_notice(n, own)))
-        planted = await asyncio.to_thread(self.tamper.planted_programs)
-        if planted:
-            # The keys travel as a field: nobody needs to parse them back out of the text.
-            text = PLANTED_NOTICE + "; ".join(f.text for f in planted)
-            ctx.emit(Notice("warning", text, programs=tuple(f.key for f in planted)))
-        await self.watch.start(n)
-        await self._say_sandbox(n)
-        await self.processes.launch_all(n)
-
-    async def _say_sandbox(self, n: int) -> None:
-        """[agent] sandbox, before wave ``n``'s agents start: whether this machine confines
-        them (once per run), and per local agent what its sandbox cannot protect."""
-        if not self._sandbox_said:
-            self._sandbox_said = True
-            self.ctx.emit(sandbox.local_status(self.config))
-        if self.config.agent.sandbox == "off":
-            return
-        local = [a.id for a in self.plan.wave(n).agents if not self.is_remote(a.id)]
-        for event in await asyncio.to_thread(
-            sandbox.before_wave,
-            self.plan,
-            self.config,
-            local,
-            self.worktrees.cwd_for,
-            self.ctx.wavedeck_dir,
-        ):
-            self.ctx.emit(event)
-
-    async def stop_agent(self, agent_id: str) -> str:
-        """SIGTERM the agent's group, SIGKILL after the grace period; returns what happened.
-
-        An agent waiting to be restarted ([agent.restart]) is not restarted."""
-        if self.restarts.cancel(agent_id, "restart cancelled by the operator"):
-            return "restart cancelled"
-        return await self.processes.stop(agent_id)
-
-    @_serialized
-    async def restart_agent(self, agent_id: str) -> None:
-        """Launch an agent again after it failed, was stopped or was lost (never while running)."""
-        ctx = self.ctx
-        rec = ctx.state.agents.get(agent_id)
-        wave = self.plan.agent(agent_id).wave
-        standing = (AgentStanding(agent_id, self.agent_state(agent_id)),)
-        if rec is not None and rec.state == "running":
-            ctx.refuse(Refusal("agent-running", wave, agents=standing))
-            return
-        if ctx.open_wave() != wave or ctx.wave(wave).tests is not None:
-            ctx.refuse(Refusal("restart-closed", wave, agents=standing))
-            return
-        holder = self.takeovers.holder(agent_id)
-        if holder is not None:
-            ctx.refuse(Refusal("agent-attached", wave, agents=standing, detail=holder))
-            return
-        if rec is not None:
-            transitions.agent_reopened(ctx, agent_id)
-        if rec is not None and rec.launches:
-            self.restarts.mark_manual_restart(agent_id)
-        self.restarts.cancel(agent_id, by_operator=True)  # now, and its count starts afresh
-        await self.processes.launch(agent_id)
+        await self.starts.start(n)
 
     def follow_up_problem(self, agent_id: str, message: str) -> str | None:
         """Why a follow-up to ``agent_id`` cannot be sent now, or None."""
@@ -388,40 +306,6 @@ class Supervisor(ReviewActions, RunQueries):
         self.restarts.cancel(agent_id, by_operator=True)
         presets.queue_follow_up(agent_id, message)
         await self.processes.launch(agent_id)
-
-    # -- the operator's take-overs (wavedeck.agents.wave.takeovers) ----------------------------
-
-    def _headless_going(self, agent_id: str) -> bool:
-        """Its headless run is going, or about to start again ([agent.restart] pending)."""
-        return self.agent_state(agent_id) == "running" or self.restart_pending(agent_id)
-
-    def takeover_check(self, agent_id: str) -> TakeoverRefusal | None:
-        """Why the operator cannot take over the agent's session now, or None."""
-        return self.takeovers.check(agent_id)
-
-    def takeover_spec(self, agent_id: str) -> LaunchSpec | None:
-        """What runs when the operator takes over the agent's session (``PresetError`` when
-        its program is missing here)."""
-        return self.takeovers.spec(agent_id)
-
-    def host_touched(self, agent_id: str, path: str, change: str) -> None:
-        """A path a take-over changed on the agent's SSH host (before its patch lands here)."""
-        self.takeovers.host_touched(agent_id, path, change)
-
-    def record_takeover(self, report: TakeoverReport) -> None:
-        """Count a take-over in the agent's record and show its record in its pane."""
-        self.takeovers.record(report)
-
-    async def mark_done(self, agent_id: str, reason: str) -> None:
-        """Record that the operator counts an ended agent as done (the reason is kept)."""
-        ctx = self.ctx
-        wave = self.plan.agent(agent_id).wave
-        if self.agent_state(agent_id) == "running":
-            standing = (AgentStanding(agent_id, "running"),)
-            ctx.refuse(Refusal("agent-running", wave, agents=standing))
-            return
-        self.restarts.cancel(agent_id, by_operator=True)  # done: not restarted
-        transitions.agent_marked_done(ctx, agent_id, reason)
 
     @_serialized
     async def run_tests(self, n: int) -> bool:

@@ -13,14 +13,8 @@ from typing import Any
 
 from tests.e2e.model_server import Request, Text, ToolUse
 from tests.e2e.real_cli_kit import FILES, ISSUES
-
-RUN = ("run", "--headless", "--all", "--yes", "--json")
-FIXED = {
-    "src/api/server.py": 'def handle(err):\n    return {"error": "internal error"}\n',
-    "src/web/page.py": (
-        'import html\n\n\ndef page(name):\n    return "<h1>" + html.escape(name) + "</h1>"\n'
-    ),
-}
+from tests.e2e.real_cli_kit import FIXED as FIXED  # the Claude tests' names for the kit's
+from tests.e2e.real_cli_kit import RUN as RUN
 
 
 def fixes(repo: Path, agent: str) -> list[list[Text | ToolUse]]:

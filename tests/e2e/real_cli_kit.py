@@ -36,6 +36,7 @@ CLI_ENV = {
 }
 
 PLAN = "plans/plan.md"
+RUN = ("run", "--headless", "--all", "--yes", "--json")  # the whole plan, headless, as JSON
 FILES = {"w1-a1": "src/api/server.py", "w1-a2": "src/web/page.py"}
 ISSUES = {"w1-a1": "api-1", "w1-a2": "web-1"}
 ORIGINAL = {
@@ -43,6 +44,12 @@ ORIGINAL = {
         'def handle(err):\n    return {"error": repr(err), "trace": err.__traceback__}\n'
     ),
     "src/web/page.py": 'def page(name):\n    return "<h1>" + name + "</h1>"\n',
+}
+FIXED = {  # what a fixing agent writes
+    "src/api/server.py": 'def handle(err):\n    return {"error": "internal error"}\n',
+    "src/web/page.py": (
+        'import html\n\n\ndef page(name):\n    return "<h1>" + html.escape(name) + "</h1>"\n'
+    ),
 }
 # The claude preset's argv without the preset (what a user writes as `command`), prompt on stdin.
 CLAUDE_ARGV = ["-p", "--output-format", "stream-json", "--verbose", "--permission-mode"]

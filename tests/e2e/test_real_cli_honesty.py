@@ -19,87 +19,43 @@ file (``restrict_writes = false``):
 
 from __future__ import annotations
 
-import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.agent_cli_kit import require
-from tests.e2e.chat_server import ChatServer
-from tests.e2e.gemini_server import GeminiServer
-from tests.e2e.headless_kit import events, kill_agents, run
+from tests.e2e.cli_script_kit import Events, run_scripted, sandbox, server, shell, write
+from tests.e2e.headless_kit import events, run
 from tests.e2e.real_cli_kit import (
-    CLI_ENV,
     FILES,
+    FIXED,
     ISSUES,
+    RUN,
     by_name,
     commit_message,
     committed,
     final_state,
     key,
-    make_sandbox,
     ran,
 )
-from tests.e2e.scripted_http import Call, Fail, Hold, Say, ScriptedServer
+from tests.e2e.scripted_http import Fail, Hold, Say
 
 pytestmark = pytest.mark.slow
-RUN = ("run", "--headless", "--all", "--yes", "--json")
 CLIS = ["gemini", "opencode"]
 UNRESTRICTED = 'restrict_writes = false\nsandbox = "off"\n'
-FIXED = {
-    "src/api/server.py": 'def handle(err):\n    return {"error": "internal error"}\n',
-    "src/web/page.py": (
-        'import html\n\n\ndef page(name):\n    return "<h1>" + html.escape(name) + "</h1>"\n'
-    ),
-}
-
-
-def write(cli: str, path: str, text: str) -> list[Any]:
-    """One turn writing ``text`` to ``path`` (absolute) with the CLI's own tool."""
-    if cli == "gemini":
-        return [Call("write_file", {"file_path": path, "content": text})]
-    return [Call("write", {"filePath": path, "content": text})]
-
-
-def shell(cli: str, command: str) -> list[Any]:
-    name = "run_shell_command" if cli == "gemini" else "bash"
-    return [Call(name, {"command": command, "description": "edit"})]
 
 
 def done(agent: str, outcome: str = "fixed") -> list[Any]:
     return [Say(f"Done.\nwavedeck: done {ISSUES[agent]} {outcome}")]
 
 
-def server(cli: str, script: dict[str, list[Any]]) -> ScriptedServer[Any]:
-    return GeminiServer(script) if cli == "gemini" else ChatServer(script)
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Iterator[Path]:
-    repo = tmp_path / "repo"
-    yield repo
-    kill_agents(repo)
-
-
-def sandbox(cli: str, folder: Path, url: str, settings: str = UNRESTRICTED) -> Path:
-    program = require(cli)
-    repo = make_sandbox(folder, program, url, cli=cli, agent_settings=settings)
-    if cli == "opencode":
-        # opencode migrates its database on its first start, and two first starts at once race
-        # ("Failed query: CREATE TABLE"): this HOME is a user's who ran opencode before.
-        home = folder.parent / (folder.name + "-home")
-        subprocess.run(
-            [str(program), "db", "path"],
-            env={**os.environ, **CLI_ENV[cli](url, home)},
-            cwd=home,
-            capture_output=True,
-            check=True,
-            timeout=120,
-        )
-    return repo
+def unrestricted_run(
+    cli: str, folder: Path, script: dict[str, list[Any]]
+) -> tuple[subprocess.CompletedProcess[str], Events]:
+    """The plan run against ``script``, every file writable (the watcher's attribution under
+    test), opencode's database made first."""
+    return run_scripted(cli, folder, script, UNRESTRICTED)
 
 
 @pytest.mark.parametrize("cli", CLIS)
@@ -108,10 +64,7 @@ def test_a_clean_run_attributes_every_write_exactly_and_names_each_issues_eviden
     cli: str, folder: Path
 ) -> None:
     script = {key(a): [write(cli, str(folder / FILES[a]), FIXED[FILES[a]]), done(a)] for a in FILES}
-    with server(cli, script) as srv:
-        sandbox(cli, folder, srv.url)
-        finished = run(folder, *RUN, timeout=200)
-    evs = events(finished.stdout)
+    finished, evs = unrestricted_run(cli, folder, script)
     assert finished.returncode == 0, ran(finished)
     assert not by_name(evs, "violation_found"), ran(finished)
     touched = by_name(evs, "file_touched")
@@ -137,10 +90,7 @@ def test_a_foreign_write_while_the_owner_runs_names_its_writer_exactly(
         # the owner runs (waiting for its model) until w1-a1's write was made and reported
         key("w1-a2"): [Hold(key("w1-a1"), 1, done("w1-a2", "already safe"))],
     }
-    with server(cli, script) as srv:
-        sandbox(cli, folder, srv.url)
-        finished = run(folder, *RUN, timeout=200)
-    evs = events(finished.stdout)
+    finished, evs = unrestricted_run(cli, folder, script)
     assert finished.returncode == 1, ran(finished)
     assert (folder / foreign).read_text("utf-8") == "HACKED = True\n"
     violations = by_name(evs, "violation_found", path=foreign)
@@ -166,10 +116,7 @@ def test_a_foreign_write_right_after_the_owners_edit_is_reported(cli: str, folde
             done("w1-a1"),
         ],
     }
-    with server(cli, script) as srv:
-        sandbox(cli, folder, srv.url)
-        finished = run(folder, *RUN, timeout=200)
-    evs = events(finished.stdout)
+    finished, evs = unrestricted_run(cli, folder, script)
     assert finished.returncode == 1, ran(finished)
     violations = by_name(evs, "violation_found", path=page)
     assert violations, ran(finished)
@@ -187,13 +134,10 @@ def test_a_shell_write_into_a_running_owners_file_is_not_credited_to_the_owner(
 ) -> None:
     page = FILES["w1-a2"]
     script = {
-        key("w1-a1"): [shell(cli, f"printf 'HACKED = 1\\n' > {page}"), done("w1-a1")],
+        key("w1-a1"): [shell(cli, f"printf 'HACKED = 1\\n' > {page}", "edit"), done("w1-a1")],
         key("w1-a2"): [Hold(key("w1-a1"), 1, done("w1-a2", "already safe"))],
     }
-    with server(cli, script) as srv:
-        sandbox(cli, folder, srv.url)
-        finished = run(folder, *RUN, timeout=200)
-    evs = events(finished.stdout)
+    finished, evs = unrestricted_run(cli, folder, script)
     assert finished.returncode == 1, ran(finished)
     assert (folder / page).read_text("utf-8") == "HACKED = 1\n"
     violations = by_name(evs, "violation_found", path=page)
@@ -218,7 +162,7 @@ def test_an_agent_ending_without_its_done_line_is_incomplete_until_a_follow_up(
         key("w1-a2"): [done("w1-a2", "already safe")],
     }
     with server(cli, script) as srv:
-        sandbox(cli, folder, srv.url, settings="")  # the preset as it comes, sandbox on
+        sandbox(cli, folder, srv.url)  # the preset as it comes, sandbox on
         first = run(folder, *RUN, timeout=200)
         evs = events(first.stdout)
         assert first.returncode == 1, ran(first)
@@ -244,10 +188,7 @@ def test_a_model_error_fails_the_agent_with_the_apis_message(cli: str, folder: P
         key("w1-a1"): [Fail(400, "bad_request", "scripted: refused")],
         key("w1-a2"): [done("w1-a2", "already safe")],
     }
-    with server(cli, script) as srv:
-        sandbox(cli, folder, srv.url)
-        finished = run(folder, *RUN, timeout=200)
-    evs = events(finished.stdout)
+    finished, evs = unrestricted_run(cli, folder, script)
     assert finished.returncode == 1, ran(finished)
     failed = final_state(evs, "w1-a1")
     assert failed["state"] == "failed", ran(finished)

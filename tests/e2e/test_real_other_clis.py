@@ -17,39 +17,30 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e import sandbox_kit as kit
-from tests.e2e.agent_cli_kit import require
-from tests.e2e.chat_server import ChatServer
-from tests.e2e.gemini_server import GeminiServer
-from tests.e2e.headless_kit import events, kill_agents, run, state
+from tests.e2e.cli_script_kit import run_scripted, sandbox, server, shell, write
+from tests.e2e.headless_kit import events, run, state
 from tests.e2e.real_cli_kit import (
     FILES,
+    FIXED,
     ISSUES,
     ORIGINAL,
+    RUN,
     by_name,
     committed,
     final_state,
     key,
-    make_sandbox,
     pane,
     ran,
 )
-from tests.e2e.scripted_http import Call, Fail, Hold, Say, ScriptedServer
+from tests.e2e.scripted_http import Fail, Hold, Say
 
 pytestmark = pytest.mark.slow
-RUN = ("run", "--headless", "--all", "--yes", "--json")
-FIXED = {
-    "src/api/server.py": 'def handle(err):\n    return {"error": "internal error"}\n',
-    "src/web/page.py": (
-        'import html\n\n\ndef page(name):\n    return "<h1>" + html.escape(name) + "</h1>"\n'
-    ),
-}
 QUESTION = "Should the error body keep an error code?"
 ANSWER = "No code: a fixed message is enough."
 CLIS = ["gemini", "opencode", "aider", "qwen"]
@@ -61,34 +52,16 @@ needs_landlock = pytest.mark.skipif(not LANDLOCK, reason="needs a kernel with La
 # -- each CLI's tools, as its model calls them --------------------------------------------------
 
 
-def _write(cli: str, path: str, text: str) -> list[Any]:
-    """One turn writing ``text`` to ``path`` (absolute) with the CLI's own tool."""
-    if cli == "gemini":
-        return [Call("write_file", {"file_path": path, "content": text})]
-    if cli == "opencode":
-        return [Call("write", {"filePath": path, "content": text})]
-    if cli == "qwen":  # Qwen Code writes a file only once it has read it in the session
-        read = Call("read_file", {"file_path": path})
-        return [read, Call("write_file", {"file_path": path, "content": text})]
-    rel = path.split("/repo/", 1)[1]
-    return [Say(f"{rel}\n```python\n{text}```\n")]  # aider's "whole" edit format
-
-
-def _shell(cli: str, command: str) -> list[Any]:
-    name = {"gemini": "run_shell_command", "opencode": "bash", "qwen": "run_shell_command"}[cli]
-    return [Call(name, {"command": command, "description": "check"})]
-
-
 def fixes(cli: str, repo: Path, agent: str) -> list[Any]:
     """Write the fixed file, byte-compile it (not aider: no shell tool), report done."""
     rel = FILES[agent]
     done = [Say(f"The fix is in.\nwavedeck: done {ISSUES[agent]} fixed")]
     if cli == "aider":
-        fixed = _write(cli, str(repo / rel), FIXED[rel])[0].text
+        fixed = write(cli, str(repo / rel), FIXED[rel])[0].text
         return [[Say(f"Fixing it.\n\n{fixed}\nwavedeck: done {ISSUES[agent]} fixed\n")]]
     return [
-        _write(cli, str(repo / rel), FIXED[rel]),
-        _shell(cli, f"python3 -m py_compile {rel}"),
+        write(cli, str(repo / rel), FIXED[rel]),
+        shell(cli, f"python3 -m py_compile {rel}", "check"),
         done,
     ]
 
@@ -98,30 +71,13 @@ def aider_foreign_write(repo: Path, foreign: str, created: str) -> list[Any]:
     aider 0.86 looks for file names in an answer before applying its edits: one naming a file
     outside its chat makes it add the file (``--yes-always``) and ask the model again, dropping
     that answer's edits; so the model repeats them, and they are applied the second time."""
-    text = _write("aider", str(repo / foreign), "HACKED = True\n")[0].text
-    text += "\n" + _write("aider", str(repo / created), "X = 1\n")[0].text
+    text = write("aider", str(repo / foreign), "HACKED = True\n")[0].text
+    text += "\n" + write("aider", str(repo / created), "X = 1\n")[0].text
     return [[Say(text)], [Say(text + "\nwavedeck: done api-1 fixed\n")]]
 
 
 def nothing(agent: str) -> list[Any]:
     return [[Say(f"Nothing to change.\nwavedeck: done {ISSUES[agent]} already safe")]]
-
-
-def server(cli: str, script: dict[str, list[Any]]) -> ScriptedServer[Any]:
-    if cli == "gemini":
-        return GeminiServer(script)
-    return ChatServer(script, tools=cli != "aider")
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Iterator[Path]:
-    repo = tmp_path / "repo"
-    yield repo
-    kill_agents(repo)
-
-
-def sandbox(cli: str, folder: Path, url: str, settings: str = "") -> Path:
-    return make_sandbox(folder, require(cli), url, cli=cli, agent_settings=settings)
 
 
 def index_of(repo: Path) -> str:
@@ -197,7 +153,7 @@ def test_a_failing_model_and_a_foreign_write(cli: str, folder: Path) -> None:
         writes = aider_foreign_write(folder, foreign, created)
     else:
         writes = [
-            _write(cli, str(folder / foreign), "HACKED = True\n"),
+            write(cli, str(folder / foreign), "HACKED = True\n"),
             [Say("I tried to fix the page too.\nwavedeck: done api-1 fixed")],
         ]
     script = {
@@ -242,8 +198,8 @@ def test_without_the_restriction_the_kernel_refuses_a_foreign_write(cli: str, fo
     own, foreign = FILES["w1-a1"], FILES["w1-a2"]
     script = {
         key("w1-a1"): [
-            _write(cli, str(folder / own), FIXED[own]),
-            _write(cli, str(folder / foreign), "HACKED = True\n"),
+            write(cli, str(folder / own), FIXED[own]),
+            write(cli, str(folder / foreign), "HACKED = True\n"),
             [Say("The page was refused to me.\nwavedeck: done api-1 fixed")],
         ],
         key("w1-a2"): nothing("w1-a2"),
@@ -281,17 +237,14 @@ def test_without_the_restriction_a_foreign_write_is_a_violation_naming_the_write
     foreign = FILES["w1-a2"]
     script = {
         key("w1-a1"): [
-            _write(cli, str(folder / foreign), "HACKED = True\n"),
+            write(cli, str(folder / foreign), "HACKED = True\n"),
             [Say("Fixed the page too.\nwavedeck: done api-1 fixed")],
         ],
         key("w1-a2"): [Hold(key("w1-a1"), 1, nothing("w1-a2")[0])],
     }
-    with server(cli, script) as srv:
-        # The watcher's attribution is under test: the kernel sandbox, which would refuse the
-        # write (test_without_the_restriction_the_kernel_refuses_a_foreign_write), is off.
-        sandbox(cli, folder, srv.url, 'restrict_writes = false\nsandbox = "off"\n')
-        done = run(folder, *RUN, timeout=200)
-    evs = events(done.stdout)
+    # The watcher's attribution is under test: the kernel sandbox, which would refuse the
+    # write (test_without_the_restriction_the_kernel_refuses_a_foreign_write), is off.
+    done, evs = run_scripted(cli, folder, script, 'restrict_writes = false\nsandbox = "off"\n')
     assert done.returncode == 1, ran(done)
     assert (folder / foreign).read_text("utf-8") == "HACKED = True\n"
     violations = by_name(evs, "violation_found", path=foreign)
@@ -363,13 +316,10 @@ def test_an_opencode_permission_refused_on_its_own_needs_you(folder: Path) -> No
     rejects it itself (a stderr line, an error tool part) and exits 0 without an answer."""
     outside = folder.parent / "outside.txt"
     script: dict[str, list[Any]] = {
-        key("w1-a1"): [_write("opencode", str(outside), "x\n")],
+        key("w1-a1"): [write("opencode", str(outside), "x\n")],
         key("w1-a2"): nothing("w1-a2"),
     }
-    with server("opencode", script) as srv:
-        sandbox("opencode", folder, srv.url)
-        done = run(folder, *RUN, timeout=200)
-    evs = events(done.stdout)
+    done, evs = run_scripted("opencode", folder, script)
     assert done.returncode == 1, ran(done)
     assert not outside.exists()
     (denied,) = by_name(evs, "agent_denied", agent="w1-a1")

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from tests.tui.helpers import reference_plan
 from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder, decode_all
+from wavedeck.agents.local.segments import SegmentWriter
 from wavedeck.agents.local.tail import LogTailer
-from wavedeck.agents.local.wrapper import SegmentWriter
 from wavedeck.tui.adapter import RunView
 from wavedeck.tui.widgets.history import LineIndex
 from wavedeck.tui.widgets.log_view import LogBuffer

@@ -21,13 +21,21 @@ from wavedeck.tui.cli import main as cli_main
 ROOT = Path(__file__).resolve().parents[2]
 BUILTIN_BASES = {"Exception", "OSError", "ValueError", "RuntimeError", "LookupError"}
 # Files that run outside wavedeck, so they cannot import WavedeckError: the wrapper runs under
-# ``python3 -I`` in the user's repository and loads landlock.py by path beside it, and
-# landlock.py is also uploaded and run as a script on SSH hosts, where nothing of wavedeck is
-# installed. Their errors never reach the ``wavedeck`` command: the scripts turn them into an
-# exit status with a message (126), and the control room's calls catch them (below).
-STANDALONE = {"agents/local/wrapper.py", "agents/local/landlock.py"}
-# landlock.py's functions that raise its LandlockError (the control room calls ``resolve``).
-RAISING = {"resolve", "prepare"}
+# ``python3 -I`` in the user's repository and loads landlock.py (which loads writepolicy.py),
+# segments.py and procgroup.py by path beside it, and landlock.py is also uploaded and run as a
+# script on SSH hosts (writepolicy.py beside it), where nothing of wavedeck is installed. Their errors never reach the ``wavedeck`` command: the
+# scripts turn them into an exit status with a message (126), and the control room's calls
+# catch them (below).
+STANDALONE = {
+    "agents/local/wrapper.py",
+    "agents/local/landlock.py",
+    "agents/local/writepolicy.py",
+    "agents/local/segments.py",
+    "agents/local/procgroup.py",
+}
+# The standalone modules' functions that raise their own error, with that error (the control
+# room calls ``writepolicy.resolve``).
+RAISING = {("landlock", "prepare"): "LandlockError", ("writepolicy", "resolve"): "SpecError"}
 
 
 def _tree(path: Path) -> ast.Module:
@@ -79,31 +87,29 @@ def test_the_standalone_scripts_import_only_the_standard_library() -> None:
         assert imported and imported <= sys.stdlib_module_names, (name, imported)
 
 
-def test_the_control_room_catches_landlocks_error_where_it_can_be_raised() -> None:
-    """LandlockError is not a WavedeckError, so wherever wavedeck calls the landlock functions
-    that raise it, the call sits in a ``try`` that catches it (it never escapes as a
-    traceback)."""
+def test_the_control_room_catches_the_sandbox_errors_where_they_can_be_raised() -> None:
+    """LandlockError and SpecError are not WavedeckErrors, so wherever wavedeck calls the
+    standalone functions that raise them, the call sits in a ``try`` that catches that error (it
+    never escapes as a traceback)."""
     calls = 0
     for path in _sources():
         if str(path.relative_to(ROOT)) in STANDALONE:
             continue
         tree = _tree(path)
-        guarded: set[int] = set()
+        guarded: dict[str, set[int]] = {error: set() for error in RAISING.values()}
         for node in ast.walk(tree):
-            if isinstance(node, ast.Try) and any(
-                "LandlockError" in ast.unparse(h.type) for h in node.handlers if h.type
-            ):
-                for stmt in node.body:
-                    guarded |= {id(n) for n in ast.walk(stmt)}
+            for error, ids in guarded.items():
+                if isinstance(node, ast.Try) and any(
+                    error in ast.unparse(h.type) for h in node.handlers if h.type
+                ):
+                    for stmt in node.body:
+                        ids |= {id(n) for n in ast.walk(stmt)}
         for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in RAISING
-                and ast.unparse(node.func.value) == "landlock"
-            ):
-                calls += 1
-                assert id(node) in guarded, f"{path.relative_to(ROOT)}:{node.lineno}"
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                error = RAISING.get((ast.unparse(node.func.value), node.func.attr))
+                if error is not None:
+                    calls += 1
+                    assert id(node) in guarded[error], f"{path.relative_to(ROOT)}:{node.lineno}"
     assert calls >= 2  # the scan found the pre-wave checks and the watcher's predicate
 
 

@@ -6,12 +6,15 @@ Every helper runs the real ``git`` binary (with the test's isolated global confi
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from wavedeck.agents.git.cmd import git_process
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
@@ -22,6 +25,22 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
             return True
         time.sleep(0.01)
     return predicate()
+
+
+def stream_head_pack(root: Path) -> bytes:
+    """What ``git_process`` streams for ``pack-objects --revs`` of HEAD in ``root`` (the pack
+    sent to a host), asserting the command ended with status 0."""
+
+    async def stream() -> bytes:
+        async with git_process(root, ("pack-objects", "--revs", "--stdout", "-q")) as proc:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write(b"HEAD\n")
+            proc.stdin.close()
+            data = await proc.stdout.read()
+            assert await proc.wait() == 0
+            return data
+
+    return asyncio.run(stream())
 
 
 class Repo:

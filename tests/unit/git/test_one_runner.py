@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.git.repokit import Repo, wait_until
+from tests.unit.git.repokit import Repo, stream_head_pack, wait_until
 from tests.unit.watch import watchkit
 from wavedeck.agents.git.cmd import git_process, run_git
 from wavedeck.agents.git.errors import GitError
@@ -203,16 +203,7 @@ def test_a_streamed_git_command_runs_with_the_safety_settings(
     _plant(repo.root / ".git" / "config", canary, tmp_path)
     repo.write("a.txt", "dirty\n")
 
-    async def pack() -> bytes:
-        async with git_process(repo.root, ("pack-objects", "--revs", "--stdout", "-q")) as proc:
-            assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.write(b"HEAD\n")
-            proc.stdin.close()
-            data = await proc.stdout.read()
-            assert await proc.wait() == 0
-            return data
-
-    assert asyncio.run(pack()).startswith(b"PACK")
+    assert stream_head_pack(repo.root).startswith(b"PACK")
     assert not canary.exists()
 
 

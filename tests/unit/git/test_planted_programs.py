@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.unit.git import plantkit
-from tests.unit.git.repokit import Repo
+from tests.unit.git.repokit import Repo, stream_head_pack
 from tests.unit.watch import watchkit
-from wavedeck.agents.git.cmd import git_process, run_git
+from wavedeck.agents.git.cmd import run_git
 from wavedeck.agents.git.guard import FilterDriver, RunPolicy
 from wavedeck.agents.git.repo import GitRepo
 from wavedeck.agents.remote.sync import apply_patch, local_head
@@ -121,16 +121,7 @@ def test_no_planted_program_runs_from_any_git_command_wavedeck_runs(
     run_git(repo.root, ["checkout-index", "-f", "--", "f-repo.txt"], read_only=False)
     repo.write("f-repo.txt", "f-repo.txt at the start\n")
 
-    async def stream() -> bytes:
-        async with git_process(repo.root, ("pack-objects", "--revs", "--stdout", "-q")) as proc:
-            assert proc.stdin is not None and proc.stdout is not None
-            proc.stdin.write(b"HEAD\n")
-            proc.stdin.close()
-            data = await proc.stdout.read()
-            assert await proc.wait() == 0
-            return data
-
-    assert asyncio.run(stream()).startswith(b"PACK")
+    assert stream_head_pack(repo.root).startswith(b"PACK")
     assert asyncio.run(apply_patch(repo.root, patch)) == ["f-repo.txt"]
 
     assert plants.ran() == []

@@ -12,8 +12,8 @@ from pathlib import Path
 from wavedeck.agents.local.factscan import FactScanner
 from wavedeck.agents.local.logfiles import facts_path
 from wavedeck.agents.local.runner import WRAPPER
+from wavedeck.agents.local.segments import SegmentWriter
 from wavedeck.agents.local.tail import LogTailer
-from wavedeck.agents.local.wrapper import SegmentWriter
 
 
 def _writer(log: Path, max_bytes: int, keep: int) -> SegmentWriter:

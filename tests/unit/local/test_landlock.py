@@ -1,6 +1,6 @@
-"""``landlock.py`` against the real kernel: the rules a spec resolves to, and what a child in
-the domain can and cannot write (no syscall is mocked; each probe runs in a forked child, since
-a domain cannot be left)."""
+"""``writepolicy.py`` and ``landlock.py`` against the real kernel: the rules a spec resolves to,
+and what a child in the domain can and cannot write (no syscall is mocked; each probe runs in a
+forked child, since a domain cannot be left)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from tests.unit.wave.enginekit import sandbox
 from wavedeck.agents.events import SandboxStatus
-from wavedeck.agents.local import landlock
+from wavedeck.agents.local import landlock, writepolicy
 from wavedeck.agents.local.sandbox import spec_dict, status_word, trailer
 from wavedeck.agents.presets.refusals import RefusalScanner, writable_by
 from wavedeck.plan.reading.loader import load_plan
@@ -47,7 +47,7 @@ def test_an_own_folder_opens_a_shared_one_stays_closed_the_root_never_opens(
 ) -> None:
     tree = _tree(tmp_path)
     spec = _spec(["src/api/server.py", "shared/a.py", "top.py", "new/pkg/x.py"], ["shared/b.py"])
-    policy = landlock.resolve(spec, str(tree), {"HOME": str(tmp_path)}, create=True)
+    policy = writepolicy.resolve(spec, str(tree), {"HOME": str(tmp_path)}, create=True)
     kinds = {(os.path.relpath(r.path, tree), r.kind) for r in policy.rules if r.why != "dev"}
     assert ("src/api/server.py", "file") in kinds and ("src/api", "folder") in kinds
     assert ("shared/a.py", "file") in kinds and ("shared", "folder") not in kinds
@@ -62,7 +62,7 @@ def test_a_new_root_file_cannot_be_made_and_a_shared_new_file_exposes_its_neighb
     tmp_path: Path,
 ) -> None:
     tree = _tree(tmp_path)
-    policy = landlock.resolve(
+    policy = writepolicy.resolve(
         _spec(["planted.txt", "shared/new.py"], ["shared/b.py"]), str(tree), {}, create=False
     )
     assert policy.missing == ("planted.txt",)
@@ -72,11 +72,11 @@ def test_a_new_root_file_cannot_be_made_and_a_shared_new_file_exposes_its_neighb
 def test_a_repository_beneath_a_writable_state_folder_is_unprotected(tmp_path: Path) -> None:
     tree = _tree(tmp_path / ".claude" / "work")
     spec = {**_spec(["top.py"], []), "state": [["dir", "~/.claude", "", ""]]}
-    policy = landlock.resolve(spec, str(tree), {"HOME": str(tmp_path)}, create=False)
+    policy = writepolicy.resolve(spec, str(tree), {"HOME": str(tmp_path)}, create=False)
     assert policy.unprotected == ((str(tmp_path / ".claude"), str(tree)),)
 
 
-def _in_child(rules: tuple[landlock.Rule, ...], attempts: list[str]) -> dict[str, str]:
+def _in_child(rules: tuple[writepolicy.Rule, ...], attempts: list[str]) -> dict[str, str]:
     """Fork, enter the domain, try to append to each path; what happened to each."""
     ruleset = landlock.Ruleset(rules)
     read, write = os.pipe()
@@ -108,7 +108,7 @@ def _in_child(rules: tuple[landlock.Rule, ...], attempts: list[str]) -> dict[str
 def test_in_the_domain_only_the_rules_paths_take_writes(tmp_path: Path) -> None:
     tree = _tree(tmp_path)
     spec = _spec(["src/api/server.py", "shared/a.py"], ["shared/b.py", "src/web/page.py"])
-    policy = landlock.resolve(spec, str(tree), {"HOME": str(tmp_path)}, create=True)
+    policy = writepolicy.resolve(spec, str(tree), {"HOME": str(tmp_path)}, create=True)
     paths = {
         "own": tree / "src/api/server.py",
         "own-folder-new": tree / "src/api/new.py",
@@ -151,7 +151,7 @@ def test_aider_may_write_its_own_folder_of_wavedeck_and_nothing_else_there(tmp_p
     assert spec_dict(plan, "w1-a1", "aider", None)["state"] == [
         s for s in spec["state"] if s[1].startswith("~")
     ]  # a remote agent's spec names no path of this machine
-    policy = landlock.resolve(spec, str(root), {"HOME": str(tmp_path)}, create=True)
+    policy = writepolicy.resolve(spec, str(root), {"HOME": str(tmp_path)}, create=True)
     own = wavedeck / "aider" / "w1-a1"
     assert own.is_dir()
     (wavedeck / "aider" / "w1-a2").mkdir()

@@ -9,8 +9,8 @@ from pathlib import Path
 from tests.unit.local.prockit import flood_numbers, launch, sim_argv, wait_for_log
 from wavedeck.agents.local.logfiles import LogFile, logical_size
 from wavedeck.agents.local.runner import LocalRunner
+from wavedeck.agents.local.segments import SegmentWriter, list_segments
 from wavedeck.agents.local.tail import LogTailer
-from wavedeck.agents.local.wrapper import SegmentWriter, list_segments
 
 MAX = 16 * 1024
 

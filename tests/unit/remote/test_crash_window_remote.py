@@ -11,7 +11,6 @@ its changes brought back, one launch, the wave committed. The local window:
 
 from __future__ import annotations
 
-import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ from tests.e2e.headless_kit import (
     wait_for,
 )
 from tests.sandboxkit import git
+from tests.unit.remote.hostkit import add_host
 from tests.unit.remote.sshkit import Sshd, make_clone
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.sshd]
@@ -50,15 +50,7 @@ def test_killed_between_a_remote_agents_launch_and_its_record_adopts_the_run_on_
 ) -> None:
     make_demo(sandbox)
     clone = make_clone(tmp_path / "host-clone")
-    cfg = sshd.cfg(clone, agents=[REMOTE])
-    section = "\n[hosts.loop]\n" + "".join(
-        f"{key} = {json.dumps(value)}\n"
-        for key, value in cfg.model_dump().items()
-        if value is not None and value != []
-    )
-    config = sandbox / "wavedeck.toml"
-    config.write_text(config.read_text("utf-8") + section, "utf-8")
-    git(sandbox, "commit", "-q", "-m", "a loopback host", "--", "wavedeck.toml")
+    add_host(sandbox, sshd.cfg(clone, agents=[REMOTE]))
 
     killed = _run(sandbox, fault=f"agent-launched:{REMOTE}")
     assert killed.returncode == -9, killed.stderr[-2000:]

@@ -21,26 +21,14 @@ import pytest
 from tests.e2e.headless_kit import start, wait_for
 from tests.sandboxkit import configure
 from tests.unit.presets.test_engine_presets import claude_sandbox
-from tests.unit.remote.sshkit import Sshd, git, make_clone
+from tests.unit.remote.hostkit import add_host, agent_on_host, settled
+from tests.unit.remote.sshkit import Sshd, make_clone
 from tests.unit.remote.test_e2e_wave import delivered
 from tests.unit.wave.enginekit import kill_agents, opened, sandbox, wait_agents
-from wavedeck.agents.config import HostConfig
 from wavedeck.agents.kinds import IssuesUnreported
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180), pytest.mark.sshd]
 REMOTE = "w1-a3"
-
-
-def add_host(root: Path, cfg: HostConfig) -> None:
-    """A ``[hosts.loop]`` section as an operator writes it, committed."""
-    section = "\n[hosts.loop]\n" + "".join(
-        f"{key} = {json.dumps(value)}\n"
-        for key, value in cfg.model_dump().items()
-        if value is not None and value != []
-    )
-    config = root / "wavedeck.toml"
-    config.write_text(config.read_text("utf-8") + section, "utf-8")
-    git(root, "commit", "-q", "-m", "a loopback host", "--", "wavedeck.toml")
 
 
 def host_log(clone: Path, agent_id: str) -> Path:
@@ -51,22 +39,18 @@ async def test_a_remote_restart_shows_the_new_runs_lines_exactly_once(
     tmp_path: Path, sshd: Sshd
 ) -> None:
     root = sandbox(tmp_path / "repo", extra={}, tests=["true"])
-    clone = make_clone(tmp_path / "host-clone")
-    add_host(root, sshd.cfg(clone, agents=[REMOTE]))
-    # Output of a run no control room remembers is in the host's log: never shown as ours.
-    log = host_log(clone, REMOTE)
-    log.parent.mkdir(parents=True)
-    log.write_text("a forgotten run's line\n")
-    try:
+    with agent_on_host(root, tmp_path, sshd, REMOTE) as clone:
+        # Output of a run no control room remembers is in the host's log: never shown as ours.
+        log = host_log(clone, REMOTE)
+        log.parent.mkdir(parents=True)
+        log.write_text("a forgotten run's line\n")
         async with opened(root) as (sup, col):
             await sup.start_wave(1)
-            await wait_agents(sup, 1, timeout=60)
-            await sup.drain()
+            await settled(sup)
             first = delivered(col.events, REMOTE)
             assert first and first[0].startswith(f"sim-agent {REMOTE} started")
             await sup.restart_agent(REMOTE)
-            await wait_agents(sup, 1, timeout=60)
-            await sup.drain()
+            await settled(sup)
             both = delivered(col.events, REMOTE)
             rec = sup.agent_record(REMOTE)
             assert (rec.launches, rec.state) == (2, "succeeded")
@@ -78,8 +62,6 @@ async def test_a_remote_restart_shows_the_new_runs_lines_exactly_once(
         assert second and second[0].startswith(f"sim-agent {REMOTE} started")
         assert sum(line.startswith(f"sim-agent {REMOTE} started") for line in both) == 2
         assert rec.offset == log.stat().st_size  # consumed to the end, across both runs
-    finally:
-        kill_agents(root)
 
 
 async def test_a_remote_follow_up_shows_the_resumed_sessions_lines_exactly_once(
@@ -87,19 +69,15 @@ async def test_a_remote_follow_up_shows_the_resumed_sessions_lines_exactly_once(
 ) -> None:
     agent = "w1-a2"
     root = claude_sandbox(tmp_path / "s", {agent: ["--replay", "question"]})
-    clone = make_clone(tmp_path / "host-clone")
-    add_host(root, sshd.cfg(clone, agents=[agent]))
-    try:
+    with agent_on_host(root, tmp_path, sshd, agent) as clone:
         async with opened(root) as (sup, col):
             await sup.start_wave(1)
-            await wait_agents(sup, 1, timeout=60)
-            await sup.drain()
+            await settled(sup)
             rec = sup.agent_record(agent)
             assert rec.state == "needs_you" and rec.handle is not None and rec.handle.host
             first = delivered(col.events, agent)
             await sup.follow_up(agent, "Keep the code. Go on.")
-            await wait_agents(sup, 1, timeout=60)
-            await sup.drain()
+            await settled(sup)
             rec = sup.agent_record(agent)
             assert (rec.launches, rec.follow_ups) == (2, 1)
             # The stand-in's resumed session reports no issue done: no evidence, so it is
@@ -115,8 +93,6 @@ async def test_a_remote_follow_up_shows_the_resumed_sessions_lines_exactly_once(
         data = host_log(clone, agent).read_bytes()
         assert rec.offset == len(data) and data.count(b'"subtype": "init"') == 2
         assert rec.cost_usd == pytest.approx(0.5)  # both runs' usage, counted once
-    finally:
-        kill_agents(root)
 
 
 # Every agent of the wave runs this. The remote one fails its first run (the restart policy
@@ -216,20 +192,16 @@ async def test_a_remote_follow_up_builds_on_its_earlier_changes_and_its_answer_c
     worktree is no longer reset to the bare base under a resumed session."""
     agent = "w1-a2"
     root = claude_sandbox(tmp_path / "s", {agent: ["--replay", "question"]})
-    clone = make_clone(tmp_path / "host-clone")
-    add_host(root, sshd.cfg(clone, agents=[agent]))
-    try:
+    with agent_on_host(root, tmp_path, sshd, agent) as clone:
         async with opened(root) as (sup, _col):
             await sup.start_wave(1)
-            await wait_agents(sup, 1, timeout=60)
-            await sup.drain()
+            await settled(sup)
             owned = sup.plan.agent(agent).paths[0]
             target = root / owned
             first = target.read_text("utf-8")
             assert first.endswith("# fake-claude edit\n")  # the first run's edit came back
             await sup.follow_up(agent, f"ANSWER-BY-EDITING\n1. {owned}:1 keep the code")
-            await wait_agents(sup, 1, timeout=60)
-            await sup.drain()
+            await settled(sup)
             rec = sup.agent_record(agent)
             # Its state is #19's business (the stand-in's resumed run reports no issue done).
             assert rec.launches == 2 and rec.state != "failed"
@@ -238,8 +210,6 @@ async def test_a_remote_follow_up_builds_on_its_earlier_changes_and_its_answer_c
         hosted = clone / ".wavedeck" / "worktrees" / agent / owned
         assert hosted.read_text("utf-8") == first + "# fake-claude answer\n"
         assert (clone / ".wavedeck" / "run" / f"{agent}.applied").exists()
-    finally:
-        kill_agents(root)
 
 
 async def test_a_change_request_to_a_remote_agent_is_answered_on_its_changes(
@@ -249,13 +219,10 @@ async def test_a_change_request_to_a_remote_agent_is_answered_on_its_changes(
     as they are here, and its answer comes back on top of them."""
     agent = "w1-a1"
     root = claude_sandbox(tmp_path / "s", {})
-    clone = make_clone(tmp_path / "host-clone")
-    add_host(root, sshd.cfg(clone, agents=[agent]))
-    try:
+    with agent_on_host(root, tmp_path, sshd, agent):
         async with opened(root) as (sup, _col):
             await sup.start_wave(1)
-            await wait_agents(sup, 1, timeout=60)
-            await sup.drain()
+            await settled(sup)
             changes = (await sup.review_changes(1)).of(agent)
             assert changes is not None and changes.files
             target = root / changes.files[0].path
@@ -265,9 +232,6 @@ async def test_a_change_request_to_a_remote_agent_is_answered_on_its_changes(
             )
             assert sup.change_request_problem(1, agent) is None  # no longer refused (R12)
             await sup.request_changes(1, agent)
-            await wait_agents(sup, 1, timeout=60)
-            await sup.drain()
+            await settled(sup)
             assert sup.agent_record(agent).launches == 2
         assert target.read_text("utf-8") == reviewed + "# fake-claude answer\n"
-    finally:
-        kill_agents(root)

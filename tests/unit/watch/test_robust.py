@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-import wavedeck.agents.watch.watcher as workspace
 from tests.eventkit import until
 from tests.unit.watch.watchkit import Collector, small_plan, write
 from wavedeck.agents.events import FileTouched, Notice, ViolationFound
+from wavedeck.agents.watch import inotify
 from wavedeck.agents.watch.rules import ownership_attributor
 from wavedeck.agents.watch.watcher import WorkspaceWatcher
 
@@ -142,7 +142,7 @@ async def _storm(
 async def test_a_watch_limit_falls_back_to_polling(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: OSError
 ) -> None:
-    real = workspace.open_watch
+    real = inotify.open_watch
     calls: list[bool] = []
 
     async def no_inotify(root: str, **kw: Any) -> AsyncIterator[Any]:
@@ -152,7 +152,7 @@ async def test_a_watch_limit_falls_back_to_polling(
         async for batch in real(root, **kw):
             yield batch
 
-    monkeypatch.setattr(workspace, "open_watch", no_inotify)
+    monkeypatch.setattr(inotify, "open_watch", no_inotify)
     w = attributed(tmp_path)
     async with Collector(w) as c:
         write(tmp_path / "docs/polled.md")
@@ -182,7 +182,7 @@ async def test_other_watch_errors_end_with_a_notice(
         raise error
         yield set()  # pragma: no cover - makes this an async generator
 
-    monkeypatch.setattr(workspace, "open_watch", broken)
+    monkeypatch.setattr(inotify, "open_watch", broken)
     w = attributed(tmp_path)
     events = [e async for e in w.events()]
     assert [type(e) for e in events] == [Notice] and events[0].level == "error"  # type: ignore[attr-defined]
@@ -345,7 +345,7 @@ async def test_a_queue_overflow_is_said_and_the_lost_changes_are_rescanned(tmp_p
     the overflow event too: it has no path). The watcher reads inotify itself, on the event
     loop: a loop kept busy while a writer makes more files than the queue holds overflows it,
     deterministically. The overflow is said, and a rescan reports every file."""
-    size = workspace.inotify.max_queued_events() or 16384
+    size = inotify.max_queued_events() or 16384
     n_files = max(20_000, size)  # each new file is two events or more: past the queue
     storm = (
         "import os, sys\n"

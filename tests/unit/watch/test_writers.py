@@ -175,7 +175,7 @@ async def test_a_tool_event_later_than_the_lag_still_corrects_the_report(tmp_pat
         write(tmp_path / X)
         await c.touched(X)
         await asyncio.wait_for(w.settled(), 5)  # past the lag: shown as w1-a1's, inferred
-        assert not c.violations() and not w._pending
+        assert not c.violations() and not w._judge.pending
         ledger.record("w1-a2", X)
         v = await c.first(ViolationFound, lambda e: e.path == X)
     assert (v.kind, v.agent, v.attribution) == ("foreign", "w1-a2", "exact")

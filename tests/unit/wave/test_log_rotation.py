@@ -12,7 +12,7 @@ from tests.unit.wave.enginekit import opened, sandbox, wait_agents
 from wavedeck.agents.config import load_config
 from wavedeck.agents.events import AgentOutput
 from wavedeck.agents.local.logfiles import logical_size
-from wavedeck.agents.local.wrapper import list_segments
+from wavedeck.agents.local.segments import list_segments
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,17 @@ asyncssh's in-process server running commands with ``sh -c``) prints 1,000,000 n
   shows here first. (Issue #18: the ratio fell from ~0.69 to ~0.45 because the local tail got
   ~19% cheaper per line with the one line decoder, while ``ssh_cpu_s`` stayed the same. The
   remote side's extra CPU is asyncssh's, per 32 KiB packet (OpenSSH sends no bigger ones):
-  ``wavedeck.agents.remote.logstream`` trimmed what wavedeck controls, cpu_ratio ~0.52 -> ~0.55.)
+  ``wavedeck.agents.remote.logstream`` trimmed what wavedeck controls, cpu_ratio ~0.52 -> ~0.55.
+  Then measured, and found no further gain, among the connection's settings
+  (``wavedeck.agents.remote.sshoptions``): AES-GCM was already negotiated (chacha20-poly1305,
+  asyncssh's own first choice, costs ~40% more client CPU; aes256-gcm the same as aes128-gcm);
+  compression was already off (``Compression yes`` from an ssh config doubled it: now refused);
+  socket reads of 32 KiB, one packet (32,804 bytes), 64, 96, 192 and 256 KiB; a 16 MiB window;
+  ``max_pktsize`` 256 KiB and 1 MiB (worse); rekeying is 1 GB apart, no factor here. A profile
+  (perf) of the SSH pass: a fifth of the client's CPU is memmove (asyncssh copies each packet
+  ~10 times: input buffer, AES-GCM's arguments, payload, channel data; the local pass: 6%), an
+  eighth the interpreter's loop, mostly asyncssh's per-packet path, 3% AES; none of it is behind
+  a connection option.)
 - a second follow through a TCP proxy that is reset half-way: ``lost`` and ``repeated`` lines and
   ``reconnect_s`` (reset to the first lines received over the new connection).
 

@@ -2,13 +2,12 @@
 
 ``HostTransport`` owns every connection wavedeck keeps to one configured host:
 
-- **Host keys are always verified** against the configured known_hosts file, which is read here
-  and handed to asyncssh as data, so a user ssh config saying ``UserKnownHostsFile none`` or
-  ``StrictHostKeyChecking no`` changes nothing, and nothing is ever added to the file. An unknown
-  key and a changed key give different errors (``HostKeyUnknown``, ``HostKeyChanged``) naming
-  host:port, the key type, its SHA256 fingerprint and the remedy.
-- ``~/.ssh/config`` (or ``HostConfig.ssh_config``) is honoured for aliases (HostName, Port, User).
-- Connect and login timeouts, keepalives (never 0: the config refuses it).
+- **Host keys are always verified** against the configured known_hosts file, handed to asyncssh
+  as data, and nothing is ever added to the file. An unknown key and a changed key give
+  different errors (``HostKeyUnknown``, ``HostKeyChanged``) naming host:port, the key type, its
+  SHA256 fingerprint and the remedy.
+- The options of each connection (known_hosts, ciphers, no compression, timeouts, keepalives,
+  ``~/.ssh/config`` for aliases, socket read size) are ``wavedeck.agents.remote.sshoptions``'s.
 - Reconnects use capped exponential backoff; authentication and host key failures are never
   retried (one attempt), since retrying cannot fix them and may lock the account.
 - **Pooling**: OpenSSH allows ``MaxSessions`` (10) channels per connection; each pooled
@@ -22,18 +21,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sys
 import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TypeVar, cast
 
 from wavedeck.agents.config import HostConfig
 from wavedeck.agents.events import Event, HostConnectionChanged
 from wavedeck.agents.kinds import HostLink
+from wavedeck.agents.remote.sshoptions import connect_options, limit_reads, read_known_hosts
 from wavedeck.plan.errors import WavedeckError
 
 with warnings.catch_warnings():
@@ -43,29 +41,6 @@ with warnings.catch_warnings():
     if not sys.warnoptions:
         warnings.filterwarnings("ignore", message="DSA is deprecated", module=r"asyncssh(\.|$)")
     import asyncssh
-
-ENCRYPTION_ALGS = (
-    "aes128-gcm@openssh.com",
-    "aes256-gcm@openssh.com",
-    "chacha20-poly1305@openssh.com",
-    "aes256-ctr",
-    "aes192-ctr",
-    "aes128-ctr",
-)
-
-# asyncssh takes each packet (32 KiB from OpenSSH) off the front of its input buffer by copying
-# the unread rest, and asyncio hands it up to 256 KiB per socket read: a long log stream spent
-# ~10% of the client's CPU re-copying. 128 KiB reads measured best (SSH tail of 1M lines:
-# median 7.6 -> 8.5 M lines/s; 64 KiB and 32 KiB reads cost more in recv calls).
-SOCKET_READ_BYTES = 128 * 1024
-
-
-def _limit_reads(conn: asyncssh.SSHClientConnection) -> None:
-    """Cap the size of one socket read on ``conn`` (asyncio's selector transport only; any
-    other transport, such as a tunnel, is left alone)."""
-    transport = getattr(conn, "_transport", None)
-    if isinstance(getattr(transport, "max_size", None), int):
-        transport.max_size = SOCKET_READ_BYTES  # type: ignore[union-attr]
 
 
 class TransportError(WavedeckError, OSError):
@@ -121,15 +96,6 @@ class Backoff:
     def delay(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         return float(min(self.cap_s, self.base_s * (2 ** (attempt - 1))))
-
-
-def read_known_hosts(path: str) -> bytes:
-    """The known_hosts file's bytes, never empty (asyncssh treats b'' as "use the default")."""
-    try:
-        data = Path(os.path.expanduser(path)).read_bytes()
-    except FileNotFoundError:
-        data = b""
-    return b"# wavedeck: verified explicitly\n" + data
 
 
 class _Client(asyncssh.SSHClient):
@@ -202,31 +168,6 @@ class HostTransport:
 
     # -- one attempt --------------------------------------------------------------------------
 
-    def _options(self) -> dict[str, Any]:
-        cfg = self.cfg
-        opts: dict[str, Any] = {
-            "known_hosts": read_known_hosts(cfg.known_hosts),
-            "connect_timeout": cfg.connect_timeout_s,
-            "login_timeout": cfg.login_timeout_s,
-            "keepalive_interval": cfg.keepalive_interval_s,
-            "keepalive_count_max": cfg.keepalive_count_max,
-            "password_auth": False,
-            "kbdint_auth": False,
-            # AES-GCM first: with AES instructions it costs asyncssh half the CPU of
-            # chacha20-poly1305 per byte (measured: 0.09 s vs 0.16 s for 57 MB of log).
-            "encryption_algs": ENCRYPTION_ALGS,
-        }
-        if "port" in cfg.model_fields_set:  # else ~/.ssh/config (or 22) decides
-            opts["port"] = cfg.port
-        if cfg.user:
-            opts["username"] = cfg.user
-        if cfg.client_keys:
-            opts["client_keys"] = [os.path.expanduser(k) for k in cfg.client_keys]
-            opts["agent_path"] = None  # only the keys the config names
-        if cfg.ssh_config is not None:
-            opts["config"] = [os.path.expanduser(cfg.ssh_config)] if cfg.ssh_config else []
-        return opts
-
     def _key_error(self, client: _Client, host_known: bool) -> HostKeyError:
         key = client.rejected_key
         kind = key.get_algorithm() if key else "unknown"
@@ -267,7 +208,7 @@ class HostTransport:
         self.attempts += 1
         try:
             conn = await asyncssh.connect(
-                self.cfg.address, client_factory=factory, **self._options()
+                self.cfg.address, client_factory=factory, **connect_options(self.cfg)
             )
         except asyncssh.HostKeyNotVerifiable:
             client = holder[-1] if holder else _Client()
@@ -283,7 +224,7 @@ class HostTransport:
             raise AuthFailed(f"{self.name}: cannot read a client key: {exc}") from None
         except (OSError, asyncssh.Error) as exc:
             raise HostUnreachable(f"{self.name} ({self.where}): {_describe(exc)}") from None
-        _limit_reads(conn)
+        limit_reads(conn)
         return conn, holder[-1]
 
     async def connect(self, retry: bool = True) -> tuple[asyncssh.SSHClientConnection, _Client]:

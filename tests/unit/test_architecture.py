@@ -162,3 +162,18 @@ def test_every_import_goes_through_the_wavedeck_name() -> None:
                     if name.split(".")[0] in ("plan", "agents", "tui")
                 ]
     assert bare == []
+
+
+# About 400 lines a module (the team's guideline; issue #18): a little slack for a docstring line
+# or two, none for a module that has grown another responsibility.
+MODULE_LINES = 410
+
+
+def test_every_module_stays_near_four_hundred_lines() -> None:
+    sizes = {
+        name: len(path.read_text("utf-8").splitlines())
+        for package in ("plan", "agents", "tui")
+        for name, path in _modules(package).items()
+    }
+    over = {name: n for name, n in sorted(sizes.items()) if n > MODULE_LINES}
+    assert not over, f"modules over {MODULE_LINES} lines (split along a seam): {over}"

@@ -119,7 +119,7 @@ async def test_resuming_at_any_offset_of_a_finished_log_gives_exactly_the_rest(
 @pytest.mark.sshd
 async def test_socket_reads_are_capped_on_a_real_connection(sshd: Sshd, host_clone: Path) -> None:
     """The read cap that spares asyncssh its buffer copying applies to pooled connections."""
-    from wavedeck.agents.remote.transport import SOCKET_READ_BYTES
+    from wavedeck.agents.remote.sshoptions import SOCKET_READ_BYTES
 
     transport = HostTransport("loop", sshd.cfg(host_clone))
     conn, _ = await transport.connect_once()

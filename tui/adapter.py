@@ -135,6 +135,8 @@ class EventAdapter:
                 return self._on_agent_denied(event)
             case ev.HostConnectionChanged():
                 return self._on_host_connection_changed(event)
+            case ev.SandboxStatus():
+                return self._on_sandbox_status(event)
             case ev.Notice():
                 return self._on_notice(event)
         return None  # an event the views do not show (a tool call: the pane shows its line)

@@ -1,7 +1,7 @@
 """The supervisor's read-only half: ``RunQueries``, what the run looks like now.
 
 Synchronous, cheap and without side effects: the control room calls these on every key and
-every redraw (``wavedeck.tui.adapter.EngineQueries`` is this surface), the headless run between
+every redraw (``wavedeck.tui.engine.EngineQueries`` is this surface), the headless run between
 its steps. Every answer comes from the run state in the ``WaveContext`` and the parts' own
 bookkeeping (who follows which agent, which restart is pending, where each agent runs); a
 wave's state is derived by ``wavedeck.agents.wave.gates.wave_state``, never read from a record.

@@ -97,7 +97,9 @@ class AgentProcesses:
         self.stopping: set[str] = set()  # agents the operator is stopping
         self._tails: dict[str, deque[str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()  # stops it started itself (over budget)
-        self._one_start = asyncio.Lock()  # held from a start until its session is recorded
+        self._one_start = asyncio.Lock()  # one start at a time, for the presets that need it
+        # The last such start, its session maybe not recorded yet (the next start waits for it).
+        self._unrecorded: tuple[str, Callable[[Mapping[str, str], str], bool]] | None = None
 
     def followed(self, agent_id: str) -> bool:
         """The agent's log is still followed: its end is not recorded yet."""
@@ -151,9 +153,14 @@ class AgentProcesses:
             if recorded is None:
                 await self._launch(agent_id, rec, view)
             else:
+                # The wait is for the start before this one, so a start with none unrecorded
+                # before it (a follow-up, a restart, a wave's last agent) never waits after it.
                 async with self._one_start:
+                    if self._unrecorded is not None:
+                        await self._until_recorded(*self._unrecorded)
+                        self._unrecorded = None
                     await self._launch(agent_id, rec, view)
-                    await self._until_recorded(agent_id, recorded)
+                    self._unrecorded = (agent_id, recorded)
         finally:
             guard.release()
 
@@ -167,28 +174,29 @@ class AgentProcesses:
     async def _until_recorded(
         self, agent_id: str, recorded: Callable[[Mapping[str, str], str], bool]
     ) -> None:
-        """Wait until the agent just started has its session recorded, or has ended."""
-        rec = self.ctx.agent(agent_id)
-        env = {**os.environ, **self.ctx.config.agent.env}
+        """Wait until the agent started before has its session recorded, or has ended (or the
+        control room is closing)."""
+        ctx = self.ctx
+        rec = ctx.agent(agent_id)
+        env = {**os.environ, **ctx.config.agent.env}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SESSION_WAIT_S
-        while rec.state == "running" and loop.time() < deadline:
+        while rec.state == "running" and ctx.launching and loop.time() < deadline:
             # The session id is wavedeck's (Gemini) or comes on the agent's stream (opencode).
             session = rec.session_id
             if session is not None and await asyncio.to_thread(recorded, env, session):
                 return
             await asyncio.sleep(0.05)  # a file another program writes: nothing to await
-        if rec.state == "running":
-            self.ctx.emit(
+        if rec.state == "running" and ctx.launching:
+            why = PRESETS[ctx.config.agent.preset].one_at_a_time
+            ctx.emit(
                 Notice(
                     "warning",
-                    f"{agent_id}: no session recorded in {SESSION_WAIT_S:g} s; the next agent "
-                    f"of its CLI starts without waiting for it ({self._why_one_at_a_time()})",
+                    f"{agent_id}: no session recorded in {SESSION_WAIT_S:g} s; the next agent of "
+                    f"its CLI starts without waiting longer ({why})",
+                    agent=agent_id,
                 )
             )
-
-    def _why_one_at_a_time(self) -> str:
-        return PRESETS[self.ctx.config.agent.preset].one_at_a_time
 
     async def _launch(self, agent_id: str, rec: AgentRecord, view: RepoView | None) -> None:
         ctx = self.ctx

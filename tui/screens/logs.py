@@ -101,7 +101,7 @@ class LogScreen(Screen[None]):
         self.action_mode(self.mode)
 
     def action_wrap(self) -> None:
-        """``w``: the app's wrap action (every pane, and this view: ``Actions.do_wrap``)."""
+        """``w``: the app's wrap action (every pane, and this view: ``LogActions.do_wrap``)."""
         self.post_message(msg.ActionChosen("wrap"))
 
     # -- modes ---------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from tests.unit.wave.enginekit import collecting, kill_agents, wait_agents
 from tests.unit.wave.scriptkit import script_repo, supervisor
 from wavedeck.agents.events import Notice
 from wavedeck.agents.wave import processes
+from wavedeck.agents.wave.supervisor import Supervisor
 
 pytestmark = pytest.mark.slow  # real agent processes, seconds each
 
@@ -64,33 +65,33 @@ def _time(notes: Path, name: str) -> float:
     return float((notes / name).read_text())
 
 
+async def _wave(repo: Path) -> Supervisor:
+    """Wave 1 run to its agents' end; the supervisor, to ask how they ended."""
+    sup = supervisor(repo)
+    try:
+        async with collecting(sup, stop_agents=True):
+            await sup.start_wave(1)
+            await wait_agents(sup, 1)
+    finally:
+        kill_agents(repo)
+    return sup
+
+
 @pytest.mark.timeout(60)
 async def test_the_second_agent_starts_once_the_first_has_said_its_session(
     tmp_path: Path,
 ) -> None:
     notes = _repo(tmp_path, "opencode")
-    sup = supervisor(tmp_path / "repo")
-    try:
-        async with collecting(sup, stop_agents=True):
-            await sup.start_wave(1)
-            await wait_agents(sup, 1)
-        assert sup.agent_state("w1-a1") == "succeeded"
-        assert sup.agent_record("w1-a1").session_id == "ses_w1a1"
-    finally:
-        kill_agents(tmp_path / "repo")
+    sup = await _wave(tmp_path / "repo")
+    assert sup.agent_state("w1-a1") == "succeeded"
+    assert sup.agent_record("w1-a1").session_id == "ses_w1a1"
     assert _time(notes, "w1-a2.start") >= _time(notes, "w1-a1.session")
 
 
 @pytest.mark.timeout(60)
 async def test_the_generic_preset_starts_its_agents_at_once(tmp_path: Path) -> None:
     notes = _repo(tmp_path, "generic")
-    sup = supervisor(tmp_path / "repo")
-    try:
-        async with collecting(sup, stop_agents=True):
-            await sup.start_wave(1)
-            await wait_agents(sup, 1)
-    finally:
-        kill_agents(tmp_path / "repo")
+    await _wave(tmp_path / "repo")
     assert _time(notes, "w1-a2.start") < _time(notes, "w1-a1.session")
 
 

@@ -99,7 +99,7 @@ class AgentProcesses:
         self._tasks: set[asyncio.Task[Any]] = set()  # stops it started itself (over budget)
         self._one_start = asyncio.Lock()  # one start at a time, for the presets that need it
         # The last such start, its session maybe not recorded yet (the next start waits for it).
-        self._unrecorded: tuple[str, Callable[[Mapping[str, str], str], bool]] | None = None
+        self._unrecorded: str | None = None
 
     def followed(self, agent_id: str) -> bool:
         """The agent's log is still followed: its end is not recorded yet."""
@@ -157,10 +157,9 @@ class AgentProcesses:
                 # before it (a follow-up, a restart, a wave's last agent) never waits after it.
                 async with self._one_start:
                     if self._unrecorded is not None:
-                        await self._until_recorded(*self._unrecorded)
-                        self._unrecorded = None
+                        await self._until_recorded(self._unrecorded, recorded)
                     await self._launch(agent_id, rec, view)
-                    self._unrecorded = (agent_id, recorded)
+                    self._unrecorded = agent_id
         finally:
             guard.release()
 

@@ -24,7 +24,7 @@ import contextlib
 import sys
 import time
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -265,6 +265,17 @@ class HostTransport:
     def _release(self, pooled: _Pooled) -> None:
         pooled.in_use -= 1
 
+    @contextlib.contextmanager
+    def _lost(self) -> Iterator[None]:
+        """A dropped link (OSError, asyncssh's errors) as ``ConnectionLostError``; wavedeck's own
+        ``TransportError``s pass as they are."""
+        try:
+            yield
+        except TransportError:
+            raise
+        except (OSError, asyncssh.Error) as exc:
+            raise ConnectionLostError(f"{self.name}: {_describe(exc)}") from None
+
     @contextlib.asynccontextmanager
     async def process(
         self, command: str, retry: bool = True
@@ -273,16 +284,11 @@ class HostTransport:
         ``ConnectionLostError``. Without ``retry`` a missing connection gets one attempt."""
         pooled = await self._acquire(retry)
         try:
-            try:
+            with self._lost():
                 proc = await pooled.conn.create_process(command, encoding=None)
-            except (OSError, asyncssh.Error) as exc:
-                raise ConnectionLostError(f"{self.name}: {_describe(exc)}") from None
             try:
-                yield proc
-            except TransportError:
-                raise
-            except (OSError, asyncssh.Error) as exc:
-                raise ConnectionLostError(f"{self.name}: {_describe(exc)}") from None
+                with self._lost():
+                    yield proc
             finally:
                 proc.close()
         finally:
@@ -297,18 +303,13 @@ class HostTransport:
         a dropped link raises ``ConnectionLostError``."""
         pooled = await self._acquire()
         try:
-            try:
+            with self._lost():
                 chan, session = await pooled.conn.create_session(
                     factory, command, encoding=None, window=window
                 )
-            except (OSError, asyncssh.Error) as exc:
-                raise ConnectionLostError(f"{self.name}: {_describe(exc)}") from None
             try:
-                yield chan, cast(S, session)
-            except TransportError:
-                raise
-            except (OSError, asyncssh.Error) as exc:
-                raise ConnectionLostError(f"{self.name}: {_describe(exc)}") from None
+                with self._lost():
+                    yield chan, cast(S, session)
             finally:
                 chan.close()
         finally:
@@ -324,12 +325,10 @@ class HostTransport:
                     proc.stdin.write(input)
                 proc.stdin.write_eof()
                 done = await asyncio.wait_for(proc.wait(check=False), timeout)
-            except TimeoutError:
+            except TimeoutError:  # (OSError and asyncssh's errors: ``process`` says them)
                 raise ConnectionLostError(
                     f"{self.name}: no answer within {timeout:.0f} s"
                 ) from None
-            except (OSError, asyncssh.Error) as exc:
-                raise ConnectionLostError(f"{self.name}: {_describe(exc)}") from None
             if done.exit_status is None and done.exit_signal is None:
                 # The channel closed without a status: the connection went away.
                 raise ConnectionLostError(f"{self.name}: connection lost")

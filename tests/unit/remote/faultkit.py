@@ -67,7 +67,8 @@ async def aserver(tmp_path: Path) -> AsyncIterator[Callable[[Handler], Awaitable
     host_key = asyncssh.generate_private_key("ssh-ed25519")
     client_key = asyncssh.generate_private_key("ssh-ed25519")
 
-    async def start(handler: Handler) -> AServer:
+    async def start(handler: Handler, **listen: Any) -> AServer:
+        """``listen``: more ``asyncssh.listen`` options (the algorithms it offers, say)."""
         commands: list[str] = []
 
         async def factory(process: asyncssh.SSHServerProcess[Any]) -> None:
@@ -84,6 +85,7 @@ async def aserver(tmp_path: Path) -> AsyncIterator[Callable[[Handler], Awaitable
             process_factory=factory,
             encoding=None,
             server_factory=_Server,
+            **listen,
         )
         servers.append(acceptor)
         port = acceptor.sockets[0].getsockname()[1]

@@ -8,13 +8,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import asyncssh
 import pytest
 from asyncssh.encryption import get_default_encryption_algs
 
 from tests.unit.remote.sshkit import Sshd
-from wavedeck.agents.config import HostConfig
 from wavedeck.agents.remote.sshoptions import COMPRESSION_ALGS, ENCRYPTION_ALGS
 from wavedeck.agents.remote.transport import HostTransport
 
@@ -71,54 +71,18 @@ async def test_compression_stays_off_when_the_ssh_config_asks_for_it(
         await conn.wait_closed()
 
 
-class _AnyUser(asyncssh.SSHServer):
-    def begin_auth(self, username: str) -> bool:
-        return True
-
-
 async def _echo(process: asyncssh.SSHServerProcess[bytes]) -> None:
     process.stdout.write(b"through\n")
     process.exit(0)
 
 
-async def test_a_server_without_aes_gcm_gets_a_default_cipher(tmp_path: Path) -> None:
-    host_key = asyncssh.generate_private_key("ssh-ed25519")
-    client_key = asyncssh.generate_private_key("ssh-ed25519")
-    acceptor = await asyncssh.listen(
-        "127.0.0.1",
-        0,
-        server_host_keys=[host_key],
-        authorized_client_keys=asyncssh.import_authorized_keys(
-            client_key.export_public_key().decode()
-        ),
-        server_factory=_AnyUser,
-        process_factory=_echo,
-        encoding=None,
-        encryption_algs=["aes256-ctr", "aes128-cbc"],  # no AES-GCM, no chacha
-    )
+async def test_a_server_without_aes_gcm_gets_a_default_cipher(aserver: Any) -> None:
+    server = await aserver(_echo, encryption_algs=["aes256-ctr", "aes128-cbc"])  # no GCM, chacha
+    conn, _ = await HostTransport("old", server.cfg()).connect_once()
     try:
-        port = acceptor.sockets[0].getsockname()[1]
-        (tmp_path / "kh").write_bytes(
-            f"[127.0.0.1]:{port} ".encode() + host_key.export_public_key()
-        )
-        client_key.write_private_key(str(tmp_path / "ck"))
-        cfg = HostConfig(
-            address="127.0.0.1",
-            port=port,
-            user="tester",
-            workdir="/tmp",
-            known_hosts=str(tmp_path / "kh"),
-            client_keys=[str(tmp_path / "ck")],
-            ssh_config="",
-        )
-        conn, _ = await HostTransport("old", cfg).connect_once()
-        try:
-            assert negotiated(conn)["recv_cipher"] == "aes256-ctr"
-            result = await conn.run("anything", encoding=None)
-            assert (result.exit_status, result.stdout) == (0, b"through\n")
-        finally:
-            conn.close()
-            await conn.wait_closed()
+        assert negotiated(conn)["recv_cipher"] == "aes256-ctr"
+        result = await conn.run("anything", encoding=None)
+        assert (result.exit_status, result.stdout) == (0, b"through\n")
     finally:
-        acceptor.close()
-        await acceptor.wait_closed()
+        conn.close()
+        await conn.wait_closed()

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -91,18 +91,17 @@ def policy(cwd: Path, owned: tuple[str, ...]) -> str:
     return "".join(out)
 
 
-def session_recorded(env: Mapping[str, str], session_id: str) -> bool:
-    """Whether Gemini's session file for ``session_id`` (``~/.gemini/tmp/<project>/chats``, with
-    the agent's ``GEMINI_CLI_HOME`` or ``HOME``) holds a message: then another Gemini's start-up
-    clean-up keeps it."""
-    home = Path(env.get("GEMINI_CLI_HOME") or env.get("HOME") or Path.home())
-    for path in home.glob(f".gemini/tmp/*/chats/session-*-{session_id[:8]}.jsonl"):
-        try:
-            text = path.read_text("utf-8", errors="replace")
-        except OSError:
-            continue
-        if session_id in text and re.search(r'"type":\s*"(user|gemini)"', text):
-            return True
+def session_recorded(state: Sequence[Path], session_id: str) -> bool:
+    """Whether Gemini's session file for ``session_id`` (``tmp/<project>/chats`` in its state
+    folder, ``~/.gemini``) holds a message: then another Gemini's start-up clean-up keeps it."""
+    for folder in state:
+        for path in folder.glob(f"tmp/*/chats/session-*-{session_id[:8]}.jsonl"):
+            try:
+                text = path.read_text("utf-8", errors="replace")
+            except OSError:
+                continue
+            if session_id in text and re.search(r'"type":\s*"(user|gemini)"', text):
+                return True
     return False
 
 

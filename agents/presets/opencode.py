@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +176,7 @@ class OpencodeParser(JsonStreamParser):
             self.refused_parts += 1
 
 
-def session_reported(env: Mapping[str, str], session_id: str) -> bool:
+def session_reported(state: Sequence[Path], session_id: str) -> bool:
     """opencode reports its session (``sessionID``) once its database is ready: nothing more to
     check. Its first starts at once race on migrating that database ("database is locked")."""
     return True

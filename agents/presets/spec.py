@@ -11,7 +11,7 @@ whether it runs on this machine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -23,6 +23,10 @@ from wavedeck.plan.errors import WavedeckError
 class PresetError(WavedeckError):
     """A preset cannot run this agent (unknown preset, program not found); the message names
     the agent and the config key."""
+
+
+# A preset's check that a session is recorded: (the CLI's state folders, the session id).
+SessionCheck = Callable[[Sequence[Path], str], bool]
 
 
 @dataclass(frozen=True)
@@ -67,9 +71,10 @@ class Preset:
     # log's way here for one that prints it first). The watcher holds an unexplained write this
     # long for the event that names its writer; an event later still corrects what was shown.
     tool_lag_s: float = 0.0
-    # (the agent's environment, its session id) -> whether the CLI has recorded the session.
+    # (the CLI's state folders for the agent, from ``statedirs``; its session id) -> whether the
+    # CLI has recorded the session.
     # Set for a CLI whose starts at once go wrong (Gemini CLI deletes a session another copy
     # started a moment earlier; opencode's first starts race on its database): its local agents
     # then start one at a time, each once the one before has its session recorded.
-    session_recorded: Callable[[Mapping[str, str], str], bool] | None = None
+    session_recorded: SessionCheck | None = None
     one_at_a_time: str = ""  # why, for the notice when a session is not recorded in time

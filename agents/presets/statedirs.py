@@ -34,7 +34,8 @@ STATE: dict[str, tuple[StateEntry, ...]] = {
     ),
     # Codex: config, auth, sessions, logs (CODEX_HOME).
     "codex": (_dir("~/.codex", "CODEX_HOME"),),
-    "gemini": (_dir("~/.gemini"),),
+    # Gemini CLI: settings, sessions, its project registry (GEMINI_CLI_HOME stands for HOME).
+    "gemini": (_dir("~/.gemini", "GEMINI_CLI_HOME", "/.gemini"),),
     # opencode follows the XDG base directories.
     "opencode": (
         _dir("~/.config/opencode", "XDG_CONFIG_HOME", "/opencode"),

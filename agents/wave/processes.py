@@ -22,7 +22,7 @@ import contextlib
 import os
 import secrets
 from collections import deque
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,10 +30,12 @@ from typing import Any, Protocol
 from wavedeck.agents import faults, repoview
 from wavedeck.agents.events import Notice
 from wavedeck.agents.kinds import AgentStanding, Refusal
-from wavedeck.agents.local import sandbox
+from wavedeck.agents.local import sandbox, writepolicy
 from wavedeck.agents.local.logfiles import logical_size
 from wavedeck.agents.markers import marker_line
 from wavedeck.agents.presets import PRESETS, PresetError
+from wavedeck.agents.presets.spec import SessionCheck
+from wavedeck.agents.presets.statedirs import state_entries
 from wavedeck.agents.remote.sync import SyncError
 from wavedeck.agents.remote.transport import TransportError
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus
@@ -163,27 +165,29 @@ class AgentProcesses:
         finally:
             guard.release()
 
-    def _session_recorded(self, agent_id: str) -> Callable[[Mapping[str, str], str], bool] | None:
+    def _session_recorded(self, agent_id: str) -> SessionCheck | None:
         """The preset's check that a session is recorded, for a local agent of such a preset."""
         agent = self.ctx.config.agent
         if agent.runs_command or self.runners.runner(agent_id).host is not None:
             return None
         return PRESETS[agent.preset].session_recorded
 
-    async def _until_recorded(
-        self, agent_id: str, recorded: Callable[[Mapping[str, str], str], bool]
-    ) -> None:
+    async def _until_recorded(self, agent_id: str, recorded: SessionCheck) -> None:
         """Wait until the agent started before has its session recorded, or has ended (or the
         control room is closing)."""
         ctx = self.ctx
         rec = ctx.agent(agent_id)
         env = {**os.environ, **ctx.config.agent.env}
+        entries = state_entries(ctx.config.agent.preset)
+        state = [
+            Path(path) for path, kind in writepolicy.state_paths(entries, env) if kind == "dir"
+        ]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SESSION_WAIT_S
         while rec.state == "running" and ctx.launching and loop.time() < deadline:
             # The session id is wavedeck's (Gemini) or comes on the agent's stream (opencode).
             session = rec.session_id
-            if session is not None and await asyncio.to_thread(recorded, env, session):
+            if session is not None and await asyncio.to_thread(recorded, state, session):
                 return
             await asyncio.sleep(0.05)  # a file another program writes: nothing to await
         if rec.state == "running" and ctx.launching:

@@ -380,6 +380,9 @@ class WorkspaceWatcher:
             last is not None
             and (last < 0) == (change == "deleted")
             and now - abs(last) < self._coalesce_s
+            # A file that is now a link is a new fact, never part of the writes before it:
+            # under load the owner's last write and the swap can land in one window.
+            and not (mode is not None and stat.S_ISLNK(mode))
         ):
             self._judge.fold(rel, now)  # the same burst of writes (a create then writes)
             return []

@@ -224,6 +224,21 @@ async def test_a_file_replaced_by_a_symbolic_link_is_a_violation(tmp_path: Path)
     assert v.agent == "w1-a1" and "../b/y.py" in v.detail
 
 
+async def test_a_link_made_right_after_a_write_is_never_folded_into_it(tmp_path: Path) -> None:
+    """The swap to a link lands in the same coalescing window as the owner's last write (a
+    window this long makes it certain; under load a short one does it too): still a
+    ``symlink`` violation, never one burst of writes."""
+    write(tmp_path / X, tmp_path / Y)
+    ledger = WriteLedger(str(tmp_path))
+    async with Collector(watcher(tmp_path, ledger, coalesce_s=30.0)) as c:
+        write(tmp_path / X, text="owner\n")
+        await c.first(FileTouched, lambda e: e.path == X)
+        (tmp_path / X).unlink()
+        (tmp_path / X).symlink_to("../b/y.py")
+        v = await c.first(ViolationFound, lambda e: e.path == X and e.kind == "symlink")
+    assert "../b/y.py" in v.detail
+
+
 def git(root: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, timeout=30)
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from wavedeck.agents.events import Event, Notice, SandboxStatus
 from wavedeck.agents.kinds import NoticeLevel
-from wavedeck.agents.local import landlock, procinfo, tail
+from wavedeck.agents.local import landlock, procinfo, tail, wrapper
 from wavedeck.agents.local.logfiles import facts_path, logical_size
 from wavedeck.agents.runtypes import ENDED_START, AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
@@ -212,6 +212,15 @@ class LocalRunner:
         exit_path = self.exit_path(spec.agent_id)
         # A previous run's status would make the new process look finished at once.
         exit_path.unlink(missing_ok=True)
+        # Room for the exit record, set aside before the wrapper starts: an agent launched
+        # before this one may fill the disk while this one's wrapper is still starting up
+        # (under load, its own reservation came too late and the agent ended "lost"). Without
+        # the room its end could not be recorded: not started, and said why.
+        try:
+            await asyncio.to_thread(wrapper.reserve_exit_file, str(exit_path))
+        except OSError as error:
+            why = f"cannot set aside room for its exit record: {error.strerror}"
+            raise OSError(error.errno, why, error.filename) from error
         argv = [
             sys.executable,
             "-I",

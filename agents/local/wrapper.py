@@ -20,7 +20,7 @@ wrapper:
 2. runs the agent (argv as given, never through a shell) and waits for it by pid, not for its
    output, so a grandchild holding the log open cannot delay completion (B8);
 3. writes ``{"code", "signal", "pid", "ended_at"}`` to the exit file atomically (into space
-   reserved when it started, ``<exit>.pending``, then renamed: a disk the agent filled cannot
+   reserved before it started, ``<exit>.pending``, then renamed: a disk an agent filled cannot
    lose it), so a reader sees no file or a whole one; given ``--launch-id ID`` (the id the
    control room recorded before starting it), ``"launch": ID`` too, so a run that ended before
    a killed control room could record it is recognised as that launch;
@@ -44,10 +44,12 @@ domain: it writes the log and the exit file.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -130,23 +132,30 @@ def write_exit_file(
 
 def reserve_exit_file(path: str) -> None:
     """Set aside ``EXIT_RESERVE`` bytes on disk for the exit record (``<path>.pending``), while
-    there is room: the agent may fill the disk before it ends. Best effort: without the
-    reservation the record is written the ordinary way."""
+    there is room: the agent may fill the disk before it ends. Raises ``OSError`` (ENOSPC: no
+    room) and leaves nothing behind.
+
+    The runner reserves before it starts the wrapper (another agent may fill the disk while this
+    one is starting up); the wrapper's own call then keeps that reservation as it is, never
+    truncating it (freed, its blocks could go to a flooding agent before they are written
+    again)."""
     pending = f"{path}.pending"
     try:
-        fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-    except OSError:
-        return
+        found = os.lstat(pending)
+        if stat.S_ISREG(found.st_mode) and found.st_size >= EXIT_RESERVE:
+            return  # set aside already (by the runner, or by a run that was killed)
+    except FileNotFoundError:
+        pass
+    fd = os.open(pending, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
-        os.write(fd, b" " * EXIT_RESERVE)
+        if os.write(fd, b" " * EXIT_RESERVE) < EXIT_RESERVE:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), pending)
         os.fsync(fd)
     except OSError:
         os.close(fd)
-        fd = -1
         os.unlink(pending)
-    finally:
-        if fd >= 0:
-            os.close(fd)
+        raise
+    os.close(fd)
 
 
 def _say(text: str) -> None:
@@ -243,7 +252,10 @@ def main(argv: list[str]) -> int:
         return 2
     exit_path, options, command = parsed
     _LAUNCH = options.get("--launch-id")
-    reserve_exit_file(exit_path)  # before the agent can fill the disk
+    try:  # the runner did already; best effort here: else the record is written as usual
+        reserve_exit_file(exit_path)
+    except OSError:
+        pass
     copier: threading.Thread | None = None
     out: int | None = None
     if "--log" in options:

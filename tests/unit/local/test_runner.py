@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 import subprocess
@@ -23,7 +24,7 @@ from tests.unit.local.prockit import (
     wait_for_log,
     wait_until,
 )
-from wavedeck.agents.local import procinfo
+from wavedeck.agents.local import procinfo, wrapper
 from wavedeck.agents.local.runner import LocalRunner, read_exit_file
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus, LaunchSpec
 
@@ -322,3 +323,31 @@ async def test_launch_spec_env_reaches_the_agent(runner: LocalRunner, repo: Path
     handle = await runner.launch(spec)
     chunks = await asyncio.wait_for(collect(runner, handle), 20)
     assert chunks[0].lines == ("w1-a1 from-spec",)
+
+
+async def test_an_agent_with_no_room_for_its_exit_record_is_not_started(
+    runner: LocalRunner, repo: Path, token: str
+) -> None:
+    """The runner sets aside the exit record's room before the wrapper starts (an agent
+    launched earlier may fill the disk while this one's wrapper starts up: it ended "lost").
+    No room (the reservation lands on /dev/full): refused, naming why, and nothing runs."""
+    runner.run_dir.mkdir(parents=True)
+    pending = Path(f"{runner.exit_path('w1-a1')}.pending")
+    pending.symlink_to("/dev/full")
+    with pytest.raises(OSError) as refused:
+        await launch(runner, repo, "w1-a1", sim_argv(token))
+    assert refused.value.errno == errno.ENOSPC and "exit record" in str(refused.value)
+    assert not os.path.lexists(pending) and pids_with(token) == []
+
+
+def test_the_wrapper_keeps_the_room_the_runner_set_aside(tmp_path: Path) -> None:
+    """Truncated and written again, the room's blocks could go to a flooding agent in between."""
+    exit_path = str(tmp_path / "w1-a1.exit")
+    wrapper.reserve_exit_file(exit_path)  # the runner's
+    pending = Path(f"{exit_path}.pending")
+    pending.write_bytes(b"x" * wrapper.EXIT_RESERVE)  # overwritten in place: still set aside
+    inode = pending.stat().st_ino
+    wrapper.reserve_exit_file(exit_path)  # the wrapper's
+    assert pending.stat().st_ino == inode and pending.read_bytes() == b"x" * wrapper.EXIT_RESERVE
+    wrapper.write_exit_file(exit_path, 0, None, 42)
+    assert read_exit_file(exit_path) == ExitStatus(code=0) and not pending.exists()

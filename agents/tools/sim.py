@@ -16,8 +16,10 @@ next in turn), in the file's comment syntax, and prints ``wavedeck: done <issue-
 Paths that are absolute or leave the repository are refused, never written.
 
 Misbehaviour for tests and demos: ``--touch-unowned PATH``, ``--fail N``, ``--hang``,
-``--flood LINES`` (``flood <id> 0000001`` …, paced by ``--flood-rate``), ``--flood-each LINES``
-(that many before each issue: progress lines spread through a flood), ``--line-bytes N``,
+``--flood LINES`` (``flood <id> 0000001`` …, paced by ``--flood-rate``; with ``--flood-after
+PATH``, once every such file exists: a test orders its flood after other agents' ends),
+``--flood-each LINES`` (that many before each issue: progress lines spread through a flood),
+``--line-bytes N``,
 ``--ignore-term``, ``--spawn-bg``, ``--spawn-setsid``, ``--fork-storm N``, ``--exit-signal NAME``.
 Every line is flushed at once; a failing write (disk full) is counted, never fatal (E4).
 
@@ -37,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from wavedeck.plan.words import plural
+
+FLOOD_AFTER_S = 120.0  # how long --flood-after waits for its files
 
 COMMENT = {
     ".py": ("# ", ""),
@@ -183,6 +187,18 @@ class Agent:
                     if ahead > 0:
                         time.sleep(ahead)
 
+    def wait_for_files(self, paths: list[str]) -> None:
+        """Until every path exists (files another program writes: nothing to await but them),
+        for at most ``FLOOD_AFTER_S``; then goes on, saying which did not appear."""
+        deadline = time.monotonic() + FLOOD_AFTER_S
+        missing = list(paths)
+        while missing and time.monotonic() < deadline:
+            missing = [path for path in missing if not os.path.exists(path)]
+            if missing:
+                time.sleep(0.05)
+        if missing:
+            self.say(f"flooding without waiting longer for {', '.join(missing)}")
+
     def _write_block(self, text: str) -> None:
         try:
             sys.stdout.write(text)
@@ -244,6 +260,7 @@ class Agent:
         if options.line_bytes:
             self._write_block("L" * max(options.line_bytes - 1, 0) + "\n")
         if options.flood:
+            self.wait_for_files(options.flood_after)
             self.flood(options.flood, options.flood_rate)
         issues = self.prompt.issues
         if not issues:
@@ -319,6 +336,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--flood", type=int, default=0, metavar="LINES", help="print LINES lines")
     parser.add_argument(
         "--flood-rate", type=float, default=0, metavar="N", help="flood at N lines/s (0: max)"
+    )
+    parser.add_argument(
+        "--flood-after",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help=f"flood once PATH exists (repeatable; at most {FLOOD_AFTER_S:g} s)",
     )
     parser.add_argument(
         "--flood-each", type=int, default=0, metavar="LINES", help="print LINES before each issue"

@@ -4,7 +4,8 @@ An unprivileged user may mount a tmpfs inside a user and mount namespace (``unsh
 so the sandbox lives on a small real file system that an agent flooding its log fills. Then:
 every error names the file it could not write (``state.json``, the tests' record), no task
 dies with "Task exception was never retrieved", every agent that ended is recorded as it ended
-(its exit record was written into space reserved when it started: none is "lost"), and once
+(its exit record was written into space the runner reserved before it started: none is
+"lost"), and once
 space is freed the same command resumes the wave and commits it. With ``log_min_free_bytes``
 (the default keeps 64 MiB free), the flooding agent's log stops short of filling the disk and
 says how much it dropped.
@@ -35,7 +36,10 @@ cd "$MNT/sb"
 python3 - "$FLOOD" "$FLOOR" <<'PY'
 import sys
 text = open("wavedeck.toml").read()
-text = text.replace("[agent.extra_args]\n", '[agent.extra_args]\n"w1-a1" = ["--flood", "%s"]\n' % sys.argv[1], 1)
+# The flood begins once the other four agents have ended (their exit files): filling the disk
+# while they still start up or work made them fail or need the operator (under load, 4 in 6).
+after = "".join(', "--flood-after", ".wavedeck/run/w1-a%d.exit"' % n for n in range(2, 6))
+text = text.replace("[agent.extra_args]\n", '[agent.extra_args]\n"w1-a1" = ["--flood", "%s"%s]\n' % (sys.argv[1], after), 1)
 text = text.replace("[agent]\n", "[agent]\nlog_min_free_bytes = %s\n" % sys.argv[2], 1)
 open("wavedeck.toml", "w").write(text)
 PY

@@ -133,20 +133,27 @@ async def test_violations_screen_shows_status_and_whole_detail(size: tuple[int, 
         await _main(pilot)
         app.feed([SECOND])
         await app.push_screen(ViolationsScreen(1, None))
-        await pilot.pause(0.3)
+
+        def flat() -> str:
+            return " ".join(screen_text(app).replace("│", " ").split())
+
+        def header() -> list[str]:
+            lines = screen_text(app).splitlines()
+            return next((ln.split() for ln in lines if "status" in ln and "path" in ln), [])
+
+        # Awaited, not a fixed pause: the table is first drawn before its columns are sized (a
+        # header of "status path kind" only); under load 0.3 s was not always enough.
+        await wait_for(lambda: header()[:4] == ["status", "path", "kind", "agent"])
+        await wait_for(lambda: "session-registry-do.js" in flat() and STRAY in flat())
         text = screen_text(app)
-        header = next(line for line in text.splitlines() if "status" in line and "path" in line)
-        assert header.split()[:4] == ["status", "path", "kind", "agent"]
+        assert header()[:4] == ["status", "path", "kind", "agent"]
         assert text.count(" open ") >= 2
         assert "daemon.py" in text and "session-registry-do.js" in text
-        flat = " ".join(text.replace("│", " ").split())
-        assert STRAY in flat  # the selected row, in full, in the detail panel
-        assert "no wave-1 agent declares it" in flat
+        assert STRAY in flat()  # the selected row, in full, in the detail panel
+        assert "no wave-1 agent declares it" in flat()
         await pilot.press("down")
-        await pilot.pause(0.2)
-        flat = " ".join(screen_text(app).replace("│", " ").split())
-        assert "written by one of w1-a3, w1-a4" in flat
-        assert "neither declares it in wave 1" in flat
+        await wait_for(lambda: "written by one of w1-a3, w1-a4" in flat())
+        assert "neither declares it in wave 1" in flat()
 
 
 async def test_toasts_are_replaced_when_the_news_changes_and_name_the_key() -> None:
@@ -158,7 +165,7 @@ async def test_toasts_are_replaced_when_the_news_changes_and_name_the_key() -> N
         notes = list(app._notifications)
         assert any(n.title.startswith("t (Tests)") for n in notes), [n.title for n in notes]
         await pilot.press("c")  # the next refusal replaces it
-        await pilot.pause(0.1)
+        await wait_for(lambda: any(n.title.startswith("c (Commit)") for n in app._notifications))
         titles = [n.title for n in app._notifications]
         assert not any(t.startswith("t (Tests)") for t in titles), titles
         assert any(t.startswith("c (Commit)") for t in titles), titles

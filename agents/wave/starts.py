@@ -54,7 +54,7 @@ __all__ = ["SESSION_WAIT_S", "StartLock", "StartQueue", "starts_alone"]
 
 SESSION_WAIT_S = 20.0  # how long the next start waits for a session to be recorded
 CLOSE_WAIT_S = 10.0  # how long closing waits for a launch under way to be recorded
-QUEUED = "queued: its CLI's agents start one at a time, each once the one before has its session"
+QUEUED = "queued: its CLI's agents start one at a time"  # the reason while it is (the pane's)
 STOPPED = "stopped by the operator while queued: never started"
 
 
@@ -140,7 +140,7 @@ class StartQueue:
             return
         rec = self.ctx.agent(agent_id)
         self._queued[agent_id] = _Queued(view, rec.state, rec.reason)
-        transitions.agent_queued(self.ctx, agent_id, f"{QUEUED} recorded")
+        transitions.agent_queued(self.ctx, agent_id, QUEUED)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -223,7 +223,7 @@ class StartQueue:
         finally:
             self._starting = None
         rec = ctx.agent(agent_id)
-        if rec.state == "pending" and rec.reason.startswith(QUEUED):
+        if rec.state == "pending" and rec.reason == QUEUED:
             self._give_back(agent_id, entry, "not started", stopped=False)  # refused
         self._unrecorded = agent_id if rec.state == "running" else None
         if agent_id in self._stop_asked:

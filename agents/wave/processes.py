@@ -285,6 +285,7 @@ class AgentProcesses:
             rec.offset = journal
         if rec.launching and await self._adopt_unrecorded(agent_id, rec):
             return
+        self.starts.forgotten(agent_id, rec)  # queued by a control room that died first
         handle = rec.handle
         if handle is None:
             return

@@ -45,6 +45,7 @@ from wavedeck.agents.local import writepolicy
 from wavedeck.agents.presets import PRESETS
 from wavedeck.agents.presets.spec import Preset
 from wavedeck.agents.presets.statedirs import state_entries
+from wavedeck.agents.state import AgentRecord
 from wavedeck.agents.wave import transitions
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.takeover import TakeoverLock
@@ -165,6 +166,18 @@ class StartQueue:
         else:
             state, reason = entry.was, f"{why}; {entry.reason}" if entry.reason else why
         transitions.agent_unqueued(self.ctx, agent_id, state, reason)
+
+    def forgotten(self, agent_id: str, rec: AgentRecord) -> None:
+        """An agent recorded as queued by a control room that died first (a re-opened one):
+        a wave's agent never started is ``pending`` again (the wave's start finishes it);
+        another, ``stopped`` (its restart or follow-up was not made: the operator asks again)."""
+        if rec.state != "pending" or rec.reason != QUEUED or self.holds(agent_id):
+            return
+        if rec.launches == 0:
+            transitions.agent_unqueued(self.ctx, agent_id, "pending", "")
+        else:
+            why = "not started: the control room that queued it ended first"
+            transitions.agent_unqueued(self.ctx, agent_id, "stopped", why)
 
     async def close(self) -> None:
         """Launch nothing more (``ctx.launching`` is cleared by then); a launch under way is

@@ -9,6 +9,7 @@ once the first has said its session; an agent that never says one holds the next
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 from pathlib import Path
@@ -209,6 +210,18 @@ async def test_closing_while_an_agent_waits_its_turn_launches_it_never(tmp_path:
     again.peek()
     assert again.agent_state("w1-a2") == "pending" and again.agent_record("w1-a2").reason == ""
     assert again.unlaunched(1) == ["w1-a2"]
+    # A control room killed while w1-a2 was queued left it so: the next one says it is not.
+    state = root / ".wavedeck" / "state.json"
+    data = json.loads(state.read_text("utf-8"))
+    data["agents"]["w1-a2"]["reason"] = starts.QUEUED
+    state.write_text(json.dumps(data), "utf-8")
+    reopened = supervisor(root)
+    await reopened.open()
+    try:
+        assert reopened.agent_state("w1-a2") == "pending"
+        assert reopened.agent_record("w1-a2").reason == ""
+    finally:
+        await reopened.close()
 
 
 @pytest.mark.timeout(60)

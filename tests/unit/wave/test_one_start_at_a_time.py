@@ -3,7 +3,11 @@
 A stand-in for opencode (the preset's argv, its JSON events) notes when it started, says its
 session after a moment and notes when: with the ``opencode`` preset, the second agent starts only
 once the first has said its session; an agent that never says one holds the next start only
-``SESSION_WAIT_S`` and a notice names it; the generic preset starts its agents at once.
+``SESSION_WAIT_S`` and a notice names it; the generic preset starts its agents at once, and so
+does opencode once its database exists. The wait is the start queue's, never the action lock's:
+a wave's start returns with the next agent queued (pending, its reason saying so), the operator's
+stop drops it, closing the control room never launches it, a second ask launches it once; a
+take-over or reviewers of the same CLI wait for the sessions of the agents starting.
 """
 
 from __future__ import annotations

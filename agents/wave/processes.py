@@ -242,8 +242,11 @@ class AgentProcesses:
     async def stop(self, agent_id: str) -> str:
         """SIGTERM the agent's group, SIGKILL after the grace period; returns what happened. A
         queued agent is not launched (its launch under way: stopped once it is recorded)."""
+        under_way = self.starts.under_way(agent_id)
         dropped = self.starts.drop(agent_id)  # queued: never launched now
         if dropped is not None:
+            if not under_way:
+                self.presets.drop_follow_up(agent_id)  # nor sent by a later restart
             return dropped
         rec = self.ctx.state.agents.get(agent_id)
         handle = rec.handle if rec is not None else None

@@ -145,6 +145,10 @@ class StartQueue:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
+    def under_way(self, agent_id: str) -> bool:
+        """The agent was dequeued and its launch is being made now."""
+        return agent_id == self._starting
+
     def drop(self, agent_id: str) -> str | None:
         """The operator's stop of a queued agent: never launched (what it says), or None."""
         if agent_id == self._starting:

@@ -40,6 +40,7 @@ notes = Path({notes!r})
 (notes / (agent + ".start")).write_text(repr(time.time()))
 with open(notes / (agent + ".starts"), "a") as starts:  # one line a start
     starts.write("started\\n")
+(notes / (agent + ".argv")).write_text(json.dumps(sys.argv[1:]))  # the last start's
 time.sleep({delay})
 if {says_session}:
     (notes / (agent + ".session")).write_text(repr(time.time()))
@@ -273,3 +274,30 @@ async def test_a_takeover_or_reviewers_of_the_cli_wait_for_the_sessions_of_the_a
     assert other < _time(notes, "w1-a1.session")
     assert taken >= _time(notes, "w1-a2.session")
     assert reviewers >= _time(notes, "w1-a2.session")
+
+
+@pytest.mark.timeout(60)
+async def test_a_follow_up_stopped_while_queued_is_never_sent_by_a_later_restart(
+    tmp_path: Path,
+) -> None:
+    notes = _repo(tmp_path, "opencode", delay=1.5)
+    root = tmp_path / "repo"
+    sup = supervisor(root)
+    try:
+        async with collecting(sup, stop_agents=True):
+            await sup.start_wave(1)
+            await wait_agents(sup, 1)
+            await sup.restart_agent("w1-a1")  # starting: its session not said for 1.5 s
+            await sup.follow_up("w1-a2", "please also fix the other handler")
+            assert sup.processes.queued("w1-a2")
+            assert await sup.stop_agent("w1-a2") == "not started (it was queued)"
+            await wait_agents(sup, 1)
+            await sup.restart_agent("w1-a2")
+            await wait_agents(sup, 1)
+    finally:
+        kill_agents(root)
+    assert sup.agent_state("w1-a2") == "succeeded"
+    argv = json.loads((notes / "w1-a2.argv").read_text())
+    assert "--session" not in argv and "please" not in " ".join(argv), argv
+    log = (root / ".wavedeck" / "logs" / "w1-a2.log").read_text("utf-8")
+    assert "follow-up 1 not sent: stopped before it started" in log

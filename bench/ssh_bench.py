@@ -50,11 +50,11 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -72,7 +72,10 @@ from tests.unit.remote.sshkit import (  # noqa: E402
 from wavedeck.agents.config import HostConfig  # noqa: E402
 from wavedeck.agents.local.runner import LocalRunner  # noqa: E402
 from wavedeck.agents.remote.runner import RemoteRunner  # noqa: E402
+from wavedeck.agents.remote.transport import HostTransport  # noqa: E402
 from wavedeck.agents.runtypes import AgentHandle, LaunchSpec, LogChunk  # noqa: E402
+
+S = TypeVar("S", bound=asyncssh.SSHClientSession[bytes])
 
 AGENT = (
     "import sys\n"
@@ -157,6 +160,35 @@ async def start_server(tmp: Path, kind: str) -> tuple[str, HostConfig, Any]:
     return "asyncssh", cfg, acceptor
 
 
+class ClockedTransport(HostTransport):
+    """``HostTransport`` that notes when the first bytes of its latest channel arrived: the
+    moment the host starts sending the log (the shell's set-up and ``wc`` are behind it, the
+    backlog's reading and any compressing ahead), where the SSH side's clock starts."""
+
+    first_byte_at: float | None = None
+
+    @contextlib.asynccontextmanager
+    async def session(
+        self, command: str, factory: Callable[[], S], window: int
+    ) -> AsyncIterator[tuple[asyncssh.SSHClientChannel[bytes], S]]:
+        self.first_byte_at = None
+
+        def clocked() -> S:
+            session = factory()
+            received = session.data_received
+
+            def data_received(data: bytes, datatype: asyncssh.DataType) -> None:
+                if self.first_byte_at is None:
+                    self.first_byte_at = time.perf_counter()
+                received(data, datatype)
+
+            setattr(session, "data_received", data_received)  # noqa: B010 (a method, shadowed)
+            return session
+
+        async with super().session(command, clocked, window) as pair:
+            yield pair
+
+
 @dataclass
 class Pass:
     """One pass of a tail over the whole log."""
@@ -166,20 +198,31 @@ class Pass:
     cpu_s: float  # this process's CPU time for the whole pass
 
 
-async def timed(chunks: AsyncIterator[LogChunk], expected: int, what: str) -> Pass:
-    """Time one tail exactly the same way whichever runner it is: the clock starts when the
-    first chunk arrives and the rate counts only the lines after it (they arrived in between)."""
+async def timed(
+    chunks: AsyncIterator[LogChunk],
+    expected: int,
+    what: str,
+    started: Callable[[], float | None] = lambda: None,
+) -> Pass:
+    """Time one tail over the whole log, counting every line, until the last one arrived.
+
+    The clock starts when the log starts coming: ``started()`` (the SSH side: the first bytes
+    over the channel, ``ClockedTransport``), or else when ``follow`` is called (the local side:
+    its first read is at once). Not at the first lines received: a compressed backlog's first
+    lines come only after the host compressed a first block, time that is the stream's.
+    """
     called, cpu = time.perf_counter(), time.process_time()
     first_at = last_at = 0.0
-    first = count = 0
+    count = 0
     async for chunk in chunks:
         last_at = time.perf_counter()
         if not count:
-            first_at, first = last_at, len(chunk.lines)
+            first_at = last_at
         count += len(chunk.lines)
     if count != expected:
         raise AssertionError(f"{what} read {count} lines, expected {expected}")
-    rate = (count - first) / max(last_at - first_at, 1e-9)
+    start = started() or called
+    rate = count / max(last_at - start, 1e-9)
     return Pass(first_at - called, rate, time.process_time() - cpu)
 
 
@@ -194,13 +237,19 @@ async def measure(
     side is ``LocalRunner.follow`` (``wavedeck.agents.local.tail``'s tailer as the control room runs it for a
     local agent) on the very same log file: the host is this machine.
     """
+    assert isinstance(runner.transport, ClockedTransport)
+    transport = runner.transport
+
+    def clock() -> float | None:
+        return transport.first_byte_at
+
     local_runner = LocalRunner(tmp / "local-runner")
     local_handle = dataclasses.replace(handle, host=None)
     local: list[Pass] = []
     ssh: list[Pass] = []
     for _ in range(runs):
         local.append(await timed(local_runner.follow(local_handle, 0), expected, "local"))
-        ssh.append(await timed(runner.follow(handle, 0), expected, "ssh"))
+        ssh.append(await timed(runner.follow(handle, 0), expected, "ssh", clock))
     best_local = max(local, key=lambda p: p.lines_per_s)
     best_ssh = max(ssh, key=lambda p: p.lines_per_s)
     return best_local, best_ssh, median(p.cpu_s for p in local), median(p.cpu_s for p in ssh)
@@ -264,7 +313,8 @@ async def main() -> int:
     try:
         repo = make_repo(tmp / "local")
         (tmp / "agent.py").write_text(AGENT)
-        runner = RemoteRunner("bench", cfg, repo=repo, bring_back=False)
+        transport = ClockedTransport("bench", cfg)
+        runner = RemoteRunner("bench", cfg, repo=repo, bring_back=False, transport=transport)
         argv = (sys.executable, str(tmp / "agent.py"), str(lines))
         handle = await runner.launch(LaunchSpec("w1-a1", argv, repo))
         deadline = time.monotonic() + 120

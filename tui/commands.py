@@ -184,16 +184,21 @@ class Actions:
         self.app.run_engine(self.call("start wave", self.engine.start_wave, wave), group="engine")
 
     def _restart_pending(self, agent_id: str) -> bool:
-        """The engine waits to restart the agent ([agent.restart]): stop cancels that."""
+        """The engine waits to restart the agent ([agent.restart]) or to start it (its turn, one
+        start at a time): stop cancels that."""
         return self.engine.restart_pending(agent_id)
 
     async def do_stop(self) -> None:
         pane = self._pane()
         assert pane is not None
         agent_id = pane.agent_id
-        if self.app.view.agents[agent_id].state == "running":
+        view = self.app.view.agents[agent_id]
+        if view.state == "running":
             question, yes = f"Stop {agent_id}?", "Stop"
             cancelled = f"not stopped: {agent_id} keeps running"
+        elif view.state == "pending":  # waiting its turn to start (one start at a time)
+            question, yes = f"Do not start {agent_id} (queued)?", "Do not start"
+            cancelled = f"{agent_id} still starts in its turn"
         else:
             question, yes = f"Cancel the restart of {agent_id}?", "Cancel restart"
             cancelled = f"{agent_id} will still be restarted"

@@ -45,6 +45,7 @@ from wavedeck.agents.git.guard import (
 from wavedeck.agents.git.locks import repo_lock
 from wavedeck.agents.git.paths import check_path
 from wavedeck.agents.git.refs import check_rev
+from wavedeck.agents.git.tamper_copies import keep as keep_copies
 
 if TYPE_CHECKING:
     from wavedeck.agents.config import GitConfig
@@ -368,10 +369,15 @@ class GitRepo:
 
     # -- tamper evidence -----------------------------------------------------------------------
 
-    def tamper_snapshot(self) -> dict[str, str]:
-        """Fingerprints of ``.git/config`` (setting by setting), ``info/attributes`` and hooks."""
+    def tamper_snapshot(self, keep_in: Path | None = None) -> dict[str, str]:
+        """Fingerprints of ``.git/config`` (setting by setting), ``info/attributes`` and hooks;
+        with ``keep_in``, a copy of each hook and file kept there too, so undo can put it back."""
         with self._locked() as cmd:
-            return git_tamper.snapshot(cmd, self.root, self.git_dir, self.common_dir)
+            found = git_tamper.snapshot(cmd, self.root, self.git_dir, self.common_dir)
+            if keep_in is not None:
+                files = git_tamper.copied_files(found, self.root, self.git_dir, self.common_dir)
+                keep_copies(files, keep_in)
+            return found
 
     def tamper_findings(self, before: dict[str, str]) -> list[git_tamper.TamperFinding]:
         """What changed since ``before`` (a ``tamper_snapshot``), as facts."""
@@ -384,11 +390,15 @@ class GitRepo:
             return neutralised(cmd.drivers(), cmd.policy)
 
     def tamper_restore(
-        self, finding: git_tamper.TamperFinding, old: str | None, quarantine: Path
+        self,
+        finding: git_tamper.TamperFinding,
+        old: str | None,
+        quarantine: Path,
+        copies: Path | None = None,
     ) -> str | None:
         """Undo one finding (``wavedeck.agents.git.tamper.restore``): None when undone, else
         why not."""
         with self._locked() as cmd:
             return git_tamper.restore(
-                cmd, self.root, self.git_dir, self.common_dir, finding, old, quarantine
+                cmd, self.root, self.git_dir, self.common_dir, finding, old, quarantine, copies
             )

@@ -20,6 +20,7 @@ from typing import Literal
 
 from wavedeck.agents.git.cmd import GitCmd
 from wavedeck.agents.git.content import file_sha256
+from wavedeck.agents.git.tamper_copies import put_back, quarantine_file
 from wavedeck.plan.safetext import neutralize
 
 _FILES = ("config", "config.worktree", "info/attributes")
@@ -167,19 +168,30 @@ def findings(before: dict[str, str], after: dict[str, str]) -> list[TamperFindin
     return found
 
 
-def _quarantine(path: Path, quarantine: Path) -> str | None:
-    """Move ``path`` into ``quarantine`` (never deleted: the operator may want to read it)."""
-    try:
-        quarantine.mkdir(parents=True, exist_ok=True)
-        target = quarantine / path.name
-        n = 1
-        while target.exists():
-            n += 1
-            target = quarantine / f"{path.name}.{n}"
-        path.rename(target)
-    except OSError as exc:
-        return f"cannot move {path} aside: {exc.strerror or exc}"
+def entry_path(root: Path, git_dir: Path, common_dir: Path, entry: str) -> Path | None:
+    """Where a snapshot's hook or file entry (``hook:...``, ``file:...``) lives; None for a
+    setting."""
+    kind, _, rest = entry.partition(":")
+    if kind == "hook":
+        return Path(rest) if Path(rest).is_absolute() else root / rest
+    if kind == "file":
+        return (git_dir if rest == "config.worktree" else common_dir) / rest
     return None
+
+
+def copied_files(
+    snapshot: dict[str, str], root: Path, git_dir: Path, common_dir: Path
+) -> dict[Path, str]:
+    """The files of a snapshot worth a copy (hooks, ``info/attributes``; a configuration is
+    restored setting by setting), each with its fingerprint."""
+    found: dict[Path, str] = {}
+    for entry, fingerprint in snapshot.items():
+        if entry.startswith("file:config"):
+            continue
+        path = entry_path(root, git_dir, common_dir, entry)
+        if path is not None:
+            found[path] = fingerprint
+    return found
 
 
 def restore(
@@ -190,11 +202,13 @@ def restore(
     finding: TamperFinding,
     old: str | None,
     quarantine: Path,
+    copies: Path | None = None,
 ) -> str | None:
     """Undo one finding: a setting gets back the values it had in the snapshot (``old``, or
-    none); an added hook or file is moved to ``quarantine``. Returns None when undone, else why
-    it cannot be (wavedeck keeps no copy of a hook or file that was changed or removed).
-    Runs no program (``git config --file`` only reads and writes that file)."""
+    none); an added hook or file is moved to ``quarantine``; a changed or removed one is put
+    back from the copy kept in ``copies`` (``wavedeck.agents.git.tamper_copies``), the current
+    one quarantined. Returns None when undone, else why it cannot be. Runs no program
+    (``git config --file`` only reads and writes that file)."""
     kind, _, rest = finding.entry.partition(":")
     if kind == "config":
         file, _, key = rest.partition(":")
@@ -209,14 +223,15 @@ def restore(
             if added.rc != 0:
                 return f"git config --add {key} failed: {added.err.strip()}"
         return None
-    if finding.change != "added":
+    target = entry_path(root, git_dir, common_dir, finding.entry)
+    if target is None:
+        return f"{finding.entry}: not a setting, hook or file of .git"
+    if finding.change == "added":
+        return quarantine_file(target, quarantine)
+    if old is None or copies is None or (kind == "file" and rest.startswith("config")):
         what = "hook" if kind == "hook" else f".git/{rest}"
         return (
             f"wavedeck keeps no copy of the {what} as it was: look at it, put it back yourself, "
             "then confirm it"
         )
-    if kind == "hook":
-        target = Path(rest) if Path(rest).is_absolute() else root / rest
-    else:
-        target = (git_dir if rest == "config.worktree" else common_dir) / rest
-    return _quarantine(target, quarantine)
+    return put_back(target, old, copies, quarantine)

@@ -13,16 +13,17 @@ tool) is given as ``OPENCODE_CONFIG_CONTENT`` (inline, so it travels to an SSH h
 everywhere, allowed on the agent's own files. A refused edit is a tool part whose error says a
 rule prevents it. Both kinds of refusal are ``Denied`` (tool and path): the agent needs you.
 The shell is not restricted: the watcher judges what it writes. Follow-ups: ``--session <id>``.
-One start at a time: opencode migrates its database on its first start, and first starts at once
-race ("database is locked"); local agents of this preset start each once the one before has
-reported its session (so its database is ready).
+One start at a time: opencode migrates its database (``opencode.db`` in its data folder) on its
+first start, and first starts at once race ("database is locked"); while that database does not
+exist yet (``first_run``), local agents of this preset start each once the one before has
+reported its session (so its database is ready); once it exists they start at once.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -176,10 +177,30 @@ class OpencodeParser(JsonStreamParser):
             self.refused_parts += 1
 
 
+# Its database, in its data folder ($XDG_DATA_HOME/opencode): ``opencode.db`` (``opencode-
+# <channel>.db`` for a build of another channel), or $OPENCODE_DB (relative: to that folder).
+DATABASES = "opencode*.db"
+
+
 def session_reported(state: Sequence[Path], session_id: str) -> bool:
     """opencode reports its session (``sessionID``) once its database is ready: nothing more to
     check. Its first starts at once race on migrating that database ("database is locked")."""
     return True
+
+
+def first_run(state: Sequence[Path], env: Mapping[str, str]) -> bool:
+    """Whether opencode has no database yet (``env``: the agent's environment; ``state``: its
+    folders from ``statedirs``, its data folder among them): its next start is a first run,
+    which migrates it, and starts at once race. Measured with 1.18: any start (even ``opencode
+    session list``) makes it, and each migration is recorded in it, so a later start at once with
+    another only reads it. Its own ``:memory:`` database is each start's own: no race."""
+    named = env.get("OPENCODE_DB")
+    if named == ":memory:":
+        return False
+    if named:
+        path = Path(named)
+        return not any((folder / path).exists() for folder in state)  # absolute: itself
+    return not any(any(folder.glob(DATABASES)) for folder in state)
 
 
 PRESET = Preset(
@@ -193,4 +214,5 @@ PRESET = Preset(
     tool_lag_s=3.0,
     session_recorded=session_reported,
     one_at_a_time="on a machine where opencode never ran, two first starts at once can fail",
+    starts_race=first_run,
 )

@@ -11,7 +11,7 @@ whether it runs on this machine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -78,3 +78,6 @@ class Preset:
     # then start one at a time, each once the one before has its session recorded.
     session_recorded: SessionCheck | None = None
     one_at_a_time: str = ""  # why, for the notice when a session is not recorded in time
+    # (the CLI's state folders, the agent's environment) -> whether starts at once can still go
+    # wrong (opencode: only while its database does not exist yet); None: always (Gemini CLI).
+    starts_race: Callable[[Sequence[Path], Mapping[str, str]], bool] | None = None

@@ -7,7 +7,9 @@
    worktree look like now; the command to run (the preset's interactive resume, under the
    agent's wrapper and sandbox here, or ``ssh -t`` to its worktree on its host);
 2. ``run`` (blocking, in this terminal): the CLI, until the operator leaves it; its exit status
-   (ssh's 255: the connection failed or dropped);
+   (ssh's 255: the connection failed or dropped). A local CLI that must start alone (Gemini:
+   its start-up deletes the sessions not recorded yet) first waits for the agents starting
+   now, and holds their starts while it runs (``wavedeck.agents.wave.starts.StartLock``);
 3. ``end`` (async): what happened, read back: the transcript's new entries (usage, the
    operator's words, the CLI's last answer, the files its tools wrote), the files that changed
    (here: in the agent's folder, not another agent's; on a host: the patch from the worktree as
@@ -17,10 +19,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from wavedeck.agents.config import Config
@@ -36,12 +40,14 @@ from wavedeck.agents.remote.sync import SyncError, apply_patch
 from wavedeck.agents.remote.takeover import HostSide, ssh_argv, takeover_script, tree_forms
 from wavedeck.agents.remote.transport import TransportError
 from wavedeck.agents.runtypes import ExitStatus, LaunchSpec
+from wavedeck.agents.wave.starts import SESSION_WAIT_S, StartLock, starts_alone
 from wavedeck.agents.wave.takeover import TakeoverReport, marker_lines, record
 from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.models import Plan
 
 HostChange = Callable[[str, str, str], None]  # (agent, path, change)
 DROPPED = 255  # ssh's status when it could not connect or the connection dropped
+TURN_WAIT_S = SESSION_WAIT_S * 6  # how long a take-over waits for the agents starting now
 
 
 class TakeoverError(WavedeckError):
@@ -171,7 +177,39 @@ class Takeover:
                 raise TakeoverError(f"cannot run ssh: {exc.strerror}") from None
             return ExitStatus(done.returncode)
         assert self._job is not None, "begin() first"
-        return foreground.run(self._job)
+        with self._alone():
+            return foreground.run(self._job)
+
+    @contextlib.contextmanager
+    def _alone(self) -> Iterator[None]:
+        """One start at a time (``wavedeck.agents.wave.starts``): a CLI whose start-up deletes
+        the sessions not recorded yet (Gemini) starts once the agents starting here have theirs
+        recorded, and none starts while it runs (the ``StartLock``, held by the control room's
+        starts); bounded, then refused."""
+        if not starts_alone(self.config.agent):
+            yield
+            return
+        lock = StartLock(self.wavedeck_dir)
+        deadline = time.monotonic() + TURN_WAIT_S
+        told = False
+        while not lock.acquire(note=f"the take-over of {self.agent}"):
+            if time.monotonic() > deadline:
+                raise TakeoverError(
+                    f"other agents of its CLI are still starting ({lock.holder()}): its start "
+                    "could delete their sessions; try again once they have started"
+                )
+            if not told:
+                sys.stderr.write(
+                    f"wavedeck: {self.agent}: waiting for the agents of its CLI starting now to "
+                    "record their sessions (its start-up would delete them)…\n"
+                )
+                sys.stderr.flush()
+                told = True
+            time.sleep(0.2)  # a lock another task or process holds: nothing to await here
+        try:
+            yield
+        finally:
+            lock.release()
 
     # -- 3. after -----------------------------------------------------------------------------
 

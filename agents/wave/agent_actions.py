@@ -38,7 +38,8 @@ class AgentActions:
     async def stop_agent(self, agent_id: str) -> str:
         """SIGTERM the agent's group, SIGKILL after the grace period; returns what happened.
 
-        An agent waiting to be restarted ([agent.restart]) is not restarted."""
+        An agent waiting to be restarted ([agent.restart]) is not restarted; one waiting its turn
+        to start (``wavedeck.agents.wave.starts``) is not launched."""
         if self.restarts.cancel(agent_id, "restart cancelled by the operator"):
             return "restart cancelled"
         return await self.processes.stop(agent_id)
@@ -77,13 +78,19 @@ class AgentActions:
             ctx.refuse(Refusal("agent-running", wave, agents=standing))
             return
         self.restarts.cancel(agent_id, by_operator=True)  # done: not restarted
+        self.processes.starts.drop(agent_id)  # nor launched from the queue
         transitions.agent_marked_done(ctx, agent_id, reason)
 
     # -- the operator's take-overs (wavedeck.agents.wave.takeovers) ----------------------------
 
     def _headless_going(self, agent_id: str) -> bool:
-        """Its headless run is going, or about to start again ([agent.restart] pending)."""
-        return self.ctx.agent_state(agent_id) == "running" or self.restarts.pending(agent_id)
+        """Its headless run is going, or about to start again ([agent.restart] pending, or its
+        start queued)."""
+        return (
+            self.ctx.agent_state(agent_id) == "running"
+            or self.restarts.pending(agent_id)
+            or self.processes.queued(agent_id)
+        )
 
     def takeover_check(self, agent_id: str) -> TakeoverRefusal | None:
         """Why the operator cannot take over the agent's session now, or None."""

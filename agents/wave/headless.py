@@ -349,7 +349,12 @@ async def opened(sup: Supervisor, sink: Callable[[list[Event]], None]) -> AsyncI
 async def runs_ended(sup: Supervisor, agents: Sequence[str], stop: asyncio.Event) -> int | None:
     """Wait for the runs of ``agents`` to end: EXIT_OK when all succeeded, EXIT_REFUSED
     otherwise; None when ``stop`` was set first (they keep running)."""
-    while any(sup.agent_state(a) == "running" for a in agents) and not stop.is_set():
+
+    def going(agent_id: str) -> bool:
+        # A follow-up waiting its turn to start (one start at a time) has not ended either.
+        return sup.agent_state(agent_id) == "running" or sup.processes.queued(agent_id)
+
+    while any(going(a) for a in agents) and not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(sup.wait_changed(), 1.0)
     if stop.is_set():

@@ -224,7 +224,16 @@ class PresetRuns:
         rec.follow_ups += 1
         self._follow_ups[agent_id] = message
         first = message.strip().splitlines()[0][:200]
-        what = f"follow-up {rec.follow_ups}: {first}"
+        self._mark(agent_id, f"follow-up {rec.follow_ups}: {first}")
+
+    def drop_follow_up(self, agent_id: str) -> None:
+        """The follow-up queued for the next launch is not sent (the operator stopped it while
+        it waited its turn): a later restart must not send it either. The log says so."""
+        if self._follow_ups.pop(agent_id, None) is not None:
+            rec = self.ctx.agent(agent_id)
+            self._mark(agent_id, f"follow-up {rec.follow_ups} not sent: stopped before it started")
+
+    def _mark(self, agent_id: str, what: str) -> None:
         if self.is_remote(agent_id):
             self.ctx.emit(Notice("info", f"{agent_id}: {marker_line(what)}", agent=agent_id))
         else:

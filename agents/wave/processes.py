@@ -11,15 +11,14 @@ agent's log offset advances only once the consumer has handled the lines before 
 next (``[agent.restart]``) is the ``RestartHooks`` given to it; what its preset's parser makes of
 its output, the ``PresetRuns``. Local agents of a preset with ``session_recorded`` (Gemini CLI,
 whose start-up deletes a session another copy began a moment earlier; opencode, whose first starts
-race on its database) start one at a time, each once the one before has its session recorded
-(bounded by ``SESSION_WAIT_S``; past it, a notice saying what may go wrong).
+race on its database) start one at a time: such a launch is queued and made by the
+``wavedeck.agents.wave.starts.StartQueue``'s own task (the caller never waits for its turn).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -30,12 +29,10 @@ from typing import Any, Protocol
 from wavedeck.agents import faults, repoview
 from wavedeck.agents.events import Notice
 from wavedeck.agents.kinds import AgentStanding, Refusal
-from wavedeck.agents.local import sandbox, writepolicy
+from wavedeck.agents.local import sandbox
 from wavedeck.agents.local.logfiles import logical_size
 from wavedeck.agents.markers import marker_line
-from wavedeck.agents.presets import PRESETS, PresetError
-from wavedeck.agents.presets.spec import SessionCheck
-from wavedeck.agents.presets.statedirs import state_entries
+from wavedeck.agents.presets import PresetError
 from wavedeck.agents.remote.sync import SyncError
 from wavedeck.agents.remote.transport import TransportError
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus
@@ -46,6 +43,7 @@ from wavedeck.agents.wave.launch import OffsetJournal, build_spec, chunk_events
 from wavedeck.agents.wave.preset_runs import PresetRuns
 from wavedeck.agents.wave.prompt import ISSUE_PATTERNS, PromptError
 from wavedeck.agents.wave.runners import Runners
+from wavedeck.agents.wave.starts import StartQueue
 from wavedeck.agents.wave.stream import Item
 from wavedeck.agents.wave.takeover import TakeoverLock
 from wavedeck.agents.wave.transitions import AgentEnd
@@ -54,7 +52,6 @@ from wavedeck.plan.checking.api import RepoView
 __all__ = ["AgentProcesses", "RestartHooks"]
 
 TAIL_LINES = 5  # last log lines kept per agent, quoted when it fails (B1)
-SESSION_WAIT_S = 20.0  # how long the next start waits for a session to be recorded
 
 
 def gap_line(skipped: int, recovered: int) -> str:
@@ -99,13 +96,18 @@ class AgentProcesses:
         self.stopping: set[str] = set()  # agents the operator is stopping
         self._tails: dict[str, deque[str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()  # stops it started itself (over budget)
-        self._one_start = asyncio.Lock()  # one start at a time, for the presets that need it
-        # The last such start, its session maybe not recorded yet (the next start waits for it).
-        self._unrecorded: str | None = None
+        # Launches that wait their turn (one start at a time), made by the queue's own task.
+        self.starts = StartQueue(
+            ctx, launch=self.launch_now, stop=self.stop, is_remote=runners.is_remote
+        )
 
     def followed(self, agent_id: str) -> bool:
         """The agent's log is still followed: its end is not recorded yet."""
         return agent_id in self.follows
+
+    def queued(self, agent_id: str) -> bool:
+        """The agent's launch waits its turn, or is under way from the queue."""
+        return self.starts.holds(agent_id)
 
     def _spawn(self, work: Coroutine[Any, Any, object]) -> None:
         """Run ``work`` as a task it keeps (and cancels on ``close``)."""
@@ -115,7 +117,10 @@ class AgentProcesses:
 
     async def close(self, *, stop_agents: bool = False) -> None:
         """Stop following (stopping the running agents first if ``stop_agents``), close the
-        hosts' connections and the offset journal; agents otherwise keep running."""
+        hosts' connections and the offset journal; agents otherwise keep running. Nothing is
+        launched any more (``ctx.launching`` is cleared before): a launch under way is waited
+        for, so a stop of every agent stops it too."""
+        await self.starts.close()
         if stop_agents:
             running = [a for a, r in self.ctx.state.agents.items() if r.state == "running"]
             await asyncio.gather(*(self.stop(a) for a in running))
@@ -137,13 +142,26 @@ class AgentProcesses:
     # -- agents -------------------------------------------------------------------------------
 
     async def launch(self, agent_id: str, view: RepoView | None = None) -> None:
-        """Launch one agent (``view``: the repository's listing, shared by a wave's agents)."""
+        """Launch one agent (``view``: the repository's listing, shared by a wave's agents), or
+        queue it when it must wait its turn (``StartQueue``: then this returns at once)."""
+        rec = self.ctx.agent(agent_id)
+        if rec.state == "running" and rec.handle is not None:
+            return  # never a second copy
+        if self.starts.holds(agent_id):
+            return  # queued, or its launch is under way: the queue launches it, once
+        if self.starts.needed(agent_id):
+            self.starts.enqueue(agent_id, view)
+            return
+        await self.launch_now(agent_id, view)
+
+    async def launch_now(self, agent_id: str, view: RepoView | None = None) -> None:
+        """Launch one agent now (never while the operator has its session in a terminal)."""
         ctx = self.ctx
         rec = ctx.agent(agent_id)
         if rec.state == "running" and rec.handle is not None:
             return  # never a second copy
-        # Never while the operator has its session in a terminal; held until the launch is
-        # recorded, so a take-over never starts in between (``wavedeck.agents.wave.takeover``).
+        # Held until the launch is recorded, so a take-over never starts in between
+        # (``wavedeck.agents.wave.takeover``).
         guard = TakeoverLock(ctx.wavedeck_dir, agent_id)
         if not guard.acquire():
             standing = (AgentStanding(agent_id, rec.state),)
@@ -151,55 +169,9 @@ class AgentProcesses:
             ctx.refuse(Refusal("agent-attached", wave, agents=standing, detail=guard.holder()))
             return
         try:
-            recorded = self._session_recorded(agent_id)
-            if recorded is None:
-                await self._launch(agent_id, rec, view)
-            else:
-                # The wait is for the start before this one, so a start with none unrecorded
-                # before it (a follow-up, a restart, a wave's last agent) never waits after it.
-                async with self._one_start:
-                    if self._unrecorded is not None:
-                        await self._until_recorded(self._unrecorded, recorded)
-                    await self._launch(agent_id, rec, view)
-                    self._unrecorded = agent_id
+            await self._launch(agent_id, rec, view)
         finally:
             guard.release()
-
-    def _session_recorded(self, agent_id: str) -> SessionCheck | None:
-        """The preset's check that a session is recorded, for a local agent of such a preset."""
-        agent = self.ctx.config.agent
-        if agent.runs_command or self.runners.runner(agent_id).host is not None:
-            return None
-        return PRESETS[agent.preset].session_recorded
-
-    async def _until_recorded(self, agent_id: str, recorded: SessionCheck) -> None:
-        """Wait until the agent started before has its session recorded, or has ended (or the
-        control room is closing)."""
-        ctx = self.ctx
-        rec = ctx.agent(agent_id)
-        env = {**os.environ, **ctx.config.agent.env}
-        entries = state_entries(ctx.config.agent.preset)
-        state = [
-            Path(path) for path, kind in writepolicy.state_paths(entries, env) if kind == "dir"
-        ]
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + SESSION_WAIT_S
-        while rec.state == "running" and ctx.launching and loop.time() < deadline:
-            # The session id is wavedeck's (Gemini) or comes on the agent's stream (opencode).
-            session = rec.session_id
-            if session is not None and await asyncio.to_thread(recorded, state, session):
-                return
-            await asyncio.sleep(0.05)  # a file another program writes: nothing to await
-        if rec.state == "running" and ctx.launching:
-            why = PRESETS[ctx.config.agent.preset].one_at_a_time
-            ctx.emit(
-                Notice(
-                    "warning",
-                    f"{agent_id}: no session recorded in {SESSION_WAIT_S:g} s; the next agent of "
-                    f"its CLI starts without waiting longer ({why})",
-                    agent=agent_id,
-                )
-            )
 
     async def _launch(self, agent_id: str, rec: AgentRecord, view: RepoView | None) -> None:
         ctx = self.ctx
@@ -268,7 +240,14 @@ class AgentProcesses:
             self.ctx.emit(status)
 
     async def stop(self, agent_id: str) -> str:
-        """SIGTERM the agent's group, SIGKILL after the grace period; returns what happened."""
+        """SIGTERM the agent's group, SIGKILL after the grace period; returns what happened. A
+        queued agent is not launched (its launch under way: stopped once it is recorded)."""
+        under_way = self.starts.under_way(agent_id)
+        dropped = self.starts.drop(agent_id)  # queued: never launched now
+        if dropped is not None:
+            if not under_way:
+                self.presets.drop_follow_up(agent_id)  # nor sent by a later restart
+            return dropped
         rec = self.ctx.state.agents.get(agent_id)
         handle = rec.handle if rec is not None else None
         if rec is None or handle is None or rec.state != "running":
@@ -309,6 +288,7 @@ class AgentProcesses:
             rec.offset = journal
         if rec.launching and await self._adopt_unrecorded(agent_id, rec):
             return
+        self.starts.forgotten(agent_id, rec)  # queued by a control room that died first
         handle = rec.handle
         if handle is None:
             return

@@ -33,9 +33,12 @@ class Pending(Protocol):
 
 
 class Followed(Protocol):
-    """Which agents' logs are still followed (their end is not recorded yet)."""
+    """Which agents' logs are still followed (their end is not recorded yet), and which wait
+    their turn to start (``wavedeck.agents.wave.starts``)."""
 
     def followed(self, agent_id: str) -> bool: ...
+
+    def queued(self, agent_id: str) -> bool: ...
 
 
 class RunQueries:
@@ -110,8 +113,9 @@ class RunQueries:
         return self._runners.is_remote(agent_id)
 
     def restart_pending(self, agent_id: str) -> bool:
-        """A restart of the agent is scheduled or under way ([agent.restart])."""
-        return self._restarts.pending(agent_id)
+        """A launch of the agent is scheduled or under way: a restart ([agent.restart]), or a
+        start queued behind another of its CLI (one at a time); a stop cancels it."""
+        return self._restarts.pending(agent_id) or self._followed.queued(agent_id)
 
     def unlaunched(self, n: int) -> list[str]:
         """Agents of wave ``n`` never launched (a start interrupted by a signal leaves some)."""
@@ -121,7 +125,7 @@ class RunQueries:
         """Every agent of wave ``n`` has ended (in any way), and none is about to restart."""
         agents = self.plan.wave(n).agents
         return all(self.agent_state(a.id) in gates.TERMINAL for a in agents) and not any(
-            self._followed.followed(a.id) or self._restarts.pending(a.id) for a in agents
+            self._followed.followed(a.id) or self.restart_pending(a.id) for a in agents
         )
 
     # -- waves --------------------------------------------------------------------------------

@@ -5,12 +5,16 @@ Each reviewer gets its agent's issues and diff (``wavedeck.agents.review.finding
 read-only (``wavedeck.agents.review.reviewer``: no path of the repository writable), and its
 findings are recorded as reviewer comments on that agent (``Reviews.reviewer_ended``), with its
 usage and cost, which the checkpoint counts in the wave's. An agent already reviewed is not
-reviewed again unless it ran again since (a follow-up answering a change request).
+reviewed again unless it ran again since (a follow-up answering a change request). Reviewers
+of the agents' own CLI, when it must start alone (Gemini), take their turn in the agents'
+one-at-a-time starts (``wavedeck.agents.wave.starts.StartQueue.turn``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
 from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.presets import PresetError
@@ -30,10 +34,21 @@ from wavedeck.agents.wave.runners import Runners
 class Reviewers:
     """Reviewer agents of the supervisor's waves (see the module docstring)."""
 
-    def __init__(self, ctx: WaveContext, *, runners: Runners, reviews: Reviews) -> None:
+    def __init__(
+        self,
+        ctx: WaveContext,
+        *,
+        runners: Runners,
+        reviews: Reviews,
+        turn: Callable[[str], AbstractAsyncContextManager[None]],
+    ) -> None:
         self.ctx = ctx
         self.runners = runners
         self.reviews = reviews
+        # One start at a time (``wavedeck.agents.wave.starts``): reviewers of the agents' own
+        # CLI start once no agent's session waits to be recorded (Gemini's start-up would
+        # delete it), and no queued agent starts while they run.
+        self._turn = turn
         self._reviewed: dict[tuple[int, str], int] = {}  # (wave, agent) -> its launches then
 
     @property
@@ -60,7 +75,10 @@ class Reviewers:
             return 0
         changes = await asyncio.to_thread(self.reviews.read_changes, n)
         agents = self.due(n, changes)
-        found = await asyncio.gather(*(self._one(n, changes, a) for a in agents))
+        if not agents:
+            return 0
+        async with self._turn(self.ctx.config.review.preset or "generic"):
+            found = await asyncio.gather(*(self._one(n, changes, a) for a in agents))
         return sum(found)
 
     async def _one(self, n: int, changes: WaveChanges, agent: AgentChanges) -> int:

@@ -18,7 +18,10 @@ change goes through ``wavedeck.agents.wave.transitions``; the gates live in
 ``wavedeck.agents.wave.gates``. The read-only half (the snapshot the UI reads) is
 ``wavedeck.agents.wave.queries.RunQueries``; this module adds the lifecycle and the operator's
 commands on waves and follow-ups; those on one agent are ``wavedeck.agents.wave.agent_actions``,
-the review's ``wavedeck.agents.wave.review_actions``.
+the review's ``wavedeck.agents.wave.review_actions``. The actions that change a wave run one at a
+time (the action lock); none waits there for an agent's turn to start (one start at a time,
+``wavedeck.agents.wave.starts``: such a launch is queued and the action returns), so the
+operator's stop, a restart or the control room's close never wait minutes for a wave's start.
 """
 
 from __future__ import annotations
@@ -133,7 +136,9 @@ class Supervisor(ReviewActions, AgentActions, RunQueries):
         )
         self.reviews = Reviews(ctx, worktrees=self.worktrees)
         self.reverts = HunkReverts(ctx, reviews=self.reviews)
-        self.reviewers = Reviewers(ctx, runners=self.runners, reviews=self.reviews)
+        self.reviewers = Reviewers(
+            ctx, runners=self.runners, reviews=self.reviews, turn=self.processes.starts.turn
+        )
         self.landing = Landing(ctx, watch=self.watch, worktrees=self.worktrees)
         changes = ChangeReader(ctx, worktrees=self.worktrees, tamper=self.tamper, ignores=ignores)
         self.checkpoints = Checkpointer(
@@ -260,7 +265,8 @@ class Supervisor(ReviewActions, AgentActions, RunQueries):
 
     @_serialized
     async def start_wave(self, n: int) -> None:
-        """Launch every agent of wave ``n`` (refused with a ``GateRefused`` unless allowed)."""
+        """Launch every agent of wave ``n`` (refused with a ``GateRefused`` unless allowed); an
+        agent that waits its turn to start is queued (``pending``), not waited for."""
         ctx = self.ctx
         if ctx.open_wave() == n and ctx.unlaunched(n):
             await self.processes.launch_all(n)  # a wave whose start was interrupted: finish it

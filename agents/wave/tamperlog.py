@@ -6,7 +6,9 @@ and compared at the checkpoint. Each difference (``TamperFinding``: a setting, a
 is one violation of its own, under the pseudo-path ``finding_key`` (``(git) .git/config
 core.fsmonitor``), reviewed one at a time: ``confirm`` (the operator keeps it: the snapshot
 takes its current value, so a later change is a new finding) or ``undo`` (the setting gets its
-wave-start value back; an added hook or file is moved to ``.wavedeck/quarantine/``). Nothing
+wave-start value back; an added hook or file is moved to ``.wavedeck/quarantine/``; a changed or
+removed one is put back from the copy the snapshot kept in ``.wavedeck/tamper-copies/``, the
+changed one quarantined). Nothing
 accepts these in bulk (``--accept-violations`` does not), and the checkpoint is refused while
 one is open. ``planted_programs`` lists what in ``.git`` can already make git run a program when
 a wave starts (reported to the operator, never run by wavedeck).
@@ -70,6 +72,11 @@ class TamperLog:
         self.ctx = ctx
         self._snapshots: dict[int, dict[str, str]] = {}
 
+    @property
+    def copies(self) -> Path:
+        """Where the hooks and files of the snapshots are kept (``tamper_copies``)."""
+        return self.ctx.wavedeck_dir / "tamper-copies"
+
     def _file(self, n: int) -> Path:
         return self.ctx.wavedeck_dir / f"tamper-wave-{n}.json"
 
@@ -121,7 +128,7 @@ class TamperLog:
         if found is None:
             return False
         before, finding = found
-        now = self.ctx.git.tamper_snapshot()
+        now = self.ctx.git.tamper_snapshot(keep_in=self.copies)  # kept: undo comes back to it
         if finding.entry in now:
             before[finding.entry] = now[finding.entry]
         else:
@@ -137,7 +144,8 @@ class TamperLog:
             return f"{key} is not a change made during wave {n} (any more)"
         before, finding = found
         quarantine = self.ctx.wavedeck_dir / "quarantine" / f"wave-{n}"
-        why = self.ctx.git.tamper_restore(finding, before.get(finding.entry), quarantine)
+        old = before.get(finding.entry)
+        why = self.ctx.git.tamper_restore(finding, old, quarantine, self.copies)
         if why is None:
             self._rebase_files(n, before, self.ctx.git.tamper_snapshot())
         return why

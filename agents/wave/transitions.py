@@ -297,6 +297,36 @@ def agent_marked_done(ctx: WaveContext, agent_id: str, reason: str) -> None:
     ctx.changed()
 
 
+def agent_queued(ctx: WaveContext, agent_id: str, why: str) -> None:
+    """The agent's launch waits its turn (``wavedeck.agents.wave.starts``): ``pending``, and
+    why; its last run's facts stay until it is launched."""
+    rec = ctx.agent(agent_id)
+    rec.state, rec.reason = "pending", why
+    ctx.save()
+    ctx.emit(AgentStateChanged(agent_id, "pending", reason=why))
+    ctx.changed()
+
+
+def agent_unqueued(ctx: WaveContext, agent_id: str, state: AgentState, why: str) -> None:
+    """A queued agent was not launched (stopped, refused, the control room closing): ``state``
+    and ``why`` say how it stands now."""
+    rec = ctx.agent(agent_id)
+    rec.state, rec.reason = state, why
+    ctx.save()
+    ctx.emit(
+        AgentStateChanged(
+            agent_id,
+            state,
+            rec.exit_code,
+            rec.exit_signal,
+            why,
+            restart=rec.restart,
+            needs=rec.needs if state == "needs_you" else None,
+        )
+    )
+    ctx.changed()
+
+
 def agent_reopened(ctx: WaveContext, agent_id: str) -> None:
     """The operator asks for another run of the agent: a done mark no longer stands (saved
     with its launch)."""

@@ -220,7 +220,8 @@ class WaveWatch:
             )
         self.wave = wave
         if self.tamper.recall(wave) is None:  # state from before tamper records: start now
-            self.tamper.remember(wave, await asyncio.to_thread(ctx.git.tamper_snapshot))
+            snap = await asyncio.to_thread(ctx.git.tamper_snapshot, self.tamper.copies)
+            self.tamper.remember(wave, snap)
         await self.report_tamper(wave)  # made while no control room watched
         self._watchers.append(watcher)
         self._tasks.append(asyncio.create_task(self._loop(wave, watcher)))

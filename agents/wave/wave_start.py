@@ -86,7 +86,8 @@ class WaveStart:
             except WorktreeError as exc:
                 ctx.refuse(Refusal("worktrees-failed", n, detail=str(exc)))
                 return
-        self.tamper.remember(n, await asyncio.to_thread(git.tamper_snapshot))
+        snap = await asyncio.to_thread(git.tamper_snapshot, self.tamper.copies)
+        self.tamper.remember(n, snap)
         transitions.wave_started(ctx, n, base=base, start_tree=start_tree, start_dirty=own)
         if own:
             ctx.emit(Notice("info", operator_work.start_notice(n, own)))

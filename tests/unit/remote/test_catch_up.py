@@ -156,9 +156,10 @@ async def test_catch_up_on_a_long_backlog_reset_mid_way_loses_nothing(
     still streams (the proxy slowed down), resumed at the offset: every line exactly once, the
     backlog sent with the codec the host has."""
     if "zstd" not in missing and shutil.which("zstd") is None:  # the loopback host's, reported
-        pytest.fail(
-            "zstd is not installed on this machine, the tests' SSH host: apt-get install zstd"
-        )
+        reason = "zstd is not installed on this machine, the tests' SSH host: apt-get install zstd"
+        if os.environ.get("WAVEDECK_REQUIRE_SSHD") == "1":  # CI installs it (.ci/run)
+            pytest.fail(reason)
+        pytest.skip(reason)
     extra = f"SetEnv PATH={tools_without(tmp_path / 'tools', *missing)}\n" if missing else ""
     server = make_sshd(extra_config=extra)
     p = await proxy(server.port)

@@ -5,36 +5,61 @@ asyncssh's in-process server running commands with ``sh -c``) prints 1,000,000 n
 (``--quick``: 200,000). Measured in the same run:
 
 - ``ssh_lines_per_s``: ``RemoteRunner.follow`` from offset 0 over an already pooled connection
-  (a channel running ``dd`` for the backlog, then ``tail -f``);
-- ``local_lines_per_s``: ``LocalRunner.follow`` (the ``wavedeck.agents.local.tail`` tailer, exactly as the
-  control room follows a local agent) on the very same log file (the host is this machine).
-  Both are timed the same way: from the first chunk received to the last, counting the lines
-  after the first chunk; the best of ``--runs`` passes each, interleaved (local, ssh, local,
-  ...) so the other load on this machine hits both alike. Channel setup (follow called -> first
-  lines) is reported apart as ``ssh_setup_s`` (``local_setup_s`` likewise), not in the rates;
+  (a channel running ``dd`` for the backlog, through ``zstd -1`` when the host has it: the
+  catch-up of ``commands.tail_script``, ``ssh_codec`` says which; then ``tail -f``);
+- ``local_lines_per_s``: ``LocalRunner.follow`` (the ``wavedeck.agents.local.tail`` tailer, as
+  the control room follows a local agent) on the very same log file (the host is this machine).
+  Each counts every line, from when the log starts coming to the last line: the SSH side from
+  the first bytes over the channel (``ClockedTransport``: the shell's set-up is behind, reading
+  and compressing the backlog ahead), the local side from ``follow`` called (its first read is
+  at once). The best of ``--runs`` passes each, interleaved (local, ssh, local, ...) so the
+  other load on this machine hits both alike. ``ssh_setup_s`` (``local_setup_s``): follow
+  called -> first lines, not in the rates;
 - ``local_cpu_s``, ``ssh_cpu_s`` and their ``cpu_ratio``: the CPU this process (the control
   room's side) spends on one pass, the median of the passes. Unlike the rates it does not depend
-  on the other load of the machine, or on the SSH host's work (``sshd``, ``dd``) sharing this
-  machine's two cores with the client, which a real host does not: a change in either code path
-  shows here first. (Issue #18: the ratio fell from ~0.69 to ~0.45 because the local tail got
-  ~19% cheaper per line with the one line decoder, while ``ssh_cpu_s`` stayed the same. The
-  remote side's extra CPU is asyncssh's, per 32 KiB packet (OpenSSH sends no bigger ones):
-  ``wavedeck.agents.remote.logstream`` trimmed what wavedeck controls, cpu_ratio ~0.52 -> ~0.55.
-  Then measured, and found no further gain, among the connection's settings
+  on the other load of the machine, or on the SSH host's work (``sshd``, ``dd``, ``zstd``)
+  sharing this machine's two cores with the client, which a real host does not: a change in
+  either code path shows here first. (Issue #18: the ratio fell from ~0.69 to ~0.45 because the
+  local tail got ~19% cheaper per line with the one line decoder, while ``ssh_cpu_s`` stayed the
+  same. The remote side's extra CPU is asyncssh's, per 32 KiB packet (OpenSSH sends no bigger
+  ones): ``wavedeck.agents.remote.logstream`` trimmed what wavedeck controls, cpu_ratio ~0.52 ->
+  ~0.55. Then measured, and found no further gain, among the connection's settings
   (``wavedeck.agents.remote.sshoptions``): AES-GCM was already negotiated (chacha20-poly1305,
   asyncssh's own first choice, costs ~40% more client CPU; aes256-gcm the same as aes128-gcm);
   compression was already off (``Compression yes`` from an ssh config doubled it: now refused);
   socket reads of 32 KiB, one packet (32,804 bytes), 64, 96, 192 and 256 KiB; a 16 MiB window;
-  ``max_pktsize`` 256 KiB and 1 MiB (worse); rekeying is 1 GB apart, no factor here. A profile
-  (perf) of the SSH pass: a fifth of the client's CPU is memmove (asyncssh copies each packet
-  ~10 times: input buffer, AES-GCM's arguments, payload, channel data; the local pass: 6%), an
-  eighth the interpreter's loop, mostly asyncssh's per-packet path, 3% AES; none of it is behind
-  a connection option.)
-- a second follow through a TCP proxy that is reset half-way: ``lost`` and ``repeated`` lines and
-  ``reconnect_s`` (reset to the first lines received over the new connection).
+  ``max_pktsize`` 256 KiB and 1 MiB (worse; again with 512 KiB and 1 MiB reads: worse still);
+  rekeying is 1 GB apart, no factor here. A profile (perf) of the SSH pass: a fifth of the
+  client's CPU is memmove (asyncssh copies each packet ~10 times: input buffer, AES-GCM's
+  arguments, payload, channel data; the local pass: 6%), an eighth the interpreter's loop,
+  mostly asyncssh's per-packet path, 3% AES; none of it is behind a connection option. By call
+  tree: ~53% asyncssh's receive path (socket reads 9%, AES-GCM 5%), ~43% the line decoding
+  the local side does too; the one copy wavedeck adds (joining a turn's packets) ~1%.)
+- Fewer bytes through asyncssh, then (issue #18, third round). A backlog of the bench's log
+  (57 MB at 1M lines): ``gzip -1`` compresses it 13x at ~180-200 MB/s on one core, slower than
+  the plain stream flows over loopback (~460 MB/s), and zlib inflates ~1.1 GB/s (~0.85 ns per
+  byte, about what asyncssh costs per plain byte): forced on, the ratio fell to 0.17-0.23
+  (plain, same load: 0.30-0.45) and ``ssh_cpu_s`` did not fall (0.030-0.035 s vs 0.031 s,
+  --quick), so gzip stays off for a client on the host's machine. ``zstd -1`` compresses it
+  33x (to 1.7 MB) at ~500-600 MB/s, its first output ~6 ms in, and the standard library's
+  zstd (``backports.zstd`` before Python 3.14) inflates ~2.5 GB/s in 128 KiB pieces: so the
+  control room's CPU per catch-up falls by a third; the rate should follow where the host has
+  a core of its own to compress on (a real host; not seen here, never quiet). Inflated output is decoded in pieces of at most 128 KiB: whole (a
+  128 KiB zstd input is ~4 MB of text) the decoding cost ~40% more, out of cache. Measured
+  on this 2-core machine under other helpers' load (load average 8-9), interleaved, with the
+  clock above, plain (``compress = "never"``) vs zstd: --quick ratio 0.45/0.30/0.32 vs
+  1.01/0.68/0.51, cpu_ratio 0.52/0.50/0.48 vs 0.71/0.63/0.70; full size ratio 0.41/0.31/0.40
+  vs 0.36/0.35/0.65, cpu_ratio 0.51/0.48/0.58 vs 0.73/0.81/0.81. The full-size rate under
+  that load gains nothing steady: the host's ``zstd`` (~0.1 s of CPU per pass) competes for
+  the same two cores. lz4 (6.6x at ~1.9 GB/s) would cost the host less but has no module in
+  the standard library and is rarer on hosts.
+- a second follow through a TCP proxy that is reset at the first lines (the backlog still
+  coming, compressed or not): ``lost`` and ``repeated`` lines and ``reconnect_s`` (reset to
+  the first lines received over the new connection).
 
-Targets: ratio >= 0.5, lost == repeated == 0, reconnect_s <= 5. Prints one JSON object; exit 1
-when a target is missed.
+Targets: ratio >= 0.5 (kept: above 0.6 is not steady under the load of other helpers, plain or
+compressed), lost == repeated == 0, reconnect_s <= 5. Prints one JSON object; exit 1 when a
+target is missed.
 """
 
 from __future__ import annotations
@@ -50,11 +75,11 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -72,7 +97,10 @@ from tests.unit.remote.sshkit import (  # noqa: E402
 from wavedeck.agents.config import HostConfig  # noqa: E402
 from wavedeck.agents.local.runner import LocalRunner  # noqa: E402
 from wavedeck.agents.remote.runner import RemoteRunner  # noqa: E402
+from wavedeck.agents.remote.transport import HostTransport  # noqa: E402
 from wavedeck.agents.runtypes import AgentHandle, LaunchSpec, LogChunk  # noqa: E402
+
+S = TypeVar("S", bound=asyncssh.SSHClientSession[bytes])
 
 AGENT = (
     "import sys\n"
@@ -157,6 +185,35 @@ async def start_server(tmp: Path, kind: str) -> tuple[str, HostConfig, Any]:
     return "asyncssh", cfg, acceptor
 
 
+class ClockedTransport(HostTransport):
+    """``HostTransport`` that notes when the first bytes of its latest channel arrived: the
+    moment the host starts sending the log (the shell's set-up and ``wc`` are behind it, the
+    backlog's reading and any compressing ahead), where the SSH side's clock starts."""
+
+    first_byte_at: float | None = None
+
+    @contextlib.asynccontextmanager
+    async def session(
+        self, command: str, factory: Callable[[], S], window: int
+    ) -> AsyncIterator[tuple[asyncssh.SSHClientChannel[bytes], S]]:
+        self.first_byte_at = None
+
+        def clocked() -> S:
+            session = factory()
+            received = session.data_received
+
+            def data_received(data: bytes, datatype: asyncssh.DataType) -> None:
+                if self.first_byte_at is None:
+                    self.first_byte_at = time.perf_counter()
+                received(data, datatype)
+
+            setattr(session, "data_received", data_received)  # noqa: B010 (a method, shadowed)
+            return session
+
+        async with super().session(command, clocked, window) as pair:
+            yield pair
+
+
 @dataclass
 class Pass:
     """One pass of a tail over the whole log."""
@@ -166,20 +223,31 @@ class Pass:
     cpu_s: float  # this process's CPU time for the whole pass
 
 
-async def timed(chunks: AsyncIterator[LogChunk], expected: int, what: str) -> Pass:
-    """Time one tail exactly the same way whichever runner it is: the clock starts when the
-    first chunk arrives and the rate counts only the lines after it (they arrived in between)."""
+async def timed(
+    chunks: AsyncIterator[LogChunk],
+    expected: int,
+    what: str,
+    started: Callable[[], float | None] = lambda: None,
+) -> Pass:
+    """Time one tail over the whole log, counting every line, until the last one arrived.
+
+    The clock starts when the log starts coming: ``started()`` (the SSH side: the first bytes
+    over the channel, ``ClockedTransport``), or else when ``follow`` is called (the local side:
+    its first read is at once). Not at the first lines received: a compressed backlog's first
+    lines come only after the host compressed a first block, time that is the stream's.
+    """
     called, cpu = time.perf_counter(), time.process_time()
     first_at = last_at = 0.0
-    first = count = 0
+    count = 0
     async for chunk in chunks:
         last_at = time.perf_counter()
         if not count:
-            first_at, first = last_at, len(chunk.lines)
+            first_at = last_at
         count += len(chunk.lines)
     if count != expected:
         raise AssertionError(f"{what} read {count} lines, expected {expected}")
-    rate = (count - first) / max(last_at - first_at, 1e-9)
+    start = started() or called
+    rate = count / max(last_at - start, 1e-9)
     return Pass(first_at - called, rate, time.process_time() - cpu)
 
 
@@ -194,13 +262,19 @@ async def measure(
     side is ``LocalRunner.follow`` (``wavedeck.agents.local.tail``'s tailer as the control room runs it for a
     local agent) on the very same log file: the host is this machine.
     """
+    assert isinstance(runner.transport, ClockedTransport)
+    transport = runner.transport
+
+    def clock() -> float | None:
+        return transport.first_byte_at
+
     local_runner = LocalRunner(tmp / "local-runner")
     local_handle = dataclasses.replace(handle, host=None)
     local: list[Pass] = []
     ssh: list[Pass] = []
     for _ in range(runs):
         local.append(await timed(local_runner.follow(local_handle, 0), expected, "local"))
-        ssh.append(await timed(runner.follow(handle, 0), expected, "ssh"))
+        ssh.append(await timed(runner.follow(handle, 0), expected, "ssh", clock))
     best_local = max(local, key=lambda p: p.lines_per_s)
     best_ssh = max(ssh, key=lambda p: p.lines_per_s)
     return best_local, best_ssh, median(p.cpu_s for p in local), median(p.cpu_s for p in ssh)
@@ -227,7 +301,9 @@ async def with_drop(
         if reset_at is not None and reconnect_s is None and reconnected:
             reconnect_s = time.perf_counter() - reset_at
         numbers.extend(int(line[5:13]) for line in chunk.lines)
-        if reset_at is None and len(numbers) >= expected // 2:
+        # At the first lines: the backlog is still coming then, plain or compressed (half-way
+        # through the lines, a compressed backlog ~30x smaller may have arrived whole).
+        if reset_at is None:
             reset_at = time.perf_counter()
             attempts_at_reset = runner.transport.attempts
             proxy.reset()
@@ -264,7 +340,8 @@ async def main() -> int:
     try:
         repo = make_repo(tmp / "local")
         (tmp / "agent.py").write_text(AGENT)
-        runner = RemoteRunner("bench", cfg, repo=repo, bring_back=False)
+        transport = ClockedTransport("bench", cfg)
+        runner = RemoteRunner("bench", cfg, repo=repo, bring_back=False, transport=transport)
         argv = (sys.executable, str(tmp / "agent.py"), str(lines))
         handle = await runner.launch(LaunchSpec("w1-a1", argv, repo))
         deadline = time.monotonic() + 120
@@ -293,6 +370,7 @@ async def main() -> int:
         "ssh_cpu_s": round(ssh_cpu, 4),
         "cpu_ratio": round(local_cpu / ssh_cpu, 3),
         "ssh_setup_s": round(ssh.setup_s, 3),
+        "ssh_codec": runner.backlog_codec.get("w1-a1", "none"),
         "local_setup_s": round(local.setup_s, 3),
         "runs": args.runs,
         "server": server_kind,

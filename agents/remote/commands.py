@@ -15,9 +15,9 @@ Layout on the host, under ``<workdir>/.wavedeck/`` (excluded from git there):
 ``run/<id>.launch`` (the launch id the control room recorded, written before the agent starts),
 ``prompts/<id>.md`` and ``worktrees/<id>`` (the agent's own git worktree at the base commit).
 
-Also here, because they are the other side of these commands: ``Unframer`` (the ``P``/``Z``
-framing of ``tail_script``'s output) and the mapping of local paths (the prompt file, the
-working tree) to their places on the host (``host_forms``, ``translate_paths``).
+Also here, because they are the other side of these commands: the mapping of local paths (the
+prompt file, the working tree) to their places on the host (``host_forms``, ``translate_paths``).
+(The other side of ``tail_script``'s framing is ``wavedeck.agents.remote.logstream.Unframer``.)
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import re
 import shlex
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -287,6 +286,15 @@ def stop_script(paths: RemotePaths, pgid: int, start_time: int, grace_s: float) 
 
 CATCH_UP_BYTES = 1 << 20
 
+# The backlog through a compressor, framed by ``letter``: fd 3 is the channel, the substitution
+# gets dd's status (no pipefail in POSIX sh), the pipeline's is the compressor's. Either failing
+# ends the script with 3 before a plain byte follows, so the client never takes a short backlog
+# for a whole one (it resumes at its offset instead).
+_PACKED = (
+    "  printf {letter}; rc=$( {{ {{ backlog; echo $? >&4; }} | {compressor} >&3; }} 4>&1 )"
+    ' && [ "$rc" = 0 ] || exit 3; off=$size\n'
+)
+
 
 def tail_script(
     paths: RemotePaths, offset: int, pid: int, start_time: int, compress: str = "auto"
@@ -294,66 +302,53 @@ def tail_script(
     """Stream the log from byte ``offset`` until the wrapper (``pid``) has ended, then exit 0.
 
     The backlog (the log's size at the start, from ``offset``) is copied with ``dd bs=1M``
-    (GNU tail copies in 8 KiB pieces), the rest followed with ``tail``.
-    The output starts with one framing byte. ``P``: the log's bytes follow. ``Z``: a backlog of
-    more than ``CATCH_UP_BYTES`` follows as one gzip stream (the log text compresses ~13x, which
-    is what makes re-attaching to a long log fast), then the log's bytes after it, plain.
-    GNU tail reads to the end once more after ``--pid`` dies. A pid now owned by another
-    process (start time differs) means the agent ended long ago: the log is read once.
-    ``compress``: ``auto`` compresses unless the SSH client is on this machine
-    (``$SSH_CONNECTION`` from a loopback address: bandwidth is plenty, compressing only costs
-    CPU); ``always``; ``never`` (the output is then always ``P``).
+    (GNU tail copies in 8 KiB pieces), the rest followed with ``tail``. The output starts with
+    one framing byte (``wavedeck.agents.remote.logstream.Unframer`` undoes it). ``P``: the log's
+    bytes follow. ``S`` (zstd) or ``Z`` (gzip): a backlog of more than ``CATCH_UP_BYTES``
+    follows as one compressed stream, then the log's bytes after it, plain. GNU tail reads to
+    the end once more after ``--pid`` dies. A pid now owned by another process (start time
+    differs) means the agent ended long ago: the log is read once.
+
+    ``compress``: ``auto`` sends a long backlog through ``zstd -1`` when the host has it (the
+    log text shrinks ~30x and the control room decompresses it for less CPU than asyncssh
+    spends per byte, so it pays even over loopback: bench/ssh_bench.py), else through
+    ``gzip -1`` unless the SSH client is on this machine (``$SSH_CONNECTION`` from a loopback
+    address: gzip compresses slower than the plain stream flows there, and inflating costs the
+    client about what it saves); ``always`` uses zstd or gzip, whichever the host has;
+    ``never`` (the output is then always ``P``). A host with neither sends it plain.
     """
     if compress not in ("auto", "always", "never"):
         raise CommandError(f"compress must be auto, always or never: {compress!r}")
     off = int(offset)
     threshold = -1 if compress == "never" else CATCH_UP_BYTES
     local_check = (
-        'case "${SSH_CONNECTION:-}" in 127.*|::1\\ *|::ffff:127.*) z=-1;; esac\n'
+        'case "${SSH_CONNECTION:-}" in 127.*|::1\\ *|::ffff:127.*) gz=-1;; esac\n'
         if compress == "auto"
         else ""
     )
+    long_backlog = '[ "$z" -ge 0 ] && [ $((size - off)) -gt "$z" ]'
     return (
         paths.prelude()
         + _START_FN
         + f"off={off}\n"
         + 'size=$(wc -c < "$log") || exit 3\n'
-        + f"z={threshold}\n"
+        + f"z={threshold}; gz=$z\n"
         + local_check
         + 'backlog() { dd if="$log" iflag=skip_bytes,count_bytes skip=$off count=$((size - off))'
         + " bs=1M status=none; }\n"
-        + 'if [ "$z" -ge 0 ] && [ $((size - off)) -gt "$z" ] && command -v gzip >/dev/null 2>&1; then\n'
-        + "  printf Z; backlog | gzip -1 -c; off=$size\n"
+        + "exec 3>&1\n"
+        + f"if {long_backlog} && command -v zstd >/dev/null 2>&1; then\n"
+        + _PACKED.format(letter="S", compressor="zstd -1 -q -c")
+        + f'elif {long_backlog} && [ "$gz" -ge 0 ] && command -v gzip >/dev/null 2>&1; then\n'
+        + _PACKED.format(letter="Z", compressor="gzip -1 -c")
         + "else printf P\n"
         + '  if [ "$size" -gt "$off" ]; then backlog || exit 3; off=$size; fi\n'
         + "fi\n"
+        + "exec 3>&-\n"
         + f'if [ "$(starttime {int(pid)})" = "{int(start_time)}" ]; then\n'
         + f'  exec tail -c +$((off + 1)) -s 0.2 --pid={int(pid)} -f "$log"\nfi\n'
         + 'exec tail -c +$((off + 1)) "$log"\n'
     )
-
-
-class Unframer:
-    """Undoes ``tail_script``'s framing: a ``P`` or ``Z`` byte, then plain or gzip+plain bytes."""
-
-    def __init__(self) -> None:
-        self.mode = ""
-        self.inflater: zlib._Decompress | None = None
-
-    def feed(self, data: bytes) -> bytes:
-        if not self.mode and data:
-            self.mode, data = chr(data[0]), data[1:]
-            if self.mode == "Z":
-                self.inflater = zlib.decompressobj(wbits=31)
-            elif self.mode != "P":
-                raise ConnectionError(f"unexpected log stream framing {self.mode!r}")
-        if self.inflater is None:
-            return data
-        out = self.inflater.decompress(data)
-        if self.inflater.eof:  # the backlog is done: the rest is plain
-            out += self.inflater.unused_data
-            self.inflater = None
-        return out
 
 
 # -- local paths that live elsewhere on the host ------------------------------------------

@@ -3,7 +3,8 @@
 For each host in ``wavedeck.toml`` it checks, in order (a failure stops that host's checks):
 reachability, the host key (verified against known_hosts, never added), authentication, the
 clone (``workdir`` is a git work tree), and the tools the agents need on the host: the agent
-command's ``argv[0]``, ``git``, ``setsid``, ``tail`` (GNU, for ``--pid``) and ``gzip`` (optional).
+command's ``argv[0]``, ``git``, ``setsid``, ``tail`` (GNU, for ``--pid``), and ``zstd`` and ``gzip``
+(optional: a long log backlog comes compressed with either, else plain).
 One connection attempt per host, no retries: this is a diagnosis, not a run.
 """
 
@@ -55,6 +56,7 @@ def _tools_script(workdir: str, program: str) -> str:
         "git rev-parse --is-inside-work-tree >/dev/null 2>&1 || echo noclone\n"
         + checks
         + "tail --version 2>/dev/null | grep -q GNU || echo missing 'GNU tail'\n"
+        + "command -v zstd >/dev/null 2>&1 || echo optional zstd\n"
         + "command -v gzip >/dev/null 2>&1 || echo optional gzip\n"
     )
 

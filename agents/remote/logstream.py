@@ -18,22 +18,149 @@ keeps both to the minimum asyncssh's public API allows:
 Failures read as ``HostTransport.process`` reports them: a channel that ends without an exit
 status (the connection dropped) raises ``ConnectionLostError`` after the bytes already received;
 a non-zero exit raises ``TransportError`` with the command's stderr.
+
+``Unframer`` undoes ``tail_script``'s framing (``wavedeck.agents.remote.commands``): a ``P``
+(plain), ``S`` (a zstd backlog) or ``Z`` (a gzip backlog) byte first; a compressed backlog is
+followed by the plain live part. It hands out the log's bytes in pieces of at most
+``PIECE_BYTES`` (a 128 KiB zstd block inflates to several MiB: decoded whole, lines would cost
+~40% more, out of cache, and reach the screen as one lump), and a compressed stream cut short
+yields exactly the bytes it carried, so offsets stay counted in log bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import sys
+import zlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Literal, Protocol
 
 import asyncssh
 
 from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, TransportError
 
-__all__ = ["PAUSE_BYTES", "WINDOW_BYTES", "LogCollector", "read_stream"]
+__all__ = [
+    "PAUSE_BYTES",
+    "PIECE_BYTES",
+    "WINDOW_BYTES",
+    "Codec",
+    "LogCollector",
+    "StreamCorrupt",
+    "Unframer",
+    "read_stream",
+]
 
 WINDOW_BYTES = 4 * 1024 * 1024
 PAUSE_BYTES = 1024 * 1024
 STDERR_KEEP = 64 * 1024  # of a failing command's stderr, for the message
+PIECE_BYTES = 128 * 1024
+
+Codec = Literal["plain", "zstd", "gzip"]
+FRAMING: dict[int, Codec] = {ord("P"): "plain", ord("S"): "zstd", ord("Z"): "gzip"}
+
+
+class StreamCorrupt(TransportError):
+    """The log stream's framing or its compressed backlog cannot be read: read again from the
+    offset (``retry``), as after a dropped connection."""
+
+
+class _Inflater(Protocol):
+    """What ``Unframer`` needs of a decompressor: zstd's as it is, zlib's through ``_Zlib``."""
+
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def needs_input(self) -> bool: ...
+    @property
+    def unused_data(self) -> bytes: ...
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
+
+
+class _Zlib:
+    """zlib's streaming gzip reader with zstd's surface: unconsumed input is kept here."""
+
+    def __init__(self) -> None:
+        self._z = zlib.decompressobj(wbits=31)
+        self._full = False
+
+    @property
+    def eof(self) -> bool:
+        return self._z.eof
+
+    @property
+    def needs_input(self) -> bool:
+        # More output may wait inside zlib when the last call filled max_length.
+        return not self._z.unconsumed_tail and not self._full
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._z.unused_data
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes:
+        tail = self._z.unconsumed_tail
+        out = self._z.decompress(tail + data if tail else data, max(max_length, 0))
+        self._full = 0 < max_length == len(out)
+        return out
+
+
+def _zstd() -> tuple[_Inflater, type[Exception]]:
+    """A zstd decompressor and its error. Imported on first use: most follows need neither."""
+    # Python 3.14 has zstd in the standard library; before, its backport (the same module).
+    if sys.version_info >= (3, 14):
+        from compression.zstd import ZstdDecompressor, ZstdError
+    else:
+        from backports.zstd import ZstdDecompressor, ZstdError
+    return ZstdDecompressor(), ZstdError
+
+
+class Unframer:
+    """The log's bytes out of ``tail_script``'s framed output, in bounded pieces."""
+
+    def __init__(self) -> None:
+        self.codec: Codec | None = None  # known from the stream's first byte
+        self._inflater: _Inflater | None = None
+        self._errors: tuple[type[Exception], ...] = (zlib.error, EOFError)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The log bytes ``data`` carries (none while a compressed block is incomplete).
+        ``codec`` is known once this returns."""
+        if self.codec is None and data:
+            codec = FRAMING.get(data[0])
+            if codec is None:
+                raise StreamCorrupt(f"unexpected log stream framing {data[:1]!r}")
+            self.codec, data = codec, data[1:]
+            if codec == "zstd":
+                self._inflater, error = _zstd()
+                self._errors += (error,)
+            elif codec == "gzip":
+                self._inflater = _Zlib()
+        if self._inflater is not None:
+            return self._inflate(data)
+        return iter((data,) if data else ())
+
+    def _inflate(self, data: bytes) -> Iterator[bytes]:
+        inflater = self._inflater
+        assert inflater is not None
+        try:
+            while True:
+                piece = inflater.decompress(data, PIECE_BYTES)
+                data = b""
+                if piece:
+                    yield piece
+                if inflater.eof:  # the backlog is whole: the rest is the plain live part
+                    self._inflater = None
+                    if inflater.unused_data:
+                        yield inflater.unused_data
+                    return
+                if inflater.needs_input:
+                    return
+        except self._errors as exc:
+            raise StreamCorrupt(f"the log's {self.codec} backlog cannot be read: {exc}") from None
+
+    def finish(self) -> None:
+        """The stream ended cleanly: a compressed backlog still open means it was cut short."""
+        if self._inflater is not None:
+            raise StreamCorrupt(f"the log's {self.codec} backlog ended before its end")
 
 
 class LogCollector(asyncssh.SSHClientSession[bytes]):

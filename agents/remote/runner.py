@@ -9,8 +9,8 @@ An agent on a host runs exactly like a local one, only over SSH:
   the launch id the control room recorded is written there first, so ``find_unrecorded`` finds
   a run a killed control room started, running or ended, instead of launching it again. A
   confined agent runs under the host's Landlock (``wavedeck.agents.remote.hostsandbox``).
-- ``follow`` streams the host's log by byte offset (what is there with ``dd bs=1M``, then
-  ``tail -c +N -f --pid``). If the connection
+- ``follow`` streams the host's log by byte offset (what is there with ``dd bs=1M``, a long
+  backlog zstd- or gzip-compressed on the way, then ``tail -c +N -f --pid``). If the connection
   drops it reconnects (capped backoff) and resumes at the offset of the last complete line it
   yielded: nothing lost, nothing repeated. When the agent has ended it drains the log, and brings
   the agent's changes back as a patch applied to the local tree (once; recorded on the host).
@@ -42,7 +42,6 @@ from wavedeck.agents.lines import LineDecoder
 from wavedeck.agents.remote.commands import (
     CommandError,
     RemotePaths,
-    Unframer,
     check_agent_id,
     found_script,
     host_forms,
@@ -56,7 +55,7 @@ from wavedeck.agents.remote.commands import (
     translate_paths,
 )
 from wavedeck.agents.remote.hostsandbox import HostSandbox
-from wavedeck.agents.remote.logstream import read_stream
+from wavedeck.agents.remote.logstream import Codec, Unframer, read_stream
 from wavedeck.agents.remote.sync import (
     SyncError,
     apply_patch,
@@ -116,9 +115,11 @@ class RemoteRunner:
         # was confined (read by the supervisor).
         self._landlock = HostSandbox(host_name, self.transport)
         self.sandboxed: dict[str, SandboxStatus] = {}
-        # Catch-up compression of a long backlog: auto (not for a host on this machine),
-        # always, never.
+        # Catch-up compression of a long backlog (commands.tail_script): auto (zstd, or gzip
+        # unless the host is this machine), always (zstd or gzip), never. How each agent's
+        # latest follow attempt got its backlog: plain, zstd or gzip.
         self.compress = "auto"
+        self.backlog_codec: dict[str, Codec] = {}
 
     def _notice(self, message: str) -> None:
         if self.on_event is not None:
@@ -302,10 +303,17 @@ class RemoteRunner:
                 unframe = Unframer()
                 try:
                     async for data in read_stream(self.transport, command):
-                        lines, used = splitter.feed(unframe.feed(data))
-                        offset += used
-                        if lines:
-                            yield LogChunk(tuple(lines), offset)
+                        # Offsets count log bytes: a compressed backlog cut short by a drop
+                        # yields the bytes it carried, and the next attempt resumes after them.
+                        pieces = unframe.feed(data)
+                        if unframe.codec is not None:
+                            self.backlog_codec[handle.agent_id] = unframe.codec
+                        for piece in pieces:
+                            lines, used = splitter.feed(piece)
+                            offset += used
+                            if lines:
+                                yield LogChunk(tuple(lines), offset)
+                    unframe.finish()
                 except TransportError as exc:
                     if not exc.retry:
                         raise  # a changed host key or refused login: retrying cannot help

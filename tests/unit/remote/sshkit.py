@@ -91,6 +91,7 @@ class Sshd:
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     user: str | None = None
+    extra_config: str = ""  # more sshd_config lines (e.g. ``SetEnv PATH=...``)
     log: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -119,7 +120,7 @@ class Sshd:
             f"PidFile {self.tmp / 'sshd.pid'}\nAuthorizedKeysFile {self.tmp / 'authorized_keys'}\n"
             "UsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\n"
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\nLogLevel VERBOSE\n"
-            "MaxStartups 100:30:200\nPrintMotd no\nAcceptEnv none\n"
+            "MaxStartups 100:30:200\nPrintMotd no\nAcceptEnv none\n" + self.extra_config
         )
         with contextlib.suppress(OSError):  # sshd's privilege separation dir (root only)
             Path("/run/sshd").mkdir(exist_ok=True)
@@ -178,13 +179,13 @@ class Sshd:
         return HostConfig(**values)
 
 
-def _make_sshd(tmp: Path) -> Sshd:
+def _make_sshd(tmp: Path, extra_config: str = "") -> Sshd:
     if not Path(SSHD).exists():
         reason = f"OpenSSH server not installed ({SSHD} missing; apt-get install openssh-server)"
         if os.environ.get("WAVEDECK_REQUIRE_SSHD") == "1":
             pytest.fail(reason)
         pytest.skip(reason)
-    server = Sshd(tmp)
+    server = Sshd(tmp, extra_config=extra_config)
     server.user = ensure_user()
     server.start()
     server.write_known_hosts()
@@ -215,14 +216,15 @@ def user_dir() -> Iterator[Path]:
 
 
 @pytest.fixture
-def make_sshd(tmp_path: Path) -> Iterator[Callable[[], Sshd]]:
-    """A private sshd for tests that restart it or change its keys."""
+def make_sshd(tmp_path: Path) -> Iterator[Callable[..., Sshd]]:
+    """A private sshd for tests that restart it, change its keys or its config
+    (``make(extra_config=...)``)."""
     made: list[Sshd] = []
 
-    def make() -> Sshd:
+    def make(extra_config: str = "") -> Sshd:
         d = tmp_path / f"sshd{len(made)}"
         d.mkdir()
-        made.append(_make_sshd(d))
+        made.append(_make_sshd(d, extra_config))
         return made[-1]
 
     yield make

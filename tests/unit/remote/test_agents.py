@@ -348,31 +348,6 @@ async def test_a11_control_room_sigkilled_mid_stream_restart_resumes_exactly(
     await r.close()
 
 
-@pytest.mark.parametrize("compress", ["always", "auto"])
-async def test_catch_up_on_a_long_backlog_compressed_or_not_loses_nothing(
-    sshd: Sshd,
-    repo: Path,
-    host_clone: Path,
-    fake_agent: Path,
-    proxy: Callable[[int], Awaitable[Proxy]],
-    compress: str,
-) -> None:
-    """Re-attaching to a 3 MB log: gzip over the channel (``always``; ``auto`` skips it for a
-    client on this machine), reset mid-way, resumed at the offset: every line exactly once."""
-    p = await proxy(sshd.port)
-    r = RemoteRunner("loop", sshd.cfg(host_clone, port=p.port), repo=repo, bring_back=False)
-    r.compress = compress
-    h = await r.launch(LaunchSpec("w1-a1", (PY, str(fake_agent), "--lines", "200000"), repo))
-    await until(lambda: Path(h.exit_path).exists(), 60, "the agent to finish")
-    seen: list[str] = []
-    async for chunk in r.follow(h, 0):
-        if not seen:
-            p.reset()
-        seen.extend(chunk.lines)
-    assert numbered(seen) == list(range(1, 200001))
-    await r.close()
-
-
 async def test_programs_planted_in_the_hosts_clone_never_run_from_wavedecks_git(
     sshd: Sshd, repo: Path, host_clone: Path, fake_agent: Path, tmp_path: Path
 ) -> None:

@@ -13,7 +13,6 @@ from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder
 from wavedeck.agents.remote.commands import (
     CommandError,
     RemotePaths,
-    Unframer,
     check_agent_id,
     check_sha,
     exports,
@@ -22,6 +21,7 @@ from wavedeck.agents.remote.commands import (
     sh_c,
     workdir_word,
 )
+from wavedeck.agents.remote.logstream import Unframer
 from wavedeck.agents.remote.runner import exit_from_rc
 from wavedeck.agents.runtypes import ExitStatus
 
@@ -136,10 +136,10 @@ def test_line_splitter_counts_bytes_of_complete_lines_only() -> None:
 
 def test_unframer_plain_and_gzip_backlog() -> None:
     plain = Unframer()
-    assert plain.feed(b"Pabc") + plain.feed(b"def") == b"abcdef"
+    assert b"".join([*plain.feed(b"Pabc"), *plain.feed(b"def")]) == b"abcdef"
     z = Unframer()
     payload = b"Z" + gzip.compress(b"line 1\nline 2\n") + b"line 3\n"
-    out = b"".join(z.feed(payload[i : i + 7]) for i in range(0, len(payload), 7))
+    out = b"".join(b"".join(z.feed(payload[i : i + 7])) for i in range(0, len(payload), 7))
     assert out == b"line 1\nline 2\nline 3\n"
 
 
@@ -161,9 +161,11 @@ def test_catch_up_compression_modes() -> None:
 
     paths = RemotePaths("w1-a1", "/w")
     auto = tail_script(paths, 0, 1, 2)
-    assert "SSH_CONNECTION" in auto and "z=1048576" in auto
+    assert "SSH_CONNECTION" in auto and "z=1048576" in auto  # gzip off for a loopback client
+    assert "zstd -1" in auto and "gzip -1" in auto
+    assert auto.index("command -v zstd") < auto.index("command -v gzip")  # zstd first
     always = tail_script(paths, 0, 1, 2, "always")
-    assert "SSH_CONNECTION" not in always and "gzip -1" in always
+    assert "SSH_CONNECTION" not in always and "gzip -1" in always and "zstd -1" in always
     assert "z=-1" in tail_script(paths, 0, 1, 2, "never")
     with pytest.raises(CommandError):
         tail_script(paths, 0, 1, 2, "sometimes")

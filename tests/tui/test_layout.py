@@ -143,8 +143,11 @@ async def test_violations_screen_shows_status_and_whole_detail(size: tuple[int, 
 
         # Awaited, not a fixed pause: the table is first drawn before its columns are sized (a
         # header of "status path kind" only); under load 0.3 s was not always enough.
-        await wait_for(lambda: header()[:4] == ["status", "path", "kind", "agent"])
-        await wait_for(lambda: "session-registry-do.js" in flat() and STRAY in flat())
+        try:
+            await wait_for(lambda: header()[:4] == ["status", "path", "kind", "agent"])
+            await wait_for(lambda: "session-registry-do.js" in flat() and STRAY in flat())
+        except AssertionError as error:
+            raise AssertionError(f"{error}; the screen:\n{screen_text(app)}") from None
         text = screen_text(app)
         assert header()[:4] == ["status", "path", "kind", "agent"]
         assert text.count(" open ") >= 2

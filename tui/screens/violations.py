@@ -105,7 +105,6 @@ class ViolationsScreen(Screen[None]):
         # Columns too: a column keeps the width of its widest cell ever, and the path column
         # must narrow with the terminal.
         table.clear(columns=True)
-        table.add_columns("status", "path", "kind", "agent")
         violations = self.wd.view.waves[self.wave].violations
         standing = self._standing(violations)
         # A path the engine no longer lists was reverted (a change of .git: undone).
@@ -131,10 +130,18 @@ class ViolationsScreen(Screen[None]):
         cells = [(_short(s.plain), v.kind, self._writer(v)) for v, s in rows.values()]
         used = sum(max((len(c[i]) for c in cells), default=0) + 2 for i in range(3))
         room = table.content_size.width - used - 2 - 2
-        for (v, status), (shown_status, kind, writer) in zip(rows.values(), cells, strict=True):
-            path = neutralize(v.path)
-            if table.content_size.width:
-                path = fit_path(path, max(room, 16))
+        paths = [neutralize(v.path) for v, _ in rows.values()]
+        if table.content_size.width:
+            paths = [fit_path(path, max(room, 16)) for path in paths]
+        # Widths given, not measured by the table: rows added right after a clear were, under
+        # load, sometimes never measured, leaving every column as wide as its label ("pack").
+        labels = ("status", "path", "kind", "agent")
+        columns = [(c[0], path, c[1], c[2]) for c, path in zip(cells, paths, strict=True)]
+        for i, label in enumerate(labels):
+            table.add_column(label, width=max([len(label), *(len(c[i]) for c in columns)]))
+        for (v, status), (shown_status, path, kind, writer) in zip(
+            rows.values(), columns, strict=True
+        ):
             table.add_row(Text(shown_status, status.style), Text(path), kind, writer, key=v.path)
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1))

@@ -152,7 +152,14 @@ class RemotePaths:
 
 
 # Prints the start time (field 22 of /proc/PID/stat) of pid $1, or nothing when it is gone.
+# ``running`` prints it only for a process that has not ended: an ended wrapper stays a zombie
+# until its parent reaps it, and its parent is the host's PID 1 (setsid, the launch shell gone),
+# which in a container may reap late or never; ``kill -0`` and ``tail --pid`` take a zombie for
+# alive. Builtins only (``running`` is polled). ``stop_script`` keeps ``starttime``: a zombie
+# leader's group may still hold live processes the agent left behind, which a stop must reach.
 _START_FN = """starttime() { [ -r "/proc/$1/stat" ] && sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+running() { { read -r s < "/proc/$1/stat"; } 2>/dev/null || return 0; s=${s##*) }
+  case $s in Z*|X*|x*) return 0;; esac; set -- $s; shift 19; echo "$1"; }
 """
 
 # The wrapper every remote agent runs under, as the leader of its own session (setsid), so
@@ -211,7 +218,7 @@ def launch_script(
         + _START_FN
         + 'mkdir -p "$root/logs" "$root/run" || exit 3\n'
         + 'if [ -s "$pidf" ]; then read pid st < "$pidf"\n'
-        + '  if [ -n "$pid" ] && [ "$(starttime "$pid")" = "$st" ]; then cat >/dev/null; echo "running $pid $st"; exit 0; fi\n'
+        + '  if [ -n "$pid" ] && [ "$(running "$pid")" = "$st" ]; then cat >/dev/null; echo "running $pid $st"; exit 0; fi\n'
         + "fi\n"
         + prepare
         + store
@@ -245,7 +252,7 @@ def found_script(paths: RemotePaths, launch_id: str) -> str:
         + f'[ -f "$launchf" ] && [ "$(cat "$launchf")" = {lid} ] || {{ echo none; exit 0; }}\n'
         + 'i=0; while [ ! -s "$pidf" ]; do i=$((i+1)); [ "$i" -gt 1000 ] && { echo none; exit 0; }; sleep 0.01; done\n'
         + 'read pid st < "$pidf"\n'
-        + 'if [ -n "$pid" ] && [ "$(starttime "$pid")" = "$st" ]; then echo "running $pid $st"\n'
+        + 'if [ -n "$pid" ] && [ "$(running "$pid")" = "$st" ]; then echo "running $pid $st"\n'
         + 'elif [ -f "$ex" ]; then echo "ended $pid $st"\n'
         + "else echo none; fi\n"
     )
@@ -261,7 +268,7 @@ def status_script(paths: RemotePaths, pid: int, start_time: int) -> str:
     return (
         paths.prelude()
         + _START_FN
-        + f'if [ "$(starttime {int(pid)})" = "{int(start_time)}" ]; then echo alive; else echo dead; fi\n'
+        + f'if [ "$(running {int(pid)})" = "{int(start_time)}" ]; then echo alive; else echo dead; fi\n'
         + '[ -f "$ex" ] && cat "$ex"; exit 0\n'
     )
 
@@ -305,8 +312,9 @@ def tail_script(
     (GNU tail copies in 8 KiB pieces), the rest followed with ``tail``. The output starts with
     one framing byte (``wavedeck.agents.remote.logstream.Unframer`` undoes it). ``P``: the log's
     bytes follow. ``S`` (zstd) or ``Z`` (gzip): a backlog of more than ``CATCH_UP_BYTES``
-    follows as one compressed stream, then the log's bytes after it, plain. GNU tail reads to
-    the end once more after ``--pid`` dies. A pid now owned by another process (start time
+    follows as one compressed stream, then the log's bytes after it, plain. ``tail`` follows
+    a sentinel that ends once the wrapper has (its exit file, or it is gone or a zombie), and
+    reads to the end once more after it. A pid now owned by another process (start time
     differs) means the agent ended long ago: the log is read once.
 
     ``compress``: ``auto`` sends a long backlog through ``zstd -1`` when the host has it (the
@@ -345,8 +353,14 @@ def tail_script(
         + '  if [ "$size" -gt "$off" ]; then backlog || exit 3; off=$size; fi\n'
         + "fi\n"
         + "exec 3>&-\n"
-        + f'if [ "$(starttime {int(pid)})" = "{int(start_time)}" ]; then\n'
-        + f'  exec tail -c +$((off + 1)) -s 0.2 --pid={int(pid)} -f "$log"\nfi\n'
+        + f'alive() {{ [ ! -f "$ex" ] && [ "$(running {int(pid)})" = "{int(start_time)}" ]; }}\n'
+        # tail follows a sentinel that ends once the wrapper has (its exit file written, or
+        # gone, or a zombie: never --pid on the wrapper itself, which a zombie holds); this
+        # shell reaps the sentinel at once, and tail then reads to the end once more.
+        + "if alive; then\n"
+        + "  ( while alive; do sleep 0.2; done ) & sentinel=$!\n"
+        + '  tail -c +$((off + 1)) -s 0.2 --pid=$sentinel -f "$log" &\n'
+        + '  wait "$sentinel"; wait; exit 0\nfi\n'
         + 'exec tail -c +$((off + 1)) "$log"\n'
     )
 

@@ -132,10 +132,11 @@ class PresetRuns:
     ) -> tuple[tuple[str, ...], list[Event], bool]:
         """Pane lines and fact events for a chunk of the agent's raw log, and whether its cost
         just passed ``[agent] max_cost_usd`` (then it is to be stopped; said once)."""
-        refused = self._refused(agent_id, lines)
         stream = self._stream(agent_id)
         shown, events = stream.feed(lines)
-        events += refused
+        # After the parser: a refused result read in the batch of its tool call (under load a
+        # batch holds both) is named by that call's tool, which the parser has seen by now.
+        events += self._refused(agent_id, lines)
         if stream.over_budget and agent_id not in self._over_budget:
             self._over_budget.add(agent_id)
             return shown, [*events, self._over_budget_notice(agent_id)], True

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -128,7 +129,7 @@ class ViolationsScreen(Screen[None]):
         self._rows = rows
         # What the other columns take (a cell of padding each side), the rest is the path's.
         cells = [(_short(s.plain), v.kind, self._writer(v)) for v, s in rows.values()]
-        used = sum(max((len(c[i]) for c in cells), default=0) + 2 for i in range(3))
+        used = sum(max((cell_len(c[i]) for c in cells), default=0) + 2 for i in range(3))
         room = table.content_size.width - used - 2 - 2
         paths = [neutralize(v.path) for v, _ in rows.values()]
         if table.content_size.width:
@@ -138,7 +139,8 @@ class ViolationsScreen(Screen[None]):
         labels = ("status", "path", "kind", "agent")
         columns = [(c[0], path, c[1], c[2]) for c, path in zip(cells, paths, strict=True)]
         for i, label in enumerate(labels):
-            table.add_column(label, width=max([len(label), *(len(c[i]) for c in columns)]))
+            widths = (cell_len(c[i]) for c in columns)  # cells: a CJK name is two a char
+            table.add_column(label, width=max([len(label), *widths]))
         for (v, status), (shown_status, path, kind, writer) in zip(
             rows.values(), columns, strict=True
         ):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.sandboxkit import git
-from tests.unit.wave.enginekit import kill_agents, opened, sandbox, wait_agents
+from tests.unit.wave.enginekit import kill_agents, opened, sandbox, supervisor, wait_agents
 from wavedeck.agents.configread import load_config
 from wavedeck.agents.events import (
     AgentDenied,
@@ -184,3 +184,29 @@ async def test_tool_writes_name_the_agent_in_the_shared_workspace(tmp_path: Path
     finally:
         kill_agents(root)
         await asyncio.sleep(0)
+
+
+def test_a_kernel_refusal_read_in_the_batch_of_its_tool_call_names_the_tool(
+    tmp_path: Path,
+) -> None:
+    """Under load a tool call and its refused result reach the engine in one batch of lines:
+    the refusal names the tool (``Write``), never ``?`` (the call was read after the scan)."""
+    root = claude_sandbox(tmp_path / "s", {})
+    runs = supervisor(root).processes.presets
+    cwd = str(root)
+    runs.sandboxed("w1-a1", lambda path: path.startswith(cwd + "/src/api/"))
+    target = f"{cwd}/src/web/page.py"
+    call = {"type": "tool_use", "id": "toolu_1", "name": "Write", "input": {"file_path": target}}
+    refused = {
+        "type": "tool_result",
+        "tool_use_id": "toolu_1",
+        "is_error": True,
+        "content": f"EACCES: permission denied, open '{target}'",
+    }
+    batch = (
+        json.dumps({"type": "assistant", "message": {"content": [call]}}, separators=(",", ":")),
+        json.dumps({"type": "user", "message": {"content": [refused]}}, separators=(",", ":")),
+    )
+    _shown, events, _ = runs.feed("w1-a1", batch)
+    denied = [(e.tool, e.path) for e in events if isinstance(e, AgentDenied)]
+    assert denied == [("Write", "src/web/page.py")]

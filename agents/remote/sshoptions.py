@@ -5,8 +5,8 @@
   ``UserKnownHostsFile none`` or ``StrictHostKeyChecking no`` changes nothing.
 - **Ciphers**: AES-GCM first (``ENCRYPTION_ALGS``, asyncssh's defaults reordered, so a server
   without AES-GCM gets the defaults): every byte of a remote log is decrypted in this process.
-- **No SSH compression** (``COMPRESSION_ALGS``), whatever the ssh config says: wavedeck gzips a
-  long log backlog itself, once, where it pays (``commands.tail_script``).
+- **No SSH compression** (``COMPRESSION_ALGS``), whatever the ssh config says: wavedeck compresses a
+  long log backlog itself, once, on the host (zstd, else gzip: ``commands.tail_script``).
 - **Socket reads** capped at ``SOCKET_READ_BYTES`` (``limit_reads``, once connected).
 - No password or keyboard-interactive logins; only the configured client keys when the config
   names some; ``~/.ssh/config`` (or ``HostConfig.ssh_config``) for aliases (HostName, Port, User).
@@ -50,8 +50,8 @@ ENCRYPTION_ALGS = (
 
 # asyncssh offers no compression first by default, but ``Compression yes`` in an ssh config
 # (a common line) turns zlib on for every packet: a remote follow of 1M lines then took twice the
-# client's CPU (median 0.32 s vs 0.17 s) at a quarter of the rate. Log backlogs are gzipped by
-# the host's shell instead, only when the host is not this machine.
+# client's CPU (median 0.32 s vs 0.17 s) at a quarter of the rate. Long log backlogs are
+# compressed by the host's shell instead (zstd, or gzip when the host is not this machine).
 COMPRESSION_ALGS = ("none",)
 
 # asyncssh takes each packet (32 KiB from OpenSSH) off the front of its input buffer by copying

@@ -293,14 +293,18 @@ def stop_script(paths: RemotePaths, pgid: int, start_time: int, grace_s: float) 
 
 CATCH_UP_BYTES = 1 << 20
 
-# The backlog through a compressor, framed by ``letter``: fd 3 is the channel, the substitution
-# gets dd's status (no pipefail in POSIX sh), the pipeline's is the compressor's. Either failing
-# ends the script with 3 before a plain byte follows, so the client never takes a short backlog
-# for a whole one (it resumes at its offset instead).
-_PACKED = (
-    "  printf {letter}; rc=$( {{ {{ backlog; echo $? >&4; }} | {compressor} >&3; }} 4>&1 )"
-    ' && [ "$rc" = 0 ] || exit 3; off=$size\n'
+# The compressor reads the log itself from fd 5, placed at the offset by ``dd count=0``: fed by
+# ``dd`` through a pipe (64 KiB at a time) it took ~50% longer and more of the host's CPU, the
+# whole catch-up's pace over loopback (bench/ssh_bench.py). It reads to the end of the log as it
+# then is, so ``off`` is where fd 5 stopped (its ``pos`` in /proc, which every Linux has);
+# where the seek cannot be checked, the backlog comes plain.
+_SEEK_FNS = (
+    'pos() { while read -r k v; do [ "$k" = pos: ] && echo "$v" && return; done'
+    ' < "/proc/$$/fdinfo/5"; }\n'
+    'seek() { exec 5<"$log" && dd iflag=skip_bytes skip=$off count=0 status=none <&5'
+    ' && [ "$(pos)" = "$off" ]; } 2>/dev/null\n'
 )
+_PACKED = '  printf {letter}; {compressor} <&5 >&3 && off=$(pos) && [ -n "$off" ] || exit 3\n'
 
 
 def tail_script(
@@ -309,7 +313,8 @@ def tail_script(
     """Stream the log from byte ``offset`` until the wrapper (``pid``) has ended, then exit 0.
 
     The backlog (the log's size at the start, from ``offset``) is copied with ``dd bs=1M``
-    (GNU tail copies in 8 KiB pieces), the rest followed with ``tail``. The output starts with
+    (GNU tail copies in 8 KiB pieces) or compressed (read to the log's end as it is then), the
+    rest followed with ``tail``. The output starts with
     one framing byte (``wavedeck.agents.remote.logstream.Unframer`` undoes it). ``P``: the log's
     bytes follow. ``S`` (zstd) or ``Z`` (gzip): a backlog of more than ``CATCH_UP_BYTES``
     follows as one compressed stream, then the log's bytes after it, plain. ``tail`` follows
@@ -344,15 +349,16 @@ def tail_script(
         + local_check
         + 'backlog() { dd if="$log" iflag=skip_bytes,count_bytes skip=$off count=$((size - off))'
         + " bs=1M status=none; }\n"
+        + _SEEK_FNS
         + "exec 3>&1\n"
-        + f"if {long_backlog} && command -v zstd >/dev/null 2>&1; then\n"
+        + f"if {long_backlog} && command -v zstd >/dev/null 2>&1 && seek; then\n"
         + _PACKED.format(letter="S", compressor="zstd -1 -q -c")
-        + f'elif {long_backlog} && [ "$gz" -ge 0 ] && command -v gzip >/dev/null 2>&1; then\n'
+        + f'elif {long_backlog} && [ "$gz" -ge 0 ] && command -v gzip >/dev/null 2>&1 && seek; then\n'
         + _PACKED.format(letter="Z", compressor="gzip -1 -c")
         + "else printf P\n"
         + '  if [ "$size" -gt "$off" ]; then backlog || exit 3; off=$size; fi\n'
         + "fi\n"
-        + "exec 3>&-\n"
+        + "exec 3>&- 5<&-\n"
         + f'alive() {{ [ ! -f "$ex" ] && [ "$(running {int(pid)})" = "{int(start_time)}" ]; }}\n'
         # tail follows a sentinel that ends once the wrapper has (its exit file written, or
         # gone, or a zombie: never --pid on the wrapper itself, which a zombie holds); this

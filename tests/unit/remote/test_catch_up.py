@@ -4,7 +4,8 @@
 else ``gzip -1`` (not for a client on the same machine, unless ``always``), else plain; the
 client's ``Unframer`` inflates it in bounded pieces. What must hold whatever the codec: offsets
 count log bytes, a stream cut short yields exactly the bytes it carried, a reset or a failing
-compressor mid-backlog loses and repeats nothing, and a host without either tool sends it plain.
+compressor mid-backlog loses and repeats nothing, a log that grows while it is compressed is
+resumed after what the compressor read, and a host without either tool sends it plain.
 The host's tools are taken away with a private sshd whose sessions get a ``PATH`` without them.
 """
 
@@ -200,10 +201,10 @@ exec /usr/bin/{tool} "$@"
 async def test_a_compressor_or_dd_failing_mid_backlog_loses_and_repeats_nothing(
     make_sshd: Callable[..., Sshd], repo: Path, tmp_path: Path, fake_agent: Path, tool: str
 ) -> None:
-    """The host's compressor, or the ``dd`` feeding it, dies after part of the backlog: the
-    lines that came are shown, the script exits 3 instead of going on plain after a short
-    backlog (for ``dd`` the compressed stream itself ends cleanly: only its status tells), and
-    the follow resumes at its offset: every line exactly once."""
+    """The host's compressor dies after part of the backlog: the lines that came are shown,
+    the script exits 3 instead of going on plain after a short backlog, and the follow resumes
+    at its offset. The ``dd`` that places the compressor's input at the offset failing: the
+    backlog comes the next way the host has (gzip). Every line exactly once either way."""
     mark = tmp_path / "failed-once"
     fakes = {tool: FAILS_ONCE.format(mark=mark, tool=tool)}
     absent = ("zstd",) if tool == "gzip" else ()
@@ -217,7 +218,46 @@ async def test_a_compressor_or_dd_failing_mid_backlog_loses_and_repeats_nothing(
     seen: list[str] = []
     async for chunk in r.follow(h, 0):
         seen.extend(chunk.lines)
-    assert mark.exists()  # the compressor did fail once
+    assert mark.exists()  # the tool did fail once
     assert numbered(seen) == list(range(1, 200_001))
-    assert r.backlog_codec["w1-a1"] == ("gzip" if tool == "gzip" else "zstd")
+    assert r.backlog_codec["w1-a1"] == ("zstd" if tool == "zstd" else "gzip")
+    await r.close()
+
+
+GROWS = """#!/bin/sh
+# The log grows once the script has measured it, before the compressor reads it to its end.
+if [ ! -e {mark} ]; then : > {mark}; printf 'line %07d late\\n' {late} >> {log}; fi
+exec /usr/bin/{tool} "$@"
+"""
+
+
+@pytest.mark.sshd
+@pytest.mark.parametrize("tool", ["zstd", "gzip"])
+async def test_lines_written_while_the_backlog_is_compressed_come_once(
+    make_sshd: Callable[..., Sshd], repo: Path, tmp_path: Path, fake_agent: Path, tool: str
+) -> None:
+    """The compressor reads the log to its end as it is then, past the size the script
+    measured: the plain part resumes after what it read, so the lines written in between come
+    once (not again from the measured size), and the offset counts them."""
+    clone = make_clone(tmp_path / "host")
+    bindir = tmp_path / "tools"
+    absent = ("zstd",) if tool == "gzip" else ()
+    server = make_sshd(extra_config=f"SetEnv PATH={tools_without(bindir, *absent)}\n")
+    r = RemoteRunner("loop", server.cfg(clone), repo=repo, bring_back=False)
+    r.compress = "always"
+    h = await finished_agent(r, repo, fake_agent, 50_000)
+    late = " ".join(str(n) for n in range(50_001, 50_101))
+    fake = bindir / "bin" / tool
+    fake.unlink()
+    fake.write_text(GROWS.format(mark=tmp_path / "grew", late=late, log=h.log_path, tool=tool))
+    fake.chmod(0o755)
+    seen: list[str] = []
+    offset = 0
+    async for chunk in r.follow(h, 0):
+        seen.extend(chunk.lines)
+        offset = chunk.offset
+    assert (tmp_path / "grew").exists()
+    assert numbered(seen) == list(range(1, 50_101))
+    assert r.backlog_codec["w1-a1"] == tool
+    assert offset == Path(h.log_path).stat().st_size
     await r.close()

@@ -1,4 +1,7 @@
-"""Shared helpers for the TUI tests: the reference plan, a fixed clock, a mid-wave event script."""
+"""Shared helpers for the TUI tests: the reference plan, a fixed clock, a mid-wave event script,
+and the waits: ``settle`` awaits what a test is really waiting for (never a fixed pause, which
+is long enough on a quiet machine and not on a loaded one), ``hold`` is the one fixed wait, for a
+check that something does NOT happen."""
 
 from __future__ import annotations
 
@@ -6,7 +9,11 @@ import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from textual.pilot import Pilot
+
+from tests.eventkit import until
 from wavedeck.agents import events as ev
 from wavedeck.plan.models import Plan
 from wavedeck.plan.reading.loader import load_plan
@@ -93,3 +100,21 @@ def pane_head(app: WavedeckApp, agent_id: str) -> str:
     """The status line of an agent's pane, as drawn."""
     pane = next(p for p in app.screen.query(AgentPane) if p.agent_id == agent_id)
     return pane.query_one(PaneHead).plain
+
+
+async def settle(
+    pilot: Pilot[Any], predicate: Callable[[], bool], what: str, timeout: float = 20.0
+) -> None:
+    """Await ``predicate`` (fails the test after ``timeout`` s saying ``what`` did not happen),
+    then one refresh cycle, so that what the screen draws is what the state says."""
+    await until(predicate, timeout, what)
+    await pilot.pause()
+
+
+async def hold(pilot: Pilot[Any], seconds: float, why: str) -> None:
+    """A negative check's window: the test asserts that something does NOT happen, which no
+    event announces, so it can only wait a while. Await first a positive event proving the app
+    took the input (so the check is not vacuous); ``why`` says why ``seconds`` suffices."""
+    assert why, "say why the duration suffices"
+    await asyncio.sleep(seconds)
+    await pilot.pause()

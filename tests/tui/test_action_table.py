@@ -17,7 +17,9 @@ from tests.tui.helpers import (
     ROOT,
     FixedClock,
     panes_ready,
+    hold,
     reference_plan,
+    settle,
     static_app,
     wait_for,
 )
@@ -57,22 +59,28 @@ async def test_z_opens_the_log_view_whose_modes_the_same_keys_switch() -> None:
         await wait_for(lambda: isinstance(app.screen, LogScreen))
         screen = app.screen
         assert isinstance(screen, LogScreen) and screen.agent.id == "w1-a2"
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: "Log — w1-a2" in screen_text(app), "the log view drawn")
         text = screen_text(app)
         assert "Log — w1-a2" in text and "live tail: the lines the pane holds" in text
         for other in ("1 w1-a1", "3 w1-a3"):
             assert other not in text  # the other panes are hidden
         assert screen.log_view is not None and screen.log_view.buffer is screen.agent.log
         await pilot.press("o")  # the raw stream: the generic preset renders nothing
-        await pilot.pause(0.1)
+        await settle(
+            pilot, lambda: "the live tail is the raw stream" in screen_text(app), "raw mode drawn"
+        )
         assert screen.mode == "raw" and "the live tail is the raw stream" in screen_text(app)
         await pilot.press("l")  # the whole log: a view without an engine has none on disk
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: "no log on disk here" in screen_text(app), "whole mode drawn")
         assert screen.mode == "whole" and "no log on disk here" in screen_text(app)
         await pilot.press("z")
         await wait_for(lambda: screen.log_view is not None and screen.log_view.id == "logs-live")
         await pilot.press("escape")
-        await pilot.pause(0.1)
+        await settle(
+            pilot,
+            lambda: app.screen is app.main_screen and "4 w1-a4" in screen_text(app),
+            "the panes drawn again",
+        )
         assert app.screen is app.main_screen and "4 w1-a4" in screen_text(app)
 
 
@@ -83,7 +91,7 @@ async def test_help_lists_every_key_of_the_table() -> None:
         await panes_ready(app)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        await pilot.pause(0.2)
+        await settle(pilot, lambda: "scroll" in screen_text(app), "the help drawn")
         table = app.screen.query_one("#help-table", Static).content
         assert isinstance(table, Table)
         keys_column = [str(c) for c in table.columns[0]._cells]
@@ -113,10 +121,11 @@ async def test_the_palette_offers_every_action() -> None:
                 str(commands.get_option_at_index(i).prompt) for i in range(commands.option_count)
             ]
 
-        for _ in range(100):
-            if sum("wavedeck: " in o for o in offered()) > len(PALETTE):  # and the screenshot
-                break
-            await pilot.pause(0.05)
+        await settle(  # the palette's search runs in a worker: every action, and the screenshot
+            pilot,
+            lambda: sum("wavedeck: " in o for o in offered()) > len(PALETTE),
+            "every action offered",
+        )
         for action in PALETTE:
             title = f"wavedeck: {action.name.replace('_', ' ')} ({key_display(action.keys)})"
             assert any(o.startswith(title) for o in offered()), title
@@ -131,7 +140,14 @@ async def test_the_palette_offers_every_action() -> None:
         log = app.main_screen.focused_pane.log_view  # type: ignore[union-attr]
         assert log.follow
         await pilot.press(*"wavedeck: follow")
-        await pilot.pause(0.3)
+
+        def highlighted() -> str:
+            index = commands.highlighted
+            return "" if index is None else str(commands.get_option_at_index(index).prompt)
+
+        await settle(  # the search runs in a worker: enter must pick the follow action
+            pilot, lambda: highlighted().startswith("wavedeck: follow"), "follow highlighted"
+        )
         await pilot.press("enter")
         await wait_for(lambda: not log.follow)
 
@@ -146,18 +162,22 @@ async def test_a_remapped_key_works_and_the_old_one_does_not() -> None:
         await panes_ready(app)
         main = app.main_screen
         await pilot.press("z")
-        await pilot.pause(0.1)
+        await hold(pilot, 0.1, "pilot.press returns once the key is handled, and a zoom would have pushed its screen then")
         assert app.screen is main  # z is nobody's key now
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await hold(pilot, 0.1, "pilot.press returns once the key is handled, and a zoom would have pushed its screen then")
         assert app.screen is main  # neither is the other default key of zoom
         await pilot.press("Z")
         await wait_for(lambda: isinstance(app.screen, LogScreen))
-        await pilot.press("l", "Z")  # in the log view too, the remapped key shows the live tail
-        await pilot.pause(0.1)
+        log_screen = app.screen
+        assert isinstance(log_screen, LogScreen)
+        await pilot.press("l")
+        await settle(pilot, lambda: log_screen.mode == "whole", "the whole log shown")
+        await pilot.press("Z")  # in the log view too, the remapped key shows the live tail
+        await settle(pilot, lambda: log_screen.mode == "live", "the live tail shown")
         assert app.screen.mode == "live"  # type: ignore[attr-defined]
         await pilot.press("escape")
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: app.screen is main, "the log view closed")
         assert app.screen is main
         log = main.focused_pane.log_view  # type: ignore[union-attr]
         assert log.follow
@@ -170,7 +190,7 @@ async def test_a_remapped_key_works_and_the_old_one_does_not() -> None:
         assert not isinstance(app.screen, HelpScreen)
         await pilot.press("f2")
         assert isinstance(app.screen, HelpScreen)
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: "In the log view:" in screen_text(app), "the help drawn")
         help_text = screen_text(app)
         assert "Z " in help_text and "f2" in help_text  # help shows the keys in use
         table = app.screen.query_one("#help-table", Static).content
@@ -179,7 +199,7 @@ async def test_a_remapped_key_works_and_the_old_one_does_not() -> None:
                         (str(c) for c in table.columns[0]._cells), strict=True))  # fmt: skip
         assert rows[f"live tail: {LOG_MODES['live'][1]}"] == "Z"
         await pilot.press("escape")
-        await pilot.pause(0.2)
+        await settle(pilot, lambda: app.screen is main, "the help closed")
         bar = str(main.query_one("#key-bar").render())
         assert "f2 Help" in bar and "Z Zoom" in bar and "^k Commands" in bar
         await pilot.press("ctrl+p")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.app import App, ComposeResult
 
-from tests.tui.helpers import wait_for
+from tests.tui.helpers import settle, wait_for
 from tests.tui.screen_text import screen_text
 from wavedeck.tui.widgets.ansi import sanitize
 from wavedeck.tui.widgets.history import HistoryView, LineIndex
@@ -57,7 +57,7 @@ async def test_hostile_output_is_shown_harmlessly() -> None:
     buffer.extend(HOSTILE)
     app = LogApp(buffer)
     async with app.run_test(size=(100, 20)) as pilot:
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: "red plain" in screen_text(app), "the last line drawn")
         text = screen_text(app)
         assert "[link=file:///etc/passwd]x[/link]" in text
         assert "[bold red]not bold[/bold red]" in text
@@ -85,7 +85,7 @@ async def test_million_lines_keep_exactly_max_lines() -> None:
         app.query_one(LogView)  # mounted
         for start in range(0, 1_000_000, 50_000):
             buffer.extend(f"line {n}" for n in range(start, start + 50_000))
-        await pilot.pause(0.2)
+        await settle(pilot, lambda: "line 999999" in screen_text(app), "the newest line drawn")
         assert len(buffer) == MAX_LINES
         assert buffer.appended == 1_000_000
         assert buffer.lines[0] == f"line {1_000_000 - MAX_LINES}"
@@ -103,8 +103,8 @@ async def test_repaints_are_coalesced() -> None:
         for n in range(20_000):
             buffer.append(f"l{n}")
             if n % 500 == 0:
-                await pilot.pause(0)
-        await pilot.pause(0.3)
+                await pilot.pause()  # one refresh cycle: the timer may repaint meanwhile
+        await settle(pilot, lambda: "l19999" in screen_text(app), "the last line drawn")
         elapsed = time.monotonic() - start
         repaints = view.repaints - before
         assert 1 <= repaints <= elapsed * 20 + 2, (repaints, elapsed)
@@ -119,7 +119,7 @@ async def test_follow_search_and_scrolling() -> None:
     async with app.run_test(size=(60, 10)) as pilot:
         view = app.query_one(LogView)
         view.focus()
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: "entry 999" in screen_text(app), "the tail drawn")
         assert view.follow and "entry 999" in screen_text(app)
         await pilot.press("pageup")
         assert not view.follow  # scrolling up stops following
@@ -128,11 +128,11 @@ async def test_follow_search_and_scrolling() -> None:
         await wait_for(lambda: view.repaints > seen)  # the view took the new line in
         assert "entry 1000" not in screen_text(app)
         await pilot.press("end")
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: "entry 1000" in screen_text(app), "the new tail drawn")
         assert view.follow and "entry 1000" in screen_text(app)
         # Following the tail, a search starts at the oldest match: match 1 of 10, not the last.
         assert view.search("NEEDLE") == (1, 10)
-        await pilot.pause(0.05)
+        await settle(pilot, lambda: "entry 0 needle" in screen_text(app), "the first match drawn")
         assert view.current_match == 0 and "entry 0 needle" in screen_text(app)
         assert not view.follow and view.status() == "⏸ paused (f: follow) · /NEEDLE 1 of 10"
         await pilot.press("n")
@@ -188,10 +188,13 @@ async def test_history_view_opens_a_big_log_at_once(tmp_path: Path) -> None:
         await wait_for(lambda: "history line 0000000" in screen_text(app), timeout=5)
         assert time.monotonic() - started < 5
         await wait_for(view.indexing_done.is_set, timeout=30)
-        await pilot.pause(0.6)
+        # The index is done in its thread; the view takes its size on the app's thread after.
+        await settle(
+            pilot, lambda: view.virtual_size.height == view.index.line_count, "the view sized"
+        )
         assert view.index.line_count == 1_200_001
         view.scroll_end(animate=False, immediate=True)
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: "the very last line" in screen_text(app), "the end drawn")
         assert "the very last line" in screen_text(app)
 
 
@@ -205,10 +208,10 @@ async def test_wrap_shows_a_long_line_whole_on_several_rows() -> None:
     app = LogApp(buffer)
     async with app.run_test(size=(40, 20)) as pilot:
         view = app.query_one(LogView)
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: "last" in screen_text(app), "the four lines drawn")
         assert "059-" not in screen_text(app)  # cut at the edge
         view.set_wrap(True)
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: "059-" in screen_text(app), "the long line drawn wrapped")
         text = screen_text(app)
         assert "".join(text.split("\n")[1:7]).replace(" ", "") == long
         rows = text.split("\n")
@@ -217,10 +220,10 @@ async def test_wrap_shows_a_long_line_whole_on_several_rows() -> None:
         buffer.extend(f"more {n}" for n in range(30))
         await wait_for(lambda: "more 29" in screen_text(app))  # following the tail, wrapped
         assert view.search("042-") == (1, 1)
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: "042-" in screen_text(app), "the match scrolled into view")
         assert "042-" in screen_text(app)
         view.set_wrap(False)
         view.search("")
         view.follow = True
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: view.virtual_size.height == len(buffer), "the rows unwrapped")
         assert view.virtual_size.height == len(buffer)

@@ -7,10 +7,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.color import Color
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Button
 
-from tests.tui.helpers import FixedClock, panes_ready, reference_plan, static_app, wait_for
+from tests.tui.helpers import (
+    FixedClock,
+    panes_ready,
+    reference_plan,
+    settle,
+    static_app,
+    wait_for,
+)
 from tests.tui.room_kit import control_room, sandbox
 from tests.tui.screen_text import screen_text
 from wavedeck.agents import events as ev
@@ -39,6 +47,8 @@ async def test_confirm_dialog_keys_arrows_default_and_cancel_notice() -> None:
 
         dialog = await ask()
         assert dialog.focused is dialog.query_one("#no", Button)  # the default, named below
+        # Focused is not yet drawn: under load the first read of the screen was empty.
+        await settle(pilot, lambda: "No (n)" in screen_text(app), "the dialog drawn")
         shown = screen_text(app)
         assert "Stop (y)" in shown and "No (n)" in shown
         assert "enter: the highlighted button (No until" in shown
@@ -129,7 +139,7 @@ async def test_header_says_agents_done_and_plan_complete() -> None:
         assert "Wave 1 agents ended 0/" in screen_text(app)
         app.feed(ev.WaveStateChanged(w.number, "committed") for w in plan.waves)
         await wait_for(lambda: "plan complete: all 3 waves committed" in screen_text(app))
-        await pilot.pause(0.1)
+        await pilot.pause()
 
 
 async def test_header_shows_the_sandbox_and_quitting_names_it() -> None:
@@ -137,7 +147,7 @@ async def test_header_shows_the_sandbox_and_quitting_names_it() -> None:
     app = WavedeckApp(reference_plan(), None, clock=FixedClock(), sandbox=where)
     async with app.run_test(size=(200, 50)) as pilot:
         await panes_ready(app)
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: f"demo sandbox {where}" in screen_text(app), "the header")
         assert f"demo sandbox {where}" in screen_text(app)
         await pilot.press("q")
     farewell = app.farewell()
@@ -155,10 +165,11 @@ async def test_the_focused_pane_keeps_its_border_when_its_agent_stops() -> None:
         assert pane.styles.border_top[0] == "heavy"
         app.feed([ev.AgentStateChanged("w1-a1", "stopped", signal="SIGTERM")])
         await wait_for(lambda: "-stopped" in pane.classes)
-        await pilot.pause(0.1)
+        warning = Color.parse(app.get_css_variables()["warning"])
+        await settle(pilot, lambda: pane.styles.border_top[1] == warning, "the stopped colour")
         assert pane.styles.border_top[0] == "heavy"  # still shows it has focus
         await pilot.press("2")
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: pane.styles.border_top[0] != "heavy", "focus moved away")
         assert pane.styles.border_top[0] == "round"
 
 
@@ -179,7 +190,7 @@ async def test_a_paused_or_searched_log_says_so_on_its_pane() -> None:
         assert f"'server': match 1 of {n}" in " ".join(notices(app))
         await pilot.press("n")
         await wait_for(lambda: f"/server 2 of {n}" in str(pane.border_subtitle))
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: f"/server 2 of {n}" in screen_text(app), "the subtitle drawn")
         assert f"/server 2 of {n}" in screen_text(app)
 
 

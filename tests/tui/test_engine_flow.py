@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from textual.message import Message
 
-from tests.tui.helpers import pane_head, wait_for
+from tests.tui.helpers import hold, pane_head, settle, wait_for
 from tests.tui.room_kit import control_room, sandbox
 from tests.tui.screen_text import screen_text
 from wavedeck.agents.kinds import Refusal
@@ -40,7 +40,7 @@ async def test_a_whole_wave_from_start_to_commit(tmp_path: Path) -> None:
         await pilot.press("s")
         await wait_for(lambda: all(a.state == "succeeded" for a in view.wave_agents(1)), timeout=60)
         await wait_for(lambda: any(v.path == STRAY_PATH for v in view.waves[1].violations))
-        await pilot.pause(1.1)  # the status tick
+        await settle(pilot, lambda: STRAY_PATH in screen_text(app), "the stray path drawn")
         assert STRAY_PATH in screen_text(app)
         assert all(len(a.issues_done) == len(a.agent.issues) for a in view.wave_agents(1))
         assert any(isinstance(m, msg.ViolationRecorded) and m.path == STRAY_PATH for m in seen)
@@ -62,7 +62,7 @@ async def test_a_whole_wave_from_start_to_commit(tmp_path: Path) -> None:
         assert isinstance(app.screen, TestsScreen)
         await wait_for(lambda: view.waves[1].tests_passed is not None, timeout=60)
         assert view.waves[1].tests_passed
-        await pilot.pause(0.3)
+        await settle(pilot, lambda: "passed in" in screen_text(app), "the test result drawn")
         assert "passed in" in screen_text(app)
         await pilot.press("escape")
 
@@ -118,12 +118,16 @@ async def test_stop_restart_mark_done_and_history(tmp_path: Path) -> None:
         await wait_for(lambda: bool(screen.query(HistoryView)))
         history = screen.query_one(HistoryView)
         await wait_for(history.indexing_done.is_set)
-        await pilot.pause(0.6)
-        assert history.index.line_count >= 1
         first = app.engine.log_path("w1-a1").read_text("utf-8", "replace").splitlines()[0]
+        await settle(pilot, lambda: first.strip()[:40] in screen_text(app), "the first line drawn")
+        assert history.index.line_count >= 1
         assert first.strip() and first.strip()[:40] in screen_text(app)
         await pilot.press("slash")  # search is for the live lines: said, no prompt
-        await pilot.pause(0.1)
+        await settle(
+            pilot,
+            lambda: any("search works in the live tail" in n.message for n in app._notifications),
+            "the notice that search is for the live lines",
+        )
         assert app.screen is screen
         await pilot.press("z")  # the same view, its live tail
         await wait_for(lambda: screen.log_view is not None and screen.log_view.id == "logs-live")
@@ -136,7 +140,7 @@ async def test_stop_restart_mark_done_and_history(tmp_path: Path) -> None:
         await wait_for(lambda: not live.wrap)
         assert not pane.log_view.wrap
         await pilot.press("right_square_bracket")  # not a key of the log view: nothing beneath
-        await pilot.pause(0.1)
+        await hold(pilot, 0.1, "pilot.press returns once the key is handled: a wave switch is then")
         assert app.screen is screen and app.main_screen.selected_wave == 1
         await pilot.press("escape")  # back to the panes, none hidden
         await wait_for(lambda: app.screen is app.main_screen)
@@ -144,7 +148,11 @@ async def test_stop_restart_mark_done_and_history(tmp_path: Path) -> None:
         await wait_for(lambda: app.main_screen.selected_wave == 2)
         await pilot.press("left_square_bracket")
         await wait_for(lambda: app.main_screen.selected_wave == 1)
-        await pilot.pause(0.2)
+        await settle(
+            pilot,
+            lambda: all(f"{n} w1-a{n}" in screen_text(app) for n in range(1, 4)),
+            "wave 1's panes drawn",
+        )
         text = screen_text(app)
         assert all(f"{n} w1-a{n}" in text for n in range(1, 4))
         assert app.main_screen.maximized is None
@@ -176,7 +184,9 @@ async def test_quit_leaves_agents_running_and_reattach_shows_history(tmp_path: P
             return list(pane_log.lines) == log_file.read_text().splitlines()[-len(pane_log) :]
 
         await wait_for(same_as_disk, timeout=30)
-        await pilot.pause(0.3)
+        await settle(
+            pilot, lambda: pane_log.lines[-1][:40] in screen_text(again), "the last line drawn"
+        )
         assert pane_log.lines[-1][:40] in screen_text(again)
         await pilot.press("q")
         await pilot.press("tab", "enter")  # "Stop all"
@@ -193,10 +203,14 @@ async def test_violations_screen_and_diff_revert(tmp_path: Path) -> None:
         await pilot.press("s")
         await wait_for(lambda: all(a.state == "succeeded" for a in view.wave_agents(1)), timeout=60)
         await wait_for(lambda: any(v.path == STRAY_PATH for v in view.waves[1].violations))
-        await pilot.pause(0.3)
+        await settle(pilot, lambda: app.why_not("violations") is None, "v offered")
         await pilot.press("v")
         assert isinstance(app.screen, ViolationsScreen)
-        await pilot.pause(0.1)
+        await settle(
+            pilot,
+            lambda: STRAY_PATH in screen_text(app) and "open" in screen_text(app),
+            "the violation's row drawn",
+        )
         assert STRAY_PATH in screen_text(app) and "open" in screen_text(app)
         stray = repo / STRAY_PATH
         changed = stray.read_text()
@@ -209,13 +223,17 @@ async def test_violations_screen_and_diff_revert(tmp_path: Path) -> None:
             return [n.message for n in app._notifications if "reverted" in n.message]
 
         await wait_for(lambda: bool(reverted()))
-        await pilot.pause(0.5)
+        await hold(pilot, 0.5, "a second notice (twice said) comes from the same revert at once")
         assert reverted() == [f"wave 1: reverted {STRAY_PATH}"]  # the engine's, said once
         await pilot.press("escape")
         # #19: the reverted path's violation is gone from the strip and the wave's rows, not
         # still "⚠ 1 open v: review STRAY" after it was put back.
         await wait_for(lambda: not any(v.path == STRAY_PATH for v in view.waves[1].violations))
-        await pilot.pause(0.1)
+        await settle(
+            pilot,
+            lambda: STRAY_PATH not in screen_text(app) and "1 open" not in screen_text(app),
+            "the strip redrawn without the reverted path",
+        )
         assert STRAY_PATH not in screen_text(app) and "1 open" not in screen_text(app)
 
         await pilot.press("d")
@@ -241,7 +259,11 @@ async def test_violations_screen_and_diff_revert(tmp_path: Path) -> None:
         await wait_for(lambda: review.changes.file(path) is None)
         await pilot.press("right_square_bracket")
         await pilot.press("e")  # headless: no terminal to hand over; says so, no crash
-        await pilot.pause(0.1)
+        await settle(
+            pilot,
+            lambda: any("cannot hand over to an editor" in n.message for n in app._notifications),
+            "the notice that the terminal cannot hand over",
+        )
         assert isinstance(app.screen, ReviewScreen)
 
 

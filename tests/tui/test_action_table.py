@@ -16,8 +16,8 @@ from textual.widgets import Static
 from tests.tui.helpers import (
     ROOT,
     FixedClock,
-    panes_ready,
     hold,
+    panes_ready,
     reference_plan,
     settle,
     static_app,
@@ -162,10 +162,18 @@ async def test_a_remapped_key_works_and_the_old_one_does_not() -> None:
         await panes_ready(app)
         main = app.main_screen
         await pilot.press("z")
-        await hold(pilot, 0.1, "pilot.press returns once the key is handled, and a zoom would have pushed its screen then")
+        await hold(
+            pilot,
+            0.1,
+            "pilot.press returns once the key is handled, and a zoom would have pushed its screen then",
+        )
         assert app.screen is main  # z is nobody's key now
         await pilot.press("enter")
-        await hold(pilot, 0.1, "pilot.press returns once the key is handled, and a zoom would have pushed its screen then")
+        await hold(
+            pilot,
+            0.1,
+            "pilot.press returns once the key is handled, and a zoom would have pushed its screen then",
+        )
         assert app.screen is main  # neither is the other default key of zoom
         await pilot.press("Z")
         await wait_for(lambda: isinstance(app.screen, LogScreen))

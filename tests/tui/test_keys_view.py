@@ -9,7 +9,7 @@ from textual.command import CommandPalette
 from textual.message import Message
 from textual.widgets import Static
 
-from tests.tui.helpers import panes_ready, static_app
+from tests.tui.helpers import hold, panes_ready, settle, static_app
 from tests.tui.screen_text import screen_text
 from wavedeck.tui import messages as msg
 from wavedeck.tui.keys import LOG_MODES
@@ -28,7 +28,7 @@ async def test_panes_status_and_focus_keys() -> None:
     app = static_app()
     async with app.run_test(size=(200, 50)) as pilot:
         await panes_ready(app)
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: "(unowned, w1-a2, inferred)" in screen_text(app), "the strip")
         panes = list(app.main_screen.query(AgentPane))
         assert [p.agent_id for p in panes] == [f"w1-a{n}" for n in range(1, 6)]
         text = screen_text(app)
@@ -49,17 +49,21 @@ async def test_wave_switching_with_brackets() -> None:
     app = static_app()
     async with app.run_test(size=(200, 50)) as pilot:
         await panes_ready(app)
+
+        def first_pane() -> str | None:
+            return next((p.agent_id for p in app.main_screen.query(AgentPane)), None)
+
         await pilot.press("right_square_bracket")
-        await pilot.pause(0.05)
+        await settle(pilot, lambda: first_pane() == "w2-a1", "wave 2's panes")
         assert app.main_screen.selected_wave == 2
         assert next(p.agent_id for p in app.main_screen.query(AgentPane)) == "w2-a1"
         await pilot.press("right_square_bracket")
-        await pilot.pause(0.05)
+        await settle(pilot, lambda: first_pane() == "w3-a1", "wave 3's panes")
         await pilot.press("right_square_bracket")
-        await pilot.pause(0.05)
+        await hold(pilot, 0.05, "pilot.press returns once the key is handled: a switch is then")
         assert app.main_screen.selected_wave == 3  # the last wave: ] is disabled there
         await pilot.press("left_square_bracket")
-        await pilot.pause(0.05)
+        await settle(pilot, lambda: app.main_screen.selected_wave == 2, "back to wave 2")
         assert app.main_screen.selected_wave == 2
 
 
@@ -97,7 +101,7 @@ async def test_help_lists_every_key_with_why_not() -> None:
         await panes_ready(app)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: "Start the selected wave" in screen_text(app), "the help")
         text = screen_text(app)
         assert "Start the selected wave" in text and "view only: no engine is attached" in text
         await pilot.press("escape")
@@ -111,7 +115,9 @@ async def test_disabled_key_says_why_and_posts_a_message() -> None:
     async with app.run_test(size=(200, 50), message_hook=seen.append) as pilot:
         await panes_ready(app)
         await pilot.press("s")
-        await pilot.pause(0.05)
+        await settle(
+            pilot, lambda: any(isinstance(m, msg.ActionRefused) for m in seen), "the refusal"
+        )
         refused = [m for m in seen if isinstance(m, msg.ActionRefused)]
         assert refused and refused[0].action == "start"
         assert "no engine" in refused[0].reason
@@ -127,10 +133,10 @@ async def test_command_palette_lists_actions() -> None:
         await pilot.press("ctrl+p")
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"zoom")
-        await pilot.pause(0.3)
+        await settle(pilot, lambda: "wavedeck: zoom" in screen_text(app), "zoom offered")
         assert "wavedeck: zoom" in screen_text(app)
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: isinstance(app.screen, LogScreen), "the log view")
         assert isinstance(app.screen, LogScreen)
 
 
@@ -141,7 +147,7 @@ async def test_attach_without_an_engine_shows_the_live_tail_and_says_why() -> No
         await panes_ready(app)
         await pilot.press("4", "a")
         assert isinstance(app.screen, LogScreen) and app.screen.mode == "live"
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: "Error: tsc exited 2" in screen_text(app), "the live tail")
         text = screen_text(app)
         assert "no session to take over (read-only live tail)" in text
         assert "Error: tsc exited 2" in text
@@ -154,7 +160,7 @@ async def test_help_says_what_each_log_mode_shows_and_what_reaches_an_agent() ->
         await panes_ready(app)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: "In the log view:" in screen_text(app), "the help drawn")
         table = app.screen.query_one("#help-table", Static).content
         assert isinstance(table, Table)
         keys_column = [str(c) for c in table.columns[0]._cells]

@@ -14,11 +14,13 @@ from typing import Any
 from textual.pilot import Pilot
 
 from tests.eventkit import until
+from tests.tui.screen_text import screen_text
 from wavedeck.agents import events as ev
 from wavedeck.plan.models import Plan
 from wavedeck.plan.reading.loader import load_plan
 from wavedeck.tui.app import WavedeckApp
-from wavedeck.tui.widgets.agent_pane import AgentPane, PaneHead
+from wavedeck.tui.widgets.agent_pane import AgentPane, PaneHead, pack
+from wavedeck.tui.widgets.log_view import LogView
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "tests" / "data" / "plans" / "security-waves.md"
@@ -118,3 +120,26 @@ async def hold(pilot: Pilot[Any], seconds: float, why: str) -> None:
     assert why, "say why the duration suffices"
     await asyncio.sleep(seconds)
     await pilot.pause()
+
+
+def log_at_tail(view: LogView) -> bool:
+    """A log view has taken its buffer in, and a follower shows its tail."""
+    rows = view.virtual_size.height
+    taken_in = view.repaints > 0 and (view.wrap or rows == len(view.buffer))
+    return taken_in and (not view.follow or view.scroll_y == view.max_scroll_y)
+
+
+def room_drawn(app: WavedeckApp) -> bool:
+    """The main screen is showing, laid out as drawn for good: every pane's status line as tall
+    as its parts need, every pane's log taken in and at its tail, the key bar drawn."""
+    main = app.main_screen
+    if app.screen is not main or not main.is_mounted:
+        return False
+    for pane in main.query(AgentPane):
+        head = pane.query_one(PaneHead)
+        if head.size.height != len(pack(head.parts, head.size.width)):
+            return False
+        if not log_at_tail(pane.log_view):
+            return False
+    rows = screen_text(app).splitlines()
+    return bool(rows) and "Commands" in rows[-1]

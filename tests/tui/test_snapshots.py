@@ -11,14 +11,27 @@ import os
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.helpers import ROOT, STRAY, panes_ready, reference_plan, static_app, wait_for
+from tests.tui.helpers import (
+    ROOT,
+    STRAY,
+    log_at_tail,
+    panes_ready,
+    reference_plan,
+    room_drawn,
+    settle,
+    static_app,
+    wait_for,
+)
 from tests.tui.review_kit import review_changes, review_record
+from tests.tui.screen_text import screen_text
 from wavedeck.agents.events import ViolationFound
 from wavedeck.agents.kinds import Refusal
 from wavedeck.agents.wave.gates import CheckpointPreview, StrayPath
 from wavedeck.tui.app import WavedeckApp
 from wavedeck.tui.screens.checkpoint import CheckpointScreen
 from wavedeck.tui.screens.diff import ReviewScreen
+from wavedeck.tui.screens.help import HelpScreen
+from wavedeck.tui.screens.logs import LogScreen
 from wavedeck.tui.screens.violations import ViolationsScreen
 
 pytestmark = pytest.mark.slow
@@ -60,7 +73,12 @@ async def _ready(pilot: Pilot[object]) -> None:
     app = pilot.app
     assert isinstance(app, WavedeckApp)
     await panes_ready(app)
-    await pilot.pause(1.0)  # let the first layout settle before pushing screens
+    # The picture, not a time: every pane laid out with its log at its tail, the strip drawn.
+    await settle(
+        pilot,
+        lambda: room_drawn(app) and "daemon.py" in screen_text(app).splitlines()[-2],
+        "the main screen drawn",
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -79,7 +97,20 @@ def test_log_view(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[
     async def zoom(pilot: Pilot[object]) -> None:
         await _ready(pilot)
         await pilot.press("2", "z")
-        await pilot.pause(0.2)
+        screen = pilot.app.screen
+        assert isinstance(screen, LogScreen)
+
+        def drawn() -> bool:
+            live = screen.log_view
+            text = screen_text(pilot.app)
+            return (
+                live is not None
+                and log_at_tail(live)
+                and "wavedeck: done headless-10" in text
+                and "live tail: the lines the pane holds" in text
+            )
+
+        await settle(pilot, drawn, "the log view drawn at its tail")
 
     assert snap_compare(static_app(), terminal_size=size, run_before=zoom)
 
@@ -95,10 +126,10 @@ def test_diff_review(snap_compare, size: tuple[int, int]) -> None:  # type: igno
         plan = pilot.app.plan  # type: ignore[attr-defined]
         screen = ReviewScreen(1, changes=review_changes(plan), record=review_record())
         await pilot.app.push_screen(screen)
-        await pilot.pause(0.3)
+        await settle(pilot, lambda: len(screen.view.rows) > 0, "the review laid out")
         await pilot.press("n", "n")
         await wait_for(lambda: not screen.view.colouring)  # every line on screen coloured
-        await pilot.pause(0.2)
+        await pilot.pause()
         if os.environ.get("WAVEDECK_SCREENSHOT") and size == (200, 50):
             docs = ROOT / "docs" / "review.svg"
             docs.write_text(pilot.app.export_screenshot(title="wavedeck review"), "utf-8")
@@ -111,7 +142,13 @@ def test_checkpoint_refused(snap_compare, size: tuple[int, int]) -> None:  # typ
     async def checkpoint(pilot: Pilot[object]) -> None:
         await _ready(pilot)
         await pilot.app.push_screen(CheckpointScreen(refused_preview()))
-        await pilot.pause(0.2)
+        await settle(
+            pilot,
+            lambda: (
+                "Files to commit" in screen_text(pilot.app) and "index.js" in screen_text(pilot.app)
+            ),
+            "the checkpoint drawn",
+        )
 
     assert snap_compare(static_app(), terminal_size=size, run_before=checkpoint)
 
@@ -134,7 +171,15 @@ def test_violations_screen(snap_compare, size: tuple[int, int]) -> None:  # type
         await _ready(pilot)
         app.feed([SECOND])
         await app.push_screen(ViolationsScreen(1, None))
-        await pilot.pause(0.3)
+
+        def drawn() -> bool:  # the table's columns sized (first drawn without), both rows
+            text = screen_text(app)
+            header = next((ln.split() for ln in text.splitlines() if "status" in ln), [])
+            return header[:4] == ["status", "path", "kind", "agent"] and (
+                "session-registry-do.js" in text
+            )
+
+        await settle(pilot, drawn, "the violations table drawn")
 
     assert snap_compare(static_app(), terminal_size=size, run_before=violations)
 
@@ -144,6 +189,14 @@ def test_help(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-u
     async def help_(pilot: Pilot[object]) -> None:
         await _ready(pilot)
         await pilot.press("f1")
-        await pilot.pause(0.2)
+        await settle(
+            pilot,
+            lambda: (
+                isinstance(pilot.app.screen, HelpScreen)
+                and "esc: close" in screen_text(pilot.app)
+                and "Start the selected wave" in screen_text(pilot.app)
+            ),
+            "the help drawn",
+        )
 
     assert snap_compare(static_app(), terminal_size=size, run_before=help_)

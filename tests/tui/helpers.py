@@ -143,3 +143,8 @@ def room_drawn(app: WavedeckApp) -> bool:
             return False
     rows = screen_text(app).splitlines()
     return bool(rows) and "Commands" in rows[-1]
+
+
+def mid_wave_drawn(app: WavedeckApp) -> bool:
+    """``static_app``'s main screen drawn for good (``room_drawn``), its stray file in the strip."""
+    return room_drawn(app) and "daemon.py" in screen_text(app).splitlines()[-2]

@@ -8,9 +8,15 @@ from pathlib import Path
 from textual.message import Message
 
 from tests.sandboxkit import git
+from tests.tui.helpers import hold, settle
 from tests.tui.room_kit import control_room, sandbox
 from wavedeck.agents.kinds import Refusal
 from wavedeck.tui import messages as msg
+
+# A negative check: no agent leaves "pending", which no event can say. The refusal is awaited
+# first (the key was handled, and refused before any launch); the half second is margin for a
+# launch started anyway to reach the view (its first agent state event), as the old pause was.
+NOTHING_STARTS = "the refusal is awaited first; the half second is margin for a stray launch"
 
 
 async def test_s_without_an_agent_configured_is_refused_and_launches_nothing(
@@ -23,7 +29,7 @@ async def test_s_without_an_agent_configured_is_refused_and_launches_nothing(
     seen: list[Message] = []
     async with control_room(repo, seen) as (app, pilot):
         await pilot.press("s")
-        await pilot.pause(0.2)
+        await settle(pilot, lambda: any(isinstance(m, msg.ActionRefused) for m in seen), "refused")
         refused = [m for m in seen if isinstance(m, msg.ActionRefused)]
         assert refused and refused[-1].action == "start"
         assert "no agent configured" in refused[-1].reason
@@ -32,7 +38,7 @@ async def test_s_without_an_agent_configured_is_refused_and_launches_nothing(
         assert engine is not None
         refusal = engine.can_start_wave(1)
         assert isinstance(refusal, Refusal) and refusal.code == "no-agent"
-        await pilot.pause(0.5)
+        await hold(pilot, 0.5, NOTHING_STARTS)
         assert all(a.state == "pending" for a in app.view.wave_agents(1))
     assert not (repo / ".wavedeck" / "logs").exists()
 
@@ -43,12 +49,14 @@ async def test_s_without_test_commands_is_refused_before_any_agent_starts(tmp_pa
     before, _, after = text.partition("commands = ")
     (repo / "wavedeck.toml").write_text(before + "commands = []\n" + after.partition("\n")[2])
     git(repo, "commit", "-qam", "no tests")
-    async with control_room(repo) as (app, pilot):
+    seen: list[Message] = []
+    async with control_room(repo, seen) as (app, pilot):
         engine = app.engine
         assert engine is not None
         refusal = engine.can_start_wave(1)
         assert isinstance(refusal, Refusal) and refusal.code == "no-test-commands"
         await pilot.press("s")
-        await pilot.pause(0.5)
+        await settle(pilot, lambda: any(isinstance(m, msg.ActionRefused) for m in seen), "refused")
+        await hold(pilot, 0.5, NOTHING_STARTS)
         assert all(a.state == "pending" for a in app.view.wave_agents(1))
     assert not (repo / ".wavedeck" / "logs").exists()

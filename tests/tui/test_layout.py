@@ -15,7 +15,7 @@ import re
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.helpers import STRAY, panes_ready, static_app, wait_for
+from tests.tui.helpers import STRAY, mid_wave_drawn, panes_ready, settle, static_app, wait_for
 from tests.tui.screen_text import screen_text
 from tests.tui.test_snapshots import SECOND, refused_preview
 from wavedeck.tui.app import WavedeckApp
@@ -35,7 +35,7 @@ async def _main(pilot: Pilot[object]) -> WavedeckApp:
     app = pilot.app
     assert isinstance(app, WavedeckApp)
     await panes_ready(app)
-    await pilot.pause(0.3)
+    await settle(pilot, lambda: mid_wave_drawn(app), "the main screen drawn")
     return app
 
 
@@ -112,7 +112,14 @@ async def test_checkpoint_keeps_the_files_in_view_with_whole_names(size: tuple[i
         preview = refused_preview()
         assert len(preview.issues) > 20  # the whole wave's issues
         await app.push_screen(CheckpointScreen(preview))
-        await pilot.pause(0.3)
+        await settle(
+            pilot,
+            lambda: (
+                "Files to commit" in screen_text(app)
+                and all(name in screen_text(app) for name in NAMES)
+            ),
+            "the checkpoint drawn",
+        )
         text = screen_text(app)
         assert "Files to commit" in text
         for name in NAMES:
@@ -175,12 +182,26 @@ async def test_toasts_are_replaced_when_the_news_changes_and_name_the_key() -> N
         # A wave's news replaces its older news and the refusal.
         app.toasts.show("wave 1 has not started", topic=wave_topic(1))
         app.toasts.show("starting wave 1", topic=wave_topic(1), clears=(REFUSAL,))
-        await pilot.pause(0.2)
+
+        def said() -> list[str]:
+            return [n.message for n in app._notifications]
+
+        await settle(
+            pilot,
+            lambda: "starting wave 1" in said() and "wave 1 has not started" not in said(),
+            "the wave's news replaced",
+        )
         messages = [n.message for n in app._notifications]
         assert "starting wave 1" in messages and "wave 1 has not started" not in messages
         assert app.toasts.showing(REFUSAL) is None
+
         # Toasts sit above the violations strip and the key bar.
-        await pilot.pause(0.3)
+        def shown() -> list[str]:
+            return [str(t.render()) for t in app.screen.query("Toast") if t.region.height]
+
+        await settle(
+            pilot, lambda: any("starting wave 1" in t for t in shown()), "the toast laid out"
+        )
         toasts = list(app.screen.query("Toast"))
         assert toasts and all(t.region.bottom <= 24 - 2 for t in toasts), [t.region for t in toasts]
         assert "daemon.py" in screen_text(app).splitlines()[-2]

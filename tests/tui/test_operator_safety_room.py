@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 
 from tests.e2e.headless_kit import env, wavedeck_argv
 from tests.sandboxkit import git
-from tests.tui.helpers import panes_ready, wait_for
+from tests.tui.helpers import panes_ready, settle, wait_for
 from tests.tui.room_kit import control_room, sandbox
 from wavedeck.agents.faults import ENV
 from wavedeck.agents.tools.demo import STRAY_PATH
@@ -40,7 +40,12 @@ def _cursor_path(screen: CheckpointScreen) -> str | None:
 async def _accept(app: Any, pilot: Any, screen: CheckpointScreen, path: str) -> None:
     """Move to ``path`` in the checkpoint screen's list and accept it with a reason."""
     await wait_for(lambda: path in [s.path for s in screen.preview.stray])
-    await pilot.pause(0.2)
+
+    def listed() -> bool:
+        table: DataTable[str] = screen.query_one(DataTable)
+        return any(str(key.value) == path for key in table.rows)
+
+    await settle(pilot, listed, f"{path} listed in the checkpoint screen")
     for _ in range(10):
         if _cursor_path(screen) == path:
             break

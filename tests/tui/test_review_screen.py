@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from tests.sandboxkit import git
-from tests.tui.helpers import ROOT, panes_ready, reference_plan, static_app, wait_for
+from tests.tui.helpers import ROOT, panes_ready, reference_plan, settle, static_app, wait_for
 from tests.tui.review_kit import CLIENT, CRYPTO, DAEMON, INDEX, review_changes, review_record
 from tests.tui.room_kit import control_room, sandbox
 from tests.tui.screen_text import screen_text
@@ -139,14 +139,17 @@ async def test_a_5000_line_diff_paints_only_what_shows_and_the_keys_jump() -> No
         screen = ReviewScreen(1, changes=big_changes(), record=ReviewRecord())
         await app.push_screen(screen)
         await wait_for(lambda: len(screen.view.rows) > 5000)
-        await pilot.pause(0.2)
         view = screen.view
+        await settle(pilot, lambda: view.painted > 0 and not view.colouring, "the first screen")
         # Lazily: the rows on screen only, of 5,000. A row left plain when a frame's lexing
         # budget ran out is painted again once coloured, which a loaded machine makes happen
         # over several frames: a few paints a row, never the document.
         assert 0 < view.painted <= 4 * view.size.height
+        painted = view.painted
         await pilot.press("pagedown", "pagedown")
-        await pilot.pause(0.1)
+        await settle(
+            pilot, lambda: view.painted > painted and not view.colouring, "the next rows painted"
+        )
         assert view.painted <= 12 * view.size.height < len(view.rows) / 10
         await pilot.press("home", "n")
         assert view.row is not None and view.row.kind == "hunk" and view.row.file == 0
@@ -162,7 +165,7 @@ async def test_a_5000_line_diff_paints_only_what_shows_and_the_keys_jump() -> No
         assert screen.mode == "split" and any(r.kind == "pair" for r in view.rows)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        await pilot.pause(0.1)
+        await settle(pilot, lambda: "In the review" in screen_text(app), "the help drawn")
         assert "In the review: jump to the next hunk" in screen_text(app)
 
 

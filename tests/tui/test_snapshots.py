@@ -15,9 +15,9 @@ from tests.tui.helpers import (
     ROOT,
     STRAY,
     log_at_tail,
+    mid_wave_drawn,
     panes_ready,
     reference_plan,
-    room_drawn,
     settle,
     static_app,
     wait_for,
@@ -74,11 +74,7 @@ async def _ready(pilot: Pilot[object]) -> None:
     assert isinstance(app, WavedeckApp)
     await panes_ready(app)
     # The picture, not a time: every pane laid out with its log at its tail, the strip drawn.
-    await settle(
-        pilot,
-        lambda: room_drawn(app) and "daemon.py" in screen_text(app).splitlines()[-2],
-        "the main screen drawn",
-    )
+    await settle(pilot, lambda: mid_wave_drawn(app), "the main screen drawn")
 
 
 @pytest.mark.parametrize("size", SIZES)

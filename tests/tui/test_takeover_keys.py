@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tui.helpers import wait_for
+from tests.tui.helpers import settle, wait_for
 from tests.tui.room_kit import control_room, sandbox
 from tests.tui.screen_text import screen_text
 from tests.unit.presets.test_engine_presets import claude_sandbox
@@ -32,7 +32,9 @@ async def test_a_without_a_session_keeps_the_live_tail_and_says_why(tmp_path: Pa
         await pilot.press("1", "a")
         await wait_for(lambda: isinstance(app.screen, LogScreen))
         assert app.screen.mode == "live"  # type: ignore[attr-defined]
-        await pilot.pause(0.2)
+        await settle(
+            pilot, lambda: "read-only live tail" in screen_text(app), "the live tail's note drawn"
+        )
         text = screen_text(app)
         assert "the generic preset keeps no session a terminal can resume" in text
         assert "read-only live tail" in text

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.tui.helpers import wait_for
+from tests.tui.helpers import settle, wait_for
 from tests.tui.room_kit import control_room, sandbox
 from tests.tui.screen_text import screen_text
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen
@@ -38,22 +38,24 @@ async def test_each_change_of_git_is_undone_or_kept_on_its_own(tmp_path: Path) -
         await pilot.press("v")
         screen = app.screen
         assert isinstance(screen, ViolationsScreen)
-        await pilot.pause(0.2)
+
+        def keys() -> list[str]:
+            table = screen.query_one("#violations-table")
+            return [str(k.value) for k in table.rows]  # type: ignore[attr-defined]
+
+        await settle(pilot, lambda: {FSMONITOR, PAGER} <= set(keys()), "both rows in the table")
         table = screen.query_one("#violations-table")
-        keys = [str(k.value) for k in table.rows]  # type: ignore[attr-defined]
-        assert keys.index(FSMONITOR) >= 0 and keys.index(PAGER) >= 0
-        table.move_cursor(row=keys.index(FSMONITOR))  # type: ignore[attr-defined]
+        assert keys().index(FSMONITOR) >= 0 and keys().index(PAGER) >= 0
+        table.move_cursor(row=keys().index(FSMONITOR))  # type: ignore[attr-defined]
         await pilot.press("x")
         assert isinstance(app.screen, ConfirmScreen)
         assert "Undo (git) .git/config core.fsmonitor" in screen_text(app)
         await pilot.press("y")
         await wait_for(lambda: _git(repo, "config", "--get", "core.fsmonitor") == "")
         await wait_for(lambda: FSMONITOR not in {v.path for v in app.engine.violations(1)})
-        await pilot.pause(0.2)
+        await settle(pilot, lambda: "undone" in screen_text(app), "the row drawn undone")
         assert "undone" in screen_text(app)
-        await pilot.pause(0.2)
-        keys = [str(k.value) for k in table.rows]  # type: ignore[attr-defined]
-        table.move_cursor(row=keys.index(PAGER))  # type: ignore[attr-defined]
+        table.move_cursor(row=keys().index(PAGER))  # type: ignore[attr-defined]
         await pilot.press("a")
         assert isinstance(app.screen, PromptScreen)
         await pilot.press(*"our pager")

@@ -335,6 +335,10 @@ class WaveWatch:
         except GitError as exc:
             ctx.refuse(Refusal("revert-failed", wave, paths=(path,), detail=str(exc)))
             return
+        # Again, now that the file is written: the watchers take writes within a second of a
+        # forget for the revert itself, and git (its lock, three processes) can take longer than
+        # that on a loaded machine, when the revert's own write came back as a new violation.
+        self.forget(wave, path)
         reverts.record_revert(ctx, wave, path)  # its violations go; its owner's issues reverted
         ctx.emit(Notice("info", f"wave {wave}: reverted {path}"))
 

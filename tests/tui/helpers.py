@@ -148,3 +148,11 @@ def room_drawn(app: WavedeckApp) -> bool:
 def mid_wave_drawn(app: WavedeckApp) -> bool:
     """``static_app``'s main screen drawn for good (``room_drawn``), its stray file in the strip."""
     return room_drawn(app) and "daemon.py" in screen_text(app).splitlines()[-2]
+
+
+def checkpoint_drawn(app: WavedeckApp) -> bool:
+    """The refused checkpoint of ``static_app`` drawn for good: its files, and its stray table's
+    columns sized (the table is first drawn before they are: "…/cl  unow", no file name)."""
+    text = screen_text(app)
+    names = ("Files to commit", "client.py", "crypto.py", "index.js", "daemon.py")
+    return all(name in text for name in names)

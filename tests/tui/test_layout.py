@@ -15,7 +15,15 @@ import re
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.helpers import STRAY, mid_wave_drawn, panes_ready, settle, static_app, wait_for
+from tests.tui.helpers import (
+    STRAY,
+    checkpoint_drawn,
+    mid_wave_drawn,
+    panes_ready,
+    settle,
+    static_app,
+    wait_for,
+)
 from tests.tui.screen_text import screen_text
 from tests.tui.test_snapshots import SECOND, refused_preview
 from wavedeck.tui.app import WavedeckApp
@@ -112,14 +120,7 @@ async def test_checkpoint_keeps_the_files_in_view_with_whole_names(size: tuple[i
         preview = refused_preview()
         assert len(preview.issues) > 20  # the whole wave's issues
         await app.push_screen(CheckpointScreen(preview))
-        await settle(
-            pilot,
-            lambda: (
-                "Files to commit" in screen_text(app)
-                and all(name in screen_text(app) for name in NAMES)
-            ),
-            "the checkpoint drawn",
-        )
+        await settle(pilot, lambda: checkpoint_drawn(app), "the checkpoint drawn, columns sized")
         text = screen_text(app)
         assert "Files to commit" in text
         for name in NAMES:

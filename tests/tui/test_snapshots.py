@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 from tests.tui.helpers import (
     ROOT,
     STRAY,
+    checkpoint_drawn,
     log_at_tail,
     mid_wave_drawn,
     panes_ready,
@@ -136,15 +137,11 @@ def test_diff_review(snap_compare, size: tuple[int, int]) -> None:  # type: igno
 @pytest.mark.parametrize("size", SIZES)
 def test_checkpoint_refused(snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     async def checkpoint(pilot: Pilot[object]) -> None:
+        app = pilot.app
+        assert isinstance(app, WavedeckApp)
         await _ready(pilot)
         await pilot.app.push_screen(CheckpointScreen(refused_preview()))
-        await settle(
-            pilot,
-            lambda: (
-                "Files to commit" in screen_text(pilot.app) and "index.js" in screen_text(pilot.app)
-            ),
-            "the checkpoint drawn",
-        )
+        await settle(pilot, lambda: checkpoint_drawn(app), "the checkpoint drawn, columns sized")
 
     assert snap_compare(static_app(), terminal_size=size, run_before=checkpoint)
 

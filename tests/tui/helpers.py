@@ -108,8 +108,12 @@ async def settle(
     pilot: Pilot[Any], predicate: Callable[[], bool], what: str, timeout: float = 20.0
 ) -> None:
     """Await ``predicate`` (fails the test after ``timeout`` s saying ``what`` did not happen),
-    then one refresh cycle, so that what the screen draws is what the state says."""
-    await until(predicate, timeout, what)
+    then one refresh cycle, so that what the screen draws is what the state says. A failure
+    shows the screen as it was."""
+    try:
+        await until(predicate, timeout, what)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; the screen:\n{screen_text(pilot.app)}") from None
     await pilot.pause()
 
 

@@ -126,11 +126,24 @@ async def hold(pilot: Pilot[Any], seconds: float, why: str) -> None:
     await pilot.pause()
 
 
+def scrollbars_settled(view: LogView) -> bool:
+    """Every scrollbar the view's content needs is shown. One that appears after the view
+    scrolled to its tail takes a row from it until the next flush: a row of the tail hidden."""
+    region, size = view.scrollable_content_region, view.virtual_size
+    wide = size.width > region.width and view.styles.overflow_x != "hidden"
+    tall = size.height > region.height and view.styles.overflow_y != "hidden"
+    return (not wide or view.show_horizontal_scrollbar) and (
+        not tall or view.show_vertical_scrollbar
+    )
+
+
 def log_at_tail(view: LogView) -> bool:
-    """A log view has taken its buffer in, and a follower shows its tail."""
+    """A log view has taken its buffer in, and a follower shows its tail (for good: the
+    scrollbars it needs are in place)."""
     rows = view.virtual_size.height
     taken_in = view.repaints > 0 and (view.wrap or rows == len(view.buffer))
-    return taken_in and (not view.follow or view.scroll_y == view.max_scroll_y)
+    at_tail = not view.follow or view.scroll_y == view.max_scroll_y
+    return taken_in and at_tail and scrollbars_settled(view)
 
 
 def room_drawn(app: WavedeckApp) -> bool:
@@ -156,7 +169,8 @@ def mid_wave_drawn(app: WavedeckApp) -> bool:
 
 def checkpoint_drawn(app: WavedeckApp) -> bool:
     """The refused checkpoint of ``static_app`` drawn for good: its files, and its stray table's
-    columns sized (the table is first drawn before they are: "…/cl  unow", no file name)."""
+    columns sized (the table is first drawn before they are: "…/cl  unow"; the refusal above
+    names daemon.py whole either way, its kind "unowned" is the table's)."""
     text = screen_text(app)
-    names = ("Files to commit", "client.py", "crypto.py", "index.js", "daemon.py")
+    names = ("Files to commit", "client.py", "crypto.py", "index.js", "unowned")
     return all(name in text for name in names)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.app import App, ComposeResult
 
-from tests.tui.helpers import settle, wait_for
+from tests.tui.helpers import log_at_tail, settle, wait_for
 from tests.tui.screen_text import screen_text
 from wavedeck.tui.widgets.ansi import sanitize
 from wavedeck.tui.widgets.history import HistoryView, LineIndex
@@ -82,10 +82,14 @@ async def test_million_lines_keep_exactly_max_lines() -> None:
     buffer = LogBuffer()
     app = LogApp(buffer)
     async with app.run_test(size=(80, 20)) as pilot:
-        app.query_one(LogView)  # mounted
+        view = app.query_one(LogView)  # mounted
         for start in range(0, 1_000_000, 50_000):
             buffer.extend(f"line {n}" for n in range(start, start + 50_000))
-        await settle(pilot, lambda: "line 999999" in screen_text(app), "the newest line drawn")
+        await settle(
+            pilot,
+            lambda: log_at_tail(view) and "line 999999" in screen_text(app),
+            "the newest line drawn",
+        )
         assert len(buffer) == MAX_LINES
         assert buffer.appended == 1_000_000
         assert buffer.lines[0] == f"line {1_000_000 - MAX_LINES}"
@@ -104,7 +108,9 @@ async def test_repaints_are_coalesced() -> None:
             buffer.append(f"l{n}")
             if n % 500 == 0:
                 await pilot.pause()  # one refresh cycle: the timer may repaint meanwhile
-        await settle(pilot, lambda: "l19999" in screen_text(app), "the last line drawn")
+        await settle(
+            pilot, lambda: log_at_tail(view) and "l19999" in screen_text(app), "the last line drawn"
+        )
         elapsed = time.monotonic() - start
         repaints = view.repaints - before
         assert 1 <= repaints <= elapsed * 20 + 2, (repaints, elapsed)
@@ -119,7 +125,11 @@ async def test_follow_search_and_scrolling() -> None:
     async with app.run_test(size=(60, 10)) as pilot:
         view = app.query_one(LogView)
         view.focus()
-        await settle(pilot, lambda: "entry 999" in screen_text(app), "the tail drawn")
+        # At its tail for good: the scrollbars a long log needs take a row, shown after it
+        # scrolled (under load the assertion below once read that moment, the tail row hidden).
+        await settle(
+            pilot, lambda: log_at_tail(view) and "entry 999" in screen_text(app), "the tail drawn"
+        )
         assert view.follow and "entry 999" in screen_text(app)
         await pilot.press("pageup")
         assert not view.follow  # scrolling up stops following
@@ -128,7 +138,11 @@ async def test_follow_search_and_scrolling() -> None:
         await wait_for(lambda: view.repaints > seen)  # the view took the new line in
         assert "entry 1000" not in screen_text(app)
         await pilot.press("end")
-        await settle(pilot, lambda: "entry 1000" in screen_text(app), "the new tail drawn")
+        await settle(
+            pilot,
+            lambda: log_at_tail(view) and "entry 1000" in screen_text(app),
+            "the new tail drawn",
+        )
         assert view.follow and "entry 1000" in screen_text(app)
         # Following the tail, a search starts at the oldest match: match 1 of 10, not the last.
         assert view.search("NEEDLE") == (1, 10)

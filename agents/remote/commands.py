@@ -319,7 +319,10 @@ def tail_script(
     bytes follow. ``S`` (zstd) or ``Z`` (gzip): a backlog of more than ``CATCH_UP_BYTES``
     follows as one compressed stream, then the log's bytes after it, plain. ``tail`` follows
     a sentinel that ends once the wrapper has (its exit file, or it is gone or a zombie), and
-    reads to the end once more after it. A pid now owned by another process (start time
+    reads to the end once more after it. While it follows, the sentinel writes a keep-alive
+    byte (NUL) on stderr every 0.2 s, which the client drops (``logstream.KEEPALIVE``): when the channel
+    is closed or its connection dropped, that write fails and the sentinel, this shell and
+    ``tail`` end on the host too. A pid now owned by another process (start time
     differs) means the agent ended long ago: the log is read once.
 
     ``compress``: ``auto`` sends a long backlog through ``zstd -1`` when the host has it (the
@@ -363,8 +366,13 @@ def tail_script(
         # tail follows a sentinel that ends once the wrapper has (its exit file written, or
         # gone, or a zombie: never --pid on the wrapper itself, which a zombie holds); this
         # shell reaps the sentinel at once, and tail then reads to the end once more.
+        # The sentinel also ends once the channel is gone: OpenSSH signals nothing to a non-pty
+        # session's processes when its channel closes or its connection drops, but it closes
+        # the pipes (sshd's session process exits on a drop), so the keep-alive it writes on
+        # stderr each turn fails (SIGPIPE, or EPIPE where SIGPIPE is ignored) and this shell
+        # and tail end within a turn or two, never hours later with the agent.
         + "if alive; then\n"
-        + "  ( while alive; do sleep 0.2; done ) & sentinel=$!\n"
+        + "  ( while alive && printf '\\0' >&2; do sleep 0.2; done ) & sentinel=$!\n"
         + '  tail -c +$((off + 1)) -s 0.2 --pid=$sentinel -f "$log" &\n'
         + '  wait "$sentinel"; wait; exit 0\nfi\n'
         + 'exec tail -c +$((off + 1)) "$log"\n'

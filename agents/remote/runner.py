@@ -301,13 +301,15 @@ class RemoteRunner:
             while True:
                 splitter.pending = b""  # bytes after `offset` are read again
                 unframe = Unframer()
+                codec_told = False  # this attempt's codec, recorded once (its first byte)
                 try:
                     async for data in read_stream(self.transport, command):
                         # Offsets count log bytes: a compressed backlog cut short by a drop
                         # yields the bytes it carried, and the next attempt resumes after them.
                         pieces = unframe.feed(data)
-                        if unframe.codec is not None:
+                        if not codec_told and unframe.codec is not None:
                             self.backlog_codec[handle.agent_id] = unframe.codec
+                            codec_told = True
                         for piece in pieces:
                             lines, used = splitter.feed(piece)
                             offset += used

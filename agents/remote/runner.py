@@ -288,7 +288,9 @@ class RemoteRunner:
     async def follow(self, handle: AgentHandle, offset: int) -> AsyncIterator[LogChunk]:
         """Yield log lines from ``offset`` until the agent has ended and its log is drained.
 
-        One channel per attempt: ``tail --pid`` ends by itself once the agent's wrapper is gone.
+        One channel per attempt: ``tail --pid`` ends by itself once the agent's wrapper is gone,
+        and on the host with the channel when the follow is cancelled or its connection drops
+        (``commands.tail_script``'s keep-alive).
         A dropped connection is reconnected (with backoff) and the log re-read from ``offset``.
         """
         paths = self.paths(handle.agent_id)

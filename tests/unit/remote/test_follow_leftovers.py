@@ -1,4 +1,4 @@
-"""A remote follow that stops while its agent runs leaves nothing running on the host (A25).
+"""A remote follow that stops while its agent runs leaves nothing running on the host (A26).
 
 ``RemoteRunner.follow`` runs ``commands.tail_script`` on the host: a shell, its sentinel
 subshell (polling whether the agent lives) and ``tail -f``. OpenSSH signals none of them when a
@@ -72,7 +72,7 @@ async def start(
 ) -> tuple[AgentHandle, asyncio.Task[None], list[LogChunk]]:
     """A silent long-running agent (3 lines, then the gate, then 3 more), followed in a task."""
     argv = (PY, str(fake_agent), "--lines", "3", "--gate", str(gate), "--after", "3")
-    h = await r.launch(LaunchSpec(f"a25-{uuid.uuid4().hex[:12]}", argv, repo))
+    h = await r.launch(LaunchSpec(f"a26-{uuid.uuid4().hex[:12]}", argv, repo))
     chunks: list[LogChunk] = []
     first = asyncio.Event()
 
@@ -86,7 +86,7 @@ async def start(
     return h, task, chunks
 
 
-async def test_a25_a_cancelled_follow_leaves_nothing_on_the_host(
+async def test_a26_a_cancelled_follow_leaves_nothing_on_the_host(
     sshd: Sshd, repo: Path, host_clone: Path, fake_agent: Path, gate: Path
 ) -> None:
     r = RemoteRunner("loop", sshd.cfg(host_clone), repo=repo, bring_back=False)
@@ -106,7 +106,7 @@ async def test_a25_a_cancelled_follow_leaves_nothing_on_the_host(
 
 
 @pytest.mark.parametrize("drop", ["reset", "abort"])
-async def test_a25_a_dropped_follow_leaves_nothing_on_the_host(
+async def test_a26_a_dropped_follow_leaves_nothing_on_the_host(
     sshd: Sshd,
     repo: Path,
     host_clone: Path,

@@ -16,14 +16,14 @@ keeps both to the minimum asyncssh's public API allows:
   so asyncssh holds the rest unacknowledged and the window (4 MiB) bounds it.
 
 The follow's shell writes a keep-alive byte (``KEEPALIVE``) on stderr while it follows, so that
-it notices on the host when the channel is gone (``commands.tail_script``); the collector drops
+it notices on the host when the channel is gone (``tailscript.tail_script``); the collector drops
 them from the stderr it keeps.
 
 Failures read as ``HostTransport.process`` reports them: a channel that ends without an exit
 status (the connection dropped) raises ``ConnectionLostError`` after the bytes already received;
 a non-zero exit raises ``TransportError`` with the command's stderr.
 
-``Unframer`` undoes ``tail_script``'s framing (``wavedeck.agents.remote.commands``): a ``P``
+``Unframer`` undoes ``tail_script``'s framing (``wavedeck.agents.remote.tailscript``): a ``P``
 (plain), ``S`` (a zstd backlog) or ``Z`` (a gzip backlog) byte first; a compressed backlog is
 followed by the plain live part. It hands out the log's bytes in pieces of at most
 ``PIECE_BYTES`` (a 128 KiB zstd block inflates to several MiB: decoded whole, lines would cost
@@ -41,7 +41,7 @@ from typing import Literal, Protocol
 
 import asyncssh
 
-from wavedeck.agents.remote.commands import LOG_SHRANK
+from wavedeck.agents.remote.tailscript import LOG_SHRANK
 from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, TransportError
 
 __all__ = [

@@ -51,7 +51,6 @@ from wavedeck.agents.remote.commands import (
     sh_c,
     status_script,
     stop_script,
-    tail_script,
     translate_paths,
 )
 from wavedeck.agents.remote.hostsandbox import HostSandbox
@@ -68,6 +67,7 @@ from wavedeck.agents.remote.sync import (
     send_seed,
     worktree_body,
 )
+from wavedeck.agents.remote.tailscript import tail_script
 from wavedeck.agents.remote.touched import TouchedReporter, TouchedSink
 from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, TransportError
 from wavedeck.agents.runtypes import ENDED_START, AgentHandle, ExitStatus, LaunchSpec, LogChunk
@@ -115,7 +115,7 @@ class RemoteRunner:
         # was confined (read by the supervisor).
         self._landlock = HostSandbox(host_name, self.transport)
         self.sandboxed: dict[str, SandboxStatus] = {}
-        # Catch-up compression of a long backlog (commands.tail_script): auto (zstd, or gzip
+        # Catch-up compression of a long backlog (tailscript.tail_script): auto (zstd, or gzip
         # unless the host is this machine), always (zstd or gzip), never. How each agent's
         # latest follow attempt got its backlog: plain, zstd or gzip.
         self.compress = "auto"
@@ -290,7 +290,7 @@ class RemoteRunner:
 
         One channel per attempt: ``tail --pid`` ends by itself once the agent's wrapper is gone,
         and on the host with the channel when the follow is cancelled or its connection drops
-        (``commands.tail_script``'s keep-alive).
+        (``tailscript.tail_script``'s keep-alive).
         A dropped connection is reconnected (with backoff) and the log re-read from ``offset``.
         """
         paths = self.paths(handle.agent_id)

@@ -1,6 +1,6 @@
 """A remote follow that stops while its agent runs leaves nothing running on the host (A26).
 
-``RemoteRunner.follow`` runs ``commands.tail_script`` on the host: a shell, its sentinel
+``RemoteRunner.follow`` runs ``tailscript.tail_script`` on the host: a shell, its sentinel
 subshell (polling whether the agent lives) and ``tail -f``. OpenSSH signals none of them when a
 non-pty channel closes (the follow cancelled) or its connection drops (sshd's session process
 exits): measured, they stayed until the agent ended, one more set per cancelled follow or

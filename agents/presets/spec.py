@@ -81,3 +81,13 @@ class Preset:
     # (the CLI's state folders, the agent's environment) -> whether starts at once can still go
     # wrong (opencode: only while its database does not exist yet); None: always (Gemini CLI).
     starts_race: Callable[[Sequence[Path], Mapping[str, str]], bool] | None = None
+    # The same two checks on an SSH host, where the CLI's state is (agents there start one at a
+    # time per host): POSIX sh run there by ``wavedeck.agents.remote.startcheck``, the CLI's
+    # state folders as "$@" (``statedirs`` resolved with the host's environment and the
+    # agent's ``[agent] env``), the session id as "$WAVEDECK_SESSION"; exit 0 means yes, 1 no,
+    # anything else: unknown. Constant text: nothing variable is ever put into it.
+    # ``session_on_host`` None: it cannot be checked there (the next start waits the bounded
+    # ``SESSION_WAIT_S`` and a notice says the session could not be confirmed).
+    session_on_host: str | None = None
+    # None with ``starts_race`` set: taken to race there (its starts there wait their turn).
+    race_on_host: str | None = None

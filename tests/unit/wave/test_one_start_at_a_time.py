@@ -25,7 +25,7 @@ from tests.unit.wave.scriptkit import script_repo, supervisor
 from wavedeck.agents.events import AgentStateChanged, Event, GateRefused, Notice
 from wavedeck.agents.runtypes import LaunchSpec
 from wavedeck.agents.tools.attach import Takeover
-from wavedeck.agents.wave import starts
+from wavedeck.agents.wave import startlane, starts
 from wavedeck.agents.wave.supervisor import Supervisor
 
 pytestmark = pytest.mark.slow  # real agent processes, seconds each
@@ -123,7 +123,7 @@ async def test_the_generic_preset_starts_its_agents_at_once(tmp_path: Path) -> N
 async def test_a_session_never_said_holds_the_next_start_only_so_long_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(starts, "SESSION_WAIT_S", 0.5)
+    monkeypatch.setattr(startlane, "SESSION_WAIT_S", 0.5)
     notes = _repo(tmp_path, "opencode", delay=3.0, says_session=False)
     sup = supervisor(tmp_path / "repo")
     began = time.time()

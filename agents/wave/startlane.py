@@ -14,7 +14,8 @@ for each other. What a lane asks its place:
   waits the whole bound and its notice says the session could not be confirmed, never that it
   was recorded).
 
-This machine's lane also holds the ``StartLock`` (a take-over here waits for it).
+Each lane holds its place's ``StartLock`` while it starts agents (a take-over of an agent of the
+CLI on that place waits for it).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,16 +76,25 @@ def starts_alone(agent: AgentConfig) -> bool:
 
 
 class StartLock(TakeoverLock):
-    """``flock`` on ``.wavedeck/run/starts.lock``, held by whoever starts a CLI that must start
-    alone here: this machine's lane, until its last start's session is recorded, and a take-over
-    of such a CLI while it runs (``wavedeck.agents.tools.attach``; its start-up would delete a
-    session not recorded yet, and a start during its own start-up would meet it). A lock of
-    the kernel: it holds across processes (``wavedeck attach`` in another terminal), and goes
-    with its holder however it ends. ``acquire`` never waits."""
+    """``flock`` on ``.wavedeck/run/starts.lock`` (a host's: ``starts-<host>.lock``), held by
+    whoever starts a CLI that must start alone on that machine: its lane, until its last
+    start's session is recorded, and a take-over of such a CLI there while it runs
+    (``wavedeck.agents.tools.attach``; its start-up would delete a session not recorded yet,
+    and a start during its own start-up would meet it). A lock of this machine's kernel: it
+    holds across processes (``wavedeck attach`` in another terminal), and goes with its holder
+    however it ends. ``acquire`` never waits."""
 
-    def __init__(self, wavedeck_dir: Path) -> None:
+    def __init__(self, wavedeck_dir: Path, host: str | None = None) -> None:
         super().__init__(wavedeck_dir, "starts")
-        self.path = Path(wavedeck_dir) / "run" / "starts.lock"
+        self.path = Path(wavedeck_dir) / "run" / f"starts{lock_suffix(host)}.lock"
+
+
+def lock_suffix(host: str | None) -> str:
+    """``-<host>`` as a file name (a ``[hosts.NAME]`` may hold any character), '' for here."""
+    if host is None:
+        return ""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", host)[:40]
+    return f"-{safe}" if safe == host else f"-{safe}-{zlib.crc32(host.encode()):08x}"
 
 
 class Place(Protocol):
@@ -206,10 +218,10 @@ class StartLane:
         self.give_back_all("not started: the control room closed")
 
     async def _run(self) -> None:
-        """Launch the queued agents in order, each once the last start's session is recorded
-        (this machine's lane: holding the ``StartLock`` until the last one's is)."""
+        """Launch the queued agents in order, each once the last start's session is recorded,
+        holding the place's ``StartLock`` until the last one's is (a take-over waits for it)."""
         ctx = self.ctx
-        lock = StartLock(ctx.wavedeck_dir) if self.place.name is None else None
+        lock = StartLock(ctx.wavedeck_dir, self.place.name)
         try:
             while ctx.launching:
                 if not self.queued:
@@ -225,14 +237,13 @@ class StartLane:
                     if self.queued and ctx.launching:
                         await self._next(races)
         finally:
-            if lock is not None:
-                lock.release()
+            lock.release()
         if not ctx.launching:
             self.give_back_all("not started: launching stopped")
 
-    async def _take(self, lock: StartLock | None) -> bool:
+    async def _take(self, lock: StartLock) -> bool:
         """Take the lock, once a take-over's CLI holding it has ended (False: closing)."""
-        while lock is not None and not lock.acquire(note="the control room's agent starts"):
+        while not lock.acquire(note="the control room's agent starts"):
             if not self.ctx.launching:
                 return False
             await asyncio.sleep(0.2)  # a lock another process holds: nothing to await

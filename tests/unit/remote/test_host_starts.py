@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from wavedeck.agents.presets.gemini import session_recorded
 from wavedeck.agents.presets.opencode import first_run
 from wavedeck.agents.remote.startcheck import HostStartCheck
 from wavedeck.agents.remote.transport import HostTransport
+from wavedeck.agents.runtypes import LaunchSpec
+from wavedeck.agents.tools.attach import Takeover
 from wavedeck.agents.wave import startlane
 from wavedeck.agents.wave.supervisor import Supervisor
 
@@ -165,6 +168,43 @@ async def test_a_session_never_said_on_the_host_holds_the_next_start_only_so_lon
     assert note_time(notes, "w1-a2.start") < note_time(notes, "w1-a1.start") + 8.0
     notices = [e for e in col.events if isinstance(e, Notice) and e.agent == "w1-a1"]
     assert notices and "could not be confirmed on loop" in notices[0].message
+
+
+def running(events: list[Event], agent: str) -> bool:
+    return any(
+        isinstance(e, AgentStateChanged) and e.agent == agent and e.state == "running"
+        for e in events
+    )
+
+
+@pytest.mark.timeout(120)
+async def test_a_takeover_on_the_host_waits_for_its_starts_and_one_here_does_not(
+    tmp_path: Path, sshd: Sshd
+) -> None:
+    notes = stand_in_repo(tmp_path, "opencode", delay=2.0)
+    place(tmp_path, sshd, PLACES["one host"])
+    root = tmp_path / "repo"
+    sup = supervisor(root)
+
+    def take_over(host: str | None) -> float:
+        spec = LaunchSpec("w1-a1", ("opencode",), root)
+        job = Takeover(
+            repo=root, plan=sup.plan, config=sup.config, spec=spec, session_id="s", host=host
+        )
+        with job._alone():  # what `Takeover.run` holds while the CLI runs
+            return time.time()
+
+    try:
+        async with collecting(sup, stop_agents=True) as col:
+            await sup.start_wave(1)
+            await col.until(lambda evs: running(evs, "w1-a1"), timeout=30)
+            here = await asyncio.wait_for(asyncio.to_thread(take_over, None), 20)
+            there = await asyncio.wait_for(asyncio.to_thread(take_over, "loop"), 60)
+            await wait_agents(sup, 1, timeout=60)
+    finally:
+        kill_agents(root)
+    assert here < note_time(notes, "w1-a1.session")  # this machine starts nothing now
+    assert there >= note_time(notes, "w1-a2.session")  # the host's starts first
 
 
 # -- the checks themselves, on the host -----------------------------------------------------------

@@ -74,8 +74,9 @@ class Preset:
     # (the CLI's state folders for the agent, from ``statedirs``; its session id) -> whether the
     # CLI has recorded the session.
     # Set for a CLI whose starts at once go wrong (Gemini CLI deletes a session another copy
-    # started a moment earlier; opencode's first starts race on its database): its local agents
-    # then start one at a time, each once the one before has its session recorded.
+    # started a moment earlier; opencode's first starts race on its database): its agents then
+    # start one at a time on each machine (here; each SSH host), each once the one before
+    # there has its session recorded.
     session_recorded: SessionCheck | None = None
     one_at_a_time: str = ""  # why, for the notice when a session is not recorded in time
     # (the CLI's state folders, the agent's environment) -> whether starts at once can still go

@@ -88,7 +88,9 @@ class HostStartCheck:
             return None
         try:
             command = check_script(self.preset, body, self.env, session)
-            res = await self.transport.run(command, timeout=CHECK_TIMEOUT_S)
+            # One attempt: a check that cannot be made now is unknown (the lane then waits its
+            # turn, or asks again at its next poll), never minutes of reconnecting.
+            res = await self.transport.run(command, timeout=CHECK_TIMEOUT_S, retry=False)
         except CommandError as exc:
             self.why_unknown = f"cannot be asked: {exc}"
             return None

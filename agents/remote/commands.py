@@ -292,6 +292,7 @@ def stop_script(paths: RemotePaths, pgid: int, start_time: int, grace_s: float) 
 
 
 CATCH_UP_BYTES = 1 << 20
+LOG_SHRANK = 5  # tail_script's status for a log shorter than the offset to read from
 
 # The compressor reads the log itself from fd 5, placed at the offset by ``dd count=0``: fed by
 # ``dd`` through a pipe (64 KiB at a time) it took ~50% longer and more of the host's CPU, the
@@ -320,7 +321,8 @@ def tail_script(
     follows as one compressed stream, then the log's bytes after it, plain. ``tail`` follows
     a sentinel that ends once the wrapper has (its exit file, or it is gone or a zombie), and
     reads to the end once more after it. A pid now owned by another process (start time
-    differs) means the agent ended long ago: the log is read once.
+    differs) means the agent ended long ago: the log is read once. A log shorter than
+    ``offset`` ends the script with status ``LOG_SHRANK`` (its lines cannot be placed).
 
     ``compress``: ``auto`` sends a long backlog through ``zstd -1`` when the host has it (the
     log text shrinks ~30x and the control room decompresses it for less CPU than asyncssh
@@ -345,6 +347,10 @@ def tail_script(
         + _START_FN
         + f"off={off}\n"
         + 'size=$(wc -c < "$log") || exit 3\n'
+        # A log shorter than the offset was truncated or replaced: its bytes from the offset on
+        # are not the ones counted, and tail would wait for it to grow past them in silence.
+        + '[ "$size" -ge "$off" ] || { echo "the log shrank to $size bytes, below the offset'
+        + ' $off read up to (truncated or replaced on the host)" >&2; exit 5; }\n'
         + f"z={threshold}; gz=$z\n"
         + local_check
         + 'backlog() { dd if="$log" iflag=skip_bytes,count_bytes skip=$off count=$((size - off))'

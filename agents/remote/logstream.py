@@ -37,6 +37,7 @@ from typing import Literal, Protocol
 
 import asyncssh
 
+from wavedeck.agents.remote.commands import LOG_SHRANK
 from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, TransportError
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "WINDOW_BYTES",
     "Codec",
     "LogCollector",
+    "LogShrank",
     "StreamCorrupt",
     "Unframer",
     "read_stream",
@@ -62,6 +64,13 @@ FRAMING: dict[int, Codec] = {ord("P"): "plain", ord("S"): "zstd", ord("Z"): "gzi
 class StreamCorrupt(TransportError):
     """The log stream's framing or its compressed backlog cannot be read: read again from the
     offset (``retry``), as after a dropped connection."""
+
+
+class LogShrank(TransportError):
+    """The log on the host is shorter than the offset to read from (truncated or replaced
+    there): the lines after the offset cannot be placed, so reading again cannot help."""
+
+    retry = False
 
 
 class _Inflater(Protocol):
@@ -239,4 +248,5 @@ async def read_stream(transport: HostTransport, command: str) -> AsyncIterator[b
             raise ConnectionLostError(f"{transport.name}: connection lost while reading{detail}")
         if status != 0:
             err = session.stderr.decode("utf-8", "replace").strip()
-            raise TransportError(f"{transport.name}: reading the log failed: {err}")
+            error = LogShrank if status == LOG_SHRANK else TransportError
+            raise error(f"{transport.name}: reading the log failed: {err}")

@@ -94,7 +94,7 @@ class HostStartCheck:
         except CommandError as exc:
             self.why_unknown = f"cannot be asked: {exc}"
             return None
-        except TransportError as exc:
+        except (TransportError, OSError) as exc:
             self.why_unknown = f"{self.name} did not answer: {exc}"
             return None
         if res.returncode in (0, 1):

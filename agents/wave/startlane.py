@@ -177,6 +177,17 @@ class StartLane:
         transitions.agent_queued(self.ctx, agent_id, QUEUED)
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._run())
+            self.task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        """The lane's task failed (a bug): said, and what it held is given back, never left
+        queued in silence."""
+        if task.cancelled() or task.exception() is None:
+            return
+        where = f" for {self.place.name}" if self.place.name else ""
+        why = f"not started: the start queue{where} failed ({task.exception()!r})"
+        self.ctx.emit(Notice("error", why))
+        self.give_back_all(why)
 
     def drop(self, agent_id: str) -> str | None:
         """The operator's stop of a queued agent: never launched (what it says), or None."""
@@ -233,13 +244,20 @@ class StartLane:
                     await self.until_recorded()
                     if not await self._take(lock) or not self.queued:
                         break
-                    races = await self.place.races()  # before the start: it may make the state
+                    races = await self._races()  # before the start: it may make the state
                     if self.queued and ctx.launching:
                         await self._next(races)
         finally:
             lock.release()
         if not ctx.launching:
             self.give_back_all("not started: launching stopped")
+
+    async def _races(self) -> bool:
+        """Whether a start at the place can go wrong now (a check that fails: yes)."""
+        try:
+            return await self.place.races()
+        except Exception:
+            return True  # waiting its turn is always safe
 
     async def _take(self, lock: StartLock) -> bool:
         """Take the lock, once a take-over's CLI holding it has ended (False: closing)."""

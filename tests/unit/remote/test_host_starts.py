@@ -61,7 +61,11 @@ async def run_wave(root: Path) -> Supervisor:
     try:
         async with collecting(sup, stop_agents=True):
             await sup.start_wave(1)
-            await wait_agents(sup, 1, timeout=90)
+            try:
+                await wait_agents(sup, 1, timeout=90)
+            except TimeoutError:
+                recs = {a: (r.state, r.reason) for a, r in sup.state.agents.items()}
+                pytest.fail(f"wave 1's agents did not end: {recs}")
     finally:
         kill_agents(root)
     return sup

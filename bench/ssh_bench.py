@@ -6,7 +6,7 @@ asyncssh's in-process server running commands with ``sh -c``) prints 1,000,000 n
 
 - ``ssh_lines_per_s``: ``RemoteRunner.follow`` from offset 0 over an already pooled connection
   (a channel sending the backlog through ``zstd -1`` when the host has it, else ``dd``: the
-  catch-up of ``commands.tail_script``, ``ssh_codec`` says which; then ``tail -f``);
+  catch-up of ``tailscript.tail_script``, ``ssh_codec`` says which; then ``tail -f``);
 - ``local_lines_per_s``: ``LocalRunner.follow`` (the ``wavedeck.agents.local.tail`` tailer, as
   the control room follows a local agent) on the very same log file (the host is this machine).
   Each counts every line, from when the log starts coming to the last line: the SSH side from

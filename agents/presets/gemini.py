@@ -23,8 +23,9 @@ Follow-ups: ``--session-id <uuid>`` (wavedeck chooses it) then ``--resume <uuid>
 One start at a time: 0.61 cleans its session folder at every start and deletes each session file
 with no message yet, which is what the session of an agent started a moment earlier in the same
 repository looks like (its follow-up then fails, "Invalid session identifier"). Its clean-up
-cannot be turned off from outside (system settings must be root's), so the local agents of this
-preset start one after another, each once ``session_recorded`` sees its session's first message.
+cannot be turned off from outside (system settings must be root's), so the agents of this preset
+on one machine (this one, or one SSH host) start one after another, each once its session's first
+message is recorded (``session_recorded`` here; ``SESSION_ON_HOST``, the same test, on a host).
 """
 
 from __future__ import annotations
@@ -103,6 +104,18 @@ def session_recorded(state: Sequence[Path], session_id: str) -> bool:
             if session_id in text and re.search(r'"type":\s*"(user|gemini)"', text):
                 return True
     return False
+
+
+# ``session_recorded`` on an SSH host (``Preset.session_on_host``): the same files, the same
+# test, in sh there ("$@": its state folders; the session id: $WAVEDECK_SESSION).
+SESSION_ON_HOST = r"""short=$(printf %.8s "$WAVEDECK_SESSION")
+for d in "$@"; do
+  for f in "$d"/tmp/*/chats/session-*-"$short".jsonl; do
+    [ -f "$f" ] || continue
+    grep -qF -e "$WAVEDECK_SESSION" "$f" && grep -Eq '"type":[[:space:]]*"(user|gemini)"' "$f" && exit 0
+  done
+done
+exit 1"""
 
 
 def argv(ctx: LaunchContext) -> list[str]:
@@ -274,5 +287,6 @@ PRESET = Preset(
     new_session_id=True,
     tool_lag_s=1.0,
     session_recorded=session_recorded,
+    session_on_host=SESSION_ON_HOST,
     one_at_a_time="its start-up may delete that session: a follow-up would then fail",
 )

@@ -15,8 +15,9 @@ rule prevents it. Both kinds of refusal are ``Denied`` (tool and path): the agen
 The shell is not restricted: the watcher judges what it writes. Follow-ups: ``--session <id>``.
 One start at a time: opencode migrates its database (``opencode.db`` in its data folder) on its
 first start, and first starts at once race ("database is locked"); while that database does not
-exist yet (``first_run``), local agents of this preset start each once the one before has
-reported its session (so its database is ready); once it exists they start at once.
+exist yet (``first_run``; ``FIRST_RUN_ON_HOST`` on an SSH host, where its database is), the
+agents of this preset on one machine start each once the one before has reported its session
+(so its database is ready); once it exists they start at once.
 """
 
 from __future__ import annotations
@@ -203,6 +204,22 @@ def first_run(state: Sequence[Path], env: Mapping[str, str]) -> bool:
     return not any(any(folder.glob(DATABASES)) for folder in state)
 
 
+# On an SSH host (``Preset.race_on_host``): ``first_run`` in sh there ("$@": its state folders,
+# the host's environment with the agent's ``[agent] env``): exit 0 while no database exists.
+FIRST_RUN_ON_HOST = """case ${OPENCODE_DB-} in
+  :memory:) exit 1 ;;
+  /*) [ -e "$OPENCODE_DB" ] && exit 1; exit 0 ;;
+  ?*) for d in "$@"; do [ -e "$d/$OPENCODE_DB" ] && exit 1; done; exit 0 ;;
+esac
+for d in "$@"; do
+  for f in "$d"/opencode*.db; do [ -e "$f" ] && exit 1; done
+done
+exit 0"""
+
+# ``session_reported`` reads no state: the session id on the agent's stream is the evidence,
+# wherever the agent runs.
+SESSION_ON_HOST = "exit 0"
+
 PRESET = Preset(
     name="opencode",
     program="opencode",
@@ -215,4 +232,6 @@ PRESET = Preset(
     session_recorded=session_reported,
     one_at_a_time="on a machine where opencode never ran, two first starts at once can fail",
     starts_race=first_run,
+    session_on_host=SESSION_ON_HOST,
+    race_on_host=FIRST_RUN_ON_HOST,
 )

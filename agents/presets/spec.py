@@ -74,10 +74,21 @@ class Preset:
     # (the CLI's state folders for the agent, from ``statedirs``; its session id) -> whether the
     # CLI has recorded the session.
     # Set for a CLI whose starts at once go wrong (Gemini CLI deletes a session another copy
-    # started a moment earlier; opencode's first starts race on its database): its local agents
-    # then start one at a time, each once the one before has its session recorded.
+    # started a moment earlier; opencode's first starts race on its database): its agents then
+    # start one at a time on each machine (here; each SSH host), each once the one before
+    # there has its session recorded.
     session_recorded: SessionCheck | None = None
     one_at_a_time: str = ""  # why, for the notice when a session is not recorded in time
     # (the CLI's state folders, the agent's environment) -> whether starts at once can still go
     # wrong (opencode: only while its database does not exist yet); None: always (Gemini CLI).
     starts_race: Callable[[Sequence[Path], Mapping[str, str]], bool] | None = None
+    # The same two checks on an SSH host, where the CLI's state is (agents there start one at a
+    # time per host): POSIX sh run there by ``wavedeck.agents.remote.startcheck``, the CLI's
+    # state folders as "$@" (``statedirs`` resolved with the host's environment and the
+    # agent's ``[agent] env``), the session id as "$WAVEDECK_SESSION"; exit 0 means yes, 1 no,
+    # anything else: unknown. Constant text: nothing variable is ever put into it.
+    # ``session_on_host`` None: it cannot be checked there (the next start waits the bounded
+    # ``SESSION_WAIT_S`` and a notice says the session could not be confirmed).
+    session_on_host: str | None = None
+    # None with ``starts_race`` set: taken to race there (its starts there wait their turn).
+    race_on_host: str | None = None

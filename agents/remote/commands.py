@@ -17,7 +17,7 @@ Layout on the host, under ``<workdir>/.wavedeck/`` (excluded from git there):
 
 Also here, because they are the other side of these commands: the mapping of local paths (the
 prompt file, the working tree) to their places on the host (``host_forms``, ``translate_paths``).
-(The other side of ``tail_script``'s framing is ``wavedeck.agents.remote.logstream.Unframer``.)
+The script that streams an agent's log, built on these, is ``wavedeck.agents.remote.tailscript``'s.
 """
 
 from __future__ import annotations
@@ -288,92 +288,6 @@ def stop_script(paths: RemotePaths, pgid: int, start_time: int, grace_s: float) 
         + f'  i=0; while kill -s 0 -- -{pg} 2>/dev/null && [ "$i" -lt 100 ]; do i=$((i+1)); sleep 0.02; done\n'
         + '  [ -f "$ex" ] || { echo "rc 137" > "$ex.tmp" && mv -f "$ex.tmp" "$ex"; }\n'
         + "  echo killed; else echo terminated; fi\n"
-    )
-
-
-CATCH_UP_BYTES = 1 << 20
-LOG_SHRANK = 5  # tail_script's status for a log shorter than the offset to read from
-
-# The compressor reads the log itself from fd 5, placed at the offset by ``dd count=0``: fed by
-# ``dd`` through a pipe (64 KiB at a time) it took ~50% longer and more of the host's CPU, the
-# whole catch-up's pace over loopback (bench/ssh_bench.py). It reads to the end of the log as it
-# then is, so ``off`` is where fd 5 stopped (its ``pos`` in /proc, which every Linux has);
-# where the seek cannot be checked, the backlog comes plain.
-_SEEK_FNS = (
-    'pos() { while read -r k v; do [ "$k" = pos: ] && echo "$v" && return; done'
-    ' < "/proc/$$/fdinfo/5"; }\n'
-    'seek() { exec 5<"$log" && dd iflag=skip_bytes skip=$off count=0 status=none <&5'
-    ' && [ "$(pos)" = "$off" ]; } 2>/dev/null\n'
-)
-_PACKED = '  printf {letter}; {compressor} <&5 >&3 && off=$(pos) && [ -n "$off" ] || exit 3\n'
-
-
-def tail_script(
-    paths: RemotePaths, offset: int, pid: int, start_time: int, compress: str = "auto"
-) -> str:
-    """Stream the log from byte ``offset`` until the wrapper (``pid``) has ended, then exit 0.
-
-    The backlog (the log's size at the start, from ``offset``) is copied with ``dd bs=1M``
-    (GNU tail copies in 8 KiB pieces) or compressed (read to the log's end as it is then), the
-    rest followed with ``tail``. The output starts with
-    one framing byte (``wavedeck.agents.remote.logstream.Unframer`` undoes it). ``P``: the log's
-    bytes follow. ``S`` (zstd) or ``Z`` (gzip): a backlog of more than ``CATCH_UP_BYTES``
-    follows as one compressed stream, then the log's bytes after it, plain. ``tail`` follows
-    a sentinel that ends once the wrapper has (its exit file, or it is gone or a zombie), and
-    reads to the end once more after it. A pid now owned by another process (start time
-    differs) means the agent ended long ago: the log is read once. A log shorter than
-    ``offset`` ends the script with status ``LOG_SHRANK`` (its lines cannot be placed).
-
-    ``compress``: ``auto`` sends a long backlog through ``zstd -1`` when the host has it (the
-    log text shrinks ~30x and the control room decompresses it for less CPU than asyncssh
-    spends per byte, so it pays even over loopback: bench/ssh_bench.py), else through
-    ``gzip -1`` unless the SSH client is on this machine (``$SSH_CONNECTION`` from a loopback
-    address: gzip compresses slower than the plain stream flows there, and inflating costs the
-    client about what it saves); ``always`` uses zstd or gzip, whichever the host has;
-    ``never`` (the output is then always ``P``). A host with neither sends it plain.
-    """
-    if compress not in ("auto", "always", "never"):
-        raise CommandError(f"compress must be auto, always or never: {compress!r}")
-    off = int(offset)
-    threshold = -1 if compress == "never" else CATCH_UP_BYTES
-    local_check = (
-        'case "${SSH_CONNECTION:-}" in 127.*|::1\\ *|::ffff:127.*) gz=-1;; esac\n'
-        if compress == "auto"
-        else ""
-    )
-    long_backlog = '[ "$z" -ge 0 ] && [ $((size - off)) -gt "$z" ]'
-    return (
-        paths.prelude()
-        + _START_FN
-        + f"off={off}\n"
-        + 'size=$(wc -c < "$log") || exit 3\n'
-        # A log shorter than the offset was truncated or replaced: its bytes from the offset on
-        # are not the ones counted, and tail would wait for it to grow past them in silence.
-        + '[ "$size" -ge "$off" ] || { echo "the log shrank to $size bytes, below the offset'
-        + ' $off read up to (truncated or replaced on the host)" >&2; exit 5; }\n'
-        + f"z={threshold}; gz=$z\n"
-        + local_check
-        + 'backlog() { dd if="$log" iflag=skip_bytes,count_bytes skip=$off count=$((size - off))'
-        + " bs=1M status=none; }\n"
-        + _SEEK_FNS
-        + "exec 3>&1\n"
-        + f"if {long_backlog} && command -v zstd >/dev/null 2>&1 && seek; then\n"
-        + _PACKED.format(letter="S", compressor="zstd -1 -q -c")
-        + f'elif {long_backlog} && [ "$gz" -ge 0 ] && command -v gzip >/dev/null 2>&1 && seek; then\n'
-        + _PACKED.format(letter="Z", compressor="gzip -1 -c")
-        + "else printf P\n"
-        + '  if [ "$size" -gt "$off" ]; then backlog || exit 3; off=$size; fi\n'
-        + "fi\n"
-        + "exec 3>&- 5<&-\n"
-        + f'alive() {{ [ ! -f "$ex" ] && [ "$(running {int(pid)})" = "{int(start_time)}" ]; }}\n'
-        # tail follows a sentinel that ends once the wrapper has (its exit file written, or
-        # gone, or a zombie: never --pid on the wrapper itself, which a zombie holds); this
-        # shell reaps the sentinel at once, and tail then reads to the end once more.
-        + "if alive; then\n"
-        + "  ( while alive; do sleep 0.2; done ) & sentinel=$!\n"
-        + '  tail -c +$((off + 1)) -s 0.2 --pid=$sentinel -f "$log" &\n'
-        + '  wait "$sentinel"; wait; exit 0\nfi\n'
-        + 'exec tail -c +$((off + 1)) "$log"\n'
     )
 
 

@@ -15,11 +15,15 @@ keeps both to the minimum asyncssh's public API allows:
 - bounded memory all the same: past ``PAUSE_BYTES`` not yet taken the channel stops reading,
   so asyncssh holds the rest unacknowledged and the window (4 MiB) bounds it.
 
+The follow's shell writes a keep-alive byte (``KEEPALIVE``) on stderr while it follows, so that
+it notices on the host when the channel is gone (``tailscript.tail_script``); the collector drops
+them from the stderr it keeps.
+
 Failures read as ``HostTransport.process`` reports them: a channel that ends without an exit
 status (the connection dropped) raises ``ConnectionLostError`` after the bytes already received;
 a non-zero exit raises ``TransportError`` with the command's stderr.
 
-``Unframer`` undoes ``tail_script``'s framing (``wavedeck.agents.remote.commands``): a ``P``
+``Unframer`` undoes ``tail_script``'s framing (``wavedeck.agents.remote.tailscript``): a ``P``
 (plain), ``S`` (a zstd backlog) or ``Z`` (a gzip backlog) byte first; a compressed backlog is
 followed by the plain live part. It hands out the log's bytes in pieces of at most
 ``PIECE_BYTES`` (a 128 KiB zstd block inflates to several MiB: decoded whole, lines would cost
@@ -37,10 +41,11 @@ from typing import Literal, Protocol
 
 import asyncssh
 
-from wavedeck.agents.remote.commands import LOG_SHRANK
+from wavedeck.agents.remote.tailscript import LOG_SHRANK
 from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, TransportError
 
 __all__ = [
+    "KEEPALIVE",
     "PAUSE_BYTES",
     "PIECE_BYTES",
     "WINDOW_BYTES",
@@ -56,6 +61,7 @@ WINDOW_BYTES = 4 * 1024 * 1024
 PAUSE_BYTES = 1024 * 1024
 STDERR_KEEP = 64 * 1024  # of a failing command's stderr, for the message
 PIECE_BYTES = 128 * 1024
+KEEPALIVE = b"\0"  # on stderr, from tail_script's sentinel every 0.2 s: never an error's text
 
 Codec = Literal["plain", "zstd", "gzip"]
 FRAMING: dict[int, Codec] = {ord("P"): "plain", ord("S"): "zstd", ord("Z"): "gzip"}
@@ -196,7 +202,8 @@ class LogCollector(asyncssh.SSHClientSession[bytes]):
 
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
         if datatype is not None:  # stderr: kept (bounded) for the error message
-            if len(self.stderr) < STDERR_KEEP:
+            data = data.replace(KEEPALIVE, b"")  # hours of them would crowd the error out
+            if data and len(self.stderr) < STDERR_KEEP:
                 self.stderr += data[: STDERR_KEEP - len(self.stderr)]
             return
         self.parts.append(data)

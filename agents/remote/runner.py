@@ -51,7 +51,6 @@ from wavedeck.agents.remote.commands import (
     sh_c,
     status_script,
     stop_script,
-    tail_script,
     translate_paths,
 )
 from wavedeck.agents.remote.hostsandbox import HostSandbox
@@ -68,6 +67,7 @@ from wavedeck.agents.remote.sync import (
     send_seed,
     worktree_body,
 )
+from wavedeck.agents.remote.tailscript import tail_script
 from wavedeck.agents.remote.touched import TouchedReporter, TouchedSink
 from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, TransportError
 from wavedeck.agents.runtypes import ENDED_START, AgentHandle, ExitStatus, LaunchSpec, LogChunk
@@ -115,7 +115,7 @@ class RemoteRunner:
         # was confined (read by the supervisor).
         self._landlock = HostSandbox(host_name, self.transport)
         self.sandboxed: dict[str, SandboxStatus] = {}
-        # Catch-up compression of a long backlog (commands.tail_script): auto (zstd, or gzip
+        # Catch-up compression of a long backlog (tailscript.tail_script): auto (zstd, or gzip
         # unless the host is this machine), always (zstd or gzip), never. How each agent's
         # latest follow attempt got its backlog: plain, zstd or gzip.
         self.compress = "auto"
@@ -288,7 +288,9 @@ class RemoteRunner:
     async def follow(self, handle: AgentHandle, offset: int) -> AsyncIterator[LogChunk]:
         """Yield log lines from ``offset`` until the agent has ended and its log is drained.
 
-        One channel per attempt: ``tail --pid`` ends by itself once the agent's wrapper is gone.
+        One channel per attempt: ``tail --pid`` ends by itself once the agent's wrapper is gone,
+        and on the host with the channel when the follow is cancelled or its connection drops
+        (``tailscript.tail_script``'s keep-alive).
         A dropped connection is reconnected (with backoff) and the log re-read from ``offset``.
         """
         paths = self.paths(handle.agent_id)
@@ -301,13 +303,15 @@ class RemoteRunner:
             while True:
                 splitter.pending = b""  # bytes after `offset` are read again
                 unframe = Unframer()
+                codec_told = False  # this attempt's codec, recorded once (its first byte)
                 try:
                     async for data in read_stream(self.transport, command):
                         # Offsets count log bytes: a compressed backlog cut short by a drop
                         # yields the bytes it carried, and the next attempt resumes after them.
                         pieces = unframe.feed(data)
-                        if unframe.codec is not None:
+                        if not codec_told and unframe.codec is not None:
                             self.backlog_codec[handle.agent_id] = unframe.codec
+                            codec_told = True
                         for piece in pieces:
                             lines, used = splitter.feed(piece)
                             offset += used

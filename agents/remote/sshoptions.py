@@ -6,7 +6,7 @@
 - **Ciphers**: AES-GCM first (``ENCRYPTION_ALGS``, asyncssh's defaults reordered, so a server
   without AES-GCM gets the defaults): every byte of a remote log is decrypted in this process.
 - **No SSH compression** (``COMPRESSION_ALGS``), whatever the ssh config says: wavedeck compresses a
-  long log backlog itself, once, on the host (zstd, else gzip: ``commands.tail_script``).
+  long log backlog itself, once, on the host (zstd, else gzip: ``tailscript.tail_script``).
 - **Socket reads** capped at ``SOCKET_READ_BYTES`` (``limit_reads``, once connected).
 - No password or keyboard-interactive logins; only the configured client keys when the config
   names some; ``~/.ssh/config`` (or ``HostConfig.ssh_config``) for aliases (HostName, Port, User).

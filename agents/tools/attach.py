@@ -7,9 +7,10 @@
    worktree look like now; the command to run (the preset's interactive resume, under the
    agent's wrapper and sandbox here, or ``ssh -t`` to its worktree on its host);
 2. ``run`` (blocking, in this terminal): the CLI, until the operator leaves it; its exit status
-   (ssh's 255: the connection failed or dropped). A local CLI that must start alone (Gemini:
+   (ssh's 255: the connection failed or dropped). A CLI that must start alone (Gemini:
    its start-up deletes the sessions not recorded yet) first waits for the agents starting
-   now, and holds their starts while it runs (``wavedeck.agents.wave.starts.StartLock``);
+   now on its machine (here, or its host), and holds their starts there while it runs
+   (``wavedeck.agents.wave.starts.StartLock``);
 3. ``end`` (async): what happened, read back: the transcript's new entries (usage, the
    operator's words, the CLI's last answer, the files its tools wrote), the files that changed
    (here: in the agent's folder, not another agent's; on a host: the patch from the worktree as
@@ -33,6 +34,7 @@ from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.local import foreground
 from wavedeck.agents.local.logfiles import logical_size
 from wavedeck.agents.markers import append_marker
+from wavedeck.agents.presets import PRESETS
 from wavedeck.agents.presets.transcripts import TRANSCRIPTS, SessionFacts, cost_before
 from wavedeck.agents.remote.commands import CommandError, host_forms
 from wavedeck.agents.remote.runner import RemoteRunner
@@ -183,13 +185,20 @@ class Takeover:
     @contextlib.contextmanager
     def _alone(self) -> Iterator[None]:
         """One start at a time (``wavedeck.agents.wave.starts``): a CLI whose start-up deletes
-        the sessions not recorded yet (Gemini) starts once the agents starting here have theirs
-        recorded, and none starts while it runs (the ``StartLock``, held by the control room's
-        starts); bounded, then refused."""
-        if not starts_alone(self.config.agent):
+        the sessions not recorded yet (Gemini) starts once the agents starting on its machine
+        (here, or its host) have theirs recorded, and none starts there while it runs (that
+        place's ``StartLock``, held by the control room's starts there); bounded, then refused.
+        On a host, whether a start there races is not asked (a blocking step): it waits its
+        turn whenever its CLI's starts can race, which costs only the wait."""
+        agent = self.config.agent
+        if self.host is None:
+            alone = starts_alone(agent)
+        else:
+            alone = PRESETS[agent.preset].session_recorded is not None and not agent.runs_command
+        if not alone:
             yield
             return
-        lock = StartLock(self.wavedeck_dir)
+        lock = StartLock(self.wavedeck_dir, self.host)
         deadline = time.monotonic() + TURN_WAIT_S
         told = False
         while not lock.acquire(note=f"the take-over of {self.agent}"):

@@ -9,10 +9,11 @@ each agent ended, through ``wavedeck.agents.wave.transitions``. Events go into o
 agent's log offset advances only once the consumer has handled the lines before it
 (``consumed``), which makes a restart resume each log exactly. How an agent that ended is handled
 next (``[agent.restart]``) is the ``RestartHooks`` given to it; what its preset's parser makes of
-its output, the ``PresetRuns``. Local agents of a preset with ``session_recorded`` (Gemini CLI,
+its output, the ``PresetRuns``. The agents of a preset with ``session_recorded`` (Gemini CLI,
 whose start-up deletes a session another copy began a moment earlier; opencode, whose first starts
-race on its database) start one at a time: such a launch is queued and made by the
-``wavedeck.agents.wave.starts.StartQueue``'s own task (the caller never waits for its turn).
+race on its database) start one at a time on each machine (here; each SSH host): such a launch is
+queued and made by its place's lane of the ``wavedeck.agents.wave.starts.StartQueue`` (the caller
+never waits for its turn).
 """
 
 from __future__ import annotations
@@ -98,7 +99,11 @@ class AgentProcesses:
         self._tasks: set[asyncio.Task[Any]] = set()  # stops it started itself (over budget)
         # Launches that wait their turn (one start at a time), made by the queue's own task.
         self.starts = StartQueue(
-            ctx, launch=self.launch_now, stop=self.stop, is_remote=runners.is_remote
+            ctx,
+            launch=self.launch_now,
+            stop=self.stop,
+            host_of=runners.host_of,
+            transport_of=runners.transport_of,
         )
 
     def followed(self, agent_id: str) -> bool:

@@ -15,6 +15,7 @@ import contextlib
 from wavedeck.agents.local.runner import LocalRunner
 from wavedeck.agents.remote.runner import RemoteRunner, runner_for
 from wavedeck.agents.remote.touched import TouchedSink
+from wavedeck.agents.remote.transport import HostTransport
 from wavedeck.agents.runtypes import Runner
 from wavedeck.agents.wave.context import WaveContext
 
@@ -57,6 +58,13 @@ class Runners:
     def host_of(self, agent_id: str) -> str | None:
         """The SSH host the agent runs on (its ``[hosts.NAME]``), None when it runs here."""
         return self.runner(agent_id).host
+
+    def transport_of(self, agent_id: str) -> HostTransport:
+        """The pooled connection to the agent's host (an agent on a host only)."""
+        runner = self.runner(agent_id)
+        if not isinstance(runner, RemoteRunner):
+            raise ValueError(f"{agent_id} runs on this machine, not on an SSH host")
+        return runner.transport
 
     def is_remote(self, agent_id: str) -> bool:
         return self.host_of(agent_id) is not None

@@ -1,7 +1,7 @@
 """An agent of the demo plan on the loopback SSH host, as an operator configures it: the set-up
 the remote engine tests share.
 
-- ``add_host``: a ``[hosts.loop]`` section in ``wavedeck.toml``, committed;
+- ``add_host``: a ``[hosts.loop]`` (or another name's) section in ``wavedeck.toml``, committed;
 - ``agent_on_host``: a clone for the host, ``agent`` sent there, every agent killed on the way out;
 - ``settled``: wave 1's agents ended and their events drained (after a start, a restart or a
   follow-up).
@@ -20,9 +20,9 @@ from wavedeck.agents.config import HostConfig
 from wavedeck.agents.wave.supervisor import Supervisor
 
 
-def add_host(root: Path, cfg: HostConfig) -> None:
-    """A ``[hosts.loop]`` section as an operator writes it, committed."""
-    section = "\n[hosts.loop]\n" + "".join(
+def add_host(root: Path, cfg: HostConfig, name: str = "loop") -> None:
+    """A ``[hosts.NAME]`` section as an operator writes it, committed."""
+    section = f"\n[hosts.{name}]\n" + "".join(
         f"{key} = {json.dumps(value)}\n"
         for key, value in cfg.model_dump().items()
         if value is not None and value != []

@@ -157,7 +157,7 @@ def test_runner_for_picks_the_host_by_agent_or_package() -> None:
 
 
 def test_catch_up_compression_modes() -> None:
-    from wavedeck.agents.remote.commands import tail_script
+    from wavedeck.agents.remote.tailscript import tail_script
 
     paths = RemotePaths("w1-a1", "/w")
     auto = tail_script(paths, 0, 1, 2)

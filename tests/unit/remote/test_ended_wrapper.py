@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from wavedeck.agents.remote.commands import RemotePaths, status_script, tail_script
+from wavedeck.agents.remote.commands import RemotePaths, status_script
+from wavedeck.agents.remote.tailscript import tail_script
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -18,9 +18,10 @@ import pytest
 
 from tests.eventkit import until
 from tests.unit.remote.sshkit import Sshd, make_clone
-from wavedeck.agents.remote.commands import LOG_SHRANK, RemotePaths, tail_script
+from wavedeck.agents.remote.commands import RemotePaths
 from wavedeck.agents.remote.logstream import LogShrank
 from wavedeck.agents.remote.runner import RemoteRunner
+from wavedeck.agents.remote.tailscript import LOG_SHRANK, tail_script
 from wavedeck.agents.runtypes import LaunchSpec
 
 pytestmark = pytest.mark.timeout(60)

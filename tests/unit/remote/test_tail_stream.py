@@ -170,3 +170,20 @@ async def test_the_log_stream_reports_a_failing_command_with_its_stderr(
         assert not isinstance(caught.value, ConnectionLostError)
     finally:
         await transport.close()
+
+
+@pytest.mark.sshd
+async def test_the_follows_keep_alives_on_stderr_are_not_kept_for_the_message(
+    sshd: Sshd, host_clone: Path
+) -> None:
+    """``tail_script``'s sentinel writes a NUL on stderr each turn (``KEEPALIVE``): hours of
+    them would fill the stderr kept for a failure's message; they are dropped as they come."""
+    transport = HostTransport("loop", sshd.cfg(host_clone))
+    nuls = "printf '\\0' >&2; " * 3
+    try:
+        with pytest.raises(TransportError) as caught:
+            async for _ in read_stream(transport, f"{nuls}printf P; echo gone >&2; {nuls}exit 3"):
+                pass
+        assert str(caught.value).endswith("reading the log failed: gone")
+    finally:
+        await transport.close()

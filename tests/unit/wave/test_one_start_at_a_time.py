@@ -14,79 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.unit.wave.enginekit import Collector, collecting, kill_agents, wait_agents
-from tests.unit.wave.scriptkit import script_repo, supervisor
+from tests.unit.wave.scriptkit import supervisor
+from tests.unit.wave.startkit import note_time as _time
+from tests.unit.wave.startkit import stand_in_repo as _repo
 from wavedeck.agents.events import AgentStateChanged, Event, GateRefused, Notice
 from wavedeck.agents.runtypes import LaunchSpec
 from wavedeck.agents.tools.attach import Takeover
-from wavedeck.agents.wave import starts
+from wavedeck.agents.wave import startlane, starts
 from wavedeck.agents.wave.supervisor import Supervisor
 
 pytestmark = pytest.mark.slow  # real agent processes, seconds each
-
-# opencode's argv is `PROGRAM run --format json`; the stand-in ignores it.
-STAND_IN = """#!{python}
-import json, os, sys, time
-from pathlib import Path
-agent = os.environ["WAVEDECK_AGENT_ID"]
-sid = "ses_" + agent.replace("-", "")
-notes = Path({notes!r})
-(notes / (agent + ".start")).write_text(repr(time.time()))
-with open(notes / (agent + ".starts"), "a") as starts:  # one line a start
-    starts.write("started\\n")
-(notes / (agent + ".argv")).write_text(json.dumps(sys.argv[1:]))  # the last start's
-time.sleep({delay})
-if {says_session}:
-    (notes / (agent + ".session")).write_text(repr(time.time()))
-    print(json.dumps({{"type": "step_start", "sessionID": sid}}), flush=True)
-issue = {{"w1-a1": "api-1", "w1-a2": "web-1"}}[agent]
-part = {{"type": "text", "text": "wavedeck: done " + issue + " nothing to change"}}
-print(json.dumps({{"type": "text", "sessionID": sid, "part": part}}), flush=True)
-"""
-
-
-def _repo(
-    tmp_path: Path,
-    preset: str,
-    *,
-    delay: float = 0.6,
-    says_session: bool = True,
-    database: bool = False,
-) -> Path:
-    """The sandbox (``tmp_path/repo``), its agents the stand-in; the folder of its notes.
-    opencode's data folder is the test's own (``database``: as after its first run)."""
-    data = tmp_path / "data"
-    (data / "opencode").mkdir(parents=True)
-    if database:
-        (data / "opencode" / "opencode.db").write_bytes(b"")
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    program = tmp_path / "opencode-stand-in"
-    program.write_text(
-        STAND_IN.format(python=sys.executable, notes=str(notes), delay=delay,
-                        says_session=says_session),
-        "utf-8",
-    )  # fmt: skip
-    program.chmod(0o755)
-    repo = script_repo(tmp_path / "repo", {})
-    config = (repo / "wavedeck.toml").read_text("utf-8")
-    agent = f'preset = "{preset}"\nprogram = "{program}"\nenv = {{ XDG_DATA_HOME = "{data}" }}\n'
-    if preset == "generic":
-        agent = f'command = ["{program}"]\n'
-    lines = [line for line in config.splitlines() if not line.startswith("command = ")]
-    text = "\n".join(lines).replace("[agent]\n", "[agent]\n" + agent, 1) + "\n"
-    (repo / "wavedeck.toml").write_text(text, "utf-8")
-    return notes
-
-
-def _time(notes: Path, name: str) -> float:
-    return float((notes / name).read_text())
 
 
 async def _wave(repo: Path) -> Supervisor:
@@ -123,7 +66,7 @@ async def test_the_generic_preset_starts_its_agents_at_once(tmp_path: Path) -> N
 async def test_a_session_never_said_holds_the_next_start_only_so_long_and_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(starts, "SESSION_WAIT_S", 0.5)
+    monkeypatch.setattr(startlane, "SESSION_WAIT_S", 0.5)
     notes = _repo(tmp_path, "opencode", delay=3.0, says_session=False)
     sup = supervisor(tmp_path / "repo")
     began = time.time()

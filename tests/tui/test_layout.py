@@ -14,6 +14,7 @@ import re
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from tests.tui.helpers import (
     STRAY,
@@ -132,6 +133,27 @@ async def test_checkpoint_keeps_the_files_in_view_with_whole_names(size: tuple[i
         assert files < 8  # at the top of its column, whatever the issues
         for line in text.splitlines():
             assert not re.search(r"/[\w.-]*$", line.strip()), line  # a path cut at the edge
+
+
+async def test_checkpoint_table_drawn_before_it_measures_keeps_whole_columns() -> None:
+    """The stray table drawn right after a refill (a resize's), before the table goes idle and
+    measures its new rows (what load does): its columns fit their cells already, and stay so
+    (a frame drawn at the labels' widths was cached as "…/cl  unow" for good)."""
+    app = static_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _main(pilot)
+        await app.push_screen(CheckpointScreen(refused_preview()))
+        await settle(pilot, lambda: checkpoint_drawn(app), "the checkpoint drawn, columns sized")
+        screen = app.screen
+        assert isinstance(screen, CheckpointScreen)
+        table = screen.query_one(DataTable)
+        screen._fill()  # what the screen does after a resize
+        drawn = [table.render_line(y).text for y in range(table.size.height)]
+        assert any("daemon.py" in line and "unowned" in line for line in drawn), drawn
+        await pilot.pause()  # the table goes idle: it measures the rows it was given
+        await settle(pilot, lambda: checkpoint_drawn(app), "the checkpoint drawn again")
+        drawn = [table.render_line(y).text for y in range(table.size.height)]
+        assert any("daemon.py" in line and "unowned" in line for line in drawn), drawn
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

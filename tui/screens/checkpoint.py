@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -162,7 +163,6 @@ class CheckpointScreen(Screen[str | None]):
         # Columns too: a column keeps the width of its widest cell ever, and a path fitted to
         # a narrower terminal must narrow it.
         table.clear(columns=True)
-        table.add_columns(*COLUMNS)
         rows = blocking_paths(preview)
         known = {v.path: v.attribution for v in preview.violations if v.agent}
 
@@ -174,12 +174,18 @@ class CheckpointScreen(Screen[str | None]):
 
         # The path column gets what the others leave (each cell has 1 cell of padding a side).
         others = [(r.kind, writer(r), self._state(r.path).plain) for r in rows]
-        used = sum(max((len(o[i]) for o in others), default=0) + 2 for i in range(3))
+        used = sum(max((cell_len(o[i]) for o in others), default=0) + 2 for i in range(3))
         room = table.content_size.width - used - 2 - 2  # and the scrollbar's cell
-        for row, (kind, agent, _) in zip(rows, others, strict=True):
-            path = neutralize(row.path)
-            if table.content_size.width:
-                path = fit_path(path, max(room, 16))
+        paths = [neutralize(row.path) for row in rows]
+        if table.content_size.width:
+            paths = [fit_path(path, max(room, 16)) for path in paths]
+        # Widths given, not measured by the table: it measures new rows only when it next goes
+        # idle, and a frame drawn before that (likely under load) stays cached at the labels'
+        # widths ("…/cl  unow") until a later change, which may never come.
+        cells = [(path, *other) for path, other in zip(paths, others, strict=True)]
+        for i, label in enumerate(COLUMNS):
+            table.add_column(label, width=max([cell_len(label), *(cell_len(c[i]) for c in cells)]))
+        for row, (path, kind, agent, _) in zip(rows, cells, strict=True):
             table.add_row(Text(path), kind, agent, self._state(row.path), key=row.path)
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))

@@ -169,7 +169,7 @@ def mid_wave_drawn(app: WavedeckApp) -> bool:
 
 def checkpoint_drawn(app: WavedeckApp) -> bool:
     """The refused checkpoint of ``static_app`` drawn for good: its files, and its stray table's
-    columns sized (the table is first drawn before they are: "…/cl  unow"; the refusal above
+    columns sized (a table drawn at its labels' widths shows "…/cl  unow"; the refusal above
     names daemon.py whole either way, its kind "unowned" is the table's)."""
     text = screen_text(app)
     names = ("Files to commit", "client.py", "crypto.py", "index.js", "unowned")

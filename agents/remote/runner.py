@@ -30,7 +30,6 @@ consumed to (its journal too) stays right: nothing shown twice, nothing skipped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -68,7 +67,7 @@ from wavedeck.agents.remote.sync import (
     worktree_body,
 )
 from wavedeck.agents.remote.tailscript import tail_script
-from wavedeck.agents.remote.touched import TouchedReporter, TouchedSink
+from wavedeck.agents.remote.touched import TouchedReporter, TouchedSink, stop_watch
 from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, TransportError
 from wavedeck.agents.runtypes import ENDED_START, AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
@@ -334,9 +333,7 @@ class RemoteRunner:
             if lines:
                 yield LogChunk(tuple(lines), offset + used)
             if watcher is not None:  # a last look, so no change goes unreported
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await watcher
+                await stop_watch(watcher)
                 watcher = None
                 await self.touched.report(paths)
             if self.bring_back:
@@ -349,9 +346,7 @@ class RemoteRunner:
                     )
         finally:
             if watcher is not None:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await watcher
+                await stop_watch(watcher)
 
     # -- bring back ---------------------------------------------------------------------------
 

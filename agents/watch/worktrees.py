@@ -24,6 +24,7 @@ from pathlib import Path
 from wavedeck.agents.events import Event, FileTouched, ViolationFound
 from wavedeck.agents.git.cmd import run_git
 from wavedeck.agents.git.errors import GitError
+from wavedeck.agents.tasks import cancel_until_done
 from wavedeck.agents.watch.rules import Attribution, worktree_attributor
 from wavedeck.agents.watch.watcher import WorkspaceWatcher
 from wavedeck.plan.errors import WavedeckError
@@ -269,6 +270,7 @@ class WorktreeWatch:
             for task in tasks:
                 task.cancel()
             for task in tasks:
+                await cancel_until_done(task)  # a cancel swallowed by a wait_for (agents.tasks)
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 

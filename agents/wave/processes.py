@@ -38,6 +38,7 @@ from wavedeck.agents.remote.sync import SyncError
 from wavedeck.agents.remote.transport import TransportError
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus
 from wavedeck.agents.state import AgentRecord, adopt
+from wavedeck.agents.tasks import cancel_until_done
 from wavedeck.agents.wave import reverts, transitions
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.launch import OffsetJournal, build_spec, chunk_events
@@ -137,6 +138,7 @@ class AgentProcesses:
         for task in pending:
             task.cancel()
         for task in pending:
+            await cancel_until_done(task)  # a cancel swallowed by a wait_for (agents.tasks)
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.follows.clear()

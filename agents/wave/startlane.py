@@ -36,6 +36,7 @@ from wavedeck.agents.kinds import AgentState
 from wavedeck.agents.local import writepolicy
 from wavedeck.agents.presets import PRESETS
 from wavedeck.agents.presets.statedirs import state_entries
+from wavedeck.agents.tasks import cancel_until_done
 from wavedeck.agents.wave import transitions
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.takeover import TakeoverLock
@@ -223,7 +224,7 @@ class StartLane:
         if task is not None and not task.done():
             with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
                 await asyncio.wait_for(asyncio.shield(task), CLOSE_WAIT_S)
-            task.cancel()
+            await cancel_until_done(task)
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self.give_back_all("not started: the control room closed")

@@ -34,7 +34,6 @@ from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.local import foreground
 from wavedeck.agents.local.logfiles import logical_size
 from wavedeck.agents.markers import append_marker
-from wavedeck.agents.presets import PRESETS
 from wavedeck.agents.presets.transcripts import TRANSCRIPTS, SessionFacts, cost_before
 from wavedeck.agents.remote.commands import CommandError, host_forms
 from wavedeck.agents.remote.runner import RemoteRunner
@@ -42,7 +41,7 @@ from wavedeck.agents.remote.sync import SyncError, apply_patch
 from wavedeck.agents.remote.takeover import HostSide, ssh_argv, takeover_script, tree_forms
 from wavedeck.agents.remote.transport import TransportError
 from wavedeck.agents.runtypes import ExitStatus, LaunchSpec
-from wavedeck.agents.wave.starts import SESSION_WAIT_S, StartLock, starts_alone
+from wavedeck.agents.wave.starts import SESSION_WAIT_S, StartLock, one_at_a_time, starts_alone
 from wavedeck.agents.wave.takeover import TakeoverReport, marker_lines, record
 from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.models import Plan
@@ -191,11 +190,7 @@ class Takeover:
         On a host, whether a start there races is not asked (a blocking step): it waits its
         turn whenever its CLI's starts can race, which costs only the wait."""
         agent = self.config.agent
-        if self.host is None:
-            alone = starts_alone(agent)
-        else:
-            alone = PRESETS[agent.preset].session_recorded is not None and not agent.runs_command
-        if not alone:
+        if not (starts_alone(agent) if self.host is None else one_at_a_time(agent)):
             yield
             return
         lock = StartLock(self.wavedeck_dir, self.host)

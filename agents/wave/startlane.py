@@ -49,6 +49,7 @@ __all__ = [
     "Place",
     "StartLane",
     "StartLock",
+    "one_at_a_time",
     "starts_alone",
     "state_of",
 ]
@@ -67,13 +68,20 @@ def state_of(agent: AgentConfig) -> tuple[list[Path], dict[str, str]]:
     return [Path(path) for path, kind in paths if kind == "dir"], env
 
 
+def one_at_a_time(agent: AgentConfig) -> bool:
+    """The ``[agent]`` preset's CLI starts one at a time on a machine (its preset's
+    ``session_recorded``; not a ``command``); whether a start there can go wrong now is the
+    place's question (``starts_alone`` here)."""
+    return PRESETS[agent.preset].session_recorded is not None and not agent.runs_command
+
+
 def starts_alone(agent: AgentConfig) -> bool:
-    """A start of the ``[agent]`` preset's CLI here must not meet another start (its preset's
-    ``session_recorded``, and ``starts_race`` says it still can go wrong)."""
-    preset = PRESETS[agent.preset]
-    if preset.session_recorded is None or agent.runs_command:
+    """A start of the ``[agent]`` preset's CLI here must not meet another start
+    (``one_at_a_time``, and ``starts_race`` says it still can go wrong)."""
+    if not one_at_a_time(agent):
         return False
-    return preset.starts_race is None or preset.starts_race(*state_of(agent))
+    starts_race = PRESETS[agent.preset].starts_race
+    return starts_race is None or starts_race(*state_of(agent))
 
 
 class StartLock(TakeoverLock):

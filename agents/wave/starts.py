@@ -56,11 +56,19 @@ from wavedeck.agents.wave.startlane import (
     Place,
     StartLane,
     StartLock,
+    one_at_a_time,
     starts_alone,
 )
 from wavedeck.plan.checking.api import RepoView
 
-__all__ = ["QUEUED", "SESSION_WAIT_S", "StartLock", "StartQueue", "starts_alone"]
+__all__ = [
+    "QUEUED",
+    "SESSION_WAIT_S",
+    "StartLock",
+    "StartQueue",
+    "one_at_a_time",
+    "starts_alone",
+]
 
 
 class StartQueue:
@@ -113,7 +121,7 @@ class StartQueue:
         once go wrong, now (opencode: while its database is missing), or while others wait; on
         a host, every agent of such a preset (its lane asks the host whether it races)."""
         agent = self.ctx.config.agent
-        if self.preset.session_recorded is None or agent.runs_command:
+        if not one_at_a_time(agent):
             return False
         host = self._host_of(agent_id)
         if host is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -28,7 +27,7 @@ from wavedeck.tui import messages as msg
 from wavedeck.tui.calls import guarded
 from wavedeck.tui.refusals import checkpoint_hints
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen
-from wavedeck.tui.widgets.paths import fit_path
+from wavedeck.tui.widgets.paths import add_fitted_columns, fit_path, fit_paths
 
 if TYPE_CHECKING:
     from wavedeck.tui.engine import EngineCommands
@@ -172,19 +171,11 @@ class CheckpointScreen(Screen[str | None]):
             guess = "?" if row.agent and known.get(row.path) == "inferred" else ""
             return neutralize(f"{row.agent}{guess}" if row.agent else "?")
 
-        # The path column gets what the others leave (each cell has 1 cell of padding a side).
+        # The path column gets what the others leave.
         others = [(r.kind, writer(r), self._state(r.path).plain) for r in rows]
-        used = sum(max((cell_len(o[i]) for o in others), default=0) + 2 for i in range(3))
-        room = table.content_size.width - used - 2 - 2  # and the scrollbar's cell
-        paths = [neutralize(row.path) for row in rows]
-        if table.content_size.width:
-            paths = [fit_path(path, max(room, 16)) for path in paths]
-        # Widths given, not measured by the table: it measures new rows only when it next goes
-        # idle, and a frame drawn before that (likely under load) stays cached at the labels'
-        # widths ("…/cl  unow") until a later change, which may never come.
+        paths = fit_paths([neutralize(row.path) for row in rows], others, table.content_size.width)
         cells = [(path, *other) for path, other in zip(paths, others, strict=True)]
-        for i, label in enumerate(COLUMNS):
-            table.add_column(label, width=max([cell_len(label), *(cell_len(c[i]) for c in cells)]))
+        add_fitted_columns(table, COLUMNS, cells)
         for row, (path, kind, agent, _) in zip(rows, cells, strict=True):
             table.add_row(Text(path), kind, agent, self._state(row.path), key=row.path)
         if table.row_count:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -28,7 +27,7 @@ from wavedeck.tui import messages as msg
 from wavedeck.tui.calls import guarded
 from wavedeck.tui.room import Room, room
 from wavedeck.tui.screens.dialogs import ConfirmScreen, PromptScreen
-from wavedeck.tui.widgets.paths import fit_path
+from wavedeck.tui.widgets.paths import add_fitted_columns, fit_paths
 
 if TYPE_CHECKING:
     from wavedeck.tui.engine import EngineCommands
@@ -127,20 +126,12 @@ class ViolationsScreen(Screen[None]):
                 status = Text("open", "red")
             rows[v.path] = (v, status)
         self._rows = rows
-        # What the other columns take (a cell of padding each side), the rest is the path's.
+        # What the other columns take, the rest is the path's.
         cells = [(_short(s.plain), v.kind, self._writer(v)) for v, s in rows.values()]
-        used = sum(max((cell_len(c[i]) for c in cells), default=0) + 2 for i in range(3))
-        room = table.content_size.width - used - 2 - 2
         paths = [neutralize(v.path) for v, _ in rows.values()]
-        if table.content_size.width:
-            paths = [fit_path(path, max(room, 16)) for path in paths]
-        # Widths given, not measured by the table: rows added right after a clear were, under
-        # load, sometimes never measured, leaving every column as wide as its label ("pack").
-        labels = ("status", "path", "kind", "agent")
+        paths = fit_paths(paths, cells, table.content_size.width)
         columns = [(c[0], path, c[1], c[2]) for c, path in zip(cells, paths, strict=True)]
-        for i, label in enumerate(labels):
-            widths = (cell_len(c[i]) for c in columns)  # cells: a CJK name is two a char
-            table.add_column(label, width=max([len(label), *widths]))
+        add_fitted_columns(table, ("status", "path", "kind", "agent"), columns)
         for (v, status), (shown_status, path, kind, writer) in zip(
             rows.values(), columns, strict=True
         ):

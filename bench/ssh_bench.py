@@ -69,12 +69,21 @@ asyncssh's in-process server running commands with ``sh -c``) prints 1,000,000 n
   threads) and ``--fast=1`` (the same shuffled A/B: best 0.67 vs 0.67). Passes are now best
   of 15 (was 7): the spread from run to run on a shared machine is wider than the gain. This
   bench, three runs on a quiet machine: ratio 0.57/0.63/0.67.
+- Then the host's CPU (issue #18, fifth round): in a catch-up both cores were full (the
+  client's ~0.12 s of CPU, the host's ``zstd`` ~0.12 s), so the wall clock could fall only with
+  the work. zstd's command (1.5.x) reads and writes in threads of its own, handing over each
+  128 KiB with futexes (strace: ~1,800 futex calls a pass), where in memory it compresses this
+  log in ~0.05 s. ``--single-thread --no-asyncio`` does it all in one thread: CPU median 0.128 ->
+  0.094 s (its level made no difference: ``--fast=1`` to ``--fast=4`` the same). The same
+  shuffled A/B with controls, 8 rounds quiet: median ratio 0.57/0.59 -> 0.76/0.75; 6 rounds
+  beside two busy loops: 0.44/0.49 -> 0.57/0.61. ``tailscript.ZSTD_LEAN``: a zstd that does not
+  know the flags gets the ones it knows. This bench, eight runs quiet: ratio 0.62-0.85.
 - a second follow through a TCP proxy that is reset at the first lines (the backlog still
   coming, compressed or not): ``lost`` and ``repeated`` lines and ``reconnect_s`` (reset to
   the first lines received over the new connection).
 
-Targets: ratio >= 0.5 (kept: above 0.6 is not steady on a shared 2-core machine, where the
-host's ``sshd`` and ``zstd`` take the cores the control room's side also needs), lost == repeated == 0, reconnect_s <= 5. Prints one JSON object; exit 1 when a
+Targets: ratio >= 0.5 (the gate, for a CI machine shared with other work; quiet, it reads above
+the 0.6 issue #18 asked for), lost == repeated == 0, reconnect_s <= 5. Prints one JSON object; exit 1 when a
 target is missed.
 """
 

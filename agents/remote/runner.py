@@ -30,6 +30,7 @@ consumed to (its journal too) stays right: nothing shown twice, nothing skipped.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -120,9 +121,9 @@ class RemoteRunner:
         self.compress = "auto"
         self.backlog_codec: dict[str, Codec] = {}
 
-    def _notice(self, message: str) -> None:
-        if self.on_event is not None:
-            self.on_event(Notice("error", message))
+    def _notice(self, message: str, facts: Notice | None = None) -> None:
+        if self.on_event is not None:  # ``facts``: the level and facts, when not a bare error
+            self.on_event(dataclasses.replace(facts or Notice("error", ""), message=message))
 
     async def find_unrecorded(self, agent_id: str, launch_id: str = "") -> AgentHandle | None:
         """The run launched as ``launch_id`` on the host (``Runner.find_unrecorded``): running,
@@ -297,7 +298,8 @@ class RemoteRunner:
         # they used, which advance the offset a reconnect resumes from.
         splitter = LineDecoder()
         watcher = self.touched.start_watch(paths) if self.touched.sink else None
-        command = sh_c(tail_script(paths, offset, handle.pid, handle.start_time, self.compress))
+        compress, failed = self.compress, 0  # failed: compressed attempts in a row that failed
+        command = sh_c(tail_script(paths, offset, handle.pid, handle.start_time, compress))
         try:
             while True:
                 splitter.pending = b""  # bytes after `offset` are read again
@@ -320,12 +322,23 @@ class RemoteRunner:
                 except TransportError as exc:
                     if not exc.retry:
                         raise  # a changed host key or refused login: retrying cannot help
-                    if not isinstance(exc, ConnectionLostError):
+                    lost = isinstance(exc, ConnectionLostError)  # the link's fault, not the host's
+                    if not lost:
+                        failed = failed + 1 if unframe.codec in ("zstd", "gzip") else 0
+                    if failed >= 2 and compress != "never":
+                        # The host's compressor fails every time: plain, rather than never.
+                        compress = "never"
+                        self._notice(
+                            f"{handle.agent_id}: the {unframe.codec} catch-up on {self.host}"
+                            f" failed twice ({exc}); reading its log uncompressed",
+                            Notice("warning", "", agent=handle.agent_id, error=str(exc)),
+                        )
+                    elif not lost:
                         # Unreachable after a full backoff round: the agent is detached and
                         # keeps running; try again (a new round) after the longest delay.
                         await asyncio.sleep(self.cfg.reconnect_cap_s)
                     command = sh_c(
-                        tail_script(paths, offset, handle.pid, handle.start_time, self.compress)
+                        tail_script(paths, offset, handle.pid, handle.start_time, compress)
                     )
                     continue  # reconnect (with backoff) and resume at the offset
                 break

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from wavedeck.agents.remote.commands import _START_FN, CommandError, RemotePaths
 
-__all__ = ["CATCH_UP_BYTES", "LOG_SHRANK", "tail_script"]
+__all__ = ["CATCH_UP_BYTES", "LOG_SHRANK", "ZSTD_LEAN", "tail_script"]
 
 CATCH_UP_BYTES = 1 << 20
 LOG_SHRANK = 5  # tail_script's status for a log shorter than the offset to read from
@@ -26,6 +26,19 @@ _SEEK_FNS = (
     ' && [ "$(pos)" = "$off" ]; } 2>/dev/null\n'
 )
 _PACKED = '  printf {letter}; {compressor} <&5 >&3 && off=$(pos) && [ -n "$off" ] || exit 3\n'
+
+# zstd's command (1.5.x) reads and writes in threads of their own by default, handing each
+# 128 KiB over with futexes: ~35% more CPU than doing it all in one thread. The host's CPU is
+# what the catch-up is paced by where the client shares its cores (bench/ssh_bench.py: median
+# ratio ~0.58 -> ~0.75), and on a real host it is the agents'. A zstd without these flags
+# (before 1.5.3 has no --no-asyncio) gets the ones it knows: asked with -V, which ends the
+# parsing once the flags before it were accepted.
+ZSTD_LEAN = ("--single-thread --no-asyncio", "--single-thread")
+_ZSTD_FLAGS = (
+    "zflags() { zf=; for f in "
+    + " ".join(f"'{flags}'" for flags in ZSTD_LEAN)
+    + "; do zstd $f -V >/dev/null 2>&1 && zf=$f && return; done; }\n"
+)
 
 
 def tail_script(
@@ -79,9 +92,11 @@ def tail_script(
         + 'backlog() { dd if="$log" iflag=skip_bytes,count_bytes skip=$off count=$((size - off))'
         + " bs=1M status=none; }\n"
         + _SEEK_FNS
+        + _ZSTD_FLAGS
         + "exec 3>&1\n"
         + f"if {long_backlog} && command -v zstd >/dev/null 2>&1 && seek; then\n"
-        + _PACKED.format(letter="S", compressor="zstd -1 -q -c")
+        + "  zflags\n"
+        + _PACKED.format(letter="S", compressor="zstd -1 -q -c $zf")
         + f'elif {long_backlog} && [ "$gz" -ge 0 ] && command -v gzip >/dev/null 2>&1 && seek; then\n'
         + _PACKED.format(letter="Z", compressor="gzip -1 -c")
         + "else printf P\n"

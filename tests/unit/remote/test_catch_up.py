@@ -24,8 +24,10 @@ import pytest
 from tests.eventkit import until
 from tests.unit.remote.faultkit import Proxy
 from tests.unit.remote.sshkit import Sshd, make_clone, numbered
+from wavedeck.agents.events import Event, Notice
 from wavedeck.agents.remote.logstream import PIECE_BYTES, StreamCorrupt, Unframer
 from wavedeck.agents.remote.runner import RemoteRunner
+from wavedeck.agents.remote.tailscript import ZSTD_LEAN
 from wavedeck.agents.runtypes import AgentHandle, LaunchSpec
 
 if sys.version_info >= (3, 14):
@@ -190,6 +192,8 @@ async def test_catch_up_on_a_long_backlog_reset_mid_way_loses_nothing(
 
 FAILS_ONCE = """#!/bin/sh
 # The first run sends 20 kB of the real tool's output, then fails; later runs work.
+# (zstd asked which flags it knows, -V, is not a run: it fails on the backlog.)
+case " $* " in *" -V "*) exec /usr/bin/{tool} "$@";; esac
 if [ ! -e {mark} ]; then : > {mark}; /usr/bin/{tool} "$@" | head -c 20000; exit 1; fi
 exec /usr/bin/{tool} "$@"
 """
@@ -226,6 +230,7 @@ async def test_a_compressor_or_dd_failing_mid_backlog_loses_and_repeats_nothing(
 
 GROWS = """#!/bin/sh
 # The log grows once the script has measured it, before the compressor reads it to its end.
+case " $* " in *" -V "*) exec /usr/bin/{tool} "$@";; esac
 if [ ! -e {mark} ]; then : > {mark}; printf 'line %07d late\\n' {late} >> {log}; fi
 exec /usr/bin/{tool} "$@"
 """
@@ -260,4 +265,76 @@ async def test_lines_written_while_the_backlog_is_compressed_come_once(
     assert numbered(seen) == list(range(1, 50_101))
     assert r.backlog_codec["w1-a1"] == tool
     assert offset == Path(h.log_path).stat().st_size
+    await r.close()
+
+
+KNOWS_ONLY = """#!/bin/sh
+# A zstd that refuses the lean flags it does not know (as one before 1.5.3 refuses
+# --no-asyncio), and notes how it was run.
+echo "$*" >> {calls}
+for a in "$@"; do
+  case "$a" in --single-thread|--no-asyncio)
+    case " {known} " in *" $a "*) ;; *) echo "Incorrect parameter: $a" >&2; exit 1;; esac;;
+  esac
+done
+exec /usr/bin/zstd "$@"
+"""
+
+
+@pytest.mark.sshd
+@pytest.mark.parametrize("known", (*ZSTD_LEAN, ""))
+async def test_the_compressor_runs_lean_with_the_flags_its_zstd_knows(
+    make_sshd: Callable[..., Sshd], repo: Path, tmp_path: Path, fake_agent: Path, known: str
+) -> None:
+    """zstd compresses in one thread without its I/O threads (~35% less of the host's CPU)
+    where it knows how; an older zstd that refuses those flags still compresses, with the
+    flags it does know: every line once, the backlog still zstd."""
+    calls = tmp_path / "zstd-calls"
+    fakes = {"zstd": KNOWS_ONLY.format(calls=calls, known=known)}
+    server = make_sshd(extra_config=f"SetEnv PATH={tools_without(tmp_path, fakes=fakes)}\n")
+    clone = make_clone(tmp_path / "host")
+    r = RemoteRunner("loop", server.cfg(clone), repo=repo, bring_back=False)
+    r.compress = "always"
+    h = await finished_agent(r, repo, fake_agent, 50_000)
+    seen: list[str] = []
+    async for chunk in r.follow(h, 0):
+        seen.extend(chunk.lines)
+    assert numbered(seen) == list(range(1, 50_001))
+    assert r.backlog_codec["w1-a1"] == "zstd"
+    runs = [line.split() for line in calls.read_text().splitlines() if "-V" not in line.split()]
+    assert len(runs) == 1, runs  # the one that compressed the backlog
+    lean = [a for a in runs[0] if a in ("--single-thread", "--no-asyncio")]
+    assert lean == known.split()
+    await r.close()
+
+
+ALWAYS_FAILS = """#!/bin/sh
+# Every compressing run sends 20 kB of the real zstd's output, then fails.
+case " $* " in *" -V "*) exec /usr/bin/zstd "$@";; esac
+/usr/bin/zstd "$@" | head -c 20000; exit 1
+"""
+
+
+@pytest.mark.sshd
+async def test_a_compressor_failing_every_time_gives_way_to_plain_and_says_so(
+    make_sshd: Callable[..., Sshd], repo: Path, tmp_path: Path, fake_agent: Path
+) -> None:
+    """A host whose zstd fails on every backlog (broken, or killed each time): after the
+    second failure in a row the follow reads the log uncompressed instead of retrying for
+    ever, and a notice says why. Every line exactly once."""
+    fakes = {"zstd": ALWAYS_FAILS}
+    server = make_sshd(extra_config=f"SetEnv PATH={tools_without(tmp_path, fakes=fakes)}\n")
+    clone = make_clone(tmp_path / "host")
+    events: list[Event] = []
+    r = RemoteRunner("loop", server.cfg(clone), repo=repo, bring_back=False, on_event=events.append)
+    r.compress = "always"
+    h = await finished_agent(r, repo, fake_agent, 50_000)
+    seen: list[str] = []
+    async for chunk in r.follow(h, 0):
+        seen.extend(chunk.lines)
+    assert numbered(seen) == list(range(1, 50_001))
+    assert r.backlog_codec["w1-a1"] == "plain"
+    said = [e for e in events if isinstance(e, Notice) and e.agent == "w1-a1"]
+    assert [(n.level, bool(n.error)) for n in said] == [("warning", True)]
+    assert "zstd catch-up on loop failed twice" in said[0].message
     await r.close()

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +105,29 @@ def _order(i: int) -> tuple[str, str]:
     return ("off", "landlock") if i % 2 == 0 else ("landlock", "off")
 
 
+Sides = dict[str, list[float]]
+
+
+def _rounds(
+    repo: Path, sides: dict[str, Path | None], argv: list[str], n: int
+) -> tuple[Sides, Sides]:
+    """Wall-clock and CPU seconds of ``n`` rounds, each running both sides, by turns first."""
+    wall: Sides = {side: [] for side in sides}
+    cpu: Sides = {side: [] for side in sides}
+    for i in range(n):
+        for side in _order(i):
+            took, used = _run(repo, sides[side], argv)
+            wall[side].append(took)
+            cpu[side].append(used)
+    return wall, cpu
+
+
+def _paired(values: Sides, compare: Callable[[float, float], float]) -> list[float]:
+    """``compare(off, on)`` of each round: the two runs of a round met the same machine, within
+    seconds, so comparing them round by round leaves out how the machine's load drifted."""
+    return [compare(off, on) for off, on in zip(values["off"], values["landlock"], strict=True)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -118,40 +142,20 @@ def main() -> int:
         repo, spec_file = _repo(Path(tmp))
         fs = _filesystem(repo)
         sides = {"off": None, "landlock": spec_file}
-        starts: dict[str, list[float]] = {"off": [], "landlock": []}
-        for i in range(STARTS):
-            for side in _order(i):
-                starts[side].append(_run(repo, sides[side], ["/bin/true"])[0])
+        start_wall, start_cpu = _rounds(repo, sides, ["/bin/true"], STARTS)
         writer = [sys.executable, "-I", "-c", WRITER, str(writes)]
-        wall: dict[str, list[float]] = {"off": [], "landlock": []}
-        cpu: dict[str, list[float]] = {"off": [], "landlock": []}
-        for i in range(ROUNDS):
-            for side in _order(i):
-                took, used = _run(repo, sides[side], writer)
-                wall[side].append(took)
-                cpu[side].append(used)
-    start_off = statistics.median(starts["off"]) * 1000
-    start_on = statistics.median(starts["landlock"]) * 1000
-    # Round by round: the two runs of a round met the same machine, within seconds.
-    start_cost = round(
-        statistics.median(
-            on - off for off, on in zip(starts["off"], starts["landlock"], strict=True)
-        )
-        * 1000,
-        1,
-    )
-    ratios = sorted(off / on for off, on in zip(cpu["off"], cpu["landlock"], strict=True))
+        wall, cpu = _rounds(repo, sides, writer, ROUNDS)
+    start_cost = 1000 * statistics.median(_paired(start_cpu, lambda off, on: on - off))
+    ratios = sorted(_paired(cpu, lambda off, on: off / on))
     ratio = statistics.median(ratios)
-    wall_ratio = statistics.median(
-        off / on for off, on in zip(wall["off"], wall["landlock"], strict=True)
-    )
+    wall_ratio = statistics.median(_paired(wall, lambda off, on: off / on))
     ok = ratio >= TARGET_RATIO and start_cost <= TARGET_START_COST_MS
     result = {
         "bench": "sandbox",
         "abi": abi,
         "fs": fs,
-        "start_ms": {"off": round(start_off, 1), "landlock": round(start_on, 1)},
-        "start_cost_ms": start_cost,
+        "start_ms": {s: round(1000 * statistics.median(start_wall[s]), 1) for s in start_wall},
+        "start_cost_ms": round(start_cost, 1),
         "writes": writes,
         "rounds": ROUNDS,
         "write_heavy_cpu_s": {s: round(statistics.median(cpu[s]), 3) for s in cpu},

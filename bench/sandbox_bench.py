@@ -1,6 +1,51 @@
 """Benchmark: what the Landlock sandbox costs an agent, against the same agent unsandboxed.
 
-DOCSTRING-PLACEHOLDER
+Both sides run under the real local wrapper (``agents/local/wrapper.py``), in one throwaway
+repository whose agent owns ``pkg/own.py`` (so its folder ``pkg/`` is opened) while another agent
+owns ``other/x.py``. Each round runs both sides, the two taking turns at going first:
+
+1. start: the wrapper running ``/bin/true``, ``STARTS`` rounds -> ``start_cost_ms``, the median
+   over rounds of the sandboxed side's extra CPU time (resolving the spec, building the ruleset,
+   entering the domain); ``start_ms`` gives each side's median wall-clock time, for information;
+2. write-heavy: a Python agent that, in its own folder, creates, writes (4 KiB), renames over
+   and removes files, and rewrites its own file, ``--writes`` times, ``ROUNDS`` rounds ->
+   ``ratio``, the median over rounds of unsandboxed CPU time / sandboxed CPU time (1.0: no
+   cost). ``ratio_range`` gives the rounds' lowest and highest, ``wall_ratio`` the same median
+   of wall-clock time, for information.
+
+Targets: ratio >= 0.95, start_cost_ms <= 50; exit 1 if one is missed. Exit 0 with ``"skipped"``
+on a kernel without Landlock ABI >= 3 (nothing to measure).
+
+Why CPU time. Landlock's cost is its path checks, made in the agent's own system calls: CPU time
+of the agent (``RUSAGE_CHILDREN`` counts the wrapper and the agent it waited for). The ratio was
+once the best wall-clock time of each side; CI read 0.956 and 0.971 against the 0.95 target
+while a quiet run read 1.106, the sandboxed side faster. Measured here (ext4 ``/tmp``, 2 cores
+shared with other test runs), one 5,000-write run took 1.3 to 14 s of wall-clock time for 0.7
+to 1.6 s of CPU: the rest is waiting for the disk and for a core, which the sandbox does not
+add, and it swamps the cost measured.
+
+Why round by round. The two runs of a round meet the same machine within seconds; a side's
+minimum picks its luckiest run from any moment. The minimum of CPU time is no cure: ext4 does
+some of a run's writeback in the run's own process and some elsewhere, so one unsandboxed run
+used 0.72 s against a median of 1.0 s; over windows of 6 rounds of one 16-round series the ratio
+of the two sides' minimum CPU times read 0.84 to 1.01, the median of the rounds' ratios 0.95
+to 1.03. The sides take turns at going first because position biased an earlier A/B here.
+
+Measured (3,000 writes, 8 rounds, load average 10 to 20 from other test runs, and twice more
+with two busy loops beside it): the old bench (best wall-clock time, 5,000 writes, 5 rounds)
+read OLD_SPREAD; this one NEW_SPREAD, with every round-ratio between RANGE. The sandbox costs the
+write-heavy agent about 1% of its CPU time on ext4 (medians 0.803 s against 0.809 s).
+
+What it catches, shown by making only the sandboxed side costlier: 12 extra Landlock layers
+(each allowing every write in the repository: the path checks alone) cost ~10% (0.534 s against
+0.586 s of CPU) and read 0.905; burning 10% more CPU time in the agent read 0.881; BURN6 So the
+gate fails a sandbox that costs the agent CATCHES of its CPU time; a smaller cost may pass.
+
+The ratio depends on the filesystem, named in ``fs``: on tmpfs the same writes cost a fourth of
+the CPU time they cost on ext4, so the same checks are ~6% of it and the ratio reads 0.93 to
+0.94. The target is for a repository on a disk.
+
+    python3 bench/sandbox_bench.py [--quick]      (--quick: 1,500 writes instead of 3,000)
 """
 
 from __future__ import annotations
@@ -137,7 +182,7 @@ def main() -> int:
     if abi < landlock.MIN_ABI:
         print(json.dumps({"bench": "sandbox", "skipped": f"Landlock ABI {abi}"}))
         return 0
-    writes = args.writes or (1000 if args.quick else 3000)
+    writes = args.writes or (1500 if args.quick else 3000)
     with tempfile.TemporaryDirectory(prefix="wavedeck-sandbox-bench-") as tmp:
         repo, spec_file = _repo(Path(tmp))
         fs = _filesystem(repo)

@@ -193,7 +193,7 @@ class Takeover:
         if not (starts_alone(agent) if self.host is None else one_at_a_time(agent)):
             yield
             return
-        lock = StartLock(self.wavedeck_dir, self.host)
+        lock = StartLock(self.wavedeck_dir, self.config.login_of(self.host))
         deadline = time.monotonic() + TURN_WAIT_S
         told = False
         while not lock.acquire(note=f"the take-over of {self.agent}"):

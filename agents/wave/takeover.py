@@ -84,7 +84,7 @@ def check(
     preset = PRESETS[config.agent.preset]
     if preset.name not in TAKEOVER:
         return TakeoverRefusal("no-session-cli", agent_id, preset.name)
-    if "command" in config.agent.model_fields_set:
+    if config.agent.custom_command:
         return TakeoverRefusal("command-set", agent_id)
     if rec is None or rec.launches == 0:
         return TakeoverRefusal("never-ran", agent_id)

@@ -108,7 +108,7 @@ def test_a_refused_write_is_a_denial_and_the_agent_needs_you(cli: str) -> None:
 
 
 def test_opencode_permission_refused_on_its_own_is_one_denial_with_the_path() -> None:
-    lines, events, rec, needs = run("opencode-refused", stderr=True)
+    lines, events, _rec, needs = run("opencode-refused", stderr=True)
     denied = named(events, "agent_denied")
     outside = str(Path(str(meta("opencode-refused")["cwd"])).parent / "notes.txt")
     assert [(d["tool"], d["path"]) for d in denied] == [("write", outside)]  # once, not twice

@@ -52,24 +52,15 @@ from wavedeck.agents.wave import transitions
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.startlane import (
     QUEUED,
-    SESSION_WAIT_S,
     LocalPlace,
     Place,
     StartLane,
-    StartLock,
     one_at_a_time,
     starts_alone,
 )
 from wavedeck.plan.checking.api import RepoView
 
-__all__ = [
-    "QUEUED",
-    "SESSION_WAIT_S",
-    "StartLock",
-    "StartQueue",
-    "one_at_a_time",
-    "starts_alone",
-]
+__all__ = ["StartQueue"]
 
 
 class StartQueue:

@@ -5,6 +5,8 @@ buffer drawn with ``render_line`` ingests ~470k. So lines go into a :class:`LogB
 ``deque``, no widget call per line); each :class:`LogView` looks at its buffer on a timer (at most
 ``REFRESH_HZ`` times a second) and repaints once for the whole batch. Styles are parsed only for
 visible lines (``Text.from_ansi`` costs ~12 µs a line) and cached until the lines scroll away.
+Each view's timer ticks at its own phase of the period, so views that all receive lines (a wave
+flooding) are painted in different frames, not all in one (``bench/tui_bench.py``).
 The full log stays on disk; the log view's whole mode (``history.py``) reads it by byte offset.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable, Sequence
-from itertools import accumulate
+from itertools import accumulate, count
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -21,7 +23,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -32,6 +34,10 @@ from wavedeck.tui.widgets.ansi import plain, sanitize, to_text
 
 MAX_LINES = 10_000
 REFRESH_HZ = 20.0
+# The phase of each new view's flush timer, as a fraction of the period: successive multiples of
+# 1 - 1/φ (mod 1) spread any number of views about evenly over it (5 views: ≥ 7 ms apart).
+_PHASE_STEP = 0.381966
+_phases = count()
 _MATCH = Style(reverse=True, bold=True)
 
 
@@ -126,9 +132,21 @@ class LogView(ScrollView, can_focus=True):
         self.wrap = False
         self._rows: list[int] = []
         self._rows_for: tuple[int, int, int] | None = None
+        self._pass_style: Style | None = None  # the view's style, while a render pass runs
 
     def on_mount(self) -> None:
-        self.set_interval(1 / REFRESH_HZ, self.flush, name="log-flush")
+        # Why a phase: the views of a wave are mounted together, so timers started here tick
+        # together, and under a flood every frame then painted all five panes at once: ~15 ms
+        # of CPU in one event-loop callback, ~50-110 ms on a loaded 2-core machine, which a key
+        # pressed meanwhile waited out (the benchmark's key_p99_ms). Started at its own phase,
+        # each view is painted in its own frame: the same 20 repaints a second, in smaller
+        # pieces with the loop free in between. (A paused timer starts its clock on resume.)
+        timer = self.set_interval(1 / REFRESH_HZ, self.flush, name="log-flush", pause=True)
+        delay = (next(_phases) * _PHASE_STEP) % 1.0 / REFRESH_HZ
+        if delay > 0.001:
+            self.set_timer(delay, timer.resume, name="log-flush-phase")
+        else:  # (a Textual timer of 0 s divides by zero)
+            timer.resume()
         self.flush()
 
     # -- feeding -------------------------------------------------------------------------------
@@ -189,7 +207,7 @@ class LogView(ScrollView, can_focus=True):
 
     def _wrapped_line(self, row: int, width: int) -> Strip:
         """Wrap mode: the strip of view row ``row`` (a slice of the line it falls in)."""
-        rows, buf, base = self._row_ends(), self.buffer, self.rich_style
+        rows, buf, base = self._row_ends(), self.buffer, self._base_style
         if not rows or row < 0 or row >= rows[-1]:
             return Strip.blank(width, base)
         index = bisect_right(rows, row)
@@ -214,12 +232,26 @@ class LogView(ScrollView, can_focus=True):
         rows = self._row_ends()
         return rows[min(index, len(rows)) - 1]
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # ``rich_style`` walks the ancestors' backgrounds (~0.1 ms): once a pass, not once a
+        # line (it was ~15 % of a flood frame's time).
+        self._pass_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass_style = None
+
+    @property
+    def _base_style(self) -> Style:
+        style = self._pass_style
+        return style if style is not None else self.rich_style
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
         if self.wrap:
             return self._wrapped_line(scroll_y + y, width)
-        base = self.rich_style
+        base = self._base_style
         buf = self.buffer
         index = scroll_y + y
         if index >= len(buf) or index < 0:

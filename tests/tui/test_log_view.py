@@ -3,6 +3,7 @@ follow, search, and the on-disk history view (matrix D13, D14, E5)."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from tests.tui.helpers import log_at_tail, settle, wait_for
 from tests.tui.screen_text import screen_text
 from wavedeck.tui.widgets.ansi import sanitize
 from wavedeck.tui.widgets.history import HistoryView, LineIndex
-from wavedeck.tui.widgets.log_view import MAX_LINES, LogBuffer, LogView
+from wavedeck.tui.widgets.log_view import MAX_LINES, LogBuffer, LogView, flush_phase
 
 HOSTILE = [
     "\x1b]52;c;cm0gLXJmIH4=\x07clipboard",  # OSC 52: write the clipboard
@@ -115,6 +116,44 @@ async def test_repaints_are_coalesced() -> None:
         repaints = view.repaints - before
         assert 1 <= repaints <= elapsed * 20 + 2, (repaints, elapsed)
         assert "l19999" in screen_text(app)
+
+
+class ManyLogsApp(App[None]):
+    def __init__(self, buffers: list[LogBuffer]) -> None:
+        super().__init__()
+        self.buffers = buffers
+
+    def compose(self) -> ComposeResult:
+        for n, buffer in enumerate(self.buffers):
+            yield LogView(buffer, id=f"log{n}")
+
+
+async def test_views_mounted_together_each_take_their_lines_in() -> None:
+    """A wave's views flush on timers of their own phases (bench/tui_bench.py): every one of
+    them keeps taking in what its buffer receives, none waits on a timer that never started."""
+    buffers = [LogBuffer() for _ in range(7)]
+    app = ManyLogsApp(buffers)
+    async with app.run_test(size=(80, 70)):
+        views = list(app.query(LogView))
+        assert len(views) == 7
+        for turn in range(3):
+            for n, buffer in enumerate(buffers):
+                buffer.append(f"view {n} line {turn}")
+            # Nothing else (a resize, a key) makes a view flush here: only its timer.
+            await wait_for(
+                lambda: all(v._seen[0] == b.appended for v, b in zip(views, buffers, strict=True))
+            )
+
+
+@pytest.mark.parametrize("first", [0, 1, 5, 123])
+def test_views_in_a_row_flush_at_phases_apart(first: int) -> None:
+    """Five views mounted in a row (a wave) flush at least 0.14 of the period apart, ten at
+    least 0.05, wherever the process's count of views stands: a flood paints them in different
+    frames, not five panes in one frame a key waits out."""
+    for views, gap in ((5, 0.14), (10, 0.05)):
+        phases = sorted(flush_phase(n) for n in range(first, first + views))
+        gaps = [b - a for a, b in itertools.pairwise(phases)] + [1 - phases[-1] + phases[0]]
+        assert min(gaps) >= gap, (views, phases)
 
 
 @pytest.mark.slow

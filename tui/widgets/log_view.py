@@ -34,10 +34,17 @@ from wavedeck.tui.widgets.ansi import plain, sanitize, to_text
 
 MAX_LINES = 10_000
 REFRESH_HZ = 20.0
-# The phase of each new view's flush timer, as a fraction of the period: successive multiples of
-# 1 - 1/φ (mod 1) spread any number of views about evenly over it (5 views: ≥ 7 ms apart).
-_PHASE_STEP = 0.381966
-_phases = count()
+_PHASE_STEP = 0.381966  # 1 - 1/φ
+_mounted = count()  # views mounted in this process: the next view's place in the phase sequence
+
+
+def flush_phase(n: int) -> float:
+    """The phase (a fraction of the refresh period) of the ``n``-th view's flush timer:
+    successive multiples of 1 - 1/φ (mod 1) spread any number of views about evenly over the
+    period, whichever ``n`` a run starts at (5 views in a row: at least 0.14 period apart)."""
+    return (n * _PHASE_STEP) % 1.0
+
+
 _MATCH = Style(reverse=True, bold=True)
 
 
@@ -142,7 +149,7 @@ class LogView(ScrollView, can_focus=True):
         # each view is painted in its own frame: the same 20 repaints a second, in smaller
         # pieces with the loop free in between. (A paused timer starts its clock on resume.)
         timer = self.set_interval(1 / REFRESH_HZ, self.flush, name="log-flush", pause=True)
-        delay = (next(_phases) * _PHASE_STEP) % 1.0 / REFRESH_HZ
+        delay = flush_phase(next(_mounted)) / REFRESH_HZ
         if delay > 0.001:
             self.set_timer(delay, timer.resume, name="log-flush-phase")
         else:  # (a Textual timer of 0 s divides by zero)

@@ -180,9 +180,9 @@ class LogView(ScrollView, can_focus=True):
             self._cache.clear()
         if self.wrap:
             rows = self._row_ends()
-            self.virtual_size = Size(self.size.width, rows[-1] if rows else 0)
+            self._set_virtual_size(Size(self.size.width, rows[-1] if rows else 0))
         else:
-            self.virtual_size = Size(max(buf.widest, self.size.width), len(buf))
+            self._set_virtual_size(Size(max(buf.widest, self.size.width), len(buf)))
         if self.follow:
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
         elif dropped:
@@ -191,6 +191,20 @@ class LogView(ScrollView, can_focus=True):
                 y=max(0, self.scroll_y - dropped), animate=False, immediate=True, force=True
             )
         self.refresh()
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """Set the scrollable size without a layout pass of the screen.
+
+        ``virtual_size`` is a layout reactive: each change (every flush while the ring fills,
+        or a wider line) re-laid-out and repainted the whole screen, 15-30 ms of CPU: the
+        slowest frames of a flood, which keys waited out (``bench/tui_bench.py``). A scroll
+        view's virtual size is its own (``ScrollView._size_updated`` reads it, not the
+        layout's), so it is set quietly and the scrollbars updated, as Textual does when a
+        layout pass finds a new size; a scrollbar that appears or goes asks for the layout
+        pass itself (``show_vertical_scrollbar`` is a layout reactive)."""
+        if size != self.virtual_size:
+            self.set_reactive(ScrollView.virtual_size, size)
+            self._scroll_update(size)
 
     # -- drawing -------------------------------------------------------------------------------
 

@@ -5,8 +5,6 @@ buffer drawn with ``render_line`` ingests ~470k. So lines go into a :class:`LogB
 ``deque``, no widget call per line); each :class:`LogView` looks at its buffer on a timer (at most
 ``REFRESH_HZ`` times a second) and repaints once for the whole batch. Styles are parsed only for
 visible lines (``Text.from_ansi`` costs ~12 µs a line) and cached until the lines scroll away.
-Each view's timer ticks at its own phase of the period, so views that all receive lines (a wave
-flooding) are painted in different frames, not all in one (``bench/tui_bench.py``).
 The full log stays on disk; the log view's whole mode (``history.py``) reads it by byte offset.
 """
 
@@ -15,7 +13,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable, Sequence
-from itertools import accumulate, count
+from itertools import accumulate
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -34,15 +32,6 @@ from wavedeck.tui.widgets.ansi import plain, sanitize, to_text
 
 MAX_LINES = 10_000
 REFRESH_HZ = 20.0
-_PHASE_STEP = 0.381966  # 1 - 1/φ
-_mounted = count()  # views mounted in this process: the next view's place in the phase sequence
-
-
-def flush_phase(n: int) -> float:
-    """The phase (a fraction of the refresh period) of the ``n``-th view's flush timer:
-    successive multiples of 1 - 1/φ (mod 1) spread any number of views about evenly over the
-    period, whichever ``n`` a run starts at (5 views in a row: at least 0.14 period apart)."""
-    return (n * _PHASE_STEP) % 1.0
 
 
 _MATCH = Style(reverse=True, bold=True)
@@ -142,18 +131,7 @@ class LogView(ScrollView, can_focus=True):
         self._pass_style: Style | None = None  # the view's style, while a render pass runs
 
     def on_mount(self) -> None:
-        # Why a phase: the views of a wave are mounted together, so timers started here tick
-        # together, and under a flood every frame then painted all five panes at once: ~15 ms
-        # of CPU in one event-loop callback, ~50-110 ms on a loaded 2-core machine, which a key
-        # pressed meanwhile waited out (the benchmark's key_p99_ms). Started at its own phase,
-        # each view is painted in its own frame: the same 20 repaints a second, in smaller
-        # pieces with the loop free in between. (A paused timer starts its clock on resume.)
-        timer = self.set_interval(1 / REFRESH_HZ, self.flush, name="log-flush", pause=True)
-        delay = flush_phase(next(_mounted)) / REFRESH_HZ
-        if delay > 0.001:
-            self.set_timer(delay, timer.resume, name="log-flush-phase")
-        else:  # (a Textual timer of 0 s divides by zero)
-            timer.resume()
+        self.set_interval(1 / REFRESH_HZ, self.flush, name="log-flush")
         self.flush()
 
     # -- feeding -------------------------------------------------------------------------------

@@ -32,8 +32,6 @@ from wavedeck.tui.widgets.ansi import plain, sanitize, to_text
 
 MAX_LINES = 10_000
 REFRESH_HZ = 20.0
-
-
 _MATCH = Style(reverse=True, bold=True)
 
 

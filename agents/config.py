@@ -331,6 +331,21 @@ class Config(BaseModel):
         "room opens (wavedeck.tui.keys)",
     )
 
+    def login_of(self, host: str | None) -> str | None:
+        """The ``[hosts.NAME]`` standing for ``host``'s login: the first name (sorted) with its
+        address (any case), port and user, so that two names for one login share what is kept
+        per login there (a CLI's state: its one-at-a-time starts). None (this machine) stays
+        None. Two addresses of one machine (a name and its IP) cannot be told apart here."""
+        if host is None or host not in self.hosts:
+            return host
+        cfg = self.hosts[host]
+        login = (cfg.address.lower(), cfg.port, cfg.user)
+        return min(
+            name
+            for name, other in self.hosts.items()
+            if (other.address.lower(), other.port, other.user) == login
+        )
+
     @field_validator("keys")
     @classmethod
     def _keys_given(cls, value: dict[str, str]) -> dict[str, str]:

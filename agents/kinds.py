@@ -132,7 +132,19 @@ RefusalCode = Literal[
     "git-tampered",
     "stray-paths",
     "nothing-to-commit",
-    "commit-refused",
+    # the commit itself, refused by the git layer (its ``CheckpointCode``s, passed on as they
+    # are; ``nothing-to-commit`` and ``git-busy`` are among them)
+    "no-paths",
+    "empty-message",
+    "unsafe-paths",
+    "folders-declared",
+    "symlinked-paths",
+    "head-changed",
+    "files-changing",
+    "conflict-markers",
+    "hook-failed",
+    "hook-timed-out",
+    "branch-moved",
     # the review: changes asked of an agent not answered, reviewer findings still open
     "review-unanswered",
     "review-findings-open",

@@ -112,6 +112,13 @@ class Runner(Protocol):
 
     async def is_alive(self, handle: AgentHandle) -> bool: ...
 
+    def ran_for(self, handle: AgentHandle) -> float | None:
+        """Seconds since the handle's run started, read at once (no round trip) on a clock
+        that no wall-clock jump moves and that outlives a control-room restart; None when this
+        runner cannot tell that way (the caller falls back on what it recorded itself). For a
+        run that has ended this counts up to now: ask as its end is seen."""
+        ...
+
     async def exit_status(self, handle: AgentHandle) -> ExitStatus | None: ...
 
     async def stop(self, handle: AgentHandle, grace_s: float) -> str: ...

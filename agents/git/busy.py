@@ -1,21 +1,29 @@
-"""Whether a git operation is under way in a repository, and the refusal that says so.
+"""Whether a git operation is under way in a repository, by name.
 
 A checkpoint (and a wave's start) is refused while a merge, rebase, cherry-pick, revert or bisect
 is in progress, while HEAD is detached or while the index has unmerged paths:
-``in_progress_state`` names which, from git's state files and two read-only commands;
-``refusal_for_state`` is the ``CheckpointRefused`` telling the operator how to finish it.
+``in_progress_state`` names which (a ``BusyState``), from git's state files and two read-only
+commands. The refusal is ``CheckpointRefused("git-busy", detail=state)``; how to end each state
+is the surface's to say (``wavedeck.agents.wave.refusals``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal, get_args
 
 from wavedeck.agents.git.cmd import GitCmd
-from wavedeck.agents.git.errors import CheckpointRefused
 
-__all__ = ["in_progress_state", "refusal_for_state"]
+__all__ = ["BUSY_STATES", "BusyState", "in_progress_state"]
 
-_STATE_FILES = (
+# What keeps a checkpoint from being made: an operation in progress, HEAD detached or unmerged
+# index entries (without an operation: a tool that stopped half way left them).
+BusyState = Literal[
+    "merge", "rebase", "cherry-pick", "revert", "bisect", "detached HEAD", "unmerged paths"
+]
+BUSY_STATES: tuple[BusyState, ...] = get_args(BusyState)
+
+_STATE_FILES: tuple[tuple[str, BusyState], ...] = (
     ("MERGE_HEAD", "merge"),
     ("rebase-merge", "rebase"),
     ("rebase-apply", "rebase"),
@@ -26,12 +34,8 @@ _STATE_FILES = (
 )
 
 
-def in_progress_state(cmd: GitCmd, git_dir: Path) -> str | None:
-    """The operation in progress that forbids a checkpoint, or ``None``.
-
-    One of ``merge``, ``rebase``, ``cherry-pick``, ``revert``, ``bisect``, ``detached HEAD``,
-    ``unmerged paths``.
-    """
+def in_progress_state(cmd: GitCmd, git_dir: Path) -> BusyState | None:
+    """The operation in progress that forbids a checkpoint, or ``None``."""
     for name, state in _STATE_FILES:
         if (git_dir / name).exists():
             return state
@@ -40,15 +44,3 @@ def in_progress_state(cmd: GitCmd, git_dir: Path) -> str | None:
     if cmd.run(["ls-files", "-u", "-z"]).out:
         return "unmerged paths"
     return None
-
-
-def refusal_for_state(state: str) -> CheckpointRefused:
-    """The refusal for an ``in_progress_state``: what is under way and how to end it."""
-    if state == "detached HEAD":
-        return CheckpointRefused(
-            "HEAD is detached; check out the branch the wave runs on (git switch <branch>)"
-        )
-    if state == "unmerged paths":
-        return CheckpointRefused("unmerged paths in the index; resolve them first (git status)")
-    how = "git bisect reset" if state == "bisect" else f"git {state} --continue / --abort"
-    return CheckpointRefused(f"a {state} is in progress; finish or abort it first ({how})")

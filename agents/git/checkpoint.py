@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wavedeck.agents import faults
-from wavedeck.agents.git.busy import in_progress_state, refusal_for_state
+from wavedeck.agents.git.busy import in_progress_state
 from wavedeck.agents.git.cmd import GitCmd
 from wavedeck.agents.git.errors import CheckpointIndexStale, CheckpointRefused, GitError
 from wavedeck.agents.git.locks import backoff, wait_for_lock
@@ -136,13 +136,13 @@ class Checkpointer:
         self._check_inputs(wanted, message)
         state = in_progress_state(self.cmd, self.git_dir)
         if state is not None:
-            raise refusal_for_state(state)
+            raise CheckpointRefused("git-busy", detail=state)
         ref = self.cmd.run(["symbolic-ref", "-q", "HEAD"]).text.strip()
         head = self._head()
         if expected_head is not None and head != expected_head:
+            now = (head or "no commit")[:12]
             raise CheckpointRefused(
-                f"HEAD moved since the wave started (expected {expected_head[:12]}, "
-                f"now {(head or 'no commit')[:12]}); review the new commits, then retry"
+                "head-changed", detail=f"expected {expected_head[:12]}, now {now}"
             )
         self._check_links(wanted, head)
         wait_for_lock(self.git_dir / "index.lock", self.cmd.lock_wait_s, self.cmd.on_lock_wait)
@@ -158,7 +158,7 @@ class Checkpointer:
             self._check_markers(env, head)
             tree = self.cmd.run(["write-tree"], env=env, read_only=False).text.strip()
             if tree == self._tree_of(head):
-                raise CheckpointRefused("nothing to commit: the declared paths are unchanged")
+                raise CheckpointRefused("nothing-to-commit")
             message_file = Path(tmp) / "message"
             message_file.write_text(
                 message if message.endswith("\n") else message + "\n", encoding="utf-8"
@@ -190,13 +190,13 @@ class Checkpointer:
 
     def _check_inputs(self, paths: list[str], message: str) -> None:
         if not paths:
-            raise CheckpointRefused("no paths given")
+            raise CheckpointRefused("no-paths")
         bad = bad_names(paths)
         if bad:
             detail = "; ".join(f"{p!r}: {why}" for p, why in bad[:5])
-            raise CheckpointRefused(f"unsafe path names ({detail})", [p for p, _ in bad])
+            raise CheckpointRefused("unsafe-paths", [p for p, _ in bad], detail)
         if not message.strip():
-            raise CheckpointRefused("empty commit message")
+            raise CheckpointRefused("empty-message")
         folders = [
             p
             for p in paths
@@ -205,7 +205,7 @@ class Checkpointer:
             and not (self.root / p / ".git").exists()
         ]
         if folders:
-            raise CheckpointRefused("folders, not files, were declared", folders)
+            raise CheckpointRefused("folders-declared", folders)
 
     def _head(self) -> str | None:
         result = self.cmd.run(["rev-parse", "--verify", "-q", "HEAD^{commit}"], check=False)
@@ -227,7 +227,7 @@ class Checkpointer:
             problems.append((path, problem))
         if problems:
             detail = "; ".join(f"{p}: {why}" for p, why in problems[:5])
-            raise CheckpointRefused(f"symbolic links ({detail})", [p for p, _ in problems])
+            raise CheckpointRefused("symlinked-paths", [p for p, _ in problems], detail)
 
     def _same_link_in(self, head: str | None, path: str) -> bool:
         if head is None:
@@ -270,8 +270,7 @@ class Checkpointer:
             delay = backoff(attempt)
             if time.monotonic() + delay > deadline:
                 raise CheckpointRefused(
-                    f"files still being written after {self.options.write_wait_s:g} s",
-                    moving or pending,
+                    "files-changing", moving or pending, f"{self.options.write_wait_s:g} s"
                 )
             time.sleep(delay)
             attempt += 1
@@ -287,11 +286,11 @@ class Checkpointer:
         )
         if result.timed_out:
             raise CheckpointRefused(
-                f"the {name} hook did not finish within {self.options.hook_timeout_s:g} s"
+                "hook-timed-out", detail=f"{name}, stopped after {self.options.hook_timeout_s:g} s"
             )
         if result.rc != 0:
             said = (result.err.strip() or result.text.strip())[-2000:]
-            raise CheckpointRefused(f"the {name} hook failed (exit {result.rc}): {said}")
+            raise CheckpointRefused("hook-failed", detail=f"{name} exited {result.rc}: {said}")
 
     def _check_markers(self, env: dict[str, str], head: str | None) -> None:
         base = head or self._tree_of(None)
@@ -304,7 +303,7 @@ class Checkpointer:
             raise GitError(f"git diff --check failed (exit {result.rc}): {result.err.strip()}")
         marked = sorted({m.group(1) for m in _MARKER.finditer(result.text)})
         if marked:
-            raise CheckpointRefused("leftover conflict markers", marked)
+            raise CheckpointRefused("conflict-markers", marked)
 
     def _commit_tree(self, tree: str, head: str | None, message_file: Path) -> str:
         sign = self.signing.sign
@@ -342,11 +341,8 @@ class Checkpointer:
         if result.rc == 0:
             return
         if any(word in result.err for word in _CAS_FAILED):
-            raise CheckpointRefused(
-                f"HEAD moved during the checkpoint (a commit was made meanwhile); nothing was "
-                f"overwritten and the prepared commit {new[:12]} was left unreferenced; "
-                f"review the new commit, then retry. git said: {result.err.strip()}"
-            )
+            # Nothing was overwritten; the prepared commit is left unreferenced (git collects it).
+            raise CheckpointRefused("branch-moved", detail=result.err.strip())
         raise GitError(f"git update-ref failed (exit {result.rc}): {result.err.strip()}")
 
     def refresh_index(self, commit: str, paths: Sequence[str]) -> None:

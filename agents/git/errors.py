@@ -1,15 +1,41 @@
-"""The git layer's exceptions: one operator-facing message each, never a traceback.
+"""The git layer's exceptions, never a traceback.
 
-``GitError`` is anything git (or the repository's state) refused; ``CheckpointRefused`` is a
-checkpoint that was deliberately not made, with the reason and the paths it concerns, so the
-supervisor can show both and the operator can act.
+``GitError`` is anything git (or the repository's state) refused, its text a message for the
+operator; ``CheckpointRefused`` is a checkpoint that was deliberately not made: a ``CheckpointCode`` saying why, the paths it concerns
+and the detail git or the check gave, so the supervisor can turn it into a ``Refusal`` (the codes
+are ``RefusalCode``s too) whose words the surfaces choose (``wavedeck.agents.wave.refusals``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal, get_args
 
 from wavedeck.plan.errors import WavedeckError
+
+# Why a checkpoint was not made (``CheckpointRefused.code``), and what ``detail`` then holds.
+# Every one is also a ``RefusalCode`` (the wave layer passes it on as it is).
+CheckpointCode = Literal[
+    # the request itself
+    "no-paths",  # no path was given
+    "empty-message",  # the commit message is blank
+    "unsafe-paths",  # names git could misread (paths; detail: "'name': why; ..." for five)
+    "folders-declared",  # folders, not files (paths)
+    "symlinked-paths",  # a new link pointing outside, or a path through a linked folder
+    # (paths; detail: "path: what is wrong; ..." for five)
+    # the repository's state
+    "git-busy",  # detail: the ``BusyState`` (merge, rebase, ..., detached HEAD, unmerged paths)
+    "head-changed",  # HEAD is not the expected commit (detail: "expected <sha>, now <sha>")
+    # the content
+    "files-changing",  # files never stopped changing (paths; detail: the seconds waited, "5 s")
+    "conflict-markers",  # leftover conflict markers (paths)
+    "nothing-to-commit",  # the paths are as HEAD has them
+    "hook-failed",  # an opted-in hook refused (detail: "<hook> exited <rc>: <its output>")
+    "hook-timed-out",  # an opted-in hook was stopped (detail: "<hook>, stopped after <s> s")
+    # the branch's move
+    "branch-moved",  # a commit was made on the branch meanwhile (detail: what git said)
+]
+CHECKPOINT_CODES: tuple[CheckpointCode, ...] = get_args(CheckpointCode)
 
 
 class GitError(WavedeckError):
@@ -20,16 +46,22 @@ class CheckpointRefused(GitError):
     """A checkpoint was not committed, on purpose.
 
     Attributes:
-        reason: one sentence saying why (``"nothing to commit"``, ``"merge in progress"``, …).
+        code: why (a ``CheckpointCode``); the words are the surface's.
         paths: the declared paths concerned, if any (conflict markers, unsafe names, symlinks).
+        detail: what git, a hook or the check said, complete in itself (see ``CheckpointCode``).
     """
 
-    def __init__(self, reason: str, paths: Iterable[str] = ()) -> None:
-        self.reason = reason
+    def __init__(self, code: CheckpointCode, paths: Iterable[str] = (), detail: str = "") -> None:
+        self.code: CheckpointCode = code
         self.paths: tuple[str, ...] = tuple(paths)
+        self.detail = detail
+        # For a log or a caller outside the wave layer; the operator reads the Refusal's words.
         shown = ", ".join(self.paths[:10])
         more = f" (+{len(self.paths) - 10} more)" if len(self.paths) > 10 else ""
-        super().__init__(f"checkpoint refused: {reason}" + (f": {shown}{more}" if shown else ""))
+        said = f" ({detail})" if detail else ""
+        super().__init__(
+            f"checkpoint refused: {code}{said}" + (f": {shown}{more}" if shown else "")
+        )
 
 
 class CheckpointIndexStale(GitError):

@@ -4,10 +4,10 @@
 them with ``asyncio.to_thread``); one command runs at a time per repository; every command runs
 with hooks and fsmonitor off and literal pathspecs (``wavedeck.agents.git.cmd``). Failures raise
 ``GitError`` with a message for the operator; a checkpoint refused on purpose raises
-``CheckpointRefused`` with ``reason`` and ``paths``. The work behind the methods lives in the
-modules they name: ``changes`` (file lists, diffs), ``trees`` (trees and files through a
-temporary index), ``merges``, ``refs``, ``busy``, ``exclude``, ``checkpoint`` and ``tamper``;
-this class holds the repository's lock around each.
+``CheckpointRefused`` with a ``code``, its ``paths`` and ``detail``. The work behind the methods
+lives in the modules they name: ``changes`` (file lists, diffs), ``trees`` (trees and files
+through a temporary index), ``merges``, ``refs``, ``busy``, ``exclude``, ``checkpoint`` and
+``tamper``; this class holds the repository's lock around each.
 
 Example::
 
@@ -189,7 +189,7 @@ class GitRepo:
             result = cmd.run(["symbolic-ref", "-q", "--short", "HEAD"], check=False)
         return result.text.strip() if result.rc == 0 else None
 
-    def in_progress_state(self) -> str | None:
+    def in_progress_state(self) -> busy.BusyState | None:
         """``merge``, ``rebase``, ``cherry-pick``, ``revert``, ``bisect``, ``detached HEAD``,
         ``unmerged paths`` (``busy.in_progress_state``), or ``None`` when a checkpoint may be
         made."""

@@ -293,6 +293,14 @@ class LocalRunner:
         """True while the very process we started runs (pid *and* start time match)."""
         return procinfo.is_same_process(handle.pid, handle.start_time)
 
+    def ran_for(self, handle: AgentHandle) -> float | None:
+        """Seconds since the agent's wrapper started, on this machine's boot clock
+        (``procinfo.running_for``); None for a run found already ended (``ENDED_START``: its
+        start time was never read)."""
+        if handle.start_time == ENDED_START:
+            return None
+        return procinfo.running_for(handle.start_time)
+
     async def exit_status(self, handle: AgentHandle) -> ExitStatus | None:
         return read_exit_file(handle.exit_path)
 

@@ -3,8 +3,9 @@
 ``AgentStream.feed`` takes a chunk of raw log lines (the log on disk stays raw) and returns the
 lines its pane shows and the events the facts make (``AgentSession``, ``AgentTool``,
 ``AgentUsage``, ``AgentDenied``), recording them in the agent's ``AgentRecord``: session id,
-token and cost totals, refusals, and ``needs`` (why the run needs the operator: it ended asking
-a question, or a tool call was refused). The tool calls that write, the ones that did not
+token and cost totals, refusals. Why the run needs the operator (it ended asking a question, or
+a tool call was refused) is a value, ``AgentStream.needs``: the engine records it in the
+record's ``needs`` through ``wavedeck.agents.wave.transitions`` (its one writer). The tool calls that write, the ones that did not
 happen and the shell commands run go to a ``WriteSink``: the engine's is the shared tree's
 ``wavedeck.agents.watch.writers.WriteLedger``, so the watcher names the agent that really wrote
 a file; ``ToolWrites`` is a plain one (which agent's tool wrote which path lately).
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from wavedeck.agents.events import AgentDenied, AgentSession, AgentTool, AgentUsage, Event
-from wavedeck.agents.kinds import AsksQuestion, ToolRefused
+from wavedeck.agents.kinds import AsksQuestion, Needs, ToolRefused
 from wavedeck.agents.presets import PRESETS
 from wavedeck.agents.presets.base import (
     Denied,
@@ -112,6 +113,9 @@ class AgentStream:
         self.max_cost_usd = max_cost_usd
         self.over_budget = False  # set once the cost passed max_cost_usd
         self.error = ""  # the CLI said its run failed (some exit 0 all the same: aider)
+        # Why this run needs the operator, the first fact read (recorded by the engine, which
+        # keeps the one of a run read before a restart of the control room).
+        self.needs: Needs | None = None
 
     @property
     def plain(self) -> bool:
@@ -140,8 +144,8 @@ class AgentStream:
         events: list[Event] = []
         for fact in parsed.facts:
             self._apply(fact, events)
-        if self.rec.needs is None and (question := asks(self.parser.said)):
-            self.rec.needs = AsksQuestion(question)
+        if self.needs is None and (question := asks(self.parser.said)):
+            self.needs = AsksQuestion(question)
         return tuple(parsed.lines), events
 
     def _apply(self, fact: object, events: list[Event]) -> None:
@@ -178,14 +182,14 @@ class AgentStream:
         elif isinstance(fact, Denied):
             refused = ToolRefused(fact.tool, fact.path)
             rec.denials.append(refused)
-            rec.needs = rec.needs or refused
+            self.needs = self.needs or refused
             events.append(AgentDenied(agent, fact.tool, fact.path))
         elif isinstance(fact, Ended):
             if fact.is_error:
                 self.error = fact.detail or fact.subtype or "error"
             question = asks(self.parser.said)
-            if question and rec.needs is None:
-                rec.needs = AsksQuestion(question)
+            if question and self.needs is None:
+                self.needs = AsksQuestion(question)
 
 
 def stream_for(

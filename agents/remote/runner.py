@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import signal
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ from typing import Any
 from wavedeck.agents.config import Config, HostConfig
 from wavedeck.agents.events import Event, Notice, SandboxStatus
 from wavedeck.agents.lines import LineDecoder
+from wavedeck.agents.remote.answers import read_found, read_status
 from wavedeck.agents.remote.commands import (
     CommandError,
     RemotePaths,
@@ -72,17 +72,7 @@ from wavedeck.agents.remote.touched import TouchedReporter, TouchedSink, stop_wa
 from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, TransportError
 from wavedeck.agents.runtypes import ENDED_START, AgentHandle, ExitStatus, LaunchSpec, LogChunk
 
-__all__ = ["RemoteRunner", "exit_from_rc", "runner_for"]
-
-
-def exit_from_rc(rc: int) -> ExitStatus:
-    """``rc`` as a POSIX shell reports it: 128+N means killed by signal N."""
-    if 128 < rc <= 128 + 64:
-        try:
-            return ExitStatus(None, signal.Signals(rc - 128).name)
-        except ValueError:
-            pass
-    return ExitStatus(rc)
+__all__ = ["RemoteRunner", "runner_for"]
 
 
 class RemoteRunner:
@@ -133,11 +123,11 @@ class RemoteRunner:
         if not launch_id:
             return None
         res = await self.transport.run(sh_c(found_script(self.paths(agent_id), launch_id)))
-        words = res.text.split()
-        if res.returncode != 0 or len(words) != 3 or words[0] not in ("running", "ended"):
+        found = read_found(res.text) if res.returncode == 0 else None
+        if found is None:
             return None
-        pid, start = int(words[1]), int(words[2])
-        return self._handle(agent_id, pid, start if words[0] == "running" else ENDED_START)
+        start = found.start_time if found.state == "running" else ENDED_START
+        return self._handle(agent_id, found.pid, start)
 
     def paths(self, agent_id: str) -> RemotePaths:
         return RemotePaths(check_agent_id(agent_id), self.cfg.workdir)
@@ -256,12 +246,7 @@ class RemoteRunner:
         paths = self.paths(handle.agent_id)
         script = status_script(paths, handle.pid, handle.start_time)
         res = await self.transport.run(sh_c(script), retry=retry)
-        lines = res.text.split("\n")
-        alive = lines[0] == "alive"
-        status = None
-        if len(lines) > 1 and lines[1].startswith("rc "):
-            status = exit_from_rc(int(lines[1][3:]))
-        return alive, status
+        return read_status(res.text)
 
     async def is_alive(self, handle: AgentHandle) -> bool:
         """Whether the agent still runs. An unreachable host answers True after one attempt:
@@ -272,6 +257,12 @@ class RemoteRunner:
             if not exc.retry:
                 raise
             return True
+
+    def ran_for(self, handle: AgentHandle) -> None:
+        """None: a run's length on a host is read there (its boot clock), a round trip the
+        caller, deciding as the agent's end is recorded, does not wait for; and by then the
+        host's ``/proc`` no longer has the process. The record's ``started_at`` stands in."""
+        return None
 
     async def exit_status(self, handle: AgentHandle) -> ExitStatus | None:
         """How the agent ended; None while it runs (or when it vanished without a status)."""

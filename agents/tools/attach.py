@@ -10,7 +10,7 @@
    (ssh's 255: the connection failed or dropped). A CLI that must start alone (Gemini:
    its start-up deletes the sessions not recorded yet) first waits for the agents starting
    now on its machine (here, or its host), and holds their starts there while it runs
-   (``wavedeck.agents.wave.starts.StartLock``);
+   (``wavedeck.agents.wave.startlane.StartLock``);
 3. ``end`` (async): what happened, read back: the transcript's new entries (usage, the
    operator's words, the CLI's last answer, the files its tools wrote), the files that changed
    (here: in the agent's folder, not another agent's; on a host: the patch from the worktree as
@@ -41,7 +41,7 @@ from wavedeck.agents.remote.sync import SyncError, apply_patch
 from wavedeck.agents.remote.takeover import HostSide, ssh_argv, takeover_script, tree_forms
 from wavedeck.agents.remote.transport import TransportError
 from wavedeck.agents.runtypes import ExitStatus, LaunchSpec
-from wavedeck.agents.wave.starts import SESSION_WAIT_S, StartLock, one_at_a_time, starts_alone
+from wavedeck.agents.wave.startlane import SESSION_WAIT_S, StartLock, one_at_a_time, starts_alone
 from wavedeck.agents.wave.takeover import TakeoverReport, marker_lines, record
 from wavedeck.plan.errors import WavedeckError
 from wavedeck.plan.models import Plan
@@ -193,7 +193,7 @@ class Takeover:
         if not (starts_alone(agent) if self.host is None else one_at_a_time(agent)):
             yield
             return
-        lock = StartLock(self.wavedeck_dir, self.host)
+        lock = StartLock(self.wavedeck_dir, self.config.login_of(self.host))
         deadline = time.monotonic() + TURN_WAIT_S
         told = False
         while not lock.acquire(note=f"the take-over of {self.agent}"):

@@ -346,8 +346,8 @@ class Checkpointer:
             prepared = await asyncio.to_thread(
                 ctx.git.prepare_checkpoint, list(view.paths), text, expected_head=rec.base_commit
             )
-        except CheckpointRefused as exc:
-            ctx.refuse(Refusal("commit-refused", n, paths=exc.paths, detail=exc.reason))
+        except CheckpointRefused as exc:  # its CheckpointCode is a RefusalCode: passed on
+            ctx.refuse(Refusal(exc.code, n, paths=exc.paths, detail=exc.detail))
             return None
         except GitError as exc:
             ctx.refuse(Refusal("git-error", n, detail=str(exc)))

@@ -60,7 +60,7 @@ class Landing:
             sha, stale = exc.sha, exc
         except CheckpointRefused as exc:
             transitions.checkpoint_abandoned(ctx, n)
-            ctx.refuse(Refusal("commit-refused", n, paths=exc.paths, detail=exc.reason))
+            ctx.refuse(Refusal(exc.code, n, paths=exc.paths, detail=exc.detail))
             return None
         except GitError as exc:
             transitions.checkpoint_abandoned(ctx, n)

@@ -4,7 +4,8 @@
   for a preset that takes one (claude: known before the start), or the session to resume and
   the message of a queued follow-up; the agent's record is reset for the new run.
 - ``feed`` / ``finish``: each followed chunk through the agent's ``AgentStream`` (rendered lines
-  and fact events); ``feed`` says when the agent's cost just passed ``[agent] max_cost_usd`` (the
+  and fact events; why the run needs the operator, as the stream read it, recorded through
+  ``transitions.needs_found``); ``feed`` says when the agent's cost just passed ``[agent] max_cost_usd`` (the
   agent half stops it).
 - ``ended``: how the run ends for the operator: ``needs_you`` when it asked a question or a
   tool call was refused (``AgentRecord.needs``), or when it exited 0 without reporting every
@@ -33,6 +34,7 @@ from wavedeck.agents.presets import PRESETS, TEXT_PRESETS
 from wavedeck.agents.presets.refusals import RefusalScanner
 from wavedeck.agents.presets.stream import AgentStream, WriteSink, stream_for
 from wavedeck.agents.state import AgentRecord
+from wavedeck.agents.wave import transitions
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.refusals import agent_is
 from wavedeck.agents.wave.transitions import AgentEnd
@@ -77,7 +79,7 @@ class PresetRuns:
         self._streams.pop(agent_id, None)
         self._over_budget.discard(agent_id)
         self._errors.pop(agent_id, None)
-        rec.needs = None
+        transitions.needs_cleared(self.ctx, agent_id)
         message = self._follow_ups.pop(agent_id, None)
         if message is not None and rec.session_id:
             return {"follow_up": (rec.session_id, message)}
@@ -134,6 +136,7 @@ class PresetRuns:
         just passed ``[agent] max_cost_usd`` (then it is to be stopped; said once)."""
         stream = self._stream(agent_id)
         shown, events = stream.feed(lines)
+        self._needs(agent_id, stream)
         # After the parser: a refused result read in the batch of its tool call (under load a
         # batch holds both) is named by that call's tool, which the parser has seen by now.
         events += self._refused(agent_id, lines)
@@ -152,9 +155,15 @@ class PresetRuns:
         if stream is None:
             return (), []
         shown = stream.finish()
+        self._needs(agent_id, stream)
         if stream.error:
             self._errors[agent_id] = stream.error
         return shown
+
+    def _needs(self, agent_id: str, stream: AgentStream) -> None:
+        """Why the run needs the operator, once its stream has read it, into its record."""
+        if stream.needs is not None:
+            transitions.needs_found(self.ctx, agent_id, stream.needs)
 
     def _over_budget_notice(self, agent_id: str) -> Notice:
         rec = self.ctx.agent(agent_id)

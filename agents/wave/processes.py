@@ -31,7 +31,6 @@ from wavedeck.agents import faults, repoview
 from wavedeck.agents.events import Notice
 from wavedeck.agents.kinds import AgentStanding, Refusal
 from wavedeck.agents.local import sandbox
-from wavedeck.agents.local.logfiles import logical_size
 from wavedeck.agents.markers import marker_line
 from wavedeck.agents.presets import PresetError
 from wavedeck.agents.remote.sync import SyncError
@@ -69,8 +68,9 @@ class RestartHooks(Protocol):
 
     def launched(self, agent_id: str) -> None: ...
 
-    def ended(self, agent_id: str, end: AgentEnd) -> AgentEnd:
-        """The end to record: the policy's word (a restart, or giving up) added to it."""
+    def ended(self, agent_id: str, end: AgentEnd, *, ran_for: float | None) -> AgentEnd:
+        """The end to record: the policy's word (a restart, or giving up) added to it
+        (``ran_for``: the runner's ``Runner.ran_for`` of the run, None when it cannot tell)."""
         ...
 
 
@@ -304,14 +304,11 @@ class AgentProcesses:
             if result == "running":
                 transitions.agent_adopted(self.ctx, agent_id, handle, recorded=True)
         # Running or not, output the consumer has not seen yet is delivered (then the end). A
-        # remote agent's log is on its host: always followed (the tail ends once it is drained,
-        # and brings back changes not applied yet).
-        log = Path(handle.log_path)
-        if (
-            rec.state == "running"
-            or handle.host
-            or (log.exists() and logical_size(log) > rec.offset)
-        ):
+        # remote agent's log is on its host: always followed, unasked (the tail ends once it
+        # is drained, and brings back changes not applied yet; an unreachable host is waited
+        # for there).
+        runner = self.runners.runner(agent_id)
+        if rec.state == "running" or handle.host or await runner.log_size(agent_id) > rec.offset:
             self.follow(agent_id, handle, rec.offset)
 
     def follow(self, agent_id: str, handle: AgentHandle, offset: int) -> None:
@@ -360,7 +357,8 @@ class AgentProcesses:
         """Record how the agent's run ended (once: by its follower, or by ``stop``)."""
         if self.ctx.agent(agent_id).state != "running":
             return  # already recorded
-        status: ExitStatus | None = await self.runners.runner(agent_id).exit_status(handle)
+        runner = self.runners.runner(agent_id)
+        status: ExitStatus | None = await runner.exit_status(handle)
         end = transitions.ending(
             status,
             stopped=agent_id in self.stopping,
@@ -368,7 +366,7 @@ class AgentProcesses:
         )
         end = self.presets.ended(agent_id, end)  # needs you, over budget
         # [agent.restart]: a failure may schedule a restart (or give up); the reason says which.
-        end = self.restarts.ended(agent_id, end)
+        end = self.restarts.ended(agent_id, end, ran_for=runner.ran_for(handle))
         self.stopping.discard(agent_id)
         transitions.agent_ended(self.ctx, agent_id, end)
 

@@ -55,6 +55,20 @@ def _agent(r: Refusal) -> str:
     return r.agents[0].agent if r.agents else "the agent"
 
 
+# What keeps git from a checkpoint (``git-busy``'s detail, a ``BusyState``) and how to end it.
+_BUSY = {
+    "detached HEAD": "HEAD is detached: check out the branch the wave runs on (git switch <branch>)",
+    "unmerged paths": "the index has unmerged paths: resolve them first (git status)",
+    "bisect": "a git bisect is in progress: finish it first (git bisect reset)",
+}
+
+
+def busy(state: str) -> str:
+    """``git-busy`` in words: what is under way (``BusyState``) and how to end it."""
+    how = f"git {state} --continue / --abort"
+    return _BUSY.get(state, f"a git {state} is in progress: finish or abort it first ({how})")
+
+
 # Suggested when no agent CLI is on PATH (the README's first example).
 FALLBACK_PRESET = "claude"
 
@@ -151,7 +165,40 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
     "nothing-to-commit": lambda r: (
         f"wave {r.wave} changed no file the plan assigns: nothing to commit"
     ),
-    "commit-refused": lambda r: r.detail,
+    # The commit itself, refused by the git layer (``wavedeck.agents.git.errors.CheckpointCode``
+    # says what each one's detail holds).
+    "no-paths": lambda r: f"wave {r.wave}'s checkpoint was given no path: nothing to commit",
+    "empty-message": lambda r: f"the commit message of wave {r.wave}'s checkpoint is empty",
+    "unsafe-paths": lambda r: (
+        f"unsafe path {noun(len(r.paths), 'name', 'names')} in wave {r.wave}'s checkpoint, "
+        f"which git could misread: {r.detail}"
+    ),
+    "folders-declared": lambda r: (
+        f"folders, not files, were given to wave {r.wave}'s checkpoint: {_listed(r.paths)}"
+    ),
+    "symlinked-paths": lambda r: (
+        f"symbolic links in wave {r.wave}'s checkpoint (a write through one lands elsewhere): "
+        f"{r.detail}"
+    ),
+    "head-changed": lambda r: (
+        f"HEAD moved since wave {r.wave} started ({r.detail}): review the new commits, then retry"
+    ),
+    "files-changing": lambda r: (
+        f"{plural(len(r.paths), 'file')} still being written after {r.detail}: "
+        f"{_listed(r.paths)}; retry once {noun(len(r.paths), 'it stops', 'they stop')} changing"
+    ),
+    "conflict-markers": lambda r: (
+        f"leftover conflict markers in {_listed(r.paths)}: resolve them, then retry"
+    ),
+    "hook-failed": lambda r: f"a git hook refused wave {r.wave}'s checkpoint: {r.detail}",
+    "hook-timed-out": lambda r: (
+        f"a git hook did not finish on wave {r.wave}'s checkpoint: {r.detail} "
+        "([git] hook_timeout_s)"
+    ),
+    "branch-moved": lambda r: (
+        f"HEAD moved during wave {r.wave}'s checkpoint (a commit was made meanwhile): nothing "
+        f"was overwritten; review the new commit, then retry (git said: {r.detail})"
+    ),
     "review-unanswered": lambda r: (
         f"changes were asked of {_agents(r)} in the review and not answered yet: wait for its "
         "run to end, or approve it anyway"
@@ -161,7 +208,7 @@ _WORDS: dict[RefusalCode, Callable[[Refusal], str]] = {
         f"{noun(len(r.paths), 'is', 'are')} neither sent to {noun(len(r.paths), 'its', 'their')} "
         f"agent nor dismissed: {_listed(r.paths)}"
     ),
-    "git-busy": lambda r: f"a git {r.detail} is in progress: finish or abort it first",
+    "git-busy": lambda r: busy(r.detail),
     "git-error": lambda r: f"git: {r.detail}",
     "agent-running": lambda r: f"{_agent(r)} is still running: stop it first",
     "agent-attached": lambda r: (

@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Protocol
 
 from wavedeck.agents.config import RestartConfig
 from wavedeck.agents.events import Notice, RestartStatus
-from wavedeck.agents.local import procinfo
 from wavedeck.agents.markers import append_marker, marker_line
 from wavedeck.agents.wave import transitions
 from wavedeck.agents.wave.transitions import AgentEnd
@@ -164,9 +163,11 @@ class RestartPolicy:
         """The agent was just launched (by anyone): its run starts now."""
         self._started[agent_id] = self.clock()
 
-    def ended(self, agent_id: str, end: AgentEnd) -> AgentEnd:
+    def ended(self, agent_id: str, end: AgentEnd, *, ran_for: float | None) -> AgentEnd:
         """The agent's run ended as ``end``; returns it with the policy's word: the restart or
-        the give-up put before the reason, and as a fact. Schedules the restart; never waits."""
+        the give-up put before the reason, and as a fact. Schedules the restart; never waits.
+        ``ran_for``: how long the run lasted by its runner's clock (``Runner.ran_for``; None:
+        the runner cannot tell), for a run this control room did not launch."""
         started = self._started.pop(agent_id, None)
         reason = end.reason
         if end.state != "failed" or not self.config.enabled:
@@ -174,7 +175,7 @@ class RestartPolicy:
             return replace(end, restart=None)
         if not self._may_restart(agent_id):
             return replace(end, restart=None)
-        ran = self.clock() - started if started is not None else self._ran_adopted(agent_id)
+        ran = self._ran_adopted(agent_id, ran_for) if started is None else self.clock() - started
         total = self._total.get(agent_id, 0)
         decision = decide(self.config, self._streak.get(agent_id, 0), ran, total)
         joined = f"{decision.note}; {reason}" if reason else decision.note
@@ -228,14 +229,14 @@ class RestartPolicy:
         self._streak.pop(agent_id, None)
         self._total.pop(agent_id, None)
 
-    def _ran_adopted(self, agent_id: str) -> float:
+    def _ran_adopted(self, agent_id: str, ran_for: float | None) -> float:
         """How long an agent adopted from an earlier control room ran (no reading on our clock):
-        a local one from its start time on the boot clock, a remote one from its wall-clock
-        ``started_at`` (the only record of it that survived the restart)."""
+        what its runner tells (a local one: from its start on the boot clock); where the runner
+        cannot tell (an SSH host's, a run found already ended), from the record's wall-clock
+        ``started_at``, the only reading of it that survived the restart."""
+        if ran_for is not None:
+            return ran_for
         rec = self.ctx.agent_record(agent_id)
-        handle = rec.handle
-        if handle is not None and handle.host is None:
-            return procinfo.running_for(handle.start_time)
         if rec.started_at is None:
             return 0.0
         return max(0.0, time.time() - rec.started_at)  # a clock set back must not go negative

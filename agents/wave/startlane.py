@@ -39,7 +39,7 @@ from wavedeck.agents.presets.statedirs import state_entries
 from wavedeck.agents.tasks import cancel_until_done
 from wavedeck.agents.wave import transitions
 from wavedeck.agents.wave.context import WaveContext
-from wavedeck.agents.wave.takeover import TakeoverLock
+from wavedeck.agents.wave.takeover import RunLock
 from wavedeck.plan.checking.api import RepoView
 
 __all__ = [
@@ -84,7 +84,7 @@ def starts_alone(agent: AgentConfig) -> bool:
     return starts_race is None or starts_race(*state_of(agent))
 
 
-class StartLock(TakeoverLock):
+class StartLock(RunLock):
     """``flock`` on ``.wavedeck/run/starts.lock`` (a host's: ``starts-<host>.lock``), held by
     whoever starts a CLI that must start alone on that machine: its lane, until its last
     start's session is recorded, and a take-over of such a CLI there while it runs
@@ -94,8 +94,7 @@ class StartLock(TakeoverLock):
     however it ends. ``acquire`` never waits."""
 
     def __init__(self, wavedeck_dir: Path, host: str | None = None) -> None:
-        super().__init__(wavedeck_dir, "starts")
-        self.path = Path(wavedeck_dir) / "run" / f"starts{lock_suffix(host)}.lock"
+        super().__init__(Path(wavedeck_dir) / "run" / f"starts{lock_suffix(host)}.lock")
 
 
 def lock_suffix(host: str | None) -> str:

@@ -4,7 +4,8 @@ Gemini CLI 0.61 deletes, at start-up, every session file of its project folder t
 message yet: the session of an agent started a moment earlier (its follow-up then fails).
 opencode's first starts on a machine race on migrating its database. Such starts meet where the
 CLI keeps its state: on one machine. So the agents of such a preset (``Preset.session_recorded``)
-start one at a time **per place** (this machine; each SSH host of ``[hosts.*]``), each once the
+start one at a time **per place** (this machine; each SSH login of ``[hosts.*]``: two names
+with one address, port and user are one place, ``Config.login_of``), each once the
 one before there has its session recorded (bounded by ``SESSION_WAIT_S``; past it, a notice
 saying what may go wrong). opencode's only while its database does not exist yet
 (``Preset.starts_race``): once it does, its agents start at once. Different places never wait
@@ -51,24 +52,15 @@ from wavedeck.agents.wave import transitions
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.startlane import (
     QUEUED,
-    SESSION_WAIT_S,
     LocalPlace,
     Place,
     StartLane,
-    StartLock,
     one_at_a_time,
     starts_alone,
 )
 from wavedeck.plan.checking.api import RepoView
 
-__all__ = [
-    "QUEUED",
-    "SESSION_WAIT_S",
-    "StartLock",
-    "StartQueue",
-    "one_at_a_time",
-    "starts_alone",
-]
+__all__ = ["StartQueue"]
 
 
 class StartQueue:
@@ -90,23 +82,25 @@ class StartQueue:
         self._stop = stop
         self._host_of = host_of
         self._transport_of = transport_of
-        self._lanes: dict[str | None, StartLane] = {}  # by place: a host, None for here
+        self._lanes: dict[str | None, StartLane] = {}  # by login (Config.login_of); None: here
 
     @property
     def preset(self) -> Preset:
         return PRESETS[self.ctx.config.agent.preset]
 
     def _lane(self, host: str | None, agent_id: str = "") -> StartLane:
-        lane = self._lanes.get(host)
+        # Two [hosts.*] names for one login are one place: its CLI state is the same there.
+        login = self.ctx.config.login_of(host)
+        lane = self._lanes.get(login)
         if lane is None:
             agent = self.ctx.config.agent
             place: Place = (
                 LocalPlace(agent)
-                if host is None
-                else HostStartCheck(host, self._transport_of(agent_id), self.preset, agent.env)
+                if login is None
+                else HostStartCheck(login, self._transport_of(agent_id), self.preset, agent.env)
             )
             lane = StartLane(self.ctx, place, launch=self._launch, stop=self._stop)
-            self._lanes[host] = lane
+            self._lanes[login] = lane
         return lane
 
     def _holding(self, agent_id: str) -> StartLane | None:

@@ -84,7 +84,7 @@ def check(
     preset = PRESETS[config.agent.preset]
     if preset.name not in TAKEOVER:
         return TakeoverRefusal("no-session-cli", agent_id, preset.name)
-    if "command" in config.agent.model_fields_set:
+    if config.agent.custom_command:
         return TakeoverRefusal("command-set", agent_id)
     if rec is None or rec.launches == 0:
         return TakeoverRefusal("never-ran", agent_id)
@@ -118,11 +118,12 @@ def words(refusal: TakeoverRefusal) -> str:
     }[refusal.code]
 
 
-class TakeoverLock:
-    """The agent's take-over lock (see the module docstring); ``acquire`` never waits."""
+class RunLock:
+    """``flock`` on one file (under ``.wavedeck/run``): held across processes, gone with its
+    holder however it ends; ``acquire`` never waits."""
 
-    def __init__(self, wavedeck_dir: Path, agent_id: str) -> None:
-        self.path = Path(wavedeck_dir) / "run" / f"{agent_id}.takeover"
+    def __init__(self, path: Path) -> None:
+        self.path = path
         self._fd: int | None = None
 
     def acquire(self, *, note: str = "") -> bool:
@@ -152,6 +153,13 @@ class TakeoverLock:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor drops the flock
             self._fd = None
+
+
+class TakeoverLock(RunLock):
+    """The agent's take-over lock (see the module docstring)."""
+
+    def __init__(self, wavedeck_dir: Path, agent_id: str) -> None:
+        super().__init__(Path(wavedeck_dir) / "run" / f"{agent_id}.takeover")
 
 
 class TakeoverReport(BaseModel):

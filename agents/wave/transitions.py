@@ -1,6 +1,6 @@
 """The one writer of agent and wave states: every change of a run's state, and its event.
 
-Nothing else assigns an agent's ``state`` or records that a wave started, was tested or was
+Nothing else assigns an agent's ``state``, ``reason`` or ``needs``, or records that a wave started, was tested or was
 committed (``tests/unit/wave/test_transitions.py`` holds it to that). Each function changes the
 records in the ``WaveContext``, saves them, emits the event that says so and wakes whoever waits
 for a change (``WaveContext.wait_changed``):
@@ -15,7 +15,10 @@ for a change (``WaveContext.wait_changed``):
   ``agent_not_started``, ``agent_ended`` (with an ``AgentEnd``: succeeded, failed, stopped, lost
   or needs you, as ``ending`` classifies an exit and the presets and the restart policy amend it),
   ``agent_marked_done``, ``agent_reopened`` (a done mark lifted for another run) and
-  ``restart_cancelled``.
+  ``restart_cancelled``;
+- why an agent's run needs the operator (``AgentRecord.needs``): ``needs_cleared`` for a new
+  run, ``needs_found`` for a fact its preset's stream reported (asked a question, a tool call
+  refused); ``agent_ended`` keeps the reason its run ended with (issues unreported among them).
 """
 
 from __future__ import annotations
@@ -277,6 +280,22 @@ def agent_ended(ctx: WaveContext, agent_id: str, end: AgentEnd) -> None:
         )
     )
     ctx.changed()
+
+
+def needs_cleared(ctx: WaveContext, agent_id: str) -> None:
+    """A new run of the agent is being launched: what its last run needed is forgotten (saved
+    with the launch)."""
+    ctx.agent(agent_id).needs = None
+
+
+def needs_found(ctx: WaveContext, agent_id: str, needs: Needs) -> None:
+    """The agent's run needs the operator as ``needs`` says (its preset's stream read it from
+    the output). The first fact of a run wins; kept in the record as it is read, saved with the
+    next save (a later control room following the run on keeps it), and said when the run ends
+    (``agent_ended``)."""
+    rec = ctx.agent(agent_id)
+    if rec.needs is None:
+        rec.needs = needs
 
 
 def agent_marked_done(ctx: WaveContext, agent_id: str, reason: str) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from tests.e2e.agent_cli_kit import require
 from wavedeck.agents.config import AgentConfig
-from wavedeck.agents.wave.starts import starts_alone
+from wavedeck.agents.wave.startlane import starts_alone
 
 pytestmark = pytest.mark.slow
 

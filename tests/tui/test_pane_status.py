@@ -7,7 +7,7 @@ import pytest
 
 from tests.tui.helpers import FixedClock, pane_head, panes_ready, reference_plan, wait_for
 from wavedeck.agents import events as ev
-from wavedeck.agents.wave.starts import QUEUED
+from wavedeck.agents.wave.startlane import QUEUED
 from wavedeck.tui.app import WavedeckApp
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]

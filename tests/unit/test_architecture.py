@@ -8,6 +8,7 @@ A cycle found is printed module by module, so the failure says which import to r
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -177,3 +178,35 @@ def test_every_module_stays_near_four_hundred_lines() -> None:
     }
     over = {name: n for name, n in sorted(sizes.items()) if n > MODULE_LINES}
     assert not over, f"modules over {MODULE_LINES} lines (split along a seam): {over}"
+
+
+def _contracts_name() -> set[str]:
+    """Every module named by an import-linter contract (layers' siblings split)."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["importlinter"]
+    return {
+        part.strip()
+        for contract in contracts["contracts"]
+        for key in ("layers", "source_modules", "forbidden_modules")
+        for entry in contract.get(key, [])
+        for part in entry.split("|")
+    }
+
+
+def test_every_subpackage_and_module_is_in_an_import_contract() -> None:
+    """A part added to ``plan/``, ``agents/`` or ``tui/`` gets its place in the layers (issue
+    #18): one no contract names may import anything. Data-only packages have no imports."""
+    named = _contracts_name()
+    unplaced = []
+    for package in ("plan", "agents", "tui"):
+        for child in sorted((ROOT / package).iterdir()):
+            is_package = (child / "__init__.py").exists()
+            if child.name.startswith("_") or not (is_package or child.suffix == ".py"):
+                continue
+            code = (
+                [p for p in child.rglob("*.py") if p.name != "__init__.py"]
+                if is_package
+                else [child]
+            )
+            if code and f"wavedeck.{package}.{child.stem}" not in named:
+                unplaced.append(f"wavedeck.{package}.{child.stem}")
+    assert unplaced == [], f"in no import contract (pyproject.toml [tool.importlinter]): {unplaced}"

@@ -45,18 +45,21 @@ def test_nothing_to_commit_is_refused_and_no_empty_commit_is_made(
     first = git_repo.checkpoint(["a.txt"], "one")
     with pytest.raises(CheckpointRefused) as refused:
         git_repo.checkpoint(["a.txt"], "two")
-    assert "nothing to commit" in refused.value.reason
+    assert refused.value.code == "nothing-to-commit"
     assert repo.head() == first
-    with pytest.raises(CheckpointRefused, match="nothing to commit"):
+    with pytest.raises(CheckpointRefused) as refused:
         git_repo.checkpoint(["never-created.txt"], "three")
+    assert refused.value.code == "nothing-to-commit"
 
 
 def test_expected_head_mismatch_is_refused(repo: Repo, git_repo: GitRepo) -> None:
     base = repo.head()
     moved = repo.commit("user commit", **{"b.txt": "user\n"})
     repo.write("a.txt", "agent\n")
-    with pytest.raises(CheckpointRefused, match="HEAD moved"):
+    with pytest.raises(CheckpointRefused) as refused:
         git_repo.checkpoint(["a.txt"], "wave", expected_head=base)
+    assert refused.value.code == "head-changed"
+    assert base[:12] in refused.value.detail and moved[:12] in refused.value.detail
     assert repo.head() == moved
 
 
@@ -71,10 +74,10 @@ def test_a_commit_made_during_the_checkpoint_is_never_lost(repo: Repo, git_repo:
         made.append(repo.commit("user commit meanwhile", **{"b.txt": "user\n"}))
 
     git_repo._checkpointer.before_update_ref = user_commits
-    with pytest.raises(CheckpointRefused, match="HEAD moved during the checkpoint") as refused:
+    with pytest.raises(CheckpointRefused) as refused:
         git_repo.checkpoint(["a.txt"], "wave", expected_head=base)
-    assert "nothing was overwritten" in str(refused.value)
-    assert repo.head() == made[0]
+    assert refused.value.code == "branch-moved" and refused.value.detail  # what git said
+    assert repo.head() == made[0]  # nothing was overwritten
     assert repo.git("rev-parse", "HEAD^").strip() == base
     # The agent's work is still in the working tree, unstaged, ready for the retry.
     assert repo.read("a.txt") == "agent\n"
@@ -138,9 +141,10 @@ def test_unsafe_names_are_refused_before_git(repo: Repo, git_repo: GitRepo, name
     repo.write("a.txt", "changed\n")
     repo.write("x", "x\n")
     repo.write("lib/new.py", "y\n")
-    with pytest.raises(CheckpointRefused, match="unsafe path names") as refused:
+    with pytest.raises(CheckpointRefused) as refused:
         git_repo.checkpoint([name], "wave")
-    assert refused.value.paths == (name,)
+    assert (refused.value.code, refused.value.paths) == ("unsafe-paths", (name,))
+    assert repr(name) in refused.value.detail  # with why, from the path policy
     assert repo.head() == base
 
 
@@ -156,9 +160,10 @@ def test_a_path_through_a_symlinked_folder_is_refused(repo: Repo, git_repo: GitR
     # C13: `ln -s /etc cfg`, declare cfg/passwd.
     base = repo.head()
     os.symlink("/etc", repo.root / "cfg")
-    with pytest.raises(CheckpointRefused, match="parent folder cfg is a symbolic link") as refused:
+    with pytest.raises(CheckpointRefused) as refused:
         git_repo.checkpoint(["cfg/passwd"], "wave")
-    assert refused.value.paths == ("cfg/passwd",)
+    assert (refused.value.code, refused.value.paths) == ("symlinked-paths", ("cfg/passwd",))
+    assert "parent folder cfg is a symbolic link" in refused.value.detail  # the path policy's
     assert repo.head() == base
 
 
@@ -166,8 +171,10 @@ def test_a_new_symlink_pointing_outside_is_refused(repo: Repo, git_repo: GitRepo
     os.symlink("/etc/passwd", repo.root / "evil")
     os.symlink("evil", repo.root / "chained")  # inside, but resolves outside
     for name in ("evil", "chained"):
-        with pytest.raises(CheckpointRefused, match="pointing outside"):
+        with pytest.raises(CheckpointRefused) as refused:
             git_repo.checkpoint([name], "wave")
+        assert (refused.value.code, refused.value.paths) == ("symlinked-paths", (name,))
+        assert "pointing outside" in refused.value.detail  # the path policy's
 
 
 def test_symlinks_inside_the_repo_and_committed_outside_links_are_fine(
@@ -188,9 +195,9 @@ def test_leftover_conflict_markers_are_refused(repo: Repo, git_repo: GitRepo) ->
     base = repo.head()
     repo.write("a.txt", "ok  \n<<<<<<< HEAD\nmine\n=======\ntheirs\n>>>>>>> side\n")
     repo.write("b.txt", "trailing space only   \n")
-    with pytest.raises(CheckpointRefused, match="leftover conflict markers") as refused:
+    with pytest.raises(CheckpointRefused) as refused:
         git_repo.checkpoint(["a.txt", "b.txt"], "wave")
-    assert refused.value.paths == ("a.txt",)
+    assert (refused.value.code, refused.value.paths) == ("conflict-markers", ("a.txt",))
     assert repo.head() == base
     sha = git_repo.checkpoint(["b.txt"], "wave")
     assert repo.commit_files(sha) == ["b.txt"]
@@ -203,8 +210,9 @@ def test_merge_in_progress_is_refused_and_the_repo_is_untouched(
     repo.make_conflict("merge")
     head, status = repo.head(), repo.git("status", "--porcelain")
     cached = repo.git("diff", "--cached")
-    with pytest.raises(CheckpointRefused, match="merge is in progress"):
+    with pytest.raises(CheckpointRefused) as refused:
         git_repo.checkpoint(["a.txt"], "wave")
+    assert (refused.value.code, refused.value.detail) == ("git-busy", "merge")
     assert repo.head() == head
     assert repo.git("status", "--porcelain") == status
     assert repo.git("diff", "--cached") == cached
@@ -212,8 +220,9 @@ def test_merge_in_progress_is_refused_and_the_repo_is_untouched(
     # Unmerged entries without a MERGE_HEAD (an aborted tool left them) are refused too.
     (repo.root / ".git" / "MERGE_HEAD").unlink()
     assert git_repo.in_progress_state() == "unmerged paths"
-    with pytest.raises(CheckpointRefused, match="unmerged paths"):
+    with pytest.raises(CheckpointRefused) as refused:
         git_repo.checkpoint(["a.txt"], "wave")
+    assert (refused.value.code, refused.value.detail) == ("git-busy", "unmerged paths")
 
 
 @pytest.mark.parametrize("op", ["rebase", "cherry-pick", "revert"])
@@ -221,8 +230,9 @@ def test_operations_in_progress_are_refused_by_name(repo: Repo, git_repo: GitRep
     # C15
     repo.make_conflict(op)
     head = repo.git("rev-parse", "HEAD").strip()
-    with pytest.raises(CheckpointRefused, match=f"a {op} is in progress"):
+    with pytest.raises(CheckpointRefused) as refused:
         git_repo.checkpoint(["b.txt"], "wave")
+    assert (refused.value.code, refused.value.detail) == ("git-busy", op)
     assert git_repo.in_progress_state() == op
     assert repo.git("rev-parse", "HEAD").strip() == head
 
@@ -232,13 +242,15 @@ def test_bisect_and_detached_head_are_refused(repo: Repo, git_repo: GitRepo) -> 
     repo.commit("second", **{"b.txt": "2\n"})
     repo.write("a.txt", "agent\n")
     repo.git("bisect", "start")
-    with pytest.raises(CheckpointRefused, match="a bisect is in progress"):
+    with pytest.raises(CheckpointRefused) as refused:
         git_repo.checkpoint(["a.txt"], "wave")
+    assert (refused.value.code, refused.value.detail) == ("git-busy", "bisect")
     repo.git("bisect", "reset")
     repo.git("checkout", "-q", "--detach")
     assert git_repo.branch() is None
-    with pytest.raises(CheckpointRefused, match="HEAD is detached"):
+    with pytest.raises(CheckpointRefused) as refused:
         git_repo.checkpoint(["a.txt"], "wave")
+    assert (refused.value.code, refused.value.detail) == ("git-busy", "detached HEAD")
     repo.git("checkout", "-q", "main")
     assert git_repo.branch() == "main"
     assert git_repo.checkpoint(["a.txt"], "wave") == repo.head()
@@ -270,9 +282,9 @@ def test_executable_bit_and_deletion_are_committed(repo: Repo, git_repo: GitRepo
 
 def test_folders_are_refused(repo: Repo, git_repo: GitRepo) -> None:
     repo.write("lib/d.py", "d\n")
-    with pytest.raises(CheckpointRefused, match="folders") as refused:
+    with pytest.raises(CheckpointRefused) as refused:
         git_repo.checkpoint(["lib"], "wave")
-    assert refused.value.paths == ("lib",)
+    assert (refused.value.code, refused.value.paths) == ("folders-declared", ("lib",))
 
 
 @pytest.mark.slow
@@ -353,3 +365,15 @@ def test_the_working_tree_tree_of_a_repository_without_an_index(
     tree = git_repo.worktree_tree()
     assert "new.txt" in git_repo.tree_changes(repo.head(), tree)
     assert repo.git("cat-file", "blob", f"{tree}:b.txt") == "bee\n"
+
+
+def test_no_paths_and_a_blank_message_are_refused_before_git(repo: Repo, git_repo: GitRepo) -> None:
+    base = repo.head()
+    repo.write("a.txt", "changed\n")
+    with pytest.raises(CheckpointRefused) as refused:
+        git_repo.checkpoint([], "wave")
+    assert refused.value.code == "no-paths"
+    with pytest.raises(CheckpointRefused) as refused:
+        git_repo.checkpoint(["a.txt"], " \n")
+    assert refused.value.code == "empty-message"
+    assert repo.head() == base

@@ -271,9 +271,10 @@ def test_a_file_that_never_stops_changing_is_refused_by_name(repo: Repo) -> None
             lambda: repo.read("a.txt") != "".join(f"line {i}\n" for i in range(1, 21))
         )
         base = repo.head()
-        with pytest.raises(CheckpointRefused, match="still being written") as refused:
+        with pytest.raises(CheckpointRefused) as refused:
             GitRepo(repo.root, write_wait_s=1).checkpoint(["a.txt", "b.txt"], "wave")
-        assert refused.value.paths == ("a.txt",)
+        assert (refused.value.code, refused.value.paths) == ("files-changing", ("a.txt",))
+        assert refused.value.detail == "1 s"  # how long it waited
         assert repo.head() == base
     finally:
         writer.kill()
@@ -315,8 +316,11 @@ def test_an_opted_in_failing_hook_refuses_with_its_output(repo: Repo) -> None:
     repo.hook("pre-commit", "echo 'lint: a.txt is ugly' >&2; exit 3")
     base = repo.head()
     repo.write("a.txt", "agent\n")
-    with pytest.raises(CheckpointRefused, match=r"pre-commit hook failed \(exit 3\): lint: a\.txt"):
+    with pytest.raises(CheckpointRefused) as refused:
         GitRepo(repo.root, run_hooks=True).checkpoint(["a.txt"], "wave")
+    # The hook's name, its exit code and what it said.
+    assert refused.value.code == "hook-failed"
+    assert refused.value.detail == "pre-commit exited 3: lint: a.txt is ugly"
     assert repo.head() == base
 
 
@@ -330,8 +334,10 @@ def test_an_opted_in_hanging_hook_is_stopped_at_its_timeout(repo: Repo) -> None:
     repo.write("a.txt", "agent\n")
     started = time.monotonic()
     try:
-        with pytest.raises(CheckpointRefused, match="did not finish within 1 s"):
+        with pytest.raises(CheckpointRefused) as refused:
             GitRepo(repo.root, run_hooks=True, hook_timeout_s=1).checkpoint(["a.txt"], "wave")
+        assert refused.value.code == "hook-timed-out"
+        assert refused.value.detail == "pre-commit, stopped after 1 s"
         assert time.monotonic() - started < 5
         assert repo.head() == base
         assert wait_until(lambda: not _pids_with(token), 5)

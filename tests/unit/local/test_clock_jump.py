@@ -125,6 +125,10 @@ async def test_b14_running_for_uses_the_boot_clock(
     ran = procinfo.running_for(handle.start_time)
     # It started between ``before`` and ``after``; start times are in ticks (1/100 s).
     assert now - after - 0.02 <= ran <= time.monotonic() - before + 0.02, (ran, now - after)
+    # What the restart policy reads for it (``Runner.ran_for``), from the handle alone: a later
+    # control room's runner tells the same.
+    told = LocalRunner(runner.wavedeck_dir).ran_for(handle)
+    assert told is not None and ran <= told <= time.monotonic() - before + 0.02, (told, ran)
     assert await runner.stop(handle, 5.0) == "terminated"
 
 
@@ -174,7 +178,7 @@ ALLOWED = {
     # The watcher's "caught up" moment, compared with files' ctimes after an inotify overflow.
     ("watch/watcher.py", "time.time_ns()"): 1,
     # How long a *remote* agent adopted from an earlier control room ran: only its wall-clock
-    # ``started_at`` survived the restart (a local one uses procinfo.running_for).
+    # ``started_at`` survived the restart (a local one's runner tells it: ``Runner.ran_for``).
     ("wave/restart.py", "time.time()"): 1,
     # Whether an agent ran when a file was written (a monotonic reading from the watcher) is
     # answered from its record's wall-clock ``started_at``/``ended_at``, the only times it keeps.

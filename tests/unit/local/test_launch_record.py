@@ -35,6 +35,8 @@ async def test_an_ended_run_is_found_by_its_launch_id_and_never_signalled(
     assert found is not None and found.start_time == ENDED_START
     assert (found.log_path, found.exit_path) == (handle.log_path, handle.exit_path)
     assert not await runner.is_alive(found)
+    assert runner.ran_for(found) is None  # its start time was never read: cannot tell
+    assert runner.ran_for(handle) is not None  # the run it launched: from its start
     assert await runner.stop(found, 0.5) == "not running"  # nothing is signalled
     assert await runner.exit_status(found) == ExitStatus(code=0)
     assert [line for c in await collect(runner, found) for line in c.lines] == lines

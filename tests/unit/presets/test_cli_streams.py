@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from wavedeck.agents.events import Event
-from wavedeck.agents.kinds import AsksQuestion, ToolRefused
+from wavedeck.agents.kinds import AsksQuestion, Needs, ToolRefused
 from wavedeck.agents.presets import PRESETS, LaunchContext
 from wavedeck.agents.presets.base import DIM, RED
 from wavedeck.agents.presets.stream import AgentStream, ToolWrites
@@ -31,7 +31,9 @@ def meta(name: str) -> dict[str, object]:
     return data
 
 
-def run(name: str, *, stderr: bool = False) -> tuple[list[str], list[Event], AgentRecord]:
+def run(
+    name: str, *, stderr: bool = False
+) -> tuple[list[str], list[Event], AgentRecord, Needs | None]:
     """A recording through its preset's parser as the engine feeds it (stderr after stdout
     when asked: the log holds both)."""
     info = meta(name)
@@ -43,7 +45,7 @@ def run(name: str, *, stderr: bool = False) -> tuple[list[str], list[Event], Age
     stream = AgentStream("w1-a1", rec, parser, writes=ToolWrites())
     shown, events = stream.feed(tuple(lines))
     more, tail = stream.finish()
-    return [*shown, *more], [*events, *tail], rec
+    return [*shown, *more], [*events, *tail], rec, stream.needs
 
 
 def named(events: list[Event], name: str) -> list[dict[str, object]]:
@@ -52,7 +54,7 @@ def named(events: list[Event], name: str) -> list[dict[str, object]]:
 
 @pytest.mark.parametrize("cli", ["gemini", "opencode", "qwen"])
 def test_an_edit_and_its_done_lines(cli: str) -> None:
-    lines, events, rec = run(f"{cli}-edit-done")
+    lines, events, rec, needs = run(f"{cli}-edit-done")
     assert not [line for line in lines if line.lstrip().startswith("{")], "no raw JSON"
     for done in DONE:
         assert done in lines
@@ -61,11 +63,11 @@ def test_an_edit_and_its_done_lines(cli: str) -> None:
     assert any(line.startswith("$ python3 -m py_compile") for line in lines)
     assert rec.session_id and named(events, "agent_session")
     assert rec.input_tokens > 0 and rec.output_tokens > 0
-    assert rec.needs is None and not rec.denials  # nothing asked, nothing refused
+    assert needs is None and not rec.denials  # nothing asked, nothing refused
 
 
 def test_gemini_counts_turns_names_models_and_dims_its_stderr() -> None:
-    lines, _events, rec = run("gemini-edit-done", stderr=True)
+    lines, _events, rec, _needs = run("gemini-edit-done", stderr=True)
     assert rec.turns == 4  # read, edit, compile, answer: the model answered four times
     assert rec.session_id == "0f6c7a4e-3b1d-4c2a-9e55-7d1c2b3a4f60"  # wavedeck's --session-id
     result = json.loads((STREAMS / "gemini-edit-done.jsonl").read_text().splitlines()[-1])
@@ -77,7 +79,7 @@ def test_gemini_counts_turns_names_models_and_dims_its_stderr() -> None:
 
 
 def test_gemini_model_error_shows_the_apis_message() -> None:
-    lines, _events, _rec = run("gemini-fail")
+    lines, _events, _rec, _needs = run("gemini-fail")
     assert meta("gemini-fail")["exit_status"] != 0
     (failed,) = [line for line in lines if line.startswith(RED + "■ error")]
     assert failed.endswith("scripted: this request is refused" + "\x1b[0m")
@@ -85,14 +87,14 @@ def test_gemini_model_error_shows_the_apis_message() -> None:
 
 @pytest.mark.parametrize("cli", ["gemini", "opencode", "qwen"])
 def test_a_refused_write_is_a_denial_and_the_agent_needs_you(cli: str) -> None:
-    lines, events, rec = run(f"{cli}-denied")
+    lines, events, rec, needs = run(f"{cli}-denied")
     denied = named(events, "agent_denied")
     assert [(d["path"]) for d in denied] == ["src/api/util.py"], denied
     # the CLI's own permissions refused it (not the kernel): the agent needs you
-    assert isinstance(rec.needs, ToolRefused), rec.needs
-    assert (rec.needs.path, rec.needs.by) == ("src/api/util.py", "cli")
-    assert rec.needs.tool == denied[0]["tool"]
-    assert rec.denials == [rec.needs]
+    assert isinstance(needs, ToolRefused), needs
+    assert (needs.path, needs.by) == ("src/api/util.py", "cli")
+    assert needs.tool == denied[0]["tool"]
+    assert rec.denials == [needs]
     assert any(line.startswith(RED + "✗ denied") for line in lines)
     writes = ToolWrites()
     stream = AgentStream(
@@ -106,11 +108,11 @@ def test_a_refused_write_is_a_denial_and_the_agent_needs_you(cli: str) -> None:
 
 
 def test_opencode_permission_refused_on_its_own_is_one_denial_with_the_path() -> None:
-    lines, events, rec = run("opencode-refused", stderr=True)
+    lines, events, _rec, needs = run("opencode-refused", stderr=True)
     denied = named(events, "agent_denied")
     outside = str(Path(str(meta("opencode-refused")["cwd"])).parent / "notes.txt")
     assert [(d["tool"], d["path"]) for d in denied] == [("write", outside)]  # once, not twice
-    assert rec.needs == ToolRefused("write", outside, by="cli")
+    assert needs == ToolRefused("write", outside, by="cli")
     assert any("refused external_directory" in line for line in lines)
 
 
@@ -130,16 +132,16 @@ def test_opencode_counts_each_step_once_and_shows_tool_output() -> None:
 
 def test_follow_up_runs_resume_the_same_session() -> None:
     for cli in ("gemini", "qwen"):
-        _lines, _events, rec = run(f"{cli}-followup")
+        _lines, _events, rec, _needs = run(f"{cli}-followup")
         assert rec.session_id == "0f6c7a4e-3b1d-4c2a-9e55-7d1c2b3a4f60"
         assert "--resume" in meta(f"{cli}-followup")["argv"]  # type: ignore[operator]
-    _lines, _events, rec = run("opencode-followup")
+    _lines, _events, rec, _needs = run("opencode-followup")
     argv = meta("opencode-followup")["argv"]
     assert argv[argv.index("--session") + 1] == rec.session_id  # type: ignore[union-attr,index]
 
 
 def test_aider_usage_writes_and_done_lines() -> None:
-    lines, events, _rec = run("aider-edit-done", stderr=True)
+    lines, events, _rec, _needs = run("aider-edit-done", stderr=True)
     for done in DONE:
         assert done in lines
     (usage,) = named(events, "agent_usage")
@@ -157,19 +159,19 @@ def test_aider_usage_line_as_printed() -> None:
 
 
 def test_aider_writing_a_file_it_does_not_own_names_it_and_leaves_the_index_alone() -> None:
-    _lines, events, _rec = run("aider-new-file")
+    _lines, events, _rec, _needs = run("aider-new-file")
     assert "src/api/extra.py" in [e["path"] for e in named(events, "agent_tool")]
 
 
 def test_aider_question_needs_you() -> None:
-    _lines, _events, rec = run("aider-followup")
-    assert rec.needs is None  # the follow-up answered and reported done
+    _lines, _events, _rec, needs = run("aider-followup")
+    assert needs is None  # the follow-up answered and reported done
     parser = PRESETS["aider"].parser(None)
     rec = AgentRecord()
     stream = AgentStream("w1-a1", rec, parser)
     stream.feed(("Should the error keep a code?", "", "Tokens: 670 sent, 7 received."))
     stream.finish()
-    assert rec.needs == AsksQuestion("Should the error keep a code?")
+    assert stream.needs == AsksQuestion("Should the error keep a code?")
 
 
 @pytest.mark.parametrize("cli", ["gemini", "opencode", "aider", "qwen"])

@@ -90,7 +90,7 @@ def test_claude_refused_write_is_a_denial_with_its_path() -> None:
     raw = (STREAMS / "claude-denied-default-mode.jsonl").read_text("utf-8").splitlines()
     _, events = stream.feed(tuple(raw))
     assert rec.denials == [ToolRefused("Write", "src/api/util.py")]
-    assert rec.needs == ToolRefused("Write", "src/api/util.py")
+    assert stream.needs == ToolRefused("Write", "src/api/util.py")
     assert "agent_denied" in [e.name for e in events]
 
 
@@ -101,7 +101,7 @@ def test_claude_question_makes_the_run_need_you() -> None:
     _, events = stream.feed(tuple(raw))
     stream.finish()
     question = "Before I change the handler: should the error body keep an error code?"
-    assert rec.needs == AsksQuestion(question)
+    assert stream.needs == AsksQuestion(question)
     result = recorded("claude-question", "result")
     assert rec.session_id == recorded("claude-question", "system")["session_id"]
     assert rec.cost_usd == pytest.approx(result["total_cost_usd"]) and rec.turns == 2
@@ -347,7 +347,7 @@ def test_recorded_codex_question_and_failure() -> None:
     rec = AgentRecord()
     stream = AgentStream("w1-a1", rec, CodexParser(None))
     stream.feed(tuple(raw))
-    assert rec.needs == AsksQuestion(
+    assert stream.needs == AsksQuestion(
         "Before I change the handler: should the error body keep a code?"
     )
     assert rec.session_id == recorded("codex-question", "thread.started")["thread_id"]

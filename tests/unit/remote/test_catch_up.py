@@ -18,6 +18,7 @@ import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -199,6 +200,29 @@ exec /usr/bin/{tool} "$@"
 """
 
 
+async def follow_all(
+    make_sshd: Callable[..., Sshd],
+    tmp_path: Path,
+    repo: Path,
+    fake_agent: Path,
+    lines: int,
+    tools: Path,
+    **runner: Any,
+) -> tuple[list[str], RemoteRunner]:
+    """Every line of a finished agent's ``lines``-line log, followed over a private sshd whose
+    sessions' ``PATH`` is ``tools`` (compress ``always``); and the runner (closed)."""
+    server = make_sshd(extra_config=f"SetEnv PATH={tools}\n")
+    clone = make_clone(tmp_path / "host")
+    r = RemoteRunner("loop", server.cfg(clone), repo=repo, bring_back=False, **runner)
+    r.compress = "always"
+    h = await finished_agent(r, repo, fake_agent, lines)
+    seen: list[str] = []
+    async for chunk in r.follow(h, 0):
+        seen.extend(chunk.lines)
+    await r.close()
+    return seen, r
+
+
 @pytest.mark.sshd
 @pytest.mark.slow
 @pytest.mark.parametrize("tool", ["zstd", "gzip", "dd"])
@@ -212,20 +236,11 @@ async def test_a_compressor_or_dd_failing_mid_backlog_loses_and_repeats_nothing(
     mark = tmp_path / "failed-once"
     fakes = {tool: FAILS_ONCE.format(mark=mark, tool=tool)}
     absent = ("zstd",) if tool == "gzip" else ()
-    server = make_sshd(
-        extra_config=f"SetEnv PATH={tools_without(tmp_path, *absent, fakes=fakes)}\n"
-    )
-    clone = make_clone(tmp_path / "host")
-    r = RemoteRunner("loop", server.cfg(clone), repo=repo, bring_back=False)
-    r.compress = "always"
-    h = await finished_agent(r, repo, fake_agent, 200_000)
-    seen: list[str] = []
-    async for chunk in r.follow(h, 0):
-        seen.extend(chunk.lines)
+    tools = tools_without(tmp_path, *absent, fakes=fakes)
+    seen, r = await follow_all(make_sshd, tmp_path, repo, fake_agent, 200_000, tools)
     assert mark.exists()  # the tool did fail once
     assert numbered(seen) == list(range(1, 200_001))
     assert r.backlog_codec["w1-a1"] == ("zstd" if tool == "zstd" else "gzip")
-    await r.close()
 
 
 GROWS = """#!/bin/sh
@@ -290,22 +305,14 @@ async def test_the_compressor_runs_lean_with_the_flags_its_zstd_knows(
     where it knows how; an older zstd that refuses those flags still compresses, with the
     flags it does know: every line once, the backlog still zstd."""
     calls = tmp_path / "zstd-calls"
-    fakes = {"zstd": KNOWS_ONLY.format(calls=calls, known=known)}
-    server = make_sshd(extra_config=f"SetEnv PATH={tools_without(tmp_path, fakes=fakes)}\n")
-    clone = make_clone(tmp_path / "host")
-    r = RemoteRunner("loop", server.cfg(clone), repo=repo, bring_back=False)
-    r.compress = "always"
-    h = await finished_agent(r, repo, fake_agent, 50_000)
-    seen: list[str] = []
-    async for chunk in r.follow(h, 0):
-        seen.extend(chunk.lines)
+    tools = tools_without(tmp_path, fakes={"zstd": KNOWS_ONLY.format(calls=calls, known=known)})
+    seen, r = await follow_all(make_sshd, tmp_path, repo, fake_agent, 50_000, tools)
     assert numbered(seen) == list(range(1, 50_001))
     assert r.backlog_codec["w1-a1"] == "zstd"
     runs = [line.split() for line in calls.read_text().splitlines() if "-V" not in line.split()]
     assert len(runs) == 1, runs  # the one that compressed the backlog
     lean = [a for a in runs[0] if a in ("--single-thread", "--no-asyncio")]
     assert lean == known.split()
-    await r.close()
 
 
 ALWAYS_FAILS = """#!/bin/sh
@@ -322,19 +329,13 @@ async def test_a_compressor_failing_every_time_gives_way_to_plain_and_says_so(
     """A host whose zstd fails on every backlog (broken, or killed each time): after the
     second failure in a row the follow reads the log uncompressed instead of retrying for
     ever, and a notice says why. Every line exactly once."""
-    fakes = {"zstd": ALWAYS_FAILS}
-    server = make_sshd(extra_config=f"SetEnv PATH={tools_without(tmp_path, fakes=fakes)}\n")
-    clone = make_clone(tmp_path / "host")
+    tools = tools_without(tmp_path, fakes={"zstd": ALWAYS_FAILS})
     events: list[Event] = []
-    r = RemoteRunner("loop", server.cfg(clone), repo=repo, bring_back=False, on_event=events.append)
-    r.compress = "always"
-    h = await finished_agent(r, repo, fake_agent, 50_000)
-    seen: list[str] = []
-    async for chunk in r.follow(h, 0):
-        seen.extend(chunk.lines)
+    seen, r = await follow_all(
+        make_sshd, tmp_path, repo, fake_agent, 50_000, tools, on_event=events.append
+    )
     assert numbered(seen) == list(range(1, 50_001))
     assert r.backlog_codec["w1-a1"] == "plain"
     said = [e for e in events if isinstance(e, Notice) and e.agent == "w1-a1"]
     assert [(n.level, bool(n.error)) for n in said] == [("warning", True)]
     assert "zstd catch-up on loop failed twice" in said[0].message
-    await r.close()

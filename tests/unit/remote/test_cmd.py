@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wavedeck.agents.lines import MAX_LINE_BYTES, SPLIT_MARK, LineDecoder
+from wavedeck.agents.remote.answers import exit_from_rc
 from wavedeck.agents.remote.commands import (
     CommandError,
     RemotePaths,
@@ -22,7 +23,6 @@ from wavedeck.agents.remote.commands import (
     workdir_word,
 )
 from wavedeck.agents.remote.logstream import Unframer
-from wavedeck.agents.remote.runner import exit_from_rc
 from wavedeck.agents.runtypes import ExitStatus
 
 pytestmark = pytest.mark.timeout(60)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,21 +40,27 @@ from wavedeck.agents.wave.supervisor import Supervisor
 pytestmark = [pytest.mark.slow, pytest.mark.sshd]
 
 AGENTS = ("w1-a1", "w1-a2")
-# Where each agent runs: a host name, or None for this machine.
+# Where each agent runs: a host name, or None for this machine. "loop2" is a second sshd
+# (another port: another login), except in "one login, two names" where it is the same one.
 PLACES = {
     "one host": {"w1-a1": "loop", "w1-a2": "loop"},
+    "one login, two names": {"w1-a1": "loop", "w1-a2": "loop2"},
     "here and a host": {"w1-a1": None, "w1-a2": "loop"},
     "two hosts": {"w1-a1": "loop", "w1-a2": "loop2"},
 }
 
 
-def place(tmp_path: Path, sshd: Sshd, where: dict[str, str | None]) -> None:
-    """``[hosts.*]`` sections sending each agent where ``where`` says (a clone each host)."""
+def place(
+    tmp_path: Path, sshd: Sshd, where: dict[str, str | None], second: Sshd | None = None
+) -> None:
+    """``[hosts.*]`` sections sending each agent where ``where`` says (a clone each host);
+    ``second``: the server of "loop2" (default: ``sshd`` too, the same login by two names)."""
     root = tmp_path / "repo"
     for host in sorted({h for h in where.values() if h is not None}):
         clone = make_clone(tmp_path / f"clone-{host}")
         agents = [a for a, h in where.items() if h == host]
-        add_host(root, sshd.cfg(clone, agents=agents), host)
+        server = second if host == "loop2" and second is not None else sshd
+        add_host(root, server.cfg(clone, agents=agents), host)
 
 
 def waiting_at(task: asyncio.Task[None]) -> list[str]:
@@ -97,17 +103,20 @@ def window(notes: Path, agent: str) -> tuple[float, float]:
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.parametrize("places", ["one host", "one login, two names"])
 async def test_two_agents_on_one_host_never_overlap_their_starts(
-    tmp_path: Path, sshd: Sshd
+    tmp_path: Path, sshd: Sshd, places: str
 ) -> None:
+    """Also when the two agents' ``[hosts.*]`` differ but name one login (address, port,
+    user): the CLI's state there is one (``Config.login_of``)."""
     # Long enough that the second start, were it not queued, would come within it.
     notes = stand_in_repo(tmp_path, "opencode", delay=4.0)
-    place(tmp_path, sshd, PLACES["one host"])
+    place(tmp_path, sshd, PLACES[places])
     sup = await run_wave(tmp_path / "repo")
     assert {a: sup.agent_state(a) for a in AGENTS} == dict.fromkeys(AGENTS, "succeeded")
     for agent in AGENTS:
         handle = sup.agent_record(agent).handle
-        assert handle is not None and handle.host == "loop"
+        assert handle is not None and handle.host == PLACES[places][agent]
     (start1, said1), (start2, said2) = window(notes, "w1-a1"), window(notes, "w1-a2")
     # In order of the wave, each once the one before had said its session on the host.
     assert start2 >= said1, (start1, said1, start2, said2)
@@ -116,10 +125,10 @@ async def test_two_agents_on_one_host_never_overlap_their_starts(
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("places", ["here and a host", "two hosts"])
 async def test_agents_on_different_places_start_at_once(
-    tmp_path: Path, sshd: Sshd, places: str
+    tmp_path: Path, sshd: Sshd, make_sshd: Callable[..., Sshd], places: str
 ) -> None:
     notes = stand_in_repo(tmp_path, "opencode", delay=6.0)
-    place(tmp_path, sshd, PLACES[places])
+    place(tmp_path, sshd, PLACES[places], second=make_sshd() if places == "two hosts" else None)
     sup = await run_wave(tmp_path / "repo")
     assert {a: sup.agent_state(a) for a in AGENTS} == dict.fromkeys(AGENTS, "succeeded")
     (start1, said1), (start2, said2) = window(notes, "w1-a1"), window(notes, "w1-a2")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.remote.sshkit import Sshd, closed_port_host
+from wavedeck.agents.events import Event
 from wavedeck.agents.remote.runner import RemoteRunner
 from wavedeck.agents.remote.transport import TransportError
 from wavedeck.agents.runtypes import ENDED_START, AgentHandle, ExitStatus, LaunchSpec
@@ -50,6 +51,12 @@ async def test_a_run_launched_on_a_host_is_found_running_then_ended_never_anothe
         "loop",
     )
     assert await again.is_alive(running)
+    # How long it has run is the host's to tell (its boot clock): not asked (``ran_for``), and
+    # said so; a runner with no way to the host answers the same at once.
+    assert again.ran_for(running) is None and first.ran_for(started) is None
+    events: list[Event] = []
+    offline = RemoteRunner("gone", closed_port_host(tmp_path), repo=repo, on_event=events.append)
+    assert offline.ran_for(running) is None and events == []  # no connection was tried
     assert await again.find_unrecorded("w1-a1", "9999") is None  # another launch's id
     assert await again.find_unrecorded("w1-a1") is None  # no id: `launch` finds a live copy
 

@@ -22,6 +22,7 @@ from tests.unit.wave.enginekit import (
 from wavedeck.agents.config import GitConfig
 from wavedeck.agents.configread import ConfigError, load_config
 from wavedeck.agents.events import CheckpointCommitted, GateRefused, Notice, ViolationFound
+from wavedeck.agents.wave.refusals import describe
 from wavedeck.agents.wave.supervisor import Supervisor
 
 pytestmark = pytest.mark.timeout(90)
@@ -210,3 +211,48 @@ async def test_a_file_turned_into_a_symbolic_link_is_refused_and_an_ignored_one_
         refused = col.of(GateRefused)[0]
         assert "packages/headless-client/zajel/client.py" in refused.paths, refused
         assert git(root, "rev-parse", "HEAD") == head  # nothing committed
+
+
+@pytest.mark.slow
+async def test_the_git_layers_refusals_reach_the_operator_by_code(
+    root: Path, tmp_path: Path
+) -> None:
+    """A checkpoint the git layer refuses is a ``GateRefused`` with its own code (not one
+    code for all, the reason in prose): an opted-in hook refusing the commit (``prepare``), then
+    a commit made on the branch while it moves (``land``). The wave stays tested; the words
+    show what the hook and git said."""
+    sandbox(root)
+    hook = root / ".git" / "hooks" / "pre-commit"
+    hook.parent.mkdir(exist_ok=True)
+    passes = tmp_path / "hook-passes"  # outside .git: changing the hook would be tampering
+    hook.write_text(
+        f"#!/bin/sh\ntest -e '{passes}' && exit 0\necho 'lint: not today' >&2\nexit 3\n"
+    )
+    hook.chmod(0o755)
+    cfg = load_config(root)
+    cfg.git.run_hooks = True
+    head = git(root, "rev-parse", "HEAD")
+    async with opened(root, cfg) as (sup, col):
+        await _tested_wave(sup)
+        assert await sup.checkpoint(1, accept_violations=True) is None
+        await col.until(lambda _evs: bool(col.of(GateRefused)))
+        refused = col.of(GateRefused)[-1].refusal
+        assert (refused.code, refused.detail) == (
+            "hook-failed",
+            "pre-commit exited 3: lint: not today",
+        )
+        assert refused.detail in describe(refused)
+        assert sup.wave_state(1) == "tested" and git(root, "rev-parse", "HEAD") == head
+
+        passes.write_text("")
+        sup.git._checkpointer.before_update_ref = lambda: git(
+            root, "commit", "-q", "--allow-empty", "-m", "meanwhile"
+        )
+        assert await sup.checkpoint(1, accept_violations=True) is None
+        await col.until(lambda _evs: len(col.of(GateRefused)) == 2)
+        refused = col.of(GateRefused)[-1].refusal
+        assert refused.code == "branch-moved" and refused.detail in describe(refused)
+        record = sup.wave_record(1)
+        assert record is not None and record.checkpoint_intent is None  # abandoned
+        assert sup.wave_state(1) == "tested"
+        assert git(root, "rev-parse", "HEAD^") == head  # their commit stays, nothing overwritten

@@ -30,7 +30,7 @@ def _committed(root: Path, sha: str) -> set[str]:
 
 
 def _last_refusal(col: Collector) -> Refusal:
-    return col.of(GateRefused)[-1].refusal  # type: ignore[attr-defined,no-any-return]
+    return col.of(GateRefused)[-1].refusal
 
 
 async def _agents_done(sup: Supervisor) -> None:
@@ -51,10 +51,8 @@ async def test_an_operator_commit_mid_wave_stays_and_the_checkpoint_goes_on_top(
         sha = await sup.checkpoint(1, accept_violations=True)
         if sha is None:  # say why
             await col.until(lambda _evs: bool(col.of(GateRefused)))
-        assert sha is not None, [e.refusal for e in col.of(GateRefused)]  # type: ignore[attr-defined]
-        await col.until(
-            lambda _evs: any("built on top of" in e.message for e in col.of(Notice))  # type: ignore[attr-defined]
-        )
+        assert sha is not None, [e.refusal for e in col.of(GateRefused)]
+        await col.until(lambda _evs: any("built on top of" in e.message for e in col.of(Notice)))
         record = sup.wave_record(1)
         assert record is not None and record.base_commit == mine  # the wave was rebased
     assert git(root, "rev-parse", f"{sha}^") == mine  # the operator's commit is the parent
@@ -95,7 +93,7 @@ async def test_a_file_both_changed_is_refused_by_name_and_adopted_only_with_the_
         (root / OWNED).write_text(MY_LINE + (root / OWNED).read_text("utf-8"), "utf-8")
         assert await sup.run_tests(1)
         sha = await sup.checkpoint(1, accept_violations=True, adopt_head=True)
-        assert sha is not None, [e.refusal for e in col.of(GateRefused)]  # type: ignore[attr-defined]
+        assert sha is not None, [e.refusal for e in col.of(GateRefused)]
     assert git(root, "rev-parse", f"{sha}^") == mine
     text = git(root, "show", f"{sha}:{OWNED}")
     assert text.startswith(MY_LINE.strip()) and "wavedeck-sim" in text

@@ -44,7 +44,7 @@ async def test_an_intent_whose_branch_never_moved_is_dropped_and_the_checkpoint_
         assert record is not None and record.checkpoint_intent is None
         assert sup.wave_state(1) == "tested"
         await col.until(
-            lambda _evs: any("never reached the branch" in e.message for e in col.of(Notice))  # type: ignore[attr-defined]
+            lambda _evs: any("never reached the branch" in e.message for e in col.of(Notice))
         )
         sha = await sup.checkpoint(1)
         assert sha is not None and sha != prepared.commit

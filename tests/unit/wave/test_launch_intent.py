@@ -25,9 +25,7 @@ async def test_a_recorded_launch_that_never_started_is_forgotten_and_launched_on
         # A control room that saved its launch of w1-a1 and died before starting the process.
         transitions.agent_launching(sup.ctx, "w1-a1", "never-started")
     async with opened(root) as (sup, col):
-        await col.until(
-            lambda _evs: any("never started" in e.message for e in col.of(Notice))  # type: ignore[attr-defined]
-        )
+        await col.until(lambda _evs: any("never started" in e.message for e in col.of(Notice)))
         assert sup.agent_record("w1-a1").launching is None
         await sup.start_wave(1)
         await wait_agents(sup, 1)

@@ -26,7 +26,7 @@ from tests.unit.wave.startkit import stand_in_repo as _repo
 from wavedeck.agents.events import AgentStateChanged, Event, GateRefused, Notice
 from wavedeck.agents.runtypes import LaunchSpec
 from wavedeck.agents.tools.attach import Takeover
-from wavedeck.agents.wave import startlane, starts
+from wavedeck.agents.wave import startlane
 from wavedeck.agents.wave.supervisor import Supervisor
 
 pytestmark = pytest.mark.slow  # real agent processes, seconds each
@@ -104,7 +104,7 @@ def _queued(events: list[Event], agent: str) -> bool:
         isinstance(e, AgentStateChanged)
         and e.agent == agent
         and e.state == "pending"
-        and e.reason == starts.QUEUED
+        and e.reason == startlane.QUEUED
         for e in events
     )
 
@@ -161,7 +161,7 @@ async def test_closing_while_an_agent_waits_its_turn_launches_it_never(tmp_path:
     # A control room killed while w1-a2 was queued left it so: the next one says it is not.
     state = root / ".wavedeck" / "state.json"
     data = json.loads(state.read_text("utf-8"))
-    data["agents"]["w1-a2"]["reason"] = starts.QUEUED
+    data["agents"]["w1-a2"]["reason"] = startlane.QUEUED
     state.write_text(json.dumps(data), "utf-8")
     reopened = supervisor(root)
     await reopened.open()

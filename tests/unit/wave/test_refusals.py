@@ -3,6 +3,8 @@ checkpoint's pure checks give the most useful refusal first."""
 
 from __future__ import annotations
 
+from wavedeck.agents.git.busy import BUSY_STATES
+from wavedeck.agents.git.errors import CHECKPOINT_CODES
 from wavedeck.agents.kinds import REFUSAL_CODES, AgentStanding, Refusal
 from wavedeck.agents.wave import commit_checks
 from wavedeck.agents.wave.commit_checks import CommitFacts
@@ -63,3 +65,30 @@ def test_the_checkpoint_checks_give_the_first_refusal_in_order() -> None:
     )
     assert commit_checks.refusal(CommitFacts(1, staged=False)) == Refusal("nothing-to-commit", 1)
     assert commit_checks.refusal(CommitFacts(1)) is None
+
+
+def test_the_git_layers_refusals_keep_their_code_and_show_what_git_said() -> None:
+    """A ``CheckpointRefused`` travels as a ``Refusal`` of its own code (mypy holds that every
+    ``CheckpointCode`` is a ``RefusalCode``; so does this); its words show the detail git, the
+    hook or the path policy gave, and the paths."""
+    assert set(CHECKPOINT_CODES) <= set(REFUSAL_CODES)
+    said = {
+        "git-busy",
+        "unsafe-paths",
+        "symlinked-paths",
+        "head-changed",
+        "files-changing",
+        "hook-failed",
+        "hook-timed-out",
+        "branch-moved",
+    }
+    named = {"folders-declared", "files-changing", "conflict-markers"}
+    for code in CHECKPOINT_CODES:
+        text = describe(Refusal(code, 3, paths=("x/a.py",), detail="DETAIL-7"))
+        assert text and "None" not in text, code
+        assert "DETAIL-7" in text or code not in said, code
+        assert "x/a.py" in text or code not in named, code
+    # Every state git can be busy in has its own sentence, with the way out of it.
+    busy = {state: describe(Refusal("git-busy", 1, detail=state)) for state in BUSY_STATES}
+    assert len(set(busy.values())) == len(BUSY_STATES)
+    assert all("(git " in text for text in busy.values()), busy

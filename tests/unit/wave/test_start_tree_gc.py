@@ -66,7 +66,7 @@ async def test_gc_mid_wave_keeps_the_start_tree_and_never_commits_the_operators_
         # Bulk acceptance takes the wave's stray, never the operator's files.
         assert await sup.checkpoint(1, accept_violations=True) is None
         await col.until(lambda _evs: bool(col.of(GateRefused)))
-        refusal = col.of(GateRefused)[-1].refusal  # type: ignore[attr-defined]
+        refusal = col.of(GateRefused)[-1].refusal
         assert refusal == Refusal("operator-conflict", 1, paths=(OWNED,))
         preview = await sup.checkpoint_preview(1)
         assert MINE in preview.operator_own and MINE not in preview.paths
@@ -76,7 +76,7 @@ async def test_gc_mid_wave_keeps_the_start_tree_and_never_commits_the_operators_
         assert (root / OWNED).read_text("utf-8") == mine
         assert await sup.run_tests(1)
         sha = await sup.checkpoint(1, accept_violations=True)
-        assert sha is not None, [e.refusal for e in col.of(GateRefused)]  # type: ignore[attr-defined]
+        assert sha is not None, [e.refusal for e in col.of(GateRefused)]
 
     committed = _committed(root, sha)
     assert STRAY_PATH in committed  # the wave's stray, accepted in bulk
@@ -107,7 +107,7 @@ async def test_a_start_tree_gone_all_the_same_refuses_the_checkpoint_with_that_r
 
         assert await sup.checkpoint(1, accept_violations=True) is None
         await col.until(lambda _evs: bool(col.of(GateRefused)))
-        refusal = col.of(GateRefused)[-1].refusal  # type: ignore[attr-defined]
+        refusal = col.of(GateRefused)[-1].refusal
         # The files the operator had changed are named: wavedeck cannot tell their work from
         # the wave's any more, so none of them is committed unasked.
         assert refusal == Refusal("start-tree-missing", 1, paths=(MINE, OWNED))

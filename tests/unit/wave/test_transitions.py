@@ -1,11 +1,13 @@
 """One writer of agent and wave states: ``agents/wave/transitions.py``.
 
-Parsed with ``ast``: no other module of the engine assigns an agent's ``state`` or the facts a
-wave's state is derived from (started, tested, committed, a done mark), or announces a state
+Parsed with ``ast``: no other module of the engine assigns an agent's ``state``, ``reason`` or
+``needs``, or the facts a wave's state is derived from (started, tested, committed, a done mark),
+or announces a state
 change (``AgentStateChanged``, ``WaveStateChanged``); in ``tui/`` only the adapter copies states
 into the view. Then the transitions themselves on a real context: each records, saves, and says
 so with its event; a wave's state is derived from the facts, and ``wavedeck status`` derives
-the same.
+the same; why a run needs the operator reaches its record from the preset's stream through the
+transitions, and is said by the event the control room reads.
 """
 
 from __future__ import annotations
@@ -18,20 +20,28 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tests.unit.wave.enginekit import sandbox, supervisor
-from wavedeck.agents.events import AgentStateChanged, Event, WaveStateChanged
-from wavedeck.agents.kinds import AsksQuestion
+from wavedeck.agents.configread import load_config
+from wavedeck.agents.events import AgentDenied, AgentStateChanged, Event, WaveStateChanged
+from wavedeck.agents.kinds import AsksQuestion, ToolRefused
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus
 from wavedeck.agents.wave import gates, transitions
 from wavedeck.agents.wave.testrun import TestRunResult
 from wavedeck.tui.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[3]
+STREAMS = ROOT / "tests" / "data" / "agent_streams"
 WRITER = "agents/wave/transitions.py"
-# What an agent's or a wave's state is, or is derived from.
-STATE_FACTS = {"state", "base_commit", "tests", "checkpoint", "marked_done"}
+# What an agent's or a wave's state is, or is derived from, and why it is so.
+STATE_FACTS = {"state", "reason", "needs", "base_commit", "tests", "checkpoint", "marked_done"}
 ANNOUNCEMENTS = {"AgentStateChanged", "WaveStateChanged"}
-# The context holds the run state itself under ``state`` (loaded from disk, not a transition).
-HOLDER = ("agents/wave/context.py", "self.state")
+# Attributes of that name that are no record's: the context holds the run state itself under
+# ``state`` (loaded from disk, not a transition), a git error its reason, and a preset's stream
+# the needs fact it read (a value, recorded through the transitions).
+OWN = {
+    ("agents/wave/context.py", "self.state"),
+    ("agents/git/errors.py", "self.reason"),
+    ("agents/presets/stream.py", "self.needs"),
+}
 
 
 def _targets(node: ast.AST) -> Iterator[ast.expr]:
@@ -78,7 +88,7 @@ def _announcements(layer: str) -> list[tuple[str, int]]:
 def test_only_the_transitions_write_an_agents_or_a_waves_state() -> None:
     writes = _writes("agents")
     assert any(m == WRITER for m, _, _ in writes)  # the scan sees the writer itself
-    strays = [(m, n, t) for m, n, t in writes if m != WRITER and (m, t) != HOLDER]
+    strays = [(m, n, t) for m, n, t in writes if m != WRITER and (m, t) not in OWN]
     assert strays == []
 
 
@@ -160,3 +170,34 @@ def test_status_derives_the_same_wave_state_as_the_control_room(tmp_path: Path) 
     assert gates.wave_state(sup.plan, views, 1) == "tested"
     text = CliRunner().invoke(main, ["status", "--repo", str(root)])
     assert "wave 1: tested (tests passed)" in text.output
+
+
+def test_what_a_run_needs_reaches_its_record_through_the_transitions(tmp_path: Path) -> None:
+    # The claude preset's stream reads a refused write; the preset runs record it through the
+    # transitions as it is read (a control room started later keeps it), the first fact of a
+    # run wins, and the run's end says it with the event the control room reads.
+    root = sandbox(tmp_path / "repo")
+    cfg = load_config(root)
+    cfg = cfg.model_copy(update={"agent": cfg.agent.model_copy(update={"preset": "claude"})})
+    sup = supervisor(root, cfg)
+    ctx, presets = sup.ctx, sup.processes.presets
+    seen: list[Event] = []
+    ctx.emit = seen.append  # type: ignore[method-assign]
+    presets.launch_args("w1-a3", ctx.agent("w1-a3"))
+    denied = (STREAMS / "claude-denied-default-mode.jsonl").read_text("utf-8").splitlines()
+    _shown, events, _over = presets.feed("w1-a3", tuple(denied))
+    (told,) = [e for e in events if isinstance(e, AgentDenied)]  # the pane's event, as before
+    refused = ToolRefused(told.tool, told.path)
+    assert ctx.agent_record("w1-a3").needs == refused  # recorded before the run ends
+    question = (STREAMS / "claude-question.jsonl").read_text("utf-8").splitlines()
+    presets.feed("w1-a3", tuple(question))
+    presets.finish("w1-a3")
+    assert ctx.agent_record("w1-a3").needs == refused  # the question came second
+    end = presets.ended("w1-a3", transitions.AgentEnd("succeeded", "", ExitStatus(0)))
+    assert (end.state, end.needs) == ("needs_you", refused)
+    transitions.agent_ended(ctx, "w1-a3", end)
+    (changed,) = [e for e in seen if isinstance(e, AgentStateChanged)]
+    assert (changed.state, changed.needs) == ("needs_you", refused)
+    assert ctx.store.load().agents["w1-a3"].needs == refused
+    presets.launch_args("w1-a3", ctx.agent("w1-a3"))  # another run: nothing needed yet
+    assert ctx.agent_record("w1-a3").needs is None

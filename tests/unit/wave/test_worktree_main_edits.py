@@ -41,7 +41,7 @@ async def test_a_main_tree_edit_during_the_wave_is_refused_by_name_then_merged_w
 
         assert await sup.run_tests(1) is False
         await col.until(lambda _evs: bool(col.of(GateRefused)))
-        refusal = col.of(GateRefused)[-1].refusal  # type: ignore[attr-defined]
+        refusal = col.of(GateRefused)[-1].refusal
         assert refusal == Refusal("operator-conflict", 1, paths=(OWNED,))
         assert (root / OWNED).read_text("utf-8") == mine  # never overwritten
         assert not (root / ".wavedeck" / "worktrees" / "wave-1.collected.json").exists()
@@ -57,7 +57,7 @@ async def test_a_main_tree_edit_during_the_wave_is_refused_by_name_then_merged_w
         assert merged.startswith(MY_LINE) and "wavedeck-sim" in merged
         assert "wavedeck-sim" in (root / OTHER).read_text("utf-8")  # the rest collected too
         sha = await sup.checkpoint(1, accept_violations=True)
-        assert sha is not None, [e.refusal for e in col.of(GateRefused)]  # type: ignore[attr-defined]
+        assert sha is not None, [e.refusal for e in col.of(GateRefused)]
     assert git(root, "show", f"{sha}:{OWNED}") + "\n" == merged
 
 
@@ -74,13 +74,13 @@ async def test_the_operators_uncommitted_work_is_never_overwritten_and_conflicti
         await wait_agents(sup, 1)
         assert await sup.run_tests(1) is False
         await col.until(lambda _evs: bool(col.of(GateRefused)))
-        refusal = col.of(GateRefused)[-1].refusal  # type: ignore[attr-defined]
+        refusal = col.of(GateRefused)[-1].refusal
         assert refusal == Refusal("operator-conflict", 1, paths=(OWNED,))
         assert (root / OWNED).read_text("utf-8") == mine
 
         await sup.accept_violation(1, OWNED, "keep both")
         assert await sup.run_tests(1) is False  # the merge conflicts: still refused
-        refusal = col.of(GateRefused)[-1].refusal  # type: ignore[attr-defined]
+        refusal = col.of(GateRefused)[-1].refusal
         assert refusal.code == "operator-conflict" and refusal.paths == (OWNED,)
         assert (root / OWNED).read_text("utf-8") == mine
         agents_copy = root / ".wavedeck" / "worktrees" / "w1-a1" / OWNED

@@ -169,15 +169,10 @@ class LogView(ScrollView, can_focus=True):
         self.refresh()
 
     def _set_virtual_size(self, size: Size) -> None:
-        """Set the scrollable size without a layout pass of the screen.
-
-        ``virtual_size`` is a layout reactive: each change (every flush while the ring fills,
-        or a wider line) re-laid-out and repainted the whole screen, 15-30 ms of CPU: the
-        slowest frames of a flood, which keys waited out (``bench/tui_bench.py``). A scroll
-        view's virtual size is its own (``ScrollView._size_updated`` reads it, not the
-        layout's), so it is set quietly and the scrollbars updated, as Textual does when a
-        layout pass finds a new size; a scrollbar that appears or goes asks for the layout
-        pass itself (``show_vertical_scrollbar`` is a layout reactive)."""
+        """Set the scrollable size without a layout pass: ``virtual_size`` is a layout reactive,
+        and each flush while the ring filled re-laid-out the whole screen (15-30 ms of CPU, the
+        frames keys waited out: ``bench/tui_bench.py``). A scroll view's virtual size is its own
+        (``ScrollView._size_updated`` reads it); a scrollbar that appears asks for the layout."""
         if size != self.virtual_size:
             self.set_reactive(ScrollView.virtual_size, size)
             self._scroll_update(size)
@@ -204,7 +199,7 @@ class LogView(ScrollView, can_focus=True):
 
     def _wrapped_line(self, row: int, width: int) -> Strip:
         """Wrap mode: the strip of view row ``row`` (a slice of the line it falls in)."""
-        rows, buf, base = self._row_ends(), self.buffer, self._base_style
+        rows, buf, base = self._row_ends(), self.buffer, self._pass_style or self.rich_style
         if not rows or row < 0 or row >= rows[-1]:
             return Strip.blank(width, base)
         index = bisect_right(rows, row)
@@ -230,25 +225,19 @@ class LogView(ScrollView, can_focus=True):
         return rows[min(index, len(rows)) - 1]
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        # ``rich_style`` walks the ancestors' backgrounds (~0.1 ms): once a pass, not once a
-        # line (it was ~15 % of a flood frame's time).
+        # ``rich_style`` walks the ancestors (~0.1 ms): once a pass, not a line (~15 % of a frame)
         self._pass_style = self.rich_style
         try:
             return super().render_lines(crop)
         finally:
             self._pass_style = None
 
-    @property
-    def _base_style(self) -> Style:
-        style = self._pass_style
-        return style if style is not None else self.rich_style
-
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
         if self.wrap:
             return self._wrapped_line(scroll_y + y, width)
-        base = self._base_style
+        base = self._pass_style or self.rich_style
         buf = self.buffer
         index = scroll_y + y
         if index >= len(buf) or index < 0:

@@ -22,6 +22,27 @@ sandbox each round; throughput is the best round of each (``*_rounds`` lists the
 Targets: ratio ≥ 1.0, key_p99_ms ≤ 50, rss_mb ≤ 150, first_frame_s ≤ 1.0. Exit 1 when missed.
 ``display_*`` (not targets) replays the same streams into the app without the engine, to separate
 the TUI's own cost (sanitize, ring buffer, painting) from the engine's (tailing, one event a line).
+
+Where a key waits (measured December 2026, Textual 8.2.8, on this 2-core machine): every
+event-loop callback was timed during a 5 × 1M flood (wall time and process CPU), and each slow
+key matched with the callbacks that ran between its press and its handler. The slow keys had
+waited behind one callback: Textual's screen update painting a frame. The engine's batches (3,277
+lines, at most ~2 ms of CPU to apply), the tailers and the other timers stayed near 1 ms. A frame
+painting one pane cost ~3.5 ms of CPU; the slowest (15-30 ms) were layout passes: while a pane's
+ring filled to 10,000 lines every flush changed the view's virtual size, a layout reactive, so
+every flush re-laid-out and repainted the whole screen (~18 passes a round). The log view now sets
+its virtual size without a layout pass (its scrollbars still ask for one when they appear) and
+looks up its style once a render pass, not once a line (~15 % of a frame). A loaded machine
+stretches a callback to 3-8 times its CPU in wall time (the five flooding agents alone want both
+cores), so what a key waits is a frame's CPU times that. Staggering the panes' flush timers, so
+that each pane is painted in a frame of its own, was tried and dropped: a frame waits for the
+screen to be idle, and frames carried four or five panes as often with it as without. Left: those
+frames (~10 ms), restyles when agents change state, and full garbage collections (5-14 ms over
+the ~25k objects a flood keeps alive, mostly Textual's strips and their caches). Measured with
+this benchmark, runs before/after alternating: key_p99_ms 34.6, 35.5 -> 31.0, 40.4 (load ~4.5);
+81.4, 73.5 -> 75.2, 57.7 beside two busy loops; one round each under a profiler, three rounds
+alternating at load ~4.5: 58, 53, 60 -> 28, 42, 42. A gain, not a margin: the 50 ms target is
+still missed beside two busy loops.
 """
 
 from __future__ import annotations

@@ -117,6 +117,33 @@ async def test_repaints_are_coalesced() -> None:
         assert "l19999" in screen_text(app)
 
 
+class ManyLogsApp(App[None]):
+    def __init__(self, buffers: list[LogBuffer]) -> None:
+        super().__init__()
+        self.buffers = buffers
+
+    def compose(self) -> ComposeResult:
+        for n, buffer in enumerate(self.buffers):
+            yield LogView(buffer, id=f"log{n}")
+
+
+async def test_views_mounted_together_each_take_their_lines_in() -> None:
+    """A wave's views, mounted together, each flush on a timer of their own: every one of them
+    keeps taking in what its buffer receives, none waits on a timer that never runs."""
+    buffers = [LogBuffer() for _ in range(7)]
+    app = ManyLogsApp(buffers)
+    async with app.run_test(size=(80, 70)):
+        views = list(app.query(LogView))
+        assert len(views) == 7
+        for turn in range(3):
+            for n, buffer in enumerate(buffers):
+                buffer.append(f"view {n} line {turn}")
+            # Nothing else (a resize, a key) makes a view flush here: only its timer.
+            await wait_for(
+                lambda: all(v._seen[0] == b.appended for v, b in zip(views, buffers, strict=True))
+            )
+
+
 @pytest.mark.slow
 async def test_follow_search_and_scrolling() -> None:
     buffer = LogBuffer()

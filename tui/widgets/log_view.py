@@ -21,7 +21,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -126,6 +126,7 @@ class LogView(ScrollView, can_focus=True):
         self.wrap = False
         self._rows: list[int] = []
         self._rows_for: tuple[int, int, int] | None = None
+        self._pass_style: Style | None = None  # the view's style, while a render pass runs
 
     def on_mount(self) -> None:
         self.set_interval(1 / REFRESH_HZ, self.flush, name="log-flush")
@@ -155,9 +156,9 @@ class LogView(ScrollView, can_focus=True):
             self._cache.clear()
         if self.wrap:
             rows = self._row_ends()
-            self.virtual_size = Size(self.size.width, rows[-1] if rows else 0)
+            self._set_virtual_size(Size(self.size.width, rows[-1] if rows else 0))
         else:
-            self.virtual_size = Size(max(buf.widest, self.size.width), len(buf))
+            self._set_virtual_size(Size(max(buf.widest, self.size.width), len(buf)))
         if self.follow:
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
         elif dropped:
@@ -166,6 +167,15 @@ class LogView(ScrollView, can_focus=True):
                 y=max(0, self.scroll_y - dropped), animate=False, immediate=True, force=True
             )
         self.refresh()
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """Set the scrollable size without a layout pass: ``virtual_size`` is a layout reactive,
+        and each flush while the ring filled re-laid-out the whole screen (15-30 ms of CPU, the
+        frames keys waited out: ``bench/tui_bench.py``). A scroll view's virtual size is its own
+        (``ScrollView._size_updated`` reads it); a scrollbar that appears asks for the layout."""
+        if size != self.virtual_size:
+            self.set_reactive(ScrollView.virtual_size, size)
+            self._scroll_update(size)
 
     # -- drawing -------------------------------------------------------------------------------
 
@@ -189,7 +199,7 @@ class LogView(ScrollView, can_focus=True):
 
     def _wrapped_line(self, row: int, width: int) -> Strip:
         """Wrap mode: the strip of view row ``row`` (a slice of the line it falls in)."""
-        rows, buf, base = self._row_ends(), self.buffer, self.rich_style
+        rows, buf, base = self._row_ends(), self.buffer, self._pass_style or self.rich_style
         if not rows or row < 0 or row >= rows[-1]:
             return Strip.blank(width, base)
         index = bisect_right(rows, row)
@@ -214,12 +224,20 @@ class LogView(ScrollView, can_focus=True):
         rows = self._row_ends()
         return rows[min(index, len(rows)) - 1]
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # ``rich_style`` walks the ancestors (~0.1 ms): once a pass, not a line (~15 % of a frame)
+        self._pass_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass_style = None
+
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
         if self.wrap:
             return self._wrapped_line(scroll_y + y, width)
-        base = self.rich_style
+        base = self._pass_style or self.rich_style
         buf = self.buffer
         index = scroll_y + y
         if index >= len(buf) or index < 0:

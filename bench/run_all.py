@@ -37,8 +37,8 @@ BENCHES = [
 # hiccup to move its ratio (the full one takes about 8 s). The agent stream at full size (1.2 GB
 # through a log rotating at 64 MiB, keeping 3) is the one that outruns the rotation: its
 # missed == 0 is what shows the fact record keeps every progress line and cost (#27). The
-# sandbox's quick size (1,500 writes, ~0.5 s) measured 0.94-0.95 against its 0.95 target on a
-# quiet machine, the full one (5,000 writes, ~8 s) 1.04.
+# sandbox's ratio is of CPU time, the median of 8 rounds' ratios of 3,000 writes each (its
+# docstring: 0.94-1.04 beside load); --quick (1,500) leaves each round's ratio noisier.
 FULL_SIZE_IN_CI = {"tui_bench.py", "ssh_bench.py", "agent_stream_bench.py", "sandbox_bench.py"}
 
 

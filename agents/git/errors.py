@@ -1,9 +1,10 @@
 """The git layer's exceptions, never a traceback.
 
 ``GitError`` is anything git (or the repository's state) refused, its text a message for the
-operator; ``CheckpointRefused`` is a checkpoint that was deliberately not made: a ``CheckpointCode`` saying why, the paths it concerns
-and the detail git or the check gave, so the supervisor can turn it into a ``Refusal`` (the codes
-are ``RefusalCode``s too) whose words the surfaces choose (``wavedeck.agents.wave.refusals``).
+operator; ``CheckpointRefused`` is a checkpoint that was deliberately not made: a
+``CheckpointCode`` saying why, the paths it concerns and the detail git or the check gave, so the
+supervisor can turn it into a ``Refusal`` (the codes are ``RefusalCode``s too) whose words the
+surfaces choose (``wavedeck.agents.wave.refusals``).
 """
 
 from __future__ import annotations

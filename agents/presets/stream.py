@@ -2,13 +2,14 @@
 
 ``AgentStream.feed`` takes a chunk of raw log lines (the log on disk stays raw) and returns the
 lines its pane shows and the events the facts make (``AgentSession``, ``AgentTool``,
-``AgentUsage``, ``AgentDenied``), recording them in the agent's ``AgentRecord``: session id,
-token and cost totals, refusals. Why the run needs the operator (it ended asking a question, or
-a tool call was refused) is a value, ``AgentStream.needs``: the engine records it in the
-record's ``needs`` through ``wavedeck.agents.wave.transitions`` (its one writer). The tool calls that write, the ones that did not
-happen and the shell commands run go to a ``WriteSink``: the engine's is the shared tree's
-``wavedeck.agents.watch.writers.WriteLedger``, so the watcher names the agent that really wrote
-a file; ``ToolWrites`` is a plain one (which agent's tool wrote which path lately).
+``AgentUsage``, ``AgentDenied``), recording them in the agent's ``AgentRecord``: session id, token
+and cost totals, refusals. Why the run needs the operator (it ended asking a question, or a tool
+call was refused) is a value, ``AgentStream.needs``: the engine records it in the record's
+``needs`` through ``wavedeck.agents.wave.transitions`` (its one writer). The tool calls that
+write, the ones that did not happen and the shell commands run go to a ``WriteSink``: the engine's
+is the shared tree's ``wavedeck.agents.watch.writers.WriteLedger``, so the watcher names the agent
+that really wrote a file; ``ToolWrites`` is a plain one (which agent's tool wrote which path
+lately).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@
   the message of a queued follow-up; the agent's record is reset for the new run.
 - ``feed`` / ``finish``: each followed chunk through the agent's ``AgentStream`` (rendered lines
   and fact events; why the run needs the operator, as the stream read it, recorded through
-  ``transitions.needs_found``); ``feed`` says when the agent's cost just passed ``[agent] max_cost_usd`` (the
-  agent half stops it).
+  ``transitions.needs_found``); ``feed`` says when the agent's cost just passed
+  ``[agent] max_cost_usd`` (the agent half stops it).
 - ``ended``: how the run ends for the operator: ``needs_you`` when it asked a question or a
   tool call was refused (``AgentRecord.needs``), or when it exited 0 without reporting every
   one of its issues done (incomplete: ``IssuesUnreported`` names them); ``failed`` when stopped

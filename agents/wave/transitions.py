@@ -1,7 +1,7 @@
 """The one writer of agent and wave states: every change of a run's state, and its event.
 
-Nothing else assigns an agent's ``state``, ``reason`` or ``needs``, or records that a wave started, was tested or was
-committed (``tests/unit/wave/test_transitions.py`` holds it to that). Each function changes the
+Nothing else assigns an agent's ``state``, ``reason`` or ``needs``, or records that a wave
+started, was tested or was committed (``tests/unit/wave/test_transitions.py`` holds it to that). Each function changes the
 records in the ``WaveContext``, saves them, emits the event that says so and wakes whoever waits
 for a change (``WaveContext.wait_changed``):
 

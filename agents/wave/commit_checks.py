@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from wavedeck.agents.git.busy import BusyState
 from wavedeck.agents.kinds import AgentStanding, Refusal
 from wavedeck.agents.wave.gates import StrayPath
 
@@ -27,7 +28,7 @@ class CommitFacts:
     wave: int
     gate: Refusal | None = None  # the gates that need no git (``gates.can_commit``)
     git_error: str | None = None  # git failed while the preview read the repository
-    git_busy: str | None = None  # a git operation in progress (merge, rebase, ...)
+    git_busy: BusyState | None = None  # a git operation in progress (merge, rebase, ...)
     # HEAD when it is no longer the wave's base (``head_move``): None when it is
     head: str | None = None
     head_descends: bool = True

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from wavedeck.agents.git.busy import BusyState
 from wavedeck.agents.git.tamper import TamperFinding
 from wavedeck.agents.watch.ignores import Ignores
 from wavedeck.agents.wave import gates, head_move, operator_work
@@ -32,7 +33,7 @@ class ChangesFound:
     """What the preview read of a wave's changes (filled by ``ChangeReader.read``)."""
 
     git_error: str | None = None
-    git_busy: str | None = None
+    git_busy: BusyState | None = None
     work: operator_work.OperatorWork = field(default_factory=operator_work.OperatorWork)
     unknown: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()

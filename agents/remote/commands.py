@@ -157,7 +157,7 @@ class RemotePaths:
 # which in a container may reap late or never; ``kill -0`` and ``tail --pid`` take a zombie for
 # alive. Builtins only (``running`` is polled). ``stop_script`` keeps ``starttime``: a zombie
 # leader's group may still hold live processes the agent left behind, which a stop must reach.
-_START_FN = """starttime() { [ -r "/proc/$1/stat" ] && sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+START_FN = """starttime() { [ -r "/proc/$1/stat" ] && sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
 running() { { read -r s < "/proc/$1/stat"; } 2>/dev/null || return 0; s=${s##*) }
   case $s in Z*|X*|x*) return 0;; esac; set -- $s; shift 19; echo "$1"; }
 """
@@ -166,7 +166,7 @@ running() { { read -r s < "/proc/$1/stat"; } 2>/dev/null || return 0; s=${s##*) 
 # pid == pgid. It records "PID START", waits for the agent and records "rc N" atomically. A TERM
 # to the group reaches the agent; the wrapper's no-op trap keeps it alive to record the status.
 WRAPPER = (
-    _START_FN
+    START_FN
     + """pidf=$1; ex=$2; input=$3; shift 3
 st=$(starttime $$)
 echo "$$ $st" > "$pidf.tmp" && mv -f "$pidf.tmp" "$pidf"
@@ -215,7 +215,7 @@ def launch_script(
     )
     return (
         paths.prelude()
-        + _START_FN
+        + START_FN
         + 'mkdir -p "$root/logs" "$root/run" || exit 3\n'
         + 'if [ -s "$pidf" ]; then read pid st < "$pidf"\n'
         + '  if [ -n "$pid" ] && [ "$(running "$pid")" = "$st" ]; then cat >/dev/null; echo "running $pid $st"; exit 0; fi\n'
@@ -248,7 +248,7 @@ def found_script(paths: RemotePaths, launch_id: str) -> str:
     lid = quote(check_launch_id(launch_id))
     return (
         paths.prelude()
-        + _START_FN
+        + START_FN
         + f'[ -f "$launchf" ] && [ "$(cat "$launchf")" = {lid} ] || {{ echo none; exit 0; }}\n'
         + 'i=0; while [ ! -s "$pidf" ]; do i=$((i+1)); [ "$i" -gt 1000 ] && { echo none; exit 0; }; sleep 0.01; done\n'
         + 'read pid st < "$pidf"\n'
@@ -267,7 +267,7 @@ def status_script(paths: RemotePaths, pid: int, start_time: int) -> str:
     """Prints ``alive`` or ``dead``, then the exit file's line if there is one."""
     return (
         paths.prelude()
-        + _START_FN
+        + START_FN
         + f'if [ "$(running {int(pid)})" = "{int(start_time)}" ]; then echo alive; else echo dead; fi\n'
         + '[ -f "$ex" ] && cat "$ex"; exit 0\n'
     )
@@ -280,7 +280,7 @@ def stop_script(paths: RemotePaths, pgid: int, start_time: int, grace_s: float) 
     pg = int(pgid)
     return (
         paths.prelude()
-        + _START_FN
+        + START_FN
         + f'if [ "$(starttime {pg})" != "{int(start_time)}" ]; then echo "not running"; exit 0; fi\n'
         + f"kill -s TERM -- -{pg} 2>/dev/null || {{ echo 'not running'; exit 0; }}\n"
         + f'i=0; while kill -s 0 -- -{pg} 2>/dev/null && [ "$i" -lt {ticks} ]; do i=$((i+1)); sleep 0.05; done\n'

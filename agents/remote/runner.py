@@ -30,7 +30,6 @@ consumed to (its journal too) stays right: nothing shown twice, nothing skipped.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -68,9 +67,10 @@ from wavedeck.agents.remote.sync import (
     worktree_body,
 )
 from wavedeck.agents.remote.tailscript import tail_script
-from wavedeck.agents.remote.touched import TouchedReporter, TouchedSink, stop_watch
+from wavedeck.agents.remote.touched import TouchedReporter, TouchedSink
 from wavedeck.agents.remote.transport import ConnectionLostError, HostTransport, TransportError
 from wavedeck.agents.runtypes import ENDED_START, AgentHandle, ExitStatus, LaunchSpec, LogChunk
+from wavedeck.agents.tasks import stop_task
 
 __all__ = ["RemoteRunner", "runner_for"]
 
@@ -111,9 +111,12 @@ class RemoteRunner:
         self.compress = "auto"
         self.backlog_codec: dict[str, Codec] = {}
 
-    def _notice(self, message: str, facts: Notice | None = None) -> None:
-        if self.on_event is not None:  # ``facts``: the level and facts, when not a bare error
-            self.on_event(dataclasses.replace(facts or Notice("error", ""), message=message))
+    def _notice(self, message: str) -> None:
+        self._emit(Notice("error", message))
+
+    def _emit(self, notice: Notice) -> None:
+        if self.on_event is not None:
+            self.on_event(notice)
 
     async def find_unrecorded(self, agent_id: str, launch_id: str = "") -> AgentHandle | None:
         """The run launched as ``launch_id`` on the host (``Runner.find_unrecorded``): running,
@@ -319,11 +322,11 @@ class RemoteRunner:
                     if failed >= 2 and compress != "never":
                         # The host's compressor fails every time: plain, rather than never.
                         compress = "never"
-                        self._notice(
+                        said = (
                             f"{handle.agent_id}: the {unframe.codec} catch-up on {self.host}"
-                            f" failed twice ({exc}); reading its log uncompressed",
-                            Notice("warning", "", agent=handle.agent_id, error=str(exc)),
+                            f" failed twice ({exc}); reading its log uncompressed"
                         )
+                        self._emit(Notice("warning", said, agent=handle.agent_id, error=str(exc)))
                     elif not lost:
                         # Unreachable after a full backoff round: the agent is detached and
                         # keeps running; try again (a new round) after the longest delay.
@@ -337,7 +340,9 @@ class RemoteRunner:
             if lines:
                 yield LogChunk(tuple(lines), offset + used)
             if watcher is not None:  # a last look, so no change goes unreported
-                await stop_watch(watcher)
+                # Ended even when a cancel is swallowed (agents.tasks): else this follow, which
+                # awaits it, would never record its agent's end.
+                await stop_task(watcher, failures=True)
                 watcher = None
                 await self.touched.report(paths)
             if self.bring_back:
@@ -350,7 +355,7 @@ class RemoteRunner:
                     )
         finally:
             if watcher is not None:
-                await stop_watch(watcher)
+                await stop_task(watcher, failures=True)
 
     # -- bring back ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ agent's paths from ``RemotePaths.prelude``); run by ``RemoteRunner.follow`` thro
 
 from __future__ import annotations
 
-from wavedeck.agents.remote.commands import _START_FN, CommandError, RemotePaths
+from wavedeck.agents.remote.commands import START_FN, CommandError, RemotePaths
 
 __all__ = ["CATCH_UP_BYTES", "LOG_SHRANK", "ZSTD_LEAN", "tail_script"]
 
@@ -80,7 +80,7 @@ def tail_script(
     long_backlog = '[ "$z" -ge 0 ] && [ $((size - off)) -gt "$z" ]'
     return (
         paths.prelude()
-        + _START_FN
+        + START_FN
         + f"off={off}\n"
         + 'size=$(wc -c < "$log") || exit 3\n'
         # A log shorter than the offset was truncated or replaced: its bytes from the offset on

@@ -15,9 +15,8 @@ from collections.abc import Callable
 from wavedeck.agents.remote.commands import RemotePaths
 from wavedeck.agents.remote.sync import recorded_base, touched_paths
 from wavedeck.agents.remote.transport import HostTransport, TransportError
-from wavedeck.agents.tasks import cancel_until_done
 
-__all__ = ["TOUCH_POLL_S", "TouchedReporter", "TouchedSink", "stop_watch"]
+__all__ = ["TOUCH_POLL_S", "TouchedReporter", "TouchedSink"]
 
 TOUCH_POLL_S = 1.0
 
@@ -60,11 +59,3 @@ class TouchedReporter:
             with contextlib.suppress(TransportError):
                 await self.report(paths)
             await asyncio.sleep(TOUCH_POLL_S)
-
-
-async def stop_watch(task: asyncio.Task[None]) -> None:
-    """Cancel the watch ``start_watch`` made and wait until it has ended, even when a cancel is
-    swallowed (``wavedeck.agents.tasks``): the follow that awaits it records its agent's end."""
-    await cancel_until_done(task)
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        task.result()

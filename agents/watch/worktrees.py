@@ -15,7 +15,6 @@ off, literal pathspecs, the repository's lock and a timeout.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from pathlib import Path
 from wavedeck.agents.events import Event, FileTouched, ViolationFound
 from wavedeck.agents.git.cmd import run_git
 from wavedeck.agents.git.errors import GitError
-from wavedeck.agents.tasks import cancel_until_done
+from wavedeck.agents.tasks import stop_task
 from wavedeck.agents.watch.rules import Attribution, worktree_attributor
 from wavedeck.agents.watch.watcher import WorkspaceWatcher
 from wavedeck.plan.errors import WavedeckError
@@ -270,9 +269,7 @@ class WorktreeWatch:
             for task in tasks:
                 task.cancel()
             for task in tasks:
-                await cancel_until_done(task)  # a cancel swallowed by a wait_for (agents.tasks)
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await stop_task(task)  # even a cancel swallowed by a wait_for (agents.tasks)
 
 
 def remove_worktrees(

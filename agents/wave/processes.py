@@ -19,7 +19,6 @@ never waits for its turn).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -37,7 +36,7 @@ from wavedeck.agents.remote.sync import SyncError
 from wavedeck.agents.remote.transport import TransportError
 from wavedeck.agents.runtypes import AgentHandle, ExitStatus
 from wavedeck.agents.state import AgentRecord, adopt
-from wavedeck.agents.tasks import cancel_until_done
+from wavedeck.agents.tasks import stop_task
 from wavedeck.agents.wave import reverts, transitions
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.launch import OffsetJournal, build_spec, chunk_events
@@ -138,9 +137,7 @@ class AgentProcesses:
         for task in pending:
             task.cancel()
         for task in pending:
-            await cancel_until_done(task)  # a cancel swallowed by a wait_for (agents.tasks)
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await stop_task(task, failures=True)  # even a cancel swallowed by a wait_for
         self.follows.clear()
         self._tasks.clear()
         await self.runners.close()

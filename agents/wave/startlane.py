@@ -36,7 +36,7 @@ from wavedeck.agents.kinds import AgentState
 from wavedeck.agents.local import writepolicy
 from wavedeck.agents.presets import PRESETS
 from wavedeck.agents.presets.statedirs import state_entries
-from wavedeck.agents.tasks import cancel_until_done
+from wavedeck.agents.tasks import stop_task
 from wavedeck.agents.wave import transitions
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.takeover import RunLock
@@ -231,9 +231,7 @@ class StartLane:
         if task is not None and not task.done():
             with contextlib.suppress(TimeoutError, asyncio.CancelledError, Exception):
                 await asyncio.wait_for(asyncio.shield(task), CLOSE_WAIT_S)
-            await cancel_until_done(task)
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await stop_task(task, failures=True)
         self.give_back_all("not started: the control room closed")
 
     async def _run(self) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from wavedeck.agents.events import AgentOutputBatch, Notice
 from wavedeck.agents.runtypes import LaunchSpec
-from wavedeck.agents.tasks import cancel_until_done
+from wavedeck.agents.tasks import stop_task
 from wavedeck.agents.wave import takeover
 from wavedeck.agents.wave.context import WaveContext
 from wavedeck.agents.wave.launch import takeover_spec
@@ -160,6 +160,4 @@ class Takeovers:
     async def stop(self) -> None:
         task, self._poll = self._poll, None
         if task is not None:
-            await cancel_until_done(task)
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_task(task)

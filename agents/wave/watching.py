@@ -22,7 +22,7 @@ from wavedeck.agents.events import FileTouched, Notice, ViolationFound
 from wavedeck.agents.git.errors import GitError
 from wavedeck.agents.kinds import Refusal
 from wavedeck.agents.presets import PRESETS
-from wavedeck.agents.tasks import cancel_until_done
+from wavedeck.agents.tasks import stop_task
 from wavedeck.agents.watch.ignores import Ignores
 from wavedeck.agents.watch.interface import ChangeWatcher
 from wavedeck.agents.watch.rules import Attribution, Attributor
@@ -355,7 +355,5 @@ class WaveWatch:
         for watcher in self._watchers:
             watcher.stop()
         for task in self._tasks:
-            await cancel_until_done(task)
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await stop_task(task, failures=True)
         self._watchers, self._tasks, self.wave = [], [], None

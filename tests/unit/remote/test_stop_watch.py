@@ -5,7 +5,7 @@ its last report and the bringing back of the agent's changes. On Python 3.11, a 
 as an ``asyncio.wait_for`` inside the watch's report completes is swallowed (gh-86296): the
 watch went on polling, and the follow, which awaited it, never recorded its agent's end (a wave
 under load whose remote agent stayed ``running``, no notice, the checkpoint never offered).
-``stop_watch`` cancels again until the watch has ended.
+``agents.tasks.stop_task`` (what the follow stops it with) cancels again until it has ended.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import asyncio
 
 import pytest
 
-from wavedeck.agents.remote.touched import stop_watch
+from wavedeck.agents.tasks import stop_task
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -34,7 +34,7 @@ async def test_a_cancel_swallowed_by_wait_for_still_ends_the_watch() -> None:
     watch = asyncio.create_task(_polls_with_wait_for(answered, polls))
     await asyncio.sleep(0)  # the watch waits for its first answer
     answered.set_result(None)  # the answer and the cancel in the same turn of the loop
-    await asyncio.wait_for(stop_watch(watch), 10)
+    await asyncio.wait_for(stop_task(watch, failures=True), 10)
     assert watch.done()
 
 
@@ -52,5 +52,5 @@ async def test_a_watch_that_ignores_cancels_a_few_times_is_ended() -> None:
 
     watch = asyncio.create_task(stubborn())
     await asyncio.sleep(0)
-    await asyncio.wait_for(stop_watch(watch), 10)
+    await asyncio.wait_for(stop_task(watch, failures=True), 10)
     assert watch.cancelled() and len(ignored) == 3

@@ -110,8 +110,15 @@ class ReviewScreen(ReviewActs):
         if self.loaded:
             self.relayout()
 
+    def _widgets_gone(self) -> bool:
+        """The screen was closed while an engine call or a read was awaited: its widgets are
+        gone (a late result has nothing to draw on, and ``view`` would raise)."""
+        return not self.query(DiffView)
+
     def relayout(self, keep: Row | None = None) -> None:
         """Lay the rows out again (after new data, a comment, a width or a mode)."""
+        if self._widgets_gone():
+            return
         view = self.view
         keep = keep or view.row
         layout = Layout(self.mode, max(40, view.size.width), self.expanded, self.texts)
@@ -164,6 +171,8 @@ class ReviewScreen(ReviewActs):
         if self.engine is None:
             return
         changes = await guarded(self, "review", self.engine.review_changes, self.wave)
+        if self._widgets_gone():  # left (back to the main screen) while the changes were read
+            return
         if changes is not None:
             self.changes = changes
         self.record = self.engine.review_record(self.wave)
